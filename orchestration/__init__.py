@@ -1,0 +1,1 @@
+"""Dagster definitions for liqmap: partitions, resources, assets by layer, checks, automation."""

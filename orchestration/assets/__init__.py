@@ -1,0 +1,1 @@
+"""Assets by layer: raw (ingest), stg (warehouse), mart (model), site (report)."""

@@ -1,0 +1,109 @@
+"""Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
+
+The four marts come from the same cohorts, so they are one multi-asset: a daily partition
+recomputes that day from its lookback window; a range backfill computes the range at once.
+Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
+row set through `params_hash` and `mart.model_params`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import fields
+from datetime import timedelta
+
+import dagster as dg
+
+from orchestration.partitions import daily_partitions, partition_window
+from orchestration.resources import ArchiveResource, WarehouseResource
+from transforms.mart_store import read_bars, write_marts
+from transforms.marts import build_marts
+from transforms.model import ModelParams, load_brackets, seed_brackets
+
+MART_ASSETS = {
+    "liq_heatmap": "Hour x price bin -> alive long/short liquidation notional (base model).",
+    "liq_map": "End-of-day outstanding long/short liquidation notional by price, cumulative "
+    "from spot (base model).",
+    "daily_metrics": "Headline numbers per day and scenario: at risk, imbalance, max pain, "
+    "peak clusters, funding state, open-interest change, consolidation zone.",
+    "moves": "Zigzag price swings with the modelled long/short liquidations inside each.",
+}
+
+_DEFAULTS = ModelParams()
+
+
+class ModelConfig(dg.Config):
+    """Model assumptions; defaults are the documented base model (docs/methodology.md)."""
+
+    leverage_levels: list[float] = list(_DEFAULTS.leverage_levels)
+    leverage_weights: list[float] = list(_DEFAULTS.leverage_weights)
+    side_split: str = _DEFAULTS.side_split
+    closing: str = _DEFAULTS.closing
+    lookback_days: int = _DEFAULTS.lookback_days
+    position_notional: float = _DEFAULTS.position_notional
+    bin_size: float = _DEFAULTS.bin_size
+    heatmap_bin_size: float = _DEFAULTS.heatmap_bin_size
+    zigzag_pct: float = _DEFAULTS.zigzag_pct
+
+    def to_params(self) -> ModelParams:
+        """The full parameter set: these overrides on top of ModelParams' defaults."""
+        known = {f.name for f in fields(ModelParams)}
+        overrides = {k: v for k, v in self.model_dump().items() if k in known}
+        return ModelParams.from_dict({**_DEFAULTS_DICT, **overrides})
+
+
+_DEFAULTS_DICT = {f.name: getattr(_DEFAULTS, f.name) for f in fields(ModelParams)}
+
+
+@dg.multi_asset(
+    name="liquidation_model",
+    description="Runs the liquidation model over the lookback window and writes the marts.",
+    specs=[
+        dg.AssetSpec(
+            key=name,
+            description=f"{text} Table `mart.{name}`.",
+            group_name="marts",
+            kinds={"duckdb", "numpy"},
+            deps=["stg_bars_5m"],
+            metadata={"table": f"mart.{name}"},
+        )
+        for name, text in MART_ASSETS.items()
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def liquidation_model(
+    context: dg.AssetExecutionContext,
+    config: ModelConfig,
+    warehouse: WarehouseResource,
+    archive: ArchiveResource,
+):
+    start, end = partition_window(context)
+    params = config.to_params()
+    totals: dict[str, int] = {}
+    started = time.perf_counter()
+    with warehouse.connect() as conn:
+        seed_brackets(conn)
+        for symbol in archive.settings().symbols:
+            bars = read_bars(conn, symbol, start, end, params.lookback_days)
+            if bars.empty:
+                raise dg.Failure(f"no staged bars for {symbol} before {end}: run stg_bars_5m")
+            brackets = load_brackets(conn, symbol, end - timedelta(days=1))
+            frames = build_marts(bars, brackets, params, symbol, start, end)
+            counts = write_marts(conn, frames, symbol, start, end)
+            for key, n in counts.items():
+                totals[key] = totals.get(key, 0) + n
+            context.log.info(f"model {symbol} {start}..{end}: {len(bars)} bars -> {counts}")
+    elapsed = round(time.perf_counter() - started, 2)
+    for name in MART_ASSETS:
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "rows": totals.get(name, 0),
+                "params_hash": params.params_hash(),
+                "params": dg.MetadataValue.json(json.loads(params.to_json())),
+                "window": f"{start}..{end}",
+                "seconds": elapsed,
+            },
+        )

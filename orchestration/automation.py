@@ -1,0 +1,88 @@
+"""Daily automation: a schedule for yesterday and a sensor that catches late archive days.
+
+Neither opens DuckDB (they run in the daemon, beside runs). A day whose files are not
+published yet is skipped with a visible reason and retried on the next tick; a day still
+missing after `FLAG_AFTER_DAYS` is flagged in the tick's reason and the daemon log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from orchestration.partitions import daily_partitions
+from transforms.config import load_settings
+from transforms.sources import DATASETS
+from transforms.sources.probe import missing_files
+
+LATE_WINDOW_DAYS = 7
+FLAG_AFTER_DAYS = 3
+LAST_ASSET = dg.AssetKey("warehouse_snapshot")
+
+daily_chain_job = dg.define_asset_job(
+    "daily_chain",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    description="Every partitioned asset, raw files to published site and snapshot.",
+)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _decide(day: date, today: date) -> dg.RunRequest | str:
+    """A run request when `day` is fully published, else the reason to wait."""
+    missing = missing_files(load_settings(), day, DATASETS)
+    if not missing:
+        key = day.isoformat()
+        return dg.RunRequest(partition_key=key, run_key=f"daily-{key}", tags={"liqmap/day": key})
+    age = (today - day).days
+    flag = f"FLAGGED: still missing {age} days later; " if age > FLAG_AFTER_DAYS else ""
+    return f"{flag}waiting for the archive to publish {day}: {', '.join(missing[:4])}"
+
+
+@dg.schedule(
+    name="daily_after_archive",
+    cron_schedule="45 8 * * *",
+    execution_timezone="UTC",
+    job=daily_chain_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="At 08:45 UTC, materialize yesterday's partition of the whole chain once the "
+    "archive has published it; otherwise skip (late_archive_sensor retries).",
+)
+def daily_after_archive(context: dg.ScheduleEvaluationContext):
+    today = context.scheduled_execution_time.astimezone(UTC).date()
+    decision = _decide(today - timedelta(days=1), today)
+    return decision if isinstance(decision, dg.RunRequest) else dg.SkipReason(decision)
+
+
+@dg.sensor(
+    name="late_archive_sensor",
+    job=daily_chain_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Hourly: launches any of the last 7 days not yet materialized whose files are "
+    "now published; flags days missing for more than 3 days.",
+)
+def late_archive_sensor(context: dg.SensorEvaluationContext):
+    today = _today()
+    done = context.instance.get_materialized_partitions(LAST_ASSET)
+    valid = set(daily_partitions.get_partition_keys())
+    requests, waits = [], []
+    for age in range(1, LATE_WINDOW_DAYS + 1):
+        day = today - timedelta(days=age)
+        key = day.isoformat()
+        if key not in valid or key in done:
+            continue
+        decision = _decide(day, today)
+        if isinstance(decision, dg.RunRequest):
+            requests.append(decision)
+        else:
+            waits.append(decision)
+            if decision.startswith("FLAGGED"):
+                context.log.warning(decision)
+    if requests:
+        return requests
+    return dg.SkipReason("; ".join(waits) or "all recent days are materialized")

@@ -1,0 +1,23 @@
+"""The code location: every asset, check, schedule and sensor, with resources from env."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.ingest import raw_assets
+from orchestration.assets.model import liquidation_model
+from orchestration.assets.report import report_site, warehouse_snapshot
+from orchestration.assets.warehouse import stg_bars_5m
+from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
+from orchestration.resources import resources_from_settings
+
+ALL_ASSETS = [*raw_assets, stg_bars_5m, liquidation_model, report_site, warehouse_snapshot]
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[daily_chain_job],
+    schedules=[daily_after_archive],
+    sensors=[late_archive_sensor],
+    resources=resources_from_settings(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,19 @@
+"""Shared fixtures: where the genuine market files live (optional) and temp settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """Genuine BTCUSDT files from ../shared/data/real; skip when this clone has none."""
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"real market data not present at {REAL_DATA_DIR}")
+    return REAL_DATA_DIR

@@ -1,0 +1,72 @@
+"""DuckDB connections for the warehouse: schema applied, resources capped, always closed.
+
+DuckDB allows one read-write process or many read-only ones, never both, so every writer
+goes through `warehouse()` which closes the connection in `finally` (the upstream resource
+does not), and readers outside the pipeline use the published snapshot instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_CONFIG = {"threads": "2", "memory_limit": "4GB"}
+
+
+def schema_sql() -> str:
+    """The idempotent DDL for every layer."""
+    return resources.files("transforms.sql").joinpath("schema.sql").read_text()
+
+
+def sql_file(name: str) -> str:
+    """Text of a named file from transforms/sql/."""
+    return resources.files("transforms.sql").joinpath(name).read_text()
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create missing schemas and tables (no-op when present)."""
+    conn.execute(schema_sql())
+
+
+def open_warehouse(
+    path: str | Path, read_only: bool = False, config: dict[str, str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Connect and make sure the schema exists (writers only). The caller must close it."""
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path), read_only=read_only, config=config or DEFAULT_CONFIG)
+    if not read_only:
+        try:
+            apply_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+    return conn
+
+
+@contextmanager
+def warehouse(
+    path: str | Path, read_only: bool = False, config: dict[str, str] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (see open_warehouse) and always close it."""
+    conn = open_warehouse(path, read_only=read_only, config=config)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, rolled back on any error so a partition is never half-written."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

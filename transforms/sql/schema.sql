@@ -1,0 +1,186 @@
+-- liqmap warehouse schema. Idempotent: safe to run on every connection.
+-- Layers: raw (one row per archive row, partitioned by UTC day), stg (5-minute bars),
+-- ref (reference tables), mart (model outputs the site reads). No PK indexes on facts:
+-- loads are delete-window + insert inside one transaction.
+
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS stg;
+CREATE SCHEMA IF NOT EXISTS ref;
+CREATE SCHEMA IF NOT EXISTS mart;
+
+CREATE TABLE IF NOT EXISTS raw.klines_1m (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    open_time TIMESTAMP NOT NULL,
+    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+    volume DOUBLE,
+    close_time TIMESTAMP,
+    quote_volume DOUBLE,
+    trade_count BIGINT,
+    taker_buy_volume DOUBLE,
+    taker_buy_quote_volume DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS raw.mark_klines_1m (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    open_time TIMESTAMP NOT NULL,
+    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+    close_time TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS raw.metrics_5m (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    create_time TIMESTAMP NOT NULL,
+    sum_open_interest DOUBLE,            -- base asset (BTC)
+    sum_open_interest_value DOUBLE,      -- USDT
+    count_toptrader_long_short_ratio DOUBLE,
+    sum_toptrader_long_short_ratio DOUBLE,
+    count_long_short_ratio DOUBLE,
+    sum_taker_long_short_vol_ratio DOUBLE
+);
+
+CREATE TABLE IF NOT EXISTS raw.funding (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    calc_time TIMESTAMP NOT NULL,        -- floored to the hour (archive has ms jitter)
+    funding_interval_hours INTEGER,
+    last_funding_rate DOUBLE             -- fraction: 0.0001 = 0.01 %
+);
+
+-- One row per archive file that was verified and loaded (provenance + checksum audit).
+CREATE TABLE IF NOT EXISTS raw.files (
+    dataset VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,             -- YYYY-MM-DD, or YYYY-MM for monthly funding
+    relpath VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    bytes BIGINT NOT NULL,
+    rows BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);
+
+-- 5-minute bars: the model's only input.
+CREATE TABLE IF NOT EXISTS stg.bars_5m (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- bar open time (UTC)
+    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+    volume DOUBLE,                       -- base asset
+    quote_volume DOUBLE,                 -- USDT
+    taker_buy_quote_volume DOUBLE,
+    mark_high DOUBLE, mark_low DOUBLE, mark_close DOUBLE,
+    oi_base DOUBLE,                      -- open interest (BTC) as of bar open
+    oi_value DOUBLE,                     -- open interest (USDT) as of bar open
+    taker_ratio DOUBLE,                  -- taker buy/sell volume ratio from metrics
+    funding_rate DOUBLE                  -- last settled funding rate as of bar open
+);
+
+-- Binance USDⓈ-M leverage brackets (isolated), dated: the model uses the newest
+-- effective_date <= the bar's day.
+CREATE TABLE IF NOT EXISTS ref.leverage_brackets (
+    symbol VARCHAR NOT NULL,
+    effective_date DATE NOT NULL,
+    bracket INTEGER NOT NULL,
+    notional_floor DOUBLE NOT NULL,
+    notional_cap DOUBLE NOT NULL,
+    max_leverage DOUBLE NOT NULL,
+    maint_margin_rate DOUBLE NOT NULL,
+    cum DOUBLE NOT NULL,
+    source VARCHAR
+);
+
+-- Every parameter set that produced mart rows; mart rows carry params_hash.
+CREATE TABLE IF NOT EXISTS mart.model_params (
+    params_hash VARCHAR NOT NULL,
+    scenario VARCHAR NOT NULL,
+    params_json VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+
+-- Hour bucket x price bin -> alive (not yet liquidated / closed / expired) notional, base model.
+CREATE TABLE IF NOT EXISTS mart.liq_heatmap (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- hour bucket start
+    price_low DOUBLE NOT NULL,           -- bin lower edge (USDT)
+    price_high DOUBLE NOT NULL,
+    long_notional DOUBLE NOT NULL,       -- USDT of longs whose liquidation price is in the bin
+    short_notional DOUBLE NOT NULL,
+    params_hash VARCHAR NOT NULL
+);
+
+-- As-of day (end of day) x price bin -> outstanding notional and cumulative from spot.
+CREATE TABLE IF NOT EXISTS mart.liq_map (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    price_low DOUBLE NOT NULL,
+    price_high DOUBLE NOT NULL,
+    long_notional DOUBLE NOT NULL,
+    short_notional DOUBLE NOT NULL,
+    long_cum_from_spot DOUBLE NOT NULL,  -- longs liquidated if price falls to price_low
+    short_cum_from_spot DOUBLE NOT NULL, -- shorts liquidated if price rises to price_high
+    spot_price DOUBLE NOT NULL,
+    params_hash VARCHAR NOT NULL
+);
+
+-- One row per symbol x day x scenario; scenario 'base' drives the headline.
+CREATE TABLE IF NOT EXISTS mart.daily_metrics (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    scenario VARCHAR NOT NULL,           -- base | never_close | low_leverage | high_leverage
+    close_price DOUBLE,
+    mark_price DOUBLE,
+    longs_at_risk DOUBLE,                -- alive long notional with LP below spot
+    shorts_at_risk DOUBLE,               -- alive short notional with LP above spot
+    longs_at_risk_10pct DOUBLE,          -- ... within 10 % of spot
+    shorts_at_risk_10pct DOUBLE,
+    longs_at_risk_25pct DOUBLE,
+    shorts_at_risk_25pct DOUBLE,
+    imbalance_ratio DOUBLE,              -- shorts_at_risk / longs_at_risk
+    log_imbalance DOUBLE,                -- ln(imbalance_ratio)
+    squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 %
+    flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 %
+    max_pain_price DOUBLE,
+    max_pain_side VARCHAR,               -- 'short' (squeeze ceiling) | 'long' (flush floor)
+    peak_cluster_long DOUBLE,            -- bin centre of largest long notional
+    peak_cluster_short DOUBLE,
+    peak_cluster_long_notional DOUBLE,
+    peak_cluster_short_notional DOUBLE,
+    liquidated_long_24h DOUBLE,          -- modelled long liquidations during the day
+    liquidated_short_24h DOUBLE,
+    funding_rate_last DOUBLE,
+    funding_7d_mean DOUBLE,
+    funding_annualized DOUBLE,           -- 7d mean x settlements per year
+    funding_pctile_1y DOUBLE,            -- 0..1 percentile of the 7d mean over the past year
+    funding_state VARCHAR,               -- elevated | neutral | negative | reset
+    oi_value DOUBLE,
+    oi_change_1d DOUBLE,                 -- fractional change
+    oi_change_7d DOUBLE,
+    oi_change_30d DOUBLE,
+    zone_low DOUBLE,
+    zone_high DOUBLE,
+    zone_days INTEGER,                   -- how many days price has stayed in the zone
+    params_hash VARCHAR NOT NULL
+);
+
+-- Zigzag price swings with the modelled liquidations inside them (base model).
+-- Partitioned by `day`: the swings that completed on that day, plus (confirmed = false)
+-- the swing still running at the end of that day. A day's rows are replaced on re-run.
+CREATE TABLE IF NOT EXISTS mart.moves (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- UTC day of end_ts
+    start_ts TIMESTAMP NOT NULL,
+    end_ts TIMESTAMP NOT NULL,
+    direction VARCHAR NOT NULL,          -- 'up' | 'down'
+    from_price DOUBLE NOT NULL,
+    to_price DOUBLE NOT NULL,
+    pct_change DOUBLE NOT NULL,
+    long_liquidated DOUBLE NOT NULL,
+    short_liquidated DOUBLE NOT NULL,
+    oi_change DOUBLE,                    -- USDT change of open interest over the swing
+    confirmed BOOLEAN NOT NULL,          -- false for the still-running last swing
+    params_hash VARCHAR NOT NULL
+);
