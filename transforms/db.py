@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.failpoints import failpoint
+
 DEFAULT_CONFIG = {"threads": "2", "memory_limit": "4GB"}
 
 
@@ -69,4 +71,5 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    failpoint("commit")
     conn.execute("COMMIT")

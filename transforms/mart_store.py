@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
+from transforms.failpoints import failpoint
 
 READ_BARS_SQL = """
 SELECT * FROM stg.bars_5m
@@ -82,6 +83,7 @@ def write_marts(
         for attr, table in WINDOWED_MARTS.items():
             conn.execute(DELETE_DAY_WINDOW_SQL.format(table=table), params)
             counts[attr] = _insert(conn, table, rows[attr])
+        failpoint("marts-write")
         for row in frames.model_params.itertuples(index=False):
             conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})
         counts["model_params"] = _insert(conn, "mart.model_params", frames.model_params)

@@ -29,7 +29,7 @@ def missing_files(settings: Settings, day: date, datasets: tuple[str, ...]) -> l
 
 
 def _published(settings: Settings, relpath: str, day: date) -> bool:
-    if (settings.cache_dir / relpath).is_file():
+    if (settings.cache_dir / settings.source / relpath).is_file():
         return True
     if settings.source == "synthetic":
         return settings.start_date <= day <= settings.end_date

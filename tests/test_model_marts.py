@@ -1,0 +1,148 @@
+"""build_marts: schema-exact frames, one pass over a range equals day-by-day, any interval."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from tests.model_helpers import flat_brackets, random_bars
+from transforms.db import apply_schema
+from transforms.marts import build_marts
+from transforms.model import ModelParams, run_model
+
+TABLES = {
+    "heatmap": "mart.liq_heatmap",
+    "liq_map": "mart.liq_map",
+    "daily_metrics": "mart.daily_metrics",
+    "moves": "mart.moves",
+    "model_params": "mart.model_params",
+}
+PARAMS = ModelParams(lookback_days=5)
+DAYS = 12  # bars from 2025-01-01 for 12 days of 5-minute bars
+
+
+@pytest.fixture(scope="module")
+def bars() -> pd.DataFrame:
+    return random_bars(DAYS * 288, seed=21)
+
+
+def _cut(bars: pd.DataFrame, end_exclusive: date) -> pd.DataFrame:
+    return bars[bars["ts"] < pd.Timestamp(end_exclusive)].reset_index(drop=True)
+
+
+def test_frames_match_schema_and_insert(bars):
+    frames = build_marts(
+        bars, flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 8), date(2025, 1, 10)
+    )
+    conn = duckdb.connect()
+    apply_schema(conn)
+    for attr, table in TABLES.items():
+        df = getattr(frames, attr)
+        cols = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
+        assert list(df.columns) == cols, attr
+        assert len(df) > 0, attr
+        conn.register("f", df)
+        conn.execute(f"INSERT INTO {table} SELECT * FROM f")
+        conn.unregister("f")
+    dm = frames.daily_metrics
+    assert len(dm) == 2 * 4 and set(dm["scenario"]) == {
+        "base",
+        "never_close",
+        "low_leverage",
+        "high_leverage",
+    }
+    assert set(frames.model_params["params_hash"]) == set(dm["params_hash"])
+    assert frames.heatmap["params_hash"].nunique() == 1
+    hm = frames.heatmap
+    assert hm["ts"].dt.floor("D").dt.date.eq(hm["day"]).all()
+    assert hm["ts"].nunique() == 48  # every hour of both target days
+    assert ((hm["long_notional"] > 0) | (hm["short_notional"] > 0)).all()
+    assert not frames.moves["confirmed"].iloc[-1] and frames.moves["confirmed"].iloc[:-1].all()
+
+
+def test_heatmap_range_and_liq_map_cumulative(bars):
+    p = ModelParams(lookback_days=5, heatmap_range_pct=0.05)
+    f = build_marts(bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 10))
+    closes = bars.set_index("ts")["close"]
+    hour_close = closes.resample("1h").last()
+    ref = hour_close.reindex(f.heatmap["ts"]).to_numpy()
+    assert (f.heatmap["price_high"] > ref * 0.95).all() and (
+        f.heatmap["price_low"] < ref * 1.05
+    ).all()
+    lm = f.liq_map.sort_values("price_low")
+    spot = lm["spot_price"].iloc[0]
+    below = lm[lm["price_low"] < spot]
+    # long cum at the lowest bin = every long in bins starting below spot = longs at risk (binned)
+    assert below["long_cum_from_spot"].iloc[0] == pytest.approx(below["long_notional"].sum())
+    above = lm[lm["price_low"] + p.bin_size > spot]
+    assert above["short_cum_from_spot"].iloc[-1] == pytest.approx(above["short_notional"].sum())
+    assert (np.diff(below["long_cum_from_spot"].to_numpy()) <= 1e-6).all()
+    assert (lm.loc[lm["price_low"] >= spot, "long_cum_from_spot"] == 0).all()
+    base = f.daily_metrics.query("scenario == 'base'").iloc[0]
+    # exact at-risk totals vs binned map: differ at most by the spot bin's content
+    spot_bin = lm[(lm["price_low"] <= spot) & (lm["price_high"] > spot)]
+    assert (
+        abs(base.longs_at_risk - below["long_notional"].sum())
+        <= spot_bin["long_notional"].sum() + 1e-6
+    )
+
+
+def test_range_in_one_pass_equals_day_by_day(bars):
+    start, end = date(2025, 1, 7), date(2025, 1, 11)
+    whole = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", start, end)
+    for k in range((end - start).days):
+        d = start + timedelta(days=k)
+        one = build_marts(
+            _cut(bars, d + timedelta(days=1)),
+            flat_brackets(),
+            PARAMS,
+            "BTCUSDT",
+            d,
+            d + timedelta(days=1),
+        )
+        for attr in ("heatmap", "liq_map", "daily_metrics"):
+            a = getattr(whole, attr)
+            a = a[a["day"] == d].reset_index(drop=True)
+            b = getattr(one, attr).reset_index(drop=True)
+            assert len(a) > 0
+            pdt.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-6)
+    assert len(whole.daily_metrics) == 4 * 4
+
+
+def test_coarse_bars_without_taker_or_funding(bars):
+    # 4-hour bars built from the 5-minute ones; no taker ratio, no funding, no mark
+    g = bars.set_index("ts").resample("4h")
+    coarse = pd.DataFrame(
+        {
+            "open": g["open"].first(),
+            "high": g["high"].max(),
+            "low": g["low"].min(),
+            "close": g["close"].last(),
+            "oi_value": g["oi_value"].first(),
+        }
+    ).reset_index()
+    coarse["symbol"] = "BTCUSDT"
+    f = build_marts(coarse, flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 11))
+    dm = f.daily_metrics
+    assert len(dm) == 8
+    assert dm["funding_7d_mean"].isna().all() and dm["funding_state"].isna().all()
+    assert dm["longs_at_risk"].notna().all() and (dm["longs_at_risk"] > 0).all()
+    assert dm["mark_price"].isna().all()
+    assert f.heatmap["ts"].nunique() == 48  # 4-hour bars still give every hour
+    run = run_model(coarse, PARAMS, flat_brackets())
+    assert run.bars.interval_ns == 4 * 3600 * 10**9
+
+
+def test_no_bars_in_target_window_gives_empty_frames(bars):
+    f = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", date(2030, 1, 1), date(2030, 1, 2))
+    assert f.daily_metrics.empty and f.heatmap.empty and f.liq_map.empty
+    assert len(f.model_params) == 4
+    empty = build_marts(
+        bars.iloc[:0], flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 2)
+    )
+    assert empty.moves.empty and list(empty.moves.columns)[1] == "day"

@@ -1,0 +1,125 @@
+"""Metrics on tiny hand-built cohort sets, funding state, zone and zigzag."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.model_helpers import flat_brackets, make_bars, random_bars
+from transforms.model import LONG, SHORT, BarArrays, ModelParams, ModelRun, alive_grid, run_model
+from transforms.model.funding import funding_daily
+from transforms.model.metrics import risk_metrics
+from transforms.model.moves import zigzag
+from transforms.model.zone import zone_for
+
+
+def tiny_run(params: ModelParams) -> ModelRun:
+    """Five alive cohorts around spot 100: longs 90 (100), 95 (300); shorts 102 (100),
+    105 (200), 120 (700); plus one dead long at 99 that must not count."""
+    bars = BarArrays.from_frame(make_bars([100.0, 100.0, 100.0], [1.0, 1.0, 1.0]))
+    lp = np.array([90.0, 95.0, 99.0, 102.0, 105.0, 120.0])
+    side = np.array([LONG, LONG, LONG, SHORT, SHORT, SHORT], dtype=np.int8)
+    k = len(lp)
+    return ModelRun(
+        bars=bars,
+        params=params,
+        start=np.zeros(k, dtype=np.int64),
+        end=np.array([3, 3, 1, 3, 3, 3]),
+        side=side,
+        level=np.zeros(k, dtype=np.int8),
+        entry=np.full(k, 100.0),
+        lp=lp,
+        n0=np.array([100.0, 300.0, 5000.0, 100.0, 200.0, 700.0]),
+        status=np.zeros(k, dtype=np.int8),
+        log_f=np.zeros(3),
+        liq_long=np.zeros(3),
+        liq_short=np.zeros(3),
+        opened_long=np.zeros(3),
+        opened_short=np.zeros(3),
+    )
+
+
+def test_hand_computed_metrics_on_a_tiny_cohort_set():
+    params = ModelParams(bin_size=5.0)
+    run = tiny_run(params)
+    grid = alive_grid(run, np.array([2]), 5.0)
+    m = risk_metrics(run, np.array([2]), np.array([100.0]), grid).iloc[0]
+    assert m.longs_at_risk == 400 and m.shorts_at_risk == 1000
+    assert m.longs_at_risk_10pct == 400  # LP 90 is exactly 10 % below: inclusive
+    assert m.shorts_at_risk_10pct == 300 and m.shorts_at_risk_25pct == 1000
+    assert m.imbalance_ratio == 2.5 and m.log_imbalance == pytest.approx(math.log(2.5))
+    # shorts from spot: 100 @102, 300 @105, 1000 @120 -> 90 % (900) first reached at 120
+    assert m.squeeze_ceiling == 120.0
+    # longs from spot down: 300 @95, 400 @90 -> 90 % (360) reached at 90
+    assert m.flush_floor == 90.0
+    assert (m.max_pain_price, m.max_pain_side) == (120.0, "short")
+    assert (m.peak_cluster_long, m.peak_cluster_long_notional) == (97.5, 300.0)
+    assert (m.peak_cluster_short, m.peak_cluster_short_notional) == (122.5, 700.0)
+    # a lower quantile moves the ceiling towards spot: 50 % of 1000 -> 500 reached at 120,
+    # 30 % -> 300 reached at 105
+    low_q = risk_metrics(tiny_run(ModelParams(ceiling_quantile=0.3)), [2], [100.0]).iloc[0]
+    assert low_q.squeeze_ceiling == 105.0 and low_q.flush_floor == 95.0
+
+
+def test_max_pain_side_long_when_longs_heavier_and_empty_sides():
+    run = tiny_run(ModelParams())
+    run.n0[:2] = [5000.0, 5000.0]
+    m = risk_metrics(run, [2], [100.0]).iloc[0]
+    assert m.max_pain_side == "long" and m.max_pain_price == m.flush_floor
+    run.end[:] = 1  # nothing alive at bar 2
+    m = risk_metrics(run, [2], [100.0]).iloc[0]
+    assert m.longs_at_risk == 0 and math.isnan(m.imbalance_ratio) and m.max_pain_side is None
+
+
+def test_at_risk_totals_equal_sum_of_alive_cohorts():
+    bars = random_bars(2000, seed=11)
+    run = run_model(bars, ModelParams(lookback_days=3), flat_brackets())
+    snaps = np.array([700, 1400, 1999])
+    spots = run.bars.close[snaps]
+    m = risk_metrics(run, snaps, spots)
+    for j, t in enumerate(snaps):
+        size = run.size_at(t)
+        lo = run.side == LONG
+        assert m.longs_at_risk[j] == pytest.approx(size[lo & (run.lp < spots[j])].sum())
+        assert m.shorts_at_risk[j] == pytest.approx(size[~lo & (run.lp > spots[j])].sum())
+        band = lo & (run.lp < spots[j]) & (run.lp >= 0.9 * spots[j])
+        assert m.longs_at_risk_10pct[j] == pytest.approx(size[band].sum())
+    grid = alive_grid(run, snaps, 250.0)
+    total = grid.long.sum(axis=1) + grid.short.sum(axis=1)
+    np.testing.assert_allclose(total, [run.size_at(t).sum() for t in snaps], rtol=1e-9)
+
+
+def test_funding_state_sequence():
+    # daily funding: 10 days neutral, 10 elevated, 10 neutral, 40 neutral, 10 negative
+    rates = [0.0001] * 10 + [0.0005] * 10 + [0.0001] * 50 + [-0.0002] * 10
+    bars = make_bars(np.full(len(rates), 100.0), np.ones(len(rates)), funding=rates, freq="1D")
+    p = ModelParams(funding_mean_days=1)
+    f = funding_daily(BarArrays.from_frame(bars), p)
+    states = f["funding_state"].tolist()
+    assert states[:10] == ["neutral"] * 10
+    assert states[10:20] == ["elevated"] * 10
+    assert states[20:50] == ["reset"] * 30  # within 30 days after the last elevated day
+    assert states[50:70] == ["neutral"] * 20
+    assert states[70:] == ["negative"] * 10
+    assert f["funding_annualized"].iloc[12] == pytest.approx(0.0005 * 3 * 365)
+    assert f["funding_pctile_1y"].iloc[15] == pytest.approx(1.0)
+    assert f["funding_pctile_1y"].iloc[75] == pytest.approx(6 / 76)
+    nan = funding_daily(BarArrays.from_frame(make_bars([1.0, 1.0], [1.0, 1.0])), p)
+    assert nan["funding_7d_mean"].isna().all() and nan["funding_state"].isna().all()
+
+
+def test_zone_walks_back_while_closes_stay_in_band():
+    p = ModelParams(zone_width_pct=0.10, zone_min_days=3)
+    closes = [50, 80, 100, 104, 97, 102, 99]  # last five within (104-97)/97 = 7.2 %
+    assert zone_for(np.array(closes, float), p) == (97.0, 104.0, 5)
+    low, high, days = zone_for(np.array([100.0, 130.0, 100.0]), p)
+    assert math.isnan(low) and math.isnan(high) and days == 1
+
+
+def test_zigzag_pivots():
+    c = np.array([100, 105, 95, 90, 100, 110, 99, 98, 104])
+    # down from 105 to 90 (-14 %), up to 110 (+22 %), down to 98 (-10.9 %) unconfirmed
+    assert zigzag(c, 0.10) == [(1, 3, True), (3, 5, True), (5, 7, False)]
+    assert zigzag(np.array([100.0, 101, 102]), 0.10) == []

@@ -1,0 +1,245 @@
+"""Read verified archive zips into rows shaped like the raw tables.
+
+DuckDB cannot read inside a zip, so the single CSV member is extracted (stdlib `zipfile`) and
+read by DuckDB with explicit column types. Line 1 is sniffed: files with a header must carry
+exactly the expected names; headerless files must have the expected column count. Anything
+else is schema drift and raises `CorruptArchive`. Epoch values above 1e14 are microseconds
+(Binance spot moved to µs in 2025; USDⓈ-M stays in ms), funding `calc_time` is floored to the
+hour, metrics `create_time` is a `YYYY-MM-DD HH:MM:SS` string.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from transforms.sources.base import (
+    FUNDING_COLUMNS,
+    KLINE_COLUMNS,
+    METRICS_COLUMNS,
+    CorruptArchive,
+)
+
+# DuckDB types used when reading each CSV (before conversion).
+_KLINE_TYPES = {
+    "open_time": "BIGINT",
+    "open": "DOUBLE",
+    "high": "DOUBLE",
+    "low": "DOUBLE",
+    "close": "DOUBLE",
+    "volume": "DOUBLE",
+    "close_time": "BIGINT",
+    "quote_volume": "DOUBLE",
+    "count": "BIGINT",
+    "taker_buy_volume": "DOUBLE",
+    "taker_buy_quote_volume": "DOUBLE",
+    "ignore": "VARCHAR",
+}
+_METRICS_TYPES = {
+    "create_time": "VARCHAR",
+    "symbol": "VARCHAR",
+    "sum_open_interest": "DOUBLE",
+    "sum_open_interest_value": "DOUBLE",
+    "count_toptrader_long_short_ratio": "DOUBLE",
+    "sum_toptrader_long_short_ratio": "DOUBLE",
+    "count_long_short_ratio": "DOUBLE",
+    "sum_taker_long_short_vol_ratio": "DOUBLE",
+}
+_FUNDING_TYPES = {
+    "calc_time": "BIGINT",
+    "funding_interval_hours": "INTEGER",
+    "last_funding_rate": "DOUBLE",
+}
+
+
+def _epoch(col: str) -> str:
+    # ms unless > 1e14 (µs); make_timestamp(BIGINT) takes microseconds.
+    return f"make_timestamp(CASE WHEN {col} > 100000000000000 THEN {col} ELSE {col} * 1000 END)"
+
+
+@dataclass(frozen=True)
+class ArchiveSchema:
+    columns: tuple[str, ...]
+    types: dict[str, str]
+    #: SELECT list turning the CSV columns into the raw table's columns (after symbol, day)
+    select: str
+    #: expression for the row's timestamp, used for `day` and windowing
+    time_expr: str
+    table: str
+    time_column: str
+
+
+_KLINE_SELECT = f"""
+    {_epoch("open_time")} AS open_time,
+    open, high, low, close, volume,
+    {_epoch("close_time")} AS close_time,
+    quote_volume, count AS trade_count, taker_buy_volume, taker_buy_quote_volume"""
+
+SCHEMAS: dict[str, ArchiveSchema] = {
+    "klines_1m": ArchiveSchema(
+        KLINE_COLUMNS,
+        _KLINE_TYPES,
+        _KLINE_SELECT,
+        _epoch("open_time"),
+        "raw.klines_1m",
+        "open_time",
+    ),
+    "mark_klines_1m": ArchiveSchema(
+        KLINE_COLUMNS,
+        _KLINE_TYPES,
+        f"""
+    {_epoch("open_time")} AS open_time, open, high, low, close,
+    {_epoch("close_time")} AS close_time""",
+        _epoch("open_time"),
+        "raw.mark_klines_1m",
+        "open_time",
+    ),
+    "metrics": ArchiveSchema(
+        METRICS_COLUMNS,
+        _METRICS_TYPES,
+        """
+    CAST(create_time AS TIMESTAMP) AS create_time,
+    sum_open_interest, sum_open_interest_value,
+    count_toptrader_long_short_ratio, sum_toptrader_long_short_ratio,
+    count_long_short_ratio, sum_taker_long_short_vol_ratio""",
+        "CAST(create_time AS TIMESTAMP)",
+        "raw.metrics_5m",
+        "create_time",
+    ),
+    "funding": ArchiveSchema(
+        FUNDING_COLUMNS,
+        _FUNDING_TYPES,
+        f"""
+    date_trunc('hour', {_epoch("calc_time")}) AS calc_time,
+    funding_interval_hours, last_funding_rate""",
+        f"date_trunc('hour', {_epoch('calc_time')})",
+        "raw.funding",
+        "calc_time",
+    ),
+}
+
+
+def schema_for(dataset: str) -> ArchiveSchema:
+    try:
+        return SCHEMAS[dataset]
+    except KeyError:
+        raise ValueError(f"unknown dataset {dataset!r}") from None
+
+
+@dataclass(frozen=True)
+class ExtractedCsv:
+    path: Path
+    has_header: bool
+    source: str  # the zip it came from, for messages
+
+
+def sniff_header(first_line: str, dataset: str, where: str) -> bool:
+    """True if line 1 is a header; CorruptArchive when names or column count drifted."""
+    schema = schema_for(dataset)
+    fields = [f.strip().strip('"') for f in first_line.rstrip("\r\n").split(",")]
+    first = fields[0] if fields else ""
+    looks_numeric = first.replace(".", "", 1).isdigit() or (
+        dataset == "metrics" and first[:4].isdigit()
+    )
+    if not looks_numeric:
+        if tuple(fields) != schema.columns:
+            raise CorruptArchive(
+                f"{where}: header {','.join(fields)[:200]!r} does not match the {dataset} schema "
+                f"{','.join(schema.columns)!r}"
+            )
+        return True
+    if len(fields) != len(schema.columns):
+        raise CorruptArchive(
+            f"{where}: {len(fields)} columns in line 1, "
+            f"expected {len(schema.columns)} for {dataset}"
+        )
+    return False
+
+
+def extract_csv(zip_path: Path, dataset: str, dest_dir: Path) -> ExtractedCsv:
+    """Extract the single CSV member of an archive zip into dest_dir and sniff its header."""
+    zip_path = Path(zip_path)
+    where = zip_path.name
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+            if len(members) != 1 or not members[0].filename.endswith(".csv"):
+                raise CorruptArchive(
+                    f"{where}: expected exactly one .csv member, found "
+                    f"{[m.filename for m in members][:5]!r}"
+                )
+            data = zf.read(members[0])
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise CorruptArchive(f"{where}: not a readable zip ({exc})") from exc
+    if not data.strip():
+        raise CorruptArchive(f"{where}: the CSV is empty")
+    newline = data.find(b"\n")
+    first_line = (data if newline < 0 else data[:newline]).decode("utf-8", errors="replace")
+    has_header = sniff_header(first_line, dataset, where)
+    out = Path(dest_dir) / (zip_path.stem + ".csv")
+    out.write_bytes(data)
+    return ExtractedCsv(out, has_header, where)
+
+
+def _read_csv_sql(schema: ArchiveSchema, header: bool) -> str:
+    """A read_csv() call over the list parameter $files (one header variant)."""
+    cols = ", ".join(f"'{name}': '{typ}'" for name, typ in schema.types.items())
+    return (
+        f"read_csv($files, header={'true' if header else 'false'}, delim=',', quote='\"', "
+        f"columns={{{cols}}}, auto_detect=false, filename=true, null_padding=false, "
+        "strict_mode=true)"
+    )
+
+
+def select_sql(dataset: str, header_variants: Sequence[bool]) -> str:
+    """SQL selecting `filename, <raw table columns without symbol/day>, ts` from CSVs.
+
+    One read_csv per header variant present; their parameters are `$files_h` / `$files_n`.
+    """
+    schema = schema_for(dataset)
+    parts = []
+    for header in sorted(set(header_variants), reverse=True):
+        param = "$files_h" if header else "$files_n"
+        reader = _read_csv_sql(schema, header).replace("$files", param)
+        parts.append(f"SELECT filename, {schema.select}, {schema.time_expr} AS _ts FROM {reader}")
+    return "\nUNION ALL\n".join(parts)
+
+
+def read_csvs(
+    conn: duckdb.DuckDBPyConnection, dataset: str, csvs: Sequence[ExtractedCsv]
+) -> duckdb.DuckDBPyRelation:
+    """A relation over extracted CSVs; DuckDB errors become CorruptArchive."""
+    params: dict[str, list[str]] = {}
+    headered = [str(c.path) for c in csvs if c.has_header]
+    headerless = [str(c.path) for c in csvs if not c.has_header]
+    if headered:
+        params["files_h"] = headered
+    if headerless:
+        params["files_n"] = headerless
+    sql = select_sql(dataset, [c.has_header for c in csvs])
+    try:
+        return conn.sql(sql, params=params)
+    except duckdb.Error as exc:
+        names = ", ".join(c.source for c in csvs[:3])
+        raise CorruptArchive(f"{dataset} files ({names}...): cannot parse CSV: {exc}") from exc
+
+
+def parse_zip(zip_path: Path, dataset: str, tmp_dir: Path, conn=None):
+    """Parse one archive zip into a pandas DataFrame of raw-table columns (no symbol/day)."""
+    own = conn is None
+    conn = conn or duckdb.connect()
+    try:
+        csv = extract_csv(zip_path, dataset, tmp_dir)
+        rel = read_csvs(conn, dataset, [csv])
+        try:
+            df = rel.df()
+        except duckdb.Error as exc:
+            raise CorruptArchive(f"{csv.source}: cannot parse CSV: {exc}") from exc
+        return df.drop(columns=["filename", "_ts"])
+    finally:
+        if own:
+            conn.close()

@@ -1,0 +1,31 @@
+"""Archive sources: Binance over HTTPS, a local mirror, or a seeded synthetic market."""
+
+from __future__ import annotations
+
+from transforms.sources.base import (
+    DATASETS,
+    ChecksumMismatch,
+    CorruptArchive,
+    FetchedFile,
+    NotYetPublished,
+    Source,
+    SourceError,
+    archive_relpath,
+    period_bounds,
+    periods_for_window,
+)
+from transforms.sources.factory import make_source
+
+__all__ = [
+    "DATASETS",
+    "ChecksumMismatch",
+    "CorruptArchive",
+    "FetchedFile",
+    "NotYetPublished",
+    "Source",
+    "SourceError",
+    "archive_relpath",
+    "make_source",
+    "period_bounds",
+    "periods_for_window",
+]
