@@ -66,7 +66,7 @@ def table_fingerprint(path: Path, table: str) -> tuple[int, str]:
     try:
         excluded = "EXCLUDE (recorded_at)" if table == "mart.model_params" else ""
         count, digest = conn.execute(
-            f"SELECT count(*), coalesce(sum(hash(t.*)), 0)::VARCHAR "
+            f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR "
             f"FROM (SELECT * {excluded} FROM {table}) t"
         ).fetchone()
     finally:

@@ -6,11 +6,8 @@ Parameters come from `ModelConfig` (editable in the launchpad) and are recorded 
 row set through `params_hash` and `mart.model_params`.
 """
 
-from __future__ import annotations
-
 import json
 import time
-from dataclasses import fields
 from datetime import timedelta
 
 import dagster as dg
@@ -30,30 +27,38 @@ MART_ASSETS = {
     "moves": "Zigzag price swings with the modelled long/short liquidations inside each.",
 }
 
-_DEFAULTS = ModelParams()
+_D = ModelParams()
 
 
 class ModelConfig(dg.Config):
-    """Model assumptions; defaults are the documented base model (docs/methodology.md)."""
+    """Model assumptions, editable in the launchpad; defaults are the documented base model
+    (docs/methodology.md has what each one means)."""
 
-    leverage_levels: list[float] = list(_DEFAULTS.leverage_levels)
-    leverage_weights: list[float] = list(_DEFAULTS.leverage_weights)
-    side_split: str = _DEFAULTS.side_split
-    closing: str = _DEFAULTS.closing
-    lookback_days: int = _DEFAULTS.lookback_days
-    position_notional: float = _DEFAULTS.position_notional
-    bin_size: float = _DEFAULTS.bin_size
-    heatmap_bin_size: float = _DEFAULTS.heatmap_bin_size
-    zigzag_pct: float = _DEFAULTS.zigzag_pct
+    leverage_levels: list[float] = list(_D.leverage_levels)
+    leverage_weights: list[float] = list(_D.leverage_weights)
+    side_split: str = _D.side_split
+    closing: str = _D.closing
+    lookback_days: int = _D.lookback_days
+    position_notional: float = _D.position_notional
+    bin_size: float = _D.bin_size
+    heatmap_bin_size: float = _D.heatmap_bin_size
+    heatmap_range_pct: float = _D.heatmap_range_pct
+    zigzag_pct: float = _D.zigzag_pct
+    band_pcts: list[float] = list(_D.band_pcts)
+    ceiling_quantile: float = _D.ceiling_quantile
+    funding_interval_hours: float = _D.funding_interval_hours
+    funding_mean_days: int = _D.funding_mean_days
+    funding_elevated: float = _D.funding_elevated
+    funding_negative: float = _D.funding_negative
+    funding_reset_days: int = _D.funding_reset_days
+    funding_pctile_days: int = _D.funding_pctile_days
+    zone_width_pct: float = _D.zone_width_pct
+    zone_min_days: int = _D.zone_min_days
+    zone_max_days: int = _D.zone_max_days
 
     def to_params(self) -> ModelParams:
-        """The full parameter set: these overrides on top of ModelParams' defaults."""
-        known = {f.name for f in fields(ModelParams)}
-        overrides = {k: v for k, v in self.model_dump().items() if k in known}
-        return ModelParams.from_dict({**_DEFAULTS_DICT, **overrides})
-
-
-_DEFAULTS_DICT = {f.name: getattr(_DEFAULTS, f.name) for f in fields(ModelParams)}
+        """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
+        return ModelParams.from_dict(self.model_dump())
 
 
 @dg.multi_asset(

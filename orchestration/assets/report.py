@@ -1,7 +1,5 @@
 """Publication layer: the static report site and the read-only warehouse snapshot."""
 
-from __future__ import annotations
-
 from datetime import timedelta
 
 import dagster as dg

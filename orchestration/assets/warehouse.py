@@ -1,7 +1,5 @@
 """Staging layer: 5-minute bars joining last price, mark price, open interest and funding."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
