@@ -14,6 +14,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.pipeline_helpers import fingerprints, run_range, temp_settings
@@ -67,16 +68,49 @@ def _stray_temp_files(root: Path) -> list[Path]:
     ]
 
 
+def _rows(warehouse: Path, table: str) -> int:
+    if not warehouse.exists():
+        return 0
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _what_the_crash_left(point: str, settings) -> None:
+    """Assert the crash really interrupted work at `point` (so the re-run has to repair it)."""
+    warehouse = settings.warehouse_path
+    if point == "download":
+        assert len(_stray_temp_files(settings.cache_dir)) == 1  # 2nd mark-price file
+        assert _rows(warehouse, "raw.klines_1m") == 1440 * 3
+        assert _rows(warehouse, "raw.mark_klines_1m") == 0
+    elif point == "load":
+        # Every raw table holds either the whole window or nothing: the killed transaction
+        # was rolled back by DuckDB's recovery, the committed one is complete.
+        counts = {t: _rows(warehouse, t) for t in ("raw.klines_1m", "raw.mark_klines_1m")}
+        assert set(counts.values()) <= {0, 1440 * 3}, counts
+        assert _rows(warehouse, "raw.metrics_5m") in (0, 288 * 3)
+        assert 0 in counts.values() or _rows(warehouse, "raw.metrics_5m") == 0
+    elif point == "model":
+        assert _rows(warehouse, "stg.bars_5m") == 288 * 3
+        assert _rows(warehouse, "mart.daily_metrics") == 0
+    elif point == "site":
+        assert _rows(warehouse, "mart.daily_metrics") > 0
+        assert not (settings.output_site_dir / "index.html").exists()
+
+
 @pytest.mark.parametrize("point", sorted(FAULTS))
 def test_sigkill_then_rerun_matches_clean_build(point, tmp_path, clean_build):
+    settings = temp_settings(tmp_path, FIRST.isoformat(), END)
     crashed = _cli(tmp_path, FAULTS[point])
     assert crashed.returncode == -9, (
         f"failpoint {FAULTS[point]} did not fire:\n{crashed.stdout[-2000:]}{crashed.stderr[-3000:]}"
     )
+    _what_the_crash_left(point, settings)
     rerun = _cli(tmp_path, None)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
 
-    settings = temp_settings(tmp_path, FIRST.isoformat(), END)
     assert fingerprints(settings.warehouse_path) == clean_build
     assert _stray_temp_files(settings.cache_dir) == []
     site = settings.output_site_dir
