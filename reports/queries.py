@@ -1,0 +1,145 @@
+"""Every query the report site runs. It reads `mart.*` only, always with bound parameters.
+
+The site never recomputes the model: these return the mart rows as they are, and the Python
+side only slices, re-bins and formats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+DAYS = """
+SELECT DISTINCT day FROM mart.daily_metrics WHERE symbol = $symbol ORDER BY day
+"""
+
+DAILY_METRICS = """
+SELECT * FROM mart.daily_metrics WHERE symbol = $symbol ORDER BY day, scenario
+"""
+
+MODEL_PARAMS = """
+SELECT params_hash, scenario, params_json, recorded_at
+FROM mart.model_params
+ORDER BY recorded_at, params_hash
+"""
+
+MOVES = """
+SELECT day, start_ts, end_ts, direction, from_price, to_price, pct_change,
+       long_liquidated, short_liquidated, oi_change, confirmed, params_hash
+FROM mart.moves
+WHERE symbol = $symbol
+ORDER BY day, start_ts
+"""
+
+HEATMAP_RANGE = """
+SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
+FROM mart.liq_heatmap
+WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to
+"""
+
+HEATMAP_DAY_EXPORT = """
+SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
+FROM mart.liq_heatmap
+WHERE symbol = $symbol AND day = $day AND (long_notional > 0 OR short_notional > 0)
+ORDER BY ts, price_low
+"""
+
+LIQ_MAP_DAY = """
+SELECT price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+FROM mart.liq_map
+WHERE symbol = $symbol AND day = $day
+ORDER BY price_low
+"""
+
+
+def rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Run `sql` with named parameters and return the rows as dicts."""
+    cur = conn.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def arrow(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> pa.Table:
+    """Run `sql` with named parameters and return an Arrow table (for downloads)."""
+    return conn.sql(sql, params=params).to_arrow_table()
+
+
+def days(conn: duckdb.DuckDBPyConnection, symbol: str) -> list[date]:
+    return [r["day"] for r in rows(conn, DAYS, symbol=symbol)]
+
+
+@dataclass
+class HeatCube:
+    """The hourly heatmap as dense arrays on a uniform price grid: [hour, price bin].
+
+    Built once per site build, so each page slices numpy arrays instead of re-querying
+    a year of rows per timeframe. Price bins are the mart's bins, merged by an integer
+    factor when the price range would otherwise need more than `max_bins` columns.
+    """
+
+    t0_ms: int  # start of hour 0
+    p0: float  # lower edge of bin 0
+    pw: float  # bin width
+    long: np.ndarray  # float32 [hours, bins]
+    short: np.ndarray
+
+    @property
+    def hours(self) -> int:
+        return self.long.shape[0]
+
+    @classmethod
+    def load(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        max_bins: int = 1200,
+    ) -> HeatCube | None:
+        res = conn.execute(
+            HEATMAP_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+        ).fetchnumpy()
+        t = np.asarray(res["t"], dtype=np.int64)
+        if t.size == 0:
+            return None
+        lo = np.asarray(res["price_low"], dtype=np.float64)
+        hi = np.asarray(res["price_high"], dtype=np.float64)
+        width = float(np.median(hi - lo))
+        if not width > 0:
+            width = 1.0
+        pmin, pmax = float(lo.min()), float(hi.max())
+        factor = max(1, int(np.ceil((pmax - pmin) / width / max_bins)))
+        pw = width * factor
+        p0 = np.floor(pmin / pw) * pw
+        n_bins = int(np.ceil((pmax - p0) / pw)) + 1
+        hour = 3_600_000
+        t0 = int(t.min() // hour * hour)
+        n_hours = int((t.max() - t0) // hour) + 1
+        hi_idx = ((t - t0) // hour).astype(np.int64)
+        # centre of each mart bin decides which working bin it lands in
+        bi = np.clip(((lo + hi) / 2 - p0) // pw, 0, n_bins - 1).astype(np.int64)
+        flat = hi_idx * n_bins + bi
+        size = n_hours * n_bins
+        longs = np.bincount(flat, weights=np.asarray(res["long_notional"]), minlength=size)
+        shorts = np.bincount(flat, weights=np.asarray(res["short_notional"]), minlength=size)
+        return cls(
+            t0_ms=t0,
+            p0=float(p0),
+            pw=float(pw),
+            long=longs.reshape(n_hours, n_bins).astype(np.float32),
+            short=shorts.reshape(n_hours, n_bins).astype(np.float32),
+        )
+
+
+def day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+def day_end(d: date) -> datetime:
+    return day_start(d) + timedelta(days=1)

@@ -1,0 +1,219 @@
+"""The built site in headless Debian Chromium: offline, error-free, charts drawn, accessible.
+
+Never a downloaded browser: the test uses /usr/bin/chromium and skips when it is absent.
+Screenshots (light and dark, desktop and phone) go to test-artifacts/ for a human look.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.site_fixtures import build_fixture_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, list]:
+    out, _, days = build_fixture_site(tmp_path_factory.mktemp("site_browser"))
+    return out, days
+
+
+@pytest.fixture(scope="module")
+def server(site) -> Iterator[str]:
+    out, _ = site
+    handler = functools.partial(_Quiet, directory=str(out))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Visit:
+    """One page in one context, with every console message and request recorded."""
+
+    def __init__(
+        self, browser, url: str, *, viewport=(1280, 800), scheme="light", charts=True
+    ) -> None:
+        self.problems: list[str] = []
+        self.blocked: list[str] = []
+        self.context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=scheme
+        )
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
+        self.page.on(
+            "requestfailed", lambda r: self.problems.append(f"requestfailed: {r.url} {r.failure}")
+        )
+        self.page.goto(url)
+        if not charts:
+            self.page.wait_for_load_state("load")
+            return
+        self.page.wait_for_function(
+            "window.__chartsReady === true || window.__chartsError !== undefined", timeout=30_000
+        )
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "file://", "data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _console(self, msg) -> None:
+        if msg.type in ("error", "warning"):
+            self.problems.append(f"console {msg.type}: {msg.text}")
+
+    def check_clean(self) -> None:
+        assert self.page.evaluate("window.__chartsError") is None
+        assert self.page.evaluate("window.__chartsReady") is True
+        assert self.blocked == [], self.blocked
+        # "requestfailed" from our own aborts would be listed above; anything else is a bug
+        assert self.problems == [], self.problems
+
+    def visible_charts_drawn(self) -> int:
+        return self.page.evaluate(
+            """() => {
+              let n = 0;
+              for (const el of document.querySelectorAll('.chart[data-spec]')) {
+                if (el.closest('[hidden]')) continue;
+                const c = el.querySelector('canvas');
+                if (!c || c.width < 50 || c.height < 50) throw new Error('empty chart ' + el.id);
+                const blank = document.createElement('canvas');
+                blank.width = c.width;
+                blank.height = c.height;
+                if (c.toDataURL() === blank.toDataURL()) throw new Error('blank ' + el.id);
+                n++;
+              }
+              return n;
+            }"""
+        )
+
+    def axe_serious(self) -> list[str]:
+        from axe_playwright_python.sync_playwright import Axe
+
+        result = Axe().run(self.page)
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in result.response["violations"]
+            if v.get("impact") in ("serious", "critical")
+        ]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _pages(site) -> dict[str, str]:
+    _, days = site
+    return {"index": "index.html", "day": f"{days[-2].isoformat()}/index.html"}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+@pytest.mark.parametrize("which", ["index", "day"])
+def test_page_renders_offline_and_accessible(site, server, browser, which, size, scheme):
+    path = _pages(site)[which]
+    v = Visit(browser, f"{server}/{path}", viewport=VIEWPORTS[size], scheme=scheme)
+    try:
+        v.check_clean()
+        assert v.visible_charts_drawn() >= 5  # first heatmap tab + map, OI, funding, moves
+        # every heatmap timeframe draws when its tab is shown
+        tabs = v.page.locator('[role="tab"]')
+        for i in range(tabs.count()):
+            tabs.nth(i).click()
+            v.page.wait_for_timeout(150)
+            assert tabs.nth(i).get_attribute("aria-selected") == "true"
+            assert v.visible_charts_drawn() >= 5
+        tabs.nth(0).click()
+        v.page.wait_for_timeout(150)
+        ARTIFACTS.mkdir(exist_ok=True)
+        v.page.screenshot(path=str(ARTIFACTS / f"site-{which}-{size}-{scheme}.png"), full_page=True)
+        assert v.axe_serious() == []
+        v.check_clean()
+    finally:
+        v.close()
+
+
+def test_tabs_are_keyboard_operable(site, server, browser):
+    v = Visit(browser, f"{server}/index.html")
+    try:
+        first = v.page.locator('[role="tab"]').first
+        first.focus()
+        v.page.keyboard.press("ArrowRight")
+        second = v.page.locator('[role="tab"]').nth(1)
+        assert second.get_attribute("aria-selected") == "true"
+        assert v.page.evaluate("document.activeElement.id") == second.get_attribute("id")
+        panel = second.get_attribute("aria-controls")
+        assert v.page.locator(f"#{panel}").is_visible()
+        v.page.keyboard.press("End")
+        v.page.keyboard.press("Home")
+        assert first.get_attribute("aria-selected") == "true"
+        v.check_clean()
+    finally:
+        v.close()
+
+
+def test_opens_from_file_url(site, browser):
+    out, days = site
+    for path in (out / days[-1].isoformat() / "index.html", out / "index.html"):
+        v = Visit(browser, path.as_uri())
+        try:
+            v.check_clean()
+            assert v.visible_charts_drawn() >= 5
+        finally:
+            v.close()
+
+
+def test_archive_and_methodology_pages(site, server, browser):
+    for path in ("archive/index.html", "methodology/index.html"):
+        v = Visit(browser, f"{server}/{path}", charts=False)
+        try:
+            assert v.blocked == [] and v.problems == []
+            assert v.axe_serious() == []
+        finally:
+            v.close()

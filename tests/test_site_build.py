@@ -1,0 +1,393 @@
+"""The report site built from a fixture warehouse: pages, links, feed, numbers, increments."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import time
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree as ET
+
+import duckdb
+import pytest
+import vl_convert as vlc
+
+from reports import headline as hl
+from reports.site import build_site, write_atomic
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
+
+MAX_PAGE_BYTES = 2 * 1024 * 1024
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
+    return build_fixture_site(tmp_path_factory.mktemp("site_build"))
+
+
+@pytest.fixture(scope="module")
+def base_rows(built) -> dict[date, dict]:
+    _, db, _ = built
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = conn.execute("SELECT * FROM mart.daily_metrics ORDER BY day, scenario")
+        names = [d[0] for d in cur.description]
+        out: dict[date, dict] = {}
+        for r in cur.fetchall():
+            row = dict(zip(names, r, strict=True))
+            out.setdefault(row["day"], {})[row["scenario"]] = row
+        return out
+    finally:
+        conn.close()
+
+
+class _Refs(HTMLParser):
+    """Collect (tag, attribute, url) references and the JSON chart specs of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.ids: set[str] = set()
+        self.specs: list[str] = []
+        self._in_json = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for attr in ("href", "src"):
+            if a.get(attr) is not None:
+                self.refs.append((tag, attr, a[attr]))
+        self._in_json = tag == "script" and a.get("type") == "application/json"
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_json = False
+
+    def handle_data(self, data):
+        if self._in_json:
+            self.specs.append(data)
+
+
+def parse(path: Path) -> _Refs:
+    p = _Refs()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def html_pages(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.html"))
+
+
+def resolve(page: Path, url: str, out: Path) -> Path:
+    parts = urlsplit(url)
+    target = (page.parent / unquote(parts.path)).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    assert out.resolve() in target.parents or target == out.resolve(), (page, url)
+    return target
+
+
+def test_every_page_exists(built):
+    out, _, days = built
+    for d in days:
+        assert (out / d.isoformat() / "index.html").is_file()
+        for name in ("heatmap", "liq_map", "daily", "scenarios"):
+            assert (out / d.isoformat() / f"{name}.csv").is_file()
+            assert (out / d.isoformat() / f"{name}.parquet").is_file()
+    for rel in (
+        "index.html",
+        "archive/index.html",
+        "methodology/index.html",
+        "feed.xml",
+        "assets/vega-bundle.js",
+        "assets/charts.js",
+        "assets/site.css",
+    ):
+        assert (out / rel).is_file(), rel
+    assert not [p for p in out.rglob("*") if p.name.startswith(".") and p.suffix == ".tmp"]
+
+
+def test_links_and_assets_resolve(built):
+    out, _, _ = built
+    checked = 0
+    for page in html_pages(out):
+        refs = parse(page)
+        for tag, attr, url in refs.refs:
+            if url.startswith(("data:", "mailto:")):
+                continue
+            if url.startswith("#"):
+                assert url[1:] in refs.ids, (page, url)
+                continue
+            if url.startswith(("http://", "https://", "//")):
+                # only plain links may point off-site; nothing the page loads may
+                assert tag == "a", (page, tag, attr, url)
+                continue
+            target = resolve(page, url, out)
+            assert target.is_file(), f"{page.relative_to(out)}: {tag} {attr}={url}"
+            checked += 1
+    assert checked > 100
+
+
+def test_no_remote_sources(built):
+    out, _, _ = built
+    remote = re.compile(r"^\s*(https?:)?//", re.I)
+    for page in html_pages(out):
+        for tag, _attr, url in parse(page).refs:
+            if tag in ("script", "link", "img", "iframe", "source", "video", "audio"):
+                assert not remote.match(url), (page, tag, url)
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", text.replace("<a ", "")), page
+    for asset in ("charts.js", "site.css"):
+        assert "http://" not in (out / "assets" / asset).read_text()
+        assert "https://" not in (out / "assets" / asset).read_text()
+
+
+def test_feed_has_one_entry_per_day(built, base_rows):
+    out, _, days = built
+    root = ET.parse(out / "feed.xml").getroot()
+    assert root.tag == f"{ATOM}feed"
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == len(days)
+    seen = set()
+    for e in entries:
+        link = e.find(f"{ATOM}link").get("href")
+        assert (out / link).is_file()
+        day = date.fromisoformat(link.split("/")[0])
+        seen.add(day)
+        cur = base_rows[day]["base"]
+        summary = e.find(f"{ATOM}summary").text
+        assert hl.fmt_usd(cur["shorts_at_risk"]) in summary
+        assert hl.fmt_usd(cur["longs_at_risk"]) in summary
+        content = e.find(f"{ATOM}content").text
+        assert hl.fmt_ratio(cur["shorts_at_risk"], cur["longs_at_risk"]) in content
+    assert seen == set(days)
+    # every page advertises the feed
+    for page in html_pages(out):
+        assert 'rel="alternate" type="application/atom+xml"' in page.read_text()
+
+
+def _text(page: Path) -> str:
+    return html.unescape(page.read_text(encoding="utf-8"))
+
+
+def test_numbers_on_the_page_equal_the_mart(built, base_rows):
+    out, _, days = built
+    for d in days:
+        scen = base_rows[d]
+        cur = scen["base"]
+        text = _text(out / d.isoformat() / "index.html")
+        shown = {
+            "shorts_at_risk": hl.fmt_usd(cur["shorts_at_risk"]),
+            "longs_at_risk": hl.fmt_usd(cur["longs_at_risk"]),
+        }
+        for key, value in shown.items():
+            assert f'data-metric="{key}">{value}<' in text, (d, key, value)
+        assert hl.headline(cur, scen) in text
+        # independent of the formatter: the headline figures are the mart values rounded
+        s = cur["shorts_at_risk"]
+        assert s > cur["longs_at_risk"] and 1e9 <= s < 99.95e9  # the fixture's regime
+        assert (
+            f"puts ${s / 1e9:.1f}B of shorts at risk above ${round(cur['close_price'], -2):,.0f}"
+            in text
+        )
+        ratio = cur["shorts_at_risk"] / cur["longs_at_risk"]
+        expected_ratio = f"{ratio:.0f}:1" if ratio >= 9.95 else f"{ratio:.1f}:1"
+        assert f"a {expected_ratio} imbalance" in text
+        assert f'data-metric="imbalance">{expected_ratio} shorts<' in text
+        mp = cur["max_pain_price"]
+        assert f"${round(mp, -2):,.0f}" in text
+        for key, row in scen.items():
+            m = re.search(rf'<tr[^>]*data-scenario="{key}"[^>]*>(.*?)</tr>', text, re.S)
+            assert m, (d, key)
+            cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", m.group(1))
+            assert cells[1] == hl.fmt_usd(row["longs_at_risk"])
+            assert cells[2] == hl.fmt_usd(row["shorts_at_risk"])
+        # each page names its as-of time, source and model parameter set
+        assert f"{d.isoformat()} 24:00 UTC" in text
+        assert cur["params_hash"] in text
+        assert "Synthetic demo data" in text
+
+
+def test_index_shows_the_latest_day(built, base_rows):
+    out, _, days = built
+    text = _text(out / "index.html")
+    latest = days[-1]
+    assert hl.headline(base_rows[latest]["base"], base_rows[latest]) in text
+    assert f'href="{latest.isoformat()}/index.html"' in text
+
+
+def test_prev_next_links(built):
+    out, _, days = built
+    for i, d in enumerate(days):
+        text = (out / d.isoformat() / "index.html").read_text()
+        if i:
+            assert f'rel="prev" href="../{days[i - 1].isoformat()}/index.html"' in text
+        else:
+            assert 'rel="prev"' not in text
+        if i + 1 < len(days):
+            assert f'rel="next" href="../{days[i + 1].isoformat()}/index.html"' in text
+        else:
+            assert 'href="../index.html">Latest report' in text
+
+
+def test_archive_lists_every_day_by_month(built):
+    out, _, days = built
+    text = (out / "archive" / "index.html").read_text()
+    for d in days:
+        assert f'href="../{d.isoformat()}/index.html"' in text
+    assert "February 2026" in text
+
+
+def test_methodology_rendered_from_markdown(built):
+    out, _, _ = built
+    text = (out / "methodology" / "index.html").read_text()
+    assert "<h1" in text and "Methodology" in text
+    assert "<table>" in text  # markdown tables extension
+
+
+def test_pages_under_two_megabytes(built):
+    out, _, _ = built
+    for page in html_pages(out):
+        assert page.stat().st_size < MAX_PAGE_BYTES, page
+
+
+def test_chart_specs_compile(built):
+    out, _, days = built
+    specs = parse(out / days[-1].isoformat() / "index.html").specs
+    assert len(specs) >= 7  # 3 heatmap timeframes (10 days of history) + 4 charts
+    for raw in specs:
+        assert "__P_" not in raw and "__N_" not in raw
+        spec = json.loads(raw)
+        assert spec.get("description")
+        vega = vlc.vegalite_to_vega(spec)
+        assert vega["marks"]
+
+
+def test_heatmap_modes(built):
+    out, _, days = built
+    text = (out / days[-1].isoformat() / "index.html").read_text()
+    assert 'role="tablist"' in text
+    for key in ("24h", "1w", "1m"):
+        assert f'id="tab-heat-{key}"' in text
+    assert '"type":"image"' in text  # the month is a raster
+    assert "data:image/png;base64," in text
+
+
+def test_incremental_build_touches_only_the_given_day(tmp_path, built):
+    out_src, db, days = built
+    out = tmp_path / "site"
+    shutil.copytree(out_src, out, copy_function=shutil.copy2)
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
+    time.sleep(0.05)
+    target = days[-1]
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        res = build_site(
+            conn,
+            out,
+            SYMBOL,
+            [target],
+            source="synthetic",
+            methodology_md=None,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+    assert res.days == [target]
+    written = {p.relative_to(out).as_posix() for p in res.pages_written}
+    assert written == {
+        f"{target.isoformat()}/index.html",
+        "index.html",
+        "archive/index.html",
+        "methodology/index.html",
+        "feed.xml",
+    }
+    for p, (mtime, data) in before.items():
+        rel = p.relative_to(out).as_posix()
+        if rel.split("/")[0] in {d.isoformat() for d in days[:-1]}:
+            assert p.stat().st_mtime_ns == mtime, rel
+            assert p.read_bytes() == data, rel
+    bundle = out / "assets" / "vega-bundle.js"
+    assert bundle.stat().st_mtime_ns == before[bundle][0]  # identical bundle not rewritten
+    assert (out / target.isoformat() / "index.html").stat().st_mtime_ns != before[
+        out / target.isoformat() / "index.html"
+    ][0]
+
+
+def test_non_synthetic_source_has_no_banner(tmp_path, built):
+    _, db, days = built
+    out = tmp_path / "site"
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(conn, out, SYMBOL, [days[-1]], source="mirror", methodology_md=None)
+    finally:
+        conn.close()
+    text = (out / "index.html").read_text()
+    assert "Synthetic demo data" not in text
+    assert "Local mirror" in text
+    # without a methodology file the page still exists and says so
+    assert "not available" in (out / "methodology" / "index.html").read_text()
+
+
+def test_unknown_day_is_an_error(tmp_path, built):
+    _, db, _ = built
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        with pytest.raises(ValueError, match="no mart.daily_metrics rows"):
+            build_site(
+                conn, tmp_path, SYMBOL, [date(2020, 1, 1)], source="synthetic", methodology_md=None
+            )
+    finally:
+        conn.close()
+
+
+def test_write_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "page.html"
+    write_atomic(target, b"old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        write_atomic(target, b"new" * 1000)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+def test_stale_temp_files_from_a_killed_build_are_removed(tmp_path, built):
+    out_src, db, days = built
+    out = tmp_path / "site"
+    shutil.copytree(out_src, out)
+    stale = out / days[0].isoformat() / ".index.html.abc123.tmp"
+    stale.write_text("<html><body>half a pa")
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(conn, out, SYMBOL, [days[-1]], source="synthetic", methodology_md=None)
+    finally:
+        conn.close()
+    assert not stale.exists()
+    assert [p for p in out.rglob("*") if p.name.startswith(".") or ".tmp" in p.name] == []
+
+
+def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monkeypatch):
+    import reports.site as site_mod
+
+    hits = []
+
+    def fake_failpoint(name):
+        hits.append(name)
+        raise KeyboardInterrupt  # stands in for SIGKILL
+
+    monkeypatch.setattr(site_mod, "failpoint", fake_failpoint)
+    target = tmp_path / "p.html"
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, b"<html></html>", crash_point="site-page")
+    assert hits == ["site-page"] and not target.exists()
