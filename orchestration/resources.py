@@ -27,6 +27,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file. Opened per step and closed in `finally`."""
 
     path: str
+    lock_retries: int = LOCK_RETRIES
+    lock_wait_seconds: float = 0.5
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -38,17 +40,17 @@ class WarehouseResource(dg.ConfigurableResource):
             conn.close()
 
     def _open_with_retries(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        delay = 0.5
-        for attempt in range(1, LOCK_RETRIES + 1):
+        delay = self.lock_wait_seconds
+        for attempt in range(1, self.lock_retries + 1):
             try:
                 return open_warehouse(self.path, read_only=read_only)
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
-                if attempt == LOCK_RETRIES:
+                if attempt == self.lock_retries:
                     raise WarehouseLockedError(
                         f"warehouse {self.path} is locked by another process after "
-                        f"{LOCK_RETRIES} attempts; ad hoc readers must use the snapshot "
+                        f"{self.lock_retries} attempts; ad hoc readers must use the snapshot "
                         f"(`liqmap query`), never the live file. DuckDB said: {exc}"
                     ) from exc
                 time.sleep(delay)

@@ -1,0 +1,110 @@
+"""Operating liqmap: a held DuckDB lock gives a clear error after retries, and analysts
+reading the published snapshot never block (or get blocked by) a running backfill."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date
+
+import duckdb
+import pytest
+
+from orchestration.resources import WarehouseLockedError, WarehouseResource
+from tests.pipeline_helpers import run_range, temp_settings
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+READ_LOOP = """
+import sys, time, duckdb
+path, seconds = sys.argv[1], float(sys.argv[2])
+ok = failed = 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    try:
+        con = duckdb.connect(path, read_only=True)
+        con.execute("SELECT count(*), sum(longs_at_risk) FROM mart.daily_metrics").fetchall()
+        con.close()
+        ok += 1
+    except Exception as exc:
+        failed += 1
+        print("ERROR", exc, flush=True)
+    time.sleep(0.02)
+print("ok", ok, "failed", failed, flush=True)
+"""
+
+
+def _hold_lock(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_held_lock_gives_a_clear_error_not_a_corrupt_file(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with WarehouseResource(path=str(path)).connect() as conn:
+        conn.execute("INSERT INTO mart.model_params VALUES ('h', 'base', '{}', now())")
+    holder = _hold_lock(path, 30)
+    try:
+        resource = WarehouseResource(path=str(path), lock_retries=3, lock_wait_seconds=0.1)
+        expected = pytest.raises(WarehouseLockedError, match="locked by another process after 3")
+        with expected, resource.connect():
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with WarehouseResource(path=str(path)).connect(read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM mart.model_params").fetchone()[0] == 1
+
+
+def test_lock_released_during_retries_is_waited_for(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with WarehouseResource(path=str(path)).connect():
+        pass
+    holder = _hold_lock(path, 1.0)
+    try:
+        resource = WarehouseResource(path=str(path), lock_retries=8, lock_wait_seconds=0.2)
+        with resource.connect() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        holder.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_snapshot_readers_and_a_backfill_never_block_each_other(tmp_path):
+    settings = temp_settings(tmp_path, "2025-11-01", "2025-11-08")
+    assert run_range(settings, date(2025, 11, 1), date(2025, 11, 2)).success
+    assert settings.snapshot_path.is_file()
+
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READ_LOOP, str(settings.snapshot_path), "25"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
+    result = run_range(settings, date(2025, 11, 1), date(2025, 11, 6))
+    backfill_seconds = time.monotonic() - started
+    out, _ = reader.communicate(timeout=120)
+
+    assert result.success
+    assert backfill_seconds < 25, "the reader loop must overlap the whole backfill"
+    assert "ERROR" not in out, out
+    ok = int(out.split()[1])
+    assert ok > 50, out
+    conn = duckdb.connect(str(settings.snapshot_path), read_only=True)
+    try:
+        days = conn.execute("SELECT count(DISTINCT day) FROM mart.daily_metrics").fetchone()[0]
+    finally:
+        conn.close()
+    assert days == 6  # the snapshot now holds the backfilled range
