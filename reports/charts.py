@@ -233,16 +233,17 @@ def _price_layers() -> list[alt.Chart]:
         .mark_line(
             color=PRICE_LINE,
             strokeWidth=1.5,
-            point=alt.OverlayMarkDef(color=PRICE_LINE, size=16),
+            # invisible points: hover targets for the tooltip (a line has one per point)
+            point=alt.OverlayMarkDef(filled=True, fill="transparent", size=48),
         )
         .transform_calculate(
-            day="utcFormat(datum.x - 1, '%d %b %Y') + ' close'",
+            when="utcFormat(datum.x, '%d %b %Y %H:%M') + ' UTC'",
             price="'$' + format(datum.c, ',.0f')",
         )
         .encode(
             x=_heat_x(),
             y=_heat_y("c"),
-            tooltip=[alt.Tooltip("day:N", title="Day"), alt.Tooltip("price:N", title="Close")],
+            tooltip=[alt.Tooltip("when:N", title="Time"), alt.Tooltip("price:N", title="Close")],
         )
     )
     rule = (
@@ -338,7 +339,7 @@ def heat_window(
     price_lo: float,
     price_hi: float,
     rect: bool,
-    closes: list[dict[str, float]],
+    closes: list[dict[str, float]],  # the price line: {"x": close time (ms), "c": price}
     spot: float,
     spot_label: str,
     desc: str,
@@ -408,7 +409,7 @@ def heat_window(
         "legend": legend,
         "tiptotal": tiptotal,
         "desc": desc,
-        "closes": closes,
+        "closes": [p for p in closes if t0 <= p["x"] <= t1],
         "spot": [{"c": spot, "label": spot_label}],
         "image": image,
         "cells": csv,

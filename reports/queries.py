@@ -42,6 +42,13 @@ FROM mart.liq_heatmap
 WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to
 """
 
+PRICE_HOURLY_RANGE = """
+SELECT epoch_ms(ts) + 3600000 AS x, close AS c
+FROM mart.price_hourly
+WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
+ORDER BY ts
+"""
+
 HEATMAP_DAY_EXPORT = """
 SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
 FROM mart.liq_heatmap
@@ -72,6 +79,22 @@ def arrow(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> pa.Table:
 
 def days(conn: duckdb.DuckDBPyConnection, symbol: str) -> list[date]:
     return [r["day"] for r in rows(conn, DAYS, symbol=symbol)]
+
+
+def hourly_closes(
+    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """(close time in epoch ms, close) of every hour starting in [t_from, t_to), by time.
+
+    Empty when the warehouse predates `mart.price_hourly` (the site then draws daily closes).
+    """
+    try:
+        res = conn.execute(
+            PRICE_HOURLY_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+        ).fetchnumpy()
+    except duckdb.CatalogException:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
 @dataclass

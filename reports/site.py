@@ -6,13 +6,15 @@
       archive/index.html          every published day, by month
       methodology/index.html      docs/methodology.md rendered
       feed.xml                    Atom, one entry per day with the headline numbers
-      assets/                     vega-bundle.js (written once per bundle version), charts.js, css
+      assets/                     vega-bundle.js (written once per bundle version), charts.js,
+                                  daynav.js, css, and days.js (the published days, every build)
 
 Every file is written atomically (temp file in the same directory, then `os.replace`), so a
 crash never leaves a half-written page. An incremental build renders only the given days plus
 the shared pages; other day pages are not touched. A day page links to the next day only if
-that page already exists when it is rendered; otherwise it links to the latest report, so old
-pages never need rewriting.
+that page already exists when it is rendered; otherwise it links to the latest report, and its
+script upgrades that link from assets/days.js (the published days, rewritten by every build),
+so old pages never need rewriting.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ HISTORY_DAYS = 365  # the longest timeframe (heatmap 1y, daily series)
 MOVES_SHOWN = 12
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
+MAX_LINE_POINTS = 1100  # heatmap price line: hourly closes, thinned to this many per window
+DAYS_JS = "assets/days.js"
 
 SOURCE_LABELS = {
     "binance": "Binance USDⓈ-M futures public data archive (data.binance.vision)",
@@ -215,6 +219,8 @@ class _Build:
         self.published: set[date] = set()
         self._closes: list[tuple[int, float]] | None = None
         self._close_ms: list[int] = []
+        self._hour_x = np.empty(0, dtype=np.int64)  # close time (hour start + 1 h), epoch ms
+        self._hour_c = np.empty(0, dtype=np.float64)
 
     # ------------------------------------------------------------ helpers
 
@@ -234,6 +240,10 @@ class _Build:
         t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
         t_to = queries.day_end(max(days))
         self.cube = queries.HeatCube.load(self.conn, self.symbol, t_from, t_to)
+        # one hour more, so a window's line starts at its left edge
+        self._hour_x, self._hour_c = queries.hourly_closes(
+            self.conn, self.symbol, t_from - timedelta(hours=1), t_to
+        )
 
     def common(self, root: str, title: str) -> dict[str, Any]:
         return {
@@ -355,6 +365,32 @@ class _Build:
         i, j = bisect_left(self._close_ms, t0), bisect_right(self._close_ms, t1)
         return [{"x": x, "c": c} for x, c in self._closes[i:j]]
 
+    def price_line(self, t0: int, t1: int) -> tuple[list[dict[str, float]], str]:
+        """The heatmap's price line within [t0, t1] and what it shows: hourly closes (the
+        close of every n-th hour, aligned to t1, when there are more than MAX_LINE_POINTS),
+        preceded by daily closes where `mart.price_hourly` has no rows yet."""
+        x, c = self._hour_x, self._hour_c
+        i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
+        x, c = x[i:j], c[i:j]
+        step = max(1, -(-len(x) // MAX_LINE_POINTS))
+        if step > 1:
+            group = (t1 - x) // (step * HOUR_MS)
+            last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
+            x, c = x[last], c[last]
+        daily = self.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
+        line = daily + [
+            {"x": a, "c": round(b, 2)} for a, b in zip(x.tolist(), c.tolist(), strict=True)
+        ]
+        if not len(x):
+            what = "daily close"
+        elif step == 1:
+            what = "hourly close"
+        else:
+            what = f"close every {step} hours"
+        if daily and len(x):
+            what += " (daily before hourly prices begin)"
+        return line, what
+
     def heat_context(self, d: date, cur: dict) -> dict[str, Any] | None:
         cube = self.cube
         spot = cur.get("close_price")
@@ -366,7 +402,7 @@ class _Build:
         for w in WINDOWS:
             start = end - w.hours * HOUR_MS
             covered = start >= first
-            closes = self.closes_between(start, end)
+            closes, line_what = self.price_line(start, end)
             prices = [c["c"] for c in closes] + [spot]
             lo, hi = min(prices) * (1 - w.pad), max(prices) * (1 + w.pad)
             hw = charts.heat_window(
@@ -384,7 +420,7 @@ class _Build:
                 desc=(
                     f"Liquidation heatmap, {self.symbol}, {w.label} to the end of {d} UTC: "
                     f"modelled notional that would be liquidated at each price (y) over time "
-                    f"(x), brighter is more. White line: daily close; dashed line: current "
+                    f"(x), brighter is more. White line: {line_what}; dashed line: current "
                     f"price {fmt_price(spot)}."
                 ),
                 max_cols=w.max_cols,
@@ -794,6 +830,15 @@ class _Build:
         ET.indent(feed)
         return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
 
+    def days_js(self) -> str:
+        """assets/days.js: the published days, from which day pages upgrade their "next" link
+        (a script, not JSON, so it also loads from file://)."""
+        days = json.dumps([d.isoformat() for d in sorted(self.published)])
+        return (
+            "/* Published report days, rewritten by every build. */\n"
+            + f"window.LIQMAP_DAYS = {days};\n"
+        )
+
     def assets(self) -> None:
         bundle = self.out / "assets" / BUNDLE_NAME
         stamp_path = self.out / "assets" / BUNDLE_STAMP
@@ -861,6 +906,8 @@ def build_site(
         b.writer.write(f"{d.isoformat()}/index.html", b.render_day(d, ctx, "../", ""), page=True)
         if d == latest:
             latest_ctx = ctx
+    # after the pages it lists, so a crash never leaves a link to a page not yet written
+    b.writer.write_if_changed(DAYS_JS, b.days_js())
     if latest_ctx is None:
         latest_ctx = b.day_context(latest)
         latest_ctx["download_names"] = _existing_downloads(out_dir / latest.isoformat())

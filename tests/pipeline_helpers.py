@@ -22,6 +22,7 @@ TABLES = (
     "mart.liq_map",
     "mart.daily_metrics",
     "mart.moves",
+    "mart.price_hourly",
 )
 
 

@@ -1,6 +1,7 @@
 """A small, deterministic warehouse with plausible `mart.*` rows, for the report-site tests.
 
 It writes every mart table the site reads, consistently: one hourly price path drives the
+hourly price mart (its closes; the daily close is the day's last hourly close) and the
 heatmap (alive long notional below price, short notional above, swept where price has been),
 the end-of-day heatmap snapshot *is* the liquidation map, and the base daily metrics are
 computed from that map. Scenario rows scale the base figures the way the real scenarios move
@@ -167,6 +168,24 @@ def build_fixture_warehouse(
             "long_notional": np.round(longs[hh, bb], 2),
             "short_notional": np.round(shorts[hh, bb], 2),
             "params_hash": base_hash,
+        }
+    )
+
+    # hourly bars: close is the path, open the previous close, wicks from a separate stream
+    # (so the other tables' random draws do not depend on this one)
+    wick = np.abs(np.random.default_rng(seed + 1).normal(0.0, 0.002, (2, hours)))
+    opens = np.r_[price[0], price[:-1]]
+    price_hourly = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "day": day_of_hour,
+            "ts": ts,
+            "open": np.round(opens, 2),
+            "high": np.round(np.maximum(opens, price) * (1 + wick[0]), 2),
+            "low": np.round(np.minimum(opens, price) * (1 - wick[1]), 2),
+            "close": price,
+            "mark_close": price * 1.0002,
+            "oi_value": oi,
         }
     )
 
@@ -338,6 +357,7 @@ def build_fixture_warehouse(
             ("mart.liq_map", pd.concat(map_frames, ignore_index=True)),
             ("mart.daily_metrics", pd.DataFrame(metric_rows)),
             ("mart.moves", pd.DataFrame(moves)),
+            ("mart.price_hourly", price_hourly),
             ("mart.model_params", pd.DataFrame(params)),
         ):
             conn.register("frame", frame)
@@ -346,6 +366,19 @@ def build_fixture_warehouse(
     finally:
         conn.close()
     return days
+
+
+DAY_MARTS = ("liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly")
+
+
+def drop_days_after(path: Path | str, last: date) -> None:
+    """Delete every mart row after `last`: the warehouse as it was before later days ran."""
+    conn = duckdb.connect(str(path))
+    try:
+        for table in DAY_MARTS:
+            conn.execute(f"DELETE FROM mart.{table} WHERE day > ?", [last])
+    finally:
+        conn.close()
 
 
 def write_methodology(path: Path) -> Path:

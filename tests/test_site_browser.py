@@ -217,3 +217,71 @@ def test_archive_and_methodology_pages(site, server, browser):
             assert v.axe_serious() == []
         finally:
             v.close()
+
+
+def test_old_day_page_links_to_a_day_built_after_it(tmp_path, browser):
+    """Day N was rendered while it was the latest ("Latest report →"); after an incremental
+    build of day N+1 its unchanged page links to N+1 through assets/days.js, from file://."""
+    from tests.test_site_hourly_nav import incremental_site
+
+    out, days, before = incremental_site(tmp_path)
+    ((page, (_, data)),) = before.items()
+    assert page.read_bytes() == data  # never rewritten
+    nxt = days[-1].isoformat()
+    v = Visit(browser, page.as_uri())
+    try:
+        v.check_clean()
+        link = v.page.locator('nav.daynav a[data-nav="next"]')
+        assert link.get_attribute("href") == f"../{nxt}/index.html"
+        assert link.get_attribute("rel") == "next"
+        assert link.inner_text() == f"{nxt} →"
+        link.click()
+        v.page.wait_for_url(f"**/{nxt}/index.html")
+        assert v.page.url == (out / nxt / "index.html").as_uri()
+        v.page.wait_for_function(
+            "window.__chartsReady === true || window.__chartsError !== undefined",
+            timeout=30_000,
+        )
+        v.check_clean()
+        # the newest page keeps its fallback: there is nothing after it
+        latest = v.page.locator('nav.daynav a[data-nav="next"]')
+        assert latest.get_attribute("href") == "../index.html"
+        assert "Latest report" in latest.inner_text()
+    finally:
+        v.close()
+
+
+def test_heatmap_hover_shows_hourly_close(site, server, browser):
+    """Hovering the price line on the 24h tab shows that hour's close and time."""
+    out, days = site
+    d = days[-2].isoformat()
+    v = Visit(browser, f"{server}/{d}/index.html")
+    try:
+        v.check_clean()
+        # the 14:00-15:00 hour: its close, at 15:00, in page coordinates
+        pt = v.page.evaluate(
+            """(day) => {
+              const spec = JSON.parse(document.getElementById('spec-heat-24h').textContent);
+              const line = spec.layer.find(l => l.mark.type === 'line').data.values;
+              const t = Date.parse(day + 'T15:00:00Z');
+              const p = line.find(q => q.x === t);
+              const view = window.__chartViews['heat-24h'];
+              view.container().scrollIntoView({block: 'center'});
+              const box = view.container().querySelector('canvas').getBoundingClientRect();
+              const [ox, oy] = view.origin();
+              const pad = view.padding();
+              return {x: box.left + pad.left + ox + view.scale('x')(p.x),
+                      y: box.top + pad.top + oy + view.scale('y')(p.c), c: p.c};
+            }""",
+            d,
+        )
+        v.page.mouse.move(pt["x"] - 20, pt["y"])
+        v.page.mouse.move(pt["x"], pt["y"])
+        tip = v.page.locator("#vg-tooltip-element")
+        tip.wait_for(state="visible", timeout=5_000)
+        text = tip.inner_text()
+        assert "15:00 UTC" in text, text
+        assert f"${pt['c']:,.0f}" in text, text
+        v.check_clean()
+    finally:
+        v.close()

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from transforms.db import transaction
+from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 
 READ_BARS_SQL = """
@@ -31,6 +31,7 @@ WINDOWED_MARTS = {
 DELETE_DAY_WINDOW_SQL = (
     "DELETE FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end"
 )
+PRICE_HOURLY_TABLE = "mart.price_hourly"
 DELETE_PARAMS_SQL = (
     "DELETE FROM mart.model_params WHERE params_hash = $hash AND scenario = $scenario"
 )
@@ -58,6 +59,17 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
     return len(frame)
 
 
+def write_price_hourly(conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end: date) -> int:
+    """Replace the window's `mart.price_hourly` rows with hourly bars from `stg.bars_5m`.
+
+    Two statements: call it inside a transaction (as `write_marts` does) to make it atomic.
+    """
+    params = {"symbol": symbol, "start": start, "end": end}
+    conn.execute(DELETE_DAY_WINDOW_SQL.format(table=PRICE_HOURLY_TABLE), params)
+    row = conn.execute(sql_file("mart_price_hourly.sql"), params).fetchone()
+    return int(row[0]) if row else 0
+
+
 def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     """Partition zigzag swings by the day they ended: confirmed swings ending in [start, end),
     plus the still-running swing, which belongs to the window's last day."""
@@ -74,7 +86,8 @@ def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 def write_marts(
     conn: duckdb.DuckDBPyConnection, frames: object, symbol: str, start: date, end: date
 ) -> dict[str, int]:
-    """Replace the window's rows of every mart with `frames` (a transforms.marts.MartFrames)."""
+    """Replace the window's rows of every mart with `frames` (a transforms.marts.MartFrames),
+    and of `mart.price_hourly` with the window's staged bars, in one transaction."""
     counts: dict[str, int] = {}
     params = {"symbol": symbol, "start": start, "end": end}
     rows = {attr: getattr(frames, attr) for attr in WINDOWED_MARTS}
@@ -83,6 +96,7 @@ def write_marts(
         for attr, table in WINDOWED_MARTS.items():
             conn.execute(DELETE_DAY_WINDOW_SQL.format(table=table), params)
             counts[attr] = _insert(conn, table, rows[attr])
+        counts["price_hourly"] = write_price_hourly(conn, symbol, start, end)
         failpoint("marts-write")
         for row in frames.model_params.itertuples(index=False):
             conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import duckdb
 
-MART_TABLES = ("liq_heatmap", "liq_map", "daily_metrics", "moves", "model_params")
+MART_TABLES = (
+    "liq_heatmap",
+    "liq_map",
+    "daily_metrics",
+    "moves",
+    "price_hourly",
+    "model_params",
+)
 
 
 def publish_snapshot(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> int:

@@ -25,6 +25,8 @@ MART_ASSETS = {
     "daily_metrics": "Headline numbers per day and scenario: at risk, imbalance, max pain, "
     "peak clusters, funding state, open-interest change, consolidation zone.",
     "moves": "Zigzag price swings with the modelled long/short liquidations inside each.",
+    "price_hourly": "Hourly OHLC, mark close and open interest from the staged bars: the "
+    "price path the report draws over the heatmap.",
 }
 
 _D = ModelParams()

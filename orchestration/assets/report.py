@@ -18,7 +18,7 @@ from transforms.snapshot import export_marts, publish_snapshot
     kinds={"html"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["liq_heatmap", "liq_map", "daily_metrics", "moves"],
+    deps=["liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly"],
 )
 def report_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource

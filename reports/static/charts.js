@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var views = {};
+  window.__chartViews = views; // for tests: the Vega view of each chart, by element id
   var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
 
   function options() {

@@ -184,3 +184,13 @@ CREATE TABLE IF NOT EXISTS mart.moves (
     confirmed BOOLEAN NOT NULL,          -- false for the still-running last swing
     params_hash VARCHAR NOT NULL
 );
+
+-- Hourly price from the 5-minute bars, for the report's price line. Partitioned by `day`.
+CREATE TABLE IF NOT EXISTS mart.price_hourly (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- hour start (UTC)
+    open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+    mark_close DOUBLE,
+    oi_value DOUBLE                      -- open interest (USDT), last in hour
+);

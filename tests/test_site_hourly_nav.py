@@ -1,0 +1,230 @@
+"""The heatmap's hourly price line (from `mart.price_hourly`) and the days.js list that lets
+immutable day pages link to days published after them."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reports import site as site_mod
+from reports.site import build_site
+from tests.site_fixtures import (
+    GENERATED_AT,
+    SYMBOL,
+    build_fixture_site,
+    build_fixture_warehouse,
+    drop_days_after,
+)
+
+HOUR_MS = 3_600_000
+SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
+    return build_fixture_site(tmp_path_factory.mktemp("site_hourly"))
+
+
+def specs(page: Path) -> dict[str, dict]:
+    return {k: json.loads(v) for k, v in SPEC_RE.findall(page.read_text(encoding="utf-8"))}
+
+
+def price_line(spec: dict) -> list[dict]:
+    """The heatmap layer whose inline data are {x, c} points: the price line."""
+    for layer in spec["layer"]:
+        values = layer.get("data", {}).get("values")
+        if layer.get("mark", {}).get("type") == "line" and isinstance(values, list):
+            return values
+    raise AssertionError("no price line layer")
+
+
+def hourly(db: Path, t_from: datetime, t_to: datetime) -> dict[int, float]:
+    """{close time in ms: close} of the hours starting in [t_from, t_to)."""
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT epoch_ms(ts) + 3600000, close FROM mart.price_hourly "
+            "WHERE symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            [SYMBOL, t_from, t_to],
+        ).fetchall()
+    finally:
+        conn.close()
+    return {int(x): round(c, 2) for x, c in rows}
+
+
+def day_ms(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
+
+
+def test_fixture_hourly_mart_matches_the_daily_close(built):
+    _, db, days = built
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        per_day = conn.execute(
+            "SELECT day, count(*), arg_max(close, ts) FROM mart.price_hourly GROUP BY day"
+        ).fetchall()
+        closes = dict(
+            conn.execute(
+                "SELECT day, close_price FROM mart.daily_metrics WHERE scenario = 'base'"
+            ).fetchall()
+        )
+    finally:
+        conn.close()
+    assert sorted(d for d, _, _ in per_day) == days
+    for d, n, last in per_day:
+        assert n == 24
+        assert last == pytest.approx(closes[d])
+
+
+def test_day_page_line_is_that_days_hourly_closes(built):
+    out, db, days = built
+    for d in days:
+        s = specs(out / d.isoformat() / "index.html")
+        line = price_line(s["heat-24h"])
+        t0 = datetime(d.year, d.month, d.day)
+        want = hourly(db, t0, t0 + timedelta(days=1))
+        assert len(want) == 24
+        got = {p["x"]: p["c"] for p in line}
+        assert want.items() <= got.items(), d  # all 24 hourly closes of the day, as in the mart
+        xs = [p["x"] for p in line]
+        assert xs == sorted(xs) and len(set(xs)) == len(xs)
+        assert day_ms(d) <= xs[0] and xs[-1] == day_ms(d) + 24 * HOUR_MS
+        assert len(line) <= 25  # plus at most the close of the hour before the window
+        assert "White line: hourly close;" in s["heat-24h"]["description"]
+        # the week tab is hourly too, not one point per day
+        week = price_line(s["heat-1w"])
+        assert {b["x"] - a["x"] for a, b in zip(week, week[1:], strict=False)} == {HOUR_MS}
+
+
+def test_long_windows_are_thinned_to_every_nth_hour(tmp_path, built, monkeypatch):
+    _, db, days = built
+    monkeypatch.setattr(site_mod, "MAX_LINE_POINTS", 50)
+    out = tmp_path / "site"
+    d = days[-1]
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(conn, out, SYMBOL, [d], source="synthetic", methodology_md=None)
+    finally:
+        conn.close()
+    s = specs(out / d.isoformat() / "index.html")
+    assert len(price_line(s["heat-24h"])) == 25  # under the cap: every hour
+    week = price_line(s["heat-1w"])
+    step = 4 * HOUR_MS  # 169 hourly points (7 days + the hour before) / 50, rounded up
+    assert len(week) <= 50
+    assert week[-1]["x"] == day_ms(d) + 24 * HOUR_MS  # aligned to the window's end
+    assert {b["x"] - a["x"] for a, b in zip(week, week[1:], strict=False)} == {step}
+    closes = hourly(db, datetime(2000, 1, 1), datetime(2100, 1, 1))
+    assert all(closes[p["x"]] == p["c"] for p in week)  # real closes, not averages
+    assert "White line: close every 4 hours;" in s["heat-1w"]["description"]
+
+
+def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built):
+    _, db_src, days = built
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(db_src, db)
+    d, cut = days[-1], days[-3]
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute("DELETE FROM mart.price_hourly WHERE day < ?", [cut])
+    finally:
+        conn.close()
+
+    def week_line(out: Path) -> tuple[list[dict], str]:
+        conn = duckdb.connect(str(db), read_only=True)
+        try:
+            build_site(conn, out, SYMBOL, [d], source="synthetic", methodology_md=None)
+        finally:
+            conn.close()
+        spec = specs(out / d.isoformat() / "index.html")["heat-1w"]
+        return price_line(spec), spec["description"]
+
+    line, desc = week_line(tmp_path / "partial")
+    xs = [p["x"] for p in line]
+    assert xs == sorted(xs)
+    first_hour = day_ms(cut) + HOUR_MS
+    before = [x for x in xs if x < first_hour]
+    assert before and all(x % (24 * HOUR_MS) == 0 for x in before)  # daily, at day ends
+    assert len([x for x in xs if x >= first_hour]) == 3 * 24
+    assert "hourly close (daily before hourly prices begin)" in desc
+
+    conn = duckdb.connect(str(db))
+    try:
+        conn.execute("DROP TABLE mart.price_hourly")  # a warehouse from before the mart
+    finally:
+        conn.close()
+    line, desc = week_line(tmp_path / "legacy")
+    assert [p["x"] % (24 * HOUR_MS) for p in line] == [0] * len(line)
+    assert "White line: daily close;" in desc
+
+
+def test_days_js_lists_the_published_days(built):
+    out, _, days = built
+    text = (out / "assets" / "days.js").read_text()
+    m = re.fullmatch(r"/\*[^*]*\*/\nwindow\.LIQMAP_DAYS = (\[.*\]);\n", text)
+    assert m, text
+    assert json.loads(m.group(1)) == [d.isoformat() for d in days]
+    for asset in ("days.js", "daynav.js"):
+        body = (out / "assets" / asset).read_text()
+        assert "http://" not in body and "https://" not in body
+    scripts = re.compile(r'<script src="([^"]+)"></script>')
+    for d in days:
+        page = (out / d.isoformat() / "index.html").read_text()
+        assert scripts.findall(page)[:2] == ["../assets/days.js", "../assets/daynav.js"]
+        assert f'data-day="{d.isoformat()}" data-root="../"' in page
+    index = (out / "index.html").read_text()
+    assert "days.js" not in index and "data-day=" not in index
+
+
+def incremental_site(tmp: Path) -> tuple[Path, list[date], dict[Path, tuple[int, bytes]]]:
+    """A site built while day N was the latest, then day N+1 built incrementally.
+
+    Returns (site dir, days, {day N page: (mtime_ns, bytes) before the second build})."""
+    db_full = tmp / "full.duckdb"
+    days = build_fixture_warehouse(db_full, 6)
+    db_old = tmp / "old.duckdb"
+    shutil.copy(db_full, db_old)
+    drop_days_after(db_old, days[-2])
+    out = tmp / "site"
+    conn = duckdb.connect(str(db_old), read_only=True)
+    try:
+        build_site(
+            conn, out, SYMBOL, None, source="synthetic", methodology_md=None, generated_at=None
+        )
+    finally:
+        conn.close()
+    page = out / days[-2].isoformat() / "index.html"
+    before = {page: (page.stat().st_mtime_ns, page.read_bytes())}
+    time.sleep(0.05)
+    conn = duckdb.connect(str(db_full), read_only=True)
+    try:
+        res = build_site(
+            conn,
+            out,
+            SYMBOL,
+            [days[-1]],
+            source="synthetic",
+            methodology_md=None,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+    assert res.days == [days[-1]]
+    return out, days, before
+
+
+def test_incremental_build_extends_days_js_without_touching_old_pages(tmp_path):
+    out, days, before = incremental_site(tmp_path)
+    ((page, (mtime, data)),) = before.items()
+    assert page.stat().st_mtime_ns == mtime and page.read_bytes() == data
+    text = data.decode()
+    assert 'rel="next"' not in text  # rendered while it was the latest day: the fallback
+    assert '<a data-nav="next" href="../index.html">Latest report →</a>' in text
+    listed = re.search(r"LIQMAP_DAYS = (\[.*\]);", (out / "assets" / "days.js").read_text())
+    assert json.loads(listed.group(1)) == [d.isoformat() for d in days]
