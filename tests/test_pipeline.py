@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
+import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.definitions import ALL_ASSETS
+from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
+BASE_HASH_SQL = (
+    "SELECT DISTINCT params_hash FROM mart.daily_metrics WHERE day = ? AND scenario = 'base'"
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +69,48 @@ def test_single_day_rerun_matches_the_range(built):
     for table in ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "stg.bars_5m"):
         assert after[table] == before[table], table
     assert after["mart.daily_metrics"][0] == before["mart.daily_metrics"][0]
+
+
+def test_launchpad_config_changes_the_model_and_is_recorded(built, tmp_path):
+    """Model parameters set in run config (as from the launchpad) drive the marts and are
+    recorded with them, so a number can be traced back to its assumptions."""
+    settings, _ = built
+    day = date(2025, 11, 4)
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        (default_hash,) = conn.execute(
+            BASE_HASH_SQL,
+            [day],
+        ).fetchone()
+    finally:
+        conn.close()
+    config = {"leverage_levels": [10, 20], "leverage_weights": [0.5, 0.5], "lookback_days": 30}
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources=resources_from_settings(settings),
+        partition_key=day.isoformat(),
+        selection=["liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly"],
+        run_config={"ops": {"liquidation_model": {"config": config}}},
+    )
+    assert result.success
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        hashes = conn.execute(
+            BASE_HASH_SQL,
+            [day],
+        ).fetchall()
+        (params_json,) = conn.execute(
+            "SELECT params_json FROM mart.model_params WHERE params_hash = ? AND scenario = 'base'",
+            [hashes[0][0]],
+        ).fetchone()
+        other_days = conn.execute(
+            "SELECT count(*) FROM mart.daily_metrics WHERE day <> ? AND params_hash = ?",
+            [day, default_hash],
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert len(hashes) == 1 and hashes[0][0] != default_hash
+    recorded = json.loads(params_json)
+    assert recorded["leverage_levels"] == [10, 20]
+    assert recorded["lookback_days"] == 30
+    assert other_days > 0  # other days keep the rows (and hash) they were computed with
