@@ -39,6 +39,7 @@ bench: $(BIN)/.dev
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/model.py
 	$(BIN)/python benchmarks/site.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf data site/* .dagster_home test-artifacts

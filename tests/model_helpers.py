@@ -146,3 +146,60 @@ def reference_model(bars: pd.DataFrame, params: ModelParams, brackets: pd.DataFr
                         }
                     )
     return {"cohorts": {c["key"]: c for c in cohorts}, "liq_long": liq_long, "liq_short": liq_short}
+
+
+def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
+    """Per-snapshot loop over explicit alive sizes (`run.size_at`): each side sorted by LP,
+    one cumulative sum, scalar searches; the straightforward form of the documented metrics
+    that the vectorized `risk_metrics` must reproduce."""
+    from transforms.model.cohorts import LONG
+    from transforms.model.metrics import RISK_COLUMNS
+
+    p = run.params
+    q = p.ceiling_quantile
+    nan = float("nan")
+    rows = []
+    for j, (t, spot) in enumerate(zip(snaps, spots, strict=True)):
+        size = run.size_at(int(t))
+        row: dict[str, object] = {}
+        for sgn in (LONG, -LONG):
+            idx = np.flatnonzero(run.side == sgn)
+            order = idx[np.argsort(run.lp[idx], kind="stable")]
+            lp, c = run.lp[order], np.concatenate([[0.0], np.cumsum(size[order])])
+            if sgn == LONG:  # LP < spot; band [spot(1-b), spot); floor walking down
+                i = int(np.searchsorted(lp, spot, side="left"))
+                total = float(c[i])
+                for pct, name in zip(p.band_pcts, ("10pct", "25pct"), strict=True):
+                    i_lo = int(np.searchsorted(lp, spot * (1.0 - pct), side="left"))
+                    row[f"longs_at_risk_{name}"] = float(c[i] - c[min(i_lo, i)])
+                k = int(np.searchsorted(c[: i + 1], (1.0 - q) * total, side="right")) - 1
+                row["flush_floor"] = float(lp[min(max(k, 0), i - 1)]) if total > 0 else nan
+                row["longs_at_risk"] = total
+            else:  # LP > spot; band (spot, spot(1+b)]; ceiling walking up
+                i = int(np.searchsorted(lp, spot, side="right"))
+                total = float(c[-1] - c[i])
+                for pct, name in zip(p.band_pcts, ("10pct", "25pct"), strict=True):
+                    i_hi = int(np.searchsorted(lp, spot * (1.0 + pct), side="right"))
+                    row[f"shorts_at_risk_{name}"] = float(c[max(i_hi, i)] - c[i])
+                k = int(np.searchsorted(c, c[i] + q * total, side="left")) - 1
+                ceiling = float(lp[min(max(k, i), len(lp) - 1)]) if total > 0 else nan
+                row["squeeze_ceiling"] = ceiling
+                row["shorts_at_risk"] = total
+        longs, shorts = row["longs_at_risk"], row["shorts_at_risk"]
+        ok = longs > 0 and shorts > 0
+        row["imbalance_ratio"] = shorts / longs if ok else nan
+        row["log_imbalance"] = float(np.log(shorts / longs)) if ok else nan
+        if shorts == 0 and longs == 0:
+            row["max_pain_price"], row["max_pain_side"] = nan, None
+        elif shorts >= longs:
+            row["max_pain_price"], row["max_pain_side"] = row["squeeze_ceiling"], "short"
+        else:
+            row["max_pain_price"], row["max_pain_side"] = row["flush_floor"], "long"
+        for key in ("long", "short"):
+            vals = getattr(grid, key)[j] if grid is not None and grid.n_bins else np.zeros(1)
+            k = int(np.argmax(vals))
+            peak = vals.max() > 0
+            row[f"peak_cluster_{key}"] = (grid.bin_lo + k + 0.5) * grid.bin_size if peak else nan
+            row[f"peak_cluster_{key}_notional"] = float(vals[k]) if peak else nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=RISK_COLUMNS)

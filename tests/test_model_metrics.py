@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from tests.model_helpers import flat_brackets, make_bars, random_bars
+from tests.model_helpers import flat_brackets, make_bars, random_bars, reference_risk_metrics
 from transforms.model import LONG, SHORT, BarArrays, ModelParams, ModelRun, alive_grid, run_model
+from transforms.model import metrics as metrics_module
 from transforms.model.funding import funding_daily
 from transforms.model.metrics import risk_metrics
 from transforms.model.moves import zigzag
@@ -89,6 +91,51 @@ def test_at_risk_totals_equal_sum_of_alive_cohorts():
     grid = alive_grid(run, snaps, 250.0)
     total = grid.long.sum(axis=1) + grid.short.sum(axis=1)
     np.testing.assert_allclose(total, [run.size_at(t).sum() for t in snaps], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        ModelParams(lookback_days=2),
+        ModelParams(lookback_days=2, closing="never"),  # log F == 0: the no-exp path
+        ModelParams(lookback_days=2, ceiling_quantile=1.0, band_pcts=(0.002, 0.01)),
+        ModelParams(lookback_days=2, ceiling_quantile=0.3, leverage_levels=(2, 20, 125, 5, 50)),
+    ],
+)
+@pytest.mark.parametrize("block_cells", [None, 1, 5_000])
+def test_vectorized_metrics_equal_per_snapshot_reference(params, block_cells, monkeypatch):
+    """Random path with expiries and liquidations; unsorted and repeated snapshots, spots
+    beyond every LP, one-row and multi-row blocks: identical to the per-snapshot loop."""
+    if block_cells is not None:
+        monkeypatch.setattr(metrics_module, "MAX_BLOCK_CELLS", block_cells)
+    run = run_model(random_bars(1500, seed=5, vol=0.006), params, flat_brackets())
+    rng = np.random.default_rng(3)
+    snaps = np.concatenate(
+        [rng.choice(np.arange(0, 1500, 7), 60, replace=False), [0, 1499, 700, 700]]
+    )
+    spots = run.bars.close[snaps] * rng.choice([1.0, 0.97, 1.04], len(snaps))
+    spots[[-4, -3]] = [1.0, 1e9]  # every LP above / below spot: one side empty
+    grid = alive_grid(run, np.sort(snaps), 100.0)
+    inv = np.argsort(np.argsort(snaps, kind="stable"), kind="stable")
+    grid.long, grid.short = grid.long[inv], grid.short[inv]  # rows in the caller's order
+    got = risk_metrics(run, snaps, spots, grid)
+    want = reference_risk_metrics(run, snaps, spots, grid)
+    assert got["longs_at_risk"].gt(0).sum() > 20 and got["shorts_at_risk"].gt(0).sum() > 20
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=0.0)
+
+
+def test_clamped_quantile_edge_cases_match_reference():
+    """With q so small that the threshold rounds onto the spot-side prefix, floor and ceiling
+    clamp to the first LP beyond spot even when that cohort is dead; keep that behaviour."""
+    run = tiny_run(ModelParams(ceiling_quantile=1e-20))
+    run.end[1] = 1  # longs alive at bar 2: only LP 90; dead 95 and 99 lie between it and spot
+    run.lp[3], run.n0[3] = 98.0, 1e12  # a huge short below spot swallows q * shorts ...
+    run.end[4] = 1  # ... and the first short above spot (105) is dead at bar 2
+    for snaps in ([2], [2, 1, 0]):  # alone, bar 2's block holds no dead cohort at all
+        spots = [100.0] * len(snaps)
+        got = risk_metrics(run, snaps, spots)
+        pd.testing.assert_frame_equal(got, reference_risk_metrics(run, snaps, spots))
+        assert (got.flush_floor[0], got.squeeze_ceiling[0]) == (99.0, 105.0)
 
 
 def test_funding_state_sequence():

@@ -105,8 +105,16 @@ def _ns_to_ts(x: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(x, dtype=np.int64).astype("datetime64[ns]"))
 
 
-def _ns_to_date(x: np.ndarray) -> list[date]:
-    return [d.date() for d in pd.to_datetime(np.asarray(x, dtype=np.int64), unit="ns")]
+def _ns_to_date(x: np.ndarray) -> np.ndarray:
+    """UTC calendar date of each ns timestamp, as an object array of `datetime.date`.
+
+    Columns hold ~1M rows but only a few hundred distinct days, so Python date objects are
+    built once per distinct day and shared (a per-element conversion dominated a backfill).
+    """
+    day = np.asarray(x, dtype=np.int64) // NS_PER_DAY
+    codes, uniq = pd.factorize(day)
+    dates = uniq.astype("datetime64[D]").astype(object)
+    return dates[codes]
 
 
 def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:

@@ -1,11 +1,22 @@
-"""Exact at-risk metrics per snapshot from the alive cohorts.
+"""Exact at-risk metrics per snapshot from the alive cohorts, vectorized across snapshots.
 
-Cohorts of each side are sorted by liquidation price once; per snapshot one masked cumulative
+Cohorts of each side are sorted by liquidation price once. Snapshots are processed in blocks:
+per block only the *candidates* (cohorts alive at some snapshot of the block, kept in LP
+order) enter a (snapshot × candidate) matrix of alive sizes, and its row-wise cumulative
 sum answers every range question with `searchsorted`: totals below/above spot, the ±band
 totals and the 90 % cumulative point. Peak clusters come from the binned grid.
+
+Leaving out cohorts that are dead at every snapshot of the block only removes zeros from the
+cumulative sums, and each size is computed with the same operations as a per-snapshot loop,
+so every sum is bit-identical to a cumulative sum over all cohorts of the side. The quantile
+searches map their answer back to a position in the full LP order, so even the clamped edge
+cases pick the same cohort as a search over all cohorts.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,13 +43,208 @@ RISK_COLUMNS = [
     "peak_cluster_short_notional",
 ]
 
+# Cells of one block's (snapshot × candidate) matrix: ~3 MB per buffer, so a block stays in
+# cache, while the per-block candidate selection over all cohorts is still amortized.
+MAX_BLOCK_CELLS = 400_000
 
-def imbalance(shorts: float, longs: float) -> tuple[float, float]:
-    """(shorts / longs, ln of it); NaN when either side is empty."""
-    if not (longs > 0 and shorts > 0):
-        return float("nan"), float("nan")
-    r = shorts / longs
-    return r, float(np.log(r))
+
+@dataclass
+class _Side:
+    """One side's cohorts against ascending snapshots.
+
+    `lp` is the whole side in ascending-LP order (stable, so ties keep cohort order); the
+    other arrays cover only the cohorts alive at one snapshot or more (`pos` = their place in
+    `lp`), which is all the sums need. A cohort is alive at snapshot row r iff a <= r < z.
+    """
+
+    lp: np.ndarray
+    pos: np.ndarray
+    a: np.ndarray  # first snapshot row with start <= snap
+    z: np.ndarray  # first snapshot row with end <= snap (gone)
+    lp_alive: np.ndarray  # lp[pos]
+    n0: np.ndarray
+    log_f_start: np.ndarray  # log F at the opening bar
+    log_f_snap: np.ndarray  # log F at each snapshot
+    closing: bool  # False when F stays 1 (closing "never"): sizes are n0, no exp needed
+
+    @classmethod
+    def of(cls, run: ModelRun, sign: int, snaps: np.ndarray) -> _Side:
+        idx = np.flatnonzero(run.side == sign)
+        order = idx[np.argsort(run.lp[idx], kind="stable")]
+        # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
+        # is much cheaper than a search per cohort.
+        row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
+        a, z = row[run.start[order]], row[run.end[order]]
+        pos = np.flatnonzero(a < z)
+        vis = order[pos]
+        lp = run.lp[order]
+        return cls(
+            lp=lp,
+            pos=pos,
+            a=a[pos],
+            z=z[pos],
+            lp_alive=lp[pos],
+            n0=run.n0[vis],
+            log_f_start=run.log_f[run.start[vis]],
+            log_f_snap=run.log_f[snaps],
+            closing=bool(np.any(run.log_f)),
+        )
+
+
+@dataclass
+class _Block:
+    """Cumulative alive notional at snapshot rows `rows` over the block's candidates.
+
+    `cum[r, i]` is the alive notional of the first `i` candidates at row r, which equals the
+    cumulative sum over the first `pos[cand[i - 1]] + 1` cohorts of the side's full LP order.
+    """
+
+    rows: slice
+    cand: np.ndarray  # candidates, as indices into the side's alive arrays (ascending LP)
+    pos: np.ndarray  # the side's `pos`: alive index -> full LP position
+    lp: np.ndarray  # candidates' LPs
+    cum: np.ndarray  # (n_rows, n_cand + 1), cum[:, 0] = 0
+
+    def at(self, col: np.ndarray) -> np.ndarray:
+        """cum[r, col[r]] for every row r."""
+        return self.cum[np.arange(len(col)), col]
+
+    def full_pos(self, i: np.ndarray) -> np.ndarray:
+        """Full LP position of candidate i (i clipped into range; callers only use the rows
+        where it was in range)."""
+        if len(self.cand) == 0:
+            return np.zeros(len(i), dtype=np.int64)
+        return self.pos[self.cand[np.clip(i, 0, len(self.cand) - 1)]]
+
+
+def _blocks(side: _Side) -> Iterator[_Block]:
+    """Consecutive blocks of snapshot rows whose candidate matrix fits MAX_BLOCK_CELLS
+    (at least one row per block)."""
+    a_sorted, z_sorted = np.sort(side.a), np.sort(side.z)
+    m, j = len(side.log_f_snap), 0
+    while j < m:
+        # Candidates of rows j..k-1: a < k and z > j. A cohort with z <= j also has a < k,
+        # so the count is a difference of two counts over the sorted a and z.
+        k = np.arange(j + 1, m + 1)
+        n_cand = np.searchsorted(a_sorted, k, "left") - np.searchsorted(z_sorted, j, "right")
+        cells = (k - j) * (n_cand + 1)
+        k_end = j + max(1, int(np.searchsorted(cells, MAX_BLOCK_CELLS, "right")))
+        yield _block(side, j, k_end)
+        j = k_end
+
+
+def _block(side: _Side, j: int, k: int) -> _Block:
+    """Alive sizes n0 · exp(log F_snap − log F_start) of the candidates, cumulated along LP."""
+    cand = np.flatnonzero((side.a < k) & (side.z > j))
+    cum = np.empty((k - j, len(cand) + 1))
+    cum[:, 0] = 0.0
+    size = cum[:, 1:]  # filled in place: one (rows × candidates) buffer
+    # The same operations as a per-snapshot n0 * exp(...) masked to 0: bit-identical sizes.
+    if side.closing:
+        np.subtract(side.log_f_snap[j:k, None], side.log_f_start[cand], out=size)
+        np.exp(size, out=size)
+        size *= side.n0[cand]
+    else:
+        size[:] = side.n0[cand]  # == n0 * exp(0)
+    r = np.arange(j, k)[:, None]
+    size *= (side.a[cand] <= r) & (side.z[cand] > r)
+    np.cumsum(size, axis=1, out=size)
+    return _Block(slice(j, k), cand, side.pos, side.lp_alive[cand], cum)
+
+
+def _search_rows(cum: np.ndarray, v: np.ndarray, hi: np.ndarray, right: bool) -> np.ndarray:
+    """`np.searchsorted(cum[r, :hi[r]], v[r], side)` for every row r, as one binary search
+    vectorized over rows (each row of `cum` is non-decreasing; `v` is finite)."""
+    rows = np.arange(len(v))
+    lo, hi = np.zeros(len(v), dtype=np.int64), hi.astype(np.int64)
+    last = cum.shape[1] - 1
+    while np.any(lo < hi):
+        active = lo < hi
+        mid = (lo + hi) // 2
+        val = cum[rows, np.minimum(mid, last)]
+        go_up = active & ((val <= v) if right else (val < v))
+        lo = np.where(go_up, mid + 1, lo)
+        hi = np.where(active & ~go_up, mid, hi)
+    return lo
+
+
+def _long_metrics(
+    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, float]
+) -> dict[str, np.ndarray]:
+    """Longs: LP < spot, band [spot(1-b), spot); floor = q-point walking down from spot."""
+    m = len(spots)
+    out = {k: np.full(m, np.nan) for k in ("total", "band0", "band1", "level")}
+    for bl in _blocks(side):
+        spot, rows = spots[bl.rows], np.arange(m)[bl.rows]
+        i_spot = np.searchsorted(bl.lp, spot, side="left")
+        i_full = np.searchsorted(side.lp, spot, side="left")
+        longs = bl.at(i_spot)
+        out["total"][rows] = longs
+        for b, pct in enumerate(bands):
+            i_lo = np.searchsorted(bl.lp, spot * (1.0 - pct), side="left")
+            out[f"band{b}"][rows] = longs - bl.at(np.minimum(i_lo, i_spot))
+        # Last prefix <= (1-q)·longs. Below i_spot it ends at a candidate, which maps to its
+        # full position; "all prefixes up to spot" maps to the full spot position.
+        k = _search_rows(bl.cum, (1.0 - q) * longs, i_spot + 1, right=True) - 1
+        k_full = np.where(k < i_spot, bl.full_pos(k), i_full)
+        has = longs > 0
+        pick = np.minimum(np.maximum(k_full[has], 0), i_full[has] - 1)
+        out["level"][rows[has]] = side.lp[pick]
+    return out
+
+
+def _short_metrics(
+    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, float]
+) -> dict[str, np.ndarray]:
+    """Shorts: LP > spot, band (spot, spot(1+b)]; ceiling = q-point walking up from spot."""
+    m = len(spots)
+    out = {k: np.full(m, np.nan) for k in ("total", "band0", "band1", "level")}
+    for bl in _blocks(side):
+        spot, rows = spots[bl.rows], np.arange(m)[bl.rows]
+        i_spot = np.searchsorted(bl.lp, spot, side="right")
+        i_full = np.searchsorted(side.lp, spot, side="right")
+        below = bl.at(i_spot)
+        shorts = bl.cum[:, -1] - below
+        out["total"][rows] = shorts
+        for b, pct in enumerate(bands):
+            i_hi = np.searchsorted(bl.lp, spot * (1.0 + pct), side="right")
+            out[f"band{b}"][rows] = bl.at(np.maximum(i_hi, i_spot)) - below
+        # First prefix >= target. Prefix i > 0 of the candidates equals the full prefix just
+        # after candidate i-1; "none" maps to one past the full end.
+        n_cand = len(bl.cand)
+        first = _search_rows(bl.cum, below + q * shorts, np.full(len(spot), n_cand + 1), False)
+        after = bl.full_pos(first - 1) + 1
+        first_full = np.where(first == 0, 0, np.where(first > n_cand, len(side.lp) + 1, after))
+        has = shorts > 0
+        pick = np.minimum(np.maximum(first_full[has] - 1, i_full[has]), len(side.lp) - 1)
+        out["level"][rows[has]] = side.lp[pick]
+    return out
+
+
+def _unsort(res: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows computed for snaps[order] back in the caller's snapshot order."""
+    out = {}
+    for key, vals in res.items():
+        out[key] = np.empty_like(vals)
+        out[key][order] = vals
+    return out
+
+
+def _peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
+    """Centre and notional of the heaviest bin per snapshot and side (NaN when empty)."""
+    out = {}
+    for key in ("long", "short"):
+        price, notional = np.full(m, np.nan), np.full(m, np.nan)
+        if grid is not None and grid.n_bins:
+            vals = getattr(grid, key)
+            k = np.argmax(vals, axis=1)
+            top = vals[np.arange(m), k]
+            has = vals.max(axis=1) > 0
+            price[has] = (grid.bin_lo + k[has] + 0.5) * grid.bin_size
+            notional[has] = top[has]
+        out[f"peak_cluster_{key}"] = price
+        out[f"peak_cluster_{key}_notional"] = notional
+    return out
 
 
 def risk_metrics(
@@ -46,71 +252,40 @@ def risk_metrics(
 ) -> pd.DataFrame:
     """One row per snapshot bar: at-risk totals, bands, imbalance, ceiling/floor, max pain,
     peak clusters. `spots[i]` is the reference price (the day's last close)."""
+    snaps = np.asarray(snaps, dtype=np.int64)
+    spots = np.asarray(spots, dtype=float)
+    if len(snaps) != len(spots):
+        raise ValueError("snaps and spots must have the same length")
+    m = len(snaps)
+    if m == 0:
+        return pd.DataFrame([], columns=RISK_COLUMNS)
     p = run.params
-    q = p.ceiling_quantile
-    b1, b2 = p.band_pcts
-    log_f = run.log_f
-    sides = {}
-    for key, sgn in (("long", LONG), ("short", -LONG)):
-        idx = np.flatnonzero(run.side == sgn)
-        order = idx[np.argsort(run.lp[idx], kind="stable")]
-        sides[key] = (
-            run.lp[order],
-            run.start[order],
-            run.end[order],
-            run.n0[order],
-            log_f[run.start[order]] if len(order) else np.zeros(0),
-        )
-    rows = []
-    for j, (s, spot) in enumerate(zip(np.asarray(snaps), np.asarray(spots), strict=True)):
-        row: dict[str, object] = {}
-        cs = {}
-        for key, (lp, st, en, n0, lfs) in sides.items():
-            alive = (st <= s) & (en > s)
-            w = np.where(alive, n0 * np.exp(np.where(alive, log_f[s] - lfs, 0.0)), 0.0)
-            cs[key] = (lp, np.concatenate([[0.0], np.cumsum(w)]))
-        # Longs: LP < spot, band [spot(1-b), spot); floor = q-point walking down from spot.
-        lp, c = cs["long"]
-        i_spot = int(np.searchsorted(lp, spot, side="left"))
-        longs = float(c[i_spot])
-        row["longs_at_risk"] = longs
-        for pct, name in ((b1, "longs_at_risk_10pct"), (b2, "longs_at_risk_25pct")):
-            i_lo = int(np.searchsorted(lp, spot * (1.0 - pct), side="left"))
-            row[name] = float(c[i_spot] - c[min(i_lo, i_spot)])
-        if longs > 0:
-            k = int(np.searchsorted(c[: i_spot + 1], (1.0 - q) * longs, side="right")) - 1
-            row["flush_floor"] = float(lp[min(max(k, 0), i_spot - 1)])
-        else:
-            row["flush_floor"] = float("nan")
-        # Shorts: LP > spot, band (spot, spot(1+b)]; ceiling = q-point walking up from spot.
-        lp, c = cs["short"]
-        i_spot = int(np.searchsorted(lp, spot, side="right"))
-        shorts = float(c[-1] - c[i_spot])
-        row["shorts_at_risk"] = shorts
-        for pct, name in ((b1, "shorts_at_risk_10pct"), (b2, "shorts_at_risk_25pct")):
-            i_hi = int(np.searchsorted(lp, spot * (1.0 + pct), side="right"))
-            row[name] = float(c[max(i_hi, i_spot)] - c[i_spot])
-        if shorts > 0:
-            k = int(np.searchsorted(c, c[i_spot] + q * shorts, side="left")) - 1
-            row["squeeze_ceiling"] = float(lp[min(max(k, i_spot), len(lp) - 1)])
-        else:
-            row["squeeze_ceiling"] = float("nan")
-        row["imbalance_ratio"], row["log_imbalance"] = imbalance(shorts, longs)
-        if shorts == 0 and longs == 0:
-            row["max_pain_price"], row["max_pain_side"] = float("nan"), None
-        elif shorts >= longs:
-            row["max_pain_price"], row["max_pain_side"] = row["squeeze_ceiling"], "short"
-        else:
-            row["max_pain_price"], row["max_pain_side"] = row["flush_floor"], "long"
-        for key in ("long", "short"):
-            price, notional = float("nan"), float("nan")
-            if grid is not None and grid.n_bins:
-                vals = getattr(grid, key)[j]
-                if vals.max() > 0:
-                    k = int(np.argmax(vals))
-                    price = (grid.bin_lo + k + 0.5) * grid.bin_size
-                    notional = float(vals[k])
-            row[f"peak_cluster_{key}"] = price
-            row[f"peak_cluster_{key}_notional"] = notional
-        rows.append(row)
-    return pd.DataFrame(rows, columns=RISK_COLUMNS)
+    q, bands = p.ceiling_quantile, p.band_pcts
+    # Blocks need ascending snapshots: compute in sorted order, then put rows back.
+    order = np.argsort(snaps, kind="stable")
+    lo = _unsort(_long_metrics(_Side.of(run, LONG, snaps[order]), spots[order], q, bands), order)
+    sh = _unsort(_short_metrics(_Side.of(run, -LONG, snaps[order]), spots[order], q, bands), order)
+    longs, shorts = lo["total"], sh["total"]
+    both = (longs > 0) & (shorts > 0)
+    ratio = np.full(m, np.nan)
+    ratio[both] = shorts[both] / longs[both]
+    short_pain = shorts >= longs
+    empty = (shorts == 0) & (longs == 0)
+    pain_side = np.where(short_pain, "short", "long").astype(object)
+    pain_side[empty] = None
+    cols = {
+        "longs_at_risk": longs,
+        "shorts_at_risk": shorts,
+        "longs_at_risk_10pct": lo["band0"],
+        "shorts_at_risk_10pct": sh["band0"],
+        "longs_at_risk_25pct": lo["band1"],
+        "shorts_at_risk_25pct": sh["band1"],
+        "imbalance_ratio": ratio,
+        "log_imbalance": np.log(ratio),
+        "squeeze_ceiling": sh["level"],
+        "flush_floor": lo["level"],
+        "max_pain_price": np.where(empty, np.nan, np.where(short_pain, sh["level"], lo["level"])),
+        "max_pain_side": pain_side,
+        **_peak_clusters(grid, m),
+    }
+    return pd.DataFrame(cols, columns=RISK_COLUMNS)

@@ -1,0 +1,85 @@
+"""End-to-end timings of the Dagster chain, the way `liqmap run` and the daily schedule run it.
+
+Prints: the one-year backfill as one run (synthetic generation included), each step's
+duration from the run's event log, then one daily partition of the whole chain on top of
+that year (the daily incremental), and peak RSS. Uses a temp directory; nothing asserted.
+
+    .venv/bin/python benchmarks/pipeline.py [--days 365]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from orchestration.definitions import ALL_ASSETS  # noqa: E402
+from orchestration.resources import resources_from_settings  # noqa: E402
+from transforms.config import load_settings  # noqa: E402
+
+START = date(2025, 11, 1)
+
+
+def _run(settings, tags=None, partition_key=None) -> tuple[float, dict[str, float]]:
+    started = time.perf_counter()
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources=resources_from_settings(settings),
+        tags=tags,
+        partition_key=partition_key,
+    )
+    elapsed = time.perf_counter() - started
+    steps: dict[str, float] = {}
+    begun: dict[str, float] = {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_START":
+            begun[event.step_key] = event.timestamp
+        elif event.event_type_value == "STEP_SUCCESS":
+            steps[event.step_key] = event.timestamp - begun[event.step_key]
+    return elapsed, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    args = parser.parse_args()
+    last = START + timedelta(days=args.days - 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            {
+                "LIQMAP_DATA_DIR": f"{tmp}/data",
+                "LIQMAP_SITE_DIR": f"{tmp}/site",
+                "LIQMAP_START_DATE": START.isoformat(),
+                "LIQMAP_END_DATE": (last + timedelta(days=1)).isoformat(),
+            }
+        )
+        tags = {
+            "dagster/asset_partition_range_start": START.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        }
+        total, steps = _run(settings, tags=tags)
+        print(f"{args.days}-day backfill, one run (generation included): {total:.1f} s")
+        for step, seconds in steps.items():
+            print(f"  {step:<22} {seconds:6.1f} s")
+        day = last + timedelta(days=1)
+        total, steps = _run(settings, partition_key=day.isoformat())
+        print(f"daily partition {day} of the whole chain: {total:.1f} s")
+        for step, seconds in steps.items():
+            print(f"  {step:<22} {seconds:6.2f} s")
+        site = Path(settings.output_site_dir)
+        site_mb = sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
+        warehouse_mb = settings.warehouse_path.stat().st_size / 1e6
+        print(f"site: {site_mb:.0f} MB, warehouse {warehouse_mb:.0f} MB")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
