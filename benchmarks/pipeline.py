@@ -28,22 +28,22 @@ from transforms.config import load_settings  # noqa: E402
 START = date(2025, 11, 1)
 
 
-def _run(settings, tags=None, partition_key=None) -> tuple[float, dict[str, float]]:
+def _run(
+    instance: dg.DagsterInstance, settings, tags=None, partition_key=None
+) -> tuple[float, dict[str, float]]:
     started = time.perf_counter()
     result = dg.materialize(
         ALL_ASSETS,
+        instance=instance,
         resources=resources_from_settings(settings),
         tags=tags,
         partition_key=partition_key,
     )
     elapsed = time.perf_counter() - started
-    steps: dict[str, float] = {}
-    begun: dict[str, float] = {}
-    for event in result.all_events:
-        if event.event_type_value == "STEP_START":
-            begun[event.step_key] = event.timestamp
-        elif event.event_type_value == "STEP_SUCCESS":
-            steps[event.step_key] = event.timestamp - begun[event.step_key]
+    steps = {
+        stat.step_key: stat.end_time - stat.start_time
+        for stat in instance.get_run_step_stats(result.run_id)
+    }
     return elapsed, steps
 
 
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args()
     last = START + timedelta(days=args.days - 1)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
         settings = load_settings(
             {
                 "LIQMAP_DATA_DIR": f"{tmp}/data",
@@ -65,12 +65,12 @@ def main() -> None:
             "dagster/asset_partition_range_start": START.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
         }
-        total, steps = _run(settings, tags=tags)
+        total, steps = _run(instance, settings, tags=tags)
         print(f"{args.days}-day backfill, one run (generation included): {total:.1f} s")
         for step, seconds in steps.items():
             print(f"  {step:<22} {seconds:6.1f} s")
         day = last + timedelta(days=1)
-        total, steps = _run(settings, partition_key=day.isoformat())
+        total, steps = _run(instance, settings, partition_key=day.isoformat())
         print(f"daily partition {day} of the whole chain: {total:.1f} s")
         for step, seconds in steps.items():
             print(f"  {step:<22} {seconds:6.2f} s")
