@@ -12,6 +12,7 @@ import pytest
 from orchestration.definitions import ALL_ASSETS
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
+from transforms.quality import check_files_verified
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 BASE_HASH_SQL = (
@@ -114,3 +115,30 @@ def test_launchpad_config_changes_the_model_and_is_recorded(built, tmp_path):
     assert recorded["leverage_levels"] == [10, 20]
     assert recorded["lookback_days"] == 30
     assert other_days > 0  # other days keep the rows (and hash) they were computed with
+
+
+def test_asset_checks_pass_and_catch_a_tampered_cache(built):
+    settings, _ = built
+    result = run_day(settings, date(2025, 11, 2))
+    evaluations = result.get_asset_check_evaluations()
+    names = {(e.asset_key.to_user_string(), e.check_name) for e in evaluations}
+    assert ("raw_metrics_5m", "open_interest_non_negative") in names
+    assert ("raw_klines_1m", "checksums_verified") in names
+    assert ("stg_bars_5m", "complete_bars") in names
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
+    assert failed == []
+
+    conn = duckdb.connect(str(settings.warehouse_path))
+    try:
+        (relpath,) = conn.execute(
+            "SELECT relpath FROM raw.files WHERE dataset = 'klines_1m' AND period = '2025-11-02'"
+        ).fetchone()
+        cached = settings.cache_dir / settings.source / relpath
+        cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")
+        outcome = check_files_verified(
+            conn, "klines_1m", "BTCUSDT", ["2025-11-02"], settings.cache_dir
+        )
+    finally:
+        conn.close()
+    assert not outcome.passed
+    assert "2025-11-02 cache differs" in outcome.describe()

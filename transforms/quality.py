@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
+
+from transforms.sources.base import sha256_file
 
 RAW_TABLES = {
     "klines_1m": ("raw.klines_1m", "open_time", 1440),
@@ -61,6 +64,12 @@ WHERE symbol = $symbol AND day >= $start AND day < $end
   AND NOT (low > 0 AND low <= high AND open BETWEEN low AND high
            AND close BETWEEN low AND high AND high < 100 * low)
 GROUP BY day ORDER BY day
+"""
+
+
+LOADED_FILES_SQL = """
+SELECT period, relpath, sha256, source FROM raw.files
+WHERE dataset = $dataset AND symbol = $symbol AND list_contains($periods, period)
 """
 
 
@@ -116,3 +125,28 @@ def check_dataset(
             _run(conn, "prices_sane", IMPOSSIBLE_PRICES_SQL.format(table=table), params)
         )
     return outcomes
+
+
+def check_files_verified(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: str,
+    symbol: str,
+    periods: list[str],
+    cache_dir: Path,
+) -> CheckOutcome:
+    """Every loaded period is recorded in raw.files with its sha256, and the cached file still
+    hashes to it (catches a cache edited or corrupted after the load)."""
+    rows = conn.execute(
+        LOADED_FILES_SQL, {"dataset": dataset, "symbol": symbol, "periods": periods}
+    ).fetchall()
+    recorded = {period: (relpath, digest, source) for period, relpath, digest, source in rows}
+    failures = []
+    for period in periods:
+        if period not in recorded:
+            failures.append((f"{period} not recorded", 1))
+            continue
+        relpath, digest, source = recorded[period]
+        cached = cache_dir / source / relpath
+        if not cached.is_file() or sha256_file(cached) != digest:
+            failures.append((f"{period} cache differs from sha256 {digest[:12]}", 1))
+    return CheckOutcome("checksums_verified", not failures, failures)

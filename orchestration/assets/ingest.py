@@ -12,7 +12,7 @@ from orchestration.partitions import daily_partitions, partition_window
 from orchestration.progress import Progress
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.loading import load_dataset
-from transforms.quality import RAW_TABLES, check_dataset
+from transforms.quality import RAW_TABLES, check_dataset, check_files_verified
 from transforms.sources import (
     FetchedFile,
     NotYetPublished,
@@ -38,21 +38,12 @@ RAW_ASSETS = {
     ),
 }
 
+_COMMON_CHECKS = ("checksums_verified", "no_duplicate_timestamps", "monotone_timestamps")
 CHECK_NAMES = {
-    "klines_1m": ("complete_days", "no_duplicate_timestamps", "monotone_timestamps", "prices_sane"),
-    "mark_klines_1m": (
-        "complete_days",
-        "no_duplicate_timestamps",
-        "monotone_timestamps",
-        "prices_sane",
-    ),
-    "metrics": (
-        "complete_days",
-        "no_duplicate_timestamps",
-        "monotone_timestamps",
-        "open_interest_non_negative",
-    ),
-    "funding": ("no_duplicate_timestamps", "monotone_timestamps"),
+    "klines_1m": ("complete_days", *_COMMON_CHECKS, "prices_sane"),
+    "mark_klines_1m": ("complete_days", *_COMMON_CHECKS, "prices_sane"),
+    "metrics": ("complete_days", *_COMMON_CHECKS, "open_interest_non_negative"),
+    "funding": _COMMON_CHECKS,
 }
 
 # Incomplete days happen in the real archive (and are backfilled later): warn, don't block.
@@ -97,6 +88,11 @@ def _build_raw_asset(dataset: str) -> dg.AssetsDefinition:
                         conn, dataset, symbol, files, start, end, source_name=settings.source
                     )
                     outcomes.extend(check_dataset(conn, dataset, symbol, start, end))
+                    outcomes.append(
+                        check_files_verified(
+                            conn, dataset, symbol, [f.period for f in files], settings.cache_dir
+                        )
+                    )
                 files_loaded += len(files)
         finally:
             source.close()
