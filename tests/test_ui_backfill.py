@@ -45,6 +45,20 @@ query($id: String!) {
 """
 
 
+AUTOMATION = """
+{
+  schedulesOrError(repositorySelector: {repositoryName: "__repository__",
+                                        repositoryLocationName: "liqmap"}) {
+    ... on Schedules { results { name scheduleState { status } } }
+  }
+  sensorsOrError(repositorySelector: {repositoryName: "__repository__",
+                                      repositoryLocationName: "liqmap"}) {
+    ... on Sensors { results { name sensorState { status } } }
+  }
+}
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,7 +108,15 @@ def dagster_services(tmp_path):
     port = _free_port()
     log = tmp_path / "dagster.log"
     out = log.open("w")
-    module = ["-m", "orchestration.definitions"]
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n"
+        "  - python_module:\n"
+        "      module_name: orchestration.definitions\n"
+        "      location_name: liqmap\n"
+        f"      working_directory: {Path(__file__).parents[1]}\n"
+    )
+    module = ["-w", str(workspace)]
     procs = [
         subprocess.Popen(
             [BIN / "dagster-webserver", "-h", "127.0.0.1", "-p", str(port), *module],
@@ -123,6 +145,15 @@ def dagster_services(tmp_path):
 
 def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, tmp_path):
     graphql, settings, log = dagster_services
+    automation = _graphql(graphql, AUTOMATION, {})
+    states = {
+        **{
+            s["name"]: s["scheduleState"]["status"]
+            for s in automation["schedulesOrError"]["results"]
+        },
+        **{s["name"]: s["sensorState"]["status"] for s in automation["sensorsOrError"]["results"]},
+    }
+    assert states == {"daily_after_archive": "RUNNING", "late_archive_sensor": "RUNNING"}
     keys = [FIRST.replace(day=d).isoformat() for d in range(FIRST.day, LAST.day + 1)]
     asset_keys = sorted({k.to_user_string() for a in ALL_ASSETS for k in a.keys})
     launched = _graphql(
