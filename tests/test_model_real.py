@@ -46,6 +46,11 @@ def hourly_bars(real_data_dir) -> pd.DataFrame:
     )
     bars = bars[(bars["ts"] >= oi["ts"].min()) & (bars["ts"] <= oi["ts"].max())]
     bars = pd.merge_asof(bars, oi[["ts", "close"]].rename(columns={"close": "oi_value"}), on="ts")
+    # Convert OI to BTC where it was observed (at the 4h boundary, at that moment's price) and
+    # hold it: dividing every hour's stale USD value by that hour's price would turn price
+    # moves into fake changes of open interest.
+    observed = bars["ts"].isin(oi["ts"])
+    bars["oi_base"] = (bars["oi_value"] / bars["open"]).where(observed).ffill()
     fr = fund[["ts", "open"]].rename(columns={"open": "funding_rate"})
     bars = pd.merge_asof(bars, fr, on="ts")
     bars["symbol"] = "BTCUSDT"
