@@ -18,6 +18,13 @@ from transforms.sources.probe import missing_files
 
 LATE_WINDOW_DAYS = 7
 FLAG_AFTER_DAYS = 3
+MAX_FAILED_RUNS = 3
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 LAST_ASSET = dg.AssetKey("warehouse_snapshot")
 # Funding exists only as monthly files, published after the month ends: a day never waits
 # for it (raw_funding loads it when it lands; staging carries the last settled rate).
@@ -34,12 +41,12 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _decide(day: date, today: date) -> dg.RunRequest | str:
+def _decide(day: date, today: date, run_key: str) -> dg.RunRequest | str:
     """A run request when `day` is fully published, else the reason to wait."""
     missing = missing_files(load_settings(), day, DAILY_DATASETS)
     if not missing:
         key = day.isoformat()
-        return dg.RunRequest(partition_key=key, run_key=f"daily-{key}", tags={"liqmap/day": key})
+        return dg.RunRequest(partition_key=key, run_key=run_key, tags={"liqmap/day": key})
     age = (today - day).days
     flag = f"FLAGGED: still missing {age} days later; " if age > FLAG_AFTER_DAYS else ""
     return f"{flag}waiting for the archive to publish {day}: {', '.join(missing[:4])}"
@@ -56,7 +63,8 @@ def _decide(day: date, today: date) -> dg.RunRequest | str:
 )
 def daily_after_archive(context: dg.ScheduleEvaluationContext):
     today = context.scheduled_execution_time.astimezone(UTC).date()
-    decision = _decide(today - timedelta(days=1), today)
+    day = today - timedelta(days=1)
+    decision = _decide(day, today, run_key=f"daily-{day.isoformat()}")
     return decision if isinstance(decision, dg.RunRequest) else dg.SkipReason(decision)
 
 
@@ -78,7 +86,19 @@ def late_archive_sensor(context: dg.SensorEvaluationContext):
         key = day.isoformat()
         if key not in valid or key in done:
             continue
-        decision = _decide(day, today)
+        if _runs(context.instance, key, IN_FLIGHT):
+            waits.append(f"{key}: a run is in progress")
+            continue
+        failed = len(_runs(context.instance, key, [dg.DagsterRunStatus.FAILURE]))
+        if failed >= MAX_FAILED_RUNS:
+            message = f"FLAGGED: {key} failed {failed} runs; fix and re-run it from the UI"
+            context.log.warning(message)
+            waits.append(message)
+            continue
+        # A fresh run key per attempt: Dagster never launches the same key twice, and a day
+        # whose run failed must be retried (the in-flight and materialized checks above stop
+        # duplicates).
+        decision = _decide(day, today, run_key=f"late-{key}-attempt-{failed + 1}")
         if isinstance(decision, dg.RunRequest):
             requests.append(decision)
         else:
@@ -88,3 +108,10 @@ def late_archive_sensor(context: dg.SensorEvaluationContext):
     if requests:
         return requests
     return dg.SkipReason("; ".join(waits) or "all recent days are materialized")
+
+
+def _runs(instance: dg.DagsterInstance, key: str, statuses: list) -> list:
+    """Runs of the daily chain for partition `key` in the given statuses."""
+    return instance.get_runs(
+        filters=dg.RunsFilter(tags={"dagster/partition": key}, statuses=statuses), limit=10
+    )

@@ -141,10 +141,16 @@ def fmt_signed_price(x: float | None) -> str:
 
 
 def side_of(row: Row) -> str:
-    """'short' when shorts at risk are heavier, 'long' when longs are, 'balanced' otherwise."""
+    """'short' when shorts at risk are heavier (or the only side), 'long' when longs are,
+    'balanced' when both are > 0 within BALANCED of each other, and 'none' when a side is
+    missing or both are zero (nothing to compare)."""
     s, lg = row.get("shorts_at_risk"), row.get("longs_at_risk")
-    if not (ok(s) and ok(lg)) or s <= 0 or lg <= 0:
-        return "balanced"
+    if not (ok(s) and ok(lg)) or (s <= 0 and lg <= 0):
+        return "none"
+    if lg <= 0:
+        return "short"
+    if s <= 0:
+        return "long"
     r = s / lg
     if r >= BALANCED:
         return "short"
@@ -153,8 +159,27 @@ def side_of(row: Row) -> str:
     return "balanced"
 
 
+def one_sided(row: Row) -> bool:
+    """True when one side has notional at risk and the other exactly none."""
+    s, lg = row.get("shorts_at_risk"), row.get("longs_at_risk")
+    return ok(s) and ok(lg) and (s > 0) != (lg > 0)
+
+
+def ratio_text(row: Row) -> str:
+    """The imbalance for labels: '25:1 shorts', '3.0:1 longs', '1.1:1' when balanced,
+    'shorts only' / 'longs only' when the other side is zero, 'n/a' when missing."""
+    side = side_of(row)
+    if side == "none":
+        return "n/a"
+    if one_sided(row):
+        return f"{side}s only"
+    ratio = fmt_ratio(row.get("shorts_at_risk"), row.get("longs_at_risk"))
+    return ratio if side == "balanced" else f"{ratio} {side}s"
+
+
 def zone_position(row: Row) -> str | None:
-    """'inside', 'above' or 'below' the consolidation zone (None without a zone)."""
+    """Today's close against the zone built from the closes before today: 'inside', 'above'
+    (broke out upward) or 'below' (broke down); None without a zone."""
     c, lo, hi = row.get("close_price"), row.get("zone_low"), row.get("zone_high")
     if not (ok(c) and ok(lo) and ok(hi)):
         return None
@@ -173,7 +198,31 @@ def headline(cur: Row, scenarios: Mapping[str, Row] | None = None) -> str:
     parts: list[str] = []
     side = side_of(cur)
     ratio = fmt_ratio(shorts, longs)
-    if side == "short":
+    if side == "none" and not (ok(shorts) or ok(longs)):
+        first = "The model's positions at risk are not available for this day"
+    elif side == "none" and ok(shorts) and ok(longs):
+        first = f"The model has no positions at risk on either side of {spot}"
+    elif side == "none":
+        have, miss, where = (
+            ("shorts", "long", "above") if ok(shorts) else ("longs", "short", "below")
+        )
+        amount = fmt_usd(shorts if ok(shorts) else longs)
+        first = (
+            f"The model puts {amount} of {have} at risk {where} {spot}; "
+            f"the {miss} side is not available"
+        )
+    elif one_sided(cur):
+        have, other, where, other_where = (
+            ("shorts", "longs", "above", "below")
+            if side == "short"
+            else ("longs", "shorts", "below", "above")
+        )
+        amount = fmt_usd(shorts if side == "short" else longs)
+        first = (
+            f"The model puts {amount} of {have} at risk {where} {spot} and no {other} "
+            f"{other_where} — all of the modelled risk is on the {side} side"
+        )
+    elif side == "short":
         first = (
             f"The model puts {fmt_usd(shorts)} of shorts at risk above {spot} versus "
             f"{fmt_usd(longs)} of longs below — a {ratio} imbalance"
@@ -189,7 +238,7 @@ def headline(cur: Row, scenarios: Mapping[str, Row] | None = None) -> str:
             f"{fmt_usd(longs)} of longs below — roughly balanced ({ratio})"
         )
     nc = scenarios.get("never_close")
-    if nc is not None and side != "balanced":
+    if nc is not None and side in ("short", "long") and not one_sided(cur):
         nc_ratio = ratio_oriented(
             nc.get("shorts_at_risk"), nc.get("longs_at_risk"), side == "short"
         )
@@ -215,14 +264,14 @@ def headline(cur: Row, scenarios: Mapping[str, Row] | None = None) -> str:
 
     pos = zone_position(cur)
     zone = fmt_zone(cur.get("zone_low"), cur.get("zone_high"))
+    days = cur.get("zone_days")
+    past = f" of the past {days} days" if isinstance(days, int) and days >= 2 else ""
     if pos == "inside":
-        days = cur.get("zone_days")
-        tail = f" ({days} days)" if isinstance(days, int) and days >= 2 else ""
-        parts.append(f"Price consolidates at {zone}{tail}.")
+        parts.append(f"Price stays inside its {zone} range{past}.")
     elif pos == "above":
-        parts.append(f"Price has broken above its {zone} range.")
+        parts.append(f"Price has broken above its {zone} range{past}.")
     elif pos == "below":
-        parts.append(f"Price has broken below its {zone} range.")
+        parts.append(f"Price has broken below its {zone} range{past}.")
     return " ".join(parts)
 
 
@@ -244,6 +293,26 @@ def _change_words(now: float | None, before: float | None, fmt, tol: float = 1e-
     return f"{'up' if now > before else 'down'} from {fmt(before)}"
 
 
+def _fmt_r(r: float) -> str:
+    """An imbalance ratio (shorts ÷ longs) as heavier:lighter with the heavier side named."""
+    return fmt_ratio(r, 1.0) + (" shorts" if r >= 1 else " longs")
+
+
+def _ratio_change(now: float | None, before: float | None) -> str:
+    """Change of the imbalance in the heavier side's orientation: 2.0:1 → 2.5:1 longs is
+    'up from 2.0:1 longs' (longs got heavier); a flip of side says what it was."""
+    if not ok(before) or before <= 0:
+        return "no previous day"
+    if not ok(now) or now <= 0:
+        return "n/a"
+    if (now >= 1) != (before >= 1):
+        return f"was {_fmt_r(before)}"
+    h_now, h_before = (now, before) if now >= 1 else (1 / now, 1 / before)
+    if abs(h_now - h_before) <= 5e-3 * max(1.0, h_before):
+        return f"unchanged ({_fmt_r(before)})"
+    return f"{'up' if h_now > h_before else 'down'} from {_fmt_r(before)}"
+
+
 def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     """Metric | Status | Impact | change since the previous day (base scenario rows)."""
     prev = prev or {}
@@ -252,25 +321,24 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     # liquidation ratio
     side = side_of(cur)
     ratio = fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
-    status = {
-        "short": f"{ratio}, shorts heavier",
-        "long": f"{ratio}, longs heavier",
-        "balanced": f"{ratio}, roughly balanced",
-    }[side]
+    if one_sided(cur):
+        status = f"{side}s only, no {'longs' if side == 'short' else 'shorts'} at risk"
+    else:
+        status = {
+            "short": f"{ratio}, shorts heavier",
+            "long": f"{ratio}, longs heavier",
+            "balanced": f"{ratio}, roughly balanced",
+            "none": "n/a",
+        }[side]
     impact = {
         "short": "A rise would force short covering (buying): squeeze fuel above.",
         "long": "A fall would force long selling: flush risk below.",
         "balanced": "No strong pull either way from modelled liquidations.",
+        "none": "No comparison: a side of the model is missing or empty.",
     }[side]
     r_now = cur.get("imbalance_ratio")
     r_prev = prev.get("imbalance_ratio")
-
-    def fmt_r(r: float) -> str:
-        return fmt_ratio(r, 1.0) + (" shorts" if r >= 1 else " longs")
-
-    out.append(
-        MetricRow("Liquidation ratio", status, impact, _change_words(r_now, r_prev, fmt_r, 5e-3))
-    )
+    out.append(MetricRow("Liquidation ratio", status, impact, _ratio_change(r_now, r_prev)))
 
     # max pain
     mp, mp_side = cur.get("max_pain_price"), cur.get("max_pain_side")
@@ -306,11 +374,11 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     if pos is None:
         status, impact = "n/a", "No consolidation zone."
     else:
-        dtxt = f" for {days} day{'s' if days != 1 else ''}" if isinstance(days, int) else ""
+        dtxt = f" (past {days} day{'s' if days != 1 else ''})" if isinstance(days, int) else ""
         status = {
-            "inside": f"{zone}, price inside{dtxt}",
-            "above": f"{zone}, price above",
-            "below": f"{zone}, price below",
+            "inside": f"{zone}{dtxt}, price inside",
+            "above": f"{zone}{dtxt}, price above",
+            "below": f"{zone}{dtxt}, price below",
         }[pos]
         impact = {
             "inside": "Range-bound: liquidation clusters build up on both sides.",
@@ -328,16 +396,19 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
 
     # funding
     state = cur.get("funding_state") or "n/a"
-    status = (
-        f"{state.capitalize()}: 7-day mean {fmt_rate(cur.get('funding_7d_mean'))} "
-        f"({fmt_pct(cur.get('funding_annualized'))} a year)"
-    )
+    if state == "n/a":
+        status = "n/a"
+    else:
+        status = (
+            f"{state.capitalize()}: 7-day mean {fmt_rate(cur.get('funding_7d_mean'))} "
+            f"({fmt_pct(cur.get('funding_annualized'))} a year)"
+        )
     impact = {
         "elevated": "Longs pay a premium to stay open: crowded long positioning.",
         "negative": "Shorts pay longs: crowded short positioning.",
         "reset": "Back to neutral after an elevated spell: leverage premium has cooled.",
         "neutral": "No crowding signal from funding.",
-    }.get(state, "n/a")
+    }.get(state, "No funding data for this day.")
     pstate = prev.get("funding_state")
     if not prev:
         change = "no previous day"
@@ -350,9 +421,11 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     # open interest
     ch = cur.get("oi_change_1d")
     status = f"{fmt_pct(ch)} on the day, {fmt_usd(cur.get('oi_value'))} open"
-    if ok(ch) and ch >= OI_MOVE:
+    if not ok(ch):
+        impact = "No open-interest change available for this day."
+    elif ch >= OI_MOVE:
         impact = "New leverage is entering: fresh liquidation levels are forming."
-    elif ok(ch) and ch <= -OI_MOVE:
+    elif ch <= -OI_MOVE:
         impact = "Positions are being closed or liquidated: leverage is leaving."
     else:
         impact = "Open interest is steady."
@@ -414,8 +487,7 @@ def scenario_table(scenarios: Mapping[str, Row]) -> list[ScenarioRow]:
                 label=SCENARIO_LABELS.get(k, k.replace("_", " ").capitalize()),
                 longs=fmt_usd(r.get("longs_at_risk")),
                 shorts=fmt_usd(r.get("shorts_at_risk")),
-                ratio=fmt_ratio(r.get("shorts_at_risk"), r.get("longs_at_risk"))
-                + {"short": " shorts", "long": " longs", "balanced": ""}[side_of(r)],
+                ratio=ratio_text(r),
                 max_pain=(f"{fmt_price(mp)} ({r.get('max_pain_side')})" if ok(mp) else "n/a"),
                 is_base=k == "base",
             )

@@ -30,7 +30,7 @@ ORDER BY recorded_at, params_hash
 
 MOVES = """
 SELECT day, start_ts, end_ts, direction, from_price, to_price, pct_change,
-       long_liquidated, short_liquidated, oi_change, confirmed, params_hash
+       long_liquidated, short_liquidated, oi_change, confirmed, confirmed_ts, params_hash
 FROM mart.moves
 WHERE symbol = $symbol
 ORDER BY day, start_ts

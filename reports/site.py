@@ -293,8 +293,7 @@ class _Build:
             {
                 "key": "imbalance",
                 "label": "Imbalance (heavier : lighter)",
-                "value": headline.fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
-                + {"short": " shorts", "long": " longs", "balanced": ""}[side],
+                "value": headline.ratio_text(cur),
                 "spread": headline.ratio_spread(scen, shorts_heavy),
                 "delta": (
                     "previous day "
@@ -620,7 +619,17 @@ class _Build:
         return {"oi": oi, "funding": funding, "rows": rows}
 
     def day_moves(self, d: date) -> list[dict[str, Any]]:
-        done = [m for m in self.moves if m["confirmed"] and m["day"] <= d]
+        """Swings known at the end of day `d`: those confirmed by then (by `confirmed_ts`,
+        not by the day of their extreme, so none is shown finished before its confirming
+        reversal), then the swing running as of `d` from its own row, if the mart has one
+        (it keeps only the latest day's running swing)."""
+        day_end = datetime.combine(d + timedelta(days=1), datetime.min.time())
+
+        def known(m: dict[str, Any]) -> bool:
+            ts = m.get("confirmed_ts")
+            return ts < day_end if ts is not None else m["day"] <= d
+
+        done = [m for m in self.moves if m["confirmed"] and known(m)]
         running = [m for m in self.moves if not m["confirmed"] and m["day"] == d]
         return (
             sorted(done, key=lambda m: m["start_ts"])[-(MOVES_SHOWN - len(running[:1])) :]
@@ -660,7 +669,9 @@ class _Build:
             "title": "Liquidations per move",
             "intro": (
                 "Each price swing (zigzag) with the modelled long and short liquidations inside "
-                "it: as price fell from A to B, the model liquidated this much."
+                "it: as price fell from A to B, the model liquidated this much. A swing counts "
+                "as finished once price has reversed by the threshold from its extreme; the "
+                "one marked running is as of the end of this day."
             ),
             "desc": desc,
             "spec": charts.moves_template().fill({"moves": data, "desc": desc}),
@@ -741,13 +752,11 @@ class _Build:
         months: dict[str, list[dict[str, Any]]] = {}
         for d in sorted(self.published, reverse=True):
             cur = self.metrics[d]["base"]
-            side = headline.side_of(cur)
             months.setdefault(d.strftime("%B %Y"), []).append(
                 {
                     "iso": d.isoformat(),
                     "label": d.strftime("%a %d %b"),
-                    "ratio": headline.fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
-                    + {"short": " shorts", "long": " longs", "balanced": ""}[side],
+                    "ratio": headline.ratio_text(cur),
                     "close": fmt_price(cur.get("close_price")),
                     "shorts": fmt_usd(cur.get("shorts_at_risk")),
                     "longs": fmt_usd(cur.get("longs_at_risk")),
@@ -797,17 +806,19 @@ class _Build:
             cur = scen["base"]
             side = headline.side_of(cur)
             ratio = headline.fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
+            if headline.one_sided(cur) or side == "none":
+                title = f"{self.symbol} {d.isoformat()}: {headline.ratio_text(cur)}"
+            else:
+                title = (
+                    f"{self.symbol} {d.isoformat()}: {ratio} "
+                    + {
+                        "short": "shorts over longs",
+                        "long": "longs over shorts",
+                        "balanced": "roughly balanced",
+                    }[side]
+                )
             entry = sub(feed, "entry")
-            sub(
-                entry,
-                "title",
-                f"{self.symbol} {d.isoformat()}: {ratio} "
-                + {
-                    "short": "shorts over longs",
-                    "long": "longs over shorts",
-                    "balanced": "roughly balanced",
-                }[side],
-            )
+            sub(entry, "title", title)
             sub(entry, "id", f"urn:liqmap:{self.symbol}:{d.isoformat()}")
             sub(entry, "updated", _iso_z(queries.day_end(d)))
             sub(

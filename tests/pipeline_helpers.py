@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 
 from orchestration.definitions import ALL_ASSETS
 from orchestration.resources import resources_from_settings
@@ -77,3 +78,14 @@ def table_fingerprint(path: Path, table: str) -> tuple[int, str]:
 
 def fingerprints(path: Path) -> dict[str, tuple[int, str]]:
     return {t: table_fingerprint(path, t) for t in TABLES}
+
+
+def table_frame(path: Path, table: str) -> pd.DataFrame:
+    """All rows of `table`, in a canonical order, for tolerant comparisons."""
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        frame = conn.execute(f"SELECT * FROM {table}").df()
+    finally:
+        conn.close()
+    keys = [c for c in frame.columns if frame[c].dtype.kind not in "f"]
+    return frame.sort_values(keys).reset_index(drop=True)

@@ -102,9 +102,11 @@ def _heat_grid(price: np.ndarray, oi: np.ndarray, grid_lo: np.ndarray):
     return longs, shorts
 
 
-def _zigzag(price: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Swings (start, end) beyond `threshold`; the last one is the still-running swing."""
+def _zigzag(price: np.ndarray, threshold: float) -> list[tuple[int, int, int | None]]:
+    """Swings (start, end, confirmed_at) beyond `threshold`: `confirmed_at` is the hour whose
+    price reversed by the threshold from the extreme; the last swing is still running (None)."""
     pivots = [0]
+    confirms: list[int] = []
     direction = 0
     ext = 0
     for i in range(1, len(price)):
@@ -117,15 +119,17 @@ def _zigzag(price: np.ndarray, threshold: float) -> list[tuple[int, int]]:
                 ext = i
             elif price[i] / price[ext] - 1 <= -threshold:
                 pivots.append(ext)
+                confirms.append(i)
                 direction, ext = -1, i
         else:
             if price[i] < price[ext]:
                 ext = i
             elif price[i] / price[ext] - 1 >= threshold:
                 pivots.append(ext)
+                confirms.append(i)
                 direction, ext = 1, i
     pivots.append(len(price) - 1)
-    return list(zip(pivots[:-1], pivots[1:], strict=True))
+    return list(zip(pivots[:-1], pivots[1:], [*confirms, None], strict=True))
 
 
 def build_fixture_warehouse(
@@ -295,7 +299,7 @@ def build_fixture_warehouse(
     moves = []
     day_idx = (np.arange(hours) // 24).astype(int)
 
-    def move_row(a: int, b: int, day: date, confirmed: bool) -> dict:
+    def move_row(a: int, b: int, day: date, confirmed_at: int | None) -> dict:
         pct = float(price[b] / price[a] - 1)
         move_oi = float(oi[a : b + 1].mean())
         return {
@@ -310,18 +314,17 @@ def build_fixture_warehouse(
             "long_liquidated": move_oi * (max(0.0, -pct) * 0.9 + 0.002),
             "short_liquidated": move_oi * (max(0.0, pct) * 1.1 + 0.002),
             "oi_change": float(oi[b] - oi[a]),
-            "confirmed": confirmed,
+            "confirmed": confirmed_at is not None,
+            "confirmed_ts": None if confirmed_at is None else ts[confirmed_at],
             "params_hash": base_hash,
         }
 
     swings = _zigzag(price, 0.04)
-    for a, b in swings[:-1]:  # completed swings, filed under the day they ended
-        moves.append(move_row(a, b, days[day_idx[b]], True))
-    for d_i, day in enumerate(days):  # the swing still running at each day's end
-        end = d_i * 24 + 23
-        last = max([b for _, b in swings[:-1] if b <= end], default=0)
-        if end > last:
-            moves.append(move_row(last, end, day, False))
+    for a, b, c in swings[:-1]:  # completed swings, filed under the day they were confirmed
+        moves.append(move_row(a, b, days[day_idx[c]], c))
+    a, b, _ = swings[-1]  # as after a range build: only the latest day's running swing
+    if b > a:
+        moves.append(move_row(a, b, days[-1], None))
 
     params = []
     for scenario in SCENARIO_SCALE:

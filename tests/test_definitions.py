@@ -94,3 +94,43 @@ def test_sensor_flags_days_missing_for_long(monkeypatch, tmp_path):
     assert f"FLAGGED: still missing 7 days later; waiting for the archive to publish {oldest}" in (
         result.skip_message
     )
+
+
+def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
+    """A published day whose run failed (here: a corrupt zip in the mirror) is requested again
+    with a new run key, and flagged after MAX_FAILED_RUNS failures."""
+    from orchestration.automation import MAX_FAILED_RUNS
+    from orchestration.resources import resources_from_settings
+    from transforms.sources import archive_relpath
+    from transforms.sources.synthetic import generate_mirror
+
+    day = datetime.now(UTC).date() - timedelta(days=2)
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, "BTCUSDT", day, day, seed=3)
+    broken = mirror / archive_relpath("klines_1m", "BTCUSDT", day.isoformat())
+    broken.write_bytes(broken.read_bytes()[:-40])
+    _use_env(
+        monkeypatch,
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_DATA_DIR=str(tmp_path / "data"),
+        LIQMAP_SITE_DIR=str(tmp_path / "site"),
+    )
+    with dg.instance_for_test() as instance:
+        run_keys = []
+        for _ in range(MAX_FAILED_RUNS):
+            result = late_archive_sensor(dg.build_sensor_context(instance=instance))
+            request = next(r for r in result if r.partition_key == day.isoformat())
+            run_keys.append(request.run_key)
+            failed = dg.materialize(
+                ALL_ASSETS,
+                instance=instance,
+                resources=resources_from_settings(load_settings()),
+                partition_key=day.isoformat(),
+                raise_on_error=False,
+            )
+            assert not failed.success
+        assert len(set(run_keys)) == MAX_FAILED_RUNS
+        result = late_archive_sensor(dg.build_sensor_context(instance=instance))
+    assert isinstance(result, dg.SkipReason)  # the other days are not in the mirror
+    assert f"FLAGGED: {day.isoformat()} failed {MAX_FAILED_RUNS} runs" in result.skip_message

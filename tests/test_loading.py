@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, write_archive
@@ -95,9 +95,10 @@ def test_bars_have_mark_oi_funding_and_match_klines(source, tmp_path):
             "AND open_time < TIMESTAMP '2025-11-27 10:10:00'"
         ).fetchone()
         assert bar == pytest.approx(k)
+        # OI is as of the bar close: the 10:10 snapshot lands on the 10:05 bar
         oi = conn.execute(
             "SELECT sum_open_interest_value FROM raw.metrics_5m "
-            "WHERE create_time = TIMESTAMP '2025-11-27 10:05:00'"
+            "WHERE create_time = TIMESTAMP '2025-11-27 10:10:00'"
         ).fetchone()[0]
         assert conn.execute(
             "SELECT oi_value FROM stg.bars_5m WHERE ts = TIMESTAMP '2025-11-27 10:05:00'"
@@ -168,3 +169,42 @@ def test_empty_file_list_clears_window(source, tmp_path):
         assert conn.execute("SELECT count(*) FROM raw.metrics_5m").fetchone()[0] == 288 * (
             N_DAYS - 1
         )
+
+
+def test_metrics_are_taken_at_the_bar_close(source, tmp_path):
+    with warehouse(tmp_path / "wh.duckdb") as conn:
+        load_all(conn, source)
+        metrics = dict(
+            conn.execute(
+                "SELECT create_time, (sum_open_interest, sum_open_interest_value, "
+                "sum_taker_long_short_vol_ratio) FROM raw.metrics_5m"
+            ).fetchall()
+        )
+        bars = dict(
+            conn.execute("SELECT ts, (oi_base, oi_value, taker_ratio) FROM stg.bars_5m").fetchall()
+        )
+        day = date(2025, 11, 27)
+        midnight = datetime(day.year, day.month, day.day)
+        five = timedelta(minutes=5)
+        # the 00:05 snapshot lands on the 00:00 bar (OI change on a bar happened during it)
+        assert bars[midnight] == metrics[midnight + five]
+        # the last bar of a day takes the next day's 00:00 snapshot
+        assert bars[midnight - five] == metrics[midnight]
+        # every bar whose close has a snapshot uses exactly that one
+        assert all(bars[ts] == metrics[ts + five] for ts in bars if ts + five in metrics)
+        # the window's very last bar falls back to the latest snapshot at or before its close
+        last = max(bars)
+        assert last + five not in metrics
+        assert bars[last] == metrics[max(t for t in metrics if t <= last + five)]
+
+
+def test_day_by_day_build_equals_range_build(source, tmp_path):
+    with warehouse(tmp_path / "range.duckdb") as conn:
+        load_all(conn, source)
+        ranged = snapshot(conn)
+    with warehouse(tmp_path / "daily.duckdb") as conn:
+        for i in range(N_DAYS):
+            day = START + timedelta(days=i)
+            load_all(conn, source, day, day + timedelta(days=1))
+        daily = snapshot(conn)
+    assert daily == ranged

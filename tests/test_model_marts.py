@@ -10,8 +10,9 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from tests.model_helpers import flat_brackets, random_bars
+from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.db import apply_schema
+from transforms.mart_store import moves_by_day, write_marts
 from transforms.marts import build_marts
 from transforms.model import ModelParams, run_model
 
@@ -146,3 +147,72 @@ def test_no_bars_in_target_window_gives_empty_frames(bars):
         bars.iloc[:0], flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 2)
     )
     assert empty.moves.empty and list(empty.moves.columns)[1] == "day"
+
+
+MOVES_PARAMS = ModelParams(lookback_days=5, zigzag_pct=0.03)
+MOVES_SQL = "SELECT * EXCLUDE (params_hash) FROM mart.moves ORDER BY confirmed DESC, start_ts"
+
+
+def _moves_db() -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect()
+    apply_schema(conn)
+    return conn
+
+
+def test_moves_daily_runs_equal_one_range_run():
+    """20 daily runs (each fed every bar before its end, as read_bars does) must leave the same
+    mart.moves as one range run: confirmed swings filed under the day of confirmation, and a
+    single running swing (the latest day's)."""
+    bars = random_bars(22 * 24, seed=5, freq="1h", vol=0.01)
+    start, end = date(2025, 1, 3), date(2025, 1, 23)
+    ranged = _moves_db()
+    frames = build_marts(bars, flat_brackets(), MOVES_PARAMS, "BTCUSDT", start, end, ("base",))
+    write_marts(ranged, frames, "BTCUSDT", start, end)
+    daily = _moves_db()
+    for k in range((end - start).days):
+        d = start + timedelta(days=k)
+        one = build_marts(
+            _cut(bars, d + timedelta(days=1)),
+            flat_brackets(),
+            MOVES_PARAMS,
+            "BTCUSDT",
+            d,
+            d + timedelta(days=1),
+            ("base",),
+        )
+        write_marts(daily, one, "BTCUSDT", d, d + timedelta(days=1))
+    a, b = ranged.execute(MOVES_SQL).df(), daily.execute(MOVES_SQL).df()
+    assert a["confirmed"].sum() >= 10
+    assert (~a["confirmed"]).sum() == 1 and (~b["confirmed"]).sum() == 1
+    pdt.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-6)
+    conf = a[a["confirmed"]]
+    day = pd.to_datetime(conf["day"])
+    # filed under the day of the confirming bar, which comes after the extreme
+    assert conf["confirmed_ts"].dt.floor("D").eq(day).all()
+    assert (conf["confirmed_ts"] > conf["end_ts"]).all()
+    assert (day > conf["end_ts"].dt.floor("D")).any()  # some confirmed on a later day
+    running = a[~a["confirmed"]].iloc[0]
+    assert pd.Timestamp(running["day"]) == pd.Timestamp(end - timedelta(days=1))
+    assert pd.isna(running["confirmed_ts"])
+
+
+def test_range_build_does_not_show_a_swing_finished_before_its_confirmation():
+    """A drop to a low on day 2 that is only confirmed by a rally on day 6 belongs to day 6."""
+    # 4-hour bars: 100 -> 80 during day 2, flat-ish until day 6, then back above 88
+    close = [100.0] * 6 + [95.0, 90.0, 85.0, 80.0, 80.0, 80.0] + [81.0] * 18 + [90.0] * 6
+    bars = make_bars(close, np.full(len(close), 1_000.0), freq="4h")
+    p = ModelParams(lookback_days=5, zigzag_pct=0.10)
+    f = build_marts(bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 7))
+    mv = moves_by_day(f.moves, date(2025, 1, 1), date(2025, 1, 7))
+    done = mv[mv["confirmed"]].iloc[0]
+    assert done["end_ts"] == pd.Timestamp("2025-01-02 12:00")
+    assert done["confirmed_ts"] == pd.Timestamp("2025-01-06 00:00")
+    assert done["day"] == date(2025, 1, 6)
+    # the daily run of day 2..5 has no confirmed swing; day 6's run writes it
+    for d in range(2, 6):
+        cut = _cut(bars, date(2025, 1, d + 1))
+        one = build_marts(
+            cut, flat_brackets(), p, "BTCUSDT", date(2025, 1, d), date(2025, 1, d + 1)
+        )
+        rows = moves_by_day(one.moves, date(2025, 1, d), date(2025, 1, d + 1))
+        assert not rows["confirmed"].any() and len(rows) == 1

@@ -168,5 +168,8 @@ def test_zone_walks_back_while_closes_stay_in_band():
 def test_zigzag_pivots():
     c = np.array([100, 105, 95, 90, 100, 110, 99, 98, 104])
     # down from 105 to 90 (-14 %), up to 110 (+22 %), down to 98 (-10.9 %) unconfirmed
-    assert zigzag(c, 0.10) == [(1, 3, True), (3, 5, True), (5, 7, False)]
+    # confirmed by the close that reversed 10 % from the extreme: 100 (>= 99) and 99 (<= 99)
+    assert zigzag(c, 0.10) == [(1, 3, 4), (3, 5, 6), (5, 7, None)]
+    # no look-ahead: a prefix gives the same confirmed swings up to its last bar
+    assert zigzag(c[:6], 0.10) == [(1, 3, 4), (3, 5, None)]
     assert zigzag(np.array([100.0, 101, 102]), 0.10) == []

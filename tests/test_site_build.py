@@ -391,3 +391,37 @@ def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monke
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, b"<html></html>", crash_point="site-page")
     assert hits == ["site-page"] and not target.exists()
+
+
+def test_moves_shown_only_once_confirmed(built):
+    """A day page lists a swing as finished only from the day its confirming reversal came,
+    not from the day of its extreme; the running swing appears once, on the latest day."""
+    import csv
+
+    out, db, days = built
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        mv = conn.execute(
+            "SELECT start_ts, end_ts, confirmed_ts, confirmed FROM mart.moves ORDER BY start_ts"
+        ).fetchall()
+    finally:
+        conn.close()
+    late = [m for m in mv if m[3] and m[2].date() > m[1].date()]
+    assert late, "fixture needs a swing confirmed after the day of its extreme"
+    assert sum(1 for m in mv if not m[3]) == 1
+
+    def listed(d: date) -> list[dict]:
+        path = out / d.isoformat() / "moves.csv"
+        return list(csv.DictReader(path.open())) if path.exists() else []
+
+    for start, end, conf_ts, _ in late:
+        for d in days:
+            rows = [r for r in listed(d) if r["start_ts"].startswith(start.isoformat(" ")[:16])]
+            finished = [r for r in rows if r["confirmed"].lower() == "true"]
+            if d < conf_ts.date():
+                assert not finished, (d, start, end, conf_ts)
+            elif d == conf_ts.date():
+                assert len(finished) == 1, (d, start)
+    last = listed(days[-1])
+    assert sum(r["confirmed"].lower() == "false" for r in last) == 1
+    assert all(r["confirmed"].lower() == "true" for d in days[:-1] for r in listed(d))

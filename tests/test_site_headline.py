@@ -76,7 +76,7 @@ def test_headline_example_wording():
         "The model puts $25.1B of shorts at risk above $71,200 versus $1.0B of longs below "
         "— a 25:1 imbalance (vendor-style 'never close': 80:1). "
         "A wall of short liquidations reaches $104,000. Funding has reset. "
-        "Price consolidates at $70–72k (9 days)."
+        "Price stays inside its $70–72k range of the past 9 days."
     )
 
 
@@ -142,3 +142,95 @@ def test_scenario_table_and_spread():
     assert table[0].is_base and table[0].shorts == "$25.1B" and table[0].ratio == "25:1 shorts"
     assert hl.spread(scen, "shorts_at_risk") == "$25.1B–$80.0B"
     assert hl.ratio_spread(scen, shorts_heavy=True) == "25:1 to 80:1"
+
+
+def test_zone_from_previous_closes_can_be_broken():
+    """The zone is built from closes up to yesterday, so today's close can leave it."""
+    import numpy as np
+    import pandas as pd
+
+    from transforms.model.params import ModelParams
+    from transforms.model.zone import zones_daily
+
+    closes = [70_000.0, 70_500.0, 70_200.0, 70_800.0, 70_400.0, 76_500.0]
+    days = pd.date_range("2025-01-01", periods=len(closes), freq="D").to_numpy()
+    zone = zones_daily(pd.Series(closes, index=days), days[-2:], ModelParams())
+    # the day before: zone of the four closes before it, 70.4k inside
+    assert tuple(zone.iloc[0]) == (70_000.0, 70_800.0, 4)
+    lo, hi, n = zone.iloc[1]
+    assert (lo, hi, n) == (70_000.0, 70_800.0, 5)
+    row = base_row(close_price=76_500.0, zone_low=lo, zone_high=hi, zone_days=int(n))
+    assert hl.zone_position(row) == "above"
+    assert "Price has broken above its $70–71k range of the past 5 days." in hl.headline(row)
+    table = {r.metric: r for r in hl.metrics_table(row, None)}
+    assert table["Current zone"].status == "$70–71k (past 5 days), price above"
+    assert "Broke out upward" in table["Current zone"].impact
+    below = base_row(close_price=64_000.0, zone_low=lo, zone_high=hi, zone_days=int(n))
+    assert "broken below its $70–71k range" in hl.headline(below)
+    inside = base_row(close_price=70_300.0, zone_low=lo, zone_high=hi, zone_days=int(n))
+    assert "stays inside its $70–71k range of the past 5 days" in hl.headline(inside)
+    assert np.isnan(
+        zones_daily(pd.Series(closes[:3], index=days[:3]), days[2:3], ModelParams())[
+            "zone_low"
+        ].iloc[0]
+    )  # two previous closes are not a zone (min 3 days)
+
+
+@pytest.mark.parametrize(
+    ("shorts", "longs", "expected"),
+    [
+        (
+            5e9,
+            0.0,
+            "$5.0B of shorts at risk above $71,200 and no longs below — all of the "
+            "modelled risk is on the short side.",
+        ),
+        (
+            0.0,
+            4e9,
+            "$4.0B of longs at risk below $71,200 and no shorts above — all of the "
+            "modelled risk is on the long side.",
+        ),
+        (5e9, None, "$5.0B of shorts at risk above $71,200; the long side is not available."),
+        (math.nan, 2e9, "$2.0B of longs at risk below $71,200; the short side is not available."),
+        (0.0, 0.0, "no positions at risk on either side of $71,200."),
+        (None, None, "positions at risk are not available for this day."),
+    ],
+)
+def test_headline_one_sided_or_missing_is_not_balanced(shorts, longs, expected):
+    row = base_row(shorts_at_risk=shorts, longs_at_risk=longs, imbalance_ratio=None)
+    text = hl.headline(row, {"never_close": base_row()})
+    assert expected in text
+    assert "balanced" not in text and "(n/a)" not in text and "never close" not in text
+    ratio_row = {r.metric: r for r in hl.metrics_table(row, None)}["Liquidation ratio"]
+    assert "balanced" not in ratio_row.status
+
+
+def test_ratio_labels_for_one_sided_rows():
+    assert hl.ratio_text(base_row(shorts_at_risk=5e9, longs_at_risk=0.0)) == "shorts only"
+    assert hl.ratio_text(base_row(shorts_at_risk=None)) == "n/a"
+    assert hl.ratio_text(base_row()) == "25:1 shorts"
+    assert hl.ratio_text(base_row(shorts_at_risk=5.5e9, longs_at_risk=5e9)) == "1.1:1"
+    rows = {r.metric: r for r in hl.metrics_table(base_row(longs_at_risk=0.0), None)}
+    assert rows["Liquidation ratio"].status == "shorts only, no longs at risk"
+
+
+def test_metrics_table_ratio_change_in_heavier_side_orientation():
+    def change(now, before):
+        rows = hl.metrics_table(base_row(imbalance_ratio=now), base_row(imbalance_ratio=before))
+        return {r.metric: r for r in rows}["Liquidation ratio"].change
+
+    assert change(1 / 2.5, 1 / 2.0) == "up from 2.0:1 longs"  # longs got heavier
+    assert change(1 / 2.0, 1 / 2.5) == "down from 2.5:1 longs"
+    assert change(2.5, 2.0) == "up from 2.0:1 shorts"
+    assert change(1 / 2.0, 1 / 2.0) == "unchanged (2.0:1 longs)"
+    assert change(1 / 2.0, 3.0) == "was 3.0:1 shorts"
+
+
+def test_metrics_table_missing_oi_and_funding_say_na():
+    row = base_row(oi_change_1d=None, funding_state=None, funding_7d_mean=None)
+    rows = {r.metric: r for r in hl.metrics_table(row, base_row())}
+    assert "steady" not in rows["Open-interest change"].impact
+    assert rows["Open-interest change"].status.startswith("n/a on the day")
+    assert rows["Funding"].status == "n/a"
+    assert "N/a" not in rows["Funding"].status + rows["Funding"].impact

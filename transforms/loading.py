@@ -9,15 +9,22 @@ inserted; `raw.files` gets one row per file (replacing earlier rows for the same
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from transforms.db import transaction
 from transforms.parsing import extract_csv, schema_for, select_sql
-from transforms.sources.base import CorruptArchive, FetchedFile
+from transforms.sources.base import (
+    CorruptArchive,
+    FetchedFile,
+    NotYetPublished,
+    Source,
+    period_bounds,
+    periods_for_window,
+)
 
 # Fixed mapping: table names never come from input.
 _INSERT_COLUMNS = {
@@ -134,3 +141,83 @@ def load_dataset(
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{_STAGE}")
     return int(inserted)
+
+
+#: How far back staging carries a funding settlement (see stg_bars_5m.sql), hence how far back
+#: a funding month that was pending while its days were loaded is looked for.
+FUNDING_LOOKBACK = timedelta(days=40)
+
+_FUNDING_RECORDED_SQL = """
+SELECT count(*) FROM raw.files
+WHERE dataset = 'funding' AND symbol = $symbol AND period = $period
+"""
+# Days loaded (klines present) without any funding row: loaded while their month was pending,
+# e.g. when a partition was retried after its month's file appeared but the earlier days not.
+_FUNDING_GAP_SQL = """
+SELECT count(*) FROM (
+    SELECT DISTINCT day FROM raw.klines_1m
+    WHERE symbol = $symbol AND day >= $lo AND day < $hi
+) AS k
+WHERE NOT EXISTS (SELECT 1 FROM raw.funding AS f WHERE f.symbol = $symbol AND f.day = k.day)
+"""
+
+
+def funding_catchup_candidates(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    first_day: date,
+) -> list[tuple[str, date, date]]:
+    """Funding months to (re)load for a run window [start, end_exclusive).
+
+    Looks at the months overlapping [start - FUNDING_LOOKBACK, end_exclusive), each clamped to
+    [first_day, start) (the window itself is loaded by the normal path). A month is a candidate
+    when raw.files has no row for it (it was pending) or some of its loaded days have no funding
+    rows. Returns (month, lo, hi) with the day range [lo, hi) to load.
+    """
+    out = []
+    for month in periods_for_window("funding", start - FUNDING_LOOKBACK, end_exclusive):
+        month_start, month_end = period_bounds("funding", month)
+        lo, hi = max(month_start, first_day), min(month_end, start)
+        if hi <= lo:
+            continue
+        recorded = conn.execute(_FUNDING_RECORDED_SQL, {"symbol": symbol, "period": month})
+        if recorded.fetchone()[0] == 0:
+            out.append((month, lo, hi))
+            continue
+        gaps = conn.execute(_FUNDING_GAP_SQL, {"symbol": symbol, "lo": lo, "hi": hi})
+        if gaps.fetchone()[0] > 0:
+            out.append((month, lo, hi))
+    return out
+
+
+def catch_up_funding(
+    conn: duckdb.DuckDBPyConnection,
+    source: Source,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    first_day: date,
+    source_name: str,
+    skip: Collection[str] = (),
+) -> list[tuple[str, int]]:
+    """Load funding months that were pending when their days were loaded and are now published.
+
+    Monthly funding files appear after their month ends, so the daily partitions of a running
+    month load no funding. Each run therefore retries the recent pending months (see
+    funding_catchup_candidates; `skip` lists months this run already found unpublished) and
+    loads each one now published over its whole (clamped) day range, idempotently. Returns
+    (month, rows) per month caught up; months still unpublished are left for a later run.
+    """
+    caught_up = []
+    for month, lo, hi in funding_catchup_candidates(conn, symbol, start, end_exclusive, first_day):
+        if month in skip:
+            continue
+        try:
+            fetched = source.fetch("funding", symbol, month)
+        except NotYetPublished:
+            continue
+        rows = load_dataset(conn, "funding", symbol, [fetched], lo, hi, source_name)
+        caught_up.append((month, rows))
+    return caught_up

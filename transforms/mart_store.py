@@ -16,7 +16,7 @@ from transforms.failpoints import failpoint
 
 READ_BARS_SQL = """
 SELECT * FROM stg.bars_5m
-WHERE symbol = $symbol AND ts >= $since AND ts < $until
+WHERE symbol = $symbol AND ts < $until
 ORDER BY ts
 """
 
@@ -37,13 +37,17 @@ DELETE_PARAMS_SQL = (
 )
 
 
-def read_bars(
-    conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end: date, lookback_days: int
-) -> pd.DataFrame:
-    """Bars for [start - lookback, end): the history a window's model state depends on."""
-    since = datetime.combine(start - timedelta(days=lookback_days), datetime.min.time())
+def read_bars(conn: duckdb.DuckDBPyConnection, symbol: str, end: date) -> pd.DataFrame:
+    """Every staged bar before `end`, from the first one.
+
+    The model state on a day depends on where its input starts (closing is netted against
+    liquidations of cohorts opened long before), so every run starts at the same anchor, the
+    first bar: a daily run and a range run then give identical rows for the same day. Cohorts
+    older than the lookback still expire inside the model; a year of 5-minute bars is 105k
+    rows and ~0.2 s of model time, so the cost grows slowly with history.
+    """
     until = datetime.combine(end, datetime.min.time())
-    return conn.execute(READ_BARS_SQL, {"symbol": symbol, "since": since, "until": until}).df()
+    return conn.execute(READ_BARS_SQL, {"symbol": symbol, "until": until}).df()
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
@@ -70,15 +74,38 @@ def write_price_hourly(conn: duckdb.DuckDBPyConnection, symbol: str, start: date
     return int(row[0]) if row else 0
 
 
+# After a window's moves are inserted: keep only the newest running swing of the symbol.
+# A running (unconfirmed) row is "the swing running at the end of `day`"; each write adds one
+# for its last day, and an older one is either confirmed since (its confirmed row is filed
+# under the day of confirmation) or the same swing seen earlier, so it is dropped here and a
+# swing is never listed twice. Re-running an older day keeps the newer running row.
+DELETE_STALE_RUNNING_MOVES_SQL = """
+DELETE FROM mart.moves
+WHERE symbol = $symbol AND NOT confirmed
+  AND day < (SELECT max(day) FROM mart.moves WHERE symbol = $symbol AND NOT confirmed)
+"""
+
+
 def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    """Partition zigzag swings by the day they ended: confirmed swings ending in [start, end),
-    plus the still-running swing, which belongs to the window's last day."""
+    """Partition zigzag swings by the day they became known: confirmed swings whose
+    confirming bar (`confirmed_ts`) falls in [start, end), plus the still-running swing, which
+    belongs to the window's last day. A swing confirmed after its extreme's day is therefore
+    written by the run of the confirmation day (daily runs and a range run agree), and no day
+    shows a swing as finished before its confirming reversal. After inserting these rows run
+    DELETE_STALE_RUNNING_MOVES_SQL (as `write_marts` does) to drop older running rows."""
     if moves.empty:
         return moves.assign(day=pd.Series(dtype="object"))
     moves = moves.copy()
-    moves["day"] = pd.to_datetime(moves["end_ts"]).dt.date
-    running = ~moves["confirmed"].astype(bool)
-    moves.loc[running, "day"] = end - timedelta(days=1)
+    confirmed_ts = pd.to_datetime(moves["confirmed_ts"])
+    last = end - timedelta(days=1)
+    moves["day"] = pd.Series(
+        [
+            ts.date() if conf else last
+            for conf, ts in zip(moves["confirmed"].astype(bool), confirmed_ts, strict=True)
+        ],
+        index=moves.index,
+        dtype="object",
+    )
     keep = (moves["day"] >= start) & (moves["day"] < end)
     return moves.loc[keep].reset_index(drop=True)
 
@@ -96,6 +123,7 @@ def write_marts(
         for attr, table in WINDOWED_MARTS.items():
             conn.execute(DELETE_DAY_WINDOW_SQL.format(table=table), params)
             counts[attr] = _insert(conn, table, rows[attr])
+        conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"symbol": symbol})
         counts["price_hourly"] = write_price_hourly(conn, symbol, start, end)
         failpoint("marts-write")
         for row in frames.model_params.itertuples(index=False):

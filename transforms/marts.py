@@ -77,6 +77,7 @@ MOVES_COLUMNS = [
     "oi_change",
     "confirmed",
     "params_hash",
+    "confirmed_ts",
 ]
 MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
 
@@ -285,10 +286,12 @@ def build_marts(
 
     mv = compute_moves(base)
     end_ts = b.ts[mv["end_idx"].to_numpy(dtype=np.int64)]
-    # day = UTC day the swing ended; the still-running swing belongs to the last target day.
-    move_day = np.where(
-        mv["confirmed"].to_numpy(dtype=bool), end_ts - end_ts % NS_PER_DAY, end_ns - NS_PER_DAY
-    )
+    confirmed = mv["confirmed"].to_numpy(dtype=bool)
+    conf_ts = b.ts[np.where(confirmed, mv["confirm_idx"].to_numpy(dtype=np.int64), 0)]
+    # day = UTC day the swing was confirmed (when it became known to be finished, not the day
+    # of its extreme); the still-running swing belongs to the last target day.
+    move_day = np.where(confirmed, conf_ts - conf_ts % NS_PER_DAY, end_ns - NS_PER_DAY)
+    confirmed_ts = _ns_to_ts(conf_ts).where(pd.Series(confirmed))
     moves_df = pd.DataFrame(
         {
             "symbol": symbol,
@@ -302,8 +305,9 @@ def build_marts(
             "long_liquidated": mv["long_liquidated"].to_numpy(),
             "short_liquidated": mv["short_liquidated"].to_numpy(),
             "oi_change": mv["oi_change"].to_numpy(),
-            "confirmed": mv["confirmed"].to_numpy(dtype=bool),
+            "confirmed": confirmed,
             "params_hash": base_hash,
+            "confirmed_ts": confirmed_ts,
         },
         columns=MOVES_COLUMNS,
     )

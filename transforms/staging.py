@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from functools import cache
 
 import duckdb
 
 from transforms.db import sql_file, transaction
+
+_STATEMENT_MARKER = re.compile(r"^-- @statement (\w+)\s*$", re.MULTILINE)
+
+
+@cache
+def _statements(name: str) -> dict[str, str]:
+    """The named statements of a .sql file, split on `-- @statement <name>` lines."""
+    parts = _STATEMENT_MARKER.split(sql_file(name))
+    return {key: body.strip() for key, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def build_bars_5m(
@@ -14,13 +25,19 @@ def build_bars_5m(
 ) -> int:
     """Rebuild stg.bars_5m for `symbol` and days [start, end_exclusive); returns rows written.
 
-    Delete and insert run in one transaction, so the window is replaced atomically.
+    Also refreshes bars staged before the data they depend on had landed: the funding rate of
+    the bars in [start - 40 days, start) (monthly funding files are published after their
+    month) and OI / taker ratio of the last bar before `start` (taken at its close, i.e. from
+    the window's first metrics snapshot). So a day-by-day build equals a range build.
+    Everything runs in one transaction, so the window is replaced atomically.
     """
+    sql = _statements("stg_bars_5m.sql")
     params = {"symbol": symbol, "start": start, "end": end_exclusive}
     with transaction(conn):
         conn.execute(
             "DELETE FROM stg.bars_5m WHERE symbol = $symbol AND day >= $start AND day < $end",
             params,
         )
-        row = conn.execute(sql_file("stg_bars_5m.sql"), params).fetchone()
+        row = conn.execute(sql["insert_bars"], params).fetchone()
+        conn.execute(sql["refresh_before_window"], {"symbol": symbol, "start": start})
     return int(row[0]) if row else 0

@@ -11,7 +11,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.progress import Progress
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.loading import load_dataset
+from transforms.loading import catch_up_funding, load_dataset
 from transforms.quality import RAW_TABLES, check_dataset, check_files_verified
 from transforms.sources import (
     FetchedFile,
@@ -80,18 +80,41 @@ def _build_raw_asset(dataset: str) -> dg.AssetsDefinition:
         started = time.perf_counter()
         outcomes = []
         pending: list[str] = []
+        caught_up: list[str] = []
         try:
             for symbol in settings.symbols:
-                files = _fetch_window(context, source, dataset, symbol, periods, pending)
+                symbol_pending: list[str] = []
+                files = _fetch_window(context, source, dataset, symbol, periods, symbol_pending)
+                pending.extend(symbol_pending)
                 with warehouse.connect() as conn:
                     total_rows += load_dataset(
                         conn, dataset, symbol, files, start, end, source_name=settings.source
                     )
+                    verified = [f.period for f in files]
+                    if dataset in MONTHLY_DATASETS:
+                        # Months that were pending while their days were loaded: reload them
+                        # now that the archive has published them.
+                        for month, rows in catch_up_funding(
+                            conn,
+                            source,
+                            symbol,
+                            start,
+                            end,
+                            first_day=settings.start_date,
+                            source_name=settings.source,
+                            skip=symbol_pending,
+                        ):
+                            context.log.info(
+                                f"{name}: caught up {symbol} {month} ({rows} rows), "
+                                "published after its days were loaded"
+                            )
+                            caught_up.append(f"{symbol} {month}")
+                            verified.append(month)
+                            total_rows += rows
+                            files_loaded += 1
                     outcomes.extend(check_dataset(conn, dataset, symbol, start, end))
                     outcomes.append(
-                        check_files_verified(
-                            conn, dataset, symbol, [f.period for f in files], settings.cache_dir
-                        )
+                        check_files_verified(conn, dataset, symbol, verified, settings.cache_dir)
                     )
                 files_loaded += len(files)
         finally:
@@ -100,7 +123,9 @@ def _build_raw_asset(dataset: str) -> dg.AssetsDefinition:
         context.log.info(
             f"{name}: {files_loaded} files, {total_rows} rows for {start}..{end} "
             f"in {elapsed:.1f}s ({total_rows / max(elapsed, 1e-9):,.0f} rows/s)"
+            + (f"; caught up {', '.join(caught_up)}" if caught_up else "")
         )
+        extra = {"caught_up_months": ", ".join(caught_up) or "none"} if dataset == "funding" else {}
         return dg.MaterializeResult(
             metadata={
                 "rows": total_rows,
@@ -109,6 +134,7 @@ def _build_raw_asset(dataset: str) -> dg.AssetsDefinition:
                 "source": settings.source,
                 "seconds": round(elapsed, 2),
                 "pending_periods": ", ".join(pending) or "none",
+                **extra,
             },
             check_results=_merge_outcomes(name, outcomes),
         )
@@ -126,7 +152,8 @@ def _fetch_window(
 ) -> list[FetchedFile]:
     """Verified files for every period. A daily file not yet published fails the step with a
     clear "waiting" message; a monthly funding file not yet published is recorded as pending
-    (the archive publishes it after the month ends) and the day proceeds without it."""
+    (the archive publishes it after the month ends) and the day proceeds without it; a later
+    run's catch-up (transforms.loading.catch_up_funding) loads it once published."""
     progress = Progress(context.log, f"{dataset} {symbol} fetch", len(periods))
     files = []
     for period in periods:

@@ -1,14 +1,14 @@
 """Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
 
-The four marts come from the same cohorts, so they are one multi-asset: a daily partition
-recomputes that day from its lookback window; a range backfill computes the range at once.
+The marts come from the same cohorts, so they are one multi-asset. Every run reads the staged
+history from its first bar (cohorts expire after the lookback inside the model), so a daily
+partition and a range backfill give identical rows for a day; a range is one model pass.
 Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
 row set through `params_hash` and `mart.model_params`.
 """
 
 import json
 import time
-from datetime import timedelta
 
 import dagster as dg
 
@@ -93,10 +93,10 @@ def liquidation_model(
     with warehouse.connect() as conn:
         seed_brackets(conn)
         for symbol in archive.settings().symbols:
-            bars = read_bars(conn, symbol, start, end, params.lookback_days)
+            bars = read_bars(conn, symbol, end)
             if bars.empty:
                 raise dg.Failure(f"no staged bars for {symbol} before {end}: run stg_bars_5m")
-            brackets = load_brackets(conn, symbol, end - timedelta(days=1))
+            brackets = load_brackets(conn, symbol)
             frames = build_marts(bars, brackets, params, symbol, start, end)
             counts = write_marts(conn, frames, symbol, start, end)
             for key, n in counts.items():

@@ -16,8 +16,11 @@ ORDER BY day
 
 @dg.asset(
     name="stg_bars_5m",
-    description="5-minute bars: OHLC, mark high/low, open interest value, taker ratio and the "
-    "last settled funding rate, aligned by time. Table `stg.bars_5m`; the model's only input.",
+    description="5-minute bars: OHLC, mark high/low, open interest value and taker ratio as of "
+    "the bar close, and the last settled funding rate (NULL once older than its interval + 1 h). "
+    "Each run also refreshes the funding of the previous 40 days' bars (monthly funding files "
+    "land after their month) and the OI of the bar just before the window. Table "
+    "`stg.bars_5m`; the model's only input.",
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=daily_partitions,

@@ -115,10 +115,13 @@ def seed_brackets(conn, symbol: str = "BTCUSDT") -> None:
         conn.unregister("_liqmap_brackets_seed")
 
 
-def load_brackets(conn, symbol: str, as_of: date) -> pd.DataFrame:
-    """The bracket snapshot in force on `as_of` (newest effective_date <= as_of).
+def load_brackets(conn, symbol: str, as_of: date | None = None) -> pd.DataFrame:
+    """Dated bracket snapshots for `symbol`.
 
-    Before the first snapshot, the earliest one is used (documented fallback).
+    With `as_of`, only the snapshot in force that day (newest effective_date <= as_of; before
+    the first snapshot, the earliest one). Without it, every snapshot: the model then prices
+    each cohort with the table in force on its opening day, so a day's numbers do not depend
+    on how far the run's window reaches.
     """
     df = conn.execute(
         "SELECT * FROM ref.leverage_brackets WHERE symbol = ? ORDER BY effective_date, bracket",
@@ -127,6 +130,8 @@ def load_brackets(conn, symbol: str, as_of: date) -> pd.DataFrame:
     if df.empty:
         raise LookupError(f"no leverage brackets for {symbol}; run seed_brackets first")
     df["effective_date"] = pd.to_datetime(df["effective_date"]).dt.date
+    if as_of is None:
+        return df[BRACKET_COLUMNS].reset_index(drop=True)
     eligible = df.loc[df["effective_date"] <= as_of, "effective_date"]
     eff = eligible.max() if len(eligible) else df["effective_date"].min()
     out = df[df["effective_date"] == eff].sort_values("bracket").reset_index(drop=True)

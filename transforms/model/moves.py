@@ -18,19 +18,22 @@ MOVE_COLUMNS = [
     "short_liquidated",
     "oi_change",
     "confirmed",
+    "confirm_idx",
 ]
 
 
-def zigzag(close: np.ndarray, pct: float) -> list[tuple[int, int, bool]]:
-    """Pivots of a close series: [(start, end, confirmed)].
+def zigzag(close: np.ndarray, pct: float) -> list[tuple[int, int, int | None]]:
+    """Pivots of a close series: [(start, end, confirmed_at)].
 
-    A swing is confirmed once price reverses by `pct` from its extreme; the last swing (from
-    the last pivot to the running extreme) is unconfirmed. Until the first `pct` move there is
-    no swing.
+    A swing is confirmed once price reverses by `pct` from its extreme; `confirmed_at` is the
+    index of the bar whose close did that (always after `end`), so the swing is only known to
+    be finished from that bar on. The last swing (from the last pivot to the running extreme)
+    is unconfirmed: `confirmed_at` is None. Until the first `pct` move there is no swing.
+    The result for bars [0, i] depends only on closes up to i (no look-ahead).
     """
     c = [float(x) for x in close]
     n = len(c)
-    swings: list[tuple[int, int, bool]] = []
+    swings: list[tuple[int, int, int | None]] = []
     if n < 2:
         return swings
     up_k, dn_k = 1.0 + pct, 1.0 - pct
@@ -52,28 +55,29 @@ def zigzag(close: np.ndarray, pct: float) -> list[tuple[int, int, bool]]:
             if p > c[ext]:
                 ext = i
             elif p <= c[ext] * dn_k:
-                swings.append((pivot, ext, True))
+                swings.append((pivot, ext, i))
                 direction, pivot, ext = -1, ext, i
         else:
             if p < c[ext]:
                 ext = i
             elif p >= c[ext] * up_k:
-                swings.append((pivot, ext, True))
+                swings.append((pivot, ext, i))
                 direction, pivot, ext = 1, ext, i
     if direction != 0:
-        swings.append((pivot, ext, False))
+        swings.append((pivot, ext, None))
     return swings
 
 
 def moves(run: ModelRun) -> pd.DataFrame:
     """Swings over the whole run with long/short liquidations in bars (start, end] and the
-    change of open-interest value from start to end."""
+    change of open-interest value from start to end. `confirm_idx` is the bar that confirmed
+    the swing (-1 for the running one)."""
     b = run.bars
     sw = zigzag(b.close, run.params.zigzag_pct)
     cl = np.concatenate([[0.0], np.cumsum(run.liq_long)])
     cs = np.concatenate([[0.0], np.cumsum(run.liq_short)])
     rows = []
-    for s, e, conf in sw:
+    for s, e, conf_at in sw:
         fp, tp = float(b.close[s]), float(b.close[e])
         oi = b.oi_value
         rows.append(
@@ -87,7 +91,8 @@ def moves(run: ModelRun) -> pd.DataFrame:
                 float(cl[e + 1] - cl[s + 1]),
                 float(cs[e + 1] - cs[s + 1]),
                 float(oi[e] - oi[s]) if np.isfinite(oi[e]) and np.isfinite(oi[s]) else np.nan,
-                conf,
+                conf_at is not None,
+                -1 if conf_at is None else conf_at,
             )
         )
     return pd.DataFrame(rows, columns=MOVE_COLUMNS)

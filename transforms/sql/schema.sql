@@ -72,10 +72,10 @@ CREATE TABLE IF NOT EXISTS stg.bars_5m (
     quote_volume DOUBLE,                 -- USDT
     taker_buy_quote_volume DOUBLE,
     mark_high DOUBLE, mark_low DOUBLE, mark_close DOUBLE,
-    oi_base DOUBLE,                      -- open interest (BTC) as of bar open
-    oi_value DOUBLE,                     -- open interest (USDT) as of bar open
-    taker_ratio DOUBLE,                  -- taker buy/sell volume ratio from metrics
-    funding_rate DOUBLE                  -- last settled funding rate as of bar open
+    oi_base DOUBLE,                      -- open interest (BTC) as of bar close
+    oi_value DOUBLE,                     -- open interest (USDT) as of bar close
+    taker_ratio DOUBLE,                  -- taker buy/sell volume ratio from metrics, as of bar close
+    funding_rate DOUBLE                  -- last settled funding rate as of bar open; NULL past interval + 1 h
 );
 
 -- Binance USDⓈ-M leverage brackets (isolated), dated: the model uses the newest
@@ -162,16 +162,19 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     oi_change_30d DOUBLE,
     zone_low DOUBLE,
     zone_high DOUBLE,
-    zone_days INTEGER,                   -- how many days price has stayed in the zone
+    zone_days INTEGER,                   -- days (up to yesterday) the zone spans
     params_hash VARCHAR NOT NULL
 );
 
 -- Zigzag price swings with the modelled liquidations inside them (base model).
--- Partitioned by `day`: the swings that completed on that day, plus (confirmed = false)
--- the swing still running at the end of that day. A day's rows are replaced on re-run.
+-- Partitioned by `day`: the swings confirmed on that day (price reversed by the threshold
+-- from their extreme, which may be days after end_ts), plus (confirmed = false) the swing
+-- still running at the end of the latest day written. Only the latest day keeps a running
+-- row (older ones are deleted on write), so each swing appears once. A day's rows are
+-- replaced on re-run.
 CREATE TABLE IF NOT EXISTS mart.moves (
     symbol VARCHAR NOT NULL,
-    day DATE NOT NULL,                   -- UTC day of end_ts
+    day DATE NOT NULL,                   -- UTC day of confirmed_ts (running: latest day)
     start_ts TIMESTAMP NOT NULL,
     end_ts TIMESTAMP NOT NULL,
     direction VARCHAR NOT NULL,          -- 'up' | 'down'
@@ -182,8 +185,11 @@ CREATE TABLE IF NOT EXISTS mart.moves (
     short_liquidated DOUBLE NOT NULL,
     oi_change DOUBLE,                    -- USDT change of open interest over the swing
     confirmed BOOLEAN NOT NULL,          -- false for the still-running last swing
-    params_hash VARCHAR NOT NULL
+    params_hash VARCHAR NOT NULL,
+    confirmed_ts TIMESTAMP               -- bar whose close confirmed the swing; NULL if running
 );
+-- Warehouses created before confirmed_ts existed (their rows need a rebuild of mart.moves).
+ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS confirmed_ts TIMESTAMP;
 
 -- Hourly price from the 5-minute bars, for the report's price line. Partitioned by `day`.
 CREATE TABLE IF NOT EXISTS mart.price_hourly (
