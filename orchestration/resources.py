@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from transforms.config import Settings, load_settings
+from transforms.config import DEFAULT_BINANCE_FAPI_URL, Settings, load_settings
 from transforms.db import open_warehouse
 
 LOCK_RETRIES = 6
@@ -71,6 +71,7 @@ class ArchiveResource(dg.ConfigurableResource):
     mirror_dir: str | None = None
     synthetic_seed: int = 7
     site_dir: str
+    binance_fapi_url: str = DEFAULT_BINANCE_FAPI_URL
 
     def settings(self) -> Settings:
         """These fields as transforms' Settings, validated exactly like the environment."""
@@ -81,6 +82,7 @@ class ArchiveResource(dg.ConfigurableResource):
             "LIQMAP_START_DATE": self.start_date,
             "LIQMAP_END_DATE": self.end_date,
             "LIQMAP_BINANCE_URL": self.binance_url,
+            "LIQMAP_BINANCE_FAPI_URL": self.binance_fapi_url,
             "LIQMAP_SYNTHETIC_SEED": str(self.synthetic_seed),
             "LIQMAP_SITE_DIR": self.site_dir,
         }
@@ -104,5 +106,6 @@ def resources_from_settings(settings: Settings | None = None) -> dict[str, objec
             mirror_dir=str(s.mirror_dir) if s.mirror_dir else None,
             synthetic_seed=s.synthetic_seed,
             site_dir=str(s.output_site_dir),
+            binance_fapi_url=s.binance_fapi_url,
         ),
     }

@@ -7,6 +7,7 @@ import hashlib
 import threading
 import zipfile
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,10 +35,12 @@ class Fault:
 
 
 class ArchiveServer:
-    """Serves `root` like data.binance.vision; `faults[path]` is consumed one per request."""
+    """Serves `root` like data.binance.vision; `faults[path]` is consumed one per request;
+    `routes[path]` (called with the query string) answers dynamic paths, e.g. a REST API."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.routes: dict[str, Callable[[str], bytes]] = {}
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.requests: list[str] = []
         self._lock = threading.Lock()
@@ -50,7 +53,8 @@ class ArchiveServer:
                 pass
 
             def do_GET(self):
-                rel = self.path.split("?", 1)[0].lstrip("/")
+                rel, _, query = self.path.partition("?")
+                rel = rel.lstrip("/")
                 with server._lock:
                     server.requests.append(rel)
                     queue = server.faults.get(rel)
@@ -67,6 +71,8 @@ class ArchiveServer:
                 path = server.root / rel
                 if fault is not None and fault.body is not None:
                     data = fault.body
+                elif rel in server.routes:
+                    data = server.routes[rel](query)
                 elif ".." not in rel and path.is_file():
                     data = path.read_bytes()
                 else:

@@ -18,6 +18,7 @@ SOURCES = ("synthetic", "mirror", "binance")
 DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_END_DATE = "2026-10-31"
 DEFAULT_BINANCE_URL = "https://data.binance.vision/data/futures/um/"
+DEFAULT_BINANCE_FAPI_URL = "https://fapi.binance.com/"
 
 
 class ConfigError(ValueError):
@@ -55,6 +56,7 @@ class Settings:
     mirror_dir: Path | None = None
     synthetic_seed: int = 7
     site_dir: Path | None = None
+    binance_fapi_url: str = DEFAULT_BINANCE_FAPI_URL
 
     @property
     def cache_dir(self) -> Path:
@@ -116,6 +118,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     url = env.get("LIQMAP_BINANCE_URL", DEFAULT_BINANCE_URL)
     if not url.endswith("/"):
         url += "/"
+    fapi_url = env.get("LIQMAP_BINANCE_FAPI_URL", DEFAULT_BINANCE_FAPI_URL)
+    if not fapi_url.endswith("/"):
+        fapi_url += "/"
     return Settings(
         project_root=root,
         data_dir=data_dir,
@@ -128,4 +133,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         mirror_dir=Path(mirror).resolve() if mirror else None,
         synthetic_seed=seed,
         site_dir=Path(site).resolve() if site else None,
+        binance_fapi_url=fapi_url,
     )

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from transforms.db import transaction
 from transforms.parsing import extract_csv, schema_for, select_sql
@@ -221,3 +222,34 @@ def catch_up_funding(
         rows = load_dataset(conn, "funding", symbol, [fetched], lo, hi, source_name)
         caught_up.append((month, rows))
     return caught_up
+
+
+def replace_funding_days(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    frame: pd.DataFrame,
+    start: date,
+    end_exclusive: date,
+) -> int:
+    """Replace raw.funding rows of `symbol` for days in [start, end_exclusive) with `frame`
+    (raw.funding columns, e.g. from the REST API), in one transaction. No raw.files row is
+    written: the month stays a catch-up candidate, so its archive file replaces these rows."""
+    rows = [
+        (symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
+        for ts, interval, rate in frame[
+            ["calc_time", "funding_interval_hours", "last_funding_rate"]
+        ].itertuples(index=False)
+        if start <= ts.date() < end_exclusive
+    ]
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM raw.funding WHERE symbol = $symbol AND day >= $start AND day < $end",
+            {"symbol": symbol, "start": start, "end": end_exclusive},
+        )
+        if rows:
+            conn.executemany(
+                f"INSERT INTO raw.funding (symbol, day, {_INSERT_COLUMNS['funding']}) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+    return len(rows)

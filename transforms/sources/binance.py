@@ -32,6 +32,70 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+def _get_once(
+    client: httpx.Client, url: str, label: str, on_request: Callable[[], None] | None
+) -> bytes:
+    if on_request is not None:
+        on_request()
+    try:
+        response = client.get(url)
+    except httpx.TimeoutException as exc:
+        raise TransientHTTPError(f"{label}: timeout fetching {url}: {exc}") from exc
+    except httpx.TransportError as exc:  # connect errors, truncated bodies, resets
+        raise TransientHTTPError(f"{label}: transport error on {url}: {exc!r}") from exc
+    status = response.status_code
+    if status == 200:
+        return response.content
+    if status == 404:
+        raise NotYetPublished(f"{label} is not published yet (404 from {url})")
+    if status == 429 or status >= 500:
+        raise TransientHTTPError(
+            f"{label}: HTTP {status} from {url}",
+            retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+        )
+    if status == 451:
+        raise SourceError(
+            f"{label}: HTTP 451 (Unavailable For Legal Reasons) from {url}: Binance refuses "
+            "requests from restricted regions; run from an eligible location or use another source"
+        )
+    raise SourceError(f"{label}: HTTP {status} from {url}")
+
+
+def get_with_retries(
+    client: httpx.Client,
+    url: str,
+    label: str,
+    *,
+    max_attempts: int = 6,
+    backoff_initial: float = 1.0,
+    backoff_max: float = 60.0,
+    retry_after_max: float = 300.0,
+    sleep: Callable[[float], None] = time.sleep,
+    on_request: Callable[[], None] | None = None,
+) -> bytes:
+    """GET `url` (named `label` in errors): 200 gives the body, 404 NotYetPublished, 429/5xx/
+    timeouts/transport errors are retried with exponential backoff (or Retry-After, capped),
+    anything else (e.g. 451 from a restricted region) is a SourceError at once."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
+            return min(exc.retry_after, retry_after_max)
+        return min(backoff_initial * 2 ** (state.attempt_number - 1), backoff_max)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(max_attempts),
+        wait=wait,
+        retry=retry_if_exception_type(TransientHTTPError),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(_get_once, client, url, label, on_request)
+    except TransientHTTPError as exc:
+        raise SourceError(f"giving up after {max_attempts} attempts: {exc}") from exc
+
+
 class BinanceSource(CachingSource):
     """HTTP client for the archive; `base_url` ends with `/futures/um/` (or a test server)."""
 
@@ -73,45 +137,21 @@ class BinanceSource(CachingSource):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
-            return min(exc.retry_after, self.retry_after_max)
-        return min(self.backoff_initial * 2 ** (state.attempt_number - 1), self.backoff_max)
-
-    def _get_once(self, relpath: str, url: str) -> bytes:
-        self.requests += 1
-        try:
-            response = self._client.get(url)
-        except httpx.TimeoutException as exc:
-            raise TransientHTTPError(f"{relpath}: timeout fetching {url}: {exc}") from exc
-        except httpx.TransportError as exc:  # connect errors, truncated bodies, resets
-            raise TransientHTTPError(f"{relpath}: transport error on {url}: {exc!r}") from exc
-        status = response.status_code
-        if status == 200:
-            return response.content
-        if status == 404:
-            raise NotYetPublished(f"{relpath} is not published yet (404 from {url})")
-        if status == 429 or status >= 500:
-            raise TransientHTTPError(
-                f"{relpath}: HTTP {status} from {url}",
-                retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        raise SourceError(f"{relpath}: HTTP {status} from {url}")
-
     def _get(self, relpath: str, suffix: str = "") -> bytes:
-        url = self.base_url + relpath + suffix
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientHTTPError),
+        def counted() -> None:
+            self.requests += 1
+
+        return get_with_retries(
+            self._client,
+            self.base_url + relpath + suffix,
+            relpath,
+            max_attempts=self.max_attempts,
+            backoff_initial=self.backoff_initial,
+            backoff_max=self.backoff_max,
+            retry_after_max=self.retry_after_max,
             sleep=self._sleep,
-            reraise=True,
+            on_request=counted,
         )
-        try:
-            return retrying(self._get_once, relpath, url)
-        except TransientHTTPError as exc:
-            raise SourceError(f"giving up after {self.max_attempts} attempts: {exc}") from exc
 
     def _read_checksum(self, relpath: str) -> str:
         return self._get(relpath, ".CHECKSUM").decode("ascii", errors="replace")
