@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from transforms.config import Settings
+from transforms.sources import archive_relpath
 
 SYMBOL = "BTCUSDT"
 # A small window across a month boundary: two monthly funding files, both header variants of
@@ -154,3 +155,20 @@ def write_archive(root: Path, relpath: str, member: str, csv_text: str) -> Path:
 def read_member(zip_path: Path) -> bytes:
     with zipfile.ZipFile(zip_path) as zf:
         return zf.read(zf.namelist()[0])
+
+
+def _funding_paths(root: Path, month: str) -> list[Path]:
+    zip_path = root / archive_relpath("funding", SYMBOL, month)
+    return [zip_path, zip_path.with_name(zip_path.name + ".CHECKSUM")]
+
+
+def hide(root: Path, month: str) -> None:
+    """The archive has not published `month` yet: move its funding zip and CHECKSUM aside."""
+    for path in _funding_paths(root, month):
+        path.rename(path.with_name(path.name + ".hidden"))
+
+
+def publish(root: Path, month: str) -> None:
+    """The archive publishes `month`: put its funding zip and CHECKSUM back."""
+    for path in _funding_paths(root, month):
+        path.with_name(path.name + ".hidden").rename(path)

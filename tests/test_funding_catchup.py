@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from ingest_helpers import SEED, SYMBOL
+from ingest_helpers import SEED, SYMBOL, hide, publish
 
 from orchestration.assets.ingest import raw_assets
 from orchestration.assets.warehouse import stg_bars_5m
@@ -17,7 +17,7 @@ from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
 from transforms.loading import catch_up_funding, load_dataset
-from transforms.sources import DATASETS, NotYetPublished, archive_relpath, periods_for_window
+from transforms.sources import DATASETS, NotYetPublished, periods_for_window
 from transforms.sources.mirror import MirrorSource
 from transforms.sources.synthetic import generate_mirror
 from transforms.staging import build_bars_5m
@@ -37,22 +37,6 @@ def pristine(tmp_path_factory):
 def mirror(pristine, tmp_path):
     """A private copy of the mirror, so tests can hide and restore monthly files."""
     return Path(shutil.copytree(pristine, tmp_path / "mirror"))
-
-
-def _funding_paths(root: Path, month: str) -> list[Path]:
-    zip_path = root / archive_relpath("funding", SYMBOL, month)
-    return [zip_path, zip_path.with_name(zip_path.name + ".CHECKSUM")]
-
-
-def hide(root: Path, month: str) -> None:
-    """The archive has not published `month` yet: move its zip and CHECKSUM aside."""
-    for path in _funding_paths(root, month):
-        path.rename(path.with_name(path.name + ".hidden"))
-
-
-def publish(root: Path, month: str) -> None:
-    for path in _funding_paths(root, month):
-        path.with_name(path.name + ".hidden").rename(path)
 
 
 def run_window(conn, source, start: date, end: date, first_day: date) -> list[tuple[str, int]]:

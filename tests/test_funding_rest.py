@@ -13,14 +13,14 @@ from urllib.parse import parse_qs
 
 import dagster as dg
 import pytest
-from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, read_member
+from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, hide, publish, read_member
 
 from orchestration.assets.ingest import raw_assets
 from orchestration.assets.warehouse import stg_bars_5m
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
-from transforms.sources import SourceError, archive_relpath
+from transforms.sources import SourceError
 from transforms.sources.funding_rest import fetch_funding_rest, funding_frame, parse_funding_json
 from transforms.sources.synthetic import generate_mirror
 
@@ -43,21 +43,6 @@ def pristine(tmp_path_factory):
 @pytest.fixture
 def mirror(pristine, tmp_path):
     return Path(shutil.copytree(pristine, tmp_path / "mirror"))
-
-
-def _funding_paths(root: Path, month: str) -> list[Path]:
-    zip_path = root / archive_relpath("funding", SYMBOL, month)
-    return [zip_path, zip_path.with_name(zip_path.name + ".CHECKSUM")]
-
-
-def hide(root: Path, month: str) -> None:
-    for path in _funding_paths(root, month):
-        path.rename(path.with_name(path.name + ".hidden"))
-
-
-def publish(root: Path, month: str) -> None:
-    for path in _funding_paths(root, month):
-        path.with_name(path.name + ".hidden").rename(path)
 
 
 def archive_settlements(root: Path) -> list[tuple[int, float]]:
