@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
-from transforms.parsing import extract_csv, schema_for, select_sql
+from transforms.parsing import extract_csv, schema_for, select_params, select_sql
 from transforms.sources.base import (
     CorruptArchive,
     FetchedFile,
@@ -68,16 +68,9 @@ def load_dataset(
         by_csv = {str(c.path): f for c, f in zip(csvs, files, strict=True)}
         conn.execute(f"DROP TABLE IF EXISTS temp.{_STAGE}")
         if csvs:
-            headered = [str(c.path) for c in csvs if c.has_header]
-            headerless = [str(c.path) for c in csvs if not c.has_header]
-            params: dict[str, object] = {}
-            if headered:
-                params["files_h"] = headered
-            if headerless:
-                params["files_n"] = headerless
             body = select_sql(dataset, [c.has_header for c in csvs])
             try:
-                conn.execute(f"CREATE TEMP TABLE {_STAGE} AS {body}", params)
+                conn.execute(f"CREATE TEMP TABLE {_STAGE} AS {body}", select_params(csvs))
             except duckdb.Error as exc:
                 names = ", ".join(f.relpath for f in files[:3])
                 raise CorruptArchive(f"cannot parse {dataset} CSV ({names}...): {exc}") from exc

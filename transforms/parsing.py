@@ -209,10 +209,8 @@ def select_sql(dataset: str, header_variants: Sequence[bool]) -> str:
     return "\nUNION ALL\n".join(parts)
 
 
-def read_csvs(
-    conn: duckdb.DuckDBPyConnection, dataset: str, csvs: Sequence[ExtractedCsv]
-) -> duckdb.DuckDBPyRelation:
-    """A relation over extracted CSVs; DuckDB errors become CorruptArchive."""
+def select_params(csvs: Sequence[ExtractedCsv]) -> dict[str, list[str]]:
+    """The file lists `select_sql` binds: $files_h (headered) and $files_n (headerless)."""
     params: dict[str, list[str]] = {}
     headered = [str(c.path) for c in csvs if c.has_header]
     headerless = [str(c.path) for c in csvs if not c.has_header]
@@ -220,9 +218,16 @@ def read_csvs(
         params["files_h"] = headered
     if headerless:
         params["files_n"] = headerless
+    return params
+
+
+def read_csvs(
+    conn: duckdb.DuckDBPyConnection, dataset: str, csvs: Sequence[ExtractedCsv]
+) -> duckdb.DuckDBPyRelation:
+    """A relation over extracted CSVs; DuckDB errors become CorruptArchive."""
     sql = select_sql(dataset, [c.has_header for c in csvs])
     try:
-        return conn.sql(sql, params=params)
+        return conn.sql(sql, params=select_params(csvs))
     except duckdb.Error as exc:
         names = ", ".join(c.source for c in csvs[:3])
         raise CorruptArchive(f"{dataset} files ({names}...): cannot parse CSV: {exc}") from exc
