@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.ingest import raw_assets
-from orchestration.assets.model import liquidation_model
-from orchestration.assets.report import report_site, warehouse_snapshot
-from orchestration.assets.warehouse import stg_bars_5m
+from orchestration.assets.marts import liquidation_model
+from orchestration.assets.publish import report_site, warehouse_snapshot
+from orchestration.assets.raw import raw_assets
+from orchestration.assets.staging import stg_bars_5m
 from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
 from orchestration.resources import resources_from_settings
 

@@ -12,15 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from transforms.model.scenarios import SCENARIO_LABELS, SCENARIO_NAMES
+
 Row = Mapping[str, Any]
 
-SCENARIO_LABELS = {
-    "base": "Base model",
-    "never_close": "Never close (vendor-style)",
-    "low_leverage": "Low leverage mix",
-    "high_leverage": "High leverage mix",
-}
-SCENARIO_ORDER = ["base", "never_close", "low_leverage", "high_leverage"]
+SCENARIO_ORDER = list(SCENARIO_NAMES)
 
 BALANCED = 1.25  # ratios between 1/1.25 and 1.25 read as "roughly balanced"
 OI_MOVE = 0.02  # a daily open-interest change beyond +/-2 % counts as a move

@@ -3,7 +3,7 @@
 The archive publishes funding as one file per month, after the month ends. For the days of the
 running month the `binance` source asks `GET /fapi/v1/fundingRate` (keyless) instead; those
 rows carry no raw.files record, so the monthly file replaces them once it lands
-(transforms.loading.catch_up_funding).
+(transforms.raw.loading.catch_up_funding).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import httpx
 import pandas as pd
 
 from transforms.config import validate_symbol
-from transforms.sources.base import FUNDING_COLUMNS, SourceError
-from transforms.sources.binance import USER_AGENT, get_with_retries
+from transforms.http import make_client
+from transforms.raw.datasets import FUNDING_COLUMNS
+from transforms.raw.venues.base import SourceError
+from transforms.raw.venues.binance import get_with_retries
 
 ENDPOINT = "fapi/v1/fundingRate"
 PAGE_LIMIT = 1000
@@ -86,9 +88,7 @@ def fetch_funding_rest(
     validate_symbol(symbol)
     base = base_url if base_url.endswith("/") else base_url + "/"
     own = client is None
-    http = client or httpx.Client(
-        timeout=30.0, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-    )
+    http = client or make_client()
     label = f"{symbol} funding {start}..{end_exclusive} (REST)"
     settlements: list[tuple[int, float]] = []
     try:

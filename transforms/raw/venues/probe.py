@@ -11,7 +11,7 @@ from datetime import date
 import httpx
 
 from transforms.config import Settings
-from transforms.sources import archive_relpath, periods_for_window
+from transforms.raw.venues import archive_relpath, periods_for_window
 
 PROBE_TIMEOUT_S = 10.0
 

@@ -7,7 +7,8 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
-from transforms.snapshot import export_marts, publish_snapshot
+from transforms.marts.registry import MART_ASSETS
+from transforms.publish import export_marts, publish_snapshot
 
 
 @dg.asset(
@@ -18,7 +19,7 @@ from transforms.snapshot import export_marts, publish_snapshot
     kinds={"html"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly"],
+    deps=list(MART_ASSETS),
 )
 def report_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource

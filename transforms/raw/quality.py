@@ -1,7 +1,8 @@
 """Data-quality checks on raw tables, as named parameterized SQL over a [start, end) window.
 
 Each check returns failing rows (day, detail) so a failure names the day to look at.
-Table names come only from the fixed RAW_TABLES map, never from input.
+Table and column names come only from the dataset registry, never from input; which checks
+run for a dataset is the registry's `checks` (plus `checksums_verified` for every load).
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.sources.base import sha256_file
+from transforms.raw.datasets import dataset
+from transforms.raw.venues.base import sha256_file
 
-RAW_TABLES = {
-    "klines_1m": ("raw.klines_1m", "open_time", 1440),
-    "mark_klines_1m": ("raw.mark_klines_1m", "open_time", 1440),
-    "metrics": ("raw.metrics_5m", "create_time", 288),
-    "funding": ("raw.funding", "calc_time", None),
-}
+FILES_CHECK = "checksums_verified"
+#: Incomplete days happen in the real archive (and are backfilled later): warn, don't block.
+WARN_ONLY_CHECKS = frozenset({"complete_days"})
 
 COMPLETENESS_SQL = """
 WITH days AS (
@@ -97,39 +96,33 @@ def _run(
 
 
 def check_dataset(
-    conn: duckdb.DuckDBPyConnection, dataset: str, symbol: str, start: date, end: date
+    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, start: date, end: date
 ) -> list[CheckOutcome]:
-    """All applicable checks for one raw dataset over [start, end)."""
-    table, ts, expected = RAW_TABLES[dataset]
+    """The registry's checks for one raw dataset over [start, end), in registry order."""
+    spec = dataset(name)
+    table, ts = spec.table, spec.time_column
     params: dict[str, object] = {"symbol": symbol, "start": start, "end": end}
-    outcomes = []
-    if expected is not None:
-        outcomes.append(
-            _run(
-                conn,
-                "complete_days",
-                COMPLETENESS_SQL.format(table=table),
-                {**params, "expected": expected},
-            )
-        )
-    outcomes.append(
-        _run(conn, "no_duplicate_timestamps", DUPLICATES_SQL.format(table=table, ts=ts), params)
-    )
-    outcomes.append(
-        _run(conn, "monotone_timestamps", MONOTONE_SQL.format(table=table, ts=ts), params)
-    )
-    if dataset == "metrics":
-        outcomes.append(_run(conn, "open_interest_non_negative", NEGATIVE_OI_SQL, params))
-    if dataset in ("klines_1m", "mark_klines_1m"):
-        outcomes.append(
-            _run(conn, "prices_sane", IMPOSSIBLE_PRICES_SQL.format(table=table), params)
-        )
-    return outcomes
+    queries: dict[str, tuple[str, dict[str, object]]] = {
+        "complete_days": (
+            COMPLETENESS_SQL.format(table=table),
+            {**params, "expected": spec.rows_per_day},
+        ),
+        "no_duplicate_timestamps": (DUPLICATES_SQL.format(table=table, ts=ts), params),
+        "monotone_timestamps": (MONOTONE_SQL.format(table=table, ts=ts), params),
+        "open_interest_non_negative": (NEGATIVE_OI_SQL, params),
+        "prices_sane": (IMPOSSIBLE_PRICES_SQL.format(table=table), params),
+    }
+    return [_run(conn, check, *queries[check]) for check in spec.checks]
+
+
+def check_names(name: str) -> tuple[str, ...]:
+    """Every check an ingest of dataset `name` reports (data checks, then checksums)."""
+    return (*dataset(name).checks, FILES_CHECK)
 
 
 def check_files_verified(
     conn: duckdb.DuckDBPyConnection,
-    dataset: str,
+    name: str,
     symbol: str,
     periods: list[str],
     cache_dir: Path,
@@ -137,7 +130,7 @@ def check_files_verified(
     """Every loaded period is recorded in raw.files with its sha256, and the cached file still
     hashes to it (catches a cache edited or corrupted after the load)."""
     rows = conn.execute(
-        LOADED_FILES_SQL, {"dataset": dataset, "symbol": symbol, "periods": periods}
+        LOADED_FILES_SQL, {"dataset": name, "symbol": symbol, "periods": periods}
     ).fetchall()
     recorded = {period: (relpath, digest, source) for period, relpath, digest, source in rows}
     failures = []
@@ -149,4 +142,4 @@ def check_files_verified(
         cached = cache_dir / source / relpath
         if not cached.is_file() or sha256_file(cached) != digest:
             failures.append((f"{period} cache differs from sha256 {digest[:12]}", 1))
-    return CheckOutcome("checksums_verified", not failures, failures)
+    return CheckOutcome(FILES_CHECK, not failures, failures)

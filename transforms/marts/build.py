@@ -1,4 +1,4 @@
-"""Build every `mart.*` frame for a range of target days in one pass of the model.
+"""Build every model `mart.*` frame for a range of target days in one pass of the model.
 
 `bars` covers [start - lookback, end_exclusive) for one symbol; each scenario runs the model
 once over the whole window, and every target day is read off those runs. Outputs for a day
@@ -8,94 +8,31 @@ therefore do not depend on how many target days were requested (given the same w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import numpy as np
 import pandas as pd
 
+from transforms.marts.registry import (
+    DAILY_METRICS_COLUMNS,
+    HEATMAP_COLUMNS,
+    LIQ_MAP_COLUMNS,
+    MODEL_PARAMS_COLUMNS,
+    MOVES_COLUMNS,
+    MartFrames,
+)
 from transforms.model.aggregate import alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun, run_model
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
-from transforms.model.metrics import RISK_COLUMNS, risk_metrics
+from transforms.model.metrics import risk_metrics
 from transforms.model.moves import moves as compute_moves
-from transforms.model.params import ModelParams, scenario_params
+from transforms.model.params import ModelParams
+from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.zone import zones_daily
+from transforms.rules import swing_day_ns
 
-DEFAULT_SCENARIOS = ("base", "never_close", "low_leverage", "high_leverage")
-
-HEATMAP_COLUMNS = [
-    "symbol",
-    "day",
-    "ts",
-    "price_low",
-    "price_high",
-    "long_notional",
-    "short_notional",
-    "params_hash",
-]
-LIQ_MAP_COLUMNS = [
-    "symbol",
-    "day",
-    "price_low",
-    "price_high",
-    "long_notional",
-    "short_notional",
-    "long_cum_from_spot",
-    "short_cum_from_spot",
-    "spot_price",
-    "params_hash",
-]
-DAILY_METRICS_COLUMNS = [
-    "symbol",
-    "day",
-    "scenario",
-    "close_price",
-    "mark_price",
-    *RISK_COLUMNS,
-    "liquidated_long_24h",
-    "liquidated_short_24h",
-    *FUNDING_COLUMNS,
-    *OI_COLUMNS,
-    "zone_low",
-    "zone_high",
-    "zone_days",
-    "params_hash",
-]
-MOVES_COLUMNS = [
-    "symbol",
-    "day",
-    "start_ts",
-    "end_ts",
-    "direction",
-    "from_price",
-    "to_price",
-    "pct_change",
-    "long_liquidated",
-    "short_liquidated",
-    "oi_change",
-    "confirmed",
-    "params_hash",
-    "confirmed_ts",
-]
-MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
-
-
-@dataclass
-class MartFrames:
-    """DataFrames whose columns match the `mart.*` tables exactly (names and order)."""
-
-    heatmap: pd.DataFrame
-    liq_map: pd.DataFrame
-    daily_metrics: pd.DataFrame
-    moves: pd.DataFrame
-    model_params: pd.DataFrame
-
-    @property
-    def liq_heatmap(self) -> pd.DataFrame:
-        """Alias named after the table (`mart.liq_heatmap`)."""
-        return self.heatmap
+DEFAULT_SCENARIOS = SCENARIO_NAMES
 
 
 def _day_ns(d: date) -> int:
@@ -186,7 +123,7 @@ def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
 
 def _empty(recorded_at, runs_params) -> MartFrames:
     return MartFrames(
-        heatmap=pd.DataFrame(columns=HEATMAP_COLUMNS),
+        liq_heatmap=pd.DataFrame(columns=HEATMAP_COLUMNS),
         liq_map=pd.DataFrame(columns=LIQ_MAP_COLUMNS),
         daily_metrics=pd.DataFrame(columns=DAILY_METRICS_COLUMNS),
         moves=pd.DataFrame(columns=MOVES_COLUMNS),
@@ -288,9 +225,8 @@ def build_marts(
     end_ts = b.ts[mv["end_idx"].to_numpy(dtype=np.int64)]
     confirmed = mv["confirmed"].to_numpy(dtype=bool)
     conf_ts = b.ts[np.where(confirmed, mv["confirm_idx"].to_numpy(dtype=np.int64), 0)]
-    # day = UTC day the swing was confirmed (when it became known to be finished, not the day
-    # of its extreme); the still-running swing belongs to the last target day.
-    move_day = np.where(confirmed, conf_ts - conf_ts % NS_PER_DAY, end_ns - NS_PER_DAY)
+    # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
+    move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
     confirmed_ts = _ns_to_ts(conf_ts).where(pd.Series(confirmed))
     moves_df = pd.DataFrame(
         {
@@ -313,7 +249,7 @@ def build_marts(
     )
     used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc == "base"}
     return MartFrames(
-        heatmap=heatmap,
+        liq_heatmap=heatmap,
         liq_map=liq_map,
         daily_metrics=daily,
         moves=moves_df,

@@ -1,20 +1,17 @@
-"""Archive sources: Binance over HTTPS, a local mirror, or a seeded synthetic market."""
+"""Venue sources: Binance over HTTPS, a local mirror, or a seeded synthetic market."""
 
 from __future__ import annotations
 
-from transforms.sources.base import (
-    DATASETS,
+from transforms.raw.datasets import DATASETS, archive_relpath, period_bounds, periods_for_window
+from transforms.raw.venues.base import (
     ChecksumMismatch,
     CorruptArchive,
     FetchedFile,
     NotYetPublished,
     Source,
     SourceError,
-    archive_relpath,
-    period_bounds,
-    periods_for_window,
 )
-from transforms.sources.factory import make_source
+from transforms.raw.venues.factory import make_source
 
 __all__ = [
     "DATASETS",

@@ -1,4 +1,4 @@
-"""What every source shares: archive layout, errors, and the verified raw-file cache.
+"""What every source shares: errors, the Source protocol and the verified raw-file cache.
 
 A source turns (dataset, symbol, period) into a file in the raw cache that has been checked
 against its sha256 `.CHECKSUM` and opened as a well-formed single-member zip. Files are written
@@ -8,53 +8,18 @@ partial file, and a file that fails verification is never left behind.
 
 from __future__ import annotations
 
-import calendar
 import hashlib
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from transforms.config import validate_symbol
+from transforms.atomic import atomic_target, atomic_write_text, remove_stale_temps
 from transforms.failpoints import failpoint
-
-DATASETS = ("klines_1m", "mark_klines_1m", "metrics", "funding")
-MONTHLY_DATASETS = frozenset({"funding"})
-
-# CSV columns, in order, as written by the archive (header row when present).
-KLINE_COLUMNS = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "count",
-    "taker_buy_volume",
-    "taker_buy_quote_volume",
-    "ignore",
-)
-METRICS_COLUMNS = (
-    "create_time",
-    "symbol",
-    "sum_open_interest",
-    "sum_open_interest_value",
-    "count_toptrader_long_short_ratio",
-    "sum_toptrader_long_short_ratio",
-    "count_long_short_ratio",
-    "sum_taker_long_short_vol_ratio",
-)
-FUNDING_COLUMNS = ("calc_time", "funding_interval_hours", "last_funding_rate")
+from transforms.raw.datasets import archive_relpath
 
 _SHA256_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(\S+)\s*$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
 class SourceError(Exception):
@@ -92,65 +57,6 @@ class Source(Protocol):
     def fetch(self, dataset: str, symbol: str, period: str) -> FetchedFile: ...
 
     def close(self) -> None: ...
-
-
-def _check_dataset(dataset: str) -> None:
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
-
-
-def _check_period(dataset: str, period: str) -> None:
-    monthly = dataset in MONTHLY_DATASETS
-    pattern = _MONTH if monthly else _DAY
-    if not isinstance(period, str) or not pattern.fullmatch(period):
-        kind = "YYYY-MM" if monthly else "YYYY-MM-DD"
-        raise ValueError(f"period {period!r} for {dataset} must be {kind}")
-    try:
-        date.fromisoformat(period + "-01" if monthly else period)
-    except ValueError as exc:
-        raise ValueError(f"period {period!r} is not a calendar date") from exc
-
-
-def archive_relpath(dataset: str, symbol: str, period: str) -> str:
-    """Path of the zip relative to the archive root (`.../futures/um/`)."""
-    _check_dataset(dataset)
-    validate_symbol(symbol)
-    _check_period(dataset, period)
-    if dataset == "klines_1m":
-        return f"daily/klines/{symbol}/1m/{symbol}-1m-{period}.zip"
-    if dataset == "mark_klines_1m":
-        return f"daily/markPriceKlines/{symbol}/1m/{symbol}-1m-{period}.zip"
-    if dataset == "metrics":
-        return f"daily/metrics/{symbol}/{symbol}-metrics-{period}.zip"
-    return f"monthly/fundingRate/{symbol}/{symbol}-fundingRate-{period}.zip"
-
-
-def periods_for_window(dataset: str, start: date, end_exclusive: date) -> list[str]:
-    """The archive periods covering [start, end_exclusive): days, or months for funding."""
-    _check_dataset(dataset)
-    if end_exclusive <= start:
-        return []
-    if dataset in MONTHLY_DATASETS:
-        months: list[str] = []
-        y, m = start.year, start.month
-        last = end_exclusive - timedelta(days=1)
-        while (y, m) <= (last.year, last.month):
-            months.append(f"{y:04d}-{m:02d}")
-            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        return months
-    n = (end_exclusive - start).days
-    return [(start + timedelta(days=i)).isoformat() for i in range(n)]
-
-
-def period_bounds(dataset: str, period: str) -> tuple[date, date]:
-    """[first day, day after last) covered by a period."""
-    _check_period(dataset, period)
-    if dataset in MONTHLY_DATASETS:
-        y, m = int(period[:4]), int(period[5:7])
-        first = date(y, m, 1)
-        return first, first + timedelta(days=calendar.monthrange(y, m)[1])
-    d = date.fromisoformat(period)
-    return d, d + timedelta(days=1)
 
 
 def sha256_file(path: Path) -> str:
@@ -193,24 +99,6 @@ def verify_zip(path: Path, relpath: str) -> None:
                 raise CorruptArchive(f"{relpath}: CRC error in member {bad!r}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise CorruptArchive(f"{relpath}: not a readable zip ({exc})") from exc
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temp files a killed process left beside `path` (they were never committed)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
 
 
 class RawCache:
@@ -259,24 +147,16 @@ class RawCache:
             raise ChecksumMismatch(
                 f"{relpath}: sha256 {actual} does not match .CHECKSUM {expected}"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        tmp_path = Path(tmp)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+        remove_stale_temps(path)
+        with atomic_target(path) as tmp:
+            tmp.write_bytes(data)
             failpoint("cache-write")
-            verify_zip(tmp_path, relpath)
+            verify_zip(tmp, relpath)
             # CHECKSUM last: an entry only counts when both files exist and agree.
             path.with_name(path.name + ".CHECKSUM").unlink(missing_ok=True)
-            os.replace(tmp_path, path)
-            _atomic_write(
-                path.with_name(path.name + ".CHECKSUM"), checksum_line(expected, path.name).encode()
-            )
-        except BaseException:
-            tmp_path.unlink(missing_ok=True)
-            raise
+        atomic_write_text(
+            path.with_name(path.name + ".CHECKSUM"), checksum_line(expected, path.name)
+        )
         return expected
 
 

@@ -14,20 +14,10 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.mart_store import read_bars, write_marts
-from transforms.marts import build_marts
-from transforms.model import ModelParams, load_brackets, seed_brackets
-
-MART_ASSETS = {
-    "liq_heatmap": "Hour x price bin -> alive long/short liquidation notional (base model).",
-    "liq_map": "End-of-day outstanding long/short liquidation notional by price, cumulative "
-    "from spot (base model).",
-    "daily_metrics": "Headline numbers per day and scenario: at risk, imbalance, max pain, "
-    "peak clusters, funding state, open-interest change, consolidation zone.",
-    "moves": "Zigzag price swings with the modelled long/short liquidations inside each.",
-    "price_hourly": "Hourly OHLC, mark close and open interest from the staged bars: the "
-    "price path the report draws over the heatmap.",
-}
+from transforms.marts import MART_ASSETS, MARTS
+from transforms.marts.update import NoStagedBars, update_marts
+from transforms.model import ModelParams
+from transforms.reference import seed_brackets
 
 _D = ModelParams()
 
@@ -69,13 +59,13 @@ class ModelConfig(dg.Config):
     specs=[
         dg.AssetSpec(
             key=name,
-            description=f"{text} Table `mart.{name}`.",
+            description=f"{MARTS[name].description} Table `{MARTS[name].table}`.",
             group_name="marts",
             kinds={"duckdb", "numpy"},
             deps=["stg_bars_5m"],
-            metadata={"table": f"mart.{name}"},
+            metadata={"table": MARTS[name].table},
         )
-        for name, text in MART_ASSETS.items()
+        for name in MART_ASSETS
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -93,15 +83,13 @@ def liquidation_model(
     with warehouse.connect() as conn:
         seed_brackets(conn)
         for symbol in archive.settings().symbols:
-            bars = read_bars(conn, symbol, end)
-            if bars.empty:
-                raise dg.Failure(f"no staged bars for {symbol} before {end}: run stg_bars_5m")
-            brackets = load_brackets(conn, symbol)
-            frames = build_marts(bars, brackets, params, symbol, start, end)
-            counts = write_marts(conn, frames, symbol, start, end)
-            for key, n in counts.items():
+            try:
+                update = update_marts(conn, symbol, params, start, end)
+            except NoStagedBars as exc:
+                raise dg.Failure(str(exc)) from exc
+            for key, n in update.rows.items():
                 totals[key] = totals.get(key, 0) + n
-            context.log.info(f"model {symbol} {start}..{end}: {len(bars)} bars -> {counts}")
+            context.log.info(f"model {symbol} {start}..{end}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
     for name in MART_ASSETS:
         yield dg.MaterializeResult(

@@ -1,31 +1,29 @@
-"""Staging layer: 5-minute bars joining last price, mark price, open interest and funding."""
+"""Staging layer: 5-minute bars joining last price, mark price, open interest and funding.
+
+Thin: `transforms.staging` builds the bars and finds incomplete days; this reports them."""
 
 import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.staging import build_bars_5m
-
-BARS_COMPLETE_SQL = """
-SELECT day, count(*) AS n, count(mark_low) AS with_mark, count(oi_value) AS with_oi
-FROM stg.bars_5m WHERE symbol = $symbol AND day >= $start AND day < $end
-GROUP BY day HAVING count(*) <> 288 OR count(mark_low) <> 288 OR count(oi_value) <> 288
-ORDER BY day
-"""
+from transforms.raw.datasets import DATASETS
+from transforms.rules import FUNDING_LOOKBACK_DAYS
+from transforms.staging import build_bars_5m, incomplete_bar_days
 
 
 @dg.asset(
     name="stg_bars_5m",
     description="5-minute bars: OHLC, mark high/low, open interest value and taker ratio as of "
     "the bar close, and the last settled funding rate (NULL once older than its interval + 1 h). "
-    "Each run also refreshes the funding of the previous 40 days' bars (monthly funding files "
+    f"Each run also refreshes the funding of the previous {FUNDING_LOOKBACK_DAYS} days' bars "
+    "(monthly funding files "
     "land after their month) and the OI of the bar just before the window. Table "
     "`stg.bars_5m`; the model's only input.",
     group_name="staging",
     kinds={"duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=["raw_klines_1m", "raw_mark_klines_1m", "raw_metrics_5m", "raw_funding"],
+    deps=[spec.asset for spec in DATASETS.values()],
     check_specs=[
         dg.AssetCheckSpec(
             name="complete_bars",
@@ -45,9 +43,7 @@ def stg_bars_5m(
     with warehouse.connect() as conn:
         for symbol in symbols:
             rows += build_bars_5m(conn, symbol, start, end)
-            params = {"symbol": symbol, "start": start, "end": end}
-            for day, n, with_mark, with_oi in conn.execute(BARS_COMPLETE_SQL, params).fetchall():
-                failures.append(f"{symbol} {day}: {n} bars, {with_mark} mark, {with_oi} OI")
+            failures.extend(incomplete_bar_days(conn, symbol, start, end))
     context.log.info(f"stg_bars_5m: {rows} bars for {start}..{end}")
     return dg.MaterializeResult(
         metadata={"rows": rows, "window": f"{start}..{end}"},

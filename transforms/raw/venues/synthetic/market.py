@@ -1,4 +1,5 @@
-"""A seeded synthetic BTCUSDT-perp market, written as an archive mirror.
+"""A seeded synthetic BTCUSDT-perp market, simulated in numpy (the archive files it becomes
+are written by transforms.raw.venues.synthetic.archive).
 
 The market is built top-down, all in numpy:
 
@@ -18,46 +19,19 @@ The market is built top-down, all in numpy:
 
 Randomness is drawn per regime, per day and per month from streams keyed on
 (seed, symbol, ...), and the simulation always starts on the first day of the start month, so
-a given day's files do not change when the window is extended. Archive quirks are kept: kline
-files on days with `ordinal % 3 == 0` have no header row, `create_time` is a string, about one
-metrics file in seven repeats a row, funding only comes as monthly files with a few ms of
-jitter on `calc_time`. Each zip holds one CSV named like it, next to a sha256 `.CHECKSUM`.
+a given day's files do not change when the window is extended.
 """
 
 from __future__ import annotations
 
 import calendar
-import hashlib
-import io
-import json
-import os
-import shutil
-import tempfile
-import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from transforms.config import Settings, validate_symbol
-from transforms.sources.base import (
-    FUNDING_COLUMNS,
-    KLINE_COLUMNS,
-    METRICS_COLUMNS,
-    archive_relpath,
-    checksum_line,
-)
-from transforms.sources.mirror import MirrorSource
-
-GENERATOR_VERSION = 1
-MANIFEST_NAME = "synthetic-manifest-{symbol}.json"
-
-_MS_MINUTE = 60_000
+MS_MINUTE = 60_000
 _EPOCH = date(1970, 1, 1)
 
 # Reference price level per symbol (the generator keeps prices within ~0.65x-1.3x of it).
@@ -80,25 +54,15 @@ _OI_BUILD_PER_DAY = np.array([0.002, 0.012, 0.009, -0.03, 0.004])
 _REGIME_VOL = np.array([0.6, 1.0, 1.15, 2.0, 1.4])
 
 
-def headerless(day: date) -> bool:
-    """Deterministic quirk: kline files for these days have no header row."""
-    return day.toordinal() % 3 == 0
-
-
-def duplicated_metrics_row(day: date) -> int | None:
-    """Index of the metrics row repeated in this day's file, or None."""
-    return (day.toordinal() * 37) % 288 if day.toordinal() % 7 == 3 else None
-
-
-def _stream(seed: int, symbol: str, *key: int) -> np.random.Generator:
+def stream(seed: int, symbol: str, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(symbol.encode()), *key])
 
 
-def _month_start(d: date) -> date:
+def month_start(d: date) -> date:
     return d.replace(day=1)
 
 
-def _month_end_exclusive(d: date) -> date:
+def month_end_exclusive(d: date) -> date:
     return d.replace(day=1) + timedelta(days=calendar.monthrange(d.year, d.month)[1])
 
 
@@ -160,7 +124,7 @@ def _choose_regime(prev: int, price: float, ref: float, since_crash: float, due:
 
 def _volatility_clustering(seed: int, symbol: str, n: int) -> np.ndarray:
     """exp(AR(1)) hourly volatility multiplier, mean ~1."""
-    z = _stream(seed, symbol, 2).standard_normal(n)
+    z = stream(seed, symbol, 2).standard_normal(n)
     phi, sd = 0.985, 0.35
     x = np.empty(n)
     acc = 0.0
@@ -174,7 +138,7 @@ def _volatility_clustering(seed: int, symbol: str, n: int) -> np.ndarray:
 def _hourly_path(seed: int, symbol: str, start: date, n_hours: int):
     """Log price at each hour boundary (n_hours + 1), hourly sigma and regime per hour."""
     ref = _REFERENCE_PRICE.get(symbol, 100.0)
-    choice = _stream(seed, symbol, 0)
+    choice = stream(seed, symbol, 0)
     max_regime_hours = 60 * 24
     cluster = _volatility_clustering(seed, symbol, n_hours + max_regime_hours)
     hours = np.arange(n_hours + max_regime_hours)
@@ -195,7 +159,7 @@ def _hourly_path(seed: int, symbol: str, start: date, n_hours: int):
     while h < n_hours:
         u = choice.random(6)  # fixed draws per regime keep the stream prefix-stable
         kind = RANGE if k == 0 else _choose_regime(prev, np.exp(lp[h]), ref, since_crash, due, u[0])
-        noise = _stream(seed, symbol, 1, k)
+        noise = stream(seed, symbol, 1, k)
         if kind == BULL:
             days = 18 + 27 * u[1]
         elif kind == BEAR:
@@ -273,7 +237,7 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     count_u = np.empty(n_min)
     mark_noise = np.empty((3, n_min))
     for d in range(n_days):
-        r = _stream(seed, symbol, 3, day0 + d)
+        r = stream(seed, symbol, 3, day0 + d)
         s = slice(d * 1440, (d + 1) * 1440)
         e[s] = r.standard_t(5, 1440) / np.sqrt(5 / 3)
         wick[:, s] = np.abs(r.standard_normal((2, 1440)))
@@ -321,9 +285,9 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     r5 = lp5_close - lp5_open
     regime5 = regime_m[::5]
     # one stream per series, so each is a prefix-stable function of time
-    oi_start = float(np.log(0.9 + 0.2 * _stream(seed, symbol, 5).random()))
-    oi_noise = _stream(seed, symbol, 6).standard_normal(n5)
-    ratio_noise = np.stack([_stream(seed, symbol, 7, i).standard_normal(n5) for i in range(3)])
+    oi_start = float(np.log(0.9 + 0.2 * stream(seed, symbol, 5).random()))
+    oi_noise = stream(seed, symbol, 6).standard_normal(n5)
+    ratio_noise = np.stack([stream(seed, symbol, 7, i).standard_normal(n5) for i in range(3)])
     sigma5 = sigma_h[np.arange(n5) // 12] / np.sqrt(12)
     # Flushes: moves far beyond the current volatility liquidate leveraged positions.
     calm_sigma5 = sigma5 / _REGIME_VOL[regime5]  # thresholds ignore the regime's own vol
@@ -391,7 +355,7 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     return Market(
         start=start,
         n_days=n_days,
-        minute_open_ms=start_ms + np.arange(n_min, dtype=np.int64) * _MS_MINUTE,
+        minute_open_ms=start_ms + np.arange(n_min, dtype=np.int64) * MS_MINUTE,
         open=o,
         high=high,
         low=low,
@@ -415,246 +379,3 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
         funding_rate=funding_rate,
         regime_by_hour=kind_h,
     )
-
-
-# --- writing the mirror ---------------------------------------------------------------------
-
-
-def _csv_body(columns: dict[str, np.ndarray | pa.Array]) -> bytes:
-    table = pa.table(columns)
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    return buf.getvalue()
-
-
-def _split_lines(body: bytes, rows_per_chunk: int) -> list[bytes]:
-    """Split CSV text into chunks of `rows_per_chunk` lines."""
-    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
-    bounds = np.concatenate(([0], ends[rows_per_chunk - 1 :: rows_per_chunk]))
-    return [body[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
-
-
-def _zip_bytes(member: str, data: bytes, when: date) -> bytes:
-    buf = io.BytesIO()
-    info = zipfile.ZipInfo(member, date_time=(when.year, when.month, when.day, 8, 30, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr(info, data, compresslevel=1)
-    return buf.getvalue()
-
-
-def _write_archive_file(root: Path, relpath: str, csv_data: bytes, published: date) -> None:
-    path = root / relpath
-    payload = _zip_bytes(path.name[: -len(".zip")] + ".csv", csv_data, published)
-    path.write_bytes(payload)
-    digest = hashlib.sha256(payload).hexdigest()
-    path.with_name(path.name + ".CHECKSUM").write_text(checksum_line(digest, path.name))
-
-
-def _kline_chunks(market: Market, mark: bool) -> list[bytes]:
-    ms = market.minute_open_ms
-    n = len(ms)
-    zeros = np.zeros(n)
-    if mark:
-        cols = {
-            "open_time": ms,
-            "open": market.mark_open,
-            "high": market.mark_high,
-            "low": market.mark_low,
-            "close": market.mark_close,
-            "volume": np.zeros(n, dtype=np.int64),
-            "close_time": ms + _MS_MINUTE - 1,
-            "quote_volume": np.zeros(n, dtype=np.int64),
-            "count": np.full(n, 60, dtype=np.int64),
-            "taker_buy_volume": np.zeros(n, dtype=np.int64),
-            "taker_buy_quote_volume": np.zeros(n, dtype=np.int64),
-            "ignore": np.zeros(n, dtype=np.int64),
-        }
-    else:
-        cols = {
-            "open_time": ms,
-            "open": market.open,
-            "high": market.high,
-            "low": market.low,
-            "close": market.close,
-            "volume": market.volume,
-            "close_time": ms + _MS_MINUTE - 1,
-            "quote_volume": market.quote_volume,
-            "count": market.count,
-            "taker_buy_volume": market.taker_buy_volume,
-            "taker_buy_quote_volume": market.taker_buy_quote_volume,
-            "ignore": zeros.astype(np.int64),
-        }
-    assert tuple(cols) == KLINE_COLUMNS
-    return _split_lines(_csv_body(cols), 1440)
-
-
-def _metrics_chunks(market: Market, symbol: str) -> list[bytes]:
-    n5 = len(market.oi_base)
-    start = np.datetime64(market.start.isoformat(), "m")
-    stamps = start + np.arange(n5) * np.timedelta64(5, "m")
-    text = np.char.replace(np.datetime_as_string(stamps, unit="s"), "T", " ")
-    cols = {
-        "create_time": pa.array(text.tolist(), type=pa.string()),
-        "symbol": pa.array([symbol] * n5, type=pa.string()),
-        "sum_open_interest": market.oi_base,
-        "sum_open_interest_value": market.oi_value,
-        "count_toptrader_long_short_ratio": market.top_account_ratio,
-        "sum_toptrader_long_short_ratio": market.top_position_ratio,
-        "count_long_short_ratio": market.global_account_ratio,
-        "sum_taker_long_short_vol_ratio": market.taker_ratio,
-    }
-    assert tuple(cols) == METRICS_COLUMNS
-    return _split_lines(_csv_body(cols), 288)
-
-
-def _header(columns: tuple[str, ...]) -> bytes:
-    return (",".join(columns) + "\n").encode()
-
-
-def generate_mirror(root: Path, symbol: str, start: date, end: date, seed: int) -> Path:
-    """Write daily kline / mark kline / metrics files for [start, end] and monthly funding
-    files for every month touched, under `root` in the archive layout. Returns `root`."""
-    validate_symbol(symbol)
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    root = Path(root)
-    sim_start = _month_start(start)
-    sim_end = _month_end_exclusive(end)
-    n_days = (sim_end - sim_start).days
-    market = simulate_market(symbol, sim_start, n_days, seed)
-    first = (start - sim_start).days
-    last = (end - sim_start).days
-
-    jobs: list[tuple[str, bytes, date]] = []
-    with ThreadPoolExecutor(max_workers=3) as pool:  # pyarrow and zlib release the GIL
-        klines, marks, metrics = (
-            pool.submit(_kline_chunks, market, False),
-            pool.submit(_kline_chunks, market, True),
-            pool.submit(_metrics_chunks, market, symbol),
-        )
-        for dataset, chunks in (("klines_1m", klines.result()), ("mark_klines_1m", marks.result())):
-            for i in range(first, last + 1):
-                day = sim_start + timedelta(days=i)
-                body = chunks[i] if headerless(day) else _header(KLINE_COLUMNS) + chunks[i]
-                relpath = archive_relpath(dataset, symbol, day.isoformat())
-                jobs.append((relpath, body, day + timedelta(days=1)))
-        metric_chunks = metrics.result()
-        for i in range(first, last + 1):
-            day = sim_start + timedelta(days=i)
-            chunk = metric_chunks[i]
-            dup = duplicated_metrics_row(day)
-            if dup is not None:
-                lines = chunk.splitlines(keepends=True)
-                lines.insert(dup + 1, lines[dup])
-                chunk = b"".join(lines)
-            relpath = archive_relpath("metrics", symbol, day.isoformat())
-            jobs.append((relpath, _header(METRICS_COLUMNS) + chunk, day + timedelta(days=1)))
-
-        month = sim_start
-        while month < sim_end:
-            nxt = _month_end_exclusive(month)
-            lo = (month - sim_start).days * 3
-            hi = (nxt - sim_start).days * 3
-            rng = _stream(seed, symbol, 4, month.year * 12 + month.month)
-            body = _csv_body(
-                {
-                    "calc_time": market.funding_ms[lo:hi] + rng.integers(0, 16, hi - lo),
-                    "funding_interval_hours": np.full(hi - lo, 8, dtype=np.int64),
-                    "last_funding_rate": market.funding_rate[lo:hi],
-                }
-            )
-            relpath = archive_relpath("funding", symbol, f"{month.year:04d}-{month.month:02d}")
-            jobs.append((relpath, _header(FUNDING_COLUMNS) + body, nxt))
-            month = nxt
-        for rel in {str(Path(r).parent) for r, _, _ in jobs}:
-            (root / rel).mkdir(parents=True, exist_ok=True)
-        list(pool.map(lambda job: _write_archive_file(root, *job), jobs))
-    return root
-
-
-# --- idempotent mirror + source --------------------------------------------------------------
-
-
-def _manifest(symbol: str, start: date, end: date, seed: int) -> dict:
-    return {
-        "generator_version": GENERATOR_VERSION,
-        "symbol": symbol,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "seed": seed,
-    }
-
-
-def _remove_symbol_files(root: Path, symbol: str) -> None:
-    for sub in ("daily/klines", "daily/markPriceKlines", "daily/metrics", "monthly/fundingRate"):
-        shutil.rmtree(root / sub / symbol, ignore_errors=True)
-
-
-def ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) -> bool:
-    """Generate the mirror unless a manifest with the same parameters exists.
-
-    Returns True when files were (re)generated. The manifest is written last, so an
-    interrupted generation is redone on the next call.
-    """
-    root = Path(root)
-    manifest_path = root / MANIFEST_NAME.format(symbol=symbol)
-    wanted = _manifest(symbol, start, end, seed)
-    try:
-        found = json.loads(manifest_path.read_text())
-        if {key: found.get(key) for key in wanted} == wanted:
-            return False
-    except (OSError, ValueError):
-        pass
-    manifest_path.unlink(missing_ok=True)
-    _remove_symbol_files(root, symbol)
-    generate_mirror(root, symbol, start, end, seed)
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(wanted | {"generated_at": datetime.now().isoformat(timespec="seconds")}, fh)
-    os.replace(tmp, manifest_path)
-    return True
-
-
-class SyntheticSource(MirrorSource):
-    """A mirror that generates itself (once per parameter set) before the first fetch."""
-
-    name = "synthetic"
-
-    def __init__(
-        self,
-        root: Path,
-        cache_dir: Path,
-        symbols: tuple[str, ...],
-        start: date,
-        end: date,
-        seed: int,
-    ):
-        super().__init__(root, cache_dir)
-        self.symbols = tuple(symbols)
-        self.start = start
-        self.end = end
-        self.seed = seed
-        self._ready: set[str] = set()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SyntheticSource:
-        return cls(
-            settings.synthetic_dir,
-            settings.cache_dir,
-            settings.symbols,
-            settings.start_date,
-            settings.end_date,
-            settings.synthetic_seed,
-        )
-
-    def ensure(self, symbol: str) -> None:
-        if symbol not in self._ready:
-            ensure_mirror(self.root, symbol, self.start, self.end, self.seed)
-            self._ready.add(symbol)
-
-    def fetch(self, dataset: str, symbol: str, period: str):
-        self.ensure(symbol)
-        return super().fetch(dataset, symbol, period)

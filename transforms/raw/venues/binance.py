@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from transforms.sources.base import CachingSource, NotYetPublished, SourceError
-
-USER_AGENT = "liqmap/0.1 (+https://github.com/liqmap)"
+from transforms.http import make_client
+from transforms.raw.venues.base import CachingSource, NotYetPublished, SourceError
 
 
 class TransientHTTPError(SourceError):
@@ -116,9 +115,7 @@ class BinanceSource(CachingSource):
     ):
         super().__init__(cache_dir)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self._client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        )
+        self._client = client or make_client(timeout)
         self._owns_client = client is None
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial

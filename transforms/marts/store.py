@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
+from transforms.marts.registry import MARTS, MartFrames, Windowing
+from transforms.rules import swing_day_ns
 
 READ_BARS_SQL = """
 SELECT * FROM stg.bars_5m
@@ -20,18 +23,14 @@ WHERE symbol = $symbol AND ts < $until
 ORDER BY ts
 """
 
-# Mart frames (MartFrames attribute -> table); every table is partitioned by `day`.
-WINDOWED_MARTS = {
-    "liq_heatmap": "mart.liq_heatmap",
-    "liq_map": "mart.liq_map",
-    "daily_metrics": "mart.daily_metrics",
-    "moves": "mart.moves",
-}
+# Marts whose window rows come from the model's frames; each is partitioned by `day`.
+MODEL_MARTS = tuple(m for m in MARTS.values() if m.windowing is Windowing.MODEL_DAYS)
 
 DELETE_DAY_WINDOW_SQL = (
     "DELETE FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end"
 )
-PRICE_HOURLY_TABLE = "mart.price_hourly"
+PRICE_HOURLY_TABLE = MARTS["price_hourly"].table
+MODEL_PARAMS_TABLE = MARTS["model_params"].table
 DELETE_PARAMS_SQL = (
     "DELETE FROM mart.model_params WHERE params_hash = $hash AND scenario = $scenario"
 )
@@ -96,13 +95,15 @@ def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     if moves.empty:
         return moves.assign(day=pd.Series(dtype="object"))
     moves = moves.copy()
-    confirmed_ts = pd.to_datetime(moves["confirmed_ts"])
     last = end - timedelta(days=1)
+    confirmed_ns = (
+        pd.to_datetime(moves["confirmed_ts"]).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    )
+    day_ns = swing_day_ns(
+        moves["confirmed"].astype(bool).to_numpy(), confirmed_ns, pd.Timestamp(last).value
+    )
     moves["day"] = pd.Series(
-        [
-            ts.date() if conf else last
-            for conf, ts in zip(moves["confirmed"].astype(bool), confirmed_ts, strict=True)
-        ],
+        day_ns.astype("datetime64[ns]").astype("datetime64[D]").astype(object),
         index=moves.index,
         dtype="object",
     )
@@ -111,22 +112,22 @@ def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 
 
 def write_marts(
-    conn: duckdb.DuckDBPyConnection, frames: object, symbol: str, start: date, end: date
+    conn: duckdb.DuckDBPyConnection, frames: MartFrames, symbol: str, start: date, end: date
 ) -> dict[str, int]:
-    """Replace the window's rows of every mart with `frames` (a transforms.marts.MartFrames),
-    and of `mart.price_hourly` with the window's staged bars, in one transaction."""
+    """Replace the window's rows of every model mart with `frames`, and of
+    `mart.price_hourly` with the window's staged bars, in one transaction."""
     counts: dict[str, int] = {}
     params = {"symbol": symbol, "start": start, "end": end}
-    rows = {attr: getattr(frames, attr) for attr in WINDOWED_MARTS}
+    rows = frames.by_mart()
     rows["moves"] = moves_by_day(frames.moves, start, end)
     with transaction(conn):
-        for attr, table in WINDOWED_MARTS.items():
-            conn.execute(DELETE_DAY_WINDOW_SQL.format(table=table), params)
-            counts[attr] = _insert(conn, table, rows[attr])
+        for mart in MODEL_MARTS:
+            conn.execute(DELETE_DAY_WINDOW_SQL.format(table=mart.table), params)
+            counts[mart.name] = _insert(conn, mart.table, rows[mart.name])
         conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"symbol": symbol})
         counts["price_hourly"] = write_price_hourly(conn, symbol, start, end)
         failpoint("marts-write")
         for row in frames.model_params.itertuples(index=False):
             conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})
-        counts["model_params"] = _insert(conn, "mart.model_params", frames.model_params)
+        counts["model_params"] = _insert(conn, MODEL_PARAMS_TABLE, frames.model_params)
     return counts

@@ -17,117 +17,13 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.sources.base import (
-    FUNDING_COLUMNS,
-    KLINE_COLUMNS,
-    METRICS_COLUMNS,
-    CorruptArchive,
-)
-
-# DuckDB types used when reading each CSV (before conversion).
-_KLINE_TYPES = {
-    "open_time": "BIGINT",
-    "open": "DOUBLE",
-    "high": "DOUBLE",
-    "low": "DOUBLE",
-    "close": "DOUBLE",
-    "volume": "DOUBLE",
-    "close_time": "BIGINT",
-    "quote_volume": "DOUBLE",
-    "count": "BIGINT",
-    "taker_buy_volume": "DOUBLE",
-    "taker_buy_quote_volume": "DOUBLE",
-    "ignore": "VARCHAR",
-}
-_METRICS_TYPES = {
-    "create_time": "VARCHAR",
-    "symbol": "VARCHAR",
-    "sum_open_interest": "DOUBLE",
-    "sum_open_interest_value": "DOUBLE",
-    "count_toptrader_long_short_ratio": "DOUBLE",
-    "sum_toptrader_long_short_ratio": "DOUBLE",
-    "count_long_short_ratio": "DOUBLE",
-    "sum_taker_long_short_vol_ratio": "DOUBLE",
-}
-_FUNDING_TYPES = {
-    "calc_time": "BIGINT",
-    "funding_interval_hours": "INTEGER",
-    "last_funding_rate": "DOUBLE",
-}
+from transforms.raw.datasets import Dataset, dataset
+from transforms.raw.venues.base import CorruptArchive
 
 
-def _epoch(col: str) -> str:
-    # ms unless > 1e14 (µs); make_timestamp(BIGINT) takes microseconds.
-    return f"make_timestamp(CASE WHEN {col} > 100000000000000 THEN {col} ELSE {col} * 1000 END)"
-
-
-@dataclass(frozen=True)
-class ArchiveSchema:
-    columns: tuple[str, ...]
-    types: dict[str, str]
-    #: SELECT list turning the CSV columns into the raw table's columns (after symbol, day)
-    select: str
-    #: expression for the row's timestamp, used for `day` and windowing
-    time_expr: str
-    table: str
-    time_column: str
-
-
-_KLINE_SELECT = f"""
-    {_epoch("open_time")} AS open_time,
-    open, high, low, close, volume,
-    {_epoch("close_time")} AS close_time,
-    quote_volume, count AS trade_count, taker_buy_volume, taker_buy_quote_volume"""
-
-SCHEMAS: dict[str, ArchiveSchema] = {
-    "klines_1m": ArchiveSchema(
-        KLINE_COLUMNS,
-        _KLINE_TYPES,
-        _KLINE_SELECT,
-        _epoch("open_time"),
-        "raw.klines_1m",
-        "open_time",
-    ),
-    "mark_klines_1m": ArchiveSchema(
-        KLINE_COLUMNS,
-        _KLINE_TYPES,
-        f"""
-    {_epoch("open_time")} AS open_time, open, high, low, close,
-    {_epoch("close_time")} AS close_time""",
-        _epoch("open_time"),
-        "raw.mark_klines_1m",
-        "open_time",
-    ),
-    "metrics": ArchiveSchema(
-        METRICS_COLUMNS,
-        _METRICS_TYPES,
-        """
-    CAST(create_time AS TIMESTAMP) AS create_time,
-    sum_open_interest, sum_open_interest_value,
-    count_toptrader_long_short_ratio, sum_toptrader_long_short_ratio,
-    count_long_short_ratio, sum_taker_long_short_vol_ratio""",
-        "CAST(create_time AS TIMESTAMP)",
-        "raw.metrics_5m",
-        "create_time",
-    ),
-    "funding": ArchiveSchema(
-        FUNDING_COLUMNS,
-        _FUNDING_TYPES,
-        f"""
-    date_trunc('hour', {_epoch("calc_time")}) AS calc_time,
-    funding_interval_hours, last_funding_rate""",
-        f"date_trunc('hour', {_epoch('calc_time')})",
-        "raw.funding",
-        "calc_time",
-    ),
-}
-
-
-def schema_for(dataset: str) -> ArchiveSchema:
-    try:
-        return SCHEMAS[dataset]
-    except KeyError:
-        raise ValueError(f"unknown dataset {dataset!r}") from None
+def schema_for(name: str) -> Dataset:
+    """The registry entry (columns, types, SELECT list, table) a CSV of `name` is read with."""
+    return dataset(name)
 
 
 @dataclass(frozen=True)
@@ -185,7 +81,7 @@ def extract_csv(zip_path: Path, dataset: str, dest_dir: Path) -> ExtractedCsv:
     return ExtractedCsv(out, has_header, where)
 
 
-def _read_csv_sql(schema: ArchiveSchema, header: bool) -> str:
+def _read_csv_sql(schema: Dataset, header: bool) -> str:
     """A read_csv() call over the list parameter $files (one header variant)."""
     cols = ", ".join(f"'{name}': '{typ}'" for name, typ in schema.types.items())
     return (
