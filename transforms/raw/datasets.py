@@ -1,9 +1,10 @@
 """The dataset registry: every raw dataset, declared once.
 
 One entry per dataset holds everything the layers derive from it: the archive layout and
-period (daily or monthly), the CSV columns and their types, how a CSV row becomes a raw-table
-row, the table and its time column, rows per complete day, the checks, and the Dagster asset
-name and description. Adding a dataset is one entry here plus its parser quirks.
+period (daily or monthly), how a file is verified, the CSV columns and their types, how a CSV
+row becomes a raw-table row, the table and its time column, rows per complete day, the
+checks, and the Dagster asset name and description. Adding a dataset is one entry here plus
+its parser quirks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
 from types import MappingProxyType
 
 from transforms.config import validate_symbol
@@ -80,6 +82,13 @@ def _epoch(col: str) -> str:
     return f"make_timestamp(CASE WHEN {col} > 100000000000000 THEN {col} ELSE {col} * 1000 END)"
 
 
+class Verification(Enum):
+    """How a fetched file is proven complete and unaltered before it is loaded."""
+
+    #: the archive publishes `<file>.CHECKSUM` (sha256); the zip must match it and open cleanly
+    ARCHIVE_CHECKSUM = "archive_checksum"
+
+
 @dataclass(frozen=True)
 class Dataset:
     """One raw dataset: where its files live, how they parse, where the rows go."""
@@ -109,6 +118,7 @@ class Dataset:
     description: str
     #: when set, duplicated rows are dropped: one row per time_column, first by this ORDER BY
     dedupe_order: str | None = None
+    verification: Verification = Verification.ARCHIVE_CHECKSUM
 
 
 _COMMON_CHECKS = ("no_duplicate_timestamps", "monotone_timestamps")
