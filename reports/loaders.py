@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -85,22 +85,19 @@ class PriceHistory:
     """The heatmap cube and price series covering every window of the pages being built.
 
     `hour_x`/`hour_c`: close time (hour start + 1 h, epoch ms) and close of every hour in
-    `mart.price_hourly`; `daily`: (end of day in epoch ms, close) from the base metrics, for
-    days before hourly prices begin."""
+    `mart.price_hourly`; `daily_x`/`daily_c`: end of day (epoch ms) and close from the base
+    metrics, for days before hourly prices begin."""
 
     cube: queries.HeatCube | None
     hour_x: np.ndarray
     hour_c: np.ndarray
-    daily: list[tuple[int, float]]
-    _daily_ms: list[int] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_daily_ms", [x for x, _ in self.daily])
+    daily_x: list[int]
+    daily_c: list[float]
 
     def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
         """Daily closes, placed at the end of their day, within [t0, t1]."""
-        i, j = bisect_left(self._daily_ms, t0), bisect_right(self._daily_ms, t1)
-        return [{"x": x, "c": c} for x, c in self.daily[i:j]]
+        i, j = bisect_left(self.daily_x, t0), bisect_right(self.daily_x, t1)
+        return [{"x": x, "c": c} for x, c in zip(self.daily_x[i:j], self.daily_c[i:j], strict=True)]
 
 
 def load_price_history(
@@ -112,9 +109,11 @@ def load_price_history(
     cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to)
     # one hour more, so a window's line starts at its left edge
     hour_x, hour_c = queries.hourly_closes(conn, data.symbol, t_from - timedelta(hours=1), t_to)
-    daily = [
-        (day_end_ms(d), round(data.base(d)["close_price"], 2))
-        for d in data.days
-        if ok(data.base(d).get("close_price"))
-    ]
-    return PriceHistory(cube=cube, hour_x=hour_x, hour_c=hour_c, daily=daily)
+    closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
+    return PriceHistory(
+        cube=cube,
+        hour_x=hour_x,
+        hour_c=hour_c,
+        daily_x=[day_end_ms(d) for d in closed],
+        daily_c=[round(data.base(d)["close_price"], 2) for d in closed],
+    )
