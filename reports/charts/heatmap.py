@@ -6,12 +6,15 @@ import base64
 import io
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from reports.charts.heatmap_spec import VIRIDIS, heatmap_raster_template, heatmap_rect_template
+
+if TYPE_CHECKING:
+    from reports.queries import HeatCube
 
 
 def compact(values: np.ndarray) -> list[str]:
@@ -83,7 +86,7 @@ def png_data_url(norm: np.ndarray) -> str:
 
 
 def heat_window(
-    cube: Any,
+    cube: HeatCube,
     *,
     key: str,
     label: str,
