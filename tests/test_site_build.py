@@ -380,7 +380,7 @@ def test_stale_temp_files_from_a_killed_build_are_removed(tmp_path, built):
 
 
 def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monkeypatch):
-    import reports.writer as writer_mod
+    import transforms.atomic as writer_mod
 
     hits = []
 
