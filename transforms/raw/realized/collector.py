@@ -1,0 +1,273 @@
+"""`liqmap collect`: receive realized liquidations from every venue until SIGTERM/SIGINT.
+
+One asyncio task per venue connects with the `websockets` client, subscribes, answers the
+venue's heartbeat rule, and writes each new event once (see dedupe) to the hourly files. A
+dropped connection is retried with exponential backoff; the time without a stream is left out
+of the coverage marks and logged as a gap. A stop signal closes the sockets, fsyncs and
+renames the running hour's files and writes the last coverage marks, so nothing is left
+half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import signal
+from dataclasses import dataclass
+from types import ModuleType
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+
+from transforms.raw.realized.bybit_stream import SubscriptionRejected
+from transforms.raw.realized.coverage import CoverageLog
+from transforms.raw.realized.dedupe import RedeliveryFilter
+from transforms.raw.realized.events import PayloadError
+from transforms.raw.realized.hourly_files import (
+    HourlyWriter,
+    day_of,
+    hour_files,
+    hour_floor,
+    now_ms,
+)
+from transforms.raw.realized.settings import VENUES, CollectorConfig
+
+log = logging.getLogger("liqmap.collect")
+REJECTED_FILE = "rejected.jsonl"
+STATUS_SECONDS = 60.0
+
+
+@dataclass
+class VenueStats:
+    """Counters reported on stop (and by the benchmark)."""
+
+    connections: int = 0
+    events_written: int = 0
+    redeliveries_dropped: int = 0
+    rejected_messages: int = 0
+
+
+class CollectorLocked(RuntimeError):
+    """Another collector already writes this venue's folder."""
+
+
+class VenueCollector:
+    """Runs one venue's stream until `stop` is set."""
+
+    def __init__(self, venue: str, config: CollectorConfig, stop: asyncio.Event) -> None:
+        self.venue, self.config, self.stop = venue, config, stop
+        self.stream: ModuleType = VENUES[venue]
+        self.venue_dir = config.venue_dir(venue)
+        self.writer = HourlyWriter(self.venue_dir)
+        self.coverage = CoverageLog(self.venue_dir)
+        self.dedupe = RedeliveryFilter()
+        self.symbols = frozenset(config.symbols)
+        self.stats = VenueStats()
+        self._mark_from: int | None = None
+        self._gap_from: int | None = None
+        self._gap_reason = "collector was not running"
+
+    async def run(self) -> VenueStats:
+        self.venue_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            self._gap_from = self.coverage.last_covered_ms()
+            self._seed_dedupe(self.writer.start())
+            housekeeping = asyncio.create_task(self._housekeeping())
+            try:
+                await self._connect_loop()
+            finally:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
+                self._end_coverage(now_ms())
+                self.writer.close()
+                self.stats.events_written = self.writer.events_written
+                log.info("%s: stopped; %s", self.venue, self.stats)
+        return self.stats
+
+    @contextlib.contextmanager
+    def _lock(self):  # type: ignore[no-untyped-def]
+        handle = (self.venue_dir / ".collector.lock").open("w")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise CollectorLocked(
+                    f"{self.venue_dir}: another `liqmap collect` is already writing here"
+                ) from exc
+            yield
+        finally:
+            handle.close()
+
+    def _seed_dedupe(self, resumed_lines: list[str]) -> None:
+        """Keys already on disk this hour and last count as an earlier connection."""
+        now = now_ms()
+        lines = list(resumed_lines)
+        for hour in (hour_floor(now) - 3_600_000, hour_floor(now)):
+            prefix = f"{hour_floor(hour) // 3_600_000 % 24:02d}"
+            for path in hour_files(self.venue_dir, day_of(hour)):
+                if path.name.startswith(prefix):
+                    lines.extend(path.read_text().splitlines())
+        keys = [self.stream.stored_key(json.loads(line)) for line in lines if line]
+        self.dedupe.seed(keys, now)
+
+    async def _connect_loop(self) -> None:
+        url = self.stream.stream_url(self.config.url(self.venue), self.config.symbols)
+        delay = self.config.backoff_seconds
+        while not self.stop.is_set():
+            reason = "closed by the venue"
+            try:
+                async with connect(
+                    url,
+                    open_timeout=self.config.open_timeout_seconds,
+                    max_size=2**22,
+                ) as ws:
+                    if await self._session(ws):
+                        delay = self.config.backoff_seconds
+            except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, InvalidURI):
+                    raise
+            except SubscriptionRejected as exc:
+                reason = str(exc)
+            self._end_coverage(now_ms(), reason)
+            if self.stop.is_set():
+                break
+            log.warning("%s: disconnected (%s); reconnecting in %.1f s", self.venue, reason, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay)
+            delay = min(delay * 2, self.config.backoff_max_seconds)
+
+    async def _session(self, ws: ClientConnection) -> bool:
+        """Subscribe and receive until the socket closes; True once the stream was live."""
+        live_before = self.stats.connections
+        for message in self.stream.subscribe_messages(self.config.symbols):
+            await ws.send(message)
+        if not self.stream.subscribe_messages(self.config.symbols):
+            self._begin_coverage()
+        watcher = asyncio.create_task(self._close_on_stop(ws))
+        pinger = asyncio.create_task(self._ping(ws))
+        try:
+            async for text in ws:
+                self._handle(text)
+        finally:
+            watcher.cancel()
+            pinger.cancel()
+        return self.stats.connections > live_before
+
+    def _begin_coverage(self) -> None:
+        start = now_ms()
+        if self._gap_from is not None:
+            self.coverage.gap(self._gap_from, start, self._gap_reason)
+            self._gap_from = None
+        self.dedupe.new_connection()
+        self.stats.connections += 1
+        self._mark_from = start
+        log.info("%s: receiving %s", self.venue, ",".join(self.config.symbols))
+
+    def _end_coverage(self, at_ms: int, reason: str = "collector stopped") -> None:
+        if self._mark_from is not None:
+            self.coverage.mark(self._mark_from, at_ms)
+            self._mark_from = None
+            self._gap_from, self._gap_reason = at_ms, reason
+        elif self._gap_from is None:
+            self._gap_from, self._gap_reason = at_ms, reason
+
+    def _handle(self, text: str | bytes) -> None:
+        recv = now_ms()
+        try:
+            message = json.loads(text)
+            if not isinstance(message, dict):
+                raise PayloadError(f"expected a JSON object, got {type(message).__name__}")
+            if self.stream.is_subscribe_ack(message):
+                self._begin_coverage()
+                return
+            events = self.stream.parse_message(message, recv, self.symbols)
+        except ValueError as exc:  # not JSON, or a PayloadError naming the broken rule
+            self._reject(text, recv, exc)
+            return
+        lines = [e.line for e in events if self.dedupe.accept(e.key, recv)]
+        self.stats.redeliveries_dropped += len(events) - len(lines)
+        if lines:
+            self.writer.append(lines, recv)
+
+    def _reject(self, text: str | bytes, recv: int, exc: Exception) -> None:
+        """Keep a message that breaks the venue's format, and say why (nothing is lost)."""
+        self.stats.rejected_messages += 1
+        raw = text.decode(errors="replace") if isinstance(text, bytes) else text
+        path = self.venue_dir / day_of(recv).isoformat() / REJECTED_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            handle.write(json.dumps({"recv_ms": recv, "error": str(exc), "raw": raw}) + "\n")
+        log.error(
+            "%s: message does not match the venue format (%s); kept in %s", self.venue, exc, path
+        )
+
+    async def _close_on_stop(self, ws: ClientConnection) -> None:
+        await self.stop.wait()
+        await ws.close()
+
+    async def _ping(self, ws: ClientConnection) -> None:
+        message = self.stream.ping_message()
+        if message is None:
+            return
+        while True:
+            await asyncio.sleep(self.config.bybit_ping_seconds)
+            await ws.send(message)
+
+    async def _housekeeping(self) -> None:
+        """fsync, close finished hours, write coverage marks and a status line, on timers."""
+        tick = min(self.config.fsync_seconds, self.config.coverage_seconds, 1.0)
+        last_mark = last_status = asyncio.get_running_loop().time()
+        while True:
+            await asyncio.sleep(tick)
+            self.writer.sync()
+            self.writer.roll_if_due()
+            clock = asyncio.get_running_loop().time()
+            if clock - last_mark >= self.config.coverage_seconds and self._mark_from is not None:
+                now = now_ms()
+                self.coverage.mark(self._mark_from, now)
+                self._mark_from, last_mark = now, clock
+            if clock - last_status >= STATUS_SECONDS:
+                last_status = clock
+                self.stats.events_written = self.writer.events_written
+                log.info("%s: %s", self.venue, self.stats)
+
+
+async def collect(
+    config: CollectorConfig, stop: asyncio.Event | None = None
+) -> dict[str, VenueStats]:
+    """Run every configured venue until `stop` is set or SIGTERM/SIGINT arrives."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    collectors = [VenueCollector(venue, config, stop) for venue in config.venues]
+
+    async def guarded(collector: VenueCollector) -> VenueStats:
+        try:
+            return await collector.run()
+        except BaseException:
+            stop.set()  # one venue failing stops the others cleanly too
+            raise
+
+    try:
+        results = await asyncio.gather(*(guarded(c) for c in collectors))
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return {c.venue: stats for c, stats in zip(collectors, results, strict=True)}
+
+
+def run_collector(config: CollectorConfig) -> dict[str, VenueStats]:
+    """Blocking entry point for the CLI."""
+    log.info(
+        "collecting %s for %s into %s",
+        ",".join(config.venues),
+        ",".join(config.symbols),
+        config.root,
+    )
+    return asyncio.run(collect(config))
