@@ -127,6 +127,7 @@ class VenueCollector:
                 ) as ws:
                     if await self._session(ws):
                         delay = self.config.backoff_seconds
+                    reason = f"closed by the venue (code {ws.close_code}, {ws.close_reason!r})"
             except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 if isinstance(exc, InvalidURI):

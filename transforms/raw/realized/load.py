@@ -120,9 +120,22 @@ def _read_rows(
     return count
 
 
-COLUMNS = (
-    "venue symbol day ts side price quantity notional completeness received_at source_file"
-).split()
+_SCHEMA = pa.schema(
+    [
+        ("venue", pa.string()),
+        ("symbol", pa.string()),
+        ("day", pa.date32()),
+        ("ts", pa.timestamp("ms")),
+        ("side", pa.string()),
+        ("price", pa.float64()),
+        ("quantity", pa.float64()),
+        ("notional", pa.float64()),
+        ("completeness", pa.string()),
+        ("received_at", pa.timestamp("ms")),
+        ("source_file", pa.string()),
+    ]
+)
+COLUMNS = [column.name for column in _SCHEMA]
 
 
 def load_realized_day(
@@ -178,20 +191,3 @@ def load_realized_day(
                 ],
             )
     return results
-
-
-_SCHEMA = pa.schema(
-    [
-        ("venue", pa.string()),
-        ("symbol", pa.string()),
-        ("day", pa.date32()),
-        ("ts", pa.timestamp("ms")),
-        ("side", pa.string()),
-        ("price", pa.float64()),
-        ("quantity", pa.float64()),
-        ("notional", pa.float64()),
-        ("completeness", pa.string()),
-        ("received_at", pa.timestamp("ms")),
-        ("source_file", pa.string()),
-    ]
-)
