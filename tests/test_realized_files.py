@@ -90,11 +90,11 @@ def test_valid_prefix_cuts_only_trailing_damage() -> None:
 
 def test_redelivery_filter_forgets_old_keys() -> None:
     seen = RedeliveryFilter(horizon_ms=1_000)
-    assert seen.accept("a", 0)
+    assert seen.accept(7, 0)
     seen.new_connection()
-    assert not seen.accept("a", 10)  # redelivered after a reconnect
+    assert not seen.accept(7, 10)  # redelivered after a reconnect
     seen.new_connection()
-    assert seen.accept("a", 5_000) and len(seen) == 1  # long after: a new event
+    assert seen.accept(7, 5_000) and len(seen) == 1  # long after: a new event
 
 
 def test_collector_settings_are_validated() -> None:

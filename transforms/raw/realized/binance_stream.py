@@ -63,7 +63,7 @@ def parse_message(
     return [ReceivedEvent(canonical_key(order), symbol, encode_line(record))]
 
 
-def stored_key(record: dict[str, Any]) -> str:
+def stored_key(record: dict[str, Any]) -> int:
     """The dedupe key of a stored line (same as parse_message gives on receipt)."""
     return canonical_key(record["event"]["o"])
 

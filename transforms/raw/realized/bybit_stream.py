@@ -79,7 +79,7 @@ def parse_message(
     return events
 
 
-def stored_key(record: dict[str, Any]) -> str:
+def stored_key(record: dict[str, Any]) -> int:
     """The dedupe key of a stored line (same as parse_message gives on receipt)."""
     return canonical_key(record["event"])
 

@@ -3,8 +3,8 @@
 A venue never repeats an event within one connection, but after a reconnect it may deliver
 again what the previous connection already did. Keys are therefore counted as multisets: an
 event is a redelivery while the current connection has seen its key fewer times than any
-earlier connection did. Keys older than `horizon_ms` (by event receive time) are forgotten
-so memory stays bounded during a long run.
+earlier connection did. Keys older than `horizon_ms` (2 minutes, by receive time; neither
+venue replays older events) are forgotten, so memory stays bounded during a cascade.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from collections import Counter, deque
 class RedeliveryFilter:
     """Per-venue filter; call `new_connection()` on every (re)connect."""
 
-    def __init__(self, horizon_ms: int = 15 * 60 * 1000) -> None:
+    def __init__(self, horizon_ms: int = 2 * 60 * 1000) -> None:
         self.horizon_ms = horizon_ms
-        self._earlier: Counter[str] = Counter()
-        self._current: Counter[str] = Counter()
-        self._seen_at: deque[tuple[int, str]] = deque()
-        self._last_seen: dict[str, int] = {}
+        self._earlier: Counter[int] = Counter()
+        self._current: Counter[int] = Counter()
+        self._seen_at: deque[tuple[int, int]] = deque()
+        self._last_seen: dict[int, int] = {}
 
-    def seed(self, keys: list[str], at_ms: int) -> None:
+    def seed(self, keys: list[int], at_ms: int) -> None:
         """Treat keys already on disk (e.g. from before a restart) as an earlier connection."""
-        seeded: Counter[str] = Counter(keys)
+        seeded: Counter[int] = Counter(keys)
         for key, count in seeded.items():
             self._earlier[key] = max(self._earlier[key], count)
             self._note(key, at_ms)
@@ -34,7 +34,7 @@ class RedeliveryFilter:
             self._earlier[key] = max(self._earlier[key], count)
         self._current = Counter()
 
-    def accept(self, key: str, now_ms: int) -> bool:
+    def accept(self, key: int, now_ms: int) -> bool:
         """True if the event is new and should be written, False for a redelivery."""
         self._forget_before(now_ms - self.horizon_ms)
         seen_now = self._current[key]
@@ -45,7 +45,7 @@ class RedeliveryFilter:
     def __len__(self) -> int:
         return len(self._last_seen)
 
-    def _note(self, key: str, at_ms: int) -> None:
+    def _note(self, key: int, at_ms: int) -> None:
         self._last_seen[key] = at_ms
         self._seen_at.append((at_ms, key))
 

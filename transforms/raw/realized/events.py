@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,7 +18,7 @@ class PayloadError(ValueError):
 class ReceivedEvent:
     """One liquidation as delivered: its dedupe key, symbol and the line to persist."""
 
-    key: str
+    key: int
     symbol: str
     line: bytes
 
@@ -37,9 +38,13 @@ class Liquidation:
         return self.price * self.quantity
 
 
-def canonical_key(obj: dict[str, Any]) -> str:
-    """A stable identity for a venue event object: its JSON with sorted keys."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+def canonical_key(obj: dict[str, Any]) -> int:
+    """A stable identity for a venue event object: a 64-bit digest of its sorted-key JSON.
+
+    A digest rather than the text keeps the dedupe window small in memory during a cascade.
+    """
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def encode_line(record: dict[str, Any]) -> bytes:
