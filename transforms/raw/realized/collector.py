@@ -30,8 +30,8 @@ from transforms.raw.realized.hourly_files import (
     HourlyWriter,
     day_of,
     hour_files,
-    hour_floor,
     now_ms,
+    tail_lines,
 )
 from transforms.raw.realized.settings import VENUES, CollectorConfig
 
@@ -74,7 +74,8 @@ class VenueCollector:
         self.venue_dir.mkdir(parents=True, exist_ok=True)
         with self._lock():
             self._gap_from = self.coverage.last_covered_ms()
-            self._seed_dedupe(self.writer.start())
+            self.writer.start()
+            self._seed_dedupe()
             housekeeping = asyncio.create_task(self._housekeeping())
             try:
                 await self._connect_loop()
@@ -102,16 +103,19 @@ class VenueCollector:
         finally:
             handle.close()
 
-    def _seed_dedupe(self, resumed_lines: list[str]) -> None:
-        """Keys already on disk this hour and last count as an earlier connection."""
+    def _seed_dedupe(self) -> None:
+        """Keys at the end of the newest files on disk count as an earlier connection.
+
+        After a restart the venue may redeliver what the previous process already wrote.
+        """
         now = now_ms()
-        lines = list(resumed_lines)
-        for hour in (hour_floor(now) - 3_600_000, hour_floor(now)):
-            prefix = f"{hour_floor(hour) // 3_600_000 % 24:02d}"
-            for path in hour_files(self.venue_dir, day_of(hour)):
-                if path.name.startswith(prefix):
-                    lines.extend(path.read_text().splitlines())
-        keys = [self.stream.stored_key(json.loads(line)) for line in lines if line]
+        recent = [p for h in (now - 3_600_000, now) for p in hour_files(self.venue_dir, day_of(h))]
+        paths = recent[-1:] + ([self.writer.path] if self.writer.path else [])
+        keys = []
+        for path in paths:
+            for line in tail_lines(path)[0]:
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    keys.append(self.stream.stored_key(json.loads(line)))
         self.dedupe.seed(keys, now)
 
     async def _connect_loop(self) -> None:
@@ -149,14 +153,17 @@ class VenueCollector:
             await ws.send(message)
         if not self.stream.subscribe_messages(self.config.symbols):
             self._begin_coverage()
-        watcher = asyncio.create_task(self._close_on_stop(ws))
-        pinger = asyncio.create_task(self._ping(ws))
+        helpers = [
+            asyncio.create_task(self._close_on_stop(ws)),
+            asyncio.create_task(self._ping(ws)),
+            asyncio.create_task(self._require_ack(ws, live_before)),
+        ]
         try:
             async for text in ws:
                 self._handle(text)
         finally:
-            watcher.cancel()
-            pinger.cancel()
+            for task in helpers:
+                task.cancel()
         return self.stats.connections > live_before
 
     def _begin_coverage(self) -> None:
@@ -210,6 +217,17 @@ class VenueCollector:
     async def _close_on_stop(self, ws: ClientConnection) -> None:
         await self.stop.wait()
         await ws.close()
+
+    async def _require_ack(self, ws: ClientConnection, live_before: int) -> None:
+        """A subscription that is never confirmed is a dead stream: drop it and retry."""
+        await asyncio.sleep(self.config.open_timeout_seconds)
+        if self.stats.connections == live_before:
+            log.error(
+                "%s: subscription not confirmed within %.0f s",
+                self.venue,
+                self.config.open_timeout_seconds,
+            )
+            await ws.close(1008, "subscription not confirmed")
 
     async def _ping(self, ws: ClientConnection) -> None:
         message = self.stream.ping_message()

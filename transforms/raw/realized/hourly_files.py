@@ -21,7 +21,12 @@ from pathlib import Path
 
 HOUR_MS = 3_600_000
 OPEN_SUFFIX = ".open"
+TAIL_BYTES = 4 << 20
 log = logging.getLogger(__name__)
+
+
+class StorageError(RuntimeError):
+    """The hourly file cannot be written (e.g. disk full): the collector must stop, not skip."""
 
 
 def now_ms() -> int:
@@ -92,17 +97,34 @@ def _closed_name(open_path: Path) -> Path:
     return candidate
 
 
+def tail_lines(path: Path, max_bytes: int = TAIL_BYTES) -> tuple[list[bytes], int]:
+    """Whole valid lines within the last `max_bytes` of a file, and the offset they end at.
+
+    Only the tail is read, so recovering or seeding from a large cascade hour stays cheap.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        start = max(0, size - max_bytes)
+        handle.seek(start)
+        data = handle.read()
+    if start > 0:
+        cut = data.find(b"\n") + 1
+        start, data = start + cut, data[cut:]
+    lines, good = valid_prefix(data)
+    return lines, start + good
+
+
 def truncate_torn_tail(path: Path) -> int:
     """Cut a torn/invalid tail off an `.open` file in place; returns the bytes removed."""
-    data = path.read_bytes()
-    _, good = valid_prefix(data)
-    if good < len(data):
+    size = path.stat().st_size
+    _, good = tail_lines(path)
+    if good < size:
         with path.open("r+b") as handle:
             handle.truncate(good)
             handle.flush()
             os.fsync(handle.fileno())
-        log.warning("%s: dropped a torn tail of %d bytes", path, len(data) - good)
-    return len(data) - good
+        log.warning("%s: dropped a torn tail of %d bytes", path, size - good)
+    return size - good
 
 
 def close_open_file(open_path: Path) -> Path:
@@ -153,22 +175,20 @@ class HourlyWriter:
     _fd: int | None = None
     _dirty: bool = False
 
-    def start(self) -> list[str]:
-        """Recover leftovers, open the running hour; returns lines already in its `.open`."""
+    def start(self) -> None:
+        """Recover leftovers and open (or resume) the running hour's `.open` file."""
         self.venue_dir.mkdir(parents=True, exist_ok=True)
         now = self.clock()
         self.closed_files.extend(recover_open_files(self.venue_dir, hour_floor(now)))
-        return self._open(hour_floor(now))
+        self._open(hour_floor(now))
 
-    def _open(self, hour_ms: int) -> list[str]:
+    def _open(self, hour_ms: int) -> None:
         path = open_path_for(self.venue_dir, hour_ms)
         path.parent.mkdir(parents=True, exist_ok=True)
-        existing = valid_prefix(path.read_bytes())[0] if path.exists() else []
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.fsync(self._fd)
         _fsync_dir(path.parent)
         self.hour_ms, self.path = hour_ms, path
-        return [line.decode() for line in existing]
 
     def append(self, lines: list[bytes], at_ms: int) -> None:
         """Write the lines with one write() into the file of the hour `at_ms` falls in."""
@@ -177,9 +197,11 @@ class HourlyWriter:
         if hour_floor(at_ms) != self.hour_ms:
             self.roll(at_ms)
         payload = memoryview(b"".join(lines))
-        while payload:
-            written = os.write(self._fd, payload)
-            payload = payload[written:]
+        try:
+            while payload:
+                payload = payload[os.write(self._fd, payload) :]
+        except OSError as exc:  # disk full, I/O error: stop loudly rather than drop events
+            raise StorageError(f"{self.path}: cannot append events: {exc}") from exc
         self.events_written += len(lines)
         self._dirty = True
 
