@@ -82,6 +82,7 @@ class FakeVenue:
     sent: int = 0
     url: str = ""
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    reject_subscription: bool = False  # answer like Bybit does for an unknown topic
 
     async def __aenter__(self) -> FakeVenue:
         path = "/v5/public/linear" if self.venue == "bybit" else "/ws/!forceOrder@arr"
@@ -107,7 +108,15 @@ class FakeVenue:
             subscribed.set()
         reader = asyncio.create_task(self._answer(ws, subscribed))
         try:
-            await subscribed.wait()
+            waiters = {
+                asyncio.ensure_future(subscribed.wait()),
+                asyncio.ensure_future(ws.wait_closed()),
+            }
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+            if not subscribed.is_set():
+                return  # the client left (or was refused) before subscribing
             for message in script.messages:
                 await ws.send(message if isinstance(message, str) else json.dumps(message))
                 self.sent += 1
@@ -127,7 +136,11 @@ class FakeVenue:
         async for text in ws:
             message = json.loads(text)
             self.received.append(message)
-            if message.get("op") == "subscribe":
+            if message.get("op") == "subscribe" and self.reject_subscription:
+                topic = message["args"][0]
+                refusal = {"success": False, "ret_msg": f"error:handler not found,topic:{topic}"}
+                await ws.send(json.dumps({**refusal, "conn_id": "c1", "op": "subscribe"}))
+            elif message.get("op") == "subscribe":
                 ack = {"success": True, "ret_msg": "", "conn_id": "c1", "op": "subscribe"}
                 await ws.send(json.dumps({**ack, "req_id": message.get("req_id")}))
                 subscribed.set()

@@ -247,3 +247,46 @@ def test_sigkill_loses_at_most_the_open_tail_and_sigterm_closes_everything(tmp_p
             assert len(gaps) == 2 and all(g["reason"] == "collector was not running" for g in gaps)
 
     asyncio.run(scenario())
+
+
+def test_refused_subscription_is_retried_and_never_counted_as_coverage(
+    tmp_path: Path, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        async with FakeVenue("bybit", reject_subscription=True) as by:
+            stop = asyncio.Event()
+            task = asyncio.create_task(collect(_config(tmp_path, {"bybit": by.url}), stop))
+            await wait_until(lambda: by.connections >= 3, "retries with backoff")
+            stop.set()
+            stats = await task
+            assert stats["bybit"].connections == 0
+
+    asyncio.run(scenario())
+    assert "bybit refused the subscription" in caplog.text
+    assert "handler not found" in caplog.text
+    assert not list((tmp_path / "realized/bybit").glob("*/coverage.jsonl"))
+
+
+def test_stop_during_a_stuck_handshake_still_finishes_cleanly(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        accepted = asyncio.Event()
+
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            accepted.set()
+            await reader.read()  # never answers the WebSocket upgrade
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        config = _config(tmp_path, {"binance": f"ws://127.0.0.1:{port}/ws/!forceOrder@arr"})
+        stop = asyncio.Event()
+        task = asyncio.create_task(collect(config, stop))
+        await asyncio.wait_for(accepted.wait(), 30)
+        stop.set()
+        stats = await asyncio.wait_for(task, 60)  # hang guard only
+        assert stats["binance"].connections == 0
+        server.close()
+
+    asyncio.run(scenario())
+    assert not list((tmp_path / "realized/binance").glob("*/*.open"))
+    assert list((tmp_path / "realized/binance").glob("*/[0-2][0-9].jsonl"))

@@ -38,6 +38,7 @@ from transforms.raw.realized.settings import VENUES, CollectorConfig
 log = logging.getLogger("liqmap.collect")
 REJECTED_FILE = "rejected.jsonl"
 STATUS_SECONDS = 60.0
+STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass
@@ -78,7 +79,7 @@ class VenueCollector:
             self._seed_dedupe()
             housekeeping = asyncio.create_task(self._housekeeping())
             try:
-                await self._connect_loop()
+                await self._until_stopped(asyncio.create_task(self._connect_loop()))
             finally:
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -88,6 +89,21 @@ class VenueCollector:
                 self.stats.events_written = self.writer.events_written
                 log.info("%s: stopped; %s", self.venue, self.stats)
         return self.stats
+
+    async def _until_stopped(self, streaming: asyncio.Task[None]) -> None:
+        """Wait for the stream loop; after a stop signal give it STOP_GRACE_SECONDS to close
+        its socket politely, then cancel it (e.g. when stuck in a handshake)."""
+        stopped = asyncio.create_task(self.stop.wait())
+        try:
+            await asyncio.wait({streaming, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not streaming.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(streaming, STOP_GRACE_SECONDS)
+            if not streaming.cancelled():
+                streaming.result()  # re-raise a failure of the stream loop
+        finally:
+            stopped.cancel()
+            streaming.cancel()
 
     @contextlib.contextmanager
     def _lock(self):  # type: ignore[no-untyped-def]
