@@ -290,3 +290,32 @@ def test_stop_during_a_stuck_handshake_still_finishes_cleanly(tmp_path: Path) ->
     asyncio.run(scenario())
     assert not list((tmp_path / "realized/binance").glob("*/*.open"))
     assert list((tmp_path / "realized/binance").glob("*/[0-2][0-9].jsonl"))
+
+
+def test_ageing_connection_is_replaced_without_a_gap(tmp_path: Path) -> None:
+    """Make before break: the new stream is live before the old closes; overlap deduplicated."""
+    first = [binance_message(i) for i in range(10)]
+    second = [binance_message(i) for i in range(6, 16)]  # 6..9 arrive on both connections
+
+    async def scenario() -> None:
+        scripts = [Script(first, interval=0.05), Script(second, interval=0.05)]
+        async with FakeVenue("binance", scripts) as bn:
+            config = _config(tmp_path, {"binance": bn.url}, rotate_seconds=0.6)
+            stop = asyncio.Event()
+            task = asyncio.create_task(collect(config, stop))
+            await wait_until(lambda: _open_count(tmp_path / "realized/binance") == 16, "16 events")
+            stop.set()
+            stats = await task
+            assert bn.connections >= 2 and stats["binance"].connections >= 2
+
+    asyncio.run(scenario())
+    venue_dir = tmp_path / "realized/binance"
+    assert sorted(event_ids("binance", stored_lines(venue_dir))) == list(range(16))
+    assert _gaps(venue_dir) == []
+    marks = [
+        json.loads(line)
+        for path in venue_dir.glob("*/coverage.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    marks.sort(key=lambda m: m["from_ms"])
+    assert all(a["to_ms"] == b["from_ms"] for a, b in zip(marks, marks[1:], strict=False))

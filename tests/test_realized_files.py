@@ -90,13 +90,16 @@ def test_valid_prefix_cuts_only_trailing_damage() -> None:
     assert valid_prefix(good)[0][1] == b"not json\n"  # interior damage is reported, not hidden
 
 
-def test_redelivery_filter_forgets_old_keys() -> None:
+def test_redelivery_filter_counts_per_connection_and_forgets_old_keys() -> None:
     seen = RedeliveryFilter(horizon_ms=1_000)
-    assert seen.accept(7, 0)
-    seen.new_connection()
-    assert not seen.accept(7, 10)  # redelivered after a reconnect
-    seen.new_connection()
-    assert seen.accept(7, 5_000) and len(seen) == 1  # long after: a new event
+    assert seen.accept(7, 0, conn=1)
+    assert not seen.accept(7, 10, conn=2)  # redelivered by the next connection
+    assert seen.accept(7, 20, conn=2)  # a genuine identical event after that
+    assert not seen.accept(7, 30, conn=1)  # the older, still open, sends what the newer sent twice
+    assert seen.accept(7, 5_000, conn=3) and len(seen) == 1  # long after: a new event
+    seen.seed([8, 8], at_ms=5_000)
+    assert not seen.accept(8, 5_001, conn=3) and not seen.accept(8, 5_002, conn=3)
+    assert seen.accept(8, 5_003, conn=3)
 
 
 def test_collector_settings_are_validated() -> None:

@@ -3,7 +3,9 @@
 One asyncio task per venue connects with the `websockets` client, subscribes, answers the
 venue's heartbeat rule, and writes each new event once (see dedupe) to the hourly files. A
 dropped connection is retried with exponential backoff; the time without a stream is left out
-of the coverage marks and logged as a gap. A stop signal closes the sockets, fsyncs and
+of the coverage marks and logged as a gap. Before a connection ages out (Binance ends them
+after 24 h) a replacement is opened and only then the old one closed, so planned reconnects
+leave no gap. A stop signal closes the sockets, fsyncs and
 renames the running hour's files and writes the last coverage marks, so nothing is left
 half-written.
 """
@@ -18,11 +20,12 @@ import logging
 import signal
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
 from transforms.raw.realized.bybit_stream import SubscriptionRejected
+from transforms.raw.realized.connection import NotLive, StreamConnection
 from transforms.raw.realized.coverage import CoverageLog
 from transforms.raw.realized.dedupe import RedeliveryFilter
 from transforms.raw.realized.events import PayloadError
@@ -70,6 +73,7 @@ class VenueCollector:
         self._mark_from: int | None = None
         self._gap_from: int | None = None
         self._gap_reason = "collector was not running"
+        self._conn_ids = 0
 
     async def run(self) -> VenueStats:
         self.venue_dir.mkdir(parents=True, exist_ok=True)
@@ -135,59 +139,97 @@ class VenueCollector:
         self.dedupe.seed(keys, now)
 
     async def _connect_loop(self) -> None:
-        url = self.stream.stream_url(self.config.url(self.venue), self.config.symbols)
+        """Keep one live connection: reconnect with backoff, replace it before it ages out."""
         delay = self.config.backoff_seconds
-        while not self.stop.is_set():
-            reason = "closed by the venue"
-            try:
-                async with connect(
-                    url,
-                    open_timeout=self.config.open_timeout_seconds,
-                    max_size=2**22,
-                ) as ws:
-                    if await self._session(ws):
-                        delay = self.config.backoff_seconds
-                    reason = f"closed by the venue (code {ws.close_code}, {ws.close_reason!r})"
-            except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                if isinstance(exc, InvalidURI):
-                    raise
-            except SubscriptionRejected as exc:
-                reason = str(exc)
-            self._end_coverage(now_ms(), reason)
-            if self.stop.is_set():
-                break
-            log.warning("%s: disconnected (%s); reconnecting in %.1f s", self.venue, reason, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), delay)
-            delay = min(delay * 2, self.config.backoff_max_seconds)
-
-    async def _session(self, ws: ClientConnection) -> bool:
-        """Subscribe and receive until the socket closes; True once the stream was live."""
-        live_before = self.stats.connections
-        for message in self.stream.subscribe_messages(self.config.symbols):
-            await ws.send(message)
-        if not self.stream.subscribe_messages(self.config.symbols):
-            self._begin_coverage()
-        helpers = [
-            asyncio.create_task(self._close_on_stop(ws)),
-            asyncio.create_task(self._ping(ws)),
-            asyncio.create_task(self._require_ack(ws, live_before)),
-        ]
+        current: StreamConnection | None = None
+        rotate_at = 0.0
         try:
-            async for text in ws:
-                self._handle(text)
+            while not self.stop.is_set():
+                if current is None:
+                    current = await self._open_connection()
+                    if current is None:
+                        await self._sleep_unless_stopped(delay)
+                        delay = min(delay * 2, self.config.backoff_max_seconds)
+                        continue
+                    delay = self.config.backoff_seconds
+                    self._begin_coverage()
+                    rotate_at = asyncio.get_running_loop().time() + self.config.rotate_seconds
+                outcome = await self._watch(current, rotate_at)
+                if outcome == "dropped":
+                    self._end_coverage(now_ms(), current.reason)
+                    log.warning("%s: disconnected (%s); reconnecting", self.venue, current.reason)
+                    current = None
+                    await self._sleep_unless_stopped(delay)
+                elif outcome == "rotate":
+                    # make before break: the new stream is live before the old one closes, so
+                    # coverage has no hole; the overlap's duplicates are dropped by dedupe
+                    fresh = await self._open_connection()
+                    if fresh is None:
+                        rotate_at += self.config.backoff_max_seconds
+                        continue
+                    await current.close()
+                    log.info(
+                        "%s: connection %d replaced by %d",
+                        self.venue,
+                        current.conn_id,
+                        fresh.conn_id,
+                    )
+                    current = fresh
+                    self.stats.connections += 1
+                    rotate_at = asyncio.get_running_loop().time() + self.config.rotate_seconds
         finally:
-            for task in helpers:
-                task.cancel()
-        return self.stats.connections > live_before
+            if current is not None:
+                await current.close()
+
+    async def _open_connection(self) -> StreamConnection | None:
+        """A live connection, or None (reason logged and kept for the gap record)."""
+        self._conn_ids += 1
+        conn = StreamConnection(
+            self.stream,
+            self.stream.stream_url(self.config.url(self.venue), self.config.symbols),
+            self.config.symbols,
+            self._conn_ids,
+            self._handle,
+            self._reject,
+            self.config.bybit_ping_seconds,
+            self.config.open_timeout_seconds,
+        )
+        try:
+            await conn.open()
+        except InvalidURI:
+            raise
+        except (OSError, TimeoutError, InvalidHandshake, WebSocketException, NotLive) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        except SubscriptionRejected as exc:
+            reason = str(exc)
+        else:
+            return conn
+        log.warning("%s: cannot open the stream (%s)", self.venue, reason)
+        return None
+
+    async def _watch(self, conn: StreamConnection, rotate_at: float) -> str:
+        """Wait until the connection drops, is due for replacement, or a stop is asked."""
+        assert conn.reader is not None
+        stopped = asyncio.ensure_future(self.stop.wait())
+        due = asyncio.ensure_future(asyncio.sleep(rotate_at - asyncio.get_running_loop().time()))
+        try:
+            await asyncio.wait({conn.reader, stopped, due}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            due.cancel()
+        if conn.reader.done():
+            return "dropped"
+        return "stop" if self.stop.is_set() else "rotate"
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), seconds)
 
     def _begin_coverage(self) -> None:
         start = now_ms()
         if self._gap_from is not None:
             self.coverage.gap(self._gap_from, start, self._gap_reason)
             self._gap_from = None
-        self.dedupe.new_connection()
         self.stats.connections += 1
         self._mark_from = start
         log.info("%s: receiving %s", self.venue, ",".join(self.config.symbols))
@@ -200,20 +242,14 @@ class VenueCollector:
         elif self._gap_from is None:
             self._gap_from, self._gap_reason = at_ms, reason
 
-    def _handle(self, text: str | bytes) -> None:
-        recv = now_ms()
+    def _handle(self, message: dict[str, Any], recv: int, conn_id: int) -> None:
+        """Write the message's new events (for this venue's symbols) to the hour file."""
         try:
-            message = json.loads(text)
-            if not isinstance(message, dict):
-                raise PayloadError(f"expected a JSON object, got {type(message).__name__}")
-            if self.stream.is_subscribe_ack(message):
-                self._begin_coverage()
-                return
             events = self.stream.parse_message(message, recv, self.symbols)
-        except ValueError as exc:  # not JSON, or a PayloadError naming the broken rule
-            self._reject(text, recv, exc)
+        except PayloadError as exc:
+            self._reject(json.dumps(message), recv, exc)
             return
-        lines = [e.line for e in events if self.dedupe.accept(e.key, recv)]
+        lines = [e.line for e in events if self.dedupe.accept(e.key, recv, conn_id)]
         self.stats.redeliveries_dropped += len(events) - len(lines)
         if lines:
             self.writer.append(lines, recv)
@@ -229,29 +265,6 @@ class VenueCollector:
         log.error(
             "%s: message does not match the venue format (%s); kept in %s", self.venue, exc, path
         )
-
-    async def _close_on_stop(self, ws: ClientConnection) -> None:
-        await self.stop.wait()
-        await ws.close()
-
-    async def _require_ack(self, ws: ClientConnection, live_before: int) -> None:
-        """A subscription that is never confirmed is a dead stream: drop it and retry."""
-        await asyncio.sleep(self.config.open_timeout_seconds)
-        if self.stats.connections == live_before:
-            log.error(
-                "%s: subscription not confirmed within %.0f s",
-                self.venue,
-                self.config.open_timeout_seconds,
-            )
-            await ws.close(1008, "subscription not confirmed")
-
-    async def _ping(self, ws: ClientConnection) -> None:
-        message = self.stream.ping_message()
-        if message is None:
-            return
-        while True:
-            await asyncio.sleep(self.config.bybit_ping_seconds)
-            await ws.send(message)
 
     async def _housekeeping(self) -> None:
         """fsync, close finished hours, write coverage marks and a status line, on timers."""

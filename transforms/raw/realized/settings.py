@@ -28,6 +28,7 @@ class CollectorConfig:
     backoff_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
     open_timeout_seconds: float = 10.0
+    rotate_seconds: float = 23 * 3600.0  # Binance ends every connection after 24 h
 
     def url(self, venue: str) -> str:
         return dict(self.urls).get(venue) or VENUES[venue].DEFAULT_URL
@@ -82,4 +83,5 @@ def collector_config(settings: Settings, env: dict[str, str] | None = None) -> C
         coverage_seconds=_positive(env, "LIQMAP_COLLECT_COVERAGE_SECONDS", 5.0),
         backoff_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_SECONDS", 0.5),
         backoff_max_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_MAX_SECONDS", 30.0),
+        rotate_seconds=_positive(env, "LIQMAP_COLLECT_ROTATE_SECONDS", 23 * 3600.0),
     )
