@@ -100,8 +100,15 @@ def _collect(args: argparse.Namespace) -> int:
     from transforms.raw.realized.collector import run_collector
     from transforms.raw.realized.settings import collector_config
 
+    from transforms.config import ConfigError
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run_collector(collector_config(load_settings()))
+    try:
+        config = collector_config(load_settings())
+    except ConfigError as exc:
+        print(f"liqmap collect: {exc}", file=sys.stderr)
+        return 2
+    run_collector(config)
     return 0
 
 
