@@ -97,10 +97,9 @@ def _dev(args: argparse.Namespace) -> int:
 def _collect(args: argparse.Namespace) -> int:
     import logging
 
+    from transforms.config import ConfigError
     from transforms.raw.realized.collector import run_collector
     from transforms.raw.realized.settings import collector_config
-
-    from transforms.config import ConfigError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
