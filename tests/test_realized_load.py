@@ -158,3 +158,51 @@ def test_open_file_left_by_a_killed_collector_is_read_but_not_changed(tmp_path: 
     assert results[0].events == 2
     assert writer.path.read_bytes() == before
     os.close(writer._fd)  # type: ignore[arg-type]
+
+
+def test_collector_output_loads_end_to_end(tmp_path: Path) -> None:
+    """Events received by a running collector land in raw.liquidations for their day."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from tests.realized_helpers import FakeVenue, Script, wait_until
+    from transforms.raw.realized.collector import collect
+    from transforms.raw.realized.settings import CollectorConfig
+
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    items = [
+        {
+            "T": now - 2_000 + i,
+            "s": "BTCUSDT",
+            "S": "Buy" if i % 3 else "Sell",
+            "v": "0.5",
+            "p": "1",
+        }
+        for i in range(30)
+    ]
+    pushes = [bybit_push(items[:15]), bybit_push(items[15:])]
+    today = datetime.fromtimestamp((now - 2_000) / 1000, UTC).date()
+
+    async def scenario() -> None:
+        async with FakeVenue("bybit", [Script(pushes)]) as by:
+            config = CollectorConfig(
+                root=tmp_path / "realized", symbols=("BTCUSDT",), venues=("bybit",),
+                urls=(("bybit", by.url),), coverage_seconds=0.2,
+            )  # fmt: skip
+            stop = asyncio.Event()
+            task = asyncio.create_task(collect(config, stop))
+            venue_dir = tmp_path / "realized/bybit"
+            count = lambda: sum(  # noqa: E731
+                len(p.read_text().splitlines()) for p in venue_dir.glob("*/*.open")
+            )
+            await wait_until(lambda: count() == 30, "30 events")
+            stop.set()
+            await task
+
+    asyncio.run(scenario())
+    with warehouse(tmp_path / "wh.duckdb") as conn:
+        load_realized_day(conn, tmp_path, today, ("bybit",), ("BTCUSDT",))
+        sides = _rows(conn, "SELECT side, count(*) FROM raw.liquidations GROUP BY 1 ORDER BY 1")
+        (collected,) = _rows(conn, "SELECT collected_seconds FROM raw.liquidation_coverage")[0]
+    assert sides == [("long", 20), ("short", 10)]
+    assert collected > 0
