@@ -7,11 +7,19 @@ import dagster as dg
 from orchestration.assets.marts import liquidation_model
 from orchestration.assets.publish import report_site, warehouse_snapshot
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.raw_liquidations import raw_liquidations
 from orchestration.assets.staging import stg_bars_5m
 from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
 from orchestration.resources import resources_from_settings
 
-ALL_ASSETS = [*raw_assets, stg_bars_5m, liquidation_model, report_site, warehouse_snapshot]
+ALL_ASSETS = [
+    *raw_assets,
+    raw_liquidations,
+    stg_bars_5m,
+    liquidation_model,
+    report_site,
+    warehouse_snapshot,
+]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
