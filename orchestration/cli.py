@@ -82,9 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     start, end = _range(args, settings)
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    days = (end - start).days + 1
     out.print(
         f"liqmap: {settings.source} source, {','.join(settings.symbols)}, {start}..{end} "
-        f"({(end - start).days + 1} days); Dagster event log: {log_path}",
+        f"({days} day{'s' if days > 1 else ''}); Dagster event log: {log_path}",
         soft_wrap=True,
     )
     with RunDisplay() as display:

@@ -51,11 +51,11 @@ class RunDisplay:
         if self.live:
             self._progress = Progress(
                 TextColumn("{task.description:<8}"),
-                BarColumn(bar_width=24),
+                BarColumn(bar_width=12),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[unit]:<5}"),
-                TextColumn("{task.fields[rows]:>12} rows"),
-                TextColumn("{task.fields[rate]:>16}"),
+                TextColumn("{task.fields[rows]:>10} rows"),
+                TextColumn("{task.fields[rate]:>14}"),
                 TimeElapsedColumn(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from transforms.config import project_root
 
-GRACE_S = 6.0
+GRACE_S = 5.0
 STOP_DEADLINE_S = 10.0
 
 

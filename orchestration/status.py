@@ -161,7 +161,8 @@ def collect_status(settings: Settings, home: Path) -> Status:
 
 def render_status(status: Status) -> list[str]:
     """Plain lines (also what tests read)."""
-    lines = [f"warehouse: {status.source_note}"]
+    where = f" {status.source_path}" if status.source_path else ""
+    lines = [f"warehouse: {status.source_note}{where}"]
     if status.source_path is not None and not status.markets:
         lines.append("  no market data loaded yet")
     for m in status.markets:
