@@ -48,6 +48,7 @@ class RunDisplay:
         self._lock = threading.Lock()
         self._tasks: dict[str, TaskID] = {}
         self._progress: Progress | None = None
+        self._planning: TaskID | None = None
         if self.live:
             self._progress = Progress(
                 TextColumn("{task.description:<8}"),
@@ -64,8 +65,15 @@ class RunDisplay:
             )
 
     def __enter__(self) -> RunDisplay:
+        # Before the first step Dagster records one planned event per asset and day in its
+        # event log (about a minute for a year): say so instead of sitting silent.
         if self._progress is not None:
             self._progress.start()
+            self._planning = self._progress.add_task(
+                "plan", total=None, unit="", rows="-", rate="Dagster planning"
+            )
+        else:
+            self.console.print("  plan     Dagster records the planned run (a year: ~1 min)")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -81,6 +89,9 @@ class RunDisplay:
 
     def _update_live(self, stages: list[StageStats]) -> None:
         assert self._progress is not None
+        if self._planning is not None and any(s.started is not None for s in stages):
+            self._progress.remove_task(self._planning)
+            self._planning = None
         for stage in stages:
             fields = {"unit": stage.unit, "rows": _fmt_int(stage.rows), "rate": _rate(stage)}
             task = self._tasks.get(stage.name)
@@ -90,8 +101,10 @@ class RunDisplay:
                 task = self._progress.add_task(stage.name, total=stage.total, **fields)
                 self._tasks[stage.name] = task
             self._progress.update(task, completed=stage.completed, **fields)
-            if stage.finished is not None and not self._progress.tasks[task].finished:
-                self._progress.update(task, completed=stage.total)
+            if stage.finished is not None and stage.name not in self._printed:
+                self._printed.add(stage.name)
+                if not stage.failures:
+                    self._progress.update(task, completed=stage.total)
                 self._progress.stop_task(task)
 
     def _update_plain(self, stages: list[StageStats]) -> None:

@@ -45,13 +45,14 @@ class StageStats:
 
     @property
     def total(self) -> int:
-        return self.files_total or self.days * max(len(self.steps), 1)
+        return self.files_total or self.days
 
     @property
     def completed(self) -> int:
+        """Files fetched (raw), else days covered by every step of the stage so far."""
         if self.files_total:
             return min(sum(self.files_done.values()), self.files_total)
-        return self.days * self.steps_done
+        return self.days * self.steps_done // max(len(self.steps), 1)
 
     @property
     def seconds(self) -> float:
@@ -207,8 +208,12 @@ def run_chain(
     ordered = [s for s in stages.values() if s.steps]
 
     def notify() -> None:
-        if on_change is not None:
+        if on_change is None:
+            return
+        try:
             on_change(ordered)
+        except Exception:  # a display glitch must never fail a step
+            logging.getLogger("liqmap.display").debug("display update failed", exc_info=True)
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(log_path, encoding="utf-8")
