@@ -33,11 +33,19 @@ class StageStats:
     steps_done: int = 0
     files_total: int = 0
     files_done: dict[str, int] = field(default_factory=dict)
-    rows: int = 0
-    pages: int = 0
+    rows_by_asset: dict[str, int] = field(default_factory=dict)
+    pages_by_asset: dict[str, int] = field(default_factory=dict)
     started: float | None = None
     finished: float | None = None
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_asset.values())
+
+    @property
+    def pages(self) -> int:
+        return sum(self.pages_by_asset.values())
 
     @property
     def unit(self) -> str:
@@ -140,12 +148,19 @@ class _EventSink(logging.Handler):
             error = getattr(data, "error", None)
             self.failures.append(_error_line(error) if error else event.message or "run failed")
         elif kind == "ASSET_MATERIALIZATION" and stage is not None:
+            # A range run emits one materialization per partition, each with the run's
+            # metadata: count an asset's figures once.
+            asset = event.asset_key.to_user_string() if event.asset_key else str(step)
             metadata = event.event_specific_data.materialization.metadata
-            for key, value in metadata.items():
-                if key == "rows" or key.startswith("rows_"):
-                    stage.rows += int(value.value or 0)
-                elif key == "pages_written":
-                    stage.pages += int(value.value or 0)
+            rows = [
+                int(v.value or 0)
+                for k, v in metadata.items()
+                if k == "rows" or k.startswith("rows_")
+            ]
+            if rows:
+                stage.rows_by_asset[asset] = sum(rows)
+            if "pages_written" in metadata:
+                stage.pages_by_asset[asset] = int(metadata["pages_written"].value or 0)
         else:
             return
         self.notify()

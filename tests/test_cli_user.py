@@ -188,6 +188,8 @@ def test_run_prints_a_short_readable_report(built):
     for stage in ("raw", "staging", "marts", "publish"):
         row = next(line for line in lines if line.startswith(stage + " "))
         assert row.split()[1] == str(RUN_DAYS) and row.split()[4].startswith("done")
+    staging = next(line for line in lines if line.startswith("staging "))
+    assert staging.split()[2] == f"{RUN_DAYS * 288:,}"  # each row counted once, not per day
     assert f"Site: {tmp / 'site' / 'index.html'}" in output
     assert str(tmp / "data" / "snapshot" / "warehouse.duckdb") in output
     log = Path(
