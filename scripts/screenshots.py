@@ -29,7 +29,14 @@ from transforms.config import load_settings  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-VIEWPORT = {"width": 1280, "height": 860}
+VIEWPORT = {"width": 1280, "height": 900}
+GROUPS = ("raw", "staging", "marts", "publish")
+GROUP_PROBE = {
+    "raw": "raw_klines_1m",
+    "staging": "stg_bars_5m",
+    "marts": "liq_heatmap",
+    "publish": "report_site",
+}
 
 
 def _free_port() -> int:
@@ -38,12 +45,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def report(browser, site_index: Path, out: Path) -> None:
+def report(browser, site_index: Path, out: Path, heatmap_out: Path) -> None:
+    """The latest day's page as a reader first sees it, and its heatmap chart."""
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(site_index.as_uri())
     page.wait_for_selector("canvas, svg", timeout=30_000)
     page.wait_for_timeout(1500)  # let Vega finish drawing
     page.screenshot(path=str(out))
+    section = page.locator("section", has=page.get_by_role("heading", name="Liquidation heatmap"))
+    section.first.screenshot(path=str(heatmap_out))
     page.close()
 
 
@@ -72,9 +82,17 @@ def asset_graph(browser, out: Path) -> None:
                     pass
                 time.sleep(1)
             page = browser.new_page(viewport={"width": 1600, "height": 900})
-            page.goto(url + "/asset-groups", wait_until="networkidle", timeout=120_000)
-            page.wait_for_selector("text=stg_bars_5m", timeout=120_000)
-            page.wait_for_timeout(2500)
+            page.goto(url + "/asset-groups", timeout=120_000)
+            skip = page.get_by_role("button", name="Skip")  # first-visit community dialog
+            skip.click(timeout=60_000)
+            for group in GROUPS:  # groups start collapsed: unfold each one
+                node = page.locator(f'foreignObject:has([data-tooltip="{group}"])').first
+                node.locator('[aria-label="unfold_more"]').click(timeout=60_000)
+                page.get_by_text(GROUP_PROBE[group]).first.wait_for(timeout=60_000)
+                page.wait_for_timeout(500)
+            page.reload()  # the unfolded groups are remembered; a fresh layout fits the view
+            page.get_by_text("stg_bars_5m").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(2000)
             page.screenshot(path=str(out))
             page.close()
         finally:
@@ -97,7 +115,7 @@ def main() -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            report(browser, site_index, args.out / "report.png")
+            report(browser, site_index, args.out / "report.png", args.out / "report-heatmap.png")
             asset_graph(browser, args.out / "asset-graph.png")
         finally:
             browser.close()
