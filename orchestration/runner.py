@@ -21,6 +21,8 @@ from transforms.config import Settings
 STAGE_ORDER = ("raw", "staging", "marts", "publish")
 STAGE_OF_GROUP = {"raw": "raw", "staging": "staging", "marts": "marts", "model": "marts"}
 LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"
+# --verbose: Dagster's console logger at DEBUG, i.e. every event, as before this CLI.
+LOGGER_CONFIG = {"console": {"config": {"log_level": "DEBUG"}}}
 
 
 @dataclass
@@ -250,7 +252,7 @@ def run_chain(
     started = time.perf_counter()
     try:
         result = defs.resolve_job_def("liqmap_cli_run").execute_in_process(
-            run_config={"loggers": {key: {} for key in loggers}},
+            run_config={"loggers": {key: LOGGER_CONFIG.get(key, {}) for key in loggers}},
             instance=dg.DagsterInstance.get(),
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),

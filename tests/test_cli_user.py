@@ -223,3 +223,21 @@ def test_status_on_an_empty_project(tmp_path):
     assert "nothing built yet" in result.stdout
     assert "no runs recorded" in result.stdout
     assert not (tmp_path / "dagster_home").exists()  # status creates nothing
+
+
+@pytest.mark.slow
+def test_verbose_restores_dagsters_event_stream_on_the_console(built):
+    tmp, _ = built
+    result = liqmap(
+        tmp,
+        "run",
+        "--verbose",
+        "--start",
+        YESTERDAY.isoformat(),
+        timeout=600,
+        LIQMAP_START_DATE=(YESTERDAY - timedelta(days=RUN_DAYS - 1)).isoformat(),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    events = result.stdout + result.stderr
+    for event in ("RUN_START", "STEP_START", "ASSET_MATERIALIZATION", "RUN_SUCCESS"):
+        assert f" - {event} - " in events
