@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 # Quiet installs: errors still show, version notices and progress bars do not.
-PIP := $(BIN)/python -m pip install -q --disable-pip-version-check --progress-bar off
+PIP := $(BIN)/python -m pip install -qq --disable-pip-version-check --progress-bar off
 
 .PHONY: demo test lint dev status browser bench clean screenshots
 
