@@ -2,22 +2,30 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+# Quiet installs: errors still show, version notices and progress bars do not.
+PIP := $(BIN)/python -m pip install -qq --disable-pip-version-check --progress-bar off
 
-.PHONY: demo test lint dev browser bench clean
+.PHONY: demo test lint dev status browser bench clean screenshots
 
 $(BIN)/.base: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
-	touch $@
+	@echo "liqmap: installing into $(VENV) (first time: a few minutes)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip
+	@$(PIP) -e .
+	@touch $@
 
 $(BIN)/.dev: $(BIN)/.base
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $@
+	@echo "liqmap: installing dev tools"
+	@$(PIP) -e ".[dev]"
+	@touch $@
 
-## demo: install, generate the synthetic market, backfill a year, run the model, build site/
+## demo: install, generate the synthetic market for the year ending yesterday, build everything
 demo: $(BIN)/.base
-	$(BIN)/liqmap run
+	@$(BIN)/liqmap run
+
+## status: what the warehouse holds, the last run, the snapshot's age, the site's latest page
+status: $(BIN)/.base
+	@$(BIN)/liqmap status
 
 ## test: install dev tools and Chromium, lint, run every test
 test: $(BIN)/.dev browser
@@ -30,7 +38,11 @@ lint: $(BIN)/.dev
 
 ## dev: Dagster UI + daemon on http://127.0.0.1:3000 with DAGSTER_HOME=.dagster_home
 dev: $(BIN)/.base
-	$(BIN)/liqmap dev
+	@$(BIN)/liqmap dev
+
+## screenshots: docs/img/report.png and docs/img/asset-graph.png (needs a built demo + chromium)
+screenshots: $(BIN)/.dev
+	$(BIN)/python scripts/screenshots.py
 
 browser:
 	bash scripts/ensure-chromium.sh

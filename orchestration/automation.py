@@ -42,8 +42,17 @@ def _today() -> date:
 
 
 def _decide(day: date, today: date, run_key: str) -> dg.RunRequest | str:
-    """A run request when `day` is fully published, else the reason to wait."""
-    missing = missing_files(load_settings(), day, DAILY_DATASETS)
+    """A run request when `day` is fully published, else the reason to wait.
+
+    The synthetic source has no archive to wait for: every day of its market (which ends
+    yesterday by default) is available at once; a day outside it is skipped, never flagged."""
+    settings = load_settings()
+    if settings.source == "synthetic" and not settings.start_date <= day <= settings.end_date:
+        return (
+            f"{day} is outside the synthetic market {settings.start_date}..{settings.end_date} "
+            "(LIQMAP_START_DATE/LIQMAP_END_DATE); nothing to build"
+        )
+    missing = missing_files(settings, day, DAILY_DATASETS)
     if not missing:
         key = day.isoformat()
         return dg.RunRequest(partition_key=key, run_key=run_key, tags={"liqmap/day": key})

@@ -1,55 +1,114 @@
-"""`liqmap` command line: run the chain, query the snapshot, start the Dagster UI.
+"""`liqmap` command line: run the chain, query the snapshot, show status, start the Dagster UI.
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
+liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
 liqmap dev                         Dagster UI + daemon on 127.0.0.1:3000
 liqmap collect                     collect realized liquidations until SIGTERM/SIGINT
+
+Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or input mistake
+(one line on stderr naming the setting, the bad value and what is expected; bad SQL in
+`liqmap query` counts as input).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from datetime import date
+import traceback
+from datetime import UTC, date, datetime, timedelta
+from typing import NoReturn
 
-from transforms.config import load_settings
+from orchestration.errors import (
+    EXIT_FAILURE,
+    EXIT_USER_ERROR,
+    internal_error_line,
+    write_traceback,
+)
+from transforms.config import ConfigError, check_inputs, load_settings
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line (exit 2), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"liqmap: error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(EXIT_USER_ERROR)
+
+
+def _day(flag: str):
+    def parse(value: str) -> date:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} {value!r} is not a date: expected YYYY-MM-DD"
+            ) from None
+
+    parse.__name__ = flag
+    return parse
+
+
+def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
+    """The run's days, checked against the daily partitions (first day .. yesterday UTC)."""
+    start = args.start or settings.start_date
+    end = args.end or settings.end_date
+    start_name = "--start" if args.start else "LIQMAP_START_DATE"
+    end_name = "--end" if args.end else "LIQMAP_END_DATE"
+    first = settings.start_date
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    if start < first:
+        raise ConfigError(
+            f"{start_name} {start} is before the first daily partition {first} "
+            f"(LIQMAP_START_DATE): expected a day from {first} to {last}"
+        )
+    if end > last:
+        raise ConfigError(
+            f"{end_name} {end} is after yesterday ({last}, the last complete UTC day): "
+            f"expected a day from {first} to {last}"
+        )
+    if end < start:
+        raise ConfigError(f"{end_name} {end} is before {start_name} {start}: expected end >= start")
+    return start, end
 
 
 def _run(args: argparse.Namespace) -> int:
-    import dagster as dg
-
+    from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
-
-    ensure_dagster_home()
-    from orchestration.definitions import ALL_ASSETS
-    from orchestration.resources import resources_from_settings
+    from orchestration.runner import run_chain
 
     settings = load_settings()
-    start = args.start or settings.start_date
-    end = args.end or settings.end_date
-    if end < start:
-        print(f"--end {end} is before --start {start}", file=sys.stderr)
-        return 2
-    print(f"liqmap: {settings.source} source, {','.join(settings.symbols)}, {start}..{end}")
-    print(f"liqmap: warehouse {settings.warehouse_path}, DAGSTER_HOME {os.environ['DAGSTER_HOME']}")
-    result = dg.materialize(
-        ALL_ASSETS,
-        instance=dg.DagsterInstance.get(),
-        resources=resources_from_settings(settings),
-        tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-            "liqmap/trigger": "cli",
-        },
-        raise_on_error=False,
+    check_inputs(settings)
+    start, end = _range(args, settings)
+    home = ensure_dagster_home()
+    log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    days = (end - start).days + 1
+    out.print(
+        f"liqmap: {settings.source} source, {','.join(settings.symbols)}, {start}..{end} "
+        f"({days} day{'s' if days > 1 else ''}); Dagster event log: {log_path}",
+        soft_wrap=True,
     )
-    if not result.success:
-        print("liqmap: run failed; see the log above or the Dagster UI", file=sys.stderr)
-        return 1
-    print(f"liqmap: done. Site: {settings.output_site_dir / 'index.html'}")
-    print(f"liqmap: snapshot for ad hoc queries: {settings.snapshot_path}")
+    with RunDisplay() as display:
+        outcome = run_chain(
+            settings, start, end, log_path, verbose=args.verbose, on_change=display.update
+        )
+    print_summary(
+        outcome, str(settings.output_site_dir / "index.html"), str(settings.snapshot_path)
+    )
+    return 0 if outcome.success else EXIT_FAILURE
+
+
+def _status(args: argparse.Namespace) -> int:
+    from orchestration.home import dagster_home_path
+    from orchestration.status import collect_status, render_status
+
+    settings = load_settings()
+    home = dagster_home_path()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"DAGSTER_HOME={home} is a file: expected a folder")
+    for line in render_status(collect_status(settings, home)):
+        print(line)
     return 0
 
 
@@ -59,12 +118,14 @@ def _query(args: argparse.Namespace) -> int:
     settings = load_settings()
     path = settings.snapshot_path
     if not path.exists():
-        print(f"no snapshot at {path}: run `liqmap run` first", file=sys.stderr)
-        return 1
+        raise ConfigError(f"no snapshot at {path}: run `liqmap run` first")
     conn = duckdb.connect(str(path), read_only=True)
     try:
         if args.sql:
-            conn.sql(args.sql).show(max_rows=args.max_rows)
+            try:
+                conn.sql(args.sql).show(max_rows=args.max_rows)
+            except duckdb.Error as exc:
+                raise ConfigError(f"query failed: {exc}") from None
             return 0
         print(f"liqmap snapshot {path} (read-only). End statements with ';', Ctrl-D to quit.")
         buffer = ""
@@ -78,57 +139,85 @@ def _query(args: argparse.Namespace) -> int:
                 try:
                     conn.sql(buffer).show(max_rows=args.max_rows)
                 except duckdb.Error as exc:
-                    print(f"error: {exc}")
+                    print(f"error: {' '.join(str(exc).split())}")
                 buffer = ""
     finally:
         conn.close()
 
 
 def _dev(args: argparse.Namespace) -> int:
+    from orchestration.devserver import run_dev
     from orchestration.home import ensure_dagster_home
 
+    load_settings()  # a bad setting fails here in one line, not in the code server
     ensure_dagster_home()
-    cmd = ["dg", "dev", "--host", "127.0.0.1", "--port", str(args.port)]
-    bin_dir = os.path.dirname(sys.executable)
-    os.execvp(os.path.join(bin_dir, "dg"), cmd)
-    return 0  # pragma: no cover
+    return run_dev(args.port)
 
 
 def _collect(args: argparse.Namespace) -> int:
     import logging
 
-    from transforms.config import ConfigError
     from transforms.raw.realized.collector import run_collector
     from transforms.raw.realized.settings import collector_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        config = collector_config(load_settings())
-    except ConfigError as exc:
-        print(f"liqmap collect: {exc}", file=sys.stderr)
-        return 2
+    config = collector_config(load_settings())
     run_collector(config)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="liqmap", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="materialize the whole chain for a date range")
-    run.add_argument("--start", type=date.fromisoformat, help="first day (default env)")
-    run.add_argument("--end", type=date.fromisoformat, help="last day, inclusive (default env)")
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="Dagster's event stream and tracebacks on the console",
+    )
+    parser = _Parser(prog="liqmap", description=__doc__.splitlines()[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser(
+        "run", parents=[common], help="materialize the whole chain for a date range"
+    )
+    run.add_argument("--start", type=_day("--start"), help="first day (default env)")
+    run.add_argument("--end", type=_day("--end"), help="last day, inclusive (default env)")
     run.set_defaults(func=_run)
-    query = sub.add_parser("query", help="query the read-only snapshot")
+    status = sub.add_parser("status", parents=[common], help="what is built, last run, site")
+    status.set_defaults(func=_status)
+    query = sub.add_parser("query", parents=[common], help="query the read-only snapshot")
     query.add_argument("sql", nargs="?", help="SQL to run; omit for a prompt")
     query.add_argument("--max-rows", type=int, default=40)
     query.set_defaults(func=_query)
-    dev = sub.add_parser("dev", help="start the Dagster UI and daemon on 127.0.0.1")
+    dev = sub.add_parser(
+        "dev", parents=[common], help="start the Dagster UI and daemon on 127.0.0.1"
+    )
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=_dev)
-    collect = sub.add_parser("collect", help="collect realized liquidations (runs until stopped)")
+    collect = sub.add_parser(
+        "collect", parents=[common], help="collect realized liquidations (runs until stopped)"
+    )
     collect.set_defaults(func=_collect)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.verbose = getattr(args, "verbose", False)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        sys.stderr.write(f"liqmap: error: {' '.join(str(exc).split())}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("liqmap: interrupted\n")
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        log = write_traceback(exc)
+        sys.stderr.write(f"liqmap: {internal_error_line(exc, log)}\n")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

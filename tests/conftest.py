@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# The suite's fixtures were written for this fixed window (and the daily partitions are
+# defined at import from LIQMAP_START_DATE). The product default, the year ending yesterday,
+# is exercised explicitly in test_cli_user.py and test_present_demo.py.
+os.environ.setdefault("LIQMAP_START_DATE", "2025-11-01")
+os.environ.setdefault("LIQMAP_END_DATE", "2026-10-31")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 SOURCES = ("synthetic", "mirror", "binance")
 
-DEFAULT_START_DATE = "2025-11-01"
-DEFAULT_END_DATE = "2026-10-31"
+# The default range is the year that ends yesterday (UTC), so the demo lives in the present
+# and the schedule and sensor have a real "yesterday" to build.
+DEFAULT_RANGE_DAYS = 365
 DEFAULT_BINANCE_URL = "https://data.binance.vision/data/futures/um/"
 DEFAULT_BINANCE_FAPI_URL = "https://fapi.binance.com/"
 
@@ -36,9 +37,19 @@ def validate_symbol(symbol: str) -> str:
 
 def _parse_date(name: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD)") from exc
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a date: expected YYYY-MM-DD") from None
+
+
+def default_end_date(today: date | None = None) -> date:
+    """Yesterday in UTC: the last complete day (and the last daily partition)."""
+    return (today or datetime.now(UTC).date()) - timedelta(days=1)
+
+
+def default_start_date(end: date) -> date:
+    """The first day of the DEFAULT_RANGE_DAYS-day window ending on `end`."""
+    return end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
 
 
 @dataclass(frozen=True)
@@ -50,8 +61,8 @@ class Settings:
     warehouse_path: Path
     source: str = "synthetic"
     symbols: tuple[str, ...] = ("BTCUSDT",)
-    start_date: date = field(default_factory=lambda: date.fromisoformat(DEFAULT_START_DATE))
-    end_date: date = field(default_factory=lambda: date.fromisoformat(DEFAULT_END_DATE))
+    start_date: date = field(default_factory=lambda: default_start_date(default_end_date()))
+    end_date: date = field(default_factory=default_end_date)
     binance_url: str = DEFAULT_BINANCE_URL
     mirror_dir: Path | None = None
     synthetic_seed: int = 7
@@ -101,20 +112,35 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     source = env.get("LIQMAP_SOURCE", "synthetic").strip().lower()
     if source not in SOURCES:
         raise ConfigError(f"LIQMAP_SOURCE={source!r}: expected one of {', '.join(SOURCES)}")
-    raw_symbols = env.get("LIQMAP_SYMBOLS", "BTCUSDT")
-    symbols = tuple(validate_symbol(s.strip()) for s in raw_symbols.split(",") if s.strip())
-    if not symbols:
-        raise ConfigError("LIQMAP_SYMBOLS is empty")
-    start = _parse_date("LIQMAP_START_DATE", env.get("LIQMAP_START_DATE", DEFAULT_START_DATE))
-    end = _parse_date("LIQMAP_END_DATE", env.get("LIQMAP_END_DATE", DEFAULT_END_DATE))
-    if end < start:
-        raise ConfigError(f"LIQMAP_END_DATE {end} is before LIQMAP_START_DATE {start}")
     mirror = env.get("LIQMAP_MIRROR_DIR")
+    if source == "mirror" and not mirror:
+        raise ConfigError(
+            "LIQMAP_SOURCE=mirror needs LIQMAP_MIRROR_DIR: expected a folder in the archive layout"
+        )
+    raw_symbols = env.get("LIQMAP_SYMBOLS", "BTCUSDT")
+    symbols = tuple(s.strip() for s in raw_symbols.split(",") if s.strip())
+    bad = [s for s in symbols if not SYMBOL_PATTERN.fullmatch(s)]
+    if bad or not symbols:
+        raise ConfigError(
+            f"LIQMAP_SYMBOLS={raw_symbols!r}: expected comma-separated tickers of 2-20 "
+            "upper-case letters/digits, e.g. BTCUSDT or BTCUSDT,ETHUSDT"
+        )
+    end_text = env.get("LIQMAP_END_DATE", "").strip()
+    end = _parse_date("LIQMAP_END_DATE", end_text) if end_text else default_end_date()
+    start_text = env.get("LIQMAP_START_DATE", "").strip()
+    start = _parse_date("LIQMAP_START_DATE", start_text) if start_text else default_start_date(end)
+    if end < start:
+        raise ConfigError(
+            f"LIQMAP_END_DATE={end} is before LIQMAP_START_DATE={start}: "
+            "expected an end on or after the start"
+        )
     site = env.get("LIQMAP_SITE_DIR")
     try:
         seed = int(env.get("LIQMAP_SYNTHETIC_SEED", "7"))
-    except ValueError as exc:
-        raise ConfigError("LIQMAP_SYNTHETIC_SEED must be an integer") from exc
+    except ValueError:
+        raise ConfigError(
+            f"LIQMAP_SYNTHETIC_SEED={env['LIQMAP_SYNTHETIC_SEED']!r}: expected an integer"
+        ) from None
     url = env.get("LIQMAP_BINANCE_URL", DEFAULT_BINANCE_URL)
     if not url.endswith("/"):
         url += "/"
@@ -135,3 +161,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         site_dir=Path(site).resolve() if site else None,
         binance_fapi_url=fapi_url,
     )
+
+
+def check_inputs(settings: Settings) -> None:
+    """Checks that touch the filesystem (kept out of load_settings, which sensors call on every
+    tick): the mirror folder must exist. Raises ConfigError naming the setting."""
+    if settings.source == "mirror" and settings.mirror_dir and not settings.mirror_dir.is_dir():
+        what = "is not a folder" if settings.mirror_dir.exists() else "does not exist"
+        raise ConfigError(
+            f"LIQMAP_MIRROR_DIR={settings.mirror_dir} {what}: expected a folder in the archive "
+            "layout (daily/klines/<SYMBOL>/1m/...)"
+        )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from transforms.config import ConfigError, Settings
+from transforms.config import ConfigError, Settings, check_inputs
 from transforms.raw.venues.base import Source
 
 
 def make_source(settings: Settings) -> Source:
     """`binance` (HTTPS archive), `mirror` (LIQMAP_MIRROR_DIR) or `synthetic` (seeded mirror)."""
+    check_inputs(settings)
     if settings.source == "binance":
         from transforms.raw.venues.binance import BinanceSource
 

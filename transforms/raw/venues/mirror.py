@@ -19,6 +19,8 @@ class MirrorSource(CachingSource):
 
     def _read(self, relpath: str, suffix: str = "") -> bytes:
         path = self.root / (relpath + suffix)
+        if not self.root.is_dir():  # a typo in the path is not "not published yet"
+            raise SourceError(f"mirror folder {self.root} does not exist (LIQMAP_MIRROR_DIR)")
         try:
             return path.read_bytes()
         except FileNotFoundError:
