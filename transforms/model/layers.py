@@ -1,0 +1,99 @@
+"""Leverage layers: the model's cohorts split by the leverage tranche they were opened with.
+
+Hyblock and Kingfisher sell "all / high / low leverage" views of their heatmaps. Our cohorts
+already carry their tranche (`ModelRun.level` indexes `params.leverage_levels`), and every
+cohort's size is `n0 · F_t / F_start` with one closing factor `F` shared by all cohorts, so a
+layer is exactly the model run restricted to the layer's cohorts: its grids and at-risk sums
+are those of the full run with the other cohorts left out, and the layers of a partition add
+up to the full run bin by bin.
+
+A cohort's layer is decided by its *nominal* tranche leverage (5x, 10x, … as in the
+leverage mix), not by the bracket-capped leverage used for its liquidation price.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from transforms.model.aggregate import Grid, alive_grid
+from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
+
+HIGH_LEVERAGE_MIN = 50.0  # "high" layer: tranches of 50x and more
+LOW_LEVERAGE_MAX = 10.0  # "low" layer: tranches of 10x and less
+
+# layer name -> inclusive (min, max) nominal leverage
+LAYERS: dict[str, tuple[float, float]] = {
+    "all": (1.0, math.inf),
+    "high": (HIGH_LEVERAGE_MIN, math.inf),
+    "low": (1.0, LOW_LEVERAGE_MAX),
+}
+LAYER_LABELS = {"all": "All leverage", "high": "High (≥ 50x)", "low": "Low (≤ 10x)"}
+
+
+def layer_mask(run: ModelRun, layer: str) -> np.ndarray:
+    """Boolean mask over the run's cohorts: True for the cohorts of `layer`."""
+    try:
+        lo, hi = LAYERS[layer]
+    except KeyError:
+        raise ValueError(f"unknown leverage layer {layer!r}; known: {sorted(LAYERS)}") from None
+    lev = np.asarray(run.params.leverage_levels, dtype=float)[run.level]
+    return (lev >= lo) & (lev <= hi)
+
+
+def subset_run(run: ModelRun, mask: np.ndarray) -> ModelRun:
+    """The run restricted to the cohorts in `mask`: same bars and closing factor, the per-bar
+    liquidation and opening series recomputed from those cohorts only."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != run.start.shape:
+        raise ValueError(f"mask must have one entry per cohort ({run.n_cohorts}), got {mask.shape}")
+    start, end, side, n0 = run.start[mask], run.end[mask], run.side[mask], run.n0[mask]
+    status = run.status[mask]
+    n = run.n_bars
+    liq = status == LIQUIDATED
+    size = np.where(liq, n0 * np.exp(run.log_f[np.maximum(end - 1, 0)] - run.log_f[start]), 0.0)
+    bar = np.minimum(end, max(n - 1, 0))
+    is_long = side == LONG
+
+    def per_bar(idx: np.ndarray, sel: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.bincount(idx[sel], weights=w[sel], minlength=n)[:n]
+
+    return dataclasses.replace(
+        run,
+        start=start,
+        end=end,
+        side=side,
+        level=run.level[mask],
+        entry=run.entry[mask],
+        lp=run.lp[mask],
+        n0=n0,
+        status=status,
+        liq_long=per_bar(bar, is_long, size),
+        liq_short=per_bar(bar, ~is_long, size),
+        opened_long=per_bar(start, is_long, n0),
+        opened_short=per_bar(start, ~is_long, n0),
+    )
+
+
+def layer_run(run: ModelRun, layer: str) -> ModelRun:
+    """The run of one leverage layer ("all" returns `run` itself)."""
+    if layer == "all":
+        layer_mask(run, layer)  # validates the name
+        return run
+    return subset_run(run, layer_mask(run, layer))
+
+
+def layer_grids(
+    run: ModelRun,
+    snaps: np.ndarray,
+    bin_size: float,
+    bin_lo: int,
+    bin_hi: int,
+    layers: tuple[str, ...] = tuple(LAYERS),
+) -> dict[str, Grid]:
+    """Alive-notional grids of each layer on the same snapshots and bins."""
+    return {
+        name: alive_grid(layer_run(run, name), snaps, bin_size, bin_lo, bin_hi) for name in layers
+    }
