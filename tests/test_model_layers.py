@@ -78,3 +78,28 @@ def test_unknown_layer_and_bad_mask_are_named(run) -> None:
         layer_mask(run, "mid")
     with pytest.raises(ValueError, match="one entry per cohort"):
         subset_run(run, np.ones(3, dtype=bool))
+
+
+def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
+    from transforms.model.layers import LAYER_VIEWS, layer_map_rows
+    from transforms.model.params import scenario_params
+
+    nc = run_model(
+        random_bars(3000, seed=5), scenario_params(run.params, "never_close"), flat_brackets()
+    )
+    snaps = np.array([1000, 2999])
+    spots = run.bars.close[snaps]
+    rows = layer_map_rows({"base": run, "never_close": nc}, snaps, spots, 250.0, 0.25)
+    assert set(zip(rows["scenario"], rows["layer"], strict=True)) == set(LAYER_VIEWS)
+    for (sc, layer), g in rows.groupby(["scenario", "layer"]):
+        r = {"base": run, "never_close": nc}[sc]
+        for i, t in enumerate(snaps):
+            d = g[g["snap"] == t]
+            assert ((d["price_high"] > spots[i] * 0.75) & (d["price_low"] < spots[i] * 1.25)).all()
+            # the window's notional equals the run's alive notional there, cohort by cohort
+            size = layer_run(r, layer).size_at(int(t))
+            lr = layer_run(r, layer)
+            b = np.floor(lr.lp / 250.0) * 250.0
+            inside = (b + 250 > spots[i] * 0.75) & (b < spots[i] * 1.25)
+            want = size[inside & (lr.side == 1)].sum()
+            assert d["long_notional"].sum() == pytest.approx(want, rel=1e-9)

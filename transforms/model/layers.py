@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
 from transforms.model.aggregate import Grid, alive_grid
 from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
@@ -97,3 +99,93 @@ def layer_grids(
     return {
         name: alive_grid(layer_run(run, name), snaps, bin_size, bin_lo, bin_hi) for name in layers
     }
+
+
+# ---------------------------------------------------------------- mart-shaped long frames
+
+#: the (scenario, layer) views the report can switch between; "base"/"all" is the default
+LAYER_SCENARIOS = ("base", "never_close")
+LAYER_VIEWS: tuple[tuple[str, str], ...] = tuple(
+    (sc, layer) for sc in LAYER_SCENARIOS for layer in LAYERS
+)
+
+
+def _long_frame(
+    grid: Grid, keep: np.ndarray, key: str, row_keys: np.ndarray, scenario: str, layer: str
+) -> pd.DataFrame:
+    r, c = np.nonzero(keep)
+    pl = grid.price_low()
+    return pd.DataFrame(
+        {
+            key: row_keys[r],
+            "scenario": scenario,
+            "layer": layer,
+            "price_low": pl[c],
+            "price_high": pl[c] + grid.bin_size,
+            "long_notional": grid.long[r, c],
+            "short_notional": grid.short[r, c],
+        }
+    )
+
+
+def layer_map_rows(
+    runs: Mapping[str, ModelRun],
+    snaps: np.ndarray,
+    spots: np.ndarray,
+    bin_size: float,
+    window_pct: float,
+    views: Sequence[tuple[str, str]] = LAYER_VIEWS,
+) -> pd.DataFrame:
+    """End-of-day alive notional per price bin for every (scenario, layer) view, only bins
+    within ±`window_pct` of each snapshot's spot (the liquidation map's window) and holding
+    notional: columns snap (the snapshot's bar index), scenario, layer, price_low, price_high,
+    long_notional, short_notional."""
+    snaps = np.asarray(snaps, dtype=np.int64)
+    spots = np.asarray(spots, dtype=float)
+    if len(snaps) == 0:
+        return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS])
+    lo = int(np.floor(np.nanmin(spots) * (1.0 - window_pct) / bin_size))
+    hi = int(np.floor(np.nanmax(spots) * (1.0 + window_pct) / bin_size)) + 1
+    parts = []
+    for scenario, layer in views:
+        g = alive_grid(layer_run(runs[scenario], layer), snaps, bin_size, lo, hi)
+        pl = g.price_low()[None, :]
+        sp = spots[:, None]
+        near = (pl + bin_size > sp * (1.0 - window_pct)) & (pl < sp * (1.0 + window_pct))
+        keep = near & ((g.long_count > 0) | (g.short_count > 0))
+        parts.append(_long_frame(g, keep, "snap", snaps, scenario, layer))
+    return pd.concat(parts, ignore_index=True)
+
+
+def layer_heat_rows(
+    runs: Mapping[str, ModelRun],
+    snaps: np.ndarray,
+    snap_ts: np.ndarray,
+    ref_close: np.ndarray,
+    bin_size: float,
+    range_pct: float,
+    views: Sequence[tuple[str, str]],
+) -> pd.DataFrame:
+    """Alive notional per (snapshot, price bin) for each view, bins within ±`range_pct` of
+    each snapshot's reference close and holding notional: columns ts_ns (from `snap_ts`),
+    scenario, layer, price_low, price_high, long_notional, short_notional."""
+    snaps = np.asarray(snaps, dtype=np.int64)
+    if len(snaps) == 0 or not views:
+        return pd.DataFrame(columns=["ts_ns", "scenario", "layer", *_VALUE_COLUMNS])
+    ref = np.asarray(ref_close, dtype=float)
+    lo = int(np.floor(np.nanmin(ref) * (1.0 - range_pct) / bin_size))
+    hi = int(np.floor(np.nanmax(ref) * (1.0 + range_pct) / bin_size)) + 1
+    parts = []
+    for scenario, layer in views:
+        g = alive_grid(layer_run(runs[scenario], layer), snaps, bin_size, lo, hi)
+        pl = g.price_low()[None, :]
+        near = (pl + bin_size > (ref * (1.0 - range_pct))[:, None]) & (
+            pl < (ref * (1.0 + range_pct))[:, None]
+        )
+        keep = near & ((g.long_count > 0) | (g.short_count > 0))
+        ts = np.asarray(snap_ts, dtype=np.int64)
+        parts.append(_long_frame(g, keep, "ts_ns", ts, scenario, layer))
+    return pd.concat(parts, ignore_index=True)
+
+
+_VALUE_COLUMNS = ["price_low", "price_high", "long_notional", "short_notional"]
