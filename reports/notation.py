@@ -58,15 +58,20 @@ def fmt_signed_usd(x: float | None) -> str:
     return ("+" if x >= 0 else MINUS) + fmt_usd(abs(x))
 
 
+def _round_half_up(x: float, step: float) -> float:
+    """x to the nearest multiple of `step`, halves away from zero (70,050 → 70,100)."""
+    return math.copysign(math.floor(abs(x) / step + 0.5) * step, x)
+
+
 def shown_price(x: float) -> float:
     """A price rounded the way `fmt_price` prints it (nearest 100 from 10k, 10 from 1k,
-    cents from 1): the number the reader sees."""
+    cents from 1, halves up): the number the reader sees."""
     if abs(x) >= 10_000:
-        return round(x, -2)
+        return _round_half_up(x, 100.0)
     if abs(x) >= 1_000:
-        return round(x, -1)
+        return _round_half_up(x, 10.0)
     if abs(x) >= 1:
-        return round(x, 2)
+        return round(_round_half_up(x, 0.01), 2)
     return float(f"{x:.4g}")
 
 
