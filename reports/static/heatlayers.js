@@ -134,8 +134,9 @@
     view.addEventListener("mousemove", function (ev) {
       var canvas = el.querySelector("canvas");
       if (!canvas) { return; }
-      var r = canvas.getBoundingClientRect(), o = view.origin();
-      var px = ev.clientX - r.left - o[0], py = ev.clientY - r.top - o[1];
+      // plot coordinates: the canvas box minus padding and the view's origin (as Vega does)
+      var r = canvas.getBoundingClientRect(), o = view.origin(), pad = view.padding();
+      var px = ev.clientX - r.left - pad.left - o[0], py = ev.clientY - r.top - pad.top - o[1];
       if (px < 0 || py < 0 || px > view.width() || py > view.height()) { hide(); return; }
       var got = valueAt(view, meta, px, py);
       if (!got) { hide(); return; }
