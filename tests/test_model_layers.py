@@ -103,3 +103,20 @@ def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
             inside = (b + 250 > spots[i] * 0.75) & (b < spots[i] * 1.25)
             want = size[inside & (lr.side == 1)].sum()
             assert d["long_notional"].sum() == pytest.approx(want, rel=1e-9)
+
+
+def test_layer_map_cumulative_curves_match_the_base_map(run) -> None:
+    """The base/all view of the layer map equals mart.liq_map's rows in the window."""
+    from transforms.model.layers import layer_map_rows
+
+    snaps = np.array([2999])
+    spot = run.bars.close[snaps]
+    rows = layer_map_rows({"base": run}, snaps, spot, 250.0, 0.25, views=(("base", "all"),))
+    g = alive_grid(run, snaps, 250.0, *bin_range_for(run, snaps, 250.0))
+    pl = g.price_low()
+    below = pl < spot[0]
+    want_long = np.cumsum(np.where(below, g.long[0], 0)[::-1])[::-1]
+    for _, r in rows.iterrows():
+        j = int(np.flatnonzero(pl == r["price_low"])[0])
+        expect = want_long[j] if below[j] else 0.0
+        assert r["long_cum_from_spot"] == pytest.approx(expect, rel=1e-9, abs=1e-6)

@@ -111,21 +111,28 @@ LAYER_VIEWS: tuple[tuple[str, str], ...] = tuple(
 
 
 def _long_frame(
-    grid: Grid, keep: np.ndarray, key: str, row_keys: np.ndarray, scenario: str, layer: str
+    grid: Grid,
+    keep: np.ndarray,
+    key: str,
+    row_keys: np.ndarray,
+    scenario: str,
+    layer: str,
+    extra: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     r, c = np.nonzero(keep)
     pl = grid.price_low()
-    return pd.DataFrame(
-        {
-            key: row_keys[r],
-            "scenario": scenario,
-            "layer": layer,
-            "price_low": pl[c],
-            "price_high": pl[c] + grid.bin_size,
-            "long_notional": grid.long[r, c],
-            "short_notional": grid.short[r, c],
-        }
-    )
+    cols = {
+        key: row_keys[r],
+        "scenario": scenario,
+        "layer": layer,
+        "price_low": pl[c],
+        "price_high": pl[c] + grid.bin_size,
+        "long_notional": grid.long[r, c],
+        "short_notional": grid.short[r, c],
+    }
+    for name, arr in (extra or {}).items():
+        cols[name] = arr[r, c]
+    return pd.DataFrame(cols)
 
 
 def layer_map_rows(
@@ -139,11 +146,13 @@ def layer_map_rows(
     """End-of-day alive notional per price bin for every (scenario, layer) view, only bins
     within ±`window_pct` of each snapshot's spot (the liquidation map's window) and holding
     notional: columns snap (the snapshot's bar index), scenario, layer, price_low, price_high,
-    long_notional, short_notional."""
+    long_notional, short_notional, long_cum_from_spot, short_cum_from_spot (as in
+    `mart.liq_map`: longs liquidated if price falls from spot to the bin's lower edge, shorts
+    if it rises to the upper edge)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
     if len(snaps) == 0:
-        return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS])
+        return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS, *_CUM_COLUMNS])
     lo = int(np.floor(np.nanmin(spots) * (1.0 - window_pct) / bin_size))
     hi = int(np.floor(np.nanmax(spots) * (1.0 + window_pct) / bin_size)) + 1
     parts = []
@@ -153,7 +162,14 @@ def layer_map_rows(
         sp = spots[:, None]
         near = (pl + bin_size > sp * (1.0 - window_pct)) & (pl < sp * (1.0 + window_pct))
         keep = near & ((g.long_count > 0) | (g.short_count > 0))
-        parts.append(_long_frame(g, keep, "snap", snaps, scenario, layer))
+        below, above = pl < sp, pl + bin_size > sp
+        long_cum = np.cumsum(np.where(below, g.long, 0.0)[:, ::-1], axis=1)[:, ::-1]
+        short_cum = np.cumsum(np.where(above, g.short, 0.0), axis=1)
+        cums = {
+            "long_cum_from_spot": np.where(below, long_cum, 0.0),
+            "short_cum_from_spot": np.where(above, short_cum, 0.0),
+        }
+        parts.append(_long_frame(g, keep, "snap", snaps, scenario, layer, cums))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -189,3 +205,4 @@ def layer_heat_rows(
 
 
 _VALUE_COLUMNS = ["price_low", "price_high", "long_notional", "short_notional"]
+_CUM_COLUMNS = ["long_cum_from_spot", "short_cum_from_spot"]
