@@ -29,7 +29,8 @@ def _row(df: pd.DataFrame, i: int = 0) -> dict:
 
 
 def test_both_sides_by_hand() -> None:
-    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0])))
+    p = LevelParams(cluster_share=0.05)
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0]), p))
     # Shorts in the ±25 % window: 1 + 10 + 50 = 61; 5 % = 3.05, so the 1.0 bin is not major.
     assert r["nearest_cluster_above_price"] == 103_500
     assert r["nearest_cluster_above_notional"] == 10
@@ -49,6 +50,13 @@ def test_both_sides_by_hand() -> None:
     # 90 % of 42 = 37.8 is reached in the 85k bin: its lower edge.
     assert r["p90_below_price"] == 85_000
     assert r["p90_below_pct"] == pytest.approx(-0.15)
+
+
+def test_the_default_share_makes_a_smaller_bin_major() -> None:
+    # 3 % of the longs' 42 in the window is 1.26: the 2.0 bin right below spot qualifies.
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0])))
+    assert r["nearest_cluster_below_price"] == 99_500
+    assert r["peak_cluster_below_price"] == 95_500
 
 
 def test_empty_side_is_nan_and_the_other_side_stands() -> None:

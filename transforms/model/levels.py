@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 WINDOW_PCT = 0.25  # the liquidation map's window around spot
-CLUSTER_SHARE = 0.05  # a "major" cluster holds >= 5 % of its side's notional in the window
+CLUSTER_SHARE = 0.03  # "major": >= 3 % of its side in the window (~3x an average bin)
 QUANTILE = 0.90
 
 SIDES = ("above", "below")  # above = shorts (squeeze fuel), below = longs (flush fuel)
