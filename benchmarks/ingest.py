@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transforms.db import warehouse  # noqa: E402
-from transforms.loading import load_dataset  # noqa: E402
-from transforms.sources import DATASETS, periods_for_window  # noqa: E402
-from transforms.sources.mirror import MirrorSource  # noqa: E402
-from transforms.sources.synthetic import generate_mirror  # noqa: E402
-from transforms.staging import build_bars_5m  # noqa: E402
+from transforms.raw.loading import load_dataset  # noqa: E402
+from transforms.raw.venues import DATASETS, periods_for_window  # noqa: E402
+from transforms.raw.venues.mirror import MirrorSource  # noqa: E402
+from transforms.raw.venues.synthetic import generate_mirror  # noqa: E402
+from transforms.staging.bars import build_bars_5m  # noqa: E402
 
 SYMBOL = "BTCUSDT"
 START = date(2025, 11, 1)

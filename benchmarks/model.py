@@ -22,8 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transforms.marts import build_marts  # noqa: E402
-from transforms.model import BarArrays, ModelParams, bracket_table, run_model  # noqa: E402
+from transforms.marts.build import build_marts  # noqa: E402
+from transforms.model import BarArrays, ModelParams, run_model  # noqa: E402
+from transforms.reference import bracket_table  # noqa: E402
 
 
 def synthetic_bars(days: int, seed: int, start: date) -> pd.DataFrame:
@@ -103,7 +104,7 @@ def main() -> None:
     daily = time.perf_counter() - t
     print(
         f"build_marts daily incremental (1 day, 4 scenarios, {args.days} d lookback): "
-        f"{daily:.2f} s -> heatmap {len(frames.heatmap):,} rows, liq_map "
+        f"{daily:.2f} s -> heatmap {len(frames.liq_heatmap):,} rows, liq_map "
         f"{len(frames.liq_map):,}, daily_metrics {len(frames.daily_metrics)}, "
         f"moves {len(frames.moves)}"
     )
@@ -118,8 +119,8 @@ def main() -> None:
     )
     rng30 = time.perf_counter() - t
     print(
-        f"build_marts 30-day range (one pass): {rng30:.2f} s -> heatmap {len(frames.heatmap):,} "
-        f"rows, daily_metrics {len(frames.daily_metrics)}"
+        f"build_marts 30-day range (one pass): {rng30:.2f} s -> heatmap "
+        f"{len(frames.liq_heatmap):,} rows, daily_metrics {len(frames.daily_metrics)}"
     )
     t = time.perf_counter()
     year = build_marts(

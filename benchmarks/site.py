@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from reports.site import BUNDLE_NAME, build_site  # noqa: E402
+from reports.site import build_site  # noqa: E402
+from reports.static_assets import BUNDLE_NAME  # noqa: E402
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse  # noqa: E402
 
 TWO_MB = 2 * 1024 * 1024

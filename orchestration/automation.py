@@ -13,8 +13,8 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions
 from transforms.config import load_settings
-from transforms.sources.base import DATASETS, MONTHLY_DATASETS
-from transforms.sources.probe import missing_files
+from transforms.raw.datasets import DAILY_DATASETS
+from transforms.raw.venues.probe import missing_files
 
 LATE_WINDOW_DAYS = 7
 FLAG_AFTER_DAYS = 3
@@ -27,8 +27,8 @@ IN_FLIGHT = [
 ]
 LAST_ASSET = dg.AssetKey("warehouse_snapshot")
 # Funding exists only as monthly files, published after the month ends: a day never waits
-# for it (raw_funding loads it when it lands; staging carries the last settled rate).
-DAILY_DATASETS = tuple(d for d in DATASETS if d not in MONTHLY_DATASETS)
+# for it (raw_funding loads it when it lands; staging carries the last settled rate), so the
+# probe asks for DAILY_DATASETS only.
 
 daily_chain_job = dg.define_asset_job(
     "daily_chain",

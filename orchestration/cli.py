@@ -4,6 +4,7 @@ liqmap run [--start D] [--end D]   materialize every asset for the range as one 
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
 liqmap dev                         Dagster UI + daemon on 127.0.0.1:3000
+liqmap collect                     collect realized liquidations until SIGTERM/SIGINT
 """
 
 from __future__ import annotations
@@ -93,6 +94,23 @@ def _dev(args: argparse.Namespace) -> int:
     return 0  # pragma: no cover
 
 
+def _collect(args: argparse.Namespace) -> int:
+    import logging
+
+    from transforms.config import ConfigError
+    from transforms.raw.realized.collector import run_collector
+    from transforms.raw.realized.settings import collector_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        config = collector_config(load_settings())
+    except ConfigError as exc:
+        print(f"liqmap collect: {exc}", file=sys.stderr)
+        return 2
+    run_collector(config)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="liqmap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     dev = sub.add_parser("dev", help="start the Dagster UI and daemon on 127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=_dev)
+    collect = sub.add_parser("collect", help="collect realized liquidations (runs until stopped)")
+    collect.set_defaults(func=_collect)
     args = parser.parse_args(argv)
     return args.func(args)
 

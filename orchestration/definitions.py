@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.ingest import raw_assets
-from orchestration.assets.model import liquidation_model
-from orchestration.assets.report import report_site, warehouse_snapshot
-from orchestration.assets.warehouse import stg_bars_5m
+from orchestration.assets.marts import liquidation_model
+from orchestration.assets.publish import report_site, warehouse_snapshot
+from orchestration.assets.raw import raw_assets
+from orchestration.assets.raw_liquidations import raw_liquidations
+from orchestration.assets.staging import stg_bars_5m
 from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
 from orchestration.resources import resources_from_settings
 
-ALL_ASSETS = [*raw_assets, stg_bars_5m, liquidation_model, report_site, warehouse_snapshot]
+ALL_ASSETS = [
+    *raw_assets,
+    raw_liquidations,
+    stg_bars_5m,
+    liquidation_model,
+    report_site,
+    warehouse_snapshot,
+]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

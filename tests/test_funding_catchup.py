@@ -11,16 +11,17 @@ import dagster as dg
 import pytest
 from ingest_helpers import SEED, SYMBOL, hide, publish
 
-from orchestration.assets.ingest import raw_assets
-from orchestration.assets.warehouse import stg_bars_5m
+from orchestration.assets.raw import raw_assets
+from orchestration.assets.staging import stg_bars_5m
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
-from transforms.loading import catch_up_funding, load_dataset
-from transforms.sources import DATASETS, NotYetPublished, periods_for_window
-from transforms.sources.mirror import MirrorSource
-from transforms.sources.synthetic import generate_mirror
-from transforms.staging import build_bars_5m
+from transforms.raw.funding import catch_up_funding
+from transforms.raw.loading import load_dataset
+from transforms.raw.venues import DATASETS, NotYetPublished, periods_for_window
+from transforms.raw.venues.mirror import MirrorSource
+from transforms.raw.venues.synthetic import generate_mirror
+from transforms.staging.bars import build_bars_5m
 
 MIRROR_FIRST, MIRROR_LAST = date(2025, 10, 30), date(2025, 12, 3)
 TS = "TIMESTAMP"

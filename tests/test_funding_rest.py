@@ -15,14 +15,14 @@ import dagster as dg
 import pytest
 from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, hide, publish, read_member
 
-from orchestration.assets.ingest import raw_assets
-from orchestration.assets.warehouse import stg_bars_5m
+from orchestration.assets.raw import raw_assets
+from orchestration.assets.staging import stg_bars_5m
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
-from transforms.sources import SourceError
-from transforms.sources.funding_rest import fetch_funding_rest, funding_frame, parse_funding_json
-from transforms.sources.synthetic import generate_mirror
+from transforms.raw.venues import SourceError
+from transforms.raw.venues.funding_rest import fetch_funding_rest, funding_frame, parse_funding_json
+from transforms.raw.venues.synthetic import generate_mirror
 
 ENDPOINT = "fapi/v1/fundingRate"
 OFFSET = 0.00005  # REST rates differ from the archive's, to tell the two apart

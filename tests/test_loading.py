@@ -8,11 +8,11 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, write_archive
 
 from transforms.db import warehouse
-from transforms.loading import load_dataset
-from transforms.sources import DATASETS, CorruptArchive, periods_for_window
-from transforms.sources.mirror import MirrorSource
-from transforms.sources.synthetic import generate_mirror
-from transforms.staging import build_bars_5m
+from transforms.raw.loading import load_dataset
+from transforms.raw.venues import DATASETS, CorruptArchive, periods_for_window
+from transforms.raw.venues.mirror import MirrorSource
+from transforms.raw.venues.synthetic import generate_mirror
+from transforms.staging.bars import build_bars_5m
 
 START, END = WINDOW_START, WINDOW_END + timedelta(days=1)
 N_DAYS = (END - START).days

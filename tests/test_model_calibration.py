@@ -22,7 +22,7 @@ from benchmarks.calibration import (
     load_inputs,
 )
 from tests.test_model_real import _brackets
-from transforms.marts import build_marts
+from transforms.marts.build import build_marts
 from transforms.model import ModelParams
 
 

@@ -10,17 +10,9 @@ import pytest
 
 from tests.model_helpers import flat_brackets
 from transforms.db import apply_schema
-from transforms.model import (
-    SCENARIOS,
-    ModelParams,
-    bracket_for,
-    bracket_table,
-    liquidation_price,
-    load_brackets,
-    scenario_params,
-    seed_brackets,
-)
+from transforms.model import SCENARIOS, ModelParams, bracket_for, liquidation_price, scenario_params
 from transforms.model.brackets import lp_ratios
+from transforms.reference import bracket_table, load_brackets, seed_brackets
 
 
 def test_lp_hand_checked_longs_and_shorts():

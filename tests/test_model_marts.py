@@ -12,18 +12,13 @@ import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.db import apply_schema
-from transforms.mart_store import moves_by_day, write_marts
-from transforms.marts import build_marts
+from transforms.marts.build import build_marts
+from transforms.marts.registry import MARTS, Windowing
+from transforms.marts.store import moves_by_day, write_marts
 from transforms.model import ModelParams, run_model
 
-TABLES = {
-    "heatmap": "mart.liq_heatmap",
-    "liq_map": "mart.liq_map",
-    "daily_metrics": "mart.daily_metrics",
-    "moves": "mart.moves",
-    "model_params": "mart.model_params",
-}
 PARAMS = ModelParams(lookback_days=5)
+STAGED = Windowing.STAGED_DAYS
 DAYS = 12  # bars from 2025-01-01 for 12 days of 5-minute bars
 
 
@@ -36,17 +31,27 @@ def _cut(bars: pd.DataFrame, end_exclusive: date) -> pd.DataFrame:
     return bars[bars["ts"] < pd.Timestamp(end_exclusive)].reset_index(drop=True)
 
 
+def test_mart_registry_matches_schema():
+    conn = duckdb.connect()
+    apply_schema(conn)
+    for mart in MARTS.values():
+        cols = [r[0] for r in conn.execute(f"DESCRIBE {mart.table}").fetchall()]
+        assert tuple(cols) == mart.columns, mart.name
+
+
 def test_frames_match_schema_and_insert(bars):
     frames = build_marts(
         bars, flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 8), date(2025, 1, 10)
     )
     conn = duckdb.connect()
     apply_schema(conn)
-    for attr, table in TABLES.items():
-        df = getattr(frames, attr)
+    written = {**frames.by_mart(), "model_params": frames.model_params}
+    assert set(written) == {m.name for m in MARTS.values() if m.windowing is not STAGED}
+    for name, df in written.items():
+        table = MARTS[name].table
         cols = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
-        assert list(df.columns) == cols, attr
-        assert len(df) > 0, attr
+        assert list(df.columns) == cols, name
+        assert len(df) > 0, name
         conn.register("f", df)
         conn.execute(f"INSERT INTO {table} SELECT * FROM f")
         conn.unregister("f")
@@ -58,8 +63,8 @@ def test_frames_match_schema_and_insert(bars):
         "high_leverage",
     }
     assert set(frames.model_params["params_hash"]) == set(dm["params_hash"])
-    assert frames.heatmap["params_hash"].nunique() == 1
-    hm = frames.heatmap
+    assert frames.liq_heatmap["params_hash"].nunique() == 1
+    hm = frames.liq_heatmap
     assert hm["ts"].dt.floor("D").dt.date.eq(hm["day"]).all()
     assert hm["ts"].nunique() == 48  # every hour of both target days
     assert ((hm["long_notional"] > 0) | (hm["short_notional"] > 0)).all()
@@ -71,9 +76,9 @@ def test_heatmap_range_and_liq_map_cumulative(bars):
     f = build_marts(bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 10))
     closes = bars.set_index("ts")["close"]
     hour_close = closes.resample("1h").last()
-    ref = hour_close.reindex(f.heatmap["ts"]).to_numpy()
-    assert (f.heatmap["price_high"] > ref * 0.95).all() and (
-        f.heatmap["price_low"] < ref * 1.05
+    ref = hour_close.reindex(f.liq_heatmap["ts"]).to_numpy()
+    assert (f.liq_heatmap["price_high"] > ref * 0.95).all() and (
+        f.liq_heatmap["price_low"] < ref * 1.05
     ).all()
     lm = f.liq_map.sort_values("price_low")
     spot = lm["spot_price"].iloc[0]
@@ -106,10 +111,10 @@ def test_range_in_one_pass_equals_day_by_day(bars):
             d,
             d + timedelta(days=1),
         )
-        for attr in ("heatmap", "liq_map", "daily_metrics"):
-            a = getattr(whole, attr)
+        for name in ("liq_heatmap", "liq_map", "daily_metrics"):
+            a = whole.by_mart()[name]
             a = a[a["day"] == d].reset_index(drop=True)
-            b = getattr(one, attr).reset_index(drop=True)
+            b = one.by_mart()[name].reset_index(drop=True)
             assert len(a) > 0
             pdt.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-6)
     assert len(whole.daily_metrics) == 4 * 4
@@ -134,14 +139,14 @@ def test_coarse_bars_without_taker_or_funding(bars):
     assert dm["funding_7d_mean"].isna().all() and dm["funding_state"].isna().all()
     assert dm["longs_at_risk"].notna().all() and (dm["longs_at_risk"] > 0).all()
     assert dm["mark_price"].isna().all()
-    assert f.heatmap["ts"].nunique() == 48  # 4-hour bars still give every hour
+    assert f.liq_heatmap["ts"].nunique() == 48  # 4-hour bars still give every hour
     run = run_model(coarse, PARAMS, flat_brackets())
     assert run.bars.interval_ns == 4 * 3600 * 10**9
 
 
 def test_no_bars_in_target_window_gives_empty_frames(bars):
     f = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", date(2030, 1, 1), date(2030, 1, 2))
-    assert f.daily_metrics.empty and f.heatmap.empty and f.liq_map.empty
+    assert f.daily_metrics.empty and f.liq_heatmap.empty and f.liq_map.empty
     assert len(f.model_params) == 4
     empty = build_marts(
         bars.iloc[:0], flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 2)

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.marts import build_marts
-from transforms.model import ModelParams, bracket_table, run_model
+from transforms.marts.build import build_marts
+from transforms.model import ModelParams, run_model
+from transforms.reference import bracket_table
 
 ROSHAN = "roshan7869-algotrading"
 DENNIS = "denniskid2520-btcusdt-structure-trading"
@@ -72,7 +73,7 @@ def _check_sane(frames, bars: pd.DataFrame, oi_factor: dict[str, float]) -> None
     lo, hi = bars["close"].min(), bars["close"].max()
     lm = frames.liq_map
     assert (lm["price_high"] >= 0.78 * lo).all() and (lm["price_low"] <= 1.21 * hi).all()
-    assert frames.heatmap[["long_notional", "short_notional"]].ge(0).all().all()
+    assert frames.liq_heatmap[["long_notional", "short_notional"]].ge(0).all().all()
 
 
 def _conserved(bars: pd.DataFrame, params: ModelParams) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from datetime import date
 
 import duckdb
@@ -23,11 +22,10 @@ con.close()
 """
 
 READ_LOOP = """
-import sys, time, duckdb
-path, seconds = sys.argv[1], float(sys.argv[2])
+import os, sys, time, duckdb
+path, stop_file = sys.argv[1], sys.argv[2]
 ok = failed = 0
-end = time.monotonic() + seconds
-while time.monotonic() < end:
+while not os.path.exists(stop_file):
     try:
         con = duckdb.connect(path, read_only=True)
         con.execute("SELECT count(*), sum(longs_at_risk) FROM mart.daily_metrics").fetchall()
@@ -87,21 +85,24 @@ def test_snapshot_readers_and_a_backfill_never_block_each_other(tmp_path):
     assert run_range(settings, date(2025, 11, 1), date(2025, 11, 2)).success
     assert settings.snapshot_path.is_file()
 
+    stop_file = tmp_path / "stop-reading"
+    # The reader loops until told to stop, so it overlaps the whole backfill however long
+    # the backfill takes on a loaded machine.
     reader = subprocess.Popen(
-        [sys.executable, "-c", READ_LOOP, str(settings.snapshot_path), "25"],
+        [sys.executable, "-c", READ_LOOP, str(settings.snapshot_path), str(stop_file)],
         stdout=subprocess.PIPE,
         text=True,
     )
-    started = time.monotonic()
-    result = run_range(settings, date(2025, 11, 1), date(2025, 11, 6))
-    backfill_seconds = time.monotonic() - started
+    try:
+        result = run_range(settings, date(2025, 11, 1), date(2025, 11, 6))
+    finally:
+        stop_file.touch()
     out, _ = reader.communicate(timeout=120)
 
     assert result.success
-    assert backfill_seconds < 25, "the reader loop must overlap the whole backfill"
     assert "ERROR" not in out, out
     ok = int(out.split()[1])
-    assert ok > 50, out
+    assert ok > 0, out  # reads succeeded while the backfill ran (none failed, above)
     conn = duckdb.connect(str(settings.snapshot_path), read_only=True)
     try:
         days = conn.execute("SELECT count(DISTINCT day) FROM mart.daily_metrics").fetchone()[0]

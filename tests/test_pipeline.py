@@ -19,7 +19,7 @@ from tests.pipeline_helpers import (
     table_frame,
     temp_settings,
 )
-from transforms.quality import check_files_verified
+from transforms.raw.quality import check_files_verified
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 BASE_HASH_SQL = (

@@ -18,8 +18,10 @@ import duckdb
 import pytest
 import vl_convert as vlc
 
+from reports import formats as fmt
 from reports import headline as hl
-from reports.site import build_site, write_atomic
+from reports.site import build_site
+from reports.writer import write_atomic
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
@@ -163,10 +165,10 @@ def test_feed_has_one_entry_per_day(built, base_rows):
         seen.add(day)
         cur = base_rows[day]["base"]
         summary = e.find(f"{ATOM}summary").text
-        assert hl.fmt_usd(cur["shorts_at_risk"]) in summary
-        assert hl.fmt_usd(cur["longs_at_risk"]) in summary
+        assert fmt.fmt_usd(cur["shorts_at_risk"]) in summary
+        assert fmt.fmt_usd(cur["longs_at_risk"]) in summary
         content = e.find(f"{ATOM}content").text
-        assert hl.fmt_ratio(cur["shorts_at_risk"], cur["longs_at_risk"]) in content
+        assert fmt.fmt_ratio(cur["shorts_at_risk"], cur["longs_at_risk"]) in content
     assert seen == set(days)
     # every page advertises the feed
     for page in html_pages(out):
@@ -184,8 +186,8 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
         cur = scen["base"]
         text = _text(out / d.isoformat() / "index.html")
         shown = {
-            "shorts_at_risk": hl.fmt_usd(cur["shorts_at_risk"]),
-            "longs_at_risk": hl.fmt_usd(cur["longs_at_risk"]),
+            "shorts_at_risk": fmt.fmt_usd(cur["shorts_at_risk"]),
+            "longs_at_risk": fmt.fmt_usd(cur["longs_at_risk"]),
         }
         for key, value in shown.items():
             assert f'data-metric="{key}">{value}<' in text, (d, key, value)
@@ -207,8 +209,8 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
             m = re.search(rf'<tr[^>]*data-scenario="{key}"[^>]*>(.*?)</tr>', text, re.S)
             assert m, (d, key)
             cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", m.group(1))
-            assert cells[1] == hl.fmt_usd(row["longs_at_risk"])
-            assert cells[2] == hl.fmt_usd(row["shorts_at_risk"])
+            assert cells[1] == fmt.fmt_usd(row["longs_at_risk"])
+            assert cells[2] == fmt.fmt_usd(row["shorts_at_risk"])
         # each page names its as-of time, source and model parameter set
         assert f"{d.isoformat()} 24:00 UTC" in text
         assert cur["params_hash"] in text
@@ -378,7 +380,7 @@ def test_stale_temp_files_from_a_killed_build_are_removed(tmp_path, built):
 
 
 def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monkeypatch):
-    import reports.site as site_mod
+    import transforms.atomic as writer_mod
 
     hits = []
 
@@ -386,7 +388,7 @@ def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monke
         hits.append(name)
         raise KeyboardInterrupt  # stands in for SIGKILL
 
-    monkeypatch.setattr(site_mod, "failpoint", fake_failpoint)
+    monkeypatch.setattr(writer_mod, "failpoint", fake_failpoint)
     target = tmp_path / "p.html"
     with pytest.raises(KeyboardInterrupt):
         write_atomic(target, b"<html></html>", crash_point="site-page")

@@ -6,7 +6,10 @@ import math
 
 import pytest
 
+from reports import formats as fmt
 from reports import headline as hl
+from reports import metrics_table as mt
+from reports import scenarios as sc
 
 
 def base_row(**kw):
@@ -50,23 +53,23 @@ def base_row(**kw):
     ],
 )
 def test_fmt_usd(value, text):
-    assert hl.fmt_usd(value) == text
+    assert fmt.fmt_usd(value) == text
 
 
 def test_price_ratio_zone_formats():
-    assert hl.fmt_price(72_431.2) == "$72,400"
-    assert hl.fmt_price(104_000) == "$104,000"
-    assert hl.fmt_price(1_234.5) == "$1,230"
-    assert hl.fmt_ratio(25.1e9, 1.0e9) == "25:1"
-    assert hl.fmt_ratio(1.0, 4.66) == "4.7:1"
-    assert hl.fmt_ratio(0, 1) == "n/a"
-    assert hl.ratio_oriented(1.0, 2.0, shorts_heavy=True) == "1:2.0"
-    assert hl.fmt_zone(70_100, 72_300) == "$70–72k"
-    assert hl.fmt_zone(70_210, 70_290) == "$70.2–70.3k"
-    assert hl.fmt_pct(-0.0321) == "−3.2%"
-    assert hl.fmt_rate(0.0001) == "0.0100%"
-    assert hl.fmt_signed_price(800.0) == "+$800"
-    assert hl.fmt_signed_price(-2_000.0) == "−$2,000"
+    assert fmt.fmt_price(72_431.2) == "$72,400"
+    assert fmt.fmt_price(104_000) == "$104,000"
+    assert fmt.fmt_price(1_234.5) == "$1,230"
+    assert fmt.fmt_ratio(25.1e9, 1.0e9) == "25:1"
+    assert fmt.fmt_ratio(1.0, 4.66) == "4.7:1"
+    assert fmt.fmt_ratio(0, 1) == "n/a"
+    assert fmt.ratio_oriented(1.0, 2.0, shorts_heavy=True) == "1:2.0"
+    assert fmt.fmt_zone(70_100, 72_300) == "$70–72k"
+    assert fmt.fmt_zone(70_210, 70_290) == "$70.2–70.3k"
+    assert fmt.fmt_pct(-0.0321) == "−3.2%"
+    assert fmt.fmt_rate(0.0001) == "0.0100%"
+    assert fmt.fmt_signed_price(800.0) == "+$800"
+    assert fmt.fmt_signed_price(-2_000.0) == "−$2,000"
 
 
 def test_headline_example_wording():
@@ -110,7 +113,7 @@ def test_metrics_table_changes():
     prev = base_row(
         imbalance_ratio=20.0, max_pain_price=102_000, funding_state="elevated", oi_value=7.9e9
     )
-    rows = {r.metric: r for r in hl.metrics_table(cur, prev)}
+    rows = {r.metric: r for r in mt.metrics_table(cur, prev)}
     assert list(rows) == [
         "Liquidation ratio",
         "Max-pain level",
@@ -127,7 +130,7 @@ def test_metrics_table_changes():
     assert rows["Funding"].change == "was elevated"
     assert rows["Open-interest change"].status == "+3.1% on the day, $8.1B open"
     assert "New leverage" in rows["Open-interest change"].impact
-    first_day = {r.metric: r.change for r in hl.metrics_table(cur, None)}
+    first_day = {r.metric: r.change for r in mt.metrics_table(cur, None)}
     assert all(v.startswith("no previous day") for v in first_day.values())
 
 
@@ -137,11 +140,11 @@ def test_scenario_table_and_spread():
         "base": base_row(),
         "never_close": base_row(shorts_at_risk=80e9),
     }
-    table = hl.scenario_table(scen)
+    table = sc.scenario_table(scen)
     assert [r.key for r in table] == ["base", "never_close", "high_leverage"]
     assert table[0].is_base and table[0].shorts == "$25.1B" and table[0].ratio == "25:1 shorts"
-    assert hl.spread(scen, "shorts_at_risk") == "$25.1B–$80.0B"
-    assert hl.ratio_spread(scen, shorts_heavy=True) == "25:1 to 80:1"
+    assert sc.spread(scen, "shorts_at_risk") == "$25.1B–$80.0B"
+    assert sc.ratio_spread(scen, shorts_heavy=True) == "25:1 to 80:1"
 
 
 def test_zone_from_previous_closes_can_be_broken():
@@ -162,7 +165,7 @@ def test_zone_from_previous_closes_can_be_broken():
     row = base_row(close_price=76_500.0, zone_low=lo, zone_high=hi, zone_days=int(n))
     assert hl.zone_position(row) == "above"
     assert "Price has broken above its $70–71k range of the past 5 days." in hl.headline(row)
-    table = {r.metric: r for r in hl.metrics_table(row, None)}
+    table = {r.metric: r for r in mt.metrics_table(row, None)}
     assert table["Current zone"].status == "$70–71k (past 5 days), price above"
     assert "Broke out upward" in table["Current zone"].impact
     below = base_row(close_price=64_000.0, zone_low=lo, zone_high=hi, zone_days=int(n))
@@ -202,7 +205,7 @@ def test_headline_one_sided_or_missing_is_not_balanced(shorts, longs, expected):
     text = hl.headline(row, {"never_close": base_row()})
     assert expected in text
     assert "balanced" not in text and "(n/a)" not in text and "never close" not in text
-    ratio_row = {r.metric: r for r in hl.metrics_table(row, None)}["Liquidation ratio"]
+    ratio_row = {r.metric: r for r in mt.metrics_table(row, None)}["Liquidation ratio"]
     assert "balanced" not in ratio_row.status
 
 
@@ -211,13 +214,13 @@ def test_ratio_labels_for_one_sided_rows():
     assert hl.ratio_text(base_row(shorts_at_risk=None)) == "n/a"
     assert hl.ratio_text(base_row()) == "25:1 shorts"
     assert hl.ratio_text(base_row(shorts_at_risk=5.5e9, longs_at_risk=5e9)) == "1.1:1"
-    rows = {r.metric: r for r in hl.metrics_table(base_row(longs_at_risk=0.0), None)}
+    rows = {r.metric: r for r in mt.metrics_table(base_row(longs_at_risk=0.0), None)}
     assert rows["Liquidation ratio"].status == "shorts only, no longs at risk"
 
 
 def test_metrics_table_ratio_change_in_heavier_side_orientation():
     def change(now, before):
-        rows = hl.metrics_table(base_row(imbalance_ratio=now), base_row(imbalance_ratio=before))
+        rows = mt.metrics_table(base_row(imbalance_ratio=now), base_row(imbalance_ratio=before))
         return {r.metric: r for r in rows}["Liquidation ratio"].change
 
     assert change(1 / 2.5, 1 / 2.0) == "up from 2.0:1 longs"  # longs got heavier
@@ -229,7 +232,7 @@ def test_metrics_table_ratio_change_in_heavier_side_orientation():
 
 def test_metrics_table_missing_oi_and_funding_say_na():
     row = base_row(oi_change_1d=None, funding_state=None, funding_7d_mean=None)
-    rows = {r.metric: r for r in hl.metrics_table(row, base_row())}
+    rows = {r.metric: r for r in mt.metrics_table(row, base_row())}
     assert "steady" not in rows["Open-interest change"].impact
     assert rows["Open-interest change"].status.startswith("n/a on the day")
     assert rows["Funding"].status == "n/a"

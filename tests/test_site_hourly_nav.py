@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reports import site as site_mod
+from reports.cards import heatmap as heat_card_mod
 from reports.site import build_site
 from tests.site_fixtures import (
     GENERATED_AT,
@@ -105,7 +105,7 @@ def test_day_page_line_is_that_days_hourly_closes(built):
 
 def test_long_windows_are_thinned_to_every_nth_hour(tmp_path, built, monkeypatch):
     _, db, days = built
-    monkeypatch.setattr(site_mod, "MAX_LINE_POINTS", 50)
+    monkeypatch.setattr(heat_card_mod, "MAX_LINE_POINTS", 50)
     out = tmp_path / "site"
     d = days[-1]
     conn = duckdb.connect(str(db), read_only=True)

@@ -20,8 +20,8 @@ from ingest_helpers import (
 )
 
 from transforms.db import warehouse
-from transforms.loading import load_dataset
-from transforms.sources import (
+from transforms.raw.loading import load_dataset
+from transforms.raw.venues import (
     ChecksumMismatch,
     CorruptArchive,
     NotYetPublished,
@@ -30,8 +30,8 @@ from transforms.sources import (
     make_source,
     periods_for_window,
 )
-from transforms.sources.binance import BinanceSource
-from transforms.sources.synthetic import duplicated_metrics_row, generate_mirror, headerless
+from transforms.raw.venues.binance import BinanceSource
+from transforms.raw.venues.synthetic import duplicated_metrics_row, generate_mirror, headerless
 
 DAY = WINDOW_START.isoformat()
 KLINES = archive_relpath("klines_1m", SYMBOL, DAY)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings, read_member
 
-from transforms.parsing import parse_zip
-from transforms.sources import archive_relpath, make_source, periods_for_window
-from transforms.sources.base import FUNDING_COLUMNS, KLINE_COLUMNS, METRICS_COLUMNS
-from transforms.sources.synthetic import (
+from transforms.raw.datasets import FUNDING_COLUMNS, KLINE_COLUMNS, METRICS_COLUMNS
+from transforms.raw.parsing import parse_zip
+from transforms.raw.venues import archive_relpath, make_source, periods_for_window
+from transforms.raw.venues.synthetic import (
     MANIFEST_NAME,
     ensure_mirror,
     generate_mirror,

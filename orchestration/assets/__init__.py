@@ -1,1 +1,1 @@
-"""Assets by layer: raw (ingest), stg (warehouse), mart (model), site (report)."""
+"""Assets by layer, one module each: raw, staging, marts, publish (asset groups alike)."""

@@ -2,15 +2,10 @@
 
 from transforms.model.aggregate import Grid, alive_grid
 from transforms.model.bars import BarArrays
-from transforms.model.brackets import (
-    bracket_for,
-    bracket_table,
-    liquidation_price,
-    load_brackets,
-    seed_brackets,
-)
+from transforms.model.brackets import bracket_for, liquidation_price
 from transforms.model.cohorts import ALIVE, EXPIRED, LIQUIDATED, LONG, SHORT, ModelRun, run_model
-from transforms.model.params import SCENARIOS, ModelParams, scenario_params
+from transforms.model.params import ModelParams
+from transforms.model.scenarios import SCENARIO_NAMES, SCENARIOS, scenario_params
 
 __all__ = [
     "ALIVE",
@@ -18,6 +13,7 @@ __all__ = [
     "LIQUIDATED",
     "LONG",
     "SCENARIOS",
+    "SCENARIO_NAMES",
     "SHORT",
     "BarArrays",
     "Grid",
@@ -25,10 +21,7 @@ __all__ = [
     "ModelRun",
     "alive_grid",
     "bracket_for",
-    "bracket_table",
     "liquidation_price",
-    "load_brackets",
     "run_model",
     "scenario_params",
-    "seed_brackets",
 ]

@@ -233,10 +233,11 @@ def _unsort(res: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarr
 def _peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
     """Centre and notional of the heaviest bin per snapshot and side (NaN when empty)."""
     out = {}
+    sides = {"long": grid.long, "short": grid.short} if grid is not None else {}
     for key in ("long", "short"):
         price, notional = np.full(m, np.nan), np.full(m, np.nan)
         if grid is not None and grid.n_bins:
-            vals = getattr(grid, key)
+            vals = sides[key]
             k = np.argmax(vals, axis=1)
             top = vals[np.arange(m), k]
             has = vals.max(axis=1) > 0

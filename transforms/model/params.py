@@ -1,4 +1,4 @@
-"""Model parameters (plain JSON types, hashable) and the named scenarios.
+"""Model parameters (plain JSON types, hashable); named scenarios are in scenarios.py.
 
 Every mart row carries `params_hash`, a short sha256 of the canonical JSON of the parameter
 set that produced it, and `mart.model_params` keeps the JSON, so any number on the site can be
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,28 +97,3 @@ class ModelParams:
     @classmethod
     def from_json(cls, s: str) -> ModelParams:
         return cls.from_dict(json.loads(s))
-
-
-LOW_LEVERAGE_WEIGHTS = (0.30, 0.35, 0.20, 0.10, 0.05)
-HIGH_LEVERAGE_WEIGHTS = (0.05, 0.10, 0.25, 0.30, 0.30)
-DEFAULT_LEVELS = (5.0, 10.0, 25.0, 50.0, 100.0)
-
-
-def _reweight(p: ModelParams, weights: tuple[float, ...]) -> ModelParams:
-    return dataclasses.replace(p, leverage_levels=DEFAULT_LEVELS, leverage_weights=weights)
-
-
-SCENARIOS: dict[str, Callable[[ModelParams], ModelParams]] = {
-    "base": lambda p: p,
-    "never_close": lambda p: dataclasses.replace(p, closing="never"),
-    "low_leverage": lambda p: _reweight(p, LOW_LEVERAGE_WEIGHTS),
-    "high_leverage": lambda p: _reweight(p, HIGH_LEVERAGE_WEIGHTS),
-}
-
-
-def scenario_params(base: ModelParams, scenario: str) -> ModelParams:
-    """The parameter set of a named scenario derived from `base`."""
-    try:
-        return SCENARIOS[scenario](base)
-    except KeyError:
-        raise ValueError(f"unknown scenario {scenario!r}; known: {sorted(SCENARIOS)}") from None

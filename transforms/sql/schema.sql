@@ -200,3 +200,32 @@ CREATE TABLE IF NOT EXISTS mart.price_hourly (
     mark_close DOUBLE,
     oi_value DOUBLE                      -- open interest (USDT), last in hour
 );
+
+-- Realized liquidations from `liqmap collect` (Bybit allLiquidation, Binance !forceOrder@arr),
+-- loaded per UTC day of the venue's event time. `side` is the side that was liquidated.
+CREATE TABLE IF NOT EXISTS raw.liquidations (
+    venue VARCHAR NOT NULL,              -- 'bybit' | 'binance'
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- UTC day of ts
+    ts TIMESTAMP NOT NULL,               -- venue event time (UTC)
+    side VARCHAR NOT NULL,               -- 'long' | 'short': which side was liquidated
+    price DOUBLE NOT NULL,               -- bybit: bankruptcy price; binance: average fill price
+    quantity DOUBLE NOT NULL,            -- base asset
+    notional DOUBLE NOT NULL,            -- price * quantity (quote, USDT)
+    completeness VARCHAR NOT NULL,       -- 'complete' (bybit) | 'throttled' (binance: 1/symbol/s)
+    received_at TIMESTAMP NOT NULL,      -- when the collector received it
+    source_file VARCHAR NOT NULL         -- hourly file, relative to <data dir>/realized
+);
+
+-- One row per venue and day loaded: how much of the day the stream was actually received.
+-- A day with any gap is complete = false; collected_seconds = 0 means "not collected".
+CREATE TABLE IF NOT EXISTS raw.liquidation_coverage (
+    venue VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    collected_seconds DOUBLE NOT NULL,
+    gap_seconds DOUBLE NOT NULL,
+    complete BOOLEAN NOT NULL,
+    events BIGINT NOT NULL,
+    files BIGINT NOT NULL,
+    loaded_at TIMESTAMP NOT NULL
+);

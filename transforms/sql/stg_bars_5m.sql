@@ -1,5 +1,5 @@
 -- 5-minute bars for one symbol and window [$start, $end). Two statements, split by
--- transforms.staging on the `-- @statement <name>` markers; both take $symbol, $start (DATE)
+-- transforms.staging.bars on the `-- @statement <name>` markers; both take $symbol, $start (DATE)
 -- and $end (DATE, exclusive).
 --
 -- Alignment rules (shared by both statements):
@@ -55,7 +55,7 @@ funding AS (
            calc_time + to_hours(coalesce(funding_interval_hours, 8) + 1) AS valid_until
     FROM raw.funding
     WHERE symbol = $symbol
-      AND day >= CAST($start AS DATE) - INTERVAL 40 DAY AND day < $end
+      AND day >= CAST($start AS DATE) - to_days(CAST($lookback_days AS INTEGER)) AND day < $end
 )
 SELECT $symbol AS symbol,
        CAST(b.ts AS DATE) AS day,
@@ -75,7 +75,7 @@ ORDER BY b.ts;
 
 -- @statement refresh_before_window
 -- Bars staged earlier than the data they depend on: refresh funding_rate of the bars in
--- [$start - 40 days, $start) (a monthly funding file lands after its month, see the raw_funding
+-- [$start - $lookback_days days, $start) (a monthly funding file lands after its month, see the raw_funding
 -- catch-up), and OI / taker ratio of the last bar before $start (its close snapshot is the
 -- window's first metrics row). Same rules as insert_bars, so the result equals a range build.
 UPDATE stg.bars_5m AS s
@@ -90,7 +90,7 @@ FROM (
                ts + INTERVAL 5 MINUTE >= CAST($start AS TIMESTAMP) AS is_last
         FROM stg.bars_5m
         WHERE symbol = $symbol
-          AND day >= CAST($start AS DATE) - INTERVAL 40 DAY AND day < $start
+          AND day >= CAST($start AS DATE) - to_days(CAST($lookback_days AS INTEGER)) AND day < $start
     ),
     metrics AS (
         SELECT create_time, sum_open_interest, sum_open_interest_value,

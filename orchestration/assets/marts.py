@@ -1,0 +1,104 @@
+"""Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
+
+The marts come from the same cohorts, so they are one multi-asset. Every run reads the staged
+history from its first bar (cohorts expire after the lookback inside the model), so a daily
+partition and a range backfill give identical rows for a day; a range is one model pass.
+Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
+row set through `params_hash` and `mart.model_params`.
+"""
+
+import json
+import time
+
+import dagster as dg
+
+from orchestration.partitions import daily_partitions, partition_window
+from orchestration.resources import ArchiveResource, WarehouseResource
+from transforms.marts import MART_ASSETS, MARTS
+from transforms.marts.update import NoStagedBars, update_marts
+from transforms.model import ModelParams
+from transforms.reference import seed_brackets
+
+_D = ModelParams()
+
+
+class ModelConfig(dg.Config):
+    """Model assumptions, editable in the launchpad; defaults are the documented base model
+    (docs/methodology.md has what each one means)."""
+
+    leverage_levels: list[float] = list(_D.leverage_levels)
+    leverage_weights: list[float] = list(_D.leverage_weights)
+    side_split: str = _D.side_split
+    closing: str = _D.closing
+    lookback_days: int = _D.lookback_days
+    position_notional: float = _D.position_notional
+    bin_size: float = _D.bin_size
+    heatmap_bin_size: float = _D.heatmap_bin_size
+    heatmap_range_pct: float = _D.heatmap_range_pct
+    zigzag_pct: float = _D.zigzag_pct
+    band_pcts: list[float] = list(_D.band_pcts)
+    ceiling_quantile: float = _D.ceiling_quantile
+    funding_interval_hours: float = _D.funding_interval_hours
+    funding_mean_days: int = _D.funding_mean_days
+    funding_elevated: float = _D.funding_elevated
+    funding_negative: float = _D.funding_negative
+    funding_reset_days: int = _D.funding_reset_days
+    funding_pctile_days: int = _D.funding_pctile_days
+    zone_width_pct: float = _D.zone_width_pct
+    zone_min_days: int = _D.zone_min_days
+    zone_max_days: int = _D.zone_max_days
+
+    def to_params(self) -> ModelParams:
+        """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
+        return ModelParams.from_dict(self.model_dump())
+
+
+@dg.multi_asset(
+    name="liquidation_model",
+    description="Runs the liquidation model over the lookback window and writes the marts.",
+    specs=[
+        dg.AssetSpec(
+            key=name,
+            description=f"{MARTS[name].description} Table `{MARTS[name].table}`.",
+            group_name="marts",
+            kinds={"duckdb", "numpy"},
+            deps=["stg_bars_5m"],
+            metadata={"table": MARTS[name].table},
+        )
+        for name in MART_ASSETS
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def liquidation_model(
+    context: dg.AssetExecutionContext,
+    config: ModelConfig,
+    warehouse: WarehouseResource,
+    archive: ArchiveResource,
+):
+    start, end = partition_window(context)
+    params = config.to_params()
+    totals: dict[str, int] = {}
+    started = time.perf_counter()
+    with warehouse.connect() as conn:
+        seed_brackets(conn)
+        for symbol in archive.settings().symbols:
+            try:
+                update = update_marts(conn, symbol, params, start, end)
+            except NoStagedBars as exc:
+                raise dg.Failure(str(exc)) from exc
+            for key, n in update.rows.items():
+                totals[key] = totals.get(key, 0) + n
+            context.log.info(f"model {symbol} {start}..{end}: {update.bars} bars -> {update.rows}")
+    elapsed = round(time.perf_counter() - started, 2)
+    for name in MART_ASSETS:
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "rows": totals.get(name, 0),
+                "params_hash": params.params_hash(),
+                "params": dg.MetadataValue.json(json.loads(params.to_json())),
+                "window": f"{start}..{end}",
+                "seconds": elapsed,
+            },
+        )

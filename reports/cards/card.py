@@ -1,0 +1,29 @@
+"""What a chart card shows: a filled chart spec, its description and a fallback table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    """The accessible fallback under a chart: a caption, column heads and text rows."""
+
+    caption: str
+    head: list[str]
+    rows: list[tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ChartCard:
+    """One chart section of the day page (`day.html.j2`, loop over `charts`).
+
+    `downloads`: the name of the day's download (CSV/Parquet) with this chart's data."""
+
+    id: str
+    title: str
+    intro: str
+    desc: str
+    spec: str
+    table: Table
+    downloads: str

@@ -1,0 +1,145 @@
+"""The heatmap card: one tab per timeframe (24 hours to 1 year) ending with the day.
+
+Each window's price range follows the closes in it; the white price line is hourly closes
+(thinned to at most MAX_LINE_POINTS), preceded by daily closes where hourly prices do not
+reach back far enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from reports.cards.card import Table
+from reports.charts.heatmap import HeatWindow, heat_window
+from reports.formats import fmt_price, fmt_usd, ok
+from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
+
+MAX_LINE_POINTS = 1100  # heatmap price line: hourly closes, thinned to this many per window
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    label: str
+    hours: int
+    rect: bool
+    pad: float  # price range: closes in the window ± pad
+    max_cols: int
+    max_rows: int
+
+
+WINDOWS = [
+    Window("24h", "24 hours", 24, True, 0.12, 24, 160),
+    Window("1w", "1 week", 24 * 7, True, 0.15, 168, 110),
+    Window("1m", "1 month", 24 * 30, False, 0.2, 360, 220),
+    Window("3m", "3 months", 24 * 91, False, 0.25, 364, 220),
+    Window("1y", "1 year", 24 * 365, False, 0.3, 365, 220),
+]
+
+
+@dataclass(frozen=True)
+class HeatTab:
+    """One timeframe tab: the filled window, its element id and a note on short history."""
+
+    w: HeatWindow
+    id: str
+    note: str
+
+
+@dataclass(frozen=True)
+class HeatCard:
+    windows: list[HeatTab]
+    table: Table
+    downloads: str
+
+
+def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, float]], str]:
+    """The heatmap's price line within [t0, t1] and what it shows: hourly closes (the
+    close of every n-th hour, aligned to t1, when there are more than MAX_LINE_POINTS),
+    preceded by daily closes where `mart.price_hourly` has no rows yet."""
+    x, c = history.hour_x, history.hour_c
+    i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
+    x, c = x[i:j], c[i:j]
+    step = max(1, -(-len(x) // MAX_LINE_POINTS))
+    if step > 1:
+        group = (t1 - x) // (step * HOUR_MS)
+        last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
+        x, c = x[last], c[last]
+    daily = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
+    line = daily + [{"x": a, "c": round(b, 2)} for a, b in zip(x.tolist(), c.tolist(), strict=True)]
+    if not len(x):
+        what = "daily close"
+    elif step == 1:
+        what = "hourly close"
+    else:
+        what = f"close every {step} hours"
+    if daily and len(x):
+        what += " (daily before hourly prices begin)"
+    return line, what
+
+
+def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatCard | None:
+    """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close."""
+    cube = history.cube
+    spot = cur.get("close_price")
+    if cube is None or not ok(spot):
+        return None
+    end = day_end_ms(d)
+    first = cube.t0_ms
+    windows: list[HeatTab] = []
+    for w in WINDOWS:
+        start = end - w.hours * HOUR_MS
+        covered = start >= first
+        closes, line_what = price_line(history, start, end)
+        prices = [c["c"] for c in closes] + [spot]
+        lo, hi = min(prices) * (1 - w.pad), max(prices) * (1 + w.pad)
+        hw = heat_window(
+            cube,
+            key=w.key,
+            label=w.label,
+            hours=w.hours,
+            end_ms=end,
+            price_lo=lo,
+            price_hi=hi,
+            rect=w.rect,
+            closes=closes,
+            spot=round(spot, 2),
+            spot_label=f"Now {fmt_price(spot)}",
+            desc=(
+                f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "
+                f"modelled notional that would be liquidated at each price (y) over time "
+                f"(x), brighter is more. White line: {line_what}; dashed line: current "
+                f"price {fmt_price(spot)}."
+            ),
+            max_cols=w.max_cols,
+            max_rows=w.max_rows,
+        )
+        if hw is None:
+            continue
+        windows.append(
+            HeatTab(
+                w=hw,
+                id=f"heat-{w.key}",
+                note="" if covered else "history is shorter than this window",
+            )
+        )
+        if not covered:
+            break  # longer windows would show the same history
+    if not windows:
+        return None
+    top = windows[0].w.top_bands
+    return HeatCard(
+        windows=windows,
+        table=Table(
+            caption=f"Largest liquidation bands, last {windows[0].w.label} (mean)",
+            head=["Price band", "Longs", "Shorts"],
+            rows=[
+                (f"{fmt_price(lo)} to {fmt_price(hi)}", fmt_usd(lg), fmt_usd(sh))
+                for lo, hi, lg, sh in top
+            ],
+        ),
+        downloads="heatmap",
+    )

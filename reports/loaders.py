@@ -1,0 +1,119 @@
+"""The marts one site build reads, loaded once into typed holders.
+
+`MartData` holds the small marts (daily metrics per scenario, swings, model parameters);
+`PriceHistory` the hourly heatmap cube and price series the heatmap windows slice. The
+pages and cards below only read these; every query is in `reports.queries`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from reports import queries
+from reports.formats import ok
+from reports.scenarios import scenario_order
+
+Record = dict[str, Any]  # one mart row, column name → value
+
+HOUR_MS = 3_600_000
+HISTORY_DAYS = 365  # the longest timeframe (heatmap 1y, daily series)
+
+
+def epoch_ms(d: datetime) -> int:
+    """A naive UTC datetime as epoch milliseconds."""
+    return int(d.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def day_end_ms(d: date) -> int:
+    return epoch_ms(queries.day_end(d))
+
+
+@dataclass(frozen=True)
+class MartData:
+    """`mart.daily_metrics`, `mart.moves` and `mart.model_params` for one symbol."""
+
+    symbol: str
+    metrics: dict[date, dict[str, Record]]  # day → scenario → row
+    days: list[date]  # days with a base-scenario row, ascending
+    moves: list[Record]
+    params: dict[str, Record]  # params_hash → row
+
+    def base(self, d: date) -> Record:
+        return self.metrics[d]["base"]
+
+    def prev_day(self, d: date) -> date | None:
+        i = self.days.index(d)
+        return self.days[i - 1] if i else None
+
+    def scenario_rows(self, d: date) -> list[Record]:
+        """The day's rows, one per scenario, in the report's scenario order."""
+        return [self.metrics[d][k] for k in sorted(self.metrics[d], key=scenario_order)]
+
+    def daily_rows(self, d: date) -> list[Record]:
+        """Base rows of the HISTORY_DAYS days up to and including `d`."""
+        start = d - timedelta(days=HISTORY_DAYS - 1)
+        return [self.metrics[x]["base"] for x in self.days if start <= x <= d]
+
+
+def load_mart_data(conn: duckdb.DuckDBPyConnection, symbol: str) -> MartData:
+    metrics: dict[date, dict[str, Record]] = {}
+    for r in queries.rows(conn, queries.DAILY_METRICS, symbol=symbol):
+        metrics.setdefault(r["day"], {})[r["scenario"]] = r
+    return MartData(
+        symbol=symbol,
+        metrics=metrics,
+        days=sorted(d for d, s in metrics.items() if "base" in s),
+        moves=queries.rows(conn, queries.MOVES, symbol=symbol),
+        params={r["params_hash"]: r for r in queries.rows(conn, queries.MODEL_PARAMS)},
+    )
+
+
+def liq_map_rows(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> list[Record]:
+    """`mart.liq_map` for one day, by price."""
+    return queries.rows(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d)
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """The heatmap cube and price series covering every window of the pages being built.
+
+    `hour_x`/`hour_c`: close time (hour start + 1 h, epoch ms) and close of every hour in
+    `mart.price_hourly`; `daily_x`/`daily_c`: end of day (epoch ms) and close from the base
+    metrics, for days before hourly prices begin."""
+
+    cube: queries.HeatCube | None
+    hour_x: np.ndarray
+    hour_c: np.ndarray
+    daily_x: list[int]
+    daily_c: list[float]
+
+    def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
+        """Daily closes, placed at the end of their day, within [t0, t1]."""
+        i, j = bisect_left(self.daily_x, t0), bisect_right(self.daily_x, t1)
+        return [{"x": x, "c": c} for x, c in zip(self.daily_x[i:j], self.daily_c[i:j], strict=True)]
+
+
+def load_price_history(
+    conn: duckdb.DuckDBPyConnection, data: MartData, days: Sequence[date]
+) -> PriceHistory:
+    """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last."""
+    t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
+    t_to = queries.day_end(max(days))
+    cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to)
+    # one hour more, so a window's line starts at its left edge
+    hour_x, hour_c = queries.hourly_closes(conn, data.symbol, t_from - timedelta(hours=1), t_to)
+    closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
+    return PriceHistory(
+        cube=cube,
+        hour_x=hour_x,
+        hour_c=hour_c,
+        daily_x=[day_end_ms(d) for d in closed],
+        daily_c=[round(data.base(d)["close_price"], 2) for d in closed],
+    )

@@ -1,0 +1,73 @@
+"""What every page shares: the site chrome (header, footer, data notice) and the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import jinja2
+
+from reports.formats import iso_z
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+SOURCE_LABELS = {
+    "binance": "Binance USDⓈ-M futures public data archive (data.binance.vision)",
+    "mirror": "Local mirror of the Binance USDⓈ-M futures public data archive",
+    "synthetic": "Synthetic demo data from the seeded market generator",
+}
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """The facts of one build that every page shows."""
+
+    symbol: str
+    source: str
+    generated_at: datetime  # aware, UTC
+    latest: date | None
+
+    def chrome(self, root: str, title: str) -> PageChrome:
+        return PageChrome(
+            root=root,
+            title=title,
+            symbol=self.symbol,
+            synthetic=self.source == "synthetic",
+            source_label=SOURCE_LABELS.get(self.source, self.source),
+            generated=self.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+            generated_iso=iso_z(self.generated_at),
+            latest=self.latest.isoformat() if self.latest else None,
+        )
+
+
+@dataclass(frozen=True)
+class PageChrome:
+    """The variables of `base.html.j2`. `root`: the relative path to the site root."""
+
+    root: str
+    title: str
+    symbol: str
+    synthetic: bool
+    source_label: str
+    generated: str
+    generated_iso: str
+    latest: str | None
+
+
+def jinja_env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(env: jinja2.Environment, template: str, *contexts: object) -> str:
+    """Render `template` with the fields of the given dataclasses as its variables."""
+    variables: dict[str, object] = {}
+    for ctx in contexts:
+        variables.update(vars(ctx))
+    return env.get_template(template).render(variables)

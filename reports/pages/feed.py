@@ -1,0 +1,74 @@
+"""feed.xml: an Atom feed, one entry per published day with the headline numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from html import escape as html_escape
+from xml.etree import ElementTree as ET
+
+from reports import headline, queries
+from reports.formats import fmt_pct, fmt_price, fmt_rate, fmt_ratio, fmt_usd, iso_z
+from reports.loaders import MartData
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SIDE_WORDS = {
+    "short": "shorts over longs",
+    "long": "longs over shorts",
+    "balanced": "roughly balanced",
+}
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _entry(feed: ET.Element, data: MartData, d: date) -> None:
+    symbol = data.symbol
+    scen = data.metrics[d]
+    cur = scen["base"]
+    side = headline.side_of(cur)
+    ratio = fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
+    if headline.one_sided(cur) or side == "none":
+        title = f"{symbol} {d.isoformat()}: {headline.ratio_text(cur)}"
+    else:
+        title = f"{symbol} {d.isoformat()}: {ratio} " + SIDE_WORDS[side]
+    entry = _sub(feed, "entry")
+    _sub(entry, "title", title)
+    _sub(entry, "id", f"urn:liqmap:{symbol}:{d.isoformat()}")
+    _sub(entry, "updated", iso_z(queries.day_end(d)))
+    _sub(entry, "link", href=f"{d.isoformat()}/index.html", rel="alternate", type="text/html")
+    _sub(entry, "summary", headline.headline(cur, scen))
+    items = [
+        f"Shorts at risk: {fmt_usd(cur.get('shorts_at_risk'))}",
+        f"Longs at risk: {fmt_usd(cur.get('longs_at_risk'))}",
+        f"Imbalance: {ratio}",
+        f"Max pain: {fmt_price(cur.get('max_pain_price'))} ({cur.get('max_pain_side')})",
+        f"Close: {fmt_price(cur.get('close_price'))}",
+        f"Funding: {cur.get('funding_state')} (7-day mean {fmt_rate(cur.get('funding_7d_mean'))})",
+        f"Open interest: {fmt_usd(cur.get('oi_value'))} ({fmt_pct(cur.get('oi_change_1d'))})",
+    ]
+    html = "<ul>" + "".join(f"<li>{html_escape(i)}</li>" for i in items) + "</ul>"
+    _sub(entry, "content", html, type="html")
+
+
+def feed_xml(data: MartData, published: Iterable[date], generated_at: datetime) -> bytes:
+    """The feed, newest day first; `updated` is the build time."""
+    symbol = data.symbol
+    ET.register_namespace("", ATOM_NS)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    _sub(feed, "title", f"liqmap: {symbol} liquidation report")
+    _sub(feed, "subtitle", "Daily model estimates of leveraged positions at risk.")
+    _sub(feed, "id", f"urn:liqmap:{symbol}:feed")
+    _sub(feed, "updated", iso_z(generated_at))
+    _sub(feed, "link", href="feed.xml", rel="self", type="application/atom+xml")
+    _sub(feed, "link", href="index.html", rel="alternate", type="text/html")
+    author = _sub(feed, "author")
+    _sub(author, "name", "liqmap")
+    for d in sorted(published, reverse=True):
+        _entry(feed, data, d)
+    ET.indent(feed)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

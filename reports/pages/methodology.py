@@ -1,0 +1,33 @@
+"""The methodology page: docs/methodology.md rendered, or a short note when it is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import markdown
+
+from reports.pages.common import SiteInfo, render
+
+
+@dataclass(frozen=True)
+class MethodologyContext:
+    body: str  # HTML
+    missing: bool
+
+
+def methodology_context(md_path: Path | None) -> MethodologyContext:
+    if md_path is not None and Path(md_path).is_file():
+        body = markdown.markdown(
+            Path(md_path).read_text(encoding="utf-8"),
+            extensions=["tables", "fenced_code", "toc", "sane_lists"],
+            output_format="html",
+        )
+        return MethodologyContext(body=body, missing=False)
+    return MethodologyContext(body="", missing=True)
+
+
+def render_methodology(env: jinja2.Environment, site: SiteInfo, md_path: Path | None) -> str:
+    chrome = site.chrome("../", "Methodology")
+    return render(env, "methodology.html.j2", chrome, methodology_context(md_path))

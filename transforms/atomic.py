@@ -1,0 +1,69 @@
+"""Atomic file writes: a temp file in the target's directory, then `os.replace`.
+
+A reader sees the previous complete file or the new one, never a torn one; a write that
+fails (or a process killed mid-write) leaves at most a `.<name>.<random>.tmp` file, which
+`remove_stale_temps` deletes. Used by the raw cache, the snapshot and the site writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from transforms.failpoints import failpoint
+
+TMP_SUFFIX = ".tmp"
+FILE_MODE = 0o644  # mkstemp creates 0600; published files are world-readable
+
+
+@contextlib.contextmanager
+def atomic_target(path: Path, *, create: bool = True) -> Iterator[Path]:
+    """A temp path beside `path` that replaces it when the block ends without error.
+
+    `create=False` reserves a name without creating the file (for writers such as DuckDB's
+    ATTACH/COPY that must create it themselves). On error the temp file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    else:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
+        tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        if tmp.exists():
+            os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, crash_point: str | None = None) -> None:
+    """Write `data` to `path` atomically; `crash_point` names a failpoint hit between the
+    temp write and the rename (crash-safety tests)."""
+    with atomic_target(path) as tmp:
+        tmp.write_bytes(data)
+        if crash_point:
+            failpoint(crash_point)
+
+
+def atomic_write_text(path: Path, text: str, *, crash_point: str | None = None) -> None:
+    """`atomic_write_bytes` of `text` encoded as UTF-8."""
+    atomic_write_bytes(path, text.encode("utf-8"), crash_point=crash_point)
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete temp files a killed process left beside `path` (they were never committed)."""
+    removed = []
+    for stale in Path(path).parent.glob(f".{Path(path).name}.*{TMP_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed.append(stale)
+    return removed

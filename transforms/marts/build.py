@@ -1,0 +1,257 @@
+"""Build every model `mart.*` frame for a range of target days in one pass of the model.
+
+`bars` covers [start - lookback, end_exclusive) for one symbol; each scenario runs the model
+once over the whole window, and every target day is read off those runs. Outputs for a day
+therefore do not depend on how many target days were requested (given the same window start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from transforms.marts.registry import (
+    DAILY_METRICS_COLUMNS,
+    HEATMAP_COLUMNS,
+    LIQ_MAP_COLUMNS,
+    MODEL_PARAMS_COLUMNS,
+    MOVES_COLUMNS,
+    MartFrames,
+)
+from transforms.model.aggregate import alive_grid, bin_range_for
+from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
+from transforms.model.cohorts import ModelRun, run_model
+from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.metrics import risk_metrics
+from transforms.model.moves import moves as compute_moves
+from transforms.model.params import ModelParams
+from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
+from transforms.model.zone import zones_daily
+from transforms.rules import swing_day_ns
+
+DEFAULT_SCENARIOS = SCENARIO_NAMES
+
+
+def _day_ns(d: date) -> int:
+    return int(pd.Timestamp(d).value)
+
+
+def _ns_to_ts(x: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(x, dtype=np.int64).astype("datetime64[ns]"))
+
+
+def _ns_to_date(x: np.ndarray) -> np.ndarray:
+    """UTC calendar date of each ns timestamp, as an object array of `datetime.date`.
+
+    Columns hold ~1M rows but only a few hundred distinct days, so Python date objects are
+    built once per distinct day and shared (a per-element conversion dominated a backfill).
+    """
+    day = np.asarray(x, dtype=np.int64) // NS_PER_DAY
+    codes, uniq = pd.factorize(day)
+    dates = uniq.astype("datetime64[D]").astype(object)
+    return dates[codes]
+
+
+def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:
+    b, p = run.bars, run.params
+    hours = np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64)
+    bar = np.searchsorted(b.ts, hours + NS_PER_HOUR, side="left") - 1
+    ok = bar >= 0
+    ok[ok] = b.ts[bar[ok]] + b.interval_ns > hours[ok]  # the bar overlaps the hour
+    hours, bar = hours[ok], bar[ok]
+    if len(bar) == 0:
+        return pd.DataFrame(columns=HEATMAP_COLUMNS)
+    hb, rng = p.heatmap_bin_size, p.heatmap_range_pct
+    ref = b.close[bar]
+    lo = int(np.floor(np.nanmin(ref) * (1.0 - rng) / hb))
+    hi = int(np.floor(np.nanmax(ref) * (1.0 + rng) / hb)) + 1
+    g = alive_grid(run, bar, hb, lo, hi)
+    price_low = g.price_low()
+    in_rng = (price_low[None, :] + hb > (ref * (1.0 - rng))[:, None]) & (
+        price_low[None, :] < (ref * (1.0 + rng))[:, None]
+    )
+    keep = in_rng & ((g.long_count > 0) | (g.short_count > 0))
+    r, c = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "day": _ns_to_date(hours[r] - hours[r] % NS_PER_DAY),
+            "ts": _ns_to_ts(hours[r]),
+            "price_low": price_low[c],
+            "price_high": price_low[c] + hb,
+            "long_notional": g.long[r, c],
+            "short_notional": g.short[r, c],
+            "params_hash": phash,
+        },
+        columns=HEATMAP_COLUMNS,
+    )
+
+
+def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
+    if grid.n_bins == 0 or len(days) == 0:
+        return pd.DataFrame(columns=LIQ_MAP_COLUMNS)
+    bs = grid.bin_size
+    pl = grid.price_low()[None, :]
+    sp = np.asarray(spots)[:, None]
+    below = pl < sp  # bins starting below spot: hit when price falls to price_low
+    above = pl + bs > sp  # bins ending above spot: hit when price rises to price_high
+    lmask = np.where(below, grid.long, 0.0)
+    long_cum = np.where(below, np.cumsum(lmask[:, ::-1], axis=1)[:, ::-1], 0.0)
+    smask = np.where(above, grid.short, 0.0)
+    short_cum = np.where(above, np.cumsum(smask, axis=1), 0.0)
+    keep = (grid.long_count > 0) | (grid.short_count > 0)
+    r, c = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "day": _ns_to_date(np.asarray(days)[r]),
+            "price_low": grid.price_low()[c],
+            "price_high": grid.price_low()[c] + bs,
+            "long_notional": grid.long[r, c],
+            "short_notional": grid.short[r, c],
+            "long_cum_from_spot": long_cum[r, c],
+            "short_cum_from_spot": short_cum[r, c],
+            "spot_price": np.asarray(spots)[r],
+            "params_hash": phash,
+        },
+        columns=LIQ_MAP_COLUMNS,
+    )
+
+
+def _empty(recorded_at, runs_params) -> MartFrames:
+    return MartFrames(
+        liq_heatmap=pd.DataFrame(columns=HEATMAP_COLUMNS),
+        liq_map=pd.DataFrame(columns=LIQ_MAP_COLUMNS),
+        daily_metrics=pd.DataFrame(columns=DAILY_METRICS_COLUMNS),
+        moves=pd.DataFrame(columns=MOVES_COLUMNS),
+        model_params=_params_frame(runs_params, recorded_at),
+    )
+
+
+def _params_frame(runs_params: dict[str, ModelParams], recorded_at) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(p.params_hash(), sc, p.to_json(), recorded_at) for sc, p in runs_params.items()],
+        columns=MODEL_PARAMS_COLUMNS,
+    )
+
+
+def build_marts(
+    bars: pd.DataFrame | BarArrays,
+    brackets: pd.DataFrame,
+    params: ModelParams,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    scenarios: Sequence[str] = DEFAULT_SCENARIOS,
+    recorded_at: datetime | None = None,
+) -> MartFrames:
+    """Every mart for target days [start, end_exclusive) from one model run per scenario.
+
+    heatmap, liq_map and moves come from the base scenario (always run); daily_metrics has
+    one row per target day with bars x scenario; model_params one row per scenario used.
+    """
+    recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
+    names = list(dict.fromkeys(["base", *scenarios]))
+    runs_params = {sc: scenario_params(params, sc) for sc in names}
+    b = bars if isinstance(bars, BarArrays) else BarArrays.from_frame(bars)
+    if b.n == 0:
+        return _empty(recorded_at, runs_params)
+    start_ns, end_ns = _day_ns(start), _day_ns(end_exclusive)
+    days, last = day_ends(b)
+    tmask = (days >= start_ns) & (days < end_ns)
+    t_days, t_last = days[tmask], last[tmask]
+
+    runs: dict[str, ModelRun] = {}
+    by_hash: dict[str, ModelRun] = {}
+    for sc, p in runs_params.items():
+        h = p.params_hash()
+        if h not in by_hash:
+            by_hash[h] = run_model(b, p, brackets)
+        runs[sc] = by_hash[h]
+    base = runs["base"]
+    base_hash = runs_params["base"].params_hash()
+
+    heatmap = _heatmap(base, symbol, start_ns, end_ns, base_hash)
+    spots = b.close[t_last]
+    grids = {}
+    for sc in names:
+        run = runs[sc]
+        lo, hi = bin_range_for(run, t_last, run.params.bin_size)
+        grids[sc] = alive_grid(run, t_last, run.params.bin_size, lo, hi)
+    liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash)
+
+    # Day-level context shared by all scenarios (from bars only).
+    fund = funding_daily(b, params).reindex(t_days)
+    oi = oi_daily(b).reindex(t_days)
+    zone = zones_daily(pd.Series(b.close[last], index=days), t_days, params)
+    day_first = np.searchsorted(b.ts, t_days, side="left")
+    parts = []
+    for sc in [s for s in names if s in scenarios]:
+        run = runs[sc]
+        risk = risk_metrics(run, t_last, spots, grids[sc])
+        cl = np.concatenate([[0.0], np.cumsum(run.liq_long)])
+        cs = np.concatenate([[0.0], np.cumsum(run.liq_short)])
+        df = pd.DataFrame(
+            {
+                "symbol": symbol,
+                "day": _ns_to_date(t_days),
+                "scenario": sc,
+                "close_price": spots,
+                "mark_price": b.mark_close[t_last],
+            }
+        )
+        df = pd.concat([df, risk.reset_index(drop=True)], axis=1)
+        df["liquidated_long_24h"] = cl[t_last + 1] - cl[day_first]
+        df["liquidated_short_24h"] = cs[t_last + 1] - cs[day_first]
+        for col in FUNDING_COLUMNS:
+            df[col] = fund[col].to_numpy()
+        for col in OI_COLUMNS:
+            df[col] = oi[col].to_numpy()
+        df["zone_low"] = zone["zone_low"].to_numpy()
+        df["zone_high"] = zone["zone_high"].to_numpy()
+        df["zone_days"] = zone["zone_days"].to_numpy().astype("int64")
+        df["params_hash"] = runs_params[sc].params_hash()
+        parts.append(df[DAILY_METRICS_COLUMNS])
+    daily = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
+    )
+
+    mv = compute_moves(base)
+    end_ts = b.ts[mv["end_idx"].to_numpy(dtype=np.int64)]
+    confirmed = mv["confirmed"].to_numpy(dtype=bool)
+    conf_ts = b.ts[np.where(confirmed, mv["confirm_idx"].to_numpy(dtype=np.int64), 0)]
+    # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
+    move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
+    confirmed_ts = _ns_to_ts(conf_ts).where(pd.Series(confirmed))
+    moves_df = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "day": _ns_to_date(move_day),
+            "start_ts": _ns_to_ts(b.ts[mv["start_idx"].to_numpy(dtype=np.int64)]),
+            "end_ts": _ns_to_ts(end_ts),
+            "direction": mv["direction"].to_numpy(),
+            "from_price": mv["from_price"].to_numpy(),
+            "to_price": mv["to_price"].to_numpy(),
+            "pct_change": mv["pct_change"].to_numpy(),
+            "long_liquidated": mv["long_liquidated"].to_numpy(),
+            "short_liquidated": mv["short_liquidated"].to_numpy(),
+            "oi_change": mv["oi_change"].to_numpy(),
+            "confirmed": confirmed,
+            "params_hash": base_hash,
+            "confirmed_ts": confirmed_ts,
+        },
+        columns=MOVES_COLUMNS,
+    )
+    used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc == "base"}
+    return MartFrames(
+        liq_heatmap=heatmap,
+        liq_map=liq_map,
+        daily_metrics=daily,
+        moves=moves_df,
+        model_params=_params_frame(used, recorded_at),
+    )

@@ -1,0 +1,182 @@
+"""The mart registry: every `mart.*` table, declared once.
+
+Each entry names the table (also its Dagster asset key), its columns in table order, what it
+means, how a run replaces its rows, and whether it is exported as Parquet. The model writes
+`MartFrames`; the store, the snapshot exports, the Dagster assets and the report's
+dependencies all derive from `MARTS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+
+import pandas as pd
+
+from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
+from transforms.model.metrics import RISK_COLUMNS
+
+HEATMAP_COLUMNS = [
+    "symbol",
+    "day",
+    "ts",
+    "price_low",
+    "price_high",
+    "long_notional",
+    "short_notional",
+    "params_hash",
+]
+LIQ_MAP_COLUMNS = [
+    "symbol",
+    "day",
+    "price_low",
+    "price_high",
+    "long_notional",
+    "short_notional",
+    "long_cum_from_spot",
+    "short_cum_from_spot",
+    "spot_price",
+    "params_hash",
+]
+DAILY_METRICS_COLUMNS = [
+    "symbol",
+    "day",
+    "scenario",
+    "close_price",
+    "mark_price",
+    *RISK_COLUMNS,
+    "liquidated_long_24h",
+    "liquidated_short_24h",
+    *FUNDING_COLUMNS,
+    *OI_COLUMNS,
+    "zone_low",
+    "zone_high",
+    "zone_days",
+    "params_hash",
+]
+MOVES_COLUMNS = [
+    "symbol",
+    "day",
+    "start_ts",
+    "end_ts",
+    "direction",
+    "from_price",
+    "to_price",
+    "pct_change",
+    "long_liquidated",
+    "short_liquidated",
+    "oi_change",
+    "confirmed",
+    "params_hash",
+    "confirmed_ts",
+]
+MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
+
+
+PRICE_HOURLY_COLUMNS = [
+    "symbol",
+    "day",
+    "ts",
+    "open",
+    "high",
+    "low",
+    "close",
+    "mark_close",
+    "oi_value",
+]
+
+
+class Windowing(Enum):
+    """How a run over days [start, end) replaces a mart's rows."""
+
+    #: the window's rows (by `day`) are replaced by the model's frame
+    MODEL_DAYS = "model_days"
+    #: the window's rows (by `day`) are rebuilt in SQL from the staged bars
+    STAGED_DAYS = "staged_days"
+    #: rows keyed by (params_hash, scenario), replaced when the same set is used again
+    BY_PARAMS = "by_params"
+
+
+@dataclass(frozen=True)
+class Mart:
+    name: str
+    columns: tuple[str, ...]
+    description: str
+    windowing: Windowing
+    #: a Dagster asset of its own (model_params is bookkeeping written with every run)
+    asset: bool = True
+
+    @property
+    def table(self) -> str:
+        return f"mart.{self.name}"
+
+
+_ENTRIES = (
+    Mart(
+        "liq_heatmap",
+        tuple(HEATMAP_COLUMNS),
+        "Hour x price bin -> alive long/short liquidation notional (base model).",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
+        "liq_map",
+        tuple(LIQ_MAP_COLUMNS),
+        "End-of-day outstanding long/short liquidation notional by price, cumulative "
+        "from spot (base model).",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
+        "daily_metrics",
+        tuple(DAILY_METRICS_COLUMNS),
+        "Headline numbers per day and scenario: at risk, imbalance, max pain, "
+        "peak clusters, funding state, open-interest change, consolidation zone.",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
+        "moves",
+        tuple(MOVES_COLUMNS),
+        "Zigzag price swings with the modelled long/short liquidations inside each.",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
+        "price_hourly",
+        tuple(PRICE_HOURLY_COLUMNS),
+        "Hourly OHLC, mark close and open interest from the staged bars: the "
+        "price path the report draws over the heatmap.",
+        Windowing.STAGED_DAYS,
+    ),
+    Mart(
+        "model_params",
+        tuple(MODEL_PARAMS_COLUMNS),
+        "Every parameter set (JSON) behind a params_hash, per scenario.",
+        Windowing.BY_PARAMS,
+        asset=False,
+    ),
+)
+
+#: name -> Mart, in build and export order
+MARTS: MappingProxyType[str, Mart] = MappingProxyType({m.name: m for m in _ENTRIES})
+#: marts that are Dagster assets (the report depends on these)
+MART_ASSETS: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.asset)
+
+
+@dataclass
+class MartFrames:
+    """The model's output for one symbol: DataFrames whose columns match the `mart.*` tables
+    exactly (names and order). Field names are the mart names."""
+
+    liq_heatmap: pd.DataFrame
+    liq_map: pd.DataFrame
+    daily_metrics: pd.DataFrame
+    moves: pd.DataFrame
+    model_params: pd.DataFrame
+
+    def by_mart(self) -> dict[str, pd.DataFrame]:
+        """The frames of the MODEL_DAYS marts, keyed by mart name."""
+        return {
+            "liq_heatmap": self.liq_heatmap,
+            "liq_map": self.liq_map,
+            "daily_metrics": self.daily_metrics,
+            "moves": self.moves,
+        }

@@ -1,0 +1,5 @@
+"""Publish layer: the read-only warehouse snapshot and mart exports (the site is reports/)."""
+
+from transforms.publish.snapshot import export_marts, publish_snapshot
+
+__all__ = ["export_marts", "publish_snapshot"]

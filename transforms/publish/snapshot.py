@@ -1,0 +1,44 @@
+"""Publishes a read-only copy of the warehouse and Parquet exports of the marts.
+
+DuckDB lets one process write or many read, never both; analysts therefore read this
+snapshot, which is replaced atomically (transforms.atomic: a temp file, then `os.replace`) so
+a reader sees either the previous complete copy or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from transforms.atomic import atomic_target
+from transforms.marts.registry import MARTS
+
+#: every mart is exported, in registry order
+MART_TABLES = tuple(MARTS)
+
+
+def publish_snapshot(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> int:
+    """Copy every schema of the open warehouse into `snapshot_path`; returns its size."""
+    source_db = conn.execute("SELECT current_database()").fetchone()[0]
+    # DuckDB creates the file itself, so the temp name is reserved, not created.
+    with atomic_target(snapshot_path, create=False) as tmp:
+        conn.execute("ATTACH ? AS liqmap_snapshot", [str(tmp)])
+        try:
+            conn.execute(f'COPY FROM DATABASE "{source_db}" TO liqmap_snapshot')
+        finally:
+            conn.execute("DETACH liqmap_snapshot")
+    return snapshot_path.stat().st_size
+
+
+def export_marts(conn: duckdb.DuckDBPyConnection, exports_dir: Path) -> dict[str, int]:
+    """Write each mart to `<exports_dir>/<table>.parquet` atomically; returns row counts."""
+    counts = {}
+    for mart in MARTS.values():
+        with atomic_target(exports_dir / f"{mart.name}.parquet", create=False) as tmp:
+            conn.execute(
+                f"COPY (SELECT * FROM {mart.table}) TO ? (FORMAT parquet, COMPRESSION zstd)",
+                [str(tmp)],
+            )
+        counts[mart.name] = conn.execute(f"SELECT count(*) FROM {mart.table}").fetchone()[0]
+    return counts

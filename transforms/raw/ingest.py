@@ -1,0 +1,123 @@
+"""One raw dataset over a window of days, for every configured symbol: the raw layer's rules.
+
+For each symbol: fetch the window's verified files (a daily file not yet published stops the
+run with WaitingForArchive; a monthly funding file not yet published is recorded as pending
+and the days proceed without it), replace the window's rows, fill pending funding from REST
+(binance source), reload funding months published since their days were loaded, then run the
+dataset's checks. No Dagster here: the asset calls `ingest_window` and reports the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from transforms.config import Settings
+from transforms.progress import Progress
+from transforms.raw.datasets import dataset, periods_for_window
+from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
+from transforms.raw.loading import load_dataset
+from transforms.raw.quality import CheckOutcome, check_dataset, check_files_verified
+from transforms.raw.venues import make_source
+from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class WaitingForArchive(NotYetPublished):
+    """A daily file of the window is not published yet: the window must wait (retry later)."""
+
+    def __init__(self, cause: NotYetPublished, period: str):
+        super().__init__(str(cause))
+        self.period = period
+
+
+@dataclass
+class IngestResult:
+    """What one dataset's window load did, across symbols (reported as asset metadata)."""
+
+    rows: int = 0
+    files: int = 0
+    pending: list[str] = field(default_factory=list)
+    caught_up: list[str] = field(default_factory=list)
+    rest_days: int = 0
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+
+
+def fetch_window(
+    source: Source, name: str, symbol: str, periods: list[str], pending: list[str], log: Log
+) -> list[FetchedFile]:
+    """Verified files for every period. A daily file not yet published raises
+    WaitingForArchive; a monthly file not yet published is appended to `pending` (the archive
+    publishes it after the month ends) and the window proceeds without it; a later run's
+    catch-up (transforms.raw.funding.catch_up_funding) loads it once published."""
+    monthly = dataset(name).monthly
+    progress = Progress(log, f"{name} {symbol} fetch", len(periods))
+    files = []
+    for period in periods:
+        try:
+            files.append(source.fetch(name, symbol, period))
+        except NotYetPublished as exc:
+            if not monthly:
+                raise WaitingForArchive(exc, period) from exc
+            log.warning(f"{exc}; it is loaded when the archive publishes it")
+            pending.append(period)
+        progress.step()
+    return files
+
+
+def ingest_window(
+    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
+) -> IngestResult:
+    """Load dataset `name` for days [start, end) of every configured symbol (see module doc)."""
+    spec = dataset(name)
+    source = make_source(settings)
+    periods = periods_for_window(name, start, end)
+    result = IngestResult()
+    try:
+        for symbol in settings.symbols:
+            symbol_pending: list[str] = []
+            files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+            result.pending.extend(symbol_pending)
+            with connect() as conn:
+                result.rows += load_dataset(
+                    conn, name, symbol, files, start, end, source_name=settings.source
+                )
+                verified = [f.period for f in files]
+                if name == "funding" and settings.source == "binance":
+                    result.rest_days += fill_pending_from_rest(
+                        conn, settings.binance_fapi_url, symbol, symbol_pending, start, end, log
+                    )
+                if name == "funding":
+                    # Months that were pending while their days were loaded: reload them
+                    # now that the archive has published them.
+                    for month, rows in catch_up_funding(
+                        conn,
+                        source,
+                        symbol,
+                        start,
+                        end,
+                        first_day=settings.start_date,
+                        source_name=settings.source,
+                        skip=symbol_pending,
+                    ):
+                        log.info(
+                            f"{spec.asset}: caught up {symbol} {month} ({rows} rows), "
+                            "published after its days were loaded"
+                        )
+                        result.caught_up.append(f"{symbol} {month}")
+                        verified.append(month)
+                        result.rows += rows
+                        result.files += 1
+                result.outcomes.extend(check_dataset(conn, name, symbol, start, end))
+                result.outcomes.append(
+                    check_files_verified(conn, name, symbol, verified, settings.cache_dir)
+                )
+            result.files += len(files)
+    finally:
+        source.close()
+    return result

@@ -1,0 +1,145 @@
+"""Data-quality checks on raw tables, as named parameterized SQL over a [start, end) window.
+
+Each check returns failing rows (day, detail) so a failure names the day to look at.
+Table and column names come only from the dataset registry, never from input; which checks
+run for a dataset is the registry's `checks` (plus `checksums_verified` for every load).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from transforms.raw.datasets import dataset
+from transforms.raw.venues.base import sha256_file
+
+FILES_CHECK = "checksums_verified"
+#: Incomplete days happen in the real archive (and are backfilled later): warn, don't block.
+WARN_ONLY_CHECKS = frozenset({"complete_days"})
+
+COMPLETENESS_SQL = """
+WITH days AS (
+    SELECT CAST(d AS DATE) AS day
+    FROM range(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY) t(d)
+), counts AS (
+    SELECT day, count(*) AS n FROM {table}
+    WHERE symbol = $symbol AND day >= $start AND day < $end GROUP BY day
+)
+SELECT days.day, coalesce(counts.n, 0) AS n FROM days LEFT JOIN counts USING (day)
+WHERE coalesce(counts.n, 0) <> $expected ORDER BY days.day
+"""
+
+DUPLICATES_SQL = """
+SELECT day, count(*) - count(DISTINCT {ts}) AS duplicates FROM {table}
+WHERE symbol = $symbol AND day >= $start AND day < $end
+GROUP BY day HAVING count(*) <> count(DISTINCT {ts}) ORDER BY day
+"""
+
+# A timestamp outside its partition day, or a gap/step that is not the dataset's cadence.
+MONOTONE_SQL = """
+WITH ordered AS (
+    SELECT day, {ts} AS ts, lag({ts}) OVER (PARTITION BY day ORDER BY {ts}) AS prev
+    FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end
+)
+SELECT day, count(*) AS bad FROM ordered
+WHERE CAST(ts AS DATE) <> day OR (prev IS NOT NULL AND ts <= prev)
+GROUP BY day ORDER BY day
+"""
+
+NEGATIVE_OI_SQL = """
+SELECT day, count(*) AS bad FROM raw.metrics_5m
+WHERE symbol = $symbol AND day >= $start AND day < $end
+  AND (sum_open_interest < 0 OR sum_open_interest_value < 0
+       OR sum_open_interest IS NULL OR sum_open_interest_value IS NULL)
+GROUP BY day ORDER BY day
+"""
+
+IMPOSSIBLE_PRICES_SQL = """
+SELECT day, count(*) AS bad FROM {table}
+WHERE symbol = $symbol AND day >= $start AND day < $end
+  AND NOT (low > 0 AND low <= high AND open BETWEEN low AND high
+           AND close BETWEEN low AND high AND high < 100 * low)
+GROUP BY day ORDER BY day
+"""
+
+
+LOADED_FILES_SQL = """
+SELECT period, relpath, sha256, source FROM raw.files
+WHERE dataset = $dataset AND symbol = $symbol AND list_contains($periods, period)
+"""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Result of one check over a window: passed, and the offending days with a count."""
+
+    name: str
+    passed: bool
+    failures: list[tuple[str, int]]
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.name}: ok"
+        shown = ", ".join(f"{d} ({n})" for d, n in self.failures[:10])
+        more = f" and {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
+        return f"{self.name}: {len(self.failures)} day(s) fail: {shown}{more}"
+
+
+def _run(
+    conn: duckdb.DuckDBPyConnection, name: str, sql: str, params: dict[str, object]
+) -> CheckOutcome:
+    rows = conn.execute(sql, params).fetchall()
+    return CheckOutcome(name, not rows, [(str(r[0]), int(r[1])) for r in rows])
+
+
+def check_dataset(
+    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, start: date, end: date
+) -> list[CheckOutcome]:
+    """The registry's checks for one raw dataset over [start, end), in registry order."""
+    spec = dataset(name)
+    table, ts = spec.table, spec.time_column
+    params: dict[str, object] = {"symbol": symbol, "start": start, "end": end}
+    queries: dict[str, tuple[str, dict[str, object]]] = {
+        "complete_days": (
+            COMPLETENESS_SQL.format(table=table),
+            {**params, "expected": spec.rows_per_day},
+        ),
+        "no_duplicate_timestamps": (DUPLICATES_SQL.format(table=table, ts=ts), params),
+        "monotone_timestamps": (MONOTONE_SQL.format(table=table, ts=ts), params),
+        "open_interest_non_negative": (NEGATIVE_OI_SQL, params),
+        "prices_sane": (IMPOSSIBLE_PRICES_SQL.format(table=table), params),
+    }
+    return [_run(conn, check, *queries[check]) for check in spec.checks]
+
+
+def check_names(name: str) -> tuple[str, ...]:
+    """Every check an ingest of dataset `name` reports (data checks, then checksums)."""
+    return (*dataset(name).checks, FILES_CHECK)
+
+
+def check_files_verified(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    symbol: str,
+    periods: list[str],
+    cache_dir: Path,
+) -> CheckOutcome:
+    """Every loaded period is recorded in raw.files with its sha256, and the cached file still
+    hashes to it (catches a cache edited or corrupted after the load)."""
+    rows = conn.execute(
+        LOADED_FILES_SQL, {"dataset": name, "symbol": symbol, "periods": periods}
+    ).fetchall()
+    recorded = {period: (relpath, digest, source) for period, relpath, digest, source in rows}
+    failures = []
+    for period in periods:
+        if period not in recorded:
+            failures.append((f"{period} not recorded", 1))
+            continue
+        relpath, digest, source = recorded[period]
+        cached = cache_dir / source / relpath
+        if not cached.is_file() or sha256_file(cached) != digest:
+            failures.append((f"{period} cache differs from sha256 {digest[:12]}", 1))
+    return CheckOutcome(FILES_CHECK, not failures, failures)

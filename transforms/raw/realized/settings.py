@@ -1,0 +1,87 @@
+"""Collector settings from the environment (symbols and data directory come from LIQMAP_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from transforms.config import ConfigError, Settings
+from transforms.raw.realized import binance_stream, bybit_stream
+
+VENUES: dict[str, ModuleType] = {"bybit": bybit_stream, "binance": binance_stream}
+URL_ENV = {"bybit": "LIQMAP_BYBIT_WS_URL", "binance": "LIQMAP_BINANCE_WS_URL"}
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """What `liqmap collect` connects to, where it writes and how often it syncs and pings."""
+
+    root: Path  # <data dir>/realized; one folder per venue below
+    symbols: tuple[str, ...]
+    venues: tuple[str, ...] = ("bybit", "binance")
+    urls: tuple[tuple[str, str], ...] = ()
+    bybit_ping_seconds: float = bybit_stream.PING_SECONDS
+    fsync_seconds: float = 1.0
+    coverage_seconds: float = 5.0
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    open_timeout_seconds: float = 10.0
+    rotate_seconds: float = 23 * 3600.0  # Binance ends every connection after 24 h
+
+    def url(self, venue: str) -> str:
+        return dict(self.urls).get(venue) or VENUES[venue].DEFAULT_URL
+
+    def venue_dir(self, venue: str) -> Path:
+        return self.root / venue
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from exc
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds > 0")
+    return value
+
+
+def realized_root(settings: Settings) -> Path:
+    """Where the hourly liquidation files live: <LIQMAP_DATA_DIR>/realized."""
+    return settings.data_dir / "realized"
+
+
+def collector_config(settings: Settings, env: dict[str, str] | None = None) -> CollectorConfig:
+    """Build the collector's settings, validating every LIQMAP_COLLECT_* / *_WS_URL value."""
+    env = dict(os.environ if env is None else env)
+    venues = tuple(
+        v.strip().lower() for v in env.get("LIQMAP_COLLECT_VENUES", "bybit,binance").split(",")
+    )
+    unknown = [v for v in venues if v not in VENUES]
+    if unknown or not venues:
+        raise ConfigError(
+            f"LIQMAP_COLLECT_VENUES={env.get('LIQMAP_COLLECT_VENUES')!r}: "
+            f"expected a comma-separated subset of {', '.join(VENUES)}"
+        )
+    urls = []
+    for venue in venues:
+        url = env.get(URL_ENV[venue], VENUES[venue].DEFAULT_URL)
+        if not url.startswith(("ws://", "wss://")):
+            raise ConfigError(f"{URL_ENV[venue]}={url!r}: expected a ws:// or wss:// URL")
+        urls.append((venue, url))
+    return CollectorConfig(
+        root=realized_root(settings),
+        symbols=settings.symbols,
+        venues=venues,
+        urls=tuple(urls),
+        bybit_ping_seconds=_positive(env, "LIQMAP_COLLECT_PING_SECONDS", 20.0),
+        fsync_seconds=_positive(env, "LIQMAP_COLLECT_FSYNC_SECONDS", 1.0),
+        coverage_seconds=_positive(env, "LIQMAP_COLLECT_COVERAGE_SECONDS", 5.0),
+        backoff_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_SECONDS", 0.5),
+        backoff_max_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_MAX_SECONDS", 30.0),
+        rotate_seconds=_positive(env, "LIQMAP_COLLECT_ROTATE_SECONDS", 23 * 3600.0),
+    )

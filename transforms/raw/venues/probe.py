@@ -1,0 +1,42 @@
+"""Cheap "is this day published yet?" probes for schedules and sensors.
+
+Sensors run in the daemon beside runs, so they must never open DuckDB or download data:
+a probe is a HEAD request on the archive's `.CHECKSUM` (or a file test for local sources).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+
+from transforms.config import Settings
+from transforms.raw.venues import archive_relpath, periods_for_window
+
+PROBE_TIMEOUT_S = 10.0
+
+
+def missing_files(settings: Settings, day: date, datasets: tuple[str, ...]) -> list[str]:
+    """Relative archive paths for `day` that the source does not have yet (empty = ready)."""
+    missing = []
+    for symbol in settings.symbols:
+        for dataset in datasets:
+            for period in periods_for_window(dataset, day, date.fromordinal(day.toordinal() + 1)):
+                relpath = archive_relpath(dataset, symbol, period)
+                if not _published(settings, relpath, day):
+                    missing.append(relpath)
+    return missing
+
+
+def _published(settings: Settings, relpath: str, day: date) -> bool:
+    if (settings.cache_dir / settings.source / relpath).is_file():
+        return True
+    if settings.source == "synthetic":
+        return settings.start_date <= day <= settings.end_date
+    if settings.source == "mirror":
+        return settings.mirror_dir is not None and (settings.mirror_dir / relpath).is_file()
+    try:
+        response = httpx.head(settings.binance_url + relpath + ".CHECKSUM", timeout=PROBE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
