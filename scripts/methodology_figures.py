@@ -31,11 +31,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from reports import notation  # noqa: E402
-from transforms.model import ModelParams, bracket_table, liquidation_price  # noqa: E402
+from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
-from transforms.model.params import SCENARIOS, scenario_params  # noqa: E402
+from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
+from transforms.reference import bracket_table  # noqa: E402
 
 DOC = REPO / "docs" / "methodology.md"
 TEMPLATE = REPO / "docs" / "methodology.md.j2"

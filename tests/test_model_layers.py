@@ -82,7 +82,7 @@ def test_unknown_layer_and_bad_mask_are_named(run) -> None:
 
 def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
     from transforms.model.layers import LAYER_VIEWS, layer_map_rows
-    from transforms.model.params import scenario_params
+    from transforms.model.scenarios import scenario_params
 
     nc = run_model(
         random_bars(3000, seed=5), scenario_params(run.params, "never_close"), flat_brackets()

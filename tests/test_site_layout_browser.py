@@ -84,10 +84,12 @@ def _hover_pixel(v: Visit, chart_id: str) -> tuple[dict, float]:
     )
     layer = meta["layers"][meta["default"]]
     levels = _png_levels(layer["url"])  # rows from the top (highest price) × columns
-    top, col = np.unravel_index(int(np.argmax(levels)), levels.shape)
-    row = meta["rows"] - 1 - int(top)
-    t = meta["t0"] + (int(col) + 0.5) * meta["tstep"]
-    p = meta["p0"] + (row + 0.5) * meta["pstep"]
+    # a mid-bright pixel, away from the rules and labels drawn over the raster
+    target = np.abs(levels.astype(int) - 128)
+    top, col = np.unravel_index(int(np.argmin(target)), levels.shape)
+    row = layer["rows"] - 1 - int(top)
+    t = layer["t0"] + (int(col) + 0.5) * layer["tstep"]
+    p = layer["p0"] + (row + 0.5) * layer["pstep"]
     pt = v.page.evaluate(
         """([id, t, p]) => {
           const view = window.__chartViews[id];

@@ -2,7 +2,8 @@
 
    Every heatmap window is a viridis PNG (one per model/leverage layer, precomputed by the
    site build from the marts) described by a JSON block:
-     {"t0", "tstep", "p0", "pstep", "cols", "rows", "unit", "layers": {key: {"url", "vmax"}}}
+     {"unit", "default", "layers": {key: {"url", "vmax", "t0", "tstep", "cols",
+                                           "p0", "pstep", "rows"}}}
    The hover value is read from the PNG pixel under the pointer, so the tooltip states
    exactly the number the colour encodes, in the legend's unit: level / 255 × vmax.
    The layer switch swaps the image and the legend maximum of every heatmap and filters the
@@ -117,14 +118,14 @@
 
   /* The value under plot coordinates (px, py) of a raster window: {col, row, level, value}. */
   function valueAt(view, meta, px, py) {
+    var g = meta.layers[currentLayer(meta)];
     var t = +view.scale("x").invert(px), p = view.scale("y").invert(py);
-    var col = Math.floor((t - meta.t0) / meta.tstep);
-    var row = Math.floor((p - meta.p0) / meta.pstep);
-    if (col < 0 || row < 0 || col >= meta.cols || row >= meta.rows) { return null; }
-    var layer = meta.layers[currentLayer(meta)];
-    return decode(layer.url).then(function (img) {
-      var level = img.idx[(meta.rows - 1 - row) * img.w + col];
-      return { col: col, row: row, level: level, value: level / 255 * layer.vmax };
+    var col = Math.floor((t - g.t0) / g.tstep);
+    var row = Math.floor((p - g.p0) / g.pstep);
+    if (col < 0 || row < 0 || col >= g.cols || row >= g.rows) { return null; }
+    return decode(g.url).then(function (img) {
+      var level = img.idx[(g.rows - 1 - row) * img.w + col];
+      return { col: col, row: row, level: level, value: level / 255 * g.vmax, g: g };
     });
   }
 
@@ -141,11 +142,11 @@
       var got = valueAt(view, meta, px, py);
       if (!got) { hide(); return; }
       got.then(function (v) {
-        var t0 = meta.t0 + v.col * meta.tstep, p0 = meta.p0 + v.row * meta.pstep;
+        var g = v.g, t0 = g.t0 + v.col * g.tstep, p0 = g.p0 + v.row * g.pstep;
         var val = (v.level === 255 ? "≥ " : "") + fmtUsd(v.value);
         tip.innerHTML = "";
-        [["Time", fmtTime(t0) + " to " + fmtTime(t0 + meta.tstep) + " UTC"],
-         ["Liquidation price", fmtPrice(p0) + " to " + fmtPrice(p0 + meta.pstep)],
+        [["Time", fmtTime(t0) + " to " + fmtTime(t0 + g.tstep) + " UTC"],
+         ["Liquidation price", fmtPrice(p0) + " to " + fmtPrice(p0 + g.pstep)],
          [meta.unit, val]].forEach(function (kv) {
           var line = document.createElement("div");
           var b = document.createElement("strong");
@@ -170,8 +171,8 @@
 
   function showLayer(el, view, meta) {
     var key = currentLayer(meta), layer = meta.layers[key];
-    var img = [{ url: layer.url, x: meta.t0, x2: meta.t0 + meta.cols * meta.tstep,
-                 y: meta.p0, y2: meta.p0 + meta.rows * meta.pstep }];
+    var img = [{ url: layer.url, x: layer.t0, x2: layer.t0 + layer.cols * layer.tstep,
+                 y: layer.p0, y2: layer.p0 + layer.rows * layer.pstep }];
     view.data("heatimg", img);
     view.signal("vmax", layer.vmax);
     el.setAttribute("data-layer", key);
@@ -182,13 +183,14 @@
   function onEmbedded(el, view) {
     var meta = metaOf(el);
     if (meta) {
-      showLayer(el, view, meta);
       if (!el.__hover) { hover(el, view, meta); el.__hover = true; }
       decode(meta.layers[currentLayer(meta)].url);
-    } else if (el.hasAttribute("data-layered")) {
-      try { view.signal("layer", state.layer || el.getAttribute("data-layered")).runAsync(); }
-      catch (e) { /* a map without layers */ }
+      return showLayer(el, view, meta);
     }
+    if (el.hasAttribute("data-layered")) {
+      return view.signal("layer", state.layer || el.getAttribute("data-layered")).runAsync();
+    }
+    return null;
   }
 
   function setLayer(key) {

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import altair as alt
 import vl_convert as vlc
 
-from reports.history_chart import (
+from reports.charts.history import (
     RATIO_TEXT,
     history_data,
     history_desc,

@@ -1,10 +1,11 @@
 """Heatmap windows as rasters with pixel-true hover values, and candles for the price path.
 
 Every timeframe of the heatmap is one viridis PNG per model/leverage layer (one pixel per
-time step × price band, highest price on top) plus a small JSON description the browser
-reads (reports/static/heatlayers.js). The colour of a pixel is `level / 255 × vmax` in the
-legend's unit, and the hover reads the same pixel, so tooltip and colour always state the
-same number in the same unit at every timeframe. Drawn as one image, the grid has no seams.
+time step × price band, highest price on top; each layer with its own geometry) plus a small
+JSON description the browser reads (reports/static/heatlayers.js). The colour of a pixel is
+`level / 255 × vmax` in the legend's unit, and the hover reads the same pixel, so tooltip
+and colour always state the same number in the same unit at every timeframe. Drawn as one
+image, the grid has no seams.
 
 Candles aggregate hourly OHLC into the timeframe's candle width (one candle per hour for a
 day, four hours for a week, a day for one or three months); the year keeps a close line.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -56,55 +56,23 @@ def window_vmax(total: np.ndarray) -> float:
     return float(f"{v:.3g}")
 
 
-@dataclass
-class Raster:
-    """One timeframe of the heatmap for every layer: JSON-ready description + images."""
-
-    t0: int  # ms, left edge of column 0
-    tstep: int  # ms per column
-    p0: float  # price, lower edge of row 0
-    pstep: float  # price per row
-    cols: int
-    rows: int
-    unit: str  # the legend's title: what a pixel's value means
-    default: str
-    layers: dict[str, dict]  # key -> {"url", "vmax"}
-
-    def meta(self) -> dict:
-        return {
-            "t0": self.t0,
-            "tstep": self.tstep,
-            "p0": round(self.p0, 2),
-            "pstep": self.pstep,
-            "cols": self.cols,
-            "rows": self.rows,
-            "unit": self.unit,
-            "default": self.default,
-            "layers": self.layers,
-        }
-
-
-def build_raster(
-    totals: dict[str, np.ndarray],
-    *,
-    t0: int,
-    tstep: int,
-    p0: float,
-    pstep: float,
-    unit: str,
-    palette: np.ndarray,
-    default: str,
-) -> Raster:
-    """A Raster from per-layer value grids [time, price] on the same grid."""
-    shapes = {v.shape for v in totals.values()}
-    if len(shapes) != 1:
-        raise ValueError(f"layer grids must share one shape, got {sorted(shapes)}")
-    cols, rows = next(iter(shapes))
-    layers = {}
-    for key, grid in totals.items():
-        vmax = window_vmax(grid)
-        layers[key] = {"url": png_data_url(quantize(grid, vmax), palette), "vmax": vmax}
-    return Raster(t0, tstep, p0, pstep, cols, rows, unit, default, layers)
+def raster_layer(
+    grid: np.ndarray, *, t0: int, tstep: int, p0: float, pstep: float, palette: np.ndarray
+) -> dict:
+    """One layer of a heatmap window: a value grid [time, price] as a PNG with its geometry
+    and colour scale top, as the page script reads it."""
+    vmax = window_vmax(grid)
+    cols, rows = grid.shape
+    return {
+        "url": png_data_url(quantize(grid, vmax), palette),
+        "vmax": vmax,
+        "t0": int(t0),
+        "tstep": int(tstep),
+        "cols": int(cols),
+        "p0": round(float(p0), 2),
+        "pstep": float(pstep),
+        "rows": int(rows),
+    }
 
 
 def candles(

@@ -15,7 +15,7 @@ from typing import Any
 
 import altair as alt
 
-from reports.charts import LONG, SHORT, USD_LABEL, Template, _template, num, ph, usd_expr
+from reports.charts.spec import LONG, SHORT, USD_LABEL, Template, build_template, num, ph, usd_expr
 from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok
 
 CLOSE = "#f2a33a"
@@ -120,7 +120,7 @@ def _x() -> alt.X:
     return alt.X(
         "x:T",
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(title=None, format="%b %y", labelOverlap=True, grid=False),
+        axis=alt.Axis(title=None, format="%b %y", labelOverlap=True, grid=False, tickCount=12),
     )
 
 
@@ -177,7 +177,7 @@ def history_risk_template() -> Template:
         .resolve_scale(y="independent")
         .properties(width="container", height=230, description=ph("desc"))
     )
-    return _template("history_risk", chart)
+    return build_template("history_risk", chart)
 
 
 @functools.cache
@@ -205,4 +205,4 @@ def history_levels_template() -> Template:
     chart = alt.layer(band, *edges, close).properties(
         width="container", height=230, description=ph("desc")
     )
-    return _template("history_levels", chart)
+    return build_template("history_levels", chart)

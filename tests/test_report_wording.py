@@ -7,8 +7,11 @@ import math
 
 import pytest
 
-from reports import day_text as dt
+from reports import headline as hl
+from reports.metrics_table import metrics_table
 from reports.notation import RATIO_PATTERN, RATIO_SPECIAL
+from reports.pages.kpis import kpis
+from reports.scenarios import scenario_table
 
 
 def row(**kw):
@@ -40,7 +43,7 @@ def row(**kw):
 
 def test_headline_names_both_sides_in_one_notation() -> None:
     nc = row(shorts_at_risk=80e9)
-    text = dt.headline(row(), {"base": row(), "never_close": nc})
+    text = hl.headline(row(), {"base": row(), "never_close": nc})
     assert text == (
         "The model puts $25.1B of shorts at risk above $71,200 and $1.0B of longs below: "
         "25:1 shorts (vendor-style 'never close': 80:1 shorts). "
@@ -52,8 +55,8 @@ def test_headline_names_both_sides_in_one_notation() -> None:
 
 
 def test_longs_heavier_and_balanced() -> None:
-    assert "3.0:1 longs" in dt.headline(row(longs_at_risk=9e9, shorts_at_risk=3e9))
-    text = dt.headline(row(longs_at_risk=5e9, shorts_at_risk=5.5e9))
+    assert "3.0:1 longs" in hl.headline(row(longs_at_risk=9e9, shorts_at_risk=3e9))
+    text = hl.headline(row(longs_at_risk=5e9, shorts_at_risk=5.5e9))
     assert "1.1:1 shorts, roughly balanced" in text
 
 
@@ -67,11 +70,11 @@ def test_longs_heavier_and_balanced() -> None:
     ],
 )
 def test_zone_words_follow_the_printed_numbers(close, words) -> None:
-    assert words in dt.zone_sentence(row(close_price=close))
+    assert words in hl.zone_sentence(row(close_price=close))
 
 
 def test_metrics_table() -> None:
-    rows = {r.metric: r for r in dt.metrics_table(row(), row(shorts_at_risk=20e9))}
+    rows = {r.metric: r for r in metrics_table(row(), row(shorts_at_risk=20e9))}
     assert list(rows) == [
         "Liquidation ratio",
         "Key levels above (shorts)",
@@ -90,7 +93,7 @@ def test_metrics_table() -> None:
     assert rows["Current zone"].status == "$70,100–$72,300 (past 9 days), close $71,200: inside"
     liq = rows["Modelled liquidations (24h)"]
     assert "≈4× CoinGlass's Binance totals" in liq.impact
-    first = {r.metric: r.change for r in dt.metrics_table(row(), None)}
+    first = {r.metric: r.change for r in metrics_table(row(), None)}
     assert all(v.startswith("no previous day") for v in first.values())
 
 
@@ -100,19 +103,19 @@ def test_metrics_table() -> None:
 def test_every_printed_ratio_is_in_the_notation(shorts, longs) -> None:
     r = row(shorts_at_risk=shorts * 1e9, longs_at_risk=longs * 1e9)
     texts = [
-        dt.ratio_of(r),
-        dt.scenario_table({"base": r})[0].ratio,
-        dt.kpis(r, None, {})[2]["value"],
+        hl.ratio_of(r),
+        scenario_table({"base": r})[0].ratio,
+        kpis({"base": r}, None)[2].value,
     ]
     for t in texts:
         assert RATIO_PATTERN.match(t) or t in RATIO_SPECIAL, t
 
 
 def test_scenario_table_shows_both_90_points() -> None:
-    t = dt.scenario_table({"never_close": row(), "base": row()})
+    t = scenario_table({"never_close": row(), "base": row()})
     assert [s.key for s in t] == ["base", "never_close"]
     assert t[0].p90_above == "$104,000 (+46.0%)" and t[0].p90_below == "$61,000 (−14.4%)"
 
 
 def test_feed_title() -> None:
-    assert dt.feed_title("BTCUSDT", "2026-02-15", row()) == "BTCUSDT 2026-02-15: 25:1 shorts"
+    assert hl.feed_title("BTCUSDT", "2026-02-15", row()) == "BTCUSDT 2026-02-15: 25:1 shorts"

@@ -6,17 +6,16 @@ import base64
 import io
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from reports.charts import VIRIDIS
-from reports.heat_raster import (
+from reports.charts.heatmap_spec import VIRIDIS
+from reports.charts.raster import (
     HOUR_MS,
     LEVELS,
-    build_raster,
     candles,
     level_value,
     quantize,
+    raster_layer,
     window_vmax,
 )
 
@@ -32,19 +31,8 @@ def test_png_pixels_are_the_quantized_values_highest_price_on_top() -> None:
     grid[0, 3] = 100.0  # first hour, top band
     grid[2, 0] = 50.0  # last hour, bottom band
     grid[1, 1] = 1000.0  # clamped at vmax
-    r = build_raster(
-        {"base/all": grid, "base/high": grid / 2},
-        t0=0,
-        tstep=HOUR_MS,
-        p0=100.0,
-        pstep=10.0,
-        unit="Mean notional per $10 band",
-        palette=VIRIDIS,
-        default="base/all",
-    )
-    meta = r.meta()
-    assert (meta["cols"], meta["rows"]) == (3, 4)
-    layer = meta["layers"]["base/all"]
+    layer = raster_layer(grid, t0=0, tstep=HOUR_MS, p0=100.0, pstep=10.0, palette=VIRIDIS)
+    assert (layer["cols"], layer["rows"], layer["t0"], layer["p0"]) == (3, 4, 0, 100.0)
     vmax = layer["vmax"]
     assert vmax == window_vmax(grid)
     px = _decode(layer["url"])
@@ -54,21 +42,6 @@ def test_png_pixels_are_the_quantized_values_highest_price_on_top() -> None:
     assert px[2, 1] == LEVELS  # the 1000 cell, clamped
     # what the hover states for a pixel is within half a palette step of the cell's value
     assert abs(level_value(px[3, 2], vmax) - 50.0) <= vmax / LEVELS / 2
-    assert meta["layers"]["base/high"]["vmax"] == window_vmax(grid / 2)
-
-
-def test_layer_grids_must_match() -> None:
-    with pytest.raises(ValueError, match="share one shape"):
-        build_raster(
-            {"a": np.zeros((2, 2)), "b": np.zeros((2, 3))},
-            t0=0,
-            tstep=1,
-            p0=0,
-            pstep=1,
-            unit="u",
-            palette=VIRIDIS,
-            default="a",
-        )
 
 
 def test_candles_merge_hours_aligned_to_the_window_end() -> None:
