@@ -100,7 +100,7 @@ def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> l
     for m in marks:
         text = f"{m['label']} {fmt_price(m['price'])}"
         if m["kind"] != "spot" and ok(spot) and spot:
-            text += f" ({fmt_pct(m['price'] / spot - 1.0, 0)})"
+            text += f" ({fmt_pct(m['price'] / spot - 1.0)})"
         if lo is not None and m["price"] < lo:
             m["c"], text = lo, f"↓ {text}"
         elif hi is not None and m["price"] > hi:

@@ -50,10 +50,10 @@ def test_marks_outside_the_window_are_pinned_to_its_edge() -> None:
     marks = {(m["kind"], m["side"]): m for m in level_marks(ROW, lo, hi)}
     assert marks[("spot", "")]["label"] == "Now $92,000"
     assert marks[("nearest", "above")]["c"] == 96_125.0
-    assert marks[("nearest", "above")]["label"] == "Nearest shorts $96,100 (+4%)"
+    assert marks[("nearest", "above")]["label"] == "Nearest shorts $96,100 (+4.5%)"
     top = marks[("p90", "above")]
     assert top["c"] == round(hi, 2) and top["price"] == 118_000.0
-    assert top["label"] == "↑ 90% shorts $118,000 (+28%)"
+    assert top["label"] == "↑ 90% shorts $118,000 (+28.3%)"
     bottom = marks[("p90", "below")]
     assert bottom["c"] == round(lo, 2) and bottom["label"].startswith("↓ 90% longs $66,000")
     # without a window every mark sits at its own price
