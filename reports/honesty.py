@@ -60,7 +60,7 @@ def warmup_note(history_days: int | None, lookback_days: int) -> str | None:
     if history_days is None or history_days >= lookback_days:
         return None
     return (
-        f"Warm-up: the model has seen {history_days} of {lookback_days} days of history. "
+        f"The model has seen {history_days} of {lookback_days} days of history. "
         "Positions opened before its first day are invisible, so totals and levels are "
         "incomplete."
     )

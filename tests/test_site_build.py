@@ -221,6 +221,9 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
             cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", m.group(1))
             assert cells[1] == fmt.fmt_usd(row["longs_at_risk"])
             assert cells[2] == fmt.fmt_usd(row["shorts_at_risk"])
+        # the fixture's history is shorter than the lookback: every page says so
+        assert f"The model has seen {cur['history_days']} of 365 days of history" in text
+        assert 'data-notice="warmup"' in text
         # each page names its as-of time, source and model parameter set
         assert f"{d.isoformat()} 24:00 UTC" in text
         assert cur["params_hash"] in text

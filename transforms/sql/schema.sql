@@ -181,7 +181,11 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     history_days INTEGER,                -- days of bars the model had seen by the end of the day
     params_hash VARCHAR NOT NULL
 );
--- Warehouses created before the key levels (their rows need a rebuild of the marts).
+-- Warehouses created before the key levels (their rows need a rebuild of the marts); the
+-- columns they replace go, so no download shows an empty, obsolete column.
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS imbalance_ratio;
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS max_pain_price;
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS max_pain_side;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_price DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_pct DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_notional DOUBLE;
