@@ -139,7 +139,7 @@ def main() -> None:
     base = frames.daily_metrics.query("scenario == 'base'").iloc[-1]
     print(
         f"last day base: longs at risk {base.longs_at_risk / 1e9:.2f} B, shorts "
-        f"{base.shorts_at_risk / 1e9:.2f} B, imbalance {base.imbalance_ratio:.2f}"
+        f"{base.shorts_at_risk / 1e9:.2f} B, imbalance {base.shorts_per_long:.2f}"
     )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (ru_maxrss): {rss:.0f} MiB")

@@ -26,8 +26,22 @@ DAILY_COLUMNS = (
     "funding_state",
     "longs_at_risk",
     "shorts_at_risk",
-    "imbalance_ratio",
+    "shorts_per_long",
+    "nearest_cluster_above_price",
+    "nearest_cluster_below_price",
+    "p90_above_price",
+    "p90_below_price",
 )
+SYNTHETIC_COLUMN = "synthetic_data"  # first column of every download built from synthetic data
+
+
+def mark_source(table: pa.Table, source: str) -> pa.Table:
+    """With synthetic data, a first column `synthetic_data` = true in every row and the
+    source in the Parquet schema metadata, so no download can pass for real data."""
+    meta = {**(table.schema.metadata or {}), b"liqmap.source": source.encode()}
+    if source == "synthetic":
+        table = table.add_column(0, SYNTHETIC_COLUMN, pa.array([True] * table.num_rows))
+    return table.replace_schema_metadata(meta)
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
@@ -57,12 +71,16 @@ def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict
 
 
 def write_day_downloads(
-    writer: SiteWriter, conn: duckdb.DuckDBPyConnection, data: MartData, d: date
+    writer: SiteWriter,
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    d: date,
+    source: str,
 ) -> list[str]:
     """Write `YYYY-MM-DD/<name>.csv|.parquet`; returns the names written, sorted."""
     tables = day_tables(conn, data, d)
     for name, table in tables.items():
-        csv_bytes, pq_bytes = table_bytes(table)
+        csv_bytes, pq_bytes = table_bytes(mark_source(table, source))
         writer.write(f"{d.isoformat()}/{name}.csv", csv_bytes)
         writer.write(f"{d.isoformat()}/{name}.parquet", pq_bytes)
     return sorted(tables)

@@ -1,7 +1,10 @@
-"""Rule-based wording for the daily report: which side is heavier, and the headline.
+"""Rule-based wording for the daily report: the imbalance, the headline, zone and funding
+sentences, the feed title.
 
 Everything here is a pure function of mart rows (dicts), so the page text can be tested
-without a browser. The wording is deliberately plain and says "the model" — these are
+without a browser. Every number goes through reports.notation: ratios are `X:1 <heavier
+side>`, both sides' key levels are always named, and statements about price against its zone
+follow the rounded numbers the page prints. The wording says "the model": these are
 estimates of where leveraged positions would be force-closed, not observed orders.
 """
 
@@ -10,143 +13,117 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reports.formats import fmt_pct, fmt_price, fmt_ratio, fmt_usd, fmt_zone, ok, ratio_oriented
+from reports.key_levels import levels_sentence
+from reports.notation import (
+    MIN_BREAKOUT,
+    fmt_imbalance,
+    fmt_pct,
+    fmt_price,
+    fmt_usd,
+    fmt_zone,
+    imbalance,
+    ok,
+    shown_price,
+    zone_position,
+)
 
 Row = Mapping[str, Any]
 
-BALANCED = 1.25  # ratios between 1/1.25 and 1.25 read as "roughly balanced"
+BALANCED = 1.25  # a heavier side below 1.25:1 also reads "roughly balanced"
 
 
-def side_of(row: Row) -> str:
-    """'short' when shorts at risk are heavier (or the only side), 'long' when longs are,
-    'balanced' when both are > 0 within BALANCED of each other, and 'none' when a side is
-    missing or both are zero (nothing to compare)."""
-    s, lg = row.get("shorts_at_risk"), row.get("longs_at_risk")
-    if not (ok(s) and ok(lg)) or (s <= 0 and lg <= 0):
-        return "none"
-    if lg <= 0:
-        return "short"
-    if s <= 0:
-        return "long"
-    r = s / lg
-    if r >= BALANCED:
-        return "short"
-    if r <= 1 / BALANCED:
-        return "long"
-    return "balanced"
-
-
-def one_sided(row: Row) -> bool:
-    """True when one side has notional at risk and the other exactly none."""
-    s, lg = row.get("shorts_at_risk"), row.get("longs_at_risk")
-    return ok(s) and ok(lg) and (s > 0) != (lg > 0)
-
-
-def ratio_text(row: Row) -> str:
-    """The imbalance for labels: '25:1 shorts', '3.0:1 longs', '1.1:1' when balanced,
-    'shorts only' / 'longs only' when the other side is zero, 'n/a' when missing."""
-    side = side_of(row)
-    if side == "none":
+def ratio_of(row: Row | None) -> str:
+    """The row's imbalance in the site notation ('n/a' without a row)."""
+    if not row:
         return "n/a"
-    if one_sided(row):
-        return f"{side}s only"
-    ratio = fmt_ratio(row.get("shorts_at_risk"), row.get("longs_at_risk"))
-    return ratio if side == "balanced" else f"{ratio} {side}s"
+    return fmt_imbalance(row.get("shorts_at_risk"), row.get("longs_at_risk"))
 
 
-def zone_position(row: Row) -> str | None:
-    """Today's close against the zone built from the closes before today: 'inside', 'above'
-    (broke out upward) or 'below' (broke down); None without a zone."""
-    c, lo, hi = row.get("close_price"), row.get("zone_low"), row.get("zone_high")
-    if not (ok(c) and ok(lo) and ok(hi)):
+def balanced(row: Row) -> bool:
+    imb = imbalance(row.get("shorts_at_risk"), row.get("longs_at_risk"))
+    return imb.x is not None and imb.x < BALANCED
+
+
+def zone_sentence(row: Row) -> str | None:
+    """Price against its zone, worded from the printed numbers (None without a zone)."""
+    close, lo, hi = row.get("close_price"), row.get("zone_low"), row.get("zone_high")
+    pos = zone_position(close, lo, hi)
+    if pos is None:
         return None
-    if c > hi:
-        return "above"
-    if c < lo:
-        return "below"
-    return "inside"
+    days = row.get("zone_days")
+    past = f" of the past {days} days" if isinstance(days, int) and days >= 2 else ""
+    zone, price = fmt_zone(lo, hi), fmt_price(close)
+    edge = fmt_pct(MIN_BREAKOUT, 0, signed=False)
+    return {
+        "inside": f"Price ({price}) stays inside its {zone} range{past}.",
+        "testing_high": (
+            f"Price ({price}) is testing the top of its {zone} range{past}, less than "
+            f"{edge} beyond it: not a breakout yet."
+        ),
+        "testing_low": (
+            f"Price ({price}) is testing the bottom of its {zone} range{past}, less than "
+            f"{edge} beyond it: not a breakdown yet."
+        ),
+        "above": (
+            f"Price ({price}) has broken above its {zone} range{past} "
+            f"({fmt_pct(shown_price(close) / shown_price(hi) - 1.0)} beyond the top)."
+        ),
+        "below": (
+            f"Price ({price}) has broken below its {zone} range{past} "
+            f"({fmt_pct(shown_price(close) / shown_price(lo) - 1.0)} beyond the bottom)."
+        ),
+    }[pos]
+
+
+def funding_sentence(row: Row) -> str | None:
+    return {
+        "reset": "Funding has reset.",
+        "elevated": f"Funding is elevated ({fmt_pct(row.get('funding_annualized'))} a year).",
+        "negative": "Funding is negative: shorts are paying longs.",
+        "neutral": "Funding is neutral.",
+    }.get(row.get("funding_state"))
+
+
+def _first_sentence(cur: Row, scenarios: Mapping[str, Row]) -> str:
+    spot = fmt_price(cur.get("close_price"))
+    shorts, longs = cur.get("shorts_at_risk"), cur.get("longs_at_risk")
+    if not (ok(shorts) or ok(longs)):
+        return "The model's positions at risk are not available for this day."
+    if not (ok(shorts) and ok(longs)):
+        have, where, miss = (
+            ("shorts", "above", "long") if ok(shorts) else ("longs", "below", "short")
+        )
+        amount = fmt_usd(shorts if ok(shorts) else longs)
+        return (
+            f"The model puts {amount} of {have} at risk {where} {spot}; "
+            f"the {miss} side is not available."
+        )
+    if shorts <= 0 and longs <= 0:
+        return f"The model has no positions at risk on either side of {spot}."
+    text = (
+        f"The model puts {fmt_usd(shorts)} of shorts at risk above {spot} and "
+        f"{fmt_usd(longs)} of longs below: {ratio_of(cur)}"
+    )
+    if balanced(cur):
+        text += ", roughly balanced"
+    nc = scenarios.get("never_close")
+    if nc is not None and ratio_of(nc) != "n/a":
+        text += f" (vendor-style 'never close': {ratio_of(nc)})"
+    return text + "."
 
 
 def headline(cur: Row, scenarios: Mapping[str, Row] | None = None) -> str:
-    """The generated summary paragraph for one day (base scenario row `cur`)."""
+    """The summary paragraph for one day (base scenario row `cur`)."""
     scenarios = scenarios or {}
-    spot = fmt_price(cur.get("close_price"))
-    shorts, longs = cur.get("shorts_at_risk"), cur.get("longs_at_risk")
-    parts: list[str] = []
-    side = side_of(cur)
-    ratio = fmt_ratio(shorts, longs)
-    if side == "none" and not (ok(shorts) or ok(longs)):
-        first = "The model's positions at risk are not available for this day"
-    elif side == "none" and ok(shorts) and ok(longs):
-        first = f"The model has no positions at risk on either side of {spot}"
-    elif side == "none":
-        have, miss, where = (
-            ("shorts", "long", "above") if ok(shorts) else ("longs", "short", "below")
-        )
-        amount = fmt_usd(shorts if ok(shorts) else longs)
-        first = (
-            f"The model puts {amount} of {have} at risk {where} {spot}; "
-            f"the {miss} side is not available"
-        )
-    elif one_sided(cur):
-        have, other, where, other_where = (
-            ("shorts", "longs", "above", "below")
-            if side == "short"
-            else ("longs", "shorts", "below", "above")
-        )
-        amount = fmt_usd(shorts if side == "short" else longs)
-        first = (
-            f"The model puts {amount} of {have} at risk {where} {spot} and no {other} "
-            f"{other_where} — all of the modelled risk is on the {side} side"
-        )
-    elif side == "short":
-        first = (
-            f"The model puts {fmt_usd(shorts)} of shorts at risk above {spot} versus "
-            f"{fmt_usd(longs)} of longs below — a {ratio} imbalance"
-        )
-    elif side == "long":
-        first = (
-            f"The model puts {fmt_usd(longs)} of longs at risk below {spot} versus "
-            f"{fmt_usd(shorts)} of shorts above — a {ratio} imbalance"
-        )
-    else:
-        first = (
-            f"The model puts {fmt_usd(shorts)} of shorts at risk above {spot} and "
-            f"{fmt_usd(longs)} of longs below — roughly balanced ({ratio})"
-        )
-    nc = scenarios.get("never_close")
-    if nc is not None and side in ("short", "long") and not one_sided(cur):
-        nc_ratio = ratio_oriented(
-            nc.get("shorts_at_risk"), nc.get("longs_at_risk"), side == "short"
-        )
-        if nc_ratio != "n/a":
-            first += f" (vendor-style 'never close': {nc_ratio})"
-    parts.append(first + ".")
-
-    mp, mp_side = cur.get("max_pain_price"), cur.get("max_pain_side")
-    if ok(mp) and mp_side == "short":
-        parts.append(f"A wall of short liquidations reaches {fmt_price(mp)}.")
-    elif ok(mp) and mp_side == "long":
-        parts.append(f"A wall of long liquidations reaches down to {fmt_price(mp)}.")
-
-    state = cur.get("funding_state")
-    if state == "reset":
-        parts.append("Funding has reset.")
-    elif state == "elevated":
-        parts.append(f"Funding is elevated ({fmt_pct(cur.get('funding_annualized'))} a year).")
-    elif state == "negative":
-        parts.append("Funding is negative: shorts are paying longs.")
-    elif state == "neutral":
-        parts.append("Funding is neutral.")
-
-    pos = zone_position(cur)
-    zone = fmt_zone(cur.get("zone_low"), cur.get("zone_high"))
-    days = cur.get("zone_days")
-    past = f" of the past {days} days" if isinstance(days, int) and days >= 2 else ""
-    if pos == "inside":
-        parts.append(f"Price stays inside its {zone} range{past}.")
-    elif pos == "above":
-        parts.append(f"Price has broken above its {zone} range{past}.")
-    elif pos == "below":
-        parts.append(f"Price has broken below its {zone} range{past}.")
+    parts = [_first_sentence(cur, scenarios)]
+    if ok(cur.get("shorts_at_risk")) and ok(cur.get("longs_at_risk")):
+        parts.append(levels_sentence(cur))
+    for extra in (funding_sentence(cur), zone_sentence(cur)):
+        if extra:
+            parts.append(extra)
     return " ".join(parts)
+
+
+def feed_title(symbol: str, day_iso: str, cur: Row) -> str:
+    """A feed entry's title: the day's imbalance in the site notation."""
+    return f"{symbol} {day_iso}: {ratio_of(cur)}" + (" (roughly balanced)" if balanced(cur) else "")

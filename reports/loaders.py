@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,13 +17,16 @@ import duckdb
 import numpy as np
 
 from reports import queries
-from reports.formats import ok
+from reports.notation import ok
 from reports.scenarios import scenario_order
+from transforms.model.layers import LAYER_VIEWS
 
 Record = dict[str, Any]  # one mart row, column name → value
 
 HOUR_MS = 3_600_000
 HISTORY_DAYS = 365  # the longest timeframe (heatmap 1y, daily series)
+LAYER_HISTORY_DAYS = 7  # the longest heatmap timeframe with a layer switch (1w)
+LAYER_STEP_MS = 4 * HOUR_MS  # mart.liq_layer_heatmap: one snapshot per 4 hours
 
 
 def epoch_ms(d: datetime) -> int:
@@ -80,6 +83,14 @@ def liq_map_rows(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> list[
     return queries.rows(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d)
 
 
+def layer_map_rows(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> list[Record]:
+    """`mart.liq_layer_map` for one day (every view), empty for an older warehouse."""
+    try:
+        return queries.rows(conn, queries.LAYER_MAP_DAY, symbol=symbol, day=d)
+    except duckdb.CatalogException:
+        return []
+
+
 @dataclass(frozen=True)
 class PriceHistory:
     """The heatmap cube and price series covering every window of the pages being built.
@@ -93,6 +104,9 @@ class PriceHistory:
     hour_c: np.ndarray
     daily_x: list[int]
     daily_c: list[float]
+    # the other heatmap views ("scenario/layer" -> 4-hourly cube) and hourly OHLC for candles
+    views: dict[str, queries.HeatCube] = field(default_factory=dict)
+    ohlc: dict[str, np.ndarray] = field(default_factory=dict)
 
     def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
         """Daily closes, placed at the end of their day, within [t0, t1]."""
@@ -110,10 +124,31 @@ def load_price_history(
     # one hour more, so a window's line starts at its left edge
     hour_x, hour_c = queries.hourly_closes(conn, data.symbol, t_from - timedelta(hours=1), t_to)
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
+    # layer views: only as far back as the longest timeframe that offers them
+    v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
+    views = {}
+    for scenario, layer in LAYER_VIEWS:
+        if (scenario, layer) == ("base", "all"):
+            continue
+        c = queries.HeatCube.load(
+            conn,
+            data.symbol,
+            v_from,
+            t_to,
+            max_bins=600,
+            view=(scenario, layer),
+            step_ms=LAYER_STEP_MS,
+        )
+        if c is not None:
+            views[f"{scenario}/{layer}"] = c
     return PriceHistory(
         cube=cube,
         hour_x=hour_x,
         hour_c=hour_c,
         daily_x=[day_end_ms(d) for d in closed],
         daily_c=[round(data.base(d)["close_price"], 2) for d in closed],
+        views=views,
+        ohlc=queries.hourly_ohlc(
+            conn, data.symbol, queries.day_start(min(days) - timedelta(days=91)), t_to
+        ),
     )

@@ -49,6 +49,28 @@ WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
 ORDER BY ts
 """
 
+LAYER_HEATMAP_RANGE = """
+SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
+FROM mart.liq_layer_heatmap
+WHERE symbol = $symbol AND scenario = $scenario AND layer = $layer
+  AND ts >= $t_from AND ts < $t_to
+"""
+
+LAYER_MAP_DAY = """
+SELECT scenario, layer, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price
+FROM mart.liq_layer_map
+WHERE symbol = $symbol AND day = $day
+ORDER BY scenario, layer, price_low
+"""
+
+PRICE_HOURLY_OHLC_RANGE = """
+SELECT epoch_ms(ts) AS x, open AS o, high AS h, low AS l, close AS c
+FROM mart.price_hourly
+WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
+ORDER BY ts
+"""
+
 HEATMAP_DAY_EXPORT = """
 SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
 FROM mart.liq_heatmap
@@ -99,18 +121,20 @@ def hourly_closes(
 
 @dataclass
 class HeatCube:
-    """The hourly heatmap as dense arrays on a uniform price grid: [hour, price bin].
+    """The heatmap as dense arrays on a uniform price grid: [time step, price bin] (hourly for
+    `mart.liq_heatmap`, every 4 hours for a view of `mart.liq_layer_heatmap`).
 
     Built once per site build, so each page slices numpy arrays instead of re-querying
     a year of rows per timeframe. Price bins are the mart's bins, merged by an integer
     factor when the price range would otherwise need more than `max_bins` columns.
     """
 
-    t0_ms: int  # start of hour 0
+    t0_ms: int  # start of step 0
     p0: float  # lower edge of bin 0
     pw: float  # bin width
-    long: np.ndarray  # float32 [hours, bins]
+    long: np.ndarray  # float32 [steps, bins]
     short: np.ndarray
+    step_ms: int = 3_600_000  # one row per hour (or per `step_ms`)
 
     @property
     def hours(self) -> int:
@@ -124,10 +148,21 @@ class HeatCube:
         t_from: datetime,
         t_to: datetime,
         max_bins: int = 1200,
+        view: tuple[str, str] | None = None,
+        step_ms: int = 3_600_000,
     ) -> HeatCube | None:
-        res = conn.execute(
-            HEATMAP_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
-        ).fetchnumpy()
+        """The base/all hourly heatmap, or with `view` = (scenario, layer) that view's rows of
+        `mart.liq_layer_heatmap` on `step_ms` steps (None when there are no rows, or the
+        warehouse predates the layer mart)."""
+        params: dict[str, Any] = {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+        sql = HEATMAP_RANGE
+        if view is not None:
+            sql = LAYER_HEATMAP_RANGE
+            params.update(scenario=view[0], layer=view[1])
+        try:
+            res = conn.execute(sql, params).fetchnumpy()
+        except duckdb.CatalogException:
+            return None
         t = np.asarray(res["t"], dtype=np.int64)
         if t.size == 0:
             return None
@@ -141,7 +176,7 @@ class HeatCube:
         pw = width * factor
         p0 = np.floor(pmin / pw) * pw
         n_bins = int(np.ceil((pmax - p0) / pw)) + 1
-        hour = 3_600_000
+        hour = step_ms
         t0 = int(t.min() // hour * hour)
         n_hours = int((t.max() - t0) // hour) + 1
         hi_idx = ((t - t0) // hour).astype(np.int64)
@@ -157,7 +192,21 @@ class HeatCube:
             pw=float(pw),
             long=longs.reshape(n_hours, n_bins).astype(np.float32),
             short=shorts.reshape(n_hours, n_bins).astype(np.float32),
+            step_ms=step_ms,
         )
+
+
+def hourly_ohlc(
+    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+) -> dict[str, np.ndarray]:
+    """Hourly OHLC (x = hour start, epoch ms) for candles; empty arrays without the mart."""
+    try:
+        res = conn.execute(
+            PRICE_HOURLY_OHLC_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+        ).fetchnumpy()
+    except duckdb.CatalogException:
+        return {k: np.empty(0) for k in ("x", "o", "h", "l", "c")}
+    return {k: np.asarray(res[k], dtype=np.int64 if k == "x" else np.float64) for k in res}
 
 
 def day_start(d: date) -> datetime:

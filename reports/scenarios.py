@@ -1,7 +1,7 @@
 """The model scenarios as the report shows them: labels, order, and the scenario table.
 
 The mart names each scenario (`mart.daily_metrics.scenario`); this is the one place the
-report lists them.
+report lists them. Ratios in the site notation; both 90 % points, never one side by weight.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reports.formats import fmt_price, fmt_usd, ok, ratio_oriented
-from reports.headline import Row, ratio_text
+from reports.headline import Row, ratio_of
+from reports.notation import fmt_level, fmt_usd, ok
 from transforms.model.scenarios import SCENARIO_LABELS, SCENARIO_NAMES
 
 SCENARIO_ORDER = list(SCENARIO_NAMES)
@@ -28,26 +28,25 @@ class ScenarioRow:
     longs: str
     shorts: str
     ratio: str
-    max_pain: str
+    p90_above: str
+    p90_below: str
     is_base: bool
 
 
 def scenario_table(scenarios: Mapping[str, Row]) -> list[ScenarioRow]:
-    keys = [k for k in SCENARIO_ORDER if k in scenarios] + sorted(
-        k for k in scenarios if k not in SCENARIO_ORDER
-    )
     out = []
-    for k in keys:
+    for k in sorted(scenarios, key=scenario_order):
         r = scenarios[k]
-        mp = r.get("max_pain_price")
+        spot = r.get("close_price")
         out.append(
             ScenarioRow(
                 key=k,
                 label=SCENARIO_LABELS.get(k, k.replace("_", " ").capitalize()),
                 longs=fmt_usd(r.get("longs_at_risk")),
                 shorts=fmt_usd(r.get("shorts_at_risk")),
-                ratio=ratio_text(r),
-                max_pain=(f"{fmt_price(mp)} ({r.get('max_pain_side')})" if ok(mp) else "n/a"),
+                ratio=ratio_of(r),
+                p90_above=fmt_level(r.get("p90_above_price"), spot),
+                p90_below=fmt_level(r.get("p90_below_price"), spot),
                 is_base=k == "base",
             )
         )
@@ -62,17 +61,14 @@ def spread(scenarios: Mapping[str, Row], key: str) -> str:
     return f"{fmt_usd(min(vals))}–{fmt_usd(max(vals))}"
 
 
-def ratio_spread(scenarios: Mapping[str, Row], shorts_heavy: bool) -> str:
-    """'18:1 to 80:1' across the scenarios, in the base model's orientation."""
-    vals = []
-    for r in scenarios.values():
-        s, lg = r.get("shorts_at_risk"), r.get("longs_at_risk")
-        if ok(s) and ok(lg) and s > 0 and lg > 0:
-            vals.append((s / lg if shorts_heavy else lg / s, s, lg))
+def ratio_spread(scenarios: Mapping[str, Row]) -> str:
+    """Every scenario's ratio, from the most long-heavy to the most short-heavy."""
+    vals = [
+        (r["shorts_at_risk"] / r["longs_at_risk"], ratio_of(r))
+        for r in scenarios.values()
+        if ok(r.get("shorts_at_risk")) and ok(r.get("longs_at_risk")) and r["longs_at_risk"] > 0
+    ]
     if len(vals) < 2:
         return ""
     lo, hi = min(vals), max(vals)
-    return (
-        f"{ratio_oriented(lo[1], lo[2], shorts_heavy)} to "
-        f"{ratio_oriented(hi[1], hi[2], shorts_heavy)}"
-    )
+    return f"{lo[1]} to {hi[1]}"

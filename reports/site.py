@@ -114,7 +114,7 @@ def build_site(
     latest_downloads: list[str] = []
     for d in render:
         ctx = day_context(conn, data, history, d)
-        names = write_day_downloads(writer, conn, data, d)
+        names = write_day_downloads(writer, conn, data, d, source)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
             root="../",
@@ -144,7 +144,8 @@ def build_site(
     writer.write("index.html", render_day(env, site, latest_ctx, index_nav), page=True)
     writer.write("archive/index.html", render_archive(env, site, data, published), page=True)
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
-    writer.write("feed.xml", feed_xml(data, published, generated_at), page=True)
+    synthetic = source == "synthetic"
+    writer.write("feed.xml", feed_xml(data, published, generated_at, synthetic), page=True)
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,

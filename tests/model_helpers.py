@@ -187,14 +187,8 @@ def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
                 row["shorts_at_risk"] = total
         longs, shorts = row["longs_at_risk"], row["shorts_at_risk"]
         ok = longs > 0 and shorts > 0
-        row["imbalance_ratio"] = shorts / longs if ok else nan
+        row["shorts_per_long"] = shorts / longs if ok else nan
         row["log_imbalance"] = float(np.log(shorts / longs)) if ok else nan
-        if shorts == 0 and longs == 0:
-            row["max_pain_price"], row["max_pain_side"] = nan, None
-        elif shorts >= longs:
-            row["max_pain_price"], row["max_pain_side"] = row["squeeze_ceiling"], "short"
-        else:
-            row["max_pain_price"], row["max_pain_side"] = row["flush_floor"], "long"
         for key in ("long", "short"):
             vals = getattr(grid, key)[j] if grid is not None and grid.n_bins else np.zeros(1)
             k = int(np.argmax(vals))

@@ -21,6 +21,8 @@ TABLES = (
     "stg.bars_5m",
     "mart.liq_heatmap",
     "mart.liq_map",
+    "mart.liq_layer_map",
+    "mart.liq_layer_heatmap",
     "mart.daily_metrics",
     "mart.moves",
     "mart.price_hourly",

@@ -20,11 +20,21 @@ import numpy as np
 import pandas as pd
 
 from transforms.db import apply_schema
+from transforms.model.levels import LEVEL_COLUMNS, key_levels
 
 SYMBOL = "BTCUSDT"
 START = date(2026, 2, 5)
 BIN_WIDTH = 250.0
 LEVERAGE_MIX = {5: 0.10, 10: 0.25, 25: 0.30, 50: 0.20, 100: 0.15}
+# the report's layer views: (scenario, layer) -> (longs, shorts) multipliers of the base map
+VIEW_SCALE = {
+    ("base", "all"): (1.0, 1.0),
+    ("base", "high"): (0.35, 0.35),
+    ("base", "low"): (0.35, 0.35),
+    ("never_close", "all"): (1.15, 3.1),
+    ("never_close", "high"): (0.4, 1.1),
+    ("never_close", "low"): (0.4, 1.1),
+}
 SCENARIO_SCALE = {  # (longs, shorts) multipliers relative to base
     "base": (1.0, 1.0),
     "never_close": (1.15, 3.1),
@@ -158,9 +168,34 @@ def build_fixture_warehouse(
     grid_lo = np.arange(lo, hi, BIN_WIDTH)
     longs, shorts = _heat_grid(price, oi, grid_lo)
     days = [start + timedelta(days=i) for i in range(n_days)]
+    days_list = days
     day_of_hour = np.repeat(np.array(days, dtype="datetime64[D]"), 24)
 
     base_hash = params_hash("base")
+    # the layer views' heatmap: every 4 hours (block start; state at the block's last hour)
+    blocks = np.arange(0, hours, 4) + 3
+    lh, lb = np.nonzero((longs[blocks] > 0) | (shorts[blocks] > 0))
+    layer_heat = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "symbol": symbol,
+                    "day": np.repeat(np.array(days_list, dtype="datetime64[D]"), 6)[lh],
+                    "ts": ts[blocks - 3][lh],
+                    "scenario": vs,
+                    "layer": vl,
+                    "price_low": grid_lo[lb],
+                    "price_high": grid_lo[lb] + BIN_WIDTH,
+                    "long_notional": np.round(longs[blocks][lh, lb] * fl_, 2),
+                    "short_notional": np.round(shorts[blocks][lh, lb] * fs_, 2),
+                    "params_hash": params_hash(vs),
+                }
+            )
+            for (vs, vl), (fl_, fs_) in VIEW_SCALE.items()
+            if (vs, vl) != ("base", "all")
+        ],
+        ignore_index=True,
+    )
     hh, bb = np.nonzero((longs > 0) | (shorts > 0))
     heat = pd.DataFrame(
         {
@@ -194,6 +229,7 @@ def build_fixture_warehouse(
     )
 
     map_frames = []
+    layer_map_frames = []
     metric_rows = []
     funding = 0.0001
     funding_hist: list[float] = []
@@ -228,6 +264,27 @@ def build_fixture_warehouse(
                 }
             )
         )
+        for (vs, vl), (fl_, fs_) in VIEW_SCALE.items():
+            near = (plo + BIN_WIDTH > spot * 0.75) & (plo < spot * 1.25)
+            layer_map_frames.append(
+                pd.DataFrame(
+                    {
+                        "symbol": symbol,
+                        "day": day,
+                        "scenario": vs,
+                        "layer": vl,
+                        "price_low": plo[near],
+                        "price_high": plo[near] + BIN_WIDTH,
+                        "long_notional": np.round(l_n[near] * fl_, 2),
+                        "short_notional": np.round(s_n[near] * fs_, 2),
+                        "long_cum_from_spot": np.round(l_cum[near] * fl_, 2),
+                        "short_cum_from_spot": np.round(s_cum[near] * fs_, 2),
+                        "spot_price": spot,
+                        "params_hash": params_hash(vs),
+                    }
+                )
+            )
+        levels = key_levels(grid_lo, BIN_WIDTH, m_long[None], m_short[None], np.array([spot]))
         longs_total, shorts_total = float(l_n.sum()), float(s_n.sum())
         ceiling = float(plo[np.argmax(s_cum >= 0.9 * shorts_total)] + BIN_WIDTH)
         floor_ = float(plo[len(l_cum) - 1 - np.argmax(l_cum[::-1] >= 0.9 * longs_total)])
@@ -277,6 +334,8 @@ def build_fixture_warehouse(
             "zone_low": zone_lo,
             "zone_high": zone_hi,
             "zone_days": zone_days,
+            **{c: float(levels[c].iloc[0]) for c in LEVEL_COLUMNS},
+            "history_days": d_i + 1,
         }
         for scenario, (fl, fs) in SCENARIO_SCALE.items():
             row = dict(base, symbol=symbol, day=day, scenario=scenario)
@@ -288,11 +347,8 @@ def build_fixture_warehouse(
             row["peak_cluster_short_notional"] = base["peak_cluster_short_notional"] * fs
             row["squeeze_ceiling"] = base["squeeze_ceiling"] * (1 + 0.03 * (fs - 1))
             row["flush_floor"] = base["flush_floor"] * (1 - 0.03 * (fl - 1))
-            row["imbalance_ratio"] = row["shorts_at_risk"] / row["longs_at_risk"]
-            row["log_imbalance"] = float(np.log(row["imbalance_ratio"]))
-            heavy_short = row["shorts_at_risk"] >= row["longs_at_risk"]
-            row["max_pain_side"] = "short" if heavy_short else "long"
-            row["max_pain_price"] = row["squeeze_ceiling"] if heavy_short else row["flush_floor"]
+            row["shorts_per_long"] = row["shorts_at_risk"] / row["longs_at_risk"]
+            row["log_imbalance"] = float(np.log(row["shorts_per_long"]))
             row["params_hash"] = params_hash(scenario)
             metric_rows.append(row)
 
@@ -358,6 +414,8 @@ def build_fixture_warehouse(
         for table, frame in (
             ("mart.liq_heatmap", heat),
             ("mart.liq_map", pd.concat(map_frames, ignore_index=True)),
+            ("mart.liq_layer_map", pd.concat(layer_map_frames, ignore_index=True)),
+            ("mart.liq_layer_heatmap", layer_heat),
             ("mart.daily_metrics", pd.DataFrame(metric_rows)),
             ("mart.moves", pd.DataFrame(moves)),
             ("mart.price_hourly", price_hourly),
@@ -371,7 +429,15 @@ def build_fixture_warehouse(
     return days
 
 
-DAY_MARTS = ("liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly")
+DAY_MARTS = (
+    "liq_heatmap",
+    "liq_map",
+    "liq_layer_map",
+    "liq_layer_heatmap",
+    "daily_metrics",
+    "moves",
+    "price_hourly",
+)
 
 
 def drop_days_after(path: Path | str, last: date) -> None:

@@ -102,7 +102,15 @@ def test_registries_derive_the_lists():
         "raw.mark_klines_1m",
         "raw.metrics_5m",
     ]
-    assert MART_ASSETS == ("liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly")
+    assert MART_ASSETS == (
+        "liq_heatmap",
+        "liq_map",
+        "liq_layer_map",
+        "liq_layer_heatmap",
+        "daily_metrics",
+        "moves",
+        "price_hourly",
+    )
     assert "model_params" in MARTS and not MARTS["model_params"].asset
 
 

@@ -51,12 +51,11 @@ def test_hand_computed_metrics_on_a_tiny_cohort_set():
     assert m.longs_at_risk == 400 and m.shorts_at_risk == 1000
     assert m.longs_at_risk_10pct == 400  # LP 90 is exactly 10 % below: inclusive
     assert m.shorts_at_risk_10pct == 300 and m.shorts_at_risk_25pct == 1000
-    assert m.imbalance_ratio == 2.5 and m.log_imbalance == pytest.approx(math.log(2.5))
+    assert m.shorts_per_long == 2.5 and m.log_imbalance == pytest.approx(math.log(2.5))
     # shorts from spot: 100 @102, 300 @105, 1000 @120 -> 90 % (900) first reached at 120
     assert m.squeeze_ceiling == 120.0
     # longs from spot down: 300 @95, 400 @90 -> 90 % (360) reached at 90
     assert m.flush_floor == 90.0
-    assert (m.max_pain_price, m.max_pain_side) == (120.0, "short")
     assert (m.peak_cluster_long, m.peak_cluster_long_notional) == (97.5, 300.0)
     assert (m.peak_cluster_short, m.peak_cluster_short_notional) == (122.5, 700.0)
     # a lower quantile moves the ceiling towards spot: 50 % of 1000 -> 500 reached at 120,
@@ -65,14 +64,15 @@ def test_hand_computed_metrics_on_a_tiny_cohort_set():
     assert low_q.squeeze_ceiling == 105.0 and low_q.flush_floor == 95.0
 
 
-def test_max_pain_side_long_when_longs_heavier_and_empty_sides():
+def test_both_sides_levels_when_longs_heavier_and_empty_sides():
     run = tiny_run(ModelParams())
     run.n0[:2] = [5000.0, 5000.0]
     m = risk_metrics(run, [2], [100.0]).iloc[0]
-    assert m.max_pain_side == "long" and m.max_pain_price == m.flush_floor
+    # longs heavier: both 90 % points are still reported, none is picked by weight
+    assert m.shorts_per_long < 1 and m.flush_floor == 90.0 and m.squeeze_ceiling == 120.0
     run.end[:] = 1  # nothing alive at bar 2
     m = risk_metrics(run, [2], [100.0]).iloc[0]
-    assert m.longs_at_risk == 0 and math.isnan(m.imbalance_ratio) and m.max_pain_side is None
+    assert m.longs_at_risk == 0 and math.isnan(m.shorts_per_long) and math.isnan(m.flush_floor)
 
 
 def test_at_risk_totals_equal_sum_of_alive_cohorts():

@@ -63,7 +63,7 @@ def _check_sane(frames, bars: pd.DataFrame, oi_factor: dict[str, float]) -> None
     risk = [c for c in dm.columns if "at_risk" in c]
     assert dm[risk].notna().all().all()
     assert (dm[risk] >= 0).all().all()
-    assert np.isfinite(dm["imbalance_ratio"]).all() and (dm["imbalance_ratio"] > 0).all()
+    assert np.isfinite(dm["shorts_per_long"]).all() and (dm["shorts_per_long"] > 0).all()
     for sc, factor in oi_factor.items():
         d = dm[dm["scenario"] == sc]
         assert ((d["longs_at_risk"] + d["shorts_at_risk"]) <= factor * d["oi_value"]).all(), sc
@@ -103,7 +103,7 @@ def test_real_hourly_aggregate_oi(hourly_bars):
     for name, row in (("base", base.loc[d]), ("never_close", never.loc[d])):
         print(
             f"{d} {name:12s} longs at risk {row.longs_at_risk / 1e9:6.2f} B  shorts "
-            f"{row.shorts_at_risk / 1e9:6.2f} B  imbalance {row.imbalance_ratio:5.2f}:1  "
+            f"{row.shorts_at_risk / 1e9:6.2f} B  imbalance {row.shorts_per_long:5.2f}:1  "
             f"(aggregate OI {row.oi_value / 1e9:.1f} B)"
         )
     assert len(frames.moves) > 0 and frames.moves["long_liquidated"].ge(0).all()

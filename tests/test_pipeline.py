@@ -19,6 +19,7 @@ from tests.pipeline_helpers import (
     table_frame,
     temp_settings,
 )
+from transforms.marts.registry import MART_ASSETS
 from transforms.raw.quality import check_files_verified
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
@@ -106,7 +107,7 @@ def test_launchpad_config_changes_the_model_and_is_recorded(built, tmp_path):
         ALL_ASSETS,
         resources=resources_from_settings(settings),
         partition_key=day.isoformat(),
-        selection=["liq_heatmap", "liq_map", "daily_metrics", "moves", "price_hourly"],
+        selection=[*MART_ASSETS],
         run_config={"ops": {"liquidation_model": {"config": config}}},
     )
     assert result.success

@@ -251,37 +251,38 @@ def test_old_day_page_links_to_a_day_built_after_it(tmp_path, browser):
         v.close()
 
 
-def test_heatmap_hover_shows_hourly_close(site, server, browser):
-    """Hovering the price line on the 24h tab shows that hour's close and time."""
+def test_heatmap_hover_shows_the_hourly_candle(site, server, browser):
+    """Hovering a candle on the 24h tab shows that hour's time and its OHLC prices."""
     out, days = site
     d = days[-2].isoformat()
     v = Visit(browser, f"{server}/{d}/index.html")
     try:
         v.check_clean()
-        # the 14:00-15:00 hour: its close, at 15:00, in page coordinates
+        # the 14:00-15:00 candle's body, in page coordinates
         pt = v.page.evaluate(
             """(day) => {
               const spec = JSON.parse(document.getElementById('spec-heat-24h').textContent);
-              const line = spec.layer.find(l => l.mark.type === 'line').data.values;
-              const t = Date.parse(day + 'T15:00:00Z');
-              const p = line.find(q => q.x === t);
+              const bars = spec.layer.find(l => l.mark.type === 'bar').data.values;
+              const t = Date.parse(day + 'T14:00:00Z');
+              const k = bars.find(q => q.x === t);
               const view = window.__chartViews['heat-24h'];
               view.container().scrollIntoView({block: 'center'});
               const box = view.container().querySelector('canvas').getBoundingClientRect();
               const [ox, oy] = view.origin();
               const pad = view.padding();
-              return {x: box.left + pad.left + ox + view.scale('x')(p.x),
-                      y: box.top + pad.top + oy + view.scale('y')(p.c), c: p.c};
+              return {x: box.left + pad.left + ox + view.scale('x')((k.x + k.x2) / 2),
+                      y: box.top + pad.top + oy + view.scale('y')((k.o + k.c) / 2),
+                      c: k.c, o: k.o};
             }""",
             d,
         )
-        v.page.mouse.move(pt["x"] - 20, pt["y"])
+        v.page.mouse.move(pt["x"] - 3, pt["y"])
         v.page.mouse.move(pt["x"], pt["y"])
         tip = v.page.locator("#vg-tooltip-element")
         tip.wait_for(state="visible", timeout=5_000)
         text = tip.inner_text()
-        assert "15:00 UTC" in text, text
-        assert f"${pt['c']:,.0f}" in text, text
+        assert "14:00 UTC" in text, text
+        assert f"C ${pt['c']:,.0f}" in text and f"O ${pt['o']:,.0f}" in text, text
         v.check_clean()
     finally:
         v.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 import shutil
@@ -18,8 +19,8 @@ import duckdb
 import pytest
 import vl_convert as vlc
 
-from reports import formats as fmt
 from reports import headline as hl
+from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
@@ -66,7 +67,11 @@ class _Refs(HTMLParser):
         for attr in ("href", "src"):
             if a.get(attr) is not None:
                 self.refs.append((tag, attr, a[attr]))
-        self._in_json = tag == "script" and a.get("type") == "application/json"
+        self._in_json = (
+            tag == "script"
+            and a.get("type") == "application/json"
+            and a.get("id", "").startswith("spec-")
+        )
 
     def handle_endtag(self, tag):
         if tag == "script":
@@ -168,7 +173,13 @@ def test_feed_has_one_entry_per_day(built, base_rows):
         assert fmt.fmt_usd(cur["shorts_at_risk"]) in summary
         assert fmt.fmt_usd(cur["longs_at_risk"]) in summary
         content = e.find(f"{ATOM}content").text
-        assert fmt.fmt_ratio(cur["shorts_at_risk"], cur["longs_at_risk"]) in content
+        ratio = fmt.fmt_imbalance(cur["shorts_at_risk"], cur["longs_at_risk"])
+        assert fmt.RATIO_PATTERN.match(ratio) and f"Imbalance: {ratio}" in content
+        # the source is synthetic: a feed reader, which shows no banner, must say so
+        title = e.find(f"{ATOM}title").text
+        assert title.startswith("[SYNTHETIC DATA] ") and title.endswith(ratio)
+        assert summary.startswith("[SYNTHETIC DATA] ") and "SYNTHETIC DATA" in content
+    assert root.find(f"{ATOM}title").text.startswith("[SYNTHETIC DATA]")
     assert seen == set(days)
     # every page advertises the feed
     for page in html_pages(out):
@@ -195,22 +206,24 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
         # independent of the formatter: the headline figures are the mart values rounded
         s = cur["shorts_at_risk"]
         assert s > cur["longs_at_risk"] and 1e9 <= s < 99.95e9  # the fixture's regime
-        assert (
-            f"puts ${s / 1e9:.1f}B of shorts at risk above ${round(cur['close_price'], -2):,.0f}"
-            in text
-        )
+        close = math.floor(cur["close_price"] / 100 + 0.5) * 100
+        assert f"puts ${s / 1e9:.1f}B of shorts at risk above ${close:,.0f}" in text
         ratio = cur["shorts_at_risk"] / cur["longs_at_risk"]
         expected_ratio = f"{ratio:.0f}:1" if ratio >= 9.95 else f"{ratio:.1f}:1"
-        assert f"a {expected_ratio} imbalance" in text
+        assert f"longs below: {expected_ratio} shorts" in text
         assert f'data-metric="imbalance">{expected_ratio} shorts<' in text
-        mp = cur["max_pain_price"]
-        assert f"${round(mp, -2):,.0f}" in text
+        for side in ("above", "below"):  # both sides' 90 % points, always
+            q = math.floor(cur[f"p90_{side}_price"] / 100 + 0.5) * 100
+            assert f"${q:,.0f}" in text
         for key, row in scen.items():
             m = re.search(rf'<tr[^>]*data-scenario="{key}"[^>]*>(.*?)</tr>', text, re.S)
             assert m, (d, key)
             cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", m.group(1))
             assert cells[1] == fmt.fmt_usd(row["longs_at_risk"])
             assert cells[2] == fmt.fmt_usd(row["shorts_at_risk"])
+        # the fixture's history is shorter than the lookback: every page says so
+        assert f"The model has seen {cur['history_days']} of 365 days of history" in text
+        assert 'data-notice="warmup"' in text
         # each page names its as-of time, source and model parameter set
         assert f"{d.isoformat()} 24:00 UTC" in text
         assert cur["params_hash"] in text
@@ -278,8 +291,15 @@ def test_heatmap_modes(built):
     assert 'role="tablist"' in text
     for key in ("24h", "1w", "1m"):
         assert f'id="tab-heat-{key}"' in text
-    assert '"type":"image"' in text  # the month is a raster
+    assert '"type":"image"' in text  # every timeframe is a raster
     assert "data:image/png;base64," in text
+    # the short timeframes offer the layer views, precomputed
+    for key in ("24h", "1w"):
+        m = re.search(rf'id="raster-heat-{key}">(.*?)</script>', text, re.S)
+        meta = json.loads(m.group(1).replace("<\\/", "</"))
+        assert set(meta["layers"]) == {
+            f"{sc}/{layer}" for sc in ("base", "never_close") for layer in ("all", "high", "low")
+        }
 
 
 def test_incremental_build_touches_only_the_given_day(tmp_path, built):

@@ -45,6 +45,15 @@ def price_line(spec: dict) -> list[dict]:
     raise AssertionError("no price line layer")
 
 
+def candle_bars(spec: dict) -> list[dict]:
+    """The heatmap layer whose inline data are OHLC candles {x, x2, o, h, l, c}."""
+    for layer in spec["layer"]:
+        values = layer.get("data", {}).get("values")
+        if layer.get("mark", {}).get("type") == "bar" and isinstance(values, list):
+            return values
+    raise AssertionError("no candle layer")
+
+
 def hourly(db: Path, t_from: datetime, t_to: datetime) -> dict[int, float]:
     """{close time in ms: close} of the hours starting in [t_from, t_to)."""
     conn = duckdb.connect(str(db), read_only=True)
@@ -83,29 +92,30 @@ def test_fixture_hourly_mart_matches_the_daily_close(built):
         assert last == pytest.approx(closes[d])
 
 
-def test_day_page_line_is_that_days_hourly_closes(built):
+def test_day_page_candles_are_that_days_hourly_bars(built):
     out, db, days = built
     for d in days:
         s = specs(out / d.isoformat() / "index.html")
-        line = price_line(s["heat-24h"])
+        bars = candle_bars(s["heat-24h"])
         t0 = datetime(d.year, d.month, d.day)
-        want = hourly(db, t0, t0 + timedelta(days=1))
-        assert len(want) == 24
-        got = {p["x"]: p["c"] for p in line}
-        assert want.items() <= got.items(), d  # all 24 hourly closes of the day, as in the mart
-        xs = [p["x"] for p in line]
-        assert xs == sorted(xs) and len(set(xs)) == len(xs)
-        assert day_ms(d) <= xs[0] and xs[-1] == day_ms(d) + 24 * HOUR_MS
-        assert len(line) <= 25  # plus at most the close of the hour before the window
-        assert "White line: hourly close;" in s["heat-24h"]["description"]
-        # the week tab is hourly too, not one point per day
-        week = price_line(s["heat-1w"])
-        assert {b["x"] - a["x"] for a, b in zip(week, week[1:], strict=False)} == {HOUR_MS}
+        want = hourly(db, t0, t0 + timedelta(days=1))  # {close time: close}
+        assert len(want) == 24 and len(bars) == 24
+        got = {b["x2"]: b["c"] for b in bars}
+        assert got == want, d  # one candle per hour, closing at the mart's hourly close
+        assert all(b["x2"] - b["x"] == HOUR_MS for b in bars)
+        assert bars[0]["x"] == day_ms(d) and bars[-1]["x2"] == day_ms(d) + 24 * HOUR_MS
+        assert "Price: 1-hour candles." in s["heat-24h"]["description"]
+        # the week tab has 4-hour candles, each closing at the close of its last hour
+        week = candle_bars(s["heat-1w"])
+        assert {b["x2"] - b["x"] for b in week} == {4 * HOUR_MS}
+        closes = hourly(db, datetime(2000, 1, 1), datetime(2100, 1, 1))
+        assert all(closes[b["x2"]] == b["c"] for b in week)
 
 
 def test_long_windows_are_thinned_to_every_nth_hour(tmp_path, built, monkeypatch):
     _, db, days = built
     monkeypatch.setattr(heat_card_mod, "MAX_LINE_POINTS", 50)
+    monkeypatch.setattr(heat_card_mod, "CANDLE_HOURS", {})  # the close line, as for a year
     out = tmp_path / "site"
     d = days[-1]
     conn = duckdb.connect(str(db), read_only=True)
@@ -122,10 +132,12 @@ def test_long_windows_are_thinned_to_every_nth_hour(tmp_path, built, monkeypatch
     assert {b["x"] - a["x"] for a, b in zip(week, week[1:], strict=False)} == {step}
     closes = hourly(db, datetime(2000, 1, 1), datetime(2100, 1, 1))
     assert all(closes[p["x"]] == p["c"] for p in week)  # real closes, not averages
-    assert "White line: close every 4 hours;" in s["heat-1w"]["description"]
+    assert "white line: close every 4 hours." in s["heat-1w"]["description"]
 
 
-def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built):
+def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built, monkeypatch):
+    """(the week drawn as a close line, as the year is: candles need hourly prices)"""
+    monkeypatch.setattr(heat_card_mod, "CANDLE_HOURS", {})
     _, db_src, days = built
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(db_src, db)
@@ -161,7 +173,7 @@ def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built):
         conn.close()
     line, desc = week_line(tmp_path / "legacy")
     assert [p["x"] % (24 * HOUR_MS) for p in line] == [0] * len(line)
-    assert "White line: daily close;" in desc
+    assert "white line: daily close." in desc
 
 
 def test_days_js_lists_the_published_days(built):

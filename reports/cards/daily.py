@@ -8,8 +8,8 @@ from typing import Any
 from reports import queries
 from reports.cards.card import ChartCard, Table
 from reports.charts.daily import funding_template, oi_price_template
-from reports.formats import fmt_pct, fmt_price, fmt_rate, fmt_usd, ok
 from reports.loaders import Record, epoch_ms
+from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd, ok
 
 
 def _r4(x: Any, fmt: str = ".4g") -> float | None:

@@ -14,8 +14,10 @@ import numpy as np
 
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
-from reports.formats import fmt_price, fmt_usd, ok
+from reports.charts.raster import CANDLE_HOURS, candles
+from reports.key_levels import level_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
+from reports.notation import fmt_price, fmt_usd, ok
 
 MAX_LINE_POINTS = 1100  # heatmap price line: hourly closes, thinned to this many per window
 
@@ -38,6 +40,8 @@ WINDOWS = [
     Window("3m", "3 months", 24 * 91, False, 0.25, 364, 220),
     Window("1y", "1 year", 24 * 365, False, 0.3, 365, 220),
 ]
+# timeframes with the leverage-layer switch (their views come from mart.liq_layer_heatmap)
+LAYER_WINDOWS = ("24h", "1w")
 
 
 @dataclass(frozen=True)
@@ -96,23 +100,42 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
         closes, line_what = price_line(history, start, end)
         prices = [c["c"] for c in closes] + [spot]
         lo, hi = min(prices) * (1 - w.pad), max(prices) * (1 + w.pad)
+        width = CANDLE_HOURS.get(w.key)
+        bars = (
+            candles(
+                history.ohlc.get("x", []),
+                history.ohlc.get("o", []),
+                history.ohlc.get("h", []),
+                history.ohlc.get("l", []),
+                history.ohlc.get("c", []),
+                width,
+                start,
+                end,
+            )
+            if width and len(history.ohlc.get("x", []))
+            else []
+        )
+        path_what = f"{width}-hour candles" if width and bars else f"white line: {line_what}"
+        if width == 24 and bars:
+            path_what = "daily candles"
         hw = heat_window(
             cube,
+            history.views if w.key in LAYER_WINDOWS else {},
             key=w.key,
             label=w.label,
             hours=w.hours,
             end_ms=end,
             price_lo=lo,
             price_hi=hi,
-            rect=w.rect,
-            closes=closes,
-            spot=round(spot, 2),
-            spot_label=f"Now {fmt_price(spot)}",
+            price_path={"candles": bars, "closes": closes},
+            marks=lambda a, b: level_marks(cur, a, b),
+            zone=zone_band(cur),
             desc=(
                 f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "
                 f"modelled notional that would be liquidated at each price (y) over time "
-                f"(x), brighter is more. White line: {line_what}; dashed line: current "
-                f"price {fmt_price(spot)}."
+                f"(x), brighter is more. Price: {path_what}. Dashed lines: current price "
+                f"{fmt_price(spot)}, the nearest major clusters and the 90% points of both "
+                f"sides; band: the consolidation zone."
             ),
             max_cols=w.max_cols,
             max_rows=w.max_rows,

@@ -1,5 +1,7 @@
 """The liquidation map card: notional per price band within ±MAP_SPAN of spot, at most
-MAP_MAX_BARS bands (the mart's bins merged by a whole factor), with cumulative curves."""
+MAP_MAX_BARS bands (the mart's bins merged by a whole factor), with cumulative curves, for
+every view the layer switch offers (scenario × leverage layer, from `mart.liq_layer_map`),
+with spot, both nearest clusters, both 90 % points and the zone drawn on it."""
 
 from __future__ import annotations
 
@@ -8,25 +10,25 @@ from datetime import date
 import numpy as np
 
 from reports.cards.card import ChartCard, Table
-from reports.charts.liq_map import liq_map_template
-from reports.formats import fmt_price, fmt_usd, ok
+from reports.charts.liq_map import DEFAULT_VIEW, liq_map_template
+from reports.honesty import LIQUIDATED_CAVEAT
+from reports.key_levels import level_marks, zone_band
 from reports.loaders import Record
+from reports.notation import fmt_price, fmt_usd, ok
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
 
 
-def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> ChartCard | None:
-    """The card from the day's `mart.liq_map` rows (base row `cur` for the totals)."""
-    if not rows:
-        return None
-    spot = rows[0]["spot_price"] if ok(rows[0]["spot_price"]) else cur.get("close_price")
-    lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
+def _bands(
+    rows: list[Record], spot: float, lo_edge: float, hi_edge: float, view: str
+) -> tuple[list[dict], float]:
+    """The view's rows merged into at most MAP_MAX_BARS bands within the window."""
     lo = np.array([r["price_low"] for r in rows])
     hi = np.array([r["price_high"] for r in rows])
     sel = (hi > lo_edge) & (lo < hi_edge)
     if not sel.any():
-        return None
+        return [], 0.0
     width = float(np.median(hi - lo)) or 1.0
     step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
     base = np.floor(lo_edge / step) * step
@@ -50,6 +52,7 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
         data.append(
             {
+                "k": view,
                 "lo": round(float(blo), 2),
                 "hi": round(float(bhi), 2),
                 "l": float(f"{gl[i]:.3g}"),
@@ -58,23 +61,51 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
                 "sc": float(f"{gsc[i]:.4g}") if bhi > spot and gsc[i] > 0 else None,
             }
         )
+    return data, step
+
+
+def liq_map_card(
+    rows: list[Record],
+    cur: Record,
+    symbol: str,
+    d: date,
+    layer_rows: list[Record] | None = None,
+) -> ChartCard | None:
+    """The card from the day's `mart.liq_map` rows (the base view) and `mart.liq_layer_map`
+    rows (the other views); base row `cur` for the totals and the levels."""
+    if not rows:
+        return None
+    spot = rows[0]["spot_price"] if ok(rows[0]["spot_price"]) else cur.get("close_price")
+    lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
+    data, step = _bands(rows, spot, lo_edge, hi_edge, DEFAULT_VIEW)
+    if not data:
+        return None
+    by_view: dict[str, list[Record]] = {}
+    for r in layer_rows or []:
+        view = f"{r['scenario']}/{r['layer']}"
+        if view != DEFAULT_VIEW:
+            by_view.setdefault(view, []).append(r)
+    for view, vrows in sorted(by_view.items()):
+        data += _bands(vrows, spot, lo_edge, hi_edge, view)[0]
+    marks = level_marks(cur, lo_edge, hi_edge)
+    for i, m in enumerate(marks):
+        m["row"] = i
     desc = (
         f"Liquidation map, {symbol}, end of {d} UTC: modelled long (below spot) and "
         f"short (above spot) liquidation notional per ${step:,.0f} price band within "
         f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from spot. "
         f"Longs at risk {fmt_usd(cur.get('longs_at_risk'))}, shorts at risk "
-        f"{fmt_usd(cur.get('shorts_at_risk'))}."
+        f"{fmt_usd(cur.get('shorts_at_risk'))}. Lines: "
+        + "; ".join(m["label"] for m in marks)
+        + "."
     )
     spec = liq_map_template().fill(
-        {
-            "map": data,
-            "spot": [{"c": round(spot, 2), "label": f"Spot {fmt_price(spot)}"}],
-            "desc": desc,
-        },
+        {"map": data, "marks": marks, "zone": zone_band(cur), "desc": desc},
         {"xdomain0": round(lo_edge, 2), "xdomain1": round(hi_edge, 2)},
     )
-    top_l = sorted(data, key=lambda r: -r["l"])[:5]
-    top_s = sorted(data, key=lambda r: -r["s"])[:5]
+    base = [r for r in data if r["k"] == DEFAULT_VIEW]
+    top_l = sorted(base, key=lambda r: -r["l"])[:5]
+    top_s = sorted(base, key=lambda r: -r["s"])[:5]
     table_rows = [
         ("Longs", f"{fmt_price(r['lo'])} to {fmt_price(r['hi'])}", fmt_usd(r["l"]))
         for r in top_l
@@ -90,12 +121,15 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
         intro=(
             "Where the model places liquidation prices of positions still open at the end "
             "of the day. Bars: notional per price band. Curves: how much would be "
-            "liquidated in total if price moved from spot to that level."
+            "liquidated in total if price moved from spot to that level. Dashed lines: spot, "
+            "the nearest major cluster and the 90% point of each side (an arrow marks a level "
+            "beyond the window). The switch above the heatmap changes the model and leverage "
+            f"layer. {LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
         spec=spec,
         table=Table(
-            caption="Largest bands per side",
+            caption="Largest bands per side (base model, all leverage)",
             head=["Side", "Price band", "Notional"],
             rows=table_rows,
         ),

@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 
 from reports.cards.card import ChartCard, Table
 from reports.charts.moves import moves_template
-from reports.formats import fmt_pct, fmt_price, fmt_usd
+from reports.honesty import LIQUIDATED_CAVEAT
 from reports.loaders import MartData, Record
+from reports.notation import fmt_pct, fmt_price, fmt_usd
 
 MOVES_SHOWN = 12
 
@@ -39,9 +40,10 @@ def moves_card(mv: list[Record], symbol: str, d: date) -> ChartCard | None:
     labels = []
     for i, m in enumerate(mv):
         arrow = "▲" if m["pct_change"] >= 0 else "▼"
+        # start day and both prices (compact dollars, so the label fits under its bars)
         label = (
-            f"{m['start_ts']:%d %b} → {m['end_ts']:%d %b} {arrow}"
-            f"{abs(m['pct_change']) * 100:.0f}%" + ("" if m["confirmed"] else " (running)")
+            f"{m['start_ts']:%d %b %y} {fmt_usd(m['from_price'])}→{fmt_usd(m['to_price'])} "
+            f"{arrow}{abs(m['pct_change']) * 100:.0f}%" + ("" if m["confirmed"] else " running")
         )
         while label in labels:
             label += " "
@@ -66,7 +68,8 @@ def moves_card(mv: list[Record], symbol: str, d: date) -> ChartCard | None:
             "Each price swing (zigzag) with the modelled long and short liquidations inside "
             "it: as price fell from A to B, the model liquidated this much. A swing counts "
             "as finished once price has reversed by the threshold from its extreme; the "
-            "one marked running is as of the end of this day."
+            "one marked running is as of the end of this day. "
+            f"{LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
         spec=moves_template().fill({"moves": data, "desc": desc}),

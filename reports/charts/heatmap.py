@@ -1,61 +1,53 @@
-"""One timeframe of the heatmap: slice the hourly cube, re-bin it and fill a template."""
+"""One timeframe of the heatmap: slice the cubes, re-bin them and fill the template.
+
+Every timeframe is a raster (reports.charts.raster): one PNG for the base model with all
+leverage, plus, where the timeframe offers the layer switch, one per other view
+(scenario × leverage layer) from `mart.liq_layer_heatmap`. The spec carries the price path
+(candles or a close line), the zone and the key levels; the raster description (images,
+geometry, legend unit) goes into its own JSON block for the page script.
+"""
 
 from __future__ import annotations
 
-import base64
-import io
+import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
-from reports.charts.heatmap_spec import VIRIDIS, heatmap_raster_template, heatmap_rect_template
+from reports.charts.heatmap_spec import DEFAULT_VIEW, VIRIDIS, heatmap_template
+from reports.charts.raster import raster_layer
 
 if TYPE_CHECKING:
     from reports.queries import HeatCube
 
-
-def compact(values: np.ndarray) -> list[str]:
-    """Non-negative numbers to 3 significant figures in short text: 1234567 → '123e4'."""
-    v = np.asarray(values, dtype=np.float64)
-    out = np.zeros(v.shape, dtype=np.int64)
-    exp = np.zeros(v.shape, dtype=np.int64)
-    pos = v > 0
-    e = np.floor(np.log10(v[pos])).astype(np.int64) - 2
-    m = np.rint(v[pos] / 10.0**e).astype(np.int64)
-    big = m >= 1000
-    m[big] //= 10
-    e[big] += 1
-    for _ in range(2):  # 120e4 → 12e5 → ...
-        z = (m % 10 == 0) & (m > 0)
-        m[z] //= 10
-        e[z] += 1
-    out[pos], exp[pos] = m, e
-    return [
-        f"{a}e{b}" if b > 0 else (str(a) if b == 0 else repr(round(a * 10.0**b, -b)))
-        for a, b in zip(out.tolist(), exp.tolist(), strict=True)
-    ]
+HOUR = 3_600_000
+# a 1×1 transparent PNG: the image layer's row before the page script sets the layer's PNG
+BLANK_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"
+    "h6FO1AAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass
 class HeatWindow:
-    """One timeframe of the heatmap, ready to fill a template."""
+    """One timeframe of the heatmap, ready for the page."""
 
     key: str
     label: str
-    mode: str  # "rect" | "raster"
     spec: str
-    cells: int
+    raster: str  # JSON for reports/static/heatlayers.js
+    views: list[str]  # the layer views this window can show
     t0_ms: int
     t1_ms: int
     vmax: float
+    unit: str  # the legend's title = the hover's unit
     top_bands: list[tuple[float, float, float, float]]  # (low, high, longs, shorts) mean
 
 
 def _reduce(arr: np.ndarray, ft: int, fp: int) -> np.ndarray:
-    """Mean over `ft` hours (notional is a stock, not a flow), sum over `fp` price bins."""
+    """Mean over `ft` time steps (notional is a stock, not a flow), sum over `fp` bins."""
     nt = arr.shape[0] // ft
     arr = arr[arr.shape[0] - nt * ft :]
     pad = (-arr.shape[1]) % fp
@@ -64,29 +56,31 @@ def _reduce(arr: np.ndarray, ft: int, fp: int) -> np.ndarray:
     return arr.reshape(nt, ft, arr.shape[1] // fp, fp).mean(axis=1).sum(axis=2)
 
 
-def _cells_csv(long_: np.ndarray, short: np.ndarray, floor: float) -> tuple[str, int]:
-    total = long_ + short
-    ti, pi = np.nonzero(total > floor)
-    lines = ["t,p,l,s"]
-    ls, ss = compact(long_[ti, pi]), compact(short[ti, pi])
-    lines += [
-        f"{a},{b},{c},{d}" for a, b, c, d in zip(ti.tolist(), pi.tolist(), ls, ss, strict=True)
-    ]
-    return "\n".join(lines), len(ti)
-
-
-def png_data_url(norm: np.ndarray) -> str:
-    """`norm` in [0, 1], shaped [time, price] → a viridis PNG, highest price on top."""
-    idx = np.rint(np.clip(norm, 0, 1) * 255).astype(np.uint8).T[::-1]
-    img = Image.frombytes("P", idx.shape[::-1], idx.tobytes())
-    img.putpalette(VIRIDIS.tobytes())
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=6)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+def _view_grid(
+    vc: HeatCube, t1: int, width_ms: int, n_cols: int, p0: float, pstep: float, n_rows: int
+) -> tuple[np.ndarray, int, int] | None:
+    """A view cube on the window's price rows and `width_ms` columns ending at t1: (grid,
+    t0, columns), None when the view has no rows in the window."""
+    if width_ms % vc.step_ms or not math.isclose(pstep / vc.pw, round(pstep / vc.pw)):
+        return None
+    g, fp = width_ms // vc.step_ms, round(pstep / vc.pw)
+    i1 = min(vc.long.shape[0], (t1 - vc.t0_ms) // vc.step_ms)
+    cols = min(n_cols, i1 // g)
+    if cols <= 0:
+        return None
+    i0 = i1 - cols * g
+    b0 = round((p0 - vc.p0) / vc.pw)
+    b1 = b0 + n_rows * fp
+    total = np.zeros((i1 - i0, n_rows * fp), dtype=np.float64)
+    lo, hi = max(b0, 0), min(b1, vc.long.shape[1])
+    if hi > lo:
+        total[:, lo - b0 : hi - b0] = vc.long[i0:i1, lo:hi] + vc.short[i0:i1, lo:hi]
+    return _reduce(total, g, fp), t1 - cols * width_ms, cols
 
 
 def heat_window(
     cube: HeatCube,
+    views: dict[str, HeatCube],
     *,
     key: str,
     label: str,
@@ -94,19 +88,15 @@ def heat_window(
     end_ms: int,
     price_lo: float,
     price_hi: float,
-    rect: bool,
-    closes: list[dict[str, float]],  # the price line: {"x": close time (ms), "c": price}
-    spot: float,
-    spot_label: str,
+    price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
+    marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
+    zone: list[dict[str, Any]],
     desc: str,
     max_cols: int,
     max_rows: int,
-    tip_cols: int = 48,
-    tip_rows: int = 32,
 ) -> HeatWindow | None:
-    """Slice the cube for one timeframe and fill the rect or raster heatmap template."""
-    hour = 3_600_000
-    h1 = min(cube.hours, (end_ms - cube.t0_ms) // hour)
+    """Slice the cubes for one timeframe and fill the heatmap template."""
+    h1 = min(cube.hours, (end_ms - cube.t0_ms) // HOUR)
     h0 = max(0, h1 - hours)
     if h1 - h0 <= 0:
         return None
@@ -119,15 +109,12 @@ def heat_window(
     fp = max(1, math.ceil((b1 - b0) / max_rows))
     lg = _reduce(cube.long[h0:h1, b0:b1], ft, fp)
     sh = _reduce(cube.short[h0:h1, b0:b1], ft, fp)
-    total = lg + sh
-    nz = total[total > 0]
-    vmax = float(np.percentile(nz, 99)) if nz.size else 1.0
-    t0 = cube.t0_ms + h0 * hour
-    t1 = cube.t0_ms + h1 * hour
+    t0 = cube.t0_ms + h0 * HOUR
+    t1 = cube.t0_ms + h1 * HOUR
     p0 = cube.p0 + b0 * cube.pw
     pstep = fp * cube.pw
-    p1 = p0 + lg.shape[1] * pstep
-    # the largest bands (mean over the window) for the table fallback
+    rows = lg.shape[1]
+    p1 = p0 + rows * pstep
     band_l, band_s = lg.mean(axis=0), sh.mean(axis=0)
     order = np.argsort(band_l + band_s)[::-1][:8]
     top = [
@@ -135,59 +122,68 @@ def heat_window(
         for i in sorted(order.tolist(), reverse=True)
         if band_l[i] + band_s[i] > 0
     ]
-    band = f"${pstep:,.0f}"
-    numbers: dict[str, float]
-    if rect:
-        csv, n = _cells_csv(lg, sh, vmax * 2e-3)
-        numbers = {"t0": t0, "tstep": ft * hour, "p0": round(p0, 2), "pstep": pstep}
-        template = heatmap_rect_template()
-        image: list[dict[str, Any]] = []
-        legend = f"Notional per {band} band"
-        tiptotal = "Alive notional"
-    else:
-        norm = total / vmax if vmax > 0 else total
-        image = [{"url": png_data_url(norm), "x": t0, "x2": t1, "y": p0, "y2": p1}]
-        # coarse transparent cells carry the tooltips
-        gt = max(1, math.ceil(lg.shape[0] / tip_cols))
-        gp = max(1, math.ceil(lg.shape[1] / tip_rows))
-        cl, cs = _reduce(lg, gt, gp), _reduce(sh, gt, gp)
-        t0c = t1 - cl.shape[0] * gt * ft * hour
-        csv, n = _cells_csv(cl, cs, 0.0)
-        numbers = {"t0": t0c, "tstep": gt * ft * hour, "p0": round(p0, 2), "pstep": gp * pstep}
-        template = heatmap_raster_template()
-        legend = f"Mean notional per {band} band"
-        tiptotal = f"Mean per ${gp * pstep:,.0f} band"
-        n = int(total.size)
+    layers = {
+        DEFAULT_VIEW: raster_layer(
+            lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep, palette=VIRIDIS
+        )
+    }
+    for name, vc in views.items():
+        width = max(ft * HOUR, vc.step_ms)
+        width -= width % vc.step_ms
+        got = _view_grid(vc, t1, width, (t1 - t0) // width, p0, pstep, rows)
+        if got is not None:
+            grid, vt0, _ = got
+            layers[name] = raster_layer(
+                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, palette=VIRIDIS
+            )
+    unit = f"Mean notional per ${pstep:,.0f} band"
+    vmax = layers[DEFAULT_VIEW]["vmax"]
+    in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]
+    candles = [c for c in price_path.get("candles", []) if c["x2"] > t0 and c["x"] < t1]
+    # every layer on the time axis keeps a row (an empty one would give Vega an infinite
+    # extent): a window drawn with candles gets a one-point line, one without a flat candle
+    last = in_window[-1] if in_window else {"x": t1, "c": (p0 + p1) / 2}
+    flat = {"x": last["x"], "x2": last["x"], "o": last["c"], "h": last["c"], "l": last["c"]}
     values: dict[str, Any] = {
         "xformat": "%H:%M" if hours <= 24 else "%d %b" if hours <= 24 * 95 else "%b %Y",
-        "vdomain0": 0,
-        "vdomain1": float(f"{vmax:.3g}"),
-        "legend": legend,
-        "tiptotal": tiptotal,
+        "legend": unit,
         "desc": desc,
-        "closes": [p for p in closes if t0 <= p["x"] <= t1],
-        "spot": [{"c": spot, "label": spot_label}],
-        "image": image,
-        "cells": csv,
+        # with candles, the line only covers what comes before them (daily closes where
+        # hourly prices have not begun)
+        "closes": ([p for p in in_window if p["x"] <= candles[0]["x"]] or [last])
+        if candles
+        else in_window or [last],
+        "candles": candles or [{**flat, "c": last["c"]}],
+        "heatimg": [{"url": BLANK_PNG, "x": t0, "x2": t1, "y": p0, "y2": p1}],
+        "marks": marks(p0, p1),
+        "zone": [
+            {**z, "lo": max(z["lo"], p0), "hi": min(z["hi"], p1)}
+            for z in zone
+            if z["hi"] > p0 and z["lo"] < p1
+        ],
     }
+    spec = heatmap_template().fill(
+        values,
+        {
+            "xdomain0": t0,
+            "xdomain1": t1,
+            "ydomain0": p0,
+            "ydomain1": p1,
+            "xticks": 8 if hours <= 24 * 7 else 10,
+        },
+    )
+    raster = json.dumps(
+        {"unit": unit, "default": DEFAULT_VIEW, "layers": layers}, separators=(",", ":")
+    ).replace("</", "<\\/")
     return HeatWindow(
         key=key,
         label=label,
-        mode="rect" if rect else "raster",
-        spec=template.fill(
-            values,
-            {
-                **numbers,
-                "xdomain0": t0,
-                "xdomain1": t1,
-                "ydomain0": p0,
-                "ydomain1": p1,
-                "xticks": 8 if hours <= 24 * 7 else 10,
-            },
-        ),
-        cells=n,
+        spec=spec,
+        raster=raster,
+        views=sorted(layers),
         t0_ms=t0,
         t1_ms=t1,
         vmax=vmax,
+        unit=unit,
         top_bands=top,
     )

@@ -1,25 +1,24 @@
-"""The heatmap's two Vega-Lite templates: ``mark_rect`` cells for short windows, a
-colour-mapped PNG (``mark_image``) under a transparent tooltip grid for long ones.
+"""The heatmap's Vega-Lite template: a colour-mapped PNG per timeframe and layer
+(``mark_image``, named data "heatimg" set by the page script), candles or a close line, the
+consolidation zone and the key levels as labelled rules.
 
-The PNG uses Vega's own viridis ramp (VIRIDIS), so the legend and the raster agree.
+The PNG uses Vega's own viridis ramp (VIRIDIS), so the legend and the raster agree; the
+hover value is read from the pixel (reports/static/heatlayers.js), in the legend's unit.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 
 import altair as alt
 import numpy as np
 
 from reports.charts.spec import (
-    PRICE_LINE,
-    SPOT_RULE,
     USD_LABEL,
     Template,
-    build_template,
     num,
     ph,
-    usd_expr,
 )
 
 # Vega's "viridis" scheme (256 steps), so the PNG raster matches the Vega colour legend.
@@ -47,9 +46,18 @@ VIRIDIS = np.frombuffer(bytes.fromhex(VIRIDIS_HEX), dtype=np.uint8).reshape(256,
 VIEW_FILL = "#" + VIRIDIS_HEX[:6]
 
 
-def _heat_x(field: str = "x") -> alt.X:
+SPOT = "#ff4f79"
+CANDLE_UP = "#ffffff"  # white and pink: apart from every viridis colour under them
+CANDLE_DOWN = "#ff4f79"
+PRICE_LINE = "#ffffff"
+ZONE_FILL = "#ffffff"
+MARK_COLORS = {"spot": SPOT, "nearest": "#ffd166", "p90": "#f4f1ff"}
+DEFAULT_VIEW = "base/all"
+
+
+def _heat_x() -> alt.X:
     return alt.X(
-        f"{field}:T",
+        "x:T",
         scale=alt.Scale(
             type="utc",
             domainMin={"expr": num("xdomain0")},
@@ -69,83 +77,79 @@ def _heat_x(field: str = "x") -> alt.X:
 def _heat_y(field: str = "y") -> alt.Y:
     return alt.Y(
         f"{field}:Q",
+        # an explicit domain: no extent is computed from a layer without rows
         scale=alt.Scale(
-            domainMin={"expr": num("ydomain0")},
-            domainMax={"expr": num("ydomain1")},
+            domain=[{"expr": num("ydomain0")}, {"expr": num("ydomain1")}],
             zero=False,
             nice=False,
         ),
-        axis=alt.Axis(title="Price (USDT)", format="$,.0f", grid=False),
+        axis=alt.Axis(title="Price (USDT)", format="$~s", grid=False),
     )
 
 
-def _cells_layer(opacity: float) -> alt.Chart:
-    data = alt.Data(
-        values=ph("cells"),
-        format=alt.DataFormat(
-            type="csv", parse={"t": "number", "p": "number", "l": "number", "s": "number"}
-        ),
+def _mark_color() -> alt.Color:
+    return alt.Color(
+        "kind:N",
+        scale=alt.Scale(domain=list(MARK_COLORS), range=list(MARK_COLORS.values())),
+        legend=None,
     )
-    return (
-        alt.Chart(data)
-        .mark_rect(opacity=opacity, aria=False)
-        .transform_calculate(
-            x=f"{num('t0')} + datum.t * {num('tstep')}",
-            x2=f"datum.x + {num('tstep')}",
-            y=f"{num('p0')} + datum.p * {num('pstep')}",
-            y2=f"datum.y + {num('pstep')}",
-            # drawn 3 % oversize so canvas anti-aliasing leaves no seams between cells
-            xe=f"datum.x2 + 0.03 * {num('tstep')}",
-            ye=f"datum.y2 + 0.03 * {num('pstep')}",
-            v="datum.l + datum.s",
-            when=(
-                "utcFormat(datum.x, '%d %b %Y %H:%M') + ' to ' + "
-                "utcFormat(datum.x2, '%d %b %H:%M') + ' UTC'"
-            ),
-            band="'$' + format(datum.y, ',.0f') + ' to $' + format(datum.y2, ',.0f')",
-            total=usd_expr("v"),
-            longs=usd_expr("l"),
-            shorts=usd_expr("s"),
-        )
+
+
+@functools.cache
+def heatmap_template() -> Template:
+    """One heatmap timeframe: raster image (named data "heatimg", set by the page script per
+    layer), colour legend from the `vmax` signal, candles (or a close line), zone band and
+    level rules with labels."""
+    vmax = alt.param(name="vmax", value=1.0)
+    image = (
+        alt.Chart(alt.NamedData(name="heatimg"))
+        .mark_image(aspect=False, smooth=False, aria=False)
+        .encode(x=_heat_x(), x2="x2:T", y=_heat_y(), y2="y2:Q", url="url:N")
+    )
+    legend = (
+        alt.Chart(alt.Data(values=[{"v": 0.0}]))
+        .mark_point(opacity=0, aria=False)
         .encode(
-            x=_heat_x(),
-            x2="xe:T",
-            y=_heat_y(),
-            y2="ye:Q",
             color=alt.Color(
                 "v:Q",
-                scale=alt.Scale(
-                    scheme="viridis", domain=[ph("vdomain0"), ph("vdomain1")], clamp=True
-                ),
+                scale=alt.Scale(scheme="viridis", domainMin=0, domainMax={"expr": "vmax"}),
                 legend=alt.Legend(
                     title=ph("legend"),
                     labelExpr=USD_LABEL,
                     orient="top",
                     direction="horizontal",
-                    gradientLength=180,
+                    gradientLength=160,
                     titleOrient="left",
+                    titleLimit=260,
                 ),
-            ),
-            tooltip=[
-                alt.Tooltip("when:N", title="Time"),
-                alt.Tooltip("band:N", title="Liquidation price"),
-                alt.Tooltip("total:N", title=ph("tiptotal")),
-                alt.Tooltip("longs:N", title="Longs"),
-                alt.Tooltip("shorts:N", title="Shorts"),
-            ],
+            )
         )
+        .add_params(vmax)
     )
-
-
-def _price_layers() -> list[alt.Chart]:
+    zone = (
+        alt.Chart(alt.Data(values=ph("zone")))
+        .mark_rect(fill=ZONE_FILL, opacity=0.10, stroke=ZONE_FILL, strokeOpacity=0.5)
+        .encode(y=_heat_y("lo"), y2="hi:Q", tooltip=[alt.Tooltip("label:N", title="Zone")])
+    )
+    candle_base = alt.Chart(alt.Data(values=ph("candles"))).transform_calculate(
+        when="utcFormat(datum.x, '%d %b %Y %H:%M') + ' UTC'",
+        ohlc=(
+            "'O $' + format(datum.o, ',.0f') + ' H $' + format(datum.h, ',.0f') + "
+            "' L $' + format(datum.l, ',.0f') + ' C $' + format(datum.c, ',.0f')"
+        ),
+        mid="(datum.x + datum.x2) / 2",
+    )
+    up = alt.condition("datum.c >= datum.o", alt.value(CANDLE_UP), alt.value(CANDLE_DOWN))
+    tips = [alt.Tooltip("when:N", title="Candle"), alt.Tooltip("ohlc:N", title="Price")]
+    wick = candle_base.mark_rule(strokeWidth=1).encode(
+        x=alt.X("mid:T"), y=_heat_y("l"), y2="h:Q", color=up, tooltip=tips
+    )
+    body = candle_base.mark_bar(opacity=0.95, cornerRadius=0).encode(
+        x=_heat_x(), x2="x2:T", y=_heat_y("o"), y2="c:Q", color=up, tooltip=tips
+    )
     line = (
         alt.Chart(alt.Data(values=ph("closes")))
-        .mark_line(
-            color=PRICE_LINE,
-            strokeWidth=1.5,
-            # invisible points: hover targets for the tooltip (a line has one per point)
-            point=alt.OverlayMarkDef(filled=True, fill="transparent", size=48),
-        )
+        .mark_line(color=PRICE_LINE, strokeWidth=1.5)
         .transform_calculate(
             when="utcFormat(datum.x, '%d %b %Y %H:%M') + ' UTC'",
             price="'$' + format(datum.c, ',.0f')",
@@ -156,40 +160,30 @@ def _price_layers() -> list[alt.Chart]:
             tooltip=[alt.Tooltip("when:N", title="Time"), alt.Tooltip("price:N", title="Close")],
         )
     )
-    rule = (
-        alt.Chart(alt.Data(values=ph("spot")))
-        .mark_rule(color=SPOT_RULE, strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(y=_heat_y("c"), tooltip=[alt.Tooltip("label:N", title="Current price")])
+    marks = alt.Chart(alt.Data(values=ph("marks")))
+    rules = marks.mark_rule(strokeDash=[6, 4], strokeWidth=1.4).encode(
+        y=_heat_y("c"), color=_mark_color(), tooltip=[alt.Tooltip("label:N", title="Level")]
     )
-    text = (
-        alt.Chart(alt.Data(values=ph("spot")))
-        .mark_text(align="right", baseline="bottom", dx=-4, dy=-3, color="#ffffff", fontSize=11)
-        .encode(y=_heat_y("c"), x=alt.value("width"), text="label:N")
+    # spot's label on the left, the levels' on the right: a level next to spot stays legible
+    labels = (
+        marks.transform_filter("datum.kind != 'spot'")
+        .mark_text(align="right", baseline="bottom", dx=-4, dy=-2, fontSize=11, fontWeight="bold")
+        .encode(y=_heat_y("c"), x=alt.value("width"), text="label:N", color=_mark_color())
     )
-    return [line, rule, text]
-
-
-def _heat_props(chart: alt.LayerChart) -> alt.LayerChart:
-    return chart.properties(width="container", height=380, description=ph("desc")).configure_view(
-        fill=VIEW_FILL, stroke=None
+    spot_label = (
+        marks.transform_filter("datum.kind == 'spot'")
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11, fontWeight="bold")
+        .encode(y=_heat_y("c"), x=alt.value(0), text="label:N", color=_mark_color())
     )
-
-
-@functools.cache
-def heatmap_rect_template() -> Template:
-    return build_template(
-        "heatmap_rect", _heat_props(alt.layer(_cells_layer(1.0), *_price_layers()))
+    chart = alt.layer(image, legend, zone, wick, body, line, rules, labels, spot_label).properties(
+        width="container", height=380, description=ph("desc")
     )
-
-
-@functools.cache
-def heatmap_raster_template() -> Template:
-    image = (
-        alt.Chart(alt.Data(values=ph("image")))
-        .mark_image(aspect=False, smooth=False, aria=False)
-        .encode(x=_heat_x(), x2="x2:T", y=_heat_y(), y2="y2:Q", url="url:N")
+    spec = (
+        chart.configure_view(fill=VIEW_FILL, stroke=None)
+        .configure_legend(labelLimit=80)
+        .to_dict(validate=False)
     )
-    return build_template(
-        "heatmap_raster",
-        _heat_props(alt.layer(image, _cells_layer(0.0), *_price_layers())),
-    )
+    # the image rows are set by the page script per layer; until then one transparent pixel
+    # spans the window, so no layer starts without rows
+    spec["datasets"] = {**spec.get("datasets", {}), "heatimg": ph("heatimg")}
+    return Template("heatmap", json.dumps(spec, separators=(",", ":")))

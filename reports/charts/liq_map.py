@@ -11,7 +11,6 @@ from reports.charts.spec import (
     LONG_CUM,
     SHORT,
     SHORT_CUM,
-    SPOT_RULE,
     USD_LABEL,
     Template,
     build_template,
@@ -20,9 +19,16 @@ from reports.charts.spec import (
     usd_expr,
 )
 
+SPOT = "#ff4f79"
+DEFAULT_VIEW = "base/all"
+
 
 @functools.cache
 def liq_map_template() -> Template:
+    """The liquidation map: rows of every layer view (field `k`, with the cumulative curves
+    `lc`/`sc` precomputed by the build), filtered by the `layer` signal the page's switch
+    sets; spot, nearest clusters and 90 % points as rules; the zone as a band."""
+    layer = alt.param(name="layer", value=DEFAULT_VIEW)
     x = alt.X(
         "lo:Q",
         scale=alt.Scale(
@@ -31,29 +37,31 @@ def liq_map_template() -> Template:
             zero=False,
             nice=False,
         ),
-        axis=alt.Axis(title="Liquidation price (USDT)", format="$,.0f", labelOverlap=True),
+        axis=alt.Axis(title="Liquidation price (USDT)", format="$~s", labelOverlap=True),
     )
     color_scale = alt.Scale(
         domain=["Longs", "Shorts", "Longs, cumulative", "Shorts, cumulative"],
         range=[LONG, SHORT, LONG_CUM, SHORT_CUM],
     )
-    base = alt.Chart(alt.Data(values=ph("map"))).transform_calculate(
-        band="'$' + format(datum.lo, ',.0f') + ' to $' + format(datum.hi, ',.0f')",
-        longs=usd_expr("l"),
-        shorts=usd_expr("s"),
+    base = (
+        alt.Chart(alt.Data(values=ph("map")))
+        .transform_filter("datum.k == layer")
+        .transform_calculate(
+            band="'$' + format(datum.lo, ',.0f') + ' to $' + format(datum.hi, ',.0f')",
+            longs=usd_expr("l"),
+            shorts=usd_expr("s"),
+        )
     )
     bars = (
-        base.transform_fold(["l", "s"], as_=["k", "v"])
+        base.transform_fold(["l", "s"], as_=["f", "v"])
         .transform_filter("datum.v > 0")
-        .transform_calculate(side="datum.k == 'l' ? 'Longs' : 'Shorts'")
+        .transform_calculate(side="datum.f == 'l' ? 'Longs' : 'Shorts'")
         .mark_bar(aria=False)
         .encode(
             x=x,
             x2="hi:Q",
             y=alt.Y(
-                "v:Q",
-                stack=None,
-                axis=alt.Axis(title="Notional per band", labelExpr=USD_LABEL),
+                "v:Q", stack=None, axis=alt.Axis(title="Notional per band", labelExpr=USD_LABEL)
             ),
             y2=alt.datum(0),
             color=alt.Color(
@@ -67,15 +75,16 @@ def liq_map_template() -> Template:
                 alt.Tooltip("shorts:N", title="Shorts"),
             ],
         )
+        .add_params(layer)
     )
     cum = (
-        base.transform_fold(["lc", "sc"], as_=["k", "cum"])
+        base.transform_fold(["lc", "sc"], as_=["f", "cum"])
         .transform_filter("isValid(datum.cum) && datum.cum > 0")
         .transform_calculate(
-            side="datum.k == 'lc' ? 'Longs, cumulative' : 'Shorts, cumulative'",
-            cx="datum.k == 'lc' ? datum.lo : datum.hi",
+            side="datum.f == 'lc' ? 'Longs, cumulative' : 'Shorts, cumulative'",
+            cx="datum.f == 'lc' ? datum.lo : datum.hi",
             cumtxt=usd_expr("cum"),
-            at="'$' + format(datum.k == 'lc' ? datum.lo : datum.hi, ',.0f')",
+            at="'$' + format(datum.f == 'lc' ? datum.lo : datum.hi, ',.0f')",
         )
         .mark_line(strokeWidth=2, interpolate="linear")
         .encode(
@@ -86,28 +95,45 @@ def liq_map_template() -> Template:
                     title="Cumulative from spot", labelExpr=USD_LABEL, orient="right", grid=False
                 ),
             ),
-            color=alt.Color("side:N", scale=color_scale),
-            detail="k:N",
+            color=alt.Color("side:N", scale=color_scale, legend=None),
+            detail="f:N",
             tooltip=[
                 alt.Tooltip("side:N", title="Curve"),
                 alt.Tooltip("at:N", title="If price reaches"),
-                alt.Tooltip("cumtxt:N", title="Liquidated"),
+                alt.Tooltip("cumtxt:N", title="Liquidated (modelled)"),
             ],
         )
     )
-    rule = (
-        alt.Chart(alt.Data(values=ph("spot")))
-        .mark_rule(color=SPOT_RULE, strokeDash=[6, 4], strokeWidth=1.5)
-        .encode(x=alt.X("c:Q"), tooltip=[alt.Tooltip("label:N", title="Current price")])
+    zone = (
+        alt.Chart(alt.Data(values=ph("zone")))
+        .mark_rect(color="#8a7fb8", opacity=0.15)
+        .encode(x=alt.X("lo:Q"), x2="hi:Q", tooltip=[alt.Tooltip("label:N", title="Zone")])
     )
-    text = (
-        alt.Chart(alt.Data(values=ph("spot")))
-        .mark_text(align="left", baseline="top", dx=4, dy=2, color=SPOT_RULE, fontSize=11)
-        .encode(x=alt.X("c:Q"), y=alt.value(0), text="label:N")
+    marks = alt.Chart(alt.Data(values=ph("marks")))
+    rules = marks.mark_rule(strokeDash=[6, 4], strokeWidth=1.4).encode(
+        x=alt.X("c:Q"),
+        color=alt.Color(
+            "kind:N",
+            scale=alt.Scale(domain=["spot", "nearest", "p90"], range=[SPOT, "#b8860b", "#7a6fb0"]),
+            legend=None,
+        ),
+        tooltip=[alt.Tooltip("label:N", title="Level")],
+    )
+    labels = marks.mark_text(
+        align="left", baseline="top", dx=3, fontSize=10, angle=0, color="#888888"
+    ).encode(
+        x=alt.X("c:Q"),
+        y=alt.Y("row:Q", axis=None, scale=alt.Scale(domain=[0, 6], reverse=True)),
+        text="label:N",
     )
     chart = (
-        alt.layer(alt.layer(bars, rule, text), cum)
-        .resolve_scale(y="independent")
-        .properties(width="container", height=320, description=ph("desc"))
+        alt.layer(
+            alt.layer(zone, bars, rules, labels).resolve_scale(
+                y="independent", color="independent"
+            ),
+            cum,
+        )
+        .resolve_scale(y="independent", color="independent")
+        .properties(width="container", height=340, description=ph("desc"))
     )
     return build_template("liq_map", chart)

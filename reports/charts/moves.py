@@ -19,7 +19,7 @@ def moves_template() -> Template:
             x=alt.X(
                 "label:N",
                 sort=alt.EncodingSortField("order"),
-                axis=alt.Axis(title=None, labelAngle=-35, labelLimit=140),
+                axis=alt.Axis(title=None, labelAngle=-40, labelLimit=0, labelFontSize=10),
             ),
             xOffset=alt.XOffset("side:N", sort=["Longs liquidated", "Shorts liquidated"]),
             y=alt.Y("v:Q", axis=alt.Axis(title="Modelled liquidations", labelExpr=USD_LABEL)),

@@ -8,9 +8,9 @@ from datetime import date
 
 import jinja2
 
-from reports.formats import fmt_price, fmt_usd
-from reports.headline import ratio_text
+from reports.headline import ratio_of
 from reports.loaders import MartData
+from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
 
 
@@ -37,7 +37,7 @@ def archive_context(data: MartData, published: Iterable[date]) -> ArchiveContext
             ArchiveEntry(
                 iso=d.isoformat(),
                 label=d.strftime("%a %d %b"),
-                ratio=ratio_text(cur),
+                ratio=ratio_of(cur),
                 close=fmt_price(cur.get("close_price")),
                 shorts=fmt_usd(cur.get("shorts_at_risk")),
                 longs=fmt_usd(cur.get("longs_at_risk")),

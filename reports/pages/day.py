@@ -15,14 +15,23 @@ import duckdb
 import jinja2
 
 from reports import headline, queries
-from reports.cards.card import ChartCard
+from reports.cards.card import ChartCard, Table
 from reports.cards.daily import daily_cards
 from reports.cards.heatmap import HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
-from reports.formats import fmt_price, iso_z
-from reports.loaders import MartData, PriceHistory, liq_map_rows
+from reports.charts.history import (
+    history_data,
+    history_desc,
+    history_levels_template,
+    history_risk_template,
+)
+from reports.formats import iso_z
+from reports.honesty import AT_RISK_CAVEAT, warmup_note
+from reports.key_levels import LevelRow, levels_table
+from reports.loaders import MartData, PriceHistory, layer_map_rows, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
+from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
@@ -42,6 +51,9 @@ class DayContext:
     scenarios: list[ScenarioRow]
     kpis: list[Kpi]
     spot: str
+    levels: list[LevelRow]
+    warmup: str | None
+    at_risk_caveat: str
     heat: HeatCard | None
     charts: list[ChartCard]
     params_hash: str | None
@@ -75,6 +87,65 @@ def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str
     return rows
 
 
+def _lookback_days(data: MartData, params_hash: str | None) -> int:
+    """The lookback of the parameter set behind `params_hash` (365 when unknown)."""
+    p = data.params.get(params_hash)
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        return int(json.loads(p["params_json"])["lookback_days"])
+    return 365
+
+
+def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
+    """The headline's history over the past year: at risk per side with the imbalance, and
+    the close between both 90 % levels."""
+    if len(rows) < 2:
+        return []
+    csv, t0 = history_data(rows)
+    desc = history_desc(symbol, rows)
+    tail = rows[-14:][::-1]
+    table = Table(
+        caption="Last 14 days",
+        head=["Day", "Shorts at risk", "Longs at risk", "Imbalance", "90% longs", "90% shorts"],
+        rows=[
+            (
+                r["day"].isoformat(),
+                fmt_usd(r.get("shorts_at_risk")),
+                fmt_usd(r.get("longs_at_risk")),
+                headline.ratio_of(r),
+                fmt_price(r.get("p90_below_price")),
+                fmt_price(r.get("p90_above_price")),
+            )
+            for r in tail
+        ],
+    )
+    return [
+        ChartCard(
+            id="history-risk",
+            title="Positions at risk over the past year",
+            intro=(
+                "Shorts at risk above spot and longs at risk below it, day by day, with the "
+                "imbalance (dotted, right axis, in the same X:1 notation as the headline)."
+            ),
+            desc=desc,
+            spec=history_risk_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
+            table=table,
+            downloads="daily",
+        ),
+        ChartCard(
+            id="history-levels",
+            title="Both 90% levels over the past year",
+            intro=(
+                "The daily close between the flush floor (90% of longs lie above it) and the "
+                "squeeze ceiling (90% of shorts lie below it)."
+            ),
+            desc=desc,
+            spec=history_levels_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
+            table=table,
+            downloads="daily",
+        ),
+    ]
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection, data: MartData, history: PriceHistory, d: date
 ) -> DayContext:
@@ -84,10 +155,14 @@ def day_context(
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
     heat = heat_card(history, cur, symbol, d)
-    map_card = liq_map_card(liq_map_rows(conn, symbol, d), cur, symbol, d)
-    oi, funding = daily_cards(data.daily_rows(d), symbol, d)
+    map_card = liq_map_card(
+        liq_map_rows(conn, symbol, d), cur, symbol, d, layer_map_rows(conn, symbol, d)
+    )
+    daily = data.daily_rows(d)
+    oi, funding = daily_cards(daily, symbol, d)
     moves = moves_card(day_moves(data, d), symbol, d)
-    charts = [c for c in (map_card, oi, funding, moves) if c]
+    charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
+    hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
     return DayContext(
         day=d,
@@ -100,6 +175,11 @@ def day_context(
         scenarios=scenario_table(scen),
         kpis=kpis(scen, prev),
         spot=fmt_price(cur.get("close_price")),
+        levels=levels_table(cur),
+        warmup=warmup_note(
+            hist if isinstance(hist, int) else None, _lookback_days(data, base_hash)
+        ),
+        at_risk_caveat=AT_RISK_CAVEAT.long,
         heat=heat,
         charts=charts,
         params_hash=base_hash,

@@ -8,15 +8,12 @@ from html import escape as html_escape
 from xml.etree import ElementTree as ET
 
 from reports import headline, queries
-from reports.formats import fmt_pct, fmt_price, fmt_rate, fmt_ratio, fmt_usd, iso_z
+from reports.formats import iso_z
+from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
 from reports.loaders import MartData
+from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-SIDE_WORDS = {
-    "short": "shorts over longs",
-    "long": "longs over shorts",
-    "balanced": "roughly balanced",
-}
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -26,27 +23,30 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
-def _entry(feed: ET.Element, data: MartData, d: date) -> None:
+def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
-    side = headline.side_of(cur)
-    ratio = fmt_ratio(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
-    if headline.one_sided(cur) or side == "none":
-        title = f"{symbol} {d.isoformat()}: {headline.ratio_text(cur)}"
-    else:
-        title = f"{symbol} {d.isoformat()}: {ratio} " + SIDE_WORDS[side]
+    mark = f"[{SYNTHETIC_MARKER}] " if synthetic else ""
+    title = mark + headline.feed_title(symbol, d.isoformat(), cur)
     entry = _sub(feed, "entry")
     _sub(entry, "title", title)
     _sub(entry, "id", f"urn:liqmap:{symbol}:{d.isoformat()}")
     _sub(entry, "updated", iso_z(queries.day_end(d)))
     _sub(entry, "link", href=f"{d.isoformat()}/index.html", rel="alternate", type="text/html")
-    _sub(entry, "summary", headline.headline(cur, scen))
+    _sub(entry, "summary", mark + headline.headline(cur, scen))
+    spot = cur.get("close_price")
     items = [
+        *([f"{SYNTHETIC_MARKER}: generated demo market, not real exchange data"] if mark else []),
         f"Shorts at risk: {fmt_usd(cur.get('shorts_at_risk'))}",
         f"Longs at risk: {fmt_usd(cur.get('longs_at_risk'))}",
-        f"Imbalance: {ratio}",
-        f"Max pain: {fmt_price(cur.get('max_pain_price'))} ({cur.get('max_pain_side')})",
+        f"Imbalance: {headline.ratio_of(cur)}",
+        f"Nearest short cluster: {fmt_level(cur.get('nearest_cluster_above_price'), spot)}; "
+        f"90% of shorts below {fmt_level(cur.get('p90_above_price'), spot)}",
+        f"Nearest long cluster: {fmt_level(cur.get('nearest_cluster_below_price'), spot)}; "
+        f"90% of longs above {fmt_level(cur.get('p90_below_price'), spot)}",
+        f"Modelled liquidations (24h): longs {fmt_usd(cur.get('liquidated_long_24h'))}, shorts "
+        f"{fmt_usd(cur.get('liquidated_short_24h'))} ({LIQUIDATED_CAVEAT.short})",
         f"Close: {fmt_price(cur.get('close_price'))}",
         f"Funding: {cur.get('funding_state')} (7-day mean {fmt_rate(cur.get('funding_7d_mean'))})",
         f"Open interest: {fmt_usd(cur.get('oi_value'))} ({fmt_pct(cur.get('oi_change_1d'))})",
@@ -55,13 +55,23 @@ def _entry(feed: ET.Element, data: MartData, d: date) -> None:
     _sub(entry, "content", html, type="html")
 
 
-def feed_xml(data: MartData, published: Iterable[date], generated_at: datetime) -> bytes:
-    """The feed, newest day first; `updated` is the build time."""
+def feed_xml(
+    data: MartData, published: Iterable[date], generated_at: datetime, synthetic: bool = False
+) -> bytes:
+    """The feed, newest day first; `updated` is the build time. With `synthetic` every title,
+    summary and content says so (a feed reader shows no site banner)."""
     symbol = data.symbol
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    _sub(feed, "title", f"liqmap: {symbol} liquidation report")
-    _sub(feed, "subtitle", "Daily model estimates of leveraged positions at risk.")
+    mark = f"[{SYNTHETIC_MARKER}] " if synthetic else ""
+    _sub(feed, "title", f"{mark}liqmap: {symbol} liquidation report")
+    _sub(
+        feed,
+        "subtitle",
+        mark
+        + "Daily model estimates of leveraged positions at risk."
+        + (" Built from a generated demo market, not real exchange data." if synthetic else ""),
+    )
     _sub(feed, "id", f"urn:liqmap:{symbol}:feed")
     _sub(feed, "updated", iso_z(generated_at))
     _sub(feed, "link", href="feed.xml", rel="self", type="application/atom+xml")
@@ -69,6 +79,6 @@ def feed_xml(data: MartData, published: Iterable[date], generated_at: datetime) 
     author = _sub(feed, "author")
     _sub(author, "name", "liqmap")
     for d in sorted(published, reverse=True):
-        _entry(feed, data, d)
+        _entry(feed, data, d, synthetic)
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reports import headline
-from reports.formats import fmt_signed_usd, fmt_usd, ok, ratio_oriented
-from reports.headline import Row
+from reports.headline import Row, ratio_of
+from reports.notation import fmt_signed_usd, fmt_usd, ok
 from reports.scenarios import ratio_spread, spread
 
 
@@ -29,7 +28,6 @@ def _delta_usd(cur: Row, prev: Row | None, key: str) -> str:
 def kpis(scen: Mapping[str, Row], prev: Row | None) -> list[Kpi]:
     """From the day's rows per scenario `scen` and the previous day's base row `prev`."""
     cur = scen["base"]
-    shorts_heavy = headline.side_of(cur) != "long"
     return [
         Kpi(
             key="shorts_at_risk",
@@ -47,17 +45,10 @@ def kpis(scen: Mapping[str, Row], prev: Row | None) -> list[Kpi]:
         ),
         Kpi(
             key="imbalance",
-            label="Imbalance (heavier : lighter)",
-            value=headline.ratio_text(cur),
-            spread=ratio_spread(scen, shorts_heavy),
-            delta=(
-                "previous day "
-                + ratio_oriented(
-                    prev.get("shorts_at_risk"), prev.get("longs_at_risk"), shorts_heavy
-                )
-                if prev
-                else ""
-            ),
+            label="Imbalance (heavier side)",
+            value=ratio_of(cur),
+            spread=ratio_spread(scen),
+            delta=f"previous day {ratio_of(prev)}" if prev else "",
         ),
         Kpi(
             key="within_10pct",

@@ -27,6 +27,8 @@
       });
       if (views[el.id]) { views[el.id].finalize(); }
       views[el.id] = res.view;
+      // heatmap rasters, their hover values and the layer switch (heatlayers.js)
+      if (window.liqmapHeat) { return Promise.resolve(window.liqmapHeat.onEmbedded(el, res.view)).then(function () { return res; }); }
       return res;
     });
   }

@@ -16,6 +16,8 @@ import pandas as pd
 from transforms.marts.registry import (
     DAILY_METRICS_COLUMNS,
     HEATMAP_COLUMNS,
+    LAYER_HEATMAP_COLUMNS,
+    LAYER_MAP_COLUMNS,
     LIQ_MAP_COLUMNS,
     MODEL_PARAMS_COLUMNS,
     MOVES_COLUMNS,
@@ -25,6 +27,8 @@ from transforms.model.aggregate import alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun, run_model
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
+from transforms.model.levels import LEVEL_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
 from transforms.model.moves import moves as compute_moves
 from transforms.model.params import ModelParams
@@ -55,13 +59,21 @@ def _ns_to_date(x: np.ndarray) -> np.ndarray:
     return dates[codes]
 
 
-def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:
-    b, p = run.bars, run.params
-    hours = np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64)
+LAYER_HEAT_HOURS = 4  # the layer views' heatmap keeps one snapshot per 4 hours
+
+
+def _hour_bars(b: BarArrays, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(hours, bar) for each hour start that some bar overlaps: the last bar starting before
+    the hour ends, whose state is the one at the end of that hour."""
     bar = np.searchsorted(b.ts, hours + NS_PER_HOUR, side="left") - 1
     ok = bar >= 0
     ok[ok] = b.ts[bar[ok]] + b.interval_ns > hours[ok]  # the bar overlaps the hour
-    hours, bar = hours[ok], bar[ok]
+    return hours[ok], bar[ok]
+
+
+def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:
+    b, p = run.bars, run.params
+    hours, bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     if len(bar) == 0:
         return pd.DataFrame(columns=HEATMAP_COLUMNS)
     hb, rng = p.heatmap_bin_size, p.heatmap_range_pct
@@ -88,6 +100,52 @@ def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str)
         },
         columns=HEATMAP_COLUMNS,
     )
+
+
+def _layer_heatmap(
+    runs: dict[str, ModelRun], symbol: str, start_ns: int, end_ns: int, hashes: dict[str, str]
+) -> pd.DataFrame:
+    """Every 4 hours, the alive notional of each view but base/all (hourly in liq_heatmap):
+    `ts` is the block's start, the state is the one at the end of its last hour."""
+    base = runs["base"]
+    b, p = base.bars, base.params
+    step = LAYER_HEAT_HOURS * NS_PER_HOUR
+    blocks = np.arange(start_ns, end_ns, step, dtype=np.int64)
+    last_hour, bar = _hour_bars(b, blocks + step - NS_PER_HOUR)
+    if len(bar) == 0:
+        return pd.DataFrame(columns=LAYER_HEATMAP_COLUMNS)
+    block = last_hour - (step - NS_PER_HOUR)
+    views = [v for v in LAYER_VIEWS if v != ("base", "all")]
+    rows = layer_heat_rows(
+        runs, bar, block, b.close[bar], p.heatmap_bin_size, p.heatmap_range_pct, views
+    )
+    ts = rows["ts_ns"].to_numpy(dtype=np.int64)
+    rows["symbol"] = symbol
+    rows["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
+    rows["ts"] = _ns_to_ts(ts).to_numpy()
+    rows["params_hash"] = rows["scenario"].map(hashes)
+    return rows[LAYER_HEATMAP_COLUMNS]
+
+
+def _layer_map(
+    runs: dict[str, ModelRun],
+    symbol: str,
+    days: np.ndarray,
+    snaps: np.ndarray,
+    spots: np.ndarray,
+    hashes: dict[str, str],
+) -> pd.DataFrame:
+    """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view."""
+    if len(snaps) == 0:
+        return pd.DataFrame(columns=LAYER_MAP_COLUMNS)
+    p = runs["base"].params
+    rows = layer_map_rows(runs, snaps, spots, p.bin_size, WINDOW_PCT)
+    pos = np.searchsorted(snaps, rows["snap"].to_numpy(dtype=np.int64))
+    rows["symbol"] = symbol
+    rows["day"] = _ns_to_date(np.asarray(days)[pos])
+    rows["spot_price"] = np.asarray(spots)[pos]
+    rows["params_hash"] = rows["scenario"].map(hashes)
+    return rows[LAYER_MAP_COLUMNS]
 
 
 def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
@@ -125,6 +183,8 @@ def _empty(recorded_at, runs_params) -> MartFrames:
     return MartFrames(
         liq_heatmap=pd.DataFrame(columns=HEATMAP_COLUMNS),
         liq_map=pd.DataFrame(columns=LIQ_MAP_COLUMNS),
+        liq_layer_map=pd.DataFrame(columns=LAYER_MAP_COLUMNS),
+        liq_layer_heatmap=pd.DataFrame(columns=LAYER_HEATMAP_COLUMNS),
         daily_metrics=pd.DataFrame(columns=DAILY_METRICS_COLUMNS),
         moves=pd.DataFrame(columns=MOVES_COLUMNS),
         model_params=_params_frame(runs_params, recorded_at),
@@ -154,7 +214,7 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
-    names = list(dict.fromkeys(["base", *scenarios]))
+    names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
     b = bars if isinstance(bars, BarArrays) else BarArrays.from_frame(bars)
     if b.n == 0:
@@ -182,6 +242,11 @@ def build_marts(
         lo, hi = bin_range_for(run, t_last, run.params.bin_size)
         grids[sc] = alive_grid(run, t_last, run.params.bin_size, lo, hi)
     liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash)
+    hashes = {sc: runs_params[sc].params_hash() for sc in names}
+    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes)
+    layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes)
+    # days of bars the model has seen by the end of each target day (warm-up notice)
+    history_days = ((t_days + NS_PER_DAY - b.ts[0]) // NS_PER_DAY).astype("int64")
 
     # Day-level context shared by all scenarios (from bars only).
     fund = funding_daily(b, params).reindex(t_days)
@@ -213,6 +278,11 @@ def build_marts(
         df["zone_low"] = zone["zone_low"].to_numpy()
         df["zone_high"] = zone["zone_high"].to_numpy()
         df["zone_days"] = zone["zone_days"].to_numpy().astype("int64")
+        g = grids[sc]
+        levels = key_levels(g.price_low(), g.bin_size, g.long, g.short, spots)
+        for col in LEVEL_COLUMNS:
+            df[col] = levels[col].to_numpy()
+        df["history_days"] = history_days
         df["params_hash"] = runs_params[sc].params_hash()
         parts.append(df[DAILY_METRICS_COLUMNS])
     daily = (
@@ -247,10 +317,12 @@ def build_marts(
         },
         columns=MOVES_COLUMNS,
     )
-    used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc == "base"}
+    used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc in LAYER_SCENARIOS}
     return MartFrames(
         liq_heatmap=heatmap,
         liq_map=liq_map,
+        liq_layer_map=layer_map,
+        liq_layer_heatmap=layer_heat,
         daily_metrics=daily,
         moves=moves_df,
         model_params=_params_frame(used, recorded_at),

@@ -15,6 +15,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
+from transforms.model.levels import LEVEL_COLUMNS
 from transforms.model.metrics import RISK_COLUMNS
 
 HEATMAP_COLUMNS = [
@@ -53,6 +54,34 @@ DAILY_METRICS_COLUMNS = [
     "zone_low",
     "zone_high",
     "zone_days",
+    *LEVEL_COLUMNS,
+    "history_days",
+    "params_hash",
+]
+LAYER_MAP_COLUMNS = [
+    "symbol",
+    "day",
+    "scenario",
+    "layer",
+    "price_low",
+    "price_high",
+    "long_notional",
+    "short_notional",
+    "long_cum_from_spot",
+    "short_cum_from_spot",
+    "spot_price",
+    "params_hash",
+]
+LAYER_HEATMAP_COLUMNS = [
+    "symbol",
+    "day",
+    "ts",
+    "scenario",
+    "layer",
+    "price_low",
+    "price_high",
+    "long_notional",
+    "short_notional",
     "params_hash",
 ]
 MOVES_COLUMNS = [
@@ -127,10 +156,26 @@ _ENTRIES = (
         Windowing.MODEL_DAYS,
     ),
     Mart(
+        "liq_layer_map",
+        tuple(LAYER_MAP_COLUMNS),
+        "End-of-day liquidation map within ±25 % of spot for every view the report can "
+        "switch to: scenario (base, never_close) x leverage layer (all, high >= 50x, "
+        "low <= 10x), cumulative from spot.",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
+        "liq_layer_heatmap",
+        tuple(LAYER_HEATMAP_COLUMNS),
+        "Every 4 hours x price bin -> alive notional for the heatmap views other than "
+        "base/all (which is liq_heatmap, hourly): never_close and the leverage layers.",
+        Windowing.MODEL_DAYS,
+    ),
+    Mart(
         "daily_metrics",
         tuple(DAILY_METRICS_COLUMNS),
-        "Headline numbers per day and scenario: at risk, imbalance, max pain, "
-        "peak clusters, funding state, open-interest change, consolidation zone.",
+        "Headline numbers per day and scenario: at risk, imbalance (shorts per long), "
+        "two-sided key levels (nearest and peak cluster, 90 % point per side), funding "
+        "state, open-interest change, consolidation zone, days of history seen.",
         Windowing.MODEL_DAYS,
     ),
     Mart(
@@ -168,6 +213,8 @@ class MartFrames:
 
     liq_heatmap: pd.DataFrame
     liq_map: pd.DataFrame
+    liq_layer_map: pd.DataFrame
+    liq_layer_heatmap: pd.DataFrame
     daily_metrics: pd.DataFrame
     moves: pd.DataFrame
     model_params: pd.DataFrame
@@ -177,6 +224,8 @@ class MartFrames:
         return {
             "liq_heatmap": self.liq_heatmap,
             "liq_map": self.liq_map,
+            "liq_layer_map": self.liq_layer_map,
+            "liq_layer_heatmap": self.liq_layer_heatmap,
             "daily_metrics": self.daily_metrics,
             "moves": self.moves,
         }

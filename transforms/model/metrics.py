@@ -31,12 +31,10 @@ RISK_COLUMNS = [
     "shorts_at_risk_10pct",
     "longs_at_risk_25pct",
     "shorts_at_risk_25pct",
-    "imbalance_ratio",
+    "shorts_per_long",
     "log_imbalance",
     "squeeze_ceiling",
     "flush_floor",
-    "max_pain_price",
-    "max_pain_side",
     "peak_cluster_long",
     "peak_cluster_short",
     "peak_cluster_long_notional",
@@ -251,8 +249,9 @@ def _peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
 def risk_metrics(
     run: ModelRun, snaps: np.ndarray, spots: np.ndarray, grid: Grid | None = None
 ) -> pd.DataFrame:
-    """One row per snapshot bar: at-risk totals, bands, imbalance, ceiling/floor, max pain,
-    peak clusters. `spots[i]` is the reference price (the day's last close)."""
+    """One row per snapshot bar: at-risk totals, bands, imbalance (shorts per long),
+    squeeze ceiling / flush floor (both sides, never one picked by weight), peak clusters.
+    `spots[i]` is the reference price (the day's last close)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
     if len(snaps) != len(spots):
@@ -270,10 +269,6 @@ def risk_metrics(
     both = (longs > 0) & (shorts > 0)
     ratio = np.full(m, np.nan)
     ratio[both] = shorts[both] / longs[both]
-    short_pain = shorts >= longs
-    empty = (shorts == 0) & (longs == 0)
-    pain_side = np.where(short_pain, "short", "long").astype(object)
-    pain_side[empty] = None
     cols = {
         "longs_at_risk": longs,
         "shorts_at_risk": shorts,
@@ -281,12 +276,10 @@ def risk_metrics(
         "shorts_at_risk_10pct": sh["band0"],
         "longs_at_risk_25pct": lo["band1"],
         "shorts_at_risk_25pct": sh["band1"],
-        "imbalance_ratio": ratio,
+        "shorts_per_long": ratio,
         "log_imbalance": np.log(ratio),
         "squeeze_ceiling": sh["level"],
         "flush_floor": lo["level"],
-        "max_pain_price": np.where(empty, np.nan, np.where(short_pain, sh["level"], lo["level"])),
-        "max_pain_side": pain_side,
         **_peak_clusters(grid, m),
     }
     return pd.DataFrame(cols, columns=RISK_COLUMNS)

@@ -139,12 +139,10 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     shorts_at_risk_10pct DOUBLE,
     longs_at_risk_25pct DOUBLE,
     shorts_at_risk_25pct DOUBLE,
-    imbalance_ratio DOUBLE,              -- shorts_at_risk / longs_at_risk
-    log_imbalance DOUBLE,                -- ln(imbalance_ratio)
-    squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 %
-    flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 %
-    max_pain_price DOUBLE,
-    max_pain_side VARCHAR,               -- 'short' (squeeze ceiling) | 'long' (flush floor)
+    shorts_per_long DOUBLE,              -- shorts_at_risk / longs_at_risk (printed "X:1 <side>")
+    log_imbalance DOUBLE,                -- ln(shorts_per_long)
+    squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 % (exact)
+    flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 % (exact)
     peak_cluster_long DOUBLE,            -- bin centre of largest long notional
     peak_cluster_short DOUBLE,
     peak_cluster_long_notional DOUBLE,
@@ -163,6 +161,78 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     zone_low DOUBLE,
     zone_high DOUBLE,
     zone_days INTEGER,                   -- days (up to yesterday) the zone spans
+    -- key levels, both sides always (transforms/model/levels.py): above = shorts, below = longs
+    nearest_cluster_above_price DOUBLE,
+    nearest_cluster_above_pct DOUBLE,
+    nearest_cluster_above_notional DOUBLE,
+    nearest_cluster_below_price DOUBLE,
+    nearest_cluster_below_pct DOUBLE,
+    nearest_cluster_below_notional DOUBLE,
+    peak_cluster_above_price DOUBLE,
+    peak_cluster_above_pct DOUBLE,
+    peak_cluster_above_notional DOUBLE,
+    peak_cluster_below_price DOUBLE,
+    peak_cluster_below_pct DOUBLE,
+    peak_cluster_below_notional DOUBLE,
+    p90_above_price DOUBLE,
+    p90_above_pct DOUBLE,
+    p90_below_price DOUBLE,
+    p90_below_pct DOUBLE,
+    history_days INTEGER,                -- days of bars the model had seen by the end of the day
+    params_hash VARCHAR NOT NULL
+);
+-- Warehouses created before the key levels (their rows need a rebuild of the marts); the
+-- columns they replace go, so no download shows an empty, obsolete column.
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS imbalance_ratio;
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS max_pain_price;
+ALTER TABLE mart.daily_metrics DROP COLUMN IF EXISTS max_pain_side;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_notional DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_notional DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_notional DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_notional DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS p90_above_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS p90_above_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS p90_below_price DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS p90_below_pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_days INTEGER;
+
+-- The liquidation map (±25 % of spot) for every view the report switches between:
+-- scenario (base | never_close) x leverage layer (all | high: >= 50x | low: <= 10x).
+CREATE TABLE IF NOT EXISTS mart.liq_layer_map (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    scenario VARCHAR NOT NULL,
+    layer VARCHAR NOT NULL,
+    price_low DOUBLE NOT NULL,
+    price_high DOUBLE NOT NULL,
+    long_notional DOUBLE NOT NULL,
+    short_notional DOUBLE NOT NULL,
+    long_cum_from_spot DOUBLE NOT NULL,
+    short_cum_from_spot DOUBLE NOT NULL,
+    spot_price DOUBLE NOT NULL,
+    params_hash VARCHAR NOT NULL
+);
+
+-- The heatmap every 4 hours for the views other than base/all (mart.liq_heatmap, hourly).
+CREATE TABLE IF NOT EXISTS mart.liq_layer_heatmap (
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- 4-hour block start; notional alive at its end
+    scenario VARCHAR NOT NULL,
+    layer VARCHAR NOT NULL,
+    price_low DOUBLE NOT NULL,
+    price_high DOUBLE NOT NULL,
+    long_notional DOUBLE NOT NULL,
+    short_notional DOUBLE NOT NULL,
     params_hash VARCHAR NOT NULL
 );
 

@@ -1,0 +1,116 @@
+"""Heatmap windows as rasters with pixel-true hover values, and candles for the price path.
+
+Every timeframe of the heatmap is one viridis PNG per model/leverage layer (one pixel per
+time step × price band, highest price on top; each layer with its own geometry) plus a small
+JSON description the browser reads (reports/static/heatlayers.js). The colour of a pixel is
+`level / 255 × vmax` in the legend's unit, and the hover reads the same pixel, so tooltip
+and colour always state the same number in the same unit at every timeframe. Drawn as one
+image, the grid has no seams.
+
+Candles aggregate hourly OHLC into the timeframe's candle width (one candle per hour for a
+day, four hours for a week, a day for one or three months); the year keeps a close line.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+HOUR_MS = 3_600_000
+# candle width per timeframe (hours); timeframes not listed draw a close line
+CANDLE_HOURS = {"24h": 1, "1w": 4, "1m": 24, "3m": 24}
+LEVELS = 255  # the top palette index: values >= vmax (the window's 99th percentile)
+
+
+def png_data_url(levels: np.ndarray, palette: np.ndarray) -> str:
+    """`levels` uint8 [time, price] → an indexed PNG with `palette` (256 × 3), highest price
+    on top, as a data URL."""
+    idx = np.ascontiguousarray(levels.T[::-1])
+    img = Image.frombytes("P", idx.shape[::-1], idx.tobytes())
+    img.putpalette(np.asarray(palette, dtype=np.uint8).tobytes())
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=9)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def quantize(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Palette levels 0..255 of `values` on a linear scale from 0 to `vmax` (clamped)."""
+    if not vmax > 0:
+        return np.zeros(values.shape, dtype=np.uint8)
+    return np.rint(np.clip(values / vmax, 0.0, 1.0) * LEVELS).astype(np.uint8)
+
+
+def level_value(level: int | np.ndarray, vmax: float) -> float | np.ndarray:
+    """The value a palette level stands for: what the colour (and the hover) states."""
+    return np.asarray(level, dtype=float) / LEVELS * vmax
+
+
+def window_vmax(total: np.ndarray) -> float:
+    """The colour scale's top: the 99th percentile of the non-empty cells, at 3 significant
+    digits (so the legend's printed maximum is the exact top)."""
+    nz = total[total > 0]
+    v = float(np.percentile(nz, 99)) if nz.size else 1.0
+    return float(f"{v:.3g}")
+
+
+def raster_layer(
+    grid: np.ndarray, *, t0: int, tstep: int, p0: float, pstep: float, palette: np.ndarray
+) -> dict:
+    """One layer of a heatmap window: a value grid [time, price] as a PNG with its geometry
+    and colour scale top, as the page script reads it."""
+    vmax = window_vmax(grid)
+    cols, rows = grid.shape
+    return {
+        "url": png_data_url(quantize(grid, vmax), palette),
+        "vmax": vmax,
+        "t0": int(t0),
+        "tstep": int(tstep),
+        "cols": int(cols),
+        "p0": round(float(p0), 2),
+        "pstep": float(pstep),
+        "rows": int(rows),
+    }
+
+
+def candles(
+    x_ms: np.ndarray,
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    hours: int,
+    t0: int,
+    t1: int,
+) -> list[dict]:
+    """Hourly OHLC (x = hour *start*, ms) merged into `hours`-wide candles aligned to `t1`,
+    keeping only candles inside [t0, t1): {"x", "x2", "o", "h", "l", "c"} (prices rounded to
+    cents). A candle's open is its first hour's open, close its last hour's close."""
+    x_ms = np.asarray(x_ms, dtype=np.int64)
+    sel = (x_ms >= t0) & (x_ms < t1) & np.isfinite(c)
+    if not sel.any():
+        return []
+    x, o, h, lo, c = x_ms[sel], o[sel], h[sel], lo[sel], c[sel]
+    width = hours * HOUR_MS
+    group = (t1 - 1 - x) // width  # 0 = the candle ending at t1
+    order = np.argsort(-group, kind="stable")  # oldest candle first, hours in time order
+    x, o, h, lo, c, group = x[order], o[order], h[order], lo[order], c[order], group[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+    ends = np.r_[starts[1:], len(group)]
+    out = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        g = int(group[a])
+        left = t1 - (g + 1) * width
+        out.append(
+            {
+                "x": int(left),
+                "x2": int(left + width),
+                "o": round(float(o[a]), 2),
+                "h": round(float(np.nanmax(h[a:b])), 2),
+                "l": round(float(np.nanmin(lo[a:b])), 2),
+                "c": round(float(c[b - 1]), 2),
+            }
+        )
+    return out

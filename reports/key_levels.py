@@ -1,0 +1,125 @@
+"""Two-sided key levels on the page: the sentence, the table and the chart marks.
+
+Reads the level columns of a `mart.daily_metrics` row (see transforms/model/levels.py):
+per side the nearest major cluster, the peak cluster and the 90 % point. Both sides are
+always shown; nothing is picked by which side is heavier. A mark that lies outside a chart's
+price window is pinned to the window's edge with an arrow and its real price, so no level
+named in the text is ever missing from the chart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_usd, ok
+
+Row = Mapping[str, Any]
+
+SIDE_NAMES = {"above": "shorts", "below": "longs"}
+
+
+def _get(row: Row, kind: str, side: str, field: str) -> float | None:
+    v = row.get(f"{kind}_{side}_{field}")
+    return v if ok(v) else None
+
+
+def levels_sentence(row: Row) -> str:
+    """'Nearest clusters: shorts $96,000 (+4.3%, $1.2B), longs $88,500 (−3.8%, $950M).
+    90 % of shorts lie below $110,000 (+19.0%), 90 % of longs above $76,000 (−17.4%).'"""
+    spot = row.get("close_price")
+    near, p90 = [], []
+    for side, name in SIDE_NAMES.items():
+        price = _get(row, "nearest_cluster", side, "price")
+        if price is None:
+            near.append(f"no {name}")
+        else:
+            notional = fmt_usd(_get(row, "nearest_cluster", side, "notional"))
+            dist = fmt_pct(price / spot - 1.0) if ok(spot) and spot else "n/a"
+            near.append(f"{name} {fmt_price(price)} ({dist}, {notional})")
+        q = _get(row, "p90", side, "price")
+        if q is not None:
+            where = "below" if side == "above" else "above"
+            p90.append(f"90% of {name} lie {where} {fmt_level(q, spot)}")
+    text = "Nearest major clusters: " + ", ".join(near) + "."
+    if p90:
+        text += " " + "; ".join(p90) + "."
+    return text[0].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class LevelRow:
+    side: str  # "Shorts (above)" / "Longs (below)"
+    nearest: str
+    peak: str
+    p90: str
+
+
+def levels_table(row: Row) -> list[LevelRow]:
+    """One row per side: nearest cluster, peak cluster (with notional) and 90 % point."""
+    spot = row.get("close_price")
+    out = []
+    for side, name in SIDE_NAMES.items():
+        cells = []
+        for kind in ("nearest_cluster", "peak_cluster"):
+            price = _get(row, kind, side, "price")
+            cells.append(
+                "n/a"
+                if price is None
+                else f"{fmt_level(price, spot)} · {fmt_usd(_get(row, kind, side, 'notional'))}"
+            )
+        out.append(
+            LevelRow(
+                side=f"{name.capitalize()} ({side})",
+                nearest=cells[0],
+                peak=cells[1],
+                p90=fmt_level(_get(row, "p90", side, "price"), spot),
+            )
+        )
+    return out
+
+
+def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> list[dict]:
+    """Horizontal marks for a chart: spot, both nearest clusters and both 90 % points, each
+    {"c": price to draw, "label", "kind", "side", "price": real price}. With a window
+    [lo, hi], a mark outside it is drawn at the edge and its label says where it really is."""
+    spot = row.get("close_price")
+    marks = []
+    if ok(spot):
+        marks.append({"c": spot, "price": spot, "kind": "spot", "side": "", "label": "Now"})
+    for side, name in SIDE_NAMES.items():
+        p = _get(row, "nearest_cluster", side, "price")
+        if p is not None:
+            marks.append(
+                {"c": p, "price": p, "kind": "nearest", "side": side, "label": f"Nearest {name}"}
+            )
+        q = _get(row, "p90", side, "price")
+        if q is not None:
+            marks.append({"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}"})
+    for m in marks:
+        text = f"{m['label']} {fmt_price(m['price'])}"
+        if m["kind"] != "spot" and ok(spot) and spot:
+            text += f" ({fmt_pct(m['price'] / spot - 1.0)})"
+        if lo is not None and m["price"] < lo:
+            m["c"], text = lo, f"↓ {text}"
+        elif hi is not None and m["price"] > hi:
+            m["c"], text = hi, f"↑ {text}"
+        m["label"] = text
+        m["c"] = round(float(m["c"]), 2)
+        m["price"] = round(float(m["price"]), 2)
+    return marks
+
+
+def zone_band(row: Row) -> list[dict]:
+    """The consolidation zone as one band {"lo", "hi", "label"} (empty without a zone)."""
+    lo, hi = row.get("zone_low"), row.get("zone_high")
+    if not (ok(lo) and ok(hi)):
+        return []
+    return [
+        {
+            "lo": round(float(lo), 2),
+            "hi": round(float(hi), 2),
+            "label": f"Zone {fmt_price(lo)}–{fmt_price(hi)}",
+        }
+    ]

@@ -1,0 +1,215 @@
+"""One formatting path for every figure the site prints: money, prices, percentages, ratios,
+zones. Cards, tables, the archive, the feed and the downloads all call these functions, so
+the same number never reads two ways.
+
+Ratios are always written `X:1 <heavier side>` with X ≥ 1 ("6.3:1 shorts"); stored columns
+say what they divide (`shorts_per_long`). Statements about price against a zone are made from
+the rounded numbers the page prints, so the words can never contradict the figures.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# "X:1 shorts" / "X:1 longs" with X >= 1, or the three cases without a ratio.
+RATIO_PATTERN = re.compile(r"^(\d+(?:\.\d)?):1 (shorts|longs)$")
+RATIO_SPECIAL = ("1:1 even", "shorts only", "longs only", "n/a")
+
+# A close counts as a breakout only this far beyond the printed zone edge (a fraction of the
+# edge); closer than that it is "testing" the edge.
+MIN_BREAKOUT = 0.01
+
+MINUS = "−"  # typographic minus, used for every negative figure
+
+
+def ok(x: Any) -> bool:
+    """True for a usable number (not None / NaN / inf / bool)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# ---------------------------------------------------------------- money and prices
+
+
+def fmt_usd(x: float | None) -> str:
+    """Compact dollars: $25.1B, $850M, $12.3M, $45.0k, $950."""
+    if not ok(x):
+        return "n/a"
+    sign = MINUS if x < 0 else ""
+    a = abs(x)
+    if a >= 999.5e6:
+        v, unit = a / 1e9, "B"
+    elif a >= 999.5e3:
+        v, unit = a / 1e6, "M"
+    elif a >= 999.5:
+        v, unit = a / 1e3, "k"
+    else:
+        return f"{sign}${a:,.0f}"
+    text = f"{v:,.0f}" if v >= 99.95 else f"{v:.1f}"
+    return f"{sign}${text}{unit}"
+
+
+def fmt_signed_usd(x: float | None) -> str:
+    """+$1.2B / −$850M."""
+    if not ok(x):
+        return "n/a"
+    return ("+" if x >= 0 else MINUS) + fmt_usd(abs(x))
+
+
+def _round_half_up(x: float, step: float) -> float:
+    """x to the nearest multiple of `step`, halves away from zero (70,050 → 70,100)."""
+    return math.copysign(math.floor(abs(x) / step + 0.5) * step, x)
+
+
+def shown_price(x: float) -> float:
+    """A price rounded the way `fmt_price` prints it (nearest 100 from 10k, 10 from 1k,
+    cents from 1, halves up): the number the reader sees."""
+    if abs(x) >= 10_000:
+        return _round_half_up(x, 100.0)
+    if abs(x) >= 1_000:
+        return _round_half_up(x, 10.0)
+    if abs(x) >= 1:
+        return round(_round_half_up(x, 0.01), 2)
+    return float(f"{x:.4g}")
+
+
+def fmt_price(x: float | None) -> str:
+    """A price at a readable precision: $72,400 (≥ 10k), $1,230 (≥ 1k), $12.34, $0.1234."""
+    if not ok(x):
+        return "n/a"
+    v = shown_price(x)
+    sign = MINUS if v < 0 else ""
+    a = abs(v)
+    if a >= 1_000:
+        return f"{sign}${a:,.0f}"
+    if a >= 1:
+        return f"{sign}${a:,.2f}"
+    return f"{sign}${a:.4g}"
+
+
+def fmt_signed_price(x: float | None) -> str:
+    """A price change: +$2,000, −$800."""
+    if not ok(x):
+        return "n/a"
+    return ("+" if x >= 0 else MINUS) + fmt_price(abs(x))
+
+
+# ---------------------------------------------------------------- percentages and rates
+
+
+def fmt_pct(x: float | None, decimals: int = 1, signed: bool = True) -> str:
+    """A fraction as a percentage: 0.032 → '+3.2%' (signed) or '3.2%'."""
+    if not ok(x):
+        return "n/a"
+    s = f"{x * 100:+.{decimals}f}%" if signed else f"{x * 100:.{decimals}f}%"
+    return s.replace("-", MINUS)
+
+
+def fmt_rate(x: float | None) -> str:
+    """A funding rate (fraction per settlement): 0.0001 → '0.0100%'."""
+    if not ok(x):
+        return "n/a"
+    return f"{x * 100:.4f}%".replace("-", MINUS)
+
+
+def fmt_level(price: float | None, spot: float | None) -> str:
+    """A level with its distance from spot: '$96,000 (+4.3%)'."""
+    if not ok(price):
+        return "n/a"
+    if not ok(spot) or spot == 0:
+        return fmt_price(price)
+    return f"{fmt_price(price)} ({fmt_pct(price / spot - 1.0)})"
+
+
+# ---------------------------------------------------------------- ratios
+
+
+def fmt_ratio_value(x: float) -> str:
+    """The X of 'X:1' (X ≥ 1): 25 → '25', 4.66 → '4.7'."""
+    return f"{x:.0f}" if x >= 9.95 else f"{x:.1f}"
+
+
+@dataclass(frozen=True)
+class Imbalance:
+    """Shorts against longs at risk: `text` is what every page prints."""
+
+    text: str
+    heavier: str | None  # "shorts" | "longs" | None (even, one-sided or missing)
+    x: float | None  # heavier ÷ lighter, >= 1 (None when there is no ratio)
+
+
+def imbalance(shorts: float | None, longs: float | None) -> Imbalance:
+    """The imbalance of shorts vs longs: '6.3:1 shorts', '2.4:1 longs', '1:1 even', 'shorts
+    only' / 'longs only' (the other side is zero) or 'n/a' (a side missing or both zero)."""
+    if not (ok(shorts) and ok(longs)) or shorts < 0 or longs < 0:
+        return Imbalance("n/a", None, None)
+    if shorts == 0 and longs == 0:
+        return Imbalance("n/a", None, None)
+    if longs == 0:
+        return Imbalance("shorts only", "shorts", None)
+    if shorts == 0:
+        return Imbalance("longs only", "longs", None)
+    if shorts == longs:
+        return Imbalance("1:1 even", None, 1.0)
+    heavier = "shorts" if shorts > longs else "longs"
+    x = max(shorts, longs) / min(shorts, longs)
+    return Imbalance(f"{fmt_ratio_value(x)}:1 {heavier}", heavier, x)
+
+
+def fmt_imbalance(shorts: float | None, longs: float | None) -> str:
+    """`imbalance(shorts, longs).text`."""
+    return imbalance(shorts, longs).text
+
+
+def fmt_shorts_per_long(r: float | None) -> str:
+    """The stored `shorts_per_long` column in the printed notation (2.4 → '2.4:1 shorts',
+    0.42 → '2.4:1 longs')."""
+    if not ok(r) or r <= 0:
+        return "n/a"
+    return fmt_imbalance(r, 1.0)
+
+
+def parse_ratio(text: str) -> tuple[float, str] | None:
+    """('X', side) of a printed ratio, None for the special cases (for checks and tests)."""
+    m = RATIO_PATTERN.match(text)
+    return (float(m.group(1)), m.group(2)) if m else None
+
+
+# ---------------------------------------------------------------- zones
+
+
+def fmt_zone(lo: float | None, hi: float | None) -> str:
+    """A price range at price precision: '$86,600–$93,800'."""
+    if not (ok(lo) and ok(hi)):
+        return "n/a"
+    return f"{fmt_price(lo)}–{fmt_price(hi)}"
+
+
+def zone_position(close: float | None, lo: float | None, hi: float | None) -> str | None:
+    """Where the printed close sits against the printed zone: 'inside', 'testing_high' /
+    'testing_low' (at or beyond an edge by less than MIN_BREAKOUT), 'above' / 'below' (a
+    breakout of at least MIN_BREAKOUT); None without a zone or close. Decided on the rounded
+    numbers `fmt_price` prints, so the words agree with the figures beside them."""
+    if not (ok(close) and ok(lo) and ok(hi)):
+        return None
+    c, a, b = shown_price(close), shown_price(lo), shown_price(hi)
+    if c > b * (1.0 + MIN_BREAKOUT):
+        return "above"
+    if c < a * (1.0 - MIN_BREAKOUT):
+        return "below"
+    if c >= b:
+        return "testing_high"
+    if c <= a:
+        return "testing_low"
+    return "inside"
+
+
+ZONE_WORDS = {
+    "inside": "price inside",
+    "testing_high": "price testing the top",
+    "testing_low": "price testing the bottom",
+    "above": "price above (breakout)",
+    "below": "price below (breakdown)",
+}

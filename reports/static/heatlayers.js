@@ -1,0 +1,224 @@
+/* Heatmap rasters, their hover values and the leverage-layer switch.
+
+   Every heatmap window is a viridis PNG (one per model/leverage layer, precomputed by the
+   site build from the marts) described by a JSON block:
+     {"unit", "default", "layers": {key: {"url", "vmax", "t0", "tstep", "cols",
+                                           "p0", "pstep", "rows"}}}
+   The hover value is read from the PNG pixel under the pointer, so the tooltip states
+   exactly the number the colour encodes, in the legend's unit: level / 255 × vmax.
+   The layer switch swaps the image and the legend maximum of every heatmap and filters the
+   liquidation map's rows (signal "layer"); nothing is computed here, only selected. */
+(function () {
+  "use strict";
+  // Vega's "viridis" scheme, 256 steps: the palette the site build writes the PNGs with.
+  var VIRIDIS_HEX =
+    "44015444025645045745055946075a46085c460a5d460b5e470d60470e61471063471164471365481467481668481769" +
+    "48186a481a6c481b6d481c6e481d6f481f70482071482173482374482475482576482677482878482979472a7a472c7a" +
+    "472d7b472e7c472f7d46307e46327e46337f463480453581453781453882443983443a83443b84433d84433e85423f85" +
+    "4240864241864142874144874045884046883f47883f48893e49893e4a893e4c8a3d4d8a3d4e8a3c4f8a3c508b3b518b" +
+    "3b528b3a538b3a548c39558c39568c38588c38598c375a8c375b8d365c8d365d8d355e8d355f8d34608d34618d33628d" +
+    "33638d32648e32658e31668e31678e31688e30698e306a8e2f6b8e2f6c8e2e6d8e2e6e8e2e6f8e2d708e2d718e2c718e" +
+    "2c728e2c738e2b748e2b758e2a768e2a778e2a788e29798e297a8e297b8e287c8e287d8e277e8e277f8e27808e26818e" +
+    "26828e26828e25838e25848e25858e24868e24878e23888e23898e238a8d228b8d228c8d228d8d218e8d218f8d21908d" +
+    "21918c20928c20928c20938c1f948c1f958b1f968b1f978b1f988b1f998a1f9a8a1e9b8a1e9c891e9d891f9e891f9f88" +
+    "1fa0881fa1881fa1871fa28720a38620a48621a58521a68522a78522a88423a98324aa8325ab8225ac8226ad8127ad81" +
+    "28ae8029af7f2ab07f2cb17e2db27d2eb37c2fb47c31b57b32b67a34b67935b77937b87838b9773aba763bbb753dbc74" +
+    "3fbc7340bd7242be7144bf7046c06f48c16e4ac16d4cc26c4ec36b50c46a52c56954c56856c66758c7655ac8645cc863" +
+    "5ec96260ca6063cb5f65cb5e67cc5c69cd5b6ccd5a6ece5870cf5773d05675d05477d1537ad1517cd2507fd34e81d34d" +
+    "84d44b86d54989d5488bd6468ed64590d74393d74195d84098d83e9bd93c9dd93ba0da39a2da37a5db36a8db34aadc32" +
+    "addc30b0dd2fb2dd2db5de2bb8de29bade28bddf26c0df25c2df23c5e021c8e020cae11fcde11dd0e11cd2e21bd5e21a" +
+    "d8e219dae319dde318dfe318e2e418e5e419e7e419eae51aece51befe51cf1e51df4e61ef6e620f8e621fbe723fde725";
+  var palette = null; // "r,g,b" -> level
+  var decoded = {}; // url -> Promise({w, h, idx})
+  var state = { layer: null };
+
+  function paletteIndex() {
+    if (palette) { return palette; }
+    palette = {};
+    for (var i = 0; i < 256; i++) {
+      var h = VIRIDIS_HEX.substr(i * 6, 6);
+      palette[parseInt(h.substr(0, 2), 16) + "," + parseInt(h.substr(2, 2), 16) + "," +
+              parseInt(h.substr(4, 2), 16)] = i;
+    }
+    return palette;
+  }
+
+  function decode(url) {
+    if (!decoded[url]) {
+      decoded[url] = new Promise(function (resolve, reject) {
+        var img = new Image();
+        img.onload = function () {
+          var c = document.createElement("canvas");
+          c.width = img.naturalWidth; c.height = img.naturalHeight;
+          var ctx = c.getContext("2d");
+          ctx.imageSmoothingEnabled = false;
+          ctx.drawImage(img, 0, 0);
+          var px = ctx.getImageData(0, 0, c.width, c.height).data;
+          var pal = paletteIndex(), idx = new Uint8Array(c.width * c.height);
+          for (var i = 0; i < idx.length; i++) {
+            var k = px[4 * i] + "," + px[4 * i + 1] + "," + px[4 * i + 2];
+            idx[i] = pal[k] === undefined ? 0 : pal[k];
+          }
+          resolve({ w: c.width, h: c.height, idx: idx });
+        };
+        img.onerror = reject;
+        img.src = url;
+      });
+    }
+    return decoded[url];
+  }
+
+  /* Compact dollars with 3 significant digits, like the charts' '$.3s' (B for billions). */
+  function fmtUsd(v) {
+    if (!isFinite(v)) { return "n/a"; }
+    var a = Math.abs(v), units = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "k"]];
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0] * 0.9995) {
+        return "$" + Number((v / units[i][0]).toPrecision(3)) + units[i][1];
+      }
+    }
+    return "$" + Number(v.toPrecision(3));
+  }
+
+  function fmtPrice(p) { return "$" + Math.round(p).toLocaleString("en-US"); }
+
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function fmtTime(ms) {
+    var d = new Date(ms);
+    var p2 = function (n) { return (n < 10 ? "0" : "") + n; };
+    return p2(d.getUTCDate()) + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() + " " +
+      p2(d.getUTCHours()) + ":" + p2(d.getUTCMinutes());
+  }
+
+  function metaOf(el) {
+    var id = el.getAttribute("data-raster");
+    if (!id) { return null; }
+    if (!el.__rasterMeta) {
+      el.__rasterMeta = JSON.parse(document.getElementById(id).textContent);
+    }
+    return el.__rasterMeta;
+  }
+
+  function currentLayer(meta) {
+    if (state.layer && meta.layers[state.layer]) { return state.layer; }
+    return meta.default;
+  }
+
+  function tipFor(el) {
+    var tip = el.parentNode.querySelector(".heat-tip");
+    if (!tip) {
+      tip = document.createElement("div");
+      tip.className = "heat-tip";
+      tip.setAttribute("role", "status");
+      tip.hidden = true;
+      el.parentNode.appendChild(tip);
+    }
+    return tip;
+  }
+
+  /* The value under plot coordinates (px, py) of a raster window: {col, row, level, value}. */
+  function valueAt(view, meta, px, py) {
+    var g = meta.layers[currentLayer(meta)];
+    var t = +view.scale("x").invert(px), p = view.scale("y").invert(py);
+    var col = Math.floor((t - g.t0) / g.tstep);
+    var row = Math.floor((p - g.p0) / g.pstep);
+    if (col < 0 || row < 0 || col >= g.cols || row >= g.rows) { return null; }
+    return decode(g.url).then(function (img) {
+      var level = img.idx[(g.rows - 1 - row) * img.w + col];
+      return { col: col, row: row, level: level, value: level / 255 * g.vmax, g: g };
+    });
+  }
+
+  function hover(el, view, meta) {
+    var tip = tipFor(el);
+    function hide() { tip.hidden = true; }
+    view.addEventListener("mousemove", function (ev) {
+      var canvas = el.querySelector("canvas");
+      if (!canvas) { return; }
+      // plot coordinates: the canvas box minus padding and the view's origin (as Vega does)
+      var r = canvas.getBoundingClientRect(), o = view.origin(), pad = view.padding();
+      var px = ev.clientX - r.left - pad.left - o[0], py = ev.clientY - r.top - pad.top - o[1];
+      if (px < 0 || py < 0 || px > view.width() || py > view.height()) { hide(); return; }
+      var got = valueAt(view, meta, px, py);
+      if (!got) { hide(); return; }
+      got.then(function (v) {
+        var g = v.g, t0 = g.t0 + v.col * g.tstep, p0 = g.p0 + v.row * g.pstep;
+        var val = (v.level === 255 ? "≥ " : "") + fmtUsd(v.value);
+        tip.innerHTML = "";
+        [["Time", fmtTime(t0) + " to " + fmtTime(t0 + g.tstep) + " UTC"],
+         ["Liquidation price", fmtPrice(p0) + " to " + fmtPrice(p0 + g.pstep)],
+         [meta.unit, val]].forEach(function (kv) {
+          var line = document.createElement("div");
+          var b = document.createElement("strong");
+          b.textContent = kv[0] + ": ";
+          line.appendChild(b);
+          var s = document.createElement("span");
+          s.textContent = kv[1];
+          if (kv[0] === meta.unit) { s.setAttribute("data-heat-value", String(v.value)); }
+          line.appendChild(s);
+          tip.appendChild(line);
+        });
+        var host = el.parentNode.getBoundingClientRect();
+        var x = ev.clientX - host.left + 12, y = ev.clientY - host.top + 12;
+        tip.style.left = Math.max(0, Math.min(x, host.width - 240)) + "px";
+        tip.style.top = y + "px";
+        tip.hidden = false;
+      });
+    });
+    view.addEventListener("mouseout", hide);
+    el.addEventListener("mouseleave", hide);
+  }
+
+  function showLayer(el, view, meta) {
+    var key = currentLayer(meta), layer = meta.layers[key];
+    var img = [{ url: layer.url, x: layer.t0, x2: layer.t0 + layer.cols * layer.tstep,
+                 y: layer.p0, y2: layer.p0 + layer.rows * layer.pstep }];
+    view.data("heatimg", img);
+    view.signal("vmax", layer.vmax);
+    el.setAttribute("data-layer", key);
+    return view.runAsync();
+  }
+
+  /* Called by charts.js after each chart is embedded (and re-embedded on a theme change). */
+  function onEmbedded(el, view) {
+    var meta = metaOf(el);
+    if (meta) {
+      if (!el.__hover) { hover(el, view, meta); el.__hover = true; }
+      decode(meta.layers[currentLayer(meta)].url);
+      return showLayer(el, view, meta);
+    }
+    if (el.hasAttribute("data-layered")) {
+      return view.signal("layer", state.layer || el.getAttribute("data-layered")).runAsync();
+    }
+    return null;
+  }
+
+  function setLayer(key) {
+    state.layer = key;
+    var views = window.__chartViews || {};
+    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-spec]"), function (el) {
+      var v = views[el.id];
+      if (!v) { return; }
+      var meta = metaOf(el);
+      if (meta) { showLayer(el, v, meta); }
+      else if (el.hasAttribute("data-layered")) { v.signal("layer", key).runAsync(); }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-layer-note]"), function (n) {
+      n.hidden = n.getAttribute("data-layer-note") !== key;
+    });
+  }
+
+  function setupSwitch(form) {
+    function read() {
+      var s = form.querySelector('input[name="scenario"]:checked');
+      var l = form.querySelector('input[name="layer"]:checked');
+      return (s ? s.value : "base") + "/" + (l ? l.value : "all");
+    }
+    form.addEventListener("change", function () { setLayer(read()); });
+    state.layer = read();
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form.layer-switch"), setupSwitch);
+  window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,
+                        metaOf: metaOf, decode: decode, fmtUsd: fmtUsd };
+})();

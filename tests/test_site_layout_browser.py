@@ -1,0 +1,156 @@
+"""The site in headless Chromium at phone and desktop widths, light and dark: no page is wider
+than the viewport; hovering a heatmap pixel states that pixel's value in the legend's unit;
+the leverage-layer switch changes what the heatmap and the map show.
+
+Reuses the fixture site, server and browser of tests/test_site_browser.py.
+"""
+
+# ruff: noqa: F811  (the shared fixtures are imported by name and used as arguments)
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin"),
+]
+
+WIDTHS = {"phone": (390, 844), "desktop": (1400, 900)}
+
+
+def _paths(site) -> dict[str, str]:
+    _, days = site
+    return {
+        "day": f"{days[-2].isoformat()}/index.html",
+        "index": "index.html",
+        "archive": "archive/index.html",
+        "methodology": "methodology/index.html",
+    }
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", list(WIDTHS))
+@pytest.mark.parametrize("which", ["day", "index", "archive", "methodology"])
+def test_no_page_is_wider_than_the_viewport(site, server, browser, which, size, scheme):
+    charts = which in ("day", "index")
+    v = Visit(
+        browser,
+        f"{server}/{_paths(site)[which]}",
+        viewport=WIDTHS[size],
+        scheme=scheme,
+        charts=charts,
+    )
+    try:
+        over = v.page.evaluate(
+            """() => {
+              const vw = document.documentElement.clientWidth;
+              const bad = [];
+              if (document.documentElement.scrollWidth > vw) {
+                bad.push('document ' + document.documentElement.scrollWidth + ' > ' + vw);
+              }
+              for (const el of document.querySelectorAll('body *')) {
+                if (el.closest('.table-wrap, .vega-embed, pre, .prose table, [hidden]')) continue;
+                const r = el.getBoundingClientRect();
+                if (r.width > 0 && r.right > vw + 1) {
+                  bad.push(el.tagName + '.' + el.className + ' ' + r.right);
+                }
+              }
+              return bad.slice(0, 10);
+            }"""
+        )
+        assert over == [], over
+    finally:
+        v.close()
+
+
+def _png_levels(url: str) -> np.ndarray:
+    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    return np.asarray(img)
+
+
+def _hover_pixel(v: Visit, chart_id: str) -> tuple[dict, float]:
+    """Hover the centre of the brightest pixel of a heatmap window; return its meta and the
+    value the page shows for it."""
+    meta = v.page.evaluate(
+        "(id) => window.liqmapHeat.metaOf(document.getElementById(id))", chart_id
+    )
+    layer = meta["layers"][meta["default"]]
+    levels = _png_levels(layer["url"])  # rows from the top (highest price) × columns
+    # a mid-bright pixel, away from the rules and labels drawn over the raster
+    target = np.abs(levels.astype(int) - 128)
+    top, col = np.unravel_index(int(np.argmin(target)), levels.shape)
+    row = layer["rows"] - 1 - int(top)
+    t = layer["t0"] + (int(col) + 0.5) * layer["tstep"]
+    p = layer["p0"] + (row + 0.5) * layer["pstep"]
+    pt = v.page.evaluate(
+        """([id, t, p]) => {
+          const view = window.__chartViews[id];
+          view.container().scrollIntoView({block: 'center'});
+          const box = view.container().querySelector('canvas').getBoundingClientRect();
+          const [ox, oy] = view.origin();
+          const pad = view.padding();
+          return {x: box.left + pad.left + ox + view.scale('x')(t),
+                  y: box.top + pad.top + oy + view.scale('y')(p)};
+        }""",
+        [chart_id, t, p],
+    )
+    v.page.mouse.move(pt["x"] - 3, pt["y"])
+    v.page.mouse.move(pt["x"], pt["y"])
+    value = v.page.locator(f"#{chart_id} ~ .heat-tip [data-heat-value]")
+    value.wait_for(state="attached", timeout=5_000)
+    v.page.wait_for_function(
+        "(id) => !document.querySelector('#' + id + ' ~ .heat-tip').hidden", arg=chart_id
+    )
+    shown = float(value.get_attribute("data-heat-value"))
+    return meta, shown, int(levels[top, col]), layer["vmax"]
+
+
+def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, browser):
+    _, days = site
+    v = Visit(browser, f"{server}/{days[-2].isoformat()}/index.html")
+    try:
+        tabs = v.page.locator('[role="tab"]')
+        assert tabs.count() >= 2
+        for i in range(tabs.count()):
+            tabs.nth(i).click()
+            v.page.wait_for_timeout(200)
+            panel = v.page.locator(f"#{tabs.nth(i).get_attribute('aria-controls')}")
+            chart_id = panel.locator(".chart-heat").get_attribute("id")
+            meta, shown, level, vmax = _hover_pixel(v, chart_id)
+            assert level > 0
+            assert shown == pytest.approx(level / 255 * vmax, rel=1e-9)
+            spec = json.loads(
+                v.page.evaluate(f"document.getElementById('spec-{chart_id}').textContent")
+            )
+            assert meta["unit"] in json.dumps(spec)  # the legend's title is the tooltip's unit
+            tip = v.page.locator(f"#{chart_id} ~ .heat-tip").inner_text()
+            assert meta["unit"] in tip
+        v.check_clean()
+    finally:
+        v.close()
+
+
+def test_layer_switch_changes_heatmap_and_map(site, server, browser):
+    _, days = site
+    v = Visit(browser, f"{server}/{days[-2].isoformat()}/index.html")
+    try:
+        first = v.page.locator(".chart-heat").first
+        assert first.get_attribute("data-layer") == "base/all"
+        v.page.locator('form.layer-switch input[name="layer"][value="high"]').check()
+        v.page.locator('form.layer-switch input[name="scenario"][value="never_close"]').check()
+        v.page.wait_for_timeout(300)
+        assert first.get_attribute("data-layer") == "never_close/high"
+        assert v.page.evaluate("window.__chartViews['liqmap'].signal('layer')") == (
+            "never_close/high"
+        )
+        v.check_clean()
+    finally:
+        v.close()

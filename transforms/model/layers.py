@@ -1,0 +1,208 @@
+"""Leverage layers: the model's cohorts split by the leverage tranche they were opened with.
+
+Hyblock and Kingfisher sell "all / high / low leverage" views of their heatmaps. Our cohorts
+already carry their tranche (`ModelRun.level` indexes `params.leverage_levels`), and every
+cohort's size is `n0 · F_t / F_start` with one closing factor `F` shared by all cohorts, so a
+layer is exactly the model run restricted to the layer's cohorts: its grids and at-risk sums
+are those of the full run with the other cohorts left out, and the layers of a partition add
+up to the full run bin by bin.
+
+A cohort's layer is decided by its *nominal* tranche leverage (5x, 10x, … as in the
+leverage mix), not by the bracket-capped leverage used for its liquidation price.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from transforms.model.aggregate import Grid, alive_grid
+from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
+
+HIGH_LEVERAGE_MIN = 50.0  # "high" layer: tranches of 50x and more
+LOW_LEVERAGE_MAX = 10.0  # "low" layer: tranches of 10x and less
+
+# layer name -> inclusive (min, max) nominal leverage
+LAYERS: dict[str, tuple[float, float]] = {
+    "all": (1.0, math.inf),
+    "high": (HIGH_LEVERAGE_MIN, math.inf),
+    "low": (1.0, LOW_LEVERAGE_MAX),
+}
+LAYER_LABELS = {"all": "All leverage", "high": "High (≥ 50x)", "low": "Low (≤ 10x)"}
+
+
+def layer_mask(run: ModelRun, layer: str) -> np.ndarray:
+    """Boolean mask over the run's cohorts: True for the cohorts of `layer`."""
+    try:
+        lo, hi = LAYERS[layer]
+    except KeyError:
+        raise ValueError(f"unknown leverage layer {layer!r}; known: {sorted(LAYERS)}") from None
+    lev = np.asarray(run.params.leverage_levels, dtype=float)[run.level]
+    return (lev >= lo) & (lev <= hi)
+
+
+def subset_run(run: ModelRun, mask: np.ndarray) -> ModelRun:
+    """The run restricted to the cohorts in `mask`: same bars and closing factor, the per-bar
+    liquidation and opening series recomputed from those cohorts only."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != run.start.shape:
+        raise ValueError(f"mask must have one entry per cohort ({run.n_cohorts}), got {mask.shape}")
+    start, end, side, n0 = run.start[mask], run.end[mask], run.side[mask], run.n0[mask]
+    status = run.status[mask]
+    n = run.n_bars
+    liq = status == LIQUIDATED
+    size = np.where(liq, n0 * np.exp(run.log_f[np.maximum(end - 1, 0)] - run.log_f[start]), 0.0)
+    bar = np.minimum(end, max(n - 1, 0))
+    is_long = side == LONG
+
+    def per_bar(idx: np.ndarray, sel: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.bincount(idx[sel], weights=w[sel], minlength=n)[:n]
+
+    return dataclasses.replace(
+        run,
+        start=start,
+        end=end,
+        side=side,
+        level=run.level[mask],
+        entry=run.entry[mask],
+        lp=run.lp[mask],
+        n0=n0,
+        status=status,
+        liq_long=per_bar(bar, is_long, size),
+        liq_short=per_bar(bar, ~is_long, size),
+        opened_long=per_bar(start, is_long, n0),
+        opened_short=per_bar(start, ~is_long, n0),
+    )
+
+
+def layer_run(run: ModelRun, layer: str) -> ModelRun:
+    """The run of one leverage layer ("all" returns `run` itself)."""
+    if layer == "all":
+        layer_mask(run, layer)  # validates the name
+        return run
+    return subset_run(run, layer_mask(run, layer))
+
+
+def layer_grids(
+    run: ModelRun,
+    snaps: np.ndarray,
+    bin_size: float,
+    bin_lo: int,
+    bin_hi: int,
+    layers: tuple[str, ...] = tuple(LAYERS),
+) -> dict[str, Grid]:
+    """Alive-notional grids of each layer on the same snapshots and bins."""
+    return {
+        name: alive_grid(layer_run(run, name), snaps, bin_size, bin_lo, bin_hi) for name in layers
+    }
+
+
+# ---------------------------------------------------------------- mart-shaped long frames
+
+#: the (scenario, layer) views the report can switch between; "base"/"all" is the default
+LAYER_SCENARIOS = ("base", "never_close")
+LAYER_VIEWS: tuple[tuple[str, str], ...] = tuple(
+    (sc, layer) for sc in LAYER_SCENARIOS for layer in LAYERS
+)
+
+
+def _long_frame(
+    grid: Grid,
+    keep: np.ndarray,
+    key: str,
+    row_keys: np.ndarray,
+    scenario: str,
+    layer: str,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    r, c = np.nonzero(keep)
+    pl = grid.price_low()
+    cols = {
+        key: row_keys[r],
+        "scenario": scenario,
+        "layer": layer,
+        "price_low": pl[c],
+        "price_high": pl[c] + grid.bin_size,
+        "long_notional": grid.long[r, c],
+        "short_notional": grid.short[r, c],
+    }
+    for name, arr in (extra or {}).items():
+        cols[name] = arr[r, c]
+    return pd.DataFrame(cols)
+
+
+def layer_map_rows(
+    runs: Mapping[str, ModelRun],
+    snaps: np.ndarray,
+    spots: np.ndarray,
+    bin_size: float,
+    window_pct: float,
+    views: Sequence[tuple[str, str]] = LAYER_VIEWS,
+) -> pd.DataFrame:
+    """End-of-day alive notional per price bin for every (scenario, layer) view, only bins
+    within ±`window_pct` of each snapshot's spot (the liquidation map's window) and holding
+    notional: columns snap (the snapshot's bar index), scenario, layer, price_low, price_high,
+    long_notional, short_notional, long_cum_from_spot, short_cum_from_spot (as in
+    `mart.liq_map`: longs liquidated if price falls from spot to the bin's lower edge, shorts
+    if it rises to the upper edge)."""
+    snaps = np.asarray(snaps, dtype=np.int64)
+    spots = np.asarray(spots, dtype=float)
+    if len(snaps) == 0:
+        return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS, *_CUM_COLUMNS])
+    lo = int(np.floor(np.nanmin(spots) * (1.0 - window_pct) / bin_size))
+    hi = int(np.floor(np.nanmax(spots) * (1.0 + window_pct) / bin_size)) + 1
+    parts = []
+    for scenario, layer in views:
+        g = alive_grid(layer_run(runs[scenario], layer), snaps, bin_size, lo, hi)
+        pl = g.price_low()[None, :]
+        sp = spots[:, None]
+        near = (pl + bin_size > sp * (1.0 - window_pct)) & (pl < sp * (1.0 + window_pct))
+        keep = near & ((g.long_count > 0) | (g.short_count > 0))
+        below, above = pl < sp, pl + bin_size > sp
+        long_cum = np.cumsum(np.where(below, g.long, 0.0)[:, ::-1], axis=1)[:, ::-1]
+        short_cum = np.cumsum(np.where(above, g.short, 0.0), axis=1)
+        cums = {
+            "long_cum_from_spot": np.where(below, long_cum, 0.0),
+            "short_cum_from_spot": np.where(above, short_cum, 0.0),
+        }
+        parts.append(_long_frame(g, keep, "snap", snaps, scenario, layer, cums))
+    return pd.concat(parts, ignore_index=True)
+
+
+def layer_heat_rows(
+    runs: Mapping[str, ModelRun],
+    snaps: np.ndarray,
+    snap_ts: np.ndarray,
+    ref_close: np.ndarray,
+    bin_size: float,
+    range_pct: float,
+    views: Sequence[tuple[str, str]],
+) -> pd.DataFrame:
+    """Alive notional per (snapshot, price bin) for each view, bins within ±`range_pct` of
+    each snapshot's reference close and holding notional: columns ts_ns (from `snap_ts`),
+    scenario, layer, price_low, price_high, long_notional, short_notional."""
+    snaps = np.asarray(snaps, dtype=np.int64)
+    if len(snaps) == 0 or not views:
+        return pd.DataFrame(columns=["ts_ns", "scenario", "layer", *_VALUE_COLUMNS])
+    ref = np.asarray(ref_close, dtype=float)
+    lo = int(np.floor(np.nanmin(ref) * (1.0 - range_pct) / bin_size))
+    hi = int(np.floor(np.nanmax(ref) * (1.0 + range_pct) / bin_size)) + 1
+    parts = []
+    for scenario, layer in views:
+        g = alive_grid(layer_run(runs[scenario], layer), snaps, bin_size, lo, hi)
+        pl = g.price_low()[None, :]
+        near = (pl + bin_size > (ref * (1.0 - range_pct))[:, None]) & (
+            pl < (ref * (1.0 + range_pct))[:, None]
+        )
+        keep = near & ((g.long_count > 0) | (g.short_count > 0))
+        ts = np.asarray(snap_ts, dtype=np.int64)
+        parts.append(_long_frame(g, keep, "ts_ns", ts, scenario, layer))
+    return pd.concat(parts, ignore_index=True)
+
+
+_VALUE_COLUMNS = ["price_low", "price_high", "long_notional", "short_notional"]
+_CUM_COLUMNS = ["long_cum_from_spot", "short_cum_from_spot"]
