@@ -20,11 +20,13 @@ from reports.cards.daily import daily_cards
 from reports.cards.heatmap import HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
+from reports.cards.realized import RealizedCard, realized_card
 from reports.formats import fmt_price, iso_z
 from reports.loaders import MartData, PriceHistory, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
+from reports.realized_data import load_realized_day
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
 
 
@@ -43,6 +45,7 @@ class DayContext:
     kpis: list[Kpi]
     spot: str
     heat: HeatCard | None
+    realized: RealizedCard | None
     charts: list[ChartCard]
     params_hash: str | None
     params_rows: list[tuple[str, str]]
@@ -86,7 +89,9 @@ def day_context(
     heat = heat_card(history, cur, symbol, d)
     map_card = liq_map_card(liq_map_rows(conn, symbol, d), cur, symbol, d)
     oi, funding = daily_cards(data.daily_rows(d), symbol, d)
-    moves = moves_card(day_moves(data, d), symbol, d)
+    shown_moves = day_moves(data, d)
+    moves = moves_card(shown_moves, symbol, d)
+    realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
     charts = [c for c in (map_card, oi, funding, moves) if c]
     base_hash = cur.get("params_hash")
     return DayContext(
@@ -101,6 +106,7 @@ def day_context(
         kpis=kpis(scen, prev),
         spot=fmt_price(cur.get("close_price")),
         heat=heat,
+        realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
         params_hash=base_hash,
         params_rows=_params_rows(data, base_hash),
