@@ -126,10 +126,10 @@ def iso_z(d: datetime) -> str:
 
 
 def fmt_times(x: float | None) -> str:
-    """A multiple: 4.12 → '4.1×', 25 → '25×'."""
+    """A multiple: 4.12 → '4.1×', 25 → '25×', 73308 → '73,308×'."""
     if not ok(x) or x <= 0:
         return "n/a"
-    return f"{fmt_ratio_value(x)}×"
+    return f"{x:,.0f}×" if x >= 9.95 else f"{x:.1f}×"
 
 
 def fmt_corr(x: float | None) -> str:

@@ -152,7 +152,7 @@ def _totals(rows: list[Record], symbol: str, d: date) -> tuple[str | None, str]:
     return realized_totals_template().fill({"bars": bars, "desc": desc}), desc
 
 
-def _hourly(day: RealizedDay, symbol: str, d: date) -> tuple[str | None, str]:
+def _hourly(day: RealizedDay, rows: list[Record], symbol: str, d: date) -> tuple[str | None, str]:
     hours = []
     for h in day.hourly:
         for side, v in zip(SIDES, (h["realized_long"], -h["realized_short"]), strict=True):
@@ -160,13 +160,18 @@ def _hourly(day: RealizedDay, symbol: str, d: date) -> tuple[str | None, str]:
                 hours.append({"hour": f"{h['ts']:%H}", "venue": _venue(h["venue"]),
                               "side": side, "v": float(f"{v:.4g}"),
                               "abs_v": float(f"{abs(v):.4g}"), "events": h["events"]})  # fmt: skip
+    missing = [
+        f"{_venue(r['venue'])} {_collected(r)}" for r in rows if r["collected"] != "complete"
+    ]
+    gaps = f" Not all hours were received: {', '.join(missing)}." if missing else ""
     if not hours:
-        return None, f"No realized liquidations were recorded per hour for {symbol} on {d}."
+        return None, f"No realized liquidations were recorded for {symbol} on {d}.{gaps}"
     peak = max(day.hourly, key=lambda h: h["realized_long"] + h["realized_short"])
     desc = (
         f"Realized liquidations per hour (UTC) on {d}, {symbol}, longs above zero and shorts "
         f"below, one bar per venue. Largest hour: {peak['ts']:%H}:00 on "
         f"{_venue(peak['venue'])}, {fmt_usd(peak['realized_long'] + peak['realized_short'])}."
+        f"{gaps}"
     )
     spec = realized_hourly_template().fill({"hours": hours, "desc": desc})
     return spec, desc
@@ -227,7 +232,7 @@ def realized_card(day: RealizedDay, moves: list[Record], symbol: str, d: date) -
     """The card for day `d` from its realized marts and the swings the moves card shows."""
     rows = venue_rows(day)
     totals_spec, totals_desc = _totals(rows, symbol, d)
-    hourly_spec, hourly_desc = _hourly(day, symbol, d)
+    hourly_spec, hourly_desc = _hourly(day, rows, symbol, d)
     return RealizedCard(
         id="realized",
         title="Realized vs modelled",

@@ -10,6 +10,7 @@ import altair as alt
 from reports.charts.spec import LONG, SHORT, USD_LABEL, Template, build_template, ph, usd_expr
 
 SIDES = ["Longs liquidated", "Shorts liquidated"]
+VENUE_ORDER = ["Bybit", "Binance"]  # venue labels as the card writes them
 HOURS = [f"{h:02d}" for h in range(24)]  # the day's hours (UTC), always all 24
 
 
@@ -61,14 +62,19 @@ def realized_hourly_template() -> Template:
                 scale=alt.Scale(domain=HOURS),
                 axis=alt.Axis(title="Hour (UTC)", labelAngle=0, labelOverlap=True),
             ),
-            xOffset=alt.XOffset("venue:N"),
+            xOffset=alt.XOffset("venue:N", sort=VENUE_ORDER),
             y=alt.Y(
                 "v:Q",
                 stack=None,
                 axis=alt.Axis(title="Realized (longs up, shorts down)", labelExpr=USD_LABEL),
             ),
             color=_side_color(),
-            opacity=alt.Opacity("venue:N", legend=alt.Legend(title="Venue", orient="top")),
+            opacity=alt.Opacity(
+                "venue:O",
+                sort=VENUE_ORDER,
+                scale=alt.Scale(domain=VENUE_ORDER, range=[1.0, 0.55]),
+                legend=alt.Legend(title="Venue", orient="top"),
+            ),
             tooltip=[
                 alt.Tooltip("hour:O", title="Hour (UTC)"),
                 alt.Tooltip("venue:N", title="Venue"),
