@@ -240,9 +240,15 @@ def test_calibration_uses_complete_days_only_and_matches_numpy(chain):
     assert bybit[-1][4:] == (None, "no model for this venue")
 
 
+def _page_path(site_dir: Path, d: date) -> Path:
+    """The day's page: <site>/<day>/ or, with per-symbol paths, <site>/BTCUSDT/<day>/."""
+    pages = sorted(site_dir.glob(f"**/{d.isoformat()}/index.html"))
+    assert pages, f"no page for {d} under {site_dir}"
+    return next((p for p in pages if "BTCUSDT" in p.parts), pages[0])
+
+
 def _page(site_dir: Path, d: date) -> str:
-    (page,) = site_dir.glob(f"**/{d.isoformat()}/index.html")
-    return page.read_text()
+    return _page_path(site_dir, d).read_text()
 
 
 def _cell(html: str, venue: str, field: str) -> str:
@@ -288,7 +294,7 @@ def test_realized_charts_draw_in_chromium(chain):
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 
-    (page,) = chain.output_site_dir.glob(f"**/{COMPLETE_DAYS[1].isoformat()}/index.html")
+    page = _page_path(chain.output_site_dir, COMPLETE_DAYS[1])
     handler = functools.partial(_Quiet, directory=str(chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
