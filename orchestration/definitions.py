@@ -8,6 +8,7 @@ from orchestration.assets.marts import liquidation_model
 from orchestration.assets.publish import report_site, warehouse_snapshot
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.raw_liquidations import raw_liquidations
+from orchestration.assets.realized_marts import realized_vs_modelled
 from orchestration.assets.staging import stg_bars_5m
 from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
 from orchestration.resources import resources_from_settings
@@ -17,6 +18,7 @@ ALL_ASSETS = [
     raw_liquidations,
     stg_bars_5m,
     liquidation_model,
+    realized_vs_modelled,
     report_site,
     warehouse_snapshot,
 ]

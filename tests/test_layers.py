@@ -16,7 +16,7 @@ from ingest_helpers import SEED, SYMBOL, make_settings
 
 from transforms.atomic import atomic_write_bytes, atomic_write_text
 from transforms.db import warehouse
-from transforms.marts.registry import MART_ASSETS, MARTS
+from transforms.marts.registry import MART_ASSETS, MARTS, REALIZED_MART_ASSETS
 from transforms.marts.store import moves_by_day
 from transforms.raw.datasets import DAILY_DATASETS, DATASETS, MONTHLY_DATASETS, archive_relpath
 from transforms.raw.ingest import WaitingForArchive, ingest_window
@@ -112,6 +112,12 @@ def test_registries_derive_the_lists():
         "price_hourly",
     )
     assert "model_params" in MARTS and not MARTS["model_params"].asset
+    assert REALIZED_MART_ASSETS == (
+        "realized_daily",
+        "realized_hourly",
+        "realized_moves",
+        "realized_calibration",
+    )
 
 
 def test_swing_day_rule_is_the_same_in_numpy_and_in_the_store():

@@ -7,7 +7,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
-from transforms.marts.registry import MART_ASSETS
+from transforms.marts.registry import ALL_MART_ASSETS
 from transforms.publish import export_marts, publish_snapshot
 
 
@@ -19,7 +19,7 @@ from transforms.publish import export_marts, publish_snapshot
     kinds={"html"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=list(MART_ASSETS),
+    deps=list(ALL_MART_ASSETS),
 )
 def report_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource

@@ -20,6 +20,7 @@ from reports.cards.daily import daily_cards
 from reports.cards.heatmap import HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
+from reports.cards.realized import RealizedCard, realized_card
 from reports.charts.history import (
     history_data,
     history_desc,
@@ -34,6 +35,7 @@ from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
+from reports.realized_data import load_realized_day
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
 
 
@@ -55,6 +57,7 @@ class DayContext:
     warmup: str | None
     at_risk_caveat: str
     heat: HeatCard | None
+    realized: RealizedCard | None
     charts: list[ChartCard]
     params_hash: str | None
     params_rows: list[tuple[str, str]]
@@ -160,7 +163,9 @@ def day_context(
     )
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d)
-    moves = moves_card(day_moves(data, d), symbol, d)
+    shown_moves = day_moves(data, d)
+    moves = moves_card(shown_moves, symbol, d)
+    realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
     charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
@@ -181,6 +186,7 @@ def day_context(
         ),
         at_risk_caveat=AT_RISK_CAVEAT.long,
         heat=heat,
+        realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
         params_hash=base_hash,
         params_rows=_params_rows(data, base_hash),

@@ -115,6 +115,68 @@ PRICE_HOURLY_COLUMNS = [
     "oi_value",
 ]
 
+REALIZED_DAILY_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "collected",
+    "coverage_share",
+    "completeness",
+    "events",
+    "realized_long",
+    "realized_short",
+    "model",
+    "modelled_long",
+    "modelled_short",
+    "params_hash",
+]
+REALIZED_HOURLY_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "ts",
+    "events",
+    "realized_long",
+    "realized_short",
+]
+REALIZED_MOVES_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "start_ts",
+    "end_ts",
+    "confirmed",
+    "collected",
+    "completeness",
+    "events",
+    "realized_long",
+    "realized_short",
+    "modelled_long",
+    "modelled_short",
+]
+REALIZED_CALIBRATION_COLUMNS = [
+    "venue",
+    "symbol",
+    "as_of",
+    "completeness",
+    "model",
+    "days_used",
+    "days_partial",
+    "days_not_collected",
+    "first_day",
+    "last_day",
+    "realized_total",
+    "modelled_total",
+    "modelled_per_realized",
+    "pearson",
+    "spearman",
+    "side_agreement",
+]
+
+#: the Dagster (multi-)asset that writes a mart
+MODEL_ASSET = "liquidation_model"
+REALIZED_ASSET = "realized_vs_modelled"
+
 
 class Windowing(Enum):
     """How a run over days [start, end) replaces a mart's rows."""
@@ -125,6 +187,10 @@ class Windowing(Enum):
     STAGED_DAYS = "staged_days"
     #: rows keyed by (params_hash, scenario), replaced when the same set is used again
     BY_PARAMS = "by_params"
+    #: the window's rows (by `day`) are rebuilt in SQL from raw.liquidations and the model marts
+    REALIZED_DAYS = "realized_days"
+    #: every row of the configured symbols is rebuilt on each run (small, spans many days)
+    WHOLE = "whole"
 
 
 @dataclass(frozen=True)
@@ -135,6 +201,8 @@ class Mart:
     windowing: Windowing
     #: a Dagster asset of its own (model_params is bookkeeping written with every run)
     asset: bool = True
+    #: which Dagster asset writes it
+    producer: str = MODEL_ASSET
 
     @property
     def table(self) -> str:
@@ -198,12 +266,50 @@ _ENTRIES = (
         Windowing.BY_PARAMS,
         asset=False,
     ),
+    Mart(
+        "realized_daily",
+        tuple(REALIZED_DAILY_COLUMNS),
+        "Realized long/short liquidations per venue, market and day beside the modelled, "
+        "with how much of the day was collected ('not collected' is never zero).",
+        Windowing.REALIZED_DAYS,
+        producer=REALIZED_ASSET,
+    ),
+    Mart(
+        "realized_hourly",
+        tuple(REALIZED_HOURLY_COLUMNS),
+        "Realized long/short liquidations per venue, market and hour (hours with events).",
+        Windowing.REALIZED_DAYS,
+        producer=REALIZED_ASSET,
+    ),
+    Mart(
+        "realized_moves",
+        tuple(REALIZED_MOVES_COLUMNS),
+        "Realized liquidations inside each price swing of mart.moves, beside the modelled.",
+        Windowing.WHOLE,
+        producer=REALIZED_ASSET,
+    ),
+    Mart(
+        "realized_calibration",
+        tuple(REALIZED_CALIBRATION_COLUMNS),
+        "Model vs realized as of each day over every fully collected day: modelled / "
+        "realized, Pearson and Spearman correlation of daily totals, side agreement.",
+        Windowing.WHOLE,
+        producer=REALIZED_ASSET,
+    ),
 )
 
 #: name -> Mart, in build and export order
 MARTS: MappingProxyType[str, Mart] = MappingProxyType({m.name: m for m in _ENTRIES})
-#: marts that are Dagster assets (the report depends on these)
-MART_ASSETS: tuple[str, ...] = tuple(m.name for m in _ENTRIES if m.asset)
+#: marts that are assets of the liquidation model's multi-asset
+MART_ASSETS: tuple[str, ...] = tuple(
+    m.name for m in _ENTRIES if m.asset and m.producer == MODEL_ASSET
+)
+#: marts that are assets of the realized-vs-modelled multi-asset
+REALIZED_MART_ASSETS: tuple[str, ...] = tuple(
+    m.name for m in _ENTRIES if m.asset and m.producer == REALIZED_ASSET
+)
+#: every mart asset (the report depends on these)
+ALL_MART_ASSETS: tuple[str, ...] = MART_ASSETS + REALIZED_MART_ASSETS
 
 
 @dataclass

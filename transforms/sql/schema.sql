@@ -299,3 +299,77 @@ CREATE TABLE IF NOT EXISTS raw.liquidation_coverage (
     files BIGINT NOT NULL,
     loaded_at TIMESTAMP NOT NULL
 );
+
+-- Realized beside modelled liquidations (issue 14), from raw.liquidations, its coverage and the
+-- base model. One row per venue, market and day of the window, collected or not: a day the
+-- stream was not received says collected = 'not collected' with NULL realized (never zero).
+-- `completeness` is the source's: 'complete' (bybit allLiquidation) or 'throttled' (binance
+-- forceOrder: at most one order per symbol per second, so realized is a lower bound).
+-- The model runs on Binance data only, so other venues have model = 'no model for this venue'.
+CREATE TABLE IF NOT EXISTS mart.realized_daily (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    collected VARCHAR NOT NULL,          -- 'complete' | 'partial' | 'not collected'
+    coverage_share DOUBLE NOT NULL,      -- share of the day the stream was received, 0..1
+    completeness VARCHAR NOT NULL,       -- 'complete' | 'throttled' (the source)
+    events BIGINT,                       -- NULL when not collected
+    realized_long DOUBLE,                -- USDT of longs liquidated; NULL when not collected
+    realized_short DOUBLE,
+    model VARCHAR NOT NULL,              -- 'base' | 'not modelled' | 'no model for this venue'
+    modelled_long DOUBLE,                -- mart.daily_metrics liquidated_long_24h (base)
+    modelled_short DOUBLE,
+    params_hash VARCHAR
+);
+
+-- Realized liquidations per venue, market and hour (hours with events only; whether the hour
+-- was collected at all is in mart.realized_daily).
+CREATE TABLE IF NOT EXISTS mart.realized_hourly (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    ts TIMESTAMP NOT NULL,               -- hour start (UTC)
+    events BIGINT NOT NULL,
+    realized_long DOUBLE NOT NULL,
+    realized_short DOUBLE NOT NULL
+);
+
+-- Realized liquidations inside each swing of mart.moves (the same bars (start, end]: from
+-- start_ts + 5 min to end_ts + 5 min), beside the modelled. Rebuilt whole on every run.
+CREATE TABLE IF NOT EXISTS mart.realized_moves (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- the mart.moves row's day
+    start_ts TIMESTAMP NOT NULL,
+    end_ts TIMESTAMP NOT NULL,
+    confirmed BOOLEAN NOT NULL,
+    collected VARCHAR NOT NULL,          -- 'complete' | 'partial' | 'not collected' over the span's days
+    completeness VARCHAR NOT NULL,
+    events BIGINT,
+    realized_long DOUBLE,
+    realized_short DOUBLE,
+    modelled_long DOUBLE,                -- NULL for a venue without a model
+    modelled_short DOUBLE
+);
+
+-- Calibration as of each day, over every fully collected day up to it (partial days are
+-- excluded and counted; days not collected are counted). Daily totals are long + short.
+-- Rebuilt whole on every run.
+CREATE TABLE IF NOT EXISTS mart.realized_calibration (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    as_of DATE NOT NULL,
+    completeness VARCHAR NOT NULL,       -- 'complete' | 'throttled' (the source)
+    model VARCHAR NOT NULL,              -- 'base' | 'no model for this venue'
+    days_used INTEGER NOT NULL,          -- complete days with a model row
+    days_partial INTEGER NOT NULL,       -- excluded
+    days_not_collected INTEGER NOT NULL,
+    first_day DATE,                      -- first and last day used
+    last_day DATE,
+    realized_total DOUBLE,               -- sum over the days used
+    modelled_total DOUBLE,
+    modelled_per_realized DOUBLE,        -- modelled_total / realized_total
+    pearson DOUBLE,                      -- correlation of daily totals (>= 3 days, else NULL)
+    spearman DOUBLE,                     -- rank correlation of daily totals (average ranks)
+    side_agreement DOUBLE                -- share of days used whose heavier side agrees
+);

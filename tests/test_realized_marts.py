@@ -1,0 +1,317 @@
+"""Realized beside modelled: the real Dagster chain over a few synthetic days, with hourly
+files written by the collector's own writer for some of them, then the built site.
+
+Days: 11-02 not collected; 11-03..11-05 fully collected on both venues; 11-06 fully on
+Bybit, half a day on Binance (partial: labelled, excluded from the calibration).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+
+from orchestration.definitions import ALL_ASSETS
+from orchestration.resources import resources_from_settings
+from reports.formats import fmt_usd
+from tests.pipeline_helpers import temp_settings
+from tests.realized_helpers import binance_message, bybit_push
+from tests.test_realized_load import _write_hour
+from transforms.raw.realized.coverage import DAY_MS, CoverageLog, day_start_ms
+
+FIRST, LAST = date(2025, 11, 2), date(2025, 11, 6)
+NOT_COLLECTED, PARTIAL = date(2025, 11, 2), date(2025, 11, 6)
+COMPLETE_DAYS = [date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)]
+BYBIT_PRICE, BINANCE_PRICE = 91000.5, 90612.3  # fixture prices (bybit p, binance ap)
+HOUR_MS = 3_600_000
+
+# per collected day: (hour, side liquidated, quantity) for each venue, different every day
+EVENTS = {
+    date(2025, 11, 3): {"bybit": [(1, "long", 0.5), (1, "short", 0.2), (13, "long", 1.0)],
+                        "binance": [(2, "long", 0.004), (9, "short", 0.002)]},
+    date(2025, 11, 4): {"bybit": [(5, "short", 2.0), (22, "long", 0.1)],
+                        "binance": [(5, "short", 0.009), (6, "short", 0.001), (7, "long", 0.003)]},
+    date(2025, 11, 5): {"bybit": [(0, "long", 0.3)],
+                        "binance": [(3, "long", 0.010), (4, "short", 0.001)]},
+    date(2025, 11, 6): {"bybit": [(10, "short", 0.7)],
+                        "binance": [(1, "long", 0.005), (2, "short", 0.006)]},
+}  # fmt: skip
+
+
+def _bybit(ts: int, side: str, qty: float) -> dict:
+    push = bybit_push([{"T": ts, "s": "BTCUSDT", "S": "Buy" if side == "long" else "Sell",
+                        "v": f"{qty}", "p": f"{BYBIT_PRICE}"}])  # fmt: skip
+    return push
+
+
+def _binance(i: int, ts: int, side: str, qty: float) -> dict:
+    msg = binance_message(i, side="SELL" if side == "long" else "BUY")
+    msg["o"].update(T=ts, q=f"{qty}", l=f"{qty}", z=f"{qty}")
+    return msg
+
+
+def _collect(data_dir: Path) -> None:
+    """Hourly files and coverage marks as `liqmap collect` leaves them."""
+    root = data_dir / "realized"
+    for d, venues in EVENTS.items():
+        start = day_start_ms(d)
+        for venue, events in venues.items():
+            for i, (hour, side, qty) in enumerate(events):
+                ts = start + hour * HOUR_MS + 1_000 + i
+                msg = _bybit(ts, side, qty) if venue == "bybit" else _binance(i, ts, side, qty)
+                _write_hour(root, venue, ts + 50, [msg])
+            half = venue == "binance" and d == PARTIAL
+            CoverageLog(root / venue).mark(start, start + (DAY_MS // 2 if half else DAY_MS))
+
+
+def _sums(venue: str, d: date) -> tuple[float, float]:
+    price = BYBIT_PRICE if venue == "bybit" else BINANCE_PRICE
+    events = EVENTS[d][venue]
+    return (
+        sum(q * price for _, s, q in events if s == "long"),
+        sum(q * price for _, s, q in events if s == "short"),
+    )
+
+
+def _run(settings, first: date, last: date) -> dg.ExecuteInProcessResult:  # type: ignore[no-untyped-def]
+    """Every asset for [first, last] as one run; a small zigzag threshold so that the few
+    synthetic days have swings."""
+    return dg.materialize(
+        ALL_ASSETS,
+        resources=resources_from_settings(settings),
+        run_config={"ops": {"liquidation_model": {"config": {"zigzag_pct": 0.005}}}},
+        tags={
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("realized_marts")
+    settings = temp_settings(tmp, "2025-11-01", "2025-11-07")
+    _collect(settings.data_dir)
+    result = _run(settings, FIRST, LAST)
+    assert result.success
+    again = _run(settings, PARTIAL, PARTIAL)  # a re-run of a day: same rows
+    assert again.success
+    return settings
+
+
+def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return conn.execute(sql, params or []).fetchall()
+    finally:
+        conn.close()
+
+
+def test_daily_rows_equal_hand_sums_and_label_collection(chain):
+    rows = _query(
+        chain.warehouse_path,
+        "SELECT venue, day, collected, coverage_share, completeness, events, realized_long, "
+        "realized_short, model, modelled_long, modelled_short FROM mart.realized_daily "
+        "ORDER BY venue, day",
+    )
+    model = dict(
+        ((d, (lo, sh)) for d, lo, sh in _query(
+            chain.warehouse_path,
+            "SELECT day, liquidated_long_24h, liquidated_short_24h FROM mart.daily_metrics "
+            "WHERE scenario = 'base'",
+        ))
+    )  # fmt: skip
+    assert len(rows) == 2 * 5  # every venue and day of the window, collected or not
+    for venue, d, collected, share, completeness, events, rl, rs, mdl, ml, ms in rows:
+        assert completeness == ("complete" if venue == "bybit" else "throttled")
+        if d == NOT_COLLECTED:
+            assert (collected, share, events, rl, rs) == ("not collected", 0.0, None, None, None)
+        elif d == PARTIAL and venue == "binance":
+            assert (collected, share) == ("partial", 0.5)
+        else:
+            assert (collected, share) == ("complete", 1.0)
+        if d != NOT_COLLECTED:
+            assert events == len(EVENTS[d][venue])
+            assert (rl, rs) == pytest.approx(_sums(venue, d))
+        if venue == "binance":
+            assert mdl == "base" and (ml, ms) == model[d]
+        else:
+            assert (mdl, ml, ms) == ("no model for this venue", None, None)
+
+
+def test_hourly_rows_and_moves_sum_the_events(chain):
+    hourly = _query(
+        chain.warehouse_path,
+        "SELECT venue, day, hour(ts), events, realized_long, realized_short "
+        "FROM mart.realized_hourly ORDER BY ALL",
+    )
+    expected = {}
+    for d, venues in EVENTS.items():
+        for venue, events in venues.items():
+            price = BYBIT_PRICE if venue == "bybit" else BINANCE_PRICE
+            for hour, side, qty in events:
+                n, lo, sh = expected.get((venue, d, hour), (0, 0.0, 0.0))
+                lo += qty * price if side == "long" else 0.0
+                sh += qty * price if side == "short" else 0.0
+                expected[(venue, d, hour)] = (n + 1, lo, sh)
+    assert [r[:3] for r in hourly] == sorted(expected)
+    for venue, d, hour, n, lo, sh in hourly:
+        assert (n, lo, sh) == pytest.approx(expected[(venue, d, hour)])
+
+    moves = _query(
+        chain.warehouse_path,
+        "SELECT r.venue, r.start_ts, r.end_ts, r.collected, r.realized_long, r.realized_short,"
+        " r.modelled_long, m.long_liquidated FROM mart.realized_moves r JOIN mart.moves m "
+        "USING (symbol, day, start_ts)",
+    )
+    n_moves = _query(chain.warehouse_path, "SELECT count(*) FROM mart.moves")[0][0]
+    assert n_moves > 0 and len(moves) == 2 * n_moves
+    seen = 0
+    for venue, start_ts, end_ts, collected, rl, rs, ml, model_long in moves:
+        price = BYBIT_PRICE if venue == "bybit" else BINANCE_PRICE
+        lo_ms = int((np.datetime64(start_ts, "ms") - np.datetime64(0, "ms")).astype(int))
+        hi_ms = int((np.datetime64(end_ts, "ms") - np.datetime64(0, "ms")).astype(int))
+        lo_ms, hi_ms = lo_ms + 300_000, hi_ms + 300_000  # bars (start, end]
+        inside = [
+            (side, qty)
+            for d, venues in EVENTS.items()
+            for i, (hour, side, qty) in enumerate(venues[venue])
+            if lo_ms <= day_start_ms(d) + hour * HOUR_MS + 1_000 + i < hi_ms
+        ]
+        if collected == "not collected":
+            assert (rl, rs) == (None, None) and not inside
+            continue
+        seen += len(inside)
+        assert rl == pytest.approx(sum(q * price for s, q in inside if s == "long"))
+        assert rs == pytest.approx(sum(q * price for s, q in inside if s == "short"))
+        assert ml == (model_long if venue == "binance" else None)
+    assert seen > 0  # some swings do contain collected events
+
+
+def test_calibration_uses_complete_days_only_and_matches_numpy(chain):
+    (row,) = _query(
+        chain.warehouse_path,
+        "SELECT days_used, days_partial, days_not_collected, first_day, last_day, "
+        "realized_total, modelled_total, modelled_per_realized, pearson, spearman, "
+        "side_agreement, completeness FROM mart.realized_calibration "
+        "WHERE venue = 'binance' AND as_of = ?",
+        [LAST],
+    )
+    model = {
+        d: (lo, sh)
+        for d, lo, sh in _query(
+            chain.warehouse_path,
+            "SELECT day, liquidated_long_24h, liquidated_short_24h FROM mart.daily_metrics "
+            "WHERE scenario = 'base'",
+        )
+    }
+    realized = np.array([sum(_sums("binance", d)) for d in COMPLETE_DAYS])
+    modelled = np.array([sum(model[d]) for d in COMPLETE_DAYS])
+    rank = lambda a: np.argsort(np.argsort(a))  # noqa: E731 (distinct values: no ties)
+    agree = np.mean(
+        [
+            np.sign(model[d][0] - model[d][1])
+            == np.sign(_sums("binance", d)[0] - _sums("binance", d)[1])
+            for d in COMPLETE_DAYS
+        ]
+    )
+    assert row[:5] == (3, 1, 1, COMPLETE_DAYS[0], COMPLETE_DAYS[-1])
+    assert row[5] == pytest.approx(realized.sum())
+    assert row[6] == pytest.approx(modelled.sum())
+    assert row[7] == pytest.approx(modelled.sum() / realized.sum())
+    assert row[8] == pytest.approx(np.corrcoef(modelled, realized)[0, 1])
+    assert row[9] == pytest.approx(np.corrcoef(rank(modelled), rank(realized))[0, 1])
+    assert row[10] == pytest.approx(agree)
+    assert row[11] == "throttled"
+
+    bybit = _query(
+        chain.warehouse_path,
+        "SELECT as_of, days_used, days_not_collected, realized_total, modelled_per_realized, "
+        "model FROM mart.realized_calibration WHERE venue = 'bybit' ORDER BY as_of",
+    )
+    assert [r[0] for r in bybit] == [FIRST + timedelta(days=i) for i in range(5)]
+    assert bybit[0][1:4] == (0, 1, None)  # as of the uncollected first day: nothing used
+    assert bybit[-1][1:3] == (4, 1)
+    assert bybit[-1][3] == pytest.approx(sum(sum(_sums("bybit", d)) for d in EVENTS))
+    assert bybit[-1][4:] == (None, "no model for this venue")
+
+
+def _page_path(site_dir: Path, d: date) -> Path:
+    """The day's page: <site>/<day>/ or, with per-symbol paths, <site>/BTCUSDT/<day>/."""
+    pages = sorted(site_dir.glob(f"**/{d.isoformat()}/index.html"))
+    assert pages, f"no page for {d} under {site_dir}"
+    return next((p for p in pages if "BTCUSDT" in p.parts), pages[0])
+
+
+def _page(site_dir: Path, d: date) -> str:
+    return _page_path(site_dir, d).read_text()
+
+
+def _cell(html: str, venue: str, field: str) -> str:
+    row = html.split(f'<tr data-venue="{venue}">', 1)[1].split("</tr>", 1)[0]
+    return row.split(f'data-field="{field}">', 1)[1].split("<", 1)[0]
+
+
+def test_day_pages_show_realized_beside_modelled(chain):
+    site = chain.output_site_dir
+    missing = _page(site, NOT_COLLECTED)
+    assert 'id="h-realized"' in missing
+    for venue in ("bybit", "binance"):
+        assert _cell(missing, venue, "collected") == "not collected"
+        assert _cell(missing, venue, "realized-long") == "not collected"
+        assert _cell(missing, venue, "realized-short") == "not collected"
+
+    partial = _page(site, PARTIAL)
+    assert _cell(partial, "binance", "collected") == "partial (50% of the day)"
+    assert _cell(partial, "bybit", "collected") == "complete"
+
+    day = COMPLETE_DAYS[1]
+    page = _page(site, day)
+    for venue in ("bybit", "binance"):
+        longs, shorts = _sums(venue, day)
+        assert _cell(page, venue, "realized-long") == fmt_usd(longs)
+        assert _cell(page, venue, "realized-short") == fmt_usd(shorts)
+    assert _cell(page, "bybit", "modelled-long") == "no model for this venue"
+    assert 'id="spec-realized-hourly"' in page and 'id="spec-realized-totals"' in page
+    assert "throttled stream" in page and "complete stream" in page
+
+    last = _page(site, LAST)
+    assert "3 fully collected (2025-11-03 to 2025-11-05); 1 partial (excluded)" in last
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium")
+def test_realized_charts_draw_in_chromium(chain):
+    """The card's two charts draw, offline, without console errors or serious axe issues."""
+    import functools
+    import http.server
+    import threading
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
+
+    page = _page_path(chain.output_site_dir, COMPLETE_DAYS[1])
+    handler = functools.partial(_Quiet, directory=str(chain.output_site_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    path = page.relative_to(chain.output_site_dir).as_posix()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")
+                v.check_clean()
+                v.visible_charts_drawn()  # raises on an empty or blank chart
+                for chart in ("realized-totals", "realized-hourly"):
+                    assert v.page.locator(f"#{chart} canvas").count() == 1
+                assert [x for x in v.axe_serious() if "realized" in x] == []
+                v.close()
+            finally:
+                browser.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
