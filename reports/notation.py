@@ -213,3 +213,17 @@ ZONE_WORDS = {
     "above": "price above (breakout)",
     "below": "price below (breakdown)",
 }
+
+
+def fmt_times(x: float | None) -> str:
+    """A multiple: 4.12 → '4.1×', 25 → '25×', 73308 → '73,308×'."""
+    if not ok(x) or x <= 0:
+        return "n/a"
+    return f"{x:,.0f}×" if x >= 9.95 else f"{x:.1f}×"
+
+
+def fmt_corr(x: float | None) -> str:
+    """A correlation coefficient: 0.623 → '+0.62', −0.1 → '−0.10'."""
+    if not ok(x):
+        return "n/a"
+    return f"{x:+.2f}".replace("-", "−")

@@ -17,7 +17,7 @@ import pytest
 
 from orchestration.definitions import ALL_ASSETS
 from orchestration.resources import resources_from_settings
-from reports.formats import fmt_usd
+from reports.notation import fmt_usd
 from tests.pipeline_helpers import temp_settings
 from tests.realized_helpers import binance_message, bybit_push
 from tests.test_realized_load import _write_hour

@@ -13,7 +13,7 @@ from datetime import date
 
 from reports.cards.card import Table
 from reports.charts.realized import SIDES, realized_hourly_template, realized_totals_template
-from reports.formats import fmt_corr, fmt_pct, fmt_times, fmt_usd, ok
+from reports.notation import fmt_corr, fmt_pct, fmt_times, fmt_usd, ok
 from reports.realized_data import RealizedDay, Record
 from transforms.raw.realized.settings import VENUES
 
