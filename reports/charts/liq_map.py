@@ -31,9 +31,9 @@ def liq_map_template() -> Template:
     layer = alt.param(name="layer", value=DEFAULT_VIEW)
     x = alt.X(
         "lo:Q",
+        # an explicit domain: no extent is computed from a layer without rows (an empty zone)
         scale=alt.Scale(
-            domainMin={"expr": num("xdomain0")},
-            domainMax={"expr": num("xdomain1")},
+            domain=[{"expr": num("xdomain0")}, {"expr": num("xdomain1")}],
             zero=False,
             nice=False,
         ),
