@@ -97,6 +97,15 @@ class RowRule:
     expected: str
 
 
+def _show(**exprs: str) -> str:
+    """SQL rendering `name=value ...` for messages (NULL shown as NULL, NaN as nan)."""
+    pattern = " ".join(f"{name}={{}}" for name in exprs)
+    args = ", ".join(f"coalesce(CAST({e} AS VARCHAR), 'NULL')" for e in exprs.values())
+    return f"format('{pattern}', {args})"
+
+
+_OHLC_SHOWN = _show(open="open", high="high", low="low", close="close")
+
 # Bands, documented in README "Validation at load":
 #: open interest value / base must be within this fraction of the 1-minute close at the
 #: snapshot time (the OI value is base x mark price; mark and last stay within a few %).
@@ -113,40 +122,39 @@ _PRICES_FINITE = RowRule(
     "prices_finite_positive",
     "isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close) "
     "AND open > 0 AND high > 0 AND low > 0 AND close > 0",
-    "printf('open=%s high=%s low=%s close=%s', open, high, low, close)",
+    _OHLC_SHOWN,
     "open, high, low, close finite and > 0",
 )
 _OHLC_ORDER = RowRule(
     "ohlc_order",
     "high >= greatest(open, close) AND least(open, close) >= low",
-    "printf('open=%s high=%s low=%s close=%s', open, high, low, close)",
+    _OHLC_SHOWN,
     "high >= max(open, close) >= min(open, close) >= low",
 )
 _MARK_NEAR_LAST = RowRule(
     "mark_near_last",
     f"ref_close IS NULL OR abs(close / ref_close - 1) <= {MARK_LAST_BAND}",
-    "printf('mark close=%s last close=%s', close, ref_close)",
+    _show(mark_close="close", last_close="ref_close"),
     f"mark close within +-{MARK_LAST_BAND:.0%} of the last-price close of the same minute",
 )
 _OI_VALID = RowRule(
     "open_interest_valid",
     "isfinite(sum_open_interest) AND isfinite(sum_open_interest_value) "
     "AND sum_open_interest >= 0 AND sum_open_interest_value >= 0",
-    "printf('sum_open_interest=%s sum_open_interest_value=%s', "
-    "sum_open_interest, sum_open_interest_value)",
+    _show(sum_open_interest="sum_open_interest", sum_open_interest_value="sum_open_interest_value"),
     "open interest (base and value) finite and >= 0",
 )
 _OI_NEAR_PRICE = RowRule(
     "open_interest_value_near_price",
     "ref_close IS NULL OR sum_open_interest = 0 OR "
     f"abs(sum_open_interest_value / sum_open_interest / ref_close - 1) <= {OI_PRICE_BAND}",
-    "printf('value/base=%s close=%s', sum_open_interest_value / sum_open_interest, ref_close)",
+    _show(value_per_base="sum_open_interest_value / sum_open_interest", close="ref_close"),
     f"open interest value / base within +-{OI_PRICE_BAND:.0%} of the 1-minute close",
 )
 _FUNDING_BOUNDED = RowRule(
     "funding_rate_bounded",
     f"isfinite(last_funding_rate) AND abs(last_funding_rate) <= {FUNDING_ABS_MAX}",
-    "printf('last_funding_rate=%s', last_funding_rate)",
+    _show(last_funding_rate="last_funding_rate"),
     f"funding rate finite and |rate| <= {FUNDING_ABS_MAX}",
 )
 
