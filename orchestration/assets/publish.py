@@ -7,8 +7,9 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
+from reports.writer import remove_stale_temp_files
 from transforms.marts.registry import MART_ASSETS
-from transforms.publish import export_marts, publish_snapshot
+from transforms.publish import export_marts, publish_snapshot, remove_stale_snapshot_temps
 from transforms.raw.quality import rejected_days
 
 DAYS_ACCEPTED_CHECK = "days_accepted"
@@ -39,6 +40,7 @@ def report_site(
             if start + timedelta(days=i) not in rejected
         ]
         if not days:
+            remove_stale_temp_files(settings.output_site_dir)
             context.log.warning(f"report_site: every day of {start}..{end} was rejected")
             return dg.MaterializeResult(
                 metadata={"pages_written": 0, "rejected_days": len(rejected)}
@@ -85,6 +87,9 @@ def warehouse_snapshot(
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
     settings = archive.settings()
+    removed = remove_stale_snapshot_temps(settings.snapshot_path, settings.exports_dir)
+    if removed:
+        context.log.info(f"removed {len(removed)} temp file(s) a killed run left")
     with warehouse.connect() as conn:
         rejected = rejected_days(conn, settings.symbols, start, end)
         every_day_rejected = len(rejected) == (end - start).days
