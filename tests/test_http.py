@@ -226,3 +226,46 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert retry_after_seconds("Mon, 30 Nov 2026 10:00:30 GMT", now) == 30.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+# --- the archive source uses it --------------------------------------------------------------
+
+
+def test_archive_download_that_drips_fails_at_its_deadline_naming_the_url(serve, tmp_path) -> None:
+    from transforms.raw.venues.base import SourceError
+    from transforms.raw.venues.binance import BinanceSource
+
+    def drip(req: BaseHTTPRequestHandler, n: int) -> None:
+        req.send_response(200)
+        req.send_header("Content-Length", "100")
+        req.end_headers()
+        for _ in range(100):  # the whole body would take 100 s and then succeed
+            req.wfile.write(b"x")
+            req.wfile.flush()
+            time.sleep(1.0)
+
+    server = serve(drip)
+    source = BinanceSource(server.url + "/", tmp_path / "cache", file_deadline_s=2.0)
+    with pytest.raises(SourceError) as info:
+        source.fetch("klines_1m", "BTCUSDT", "2025-11-03")
+    source.close()
+    relpath = "daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-11-03.zip"
+    assert f"{server.url}/{relpath}.CHECKSUM" in str(info.value)
+    assert "deadline" in str(info.value)
+    assert not list((tmp_path / "cache").rglob("*.zip"))
+
+
+def test_archive_redirect_loop_names_url_and_target(serve, tmp_path) -> None:
+    from transforms.raw.venues.base import SourceError
+    from transforms.raw.venues.binance import BinanceSource
+
+    def loop(req: BaseHTTPRequestHandler, n: int) -> None:
+        _reply(req, 302, Location=req.path + "x" if n % 2 else req.path[:-1])
+
+    server = serve(loop)
+    source = BinanceSource(server.url + "/", tmp_path / "cache")
+    with pytest.raises(SourceError) as info:
+        source.fetch("klines_1m", "BTCUSDT", "2025-11-03")
+    source.close()
+    message = str(info.value)
+    assert "redirect" in message and server.url in message and "->" in message
