@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -255,18 +258,26 @@ def test_range_publishes_good_days_and_names_the_bad_one(prepared, tmp_path):
     relpath = _corrupt(settings, K, CASES["close_nan"][1])
     before = _state(settings)
     good_day = BAD_DAY - timedelta(days=1)
-    page = settings.output_site_dir / "day" / f"{good_day}.html"
-    page_before = page.read_bytes() if page.exists() else None
-    page.unlink(missing_ok=True)
+    site = settings.output_site_dir
+    shutil.rmtree(site / str(good_day))  # so we see the good day published again
 
     result = run_range(settings, good_day, BAD_DAY, raise_on_error=False)
 
     assert not result.success
-    assert relpath in _gate_text(result)
+    gate = _gate_text(result)
+    assert relpath in gate and str(BAD_DAY) in gate and str(good_day) not in gate.split(":")[0]
     after = _state(settings)
-    assert after["tables"] == before["tables"]  # the good day is rebuilt to the same rows
-    assert page_before is None or page.read_bytes() == page_before
-    assert page.exists() or page_before is None
+    # The good day is rebuilt from the same raw rows; the bad day keeps its rows and page.
+    for table in ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding"):
+        assert after["tables"][table] == before["tables"][table]
+    assert after["tables"]["stg.bars_5m"] == before["tables"]["stg.bars_5m"]
+    assert after["files"] == before["files"]
+    for page, digest in before["site"].items():
+        if page.startswith(f"{good_day}/"):
+            assert page in after["site"], page  # published again
+        if page.startswith(f"{BAD_DAY}/"):
+            assert after["site"][page] == digest, page
+    assert after["snapshot"] != before["snapshot"]  # republished from the good days
     assert [r[3] for r in _rejections(settings)] == ["prices_finite_positive"]
 
 
@@ -281,3 +292,53 @@ def test_fixed_file_clears_its_rejection(prepared, tmp_path):
 
     assert run_range(settings, BAD_DAY, BAD_DAY, raise_on_error=False).success
     assert _rejections(settings) == []
+
+
+def test_cli_exits_non_zero_naming_the_file(prepared, tmp_path):
+    settings = _copy(prepared, tmp_path)
+    relpath = _corrupt(settings, K, CASES["high_low_swapped"][1])
+    before = _state(settings)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "LIQMAP_DATA_DIR": str(settings.data_dir),
+        "LIQMAP_SITE_DIR": str(settings.output_site_dir),
+        "LIQMAP_START_DATE": FIRST.isoformat(),
+        "LIQMAP_END_DATE": LAST.isoformat(),
+        "LIQMAP_SOURCE": "synthetic",
+    }
+    env.pop("LIQMAP_FAILPOINT", None)
+    proc = subprocess.run(
+        [
+            Path(sys.executable).parent / "liqmap",
+            "run",
+            "--start",
+            str(BAD_DAY),
+            "--end",
+            str(BAD_DAY),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert relpath in output and "ohlc_order" in output
+    assert _state(settings) == before
+
+
+def test_next_run_removes_temp_files_a_killed_run_left(prepared, tmp_path):
+    settings = _copy(prepared, tmp_path)
+    snapshot_dir = settings.snapshot_path.parent
+    left = [
+        snapshot_dir / ".warehouse.duckdb.4242.tmp",
+        snapshot_dir / ".warehouse.duckdb.4242.tmp.wal",
+        settings.exports_dir / ".daily_metrics.parquet.4242.tmp",
+        settings.output_site_dir / ".index.html.abc123.tmp",
+    ]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half written")
+    assert run_range(settings, BAD_DAY, BAD_DAY).success
+    assert [p for p in left if p.exists()] == []
