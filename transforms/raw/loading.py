@@ -25,7 +25,7 @@ from transforms.raw.datasets import FUNDING_COLUMNS, period_bounds
 from transforms.raw.datasets import dataset as dataset_spec
 from transforms.raw.parsing import ExtractedCsv, extract_csv, select_params, select_sql
 from transforms.raw.validation import (
-    NUMBERED,
+    FILES,
     STAGE,
     Rejection,
     StagedFile,
@@ -153,9 +153,7 @@ def load_files(
             found = validate_stage(conn, dataset, symbol, staged)
             rejected += found.values()
             per_file = dict(
-                conn.execute(
-                    f"SELECT filename, count(*) FROM {NUMBERED} GROUP BY filename"
-                ).fetchall()
+                conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
             )
         else:
             per_file = {}
@@ -172,12 +170,12 @@ def load_files(
     if spec.dedupe_order is not None:
         # Duplicated rows occur in the archive: keep one row per timestamp.
         source = (
-            f"SELECT * FROM {NUMBERED} WHERE list_contains($accepted, filename) "
+            f"SELECT * FROM {STAGE} WHERE list_contains($accepted, filename) "
             f"QUALIFY row_number() OVER (PARTITION BY {spec.time_column} "
             f"ORDER BY {spec.dedupe_order}) = 1"
         )
     else:
-        source = f"SELECT * FROM {NUMBERED} WHERE list_contains($accepted, filename)"
+        source = f"SELECT * FROM {STAGE} WHERE list_contains($accepted, filename)"
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     try:
         with transaction(conn):
@@ -245,7 +243,7 @@ def _days(dataset: str, period: str) -> list[date]:
 
 
 def _drop_temp(conn: duckdb.DuckDBPyConnection) -> None:
-    for table in (STAGE, NUMBERED):
+    for table in (STAGE, FILES):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 

@@ -20,7 +20,6 @@ from transforms.raw.datasets import dataset, period_bounds
 
 STAGE = "_liqmap_stage"
 FILES = "_liqmap_files"
-NUMBERED = "_liqmap_numbered"
 
 _FILES_DDL = f"""
 CREATE OR REPLACE TEMP TABLE {FILES} (
@@ -28,32 +27,16 @@ CREATE OR REPLACE TEMP TABLE {FILES} (
     first_day DATE, end_day DATE, header INTEGER
 )"""
 
-# Line numbers follow the staged table's insertion order (DuckDB reads each CSV in order and
-# preserves insertion order), offset by a header line when the file has one.
-_NUMBER_SQL = f"""
-CREATE OR REPLACE TEMP TABLE {NUMBERED} AS
-SELECT s.*,
-       s.rowid - min(s.rowid) OVER (PARTITION BY s.filename) + 1 + f.header AS _line,
-       row_number() OVER (PARTITION BY s.filename, s._ts ORDER BY s.rowid) AS _rep
-FROM {STAGE} s JOIN {FILES} f USING (filename)
-"""
+#: a row's timestamp lies in its file's period (NULL timestamps fail)
+_IN_PERIOD = "coalesce(CAST(_ts AS DATE) >= first_day AND CAST(_ts AS DATE) < end_day, false)"
 
-_PERIOD_SQL = f"""
-SELECT s.filename, min(s._line), arg_min(CAST(s._ts AS VARCHAR), s._line)
-FROM {NUMBERED} s JOIN {FILES} f USING (filename)
-WHERE NOT coalesce(CAST(s._ts AS DATE) >= f.first_day AND CAST(s._ts AS DATE) < f.end_day, false)
-GROUP BY s.filename
-"""
-
-_REPEATED_SQL = f"""
-SELECT filename, min(_line), arg_min(CAST(_ts AS VARCHAR), _line), count(*)
-FROM {NUMBERED} WHERE _rep > 1 GROUP BY filename HAVING count(*) > $allowed
-"""
-
-_COUNT_SQL = f"""
-SELECT f.filename, count(DISTINCT s._ts), datediff('day', f.first_day, f.end_day)
-FROM {FILES} f LEFT JOIN {NUMBERED} s USING (filename)
-GROUP BY f.filename, f.first_day, f.end_day
+# Line numbers follow the stage table's insertion order (DuckDB reads each CSV in order and
+# preserves insertion order), offset by a header line when the file has one. They are only
+# computed for a file that fails (the common, passing case is one aggregate pass).
+_LINES = f"""
+SELECT s.*, s.rowid - (SELECT min(rowid) FROM {STAGE} WHERE filename = $filename) + 1
+       + f.header AS _line, f.first_day, f.end_day
+FROM {STAGE} s JOIN {FILES} f USING (filename) WHERE s.filename = $filename
 """
 
 
@@ -85,13 +68,21 @@ def rejection(f: StagedFile, rule: str, line: int | None, detail: str) -> Reject
     return Rejection(f.filename, f.relpath, f.period, rule, line, f"{where}: {rule}: {detail}")
 
 
+def _reference(spec) -> tuple[str, str]:
+    """The SELECT item and JOIN giving `ref_close` (NULL when the dataset has none)."""
+    if spec.reference_join:
+        return "ref_close", spec.reference_join
+    return "CAST(NULL AS DOUBLE) AS ref_close", ""
+
+
 def validate_stage(
     conn: duckdb.DuckDBPyConnection, name: str, symbol: str, files: Sequence[StagedFile]
 ) -> dict[str, Rejection]:
     """Check every staged file of dataset `name`; the first failing rule per file, by filename.
 
     Expects the batch's rows in temp table `_liqmap_stage` (columns of the dataset's SELECT
-    plus `filename` and `_ts`); leaves them numbered in `_liqmap_numbered` for the insert.
+    plus `filename` and `_ts`). One aggregate pass counts each rule's failures per file; only
+    a failing file is read again to find its first offending line.
     """
     spec = dataset(name)
     by_name = {f.filename: f for f in files}
@@ -110,45 +101,84 @@ def validate_stage(
             for f in files
         ],
     )
-    conn.execute(_NUMBER_SQL)
+    ref, join = _reference(spec)
+    params = {"symbol": symbol} if "$symbol" in join else {}
+    # Rule SQL comes from the registry, never from input.
+    counts = ", ".join(
+        f"count(_row) FILTER (WHERE NOT coalesce({rule.ok}, false))" for rule in spec.rules
+    )
+    sql = (
+        f"SELECT filename, datediff('day', first_day, end_day), count(_row), "
+        f"count(DISTINCT _ts), count(_row) FILTER (WHERE NOT {_IN_PERIOD})"
+        f"{', ' + counts if counts else ''} "
+        f"FROM {FILES} f LEFT JOIN (SELECT s.*, {ref}, 1 AS _row FROM {STAGE} s {join}) "
+        "USING (filename) GROUP BY filename, first_day, end_day"
+    )
     found: dict[str, Rejection] = {}
-
-    def add(filename: str, rule: str, line: int | None, detail: str) -> None:
-        if filename not in found:
-            found[filename] = rejection(by_name[filename], rule, line, detail)
-
-    for filename, line, ts in conn.execute(_PERIOD_SQL).fetchall():
+    for filename, days, n, distinct, outside, *rule_failures in conn.execute(
+        sql, params
+    ).fetchall():
         f = by_name[filename]
-        add(filename, "rows_in_period", line, f"timestamp {ts} outside {f.period}")
-    allowed = {"allowed": spec.max_repeated_timestamps}
-    for filename, line, ts, n in conn.execute(_REPEATED_SQL, allowed).fetchall():
-        add(
-            filename,
-            "unique_timestamps",
-            line,
-            f"timestamp {ts} repeated ({n} repeated rows, at most "
-            f"{spec.max_repeated_timestamps} allowed)",
-        )
-    join = spec.reference_join or ""
-    ref = "ref_close" if spec.reference_join else "CAST(NULL AS DOUBLE) AS ref_close"
-    for rule in spec.rules:
-        # Rule SQL comes from the registry, never from input.
-        sql = (
-            f"SELECT filename, min(_line), arg_min({rule.shown}, _line) FROM "
-            f"(SELECT s.*, {ref} FROM {NUMBERED} s {join}) "
-            f"WHERE NOT coalesce({rule.ok}, false) GROUP BY filename"
-        )
-        params = {"symbol": symbol} if "$symbol" in join else {}
-        for filename, line, shown in conn.execute(sql, params).fetchall():
-            add(filename, rule.name, line, f"{shown}; expected {rule.expected}")
-    for filename, n, days in conn.execute(_COUNT_SQL).fetchall():
+        if outside:
+            line, ts = _first(conn, filename, f"NOT {_IN_PERIOD}", "CAST(_ts AS VARCHAR)")
+            found[filename] = rejection(
+                f, "rows_in_period", line, f"timestamp {ts} outside {f.period}"
+            )
+            continue
+        if n - distinct > spec.max_repeated_timestamps:
+            line, ts = _first_repeat(conn, filename)
+            found[filename] = rejection(
+                f,
+                "unique_timestamps",
+                line,
+                f"timestamp {ts} repeated ({n - distinct} repeated rows, at most "
+                f"{spec.max_repeated_timestamps} allowed)",
+            )
+            continue
+        failed = [rule for rule, bad in zip(spec.rules, rule_failures, strict=True) if bad]
+        if failed:
+            rule = failed[0]
+            line, shown = _first(
+                conn, filename, f"NOT coalesce({rule.ok}, false)", rule.shown, ref, join, params
+            )
+            found[filename] = rejection(f, rule.name, line, f"{shown}; expected {rule.expected}")
+            continue
         least = spec.min_rows_per_day * days
-        if n < least:
-            add(
-                filename,
+        if distinct < least:
+            found[filename] = rejection(
+                f,
                 "complete_period",
                 None,
-                f"{n} distinct timestamps; expected at least {least} "
+                f"{distinct} distinct timestamps; expected at least {least} "
                 f"({spec.min_rows_per_day} per day)",
             )
     return found
+
+
+def _first(
+    conn: duckdb.DuckDBPyConnection,
+    filename: str,
+    bad: str,
+    shown: str,
+    ref: str = "CAST(NULL AS DOUBLE) AS ref_close",
+    join: str = "",
+    params: dict | None = None,
+) -> tuple[int, str]:
+    """First line of `filename` where `bad` holds, and `shown` there."""
+    row = conn.execute(
+        f"SELECT _line, {shown} FROM (SELECT s.*, {ref} FROM ({_LINES}) s {join}) "
+        f"WHERE {bad} ORDER BY _line LIMIT 1",
+        {**(params or {}), "filename": filename},
+    ).fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _first_repeat(conn: duckdb.DuckDBPyConnection, filename: str) -> tuple[int, str]:
+    """First line of `filename` repeating an earlier line's timestamp."""
+    row = conn.execute(
+        f"SELECT _line, CAST(_ts AS VARCHAR) FROM ({_LINES}) "
+        "QUALIFY row_number() OVER (PARTITION BY _ts ORDER BY _line) > 1 "
+        "ORDER BY _line LIMIT 1",
+        {"filename": filename},
+    ).fetchone()
+    return int(row[0]), str(row[1])
