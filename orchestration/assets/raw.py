@@ -86,19 +86,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
                 "pending_periods": ", ".join(result.pending) or "none",
                 **extra,
             },
-            check_results=[
-                *_merge_outcomes(spec.asset, result.outcomes),
-                dg.AssetCheckResult(
-                    asset_key=spec.asset,
-                    check_name=FILES_VALID_CHECK,
-                    passed=not result.rejections,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "rejected_files": len(result.rejections),
-                        "detail": "\n".join(r.message for r in result.rejections[:20]),
-                    },
-                ),
-            ],
+            check_results=_merge_outcomes(spec.asset, result.outcomes),
         )
 
     return _raw_asset
@@ -115,7 +103,7 @@ def _merge_outcomes(asset_name: str, outcomes: list[CheckOutcome]) -> list[dg.As
             check_name=check,
             passed=all(o.passed for o in items),
             severity=dg.AssetCheckSeverity.WARN
-            if check in WARN_ONLY_CHECKS
+            if check in _NON_BLOCKING
             else dg.AssetCheckSeverity.ERROR,
             metadata={"detail": "; ".join(o.describe() for o in items)},
         )

@@ -21,7 +21,12 @@ from transforms.progress import Progress
 from transforms.raw.datasets import dataset, periods_for_window
 from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
 from transforms.raw.loading import load_files
-from transforms.raw.quality import CheckOutcome, check_dataset, check_files_verified
+from transforms.raw.quality import (
+    FILES_VALID_CHECK,
+    CheckOutcome,
+    check_dataset,
+    check_files_verified,
+)
 from transforms.raw.validation import Rejection
 from transforms.raw.venues import make_source
 from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source
@@ -97,6 +102,13 @@ def ingest_window(
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
                 result.rejections.extend(loaded.rejections)
+                result.outcomes.append(
+                    CheckOutcome(
+                        FILES_VALID_CHECK,
+                        not loaded.rejections,
+                        [(r.message, 1) for r in loaded.rejections],
+                    )
+                )
                 bad = {r.period for r in loaded.rejections}
                 verified = [f.period for f in files if f.period not in bad]
                 if name == "funding" and settings.source == "binance":
