@@ -1,7 +1,13 @@
-"""A persistent DAGSTER_HOME inside the project, so run history survives restarts."""
+"""A persistent DAGSTER_HOME inside the project, so run history survives restarts.
+
+Dagster creates and migrates its SQLite storages on first use; two first runs on a fresh
+home used to race into `sqlite3.OperationalError`. The first use therefore happens here,
+under an exclusive file lock, and is marked done so later runs skip the lock.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -9,6 +15,8 @@ from pathlib import Path
 from transforms.config import ConfigError, project_root
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
+LOCK_NAME = ".liqmap-init.lock"
+READY_NAME = ".liqmap-initialized"
 
 
 def dagster_home_path() -> Path:
@@ -16,8 +24,9 @@ def dagster_home_path() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home").resolve()
 
 
-def ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME or <project>/.dagster_home; create it with our dagster.yaml."""
+def ensure_dagster_home(initialize: bool = True) -> Path:
+    """Use $DAGSTER_HOME or <project>/.dagster_home; create it with our dagster.yaml and
+    (unless `initialize` is False) create its storages once, under a lock."""
     home = dagster_home_path()
     if home.exists() and not home.is_dir():
         raise ConfigError(
@@ -29,8 +38,28 @@ def ensure_dagster_home() -> Path:
         raise ConfigError(
             f"DAGSTER_HOME={home} cannot be created ({exc.strerror}): expected a writable folder"
         ) from None
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(TEMPLATE, config)
     os.environ["DAGSTER_HOME"] = str(home)
+    if (home / READY_NAME).exists() and (home / "dagster.yaml").exists():
+        return home
+    with open(home / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        config = home / "dagster.yaml"
+        if not config.exists():
+            tmp = home / f".dagster.yaml.{os.getpid()}.tmp"
+            shutil.copyfile(TEMPLATE, tmp)
+            os.replace(tmp, config)
+        if initialize and not (home / READY_NAME).exists():
+            _create_storages()
+            (home / READY_NAME).write_text("storages created\n")
     return home
+
+
+def _create_storages() -> None:
+    """Open the instance once: Dagster creates and migrates the SQLite storages."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    try:
+        instance.get_runs(limit=1)
+    finally:
+        instance.dispose()

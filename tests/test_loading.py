@@ -162,13 +162,13 @@ def test_corrupt_file_aborts_before_any_write(source, tmp_path):
         assert snapshot(conn) == before
 
 
-def test_empty_file_list_clears_window(source, tmp_path):
+def test_empty_file_list_keeps_the_window(source, tmp_path):
+    """Only days an accepted file covers are replaced: no file, nothing deleted."""
     with warehouse(tmp_path / "wh.duckdb") as conn:
         load_all(conn, source)
+        before = snapshot(conn)
         assert load_dataset(conn, "metrics", SYMBOL, [], START, START + timedelta(days=1), "x") == 0
-        assert conn.execute("SELECT count(*) FROM raw.metrics_5m").fetchone()[0] == 288 * (
-            N_DAYS - 1
-        )
+        assert snapshot(conn) == before
 
 
 def test_metrics_are_taken_at_the_bar_close(source, tmp_path):

@@ -17,6 +17,7 @@ from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
 from transforms.marts.update import NoStagedBars, update_marts
 from transforms.model import ModelParams
+from transforms.raw.quality import good_segments, rejected_days
 from transforms.reference import seed_brackets
 
 _D = ModelParams()
@@ -80,16 +81,20 @@ def liquidation_model(
     params = config.to_params()
     totals: dict[str, int] = {}
     started = time.perf_counter()
+    symbols = archive.settings().symbols
     with warehouse.connect() as conn:
         seed_brackets(conn)
-        for symbol in archive.settings().symbols:
-            try:
-                update = update_marts(conn, symbol, params, start, end)
-            except NoStagedBars as exc:
-                raise dg.Failure(str(exc)) from exc
-            for key, n in update.rows.items():
-                totals[key] = totals.get(key, 0) + n
-            context.log.info(f"model {symbol} {start}..{end}: {update.bars} bars -> {update.rows}")
+        # Days with a file rejected at load are not modelled (their earlier marts stay).
+        rejected = rejected_days(conn, symbols, start, end)
+        for lo, hi in good_segments(start, end, rejected):
+            for symbol in symbols:
+                try:
+                    update = update_marts(conn, symbol, params, lo, hi)
+                except NoStagedBars as exc:
+                    raise dg.Failure(str(exc)) from exc
+                for key, n in update.rows.items():
+                    totals[key] = totals.get(key, 0) + n
+                context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
     for name in MART_ASSETS:
         yield dg.MaterializeResult(

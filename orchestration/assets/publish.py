@@ -7,8 +7,12 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
+from reports.writer import remove_stale_temp_files
 from transforms.marts.registry import ALL_MART_ASSETS
-from transforms.publish import export_marts, publish_snapshot
+from transforms.publish import export_marts, publish_snapshot, remove_stale_snapshot_temps
+from transforms.raw.quality import rejected_days
+
+DAYS_ACCEPTED_CHECK = "days_accepted"
 
 
 @dg.asset(
@@ -26,9 +30,21 @@ def report_site(
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
     settings = archive.settings()
-    days = [start + timedelta(days=i) for i in range((end - start).days)]
     methodology = settings.project_root / "docs" / "methodology.md"
     with warehouse.connect() as conn:
+        # A day with a file rejected at load keeps its earlier page (or gets none).
+        rejected = rejected_days(conn, settings.symbols, start, end)
+        days = [
+            start + timedelta(days=i)
+            for i in range((end - start).days)
+            if start + timedelta(days=i) not in rejected
+        ]
+        if not days:
+            remove_stale_temp_files(settings.output_site_dir)
+            context.log.warning(f"report_site: every day of {start}..{end} was rejected")
+            return dg.MaterializeResult(
+                metadata={"pages_written": 0, "rejected_days": len(rejected)}
+            )
         result = build_site(
             conn,
             settings.output_site_dir,
@@ -56,19 +72,57 @@ def report_site(
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["report_site"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            name=DAYS_ACCEPTED_CHECK,
+            asset="warehouse_snapshot",
+            description="Every day of the run passed validation at load. Blocking and last: "
+            "the good days are published first, then a rejected day fails the run, named.",
+            blocking=True,
+        )
+    ],
 )
 def warehouse_snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
+    start, end = partition_window(context)
     settings = archive.settings()
+    removed = remove_stale_snapshot_temps(settings.snapshot_path, settings.exports_dir)
+    if removed:
+        context.log.info(f"removed {len(removed)} temp file(s) a killed run left")
     with warehouse.connect() as conn:
-        size = publish_snapshot(conn, settings.snapshot_path)
-        counts = export_marts(conn, settings.exports_dir)
+        rejected = rejected_days(conn, settings.symbols, start, end)
+        every_day_rejected = len(rejected) == (end - start).days
+        if not every_day_rejected:
+            size = publish_snapshot(conn, settings.snapshot_path)
+            counts = export_marts(conn, settings.exports_dir)
+    gate = _days_accepted(rejected)
+    if every_day_rejected:
+        context.log.error(f"snapshot not republished: every day of {start}..{end} was rejected")
+        return dg.MaterializeResult(metadata={"published": False}, check_results=[gate])
     context.log.info(f"snapshot published: {settings.snapshot_path} ({size:,} bytes)")
     return dg.MaterializeResult(
         metadata={
             "snapshot": dg.MetadataValue.path(str(settings.snapshot_path)),
             "bytes": size,
             **{f"rows_{k}": v for k, v in counts.items()},
-        }
+        },
+        check_results=[gate],
+    )
+
+
+def _days_accepted(rejected: dict) -> dg.AssetCheckResult:
+    """The run's final gate: fails (ERROR, blocking) naming each rejected day and file."""
+    lines = [f"{day}: {message}" for day, messages in rejected.items() for message in messages]
+    return dg.AssetCheckResult(
+        check_name=DAYS_ACCEPTED_CHECK,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{len(rejected)} day(s) rejected at load, not published: "
+            + ", ".join(map(str, rejected))
+            if rejected
+            else "every day accepted"
+        ),
+        metadata={"rejected_days": len(rejected), "detail": "\n".join(lines[:50])},
     )

@@ -12,15 +12,30 @@ from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.datasets import DATASETS
 from transforms.raw.ingest import WaitingForArchive, ingest_window
-from transforms.raw.quality import WARN_ONLY_CHECKS, CheckOutcome, check_names
+from transforms.raw.quality import (
+    FILES_VALID_CHECK,
+    WARN_ONLY_CHECKS,
+    CheckOutcome,
+    check_names,
+)
+
+#: reported but not blocking on the raw asset (see README "Quality gates")
+_NON_BLOCKING = WARN_ONLY_CHECKS | {FILES_VALID_CHECK}
 
 
 def _build_raw_asset(name: str) -> dg.AssetsDefinition:
     spec = DATASETS[name]
     check_specs = [
-        dg.AssetCheckSpec(name=check, asset=spec.asset, description=f"{check} on {spec.table}")
+        dg.AssetCheckSpec(
+            name=check,
+            asset=spec.asset,
+            description=f"{check} on {spec.table}",
+            blocking=check not in _NON_BLOCKING,
+        )
         for check in check_names(name)
     ]
+    # Rules comparing with another dataset (mark vs last, OI value vs price) need it loaded.
+    deps = [DATASETS[spec.reference].asset] if spec.reference else []
 
     @dg.asset(
         name=spec.asset,
@@ -30,6 +45,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=check_specs,
+        deps=deps,
         metadata={"table": spec.table, "dataset": name},
     )
     def _raw_asset(
@@ -87,7 +103,7 @@ def _merge_outcomes(asset_name: str, outcomes: list[CheckOutcome]) -> list[dg.As
             check_name=check,
             passed=all(o.passed for o in items),
             severity=dg.AssetCheckSeverity.WARN
-            if check in WARN_ONLY_CHECKS
+            if check in _NON_BLOCKING
             else dg.AssetCheckSeverity.ERROR,
             metadata={"detail": "; ".join(o.describe() for o in items)},
         )

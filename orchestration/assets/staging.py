@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.datasets import DATASETS
+from transforms.raw.quality import good_segments, rejected_days
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 from transforms.staging import build_bars_5m, incomplete_bar_days
 
@@ -41,10 +42,14 @@ def stg_bars_5m(
     rows = 0
     failures: list[str] = []
     with warehouse.connect() as conn:
-        for symbol in symbols:
-            rows += build_bars_5m(conn, symbol, start, end)
-            failures.extend(incomplete_bar_days(conn, symbol, start, end))
-    context.log.info(f"stg_bars_5m: {rows} bars for {start}..{end}")
+        # Days with a file rejected at load are not staged (their earlier bars stay).
+        rejected = rejected_days(conn, symbols, start, end)
+        for lo, hi in good_segments(start, end, rejected):
+            for symbol in symbols:
+                rows += build_bars_5m(conn, symbol, lo, hi)
+                failures.extend(incomplete_bar_days(conn, symbol, lo, hi))
+    skipped = f"; skipped rejected days {', '.join(map(str, rejected))}" if rejected else ""
+    context.log.info(f"stg_bars_5m: {rows} bars for {start}..{end}{skipped}")
     return dg.MaterializeResult(
         metadata={"rows": rows, "window": f"{start}..{end}"},
         check_results=[

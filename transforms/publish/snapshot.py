@@ -11,11 +11,27 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.atomic import atomic_target
+from transforms.atomic import TMP_SUFFIX, atomic_target
 from transforms.marts.registry import MARTS
 
 #: every mart is exported, in registry order
 MART_TABLES = tuple(MARTS)
+
+
+def remove_stale_snapshot_temps(snapshot_path: Path, exports_dir: Path) -> list[Path]:
+    """Delete temp files a killed or failed publication left (`.<name>.<pid>.tmp` and the
+    DuckDB WAL beside it). Runs are one writer at a time, so no live publication owns them."""
+    removed = []
+    for folder, names in (
+        (Path(snapshot_path).parent, [Path(snapshot_path).name]),
+        (Path(exports_dir), [f"{name}.parquet" for name in MART_TABLES]),
+    ):
+        for name in names:
+            for pattern in (f".{name}.*{TMP_SUFFIX}", f".{name}.*{TMP_SUFFIX}.wal"):
+                for stale in folder.glob(pattern):
+                    stale.unlink(missing_ok=True)
+                    removed.append(stale)
+    return removed
 
 
 def publish_snapshot(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> int:

@@ -20,8 +20,14 @@ from transforms.config import Settings
 from transforms.progress import Progress
 from transforms.raw.datasets import dataset, periods_for_window
 from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
-from transforms.raw.loading import load_dataset
-from transforms.raw.quality import CheckOutcome, check_dataset, check_files_verified
+from transforms.raw.loading import load_files
+from transforms.raw.quality import (
+    FILES_VALID_CHECK,
+    CheckOutcome,
+    check_dataset,
+    check_files_verified,
+)
+from transforms.raw.validation import Rejection
 from transforms.raw.venues import make_source
 from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source
 
@@ -46,6 +52,8 @@ class IngestResult:
     caught_up: list[str] = field(default_factory=list)
     rest_days: int = 0
     outcomes: list[CheckOutcome] = field(default_factory=list)
+    #: files that failed validation at load (nothing of them loaded), one message each
+    rejections: list[Rejection] = field(default_factory=list)
 
 
 def fetch_window(
@@ -84,10 +92,25 @@ def ingest_window(
             files = fetch_window(source, name, symbol, periods, symbol_pending, log)
             result.pending.extend(symbol_pending)
             with connect() as conn:
-                result.rows += load_dataset(
+                loaded = load_files(
                     conn, name, symbol, files, start, end, source_name=settings.source
                 )
-                verified = [f.period for f in files]
+                result.rows += loaded.rows
+                cached = {f.relpath: f.path for f in files}
+                for rejected in loaded.rejections:
+                    log.error(f"rejected {rejected.message}")
+                    # Evict it so the next run fetches the file again (it may be republished).
+                    cached[rejected.relpath].unlink(missing_ok=True)
+                result.rejections.extend(loaded.rejections)
+                result.outcomes.append(
+                    CheckOutcome(
+                        FILES_VALID_CHECK,
+                        not loaded.rejections,
+                        [(r.message, 1) for r in loaded.rejections],
+                    )
+                )
+                bad = {r.period for r in loaded.rejections}
+                verified = [f.period for f in files if f.period not in bad]
                 if name == "funding" and settings.source == "binance":
                     result.rest_days += fill_pending_from_rest(
                         conn, settings.binance_fapi_url, symbol, symbol_pending, start, end, log

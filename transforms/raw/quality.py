@@ -7,18 +7,23 @@ run for a dataset is the registry's `checks` (plus `checksums_verified` for ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
-from transforms.raw.datasets import dataset
+from transforms.raw.datasets import dataset, period_bounds
 from transforms.raw.venues.base import sha256_file
 
 FILES_CHECK = "checksums_verified"
-#: Incomplete days happen in the real archive (and are backfilled later): warn, don't block.
+#: A day below the completeness threshold is rejected at load (transforms.raw.validation);
+#: a day above it but short of the full count happens in the real archive: warn, don't block.
 WARN_ONLY_CHECKS = frozenset({"complete_days"})
+#: Files rejected at load, per raw asset: reported, not blocking there (the window's good
+#: days go on); the run's final gate (warehouse_snapshot's `days_accepted`) fails on them.
+FILES_VALID_CHECK = "files_valid"
 
 COMPLETENESS_SQL = """
 WITH days AS (
@@ -117,7 +122,7 @@ def check_dataset(
 
 def check_names(name: str) -> tuple[str, ...]:
     """Every check an ingest of dataset `name` reports (data checks, then checksums)."""
-    return (*dataset(name).checks, FILES_CHECK)
+    return (*dataset(name).checks, FILES_CHECK, FILES_VALID_CHECK)
 
 
 def check_files_verified(
@@ -143,3 +148,42 @@ def check_files_verified(
         if not cached.is_file() or sha256_file(cached) != digest:
             failures.append((f"{period} cache differs from sha256 {digest[:12]}", 1))
     return CheckOutcome(FILES_CHECK, not failures, failures)
+
+
+REJECTED_SQL = """
+SELECT dataset, symbol, period, message FROM raw.rejected_files
+WHERE list_contains($symbols, symbol) ORDER BY dataset, symbol, period
+"""
+
+
+def rejected_days(
+    conn: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
+) -> dict[date, list[str]]:
+    """Days of [start, end) covered by a file rejected at load (for any symbol and dataset),
+    each with the rejection messages. Such a day is not staged, modelled or published."""
+    days: dict[date, list[str]] = {}
+    for name, _symbol, period, message in conn.execute(
+        REJECTED_SQL, {"symbols": list(symbols)}
+    ).fetchall():
+        first, last = period_bounds(name, period)
+        day = max(first, start)
+        while day < min(last, end):
+            days.setdefault(day, []).append(message)
+            day += timedelta(days=1)
+    return dict(sorted(days.items()))
+
+
+def good_segments(start: date, end: date, bad: Iterable[date]) -> list[tuple[date, date]]:
+    """[start, end) split into maximal runs of days not in `bad`, as [lo, hi) pairs."""
+    skip = set(bad)
+    segments: list[tuple[date, date]] = []
+    day = start
+    while day < end:
+        if day in skip:
+            day += timedelta(days=1)
+            continue
+        lo = day
+        while day < end and day not in skip:
+            day += timedelta(days=1)
+        segments.append((lo, day))
+    return segments

@@ -62,6 +62,19 @@ CREATE TABLE IF NOT EXISTS raw.files (
     loaded_at TIMESTAMP NOT NULL
 );
 
+-- Archive files rejected at load (transforms.raw.validation): nothing of them entered raw.*.
+-- A later load of the same period replaces its row (deleted when the file passes).
+CREATE TABLE IF NOT EXISTS raw.rejected_files (
+    dataset VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    relpath VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    line BIGINT,                         -- first offending line of the CSV (1 = first line)
+    message VARCHAR NOT NULL,
+    rejected_at TIMESTAMP NOT NULL
+);
+
 -- 5-minute bars: the model's only input.
 CREATE TABLE IF NOT EXISTS stg.bars_5m (
     symbol VARCHAR NOT NULL,

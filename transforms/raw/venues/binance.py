@@ -1,4 +1,5 @@
-"""The public Binance archive (data.binance.vision) over HTTPS, with polite bounded retries."""
+"""The public Binance archive (data.binance.vision) over HTTPS: every file within a deadline
+(connect, reads and retries; transforms.http), every step's downloads within a step budget."""
 
 from __future__ import annotations
 
@@ -7,57 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from transforms.http import make_client
+from transforms.http import Deadline, HttpError, HttpStatusError, NotFound, fetch_bytes, make_client
 from transforms.raw.venues.base import CachingSource, NotYetPublished, SourceError
 
-
-class TransientHTTPError(SourceError):
-    """429, 5xx, timeout or connection failure: worth retrying."""
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None  # HTTP-date form: fall back to exponential backoff
-    return max(0.0, seconds)
-
-
-def _get_once(
-    client: httpx.Client, url: str, label: str, on_request: Callable[[], None] | None
-) -> bytes:
-    if on_request is not None:
-        on_request()
-    try:
-        response = client.get(url)
-    except httpx.TimeoutException as exc:
-        raise TransientHTTPError(f"{label}: timeout fetching {url}: {exc}") from exc
-    except httpx.TransportError as exc:  # connect errors, truncated bodies, resets
-        raise TransientHTTPError(f"{label}: transport error on {url}: {exc!r}") from exc
-    status = response.status_code
-    if status == 200:
-        return response.content
-    if status == 404:
-        raise NotYetPublished(f"{label} is not published yet (404 from {url})")
-    if status == 429 or status >= 500:
-        raise TransientHTTPError(
-            f"{label}: HTTP {status} from {url}",
-            retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
-        )
-    if status == 451:
-        raise SourceError(
-            f"{label}: HTTP 451 (Unavailable For Legal Reasons) from {url}: Binance refuses "
-            "requests from restricted regions; run from an eligible location or use another source"
-        )
-    raise SourceError(f"{label}: HTTP {status} from {url}")
+#: total time for one file (connect, every read, every retry) and for one run step's downloads
+FILE_DEADLINE_S = 300.0
+STEP_DEADLINE_S = 6 * 3600.0
 
 
 def get_with_retries(
@@ -65,34 +22,40 @@ def get_with_retries(
     url: str,
     label: str,
     *,
+    deadline: float | Deadline = FILE_DEADLINE_S,
     max_attempts: int = 6,
     backoff_initial: float = 1.0,
     backoff_max: float = 60.0,
-    retry_after_max: float = 300.0,
     sleep: Callable[[float], None] = time.sleep,
     on_request: Callable[[], None] | None = None,
 ) -> bytes:
-    """GET `url` (named `label` in errors): 200 gives the body, 404 NotYetPublished, 429/5xx/
-    timeouts/transport errors are retried with exponential backoff (or Retry-After, capped),
-    anything else (e.g. 451 from a restricted region) is a SourceError at once."""
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientHTTPError) and exc.retry_after is not None:
-            return min(exc.retry_after, retry_after_max)
-        return min(backoff_initial * 2 ** (state.attempt_number - 1), backoff_max)
-
-    retrying = Retrying(
-        stop=stop_after_attempt(max_attempts),
-        wait=wait,
-        retry=retry_if_exception_type(TransientHTTPError),
-        sleep=sleep,
-        reraise=True,
-    )
+    """GET `url` (named `label` in errors) within `deadline` (seconds or a shared Deadline):
+    200 gives the body, 404 NotYetPublished, 429/5xx/timeouts/transport errors are retried
+    with backoff (or Retry-After) inside the deadline and `max_attempts`; anything else (e.g.
+    451 from a restricted region) is a SourceError at once. Every error names the URL."""
     try:
-        return retrying(_get_once, client, url, label, on_request)
-    except TransientHTTPError as exc:
-        raise SourceError(f"giving up after {max_attempts} attempts: {exc}") from exc
+        return fetch_bytes(
+            client,
+            url,
+            deadline_s=deadline,
+            backoff_initial_s=backoff_initial,
+            backoff_max_s=backoff_max,
+            max_attempts=max_attempts,
+            before_attempt=on_request,
+            sleep=sleep,
+        )
+    except NotFound:
+        raise NotYetPublished(f"{label} is not published yet (404 from {url})") from None
+    except HttpStatusError as exc:
+        if exc.status == 451:
+            raise SourceError(
+                f"{label}: HTTP 451 (Unavailable For Legal Reasons) from {url}: Binance refuses "
+                "requests from restricted regions; run from an eligible location or use another "
+                "source"
+            ) from exc
+        raise SourceError(f"{label}: {exc}") from exc
+    except HttpError as exc:  # deadline, attempts, redirects, oversized body
+        raise SourceError(f"{label}: {exc}") from exc
 
 
 class BinanceSource(CachingSource):
@@ -110,7 +73,8 @@ class BinanceSource(CachingSource):
         max_attempts: int = 6,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
-        retry_after_max: float = 300.0,
+        file_deadline_s: float = FILE_DEADLINE_S,
+        step_deadline_s: float = STEP_DEADLINE_S,
         sleep: Callable[[float], None] = time.sleep,
     ):
         super().__init__(cache_dir)
@@ -120,7 +84,9 @@ class BinanceSource(CachingSource):
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
-        self.retry_after_max = retry_after_max
+        self.file_deadline_s = file_deadline_s
+        # One source serves one run step: all its downloads share this budget.
+        self.step_deadline = Deadline.after(step_deadline_s)
         self._sleep = sleep
         self.requests = 0  # HTTP requests sent (observability and tests)
 
@@ -142,10 +108,10 @@ class BinanceSource(CachingSource):
             self._client,
             self.base_url + relpath + suffix,
             relpath,
+            deadline=Deadline(min(time.monotonic() + self.file_deadline_s, self.step_deadline.at)),
             max_attempts=self.max_attempts,
             backoff_initial=self.backoff_initial,
             backoff_max=self.backoff_max,
-            retry_after_max=self.retry_after_max,
             sleep=self._sleep,
             on_request=counted,
         )

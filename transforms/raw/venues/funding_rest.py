@@ -17,13 +17,16 @@ import httpx
 import pandas as pd
 
 from transforms.config import validate_symbol
-from transforms.http import make_client
+from transforms.http import Deadline, make_client
 from transforms.raw.datasets import FUNDING_COLUMNS
 from transforms.raw.venues.base import SourceError
 from transforms.raw.venues.binance import get_with_retries
 
 ENDPOINT = "fapi/v1/fundingRate"
 PAGE_LIMIT = 1000
+#: total time for one page (connect, reads, retries) and for all pages of one call
+PAGE_DEADLINE_S = 60.0
+REST_DEADLINE_S = 300.0
 DEFAULT_INTERVAL_HOURS = 8
 
 
@@ -78,11 +81,13 @@ def fetch_funding_rest(
     client: httpx.Client | None = None,
     *,
     max_attempts: int = 6,
+    deadline_s: float = REST_DEADLINE_S,
     sleep: Callable[[float], None] = time.sleep,
 ) -> pd.DataFrame:
     """Funding settlements of `symbol` in [start, end_exclusive) as raw.funding columns.
 
-    Retries like the archive client (429/5xx/timeouts with backoff); raises SourceError on
+    Retries like the archive client (429/5xx/timeouts with backoff), each page within
+    PAGE_DEADLINE_S and all pages within `deadline_s`; raises SourceError on
     failure, with an explicit message for HTTP 451 (Binance blocks restricted regions).
     """
     validate_symbol(symbol)
@@ -91,6 +96,7 @@ def fetch_funding_rest(
     http = client or make_client()
     label = f"{symbol} funding {start}..{end_exclusive} (REST)"
     settlements: list[tuple[int, float]] = []
+    budget = Deadline.after(deadline_s)
     try:
         cursor, end_ms = _ms(start), _ms(end_exclusive) - 1
         while cursor <= end_ms:
@@ -98,7 +104,12 @@ def fetch_funding_rest(
                 symbol=symbol, startTime=cursor, endTime=end_ms, limit=PAGE_LIMIT
             )
             body = get_with_retries(
-                http, f"{base}{ENDPOINT}?{query}", label, max_attempts=max_attempts, sleep=sleep
+                http,
+                f"{base}{ENDPOINT}?{query}",
+                label,
+                deadline=Deadline(min(time.monotonic() + PAGE_DEADLINE_S, budget.at)),
+                max_attempts=max_attempts,
+                sleep=sleep,
             )
             page = parse_funding_json(body, label)
             settlements += page

@@ -1,16 +1,15 @@
 """Cheap "is this day published yet?" probes for schedules and sensors.
 
 Sensors run in the daemon beside runs, so they must never open DuckDB or download data:
-a probe is a HEAD request on the archive's `.CHECKSUM` (or a file test for local sources).
+a probe is a deadline-bounded GET of the archive's `.CHECKSUM` (or a file test for local sources).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import httpx
-
 from transforms.config import Settings
+from transforms.http import HttpError, fetch_bytes, make_client
 from transforms.raw.venues import archive_relpath, periods_for_window
 
 PROBE_TIMEOUT_S = 10.0
@@ -35,8 +34,16 @@ def _published(settings: Settings, relpath: str, day: date) -> bool:
         return settings.start_date <= day <= settings.end_date
     if settings.source == "mirror":
         return settings.mirror_dir is not None and (settings.mirror_dir / relpath).is_file()
+    # GET of the tiny .CHECKSUM within an overall deadline (a HEAD could still drip forever).
     try:
-        response = httpx.head(settings.binance_url + relpath + ".CHECKSUM", timeout=PROBE_TIMEOUT_S)
-    except httpx.HTTPError:
+        with make_client(PROBE_TIMEOUT_S) as client:
+            fetch_bytes(
+                client,
+                settings.binance_url + relpath + ".CHECKSUM",
+                deadline_s=PROBE_TIMEOUT_S,
+                max_attempts=1,
+                max_bytes=4096,
+            )
+    except HttpError:
         return False
-    return response.status_code == 200
+    return True
