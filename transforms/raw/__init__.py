@@ -1,0 +1,1 @@
+"""Raw layer: venue sources, datasets registry, parsing, loading, quality."""
