@@ -22,6 +22,7 @@ from transforms.raw.venues.bybit import (
     RateLimited,
     SlidingWindowLimiter,
     load_bybit_settings,
+    make_bybit_source,
     oi_per_side,
 )
 from transforms.raw.venues.bybit.datasets import DATASETS
@@ -331,8 +332,22 @@ def test_settings_parse_and_reject() -> None:
         load_bybit_settings({"LIQMAP_BYBIT_OI_SIDES": "half"})
     with pytest.raises(ConfigError, match="LIQMAP_BYBIT_URL"):
         load_bybit_settings({"LIQMAP_BYBIT_URL": "api.bybit.com"})
+    assert s.requests_per_5s == 500
     with pytest.raises(ConfigError, match="LIQMAP_BYBIT_BAN_BACKOFF_S"):
         load_bybit_settings({"LIQMAP_BYBIT_BAN_BACKOFF_S": "-1"})
+    with pytest.raises(ConfigError, match="bans above it"):
+        load_bybit_settings({"LIQMAP_BYBIT_REQUESTS_PER_5S": "5000"})
+    local = {"LIQMAP_BYBIT_URL": "http://127.0.0.1:8765", "LIQMAP_BYBIT_REQUESTS_PER_5S": "5000"}
+    assert load_bybit_settings(local).requests_per_5s == 5000
+
+
+def test_make_bybit_source_reads_settings_and_fetches(server, tmp_path) -> None:
+    settings = load_bybit_settings(
+        {"LIQMAP_BYBIT_URL": server.url, "LIQMAP_BYBIT_REQUESTS_PER_5S": "2000"}
+    )
+    with make_bybit_source(tmp_path / "cache", settings, now=lambda: LATER) as src:
+        assert src.client.limiter.max_requests == 2000
+        assert len(src.fetch_day("funding", SYMBOL, DAY).rows) == 3
 
 
 def test_oi_per_side_conversion() -> None:

@@ -229,7 +229,7 @@ def _get_once(
     while True:
         seen.append(str(target))
         try:
-            with client.stream("GET", target) as response:
+            with client.stream("GET", target, follow_redirects=False) as response:
                 status = response.status_code
                 if response.is_redirect:
                     location = response.headers.get("Location")
@@ -273,7 +273,10 @@ def _get_once(
 def _read_body(response: httpx.Response, url: str, max_bytes: int | None) -> bytes:
     chunks: list[bytes] = []
     size = 0
+    at = _DEADLINE_AT.get()
     for chunk in response.iter_bytes():
+        if at is not None and time.monotonic() >= at:  # also bounds clients not from make_client
+            raise _Transient(f"deadline reached while reading the body of {url}")
         size += len(chunk)
         if max_bytes is not None and size > max_bytes:
             raise BodyTooLarge(url, f"{url}: body larger than {max_bytes} bytes")

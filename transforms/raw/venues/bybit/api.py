@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from transforms.http import Deadline, DeadlineExceeded, HttpStatusError, fetch_bytes, make_client
+from transforms.http import Deadline, HttpError, HttpStatusError, fetch_bytes, make_client
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
     DAY_MS,
@@ -37,6 +37,7 @@ from transforms.raw.venues.bybit.errors import (
 DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
 MAX_PAGES = 1000  # a runaway cursor is an error, not an endless loop
+MAX_PAGE_BYTES = 16 << 20  # a 1000-bar kline page is ~80 kB
 
 
 class SlidingWindowLimiter:
@@ -145,6 +146,7 @@ class BybitClient:
                     params=params,
                     deadline_s=deadline,
                     backoff_initial_s=self.http_backoff_s,
+                    max_bytes=MAX_PAGE_BYTES,
                     before_attempt=self._before_attempt,
                     sleep=self._sleep,
                 )
@@ -157,8 +159,8 @@ class BybitClient:
                         "(it also answers 403 to restricted regions). Back off for minutes: "
                         f"this client sends nothing for {self.ban_backoff_s:.0f}s."
                     ) from exc
-                raise BybitError(str(exc)) from exc
-            except DeadlineExceeded as exc:
+                raise BybitError(f"{ds.path}: {exc}") from exc
+            except HttpError as exc:  # deadline, 404, redirects, oversized body
                 raise BybitError(f"{ds.path}: {exc}") from exc
             where = f"{ds.path}?{httpx.QueryParams(params)}"
             doc = decode_envelope(body, where)
