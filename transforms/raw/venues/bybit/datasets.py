@@ -144,8 +144,9 @@ class BybitDataset:
     step_ms: int | None = None  # spacing of rows when regular
 
     @property
-    def endpoint(self) -> str:
-        return self.path
+    def expected_rows(self) -> int | None:
+        """Rows of a complete day on a regular grid (1440 klines, 288 OI); None if irregular."""
+        return DAY_MS // self.step_ms if self.step_ms else None
 
 
 DATASETS: dict[str, BybitDataset] = {

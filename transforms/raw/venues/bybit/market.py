@@ -106,3 +106,45 @@ def generate_market(
         funding=np.column_stack([f_ts, rates]).astype(np.float64),
         risk_tiers=standard_tiers(symbol),
     )
+
+
+def market_from_simulation(
+    symbol: str,
+    sim: Any,
+    *,
+    oi_share: float = 0.6,
+    oi_reported_as: str = "both",
+    seed: int = 11,
+) -> BybitMarket:
+    """A Bybit market shadowing a simulated Binance market (the synthetic generator's `Market`:
+    minute arrays, 5-min `oi_base` from the first minute, 8-hourly funding), so the demo's two
+    venues share one price path, as real venues do.
+
+    Bybit's per-side OI is `oi_share` x Binance's; it is written the way Bybit reports it under
+    `oi_reported_as` (`both`: doubled, `one`: as is), so reading it back with the same
+    LIQMAP_BYBIT_OI_SIDES gives `oi_share` x Binance exactly. Prices carry a small venue basis.
+    """
+    if oi_reported_as not in ("both", "one"):
+        raise ValueError(f"oi_reported_as={oi_reported_as!r}: expected both or one")
+    rng = np.random.default_rng(seed)
+    ts = np.asarray(sim.minute_open_ms, dtype=np.int64)
+    n = len(ts)
+    basis = 1.0 + rng.normal(0.0, 5e-5, n)
+    o, c = sim.open * basis, sim.close * basis
+    h = np.maximum(sim.high * basis, np.maximum(o, c))
+    lo = np.minimum(sim.low * basis, np.minimum(o, c))
+    volume = np.asarray(sim.volume, dtype=np.float64) * 0.5
+    klines = np.column_stack([ts, o, h, lo, c, volume, volume * c])
+    mark = np.column_stack([ts, sim.mark_open, sim.mark_high, sim.mark_low, sim.mark_close])
+    oi_per_side = np.asarray(sim.oi_base, dtype=np.float64) * oi_share
+    reported = oi_per_side * (2.0 if oi_reported_as == "both" else 1.0)
+    oi_ts = ts[0] + 5 * MINUTE_MS * np.arange(len(reported), dtype=np.int64)
+    funding = np.column_stack([np.asarray(sim.funding_ms, dtype=np.int64), sim.funding_rate])
+    return BybitMarket(
+        symbol=symbol,
+        klines=klines.astype(np.float64),
+        mark_klines=mark.astype(np.float64),
+        open_interest=np.column_stack([oi_ts, reported]).astype(np.float64),
+        funding=funding.astype(np.float64),
+        risk_tiers=standard_tiers(symbol),
+    )

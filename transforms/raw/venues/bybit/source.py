@@ -94,8 +94,10 @@ class BybitSource:
     def fetch_day(self, dataset_name: str, symbol: str, day: date) -> BybitDay:
         """The day's rows: from the verified cache, else fetched (and cached when final).
 
-        An empty complete day (e.g. before the symbol's launch) is returned but not cached, so a
-        transient empty answer is never frozen.
+        Only a day that is over and complete is cached: every bar of its grid for klines and
+        open interest (1440 / 288 rows), at least one settlement for funding. A shorter or
+        empty past day (a symbol's launch day, an exchange outage, a transient empty answer)
+        is returned with `final=False` and asked again next time, so it is never frozen.
         """
         ds = dataset(dataset_name)
         validate_symbol(symbol)
@@ -115,7 +117,9 @@ class BybitSource:
             raise ValueError(f"{label}: the day has not started yet")
         pages = self.client.day_pages(ds, symbol, start_ms)
         rows = rows_of_day(ds, pages, start_ms, label)  # validates before anything is cached
-        if final and rows:
+        expected = ds.expected_rows
+        complete = len(rows) == expected if expected is not None else bool(rows)
+        if final and complete:
             stored = self.cache.store(ds.name, symbol, period, pages)
             return BybitDay(
                 ds.name, symbol, period, ds.columns, rows, True, False, stored.path, stored.sha256
