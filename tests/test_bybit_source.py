@@ -119,7 +119,9 @@ def test_open_interest_follows_the_cursor(server, market, tmp_path) -> None:
     np.testing.assert_allclose([r[1] for r in day.rows], want[:, 1], atol=1e-8)
     calls = [q for p, q in server.log if p == OI]
     assert len(calls) == 2  # 288 rows at 200 per page
-    assert "cursor" not in calls[0] and calls[1]["cursor"]
+    # the cursor went back exactly as sent (percent-encoded once), like Bybit's own SDK
+    assert "cursor" not in calls[0] and calls[1]["cursor"].startswith("lastid=200&lasttime=")
+    assert day.rows[0][2] is None  # older response format: no singleOpenInterest
     assert calls[0]["intervalTime"] == "5min" and calls[0]["category"] == "linear"
 
 
@@ -232,6 +234,9 @@ def test_shadow_of_the_synthetic_market_reads_back_per_side(tmp_path) -> None:
     binance_oi = np.asarray(sim.oi_base)[288:576]
     per_side = oi_per_side(np.array([r[1] for r in oi.rows]), "both")
     np.testing.assert_allclose(per_side, 0.6 * binance_oi, rtol=1e-9)
+    single = np.array([r[2] for r in oi.rows])
+    np.testing.assert_allclose(single, per_side, rtol=1e-9)  # newest format: single side too
+    assert {implied_sides(r[1], r[2]) for r in oi.rows} == {"both"}
     # the same price path, up to a small venue basis
     closes = np.array([r[4] for r in klines.rows])
     np.testing.assert_allclose(closes, np.asarray(sim.close)[1440:2880], rtol=1e-3)

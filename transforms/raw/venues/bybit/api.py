@@ -10,6 +10,7 @@ hammering the server.
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,20 @@ DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
 MAX_PAGES = 1000  # a runaway cursor is an error, not an endless loop
 MAX_PAGE_BYTES = 16 << 20  # a 1000-bar kline page is ~80 kB
+
+
+_QUERY_VALUE = re.compile(r"^[A-Za-z0-9%._~+/-]*$")
+
+
+def query_string(params: dict[str, str], path: str) -> str:
+    """`k=v&...` sorted, values sent verbatim as Bybit's own SDK (pybit) does: a
+    `nextPageCursor` arrives already percent-encoded (`lastid%3D...%26lasttime%3D...`) and must
+    go back unchanged, not encoded a second time. Values outside URL-safe characters are
+    refused rather than sent."""
+    for key, value in params.items():
+        if not _QUERY_VALUE.fullmatch(str(value)):
+            raise BybitFormatError(f"{path}: unsafe query value {key}={str(value)[:60]!r}")
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
 class SlidingWindowLimiter:
@@ -134,7 +149,7 @@ class BybitClient:
 
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
         """One successful page (retCode 0); 10006 is retried inside the request's deadline."""
-        url = self.base_url + ds.path
+        url = self.base_url + ds.path + "?" + query_string(params, ds.path)
         deadline = Deadline.after(self.request_deadline_s)
         attempt = 0
         while True:
@@ -143,7 +158,6 @@ class BybitClient:
                 body = fetch_bytes(
                     self._http,
                     url,
-                    params=params,
                     deadline_s=deadline,
                     backoff_initial_s=self.http_backoff_s,
                     max_bytes=MAX_PAGE_BYTES,
@@ -162,7 +176,7 @@ class BybitClient:
                 raise BybitError(f"{ds.path}: {exc}") from exc
             except HttpError as exc:  # deadline, 404, redirects, oversized body
                 raise BybitError(f"{ds.path}: {exc}") from exc
-            where = f"{ds.path}?{httpx.QueryParams(params)}"
+            where = f"{ds.path}?{query_string(params, ds.path)}"
             doc = decode_envelope(body, where)
             code = doc["retCode"]
             if code == 0:

@@ -13,10 +13,10 @@ Run standalone: `python -m transforms.raw.venues.bybit.fake_server --start 2026-
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
 import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -79,15 +79,21 @@ def _window(arr: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
     return arr[mask][::-1]  # newest first
 
 
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+_CURSOR = re.compile(r"^lastid=(\d+)&lasttime=(\d+)$")
+
+
+def _encode_cursor(offset: int, last_ts_ms: int) -> str:
+    """Bybit's shape, percent-encoded inside the JSON string: `lastid%3D..%26lasttime%3D..`."""
+    return f"lastid%3D{offset}%26lasttime%3D{last_ts_ms // 1000}"
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
-    except (ValueError, KeyError, TypeError):
-        raise _ParamError("params error: cursor invalid") from None
+    """The cursor as the server sees it after one URL-decoding; a client that encodes the
+    token a second time sends `lastid%3D...` here and is refused."""
+    match = _CURSOR.match(cursor)
+    if not match:
+        raise _ParamError("params error: cursor invalid")
+    return int(match.group(1))
 
 
 class FakeBybitServer:
@@ -170,9 +176,8 @@ class FakeBybitServer:
         offset = _decode_cursor(params["cursor"]) if params.get("cursor") else 0
         page = points[offset : offset + limit]
         more = offset + limit < len(points)
-        return responses.open_interest_result(
-            m.symbol, page, _encode_cursor(offset + limit) if more else ""
-        )
+        cursor = _encode_cursor(offset + limit, int(page[-1, 0])) if more else ""
+        return responses.open_interest_result(m.symbol, page, cursor)
 
     def _funding(self, params: dict[str, str]) -> dict[str, Any]:
         m = self._market(params)

@@ -28,7 +28,7 @@ class BybitMarket:
     symbol: str
     klines: np.ndarray  # (n, 7): open_time, open, high, low, close, volume, turnover
     mark_klines: np.ndarray  # (n, 5): open_time, open, high, low, close
-    open_interest: np.ndarray  # (m, 2): timestamp, openInterest (as Bybit reports it)
+    open_interest: np.ndarray  # (m, 2|3): timestamp, openInterest as Bybit reports it[, single]
     funding: np.ndarray  # (k, 2): fundingRateTimestamp, fundingRate
     risk_tiers: list[dict[str, Any]] = field(default_factory=list)
 
@@ -122,7 +122,8 @@ def market_from_simulation(
 
     Bybit's per-side OI is `oi_share` x Binance's; it is written the way Bybit reports it under
     `oi_reported_as` (`both`: doubled, `one`: as is), so reading it back with the same
-    LIQMAP_BYBIT_OI_SIDES gives `oi_share` x Binance exactly. Prices carry a small venue basis.
+    LIQMAP_BYBIT_OI_SIDES gives `oi_share` x Binance exactly; `singleOpenInterest` (one side)
+    is served too, as in Bybit's newest responses. Prices carry a small venue basis.
     """
     if oi_reported_as not in ("both", "one"):
         raise ValueError(f"oi_reported_as={oi_reported_as!r}: expected both or one")
@@ -144,7 +145,7 @@ def market_from_simulation(
         symbol=symbol,
         klines=klines.astype(np.float64),
         mark_klines=mark.astype(np.float64),
-        open_interest=np.column_stack([oi_ts, reported]).astype(np.float64),
+        open_interest=np.column_stack([oi_ts, reported, oi_per_side]).astype(np.float64),
         funding=funding.astype(np.float64),
         risk_tiers=standard_tiers(symbol),
     )

@@ -8,6 +8,7 @@ public v5 docs.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -57,8 +58,15 @@ def mark_kline_result(symbol: str, bars: Iterable[Sequence[float]]) -> dict[str,
 def open_interest_result(
     symbol: str, points: Iterable[Sequence[float]], next_cursor: str
 ) -> dict[str, Any]:
-    """points: (timestamp_ms, openInterest), already newest first."""
-    rows = [{"openInterest": f"{p[1]:.8f}", "timestamp": str(int(p[0]))} for p in points]
+    """points: (timestamp_ms, openInterest[, singleOpenInterest]), already newest first; the
+    third value (newer responses, since 2026-06-11) is written when present and finite."""
+    rows = []
+    for p in points:
+        row = {"openInterest": f"{p[1]:.8f}"}
+        if len(p) > 2 and math.isfinite(p[2]):
+            row["singleOpenInterest"] = num(p[2], 8)
+        row["timestamp"] = str(int(p[0]))
+        rows.append(row)
     return {"symbol": symbol, "category": CATEGORY, "list": rows, "nextPageCursor": next_cursor}
 
 
