@@ -404,3 +404,40 @@ def test_implied_sides_from_single_open_interest() -> None:
     assert implied_sides(100.0, 100.0) == "one"
     assert implied_sides(150.0, 100.0) is None
     assert implied_sides(100.0, 0.0) is None
+
+
+def test_risk_limit_snapshot_becomes_dated_bracket_rows(server, tmp_path) -> None:
+    from transforms.raw.venues.bybit.tiers import tiers_to_brackets
+
+    with _source(server, tmp_path) as src:
+        frame = tiers_to_brackets(src.fetch_risk_limits(SYMBOL))
+    assert frame["bracket"].tolist() == list(range(1, 11))
+    assert (frame["venue"] == "bybit").all()
+    assert frame["effective_date"].iloc[0] == LATER.date()
+    assert frame["notional_floor"].iloc[0] == 0.0
+    assert (frame["notional_floor"].iloc[1:].to_numpy() == frame["notional_cap"].iloc[:-1]).all()
+    # maintenance margin is continuous at every tier boundary: MM = N * MMR - cum
+    for i in range(1, len(frame)):
+        n = frame["notional_floor"].iloc[i]
+        below = n * frame["maint_margin_rate"].iloc[i - 1] - frame["cum"].iloc[i - 1]
+        above = n * frame["maint_margin_rate"].iloc[i] - frame["cum"].iloc[i]
+        assert above == pytest.approx(below)
+
+
+def test_risk_limit_rates_in_percent_are_recognised(tmp_path) -> None:
+    from transforms.raw.venues.bybit.source import BybitDay
+    from transforms.raw.venues.bybit.tiers import tiers_to_brackets
+
+    rows = [
+        (1, SYMBOL, 2_000_000.0, 0.5, 1.0, 1, 100.0, None),
+        (2, SYMBOL, 4_000_000.0, 1.0, 2.0, 0, 50.0, None),
+    ]
+    snap = BybitDay("risk_limit", SYMBOL, "2026-11-30", (), rows, True, False, None, None)
+    frame = tiers_to_brackets(snap)
+    assert frame["maint_margin_rate"].tolist() == [0.005, 0.01]
+    assert frame["cum"].tolist() == [0.0, pytest.approx(2_000_000 * 0.005)]
+    bad = [(1, SYMBOL, 2_000_000.0, 0.5, 7.0, 1, 100.0, None)]
+    with pytest.raises(BybitFormatError, match="fractions or percentages"):
+        tiers_to_brackets(
+            BybitDay("risk_limit", SYMBOL, "2026-11-30", (), bad, True, False, None, None)
+        )
