@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from transforms.config import ConfigError
@@ -33,7 +34,7 @@ from transforms.raw.venues.bybit.market import (
     generate_market,
     market_from_simulation,
 )
-from transforms.raw.venues.bybit.oi import implied_sides
+from transforms.raw.venues.bybit.oi import implied_sides, open_interest_frame
 
 SYMBOL = "BTCUSDT"
 FIRST_DAY = date(2026, 10, 1)
@@ -237,6 +238,11 @@ def test_shadow_of_the_synthetic_market_reads_back_per_side(tmp_path) -> None:
     single = np.array([r[2] for r in oi.rows])
     np.testing.assert_allclose(single, per_side, rtol=1e-9)  # newest format: single side too
     assert {implied_sides(r[1], r[2]) for r in oi.rows} == {"both"}
+    frame = open_interest_frame(oi, "both")
+    np.testing.assert_allclose(frame["oi_base"], 0.6 * binance_oi, rtol=1e-9)
+    assert frame["create_time"].iloc[0] == pd.Timestamp("2026-10-02 00:00:00")
+    one = open_interest_frame(oi, "one")
+    np.testing.assert_allclose(one["oi_base"], 2 * frame["oi_base"])
     # the same price path, up to a small venue basis
     closes = np.array([r[4] for r in klines.rows])
     np.testing.assert_allclose(closes, np.asarray(sim.close)[1440:2880], rtol=1e-3)

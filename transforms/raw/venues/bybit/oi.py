@@ -9,9 +9,10 @@ See docs/venues.md for the default and its reasons.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 
 OI_SIDES = ("both", "one")
 DEFAULT_OI_SIDES = "both"
@@ -46,3 +47,17 @@ def implied_sides(open_interest: float, single_open_interest: float) -> str | No
     if abs(ratio - 1.0) < 0.05:
         return "one"
     return None
+
+
+def open_interest_frame(day: Any, sides: str) -> pd.DataFrame:
+    """A fetched `open_interest_5m` BybitDay as rows in our convention: `create_time` (UTC,
+    naive, like Binance's metrics), Bybit's raw `open_interest` and `single_open_interest`
+    kept for audit, and `oi_base` = open interest per side (base units)."""
+    if day.dataset != "open_interest_5m":
+        raise ValueError(f"expected an open_interest_5m day, got {day.dataset}")
+    frame = day.frame()
+    frame["create_time"] = pd.to_datetime(frame.pop("timestamp"), unit="ms")
+    frame["oi_base"] = oi_per_side(frame["open_interest"].to_numpy(dtype=np.float64), sides)
+    return frame[
+        ["venue", "symbol", "create_time", "open_interest", "single_open_interest", "oi_base"]
+    ]
