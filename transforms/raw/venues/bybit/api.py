@@ -14,7 +14,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -207,7 +206,9 @@ class BybitClient:
             return self._end_time_pages(ds, base, first, last, limit)
         raise ValueError(f"{ds.name} has no daily history (paging {ds.paging!r})")
 
-    def _window_pages(self, ds, base, first, last, limit) -> list[Page]:  # type: ignore[no-untyped-def]
+    def _window_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
         """Disjoint windows of at most `limit` bars: which end of an over-full window Bybit
         returns never matters."""
         assert ds.step_ms is not None
@@ -219,7 +220,9 @@ class BybitClient:
             pages.append(self.get(ds, params))
         return pages
 
-    def _cursor_pages(self, ds, base, first, last, limit) -> list[Page]:  # type: ignore[no-untyped-def]
+    def _cursor_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
         params = {**base, "startTime": str(first), "endTime": str(last), "limit": str(limit)}
         pages: list[Page] = []
         seen: set[str] = set()
@@ -235,7 +238,9 @@ class BybitClient:
             seen.add(cursor)
             params = {**params, "cursor": cursor}
 
-    def _end_time_pages(self, ds, base, first, last, limit) -> list[Page]:  # type: ignore[no-untyped-def]
+    def _end_time_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
         """Funding: `startTime` alone is an error, so walk backwards moving `endTime`."""
         pages: list[Page] = []
         end = last
@@ -254,7 +259,7 @@ class BybitClient:
 
     def snapshot_pages(self, ds: BybitDataset, symbol: str) -> list[Page]:
         """Current risk-limit tiers of `symbol` (cursor-paged)."""
-        params: dict[str, Any] = {"category": CATEGORY, "symbol": symbol}
+        params: dict[str, str] = {"category": CATEGORY, "symbol": symbol}
         pages: list[Page] = []
         while True:
             page = self.get(ds, params)
