@@ -1,0 +1,270 @@
+"""Keyless Bybit v5 REST client: rate limiting, ban handling, retCode checks, paging.
+
+Every request goes through transforms.http.fetch_bytes with a per-request deadline that also
+covers retries of retCode 10006 (rate limit). Bybit allows 600 requests per 5 s per IP; we stay
+at 500 by default. A `403 access too frequent` means an IP ban of at least 10 minutes, so the
+client raises Banned and refuses to send anything for `ban_backoff_s` afterwards instead of
+hammering the server.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+from transforms.http import Deadline, HttpError, HttpStatusError, fetch_bytes, make_client
+from transforms.raw.venues.bybit.datasets import (
+    CATEGORY,
+    DAY_MS,
+    BybitDataset,
+    Page,
+    decode_envelope,
+    parse_page,
+)
+from transforms.raw.venues.bybit.errors import (
+    Banned,
+    BybitApiError,
+    BybitError,
+    BybitFormatError,
+    RateLimited,
+)
+
+DEFAULT_BASE_URL = "https://api.bybit.com"
+RATE_LIMIT_RET_CODE = 10006
+MAX_PAGES = 1000  # a runaway cursor is an error, not an endless loop
+MAX_PAGE_BYTES = 16 << 20  # a 1000-bar kline page is ~80 kB
+
+
+_QUERY_VALUE = re.compile(r"^[A-Za-z0-9%._~+/-]*$")
+
+
+def query_string(params: dict[str, str], path: str) -> str:
+    """`k=v&...` sorted, values sent verbatim as Bybit's own SDK (pybit) does: a
+    `nextPageCursor` arrives already percent-encoded (`lastid%3D...%26lasttime%3D...`) and must
+    go back unchanged, not encoded a second time. Values outside URL-safe characters are
+    refused rather than sent."""
+    for key, value in params.items():
+        if not _QUERY_VALUE.fullmatch(str(value)):
+            raise BybitFormatError(f"{path}: unsafe query value {key}={str(value)[:60]!r}")
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+class SlidingWindowLimiter:
+    """At most `max_requests` per `per_s` seconds (thread-safe); waits instead of exceeding."""
+
+    def __init__(
+        self,
+        max_requests: int = 500,
+        per_s: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if max_requests < 1 or per_s <= 0:
+            raise ValueError("limiter needs max_requests >= 1 and per_s > 0")
+        self.max_requests = max_requests
+        self.per_s = per_s
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; returns the seconds waited."""
+        waited = 0.0
+        with self._lock:
+            while True:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self.per_s:
+                    self._sent.popleft()
+                if len(self._sent) < self.max_requests:
+                    self._sent.append(now)
+                    return waited
+                pause = self._sent[0] + self.per_s - now
+                self._sleep(pause)
+                waited += pause
+
+
+class BybitClient:
+    """GET pages of the public v5 market endpoints."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        client: httpx.Client | None = None,
+        request_deadline_s: float = 30.0,
+        limiter: SlidingWindowLimiter | None = None,
+        ban_backoff_s: float = 900.0,
+        rate_limit_backoff_s: float = 1.0,
+        http_backoff_s: float = 0.5,
+        page_limits: dict[str, int] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._http = client or make_client()
+        self._owns_http = client is None
+        self.request_deadline_s = request_deadline_s
+        self.limiter = limiter or SlidingWindowLimiter()
+        self.ban_backoff_s = ban_backoff_s
+        self.rate_limit_backoff_s = rate_limit_backoff_s
+        self.http_backoff_s = http_backoff_s
+        self.page_limits = dict(page_limits or {})
+        self._sleep = sleep
+        self._banned_until = 0.0
+        self.requests = 0  # HTTP requests sent, retries included
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> BybitClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def page_limit(self, ds: BybitDataset) -> int:
+        return self.page_limits.get(ds.name, ds.page_limit)
+
+    # -- one request ---------------------------------------------------------------------------
+    def _before_attempt(self) -> None:
+        self._check_ban()
+        self.limiter.acquire()
+        self.requests += 1
+
+    def _check_ban(self) -> None:
+        left = self._banned_until - time.monotonic()
+        if left > 0:
+            raise Banned(
+                f"Bybit banned this IP (HTTP 403) recently; not sending anything for another "
+                f"{left:.0f}s (LIQMAP_BYBIT_BAN_BACKOFF_S). Retry later."
+            )
+
+    def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
+        """One successful page (retCode 0); 10006 is retried inside the request's deadline."""
+        url = self.base_url + ds.path + "?" + query_string(params, ds.path)
+        deadline = Deadline.after(self.request_deadline_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                body = fetch_bytes(
+                    self._http,
+                    url,
+                    deadline_s=deadline,
+                    backoff_initial_s=self.http_backoff_s,
+                    max_bytes=MAX_PAGE_BYTES,
+                    before_attempt=self._before_attempt,
+                    sleep=self._sleep,
+                )
+            except HttpStatusError as exc:
+                if exc.status == 403:
+                    self._banned_until = time.monotonic() + self.ban_backoff_s
+                    raise Banned(
+                        f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
+                        "403 'access too frequent' with an IP ban of at least 10 minutes "
+                        "(it also answers 403 to restricted regions). Back off for minutes: "
+                        f"this client sends nothing for {self.ban_backoff_s:.0f}s."
+                    ) from exc
+                raise BybitError(f"{ds.path}: {exc}") from exc
+            except HttpError as exc:  # deadline, 404, redirects, oversized body
+                raise BybitError(f"{ds.path}: {exc}") from exc
+            where = f"{ds.path}?{query_string(params, ds.path)}"
+            doc = decode_envelope(body, where)
+            code = doc["retCode"]
+            if code == 0:
+                return Page(dict(params), body)
+            msg = str(doc.get("retMsg", ""))
+            if code == RATE_LIMIT_RET_CODE:
+                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
+                if wait >= deadline.remaining():
+                    raise RateLimited(
+                        f"{where}: retCode {code} ({msg}) persisted for {attempt} attempts "
+                        f"until the {self.request_deadline_s:.0f}s deadline; slow down"
+                    )
+                self._sleep(wait)
+                continue
+            raise BybitApiError(f"{where}: retCode {code} ({msg})", ds.path, code, msg)
+
+    # -- the pages of one day ----------------------------------------------------------------
+    def day_pages(self, ds: BybitDataset, symbol: str, day_start_ms: int) -> list[Page]:
+        """Every page holding the rows of [day_start, day_start + 1 day), per paging style."""
+        base = {"category": CATEGORY, "symbol": symbol, **ds.fixed_params}
+        first, last = day_start_ms, day_start_ms + DAY_MS - 1
+        limit = self.page_limit(ds)
+        if ds.paging == "window":
+            return self._window_pages(ds, base, first, last, limit)
+        if ds.paging == "cursor":
+            return self._cursor_pages(ds, base, first, last, limit)
+        if ds.paging == "end_time":
+            return self._end_time_pages(ds, base, first, last, limit)
+        raise ValueError(f"{ds.name} has no daily history (paging {ds.paging!r})")
+
+    def _window_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
+        """Disjoint windows of at most `limit` bars: which end of an over-full window Bybit
+        returns never matters."""
+        assert ds.step_ms is not None
+        span = limit * ds.step_ms
+        pages = []
+        for lo in range(first, last + 1, span):
+            hi = min(lo + span - 1, last)
+            params = {**base, "start": str(lo), "end": str(hi), "limit": str(limit)}
+            pages.append(self.get(ds, params))
+        return pages
+
+    def _cursor_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
+        params = {**base, "startTime": str(first), "endTime": str(last), "limit": str(limit)}
+        pages: list[Page] = []
+        seen: set[str] = set()
+        while True:
+            page = self.get(ds, params)
+            pages.append(page)
+            parsed = parse_page(ds, page.body, f"{ds.path} page {len(pages)}")
+            cursor = parsed.next_cursor
+            if not cursor or not parsed.rows:
+                return pages
+            if cursor in seen or len(pages) >= MAX_PAGES:
+                raise BybitFormatError(f"{ds.path}: nextPageCursor repeats ({cursor[:40]!r})")
+            seen.add(cursor)
+            params = {**params, "cursor": cursor}
+
+    def _end_time_pages(
+        self, ds: BybitDataset, base: dict[str, str], first: int, last: int, limit: int
+    ) -> list[Page]:
+        """Funding: `startTime` alone is an error, so walk backwards moving `endTime`."""
+        pages: list[Page] = []
+        end = last
+        while end >= first:
+            params = {**base, "startTime": str(first), "endTime": str(end), "limit": str(limit)}
+            page = self.get(ds, params)
+            pages.append(page)
+            rows = parse_page(ds, page.body, f"{ds.path} page {len(pages)}").rows
+            if len(rows) < limit:
+                return pages
+            oldest = min(r[0] for r in rows)
+            if oldest > end or len(pages) >= MAX_PAGES:
+                raise BybitFormatError(f"{ds.path}: page ending {end} did not move backwards")
+            end = oldest - 1
+        return pages
+
+    def snapshot_pages(self, ds: BybitDataset, symbol: str) -> list[Page]:
+        """Current risk-limit tiers of `symbol` (cursor-paged)."""
+        params: dict[str, str] = {"category": CATEGORY, "symbol": symbol}
+        pages: list[Page] = []
+        while True:
+            page = self.get(ds, params)
+            pages.append(page)
+            cursor = parse_page(ds, page.body, f"{ds.path} page {len(pages)}").next_cursor
+            if not cursor or len(pages) >= MAX_PAGES:
+                return pages
+            params = {**params, "cursor": cursor}

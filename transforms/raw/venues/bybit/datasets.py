@@ -1,0 +1,277 @@
+"""The Bybit v5 public endpoints we read (category=linear) and how their pages become rows.
+
+Bybit sends every number as a string and every list newest first. Rows here are plain tuples
+in ascending time order with our column names; timestamps are epoch milliseconds (int), numbers
+are floats checked to be finite. A page that does not match the documented shape raises
+BybitFormatError naming the endpoint, the page and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms.raw.venues.bybit.errors import BybitFormatError
+
+CATEGORY = "linear"
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+
+KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "turnover")
+MARK_KLINE_COLUMNS = ("open_time", "open", "high", "low", "close")
+OPEN_INTEREST_COLUMNS = ("timestamp", "open_interest", "single_open_interest")
+FUNDING_COLUMNS = ("funding_time", "funding_rate")
+RISK_LIMIT_COLUMNS = (
+    "id",
+    "symbol",
+    "risk_limit_value",
+    "maintenance_margin",
+    "initial_margin",
+    "is_lowest_risk",
+    "max_leverage",
+    "mm_deduction",
+)
+
+Row = tuple[Any, ...]
+
+
+def _num(value: Any, where: str, *, allow_empty: bool = False) -> float | None:
+    if allow_empty and value == "":
+        return None
+    if not isinstance(value, str):
+        raise BybitFormatError(f"{where}: expected a number as a string, got {value!r}")
+    try:
+        out = float(value)
+    except ValueError as exc:
+        raise BybitFormatError(f"{where}: {value!r} is not a number") from exc
+    if not math.isfinite(out):
+        raise BybitFormatError(f"{where}: {value!r} is not finite")
+    return out
+
+
+def _ms(value: Any, where: str) -> int:
+    if not isinstance(value, str) or not value.isdigit():
+        raise BybitFormatError(f"{where}: expected epoch milliseconds as a string, got {value!r}")
+    return int(value)
+
+
+def _field(item: Any, name: str, where: str) -> Any:
+    if not isinstance(item, dict):
+        raise BybitFormatError(f"{where}: expected an object, got {type(item).__name__}")
+    if name not in item:
+        raise BybitFormatError(f"{where}: missing field {name!r}")
+    return item[name]
+
+
+def _array(item: Any, width: int, where: str) -> list[Any]:
+    if not isinstance(item, list) or len(item) != width:
+        got = len(item) if isinstance(item, list) else type(item).__name__
+        raise BybitFormatError(f"{where}: expected an array of {width} strings, got {got}")
+    return item
+
+
+def parse_kline(item: Any, where: str) -> Row:
+    """[startTime, open, high, low, close, volume, turnover]."""
+    a = _array(item, 7, where)
+    names = KLINE_COLUMNS[1:]
+    return (_ms(a[0], f"{where} startTime"),) + tuple(
+        _num(v, f"{where} {n}") for v, n in zip(a[1:], names, strict=True)
+    )
+
+
+def parse_mark_kline(item: Any, where: str) -> Row:
+    """[startTime, open, high, low, close]."""
+    a = _array(item, 5, where)
+    names = MARK_KLINE_COLUMNS[1:]
+    return (_ms(a[0], f"{where} startTime"),) + tuple(
+        _num(v, f"{where} {n}") for v, n in zip(a[1:], names, strict=True)
+    )
+
+
+def parse_open_interest(item: Any, where: str) -> Row:
+    """{openInterest, timestamp[, singleOpenInterest]} - the last only in newer responses."""
+    oi = _num(_field(item, "openInterest", where), f"{where} openInterest")
+    single = item.get("singleOpenInterest")
+    single_v = None if single in (None, "") else _num(single, f"{where} singleOpenInterest")
+    return (_ms(_field(item, "timestamp", where), f"{where} timestamp"), oi, single_v)
+
+
+def parse_funding(item: Any, where: str) -> Row:
+    """{symbol, fundingRate, fundingRateTimestamp}."""
+    rate = _num(_field(item, "fundingRate", where), f"{where} fundingRate")
+    ts = _ms(_field(item, "fundingRateTimestamp", where), f"{where} fundingRateTimestamp")
+    return (ts, rate)
+
+
+def parse_risk_limit(item: Any, where: str) -> Row:
+    """One maintenance tier; mmDeduction may be "" (no deduction)."""
+    tier_id = _field(item, "id", where)
+    if not isinstance(tier_id, int):
+        raise BybitFormatError(f"{where} id: expected an integer, got {tier_id!r}")
+    symbol = _field(item, "symbol", where)
+    lowest = _field(item, "isLowestRisk", where)
+    return (
+        tier_id,
+        symbol,
+        _num(_field(item, "riskLimitValue", where), f"{where} riskLimitValue"),
+        _num(_field(item, "maintenanceMargin", where), f"{where} maintenanceMargin"),
+        _num(_field(item, "initialMargin", where), f"{where} initialMargin"),
+        int(lowest) if isinstance(lowest, int | str) and str(lowest).isdigit() else None,
+        _num(_field(item, "maxLeverage", where), f"{where} maxLeverage"),
+        _num(_field(item, "mmDeduction", where), f"{where} mmDeduction", allow_empty=True),
+    )
+
+
+@dataclass(frozen=True)
+class BybitDataset:
+    """One endpoint: path, paging style, page size, fixed query and item parser.
+
+    paging: `window` (klines: disjoint time windows of <= limit bars, start/end params),
+    `cursor` (open interest: nextPageCursor), `end_time` (funding: page backwards by endTime),
+    `snapshot` (risk limits: current tiers, cursor-paged, no history).
+    """
+
+    name: str
+    path: str
+    paging: str
+    page_limit: int
+    columns: tuple[str, ...]
+    parse_item: Callable[[Any, str], Row]
+    fixed_params: dict[str, str] = field(default_factory=dict)
+    step_ms: int | None = None  # spacing of rows when regular
+
+    @property
+    def expected_rows(self) -> int | None:
+        """Rows of a complete day on a regular grid (1440 klines, 288 OI); None if irregular."""
+        return DAY_MS // self.step_ms if self.step_ms else None
+
+
+DATASETS: dict[str, BybitDataset] = {
+    d.name: d
+    for d in (
+        BybitDataset(
+            "klines_1m",
+            "/v5/market/kline",
+            "window",
+            1000,
+            KLINE_COLUMNS,
+            parse_kline,
+            {"interval": "1"},
+            MINUTE_MS,
+        ),
+        BybitDataset(
+            "mark_klines_1m",
+            "/v5/market/mark-price-kline",
+            "window",
+            1000,
+            MARK_KLINE_COLUMNS,
+            parse_mark_kline,
+            {"interval": "1"},
+            MINUTE_MS,
+        ),
+        BybitDataset(
+            "open_interest_5m",
+            "/v5/market/open-interest",
+            "cursor",
+            200,
+            OPEN_INTEREST_COLUMNS,
+            parse_open_interest,
+            {"intervalTime": "5min"},
+            5 * MINUTE_MS,
+        ),
+        BybitDataset(
+            "funding",
+            "/v5/market/funding/history",
+            "end_time",
+            200,
+            FUNDING_COLUMNS,
+            parse_funding,
+        ),
+        BybitDataset(
+            "risk_limit",
+            "/v5/market/risk-limit",
+            "snapshot",
+            0,
+            RISK_LIMIT_COLUMNS,
+            parse_risk_limit,
+        ),
+    )
+}
+DAILY_DATASETS = tuple(n for n, d in DATASETS.items() if d.paging != "snapshot")
+
+
+def dataset(name: str) -> BybitDataset:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown Bybit dataset {name!r}: expected one of {', '.join(DATASETS)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One successful raw response and the query that produced it."""
+
+    params: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    rows: list[Row]  # in the order Bybit sent them (newest first)
+    next_cursor: str
+
+
+def decode_envelope(body: bytes, where: str) -> dict[str, Any]:
+    """The JSON envelope `{retCode, retMsg, result, ...}`; truncated/invalid JSON is an error."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BybitFormatError(
+            f"{where}: truncated or invalid JSON ({len(body)} bytes): {exc}"
+        ) from exc
+    if not isinstance(doc, dict) or "retCode" not in doc:
+        raise BybitFormatError(f"{where}: not a Bybit v5 envelope (no retCode)")
+    return doc
+
+
+def parse_page(ds: BybitDataset, body: bytes, where: str) -> ParsedPage:
+    """Rows and next cursor of a successful (retCode 0) page."""
+    doc = decode_envelope(body, where)
+    if doc["retCode"] != 0:
+        raise BybitFormatError(f"{where}: retCode {doc['retCode']} in a page taken as success")
+    result = _field(doc, "result", where)
+    items = _field(result, "list", f"{where} result")
+    if not isinstance(items, list):
+        raise BybitFormatError(f"{where} result.list: expected an array")
+    rows = [ds.parse_item(item, f"{where} list[{i}]") for i, item in enumerate(items)]
+    cursor = result.get("nextPageCursor") or ""
+    if not isinstance(cursor, str):
+        raise BybitFormatError(f"{where} result.nextPageCursor: expected a string")
+    return ParsedPage(rows, cursor)
+
+
+def rows_of_day(
+    ds: BybitDataset, pages: Sequence[Page], day_start_ms: int, label: str
+) -> list[Row]:
+    """The day's rows from its pages, ascending by time: every row must lie in the day and
+    no timestamp may repeat (pages are disjoint by construction)."""
+    day_end_ms = day_start_ms + DAY_MS
+    seen: set[int] = set()
+    rows: list[Row] = []
+    for i, page in enumerate(pages):
+        where = f"{label} page {i + 1} ({ds.path})"
+        for row in parse_page(ds, page.body, where).rows:
+            ts = row[0]
+            if not day_start_ms <= ts < day_end_ms:
+                raise BybitFormatError(f"{where}: row at {ts} ms lies outside the day")
+            if ts in seen:
+                raise BybitFormatError(f"{where}: timestamp {ts} ms appears twice")
+            seen.add(ts)
+            rows.append(row)
+    rows.sort(key=lambda r: r[0])
+    return rows

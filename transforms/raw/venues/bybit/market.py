@@ -1,0 +1,151 @@
+"""Market arrays a fake Bybit server serves: 1m klines, 1m mark klines, 5m OI, funding, tiers.
+
+`generate_market` makes a seeded random walk for tests and the offline demo; any other
+generator (e.g. the synthetic Binance market) can fill a `BybitMarket` instead. Arrays are
+float64 with epoch-millisecond timestamps in column 0, ascending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+
+MINUTE_MS = 60_000
+FUNDING_EVERY_MS = 8 * 60 * MINUTE_MS
+
+
+def day_start_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+
+@dataclass
+class BybitMarket:
+    """One linear perpetual: arrays in ascending time, columns as documented per field."""
+
+    symbol: str
+    klines: np.ndarray  # (n, 7): open_time, open, high, low, close, volume, turnover
+    mark_klines: np.ndarray  # (n, 5): open_time, open, high, low, close
+    open_interest: np.ndarray  # (m, 2|3): timestamp, openInterest as Bybit reports it[, single]
+    funding: np.ndarray  # (k, 2): fundingRateTimestamp, fundingRate
+    risk_tiers: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in ("klines", "mark_klines", "open_interest", "funding"):
+            arr = getattr(self, name)
+            if arr.ndim != 2 or (len(arr) > 1 and not np.all(np.diff(arr[:, 0]) > 0)):
+                raise ValueError(f"BybitMarket.{name}: expected ascending unique timestamps")
+
+
+def standard_tiers(symbol: str, n: int = 10, first_value: float = 2_000_000.0) -> list[dict]:
+    """Tiered maintenance margin shaped like Bybit's BTCUSDT table (values illustrative):
+    maintenance rate +0.5 % per tier, deduction keeps the requirement continuous."""
+    tiers = []
+    deduction = 0.0
+    prev_mm = 0.0
+    for i in range(1, n + 1):
+        value = first_value * i
+        mm = 0.005 * i
+        im = 0.01 * i if i > 1 else 0.01
+        if i > 1:
+            deduction += (mm - prev_mm) * (first_value * (i - 1))
+        tiers.append(
+            {
+                "id": i,
+                "symbol": symbol,
+                "riskLimitValue": value,
+                "maintenanceMargin": mm,
+                "initialMargin": im,
+                "isLowestRisk": 1 if i == 1 else 0,
+                "maxLeverage": round(1.0 / im, 2),
+                "mmDeduction": None if i == 1 else deduction,
+            }
+        )
+        prev_mm = mm
+    return tiers
+
+
+def generate_market(
+    symbol: str,
+    start: date,
+    days: int,
+    *,
+    seed: int = 11,
+    price: float = 60_000.0,
+    open_interest: float = 50_000.0,
+) -> BybitMarket:
+    """A seeded random-walk market covering `days` whole UTC days from `start`."""
+    rng = np.random.default_rng(seed)
+    n = days * 1440
+    t0 = day_start_ms(start)
+    ts = t0 + MINUTE_MS * np.arange(n, dtype=np.int64)
+    closes = price * np.exp(np.cumsum(rng.normal(0.0, 6e-4, n)))
+    opens = np.concatenate([[price], closes[:-1]])
+    wick = np.abs(rng.normal(0.0, 3e-4, (n, 2))) * closes[:, None]
+    highs = np.maximum(opens, closes) + wick[:, 0]
+    lows = np.minimum(opens, closes) - wick[:, 1]
+    volume = rng.gamma(2.0, 20.0, n)
+    klines = np.column_stack([ts, opens, highs, lows, closes, volume, volume * closes])
+    basis = 1.0 + rng.normal(0.0, 1e-4, n)
+    mark = np.column_stack([ts, opens * basis, highs * basis, lows * basis, closes * basis])
+    mark[:, 2] = np.maximum(mark[:, 2], mark[:, [1, 4]].max(axis=1))
+    mark[:, 3] = np.minimum(mark[:, 3], mark[:, [1, 4]].min(axis=1))
+    m = days * 288
+    oi_ts = t0 + 5 * MINUTE_MS * np.arange(m, dtype=np.int64)
+    oi = open_interest * np.exp(np.cumsum(rng.normal(0.0, 2e-3, m)))
+    k = days * 3
+    f_ts = t0 + FUNDING_EVERY_MS * np.arange(k, dtype=np.int64)
+    rates = np.round(rng.normal(1e-4, 5e-5, k), 8)
+    return BybitMarket(
+        symbol=symbol,
+        klines=klines.astype(np.float64),
+        mark_klines=mark.astype(np.float64),
+        open_interest=np.column_stack([oi_ts, oi]).astype(np.float64),
+        funding=np.column_stack([f_ts, rates]).astype(np.float64),
+        risk_tiers=standard_tiers(symbol),
+    )
+
+
+def market_from_simulation(
+    symbol: str,
+    sim: Any,
+    *,
+    oi_share: float = 0.6,
+    oi_reported_as: str = "both",
+    seed: int = 11,
+) -> BybitMarket:
+    """A Bybit market shadowing a simulated Binance market (the synthetic generator's `Market`:
+    minute arrays, 5-min `oi_base` from the first minute, 8-hourly funding), so the demo's two
+    venues share one price path, as real venues do.
+
+    Bybit's per-side OI is `oi_share` x Binance's; it is written the way Bybit reports it under
+    `oi_reported_as` (`both`: doubled, `one`: as is), so reading it back with the same
+    LIQMAP_BYBIT_OI_SIDES gives `oi_share` x Binance exactly; `singleOpenInterest` (one side)
+    is served too, as in Bybit's newest responses. Prices carry a small venue basis.
+    """
+    if oi_reported_as not in ("both", "one"):
+        raise ValueError(f"oi_reported_as={oi_reported_as!r}: expected both or one")
+    rng = np.random.default_rng(seed)
+    ts = np.asarray(sim.minute_open_ms, dtype=np.int64)
+    n = len(ts)
+    basis = 1.0 + rng.normal(0.0, 5e-5, n)
+    o, c = sim.open * basis, sim.close * basis
+    h = np.maximum(sim.high * basis, np.maximum(o, c))
+    lo = np.minimum(sim.low * basis, np.minimum(o, c))
+    volume = np.asarray(sim.volume, dtype=np.float64) * 0.5
+    klines = np.column_stack([ts, o, h, lo, c, volume, volume * c])
+    mark = np.column_stack([ts, sim.mark_open, sim.mark_high, sim.mark_low, sim.mark_close])
+    oi_per_side = np.asarray(sim.oi_base, dtype=np.float64) * oi_share
+    reported = oi_per_side * (2.0 if oi_reported_as == "both" else 1.0)
+    oi_ts = ts[0] + 5 * MINUTE_MS * np.arange(len(reported), dtype=np.int64)
+    funding = np.column_stack([np.asarray(sim.funding_ms, dtype=np.int64), sim.funding_rate])
+    return BybitMarket(
+        symbol=symbol,
+        klines=klines.astype(np.float64),
+        mark_klines=mark.astype(np.float64),
+        open_interest=np.column_stack([oi_ts, reported, oi_per_side]).astype(np.float64),
+        funding=funding.astype(np.float64),
+        risk_tiers=standard_tiers(symbol),
+    )

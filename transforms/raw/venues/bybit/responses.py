@@ -1,0 +1,99 @@
+"""Bybit v5 responses in their exact wire format, built from plain market arrays.
+
+Used by the local fake server (tests and the offline demo). Field names, strings for numbers,
+the `{retCode, retMsg, result, retExtInfo, time}` envelope and newest-first lists follow the
+public v5 docs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from transforms.raw.venues.bybit.datasets import CATEGORY
+
+
+def num(value: float, decimals: int = 8) -> str:
+    """A number as Bybit writes it: fixed point, trailing zeros trimmed ("0.0001", "64210.5")."""
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def envelope(result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK") -> bytes:
+    doc = {
+        "retCode": ret_code,
+        "retMsg": ret_msg,
+        "result": result,
+        "retExtInfo": {},
+        "time": int(time.time() * 1000),
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def error_body(ret_code: int, ret_msg: str) -> bytes:
+    return envelope({}, ret_code, ret_msg)
+
+
+def kline_result(symbol: str, bars: Iterable[Sequence[float]]) -> dict[str, Any]:
+    """bars: (open_time_ms, open, high, low, close, volume, turnover), already newest first."""
+    rows = [
+        [str(int(b[0])), num(b[1], 2), num(b[2], 2), num(b[3], 2), num(b[4], 2)]
+        + [num(b[5], 3), num(b[6], 4)]
+        for b in bars
+    ]
+    return {"symbol": symbol, "category": CATEGORY, "list": rows}
+
+
+def mark_kline_result(symbol: str, bars: Iterable[Sequence[float]]) -> dict[str, Any]:
+    """bars: (open_time_ms, open, high, low, close), already newest first."""
+    rows = [[str(int(b[0]))] + [num(v, 2) for v in b[1:5]] for b in bars]
+    return {"symbol": symbol, "category": CATEGORY, "list": rows}
+
+
+def open_interest_result(
+    symbol: str, points: Iterable[Sequence[float]], next_cursor: str
+) -> dict[str, Any]:
+    """points: (timestamp_ms, openInterest[, singleOpenInterest]), already newest first; the
+    third value (newer responses, since 2026-06-11) is written when present and finite."""
+    rows = []
+    for p in points:
+        row = {"openInterest": f"{p[1]:.8f}"}
+        if len(p) > 2 and math.isfinite(p[2]):
+            row["singleOpenInterest"] = num(p[2], 8)
+        row["timestamp"] = str(int(p[0]))
+        rows.append(row)
+    return {"symbol": symbol, "category": CATEGORY, "list": rows, "nextPageCursor": next_cursor}
+
+
+def funding_result(symbol: str, points: Iterable[Sequence[float]]) -> dict[str, Any]:
+    """points: (fundingRateTimestamp_ms, fundingRate), already newest first."""
+    rows = [
+        {"symbol": symbol, "fundingRate": num(p[1], 8), "fundingRateTimestamp": str(int(p[0]))}
+        for p in points
+    ]
+    return {"category": CATEGORY, "list": rows}
+
+
+def risk_limit_result(tiers: Iterable[dict[str, Any]], next_cursor: str = "") -> dict[str, Any]:
+    """tiers: dicts with id, symbol, riskLimitValue, maintenanceMargin, initialMargin,
+    isLowestRisk, maxLeverage, mmDeduction (numbers as floats, formatted here)."""
+    rows = []
+    for t in tiers:
+        rows.append(
+            {
+                "id": int(t["id"]),
+                "symbol": t["symbol"],
+                "riskLimitValue": num(t["riskLimitValue"], 2),
+                "maintenanceMargin": num(t["maintenanceMargin"], 6),
+                "initialMargin": num(t["initialMargin"], 6),
+                "isLowestRisk": int(t["isLowestRisk"]),
+                "maxLeverage": f"{t['maxLeverage']:.2f}",
+                "mmDeduction": "" if t.get("mmDeduction") is None else num(t["mmDeduction"], 4),
+            }
+        )
+    return {"category": CATEGORY, "list": rows, "nextPageCursor": next_cursor}
