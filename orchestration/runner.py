@@ -112,6 +112,17 @@ def _error_line(error) -> str:
     return text.splitlines()[0] if text else "error"
 
 
+def _failed_check_lines(evaluation) -> list[str]:
+    """A failed ERROR check as summary lines: its description, then each detail line (the
+    quality gates name the rejected file, rule and line there)."""
+    if evaluation is None or evaluation.passed or evaluation.severity.value != "ERROR":
+        return []
+    detail = evaluation.metadata.get("detail")
+    lines = str(detail.value).splitlines() if detail is not None else []
+    head = f"{evaluation.check_name}: {evaluation.description or 'failed'}"
+    return [head, *(f"  {line}" for line in lines[:10])]
+
+
 class _EventSink(logging.Handler):
     """Reads Dagster's structured records and updates the stage statistics."""
 
@@ -145,6 +156,8 @@ class _EventSink(logging.Handler):
             if stage is not None:
                 stage.failures.append(line)
                 stage.finished = time.perf_counter()
+        elif kind == "ASSET_CHECK_EVALUATION":
+            self.failures.extend(_failed_check_lines(event.event_specific_data))
         elif kind == "RUN_FAILURE" and not self.failures:
             data = event.event_specific_data
             error = getattr(data, "error", None)
