@@ -16,6 +16,7 @@ from transforms.reference.tiers import (
     MissingTiersError,
     TierFileError,
     load_tiers,
+    main,
     read_tiers_file,
     require_tiers,
     seed_tiers_path,
@@ -305,3 +306,21 @@ def test_tiers_file_from_env(tmp_path):
     assert tiers_file_from_env({"LIQMAP_TIERS_FILE": "  "}) is None
     path = tiers_file_from_env({"LIQMAP_TIERS_FILE": str(tmp_path / "t.csv")})
     assert path == (tmp_path / "t.csv").resolve()
+
+
+def test_the_documented_example_file_is_valid(tmp_path):
+    doc = (Path(__file__).resolve().parent.parent / "docs/adding-a-symbol.md").read_text()
+    block = doc.split("```csv\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.csv"
+    path.write_text(block, encoding="utf-8")
+    table = read_tiers_file(path)
+    assert table["maint_amount"].tolist() == [0, 50, 800]
+    assert "EXAMPLEUSDT" in set(require_tiers(["binance"], ["EXAMPLEUSDT"], path)["symbol"])
+
+
+def test_check_command_reports_ok_or_the_error_line(tmp_path, capsys):
+    assert main([str(write(tmp_path, USER_ROWS))]) == 0
+    assert "ok, " in capsys.readouterr().out
+    bad = write(tmp_path, [USER_ROWS[0], USER_ROWS[2]], name="bad.csv")
+    assert main([str(bad)]) == 1
+    assert capsys.readouterr().err.startswith(f"{bad}:3: column 'tier'")

@@ -19,6 +19,7 @@ import csv
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -301,3 +302,22 @@ def require_tiers(
             f"no maintenance tiers for {pairs}; {where} (see {ADDING_A_SYMBOL})"
         )
     return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m transforms.reference.tiers [FILE]`: check a tier file (default: the seeds)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else seed_tiers_path()
+    try:
+        table = tier_table(path) if args else read_tiers_file(path)
+    except TierFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    snapshots = table[["venue", "symbol", "effective_date"]].drop_duplicates()
+    scope = "seeds + this file" if args else "seeds"
+    print(f"{path}: ok, {len(table)} tier rows in {len(snapshots)} snapshots ({scope})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
