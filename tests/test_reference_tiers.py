@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from transforms.db import open_warehouse
-from transforms.model import bracket_table
+from transforms.model import ModelParams, bracket_table
+from transforms.model.brackets import lp_ratios
 from transforms.reference.tiers import (
     TIER_COLUMNS,
     MissingTiersError,
@@ -35,11 +36,13 @@ USER_ROWS = [
 ]
 
 
-def in_force(table: pd.DataFrame, venue: str, symbol: str, day: date) -> pd.DataFrame:
+def in_force(
+    table: pd.DataFrame, venue: str, symbol: str, day: date, tier_column: str = "tier"
+) -> pd.DataFrame:
     """The snapshot in force on `day` (newest effective_date <= day), ordered by tier."""
     rows = table[(table["venue"] == venue) & (table["symbol"] == symbol)]
     eff = rows.loc[rows["effective_date"] <= day, "effective_date"].max()
-    return rows[rows["effective_date"] == eff].sort_values("tier").reset_index(drop=True)
+    return rows[rows["effective_date"] == eff].sort_values(tier_column).reset_index(drop=True)
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "tiers.csv") -> Path:
@@ -109,6 +112,28 @@ def test_seed_matches_the_research_note_examples():
     # Binance's published cum for BTC (research/liquidation-methods.md s.1), 2024 snapshot
     btc = in_force(seeded, "binance", "BTCUSDT", date(2024, 10, 31))
     assert btc["maint_amount"].tolist()[:5] == [0, 50, 950, 11_450, 131_450]
+
+
+def test_btc_liquidation_ratios_unchanged_over_the_demo_window():
+    # Swapping the model's built-in BTC brackets for this table must not move BTC's numbers:
+    # on every cohort opening day the demo can see (a year of lookback before 2025-11-01
+    # through 2026-10-31), the table in force prices the default position identically.
+    # Tables are piecewise constant in time, so checking each change day covers every day.
+    p = ModelParams()
+    args = (p.leverage_levels, p.position_notional)
+    ours = read_tiers_file(seed_tiers_path()).rename(
+        columns={"tier": "bracket", "maint_amount": "cum"}
+    )
+    theirs = bracket_table("BTCUSDT").assign(venue="binance")
+    first, last = date(2024, 11, 1), date(2026, 10, 31)
+    changes = set(ours["effective_date"]) | set(theirs["effective_date"])
+    days = [first] + sorted(d for d in changes if first < d <= last)
+    assert date(2026, 9, 2) in days
+    for day in days:
+        a = lp_ratios(in_force(ours, "binance", "BTCUSDT", day, "bracket"), *args)
+        b = lp_ratios(in_force(theirs, "binance", "BTCUSDT", day, "bracket"), *args)
+        for x, y in zip(a, b, strict=True):
+            assert x.tolist() == y.tolist(), day
 
 
 # --- loading into a real warehouse file ------------------------------------------------------

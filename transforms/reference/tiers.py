@@ -213,7 +213,7 @@ def read_tiers_file(path: str | Path) -> pd.DataFrame:
     """Read and validate one tier CSV; raise TierFileError on the first broken rule."""
     path = Path(path)
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        handle = path.open(newline="", encoding="utf-8-sig")  # tolerate a spreadsheet BOM
     except OSError as exc:
         raise TierFileError(f"{path}: cannot read tier file ({exc.strerror})") from exc
     snapshots: dict[tuple[str, str, date], list[_Row]] = {}
