@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
+from transforms.marts.coverage import describe_missing, missing_symbol_days
 from transforms.marts.registry import MART_ASSETS
 from transforms.publish import export_marts, publish_snapshot
 
@@ -61,10 +62,20 @@ def warehouse_snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     settings = archive.settings()
+    start, end = partition_window(context)
     with warehouse.connect() as conn:
         size = publish_snapshot(conn, settings.snapshot_path)
         counts = export_marts(conn, settings.exports_dir)
+        missing = missing_symbol_days(conn, settings.symbols, start, end)
     context.log.info(f"snapshot published: {settings.snapshot_path} ({size:,} bytes)")
+    if missing:
+        # the other symbols' rows are in the snapshot and on the site; the run still fails
+        raise dg.Failure(
+            description=f"symbols without model rows for {start}..{end}: "
+            f"{describe_missing(missing)} (archive day missing? see the raw assets' "
+            "waiting_symbols)",
+            metadata={"missing": describe_missing(missing)},
+        )
     return dg.MaterializeResult(
         metadata={
             "snapshot": dg.MetadataValue.path(str(settings.snapshot_path)),
