@@ -1,13 +1,53 @@
 """Number formats for the report text: compact dollars, prices, ratios, rates, zones.
 
 Pure functions of numbers; every one returns "n/a" for a missing or non-finite value.
+
+Prices depend on the symbol's scale (BTC at 90,000 and DOGE at 0.12 need different decimals):
+the site builder sets the scale of the symbol being rendered with `price_scale(reference)`,
+and prices under 1,000 then show `transforms.reference.bins.price_decimals(reference)`
+decimals. Prices of 1,000 and more read the same on every symbol (BTC pages are unchanged).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from transforms.reference.bins import price_decimals
+
+_PRICE_SCALE: ContextVar[float | None] = ContextVar("liqmap_price_scale", default=None)
+
+
+@contextmanager
+def price_scale(reference_price: float | None) -> Iterator[None]:
+    """Format prices for a symbol trading near `reference_price` inside this block."""
+    token = _PRICE_SCALE.set(reference_price if ok(reference_price) else None)
+    try:
+        yield
+    finally:
+        _PRICE_SCALE.reset(token)
+
+
+def _scaled_decimals() -> int | None:
+    """Decimals of the current symbol's prices under 1,000, or None without a scale."""
+    ref = _PRICE_SCALE.get()
+    return price_decimals(ref) if ref is not None and ref > 0 else None
+
+
+def chart_price(x: float) -> float:
+    """A price as written into chart data: cents for BTC-scale symbols, one decimal more
+    than shown for small prices (a DOGE line rounded to cents would be flat)."""
+    dec = _scaled_decimals()
+    return round(x, 2 if dec is None else max(2, dec + 1))
+
+
+def fmt_step(step: float) -> str:
+    """A price-band width: '$250', '$0.5', '$0.00025'."""
+    return f"${step:,.0f}" if step >= 1 and float(step).is_integer() else f"${step:,g}"
 
 
 def ok(x: Any) -> bool:
@@ -41,6 +81,9 @@ def fmt_price(x: float | None) -> str:
         return f"${round(x, -2):,.0f}"
     if abs(x) >= 1_000:
         return f"${round(x, -1):,.0f}"
+    dec = _scaled_decimals()
+    if dec is not None:
+        return f"${x:,.{dec}f}"
     if abs(x) >= 1:
         return f"${x:,.2f}"
     return f"${x:.4g}"
@@ -52,7 +95,8 @@ def shown_price(x: float) -> float:
         return round(x, -2)
     if abs(x) >= 1_000:
         return round(x, -1)
-    return x
+    dec = _scaled_decimals()
+    return round(x, dec) if dec is not None else x
 
 
 def fmt_ratio_value(r: float) -> str:
@@ -115,6 +159,9 @@ def fmt_signed_price(x: float | None) -> str:
     if not ok(x):
         return "n/a"
     sign = "+" if x >= 0 else "−"
+    ref = _PRICE_SCALE.get()
+    if ref is not None and ref < 1_000:
+        return sign + fmt_price(abs(x))
     return sign + (f"${abs(x):,.0f}" if abs(x) >= 1 else fmt_price(abs(x)))
 
 

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 
 from reports import queries
-from reports.formats import ok
+from reports.formats import chart_price, ok
 from reports.scenarios import scenario_order
 
 Record = dict[str, Any]  # one mart row, column name → value
@@ -115,5 +115,5 @@ def load_price_history(
         hour_x=hour_x,
         hour_c=hour_c,
         daily_x=[day_end_ms(d) for d in closed],
-        daily_c=[round(data.base(d)["close_price"], 2) for d in closed],
+        daily_c=[chart_price(data.base(d)["close_price"]) for d in closed],
     )

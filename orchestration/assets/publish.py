@@ -14,8 +14,8 @@ from transforms.publish import export_marts, publish_snapshot
 
 @dg.asset(
     name="report_site",
-    description="Static report site (site/): the window's day pages plus index, archive, "
-    "feed and methodology. Past day pages are left untouched.",
+    description="Static report site (site/): the window's day pages of every symbol plus the "
+    "market overview, archives, feed and methodology. Past day pages are left untouched.",
     group_name="publish",
     kinds={"html"},
     partitions_def=daily_partitions,
@@ -33,17 +33,21 @@ def report_site(
         result = build_site(
             conn,
             settings.output_site_dir,
-            settings.primary_symbol,
+            settings.symbols,
             days,
             source=settings.source,
             methodology_md=methodology if methodology.exists() else None,
         )
     context.log.info(f"report_site: {len(result.pages_written)} files for {start}..{end}")
+    for symbol, why in result.skipped.items():
+        context.log.error(f"report_site {symbol}: {why}")
     return dg.MaterializeResult(
         metadata={
             "pages_written": len(result.pages_written),
             "site_dir": dg.MetadataValue.path(str(result.out_dir)),
             "bytes_total": result.bytes_total,
+            "symbols": ", ".join(result.symbols),
+            "skipped": "; ".join(f"{k}: {v}" for k, v in result.skipped.items()) or "none",
         }
     )
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
-from reports.formats import fmt_price, fmt_usd, ok
+from reports.formats import chart_price, fmt_price, fmt_usd, ok
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 
 MAX_LINE_POINTS = 1100  # heatmap price line: hourly closes, thinned to this many per window
@@ -69,7 +69,9 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
         last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
         x, c = x[last], c[last]
     daily = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
-    line = daily + [{"x": a, "c": round(b, 2)} for a, b in zip(x.tolist(), c.tolist(), strict=True)]
+    line = daily + [
+        {"x": a, "c": chart_price(b)} for a, b in zip(x.tolist(), c.tolist(), strict=True)
+    ]
     if not len(x):
         what = "daily close"
     elif step == 1:
@@ -106,7 +108,7 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
             price_hi=hi,
             rect=w.rect,
             closes=closes,
-            spot=round(spot, 2),
+            spot=chart_price(spot),
             spot_label=f"Now {fmt_price(spot)}",
             desc=(
                 f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "

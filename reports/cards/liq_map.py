@@ -9,7 +9,7 @@ import numpy as np
 
 from reports.cards.card import ChartCard, Table
 from reports.charts.liq_map import liq_map_template
-from reports.formats import fmt_price, fmt_usd, ok
+from reports.formats import chart_price, fmt_price, fmt_step, fmt_usd, ok
 from reports.loaders import Record
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
@@ -50,8 +50,8 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
         data.append(
             {
-                "lo": round(float(blo), 2),
-                "hi": round(float(bhi), 2),
+                "lo": chart_price(float(blo)),
+                "hi": chart_price(float(bhi)),
                 "l": float(f"{gl[i]:.3g}"),
                 "s": float(f"{gs[i]:.3g}"),
                 "lc": float(f"{glc[i]:.4g}") if blo < spot and glc[i] > 0 else None,
@@ -60,7 +60,7 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
         )
     desc = (
         f"Liquidation map, {symbol}, end of {d} UTC: modelled long (below spot) and "
-        f"short (above spot) liquidation notional per ${step:,.0f} price band within "
+        f"short (above spot) liquidation notional per {fmt_step(step)} price band within "
         f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from spot. "
         f"Longs at risk {fmt_usd(cur.get('longs_at_risk'))}, shorts at risk "
         f"{fmt_usd(cur.get('shorts_at_risk'))}."
@@ -68,10 +68,10 @@ def liq_map_card(rows: list[Record], cur: Record, symbol: str, d: date) -> Chart
     spec = liq_map_template().fill(
         {
             "map": data,
-            "spot": [{"c": round(spot, 2), "label": f"Spot {fmt_price(spot)}"}],
+            "spot": [{"c": chart_price(spot), "label": f"Spot {fmt_price(spot)}"}],
             "desc": desc,
         },
-        {"xdomain0": round(lo_edge, 2), "xdomain1": round(hi_edge, 2)},
+        {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
     )
     top_l = sorted(data, key=lambda r: -r["l"])[:5]
     top_s = sorted(data, key=lambda r: -r["s"])[:5]

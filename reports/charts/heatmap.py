@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from reports.charts.heatmap_spec import VIRIDIS, heatmap_raster_template, heatmap_rect_template
+from reports.formats import chart_price, fmt_step
 
 if TYPE_CHECKING:
     from reports.queries import HeatCube
@@ -135,11 +136,11 @@ def heat_window(
         for i in sorted(order.tolist(), reverse=True)
         if band_l[i] + band_s[i] > 0
     ]
-    band = f"${pstep:,.0f}"
+    band = fmt_step(pstep)
     numbers: dict[str, float]
     if rect:
         csv, n = _cells_csv(lg, sh, vmax * 2e-3)
-        numbers = {"t0": t0, "tstep": ft * hour, "p0": round(p0, 2), "pstep": pstep}
+        numbers = {"t0": t0, "tstep": ft * hour, "p0": chart_price(p0), "pstep": pstep}
         template = heatmap_rect_template()
         image: list[dict[str, Any]] = []
         legend = f"Notional per {band} band"
@@ -153,10 +154,10 @@ def heat_window(
         cl, cs = _reduce(lg, gt, gp), _reduce(sh, gt, gp)
         t0c = t1 - cl.shape[0] * gt * ft * hour
         csv, n = _cells_csv(cl, cs, 0.0)
-        numbers = {"t0": t0c, "tstep": gt * ft * hour, "p0": round(p0, 2), "pstep": gp * pstep}
+        numbers = {"t0": t0c, "tstep": gt * ft * hour, "p0": chart_price(p0), "pstep": gp * pstep}
         template = heatmap_raster_template()
         legend = f"Mean notional per {band} band"
-        tiptotal = f"Mean per ${gp * pstep:,.0f} band"
+        tiptotal = f"Mean per {fmt_step(gp * pstep)} band"
         n = int(total.size)
     values: dict[str, Any] = {
         "xformat": "%H:%M" if hours <= 24 else "%d %b" if hours <= 24 * 95 else "%b %Y",

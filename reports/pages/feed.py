@@ -1,14 +1,18 @@
-"""feed.xml: an Atom feed, one entry per published day with the headline numbers."""
+"""feed.xml: an Atom feed, one entry per published symbol and day with the headline numbers.
+
+Entries are ordered newest day first, symbols in configured order within a day; each links to
+the day's permalink `<SYMBOL>/YYYY-MM-DD/index.html` and its prices use the symbol's scale.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from html import escape as html_escape
 from xml.etree import ElementTree as ET
 
 from reports import headline, queries
-from reports.formats import fmt_pct, fmt_price, fmt_rate, fmt_ratio, fmt_usd, iso_z
+from reports.formats import fmt_pct, fmt_price, fmt_rate, fmt_ratio, fmt_usd, iso_z, price_scale
 from reports.loaders import MartData
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -40,7 +44,8 @@ def _entry(feed: ET.Element, data: MartData, d: date) -> None:
     _sub(entry, "title", title)
     _sub(entry, "id", f"urn:liqmap:{symbol}:{d.isoformat()}")
     _sub(entry, "updated", iso_z(queries.day_end(d)))
-    _sub(entry, "link", href=f"{d.isoformat()}/index.html", rel="alternate", type="text/html")
+    href = f"{symbol}/{d.isoformat()}/index.html"
+    _sub(entry, "link", href=href, rel="alternate", type="text/html")
     _sub(entry, "summary", headline.headline(cur, scen))
     items = [
         f"Shorts at risk: {fmt_usd(cur.get('shorts_at_risk'))}",
@@ -55,20 +60,23 @@ def _entry(feed: ET.Element, data: MartData, d: date) -> None:
     _sub(entry, "content", html, type="html")
 
 
-def feed_xml(data: MartData, published: Iterable[date], generated_at: datetime) -> bytes:
-    """The feed, newest day first; `updated` is the build time."""
-    symbol = data.symbol
+def feed_xml(symbols: Sequence[tuple[MartData, Iterable[date]]], generated_at: datetime) -> bytes:
+    """The feed over (symbol data, published days) pairs, newest day first; `updated` is
+    the build time."""
+    names = ", ".join(data.symbol for data, _ in symbols)
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    _sub(feed, "title", f"liqmap: {symbol} liquidation report")
+    _sub(feed, "title", f"liqmap: {names} liquidation reports")
     _sub(feed, "subtitle", "Daily model estimates of leveraged positions at risk.")
-    _sub(feed, "id", f"urn:liqmap:{symbol}:feed")
+    _sub(feed, "id", "urn:liqmap:feed")
     _sub(feed, "updated", iso_z(generated_at))
     _sub(feed, "link", href="feed.xml", rel="self", type="application/atom+xml")
     _sub(feed, "link", href="index.html", rel="alternate", type="text/html")
     author = _sub(feed, "author")
     _sub(author, "name", "liqmap")
-    for d in sorted(published, reverse=True):
-        _entry(feed, data, d)
+    entries = [(d, i, data) for i, (data, published) in enumerate(symbols) for d in set(published)]
+    for d, _, data in sorted(entries, key=lambda e: (-e[0].toordinal(), e[1])):
+        with price_scale(data.base(d).get("close_price")):
+            _entry(feed, data, d)
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
