@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The demo builds three symbols; the suite builds BTCUSDT unless a test asks for more.
+os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))
 

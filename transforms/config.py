@@ -17,6 +17,7 @@ SOURCES = ("synthetic", "mirror", "binance")
 
 DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_END_DATE = "2026-10-31"
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")  # the demo's market
 DEFAULT_BINANCE_URL = "https://data.binance.vision/data/futures/um/"
 DEFAULT_BINANCE_FAPI_URL = "https://fapi.binance.com/"
 
@@ -49,7 +50,7 @@ class Settings:
     data_dir: Path
     warehouse_path: Path
     source: str = "synthetic"
-    symbols: tuple[str, ...] = ("BTCUSDT",)
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     start_date: date = field(default_factory=lambda: date.fromisoformat(DEFAULT_START_DATE))
     end_date: date = field(default_factory=lambda: date.fromisoformat(DEFAULT_END_DATE))
     binance_url: str = DEFAULT_BINANCE_URL
@@ -101,7 +102,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     source = env.get("LIQMAP_SOURCE", "synthetic").strip().lower()
     if source not in SOURCES:
         raise ConfigError(f"LIQMAP_SOURCE={source!r}: expected one of {', '.join(SOURCES)}")
-    raw_symbols = env.get("LIQMAP_SYMBOLS", "BTCUSDT")
+    raw_symbols = env.get("LIQMAP_SYMBOLS", ",".join(DEFAULT_SYMBOLS))
     symbols = tuple(validate_symbol(s.strip()) for s in raw_symbols.split(",") if s.strip())
     if not symbols:
         raise ConfigError("LIQMAP_SYMBOLS is empty")

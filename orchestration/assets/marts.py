@@ -15,7 +15,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
-from transforms.marts.update import NoStagedBars, update_marts
+from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
 from transforms.reference import load_tiers, tiers_file_from_env
 
@@ -94,10 +94,10 @@ def liquidation_model(
         for symbol in archive.settings().symbols:
             try:
                 update = update_marts(conn, symbol, params, start, end, config.auto_bins)
-            except NoStagedBars as exc:
+            except (NoStagedBars, IncompleteRawWindow) as exc:
                 # other symbols still get their marts; warehouse_snapshot fails the run
                 context.log.error(f"model {symbol}: {exc}")
-                missing.append(symbol)
+                missing.append(str(exc))
                 continue
             hashes[symbol] = update.params.params_hash()
             for key, n in update.rows.items():
@@ -105,7 +105,7 @@ def liquidation_model(
             context.log.info(f"model {symbol} {start}..{end}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
     if missing and len(missing) == len(archive.settings().symbols):
-        raise dg.Failure(f"no staged bars for {', '.join(missing)} before {end}: run stg_bars_5m")
+        raise dg.Failure("; ".join(missing))
     for name in MART_ASSETS:
         yield dg.MaterializeResult(
             asset_key=name,

@@ -12,6 +12,12 @@ from datetime import date, timedelta
 
 import duckdb
 
+from transforms.raw.datasets import DAILY_DATASETS, dataset
+
+# Table names come from the dataset registry (constants), never from input.
+RAW_DAYS_SQL = (
+    "SELECT DISTINCT day FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end"
+)
 BASE_DAYS_SQL = """
 SELECT DISTINCT day FROM mart.daily_metrics
 WHERE symbol = $symbol AND scenario = 'base' AND day >= $start AND day < $end
@@ -30,6 +36,23 @@ def missing_symbol_days(
         missing = [d for d in wanted if d not in have]
         if missing:
             out[symbol] = missing
+    return out
+
+
+def missing_raw_days(
+    conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end: date
+) -> dict[str, list[date]]:
+    """daily dataset -> the days of [start, end) it has no rows for, for one symbol (a day
+    the archive has not published for this symbol: the model skips the symbol's window)."""
+    wanted = [start + timedelta(days=i) for i in range((end - start).days)]
+    out: dict[str, list[date]] = {}
+    for name in DAILY_DATASETS:
+        sql = RAW_DAYS_SQL.format(table=dataset(name).table)
+        rows = conn.execute(sql, {"symbol": symbol, "start": start, "end": end}).fetchall()
+        have = {r[0] for r in rows}
+        missing = [d for d in wanted if d not in have]
+        if missing:
+            out[name] = missing
     return out
 
 

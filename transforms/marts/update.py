@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from transforms.marts.build import build_marts
+from transforms.marts.coverage import describe_missing, missing_raw_days
 from transforms.marts.store import read_bars, write_marts
 from transforms.model.params import ModelParams
 from transforms.reference import load_brackets
@@ -24,6 +25,11 @@ from transforms.reference.bins import symbol_bins
 
 class NoStagedBars(LookupError):
     """The staging layer has no bars for the symbol before the window's end."""
+
+
+class IncompleteRawWindow(LookupError):
+    """A daily archive file of the window is missing for the symbol: no marts for its window
+    (a model run on bars without open interest would publish wrong numbers)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ def update_marts(
 ) -> MartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) from its whole staged history.
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's."""
+    missing = missing_raw_days(conn, symbol, start, end)
+    if missing:
+        what = describe_missing(missing)
+        raise IncompleteRawWindow(f"{symbol}: no raw rows for {what}; its marts are not updated")
     bars = read_bars(conn, symbol, end)
     if bars.empty:
         raise NoStagedBars(f"no staged bars for {symbol} before {end}: run stg_bars_5m")
