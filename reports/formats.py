@@ -47,7 +47,7 @@ def chart_price(x: float) -> float:
 
 def fmt_step(step: float) -> str:
     """A price-band width: '$250', '$0.5', '$0.00025'."""
-    return f"${step:,.0f}" if step >= 1 and float(step).is_integer() else f"${step:,g}"
+    return f"${step:,.0f}" if step >= 1 and float(step).is_integer() else f"${step:,.4g}"
 
 
 def ok(x: Any) -> bool:
