@@ -38,7 +38,9 @@ DAILY_COLUMNS = (
 
 
 FORMATS = ("csv", "parquet")
-PARQUET_ONLY = frozenset({"heatmap"})  # ~5k rows a day: CSV would be most of the site
+# the two long tables (a day's 24 h heatmap slice, its map by price): Parquet only (zstd);
+# as CSV they would be most of the site
+PARQUET_ONLY = frozenset({"heatmap", "liq_map"})
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:

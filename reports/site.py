@@ -6,6 +6,8 @@
       <SYMBOL>/YYYY-MM-DD/index.html  one immutable page per symbol and day, plus that day's data
       <SYMBOL>/archive/index.html     every published day of the symbol, by month
       <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
+      <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
+                                      every page of the symbol (rewritten by every build)
       <SYMBOL>/daily.csv              the symbol's daily figures, every day (every build)
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
       archive/index.html              the symbols, each with a link to its archive
@@ -34,6 +36,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
+from reports.cards.heatmap import heat_card, shared_heat_js, shared_specs
 from reports.downloads import (
     csv_bytes,
     daily_history_table,
@@ -119,10 +122,14 @@ def _build_symbol(
     published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
     site = SiteInfo(symbol=symbol, source=source, generated_at=generated_at, latest=latest)
     history = load_price_history(conn, data, [*render, latest])
+    # the long heatmap views, once per symbol (as of its latest day), before the pages
+    specs = shared_specs(heat_card(history, data.base(latest), symbol, latest))
+    writer.write_if_changed(f"{symbol}/heat-long.js", shared_heat_js(latest.isoformat(), specs))
+    shared = frozenset(k.removeprefix("heat-") for k in specs)
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d)
+        ctx = day_context(conn, data, history, d, shared)
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d))
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
@@ -142,7 +149,7 @@ def _build_symbol(
     # after the pages it lists, so a crash never leaves a link to a page not yet written
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
-        latest_ctx = day_context(conn, data, history, latest)
+        latest_ctx = day_context(conn, data, history, latest, shared)
         latest_downloads = existing_downloads(out_dir / day_dir(symbol, latest))
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(

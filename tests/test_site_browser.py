@@ -120,7 +120,8 @@ class Visit:
         return self.page.evaluate(
             """() => {
               let n = 0;
-              for (const el of document.querySelectorAll('.chart[data-spec]')) {
+              const sel = '.chart[data-spec], .chart[data-shared-spec]';
+              for (const el of document.querySelectorAll(sel)) {
                 if (el.closest('[hidden]')) continue;
                 const c = el.querySelector('canvas');
                 if (!c || c.width < 50 || c.height < 50) throw new Error('empty chart ' + el.id);

@@ -100,12 +100,13 @@ def test_every_page_exists(built):
     out, _, days = built
     for d in days:
         assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
-        for name in ("liq_map", "daily", "scenarios"):
+        for name in ("daily", "scenarios"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
             assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
-        # the day's 24 h heatmap slice: Parquet only (it would be most of the site as CSV)
-        assert (out / SYMBOL / d.isoformat() / "heatmap.parquet").is_file()
-        assert not (out / SYMBOL / d.isoformat() / "heatmap.csv").exists()
+        # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
+        for name in ("heatmap", "liq_map"):
+            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
+            assert not (out / SYMBOL / d.isoformat() / f"{name}.csv").exists()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
         assert f'url=../{SYMBOL}/{d.isoformat()}/index.html"' in redirect

@@ -164,3 +164,67 @@ def test_doge_page_draws_offline_in_chromium(two_symbol_site, tmp_path):
                 v.close()
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def long_history_site(tmp_path_factory) -> tuple[Path, list[date]]:
+    """100 days of history (the 3m window is covered), the last two days rendered."""
+    tmp = tmp_path_factory.mktemp("site_long")
+    db = tmp / "warehouse.duckdb"
+    days = build_fixture_warehouse(db, 100)
+    out = tmp / "site"
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(
+            conn,
+            out,
+            SYMBOL,
+            days[-2:],
+            source="synthetic",
+            methodology_md=None,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+    return out, days
+
+
+def test_long_heatmaps_are_one_shared_file_per_symbol(long_history_site):
+    out, days = long_history_site
+    shared = (out / SYMBOL / "heat-long.js").read_text()
+    m = re.fullmatch(r"/\*[^*]*\*/\nwindow\.LIQMAP_SHARED = (\{.*\});\n", shared, re.S)
+    assert m, shared[:200]
+    data = json.loads(m.group(1))
+    assert data["asOf"] == days[-1].isoformat() and "heat-3m" in data["specs"]
+    for d in days[-2:]:
+        page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+        assert 'data-shared-spec="heat-3m"' in page and 'id="spec-heat-3m"' not in page
+        assert '<script src="../heat-long.js"></script>' in page
+        assert 'id="spec-heat-1m"' in page  # the shorter views stay the page's own
+
+
+@pytest.mark.browser
+def test_shared_heatmap_draws_from_file_url(long_history_site):
+    from tests.test_site_browser import ARGS, CHROMIUM, Visit
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed at /usr/bin")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, days = long_history_site
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / SYMBOL / days[-2].isoformat() / "index.html").as_uri())
+            try:
+                v.check_clean()
+                v.page.locator("#tab-heat-3m").click()
+                v.page.wait_for_timeout(200)
+                assert v.page.evaluate("!!window.__chartViews['heat-3m']")
+                assert v.visible_charts_drawn() >= 5
+                asof = v.page.locator("#panel-heat-3m [data-shared-asof]").inner_text()
+                assert asof == days[-1].isoformat()
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()

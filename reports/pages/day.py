@@ -78,14 +78,20 @@ def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str
 
 
 def day_context(
-    conn: duckdb.DuckDBPyConnection, data: MartData, history: PriceHistory, d: date
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    history: PriceHistory,
+    d: date,
+    shared: frozenset[str] = frozenset(),
 ) -> DayContext:
+    """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
+    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS)."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    heat = heat_card(history, cur, symbol, d)
+    heat = heat_card(history, cur, symbol, d, shared)
     map_card = liq_map_card(liq_map_rows(conn, symbol, d), cur, symbol, d)
     oi, funding = daily_cards(data.daily_rows(d), symbol, d)
     moves = moves_card(day_moves(data, d), symbol, d)
