@@ -2,9 +2,10 @@
 
 Only the day's own rows are written beside a day page (the 24 h heatmap slice, the day's
 liquidation map, scenarios, daily figures and swings), so the site grows by a small amount
-per symbol and day. The heatmap slice is the largest by far: it is written as Parquet only
-(zstd), the small tables as CSV and Parquet. The whole daily history of a symbol is one
-file per symbol (`<SYMBOL>/daily.csv`, rewritten by every build), linked from its archive.
+per symbol and day. The heatmap slice and the map are the long ones: written as Parquet only
+(zstd); the few-row tables (scenarios, daily figures, swings) as CSV. The whole daily
+history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by every build), linked
+from the archives.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def formats_of(name: str) -> list[str]:
-    return ["parquet"] if name in PARQUET_ONLY else list(FORMATS)
+    """Parquet for the long tables; CSV for the few-row ones (a 4-row Parquet file is ~12 kB
+    of schema and footer, 5x its CSV)."""
+    return ["parquet"] if name in PARQUET_ONLY else ["csv"]
 
 
 def daily_history_table(data: MartData) -> pa.Table:

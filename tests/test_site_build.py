@@ -102,7 +102,7 @@ def test_every_page_exists(built):
         assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
         for name in ("daily", "scenarios"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
-            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
+            assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
         # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
         for name in ("heatmap", "liq_map"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
