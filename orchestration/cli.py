@@ -25,8 +25,16 @@ def _run(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     from orchestration.definitions import ALL_ASSETS
     from orchestration.resources import resources_from_settings
+    from transforms.config import ConfigError
+    from transforms.reference.brackets import DEFAULT_VENUE
+    from transforms.reference.tiers import require_tiers, tiers_file_from_env
 
     settings = load_settings()
+    try:  # before Dagster starts or anything is downloaded (the raw assets check it too)
+        require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    except ConfigError as exc:
+        print(f"liqmap run: {exc}", file=sys.stderr)
+        return 2
     start = args.start or settings.start_date
     end = args.end or settings.end_date
     if end < start:

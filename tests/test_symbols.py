@@ -142,3 +142,16 @@ def test_a_missing_archive_day_is_reported_and_the_others_land(tmp_path):
     assert (site / "BTCUSDT" / "2025-11-03" / "index.html").is_file()
     assert 'href="BTCUSDT/index.html"' in (site / "index.html").read_text()
     assert not (site / "ETHUSDT").exists()
+
+
+def test_liqmap_run_refuses_a_symbol_without_tiers_in_one_line(tmp_path, monkeypatch, capsys):
+    from orchestration.cli import main
+
+    monkeypatch.delenv("LIQMAP_TIERS_FILE", raising=False)
+    monkeypatch.setenv("LIQMAP_SYMBOLS", "BTCUSDT,FOOUSDT")
+    monkeypatch.setenv("LIQMAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [err[0]] and "no maintenance tiers for binance FOOUSDT" in err[0]
+    assert not (tmp_path / "data").exists()
