@@ -137,6 +137,14 @@ def fmt_price(x: float | None) -> str:
     return f"{sign}${a:.4g}"
 
 
+def fmt_compact_price(x: float | None) -> str:
+    """A price in a short chart label: compact from 1,000 up ($72.4k), else at the symbol's
+    price precision ($0.12345), so a small-priced symbol never reads '$0'."""
+    if ok(x) and abs(x) >= 999.5:
+        return fmt_usd(x)
+    return fmt_price(x)
+
+
 def fmt_signed_price(x: float | None) -> str:
     """A price change: +$2,000, −$800."""
     if not ok(x):

@@ -127,10 +127,16 @@ def test_doge_prices_have_sensible_decimals(two_symbol_site):
     # price levels at DOGE's scale: five decimals (bins.price_decimals(0.12) == 5)
     assert all(len(p) == len("$0.12345") for p in levels), sorted(set(levels))[:10]
     assert "$0.12 " not in page and "$0 " not in page
-    # the chart data keeps the precision: the heatmap price line is not flattened to cents
+    # the chart data keeps the precision: the heatmap candles are not flattened to cents
     spec = json.loads(parse(out / DOGE / days[-1].isoformat() / "index.html").specs[0])
-    line = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
-    closes = {p["c"] for p in line["data"]["values"]}
+    closes = {
+        p[k]
+        for layer in spec["layer"]
+        if isinstance(layer.get("data", {}).get("values"), list)
+        for p in layer["data"]["values"]
+        for k in ("o", "h", "l", "c")
+        if k in p
+    }
     assert len(closes) > 10 and all(0.05 < c < 0.3 for c in closes)
     overview = html.unescape((out / "index.html").read_text())
     assert re.search(r"close \$0\.\d{5}\b", overview)
