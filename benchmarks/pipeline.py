@@ -50,6 +50,7 @@ def _run(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
     args = parser.parse_args()
     last = START + timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
@@ -59,6 +60,7 @@ def main() -> None:
                 "LIQMAP_SITE_DIR": f"{tmp}/site",
                 "LIQMAP_START_DATE": START.isoformat(),
                 "LIQMAP_END_DATE": (last + timedelta(days=1)).isoformat(),
+                "LIQMAP_SYMBOLS": args.symbols,
             }
         )
         tags = {
@@ -66,7 +68,7 @@ def main() -> None:
             "dagster/asset_partition_range_end": last.isoformat(),
         }
         total, steps = _run(instance, settings, tags=tags)
-        print(f"{args.days}-day backfill, one run (generation included): {total:.1f} s")
+        print(f"{args.symbols}: {args.days}-day backfill, one run (with generation): {total:.1f} s")
         for step, seconds in steps.items():
             print(f"  {step:<22} {seconds:6.1f} s")
         day = last + timedelta(days=1)

@@ -1,4 +1,12 @@
-"""A day's downloads: the data behind its charts as CSV and Parquet, next to its page."""
+"""A day's downloads: that day's own data behind its charts, next to its page.
+
+Only the day's own rows are written beside a day page (the 24 h heatmap slice, the day's
+liquidation map, scenarios, daily figures and swings), so the site grows by a small amount
+per symbol and day. The heatmap slice and the map are the long ones: written as Parquet only
+(zstd); the few-row tables (scenarios, daily figures, swings) as CSV. The whole daily
+history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by every build), linked
+from the archives.
+"""
 
 from __future__ import annotations
 
@@ -44,13 +52,40 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
     return table.replace_schema_metadata(meta)
 
 
+FORMATS = ("csv", "parquet")
+# the two long tables (a day's 24 h heatmap slice, its map by price): Parquet only (zstd);
+# as CSV they would be most of the site
+PARQUET_ONLY = frozenset({"heatmap", "liq_map"})
+
+
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
     """(CSV, Parquet) bytes for one download."""
-    csv_buf = io.BytesIO()
-    pacsv.write_csv(table, csv_buf)
-    pq_buf = io.BytesIO()
-    pq.write_table(table, pq_buf, compression="zstd")
-    return csv_buf.getvalue(), pq_buf.getvalue()
+    return csv_bytes(table), parquet_bytes(table)
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    return buf.getvalue()
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def formats_of(name: str) -> list[str]:
+    """Parquet for the long tables; CSV for the few-row ones (a 4-row Parquet file is ~12 kB
+    of schema and footer, 5x its CSV)."""
+    return ["parquet"] if name in PARQUET_ONLY else ["csv"]
+
+
+def daily_history_table(data: MartData) -> pa.Table:
+    """Every published day's headline figures of one symbol (`<SYMBOL>/daily.csv`)."""
+    return pa.Table.from_pylist(
+        [{k: data.base(d).get(k) for k in DAILY_COLUMNS} for d in data.days]
+    )
 
 
 def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict[str, pa.Table]:
@@ -60,9 +95,7 @@ def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict
         "heatmap": queries.arrow(conn, queries.HEATMAP_DAY_EXPORT, symbol=symbol, day=d),
         "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d),
         "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
-        "daily": pa.Table.from_pylist(
-            [{k: r.get(k) for k in DAILY_COLUMNS} for r in data.daily_rows(d)]
-        ),
+        "daily": pa.Table.from_pylist([{k: data.base(d).get(k) for k in DAILY_COLUMNS}]),
     }
     mv = day_moves(data, d)
     if mv:
@@ -75,17 +108,27 @@ def write_day_downloads(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
     d: date,
+    day_dir: str,
     source: str,
-) -> list[str]:
-    """Write `YYYY-MM-DD/<name>.csv|.parquet`; returns the names written, sorted."""
+) -> dict[str, list[str]]:
+    """Write `<day_dir>/<name>.<format>` (marked with the source, see `mark_source`);
+    returns name -> formats written, names sorted."""
     tables = day_tables(conn, data, d)
-    for name, table in tables.items():
-        csv_bytes, pq_bytes = table_bytes(mark_source(table, source))
-        writer.write(f"{d.isoformat()}/{name}.csv", csv_bytes)
-        writer.write(f"{d.isoformat()}/{name}.parquet", pq_bytes)
-    return sorted(tables)
+    written: dict[str, list[str]] = {}
+    for name in sorted(tables):
+        formats = formats_of(name)
+        table = mark_source(tables[name], source)
+        for ext in formats:
+            body = parquet_bytes(table) if ext == "parquet" else csv_bytes(table)
+            writer.write(f"{day_dir}/{name}.{ext}", body)
+        written[name] = formats
+    return written
 
 
-def existing_downloads(day_dir: Path) -> list[str]:
-    """The downloads already on disk for a day page (each with both its files)."""
-    return sorted(p.stem for p in day_dir.glob("*.csv") if (day_dir / f"{p.stem}.parquet").exists())
+def existing_downloads(day_dir: Path) -> dict[str, list[str]]:
+    """The downloads already on disk for a day page (name -> formats present)."""
+    found: dict[str, list[str]] = {}
+    for p in sorted(day_dir.glob("*.*")):
+        if p.suffix.lstrip(".") in FORMATS and not p.name.startswith("."):
+            found.setdefault(p.stem, []).append(p.suffix.lstrip("."))
+    return {k: [f for f in FORMATS if f in v] for k, v in sorted(found.items())}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_usd, ok
+from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
 
 Row = Mapping[str, Any]
 
@@ -106,8 +106,8 @@ def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> l
         elif hi is not None and m["price"] > hi:
             m["c"], text = hi, f"↑ {text}"
         m["label"] = text
-        m["c"] = round(float(m["c"]), 2)
-        m["price"] = round(float(m["price"]), 2)
+        m["c"] = chart_price(float(m["c"]))
+        m["price"] = chart_price(float(m["price"]))
     return marks
 
 
@@ -118,8 +118,8 @@ def zone_band(row: Row) -> list[dict]:
         return []
     return [
         {
-            "lo": round(float(lo), 2),
-            "hi": round(float(hi), 2),
+            "lo": chart_price(float(lo)),
+            "hi": chart_price(float(hi)),
             "label": f"Zone {fmt_price(lo)}–{fmt_price(hi)}",
         }
     ]

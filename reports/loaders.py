@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 
 from reports import queries
-from reports.notation import ok
+from reports.notation import chart_price, ok
 from reports.scenarios import scenario_order
 from transforms.model.layers import LAYER_VIEWS
 
@@ -146,7 +146,7 @@ def load_price_history(
         hour_x=hour_x,
         hour_c=hour_c,
         daily_x=[day_end_ms(d) for d in closed],
-        daily_c=[round(data.base(d)["close_price"], 2) for d in closed],
+        daily_c=[chart_price(data.base(d)["close_price"]) for d in closed],
         views=views,
         ohlc=queries.hourly_ohlc(
             conn, data.symbol, queries.day_start(min(days) - timedelta(days=91)), t_to

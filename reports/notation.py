@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from transforms.reference.bins import price_decimals
 
 # "X:1 shorts" / "X:1 longs" with X >= 1, or the three cases without a ratio.
 RATIO_PATTERN = re.compile(r"^(\d+(?:\.\d)?):1 (shorts|longs)$")
@@ -28,6 +33,43 @@ MINUS = "−"  # typographic minus, used for every negative figure
 def ok(x: Any) -> bool:
     """True for a usable number (not None / NaN / inf / bool)."""
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# ---------------------------------------------------------------- price scale
+# BTC at 90,000 and DOGE at 0.12 need different decimals: the site builder sets the scale of
+# the symbol being rendered with `price_scale(reference)`; prices under 1,000 then show
+# `transforms.reference.bins.price_decimals(reference)` decimals. Prices of 1,000 and more read
+# the same on every symbol.
+
+_PRICE_SCALE: ContextVar[float | None] = ContextVar("liqmap_price_scale", default=None)
+
+
+@contextmanager
+def price_scale(reference_price: float | None) -> Iterator[None]:
+    """Format prices for a symbol trading near `reference_price` inside this block."""
+    token = _PRICE_SCALE.set(reference_price if ok(reference_price) else None)
+    try:
+        yield
+    finally:
+        _PRICE_SCALE.reset(token)
+
+
+def _scaled_decimals() -> int | None:
+    """Decimals of the current symbol's prices under 1,000, or None without a scale."""
+    ref = _PRICE_SCALE.get()
+    return price_decimals(ref) if ref is not None and ref > 0 else None
+
+
+def chart_price(x: float) -> float:
+    """A price as written into chart data: cents for BTC-scale symbols, one decimal more
+    than shown for small prices (a DOGE line rounded to cents would be flat)."""
+    dec = _scaled_decimals()
+    return round(x, 2 if dec is None else max(2, dec + 1))
+
+
+def fmt_step(step: float) -> str:
+    """A price-band width: '$250', '$0.5', '$0.00025'."""
+    return f"${step:,.0f}" if step >= 1 and float(step).is_integer() else f"${step:,.4g}"
 
 
 # ---------------------------------------------------------------- money and prices
@@ -70,6 +112,9 @@ def shown_price(x: float) -> float:
         return _round_half_up(x, 100.0)
     if abs(x) >= 1_000:
         return _round_half_up(x, 10.0)
+    dec = _scaled_decimals()
+    if dec is not None:
+        return round(_round_half_up(x, 10.0**-dec), dec)
     if abs(x) >= 1:
         return round(_round_half_up(x, 0.01), 2)
     return float(f"{x:.4g}")
@@ -84,9 +129,20 @@ def fmt_price(x: float | None) -> str:
     a = abs(v)
     if a >= 1_000:
         return f"{sign}${a:,.0f}"
+    dec = _scaled_decimals()
+    if dec is not None:
+        return f"{sign}${a:,.{dec}f}"
     if a >= 1:
         return f"{sign}${a:,.2f}"
     return f"{sign}${a:.4g}"
+
+
+def fmt_compact_price(x: float | None) -> str:
+    """A price in a short chart label: compact from 1,000 up ($72.4k), else at the symbol's
+    price precision ($0.12345), so a small-priced symbol never reads '$0'."""
+    if ok(x) and abs(x) >= 999.5:
+        return fmt_usd(x)
+    return fmt_price(x)
 
 
 def fmt_signed_price(x: float | None) -> str:

@@ -1,72 +1,103 @@
-"""The published report: a static, offline site rendered from `mart.*`.
+"""The published report: a static, offline site rendered from `mart.*`, one folder per symbol.
 
     site/
-      index.html                  the latest day (same content as its dated page)
-      YYYY-MM-DD/index.html       one immutable page per day, plus its chart data as CSV/Parquet
-      archive/index.html          every published day, by month
-      methodology/index.html      docs/methodology.md rendered
-      feed.xml                    Atom, one entry per day with the headline numbers
-      assets/                     vega-bundle.js (written once per bundle version), charts.js,
-                                  daynav.js, css, and days.js (the published days, every build)
+      index.html                      market overview: every symbol's headline and small map
+      <SYMBOL>/index.html             the symbol's latest day (same content as its dated page)
+      <SYMBOL>/YYYY-MM-DD/index.html  one immutable page per symbol and day, plus that day's data
+      <SYMBOL>/archive/index.html     every published day of the symbol, by month
+      <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
+      <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
+                                      every page of the symbol (rewritten by every build)
+      <SYMBOL>/daily.csv              the symbol's daily figures, every day (every build)
+      YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
+      archive/index.html              the symbols, each with a link to its archive
+      methodology/index.html          docs/methodology.md rendered
+      feed.xml                        Atom, one entry per symbol and day
+      assets/                         vega-bundle.js (once per bundle version), charts.js,
+                                      daynav.js, css
 
 This module only decides what to build and in which order. The marts are read by
 `reports.loaders`, each page kind's context is built and rendered in `reports.pages`, and
 every file is written atomically by `reports.writer` (temp file, then `os.replace`), so a
 crash never leaves a half-written page. An incremental build renders only the given days plus
 the shared pages; other day pages are not touched. A day page links to the next day only if
-that page already exists when it is rendered; otherwise it links to the latest report, and its
-script upgrades that link from assets/days.js (the published days, rewritten by every build),
-so old pages never need rewriting.
+that page already exists when it is rendered; otherwise it links to the symbol's latest
+report, and its script upgrades that link from `<SYMBOL>/days.js`, so old pages never need
+rewriting. Prices on a symbol's pages use that symbol's scale (`notation.price_scale`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+import jinja2
 
-from reports.downloads import existing_downloads, write_day_downloads
-from reports.loaders import MartData, load_mart_data, load_price_history
+from reports.cards.heatmap import heat_card, shared_heat_js, shared_rasters, shared_specs
+from reports.downloads import (
+    csv_bytes,
+    daily_history_table,
+    existing_downloads,
+    mark_source,
+    write_day_downloads,
+)
+from reports.loaders import MartData, liq_map_rows, load_mart_data, load_price_history
+from reports.notation import price_scale
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
 from reports.pages.day import DayContext, DayNav, day_context, render_day
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
-from reports.static_assets import DAYS_JS, days_js, write_static_assets
+from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
+from reports.pages.redirect import redirect_page
+from reports.static_assets import days_js, write_static_assets
 from reports.writer import SiteWriter, remove_stale_temp_files
+
+# Day pages of this symbol lived at site/YYYY-MM-DD/ before the site had several symbols;
+# those addresses keep working as redirects.
+LEGACY_SYMBOL = "BTCUSDT"
 
 
 @dataclass
 class SiteBuildResult:
     """What a build wrote. `pages_written`: the HTML pages and feed.xml written this build;
-    `bytes_total`: bytes of every file written this build (pages, downloads, changed assets)."""
+    `bytes_total`: bytes of every file written this build (pages, downloads, changed assets);
+    `days`: the days rendered (any symbol); `skipped`: symbol -> why it has no pages."""
 
     pages_written: list[Path]
     out_dir: Path
     days: list[date]
     bytes_total: int
+    symbols: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
-def _page_exists(out_dir: Path, d: date) -> bool:
-    return (out_dir / d.isoformat() / "index.html").exists()
+def day_dir(symbol: str, d: date) -> str:
+    """A day page's folder, relative to the site root (its permalink)."""
+    return f"{symbol}/{d.isoformat()}"
 
 
-def _days_to_render(data: MartData, out_dir: Path, days: Sequence[date] | None) -> list[date]:
-    """Every day for a full build; else the requested days, plus the latest day if its page
-    does not exist yet. Raises ValueError for a requested day without base metrics."""
+def _page_exists(out_dir: Path, symbol: str, d: date) -> bool:
+    return (out_dir / day_dir(symbol, d) / "index.html").exists()
+
+
+def _days_to_render(
+    data: MartData, out_dir: Path, days: Sequence[date] | None
+) -> tuple[list[date], list[date]]:
+    """(days to render, requested days the symbol has no base metrics for). Every day for a
+    full build; else the requested days it has, plus the latest if its page does not exist."""
     if days is None:
-        return list(data.days)
-    missing = sorted(set(days) - set(data.days))
-    if missing:
-        raise ValueError(f"no mart.daily_metrics rows for {data.symbol} on {missing}")
-    render = sorted(set(days))
+        return list(data.days), []
+    have = set(data.days)
+    missing = sorted(set(days) - have)
+    render = sorted(set(days) & have)
     latest = data.days[-1]
-    if latest not in render and not _page_exists(out_dir, latest):
+    if latest not in render and not _page_exists(out_dir, data.symbol, latest):
         render.append(latest)
-    return render
+    return render, missing
 
 
 def _neighbours(published: list[date], d: date) -> tuple[str | None, str | None]:
@@ -77,80 +108,138 @@ def _neighbours(published: list[date], d: date) -> tuple[str | None, str | None]
     return (prev.isoformat() if prev else None), (nxt.isoformat() if nxt else None)
 
 
-def build_site(
+def _build_symbol(
     conn: duckdb.DuckDBPyConnection,
-    out_dir: Path,
-    symbol: str,
-    days: Sequence[date] | None = None,
-    *,
+    writer: SiteWriter,
+    env: jinja2.Environment,
+    data: MartData,
+    render: list[date],
     source: str,
-    methodology_md: Path | None,
-    generated_at: datetime | None = None,
-) -> SiteBuildResult:
-    """Render the report site from `mart.*` into `out_dir`.
-
-    `days=None` renders every day in `mart.daily_metrics` (full rebuild); a list renders only
-    those day pages (plus the latest day's page if it does not exist yet) and then the shared
-    pages: index, archive, feed, methodology and assets. Raises ValueError for a requested day
-    that has no base-scenario metrics.
-    """
-    out_dir = Path(out_dir)
-    generated_at = generated_at or datetime.now(UTC)
-    if generated_at.tzinfo is None:
-        generated_at = generated_at.replace(tzinfo=UTC)
-    remove_stale_temp_files(out_dir)
-    data = load_mart_data(conn, symbol)
-    if not data.days:
-        raise ValueError(f"mart.daily_metrics has no base rows for {symbol}")
-    render = _days_to_render(data, out_dir, days)
+    generated_at: datetime,
+) -> tuple[SymbolSummary, list[date]]:
+    """One symbol's day pages, latest page, archive, days.js and daily.csv."""
+    out_dir, symbol = writer.out_dir, data.symbol
     latest = data.days[-1]
-    published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, d)})
+    published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
     site = SiteInfo(symbol=symbol, source=source, generated_at=generated_at, latest=latest)
-    env = jinja_env()
-    writer = SiteWriter(out_dir)
-    write_static_assets(writer)
     history = load_price_history(conn, data, [*render, latest])
+    # the long heatmap views, once per symbol (as of its latest day), before the pages
+    long_card = heat_card(history, data.base(latest), symbol, latest)
+    specs = shared_specs(long_card)
+    heat_js = shared_heat_js(latest.isoformat(), specs, shared_rasters(long_card))
+    writer.write_if_changed(f"{symbol}/heat-long.js", heat_js)
+    shared = frozenset(k.removeprefix("heat-") for k in specs)
     latest_ctx: DayContext | None = None
-    latest_downloads: list[str] = []
+    latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d)
-        names = write_day_downloads(writer, conn, data, d, source)
+        ctx = day_context(conn, data, history, d, shared)
+        names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
-            root="../",
+            root="../../",
+            sym_root="../",
             day_dir="",
             prev_day=prev,
             next_day=nxt,
             is_index=False,
             download_names=names,
         )
-        writer.write(f"{d.isoformat()}/index.html", render_day(env, site, ctx, nav), page=True)
+        writer.write(f"{day_dir(symbol, d)}/index.html", render_day(env, site, ctx, nav), page=True)
+        if symbol == LEGACY_SYMBOL:
+            writer.write_if_changed(f"{d.isoformat()}/index.html", redirect_page(symbol, d))
         if d == latest:
             latest_ctx, latest_downloads = ctx, names
     # after the pages it lists, so a crash never leaves a link to a page not yet written
-    writer.write_if_changed(DAYS_JS, days_js(published))
+    writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
-        latest_ctx = day_context(conn, data, history, latest)
-        latest_downloads = existing_downloads(out_dir / latest.isoformat())
+        latest_ctx = day_context(conn, data, history, latest, shared)
+        latest_downloads = existing_downloads(out_dir / day_dir(symbol, latest))
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
-        root="",
+        root="../",
+        sym_root="",
         day_dir=f"{latest.isoformat()}/",
         prev_day=prev,
         next_day=nxt,
         is_index=True,
         download_names=latest_downloads,
     )
-    writer.write("index.html", render_day(env, site, latest_ctx, index_nav), page=True)
-    writer.write("archive/index.html", render_archive(env, site, data, published), page=True)
+    writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
+    archive = render_archive(env, site, data, published)
+    writer.write(f"{symbol}/archive/index.html", archive, page=True)
+    writer.write_if_changed(
+        f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
+    )
+    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest))
+    return summary, published
+
+
+def build_site(
+    conn: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    symbols: str | Sequence[str],
+    days: Sequence[date] | None = None,
+    *,
+    source: str,
+    methodology_md: Path | None,
+    generated_at: datetime | None = None,
+) -> SiteBuildResult:
+    """Render the report site from `mart.*` into `out_dir` for every symbol in `symbols`.
+
+    `days=None` renders every day in `mart.daily_metrics` (full rebuild); a list renders only
+    those day pages (plus a symbol's latest day page if it does not exist yet) and then the
+    shared pages: overview, archives, feed, methodology and assets. A symbol without base
+    metrics (or without some requested days) is skipped and listed in `skipped`, the others
+    are built. Raises ValueError when no symbol has anything to render.
+    """
+    out_dir = Path(out_dir)
+    symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+    generated_at = generated_at or datetime.now(UTC)
+    if generated_at.tzinfo is None:
+        generated_at = generated_at.replace(tzinfo=UTC)
+    remove_stale_temp_files(out_dir)
+    env = jinja_env()
+    writer = SiteWriter(out_dir)
+    loaded: list[tuple[MartData, list[date]]] = []
+    skipped: dict[str, str] = {}
+    for symbol in symbols:
+        data = load_mart_data(conn, symbol)
+        if not data.days:
+            skipped[symbol] = f"mart.daily_metrics has no base rows for {symbol}"
+            continue
+        render, missing = _days_to_render(data, out_dir, days)
+        if missing:
+            skipped[symbol] = f"no mart.daily_metrics rows for {symbol} on {missing}"
+        loaded.append((data, render))
+    if days is not None and not any(set(days) & set(data.days) for data, _ in loaded):
+        raise ValueError("; ".join(skipped.values()) or "nothing to render")
+    if not loaded:
+        raise ValueError("; ".join(skipped.values()))
+    write_static_assets(writer)
+    summaries: list[SymbolSummary] = []
+    feed_items: list[tuple[MartData, list[date]]] = []
+    rendered: set[date] = set()
+    for data, render in loaded:
+        with price_scale(data.base(data.days[-1]).get("close_price")):
+            summary, published = _build_symbol(
+                conn, writer, env, data, render, source, generated_at
+            )
+        summaries.append(summary)
+        feed_items.append((data, published))
+        rendered |= set(render)
+    site = SiteInfo(symbol=None, source=source, generated_at=generated_at, latest=None)
+    writer.write("index.html", render_overview(env, site, summaries), page=True)
+    writer.write("archive/index.html", render_symbols_archive(env, site, summaries), page=True)
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
     synthetic = source == "synthetic"
-    writer.write("feed.xml", feed_xml(data, published, generated_at, synthetic), page=True)
+    writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,
-        days=sorted(render),
+        days=sorted(rendered),
         bytes_total=writer.bytes_total,
+        symbols=[s.symbol for s in summaries],
+        skipped=skipped,
     )
 
 

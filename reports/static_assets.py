@@ -1,5 +1,5 @@
 """The site's shared assets: the Vega bundle (only when its version changes), the static
-CSS/JS files, and assets/days.js (the published days, rewritten by every build)."""
+CSS/JS files, and the text of each symbol's `<SYMBOL>/days.js` (its published days)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from reports.writer import SiteWriter
 STATIC = Path(__file__).resolve().parent / "static"
 BUNDLE_NAME = "vega-bundle.js"
 BUNDLE_STAMP = "vega-bundle.version"
-DAYS_JS = "assets/days.js"
 
 
 def vega_bundle() -> tuple[str, str]:
@@ -48,7 +47,7 @@ def write_static_assets(writer: SiteWriter) -> None:
 
 
 def days_js(published: Iterable[date]) -> str:
-    """assets/days.js: the published days, from which day pages upgrade their "next" link
+    """<SYMBOL>/days.js: the published days, from which day pages upgrade their "next" link
     (a script, not JSON, so it also loads from file://)."""
     days = json.dumps([d.isoformat() for d in sorted(published)])
     return (

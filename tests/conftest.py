@@ -12,6 +12,8 @@ import pytest
 # is exercised explicitly in test_cli_user.py and test_present_demo.py.
 os.environ.setdefault("LIQMAP_START_DATE", "2025-11-01")
 os.environ.setdefault("LIQMAP_END_DATE", "2026-10-31")
+# The demo builds three symbols; the suite builds BTCUSDT unless a test asks for more.
+os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))

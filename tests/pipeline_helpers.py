@@ -37,18 +37,27 @@ def temp_settings(tmp: Path, start: str, end: str, **extra: str) -> Settings:
             "LIQMAP_SITE_DIR": str(tmp / "site"),
             "LIQMAP_START_DATE": start,
             "LIQMAP_END_DATE": end,
+            "LIQMAP_SYMBOLS": "BTCUSDT",  # the suite's default; multi-symbol tests pass more
             **extra,
         }
     )
 
 
 def run_range(
-    settings: Settings, first: date, last: date, raise_on_error: bool = True
+    settings: Settings,
+    first: date,
+    last: date,
+    raise_on_error: bool = True,
+    model_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset for [first, last] as one single-run backfill."""
+    """Materialize every asset for [first, last] as one single-run backfill
+    (`model_config`: launchpad values for the liquidation_model asset)."""
     return dg.materialize(
         ALL_ASSETS,
         resources=resources_from_settings(settings),
+        run_config={"ops": {"liquidation_model": {"config": model_config}}}
+        if model_config
+        else None,
         tags={
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),

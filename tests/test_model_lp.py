@@ -12,7 +12,7 @@ from tests.model_helpers import flat_brackets
 from transforms.db import apply_schema
 from transforms.model import SCENARIOS, ModelParams, bracket_for, liquidation_price, scenario_params
 from transforms.model.brackets import lp_ratios
-from transforms.reference import bracket_table, load_brackets, seed_brackets
+from transforms.reference import bracket_table, load_brackets, load_tiers
 
 
 def test_lp_hand_checked_longs_and_shorts():
@@ -85,9 +85,11 @@ def test_lp_ratios_cap_leverage_at_bracket_max():
 def test_seed_and_load_brackets_idempotent_and_dated():
     conn = duckdb.connect()
     apply_schema(conn)
-    seed_brackets(conn)
-    seed_brackets(conn)
-    n = conn.execute("SELECT count(*) FROM ref.leverage_brackets").fetchall()[0][0]
+    load_tiers(conn)
+    load_tiers(conn)
+    n = conn.execute(
+        "SELECT count(*) FROM ref.leverage_brackets WHERE symbol = 'BTCUSDT'"
+    ).fetchall()[0][0]
     assert n == len(bracket_table())
     assert (
         conn.execute(
@@ -95,11 +97,11 @@ def test_seed_and_load_brackets_idempotent_and_dated():
         ).fetchall()[0][0]
         == 0
     )
-    assert set(load_brackets(conn, "BTCUSDT", date(2022, 6, 1))["effective_date"]) == {
-        date(2021, 3, 18)
+    assert set(load_brackets(conn, "BTCUSDT", date(2022, 3, 1))["effective_date"]) == {
+        date(2022, 2, 5)
     }
     b = load_brackets(conn, "BTCUSDT", date(2026, 3, 1))
-    assert set(b["effective_date"]) == {date(2023, 1, 1)} and len(b) == 5
+    assert set(b["effective_date"]) == {date(2024, 5, 30)} and len(b) == 12
     assert set(load_brackets(conn, "BTCUSDT", date(2026, 9, 2))["effective_date"]) == {
         date(2026, 9, 2)
     }
@@ -107,8 +109,11 @@ def test_seed_and_load_brackets_idempotent_and_dated():
     assert set(load_brackets(conn, "BTCUSDT", date(2019, 9, 8))["effective_date"]) == {
         date(2021, 3, 18)
     }
-    with pytest.raises(LookupError):
-        load_brackets(conn, "ETHUSDT", date(2026, 1, 1))
+    assert len(load_brackets(conn, "ETHUSDT", date(2026, 1, 1))) > 1
+    with pytest.raises(LookupError, match="no bybit leverage brackets for BTCUSDT"):
+        load_brackets(conn, "BTCUSDT", date(2026, 1, 1), venue="bybit")
+    with pytest.raises(LookupError, match="no binance leverage brackets for NOPEUSDT"):
+        load_brackets(conn, "NOPEUSDT", date(2026, 1, 1))
 
 
 def test_params_hash_json_roundtrip_and_validation():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site_fixtures import build_fixture_site
+from tests.site_fixtures import SYMBOL, build_fixture_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -120,7 +120,8 @@ class Visit:
         return self.page.evaluate(
             """() => {
               let n = 0;
-              for (const el of document.querySelectorAll('.chart[data-spec]')) {
+              const sel = '.chart[data-spec], .chart[data-shared-spec]';
+              for (const el of document.querySelectorAll(sel)) {
                 if (el.closest('[hidden]')) continue;
                 const c = el.querySelector('canvas');
                 if (!c || c.width < 50 || c.height < 50) throw new Error('empty chart ' + el.id);
@@ -150,7 +151,10 @@ class Visit:
 
 def _pages(site) -> dict[str, str]:
     _, days = site
-    return {"index": "index.html", "day": f"{days[-2].isoformat()}/index.html"}
+    return {
+        "index": f"{SYMBOL}/index.html",
+        "day": f"{SYMBOL}/{days[-2].isoformat()}/index.html",
+    }
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -180,7 +184,7 @@ def test_page_renders_offline_and_accessible(site, server, browser, which, size,
 
 
 def test_tabs_are_keyboard_operable(site, server, browser):
-    v = Visit(browser, f"{server}/index.html")
+    v = Visit(browser, f"{server}/{SYMBOL}/index.html")
     try:
         first = v.page.locator('[role="tab"]').first
         first.focus()
@@ -200,7 +204,7 @@ def test_tabs_are_keyboard_operable(site, server, browser):
 
 def test_opens_from_file_url(site, browser):
     out, days = site
-    for path in (out / days[-1].isoformat() / "index.html", out / "index.html"):
+    for path in (out / SYMBOL / days[-1].isoformat() / "index.html", out / SYMBOL / "index.html"):
         v = Visit(browser, path.as_uri())
         try:
             v.check_clean()
@@ -210,7 +214,12 @@ def test_opens_from_file_url(site, browser):
 
 
 def test_archive_and_methodology_pages(site, server, browser):
-    for path in ("archive/index.html", "methodology/index.html"):
+    for path in (
+        "index.html",
+        f"{SYMBOL}/archive/index.html",
+        "archive/index.html",
+        "methodology/index.html",
+    ):
         v = Visit(browser, f"{server}/{path}", charts=False)
         try:
             assert v.blocked == [] and v.problems == []
@@ -237,7 +246,7 @@ def test_old_day_page_links_to_a_day_built_after_it(tmp_path, browser):
         assert link.inner_text() == f"{nxt} →"
         link.click()
         v.page.wait_for_url(f"**/{nxt}/index.html")
-        assert v.page.url == (out / nxt / "index.html").as_uri()
+        assert v.page.url == (out / SYMBOL / nxt / "index.html").as_uri()
         v.page.wait_for_function(
             "window.__chartsReady === true || window.__chartsError !== undefined",
             timeout=30_000,
@@ -255,7 +264,7 @@ def test_heatmap_hover_shows_the_hourly_candle(site, server, browser):
     """Hovering a candle on the 24h tab shows that hour's time and its OHLC prices."""
     out, days = site
     d = days[-2].isoformat()
-    v = Visit(browser, f"{server}/{d}/index.html")
+    v = Visit(browser, f"{server}/{SYMBOL}/{d}/index.html")
     try:
         v.check_clean()
         # the 14:00-15:00 candle's body, in page coordinates

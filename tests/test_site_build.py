@@ -104,12 +104,23 @@ def resolve(page: Path, url: str, out: Path) -> Path:
 def test_every_page_exists(built):
     out, _, days = built
     for d in days:
-        assert (out / d.isoformat() / "index.html").is_file()
-        for name in ("heatmap", "liq_map", "daily", "scenarios"):
-            assert (out / d.isoformat() / f"{name}.csv").is_file()
-            assert (out / d.isoformat() / f"{name}.parquet").is_file()
+        assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
+        for name in ("daily", "scenarios"):
+            assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
+            assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
+        # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
+        for name in ("heatmap", "liq_map"):
+            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
+            assert not (out / SYMBOL / d.isoformat() / f"{name}.csv").exists()
+        # the old address of a BTC day page forwards to its permalink
+        redirect = (out / d.isoformat() / "index.html").read_text()
+        assert f'url=../{SYMBOL}/{d.isoformat()}/index.html"' in redirect
     for rel in (
         "index.html",
+        f"{SYMBOL}/index.html",
+        f"{SYMBOL}/archive/index.html",
+        f"{SYMBOL}/days.js",
+        f"{SYMBOL}/daily.csv",
         "archive/index.html",
         "methodology/index.html",
         "feed.xml",
@@ -166,7 +177,8 @@ def test_feed_has_one_entry_per_day(built, base_rows):
     for e in entries:
         link = e.find(f"{ATOM}link").get("href")
         assert (out / link).is_file()
-        day = date.fromisoformat(link.split("/")[0])
+        assert link.split("/")[0] == SYMBOL
+        day = date.fromisoformat(link.split("/")[1])
         seen.add(day)
         cur = base_rows[day]["base"]
         summary = e.find(f"{ATOM}summary").text
@@ -195,7 +207,7 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
     for d in days:
         scen = base_rows[d]
         cur = scen["base"]
-        text = _text(out / d.isoformat() / "index.html")
+        text = _text(out / SYMBOL / d.isoformat() / "index.html")
         shown = {
             "shorts_at_risk": fmt.fmt_usd(cur["shorts_at_risk"]),
             "longs_at_risk": fmt.fmt_usd(cur["longs_at_risk"]),
@@ -230,18 +242,28 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
         assert "Synthetic demo data" in text
 
 
-def test_index_shows_the_latest_day(built, base_rows):
+def test_symbol_index_shows_the_latest_day(built, base_rows):
     out, _, days = built
-    text = _text(out / "index.html")
+    text = _text(out / SYMBOL / "index.html")
     latest = days[-1]
     assert hl.headline(base_rows[latest]["base"], base_rows[latest]) in text
     assert f'href="{latest.isoformat()}/index.html"' in text
 
 
+def test_overview_links_to_the_symbol(built, base_rows):
+    out, _, days = built
+    text = _text(out / "index.html")
+    latest = days[-1]
+    assert f'href="{SYMBOL}/index.html"' in text
+    assert f'href="{SYMBOL}/{latest.isoformat()}/index.html"' in text
+    assert hl.ratio_of(base_rows[latest]["base"]) in text
+    assert '<svg class="small-map"' in text
+
+
 def test_prev_next_links(built):
     out, _, days = built
     for i, d in enumerate(days):
-        text = (out / d.isoformat() / "index.html").read_text()
+        text = (out / SYMBOL / d.isoformat() / "index.html").read_text()
         if i:
             assert f'rel="prev" href="../{days[i - 1].isoformat()}/index.html"' in text
         else:
@@ -254,7 +276,7 @@ def test_prev_next_links(built):
 
 def test_archive_lists_every_day_by_month(built):
     out, _, days = built
-    text = (out / "archive" / "index.html").read_text()
+    text = (out / SYMBOL / "archive" / "index.html").read_text()
     for d in days:
         assert f'href="../{d.isoformat()}/index.html"' in text
     assert "February 2026" in text
@@ -275,7 +297,7 @@ def test_pages_under_two_megabytes(built):
 
 def test_chart_specs_compile(built):
     out, _, days = built
-    specs = parse(out / days[-1].isoformat() / "index.html").specs
+    specs = parse(out / SYMBOL / days[-1].isoformat() / "index.html").specs
     assert len(specs) >= 7  # 3 heatmap timeframes (10 days of history) + 4 charts
     for raw in specs:
         assert "__P_" not in raw and "__N_" not in raw
@@ -287,7 +309,7 @@ def test_chart_specs_compile(built):
 
 def test_heatmap_modes(built):
     out, _, days = built
-    text = (out / days[-1].isoformat() / "index.html").read_text()
+    text = (out / SYMBOL / days[-1].isoformat() / "index.html").read_text()
     assert 'role="tablist"' in text
     for key in ("24h", "1w", "1m"):
         assert f'id="tab-heat-{key}"' in text
@@ -325,7 +347,9 @@ def test_incremental_build_touches_only_the_given_day(tmp_path, built):
     assert res.days == [target]
     written = {p.relative_to(out).as_posix() for p in res.pages_written}
     assert written == {
-        f"{target.isoformat()}/index.html",
+        f"{SYMBOL}/{target.isoformat()}/index.html",
+        f"{SYMBOL}/index.html",
+        f"{SYMBOL}/archive/index.html",
         "index.html",
         "archive/index.html",
         "methodology/index.html",
@@ -333,13 +357,13 @@ def test_incremental_build_touches_only_the_given_day(tmp_path, built):
     }
     for p, (mtime, data) in before.items():
         rel = p.relative_to(out).as_posix()
-        if rel.split("/")[0] in {d.isoformat() for d in days[:-1]}:
+        if {d.isoformat() for d in days[:-1]} & set(rel.split("/")):
             assert p.stat().st_mtime_ns == mtime, rel
             assert p.read_bytes() == data, rel
     bundle = out / "assets" / "vega-bundle.js"
     assert bundle.stat().st_mtime_ns == before[bundle][0]  # identical bundle not rewritten
-    assert (out / target.isoformat() / "index.html").stat().st_mtime_ns != before[
-        out / target.isoformat() / "index.html"
+    assert (out / SYMBOL / target.isoformat() / "index.html").stat().st_mtime_ns != before[
+        out / SYMBOL / target.isoformat() / "index.html"
     ][0]
 
 
@@ -351,7 +375,7 @@ def test_non_synthetic_source_has_no_banner(tmp_path, built):
         build_site(conn, out, SYMBOL, [days[-1]], source="mirror", methodology_md=None)
     finally:
         conn.close()
-    text = (out / "index.html").read_text()
+    text = (out / SYMBOL / "index.html").read_text()
     assert "Synthetic demo data" not in text
     assert "Local mirror" in text
     # without a methodology file the page still exists and says so
@@ -388,7 +412,7 @@ def test_stale_temp_files_from_a_killed_build_are_removed(tmp_path, built):
     out_src, db, days = built
     out = tmp_path / "site"
     shutil.copytree(out_src, out)
-    stale = out / days[0].isoformat() / ".index.html.abc123.tmp"
+    stale = out / SYMBOL / days[0].isoformat() / ".index.html.abc123.tmp"
     stale.write_text("<html><body>half a pa")
     conn = duckdb.connect(str(db), read_only=True)
     try:
@@ -433,7 +457,7 @@ def test_moves_shown_only_once_confirmed(built):
     assert sum(1 for m in mv if not m[3]) == 1
 
     def listed(d: date) -> list[dict]:
-        path = out / d.isoformat() / "moves.csv"
+        path = out / SYMBOL / d.isoformat() / "moves.csv"
         return list(csv.DictReader(path.open())) if path.exists() else []
 
     for start, end, conf_ts, _ in late:

@@ -95,7 +95,7 @@ def test_fixture_hourly_mart_matches_the_daily_close(built):
 def test_day_page_candles_are_that_days_hourly_bars(built):
     out, db, days = built
     for d in days:
-        s = specs(out / d.isoformat() / "index.html")
+        s = specs(out / SYMBOL / d.isoformat() / "index.html")
         bars = candle_bars(s["heat-24h"])
         t0 = datetime(d.year, d.month, d.day)
         want = hourly(db, t0, t0 + timedelta(days=1))  # {close time: close}
@@ -123,7 +123,7 @@ def test_long_windows_are_thinned_to_every_nth_hour(tmp_path, built, monkeypatch
         build_site(conn, out, SYMBOL, [d], source="synthetic", methodology_md=None)
     finally:
         conn.close()
-    s = specs(out / d.isoformat() / "index.html")
+    s = specs(out / SYMBOL / d.isoformat() / "index.html")
     assert len(price_line(s["heat-24h"])) == 25  # under the cap: every hour
     week = price_line(s["heat-1w"])
     step = 4 * HOUR_MS  # 169 hourly points (7 days + the hour before) / 50, rounded up
@@ -154,7 +154,7 @@ def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built, mo
             build_site(conn, out, SYMBOL, [d], source="synthetic", methodology_md=None)
         finally:
             conn.close()
-        spec = specs(out / d.isoformat() / "index.html")["heat-1w"]
+        spec = specs(out / SYMBOL / d.isoformat() / "index.html")["heat-1w"]
         return price_line(spec), spec["description"]
 
     line, desc = week_line(tmp_path / "partial")
@@ -178,19 +178,19 @@ def test_daily_closes_fill_in_where_the_hourly_mart_is_empty(tmp_path, built, mo
 
 def test_days_js_lists_the_published_days(built):
     out, _, days = built
-    text = (out / "assets" / "days.js").read_text()
+    text = (out / SYMBOL / "days.js").read_text()
     m = re.fullmatch(r"/\*[^*]*\*/\nwindow\.LIQMAP_DAYS = (\[.*\]);\n", text)
     assert m, text
     assert json.loads(m.group(1)) == [d.isoformat() for d in days]
-    for asset in ("days.js", "daynav.js"):
-        body = (out / "assets" / asset).read_text()
+    for asset in (f"{SYMBOL}/days.js", "assets/daynav.js"):
+        body = (out / asset).read_text()
         assert "http://" not in body and "https://" not in body
     scripts = re.compile(r'<script src="([^"]+)"></script>')
     for d in days:
-        page = (out / d.isoformat() / "index.html").read_text()
-        assert scripts.findall(page)[:2] == ["../assets/days.js", "../assets/daynav.js"]
+        page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+        assert scripts.findall(page)[:2] == ["../days.js", "../../assets/daynav.js"]
         assert f'data-day="{d.isoformat()}" data-root="../"' in page
-    index = (out / "index.html").read_text()
+    index = (out / SYMBOL / "index.html").read_text()
     assert "days.js" not in index and "data-day=" not in index
 
 
@@ -211,7 +211,7 @@ def incremental_site(tmp: Path) -> tuple[Path, list[date], dict[Path, tuple[int,
         )
     finally:
         conn.close()
-    page = out / days[-2].isoformat() / "index.html"
+    page = out / SYMBOL / days[-2].isoformat() / "index.html"
     before = {page: (page.stat().st_mtime_ns, page.read_bytes())}
     time.sleep(0.05)
     conn = duckdb.connect(str(db_full), read_only=True)
@@ -238,5 +238,5 @@ def test_incremental_build_extends_days_js_without_touching_old_pages(tmp_path):
     text = data.decode()
     assert 'rel="next"' not in text  # rendered while it was the latest day: the fallback
     assert '<a data-nav="next" href="../index.html">Latest report →</a>' in text
-    listed = re.search(r"LIQMAP_DAYS = (\[.*\]);", (out / "assets" / "days.js").read_text())
+    listed = re.search(r"LIQMAP_DAYS = (\[.*\]);", (out / SYMBOL / "days.js").read_text())
     assert json.loads(listed.group(1)) == [d.isoformat() for d in days]

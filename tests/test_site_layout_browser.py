@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
 
 pytestmark = [
@@ -29,16 +30,17 @@ WIDTHS = {"phone": (390, 844), "desktop": (1400, 900)}
 def _paths(site) -> dict[str, str]:
     _, days = site
     return {
-        "day": f"{days[-2].isoformat()}/index.html",
-        "index": "index.html",
-        "archive": "archive/index.html",
+        "day": f"{SYMBOL}/{days[-2].isoformat()}/index.html",
+        "index": f"{SYMBOL}/index.html",
+        "archive": f"{SYMBOL}/archive/index.html",
+        "overview": "index.html",
         "methodology": "methodology/index.html",
     }
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("size", list(WIDTHS))
-@pytest.mark.parametrize("which", ["day", "index", "archive", "methodology"])
+@pytest.mark.parametrize("which", ["day", "index", "archive", "overview", "methodology"])
 def test_no_page_is_wider_than_the_viewport(site, server, browser, which, size, scheme):
     charts = which in ("day", "index")
     v = Visit(
@@ -115,7 +117,7 @@ def _hover_pixel(v: Visit, chart_id: str) -> tuple[dict, float]:
 
 def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, browser):
     _, days = site
-    v = Visit(browser, f"{server}/{days[-2].isoformat()}/index.html")
+    v = Visit(browser, f"{server}/{SYMBOL}/{days[-2].isoformat()}/index.html")
     try:
         tabs = v.page.locator('[role="tab"]')
         assert tabs.count() >= 2
@@ -140,7 +142,7 @@ def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, b
 
 def test_layer_switch_changes_heatmap_and_map(site, server, browser):
     _, days = site
-    v = Visit(browser, f"{server}/{days[-2].isoformat()}/index.html")
+    v = Visit(browser, f"{server}/{SYMBOL}/{days[-2].isoformat()}/index.html")
     try:
         first = v.page.locator(".chart-heat").first
         assert first.get_attribute("data-layer") == "base/all"

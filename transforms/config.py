@@ -18,6 +18,7 @@ SOURCES = ("synthetic", "mirror", "binance")
 # The default range is the year that ends yesterday (UTC), so the demo lives in the present
 # and the schedule and sensor have a real "yesterday" to build.
 DEFAULT_RANGE_DAYS = 365
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")  # the demo's market
 DEFAULT_BINANCE_URL = "https://data.binance.vision/data/futures/um/"
 DEFAULT_BINANCE_FAPI_URL = "https://fapi.binance.com/"
 
@@ -60,7 +61,7 @@ class Settings:
     data_dir: Path
     warehouse_path: Path
     source: str = "synthetic"
-    symbols: tuple[str, ...] = ("BTCUSDT",)
+    symbols: tuple[str, ...] = DEFAULT_SYMBOLS
     start_date: date = field(default_factory=lambda: default_start_date(default_end_date()))
     end_date: date = field(default_factory=default_end_date)
     binance_url: str = DEFAULT_BINANCE_URL
@@ -117,7 +118,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             "LIQMAP_SOURCE=mirror needs LIQMAP_MIRROR_DIR: expected a folder in the archive layout"
         )
-    raw_symbols = env.get("LIQMAP_SYMBOLS", "BTCUSDT")
+    raw_symbols = env.get("LIQMAP_SYMBOLS", ",".join(DEFAULT_SYMBOLS))
     symbols = tuple(s.strip() for s in raw_symbols.split(",") if s.strip())
     bad = [s for s in symbols if not SYMBOL_PATTERN.fullmatch(s)]
     if bad or not symbols:

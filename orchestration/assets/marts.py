@@ -15,10 +15,10 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
-from transforms.marts.update import NoStagedBars, update_marts
+from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
 from transforms.raw.quality import good_segments, rejected_days
-from transforms.reference import seed_brackets
+from transforms.reference import load_tiers, tiers_file_from_env
 
 _D = ModelParams()
 
@@ -33,8 +33,10 @@ class ModelConfig(dg.Config):
     closing: str = _D.closing
     lookback_days: int = _D.lookback_days
     position_notional: float = _D.position_notional
-    bin_size: float = _D.bin_size
-    heatmap_bin_size: float = _D.heatmap_bin_size
+    # None: derived per symbol from its price (transforms.reference.bins.symbol_bins);
+    # a number fixes the bin for every symbol.
+    bin_size: float | None = None
+    heatmap_bin_size: float | None = None
     heatmap_range_pct: float = _D.heatmap_range_pct
     zigzag_pct: float = _D.zigzag_pct
     band_pcts: list[float] = list(_D.band_pcts)
@@ -51,7 +53,12 @@ class ModelConfig(dg.Config):
 
     def to_params(self) -> ModelParams:
         """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
-        return ModelParams.from_dict(self.model_dump())
+        return ModelParams.from_dict({k: v for k, v in self.model_dump().items() if v is not None})
+
+    @property
+    def auto_bins(self) -> bool:
+        """Both bins derived from each symbol's price (neither fixed in the launchpad)."""
+        return self.bin_size is None and self.heatmap_bin_size is None
 
 
 @dg.multi_asset(
@@ -80,28 +87,36 @@ def liquidation_model(
     start, end = partition_window(context)
     params = config.to_params()
     totals: dict[str, int] = {}
+    hashes: dict[str, str] = {}
+    missing: list[str] = []
     started = time.perf_counter()
     symbols = archive.settings().symbols
     with warehouse.connect() as conn:
-        seed_brackets(conn)
+        load_tiers(conn, tiers_file_from_env())
         # Days with a file rejected at load are not modelled (their earlier marts stay).
         rejected = rejected_days(conn, symbols, start, end)
         for lo, hi in good_segments(start, end, rejected):
             for symbol in symbols:
                 try:
-                    update = update_marts(conn, symbol, params, lo, hi)
-                except NoStagedBars as exc:
-                    raise dg.Failure(str(exc)) from exc
+                    update = update_marts(conn, symbol, params, lo, hi, config.auto_bins)
+                except (NoStagedBars, IncompleteRawWindow) as exc:
+                    # other symbols still get their marts; warehouse_snapshot fails the run
+                    context.log.error(f"model {symbol}: {exc}")
+                    missing.append(str(exc))
+                    continue
+                hashes[symbol] = update.params.params_hash()
                 for key, n in update.rows.items():
                     totals[key] = totals.get(key, 0) + n
                 context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
+    if missing and len(missing) == len(archive.settings().symbols):
+        raise dg.Failure("; ".join(missing))
     for name in MART_ASSETS:
         yield dg.MaterializeResult(
             asset_key=name,
             metadata={
                 "rows": totals.get(name, 0),
-                "params_hash": params.params_hash(),
+                "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
                 "window": f"{start}..{end}",
                 "seconds": elapsed,

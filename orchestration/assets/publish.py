@@ -8,6 +8,7 @@ from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
 from reports.writer import remove_stale_temp_files
+from transforms.marts.coverage import describe_missing, missing_symbol_days
 from transforms.marts.registry import ALL_MART_ASSETS
 from transforms.publish import export_marts, publish_snapshot, remove_stale_snapshot_temps
 from transforms.raw.quality import rejected_days
@@ -17,8 +18,8 @@ DAYS_ACCEPTED_CHECK = "days_accepted"
 
 @dg.asset(
     name="report_site",
-    description="Static report site (site/): the window's day pages plus index, archive, "
-    "feed and methodology. Past day pages are left untouched.",
+    description="Static report site (site/): the window's day pages of every symbol plus the "
+    "market overview, archives, feed and methodology. Past day pages are left untouched.",
     group_name="publish",
     kinds={"html"},
     partitions_def=daily_partitions,
@@ -48,17 +49,21 @@ def report_site(
         result = build_site(
             conn,
             settings.output_site_dir,
-            settings.primary_symbol,
+            settings.symbols,
             days,
             source=settings.source,
             methodology_md=methodology if methodology.exists() else None,
         )
     context.log.info(f"report_site: {len(result.pages_written)} files for {start}..{end}")
+    for symbol, why in result.skipped.items():
+        context.log.error(f"report_site {symbol}: {why}")
     return dg.MaterializeResult(
         metadata={
             "pages_written": len(result.pages_written),
             "site_dir": dg.MetadataValue.path(str(result.out_dir)),
             "bytes_total": result.bytes_total,
+            "symbols": ", ".join(result.symbols),
+            "skipped": "; ".join(f"{k}: {v}" for k, v in result.skipped.items()) or "none",
         }
     )
 
@@ -96,11 +101,25 @@ def warehouse_snapshot(
         if not every_day_rejected:
             size = publish_snapshot(conn, settings.snapshot_path)
             counts = export_marts(conn, settings.exports_dir)
+        # rejected days are named by the gate below; here only what else lacks model rows
+        missing = {
+            symbol: days
+            for symbol, all_days in missing_symbol_days(conn, settings.symbols, start, end).items()
+            if (days := [d for d in all_days if d not in rejected])
+        }
     gate = _days_accepted(rejected)
     if every_day_rejected:
         context.log.error(f"snapshot not republished: every day of {start}..{end} was rejected")
         return dg.MaterializeResult(metadata={"published": False}, check_results=[gate])
     context.log.info(f"snapshot published: {settings.snapshot_path} ({size:,} bytes)")
+    if missing:
+        # the other symbols' rows are in the snapshot and on the site; the run still fails
+        raise dg.Failure(
+            description=f"symbols without model rows for {start}..{end}: "
+            f"{describe_missing(missing)} (archive day missing? see the raw assets' "
+            "waiting_symbols)" + (f"; {gate.description}" if rejected else ""),
+            metadata={"missing": describe_missing(missing)},
+        )
     return dg.MaterializeResult(
         metadata={
             "snapshot": dg.MetadataValue.path(str(settings.snapshot_path)),

@@ -17,9 +17,14 @@ from reports.charts.heatmap import HeatWindow, heat_window
 from reports.charts.raster import CANDLE_HOURS, candles
 from reports.key_levels import level_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
-from reports.notation import fmt_price, fmt_usd, ok
+from reports.notation import chart_price, fmt_price, fmt_usd, ok
 
-MAX_LINE_POINTS = 1100  # heatmap price line: hourly closes, thinned to this many per window
+MAX_LINE_POINTS = 400  # heatmap price line: hourly closes, thinned to this many per window
+# The longest timeframes are the same picture on every day page of a symbol (a year of history
+# moves by one day), so they are not inlined into each page: the symbol's latest view is
+# written once per build to <SYMBOL>/heat-long.js and the pages load it (a script, so it
+# works from file://), labelled with the day it is as of.
+SHARED_WINDOWS = frozenset({"3m", "1y"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class Window:
 
 WINDOWS = [
     Window("24h", "24 hours", 24, True, 0.12, 24, 160),
-    Window("1w", "1 week", 24 * 7, True, 0.15, 168, 110),
+    Window("1w", "1 week", 24 * 7, False, 0.15, 168, 110),
     Window("1m", "1 month", 24 * 30, False, 0.2, 360, 220),
     Window("3m", "3 months", 24 * 91, False, 0.25, 364, 220),
     Window("1y", "1 year", 24 * 365, False, 0.3, 365, 220),
@@ -46,11 +51,18 @@ LAYER_WINDOWS = ("24h", "1w")
 
 @dataclass(frozen=True)
 class HeatTab:
-    """One timeframe tab: the filled window, its element id and a note on short history."""
+    """One timeframe tab: its window (None for a shared one, whose spec the page loads from
+    the symbol's heat-long.js), its element id and a note on short history."""
 
-    w: HeatWindow
+    key: str
+    label: str
+    w: HeatWindow | None
     id: str
     note: str
+
+    @property
+    def shared(self) -> bool:
+        return self.w is None
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,9 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
         last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
         x, c = x[last], c[last]
     daily = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
-    line = daily + [{"x": a, "c": round(b, 2)} for a, b in zip(x.tolist(), c.tolist(), strict=True)]
+    line = daily + [
+        {"x": a, "c": chart_price(b)} for a, b in zip(x.tolist(), c.tolist(), strict=True)
+    ]
     if not len(x):
         what = "daily close"
     elif step == 1:
@@ -85,8 +99,15 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
     return line, what
 
 
-def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatCard | None:
-    """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close."""
+def heat_card(
+    history: PriceHistory,
+    cur: Record,
+    symbol: str,
+    d: date,
+    shared: frozenset[str] = frozenset(),
+) -> HeatCard | None:
+    """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
+    Windows named in `shared` are not computed: their tabs load the symbol's shared view."""
     cube = history.cube
     spot = cur.get("close_price")
     if cube is None or not ok(spot):
@@ -95,6 +116,8 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
     first = cube.t0_ms
     windows: list[HeatTab] = []
     for w in WINDOWS:
+        if w.key in shared:
+            continue
         start = end - w.hours * HOUR_MS
         covered = start >= first
         closes, line_what = price_line(history, start, end)
@@ -144,6 +167,8 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
             continue
         windows.append(
             HeatTab(
+                key=w.key,
+                label=w.label,
                 w=hw,
                 id=f"heat-{w.key}",
                 note="" if covered else "history is shorter than this window",
@@ -151,13 +176,19 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
         )
         if not covered:
             break  # longer windows would show the same history
-    if not windows:
+    inline = [t for t in windows if t.w is not None]
+    if not inline:
         return None
-    top = windows[0].w.top_bands
+    windows += [
+        HeatTab(key=w.key, label=w.label, w=None, id=f"heat-{w.key}", note="")
+        for w in WINDOWS
+        if w.key in shared
+    ]
+    top = inline[0].w.top_bands
     return HeatCard(
         windows=windows,
         table=Table(
-            caption=f"Largest liquidation bands, last {windows[0].w.label} (mean)",
+            caption=f"Largest liquidation bands, last {inline[0].w.label} (mean)",
             head=["Price band", "Longs", "Shorts"],
             rows=[
                 (f"{fmt_price(lo)} to {fmt_price(hi)}", fmt_usd(lg), fmt_usd(sh))
@@ -165,4 +196,30 @@ def heat_card(history: PriceHistory, cur: Record, symbol: str, d: date) -> HeatC
             ],
         ),
         downloads="heatmap",
+    )
+
+
+def shared_specs(card: HeatCard | None) -> dict[str, str]:
+    """Element id -> spec of the SHARED_WINDOWS computed in `card` (the latest day's)."""
+    if card is None:
+        return {}
+    return {t.id: t.w.spec for t in card.windows if t.w is not None and t.key in SHARED_WINDOWS}
+
+
+def shared_rasters(card: HeatCard | None) -> dict[str, str]:
+    """Element id -> raster layers (heatlayers.js) of the SHARED_WINDOWS computed in `card`."""
+    if card is None:
+        return {}
+    return {t.id: t.w.raster for t in card.windows if t.w is not None and t.key in SHARED_WINDOWS}
+
+
+def shared_heat_js(as_of: str, specs: dict[str, str], rasters: dict[str, str]) -> str:
+    """<SYMBOL>/heat-long.js: the latest long heatmap views (spec and raster layers), loaded
+    by every day page."""
+    body = ",".join(f'"{k}":{v}' for k, v in sorted(specs.items()))
+    layers = ",".join(f'"{k}":{v}' for k, v in sorted(rasters.items()))
+    return (
+        "/* The symbol's long heatmap views as of its latest day, rewritten by every build. */\n"
+        f'window.LIQMAP_SHARED = {{"asOf":"{as_of}","specs":{{{body}}},'
+        f'"rasters":{{{layers}}}}};\n'
     )

@@ -14,7 +14,7 @@ from reports.charts.liq_map import DEFAULT_VIEW, liq_map_template
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import level_marks, zone_band
 from reports.loaders import Record
-from reports.notation import fmt_price, fmt_usd, ok
+from reports.notation import chart_price, fmt_price, fmt_step, fmt_usd, ok
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
@@ -53,8 +53,8 @@ def _bands(
         data.append(
             {
                 "k": view,
-                "lo": round(float(blo), 2),
-                "hi": round(float(bhi), 2),
+                "lo": chart_price(float(blo)),
+                "hi": chart_price(float(bhi)),
                 "l": float(f"{gl[i]:.3g}"),
                 "s": float(f"{gs[i]:.3g}"),
                 "lc": float(f"{glc[i]:.4g}") if blo < spot and glc[i] > 0 else None,
@@ -92,7 +92,7 @@ def liq_map_card(
         m["row"] = i
     desc = (
         f"Liquidation map, {symbol}, end of {d} UTC: modelled long (below spot) and "
-        f"short (above spot) liquidation notional per ${step:,.0f} price band within "
+        f"short (above spot) liquidation notional per {fmt_step(step)} price band within "
         f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from spot. "
         f"Longs at risk {fmt_usd(cur.get('longs_at_risk'))}, shorts at risk "
         f"{fmt_usd(cur.get('shorts_at_risk'))}. Lines: "
@@ -101,7 +101,7 @@ def liq_map_card(
     )
     spec = liq_map_template().fill(
         {"map": data, "marks": marks, "zone": zone_band(cur), "desc": desc},
-        {"xdomain0": round(lo_edge, 2), "xdomain1": round(hi_edge, 2)},
+        {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
     )
     base = [r for r in data if r["k"] == DEFAULT_VIEW]
     top_l = sorted(base, key=lambda r: -r["l"])[:5]

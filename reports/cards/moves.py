@@ -8,7 +8,7 @@ from reports.cards.card import ChartCard, Table
 from reports.charts.moves import moves_template
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.loaders import MartData, Record
-from reports.notation import fmt_pct, fmt_price, fmt_usd
+from reports.notation import fmt_compact_price, fmt_pct, fmt_price, fmt_usd
 
 MOVES_SHOWN = 12
 
@@ -41,9 +41,9 @@ def moves_card(mv: list[Record], symbol: str, d: date) -> ChartCard | None:
     for i, m in enumerate(mv):
         arrow = "▲" if m["pct_change"] >= 0 else "▼"
         # start day and both prices (compact dollars, so the label fits under its bars)
-        label = (
-            f"{m['start_ts']:%d %b %y} {fmt_usd(m['from_price'])}→{fmt_usd(m['to_price'])} "
-            f"{arrow}{abs(m['pct_change']) * 100:.0f}%" + ("" if m["confirmed"] else " running")
+        prices = f"{fmt_compact_price(m['from_price'])}→{fmt_compact_price(m['to_price'])}"
+        label = f"{m['start_ts']:%d %b %y} {prices} {arrow}{abs(m['pct_change']) * 100:.0f}%" + (
+            "" if m["confirmed"] else " running"
         )
         while label in labels:
             label += " "

@@ -18,6 +18,7 @@ import numpy as np
 
 from reports.charts.heatmap_spec import DEFAULT_VIEW, VIRIDIS, heatmap_template
 from reports.charts.raster import raster_layer
+from reports.notation import fmt_step
 
 if TYPE_CHECKING:
     from reports.queries import HeatCube
@@ -136,7 +137,7 @@ def heat_window(
             layers[name] = raster_layer(
                 grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, palette=VIRIDIS
             )
-    unit = f"Mean notional per ${pstep:,.0f} band"
+    unit = f"Mean notional per {fmt_step(pstep)} band"
     vmax = layers[DEFAULT_VIEW]["vmax"]
     in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]
     candles = [c for c in price_path.get("candles", []) if c["x2"] > t0 and c["x"] < t1]

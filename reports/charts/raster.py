@@ -19,6 +19,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from reports.notation import chart_price
+
 HOUR_MS = 3_600_000
 # candle width per timeframe (hours); timeframes not listed draw a close line
 CANDLE_HOURS = {"24h": 1, "1w": 4, "1m": 24, "3m": 24}
@@ -69,7 +71,7 @@ def raster_layer(
         "t0": int(t0),
         "tstep": int(tstep),
         "cols": int(cols),
-        "p0": round(float(p0), 2),
+        "p0": chart_price(float(p0)),
         "pstep": float(pstep),
         "rows": int(rows),
     }
@@ -107,10 +109,10 @@ def candles(
             {
                 "x": int(left),
                 "x2": int(left + width),
-                "o": round(float(o[a]), 2),
-                "h": round(float(np.nanmax(h[a:b])), 2),
-                "l": round(float(np.nanmin(lo[a:b])), 2),
-                "c": round(float(c[b - 1]), 2),
+                "o": chart_price(float(o[a])),
+                "h": chart_price(float(np.nanmax(h[a:b]))),
+                "l": chart_price(float(np.nanmin(lo[a:b]))),
+                "c": chart_price(float(c[b - 1])),
             }
         )
     return out

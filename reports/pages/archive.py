@@ -49,5 +49,5 @@ def archive_context(data: MartData, published: Iterable[date]) -> ArchiveContext
 def render_archive(
     env: jinja2.Environment, site: SiteInfo, data: MartData, published: Iterable[date]
 ) -> str:
-    chrome = site.chrome("../", f"{site.symbol} report archive")
+    chrome = site.chrome("../../", f"{site.symbol} report archive", sym_root="../")
     return render(env, "archive.html.j2", chrome, archive_context(data, published))

@@ -23,16 +23,19 @@ SOURCE_LABELS = {
 class SiteInfo:
     """The facts of one build that every page shows."""
 
-    symbol: str
+    symbol: str | None  # None on the site-wide pages (overview, methodology)
     source: str
     generated_at: datetime  # aware, UTC
     latest: date | None
 
-    def chrome(self, root: str, title: str) -> PageChrome:
+    def chrome(self, root: str, title: str, sym_root: str | None = None) -> PageChrome:
+        """`root`: path from the page to the site root; `sym_root`: to its symbol's folder
+        (None on site-wide pages)."""
         return PageChrome(
             root=root,
+            sym_root=sym_root,
             title=title,
-            symbol=self.symbol,
+            symbol=self.symbol or "",
             synthetic=self.source == "synthetic",
             source_label=SOURCE_LABELS.get(self.source, self.source),
             generated=self.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -43,9 +46,11 @@ class SiteInfo:
 
 @dataclass(frozen=True)
 class PageChrome:
-    """The variables of `base.html.j2`. `root`: the relative path to the site root."""
+    """The variables of `base.html.j2`. `root`: the relative path to the site root;
+    `sym_root`: to the symbol's folder (None on site-wide pages)."""
 
     root: str
+    sym_root: str | None
     title: str
     symbol: str
     synthetic: bool

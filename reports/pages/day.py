@@ -66,16 +66,18 @@ class DayContext:
 
 @dataclass(frozen=True)
 class DayNav:
-    """Where a day page lives: `root` (path to the site root), `day_dir` (path from the page
-    to the day's own directory: "" for the dated page, "YYYY-MM-DD/" for the index), its
-    published neighbours and the downloads it links to."""
+    """Where a day page lives: `root` (path to the site root), `sym_root` (to the symbol's
+    folder), `day_dir` (from the page to the day's own directory: "" for the dated page,
+    "YYYY-MM-DD/" for the symbol's latest page), its published neighbours and the downloads
+    it links to (name -> file formats)."""
 
     root: str
+    sym_root: str
     day_dir: str
     prev_day: str | None
     next_day: str | None
     is_index: bool
-    download_names: list[str]
+    download_names: dict[str, list[str]]
 
 
 def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
@@ -150,14 +152,20 @@ def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
 
 
 def day_context(
-    conn: duckdb.DuckDBPyConnection, data: MartData, history: PriceHistory, d: date
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    history: PriceHistory,
+    d: date,
+    shared: frozenset[str] = frozenset(),
 ) -> DayContext:
+    """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
+    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS)."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    heat = heat_card(history, cur, symbol, d)
+    heat = heat_card(history, cur, symbol, d, shared)
     map_card = liq_map_card(
         liq_map_rows(conn, symbol, d), cur, symbol, d, layer_map_rows(conn, symbol, d)
     )
@@ -198,5 +206,6 @@ def day_context(
 
 
 def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: DayNav) -> str:
-    chrome = site.chrome(nav.root, f"{site.symbol} liquidation report {ctx.day_iso}")
+    title = f"{site.symbol} liquidation report {ctx.day_iso}"
+    chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
     return render(env, "day.html.j2", chrome, ctx, nav)

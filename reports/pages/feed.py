@@ -1,8 +1,12 @@
-"""feed.xml: an Atom feed, one entry per published day with the headline numbers."""
+"""feed.xml: an Atom feed, one entry per published symbol and day with the headline numbers.
+
+Entries are ordered newest day first, symbols in configured order within a day; each links to
+the day's permalink `<SYMBOL>/YYYY-MM-DD/index.html` and its prices use the symbol's scale.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from html import escape as html_escape
 from xml.etree import ElementTree as ET
@@ -11,7 +15,7 @@ from reports import headline, queries
 from reports.formats import iso_z
 from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
 from reports.loaders import MartData
-from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd
+from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd, price_scale
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -33,7 +37,8 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
     _sub(entry, "title", title)
     _sub(entry, "id", f"urn:liqmap:{symbol}:{d.isoformat()}")
     _sub(entry, "updated", iso_z(queries.day_end(d)))
-    _sub(entry, "link", href=f"{d.isoformat()}/index.html", rel="alternate", type="text/html")
+    href = f"{symbol}/{d.isoformat()}/index.html"
+    _sub(entry, "link", href=href, rel="alternate", type="text/html")
     _sub(entry, "summary", mark + headline.headline(cur, scen))
     spot = cur.get("close_price")
     items = [
@@ -56,15 +61,18 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
 
 
 def feed_xml(
-    data: MartData, published: Iterable[date], generated_at: datetime, synthetic: bool = False
+    symbols: Sequence[tuple[MartData, Iterable[date]]],
+    generated_at: datetime,
+    synthetic: bool = False,
 ) -> bytes:
-    """The feed, newest day first; `updated` is the build time. With `synthetic` every title,
-    summary and content says so (a feed reader shows no site banner)."""
-    symbol = data.symbol
+    """The feed over (symbol data, published days) pairs, newest day first; `updated` is the
+    build time. With `synthetic` every title, summary and content says so (a feed reader
+    shows no site banner)."""
+    names = ", ".join(data.symbol for data, _ in symbols)
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     mark = f"[{SYNTHETIC_MARKER}] " if synthetic else ""
-    _sub(feed, "title", f"{mark}liqmap: {symbol} liquidation report")
+    _sub(feed, "title", f"{mark}liqmap: {names} liquidation reports")
     _sub(
         feed,
         "subtitle",
@@ -72,13 +80,15 @@ def feed_xml(
         + "Daily model estimates of leveraged positions at risk."
         + (" Built from a generated demo market, not real exchange data." if synthetic else ""),
     )
-    _sub(feed, "id", f"urn:liqmap:{symbol}:feed")
+    _sub(feed, "id", "urn:liqmap:feed")
     _sub(feed, "updated", iso_z(generated_at))
     _sub(feed, "link", href="feed.xml", rel="self", type="application/atom+xml")
     _sub(feed, "link", href="index.html", rel="alternate", type="text/html")
     author = _sub(feed, "author")
     _sub(author, "name", "liqmap")
-    for d in sorted(published, reverse=True):
-        _entry(feed, data, d, synthetic)
+    entries = [(d, i, data) for i, (data, published) in enumerate(symbols) for d in set(published)]
+    for d, _, data in sorted(entries, key=lambda e: (-e[0].toordinal(), e[1])):
+        with price_scale(data.base(d).get("close_price")):
+            _entry(feed, data, d, synthetic)
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")

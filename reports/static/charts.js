@@ -18,8 +18,21 @@
     return opts;
   }
 
+  function specOf(el) {
+    var shared = el.getAttribute("data-shared-spec");
+    if (shared) {  // the symbol's long views, from <SYMBOL>/heat-long.js
+      var s = window.LIQMAP_SHARED;
+      return s && s.specs && s.specs[shared] ? s.specs[shared] : null;
+    }
+    return JSON.parse(document.getElementById(el.getAttribute("data-spec")).textContent);
+  }
+
   function embed(el) {
-    var spec = JSON.parse(document.getElementById(el.getAttribute("data-spec")).textContent);
+    var spec = specOf(el);
+    if (!spec) {
+      el.textContent = "This view is not available (heat-long.js missing).";
+      return Promise.resolve(null);
+    }
     return window.vegaEmbed(el, spec, options()).then(function (res) {
       // vega-embed's export menu is an icon-only <summary>: give it a name
       Array.prototype.forEach.call(el.querySelectorAll("details > summary"), function (s) {
@@ -34,13 +47,20 @@
   }
 
   function embedAll() {
-    var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-spec]"));
+    if (window.LIQMAP_SHARED && window.LIQMAP_SHARED.asOf) {
+      Array.prototype.forEach.call(document.querySelectorAll("[data-shared-asof]"), function (s) {
+        s.textContent = window.LIQMAP_SHARED.asOf;
+      });
+    }
+    var els = Array.prototype.slice.call(
+      document.querySelectorAll(".chart[data-spec], .chart[data-shared-spec]"));
     return Promise.all(els.map(embed));
   }
 
   function resizeIn(panel) {
     window.dispatchEvent(new Event("resize"));
-    Array.prototype.forEach.call(panel.querySelectorAll(".chart[data-spec]"), function (el) {
+    var sel = ".chart[data-spec], .chart[data-shared-spec]";
+    Array.prototype.forEach.call(panel.querySelectorAll(sel), function (el) {
       var v = views[el.id];
       if (v) { v.resize().runAsync(); }
     });

@@ -94,7 +94,12 @@
     var id = el.getAttribute("data-raster");
     if (!id) { return null; }
     if (!el.__rasterMeta) {
-      el.__rasterMeta = JSON.parse(document.getElementById(id).textContent);
+      if (id.indexOf("shared:") === 0) {  // a long view from <SYMBOL>/heat-long.js
+        var s = window.LIQMAP_SHARED;
+        el.__rasterMeta = s && s.rasters ? s.rasters[id.slice(7)] || null : null;
+      } else {
+        el.__rasterMeta = JSON.parse(document.getElementById(id).textContent);
+      }
     }
     return el.__rasterMeta;
   }

@@ -5,6 +5,12 @@ run with WaitingForArchive; a monthly funding file not yet published is recorded
 and the days proceed without it), replace the window's rows, fill pending funding from REST
 (binance source), reload funding months published since their days were loaded, then run the
 dataset's checks. No Dagster here: the asset calls `ingest_window` and reports the result.
+
+Before anything is fetched, every configured symbol must have maintenance tiers (the model
+needs them): `require_tiers` fails fast with one line naming the tier file. Symbols are
+independent: a symbol whose daily file is not published yet is recorded in `waiting` and the
+other symbols' rows still load; only when every symbol waits does the window raise
+WaitingForArchive (then there is nothing to do until the archive publishes).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from transforms.raw.quality import (
 from transforms.raw.validation import Rejection
 from transforms.raw.venues import make_source
 from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source
+from transforms.reference.brackets import DEFAULT_VENUE
+from transforms.reference.tiers import require_tiers, tiers_file_from_env
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -54,6 +62,11 @@ class IngestResult:
     outcomes: list[CheckOutcome] = field(default_factory=list)
     #: files that failed validation at load (nothing of them loaded), one message each
     rejections: list[Rejection] = field(default_factory=list)
+    waiting: dict[str, WaitingForArchive] = field(default_factory=dict)  # symbol -> why
+
+    def waiting_summary(self) -> str:
+        """One line per waiting symbol, for logs and metadata."""
+        return "; ".join(f"{s}: {e}" for s, e in self.waiting.items()) or "none"
 
 
 def fetch_window(
@@ -83,13 +96,19 @@ def ingest_window(
 ) -> IngestResult:
     """Load dataset `name` for days [start, end) of every configured symbol (see module doc)."""
     spec = dataset(name)
+    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
     source = make_source(settings)
     periods = periods_for_window(name, start, end)
     result = IngestResult()
     try:
         for symbol in settings.symbols:
             symbol_pending: list[str] = []
-            files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+            try:
+                files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+            except WaitingForArchive as exc:
+                log.error(f"{spec.asset} {symbol}: {exc}; other symbols continue")
+                result.waiting[symbol] = exc
+                continue
             result.pending.extend(symbol_pending)
             with connect() as conn:
                 loaded = load_files(
@@ -143,4 +162,6 @@ def ingest_window(
             result.files += len(files)
     finally:
         source.close()
+    if result.waiting and len(result.waiting) == len(settings.symbols):
+        raise next(iter(result.waiting.values()))
     return result

@@ -1,124 +1,60 @@
-"""Dated leverage/maintenance tier tables (`ref.leverage_brackets`): the data and its I/O.
+"""The model's view of the tier tables: one venue's dated brackets for one symbol.
 
-Binance USDⓈ-M BTCUSDT snapshots, each with its source. `cum` makes maintenance margin
-continuous across tiers: `cum_n = cum_{n-1} + floor_n * (MMR_n - MMR_{n-1})`, computed here,
-never typed in. The model (transforms.model.brackets) only reads the frames returned here.
+The tiers themselves come from one place, `transforms.reference.tiers` (the seeded CSV plus
+the user's LIQMAP_TIERS_FILE, loaded into `ref.leverage_brackets` by `load_tiers`). This
+module only reads them back in the column layout the model uses (BRACKET_COLUMNS), always
+filtered by venue, since two venues' tables for one symbol describe different exchanges.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from transforms.db import transaction
 from transforms.model.brackets import BRACKET_COLUMNS
+from transforms.reference.tiers import tier_table
 
-DELETE_BRACKETS_SQL = "DELETE FROM ref.leverage_brackets WHERE symbol = ?"
-READ_BRACKETS_SQL = (
-    "SELECT * FROM ref.leverage_brackets WHERE symbol = ? ORDER BY effective_date, bracket"
-)
-
-_SRC_2021 = (
-    "Binance announcement 2021-03-18 'Adjustment of leverage and margin tiers' BTCUSDT "
-    "(research/liquidation-methods.md s.1: 50k 0.40% 125x | 250k 0.5% 100x | 1M 1% 50x | "
-    "10M 2.5% 20x | 20M 5% 10x | 50M 10% 5x | ... | 500M 50% 1x); cum computed"
-)
-_SRC_2021_GAP = (
-    "tier elided ('...') in the research note; cap/MMR/leverage from Binance's published "
-    "2021 BTCUSDT table as remembered, NOT verified against a primary source; cum computed"
-)
-_SRC_LATER = (
-    "later code snapshot (research/liquidation-methods.md s.1: 50k 0.4% 0 | 600k 0.5% 50 | "
-    "3M 0.65% 950 | 12M 1% 11,450 | 70M 2% 131,450); effective date approximate "
-    "(snapshot undated); max leverage not in the note, Binance's 125/100/75/50/25x of that era"
-)
-_SRC_2026 = (
-    "exchangeInfo/leverageBracket capture 2026-09-02 (research/liquidation-methods.md s.1: "
-    "0-300k 0.4% up to 150x; 300k-800k 0.5% cum 300); only the first 2 of 12 tiers transcribed"
-)
-
-# (effective_date, [(cap, mmr, max_leverage, source)...]); floors are the previous cap.
-_SNAPSHOTS: list[tuple[date, list[tuple[float, float, float, str]]]] = [
-    (
-        date(2021, 3, 18),
-        [
-            (50_000, 0.004, 125, _SRC_2021),
-            (250_000, 0.005, 100, _SRC_2021),
-            (1_000_000, 0.01, 50, _SRC_2021),
-            (10_000_000, 0.025, 20, _SRC_2021),
-            (20_000_000, 0.05, 10, _SRC_2021),
-            (50_000_000, 0.10, 5, _SRC_2021),
-            (100_000_000, 0.125, 4, _SRC_2021_GAP),
-            (200_000_000, 0.15, 3, _SRC_2021_GAP),
-            (300_000_000, 0.25, 2, _SRC_2021_GAP),
-            (500_000_000, 0.50, 1, _SRC_2021),
-        ],
-    ),
-    (
-        date(2023, 1, 1),
-        [
-            (50_000, 0.004, 125, _SRC_LATER),
-            (600_000, 0.005, 100, _SRC_LATER),
-            (3_000_000, 0.0065, 75, _SRC_LATER),
-            (12_000_000, 0.01, 50, _SRC_LATER),
-            (70_000_000, 0.02, 25, _SRC_LATER),
-        ],
-    ),
-    (
-        date(2026, 9, 2),
-        [
-            (300_000, 0.004, 150, _SRC_2026),
-            (800_000, 0.005, 100, _SRC_2026),
-        ],
-    ),
-]
+DEFAULT_VENUE = "binance"  # the archive the model reads (data.binance.vision)
+READ_BRACKETS_SQL = """
+SELECT * FROM ref.leverage_brackets
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY effective_date, bracket
+"""
 
 
-def bracket_table(symbol: str = "BTCUSDT") -> pd.DataFrame:
-    """All seeded snapshots as rows of `ref.leverage_brackets` (cum computed, not typed in)."""
-    rows = []
-    for eff, tiers in _SNAPSHOTS:
-        floor, prev_mmr, cum = 0.0, 0.0, 0.0
-        for n, (cap, mmr, lev, src) in enumerate(tiers, start=1):
-            cum = round(cum + floor * (mmr - prev_mmr), 6) if n > 1 else 0.0  # exact cents
-            rows.append((symbol, eff, n, floor, float(cap), float(lev), mmr, cum, src))
-            floor, prev_mmr = float(cap), mmr
-    df = pd.DataFrame(rows, columns=BRACKET_COLUMNS)
-    df["effective_date"] = pd.to_datetime(df["effective_date"]).dt.date
-    return df
-
-
-def seed_brackets(conn: duckdb.DuckDBPyConnection, symbol: str = "BTCUSDT") -> None:
-    """Idempotently (delete + insert in one transaction) write the dated BTCUSDT brackets."""
-    df = bracket_table(symbol)
-    cols = ", ".join(BRACKET_COLUMNS)
-    conn.register("_liqmap_brackets_seed", df)
-    try:
-        with transaction(conn):
-            conn.execute(DELETE_BRACKETS_SQL, [symbol])
-            conn.execute(
-                f"INSERT INTO ref.leverage_brackets ({cols}) "
-                f"SELECT {cols} FROM _liqmap_brackets_seed"
-            )
-    finally:
-        conn.unregister("_liqmap_brackets_seed")
+def bracket_table(
+    symbol: str = "BTCUSDT", venue: str = DEFAULT_VENUE, tiers_file: str | Path | None = None
+) -> pd.DataFrame:
+    """Every dated snapshot of one venue/symbol from the tier files, as model bracket rows
+    (no database needed: tests and benchmarks use it)."""
+    t = tier_table(tiers_file)
+    t = t[(t["venue"] == venue) & (t["symbol"] == symbol)]
+    df = t.rename(columns={"tier": "bracket", "maint_amount": "cum"})[BRACKET_COLUMNS]
+    return df.astype({"bracket": "int64"}).reset_index(drop=True)
 
 
 def load_brackets(
-    conn: duckdb.DuckDBPyConnection, symbol: str, as_of: date | None = None
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    as_of: date | None = None,
+    venue: str = DEFAULT_VENUE,
 ) -> pd.DataFrame:
-    """Dated bracket snapshots for `symbol`.
+    """Dated bracket snapshots of `venue` for `symbol` from `ref.leverage_brackets`.
 
     With `as_of`, only the snapshot in force that day (newest effective_date <= as_of; before
     the first snapshot, the earliest one). Without it, every snapshot: the model then prices
     each cohort with the table in force on its opening day, so a day's numbers do not depend
     on how far the run's window reaches.
     """
-    df = conn.execute(READ_BRACKETS_SQL, [symbol]).df()
+    df = conn.execute(READ_BRACKETS_SQL, {"venue": venue, "symbol": symbol}).df()
     if df.empty:
-        raise LookupError(f"no leverage brackets for {symbol}; run seed_brackets first")
+        raise LookupError(
+            f"no {venue} leverage brackets for {symbol} in ref.leverage_brackets; "
+            "load_tiers loads them (README 'Adding a symbol')"
+        )
     df["effective_date"] = pd.to_datetime(df["effective_date"]).dt.date
     if as_of is None:
         return df[BRACKET_COLUMNS].reset_index(drop=True)

@@ -91,8 +91,8 @@ CREATE TABLE IF NOT EXISTS stg.bars_5m (
     funding_rate DOUBLE                  -- last settled funding rate as of bar open; NULL past interval + 1 h
 );
 
--- Binance USDⓈ-M leverage brackets (isolated), dated: the model uses the newest
--- effective_date <= the bar's day.
+-- Maintenance tiers per venue (Binance USDⓈ-M brackets, Bybit risk limits), dated: the model
+-- uses the newest effective_date <= the bar's day. Loaded by transforms/reference/tiers.py.
 CREATE TABLE IF NOT EXISTS ref.leverage_brackets (
     symbol VARCHAR NOT NULL,
     effective_date DATE NOT NULL,
@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS ref.leverage_brackets (
     cum DOUBLE NOT NULL,
     source VARCHAR
 );
+-- Venue of the tier table (issue 13); added in place so older warehouses gain it too.
+ALTER TABLE ref.leverage_brackets ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 
 -- Every parameter set that produced mart rows; mart rows carry params_hash.
 CREATE TABLE IF NOT EXISTS mart.model_params (

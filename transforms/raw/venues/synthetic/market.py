@@ -1,5 +1,11 @@
-"""A seeded synthetic BTCUSDT-perp market, simulated in numpy (the archive files it becomes
-are written by transforms.raw.venues.synthetic.archive).
+"""A seeded synthetic perpetual market (BTCUSDT and alts that follow it), simulated in numpy
+(the archive files it becomes are written by transforms.raw.venues.synthetic.archive).
+
+BTCUSDT is the leader, simulated as described below. Every other symbol follows BTC's hourly
+path (beta times BTC's log move plus its own mean-reverting walk from its own seeded stream,
+`_follower_path`) and then gets its own minutes, open interest, ratios and funding from its own
+streams, with its price level, OI size, decimals and funding bias from `PROFILES`. Adding a
+symbol never changes BTC's files: BTC reads only its own streams.
 
 The market is built top-down, all in numpy:
 
@@ -34,9 +40,40 @@ import numpy as np
 MS_MINUTE = 60_000
 _EPOCH = date(1970, 1, 1)
 
-# Reference price level per symbol (the generator keeps prices within ~0.65x-1.3x of it).
-_REFERENCE_PRICE = {"BTCUSDT": 92_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
-_REFERENCE_OI = {"BTCUSDT": 82_000.0, "ETHUSDT": 2_100_000.0, "SOLUSDT": 45_000_000.0}
+LEADER = "BTCUSDT"  # every other symbol follows BTC's path
+
+
+@dataclass(frozen=True)
+class SymbolProfile:
+    """How one synthetic symbol differs from BTC: its price level (the generator keeps BTC
+    within ~0.65x-1.3x of it), open interest in base units, price decimals in the files
+    (last and mark), how strongly it follows BTC's log path (`beta`), its own volatility
+    relative to BTC's (`idio_vol`) and a funding premium bias (alts run hotter)."""
+
+    reference_price: float
+    reference_oi: float
+    price_decimals: int
+    mark_decimals: int
+    beta: float = 1.0
+    idio_vol: float = 0.0
+    funding_bias: float = 0.0
+
+
+PROFILES = {
+    LEADER: SymbolProfile(92_000.0, 82_000.0, 1, 2),
+    "ETHUSDT": SymbolProfile(3_000.0, 1_400_000.0, 2, 3, 1.15, 0.55, 0.00003),
+    "SOLUSDT": SymbolProfile(150.0, 11_000_000.0, 3, 4, 1.35, 0.8, 0.00006),
+    "XRPUSDT": SymbolProfile(2.3, 420_000_000.0, 4, 5, 1.1, 0.9, -0.00002),
+    "DOGEUSDT": SymbolProfile(0.16, 6_000_000_000.0, 5, 6, 1.4, 1.0, 0.00004),
+}
+# Any other configured symbol: a generic alt at 100 USDT.
+GENERIC_PROFILE = SymbolProfile(100.0, 1_000_000.0, 4, 5, 1.2, 0.8, 0.0)
+IDIO_HALF_LIFE_HOURS = 24 * 14  # the own component mean-reverts, so levels stay bounded
+
+
+def profile(symbol: str) -> SymbolProfile:
+    return PROFILES.get(symbol, GENERIC_PROFILE)
+
 
 # Intraday volatility profile by UTC hour (US session busiest, late Asia quiet).
 _HOUR_PROFILE = np.array(
@@ -137,7 +174,7 @@ def _volatility_clustering(seed: int, symbol: str, n: int) -> np.ndarray:
 
 def _hourly_path(seed: int, symbol: str, start: date, n_hours: int):
     """Log price at each hour boundary (n_hours + 1), hourly sigma and regime per hour."""
-    ref = _REFERENCE_PRICE.get(symbol, 100.0)
+    ref = profile(symbol).reference_price
     choice = stream(seed, symbol, 0)
     max_regime_hours = 60 * 24
     cluster = _volatility_clustering(seed, symbol, n_hours + max_regime_hours)
@@ -213,6 +250,25 @@ def _hourly_path(seed: int, symbol: str, start: date, n_hours: int):
     return lp, sigma, kind_h
 
 
+def _follower_path(seed: int, symbol: str, start: date, n_hours: int):
+    """A symbol correlated with BTC: beta times BTC's log deviation from its level plus an
+    own mean-reverting walk from the symbol's seeded stream; BTC's regimes (crashes hit
+    every symbol the same hours) and volatility clustering."""
+    prof, lead = profile(symbol), profile(LEADER)
+    lp_btc, sigma_btc, kind_h = _hourly_path(seed, LEADER, start, n_hours)
+    own_sigma = prof.idio_vol * np.concatenate(([sigma_btc[0]], sigma_btc))
+    z = stream(seed, symbol, 8).standard_normal(n_hours + 1) * own_sigma
+    phi = 1.0 - np.log(2.0) / IDIO_HALF_LIFE_HOURS
+    own = np.empty(n_hours + 1)
+    acc = 0.0
+    for i, e in enumerate(z.tolist()):
+        acc = phi * acc + e
+        own[i] = acc
+    lp = np.log(prof.reference_price) + prof.beta * (lp_btc - np.log(lead.reference_price)) + own
+    sigma = sigma_btc * np.hypot(prof.beta, prof.idio_vol)
+    return lp, sigma, kind_h
+
+
 def _ema(x: np.ndarray, alpha: float) -> np.ndarray:
     out = np.empty_like(x)
     acc = float(x[0])
@@ -226,7 +282,10 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     """Simulate `n_days` from `start` 00:00 UTC (minutes, 5-min metrics, 8-hourly funding)."""
     n_hours = n_days * 24
     n_min = n_hours * 60
-    lp_h, sigma_h, kind_h = _hourly_path(seed, symbol, start, n_hours)
+    prof = profile(symbol)
+    path = _hourly_path if symbol == LEADER else _follower_path
+    lp_h, sigma_h, kind_h = path(seed, symbol, start, n_hours)
+    px, mx = prof.price_decimals, prof.mark_decimals
 
     # --- minutes: bridges pinned to the hourly path -----------------------------------
     day0 = start.toordinal()
@@ -255,14 +314,14 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     open_ = np.concatenate(([np.exp(lp_h[0])], close[:-1]))
     ret = lp_m - np.log(open_)
     z_ret = ret / sigma_m
-    o = np.round(open_, 1)
-    c = np.round(close, 1)
-    high = np.round(np.maximum(o, c) * (1 + 0.5 * sigma_m * wick[0]), 1)
-    low = np.round(np.minimum(o, c) * (1 - 0.5 * sigma_m * wick[1]), 1)
+    o = np.round(open_, px)
+    c = np.round(close, px)
+    high = np.round(np.maximum(o, c) * (1 + 0.5 * sigma_m * wick[0]), px)
+    low = np.round(np.minimum(o, c) * (1 - 0.5 * sigma_m * wick[1]), px)
     high = np.maximum(high, np.maximum(o, c))
     low = np.minimum(low, np.minimum(o, c))
 
-    ref = _REFERENCE_PRICE.get(symbol, 100.0)
+    ref = prof.reference_price
     hour_of_min = np.repeat(np.arange(n_hours), 60)
     regime_m = kind_h[hour_of_min]
     regime_volume = np.array([0.8, 1.0, 1.1, 2.5, 1.6])[regime_m]
@@ -298,7 +357,7 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
         + 0.05 * (np.abs(r5) - 0.8 * sigma5)  # breakouts open positions
         + 0.0004 * oi_noise
     )
-    ref_oi = _REFERENCE_OI.get(symbol, 1_000_000.0)
+    ref_oi = prof.reference_oi
     target = np.log(ref_oi)
     kappa = 1 / (288 * 30)
     alpha = 1 / (288 * 30)
@@ -320,7 +379,7 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
     lag = 288 * 3
     mom = lp_at - np.concatenate((np.full(min(lag, n5), lp_at[0]), lp_at[:-lag]))[:n5]
     smooth_noise = _ema(ratio_noise[0], 1 / 24) * 3
-    premium = 0.01 * lev + 0.007 * mom + 0.0002 * smooth_noise
+    premium = 0.01 * lev + 0.007 * mom + 0.0002 * smooth_noise + prof.funding_bias
     premium = np.where(premium < 0, premium * 0.3, premium)
     premium = np.clip(premium, -0.0009, 0.0015)
 
@@ -365,10 +424,10 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
         count=count,
         taker_buy_volume=taker_buy_volume,
         taker_buy_quote_volume=taker_buy_quote_volume,
-        mark_open=np.round(mark_open, 2),
-        mark_high=np.round(mark_high, 2),
-        mark_low=np.round(mark_low, 2),
-        mark_close=np.round(mark_close, 2),
+        mark_open=np.round(mark_open, mx),
+        mark_high=np.round(mark_high, mx),
+        mark_low=np.round(mark_low, mx),
+        mark_close=np.round(mark_close, mx),
         oi_base=np.round(oi_base, 3),
         oi_value=np.round(oi_value, 5),
         top_account_ratio=np.round(top_account, 8),
