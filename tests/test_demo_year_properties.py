@@ -121,7 +121,7 @@ RATIO_TEXT = re.compile(r"\b\d+(?:\.\d+)?:(?:1(?![\d.])|\d+\.\d+)(?: [a-z]+)?")
 
 def _pages(out, sample):
     for d in sample:
-        yield d, html.unescape((out / d.isoformat() / "index.html").read_text())
+        yield d, html.unescape((out / SYMBOL / d.isoformat() / "index.html").read_text())
 
 
 def test_every_ratio_on_every_page_is_x_to_1_heavier_side(demo) -> None:
