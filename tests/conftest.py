@@ -14,6 +14,8 @@ os.environ.setdefault("LIQMAP_START_DATE", "2025-11-01")
 os.environ.setdefault("LIQMAP_END_DATE", "2026-10-31")
 # The demo builds three symbols; the suite builds BTCUSDT unless a test asks for more.
 os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
+# The demo builds Binance and Bybit; the suite builds Binance unless a test asks for both.
+os.environ.setdefault("LIQMAP_VENUES", "binance")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))

@@ -14,6 +14,11 @@ from pathlib import Path
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 SOURCES = ("synthetic", "mirror", "binance")
+#: venues a market can live on; each is a source of its own (transforms/raw/venues/)
+VENUES = ("binance", "bybit")
+DEFAULT_VENUES = VENUES  # the demo and a real run build both, aggregated per symbol
+#: the venue whose price is the aggregate's reference (spot, candles, zone) when present
+REFERENCE_VENUE = "binance"
 
 # The default range is the year that ends yesterday (UTC), so the demo lives in the present
 # and the schedule and sensor have a real "yesterday" to build.
@@ -62,6 +67,7 @@ class Settings:
     warehouse_path: Path
     source: str = "synthetic"
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+    venues: tuple[str, ...] = DEFAULT_VENUES
     start_date: date = field(default_factory=lambda: default_start_date(default_end_date()))
     end_date: date = field(default_factory=default_end_date)
     binance_url: str = DEFAULT_BINANCE_URL
@@ -99,6 +105,18 @@ class Settings:
         return self.symbols[0]
 
 
+def parse_venues(raw: str) -> tuple[str, ...]:
+    """LIQMAP_VENUES: comma-separated venue names, known and not repeated, in the given order."""
+    venues = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
+    unknown = [v for v in venues if v not in VENUES]
+    if unknown or not venues or len(set(venues)) != len(venues):
+        raise ConfigError(
+            f"LIQMAP_VENUES={raw!r}: expected comma-separated venues from {', '.join(VENUES)} "
+            "without repeats, e.g. binance,bybit"
+        )
+    return venues
+
+
 def project_root() -> Path:
     """The repository root (parent of this package)."""
     return Path(__file__).resolve().parent.parent
@@ -126,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             f"LIQMAP_SYMBOLS={raw_symbols!r}: expected comma-separated tickers of 2-20 "
             "upper-case letters/digits, e.g. BTCUSDT or BTCUSDT,ETHUSDT"
         )
+    venues = parse_venues(env.get("LIQMAP_VENUES", ",".join(DEFAULT_VENUES)))
     end_text = env.get("LIQMAP_END_DATE", "").strip()
     end = _parse_date("LIQMAP_END_DATE", end_text) if end_text else default_end_date()
     start_text = env.get("LIQMAP_START_DATE", "").strip()
@@ -154,6 +173,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         warehouse_path=warehouse,
         source=source,
         symbols=symbols,
+        venues=venues,
         start_date=start,
         end_date=end,
         binance_url=url,

@@ -38,16 +38,18 @@ def stg_bars_5m(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
-    symbols = archive.settings().symbols
+    settings = archive.settings()
+    symbols = settings.symbols
     rows = 0
     failures: list[str] = []
     with warehouse.connect() as conn:
         # Days with a file rejected at load are not staged (their earlier bars stay).
         rejected = rejected_days(conn, symbols, start, end)
         for lo, hi in good_segments(start, end, rejected):
-            for symbol in symbols:
-                rows += build_bars_5m(conn, symbol, lo, hi)
-                failures.extend(incomplete_bar_days(conn, symbol, lo, hi))
+            for venue in settings.venues:
+                for symbol in symbols:
+                    rows += build_bars_5m(conn, symbol, lo, hi, venue)
+                    failures.extend(incomplete_bar_days(conn, symbol, lo, hi, venue))
     skipped = f"; skipped rejected days {', '.join(map(str, rejected))}" if rejected else ""
     context.log.info(f"stg_bars_5m: {rows} bars for {start}..{end}{skipped}")
     return dg.MaterializeResult(

@@ -12,26 +12,35 @@ from datetime import date, timedelta
 
 import duckdb
 
-from transforms.raw.datasets import DAILY_DATASETS, dataset
+from transforms.raw.datasets import ARCHIVE_VENUE, DAILY_DATASETS, dataset
+from transforms.venues import AGGREGATE_VENUE
 
 # Table names come from the dataset registry (constants), never from input.
 RAW_DAYS_SQL = (
-    "SELECT DISTINCT day FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end"
+    "SELECT DISTINCT day FROM {table} "
+    "WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
 )
 BASE_DAYS_SQL = """
 SELECT DISTINCT day FROM mart.daily_metrics
-WHERE symbol = $symbol AND scenario = 'base' AND day >= $start AND day < $end
+WHERE venue = $venue AND symbol = $symbol AND scenario = 'base'
+  AND day >= $start AND day < $end
 """
 
 
 def missing_symbol_days(
-    conn: duckdb.DuckDBPyConnection, symbols: Iterable[str], start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    symbols: Iterable[str],
+    start: date,
+    end: date,
+    venue: str = AGGREGATE_VENUE,
 ) -> dict[str, list[date]]:
-    """symbol -> the days of [start, end) without a base `mart.daily_metrics` row."""
+    """symbol -> the days of [start, end) without a base `mart.daily_metrics` row of `venue`
+    (default: the per-symbol aggregate, which exists when at least one venue was modelled)."""
     wanted = [start + timedelta(days=i) for i in range((end - start).days)]
     out: dict[str, list[date]] = {}
     for symbol in symbols:
-        rows = conn.execute(BASE_DAYS_SQL, {"symbol": symbol, "start": start, "end": end})
+        params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
+        rows = conn.execute(BASE_DAYS_SQL, params)
         have = {r[0] for r in rows.fetchall()}
         missing = [d for d in wanted if d not in have]
         if missing:
@@ -40,7 +49,11 @@ def missing_symbol_days(
 
 
 def missing_raw_days(
-    conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end: date,
+    venue: str = ARCHIVE_VENUE,
 ) -> dict[str, list[date]]:
     """daily dataset -> the days of [start, end) it has no rows for, for one symbol (a day
     the archive has not published for this symbol: the model skips the symbol's window)."""
@@ -48,7 +61,8 @@ def missing_raw_days(
     out: dict[str, list[date]] = {}
     for name in DAILY_DATASETS:
         sql = RAW_DAYS_SQL.format(table=dataset(name).table)
-        rows = conn.execute(sql, {"symbol": symbol, "start": start, "end": end}).fetchall()
+        params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
+        rows = conn.execute(sql, params).fetchall()
         have = {r[0] for r in rows}
         missing = [d for d in wanted if d not in have]
         if missing:

@@ -18,6 +18,10 @@ from types import MappingProxyType
 
 from transforms.config import validate_symbol
 
+#: the venue whose public archive (data.binance.vision) these datasets describe; the other
+#: venues declare their own datasets in their package (transforms/raw/venues/<venue>/)
+ARCHIVE_VENUE = "binance"
+
 # CSV columns, in order, as written by the archive (header row when present).
 KLINE_COLUMNS = (
     "open_time",
@@ -269,7 +273,8 @@ _ENTRIES = (
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time AS ref_time, close AS ref_close "
-        "FROM raw.klines_1m WHERE symbol = $symbol) ref ON ref.ref_time = s.open_time",
+        f"FROM raw.klines_1m WHERE venue = '{ARCHIVE_VENUE}' AND symbol = $symbol) ref "
+        "ON ref.ref_time = s.open_time",
     ),
     Dataset(
         name="metrics",
@@ -306,7 +311,8 @@ _ENTRIES = (
         # create_time is the snapshot time: the price then is the close of the minute before.
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time + INTERVAL 1 MINUTE AS ref_time, "
-        "close AS ref_close FROM raw.klines_1m WHERE symbol = $symbol) ref "
+        f"close AS ref_close FROM raw.klines_1m WHERE venue = '{ARCHIVE_VENUE}' "
+        "AND symbol = $symbol) ref "
         "ON ref.ref_time = s.create_time",
     ),
     Dataset(

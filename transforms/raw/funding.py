@@ -29,16 +29,19 @@ class Log(Protocol):
 
 _FUNDING_RECORDED_SQL = """
 SELECT count(*) FROM raw.files
-WHERE dataset = 'funding' AND symbol = $symbol AND period = $period
+WHERE venue = 'binance' AND dataset = 'funding' AND symbol = $symbol AND period = $period
 """
 # Days loaded (klines present) without any funding row: loaded while their month was pending,
 # e.g. when a partition was retried after its month's file appeared but the earlier days not.
 _FUNDING_GAP_SQL = """
 SELECT count(*) FROM (
     SELECT DISTINCT day FROM raw.klines_1m
-    WHERE symbol = $symbol AND day >= $lo AND day < $hi
+    WHERE venue = 'binance' AND symbol = $symbol AND day >= $lo AND day < $hi
 ) AS k
-WHERE NOT EXISTS (SELECT 1 FROM raw.funding AS f WHERE f.symbol = $symbol AND f.day = k.day)
+WHERE NOT EXISTS (
+    SELECT 1 FROM raw.funding AS f
+    WHERE f.venue = 'binance' AND f.symbol = $symbol AND f.day = k.day
+)
 """
 
 

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
-from transforms.raw.datasets import FUNDING_COLUMNS, period_bounds
+from transforms.raw.datasets import ARCHIVE_VENUE, FUNDING_COLUMNS, period_bounds
 from transforms.raw.datasets import dataset as dataset_spec
 from transforms.raw.parsing import ExtractedCsv, extract_csv, select_params, select_sql
 from transforms.raw.validation import (
@@ -180,15 +180,17 @@ def load_files(
     try:
         with transaction(conn):
             conn.execute(
-                f"DELETE FROM {spec.table} WHERE symbol = $symbol AND list_contains($days, day)",
-                {"symbol": symbol, "days": days},
+                f"DELETE FROM {spec.table} WHERE venue = $venue AND symbol = $symbol "
+                "AND list_contains($days, day)",
+                {"venue": ARCHIVE_VENUE, "symbol": symbol, "days": days},
             )
             if accepted:
                 outcome.rows = conn.execute(
-                    f"INSERT INTO {spec.table} (symbol, day, {columns}) "
-                    f"SELECT $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
+                    f"INSERT INTO {spec.table} (venue, symbol, day, {columns}) "
+                    f"SELECT $venue, $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
                     "WHERE _ts >= $start AND _ts < $end ORDER BY _ts",
                     {
+                        "venue": ARCHIVE_VENUE,
                         "symbol": symbol,
                         "start": start,
                         "end": end_exclusive,
@@ -196,18 +198,28 @@ def load_files(
                     },
                 ).fetchone()[0]
             conn.execute(
-                "DELETE FROM raw.files WHERE dataset = $dataset AND symbol = $symbol "
-                "AND list_contains($periods, period)",
-                {"dataset": dataset, "symbol": symbol, "periods": [f.period for f in accepted]},
+                "DELETE FROM raw.files WHERE venue = $venue AND dataset = $dataset "
+                "AND symbol = $symbol AND list_contains($periods, period)",
+                {
+                    "venue": ARCHIVE_VENUE,
+                    "dataset": dataset,
+                    "symbol": symbol,
+                    "periods": [f.period for f in accepted],
+                },
             )
             conn.execute(
-                "DELETE FROM raw.rejected_files WHERE dataset = $dataset AND symbol = $symbol "
-                "AND list_contains($periods, period)",
-                {"dataset": dataset, "symbol": symbol, "periods": [f.period for f in files]},
+                "DELETE FROM raw.rejected_files WHERE venue = $venue AND dataset = $dataset "
+                "AND symbol = $symbol AND list_contains($periods, period)",
+                {
+                    "venue": ARCHIVE_VENUE,
+                    "dataset": dataset,
+                    "symbol": symbol,
+                    "periods": [f.period for f in files],
+                },
             )
             if accepted:
                 conn.executemany(
-                    "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             dataset,
@@ -219,15 +231,26 @@ def load_files(
                             per_file.get(f.filename, 0),
                             source_name,
                             loaded_at,
+                            ARCHIVE_VENUE,
                         )
                         for f in accepted
                     ],
                 )
             if rejected:
                 conn.executemany(
-                    "INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (dataset, symbol, r.period, r.relpath, r.rule, r.line, r.message, loaded_at)
+                        (
+                            dataset,
+                            symbol,
+                            r.period,
+                            r.relpath,
+                            r.rule,
+                            r.line,
+                            r.message,
+                            loaded_at,
+                            ARCHIVE_VENUE,
+                        )
                         for r in rejected
                     ],
                 )
@@ -258,7 +281,7 @@ def replace_funding_days(
     (raw.funding columns, e.g. from the REST API), in one transaction. No raw.files row is
     written: the month stays a catch-up candidate, so its archive file replaces these rows."""
     rows = [
-        (symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
+        (ARCHIVE_VENUE, symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
         for ts, interval, rate in frame[
             ["calc_time", "funding_interval_hours", "last_funding_rate"]
         ].itertuples(index=False)
@@ -266,13 +289,14 @@ def replace_funding_days(
     ]
     with transaction(conn):
         conn.execute(
-            "DELETE FROM raw.funding WHERE symbol = $symbol AND day >= $start AND day < $end",
-            {"symbol": symbol, "start": start, "end": end_exclusive},
+            "DELETE FROM raw.funding WHERE venue = $venue AND symbol = $symbol "
+            "AND day >= $start AND day < $end",
+            {"venue": ARCHIVE_VENUE, "symbol": symbol, "start": start, "end": end_exclusive},
         )
         if rows:
             conn.executemany(
-                f"INSERT INTO raw.funding (symbol, day, {', '.join(FUNDING_COLUMNS)}) "
-                "VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO raw.funding (venue, symbol, day, {', '.join(FUNDING_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
     return len(rows)

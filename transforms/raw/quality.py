@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.raw.datasets import dataset, period_bounds
+from transforms.raw.datasets import ARCHIVE_VENUE, dataset, period_bounds
 from transforms.raw.venues.base import sha256_file
 
 FILES_CHECK = "checksums_verified"
@@ -31,7 +31,7 @@ WITH days AS (
     FROM range(CAST($start AS TIMESTAMP), CAST($end AS TIMESTAMP), INTERVAL 1 DAY) t(d)
 ), counts AS (
     SELECT day, count(*) AS n FROM {table}
-    WHERE symbol = $symbol AND day >= $start AND day < $end GROUP BY day
+    WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end GROUP BY day
 )
 SELECT days.day, coalesce(counts.n, 0) AS n FROM days LEFT JOIN counts USING (day)
 WHERE coalesce(counts.n, 0) <> $expected ORDER BY days.day
@@ -39,7 +39,7 @@ WHERE coalesce(counts.n, 0) <> $expected ORDER BY days.day
 
 DUPLICATES_SQL = """
 SELECT day, count(*) - count(DISTINCT {ts}) AS duplicates FROM {table}
-WHERE symbol = $symbol AND day >= $start AND day < $end
+WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
 GROUP BY day HAVING count(*) <> count(DISTINCT {ts}) ORDER BY day
 """
 
@@ -47,7 +47,7 @@ GROUP BY day HAVING count(*) <> count(DISTINCT {ts}) ORDER BY day
 MONOTONE_SQL = """
 WITH ordered AS (
     SELECT day, {ts} AS ts, lag({ts}) OVER (PARTITION BY day ORDER BY {ts}) AS prev
-    FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end
+    FROM {table} WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
 )
 SELECT day, count(*) AS bad FROM ordered
 WHERE CAST(ts AS DATE) <> day OR (prev IS NOT NULL AND ts <= prev)
@@ -56,7 +56,7 @@ GROUP BY day ORDER BY day
 
 NEGATIVE_OI_SQL = """
 SELECT day, count(*) AS bad FROM raw.metrics_5m
-WHERE symbol = $symbol AND day >= $start AND day < $end
+WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
   AND (sum_open_interest < 0 OR sum_open_interest_value < 0
        OR sum_open_interest IS NULL OR sum_open_interest_value IS NULL)
 GROUP BY day ORDER BY day
@@ -64,7 +64,7 @@ GROUP BY day ORDER BY day
 
 IMPOSSIBLE_PRICES_SQL = """
 SELECT day, count(*) AS bad FROM {table}
-WHERE symbol = $symbol AND day >= $start AND day < $end
+WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
   AND NOT (low > 0 AND low <= high AND open BETWEEN low AND high
            AND close BETWEEN low AND high AND high < 100 * low)
 GROUP BY day ORDER BY day
@@ -73,7 +73,8 @@ GROUP BY day ORDER BY day
 
 LOADED_FILES_SQL = """
 SELECT period, relpath, sha256, source FROM raw.files
-WHERE dataset = $dataset AND symbol = $symbol AND list_contains($periods, period)
+WHERE venue = $venue AND dataset = $dataset AND symbol = $symbol
+  AND list_contains($periods, period)
 """
 
 
@@ -101,12 +102,18 @@ def _run(
 
 
 def check_dataset(
-    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    symbol: str,
+    start: date,
+    end: date,
+    venue: str = ARCHIVE_VENUE,
 ) -> list[CheckOutcome]:
-    """The registry's checks for one raw dataset over [start, end), in registry order."""
+    """The registry's checks for one raw dataset of one venue over [start, end), in registry
+    order (another venue's rows in the same table are checked by the same rules)."""
     spec = dataset(name)
     table, ts = spec.table, spec.time_column
-    params: dict[str, object] = {"symbol": symbol, "start": start, "end": end}
+    params: dict[str, object] = {"venue": venue, "symbol": symbol, "start": start, "end": end}
     queries: dict[str, tuple[str, dict[str, object]]] = {
         "complete_days": (
             COMPLETENESS_SQL.format(table=table),
@@ -131,11 +138,13 @@ def check_files_verified(
     symbol: str,
     periods: list[str],
     cache_dir: Path,
+    venue: str = ARCHIVE_VENUE,
 ) -> CheckOutcome:
     """Every loaded period is recorded in raw.files with its sha256, and the cached file still
     hashes to it (catches a cache edited or corrupted after the load)."""
     rows = conn.execute(
-        LOADED_FILES_SQL, {"dataset": name, "symbol": symbol, "periods": periods}
+        LOADED_FILES_SQL,
+        {"venue": venue, "dataset": name, "symbol": symbol, "periods": periods},
     ).fetchall()
     recorded = {period: (relpath, digest, source) for period, relpath, digest, source in rows}
     failures = []

@@ -388,3 +388,26 @@ CREATE TABLE IF NOT EXISTS mart.realized_calibration (
     spearman DOUBLE,                     -- rank correlation of daily totals (average ranks)
     side_agreement DOUBLE                -- share of days used whose heavier side agrees
 );
+
+-- Venues (issue 13): a market is one (venue, symbol) pair. Raw and staged rows carry the
+-- venue they came from; mart rows carry the venue they were modelled on, or 'all' for the
+-- per-symbol aggregate (the sum of the venues' grids). Added last and in place, so a
+-- warehouse built before venues keeps its rows (as Binance rows) and its column order.
+ALTER TABLE raw.klines_1m ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE raw.mark_klines_1m ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE raw.metrics_5m ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE raw.funding ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE raw.files ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE raw.rejected_files ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE stg.bars_5m ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.liq_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.liq_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+-- Venues whose rows make up the row ('binance,bybit' for a full aggregate) and venues
+-- configured but missing that day (empty when none): an aggregate is never silently smaller.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_missing VARCHAR;
+ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';

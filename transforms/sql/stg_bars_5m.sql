@@ -1,5 +1,5 @@
--- 5-minute bars for one symbol and window [$start, $end). Two statements, split by
--- transforms.staging.bars on the `-- @statement <name>` markers; both take $symbol, $start (DATE)
+-- 5-minute bars for one market (venue, symbol) and window [$start, $end). Two statements, split by
+-- transforms.staging.bars on the `-- @statement <name>` markers; both take $venue, $symbol, $start (DATE)
 -- and $end (DATE, exclusive).
 --
 -- Alignment rules (shared by both statements):
@@ -18,7 +18,7 @@ WITH k AS (
     SELECT time_bucket(INTERVAL 5 MINUTE, open_time) AS ts, open_time, open, high, low, close,
            volume, quote_volume, taker_buy_quote_volume
     FROM raw.klines_1m
-    WHERE symbol = $symbol AND day >= $start AND day < $end
+    WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
 ),
 bars AS (
     SELECT ts,
@@ -39,14 +39,14 @@ mark AS (
            min(low) AS mark_low,
            arg_max(close, open_time) AS mark_close
     FROM raw.mark_klines_1m
-    WHERE symbol = $symbol AND day >= $start AND day < $end
+    WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
     GROUP BY 1
 ),
 metrics AS (
     SELECT create_time, sum_open_interest, sum_open_interest_value,
            sum_taker_long_short_vol_ratio
     FROM raw.metrics_5m
-    WHERE symbol = $symbol
+    WHERE venue = $venue AND symbol = $symbol
       AND day >= CAST($start AS DATE) - INTERVAL 1 DAY AND day <= $end
       AND create_time <= CAST($end AS TIMESTAMP) + INTERVAL 5 MINUTE
 ),
@@ -54,7 +54,7 @@ funding AS (
     SELECT calc_time, last_funding_rate,
            calc_time + to_hours(coalesce(funding_interval_hours, 8) + 1) AS valid_until
     FROM raw.funding
-    WHERE symbol = $symbol
+    WHERE venue = $venue AND symbol = $symbol
       AND day >= CAST($start AS DATE) - to_days(CAST($lookback_days AS INTEGER)) AND day < $end
 )
 SELECT $symbol AS symbol,
@@ -66,7 +66,8 @@ SELECT $symbol AS symbol,
        mt.sum_open_interest AS oi_base,
        mt.sum_open_interest_value AS oi_value,
        mt.sum_taker_long_short_vol_ratio AS taker_ratio,
-       CASE WHEN b.ts < f.valid_until THEN f.last_funding_rate END AS funding_rate
+       CASE WHEN b.ts < f.valid_until THEN f.last_funding_rate END AS funding_rate,
+       $venue AS venue
 FROM bars AS b
 LEFT JOIN mark AS m ON m.ts = b.ts
 ASOF LEFT JOIN metrics AS mt ON b.close_ts >= mt.create_time
@@ -89,14 +90,14 @@ FROM (
                ts + INTERVAL 5 MINUTE AS close_ts,
                ts + INTERVAL 5 MINUTE >= CAST($start AS TIMESTAMP) AS is_last
         FROM stg.bars_5m
-        WHERE symbol = $symbol
+        WHERE venue = $venue AND symbol = $symbol
           AND day >= CAST($start AS DATE) - to_days(CAST($lookback_days AS INTEGER)) AND day < $start
     ),
     metrics AS (
         SELECT create_time, sum_open_interest, sum_open_interest_value,
                sum_taker_long_short_vol_ratio
         FROM raw.metrics_5m
-        WHERE symbol = $symbol
+        WHERE venue = $venue AND symbol = $symbol
           AND day >= CAST($start AS DATE) - INTERVAL 1 DAY AND day <= $start
           AND create_time <= CAST($start AS TIMESTAMP) + INTERVAL 5 MINUTE
     ),
@@ -104,7 +105,7 @@ FROM (
         SELECT calc_time, last_funding_rate,
                calc_time + to_hours(coalesce(funding_interval_hours, 8) + 1) AS valid_until
         FROM raw.funding
-        WHERE symbol = $symbol
+        WHERE venue = $venue AND symbol = $symbol
           AND day >= CAST($start AS DATE) - INTERVAL 41 DAY AND day < $start
     )
     SELECT b.ts, b.is_last,
@@ -116,4 +117,4 @@ FROM (
     ASOF LEFT JOIN metrics AS mt ON b.close_ts >= mt.create_time
     ASOF LEFT JOIN funding AS f ON b.ts >= f.calc_time
 ) AS r
-WHERE s.symbol = $symbol AND s.ts = r.ts;
+WHERE s.venue = $venue AND s.symbol = $symbol AND s.ts = r.ts;

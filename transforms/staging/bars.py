@@ -9,13 +9,14 @@ from functools import cache
 import duckdb
 
 from transforms.db import sql_file, transaction
+from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 
 BARS_PER_DAY = 288
 # Days of the window without a complete set of bars, each with mark price and open interest.
 BARS_COMPLETE_SQL = """
 SELECT day, count(*) AS n, count(mark_low) AS with_mark, count(oi_value) AS with_oi
-FROM stg.bars_5m WHERE symbol = $symbol AND day >= $start AND day < $end
+FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
 GROUP BY day HAVING count(*) <> $per_day OR count(mark_low) <> $per_day
     OR count(oi_value) <> $per_day
 ORDER BY day
@@ -32,9 +33,14 @@ def _statements(name: str) -> dict[str, str]:
 
 
 def build_bars_5m(
-    conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end_exclusive: date
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    venue: str = ARCHIVE_VENUE,
 ) -> int:
-    """Rebuild stg.bars_5m for `symbol` and days [start, end_exclusive); returns rows written.
+    """Rebuild stg.bars_5m for the market (`venue`, `symbol`) and days [start, end_exclusive);
+    returns rows written.
 
     Also refreshes bars staged before the data they depend on had landed: the funding rate of
     the bars in [start - FUNDING_LOOKBACK_DAYS, start) (monthly funding files are published
@@ -47,7 +53,8 @@ def build_bars_5m(
     params = {"symbol": symbol, "start": start, "end": end_exclusive}
     with transaction(conn):
         conn.execute(
-            "DELETE FROM stg.bars_5m WHERE symbol = $symbol AND day >= $start AND day < $end",
+            "DELETE FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol "
+            "AND day >= $start AND day < $end",
             params,
         )
         row = conn.execute(
@@ -55,17 +62,32 @@ def build_bars_5m(
         ).fetchone()
         conn.execute(
             sql["refresh_before_window"],
-            {"symbol": symbol, "start": start, "lookback_days": FUNDING_LOOKBACK_DAYS},
+            {
+                "venue": venue,
+                "symbol": symbol,
+                "start": start,
+                "lookback_days": FUNDING_LOOKBACK_DAYS,
+            },
         )
     return int(row[0]) if row else 0
 
 
 def incomplete_bar_days(
-    conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end_exclusive: date
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    venue: str = ARCHIVE_VENUE,
 ) -> list[str]:
     """One line per day of [start, end_exclusive) without 288 bars each with mark and OI."""
-    params = {"symbol": symbol, "start": start, "end": end_exclusive, "per_day": BARS_PER_DAY}
+    params = {
+        "venue": venue,
+        "symbol": symbol,
+        "start": start,
+        "end": end_exclusive,
+        "per_day": BARS_PER_DAY,
+    }
     return [
-        f"{symbol} {day}: {n} bars, {with_mark} mark, {with_oi} OI"
+        f"{venue} {symbol} {day}: {n} bars, {with_mark} mark, {with_oi} OI"
         for day, n, with_mark, with_oi in conn.execute(BARS_COMPLETE_SQL, params).fetchall()
     ]
