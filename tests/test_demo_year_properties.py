@@ -23,7 +23,8 @@ import pytest
 from reports.notation import MIN_BREAKOUT, RATIO_PATTERN, fmt_imbalance
 from reports.site import build_site
 from transforms.db import apply_schema
-from transforms.marts.build import build_marts
+from transforms.marts.build import build_market
+from transforms.marts.venues import aggregate_markets
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
 from transforms.raw.venues.synthetic import simulate_market
@@ -73,7 +74,8 @@ def hourly_demo_bars(n_days: int = DAYS) -> pd.DataFrame:
 def demo(tmp_path_factory):
     bars = hourly_demo_bars()
     end = START + timedelta(days=DAYS)
-    frames = build_marts(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    model = build_market(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    aggregate = aggregate_markets([model], ("binance",), ModelParams())  # what the site shows
     db = tmp_path_factory.mktemp("demo_year") / "warehouse.duckdb"
     conn = duckdb.connect(str(db))
     try:
@@ -81,12 +83,19 @@ def demo(tmp_path_factory):
         price = bars.assign(day=bars["day"].dt.date)[
             ["symbol", "day", "ts", "open", "high", "low", "close", "mark_close", "oi_value"]
         ]
-        tables = {**frames.by_mart(), "model_params": frames.model_params, "price_hourly": price}
+        marts = {
+            name: pd.concat([frame, aggregate.by_mart()[name]], ignore_index=True)
+            for name, frame in model.frames.by_mart().items()
+        }
+        price = pd.concat([price.assign(venue="binance"), price.assign(venue="all")])
+        tables = {**marts, "model_params": model.frames.model_params, "price_hourly": price}
         for name, frame in tables.items():
             conn.register("frame", frame)
             conn.execute(f"INSERT INTO mart.{name} BY NAME SELECT * FROM frame")
             conn.unregister("frame")
-        dm = conn.execute("SELECT * FROM mart.daily_metrics ORDER BY day, scenario").df()
+        dm = conn.execute(
+            "SELECT * FROM mart.daily_metrics WHERE venue = 'all' ORDER BY day, scenario"
+        ).df()
         days = sorted(dm["day"].dt.date.unique())
         sample = days[::45] + [days[-1]]
         out = tmp_path_factory.mktemp("demo_site") / "site"
