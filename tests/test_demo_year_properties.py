@@ -27,7 +27,7 @@ from transforms.marts.build import build_market
 from transforms.marts.venues import aggregate_markets
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
-from transforms.raw.venues.synthetic import simulate_market
+from transforms.raw.venues.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
 
 SYMBOL = "BTCUSDT"
@@ -36,38 +36,8 @@ DAYS = 365
 
 
 def hourly_demo_bars(n_days: int = DAYS) -> pd.DataFrame:
-    """The demo market's minutes and 5-minute metrics as hourly bars (OI as of the hour's
-    close)."""
-    m = simulate_market(SYMBOL, START, n_days, 7)
-    n = n_days * 24
-
-    def per_hour(x: np.ndarray, fn) -> np.ndarray:
-        return fn(x.reshape(n, -1), axis=1)
-
-    ts = pd.to_datetime(m.minute_open_ms[::60], unit="ms")
-    close = m.close[59::60]
-    oi = m.oi_base.reshape(n, 12)[:, -1]
-    return pd.DataFrame(
-        {
-            "symbol": SYMBOL,
-            "day": ts.normalize(),
-            "ts": ts,
-            "open": m.open[::60],
-            "high": per_hour(m.high, np.max),
-            "low": per_hour(m.low, np.min),
-            "close": close,
-            "volume": per_hour(m.volume, np.sum),
-            "quote_volume": per_hour(m.quote_volume, np.sum),
-            "taker_buy_quote_volume": per_hour(m.taker_buy_quote_volume, np.sum),
-            "mark_high": per_hour(m.mark_high, np.max),
-            "mark_low": per_hour(m.mark_low, np.min),
-            "mark_close": m.mark_close[59::60],
-            "oi_base": oi,
-            "oi_value": oi * close,
-            "taker_ratio": m.taker_ratio.reshape(n, 12)[:, -1],
-            "funding_rate": np.nan,
-        }
-    )
+    """The demo market's minutes and 5-minute metrics as hourly bars."""
+    return hourly_bars(SYMBOL, START, n_days, 7)
 
 
 @pytest.fixture(scope="module")
