@@ -147,6 +147,8 @@ REALIZED_HOURLY_COLUMNS = [
     "events",
     "realized_long",
     "realized_short",
+    "price_long",
+    "price_short",
 ]
 REALIZED_MOVES_COLUMNS = [
     "venue",

@@ -411,3 +411,7 @@ ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'b
 ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+-- Realized markers on the heatmap (issue 14): each side's realized-weighted price per hour
+-- (notional / quantity; NULL when the side had no liquidations that hour). Added last.
+ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_long DOUBLE;
+ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_short DOUBLE;
