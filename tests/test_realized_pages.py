@@ -246,3 +246,79 @@ def test_hovering_a_marker_names_venues_side_and_notional(chain):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_bybit_is_calibrated_against_its_own_model(chain, tmp_path):
+    """With Bybit modelled too (LIQMAP_VENUES=binance,bybit), its realized days, swings and
+    calibration use Bybit's own model rows, and the card shows both venues' calibration
+    with their source's completeness."""
+    import shutil
+
+    import duckdb
+
+    from reports.cards.realized import realized_card
+    from reports.notation import fmt_times
+    from reports.realized_data import load_realized_day
+    from transforms.marts.realized import update_realized_marts
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(chain.warehouse_path, path)
+    conn = duckdb.connect(str(path))
+    try:
+        # Bybit's model: Binance's rows with other figures (longs halved, shorts doubled)
+        conn.execute(
+            "INSERT INTO mart.daily_metrics SELECT * REPLACE ('bybit' AS venue, "
+            "liquidated_long_24h / 2 AS liquidated_long_24h, "
+            "liquidated_short_24h * 2 AS liquidated_short_24h) "
+            "FROM mart.daily_metrics WHERE venue = 'binance'"
+        )
+        conn.execute(
+            "INSERT INTO mart.moves SELECT * REPLACE ('bybit' AS venue, "
+            "long_liquidated / 2 AS long_liquidated) FROM mart.moves WHERE venue = 'binance'"
+        )
+        first = min(EVENTS) - timedelta(days=1)
+        update_realized_marts(
+            conn, ("BTCUSDT",), first, LAST + timedelta(days=1), model_venues=("binance", "bybit")
+        )
+        model = {
+            d: (lo, sh)
+            for d, lo, sh in conn.execute(
+                "SELECT day, liquidated_long_24h, liquidated_short_24h FROM mart.daily_metrics "
+                "WHERE scenario = 'base' AND venue = 'bybit'"
+            ).fetchall()
+        }
+        daily = conn.execute(
+            "SELECT day, collected, model, modelled_long, modelled_short FROM "
+            "mart.realized_daily WHERE venue = 'bybit' ORDER BY day"
+        ).fetchall()
+        assert daily and all(m == "base" for _, _, m, _, _ in daily)
+        assert all((ml, ms) == model[d] for d, _, _, ml, ms in daily)
+        used = [d for d, c, *_ in daily if c == "complete"]
+        assert used == sorted(EVENTS)  # Bybit was fully received on every collected day
+
+        (calib,) = conn.execute(
+            "SELECT model, completeness, days_used, modelled_total, realized_total, "
+            "modelled_per_realized FROM mart.realized_calibration "
+            "WHERE venue = 'bybit' AND as_of = ?",
+            [LAST],
+        ).fetchall()
+        realized = sum(qty * BYBIT_PRICE for d in used for _, _, qty in EVENTS[d]["bybit"])
+        modelled = sum(sum(model[d]) for d in used)
+        assert calib[:3] == ("base", "complete", len(used))
+        assert calib[3:] == pytest.approx((modelled, realized, modelled / realized))
+
+        moves = conn.execute(
+            "SELECT r.modelled_long, m.long_liquidated FROM mart.realized_moves r "
+            "JOIN mart.moves m ON m.venue = 'bybit' AND m.start_ts = r.start_ts "
+            "WHERE r.venue = 'bybit'"
+        ).fetchall()
+        assert moves and all(a == b for a, b in moves)  # Bybit's own swings and model
+
+        card = realized_card(load_realized_day(conn, "BTCUSDT", LAST, []), [], "BTCUSDT", LAST)
+    finally:
+        conn.close()
+    rows = {c.venue: c for c in card.calibration}
+    assert rows["Bybit"].modelled_per_realized == fmt_times(modelled / realized)
+    assert rows["Bybit"].source.startswith("complete stream")
+    assert "lower bound" in rows["Binance"].source and rows["Binance"].modelled_per_realized
+    assert "The model runs on Binance and Bybit data" in card.intro
