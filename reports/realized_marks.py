@@ -94,43 +94,62 @@ def _status_text(r: Record) -> str:
     return r["collected"]
 
 
-def heat_marks(span: RealizedSpan, venue: str, t0: int, t1: int) -> HeatMarks:
-    """The realized markers of the page's `venue` within [t0, t1) (epoch ms)."""
-    venues = members(venue)
-    points = _points([r for r in span.hourly if r["venue"] in venues], t0, t1)
-    gaps, missing = [], []
+def _day_gaps(span: RealizedSpan, venues: tuple[str, ...], t0: int, t1: int) -> list[Record]:
+    """Runs of consecutive days within [t0, t1) with the same shortfall (some member venue
+    not fully collected): x, x2 (clipped to the window), first, last and what fell short."""
+    runs: list[Record] = []
     d = span.first
     while d <= span.last:
         a, b = epoch_ms(day_start(d)), epoch_ms(day_start(d + timedelta(days=1)))
         if b > t0 and a < t1:
             status = _day_status(span.daily, venues, d)
-            short = [
+            short = ", ".join(
                 f"{venue_label(v)} {_status_text(r)}"
                 for v, r in status.items()
                 if r["collected"] != "complete"
-            ]
-            if short:
-                gaps.append(
-                    {
-                        "x": max(a, t0),
-                        "x2": min(b, t1),
-                        "label": f"Realized {d:%d %b}: " + ", ".join(short),
-                    }  # fmt: skip
-                )
-                missing.append(f"{d:%d %b} ({', '.join(short)})")
+            )
+            if short and runs and runs[-1]["short"] == short and runs[-1]["x2"] == max(a, t0):
+                runs[-1].update(x2=min(b, t1), last=d)
+            elif short:
+                runs.append({"x": max(a, t0), "x2": min(b, t1), "first": d, "last": d,
+                             "short": short})  # fmt: skip
         d += timedelta(days=1)
+    return runs
+
+
+def _days_text(run: Record) -> str:
+    first, last = run["first"], run["last"]
+    return f"{first:%d %b}" if first == last else f"{first:%d %b}–{last:%d %b}"
+
+
+def heat_marks(span: RealizedSpan, venue: str, t0: int, t1: int) -> HeatMarks:
+    """The realized markers of the page's `venue` within [t0, t1) (epoch ms)."""
+    venues = members(venue)
+    points = _points([r for r in span.hourly if r["venue"] in venues], t0, t1)
+    runs = _day_gaps(span, venues, t0, t1)
+    gaps = [
+        {"x": r["x"], "x2": r["x2"], "label": f"Realized {_days_text(r)}: {r['short']}"}
+        for r in runs
+    ]
     sources = " + ".join(
         f"{venue_label(v)} ({SOURCE_WORDS.get(VENUES[v].COMPLETENESS, '')})" for v in venues
     )
+    nothing = ", ".join(f"{venue_label(v)} {NOT_COLLECTED}" for v in venues)
+    if len(runs) == 1 and (runs[0]["x"], runs[0]["x2"]) == (t0, t1) and runs[0]["short"] == nothing:
+        return HeatMarks(
+            points=points,
+            gaps=gaps,
+            note=f"Realized liquidations ({sources}): not collected in this window, so no markers.",
+        )
     summed = ", summed per hour and side" if len(venues) > 1 else ""
     note = (
         f"Markers: realized liquidations per hour from {sources}{summed}, at the hour's "
         "realized-weighted price, sized by notional (▼ longs liquidated, ▲ shorts)."
     )
-    if missing:
+    if runs:
         note += (
             " Not fully collected, so missing or incomplete markers there (grey band): "
-            + "; ".join(missing)
+            + "; ".join(f"{_days_text(r)} ({r['short']})" for r in runs)
             + "."
         )
     if not points:

@@ -112,20 +112,32 @@ def test_1w_heatmap_marks_collected_days_and_bands_the_rest(chain):
     # nothing drawn on the day nothing was collected; it is banded and named instead
     a, b = day_start_ms(NOT_COLLECTED), day_start_ms(NOT_COLLECTED + timedelta(days=1))
     assert not [m for m in markers if a <= m["x"] < b]
-    gaps = {g["label"] for g in _rows_with(spec, "label") if "x2" in g and g["x2"] > g["x"]}
-    assert f"Realized {NOT_COLLECTED:%d %b}: Bybit not collected, Binance not collected" in gaps
-    assert f"Realized {PARTIAL:%d %b}: Binance partial (50% of the day)" in gaps
-    assert not [g for g in gaps if any(f"{d:%d %b}" in g for d in COMPLETE_DAYS)]
+    gaps = [g for g in _rows_with(spec, "label") if "x2" in g and g["x2"] > g["x"]]
+
+    def band_over(d: date) -> str | None:
+        mid = day_start_ms(d) + 12 * HOUR_MS
+        return next((g["label"] for g in gaps if g["x"] <= mid < g["x2"]), None)
+
+    assert band_over(NOT_COLLECTED).endswith(": Bybit not collected, Binance not collected")
+    assert band_over(PARTIAL) == f"Realized {PARTIAL:%d %b}: Binance partial (50% of the day)"
+    assert [band_over(d) for d in COMPLETE_DAYS] == [None] * len(COMPLETE_DAYS)
     note = html.split('id="panel-heat-1w"', 1)[1].split("data-realized-note>", 1)[1]
-    assert "02 Nov (Bybit not collected, Binance not collected)" in note.split("<", 1)[0]
+    note = note.split("<", 1)[0]
+    assert f"{NOT_COLLECTED:%d %b} (Bybit not collected, Binance not collected)" in note
+    assert f"{PARTIAL:%d %b} (Binance partial (50% of the day))" in note
 
 
 def test_no_markers_for_a_day_not_collected(chain):
     html = _page(chain.output_site_dir, NOT_COLLECTED)
     assert _markers(html, "24h") == []
     note = html.split('id="panel-heat-24h"', 1)[1].split("data-realized-note>", 1)[1]
-    assert "No realized liquidations in this window" in note.split("<", 1)[0]
-    assert "Bybit not collected, Binance not collected" in note.split("<", 1)[0]
+    assert "): not collected in this window, so no markers." in note.split("<", 1)[0]
+    spec = _spec(html, "heat-24h")
+    (band,) = [g for g in _rows_with(spec, "label") if "x2" in g and g["x2"] > g["x"]]
+    assert band["label"] == (
+        f"Realized {NOT_COLLECTED:%d %b}: Bybit not collected, Binance not collected"
+    )
+    assert band["x2"] - band["x"] == 24 * HOUR_MS  # the whole window
 
 
 def test_aggregate_realized_moves_sum_the_venues(chain):

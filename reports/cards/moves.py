@@ -60,6 +60,8 @@ def moves_chart_rows(mv: list[Record], realized: dict[datetime, Record]) -> list
     where nothing was collected; the label says so, and "partial" when part of the span was)."""
     rows: list[Record] = []
     labels: list[str] = []
+    # when none of the swings was collected the description says so once, not every label
+    any_collected = any(_collected(realized.get(m["start_ts"])) != NOT_COLLECTED for m in mv)
     for i, m in enumerate(mv):
         arrow = "▲" if m["pct_change"] >= 0 else "▼"
         r = realized.get(m["start_ts"])
@@ -69,7 +71,7 @@ def moves_chart_rows(mv: list[Record], realized: dict[datetime, Record]) -> list
         label = f"{m['start_ts']:%d %b %y} {prices} {arrow}{abs(m['pct_change']) * 100:.0f}%" + (
             "" if m["confirmed"] else " running"
         )
-        if collected != "complete":
+        if collected != "complete" and any_collected:
             label += f" ({collected})"
         while label in labels:
             label += " "
