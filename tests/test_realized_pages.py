@@ -334,3 +334,48 @@ def test_bybit_is_calibrated_against_its_own_model(chain, tmp_path):
     assert rows["Bybit"].source.startswith("complete stream")
     assert "lower bound" in rows["Binance"].source and rows["Binance"].modelled_per_realized
     assert "The model runs on Binance and Bybit data" in card.intro
+
+
+def test_a_venue_page_marks_and_compares_that_venue_only(chain):
+    """A per-venue page (MartData.venue = 'binance'): markers and swings carry Binance's
+    realized alone, from its own rows."""
+    import duckdb
+
+    from reports.cards.moves import moves_chart_rows, realized_by_start
+    from reports.realized_data import load_realized_day, load_realized_span
+    from reports.realized_marks import heat_marks
+
+    day = COMPLETE_DAYS[1]
+    conn = duckdb.connect(str(chain.warehouse_path), read_only=True)
+    try:
+        span = load_realized_span(conn, "BTCUSDT", day, day)
+        moves = [
+            dict(zip(("start_ts", "confirmed", "pct_change", "from_price", "to_price",
+                      "long_liquidated", "short_liquidated"), r, strict=True))
+            for r in conn.execute(
+                "SELECT start_ts, confirmed, pct_change, from_price, to_price, "
+                "long_liquidated, short_liquidated FROM mart.moves WHERE venue = 'binance' "
+                "ORDER BY start_ts"
+            ).fetchall()
+        ]  # fmt: skip
+        realized_day = load_realized_day(conn, "BTCUSDT", day, [m["start_ts"] for m in moves])
+    finally:
+        conn.close()
+    marks = heat_marks(span, "binance", day_start_ms(day), day_start_ms(day) + 24 * HOUR_MS)
+    binance_only = defaultdict(lambda: [0.0, 0.0, {"Binance"}])
+    for hour, side, qty in EVENTS[day]["binance"]:
+        acc = binance_only[(day_start_ms(day) + hour * HOUR_MS + HOUR_MS // 2, SIDE_NAMES[side])]
+        acc[0] += qty * BINANCE_PRICE
+        acc[1] += qty
+    expected = {k: tuple(v) for k, v in binance_only.items()}
+    _assert_markers(marks.points, expected)
+    assert "Binance (throttled, a lower bound)" in marks.note and "Bybit" not in marks.note
+
+    by_start = realized_by_start(realized_day.moves, "binance")
+    assert by_start and all(r["venue"] == "binance" for r in by_start.values())
+    rows = moves_chart_rows(moves, by_start)
+    for r in rows:
+        if r["kind"] == "Realized":
+            want = by_start[moves[r["order"]]["start_ts"]]
+            key = "realized_long" if r["side"] == "Longs liquidated" else "realized_short"
+            assert r["v"] == pytest.approx(want[key], rel=1e-3, abs=1e-9)
