@@ -351,6 +351,8 @@ CREATE TABLE IF NOT EXISTS mart.realized_hourly (
 
 -- Realized liquidations inside each swing of mart.moves (the same bars (start, end]: from
 -- start_ts + 5 min to end_ts + 5 min), beside the modelled. Rebuilt whole on every run.
+-- venue = 'all': the aggregate's swings with every collecting venue's realized summed
+-- (completeness 'throttled' when any venue's is: the sum is then a lower bound).
 CREATE TABLE IF NOT EXISTS mart.realized_moves (
     venue VARCHAR NOT NULL,
     symbol VARCHAR NOT NULL,
