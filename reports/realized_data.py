@@ -65,3 +65,41 @@ def load_realized_day(
         calibration=_rows(conn, CALIBRATION_AS_OF, symbol=symbol, day=d),
         moves=_rows(conn, REALIZED_MOVES, symbol=symbol, starts=move_starts) if move_starts else [],
     )
+
+
+REALIZED_SPAN_HOURS = """
+SELECT venue, ts, events, realized_long, realized_short, price_long, price_short
+FROM mart.realized_hourly
+WHERE symbol = $symbol AND day >= $first AND day <= $last
+ORDER BY ts, venue
+"""
+
+REALIZED_SPAN_DAYS = """
+SELECT venue, day, collected, coverage_share, completeness
+FROM mart.realized_daily
+WHERE symbol = $symbol AND day >= $first AND day <= $last
+ORDER BY day, venue
+"""
+
+
+@dataclass(frozen=True)
+class RealizedSpan:
+    """The realized hours and each venue's collection per day over [first, last], what the
+    heatmap's realized markers read (empty lists when the marts were not built)."""
+
+    first: date
+    last: date
+    hourly: list[Record]
+    daily: list[Record]
+
+
+def load_realized_span(
+    conn: duckdb.DuckDBPyConnection, symbol: str, first: date, last: date
+) -> RealizedSpan:
+    params = {"symbol": symbol, "first": first, "last": last}
+    return RealizedSpan(
+        first=first,
+        last=last,
+        hourly=_rows(conn, REALIZED_SPAN_HOURS, **params),
+        daily=_rows(conn, REALIZED_SPAN_DAYS, **params),
+    )

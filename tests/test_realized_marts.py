@@ -91,9 +91,8 @@ def _run(settings, first: date, last: date) -> dg.ExecuteInProcessResult:  # typ
     )
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("realized_marts")
+def build_chain(tmp: Path):  # type: ignore[no-untyped-def]
+    """The collected files, the Dagster chain over them and a re-run of one day: Settings."""
     settings = temp_settings(tmp, "2025-11-01", "2025-11-07")
     _collect(settings.data_dir)
     result = _run(settings, FIRST, LAST)
@@ -101,6 +100,11 @@ def chain(tmp_path_factory):
     again = _run(settings, PARTIAL, PARTIAL)  # a re-run of a day: same rows
     assert again.success
     return settings
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    return build_chain(tmp_path_factory.mktemp("realized_marts"))
 
 
 def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -146,8 +150,8 @@ def test_daily_rows_equal_hand_sums_and_label_collection(chain):
 def test_hourly_rows_and_moves_sum_the_events(chain):
     hourly = _query(
         chain.warehouse_path,
-        "SELECT venue, day, hour(ts), events, realized_long, realized_short "
-        "FROM mart.realized_hourly ORDER BY ALL",
+        "SELECT venue, day, hour(ts), events, realized_long, realized_short, price_long, "
+        "price_short FROM mart.realized_hourly ORDER BY ALL",
     )
     expected = {}
     for d, venues in EVENTS.items():
@@ -159,14 +163,17 @@ def test_hourly_rows_and_moves_sum_the_events(chain):
                 sh += qty * price if side == "short" else 0.0
                 expected[(venue, d, hour)] = (n + 1, lo, sh)
     assert [r[:3] for r in hourly] == sorted(expected)
-    for venue, d, hour, n, lo, sh in hourly:
+    for venue, d, hour, n, lo, sh, price_lo, price_sh in hourly:
         assert (n, lo, sh) == pytest.approx(expected[(venue, d, hour)])
+        price = BYBIT_PRICE if venue == "bybit" else BINANCE_PRICE  # one price per venue
+        assert price_lo == (pytest.approx(price) if lo else None)
+        assert price_sh == (pytest.approx(price) if sh else None)
 
     moves = _query(
         chain.warehouse_path,
         "SELECT r.venue, r.start_ts, r.end_ts, r.collected, r.realized_long, r.realized_short,"
         " r.modelled_long, m.long_liquidated FROM mart.realized_moves r JOIN mart.moves m "
-        "USING (symbol, day, start_ts) WHERE m.venue = 'binance'",
+        "USING (symbol, day, start_ts) WHERE m.venue = 'binance' AND r.venue != 'all'",
     )
     # binance is modelled (its own swings); bybit is not, so it is measured on the
     # aggregate's swings, which with one venue are binance's

@@ -18,6 +18,9 @@ from reports.charts.raster import CANDLE_HOURS, candles
 from reports.key_levels import level_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
+from reports.realized_data import RealizedSpan
+from reports.realized_marks import heat_marks
+from transforms.venues import AGGREGATE_VENUE
 
 MAX_LINE_POINTS = 400  # heatmap price line: hourly closes, thinned to this many per window
 # The longest timeframes are the same picture on every day page of a symbol (a year of history
@@ -47,6 +50,9 @@ WINDOWS = [
 ]
 # timeframes with the leverage-layer switch (their views come from mart.liq_layer_heatmap)
 LAYER_WINDOWS = ("24h", "1w")
+# timeframes with realized liquidations as markers (hourly markers need hourly columns)
+REALIZED_WINDOWS = ("24h", "1w")
+REALIZED_DAYS = 7  # the longest of them in days: what the day page loads of mart.realized_*
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class HeatTab:
     w: HeatWindow | None
     id: str
     note: str
+    realized_note: str = ""  # which venues the realized markers show and what was not collected
 
     @property
     def shared(self) -> bool:
@@ -105,9 +112,13 @@ def heat_card(
     symbol: str,
     d: date,
     shared: frozenset[str] = frozenset(),
+    realized: RealizedSpan | None = None,
+    venue: str = AGGREGATE_VENUE,
 ) -> HeatCard | None:
     """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
-    Windows named in `shared` are not computed: their tabs load the symbol's shared view."""
+    Windows named in `shared` are not computed: their tabs load the symbol's shared view.
+    `realized` (the REALIZED_DAYS up to `d`) puts the page `venue`'s realized liquidations on
+    the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed)."""
     cube = history.cube
     spot = cur.get("close_price")
     if cube is None or not ok(spot):
@@ -138,6 +149,9 @@ def heat_card(
             if width and len(history.ohlc.get("x", []))
             else []
         )
+        rmarks = None
+        if realized is not None and w.key in REALIZED_WINDOWS:
+            rmarks = heat_marks(realized, venue, max(start, first), end)
         path_what = f"{width}-hour candles" if width and bars else f"white line: {line_what}"
         if width == 24 and bars:
             path_what = "daily candles"
@@ -158,10 +172,12 @@ def heat_card(
                 f"modelled notional that would be liquidated at each price (y) over time "
                 f"(x), brighter is more. Price: {path_what}. Dashed lines: current price "
                 f"{fmt_price(spot)}, the nearest major clusters and the 90% points of both "
-                f"sides; band: the consolidation zone."
+                f"sides; band: the consolidation zone." + (f" {rmarks.note}" if rmarks else "")
             ),
             max_cols=w.max_cols,
             max_rows=w.max_rows,
+            realized=rmarks.points if rmarks else None,
+            realized_gaps=rmarks.gaps if rmarks else None,
         )
         if hw is None:
             continue
@@ -172,6 +188,7 @@ def heat_card(
                 w=hw,
                 id=f"heat-{w.key}",
                 note="" if covered else "history is shorter than this window",
+                realized_note=rmarks.note if rmarks else "",
             )
         )
         if not covered:

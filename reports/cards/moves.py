@@ -1,4 +1,5 @@
-"""The moves card: modelled liquidations per price swing, as known at the end of a day."""
+"""The moves card: modelled and realized liquidations per price swing, as known at the end
+of a day."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from reports.charts.moves import moves_template
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.loaders import MartData, Record
 from reports.notation import fmt_compact_price, fmt_pct, fmt_price, fmt_usd
+from transforms.venues import AGGREGATE_VENUE
 
 MOVES_SHOWN = 12
 
@@ -32,50 +34,123 @@ def day_moves(data: MartData, d: date) -> list[Record]:
     )
 
 
-def moves_card(mv: list[Record], symbol: str, d: date) -> ChartCard | None:
-    """The card for the swings `mv` (from `day_moves`); None when there are none."""
-    if not mv:
-        return None
-    data = []
-    labels = []
+NOT_COLLECTED = "not collected"
+
+
+def realized_by_start(realized_moves: list[Record], venue: str) -> dict[datetime, Record]:
+    """The page venue's `mart.realized_moves` rows by swing start: the venue's own, or for
+    the aggregate ('all') every collecting venue summed over the aggregate's swings."""
+    return {r["start_ts"]: r for r in realized_moves if r["venue"] == venue}
+
+
+def _collected(r: Record | None) -> str:
+    return NOT_COLLECTED if r is None else r["collected"]
+
+
+def _realized(r: Record | None, key: str) -> float | None:
+    return None if r is None or r["collected"] == NOT_COLLECTED else r[key]
+
+
+def _fmt(v: float | None) -> str:
+    return NOT_COLLECTED if v is None else fmt_usd(v)
+
+
+def moves_chart_rows(mv: list[Record], realized: dict[datetime, Record]) -> list[Record]:
+    """The chart's rows: per swing, modelled and realized longs and shorts (no realized bar
+    where nothing was collected; the label says so, and "partial" when part of the span was)."""
+    rows: list[Record] = []
+    labels: list[str] = []
+    # when none of the swings was collected the description says so once, not every label
+    any_collected = any(_collected(realized.get(m["start_ts"])) != NOT_COLLECTED for m in mv)
     for i, m in enumerate(mv):
         arrow = "▲" if m["pct_change"] >= 0 else "▼"
+        r = realized.get(m["start_ts"])
+        collected = _collected(r)
         # start day and both prices (compact dollars, so the label fits under its bars)
         prices = f"{fmt_compact_price(m['from_price'])}→{fmt_compact_price(m['to_price'])}"
         label = f"{m['start_ts']:%d %b %y} {prices} {arrow}{abs(m['pct_change']) * 100:.0f}%" + (
             "" if m["confirmed"] else " running"
         )
+        if collected != "complete" and any_collected:
+            label += f" ({collected})"
         while label in labels:
             label += " "
         labels.append(label)
-        for side, key in (
-            ("Longs liquidated", "long_liquidated"),
-            ("Shorts liquidated", "short_liquidated"),
+        for side, short, key, realized_key in (
+            ("Longs liquidated", "longs", "long_liquidated", "realized_long"),
+            ("Shorts liquidated", "shorts", "short_liquidated", "realized_short"),
         ):
-            data.append({"label": label, "order": i, "side": side, "v": float(f"{m[key]:.3g}")})
+            values = (("Modelled", m[key]), ("Realized", _realized(r, realized_key)))
+            for kind, v in values:
+                if v is None:
+                    continue
+                rows.append({"label": label, "order": i, "start": f"{m['start_ts']:%Y-%m-%d %H:%M}",
+                             "side": side, "kind": kind,
+                             "series": f"{kind} {short}", "collected": collected,
+                             "v": float(f"{v:.4g}")})  # fmt: skip
+    return rows
+
+
+def moves_card(
+    mv: list[Record],
+    symbol: str,
+    d: date,
+    realized_moves: list[Record] | None = None,
+    venue: str = AGGREGATE_VENUE,
+) -> ChartCard | None:
+    """The card for the swings `mv` (from `day_moves`) with the realized liquidations of
+    `realized_moves` (`mart.realized_moves` rows of those swings) for the page's `venue`;
+    None when there are no swings."""
+    if not mv:
+        return None
+    realized = realized_by_start(realized_moves or [], venue)
+    data = moves_chart_rows(mv, realized)
     last = mv[-1]
+    last_r = realized.get(last["start_ts"])
+    venues = "every collecting venue summed" if venue == AGGREGATE_VENUE else venue.title()
     desc = (
-        f"Modelled liquidations per price swing, {symbol}: the last {len(mv)} swings "
-        f"beyond the zigzag threshold up to {d}, longs and shorts liquidated in each. "
+        f"Modelled and realized liquidations per price swing, {symbol}: the last {len(mv)} "
+        f"swings beyond the zigzag threshold up to {d}, longs and shorts liquidated in each, "
+        f"realized ({venues}) beside modelled. "
         f"Latest: {fmt_price(last['from_price'])} to {fmt_price(last['to_price'])} "
-        f"({fmt_pct(last['pct_change'], 0)}), longs {fmt_usd(last['long_liquidated'])}, "
-        f"shorts {fmt_usd(last['short_liquidated'])}."
+        f"({fmt_pct(last['pct_change'], 0)}), modelled longs {fmt_usd(last['long_liquidated'])}, "
+        f"shorts {fmt_usd(last['short_liquidated'])}; realized "
+        + (
+            f"longs {_fmt(_realized(last_r, 'realized_long'))}, "
+            f"shorts {_fmt(_realized(last_r, 'realized_short'))} ({_collected(last_r)})."
+            if _realized(last_r, "realized_long") is not None
+            else f"{NOT_COLLECTED}."
+        )
     )
     return ChartCard(
         id="moves",
         title="Liquidations per move",
         intro=(
             "Each price swing (zigzag) with the modelled long and short liquidations inside "
-            "it: as price fell from A to B, the model liquidated this much. A swing counts "
-            "as finished once price has reversed by the threshold from its extreme; the "
-            "one marked running is as of the end of this day. "
+            "it, and beside them (lighter) the liquidations the venues actually reported in "
+            f"the same span ({venues}; Binance's stream is throttled, so its realized figures "
+            "are a lower bound). A swing whose span was not collected has no realized bars "
+            "and says not collected; partial means part of the span was received. A swing "
+            "counts as finished once price has reversed by the threshold from its extreme; "
+            "the one marked running is as of the end of this day. "
             f"{LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
-        spec=moves_template().fill({"moves": data, "desc": desc}),
+        spec=moves_template().fill({"rows": data, "desc": desc}),
         table=Table(
             caption="Swings",
-            head=["Start", "End", "From", "To", "Change", "Longs", "Shorts"],
+            head=[
+                "Start",
+                "End",
+                "From",
+                "To",
+                "Change",
+                "Modelled longs",
+                "Modelled shorts",
+                "Realized longs",
+                "Realized shorts",
+                "Realized collected",
+            ],  # fmt: skip
             rows=[
                 (
                     f"{m['start_ts']:%Y-%m-%d %H:%M}",
@@ -85,6 +160,9 @@ def moves_card(mv: list[Record], symbol: str, d: date) -> ChartCard | None:
                     fmt_pct(m["pct_change"]),
                     fmt_usd(m["long_liquidated"]),
                     fmt_usd(m["short_liquidated"]),
+                    _fmt(_realized(realized.get(m["start_ts"]), "realized_long")),
+                    _fmt(_realized(realized.get(m["start_ts"]), "realized_short")),
+                    _collected(realized.get(m["start_ts"])),
                 )
                 for m in mv[::-1]
             ],

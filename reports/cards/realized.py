@@ -2,8 +2,8 @@
 beside the model's liquidations, the day's realized per hour and per swing, and the running
 calibration. A venue whose stream was not received says "not collected", never zero.
 
-Hourly realized is drawn as its own bar chart over the day's 24 hours, not as markers on the
-heatmap (the heatmap module is being reworked separately; this card stays independent of it).
+The day's realized per hour is drawn here per venue, and as markers on the heatmap
+(reports.realized_marks); the realized per swing also sits in the moves chart.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _totals(rows: list[Record], symbol: str, d: date) -> tuple[str | None, str]:
     desc = f"Realized and modelled liquidations, {symbol}, {d}: " + "; ".join(parts) + "."
     if not bars:
         return None, desc
-    return realized_totals_template().fill({"bars": bars, "desc": desc}), desc
+    return realized_totals_template().fill({"rows": bars, "desc": desc}), desc
 
 
 def _hourly(day: RealizedDay, rows: list[Record], symbol: str, d: date) -> tuple[str | None, str]:
@@ -173,7 +173,7 @@ def _hourly(day: RealizedDay, rows: list[Record], symbol: str, d: date) -> tuple
         f"{_venue(peak['venue'])}, {fmt_usd(peak['realized_long'] + peak['realized_short'])}."
         f"{gaps}"
     )
-    spec = realized_hourly_template().fill({"hours": hours, "desc": desc})
+    spec = realized_hourly_template().fill({"rows": hours, "desc": desc})
     return spec, desc
 
 
@@ -204,7 +204,8 @@ def _calibration(rows: list[Record]) -> list[CalibrationRow]:
 def _moves_table(day: RealizedDay, moves: list[Record]) -> Table | None:
     by_start = {m["start_ts"]: m for m in moves}
     rows = []
-    for r in sorted(day.moves, key=lambda r: (r["start_ts"], r["venue"]), reverse=True):
+    venue_rows_ = [r for r in day.moves if r["venue"] in VENUES]  # not the aggregate's sum
+    for r in sorted(venue_rows_, key=lambda r: (r["start_ts"], r["venue"]), reverse=True):
         m = by_start.get(r["start_ts"])
         if m is None:
             continue
@@ -228,6 +229,16 @@ def _moves_table(day: RealizedDay, moves: list[Record]) -> Table | None:
     return Table(caption="Realized vs modelled per move", head=head, rows=rows)
 
 
+def _model_note(rows: list[Record]) -> str:
+    """Which venues the model runs on (each compared with its own model), from the rows."""
+    modelled = [_venue(r["venue"]) for r in rows if r["model"] != NO_MODEL]
+    others = [_venue(r["venue"]) for r in rows if r["model"] == NO_MODEL]
+    if not modelled:
+        return "The model does not run on these venues."
+    note = f"The model runs on {' and '.join(modelled)} data, each venue beside its own model"
+    return note + (f"; {' and '.join(others)} has no model here." if others else ".")
+
+
 def realized_card(day: RealizedDay, moves: list[Record], symbol: str, d: date) -> RealizedCard:
     """The card for day `d` from its realized marts and the swings the moves card shows."""
     rows = venue_rows(day)
@@ -241,8 +252,8 @@ def realized_card(day: RealizedDay, moves: list[Record], symbol: str, d: date) -
             "public streams), beside the model's. Bybit's stream carries every liquidation; "
             "Binance's is throttled to one order per symbol per second, so its realized "
             "figures are a lower bound and the model's dollars are expected to be several "
-            "times higher there. The model runs on Binance data only. A day whose stream "
-            "was not received says not collected, never zero."
+            f"times higher there. {_model_note(rows)} A day whose stream was not received "
+            "says not collected, never zero."
         ),
         venues=[_venue_row(r) for r in rows],
         totals_spec=totals_spec,

@@ -18,6 +18,7 @@ import numpy as np
 
 from reports.charts.heatmap_spec import DEFAULT_VIEW, VIRIDIS, heatmap_template
 from reports.charts.raster import raster_layer
+from reports.charts.side_bars import SIDES
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
@@ -95,8 +96,11 @@ def heat_window(
     desc: str,
     max_cols: int,
     max_rows: int,
+    realized: list[dict[str, Any]] | None = None,
+    realized_gaps: list[dict[str, Any]] | None = None,
 ) -> HeatWindow | None:
-    """Slice the cubes for one timeframe and fill the heatmap template."""
+    """Slice the cubes for one timeframe and fill the heatmap template. `realized`: markers
+    (reports.realized_marks), `realized_gaps`: bands over days not fully collected."""
     h1 = min(cube.hours, (end_ms - cube.t0_ms) // HOUR)
     h0 = max(0, h1 - hours)
     if h1 - h0 <= 0:
@@ -162,6 +166,21 @@ def heat_window(
             for z in zone
             if z["hi"] > p0 and z["lo"] < p1
         ],
+        # as above, a row that draws nothing (size 0, zero width) when there is none
+        "realized": realized
+        or [
+            {
+                "x": t1,
+                "p": (p0 + p1) / 2,
+                "v": 0,
+                "side": SIDES[0],
+                "when": "",
+                "vtxt": "",
+                "ptxt": "",
+                "venues": "",
+            }
+        ],  # fmt: skip
+        "rgaps": realized_gaps or [{"x": t1, "x2": t1, "label": ""}],
     }
     spec = heatmap_template().fill(
         values,

@@ -14,7 +14,10 @@ import json
 import altair as alt
 import numpy as np
 
+from reports.charts.side_bars import SIDES
 from reports.charts.spec import (
+    LONG,
+    SHORT,
     USD_LABEL,
     Template,
     num,
@@ -52,6 +55,9 @@ CANDLE_DOWN = "#ff4f79"
 PRICE_LINE = "#ffffff"
 ZONE_FILL = "#ffffff"
 MARK_COLORS = {"spot": SPOT, "nearest": "#ffd166", "p90": "#f4f1ff"}
+GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not fully collected
+GAP_PX = 8  # its height in pixels
+REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
 DEFAULT_VIEW = "base/all"
 
 
@@ -93,6 +99,53 @@ def _mark_color() -> alt.Color:
         scale=alt.Scale(domain=list(MARK_COLORS), range=list(MARK_COLORS.values())),
         legend=None,
     )
+
+
+def realized_layers() -> tuple[alt.Chart, alt.Chart]:
+    """Realized liquidations per hour and side as markers (named "realized": x, p, v, side
+    and the tooltip texts; a row with v = 0 draws nothing) and bands along the bottom over
+    the days not fully collected ("rgaps": x, x2, label; a zero-width row draws nothing)."""
+    gaps = (
+        alt.Chart(alt.Data(values=ph("rgaps")))
+        .mark_rect(fill=GAP_FILL, opacity=0.8, clip=True)
+        .encode(
+            x=_heat_x(),
+            x2="x2:T",
+            y=alt.value({"expr": f"height - {GAP_PX}"}),
+            y2=alt.value({"expr": "height"}),
+            tooltip=[alt.Tooltip("label:N", title="Realized")],
+        )
+    )
+    sides = alt.Scale(domain=SIDES, range=[LONG, SHORT])
+    realized = (
+        alt.Chart(alt.Data(values=ph("realized")))
+        .mark_point(filled=True, stroke="#ffffff", strokeWidth=1, opacity=0.95, clip=True)
+        .encode(
+            x=_heat_x(),
+            y=_heat_y("p"),
+            fill=alt.Fill("side:N", scale=sides, legend=alt.Legend(title="Realized", orient="top")),
+            shape=alt.Shape(
+                "side:N",
+                scale=alt.Scale(domain=SIDES, range=["triangle-down", "triangle-up"]),
+                legend=alt.Legend(title="Realized", orient="top"),
+            ),
+            size=alt.condition(
+                "datum.v > 0",
+                alt.Size(
+                    "v:Q", scale=alt.Scale(type="sqrt", range=list(REALIZED_SIZE)), legend=None
+                ),
+                alt.value(0),
+            ),
+            tooltip=[
+                alt.Tooltip("when:N", title="Hour"),
+                alt.Tooltip("side:N", title="Realized"),
+                alt.Tooltip("vtxt:N", title="Notional"),
+                alt.Tooltip("ptxt:N", title="Weighted price"),
+                alt.Tooltip("venues:N", title="Venues"),
+            ],
+        )
+    )
+    return gaps, realized
 
 
 @functools.cache
@@ -175,9 +228,10 @@ def heatmap_template() -> Template:
         .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11, fontWeight="bold")
         .encode(y=_heat_y("c"), x=alt.value(0), text="label:N", color=_mark_color())
     )
-    chart = alt.layer(image, legend, zone, wick, body, line, rules, labels, spot_label).properties(
-        width="container", height=380, description=ph("desc")
-    )
+    gaps, realized = realized_layers()
+    chart = alt.layer(
+        image, legend, zone, wick, body, line, rules, labels, spot_label, gaps, realized
+    ).properties(width="container", height=380, description=ph("desc"))
     spec = (
         chart.configure_view(fill=VIEW_FILL, stroke=None)
         .configure_legend(labelLimit=80)

@@ -1,4 +1,6 @@
-"""The moves template: modelled long and short liquidations per price swing."""
+"""The moves template: modelled and realized long and short liquidations per price swing
+(a two-side bar chart, reports.charts.side_bars): per swing, modelled longs, realized longs,
+modelled shorts, realized shorts side by side, realized drawn lighter."""
 
 from __future__ import annotations
 
@@ -6,36 +8,35 @@ import functools
 
 import altair as alt
 
-from reports.charts.spec import LONG, SHORT, USD_LABEL, Template, build_template, ph, usd_expr
+from reports.charts.side_bars import side_bars_template
+from reports.charts.spec import Template
+
+KINDS = ["Modelled", "Realized"]
+SERIES = ["Modelled longs", "Realized longs", "Modelled shorts", "Realized shorts"]
 
 
 @functools.cache
 def moves_template() -> Template:
-    chart = (
-        alt.Chart(alt.Data(values=ph("moves")))
-        .transform_calculate(vtxt=usd_expr("v"))
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "label:N",
-                sort=alt.EncodingSortField("order"),
-                axis=alt.Axis(title=None, labelAngle=-40, labelLimit=0, labelFontSize=10),
-            ),
-            xOffset=alt.XOffset("side:N", sort=["Longs liquidated", "Shorts liquidated"]),
-            y=alt.Y("v:Q", axis=alt.Axis(title="Modelled liquidations", labelExpr=USD_LABEL)),
-            color=alt.Color(
-                "side:N",
-                scale=alt.Scale(
-                    domain=["Longs liquidated", "Shorts liquidated"], range=[LONG, SHORT]
-                ),
-                legend=alt.Legend(title=None, orient="top"),
-            ),
-            tooltip=[
-                alt.Tooltip("label:N", title="Move"),
-                alt.Tooltip("side:N", title="Side"),
-                alt.Tooltip("vtxt:N", title="Modelled"),
-            ],
-        )
-        .properties(width="container", height=260, description=ph("desc"))
+    return side_bars_template(
+        "moves",
+        x=alt.X(
+            "label:N",
+            sort=alt.EncodingSortField("order"),
+            axis=alt.Axis(title=None, labelAngle=-40, labelLimit=0, labelFontSize=10),
+        ),
+        offset=alt.XOffset("series:N", sort=SERIES),
+        y_title="Liquidations per move",
+        tooltip=[
+            alt.Tooltip("label:N", title="Move"),
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("collected:N", title="Realized collected"),
+        ],
+        value_title="Liquidated",
+        height=260,
+        opacity=alt.Opacity(
+            "kind:N",
+            sort=KINDS,
+            scale=alt.Scale(domain=KINDS, range=[1.0, 0.5]),
+            legend=alt.Legend(title=None, orient="top"),
+        ),
     )
-    return build_template("moves", chart)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import jinja2
@@ -17,7 +17,7 @@ import jinja2
 from reports import headline, queries
 from reports.cards.card import ChartCard, Table
 from reports.cards.daily import daily_cards
-from reports.cards.heatmap import HeatCard, heat_card
+from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
@@ -35,7 +35,7 @@ from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
-from reports.realized_data import load_realized_day
+from reports.realized_data import load_realized_day, load_realized_span
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
 
 
@@ -165,7 +165,8 @@ def day_context(
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    heat = heat_card(history, cur, symbol, d, shared)
+    realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
+    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
     map_card = liq_map_card(
         liq_map_rows(conn, symbol, d, data.venue),
         cur,
@@ -176,8 +177,8 @@ def day_context(
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d)
     shown_moves = day_moves(data, d)
-    moves = moves_card(shown_moves, symbol, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
     charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")

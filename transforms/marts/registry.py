@@ -147,6 +147,8 @@ REALIZED_HOURLY_COLUMNS = [
     "events",
     "realized_long",
     "realized_short",
+    "price_long",
+    "price_short",
 ]
 REALIZED_MOVES_COLUMNS = [
     "venue",
@@ -286,14 +288,16 @@ _ENTRIES = (
     Mart(
         "realized_hourly",
         tuple(REALIZED_HOURLY_COLUMNS),
-        "Realized long/short liquidations per venue, market and hour (hours with events).",
+        "Realized long/short liquidations per venue, market and hour (hours with events), "
+        "with each side's realized-weighted price.",
         Windowing.REALIZED_DAYS,
         producer=REALIZED_ASSET,
     ),
     Mart(
         "realized_moves",
         tuple(REALIZED_MOVES_COLUMNS),
-        "Realized liquidations inside each price swing of mart.moves, beside the modelled.",
+        "Realized liquidations inside each price swing of mart.moves, beside the modelled, "
+        "per venue and for the aggregate ('all': every collecting venue summed).",
         Windowing.WHOLE,
         producer=REALIZED_ASSET,
     ),

@@ -351,6 +351,8 @@ CREATE TABLE IF NOT EXISTS mart.realized_hourly (
 
 -- Realized liquidations inside each swing of mart.moves (the same bars (start, end]: from
 -- start_ts + 5 min to end_ts + 5 min), beside the modelled. Rebuilt whole on every run.
+-- venue = 'all': the aggregate's swings with every collecting venue's realized summed
+-- (completeness 'throttled' when any venue's is: the sum is then a lower bound).
 CREATE TABLE IF NOT EXISTS mart.realized_moves (
     venue VARCHAR NOT NULL,
     symbol VARCHAR NOT NULL,
@@ -411,3 +413,7 @@ ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'b
 ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
+-- Realized markers on the heatmap (issue 14): each side's realized-weighted price per hour
+-- (notional / quantity; NULL when the side had no liquidations that hour). Added last.
+ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_long DOUBLE;
+ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_short DOUBLE;
