@@ -7,6 +7,7 @@ path (`DayNav`: where the page lives and which neighbours it links to).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,7 @@ from reports.cards.heatmap import HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
+from reports.cards.venues import venue_map_split, venue_risk_card
 from reports.charts.history import (
     history_data,
     history_desc,
@@ -37,6 +39,8 @@ from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
+from reports.venues import VenueSet, joined_labels
+from transforms.venues import AGGREGATE_VENUE, venue_label
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,19 @@ class DayContext:
     params_hash: str | None
     params_rows: list[tuple[str, str]]
     scenario_hashes: list[tuple[str, str | None]]
+    venue: str = AGGREGATE_VENUE  # the page's venue ('all': the aggregate)
+    venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
+    venues_notice: str | None = None  # a configured venue missing from the day's aggregate
+    venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
+
+
+@dataclass(frozen=True)
+class VenueLink:
+    """One entry of the venue switch: the aggregate or one venue's page."""
+
+    label: str
+    href: str
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ class DayNav:
     next_day: str | None
     is_index: bool
     download_names: dict[str, list[str]]
+    venue_links: tuple[VenueLink, ...] = ()
+    venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
 
 
 def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
@@ -157,17 +176,21 @@ def day_context(
     history: PriceHistory,
     d: date,
     shared: frozenset[str] = frozenset(),
+    venues: VenueSet | None = None,
 ) -> DayContext:
     """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
-    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS)."""
+    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
+    (the symbol's venues), an aggregate page names them and, with more than one, shows
+    the split by venue; a venue's page (`data.venue`) names its venue."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
     heat = heat_card(history, cur, symbol, d, shared)
+    map_rows = liq_map_rows(conn, symbol, d, data.venue)
     map_card = liq_map_card(
-        liq_map_rows(conn, symbol, d, data.venue),
+        map_rows,
         cur,
         symbol,
         d,
@@ -178,6 +201,23 @@ def day_context(
     shown_moves = day_moves(data, d)
     moves = moves_card(shown_moves, symbol, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    label, notice, venue_risk = "", None, None
+    if data.venue != AGGREGATE_VENUE:
+        label = f"{venue_label(data.venue)} only"
+        if venues and venues.split:
+            label += f" (the aggregate adds up {joined_labels(venues.venues)})"
+    elif venues and venues.venues:
+        label, notice = venues.label(cur), venues.missing_notice(cur)
+        if venues.split:
+            venue_risk = venue_risk_card(venues.shares(d, cur), cur, symbol, d)
+            if map_card is not None:
+                split = venue_map_split(
+                    map_rows,
+                    {v: liq_map_rows(conn, symbol, d, v) for v in venues.venues},
+                    symbol,
+                    d,
+                )
+                map_card = dataclasses.replace(map_card, split=split)
     charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
@@ -206,10 +246,16 @@ def day_context(
             (SCENARIO_LABELS.get(k, k), r.get("params_hash"))
             for k, r in sorted(scen.items(), key=lambda kv: scenario_order(kv[0]))
         ],
+        venue=data.venue,
+        venue_label=label,
+        venues_notice=notice,
+        venue_risk=venue_risk,
     )
 
 
 def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: DayNav) -> str:
     title = f"{site.symbol} liquidation report {ctx.day_iso}"
+    if ctx.venue != AGGREGATE_VENUE:
+        title = f"{site.symbol} {venue_label(ctx.venue)} liquidation report {ctx.day_iso}"
     chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
     return render(env, "day.html.j2", chrome, ctx, nav)
