@@ -11,9 +11,12 @@ venue and shows no split.
 
 from __future__ import annotations
 
+import functools
 import html
+import http.server
 import json
 import re
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from reports.cards.liq_map import MAP_SPAN
 from reports.notation import fmt_share, fmt_usd
 from reports.site import build_site
 from tests.site_fixtures import GENERATED_AT
+from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
 from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
 
@@ -297,3 +301,53 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built):
             assert absent not in page, (d, absent)
         assert not (single / SYMBOL / d.isoformat() / "venues.csv").exists()
     assert "data-site-venues>Venue: Binance." in (single / "index.html").read_text()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+@pytest.mark.parametrize("which", ["aggregate", "bybit"])
+def test_split_and_venue_pages_draw_offline_and_accessible(built, which):
+    handler = functools.partial(_Quiet, directory=str(built[0]))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        _visit(built, which, f"http://127.0.0.1:{httpd.server_address[1]}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _visit(built, which: str, server: str) -> None:
+    """In headless Chromium (served on 127.0.0.1: axe reads the CSS): every chart draws,
+    nothing is fetched from outside, no console error, no serious accessibility finding;
+    the split charts hold both venues."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    rel = {
+        "aggregate": f"{SYMBOL}/{wh.second_venue_last.isoformat()}/index.html",
+        "bybit": f"{SYMBOL}/bybit/index.html",
+    }[which]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, f"{server}/{rel}")
+            try:
+                v.check_clean()
+                drawn = v.visible_charts_drawn()
+                ids = v.page.evaluate("Object.keys(window.__chartViews)")
+                if which == "aggregate":
+                    assert {"venue-risk", "liqmap-venues"} <= set(ids)
+                    venues = v.page.evaluate(
+                        "window.__chartViews['venue-risk'].scale('color').domain()"
+                    )
+                    assert venues == ["Binance", "Bybit"]
+                    assert drawn >= 7  # heatmap, map + split, at-risk split, history, OI, funding
+                else:
+                    assert not {"venue-risk", "liqmap-venues"} & set(ids)
+                    assert drawn >= 5
+                assert v.axe_serious() == []
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
