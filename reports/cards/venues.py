@@ -12,7 +12,7 @@ import numpy as np
 
 from reports.cards.card import ChartCard, Table
 from reports.cards.liq_map import MAP_MAX_BARS, MAP_SPAN
-from reports.charts.venues import map_series, venue_map_template, venue_risk_template
+from reports.charts.venues import venue_map_template, venue_risk_template
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
 from reports.venues import VenueShare, joined_labels
@@ -138,7 +138,6 @@ def venue_map_split(
     series = [f"{venue_label(v)} longs" for v in venues] + [
         f"{venue_label(v)} shorts" for v in venues
     ]
-    order = map_series()[0]
     data = []
     for i, cell in sorted(bands.items()):
         blo, bhi = base + i * step, base + (i + 1) * step
@@ -151,14 +150,10 @@ def venue_map_split(
                 if value <= 0:
                     continue
                 below += value
-                si = side * len(venues) + vi
-                so = order.index(series[si]) if series[si] in order else len(order) + si
                 data.append(
                     {
                         "lo": chart_price(blo),
-                        "hi": chart_price(bhi),
-                        "s": series[si],
-                        "so": so,
+                        "s": series[side * len(venues) + vi],
                         "v0": float(f"{below - value:.4g}"),
                         "v1": float(f"{below:.4g}"),
                         "band": band,
@@ -202,7 +197,11 @@ def venue_map_split(
             "spot": [{"c": chart_price(spot), "label": f"Spot {fmt_price(spot)}"}],
             "desc": desc,
         },
-        {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
+        {
+            "xdomain0": chart_price(lo_edge),
+            "xdomain1": chart_price(hi_edge),
+            "step": chart_price(step),
+        },
     )
     return ChartCard(
         id="liqmap-venues",

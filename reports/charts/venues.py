@@ -78,9 +78,9 @@ def venue_risk_template() -> Template:
 
 @functools.cache
 def venue_map_template() -> Template:
-    """Notional per price band stacked by venue and side (rows: lo, hi, s = series, so =
-    its order, v0/v1 = the segment's bottom and top in USD, stacked by the build; band and
-    txt for the tooltip), with spot as a rule."""
+    """Notional per price band stacked by venue and side (rows: lo = the band's low edge, s =
+    series, v0/v1 = the segment's bottom and top in USD, stacked by the build; band and txt
+    for the tooltip; the band width is the number `step`), with spot as a rule."""
     x = alt.X(
         "lo:Q",
         scale=alt.Scale(
@@ -90,6 +90,7 @@ def venue_map_template() -> Template:
     )
     bars = (
         alt.Chart(alt.Data(values=ph("bands")))
+        .transform_calculate(hi=f"datum.lo + {num('step')}")
         .mark_bar()
         .encode(
             x=x,
