@@ -154,6 +154,14 @@ def test_aggregate_at_risk_is_the_sum_of_the_venue_rows_as_printed(built):
         ]
     printed = [metric(page, "shorts_at_risk"), metric(page, "longs_at_risk")]
     assert split["All venues"][::2] == [*printed, fmt_usd(agg["oi_value"])]
+    # beneath each side's key figure: each venue's part and share
+    for key, side in (("shorts_at_risk", "shorts"), ("longs_at_risk", "longs")):
+        note = re.search(rf'data-venue-split="{key}">([^<]*)<', page)
+        assert note, key
+        assert html.unescape(note.group(1)) == " · ".join(
+            f"{label} {fmt_usd(r[key])} ({fmt_share(r[key], agg[key])})"
+            for label, r in (("Binance", b), ("Bybit", y))
+        ), side
     # Bybit carries 0.6 of Binance's open interest: 0.6 / 1.6 of the total
     assert split["Bybit"][5] == "38%"
     # the chart draws the same numbers, stacked by venue
@@ -297,7 +305,9 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built):
     for d in wh.days:
         page = (single / SYMBOL / d.isoformat() / "index.html").read_text()
         assert '<p class="venues" data-venues="all">Venue: Binance</p>' in page
-        for absent in ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing"):
+        absent_marks = ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing",
+                        "data-venue-split")  # fmt: skip
+        for absent in absent_marks:
             assert absent not in page, (d, absent)
         assert not (single / SYMBOL / d.isoformat() / "venues.csv").exists()
     assert "data-site-venues>Venue: Binance." in (single / "index.html").read_text()

@@ -39,7 +39,7 @@ from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
-from reports.venues import VenueSet, joined_labels
+from reports.venues import VenueSet, VenueShare, joined_labels
 from transforms.venues import AGGREGATE_VENUE, venue_label
 
 
@@ -170,6 +170,16 @@ def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
     ]
 
 
+def _with_split(k: Kpi, shares: list[VenueShare]) -> Kpi:
+    """A side's at-risk figure with each venue's part and share beneath it."""
+    if k.key not in ("shorts_at_risk", "longs_at_risk"):
+        return k
+    value = k.key.removesuffix("_at_risk")
+    share = f"{value}_share"
+    text = " · ".join(f"{s.label} {getattr(s, value)} ({getattr(s, share)})" for s in shares)
+    return dataclasses.replace(k, venues=text)
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
@@ -201,6 +211,7 @@ def day_context(
     shown_moves = day_moves(data, d)
     moves = moves_card(shown_moves, symbol, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    day_kpis = kpis(scen, prev)
     label, notice, venue_risk = "", None, None
     if data.venue != AGGREGATE_VENUE:
         label = f"{venue_label(data.venue)} only"
@@ -209,7 +220,9 @@ def day_context(
     elif venues and venues.venues:
         label, notice = venues.label(cur), venues.missing_notice(cur)
         if venues.split:
-            venue_risk = venue_risk_card(venues.shares(d, cur), cur, symbol, d)
+            shares = venues.shares(d, cur)
+            venue_risk = venue_risk_card(shares, cur, symbol, d)
+            day_kpis = [_with_split(k, shares) for k in day_kpis]
             if map_card is not None:
                 split = venue_map_split(
                     map_rows,
@@ -230,7 +243,7 @@ def day_context(
         headline=headline.headline(cur, scen),
         metrics=metrics_table(cur, prev),
         scenarios=scenario_table(scen),
-        kpis=kpis(scen, prev),
+        kpis=day_kpis,
         spot=fmt_price(cur.get("close_price")),
         levels=levels_table(cur),
         warmup=warmup_note(
