@@ -24,7 +24,7 @@ def venue_order(venue: str) -> tuple[int, str]:
     return (VENUES.index(venue) if venue in VENUES else len(VENUES), venue)
 
 
-def _names(text: str | None) -> list[str]:
+def split_names(text: str | None) -> list[str]:
     return [v for v in (text or "").split(",") if v]
 
 
@@ -64,11 +64,11 @@ class VenueSet:
     def day_venues(self, agg: Record) -> tuple[list[str], list[str]]:
         """(venues in the aggregate row, configured venues missing from it); the venues with
         rows that day when the row predates the `venues` column."""
-        present = _names(agg.get("venues"))
+        present = split_names(agg.get("venues"))
         if not present:
             d = agg.get("day")
             present = [v for v in self.venues if d in self.per_venue[v].metrics] or [*self.venues]
-        return present, _names(agg.get("venues_missing"))
+        return present, split_names(agg.get("venues_missing"))
 
     def label(self, agg: Record) -> str:
         """What the aggregate page adds up: 'All venues: Binance + Bybit', 'Binance' when one

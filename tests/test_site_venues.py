@@ -361,3 +361,13 @@ def _visit(built, which: str, server: str) -> None:
                 v.close()
         finally:
             browser.close()
+
+
+def test_feed_names_the_venues_and_a_missing_one(built):
+    out, _, wh = built
+    feed = html.unescape((out / "feed.xml").read_text())
+    last, full = wh.days[-1].isoformat(), wh.days[0].isoformat()
+    entries = dict(re.findall(r"<id>urn:liqmap:BTCUSDT:([\d-]+)</id>(.*?)</entry>", feed, re.S))
+    assert "Venues: Binance + Bybit" in entries[full] and "Missing" not in entries[full]
+    assert "Venues: Binance</li>" in entries[last]
+    assert "Missing: Bybit (no data that day; the figures add up Binance only)" in entries[last]
