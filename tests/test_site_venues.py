@@ -16,6 +16,7 @@ import html
 import http.server
 import json
 import re
+import shutil
 import threading
 from datetime import date
 from pathlib import Path
@@ -371,3 +372,29 @@ def test_feed_names_the_venues_and_a_missing_one(built):
     assert "Venues: Binance + Bybit" in entries[full] and "Missing" not in entries[full]
     assert "Venues: Binance</li>" in entries[last]
     assert "Missing: Bybit (no data that day; the figures add up Binance only)" in entries[last]
+
+
+def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads(built, tmp_path):
+    out_src, _, wh = built
+    out = tmp_path / "site"
+    shutil.copytree(out_src, out)
+    stale = out / SYMBOL / "bybit" / "moves.csv"  # as if Bybit's previous latest day had swings
+    stale.write_text("day\n")
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        swings = conn.execute(
+            "SELECT count(*) FROM mart.moves WHERE venue = 'bybit' AND day = ?",
+            [wh.second_venue_last],
+        ).fetchone()[0]
+        assert swings == 0  # so the day has no moves download of its own
+        res = build_site(
+            conn, out, SYMBOL, [wh.days[-1]], source="synthetic", methodology_md=None,
+            generated_at=GENERATED_AT,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    written = {p.relative_to(out).as_posix() for p in res.pages_written}
+    assert {f"{SYMBOL}/binance/index.html", f"{SYMBOL}/bybit/index.html"} <= written
+    assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
+    assert not stale.exists()
+    assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
