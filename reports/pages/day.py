@@ -180,6 +180,52 @@ def _with_split(k: Kpi, shares: list[VenueShare]) -> Kpi:
     return dataclasses.replace(k, venues=text)
 
 
+@dataclass(frozen=True)
+class _VenueParts:
+    label: str
+    notice: str | None
+    risk: ChartCard | None
+    kpis: list[Kpi]
+    map_card: ChartCard | None
+
+
+def _venue_parts(
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    venues: VenueSet | None,
+    d: date,
+    map_rows: list,
+    map_card: ChartCard | None,
+    day_kpis: list[Kpi],
+) -> _VenueParts:
+    """What the page says about venues: a venue's page names its venue; an aggregate page
+    names what it adds up, a missing venue, and with two or more venues the split (beneath
+    the at-risk figures, its own card, and inside the map card)."""
+    cur = data.base(d)
+    if data.venue != AGGREGATE_VENUE:
+        label = f"{venue_label(data.venue)} only"
+        if venues and venues.split:
+            label += f" (the aggregate adds up {joined_labels(venues.venues)})"
+        return _VenueParts(label, None, None, day_kpis, map_card)
+    if not (venues and venues.venues):
+        return _VenueParts("", None, None, day_kpis, map_card)
+    label, notice = venues.label(cur), venues.missing_notice(cur)
+    if not venues.split:
+        return _VenueParts(label, notice, None, day_kpis, map_card)
+    shares = venues.shares(d, cur)
+    if map_card is not None:
+        per_venue = {v: liq_map_rows(conn, data.symbol, d, v) for v in venues.venues}
+        split = venue_map_split(map_rows, per_venue, data.symbol, d)
+        map_card = dataclasses.replace(map_card, split=split)
+    return _VenueParts(
+        label,
+        notice,
+        venue_risk_card(shares, cur, data.symbol, d),
+        [_with_split(k, shares) for k in day_kpis],
+        map_card,
+    )
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
@@ -211,27 +257,8 @@ def day_context(
     shown_moves = day_moves(data, d)
     moves = moves_card(shown_moves, symbol, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
-    day_kpis = kpis(scen, prev)
-    label, notice, venue_risk = "", None, None
-    if data.venue != AGGREGATE_VENUE:
-        label = f"{venue_label(data.venue)} only"
-        if venues and venues.split:
-            label += f" (the aggregate adds up {joined_labels(venues.venues)})"
-    elif venues and venues.venues:
-        label, notice = venues.label(cur), venues.missing_notice(cur)
-        if venues.split:
-            shares = venues.shares(d, cur)
-            venue_risk = venue_risk_card(shares, cur, symbol, d)
-            day_kpis = [_with_split(k, shares) for k in day_kpis]
-            if map_card is not None:
-                split = venue_map_split(
-                    map_rows,
-                    {v: liq_map_rows(conn, symbol, d, v) for v in venues.venues},
-                    symbol,
-                    d,
-                )
-                map_card = dataclasses.replace(map_card, split=split)
-    charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
+    v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
+    charts = [c for c in (v.map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
     return DayContext(
@@ -243,7 +270,7 @@ def day_context(
         headline=headline.headline(cur, scen),
         metrics=metrics_table(cur, prev),
         scenarios=scenario_table(scen),
-        kpis=day_kpis,
+        kpis=v.kpis,
         spot=fmt_price(cur.get("close_price")),
         levels=levels_table(cur),
         warmup=warmup_note(
@@ -260,9 +287,9 @@ def day_context(
             for k, r in sorted(scen.items(), key=lambda kv: scenario_order(kv[0]))
         ],
         venue=data.venue,
-        venue_label=label,
-        venues_notice=notice,
-        venue_risk=venue_risk,
+        venue_label=v.label,
+        venues_notice=v.notice,
+        venue_risk=v.risk,
     )
 
 
