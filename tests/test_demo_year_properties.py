@@ -22,6 +22,7 @@ import pytest
 
 from reports.notation import MIN_BREAKOUT, RATIO_PATTERN, fmt_imbalance
 from reports.site import build_site
+from tests.site_fixtures import add_aggregate
 from transforms.db import apply_schema
 from transforms.marts.build import build_marts
 from transforms.model.levels import WINDOW_PCT
@@ -87,6 +88,7 @@ def demo(tmp_path_factory):
             conn.execute(f"INSERT INTO mart.{name} BY NAME SELECT * FROM frame")
             conn.unregister("frame")
         dm = conn.execute("SELECT * FROM mart.daily_metrics ORDER BY day, scenario").df()
+        add_aggregate(conn)  # the site reads the aggregate across venues (one venue here)
         days = sorted(dm["day"].dt.date.unique())
         sample = days[::45] + [days[-1]]
         out = tmp_path_factory.mktemp("demo_site") / "site"
