@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from reports import queries
 from reports.cards.moves import day_moves
 from reports.loaders import MartData
+from reports.venues import VenueSet
 from reports.writer import SiteWriter
 
 DAILY_COLUMNS = (
@@ -88,8 +89,23 @@ def daily_history_table(data: MartData) -> pa.Table:
     )
 
 
-def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict[str, pa.Table]:
-    """Download name → table for day `d` ("moves" only when the day has swings)."""
+def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
+    """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
+    the day's `venues.csv`, and every day in `<SYMBOL>/venues.csv`."""
+    rows = [
+        {"venue": v, **{k: base.get(k) for k in DAILY_COLUMNS}}
+        for d in days
+        for v in venues.venues
+        if (base := venues.per_venue[v].metrics.get(d, {}).get("base")) is not None
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+def day_tables(
+    conn: duckdb.DuckDBPyConnection, data: MartData, d: date, venues: VenueSet | None = None
+) -> dict[str, pa.Table]:
+    """Download name → table for day `d` ("moves" only when the day has swings; "venues",
+    each venue's figures, on an aggregate page of more than one venue)."""
     symbol = data.symbol
     tables = {
         "heatmap": queries.arrow(
@@ -102,6 +118,8 @@ def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict
     mv = day_moves(data, d)
     if mv:
         tables["moves"] = pa.Table.from_pylist(mv)
+    if venues is not None and venues.split:
+        tables["venues"] = venues_table(venues, [d])
     return tables
 
 
@@ -112,10 +130,11 @@ def write_day_downloads(
     d: date,
     day_dir: str,
     source: str,
+    venues: VenueSet | None = None,
 ) -> dict[str, list[str]]:
     """Write `<day_dir>/<name>.<format>` (marked with the source, see `mark_source`);
     returns name -> formats written, names sorted."""
-    tables = day_tables(conn, data, d)
+    tables = day_tables(conn, data, d, venues)
     written: dict[str, list[str]] = {}
     for name in sorted(tables):
         formats = formats_of(name)
@@ -125,6 +144,15 @@ def write_day_downloads(
             writer.write(f"{day_dir}/{name}.{ext}", body)
         written[name] = formats
     return written
+
+
+def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:
+    """Delete downloads in `day_dir` not in `keep` (a venue page's folder holds its latest
+    day only: yesterday's moves file must not outlive a day without swings)."""
+    for name, formats in existing_downloads(day_dir).items():
+        for ext in formats:
+            if ext not in keep.get(name, []):
+                (day_dir / f"{name}.{ext}").unlink(missing_ok=True)
 
 
 def existing_downloads(day_dir: Path) -> dict[str, list[str]]:

@@ -283,3 +283,10 @@ def fmt_corr(x: float | None) -> str:
     if not ok(x):
         return "n/a"
     return f"{x:+.2f}".replace("-", "−")
+
+
+def fmt_share(part: float | None, whole: float | None) -> str:
+    """A part's share of a whole: 37.5 % → '38%'; 'n/a' without both or a zero whole."""
+    if not (ok(part) and ok(whole)) or whole <= 0:
+        return "n/a"
+    return f"{part / whole * 100:.0f}%"

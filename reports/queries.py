@@ -21,6 +21,11 @@ SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = $venue AND symbol = $s
 ORDER BY day
 """
 
+SYMBOL_VENUES = """
+SELECT DISTINCT venue FROM mart.daily_metrics
+WHERE symbol = $symbol AND venue <> $aggregate AND scenario = 'base'
+"""
+
 DAILY_METRICS = """
 SELECT * FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
 ORDER BY day, scenario

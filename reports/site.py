@@ -9,6 +9,9 @@
       <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
                                       every page of the symbol (rewritten by every build)
       <SYMBOL>/daily.csv              the symbol's daily figures, every day (every build)
+      <SYMBOL>/venues.csv             each venue's daily figures, every day (two or more venues)
+      <SYMBOL>/<venue>/index.html     one venue alone, its latest day, with that day's downloads
+                                      beside it (rewritten by every build; two or more venues)
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
       archive/index.html              the symbols, each with a link to its archive
       methodology/index.html          docs/methodology.md rendered
@@ -24,10 +27,17 @@ the shared pages; other day pages are not touched. A day page links to the next 
 that page already exists when it is rendered; otherwise it links to the symbol's latest
 report, and its script upgrades that link from `<SYMBOL>/days.js`, so old pages never need
 rewriting. Prices on a symbol's pages use that symbol's scale (`notation.price_scale`).
+
+Venues: every page shows the aggregate across venues (`venue = 'all'`) and names what it adds
+up. With two or more venues, each dated page carries the split by venue (from the per-venue
+rows, so the split of every day stays published) and a venue switch; each venue alone gets
+one full page, its latest day, not one per day: a per-venue copy of every day would triple
+the site for figures the dated pages' split and `<SYMBOL>/venues.csv` already keep.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -42,19 +52,23 @@ from reports.downloads import (
     daily_history_table,
     existing_downloads,
     mark_source,
+    remove_other_downloads,
+    venues_table,
     write_day_downloads,
 )
 from reports.loaders import MartData, liq_map_rows, load_mart_data, load_price_history
 from reports.notation import price_scale
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
-from reports.pages.day import DayContext, DayNav, day_context, render_day
+from reports.pages.day import DayContext, DayNav, VenueLink, day_context, render_day
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
 from reports.static_assets import days_js, write_static_assets
+from reports.venues import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
+from transforms.venues import AGGREGATE_VENUE, venue_label
 
 # Day pages of this symbol lived at site/YYYY-MM-DD/ before the site had several symbols;
 # those addresses keep working as redirects.
@@ -116,12 +130,20 @@ def _build_symbol(
     render: list[date],
     source: str,
     generated_at: datetime,
+    venues: VenueSet,
 ) -> tuple[SymbolSummary, list[date]]:
-    """One symbol's day pages, latest page, archive, days.js and daily.csv."""
+    """One symbol's day pages, latest page, archive, days.js and daily.csv (and with two or
+    more venues, each venue's page and venues.csv)."""
     out_dir, symbol = writer.out_dir, data.symbol
     latest = data.days[-1]
     published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
-    site = SiteInfo(symbol=symbol, source=source, generated_at=generated_at, latest=latest)
+    site = SiteInfo(
+        symbol=symbol,
+        source=source,
+        generated_at=generated_at,
+        latest=latest,
+        venues=_venues_footer(venues),
+    )
     history = load_price_history(conn, data, [*render, latest])
     # the long heatmap views, once per symbol (as of its latest day), before the pages
     long_card = heat_card(history, data.base(latest), symbol, latest)
@@ -132,8 +154,8 @@ def _build_symbol(
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d, shared)
-        names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source)
+        ctx = day_context(conn, data, history, d, shared, venues)
+        names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
             root="../../",
@@ -143,6 +165,7 @@ def _build_symbol(
             next_day=nxt,
             is_index=False,
             download_names=names,
+            venue_links=_aggregate_links(venues, d, "../"),
         )
         writer.write(f"{day_dir(symbol, d)}/index.html", render_day(env, site, ctx, nav), page=True)
         if symbol == LEGACY_SYMBOL:
@@ -152,7 +175,7 @@ def _build_symbol(
     # after the pages it lists, so a crash never leaves a link to a page not yet written
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
-        latest_ctx = day_context(conn, data, history, latest, shared)
+        latest_ctx = day_context(conn, data, history, latest, shared, venues)
         latest_downloads = existing_downloads(out_dir / day_dir(symbol, latest))
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
@@ -163,15 +186,88 @@ def _build_symbol(
         next_day=nxt,
         is_index=True,
         download_names=latest_downloads,
+        venue_links=_aggregate_links(venues, latest, ""),
     )
     writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
+    if venues.split:
+        _build_venue_pages(conn, writer, env, site, venues, source)
+        table = mark_source(venues_table(venues, data.days), source)
+        writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
     archive = render_archive(env, site, data, published)
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
     summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
+    if venues.venues:
+        summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
     return summary, published
+
+
+def _venues_footer(venues: VenueSet) -> str:
+    """The footer line naming what a symbol's pages add up."""
+    if not venues.venues:
+        return ""
+    if not venues.split:
+        return f"Venue: {joined_labels(venues.venues)}"
+    return (
+        f"Figures are for {venue_label(AGGREGATE_VENUE).lower()} ({joined_labels(venues.venues)})"
+        " unless a page names one venue"
+    )
+
+
+def _aggregate_links(venues: VenueSet, d: date, sym_root: str) -> tuple[VenueLink, ...]:
+    """The venue switch of an aggregate page for day `d` (none with fewer than two venues);
+    a venue's page shows its latest day, named when that is not `d`."""
+    if not venues.split:
+        return ()
+    links = [VenueLink(venue_label(AGGREGATE_VENUE), "index.html", True)]
+    for v in venues.venues:
+        days = venues.per_venue[v].days
+        if not days:
+            continue
+        label = venue_label(v)
+        if days[-1] != d:
+            label += f" (its latest day, {days[-1]})"
+        links.append(VenueLink(label, f"{sym_root}{v}/index.html", False))
+    return tuple(links)
+
+
+def _build_venue_pages(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    env: jinja2.Environment,
+    site: SiteInfo,
+    venues: VenueSet,
+    source: str,
+) -> None:
+    """Each venue alone: `<SYMBOL>/<venue>/index.html`, its latest day (every heatmap window
+    in the page: the symbol's shared long views are the aggregate's), with that day's
+    downloads of the venue's rows beside it."""
+    symbol = venues.symbol
+    shown = [v for v in venues.venues if venues.per_venue[v].days]
+    for v in shown:
+        vdata = venues.per_venue[v]
+        d = vdata.days[-1]
+        folder = f"{symbol}/{v}"
+        history = load_price_history(conn, vdata, [d])
+        ctx = day_context(conn, vdata, history, d, frozenset(), venues)
+        names = write_day_downloads(writer, conn, vdata, d, folder, source)
+        remove_other_downloads(writer.out_dir / folder, names)
+        links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]
+        links += [VenueLink(venue_label(o), f"../{o}/index.html", o == v) for o in shown]
+        nav = DayNav(
+            root="../../",
+            sym_root="../",
+            day_dir="",
+            prev_day=None,
+            next_day=None,
+            is_index=True,
+            download_names=names,
+            venue_links=tuple(links),
+            venue_page=True,
+        )
+        writer.write(f"{folder}/index.html", render_day(env, site, ctx, nav), page=True)
 
 
 def build_site(
@@ -200,7 +296,7 @@ def build_site(
     remove_stale_temp_files(out_dir)
     env = jinja_env()
     writer = SiteWriter(out_dir)
-    loaded: list[tuple[MartData, list[date]]] = []
+    loaded: list[tuple[MartData, list[date], VenueSet]] = []
     skipped: dict[str, str] = {}
     for symbol in symbols:
         data = load_mart_data(conn, symbol)
@@ -210,8 +306,8 @@ def build_site(
         render, missing = _days_to_render(data, out_dir, days)
         if missing:
             skipped[symbol] = f"no mart.daily_metrics rows for {symbol} on {missing}"
-        loaded.append((data, render))
-    if days is not None and not any(set(days) & set(data.days) for data, _ in loaded):
+        loaded.append((data, render, load_venue_set(conn, symbol)))
+    if days is not None and not any(set(days) & set(data.days) for data, _, _ in loaded):
         raise ValueError("; ".join(skipped.values()) or "nothing to render")
     if not loaded:
         raise ValueError("; ".join(skipped.values()))
@@ -219,15 +315,22 @@ def build_site(
     summaries: list[SymbolSummary] = []
     feed_items: list[tuple[MartData, list[date]]] = []
     rendered: set[date] = set()
-    for data, render in loaded:
+    for data, render, venues in loaded:
         with price_scale(data.base(data.days[-1]).get("close_price")):
             summary, published = _build_symbol(
-                conn, writer, env, data, render, source, generated_at
+                conn, writer, env, data, render, source, generated_at, venues
             )
         summaries.append(summary)
         feed_items.append((data, published))
         rendered |= set(render)
-    site = SiteInfo(symbol=None, source=source, generated_at=generated_at, latest=None)
+    all_venues = sorted({v for _, _, vs in loaded for v in vs.venues}, key=venue_order)
+    site = SiteInfo(
+        symbol=None,
+        source=source,
+        generated_at=generated_at,
+        latest=None,
+        venues=_venues_footer(VenueSet("", tuple(all_venues), {})),
+    )
     writer.write("index.html", render_overview(env, site, summaries), page=True)
     writer.write("archive/index.html", render_symbols_archive(env, site, summaries), page=True)
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)

@@ -421,16 +421,10 @@ def build_fixture_warehouse(
             ("mart.price_hourly", price_hourly),
             ("mart.model_params", pd.DataFrame(params)),
         ):
-            if table == "mart.daily_metrics":
-                frame = frame.assign(venues="binance", venues_missing="")
-            if table != "mart.model_params":
-                # one venue: its own rows and the aggregate ('all', what the site shows)
-                frame = pd.concat(
-                    [frame.assign(venue="binance"), frame.assign(venue="all")], ignore_index=True
-                )
             conn.register("frame", frame)
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
             conn.unregister("frame")
+        add_aggregate(conn)
     finally:
         conn.close()
     return days
@@ -445,6 +439,21 @@ DAY_MARTS = (
     "moves",
     "price_hourly",
 )
+
+
+def add_aggregate(conn: duckdb.DuckDBPyConnection, venue: str = "binance") -> None:
+    """The per-symbol aggregate ('all') of a warehouse with one venue: a copy of its rows,
+    as the pipeline writes it when one venue is configured (the site reads 'all')."""
+    conn.execute(
+        "UPDATE mart.daily_metrics SET venues = venue, venues_missing = '' WHERE venue = ?",
+        [venue],
+    )
+    for table in DAY_MARTS:
+        conn.execute(
+            f"INSERT INTO mart.{table} BY NAME SELECT * REPLACE ('all' AS venue) "
+            f"FROM mart.{table} WHERE venue = ?",
+            [venue],
+        )
 
 
 def drop_days_after(path: Path | str, last: date) -> None:

@@ -18,7 +18,8 @@ class Table:
 class ChartCard:
     """One chart section of the day page (`day.html.j2`, loop over `charts`).
 
-    `downloads`: the name of the day's download (CSV/Parquet) with this chart's data."""
+    `downloads`: the name of the day's download (CSV/Parquet) with this chart's data;
+    `split`: a second figure in the same card (the chart by venue), None without one."""
 
     id: str
     title: str
@@ -27,3 +28,4 @@ class ChartCard:
     spec: str
     table: Table
     downloads: str
+    split: ChartCard | None = None

@@ -27,6 +27,7 @@ class SiteInfo:
     source: str
     generated_at: datetime  # aware, UTC
     latest: date | None
+    venues: str = ""  # what the figures add up, for the footer ("" without venue rows)
 
     def chrome(self, root: str, title: str, sym_root: str | None = None) -> PageChrome:
         """`root`: path from the page to the site root; `sym_root`: to its symbol's folder
@@ -41,6 +42,7 @@ class SiteInfo:
             generated=self.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
             generated_iso=iso_z(self.generated_at),
             latest=self.latest.isoformat() if self.latest else None,
+            venues=self.venues,
         )
 
 
@@ -58,6 +60,7 @@ class PageChrome:
     generated: str
     generated_iso: str
     latest: str | None
+    venues: str = ""
 
 
 def jinja_env() -> jinja2.Environment:

@@ -7,6 +7,7 @@ path (`DayNav`: where the page lives and which neighbours it links to).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -21,6 +22,7 @@ from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
+from reports.cards.venues import venue_map_split, venue_risk_card
 from reports.charts.history import (
     history_data,
     history_desc,
@@ -37,6 +39,8 @@ from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
+from reports.venues import VenueSet, VenueShare, joined_labels
+from transforms.venues import AGGREGATE_VENUE, venue_label
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,19 @@ class DayContext:
     params_hash: str | None
     params_rows: list[tuple[str, str]]
     scenario_hashes: list[tuple[str, str | None]]
+    venue: str = AGGREGATE_VENUE  # the page's venue ('all': the aggregate)
+    venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
+    venues_notice: str | None = None  # a configured venue missing from the day's aggregate
+    venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
+
+
+@dataclass(frozen=True)
+class VenueLink:
+    """One entry of the venue switch: the aggregate or one venue's page."""
+
+    label: str
+    href: str
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ class DayNav:
     next_day: str | None
     is_index: bool
     download_names: dict[str, list[str]]
+    venue_links: tuple[VenueLink, ...] = ()
+    venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
 
 
 def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
@@ -151,15 +170,74 @@ def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
     ]
 
 
+def _with_split(k: Kpi, shares: list[VenueShare]) -> Kpi:
+    """A side's at-risk figure with each venue's part and share beneath it."""
+    if k.key not in ("shorts_at_risk", "longs_at_risk"):
+        return k
+    value = k.key.removesuffix("_at_risk")
+    share = f"{value}_share"
+    text = " · ".join(f"{s.label} {getattr(s, value)} ({getattr(s, share)})" for s in shares)
+    return dataclasses.replace(k, venues=text)
+
+
+@dataclass(frozen=True)
+class _VenueParts:
+    label: str
+    notice: str | None
+    risk: ChartCard | None
+    kpis: list[Kpi]
+    map_card: ChartCard | None
+
+
+def _venue_parts(
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    venues: VenueSet | None,
+    d: date,
+    map_rows: list,
+    map_card: ChartCard | None,
+    day_kpis: list[Kpi],
+) -> _VenueParts:
+    """What the page says about venues: a venue's page names its venue; an aggregate page
+    names what it adds up, a missing venue, and with two or more venues the split (beneath
+    the at-risk figures, its own card, and inside the map card)."""
+    cur = data.base(d)
+    if data.venue != AGGREGATE_VENUE:
+        label = f"{venue_label(data.venue)} only"
+        if venues and venues.split:
+            label += f" (the aggregate adds up {joined_labels(venues.venues)})"
+        return _VenueParts(label, None, None, day_kpis, map_card)
+    if not (venues and venues.venues):
+        return _VenueParts("", None, None, day_kpis, map_card)
+    label, notice = venues.label(cur), venues.missing_notice(cur)
+    if not venues.split:
+        return _VenueParts(label, notice, None, day_kpis, map_card)
+    shares = venues.shares(d, cur)
+    if map_card is not None:
+        per_venue = {v: liq_map_rows(conn, data.symbol, d, v) for v in venues.venues}
+        split = venue_map_split(map_rows, per_venue, data.symbol, d)
+        map_card = dataclasses.replace(map_card, split=split)
+    return _VenueParts(
+        label,
+        notice,
+        venue_risk_card(shares, cur, data.symbol, d),
+        [_with_split(k, shares) for k in day_kpis],
+        map_card,
+    )
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
     history: PriceHistory,
     d: date,
     shared: frozenset[str] = frozenset(),
+    venues: VenueSet | None = None,
 ) -> DayContext:
     """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
-    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS)."""
+    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
+    (the symbol's venues), an aggregate page names them and, with more than one, shows
+    the split by venue; a venue's page (`data.venue`) names its venue."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
@@ -167,8 +245,9 @@ def day_context(
     prev = data.base(pd_) if pd_ else None
     realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
     heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
+    map_rows = liq_map_rows(conn, symbol, d, data.venue)
     map_card = liq_map_card(
-        liq_map_rows(conn, symbol, d, data.venue),
+        map_rows,
         cur,
         symbol,
         d,
@@ -179,7 +258,8 @@ def day_context(
     shown_moves = day_moves(data, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
-    charts = [c for c in (map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
+    v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
+    charts = [c for c in (v.map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
     return DayContext(
@@ -191,7 +271,7 @@ def day_context(
         headline=headline.headline(cur, scen),
         metrics=metrics_table(cur, prev),
         scenarios=scenario_table(scen),
-        kpis=kpis(scen, prev),
+        kpis=v.kpis,
         spot=fmt_price(cur.get("close_price")),
         levels=levels_table(cur),
         warmup=warmup_note(
@@ -207,10 +287,16 @@ def day_context(
             (SCENARIO_LABELS.get(k, k), r.get("params_hash"))
             for k, r in sorted(scen.items(), key=lambda kv: scenario_order(kv[0]))
         ],
+        venue=data.venue,
+        venue_label=v.label,
+        venues_notice=v.notice,
+        venue_risk=v.risk,
     )
 
 
 def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: DayNav) -> str:
     title = f"{site.symbol} liquidation report {ctx.day_iso}"
+    if ctx.venue != AGGREGATE_VENUE:
+        title = f"{site.symbol} {venue_label(ctx.venue)} liquidation report {ctx.day_iso}"
     chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
     return render(env, "day.html.j2", chrome, ctx, nav)

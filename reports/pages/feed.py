@@ -14,8 +14,9 @@ from xml.etree import ElementTree as ET
 from reports import headline, queries
 from reports.formats import iso_z
 from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
-from reports.loaders import MartData
+from reports.loaders import MartData, Record
 from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd, price_scale
+from reports.venues import joined_labels, split_names
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -25,6 +26,20 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     if text is not None:
         el.text = text
     return el
+
+
+def venue_items(cur: Record) -> list[str]:
+    """What the entry's figures add up, and a configured venue missing that day."""
+    present, missing = split_names(cur.get("venues")), split_names(cur.get("venues_missing"))
+    if not present:
+        return []
+    items = [f"Venues: {joined_labels(present)}"]
+    if missing:
+        items.append(
+            f"Missing: {joined_labels(missing)} (no data that day; the figures add up "
+            f"{joined_labels(present)} only)"
+        )
+    return items
 
 
 def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
@@ -56,6 +71,7 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
         f"Funding: {cur.get('funding_state')} (7-day mean {fmt_rate(cur.get('funding_7d_mean'))})",
         f"Open interest: {fmt_usd(cur.get('oi_value'))} ({fmt_pct(cur.get('oi_change_1d'))})",
     ]
+    items += venue_items(cur)
     html = "<ul>" + "".join(f"<li>{html_escape(i)}</li>" for i in items) + "</ul>"
     _sub(entry, "content", html, type="html")
 

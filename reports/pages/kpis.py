@@ -17,6 +17,7 @@ class Kpi:
     value: str
     spread: str  # across the scenarios, "" when fewer than two
     delta: str  # against the previous day, "" on the first day
+    venues: str = ""  # the split by venue ("Binance $546M (62%) · Bybit $328M (38%)"), or ""
 
 
 def _delta_usd(cur: Row, prev: Row | None, key: str) -> str:

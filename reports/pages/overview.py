@@ -46,6 +46,7 @@ class SymbolSummary:
     oi_change: str
     oi: str
     map_svg: str
+    venues: str = ""  # what the figures add up ("All venues: Binance + Bybit")
 
     @classmethod
     def from_data(cls, data: MartData, map_rows: list[Record]) -> SymbolSummary:

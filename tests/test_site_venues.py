@@ -1,0 +1,400 @@
+"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py)
+through the real site build.
+
+The aggregate pages name the venues they add up, print at-risk figures that are the sum of
+the venues' rows, split them (and the liquidation map) by venue with each venue's share and
+its share of open interest, and say so beside the headline on a day one venue is missing.
+Each venue has a full page of its own latest day with its own figures and downloads. A
+single-venue site (the pipeline's own build, before the second venue is added) names its
+venue and shows no split.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import http.server
+import json
+import re
+import shutil
+import threading
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from reports.cards.liq_map import MAP_SPAN
+from reports.notation import fmt_share, fmt_usd
+from reports.site import build_site
+from tests.site_fixtures import GENERATED_AT
+from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
+from tests.test_site_build import html_pages, parse, resolve
+from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
+
+Row = dict
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
+    """(two-venue site, the pipeline's single-venue site, the warehouse): Bybit lacks the
+    last day, so that day's aggregate is Binance alone."""
+    tmp = tmp_path_factory.mktemp("site_venues")
+    wh = build_two_venue_warehouse(tmp, second_venue_missing_last_day=True)
+    out = tmp / "site2"
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        build_site(
+            conn,
+            out,
+            SYMBOL,
+            None,
+            source="synthetic",
+            methodology_md=None,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+    return out, tmp / "site", wh
+
+
+def base_rows(wh: TwoVenueWarehouse) -> dict[tuple[date, str], Row]:
+    """(day, venue) -> the base row of mart.daily_metrics."""
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        cur = conn.execute("SELECT * FROM mart.daily_metrics WHERE scenario = 'base'")
+        names = [c[0] for c in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        conn.close()
+    return {(r["day"], r["venue"]): r for r in rows}
+
+
+def map_rows(wh: TwoVenueWarehouse, d: date, venue: str) -> list[Row]:
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        cur = conn.execute(
+            "SELECT * FROM mart.liq_map WHERE symbol = ? AND day = ? AND venue = ?",
+            [SYMBOL, d, venue],
+        )
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def metric(page: str, key: str) -> str:
+    m = re.search(rf'data-metric="{key}">([^<]*)<', page)
+    assert m, key
+    return html.unescape(m.group(1))
+
+
+def section(page: str, heading_id: str) -> str:
+    start = page.index(f'aria-labelledby="{heading_id}"')
+    return page[start : page.index("</section>", start)]
+
+
+def table_rows(fragment: str) -> dict[str, list[str]]:
+    """First cell -> the other cells, of every body row in `fragment`."""
+    out = {}
+    for tr in re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", fragment, re.S):
+        cells = re.findall(r">([^<>]*)</t[hd]>", "<th>" + tr)
+        out[html.unescape(cells[0])] = [html.unescape(c) for c in cells[1:]]
+    return out
+
+
+def spec(page: str, chart_id: str) -> dict:
+    m = re.search(
+        rf'<script type="application/json" id="spec-{chart_id}">(.*?)</script>', page, re.S
+    )
+    assert m, chart_id
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def spec_values(s: dict) -> list[dict]:
+    """Every inline data row of a (layered) spec."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("data"), dict) and isinstance(node["data"].get("values"), list):
+                found.extend(node["data"]["values"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(s)
+    return found
+
+
+def test_aggregate_at_risk_is_the_sum_of_the_venue_rows_as_printed(built):
+    out, _, wh = built
+    rows = base_rows(wh)
+    d = wh.second_venue_last  # both venues have this day
+    page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+    b, y, agg = rows[(d, "binance")], rows[(d, "bybit")], rows[(d, "all")]
+    for key in ("shorts_at_risk", "longs_at_risk"):
+        assert agg[key] == pytest.approx(b[key] + y[key], rel=1e-9)
+        assert metric(page, key) == fmt_usd(b[key] + y[key])
+    assert agg["oi_value"] == pytest.approx(b["oi_value"] + y["oi_value"], rel=1e-9)
+    # the split: each venue's own figures, its share of all venues, its share of open interest
+    split = table_rows(section(page, "h-venue-risk"))
+    assert list(split) == ["Binance", "Bybit", "All venues"]
+    for label, r in (("Binance", b), ("Bybit", y)):
+        assert split[label] == [
+            fmt_usd(r["shorts_at_risk"]),
+            fmt_share(r["shorts_at_risk"], agg["shorts_at_risk"]),
+            fmt_usd(r["longs_at_risk"]),
+            fmt_share(r["longs_at_risk"], agg["longs_at_risk"]),
+            fmt_usd(r["oi_value"]),
+            fmt_share(r["oi_value"], agg["oi_value"]),
+        ]
+    printed = [metric(page, "shorts_at_risk"), metric(page, "longs_at_risk")]
+    assert split["All venues"][::2] == [*printed, fmt_usd(agg["oi_value"])]
+    # beneath each side's key figure: each venue's part and share
+    for key, side in (("shorts_at_risk", "shorts"), ("longs_at_risk", "longs")):
+        note = re.search(rf'data-venue-split="{key}">([^<]*)<', page)
+        assert note, key
+        assert html.unescape(note.group(1)) == " · ".join(
+            f"{label} {fmt_usd(r[key])} ({fmt_share(r[key], agg[key])})"
+            for label, r in (("Binance", b), ("Bybit", y))
+        ), side
+    # Bybit carries 0.6 of Binance's open interest: 0.6 / 1.6 of the total
+    assert split["Bybit"][5] == "38%"
+    # the chart draws the same numbers, stacked by venue
+    bars = spec_values(spec(page, "venue-risk"))
+    oi = {r["venue"]: r for r in bars if r["m"] == "Open interest"}
+    assert set(oi) == {"Binance", "Bybit"}
+    assert oi["Bybit"]["txt"] == f"{fmt_usd(y['oi_value'])} (38%)"
+    assert sum(r["x"] for r in oi.values()) == pytest.approx(agg["oi_value"], rel=1e-3)
+
+
+def test_map_split_stacks_both_venues_to_the_aggregate_map(built):
+    out, _, wh = built
+    d = wh.second_venue_last
+    page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+    card = section(page, "h-liqmap")
+    assert 'id="liqmap-venues"' in card  # inside the liquidation map card
+    venue_bands = [r for r in spec_values(spec(page, "liqmap-venues")) if "s" in r]
+    series = {f"{v} {side}" for v in ("Binance", "Bybit") for side in ("longs", "shorts")}
+    assert {r["s"] for r in venue_bands} == series
+    agg_bands = [r for r in spec_values(spec(page, "liqmap")) if r.get("k") == "base/all"]
+    # each band's stack tops out at the aggregate map's band (which the map chart rounds to
+    # 3 significant digits: within 0.5 %)
+    for side, key in (("longs", "l"), ("shorts", "s")):
+        top: dict[float, float] = {}
+        for r in venue_bands:
+            if r["s"].endswith(side):
+                top[r["lo"]] = max(top.get(r["lo"], 0.0), r["v1"])
+        agg = {r["lo"]: r[key] for r in agg_bands if r[key] > 0}
+        assert set(top) == set(agg), side
+        for lo, v in agg.items():
+            assert top[lo] == pytest.approx(v, rel=6e-3), (side, lo)
+    # the table: each venue's notional within the window, from its own mart rows
+    spot = map_rows(wh, d, "all")[0]["spot_price"]
+    lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
+    split = table_rows(card[card.index('id="liqmap-venues"') :])
+    for venue, label in (("binance", "Binance"), ("bybit", "Bybit")):
+        rows = map_rows(wh, d, venue)
+        inside = [r for r in rows if r["price_high"] > lo_edge and r["price_low"] < hi_edge]
+        assert split[label][0] == fmt_usd(sum(r["long_notional"] for r in inside))
+        assert split[label][2] == fmt_usd(sum(r["short_notional"] for r in inside))
+
+
+def test_every_page_names_the_venues_it_adds_up(built):
+    out, _, wh = built
+    for d in wh.days[:-1]:
+        page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+        assert '<p class="venues" data-venues="all">All venues: Binance + Bybit</p>' in page
+    overview = (out / "index.html").read_text()
+    assert "All venues: Binance (Bybit missing)" in overview  # the latest day lacks Bybit
+    for page in html_pages(out):
+        text = page.read_text()
+        if 'http-equiv="refresh"' in text:
+            continue  # a redirect from a pre-symbol address
+        assert "data-site-venues>Figures are for all venues (Binance + Bybit)" in text, page
+
+
+def test_a_day_missing_a_venue_says_so_beside_the_headline(built):
+    out, _, wh = built
+    last = wh.days[-1]
+    assert base_rows(wh)[(last, "all")]["venues_missing"] == "bybit"
+    for rel in (f"{SYMBOL}/index.html", f"{SYMBOL}/{last.isoformat()}/index.html"):
+        page = (out / rel).read_text()
+        notice = re.search(r'data-notice="venues-missing">(.*?)</p>', page, re.S)
+        assert notice, rel
+        assert "Bybit has no data for this day" in notice.group(1)
+        assert "adds up Binance only" in notice.group(1)
+        # before the headline and its figures
+        assert page.index('data-notice="venues-missing"') < page.index('data-metric="headline"')
+        assert "All venues: Binance (Bybit missing)" in page
+    for d in wh.days[:-1]:
+        page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+        assert 'data-notice="venues-missing"' not in page
+
+
+def test_each_venue_has_a_page_of_its_own_latest_day(built):
+    out, _, wh = built
+    rows = base_rows(wh)
+    for venue, label, d in (
+        ("binance", "Binance", wh.days[-1]),
+        ("bybit", "Bybit", wh.second_venue_last),
+    ):
+        folder = out / SYMBOL / venue
+        page = (folder / "index.html").read_text()
+        own = rows[(d, venue)]
+        assert f"<title>{SYMBOL} {label} liquidation report {d.isoformat()}" in page
+        assert f'data-venues="{venue}">{label} only' in page
+        for key in ("shorts_at_risk", "longs_at_risk"):
+            assert metric(page, key) == fmt_usd(own[key])
+        assert 'id="venue-risk"' not in page and 'id="liqmap-venues"' not in page
+        assert 'data-notice="venues-missing"' not in page
+        # the switch: the aggregate of that day and the other venue
+        assert f'href="../{d.isoformat()}/index.html"' in page
+        assert f'href="../{venue}/index.html" aria-current="page"' in page
+        # every heatmap window is in the page: the symbol's shared ones are the aggregate's
+        assert "heat-long.js" not in page and "data-shared-spec" not in page
+        # its downloads are its own rows
+        liq_map = pq.read_table(folder / "liq_map.parquet")
+        assert liq_map.num_rows == len(map_rows(wh, d, venue))
+        daily = pacsv.read_csv(folder / "daily.csv").to_pylist()
+        assert daily[0]["longs_at_risk"] == pytest.approx(own["longs_at_risk"])
+    # Bybit's page is of its last day, which the aggregate switch names
+    latest = (out / SYMBOL / "index.html").read_text()
+    assert f"Bybit (its latest day, {wh.second_venue_last.isoformat()})" in latest
+    assert '<a href="binance/index.html">Binance</a>' in latest
+
+
+def test_venues_csv_holds_every_venue_and_day(built):
+    out, _, wh = built
+    rows = base_rows(wh)
+    table = pacsv.read_csv(out / SYMBOL / "venues.csv").to_pylist()
+    got = {(r["day"], r["venue"]): r for r in table}
+    want = {k for k in rows if k[1] != "all"}
+    assert set(got) == want
+    assert all(r["synthetic_data"] for r in table)
+    for k in want:
+        assert got[k]["shorts_at_risk"] == pytest.approx(rows[k]["shorts_at_risk"])
+    day_csv = pacsv.read_csv(out / SYMBOL / wh.days[0].isoformat() / "venues.csv").to_pylist()
+    assert [r["venue"] for r in day_csv] == ["binance", "bybit"]
+
+
+def test_links_resolve_on_the_two_venue_site(built):
+    out, _, _ = built
+    checked = 0
+    for page in html_pages(out):
+        refs = parse(page)
+        for _tag, _attr, url in refs.refs:
+            if url.startswith(("http:", "https:", "//", "mailto:", "data:")):
+                continue
+            if url.startswith("#"):
+                assert url[1:] in refs.ids, (page, url)
+                continue
+            assert resolve(page, url, out).is_file(), (page, url)
+            checked += 1
+    assert checked > 100
+
+
+def test_single_venue_site_names_the_venue_and_has_no_split(built):
+    _, single, wh = built
+    assert not (single / SYMBOL / "binance").exists() and not (single / SYMBOL / "bybit").exists()
+    assert not (single / SYMBOL / "venues.csv").exists()
+    for d in wh.days:
+        page = (single / SYMBOL / d.isoformat() / "index.html").read_text()
+        assert '<p class="venues" data-venues="all">Venue: Binance</p>' in page
+        absent_marks = ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing",
+                        "data-venue-split")  # fmt: skip
+        for absent in absent_marks:
+            assert absent not in page, (d, absent)
+        assert not (single / SYMBOL / d.isoformat() / "venues.csv").exists()
+    assert "data-site-venues>Venue: Binance." in (single / "index.html").read_text()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+@pytest.mark.parametrize("which", ["aggregate", "bybit"])
+def test_split_and_venue_pages_draw_offline_and_accessible(built, which):
+    handler = functools.partial(_Quiet, directory=str(built[0]))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        _visit(built, which, f"http://127.0.0.1:{httpd.server_address[1]}")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _visit(built, which: str, server: str) -> None:
+    """In headless Chromium (served on 127.0.0.1: axe reads the CSS): every chart draws,
+    nothing is fetched from outside, no console error, no serious accessibility finding;
+    the split charts hold both venues."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    rel = {
+        "aggregate": f"{SYMBOL}/{wh.second_venue_last.isoformat()}/index.html",
+        "bybit": f"{SYMBOL}/bybit/index.html",
+    }[which]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, f"{server}/{rel}")
+            try:
+                v.check_clean()
+                drawn = v.visible_charts_drawn()
+                ids = v.page.evaluate("Object.keys(window.__chartViews)")
+                if which == "aggregate":
+                    assert {"venue-risk", "liqmap-venues"} <= set(ids)
+                    venues = v.page.evaluate(
+                        "window.__chartViews['venue-risk'].scale('color').domain()"
+                    )
+                    assert venues == ["Binance", "Bybit"]
+                    assert drawn >= 7  # heatmap, map + split, at-risk split, history, OI, funding
+                else:
+                    assert not {"venue-risk", "liqmap-venues"} & set(ids)
+                    assert drawn >= 5
+                assert v.axe_serious() == []
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+def test_feed_names_the_venues_and_a_missing_one(built):
+    out, _, wh = built
+    feed = html.unescape((out / "feed.xml").read_text())
+    last, full = wh.days[-1].isoformat(), wh.days[0].isoformat()
+    entries = dict(re.findall(r"<id>urn:liqmap:BTCUSDT:([\d-]+)</id>(.*?)</entry>", feed, re.S))
+    assert "Venues: Binance + Bybit" in entries[full] and "Missing" not in entries[full]
+    assert "Venues: Binance</li>" in entries[last]
+    assert "Missing: Bybit (no data that day; the figures add up Binance only)" in entries[last]
+
+
+def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads(built, tmp_path):
+    out_src, _, wh = built
+    out = tmp_path / "site"
+    shutil.copytree(out_src, out)
+    stale = out / SYMBOL / "bybit" / "moves.csv"  # as if Bybit's previous latest day had swings
+    stale.write_text("day\n")
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        swings = conn.execute(
+            "SELECT count(*) FROM mart.moves WHERE venue = 'bybit' AND day = ?",
+            [wh.second_venue_last],
+        ).fetchone()[0]
+        assert swings == 0  # so the day has no moves download of its own
+        res = build_site(
+            conn, out, SYMBOL, [wh.days[-1]], source="synthetic", methodology_md=None,
+            generated_at=GENERATED_AT,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    written = {p.relative_to(out).as_posix() for p in res.pages_written}
+    assert {f"{SYMBOL}/binance/index.html", f"{SYMBOL}/bybit/index.html"} <= written
+    assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
+    assert not stale.exists()
+    assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
