@@ -1,8 +1,8 @@
 """One raw dataset over a window of days from Bybit, for every configured symbol.
 
 For each symbol: fetch the window's days (`BybitSource.fetch_day`: verified day cache, else the
-API), then replace those days' venue 'bybit' rows in one transaction
-(transforms.raw.bybit_load) and run the registry's checks for venue 'bybit'. In the klines
+API) a month at a time, replacing each batch's venue 'bybit' rows in one transaction
+(transforms.raw.bybit_load), and run the registry's checks for venue 'bybit'. In the klines
 ingest (once per run) each symbol's risk-limit tiers are also snapshotted into
 ref.leverage_brackets (venue 'bybit', effective_date = today).
 
@@ -50,6 +50,8 @@ from transforms.raw.venues.bybit.source import VENUE, BybitDay
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
+#: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
+BATCH_DAYS = 31
 #: errors about one symbol's data; any other BybitError is about the venue (skip the rest)
 _SYMBOL_ERRORS = (BybitFormatError, BybitApiError, CacheCorrupt, BybitLoadError)
 
@@ -91,16 +93,13 @@ def _venue_wide(exc: BybitError) -> bool:
 
 
 def _fetch(
-    feed: BybitFeed, name: str, symbol: str, days: list[date], log: Log
+    feed: BybitFeed, name: str, symbol: str, days: list[date], progress: Progress
 ) -> tuple[list[BybitDay], tuple[date, BybitError] | None]:
     """The days fetched in order until the first failure (returned with its day)."""
-    wanted = BYBIT_DATASET[name]
-    feed.prepare(symbol, wanted, days)
-    progress = Progress(log, f"{VENUE} {name} {symbol} fetch", len(days), unit="days")
     fetched: list[BybitDay] = []
     for day in days:
         try:
-            fetched.append(feed.source.fetch_day(wanted, symbol, day))
+            fetched.append(feed.source.fetch_day(BYBIT_DATASET[name], symbol, day))
         except BybitError as exc:
             return fetched, (day, exc)
         progress.step()
@@ -127,30 +126,39 @@ def ingest_bybit(
                 result.failures[symbol] = f"{VENUE} {name} {symbol}: skipped, {venue_down}"
                 log.error(result.failures[symbol])
                 continue
-            fetched, failure = _fetch(feed, name, symbol, days, log)
+            feed.prepare(symbol, BYBIT_DATASET[name], days)
+            progress = Progress(log, f"{VENUE} {name} {symbol} fetch", len(days), unit="days")
+            reasons: list[str] = []
+            verified: list[str] = []
             with connect() as conn:
-                loaded = replace_days(
-                    conn, name, symbol, fetched, settings.cache_dir, feed.settings.oi_sides
-                )
-                result.rows += loaded.rows
-                result.days += len(loaded.days)
-                result.provisional += [
-                    f"{symbol} {d.period}"
-                    for d in fetched
-                    if not d.final and d.period not in loaded.refused
-                ]
-                reasons = list(loaded.refused.values())
-                if failure is not None:
-                    day, exc = failure
-                    reasons.append(f"{VENUE} {name} {symbol} {day}: {exc}")
-                    if _venue_wide(exc):
-                        venue_down = f"Bybit failed on {symbol} {day}: {exc}"
+                for first in range(0, len(days), BATCH_DAYS):
+                    fetched, failure = _fetch(
+                        feed, name, symbol, days[first : first + BATCH_DAYS], progress
+                    )
+                    loaded = replace_days(
+                        conn, name, symbol, fetched, settings.cache_dir, feed.settings.oi_sides
+                    )
+                    result.rows += loaded.rows
+                    result.days += len(loaded.days)
+                    verified += loaded.verified
+                    reasons += loaded.refused.values()
+                    result.provisional += [
+                        f"{symbol} {d.period}"
+                        for d in fetched
+                        if not d.final and d.period not in loaded.refused
+                    ]
+                    if failure is not None:
+                        day, exc = failure
+                        reasons.append(f"{VENUE} {name} {symbol} {day}: {exc}")
+                        if _venue_wide(exc):
+                            venue_down = f"Bybit failed on {symbol} {day}: {exc}"
+                        break
                 if name == "klines_1m" and venue_down is None:
                     reasons += _snapshot_tiers(conn, feed, symbol, result)
                 if reasons:
                     result.failures[symbol] = "; ".join(reasons)
                     log.error(result.failures[symbol])
-                result.outcomes += _checks(conn, settings, name, symbol, start, end, loaded)
+                result.outcomes += _checks(conn, settings, name, symbol, start, end, verified)
                 result.outcomes.append(
                     CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons])
                 )
@@ -177,12 +185,12 @@ def _checks(
     symbol: str,
     start: date,
     end: date,
-    loaded,
+    verified: list[str],
 ) -> list[CheckOutcome]:
     """The registry's checks on venue 'bybit' rows; failing days are named with the market."""
     outcomes = check_dataset(conn, name, symbol, start, end, venue=VENUE)
     outcomes.append(
-        check_files_verified(conn, name, symbol, loaded.verified, settings.cache_dir, venue=VENUE)
+        check_files_verified(conn, name, symbol, verified, settings.cache_dir, venue=VENUE)
     )
     return [
         CheckOutcome(o.name, o.passed, [(f"{VENUE} {symbol} {d}", n) for d, n in o.failures])
