@@ -13,7 +13,12 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from transforms.config import DEFAULT_BINANCE_FAPI_URL, Settings, load_settings
+from transforms.config import (
+    DEFAULT_BINANCE_FAPI_URL,
+    DEFAULT_VENUES,
+    Settings,
+    load_settings,
+)
 from transforms.db import open_warehouse
 
 LOCK_RETRIES = 6
@@ -65,6 +70,7 @@ class ArchiveResource(dg.ConfigurableResource):
     source: str = "synthetic"
     data_dir: str
     symbols: list[str]
+    venues: list[str] = list(DEFAULT_VENUES)
     start_date: str
     end_date: str
     binance_url: str
@@ -79,6 +85,7 @@ class ArchiveResource(dg.ConfigurableResource):
             "LIQMAP_DATA_DIR": self.data_dir,
             "LIQMAP_SOURCE": self.source,
             "LIQMAP_SYMBOLS": ",".join(self.symbols),
+            "LIQMAP_VENUES": ",".join(self.venues),
             "LIQMAP_START_DATE": self.start_date,
             "LIQMAP_END_DATE": self.end_date,
             "LIQMAP_BINANCE_URL": self.binance_url,
@@ -100,6 +107,7 @@ def resources_from_settings(settings: Settings | None = None) -> dict[str, objec
             source=s.source,
             data_dir=str(s.data_dir),
             symbols=list(s.symbols),
+            venues=list(s.venues),
             start_date=s.start_date.isoformat(),
             end_date=s.end_date.isoformat(),
             binance_url=s.binance_url,

@@ -92,8 +92,10 @@ def day_tables(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> dict
     """Download name → table for day `d` ("moves" only when the day has swings)."""
     symbol = data.symbol
     tables = {
-        "heatmap": queries.arrow(conn, queries.HEATMAP_DAY_EXPORT, symbol=symbol, day=d),
-        "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d),
+        "heatmap": queries.arrow(
+            conn, queries.HEATMAP_DAY_EXPORT, symbol=symbol, day=d, venue=data.venue
+        ),
+        "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=data.venue),
         "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
         "daily": pa.Table.from_pylist([{k: data.base(d).get(k) for k in DAILY_COLUMNS}]),
     }

@@ -20,6 +20,7 @@ from reports import queries
 from reports.notation import chart_price, ok
 from reports.scenarios import scenario_order
 from transforms.model.layers import LAYER_VIEWS
+from transforms.venues import AGGREGATE_VENUE
 
 Record = dict[str, Any]  # one mart row, column name → value
 
@@ -47,6 +48,7 @@ class MartData:
     days: list[date]  # days with a base-scenario row, ascending
     moves: list[Record]
     params: dict[str, Record]  # params_hash → row
+    venue: str = AGGREGATE_VENUE  # 'all' (the aggregate across venues) or one venue
 
     def base(self, d: date) -> Record:
         return self.metrics[d]["base"]
@@ -65,28 +67,35 @@ class MartData:
         return [self.metrics[x]["base"] for x in self.days if start <= x <= d]
 
 
-def load_mart_data(conn: duckdb.DuckDBPyConnection, symbol: str) -> MartData:
+def load_mart_data(
+    conn: duckdb.DuckDBPyConnection, symbol: str, venue: str = AGGREGATE_VENUE
+) -> MartData:
     metrics: dict[date, dict[str, Record]] = {}
-    for r in queries.rows(conn, queries.DAILY_METRICS, symbol=symbol):
+    for r in queries.rows(conn, queries.DAILY_METRICS, symbol=symbol, venue=venue):
         metrics.setdefault(r["day"], {})[r["scenario"]] = r
     return MartData(
         symbol=symbol,
         metrics=metrics,
         days=sorted(d for d, s in metrics.items() if "base" in s),
-        moves=queries.rows(conn, queries.MOVES, symbol=symbol),
+        moves=queries.rows(conn, queries.MOVES, symbol=symbol, venue=venue),
         params={r["params_hash"]: r for r in queries.rows(conn, queries.MODEL_PARAMS)},
+        venue=venue,
     )
 
 
-def liq_map_rows(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> list[Record]:
+def liq_map_rows(
+    conn: duckdb.DuckDBPyConnection, symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> list[Record]:
     """`mart.liq_map` for one day, by price."""
-    return queries.rows(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d)
+    return queries.rows(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=venue)
 
 
-def layer_map_rows(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> list[Record]:
+def layer_map_rows(
+    conn: duckdb.DuckDBPyConnection, symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> list[Record]:
     """`mart.liq_layer_map` for one day (every view), empty for an older warehouse."""
     try:
-        return queries.rows(conn, queries.LAYER_MAP_DAY, symbol=symbol, day=d)
+        return queries.rows(conn, queries.LAYER_MAP_DAY, symbol=symbol, day=d, venue=venue)
     except duckdb.CatalogException:
         return []
 
@@ -120,9 +129,11 @@ def load_price_history(
     """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last."""
     t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
     t_to = queries.day_end(max(days))
-    cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to)
+    cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to, venue=data.venue)
     # one hour more, so a window's line starts at its left edge
-    hour_x, hour_c = queries.hourly_closes(conn, data.symbol, t_from - timedelta(hours=1), t_to)
+    hour_x, hour_c = queries.hourly_closes(
+        conn, data.symbol, t_from - timedelta(hours=1), t_to, data.venue
+    )
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
     # layer views: only as far back as the longest timeframe that offers them
     v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
@@ -138,6 +149,7 @@ def load_price_history(
             max_bins=600,
             view=(scenario, layer),
             step_ms=LAYER_STEP_MS,
+            venue=data.venue,
         )
         if c is not None:
             views[f"{scenario}/{layer}"] = c
@@ -149,6 +161,10 @@ def load_price_history(
         daily_c=[chart_price(data.base(d)["close_price"]) for d in closed],
         views=views,
         ohlc=queries.hourly_ohlc(
-            conn, data.symbol, queries.day_start(min(days) - timedelta(days=91)), t_to
+            conn,
+            data.symbol,
+            queries.day_start(min(days) - timedelta(days=91)),
+            t_to,
+            data.venue,
         ),
     )

@@ -14,12 +14,16 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from transforms.venues import AGGREGATE_VENUE
+
 DAYS = """
-SELECT DISTINCT day FROM mart.daily_metrics WHERE symbol = $symbol ORDER BY day
+SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+ORDER BY day
 """
 
 DAILY_METRICS = """
-SELECT * FROM mart.daily_metrics WHERE symbol = $symbol ORDER BY day, scenario
+SELECT * FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, scenario
 """
 
 MODEL_PARAMS = """
@@ -32,27 +36,27 @@ MOVES = """
 SELECT day, start_ts, end_ts, direction, from_price, to_price, pct_change,
        long_liquidated, short_liquidated, oi_change, confirmed, confirmed_ts, params_hash
 FROM mart.moves
-WHERE symbol = $symbol
+WHERE venue = $venue AND symbol = $symbol
 ORDER BY day, start_ts
 """
 
 HEATMAP_RANGE = """
 SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
 FROM mart.liq_heatmap
-WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
 """
 
 PRICE_HOURLY_RANGE = """
 SELECT epoch_ms(ts) + 3600000 AS x, close AS c
 FROM mart.price_hourly
-WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
 ORDER BY ts
 """
 
 LAYER_HEATMAP_RANGE = """
 SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
 FROM mart.liq_layer_heatmap
-WHERE symbol = $symbol AND scenario = $scenario AND layer = $layer
+WHERE venue = $venue AND symbol = $symbol AND scenario = $scenario AND layer = $layer
   AND ts >= $t_from AND ts < $t_to
 """
 
@@ -60,21 +64,22 @@ LAYER_MAP_DAY = """
 SELECT scenario, layer, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price
 FROM mart.liq_layer_map
-WHERE symbol = $symbol AND day = $day
+WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
 PRICE_HOURLY_OHLC_RANGE = """
 SELECT epoch_ms(ts) AS x, open AS o, high AS h, low AS l, close AS c
 FROM mart.price_hourly
-WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
 ORDER BY ts
 """
 
 HEATMAP_DAY_EXPORT = """
 SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
 FROM mart.liq_heatmap
-WHERE symbol = $symbol AND day = $day AND (long_notional > 0 OR short_notional > 0)
+WHERE venue = $venue AND symbol = $symbol AND day = $day
+  AND (long_notional > 0 OR short_notional > 0)
 ORDER BY ts, price_low
 """
 
@@ -82,7 +87,7 @@ LIQ_MAP_DAY = """
 SELECT price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
 FROM mart.liq_map
-WHERE symbol = $symbol AND day = $day
+WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY price_low
 """
 
@@ -99,12 +104,16 @@ def arrow(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> pa.Table:
     return conn.sql(sql, params=params).to_arrow_table()
 
 
-def days(conn: duckdb.DuckDBPyConnection, symbol: str) -> list[date]:
-    return [r["day"] for r in rows(conn, DAYS, symbol=symbol)]
+def days(conn: duckdb.DuckDBPyConnection, symbol: str, venue: str = AGGREGATE_VENUE) -> list[date]:
+    return [r["day"] for r in rows(conn, DAYS, symbol=symbol, venue=venue)]
 
 
 def hourly_closes(
-    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    t_from: datetime,
+    t_to: datetime,
+    venue: str = AGGREGATE_VENUE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(close time in epoch ms, close) of every hour starting in [t_from, t_to), by time.
 
@@ -112,7 +121,8 @@ def hourly_closes(
     """
     try:
         res = conn.execute(
-            PRICE_HOURLY_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+            PRICE_HOURLY_RANGE,
+            {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to},
         ).fetchnumpy()
     except duckdb.CatalogException:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
@@ -150,11 +160,17 @@ class HeatCube:
         max_bins: int = 1200,
         view: tuple[str, str] | None = None,
         step_ms: int = 3_600_000,
+        venue: str = AGGREGATE_VENUE,
     ) -> HeatCube | None:
         """The base/all hourly heatmap, or with `view` = (scenario, layer) that view's rows of
         `mart.liq_layer_heatmap` on `step_ms` steps (None when there are no rows, or the
         warehouse predates the layer mart)."""
-        params: dict[str, Any] = {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+        params: dict[str, Any] = {
+            "venue": venue,
+            "symbol": symbol,
+            "t_from": t_from,
+            "t_to": t_to,
+        }
         sql = HEATMAP_RANGE
         if view is not None:
             sql = LAYER_HEATMAP_RANGE
@@ -197,12 +213,17 @@ class HeatCube:
 
 
 def hourly_ohlc(
-    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    t_from: datetime,
+    t_to: datetime,
+    venue: str = AGGREGATE_VENUE,
 ) -> dict[str, np.ndarray]:
     """Hourly OHLC (x = hour start, epoch ms) for candles; empty arrays without the mart."""
     try:
         res = conn.execute(
-            PRICE_HOURLY_OHLC_RANGE, {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+            PRICE_HOURLY_OHLC_RANGE,
+            {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to},
         ).fetchnumpy()
     except duckdb.CatalogException:
         return {k: np.empty(0) for k in ("x", "o", "h", "l", "c")}

@@ -170,7 +170,7 @@ def _build_symbol(
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
-    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest))
+    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
     return summary, published
 
 

@@ -38,6 +38,7 @@ def temp_settings(tmp: Path, start: str, end: str, **extra: str) -> Settings:
             "LIQMAP_START_DATE": start,
             "LIQMAP_END_DATE": end,
             "LIQMAP_SYMBOLS": "BTCUSDT",  # the suite's default; multi-symbol tests pass more
+            "LIQMAP_VENUES": "binance",  # likewise; two-venue tests pass binance,bybit
             **extra,
         }
     )

@@ -90,7 +90,9 @@ def liquidation_model(
     hashes: dict[str, str] = {}
     missing: list[str] = []
     started = time.perf_counter()
-    symbols = archive.settings().symbols
+    settings = archive.settings()
+    symbols = settings.symbols
+    venue_failures: list[str] = []
     with warehouse.connect() as conn:
         load_tiers(conn, tiers_file_from_env())
         # Days with a file rejected at load are not modelled (their earlier marts stay).
@@ -98,18 +100,24 @@ def liquidation_model(
         for lo, hi in good_segments(start, end, rejected):
             for symbol in symbols:
                 try:
-                    update = update_marts(conn, symbol, params, lo, hi, config.auto_bins)
+                    update = update_marts(
+                        conn, symbol, params, lo, hi, config.auto_bins, settings.venues
+                    )
                 except (NoStagedBars, IncompleteRawWindow) as exc:
                     # other symbols still get their marts; warehouse_snapshot fails the run
                     context.log.error(f"model {symbol}: {exc}")
                     missing.append(str(exc))
                     continue
+                for venue, why in update.failed.items():
+                    # the other venues' rows and the aggregate (naming it missing) land
+                    context.log.error(f"model {venue} {symbol}: {why}")
+                    venue_failures.append(why)
                 hashes[symbol] = update.params.params_hash()
                 for key, n in update.rows.items():
                     totals[key] = totals.get(key, 0) + n
                 context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
-    if missing and len(missing) == len(archive.settings().symbols):
+    if missing and len(missing) == len(symbols):
         raise dg.Failure("; ".join(missing))
     for name in MART_ASSETS:
         yield dg.MaterializeResult(
@@ -119,6 +127,8 @@ def liquidation_model(
                 "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
                 "window": f"{start}..{end}",
+                "venues": ", ".join(settings.venues),
+                "venues_failed": "; ".join(venue_failures) or "none",
                 "seconds": elapsed,
             },
         )

@@ -35,9 +35,9 @@ def realized_vs_modelled(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ):
     start, end = partition_window(context)
-    symbols = archive.settings().symbols
+    settings = archive.settings()
     with warehouse.connect() as conn:
-        update = update_realized_marts(conn, tuple(symbols), start, end)
+        update = update_realized_marts(conn, tuple(settings.symbols), start, end, settings.venues)
     collected = {
         f"{venue}_days": f"{c} complete, {p} partial, {n} not collected"
         for venue, (c, p, n) in update.collected.items()

@@ -167,7 +167,11 @@ def day_context(
     prev = data.base(pd_) if pd_ else None
     heat = heat_card(history, cur, symbol, d, shared)
     map_card = liq_map_card(
-        liq_map_rows(conn, symbol, d), cur, symbol, d, layer_map_rows(conn, symbol, d)
+        liq_map_rows(conn, symbol, d, data.venue),
+        cur,
+        symbol,
+        d,
+        layer_map_rows(conn, symbol, d, data.venue),
     )
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d)

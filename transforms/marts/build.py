@@ -8,6 +8,7 @@ therefore do not depend on how many target days were requested (given the same w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -23,7 +24,7 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.aggregate import alive_grid, bin_range_for
+from transforms.model.aggregate import Grid, alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun, run_model
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
@@ -34,6 +35,7 @@ from transforms.model.moves import moves as compute_moves
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.zone import zones_daily
+from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -124,7 +126,7 @@ def _layer_heatmap(
     rows["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
     rows["ts"] = _ns_to_ts(ts).to_numpy()
     rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows[LAYER_HEATMAP_COLUMNS]
+    return rows.reindex(columns=LAYER_HEATMAP_COLUMNS)
 
 
 def _layer_map(
@@ -145,7 +147,7 @@ def _layer_map(
     rows["day"] = _ns_to_date(np.asarray(days)[pos])
     rows["spot_price"] = np.asarray(spots)[pos]
     rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows[LAYER_MAP_COLUMNS]
+    return rows.reindex(columns=LAYER_MAP_COLUMNS)
 
 
 def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
@@ -198,6 +200,20 @@ def _params_frame(runs_params: dict[str, ModelParams], recorded_at) -> pd.DataFr
     )
 
 
+@dataclass
+class MarketModel:
+    """One market's model output for a window: its mart frames and what the aggregate across
+    venues sums (transforms.marts.venues): the alive grids per scenario at each target day's
+    last bar, the base run (per-bar liquidations) and the bars (price, OI, funding)."""
+
+    venue: str
+    frames: MartFrames
+    bars: BarArrays
+    t_days: np.ndarray  # target day starts (ns) with bars, ascending
+    grids: dict[str, Grid] = field(default_factory=dict)  # scenario -> rows aligned to t_days
+    base: ModelRun | None = None
+
+
 def build_marts(
     bars: pd.DataFrame | BarArrays,
     brackets: pd.DataFrame,
@@ -207,18 +223,47 @@ def build_marts(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
+    venue: str = ARCHIVE_VENUE,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
     heatmap, liq_map and moves come from the base scenario (always run); daily_metrics has
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
+    return build_market(
+        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue
+    ).frames
+
+
+def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
+    """Every model mart row carries the market's venue; a venue's own daily row is made of
+    that venue alone."""
+    for frame in frames.by_mart().values():
+        frame["venue"] = venue
+    frames.daily_metrics["venues"] = venue
+    frames.daily_metrics["venues_missing"] = ""
+    return frames
+
+
+def build_market(
+    bars: pd.DataFrame | BarArrays,
+    brackets: pd.DataFrame,
+    params: ModelParams,
+    symbol: str,
+    start: date,
+    end_exclusive: date,
+    scenarios: Sequence[str] = DEFAULT_SCENARIOS,
+    recorded_at: datetime | None = None,
+    venue: str = ARCHIVE_VENUE,
+) -> MarketModel:
+    """`build_marts` for one market (venue, symbol), keeping what the aggregate needs."""
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
     b = bars if isinstance(bars, BarArrays) else BarArrays.from_frame(bars)
     if b.n == 0:
-        return _empty(recorded_at, runs_params)
+        empty = _label_venue(_empty(recorded_at, runs_params), venue)
+        return MarketModel(venue, empty, b, np.zeros(0, dtype=np.int64))
     start_ns, end_ns = _day_ns(start), _day_ns(end_exclusive)
     days, last = day_ends(b)
     tmask = (days >= start_ns) & (days < end_ns)
@@ -284,7 +329,7 @@ def build_marts(
             df[col] = levels[col].to_numpy()
         df["history_days"] = history_days
         df["params_hash"] = runs_params[sc].params_hash()
-        parts.append(df[DAILY_METRICS_COLUMNS])
+        parts.append(df.reindex(columns=DAILY_METRICS_COLUMNS))
     daily = (
         pd.concat(parts, ignore_index=True)
         if parts
@@ -318,7 +363,7 @@ def build_marts(
         columns=MOVES_COLUMNS,
     )
     used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc in LAYER_SCENARIOS}
-    return MartFrames(
+    frames = MartFrames(
         liq_heatmap=heatmap,
         liq_map=liq_map,
         liq_layer_map=layer_map,
@@ -327,3 +372,5 @@ def build_marts(
         moves=moves_df,
         model_params=_params_frame(used, recorded_at),
     )
+    kept = {sc: grids[sc] for sc in scenarios if sc in grids}
+    return MarketModel(venue, _label_venue(frames, venue), b, t_days, kept, base)

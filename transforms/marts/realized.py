@@ -15,13 +15,14 @@ from datetime import date
 import duckdb
 import numpy as np
 
+from transforms.config import VENUES as MODELLED_VENUES
 from transforms.db import sql_file, transaction
 from transforms.marts.calibration import calibration_frame
 from transforms.marts.registry import MARTS
 from transforms.raw.realized.settings import VENUES
 
-#: venues whose market data the liquidation model runs on (its marts have no venue column)
-MODEL_VENUES: tuple[str, ...] = ("binance",)
+#: venues the liquidation model can run on (each has its own mart rows, venue column)
+MODEL_VENUES: tuple[str, ...] = MODELLED_VENUES
 
 DELETE_WINDOW_SQL = (
     "DELETE FROM {table} WHERE list_contains($symbols, symbol) AND day >= $start AND day < $end"
@@ -39,12 +40,12 @@ class RealizedUpdate:
     collected: dict[str, tuple[int, int, int]]
 
 
-def _venue_params() -> dict[str, object]:
+def _venue_params(model_venues: tuple[str, ...]) -> dict[str, object]:
     venues = list(VENUES)
     return {
         "venues": venues,
         "completeness": [VENUES[v].COMPLETENESS for v in venues],
-        "model_venues": list(MODEL_VENUES),
+        "model_venues": list(model_venues),
     }
 
 
@@ -65,21 +66,26 @@ def _insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame) -> int:  #
 
 
 def update_realized_marts(
-    conn: duckdb.DuckDBPyConnection, symbols: tuple[str, ...], start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    symbols: tuple[str, ...],
+    start: date,
+    end: date,
+    model_venues: tuple[str, ...] = MODEL_VENUES,
 ) -> RealizedUpdate:
     """Rebuild the realized marts of `symbols`: the window [start, end) of the daily and hourly
-    ones, all rows of the moves and calibration ones."""
+    ones, all rows of the moves and calibration ones. `model_venues`: the venues modelled in
+    this warehouse (LIQMAP_VENUES); the others say 'no model for this venue'."""
     symbols_list = list(symbols)
     window = {"symbols": symbols_list, "start": start, "end": end}
     daily_t, hourly_t = MARTS["realized_daily"].table, MARTS["realized_hourly"].table
     moves_t, calib_t = MARTS["realized_moves"].table, MARTS["realized_calibration"].table
     with transaction(conn):
         conn.execute(DELETE_WINDOW_SQL.format(table=daily_t), window)
-        conn.execute(sql_file("mart_realized_daily.sql"), {**window, **_venue_params()})
+        conn.execute(sql_file("mart_realized_daily.sql"), {**window, **_venue_params(model_venues)})
         conn.execute(DELETE_WINDOW_SQL.format(table=hourly_t), window)
         conn.execute(sql_file("mart_realized_hourly.sql"), window)
         conn.execute(DELETE_SYMBOLS_SQL.format(table=moves_t), {"symbols": symbols_list})
-        params = {"symbols": symbols_list, **_venue_params()}
+        params = {"symbols": symbols_list, **_venue_params(model_venues)}
         conn.execute(sql_file("mart_realized_moves.sql"), params)
         daily = conn.execute(READ_DAILY_SQL, {"symbols": symbols_list}).df()
         conn.execute(DELETE_SYMBOLS_SQL.format(table=calib_t), {"symbols": symbols_list})

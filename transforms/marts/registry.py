@@ -27,6 +27,7 @@ HEATMAP_COLUMNS = [
     "long_notional",
     "short_notional",
     "params_hash",
+    "venue",
 ]
 LIQ_MAP_COLUMNS = [
     "symbol",
@@ -39,6 +40,7 @@ LIQ_MAP_COLUMNS = [
     "short_cum_from_spot",
     "spot_price",
     "params_hash",
+    "venue",
 ]
 DAILY_METRICS_COLUMNS = [
     "symbol",
@@ -57,6 +59,9 @@ DAILY_METRICS_COLUMNS = [
     *LEVEL_COLUMNS,
     "history_days",
     "params_hash",
+    "venue",
+    "venues",
+    "venues_missing",
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",
@@ -71,6 +76,7 @@ LAYER_MAP_COLUMNS = [
     "short_cum_from_spot",
     "spot_price",
     "params_hash",
+    "venue",
 ]
 LAYER_HEATMAP_COLUMNS = [
     "symbol",
@@ -83,6 +89,7 @@ LAYER_HEATMAP_COLUMNS = [
     "long_notional",
     "short_notional",
     "params_hash",
+    "venue",
 ]
 MOVES_COLUMNS = [
     "symbol",
@@ -99,6 +106,7 @@ MOVES_COLUMNS = [
     "confirmed",
     "params_hash",
     "confirmed_ts",
+    "venue",
 ]
 MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
 
@@ -113,6 +121,7 @@ PRICE_HOURLY_COLUMNS = [
     "close",
     "mark_close",
     "oi_value",
+    "venue",
 ]
 
 REALIZED_DAILY_COLUMNS = [

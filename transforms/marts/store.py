@@ -15,11 +15,13 @@ import pandas as pd
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS, MartFrames, Windowing
+from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
+from transforms.venues import AGGREGATE_VENUE
 
 READ_BARS_SQL = """
 SELECT * FROM stg.bars_5m
-WHERE symbol = $symbol AND ts < $until
+WHERE venue = $venue AND symbol = $symbol AND ts < $until
 ORDER BY ts
 """
 
@@ -27,7 +29,7 @@ ORDER BY ts
 MODEL_MARTS = tuple(m for m in MARTS.values() if m.windowing is Windowing.MODEL_DAYS)
 
 DELETE_DAY_WINDOW_SQL = (
-    "DELETE FROM {table} WHERE symbol = $symbol AND day >= $start AND day < $end"
+    "DELETE FROM {table} WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
 )
 PRICE_HOURLY_TABLE = MARTS["price_hourly"].table
 MODEL_PARAMS_TABLE = MARTS["model_params"].table
@@ -36,7 +38,9 @@ DELETE_PARAMS_SQL = (
 )
 
 
-def read_bars(conn: duckdb.DuckDBPyConnection, symbol: str, end: date) -> pd.DataFrame:
+def read_bars(
+    conn: duckdb.DuckDBPyConnection, symbol: str, end: date, venue: str = ARCHIVE_VENUE
+) -> pd.DataFrame:
     """Every staged bar before `end`, from the first one.
 
     The model state on a day depends on where its input starts (closing is netted against
@@ -46,7 +50,7 @@ def read_bars(conn: duckdb.DuckDBPyConnection, symbol: str, end: date) -> pd.Dat
     rows and ~0.2 s of model time, so the cost grows slowly with history.
     """
     until = datetime.combine(end, datetime.min.time())
-    return conn.execute(READ_BARS_SQL, {"symbol": symbol, "until": until}).df()
+    return conn.execute(READ_BARS_SQL, {"venue": venue, "symbol": symbol, "until": until}).df()
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
@@ -62,14 +66,29 @@ def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) ->
     return len(frame)
 
 
-def write_price_hourly(conn: duckdb.DuckDBPyConnection, symbol: str, start: date, end: date) -> int:
-    """Replace the window's `mart.price_hourly` rows with hourly bars from `stg.bars_5m`.
+def write_price_hourly(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end: date,
+    venue: str = ARCHIVE_VENUE,
+    reference: str | None = None,
+    venues: tuple[str, ...] = (),
+) -> int:
+    """Replace the window's `mart.price_hourly` rows of `venue` with hourly bars from
+    `stg.bars_5m`; for the aggregate ('all'), the `reference` venue's prices with the open
+    interest of `venues` summed per hour (their rows must be written first).
 
     Two statements: call it inside a transaction (as `write_marts` does) to make it atomic.
     """
-    params = {"symbol": symbol, "start": start, "end": end}
+    params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
     conn.execute(DELETE_DAY_WINDOW_SQL.format(table=PRICE_HOURLY_TABLE), params)
-    row = conn.execute(sql_file("mart_price_hourly.sql"), params).fetchone()
+    if venue == AGGREGATE_VENUE:
+        statement = sql_file("mart_price_hourly_all.sql")
+        params = {**params, "reference": reference, "venues": list(venues)}
+    else:
+        statement = sql_file("mart_price_hourly.sql")
+    row = conn.execute(statement, params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -80,8 +99,10 @@ def write_price_hourly(conn: duckdb.DuckDBPyConnection, symbol: str, start: date
 # swing is never listed twice. Re-running an older day keeps the newer running row.
 DELETE_STALE_RUNNING_MOVES_SQL = """
 DELETE FROM mart.moves
-WHERE symbol = $symbol AND NOT confirmed
-  AND day < (SELECT max(day) FROM mart.moves WHERE symbol = $symbol AND NOT confirmed)
+WHERE venue = $venue AND symbol = $symbol AND NOT confirmed
+  AND day < (
+    SELECT max(day) FROM mart.moves WHERE venue = $venue AND symbol = $symbol AND NOT confirmed
+  )
 """
 
 
@@ -112,20 +133,30 @@ def moves_by_day(moves: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
 
 
 def write_marts(
-    conn: duckdb.DuckDBPyConnection, frames: MartFrames, symbol: str, start: date, end: date
+    conn: duckdb.DuckDBPyConnection,
+    frames: MartFrames,
+    symbol: str,
+    start: date,
+    end: date,
+    venue: str = ARCHIVE_VENUE,
+    reference: str | None = None,
+    venues: tuple[str, ...] = (),
 ) -> dict[str, int]:
-    """Replace the window's rows of every model mart with `frames`, and of
-    `mart.price_hourly` with the window's staged bars, in one transaction."""
+    """Replace the window's rows of `venue` in every model mart with `frames`, and in
+    `mart.price_hourly` with the window's staged bars (for 'all': see write_price_hourly),
+    in one transaction."""
     counts: dict[str, int] = {}
-    params = {"symbol": symbol, "start": start, "end": end}
+    params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
     rows = frames.by_mart()
     rows["moves"] = moves_by_day(frames.moves, start, end)
     with transaction(conn):
         for mart in MODEL_MARTS:
             conn.execute(DELETE_DAY_WINDOW_SQL.format(table=mart.table), params)
             counts[mart.name] = _insert(conn, mart.table, rows[mart.name])
-        conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"symbol": symbol})
-        counts["price_hourly"] = write_price_hourly(conn, symbol, start, end)
+        conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"venue": venue, "symbol": symbol})
+        counts["price_hourly"] = write_price_hourly(
+            conn, symbol, start, end, venue, reference, venues
+        )
         failpoint("marts-write")
         for row in frames.model_params.itertuples(index=False):
             conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})

@@ -228,7 +228,7 @@ def _unsort(res: dict[str, np.ndarray], order: np.ndarray) -> dict[str, np.ndarr
     return out
 
 
-def _peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
+def peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
     """Centre and notional of the heaviest bin per snapshot and side (NaN when empty)."""
     out = {}
     sides = {"long": grid.long, "short": grid.short} if grid is not None else {}
@@ -280,6 +280,6 @@ def risk_metrics(
         "log_imbalance": np.log(ratio),
         "squeeze_ceiling": sh["level"],
         "flush_floor": lo["level"],
-        **_peak_clusters(grid, m),
+        **peak_clusters(grid, m),
     }
     return pd.DataFrame(cols, columns=RISK_COLUMNS)

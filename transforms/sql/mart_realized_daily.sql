@@ -2,8 +2,8 @@
 -- for every (venue, symbol, day), whether or not anything was collected.
 -- collected: 'complete' when the stream was received all day, 'partial' when part of it (or
 -- when events exist without coverage marks), else 'not collected' with NULL realized figures.
--- Modelled figures come from the base scenario of mart.daily_metrics for the venues whose
--- data the model runs on ($model_venues); other venues say 'no model for this venue'.
+-- Modelled figures come from the base scenario of the same venue's mart.daily_metrics rows
+-- for the venues the model runs on ($model_venues); other venues say 'no model for this venue'.
 -- Parameters: $venues, $completeness (parallel lists), $symbols, $model_venues, $start, $end.
 INSERT INTO mart.realized_daily
 WITH venues AS (
@@ -29,7 +29,7 @@ coverage AS (
     WHERE day >= $start AND day < $end
 ),
 model AS (
-    SELECT symbol, day, liquidated_long_24h, liquidated_short_24h, params_hash
+    SELECT venue, symbol, day, liquidated_long_24h, liquidated_short_24h, params_hash
     FROM mart.daily_metrics
     WHERE scenario = 'base' AND day >= $start AND day < $end
 ),
@@ -46,7 +46,7 @@ joined AS (
     CROSS JOIN days d
     LEFT JOIN coverage c ON c.venue = v.venue AND c.day = d.day
     LEFT JOIN realized r ON r.venue = v.venue AND r.symbol = s.symbol AND r.day = d.day
-    LEFT JOIN model m ON m.symbol = s.symbol AND m.day = d.day
+    LEFT JOIN model m ON m.venue = v.venue AND m.symbol = s.symbol AND m.day = d.day
 )
 SELECT venue,
        symbol,

@@ -1,4 +1,5 @@
--- Realized liquidations inside every swing of mart.moves for $symbols, per venue. The model
+-- Realized liquidations inside every swing of mart.moves for $symbols, per venue: the swings of
+-- the venue's own model when it is modelled ($model_venues), else those of the aggregate ('all'). The model
 -- counts a swing's liquidations in its bars (start, end], i.e. from the close of the start bar
 -- to the close of the end bar: [start_ts + 5 min, end_ts + 5 min) for 5-minute bars.
 -- collected over the span's UTC days: 'complete' if every day was, 'not collected' if none
@@ -14,7 +15,8 @@ spans AS (
            m.end_ts + INTERVAL 5 MINUTE AS span_to,
            m.long_liquidated, m.short_liquidated
     FROM mart.moves m
-    CROSS JOIN venues v
+    JOIN venues v
+      ON m.venue = CASE WHEN list_contains($model_venues, v.venue) THEN v.venue ELSE 'all' END
     WHERE list_contains($symbols, m.symbol)
 ),
 span_days AS (

@@ -16,7 +16,8 @@ BARS_PER_DAY = 288
 # Days of the window without a complete set of bars, each with mark price and open interest.
 BARS_COMPLETE_SQL = """
 SELECT day, count(*) AS n, count(mark_low) AS with_mark, count(oi_value) AS with_oi
-FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
+FROM stg.bars_5m
+WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end
 GROUP BY day HAVING count(*) <> $per_day OR count(mark_low) <> $per_day
     OR count(oi_value) <> $per_day
 ORDER BY day
@@ -50,7 +51,7 @@ def build_bars_5m(
     Everything runs in one transaction, so the window is replaced atomically.
     """
     sql = _statements("stg_bars_5m.sql")
-    params = {"symbol": symbol, "start": start, "end": end_exclusive}
+    params = {"venue": venue, "symbol": symbol, "start": start, "end": end_exclusive}
     with transaction(conn):
         conn.execute(
             "DELETE FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol "

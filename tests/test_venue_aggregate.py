@@ -1,0 +1,207 @@
+"""The per-symbol aggregate across venues ('all'): sums of the venues' grids (DESIGN v2 §3).
+
+Two markets of one symbol on a small synthetic case: a Binance-like random walk and a second
+venue with its own path and open interest. The aggregate's grids must equal the sum of the
+venues' grids cell by cell, its at-risk totals the sum of theirs, and its ratios and levels
+must be what the summed grid gives, never an average. Through the warehouse, the per-venue
+and aggregate rows of a range run equal those of day-by-day runs, and a venue without rows
+for a day is named in that day's aggregate row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.model_helpers import flat_brackets, random_bars
+from transforms.db import apply_schema
+from transforms.marts.build import build_market
+from transforms.marts.update import update_marts
+from transforms.marts.venues import ADDITIVE_COLUMNS, aggregate_markets
+from transforms.model import ModelParams
+from transforms.model.levels import LEVEL_COLUMNS, key_levels
+
+PARAMS = ModelParams(lookback_days=5, bin_size=250.0, heatmap_bin_size=500.0)
+DAYS = 10
+START, END = date(2025, 1, 6), date(2025, 1, 11)  # target days with warm-up before them
+VENUES = ("binance", "bybit")
+
+
+def _venue_bars(seed: int, oi_scale: float) -> pd.DataFrame:
+    bars = random_bars(DAYS * 288, seed=seed)
+    for col in ("oi_base", "oi_value"):
+        bars[col] = bars[col] * oi_scale
+    return bars
+
+
+@pytest.fixture(scope="module")
+def models():
+    return [
+        build_market(_venue_bars(21, 1.0), flat_brackets(), PARAMS, "BTCUSDT", START, END,
+                     venue="binance"),
+        build_market(_venue_bars(22, 0.6), flat_brackets(mmr=0.005), PARAMS, "BTCUSDT",
+                     START, END, venue="bybit"),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def aggregate(models):
+    return aggregate_markets(models, VENUES, PARAMS)
+
+
+def _summed(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    rows = pd.concat(frames, ignore_index=True)
+    return rows.groupby(keys, as_index=False)[["long_notional", "short_notional"]].sum()
+
+
+def test_aggregate_heatmap_and_map_are_the_sum_of_the_venues(models, aggregate):
+    for name, keys in (
+        ("liq_heatmap", ["ts", "price_low"]),
+        ("liq_map", ["day", "price_low"]),
+        ("liq_layer_heatmap", ["ts", "scenario", "layer", "price_low"]),
+        ("liq_layer_map", ["day", "scenario", "layer", "price_low"]),
+    ):
+        venue_frames = [getattr(m.frames, name) for m in models]
+        assert all(len(f) for f in venue_frames), name
+        expected = _summed(venue_frames, keys).sort_values(keys).reset_index(drop=True)
+        got = getattr(aggregate, name).sort_values(keys).reset_index(drop=True)
+        assert set(got["venue"]) == {"all"}
+        assert len(got) == len(expected), name
+        assert got[keys].equals(expected[keys]), name
+        np.testing.assert_allclose(got["long_notional"], expected["long_notional"], rtol=1e-12)
+        np.testing.assert_allclose(got["short_notional"], expected["short_notional"], rtol=1e-12)
+        # a cell with notional on one venue only still appears (nothing dropped by the sum)
+        assert len(got) >= max(len(f) for f in venue_frames)
+
+
+def test_aggregate_totals_are_sums_and_ratios_come_from_the_sums(models, aggregate):
+    dm = aggregate.daily_metrics
+    venue_rows = pd.concat([m.frames.daily_metrics for m in models])
+    assert set(dm["venue"]) == {"all"} and set(dm["venues"]) == {"binance,bybit"}
+    assert set(dm["venues_missing"]) == {""}
+    for (day, scenario), row in dm.set_index(["day", "scenario"]).iterrows():
+        parts = venue_rows[(venue_rows["day"] == day) & (venue_rows["scenario"] == scenario)]
+        assert len(parts) == 2
+        for col in ADDITIVE_COLUMNS:
+            assert row[col] == pytest.approx(parts[col].sum(), rel=1e-12), col
+        assert row["oi_value"] == pytest.approx(parts["oi_value"].sum(), rel=1e-12)
+        ratio = parts["shorts_at_risk"].sum() / parts["longs_at_risk"].sum()
+        assert row["shorts_per_long"] == pytest.approx(ratio, rel=1e-12)
+        # not the mean of the venues' ratios (they differ, so the mean would not match)
+        assert row["shorts_per_long"] != pytest.approx(parts["shorts_per_long"].mean())
+
+
+def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
+    base = aggregate.daily_metrics[aggregate.daily_metrics["scenario"] == "base"]
+    liq_map = aggregate.liq_map
+    for _, row in base.iterrows():
+        day_map = liq_map[liq_map["day"] == row["day"]].sort_values("price_low")
+        # the map holds the bins with alive notional; fill the gaps to a dense grid
+        lo, hi = day_map["price_low"].min(), day_map["price_low"].max()
+        price_low = np.arange(lo, hi + 1, PARAMS.bin_size)
+        notional = day_map.set_index("price_low")[["long_notional", "short_notional"]]
+        dense = notional.reindex(price_low, fill_value=0.0)
+        spot = row["close_price"]
+        levels = key_levels(
+            price_low,
+            PARAMS.bin_size,
+            dense["long_notional"].to_numpy()[None, :],
+            dense["short_notional"].to_numpy()[None, :],
+            np.array([spot]),
+        )
+        for col in LEVEL_COLUMNS:
+            assert row[col] == pytest.approx(levels[col].iloc[0], rel=1e-9, nan_ok=True), col
+        assert row["squeeze_ceiling"] == row["p90_above_price"]
+        assert row["flush_floor"] == row["p90_below_price"]
+        # the map's curves are cumulative from the aggregate's spot
+        below = day_map[day_map["price_low"] < spot]
+        assert day_map["long_cum_from_spot"].max() == pytest.approx(below["long_notional"].sum())
+
+
+def test_aggregate_moves_count_every_venue_in_the_reference_swings(models, aggregate):
+    ref = models[0].frames.moves
+    agg = aggregate.moves
+    assert len(agg) == len(ref) > 0
+    assert (agg["start_ts"].to_numpy() == ref["start_ts"].to_numpy()).all()
+    total_ref = ref["long_liquidated"].sum() + ref["short_liquidated"].sum()
+    total_agg = agg["long_liquidated"].sum() + agg["short_liquidated"].sum()
+    assert total_agg > total_ref  # the second venue's liquidations are in the same spans
+
+
+# --- through the warehouse: range = daily, and a missing venue is named ------------------
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    conn.register("f", frame)
+    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM f")
+    conn.unregister("f")
+
+
+def _warehouse(tmp_path, bybit_days: int = DAYS) -> duckdb.DuckDBPyConnection:
+    """Staged bars and tiers of both venues (bybit's ending after `bybit_days`), and the raw
+    rows the model's presence check looks for (one per day and daily dataset)."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_schema(conn)
+    first = date(2025, 1, 1)
+    for venue, bars, days in (
+        ("binance", _venue_bars(21, 1.0), DAYS),
+        ("bybit", _venue_bars(22, 0.6), bybit_days),
+    ):
+        bars = bars[bars["ts"] < pd.Timestamp(first + timedelta(days=days))]
+        day = pd.to_datetime(bars["ts"]).dt.date
+        _insert(conn, "stg.bars_5m", bars.assign(symbol="BTCUSDT", venue=venue, day=day))
+        mmr = 0.004 if venue == "binance" else 0.005
+        _insert(conn, "ref.leverage_brackets", flat_brackets(mmr=mmr).assign(venue=venue))
+        days_frame = pd.DataFrame({"day": [first + timedelta(days=i) for i in range(days)]})
+        raw = days_frame.assign(venue=venue, symbol="BTCUSDT", t=pd.to_datetime(days_frame["day"]))
+        _insert(conn, "raw.klines_1m", raw.rename(columns={"t": "open_time"}))
+        _insert(conn, "raw.mark_klines_1m", raw.rename(columns={"t": "open_time"}))
+        _insert(conn, "raw.metrics_5m", raw.rename(columns={"t": "create_time"}))
+    return conn
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    df = conn.execute(f"SELECT * FROM {table}").df()
+    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
+
+
+TABLES = ("mart.liq_map", "mart.daily_metrics", "mart.liq_heatmap", "mart.price_hourly")
+
+
+def test_range_run_equals_daily_runs_per_venue_and_aggregate(tmp_path):
+    (tmp_path / "range").mkdir()
+    (tmp_path / "daily").mkdir()
+    ranged = _warehouse(tmp_path / "range")
+    update_marts(ranged, "BTCUSDT", PARAMS, START, END, auto_bins=False, venues=VENUES)
+    daily = _warehouse(tmp_path / "daily")
+    day = START
+    while day < END:
+        update_marts(daily, "BTCUSDT", PARAMS, day, day + timedelta(days=1), False, VENUES)
+        day += timedelta(days=1)
+    for table in TABLES:
+        a, b = _rows(ranged, table), _rows(daily, table)
+        assert set(a["venue"]) == {"binance", "bybit", "all"}, table
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+
+
+def test_a_missing_venue_is_named_and_the_aggregate_is_the_other_one(tmp_path):
+    conn = _warehouse(tmp_path, bybit_days=DAYS - 1)  # bybit lacks the last day
+    last = END - timedelta(days=1)
+    update = update_marts(conn, "BTCUSDT", PARAMS, last, END, auto_bins=False, venues=VENUES)
+    assert "bybit" in update.failed and "2025-01-10" in update.failed["bybit"]
+    row = conn.execute(
+        "SELECT venues, venues_missing, longs_at_risk FROM mart.daily_metrics "
+        "WHERE venue = 'all' AND scenario = 'base' AND day = $d",
+        {"d": last},
+    ).fetchone()
+    binance = conn.execute(
+        "SELECT longs_at_risk FROM mart.daily_metrics "
+        "WHERE venue = 'binance' AND scenario = 'base' AND day = $d",
+        {"d": last},
+    ).fetchone()
+    assert row[0] == "binance" and row[1] == "bybit"
+    assert row[2] == pytest.approx(binance[0])
