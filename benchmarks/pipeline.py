@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,10 +48,29 @@ def _run(
     return elapsed, steps
 
 
+OI_SHARES_SQL = """
+SELECT symbol, venue, oi_value / sum(oi_value) OVER (PARTITION BY symbol) AS share
+FROM mart.daily_metrics
+WHERE scenario = 'base' AND venue <> 'all'
+  AND day = (SELECT max(day) FROM mart.daily_metrics)
+ORDER BY symbol, venue
+"""
+
+
+def _oi_shares(warehouse: Path) -> list[tuple[str, str, float]]:
+    """Each venue's share of its symbol's open interest on the last day."""
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return conn.execute(OI_SHARES_SQL).fetchall()
+    finally:
+        conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
+    parser.add_argument("--venues", default="binance,bybit")
     args = parser.parse_args()
     last = START + timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
@@ -61,6 +81,7 @@ def main() -> None:
                 "LIQMAP_START_DATE": START.isoformat(),
                 "LIQMAP_END_DATE": (last + timedelta(days=1)).isoformat(),
                 "LIQMAP_SYMBOLS": args.symbols,
+                "LIQMAP_VENUES": args.venues,
             }
         )
         tags = {
@@ -68,7 +89,10 @@ def main() -> None:
             "dagster/asset_partition_range_end": last.isoformat(),
         }
         total, steps = _run(instance, settings, tags=tags)
-        print(f"{args.symbols}: {args.days}-day backfill, one run (with generation): {total:.1f} s")
+        print(
+            f"{args.symbols} x {args.venues}: {args.days}-day backfill, one run "
+            f"(with generation): {total:.1f} s"
+        )
         for step, seconds in steps.items():
             print(f"  {step:<22} {seconds:6.1f} s")
         day = last + timedelta(days=1)
@@ -80,6 +104,8 @@ def main() -> None:
         site_mb = sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
         warehouse_mb = settings.warehouse_path.stat().st_size / 1e6
         print(f"site: {site_mb:.0f} MB, warehouse {warehouse_mb:.0f} MB")
+        for symbol, venue, share in _oi_shares(settings.warehouse_path):
+            print(f"  {symbol} {venue}: {share:.1%} of the aggregate open interest (last day)")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

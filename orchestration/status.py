@@ -27,6 +27,10 @@ DAYS_SQL = """
 SELECT symbol, min(day) AS first_day, max(day) AS last_day, count(DISTINCT day) AS days
 FROM stg.bars_5m GROUP BY symbol ORDER BY symbol
 """
+VENUE_DAYS_SQL = """
+SELECT symbol, venue, min(day), max(day), count(DISTINCT day)
+FROM stg.bars_5m GROUP BY symbol, venue ORDER BY symbol, venue
+"""
 ROWS_SQL = 'SELECT symbol, count(*) FROM "{schema}"."{table}" GROUP BY symbol'
 LAYER_OF_SCHEMA = {"raw": "raw", "stg": "stg", "mart": "marts"}
 _DAY_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -39,6 +43,8 @@ class MarketStatus:
     last_day: date | None = None
     days: int = 0
     rows: dict[str, int] = field(default_factory=lambda: {"raw": 0, "stg": 0, "marts": 0})
+    #: venue -> (first staged day, last staged day, staged days)
+    venues: dict[str, tuple[date, date, int]] = field(default_factory=dict)
 
     @property
     def missing_days(self) -> int:
@@ -67,6 +73,8 @@ def _markets(path: Path) -> list[MarketStatus]:
         if ("stg", "bars_5m") in tables:
             for symbol, first, last, days in conn.execute(DAYS_SQL).fetchall():
                 markets[symbol] = MarketStatus(symbol, first, last, int(days))
+            for symbol, venue, first, last, days in conn.execute(VENUE_DAYS_SQL).fetchall():
+                markets[symbol].venues[venue] = (first, last, int(days))
         for schema, table in tables:
             if not conn.execute(
                 "SELECT count(*) FROM information_schema.columns "
@@ -171,6 +179,8 @@ def render_status(status: Status) -> list[str]:
             f"  {m.symbol}: {span}, {m.days} days, {m.missing_days} missing; rows raw "
             f"{m.rows['raw']:,}, stg {m.rows['stg']:,}, marts {m.rows['marts']:,}"
         )
+        for venue, (first, last, days) in m.venues.items():
+            lines.append(f"    {venue}: {first}..{last}, {days} days staged")
     lines.append(f"last run: {status.last_run}")
     lines.append(f"snapshot: {status.snapshot_age}")
     lines.append(f"site: {status.latest_page}")

@@ -31,11 +31,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from reports import notation  # noqa: E402
+from transforms.marts.build import build_market  # noqa: E402
+from transforms.marts.venues import aggregate_markets  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
+from transforms.raw.venues.bybit.market import standard_tiers  # noqa: E402
+from transforms.raw.venues.bybit.oi import oi_per_side  # noqa: E402
+from transforms.raw.venues.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.reference import bracket_table  # noqa: E402
 
 DOC = REPO / "docs" / "methodology.md"
@@ -91,6 +96,56 @@ def model_figures() -> dict[str, Any]:
         "low_max": LOW_LEVERAGE_MAX,
         "min_breakout": notation.MIN_BREAKOUT,
     }
+
+
+VENUE_EXAMPLE = ("BTCUSDT", pd.Timestamp("2025-11-01").date(), 60)  # symbol, start, days
+VENUE_OI_SHARE = 0.6  # the demo's Bybit open interest per side, relative to Binance's
+
+
+def _bybit_brackets(symbol: str) -> pd.DataFrame:
+    """The demo's Bybit tiers (transforms.raw.venues.bybit.market.standard_tiers) as brackets."""
+    rows, floor, cum, prev = [], 0.0, 0.0, 0.0
+    for i, t in enumerate(standard_tiers(symbol), start=1):
+        mmr = t["maintenanceMargin"]
+        cum += floor * (mmr - prev)
+        rows.append((symbol, "2020-01-01", i, floor, t["riskLimitValue"], t["maxLeverage"],
+                     mmr, cum, "demo"))  # fmt: skip
+        floor, prev = t["riskLimitValue"], mmr
+    cols = ["symbol", "effective_date", "bracket", "notional_floor", "notional_cap",
+            "max_leverage", "maint_margin_rate", "cum", "source"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def venue_figures() -> dict[str, Any]:
+    """How LIQMAP_BYBIT_OI_SIDES moves the aggregate: the demo market with a Bybit copy whose
+    reported openInterest counts both sides (as the demo serves it), read as `both` and as
+    `one`, each aggregated with Binance; figures on the last day."""
+    symbol, start, days = VENUE_EXAMPLE
+    end = start + pd.Timedelta(days=days).to_pytimedelta()
+    p = ModelParams()
+    binance = hourly_bars(symbol, start, days)
+    reported = binance["oi_base"] * VENUE_OI_SHARE * 2.0  # Bybit's openInterest, both sides
+    last = end - pd.Timedelta(days=1).to_pytimedelta()
+    base = build_market(binance, bracket_table(), p, symbol, last, end, venue="binance")
+    out: dict[str, Any] = {"oi_share": VENUE_OI_SHARE, "days": days}
+    for sides in ("both", "one"):
+        per_side = oi_per_side(reported.to_numpy(), sides)
+        bybit = binance.assign(oi_base=per_side, oi_value=per_side * binance["close"])
+        other = build_market(bybit, _bybit_brackets(symbol), p, symbol, last, end, venue="bybit")
+        agg = aggregate_markets([base, other], ("binance", "bybit"), p).daily_metrics
+        row = agg[agg["scenario"] == "base"].iloc[-1]
+        mine = other.frames.daily_metrics
+        mine = mine[mine["scenario"] == "base"].iloc[-1]
+        at_risk = mine["longs_at_risk"] + mine["shorts_at_risk"]
+        out[sides] = {
+            "bybit_at_risk": at_risk,
+            "all_at_risk": row["longs_at_risk"] + row["shorts_at_risk"],
+            "bybit_share": at_risk / (row["longs_at_risk"] + row["shorts_at_risk"]),
+            "bybit_oi_share": mine["oi_value"] / row["oi_value"],
+            "bybit_ratio": mine["shorts_per_long"],
+            "all_ratio": row["shorts_per_long"],
+        }
+    return out
 
 
 # ---------------------------------------------------------------- figures from genuine data
@@ -232,7 +287,7 @@ def _env() -> jinja2.Environment:
 def render(real: RealFigures | None) -> str:
     """The methodology as it should read; genuine-data sections only when `real` is given
     (otherwise each is an empty real-data marker pair)."""
-    ctx = {**model_figures(), "real": real}
+    ctx = {**model_figures(), "venues": venue_figures(), "real": real}
     return _env().get_template(TEMPLATE.name).render(**ctx)
 
 

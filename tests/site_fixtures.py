@@ -421,6 +421,13 @@ def build_fixture_warehouse(
             ("mart.price_hourly", price_hourly),
             ("mart.model_params", pd.DataFrame(params)),
         ):
+            if table == "mart.daily_metrics":
+                frame = frame.assign(venues="binance", venues_missing="")
+            if table != "mart.model_params":
+                # one venue: its own rows and the aggregate ('all', what the site shows)
+                frame = pd.concat(
+                    [frame.assign(venue="binance"), frame.assign(venue="all")], ignore_index=True
+                )
             conn.register("frame", frame)
             conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
             conn.unregister("frame")

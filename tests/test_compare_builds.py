@@ -19,7 +19,7 @@ _SPEC.loader.exec_module(compare_builds)
 
 FILE_ROW = (
     "INSERT INTO raw.files VALUES "
-    "('klines_1m', 'BTCUSDT', '2026-01-01', 'a.zip', 'ab', 1, ?, 'synthetic', ?)"
+    "('klines_1m', 'BTCUSDT', '2026-01-01', 'a.zip', 'ab', 1, ?, 'synthetic', ?, 'binance')"
 )
 
 

@@ -23,10 +23,11 @@ import pytest
 from reports.notation import MIN_BREAKOUT, RATIO_PATTERN, fmt_imbalance
 from reports.site import build_site
 from transforms.db import apply_schema
-from transforms.marts.build import build_marts
+from transforms.marts.build import build_market
+from transforms.marts.venues import aggregate_markets
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
-from transforms.raw.venues.synthetic import simulate_market
+from transforms.raw.venues.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
 
 SYMBOL = "BTCUSDT"
@@ -35,45 +36,16 @@ DAYS = 365
 
 
 def hourly_demo_bars(n_days: int = DAYS) -> pd.DataFrame:
-    """The demo market's minutes and 5-minute metrics as hourly bars (OI as of the hour's
-    close)."""
-    m = simulate_market(SYMBOL, START, n_days, 7)
-    n = n_days * 24
-
-    def per_hour(x: np.ndarray, fn) -> np.ndarray:
-        return fn(x.reshape(n, -1), axis=1)
-
-    ts = pd.to_datetime(m.minute_open_ms[::60], unit="ms")
-    close = m.close[59::60]
-    oi = m.oi_base.reshape(n, 12)[:, -1]
-    return pd.DataFrame(
-        {
-            "symbol": SYMBOL,
-            "day": ts.normalize(),
-            "ts": ts,
-            "open": m.open[::60],
-            "high": per_hour(m.high, np.max),
-            "low": per_hour(m.low, np.min),
-            "close": close,
-            "volume": per_hour(m.volume, np.sum),
-            "quote_volume": per_hour(m.quote_volume, np.sum),
-            "taker_buy_quote_volume": per_hour(m.taker_buy_quote_volume, np.sum),
-            "mark_high": per_hour(m.mark_high, np.max),
-            "mark_low": per_hour(m.mark_low, np.min),
-            "mark_close": m.mark_close[59::60],
-            "oi_base": oi,
-            "oi_value": oi * close,
-            "taker_ratio": m.taker_ratio.reshape(n, 12)[:, -1],
-            "funding_rate": np.nan,
-        }
-    )
+    """The demo market's minutes and 5-minute metrics as hourly bars."""
+    return hourly_bars(SYMBOL, START, n_days, 7)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     bars = hourly_demo_bars()
     end = START + timedelta(days=DAYS)
-    frames = build_marts(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    model = build_market(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    aggregate = aggregate_markets([model], ("binance",), ModelParams())  # what the site shows
     db = tmp_path_factory.mktemp("demo_year") / "warehouse.duckdb"
     conn = duckdb.connect(str(db))
     try:
@@ -81,12 +53,19 @@ def demo(tmp_path_factory):
         price = bars.assign(day=bars["day"].dt.date)[
             ["symbol", "day", "ts", "open", "high", "low", "close", "mark_close", "oi_value"]
         ]
-        tables = {**frames.by_mart(), "model_params": frames.model_params, "price_hourly": price}
+        marts = {
+            name: pd.concat([frame, aggregate.by_mart()[name]], ignore_index=True)
+            for name, frame in model.frames.by_mart().items()
+        }
+        price = pd.concat([price.assign(venue="binance"), price.assign(venue="all")])
+        tables = {**marts, "model_params": model.frames.model_params, "price_hourly": price}
         for name, frame in tables.items():
             conn.register("frame", frame)
             conn.execute(f"INSERT INTO mart.{name} BY NAME SELECT * FROM frame")
             conn.unregister("frame")
-        dm = conn.execute("SELECT * FROM mart.daily_metrics ORDER BY day, scenario").df()
+        dm = conn.execute(
+            "SELECT * FROM mart.daily_metrics WHERE venue = 'all' ORDER BY day, scenario"
+        ).df()
         days = sorted(dm["day"].dt.date.unique())
         sample = days[::45] + [days[-1]]
         out = tmp_path_factory.mktemp("demo_site") / "site"

@@ -236,7 +236,7 @@ def test_pending_month_uses_rest_then_archive(mirror, server, tmp_path):
     nov = "SELECT * FROM raw.funding WHERE day < DATE '2025-11-30' ORDER BY ALL"
     daily_nov = _rows(wh, nov)
     assert len(daily_nov) == 6
-    for _, _, calc_time, _, rate in daily_nov:
+    for _, _, calc_time, _, rate, _ in daily_nov:
         assert rate == archive[calc_time]
 
     # identical to a clean load with November published from the start

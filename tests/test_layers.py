@@ -89,8 +89,8 @@ def test_incomplete_bar_days_names_each_short_day(mirror_settings):
         )
         lines = incomplete_bar_days(conn, SYMBOL, D0, D1)
     assert lines == [
-        f"{SYMBOL} 2025-11-27: 276 bars, 276 mark, 276 OI",
-        f"{SYMBOL} 2025-11-28: 288 bars, 287 mark, 288 OI",
+        f"binance {SYMBOL} 2025-11-27: 276 bars, 276 mark, 276 OI",
+        f"binance {SYMBOL} 2025-11-28: 288 bars, 287 mark, 288 OI",
     ]
 
 

@@ -39,7 +39,9 @@ def base_rows(built) -> dict[date, dict]:
     _, db, _ = built
     conn = duckdb.connect(str(db), read_only=True)
     try:
-        cur = conn.execute("SELECT * FROM mart.daily_metrics ORDER BY day, scenario")
+        cur = conn.execute(
+            "SELECT * FROM mart.daily_metrics WHERE venue = 'all' ORDER BY day, scenario"
+        )
         names = [d[0] for d in cur.description]
         out: dict[date, dict] = {}
         for r in cur.fetchall():
@@ -448,7 +450,8 @@ def test_moves_shown_only_once_confirmed(built):
     conn = duckdb.connect(str(db), read_only=True)
     try:
         mv = conn.execute(
-            "SELECT start_ts, end_ts, confirmed_ts, confirmed FROM mart.moves ORDER BY start_ts"
+            "SELECT start_ts, end_ts, confirmed_ts, confirmed FROM mart.moves WHERE venue = 'all' "
+            "ORDER BY start_ts"
         ).fetchall()
     finally:
         conn.close()

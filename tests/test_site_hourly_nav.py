@@ -60,7 +60,7 @@ def hourly(db: Path, t_from: datetime, t_to: datetime) -> dict[int, float]:
     try:
         rows = conn.execute(
             "SELECT epoch_ms(ts) + 3600000, close FROM mart.price_hourly "
-            "WHERE symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            "WHERE venue = 'all' AND symbol = ? AND ts >= ? AND ts < ? ORDER BY ts",
             [SYMBOL, t_from, t_to],
         ).fetchall()
     finally:
@@ -77,11 +77,13 @@ def test_fixture_hourly_mart_matches_the_daily_close(built):
     conn = duckdb.connect(str(db), read_only=True)
     try:
         per_day = conn.execute(
-            "SELECT day, count(*), arg_max(close, ts) FROM mart.price_hourly GROUP BY day"
+            "SELECT day, count(*), arg_max(close, ts) FROM mart.price_hourly "
+            "WHERE venue = 'all' GROUP BY day"
         ).fetchall()
         closes = dict(
             conn.execute(
-                "SELECT day, close_price FROM mart.daily_metrics WHERE scenario = 'base'"
+                "SELECT day, close_price FROM mart.daily_metrics "
+                "WHERE scenario = 'base' AND venue = 'all'"
             ).fetchall()
         )
     finally:

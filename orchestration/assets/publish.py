@@ -107,6 +107,13 @@ def warehouse_snapshot(
             for symbol, all_days in missing_symbol_days(conn, settings.symbols, start, end).items()
             if (days := [d for d in all_days if d not in rejected])
         }
+        # a venue without rows for a day: the aggregate of that day names it missing
+        for venue in settings.venues:
+            for symbol, all_days in missing_symbol_days(
+                conn, settings.symbols, start, end, venue
+            ).items():
+                if symbol not in missing and (days := [d for d in all_days if d not in rejected]):
+                    missing[f"{venue} {symbol}"] = days
     gate = _days_accepted(rejected)
     if every_day_rejected:
         context.log.error(f"snapshot not republished: every day of {start}..{end} was rejected")
@@ -115,9 +122,10 @@ def warehouse_snapshot(
     if missing:
         # the other symbols' rows are in the snapshot and on the site; the run still fails
         raise dg.Failure(
-            description=f"symbols without model rows for {start}..{end}: "
-            f"{describe_missing(missing)} (archive day missing? see the raw assets' "
-            "waiting_symbols)" + (f"; {gate.description}" if rejected else ""),
+            description=f"markets without model rows for {start}..{end}: "
+            f"{describe_missing(missing)} (archive day missing or venue down? see the raw "
+            "assets' waiting_symbols and failed_venues)"
+            + (f"; {gate.description}" if rejected else ""),
             metadata={"missing": describe_missing(missing)},
         )
     return dg.MaterializeResult(
