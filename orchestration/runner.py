@@ -199,10 +199,15 @@ def _logger_def(handler: logging.Handler, name: str):
 
 
 def _raw_files_total(settings: Settings, start: date, end: date, raw_steps: int) -> int:
-    """Files the raw stage fetches: days x daily datasets + months, per symbol."""
+    """Files the raw stage fetches, per symbol: Binance days x daily datasets + months; Bybit
+    one day file per dataset (its funding is fetched per day too)."""
     from transforms.raw.datasets import DATASETS, periods_for_window
 
-    total = sum(len(periods_for_window(d, start, end + timedelta(days=1))) for d in DATASETS)
+    total = 0
+    if "binance" in settings.venues:
+        total += sum(len(periods_for_window(d, start, end + timedelta(days=1))) for d in DATASETS)
+    if "bybit" in settings.venues:
+        total += len(DATASETS) * ((end - start).days + 1)
     return total * len(settings.symbols) if raw_steps else 0
 
 

@@ -123,6 +123,7 @@ def make_settings(tmp: Path, **overrides) -> Settings:
         warehouse_path=tmp / "data" / "warehouse.duckdb",
         source="synthetic",
         symbols=(SYMBOL,),
+        venues=("binance",),  # the suite's default; two-venue tests pass binance,bybit
         start_date=WINDOW_START,
         end_date=WINDOW_END,
         synthetic_seed=SEED,

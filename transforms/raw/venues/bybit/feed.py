@@ -1,0 +1,137 @@
+"""Where the Bybit loader fetches from: Bybit's REST API, or the offline demo's local fake Bybit.
+
+`open_bybit_feed(settings)` yields a `BybitFeed` for one ingest:
+
+- `LIQMAP_SOURCE=binance` or `mirror`: the source asks `LIQMAP_BYBIT_URL` (default
+  api.bybit.com; a mirror folder holds only Binance's archive layout, so Bybit stays REST).
+- `LIQMAP_SOURCE=synthetic`: a `FakeBybitServer` on 127.0.0.1 (port 0) runs in-process for the
+  duration of the ingest and serves `market_from_simulation` of the very simulation the Binance
+  mirror is generated from (same symbol, seed and start month), so both venues share one price
+  path. A symbol's market is simulated only when one of its days is not in the verified Bybit
+  day cache yet (each day is fetched once, then read from the cache), and kept per process for
+  the next dataset's ingest (`_shadow_market`, one per symbol).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import lru_cache
+
+import numpy as np
+
+from transforms.config import Settings
+from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+from transforms.raw.venues.bybit.market import BybitMarket, market_from_simulation, standard_tiers
+from transforms.raw.venues.bybit.settings import BybitSettings, load_bybit_settings
+from transforms.raw.venues.bybit.settings import make_bybit_source as _make_source
+from transforms.raw.venues.bybit.source import BybitSource
+
+#: requests per 5 s towards the in-process fake Bybit (local only; see settings._requests_per_5s)
+LOCAL_REQUESTS_PER_5S = 1_000_000
+#: the demo's Bybit holds this share of Binance's per-side open interest (docs/venues.md)
+DEMO_OI_SHARE = 0.6
+
+
+class BybitFeed:
+    """A BybitSource plus `prepare`, called before a symbol's days are fetched (a no-op for the
+    real API; the offline feed makes sure the fake server holds that symbol's market)."""
+
+    def __init__(self, source: BybitSource, settings: BybitSettings, url: str):
+        self.source = source
+        self.settings = settings
+        self.url = url
+
+    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
+        """Nothing to do: Bybit itself serves every symbol."""
+
+    def prepare_snapshot(self, symbol: str) -> None:
+        """Nothing to do: Bybit itself serves every symbol's risk-limit tiers."""
+
+    def is_cached(self, dataset: str, symbol: str, day: date) -> bool:
+        """True when the verified cache holds the day (its sha256 sidecar exists)."""
+        path = self.source.cache.path_for(dataset, symbol, day.isoformat())
+        return self.source.cache.sidecar(path).is_file()
+
+
+class SyntheticBybitFeed(BybitFeed):
+    """The offline feed: the fake server gains a symbol's market the first time it is needed."""
+
+    def __init__(
+        self, source: BybitSource, settings: BybitSettings, server: FakeBybitServer, app: Settings
+    ):
+        super().__init__(source, settings, server.url)
+        self.server = server
+        self.app = app
+
+    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
+        market = self.server.markets.get(symbol)
+        if market is not None and len(market.klines):
+            return
+        if all(self.is_cached(dataset, symbol, day) for day in days):
+            return
+        self.server.markets[symbol] = shadow_market(self.app, symbol)
+
+    def prepare_snapshot(self, symbol: str) -> None:
+        if symbol not in self.server.markets:
+            # Tiers only: no need to simulate a year of minutes to serve a risk-limit table.
+            self.server.markets[symbol] = tiers_only_market(symbol)
+
+
+def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
+    """The demo's Bybit market of `symbol`: the synthetic Binance simulation's shadow."""
+    return _shadow_market(
+        symbol, settings.start_date, settings.end_date, settings.synthetic_seed, DEMO_OI_SHARE
+    )
+
+
+@lru_cache(maxsize=3)  # one per demo symbol (~60 MB each for a year)
+def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: float) -> BybitMarket:
+    from transforms.raw.venues.synthetic.market import (
+        month_end_exclusive,
+        month_start,
+        simulate_market,
+    )
+
+    # Exactly the simulation the mirror is written from (synthetic.archive.generate_mirror).
+    sim_start = month_start(start)
+    n_days = (month_end_exclusive(end) - sim_start).days
+    sim = simulate_market(symbol, sim_start, n_days, seed)
+    return market_from_simulation(symbol, sim, oi_share=oi_share, oi_reported_as="both")
+
+
+def tiers_only_market(symbol: str) -> BybitMarket:
+    """A market holding only risk-limit tiers (its time series are empty)."""
+    return BybitMarket(
+        symbol=symbol,
+        klines=np.empty((0, 7)),
+        mark_klines=np.empty((0, 5)),
+        open_interest=np.empty((0, 3)),
+        funding=np.empty((0, 2)),
+        risk_tiers=standard_tiers(symbol),
+    )
+
+
+@contextmanager
+def open_bybit_feed(settings: Settings, bybit: BybitSettings | None = None) -> Iterator[BybitFeed]:
+    """The feed for one ingest (see module doc); the source and any local server are closed
+    on exit. `bybit` defaults to the LIQMAP_BYBIT_* environment."""
+    bybit = bybit or load_bybit_settings()
+    if settings.source != "synthetic":
+        source = _make_source(settings.cache_dir, bybit)
+        try:
+            yield BybitFeed(source, bybit, bybit.base_url)
+        finally:
+            source.close()
+        return
+    with FakeBybitServer([]) as server:
+        local = dataclasses.replace(
+            bybit, base_url=server.url, requests_per_5s=LOCAL_REQUESTS_PER_5S
+        )
+        source = _make_source(settings.cache_dir, local)
+        try:
+            yield SyntheticBybitFeed(source, local, server, settings)
+        finally:
+            source.close()
