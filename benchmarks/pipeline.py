@@ -10,6 +10,7 @@ that year (the daily incremental), and peak RSS. Uses a temp directory; nothing 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -21,12 +22,15 @@ import dagster as dg
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+START = date(2025, 11, 1)
+# The daily partitions are defined at import from LIQMAP_START_DATE (default: the year ending
+# yesterday); the benchmark's fixed window must be inside them.
+os.environ.setdefault("LIQMAP_START_DATE", START.isoformat())
+os.environ.setdefault("LIQMAP_END_DATE", (START + timedelta(days=400)).isoformat())
 
 from orchestration.definitions import ALL_ASSETS  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
-
-START = date(2025, 11, 1)
 
 
 def _run(
