@@ -38,8 +38,11 @@ from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa:
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
+from transforms.raw.venues.bybit.datasets import RISK_LIMIT_COLUMNS  # noqa: E402
 from transforms.raw.venues.bybit.market import standard_tiers  # noqa: E402
 from transforms.raw.venues.bybit.oi import oi_per_side  # noqa: E402
+from transforms.raw.venues.bybit.source import BybitDay  # noqa: E402
+from transforms.raw.venues.bybit.tiers import tiers_to_brackets  # noqa: E402
 from transforms.raw.venues.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.reference import bracket_table  # noqa: E402
 
@@ -103,17 +106,16 @@ VENUE_OI_SHARE = 0.6  # the demo's Bybit open interest per side, relative to Bin
 
 
 def _bybit_brackets(symbol: str) -> pd.DataFrame:
-    """The demo's Bybit tiers (transforms.raw.venues.bybit.market.standard_tiers) as brackets."""
-    rows, floor, cum, prev = [], 0.0, 0.0, 0.0
-    for i, t in enumerate(standard_tiers(symbol), start=1):
-        mmr = t["maintenanceMargin"]
-        cum += floor * (mmr - prev)
-        rows.append((symbol, "2020-01-01", i, floor, t["riskLimitValue"], t["maxLeverage"],
-                     mmr, cum, "demo"))  # fmt: skip
-        floor, prev = t["riskLimitValue"], mmr
-    cols = ["symbol", "effective_date", "bracket", "notional_floor", "notional_cap",
-            "max_leverage", "maint_margin_rate", "cum", "source"]  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+    """The demo's Bybit tiers (standard_tiers, what the fake Bybit serves) through the same
+    mapping the ingest uses (tiers_to_brackets)."""
+    rows = [
+        (t["id"], symbol, t["riskLimitValue"], t["maintenanceMargin"], t["initialMargin"],
+         t["isLowestRisk"], t["maxLeverage"], t["mmDeduction"])
+        for t in standard_tiers(symbol)
+    ]  # fmt: skip
+    snapshot = BybitDay("risk_limit", symbol, "2020-01-01", RISK_LIMIT_COLUMNS, rows,
+                        True, False, None, None)  # fmt: skip
+    return tiers_to_brackets(snapshot).drop(columns="venue")
 
 
 def venue_figures() -> dict[str, Any]:

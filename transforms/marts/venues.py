@@ -69,6 +69,20 @@ def reference_market(models: Sequence[MarketModel]) -> MarketModel:
     return models[0]
 
 
+def _reference_spots(models: Sequence[MarketModel]) -> pd.Series:
+    """Day -> the aggregate's spot: the reference venue's close, else the first venue's that
+    has the day (the map's curves and the levels are measured from it)."""
+    ref = reference_market(models).venue
+    rows = pd.concat([m.frames.daily_metrics for m in models])
+    rows = rows[(rows["scenario"] == "base") & rows["close_price"].notna()]
+    return (
+        rows.assign(_other=rows["venue"] != ref)
+        .sort_values(["day", "_other"], kind="stable")
+        .groupby("day")["close_price"]
+        .first()
+    )
+
+
 def _sum_rows(frames: list[pd.DataFrame], keys: list[str], columns: list[str]) -> pd.DataFrame:
     """Notional summed per key over the venues' rows (params_hash is the symbol's)."""
     rows = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else None
@@ -161,6 +175,7 @@ def _daily(
     venues: Sequence[str],
     params: ModelParams,
     bars: BarArrays,
+    day_spots: pd.Series,
 ) -> pd.DataFrame:
     ref = reference_market(models)
     parts = []
@@ -181,7 +196,7 @@ def _daily(
         sums = by_day[list(ADDITIVE_COLUMNS)].sum(min_count=1).reindex(day_dates)
         ref_rows = rows[rows["venue"] == ref.venue].set_index("day")
         first = by_day.first().reindex(day_dates)
-        spots = ref_rows["close_price"].reindex(day_dates).fillna(first["close_price"])
+        spots = day_spots.reindex(day_dates)
         out = pd.DataFrame({"symbol": first["symbol"].to_numpy(), "day": day_dates})
         out["scenario"] = scenario
         out["close_price"] = spots.to_numpy()
@@ -265,13 +280,7 @@ def aggregate_markets(
     bars = aggregate_bars(models)
     ref = reference_market(models)
     frames = [m.frames for m in models]
-    day_spots = (
-        pd.concat([f.daily_metrics[f.daily_metrics["scenario"] == "base"] for f in frames])
-        .assign(_ref=lambda d: d["venue"] != ref.venue)
-        .sort_values(["day", "_ref"], kind="stable")
-        .groupby("day")["close_price"]
-        .first()
-    )
+    day_spots = _reference_spots(models)
     liq_map = _with_cumulative(
         _sum_rows([f.liq_map for f in frames], _MAP_KEYS, LIQ_MAP_COLUMNS), day_spots, ["day"]
     )
@@ -289,7 +298,7 @@ def aggregate_markets(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, params, bars),
+        daily_metrics=_daily(models, venues, params, bars, day_spots),
         moves=_moves(models, bars),
         model_params=ref.frames.model_params,
     )

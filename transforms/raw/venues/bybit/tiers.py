@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from transforms.model.brackets import BRACKET_COLUMNS as MODEL_BRACKET_COLUMNS
 from transforms.raw.venues.bybit.errors import BybitFormatError
 from transforms.raw.venues.bybit.source import VENUE, BybitDay
 
-BRACKET_COLUMNS = [
-    "venue",
-    "symbol",
-    "effective_date",
-    "bracket",
-    "notional_floor",
-    "notional_cap",
-    "max_leverage",
-    "maint_margin_rate",
-    "cum",
-    "source",
-]
+#: the model's bracket columns, led by the venue (the layout of ref.leverage_brackets' rows)
+BRACKET_COLUMNS = ["venue", *MODEL_BRACKET_COLUMNS]
 
 
 def _rate_scale(rows: list[tuple], label: str) -> float:
