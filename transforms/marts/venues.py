@@ -229,8 +229,21 @@ def _daily(
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
         out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
+        out["history_incomplete"] = _history_notes(rows, venues).reindex(day_dates).fillna("")
         parts.append(out[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
+
+
+def _history_notes(rows: pd.DataFrame, venues: Sequence[str]) -> pd.Series:
+    """Day -> the venues' history notes ('bybit: history incomplete: … missing'; '; '-joined
+    in configured order)."""
+    notes = rows[rows["history_incomplete"].fillna("") != ""]
+    if notes.empty:
+        return pd.Series(dtype=object)
+    order = {v: i for i, v in enumerate(venues)}
+    notes = notes.assign(_o=notes["venue"].map(order)).sort_values(["day", "_o"], kind="stable")
+    text = notes["venue"] + ": " + notes["history_incomplete"]
+    return text.groupby(notes["day"], sort=True).agg("; ".join)
 
 
 def _moves(
