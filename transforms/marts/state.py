@@ -220,7 +220,7 @@ def find_restart(
         ).fetchall()
     ]
     if not days:
-        return Restart(None)
+        return Restart(None, why=f"{symbol}: no model state before {start}: from the first bar")
     reasons: list[str] = []
     limit = start
     for day in days:
