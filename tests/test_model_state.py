@@ -136,3 +136,129 @@ def test_a_truncated_state_is_not_loaded():
     with pytest.raises(ValueError, match="not a liqmap model state"):
         unpack(b"garbage")
     assert CONTEXT in state.rows()
+
+
+# --- a state that cannot be trusted is recomputed, with one line saying why -------------
+
+SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
+
+
+@pytest.fixture
+def short_chain(tmp_path):
+    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
+    _chain(conn, 0, 5)
+    yield conn
+    conn.close()
+
+
+def _day_rows(conn, day: date) -> dict[str, pd.DataFrame]:
+    out = {}
+    for table in TABLES:
+        df = conn.execute(f"SELECT * FROM {table} WHERE day = $d", {"d": day}).df()
+        keys = [c for c in df.columns if df[c].dtype.kind != "f"]
+        out[table] = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out
+
+
+def _run_day6_and_check_against_scratch(conn, params=PARAMS):
+    """Run day 6 (continuing as the rules allow), then recompute it from scratch: the rows
+    must not change. Returns the first run's update."""
+    update = _update(conn, _day(6), _day(7), params)
+    got = _day_rows(conn, _day(6))
+    _update(conn, _day(6), _day(7), params, from_scratch=True)
+    for table, frame in _day_rows(conn, _day(6)).items():
+        assert len(frame) > 0, table
+        pd.testing.assert_frame_equal(got[table], frame, check_exact=False, rtol=1e-9, obj=table)
+    return update
+
+
+def test_the_newest_state_is_continued(short_chain):
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day == _day(5) and update.why == ""
+    kept = short_chain.execute(
+        "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'binance' ORDER BY day"
+    ).fetchall()
+    assert [r[0] for r in kept] == [_day(4), _day(5), _day(6)]  # the three newest
+
+
+def test_missing_state_recomputes_from_the_first_bar(short_chain):
+    short_chain.execute("DELETE FROM mart.model_state")
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day is None and "no model state" in update.why
+
+
+def test_other_params_recompute_from_the_first_bar(short_chain):
+    other = ModelParams(lookback_days=8, bin_size=250.0, heatmap_bin_size=500.0)
+    update = _run_day6_and_check_against_scratch(short_chain, other)
+    assert update.state_day is None
+    assert "computed under params" in update.why and other.params_hash() in update.why
+
+
+def test_a_corrupt_state_is_not_loaded(short_chain):
+    short_chain.execute(
+        "UPDATE mart.model_state SET state = state[1:100] "
+        "WHERE venue = 'binance' AND day = $d AND scenario = 'base'",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert "corrupt" in update.why and "binance" in update.why
+    assert update.state_day == _day(4)  # the newest state that holds
+
+
+def test_a_foreign_state_is_not_loaded(short_chain):
+    # bybit's (valid) state, hash and all, put in binance's place
+    short_chain.execute(
+        "UPDATE mart.model_state AS m SET state = o.state, content_hash = o.content_hash "
+        "FROM mart.model_state AS o WHERE m.venue = 'binance' AND o.venue = 'bybit' "
+        "AND m.day = $d AND o.day = $d AND m.scenario = 'base' AND o.scenario = 'base'",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert "corrupt" in update.why and update.state_day == _day(4)
+
+
+def test_restaged_bars_recompute_from_the_day_before_them(short_chain):
+    short_chain.execute(
+        "UPDATE stg.bars_5m SET oi_base = oi_base * 1.01 WHERE venue = 'bybit' AND day = $d",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"bybit BTCUSDT bars of {_day(5)} changed" in update.why
+    assert update.state_day == _day(4)
+
+
+def test_a_tier_snapshot_for_an_earlier_date_recomputes(short_chain):
+    tiers = flat_brackets(mmr=0.006).assign(venue="binance", effective_date=_day(2))
+    short_chain.register("t", tiers)
+    short_chain.execute("INSERT INTO ref.leverage_brackets BY NAME SELECT * FROM t")
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"binance BTCUSDT tier snapshot for {_day(2)} changed" in update.why
+    assert update.state_day is None  # no state kept from before that date
+
+
+# --- a day without bars is never silent -----------------------------------------------
+
+
+def test_a_missing_day_marks_the_later_days_and_the_other_venue_goes_on(tmp_path):
+    gone = _day(3)
+    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT, skip={"bybit": {gone}})
+    updates = _chain(conn, 0, 6)
+    assert "bybit" in updates[3].failed and "bybit" not in updates[4].failed
+    rows = conn.execute(
+        "SELECT day, venue, history_incomplete FROM mart.daily_metrics WHERE scenario = 'base'"
+    ).df()
+    note = f"history incomplete: {gone} missing"
+    rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    for day, venue, text in rows.itertuples(index=False):
+        if day <= gone or venue == "binance":
+            assert text == "", (day, venue, text)
+        elif venue == "bybit":
+            assert text == note, (day, text)
+        else:
+            assert text == f"bybit: {note}", (day, text)
+    assert set(rows[rows["day"] == gone]["venue"]) == {"binance", "all"}
+    # the same rows as a recompute from the first bar
+    got = _day_rows(conn, _day(6))
+    _update(conn, _day(6), _day(7), from_scratch=True)
+    for table, frame in _day_rows(conn, _day(6)).items():
+        pd.testing.assert_frame_equal(got[table], frame, check_exact=False, rtol=1e-9, obj=table)

@@ -229,7 +229,8 @@ def _daily(
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
         out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
-        out["history_incomplete"] = _history_notes(rows, venues).reindex(day_dates).fillna("")
+        notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
+        out["history_incomplete"] = notes.to_numpy(dtype=object)
         parts.append(out[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
