@@ -8,6 +8,10 @@ snapshot, --from-scratch) falls back visibly; a day without bars is never silent
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import duckdb
@@ -262,3 +266,59 @@ def test_a_missing_day_marks_the_later_days_and_the_other_venue_goes_on(tmp_path
     _update(conn, _day(6), _day(7), from_scratch=True)
     for table, frame in _day_rows(conn, _day(6)).items():
         pd.testing.assert_frame_equal(got[table], frame, check_exact=False, rtol=1e-9, obj=table)
+
+
+# --- SIGKILL while the state and marts are written ---------------------------------------
+
+CHILD = """
+import sys
+from datetime import date
+import duckdb
+from transforms.marts.update import update_marts
+from transforms.model import ModelParams
+conn = duckdb.connect(sys.argv[1])
+params = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
+day = date.fromisoformat(sys.argv[2])
+update_marts(conn, "BTCUSDT", params, day, date.fromordinal(day.toordinal() + 1), False,
+             ("binance", "bybit"))
+conn.close()
+"""
+
+
+def _all_rows(conn) -> dict[str, pd.DataFrame]:
+    """Every mart's rows, and the states by identity and content hash."""
+    states = conn.execute("SELECT * EXCLUDE (state) FROM mart.model_state").df()
+    keys = ["venue", "day", "scenario"]
+    return {
+        **{t: _frame(conn, t) for t in TABLES},
+        "state": states.sort_values(keys).reset_index(drop=True),
+    }
+
+
+def test_sigkill_during_the_state_write_keeps_the_previous_day(tmp_path):
+    path = tmp_path / "w.duckdb"
+    conn = synthetic_warehouse(path, SHORT)
+    _chain(conn, 0, 4)
+    before = _all_rows(conn)
+    conn.close()
+    env = {**os.environ, "LIQMAP_FAILPOINT": "state-write"}
+    crashed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), _day(5).isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    conn = duckdb.connect(str(path))
+    try:
+        after = _all_rows(conn)
+        for table, frame in before.items():  # nothing of day 5 landed, day 4 is whole
+            pd.testing.assert_frame_equal(after[table], frame, obj=table)
+        update = _update(conn, _day(5), _day(6))  # the next run finishes the day
+        assert update.state_day == _day(4)
+        clean = synthetic_warehouse(tmp_path / "clean.duckdb", SHORT)
+        _chain(clean, 0, 5)
+        _same_marts(conn, clean)
+    finally:
+        conn.close()
