@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transforms.config import Settings  # noqa: E402
 from transforms.db import warehouse  # noqa: E402
-from transforms.raw.datasets import DATASETS  # noqa: E402
 from transforms.raw.ingest import ingest_window  # noqa: E402
+from transforms.raw.venues.binance.datasets import DATASETS  # noqa: E402
 
 START = date(2025, 11, 1)
 LOG = logging.getLogger("bench")

@@ -13,8 +13,8 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions
 from transforms.config import load_settings
-from transforms.raw.datasets import DAILY_DATASETS
-from transforms.raw.venues.probe import missing_files
+from transforms.raw.venues.binance.datasets import DAILY_DATASETS
+from transforms.raw.venues.binance.probe import missing_files
 
 LATE_WINDOW_DAYS = 7
 FLAG_AFTER_DAYS = 3

@@ -201,7 +201,7 @@ def _logger_def(handler: logging.Handler, name: str):
 def _raw_files_total(settings: Settings, start: date, end: date, raw_steps: int) -> int:
     """Files the raw stage fetches, per symbol: Binance days x daily datasets + months; Bybit
     one day file per dataset (its funding is fetched per day too)."""
-    from transforms.raw.datasets import DATASETS, periods_for_window
+    from transforms.raw.venues.binance.datasets import DATASETS, periods_for_window
 
     total = 0
     if "binance" in settings.venues:

@@ -31,19 +31,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from reports import notation  # noqa: E402
+from transforms.marts.aggregate import aggregate_markets  # noqa: E402
 from transforms.marts.build import build_market  # noqa: E402
-from transforms.marts.venues import aggregate_markets  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
+from transforms.raw.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.raw.venues.bybit.datasets import RISK_LIMIT_COLUMNS  # noqa: E402
 from transforms.raw.venues.bybit.market import standard_tiers  # noqa: E402
 from transforms.raw.venues.bybit.oi import oi_per_side  # noqa: E402
 from transforms.raw.venues.bybit.source import BybitDay  # noqa: E402
 from transforms.raw.venues.bybit.tiers import tiers_to_brackets  # noqa: E402
-from transforms.raw.venues.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.reference import bracket_table  # noqa: E402
 
 DOC = REPO / "docs" / "methodology.md"

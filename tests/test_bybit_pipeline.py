@@ -10,9 +10,9 @@ import duckdb
 import pytest
 from pipeline_helpers import run_range, temp_settings
 
-from transforms.raw.datasets import DATASETS
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import DATASETS
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
-from transforms.raw.venues.synthetic import generate_mirror
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 2)
 DATASET_OF_ASSET = {spec.asset: name for name, spec in DATASETS.items()}

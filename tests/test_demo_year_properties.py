@@ -23,11 +23,11 @@ import pytest
 from reports.notation import MIN_BREAKOUT, RATIO_PATTERN, fmt_imbalance
 from reports.site import build_site
 from transforms.db import apply_schema
+from transforms.marts.aggregate import aggregate_markets
 from transforms.marts.build import build_market
-from transforms.marts.venues import aggregate_markets
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
-from transforms.raw.venues.synthetic.hourly import hourly_bars
+from transforms.raw.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
 
 SYMBOL = "BTCUSDT"

@@ -18,10 +18,15 @@ from transforms.atomic import atomic_write_bytes, atomic_write_text
 from transforms.db import warehouse
 from transforms.marts.registry import MART_ASSETS, MARTS, REALIZED_MART_ASSETS
 from transforms.marts.store import moves_by_day
-from transforms.raw.datasets import DAILY_DATASETS, DATASETS, MONTHLY_DATASETS, archive_relpath
 from transforms.raw.ingest import WaitingForArchive, ingest_window
 from transforms.raw.quality import check_names
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import (
+    DAILY_DATASETS,
+    DATASETS,
+    MONTHLY_DATASETS,
+    archive_relpath,
+)
 from transforms.rules import NS_PER_DAY, swing_day_ns
 from transforms.staging import build_bars_5m, incomplete_bar_days
 

@@ -10,7 +10,6 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.datasets import DATASETS
 from transforms.raw.ingest import VenuesFailed, WaitingForArchive, ingest_window
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
@@ -18,6 +17,7 @@ from transforms.raw.quality import (
     CheckOutcome,
     check_names,
 )
+from transforms.raw.venues.binance.datasets import DATASETS
 from transforms.reference.tiers import MissingTiersError, TierFileError
 
 #: reported but not blocking on the raw asset (see README "Quality gates")

@@ -6,8 +6,8 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.datasets import DATASETS
 from transforms.raw.quality import good_segments, rejected_days
+from transforms.raw.venues.binance.datasets import DATASETS
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 from transforms.staging import build_bars_5m, incomplete_bar_days
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from transforms.raw.datasets import ARCHIVE_VENUE, DAILY_DATASETS, dataset
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE, DAILY_DATASETS, dataset
 from transforms.venues import AGGREGATE_VENUE
 
 # Table names come from the dataset registry (constants), never from input.

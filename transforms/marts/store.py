@@ -15,7 +15,7 @@ import pandas as pd
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS, MartFrames, Windowing
-from transforms.raw.datasets import ARCHIVE_VENUE
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 from transforms.venues import AGGREGATE_VENUE
 

@@ -1,7 +1,7 @@
 """One raw dataset over a window of days, for every configured venue and symbol.
 
 Venues (`LIQMAP_VENUES`) are looped in order: 'binance' is the archive path below, 'bybit' the
-REST path of transforms.raw.bybit_ingest (same raw tables, venue = 'bybit'). A venue failing
+REST path of transforms.raw.venues.bybit.ingest (same raw tables, venue = 'bybit'). A venue failing
 (Bybit down, banned, rate-limited, HTTP 451, connection refused; the archive unreachable or not
 published yet) is logged with one line naming venue, dataset, symbol and reason, recorded in
 `IngestResult.failed_venues`, and the other venues' rows still land; only when every venue
@@ -31,19 +31,19 @@ import duckdb
 
 from transforms.config import ConfigError, Settings
 from transforms.progress import Progress
-from transforms.raw.bybit_ingest import ingest_bybit
-from transforms.raw.datasets import ARCHIVE_VENUE, dataset, periods_for_window
-from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
-from transforms.raw.loading import load_files
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
     check_dataset,
     check_files_verified,
 )
-from transforms.raw.validation import Rejection
-from transforms.raw.venues import make_source
-from transforms.raw.venues.base import FetchedFile, NotYetPublished, Source, SourceError
+from transforms.raw.venues.binance import make_source
+from transforms.raw.venues.binance.cache import FetchedFile, NotYetPublished, Source, SourceError
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE, dataset, periods_for_window
+from transforms.raw.venues.binance.funding import Log, catch_up_funding, fill_pending_from_rest
+from transforms.raw.venues.binance.loading import load_files
+from transforms.raw.venues.binance.validation import Rejection
+from transforms.raw.venues.bybit.ingest import ingest_bybit
 from transforms.raw.venues.bybit.source import VENUE as BYBIT
 from transforms.reference.brackets import DEFAULT_VENUE
 from transforms.reference.tiers import require_tiers, tiers_file_from_env
@@ -96,7 +96,7 @@ def fetch_window(
     """Verified files for every period. A daily file not yet published raises
     WaitingForArchive; a monthly file not yet published is appended to `pending` (the archive
     publishes it after the month ends) and the window proceeds without it; a later run's
-    catch-up (transforms.raw.funding.catch_up_funding) loads it once published."""
+    catch-up (transforms.raw.venues.binance.funding.catch_up_funding) loads it once published."""
     monthly = dataset(name).monthly
     progress = Progress(log, f"{name} {symbol} fetch", len(periods))
     files = []
@@ -201,7 +201,7 @@ def _ingest_bybit(
     log: Log,
     result: IngestResult,
 ) -> bool:
-    """The Bybit REST path (transforms.raw.bybit_ingest), into `result`; False when every
+    """The Bybit REST path (transforms.raw.venues.bybit.ingest), into `result`; False when every
     symbol failed."""
     bybit = ingest_bybit(connect, settings, name, start, end, log)
     result.rows += bybit.rows

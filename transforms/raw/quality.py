@@ -14,11 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.raw.datasets import ARCHIVE_VENUE, dataset, period_bounds
-from transforms.raw.venues.base import sha256_file
+from transforms.raw.venues.binance.cache import sha256_file
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE, dataset, period_bounds
 
 FILES_CHECK = "checksums_verified"
-#: A day below the completeness threshold is rejected at load (transforms.raw.validation);
+#: A day below the completeness threshold is rejected at load (venues/binance/validation);
 #: a day above it but short of the full count happens in the real archive: warn, don't block.
 WARN_ONLY_CHECKS = frozenset({"complete_days"})
 #: Files rejected at load, per raw asset: reported, not blocking there (the window's good

@@ -9,7 +9,7 @@ from functools import cache
 import duckdb
 
 from transforms.db import sql_file, transaction
-from transforms.raw.datasets import ARCHIVE_VENUE
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 
 BARS_PER_DAY = 288

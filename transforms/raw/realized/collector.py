@@ -24,7 +24,6 @@ from typing import Any
 
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
-from transforms.raw.realized.bybit_stream import SubscriptionRejected
 from transforms.raw.realized.connection import NotLive, StreamConnection
 from transforms.raw.realized.coverage import CoverageLog
 from transforms.raw.realized.dedupe import RedeliveryFilter
@@ -37,6 +36,7 @@ from transforms.raw.realized.hourly_files import (
     tail_lines,
 )
 from transforms.raw.realized.settings import VENUES, CollectorConfig
+from transforms.raw.venues.bybit.stream import SubscriptionRejected
 
 log = logging.getLogger("liqmap.collect")
 REJECTED_FILE = "rejected.jsonl"

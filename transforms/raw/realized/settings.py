@@ -8,7 +8,8 @@ from pathlib import Path
 from types import ModuleType
 
 from transforms.config import ConfigError, Settings
-from transforms.raw.realized import binance_stream, bybit_stream
+from transforms.raw.venues.binance import stream as binance_stream
+from transforms.raw.venues.bybit import stream as bybit_stream
 
 VENUES: dict[str, ModuleType] = {"bybit": bybit_stream, "binance": binance_stream}
 URL_ENV = {"bybit": "LIQMAP_BYBIT_WS_URL", "binance": "LIQMAP_BINANCE_WS_URL"}

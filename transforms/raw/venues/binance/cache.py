@@ -17,7 +17,7 @@ from typing import Protocol
 
 from transforms.atomic import atomic_target, atomic_write_text, remove_stale_temps
 from transforms.failpoints import failpoint
-from transforms.raw.datasets import archive_relpath
+from transforms.raw.venues.binance.datasets import archive_relpath
 
 _SHA256_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(\S+)\s*$")
 

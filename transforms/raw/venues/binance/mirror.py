@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.raw.venues.base import CachingSource, NotYetPublished, SourceError
+from transforms.raw.venues.binance.cache import CachingSource, NotYetPublished, SourceError
 
 
 class MirrorSource(CachingSource):

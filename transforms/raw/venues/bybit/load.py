@@ -1,6 +1,7 @@
 """Load fetched Bybit days into the SAME raw tables as Binance, with venue = 'bybit'.
 
-Per raw dataset of the registry (transforms.raw.datasets), from the Bybit dataset named in
+Per raw dataset of the registry (transforms.raw.venues.binance.datasets), from the Bybit
+dataset named in
 `BYBIT_DATASET`:
 
 - klines_1m -> raw.klines_1m: quote_volume = Bybit's turnover; trade_count and the taker
@@ -34,7 +35,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
-from transforms.raw.datasets import dataset as registry_dataset
+from transforms.raw.venues.binance.datasets import dataset as registry_dataset
 from transforms.raw.venues.bybit.errors import BybitError
 from transforms.raw.venues.bybit.oi import oi_per_side
 from transforms.raw.venues.bybit.source import VENUE, BybitDay

@@ -2,7 +2,7 @@
 
 All files of a dataset are extracted to a temp dir and read by one DuckDB `read_csv` per
 header variant into a temp staging table (if that read fails, file by file, so the error names
-the file that does not parse). Each file is validated (transforms.raw.validation); a rejected
+the file that does not parse). Each file is validated (validation.py); a rejected
 file loads nothing and is recorded in `raw.rejected_files`. Then, in one transaction, the rows
 of the days the accepted files cover are replaced; `raw.files` gets one row per accepted file
 (replacing earlier rows for the same period).
@@ -21,10 +21,16 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
-from transforms.raw.datasets import ARCHIVE_VENUE, FUNDING_COLUMNS, period_bounds
-from transforms.raw.datasets import dataset as dataset_spec
-from transforms.raw.parsing import ExtractedCsv, extract_csv, select_params, select_sql
-from transforms.raw.validation import (
+from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
+from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE, FUNDING_COLUMNS, period_bounds
+from transforms.raw.venues.binance.datasets import dataset as dataset_spec
+from transforms.raw.venues.binance.parsing import (
+    ExtractedCsv,
+    extract_csv,
+    select_params,
+    select_sql,
+)
+from transforms.raw.venues.binance.validation import (
     FILES,
     STAGE,
     Rejection,
@@ -32,7 +38,6 @@ from transforms.raw.validation import (
     rejection,
     validate_stage,
 )
-from transforms.raw.venues.base import CorruptArchive, FetchedFile
 
 
 @dataclass

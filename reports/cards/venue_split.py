@@ -12,10 +12,10 @@ import numpy as np
 
 from reports.cards.card import ChartCard, Table
 from reports.cards.liq_map import MAP_MAX_BARS, MAP_SPAN
-from reports.charts.venues import venue_map_template, venue_risk_template
+from reports.charts.venue_split import venue_map_template, venue_risk_template
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
-from reports.venues import VenueShare, joined_labels
+from reports.venue_set import VenueShare, joined_labels
 from transforms.venues import AGGREGATE_VENUE, venue_label
 
 RISK_MEASURES = (

@@ -3,7 +3,7 @@
 The archive publishes funding as one file per month, after the month ends. For the days of the
 running month the `binance` source asks `GET /fapi/v1/fundingRate` (keyless) instead; those
 rows carry no raw.files record, so the monthly file replaces them once it lands
-(transforms.raw.loading.catch_up_funding).
+(transforms.raw.venues.binance.loading.catch_up_funding).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pandas as pd
 
 from transforms.config import validate_symbol
 from transforms.http import Deadline, make_client
-from transforms.raw.datasets import FUNDING_COLUMNS
-from transforms.raw.venues.base import SourceError
-from transforms.raw.venues.binance import get_with_retries
+from transforms.raw.venues.binance.cache import SourceError
+from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS
+from transforms.raw.venues.binance.source import get_with_retries
 
 ENDPOINT = "fapi/v1/fundingRate"
 PAGE_LIMIT = 1000

@@ -1,5 +1,5 @@
 """A seeded synthetic perpetual market (BTCUSDT and alts that follow it), simulated in numpy
-(the archive files it becomes are written by transforms.raw.venues.synthetic.archive).
+(the archive files it becomes are written by transforms.raw.synthetic.archive).
 
 BTCUSDT is the leader, simulated as described below. Every other symbol follows BTC's hourly
 path (beta times BTC's log move plus its own mean-reverting walk from its own seeded stream,

@@ -10,7 +10,7 @@ from datetime import date
 
 from transforms.config import Settings
 from transforms.http import HttpError, fetch_bytes, make_client
-from transforms.raw.venues import archive_relpath, periods_for_window
+from transforms.raw.venues.binance import archive_relpath, periods_for_window
 
 PROBE_TIMEOUT_S = 10.0
 

@@ -7,9 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from transforms.config import Settings
-from transforms.raw.venues.base import FetchedFile
-from transforms.raw.venues.mirror import MirrorSource
-from transforms.raw.venues.synthetic.archive import (
+from transforms.raw.synthetic.archive import (
     GENERATOR_VERSION,
     MANIFEST_NAME,
     duplicated_metrics_row,
@@ -17,7 +15,9 @@ from transforms.raw.venues.synthetic.archive import (
     generate_mirror,
     headerless,
 )
-from transforms.raw.venues.synthetic.market import KIND_NAMES, Market, simulate_market
+from transforms.raw.synthetic.market import KIND_NAMES, Market, simulate_market
+from transforms.raw.venues.binance.cache import FetchedFile
+from transforms.raw.venues.binance.mirror import MirrorSource
 
 __all__ = [
     "GENERATOR_VERSION",

@@ -23,20 +23,20 @@ import pyarrow.csv as pacsv
 
 from transforms.atomic import atomic_write_text
 from transforms.config import validate_symbol
-from transforms.raw.datasets import (
-    FUNDING_COLUMNS,
-    KLINE_COLUMNS,
-    METRICS_COLUMNS,
-    archive_relpath,
-)
-from transforms.raw.venues.base import checksum_line
-from transforms.raw.venues.synthetic.market import (
+from transforms.raw.synthetic.market import (
     MS_MINUTE,
     Market,
     month_end_exclusive,
     month_start,
     simulate_market,
     stream,
+)
+from transforms.raw.venues.binance.cache import checksum_line
+from transforms.raw.venues.binance.datasets import (
+    FUNDING_COLUMNS,
+    KLINE_COLUMNS,
+    METRICS_COLUMNS,
+    archive_relpath,
 )
 
 GENERATOR_VERSION = 1

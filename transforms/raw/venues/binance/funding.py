@@ -14,10 +14,10 @@ from typing import Protocol
 
 import duckdb
 
-from transforms.raw.datasets import period_bounds, periods_for_window
-from transforms.raw.loading import load_dataset, replace_funding_days
-from transforms.raw.venues.base import NotYetPublished, Source, SourceError
-from transforms.raw.venues.funding_rest import fetch_funding_rest
+from transforms.raw.venues.binance.cache import NotYetPublished, Source, SourceError
+from transforms.raw.venues.binance.datasets import period_bounds, periods_for_window
+from transforms.raw.venues.binance.funding_rest import fetch_funding_rest
+from transforms.raw.venues.binance.loading import load_dataset, replace_funding_days
 from transforms.rules import FUNDING_LOOKBACK
 
 

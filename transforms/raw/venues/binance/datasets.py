@@ -200,7 +200,7 @@ class Dataset:
     #: when set, duplicated rows are dropped: one row per time_column, first by this ORDER BY
     dedupe_order: str | None = None
     verification: Verification = Verification.ARCHIVE_CHECKSUM
-    #: plausibility rules checked per file before loading (transforms.raw.validation)
+    #: plausibility rules checked per file before loading (transforms.raw.venues.binance.validation)
     rules: tuple[RowRule, ...] = ()
     #: a file with fewer rows than this per day it covers is rejected as incomplete
     min_rows_per_day: int = 1

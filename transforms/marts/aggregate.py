@@ -35,9 +35,9 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.aggregate import Grid
 from transforms.model.bars import BarArrays
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.grid import Grid
 from transforms.model.levels import LEVEL_COLUMNS, key_levels
 from transforms.model.metrics import peak_clusters
 from transforms.model.params import ModelParams

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from transforms.raw.venues.synthetic.market import simulate_market
+from transforms.raw.synthetic.market import simulate_market
 
 
 def hourly_bars(symbol: str, start: date, n_days: int, seed: int = 7) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Validate archive files at load, per file, before any of their rows enter `raw.*`.
 
-The staged rows of a batch (one DuckDB read of every CSV, see transforms.raw.loading) are
+The staged rows of a batch (one DuckDB read of every CSV, see loading.py) are
 numbered by file line, then each file is checked against the dataset's rules, all declared
-in the registry (transforms.raw.datasets): rows belong to the file's period (day, or month
+in the registry (datasets.py): rows belong to the file's period (day, or month
 for funding), timestamps are unique (up to `max_repeated_timestamps`), every row passes the
 plausibility `rules`, and the file holds at least `min_rows_per_day` rows per day it covers.
 A file failing any of them becomes one `Rejection` whose message is one line naming the
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.raw.datasets import dataset, period_bounds
+from transforms.raw.venues.binance.datasets import dataset, period_bounds
 
 STAGE = "_liqmap_stage"
 FILES = "_liqmap_files"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.raw.datasets import Dataset, dataset
-from transforms.raw.venues.base import CorruptArchive
+from transforms.raw.venues.binance.cache import CorruptArchive
+from transforms.raw.venues.binance.datasets import Dataset, dataset
 
 
 def schema_for(name: str) -> Dataset:

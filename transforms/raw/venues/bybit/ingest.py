@@ -2,7 +2,7 @@
 
 For each symbol: fetch the window's days (`BybitSource.fetch_day`: verified day cache, else the
 API) a month at a time, replacing each batch's venue 'bybit' rows in one transaction
-(transforms.raw.bybit_load), and run the registry's checks for venue 'bybit'. In the klines
+(transforms.raw.venues.bybit.load), and run the registry's checks for venue 'bybit'. In the klines
 ingest (once per run) each symbol's risk-limit tiers are also snapshotted into
 ref.leverage_brackets (venue 'bybit', effective_date = today).
 
@@ -26,12 +26,6 @@ import duckdb
 
 from transforms.config import Settings
 from transforms.progress import Progress
-from transforms.raw.bybit_load import (
-    BYBIT_DATASET,
-    BybitLoadError,
-    replace_days,
-    replace_tier_snapshot,
-)
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
@@ -45,6 +39,12 @@ from transforms.raw.venues.bybit.errors import (
     CacheCorrupt,
 )
 from transforms.raw.venues.bybit.feed import BybitFeed, open_bybit_feed
+from transforms.raw.venues.bybit.load import (
+    BYBIT_DATASET,
+    BybitLoadError,
+    replace_days,
+    replace_tier_snapshot,
+)
 from transforms.raw.venues.bybit.settings import BybitSettings
 from transforms.raw.venues.bybit.source import VENUE, BybitDay
 
