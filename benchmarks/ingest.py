@@ -70,7 +70,7 @@ def ingest(root: Path, start: date, end: date) -> dict:
             out["load_s"] += time.perf_counter() - t
             out["files"] += len(files)
         t = time.perf_counter()
-        out["bars"] = build_bars_5m(conn, SYMBOL, start, end)
+        out["bars"] = build_bars_5m(conn, SYMBOL, start, end, venue="binance")
         out["stage_s"] = time.perf_counter() - t
     out["total_s"] = out["fetch_s"] + out["load_s"] + out["stage_s"]
     out["validate_s"] = _VALIDATE["s"]

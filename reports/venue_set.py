@@ -16,12 +16,13 @@ import duckdb
 from reports import queries
 from reports.loaders import MartData, Record, load_mart_data
 from reports.notation import fmt_share, fmt_usd
-from transforms.venues import AGGREGATE_VENUE, VENUES, venue_label
+from transforms.venues import AGGREGATE_VENUE, venue_label, venue_names
 
 
 def venue_order(venue: str) -> tuple[int, str]:
     """Known venues in their configured order (the reference venue first), others after."""
-    return (VENUES.index(venue) if venue in VENUES else len(VENUES), venue)
+    known = venue_names()
+    return (known.index(venue) if venue in known else len(known), venue)
 
 
 def split_names(text: str | None) -> list[str]:

@@ -66,7 +66,7 @@ def model_figures() -> dict[str, Any]:
     p = ModelParams()
     ep, mmr = 100_000.0, 0.004
     lp = {(side, lev): _lp(ep, lev, side, mmr) for side in ("long", "short") for lev in (100, 10)}
-    table = bracket_table()
+    table = bracket_table("BTCUSDT", "binance")
     snaps = {d: t.sort_values("bracket") for d, t in table.groupby("effective_date")}
     dates = sorted(snaps)
     levels = list(p.leverage_levels)
@@ -128,7 +128,9 @@ def venue_figures() -> dict[str, Any]:
     binance = hourly_bars(symbol, start, days)
     reported = binance["oi_base"] * VENUE_OI_SHARE * 2.0  # Bybit's openInterest, both sides
     last = end - pd.Timedelta(days=1).to_pytimedelta()
-    base = build_market(binance, bracket_table(), p, symbol, last, end, venue="binance")
+    base = build_market(
+        binance, bracket_table("BTCUSDT", "binance"), p, symbol, last, end, venue="binance"
+    )
     out: dict[str, Any] = {"oi_share": VENUE_OI_SHARE, "days": days}
     for sides in ("both", "one"):
         per_side = oi_per_side(reported.to_numpy(), sides)
@@ -193,6 +195,7 @@ def _scenario_table(inp) -> tuple[list[dict[str, Any]], float, int]:
         day,
         day + pd.Timedelta(days=1),
         scenarios=("base", "never_close"),
+        venue="binance",
     )
     dm = frames.daily_metrics
     rows = [r for _, r in dm.iterrows()]

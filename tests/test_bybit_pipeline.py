@@ -11,11 +11,11 @@ import pytest
 from pipeline_helpers import run_range, temp_settings
 
 from transforms.raw.synthetic import generate_mirror
-from transforms.raw.venues.binance.datasets import DATASETS
+from transforms.raw.tables import TABLES
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 2)
-DATASET_OF_ASSET = {spec.asset: name for name, spec in DATASETS.items()}
+DATASET_OF_ASSET = {spec.asset: name for name, spec in TABLES.items()}
 RAW_ASSETS = tuple(DATASET_OF_ASSET)
 
 

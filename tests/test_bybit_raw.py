@@ -15,7 +15,7 @@ from transforms.db import warehouse
 from transforms.raw.ingest import VenuesFailed, ingest_window
 from transforms.raw.quality import FILES_CHECK, FILES_VALID_CHECK, check_files_verified
 from transforms.raw.synthetic import generate_mirror
-from transforms.raw.venues.binance.datasets import DATASETS
+from transforms.raw.tables import TABLES as DATASETS
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer, Fault
 from transforms.raw.venues.bybit.feed import shadow_market
 

@@ -44,7 +44,15 @@ def hourly_demo_bars(n_days: int = DAYS) -> pd.DataFrame:
 def demo(tmp_path_factory):
     bars = hourly_demo_bars()
     end = START + timedelta(days=DAYS)
-    model = build_market(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    model = build_market(
+        bars,
+        bracket_table("BTCUSDT", "binance"),
+        ModelParams(),
+        SYMBOL,
+        START,
+        end,
+        venue="binance",
+    )
     aggregate = aggregate_markets([model], ("binance",), ModelParams())  # what the site shows
     db = tmp_path_factory.mktemp("demo_year") / "warehouse.duckdb"
     conn = duckdb.connect(str(db))

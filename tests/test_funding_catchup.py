@@ -56,7 +56,7 @@ def run_window(conn, source, start: date, end: date, first_day: date) -> list[tu
             caught_up += catch_up_funding(
                 conn, source, SYMBOL, start, end, first_day, source.name, skip=pending
             )
-    build_bars_5m(conn, SYMBOL, start, end)
+    build_bars_5m(conn, SYMBOL, start, end, venue="binance")
     return caught_up
 
 

@@ -83,8 +83,8 @@ def test_incomplete_bar_days_names_each_short_day(mirror_settings):
     for name in DATASETS:
         ingest_window(_connect(settings), settings, name, D0, D1, LOG)
     with warehouse(settings.warehouse_path) as conn:
-        build_bars_5m(conn, SYMBOL, D0, D1)
-        assert incomplete_bar_days(conn, SYMBOL, D0, D1) == []
+        build_bars_5m(conn, SYMBOL, D0, D1, venue="binance")
+        assert incomplete_bar_days(conn, SYMBOL, D0, D1, venue="binance") == []
         conn.execute(
             "DELETE FROM stg.bars_5m WHERE ts >= TIMESTAMP '2025-11-27 23:00:00' "
             "AND ts < TIMESTAMP '2025-11-28 00:00:00'"
@@ -92,7 +92,7 @@ def test_incomplete_bar_days_names_each_short_day(mirror_settings):
         conn.execute(
             "UPDATE stg.bars_5m SET mark_low = NULL WHERE ts = TIMESTAMP '2025-11-28 12:00:00'"
         )
-        lines = incomplete_bar_days(conn, SYMBOL, D0, D1)
+        lines = incomplete_bar_days(conn, SYMBOL, D0, D1, venue="binance")
     assert lines == [
         f"binance {SYMBOL} 2025-11-27: 276 bars, 276 mark, 276 OI",
         f"binance {SYMBOL} 2025-11-28: 288 bars, 287 mark, 288 OI",

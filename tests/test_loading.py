@@ -34,7 +34,7 @@ def load_all(conn, source, start=START, end=END) -> dict[str, int]:
     for dataset in DATASETS:
         files = [source.fetch(dataset, SYMBOL, p) for p in periods_for_window(dataset, start, end)]
         counts[dataset] = load_dataset(conn, dataset, SYMBOL, files, start, end, source.name)
-    counts["bars"] = build_bars_5m(conn, SYMBOL, start, end)
+    counts["bars"] = build_bars_5m(conn, SYMBOL, start, end, venue="binance")
     return counts
 
 

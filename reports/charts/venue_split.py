@@ -21,9 +21,9 @@ from reports.charts.spec import (
     num,
     ph,
 )
-from transforms.venues import VENUES, venue_label
+from transforms.venues import venue_label, venue_names
 
-# one colour per known venue (transforms.config.VENUES order: the reference venue first)
+# one colour per registered venue (transforms/venues.py order: the reference venue first)
 VENUE_COLORS = ("#4c9be8", "#f2a33a", "#8a7fb8", "#5fb36b")
 # the map's series: per venue a long shade and a short shade
 LONG_SHADES = (LONG, LONG_CUM, "#b23a1c", "#ffc2ad")
@@ -36,13 +36,13 @@ def _cycle(palette: tuple[str, ...], n: int) -> list[str]:
 
 def venue_series() -> tuple[list[str], list[str]]:
     """(venue labels, colours): a fixed scale, so a venue keeps its colour on every page."""
-    labels = [venue_label(v) for v in VENUES]
+    labels = [venue_label(v) for v in venue_names()]
     return labels, _cycle(VENUE_COLORS, len(labels))
 
 
 def map_series() -> tuple[list[str], list[str]]:
     """('Binance longs', ... 'Bybit shorts'; their colours): longs in reds, shorts in teals."""
-    labels = [venue_label(v) for v in VENUES]
+    labels = [venue_label(v) for v in venue_names()]
     names = [f"{x} longs" for x in labels] + [f"{x} shorts" for x in labels]
     return names, _cycle(LONG_SHADES, len(labels)) + _cycle(SHORT_SHADES, len(labels))
 

@@ -9,7 +9,7 @@ from their outputs for the same window and the same price bins (DESIGN v2 §3):
   positions liquidate on its own mark price, so each is measured against its own spot);
 * ratios, key levels, peak clusters and 90 % points: computed from the summed totals and the
   summed grid, never averaged;
-* price, zone and swings: the reference venue's path (config.REFERENCE_VENUE when present,
+* price, zone and swings: the reference venue's path (the registry's reference venue when present,
   else the first configured venue that has rows); open interest summed; funding weighted by
   open interest (CoinGlass's "OI-weighted funding").
 
@@ -42,7 +42,7 @@ from transforms.model.levels import LEVEL_COLUMNS, key_levels
 from transforms.model.metrics import peak_clusters
 from transforms.model.params import ModelParams
 from transforms.model.zone import zones_daily
-from transforms.venues import AGGREGATE_VENUE, REFERENCE_VENUE
+from transforms.venues import AGGREGATE_VENUE, reference_venue
 
 #: daily_metrics columns that add up across venues
 ADDITIVE_COLUMNS = (
@@ -63,10 +63,8 @@ _LAYER_MAP_KEYS = ["symbol", "day", "scenario", "layer", "price_low", "price_hig
 
 def reference_market(models: Sequence[MarketModel]) -> MarketModel:
     """The market whose price path stands for the aggregate."""
-    for m in models:
-        if m.venue == REFERENCE_VENUE:
-            return m
-    return models[0]
+    ref = reference_venue([m.venue for m in models])
+    return next(m for m in models if m.venue == ref)
 
 
 def _reference_spots(models: Sequence[MarketModel]) -> pd.Series:

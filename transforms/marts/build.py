@@ -35,7 +35,6 @@ from transforms.model.moves import moves as compute_moves
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.zone import zones_daily
-from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -223,7 +222,8 @@ def build_marts(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
@@ -231,7 +231,7 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue
+        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue=venue
     ).frames
 
 
@@ -254,7 +254,8 @@ def build_market(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
 ) -> MarketModel:
     """`build_marts` for one market (venue, symbol), keeping what the aggregate needs."""
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017

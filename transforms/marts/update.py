@@ -20,7 +20,6 @@ from transforms.marts.build import build_market
 from transforms.marts.coverage import describe_missing, missing_raw_days
 from transforms.marts.store import read_bars, write_marts
 from transforms.model.params import ModelParams
-from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
@@ -87,8 +86,8 @@ def update_marts(
     params: ModelParams,
     start: date,
     end: date,
-    auto_bins: bool = True,
-    venues: tuple[str, ...] = (ARCHIVE_VENUE,),
+    auto_bins: bool,
+    venues: tuple[str, ...],
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) from each venue's whole staged
     history, then its aggregate across venues ('all', transforms.marts.aggregate).

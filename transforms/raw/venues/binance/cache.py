@@ -1,4 +1,4 @@
-"""What every source shares: errors, the Source protocol and the verified raw-file cache.
+"""What every Binance archive source shares: the Source protocol and the verified file cache.
 
 A source turns (dataset, symbol, period) into a file in the raw cache that has been checked
 against its sha256 `.CHECKSUM` and opened as a well-formed single-member zip. Files are written
@@ -15,19 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from transforms.atomic import atomic_target, atomic_write_text, remove_stale_temps
+from transforms.atomic import atomic_target, atomic_write_text, remove_stale_temps, sha256_file
 from transforms.failpoints import failpoint
+from transforms.raw.errors import SourceError
 from transforms.raw.venues.binance.datasets import archive_relpath
 
 _SHA256_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(\S+)\s*$")
-
-
-class SourceError(Exception):
-    """A file could not be obtained or verified; the message names the file."""
-
-
-class NotYetPublished(SourceError):
-    """The archive has no such file (HTTP 404 / missing in the mirror): try again later."""
 
 
 class ChecksumMismatch(SourceError):
@@ -57,14 +50,6 @@ class Source(Protocol):
     def fetch(self, dataset: str, symbol: str, period: str) -> FetchedFile: ...
 
     def close(self) -> None: ...
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def parse_checksum(text: str, expected_name: str, relpath: str) -> str:

@@ -1,10 +1,10 @@
-"""The dataset registry: every raw dataset, declared once.
+"""Binance's archive datasets: how each raw dataset is published on data.binance.vision.
 
-One entry per dataset holds everything the layers derive from it: the archive layout and
-period (daily or monthly), how a file is verified, the CSV columns and their types, how a CSV
-row becomes a raw-table row, the table and its time column, rows per complete day, the
-checks, and the Dagster asset name and description. Adding a dataset is one entry here plus
-its parser quirks.
+One entry per raw dataset (transforms.raw.tables names the table, checks and asset) holds
+what the archive path derives from it: the archive layout and period (daily or monthly), how a
+file is verified, the CSV columns and their types, how a CSV row becomes a raw-table row, and
+the plausibility rules a file must pass before it is loaded. Adding a dataset is one entry
+here (and one in transforms.raw.tables) plus its parser quirks.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from enum import Enum
 from types import MappingProxyType
 
 from transforms.config import validate_symbol
+from transforms.raw.tables import raw_table
 
-#: the venue whose public archive (data.binance.vision) these datasets describe; the other
-#: venues declare their own datasets in their package (transforms/raw/venues/<venue>/)
-ARCHIVE_VENUE = "binance"
+#: this package's name in the venue registry (transforms/venues.py)
+VENUE = "binance"
 
 # CSV columns, in order, as written by the archive (header row when present).
 KLINE_COLUMNS = (
@@ -186,21 +186,12 @@ class Dataset:
     select: str
     #: expression for the row's timestamp, used for `day` and windowing
     time_expr: str
-    table: str
-    time_column: str
     #: raw table columns written by a load (after symbol, day)
     insert_columns: tuple[str, ...]
-    #: rows in a complete UTC day (None: no fixed count)
-    rows_per_day: int | None
-    #: data checks run after each load (transforms.raw.quality), besides checksums_verified
-    checks: tuple[str, ...]
-    #: Dagster asset name and description
-    asset: str
-    description: str
     #: when set, duplicated rows are dropped: one row per time_column, first by this ORDER BY
     dedupe_order: str | None = None
     verification: Verification = Verification.ARCHIVE_CHECKSUM
-    #: plausibility rules checked per file before loading (transforms.raw.venues.binance.validation)
+    #: plausibility rules checked per file before loading (validation.py)
     rules: tuple[RowRule, ...] = ()
     #: a file with fewer rows than this per day it covers is rejected as incomplete
     min_rows_per_day: int = 1
@@ -212,8 +203,31 @@ class Dataset:
     reference: str | None = None
     reference_join: str | None = None
 
+    # The raw table's side (transforms.raw.tables), read through for the archive code.
+    @property
+    def table(self) -> str:
+        return raw_table(self.name).table
 
-_COMMON_CHECKS = ("no_duplicate_timestamps", "monotone_timestamps")
+    @property
+    def time_column(self) -> str:
+        return raw_table(self.name).time_column
+
+    @property
+    def rows_per_day(self) -> int | None:
+        return raw_table(self.name).rows_per_day
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        return raw_table(self.name).checks
+
+    @property
+    def asset(self) -> str:
+        return raw_table(self.name).asset
+
+    @property
+    def description(self) -> str:
+        return raw_table(self.name).description
+
 
 _KLINE_SELECT = f"""
     {_epoch("open_time")} AS open_time,
@@ -230,8 +244,6 @@ _ENTRIES = (
         types=_KLINE_TYPES,
         select=_KLINE_SELECT,
         time_expr=_epoch("open_time"),
-        table="raw.klines_1m",
-        time_column="open_time",
         insert_columns=(
             "open_time",
             "open",
@@ -245,10 +257,6 @@ _ENTRIES = (
             "taker_buy_volume",
             "taker_buy_quote_volume",
         ),
-        rows_per_day=1440,
-        checks=("complete_days", *_COMMON_CHECKS, "prices_sane"),
-        asset="raw_klines_1m",
-        description="1-minute last-price klines (OHLCV, taker volume).",
         rules=(_PRICES_FINITE, _OHLC_ORDER),
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
     ),
@@ -262,18 +270,12 @@ _ENTRIES = (
     {_epoch("open_time")} AS open_time, open, high, low, close,
     {_epoch("close_time")} AS close_time""",
         time_expr=_epoch("open_time"),
-        table="raw.mark_klines_1m",
-        time_column="open_time",
         insert_columns=("open_time", "open", "high", "low", "close", "close_time"),
-        rows_per_day=1440,
-        checks=("complete_days", *_COMMON_CHECKS, "prices_sane"),
-        asset="raw_mark_klines_1m",
-        description="1-minute mark-price klines: liquidations trigger on mark.",
         rules=(_PRICES_FINITE, _OHLC_ORDER, _MARK_NEAR_LAST),
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time AS ref_time, close AS ref_close "
-        f"FROM raw.klines_1m WHERE venue = '{ARCHIVE_VENUE}' AND symbol = $symbol) ref "
+        f"FROM raw.klines_1m WHERE venue = '{VENUE}' AND symbol = $symbol) ref "
         "ON ref.ref_time = s.open_time",
     ),
     Dataset(
@@ -288,8 +290,6 @@ _ENTRIES = (
     count_toptrader_long_short_ratio, sum_toptrader_long_short_ratio,
     count_long_short_ratio, sum_taker_long_short_vol_ratio""",
         time_expr="CAST(create_time AS TIMESTAMP)",
-        table="raw.metrics_5m",
-        time_column="create_time",
         insert_columns=(
             "create_time",
             "sum_open_interest",
@@ -299,10 +299,6 @@ _ENTRIES = (
             "count_long_short_ratio",
             "sum_taker_long_short_vol_ratio",
         ),
-        rows_per_day=288,
-        checks=("complete_days", *_COMMON_CHECKS, "open_interest_non_negative"),
-        asset="raw_metrics_5m",
-        description="5-minute open interest (base/USDT), long/short and taker ratios.",
         # Duplicated rows occur in the archive: keep one row per create_time.
         dedupe_order="filename, sum_open_interest, sum_open_interest_value",
         rules=(_OI_VALID, _OI_NEAR_PRICE),
@@ -311,7 +307,7 @@ _ENTRIES = (
         # create_time is the snapshot time: the price then is the close of the minute before.
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time + INTERVAL 1 MINUTE AS ref_time, "
-        f"close AS ref_close FROM raw.klines_1m WHERE venue = '{ARCHIVE_VENUE}' "
+        f"close AS ref_close FROM raw.klines_1m WHERE venue = '{VENUE}' "
         "AND symbol = $symbol) ref "
         "ON ref.ref_time = s.create_time",
     ),
@@ -325,14 +321,7 @@ _ENTRIES = (
     date_trunc('hour', {_epoch("calc_time")}) AS calc_time,
     funding_interval_hours, last_funding_rate""",
         time_expr=f"date_trunc('hour', {_epoch('calc_time')})",
-        table="raw.funding",
-        time_column="calc_time",
         insert_columns=FUNDING_COLUMNS,
-        rows_per_day=None,
-        checks=_COMMON_CHECKS,
-        asset="raw_funding",
-        description="Funding settlements, split from the archive's monthly files into days "
-        "(binance source: the running month from the REST API until its monthly file lands).",
         rules=(_FUNDING_BOUNDED,),
         min_rows_per_day=1,
     ),

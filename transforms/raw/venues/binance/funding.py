@@ -10,22 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
-from typing import Protocol
 
 import duckdb
 
-from transforms.raw.venues.binance.cache import NotYetPublished, Source, SourceError
+from transforms.raw.errors import NotYetPublished, SourceError
+from transforms.raw.results import Log
+from transforms.raw.venues.binance.cache import Source
 from transforms.raw.venues.binance.datasets import period_bounds, periods_for_window
 from transforms.raw.venues.binance.funding_rest import fetch_funding_rest
 from transforms.raw.venues.binance.loading import load_dataset, replace_funding_days
 from transforms.rules import FUNDING_LOOKBACK
-
-
-class Log(Protocol):
-    def info(self, msg: str) -> None: ...
-
-    def warning(self, msg: str) -> None: ...
-
 
 _FUNDING_RECORDED_SQL = """
 SELECT count(*) FROM raw.files

@@ -18,7 +18,7 @@ import pandas as pd
 
 from transforms.config import validate_symbol
 from transforms.http import Deadline, make_client
-from transforms.raw.venues.binance.cache import SourceError
+from transforms.raw.errors import SourceError
 from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS
 from transforms.raw.venues.binance.source import get_with_retries
 

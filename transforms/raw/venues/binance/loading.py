@@ -22,7 +22,7 @@ import pandas as pd
 
 from transforms.db import transaction
 from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
-from transforms.raw.venues.binance.datasets import ARCHIVE_VENUE, FUNDING_COLUMNS, period_bounds
+from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS, VENUE, period_bounds
 from transforms.raw.venues.binance.datasets import dataset as dataset_spec
 from transforms.raw.venues.binance.parsing import (
     ExtractedCsv,
@@ -187,7 +187,7 @@ def load_files(
             conn.execute(
                 f"DELETE FROM {spec.table} WHERE venue = $venue AND symbol = $symbol "
                 "AND list_contains($days, day)",
-                {"venue": ARCHIVE_VENUE, "symbol": symbol, "days": days},
+                {"venue": VENUE, "symbol": symbol, "days": days},
             )
             if accepted:
                 outcome.rows = conn.execute(
@@ -195,7 +195,7 @@ def load_files(
                     f"SELECT $venue, $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
                     "WHERE _ts >= $start AND _ts < $end ORDER BY _ts",
                     {
-                        "venue": ARCHIVE_VENUE,
+                        "venue": VENUE,
                         "symbol": symbol,
                         "start": start,
                         "end": end_exclusive,
@@ -206,7 +206,7 @@ def load_files(
                 "DELETE FROM raw.files WHERE venue = $venue AND dataset = $dataset "
                 "AND symbol = $symbol AND list_contains($periods, period)",
                 {
-                    "venue": ARCHIVE_VENUE,
+                    "venue": VENUE,
                     "dataset": dataset,
                     "symbol": symbol,
                     "periods": [f.period for f in accepted],
@@ -216,7 +216,7 @@ def load_files(
                 "DELETE FROM raw.rejected_files WHERE venue = $venue AND dataset = $dataset "
                 "AND symbol = $symbol AND list_contains($periods, period)",
                 {
-                    "venue": ARCHIVE_VENUE,
+                    "venue": VENUE,
                     "dataset": dataset,
                     "symbol": symbol,
                     "periods": [f.period for f in files],
@@ -236,7 +236,7 @@ def load_files(
                             per_file.get(f.filename, 0),
                             source_name,
                             loaded_at,
-                            ARCHIVE_VENUE,
+                            VENUE,
                         )
                         for f in accepted
                     ],
@@ -254,7 +254,7 @@ def load_files(
                             r.line,
                             r.message,
                             loaded_at,
-                            ARCHIVE_VENUE,
+                            VENUE,
                         )
                         for r in rejected
                     ],
@@ -286,7 +286,7 @@ def replace_funding_days(
     (raw.funding columns, e.g. from the REST API), in one transaction. No raw.files row is
     written: the month stays a catch-up candidate, so its archive file replaces these rows."""
     rows = [
-        (ARCHIVE_VENUE, symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
+        (VENUE, symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
         for ts, interval, rate in frame[
             ["calc_time", "funding_interval_hours", "last_funding_rate"]
         ].itertuples(index=False)
@@ -296,7 +296,7 @@ def replace_funding_days(
         conn.execute(
             "DELETE FROM raw.funding WHERE venue = $venue AND symbol = $symbol "
             "AND day >= $start AND day < $end",
-            {"venue": ARCHIVE_VENUE, "symbol": symbol, "start": start, "end": end_exclusive},
+            {"venue": VENUE, "symbol": symbol, "start": start, "end": end_exclusive},
         )
         if rows:
             conn.executemany(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from transforms.raw.venues.binance.cache import CachingSource, NotYetPublished, SourceError
+from transforms.raw.errors import NotYetPublished, SourceError
+from transforms.raw.venues.binance.cache import CachingSource
 
 
 class MirrorSource(CachingSource):

@@ -10,7 +10,11 @@ from datetime import date
 
 from transforms.config import Settings
 from transforms.http import HttpError, fetch_bytes, make_client
-from transforms.raw.venues.binance import archive_relpath, periods_for_window
+from transforms.raw.venues.binance.datasets import (
+    DAILY_DATASETS,
+    archive_relpath,
+    periods_for_window,
+)
 
 PROBE_TIMEOUT_S = 10.0
 
@@ -25,6 +29,13 @@ def missing_files(settings: Settings, day: date, datasets: tuple[str, ...]) -> l
                 if not _published(settings, relpath, day):
                     missing.append(relpath)
     return missing
+
+
+def unpublished(settings: Settings, day: date) -> list[str]:
+    """The package's hook (transforms.raw.packages): daily files of `day` not published yet.
+    Funding exists only as monthly files, published after the month ends: a day never waits
+    for it (raw_funding loads it when it lands; staging carries the last settled rate)."""
+    return missing_files(settings, day, DAILY_DATASETS)
 
 
 def _published(settings: Settings, relpath: str, day: date) -> bool:

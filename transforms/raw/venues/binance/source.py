@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 
 from transforms.http import Deadline, HttpError, HttpStatusError, NotFound, fetch_bytes, make_client
-from transforms.raw.venues.binance.cache import CachingSource, NotYetPublished, SourceError
+from transforms.raw.errors import NotYetPublished, SourceError
+from transforms.raw.venues.binance.cache import CachingSource
 
 #: total time for one file (connect, every read, every retry) and for one run step's downloads
 FILE_DEADLINE_S = 300.0

@@ -22,8 +22,6 @@ from transforms.raw.realized.events import (
     require,
 )
 
-VENUE = "binance"
-COMPLETENESS = "throttled"
 DEFAULT_URL = "wss://fstream.binance.com/ws/!forceOrder@arr"
 PING_SECONDS = None
 SIDES = {"SELL": "long", "BUY": "short"}

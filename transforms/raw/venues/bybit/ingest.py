@@ -11,16 +11,12 @@ malformed page) stops that symbol at the failing day: the days fetched before it
 nothing of the failing day does, and the failure is returned as one line naming venue,
 dataset, symbol, day and reason. A failure that is about the venue rather than the symbol's
 data (ban, rate limit, HTTP or connection errors) also skips the remaining symbols, which would
-only wait for the same deadline. No Dagster here; transforms.raw.ingest calls `ingest_bybit`.
+only wait for the same deadline. No Dagster here; transforms.raw.ingest calls `ingest`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Protocol
 
 import duckdb
 
@@ -32,6 +28,7 @@ from transforms.raw.quality import (
     check_dataset,
     check_files_verified,
 )
+from transforms.raw.results import Connect, Log, VenueResult
 from transforms.raw.venues.bybit.errors import (
     BybitApiError,
     BybitError,
@@ -48,40 +45,10 @@ from transforms.raw.venues.bybit.load import (
 from transforms.raw.venues.bybit.settings import BybitSettings
 from transforms.raw.venues.bybit.source import VENUE, BybitDay
 
-Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
-
 #: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
 BATCH_DAYS = 31
 #: errors about one symbol's data; any other BybitError is about the venue (skip the rest)
 _SYMBOL_ERRORS = (BybitFormatError, BybitApiError, CacheCorrupt, BybitLoadError)
-
-
-class Log(Protocol):
-    def info(self, msg: str) -> None: ...
-
-    def warning(self, msg: str) -> None: ...
-
-    def error(self, msg: str) -> None: ...
-
-
-@dataclass
-class BybitIngest:
-    """What one dataset's Bybit window did, across symbols."""
-
-    rows: int = 0
-    days: int = 0
-    outcomes: list[CheckOutcome] = field(default_factory=list)
-    #: symbol -> one line naming venue, dataset, symbol, day and reason
-    failures: dict[str, str] = field(default_factory=dict)
-    #: "<SYMBOL> <day>": loaded but not final (in progress or short), so not recorded verified
-    provisional: list[str] = field(default_factory=list)
-    tiers: dict[str, int] = field(default_factory=dict)  # symbol -> tiers snapshotted
-
-    def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
-        return bool(symbols) and all(s in self.failures for s in symbols)
-
-    def summary(self) -> str:
-        return "; ".join(self.failures.values())
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -106,7 +73,7 @@ def _fetch(
     return fetched, None
 
 
-def ingest_bybit(
+def ingest(
     connect: Connect,
     settings: Settings,
     name: str,
@@ -114,10 +81,10 @@ def ingest_bybit(
     end: date,
     log: Log,
     bybit: BybitSettings | None = None,
-) -> BybitIngest:
+) -> VenueResult:
     """Load registry dataset `name` from Bybit for days [start, end) of every configured
     symbol (see module doc). Failures are returned, never raised."""
-    result = BybitIngest()
+    result = VenueResult()
     days = _days(start, end)
     with open_bybit_feed(settings, bybit) as feed:
         venue_down: str | None = None
@@ -139,7 +106,7 @@ def ingest_bybit(
                         conn, name, symbol, fetched, settings.cache_dir, feed.settings.oi_sides
                     )
                     result.rows += loaded.rows
-                    result.days += len(loaded.days)
+                    result.files += len(loaded.days)
                     verified += loaded.verified
                     reasons += loaded.refused.values()
                     result.provisional += [
@@ -166,7 +133,7 @@ def ingest_bybit(
 
 
 def _snapshot_tiers(
-    conn: duckdb.DuckDBPyConnection, feed: BybitFeed, symbol: str, result: BybitIngest
+    conn: duckdb.DuckDBPyConnection, feed: BybitFeed, symbol: str, result: VenueResult
 ) -> list[str]:
     """Today's risk-limit tiers into ref.leverage_brackets; a failure is returned as a line."""
     feed.prepare_snapshot(symbol)
@@ -188,10 +155,8 @@ def _checks(
     verified: list[str],
 ) -> list[CheckOutcome]:
     """The registry's checks on venue 'bybit' rows; failing days are named with the market."""
-    outcomes = check_dataset(conn, name, symbol, start, end, venue=VENUE)
-    outcomes.append(
-        check_files_verified(conn, name, symbol, verified, settings.cache_dir, venue=VENUE)
-    )
+    outcomes = check_dataset(conn, name, symbol, start, end, VENUE)
+    outcomes.append(check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE))
     return [
         CheckOutcome(o.name, o.passed, [(f"{VENUE} {symbol} {d}", n) for d, n in o.failures])
         for o in outcomes

@@ -23,8 +23,6 @@ from transforms.raw.realized.events import (
     require,
 )
 
-VENUE = "bybit"
-COMPLETENESS = "complete"
 DEFAULT_URL = "wss://stream.bybit.com/v5/public/linear"
 TOPIC_PREFIX = "allLiquidation."
 PING_SECONDS = 20.0
