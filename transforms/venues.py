@@ -60,6 +60,8 @@ _ENTRIES = (
         tiers_in_file=True,
     ),
     Venue("bybit", "Bybit", "transforms.raw.venues.bybit", realized=COMPLETE, history=REST),
+    # OKX's liquidation stream is a throttled sample: not collected; 5-min OI kept ~5 days
+    Venue("okx", "OKX", "transforms.raw.venues.okx", history=FORWARD, history_days=5),
 )
 
 _REGISTRY: dict[str, Venue] = {v.name: v for v in _ENTRIES}

@@ -50,6 +50,8 @@ class VenueResult:
     rejections: list[Any] = field(default_factory=list)
     waiting: dict[str, WaitingForArchive] = field(default_factory=dict)  # symbol -> why
     tiers: dict[str, int] = field(default_factory=dict)  # symbol -> tiers snapshotted
+    #: "<SYMBOL> <day>": older than the venue keeps, never fetched (not collected, not failed)
+    not_collected: list[str] = field(default_factory=list)
 
     def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
         return bool(symbols) and all(s in self.failures for s in symbols)
@@ -75,6 +77,8 @@ class IngestResult:
     failed_venues: dict[str, str] = field(default_factory=dict)
     #: "<venue> <SYMBOL> <day>" loaded but not final (a day in progress): not recorded verified
     provisional: list[str] = field(default_factory=list)
+    #: "<venue> <SYMBOL> <day>" the venue no longer serves: not collected (not a failure)
+    not_collected: list[str] = field(default_factory=list)
 
     def add(self, venue: str, part: VenueResult) -> None:
         """Fold one venue's result in."""
@@ -87,6 +91,7 @@ class IngestResult:
         self.rejections += part.rejections
         self.waiting.update(part.waiting)
         self.provisional += [f"{venue} {p}" for p in part.provisional]
+        self.not_collected += [f"{venue} {p}" for p in part.not_collected]
         if part.failures:
             self.failed_venues[venue] = part.summary()
 

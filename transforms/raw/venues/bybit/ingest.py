@@ -1,33 +1,25 @@
 """One raw dataset over a window of days from Bybit, for every configured symbol.
 
-For each symbol: fetch the window's days (`BybitSource.fetch_day`: verified day cache, else the
-API) a month at a time, replacing each batch's venue 'bybit' rows in one transaction
-(transforms.raw.venues.bybit.load), and run the registry's checks for venue 'bybit'. In the klines
-ingest (once per run) each symbol's risk-limit tiers are also snapshotted into
-ref.leverage_brackets (venue 'bybit', effective_date = today).
-
-A failure (Bybit down, HTTP 403 ban or 451, connection refused, retCode errors, a truncated or
-malformed page) stops that symbol at the failing day: the days fetched before it still load,
-nothing of the failing day does, and the failure is returned as one line naming venue,
-dataset, symbol, day and reason. A failure that is about the venue rather than the symbol's
-data (ban, rate limit, HTTP or connection errors) also skips the remaining symbols, which would
-only wait for the same deadline. No Dagster here; transforms.raw.ingest calls `ingest`.
+The shared REST loop (transforms.raw.rest.ingest) with Bybit's parts: days come from
+`BybitSource.fetch_day` through the feed (the API, or the offline demo's fake Bybit), are
+loaded into the raw tables with venue = 'bybit' (transforms.raw.venues.bybit.load), and the
+klines ingest snapshots each symbol's risk-limit tiers into ref.leverage_brackets. A format
+or retCode error, a corrupt cached day or a day that cannot be priced is about the symbol;
+any other BybitError (ban, rate limit, HTTP or connection errors) is about the venue and skips
+the remaining symbols. No Dagster here; transforms.raw.ingest calls `ingest`.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from contextlib import AbstractContextManager
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from transforms.config import Settings
-from transforms.progress import Progress
-from transforms.raw.quality import (
-    FILES_VALID_CHECK,
-    CheckOutcome,
-    check_dataset,
-    check_files_verified,
-)
+from transforms.raw.rest.ingest import RestVenue, ingest_days
 from transforms.raw.results import Connect, Log, VenueResult
 from transforms.raw.venues.bybit.errors import (
     BybitApiError,
@@ -39,125 +31,49 @@ from transforms.raw.venues.bybit.feed import BybitFeed, open_bybit_feed
 from transforms.raw.venues.bybit.load import (
     BYBIT_DATASET,
     BybitLoadError,
+    LoadedDays,
     replace_days,
     replace_tier_snapshot,
 )
-from transforms.raw.venues.bybit.settings import BybitSettings
 from transforms.raw.venues.bybit.source import VENUE, BybitDay
 
-#: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
-BATCH_DAYS = 31
-#: errors about one symbol's data; any other BybitError is about the venue (skip the rest)
-_SYMBOL_ERRORS = (BybitFormatError, BybitApiError, CacheCorrupt, BybitLoadError)
+
+def _open(settings: Settings) -> AbstractContextManager[BybitFeed]:
+    return open_bybit_feed(settings)
 
 
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days)]
+def _replace(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    symbol: str,
+    fetched: list[BybitDay],
+    cache_dir: Path,
+    feed: BybitFeed,
+) -> LoadedDays:
+    return replace_days(conn, name, symbol, fetched, cache_dir, feed.settings.oi_sides)
 
 
-def _venue_wide(exc: BybitError) -> bool:
-    return not isinstance(exc, _SYMBOL_ERRORS)
+def _tiers(conn: duckdb.DuckDBPyConnection, feed: Any, symbol: str) -> int:
+    return replace_tier_snapshot(conn, feed.source.fetch_risk_limits(symbol))
 
 
-def _fetch(
-    feed: BybitFeed, name: str, symbol: str, days: list[date], progress: Progress
-) -> tuple[list[BybitDay], tuple[date, BybitError] | None]:
-    """The days fetched in order until the first failure (returned with its day)."""
-    fetched: list[BybitDay] = []
-    for day in days:
-        try:
-            fetched.append(feed.source.fetch_day(BYBIT_DATASET[name], symbol, day))
-        except BybitError as exc:
-            return fetched, (day, exc)
-        progress.step()
-    return fetched, None
+BYBIT = RestVenue(
+    name=VENUE,
+    label="Bybit",
+    dataset_of=BYBIT_DATASET,
+    error=BybitError,
+    symbol_errors=(BybitFormatError, BybitApiError, CacheCorrupt, BybitLoadError),
+    out_of_reach=None,  # Bybit serves history back to the listing
+    open_feed=_open,
+    replace_days=_replace,
+    snapshot_tiers=_tiers,
+    tiers_label="risk_limit",
+)
 
 
 def ingest(
-    connect: Connect,
-    settings: Settings,
-    name: str,
-    start: date,
-    end: date,
-    log: Log,
-    bybit: BybitSettings | None = None,
+    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
 ) -> VenueResult:
-    """Load registry dataset `name` from Bybit for days [start, end) of every configured
-    symbol (see module doc). Failures are returned, never raised."""
-    result = VenueResult()
-    days = _days(start, end)
-    with open_bybit_feed(settings, bybit) as feed:
-        venue_down: str | None = None
-        for symbol in settings.symbols:
-            if venue_down is not None:
-                result.failures[symbol] = f"{VENUE} {name} {symbol}: skipped, {venue_down}"
-                log.error(result.failures[symbol])
-                continue
-            feed.prepare(symbol, BYBIT_DATASET[name], days)
-            progress = Progress(log, f"{VENUE} {name} {symbol} fetch", len(days), unit="days")
-            reasons: list[str] = []
-            verified: list[str] = []
-            with connect() as conn:
-                for first in range(0, len(days), BATCH_DAYS):
-                    fetched, failure = _fetch(
-                        feed, name, symbol, days[first : first + BATCH_DAYS], progress
-                    )
-                    loaded = replace_days(
-                        conn, name, symbol, fetched, settings.cache_dir, feed.settings.oi_sides
-                    )
-                    result.rows += loaded.rows
-                    result.files += len(loaded.days)
-                    verified += loaded.verified
-                    reasons += loaded.refused.values()
-                    result.provisional += [
-                        f"{symbol} {d.period}"
-                        for d in fetched
-                        if not d.final and d.period not in loaded.refused
-                    ]
-                    if failure is not None:
-                        day, exc = failure
-                        reasons.append(f"{VENUE} {name} {symbol} {day}: {exc}")
-                        if _venue_wide(exc):
-                            venue_down = f"Bybit failed on {symbol} {day}: {exc}"
-                        break
-                if name == "klines_1m" and venue_down is None:
-                    reasons += _snapshot_tiers(conn, feed, symbol, result)
-                if reasons:
-                    result.failures[symbol] = "; ".join(reasons)
-                    log.error(result.failures[symbol])
-                result.outcomes += _checks(conn, settings, name, symbol, start, end, verified)
-                result.outcomes.append(
-                    CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons])
-                )
-    return result
-
-
-def _snapshot_tiers(
-    conn: duckdb.DuckDBPyConnection, feed: BybitFeed, symbol: str, result: VenueResult
-) -> list[str]:
-    """Today's risk-limit tiers into ref.leverage_brackets; a failure is returned as a line."""
-    feed.prepare_snapshot(symbol)
-    try:
-        snapshot = feed.source.fetch_risk_limits(symbol)
-        result.tiers[symbol] = replace_tier_snapshot(conn, snapshot)
-    except BybitError as exc:
-        return [f"{VENUE} risk_limit {symbol}: {exc}"]
-    return []
-
-
-def _checks(
-    conn: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    name: str,
-    symbol: str,
-    start: date,
-    end: date,
-    verified: list[str],
-) -> list[CheckOutcome]:
-    """The registry's checks on venue 'bybit' rows; failing days are named with the market."""
-    outcomes = check_dataset(conn, name, symbol, start, end, VENUE)
-    outcomes.append(check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE))
-    return [
-        CheckOutcome(o.name, o.passed, [(f"{VENUE} {symbol} {d}", n) for d, n in o.failures])
-        for o in outcomes
-    ]
+    """Load raw dataset `name` from Bybit for days [start, end) of every configured symbol
+    (see module doc). Failures are returned, never raised."""
+    return ingest_days(BYBIT, connect, settings, name, start, end, log)
