@@ -25,17 +25,16 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.aggregate import Grid, alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
+from transforms.model.grid import Grid, alive_grid, bin_range_for
 from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
 from transforms.model.levels import LEVEL_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.state import MarketState, advance
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -203,7 +202,7 @@ def _params_frame(runs_params: dict[str, ModelParams], recorded_at) -> pd.DataFr
 @dataclass
 class MarketModel:
     """One market's model output for a window: its mart frames and what the aggregate across
-    venues sums (transforms.marts.venues): the alive grids per scenario at each target day's
+    venues sums (transforms.marts.aggregate): the alive grids per scenario at each target day's
     last bar, the base run (per-bar liquidations) and the bars (price, OI, funding)."""
 
     venue: str
@@ -226,7 +225,8 @@ def build_marts(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
@@ -234,7 +234,7 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue
+        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue=venue
     ).frames
 
 
@@ -258,7 +258,8 @@ def build_market(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
     state: MarketState | None = None,
 ) -> MarketModel:
     """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.

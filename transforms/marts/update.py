@@ -17,6 +17,7 @@ import pandas as pd
 
 from transforms.db import transaction
 from transforms.failpoints import failpoint
+from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import describe_missing, missing_raw_days
 from transforms.marts.state import (
@@ -32,11 +33,9 @@ from transforms.marts.state import (
     tiers_fingerprints,
 )
 from transforms.marts.store import read_bars, read_bars_after, replace_marts
-from transforms.marts.venues import aggregate_with_state, reference_market
 from transforms.model.layers import LAYER_SCENARIOS
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import scenario_params
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
@@ -120,12 +119,12 @@ def update_marts(
     params: ModelParams,
     start: date,
     end: date,
-    auto_bins: bool = True,
-    venues: tuple[str, ...] = (ARCHIVE_VENUE,),
+    auto_bins: bool,
+    venues: tuple[str, ...],
     from_scratch: bool = False,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
-    ('all', transforms.marts.venues), continuing each market's model from its state at the
+    ('all', transforms.marts.aggregate), continuing each market's model from its state at the
     end of the newest kept day before `start` that can still be trusted
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
     The marts of every market and their states at the end of `end - 1` are written in one
