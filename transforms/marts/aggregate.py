@@ -86,7 +86,8 @@ def _reference_spots(models: Sequence[MarketModel]) -> pd.Series:
 
 def _sum_rows(frames: list[pd.DataFrame], keys: list[str], columns: list[str]) -> pd.DataFrame:
     """Notional summed per key over the venues' rows (params_hash is the symbol's)."""
-    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else None
+    filled = [f for f in frames if not f.empty]
+    rows = pd.concat(filled, ignore_index=True) if filled else None
     if rows is None or rows.empty:
         return pd.DataFrame(columns=columns)
     out = rows.groupby(keys, as_index=False, sort=True).agg(
