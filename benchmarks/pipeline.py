@@ -64,6 +64,7 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
         resources=resources_from_settings(settings),
         tags=tags,
         partition_key=partition_key,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
     )
     elapsed = time.perf_counter() - started
     stats = instance.get_run_step_stats(result.run_id)

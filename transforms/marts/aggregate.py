@@ -195,7 +195,8 @@ def _daily(
         ref_rows = rows[rows["venue"] == ref.venue].set_index("day")
         first = by_day.first().reindex(day_dates)
         spots = day_spots.reindex(day_dates)
-        out = pd.DataFrame({"symbol": first["symbol"].to_numpy(), "day": day_dates})
+        # columns collected as arrays, one DataFrame at the end (column inserts were slow)
+        out: dict[str, object] = {"symbol": first["symbol"].to_numpy(), "day": day_dates}
         out["scenario"] = scenario
         out["close_price"] = spots.to_numpy()
         out["mark_price"] = (
@@ -203,7 +204,7 @@ def _daily(
         )
         for col in ADDITIVE_COLUMNS:
             out[col] = sums[col].to_numpy()
-        longs, shorts = out["longs_at_risk"], out["shorts_at_risk"]
+        longs, shorts = pd.Series(out["longs_at_risk"]), pd.Series(out["shorts_at_risk"])
         ratio = (shorts / longs).where((longs > 0) & (shorts > 0))
         out["shorts_per_long"] = ratio.to_numpy(dtype=float)
         out["log_imbalance"] = np.log(out["shorts_per_long"])
@@ -230,7 +231,7 @@ def _daily(
         out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
         notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
         out["history_incomplete"] = notes.to_numpy(dtype=object)
-        parts.append(out[DAILY_METRICS_COLUMNS])
+        parts.append(pd.DataFrame(out, index=pd.RangeIndex(len(day_dates)))[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
 

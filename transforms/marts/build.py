@@ -310,27 +310,26 @@ def build_market(
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
         risk = risk_metrics(run, t_last, spots, grids[sc])
-        df = pd.DataFrame(
-            {
-                "symbol": symbol,
-                "day": _ns_to_date(t_days),
-                "scenario": sc,
-                "close_price": spots,
-                "mark_price": b.mark_close[t_last],
-            }
-        )
-        df = pd.concat([df, risk.reset_index(drop=True)], axis=1)
-        df["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
-        df["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
+        # every column as an array, one DataFrame at the end (column-wise inserts dominated)
+        cols: dict[str, object] = {
+            "symbol": symbol,
+            "day": _ns_to_date(t_days),
+            "scenario": sc,
+            "close_price": spots,
+            "mark_price": b.mark_close[t_last],
+        }
+        cols.update({col: risk[col].to_numpy() for col in risk.columns})
+        cols["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
+        cols["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
-            df[col] = context[col].to_numpy()
-        df["zone_days"] = context["zone_days"].to_numpy().astype("int64")
+            cols[col] = context[col].to_numpy()
+        cols["zone_days"] = context["zone_days"].to_numpy().astype("int64")
         g = grids[sc]
         levels = key_levels(g.price_low(), g.bin_size, g.long, g.short, spots)
-        for col in LEVEL_COLUMNS:
-            df[col] = levels[col].to_numpy()
-        df["history_days"] = history_days
-        df["params_hash"] = runs_params[sc].params_hash()
+        cols.update({col: levels[col].to_numpy() for col in LEVEL_COLUMNS})
+        cols["history_days"] = history_days
+        cols["params_hash"] = runs_params[sc].params_hash()
+        df = pd.DataFrame(cols, index=pd.RangeIndex(len(t_days)))
         parts.append(df.reindex(columns=DAILY_METRICS_COLUMNS))
     daily = (
         pd.concat(parts, ignore_index=True)

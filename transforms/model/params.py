@@ -82,8 +82,13 @@ class ModelParams:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     def params_hash(self) -> str:
-        """Stable 12-hex-digit sha256 prefix of the canonical JSON."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+        """Stable 12-hex-digit sha256 prefix of the canonical JSON (computed once: a run
+        asks for it per market, scenario and output)."""
+        cached = self.__dict__.get("_params_hash")
+        if cached is None:
+            cached = hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+            object.__setattr__(self, "_params_hash", cached)
+        return cached
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelParams:
