@@ -108,6 +108,9 @@ def liquidation_model(
                     context.log.error(f"model {symbol}: {exc}")
                     missing.append(str(exc))
                     continue
+                for venue, first in update.not_collected.items():
+                    since = f"collected from {first}" if first else "not collected in the window"
+                    context.log.warning(f"model {venue} {symbol} {lo}..{hi}: {since}")
                 for venue, why in update.failed.items():
                     # the other venues' rows and the aggregate (naming it missing) land
                     context.log.error(f"model {venue} {symbol}: {why}")

@@ -99,6 +99,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
                 "venues": ", ".join(settings.venues),
                 "failed_venues": result.failed_summary(),
                 "provisional_days": ", ".join(result.provisional) or "none",
+                "not_collected_days": ", ".join(result.not_collected) or "none",
                 **extra,
             },
             check_results=_merge_outcomes(spec.asset, result.outcomes),

@@ -39,6 +39,12 @@ def venue_items(cur: Record) -> list[str]:
             f"Missing: {joined_labels(missing)} (no data that day; the figures add up "
             f"{joined_labels(present)} only)"
         )
+    late = split_names(cur.get("venues_not_collected"))
+    if late:
+        items.append(
+            f"Not collected: {joined_labels(late)} (kept only a few days by the venue; the "
+            f"figures add up {joined_labels(present)} only)"
+        )
     return items
 
 

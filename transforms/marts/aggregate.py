@@ -14,13 +14,15 @@ from their outputs for the same window and the same price bins (DESIGN v2 §3):
   open interest (CoinGlass's "OI-weighted funding").
 
 A venue that has no rows for a day is named in `venues_missing` of that day's aggregate row, so
-the aggregate is never silently smaller.
+the aggregate is never silently smaller; a forward-collected venue that was not collected that
+day (before its first collected day, or a gap) is named in `venues_not_collected` instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -174,6 +176,7 @@ def _daily(
     params: ModelParams,
     bars: BarArrays,
     day_spots: pd.Series,
+    not_collected: Mapping[str, date | None],
 ) -> pd.DataFrame:
     ref = reference_market(models)
     parts = []
@@ -231,7 +234,15 @@ def _daily(
         out["params_hash"] = first["params_hash"].to_numpy()
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
-        out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
+        absent = [[x for x in venues if x not in v] for v in present]
+        late = [
+            [x for x in a if x in not_collected and _before(d, not_collected[x])]
+            for a, d in zip(absent, day_dates, strict=True)
+        ]
+        out["venues_missing"] = [
+            ",".join(x for x in a if x not in n) for a, n in zip(absent, late, strict=True)
+        ]
+        out["venues_not_collected"] = [",".join(n) for n in late]
         parts.append(out[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
@@ -267,12 +278,23 @@ def _moves(models: Sequence[MarketModel], bars: BarArrays) -> pd.DataFrame:
     return out[MOVES_COLUMNS]
 
 
+def _before(day: date, first: date | None) -> bool:
+    """True when `day` was not collected for a venue whose first collected day is `first`
+    (None: not collected in the window at all)."""
+    return first is None or day < first
+
+
 def aggregate_markets(
-    models: Sequence[MarketModel], venues: Sequence[str], params: ModelParams
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    not_collected: Mapping[str, date | None] | None = None,
 ) -> MartFrames:
     """The 'all' rows of one symbol for a window from its markets' outputs (module doc).
     `venues` is the configured list (its order and the names a missing venue is reported by);
-    `params` the symbol's model parameters (the same for every venue)."""
+    `params` the symbol's model parameters (the same for every venue); `not_collected` maps a
+    forward-collected venue to its first collected day in the window (None: none), so the
+    days before are named not collected rather than missing."""
     if not models:
         raise ValueError("no market to aggregate")
     bars = aggregate_bars(models)
@@ -296,7 +318,7 @@ def aggregate_markets(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, params, bars, day_spots),
+        daily_metrics=_daily(models, venues, params, bars, day_spots, not_collected or {}),
         moves=_moves(models, bars),
         model_params=ref.frames.model_params,
     )

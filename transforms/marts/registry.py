@@ -62,6 +62,7 @@ DAILY_METRICS_COLUMNS = [
     "venue",
     "venues",
     "venues_missing",
+    "venues_not_collected",
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",

@@ -17,7 +17,7 @@ import pandas as pd
 
 from transforms.marts.aggregate import aggregate_markets, reference_market
 from transforms.marts.build import build_market
-from transforms.marts.coverage import describe_missing, missing_raw_days
+from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.store import read_bars, write_marts
 from transforms.model.params import ModelParams
 from transforms.reference import load_brackets
@@ -50,6 +50,8 @@ class SymbolMartsUpdate:
     bars: dict[str, int] = field(default_factory=dict)  # venue -> bars read
     rows: dict[str, int] = field(default_factory=dict)  # mart -> rows, venues and 'all'
     failed: dict[str, str] = field(default_factory=dict)  # venue -> reason
+    #: forward-collected venue -> its first collected day in the window (None: none)
+    not_collected: dict[str, date | None] = field(default_factory=dict)
 
     def add(self, rows: dict[str, int]) -> None:
         for key, n in rows.items():
@@ -95,19 +97,33 @@ def update_marts(
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
     on the same bins). A venue without rows for the window is reported in `failed` and the
-    others go on; when none has rows, the first venue's error is raised.
+    others go on; when none has rows, the first venue's error is raised. A forward-collected
+    venue is modelled from its first collected day of the window (transforms.marts.coverage.
+    collected_from); the days before are named not collected in the aggregate, not failed.
     """
     frames: dict[str, pd.DataFrame] = {}
+    first_day: dict[str, date] = {}
     errors: dict[str, LookupError] = {}
+    not_collected: dict[str, date | None] = {}
     for venue in venues:
+        lo = collected_from(conn, venue, symbol, start, end)
+        if lo != start:
+            not_collected[venue] = lo
+        if lo is None:
+            continue
         try:
-            frames[venue] = _market_bars(conn, venue, symbol, start, end)
+            frames[venue] = _market_bars(conn, venue, symbol, lo, end)
+            first_day[venue] = lo
         except (NoStagedBars, IncompleteRawWindow) as exc:
             errors[venue] = exc
     if not frames:
-        raise next(iter(errors.values()))
+        if errors:
+            raise next(iter(errors.values()))
+        raise NoStagedBars(f"{symbol}: no venue was collected in {start}..{end}")
     params = symbol_params(params, next(iter(frames.values())), auto_bins)
-    update = SymbolMartsUpdate(params, failed={v: str(e) for v, e in errors.items()})
+    update = SymbolMartsUpdate(
+        params, failed={v: str(e) for v, e in errors.items()}, not_collected=not_collected
+    )
     models = []
     for venue, bars in frames.items():
         try:
@@ -115,13 +131,14 @@ def update_marts(
         except LookupError as exc:
             update.failed[venue] = str(exc)
             continue
-        model = build_market(bars, brackets, params, symbol, start, end, venue=venue)
-        update.add(write_marts(conn, model.frames, symbol, start, end, venue))
+        lo = first_day[venue]
+        model = build_market(bars, brackets, params, symbol, lo, end, venue=venue)
+        update.add(write_marts(conn, model.frames, symbol, lo, end, venue))
         update.bars[venue] = len(bars)
         models.append(model)
     if not models:
         raise IncompleteRawWindow("; ".join(update.failed.values()))
-    aggregate = aggregate_markets(models, venues, params)
+    aggregate = aggregate_markets(models, venues, params, not_collected)
     reference = reference_market(models).venue
     written = tuple(m.venue for m in models)
     update.add(

@@ -409,6 +409,9 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'b
 -- configured but missing that day (empty when none): an aggregate is never silently smaller.
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_missing VARCHAR;
+-- Venues configured but not collected that day (empty when none): a forward-collected venue
+-- (transforms/venues.py FORWARD, e.g. OKX) before its first collected day, or on a gap day.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_not_collected VARCHAR;
 ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
