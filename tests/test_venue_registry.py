@@ -35,6 +35,7 @@ TOY_PACKAGE = '''
 from transforms.raw.quality import check_dataset
 from transforms.raw.results import VenueResult
 from transforms.raw.tables import raw_table
+from transforms.reference.tiers import load_tiers, tiers_file_from_env
 
 VENUE = "toy"
 SCALED = {
@@ -58,11 +59,13 @@ def ingest(connect, settings, name, start, end, log):
             window,
         ).fetchone()[0]
         if name == "klines_1m":
-            conn.execute("DELETE FROM ref.leverage_brackets WHERE venue = $venue", window)
+            toy = {"venue": VENUE}
+            load_tiers(conn, tiers_file_from_env())  # Binance's, from the tier file
+            conn.execute("DELETE FROM ref.leverage_brackets WHERE venue = $venue", toy)
             conn.execute(
                 "INSERT INTO ref.leverage_brackets BY NAME SELECT * REPLACE ($venue AS venue) "
                 "FROM ref.leverage_brackets WHERE venue = 'binance'",
-                window,
+                toy,
             )
         for symbol in settings.symbols:
             result.outcomes += check_dataset(conn, name, symbol, start, end, VENUE)

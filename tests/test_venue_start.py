@@ -1,16 +1,19 @@
 """Venues that start later: a forward-collected venue (OKX: open interest kept about five days)
 is modelled from its first collected day; the aggregate names it not collected before, the
 page says so, and neither the model nor the run fails for it. Against the real fake OKX the
-run succeeds, and a range run gives the same rows as daily runs."""
+run succeeds, and over the same staged bars a range update gives the same rows as daily
+updates (per venue and the aggregate)."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 
-from tests.pipeline_helpers import run_day, run_range, temp_settings
+from tests.pipeline_helpers import run_range, temp_settings
 from transforms.marts.coverage import collected_from, not_collected_days
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
@@ -77,33 +80,17 @@ def okx_window() -> tuple[date, date]:
     return last - timedelta(days=5), last
 
 
-def _marts(path) -> dict[str, list[tuple]]:
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        return {
-            t: conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {t} ORDER BY ALL").fetchall()
-            if t == "mart.daily_metrics"
-            else conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in MART_TABLES
-        }
-    finally:
-        conn.close()
+def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
+    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
 
 
 def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, okx_window) -> None:
     first, last = okx_window
     env = {"LIQMAP_VENUES": "binance,bybit,okx"}
-    ranged = temp_settings(tmp_path / "r", first.isoformat(), last.isoformat(), **env)
-    assert run_range(ranged, first, last).success  # OKX's early days do not fail the run
-    daily = temp_settings(tmp_path / "d", first.isoformat(), last.isoformat(), **env)
-    day = first
-    while day <= last:
-        assert run_day(daily, day).success
-        day += timedelta(days=1)
-    a, b = _marts(ranged.warehouse_path), _marts(daily.warehouse_path)
-    for table in MART_TABLES:
-        assert a[table] == b[table], table
-    conn = duckdb.connect(str(ranged.warehouse_path), read_only=True)
+    settings = temp_settings(tmp_path, first.isoformat(), last.isoformat(), **env)
+    assert run_range(settings, first, last).success  # OKX's early days do not fail the run
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         late = conn.execute(
             "SELECT day FROM mart.daily_metrics WHERE venue = 'all' AND scenario = 'base' "
@@ -112,7 +99,29 @@ def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, okx_w
         okx = conn.execute("SELECT min(day) FROM raw.metrics_5m WHERE venue = 'okx'").fetchone()
     finally:
         conn.close()
-    assert late and late[0][0] == first and okx[0] is not None and okx[0] > first
-    assert [r[0] for r in late] == [first + timedelta(days=i) for i in range(len(late))]
-    page = (ranged.output_site_dir / first.isoformat() / "index.html").read_text()
+    assert okx[0] is not None and first < okx[0] <= last
+    assert [r[0] for r in late] == [first + timedelta(days=i) for i in range((okx[0] - first).days)]
+    page = (settings.output_site_dir / SYMBOL / first.isoformat() / "index.html").read_text()
     assert "OKX was not collected this day" in page
+    # the model over the same staged bars: one range update = one update per day
+    venues = ("binance", "bybit", "okx")
+    end = last + timedelta(days=1)
+    copies = []
+    for name in ("range", "daily"):
+        path = tmp_path / f"{name}.duckdb"
+        shutil.copy(settings.warehouse_path, path)
+        copies.append(duckdb.connect(str(path)))
+    ranged, daily = copies
+    try:
+        update_marts(ranged, SYMBOL, ModelParams(), first, end, True, venues)
+        day = first
+        while day < end:
+            update_marts(daily, SYMBOL, ModelParams(), day, day + timedelta(days=1), True, venues)
+            day += timedelta(days=1)
+        for table in MART_TABLES:
+            a, b = _rows(ranged, table), _rows(daily, table)
+            assert set(a["venue"]) == {*venues, "all"}, table
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+    finally:
+        for conn in copies:
+            conn.close()
