@@ -111,25 +111,46 @@ def _status(args: argparse.Namespace) -> int:
     home = dagster_home_path()
     if home.exists() and not home.is_dir():
         raise ConfigError(f"DAGSTER_HOME={home} is a file: expected a folder")
-    for line in render_status(collect_status(settings, home)):
+    status = collect_status(settings, home)
+    for line in render_status(status):
         print(line)
-    return 0
+    return EXIT_FAILURE if status.broken else 0
+
+
+def _query_error(exc: Exception) -> str:
+    """One line for a statement DuckDB refused or could not run."""
+    import duckdb
+
+    text = " ".join(str(exc).split())
+    refused = isinstance(exc, duckdb.PermissionException) or any(
+        marker in text for marker in ("read-only mode", "configuration has been locked")
+    )
+    if refused:
+        return f"query refused: `liqmap query` only reads the snapshot ({text})"
+    return f"query failed: {text}"
 
 
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
+    from transforms.db import is_duckdb_file, open_query_connection
+
     settings = load_settings()
     path = settings.snapshot_path
     if not path.exists():
         raise ConfigError(f"no snapshot at {path}: run `liqmap run` first")
-    conn = duckdb.connect(str(path), read_only=True)
+    if not path.is_file() or not is_duckdb_file(path):
+        raise ConfigError(
+            f"the snapshot {path} is not a DuckDB database: expected the file `liqmap run` "
+            "publishes (run it again to republish)"
+        )
+    conn = open_query_connection(path)
     try:
         if args.sql:
             try:
                 conn.sql(args.sql).show(max_rows=args.max_rows)
             except duckdb.Error as exc:
-                raise ConfigError(f"query failed: {exc}") from None
+                raise ConfigError(_query_error(exc)) from None
             return 0
         print(f"liqmap snapshot {path} (read-only). End statements with ';', Ctrl-D to quit.")
         buffer = ""
@@ -143,7 +164,7 @@ def _query(args: argparse.Namespace) -> int:
                 try:
                     conn.sql(buffer).show(max_rows=args.max_rows)
                 except duckdb.Error as exc:
-                    print(f"error: {' '.join(str(exc).split())}")
+                    print(f"error: {_query_error(exc)}")
                 buffer = ""
     finally:
         conn.close()
