@@ -68,6 +68,11 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
             f"{end_name} {end} is after yesterday ({last}, the last complete UTC day): "
             f"expected a day from {first} to {last}"
         )
+    if args.end and end > settings.end_date:
+        raise ConfigError(
+            f"--end {end} is after LIQMAP_END_DATE={settings.end_date}: expected a day up to "
+            f"{settings.end_date} (or a later LIQMAP_END_DATE)"
+        )
     if end < start:
         raise ConfigError(f"{end_name} {end} is before {start_name} {start}: expected end >= start")
     return start, end
@@ -81,10 +86,14 @@ def _run(args: argparse.Namespace) -> int:
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
 
     settings = load_settings()
-    check_inputs(settings)
-    # before Dagster starts or anything is downloaded (the raw assets check it too)
-    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
     start, end = _range(args, settings)
+    # every setting, before Dagster starts or anything is downloaded (the assets check again)
+    check_inputs(settings)
+    if "bybit" in settings.venues:
+        from transforms.raw.venues.bybit.settings import load_bybit_settings
+
+        load_bybit_settings()
+    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     days = (end - start).days + 1
@@ -174,7 +183,7 @@ def _dev(args: argparse.Namespace) -> int:
     from orchestration.devserver import run_dev
     from orchestration.home import ensure_dagster_home
 
-    load_settings()  # a bad setting fails here in one line, not in the code server
+    check_inputs(load_settings())  # a bad setting fails here in one line, not in the code server
     ensure_dagster_home()
     return run_dev(args.port)
 
