@@ -15,6 +15,7 @@ Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or i
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +27,16 @@ from orchestration.errors import (
     internal_error_line,
     write_traceback,
 )
+from orchestration.interrupts import exit_status
 from transforms.config import ConfigError, check_inputs, load_settings
+
+
+class _Interrupted(Exception):
+    """SIGINT/SIGTERM stopped the command: `liqmap: interrupted`, exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = int(signum)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,6 +91,7 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
 def _run(args: argparse.Namespace) -> int:
     from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
+    from orchestration.interrupts import SignalWatch
     from orchestration.runner import run_chain
     from transforms.reference.brackets import DEFAULT_VENUE
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
@@ -102,13 +113,25 @@ def _run(args: argparse.Namespace) -> int:
         f"({days} day{'s' if days > 1 else ''}); Dagster event log: {log_path}",
         soft_wrap=True,
     )
-    with RunDisplay() as display:
-        outcome = run_chain(
-            settings, start, end, log_path, verbose=args.verbose, on_change=display.update
-        )
+    with SignalWatch() as signals:
+        try:
+            with RunDisplay() as display:
+                outcome = run_chain(
+                    settings,
+                    start,
+                    end,
+                    log_path,
+                    verbose=args.verbose,
+                    on_change=display.update,
+                    stopped_by=lambda: signals.stopped_by,
+                )
+        except KeyboardInterrupt:  # a stop before or after Dagster's own handlers
+            raise _Interrupted(signals.stopped_by or signal.SIGINT) from None
     print_summary(
         outcome, str(settings.output_site_dir / "index.html"), str(settings.snapshot_path)
     )
+    if outcome.interrupted_by:
+        raise _Interrupted(outcome.interrupted_by)
     return 0 if outcome.success else EXIT_FAILURE
 
 
@@ -243,9 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"liqmap: error: {' '.join(str(exc).split())}\n")
         return EXIT_USER_ERROR
+    except _Interrupted as stop:
+        sys.stderr.write("liqmap: interrupted\n")
+        return exit_status(stop.signum)
     except KeyboardInterrupt:
         sys.stderr.write("liqmap: interrupted\n")
-        return 130
+        return exit_status(signal.SIGINT)
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
