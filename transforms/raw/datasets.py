@@ -17,6 +17,14 @@ from enum import Enum
 from types import MappingProxyType
 
 from transforms.config import validate_symbol
+from transforms.raw.rules import (  # noqa: F401  (RowRule and the bands are re-exported)
+    FUNDING_ABS_MAX,
+    MARK_LAST_BAND,
+    MIN_COMPLETE_FRACTION,
+    OI_PRICE_BAND,
+    ROW_RULES,
+    RowRule,
+)
 
 #: the venue whose public archive (data.binance.vision) these datasets describe; the other
 #: venues declare their own datasets in their package (transforms/raw/venues/<venue>/)
@@ -84,83 +92,6 @@ _FUNDING_TYPES = {
 def _epoch(col: str) -> str:
     # ms unless > 1e14 (µs); make_timestamp(BIGINT) takes microseconds.
     return f"make_timestamp(CASE WHEN {col} > 100000000000000 THEN {col} ELSE {col} * 1000 END)"
-
-
-@dataclass(frozen=True)
-class RowRule:
-    """A plausibility rule every row of a file must pass before the file is loaded.
-
-    `ok` is a SQL predicate over the staged CSV columns (and `ref_close`, the reference
-    dataset's close at the row's time, NULL when absent); NULL counts as failing, so NaN-free
-    finite checks must be explicit (`isfinite`). `shown` is the offending value in messages.
-    """
-
-    name: str
-    ok: str
-    shown: str
-    expected: str
-
-
-def _show(**exprs: str) -> str:
-    """SQL rendering `name=value ...` for messages (NULL shown as NULL, NaN as nan)."""
-    pattern = " ".join(f"{name}={{}}" for name in exprs)
-    args = ", ".join(f"coalesce(CAST({e} AS VARCHAR), 'NULL')" for e in exprs.values())
-    return f"format('{pattern}', {args})"
-
-
-_OHLC_SHOWN = _show(open="open", high="high", low="low", close="close")
-
-# Bands, documented in README "Validation at load":
-#: open interest value / base must be within this fraction of the 1-minute close at the
-#: snapshot time (the OI value is base x mark price; mark and last stay within a few %).
-OI_PRICE_BAND = 0.20
-#: |mark close / last close - 1| at the same minute (mark follows the index; a last-price
-#: wick of more than 10 % within one minute's close has not occurred on BTC/ETH perpetuals).
-MARK_LAST_BAND = 0.10
-#: |funding rate| cap: Binance USD-M caps BTC/ETH funding well inside +-3 % per interval.
-FUNDING_ABS_MAX = 0.03
-#: a daily file with fewer rows than this fraction of `rows_per_day` is an incomplete day
-MIN_COMPLETE_FRACTION = 0.95
-
-_PRICES_FINITE = RowRule(
-    "prices_finite_positive",
-    "isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close) "
-    "AND open > 0 AND high > 0 AND low > 0 AND close > 0",
-    _OHLC_SHOWN,
-    "open, high, low, close finite and > 0",
-)
-_OHLC_ORDER = RowRule(
-    "ohlc_order",
-    "high >= greatest(open, close) AND least(open, close) >= low",
-    _OHLC_SHOWN,
-    "high >= max(open, close) >= min(open, close) >= low",
-)
-_MARK_NEAR_LAST = RowRule(
-    "mark_near_last",
-    f"ref_close IS NULL OR abs(close / ref_close - 1) <= {MARK_LAST_BAND}",
-    _show(mark_close="close", last_close="ref_close"),
-    f"mark close within +-{MARK_LAST_BAND:.0%} of the last-price close of the same minute",
-)
-_OI_VALID = RowRule(
-    "open_interest_valid",
-    "isfinite(sum_open_interest) AND isfinite(sum_open_interest_value) "
-    "AND sum_open_interest >= 0 AND sum_open_interest_value >= 0",
-    _show(sum_open_interest="sum_open_interest", sum_open_interest_value="sum_open_interest_value"),
-    "open interest (base and value) finite and >= 0",
-)
-_OI_NEAR_PRICE = RowRule(
-    "open_interest_value_near_price",
-    "ref_close IS NULL OR sum_open_interest = 0 OR "
-    f"abs(sum_open_interest_value / sum_open_interest / ref_close - 1) <= {OI_PRICE_BAND}",
-    _show(value_per_base="sum_open_interest_value / sum_open_interest", close="ref_close"),
-    f"open interest value / base within +-{OI_PRICE_BAND:.0%} of the 1-minute close",
-)
-_FUNDING_BOUNDED = RowRule(
-    "funding_rate_bounded",
-    f"isfinite(last_funding_rate) AND abs(last_funding_rate) <= {FUNDING_ABS_MAX}",
-    _show(last_funding_rate="last_funding_rate"),
-    f"funding rate finite and |rate| <= {FUNDING_ABS_MAX}",
-)
 
 
 class Verification(Enum):
@@ -249,7 +180,7 @@ _ENTRIES = (
         checks=("complete_days", *_COMMON_CHECKS, "prices_sane"),
         asset="raw_klines_1m",
         description="1-minute last-price klines (OHLCV, taker volume).",
-        rules=(_PRICES_FINITE, _OHLC_ORDER),
+        rules=ROW_RULES["klines_1m"],
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
     ),
     Dataset(
@@ -269,7 +200,7 @@ _ENTRIES = (
         checks=("complete_days", *_COMMON_CHECKS, "prices_sane"),
         asset="raw_mark_klines_1m",
         description="1-minute mark-price klines: liquidations trigger on mark.",
-        rules=(_PRICES_FINITE, _OHLC_ORDER, _MARK_NEAR_LAST),
+        rules=ROW_RULES["mark_klines_1m"],
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time AS ref_time, close AS ref_close "
@@ -305,7 +236,7 @@ _ENTRIES = (
         description="5-minute open interest (base/USDT), long/short and taker ratios.",
         # Duplicated rows occur in the archive: keep one row per create_time.
         dedupe_order="filename, sum_open_interest, sum_open_interest_value",
-        rules=(_OI_VALID, _OI_NEAR_PRICE),
+        rules=ROW_RULES["metrics"],
         min_rows_per_day=round(288 * MIN_COMPLETE_FRACTION),
         max_repeated_timestamps=3,
         # create_time is the snapshot time: the price then is the close of the minute before.
@@ -333,7 +264,7 @@ _ENTRIES = (
         asset="raw_funding",
         description="Funding settlements, split from the archive's monthly files into days "
         "(binance source: the running month from the REST API until its monthly file lands).",
-        rules=(_FUNDING_BOUNDED,),
+        rules=ROW_RULES["funding"],
         min_rows_per_day=1,
     ),
 )

@@ -30,6 +30,7 @@ from transforms.raw.validation import (
     Rejection,
     StagedFile,
     rejection,
+    screen_stage,
     validate_stage,
 )
 from transforms.raw.venues.base import CorruptArchive, FetchedFile
@@ -151,6 +152,8 @@ def load_files(
         rejected += unparsed
         if staged:
             found = validate_stage(conn, dataset, symbol, staged)
+            passed = [f for f in staged if f.filename not in found]
+            found |= screen_stage(conn, dataset, symbol, passed)
             rejected += found.values()
             per_file = dict(
                 conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
