@@ -76,9 +76,12 @@ class BybitIngest:
     #: "<SYMBOL> <day>": loaded but not final (in progress or short), so not recorded verified
     provisional: list[str] = field(default_factory=list)
     tiers: dict[str, int] = field(default_factory=dict)  # symbol -> tiers snapshotted
+    #: symbol -> days loaded: a failure on some days leaves the others (their scope is a day)
+    loaded: dict[str, int] = field(default_factory=dict)
 
     def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
-        return bool(symbols) and all(s in self.failures for s in symbols)
+        """Every symbol failed and none loaded a day."""
+        return bool(symbols) and all(s in self.failures and not self.loaded.get(s) for s in symbols)
 
     def summary(self) -> str:
         return "; ".join(self.failures.values())
@@ -140,6 +143,7 @@ def ingest_bybit(
                     )
                     result.rows += loaded.rows
                     result.days += len(loaded.days)
+                    result.loaded[symbol] = result.loaded.get(symbol, 0) + len(loaded.days)
                     verified += loaded.verified
                     reasons += loaded.refused.values()
                     result.provisional += [
