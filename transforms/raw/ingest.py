@@ -32,7 +32,12 @@ import duckdb
 from transforms.config import ConfigError, Settings
 from transforms.progress import Progress
 from transforms.raw.bybit_ingest import ingest_bybit
-from transforms.raw.datasets import ARCHIVE_VENUE, dataset, periods_for_window
+from transforms.raw.datasets import (
+    ARCHIVE_VENUE,
+    archive_relpath,
+    dataset,
+    periods_for_window,
+)
 from transforms.raw.funding import Log, catch_up_funding, fill_pending_from_rest
 from transforms.raw.loading import load_files
 from transforms.raw.quality import (
@@ -90,26 +95,68 @@ class IngestResult:
         return "; ".join(self.failed_venues.values()) or "none"
 
 
+#: consecutive files failing to fetch, with none fetched before, that mean the venue is down
+#: (its other files would only wait for the same deadline)
+VENUE_DOWN_STREAK = 3
+
+
 def fetch_window(
-    source: Source, name: str, symbol: str, periods: list[str], pending: list[str], log: Log
+    source: Source,
+    name: str,
+    symbol: str,
+    periods: list[str],
+    pending: list[str],
+    log: Log,
+    unavailable: list[Rejection] | None = None,
 ) -> list[FetchedFile]:
-    """Verified files for every period. A daily file not yet published raises
-    WaitingForArchive; a monthly file not yet published is appended to `pending` (the archive
-    publishes it after the month ends) and the window proceeds without it; a later run's
-    catch-up (transforms.raw.funding.catch_up_funding) loads it once published."""
+    """Verified files for every period. A monthly file not yet published is appended to
+    `pending` (the archive publishes it after the month ends) and the window proceeds without
+    it; a later run's catch-up (transforms.raw.funding.catch_up_funding) loads it once
+    published. Daily files not yet published at the end of the window raise
+    WaitingForArchive (the archive publishes them later).
+
+    With `unavailable`, a file that cannot be fetched (checksum mismatch, corrupt zip, HTTP
+    error, stall, a day missing between published days) is withheld alone: one Rejection
+    naming file and reason is appended and the other periods go on. Only when the first
+    VENUE_DOWN_STREAK files all fail is the error raised (the venue is down)."""
     monthly = dataset(name).monthly
     progress = Progress(log, f"{name} {symbol} fetch", len(periods))
-    files = []
+    files: list[FetchedFile] = []
+    missing: list[tuple[str, NotYetPublished]] = []
+    failed = 0
     for period in periods:
         try:
             files.append(source.fetch(name, symbol, period))
         except NotYetPublished as exc:
-            if not monthly:
+            if monthly:
+                log.warning(f"{exc}; it is loaded when the archive publishes it")
+                pending.append(period)
+            elif unavailable is None:
                 raise WaitingForArchive(exc, period) from exc
-            log.warning(f"{exc}; it is loaded when the archive publishes it")
-            pending.append(period)
+            else:
+                missing.append((period, exc))
+        except SourceError as exc:
+            failed += 1
+            if unavailable is None or (not files and failed >= VENUE_DOWN_STREAK):
+                raise
+            unavailable.append(_unavailable(name, symbol, period, "fetch", exc))
+            log.error(f"withheld {unavailable[-1].message}")
         progress.step()
+    fetched = {f.period for f in files} | {r.period for r in unavailable or ()}
+    for period, exc in missing:
+        if not any(p > period for p in fetched):  # the window's last days: not published yet
+            raise WaitingForArchive(exc, period) from exc
+        assert unavailable is not None
+        unavailable.append(_unavailable(name, symbol, period, "published", exc))
+        log.error(f"withheld {unavailable[-1].message}")
     return files
+
+
+def _unavailable(name: str, symbol: str, period: str, rule: str, exc: Exception) -> Rejection:
+    """A file that could not be fetched, as a rejection of its period (nothing of it loaded)."""
+    relpath = archive_relpath(name, symbol, period)
+    reason = " ".join(str(exc).split()).removeprefix(f"{relpath}: ")
+    return Rejection(f"unavailable:{relpath}", relpath, period, rule, None, f"{relpath}: {reason}")
 
 
 def _ingest_binance(
@@ -129,8 +176,11 @@ def _ingest_binance(
     try:
         for symbol in settings.symbols:
             symbol_pending: list[str] = []
+            unavailable: list[Rejection] = []
             try:
-                files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+                files = fetch_window(
+                    source, name, symbol, periods, symbol_pending, log, unavailable
+                )
             except WaitingForArchive as exc:
                 log.error(f"{spec.asset} {symbol}: {exc}; other symbols continue")
                 result.waiting[symbol] = exc
@@ -138,11 +188,20 @@ def _ingest_binance(
             result.pending.extend(symbol_pending)
             with connect() as conn:
                 loaded = load_files(
-                    conn, name, symbol, files, start, end, source_name=settings.source
+                    conn,
+                    name,
+                    symbol,
+                    files,
+                    start,
+                    end,
+                    source_name=settings.source,
+                    unavailable=unavailable,
                 )
                 result.rows += loaded.rows
                 cached = {f.relpath: f.path for f in files}
                 for rejected in loaded.rejections:
+                    if rejected.relpath not in cached:
+                        continue  # not fetched: withheld (logged above), nothing cached
                     log.error(f"rejected {rejected.message}")
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
