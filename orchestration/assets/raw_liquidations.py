@@ -38,4 +38,15 @@ def raw_liquidations(
         for venue in VENUES
     }
     context.log.info(f"raw_liquidations: {result.events} events for {span}; {coverage}")
-    return dg.MaterializeResult(metadata={"events": result.events, "window": span, **coverage})
+    skipped = result.skipped
+    for line in skipped[:20]:  # skipped, not fatal: realized data never blocks the model
+        context.log.warning(f"raw_liquidations: skipped {line}")
+    return dg.MaterializeResult(
+        metadata={
+            "events": result.events,
+            "window": span,
+            "skipped_lines": len(skipped),
+            "first_skipped": skipped[0] if skipped else "none",
+            **coverage,
+        }
+    )
