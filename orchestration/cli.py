@@ -93,18 +93,17 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.home import ensure_dagster_home
     from orchestration.interrupts import SignalWatch
     from orchestration.runner import run_chain
-    from transforms.reference.brackets import DEFAULT_VENUE
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.raw.packages import check_venue_settings
+    from transforms.venues import file_tier_venues
 
     settings = load_settings()
     start, end = _range(args, settings)
     # every setting, before Dagster starts or anything is downloaded (the assets check again)
     check_inputs(settings)
-    if "bybit" in settings.venues:
-        from transforms.raw.venues.bybit.settings import load_bybit_settings
-
-        load_bybit_settings()
-    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    for venue in settings.venues:
+        check_venue_settings(venue, settings)
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     days = (end - start).days + 1
