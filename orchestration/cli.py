@@ -93,8 +93,8 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.home import ensure_dagster_home
     from orchestration.interrupts import SignalWatch
     from orchestration.runner import run_chain
-    from transforms.reference.tiers import require_tiers, tiers_file_from_env
     from transforms.raw.packages import check_venue_settings
+    from transforms.reference.tiers import require_tiers, tiers_file_from_env
     from transforms.venues import file_tier_venues
 
     settings = load_settings()

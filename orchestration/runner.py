@@ -24,7 +24,7 @@ LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"
 # --verbose: Dagster's console logger at DEBUG, i.e. every event, as before this CLI.
 LOGGER_CONFIG = {"console": {"config": {"log_level": "DEBUG"}}}
 #: materialization metadata naming what a successful step could not load
-PROBLEM_METADATA = ("failed_venues", "waiting_symbols")
+PROBLEM_METADATA = ("failed_venues", "waiting_symbols", "rejected_files")
 
 
 @dataclass

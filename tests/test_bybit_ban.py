@@ -18,10 +18,10 @@ from ingest_helpers import SEED, SYMBOL, make_settings
 
 from transforms.db import warehouse
 from transforms.raw.ingest import VenuesFailed, ingest_window
+from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer, Fault
 from transforms.raw.venues.bybit.feed import shadow_market
 from transforms.raw.venues.bybit.settings import BAN_FILE
-from transforms.raw.venues.synthetic import generate_mirror
 from transforms.venue_ban import VenueBan
 
 LOG = logging.getLogger("test_bybit_ban")

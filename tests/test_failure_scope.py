@@ -18,10 +18,10 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, make_settings
 
 from transforms.db import warehouse
-from transforms.raw.datasets import archive_relpath
 from transforms.raw.ingest import ingest_window
 from transforms.raw.quality import rejected_days
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import archive_relpath
 
 LOG = logging.getLogger("test_failure_scope")
 D0, D1 = date(2025, 11, 26), date(2025, 11, 30)  # four days [D0, D1)
@@ -118,3 +118,58 @@ def test_a_venue_that_is_down_still_fails_as_a_venue(tmp_path):
         with pytest.raises(Exception, match="403"):
             ingest_window(_connect(settings), settings, "klines_1m", D0, D1, LOG)
         assert len(server.requests) == 3  # stopped after VENUE_DOWN_STREAK files
+
+
+def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
+    """Through `liqmap run` (real Dagster, mirror source): the corrupt file's day is withheld
+    from the snapshot and the site, the other days are published, the console names the file
+    and the reason, the stage table says `partial` for raw, and the run exits 1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    path = mirror / REL
+    garbage = b"PK\x03\x04 this is not a zip" * 10
+    path.write_bytes(garbage)
+    digest = hashlib.sha256(garbage).hexdigest()
+    path.with_name(path.name + ".CHECKSUM").write_text(f"{digest}  {path.name}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}
+    env.update(
+        DAGSTER_HOME=str(tmp_path / "home"),
+        LIQMAP_DATA_DIR=str(tmp_path / "data"),
+        LIQMAP_SITE_DIR=str(tmp_path / "site"),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_VENUES="binance",
+        LIQMAP_SYMBOLS=SYMBOL,
+        LIQMAP_START_DATE=D0.isoformat(),
+        LIQMAP_END_DATE=(D1 - timedelta(days=1)).isoformat(),
+        COLUMNS="200",
+    )
+    liqmap = str(Path(sys.executable).with_name("liqmap"))
+    result = subprocess.run(
+        [liqmap, "run"], env=env, capture_output=True, text=True, timeout=900,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert any(REL in line and "zip" in line for line in result.stderr.splitlines()), result.stderr
+    raw = [line for line in result.stdout.splitlines() if line.strip().startswith("raw ")]
+    assert raw and "partial" in raw[-1], result.stdout
+    snapshot = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+    with warehouse(snapshot, read_only=True) as conn:
+        published = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT day FROM mart.daily_metrics WHERE symbol = ?", [SYMBOL]
+            ).fetchall()
+        }
+        staged = {r[0] for r in conn.execute("SELECT DISTINCT day FROM stg.bars_5m").fetchall()}
+    assert BAD not in published and BAD not in staged
+    assert published == set(DAYS) - {BAD}
+    pages = {p.name for p in (tmp_path / "site" / SYMBOL).glob("20*")} | {
+        p.name for p in (tmp_path / "site").glob("20*")
+    }
+    assert BAD.isoformat() not in pages

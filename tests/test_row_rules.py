@@ -22,12 +22,12 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings, read_member, write_archive
 
 from transforms.db import warehouse
-from transforms.raw.datasets import archive_relpath
 from transforms.raw.ingest import ingest_window
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import archive_relpath
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
 from transforms.raw.venues.bybit.feed import shadow_market
 from transforms.raw.venues.bybit.market import day_start_ms
-from transforms.raw.venues.synthetic import generate_mirror
 
 LOG = logging.getLogger("test_row_rules")
 D0, D1 = date(2025, 11, 26), date(2025, 11, 29)  # three days [D0, D1)

@@ -99,6 +99,8 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
                 "waiting_symbols": result.waiting_summary(),
                 "venues": ", ".join(settings.venues),
                 "failed_venues": result.failed_summary(),
+                # files withheld (rejected at load or not fetchable): their days only
+                "rejected_files": "; ".join(r.message for r in result.rejections) or "none",
                 "provisional_days": ", ".join(result.provisional) or "none",
                 **extra,
             },

@@ -2,8 +2,9 @@
 
 Required: `ingest(connect, settings, name, start, end, log) -> VenueResult`. Optional:
 `check_settings(settings)` (the venue's own LIQMAP_<VENUE>_* settings, checked before a run
-starts: ConfigError naming the bad one), `planned_fetches(name, start, end_exclusive) -> int` (files or pages a window fetches, for
-progress; default one per day) and `unpublished(settings, day) -> list[str]` (what the venue
+starts: ConfigError naming the bad one), `planned_fetches(name, start, end_exclusive) -> int`
+(files or pages a window fetches, for progress; default one per day) and
+`unpublished(settings, day) -> list[str]` (what the venue
 has not published for `day` yet, for the schedule and sensor; default nothing: a REST venue
 serves a finished day at once).
 """

@@ -57,9 +57,7 @@ class VenueResult:
 
     def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
         """Every symbol failed and none loaded a day (a failure's scope is its day)."""
-        return bool(symbols) and all(
-            s in self.failures and not self.loaded.get(s) for s in symbols
-        )
+        return bool(symbols) and all(s in self.failures and not self.loaded.get(s) for s in symbols)
 
     def summary(self) -> str:
         return "; ".join(self.failures.values())

@@ -24,7 +24,7 @@ from datetime import date
 
 import duckdb
 
-from transforms.config import REFERENCE_VENUE
+from transforms.venues import reference_venue
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ CLOSE_NEAR_REFERENCE_VENUE = RowRule(
     "close_near_reference_venue",
     f"venue_close IS NULL OR abs(close / venue_close - 1) <= {VENUE_CLOSE_BAND}",
     _show(close="close", reference_close="venue_close"),
-    f"close within +-{VENUE_CLOSE_BAND:.0%} of the {REFERENCE_VENUE} close of the same minute",
+    f"close within +-{VENUE_CLOSE_BAND:.0%} of the reference venue's close of the same minute",
 )
 BAR_CONTINUOUS = RowRule(
     "open_near_previous_close",
@@ -209,7 +209,7 @@ def screen_days(
     per file with line numbers)."""
     select, join = _CONTEXT[name]
     rules = (ROW_RULES[name] if row_rules else ()) + CONTEXT_RULES.get(name, ())
-    bound = {"venue": venue, "symbol": symbol, "reference": REFERENCE_VENUE}
+    bound = {"venue": venue, "symbol": symbol, "reference": reference_venue()}
     params = {key: value for key, value in bound.items() if f"${key}" in join}
     context = f"SELECT r.*, {select} FROM {relation} r {join}"
     found: dict[date, str] = {}

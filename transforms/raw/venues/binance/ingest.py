@@ -41,7 +41,6 @@ from transforms.raw.venues.binance.loading import load_files
 from transforms.raw.venues.binance.validation import Rejection
 from transforms.reference.tiers import require_tiers, tiers_file_from_env
 
-
 #: consecutive files failing to fetch, with none fetched before, that mean the venue is down
 #: (its other files would only wait for the same deadline)
 VENUE_DOWN_STREAK = 3
