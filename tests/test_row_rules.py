@@ -204,3 +204,37 @@ def test_the_day_after_a_bad_day_is_judged_on_its_own(settings):
     results = _ingest(settings, ("klines_1m", "metrics"), ("binance",))
     rejected = {r.period for r in results["metrics"].rejections}
     assert rejected == {BAD.isoformat()}
+
+
+def test_okx_rows_get_the_same_rules(tmp_path):
+    """OKX through its real local server: an inverted bar and a funding rate of 500 % refuse
+    their days only, with the rule named."""
+    from datetime import UTC, datetime
+
+    from transforms.raw.venues.okx.api import OkxClient
+    from transforms.raw.venues.okx.fake_server import FakeOkxServer
+    from transforms.raw.venues.okx.load import replace_days as okx_replace_days
+    from transforms.raw.venues.okx.market import generate_market
+    from transforms.raw.venues.okx.source import OkxSource
+
+    first = date(2026, 10, 1)
+    okx_days = [first + timedelta(days=i) for i in range(1, 4)]  # within what OKX keeps
+    bad = okx_days[1]
+    market = generate_market(SYMBOL, first, 4, seed=5)
+    k = np.flatnonzero(_in_day(market.klines[:, 0], bad))[300]
+    market.klines[k, 2], market.klines[k, 3] = market.klines[k, 3], market.klines[k, 2]
+    market.funding[_in_day(market.funding[:, 0], bad), 1] = 5.0
+    now = datetime(2026, 10, 6, 2, 0, tzinfo=UTC)
+    with FakeOkxServer([market], now_ms=lambda: int(now.timestamp() * 1000)) as server:
+        client = OkxClient(server.url, request_deadline_s=5.0, http_backoff_s=0.01)
+        source = OkxSource(tmp_path / "cache", client, now=lambda: now)
+        with warehouse(tmp_path / "w.duckdb") as conn:
+            for name, rule in (("klines_1m", "ohlc_order"), ("funding", "funding_rate_bounded")):
+                fetched = [source.fetch_day(name, SYMBOL, d) for d in okx_days]
+                loaded = okx_replace_days(conn, name, SYMBOL, fetched, tmp_path / "cache")
+                assert list(loaded.refused) == [bad.isoformat()], loaded.refused
+                assert f"okx {name} {SYMBOL} {bad}: {rule}" in loaded.refused[bad.isoformat()]
+                days = conn.execute(
+                    f"SELECT DISTINCT day FROM {TABLE[name]} WHERE venue = 'okx'"
+                ).fetchall()
+                assert {r[0] for r in days} == set(okx_days) - {bad}
