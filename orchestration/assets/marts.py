@@ -13,7 +13,7 @@ import time
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
@@ -90,6 +90,7 @@ def liquidation_model(
     archive: ArchiveResource,
 ):
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     params = config.to_params()
     totals: dict[str, int] = {}
     hashes: dict[str, str] = {}
@@ -147,7 +148,7 @@ def liquidation_model(
                 "rows": totals.get(name, 0),
                 "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
-                "window": f"{start}..{end}",
+                "window": span,
                 "venues": ", ".join(settings.venues),
                 "venues_failed": "; ".join(venue_failures) or "none",
                 "seconds": elapsed,
