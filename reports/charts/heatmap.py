@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reports.charts.heatmap_spec import DEFAULT_VIEW, VIRIDIS, heatmap_template
-from reports.charts.raster import raster_layer
+from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_template
+from reports.charts.raster import raster_geometry
 from reports.charts.side_bars import SIDES
 from reports.notation import fmt_step
 
@@ -127,20 +127,14 @@ def heat_window(
         for i in sorted(order.tolist(), reverse=True)
         if band_l[i] + band_s[i] > 0
     ]
-    layers = {
-        DEFAULT_VIEW: raster_layer(
-            lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep, palette=VIRIDIS
-        )
-    }
+    layers = {DEFAULT_VIEW: raster_geometry(lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep)}
     for name, vc in views.items():
         width = max(ft * HOUR, vc.step_ms)
         width -= width % vc.step_ms
         got = _view_grid(vc, t1, width, (t1 - t0) // width, p0, pstep, rows)
         if got is not None:
             grid, vt0, _ = got
-            layers[name] = raster_layer(
-                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, palette=VIRIDIS
-            )
+            layers[name] = raster_geometry(grid, t0=vt0, tstep=width, p0=p0, pstep=pstep)
     unit = f"Mean notional per {fmt_step(pstep)} band"
     vmax = layers[DEFAULT_VIEW]["vmax"]
     in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]
