@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -57,8 +57,8 @@ from reports.downloads import (
     venues_table,
     write_day_downloads,
 )
-from reports.heat_tiles import month_id, month_start, month_tiles
-from reports.loaders import MartData, liq_map_rows, load_mart_data, load_price_history
+from reports.heat_tiles import month_id, month_start, month_tiles, next_month
+from reports.loaders import HISTORY_DAYS, MartData, liq_map_rows, load_mart_data, load_price_history
 from reports.notation import price_scale
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
@@ -245,8 +245,8 @@ def _write_venue_data(
     parts = [(AGGREGATE_VENUE, data)]
     if venues.split:
         parts += [(v, venues.per_venue[v]) for v in venues.venues if venues.per_venue[v].days]
-    months = sorted({month_start(d) for d in render})
     for v, vdata in parts:
+        months = _heat_months(writer, vdata, render)
         symbol = vdata.symbol
         rows = [vdata.base(d) for d in vdata.days]
         series = datafiles.daily_series(rows)
@@ -269,6 +269,20 @@ def _write_venue_data(
             if mine:
                 out[v] = (vdata, load_price_history(conn, vdata, mine))
     return out
+
+
+def _heat_months(writer: SiteWriter, data: MartData, render: list[date]) -> list[date]:
+    """The heat months to write: those of the days rendered (their data changed) and any
+    month the rendered pages' windows reach back to that has no file yet."""
+    months = {month_start(d) for d in render}
+    if render:
+        m = month_start(min(render) - timedelta(days=HISTORY_DAYS))
+        while m <= max(months):
+            k = datafiles.key(data.symbol, data.venue, f"heat-{month_id(m)}")
+            if not (writer.out_dir / "data" / f"{k}.js").exists():
+                months.add(m)
+            m = next_month(m)
+    return sorted(months)
 
 
 def _venue_buttons(venues: VenueSet, d: date) -> tuple[VenueButton, ...]:
