@@ -40,6 +40,7 @@
     var raster = heat ? window.liqData.compose(prefixOf(state.key), heat.raster) : Promise.resolve(null);
     return Promise.all([window.liqData.spec(ref), raster]).then(function (got) {
       el.__rasterMeta = got[1];
+      el.__spec = got[0]; // the spec as filled (tests read its data)
       return window.vegaEmbed(el, got[0], options());
     }).then(function (res) {
       // vega-embed's export menu is an icon-only <summary>: give it a name

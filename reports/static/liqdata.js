@@ -176,7 +176,7 @@
           }
           ctx.putImageData(im, 0, 0);
           return { url: cv.toDataURL("image/png"), vmax: vmax, t0: g.t0, tstep: g.tstep,
-                   cols: g.cols, p0: g.p0, pstep: g.pstep, rows: g.rows, grid: grid };
+                   cols: g.cols, p0: g.p0, pstep: g.pstep, rows: g.rows };
         });
       });
   }
