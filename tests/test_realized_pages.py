@@ -225,7 +225,7 @@ def test_hovering_a_marker_names_venues_side_and_notional(chain):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     path = page.relative_to(chain.output_site_dir).as_posix()
-    biggest = max(_markers(page.read_text(), "24h"), key=lambda m: m["v"])
+    biggest = max(_markers(chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"])
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
