@@ -1,8 +1,9 @@
 """The site's shared data files: a documented JSON API (docs/api.md), also loadable by pages.
 
-Every data file exists twice under `site/data/`: `<key>.json` (the API) and `<key>.js`, a
-script assigning the same object to `window.LIQMAP_DATA["<key>"]`, because a page opened
-from disk (file://) may load scripts but not fetch JSON. Keys are paths:
+Every data file under `site/data/` is `<key>.js`, a script assigning one JSON object to
+`window.LIQMAP_DATA["<key>"]`, because a page opened from disk (file://) may load scripts
+but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of the API,
+`site/api/v1/...`, are JSON with a `.js` twin. Keys are paths:
 
     <SYMBOL>/<venue>/daily           every day's figures (the daily series of the charts)
     <SYMBOL>/<venue>/heat-YYYY-MM    the month's hourly heatmap (a log-coded PNG) and OHLC
@@ -18,17 +19,22 @@ heat months' OHLC, so no day file repeats what another file holds.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import numpy as np
+
 from reports import queries
+from reports.charts.raster import candles
+from reports.charts.spec import uncompact
 from reports.loaders import Record, epoch_ms
-from reports.notation import ok
+from reports.notation import ok, price_scale
 
 API_VERSION = 1
 SCHEMA_ID = "https://liqmap.invalid/api/v1/schema.json"
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 
 
 def key(symbol: str, venue: str, name: str) -> str:
@@ -56,6 +62,19 @@ def as_js(k: str, obj: Any) -> str:
     """The script twin of a data file (loads from file://)."""
     text = as_json(obj).replace("</", "<\\/")
     return f"(window.LIQMAP_DATA=window.LIQMAP_DATA||{{}})[{json.dumps(k)}]={text};\n"
+
+
+_JS_HEAD = "(window.LIQMAP_DATA=window.LIQMAP_DATA||{})["
+
+
+def parse_js(text: str) -> tuple[str, Any]:
+    """(key, object) of a data file's script (the inverse of `as_js`)."""
+    if not text.startswith(_JS_HEAD) or not text.endswith(";\n"):
+        raise ValueError("not a liqmap data script: expected (window.LIQMAP_DATA=...)[key]=...;")
+    k, sep, body = text[len(_JS_HEAD) : -2].partition("]=")
+    if not sep:
+        raise ValueError("not a liqmap data script: no ]= after the key")
+    return json.loads(k), json.loads(body.replace("<\\/", "</"))
 
 
 def _g(x: Any, fmt: str) -> float | None:
@@ -116,11 +135,14 @@ def series_ref(k: str, name: str, first: date, last: date, as_: str = "rows") ->
     }
 
 
-def resolve(value: Any, files: Mapping[str, Any]) -> Any:
-    """A chart value with its `$series` references replaced by their rows (what the page
-    script does), for tests and exports."""
-    if isinstance(value, dict) and "$series" in value:
-        s = files[value["$series"]]["series"][value["name"]]
+def resolve(value: Any, load: Callable[[str], Any]) -> Any:
+    """A chart value with its references replaced by what they stand for (what the page
+    script does), for tests and exports; `load(key)` returns a data file's object."""
+    value = uncompact(value)
+    if not isinstance(value, dict):
+        return value
+    if "$series" in value:
+        s = load(value["$series"])["series"][value["name"]]
         cols = s["cols"][1:]
         rows = [r[1:] for r in s["rows"] if value["from"] <= r[0] <= value["to"]]
         if value["as"] == "csv":
@@ -128,7 +150,61 @@ def resolve(value: Any, files: Mapping[str, Any]) -> Any:
             lines += [",".join("" if v is None else _csv_num(v) for v in r) for r in rows]
             return "\n".join(lines)
         return [dict(zip(cols, r, strict=True)) for r in rows]
+    if "$candles" in value or "$closes" in value:
+        prefix = value.get("$candles", value.get("$closes"))
+        ohlc = _ohlc(load, prefix, value["from"] - HOUR_MS, value["to"])
+        lo, hi = value["lo"], value["hi"]
+        if "$candles" in value:
+            # the OHLC is stored as the charts write prices: keep its decimals
+            ref = float(np.nanmedian(ohlc["c"])) if len(ohlc["c"]) else None
+            with price_scale(ref):
+                bars = candles(
+                    ohlc["x"], ohlc["o"], ohlc["h"], ohlc["l"], ohlc["c"],
+                    value["w"], value["from"], value["to"],
+                )  # fmt: skip
+            return [c for c in bars if c["x2"] > lo and c["x"] < hi]
+        line = thinned_closes(
+            ohlc["x"] + HOUR_MS, ohlc["c"], value["from"], value["to"], value["max"]
+        )
+        return [p for p in line if lo <= p["x"] <= hi]
     return value
+
+
+def _ohlc(load: Callable[[str], Any], prefix: str, t0: int, t1: int) -> dict[str, np.ndarray]:
+    """Hourly OHLC of the heat months between t0 and t1 (ms), in time order."""
+    parts: dict[str, list] = {k: [] for k in "xohlc"}
+    for m in months_between(t0, t1):
+        try:
+            f = load(f"{prefix}heat-{m}")
+        except FileNotFoundError:
+            continue
+        for k in "xohlc":
+            parts[k] += f["ohlc"][k]
+    return {k: np.asarray(v, dtype=np.int64 if k == "x" else np.float64) for k, v in parts.items()}
+
+
+def months_between(t0: int, t1: int) -> list[str]:
+    """YYYY-MM of every month from the one holding t0 to the one holding t1 - 1 (ms)."""
+    a = datetime.fromtimestamp(t0 / 1000, UTC)
+    b = datetime.fromtimestamp((t1 - 1) / 1000, UTC)
+    out, y, m = [], a.year, a.month
+    while (y, m) <= (b.year, b.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def thinned_closes(x: np.ndarray, c: np.ndarray, t0: int, t1: int, most: int) -> list[dict]:
+    """Hourly closes (x = close time) within [t0, t1], the close of every n-th hour aligned
+    to t1 when there are more than `most` (reports.cards.heatmap.price_line)."""
+    i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
+    x, c = x[i:j], c[i:j]
+    step = max(1, -(-len(x) // most))
+    if step > 1:
+        group = (t1 - x) // (step * HOUR_MS)
+        last = np.r_[group[:-1] != group[1:], True]
+        x, c = x[last], c[last]
+    return [{"x": int(a), "c": float(b)} for a, b in zip(x.tolist(), c.tolist(), strict=True)]
 
 
 def _csv_num(v: float) -> str:

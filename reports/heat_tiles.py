@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -20,6 +20,7 @@ from PIL import Image
 
 from reports import queries
 from reports.loaders import LAYER_STEP_MS
+from reports.notation import chart_price
 from transforms.model.layers import LAYER_VIEWS
 
 LOG_DECADES = 5.0  # values below top / 10^5 are drawn as nothing
@@ -87,12 +88,30 @@ def _tile(cube: queries.HeatCube) -> dict | None:
     }
 
 
+def empty_month(month: date) -> dict:
+    """A month without heatmap rows: the file exists, so a page never asks for a missing one."""
+    return {"month": month_id(month), "base": None, "views": {}, "ohlc": {k: [] for k in "xohlc"}}
+
+
+def heat_months(first: date, d: date, days_back: int) -> list[str]:
+    """The heat months a page of day `d` may read: from `days_back` days before it (not
+    before the symbol's first day) to its own month."""
+    m = month_start(max(first, d - timedelta(days=days_back)))
+    out = []
+    while m <= d:
+        out.append(month_id(m))
+        m = next_month(m)
+    return out
+
+
 def month_tiles(
     conn: duckdb.DuckDBPyConnection, symbol: str, venue: str, month: date
 ) -> dict | None:
     """The month's heat file body: `base` (hourly base model, all leverage), `views`
     (scenario/layer -> 4-hourly tile) and `ohlc` (hourly, x = hour start); None when the
-    month has no heatmap rows."""
+    month has no heatmap rows. Prices are written as the charts write them (chart_price,
+    under the symbol's price scale), so candles built from them in the page are the site
+    build's own."""
     a = datetime(month.year, month.month, 1)
     nm = next_month(month)
     b = datetime(nm.year, nm.month, 1)
@@ -124,6 +143,6 @@ def month_tiles(
         "views": views,
         "ohlc": {
             "x": [int(x) for x in ohlc["x"].tolist()],
-            **{k: [round(float(v), 8) for v in ohlc[k].tolist()] for k in ("o", "h", "l", "c")},
+            **{k: [chart_price(float(v)) for v in ohlc[k].tolist()] for k in ("o", "h", "l", "c")},
         },
     }

@@ -57,7 +57,7 @@ from reports.downloads import (
     venues_table,
     write_day_downloads,
 )
-from reports.heat_tiles import month_id, month_start, month_tiles, next_month
+from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
 from reports.loaders import HISTORY_DAYS, MartData, liq_map_rows, load_mart_data, load_price_history
 from reports.notation import price_scale
 from reports.pages.archive import render_archive
@@ -161,11 +161,11 @@ def _build_symbol(
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
         ctx = day_context(conn, data, history, d, frozenset(), venues)
-        _write_day_data(writer, ctx, symbol, synthetic)
+        _write_day_data(writer, ctx, data, synthetic)
         for vdata, vh in vhist.values():
             if d in vdata.metrics:
                 vctx = day_context(conn, vdata, vh, d, frozenset(), venues)
-                _write_day_data(writer, vctx, symbol, synthetic)
+                _write_day_data(writer, vctx, vdata, synthetic)
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
@@ -220,14 +220,13 @@ def _build_symbol(
 
 
 def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
-    """A data file and its script twin (reports.datafiles), each only if changed."""
-    writer.write_if_changed(f"data/{k}.json", datafiles.as_json(obj))
+    """A data file (reports.datafiles) as the script pages load, only if changed."""
     writer.write_if_changed(f"data/{k}.js", datafiles.as_js(k, obj))
 
 
-def _write_day_data(writer: SiteWriter, ctx: DayContext, symbol: str, synthetic: bool) -> None:
-    k = datafiles.key(symbol, ctx.venue, f"day-{ctx.day_iso}")
-    _write_data(writer, k, day_data(ctx, symbol, synthetic))
+def _write_day_data(writer: SiteWriter, ctx: DayContext, data: MartData, synthetic: bool) -> None:
+    k = datafiles.key(data.symbol, ctx.venue, f"day-{ctx.day_iso}")
+    _write_data(writer, k, day_data(ctx, data.symbol, synthetic, data.days[0]))
 
 
 def _write_venue_data(
@@ -257,13 +256,14 @@ def _write_venue_data(
             datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
         )
         for m in months:
-            tiles = month_tiles(conn, symbol, v, m)
-            if tiles is not None:
-                _write_data(
-                    writer,
-                    datafiles.key(symbol, v, f"heat-{month_id(m)}"),
-                    datafiles.envelope("heat", symbol, v, synthetic, tiles),
-                )
+            if m < month_start(vdata.days[0]):
+                continue  # before the first day: pages never ask for it (heat_months)
+            tiles = month_tiles(conn, symbol, v, m) or empty_month(m)
+            _write_data(
+                writer,
+                datafiles.key(symbol, v, f"heat-{month_id(m)}"),
+                datafiles.envelope("heat", symbol, v, synthetic, tiles),
+            )
         if v != AGGREGATE_VENUE:
             mine = [d for d in render if d in vdata.metrics]
             if mine:
@@ -353,7 +353,7 @@ def _build_venue_pages(
         folder = f"{symbol}/{v}"
         history = load_price_history(conn, vdata, [d])
         ctx = day_context(conn, vdata, history, d, frozenset(), venues)
-        _write_day_data(writer, ctx, symbol, source == "synthetic")
+        _write_day_data(writer, ctx, vdata, source == "synthetic")
         names = write_day_downloads(writer, conn, vdata, d, folder, source)
         remove_other_downloads(writer.out_dir / folder, names)
         links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]

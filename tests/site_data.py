@@ -10,14 +10,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from reports.datafiles import resolve
+from reports.datafiles import parse_js, resolve
 
 KEY_RE = re.compile(r'data-day-data="([^"]+)"')
 SPECS_RE = re.compile(r"window\.LIQMAP_SPECS = (\{.*\});\n", re.S)
 
 
 def data_file(out: Path, key: str) -> dict[str, Any]:
-    return json.loads((out / "data" / f"{key}.json").read_text())
+    k, obj = parse_js((out / "data" / f"{key}.js").read_text())
+    assert k == key
+    return obj
 
 
 def page_key(page: Path, venue: str | None = None) -> str:
@@ -38,11 +40,14 @@ def expand(out: Path, ref: dict[str, Any]) -> dict[str, Any]:
     text = templates(out)[ref["t"]]
     for k, v in (ref.get("n") or {}).items():
         text = text.replace(f"__N_{k}__", str(int(v)) if float(v).is_integer() else repr(v))
-    files: dict[str, Any] = {}
+
+    def load(key: str) -> Any:
+        if not (out / "data" / f"{key}.js").is_file():
+            raise FileNotFoundError(key)
+        return data_file(out, key)
+
     for k, v in ref["v"].items():
-        if isinstance(v, dict) and "$series" in v:
-            files.setdefault(v["$series"], data_file(out, v["$series"]))
-        text = text.replace(f'"__P_{k}__"', json.dumps(resolve(v, files)))
+        text = text.replace(f'"__P_{k}__"', json.dumps(resolve(v, load)))
     assert "__P_" not in text and "__N_" not in text, ref["t"]
     return _inline(json.loads(text))
 

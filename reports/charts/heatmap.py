@@ -91,6 +91,7 @@ def heat_window(
     price_lo: float,
     price_hi: float,
     price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
+    path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
     marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
     zone: list[dict[str, Any]],
     desc: str,
@@ -176,6 +177,12 @@ def heat_window(
         ],  # fmt: skip
         "rgaps": realized_gaps or [{"x": t1, "x2": t1, "label": ""}],
     }
+    if path_ref is not None:
+        # the page rebuilds the long lists from the shared hourly OHLC, cut to the raster
+        if "$candles" in path_ref and candles:
+            values["candles"] = {**path_ref, "lo": t0, "hi": t1}
+        elif "$closes" in path_ref and not candles and in_window:
+            values["closes"] = {**path_ref, "lo": t0, "hi": t1}
     spec = heatmap_template().fill(
         values,
         {

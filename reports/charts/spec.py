@@ -85,7 +85,7 @@ class Template:
         names, nums = self.placeholders()
         if set(values) != names or set(numbers or {}) != nums:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
-        ref = {"t": self.name, "v": values}
+        ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
         if numbers:
             ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
         return json.dumps(ref, separators=(",", ":")).replace("</", "<\\/")
@@ -102,11 +102,44 @@ class Template:
         return out
 
 
+TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
+
+
+def _tight(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    return v
+
+
+def compact(value: Any) -> Any:
+    """A chart value as the page script reads it: a long list of rows with the same keys
+    becomes `{"$table": [keys, rows as lists]}` (the keys once, not per row); whole floats
+    lose their ".0". The page script turns it back into the same rows."""
+    if (
+        isinstance(value, list)
+        and len(value) >= TABLE_MIN_ROWS
+        and all(isinstance(r, dict) for r in value)
+    ):
+        cols = list(value[0])
+        if all(list(r) == cols for r in value):
+            return {"$table": [cols, [[_tight(r[c]) for c in cols] for r in value]]}
+    return value
+
+
+def uncompact(value: Any) -> Any:
+    """The rows of a `compact` value (what the page script does)."""
+    if isinstance(value, dict) and "$table" in value:
+        cols, rows = value["$table"]
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+    return value
+
+
 def expand_ref(ref: str | dict[str, Any]) -> dict[str, Any]:
     """A spec ref (as written by `Template.fill`) as the whole spec, for values that hold no
     shared-data reference."""
     r = json.loads(ref.replace("<\\/", "</")) if isinstance(ref, str) else ref
-    return json.loads(REGISTRY[r["t"]].expand(r["v"], r.get("n")))
+    values = {k: uncompact(v) for k, v in r["v"].items()}
+    return json.loads(REGISTRY[r["t"]].expand(values, r.get("n")))
 
 
 def hoist_inline_data(text: str) -> str:

@@ -29,9 +29,10 @@ from reports.charts.history import (
     history_risk_template,
 )
 from reports.formats import iso_z
+from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_table
-from reports.loaders import MartData, PriceHistory, layer_map_rows, liq_map_rows
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
@@ -311,7 +312,7 @@ def day_context(
     )
 
 
-def day_data(ctx: DayContext, symbol: str, synthetic: bool) -> dict:
+def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> dict:
     """The day data file of a page (reports.datafiles): every chart's spec ref and each
     heatmap window's raster description, by element id."""
     charts: dict[str, object] = {}
@@ -334,7 +335,13 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool) -> dict:
         symbol,
         ctx.venue,
         synthetic,
-        {"day": ctx.day_iso, "as_of": ctx.as_of_iso, "charts": charts, "heat": heat},
+        {
+            "day": ctx.day_iso,
+            "as_of": ctx.as_of_iso,
+            "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
+            "charts": charts,
+            "heat": heat,
+        },
     )
 
 

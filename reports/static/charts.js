@@ -58,6 +58,7 @@
   function embedAll() {
     if (!state.key) { return Promise.resolve([]); }
     return window.liqData.load(state.key).then(function (day) {
+      window.liqData.setMonths(day.heat_months);
       var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
       return Promise.all(els.map(function (el) { return embed(el, day); }));
     });

@@ -35,6 +35,14 @@
 
   /* A chart value, with shared references replaced by their rows. */
   function resolveValue(v) {
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$table) {
+      var cols = v.$table[0];
+      return Promise.resolve(v.$table[1].map(function (r) {
+        var o = {};
+        cols.forEach(function (c, i) { o[c] = r[i]; });
+        return o;
+      }));
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$series) {
       return load(v.$series).then(function (f) {
         var s = f.series[v.name], cols = s.cols.slice(1), out = [];
@@ -51,7 +59,68 @@
         });
       });
     }
+    if (v && typeof v === "object" && !Array.isArray(v) && (v.$candles || v.$closes)) {
+      return ohlcBetween(v.$candles || v.$closes, v.from - HOUR, v.to).then(function (q) {
+        if (v.$candles) {
+          return candles(q, v.w, v.from, v.to).filter(function (c) { return c.x2 > v.lo && c.x < v.hi; });
+        }
+        return closes(q, v.from, v.to, v.max).filter(function (p) { return p.x >= v.lo && p.x <= v.hi; });
+      });
+    }
     return Promise.resolve(v);
+  }
+
+  var HOUR = 3600000;
+
+  /* Hourly OHLC of the heat months between t0 and t1 (x = hour start), in time order. */
+  function ohlcBetween(prefix, t0, t1) {
+    var keys = monthsBetween(t0, t1).map(function (m) { return prefix + "heat-" + m; });
+    return Promise.all(keys.map(function (k) { return load(k).catch(function () { return null; }); }))
+      .then(function (files) {
+        var out = { x: [], o: [], h: [], l: [], c: [] };
+        files.forEach(function (f) {
+          if (!f) { return; }
+          ["x", "o", "h", "l", "c"].forEach(function (k) { out[k] = out[k].concat(f.ohlc[k]); });
+        });
+        return out;
+      });
+  }
+
+  /* reports.charts.raster.candles: hourly bars merged into w-hour candles aligned to t1. */
+  function candles(q, w, t0, t1) {
+    var width = w * HOUR, groups = {}, order = [];
+    for (var i = 0; i < q.x.length; i++) {
+      var x = q.x[i];
+      if (x < t0 || x >= t1 || q.c[i] === null || !isFinite(q.c[i])) { continue; }
+      var g = Math.floor((t1 - 1 - x) / width);
+      if (!groups[g]) { groups[g] = []; order.push(g); }
+      groups[g].push(i);
+    }
+    order.sort(function (a, b) { return b - a; });
+    return order.map(function (g) {
+      var ix = groups[g].slice().sort(function (a, b) { return q.x[a] - q.x[b]; });
+      var left = t1 - (g + 1) * width, h = -Infinity, l = Infinity;
+      ix.forEach(function (i) { h = Math.max(h, q.h[i]); l = Math.min(l, q.l[i]); });
+      return { x: left, x2: left + width, o: q.o[ix[0]], h: h, l: l, c: q.c[ix[ix.length - 1]] };
+    });
+  }
+
+  /* reports.datafiles.thinned_closes: hourly closes, every n-th hour aligned to t1. */
+  function closes(q, t0, t1, most) {
+    var xs = [], cs = [];
+    for (var i = 0; i < q.x.length; i++) {
+      var x = q.x[i] + HOUR;
+      if (x >= t0 && x <= t1) { xs.push(x); cs.push(q.c[i]); }
+    }
+    var step = Math.max(1, Math.ceil(xs.length / most)), out = [];
+    for (var j = 0; j < xs.length; j++) {
+      if (step > 1 && j + 1 < xs.length &&
+          Math.floor((t1 - xs[j]) / (step * HOUR)) === Math.floor((t1 - xs[j + 1]) / (step * HOUR))) {
+        continue;
+      }
+      out.push({ x: xs[j], c: cs[j] });
+    }
+    return out;
   }
 
   /* The whole spec of a spec ref {"t", "v", "n"} (reports/charts/spec.py). */
@@ -99,6 +168,9 @@
     return tileCache[tile.png];
   }
 
+  var available = null; // the heat months the page may read (its day data's heat_months)
+  function setMonths(list) { available = list || null; }
+
   function monthsBetween(t0, t1) {
     var out = [], d = new Date(t0), end = new Date(t1 - 1);
     var y = d.getUTCFullYear(), m = d.getUTCMonth();
@@ -106,7 +178,7 @@
       out.push(y + "-" + (m < 9 ? "0" : "") + (m + 1));
       m += 1; if (m === 12) { m = 0; y += 1; }
     }
-    return out;
+    return available ? out.filter(function (k) { return available.indexOf(k) >= 0; }) : out;
   }
 
   function viridis() {
@@ -192,6 +264,6 @@
       });
   }
 
-  window.liqData = { load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+  window.liqData = { setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
                      monthsBetween: monthsBetween };
 })();
