@@ -397,3 +397,47 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
     assert not stale.exists()
     assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(built):
+    """Every venue, every day: on a dated page (not the latest), opened from disk, the
+    venue switch redraws every chart from that venue's day data file, and back."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    d = wh.second_venue_last
+    page = out / SYMBOL / d.isoformat() / "index.html"
+    text = page.read_text()
+    assert 'data-venue="bybit"' in text and 'data-venue="binance"' in text
+    want = html_specs(out, text, "bybit")["liqmap"]["layer"][1]["data"]["values"]
+    agg = html_specs(out, text)["liqmap"]["layer"][1]["data"]["values"]
+    assert want != agg
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, page.as_uri())
+            try:
+                v.check_clean()
+                v.page.click('button[data-venue="bybit"]')
+                v.page.wait_for_function("window.__chartsReady === true")
+                v.check_clean()
+                shown = v.page.evaluate(
+                    "document.getElementById('liqmap').__spec.datasets.map.length"
+                )
+                assert shown == len(want)
+                assert v.page.get_attribute("[data-day-data]", "data-venue-shown") == "bybit"
+                # the venue's own heatmap, composed from its own heat months
+                assert v.visible_charts_drawn() >= 5
+                assert v.page.is_hidden("#venue-risk")  # a split has no meaning for one venue
+                v.page.click('button[data-venue="all"]')
+                v.page.wait_for_function("window.__chartsReady === true")
+                shown = v.page.evaluate(
+                    "document.getElementById('liqmap').__spec.datasets.map.length"
+                )
+                assert shown == len(agg)
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
