@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.model.aggregate import Grid
 from transforms.model.cohorts import LONG, ModelRun
+from transforms.model.grid import Grid
 
 RISK_COLUMNS = [
     "longs_at_risk",
