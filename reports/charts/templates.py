@@ -10,7 +10,7 @@ from reports.charts.liq_map import liq_map_template
 from reports.charts.moves import moves_template
 from reports.charts.realized import realized_hourly_template, realized_totals_template
 from reports.charts.spec import specs_js
-from reports.charts.venues import venue_map_template, venue_risk_template
+from reports.charts.venue_split import venue_map_template, venue_risk_template
 
 FACTORIES = (
     funding_template,
