@@ -8,8 +8,8 @@ from datetime import date
 
 import duckdb
 import pytest
-from pipeline_helpers import run_range, temp_settings
 
+from tests.pipeline_helpers import run_range, temp_settings
 from transforms.raw.synthetic import generate_mirror
 from transforms.raw.tables import TABLES
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer

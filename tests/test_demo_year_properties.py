@@ -30,6 +30,8 @@ from transforms.model.params import ModelParams
 from transforms.raw.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
 
+pytestmark = pytest.mark.xdist_group("demo_year")
+
 SYMBOL = "BTCUSDT"
 START = date(2025, 11, 1)
 DAYS = 365

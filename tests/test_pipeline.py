@@ -22,6 +22,8 @@ from tests.pipeline_helpers import (
 from transforms.marts.registry import MART_ASSETS
 from transforms.raw.quality import check_files_verified
 
+pytestmark = pytest.mark.xdist_group("binance_chain")
+
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 BASE_HASH_SQL = (
     "SELECT DISTINCT params_hash FROM mart.daily_metrics WHERE day = ? AND scenario = 'base'"

@@ -23,6 +23,8 @@ from tests.realized_helpers import binance_message, bybit_push
 from tests.test_realized_load import _write_hour
 from transforms.raw.realized.coverage import DAY_MS, CoverageLog, day_start_ms
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 FIRST, LAST = date(2025, 11, 2), date(2025, 11, 6)
 NOT_COLLECTED, PARTIAL = date(2025, 11, 2), date(2025, 11, 6)
 COMPLETE_DAYS = [date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)]
@@ -287,7 +289,7 @@ def test_day_pages_show_realized_beside_modelled(chain):
         assert _cell(page, venue, "realized-long") == fmt_usd(longs)
         assert _cell(page, venue, "realized-short") == fmt_usd(shorts)
     assert _cell(page, "bybit", "modelled-long") == "no model for this venue"
-    assert 'id="spec-realized-hourly"' in page and 'id="spec-realized-totals"' in page
+    assert 'data-chart="realized-hourly"' in page and 'data-chart="realized-totals"' in page
     assert "throttled stream" in page and "complete stream" in page
 
     last = _page(site, LAST)

@@ -20,6 +20,8 @@ from transforms.raw.venues.binance.datasets import archive_relpath
 from transforms.reference.bins import symbol_bins
 from transforms.reference.tiers import MissingTiersError
 
+pytestmark = pytest.mark.xdist_group("three_symbols")
+
 D0, D1 = date(2025, 11, 1), date(2025, 11, 3)
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 MART_TABLES = [t for t in TABLES if t.startswith("mart.")]
