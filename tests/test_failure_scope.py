@@ -167,7 +167,22 @@ def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
             ).fetchall()
         }
         staged = {r[0] for r in conn.execute("SELECT DISTINCT day FROM stg.bars_5m").fetchall()}
+        # every file of the withheld day stays out of the snapshot, not only the bad one
+        raw_bad = {
+            table: conn.execute(
+                f"SELECT count(*) FROM raw.{table} WHERE day = ?", [BAD]
+            ).fetchone()[0]
+            for table in ("klines_1m", "mark_klines_1m", "metrics_5m", "funding")
+        }
+        raw_good = conn.execute(
+            "SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [DAYS[0]]
+        ).fetchone()[0]
     assert BAD not in published and BAD not in staged
+    assert raw_bad == dict.fromkeys(raw_bad, 0), raw_bad
+    assert raw_good == 1440
+    with warehouse(tmp_path / "data" / "warehouse.duckdb", read_only=True) as conn:
+        kept = conn.execute("SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [BAD])
+        assert kept.fetchone()[0] == 1440  # the live warehouse keeps them for the next run
     assert published == set(DAYS) - {BAD}
     pages = {p.name for p in (tmp_path / "site" / SYMBOL).glob("20*")} | {
         p.name for p in (tmp_path / "site").glob("20*")
