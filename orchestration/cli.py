@@ -1,6 +1,7 @@
 """`liqmap` command line: run the chain, query the snapshot, show status, start the Dagster UI.
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
+           [--from-scratch]        ... modelling every market from its first bar
 liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
@@ -123,6 +124,7 @@ def _run(args: argparse.Namespace) -> int:
                     log_path,
                     verbose=args.verbose,
                     on_change=display.update,
+                    from_scratch=args.from_scratch,
                     stopped_by=lambda: signals.stopped_by,
                 )
         except KeyboardInterrupt:  # a stop before or after Dagster's own handlers
@@ -239,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--start", type=_day("--start"), help="first day (default env)")
     run.add_argument("--end", type=_day("--end"), help="last day, inclusive (default env)")
+    run.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="model every market from its first bar, ignoring the stored model state",
+    )
     run.set_defaults(func=_run)
     status = sub.add_parser("status", parents=[common], help="what is built, last run, site")
     status.set_defaults(func=_status)

@@ -256,9 +256,11 @@ def run_chain(
     *,
     verbose: bool = False,
     on_change: Callable[[list[StageStats]], None] | None = None,
+    from_scratch: bool = False,
     stopped_by: Callable[[], int | None] = lambda: None,
 ) -> RunOutcome:
     """Materialize every asset for [start, end] as one run; the event log goes to `log_path`.
+    `from_scratch`: model every market from its first bar, ignoring the stored model state.
     `stopped_by` tells which stop signal (if any) the run received (orchestration.interrupts)."""
     _silence_dagster_warnings()
     import dagster as dg
@@ -309,7 +311,14 @@ def run_chain(
     started = time.perf_counter()
     try:
         result = defs.resolve_job_def("liqmap_cli_run").execute_in_process(
-            run_config={"loggers": {key: LOGGER_CONFIG.get(key, {}) for key in loggers}},
+            run_config={
+                "loggers": {key: LOGGER_CONFIG.get(key, {}) for key in loggers},
+                **(
+                    {"ops": {"liquidation_model": {"config": {"from_scratch": True}}}}
+                    if from_scratch
+                    else {}
+                ),
+            },
             instance=dg.DagsterInstance.get(),
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),
