@@ -177,9 +177,19 @@ def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
         raw_good = conn.execute(
             "SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [DAYS[0]]
         ).fetchone()[0]
+        notes = dict(
+            conn.execute(
+                "SELECT day, history_incomplete FROM mart.daily_metrics "
+                "WHERE symbol = ? AND venue = 'binance' AND scenario = 'base'",
+                [SYMBOL],
+            ).fetchall()
+        )
     assert BAD not in published and BAD not in staged
     assert raw_bad == dict.fromkeys(raw_bad, 0), raw_bad
     assert raw_good == 1440
+    # the days after the withheld day say so (#19's column), the day before does not
+    assert not notes[DAYS[0]]
+    assert all(f"history incomplete: {BAD} missing" in notes[d] for d in DAYS[2:]), notes
     with warehouse(tmp_path / "data" / "warehouse.duckdb", read_only=True) as conn:
         kept = conn.execute("SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [BAD])
         assert kept.fetchone()[0] == 1440  # the live warehouse keeps them for the next run
