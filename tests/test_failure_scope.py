@@ -198,3 +198,76 @@ def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
         p.name for p in (tmp_path / "site").glob("20*")
     }
     assert BAD.isoformat() not in pages
+
+
+def test_a_refused_bybit_day_withholds_that_venue_day_only(tmp_path, monkeypatch):
+    """Through `liqmap run` with Bybit from the real fake server, prices x1000 on one day:
+    Binance is published for every day; Bybit's marts exist for its other days (the later
+    ones saying the history is incomplete); the aggregate of the bad day names Bybit
+    missing; nothing scaled reaches the snapshot."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import test_row_rules as r
+
+    from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+    from transforms.raw.venues.bybit.feed import shadow_market
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, r.D0, r.D1, seed=SEED)
+    settings = make_settings(tmp_path, source="mirror", mirror_dir=mirror)
+    market = r._tampered(shadow_market(settings, SYMBOL), "prices x1000")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}
+    env.update(
+        DAGSTER_HOME=str(tmp_path / "home"),
+        LIQMAP_DATA_DIR=str(tmp_path / "data"),
+        LIQMAP_SITE_DIR=str(tmp_path / "site"),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_VENUES="binance,bybit",
+        LIQMAP_SYMBOLS=SYMBOL,
+        LIQMAP_START_DATE=r.D0.isoformat(),
+        LIQMAP_END_DATE=(r.D1 - timedelta(days=1)).isoformat(),
+        LIQMAP_BYBIT_DEADLINE_S="5",
+        COLUMNS="200",
+    )
+    liqmap = str(Path(sys.executable).with_name("liqmap"))
+    with FakeBybitServer([market]) as server:
+        env["LIQMAP_BYBIT_URL"] = server.url
+        result = subprocess.run(
+            [liqmap, "run"], env=env, capture_output=True, text=True, timeout=900,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert "close_near_reference_venue" in out and f"{r.BAD}" in out, out
+    snapshot = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+    with warehouse(snapshot, read_only=True) as conn:
+
+        def days(venue: str) -> set[date]:
+            rows = conn.execute(
+                "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = ?", [venue]
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        assert days("binance") == set(r.DAYS)
+        assert days("bybit") == set(r.DAYS) - {r.BAD}
+        assert days("all") == set(r.DAYS)
+        missing = dict(
+            conn.execute(
+                "SELECT day, venues_missing FROM mart.daily_metrics "
+                "WHERE venue = 'all' AND scenario = 'base'"
+            ).fetchall()
+        )
+        assert "bybit" in missing[r.BAD] and not missing[r.DAYS[0]], missing
+        note = conn.execute(
+            "SELECT history_incomplete FROM mart.daily_metrics "
+            "WHERE venue = 'bybit' AND scenario = 'base' AND day = ?",
+            [r.DAYS[2]],
+        ).fetchone()[0]
+        assert f"{r.BAD} missing" in note, note
+        scaled = conn.execute(
+            "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND close > 1e6"
+        ).fetchone()[0]
+        assert scaled == 0
