@@ -372,7 +372,7 @@ def run_publish(tally: Tally) -> None:
             )
             or "close_near_reference_venue" in result.stderr
         )
-        good = r.BAD not in bybit_days and all_days == set(r.DAYS)
+        good = bybit_days == set(r.DAYS) - {r.BAD} and all_days == set(r.DAYS)
         tally.add(good, clear, scaled > 0, "bybit prices x1000 on one day")
 
 
