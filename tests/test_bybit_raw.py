@@ -12,12 +12,12 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings
 
 from transforms.db import warehouse
-from transforms.raw.datasets import DATASETS
 from transforms.raw.ingest import VenuesFailed, ingest_window
 from transforms.raw.quality import FILES_CHECK, FILES_VALID_CHECK, check_files_verified
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.tables import TABLES as DATASETS
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer, Fault
 from transforms.raw.venues.bybit.feed import shadow_market
-from transforms.raw.venues.synthetic import generate_mirror
 
 LOG = logging.getLogger("test_bybit_raw")
 D0, D1 = date(2025, 11, 26), date(2025, 11, 29)  # three days [D0, D1)

@@ -225,7 +225,7 @@ def test_past_day_with_a_gap_is_returned_but_not_cached(market, tmp_path) -> Non
 
 
 def test_shadow_of_the_synthetic_market_reads_back_per_side(tmp_path) -> None:
-    from transforms.raw.venues.synthetic import simulate_market
+    from transforms.raw.synthetic import simulate_market
 
     sim = simulate_market(SYMBOL, FIRST_DAY, 2, 7)
     shadow = market_from_simulation(SYMBOL, sim, oi_share=0.6, oi_reported_as="both")

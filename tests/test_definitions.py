@@ -73,7 +73,7 @@ def test_schedule_waits_visibly_until_the_day_is_published(monkeypatch, tmp_path
     assert isinstance(result, dg.SkipReason)
     assert "waiting for the archive to publish 2026-03-09" in result.skip_message
 
-    from transforms.raw.venues.synthetic import generate_mirror
+    from transforms.raw.synthetic import generate_mirror
 
     generate_mirror(mirror, "BTCUSDT", date(2026, 3, 9), date(2026, 3, 9), seed=1)
     result = daily_after_archive(dg.build_schedule_context(scheduled_execution_time=tick))
@@ -110,8 +110,8 @@ def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
     """A published day whose run failed (here: a corrupt zip in the mirror) is requested again
     with a new run key, and flagged after MAX_FAILED_RUNS failures."""
     from orchestration.automation import MAX_FAILED_RUNS
-    from transforms.raw.venues import archive_relpath
-    from transforms.raw.venues.synthetic import generate_mirror
+    from transforms.raw.synthetic import generate_mirror
+    from transforms.raw.venues.binance import archive_relpath
 
     _fix_today(monkeypatch)
     day = TODAY - timedelta(days=2)

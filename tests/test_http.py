@@ -237,8 +237,8 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
 
 
 def test_archive_download_that_drips_fails_at_its_deadline_naming_the_url(serve, tmp_path) -> None:
-    from transforms.raw.venues.base import SourceError
-    from transforms.raw.venues.binance import BinanceSource
+    from transforms.raw.errors import SourceError
+    from transforms.raw.venues.binance.source import BinanceSource
 
     def drip(req: BaseHTTPRequestHandler, n: int) -> None:
         req.send_response(200)
@@ -261,8 +261,8 @@ def test_archive_download_that_drips_fails_at_its_deadline_naming_the_url(serve,
 
 
 def test_archive_redirect_loop_names_url_and_target(serve, tmp_path) -> None:
-    from transforms.raw.venues.base import SourceError
-    from transforms.raw.venues.binance import BinanceSource
+    from transforms.raw.errors import SourceError
+    from transforms.raw.venues.binance.source import BinanceSource
 
     def loop(req: BaseHTTPRequestHandler, n: int) -> None:
         _reply(req, 302, Location=req.path + "x" if n % 2 else req.path[:-1])

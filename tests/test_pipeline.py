@@ -139,7 +139,7 @@ def test_asset_checks_pass_and_catch_a_tampered_cache(built):
         cached = settings.cache_dir / settings.source / relpath
         cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")
         outcome = check_files_verified(
-            conn, "klines_1m", "BTCUSDT", ["2025-11-02"], settings.cache_dir
+            conn, "klines_1m", "BTCUSDT", ["2025-11-02"], settings.cache_dir, venue="binance"
         )
     finally:
         conn.close()

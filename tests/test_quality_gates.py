@@ -26,8 +26,8 @@ import pytest
 
 from tests.builds import BINANCE_DAYS, BINANCE_WINDOW, ChainBuild, digest_tree
 from tests.pipeline_helpers import fingerprints, run_range
-from transforms.raw.datasets import archive_relpath
-from transforms.raw.venues.synthetic import headerless
+from transforms.raw.synthetic import headerless
+from transforms.raw.venues.binance.datasets import archive_relpath
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,8 @@ import time
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.datasets import DATASETS
 from transforms.raw.ingest import VenuesFailed, WaitingForArchive, ingest_window
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
@@ -18,6 +17,7 @@ from transforms.raw.quality import (
     CheckOutcome,
     check_names,
 )
+from transforms.raw.tables import TABLES
 from transforms.reference.tiers import MissingTiersError, TierFileError
 
 #: reported but not blocking on the raw asset (see README "Quality gates")
@@ -25,7 +25,7 @@ _NON_BLOCKING = WARN_ONLY_CHECKS | {FILES_VALID_CHECK}
 
 
 def _build_raw_asset(name: str) -> dg.AssetsDefinition:
-    spec = DATASETS[name]
+    spec = TABLES[name]
     check_specs = [
         dg.AssetCheckSpec(
             name=check,
@@ -36,7 +36,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
         for check in check_names(name)
     ]
     # Rules comparing with another dataset (mark vs last, OI value vs price) need it loaded.
-    deps = [DATASETS[spec.reference].asset] if spec.reference else []
+    deps = [TABLES[spec.after].asset] if spec.after else []
 
     @dg.asset(
         name=spec.asset,
@@ -53,6 +53,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
     ) -> dg.MaterializeResult:
         start, end = partition_window(context)
+        span = window_label(start, end)  # inclusive, for messages
         settings = archive.settings()
         started = time.perf_counter()
         try:
@@ -69,7 +70,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             ) from exc
         elapsed = time.perf_counter() - started
         context.log.info(
-            f"{spec.asset}: {result.files} files, {result.rows} rows for {start}..{end} "
+            f"{spec.asset}: {result.files} files, {result.rows} rows for {span} "
             f"in {elapsed:.1f}s ({result.rows / max(elapsed, 1e-9):,.0f} rows/s)"
             + (f"; caught up {', '.join(result.caught_up)}" if result.caught_up else "")
         )
@@ -91,14 +92,17 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             metadata={
                 "rows": result.rows,
                 "files": result.files,
-                "window": f"{start}..{end}",
+                "window": span,
                 "source": settings.source,
                 "seconds": round(elapsed, 2),
                 "pending_periods": ", ".join(result.pending) or "none",
                 "waiting_symbols": result.waiting_summary(),
                 "venues": ", ".join(settings.venues),
                 "failed_venues": result.failed_summary(),
+                # files withheld (rejected at load or not fetchable): their days only
+                "rejected_files": "; ".join(r.message for r in result.rejections) or "none",
                 "provisional_days": ", ".join(result.provisional) or "none",
+                "not_collected_days": ", ".join(result.not_collected) or "none",
                 **extra,
             },
             check_results=_merge_outcomes(spec.asset, result.outcomes),
@@ -126,4 +130,4 @@ def _merge_outcomes(asset_name: str, outcomes: list[CheckOutcome]) -> list[dg.As
     ]
 
 
-raw_assets = [_build_raw_asset(name) for name in DATASETS]
+raw_assets = [_build_raw_asset(name) for name in TABLES]

@@ -16,7 +16,7 @@ from reports.formats import iso_z
 from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
 from reports.loaders import MartData, Record
 from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd, price_scale
-from reports.venues import joined_labels, split_names
+from reports.venue_set import joined_labels, split_names
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -38,6 +38,12 @@ def venue_items(cur: Record) -> list[str]:
         items.append(
             f"Missing: {joined_labels(missing)} (no data that day; the figures add up "
             f"{joined_labels(present)} only)"
+        )
+    late = split_names(cur.get("venues_not_collected"))
+    if late:
+        items.append(
+            f"Not collected: {joined_labels(late)} (kept only a few days by the venue; the "
+            f"figures add up {joined_labels(present)} only)"
         )
     return items
 

@@ -12,10 +12,11 @@ from datetime import date, timedelta
 
 import duckdb
 
-from transforms.raw.datasets import ARCHIVE_VENUE, DAILY_DATASETS, dataset
-from transforms.venues import AGGREGATE_VENUE
+from transforms.raw.tables import DAILY_DATASETS, raw_table
+from transforms.venues import AGGREGATE_VENUE, FORWARD, venue_names
+from transforms.venues import venue as registry_venue
 
-# Table names come from the dataset registry (constants), never from input.
+# Table names come from the raw-table registry (constants), never from input.
 RAW_DAYS_SQL = (
     "SELECT DISTINCT day FROM {table} "
     "WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
@@ -53,14 +54,14 @@ def missing_raw_days(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> dict[str, list[date]]:
     """daily dataset -> the days of [start, end) it has no rows for, for one symbol (a day
     the archive has not published for this symbol: the model skips the symbol's window)."""
     wanted = [start + timedelta(days=i) for i in range((end - start).days)]
     out: dict[str, list[date]] = {}
     for name in DAILY_DATASETS:
-        sql = RAW_DAYS_SQL.format(table=dataset(name).table)
+        sql = RAW_DAYS_SQL.format(table=raw_table(name).table)
         params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
         rows = conn.execute(sql, params).fetchall()
         have = {r[0] for r in rows}
@@ -68,6 +69,49 @@ def missing_raw_days(
         if missing:
             out[name] = missing
     return out
+
+
+FIRST_DAY_SQL = (
+    "SELECT min(day) FROM {table} "
+    "WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
+)
+NOT_COLLECTED_SQL = """
+SELECT DISTINCT day FROM mart.daily_metrics
+WHERE venue = $aggregate AND symbol = $symbol AND scenario = 'base'
+  AND day >= $start AND day < $end
+  AND list_contains(string_split(coalesce(venues_not_collected, ''), ','), $venue)
+"""
+
+
+def collected_from(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, start: date, end: date
+) -> date | None:
+    """The first day of [start, end) the market is modelled from: `start` for a venue with
+    history (archive, REST: a missing day is a failure, named); for a forward-collected venue
+    (transforms/venues.py FORWARD, e.g. OKX) the first day it has rows for in every daily raw
+    table, None when there is none (the window's days are "not collected", not failed)."""
+    if venue not in venue_names() or registry_venue(venue).history != FORWARD:
+        return start
+    firsts = []
+    for name in DAILY_DATASETS:
+        sql = FIRST_DAY_SQL.format(table=raw_table(name).table)
+        params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
+        firsts.append(conn.execute(sql, params).fetchone()[0])  # type: ignore[index]
+    return None if any(f is None for f in firsts) else max(firsts)
+
+
+def not_collected_days(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, start: date, end: date
+) -> set[date]:
+    """Days of [start, end) whose aggregate row names `venue` not collected."""
+    params = {
+        "aggregate": AGGREGATE_VENUE,
+        "venue": venue,
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+    }
+    return {r[0] for r in conn.execute(NOT_COLLECTED_SQL, params).fetchall()}
 
 
 def describe_missing(missing: dict[str, list[date]]) -> str:

@@ -9,15 +9,15 @@ hammering the server.
 
 from __future__ import annotations
 
-import collections
+import math
 import re
-import threading
 import time
 from collections.abc import Callable
 
 import httpx
 
 from transforms.http import Deadline, HttpError, HttpStatusError, fetch_bytes, make_client
+from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
     DAY_MS,
@@ -33,6 +33,7 @@ from transforms.raw.venues.bybit.errors import (
     BybitFormatError,
     RateLimited,
 )
+from transforms.venue_ban import VenueBan
 
 DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
@@ -54,42 +55,6 @@ def query_string(params: dict[str, str], path: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-class SlidingWindowLimiter:
-    """At most `max_requests` per `per_s` seconds (thread-safe); waits instead of exceeding."""
-
-    def __init__(
-        self,
-        max_requests: int = 500,
-        per_s: float = 5.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        if max_requests < 1 or per_s <= 0:
-            raise ValueError("limiter needs max_requests >= 1 and per_s > 0")
-        self.max_requests = max_requests
-        self.per_s = per_s
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: collections.deque[float] = collections.deque()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Block until a request may be sent; returns the seconds waited."""
-        waited = 0.0
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - self.per_s:
-                    self._sent.popleft()
-                if len(self._sent) < self.max_requests:
-                    self._sent.append(now)
-                    return waited
-                pause = self._sent[0] + self.per_s - now
-                self._sleep(pause)
-                waited += pause
-
-
 class BybitClient:
     """GET pages of the public v5 market endpoints."""
 
@@ -105,8 +70,10 @@ class BybitClient:
         http_backoff_s: float = 0.5,
         page_limits: dict[str, int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ban: VenueBan | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self.ban = ban  # shared with other clients and runs (transforms.venue_ban)
         self._http = client or make_client()
         self._owns_http = client is None
         self.request_deadline_s = request_deadline_s
@@ -140,10 +107,12 @@ class BybitClient:
 
     def _check_ban(self) -> None:
         left = self._banned_until - time.monotonic()
+        if self.ban is not None:
+            left = max(left, self.ban.seconds_left())
         if left > 0:
             raise Banned(
                 f"Bybit banned this IP (HTTP 403) recently; not sending anything for another "
-                f"{left:.0f}s (LIQMAP_BYBIT_BAN_BACKOFF_S). Retry later."
+                f"{math.ceil(left)}s (LIQMAP_BYBIT_BAN_BACKOFF_S). Retry later."
             )
 
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
@@ -166,6 +135,8 @@ class BybitClient:
             except HttpStatusError as exc:
                 if exc.status == 403:
                     self._banned_until = time.monotonic() + self.ban_backoff_s
+                    if self.ban is not None:
+                        self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
                     raise Banned(
                         f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
                         "403 'access too frequent' with an IP ban of at least 10 minutes "
