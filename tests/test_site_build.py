@@ -24,7 +24,7 @@ from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import page_rasters, page_specs
-from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
+from tests.site_fixtures import GENERATED_AT, SYMBOL
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
@@ -33,8 +33,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
-    return build_fixture_site(tmp_path_factory.mktemp("site_build"))
+def built(fixture_site) -> tuple[Path, Path, list[date]]:
+    """The shared fixture site (read-only): (site, warehouse, days)."""
+    return fixture_site.site, fixture_site.warehouse, fixture_site.days
 
 
 @pytest.fixture(scope="module")
