@@ -1,7 +1,9 @@
 """The day page's metrics table: Metric | Status | Impact | change since the previous day.
 
 Rule-based wording from the base-scenario rows of two consecutive days, every figure in the
-site notation (reports.notation); the key levels of both sides get a row each, and the
+site notation (reports.notation). The imbalance row and its Impact follow the near-spot
+imbalance (within ±10 %, the headline's); ±5 % and the whole map stand beside it as
+context. The key levels of both sides get a row each, and the
 modelled liquidations carry the measured caveat (reports.honesty).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reports.headline import Row, balanced, ratio_of
+from reports.headline import CONTEXT_BAND, NEAR, Row, balanced, ratio_of, whole_map_ratio_of
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.notation import (
     MIN_BREAKOUT,
@@ -19,12 +21,14 @@ from reports.notation import (
     fmt_price,
     fmt_rate,
     fmt_usd,
+    fmt_window,
     fmt_zone,
-    imbalance,
     ok,
+    row_imbalance,
     zone_position,
 )
 
+IMBALANCE_METRIC = f"Imbalance within {fmt_window(NEAR)}"
 OI_MOVE = 0.02  # a daily open-interest change beyond ±2 % counts as a move
 
 
@@ -86,17 +90,26 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     """Metric | Status | Impact | change since the previous day (base scenario rows)."""
     prev = prev or {}
     out: list[MetricRow] = []
-    imb = imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
+    imb = row_imbalance(cur, NEAR)
     status = imb.text + (", roughly balanced" if balanced(cur) else "")
+    status += (
+        f" (within {fmt_window(CONTEXT_BAND)}: {ratio_of(cur, CONTEXT_BAND)}; "
+        f"whole map, context: {whole_map_ratio_of(cur)})"
+    )
+    near = fmt_window(NEAR)
     if imb.heavier == "shorts" and not balanced(cur):
-        impact = "More shorts above than longs below: a rise would force more buying."
+        impact = (
+            f"More shorts above than longs below within {near}: a rise would force more buying."
+        )
     elif imb.heavier == "longs" and not balanced(cur):
-        impact = "More longs below than shorts above: a fall would force more selling."
+        impact = (
+            f"More longs below than shorts above within {near}: a fall would force more selling."
+        )
     elif imb.text == "n/a":
-        impact = "No comparison: a side of the model is missing or empty."
+        impact = f"No comparison: a side of the model is missing or empty within {near}."
     else:
-        impact = "No strong pull either way from modelled liquidations."
-    out.append(MetricRow("Liquidation ratio", status, impact, _ratio_change(cur, prev)))
+        impact = f"No strong pull either way from modelled liquidations within {near}."
+    out.append(MetricRow(IMBALANCE_METRIC, status, impact, _ratio_change(cur, prev)))
     out.append(_level_row(cur, prev, "above"))
     out.append(_level_row(cur, prev, "below"))
 

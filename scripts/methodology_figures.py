@@ -36,6 +36,7 @@ from transforms.marts.venues import aggregate_markets  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
+from transforms.model.metrics import HEADLINE_BAND, NEAR_BANDS  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
 from transforms.raw.venues.bybit.datasets import RISK_LIMIT_COLUMNS  # noqa: E402
@@ -93,6 +94,8 @@ def model_figures() -> dict[str, Any]:
         "zone": (zone_lo, zone_hi, zone_days),
         "zone_position": notation.zone_position(ZONE_EXAMPLE[-1], zone_lo, zone_hi),
         "levels_window": WINDOW_PCT,
+        "near_bands": NEAR_BANDS,
+        "headline_band": HEADLINE_BAND,
         "cluster_share": CLUSTER_SHARE,
         "quantile": QUANTILE,
         "high_min": HIGH_LEVERAGE_MIN,
@@ -275,6 +278,7 @@ def _env() -> jinja2.Environment:
         usd=notation.fmt_usd,
         price=notation.fmt_price,
         ratio=notation.fmt_imbalance,
+        window=notation.fmt_window,
         pct=lambda x, d=0: notation.fmt_pct(x, d, signed=False),
         spct=lambda x, d=1: notation.fmt_pct(x, d),
         num=lambda x, d=0: f"{x:,.{d}f}",

@@ -314,6 +314,8 @@ def build_fixture_warehouse(
             "shorts_at_risk_10pct": float(s_n[plo + BIN_WIDTH <= spot * 1.1].sum()),
             "longs_at_risk_25pct": float(l_n[plo >= spot * 0.75].sum()),
             "shorts_at_risk_25pct": float(s_n[plo + BIN_WIDTH <= spot * 1.25].sum()),
+            "longs_at_risk_5pct": float(l_n[plo >= spot * 0.95].sum()),
+            "shorts_at_risk_5pct": float(s_n[plo + BIN_WIDTH <= spot * 1.05].sum()),
             "squeeze_ceiling": ceiling,
             "flush_floor": floor_,
             "peak_cluster_long": float(plo[np.argmax(l_n)] + BIN_WIDTH / 2),
@@ -339,16 +341,20 @@ def build_fixture_warehouse(
         }
         for scenario, (fl, fs) in SCENARIO_SCALE.items():
             row = dict(base, symbol=symbol, day=day, scenario=scenario)
-            for k in ("longs_at_risk", "longs_at_risk_10pct", "longs_at_risk_25pct"):
-                row[k] = base[k] * fl
-            for k in ("shorts_at_risk", "shorts_at_risk_10pct", "shorts_at_risk_25pct"):
-                row[k] = base[k] * fs
+            for window in ("", "_5pct", "_10pct", "_25pct"):
+                row[f"longs_at_risk{window}"] = base[f"longs_at_risk{window}"] * fl
+                row[f"shorts_at_risk{window}"] = base[f"shorts_at_risk{window}"] * fs
             row["peak_cluster_long_notional"] = base["peak_cluster_long_notional"] * fl
             row["peak_cluster_short_notional"] = base["peak_cluster_short_notional"] * fs
             row["squeeze_ceiling"] = base["squeeze_ceiling"] * (1 + 0.03 * (fs - 1))
             row["flush_floor"] = base["flush_floor"] * (1 - 0.03 * (fl - 1))
             row["shorts_per_long"] = row["shorts_at_risk"] / row["longs_at_risk"]
             row["log_imbalance"] = float(np.log(row["shorts_per_long"]))
+            for window in ("5pct", "10pct"):
+                s_n_w, l_n_w = row[f"shorts_at_risk_{window}"], row[f"longs_at_risk_{window}"]
+                row[f"shorts_per_long_{window}"] = (
+                    s_n_w / l_n_w if s_n_w > 0 and l_n_w > 0 else None
+                )
             row["params_hash"] = params_hash(scenario)
             metric_rows.append(row)
 

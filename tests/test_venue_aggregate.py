@@ -93,6 +93,9 @@ def test_aggregate_totals_are_sums_and_ratios_come_from_the_sums(models, aggrega
         assert row["shorts_per_long"] == pytest.approx(ratio, rel=1e-12)
         # not the mean of the venues' ratios (they differ, so the mean would not match)
         assert row["shorts_per_long"] != pytest.approx(parts["shorts_per_long"].mean())
+        for window in ("5pct", "10pct"):  # the near-spot imbalances: from the summed bands
+            near = parts[f"shorts_at_risk_{window}"].sum() / parts[f"longs_at_risk_{window}"].sum()
+            assert row[f"shorts_per_long_{window}"] == pytest.approx(near, rel=1e-12), window
 
 
 def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):

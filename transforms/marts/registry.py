@@ -16,7 +16,7 @@ import pandas as pd
 
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.levels import LEVEL_COLUMNS
-from transforms.model.metrics import RISK_COLUMNS
+from transforms.model.metrics import NEAR_COLUMNS, RISK_COLUMNS
 
 HEATMAP_COLUMNS = [
     "symbol",
@@ -62,6 +62,7 @@ DAILY_METRICS_COLUMNS = [
     "venue",
     "venues",
     "venues_missing",
+    *NEAR_COLUMNS,
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",
@@ -252,7 +253,8 @@ _ENTRIES = (
     Mart(
         "daily_metrics",
         tuple(DAILY_METRICS_COLUMNS),
-        "Headline numbers per day and scenario: at risk, imbalance (shorts per long), "
+        "Headline numbers per day and scenario: at risk, imbalance (shorts per long) "
+        "within ±5 % and ±10 % of price (the headline) and over the whole map (context), "
         "two-sided key levels (nearest and peak cluster, 90 % point per side), funding "
         "state, open-interest change, consolidation zone, days of history seen.",
         Windowing.MODEL_DAYS,

@@ -39,7 +39,7 @@ from transforms.model.aggregate import Grid
 from transforms.model.bars import BarArrays
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
 from transforms.model.levels import LEVEL_COLUMNS, key_levels
-from transforms.model.metrics import peak_clusters
+from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
 from transforms.model.params import ModelParams
 from transforms.model.zone import zones_daily
 from transforms.venues import AGGREGATE_VENUE, REFERENCE_VENUE
@@ -48,10 +48,7 @@ from transforms.venues import AGGREGATE_VENUE, REFERENCE_VENUE
 ADDITIVE_COLUMNS = (
     "longs_at_risk",
     "shorts_at_risk",
-    "longs_at_risk_10pct",
-    "shorts_at_risk_10pct",
-    "longs_at_risk_25pct",
-    "shorts_at_risk_25pct",
+    *[f"{side}_at_risk_{name}" for name in NEAR_BANDS for side in ("longs", "shorts")],
     "liquidated_long_24h",
     "liquidated_short_24h",
 )
@@ -205,10 +202,9 @@ def _daily(
         )
         for col in ADDITIVE_COLUMNS:
             out[col] = sums[col].to_numpy()
-        longs, shorts = out["longs_at_risk"], out["shorts_at_risk"]
-        ratio = (shorts / longs).where((longs > 0) & (shorts > 0))
-        out["shorts_per_long"] = ratio.to_numpy(dtype=float)
-        out["log_imbalance"] = np.log(out["shorts_per_long"])
+        sums_now = {col: out[col].to_numpy(dtype=float) for col in ADDITIVE_COLUMNS}
+        for col, values in ratio_columns(sums_now).items():
+            out[col] = values
         grid = _summed_grid(
             [(m.t_days, m.grids[scenario]) for m in models if scenario in m.grids], days_ns
         )

@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     shorts_at_risk_10pct DOUBLE,
     longs_at_risk_25pct DOUBLE,
     shorts_at_risk_25pct DOUBLE,
-    shorts_per_long DOUBLE,              -- shorts_at_risk / longs_at_risk (printed "X:1 <side>")
+    shorts_per_long DOUBLE,              -- whole map (context): shorts_at_risk / longs_at_risk
     log_imbalance DOUBLE,                -- ln(shorts_per_long)
     squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 % (exact)
     flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 % (exact)
@@ -417,3 +417,11 @@ ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'bi
 -- (notional / quantity; NULL when the side had no liquidations that hour). Added last.
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_long DOUBLE;
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_short DOUBLE;
+-- Near-spot first (v3, issue 21): the headline imbalance is the one within reach of a move.
+-- Added last, so a warehouse built before keeps its column order (its rows need a rebuild).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS longs_at_risk_5pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_at_risk_5pct DOUBLE;
+-- shorts_at_risk_5pct / longs_at_risk_5pct (printed "X:1 <side>"), NULL unless both > 0
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_5pct DOUBLE;
+-- shorts_at_risk_10pct / longs_at_risk_10pct: the headline imbalance
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_10pct DOUBLE;
