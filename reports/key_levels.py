@@ -2,9 +2,12 @@
 
 Reads the level columns of a `mart.daily_metrics` row (see transforms/model/levels.py):
 per side the nearest major cluster, the peak cluster and the 90 % point. Both sides are
-always shown; nothing is picked by which side is heavier. A mark that lies outside a chart's
-price window is pinned to the window's edge with an arrow and its real price, so no level
-named in the text is ever missing from the chart.
+always shown; nothing is picked by which side is heavier. "Major" is the absolute rule
+(`major_rule`: a share of open interest per 1 % of price, with today's size in dollars),
+and when a nearest cluster moved by more than 10 % since the day before the page says why
+(transforms/model/stable_levels.py: price moved, the cluster was consumed or closed).
+A mark that lies outside a chart's price window is pinned to the window's edge with an
+arrow and its real price, so no level named in the text is ever missing from the chart.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
+from transforms.model.levels import LevelParams
+from transforms.model.stable_levels import JUMP_MOVES
 
 Row = Mapping[str, Any]
 
@@ -25,24 +30,61 @@ def _get(row: Row, kind: str, side: str, field: str) -> float | None:
     return v if ok(v) else None
 
 
+_P = LevelParams()
+#: why a nearest cluster moved by more than 10 % since the day before (stored move → words)
+MOVE_WORDS = {
+    "price": (
+        f"moved because price moved {fmt_pct(_P.price_move_pct, 0, False)} or more since the "
+        "day before"
+    ),
+    "consumed": "moved because price reached the previous cluster and consumed it",
+    "closed": (
+        f"moved because the previous cluster shrank below {fmt_pct(_P.hold_share, 0, False)} "
+        "of the major size: closed or liquidated"
+    ),
+}
+
+
+def major_rule(row: Row) -> str:
+    """The major rule as the page states it: 'Major: at least 1% of open interest per 1% of
+    price, $35.7M per price bin on this day.'"""
+    rule = (
+        f"Major: at least {fmt_pct(_P.major_density / 100, 0, False)} of open interest per "
+        "1% of price"
+    )
+    size = row.get("major_cluster_min")
+    return rule + (f", {fmt_usd(size)} per price bin on this day." if ok(size) else ".")
+
+
+def move_words(row: Row, side: str) -> str | None:
+    """Why the side's nearest cluster moved by more than 10 % since the day before (None when
+    it did not)."""
+    move = row.get(f"nearest_cluster_{side}_move")
+    return MOVE_WORDS[move] if move in JUMP_MOVES else None
+
+
 def levels_sentence(row: Row) -> str:
-    """'Nearest clusters: shorts $96,000 (+4.3%, $1.2B), longs $88,500 (−3.8%, $950M).
-    90 % of shorts lie below $110,000 (+19.0%), 90 % of longs above $76,000 (−17.4%).'"""
+    """'Nearest major clusters (major = …): shorts $96,000 (+4.3%, $1.2B), longs $88,500
+    (−3.8%, $950M). 90 % of shorts lie below $110,000 (+19.0%), 90 % of longs above $76,000
+    (−17.4%).' A side whose level jumped says why."""
     spot = row.get("close_price")
     near, p90 = [], []
     for side, name in SIDE_NAMES.items():
         price = _get(row, "nearest_cluster", side, "price")
+        why = move_words(row, side)
         if price is None:
-            near.append(f"no {name}")
+            gone = why.removeprefix("moved because ") if why else None
+            near.append(f"no major {name}" + (f" ({gone})" if gone else ""))
         else:
             notional = fmt_usd(_get(row, "nearest_cluster", side, "notional"))
             dist = fmt_pct(price / spot - 1.0) if ok(spot) and spot else "n/a"
-            near.append(f"{name} {fmt_price(price)} ({dist}, {notional})")
+            moved = f"; {why}" if why else ""
+            near.append(f"{name} {fmt_price(price)} ({dist}, {notional}{moved})")
         q = _get(row, "p90", side, "price")
         if q is not None:
             where = "below" if side == "above" else "above"
             p90.append(f"90% of {name} lie {where} {fmt_level(q, spot)}")
-    text = "Nearest major clusters: " + ", ".join(near) + "."
+    text = "Nearest major clusters: " + ", ".join(near) + ". " + major_rule(row)
     if p90:
         text += " " + "; ".join(p90) + "."
     return text[0].upper() + text[1:]

@@ -14,6 +14,7 @@ from typing import Any
 
 from reports.headline import CONTEXT_BAND, NEAR, Row, balanced, ratio_of, whole_map_ratio_of
 from reports.honesty import LIQUIDATED_CAVEAT
+from reports.key_levels import move_words
 from reports.notation import (
     MIN_BREAKOUT,
     fmt_level,
@@ -62,12 +63,15 @@ def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
     name = "shorts" if side == "above" else "longs"
     spot = cur.get("close_price")
     near, q = cur.get(f"nearest_cluster_{side}_price"), cur.get(f"p90_{side}_price")
+    why = move_words(cur, side)
     if ok(near):
         status = (
-            f"nearest cluster {fmt_level(near, spot)} "
+            f"nearest major cluster {fmt_level(near, spot)} "
             f"({fmt_usd(cur.get(f'nearest_cluster_{side}_notional'))}); "
             f"90% point {fmt_level(q, spot)}"
         )
+    elif ok(q):
+        status = f"no major cluster; 90% point {fmt_level(q, spot)}"
     else:
         status = f"no {name} at risk"
     impact = (
@@ -82,6 +86,11 @@ def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
         change = "90% point unchanged"
     else:
         change = f"90% point was {fmt_price(pq)}"
+    pn = prev.get(f"nearest_cluster_{side}_price") if prev else None
+    if prev and fmt_price(pn) != fmt_price(near):
+        change += f"; nearest cluster was {fmt_price(pn)}" + (f" ({why})" if why else "")
+    elif prev and cur.get(f"nearest_cluster_{side}_move") == "held":
+        change += "; nearest cluster held"
     label = "Key levels above (shorts)" if side == "above" else "Key levels below (longs)"
     return MetricRow(label, status, impact, change)
 

@@ -35,7 +35,7 @@ from transforms.marts.build import build_market  # noqa: E402
 from transforms.marts.venues import aggregate_markets  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
-from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
+from transforms.model.levels import QUANTILE, WINDOW_PCT, LevelParams, major_min  # noqa: E402
 from transforms.model.metrics import HEADLINE_BAND, NEAR_BANDS  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
@@ -60,6 +60,17 @@ ZONE_EXAMPLE = (70_000.0, 70_500.0, 70_200.0, 70_800.0, 70_400.0, 76_500.0)
 
 def _lp(entry: float, lev: float, side: str, mmr: float) -> float:
     return float(liquidation_price(entry, lev, side, mmr, 0.0, 1.0))
+
+
+MAJOR_EXAMPLE = (10e9, 90_000.0)  # open interest (USDT) and spot of the worked example
+
+
+def _major_example(p: ModelParams) -> dict[str, float]:
+    """The major rule's size per bin on an example market (BTC-like open interest and spot,
+    the default bin)."""
+    oi, spot = MAJOR_EXAMPLE
+    size = float(major_min(np.array([oi]), p.bin_size, np.array([spot]))[0])
+    return {"oi": oi, "spot": spot, "bin": p.bin_size, "min": size}
 
 
 def model_figures() -> dict[str, Any]:
@@ -96,7 +107,8 @@ def model_figures() -> dict[str, Any]:
         "levels_window": WINDOW_PCT,
         "near_bands": NEAR_BANDS,
         "headline_band": HEADLINE_BAND,
-        "cluster_share": CLUSTER_SHARE,
+        "levels_p": LevelParams(),
+        "major_example": _major_example(p),
         "quantile": QUANTILE,
         "high_min": HIGH_LEVERAGE_MIN,
         "low_max": LOW_LEVERAGE_MAX,

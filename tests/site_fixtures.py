@@ -284,7 +284,9 @@ def build_fixture_warehouse(
                     }
                 )
             )
-        levels = key_levels(grid_lo, BIN_WIDTH, m_long[None], m_short[None], np.array([spot]))
+        levels = key_levels(
+            grid_lo, BIN_WIDTH, m_long[None], m_short[None], np.array([spot]), oi[h : h + 1]
+        )
         longs_total, shorts_total = float(l_n.sum()), float(s_n.sum())
         ceiling = float(plo[np.argmax(s_cum >= 0.9 * shorts_total)] + BIN_WIDTH)
         floor_ = float(plo[len(l_cum) - 1 - np.argmax(l_cum[::-1] >= 0.9 * longs_total)])
@@ -337,6 +339,9 @@ def build_fixture_warehouse(
             "zone_high": zone_hi,
             "zone_days": zone_days,
             **{c: float(levels[c].iloc[0]) for c in LEVEL_COLUMNS},
+            "major_cluster_min": float(levels["major_cluster_min"].iloc[0]),
+            "nearest_cluster_above_move": "near" if d_i else "new",
+            "nearest_cluster_below_move": "near" if d_i else "new",
             "history_days": d_i + 1,
         }
         for scenario, (fl, fs) in SCENARIO_SCALE.items():

@@ -55,6 +55,7 @@ def test_headline_names_both_sides_in_one_notation() -> None:
         "2.0:1 shorts). Over the whole map, for context: 25:1 shorts ($25.1B shorts · $1.0B "
         "longs). "
         "Nearest major clusters: shorts $73,100 (+2.7%, $2.2B), longs $69,900 (−1.9%, $300M). "
+        "Major: at least 1% of open interest per 1% of price. "
         "90% of shorts lie below $104,000 (+46.0%); 90% of longs lie above $61,000 (−14.4%). "
         "Funding has reset. Price ($71,200) stays inside its $70,100–$72,300 range of the "
         "past 9 days."
@@ -131,7 +132,13 @@ def test_metrics_table() -> None:
     )
     assert rows["Imbalance within ±10%"].change == "was 4.5:1 longs"
     assert rows["Key levels above (shorts)"].status == (
-        "nearest cluster $73,100 (+2.7%) ($2.2B); 90% point $104,000 (+46.0%)"
+        "nearest major cluster $73,100 (+2.7%) ($2.2B); 90% point $104,000 (+46.0%)"
+    )
+    moved = row(nearest_cluster_above_price=80_125.0, nearest_cluster_above_move="consumed")
+    change = {r.metric: r for r in metrics_table(moved, row())}["Key levels above (shorts)"]
+    assert change.change == (
+        "90% point unchanged; nearest cluster was $73,100 (moved because price reached the "
+        "previous cluster and consumed it)"
     )
     assert rows["Key levels below (longs)"].change == "90% point unchanged"
     assert rows["Current zone"].status == "$70,100–$72,300 (past 9 days), close $71,200: inside"

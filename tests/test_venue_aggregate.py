@@ -115,8 +115,13 @@ def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
             dense["long_notional"].to_numpy()[None, :],
             dense["short_notional"].to_numpy()[None, :],
             np.array([spot]),
+            np.array([row["oi_value"]]),  # the major rule: the summed open interest
         )
+        assert row["major_cluster_min"] == pytest.approx(levels["major_cluster_min"].iloc[0])
         for col in LEVEL_COLUMNS:
+            side = "above" if "_above_" in col else "below"
+            if col.startswith("nearest_") and row[f"nearest_cluster_{side}_move"] == "held":
+                continue  # yesterday's cluster held (transforms.model.stable_levels)
             assert row[col] == pytest.approx(levels[col].iloc[0], rel=1e-9, nan_ok=True), col
         assert row["squeeze_ceiling"] == row["p90_above_price"]
         assert row["flush_floor"] == row["p90_below_price"]
@@ -189,6 +194,11 @@ def test_range_run_equals_daily_runs_per_venue_and_aggregate(tmp_path):
         a, b = _rows(ranged, table), _rows(daily, table)
         assert set(a["venue"]) == {"binance", "bybit", "all"}, table
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+    # the key levels' hysteresis chains across days (each daily run read the day before
+    # from the mart): later days are held against earlier ones, not all started afresh
+    moves = _rows(ranged, "mart.daily_metrics")
+    moves = moves[["nearest_cluster_above_move", "nearest_cluster_below_move"]].stack()
+    assert set(moves) - {"new", "none"}, set(moves)
 
 
 def test_a_missing_venue_is_named_and_the_aggregate_is_the_other_one(tmp_path):

@@ -7,7 +7,7 @@ therefore do not depend on how many target days were requested (given the same w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -29,11 +29,12 @@ from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun, run_model
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
 from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
-from transforms.model.levels import LEVEL_COLUMNS, WINDOW_PCT, key_levels
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
 from transforms.model.moves import moves as compute_moves
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
+from transforms.model.stable_levels import PrevLevels, stabilize
 from transforms.model.zone import zones_daily
 from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
@@ -150,6 +151,40 @@ def _layer_map(
     return rows.reindex(columns=LAYER_MAP_COLUMNS)
 
 
+def day_mark_range(b: BarArrays, days_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's (lowest mark low, highest mark high) over its bars (NaN for a day without
+    bars): the path that consumes positions, for the key levels' hysteresis."""
+    lo = np.searchsorted(b.ts, days_ns, side="left")
+    hi = np.searchsorted(b.ts, np.asarray(days_ns) + NS_PER_DAY, side="left")
+    low, high = np.full(len(lo), np.nan), np.full(len(lo), np.nan)
+    for i, (a, z) in enumerate(zip(lo, hi, strict=True)):
+        if z > a:
+            low[i], high[i] = np.nanmin(b.mark_low[a:z]), np.nanmax(b.mark_high[a:z])
+    return low, high
+
+
+def stable_levels(
+    grid: Grid,
+    spots: np.ndarray,
+    oi: np.ndarray,
+    mark_range: tuple[np.ndarray, np.ndarray],
+    prev: PrevLevels | None,
+) -> pd.DataFrame:
+    """The key levels of each target day from an alive grid, the nearest clusters held by
+    the hysteresis rule (transforms.model.stable_levels): LEVEL_COLUMNS + STABLE_COLUMNS."""
+    fresh = key_levels(grid.price_low(), grid.bin_size, grid.long, grid.short, spots, oi)
+    return stabilize(
+        fresh,
+        grid.price_low(),
+        grid.bin_size,
+        grid.long,
+        grid.short,
+        spots,
+        *mark_range,
+        prev=prev,
+    )
+
+
 def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
     if grid.n_bins == 0 or len(days) == 0:
         return pd.DataFrame(columns=LIQ_MAP_COLUMNS)
@@ -224,6 +259,7 @@ def build_marts(
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
     venue: str = ARCHIVE_VENUE,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
@@ -231,7 +267,7 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue
+        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue, prev
     ).frames
 
 
@@ -255,8 +291,12 @@ def build_market(
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
     venue: str = ARCHIVE_VENUE,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MarketModel:
-    """`build_marts` for one market (venue, symbol), keeping what the aggregate needs."""
+    """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.
+    `prev`: scenario -> the market's stored day before `start` (the key levels' hysteresis
+    starts from it; without it the first day's levels are fresh)."""
+    prev = prev or {}
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
@@ -298,6 +338,7 @@ def build_market(
     oi = oi_daily(b).reindex(t_days)
     zone = zones_daily(pd.Series(b.close[last], index=days), t_days, params)
     day_first = np.searchsorted(b.ts, t_days, side="left")
+    mark_range = day_mark_range(b, t_days)
     parts = []
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
@@ -323,9 +364,10 @@ def build_market(
         df["zone_low"] = zone["zone_low"].to_numpy()
         df["zone_high"] = zone["zone_high"].to_numpy()
         df["zone_days"] = zone["zone_days"].to_numpy().astype("int64")
-        g = grids[sc]
-        levels = key_levels(g.price_low(), g.bin_size, g.long, g.short, spots)
-        for col in LEVEL_COLUMNS:
+        levels = stable_levels(
+            grids[sc], spots, oi["oi_value"].to_numpy(), mark_range, prev.get(sc)
+        )
+        for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
             df[col] = levels[col].to_numpy()
         df["history_days"] = history_days
         df["params_hash"] = runs_params[sc].params_hash()

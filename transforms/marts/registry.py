@@ -15,7 +15,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
-from transforms.model.levels import LEVEL_COLUMNS
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
 from transforms.model.metrics import NEAR_COLUMNS, RISK_COLUMNS
 
 HEATMAP_COLUMNS = [
@@ -63,6 +63,7 @@ DAILY_METRICS_COLUMNS = [
     "venues",
     "venues_missing",
     *NEAR_COLUMNS,
+    *STABLE_COLUMNS,
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",

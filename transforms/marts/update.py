@@ -17,6 +17,7 @@ import pandas as pd
 
 from transforms.marts.build import build_market
 from transforms.marts.coverage import describe_missing, missing_raw_days
+from transforms.marts.prev_levels import read_prev_levels
 from transforms.marts.store import read_bars, write_marts
 from transforms.marts.venues import aggregate_markets, reference_market
 from transforms.model.params import ModelParams
@@ -116,13 +117,15 @@ def update_marts(
         except LookupError as exc:
             update.failed[venue] = str(exc)
             continue
-        model = build_market(bars, brackets, params, symbol, start, end, venue=venue)
+        prev = read_prev_levels(conn, venue, symbol, start)
+        model = build_market(bars, brackets, params, symbol, start, end, venue=venue, prev=prev)
         update.add(write_marts(conn, model.frames, symbol, start, end, venue))
         update.bars[venue] = len(bars)
         models.append(model)
     if not models:
         raise IncompleteRawWindow("; ".join(update.failed.values()))
-    aggregate = aggregate_markets(models, venues, params)
+    prev = read_prev_levels(conn, AGGREGATE_VENUE, symbol, start)
+    aggregate = aggregate_markets(models, venues, params, prev)
     reference = reference_market(models).venue
     written = tuple(m.venue for m in models)
     update.add(

@@ -20,12 +20,12 @@ the aggregate is never silently smaller.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from transforms.marts.build import MarketModel, _ns_to_date
+from transforms.marts.build import MarketModel, _ns_to_date, day_mark_range, stable_levels
 from transforms.marts.registry import (
     DAILY_METRICS_COLUMNS,
     HEATMAP_COLUMNS,
@@ -38,9 +38,10 @@ from transforms.marts.registry import (
 from transforms.model.aggregate import Grid
 from transforms.model.bars import BarArrays
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
-from transforms.model.levels import LEVEL_COLUMNS, key_levels
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
 from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
 from transforms.model.params import ModelParams
+from transforms.model.stable_levels import PrevLevels
 from transforms.model.zone import zones_daily
 from transforms.venues import AGGREGATE_VENUE, REFERENCE_VENUE
 
@@ -173,6 +174,7 @@ def _daily(
     params: ModelParams,
     bars: BarArrays,
     day_spots: pd.Series,
+    prev: Mapping[str, PrevLevels],
 ) -> pd.DataFrame:
     ref = reference_market(models)
     parts = []
@@ -186,6 +188,7 @@ def _daily(
     fund = funding_daily(bars, params).reindex(days_ns)
     oi = oi_daily(bars).reindex(days_ns)
     zone = zones_daily(pd.Series(bars.close[ends_last], index=ends_days), days_ns, params)
+    mark_range = day_mark_range(bars, days_ns)
     for scenario, rows in daily.groupby("scenario", sort=False):
         by_day = rows.groupby("day", sort=True)
         present = by_day["venue"].apply(lambda v: [x for x in venues if x in set(v)])
@@ -208,10 +211,10 @@ def _daily(
         grid = _summed_grid(
             [(m.t_days, m.grids[scenario]) for m in models if scenario in m.grids], days_ns
         )
-        levels = key_levels(
-            grid.price_low(), grid.bin_size, grid.long, grid.short, spots.to_numpy()
+        levels = stable_levels(
+            grid, spots.to_numpy(), oi["oi_value"].to_numpy(), mark_range, prev.get(scenario)
         )
-        for col in LEVEL_COLUMNS:
+        for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
             out[col] = levels[col].to_numpy()
         # the aggregate's 90 % points come from the summed grid (bin edges)
         out["squeeze_ceiling"] = out["p90_above_price"]
@@ -266,11 +269,15 @@ def _moves(models: Sequence[MarketModel], bars: BarArrays) -> pd.DataFrame:
 
 
 def aggregate_markets(
-    models: Sequence[MarketModel], venues: Sequence[str], params: ModelParams
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """The 'all' rows of one symbol for a window from its markets' outputs (module doc).
     `venues` is the configured list (its order and the names a missing venue is reported by);
-    `params` the symbol's model parameters (the same for every venue)."""
+    `params` the symbol's model parameters (the same for every venue); `prev` scenario -> the
+    aggregate's stored day before the window (the key levels' hysteresis starts from it)."""
     if not models:
         raise ValueError("no market to aggregate")
     bars = aggregate_bars(models)
@@ -294,7 +301,7 @@ def aggregate_markets(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, params, bars, day_spots),
+        daily_metrics=_daily(models, venues, params, bars, day_spots, prev or {}),
         moves=_moves(models, bars),
         model_params=ref.frames.model_params,
     )

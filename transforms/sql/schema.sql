@@ -425,3 +425,10 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_at_risk_5pct DOUB
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_5pct DOUBLE;
 -- shorts_at_risk_10pct / longs_at_risk_10pct: the headline imbalance
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_10pct DOUBLE;
+-- Major clusters by an absolute rule, held steady (transforms/model/stable_levels.py): the
+-- rule's threshold per price bin (USDT: 1 % of open interest per 1 % of price over the bin's
+-- width) and why each side's nearest cluster is where it is: new | none | near | held |
+-- price (price moved >= 5 %) | consumed (price reached it) | closed (no longer major).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS major_cluster_min DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_move VARCHAR;
