@@ -16,13 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
-from transforms.model.levels import LevelParams
+from transforms.model.layers import LAYER_VIEWS
+from transforms.model.levels import LevelParams, key_levels
 from transforms.model.stable_levels import JUMP_MOVES
 
 Row = Mapping[str, Any]
 
 SIDE_NAMES = {"above": "shorts", "below": "longs"}
+DEFAULT_VIEW = "base/all"  # the switch's default view (scenario/layer)
 
 
 def _get(row: Row, kind: str, side: str, field: str) -> float | None:
@@ -122,10 +126,73 @@ def levels_table(row: Row) -> list[LevelRow]:
     return out
 
 
+def view_rows(
+    view: str,
+    scenarios: Mapping[str, Row],
+    map_rows: list[Row],
+    spot: float | None,
+    oi: float | None,
+) -> Row | None:
+    """The level columns of one switch view ('scenario/layer'). A whole scenario
+    ('<scenario>/all') has its stored `mart.daily_metrics` row (levels held day to day); a
+    leverage layer has no row of its own, so its levels come from its map rows (the ±25 %
+    window) by the same rule, on the same open interest (`flag` 'window': the 90 % points
+    are then of the layer's positions within the window, and nothing is held)."""
+    scenario, layer = view.split("/")
+    if layer == "all":
+        return scenarios.get(scenario)
+    if not map_rows or not ok(spot):
+        return None
+    width = float(np.median([r["price_high"] - r["price_low"] for r in map_rows]))
+    lows = np.array([r["price_low"] for r in map_rows], dtype=float)
+    k = np.rint((lows - lows.min()) / width).astype(np.int64)
+    price_low = lows.min() + width * np.arange(int(k.max()) + 1)
+    long, short = np.zeros((1, len(price_low))), np.zeros((1, len(price_low)))
+    np.add.at(long[0], k, [r["long_notional"] for r in map_rows])
+    np.add.at(short[0], k, [r["short_notional"] for r in map_rows])
+    oi_arr = np.array([oi if ok(oi) else np.nan])
+    levels = key_levels(price_low, width, long, short, np.array([spot]), oi_arr).iloc[0]
+    return {**levels.to_dict(), "close_price": spot, "flag": "window"}
+
+
+def views_of(scenarios: Mapping[str, Row], layer_rows: list[Row] | None) -> dict[str, Row]:
+    """Every switch view's level row on one day (`view_rows`), from the day's rows per
+    scenario (base included) and its `mart.liq_layer_map` rows; the base view first."""
+    cur = scenarios["base"]
+    spot, oi = cur.get("close_price"), cur.get("oi_value")
+    by_view: dict[str, list[Row]] = {}
+    for r in layer_rows or []:
+        by_view.setdefault(f"{r['scenario']}/{r['layer']}", []).append(r)
+    out: dict[str, Row] = {DEFAULT_VIEW: cur}
+    for scenario, layer in LAYER_VIEWS:
+        view = f"{scenario}/{layer}"
+        if view != DEFAULT_VIEW:
+            row = view_rows(view, scenarios, by_view.get(view, []), spot, oi)
+            if row is not None:
+                out[view] = row
+    return out
+
+
+def view_marks(
+    views: Mapping[str, Row], lo: float | None = None, hi: float | None = None
+) -> list[dict]:
+    """`level_marks` of every view, each mark with its view in `k` (what the charts filter
+    on) and its label row among the view's marks in `row`."""
+    out = []
+    for view, row in views.items():
+        marks = level_marks(row, lo, hi)
+        for i, m in enumerate(marks):
+            m["row"], m["k"] = i, view
+        out += marks
+    return out
+
+
 def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> list[dict]:
     """Horizontal marks for a chart: spot, both nearest clusters and both 90 % points, each
     {"c": price to draw, "label", "kind", "side", "price": real price}. With a window
-    [lo, hi], a mark outside it is drawn at the edge and its label says where it really is."""
+    [lo, hi], a mark outside it is drawn at the edge and its label says where it really is.
+    A row of a leverage layer (`view_rows`, flag 'window') labels its 90 % points as of
+    the window."""
     spot = row.get("close_price")
     marks = []
     if ok(spot):
@@ -138,7 +205,10 @@ def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> l
             )
         q = _get(row, "p90", side, "price")
         if q is not None:
-            marks.append({"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}"})
+            within = " in window" if row.get("flag") == "window" else ""
+            marks.append(
+                {"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}{within}"}
+            )
     for m in marks:
         text = f"{m['label']} {fmt_price(m['price'])}"
         if m["kind"] != "spot" and ok(spot) and spot:

@@ -30,9 +30,11 @@ LEVERAGE_MIX = {5: 0.10, 10: 0.25, 25: 0.30, 50: 0.20, 100: 0.15}
 VIEW_SCALE = {
     ("base", "all"): (1.0, 1.0),
     ("base", "high"): (0.35, 0.35),
+    ("base", "mid"): (0.3, 0.3),
     ("base", "low"): (0.35, 0.35),
     ("never_close", "all"): (1.15, 3.1),
     ("never_close", "high"): (0.4, 1.1),
+    ("never_close", "mid"): (0.35, 0.9),
     ("never_close", "low"): (0.4, 1.1),
 }
 SCENARIO_SCALE = {  # (longs, shorts) multipliers relative to base

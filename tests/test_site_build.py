@@ -328,7 +328,9 @@ def test_heatmap_modes(built):
         m = re.search(rf'id="raster-heat-{key}">(.*?)</script>', text, re.S)
         meta = json.loads(m.group(1).replace("<\\/", "</"))
         assert set(meta["layers"]) == {
-            f"{sc}/{layer}" for sc in ("base", "never_close") for layer in ("all", "high", "low")
+            f"{sc}/{layer}"
+            for sc in ("base", "never_close")
+            for layer in ("all", "high", "mid", "low")
         }
 
 

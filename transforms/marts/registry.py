@@ -241,7 +241,7 @@ _ENTRIES = (
         tuple(LAYER_MAP_COLUMNS),
         "End-of-day liquidation map within ±25 % of spot for every view the report can "
         "switch to: scenario (base, never_close) x leverage layer (all, high >= 50x, "
-        "low <= 10x), cumulative from spot.",
+        "mid between, low <= 10x: high + mid + low = all), cumulative from spot.",
         Windowing.MODEL_DAYS,
     ),
     Mart(

@@ -221,7 +221,8 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_days INTEGER;
 
 -- The liquidation map (±25 % of spot) for every view the report switches between:
--- scenario (base | never_close) x leverage layer (all | high: >= 50x | low: <= 10x).
+-- scenario (base | never_close) x leverage layer (all | high: >= 50x | mid: between | low: <= 10x;
+-- high + mid + low = all).
 CREATE TABLE IF NOT EXISTS mart.liq_layer_map (
     symbol VARCHAR NOT NULL,
     day DATE NOT NULL,
