@@ -77,13 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
     from orchestration.runner import run_chain
-    from transforms.reference.brackets import DEFAULT_VENUE
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.venues import file_tier_venues
 
     settings = load_settings()
     check_inputs(settings)
     # before Dagster starts or anything is downloaded (the raw assets check it too)
-    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     start, end = _range(args, settings)
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"

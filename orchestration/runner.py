@@ -199,15 +199,13 @@ def _logger_def(handler: logging.Handler, name: str):
 
 
 def _raw_files_total(settings: Settings, start: date, end: date, raw_steps: int) -> int:
-    """Files the raw stage fetches, per symbol: Binance days x daily datasets + months; Bybit
-    one day file per dataset (its funding is fetched per day too)."""
-    from transforms.raw.datasets import DATASETS, periods_for_window
+    """Files or day pages the raw stage fetches, per symbol, as each venue's package counts
+    them (transforms.raw.packages.planned_fetches)."""
+    from transforms.raw.packages import planned_fetches
+    from transforms.raw.tables import TABLES
 
-    total = 0
-    if "binance" in settings.venues:
-        total += sum(len(periods_for_window(d, start, end + timedelta(days=1))) for d in DATASETS)
-    if "bybit" in settings.venues:
-        total += len(DATASETS) * ((end - start).days + 1)
+    after = end + timedelta(days=1)
+    total = sum(planned_fetches(v, d, start, after) for v in settings.venues for d in TABLES)
     return total * len(settings.symbols) if raw_steps else 0
 
 

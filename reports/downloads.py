@@ -25,7 +25,7 @@ from reports import queries
 from reports.cards.moves import day_moves
 from reports.loaders import MartData
 from reports.notation import row_imbalance
-from reports.venues import VenueSet
+from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
 
 DAILY_COLUMNS = (

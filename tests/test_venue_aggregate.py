@@ -19,9 +19,9 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from transforms.db import apply_schema
+from transforms.marts.aggregate import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.marts.build import build_market
 from transforms.marts.update import update_marts
-from transforms.marts.venues import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.model import ModelParams
 from transforms.model.levels import LEVEL_COLUMNS, key_levels
 

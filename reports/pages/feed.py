@@ -26,7 +26,7 @@ from reports.notation import (
     price_scale,
     row_sides,
 )
-from reports.venues import joined_labels, split_names
+from reports.venue_set import joined_labels, split_names
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 

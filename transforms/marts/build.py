@@ -24,10 +24,10 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.aggregate import Grid, alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun, run_model
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.grid import Grid, alive_grid, bin_range_for
 from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
@@ -36,7 +36,6 @@ from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.stable_levels import PrevLevels, stabilize
 from transforms.model.zone import zones_daily
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -238,7 +237,7 @@ def _params_frame(runs_params: dict[str, ModelParams], recorded_at) -> pd.DataFr
 @dataclass
 class MarketModel:
     """One market's model output for a window: its mart frames and what the aggregate across
-    venues sums (transforms.marts.venues): the alive grids per scenario at each target day's
+    venues sums (transforms.marts.aggregate): the alive grids per scenario at each target day's
     last bar, the base run (per-bar liquidations) and the bars (price, OI, funding)."""
 
     venue: str
@@ -258,7 +257,8 @@ def build_marts(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
     prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
@@ -267,7 +267,16 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue, prev
+        bars,
+        brackets,
+        params,
+        symbol,
+        start,
+        end_exclusive,
+        scenarios,
+        recorded_at,
+        venue=venue,
+        prev=prev,
     ).frames
 
 
@@ -290,7 +299,8 @@ def build_market(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
     prev: Mapping[str, PrevLevels] | None = None,
 ) -> MarketModel:
     """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.

@@ -15,7 +15,6 @@ import pandas as pd
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS, MartFrames, Windowing
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 from transforms.venues import AGGREGATE_VENUE
 
@@ -38,9 +37,7 @@ DELETE_PARAMS_SQL = (
 )
 
 
-def read_bars(
-    conn: duckdb.DuckDBPyConnection, symbol: str, end: date, venue: str = ARCHIVE_VENUE
-) -> pd.DataFrame:
+def read_bars(conn: duckdb.DuckDBPyConnection, symbol: str, end: date, venue: str) -> pd.DataFrame:
     """Every staged bar before `end`, from the first one.
 
     The model state on a day depends on where its input starts (closing is netted against
@@ -71,7 +68,7 @@ def write_price_hourly(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
     reference: str | None = None,
     venues: tuple[str, ...] = (),
 ) -> int:
@@ -138,7 +135,7 @@ def write_marts(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
     reference: str | None = None,
     venues: tuple[str, ...] = (),
 ) -> dict[str, int]:

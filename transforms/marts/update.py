@@ -15,13 +15,12 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from transforms.marts.aggregate import aggregate_markets, reference_market
 from transforms.marts.build import build_market
 from transforms.marts.coverage import describe_missing, missing_raw_days
 from transforms.marts.prev_levels import read_prev_levels
 from transforms.marts.store import read_bars, write_marts
-from transforms.marts.venues import aggregate_markets, reference_market
 from transforms.model.params import ModelParams
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
@@ -88,11 +87,11 @@ def update_marts(
     params: ModelParams,
     start: date,
     end: date,
-    auto_bins: bool = True,
-    venues: tuple[str, ...] = (ARCHIVE_VENUE,),
+    auto_bins: bool,
+    venues: tuple[str, ...],
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) from each venue's whole staged
-    history, then its aggregate across venues ('all', transforms.marts.venues).
+    history, then its aggregate across venues ('all', transforms.marts.aggregate).
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids

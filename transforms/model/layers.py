@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.model.aggregate import Grid, alive_grid
 from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
+from transforms.model.grid import Grid, alive_grid
 
 HIGH_LEVERAGE_MIN = 50.0  # "high" layer: tranches of 50x and more
 LOW_LEVERAGE_MAX = 10.0  # "low" layer: tranches of 10x and less

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.model.aggregate import Grid
 from transforms.model.cohorts import LONG, ModelRun
+from transforms.model.grid import Grid
 
 #: the near-spot windows (name -> fraction of spot): at-risk sums within each, and the
 #: imbalance within the two nearest (what a move can actually reach, DESIGN §3 "Near-spot
