@@ -42,10 +42,24 @@ MOVE_WORDS = {
         "day before"
     ),
     "consumed": "moved because price reached the previous cluster and consumed it",
+    "window": (
+        f"moved because price drifted more than {fmt_pct(_P.window_pct, 0, False)} away "
+        "from the previous cluster"
+    ),
     "closed": (
         f"moved because the previous cluster shrank below {fmt_pct(_P.hold_share, 0, False)} "
         "of the major size: closed or liquidated"
     ),
+}
+
+
+#: the same in a table cell, plus "held" (kept from the day before)
+SHORT_MOVES = {
+    "held": "held from the day before",
+    "price": "moved: price moved",
+    "consumed": "moved: previous consumed",
+    "window": "moved: previous out of window",
+    "closed": "moved: previous closed",
 }
 
 
@@ -110,10 +124,12 @@ def levels_table(row: Row) -> list[LevelRow]:
         cells = []
         for kind in ("nearest_cluster", "peak_cluster"):
             price = _get(row, kind, side, "price")
+            move = SHORT_MOVES.get(row.get(f"{kind}_{side}_move"))
             cells.append(
-                "n/a"
+                ("none major" if kind == "nearest_cluster" else "n/a")
                 if price is None
                 else f"{fmt_level(price, spot)} · {fmt_usd(_get(row, kind, side, 'notional'))}"
+                + (f" · {move}" if move else "")
             )
         out.append(
             LevelRow(

@@ -104,18 +104,25 @@ def test_both_sides_levels_exist_every_day(demo) -> None:
         assert len(near) > 0.75 * len(both), side
         assert (np.sign(near[f"nearest_cluster_{side}_price"] - near["close_price"]) == sign).all()
         assert (near[f"nearest_cluster_{side}_notional"] > 0).all()
-        # a fresh nearest major cluster is never farther out than the peak (a held one may be)
-        fresh = near[near[f"nearest_cluster_{side}_move"] != "held"]
+        # a fresh nearest major cluster is never farther out than a fresh peak (held ones may be)
+        fresh = near[
+            (near[f"nearest_cluster_{side}_move"] != "held")
+            & (near[f"peak_cluster_{side}_move"] != "held")
+        ]
         assert (
             fresh[f"nearest_cluster_{side}_pct"].abs() <= fresh[f"peak_cluster_{side}_pct"].abs()
         ).all()
         # a jump of more than 10 % comes with its reason
-        for scenario, rows in dm.groupby("scenario"):
+        for (scenario, kind), rows in (
+            dm.assign(kind=[("nearest_cluster", "peak_cluster")] * len(dm))
+            .explode("kind")
+            .groupby(["scenario", "kind"])
+        ):
             rows = rows.sort_values("day")
-            p = rows[f"nearest_cluster_{side}_price"].to_numpy()
+            p = rows[f"{kind}_{side}_price"].to_numpy(dtype=float)
             jump = np.flatnonzero(np.abs(p[1:] / p[:-1] - 1) > 0.10) + 1
-            reasons = set(rows[f"nearest_cluster_{side}_move"].iloc[jump])
-            assert reasons <= set(JUMP_MOVES), (scenario, side, reasons)
+            reasons = set(rows[f"{kind}_{side}_move"].iloc[jump])
+            assert reasons <= set(JUMP_MOVES), (scenario, kind, side, reasons)
 
 
 # anything written like a ratio: "X:1 ..." or the old "1:3.3" (but not a time like 24:00)

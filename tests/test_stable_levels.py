@@ -106,20 +106,25 @@ def test_every_jump_over_10pct_has_a_reason_on_a_noisy_market() -> None:
     fresh = key_levels(PRICE_LOW, BIN, long, short, spots, np.full(n, OI))
     lows, highs = spots * 0.985, spots * 1.015
     held = stabilize(fresh, PRICE_LOW, BIN, long, short, spots, lows, highs)
-    fresh_jumps = held_jumps = 0
-    for side in ("above", "below"):
-        p = held[f"nearest_cluster_{side}_price"].to_numpy()
-        jumps = np.flatnonzero(_jumps(p)) + 1
-        assert set(held[f"nearest_cluster_{side}_move"].iloc[jumps]) <= set(JUMP_MOVES)
-        held_jumps += len(jumps)
-        fresh_jumps += _jumps(fresh[f"nearest_cluster_{side}_price"].to_numpy()).sum()
-    assert fresh_jumps >= 20 and held_jumps * 4 <= fresh_jumps
+    for kind in ("nearest_cluster", "peak_cluster"):
+        fresh_jumps = held_jumps = 0
+        for side in ("above", "below"):
+            p = held[f"{kind}_{side}_price"].to_numpy()
+            jumps = np.flatnonzero(_jumps(p)) + 1
+            assert set(held[f"{kind}_{side}_move"].iloc[jumps]) <= set(JUMP_MOVES), kind
+            held_jumps += len(jumps)
+            fresh_jumps += _jumps(fresh[f"{kind}_{side}_price"].to_numpy()).sum()
+        assert fresh_jumps >= 10 and held_jumps * 4 <= fresh_jumps, (kind, fresh_jumps, held_jumps)
     # a run split in two, the second half starting from the stored row before it, is the
     # same as one run (what makes a range run equal daily runs)
     k = 47
     last = held.iloc[k - 1]
     prev = PrevLevels(
-        spots[k - 1], last["nearest_cluster_above_price"], last["nearest_cluster_below_price"]
+        spots[k - 1],
+        last["nearest_cluster_above_price"],
+        last["nearest_cluster_below_price"],
+        last["peak_cluster_above_price"],
+        last["peak_cluster_below_price"],
     )
     tail = stabilize(
         fresh.iloc[k:].reset_index(drop=True),

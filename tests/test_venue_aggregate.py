@@ -120,7 +120,8 @@ def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
         assert row["major_cluster_min"] == pytest.approx(levels["major_cluster_min"].iloc[0])
         for col in LEVEL_COLUMNS:
             side = "above" if "_above_" in col else "below"
-            if col.startswith("nearest_") and row[f"nearest_cluster_{side}_move"] == "held":
+            kind = col.split(f"_{side}_")[0]
+            if kind in ("nearest_cluster", "peak_cluster") and row[f"{kind}_{side}_move"] == "held":
                 continue  # yesterday's cluster held (transforms.model.stable_levels)
             assert row[col] == pytest.approx(levels[col].iloc[0], rel=1e-9, nan_ok=True), col
         assert row["squeeze_ceiling"] == row["p90_above_price"]

@@ -17,7 +17,8 @@ import pandas as pd
 from transforms.model.stable_levels import PrevLevels
 
 PREV_LEVELS_SQL = """
-SELECT scenario, close_price, nearest_cluster_above_price, nearest_cluster_below_price
+SELECT scenario, close_price, nearest_cluster_above_price, nearest_cluster_below_price,
+       peak_cluster_above_price, peak_cluster_below_price
 FROM mart.daily_metrics
 WHERE venue = $venue AND symbol = $symbol AND day < $start
 QUALIFY row_number() OVER (PARTITION BY scenario ORDER BY day DESC) = 1
@@ -34,8 +35,7 @@ def read_prev_levels(
     """scenario -> the market's latest stored row before `start` (empty when none)."""
     rows = conn.execute(PREV_LEVELS_SQL, {"venue": venue, "symbol": symbol, "start": start})
     return {
-        scenario: PrevLevels(_num(close), _num(above), _num(below))
-        for scenario, close, above, below in rows.fetchall()
+        scenario: PrevLevels(*(_num(x) for x in values)) for scenario, *values in rows.fetchall()
     }
 
 
@@ -47,6 +47,8 @@ def prev_from_rows(rows: pd.DataFrame) -> dict[str, PrevLevels]:
             _num(r.close_price),
             _num(r.nearest_cluster_above_price),
             _num(r.nearest_cluster_below_price),
+            _num(r.peak_cluster_above_price),
+            _num(r.peak_cluster_below_price),
         )
         for r in rows.itertuples()
     }

@@ -56,11 +56,11 @@ def level_columns() -> list[str]:
 
 
 LEVEL_COLUMNS = level_columns()
-#: added in v3 (stored last): the major rule's threshold per bin (USDT) and, per side, why
-#: the nearest cluster is where it is (transforms.model.stable_levels.MOVES)
+#: added in v3 (stored last): the major rule's threshold per bin (USDT) and, per level and
+#: side, why the nearest / peak cluster is where it is (transforms.model.stable_levels.MOVES)
 STABLE_COLUMNS = [
     "major_cluster_min",
-    *[f"nearest_cluster_{side}_move" for side in SIDES],
+    *[f"{kind}_{side}_move" for kind in LEVEL_KINDS for side in SIDES],
 ]
 
 

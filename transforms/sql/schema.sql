@@ -433,3 +433,6 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_10pct DO
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS major_cluster_min DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_move VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_move VARCHAR;
+-- the same for the peak clusters (held while they keep half of the day's heaviest bin)
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_move VARCHAR;
