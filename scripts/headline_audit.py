@@ -101,7 +101,8 @@ def jump_checks(rows: pd.DataFrame, listed: int) -> list[str]:
     rows = rows.reset_index(drop=True)
     close = rows["close_price"].to_numpy(dtype=float)
     move = np.r_[np.nan, close[1:] / close[:-1] - 1.0]
-    years = pd.to_datetime(rows["day"]).dt.year.to_numpy()
+    days = pd.to_datetime(rows["day"]).dt.date.to_numpy()
+    years = np.array([d.year for d in days])
     lines = []
     for year in sorted(set(years)):
         sel = years == year
@@ -112,12 +113,11 @@ def jump_checks(rows: pd.DataFrame, listed: int) -> list[str]:
             change = np.r_[np.nan, p[1:] / p[:-1] - 1.0]
             idx = np.flatnonzero(sel & (np.abs(change) > JUMP))
             text = f"    {level}: {len(idx)} jumps > 10 %"
-            moved = f"{level.removeprefix('nearest_cluster_')}"
-            reason_col = f"nearest_cluster_{moved}_move"
+            reason_col = f"{level}_move"  # the held levels store why they moved
             for i in idx[:listed]:
-                reason = rows.at[i, reason_col] if level.startswith("nearest") else ""
+                reason = rows.at[i, reason_col] if reason_col in rows else ""
                 text += (
-                    f"\n      {rows.at[i, 'day']}: {p[i - 1]:,.6g} -> {p[i]:,.6g} "
+                    f"\n      {days[i]}: {p[i - 1]:,.6g} -> {p[i]:,.6g} "
                     f"({change[i]:+.1%}), price {move[i]:+.1%}" + (f", {reason}" if reason else "")
                 )
             if len(idx) > listed:
