@@ -146,18 +146,22 @@ def test_internal_error_is_short_and_points_at_the_traceback(tmp_path):
 
 
 def test_failed_run_says_which_step_and_why(tmp_path):
-    """A warehouse path that is a folder: DuckDB fails inside the run's steps; the run ends
-    with status 1, a "failed:" line naming the step, no traceback, and the log path."""
-    (tmp_path / "wh").mkdir()
-    result = liqmap(
-        tmp_path,
-        "run",
-        "--start",
-        YESTERDAY.isoformat(),
-        LIQMAP_START_DATE=YESTERDAY.isoformat(),
-        LIQMAP_WAREHOUSE=str(tmp_path / "wh"),
-        timeout=300,
-    )
+    """Another process holds the warehouse's write lock: DuckDB fails inside the run's steps;
+    the run ends with status 1, a "failed:" line naming the step, no traceback, and the log
+    path. (A warehouse path that is a folder is refused before the run: test_door_checks.)"""
+    holder = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        result = liqmap(
+            tmp_path,
+            "run",
+            "--start",
+            YESTERDAY.isoformat(),
+            LIQMAP_START_DATE=YESTERDAY.isoformat(),
+            LIQMAP_WAREHOUSE=str(tmp_path / "wh.duckdb"),
+            timeout=300,
+        )
+    finally:
+        holder.close()
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]

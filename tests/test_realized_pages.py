@@ -7,7 +7,6 @@ aggregate page ('all') sums both collecting venues per hour and side.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.site_data import html_specs
 from tests.test_realized_marts import (
     BINANCE_PRICE,
     BYBIT_PRICE,
@@ -43,9 +43,9 @@ SIDE_NAMES = {"long": "Longs liquidated", "short": "Shorts liquidated"}
 VENUE_NAMES = {"bybit": "Bybit", "binance": "Binance"}
 
 
-def _spec(html: str, element: str) -> dict:
-    text = html.split(f'<script type="application/json" id="spec-{element}">', 1)[1]
-    return json.loads(text.split("</script>", 1)[0].replace("<\\/", "</"))
+def _spec(site: Path, html: str, element: str) -> dict:
+    """A chart's whole spec, built from the page's day data file as the browser does."""
+    return html_specs(site, html)[element]
 
 
 def _rows_with(spec: dict, key: str) -> list[dict]:
@@ -67,8 +67,8 @@ def _rows_with(spec: dict, key: str) -> list[dict]:
     return found
 
 
-def _markers(html: str, window: str) -> list[dict]:
-    return [r for r in _rows_with(_spec(html, f"heat-{window}"), "ptxt") if r["v"] > 0]
+def _markers(site: Path, html: str, window: str) -> list[dict]:
+    return [r for r in _rows_with(_spec(site, html, f"heat-{window}"), "ptxt") if r["v"] > 0]
 
 
 def _hand_markers(days: list[date]) -> dict[tuple[int, str], tuple[float, float, set[str]]]:
@@ -97,7 +97,7 @@ def _assert_markers(markers: list[dict], expected: dict) -> None:
 def test_24h_heatmap_marks_every_hour_summed_over_venues(chain):
     day = COMPLETE_DAYS[1]
     html = _page(chain.output_site_dir, day)
-    markers = _markers(html, "24h")
+    markers = _markers(chain.output_site_dir, html, "24h")
     expected = _hand_markers([day])
     assert any(len(v[2]) == 2 for v in expected.values())  # an hour with both venues
     _assert_markers(markers, expected)
@@ -108,8 +108,8 @@ def test_24h_heatmap_marks_every_hour_summed_over_venues(chain):
 
 def test_1w_heatmap_marks_collected_days_and_bands_the_rest(chain):
     html = _page(chain.output_site_dir, LAST)
-    spec = _spec(html, "heat-1w")
-    markers = _markers(html, "1w")
+    spec = _spec(chain.output_site_dir, html, "heat-1w")
+    markers = _markers(chain.output_site_dir, html, "1w")
     _assert_markers(markers, _hand_markers([LAST - timedelta(days=i) for i in range(7)]))
     # nothing drawn on the day nothing was collected; it is banded and named instead
     a, b = day_start_ms(NOT_COLLECTED), day_start_ms(NOT_COLLECTED + timedelta(days=1))
@@ -131,10 +131,10 @@ def test_1w_heatmap_marks_collected_days_and_bands_the_rest(chain):
 
 def test_no_markers_for_a_day_not_collected(chain):
     html = _page(chain.output_site_dir, NOT_COLLECTED)
-    assert _markers(html, "24h") == []
+    assert _markers(chain.output_site_dir, html, "24h") == []
     note = html.split('id="panel-heat-24h"', 1)[1].split("data-realized-note>", 1)[1]
     assert "): not collected in this window, so no markers." in note.split("<", 1)[0]
-    spec = _spec(html, "heat-24h")
+    spec = _spec(chain.output_site_dir, html, "heat-24h")
     (band,) = [g for g in _rows_with(spec, "label") if "x2" in g and g["x2"] > g["x"]]
     assert band["label"] == (
         f"Realized {NOT_COLLECTED:%d %b}: Bybit not collected, Binance not collected"
@@ -181,7 +181,7 @@ def _ms(ts: datetime) -> int:
 
 def test_moves_chart_carries_realized_per_swing(chain):
     html = _page(chain.output_site_dir, LAST)
-    rows = _rows_with(_spec(html, "moves"), "kind")
+    rows = _rows_with(_spec(chain.output_site_dir, html, "moves"), "kind")
     realized = {
         f"{start:%Y-%m-%d %H:%M}": (collected, rl, rs)
         for start, collected, rl, rs in _query(
@@ -227,7 +227,7 @@ def test_hovering_a_marker_names_venues_side_and_notional(chain):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     path = page.relative_to(chain.output_site_dir).as_posix()
-    biggest = max(_markers(page.read_text(), "24h"), key=lambda m: m["v"])
+    biggest = max(_markers(chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"])
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -23,6 +23,7 @@ from reports import headline as hl
 from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
+from tests.site_data import page_rasters, page_specs
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
@@ -307,11 +308,11 @@ def test_pages_under_two_megabytes(built):
 
 def test_chart_specs_compile(built):
     out, _, days = built
-    specs = parse(out / SYMBOL / days[-1].isoformat() / "index.html").specs
+    page = out / SYMBOL / days[-1].isoformat() / "index.html"
+    assert parse(page).specs == []  # no chart data inline: the page is a shell
+    specs = page_specs(out, page)
     assert len(specs) >= 7  # 3 heatmap timeframes (10 days of history) + 4 charts
-    for raw in specs:
-        assert "__P_" not in raw and "__N_" not in raw
-        spec = json.loads(raw)
+    for spec in specs.values():
         assert spec.get("description")
         vega = vlc.vegalite_to_vega(spec)
         assert vega["marks"]
@@ -323,12 +324,14 @@ def test_heatmap_modes(built):
     assert 'role="tablist"' in text
     for key in ("24h", "1w", "1m"):
         assert f'id="tab-heat-{key}"' in text
-    assert '"type":"image"' in text  # every timeframe is a raster
-    assert "data:image/png;base64," in text
-    # the short timeframes offer the layer views, precomputed
+    page = out / SYMBOL / days[-1].isoformat() / "index.html"
+    specs = page_specs(out, page)
+    # every timeframe is a raster, composed in the page from the shared heat tiles
+    assert all('"type": "image"' in json.dumps(specs[f"heat-{k}"]) for k in ("24h", "1w", "1m"))
+    rasters = page_rasters(out, page)
+    # the short timeframes offer the layer views
     for key in ("24h", "1w"):
-        m = re.search(rf'id="raster-heat-{key}">(.*?)</script>', text, re.S)
-        meta = json.loads(m.group(1).replace("<\\/", "</"))
+        meta = rasters[f"heat-{key}"]
         assert set(meta["layers"]) == {
             f"{sc}/{layer}"
             for sc in ("base", "never_close")

@@ -15,6 +15,7 @@ import pytest
 
 from reports.cards import heatmap as heat_card_mod
 from reports.site import build_site
+from tests.site_data import page_specs
 from tests.site_fixtures import (
     GENERATED_AT,
     SYMBOL,
@@ -26,7 +27,6 @@ from tests.site_fixtures import (
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
 HOUR_MS = 3_600_000
-SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,8 @@ def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
 
 
 def specs(page: Path) -> dict[str, dict]:
-    return {k: json.loads(v) for k, v in SPEC_RE.findall(page.read_text(encoding="utf-8"))}
+    """Every chart's whole spec, built from the page's day data file as the browser does."""
+    return page_specs(None, page)
 
 
 def price_line(spec: dict) -> list[dict]:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reports.charts.heatmap_spec import VIRIDIS
 from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
 
@@ -75,8 +76,15 @@ def test_no_page_is_wider_than_the_viewport(site, server, browser, which, size, 
 
 
 def _png_levels(url: str) -> np.ndarray:
-    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    return np.asarray(img)
+    """Palette levels of a heatmap layer's PNG (the page composes it in RGBA: each colour is
+    one step of the viridis palette)."""
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    if img.ndim == 2:
+        return img
+    key = (VIRIDIS.astype(np.int64) @ [65536, 256, 1]).tolist()
+    lut = {k: i for i, k in enumerate(key)}
+    rgb = img[..., :3].astype(np.int64) @ [65536, 256, 1]
+    return np.vectorize(lut.__getitem__)(rgb).astype(np.uint8)
 
 
 def _hover_pixel(v: Visit, chart_id: str) -> tuple[dict, float]:
@@ -130,9 +138,7 @@ def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, b
             meta, shown, level, vmax = _hover_pixel(v, chart_id)
             assert level > 0
             assert shown == pytest.approx(level / 255 * vmax, rel=1e-9)
-            spec = json.loads(
-                v.page.evaluate(f"document.getElementById('spec-{chart_id}').textContent")
-            )
+            spec = v.page.evaluate(f"document.getElementById('{chart_id}').__spec")
             assert meta["unit"] in json.dumps(spec)  # the legend's title is the tooltip's unit
             tip = v.page.locator(f"#{chart_id} ~ .heat-tip").inner_text()
             assert meta["unit"] in tip

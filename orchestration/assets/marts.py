@@ -1,8 +1,9 @@
 """Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
 
-The marts come from the same cohorts, so they are one multi-asset. Every run reads the staged
-history from its first bar (cohorts expire after the lookback inside the model), so a daily
-partition and a range backfill give identical rows for a day; a range is one model pass.
+The marts come from the same cohorts, so they are one multi-asset. A run continues each
+market's model from its state at the end of the day before (mart.model_state, written with
+the marts), else from the market's first bar; a daily partition, a range backfill and a
+from-scratch recompute give the same rows for a day; a range is one model pass.
 Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
 row set through `params_hash` and `mart.model_params`.
 """
@@ -12,7 +13,7 @@ import time
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
@@ -49,10 +50,14 @@ class ModelConfig(dg.Config):
     zone_width_pct: float = _D.zone_width_pct
     zone_min_days: int = _D.zone_min_days
     zone_max_days: int = _D.zone_max_days
+    # Not a model parameter: ignore the stored model state and model every market from its
+    # first bar (`liqmap run --from-scratch`); the rows are the same, only slower.
+    from_scratch: bool = False
 
     def to_params(self) -> ModelParams:
         """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
-        return ModelParams.from_dict({k: v for k, v in self.model_dump().items() if v is not None})
+        values = self.model_dump(exclude={"from_scratch"})
+        return ModelParams.from_dict({k: v for k, v in values.items() if v is not None})
 
     @property
     def auto_bins(self) -> bool:
@@ -84,6 +89,7 @@ def liquidation_model(
     archive: ArchiveResource,
 ):
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     params = config.to_params()
     totals: dict[str, int] = {}
     hashes: dict[str, str] = {}
@@ -100,7 +106,14 @@ def liquidation_model(
             for symbol in symbols:
                 try:
                     update = update_marts(
-                        conn, symbol, params, lo, hi, config.auto_bins, settings.venues
+                        conn,
+                        symbol,
+                        params,
+                        lo,
+                        hi,
+                        config.auto_bins,
+                        settings.venues,
+                        config.from_scratch,
                     )
                 except (NoStagedBars, IncompleteRawWindow) as exc:
                     # other symbols still get their marts; warehouse_snapshot fails the run
@@ -111,6 +124,15 @@ def liquidation_model(
                     # the other venues' rows and the aggregate (naming it missing) land
                     context.log.error(f"model {venue} {symbol}: {why}")
                     venue_failures.append(why)
+                if update.why:  # the state was not used as is: one line saying why
+                    context.log.warning(f"model {update.why}")
+                for venue, days in update.incomplete.items():
+                    context.log.warning(
+                        f"model {venue} {symbol}: history incomplete, no bars for "
+                        f"{', '.join(days)}; later days say so"
+                    )
+                started_from = update.state_day or "the first bar"
+                context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
                 hashes[symbol] = update.params.params_hash()
                 for key, n in update.rows.items():
                     totals[key] = totals.get(key, 0) + n
@@ -125,7 +147,7 @@ def liquidation_model(
                 "rows": totals.get(name, 0),
                 "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
-                "window": f"{start}..{end}",
+                "window": span,
                 "venues": ", ".join(settings.venues),
                 "venues_failed": "; ".join(venue_failures) or "none",
                 "seconds": elapsed,

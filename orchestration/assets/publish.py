@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
 from reports.writer import remove_stale_temp_files
@@ -30,6 +30,7 @@ def report_site(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     settings = archive.settings()
     methodology = settings.project_root / "docs" / "methodology.md"
     with warehouse.connect() as conn:
@@ -42,7 +43,7 @@ def report_site(
         ]
         if not days:
             remove_stale_temp_files(settings.output_site_dir)
-            context.log.warning(f"report_site: every day of {start}..{end} was rejected")
+            context.log.warning(f"report_site: every day of {span} was rejected")
             return dg.MaterializeResult(
                 metadata={"pages_written": 0, "rejected_days": len(rejected)}
             )
@@ -54,7 +55,7 @@ def report_site(
             source=settings.source,
             methodology_md=methodology if methodology.exists() else None,
         )
-    context.log.info(f"report_site: {len(result.pages_written)} files for {start}..{end}")
+    context.log.info(f"report_site: {len(result.pages_written)} files for {span}")
     for symbol, why in result.skipped.items():
         context.log.error(f"report_site {symbol}: {why}")
     return dg.MaterializeResult(
@@ -91,6 +92,7 @@ def warehouse_snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     settings = archive.settings()
     removed = remove_stale_snapshot_temps(settings.snapshot_path, settings.exports_dir)
     if removed:
@@ -116,13 +118,13 @@ def warehouse_snapshot(
                     missing[f"{venue} {symbol}"] = days
     gate = _days_accepted(rejected)
     if every_day_rejected:
-        context.log.error(f"snapshot not republished: every day of {start}..{end} was rejected")
+        context.log.error(f"snapshot not republished: every day of {span} was rejected")
         return dg.MaterializeResult(metadata={"published": False}, check_results=[gate])
     context.log.info(f"snapshot published: {settings.snapshot_path} ({size:,} bytes)")
     if missing:
         # the other symbols' rows are in the snapshot and on the site; the run still fails
         raise dg.Failure(
-            description=f"markets without model rows for {start}..{end}: "
+            description=f"markets without model rows for {span}: "
             f"{describe_missing(missing)} (archive day missing or venue down? see the raw "
             "assets' waiting_symbols and failed_venues)"
             + (f"; {gate.description}" if rejected else ""),

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
+from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
 from reports.charts.raster import CANDLE_HOURS, candles
@@ -107,6 +109,19 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
     return line, what
 
 
+def path_ref(
+    prefix: str, width: int | None, start: int, end: int, hourly_line: bool
+) -> dict[str, Any] | None:
+    """How the page rebuilds a window's price path from the heat months' hourly OHLC
+    (reports.datafiles): `$candles` of `width` hours, or the thinned `$closes` line when it
+    is hourly closes only; None when the path must stay in the page's values."""
+    if width:
+        return {"$candles": prefix, "w": width, "from": start, "to": end}
+    if hourly_line:
+        return {"$closes": prefix, "max": MAX_LINE_POINTS, "from": start, "to": end}
+    return None
+
+
 def heat_card(
     history: PriceHistory,
     cur: Record,
@@ -171,6 +186,13 @@ def heat_card(
             price_lo=lo,
             price_hi=hi,
             price_path={"candles": bars, "closes": closes},
+            path_ref=path_ref(
+                datafiles.key(symbol, venue, ""),
+                width if bars else None,
+                start,
+                end,
+                hourly_line="daily" not in line_what and bool(closes),
+            ),
             marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): view_marks(
                 views if lv else base_view, a, b
             ),

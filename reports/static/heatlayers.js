@@ -92,18 +92,9 @@
       p2(d.getUTCHours()) + ":" + p2(d.getUTCMinutes());
   }
 
+  /* The window's composed raster layers (set by charts.js from the shared heat tiles). */
   function metaOf(el) {
-    var id = el.getAttribute("data-raster");
-    if (!id) { return null; }
-    if (!el.__rasterMeta) {
-      if (id.indexOf("shared:") === 0) {  // a long view from <SYMBOL>/heat-long.js
-        var s = window.LIQMAP_SHARED;
-        el.__rasterMeta = s && s.rasters ? s.rasters[id.slice(7)] || null : null;
-      } else {
-        el.__rasterMeta = JSON.parse(document.getElementById(id).textContent);
-      }
-    }
-    return el.__rasterMeta;
+    return el.__rasterMeta || null;
   }
 
   function currentLayer(meta) {
@@ -205,7 +196,7 @@
   function setLayer(key) {
     state.layer = key;
     var views = window.__chartViews || {};
-    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-spec]"), function (el) {
+    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-chart]"), function (el) {
       var v = views[el.id];
       if (!v) { return; }
       var meta = metaOf(el);
@@ -229,5 +220,6 @@
 
   Array.prototype.forEach.call(document.querySelectorAll("form.layer-switch"), setupSwitch);
   window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,
-                        metaOf: metaOf, decode: decode, fmtUsd: fmtUsd };
+                        metaOf: metaOf, decode: decode, fmtUsd: fmtUsd,
+                        VIRIDIS_HEX: VIRIDIS_HEX };
 })();

@@ -36,6 +36,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
+from transforms.raw.rules import screen_days
 from transforms.raw.tables import raw_table
 from transforms.raw.venues.okx.errors import OkxError
 from transforms.raw.venues.okx.source import VENUE, OkxDay
@@ -65,11 +66,18 @@ _COLUMNS = {
     "funding": f"""date_trunc('hour', funding_time) AS calc_time,
         {FUNDING_INTERVAL_HOURS} AS funding_interval_hours, funding_rate AS last_funding_rate""",
 }
-#: the first column of each OKX frame is epoch ms: converted before the frame is registered
+_SCREEN = "_liqmap_okx_screen"
+#: the rows in the raw table's columns with `day` and `ts`, as the shared plausibility rules
+#: read them (transforms.raw.rules); the first column of each OKX frame is epoch ms
+SCREEN_SQL = """
+CREATE OR REPLACE TEMP TABLE {screen} AS
+SELECT CAST({time} AS DATE) AS day, {time} AS ts, {columns}
+FROM (SELECT * REPLACE (epoch_ms({time}) AS {time}) FROM {rows})
+"""
 INSERT_SQL = """
 INSERT INTO {table} BY NAME
-SELECT $venue AS venue, $symbol AS symbol, CAST({time} AS DATE) AS day, {columns}
-FROM (SELECT * REPLACE (epoch_ms({time}) AS {time}) FROM {rows}) ORDER BY {time}
+SELECT $venue AS venue, $symbol AS symbol, day, * EXCLUDE (day, ts)
+FROM {screen} WHERE list_contains($days, day) ORDER BY ts
 """
 DELETE_DAYS_SQL = """
 DELETE FROM {table} WHERE venue = $venue AND symbol = $symbol AND list_contains($days, day)
@@ -130,20 +138,29 @@ def replace_days(
     frame = pd.DataFrame([r for d in days for r in d.rows], columns=columns)
     time_col = columns[0]
     params: dict[str, object] = {"venue": VENUE, "symbol": symbol}
-    day_list = [date.fromisoformat(d.period) for d in days]
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    verified = [d for d in days if d.final and d.path is not None and d.sha256]
     root = Path(cache_dir) / VENUE
+    refused: dict[str, str] = {}
     conn.register(_ROWS, frame)
     try:
+        if len(frame):
+            conn.execute(
+                SCREEN_SQL.format(screen=_SCREEN, time=time_col, columns=_COLUMNS[name], rows=_ROWS)
+            )
+            # the shared rules: a day failing one is refused whole (nothing of it loaded)
+            refused = {
+                day.isoformat(): f"{VENUE} {name} {symbol} {day}: {why}"
+                for day, why in screen_days(conn, name, VENUE, symbol, _SCREEN).items()
+            }
+        days = [d for d in days if d.period not in refused]
+        day_list = [date.fromisoformat(d.period) for d in days]
+        verified = [d for d in days if d.final and d.path is not None and d.sha256]
         with transaction(conn):
             conn.execute(DELETE_DAYS_SQL.format(table=spec.table), {**params, "days": day_list})
             inserted = 0
-            if len(frame):
-                sql = INSERT_SQL.format(
-                    table=spec.table, time=time_col, columns=_COLUMNS[name], rows=_ROWS
-                )
-                inserted = conn.execute(sql, params).fetchone()[0]  # type: ignore[index]
+            if len(frame) and day_list:
+                sql = INSERT_SQL.format(table=spec.table, screen=_SCREEN)
+                inserted = conn.execute(sql, {**params, "days": day_list}).fetchone()[0]  # type: ignore[index]
             conn.execute(
                 DELETE_FILES_SQL, {**params, "dataset": name, "periods": [d.period for d in days]}
             )
@@ -159,7 +176,8 @@ def replace_days(
                 )  # fmt: skip
     finally:
         conn.unregister(_ROWS)
-    return LoadedDays(int(inserted), day_list, [d.period for d in verified], {})
+        conn.execute(f"DROP TABLE IF EXISTS temp.{_SCREEN}")
+    return LoadedDays(int(inserted), day_list, [d.period for d in verified], refused)
 
 
 def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:

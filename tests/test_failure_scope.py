@@ -1,0 +1,175 @@
+"""The scope of a failure is the day and the venue it belongs to.
+
+A real local HTTP server serves the archive (tests/ingest_helpers.ArchiveServer) with one day's
+file broken in one way: a checksum mismatch, a corrupt zip (matching its checksum), HTTP 403,
+a day missing between published days. That day is withheld alone: the other days load, the
+day is recorded in raw.rejected_files with one line naming the file and the reason (which the
+run's final gate, days_accepted, prints), and a re-run with the file repaired loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, make_settings
+
+from transforms.db import warehouse
+from transforms.raw.ingest import ingest_window
+from transforms.raw.quality import rejected_days
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import archive_relpath
+
+LOG = logging.getLogger("test_failure_scope")
+D0, D1 = date(2025, 11, 26), date(2025, 11, 30)  # four days [D0, D1)
+DAYS = [D0 + timedelta(days=i) for i in range(4)]
+BAD = DAYS[1]
+REL = archive_relpath("klines_1m", SYMBOL, BAD.isoformat())
+
+
+def _break(server: ArchiveServer, mirror, fault: str) -> str:
+    """Break the BAD day's klines file; returns text the withheld line must contain."""
+    path = mirror / REL
+    if fault == "checksum mismatch":
+        server.faults[REL + ".CHECKSUM"].extend(
+            [Fault(body=f"{'0' * 64}  {path.name}\n".encode())] * 10
+        )
+        return "checksum"
+    if fault == "corrupt zip":
+        garbage = b"PK\x03\x04 this is not a zip" * 10
+        path.write_bytes(garbage)
+        digest = hashlib.sha256(garbage).hexdigest()
+        path.with_name(path.name + ".CHECKSUM").write_text(f"{digest}  {path.name}\n")
+        return "zip"
+    if fault == "HTTP 403":
+        server.faults[REL + ".CHECKSUM"].extend([Fault(status=403)] * 10)
+        return "403"
+    if fault == "missing day":
+        path.rename(path.with_name(path.name + ".hidden"))
+        path.with_name(path.name + ".CHECKSUM").rename(path.with_name(path.name + ".CHECKSUM.x"))
+        return "not published"
+    raise ValueError(fault)
+
+
+def _connect(settings):
+    @contextmanager
+    def connect():
+        with warehouse(settings.warehouse_path) as conn:
+            yield conn
+
+    return connect
+
+
+def _days(settings) -> set[date]:
+    with warehouse(settings.warehouse_path) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT day FROM raw.klines_1m WHERE venue = 'binance'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("fault", ["checksum mismatch", "corrupt zip", "HTTP 403", "missing day"])
+def test_one_bad_archive_file_withholds_its_day_only(fault, tmp_path):
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    with ArchiveServer(mirror) as server:
+        settings = make_settings(
+            tmp_path, source="binance", binance_url=server.url, venues=("binance",)
+        )
+        expected = _break(server, mirror, fault)
+        result = ingest_window(_connect(settings), settings, "klines_1m", D0, D1, LOG)
+        assert _days(settings) == set(DAYS) - {BAD}
+        assert [r.period for r in result.rejections] == [BAD.isoformat()]
+        with warehouse(settings.warehouse_path) as conn:
+            withheld = rejected_days(conn, [SYMBOL], D0, D1)
+        assert list(withheld) == [BAD]
+        line = withheld[BAD][0]
+        assert line.startswith(REL) and expected in line.lower(), line
+        assert "\n" not in line
+
+        # the file repaired: a re-run loads the day and clears the rejection
+        server.faults.clear()
+        for hidden in mirror.rglob("*.hidden"):
+            hidden.rename(hidden.with_name(hidden.name.removesuffix(".hidden")))
+        for hidden in mirror.rglob("*.CHECKSUM.x"):
+            hidden.rename(hidden.with_name(hidden.name.removesuffix(".x")))
+        if fault == "corrupt zip":
+            generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+        ingest_window(_connect(settings), settings, "klines_1m", D0, D1, LOG)
+        assert _days(settings) == set(DAYS)
+        with warehouse(settings.warehouse_path) as conn:
+            assert rejected_days(conn, [SYMBOL], D0, D1) == {}
+
+
+def test_a_venue_that_is_down_still_fails_as_a_venue(tmp_path):
+    """Every file failing is the venue being down: one error, not a rejection per day."""
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    with ArchiveServer(mirror) as server:
+        for day in DAYS:
+            rel = archive_relpath("klines_1m", SYMBOL, day.isoformat())
+            server.faults[rel + ".CHECKSUM"].extend([Fault(status=403)] * 5)
+        settings = make_settings(
+            tmp_path, source="binance", binance_url=server.url, venues=("binance",)
+        )
+        with pytest.raises(Exception, match="403"):
+            ingest_window(_connect(settings), settings, "klines_1m", D0, D1, LOG)
+        assert len(server.requests) == 3  # stopped after VENUE_DOWN_STREAK files
+
+
+def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
+    """Through `liqmap run` (real Dagster, mirror source): the corrupt file's day is withheld
+    from the snapshot and the site, the other days are published, the console names the file
+    and the reason, the stage table says `partial` for raw, and the run exits 1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    path = mirror / REL
+    garbage = b"PK\x03\x04 this is not a zip" * 10
+    path.write_bytes(garbage)
+    digest = hashlib.sha256(garbage).hexdigest()
+    path.with_name(path.name + ".CHECKSUM").write_text(f"{digest}  {path.name}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}
+    env.update(
+        DAGSTER_HOME=str(tmp_path / "home"),
+        LIQMAP_DATA_DIR=str(tmp_path / "data"),
+        LIQMAP_SITE_DIR=str(tmp_path / "site"),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_VENUES="binance",
+        LIQMAP_SYMBOLS=SYMBOL,
+        LIQMAP_START_DATE=D0.isoformat(),
+        LIQMAP_END_DATE=(D1 - timedelta(days=1)).isoformat(),
+        COLUMNS="200",
+    )
+    liqmap = str(Path(sys.executable).with_name("liqmap"))
+    result = subprocess.run(
+        [liqmap, "run"], env=env, capture_output=True, text=True, timeout=900,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert any(REL in line and "zip" in line for line in result.stderr.splitlines()), result.stderr
+    raw = [line for line in result.stdout.splitlines() if line.strip().startswith("raw ")]
+    assert raw and "partial" in raw[-1], result.stdout
+    snapshot = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+    with warehouse(snapshot, read_only=True) as conn:
+        published = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT day FROM mart.daily_metrics WHERE symbol = ?", [SYMBOL]
+            ).fetchall()
+        }
+        staged = {r[0] for r in conn.execute("SELECT DISTINCT day FROM stg.bars_5m").fetchall()}
+    assert BAD not in published and BAD not in staged
+    assert published == set(DAYS) - {BAD}
+    pages = {p.name for p in (tmp_path / "site" / SYMBOL).glob("20*")} | {
+        p.name for p in (tmp_path / "site").glob("20*")
+    }
+    assert BAD.isoformat() not in pages
