@@ -184,7 +184,9 @@ def test_map_split_stacks_both_venues_to_the_aggregate_map(built):
     venue_bands = [r for r in spec_values(spec(out, page, "liqmap-venues")) if "s" in r]
     series = {f"{v} {side}" for v in ("Binance", "Bybit") for side in ("longs", "shorts")}
     assert {r["s"] for r in venue_bands} == series
-    agg_bands = [r for r in spec_values(spec(out, page, "liqmap")) if r.get("k") == "base/all"]
+    agg_bands = [
+        r for r in spec_values(spec(out, page, "liqmap")) if r.get("k") == "base/all" and "l" in r
+    ]  # the bands (level marks carry their view too)
     # each band's stack tops out at the aggregate map's band (which the map chart rounds to
     # 3 significant digits: within 0.5 %)
     for side, key in (("longs", "l"), ("shorts", "s")):

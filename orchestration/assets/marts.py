@@ -41,7 +41,6 @@ class ModelConfig(dg.Config):
     heatmap_bin_size: float | None = None
     heatmap_range_pct: float = _D.heatmap_range_pct
     zigzag_pct: float = _D.zigzag_pct
-    band_pcts: list[float] = list(_D.band_pcts)
     ceiling_quantile: float = _D.ceiling_quantile
     funding_interval_hours: float = _D.funding_interval_hours
     funding_mean_days: int = _D.funding_mean_days
