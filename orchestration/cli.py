@@ -10,7 +10,8 @@ liqmap collect                     collect realized liquidations until SIGTERM/S
 
 Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or input mistake
 (one line on stderr naming the setting, the bad value and what is expected; bad SQL in
-`liqmap query` counts as input).
+`liqmap query` counts as input, and so does a statement it refuses: the query connection reads
+the snapshot and nothing else), 130 / 143 stopped by SIGINT / SIGTERM (`liqmap: interrupted`).
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ def warehouse_snapshot(
         rejected = rejected_days(conn, settings.symbols, start, end)
         every_day_rejected = len(rejected) == (end - start).days
         if not every_day_rejected:
-            size = publish_snapshot(conn, settings.snapshot_path)
+            size = publish_snapshot(conn, settings.snapshot_path, withheld=rejected)
             counts = export_marts(conn, settings.exports_dir)
         # rejected days are named by the gate below; here only what else lacks model rows
         missing = {

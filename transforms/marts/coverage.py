@@ -121,3 +121,40 @@ def describe_missing(missing: dict[str, list[date]]) -> str:
         span = f"{days[0]}" if len(days) == 1 else f"{days[0]}..{days[-1]}"
         parts.append(f"{symbol}: {span} ({len(days)} day{'s' if len(days) > 1 else ''})")
     return "; ".join(parts)
+
+
+def venue_gap_segments(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    start: date,
+    end: date,
+    venues: Iterable[str],
+) -> list[tuple[date, date]]:
+    """[start, end) split so that every day some venue lacks raw rows for is a segment of its
+    own: the model then fails that venue for that day only (the aggregate names it missing)
+    and its other days, before and after, are modelled (the later ones continuing from its
+    state and saying 'history incomplete: <day> missing'). One segment when nothing lacks."""
+    gaps: set[date] = set()
+    for venue in venues:
+        # a forward-collected venue's days before its first collected day are "not
+        # collected", not gaps: they neither split the window nor fail the venue
+        first = collected_from(conn, venue, symbol, start, end)
+        if first is None:
+            continue
+        for days in missing_raw_days(conn, symbol, first, end, venue).values():
+            gaps.update(days)
+    if not gaps:
+        return [(start, end)]
+    segments: list[tuple[date, date]] = []
+    lo = start
+    day = start
+    while day < end:
+        if day in gaps:
+            if lo < day:
+                segments.append((lo, day))
+            segments.append((day, day + timedelta(days=1)))
+            lo = day + timedelta(days=1)
+        day += timedelta(days=1)
+    if lo < end:
+        segments.append((lo, end))
+    return segments

@@ -20,6 +20,7 @@ from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
+from transforms.marts.prev_levels import read_prev_levels
 from transforms.marts.state import (
     MarketInputs,
     Restart,
@@ -196,7 +197,10 @@ def update_marts(
         oldest = (last_day - timedelta(days=params.lookback_days)).isoformat()
         found = (*carried, *_missing_days(conn, venue, symbol, lo, start))
         missing = tuple(d for d in found if d >= oldest)
-        model = build_market(bars, b, params, symbol, start, end, venue=venue, state=state)
+        prev = read_prev_levels(conn, venue, symbol, start)  # the key levels' hysteresis
+        model = build_market(
+            bars, b, params, symbol, start, end, venue=venue, state=state, prev=prev
+        )
         daily = model.frames.daily_metrics
         daily["history_incomplete"] = [
             history_note(missing, d, params.lookback_days) for d in daily["day"]
@@ -210,7 +214,13 @@ def update_marts(
         )
         states.append(state_rows(venue, symbol, last_day, model.state, hashes, inputs))
     aggregate, all_state = aggregate_with_state(
-        models, venues, params, restart.states.get(AGGREGATE_VENUE), end, not_collected
+        models,
+        venues,
+        params,
+        restart.states.get(AGGREGATE_VENUE),
+        end,
+        not_collected,
+        read_prev_levels(conn, AGGREGATE_VENUE, symbol, start),
     )
     states.append(state_rows(AGGREGATE_VENUE, symbol, last_day, all_state, hashes, None))
     reference = reference_market(models).venue
