@@ -41,7 +41,6 @@ class ModelConfig(dg.Config):
     heatmap_bin_size: float | None = None
     heatmap_range_pct: float = _D.heatmap_range_pct
     zigzag_pct: float = _D.zigzag_pct
-    band_pcts: list[float] = list(_D.band_pcts)
     ceiling_quantile: float = _D.ceiling_quantile
     funding_interval_hours: float = _D.funding_interval_hours
     funding_mean_days: int = _D.funding_mean_days
@@ -129,6 +128,9 @@ def liquidation_model(
                 context.log.error(f"model {symbol}: {exc}")
                 missing.append(str(exc))
                 continue
+            for venue, first in update.not_collected.items():
+                since = f"collected from {first}" if first else "not collected in the window"
+                context.log.warning(f"model {venue} {symbol} {lo}..{hi}: {since}")
             for venue, why in update.failed.items():
                 # the other venues' rows and the aggregate (naming it missing) land
                 context.log.error(f"model {venue} {symbol}: {why}")

@@ -8,7 +8,7 @@ from orchestration.partitions import daily_partitions, partition_window, window_
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
 from reports.writer import remove_stale_temp_files
-from transforms.marts.coverage import describe_missing, missing_symbol_days
+from transforms.marts.coverage import describe_missing, missing_symbol_days, not_collected_days
 from transforms.marts.registry import ALL_MART_ASSETS
 from transforms.publish import export_marts, publish_snapshot, remove_stale_snapshot_temps
 from transforms.raw.quality import rejected_days
@@ -109,12 +109,15 @@ def warehouse_snapshot(
             for symbol, all_days in missing_symbol_days(conn, settings.symbols, start, end).items()
             if (days := [d for d in all_days if d not in rejected])
         }
-        # a venue without rows for a day: the aggregate of that day names it missing
+        # a venue without rows for a day: the aggregate of that day names it missing; a
+        # forward-collected venue's days before its first collected day (or a gap) are named
+        # not collected there instead, and do not fail the run
         for venue in settings.venues:
             for symbol, all_days in missing_symbol_days(
                 conn, settings.symbols, start, end, venue
             ).items():
-                if symbol not in missing and (days := [d for d in all_days if d not in rejected]):
+                skip = set(rejected) | not_collected_days(conn, venue, symbol, start, end)
+                if symbol not in missing and (days := [d for d in all_days if d not in skip]):
                     missing[f"{venue} {symbol}"] = days
     gate = _days_accepted(rejected)
     if every_day_rejected:
