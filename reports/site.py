@@ -75,6 +75,7 @@ from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
+from reports.screener import screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
@@ -216,6 +217,7 @@ def _build_symbol(
     summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
+    summary = dataclasses.replace(summary, screener=tuple(screener_rows(conn, data, venues)))
     return summary, published
 
 

@@ -443,3 +443,28 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
                 v.close()
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_screener_row_expands_to_each_venue(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, _ = built
+    text = (out / "index.html").read_text()
+    body = text.split(f'<tbody data-symbol="{SYMBOL}"', 1)[1].split("</tbody>", 1)[0]
+    assert 'data-venue="binance" hidden' in body and 'data-venue="bybit" hidden' in body
+    assert f'href="{SYMBOL}/bybit/index.html"' in body
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / "index.html").as_uri(), charts=False)
+            try:
+                assert v.page.is_hidden('tr[data-venue="bybit"]')
+                v.page.click("button.expand")
+                assert v.page.is_visible('tr[data-venue="bybit"]')
+                assert v.page.is_visible('tr[data-venue="binance"]')
+                assert v.problems == []
+            finally:
+                v.close()
+        finally:
+            browser.close()
