@@ -242,6 +242,7 @@ def day_start(d: date) -> datetime:
 def day_end(d: date) -> datetime:
     return day_start(d) + timedelta(days=1)
 
+
 # the near-spot totals of the screener: long notional with its bin's middle within `pct`
 # below spot, short notional within `pct` above (mart.liq_map, every venue and the aggregate)
 NEAR_SPOT = """
