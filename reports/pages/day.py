@@ -34,7 +34,7 @@ from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_table
 from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
-from reports.notation import fmt_price, fmt_usd
+from reports.notation import fmt_price, fmt_usd, ok
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
@@ -70,6 +70,7 @@ class DayContext:
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
+    whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,21 @@ def _venue_parts(
     )
 
 
+def whatif_data(rows: list) -> dict | None:
+    """The day's `mart.liq_map` rows (base model, all leverage) as the what-if reads them:
+    spot, each band's middle price and its long and short notional (bands holding nothing
+    left out), exact, so sums in the page equal sums over the mart."""
+    if not rows or not ok(rows[0]["spot_price"]):
+        return None
+    keep = [r for r in rows if (r["long_notional"] or 0) > 0 or (r["short_notional"] or 0) > 0]
+    return {
+        "spot": rows[0]["spot_price"],
+        "mid": [(r["price_low"] + r["price_high"]) / 2 for r in keep],
+        "l": [r["long_notional"] or 0.0 for r in keep],
+        "s": [r["short_notional"] or 0.0 for r in keep],
+    }
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
@@ -309,6 +325,7 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
+        whatif=whatif_data(map_rows),
     )
 
 
@@ -341,6 +358,7 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
             "charts": charts,
             "heat": heat,
+            "whatif": ctx.whatif,
         },
     )
 
