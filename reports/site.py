@@ -46,7 +46,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from reports import datafiles
+from reports import api, datafiles
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
     csv_bytes,
@@ -70,12 +70,13 @@ from reports.pages.day import (
     day_context,
     day_data,
     render_day,
+    whatif_data,
 )
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
-from reports.screener import screener_rows
+from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
@@ -218,6 +219,7 @@ def _build_symbol(
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
     summary = dataclasses.replace(summary, screener=tuple(screener_rows(conn, data, venues)))
+    _write_latest_api(conn, writer, data, venues, source == "synthetic")
     return summary, published
 
 
@@ -285,6 +287,27 @@ def _heat_months(writer: SiteWriter, data: MartData, render: list[date]) -> list
                 months.add(m)
             m = next_month(m)
     return sorted(months)
+
+
+def _write_latest_api(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    data: MartData,
+    venues: VenueSet,
+    synthetic: bool,
+) -> None:
+    """The stable latest-day files of the symbol and of each venue (reports.api)."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    for part in parts:
+        d = part.days[-1]
+        near = near_spot(conn, part.symbol, d).get(part.venue, {})
+        whatif = whatif_data(liq_map_rows(conn, part.symbol, d, part.venue))
+        obj = api.latest(part, near, whatif, synthetic)
+        path = api.latest_path(part.symbol, part.venue)
+        writer.write_if_changed(f"{path}.json", datafiles.as_json(obj))
+        writer.write_if_changed(f"{path}.js", datafiles.as_js(path, obj))
 
 
 def _venue_buttons(venues: VenueSet, d: date) -> tuple[VenueButton, ...]:
