@@ -210,7 +210,7 @@ def _build_symbol(
         _build_venue_pages(conn, writer, env, site, venues, source)
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
-    archive = render_archive(env, site, data, published)
+    archive = render_archive(env, site, data, published, _archive_venues(venues))
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
@@ -308,6 +308,14 @@ def _write_latest_api(
         path = api.latest_path(part.symbol, part.venue)
         writer.write_if_changed(f"{path}.json", datafiles.as_json(obj))
         writer.write_if_changed(f"{path}.js", datafiles.as_js(path, obj))
+
+
+def _archive_venues(venues: VenueSet) -> tuple[tuple[str, str, str], ...]:
+    """The archive's venue switch: (venue, label, key of its daily series)."""
+    if not venues.split:
+        return ()
+    shown = [AGGREGATE_VENUE] + [v for v in venues.venues if venues.per_venue[v].days]
+    return tuple((v, venue_label(v), datafiles.key(venues.symbol, v, "daily")) for v in shown)
 
 
 def _venue_buttons(venues: VenueSet, d: date) -> tuple[VenueButton, ...]:
