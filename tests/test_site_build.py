@@ -24,7 +24,7 @@ from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import page_rasters, page_specs
-from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site, build_fixture_warehouse
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
@@ -479,3 +479,20 @@ def test_moves_shown_only_once_confirmed(built):
     last = listed(days[-1])
     assert sum(r["confirmed"].lower() == "false" for r in last) == 1
     assert all(r["confirmed"].lower() == "true" for d in days[:-1] for r in listed(d))
+
+
+def test_feed_keeps_each_symbols_last_60_days(tmp_path):
+    from reports.loaders import load_mart_data
+    from reports.pages.feed import FEED_DAYS, feed_xml
+
+    days = build_fixture_warehouse(tmp_path / "w.duckdb", FEED_DAYS + 2)
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        data = load_mart_data(conn, SYMBOL)
+    finally:
+        conn.close()
+    root = ET.fromstring(feed_xml([(data, days)], GENERATED_AT, True))
+    links = [e.find(f"{ATOM}link").get("href") for e in root.findall(f"{ATOM}entry")]
+    assert len(links) == FEED_DAYS == 60
+    assert links[0] == f"{SYMBOL}/{days[-1].isoformat()}/index.html"
+    assert links[-1] == f"{SYMBOL}/{days[2].isoformat()}/index.html"
