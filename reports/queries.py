@@ -80,14 +80,6 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
-HEATMAP_DAY_EXPORT = """
-SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
-FROM mart.liq_heatmap
-WHERE venue = $venue AND symbol = $symbol AND day = $day
-  AND (long_notional > 0 OR short_notional > 0)
-ORDER BY ts, price_low
-"""
-
 LIQ_MAP_DAY = """
 SELECT price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price, params_hash

@@ -113,10 +113,12 @@ def test_every_page_exists(built):
         for name in ("daily", "scenarios"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
             assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
-        # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
-        for name in ("heatmap", "liq_map"):
-            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
-            assert not (out / SYMBOL / d.isoformat() / f"{name}.csv").exists()
+        # the day's map: Parquet only (as CSV, most of the site); its heatmap is in the
+        # shared heat month file, not repeated per day
+        assert (out / SYMBOL / d.isoformat() / "liq_map.parquet").is_file()
+        assert not (out / SYMBOL / d.isoformat() / "liq_map.csv").exists()
+        assert not (out / SYMBOL / d.isoformat() / "heatmap.parquet").exists()
+        assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
         assert f'url=../{SYMBOL}/{d.isoformat()}/index.html"' in redirect

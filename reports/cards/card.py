@@ -26,6 +26,6 @@ class ChartCard:
     intro: str
     desc: str
     spec: str
-    table: Table
+    table: Table | None  # None: the figures are the shared daily series (daily.csv)
     downloads: str
     split: ChartCard | None = None

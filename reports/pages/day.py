@@ -16,7 +16,7 @@ import duckdb
 import jinja2
 
 from reports import datafiles, headline, queries
-from reports.cards.card import ChartCard, Table
+from reports.cards.card import ChartCard
 from reports.cards.daily import daily_cards
 from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
@@ -34,7 +34,7 @@ from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_table
 from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
-from reports.notation import fmt_price, fmt_usd, ok
+from reports.notation import fmt_price, ok
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
@@ -144,22 +144,8 @@ def history_cards(
     )
     t0 = 0  # the shared series counts days from 1970-01-01
     desc = history_desc(symbol, rows)
-    tail = rows[-14:][::-1]
-    table = Table(
-        caption="Last 14 days",
-        head=["Day", "Shorts at risk", "Longs at risk", "Imbalance", "90% longs", "90% shorts"],
-        rows=[
-            (
-                r["day"].isoformat(),
-                fmt_usd(r.get("shorts_at_risk")),
-                fmt_usd(r.get("longs_at_risk")),
-                headline.ratio_of(r),
-                fmt_price(r.get("p90_below_price")),
-                fmt_price(r.get("p90_above_price")),
-            )
-            for r in tail
-        ],
-    )
+    # no table of the last days: every page would repeat it (daily.csv holds every day)
+    table = None
     return [
         ChartCard(
             id="history-risk",
