@@ -73,6 +73,23 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
+# every day's map of one symbol and venue (the site reads each day's: one query, not 365)
+LIQ_MAP_ALL = """
+SELECT day, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+FROM mart.liq_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, price_low
+"""
+
+LAYER_MAP_ALL = """
+SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price
+FROM mart.liq_layer_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, scenario, layer, price_low
+"""
+
 PRICE_HOURLY_OHLC_RANGE = """
 SELECT epoch_ms(ts) AS x, open AS o, high AS h, low AS l, close AS c
 FROM mart.price_hourly

@@ -58,7 +58,14 @@ from reports.downloads import (
     write_day_downloads,
 )
 from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
-from reports.loaders import HISTORY_DAYS, MartData, liq_map_rows, load_mart_data, load_price_history
+from reports.loaders import (
+    BULK_DAYS,
+    HISTORY_DAYS,
+    MartData,
+    load_mart_data,
+    load_price_history,
+    map_rows_of,
+)
 from reports.notation import price_scale
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
@@ -156,17 +163,22 @@ def _build_symbol(
         latest=latest,
         venues=_venues_footer(venues),
     )
+    bulk = len(render) > BULK_DAYS
+    data.maps["bulk"] = bulk
+    for vd in venues.per_venue.values():
+        vd.maps["bulk"] = bulk
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d, frozenset(), venues)
+        cache: dict = {}  # the realized marts of the day, read once for every venue
+        ctx = day_context(conn, data, history, d, frozenset(), venues, cache)
         _write_day_data(writer, ctx, data, synthetic)
         for vdata, vh in vhist.values():
             if d in vdata.metrics:
-                vctx = day_context(conn, vdata, vh, d, frozenset(), venues)
+                vctx = day_context(conn, vdata, vh, d, frozenset(), venues, cache)
                 _write_day_data(writer, vctx, vdata, synthetic)
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
@@ -215,7 +227,7 @@ def _build_symbol(
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
-    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
+    summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
     summary = dataclasses.replace(summary, screener=tuple(screener_rows(conn, data, venues)))
@@ -303,7 +315,7 @@ def _write_latest_api(
     for part in parts:
         d = part.days[-1]
         near = near_spot(conn, part.symbol, d).get(part.venue, {})
-        whatif = whatif_data(liq_map_rows(conn, part.symbol, d, part.venue))
+        whatif = whatif_data(map_rows_of(conn, part, d))
         obj = api.latest(part, near, whatif, synthetic)
         path = api.latest_path(part.symbol, part.venue)
         writer.write_if_changed(f"{path}.json", datafiles.as_json(obj))

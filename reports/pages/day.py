@@ -32,7 +32,7 @@ from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_table
-from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, ok
 from reports.pages.common import SiteInfo, render
@@ -218,7 +218,7 @@ def _venue_parts(
         return _VenueParts(label, notice, None, day_kpis, map_card)
     shares = venues.shares(d, cur)
     if map_card is not None:
-        per_venue = {v: liq_map_rows(conn, data.symbol, d, v) for v in venues.venues}
+        per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
         split = venue_map_split(map_rows, per_venue, data.symbol, d)
         map_card = dataclasses.replace(map_card, split=split)
     return _VenueParts(
@@ -252,30 +252,42 @@ def day_context(
     d: date,
     shared: frozenset[str] = frozenset(),
     venues: VenueSet | None = None,
+    cache: dict | None = None,
 ) -> DayContext:
     """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
     shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
     (the symbol's venues), an aggregate page names them and, with more than one, shows
-    the split by venue; a venue's page (`data.venue`) names its venue."""
+    the split by venue; a venue's page (`data.venue`) names its venue. `cache`: shared by
+    the contexts of one day (the aggregate's and each venue's), so the realized marts, the
+    same for all of them, are read once."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
+    cache = {} if cache is None else cache
+    span_key = ("span", symbol, d)
+    if span_key not in cache:
+        start = d - timedelta(days=REALIZED_DAYS - 1)
+        cache[span_key] = load_realized_span(conn, symbol, start, d)
+    realized_span = cache[span_key]
     heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
-    map_rows = liq_map_rows(conn, symbol, d, data.venue)
+    map_rows = map_rows_of(conn, data, d)
     map_card = liq_map_card(
         map_rows,
         cur,
         symbol,
         d,
-        layer_map_rows(conn, symbol, d, data.venue),
+        layer_rows_of(conn, data, d),
     )
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
-    realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    starts = [m["start_ts"] for m in shown_moves]
+    day_key = ("day", symbol, d, tuple(starts))
+    if day_key not in cache:
+        cache[day_key] = load_realized_day(conn, symbol, d, starts)
+    realized_day = cache[day_key]
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
     v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
     hist_cards = history_cards(daily, symbol, d, data.venue)
