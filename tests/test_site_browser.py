@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.site_fixtures import SYMBOL, build_fixture_site
+from tests.site_fixtures import SYMBOL
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -43,9 +43,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> tuple[Path, list]:
-    out, _, days = build_fixture_site(tmp_path_factory.mktemp("site_browser"))
-    return out, days
+def site(fixture_site) -> tuple[Path, list]:
+    """The shared fixture site (read-only): (site, days)."""
+    return fixture_site.site, fixture_site.days
 
 
 @pytest.fixture(scope="module")

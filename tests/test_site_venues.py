@@ -1,5 +1,6 @@
-"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py)
-through the real site build.
+"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py,
+Binance and the fake Bybit server through the real chain; the session fixture
+`two_venue_chain`) through the real site build.
 
 The aggregate pages name the venues they add up, print at-risk figures that are the sum of
 the venues' rows, split them (and the liquidation map) by venue with each venue's share and
@@ -32,7 +33,7 @@ from tests.site_data import html_specs
 from tests.site_fixtures import GENERATED_AT
 from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
-from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
+from tests.venue_helpers import SYMBOL, TwoVenueWarehouse
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -40,12 +41,12 @@ Row = dict
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
+def built(tmp_path_factory, two_venue_chain, binance_chain) -> tuple[Path, Path, TwoVenueWarehouse]:
     """(two-venue site, the pipeline's single-venue site, the warehouse): Bybit lacks the
-    last day, so that day's aggregate is Binance alone."""
-    tmp = tmp_path_factory.mktemp("site_venues")
-    wh = build_two_venue_warehouse(tmp, second_venue_missing_last_day=True)
-    out = tmp / "site2"
+    last day, so that day's aggregate is Binance alone. The single-venue site is the shared
+    Binance build's."""
+    wh = two_venue_chain
+    out = tmp_path_factory.mktemp("site_venues") / "site2"
     conn = duckdb.connect(str(wh.path), read_only=True)
     try:
         build_site(
@@ -59,7 +60,7 @@ def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
         )
     finally:
         conn.close()
-    return out, tmp / "site", wh
+    return out, binance_chain.settings.output_site_dir, wh
 
 
 def base_rows(wh: TwoVenueWarehouse) -> dict[tuple[date, str], Row]:
@@ -183,7 +184,9 @@ def test_map_split_stacks_both_venues_to_the_aggregate_map(built):
     venue_bands = [r for r in spec_values(spec(out, page, "liqmap-venues")) if "s" in r]
     series = {f"{v} {side}" for v in ("Binance", "Bybit") for side in ("longs", "shorts")}
     assert {r["s"] for r in venue_bands} == series
-    agg_bands = [r for r in spec_values(spec(out, page, "liqmap")) if r.get("k") == "base/all"]
+    agg_bands = [
+        r for r in spec_values(spec(out, page, "liqmap")) if r.get("k") == "base/all" and "l" in r
+    ]  # the bands (level marks carry their view too)
     # each band's stack tops out at the aggregate map's band (which the map chart rounds to
     # 3 significant digits: within 0.5 %)
     for side, key in (("longs", "l"), ("shorts", "s")):
@@ -300,11 +303,11 @@ def test_links_resolve_on_the_two_venue_site(built):
     assert checked > 100
 
 
-def test_single_venue_site_names_the_venue_and_has_no_split(built):
-    _, single, wh = built
+def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain):
+    _, single, _ = built
     assert not (single / SYMBOL / "binance").exists() and not (single / SYMBOL / "bybit").exists()
     assert not (single / SYMBOL / "venues.csv").exists()
-    for d in wh.days:
+    for d in binance_chain.days:
         page = (single / SYMBOL / d.isoformat() / "index.html").read_text()
         assert '<p class="venues" data-venues="all">Venue: Binance</p>' in page
         absent_marks = ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing",

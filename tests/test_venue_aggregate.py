@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.model_helpers import flat_brackets, random_bars
-from transforms.db import apply_schema
+from tests.model_helpers import flat_brackets
+from tests.venue_helpers import synthetic_warehouse, venue_bars
 from transforms.marts.aggregate import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.marts.build import build_market
 from transforms.marts.update import update_marts
@@ -32,10 +32,7 @@ VENUES = ("binance", "bybit")
 
 
 def _venue_bars(seed: int, oi_scale: float) -> pd.DataFrame:
-    bars = random_bars(DAYS * 288, seed=seed)
-    for col in ("oi_base", "oi_value"):
-        bars[col] = bars[col] * oi_scale
-    return bars
+    return venue_bars(seed, oi_scale, DAYS)
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +90,9 @@ def test_aggregate_totals_are_sums_and_ratios_come_from_the_sums(models, aggrega
         assert row["shorts_per_long"] == pytest.approx(ratio, rel=1e-12)
         # not the mean of the venues' ratios (they differ, so the mean would not match)
         assert row["shorts_per_long"] != pytest.approx(parts["shorts_per_long"].mean())
+        for window in ("5pct", "10pct"):  # the near-spot imbalances: from the summed bands
+            near = parts[f"shorts_at_risk_{window}"].sum() / parts[f"longs_at_risk_{window}"].sum()
+            assert row[f"shorts_per_long_{window}"] == pytest.approx(near, rel=1e-12), window
 
 
 def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
@@ -112,8 +112,14 @@ def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
             dense["long_notional"].to_numpy()[None, :],
             dense["short_notional"].to_numpy()[None, :],
             np.array([spot]),
+            np.array([row["oi_value"]]),  # the major rule: the summed open interest
         )
+        assert row["major_cluster_min"] == pytest.approx(levels["major_cluster_min"].iloc[0])
         for col in LEVEL_COLUMNS:
+            side = "above" if "_above_" in col else "below"
+            kind = col.split(f"_{side}_")[0]
+            if kind in ("nearest_cluster", "peak_cluster") and row[f"{kind}_{side}_move"] == "held":
+                continue  # yesterday's cluster held (transforms.model.stable_levels)
             assert row[col] == pytest.approx(levels[col].iloc[0], rel=1e-9, nan_ok=True), col
         assert row["squeeze_ceiling"] == row["p90_above_price"]
         assert row["flush_floor"] == row["p90_below_price"]
@@ -135,33 +141,8 @@ def test_aggregate_moves_count_every_venue_in_the_reference_swings(models, aggre
 # --- through the warehouse: range = daily, and a missing venue is named ------------------
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    conn.register("f", frame)
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM f")
-    conn.unregister("f")
-
-
 def _warehouse(tmp_path, bybit_days: int = DAYS) -> duckdb.DuckDBPyConnection:
-    """Staged bars and tiers of both venues (bybit's ending after `bybit_days`), and the raw
-    rows the model's presence check looks for (one per day and daily dataset)."""
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
-    apply_schema(conn)
-    first = date(2025, 1, 1)
-    for venue, bars, days in (
-        ("binance", _venue_bars(21, 1.0), DAYS),
-        ("bybit", _venue_bars(22, 0.6), bybit_days),
-    ):
-        bars = bars[bars["ts"] < pd.Timestamp(first + timedelta(days=days))]
-        day = pd.to_datetime(bars["ts"]).dt.date
-        _insert(conn, "stg.bars_5m", bars.assign(symbol="BTCUSDT", venue=venue, day=day))
-        mmr = 0.004 if venue == "binance" else 0.005
-        _insert(conn, "ref.leverage_brackets", flat_brackets(mmr=mmr).assign(venue=venue))
-        days_frame = pd.DataFrame({"day": [first + timedelta(days=i) for i in range(days)]})
-        raw = days_frame.assign(venue=venue, symbol="BTCUSDT", t=pd.to_datetime(days_frame["day"]))
-        _insert(conn, "raw.klines_1m", raw.rename(columns={"t": "open_time"}))
-        _insert(conn, "raw.mark_klines_1m", raw.rename(columns={"t": "open_time"}))
-        _insert(conn, "raw.metrics_5m", raw.rename(columns={"t": "create_time"}))
-    return conn
+    return synthetic_warehouse(tmp_path / "w.duckdb", DAYS, bybit_days=bybit_days)
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
@@ -186,6 +167,11 @@ def test_range_run_equals_daily_runs_per_venue_and_aggregate(tmp_path):
         a, b = _rows(ranged, table), _rows(daily, table)
         assert set(a["venue"]) == {"binance", "bybit", "all"}, table
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+    # the key levels' hysteresis chains across days (each daily run read the day before
+    # from the mart): later days are held against earlier ones, not all started afresh
+    moves = _rows(ranged, "mart.daily_metrics")
+    moves = moves[["nearest_cluster_above_move", "nearest_cluster_below_move"]].stack()
+    assert set(moves) - {"new", "none"}, set(moves)
 
 
 def test_a_missing_venue_is_named_and_the_aggregate_is_the_other_one(tmp_path):

@@ -1,8 +1,9 @@
 """Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
 
-The marts come from the same cohorts, so they are one multi-asset. Every run reads the staged
-history from its first bar (cohorts expire after the lookback inside the model), so a daily
-partition and a range backfill give identical rows for a day; a range is one model pass.
+The marts come from the same cohorts, so they are one multi-asset. A run continues each
+market's model from its state at the end of the day before (mart.model_state, written with
+the marts), else from the market's first bar; a daily partition, a range backfill and a
+from-scratch recompute give the same rows for a day; a range is one model pass.
 Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
 row set through `params_hash` and `mart.model_params`.
 """
@@ -12,9 +13,10 @@ import time
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
+from transforms.marts.coverage import venue_gap_segments
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
 from transforms.raw.quality import good_segments, rejected_days
@@ -39,7 +41,6 @@ class ModelConfig(dg.Config):
     heatmap_bin_size: float | None = None
     heatmap_range_pct: float = _D.heatmap_range_pct
     zigzag_pct: float = _D.zigzag_pct
-    band_pcts: list[float] = list(_D.band_pcts)
     ceiling_quantile: float = _D.ceiling_quantile
     funding_interval_hours: float = _D.funding_interval_hours
     funding_mean_days: int = _D.funding_mean_days
@@ -50,10 +51,14 @@ class ModelConfig(dg.Config):
     zone_width_pct: float = _D.zone_width_pct
     zone_min_days: int = _D.zone_min_days
     zone_max_days: int = _D.zone_max_days
+    # Not a model parameter: ignore the stored model state and model every market from its
+    # first bar (`liqmap run --from-scratch`); the rows are the same, only slower.
+    from_scratch: bool = False
 
     def to_params(self) -> ModelParams:
         """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
-        return ModelParams.from_dict({k: v for k, v in self.model_dump().items() if v is not None})
+        values = self.model_dump(exclude={"from_scratch"})
+        return ModelParams.from_dict({k: v for k, v in values.items() if v is not None})
 
     @property
     def auto_bins(self) -> bool:
@@ -85,6 +90,7 @@ def liquidation_model(
     archive: ArchiveResource,
 ):
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     params = config.to_params()
     totals: dict[str, int] = {}
     hashes: dict[str, str] = {}
@@ -93,31 +99,58 @@ def liquidation_model(
     settings = archive.settings()
     symbols = settings.symbols
     venue_failures: list[str] = []
+    modelled: set[str] = set()
     with warehouse.connect() as conn:
         load_tiers(conn, tiers_file_from_env())
         # Days with a file rejected at load are not modelled (their earlier marts stay).
         rejected = rejected_days(conn, symbols, start, end)
-        for lo, hi in good_segments(start, end, rejected):
-            for symbol in symbols:
-                try:
-                    update = update_marts(
-                        conn, symbol, params, lo, hi, config.auto_bins, settings.venues
-                    )
-                except (NoStagedBars, IncompleteRawWindow) as exc:
-                    # other symbols still get their marts; warehouse_snapshot fails the run
-                    context.log.error(f"model {symbol}: {exc}")
-                    missing.append(str(exc))
-                    continue
-                for venue, why in update.failed.items():
-                    # the other venues' rows and the aggregate (naming it missing) land
-                    context.log.error(f"model {venue} {symbol}: {why}")
-                    venue_failures.append(why)
-                hashes[symbol] = update.params.params_hash()
-                for key, n in update.rows.items():
-                    totals[key] = totals.get(key, 0) + n
-                context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
+        # A day one venue lacks is modelled alone: that venue fails for that day only.
+        segments = [
+            (symbol, a, b)
+            for lo, hi in good_segments(start, end, rejected)
+            for symbol in symbols
+            for a, b in venue_gap_segments(conn, symbol, lo, hi, settings.venues)
+        ]
+        for symbol, lo, hi in segments:
+            try:
+                update = update_marts(
+                    conn,
+                    symbol,
+                    params,
+                    lo,
+                    hi,
+                    config.auto_bins,
+                    settings.venues,
+                    config.from_scratch,
+                )
+            except (NoStagedBars, IncompleteRawWindow) as exc:
+                # other symbols still get their marts; warehouse_snapshot fails the run
+                context.log.error(f"model {symbol}: {exc}")
+                missing.append(str(exc))
+                continue
+            for venue, first in update.not_collected.items():
+                since = f"collected from {first}" if first else "not collected in the window"
+                context.log.warning(f"model {venue} {symbol} {lo}..{hi}: {since}")
+            for venue, why in update.failed.items():
+                # the other venues' rows and the aggregate (naming it missing) land
+                context.log.error(f"model {venue} {symbol}: {why}")
+                venue_failures.append(why)
+            if update.why:  # the state was not used as is: one line saying why
+                context.log.warning(f"model {update.why}")
+            for venue, days in update.incomplete.items():
+                context.log.warning(
+                    f"model {venue} {symbol}: history incomplete, no bars for "
+                    f"{', '.join(days)}; later days say so"
+                )
+            started_from = update.state_day or "the first bar"
+            context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
+            modelled.add(symbol)
+            hashes[symbol] = update.params.params_hash()
+            for key, n in update.rows.items():
+                totals[key] = totals.get(key, 0) + n
+            context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
     elapsed = round(time.perf_counter() - started, 2)
-    if missing and len(missing) == len(symbols):
+    if missing and not modelled:  # every symbol failed every segment
         raise dg.Failure("; ".join(missing))
     for name in MART_ASSETS:
         yield dg.MaterializeResult(
@@ -126,7 +159,7 @@ def liquidation_model(
                 "rows": totals.get(name, 0),
                 "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
-                "window": f"{start}..{end}",
+                "window": span,
                 "venues": ", ".join(settings.venues),
                 "venues_failed": "; ".join(venue_failures) or "none",
                 "seconds": elapsed,

@@ -7,6 +7,7 @@ reach back far enough.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
 from reports.charts.raster import CANDLE_HOURS, candles
-from reports.key_levels import level_marks, zone_band
+from reports.key_levels import DEFAULT_VIEW, view_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
@@ -129,13 +130,18 @@ def heat_card(
     shared: frozenset[str] = frozenset(),
     realized: RealizedSpan | None = None,
     venue: str = AGGREGATE_VENUE,
+    views: Mapping[str, Record] | None = None,
 ) -> HeatCard | None:
     """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
     Windows named in `shared` are not computed: their tabs load the symbol's shared view.
     `realized` (the REALIZED_DAYS up to `d`) puts the page `venue`'s realized liquidations on
-    the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed)."""
+    the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed).
+    `views`: each switch view's level row (reports.key_levels.views_of): the LAYER_WINDOWS
+    draw every view's lines for the switch to pick; the others the base view's."""
     cube = history.cube
     spot = cur.get("close_price")
+    views = dict(views or {DEFAULT_VIEW: cur})
+    base_view = {DEFAULT_VIEW: views.get(DEFAULT_VIEW, cur)}
     if cube is None or not ok(spot):
         return None
     end = day_end_ms(d)
@@ -187,7 +193,9 @@ def heat_card(
                 end,
                 hourly_line="daily" not in line_what and bool(closes),
             ),
-            marks=lambda a, b: level_marks(cur, a, b),
+            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): view_marks(
+                views if lv else base_view, a, b
+            ),
             zone=zone_band(cur),
             desc=(
                 f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "

@@ -31,7 +31,7 @@ from reports.charts.history import (
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
-from reports.key_levels import LevelRow, levels_table
+from reports.key_levels import LevelRow, levels_table, views_of
 from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, ok
@@ -271,15 +271,11 @@ def day_context(
         start = d - timedelta(days=REALIZED_DAYS - 1)
         cache[span_key] = load_realized_span(conn, symbol, start, d)
     realized_span = cache[span_key]
-    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
+    layer_rows = layer_rows_of(conn, data, d)
+    views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
+    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
     map_rows = map_rows_of(conn, data, d)
-    map_card = liq_map_card(
-        map_rows,
-        cur,
-        symbol,
-        d,
-        layer_rows_of(conn, data, d),
-    )
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)

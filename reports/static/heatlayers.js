@@ -6,8 +6,10 @@
                                            "p0", "pstep", "rows"}}}
    The hover value is read from the PNG pixel under the pointer, so the tooltip states
    exactly the number the colour encodes, in the legend's unit: level / 255 × vmax.
-   The layer switch swaps the image and the legend maximum of every heatmap and filters the
-   liquidation map's rows (signal "layer"); nothing is computed here, only selected. */
+   The layer switch swaps the image, the legend maximum and the level lines (signal "layer")
+   of every heatmap that offers the view, filters the liquidation map's rows and lines (signal
+   "layer") and shows the caption of the selected view ([data-layer-note]); nothing is
+   computed here, only selected. */
 (function () {
   "use strict";
   // Vega's "viridis" scheme, 256 steps: the palette the site build writes the PNGs with.
@@ -171,6 +173,8 @@
                  y: layer.p0, y2: layer.p0 + layer.rows * layer.pstep }];
     view.data("heatimg", img);
     view.signal("vmax", layer.vmax);
+    // the level lines follow the view (a spec built before the lines had views has no signal)
+    try { view.signal("layer", key); } catch (e) { /* no per-view lines */ }
     el.setAttribute("data-layer", key);
     return view.runAsync();
   }

@@ -14,18 +14,26 @@ from their outputs for the same window and the same price bins (DESIGN v2 §3):
   open interest (CoinGlass's "OI-weighted funding").
 
 A venue that has no rows for a day is named in `venues_missing` of that day's aggregate row, so
-the aggregate is never silently smaller.
+the aggregate is never silently smaller; a forward-collected venue that was not collected that
+day (before its first collected day, or a gap) is named in `venues_not_collected` instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from transforms.marts.build import MarketModel, _ns_to_date
+from transforms.marts.build import (
+    MarketModel,
+    _moves_frame,
+    _ns_to_date,
+    day_mark_range,
+    stable_levels,
+)
 from transforms.marts.registry import (
     DAILY_METRICS_COLUMNS,
     HEATMAP_COLUMNS,
@@ -35,23 +43,23 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.bars import BarArrays
-from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.bars import NS_PER_DAY, BarArrays
+from transforms.model.context import day_context
+from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.grid import Grid
-from transforms.model.levels import LEVEL_COLUMNS, key_levels
-from transforms.model.metrics import peak_clusters
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
+from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
+from transforms.model.moves import ZigzagCarry, advance_zigzag, cumulative
 from transforms.model.params import ModelParams
-from transforms.model.zone import zones_daily
+from transforms.model.stable_levels import PrevLevels
+from transforms.model.state import MarketState
 from transforms.venues import AGGREGATE_VENUE, reference_venue
 
 #: daily_metrics columns that add up across venues
 ADDITIVE_COLUMNS = (
     "longs_at_risk",
     "shorts_at_risk",
-    "longs_at_risk_10pct",
-    "shorts_at_risk_10pct",
-    "longs_at_risk_25pct",
-    "shorts_at_risk_25pct",
+    *[f"{side}_at_risk_{name}" for name in NEAR_BANDS for side in ("longs", "shorts")],
     "liquidated_long_24h",
     "liquidated_short_24h",
 )
@@ -171,9 +179,11 @@ def _summed_grid(grids: list[tuple[np.ndarray, Grid]], days: np.ndarray) -> Grid
 def _daily(
     models: Sequence[MarketModel],
     venues: Sequence[str],
-    params: ModelParams,
-    bars: BarArrays,
+    day_days: pd.DataFrame,
     day_spots: pd.Series,
+    not_collected: Mapping[str, date | None],
+    bars: BarArrays,
+    prev: Mapping[str, PrevLevels],
 ) -> pd.DataFrame:
     ref = reference_market(models)
     parts = []
@@ -183,10 +193,8 @@ def _daily(
     days_ns = np.unique(np.concatenate([m.t_days for m in models]))
     day_dates = _ns_to_date(days_ns)
     # day-level context on the aggregate bars: summed OI, OI-weighted funding, reference zone
-    ends_days, ends_last = day_ends(bars)
-    fund = funding_daily(bars, params).reindex(days_ns)
-    oi = oi_daily(bars).reindex(days_ns)
-    zone = zones_daily(pd.Series(bars.close[ends_last], index=ends_days), days_ns, params)
+    context = day_days.reindex(days_ns)
+    mark_range = day_mark_range(bars, days_ns)
     for scenario, rows in daily.groupby("scenario", sort=False):
         by_day = rows.groupby("day", sort=True)
         present = by_day["venue"].apply(lambda v: [x for x in venues if x in set(v)])
@@ -203,79 +211,170 @@ def _daily(
         )
         for col in ADDITIVE_COLUMNS:
             out[col] = sums[col].to_numpy()
-        longs, shorts = out["longs_at_risk"], out["shorts_at_risk"]
-        ratio = (shorts / longs).where((longs > 0) & (shorts > 0))
-        out["shorts_per_long"] = ratio.to_numpy(dtype=float)
-        out["log_imbalance"] = np.log(out["shorts_per_long"])
+        sums_now = {col: out[col].to_numpy(dtype=float) for col in ADDITIVE_COLUMNS}
+        for col, values in ratio_columns(sums_now).items():
+            out[col] = values
         grid = _summed_grid(
             [(m.t_days, m.grids[scenario]) for m in models if scenario in m.grids], days_ns
         )
-        levels = key_levels(
-            grid.price_low(), grid.bin_size, grid.long, grid.short, spots.to_numpy()
+        levels = stable_levels(
+            grid, spots.to_numpy(), context["oi_value"].to_numpy(), mark_range, prev.get(scenario)
         )
-        for col in LEVEL_COLUMNS:
+        for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
             out[col] = levels[col].to_numpy()
         # the aggregate's 90 % points come from the summed grid (bin edges)
         out["squeeze_ceiling"] = out["p90_above_price"]
         out["flush_floor"] = out["p90_below_price"]
         for col, values in peak_clusters(grid, len(days_ns)).items():
             out[col] = values
-        for col in FUNDING_COLUMNS:
-            out[col] = fund[col].to_numpy()
-        for col in OI_COLUMNS:
-            out[col] = oi[col].to_numpy()
-        out["zone_low"] = zone["zone_low"].to_numpy()
-        out["zone_high"] = zone["zone_high"].to_numpy()
-        out["zone_days"] = zone["zone_days"].to_numpy().astype("int64")
+        for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
+            out[col] = context[col].to_numpy()
+        out["zone_days"] = context["zone_days"].to_numpy().astype("int64")
         out["history_days"] = by_day["history_days"].min().reindex(day_dates).to_numpy()
         out["params_hash"] = first["params_hash"].to_numpy()
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
-        out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
+        absent = [[x for x in venues if x not in v] for v in present]
+        late = [
+            [x for x in a if x in not_collected and _before(d, not_collected[x])]
+            for a, d in zip(absent, day_dates, strict=True)
+        ]
+        out["venues_missing"] = [
+            ",".join(x for x in a if x not in n) for a, n in zip(absent, late, strict=True)
+        ]
+        out["venues_not_collected"] = [",".join(n) for n in late]
+        notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
+        out["history_incomplete"] = notes.to_numpy(dtype=object)
         parts.append(out[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
 
-def _moves(models: Sequence[MarketModel], bars: BarArrays) -> pd.DataFrame:
-    """The reference venue's swings with every venue's modelled liquidations inside the same
-    span (bars after start_ts up to end_ts) and the summed open-interest change."""
-    ref = reference_market(models)
-    mv = ref.frames.moves
-    if mv.empty:
-        return pd.DataFrame(columns=MOVES_COLUMNS)
-    start = pd.to_datetime(mv["start_ts"]).to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    end = pd.to_datetime(mv["end_ts"]).to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    long_liq = np.zeros(len(mv))
-    short_liq = np.zeros(len(mv))
-    for m in models:
-        if m.base is None:
+def _history_notes(rows: pd.DataFrame, venues: Sequence[str]) -> pd.Series:
+    """Day -> the venues' history notes ('bybit: history incomplete: … missing'; '; '-joined
+    in configured order)."""
+    notes = rows[rows["history_incomplete"].fillna("") != ""]
+    if notes.empty:
+        return pd.Series(dtype=object)
+    order = {v: i for i, v in enumerate(venues)}
+    notes = notes.assign(_o=notes["venue"].map(order)).sort_values(["day", "_o"], kind="stable")
+    text = notes["venue"] + ": " + notes["history_incomplete"]
+    return text.groupby(notes["day"], sort=True).agg("; ".join)
+
+
+def _moves(
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    bars: BarArrays,
+    state: MarketState,
+    symbol: str,
+    end_ns: int,
+    phash: str,
+) -> tuple[pd.DataFrame, ZigzagCarry, dict[str, tuple[float, float]]]:
+    """The reference path's swings with every venue's modelled liquidations inside the same
+    span (bars after start_ts up to end_ts) and the summed open-interest change; the zigzag
+    carries each configured venue's cumulative liquidations at its points (a venue without
+    bars in this run keeps its last total, so it adds nothing to a swing meanwhile)."""
+    by_venue = {m.venue: m for m in models}
+    cums = dict(state.venue_cum)
+    columns = []
+    for venue in venues:
+        m = by_venue.get(venue)
+        if m is None or m.base is None:
+            last = cums.get(venue, (0.0, 0.0))
+            columns += [np.full(bars.n, last[0]), np.full(bars.n, last[1])]
             continue
-        ts = m.bars.ts
-        cl = np.concatenate([[0.0], np.cumsum(m.base.liq_long)])
-        cs = np.concatenate([[0.0], np.cumsum(m.base.liq_short)])
-        a = np.searchsorted(ts, start, side="right")
-        z = np.searchsorted(ts, end, side="right")
-        long_liq += cl[z] - cl[a]
-        short_liq += cs[z] - cs[a]
-    i0 = np.clip(np.searchsorted(bars.ts, start), 0, bars.n - 1)
-    i1 = np.clip(np.searchsorted(bars.ts, end), 0, bars.n - 1)
-    out = mv.copy()
-    out["long_liquidated"] = long_liq
-    out["short_liquidated"] = short_liq
-    out["oi_change"] = bars.oi_value[i1] - bars.oi_value[i0]
+        cl = np.concatenate([[m.cum_prev[0]], cumulative(m.cum_prev[0], m.base.liq_long)])
+        cs = np.concatenate([[m.cum_prev[1]], cumulative(m.cum_prev[1], m.base.liq_short)])
+        at = np.searchsorted(m.bars.ts, bars.ts, side="right")
+        columns += [cl[at], cs[at]]
+        cums[venue] = (float(cl[-1]), float(cs[-1]))
+    values = (
+        np.column_stack([*columns, bars.oi_value]) if bars.n else np.zeros((0, 2 * len(venues) + 1))
+    )
+    zz = state.zigzag if state.zigzag.n_values == values.shape[1] else ZigzagCarry(values.shape[1])
+    frame, carry = advance_zigzag(
+        zz, bars.ts, bars.close, values, reference_params(models).zigzag_pct
+    )
+    sv, ev = frame.attrs["start_values"], frame.attrs["end_values"]
+    rows = pd.DataFrame(
+        {
+            "start_ts": frame["start_ts"],
+            "end_ts": frame["end_ts"],
+            "from_price": frame["from_price"],
+            "to_price": frame["to_price"],
+            "confirmed": frame["confirmed"],
+            "confirm_ts": frame["confirm_ts"],
+        }
+    )
+    fp, tp = rows["from_price"].to_numpy(), rows["to_price"].to_numpy()
+    long_liq, short_liq = np.zeros(len(rows)), np.zeros(len(rows))
+    for k, venue in enumerate(venues):
+        if venue in by_venue:
+            long_liq += ev[:, 2 * k] - sv[:, 2 * k]
+            short_liq += ev[:, 2 * k + 1] - sv[:, 2 * k + 1]
+    rows["direction"] = np.where(tp > fp, "up", "down")
+    rows["pct_change"] = tp / fp - 1.0
+    rows["long_liquidated"] = long_liq
+    rows["short_liquidated"] = short_liq
+    rows["oi_change"] = ev[:, -1] - sv[:, -1]
+    out = _moves_frame(rows, symbol, end_ns, phash)
     out["venue"] = AGGREGATE_VENUE
-    return out[MOVES_COLUMNS]
+    return out[MOVES_COLUMNS], carry, cums
+
+
+def reference_params(models: Sequence[MarketModel]) -> ModelParams:
+    """The base parameters the markets were modelled with (the same for every venue)."""
+    m = reference_market(models)
+    return m.base.params if m.base is not None else ModelParams()
+
+
+def _before(day: date, first: date | None) -> bool:
+    """True when `day` was not collected for a venue whose first collected day is `first`
+    (None: not collected in the window at all)."""
+    return first is None or day < first
 
 
 def aggregate_markets(
-    models: Sequence[MarketModel], venues: Sequence[str], params: ModelParams
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    not_collected: Mapping[str, date | None] | None = None,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """The 'all' rows of one symbol for a window from its markets' outputs (module doc).
     `venues` is the configured list (its order and the names a missing venue is reported by);
-    `params` the symbol's model parameters (the same for every venue)."""
+    `params` the symbol's model parameters (the same for every venue); `not_collected` maps a
+    forward-collected venue to its first collected day in the window (None: none), so the
+    days before are named not collected rather than missing; `prev` scenario -> the
+    aggregate's stored day before the window (the key levels' hysteresis starts from it).
+    The models must have been built from each market's first bar (else use
+    `aggregate_with_state`)."""
+    return aggregate_with_state(models, venues, params, not_collected=not_collected, prev=prev)[0]
+
+
+def aggregate_with_state(
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    state: MarketState | None = None,
+    end: date | None = None,
+    not_collected: Mapping[str, date | None] | None = None,
+    prev: Mapping[str, PrevLevels] | None = None,
+) -> tuple[MartFrames, MarketState]:
+    """`aggregate_markets` continuing the aggregate's own state (its day-level quantities
+    and zigzag, at the end of the bar before the models' bars), and the state after them.
+    `end` is the window's end (exclusive); default: the day after the models' last day."""
     if not models:
         raise ValueError("no market to aggregate")
+    before = state if state is not None else MarketState.empty()
     bars = aggregate_bars(models)
+    day_days, context = day_context(bars, params, before.context)
+    days_ns = np.unique(np.concatenate([m.t_days for m in models]))
+    end_ns = (
+        int(pd.Timestamp(end).value)
+        if end is not None
+        else (int(days_ns[-1]) + NS_PER_DAY if len(days_ns) else 0)
+    )
     ref = reference_market(models)
     frames = [m.frames for m in models]
     day_spots = _reference_spots(models)
@@ -287,7 +386,9 @@ def aggregate_markets(
         day_spots,
         ["day", "scenario", "layer"],
     )
-    return MartFrames(
+    base_hash = ref.base.params.params_hash() if ref.base is not None else ""
+    moves, zigzag, cums = _moves(models, venues, bars, before, ref.symbol, end_ns, base_hash)
+    frames = MartFrames(
         liq_heatmap=_sum_rows([f.liq_heatmap for f in frames], _HEAT_KEYS, HEATMAP_COLUMNS)[
             HEATMAP_COLUMNS
         ],
@@ -296,7 +397,16 @@ def aggregate_markets(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, params, bars, day_spots),
-        moves=_moves(models, bars),
+        daily_metrics=_daily(
+            models, venues, day_days, day_spots, not_collected or {}, bars, prev or {}
+        ),
+        moves=moves,
         model_params=ref.frames.model_params,
     )
+    after = MarketState(
+        context=context,
+        zigzag=zigzag,
+        oi_value_last=float(bars.oi_value[-1]) if bars.n else before.oi_value_last,
+        venue_cum=cums,
+    )
+    return frames, after

@@ -15,8 +15,8 @@ from types import MappingProxyType
 import pandas as pd
 
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
-from transforms.model.levels import LEVEL_COLUMNS
-from transforms.model.metrics import RISK_COLUMNS
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
+from transforms.model.metrics import NEAR_COLUMNS, RISK_COLUMNS
 
 HEATMAP_COLUMNS = [
     "symbol",
@@ -62,6 +62,10 @@ DAILY_METRICS_COLUMNS = [
     "venue",
     "venues",
     "venues_missing",
+    "venues_not_collected",
+    "history_incomplete",
+    *NEAR_COLUMNS,
+    *STABLE_COLUMNS,
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",
@@ -109,6 +113,18 @@ MOVES_COLUMNS = [
     "venue",
 ]
 MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
+MODEL_STATE_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "scenario",
+    "params_hash",
+    "last_ts",
+    "cohorts",
+    "inputs",
+    "state",
+    "content_hash",
+]
 
 
 PRICE_HOURLY_COLUMNS = [
@@ -202,6 +218,8 @@ class Windowing(Enum):
     REALIZED_DAYS = "realized_days"
     #: every row of the configured symbols is rebuilt on each run (small, spans many days)
     WHOLE = "whole"
+    #: the model state at the end of the window's last day, written with its marts
+    STATE = "state"
 
 
 @dataclass(frozen=True)
@@ -214,6 +232,8 @@ class Mart:
     asset: bool = True
     #: which Dagster asset writes it
     producer: str = MODEL_ASSET
+    #: published in the read-only snapshot's Parquet exports (not the model's internal state)
+    exported: bool = True
 
     @property
     def table(self) -> str:
@@ -239,7 +259,7 @@ _ENTRIES = (
         tuple(LAYER_MAP_COLUMNS),
         "End-of-day liquidation map within ±25 % of spot for every view the report can "
         "switch to: scenario (base, never_close) x leverage layer (all, high >= 50x, "
-        "low <= 10x), cumulative from spot.",
+        "mid between, low <= 10x: high + mid + low = all), cumulative from spot.",
         Windowing.MODEL_DAYS,
     ),
     Mart(
@@ -252,7 +272,8 @@ _ENTRIES = (
     Mart(
         "daily_metrics",
         tuple(DAILY_METRICS_COLUMNS),
-        "Headline numbers per day and scenario: at risk, imbalance (shorts per long), "
+        "Headline numbers per day and scenario: at risk, imbalance (shorts per long) "
+        "within ±5 % and ±10 % of price (the headline) and over the whole map (context), "
         "two-sided key levels (nearest and peak cluster, 90 % point per side), funding "
         "state, open-interest change, consolidation zone, days of history seen.",
         Windowing.MODEL_DAYS,
@@ -276,6 +297,16 @@ _ENTRIES = (
         "Every parameter set (JSON) behind a params_hash, per scenario.",
         Windowing.BY_PARAMS,
         asset=False,
+    ),
+    Mart(
+        "model_state",
+        tuple(MODEL_STATE_COLUMNS),
+        "The model's state at the end of a day per market, scenario and params_hash (alive "
+        "cohorts, closing factor, day-level running quantities), so the next day's run "
+        "models that day's bars only.",
+        Windowing.STATE,
+        asset=False,
+        exported=False,
     ),
     Mart(
         "realized_daily",

@@ -93,7 +93,7 @@ def alive_grid(
         st, en = run.start[sel], run.end[sel]
         a = np.searchsorted(seg, st, side="left")  # first snapshot where alive
         z = np.searchsorted(seg, en, side="left")  # first snapshot where gone
-        w = run.n0[sel] * np.exp(ref - log_f[st])  # <= n0: no overflow
+        w = run.n0[sel] * np.exp(ref - run.log_f_open[sel])  # <= n0: no overflow
         bn = bins[sel]
         is_long = run.side[sel] == LONG
         size = (len(seg) + 1) * nb

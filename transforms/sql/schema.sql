@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     shorts_at_risk_10pct DOUBLE,
     longs_at_risk_25pct DOUBLE,
     shorts_at_risk_25pct DOUBLE,
-    shorts_per_long DOUBLE,              -- shorts_at_risk / longs_at_risk (printed "X:1 <side>")
+    shorts_per_long DOUBLE,              -- whole map (context): shorts_at_risk / longs_at_risk
     log_imbalance DOUBLE,                -- ln(shorts_per_long)
     squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 % (exact)
     flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 % (exact)
@@ -221,7 +221,8 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_days INTEGER;
 
 -- The liquidation map (±25 % of spot) for every view the report switches between:
--- scenario (base | never_close) x leverage layer (all | high: >= 50x | low: <= 10x).
+-- scenario (base | never_close) x leverage layer (all | high: >= 50x | mid: between | low: <= 10x;
+-- high + mid + low = all).
 CREATE TABLE IF NOT EXISTS mart.liq_layer_map (
     symbol VARCHAR NOT NULL,
     day DATE NOT NULL,
@@ -409,6 +410,9 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'b
 -- configured but missing that day (empty when none): an aggregate is never silently smaller.
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_missing VARCHAR;
+-- Venues configured but not collected that day (empty when none): a forward-collected venue
+-- (transforms/venues.py FORWARD, e.g. OKX) before its first collected day, or on a gap day.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_not_collected VARCHAR;
 ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
@@ -417,3 +421,47 @@ ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'bi
 -- (notional / quantity; NULL when the side had no liquidations that hour). Added last.
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_long DOUBLE;
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_short DOUBLE;
+-- History completeness (issue 19): on a day after a day of the market's history had no bars
+-- (raw files missing), 'history incomplete: <day> missing' (the model ran across the gap);
+-- empty when the history is whole. The aggregate names the venue: 'bybit: history ...'.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_incomplete VARCHAR;
+
+-- Model state at the end of a day (issue 19, transforms/model/state.py): per market
+-- (venue, symbol; 'all' for the aggregate's day-level quantities), day, scenario (a scenario's
+-- alive cohorts and closing factor; 'context' for funding, zone, zigzag and running totals)
+-- and params_hash. Written in the transaction of that day's marts; the next daily run
+-- continues from it. `inputs` is what the state was computed from (per-day fingerprints of
+-- the staged bars, per-date fingerprints of the tier snapshots, days missing from the
+-- history): when the warehouse no longer matches, the state is not used. content_hash is the
+-- sha256 of the identity columns, inputs and state bytes: a corrupt or foreign state is
+-- recomputed from bars, never loaded.
+CREATE TABLE IF NOT EXISTS mart.model_state (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- the state at the end of this UTC day
+    scenario VARCHAR NOT NULL,           -- base | never_close | ... | context
+    params_hash VARCHAR NOT NULL,
+    last_ts TIMESTAMP,                   -- open time of the last bar the state has seen
+    cohorts BIGINT NOT NULL,             -- alive cohorts carried (0 for context rows)
+    inputs VARCHAR NOT NULL,             -- JSON: fingerprints of the bars and tiers used
+    state BLOB NOT NULL,                 -- transforms.model.state.pack bytes
+    content_hash VARCHAR NOT NULL        -- sha256 of identity, inputs and state
+);
+-- Near-spot first (v3, issue 21): the headline imbalance is the one within reach of a move.
+-- Added last, so a warehouse built before keeps its column order (its rows need a rebuild).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS longs_at_risk_5pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_at_risk_5pct DOUBLE;
+-- shorts_at_risk_5pct / longs_at_risk_5pct (printed "X:1 <side>"), NULL unless both > 0
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_5pct DOUBLE;
+-- shorts_at_risk_10pct / longs_at_risk_10pct: the headline imbalance
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_10pct DOUBLE;
+-- Major clusters by an absolute rule, held steady (transforms/model/stable_levels.py): the
+-- rule's threshold per price bin (USDT: 1 % of open interest per 1 % of price over the bin's
+-- width) and why each side's nearest cluster is where it is: new | none | near | held |
+-- price (price moved >= 5 %) | consumed (price reached it) | closed (no longer major).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS major_cluster_min DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_move VARCHAR;
+-- the same for the peak clusters (held while they keep half of the day's heaviest bin)
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_move VARCHAR;
