@@ -58,8 +58,8 @@ def latest_path(symbol: str, venue: str) -> str:
 def latest(
     data: MartData, near: dict[float, tuple[float, float]], whatif: dict | None, synthetic: bool
 ) -> dict[str, Any]:
-    """The latest day of one symbol and venue: its headline figures, the near-spot totals,
-    the day's map bands and where the rest lives."""
+    """The latest day of one symbol and venue: its headline figures, the near-spot totals
+    (mart.daily_metrics' 5 % and 10 % bands), the day's map bands and where the rest lives."""
     d = data.days[-1]
     cur = data.base(d)
     return datafiles.envelope(

@@ -250,19 +250,3 @@ def day_start(d: date) -> datetime:
 
 def day_end(d: date) -> datetime:
     return day_start(d) + timedelta(days=1)
-
-
-# the near-spot totals of the screener: long notional with its bin's middle within `pct`
-# below spot, short notional within `pct` above (mart.liq_map, every venue and the aggregate)
-NEAR_SPOT = """
-SELECT venue,
-       sum(long_notional) FILTER (
-           WHERE (price_low + price_high) / 2 >= spot_price * (1 - $pct)
-             AND (price_low + price_high) / 2 < spot_price) AS longs,
-       sum(short_notional) FILTER (
-           WHERE (price_low + price_high) / 2 > spot_price
-             AND (price_low + price_high) / 2 <= spot_price * (1 + $pct)) AS shorts
-FROM mart.liq_map
-WHERE symbol = $symbol AND day = $day
-GROUP BY venue
-"""

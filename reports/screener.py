@@ -1,25 +1,22 @@
 """The screener on the site's index: one row per symbol (the aggregate), expandable to one
 row per venue, each with the figures a trader scans the market for.
 
-Near-spot imbalance: shorts over longs with liquidation prices within ±5 % and ±10 % of spot
-(mart.liq_map, the query `queries.NEAR_SPOT`); the nearest major cluster each side (price,
-distance, notional); modelled liquidations during the day; open interest and its change;
-funding state and its 1-year percentile. Every cell carries its number for sorting
-(`data-v`), the page script (reports/static/screener.js) sorts and filters.
+Near-spot imbalance: shorts over longs at risk within ±5 % and ±10 % of spot (the
+`*_at_risk_5pct` / `*_at_risk_10pct` columns of mart.daily_metrics); the nearest major
+cluster each side (price, distance, notional); modelled liquidations during the day; open
+interest and its change; funding state and its 1-year percentile. Every cell carries its
+number for sorting (`data-v`); the page script (reports/static/screener.js) sorts and
+filters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
-import duckdb
-
-from reports import queries
 from reports.loaders import MartData, Record
 from reports.notation import fmt_imbalance, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
 from reports.venue_set import VenueSet
-from transforms.venues import AGGREGATE_VENUE, venue_label
+from transforms.venues import venue_label
 
 NEAR_SPOT_PCTS = (0.05, 0.10)
 
@@ -56,14 +53,15 @@ COLUMNS = (
 )
 
 
-def near_spot(
-    conn: duckdb.DuckDBPyConnection, symbol: str, d: date
-) -> dict[str, dict[float, tuple[float, float]]]:
-    """venue -> pct -> (shorts, longs) near spot on day `d`."""
-    out: dict[str, dict[float, tuple[float, float]]] = {}
+def near_spot(cur: Record) -> dict[float, tuple[float, float]]:
+    """pct -> (shorts, longs) at risk within pct of spot: the day's base row of
+    mart.daily_metrics (`shorts_at_risk_5pct`, `longs_at_risk_10pct`, ...)."""
+    out: dict[float, tuple[float, float]] = {}
     for pct in NEAR_SPOT_PCTS:
-        for r in queries.rows(conn, queries.NEAR_SPOT, symbol=symbol, day=d, pct=pct):
-            out.setdefault(r["venue"], {})[pct] = (r["shorts"] or 0.0, r["longs"] or 0.0)
+        band = f"{round(pct * 100)}pct"
+        shorts, longs = cur.get(f"shorts_at_risk_{band}"), cur.get(f"longs_at_risk_{band}")
+        if ok(shorts) and ok(longs):
+            out[pct] = (shorts, longs)
     return out
 
 
@@ -83,11 +81,10 @@ def _cluster(cur: Record, side: str) -> Cell:
     return Cell(text, abs(pct) if ok(pct) else None)
 
 
-def row_for(
-    data: MartData, near: dict[float, tuple[float, float]], href: str, label: str
-) -> ScreenerRow:
+def row_for(data: MartData, href: str, label: str) -> ScreenerRow:
     d = data.days[-1]
     cur = data.base(d)
+    near = near_spot(cur)
     liq = [cur.get("liquidated_long_24h"), cur.get("liquidated_short_24h")]
     liq_total = sum(x for x in liq if ok(x)) if any(ok(x) for x in liq) else None
     pctile = cur.get("funding_pctile_1y")
@@ -123,24 +120,13 @@ def row_for(
     )
 
 
-def screener_rows(
-    conn: duckdb.DuckDBPyConnection, data: MartData, venues: VenueSet
-) -> list[ScreenerRow]:
+def screener_rows(data: MartData, venues: VenueSet) -> list[ScreenerRow]:
     """The symbol's row (the aggregate, its latest day) then one row per venue (each its
     own latest day) when there are two or more."""
-    near = near_spot(conn, data.symbol, data.days[-1])
-    rows = [row_for(data, near.get(AGGREGATE_VENUE, {}), f"{data.symbol}/index.html", data.symbol)]
+    rows = [row_for(data, f"{data.symbol}/index.html", data.symbol)]
     if venues.split:
         for v in venues.venues:
             vdata = venues.per_venue[v]
-            if not vdata.days:
-                continue
-            vnear = (
-                near
-                if vdata.days[-1] == data.days[-1]
-                else near_spot(conn, data.symbol, vdata.days[-1])
-            )
-            rows.append(
-                row_for(vdata, vnear.get(v, {}), f"{data.symbol}/{v}/index.html", venue_label(v))
-            )
+            if vdata.days:
+                rows.append(row_for(vdata, f"{data.symbol}/{v}/index.html", venue_label(v)))
     return rows

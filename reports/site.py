@@ -230,7 +230,7 @@ def _build_symbol(
     summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
-    summary = dataclasses.replace(summary, screener=tuple(screener_rows(conn, data, venues)))
+    summary = dataclasses.replace(summary, screener=tuple(screener_rows(data, venues)))
     _write_latest_api(conn, writer, data, venues, source == "synthetic")
     return summary, published
 
@@ -314,7 +314,7 @@ def _write_latest_api(
         parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
     for part in parts:
         d = part.days[-1]
-        near = near_spot(conn, part.symbol, d).get(part.venue, {})
+        near = near_spot(part.base(d))
         whatif = whatif_data(map_rows_of(conn, part, d))
         obj = api.latest(part, near, whatif, synthetic)
         path = api.latest_path(part.symbol, part.venue)

@@ -1,5 +1,5 @@
 """The index's screener: one row per symbol (expandable to venues) whose figures equal SQL
-over the marts; sorting, filtering and expanding in headless Chromium from file://, and no
+over mart.daily_metrics; sorting, filtering and expanding in headless Chromium from file://, and no
 sideways scrolling on a 390 px phone."""
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ from tests.test_site_symbols import add_scaled_symbol
 SYMBOLS = (SYMBOL, "DOGEUSDT", "ETHUSDT")
 SCALES = {"DOGEUSDT": 0.12 / 70_000.0, "ETHUSDT": 3_000.0 / 70_000.0}
 NEAR_SQL = """
-SELECT sum(short_notional) FILTER (WHERE (price_low + price_high) / 2 > spot_price
-                                     AND (price_low + price_high) / 2 <= spot_price * 1.05),
-       sum(long_notional) FILTER (WHERE (price_low + price_high) / 2 < spot_price
-                                    AND (price_low + price_high) / 2 >= spot_price * 0.95)
-FROM mart.liq_map WHERE venue = 'all' AND symbol = ? AND day = ?
+SELECT shorts_at_risk_5pct, longs_at_risk_5pct FROM mart.daily_metrics
+WHERE venue = 'all' AND symbol = ? AND day = ? AND scenario = 'base'
 """
 
 
