@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import duckdb
@@ -76,6 +76,7 @@ class BybitIngest:
     #: "<SYMBOL> <day>": loaded but not final (in progress or short), so not recorded verified
     provisional: list[str] = field(default_factory=list)
     tiers: dict[str, int] = field(default_factory=dict)  # symbol -> tiers snapshotted
+    requests: int = 0  # HTTP requests sent to Bybit (retries included)
 
     def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
         return bool(symbols) and all(s in self.failures for s in symbols)
@@ -114,12 +115,14 @@ def ingest_bybit(
     end: date,
     log: Log,
     bybit: BybitSettings | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> BybitIngest:
     """Load registry dataset `name` from Bybit for days [start, end) of every configured
-    symbol (see module doc). Failures are returned, never raised."""
+    symbol (see module doc). Failures are returned, never raised. `now` is the clock that
+    decides which days are over (the nowcast passes its own)."""
     result = BybitIngest()
     days = _days(start, end)
-    with open_bybit_feed(settings, bybit) as feed:
+    with open_bybit_feed(settings, bybit, now) as feed:
         venue_down: str | None = None
         for symbol in settings.symbols:
             if venue_down is not None:
@@ -162,6 +165,7 @@ def ingest_bybit(
                 result.outcomes.append(
                     CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons])
                 )
+        result.requests = feed.source.client.requests
     return result
 
 
