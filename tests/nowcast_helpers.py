@@ -1,0 +1,64 @@
+"""Helpers for the nowcast tests: a settable clock, a fake Binance REST server of the synthetic
+market, and a warehouse connection factory."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from transforms.db import open_warehouse
+from transforms.raw.intraday.fake_binance import FakeBinanceRest, simulated_markets
+
+LOG = logging.getLogger("liqmap.tests.nowcast")
+
+
+class Clock:
+    """A clock the test moves by hand; `sleep` advances it instead of waiting."""
+
+    def __init__(self, t: datetime):
+        self.t = t
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += timedelta(seconds=seconds)
+
+    def at(self, day: date, hh: int, mm: int, ss: int = 0) -> Clock:
+        self.t = datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=UTC)
+        return self
+
+
+def fake_binance(
+    symbols: tuple[str, ...], start: date, today: date, clock: Clock, seed: int = 7
+) -> FakeBinanceRest:
+    """A started fake Binance REST over the synthetic simulation the archive is built from."""
+    return FakeBinanceRest(simulated_markets(symbols, start, today, seed), now=clock).start()
+
+
+def dead_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def connector(path: Path):
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = open_warehouse(str(path))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    return connect
