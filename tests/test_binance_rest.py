@@ -88,9 +88,7 @@ def test_429_is_retried_after_retry_after(server, clock):
 
 
 def test_429_beyond_the_deadline_is_one_line(server, clock):
-    server.add_fault(
-        Fault("status", "/fapi/v1/klines", status=429, headers={"Retry-After": "600"})
-    )
+    server.add_fault(Fault("status", "/fapi/v1/klines", status=429, headers={"Retry-After": "600"}))
     with _client(server, clock, request_deadline_s=5) as client, pytest.raises(RestError) as exc:
         client.fetch_day("BTCUSDT", DAY)
     message = str(exc.value)
@@ -166,9 +164,11 @@ def test_skewed_bars_without_premium_are_refused(server, clock):
 
 
 def test_server_down_is_one_line_within_the_deadline(clock):
-    with BinanceRestClient(dead_url(), now=clock, sleep=clock.sleep, request_deadline_s=2) as c:
-        with pytest.raises(RestError) as exc:
-            c.fetch_day("BTCUSDT", DAY)
+    with (
+        BinanceRestClient(dead_url(), now=clock, sleep=clock.sleep, request_deadline_s=2) as c,
+        pytest.raises(RestError) as exc,
+    ):
+        c.fetch_day("BTCUSDT", DAY)
     assert "premiumIndex" in str(exc.value) and "\n" not in str(exc.value)
 
 
