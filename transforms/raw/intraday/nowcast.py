@@ -278,7 +278,7 @@ def refresh_nowcast(
         load_tiers(conn, tiers_file_from_env())
         for symbol in settings.symbols:
             _model_symbol(conn, settings, symbol, today, params, result, log)
-        record(conn, result.markets, now())
+        record(conn, result.markets, t0)
         sync_provisional_marts(conn)
     result.failures = list(dict.fromkeys(m.error for m in result.markets if m.error))
     for line in result.failures:
