@@ -360,3 +360,27 @@ def fetch_bytes(
                 shown, f"{shown}: gave up after {attempt} attempts ({why}); last error: {last}"
             )
         sleep(wait)
+
+
+def post_json(client: httpx.Client, url: str, body: bytes, *, deadline_s: float) -> int:
+    """POST a JSON body once within `deadline_s` (connect, send, every read): the status when
+    2xx, else HttpStatusError; a timeout (a hanging server) is DeadlineExceeded, a refused or
+    reset connection HttpError. No retries: the caller decides (alert webhooks back off)."""
+    deadline = Deadline.after(deadline_s)
+    token = _DEADLINE_AT.set(deadline.at)
+    try:
+        response = client.post(
+            url, content=body, headers={"Content-Type": "application/json"}, timeout=deadline_s
+        )
+    except httpx.TimeoutException as exc:
+        raise DeadlineExceeded(url, f"{url}: no answer within {deadline_s:g} s ({exc!r})") from None
+    except httpx.TransportError as exc:
+        raise HttpError(url, f"{url}: {exc!r}") from None
+    finally:
+        _DEADLINE_AT.reset(token)
+    if 200 <= response.status_code < 300:
+        return response.status_code
+    snippet = response.content[:120].decode("utf-8", errors="replace")
+    raise HttpStatusError(
+        url, f"HTTP {response.status_code} from {url}: {snippet!r}", response.status_code
+    )
