@@ -1,6 +1,7 @@
 """`liqmap` command line: run the chain, query the snapshot, show status, start the Dagster UI.
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
+liqmap now                         refresh the day in progress once (nowcast, alerts, now view)
 liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
@@ -103,6 +104,41 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else EXIT_FAILURE
 
 
+def _now(args: argparse.Namespace) -> int:
+    import logging
+
+    from orchestration.nowcast import run_nowcast
+    from transforms.reference.brackets import DEFAULT_VENUE
+    from transforms.reference.tiers import require_tiers, tiers_file_from_env
+
+    settings = load_settings()
+    check_inputs(settings)
+    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    if not settings.warehouse_path.is_file():
+        raise ConfigError(
+            f"no warehouse at {settings.warehouse_path}: the nowcast continues the daily "
+            "history, run `liqmap run` (or `make demo`) first"
+        )
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    run = run_nowcast(settings)
+    r = run.refresh
+    for m in r.markets:
+        state = f"as of {m.as_of:%H:%M} UTC, provisional" if m.ok and m.as_of else "stale"
+        print(f"liqmap now: {m.venue} {m.symbol}: {state} ({m.requests} requests)")
+    for line in run.lines():
+        print(f"liqmap now: {line}", file=sys.stderr)
+    for alert in run.alerts:
+        print(f"liqmap now: alert: {alert['title']}")
+    site = settings.output_site_dir / "now" / "index.html"
+    print(
+        f"liqmap now: {len(run.alerts)} new alert(s), {run.delivery.delivered} delivered; "
+        f"{run.pages} page(s) in {site.parent}; {sum(run.seconds.values()):.1f} s"
+    )
+    return 0 if r.ok else EXIT_FAILURE
+
+
 def _status(args: argparse.Namespace) -> int:
     from orchestration.home import dagster_home_path
     from orchestration.status import collect_status, render_status
@@ -187,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start", type=_day("--start"), help="first day (default env)")
     run.add_argument("--end", type=_day("--end"), help="last day, inclusive (default env)")
     run.set_defaults(func=_run)
+    now = sub.add_parser(
+        "now", parents=[common], help="refresh the day in progress once (nowcast and alerts)"
+    )
+    now.set_defaults(func=_now)
     status = sub.add_parser("status", parents=[common], help="what is built, last run, site")
     status.set_defaults(func=_status)
     query = sub.add_parser("query", parents=[common], help="query the read-only snapshot")
