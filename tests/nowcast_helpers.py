@@ -62,3 +62,57 @@ def connector(path: Path):
             conn.close()
 
     return connect
+
+
+class WebhookServer:
+    """A real HTTP endpoint on 127.0.0.1 recording POSTed bodies; `mode` is `ok` (204),
+    `fail` (HTTP 500) or `hang` (never answers within the test's deadlines)."""
+
+    def __init__(self, mode: str = "ok"):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.mode = mode
+        self.bodies: list[dict] = []
+        self.hits = 0
+        self._release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                n = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(n)
+                server.hits += 1
+                if server.mode == "hang":
+                    server._release.wait(30)
+                    return
+                if server.mode == "fail":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "5")
+                    self.end_headers()
+                    self.wfile.write(b"oops!")
+                    return
+                server.bodies.append(json.loads(raw))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._release.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> WebhookServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

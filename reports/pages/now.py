@@ -82,7 +82,7 @@ class NowSymbol:
     heat_url: str | None
     heat_caption: str
     alerts: list[dict[str, str]] = field(default_factory=list)
-    venues: list[dict[str, str]] = field(default_factory=list)
+    markets: list[dict[str, str]] = field(default_factory=list)
 
 
 def _heat(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> tuple[str | None, str]:
@@ -120,7 +120,7 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
         }
         for a in _dicts(conn, ALERTS, symbol=symbol, n=10)
     ]
-    venues = [
+    markets = [
         {
             "venue": s["venue"],
             "as_of": _hhmm(s["as_of"]),
@@ -142,7 +142,7 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
         empty = "n/a"
         return NowSymbol(
             symbol, None, "no nowcast yet", stale_line, empty, empty, empty, empty, empty, empty,
-            empty, empty, empty, empty, None, "", alerts, venues,
+            empty, empty, empty, empty, None, "", alerts, markets,
         )  # fmt: skip
     d, as_of = marked
     m = _dicts(conn, METRICS_DAY, venue=AGGREGATE_VENUE, symbol=symbol, day=d)
@@ -176,7 +176,7 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
             heat_url=heat_url,
             heat_caption=caption,
             alerts=alerts,
-            venues=venues,
+            markets=markets,
         )
 
 
