@@ -217,3 +217,47 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
     # the day's data is never cached as final (the tier table is a dated snapshot, cached)
     cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2026-10-04*")}
     assert cached == {"risk_limit"}
+
+
+def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, monkeypatch):
+    """`liqmap now`'s cycle: the now view and the alerts feed are published although the
+    webhook hangs; a failed refresh keeps the last good view, marked stale since its time;
+    `liqmap status` names the stale market and the undelivered alert."""
+    from orchestration.nowcast import run_nowcast
+    from orchestration.status import collect_status, render_status
+    from tests.nowcast_helpers import WebhookServer
+
+    settings = _copy(archived, tmp_path)
+    hook = WebhookServer("hang")
+    alerts = tmp_path / "alerts.toml"
+    alerts.write_text(
+        '[[rule]]\nname = "any-cluster"\nkind = "cluster_size"\nmin_usd = 1\n\n'
+        f'[[webhook]]\nname = "desk"\nurl = "{hook.url}"\nformat = "discord"\n'
+        "deadline_s = 0.5\nretries = 1\n"
+    )
+    monkeypatch.setenv("LIQMAP_ALERTS_FILE", str(alerts))
+    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    page = settings.output_site_dir / "BTCUSDT" / "now" / "index.html"
+    try:
+        with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+            run = run_nowcast(settings, now=clock, binance_url=server.url, sleep=clock.sleep)
+        assert run.refresh.ok and len(run.alerts) == 2  # the peak cluster of each side
+        assert [a["provisional"] for a in run.alerts] == [True, True]
+        html = page.read_text()
+        assert "As of 13:05 UTC, provisional" in html and "Stale" not in html
+        feed = (settings.output_site_dir / "alerts.xml").read_text()
+        assert all(a["title"].replace("$", "") in feed.replace("$", "") for a in run.alerts)
+        assert len(run.delivery.failed) == 1 and "no answer within 0.5 s" in run.delivery.failed[0]
+
+        clock.at(TODAY, 14, 7, 30)
+        failed = run_nowcast(settings, now=clock, binance_url=dead_url(), sleep=clock.sleep)
+        assert not failed.refresh.ok and failed.alerts == []  # the same levels: no repeat
+        html = page.read_text()
+        assert "As of 13:05 UTC, provisional" in html
+        assert "stale since 2026-10-04 14:07 UTC" in html
+    finally:
+        hook.close()
+    lines = render_status(collect_status(settings, tmp_path / "dagster_home"))
+    text = "\n".join(lines)
+    assert "BTCUSDT binance: as of 2026-10-04 13:05 UTC, provisional; STALE since" in text
+    assert "webhook 'desk': 2 undelivered" in text
