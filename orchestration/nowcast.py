@@ -111,7 +111,7 @@ def run_nowcast(
     t = time.perf_counter()
     refresh = refresh_nowcast(connect, settings, log, now=now, binance_url=binance_url, sleep=sleep)
     run = NowcastRun(refresh)
-    run.seconds["refresh"] = time.perf_counter() - t
+    run.seconds.update({f"refresh {k}": v for k, v in refresh.steps.items()})
     t = time.perf_counter()
     with connect() as conn:
         run.alerts, run.alerts_error = evaluate_and_publish_alerts(conn, settings, refresh.now)

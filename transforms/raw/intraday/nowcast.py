@@ -86,6 +86,8 @@ class NowcastResult:
     modelled: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # one line each
     seconds: float = 0.0
+    #: seconds per step: binance (REST + load), bybit (REST + load), model (staging + marts)
+    steps: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -157,21 +159,26 @@ def _refresh_binance(
     now: datetime,
     log: Log,
 ) -> list[MarketState]:
+    """Every symbol fetched (no warehouse connection held meanwhile), then the good ones
+    loaded, each day in its own transaction."""
     states: list[MarketState] = []
     venue_down: str | None = None
+    with connect() as conn:
+        wanted = {
+            s: days_to_refresh(conn, ARCHIVE_VENUE, s, today, back_days) for s in settings.symbols
+        }
+    fetched: dict[str, list[RestDay]] = {}
     for symbol in settings.symbols:
         state = MarketState(ARCHIVE_VENUE, symbol, today)
         states.append(state)
         if venue_down is not None:
             state.error = f"{ARCHIVE_VENUE} {symbol}: skipped, {venue_down}"
             continue
-        with connect() as conn:
-            days = days_to_refresh(conn, ARCHIVE_VENUE, symbol, today, back_days)
         before = client.requests
-        fetched: list[RestDay] = []
+        days: list[RestDay] = []
         try:
-            for day in days:
-                fetched.append(client.fetch_day(symbol, day))
+            for day in wanted[symbol]:
+                days.append(client.fetch_day(symbol, day))
         except RestError as exc:
             state.error = str(exc)
             if isinstance(exc, RestBanned | RestRestricted):
@@ -179,15 +186,16 @@ def _refresh_binance(
             continue
         finally:
             state.requests = client.requests - before
-        with connect() as conn:
-            for rest in fetched:
-                rows = load_rest_day(conn, rest, BINANCE_SOURCE, now)
-                if rows is None:
-                    log.info(f"nowcast {ARCHIVE_VENUE} {symbol} {rest.day}: archive loaded, kept")
-        today_rest = [r for r in fetched if r.day == today]
+        fetched[symbol] = days
+        state.days = wanted[symbol]
+        today_rest = [r for r in days if r.day == today]
         if today_rest:
             state.as_of, state.premium = today_rest[0].as_of, today_rest[0].premium
-        state.days = days
+    with connect() as conn:
+        for symbol, days in fetched.items():
+            for rest in days:
+                if load_rest_day(conn, rest, BINANCE_SOURCE, now) is None:
+                    log.info(f"nowcast {ARCHIVE_VENUE} {symbol} {rest.day}: archive loaded, kept")
     return states
 
 
@@ -270,16 +278,22 @@ def refresh_nowcast(
     with connect() as conn:
         prune(conn)
     if ARCHIVE_VENUE in settings.venues:
+        t = time.perf_counter()
         with binance_client(settings, binance_url, now, sleep, request_deadline_s) as client:
             result.markets += _refresh_binance(connect, settings, client, today, back_days, t0, log)
+        result.steps[ARCHIVE_VENUE] = time.perf_counter() - t
     if BYBIT in settings.venues:
+        t = time.perf_counter()
         result.markets += _refresh_bybit(connect, settings, today, back_days, now, log)
+        result.steps[BYBIT] = time.perf_counter() - t
+    t = time.perf_counter()
     with connect() as conn:
         load_tiers(conn, tiers_file_from_env())
         for symbol in settings.symbols:
             _model_symbol(conn, settings, symbol, today, params, result, log)
         record(conn, result.markets, t0)
         sync_provisional_marts(conn)
+    result.steps["model"] = time.perf_counter() - t
     result.failures = list(dict.fromkeys(m.error for m in result.markets if m.error))
     for line in result.failures:
         log.error(f"nowcast: {line}")
