@@ -27,11 +27,12 @@ demo: $(BIN)/.base
 status: $(BIN)/.base
 	@$(BIN)/liqmap status
 
-## test: install dev tools and Chromium, lint, run every test
+## test: install dev tools and Chromium, lint, run every test on both cores (pytest-xdist;
+## tests sharing a session build run on one worker, see docs/testing.md); the 15 slowest last
 test: $(BIN)/.dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra -n 2 --dist loadgroup --durations=15
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

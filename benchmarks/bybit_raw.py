@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transforms.config import Settings  # noqa: E402
 from transforms.db import warehouse  # noqa: E402
-from transforms.raw.datasets import DATASETS  # noqa: E402
 from transforms.raw.ingest import ingest_window  # noqa: E402
+from transforms.raw.tables import TABLES  # noqa: E402
 
 START = date(2025, 11, 1)
 LOG = logging.getLogger("bench")
@@ -39,7 +39,7 @@ def run(settings: Settings, start: date, end: date) -> dict[str, float]:
 
     seconds: dict[str, float] = {}
     rows = 0
-    for name in DATASETS:
+    for name in TABLES:
         t = time.perf_counter()
         result = ingest_window(connect, settings, name, start, end, LOG)
         seconds[name] = time.perf_counter() - t
@@ -74,7 +74,7 @@ def main() -> None:
     cold = sum(v for k, v in first.items() if k != "rows")
     warm = sum(v for k, v in again.items() if k != "rows")
     print(f"bybit raw, {args.days} days x {len(symbols)} symbols, {first['rows']:,.0f} rows")
-    for name in DATASETS:
+    for name in TABLES:
         print(f"  {name:16s} first {first[name]:6.2f} s   re-run {again[name]:6.2f} s")
     print(f"  total            first {cold:6.2f} s   re-run {warm:6.2f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

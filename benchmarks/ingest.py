@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import transforms.raw.loading as loading  # noqa: E402
+import transforms.raw.venues.binance.loading as loading  # noqa: E402
 from transforms.db import warehouse  # noqa: E402
-from transforms.raw.loading import load_dataset  # noqa: E402
-from transforms.raw.venues import DATASETS, periods_for_window  # noqa: E402
-from transforms.raw.venues.mirror import MirrorSource  # noqa: E402
-from transforms.raw.venues.synthetic import generate_mirror  # noqa: E402
+from transforms.raw.synthetic import generate_mirror  # noqa: E402
+from transforms.raw.venues.binance import DATASETS, periods_for_window  # noqa: E402
+from transforms.raw.venues.binance.loading import load_dataset  # noqa: E402
+from transforms.raw.venues.binance.mirror import MirrorSource  # noqa: E402
 from transforms.staging.bars import build_bars_5m  # noqa: E402
 
 SYMBOL = "BTCUSDT"
@@ -70,7 +70,7 @@ def ingest(root: Path, start: date, end: date) -> dict:
             out["load_s"] += time.perf_counter() - t
             out["files"] += len(files)
         t = time.perf_counter()
-        out["bars"] = build_bars_5m(conn, SYMBOL, start, end)
+        out["bars"] = build_bars_5m(conn, SYMBOL, start, end, venue="binance")
         out["stage_s"] = time.perf_counter() - t
     out["total_s"] = out["fetch_s"] + out["load_s"] + out["stage_s"]
     out["validate_s"] = _VALIDATE["s"]

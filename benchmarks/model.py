@@ -73,7 +73,7 @@ def main() -> None:
     args = ap.parse_args()
     first = date(2025, 1, 1)
     bars = synthetic_bars(args.days + 1, args.seed, first)
-    brackets = bracket_table().query(
+    brackets = bracket_table("BTCUSDT", "binance").query(
         "effective_date == @date(2023, 1, 1)", local_dict={"date": date}
     )
     params = ModelParams()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orchestration.nowcast import run_nowcast  # noqa: E402
 from tests.pipeline_helpers import run_range, temp_settings  # noqa: E402
-from transforms.raw.intraday.fake_binance import FakeBinanceRest, simulated_markets  # noqa: E402
+from transforms.raw.venues.binance.fake_rest import FakeBinanceRest, simulated_markets  # noqa: E402
 from transforms.raw.venues.bybit.feed import shadow_market  # noqa: E402
 
 LAST = date(2026, 10, 30)  # last archived day; the refresh is on the day after

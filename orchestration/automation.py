@@ -13,8 +13,7 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions
 from transforms.config import load_settings
-from transforms.raw.datasets import DAILY_DATASETS
-from transforms.raw.venues.probe import missing_files
+from transforms.raw.packages import unpublished
 
 LATE_WINDOW_DAYS = 7
 FLAG_AFTER_DAYS = 3
@@ -26,9 +25,8 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTED,
 ]
 LAST_ASSET = dg.AssetKey("warehouse_snapshot")
-# Funding exists only as monthly files, published after the month ends: a day never waits
-# for it (raw_funding loads it when it lands; staging carries the last settled rate), so the
-# probe asks for DAILY_DATASETS only.
+# Each venue's package says what it has not published for a day yet (transforms.raw.packages:
+# Binance probes its archive's daily files; a REST venue serves a finished day at once).
 
 daily_chain_job = dg.define_asset_job(
     "daily_chain",
@@ -52,7 +50,7 @@ def _decide(day: date, today: date, run_key: str) -> dg.RunRequest | str:
             f"{day} is outside the synthetic market {settings.start_date}..{settings.end_date} "
             "(LIQMAP_START_DATE/LIQMAP_END_DATE); nothing to build"
         )
-    missing = missing_files(settings, day, DAILY_DATASETS)
+    missing = [m for v in settings.venues for m in unpublished(v, settings, day)]
     if not missing:
         key = day.isoformat()
         return dg.RunRequest(partition_key=key, run_key=run_key, tags={"liqmap/day": key})

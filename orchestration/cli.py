@@ -1,6 +1,7 @@
 """`liqmap` command line: run the chain, query the snapshot, show status, start the Dagster UI.
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
+           [--from-scratch]        ... modelling every market from its first bar
 liqmap now                         refresh the day in progress once (nowcast, alerts, now view)
 liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
@@ -78,13 +79,13 @@ def _run(args: argparse.Namespace) -> int:
     from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
     from orchestration.runner import run_chain
-    from transforms.reference.brackets import DEFAULT_VENUE
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.venues import file_tier_venues
 
     settings = load_settings()
     check_inputs(settings)
     # before Dagster starts or anything is downloaded (the raw assets check it too)
-    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     start, end = _range(args, settings)
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
@@ -96,7 +97,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     with RunDisplay() as display:
         outcome = run_chain(
-            settings, start, end, log_path, verbose=args.verbose, on_change=display.update
+            settings,
+            start,
+            end,
+            log_path,
+            verbose=args.verbose,
+            on_change=display.update,
+            from_scratch=args.from_scratch,
         )
     print_summary(
         outcome, str(settings.output_site_dir / "index.html"), str(settings.snapshot_path)
@@ -222,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--start", type=_day("--start"), help="first day (default env)")
     run.add_argument("--end", type=_day("--end"), help="last day, inclusive (default env)")
+    run.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="model every market from its first bar, ignoring the stored model state",
+    )
     run.set_defaults(func=_run)
     now = sub.add_parser(
         "now", parents=[common], help="refresh the day in progress once (nowcast and alerts)"

@@ -15,11 +15,11 @@ import duckdb
 
 from transforms.config import (
     DEFAULT_BINANCE_FAPI_URL,
-    DEFAULT_VENUES,
     Settings,
     load_settings,
 )
 from transforms.db import open_warehouse
+from transforms.venues import DEFAULT_VENUES
 
 LOCK_RETRIES = 6
 

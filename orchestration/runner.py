@@ -199,15 +199,13 @@ def _logger_def(handler: logging.Handler, name: str):
 
 
 def _raw_files_total(settings: Settings, start: date, end: date, raw_steps: int) -> int:
-    """Files the raw stage fetches, per symbol: Binance days x daily datasets + months; Bybit
-    one day file per dataset (its funding is fetched per day too)."""
-    from transforms.raw.datasets import DATASETS, periods_for_window
+    """Files or day pages the raw stage fetches, per symbol, as each venue's package counts
+    them (transforms.raw.packages.planned_fetches)."""
+    from transforms.raw.packages import planned_fetches
+    from transforms.raw.tables import TABLES
 
-    total = 0
-    if "binance" in settings.venues:
-        total += sum(len(periods_for_window(d, start, end + timedelta(days=1))) for d in DATASETS)
-    if "bybit" in settings.venues:
-        total += len(DATASETS) * ((end - start).days + 1)
+    after = end + timedelta(days=1)
+    total = sum(planned_fetches(v, d, start, after) for v in settings.venues for d in TABLES)
     return total * len(settings.symbols) if raw_steps else 0
 
 
@@ -219,8 +217,10 @@ def run_chain(
     *,
     verbose: bool = False,
     on_change: Callable[[list[StageStats]], None] | None = None,
+    from_scratch: bool = False,
 ) -> RunOutcome:
-    """Materialize every asset for [start, end] as one run; the event log goes to `log_path`."""
+    """Materialize every asset for [start, end] as one run; the event log goes to `log_path`.
+    `from_scratch`: model every market from its first bar, ignoring the stored model state."""
     _silence_dagster_warnings()
     import dagster as dg
 
@@ -270,7 +270,14 @@ def run_chain(
     started = time.perf_counter()
     try:
         result = defs.resolve_job_def("liqmap_cli_run").execute_in_process(
-            run_config={"loggers": {key: LOGGER_CONFIG.get(key, {}) for key in loggers}},
+            run_config={
+                "loggers": {key: LOGGER_CONFIG.get(key, {}) for key in loggers},
+                **(
+                    {"ops": {"liquidation_model": {"config": {"from_scratch": True}}}}
+                    if from_scratch
+                    else {}
+                ),
+            },
             instance=dg.DagsterInstance.get(),
             tags={
                 "dagster/asset_partition_range_start": start.isoformat(),

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from reports import queries
 from reports.cards.moves import day_moves
 from reports.loaders import MartData
-from reports.venues import VenueSet
+from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
 
 DAILY_COLUMNS = (

@@ -19,15 +19,11 @@ from reports.notation import chart_price, fmt_pct, fmt_price, fmt_usd
 from reports.queries import day_start
 from reports.realized_data import RealizedSpan, Record
 from transforms.raw.realized.settings import VENUES
-from transforms.venues import AGGREGATE_VENUE
+from transforms.venues import AGGREGATE_VENUE, venue_label
+from transforms.venues import venue as registry_venue
 
-VENUE_LABELS = {"bybit": "Bybit", "binance": "Binance"}
 SOURCE_WORDS = {"complete": "complete", "throttled": "throttled, a lower bound"}
 NOT_COLLECTED = "not collected"
-
-
-def venue_label(v: str) -> str:
-    return VENUE_LABELS.get(v, v.title())
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,7 @@ def heat_marks(span: RealizedSpan, venue: str, t0: int, t1: int) -> HeatMarks:
         for r in runs
     ]
     sources = " + ".join(
-        f"{venue_label(v)} ({SOURCE_WORDS.get(VENUES[v].COMPLETENESS, '')})" for v in venues
+        f"{venue_label(v)} ({SOURCE_WORDS.get(registry_venue(v).realized, '')})" for v in venues
     )
     nothing = ", ".join(f"{venue_label(v)} {NOT_COLLECTED}" for v in venues)
     if len(runs) == 1 and (runs[0]["x"], runs[0]["x2"]) == (t0, t1) and runs[0]["short"] == nothing:

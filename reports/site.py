@@ -66,7 +66,7 @@ from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
 from reports.static_assets import days_js, write_static_assets
-from reports.venues import VenueSet, joined_labels, load_venue_set, venue_order
+from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
 from transforms.venues import AGGREGATE_VENUE, venue_label
 

@@ -31,19 +31,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from reports import notation  # noqa: E402
+from transforms.marts.aggregate import aggregate_markets  # noqa: E402
 from transforms.marts.build import build_market  # noqa: E402
-from transforms.marts.venues import aggregate_markets  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
 from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
+from transforms.raw.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.raw.venues.bybit.datasets import RISK_LIMIT_COLUMNS  # noqa: E402
 from transforms.raw.venues.bybit.market import standard_tiers  # noqa: E402
 from transforms.raw.venues.bybit.oi import oi_per_side  # noqa: E402
 from transforms.raw.venues.bybit.source import BybitDay  # noqa: E402
 from transforms.raw.venues.bybit.tiers import tiers_to_brackets  # noqa: E402
-from transforms.raw.venues.synthetic.hourly import hourly_bars  # noqa: E402
 from transforms.reference import bracket_table  # noqa: E402
 
 DOC = REPO / "docs" / "methodology.md"
@@ -66,7 +66,7 @@ def model_figures() -> dict[str, Any]:
     p = ModelParams()
     ep, mmr = 100_000.0, 0.004
     lp = {(side, lev): _lp(ep, lev, side, mmr) for side in ("long", "short") for lev in (100, 10)}
-    table = bracket_table()
+    table = bracket_table("BTCUSDT", "binance")
     snaps = {d: t.sort_values("bracket") for d, t in table.groupby("effective_date")}
     dates = sorted(snaps)
     levels = list(p.leverage_levels)
@@ -128,7 +128,9 @@ def venue_figures() -> dict[str, Any]:
     binance = hourly_bars(symbol, start, days)
     reported = binance["oi_base"] * VENUE_OI_SHARE * 2.0  # Bybit's openInterest, both sides
     last = end - pd.Timedelta(days=1).to_pytimedelta()
-    base = build_market(binance, bracket_table(), p, symbol, last, end, venue="binance")
+    base = build_market(
+        binance, bracket_table("BTCUSDT", "binance"), p, symbol, last, end, venue="binance"
+    )
     out: dict[str, Any] = {"oi_share": VENUE_OI_SHARE, "days": days}
     for sides in ("both", "one"):
         per_side = oi_per_side(reported.to_numpy(), sides)
@@ -193,6 +195,7 @@ def _scenario_table(inp) -> tuple[list[dict[str, Any]], float, int]:
         day,
         day + pd.Timedelta(days=1),
         scenarios=("base", "never_close"),
+        venue="binance",
     )
     dm = frames.daily_metrics
     rows = [r for _, r in dm.iterrows()]

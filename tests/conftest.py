@@ -1,4 +1,5 @@
-"""Shared fixtures: where the genuine market files live (optional) and temp settings."""
+"""Shared fixtures: where the genuine market files live (optional) and temp settings; and
+the xdist grouping of tests that share a build (see docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,26 @@ def real_data_dir() -> Path:
     if not REAL_DATA_DIR.is_dir():
         pytest.skip(f"real market data not present at {REAL_DATA_DIR}")
     return REAL_DATA_DIR
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` on pytest 9.2: put the `xdist_group` name back into the node id.
+
+    pytest-xdist 3.8 writes the group into the legacy `item._nodeid`, which pytest 9.2's
+    structured node ids no longer read, so every group was silently scattered across the
+    workers (pytest-dev/pytest-xdist#1386). This does what xdist means to do, on the worker,
+    and nothing when xdist already did it (or when not running under `--dist loadgroup`).
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest: xdist's own suffix works there
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from transforms.config import Settings
-from transforms.raw.venues import archive_relpath
+from transforms.raw.venues.binance import archive_relpath
 
 SYMBOL = "BTCUSDT"
 # A small window across a month boundary: two monthly funding files, both header variants of

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.db import open_warehouse
-from transforms.raw.intraday.fake_binance import FakeBinanceRest, simulated_markets
+from transforms.raw.venues.binance.fake_rest import FakeBinanceRest, simulated_markets
 
 LOG = logging.getLogger("liqmap.tests.nowcast")
 

@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.nowcast_helpers import Clock, dead_url, fake_binance
-from transforms.raw.intraday.binance_rest import (
+from transforms.raw.synthetic.market import simulate_market
+from transforms.raw.venues.binance.fake_rest import Fault
+from transforms.raw.venues.binance.rest import (
     BanState,
     BinanceRestClient,
     RestBanned,
@@ -18,8 +20,6 @@ from transforms.raw.intraday.binance_rest import (
     RestFormatError,
     RestRestricted,
 )
-from transforms.raw.intraday.fake_binance import Fault
-from transforms.raw.venues.synthetic.market import simulate_market
 
 DAY = date(2026, 10, 3)
 START = date(2026, 10, 1)

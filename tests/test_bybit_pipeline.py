@@ -8,14 +8,14 @@ from datetime import date
 
 import duckdb
 import pytest
-from pipeline_helpers import run_range, temp_settings
 
-from transforms.raw.datasets import DATASETS
+from tests.pipeline_helpers import run_range, temp_settings
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.tables import TABLES
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
-from transforms.raw.venues.synthetic import generate_mirror
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 2)
-DATASET_OF_ASSET = {spec.asset: name for name, spec in DATASETS.items()}
+DATASET_OF_ASSET = {spec.asset: name for name, spec in TABLES.items()}
 RAW_ASSETS = tuple(DATASET_OF_ASSET)
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.xdist_group("cli_user")
+
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 RUN_DAYS = 3

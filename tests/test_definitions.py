@@ -72,7 +72,7 @@ def test_schedule_waits_visibly_until_the_day_is_published(monkeypatch, tmp_path
     assert isinstance(result, dg.SkipReason)
     assert "waiting for the archive to publish 2026-03-09" in result.skip_message
 
-    from transforms.raw.venues.synthetic import generate_mirror
+    from transforms.raw.synthetic import generate_mirror
 
     generate_mirror(mirror, "BTCUSDT", date(2026, 3, 9), date(2026, 3, 9), seed=1)
     result = daily_after_archive(dg.build_schedule_context(scheduled_execution_time=tick))
@@ -80,7 +80,16 @@ def test_schedule_waits_visibly_until_the_day_is_published(monkeypatch, tmp_path
     assert result.partition_key == "2026-03-09"
 
 
+# The sensors' "today", fixed: a run across midnight must not change the days they look at.
+TODAY = date(2026, 3, 10)
+
+
+def _fix_today(monkeypatch) -> None:
+    monkeypatch.setattr("orchestration.automation._today", lambda: TODAY)
+
+
 def test_sensor_flags_days_missing_for_long(monkeypatch, tmp_path):
+    _fix_today(monkeypatch)
     _use_env(
         monkeypatch,
         LIQMAP_SOURCE="mirror",
@@ -90,7 +99,7 @@ def test_sensor_flags_days_missing_for_long(monkeypatch, tmp_path):
     with dg.instance_for_test() as instance:
         result = late_archive_sensor(dg.build_sensor_context(instance=instance))
     assert isinstance(result, dg.SkipReason)
-    oldest = (datetime.now(UTC).date() - timedelta(days=7)).isoformat()
+    oldest = (TODAY - timedelta(days=7)).isoformat()
     assert f"FLAGGED: still missing 7 days later; waiting for the archive to publish {oldest}" in (
         result.skip_message
     )
@@ -101,10 +110,11 @@ def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
     with a new run key, and flagged after MAX_FAILED_RUNS failures."""
     from orchestration.automation import MAX_FAILED_RUNS
     from orchestration.resources import resources_from_settings
-    from transforms.raw.venues import archive_relpath
-    from transforms.raw.venues.synthetic import generate_mirror
+    from transforms.raw.synthetic import generate_mirror
+    from transforms.raw.venues.binance import archive_relpath
 
-    day = datetime.now(UTC).date() - timedelta(days=2)
+    _fix_today(monkeypatch)
+    day = TODAY - timedelta(days=2)
     mirror = tmp_path / "mirror"
     generate_mirror(mirror, "BTCUSDT", day, day, seed=3)
     broken = mirror / archive_relpath("klines_1m", "BTCUSDT", day.isoformat())

@@ -23,12 +23,14 @@ import pytest
 from reports.notation import MIN_BREAKOUT, RATIO_PATTERN, fmt_imbalance
 from reports.site import build_site
 from transforms.db import apply_schema
+from transforms.marts.aggregate import aggregate_markets
 from transforms.marts.build import build_market
-from transforms.marts.venues import aggregate_markets
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
-from transforms.raw.venues.synthetic.hourly import hourly_bars
+from transforms.raw.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
+
+pytestmark = pytest.mark.xdist_group("demo_year")
 
 SYMBOL = "BTCUSDT"
 START = date(2025, 11, 1)
@@ -44,7 +46,15 @@ def hourly_demo_bars(n_days: int = DAYS) -> pd.DataFrame:
 def demo(tmp_path_factory):
     bars = hourly_demo_bars()
     end = START + timedelta(days=DAYS)
-    model = build_market(bars, bracket_table(), ModelParams(), SYMBOL, START, end)
+    model = build_market(
+        bars,
+        bracket_table("BTCUSDT", "binance"),
+        ModelParams(),
+        SYMBOL,
+        START,
+        end,
+        venue="binance",
+    )
     aggregate = aggregate_markets([model], ("binance",), ModelParams())  # what the site shows
     db = tmp_path_factory.mktemp("demo_year") / "warehouse.duckdb"
     conn = duckdb.connect(str(db))

@@ -16,11 +16,11 @@ from orchestration.assets.staging import stg_bars_5m
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
-from transforms.raw.funding import catch_up_funding
-from transforms.raw.loading import load_dataset
-from transforms.raw.venues import DATASETS, NotYetPublished, periods_for_window
-from transforms.raw.venues.mirror import MirrorSource
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance import DATASETS, NotYetPublished, periods_for_window
+from transforms.raw.venues.binance.funding import catch_up_funding
+from transforms.raw.venues.binance.loading import load_dataset
+from transforms.raw.venues.binance.mirror import MirrorSource
 from transforms.staging.bars import build_bars_5m
 
 MIRROR_FIRST, MIRROR_LAST = date(2025, 10, 30), date(2025, 12, 3)
@@ -56,7 +56,7 @@ def run_window(conn, source, start: date, end: date, first_day: date) -> list[tu
             caught_up += catch_up_funding(
                 conn, source, SYMBOL, start, end, first_day, source.name, skip=pending
             )
-    build_bars_5m(conn, SYMBOL, start, end)
+    build_bars_5m(conn, SYMBOL, start, end, venue="binance")
     return caught_up
 
 

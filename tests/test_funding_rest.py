@@ -20,9 +20,13 @@ from orchestration.assets.staging import stg_bars_5m
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import temp_settings
 from transforms.db import warehouse
-from transforms.raw.venues import SourceError
-from transforms.raw.venues.funding_rest import fetch_funding_rest, funding_frame, parse_funding_json
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance import SourceError
+from transforms.raw.venues.binance.funding_rest import (
+    fetch_funding_rest,
+    funding_frame,
+    parse_funding_json,
+)
 
 ENDPOINT = "fapi/v1/fundingRate"
 OFFSET = 0.00005  # REST rates differ from the archive's, to tell the two apart

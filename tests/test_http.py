@@ -100,13 +100,17 @@ def test_drip_one_byte_every_2s_fails_at_the_deadline_naming_the_url(serve) -> N
     assert url in str(info.value)
     assert info.value.url == url
     # The per-read timeout alone (30 s) would never trip (the body takes 200 s): the deadline
-    # did, close to 3 s.
-    assert 2.5 <= elapsed < 8.0, elapsed
+    # did, not before 3 s, and long before the body could have been read (a busy machine only
+    # adds to the lower figure, so the bound is half the body's time, not a speed target).
+    assert 2.5 <= elapsed < 100.0, elapsed
+
+
+STALL_S = 30.0  # a request that stalls this long: the 2 s budget must end long before
 
 
 def test_stall_on_every_try_fails_at_the_budget(serve) -> None:
     def stall(req: BaseHTTPRequestHandler, n: int) -> None:
-        time.sleep(10.0)  # never answers within the budget
+        time.sleep(STALL_S)  # never answers within the budget
 
     server = serve(stall)
     url = server.url + "/stall"
@@ -117,7 +121,7 @@ def test_stall_on_every_try_fails_at_the_budget(serve) -> None:
         elapsed = time.monotonic() - t0
     assert url in str(info.value) and "timeout" in str(info.value)
     assert server.hits >= 2  # retried inside the budget ...
-    assert elapsed < 6.0, elapsed  # ... and stopped at it (each stall lasts 10 s)
+    assert elapsed < STALL_S, elapsed  # ... and stopped before even one stall ended
 
 
 def test_redirect_loop_names_url_and_target(serve) -> None:
@@ -183,7 +187,8 @@ def test_retry_after_beyond_budget_gives_up_at_once(serve) -> None:
         t0 = time.monotonic()
         with pytest.raises(DeadlineExceeded) as info:
             fetch_bytes(client, server.url + "/t", deadline_s=10.0)
-    assert time.monotonic() - t0 < 5.0  # gave up at once: waiting 120 s cannot fit in 10 s
+    # gave up at once: waiting 120 s cannot fit in 10 s (one request, and no 120 s wait)
+    assert time.monotonic() - t0 < 60.0
     assert "HTTP 429" in str(info.value) and server.url + "/t" in str(info.value)
     assert server.hits == 1
 
@@ -232,8 +237,8 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
 
 
 def test_archive_download_that_drips_fails_at_its_deadline_naming_the_url(serve, tmp_path) -> None:
-    from transforms.raw.venues.base import SourceError
-    from transforms.raw.venues.binance import BinanceSource
+    from transforms.raw.errors import SourceError
+    from transforms.raw.venues.binance.source import BinanceSource
 
     def drip(req: BaseHTTPRequestHandler, n: int) -> None:
         req.send_response(200)
@@ -256,8 +261,8 @@ def test_archive_download_that_drips_fails_at_its_deadline_naming_the_url(serve,
 
 
 def test_archive_redirect_loop_names_url_and_target(serve, tmp_path) -> None:
-    from transforms.raw.venues.base import SourceError
-    from transforms.raw.venues.binance import BinanceSource
+    from transforms.raw.errors import SourceError
+    from transforms.raw.venues.binance.source import BinanceSource
 
     def loop(req: BaseHTTPRequestHandler, n: int) -> None:
         _reply(req, 302, Location=req.path + "x" if n % 2 else req.path[:-1])

@@ -18,10 +18,15 @@ from transforms.atomic import atomic_write_bytes, atomic_write_text
 from transforms.db import warehouse
 from transforms.marts.registry import MART_ASSETS, MARTS, REALIZED_MART_ASSETS
 from transforms.marts.store import moves_by_day
-from transforms.raw.datasets import DAILY_DATASETS, DATASETS, MONTHLY_DATASETS, archive_relpath
 from transforms.raw.ingest import WaitingForArchive, ingest_window
 from transforms.raw.quality import check_names
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance.datasets import (
+    DAILY_DATASETS,
+    DATASETS,
+    MONTHLY_DATASETS,
+    archive_relpath,
+)
 from transforms.rules import NS_PER_DAY, swing_day_ns
 from transforms.staging import build_bars_5m, incomplete_bar_days
 
@@ -78,8 +83,8 @@ def test_incomplete_bar_days_names_each_short_day(mirror_settings):
     for name in DATASETS:
         ingest_window(_connect(settings), settings, name, D0, D1, LOG)
     with warehouse(settings.warehouse_path) as conn:
-        build_bars_5m(conn, SYMBOL, D0, D1)
-        assert incomplete_bar_days(conn, SYMBOL, D0, D1) == []
+        build_bars_5m(conn, SYMBOL, D0, D1, venue="binance")
+        assert incomplete_bar_days(conn, SYMBOL, D0, D1, venue="binance") == []
         conn.execute(
             "DELETE FROM stg.bars_5m WHERE ts >= TIMESTAMP '2025-11-27 23:00:00' "
             "AND ts < TIMESTAMP '2025-11-28 00:00:00'"
@@ -87,7 +92,7 @@ def test_incomplete_bar_days_names_each_short_day(mirror_settings):
         conn.execute(
             "UPDATE stg.bars_5m SET mark_low = NULL WHERE ts = TIMESTAMP '2025-11-28 12:00:00'"
         )
-        lines = incomplete_bar_days(conn, SYMBOL, D0, D1)
+        lines = incomplete_bar_days(conn, SYMBOL, D0, D1, venue="binance")
     assert lines == [
         f"binance {SYMBOL} 2025-11-27: 276 bars, 276 mark, 276 OI",
         f"binance {SYMBOL} 2025-11-28: 288 bars, 287 mark, 288 OI",

@@ -8,10 +8,10 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, write_archive
 
 from transforms.db import warehouse
-from transforms.raw.loading import load_dataset
-from transforms.raw.venues import DATASETS, CorruptArchive, periods_for_window
-from transforms.raw.venues.mirror import MirrorSource
-from transforms.raw.venues.synthetic import generate_mirror
+from transforms.raw.synthetic import generate_mirror
+from transforms.raw.venues.binance import DATASETS, CorruptArchive, periods_for_window
+from transforms.raw.venues.binance.loading import load_dataset
+from transforms.raw.venues.binance.mirror import MirrorSource
 from transforms.staging.bars import build_bars_5m
 
 START, END = WINDOW_START, WINDOW_END + timedelta(days=1)
@@ -34,7 +34,7 @@ def load_all(conn, source, start=START, end=END) -> dict[str, int]:
     for dataset in DATASETS:
         files = [source.fetch(dataset, SYMBOL, p) for p in periods_for_window(dataset, start, end)]
         counts[dataset] = load_dataset(conn, dataset, SYMBOL, files, start, end, source.name)
-    counts["bars"] = build_bars_5m(conn, SYMBOL, start, end)
+    counts["bars"] = build_bars_5m(conn, SYMBOL, start, end, venue="binance")
     return counts
 
 

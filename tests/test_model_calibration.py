@@ -94,7 +94,14 @@ def test_daily_figures_are_the_mart_column(cal, real_data_dir):
     """The calibration's daily modelled figures are daily_metrics.liquidated_*_24h."""
     bars = hourly_bars(load_inputs(real_data_dir), oi_scale=cal.share[0])
     frames = build_marts(
-        bars, _brackets(), ModelParams(), "BTCUSDT", date(2026, 2, 1), date(2026, 2, 8), ("base",)
+        bars,
+        _brackets(),
+        ModelParams(),
+        "BTCUSDT",
+        date(2026, 2, 1),
+        date(2026, 2, 8),
+        ("base",),
+        venue="binance",
     )
     dm = frames.daily_metrics.set_index("day")
     days = cal.runs[("binance", "base")].days

@@ -8,7 +8,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.model import ModelParams, alive_grid, run_model
-from transforms.model.aggregate import bin_range_for
+from transforms.model.grid import bin_range_for
 from transforms.model.layers import LAYERS, layer_grids, layer_mask, layer_run, subset_run
 
 

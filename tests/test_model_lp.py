@@ -44,7 +44,7 @@ def test_lp_cum_term_and_vectorized():
 
 
 def test_cum_formula_matches_published_values():
-    t = bracket_table()
+    t = bracket_table("BTCUSDT", "binance")
     later = t[t["effective_date"] == date(2023, 1, 1)]
     assert later["cum"].tolist() == [0.0, 50.0, 950.0, 11_450.0, 131_450.0]
     cap2026 = t[t["effective_date"] == date(2026, 9, 2)]
@@ -58,7 +58,7 @@ def test_cum_formula_matches_published_values():
 
 
 def test_bracket_boundaries():
-    t = bracket_table()
+    t = bracket_table("BTCUSDT", "binance")
     later = t[t["effective_date"] == date(2023, 1, 1)]
     at_cap = bracket_for(later, 50_000.0)
     over = bracket_for(later, 50_000.01)
@@ -90,30 +90,30 @@ def test_seed_and_load_brackets_idempotent_and_dated():
     n = conn.execute(
         "SELECT count(*) FROM ref.leverage_brackets WHERE symbol = 'BTCUSDT'"
     ).fetchall()[0][0]
-    assert n == len(bracket_table())
+    assert n == len(bracket_table("BTCUSDT", "binance"))
     assert (
         conn.execute(
             "SELECT count(*) FROM ref.leverage_brackets WHERE source IS NULL OR source = ''"
         ).fetchall()[0][0]
         == 0
     )
-    assert set(load_brackets(conn, "BTCUSDT", date(2022, 3, 1))["effective_date"]) == {
-        date(2022, 2, 5)
-    }
-    b = load_brackets(conn, "BTCUSDT", date(2026, 3, 1))
+    assert set(
+        load_brackets(conn, "BTCUSDT", date(2022, 3, 1), venue="binance")["effective_date"]
+    ) == {date(2022, 2, 5)}
+    b = load_brackets(conn, "BTCUSDT", date(2026, 3, 1), venue="binance")
     assert set(b["effective_date"]) == {date(2024, 5, 30)} and len(b) == 12
-    assert set(load_brackets(conn, "BTCUSDT", date(2026, 9, 2))["effective_date"]) == {
-        date(2026, 9, 2)
-    }
+    assert set(
+        load_brackets(conn, "BTCUSDT", date(2026, 9, 2), venue="binance")["effective_date"]
+    ) == {date(2026, 9, 2)}
     # before the first snapshot: earliest one
-    assert set(load_brackets(conn, "BTCUSDT", date(2019, 9, 8))["effective_date"]) == {
-        date(2021, 3, 18)
-    }
-    assert len(load_brackets(conn, "ETHUSDT", date(2026, 1, 1))) > 1
+    assert set(
+        load_brackets(conn, "BTCUSDT", date(2019, 9, 8), venue="binance")["effective_date"]
+    ) == {date(2021, 3, 18)}
+    assert len(load_brackets(conn, "ETHUSDT", date(2026, 1, 1), venue="binance")) > 1
     with pytest.raises(LookupError, match="no bybit leverage brackets for BTCUSDT"):
         load_brackets(conn, "BTCUSDT", date(2026, 1, 1), venue="bybit")
     with pytest.raises(LookupError, match="no binance leverage brackets for NOPEUSDT"):
-        load_brackets(conn, "NOPEUSDT", date(2026, 1, 1))
+        load_brackets(conn, "NOPEUSDT", date(2026, 1, 1), venue="binance")
 
 
 def test_params_hash_json_roundtrip_and_validation():

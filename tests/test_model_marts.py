@@ -41,13 +41,20 @@ def test_mart_registry_matches_schema():
 
 def test_frames_match_schema_and_insert(bars):
     frames = build_marts(
-        bars, flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 8), date(2025, 1, 10)
+        bars,
+        flat_brackets(),
+        PARAMS,
+        "BTCUSDT",
+        date(2025, 1, 8),
+        date(2025, 1, 10),
+        venue="binance",
     )
     conn = duckdb.connect()
     apply_schema(conn)
     written = {**frames.by_mart(), "model_params": frames.model_params}
     model_marts = {m.name for m in MARTS.values() if m.producer == MODEL_ASSET}
-    assert set(written) == {m for m in model_marts if MARTS[m].windowing is not STAGED}
+    from_frames = {m for m in model_marts if MARTS[m].windowing not in (STAGED, Windowing.STATE)}
+    assert set(written) == from_frames
     for name, df in written.items():
         table = MARTS[name].table
         cols = [r[0] for r in conn.execute(f"DESCRIBE {table}").fetchall()]
@@ -74,7 +81,9 @@ def test_frames_match_schema_and_insert(bars):
 
 def test_heatmap_range_and_liq_map_cumulative(bars):
     p = ModelParams(lookback_days=5, heatmap_range_pct=0.05)
-    f = build_marts(bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 10))
+    f = build_marts(
+        bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 10), venue="binance"
+    )
     closes = bars.set_index("ts")["close"]
     hour_close = closes.resample("1h").last()
     ref = hour_close.reindex(f.liq_heatmap["ts"]).to_numpy()
@@ -101,7 +110,7 @@ def test_heatmap_range_and_liq_map_cumulative(bars):
 
 def test_range_in_one_pass_equals_day_by_day(bars):
     start, end = date(2025, 1, 7), date(2025, 1, 11)
-    whole = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", start, end)
+    whole = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", start, end, venue="binance")
     for k in range((end - start).days):
         d = start + timedelta(days=k)
         one = build_marts(
@@ -111,6 +120,7 @@ def test_range_in_one_pass_equals_day_by_day(bars):
             "BTCUSDT",
             d,
             d + timedelta(days=1),
+            venue="binance",
         )
         for name in ("liq_heatmap", "liq_map", "daily_metrics"):
             a = whole.by_mart()[name]
@@ -134,7 +144,15 @@ def test_coarse_bars_without_taker_or_funding(bars):
         }
     ).reset_index()
     coarse["symbol"] = "BTCUSDT"
-    f = build_marts(coarse, flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 9), date(2025, 1, 11))
+    f = build_marts(
+        coarse,
+        flat_brackets(),
+        PARAMS,
+        "BTCUSDT",
+        date(2025, 1, 9),
+        date(2025, 1, 11),
+        venue="binance",
+    )
     dm = f.daily_metrics
     assert len(dm) == 8
     assert dm["funding_7d_mean"].isna().all() and dm["funding_state"].isna().all()
@@ -146,11 +164,25 @@ def test_coarse_bars_without_taker_or_funding(bars):
 
 
 def test_no_bars_in_target_window_gives_empty_frames(bars):
-    f = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", date(2030, 1, 1), date(2030, 1, 2))
+    f = build_marts(
+        bars,
+        flat_brackets(),
+        PARAMS,
+        "BTCUSDT",
+        date(2030, 1, 1),
+        date(2030, 1, 2),
+        venue="binance",
+    )
     assert f.daily_metrics.empty and f.liq_heatmap.empty and f.liq_map.empty
     assert len(f.model_params) == 4
     empty = build_marts(
-        bars.iloc[:0], flat_brackets(), PARAMS, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 2)
+        bars.iloc[:0],
+        flat_brackets(),
+        PARAMS,
+        "BTCUSDT",
+        date(2025, 1, 1),
+        date(2025, 1, 2),
+        venue="binance",
     )
     assert empty.moves.empty and list(empty.moves.columns)[1] == "day"
 
@@ -172,8 +204,10 @@ def test_moves_daily_runs_equal_one_range_run():
     bars = random_bars(22 * 24, seed=5, freq="1h", vol=0.01)
     start, end = date(2025, 1, 3), date(2025, 1, 23)
     ranged = _moves_db()
-    frames = build_marts(bars, flat_brackets(), MOVES_PARAMS, "BTCUSDT", start, end, ("base",))
-    write_marts(ranged, frames, "BTCUSDT", start, end)
+    frames = build_marts(
+        bars, flat_brackets(), MOVES_PARAMS, "BTCUSDT", start, end, ("base",), venue="binance"
+    )
+    write_marts(ranged, frames, "BTCUSDT", start, end, venue="binance")
     daily = _moves_db()
     for k in range((end - start).days):
         d = start + timedelta(days=k)
@@ -185,8 +219,9 @@ def test_moves_daily_runs_equal_one_range_run():
             d,
             d + timedelta(days=1),
             ("base",),
+            venue="binance",
         )
-        write_marts(daily, one, "BTCUSDT", d, d + timedelta(days=1))
+        write_marts(daily, one, "BTCUSDT", d, d + timedelta(days=1), venue="binance")
     a, b = ranged.execute(MOVES_SQL).df(), daily.execute(MOVES_SQL).df()
     assert a["confirmed"].sum() >= 10
     assert (~a["confirmed"]).sum() == 1 and (~b["confirmed"]).sum() == 1
@@ -208,7 +243,9 @@ def test_range_build_does_not_show_a_swing_finished_before_its_confirmation():
     close = [100.0] * 6 + [95.0, 90.0, 85.0, 80.0, 80.0, 80.0] + [81.0] * 18 + [90.0] * 6
     bars = make_bars(close, np.full(len(close), 1_000.0), freq="4h")
     p = ModelParams(lookback_days=5, zigzag_pct=0.10)
-    f = build_marts(bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 7))
+    f = build_marts(
+        bars, flat_brackets(), p, "BTCUSDT", date(2025, 1, 1), date(2025, 1, 7), venue="binance"
+    )
     mv = moves_by_day(f.moves, date(2025, 1, 1), date(2025, 1, 7))
     done = mv[mv["confirmed"]].iloc[0]
     assert done["end_ts"] == pd.Timestamp("2025-01-02 12:00")
@@ -218,7 +255,13 @@ def test_range_build_does_not_show_a_swing_finished_before_its_confirmation():
     for d in range(2, 6):
         cut = _cut(bars, date(2025, 1, d + 1))
         one = build_marts(
-            cut, flat_brackets(), p, "BTCUSDT", date(2025, 1, d), date(2025, 1, d + 1)
+            cut,
+            flat_brackets(),
+            p,
+            "BTCUSDT",
+            date(2025, 1, d),
+            date(2025, 1, d + 1),
+            venue="binance",
         )
         rows = moves_by_day(one.moves, date(2025, 1, d), date(2025, 1, d + 1))
         assert not rows["confirmed"].any() and len(rows) == 1

@@ -26,7 +26,7 @@ def _feather(path) -> pd.DataFrame:
 
 
 def _brackets() -> pd.DataFrame:
-    t = bracket_table()
+    t = bracket_table("BTCUSDT", "binance")
     return t[t["effective_date"] == date(2023, 1, 1)]
 
 
@@ -88,7 +88,14 @@ def test_real_hourly_aggregate_oi(hourly_bars):
     bars = hourly_bars[hourly_bars["ts"] < pd.Timestamp("2026-02-20")]
     params = ModelParams()
     frames = build_marts(
-        bars, _brackets(), params, "BTCUSDT", date(2026, 2, 10), date(2026, 2, 20), SCENARIOS
+        bars,
+        _brackets(),
+        params,
+        "BTCUSDT",
+        date(2026, 2, 10),
+        date(2026, 2, 20),
+        SCENARIOS,
+        venue="binance",
     )
     dm = frames.daily_metrics
     assert len(dm) == 10 * 4
@@ -124,7 +131,9 @@ def test_real_4h_binance_oi_and_taker_ratio(real_data_dir):
     bars["symbol"] = "BTCUSDT"
     assert len(bars) > 150
     params = ModelParams()
-    frames = build_marts(bars, _brackets(), params, "BTCUSDT", date(2026, 3, 25), date(2026, 4, 3))
+    frames = build_marts(
+        bars, _brackets(), params, "BTCUSDT", date(2026, 3, 25), date(2026, 4, 3), venue="binance"
+    )
     _check_sane(
         frames, bars, {"base": 1.0, "low_leverage": 1.0, "high_leverage": 1.0, "never_close": 5.0}
     )

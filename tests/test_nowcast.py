@@ -16,9 +16,9 @@ import pytest
 from reports import queries
 from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
 from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
-from transforms.raw.intraday.fake_binance import Fault
 from transforms.raw.intraday.nowcast import refresh_nowcast
 from transforms.raw.intraday.provisional import provisional_days
+from transforms.raw.venues.binance.fake_rest import Fault
 
 pytestmark = pytest.mark.xdist_group("nowcast")
 

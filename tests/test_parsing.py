@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from ingest_helpers import rezip, write_archive
 
-from transforms.raw.datasets import KLINE_COLUMNS
-from transforms.raw.parsing import extract_csv, parse_zip, sniff_header
-from transforms.raw.venues import CorruptArchive
+from transforms.raw.venues.binance import CorruptArchive
+from transforms.raw.venues.binance.datasets import KLINE_COLUMNS
+from transforms.raw.venues.binance.parsing import extract_csv, parse_zip, sniff_header
 
 GENUINE = "roshan7869-algotrading/futures-um-klines-BTCUSDT-1h-2024-10-28.zip"
 HEADER = ",".join(KLINE_COLUMNS)

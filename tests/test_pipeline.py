@@ -22,6 +22,8 @@ from tests.pipeline_helpers import (
 from transforms.marts.registry import MART_ASSETS
 from transforms.raw.quality import check_files_verified
 
+pytestmark = pytest.mark.xdist_group("binance_chain")
+
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 BASE_HASH_SQL = (
     "SELECT DISTINCT params_hash FROM mart.daily_metrics WHERE day = ? AND scenario = 'base'"
@@ -153,7 +155,7 @@ def test_asset_checks_pass_and_catch_a_tampered_cache(built):
         cached = settings.cache_dir / settings.source / relpath
         cached.write_bytes(cached.read_bytes()[:-10] + b"0123456789")
         outcome = check_files_verified(
-            conn, "klines_1m", "BTCUSDT", ["2025-11-02"], settings.cache_dir
+            conn, "klines_1m", "BTCUSDT", ["2025-11-02"], settings.cache_dir, venue="binance"
         )
     finally:
         conn.close()

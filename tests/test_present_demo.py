@@ -9,8 +9,8 @@ import dagster as dg
 
 from orchestration.automation import LAST_ASSET, daily_after_archive, late_archive_sensor
 from transforms.config import DEFAULT_RANGE_DAYS, load_settings
-from transforms.raw.datasets import archive_relpath
-from transforms.raw.venues.synthetic import SyntheticSource, ensure_mirror
+from transforms.raw.synthetic import SyntheticSource, ensure_mirror
+from transforms.raw.venues.binance.datasets import archive_relpath
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 

@@ -24,8 +24,8 @@ import duckdb
 import pytest
 
 from tests.pipeline_helpers import fingerprints, run_range, temp_settings
-from transforms.raw.datasets import archive_relpath
-from transforms.raw.venues.synthetic import headerless
+from transforms.raw.synthetic import headerless
+from transforms.raw.venues.binance.datasets import archive_relpath
 
 pytestmark = pytest.mark.slow
 

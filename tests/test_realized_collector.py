@@ -7,7 +7,6 @@ import hashlib
 import json
 import signal
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.realized_helpers import (
@@ -24,7 +23,14 @@ from tests.realized_helpers import (
     wait_until,
 )
 from transforms.raw.realized.collector import collect
-from transforms.raw.realized.coverage import GAPS_FILE, day_coverage
+from transforms.raw.realized.coverage import (
+    COVERAGE_FILE,
+    DAY_MS,
+    GAPS_FILE,
+    day_coverage,
+    day_start_ms,
+)
+from transforms.raw.realized.hourly_files import day_of
 from transforms.raw.realized.settings import CollectorConfig
 
 
@@ -44,6 +50,11 @@ def _config(tmp_path: Path, urls: dict[str, str], **overrides: float) -> Collect
 
 def _gaps(venue_dir: Path) -> list[dict]:
     paths = venue_dir.glob(f"*/{GAPS_FILE}")
+    return [json.loads(line) for p in paths for line in p.read_text().splitlines()]
+
+
+def _marks(venue_dir: Path) -> list[dict]:
+    paths = venue_dir.glob(f"*/{COVERAGE_FILE}")
     return [json.loads(line) for p in paths for line in p.read_text().splitlines()]
 
 
@@ -118,15 +129,18 @@ def test_dropped_connection_reconnects_records_gap_and_skips_redeliveries(tmp_pa
         assert len(gaps) == 1 and gaps[0]["end_ms"] > gaps[0]["start_ms"]
         reason = gaps[0]["reason"]  # abnormal closure: no close frame (code 1006)
         assert "1006" in reason or "no close frame" in reason, reason
-        today = datetime.now(UTC).date()
-        coverage = day_coverage(venue_dir, today)
-        holes = [
-            g
-            for g in coverage.gaps
-            if g[0] >= gaps[0]["start_ms"] - 1 and g[1] <= gaps[0]["end_ms"] + 1
-        ]
+        start, end = gaps[0]["start_ms"], gaps[0]["end_ms"]
+        # the day the drop happened in (not "today": the test may run across midnight)
+        coverage = day_coverage(venue_dir, day_of(start))
+        day_end = day_start_ms(day_of(start)) + DAY_MS
+        holes = [g for g in coverage.gaps if g[0] <= start and g[1] >= min(end, day_end)]
         assert holes, "the disconnected interval is missing from coverage"
         assert not coverage.complete
+        # every event was received inside the coverage of its own connection
+        marks = _marks(venue_dir)
+        for line in stored_lines(venue_dir):
+            covered = [m for m in marks if m["from_ms"] <= line["recv_ms"] < m["to_ms"]]
+            assert covered, f"{venue}: event received at {line['recv_ms']} outside coverage"
 
 
 def test_genuine_repeats_within_one_connection_are_kept(tmp_path: Path) -> None:
@@ -312,10 +326,5 @@ def test_ageing_connection_is_replaced_without_a_gap(tmp_path: Path) -> None:
     venue_dir = tmp_path / "realized/binance"
     assert sorted(event_ids("binance", stored_lines(venue_dir))) == list(range(16))
     assert _gaps(venue_dir) == []
-    marks = [
-        json.loads(line)
-        for path in venue_dir.glob("*/coverage.jsonl")
-        for line in path.read_text().splitlines()
-    ]
-    marks.sort(key=lambda m: m["from_ms"])
+    marks = sorted(_marks(venue_dir), key=lambda m: m["from_ms"])
     assert all(a["to_ms"] == b["from_ms"] for a, b in zip(marks, marks[1:], strict=False))

@@ -11,10 +11,11 @@ import pytest
 
 from tests.realized_helpers import BASE_MS, binance_message, bybit_item, bybit_push
 from transforms.db import warehouse
-from transforms.raw.realized import binance_stream, bybit_stream
 from transforms.raw.realized.coverage import CoverageLog, day_start_ms
 from transforms.raw.realized.hourly_files import HourlyWriter
 from transforms.raw.realized.load import RealizedFileError, load_realized_day
+from transforms.raw.venues.binance import stream as binance_stream
+from transforms.raw.venues.bybit import stream as bybit_stream
 
 DAY = date(2025, 11, 30)
 SYMBOLS = frozenset({"BTCUSDT"})

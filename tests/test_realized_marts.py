@@ -23,6 +23,8 @@ from tests.realized_helpers import binance_message, bybit_push
 from tests.test_realized_load import _write_hour
 from transforms.raw.realized.coverage import DAY_MS, CoverageLog, day_start_ms
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 FIRST, LAST = date(2025, 11, 2), date(2025, 11, 6)
 NOT_COLLECTED, PARTIAL = date(2025, 11, 2), date(2025, 11, 6)
 COMPLETE_DAYS = [date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)]

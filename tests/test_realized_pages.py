@@ -31,6 +31,8 @@ from tests.test_realized_marts import (
 )
 from transforms.raw.realized.coverage import day_start_ms
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):

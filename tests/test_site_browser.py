@@ -31,6 +31,7 @@ VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin"),
+    pytest.mark.xdist_group("browser"),
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")

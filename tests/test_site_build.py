@@ -25,6 +25,8 @@ from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
 
+pytestmark = pytest.mark.xdist_group("fixture_site")
+
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -23,6 +23,8 @@ from tests.site_fixtures import (
     drop_days_after,
 )
 
+pytestmark = pytest.mark.xdist_group("fixture_site")
+
 HOUR_MS = 3_600_000
 SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
 

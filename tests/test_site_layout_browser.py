@@ -22,6 +22,7 @@ from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # no
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin"),
+    pytest.mark.xdist_group("browser"),
 ]
 
 WIDTHS = {"phone": (390, 844), "desktop": (1400, 900)}

@@ -21,6 +21,8 @@ from reports.site import build_site
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 from tests.test_site_build import html_pages, parse, resolve
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 DOGE = "DOGEUSDT"
 SCALE = 0.12 / 70_000.0  # the fixture's BTC path starts at 70,000
 # every price column of the marts the site reads (notional columns stay in USDT)

@@ -34,6 +34,8 @@ from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
 from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
 
+pytestmark = pytest.mark.xdist_group("browser")
+
 Row = dict
 
 

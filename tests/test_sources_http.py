@@ -20,8 +20,8 @@ from ingest_helpers import (
 )
 
 from transforms.db import warehouse
-from transforms.raw.loading import load_dataset
-from transforms.raw.venues import (
+from transforms.raw.synthetic import duplicated_metrics_row, generate_mirror, headerless
+from transforms.raw.venues.binance import (
     ChecksumMismatch,
     CorruptArchive,
     NotYetPublished,
@@ -30,8 +30,8 @@ from transforms.raw.venues import (
     make_source,
     periods_for_window,
 )
-from transforms.raw.venues.binance import BinanceSource
-from transforms.raw.venues.synthetic import duplicated_metrics_row, generate_mirror, headerless
+from transforms.raw.venues.binance.loading import load_dataset
+from transforms.raw.venues.binance.source import BinanceSource
 
 DAY = WINDOW_START.isoformat()
 KLINES = archive_relpath("klines_1m", SYMBOL, DAY)

@@ -14,11 +14,13 @@ import duckdb
 import pytest
 
 from tests.pipeline_helpers import TABLES, run_range, table_frame, temp_settings
-from transforms.raw.datasets import archive_relpath
 from transforms.raw.ingest import ingest_window
-from transforms.raw.venues.synthetic.archive import ensure_mirror
+from transforms.raw.synthetic.archive import ensure_mirror
+from transforms.raw.venues.binance.datasets import archive_relpath
 from transforms.reference.bins import symbol_bins
 from transforms.reference.tiers import MissingTiersError
+
+pytestmark = pytest.mark.xdist_group("three_symbols")
 
 D0, D1 = date(2025, 11, 1), date(2025, 11, 3)
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")

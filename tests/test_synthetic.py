@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings, read_member
 
-from transforms.raw.datasets import FUNDING_COLUMNS, KLINE_COLUMNS, METRICS_COLUMNS
-from transforms.raw.parsing import parse_zip
-from transforms.raw.venues import archive_relpath, make_source, periods_for_window
-from transforms.raw.venues.synthetic import (
+from transforms.raw.synthetic import (
     MANIFEST_NAME,
     ensure_mirror,
     generate_mirror,
     headerless,
     simulate_market,
 )
+from transforms.raw.venues.binance import archive_relpath, make_source, periods_for_window
+from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS, KLINE_COLUMNS, METRICS_COLUMNS
+from transforms.raw.venues.binance.parsing import parse_zip
 
 GENUINE = "roshan7869-algotrading/futures-um-klines-BTCUSDT-1h-2024-10-28.zip"
 D0, D1 = date(2026, 1, 30), date(2026, 2, 1)

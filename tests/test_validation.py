@@ -11,10 +11,10 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, write_archive
 
 from transforms.db import warehouse
-from transforms.raw.loading import load_files
-from transforms.raw.venues import archive_relpath, periods_for_window
-from transforms.raw.venues.mirror import MirrorSource
-from transforms.raw.venues.synthetic import generate_mirror, headerless
+from transforms.raw.synthetic import generate_mirror, headerless
+from transforms.raw.venues.binance import archive_relpath, periods_for_window
+from transforms.raw.venues.binance.loading import load_files
+from transforms.raw.venues.binance.mirror import MirrorSource
 
 START, END = WINDOW_START, WINDOW_END + timedelta(days=1)
 

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.model_helpers import flat_brackets, random_bars
-from transforms.db import apply_schema
+from tests.model_helpers import flat_brackets
+from tests.venue_helpers import synthetic_warehouse, venue_bars
+from transforms.marts.aggregate import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.marts.build import build_market
 from transforms.marts.update import update_marts
-from transforms.marts.venues import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.model import ModelParams
 from transforms.model.levels import LEVEL_COLUMNS, key_levels
 
@@ -32,10 +32,7 @@ VENUES = ("binance", "bybit")
 
 
 def _venue_bars(seed: int, oi_scale: float) -> pd.DataFrame:
-    bars = random_bars(DAYS * 288, seed=seed)
-    for col in ("oi_base", "oi_value"):
-        bars[col] = bars[col] * oi_scale
-    return bars
+    return venue_bars(seed, oi_scale, DAYS)
 
 
 @pytest.fixture(scope="module")
@@ -135,33 +132,8 @@ def test_aggregate_moves_count_every_venue_in_the_reference_swings(models, aggre
 # --- through the warehouse: range = daily, and a missing venue is named ------------------
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    conn.register("f", frame)
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM f")
-    conn.unregister("f")
-
-
 def _warehouse(tmp_path, bybit_days: int = DAYS) -> duckdb.DuckDBPyConnection:
-    """Staged bars and tiers of both venues (bybit's ending after `bybit_days`), and the raw
-    rows the model's presence check looks for (one per day and daily dataset)."""
-    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
-    apply_schema(conn)
-    first = date(2025, 1, 1)
-    for venue, bars, days in (
-        ("binance", _venue_bars(21, 1.0), DAYS),
-        ("bybit", _venue_bars(22, 0.6), bybit_days),
-    ):
-        bars = bars[bars["ts"] < pd.Timestamp(first + timedelta(days=days))]
-        day = pd.to_datetime(bars["ts"]).dt.date
-        _insert(conn, "stg.bars_5m", bars.assign(symbol="BTCUSDT", venue=venue, day=day))
-        mmr = 0.004 if venue == "binance" else 0.005
-        _insert(conn, "ref.leverage_brackets", flat_brackets(mmr=mmr).assign(venue=venue))
-        days_frame = pd.DataFrame({"day": [first + timedelta(days=i) for i in range(days)]})
-        raw = days_frame.assign(venue=venue, symbol="BTCUSDT", t=pd.to_datetime(days_frame["day"]))
-        _insert(conn, "raw.klines_1m", raw.rename(columns={"t": "open_time"}))
-        _insert(conn, "raw.mark_klines_1m", raw.rename(columns={"t": "open_time"}))
-        _insert(conn, "raw.metrics_5m", raw.rename(columns={"t": "create_time"}))
-    return conn
+    return synthetic_warehouse(tmp_path / "w.duckdb", DAYS, bybit_days=bybit_days)
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:

@@ -11,8 +11,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
+from tests.model_helpers import flat_brackets, random_bars
 from tests.pipeline_helpers import run_range, temp_settings
+from transforms.db import apply_schema
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
 
@@ -78,3 +81,53 @@ def build_two_venue_warehouse(
         conn.close()
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return TwoVenueWarehouse(settings.warehouse_path, days, until)
+
+
+# --- a synthetic two-venue warehouse without the Dagster chain (model and marts tests) ---
+
+SEEDS = {"binance": (21, 1.0, 0.004), "bybit": (22, 0.6, 0.005)}  # seed, OI scale, MMR
+DAILY_RAW = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m")
+
+
+def venue_bars(seed: int, oi_scale: float, days: int) -> pd.DataFrame:
+    """`days` of seeded random 5-minute bars from 2025-01-01 with open interest scaled."""
+    bars = random_bars(days * 288, seed=seed)
+    for col in ("oi_base", "oi_value"):
+        bars[col] = bars[col] * oi_scale
+    return bars
+
+
+def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    conn.register("_frame", frame)
+    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+    conn.unregister("_frame")
+
+
+def synthetic_warehouse(
+    path: Path,
+    days: int,
+    bybit_days: int | None = None,
+    first: date = date(2025, 1, 1),
+    skip: dict[str, set[date]] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A warehouse at `path` with staged bars and tiers of binance and bybit (bybit's ending
+    after `bybit_days`) and the raw rows the model's presence check looks for (one per day
+    and daily dataset); days in `skip[venue]` have neither (a day the archive lacks)."""
+    conn = duckdb.connect(str(path))
+    apply_schema(conn)
+    for venue, (seed, scale, mmr) in SEEDS.items():
+        n = days if venue == "binance" or bybit_days is None else bybit_days
+        bars = venue_bars(seed, scale, days)
+        bars = bars[bars["ts"] < pd.Timestamp(first + timedelta(days=n))]
+        day = pd.to_datetime(bars["ts"]).dt.date
+        gone = (skip or {}).get(venue, set())
+        bars, day = bars[~day.isin(gone)], day[~day.isin(gone)]
+        insert_frame(conn, "stg.bars_5m", bars.assign(symbol=SYMBOL, venue=venue, day=day))
+        insert_frame(conn, "ref.leverage_brackets", flat_brackets(mmr=mmr).assign(venue=venue))
+        kept = [first + timedelta(days=i) for i in range(n)]
+        days_frame = pd.DataFrame({"day": [d for d in kept if d not in gone]})
+        raw = days_frame.assign(venue=venue, symbol=SYMBOL, t=pd.to_datetime(days_frame["day"]))
+        insert_frame(conn, "raw.klines_1m", raw.rename(columns={"t": "open_time"}))
+        insert_frame(conn, "raw.mark_klines_1m", raw.rename(columns={"t": "open_time"}))
+        insert_frame(conn, "raw.metrics_5m", raw.rename(columns={"t": "create_time"}))
+    return conn

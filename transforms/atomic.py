@@ -8,6 +8,7 @@ fails (or a process killed mid-write) leaves at most a `.<name>.<random>.tmp` fi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -67,3 +68,12 @@ def remove_stale_temps(path: Path) -> list[Path]:
             stale.unlink()
             removed.append(stale)
     return removed
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (the raw caches' verification)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from transforms.venues import DEFAULT_VENUES, venue_names
+
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,20}$")
 SOURCES = ("synthetic", "mirror", "binance")
-#: venues a market can live on; each is a source of its own (transforms/raw/venues/)
-VENUES = ("binance", "bybit")
-DEFAULT_VENUES = VENUES  # the demo and a real run build both, aggregated per symbol
-#: the venue whose price is the aggregate's reference (spot, candles, zone) when present
-REFERENCE_VENUE = "binance"
 
 # The default range is the year that ends yesterday (UTC), so the demo lives in the present
 # and the schedule and sensor have a real "yesterday" to build.
@@ -108,10 +105,11 @@ class Settings:
 def parse_venues(raw: str) -> tuple[str, ...]:
     """LIQMAP_VENUES: comma-separated venue names, known and not repeated, in the given order."""
     venues = tuple(v.strip().lower() for v in raw.split(",") if v.strip())
-    unknown = [v for v in venues if v not in VENUES]
+    known = venue_names()  # the venue registry (transforms/venues.py)
+    unknown = [v for v in venues if v not in known]
     if unknown or not venues or len(set(venues)) != len(venues):
         raise ConfigError(
-            f"LIQMAP_VENUES={raw!r}: expected comma-separated venues from {', '.join(VENUES)} "
+            f"LIQMAP_VENUES={raw!r}: expected comma-separated venues from {', '.join(known)} "
             "without repeats, e.g. binance,bybit"
         )
     return venues

@@ -1,8 +1,9 @@
 """Mart layer: one vectorized model pass per run writes heatmap, map, daily metrics, moves.
 
-The marts come from the same cohorts, so they are one multi-asset. Every run reads the staged
-history from its first bar (cohorts expire after the lookback inside the model), so a daily
-partition and a range backfill give identical rows for a day; a range is one model pass.
+The marts come from the same cohorts, so they are one multi-asset. A run continues each
+market's model from its state at the end of the day before (mart.model_state, written with
+the marts), else from the market's first bar; a daily partition, a range backfill and a
+from-scratch recompute give the same rows for a day; a range is one model pass.
 Parameters come from `ModelConfig` (editable in the launchpad) and are recorded with every
 row set through `params_hash` and `mart.model_params`.
 """
@@ -51,10 +52,14 @@ class ModelConfig(dg.Config):
     zone_width_pct: float = _D.zone_width_pct
     zone_min_days: int = _D.zone_min_days
     zone_max_days: int = _D.zone_max_days
+    # Not a model parameter: ignore the stored model state and model every market from its
+    # first bar (`liqmap run --from-scratch`); the rows are the same, only slower.
+    from_scratch: bool = False
 
     def to_params(self) -> ModelParams:
         """Validated ModelParams (from_dict rejects unknown keys and bad values)."""
-        return ModelParams.from_dict({k: v for k, v in self.model_dump().items() if v is not None})
+        values = self.model_dump(exclude={"from_scratch"})
+        return ModelParams.from_dict({k: v for k, v in values.items() if v is not None})
 
     @property
     def auto_bins(self) -> bool:
@@ -102,7 +107,14 @@ def liquidation_model(
             for symbol in symbols:
                 try:
                     update = update_marts(
-                        conn, symbol, params, lo, hi, config.auto_bins, settings.venues
+                        conn,
+                        symbol,
+                        params,
+                        lo,
+                        hi,
+                        config.auto_bins,
+                        settings.venues,
+                        config.from_scratch,
                     )
                 except (NoStagedBars, IncompleteRawWindow) as exc:
                     # other symbols still get their marts; warehouse_snapshot fails the run
@@ -113,6 +125,15 @@ def liquidation_model(
                     # the other venues' rows and the aggregate (naming it missing) land
                     context.log.error(f"model {venue} {symbol}: {why}")
                     venue_failures.append(why)
+                if update.why:  # the state was not used as is: one line saying why
+                    context.log.warning(f"model {update.why}")
+                for venue, days in update.incomplete.items():
+                    context.log.warning(
+                        f"model {venue} {symbol}: history incomplete, no bars for "
+                        f"{', '.join(days)}; later days say so"
+                    )
+                started_from = update.state_day or "the first bar"
+                context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
                 hashes[symbol] = update.params.params_hash()
                 for key, n in update.rows.items():
                     totals[key] = totals.get(key, 0) + n

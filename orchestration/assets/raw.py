@@ -10,7 +10,6 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.datasets import DATASETS
 from transforms.raw.ingest import VenuesFailed, WaitingForArchive, ingest_window
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
@@ -18,6 +17,7 @@ from transforms.raw.quality import (
     CheckOutcome,
     check_names,
 )
+from transforms.raw.tables import TABLES
 from transforms.reference.tiers import MissingTiersError, TierFileError
 
 #: reported but not blocking on the raw asset (see README "Quality gates")
@@ -25,7 +25,7 @@ _NON_BLOCKING = WARN_ONLY_CHECKS | {FILES_VALID_CHECK}
 
 
 def _build_raw_asset(name: str) -> dg.AssetsDefinition:
-    spec = DATASETS[name]
+    spec = TABLES[name]
     check_specs = [
         dg.AssetCheckSpec(
             name=check,
@@ -36,7 +36,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
         for check in check_names(name)
     ]
     # Rules comparing with another dataset (mark vs last, OI value vs price) need it loaded.
-    deps = [DATASETS[spec.reference].asset] if spec.reference else []
+    deps = [TABLES[spec.after].asset] if spec.after else []
 
     @dg.asset(
         name=spec.asset,
@@ -126,4 +126,4 @@ def _merge_outcomes(asset_name: str, outcomes: list[CheckOutcome]) -> list[dg.As
     ]
 
 
-raw_assets = [_build_raw_asset(name) for name in DATASETS]
+raw_assets = [_build_raw_asset(name) for name in TABLES]

@@ -6,8 +6,8 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.datasets import DATASETS
 from transforms.raw.quality import good_segments, rejected_days
+from transforms.raw.tables import TABLES
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 from transforms.staging import build_bars_5m, incomplete_bar_days
 
@@ -24,7 +24,7 @@ from transforms.staging import build_bars_5m, incomplete_bar_days
     kinds={"duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[spec.asset for spec in DATASETS.values()],
+    deps=[spec.asset for spec in TABLES.values()],
     check_specs=[
         dg.AssetCheckSpec(
             name="complete_bars",

@@ -16,10 +16,11 @@ from reports.charts.realized import SIDES, realized_hourly_template, realized_to
 from reports.notation import fmt_corr, fmt_pct, fmt_times, fmt_usd, ok
 from reports.realized_data import RealizedDay, Record
 from transforms.raw.realized.settings import VENUES
+from transforms.venues import venue as registry_venue
+from transforms.venues import venue_label
 
 NOT_COLLECTED = "not collected"
 NO_MODEL = "no model for this venue"
-VENUE_LABELS = {"bybit": "Bybit", "binance": "Binance"}
 SOURCE_LABELS = {
     "complete": "complete stream (every liquidation)",
     "throttled": "throttled stream (at most one order per symbol per second: a lower bound)",
@@ -70,7 +71,7 @@ class RealizedCard:
 
 
 def _venue(v: str) -> str:
-    return VENUE_LABELS.get(v, v.title())
+    return venue_label(v)
 
 
 def _collected(row: Record) -> str:
@@ -104,7 +105,7 @@ def _day_ratio(row: Record) -> str:
 def _uncollected(venue: str) -> Record:
     """A venue with no row for the day (the realized marts were not built): not collected."""
     return {"venue": venue, "collected": NOT_COLLECTED, "coverage_share": 0.0, "events": None,
-            "completeness": VENUES[venue].COMPLETENESS, "realized_long": None,
+            "completeness": registry_venue(venue).realized, "realized_long": None,
             "realized_short": None, "model": NO_MODEL, "modelled_long": None,
             "modelled_short": None}  # fmt: skip
 

@@ -22,7 +22,7 @@ from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
 from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
-from reports.cards.venues import venue_map_split, venue_risk_card
+from reports.cards.venue_split import venue_map_split, venue_risk_card
 from reports.charts.history import (
     history_data,
     history_desc,
@@ -39,7 +39,7 @@ from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
 from reports.scenarios import SCENARIO_LABELS, ScenarioRow, scenario_order, scenario_table
-from reports.venues import VenueSet, VenueShare, joined_labels
+from reports.venue_set import VenueSet, VenueShare, joined_labels
 from transforms.venues import AGGREGATE_VENUE, venue_label
 
 

@@ -16,7 +16,7 @@ from reports.formats import iso_z
 from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
 from reports.loaders import MartData, Record
 from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd, price_scale
-from reports.venues import joined_labels, split_names
+from reports.venue_set import joined_labels, split_names
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 

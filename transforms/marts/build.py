@@ -1,8 +1,9 @@
 """Build every model `mart.*` frame for a range of target days in one pass of the model.
 
-`bars` covers [start - lookback, end_exclusive) for one symbol; each scenario runs the model
-once over the whole window, and every target day is read off those runs. Outputs for a day
-therefore do not depend on how many target days were requested (given the same window start).
+`bars` covers the market's history up to end_exclusive (from its first bar, or from the end of
+a carried state, transforms.model.state); each scenario runs the model once over them, and
+every target day is read off those runs. Outputs for a day therefore do not depend on how
+many target days were requested nor on where the carried state was taken.
 """
 
 from __future__ import annotations
@@ -24,18 +25,16 @@ from transforms.marts.registry import (
     MOVES_COLUMNS,
     MartFrames,
 )
-from transforms.model.aggregate import Grid, alive_grid, bin_range_for
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
-from transforms.model.cohorts import ModelRun, run_model
-from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends, funding_daily, oi_daily
+from transforms.model.cohorts import ModelRun
+from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
+from transforms.model.grid import Grid, alive_grid, bin_range_for
 from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
 from transforms.model.levels import LEVEL_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
-from transforms.model.moves import moves as compute_moves
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
-from transforms.model.zone import zones_daily
-from transforms.raw.datasets import ARCHIVE_VENUE
+from transforms.model.state import MarketState, advance
 from transforms.rules import swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -203,7 +202,7 @@ def _params_frame(runs_params: dict[str, ModelParams], recorded_at) -> pd.DataFr
 @dataclass
 class MarketModel:
     """One market's model output for a window: its mart frames and what the aggregate across
-    venues sums (transforms.marts.venues): the alive grids per scenario at each target day's
+    venues sums (transforms.marts.aggregate): the alive grids per scenario at each target day's
     last bar, the base run (per-bar liquidations) and the bars (price, OI, funding)."""
 
     venue: str
@@ -212,6 +211,9 @@ class MarketModel:
     t_days: np.ndarray  # target day starts (ns) with bars, ascending
     grids: dict[str, Grid] = field(default_factory=dict)  # scenario -> rows aligned to t_days
     base: ModelRun | None = None
+    state: MarketState | None = None  # the market's state at the end of the bars
+    cum_prev: tuple[float, float] = (0.0, 0.0)  # base liquidations before the bars (long, short)
+    symbol: str = ""
 
 
 def build_marts(
@@ -223,7 +225,8 @@ def build_marts(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
@@ -231,7 +234,7 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue
+        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue=venue
     ).frames
 
 
@@ -242,6 +245,7 @@ def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
         frame["venue"] = venue
     frames.daily_metrics["venues"] = venue
     frames.daily_metrics["venues_missing"] = ""
+    frames.daily_metrics["history_incomplete"] = ""
     return frames
 
 
@@ -254,28 +258,35 @@ def build_market(
     end_exclusive: date,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     recorded_at: datetime | None = None,
-    venue: str = ARCHIVE_VENUE,
+    *,
+    venue: str,
+    state: MarketState | None = None,
 ) -> MarketModel:
-    """`build_marts` for one market (venue, symbol), keeping what the aggregate needs."""
+    """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.
+
+    With `state` (transforms.model.state, at the end of the bar before `bars`) the model
+    continues from it; without, `bars` must start at the market's first bar."""
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
-    b = bars if isinstance(bars, BarArrays) else BarArrays.from_frame(bars)
+    if isinstance(bars, BarArrays):
+        b = bars
+    else:
+        carry = state.carries.get("base") if state is not None else None
+        prev = (carry.oi_last, state.oi_value_last) if carry is not None else None
+        b = BarArrays.from_frame(bars, prev)
     if b.n == 0:
         empty = _label_venue(_empty(recorded_at, runs_params), venue)
-        return MarketModel(venue, empty, b, np.zeros(0, dtype=np.int64))
+        kept = state if state is not None else MarketState.empty()
+        return MarketModel(venue, empty, b, np.zeros(0, dtype=np.int64), state=kept, symbol=symbol)
     start_ns, end_ns = _day_ns(start), _day_ns(end_exclusive)
     days, last = day_ends(b)
     tmask = (days >= start_ns) & (days < end_ns)
     t_days, t_last = days[tmask], last[tmask]
 
-    runs: dict[str, ModelRun] = {}
-    by_hash: dict[str, ModelRun] = {}
-    for sc, p in runs_params.items():
-        h = p.params_hash()
-        if h not in by_hash:
-            by_hash[h] = run_model(b, p, brackets)
-        runs[sc] = by_hash[h]
+    before = state if state is not None else MarketState.empty()
+    after, step = advance(before, b, params, brackets, names)
+    runs = step.runs
     base = runs["base"]
     base_hash = runs_params["base"].params_hash()
 
@@ -290,20 +301,15 @@ def build_market(
     hashes = {sc: runs_params[sc].params_hash() for sc in names}
     layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes)
     layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes)
-    # days of bars the model has seen by the end of each target day (warm-up notice)
-    history_days = ((t_days + NS_PER_DAY - b.ts[0]) // NS_PER_DAY).astype("int64")
-
-    # Day-level context shared by all scenarios (from bars only).
-    fund = funding_daily(b, params).reindex(t_days)
-    oi = oi_daily(b).reindex(t_days)
-    zone = zones_daily(pd.Series(b.close[last], index=days), t_days, params)
+    # Day-level context shared by all scenarios (from bars and what carried over), with the
+    # days of bars the model has seen by the end of each target day (warm-up notice).
+    context = step.days.reindex(t_days)
+    history_days = context["history_days"].to_numpy().astype("int64")
     day_first = np.searchsorted(b.ts, t_days, side="left")
     parts = []
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
         risk = risk_metrics(run, t_last, spots, grids[sc])
-        cl = np.concatenate([[0.0], np.cumsum(run.liq_long)])
-        cs = np.concatenate([[0.0], np.cumsum(run.liq_short)])
         df = pd.DataFrame(
             {
                 "symbol": symbol,
@@ -314,15 +320,11 @@ def build_market(
             }
         )
         df = pd.concat([df, risk.reset_index(drop=True)], axis=1)
-        df["liquidated_long_24h"] = cl[t_last + 1] - cl[day_first]
-        df["liquidated_short_24h"] = cs[t_last + 1] - cs[day_first]
-        for col in FUNDING_COLUMNS:
-            df[col] = fund[col].to_numpy()
-        for col in OI_COLUMNS:
-            df[col] = oi[col].to_numpy()
-        df["zone_low"] = zone["zone_low"].to_numpy()
-        df["zone_high"] = zone["zone_high"].to_numpy()
-        df["zone_days"] = zone["zone_days"].to_numpy().astype("int64")
+        df["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
+        df["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
+        for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
+            df[col] = context[col].to_numpy()
+        df["zone_days"] = context["zone_days"].to_numpy().astype("int64")
         g = grids[sc]
         levels = key_levels(g.price_low(), g.bin_size, g.long, g.short, spots)
         for col in LEVEL_COLUMNS:
@@ -336,32 +338,7 @@ def build_market(
         else pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
     )
 
-    mv = compute_moves(base)
-    end_ts = b.ts[mv["end_idx"].to_numpy(dtype=np.int64)]
-    confirmed = mv["confirmed"].to_numpy(dtype=bool)
-    conf_ts = b.ts[np.where(confirmed, mv["confirm_idx"].to_numpy(dtype=np.int64), 0)]
-    # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
-    move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
-    confirmed_ts = _ns_to_ts(conf_ts).where(pd.Series(confirmed))
-    moves_df = pd.DataFrame(
-        {
-            "symbol": symbol,
-            "day": _ns_to_date(move_day),
-            "start_ts": _ns_to_ts(b.ts[mv["start_idx"].to_numpy(dtype=np.int64)]),
-            "end_ts": _ns_to_ts(end_ts),
-            "direction": mv["direction"].to_numpy(),
-            "from_price": mv["from_price"].to_numpy(),
-            "to_price": mv["to_price"].to_numpy(),
-            "pct_change": mv["pct_change"].to_numpy(),
-            "long_liquidated": mv["long_liquidated"].to_numpy(),
-            "short_liquidated": mv["short_liquidated"].to_numpy(),
-            "oi_change": mv["oi_change"].to_numpy(),
-            "confirmed": confirmed,
-            "params_hash": base_hash,
-            "confirmed_ts": confirmed_ts,
-        },
-        columns=MOVES_COLUMNS,
-    )
+    moves_df = _moves_frame(step.moves, symbol, end_ns, base_hash)
     used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc in LAYER_SCENARIOS}
     frames = MartFrames(
         liq_heatmap=heatmap,
@@ -373,4 +350,39 @@ def build_market(
         model_params=_params_frame(used, recorded_at),
     )
     kept = {sc: grids[sc] for sc in scenarios if sc in grids}
-    return MarketModel(venue, _label_venue(frames, venue), b, t_days, kept, base)
+    return MarketModel(
+        venue, _label_venue(frames, venue), b, t_days, kept, base, after, before.cum_liq, symbol
+    )
+
+
+def _day_sums(per_bar: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Sum of `per_bar` over bars first..last of each day (a sum over the day's own bars, so
+    it does not depend on where the run started)."""
+    return np.array([float(np.sum(per_bar[a : z + 1])) for a, z in zip(first, last, strict=True)])
+
+
+def _moves_frame(rows: pd.DataFrame, symbol: str, end_ns: int, phash: str) -> pd.DataFrame:
+    """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS)."""
+    confirmed = rows["confirmed"].to_numpy(dtype=bool)
+    conf_ts = np.where(confirmed, rows["confirm_ts"].to_numpy(dtype=np.int64), 0)
+    # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
+    move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "day": _ns_to_date(move_day),
+            "start_ts": _ns_to_ts(rows["start_ts"].to_numpy(dtype=np.int64)),
+            "end_ts": _ns_to_ts(rows["end_ts"].to_numpy(dtype=np.int64)),
+            "direction": rows["direction"].to_numpy(),
+            "from_price": rows["from_price"].to_numpy(),
+            "to_price": rows["to_price"].to_numpy(),
+            "pct_change": rows["pct_change"].to_numpy(),
+            "long_liquidated": rows["long_liquidated"].to_numpy(),
+            "short_liquidated": rows["short_liquidated"].to_numpy(),
+            "oi_change": rows["oi_change"].to_numpy(),
+            "confirmed": confirmed,
+            "params_hash": phash,
+            "confirmed_ts": _ns_to_ts(conf_ts).where(pd.Series(confirmed)),
+        },
+        columns=MOVES_COLUMNS,
+    )

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 import duckdb
 
-from transforms.raw.datasets import ARCHIVE_VENUE, DAILY_DATASETS, dataset
+from transforms.raw.tables import DAILY_DATASETS, raw_table
 from transforms.venues import AGGREGATE_VENUE
 
-# Table names come from the dataset registry (constants), never from input.
+# Table names come from the raw-table registry (constants), never from input.
 RAW_DAYS_SQL = (
     "SELECT DISTINCT day FROM {table} "
     "WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
@@ -53,14 +53,14 @@ def missing_raw_days(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> dict[str, list[date]]:
     """daily dataset -> the days of [start, end) it has no rows for, for one symbol (a day
     the archive has not published for this symbol: the model skips the symbol's window)."""
     wanted = [start + timedelta(days=i) for i in range((end - start).days)]
     out: dict[str, list[date]] = {}
     for name in DAILY_DATASETS:
-        sql = RAW_DAYS_SQL.format(table=dataset(name).table)
+        sql = RAW_DAYS_SQL.format(table=raw_table(name).table)
         params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
         rows = conn.execute(sql, params).fetchall()
         have = {r[0] for r in rows}

@@ -15,14 +15,14 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from transforms.config import VENUES as MODELLED_VENUES
 from transforms.db import sql_file, transaction
 from transforms.marts.calibration import calibration_frame
 from transforms.marts.registry import MARTS
 from transforms.raw.realized.settings import VENUES
+from transforms.venues import venue, venue_names
 
 #: venues the liquidation model can run on (each has its own mart rows, venue column)
-MODEL_VENUES: tuple[str, ...] = MODELLED_VENUES
+MODEL_VENUES: tuple[str, ...] = venue_names()
 
 DELETE_WINDOW_SQL = (
     "DELETE FROM {table} WHERE list_contains($symbols, symbol) AND day >= $start AND day < $end"
@@ -44,7 +44,7 @@ def _venue_params(model_venues: tuple[str, ...]) -> dict[str, object]:
     venues = list(VENUES)
     return {
         "venues": venues,
-        "completeness": [VENUES[v].COMPLETENESS for v in venues],
+        "completeness": [venue(v).realized for v in venues],
         "model_venues": list(model_venues),
     }
 

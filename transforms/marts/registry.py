@@ -62,6 +62,7 @@ DAILY_METRICS_COLUMNS = [
     "venue",
     "venues",
     "venues_missing",
+    "history_incomplete",
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",
@@ -109,6 +110,18 @@ MOVES_COLUMNS = [
     "venue",
 ]
 MODEL_PARAMS_COLUMNS = ["params_hash", "scenario", "params_json", "recorded_at"]
+MODEL_STATE_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "scenario",
+    "params_hash",
+    "last_ts",
+    "cohorts",
+    "inputs",
+    "state",
+    "content_hash",
+]
 
 
 PRICE_HOURLY_COLUMNS = [
@@ -245,6 +258,8 @@ class Windowing(Enum):
     REALIZED_DAYS = "realized_days"
     #: every row of the configured symbols is rebuilt on each run (small, spans many days)
     WHOLE = "whole"
+    #: the model state at the end of the window's last day, written with its marts
+    STATE = "state"
     #: rows kept per key (market, alert, delivery) and updated by every nowcast refresh and
     #: alert evaluation; never replaced by a day window
     BY_KEY = "by_key"
@@ -260,6 +275,8 @@ class Mart:
     asset: bool = True
     #: which Dagster asset writes it
     producer: str = MODEL_ASSET
+    #: published in the read-only snapshot's Parquet exports (not the model's internal state)
+    exported: bool = True
 
     @property
     def table(self) -> str:
@@ -322,6 +339,16 @@ _ENTRIES = (
         "Every parameter set (JSON) behind a params_hash, per scenario.",
         Windowing.BY_PARAMS,
         asset=False,
+    ),
+    Mart(
+        "model_state",
+        tuple(MODEL_STATE_COLUMNS),
+        "The model's state at the end of a day per market, scenario and params_hash (alive "
+        "cohorts, closing factor, day-level running quantities), so the next day's run "
+        "models that day's bars only.",
+        Windowing.STATE,
+        asset=False,
+        exported=False,
     ),
     Mart(
         "realized_daily",

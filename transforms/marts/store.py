@@ -15,13 +15,17 @@ import pandas as pd
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS, MartFrames, Windowing
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import swing_day_ns
 from transforms.venues import AGGREGATE_VENUE
 
 READ_BARS_SQL = """
 SELECT * FROM stg.bars_5m
 WHERE venue = $venue AND symbol = $symbol AND ts < $until
+ORDER BY ts
+"""
+READ_BARS_AFTER_SQL = """
+SELECT * FROM stg.bars_5m
+WHERE venue = $venue AND symbol = $symbol AND ts > $after AND ts < $until
 ORDER BY ts
 """
 
@@ -38,9 +42,7 @@ DELETE_PARAMS_SQL = (
 )
 
 
-def read_bars(
-    conn: duckdb.DuckDBPyConnection, symbol: str, end: date, venue: str = ARCHIVE_VENUE
-) -> pd.DataFrame:
+def read_bars(conn: duckdb.DuckDBPyConnection, symbol: str, end: date, venue: str) -> pd.DataFrame:
     """Every staged bar before `end`, from the first one.
 
     The model state on a day depends on where its input starts (closing is netted against
@@ -51,6 +53,17 @@ def read_bars(
     """
     until = datetime.combine(end, datetime.min.time())
     return conn.execute(READ_BARS_SQL, {"venue": venue, "symbol": symbol, "until": until}).df()
+
+
+def read_bars_after(
+    conn: duckdb.DuckDBPyConnection, symbol: str, after_ns: int, end: date, venue: str
+) -> pd.DataFrame:
+    """The staged bars after the bar opened at `after_ns` (a state's last bar) and before
+    `end`: what a run continuing from that state models."""
+    until = datetime.combine(end, datetime.min.time())
+    after = pd.Timestamp(after_ns).to_pydatetime()
+    params = {"venue": venue, "symbol": symbol, "after": after, "until": until}
+    return conn.execute(READ_BARS_AFTER_SQL, params).df()
 
 
 def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
@@ -71,7 +84,7 @@ def write_price_hourly(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
     reference: str | None = None,
     venues: tuple[str, ...] = (),
 ) -> int:
@@ -138,27 +151,40 @@ def write_marts(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
     reference: str | None = None,
     venues: tuple[str, ...] = (),
 ) -> dict[str, int]:
     """Replace the window's rows of `venue` in every model mart with `frames`, and in
     `mart.price_hourly` with the window's staged bars (for 'all': see write_price_hourly),
     in one transaction."""
+    with transaction(conn):
+        return replace_marts(conn, frames, symbol, start, end, venue, reference, venues)
+
+
+def replace_marts(
+    conn: duckdb.DuckDBPyConnection,
+    frames: MartFrames,
+    symbol: str,
+    start: date,
+    end: date,
+    venue: str,
+    reference: str | None = None,
+    venues: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """`write_marts` without its transaction: the caller's transaction holds several
+    markets' rows and their model state (transforms.marts.update)."""
     counts: dict[str, int] = {}
     params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
     rows = frames.by_mart()
     rows["moves"] = moves_by_day(frames.moves, start, end)
-    with transaction(conn):
-        for mart in MODEL_MARTS:
-            conn.execute(DELETE_DAY_WINDOW_SQL.format(table=mart.table), params)
-            counts[mart.name] = _insert(conn, mart.table, rows[mart.name])
-        conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"venue": venue, "symbol": symbol})
-        counts["price_hourly"] = write_price_hourly(
-            conn, symbol, start, end, venue, reference, venues
-        )
-        failpoint("marts-write")
-        for row in frames.model_params.itertuples(index=False):
-            conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})
-        counts["model_params"] = _insert(conn, MODEL_PARAMS_TABLE, frames.model_params)
+    for mart in MODEL_MARTS:
+        conn.execute(DELETE_DAY_WINDOW_SQL.format(table=mart.table), params)
+        counts[mart.name] = _insert(conn, mart.table, rows[mart.name])
+    conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"venue": venue, "symbol": symbol})
+    counts["price_hourly"] = write_price_hourly(conn, symbol, start, end, venue, reference, venues)
+    failpoint("marts-write")
+    for row in frames.model_params.itertuples(index=False):
+        conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})
+    counts["model_params"] = _insert(conn, MODEL_PARAMS_TABLE, frames.model_params)
     return counts

@@ -10,17 +10,32 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
 
-from transforms.marts.build import build_market
+from transforms.db import transaction
+from transforms.failpoints import failpoint
+from transforms.marts.aggregate import aggregate_with_state, reference_market
+from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import describe_missing, missing_raw_days
-from transforms.marts.store import read_bars, write_marts
-from transforms.marts.venues import aggregate_markets, reference_market
+from transforms.marts.state import (
+    MarketInputs,
+    Restart,
+    bars_fingerprints,
+    find_restart,
+    first_close,
+    first_day,
+    history_note,
+    replace_state,
+    state_rows,
+    tiers_fingerprints,
+)
+from transforms.marts.store import read_bars, read_bars_after, replace_marts
+from transforms.model.layers import LAYER_SCENARIOS
 from transforms.model.params import ModelParams
-from transforms.raw.datasets import ARCHIVE_VENUE
+from transforms.model.scenarios import scenario_params
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
@@ -51,6 +66,9 @@ class SymbolMartsUpdate:
     bars: dict[str, int] = field(default_factory=dict)  # venue -> bars read
     rows: dict[str, int] = field(default_factory=dict)  # mart -> rows, venues and 'all'
     failed: dict[str, str] = field(default_factory=dict)  # venue -> reason
+    why: str = ""  # why the run did not continue from the newest state (one line), if so
+    state_day: date | None = None  # the state continued from (None: from the first bar)
+    incomplete: dict[str, list[str]] = field(default_factory=dict)  # venue -> missing days
 
     def add(self, rows: dict[str, int]) -> None:
         for key, n in rows.items():
@@ -61,24 +79,38 @@ def symbol_params(params: ModelParams, bars: pd.DataFrame, auto_bins: bool = Tru
     """`params` with the symbol's price bins (see module doc); unchanged if not auto_bins."""
     if not auto_bins:
         return params
-    bin_size, heatmap_bin_size = symbol_bins(float(bars["close"].iloc[0]))
+    return _with_bins(params, float(bars["close"].iloc[0]))
+
+
+def _with_bins(params: ModelParams, first_close: float) -> ModelParams:
+    bin_size, heatmap_bin_size = symbol_bins(first_close)
     return dataclasses.replace(params, bin_size=bin_size, heatmap_bin_size=heatmap_bin_size)
 
 
-def _market_bars(
+def _check_window(
     conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, start: date, end: date
-) -> pd.DataFrame:
-    """The market's staged history, or NoStagedBars / IncompleteRawWindow naming it."""
+) -> float:
+    """The market's first close, or NoStagedBars / IncompleteRawWindow naming it."""
     missing = missing_raw_days(conn, symbol, start, end, venue)
     if missing:
         what = describe_missing(missing)
         raise IncompleteRawWindow(
             f"{venue} {symbol}: no raw rows for {what}; its marts are not updated"
         )
-    bars = read_bars(conn, symbol, end, venue)
-    if bars.empty:
+    close = first_close(conn, venue, symbol, end)
+    if close is None:
         raise NoStagedBars(f"no staged bars for {venue} {symbol} before {end}: run stg_bars_5m")
-    return bars
+    return close
+
+
+def _missing_days(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, lo: date, hi: date
+) -> list[str]:
+    """ISO days of [lo, hi) that some daily raw dataset of the market lacks."""
+    if lo >= hi:
+        return []
+    missing = missing_raw_days(conn, symbol, lo, hi, venue)
+    return sorted({d.isoformat() for days in missing.values() for d in days})
 
 
 def update_marts(
@@ -87,45 +119,93 @@ def update_marts(
     params: ModelParams,
     start: date,
     end: date,
-    auto_bins: bool = True,
-    venues: tuple[str, ...] = (ARCHIVE_VENUE,),
+    auto_bins: bool,
+    venues: tuple[str, ...],
+    from_scratch: bool = False,
 ) -> SymbolMartsUpdate:
-    """Rebuild every mart of `symbol` for days [start, end) from each venue's whole staged
-    history, then its aggregate across venues ('all', transforms.marts.venues).
+    """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
+    ('all', transforms.marts.aggregate), continuing each market's model from its state at the
+    end of the newest kept day before `start` that can still be trusted
+    (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
+    The marts of every market and their states at the end of `end - 1` are written in one
+    transaction.
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
     on the same bins). A venue without rows for the window is reported in `failed` and the
-    others go on; when none has rows, the first venue's error is raised.
+    others go on; when none has rows, the first venue's error is raised. A market whose
+    history lacks a day (raw missing) is modelled across the gap and its later days carry
+    'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`.
     """
-    frames: dict[str, pd.DataFrame] = {}
+    closes: dict[str, float] = {}
     errors: dict[str, LookupError] = {}
     for venue in venues:
         try:
-            frames[venue] = _market_bars(conn, venue, symbol, start, end)
+            closes[venue] = _check_window(conn, venue, symbol, start, end)
         except (NoStagedBars, IncompleteRawWindow) as exc:
             errors[venue] = exc
-    if not frames:
+    if not closes:
         raise next(iter(errors.values()))
-    params = symbol_params(params, next(iter(frames.values())), auto_bins)
+    if auto_bins:
+        params = _with_bins(params, next(iter(closes.values())))
     update = SymbolMartsUpdate(params, failed={v: str(e) for v, e in errors.items()})
-    models = []
-    for venue, bars in frames.items():
+    brackets: dict[str, pd.DataFrame] = {}
+    for venue in closes:
         try:
-            brackets = load_brackets(conn, symbol, venue=venue)
+            brackets[venue] = load_brackets(conn, symbol, venue=venue)
         except LookupError as exc:
             update.failed[venue] = str(exc)
-            continue
-        model = build_market(bars, brackets, params, symbol, start, end, venue=venue)
-        update.add(write_marts(conn, model.frames, symbol, start, end, venue))
-        update.bars[venue] = len(bars)
-        models.append(model)
-    if not models:
+    if not brackets:
         raise IncompleteRawWindow("; ".join(update.failed.values()))
-    aggregate = aggregate_markets(models, venues, params)
+    names = list(dict.fromkeys([*LAYER_SCENARIOS, *DEFAULT_SCENARIOS]))
+    hashes = {sc: scenario_params(params, sc).params_hash() for sc in names}
+    tiers = {venue: tiers_fingerprints(b) for venue, b in brackets.items()}
+    restart = Restart(None, why=f"{symbol}: recomputed from the first bar (--from-scratch)")
+    if not from_scratch:
+        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start)
+    update.why = restart.why
+    update.state_day = restart.day
+    last_day = end - timedelta(days=1)
+    models, states = [], []
+    for venue, b in brackets.items():
+        state = restart.states.get(venue)
+        if state is None:
+            bars = read_bars(conn, symbol, end, venue)
+            lo = first_day(conn, venue, symbol, end) or start
+            carried: tuple[str, ...] = ()
+        else:
+            bars = read_bars_after(conn, symbol, state.last_ts, end, venue)
+            lo = restart.day + timedelta(days=1)
+            carried = restart.inputs[venue].missing
+        # days without bars whose effect is still within the lookback (history_note)
+        oldest = (last_day - timedelta(days=params.lookback_days)).isoformat()
+        found = (*carried, *_missing_days(conn, venue, symbol, lo, start))
+        missing = tuple(d for d in found if d >= oldest)
+        model = build_market(bars, b, params, symbol, start, end, venue=venue, state=state)
+        daily = model.frames.daily_metrics
+        daily["history_incomplete"] = [
+            history_note(missing, d, params.lookback_days) for d in daily["day"]
+        ]
+        update.bars[venue] = len(bars)
+        if missing:
+            update.incomplete[venue] = list(missing)
+        models.append(model)
+        inputs = MarketInputs(
+            bars_fingerprints(conn, venue, symbol, last_day), tiers[venue], missing
+        )
+        states.append(state_rows(venue, symbol, last_day, model.state, hashes, inputs))
+    aggregate, all_state = aggregate_with_state(
+        models, venues, params, restart.states.get(AGGREGATE_VENUE), end
+    )
+    states.append(state_rows(AGGREGATE_VENUE, symbol, last_day, all_state, hashes, None))
     reference = reference_market(models).venue
     written = tuple(m.venue for m in models)
-    update.add(
-        write_marts(conn, aggregate, symbol, start, end, AGGREGATE_VENUE, reference, written)
-    )
+    with transaction(conn):
+        for model in models:
+            update.add(replace_marts(conn, model.frames, symbol, start, end, model.venue))
+        update.add(
+            replace_marts(conn, aggregate, symbol, start, end, AGGREGATE_VENUE, reference, written)
+        )
+        update.add({"model_state": replace_state(conn, pd.concat(states, ignore_index=True))})
+        failpoint("state-write")
     return update

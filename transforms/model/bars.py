@@ -78,8 +78,12 @@ class BarArrays:
         return self.ts - self.ts % NS_PER_DAY
 
     @classmethod
-    def from_frame(cls, df: pd.DataFrame) -> BarArrays:
-        """From `stg.bars_5m`-shaped rows (one symbol); extra or missing columns are fine."""
+    def from_frame(cls, df: pd.DataFrame, oi_prev: tuple[float, float] | None = None) -> BarArrays:
+        """From `stg.bars_5m`-shaped rows (one symbol); extra or missing columns are fine.
+
+        `oi_prev` is (base, value) open interest of the bar before the first (a continued
+        run): leading missing open interest is forward-filled from it, as one frame over all
+        the bars would."""
         df = df.sort_values("ts", kind="stable")
         ts = to_ns(df["ts"])
         close = _col(df, "close")
@@ -96,8 +100,12 @@ class BarArrays:
         oi_base[~(oi_base > 0)] = np.nan
         if not np.isfinite(oi_base).any():
             oi_base = oi_value / op
-        oi_base = _ffill(oi_base)
-        oi_value = _ffill(oi_value) if np.isfinite(oi_value).any() else oi_base * close
+        prev_base, prev_value = oi_prev if oi_prev is not None else (np.nan, np.nan)
+        oi_base = _ffill(np.concatenate([[prev_base], oi_base]))[1:]
+        if np.isfinite(oi_value).any() or np.isfinite(prev_value):
+            oi_value = _ffill(np.concatenate([[prev_value], oi_value]))[1:]
+        else:
+            oi_value = oi_base * close
         return cls(
             ts=ts,
             open=op,

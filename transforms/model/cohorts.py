@@ -6,6 +6,13 @@ Everything is vectorized over cohorts; the only loops are over the sparse-table 
 Timing convention (documented in docs/methodology.md): bar t's ΔOI = OI_t − OI_{t−1};
 positive ΔOI opens cohorts at bar t's close; a cohort can first be liquidated at bar t+1;
 within a bar, liquidations happen before voluntary closing.
+
+A run can continue from a `ModelCarry` (the alive cohorts and running quantities at the end
+of earlier bars, transforms.model.state): carried cohorts have `start = -1` (opened before
+bar 0) and keep their log F at opening in `log_f_open`. Every quantity is then computed with
+the same floating-point operations in the same order as one run over all the bars (the
+closing product is a sequential sum continued from `log_f_prev`, per-bar sums add cohorts in
+the canonical side, level, opening-time order), so a chain of runs equals one run exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +29,36 @@ from transforms.model.params import ModelParams
 ALIVE, LIQUIDATED, EXPIRED = 0, 1, 2
 LONG, SHORT = 1, -1
 _MIN_FACTOR = 1e-300  # floor of the per-bar survival factor (OI collapsing to ~0)
+
+
+@dataclass
+class ModelCarry:
+    """The model's state at the end of a bar: alive cohorts and running quantities.
+
+    Cohorts are in canonical order (long before short, then leverage level, then opening
+    time). `log_f_end` is log F at the last bar, `oi_last` the last (forward-filled) base
+    open interest, `last_ts` that bar's open time (ns)."""
+
+    start_ts: np.ndarray  # int64 ns, opening bar open time
+    side: np.ndarray  # int8
+    level: np.ndarray  # int8
+    entry: np.ndarray
+    lp: np.ndarray
+    n0: np.ndarray
+    log_f_open: np.ndarray  # log F at the opening bar
+    log_f_end: float = 0.0
+    oi_last: float = float("nan")
+    last_ts: int = -1
+
+    @classmethod
+    def empty(cls) -> ModelCarry:
+        z = np.zeros(0)
+        i8 = np.zeros(0, dtype=np.int8)
+        return cls(np.zeros(0, dtype=np.int64), i8, i8.copy(), z, z.copy(), z.copy(), z.copy())
+
+    @property
+    def n_cohorts(self) -> int:
+        return len(self.start_ts)
 
 
 @dataclass
@@ -50,6 +87,41 @@ class ModelRun:
     opened_short: np.ndarray
     fixed_point_passes: int = 0
     effective_leverage: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    start_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    log_f_open: np.ndarray | None = None  # per cohort log F at opening (carried ones too)
+    log_f_prev: float = 0.0  # log F just before bar 0 (0 for a run from the first bar)
+    oi_prev: float = float("nan")  # base open interest just before bar 0 (carried)
+    ts_prev: int = -1  # open time of the bar before bar 0 (carried), -1 if none
+
+    def __post_init__(self) -> None:
+        if self.log_f_open is None:  # a run from the first bar: log F at the opening bar
+            self.log_f_open = self.log_f[self.start] if len(self.start) else np.zeros(0)
+        if len(self.start_ts) != len(self.start):
+            self.start_ts = self.bars.ts[np.maximum(self.start, 0)] if self.bars.n else self.start
+
+    def log_f_before(self, idx: np.ndarray) -> np.ndarray:
+        """log F at the end of bar idx - 1 (`log_f_prev` for idx 0)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.n_bars == 0:
+            return np.full(len(idx), self.log_f_prev)
+        return np.where(idx > 0, self.log_f[np.maximum(idx - 1, 0)], self.log_f_prev)
+
+    def carry(self) -> ModelCarry:
+        """The state at the end of the last bar: the cohorts still alive, in canonical order."""
+        alive = self.status == ALIVE
+        n = self.n_bars
+        return ModelCarry(
+            start_ts=self.start_ts[alive].astype(np.int64),
+            side=self.side[alive],
+            level=self.level[alive],
+            entry=self.entry[alive],
+            lp=self.lp[alive],
+            n0=self.n0[alive],
+            log_f_open=self.log_f_open[alive],
+            log_f_end=float(self.log_f[-1]) if n else self.log_f_prev,
+            oi_last=float(self.bars.oi_base[-1]) if n else self.oi_prev,
+            last_ts=int(self.bars.ts[-1]) if n else self.ts_prev,
+        )
 
     @property
     def n_bars(self) -> int:
@@ -63,13 +135,14 @@ class ModelRun:
         """Notional of every cohort at the end of bar t (0 when not alive then)."""
         alive = (self.start <= t) & (self.end > t)
         out = np.zeros(self.n_cohorts)
-        out[alive] = self.n0[alive] * np.exp(self.log_f[t] - self.log_f[self.start[alive]])
+        out[alive] = self.n0[alive] * np.exp(self.log_f[t] - self.log_f_open[alive])
         return out
 
     def exit_size(self) -> np.ndarray:
         """Notional at the moment each cohort left (or at the last bar if alive)."""
-        last = np.minimum(self.end, self.n_bars) - 1
-        return self.n0 * np.exp(self.log_f[last] - self.log_f[self.start])
+        return self.n0 * np.exp(
+            self.log_f_before(np.minimum(self.end, self.n_bars)) - self.log_f_open
+        )
 
     def accounting(self) -> pd.DataFrame:
         """Per cohort: opened = alive + liquidated + closed + expired (USDT)."""
@@ -141,18 +214,32 @@ def _ratios_per_open(
     return np.asarray(kl)[snap], np.asarray(ks)[snap], np.asarray(levs)[-1]
 
 
-def run_model(bars: BarArrays | pd.DataFrame, params: ModelParams, brackets) -> ModelRun:
-    """Run the cohort model over all bars (one pass) and return cohorts + per-bar series."""
+def run_model(
+    bars: BarArrays | pd.DataFrame,
+    params: ModelParams,
+    brackets,
+    carry: ModelCarry | None = None,
+) -> ModelRun:
+    """Run the cohort model over all bars (one pass) and return cohorts + per-bar series.
+
+    With `carry` (the state at the end of the bar before `bars`, all of whose bars are later)
+    the run continues it: see the module doc."""
     b = bars if isinstance(bars, BarArrays) else BarArrays.from_frame(bars)
+    c = carry if carry is not None else ModelCarry.empty()
+    if c.n_cohorts and b.n and b.ts[0] <= c.last_ts:
+        raise ValueError("bars must start after the carried state's last bar")
     n = b.n
     n_lev = len(params.leverage_levels)
     weights = np.asarray(params.leverage_weights)
+    log_f_prev = float(c.log_f_end)
 
     # 1. New positions from rising base-asset OI, valued at the bar's close.
     oi = b.oi_base
     d_oi = np.zeros(n)
     if n > 1:
         d_oi[1:] = oi[1:] - oi[:-1]
+    if n and carry is not None:
+        d_oi[0] = oi[0] - c.oi_last
     d_oi[~np.isfinite(d_oi)] = 0.0
     opened = np.where(d_oi > 0, d_oi * b.close, 0.0)
     opened[~np.isfinite(opened)] = 0.0
@@ -166,7 +253,7 @@ def run_model(bars: BarArrays | pd.DataFrame, params: ModelParams, brackets) -> 
     entry_o = b.close[op_idx]
     k_long, k_short, eff_lev = _ratios_per_open(brackets, b.day_ns[op_idx], params)
 
-    # Cohort layout: side-major (long block, short block), then level, then opening bar.
+    # New cohorts: side-major (long block, short block), then level, then opening bar.
     start = np.tile(op_idx, 2 * n_lev)
     side = np.repeat(np.array([LONG, SHORT], dtype=np.int8), n_lev * n_open)
     level = np.tile(np.repeat(np.arange(n_lev, dtype=np.int8), n_open), 2)
@@ -178,53 +265,89 @@ def run_model(bars: BarArrays | pd.DataFrame, params: ModelParams, brackets) -> 
     n0_long = (opened[op_idx] * share_o)[None, :] * weights[:, None]
     n0_short = (opened[op_idx] * (1.0 - share_o))[None, :] * weights[:, None]
     n0 = np.concatenate([n0_long.ravel(), n0_short.ravel()])
+    start_ts = b.ts[start] if n else np.zeros(0, dtype=np.int64)
+    if c.n_cohorts:
+        # Carried cohorts (opened before bar 0) join in canonical order: in one run over all
+        # bars they sit before the new ones of their side and level.
+        start = np.concatenate([np.full(c.n_cohorts, -1, dtype=np.int64), start])
+        side = np.concatenate([c.side.astype(np.int8), side])
+        level = np.concatenate([c.level.astype(np.int8), level])
+        entry = np.concatenate([c.entry, entry])
+        lp = np.concatenate([c.lp, lp])
+        n0 = np.concatenate([c.n0, n0])
+        start_ts = np.concatenate([c.start_ts, start_ts])
+        order = np.lexsort((start_ts, level, -side.astype(np.int64)))
+        start, side, level, entry, lp = (
+            start[order],
+            side[order],
+            level[order],
+            entry[order],
+            lp[order],
+        )
+        n0, start_ts = n0[order], start_ts[order]
+        carried = start < 0
+        log_f_carried = np.concatenate([c.log_f_open, np.zeros(len(order) - c.n_cohorts)])[order]
+    else:
+        carried = np.zeros(len(start), dtype=bool)
+        log_f_carried = np.zeros(len(start))
     q0 = n0 / entry  # base quantity
 
     # 2. Consumption on the mark path (first later bar crossing the LP).
-    half = n_lev * n_open
-    consumed = np.empty(len(start), dtype=np.int64)
+    is_long = side == LONG
+    consumed = np.full(len(start), n, dtype=np.int64)
     if n:
-        consumed[:half] = _SparseTable(b.mark_low, "min").first_cross(start[:half], lp[:half])
-        consumed[half:] = _SparseTable(b.mark_high, "max").first_cross(start[half:], lp[half:])
+        lo_tab, hi_tab = _SparseTable(b.mark_low, "min"), _SparseTable(b.mark_high, "max")
+        consumed[is_long] = lo_tab.first_cross(start[is_long], lp[is_long])
+        consumed[~is_long] = hi_tab.first_cross(start[~is_long], lp[~is_long])
 
     # 3. Lookback expiry at the first bar >= opening time + lookback.
     lookback_ns = int(params.lookback_days) * NS_PER_DAY
-    expiry = np.searchsorted(b.ts, b.ts[start] + lookback_ns, side="left") if n else start
+    expiry = np.searchsorted(b.ts, start_ts + lookback_ns, side="left") if n else start + 1
     end = np.minimum(consumed, expiry)
     status = np.full(len(start), ALIVE, dtype=np.int8)
     status[expiry < n] = EXPIRED
     status[consumed < expiry] = LIQUIDATED  # consumed < expiry <= n
     end = np.where(status == ALIVE, n, end)
 
-    # 4. Closing factor F_t (log space), net of the bar's modelled liquidations.
-    log_f = np.zeros(n)
+    # 4. Closing factor F_t (log space), net of the bar's modelled liquidations. The sum runs
+    # on from log F before bar 0, as one sequential sum over all bars would.
+    log_f = np.full(n, log_f_prev)
     passes = 0
-    if params.closing == "total_oi" and n > 1:
+
+    def open_log_f(lf: np.ndarray) -> np.ndarray:
+        return np.where(carried, log_f_carried, lf[np.maximum(start, 0)] if n else 0.0)
+
+    def before(lf: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.where(idx > 0, lf[np.maximum(idx - 1, 0)], log_f_prev)
+
+    if params.closing == "total_oi" and n > 0:
         oi_prev = np.empty(n)
-        oi_prev[0] = np.nan
+        oi_prev[0] = c.oi_last if carry is not None else np.nan
         oi_prev[1:] = oi[:-1]
         falling = (d_oi < 0) & (oi_prev > 0)
         liq_mask = status == LIQUIDATED
-        l_start, l_end, l_q = start[liq_mask], end[liq_mask], q0[liq_mask]
+        l_end, l_q = end[liq_mask], q0[liq_mask]
         for passes in range(1, 201):  # noqa: B007
+            l_open = open_log_f(log_f)[liq_mask]
             liq_base = np.bincount(
-                l_end, weights=l_q * np.exp(log_f[l_end - 1] - log_f[l_start]), minlength=n
+                l_end, weights=l_q * np.exp(before(log_f, l_end) - l_open), minlength=n
             )[:n]
             closes = np.where(falling, np.maximum(0.0, -d_oi - liq_base), 0.0)
             f = np.ones(n)
             f[falling] = 1.0 - closes[falling] / oi_prev[falling]
-            new = np.cumsum(np.log(np.clip(f, _MIN_FACTOR, 1.0)))
+            steps = np.log(np.clip(f, _MIN_FACTOR, 1.0))
+            new = np.cumsum(np.concatenate([[log_f_prev], steps]))[1:]
             if np.array_equal(new, log_f):
                 break
             log_f = new
+    log_f_open = open_log_f(log_f)
 
     # 5. Per-bar liquidation series at the size held when liquidated.
     liq_size = np.where(
         status == LIQUIDATED,
-        n0 * np.exp(log_f[np.maximum(end - 1, 0)] - log_f[start]),
+        n0 * np.exp(before(log_f, end) - log_f_open),
         0.0,
     )
-    is_long = side == LONG
     liq_bar = np.minimum(end, max(n - 1, 0))
     liq_long = np.bincount(liq_bar[is_long], weights=liq_size[is_long], minlength=n)[:n]
     liq_short = np.bincount(liq_bar[~is_long], weights=liq_size[~is_long], minlength=n)[:n]
@@ -246,4 +369,9 @@ def run_model(bars: BarArrays | pd.DataFrame, params: ModelParams, brackets) -> 
         opened_short=opened * (1.0 - long_share),
         fixed_point_passes=passes,
         effective_leverage=eff_lev,
+        start_ts=start_ts.astype(np.int64),
+        log_f_open=log_f_open,
+        log_f_prev=log_f_prev,
+        oi_prev=float(c.oi_last),
+        ts_prev=int(c.last_ts),
     )

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from transforms.model.aggregate import Grid, alive_grid
 from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
+from transforms.model.grid import Grid, alive_grid
 
 HIGH_LEVERAGE_MIN = 50.0  # "high" layer: tranches of 50x and more
 LOW_LEVERAGE_MAX = 10.0  # "low" layer: tranches of 10x and less
@@ -55,9 +55,11 @@ def subset_run(run: ModelRun, mask: np.ndarray) -> ModelRun:
     status = run.status[mask]
     n = run.n_bars
     liq = status == LIQUIDATED
-    size = np.where(liq, n0 * np.exp(run.log_f[np.maximum(end - 1, 0)] - run.log_f[start]), 0.0)
+    log_f_open = run.log_f_open[mask]
+    size = np.where(liq, n0 * np.exp(run.log_f_before(end) - log_f_open), 0.0)
     bar = np.minimum(end, max(n - 1, 0))
     is_long = side == LONG
+    new = start >= 0  # carried cohorts were opened before the run's bars
 
     def per_bar(idx: np.ndarray, sel: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.bincount(idx[sel], weights=w[sel], minlength=n)[:n]
@@ -74,8 +76,10 @@ def subset_run(run: ModelRun, mask: np.ndarray) -> ModelRun:
         status=status,
         liq_long=per_bar(bar, is_long, size),
         liq_short=per_bar(bar, ~is_long, size),
-        opened_long=per_bar(start, is_long, n0),
-        opened_short=per_bar(start, ~is_long, n0),
+        opened_long=per_bar(start, is_long & new, n0),
+        opened_short=per_bar(start, ~is_long & new, n0),
+        start_ts=run.start_ts[mask],
+        log_f_open=log_f_open,
     )
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from transforms.model.aggregate import Grid
 from transforms.model.cohorts import LONG, ModelRun
+from transforms.model.grid import Grid
 
 RISK_COLUMNS = [
     "longs_at_risk",
@@ -72,7 +72,8 @@ class _Side:
         # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
         # is much cheaper than a search per cohort.
         row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
-        a, z = row[run.start[order]], row[run.end[order]]
+        # carried cohorts (start -1, opened before bar 0) are alive from the first snapshot
+        a, z = row[np.maximum(run.start[order], 0)], row[run.end[order]]
         pos = np.flatnonzero(a < z)
         vis = order[pos]
         lp = run.lp[order]
@@ -83,7 +84,7 @@ class _Side:
             z=z[pos],
             lp_alive=lp[pos],
             n0=run.n0[vis],
-            log_f_start=run.log_f[run.start[vis]],
+            log_f_start=run.log_f_open[vis],
             log_f_snap=run.log_f[snaps],
             closing=bool(np.any(run.log_f)),
         )

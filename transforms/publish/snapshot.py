@@ -14,8 +14,8 @@ import duckdb
 from transforms.atomic import TMP_SUFFIX, atomic_target
 from transforms.marts.registry import MARTS
 
-#: every mart is exported, in registry order
-MART_TABLES = tuple(MARTS)
+#: every exported mart, in registry order (the model's state is internal)
+MART_TABLES = tuple(name for name, mart in MARTS.items() if mart.exported)
 
 
 def remove_stale_snapshot_temps(snapshot_path: Path, exports_dir: Path) -> list[Path]:
@@ -50,7 +50,7 @@ def publish_snapshot(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> in
 def export_marts(conn: duckdb.DuckDBPyConnection, exports_dir: Path) -> dict[str, int]:
     """Write each mart to `<exports_dir>/<table>.parquet` atomically; returns row counts."""
     counts = {}
-    for mart in MARTS.values():
+    for mart in (MARTS[name] for name in MART_TABLES):
         with atomic_target(exports_dir / f"{mart.name}.parquet", create=False) as tmp:
             conn.execute(
                 f"COPY (SELECT * FROM {mart.table}) TO ? (FORMAT parquet, COMPRESSION zstd)",

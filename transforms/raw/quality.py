@@ -1,8 +1,9 @@
 """Data-quality checks on raw tables, as named parameterized SQL over a [start, end) window.
 
 Each check returns failing rows (day, detail) so a failure names the day to look at.
-Table and column names come only from the dataset registry, never from input; which checks
-run for a dataset is the registry's `checks` (plus `checksums_verified` for every load).
+Table and column names come only from the raw-table registry (transforms.raw.tables), never
+from input; which checks run for a dataset is the registry's `checks` (plus
+`checksums_verified` for every load).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.raw.datasets import ARCHIVE_VENUE, dataset, period_bounds
-from transforms.raw.venues.base import sha256_file
+from transforms.atomic import sha256_file
+from transforms.raw.tables import period_days, raw_table
 
 FILES_CHECK = "checksums_verified"
-#: A day below the completeness threshold is rejected at load (transforms.raw.validation);
+#: A day below the completeness threshold is rejected at load (venues/binance/validation);
 #: a day above it but short of the full count happens in the real archive: warn, don't block.
 WARN_ONLY_CHECKS = frozenset({"complete_days"})
 #: Files rejected at load, per raw asset: reported, not blocking there (the window's good
@@ -107,11 +108,11 @@ def check_dataset(
     symbol: str,
     start: date,
     end: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> list[CheckOutcome]:
     """The registry's checks for one raw dataset of one venue over [start, end), in registry
     order (another venue's rows in the same table are checked by the same rules)."""
-    spec = dataset(name)
+    spec = raw_table(name)
     table, ts = spec.table, spec.time_column
     params: dict[str, object] = {"venue": venue, "symbol": symbol, "start": start, "end": end}
     queries: dict[str, tuple[str, dict[str, object]]] = {
@@ -129,7 +130,7 @@ def check_dataset(
 
 def check_names(name: str) -> tuple[str, ...]:
     """Every check an ingest of dataset `name` reports (data checks, then checksums)."""
-    return (*dataset(name).checks, FILES_CHECK, FILES_VALID_CHECK)
+    return (*raw_table(name).checks, FILES_CHECK, FILES_VALID_CHECK)
 
 
 def check_files_verified(
@@ -138,7 +139,7 @@ def check_files_verified(
     symbol: str,
     periods: list[str],
     cache_dir: Path,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> CheckOutcome:
     """Every loaded period is recorded in raw.files with its sha256, and the cached file still
     hashes to it (catches a cache edited or corrupted after the load)."""
@@ -171,10 +172,10 @@ def rejected_days(
     """Days of [start, end) covered by a file rejected at load (for any symbol and dataset),
     each with the rejection messages. Such a day is not staged, modelled or published."""
     days: dict[date, list[str]] = {}
-    for name, _symbol, period, message in conn.execute(
+    for _name, _symbol, period, message in conn.execute(
         REJECTED_SQL, {"symbols": list(symbols)}
     ).fetchall():
-        first, last = period_bounds(name, period)
+        first, last = period_days(period)
         day = max(first, start)
         while day < min(last, end):
             days.setdefault(day, []).append(message)

@@ -17,7 +17,6 @@ import pandas as pd
 from transforms.model.brackets import BRACKET_COLUMNS
 from transforms.reference.tiers import tier_table
 
-DEFAULT_VENUE = "binance"  # the archive the model reads (data.binance.vision)
 READ_BRACKETS_SQL = """
 SELECT * FROM ref.leverage_brackets
 WHERE venue = $venue AND symbol = $symbol
@@ -25,9 +24,7 @@ ORDER BY effective_date, bracket
 """
 
 
-def bracket_table(
-    symbol: str = "BTCUSDT", venue: str = DEFAULT_VENUE, tiers_file: str | Path | None = None
-) -> pd.DataFrame:
+def bracket_table(symbol: str, venue: str, tiers_file: str | Path | None = None) -> pd.DataFrame:
     """Every dated snapshot of one venue/symbol from the tier files, as model bracket rows
     (no database needed: tests and benchmarks use it)."""
     t = tier_table(tiers_file)
@@ -40,7 +37,8 @@ def load_brackets(
     conn: duckdb.DuckDBPyConnection,
     symbol: str,
     as_of: date | None = None,
-    venue: str = DEFAULT_VENUE,
+    *,
+    venue: str,
 ) -> pd.DataFrame:
     """Dated bracket snapshots of `venue` for `symbol` from `ref.leverage_brackets`.
 

@@ -490,3 +490,30 @@ CREATE TABLE IF NOT EXISTS mart.provisional_days (
     day DATE NOT NULL,
     as_of TIMESTAMP NOT NULL
 );
+
+-- History completeness (issue 19): on a day after a day of the market's history had no bars
+-- (raw files missing), 'history incomplete: <day> missing' (the model ran across the gap);
+-- empty when the history is whole. The aggregate names the venue: 'bybit: history ...'.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_incomplete VARCHAR;
+
+-- Model state at the end of a day (issue 19, transforms/model/state.py): per market
+-- (venue, symbol; 'all' for the aggregate's day-level quantities), day, scenario (a scenario's
+-- alive cohorts and closing factor; 'context' for funding, zone, zigzag and running totals)
+-- and params_hash. Written in the transaction of that day's marts; the next daily run
+-- continues from it. `inputs` is what the state was computed from (per-day fingerprints of
+-- the staged bars, per-date fingerprints of the tier snapshots, days missing from the
+-- history): when the warehouse no longer matches, the state is not used. content_hash is the
+-- sha256 of the identity columns, inputs and state bytes: a corrupt or foreign state is
+-- recomputed from bars, never loaded.
+CREATE TABLE IF NOT EXISTS mart.model_state (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- the state at the end of this UTC day
+    scenario VARCHAR NOT NULL,           -- base | never_close | ... | context
+    params_hash VARCHAR NOT NULL,
+    last_ts TIMESTAMP,                   -- open time of the last bar the state has seen
+    cohorts BIGINT NOT NULL,             -- alive cohorts carried (0 for context rows)
+    inputs VARCHAR NOT NULL,             -- JSON: fingerprints of the bars and tiers used
+    state BLOB NOT NULL,                 -- transforms.model.state.pack bytes
+    content_hash VARCHAR NOT NULL        -- sha256 of identity, inputs and state
+);

@@ -9,7 +9,6 @@ from functools import cache
 import duckdb
 
 from transforms.db import sql_file, transaction
-from transforms.raw.datasets import ARCHIVE_VENUE
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 
 BARS_PER_DAY = 288
@@ -38,7 +37,7 @@ def build_bars_5m(
     symbol: str,
     start: date,
     end_exclusive: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> int:
     """Rebuild stg.bars_5m for the market (`venue`, `symbol`) and days [start, end_exclusive);
     returns rows written.
@@ -78,7 +77,7 @@ def incomplete_bar_days(
     symbol: str,
     start: date,
     end_exclusive: date,
-    venue: str = ARCHIVE_VENUE,
+    venue: str,
 ) -> list[str]:
     """One line per day of [start, end_exclusive) without 288 bars each with mark and OI."""
     params = {

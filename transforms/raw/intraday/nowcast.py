@@ -3,7 +3,8 @@
 For each market, the days to refresh are those of the last `back_days` days (and today) whose
 rows are not final yet: Binance days without their archive files, Bybit days its source has not
 cached as final. Binance comes from its keyless REST API (binance_rest.py), Bybit from its
-existing REST source (transforms.raw.bybit_ingest with the nowcast's clock). A market's days are
+existing REST source (the shared REST loop, transforms.raw.rest.ingest, with the nowcast's
+clock). A market's days are
 all fetched before any is loaded, and each is loaded in one transaction with its provisional
 markers, so a failure loads nothing of the failing market: its previous rows (the last good
 nowcast) stay, and `mart.nowcast` marks it stale with the one-line reason. A venue-wide failure
@@ -23,15 +24,18 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import duckdb
 
 from transforms.config import Settings
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model.params import ModelParams
-from transforms.raw.bybit_ingest import ingest_bybit
-from transforms.raw.datasets import ARCHIVE_VENUE
-from transforms.raw.intraday.binance_rest import (
+from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
+from transforms.raw.intraday.state import MarketState, record, sync_provisional_marts
+from transforms.raw.rest.ingest import ingest_days
+from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
+from transforms.raw.venues.binance.rest import (
     BanState,
     BinanceRestClient,
     RestBanned,
@@ -39,8 +43,8 @@ from transforms.raw.intraday.binance_rest import (
     RestError,
     RestRestricted,
 )
-from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
-from transforms.raw.intraday.state import MarketState, record, sync_provisional_marts
+from transforms.raw.venues.bybit.feed import open_bybit_feed
+from transforms.raw.venues.bybit.ingest import BYBIT as BYBIT_VENUE
 from transforms.raw.venues.bybit.source import VENUE as BYBIT
 from transforms.reference import load_tiers, tiers_file_from_env
 from transforms.staging.bars import build_bars_5m
@@ -128,7 +132,7 @@ def binance_client(
     ban = BanState(settings.data_dir / "nowcast" / "binance-ban.json")
     server = None
     if url is None and settings.source == "synthetic":
-        from transforms.raw.intraday.fake_binance import FakeBinanceRest, simulated_markets
+        from transforms.raw.venues.binance.fake_rest import FakeBinanceRest, simulated_markets
 
         markets = simulated_markets(
             settings.symbols, settings.start_date, now().date(), settings.synthetic_seed
@@ -217,10 +221,23 @@ def _refresh_bybit(
     app = dataclasses.replace(settings, end_date=max(settings.end_date, today))
     states = {s: MarketState(BYBIT, s, today) for s in settings.symbols}
     provisional: set[str] = set()
+    sent = [0]
+
+    @contextlib.contextmanager
+    def feed(app_settings: Settings) -> Iterator[Any]:
+        """Bybit's feed on the nowcast's clock (which days are over, what the demo serves)."""
+        with open_bybit_feed(app_settings, None, clock) as f:
+            try:
+                yield f
+            finally:
+                sent[0] += f.source.client.requests
+
+    venue = dataclasses.replace(BYBIT_VENUE, open_feed=feed)
     for name in BYBIT_DATASETS:
-        result = ingest_bybit(connect, app, name, lo, today + timedelta(days=1), log, now=clock)
+        sent[0] = 0
+        result = ingest_days(venue, connect, app, name, lo, today + timedelta(days=1), log)
         provisional.update(result.provisional)
-        share = result.requests // max(len(settings.symbols), 1)
+        share = sent[0] // max(len(settings.symbols), 1)
         for symbol, state in states.items():
             state.requests += share
             if symbol in result.failures and state.error is None:

@@ -20,8 +20,9 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
-from transforms.raw.datasets import ARCHIVE_VENUE, DAILY_DATASETS
-from transforms.raw.intraday.binance_rest import RestDay
+from transforms.raw.tables import DAILY_DATASETS
+from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
+from transforms.raw.venues.binance.rest import RestDay
 
 #: the daily datasets a REST day fills (funding of the running month always comes from REST
 #: until its monthly file; transforms.raw.funding)

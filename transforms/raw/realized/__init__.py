@@ -1,6 +1,6 @@
 """Realized liquidations: a long-running WebSocket collector and its daily warehouse loader.
 
-bybit_stream / binance_stream  each venue's wire format: subscribe, heartbeat, parse, normalise
+(venues/<v>/stream.py)          each venue's wire format: subscribe, heartbeat, parse, normalise
 events                         the venue-neutral shapes both share (received line, liquidation)
 dedupe                         drops redeliveries after a reconnect, keeps genuine repeats
 hourly_files                   append + fsync to HH.jsonl.open, renamed atomically at the hour

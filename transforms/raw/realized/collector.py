@@ -24,7 +24,6 @@ from typing import Any
 
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 
-from transforms.raw.realized.bybit_stream import SubscriptionRejected
 from transforms.raw.realized.connection import NotLive, StreamConnection
 from transforms.raw.realized.coverage import CoverageLog
 from transforms.raw.realized.dedupe import RedeliveryFilter
@@ -37,6 +36,7 @@ from transforms.raw.realized.hourly_files import (
     tail_lines,
 )
 from transforms.raw.realized.settings import VENUES, CollectorConfig
+from transforms.raw.venues.bybit.stream import SubscriptionRejected
 
 log = logging.getLogger("liqmap.collect")
 REJECTED_FILE = "rejected.jsonl"
@@ -71,6 +71,7 @@ class VenueCollector:
         self.symbols = frozenset(config.symbols)
         self.stats = VenueStats()
         self._mark_from: int | None = None
+        self._covering: StreamConnection | None = None  # the connection coverage rests on
         self._gap_from: int | None = None
         self._gap_reason = "collector was not running"
         self._conn_ids = 0
@@ -152,11 +153,12 @@ class VenueCollector:
                         delay = min(delay * 2, self.config.backoff_max_seconds)
                         continue
                     delay = self.config.backoff_seconds
-                    self._begin_coverage()
+                    self._begin_coverage(current)
                     rotate_at = asyncio.get_running_loop().time() + self.config.rotate_seconds
                 outcome = await self._watch(current, rotate_at)
                 if outcome == "dropped":
-                    self._end_coverage(now_ms(), current.reason)
+                    # the drop's own time: on a busy machine this loop may notice it late
+                    self._end_coverage(current.ended_ms or now_ms(), current.reason)
                     log.warning("%s: disconnected (%s); reconnecting", self.venue, current.reason)
                     current = None
                     await self._sleep_unless_stopped(delay)
@@ -167,6 +169,7 @@ class VenueCollector:
                     if fresh is None:
                         rotate_at += self.config.backoff_max_seconds
                         continue
+                    self._covering = fresh
                     await current.close()
                     log.info(
                         "%s: connection %d replaced by %d",
@@ -225,8 +228,11 @@ class VenueCollector:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), seconds)
 
-    def _begin_coverage(self) -> None:
-        start = now_ms()
+    def _begin_coverage(self, conn: StreamConnection) -> None:
+        """Coverage starts when the venue confirmed the stream, which may be before `open()`
+        returned to this loop (and before messages that already arrived)."""
+        start = conn.live_ms if conn.live_ms is not None else now_ms()
+        self._covering = conn
         if self._gap_from is not None:
             self.coverage.gap(self._gap_from, start, self._gap_reason)
             self._gap_from = None
@@ -235,6 +241,7 @@ class VenueCollector:
         log.info("%s: receiving %s", self.venue, ",".join(self.config.symbols))
 
     def _end_coverage(self, at_ms: int, reason: str = "collector stopped") -> None:
+        self._covering = None
         if self._mark_from is not None:
             self.coverage.mark(self._mark_from, at_ms)
             self._mark_from = None
@@ -275,7 +282,7 @@ class VenueCollector:
             self.writer.sync()
             self.writer.roll_if_due()
             clock = asyncio.get_running_loop().time()
-            if clock - last_mark >= self.config.coverage_seconds and self._mark_from is not None:
+            if clock - last_mark >= self.config.coverage_seconds and self._covered_now():
                 now = now_ms()
                 self.coverage.mark(self._mark_from, now)
                 self._mark_from, last_mark = now, clock
@@ -283,6 +290,12 @@ class VenueCollector:
                 last_status = clock
                 self.stats.events_written = self.writer.events_written
                 log.info("%s: %s", self.venue, self.stats)
+
+    def _covered_now(self) -> bool:
+        """A periodic mark may run to now only while the connection is still open: once the
+        socket has dropped, the drop's own time ends coverage (see _end_coverage)."""
+        conn = self._covering
+        return self._mark_from is not None and conn is not None and conn.ended_ms is None
 
 
 async def collect(

@@ -2,6 +2,8 @@
 
 `open()` returns only once the stream is live (Bybit: the subscribe reply arrived; Binance: the
 handshake is done), so the collector can open a replacement before closing the old one.
+The connection keeps its own clock readings, `live_ms` and `ended_ms`, taken where they happen
+(not when the collector gets round to looking), so coverage marks are exact on a busy machine.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class StreamConnection:
         self.on_message, self.on_reject = on_message, on_reject
         self.ping_seconds, self.open_timeout = ping_seconds, open_timeout
         self.live = asyncio.Event()
+        self.live_ms: int | None = None  # when the venue confirmed the stream
+        self.ended_ms: int | None = None  # when the socket was found closed
+        self._last_recv_ms: int | None = None
         self.reader: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self._pinger: asyncio.Task[None] | None = None
@@ -61,7 +66,7 @@ class StreamConnection:
         for message in subscribe:
             await self._ws.send(message)
         if not subscribe:
-            self.live.set()
+            self._went_live(now_ms())
         self.reader = asyncio.create_task(self._read(self._ws))
         self._pinger = asyncio.create_task(self._ping(self._ws))
         confirmed = asyncio.ensure_future(self.live.wait())
@@ -111,12 +116,22 @@ class StreamConnection:
                     self.on_reject(text, recv, exc)
                     continue
                 if self.stream.is_subscribe_ack(message):  # raises SubscriptionRejected
-                    self.live.set()
+                    self._went_live(recv)
                     continue
+                self._last_recv_ms = recv
                 self.on_message(message, recv, self.conn_id)
         finally:
+            # A message received in millisecond T proves T was covered: [.., T + 1).
+            ended = now_ms()
+            if self._last_recv_ms is not None:
+                ended = max(ended, self._last_recv_ms + 1)
+            self.ended_ms = ended
             if self._pinger is not None:
                 self._pinger.cancel()
+
+    def _went_live(self, at_ms: int) -> None:
+        self.live_ms = at_ms
+        self.live.set()
 
     async def _ping(self, ws: ClientConnection) -> None:
         """The venue's application heartbeat (Bybit: {"op":"ping"} every 20 s)."""

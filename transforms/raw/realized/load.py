@@ -30,6 +30,7 @@ from transforms.raw.realized.hourly_files import (
     valid_prefix,
 )
 from transforms.raw.realized.settings import VENUES
+from transforms.venues import venue as registry_venue
 
 STALE_OPEN_MS = 60_000
 
@@ -83,6 +84,7 @@ def _read_rows(
     venue: str, venue_dir: Path, path: Path, day: date, symbols: frozenset[str], rows: dict
 ) -> int:
     stream = VENUES[venue]
+    completeness = registry_venue(venue).realized
     lines = valid_prefix(path.read_bytes())[0] if path.name.endswith(OPEN_SUFFIX) else None
     if lines is None:
         lines = path.read_bytes().splitlines()
@@ -111,7 +113,7 @@ def _read_rows(
             ("price", liq.price),
             ("quantity", liq.quantity),
             ("notional", liq.notional),
-            ("completeness", stream.COMPLETENESS),
+            ("completeness", completeness),
             ("received_at", datetime.fromtimestamp(received / 1000, UTC).replace(tzinfo=None)),
             ("source_file", relpath),
         ):

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
 from transforms.config import ConfigError, Settings
-from transforms.raw.realized import binance_stream, bybit_stream
+from transforms.raw.venues.bybit import stream as bybit_stream
+from transforms.venues import realized_venues, venue
 
-VENUES: dict[str, ModuleType] = {"bybit": bybit_stream, "binance": binance_stream}
-URL_ENV = {"bybit": "LIQMAP_BYBIT_WS_URL", "binance": "LIQMAP_BINANCE_WS_URL"}
+#: venue -> its stream module (transforms/raw/venues/<venue>/stream.py), for every venue the
+#: registry marks as having a realized stream, the complete ones first
+VENUES: dict[str, ModuleType] = {
+    name: import_module(f"{venue(name).package}.stream") for name in realized_venues()
+}
+
+
+def url_env(name: str) -> str:
+    """The variable overriding a venue's stream URL, e.g. LIQMAP_BYBIT_WS_URL."""
+    return f"LIQMAP_{name.upper()}_WS_URL"
 
 
 @dataclass(frozen=True)
@@ -20,7 +30,7 @@ class CollectorConfig:
 
     root: Path  # <data dir>/realized; one folder per venue below
     symbols: tuple[str, ...]
-    venues: tuple[str, ...] = ("bybit", "binance")
+    venues: tuple[str, ...] = tuple(VENUES)
     urls: tuple[tuple[str, str], ...] = ()
     bybit_ping_seconds: float = bybit_stream.PING_SECONDS
     fsync_seconds: float = 1.0
@@ -59,7 +69,7 @@ def collector_config(settings: Settings, env: dict[str, str] | None = None) -> C
     """Build the collector's settings, validating every LIQMAP_COLLECT_* / *_WS_URL value."""
     env = dict(os.environ if env is None else env)
     venues = tuple(
-        v.strip().lower() for v in env.get("LIQMAP_COLLECT_VENUES", "bybit,binance").split(",")
+        v.strip().lower() for v in env.get("LIQMAP_COLLECT_VENUES", ",".join(VENUES)).split(",")
     )
     unknown = [v for v in venues if v not in VENUES]
     if unknown or not venues:
@@ -68,11 +78,11 @@ def collector_config(settings: Settings, env: dict[str, str] | None = None) -> C
             f"expected a comma-separated subset of {', '.join(VENUES)}"
         )
     urls = []
-    for venue in venues:
-        url = env.get(URL_ENV[venue], VENUES[venue].DEFAULT_URL)
+    for name in venues:
+        url = env.get(url_env(name), VENUES[name].DEFAULT_URL)
         if not url.startswith(("ws://", "wss://")):
-            raise ConfigError(f"{URL_ENV[venue]}={url!r}: expected a ws:// or wss:// URL")
-        urls.append((venue, url))
+            raise ConfigError(f"{url_env(name)}={url!r}: expected a ws:// or wss:// URL")
+        urls.append((name, url))
     return CollectorConfig(
         root=realized_root(settings),
         symbols=settings.symbols,

@@ -1,6 +1,7 @@
 """Bybit v5 linear perpetuals (keyless REST): klines, mark klines, 5 min OI, funding, tiers.
 
-Entry points: `BybitSource.fetch_day(dataset, symbol, day)`, `BybitSource.fetch_risk_limits`,
+Entry points: `ingest(...)` (transforms.raw.ingest loops it with the other venues),
+`BybitSource.fetch_day(dataset, symbol, day)`, `BybitSource.fetch_risk_limits`,
 `make_bybit_source(cache_dir)`, `oi_per_side`, and `FakeBybitServer` for offline use.
 """
 
@@ -15,15 +16,18 @@ from transforms.raw.venues.bybit.errors import (
     NoHistory,
     RateLimited,
 )
+from transforms.raw.venues.bybit.ingest import ingest
 from transforms.raw.venues.bybit.oi import DEFAULT_OI_SIDES, OI_SIDES, oi_per_side
 from transforms.raw.venues.bybit.settings import (
     BybitSettings,
     load_bybit_settings,
     make_bybit_source,
 )
-from transforms.raw.venues.bybit.source import BybitDay, BybitSource
+from transforms.raw.venues.bybit.source import VENUE, BybitDay, BybitSource
 
 __all__ = [
+    "VENUE",
+    "ingest",
     "DAILY_DATASETS",
     "DATASETS",
     "DEFAULT_OI_SIDES",

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit.errors import BybitFormatError
 
 CATEGORY = "linear"
@@ -213,14 +214,6 @@ def dataset(name: str) -> BybitDataset:
         raise ValueError(
             f"unknown Bybit dataset {name!r}: expected one of {', '.join(DATASETS)}"
         ) from None
-
-
-@dataclass(frozen=True)
-class Page:
-    """One successful raw response and the query that produced it."""
-
-    params: dict[str, str]
-    body: bytes
 
 
 @dataclass(frozen=True)

@@ -13,48 +13,22 @@ Run standalone: `python -m transforms.raw.venues.bybit.fake_server --start 2026-
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
-import json
 import re
 import threading
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from transforms.raw.rest.fake_server import FakeRestServer, Fault
 from transforms.raw.venues.bybit import responses
 from transforms.raw.venues.bybit.market import BybitMarket, generate_market
 
 KLINE_MAX, OI_MAX, FUNDING_MAX = 1000, 200, 200
 KLINE_DEFAULT, OI_DEFAULT, FUNDING_DEFAULT = 200, 50, 200
 OI_INTERVALS = {"5min": 5, "15min": 15, "30min": 30, "1h": 60, "4h": 240, "1d": 1440}
-
-
-@dataclass
-class Fault:
-    """Misbehaviour for `times` requests to `path` (None: any), after `after` normal ones.
-
-    kind: `status` (HTTP `status` with `body`), `retcode` (200 with `ret_code`/`ret_msg`),
-    `truncate` (the normal body cut in half), `drop_field` (first list item loses `field`),
-    `delay` (sleep `delay_s`, then answer normally).
-    """
-
-    kind: str
-    path: str | None = None
-    times: int = 1
-    after: int = 0  # matching requests answered normally before the fault starts
-    status: int = 503
-    body: bytes = b""
-    ret_code: int = 10006
-    ret_msg: str = "Too many visits!"
-    field: str = ""
-    delay_s: float = 0.0
 
 
 class _ParamError(Exception):
@@ -96,55 +70,27 @@ def _decode_cursor(cursor: str) -> int:
     return int(match.group(1))
 
 
-class FakeBybitServer:
+class FakeBybitServer(FakeRestServer):
     """Threaded server on 127.0.0.1; `url` is its base URL (use as LIQMAP_BYBIT_URL)."""
 
     def __init__(self, markets: Iterable[BybitMarket], *, host: str = "127.0.0.1", port: int = 0):
         self.markets = {m.symbol: m for m in markets}
-        self.requests = 0
-        self.requests_by_path: collections.Counter[str] = collections.Counter()
-        self.log: list[tuple[str, dict[str, str]]] = []  # (path, query) of every request
-        self.faults: list[Fault] = []
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self.url = f"http://{host}:{self._httpd.server_address[1]}"
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeBybitServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__init__(host=host, port=port)
 
     def __enter__(self) -> FakeBybitServer:
-        return self.start()
+        return self.start()  # type: ignore[return-value]
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def error_body(self, code: int, msg: str) -> bytes:
+        return responses.error_body(code, msg)
 
-    def add_fault(self, fault: Fault) -> None:
-        with self._lock:
-            self.faults.append(fault)
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.path in (None, path) and fault.times > 0:
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
+    def drop_field(self, doc: Any, name: str) -> Any:
+        items = doc["result"]["list"]
+        if items:
+            if isinstance(items[0], dict):
+                items[0].pop(name, None)
+            else:
+                items[0].pop()
+        return doc
 
     # -- endpoints ---------------------------------------------------------------------------
     def _market(self, params: dict[str, str]) -> BybitMarket:
@@ -195,8 +141,8 @@ class FakeBybitServer:
         m = self._market(params)
         return responses.risk_limit_result(m.risk_tiers)
 
-    def respond(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
-        """Status and body for one request (faults applied by the handler)."""
+    def respond(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
+        """Status and body for one request (faults applied by the base class)."""
         routes = {
             "/v5/market/kline": lambda p: self._kline(p, mark=False),
             "/v5/market/mark-price-kline": lambda p: self._kline(p, mark=True),
@@ -210,62 +156,6 @@ class FakeBybitServer:
             return 200, responses.envelope(routes[path](params))
         except _ParamError as exc:
             return 200, responses.error_body(10001, str(exc))
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle + delayed ACK add
-            # ~40 ms to every keep-alive request (a year of demo days is ~20k requests).
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                parts = urlsplit(self.path)
-                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                with server._lock:
-                    server.requests += 1
-                    server.requests_by_path[parts.path] += 1
-                    server.log.append((parts.path, params))
-                fault = server._take_fault(parts.path)
-                status, body = server.respond(parts.path, params)
-                if fault is not None:
-                    status, body = _apply(fault, status, body)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-
-def _apply(fault: Fault, status: int, body: bytes) -> tuple[int, bytes]:
-    if fault.kind == "status":
-        return fault.status, fault.body
-    if fault.kind == "retcode":
-        return 200, responses.error_body(fault.ret_code, fault.ret_msg)
-    if fault.kind == "truncate":
-        return status, body[: len(body) // 2]
-    if fault.kind == "drop_field":
-        doc = json.loads(body)
-        items = doc["result"]["list"]
-        if items:
-            if isinstance(items[0], dict):
-                items[0].pop(fault.field, None)
-            else:
-                items[0].pop()
-        return status, json.dumps(doc, separators=(",", ":")).encode()
-    if fault.kind == "delay":
-        time.sleep(fault.delay_s)
-        return status, body
-    raise ValueError(f"unknown fault kind {fault.kind!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -288,3 +178,6 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+__all__ = ["Fault", "FakeBybitServer"]

@@ -100,7 +100,7 @@ def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
 
 @lru_cache(maxsize=3)  # one per demo symbol (~60 MB each for a year)
 def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: float) -> BybitMarket:
-    from transforms.raw.venues.synthetic.market import (
+    from transforms.raw.synthetic.market import (
         month_end_exclusive,
         month_start,
         simulate_market,

@@ -1,0 +1,221 @@
+"""The venue split of a day page: positions at risk and open interest by venue (beside the
+key figures), and the liquidation map's bands stacked by venue (inside the map card).
+
+Both come from the per-venue mart rows; the aggregate's own rows give the totals and shares,
+so a venue's share is of the figure the page prints for all venues."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+
+from reports.cards.card import ChartCard, Table
+from reports.cards.liq_map import MAP_MAX_BARS, MAP_SPAN
+from reports.charts.venue_split import venue_map_template, venue_risk_template
+from reports.loaders import Record
+from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
+from reports.venue_set import VenueShare, joined_labels
+from transforms.venues import AGGREGATE_VENUE, venue_label
+
+RISK_MEASURES = (
+    ("shorts_at_risk", "Shorts at risk"),
+    ("longs_at_risk", "Longs at risk"),
+    ("oi_value", "Open interest"),
+)
+
+
+def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date) -> ChartCard:
+    """Shorts and longs at risk and open interest per venue, each with its share of all
+    venues (the aggregate row `agg`)."""
+    rows = []
+    for vo, s in enumerate(shares):
+        if s.row is None:
+            continue
+        for o, (key, label) in enumerate(RISK_MEASURES):
+            value = s.row.get(key)
+            if ok(value):
+                share = fmt_share(value, agg.get(key))
+                rows.append(
+                    {
+                        "m": label,
+                        "o": o,
+                        "venue": s.label,
+                        "vo": vo,
+                        "x": float(f"{value:.4g}"),
+                        "txt": f"{fmt_usd(value)} ({share})",
+                    }
+                )
+    labels = [s.label for s in shares]
+    desc = (
+        f"Positions at risk and open interest by venue, {symbol}, end of {d} UTC. "
+        + "; ".join(
+            f"{s.label}: shorts {s.shorts} ({s.shorts_share}), longs {s.longs} "
+            f"({s.longs_share}), open interest {s.oi} ({s.oi_share})"
+            for s in shares
+        )
+        + f". All venues: shorts {fmt_usd(agg.get('shorts_at_risk'))}, longs "
+        f"{fmt_usd(agg.get('longs_at_risk'))}, open interest {fmt_usd(agg.get('oi_value'))}."
+    )
+    spec = venue_risk_template().fill({"rows": rows, "desc": desc})
+    table_rows = [
+        (s.label, s.shorts, s.shorts_share, s.longs, s.longs_share, s.oi, s.oi_share)
+        for s in shares
+    ]
+    table_rows.append(
+        (
+            venue_label(AGGREGATE_VENUE),
+            fmt_usd(agg.get("shorts_at_risk")),
+            fmt_share(agg.get("shorts_at_risk"), agg.get("shorts_at_risk")),
+            fmt_usd(agg.get("longs_at_risk")),
+            fmt_share(agg.get("longs_at_risk"), agg.get("longs_at_risk")),
+            fmt_usd(agg.get("oi_value")),
+            fmt_share(agg.get("oi_value"), agg.get("oi_value")),
+        )
+    )
+    return ChartCard(
+        id="venue-risk",
+        title="By venue: positions at risk and open interest",
+        intro=(
+            f"The figures above add up {joined_labels(labels)}. Each venue's positions are "
+            "modelled on its own prices, open interest and leverage tiers; the shares are of "
+            "the total over all venues. A venue's share of the positions at risk can differ "
+            "from its share of open interest: its positions sit at other prices."
+        ),
+        desc=desc,
+        spec=spec,
+        table=Table(
+            caption="By venue (base model)",
+            head=[
+                "Venue",
+                "Shorts at risk",
+                "Share",
+                "Longs at risk",
+                "Share",
+                "Open interest",
+                "Share of open interest",
+            ],
+            rows=table_rows,
+        ),
+        downloads="venues",
+    )
+
+
+def _window_sums(rows: list[Record], lo_edge: float, hi_edge: float) -> tuple[float, float]:
+    """(longs, shorts) notional of the bins inside the map's window."""
+    inside = [r for r in rows if r["price_high"] > lo_edge and r["price_low"] < hi_edge]
+    return (
+        float(sum(r["long_notional"] for r in inside)),
+        float(sum(r["short_notional"] for r in inside)),
+    )
+
+
+def venue_map_split(
+    agg_rows: list[Record], venue_rows: dict[str, list[Record]], symbol: str, d: date
+) -> ChartCard | None:
+    """The day's map bands (the aggregate map's bands: same window and width) stacked by
+    venue and side, from each venue's `mart.liq_map` rows; None without two venues' rows."""
+    if not agg_rows or sum(1 for r in venue_rows.values() if r) < 2:
+        return None
+    spot = agg_rows[0]["spot_price"]
+    if not ok(spot):
+        return None
+    lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
+    width = float(np.median([r["price_high"] - r["price_low"] for r in agg_rows])) or 1.0
+    step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
+    base = float(np.floor(lo_edge / step) * step)
+    venues = list(venue_rows)
+    # band index -> [venue][side] notional
+    bands: dict[int, np.ndarray] = {}
+    for vi, v in enumerate(venues):
+        for r in venue_rows[v]:
+            if not (r["price_high"] > lo_edge and r["price_low"] < hi_edge):
+                continue
+            i = int((r["price_low"] - base) // step)
+            cell = bands.setdefault(i, np.zeros((len(venues), 2)))
+            cell[vi, 0] += r["long_notional"]
+            cell[vi, 1] += r["short_notional"]
+    series = [f"{venue_label(v)} longs" for v in venues] + [
+        f"{venue_label(v)} shorts" for v in venues
+    ]
+    data = []
+    for i, cell in sorted(bands.items()):
+        blo, bhi = base + i * step, base + (i + 1) * step
+        band = f"{fmt_price(blo)} to {fmt_price(bhi)}"
+        for side in (0, 1):
+            total = float(cell[:, side].sum())
+            below = 0.0  # the stack: each venue's segment starts where the previous ended
+            for vi in range(len(venues)):
+                value = float(cell[vi, side])
+                if value <= 0:
+                    continue
+                below += value
+                data.append(
+                    {
+                        "lo": chart_price(blo),
+                        "s": series[side * len(venues) + vi],
+                        "v0": float(f"{below - value:.4g}"),
+                        "v1": float(f"{below:.4g}"),
+                        "band": band,
+                        "txt": f"{fmt_usd(value)} ({fmt_share(value, total)})",
+                    }
+                )
+    if not data:
+        return None
+    agg_long, agg_short = _window_sums(agg_rows, lo_edge, hi_edge)
+    table_rows = []
+    for v in venues:
+        vl, vs = _window_sums(venue_rows[v], lo_edge, hi_edge)
+        table_rows.append(
+            (
+                venue_label(v),
+                fmt_usd(vl),
+                fmt_share(vl, agg_long),
+                fmt_usd(vs),
+                fmt_share(vs, agg_short),
+            )
+        )
+    table_rows.append(
+        (
+            venue_label(AGGREGATE_VENUE),
+            fmt_usd(agg_long),
+            fmt_share(agg_long, agg_long),
+            fmt_usd(agg_short),
+            fmt_share(agg_short, agg_short),
+        )
+    )
+    window = f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}"
+    desc = (
+        f"Liquidation map by venue, {symbol}, end of {d} UTC: long and short liquidation "
+        f"notional per price band within {window}, stacked by venue. "
+        + "; ".join(f"{r[0]}: longs {r[1]} ({r[2]}), shorts {r[3]} ({r[4]})" for r in table_rows)
+        + "."
+    )
+    spec = venue_map_template().fill(
+        {
+            "bands": data,
+            "spot": [{"c": chart_price(spot), "label": f"Spot {fmt_price(spot)}"}],
+            "desc": desc,
+        },
+        {
+            "xdomain0": chart_price(lo_edge),
+            "xdomain1": chart_price(hi_edge),
+            "step": chart_price(step),
+        },
+    )
+    return ChartCard(
+        id="liqmap-venues",
+        title="By venue",
+        intro=(
+            "The same bands (base model, all leverage), stacked by venue: each venue's "
+            "positions liquidate on its own price, and the stacks add up to the map above."
+        ),
+        desc=desc,
+        spec=spec,
+        table=Table(
+            caption=f"By venue, within {window}",
+            head=["Venue", "Longs", "Share", "Shorts", "Share"],
+            rows=table_rows,
+        ),
+        downloads="",  # each venue's map rows: on the venue's own page
+    )

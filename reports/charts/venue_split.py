@@ -1,0 +1,118 @@
+"""The venue split templates: at-risk totals and open interest stacked by venue, and the
+liquidation map's bands stacked by venue (the stacks add up to the aggregate's).
+
+Every tooltip text is formatted by the build (`reports.notation`), never by Vega."""
+
+from __future__ import annotations
+
+import functools
+
+import altair as alt
+
+from reports.charts.spec import (
+    LONG,
+    LONG_CUM,
+    SHORT,
+    SHORT_CUM,
+    SPOT_RULE,
+    USD_LABEL,
+    Template,
+    build_template,
+    num,
+    ph,
+)
+from transforms.venues import venue_label, venue_names
+
+# one colour per registered venue (transforms/venues.py order: the reference venue first)
+VENUE_COLORS = ("#4c9be8", "#f2a33a", "#8a7fb8", "#5fb36b")
+# the map's series: per venue a long shade and a short shade
+LONG_SHADES = (LONG, LONG_CUM, "#b23a1c", "#ffc2ad")
+SHORT_SHADES = (SHORT, SHORT_CUM, "#0d6f73", "#b3ecee")
+
+
+def _cycle(palette: tuple[str, ...], n: int) -> list[str]:
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def venue_series() -> tuple[list[str], list[str]]:
+    """(venue labels, colours): a fixed scale, so a venue keeps its colour on every page."""
+    labels = [venue_label(v) for v in venue_names()]
+    return labels, _cycle(VENUE_COLORS, len(labels))
+
+
+def map_series() -> tuple[list[str], list[str]]:
+    """('Binance longs', ... 'Bybit shorts'; their colours): longs in reds, shorts in teals."""
+    labels = [venue_label(v) for v in venue_names()]
+    names = [f"{x} longs" for x in labels] + [f"{x} shorts" for x in labels]
+    return names, _cycle(LONG_SHADES, len(labels)) + _cycle(SHORT_SHADES, len(labels))
+
+
+@functools.cache
+def venue_risk_template() -> Template:
+    """Horizontal bars per measure (shorts at risk, longs at risk, open interest), stacked by
+    venue. Rows: m (measure), o (its order), venue, x (USD), txt (value and share)."""
+    chart = (
+        alt.Chart(alt.Data(values=ph("rows")))
+        .mark_bar()
+        .encode(
+            y=alt.Y("m:N", sort=alt.EncodingSortField("o"), axis=alt.Axis(title=None)),
+            x=alt.X(
+                "x:Q", stack="zero", axis=alt.Axis(title="USDT, by venue", labelExpr=USD_LABEL)
+            ),
+            color=alt.Color(
+                "venue:N",
+                scale=alt.Scale(domain=venue_series()[0], range=venue_series()[1]),
+                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+            ),
+            order=alt.Order("vo:Q"),
+            tooltip=[
+                alt.Tooltip("m:N", title="Figure"),
+                alt.Tooltip("venue:N", title="Venue"),
+                alt.Tooltip("txt:N", title="Value (share of all venues)"),
+            ],
+        )
+        .properties(width="container", height=150, description=ph("desc"))
+    )
+    return build_template("venue_risk", chart)
+
+
+@functools.cache
+def venue_map_template() -> Template:
+    """Notional per price band stacked by venue and side (rows: lo = the band's low edge, s =
+    series, v0/v1 = the segment's bottom and top in USD, stacked by the build; band and txt
+    for the tooltip; the band width is the number `step`), with spot as a rule."""
+    x = alt.X(
+        "lo:Q",
+        scale=alt.Scale(
+            domain=[{"expr": num("xdomain0")}, {"expr": num("xdomain1")}], zero=False, nice=False
+        ),
+        axis=alt.Axis(title="Liquidation price (USDT)", format="$~s", labelOverlap=True),
+    )
+    bars = (
+        alt.Chart(alt.Data(values=ph("bands")))
+        .transform_calculate(hi=f"datum.lo + {num('step')}")
+        .mark_bar()
+        .encode(
+            x=x,
+            x2="hi:Q",
+            y=alt.Y("v1:Q", axis=alt.Axis(title="Notional per band", labelExpr=USD_LABEL)),
+            y2="v0:Q",
+            color=alt.Color(
+                "s:N",
+                scale=alt.Scale(domain=map_series()[0], range=map_series()[1]),
+                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+            ),
+            tooltip=[
+                alt.Tooltip("band:N", title="Liquidation price"),
+                alt.Tooltip("s:N", title="Venue and side"),
+                alt.Tooltip("txt:N", title="Notional (share of the band)"),
+            ],
+        )
+    )
+    spot = (
+        alt.Chart(alt.Data(values=ph("spot")))
+        .mark_rule(color=SPOT_RULE, strokeDash=[6, 4], strokeWidth=1.4)
+        .encode(x=alt.X("c:Q"), tooltip=[alt.Tooltip("label:N", title="Level")])
+    )
+    chart = alt.layer(bars, spot).properties(width="container", height=260, description=ph("desc"))
+    return build_template("venue_map", chart)

@@ -1,0 +1,324 @@
+"""Model state (issue 19): a day costs a day, and the rows are those of a full recompute.
+
+Chained daily runs (each continuing from the state the previous one wrote), one range run and
+from-scratch recomputes give the same mart rows for every venue and the aggregate; each rule
+that makes a state untrusted (params, corrupt or foreign bytes, re-staged bars, a new tier
+snapshot, --from-scratch) falls back visibly; a day without bars is never silent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.model_helpers import flat_brackets, random_bars
+from tests.venue_helpers import synthetic_warehouse
+from transforms.marts.registry import MARTS, Windowing
+from transforms.marts.update import update_marts
+from transforms.model import ModelParams
+from transforms.model.state import CONTEXT, MarketState, advance, pack, unpack
+
+PARAMS = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
+VENUES = ("binance", "bybit")
+FIRST = date(2025, 1, 1)
+DAYS = 30
+SCENARIOS = ("base", "never_close", "low_leverage", "high_leverage")
+TABLES = [m.table for m in MARTS.values() if m.windowing in (Windowing.MODEL_DAYS,)] + [
+    "mart.price_hourly"
+]
+
+
+def _day(i: int) -> date:
+    return FIRST + timedelta(days=i)
+
+
+def _update(conn, start: date, end: date, params=PARAMS, **kw):
+    return update_marts(conn, "BTCUSDT", params, start, end, False, VENUES, **kw)
+
+
+def _chain(conn, first: int, last: int, **kw) -> list:
+    """Daily runs for days first..last (indices), each its own window."""
+    return [_update(conn, _day(i), _day(i + 1), **kw) for i in range(first, last + 1)]
+
+
+def _frame(conn, table: str) -> pd.DataFrame:
+    df = conn.execute(f"SELECT * FROM {table}").df()
+    keys = [c for c in df.columns if df[c].dtype.kind != "f"]
+    floats = [c for c in df.columns if df[c].dtype.kind == "f"]
+    return df.sort_values([*keys, *floats], kind="stable").reset_index(drop=True)
+
+
+def assert_same_rows(a: duckdb.DuckDBPyConnection, b: duckdb.DuckDBPyConnection, table: str):
+    """The non-float columns equal as multisets (EXCEPT ALL both ways) and, row by row in
+    the same order, every float equal within 1e-9 relative (NaN where NaN)."""
+    fa, fb = _frame(a, table), _frame(b, table)
+    assert len(fa) == len(fb) > 0, table
+    keys = [c for c in fa.columns if fa[c].dtype.kind != "f"]
+    left = fa[keys].astype(str).value_counts()
+    right = fb[keys].astype(str).value_counts()
+    assert left.equals(right.reindex(left.index)) and len(left) == len(right), table
+    for col in fa.columns:
+        if fa[col].dtype.kind == "f":
+            np.testing.assert_allclose(
+                fa[col].to_numpy(), fb[col].to_numpy(), rtol=1e-9, atol=0, err_msg=f"{table}.{col}"
+            )
+    assert set(fa["venue"]) == {"binance", "bybit", "all"}, table
+
+
+def _same_marts(a, b) -> None:
+    for table in TABLES:
+        assert_same_rows(a, b, table)
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory):
+    """30 days of two venues, built by 30 daily runs chained through the stored state."""
+    path = tmp_path_factory.mktemp("chained") / "w.duckdb"
+    conn = synthetic_warehouse(path, DAYS)
+    updates = _chain(conn, 0, DAYS - 1)
+    yield conn, updates
+    conn.close()
+
+
+def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
+    conn, updates = chained
+    # each daily run after the first continued from the day before and read one day of bars
+    assert updates[0].state_day is None
+    for i, update in enumerate(updates[1:], start=1):
+        assert update.state_day == _day(i - 1), update.why
+        assert update.bars == {"binance": 288, "bybit": 288}
+    ranged = synthetic_warehouse(tmp_path / "range.duckdb", DAYS)
+    assert _update(ranged, _day(0), _day(DAYS)).state_day is None
+    _same_marts(conn, ranged)
+    # the last days recomputed from scratch, day by day, over the range build: the same rows
+    for update in _chain(ranged, DAYS - 6, DAYS - 1, from_scratch=True):
+        assert update.state_day is None and "--from-scratch" in update.why
+    _same_marts(conn, ranged)
+
+
+def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):
+    conn = synthetic_warehouse(tmp_path / "w.duckdb", 12)
+    _update(conn, _day(0), _day(12))
+    frames = {t: _frame(conn, t) for t in TABLES}
+    update = _update(conn, _day(5), _day(6))
+    assert update.state_day is None  # no state kept before day 5: from the first bar
+    for table in TABLES:
+        after = _frame(conn, table)
+        pd.testing.assert_frame_equal(after, frames[table], check_exact=False, rtol=1e-9)
+
+
+def test_state_round_trip_continues_like_one_run():
+    bars = random_bars(6 * 288, seed=5)
+    brackets = flat_brackets()
+    whole, step = advance(MarketState.empty(), bars, PARAMS, brackets, SCENARIOS)
+    state = MarketState.empty()
+    liq = []
+    for i in range(0, len(bars), 100):  # any bar boundary, not only days
+        state, part = advance(state, bars.iloc[i : i + 100], PARAMS, brackets, SCENARIOS)
+        liq.append(part.runs["base"].liq_long)
+        state = MarketState.from_rows({k: unpack(pack(v)) for k, v in state.rows().items()})
+    assert np.array_equal(np.concatenate(liq), step.runs["base"].liq_long)
+    for key, fields in whole.rows().items():
+        assert pack(fields) == pack(state.rows()[key]), key
+
+
+def test_a_truncated_state_is_not_loaded():
+    state, _ = advance(
+        MarketState.empty(), random_bars(300, seed=2), PARAMS, flat_brackets(), SCENARIOS
+    )
+    blob = pack(state.rows()["base"])
+    with pytest.raises(ValueError, match="truncated"):
+        unpack(blob[:-10])
+    with pytest.raises(ValueError, match="not a liqmap model state"):
+        unpack(b"garbage")
+    assert CONTEXT in state.rows()
+
+
+# --- a state that cannot be trusted is recomputed, with one line saying why -------------
+
+SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
+
+
+@pytest.fixture
+def short_chain(tmp_path):
+    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
+    _chain(conn, 0, 5)
+    yield conn
+    conn.close()
+
+
+def _day_rows(conn, day: date) -> dict[str, pd.DataFrame]:
+    out = {}
+    for table in TABLES:
+        df = conn.execute(f"SELECT * FROM {table} WHERE day = $d", {"d": day}).df()
+        keys = [c for c in df.columns if df[c].dtype.kind != "f"]
+        out[table] = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out
+
+
+def _run_day6_and_check_against_scratch(conn, params=PARAMS):
+    """Run day 6 (continuing as the rules allow), then recompute it from scratch: the rows
+    must not change. Returns the first run's update."""
+    update = _update(conn, _day(6), _day(7), params)
+    got = _day_rows(conn, _day(6))
+    _update(conn, _day(6), _day(7), params, from_scratch=True)
+    for table, frame in _day_rows(conn, _day(6)).items():
+        assert len(frame) > 0, table
+        pd.testing.assert_frame_equal(got[table], frame, check_exact=False, rtol=1e-9, obj=table)
+    return update
+
+
+def test_the_newest_state_is_continued(short_chain):
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day == _day(5) and update.why == ""
+    kept = short_chain.execute(
+        "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'binance' ORDER BY day"
+    ).fetchall()
+    assert [r[0] for r in kept] == [_day(4), _day(5), _day(6)]  # the three newest
+
+
+def test_missing_state_recomputes_from_the_first_bar(short_chain):
+    short_chain.execute("DELETE FROM mart.model_state")
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day is None and "no model state" in update.why
+
+
+def test_other_params_recompute_from_the_first_bar(short_chain):
+    other = ModelParams(lookback_days=8, bin_size=250.0, heatmap_bin_size=500.0)
+    update = _run_day6_and_check_against_scratch(short_chain, other)
+    assert update.state_day is None
+    assert "computed under params" in update.why and other.params_hash() in update.why
+
+
+def test_a_corrupt_state_is_not_loaded(short_chain):
+    short_chain.execute(
+        "UPDATE mart.model_state SET state = state[1:100] "
+        "WHERE venue = 'binance' AND day = $d AND scenario = 'base'",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert "corrupt" in update.why and "binance" in update.why
+    assert update.state_day == _day(4)  # the newest state that holds
+
+
+def test_a_foreign_state_is_not_loaded(short_chain):
+    # bybit's (valid) state, hash and all, put in binance's place
+    short_chain.execute(
+        "UPDATE mart.model_state AS m SET state = o.state, content_hash = o.content_hash "
+        "FROM mart.model_state AS o WHERE m.venue = 'binance' AND o.venue = 'bybit' "
+        "AND m.day = $d AND o.day = $d AND m.scenario = 'base' AND o.scenario = 'base'",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert "corrupt" in update.why and update.state_day == _day(4)
+
+
+def test_restaged_bars_recompute_from_the_day_before_them(short_chain):
+    short_chain.execute(
+        "UPDATE stg.bars_5m SET oi_base = oi_base * 1.01 WHERE venue = 'bybit' AND day = $d",
+        {"d": _day(5)},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"bybit BTCUSDT bars of {_day(5)} changed" in update.why
+    assert update.state_day == _day(4)
+
+
+def test_a_tier_snapshot_for_an_earlier_date_recomputes(short_chain):
+    tiers = flat_brackets(mmr=0.006).assign(venue="binance", effective_date=_day(2))
+    short_chain.register("t", tiers)
+    short_chain.execute("INSERT INTO ref.leverage_brackets BY NAME SELECT * FROM t")
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"binance BTCUSDT tier snapshot for {_day(2)} changed" in update.why
+    assert update.state_day is None  # no state kept from before that date
+
+
+# --- a day without bars is never silent -----------------------------------------------
+
+
+def test_a_missing_day_marks_the_later_days_and_the_other_venue_goes_on(tmp_path):
+    gone = _day(3)
+    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT, skip={"bybit": {gone}})
+    updates = _chain(conn, 0, 6)
+    assert "bybit" in updates[3].failed and "bybit" not in updates[4].failed
+    rows = conn.execute(
+        "SELECT day, venue, history_incomplete FROM mart.daily_metrics WHERE scenario = 'base'"
+    ).df()
+    note = f"history incomplete: {gone} missing"
+    rows["day"] = pd.to_datetime(rows["day"]).dt.date
+    for day, venue, text in rows.itertuples(index=False):
+        if day <= gone or venue == "binance":
+            assert text == "", (day, venue, text)
+        elif venue == "bybit":
+            assert text == note, (day, text)
+        else:
+            assert text == f"bybit: {note}", (day, text)
+    assert set(rows[rows["day"] == gone]["venue"]) == {"binance", "all"}
+    # the same rows as a recompute from the first bar
+    got = _day_rows(conn, _day(6))
+    _update(conn, _day(6), _day(7), from_scratch=True)
+    for table, frame in _day_rows(conn, _day(6)).items():
+        pd.testing.assert_frame_equal(got[table], frame, check_exact=False, rtol=1e-9, obj=table)
+
+
+# --- SIGKILL while the state and marts are written ---------------------------------------
+
+CHILD = """
+import sys
+from datetime import date
+import duckdb
+from transforms.marts.update import update_marts
+from transforms.model import ModelParams
+conn = duckdb.connect(sys.argv[1])
+params = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
+day = date.fromisoformat(sys.argv[2])
+update_marts(conn, "BTCUSDT", params, day, date.fromordinal(day.toordinal() + 1), False,
+             ("binance", "bybit"))
+conn.close()
+"""
+
+
+def _all_rows(conn) -> dict[str, pd.DataFrame]:
+    """Every mart's rows, and the states by identity and content hash."""
+    states = conn.execute("SELECT * EXCLUDE (state) FROM mart.model_state").df()
+    keys = ["venue", "day", "scenario"]
+    return {
+        **{t: _frame(conn, t) for t in TABLES},
+        "state": states.sort_values(keys).reset_index(drop=True),
+    }
+
+
+def test_sigkill_during_the_state_write_keeps_the_previous_day(tmp_path):
+    path = tmp_path / "w.duckdb"
+    conn = synthetic_warehouse(path, SHORT)
+    _chain(conn, 0, 4)
+    before = _all_rows(conn)
+    conn.close()
+    env = {**os.environ, "LIQMAP_FAILPOINT": "state-write"}
+    crashed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), _day(5).isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    conn = duckdb.connect(str(path))
+    try:
+        after = _all_rows(conn)
+        for table, frame in before.items():  # nothing of day 5 landed, day 4 is whole
+            pd.testing.assert_frame_equal(after[table], frame, obj=table)
+        update = _update(conn, _day(5), _day(6))  # the next run finishes the day
+        assert update.state_day == _day(4)
+        clean = synthetic_warehouse(tmp_path / "clean.duckdb", SHORT)
+        _chain(clean, 0, 5)
+        _same_marts(conn, clean)
+    finally:
+        conn.close()

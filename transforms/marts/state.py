@@ -1,0 +1,331 @@
+"""The model state in the warehouse (`mart.model_state`): write it with a day's marts, find
+the newest state a run can continue from, and say why a state cannot be used.
+
+A state row is trusted only when everything it was computed from still holds:
+
+* it exists for every market of the symbol (each venue modelled, and the aggregate 'all')
+  under the scenario's current `params_hash`;
+* its content hash matches (a corrupt, truncated or foreign state is never loaded);
+* the staged bars of every day it covers have the fingerprint recorded with it (a re-loaded
+  raw day changes them), and the tier snapshots in force up to its day are those it used.
+
+When the newest state fails, an older kept state before the first day that matters is tried,
+else the run starts from each market's first bar; `Restart.why` is the one line saying so.
+Kept: the three newest days per market and every month's last day (`RETAIN_SQL`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from transforms.marts.registry import MARTS
+from transforms.model.state import CONTEXT, MarketState, pack, unpack
+from transforms.venues import AGGREGATE_VENUE
+
+STATE_TABLE = MARTS["model_state"].table
+KEEP_NEWEST = 3
+
+# Per-day fingerprint of the staged bars the model reads (row count and a hash sum).
+BARS_FINGERPRINT_SQL = """
+SELECT day, count(*) AS n,
+       sum(hash(ts, open, high, low, close, mark_high, mark_low, mark_close,
+                oi_base, oi_value, taker_ratio, funding_rate))::VARCHAR AS h
+FROM stg.bars_5m
+WHERE venue = $venue AND symbol = $symbol AND day <= $until
+GROUP BY day
+"""
+STATE_DAYS_SQL = """
+SELECT DISTINCT day FROM mart.model_state
+WHERE symbol = $symbol AND venue IN (SELECT unnest($venues)) AND day < $before
+ORDER BY day DESC
+"""
+STATE_ROWS_SQL = """
+SELECT venue, scenario, params_hash, inputs, state, content_hash
+FROM mart.model_state
+WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
+"""
+DELETE_STATE_SQL = """
+DELETE FROM mart.model_state WHERE venue = $venue AND symbol = $symbol AND day = $day
+"""
+# Keep the newest KEEP_NEWEST days of a market and each month's last day.
+RETAIN_SQL = f"""
+DELETE FROM mart.model_state
+WHERE venue = $venue AND symbol = $symbol AND day <> last_day(day)
+  AND day NOT IN (
+    SELECT DISTINCT day FROM mart.model_state
+    WHERE venue = $venue AND symbol = $symbol ORDER BY day DESC LIMIT {KEEP_NEWEST}
+  )
+"""
+FIRST_CLOSE_SQL = """
+SELECT close FROM stg.bars_5m
+WHERE venue = $venue AND symbol = $symbol AND ts < $until ORDER BY ts LIMIT 1
+"""
+FIRST_DAY_SQL = """
+SELECT min(day) FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol AND day < $until
+"""
+
+
+def content_hash(
+    venue: str, symbol: str, day: date, scenario: str, params_hash: str, inputs: str, blob: bytes
+) -> str:
+    """sha256 over the row's identity, inputs and state bytes."""
+    head = f"{venue}|{symbol}|{day.isoformat()}|{scenario}|{params_hash}|{inputs}|".encode()
+    return hashlib.sha256(head + blob).hexdigest()
+
+
+def bars_fingerprints(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date
+) -> dict[str, list]:
+    """ISO day -> [rows, hash] of the market's staged bars up to `until` (inclusive)."""
+    rows = conn.execute(
+        BARS_FINGERPRINT_SQL, {"venue": venue, "symbol": symbol, "until": until}
+    ).fetchall()
+    return {d.isoformat(): [int(n), str(h)] for d, n, h in rows}
+
+
+def tiers_fingerprints(brackets: pd.DataFrame) -> dict[str, str]:
+    """ISO effective date -> sha256 of that tier snapshot's rows."""
+    out = {}
+    cols = ["bracket", "notional_floor", "notional_cap", "max_leverage", "maint_margin_rate", "cum"]
+    for eff, rows in brackets.groupby("effective_date", sort=True):
+        values = rows.sort_values("bracket")[cols].to_numpy(dtype=float).tolist()
+        text = json.dumps(values)  # floats as repr: exact
+        out[pd.Timestamp(eff).date().isoformat()] = hashlib.sha256(text.encode()).hexdigest()
+    return out
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """What a market's state at `day` was computed from (recorded with it as JSON)."""
+
+    bars: dict[str, list]  # ISO day -> [rows, hash], days up to the state's day
+    tiers: dict[str, str]  # ISO effective date -> hash, all snapshots
+    missing: tuple[str, ...] = ()  # ISO days of the history without bars (raw missing)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"bars": self.bars, "tiers": self.tiers, "missing": list(self.missing)},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> MarketInputs:
+        d = json.loads(text)
+        return cls(d.get("bars", {}), d.get("tiers", {}), tuple(d.get("missing", ())))
+
+
+def first_change(old: Mapping[str, object], new: Mapping[str, object], upto: date) -> date | None:
+    """The first ISO day <= upto whose entry differs between `old` and `new` (added,
+    removed or changed), or None."""
+    limit = upto.isoformat()
+    keys = {k for k in (*old, *new) if k <= limit and old.get(k) != new.get(k)}
+    return date.fromisoformat(min(keys)) if keys else None
+
+
+def tier_change(old: Mapping[str, str], new: Mapping[str, str], upto: date) -> date | None:
+    """The first day whose cohorts a tier change reprices: the earliest changed snapshot's
+    date, or date.min when it is (or precedes) the first snapshot, which also prices every
+    earlier cohort."""
+    changed = first_change(old, new, upto)
+    if changed is None:
+        return None
+    first = min(date.fromisoformat(k) for k in (*old, *new))
+    return date.min if changed <= first else changed
+
+
+@dataclass
+class Restart:
+    """Where a symbol's run starts: the state day (None: from each market's first bar), the
+    states to continue (venue -> MarketState, and 'all'), each market's recorded inputs, and
+    why an older start was taken (empty when the newest state was used or none existed)."""
+
+    day: date | None
+    states: dict[str, MarketState] = field(default_factory=dict)
+    inputs: dict[str, MarketInputs] = field(default_factory=dict)
+    why: str = ""
+
+
+def _load_day(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    day: date,
+    markets: Sequence[str],
+    hashes: Mapping[str, str],
+) -> tuple[dict[str, MarketState], dict[str, MarketInputs], str]:
+    """Every market's state at `day`, or ({}, {}, why not)."""
+    rows = conn.execute(
+        STATE_ROWS_SQL, {"symbol": symbol, "day": day, "venues": list(markets)}
+    ).fetchall()
+    found: dict[str, dict[str, tuple]] = {}
+    for venue, scenario, phash, inputs, blob, digest in rows:
+        found.setdefault(venue, {})[scenario] = (phash, inputs, bytes(blob), digest)
+    states, recorded = {}, {}
+    for venue in markets:
+        got = found.get(venue, {})
+        wanted = {CONTEXT: hashes["base"]} if venue == AGGREGATE_VENUE else {
+            **{sc: h for sc, h in hashes.items()}, CONTEXT: hashes["base"]
+        }  # fmt: skip
+        parts = {}
+        for scenario, phash in wanted.items():
+            if scenario not in got:
+                return {}, {}, f"no {venue} {symbol} state for {scenario} at the end of {day}"
+            have, inputs, blob, digest = got[scenario]
+            if have != phash:
+                return (
+                    {},
+                    {},
+                    (
+                        f"the {venue} {symbol} state for {day} was computed under params "
+                        f"{have} ({scenario}), now {phash}"
+                    ),
+                )
+            if content_hash(venue, symbol, day, scenario, have, inputs, blob) != digest:
+                return {}, {}, f"the {venue} {symbol} state for {day} ({scenario}) is corrupt"
+            try:
+                parts[scenario] = unpack(blob)
+            except (ValueError, KeyError, TypeError) as exc:
+                return {}, {}, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+            if scenario == CONTEXT:
+                recorded[venue] = MarketInputs.from_json(inputs)
+        try:
+            states[venue] = MarketState.from_rows(parts)
+        except (ValueError, KeyError, TypeError) as exc:
+            return {}, {}, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+    return states, recorded, ""
+
+
+def find_restart(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    venues: Sequence[str],
+    hashes: Mapping[str, str],
+    tiers: Mapping[str, Mapping[str, str]],
+    start: date,
+) -> Restart:
+    """The newest state before `start` every market of the symbol can continue from (see
+    module doc). `hashes`: scenario -> params_hash; `tiers`: venue -> tiers_fingerprints."""
+    markets = [*venues, AGGREGATE_VENUE]
+    days = [
+        r[0]
+        for r in conn.execute(
+            STATE_DAYS_SQL, {"symbol": symbol, "venues": markets, "before": start}
+        ).fetchall()
+    ]
+    if not days:
+        return Restart(None, why=f"{symbol}: no model state before {start}: from the first bar")
+    reasons: list[str] = []
+    limit = start
+    for day in days:
+        if day >= limit:
+            continue
+        states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
+        if why:
+            reasons.append(why)
+            continue
+        stale = None
+        for venue in venues:
+            now = bars_fingerprints(conn, venue, symbol, day)
+            changed = first_change(recorded[venue].bars, now, day)
+            tier_day = tier_change(recorded[venue].tiers, tiers[venue], day)
+            if changed is not None:
+                stale = (changed, f"the staged {venue} {symbol} bars of {changed} changed")
+            if tier_day is not None and (stale is None or tier_day < stale[0]):
+                what = "before its first" if tier_day == date.min else f"for {tier_day}"
+                stale = (tier_day, f"a {venue} {symbol} tier snapshot {what} changed")
+            if stale is not None:
+                break
+        if stale is not None:
+            reasons.append(f"{stale[1]} (state of {day})")
+            limit = min(limit, stale[0])
+            continue
+        why = ""
+        if reasons:
+            why = f"{symbol}: continued from the state of {day}: {reasons[0]}"
+        return Restart(day, states, recorded, why)
+    return Restart(None, why=f"{symbol}: recomputed from the first bar: {reasons[0]}")
+
+
+def first_day(conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date) -> date | None:
+    """The market's first staged day before `until` (None without bars)."""
+    row = conn.execute(FIRST_DAY_SQL, {"venue": venue, "symbol": symbol, "until": until}).fetchone()
+    return row[0] if row and row[0] is not None else None
+
+
+def first_close(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date
+) -> float | None:
+    """Close of the market's first staged bar before `until` (None without bars)."""
+    stamp = datetime.combine(until, datetime.min.time())
+    row = conn.execute(FIRST_CLOSE_SQL, {"venue": venue, "symbol": symbol, "until": stamp})
+    got = row.fetchone()
+    return float(got[0]) if got else None
+
+
+def state_rows(
+    venue: str,
+    symbol: str,
+    day: date,
+    state: MarketState,
+    hashes: Mapping[str, str],
+    inputs: MarketInputs | None,
+) -> pd.DataFrame:
+    """mart.model_state rows of one market's state at the end of `day` (the inputs go with
+    the context row; scenario rows record '{}')."""
+    out = []
+    for scenario, fields in state.rows().items():
+        phash = hashes["base"] if scenario == CONTEXT else hashes[scenario]
+        text = inputs.to_json() if (scenario == CONTEXT and inputs is not None) else "{}"
+        blob = pack(fields)
+        carry = state.carries.get(scenario)
+        last = state.last_ts
+        out.append(
+            (
+                venue,
+                symbol,
+                day,
+                scenario,
+                phash,
+                pd.Timestamp(last) if last >= 0 else pd.NaT,
+                0 if carry is None else carry.n_cohorts,
+                text,
+                blob,
+                content_hash(venue, symbol, day, scenario, phash, text, blob),
+            )
+        )
+    return pd.DataFrame(out, columns=list(MARTS["model_state"].columns))
+
+
+def replace_state(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> int:
+    """Replace each market's state rows of their day and drop states no longer kept. Call it
+    inside the transaction that writes the day's marts."""
+    for venue, symbol, day in (
+        rows[["venue", "symbol", "day"]].drop_duplicates().itertuples(index=False)
+    ):
+        conn.execute(DELETE_STATE_SQL, {"venue": venue, "symbol": symbol, "day": day})
+    conn.register("_state_rows", rows)
+    try:
+        conn.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _state_rows")
+    finally:
+        conn.unregister("_state_rows")
+    for venue, symbol in rows[["venue", "symbol"]].drop_duplicates().itertuples(index=False):
+        conn.execute(RETAIN_SQL, {"venue": venue, "symbol": symbol})
+    return len(rows)
+
+
+def history_note(missing: Sequence[str], day: date, lookback_days: int) -> str:
+    """'history incomplete: 2025-11-03 missing' for the missing days before `day` whose effect
+    is still within the lookback (empty when none)."""
+    lo = (day - timedelta(days=lookback_days)).isoformat()
+    hit = sorted(d for d in missing if lo <= d < day.isoformat())
+    if not hit:
+        return ""
+    shown = ", ".join(hit[:3]) + (f" and {len(hit) - 3} more" if len(hit) > 3 else "")
+    return f"history incomplete: {shown} missing"

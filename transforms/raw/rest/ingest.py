@@ -1,0 +1,202 @@
+"""The window loop every REST venue shares: fetch days, load them in batches, snapshot tiers.
+
+For each symbol: fetch the window's days (`feed.source.fetch_day`: the venue's verified day
+cache, else its API) a batch at a time, replacing each batch's rows of the venue in one
+transaction (the venue's `replace_days`), and run the registry's checks for the venue. In the
+klines ingest (once per run) each symbol's tiers are also snapshotted into
+ref.leverage_brackets (effective_date = today).
+
+A failure (the venue down, banned, HTTP 451, connection refused, error codes, a truncated or
+malformed page) stops that symbol at the failing day: the days fetched before it still load,
+nothing of the failing day does, and the failure is returned as one line naming venue,
+dataset, symbol, day and reason. A failure that is about the venue rather than the symbol's
+data (ban, rate limit, HTTP or connection errors) also skips the remaining symbols, which would
+only wait for the same deadline. A day the venue no longer serves (older than it keeps,
+`RestVenue.out_of_reach`) is "not collected": skipped, named in `VenueResult.not_collected`,
+never a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+
+from transforms.config import Settings
+from transforms.progress import Progress
+from transforms.raw.quality import (
+    FILES_VALID_CHECK,
+    CheckOutcome,
+    check_dataset,
+    check_files_verified,
+)
+from transforms.raw.results import Connect, Log, VenueResult
+
+#: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
+BATCH_DAYS = 31
+
+
+class Loaded(Protocol):
+    rows: int
+    days: list[date]
+    verified: list[str]
+    refused: dict[str, str]  # period -> why nothing of it was loaded
+
+
+@dataclass(frozen=True)
+class RestVenue:
+    """What the shared loop needs from one REST venue's package."""
+
+    name: str
+    label: str
+    #: raw dataset (transforms.raw.tables) -> the venue's dataset it is loaded from
+    dataset_of: dict[str, str]
+    #: the venue's base error, and those of it about one symbol's data (not the venue)
+    error: type[Exception]
+    symbol_errors: tuple[type[Exception], ...]
+    #: raised by fetch_day for a day the venue no longer serves: "not collected"
+    out_of_reach: type[Exception] | None
+    open_feed: Callable[[Settings], AbstractContextManager[Any]]
+    #: (conn, raw dataset, symbol, fetched days, cache_dir, feed) -> Loaded
+    replace_days: Callable[..., Loaded]
+    #: (conn, feed, symbol) -> tiers stored; raises `error`
+    snapshot_tiers: Callable[[duckdb.DuckDBPyConnection, Any, str], int]
+    #: the tier endpoint's name in failure lines
+    tiers_label: str = "tiers"
+
+
+def window_days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def _fetch(
+    venue: RestVenue,
+    feed: Any,
+    name: str,
+    symbol: str,
+    days: Sequence[date],
+    progress: Progress,
+    skipped: list[date],
+) -> tuple[list[Any], tuple[date, Exception] | None]:
+    """The days fetched in order until the first failure (returned with its day); days out
+    of the venue's reach are appended to `skipped`."""
+    fetched: list[Any] = []
+    for day in days:
+        try:
+            fetched.append(feed.source.fetch_day(venue.dataset_of[name], symbol, day))
+        except venue.error as exc:
+            if venue.out_of_reach is not None and isinstance(exc, venue.out_of_reach):
+                skipped.append(day)
+            else:
+                return fetched, (day, exc)
+        progress.step()
+    return fetched, None
+
+
+def ingest_days(
+    venue: RestVenue,
+    connect: Connect,
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    log: Log,
+) -> VenueResult:
+    """Load raw dataset `name` from `venue` for days [start, end) of every configured symbol
+    (see module doc). Failures are returned, never raised."""
+    result = VenueResult()
+    days = window_days(start, end)
+    v = venue.name
+    with venue.open_feed(settings) as feed:
+        venue_down: str | None = None
+        for symbol in settings.symbols:
+            if venue_down is not None:
+                result.failures[symbol] = f"{v} {name} {symbol}: skipped, {venue_down}"
+                log.error(result.failures[symbol])
+                continue
+            feed.prepare(symbol, venue.dataset_of[name], days)
+            progress = Progress(log, f"{v} {name} {symbol} fetch", len(days), unit="days")
+            reasons: list[str] = []
+            verified: list[str] = []
+            skipped: list[date] = []
+            with connect() as conn:
+                for first in range(0, len(days), BATCH_DAYS):
+                    fetched, failure = _fetch(
+                        venue, feed, name, symbol, days[first : first + BATCH_DAYS], progress,
+                        skipped,
+                    )  # fmt: skip
+                    loaded = venue.replace_days(
+                        conn, name, symbol, fetched, Path(settings.cache_dir), feed
+                    )
+                    result.rows += loaded.rows
+                    result.files += len(loaded.days)
+                    verified += loaded.verified
+                    reasons += loaded.refused.values()
+                    result.provisional += [
+                        f"{symbol} {d.period}"
+                        for d in fetched
+                        if not d.final and d.period not in loaded.refused
+                    ]
+                    if failure is not None:
+                        day, exc = failure
+                        reasons.append(f"{v} {name} {symbol} {day}: {exc}")
+                        if not isinstance(exc, venue.symbol_errors):
+                            venue_down = f"{venue.label} failed on {symbol} {day}: {exc}"
+                        break
+                if skipped:
+                    result.not_collected += [f"{symbol} {d}" for d in skipped]
+                    log.warning(
+                        f"{v} {name} {symbol}: {len(skipped)} day(s) not collected "
+                        f"({skipped[0]}..{skipped[-1]}): older than {venue.label} keeps"
+                    )
+                if name == "klines_1m" and venue_down is None:
+                    reasons += _snapshot_tiers(venue, conn, feed, symbol, result)
+                if reasons:
+                    result.failures[symbol] = "; ".join(reasons)
+                    log.error(result.failures[symbol])
+                result.outcomes += _checks(conn, v, settings, name, symbol, verified, days, skipped)
+                result.outcomes.append(
+                    CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons])
+                )
+    return result
+
+
+def _snapshot_tiers(
+    venue: RestVenue, conn: duckdb.DuckDBPyConnection, feed: Any, symbol: str, result: VenueResult
+) -> list[str]:
+    """Today's tiers into ref.leverage_brackets; a failure is returned as a line."""
+    feed.prepare_snapshot(symbol)
+    try:
+        result.tiers[symbol] = venue.snapshot_tiers(conn, feed, symbol)
+    except venue.error as exc:
+        return [f"{venue.name} {venue.tiers_label} {symbol}: {exc}"]
+    return []
+
+
+def _checks(
+    conn: duckdb.DuckDBPyConnection,
+    v: str,
+    settings: Settings,
+    name: str,
+    symbol: str,
+    verified: list[str],
+    days: list[date],
+    skipped: list[date],
+) -> list[CheckOutcome]:
+    """The registry's checks on the venue's rows of the collected days (a day not collected
+    is not a failing day); failing days are named with the market."""
+    collected = [d for d in days if d not in set(skipped)]
+    outcomes: list[CheckOutcome] = []
+    if collected:
+        lo, hi = collected[0], collected[-1] + timedelta(days=1)
+        outcomes = check_dataset(conn, name, symbol, lo, hi, v)
+    outcomes.append(check_files_verified(conn, name, symbol, verified, settings.cache_dir, v))
+    return [
+        CheckOutcome(o.name, o.passed, [(f"{v} {symbol} {d}", n) for d, n in o.failures])
+        for o in outcomes
+    ]

@@ -1,0 +1,132 @@
+"""One raw dataset over a window of days from the Binance archive, for every configured symbol.
+
+For each symbol: fetch the window's verified files (a daily file not yet published stops the
+symbol with WaitingForArchive; a monthly funding file not yet published is recorded as pending
+and the days proceed without it), replace the window's rows, fill pending funding from REST
+(binance source), reload funding months published since their days were loaded, then run the
+dataset's checks.
+
+Before anything is fetched, every configured symbol must have maintenance tiers (the model
+needs them): `require_tiers` fails fast with one line naming the tier file. Symbols are
+independent: a symbol whose daily file is not published yet is recorded in `waiting` and the
+other symbols' rows still load; when every symbol waits the shared loop raises
+WaitingForArchive (then there is nothing to do until the archive publishes).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from transforms.config import Settings
+from transforms.progress import Progress
+from transforms.raw.errors import NotYetPublished, WaitingForArchive
+from transforms.raw.quality import (
+    FILES_VALID_CHECK,
+    CheckOutcome,
+    check_dataset,
+    check_files_verified,
+)
+from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.venues.binance.cache import FetchedFile, Source
+from transforms.raw.venues.binance.datasets import VENUE, dataset, periods_for_window
+from transforms.raw.venues.binance.factory import make_source
+from transforms.raw.venues.binance.funding import catch_up_funding, fill_pending_from_rest
+from transforms.raw.venues.binance.loading import load_files
+from transforms.reference.tiers import require_tiers, tiers_file_from_env
+
+
+def fetch_window(
+    source: Source, name: str, symbol: str, periods: list[str], pending: list[str], log: Log
+) -> list[FetchedFile]:
+    """Verified files for every period. A daily file not yet published raises
+    WaitingForArchive; a monthly file not yet published is appended to `pending` (the archive
+    publishes it after the month ends) and the window proceeds without it; a later run's
+    catch-up (transforms.raw.venues.binance.funding.catch_up_funding) loads it once published."""
+    monthly = dataset(name).monthly
+    progress = Progress(log, f"{name} {symbol} fetch", len(periods))
+    files = []
+    for period in periods:
+        try:
+            files.append(source.fetch(name, symbol, period))
+        except NotYetPublished as exc:
+            if not monthly:
+                raise WaitingForArchive(exc, period) from exc
+            log.warning(f"{exc}; it is loaded when the archive publishes it")
+            pending.append(period)
+        progress.step()
+    return files
+
+
+def ingest(
+    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
+) -> VenueResult:
+    """Load dataset `name` from the archive for days [start, end) of every configured symbol
+    (see module doc)."""
+    result = VenueResult()
+    spec = dataset(name)
+    require_tiers([VENUE], settings.symbols, tiers_file_from_env())
+    source = make_source(settings)
+    periods = periods_for_window(name, start, end)
+    try:
+        for symbol in settings.symbols:
+            symbol_pending: list[str] = []
+            try:
+                files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+            except WaitingForArchive as exc:
+                log.error(f"{spec.asset} {symbol}: {exc}; other symbols continue")
+                result.waiting[symbol] = exc
+                continue
+            result.pending.extend(symbol_pending)
+            with connect() as conn:
+                loaded = load_files(
+                    conn, name, symbol, files, start, end, source_name=settings.source
+                )
+                result.rows += loaded.rows
+                cached = {f.relpath: f.path for f in files}
+                for rejected in loaded.rejections:
+                    log.error(f"rejected {rejected.message}")
+                    # Evict it so the next run fetches the file again (it may be republished).
+                    cached[rejected.relpath].unlink(missing_ok=True)
+                result.rejections.extend(loaded.rejections)
+                result.outcomes.append(
+                    CheckOutcome(
+                        FILES_VALID_CHECK,
+                        not loaded.rejections,
+                        [(r.message, 1) for r in loaded.rejections],
+                    )
+                )
+                bad = {r.period for r in loaded.rejections}
+                verified = [f.period for f in files if f.period not in bad]
+                if name == "funding" and settings.source == "binance":
+                    result.rest_days += fill_pending_from_rest(
+                        conn, settings.binance_fapi_url, symbol, symbol_pending, start, end, log
+                    )
+                if name == "funding":
+                    # Months that were pending while their days were loaded: reload them
+                    # now that the archive has published them.
+                    for month, rows in catch_up_funding(
+                        conn,
+                        source,
+                        symbol,
+                        start,
+                        end,
+                        first_day=settings.start_date,
+                        source_name=settings.source,
+                        skip=symbol_pending,
+                    ):
+                        log.info(
+                            f"{spec.asset}: caught up {symbol} {month} ({rows} rows), "
+                            "published after its days were loaded"
+                        )
+                        result.caught_up.append(f"{symbol} {month}")
+                        verified.append(month)
+                        result.rows += rows
+                        result.files += 1
+                result.outcomes.extend(check_dataset(conn, name, symbol, start, end, VENUE))
+                result.outcomes.append(
+                    check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE)
+                )
+            result.files += len(files)
+    finally:
+        source.close()
+    return result

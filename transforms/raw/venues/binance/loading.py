@@ -1,0 +1,307 @@
+"""Load verified archive files into `raw.*`: one window, one transaction, idempotent.
+
+All files of a dataset are extracted to a temp dir and read by one DuckDB `read_csv` per
+header variant into a temp staging table (if that read fails, file by file, so the error names
+the file that does not parse). Each file is validated (validation.py); a rejected
+file loads nothing and is recorded in `raw.rejected_files`. Then, in one transaction, the rows
+of the days the accepted files cover are replaced; `raw.files` gets one row per accepted file
+(replacing earlier rows for the same period).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from transforms.db import transaction
+from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
+from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS, VENUE, period_bounds
+from transforms.raw.venues.binance.datasets import dataset as dataset_spec
+from transforms.raw.venues.binance.parsing import (
+    ExtractedCsv,
+    extract_csv,
+    select_params,
+    select_sql,
+)
+from transforms.raw.venues.binance.validation import (
+    FILES,
+    STAGE,
+    Rejection,
+    StagedFile,
+    rejection,
+    validate_stage,
+)
+
+
+@dataclass
+class LoadOutcome:
+    """Rows inserted from the accepted files, and the files rejected (nothing of them loaded)."""
+
+    rows: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class RejectedFile(CorruptArchive):
+    """A file failed validation at load; the message is its one-line rejection."""
+
+    def __init__(self, rejection: Rejection):
+        super().__init__(rejection.message)
+        self.rejection = rejection
+
+
+def load_dataset(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: str,
+    symbol: str,
+    files: Sequence[FetchedFile],
+    start: date,
+    end_exclusive: date,
+    source_name: str,
+) -> int:
+    """`load_files` that loads nothing and raises RejectedFile if any file is rejected."""
+    outcome = load_files(
+        conn, dataset, symbol, files, start, end_exclusive, source_name, strict=True
+    )
+    return outcome.rows
+
+
+def _extract(files: Sequence[FetchedFile], dataset: str, tmp: Path):
+    """Extract every file; a file that is not a readable CSV of the schema is rejected."""
+    staged: list[StagedFile] = []
+    csvs: list[ExtractedCsv] = []
+    rejected: list[Rejection] = []
+    for f in files:
+        try:
+            csv = extract_csv(f.path, dataset, tmp)
+        except CorruptArchive as exc:
+            shown = StagedFile(f"rejected:{f.relpath}", f.relpath, str(f.path), f.period, False)
+            detail = str(exc).removeprefix(f"{f.path.name}: ")
+            rejected.append(rejection(shown, "readable_csv", None, detail))
+            continue
+        csvs.append(csv)
+        staged.append(StagedFile(str(csv.path), f.relpath, str(f.path), f.period, csv.has_header))
+    return staged, csvs, rejected
+
+
+def _stage(conn, dataset: str, staged: list[StagedFile], csvs: list[ExtractedCsv]):
+    """Read the batch into the stage table with one DuckDB read; if that fails, read file by
+    file so the error names the file that does not parse (and the others still load)."""
+    conn.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
+    if not csvs:
+        return staged, []
+    try:
+        body = select_sql(dataset, [c.has_header for c in csvs])
+        conn.execute(f"CREATE TEMP TABLE {STAGE} AS {body}", select_params(csvs))
+        return staged, []
+    except duckdb.Error:
+        pass
+    good: list[StagedFile] = []
+    rejected: list[Rejection] = []
+    created = False
+    for f, c in zip(staged, csvs, strict=True):
+        body = select_sql(dataset, [c.has_header])
+        verb = f"INSERT INTO {STAGE}" if created else f"CREATE TEMP TABLE {STAGE} AS"
+        try:
+            conn.execute(f"{verb} {body}", select_params([c]))
+        except duckdb.Error as exc:
+            detail = " ".join(" ".join(str(exc).splitlines()[:3]).split())
+            rejected.append(rejection(f, "parse", _line_of(detail), detail[:300]))
+            continue
+        created = True
+        good.append(f)
+    return good, rejected
+
+
+def _line_of(message: str) -> int | None:
+    """The CSV line number in a DuckDB conversion error ("... Line: 501 ..."), if any."""
+    m = re.search(r"\bLine:? (\d+)", message)
+    return int(m.group(1)) if m else None
+
+
+def load_files(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: str,
+    symbol: str,
+    files: Sequence[FetchedFile],
+    start: date,
+    end_exclusive: date,
+    source_name: str,
+    *,
+    strict: bool = False,
+) -> LoadOutcome:
+    """Validate each file, then replace `dataset` rows of `symbol` for the days in
+    [start, end_exclusive) that an accepted file covers, in one transaction.
+
+    A rejected file loads nothing and its days keep their rows (strict: nothing at all is
+    loaded and RejectedFile is raised). Metrics are deduplicated on create_time; monthly
+    funding rows outside the window are dropped.
+    """
+    spec = dataset_spec(dataset)
+    for f in files:
+        if f.dataset != dataset or f.symbol != symbol:
+            raise ValueError(f"{f.relpath} is not a {dataset} file for {symbol}")
+    # Table and column names come from the dataset registry, never from input.
+    columns = ", ".join(spec.insert_columns)
+    outcome = LoadOutcome()
+    with tempfile.TemporaryDirectory(prefix="liqmap-load-") as tmp:
+        staged, csvs, rejected = _extract(files, dataset, Path(tmp))
+        staged, unparsed = _stage(conn, dataset, staged, csvs)
+        rejected += unparsed
+        if staged:
+            found = validate_stage(conn, dataset, symbol, staged)
+            rejected += found.values()
+            per_file = dict(
+                conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
+            )
+        else:
+            per_file = {}
+    outcome.rejections = rejected
+    if strict and rejected:
+        _drop_temp(conn)
+        raise RejectedFile(rejected[0])
+    bad = {r.filename for r in rejected}
+    accepted = [f for f in staged if f.filename not in bad]
+    by_relpath = {f.relpath: f for f in files}
+    days = sorted(
+        {d for f in accepted for d in _days(dataset, f.period) if start <= d < end_exclusive}
+    )
+    if spec.dedupe_order is not None:
+        # Duplicated rows occur in the archive: keep one row per timestamp.
+        source = (
+            f"SELECT * FROM {STAGE} WHERE list_contains($accepted, filename) "
+            f"QUALIFY row_number() OVER (PARTITION BY {spec.time_column} "
+            f"ORDER BY {spec.dedupe_order}) = 1"
+        )
+    else:
+        source = f"SELECT * FROM {STAGE} WHERE list_contains($accepted, filename)"
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        with transaction(conn):
+            conn.execute(
+                f"DELETE FROM {spec.table} WHERE venue = $venue AND symbol = $symbol "
+                "AND list_contains($days, day)",
+                {"venue": VENUE, "symbol": symbol, "days": days},
+            )
+            if accepted:
+                outcome.rows = conn.execute(
+                    f"INSERT INTO {spec.table} (venue, symbol, day, {columns}) "
+                    f"SELECT $venue, $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
+                    "WHERE _ts >= $start AND _ts < $end ORDER BY _ts",
+                    {
+                        "venue": VENUE,
+                        "symbol": symbol,
+                        "start": start,
+                        "end": end_exclusive,
+                        "accepted": [f.filename for f in accepted],
+                    },
+                ).fetchone()[0]
+            conn.execute(
+                "DELETE FROM raw.files WHERE venue = $venue AND dataset = $dataset "
+                "AND symbol = $symbol AND list_contains($periods, period)",
+                {
+                    "venue": VENUE,
+                    "dataset": dataset,
+                    "symbol": symbol,
+                    "periods": [f.period for f in accepted],
+                },
+            )
+            conn.execute(
+                "DELETE FROM raw.rejected_files WHERE venue = $venue AND dataset = $dataset "
+                "AND symbol = $symbol AND list_contains($periods, period)",
+                {
+                    "venue": VENUE,
+                    "dataset": dataset,
+                    "symbol": symbol,
+                    "periods": [f.period for f in files],
+                },
+            )
+            if accepted:
+                conn.executemany(
+                    "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            dataset,
+                            symbol,
+                            f.period,
+                            f.relpath,
+                            by_relpath[f.relpath].sha256,
+                            by_relpath[f.relpath].bytes,
+                            per_file.get(f.filename, 0),
+                            source_name,
+                            loaded_at,
+                            VENUE,
+                        )
+                        for f in accepted
+                    ],
+                )
+            if rejected:
+                conn.executemany(
+                    "INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            dataset,
+                            symbol,
+                            r.period,
+                            r.relpath,
+                            r.rule,
+                            r.line,
+                            r.message,
+                            loaded_at,
+                            VENUE,
+                        )
+                        for r in rejected
+                    ],
+                )
+    finally:
+        _drop_temp(conn)
+    outcome.rows = int(outcome.rows)
+    return outcome
+
+
+def _days(dataset: str, period: str) -> list[date]:
+    first, end = period_bounds(dataset, period)
+    return [first + timedelta(days=i) for i in range((end - first).days)]
+
+
+def _drop_temp(conn: duckdb.DuckDBPyConnection) -> None:
+    for table in (STAGE, FILES):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def replace_funding_days(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    frame: pd.DataFrame,
+    start: date,
+    end_exclusive: date,
+) -> int:
+    """Replace raw.funding rows of `symbol` for days in [start, end_exclusive) with `frame`
+    (raw.funding columns, e.g. from the REST API), in one transaction. No raw.files row is
+    written: the month stays a catch-up candidate, so its archive file replaces these rows."""
+    rows = [
+        (VENUE, symbol, ts.date(), ts.to_pydatetime(), int(interval), float(rate))
+        for ts, interval, rate in frame[
+            ["calc_time", "funding_interval_hours", "last_funding_rate"]
+        ].itertuples(index=False)
+        if start <= ts.date() < end_exclusive
+    ]
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM raw.funding WHERE venue = $venue AND symbol = $symbol "
+            "AND day >= $start AND day < $end",
+            {"venue": VENUE, "symbol": symbol, "start": start, "end": end_exclusive},
+        )
+        if rows:
+            conn.executemany(
+                f"INSERT INTO raw.funding (venue, symbol, day, {', '.join(FUNDING_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    return len(rows)

@@ -1,0 +1,148 @@
+"""Keyless OKX v5 REST client: rate limiting, `code` checks inside HTTP 200, `after` paging.
+
+Every request goes through transforms.http.fetch_bytes with a per-request deadline: HTTP 429
+and 5xx are retried with backoff there; code 50011 (rate limit) inside an HTTP 200 is retried
+here, inside the same deadline; any other code != "0" is an OkxApiError naming the endpoint.
+OKX counts public limits per IP (some per IP + instrument): 10 requests / 2 s is the tightest
+of the endpoints we use (open-interest history, funding history, position tiers), so the
+client stays at that by default.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import httpx
+
+from transforms.http import Deadline, HttpError, fetch_bytes, make_client
+from transforms.raw.rest.day_cache import Page
+from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.venues.okx.datasets import (
+    DAY_MS,
+    OkxDataset,
+    decode_envelope,
+    inst_family,
+    inst_id,
+    parse_page,
+)
+from transforms.raw.venues.okx.errors import OkxApiError, OkxError, OkxFormatError, RateLimited
+
+DEFAULT_BASE_URL = "https://www.okx.com"
+RATE_LIMIT_CODE = "50011"
+MAX_PAGES = 1000  # a page that does not move backwards is an error, not an endless loop
+MAX_PAGE_BYTES = 16 << 20
+
+
+class OkxClient:
+    """GET pages of the public v5 endpoints."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        client: httpx.Client | None = None,
+        request_deadline_s: float = 30.0,
+        limiter: SlidingWindowLimiter | None = None,
+        rate_limit_backoff_s: float = 1.0,
+        http_backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._http = client or make_client()
+        self._owns_http = client is None
+        self.request_deadline_s = request_deadline_s
+        self.limiter = limiter or SlidingWindowLimiter(10, 2.0)
+        self.rate_limit_backoff_s = rate_limit_backoff_s
+        self.http_backoff_s = http_backoff_s
+        self._sleep = sleep
+        self.requests = 0  # HTTP requests sent, retries included
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def _before_attempt(self) -> None:
+        self.limiter.acquire()
+        self.requests += 1
+
+    def get(self, ds: OkxDataset | str, params: dict[str, str]) -> Page:
+        """One successful page (code "0"); 50011 is retried inside the request's deadline."""
+        path = ds if isinstance(ds, str) else ds.path
+        query = urlencode(sorted(params.items()))
+        where = f"{path}?{query}"
+        deadline = Deadline.after(self.request_deadline_s)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                body = fetch_bytes(
+                    self._http,
+                    f"{self.base_url}{where}",
+                    deadline_s=deadline,
+                    backoff_initial_s=self.http_backoff_s,
+                    max_bytes=MAX_PAGE_BYTES,
+                    before_attempt=self._before_attempt,
+                    sleep=self._sleep,
+                )
+            except HttpError as exc:  # 4xx, 429/5xx past the deadline, connection refused
+                raise OkxError(f"{path}: {exc}") from exc
+            doc = decode_envelope(body, where)
+            code, msg = str(doc["code"]), str(doc.get("msg", ""))
+            if code == "0":
+                return Page(dict(params), body)
+            if code == RATE_LIMIT_CODE:
+                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
+                if wait >= deadline.remaining():
+                    raise RateLimited(
+                        f"{where}: code {code} ({msg}) persisted for {attempt} attempts until "
+                        f"the {self.request_deadline_s:.0f}s deadline; slow down"
+                    )
+                self._sleep(wait)
+                continue
+            raise OkxApiError(f"{where}: code {code} ({msg})", path, code, msg)
+
+    def day_pages(self, ds: OkxDataset, symbol: str, day_start_ms: int) -> list[Page]:
+        """Every page holding the rows of [day_start, day_start + 1 day): OKX serves rows
+        newest first and pages backwards by `after` (or `end`) = the oldest timestamp of the
+        previous page, starting from the day's end."""
+        if ds.paging not in ("after", "end"):
+            raise ValueError(f"{ds.name} has no daily history (paging {ds.paging!r})")
+        base = {ds.inst_param: inst_id(symbol), **ds.fixed_params, "limit": str(ds.page_limit)}
+        cursor = day_start_ms + DAY_MS
+        pages: list[Page] = []
+        while True:
+            page = self.get(ds, {**base, ds.paging: str(cursor)})
+            pages.append(page)
+            rows = parse_page(ds, page.body, f"{ds.path} page {len(pages)}")
+            if not rows:
+                return pages
+            oldest = min(r[0] for r in rows)
+            if oldest <= day_start_ms:
+                return pages
+            if oldest >= cursor or len(pages) >= MAX_PAGES:
+                raise OkxFormatError(f"{ds.path}: page before {cursor} did not move backwards")
+            cursor = oldest
+
+    def snapshot_page(self, ds: OkxDataset, symbol: str) -> Page:
+        """The current tiers of `symbol`'s instrument family (one page)."""
+        return self.get(ds, {ds.inst_param: inst_family(symbol), **ds.fixed_params})
+
+    def contract_value(self, symbol: str) -> tuple[float, Page]:
+        """`ctVal` of the swap (coins per contract: 0.01 for BTC-USDT-SWAP) and its page."""
+        page = self.get(
+            "/api/v5/public/instruments", {"instType": "SWAP", "instId": inst_id(symbol)}
+        )
+        where = f"/api/v5/public/instruments {inst_id(symbol)}"
+        data = decode_envelope(page.body, where)["data"]
+        if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
+            raise OkxFormatError(f"{where}: expected one instrument, got {str(data)[:80]}")
+        value = data[0].get("ctVal")
+        try:
+            ct_val = float(value)
+        except (TypeError, ValueError):
+            raise OkxFormatError(f"{where}: ctVal {value!r} is not a number") from None
+        if not ct_val > 0:
+            raise OkxFormatError(f"{where}: ctVal {value!r} must be > 0")
+        return ct_val, page

@@ -1,0 +1,152 @@
+"""Where the OKX loader fetches from: OKX's REST API, or the offline demo's local fake OKX.
+
+`open_okx_feed(settings)` yields an `OkxFeed` for one ingest:
+
+- `LIQMAP_SOURCE=binance` or `mirror`: the source asks `LIQMAP_OKX_URL` (default
+  https://www.okx.com), at most `LIQMAP_OKX_REQUESTS_PER_2S` requests per 2 s (10 by default,
+  OKX's tightest public limit among the endpoints used; more only for a local URL).
+- `LIQMAP_SOURCE=synthetic`: a `FakeOkxServer` on 127.0.0.1 (port 0) runs in-process for the
+  ingest and serves `market_from_simulation` of the very simulation the Binance mirror is
+  generated from, so every demo venue shares one price path; its clock is the real one, so
+  OKX's open-interest reach (about five days) makes OKX start late in a long demo window.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from transforms.config import ConfigError, Settings
+from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.venues.okx.api import DEFAULT_BASE_URL, OkxClient
+from transforms.raw.venues.okx.fake_server import FakeOkxServer
+from transforms.raw.venues.okx.market import OkxMarket, contract_value, market_from_simulation
+from transforms.raw.venues.okx.market import standard_tiers as okx_tiers
+from transforms.raw.venues.okx.source import OkxSource
+
+#: the demo's OKX holds this share of Binance's per-side open interest
+DEMO_OI_SHARE = 0.35
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class OkxSettings:
+    base_url: str = DEFAULT_BASE_URL  # LIQMAP_OKX_URL
+    requests_per_2s: int = 10  # LIQMAP_OKX_REQUESTS_PER_2S
+    request_deadline_s: float = 30.0
+
+
+def load_okx_settings(env: dict[str, str] | None = None) -> OkxSettings:
+    env = dict(os.environ if env is None else env)
+    url = env.get("LIQMAP_OKX_URL", DEFAULT_BASE_URL).strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"LIQMAP_OKX_URL={url!r}: expected an http(s):// URL")
+    raw = env.get("LIQMAP_OKX_REQUESTS_PER_2S", "").strip()
+    rate = int(raw) if raw.isdigit() else (10 if not raw else 0)
+    if rate < 1:
+        raise ConfigError(f"LIQMAP_OKX_REQUESTS_PER_2S={raw!r}: expected an integer >= 1")
+    if rate > 20 and (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
+        raise ConfigError(
+            f"LIQMAP_OKX_REQUESTS_PER_2S={rate}: OKX allows 10-20 requests / 2 s per IP on "
+            f"these endpoints; more is allowed only for a local LIQMAP_OKX_URL (got {url})"
+        )
+    return OkxSettings(base_url=url, requests_per_2s=rate)
+
+
+def make_okx_source(cache_dir: Path, settings: OkxSettings, **source_kwargs) -> OkxSource:  # type: ignore[no-untyped-def]
+    client = OkxClient(
+        settings.base_url,
+        request_deadline_s=settings.request_deadline_s,
+        limiter=SlidingWindowLimiter(settings.requests_per_2s, 2.0),
+    )
+    return OkxSource(cache_dir, client, **source_kwargs)
+
+
+class OkxFeed:
+    """An OkxSource plus `prepare`, called before a symbol's days are fetched (a no-op for the
+    real API; the offline feed makes sure the fake server holds that symbol's market)."""
+
+    def __init__(self, source: OkxSource, url: str):
+        self.source = source
+        self.url = url
+
+    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
+        """Nothing to do: OKX itself serves every instrument."""
+
+    def prepare_snapshot(self, symbol: str) -> None:
+        """Nothing to do: OKX itself serves every instrument's tiers."""
+
+
+class SyntheticOkxFeed(OkxFeed):
+    def __init__(self, source: OkxSource, server: FakeOkxServer, app: Settings):
+        super().__init__(source, server.url)
+        self.server = server
+        self.app = app
+
+    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
+        market = self.server.markets.get(f"{symbol[:-4]}-USDT-SWAP")
+        if market is not None and len(market.klines):
+            return
+        first = self.source.first_day(symbol)
+        if all(d < first for d in days):
+            return  # nothing the venue still serves: no need to simulate
+        self.server.add_market(shadow_market(self.app, symbol))
+
+    def prepare_snapshot(self, symbol: str) -> None:
+        if f"{symbol[:-4]}-USDT-SWAP" not in self.server.markets:
+            self.server.add_market(tiers_only_market(symbol))
+
+
+def shadow_market(settings: Settings, symbol: str) -> OkxMarket:
+    """The demo's OKX market of `symbol`: the synthetic Binance simulation's shadow."""
+    return _shadow_market(symbol, settings.start_date, settings.end_date, settings.synthetic_seed)
+
+
+@lru_cache(maxsize=3)
+def _shadow_market(symbol: str, start: date, end: date, seed: int) -> OkxMarket:
+    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulate_market
+
+    sim_start = month_start(start)
+    sim = simulate_market(symbol, sim_start, (month_end_exclusive(end) - sim_start).days, seed)
+    return market_from_simulation(symbol, sim, oi_share=DEMO_OI_SHARE)
+
+
+def tiers_only_market(symbol: str) -> OkxMarket:
+    empty = np.empty((0, 7))
+    return OkxMarket(
+        symbol=symbol,
+        klines=empty,
+        mark_klines=np.empty((0, 5)),
+        open_interest=np.empty((0, 3)),
+        funding=np.empty((0, 2)),
+        contract_value=contract_value(symbol),
+        tiers=okx_tiers(symbol),
+    )
+
+
+@contextmanager
+def open_okx_feed(settings: Settings, okx: OkxSettings | None = None) -> Iterator[OkxFeed]:
+    """The feed for one ingest (see module doc); the source and any local server are closed."""
+    okx = okx or load_okx_settings()
+    if settings.source != "synthetic":
+        source = make_okx_source(settings.cache_dir, okx)
+        try:
+            yield OkxFeed(source, okx.base_url)
+        finally:
+            source.close()
+        return
+    with FakeOkxServer([]) as server:
+        local = OkxSettings(base_url=server.url, requests_per_2s=1_000_000)
+        source = make_okx_source(settings.cache_dir, local)
+        try:
+            yield SyntheticOkxFeed(source, server, settings)
+        finally:
+            source.close()
