@@ -149,7 +149,7 @@ def test_missing_field_is_named(server, clock, path, field, named):
 
 
 def test_server_clock_skew_is_refused(server, clock):
-    server.add_fault(Fault("skew", None, times=50, skew_ms=10 * 60_000))
+    server.skew_ms = 10 * 60_000
     with _client(server, clock) as client, pytest.raises(RestFormatError) as exc:
         client.fetch_day("BTCUSDT", DAY)
     assert "clock is +600 s from ours" in str(exc.value)
@@ -157,7 +157,7 @@ def test_server_clock_skew_is_refused(server, clock):
 
 def test_skewed_bars_without_premium_are_refused(server, clock):
     # a past day asks no premium index: bars off the minute grid give the clock away
-    server.add_fault(Fault("skew", "/fapi/v1/klines", times=5, skew_ms=30_000))
+    server.skew_ms = 30_000
     with _client(server, clock) as client, pytest.raises(RestFormatError) as exc:
         client.fetch_day("BTCUSDT", DAY - timedelta(days=1))
     assert "off the 60 s grid" in str(exc.value)

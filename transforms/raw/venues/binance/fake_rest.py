@@ -7,8 +7,9 @@ the synthetic archive is written from) up to the server's clock `now()`: `/fapi/
 `/futures/data/openInterestHist` and `/futures/data/takerlongshortRatio` (objects, limit <=
 500, HTTP 400 code -1130 for a start older than 30 days), `/fapi/v1/fundingRate`,
 `/fapi/v1/premiumIndex` and `/fapi/v1/time`. Every answer carries `X-MBX-USED-WEIGHT-1M`.
-Faults (HTTP statuses with headers, a 418 ban, truncated bodies, missing fields, delays, a
-skewed clock) can be queued per endpoint; every request is counted.
+Built on the shared fake REST server (transforms.raw.rest.fake_server): its faults (HTTP
+statuses with headers, truncated bodies, missing fields, delays) plus `ban` (418 with Binance's
+"banned until" message); `skew_ms` sets the server's clock off ours.
 
 Run standalone: `python -m transforms.raw.venues.binance.fake_rest --start 2026-10-01 --days 3`.
 """
@@ -16,20 +17,18 @@ Run standalone: `python -m transforms.raw.venues.binance.fake_rest --start 2026-
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from transforms.raw.rest.fake_server import FakeRestServer
+from transforms.raw.rest.fake_server import Fault as BaseFault
 from transforms.raw.synthetic.market import Market, simulate_market
 
 MS_MINUTE = 60_000
@@ -40,26 +39,11 @@ WEIGHT = {"/fapi/v1/klines": 10, "/fapi/v1/markPriceKlines": 10, "/fapi/v1/premi
 
 
 @dataclass
-class Fault:
-    """Misbehaviour for `times` requests to `path` (None: any), after `after` normal ones.
+class Fault(BaseFault):
+    """The shared faults, plus kind `ban`: HTTP 418 with Binance's "IP banned until <ms>"
+    message, `ban_s` after the server's clock, and a Retry-After header."""
 
-    kind: `status` (HTTP `status`, `body`, `headers`), `ban` (418 with Binance's "banned
-    until" message, `ban_s` from the server's clock), `truncate` (the body cut in half),
-    `drop_field` (first item loses `field`, or an array its last element), `delay` (sleep
-    `delay_s`, then answer), `skew` (every timestamp shifted by `skew_ms`).
-    """
-
-    kind: str
-    path: str | None = None
-    times: int = 1
-    after: int = 0
-    status: int = 503
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
     ban_s: float = 300.0
-    field: str = ""
-    delay_s: float = 0.0
-    skew_ms: int = 0
 
 
 class _BadRequest(Exception):
@@ -85,8 +69,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class FakeBinanceRest:
-    """Threaded server on 127.0.0.1; `url` is its base (use as LIQMAP_BINANCE_FAPI_URL)."""
+class FakeBinanceRest(FakeRestServer):
+    """Threaded server on 127.0.0.1; `url` is its base (use as LIQMAP_BINANCE_FAPI_URL).
+    `skew_ms`: how far the server's clock (and every timestamp it serves) is ahead of ours."""
 
     def __init__(
         self,
@@ -95,55 +80,15 @@ class FakeBinanceRest:
         now: Callable[[], datetime] = _utcnow,
         host: str = "127.0.0.1",
         port: int = 0,
+        skew_ms: int = 0,
     ):
+        super().__init__(host=host, port=port)
+        self.url += "/"
         self.markets = dict(markets)
         self.now = now
-        self.requests = 0
-        self.requests_by_path: collections.Counter[str] = collections.Counter()
-        self.log: list[tuple[str, dict[str, str]]] = []
-        self.faults: list[Fault] = []
+        self.skew_ms = skew_ms
         self.weight_used = 0
         self._weight_minute = -1
-        self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
-        self.url = f"http://{host}:{self._httpd.server_address[1]}/"
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeBinanceRest:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> FakeBinanceRest:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def add_fault(self, fault: Fault) -> None:
-        with self._lock:
-            self.faults.append(fault)
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.path in (None, path) and fault.times > 0:
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
 
     # -- endpoints ---------------------------------------------------------------------------
     def _now_ms(self, skew_ms: int) -> int:
@@ -275,8 +220,9 @@ class FakeBinanceRest:
             "time": now_ms,
         }
 
-    def respond(self, path: str, params: dict[str, str], skew: int = 0) -> tuple[int, bytes]:
-        """Status and body for one request (faults other than skew applied by the handler)."""
+    def respond(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
+        """Status and body for one request, stamped by the server's (possibly skewed) clock."""
+        skew = self.skew_ms
         now_ms = self._now_ms(skew)
         routes: dict[str, Callable[[], Any]] = {
             "/fapi/v1/klines": lambda: self._klines(params, False, now_ms, skew),
@@ -287,93 +233,52 @@ class FakeBinanceRest:
             "/fapi/v1/premiumIndex": lambda: self._premium(params, now_ms, skew),
             "/fapi/v1/time": lambda: {"serverTime": now_ms},
         }
-        if path not in routes:
+        if method != "GET" or path not in routes:
             return 404, b"<html><body><h2>404 Not found</h2></body></html>"
         try:
             return 200, json.dumps(routes[path](), separators=(",", ":")).encode()
         except _BadRequest as exc:
-            return 400, json.dumps({"code": exc.code, "msg": str(exc)}).encode()
+            return 400, self.error_body(exc.code, str(exc))
 
-    def _weight(self, path: str) -> int:
+    def error_body(self, code: int, msg: str) -> bytes:
+        """Binance's error object (sent with HTTP 400, or 200 for a queued `retcode` fault)."""
+        return json.dumps({"code": code, "msg": msg}).encode()
+
+    def drop_field(self, doc: Any, name: str) -> Any:
+        """Objects lose `name`; 12-element bar arrays lose their last element."""
+        items = doc if isinstance(doc, list) else [doc]
+        if items:
+            if isinstance(items[0], dict):
+                items[0].pop(name, None)
+            else:
+                items[0].pop()
+        return doc
+
+    def extra_headers(self, path: str) -> dict[str, str]:
+        """X-MBX-USED-WEIGHT-1M: the weight this server counted in the current minute."""
         minute = int(self.now().timestamp() // 60)
         with self._lock:
             if minute != self._weight_minute:
                 self._weight_minute, self.weight_used = minute, 0
             self.weight_used += WEIGHT.get(path, 1 if path.startswith("/fapi") else 0)
-            return self.weight_used
+            return {"X-MBX-USED-WEIGHT-1M": str(self.weight_used)}
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                parts = urlsplit(self.path)
-                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                with server._lock:
-                    server.requests += 1
-                    server.requests_by_path[parts.path] += 1
-                    server.log.append((parts.path, params))
-                fault = server._take_fault(parts.path)
-                skew = fault.skew_ms if fault is not None and fault.kind == "skew" else 0
-                status, body = server.respond(parts.path, params, skew)
-                headers = {"X-MBX-USED-WEIGHT-1M": str(server._weight(parts.path))}
-                if fault is not None:
-                    status, body, extra = _apply(fault, status, body, server.now())
-                    headers.update(extra)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    for k, v in headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-
-def _minute(m: Market, ms: int) -> int:
-    return int((int(ms) - int(m.minute_open_ms[0])) // MS_MINUTE)
-
-
-def _apply(
-    fault: Fault, status: int, body: bytes, now: datetime
-) -> tuple[int, bytes, dict[str, str]]:
-    if fault.kind == "status":
-        return fault.status, fault.body, dict(fault.headers)
-    if fault.kind == "ban":
-        until = int(now.timestamp() * 1000 + fault.ban_s * 1000)
+    def apply(self, fault: BaseFault, status: int, body: bytes) -> tuple[int, bytes]:
+        if fault.kind != "ban":
+            return super().apply(fault, status, body)
+        ban_s = getattr(fault, "ban_s", 300.0)
+        until = int(self.now().timestamp() * 1000 + ban_s * 1000)
+        fault.headers.setdefault("Retry-After", str(int(ban_s)))
         msg = {
             "code": -1003,
             "msg": f"Way too much request weight used; IP banned until {until}. Please use "
             "WebSocket Streams for live updates to avoid bans.",
         }
-        return 418, json.dumps(msg).encode(), {"Retry-After": str(int(fault.ban_s))}
-    if fault.kind == "truncate":
-        return status, body[: len(body) // 2], {}
-    if fault.kind == "drop_field":
-        doc = json.loads(body)
-        items = doc if isinstance(doc, list) else [doc]
-        if items:
-            if isinstance(items[0], dict):
-                items[0].pop(fault.field, None)
-            else:
-                items[0].pop()
-        return status, json.dumps(doc, separators=(",", ":")).encode(), {}
-    if fault.kind == "delay":
-        time.sleep(fault.delay_s)
-        return status, body, {}
-    if fault.kind == "skew":
-        return status, body, {}
-    raise ValueError(f"unknown fault kind {fault.kind!r}")
+        return 418, json.dumps(msg).encode()
+
+
+def _minute(m: Market, ms: int) -> int:
+    return int((int(ms) - int(m.minute_open_ms[0])) // MS_MINUTE)
 
 
 def simulated_markets(
