@@ -58,6 +58,7 @@ from reports.downloads import (
 )
 from reports.loaders import MartData, liq_map_rows, load_mart_data, load_price_history
 from reports.notation import price_scale
+from reports.now_site import build_now_view
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
 from reports.pages.day import DayContext, DayNav, VenueLink, day_context, render_day
@@ -216,6 +217,12 @@ def _venues_footer(venues: VenueSet) -> str:
     )
 
 
+def site_venues_footer(conn: duckdb.DuckDBPyConnection, symbols: Sequence[str]) -> str:
+    """The site-wide footer line (every venue of the given symbols), as build_site writes it."""
+    names = {v for s in symbols for v in load_venue_set(conn, s).venues}
+    return _venues_footer(VenueSet("", tuple(sorted(names, key=venue_order)), {}))
+
+
 def _aggregate_links(venues: VenueSet, d: date, sym_root: str) -> tuple[VenueLink, ...]:
     """The venue switch of an aggregate page for day `d` (none with fewer than two venues);
     a venue's page shows its latest day, named when that is not `d`."""
@@ -336,6 +343,8 @@ def build_site(
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
     synthetic = source == "synthetic"
     writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
+    # the "now" view and the alerts feed the header links to (their own page kind)
+    build_now_view(conn, out_dir, symbols, source, generated_at, site.venues)
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,

@@ -8,7 +8,6 @@ import dagster as dg
 from orchestration.nowcast import deliver, evaluate_and_publish_alerts
 from orchestration.partitions import daily_partitions, partition_window
 from orchestration.resources import ArchiveResource, WarehouseResource
-from reports.now_site import build_now_view
 from reports.site import build_site
 from reports.writer import remove_stale_temp_files
 from transforms.marts.coverage import describe_missing, missing_symbol_days
@@ -49,6 +48,8 @@ def report_site(
             return dg.MaterializeResult(
                 metadata={"pages_written": 0, "rejected_days": len(rejected)}
             )
+        # alerts are evaluated on every daily run too; the site's alerts feed shows them
+        fired, alerts_error = evaluate_and_publish_alerts(conn, settings, datetime.now(UTC))
         result = build_site(
             conn,
             settings.output_site_dir,
@@ -57,9 +58,6 @@ def report_site(
             source=settings.source,
             methodology_md=methodology if methodology.exists() else None,
         )
-        # alerts are evaluated on every daily run too; their feed and the now view follow
-        fired, alerts_error = evaluate_and_publish_alerts(conn, settings, datetime.now(UTC))
-        build_now_view(conn, settings.output_site_dir, settings.symbols, settings.source)
     if alerts_error:
         context.log.error(f"alerts: {alerts_error}")
     for alert in fired:
