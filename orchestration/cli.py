@@ -17,6 +17,7 @@ Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from datetime import UTC, date, datetime, timedelta
@@ -111,16 +112,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else EXIT_FAILURE
 
 
+def _fixed_now(raw: str) -> datetime | None:
+    """LIQMAP_NOW (ISO time, UTC when no offset): the clock `liqmap now` uses instead of the
+    system's, for replaying a refresh and for tests; empty means the system clock."""
+    if not raw.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"LIQMAP_NOW={raw!r} is not a time: expected ISO 8601, e.g. 2026-10-04T13:07:30Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _now(args: argparse.Namespace) -> int:
     import logging
 
     from orchestration.nowcast import run_nowcast
-    from transforms.reference.brackets import DEFAULT_VENUE
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.venues import file_tier_venues
 
     settings = load_settings()
     check_inputs(settings)
-    require_tiers([DEFAULT_VENUE], settings.symbols, tiers_file_from_env())
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
+    fixed = _fixed_now(os.environ.get("LIQMAP_NOW", ""))
     if not settings.warehouse_path.is_file():
         raise ConfigError(
             f"no warehouse at {settings.warehouse_path}: the nowcast continues the daily "
@@ -129,7 +145,7 @@ def _now(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
-    run = run_nowcast(settings)
+    run = run_nowcast(settings) if fixed is None else run_nowcast(settings, now=lambda: fixed)
     r = run.refresh
     for m in r.markets:
         state = f"as of {m.as_of:%H:%M} UTC, provisional" if m.ok and m.as_of else "stale"
