@@ -3,10 +3,18 @@ so `liqmap dev` refreshes the day in progress every hour). Not an asset of the d
 the day in progress is no daily partition, and the daily job stays as it is.
 """
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from orchestration.nowcast import run_nowcast
 from orchestration.resources import ArchiveResource, WarehouseResource
+
+
+class NowcastConfig(dg.Config):
+    """`now`: a pinned clock (ISO time, UTC) to replay a refresh; empty: the system clock."""
+
+    now: str = ""
 
 
 @dg.op(
@@ -16,10 +24,18 @@ from orchestration.resources import ArchiveResource, WarehouseResource
     "pending alerts to the webhooks. A failed market stays published, marked stale.",
 )
 def refresh_nowcast_op(
-    context: dg.OpExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
+    context: dg.OpExecutionContext,
+    config: NowcastConfig,
+    warehouse: WarehouseResource,
+    archive: ArchiveResource,
 ) -> dg.Output:
     settings = archive.settings()
-    run = run_nowcast(settings, log=context.log, connect=warehouse.connect)
+    clock = {}
+    if config.now:
+        pinned = datetime.fromisoformat(config.now.replace("Z", "+00:00"))
+        pinned = pinned if pinned.tzinfo else pinned.replace(tzinfo=UTC)
+        clock["now"] = lambda: pinned
+    run = run_nowcast(settings, log=context.log, connect=warehouse.connect, **clock)
     r = run.refresh
     metadata = {
         "day": r.day.isoformat(),

@@ -264,3 +264,28 @@ def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, m
     text = "\n".join(lines)
     assert "BTCUSDT binance: as of 2026-10-04 13:05 UTC, provisional; STALE since" in text
     assert "webhook 'desk': 2 undelivered" in text
+
+
+def test_hourly_schedule_runs_the_nowcast_job_in_dagster(archived, tmp_path):
+    """The job the hourly schedule launches, executed by Dagster on the offline demo's path
+    (synthetic market, in-process fake REST servers), with a pinned clock."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.nowcast_job import hourly_nowcast, nowcast_job
+    from orchestration.resources import resources_from_settings
+
+    assert hourly_nowcast.cron_schedule == "7 * * * *"
+    assert hourly_nowcast.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.get_job_def("nowcast") is not None
+    settings = _copy(archived, tmp_path)
+    result = nowcast_job.execute_in_process(
+        resources=resources_from_settings(settings),
+        run_config={"ops": {"refresh_nowcast": {"config": {"now": "2026-10-04T13:07:30Z"}}}},
+    )
+    assert result.success
+    [event] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    meta = event.event_specific_data.metadata
+    assert meta["markets_ok"].value == 1 and meta["failures"].value == "none"
+    assert meta["requests"].value == {"binance BTCUSDT": 6}
+    assert _scalar(settings, "SELECT as_of FROM mart.nowcast") == (datetime(2026, 10, 4, 13, 5),)
