@@ -64,6 +64,11 @@ class Status:
     #: the nowcast per market, the alerts and undelivered webhook deliveries (issue 24)
     nowcast: list[str] = field(default_factory=list)
 
+    @property
+    def broken(self) -> bool:
+        """The live warehouse cannot be opened: `liqmap status` exits 1."""
+        return self.source_note.startswith("BROKEN")
+
 
 def _markets(path: Path) -> list[MarketStatus]:
     import duckdb
@@ -196,11 +201,36 @@ def _latest_page(site_dir: Path) -> str:
     return str(site_dir / days[-1] / "index.html")
 
 
+def warehouse_problem(path: Path) -> str | None:
+    """Why the live warehouse cannot be opened by the next run (None when it can or when it
+    does not exist yet). Reads the file's header only: no lock, safe beside a running run."""
+    from transforms.db import is_duckdb_file
+
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return f"{path} is not a file: expected a DuckDB database"
+    if not is_duckdb_file(path):
+        return (
+            f"{path} is not a DuckDB database: the next `liqmap run` fails until it is moved "
+            "away (a run then rebuilds it)"
+        )
+    return None
+
+
 def collect_status(settings: Settings, home: Path) -> Status:
     snapshot = settings.snapshot_path
     now = datetime.now(UTC).timestamp()
     markets: list[MarketStatus] = []
-    if snapshot.is_file():
+    problem = warehouse_problem(settings.warehouse_path)
+    if problem is not None:
+        path, note = None, f"BROKEN: {problem}"
+        age = (
+            f"{_age(now - snapshot.stat().st_mtime)} old ({snapshot})"
+            if snapshot.is_file()
+            else "no snapshot published yet"
+        )
+    elif snapshot.is_file():
         path, note = snapshot, "snapshot"
         markets = _markets(snapshot)
         age = f"{_age(now - snapshot.stat().st_mtime)} old ({snapshot})"

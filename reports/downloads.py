@@ -11,8 +11,10 @@ from the archives.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 from reports import queries
 from reports.cards.moves import day_moves
 from reports.loaders import MartData
+from reports.notation import row_imbalance
 from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
 
@@ -33,6 +36,12 @@ DAILY_COLUMNS = (
     "funding_rate_last",
     "funding_7d_mean",
     "funding_state",
+    "longs_at_risk_5pct",
+    "shorts_at_risk_5pct",
+    "shorts_per_long_5pct",
+    "longs_at_risk_10pct",
+    "shorts_at_risk_10pct",
+    "shorts_per_long_10pct",
     "longs_at_risk",
     "shorts_at_risk",
     "shorts_per_long",
@@ -40,6 +49,13 @@ DAILY_COLUMNS = (
     "nearest_cluster_below_price",
     "p90_above_price",
     "p90_below_price",
+)
+#: the imbalance as printed, one column per window: (column, window; None = whole map).
+#: The text says the heavier side ("1.4:1 shorts"), the column name the window.
+IMBALANCE_COLUMNS = (
+    ("imbalance_5pct", "5pct"),
+    ("imbalance_10pct", "10pct"),
+    ("imbalance_whole_map", None),
 )
 SYNTHETIC_COLUMN = "synthetic_data"  # first column of every download built from synthetic data
 
@@ -82,18 +98,25 @@ def formats_of(name: str) -> list[str]:
     return ["parquet"] if name in PARQUET_ONLY else ["csv"]
 
 
+def daily_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A base row's downloaded figures: DAILY_COLUMNS, then the imbalance in the site
+    notation per window (IMBALANCE_COLUMNS), the same text the page prints."""
+    out = {k: row.get(k) for k in DAILY_COLUMNS}
+    for col, window in IMBALANCE_COLUMNS:
+        out[col] = row_imbalance(row, window).text
+    return out
+
+
 def daily_history_table(data: MartData) -> pa.Table:
     """Every published day's headline figures of one symbol (`<SYMBOL>/daily.csv`)."""
-    return pa.Table.from_pylist(
-        [{k: data.base(d).get(k) for k in DAILY_COLUMNS} for d in data.days]
-    )
+    return pa.Table.from_pylist([daily_row(data.base(d)) for d in data.days])
 
 
 def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
     the day's `venues.csv`, and every day in `<SYMBOL>/venues.csv`."""
     rows = [
-        {"venue": v, **{k: base.get(k) for k in DAILY_COLUMNS}}
+        {"venue": v, **daily_row(base)}
         for d in days
         for v in venues.venues
         if (base := venues.per_venue[v].metrics.get(d, {}).get("base")) is not None
@@ -113,7 +136,7 @@ def day_tables(
         ),
         "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=data.venue),
         "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
-        "daily": pa.Table.from_pylist([{k: data.base(d).get(k) for k in DAILY_COLUMNS}]),
+        "daily": pa.Table.from_pylist([daily_row(data.base(d))]),
     }
     mv = day_moves(data, d)
     if mv:

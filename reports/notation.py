@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from transforms.model.metrics import HEADLINE_BAND, NEAR_BANDS
 from transforms.reference.bins import price_decimals
 
 # "X:1 shorts" / "X:1 longs" with X >= 1, or the three cases without a ratio.
@@ -225,6 +226,33 @@ def fmt_shorts_per_long(r: float | None) -> str:
     if not ok(r) or r <= 0:
         return "n/a"
     return fmt_imbalance(r, 1.0)
+
+
+def fmt_window(window: str | None) -> str:
+    """A near-spot window as printed: '10pct' → '±10%'; None (the whole map) → 'whole map'."""
+    if window is None:
+        return "whole map"
+    return "±" + fmt_pct(NEAR_BANDS[window], 0, signed=False)
+
+
+def row_sides(row: Any, window: str | None = HEADLINE_BAND) -> tuple[Any, Any]:
+    """(shorts, longs) at risk of a mart row within `window` (a NEAR_BANDS name: the stored
+    `*_at_risk_<window>` sums) or over the whole map (None)."""
+    suffix = f"_{window}" if window else ""
+    return row.get(f"shorts_at_risk{suffix}"), row.get(f"longs_at_risk{suffix}")
+
+
+def row_imbalance(row: Any, window: str | None = HEADLINE_BAND) -> Imbalance:
+    """The imbalance of a mart row within `window` (default the headline's, ±10 %) or over
+    the whole map (None), in the site notation."""
+    return imbalance(*row_sides(row, window))
+
+
+def fmt_imbalance_in(row: Any, window: str | None = HEADLINE_BAND) -> str:
+    """The imbalance with its window, for places that print it without a label: '1.4:1
+    shorts within ±10%', '3.1:1 longs over the whole map'."""
+    text = row_imbalance(row, window).text
+    return f"{text} {'over the' if window is None else 'within'} {fmt_window(window)}"
 
 
 def parse_ratio(text: str) -> tuple[float, str] | None:

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from reports import queries
+from reports import datafiles
 from reports.cards.card import ChartCard, Table
 from reports.charts.daily import funding_template, oi_price_template
-from reports.loaders import Record, epoch_ms
-from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd, ok
+from reports.loaders import Record
+from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd
+from transforms.venues import AGGREGATE_VENUE
 
 
-def _r4(x: Any, fmt: str = ".4g") -> float | None:
-    return float(format(x, fmt)) if ok(x) else None
-
-
-def daily_cards(rows: list[Record], symbol: str, d: date) -> tuple[ChartCard, ChartCard]:
-    """(open interest card, funding card) from the base rows up to `d` (`daily_rows`)."""
-    data = [
-        {
-            "x": epoch_ms(queries.day_start(r["day"])),
-            "c": _r4(r.get("close_price"), ".2f"),
-            "oi": _r4(r.get("oi_value")),
-            "f": _r4(r.get("funding_rate_last")),
-            "f7": _r4(r.get("funding_7d_mean")),
-        }
-        for r in rows
-    ]
+def daily_cards(
+    rows: list[Record], symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> tuple[ChartCard, ChartCard]:
+    """(open interest card, funding card) from the base rows up to `d` (`daily_rows`); the
+    chart rows are the shared daily series (reports.datafiles), referenced, not copied."""
+    data = datafiles.series_ref(datafiles.key(symbol, venue, "daily"), "daily", rows[0]["day"], d)
     cur = rows[-1]
     span = f"{rows[0]['day']} to {d}"
     oi_desc = (

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import duckdb
 import jinja2
 
-from reports import headline, queries
+from reports import datafiles, headline, queries
 from reports.cards.card import ChartCard, Table
 from reports.cards.daily import daily_cards
 from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
@@ -24,15 +24,15 @@ from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
 from reports.cards.venue_split import venue_map_split, venue_risk_card
 from reports.charts.history import (
-    history_data,
     history_desc,
     history_levels_template,
     history_risk_template,
 )
 from reports.formats import iso_z
+from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
-from reports.key_levels import LevelRow, levels_table
-from reports.loaders import MartData, PriceHistory, layer_map_rows, liq_map_rows
+from reports.key_levels import LevelRow, levels_table, views_of
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, fmt_usd
 from reports.pages.common import SiteInfo, render
@@ -82,6 +82,15 @@ class VenueLink:
 
 
 @dataclass(frozen=True)
+class VenueButton:
+    """One entry of a day page's chart venue switch: the venue and its day data file."""
+
+    venue: str
+    label: str
+    key: str
+
+
+@dataclass(frozen=True)
 class DayNav:
     """Where a day page lives: `root` (path to the site root), `sym_root` (to the symbol's
     folder), `day_dir` (from the page to the day's own directory: "" for the dated page,
@@ -97,6 +106,8 @@ class DayNav:
     download_names: dict[str, list[str]]
     venue_links: tuple[VenueLink, ...] = ()
     venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
+    data_key: str = ""  # the page's day data file (reports.datafiles), without .js
+    venue_buttons: tuple[VenueButton, ...] = ()  # the charts' venue switch
 
 
 def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
@@ -119,12 +130,18 @@ def _lookback_days(data: MartData, params_hash: str | None) -> int:
     return 365
 
 
-def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
+def history_cards(
+    rows: list, symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> list[ChartCard]:
     """The headline's history over the past year: at risk per side with the imbalance, and
-    the close between both 90 % levels."""
+    the close between both 90 % levels. The rows are the shared daily series of the symbol
+    and venue (reports.datafiles), days up to `d`: the page holds only the reference."""
     if len(rows) < 2:
         return []
-    csv, t0 = history_data(rows)
+    csv = datafiles.series_ref(
+        datafiles.key(symbol, venue, "daily"), "hist", rows[0]["day"], d, "csv"
+    )
+    t0 = 0  # the shared series counts days from 1970-01-01
     desc = history_desc(symbol, rows)
     tail = rows[-14:][::-1]
     table = Table(
@@ -244,22 +261,19 @@ def day_context(
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
     realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
-    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
+    layer_rows = layer_map_rows(conn, symbol, d, data.venue)
+    views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
+    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
     map_rows = liq_map_rows(conn, symbol, d, data.venue)
-    map_card = liq_map_card(
-        map_rows,
-        cur,
-        symbol,
-        d,
-        layer_map_rows(conn, symbol, d, data.venue),
-    )
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)
-    oi, funding = daily_cards(daily, symbol, d)
+    oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
     realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
     v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
-    charts = [c for c in (v.map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
+    hist_cards = history_cards(daily, symbol, d, data.venue)
+    charts = [c for c in (v.map_card, *hist_cards, oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
     return DayContext(
@@ -291,6 +305,39 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
+    )
+
+
+def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> dict:
+    """The day data file of a page (reports.datafiles): every chart's spec ref and each
+    heatmap window's raster description, by element id."""
+    charts: dict[str, object] = {}
+    for c in [*([ctx.venue_risk] if ctx.venue_risk else []), *ctx.charts]:
+        charts[c.id] = json.loads(c.spec)
+        if c.split is not None:
+            charts[c.split.id] = json.loads(c.split.spec)
+    if ctx.realized is not None:
+        if ctx.realized.totals_spec:
+            charts["realized-totals"] = json.loads(ctx.realized.totals_spec)
+        if ctx.realized.hourly_spec:
+            charts["realized-hourly"] = json.loads(ctx.realized.hourly_spec)
+    heat = {}
+    if ctx.heat is not None:
+        for t in ctx.heat.windows:
+            if t.w is not None:
+                heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
+    return datafiles.envelope(
+        "day",
+        symbol,
+        ctx.venue,
+        synthetic,
+        {
+            "day": ctx.day_iso,
+            "as_of": ctx.as_of_iso,
+            "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
+            "charts": charts,
+            "heat": heat,
+        },
     )
 
 

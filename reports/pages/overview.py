@@ -1,9 +1,10 @@
 """The market overview (site/index.html) and the list of symbol archives.
 
-One card per symbol: the latest day's imbalance with its side, the largest long and short
-clusters (or, without clusters, the flush floor and squeeze ceiling), the funding state, the
-open-interest change, and a small liquidation map drawn as inline SVG (no script, so it shows
-from file:// and without JavaScript), each linking to the symbol's latest day page.
+One card per symbol: the latest day's imbalance within ±10 % of price (side and window),
+the largest long and short clusters (or, without clusters, the flush floor and squeeze
+ceiling), the funding state, the open-interest change, and a small liquidation map drawn
+as inline SVG (no script, so it shows from file:// and without JavaScript), each
+linking to the symbol's latest day page.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ import jinja2
 
 from reports.loaders import MartData, Record
 from reports.notation import (
-    fmt_imbalance,
+    fmt_imbalance_in,
     fmt_level,
     fmt_pct,
     fmt_price,
     fmt_rate,
     fmt_usd,
-    imbalance,
     ok,
+    row_imbalance,
 )
 from reports.pages.common import SiteInfo, render
 
@@ -56,8 +57,8 @@ class SymbolSummary:
             symbol=data.symbol,
             latest_iso=d.isoformat(),
             close=fmt_price(cur.get("close_price")),
-            ratio=fmt_imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk")),
-            side=imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk")).heavier or "none",
+            ratio=fmt_imbalance_in(cur),
+            side=row_imbalance(cur).heavier or "none",
             levels=_levels(cur),
             funding=f"{cur.get('funding_state') or 'n/a'} "
             f"(7-day mean {fmt_rate(cur.get('funding_7d_mean'))})",

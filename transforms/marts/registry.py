@@ -15,8 +15,8 @@ from types import MappingProxyType
 import pandas as pd
 
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
-from transforms.model.levels import LEVEL_COLUMNS
-from transforms.model.metrics import RISK_COLUMNS
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
+from transforms.model.metrics import NEAR_COLUMNS, RISK_COLUMNS
 
 HEATMAP_COLUMNS = [
     "symbol",
@@ -62,7 +62,10 @@ DAILY_METRICS_COLUMNS = [
     "venue",
     "venues",
     "venues_missing",
+    "venues_not_collected",
     "history_incomplete",
+    *NEAR_COLUMNS,
+    *STABLE_COLUMNS,
 ]
 LAYER_MAP_COLUMNS = [
     "symbol",
@@ -302,7 +305,7 @@ _ENTRIES = (
         tuple(LAYER_MAP_COLUMNS),
         "End-of-day liquidation map within ±25 % of spot for every view the report can "
         "switch to: scenario (base, never_close) x leverage layer (all, high >= 50x, "
-        "low <= 10x), cumulative from spot.",
+        "mid between, low <= 10x: high + mid + low = all), cumulative from spot.",
         Windowing.MODEL_DAYS,
     ),
     Mart(
@@ -315,7 +318,8 @@ _ENTRIES = (
     Mart(
         "daily_metrics",
         tuple(DAILY_METRICS_COLUMNS),
-        "Headline numbers per day and scenario: at risk, imbalance (shorts per long), "
+        "Headline numbers per day and scenario: at risk, imbalance (shorts per long) "
+        "within ±5 % and ±10 % of price (the headline) and over the whole map (context), "
         "two-sided key levels (nearest and peak cluster, 90 % point per side), funding "
         "state, open-interest change, consolidation zone, days of history seen.",
         Windowing.MODEL_DAYS,

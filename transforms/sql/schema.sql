@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS mart.daily_metrics (
     shorts_at_risk_10pct DOUBLE,
     longs_at_risk_25pct DOUBLE,
     shorts_at_risk_25pct DOUBLE,
-    shorts_per_long DOUBLE,              -- shorts_at_risk / longs_at_risk (printed "X:1 <side>")
+    shorts_per_long DOUBLE,              -- whole map (context): shorts_at_risk / longs_at_risk
     log_imbalance DOUBLE,                -- ln(shorts_per_long)
     squeeze_ceiling DOUBLE,              -- price above spot where cum. shorts reach 90 % (exact)
     flush_floor DOUBLE,                  -- price below spot where cum. longs reach 90 % (exact)
@@ -221,7 +221,8 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long DOUBLE;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_days INTEGER;
 
 -- The liquidation map (±25 % of spot) for every view the report switches between:
--- scenario (base | never_close) x leverage layer (all | high: >= 50x | low: <= 10x).
+-- scenario (base | never_close) x leverage layer (all | high: >= 50x | mid: between | low: <= 10x;
+-- high + mid + low = all).
 CREATE TABLE IF NOT EXISTS mart.liq_layer_map (
     symbol VARCHAR NOT NULL,
     day DATE NOT NULL,
@@ -409,6 +410,9 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'b
 -- configured but missing that day (empty when none): an aggregate is never silently smaller.
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_missing VARCHAR;
+-- Venues configured but not collected that day (empty when none): a forward-collected venue
+-- (transforms/venues.py FORWARD, e.g. OKX) before its first collected day, or on a gap day.
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS venues_not_collected VARCHAR;
 ALTER TABLE mart.liq_layer_map ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.liq_layer_heatmap ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
 ALTER TABLE mart.moves ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'binance';
@@ -517,3 +521,21 @@ CREATE TABLE IF NOT EXISTS mart.model_state (
     state BLOB NOT NULL,                 -- transforms.model.state.pack bytes
     content_hash VARCHAR NOT NULL        -- sha256 of identity, inputs and state
 );
+-- Near-spot first (v3, issue 21): the headline imbalance is the one within reach of a move.
+-- Added last, so a warehouse built before keeps its column order (its rows need a rebuild).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS longs_at_risk_5pct DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_at_risk_5pct DOUBLE;
+-- shorts_at_risk_5pct / longs_at_risk_5pct (printed "X:1 <side>"), NULL unless both > 0
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_5pct DOUBLE;
+-- shorts_at_risk_10pct / longs_at_risk_10pct: the headline imbalance
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS shorts_per_long_10pct DOUBLE;
+-- Major clusters by an absolute rule, held steady (transforms/model/stable_levels.py): the
+-- rule's threshold per price bin (USDT: 1 % of open interest per 1 % of price over the bin's
+-- width) and why each side's nearest cluster is where it is: new | none | near | held |
+-- price (price moved >= 5 %) | consumed (price reached it) | closed (no longer major).
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS major_cluster_min DOUBLE;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_move VARCHAR;
+-- the same for the peak clusters (held while they keep half of the day's heaviest bin)
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_move VARCHAR;
+ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_move VARCHAR;

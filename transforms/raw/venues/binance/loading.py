@@ -36,6 +36,7 @@ from transforms.raw.venues.binance.validation import (
     Rejection,
     StagedFile,
     rejection,
+    screen_stage,
     validate_stage,
 )
 
@@ -135,13 +136,15 @@ def load_files(
     source_name: str,
     *,
     strict: bool = False,
+    unavailable: Sequence[Rejection] = (),
 ) -> LoadOutcome:
     """Validate each file, then replace `dataset` rows of `symbol` for the days in
     [start, end_exclusive) that an accepted file covers, in one transaction.
 
     A rejected file loads nothing and its days keep their rows (strict: nothing at all is
-    loaded and RejectedFile is raised). Metrics are deduplicated on create_time; monthly
-    funding rows outside the window are dropped.
+    loaded and RejectedFile is raised). `unavailable`: files that could not be fetched,
+    recorded as rejections of their periods like a file that fails validation. Metrics are
+    deduplicated on create_time; monthly funding rows outside the window are dropped.
     """
     spec = dataset_spec(dataset)
     for f in files:
@@ -156,12 +159,15 @@ def load_files(
         rejected += unparsed
         if staged:
             found = validate_stage(conn, dataset, symbol, staged)
+            passed = [f for f in staged if f.filename not in found]
+            found |= screen_stage(conn, dataset, symbol, passed)
             rejected += found.values()
             per_file = dict(
                 conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
             )
         else:
             per_file = {}
+    rejected = [*unavailable, *rejected]
     outcome.rejections = rejected
     if strict and rejected:
         _drop_temp(conn)
@@ -219,7 +225,7 @@ def load_files(
                     "venue": VENUE,
                     "dataset": dataset,
                     "symbol": symbol,
-                    "periods": [f.period for f in files],
+                    "periods": [f.period for f in files] + [r.period for r in unavailable],
                 },
             )
             if accepted:

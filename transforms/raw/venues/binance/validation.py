@@ -16,10 +16,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.raw.venues.binance.datasets import dataset, period_bounds
+from transforms.raw.rules import CONTEXT_RULES, DAY_RULES, OI_JUMP_DATASETS, screen_days
+from transforms.raw.venues.binance.datasets import VENUE, dataset, period_bounds
 
 STAGE = "_liqmap_stage"
 FILES = "_liqmap_files"
+SCREEN = "_liqmap_screen"
+#: the accepted files' rows as transforms.raw.rules reads them (day, ts, raw columns)
+_SCREEN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {SCREEN} AS
+SELECT CAST(_ts AS DATE) AS day, _ts AS ts, * FROM {STAGE} WHERE list_contains($files, filename)
+"""
 
 _FILES_DDL = f"""
 CREATE OR REPLACE TEMP TABLE {FILES} (
@@ -183,3 +190,28 @@ def _first_repeat(conn: duckdb.DuckDBPyConnection, filename: str) -> tuple[int, 
         {"filename": filename},
     ).fetchone()
     return int(row[0]), str(row[1])
+
+
+def screen_stage(
+    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, files: Sequence[StagedFile]
+) -> dict[str, Rejection]:
+    """The rules across venues and time (transforms.raw.rules: close near the reference
+    venue's, bars continuous, open interest steady) on daily files that passed
+    `validate_stage`; a failing day rejects its file, by filename."""
+    spec = dataset(name)
+    wanted = name in CONTEXT_RULES or name in DAY_RULES or name in OI_JUMP_DATASETS
+    if spec.monthly or not wanted or not files:
+        return {}
+    conn.execute(_SCREEN_SQL, {"files": [f.filename for f in files]})
+    try:
+        failing = screen_days(conn, name, VENUE, symbol, SCREEN, row_rules=False)
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{SCREEN}")
+    by_day = {f.period: f for f in files}
+    found: dict[str, Rejection] = {}
+    for day, why in failing.items():
+        f = by_day.get(day.isoformat())
+        if f is not None:
+            rule, _, detail = why.partition(": ")
+            found[f.filename] = rejection(f, rule, None, detail)
+    return found

@@ -31,7 +31,8 @@ from transforms.raw.venues.bybit.source import BybitSource
 
 #: requests per 5 s towards the in-process fake Bybit (local only; see settings._requests_per_5s)
 LOCAL_REQUESTS_PER_5S = 1_000_000
-#: the demo's Bybit holds this share of Binance's per-side open interest (docs/venues.md)
+#: the demo's Bybit holds around this share of Binance's per-side open interest, moving day
+#: to day (market.share_path; docs/venues.md)
 DEMO_OI_SHARE = 0.6
 
 
@@ -110,7 +111,9 @@ def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: flo
     sim_start = month_start(start)
     n_days = (month_end_exclusive(end) - sim_start).days
     sim = simulate_market(symbol, sim_start, n_days, seed)
-    return market_from_simulation(symbol, sim, oi_share=oi_share, oi_reported_as="both")
+    return market_from_simulation(
+        symbol, sim, oi_share=oi_share, oi_reported_as="both", share_drift=True
+    )
 
 
 def market_until(market: BybitMarket, now_ms: int) -> BybitMarket:
