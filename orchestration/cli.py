@@ -2,6 +2,7 @@
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
            [--from-scratch]        ... modelling every market from its first bar
+liqmap now                         refresh the day in progress once (nowcast, alerts, now view)
 liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
@@ -10,12 +11,15 @@ liqmap collect                     collect realized liquidations until SIGTERM/S
 
 Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or input mistake
 (one line on stderr naming the setting, the bad value and what is expected; bad SQL in
-`liqmap query` counts as input).
+`liqmap query` counts as input, and so does a statement it refuses: the query connection reads
+the snapshot and nothing else), 130 / 143 stopped by SIGINT / SIGTERM (`liqmap: interrupted`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import traceback
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +31,16 @@ from orchestration.errors import (
     internal_error_line,
     write_traceback,
 )
+from orchestration.interrupts import exit_status
 from transforms.config import ConfigError, check_inputs, load_settings
+
+
+class _Interrupted(Exception):
+    """SIGINT/SIGTERM stopped the command: `liqmap: interrupted`, exit 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"signal {signum}")
+        self.signum = int(signum)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,6 +82,11 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
             f"{end_name} {end} is after yesterday ({last}, the last complete UTC day): "
             f"expected a day from {first} to {last}"
         )
+    if args.end and end > settings.end_date:
+        raise ConfigError(
+            f"--end {end} is after LIQMAP_END_DATE={settings.end_date}: expected a day up to "
+            f"{settings.end_date} (or a later LIQMAP_END_DATE)"
+        )
     if end < start:
         raise ConfigError(f"{end_name} {end} is before {start_name} {start}: expected end >= start")
     return start, end
@@ -77,15 +95,19 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
 def _run(args: argparse.Namespace) -> int:
     from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
+    from orchestration.interrupts import SignalWatch
     from orchestration.runner import run_chain
+    from transforms.raw.packages import check_venue_settings
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
     from transforms.venues import file_tier_venues
 
     settings = load_settings()
-    check_inputs(settings)
-    # before Dagster starts or anything is downloaded (the raw assets check it too)
-    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     start, end = _range(args, settings)
+    # every setting, before Dagster starts or anything is downloaded (the assets check again)
+    check_inputs(settings)
+    for venue in settings.venues:
+        check_venue_settings(venue, settings)
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     home = ensure_dagster_home()
     log_path = home / "logs" / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
     days = (end - start).days + 1
@@ -94,20 +116,77 @@ def _run(args: argparse.Namespace) -> int:
         f"({days} day{'s' if days > 1 else ''}); Dagster event log: {log_path}",
         soft_wrap=True,
     )
-    with RunDisplay() as display:
-        outcome = run_chain(
-            settings,
-            start,
-            end,
-            log_path,
-            verbose=args.verbose,
-            on_change=display.update,
-            from_scratch=args.from_scratch,
-        )
+    with SignalWatch() as signals:
+        try:
+            with RunDisplay() as display:
+                outcome = run_chain(
+                    settings,
+                    start,
+                    end,
+                    log_path,
+                    verbose=args.verbose,
+                    on_change=display.update,
+                    from_scratch=args.from_scratch,
+                    stopped_by=lambda: signals.stopped_by,
+                )
+        except KeyboardInterrupt:  # a stop before or after Dagster's own handlers
+            raise _Interrupted(signals.stopped_by or signal.SIGINT) from None
     print_summary(
         outcome, str(settings.output_site_dir / "index.html"), str(settings.snapshot_path)
     )
+    if outcome.interrupted_by:
+        raise _Interrupted(outcome.interrupted_by)
     return 0 if outcome.success else EXIT_FAILURE
+
+
+def _fixed_now(raw: str) -> datetime | None:
+    """LIQMAP_NOW (ISO time, UTC when no offset): the clock `liqmap now` uses instead of the
+    system's, for replaying a refresh and for tests; empty means the system clock."""
+    if not raw.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"LIQMAP_NOW={raw!r} is not a time: expected ISO 8601, e.g. 2026-10-04T13:07:30Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _now(args: argparse.Namespace) -> int:
+    import logging
+
+    from orchestration.nowcast import run_nowcast
+    from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.venues import file_tier_venues
+
+    settings = load_settings()
+    check_inputs(settings)
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
+    fixed = _fixed_now(os.environ.get("LIQMAP_NOW", ""))
+    if not settings.warehouse_path.is_file():
+        raise ConfigError(
+            f"no warehouse at {settings.warehouse_path}: the nowcast continues the daily "
+            "history, run `liqmap run` (or `make demo`) first"
+        )
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    run = run_nowcast(settings) if fixed is None else run_nowcast(settings, now=lambda: fixed)
+    r = run.refresh
+    for m in r.markets:
+        state = f"as of {m.as_of:%H:%M} UTC, provisional" if m.ok and m.as_of else "stale"
+        print(f"liqmap now: {m.venue} {m.symbol}: {state} ({m.requests} requests)")
+    for line in run.lines():
+        print(f"liqmap now: {line}", file=sys.stderr)
+    for alert in run.alerts:
+        print(f"liqmap now: alert: {alert['title']}")
+    site = settings.output_site_dir / "now" / "index.html"
+    print(
+        f"liqmap now: {len(run.alerts)} new alert(s), {run.delivery.delivered} delivered; "
+        f"{run.pages} page(s) in {site.parent}; {sum(run.seconds.values()):.1f} s"
+    )
+    return 0 if r.ok else EXIT_FAILURE
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -118,25 +197,46 @@ def _status(args: argparse.Namespace) -> int:
     home = dagster_home_path()
     if home.exists() and not home.is_dir():
         raise ConfigError(f"DAGSTER_HOME={home} is a file: expected a folder")
-    for line in render_status(collect_status(settings, home)):
+    status = collect_status(settings, home)
+    for line in render_status(status):
         print(line)
-    return 0
+    return EXIT_FAILURE if status.broken else 0
+
+
+def _query_error(exc: Exception) -> str:
+    """One line for a statement DuckDB refused or could not run."""
+    import duckdb
+
+    text = " ".join(str(exc).split())
+    refused = isinstance(exc, duckdb.PermissionException) or any(
+        marker in text for marker in ("read-only mode", "configuration has been locked")
+    )
+    if refused:
+        return f"query refused: `liqmap query` only reads the snapshot ({text})"
+    return f"query failed: {text}"
 
 
 def _query(args: argparse.Namespace) -> int:
     import duckdb
 
+    from transforms.db import is_duckdb_file, open_query_connection
+
     settings = load_settings()
     path = settings.snapshot_path
     if not path.exists():
         raise ConfigError(f"no snapshot at {path}: run `liqmap run` first")
-    conn = duckdb.connect(str(path), read_only=True)
+    if not path.is_file() or not is_duckdb_file(path):
+        raise ConfigError(
+            f"the snapshot {path} is not a DuckDB database: expected the file `liqmap run` "
+            "publishes (run it again to republish)"
+        )
+    conn = open_query_connection(path)
     try:
         if args.sql:
             try:
                 conn.sql(args.sql).show(max_rows=args.max_rows)
             except duckdb.Error as exc:
-                raise ConfigError(f"query failed: {exc}") from None
+                raise ConfigError(_query_error(exc)) from None
             return 0
         print(f"liqmap snapshot {path} (read-only). End statements with ';', Ctrl-D to quit.")
         buffer = ""
@@ -150,7 +250,7 @@ def _query(args: argparse.Namespace) -> int:
                 try:
                     conn.sql(buffer).show(max_rows=args.max_rows)
                 except duckdb.Error as exc:
-                    print(f"error: {' '.join(str(exc).split())}")
+                    print(f"error: {_query_error(exc)}")
                 buffer = ""
     finally:
         conn.close()
@@ -160,7 +260,7 @@ def _dev(args: argparse.Namespace) -> int:
     from orchestration.devserver import run_dev
     from orchestration.home import ensure_dagster_home
 
-    load_settings()  # a bad setting fails here in one line, not in the code server
+    check_inputs(load_settings())  # a bad setting fails here in one line, not in the code server
     ensure_dagster_home()
     return run_dev(args.port)
 
@@ -199,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="model every market from its first bar, ignoring the stored model state",
     )
     run.set_defaults(func=_run)
+    now = sub.add_parser(
+        "now", parents=[common], help="refresh the day in progress once (nowcast and alerts)"
+    )
+    now.set_defaults(func=_now)
     status = sub.add_parser("status", parents=[common], help="what is built, last run, site")
     status.set_defaults(func=_status)
     query = sub.add_parser("query", parents=[common], help="query the read-only snapshot")
@@ -225,9 +329,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"liqmap: error: {' '.join(str(exc).split())}\n")
         return EXIT_USER_ERROR
+    except _Interrupted as stop:
+        sys.stderr.write("liqmap: interrupted\n")
+        return exit_status(stop.signum)
     except KeyboardInterrupt:
         sys.stderr.write("liqmap: interrupted\n")
-        return 130
+        return exit_status(signal.SIGINT)
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()

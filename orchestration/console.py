@@ -133,9 +133,17 @@ def print_summary(outcome: RunOutcome, site_index: str, snapshot: str) -> None:
             stage.state + extra,
         )
     out.print(table)
-    if outcome.success:
+    if outcome.interrupted_by:
+        err.print(
+            f"stopped by signal {outcome.interrupted_by} after {outcome.seconds:.0f}s; "
+            "nothing half-written is kept, a re-run continues",
+            soft_wrap=True,
+        )
+    elif outcome.success:
         out.print(f"done in {outcome.seconds:.0f}s. Site: {site_index}", soft_wrap=True)
         out.print(f"Snapshot for `liqmap query`: {snapshot}", soft_wrap=True)
+        for line in outcome.failures[:5]:
+            err.print(f"incomplete: {line}", soft_wrap=True)
     else:
         for line in outcome.failures[:5]:
             err.print(f"failed: {line}", soft_wrap=True)

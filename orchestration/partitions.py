@@ -6,7 +6,7 @@ chunked unpredictably when assets disagree about their first day.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -23,3 +23,10 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[date, date]:
     """[start, end) of the run's partitions as dates; works for one day and for a range."""
     window = context.partition_time_window
     return window.start.date(), window.end.date()
+
+
+def window_label(start: date, end_exclusive: date) -> str:
+    """A partition window as users read dates: inclusive ('2026-01-01..2026-01-07', or one
+    day alone), never the exclusive end Dagster's time window carries."""
+    last = end_exclusive - timedelta(days=1)
+    return start.isoformat() if last <= start else f"{start}..{last}"

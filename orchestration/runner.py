@@ -23,6 +23,8 @@ STAGE_OF_GROUP = {group: group for group in STAGE_ORDER}
 LOG_FORMAT = "%(asctime)s - %(levelname)s - %(message)s"
 # --verbose: Dagster's console logger at DEBUG, i.e. every event, as before this CLI.
 LOGGER_CONFIG = {"console": {"config": {"log_level": "DEBUG"}}}
+#: materialization metadata naming what a successful step could not load
+PROBLEM_METADATA = ("failed_venues", "waiting_symbols", "rejected_files")
 
 
 @dataclass
@@ -40,6 +42,10 @@ class StageStats:
     started: float | None = None
     finished: float | None = None
     failures: list[str] = field(default_factory=list)
+    #: what a step that succeeded could not do (a venue failed, a symbol waits): `partial`
+    problems: list[str] = field(default_factory=list)
+    #: set when the run has ended: a stage that never finished was interrupted or not run
+    ended: str | None = None
 
     @property
     def rows(self) -> int:
@@ -72,11 +78,24 @@ class StageStats:
 
     @property
     def state(self) -> str:
+        """pending/running while the run goes; at its end done, partial (a venue or symbol
+        could not be loaded), failed, interrupted, incomplete (steps skipped) or not run."""
+        complete = self.steps_done >= len(self.steps) and not self.failures
+        if complete and self.finished is not None:
+            return "partial" if self.problems else "done"
+        if self.ended == "interrupted" and self.started is not None:
+            return "interrupted"
         if self.failures:
             return "failed"
-        if self.finished is not None:
-            return "done"
+        if self.ended is not None:
+            return self.ended if self.started is not None else "not run"
         return "running" if self.started is not None else "pending"
+
+    def end(self, how: str) -> None:
+        """The run is over: a stage still running was `how` (interrupted, incomplete)."""
+        self.ended = how
+        if self.started is not None and self.finished is None:
+            self.finished = time.perf_counter()
 
 
 @dataclass
@@ -89,6 +108,8 @@ class RunOutcome:
     failures: list[str]
     log_path: Path
     seconds: float
+    #: the stop signal that ended the run (SIGINT, SIGTERM), None when it ran to its end
+    interrupted_by: int | None = None
 
 
 def _silence_dagster_warnings() -> None:
@@ -110,6 +131,15 @@ def _error_line(error) -> str:
         return "unknown error"
     text = (error.message or error.cls_name or "error").strip()
     return text.splitlines()[0] if text else "error"
+
+
+def _interrupted(error) -> bool:
+    """A step failure that is Dagster's way of saying SIGINT/SIGTERM stopped the step."""
+    while error is not None:
+        if error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt"):
+            return True
+        error = error.cause
+    return False
 
 
 def _failed_check_lines(evaluation) -> list[str]:
@@ -150,6 +180,9 @@ class _EventSink(logging.Handler):
             stage.steps_done += 1
             if stage.steps_done >= len(stage.steps):
                 stage.finished = time.perf_counter()
+        elif kind == "STEP_FAILURE" and _interrupted(event.step_failure_data.error):
+            if stage is not None:
+                stage.end("interrupted")
         elif kind == "STEP_FAILURE":
             line = f"{step}: {_error_line(event.step_failure_data.error)}"
             self.failures.append(line)
@@ -174,6 +207,12 @@ class _EventSink(logging.Handler):
             ]
             if rows:
                 stage.rows_by_asset[asset] = sum(rows)
+            for key in PROBLEM_METADATA:
+                value = metadata.get(key)
+                text = str(value.value) if value is not None else "none"
+                line = f"{asset}: {text}"
+                if text != "none" and line not in stage.problems:
+                    stage.problems.append(line)
             if "pages_written" in metadata:
                 stage.pages_by_asset[asset] = int(metadata["pages_written"].value or 0)
         else:
@@ -218,9 +257,11 @@ def run_chain(
     verbose: bool = False,
     on_change: Callable[[list[StageStats]], None] | None = None,
     from_scratch: bool = False,
+    stopped_by: Callable[[], int | None] = lambda: None,
 ) -> RunOutcome:
     """Materialize every asset for [start, end] as one run; the event log goes to `log_path`.
-    `from_scratch`: model every market from its first bar, ignoring the stored model state."""
+    `from_scratch`: model every market from its first bar, ignoring the stored model state.
+    `stopped_by` tells which stop signal (if any) the run received (orchestration.interrupts)."""
     _silence_dagster_warnings()
     import dagster as dg
 
@@ -289,8 +330,13 @@ def run_chain(
     finally:
         unsubscribe()
         file_handler.close()
-    failures = list(sink.failures)
-    if not result.success and not failures:
+    signum = stopped_by()
+    failures = [] if signum else list(sink.failures)
+    for stage in ordered:
+        stage.end("interrupted" if signum else "incomplete")
+    for stage in ordered:
+        failures += [p for p in stage.problems if p not in failures]
+    if not result.success and not failures and not signum:
         failures.append("the run failed; see the log")
     return RunOutcome(
         success=result.success,
@@ -301,4 +347,5 @@ def run_chain(
         failures=failures,
         log_path=log_path,
         seconds=time.perf_counter() - started,
+        interrupted_by=signum,
     )

@@ -1,9 +1,10 @@
 """A day's downloads: that day's own data behind its charts, next to its page.
 
-Only the day's own rows are written beside a day page (the 24 h heatmap slice, the day's
-liquidation map, scenarios, daily figures and swings), so the site grows by a small amount
-per symbol and day. The heatmap slice and the map are the long ones: written as Parquet only
-(zstd); the few-row tables (scenarios, daily figures, swings) as CSV. The whole daily
+Only the day's own rows are written beside a day page (the day's liquidation map, scenarios,
+daily figures and swings), so the site grows by a small amount per symbol and day. The map is
+the long one: written as Parquet only (zstd); the few-row tables (scenarios, daily figures,
+swings) as CSV. The heatmap is not repeated per day: the shared heat month files of the data
+API (docs/api.md) hold every hour of it. The whole daily
 history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by every build), linked
 from the archives.
 """
@@ -11,8 +12,10 @@ from the archives.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +25,7 @@ import pyarrow.parquet as pq
 from reports import queries
 from reports.cards.moves import day_moves
 from reports.loaders import MartData
+from reports.notation import row_imbalance
 from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
 
@@ -33,6 +37,12 @@ DAILY_COLUMNS = (
     "funding_rate_last",
     "funding_7d_mean",
     "funding_state",
+    "longs_at_risk_5pct",
+    "shorts_at_risk_5pct",
+    "shorts_per_long_5pct",
+    "longs_at_risk_10pct",
+    "shorts_at_risk_10pct",
+    "shorts_per_long_10pct",
     "longs_at_risk",
     "shorts_at_risk",
     "shorts_per_long",
@@ -40,6 +50,13 @@ DAILY_COLUMNS = (
     "nearest_cluster_below_price",
     "p90_above_price",
     "p90_below_price",
+)
+#: the imbalance as printed, one column per window: (column, window; None = whole map).
+#: The text says the heavier side ("1.4:1 shorts"), the column name the window.
+IMBALANCE_COLUMNS = (
+    ("imbalance_5pct", "5pct"),
+    ("imbalance_10pct", "10pct"),
+    ("imbalance_whole_map", None),
 )
 SYNTHETIC_COLUMN = "synthetic_data"  # first column of every download built from synthetic data
 
@@ -54,9 +71,9 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
 
 
 FORMATS = ("csv", "parquet")
-# the two long tables (a day's 24 h heatmap slice, its map by price): Parquet only (zstd);
+# the long table (a day's map by price): Parquet only (zstd);
 # as CSV they would be most of the site
-PARQUET_ONLY = frozenset({"heatmap", "liq_map"})
+PARQUET_ONLY = frozenset({"liq_map"})
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
@@ -82,18 +99,25 @@ def formats_of(name: str) -> list[str]:
     return ["parquet"] if name in PARQUET_ONLY else ["csv"]
 
 
+def daily_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A base row's downloaded figures: DAILY_COLUMNS, then the imbalance in the site
+    notation per window (IMBALANCE_COLUMNS), the same text the page prints."""
+    out = {k: row.get(k) for k in DAILY_COLUMNS}
+    for col, window in IMBALANCE_COLUMNS:
+        out[col] = row_imbalance(row, window).text
+    return out
+
+
 def daily_history_table(data: MartData) -> pa.Table:
     """Every published day's headline figures of one symbol (`<SYMBOL>/daily.csv`)."""
-    return pa.Table.from_pylist(
-        [{k: data.base(d).get(k) for k in DAILY_COLUMNS} for d in data.days]
-    )
+    return pa.Table.from_pylist([daily_row(data.base(d)) for d in data.days])
 
 
 def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
     the day's `venues.csv`, and every day in `<SYMBOL>/venues.csv`."""
     rows = [
-        {"venue": v, **{k: base.get(k) for k in DAILY_COLUMNS}}
+        {"venue": v, **daily_row(base)}
         for d in days
         for v in venues.venues
         if (base := venues.per_venue[v].metrics.get(d, {}).get("base")) is not None
@@ -108,12 +132,9 @@ def day_tables(
     each venue's figures, on an aggregate page of more than one venue)."""
     symbol = data.symbol
     tables = {
-        "heatmap": queries.arrow(
-            conn, queries.HEATMAP_DAY_EXPORT, symbol=symbol, day=d, venue=data.venue
-        ),
         "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=data.venue),
         "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
-        "daily": pa.Table.from_pylist([{k: data.base(d).get(k) for k in DAILY_COLUMNS}]),
+        "daily": pa.Table.from_pylist([daily_row(data.base(d))]),
     }
     mv = day_moves(data, d)
     if mv:

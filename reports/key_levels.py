@@ -2,9 +2,12 @@
 
 Reads the level columns of a `mart.daily_metrics` row (see transforms/model/levels.py):
 per side the nearest major cluster, the peak cluster and the 90 % point. Both sides are
-always shown; nothing is picked by which side is heavier. A mark that lies outside a chart's
-price window is pinned to the window's edge with an arrow and its real price, so no level
-named in the text is ever missing from the chart.
+always shown; nothing is picked by which side is heavier. "Major" is the absolute rule
+(`major_rule`: a share of open interest per 1 % of price, with today's size in dollars),
+and when a nearest cluster moved by more than 10 % since the day before the page says why
+(transforms/model/stable_levels.py: price moved, the cluster was consumed or closed).
+A mark that lies outside a chart's price window is pinned to the window's edge with an
+arrow and its real price, so no level named in the text is ever missing from the chart.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
+from transforms.model.layers import LAYER_VIEWS
+from transforms.model.levels import LevelParams, key_levels
+from transforms.model.stable_levels import JUMP_MOVES
 
 Row = Mapping[str, Any]
 
 SIDE_NAMES = {"above": "shorts", "below": "longs"}
+DEFAULT_VIEW = "base/all"  # the switch's default view (scenario/layer)
 
 
 def _get(row: Row, kind: str, side: str, field: str) -> float | None:
@@ -25,24 +34,75 @@ def _get(row: Row, kind: str, side: str, field: str) -> float | None:
     return v if ok(v) else None
 
 
+_P = LevelParams()
+#: why a nearest cluster moved by more than 10 % since the day before (stored move → words)
+MOVE_WORDS = {
+    "price": (
+        f"moved because price moved {fmt_pct(_P.price_move_pct, 0, False)} or more since the "
+        "day before"
+    ),
+    "consumed": "moved because price reached the previous cluster and consumed it",
+    "window": (
+        f"moved because price drifted more than {fmt_pct(_P.window_pct, 0, False)} away "
+        "from the previous cluster"
+    ),
+    "closed": (
+        f"moved because the previous cluster shrank below {fmt_pct(_P.hold_share, 0, False)} "
+        "of the major size: closed or liquidated"
+    ),
+}
+
+
+#: the same in a table cell, plus "held" (kept from the day before)
+SHORT_MOVES = {
+    "held": "held from the day before",
+    "price": "moved: price moved",
+    "consumed": "moved: previous consumed",
+    "window": "moved: previous out of window",
+    "closed": "moved: previous closed",
+}
+
+
+def major_rule(row: Row) -> str:
+    """The major rule as the page states it: 'Major: at least 1% of open interest per 1% of
+    price, $35.7M per price bin on this day.'"""
+    rule = (
+        f"Major: at least {fmt_pct(_P.major_density / 100, 0, False)} of open interest per "
+        "1% of price"
+    )
+    size = row.get("major_cluster_min")
+    return rule + (f", {fmt_usd(size)} per price bin on this day." if ok(size) else ".")
+
+
+def move_words(row: Row, side: str) -> str | None:
+    """Why the side's nearest cluster moved by more than 10 % since the day before (None when
+    it did not)."""
+    move = row.get(f"nearest_cluster_{side}_move")
+    return MOVE_WORDS[move] if move in JUMP_MOVES else None
+
+
 def levels_sentence(row: Row) -> str:
-    """'Nearest clusters: shorts $96,000 (+4.3%, $1.2B), longs $88,500 (−3.8%, $950M).
-    90 % of shorts lie below $110,000 (+19.0%), 90 % of longs above $76,000 (−17.4%).'"""
+    """'Nearest major clusters (major = …): shorts $96,000 (+4.3%, $1.2B), longs $88,500
+    (−3.8%, $950M). 90 % of shorts lie below $110,000 (+19.0%), 90 % of longs above $76,000
+    (−17.4%).' A side whose level jumped says why."""
     spot = row.get("close_price")
     near, p90 = [], []
     for side, name in SIDE_NAMES.items():
         price = _get(row, "nearest_cluster", side, "price")
+        why = move_words(row, side)
         if price is None:
-            near.append(f"no {name}")
+            gone = why.removeprefix("moved because ") if why else None
+            near.append(f"no major {name}" + (f" ({gone})" if gone else ""))
         else:
             notional = fmt_usd(_get(row, "nearest_cluster", side, "notional"))
             dist = fmt_pct(price / spot - 1.0) if ok(spot) and spot else "n/a"
-            near.append(f"{name} {fmt_price(price)} ({dist}, {notional})")
+            moved = f"; {why}" if why else ""
+            near.append(f"{name} {fmt_price(price)} ({dist}, {notional}{moved})")
         q = _get(row, "p90", side, "price")
         if q is not None:
             where = "below" if side == "above" else "above"
             p90.append(f"90% of {name} lie {where} {fmt_level(q, spot)}")
-    text = "Nearest major clusters: " + ", ".join(near) + "."
+    text = "Nearest major clusters: " + ", ".join(near) + ". " + major_rule(row)
     if p90:
         text += " " + "; ".join(p90) + "."
     return text[0].upper() + text[1:]
@@ -64,10 +124,12 @@ def levels_table(row: Row) -> list[LevelRow]:
         cells = []
         for kind in ("nearest_cluster", "peak_cluster"):
             price = _get(row, kind, side, "price")
+            move = SHORT_MOVES.get(row.get(f"{kind}_{side}_move"))
             cells.append(
-                "n/a"
+                ("none major" if kind == "nearest_cluster" else "n/a")
                 if price is None
                 else f"{fmt_level(price, spot)} · {fmt_usd(_get(row, kind, side, 'notional'))}"
+                + (f" · {move}" if move else "")
             )
         out.append(
             LevelRow(
@@ -80,10 +142,73 @@ def levels_table(row: Row) -> list[LevelRow]:
     return out
 
 
+def view_rows(
+    view: str,
+    scenarios: Mapping[str, Row],
+    map_rows: list[Row],
+    spot: float | None,
+    oi: float | None,
+) -> Row | None:
+    """The level columns of one switch view ('scenario/layer'). A whole scenario
+    ('<scenario>/all') has its stored `mart.daily_metrics` row (levels held day to day); a
+    leverage layer has no row of its own, so its levels come from its map rows (the ±25 %
+    window) by the same rule, on the same open interest (`flag` 'window': the 90 % points
+    are then of the layer's positions within the window, and nothing is held)."""
+    scenario, layer = view.split("/")
+    if layer == "all":
+        return scenarios.get(scenario)
+    if not map_rows or not ok(spot):
+        return None
+    width = float(np.median([r["price_high"] - r["price_low"] for r in map_rows]))
+    lows = np.array([r["price_low"] for r in map_rows], dtype=float)
+    k = np.rint((lows - lows.min()) / width).astype(np.int64)
+    price_low = lows.min() + width * np.arange(int(k.max()) + 1)
+    long, short = np.zeros((1, len(price_low))), np.zeros((1, len(price_low)))
+    np.add.at(long[0], k, [r["long_notional"] for r in map_rows])
+    np.add.at(short[0], k, [r["short_notional"] for r in map_rows])
+    oi_arr = np.array([oi if ok(oi) else np.nan])
+    levels = key_levels(price_low, width, long, short, np.array([spot]), oi_arr).iloc[0]
+    return {**levels.to_dict(), "close_price": spot, "flag": "window"}
+
+
+def views_of(scenarios: Mapping[str, Row], layer_rows: list[Row] | None) -> dict[str, Row]:
+    """Every switch view's level row on one day (`view_rows`), from the day's rows per
+    scenario (base included) and its `mart.liq_layer_map` rows; the base view first."""
+    cur = scenarios["base"]
+    spot, oi = cur.get("close_price"), cur.get("oi_value")
+    by_view: dict[str, list[Row]] = {}
+    for r in layer_rows or []:
+        by_view.setdefault(f"{r['scenario']}/{r['layer']}", []).append(r)
+    out: dict[str, Row] = {DEFAULT_VIEW: cur}
+    for scenario, layer in LAYER_VIEWS:
+        view = f"{scenario}/{layer}"
+        if view != DEFAULT_VIEW:
+            row = view_rows(view, scenarios, by_view.get(view, []), spot, oi)
+            if row is not None:
+                out[view] = row
+    return out
+
+
+def view_marks(
+    views: Mapping[str, Row], lo: float | None = None, hi: float | None = None
+) -> list[dict]:
+    """`level_marks` of every view, each mark with its view in `k` (what the charts filter
+    on) and its label row among the view's marks in `row`."""
+    out = []
+    for view, row in views.items():
+        marks = level_marks(row, lo, hi)
+        for i, m in enumerate(marks):
+            m["row"], m["k"] = i, view
+        out += marks
+    return out
+
+
 def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> list[dict]:
     """Horizontal marks for a chart: spot, both nearest clusters and both 90 % points, each
     {"c": price to draw, "label", "kind", "side", "price": real price}. With a window
-    [lo, hi], a mark outside it is drawn at the edge and its label says where it really is."""
+    [lo, hi], a mark outside it is drawn at the edge and its label says where it really is.
+    A row of a leverage layer (`view_rows`, flag 'window') labels its 90 % points as of
+    the window."""
     spot = row.get("close_price")
     marks = []
     if ok(spot):
@@ -96,7 +221,10 @@ def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> l
             )
         q = _get(row, "p90", side, "price")
         if q is not None:
-            marks.append({"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}"})
+            within = " in window" if row.get("flag") == "window" else ""
+            marks.append(
+                {"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}{within}"}
+            )
     for m in marks:
         text = f"{m['label']} {fmt_price(m['price'])}"
         if m["kind"] != "spot" and ok(spot) and spot:

@@ -1,7 +1,9 @@
 """The day page's metrics table: Metric | Status | Impact | change since the previous day.
 
 Rule-based wording from the base-scenario rows of two consecutive days, every figure in the
-site notation (reports.notation); the key levels of both sides get a row each, and the
+site notation (reports.notation). The imbalance row and its Impact follow the near-spot
+imbalance (within ±10 %, the headline's); ±5 % and the whole map stand beside it as
+context. The key levels of both sides get a row each, and the
 modelled liquidations carry the measured caveat (reports.honesty).
 """
 
@@ -10,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reports.headline import Row, balanced, ratio_of
+from reports.headline import CONTEXT_BAND, NEAR, Row, balanced, ratio_of, whole_map_ratio_of
 from reports.honesty import LIQUIDATED_CAVEAT
+from reports.key_levels import move_words
 from reports.notation import (
     MIN_BREAKOUT,
     fmt_level,
@@ -19,12 +22,14 @@ from reports.notation import (
     fmt_price,
     fmt_rate,
     fmt_usd,
+    fmt_window,
     fmt_zone,
-    imbalance,
     ok,
+    row_imbalance,
     zone_position,
 )
 
+IMBALANCE_METRIC = f"Imbalance within {fmt_window(NEAR)}"
 OI_MOVE = 0.02  # a daily open-interest change beyond ±2 % counts as a move
 
 
@@ -58,12 +63,15 @@ def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
     name = "shorts" if side == "above" else "longs"
     spot = cur.get("close_price")
     near, q = cur.get(f"nearest_cluster_{side}_price"), cur.get(f"p90_{side}_price")
+    why = move_words(cur, side)
     if ok(near):
         status = (
-            f"nearest cluster {fmt_level(near, spot)} "
+            f"nearest major cluster {fmt_level(near, spot)} "
             f"({fmt_usd(cur.get(f'nearest_cluster_{side}_notional'))}); "
             f"90% point {fmt_level(q, spot)}"
         )
+    elif ok(q):
+        status = f"no major cluster; 90% point {fmt_level(q, spot)}"
     else:
         status = f"no {name} at risk"
     impact = (
@@ -78,6 +86,11 @@ def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
         change = "90% point unchanged"
     else:
         change = f"90% point was {fmt_price(pq)}"
+    pn = prev.get(f"nearest_cluster_{side}_price") if prev else None
+    if prev and fmt_price(pn) != fmt_price(near):
+        change += f"; nearest cluster was {fmt_price(pn)}" + (f" ({why})" if why else "")
+    elif prev and cur.get(f"nearest_cluster_{side}_move") == "held":
+        change += "; nearest cluster held"
     label = "Key levels above (shorts)" if side == "above" else "Key levels below (longs)"
     return MetricRow(label, status, impact, change)
 
@@ -86,17 +99,26 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     """Metric | Status | Impact | change since the previous day (base scenario rows)."""
     prev = prev or {}
     out: list[MetricRow] = []
-    imb = imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk"))
+    imb = row_imbalance(cur, NEAR)
     status = imb.text + (", roughly balanced" if balanced(cur) else "")
+    status += (
+        f" (within {fmt_window(CONTEXT_BAND)}: {ratio_of(cur, CONTEXT_BAND)}; "
+        f"whole map, context: {whole_map_ratio_of(cur)})"
+    )
+    near = fmt_window(NEAR)
     if imb.heavier == "shorts" and not balanced(cur):
-        impact = "More shorts above than longs below: a rise would force more buying."
+        impact = (
+            f"More shorts above than longs below within {near}: a rise would force more buying."
+        )
     elif imb.heavier == "longs" and not balanced(cur):
-        impact = "More longs below than shorts above: a fall would force more selling."
+        impact = (
+            f"More longs below than shorts above within {near}: a fall would force more selling."
+        )
     elif imb.text == "n/a":
-        impact = "No comparison: a side of the model is missing or empty."
+        impact = f"No comparison: a side of the model is missing or empty within {near}."
     else:
-        impact = "No strong pull either way from modelled liquidations."
-    out.append(MetricRow("Liquidation ratio", status, impact, _ratio_change(cur, prev)))
+        impact = f"No strong pull either way from modelled liquidations within {near}."
+    out.append(MetricRow(IMBALANCE_METRIC, status, impact, _ratio_change(cur, prev)))
     out.append(_level_row(cur, prev, "above"))
     out.append(_level_row(cur, prev, "below"))
 

@@ -9,6 +9,7 @@ the rounded numbers the page prints, so the words can never contradict the figur
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from transforms.model.metrics import HEADLINE_BAND, NEAR_BANDS
 from transforms.reference.bins import price_decimals
 
 # "X:1 shorts" / "X:1 longs" with X >= 1, or the three cases without a ratio.
@@ -54,10 +56,15 @@ def price_scale(reference_price: float | None) -> Iterator[None]:
         _PRICE_SCALE.reset(token)
 
 
+@functools.lru_cache(maxsize=256)
+def _decimals_of(ref: float) -> int:
+    return price_decimals(ref)
+
+
 def _scaled_decimals() -> int | None:
     """Decimals of the current symbol's prices under 1,000, or None without a scale."""
     ref = _PRICE_SCALE.get()
-    return price_decimals(ref) if ref is not None and ref > 0 else None
+    return _decimals_of(ref) if ref is not None and ref > 0 else None
 
 
 def chart_price(x: float) -> float:
@@ -225,6 +232,33 @@ def fmt_shorts_per_long(r: float | None) -> str:
     if not ok(r) or r <= 0:
         return "n/a"
     return fmt_imbalance(r, 1.0)
+
+
+def fmt_window(window: str | None) -> str:
+    """A near-spot window as printed: '10pct' → '±10%'; None (the whole map) → 'whole map'."""
+    if window is None:
+        return "whole map"
+    return "±" + fmt_pct(NEAR_BANDS[window], 0, signed=False)
+
+
+def row_sides(row: Any, window: str | None = HEADLINE_BAND) -> tuple[Any, Any]:
+    """(shorts, longs) at risk of a mart row within `window` (a NEAR_BANDS name: the stored
+    `*_at_risk_<window>` sums) or over the whole map (None)."""
+    suffix = f"_{window}" if window else ""
+    return row.get(f"shorts_at_risk{suffix}"), row.get(f"longs_at_risk{suffix}")
+
+
+def row_imbalance(row: Any, window: str | None = HEADLINE_BAND) -> Imbalance:
+    """The imbalance of a mart row within `window` (default the headline's, ±10 %) or over
+    the whole map (None), in the site notation."""
+    return imbalance(*row_sides(row, window))
+
+
+def fmt_imbalance_in(row: Any, window: str | None = HEADLINE_BAND) -> str:
+    """The imbalance with its window, for places that print it without a label: '1.4:1
+    shorts within ±10%', '3.1:1 longs over the whole map'."""
+    text = row_imbalance(row, window).text
+    return f"{text} {'over the' if window is None else 'within'} {fmt_window(window)}"
 
 
 def parse_ratio(text: str) -> tuple[float, str] | None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reports.headline import Row, ratio_of
-from reports.notation import fmt_level, fmt_usd, ok
+from reports.notation import fmt_level, fmt_usd, ok, row_sides
 from transforms.model.scenarios import SCENARIO_LABELS, SCENARIO_NAMES
 
 SCENARIO_ORDER = list(SCENARIO_NAMES)
@@ -62,11 +62,13 @@ def spread(scenarios: Mapping[str, Row], key: str) -> str:
 
 
 def ratio_spread(scenarios: Mapping[str, Row]) -> str:
-    """Every scenario's ratio, from the most long-heavy to the most short-heavy."""
+    """Every scenario's near-spot ratio (the headline's window), from the most long-heavy to
+    the most short-heavy."""
     vals = [
-        (r["shorts_at_risk"] / r["longs_at_risk"], ratio_of(r))
+        (shorts / longs, ratio_of(r))
         for r in scenarios.values()
-        if ok(r.get("shorts_at_risk")) and ok(r.get("longs_at_risk")) and r["longs_at_risk"] > 0
+        for shorts, longs in [row_sides(r)]
+        if ok(shorts) and ok(longs) and longs > 0
     ]
     if len(vals) < 2:
         return ""

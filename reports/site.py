@@ -40,13 +40,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import jinja2
 
-from reports.cards.heatmap import heat_card, shared_heat_js, shared_rasters, shared_specs
+from reports import api, datafiles
+from reports.charts.templates import all_specs_js
 from reports.downloads import (
     csv_bytes,
     daily_history_table,
@@ -56,15 +57,34 @@ from reports.downloads import (
     venues_table,
     write_day_downloads,
 )
-from reports.loaders import MartData, liq_map_rows, load_mart_data, load_price_history
+from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
+from reports.loaders import (
+    BULK_DAYS,
+    HISTORY_DAYS,
+    MartData,
+    load_mart_data,
+    load_price_history,
+    map_rows_of,
+)
 from reports.notation import price_scale
+from reports.now_site import build_now_view
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
-from reports.pages.day import DayContext, DayNav, VenueLink, day_context, render_day
+from reports.pages.day import (
+    DayContext,
+    DayNav,
+    VenueButton,
+    VenueLink,
+    day_context,
+    day_data,
+    render_day,
+    whatif_data,
+)
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
+from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
@@ -144,17 +164,23 @@ def _build_symbol(
         latest=latest,
         venues=_venues_footer(venues),
     )
+    bulk = len(render) > BULK_DAYS
+    data.maps["bulk"] = bulk
+    for vd in venues.per_venue.values():
+        vd.maps["bulk"] = bulk
     history = load_price_history(conn, data, [*render, latest])
-    # the long heatmap views, once per symbol (as of its latest day), before the pages
-    long_card = heat_card(history, data.base(latest), symbol, latest)
-    specs = shared_specs(long_card)
-    heat_js = shared_heat_js(latest.isoformat(), specs, shared_rasters(long_card))
-    writer.write_if_changed(f"{symbol}/heat-long.js", heat_js)
-    shared = frozenset(k.removeprefix("heat-") for k in specs)
+    synthetic = source == "synthetic"
+    vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d, shared, venues)
+        cache: dict = {}  # the realized marts of the day, read once for every venue
+        ctx = day_context(conn, data, history, d, frozenset(), venues, cache)
+        _write_day_data(writer, ctx, data, synthetic)
+        for vdata, vh in vhist.values():
+            if d in vdata.metrics:
+                vctx = day_context(conn, vdata, vh, d, frozenset(), venues, cache)
+                _write_day_data(writer, vctx, vdata, synthetic)
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
@@ -166,6 +192,8 @@ def _build_symbol(
             is_index=False,
             download_names=names,
             venue_links=_aggregate_links(venues, d, "../"),
+            data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{d.isoformat()}"),
+            venue_buttons=_venue_buttons(venues, d),
         )
         writer.write(f"{day_dir(symbol, d)}/index.html", render_day(env, site, ctx, nav), page=True)
         if symbol == LEGACY_SYMBOL:
@@ -175,7 +203,7 @@ def _build_symbol(
     # after the pages it lists, so a crash never leaves a link to a page not yet written
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
-        latest_ctx = day_context(conn, data, history, latest, shared, venues)
+        latest_ctx = day_context(conn, data, history, latest, frozenset(), venues)
         latest_downloads = existing_downloads(out_dir / day_dir(symbol, latest))
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
@@ -187,21 +215,140 @@ def _build_symbol(
         is_index=True,
         download_names=latest_downloads,
         venue_links=_aggregate_links(venues, latest, ""),
+        data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{latest.isoformat()}"),
+        venue_buttons=_venue_buttons(venues, latest),
     )
     writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
     if venues.split:
         _build_venue_pages(conn, writer, env, site, venues, source)
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
-    archive = render_archive(env, site, data, published)
+    archive = render_archive(env, site, data, published, _archive_venues(venues))
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
-    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
+    summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
+    summary = dataclasses.replace(summary, screener=tuple(screener_rows(data, venues)))
+    _write_latest_api(conn, writer, data, venues, source == "synthetic")
     return summary, published
+
+
+def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
+    """A data file (reports.datafiles) as the script pages load, only if changed."""
+    writer.write_if_changed(f"data/{k}.js", datafiles.as_js(k, obj))
+
+
+def _write_day_data(writer: SiteWriter, ctx: DayContext, data: MartData, synthetic: bool) -> None:
+    k = datafiles.key(data.symbol, ctx.venue, f"day-{ctx.day_iso}")
+    _write_data(writer, k, day_data(ctx, data.symbol, synthetic, data.days[0]))
+
+
+def _write_venue_data(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    data: MartData,
+    venues: VenueSet,
+    render: list[date],
+    synthetic: bool,
+) -> dict[str, tuple[MartData, object]]:
+    """The shared files of the aggregate and of each venue: its daily series (every day) and
+    the heat months of the days rendered. Returns each venue's data and price history for
+    the days rendered (venues without rows on them are left out)."""
+    out: dict[str, tuple[MartData, object]] = {}
+    parts = [(AGGREGATE_VENUE, data)]
+    if venues.split:
+        parts += [(v, venues.per_venue[v]) for v in venues.venues if venues.per_venue[v].days]
+    for v, vdata in parts:
+        months = _heat_months(writer, vdata, render)
+        symbol = vdata.symbol
+        rows = [vdata.base(d) for d in vdata.days]
+        series = datafiles.daily_series(rows)
+        body = {"first_day": vdata.days[0].isoformat(), "last_day": vdata.days[-1].isoformat()}
+        _write_data(
+            writer,
+            datafiles.key(symbol, v, "daily"),
+            datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
+        )
+        for m in months:
+            if m < month_start(vdata.days[0]):
+                continue  # before the first day: pages never ask for it (heat_months)
+            tiles = month_tiles(conn, symbol, v, m) or empty_month(m)
+            _write_data(
+                writer,
+                datafiles.key(symbol, v, f"heat-{month_id(m)}"),
+                datafiles.envelope("heat", symbol, v, synthetic, tiles),
+            )
+        if v != AGGREGATE_VENUE:
+            mine = [d for d in render if d in vdata.metrics]
+            if mine:
+                out[v] = (vdata, load_price_history(conn, vdata, mine))
+    return out
+
+
+def _heat_months(writer: SiteWriter, data: MartData, render: list[date]) -> list[date]:
+    """The heat months to write: those of the days rendered (their data changed) and any
+    month the rendered pages' windows reach back to that has no file yet."""
+    months = {month_start(d) for d in render}
+    if render:
+        m = month_start(min(render) - timedelta(days=HISTORY_DAYS))
+        while m <= max(months):
+            k = datafiles.key(data.symbol, data.venue, f"heat-{month_id(m)}")
+            if not (writer.out_dir / "data" / f"{k}.js").exists():
+                months.add(m)
+            m = next_month(m)
+    return sorted(months)
+
+
+def _write_latest_api(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    data: MartData,
+    venues: VenueSet,
+    synthetic: bool,
+) -> None:
+    """The stable latest-day files of the symbol and of each venue (reports.api)."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    for part in parts:
+        d = part.days[-1]
+        near = near_spot(part.base(d))
+        whatif = whatif_data(map_rows_of(conn, part, d))
+        obj = api.latest(part, near, whatif, synthetic)
+        path = api.latest_path(part.symbol, part.venue)
+        writer.write_if_changed(f"{path}.json", datafiles.as_json(obj))
+        writer.write_if_changed(f"{path}.js", datafiles.as_js(path, obj))
+
+
+def _archive_venues(venues: VenueSet) -> tuple[tuple[str, str, str], ...]:
+    """The archive's venue switch: (venue, label, key of its daily series)."""
+    if not venues.split:
+        return ()
+    shown = [AGGREGATE_VENUE] + [v for v in venues.venues if venues.per_venue[v].days]
+    return tuple((v, venue_label(v), datafiles.key(venues.symbol, v, "daily")) for v in shown)
+
+
+def _venue_buttons(venues: VenueSet, d: date) -> tuple[VenueButton, ...]:
+    """The charts' venue switch of day `d`: the aggregate and every venue with that day."""
+    if not venues.split:
+        return ()
+    symbol = venues.symbol
+    out = [
+        VenueButton(
+            AGGREGATE_VENUE,
+            venue_label(AGGREGATE_VENUE),
+            datafiles.key(symbol, AGGREGATE_VENUE, f"day-{d.isoformat()}"),
+        )
+    ]
+    for v in venues.venues:
+        if d in venues.per_venue[v].metrics:
+            out.append(
+                VenueButton(v, venue_label(v), datafiles.key(symbol, v, f"day-{d.isoformat()}"))
+            )
+    return tuple(out)
 
 
 def _venues_footer(venues: VenueSet) -> str:
@@ -214,6 +361,12 @@ def _venues_footer(venues: VenueSet) -> str:
         f"Figures are for {venue_label(AGGREGATE_VENUE).lower()} ({joined_labels(venues.venues)})"
         " unless a page names one venue"
     )
+
+
+def site_venues_footer(conn: duckdb.DuckDBPyConnection, symbols: Sequence[str]) -> str:
+    """The site-wide footer line (every venue of the given symbols), as build_site writes it."""
+    names = {v for s in symbols for v in load_venue_set(conn, s).venues}
+    return _venues_footer(VenueSet("", tuple(sorted(names, key=venue_order)), {}))
 
 
 def _aggregate_links(venues: VenueSet, d: date, sym_root: str) -> tuple[VenueLink, ...]:
@@ -252,6 +405,7 @@ def _build_venue_pages(
         folder = f"{symbol}/{v}"
         history = load_price_history(conn, vdata, [d])
         ctx = day_context(conn, vdata, history, d, frozenset(), venues)
+        _write_day_data(writer, ctx, vdata, source == "synthetic")
         names = write_day_downloads(writer, conn, vdata, d, folder, source)
         remove_other_downloads(writer.out_dir / folder, names)
         links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]
@@ -266,6 +420,7 @@ def _build_venue_pages(
             download_names=names,
             venue_links=tuple(links),
             venue_page=True,
+            data_key=datafiles.key(symbol, v, f"day-{d.isoformat()}"),
         )
         writer.write(f"{folder}/index.html", render_day(env, site, ctx, nav), page=True)
 
@@ -312,6 +467,7 @@ def build_site(
     if not loaded:
         raise ValueError("; ".join(skipped.values()))
     write_static_assets(writer)
+    writer.write_if_changed("assets/specs.js", all_specs_js())
     summaries: list[SymbolSummary] = []
     feed_items: list[tuple[MartData, list[date]]] = []
     rendered: set[date] = set()
@@ -336,6 +492,8 @@ def build_site(
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
     synthetic = source == "synthetic"
     writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
+    # the "now" view and the alerts feed the header links to (their own page kind)
+    build_now_view(conn, out_dir, symbols, source, generated_at, site.venues)
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,

@@ -35,7 +35,8 @@ from transforms.marts.aggregate import aggregate_markets  # noqa: E402
 from transforms.marts.build import build_market  # noqa: E402
 from transforms.model import ModelParams, liquidation_price  # noqa: E402
 from transforms.model.layers import HIGH_LEVERAGE_MIN, LOW_LEVERAGE_MAX  # noqa: E402
-from transforms.model.levels import CLUSTER_SHARE, QUANTILE, WINDOW_PCT  # noqa: E402
+from transforms.model.levels import QUANTILE, WINDOW_PCT, LevelParams, major_min  # noqa: E402
+from transforms.model.metrics import HEADLINE_BAND, NEAR_BANDS  # noqa: E402
 from transforms.model.scenarios import SCENARIOS, scenario_params  # noqa: E402
 from transforms.model.zone import zone_for  # noqa: E402
 from transforms.raw.synthetic.hourly import hourly_bars  # noqa: E402
@@ -59,6 +60,17 @@ ZONE_EXAMPLE = (70_000.0, 70_500.0, 70_200.0, 70_800.0, 70_400.0, 76_500.0)
 
 def _lp(entry: float, lev: float, side: str, mmr: float) -> float:
     return float(liquidation_price(entry, lev, side, mmr, 0.0, 1.0))
+
+
+MAJOR_EXAMPLE = (10e9, 90_000.0)  # open interest (USDT) and spot of the worked example
+
+
+def _major_example(p: ModelParams) -> dict[str, float]:
+    """The major rule's size per bin on an example market (BTC-like open interest and spot,
+    the default bin)."""
+    oi, spot = MAJOR_EXAMPLE
+    size = float(major_min(np.array([oi]), p.bin_size, np.array([spot]))[0])
+    return {"oi": oi, "spot": spot, "bin": p.bin_size, "min": size}
 
 
 def model_figures() -> dict[str, Any]:
@@ -93,7 +105,10 @@ def model_figures() -> dict[str, Any]:
         "zone": (zone_lo, zone_hi, zone_days),
         "zone_position": notation.zone_position(ZONE_EXAMPLE[-1], zone_lo, zone_hi),
         "levels_window": WINDOW_PCT,
-        "cluster_share": CLUSTER_SHARE,
+        "near_bands": NEAR_BANDS,
+        "headline_band": HEADLINE_BAND,
+        "levels_p": LevelParams(),
+        "major_example": _major_example(p),
         "quantile": QUANTILE,
         "high_min": HIGH_LEVERAGE_MIN,
         "low_max": LOW_LEVERAGE_MAX,
@@ -278,6 +293,7 @@ def _env() -> jinja2.Environment:
         usd=notation.fmt_usd,
         price=notation.fmt_price,
         ratio=notation.fmt_imbalance,
+        window=notation.fmt_window,
         pct=lambda x, d=0: notation.fmt_pct(x, d, signed=False),
         spct=lambda x, d=1: notation.fmt_pct(x, d),
         num=lambda x, d=0: f"{x:,.{d}f}",

@@ -148,13 +148,14 @@ def reference_model(bars: pd.DataFrame, params: ModelParams, brackets: pd.DataFr
     return {"cohorts": {c["key"]: c for c in cohorts}, "liq_long": liq_long, "liq_short": liq_short}
 
 
-def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
+def reference_risk_metrics(run, snaps, spots, grid=None, bands=None) -> pd.DataFrame:
     """Per-snapshot loop over explicit alive sizes (`run.size_at`): each side sorted by LP,
     one cumulative sum, scalar searches; the straightforward form of the documented metrics
     that the vectorized `risk_metrics` must reproduce."""
     from transforms.model.cohorts import LONG
-    from transforms.model.metrics import RISK_COLUMNS
+    from transforms.model.metrics import NEAR_BANDS, NEAR_COLUMNS, RATIO_BANDS, RISK_COLUMNS
 
+    bands = bands or NEAR_BANDS
     p = run.params
     q = p.ceiling_quantile
     nan = float("nan")
@@ -169,7 +170,7 @@ def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
             if sgn == LONG:  # LP < spot; band [spot(1-b), spot); floor walking down
                 i = int(np.searchsorted(lp, spot, side="left"))
                 total = float(c[i])
-                for pct, name in zip(p.band_pcts, ("10pct", "25pct"), strict=True):
+                for name, pct in bands.items():
                     i_lo = int(np.searchsorted(lp, spot * (1.0 - pct), side="left"))
                     row[f"longs_at_risk_{name}"] = float(c[i] - c[min(i_lo, i)])
                 k = int(np.searchsorted(c[: i + 1], (1.0 - q) * total, side="right")) - 1
@@ -178,7 +179,7 @@ def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
             else:  # LP > spot; band (spot, spot(1+b)]; ceiling walking up
                 i = int(np.searchsorted(lp, spot, side="right"))
                 total = float(c[-1] - c[i])
-                for pct, name in zip(p.band_pcts, ("10pct", "25pct"), strict=True):
+                for name, pct in bands.items():
                     i_hi = int(np.searchsorted(lp, spot * (1.0 + pct), side="right"))
                     row[f"shorts_at_risk_{name}"] = float(c[max(i_hi, i)] - c[i])
                 k = int(np.searchsorted(c, c[i] + q * total, side="left")) - 1
@@ -189,6 +190,9 @@ def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
         ok = longs > 0 and shorts > 0
         row["shorts_per_long"] = shorts / longs if ok else nan
         row["log_imbalance"] = float(np.log(shorts / longs)) if ok else nan
+        for name in RATIO_BANDS:
+            s_n, l_n = row[f"shorts_at_risk_{name}"], row[f"longs_at_risk_{name}"]
+            row[f"shorts_per_long_{name}"] = s_n / l_n if s_n > 0 and l_n > 0 else nan
         for key in ("long", "short"):
             vals = getattr(grid, key)[j] if grid is not None and grid.n_bins else np.zeros(1)
             k = int(np.argmax(vals))
@@ -196,4 +200,4 @@ def reference_risk_metrics(run, snaps, spots, grid=None) -> pd.DataFrame:
             row[f"peak_cluster_{key}"] = (grid.bin_lo + k + 0.5) * grid.bin_size if peak else nan
             row[f"peak_cluster_{key}_notional"] = float(vals[k]) if peak else nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=RISK_COLUMNS)
+    return pd.DataFrame(rows, columns=RISK_COLUMNS + NEAR_COLUMNS)

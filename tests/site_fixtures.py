@@ -30,9 +30,11 @@ LEVERAGE_MIX = {5: 0.10, 10: 0.25, 25: 0.30, 50: 0.20, 100: 0.15}
 VIEW_SCALE = {
     ("base", "all"): (1.0, 1.0),
     ("base", "high"): (0.35, 0.35),
+    ("base", "mid"): (0.3, 0.3),
     ("base", "low"): (0.35, 0.35),
     ("never_close", "all"): (1.15, 3.1),
     ("never_close", "high"): (0.4, 1.1),
+    ("never_close", "mid"): (0.35, 0.9),
     ("never_close", "low"): (0.4, 1.1),
 }
 SCENARIO_SCALE = {  # (longs, shorts) multipliers relative to base
@@ -284,7 +286,9 @@ def build_fixture_warehouse(
                     }
                 )
             )
-        levels = key_levels(grid_lo, BIN_WIDTH, m_long[None], m_short[None], np.array([spot]))
+        levels = key_levels(
+            grid_lo, BIN_WIDTH, m_long[None], m_short[None], np.array([spot]), oi[h : h + 1]
+        )
         longs_total, shorts_total = float(l_n.sum()), float(s_n.sum())
         ceiling = float(plo[np.argmax(s_cum >= 0.9 * shorts_total)] + BIN_WIDTH)
         floor_ = float(plo[len(l_cum) - 1 - np.argmax(l_cum[::-1] >= 0.9 * longs_total)])
@@ -314,6 +318,8 @@ def build_fixture_warehouse(
             "shorts_at_risk_10pct": float(s_n[plo + BIN_WIDTH <= spot * 1.1].sum()),
             "longs_at_risk_25pct": float(l_n[plo >= spot * 0.75].sum()),
             "shorts_at_risk_25pct": float(s_n[plo + BIN_WIDTH <= spot * 1.25].sum()),
+            "longs_at_risk_5pct": float(l_n[plo >= spot * 0.95].sum()),
+            "shorts_at_risk_5pct": float(s_n[plo + BIN_WIDTH <= spot * 1.05].sum()),
             "squeeze_ceiling": ceiling,
             "flush_floor": floor_,
             "peak_cluster_long": float(plo[np.argmax(l_n)] + BIN_WIDTH / 2),
@@ -335,20 +341,27 @@ def build_fixture_warehouse(
             "zone_high": zone_hi,
             "zone_days": zone_days,
             **{c: float(levels[c].iloc[0]) for c in LEVEL_COLUMNS},
+            "major_cluster_min": float(levels["major_cluster_min"].iloc[0]),
+            "nearest_cluster_above_move": "near" if d_i else "new",
+            "nearest_cluster_below_move": "near" if d_i else "new",
             "history_days": d_i + 1,
         }
         for scenario, (fl, fs) in SCENARIO_SCALE.items():
             row = dict(base, symbol=symbol, day=day, scenario=scenario)
-            for k in ("longs_at_risk", "longs_at_risk_10pct", "longs_at_risk_25pct"):
-                row[k] = base[k] * fl
-            for k in ("shorts_at_risk", "shorts_at_risk_10pct", "shorts_at_risk_25pct"):
-                row[k] = base[k] * fs
+            for window in ("", "_5pct", "_10pct", "_25pct"):
+                row[f"longs_at_risk{window}"] = base[f"longs_at_risk{window}"] * fl
+                row[f"shorts_at_risk{window}"] = base[f"shorts_at_risk{window}"] * fs
             row["peak_cluster_long_notional"] = base["peak_cluster_long_notional"] * fl
             row["peak_cluster_short_notional"] = base["peak_cluster_short_notional"] * fs
             row["squeeze_ceiling"] = base["squeeze_ceiling"] * (1 + 0.03 * (fs - 1))
             row["flush_floor"] = base["flush_floor"] * (1 - 0.03 * (fl - 1))
             row["shorts_per_long"] = row["shorts_at_risk"] / row["longs_at_risk"]
             row["log_imbalance"] = float(np.log(row["shorts_per_long"]))
+            for window in ("5pct", "10pct"):
+                s_n_w, l_n_w = row[f"shorts_at_risk_{window}"], row[f"longs_at_risk_{window}"]
+                row[f"shorts_per_long_{window}"] = (
+                    s_n_w / l_n_w if s_n_w > 0 and l_n_w > 0 else None
+                )
             row["params_hash"] = params_hash(scenario)
             metric_rows.append(row)
 

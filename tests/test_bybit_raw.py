@@ -311,7 +311,10 @@ def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path):
             "WHERE y.venue = 'bybit' AND b.venue = 'binance'"
         ).fetchone()[0]
     assert len(share) == 3 * 288
-    np.testing.assert_allclose(share, 0.6, rtol=1e-6)  # market_from_simulation's oi_share
+    # around the demo's share, moving day to day and within the day (Bybit's own flow)
+    assert 0.6 * np.exp(-0.6) < share.min() and share.max() < 0.6 * np.exp(0.6)
+    daily = share.reshape(3, 288).mean(axis=1)
+    assert np.ptp(daily) > 0.005 and np.ptp(share) > 0.01, (daily, np.ptp(share))
     assert basis < 1e-3  # one price path, a small venue basis
     again = _ingest_all(settings)  # re-run from the caches: same counts
     assert sum(r.rows for r in again.values()) == sum(r.rows for r in results.values())

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.xdist_group("cli_user")
+# the tests reading the `built` run share one worker (it is built once); the others spread
+BUILT_GROUP = pytest.mark.xdist_group("cli_user_built")
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
@@ -146,18 +147,22 @@ def test_internal_error_is_short_and_points_at_the_traceback(tmp_path):
 
 
 def test_failed_run_says_which_step_and_why(tmp_path):
-    """A warehouse path that is a folder: DuckDB fails inside the run's steps; the run ends
-    with status 1, a "failed:" line naming the step, no traceback, and the log path."""
-    (tmp_path / "wh").mkdir()
-    result = liqmap(
-        tmp_path,
-        "run",
-        "--start",
-        YESTERDAY.isoformat(),
-        LIQMAP_START_DATE=YESTERDAY.isoformat(),
-        LIQMAP_WAREHOUSE=str(tmp_path / "wh"),
-        timeout=300,
-    )
+    """Another process holds the warehouse's write lock: DuckDB fails inside the run's steps;
+    the run ends with status 1, a "failed:" line naming the step, no traceback, and the log
+    path. (A warehouse path that is a folder is refused before the run: test_door_checks.)"""
+    holder = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        result = liqmap(
+            tmp_path,
+            "run",
+            "--start",
+            YESTERDAY.isoformat(),
+            LIQMAP_START_DATE=YESTERDAY.isoformat(),
+            LIQMAP_WAREHOUSE=str(tmp_path / "wh.duckdb"),
+            timeout=300,
+        )
+    finally:
+        holder.close()
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
@@ -179,6 +184,7 @@ def built(tmp_path_factory):
     return tmp, result
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_run_prints_a_short_readable_report(built):
     tmp, result = built
@@ -203,6 +209,7 @@ def test_run_prints_a_short_readable_report(built):
     assert "klines_1m BTCUSDT fetch: 3/3 files" in text  # progress stays in the run log
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_status_on_a_built_warehouse(built):
     tmp, _ = built
@@ -228,6 +235,7 @@ def test_status_on_an_empty_project(tmp_path):
     assert not (tmp_path / "dagster_home").exists()  # status creates nothing
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_verbose_restores_dagsters_event_stream_on_the_console(built):
     tmp, _ = built

@@ -2,10 +2,12 @@
 `make demo` uses (BTCUSDT from 2025-11-01, seed 7), on hourly bars so the year runs in
 seconds, and the site rendered for a sample of its days.
 
-* both sides' key levels exist on every day where both sides hold notional, each on its side
-  of spot (and within the map's window for the clusters);
+* both sides' peak clusters and 90 % points exist on every day where both sides hold
+  notional, each on its side of spot (and within the map's window for the clusters); the
+  nearest major cluster (an absolute rule, held from day to day) on most days, and a jump of
+  more than 10 % only with its reason;
 * every ratio on every rendered page reads `X:1 <heavier side>` with X >= 1, and the key
-  figure agrees with the mart's `shorts_per_long`;
+  figure agrees with the mart's `shorts_per_long_10pct` (the near-spot headline);
 * the zone sentence agrees with the rounded numbers it prints.
 """
 
@@ -27,6 +29,7 @@ from transforms.marts.aggregate import aggregate_markets
 from transforms.marts.build import build_market
 from transforms.model.levels import WINDOW_PCT
 from transforms.model.params import ModelParams
+from transforms.model.stable_levels import JUMP_MOVES
 from transforms.raw.synthetic.hourly import hourly_bars
 from transforms.reference import bracket_table
 
@@ -91,17 +94,35 @@ def test_both_sides_levels_exist_every_day(demo) -> None:
     both = dm[(dm["longs_at_risk"] > 0) & (dm["shorts_at_risk"] > 0)]
     assert len(both) > 0.95 * len(dm)
     for side, sign in (("above", 1), ("below", -1)):
-        for kind in ("nearest_cluster", "peak_cluster", "p90"):
+        for kind in ("peak_cluster", "p90"):
             col = both[f"{kind}_{side}_price"]
             assert col.notna().all(), (kind, side)
             assert (np.sign(col - both["close_price"]) == sign).all(), (kind, side)
-        for kind in ("nearest_cluster", "peak_cluster"):
-            assert (both[f"{kind}_{side}_pct"].abs() <= WINDOW_PCT + 0.01).all()
-            assert (both[f"{kind}_{side}_notional"] > 0).all()
-        # the nearest major cluster is never farther out than the peak
+        assert (both[f"peak_cluster_{side}_pct"].abs() <= WINDOW_PCT + 0.01).all()
+        assert (both[f"peak_cluster_{side}_notional"] > 0).all()
+        near = both[both[f"nearest_cluster_{side}_price"].notna()]
+        assert len(near) > 0.75 * len(both), side
+        assert (np.sign(near[f"nearest_cluster_{side}_price"] - near["close_price"]) == sign).all()
+        assert (near[f"nearest_cluster_{side}_notional"] > 0).all()
+        # a fresh nearest major cluster is never farther out than a fresh peak (held ones may be)
+        fresh = near[
+            (near[f"nearest_cluster_{side}_move"] != "held")
+            & (near[f"peak_cluster_{side}_move"] != "held")
+        ]
         assert (
-            both[f"nearest_cluster_{side}_pct"].abs() <= both[f"peak_cluster_{side}_pct"].abs()
+            fresh[f"nearest_cluster_{side}_pct"].abs() <= fresh[f"peak_cluster_{side}_pct"].abs()
         ).all()
+        # a jump of more than 10 % comes with its reason
+        for (scenario, kind), rows in (
+            dm.assign(kind=[("nearest_cluster", "peak_cluster")] * len(dm))
+            .explode("kind")
+            .groupby(["scenario", "kind"])
+        ):
+            rows = rows.sort_values("day")
+            p = rows[f"{kind}_{side}_price"].to_numpy(dtype=float)
+            jump = np.flatnonzero(np.abs(p[1:] / p[:-1] - 1) > 0.10) + 1
+            reasons = set(rows[f"{kind}_{side}_move"].iloc[jump])
+            assert reasons <= set(JUMP_MOVES), (scenario, kind, side, reasons)
 
 
 # anything written like a ratio: "X:1 ..." or the old "1:3.3" (but not a time like 24:00)
@@ -127,10 +148,10 @@ def test_every_ratio_on_every_page_is_x_to_1_heavier_side(demo) -> None:
             m = RATIO_PATTERN.match(r)
             assert m and float(m.group(1)) >= 1, (d, r)
         row = base.loc[d]
-        want = fmt_imbalance(row["shorts_at_risk"], row["longs_at_risk"])
+        want = fmt_imbalance(row["shorts_at_risk_10pct"], row["longs_at_risk_10pct"])
         assert f'data-metric="imbalance">{want}<' in text, d
         x, side = RATIO_PATTERN.match(want).groups()
-        spl = row["shorts_per_long"]
+        spl = row["shorts_per_long_10pct"]
         assert side == ("shorts" if spl > 1 else "longs")
         assert float(x) == pytest.approx(max(spl, 1 / spl), abs=0.051, rel=0.01)
 

@@ -27,14 +27,34 @@ def test_sentence_names_both_sides() -> None:
     s = levels_sentence(ROW)
     assert s == (
         "Nearest major clusters: shorts $96,100 (+4.5%, $1.2B), longs $88,400 (−3.9%, $950M). "
+        "Major: at least 1% of open interest per 1% of price. "
         "90% of shorts lie below $118,000 (+28.3%); 90% of longs lie above $66,000 (−28.3%)."
     )
+
+
+def test_sentence_states_the_rule_and_why_a_level_jumped() -> None:
+    row = {
+        **ROW,
+        "major_cluster_min": 35.7e6,
+        "nearest_cluster_above_move": "price",
+        "nearest_cluster_below_move": "held",
+    }
+    s = levels_sentence(row)
+    assert "Major: at least 1% of open interest per 1% of price, $35.7M per price bin" in s
+    assert "shorts $96,100 (+4.5%, $1.2B; moved because price moved 5% or more" in s
+    assert "longs $88,400 (−3.9%, $950M)." in s  # held: nothing to explain
+    for move, words in (
+        ("consumed", "price reached the previous cluster and consumed it"),
+        ("closed", "the previous cluster shrank below 50% of the major size: closed or"),
+    ):
+        gone = {**row, "nearest_cluster_below_move": move, "nearest_cluster_below_price": None}
+        assert f"no major longs ({words}" in levels_sentence(gone)
 
 
 def test_sentence_with_an_empty_side() -> None:
     row = {**ROW, "nearest_cluster_below_price": math.nan, "p90_below_price": None}
     s = levels_sentence(row)
-    assert "no longs" in s and "shorts $96,100" in s and "of longs" not in s
+    assert "no major longs" in s and "shorts $96,100" in s and "of longs" not in s
 
 
 def test_table_has_one_row_per_side() -> None:

@@ -9,7 +9,14 @@ import pytest
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.model import ModelParams, alive_grid, run_model
 from transforms.model.grid import bin_range_for
-from transforms.model.layers import LAYERS, layer_grids, layer_mask, layer_run, subset_run
+from transforms.model.layers import (
+    LAYERS,
+    PARTITION,
+    layer_grids,
+    layer_mask,
+    layer_run,
+    subset_run,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +40,7 @@ def test_high_and_low_layers_hold_only_their_tranches(run) -> None:
     lev = np.asarray(run.params.leverage_levels)[run.level]
     assert set(lev[layer_mask(run, "high")]) == {50.0, 100.0}
     assert set(lev[layer_mask(run, "low")]) == {5.0, 10.0}
+    assert set(lev[layer_mask(run, "mid")]) == {25.0}
     assert layer_mask(run, "all").all()
     snaps = np.arange(200, 3000, 400)
     lo, hi = bin_range_for(run, snaps, 250.0)
@@ -49,12 +57,13 @@ def test_layers_of_a_partition_add_up_to_the_run(run) -> None:
     snaps = np.arange(100, 3000, 97)
     lo, hi = bin_range_for(run, snaps, 500.0)
     g = layer_grids(run, snaps, 500.0, lo, hi)
-    lev = np.asarray(run.params.leverage_levels)[run.level]
-    mid = alive_grid(subset_run(run, lev == 25.0), snaps, 500.0, lo, hi)
+    # the named layers partition every cohort: each in exactly one of them
+    in_layers = sum(layer_mask(run, name).astype(int) for name in PARTITION)
+    assert (in_layers == 1).all()
     for key in ("long", "short"):
-        total = getattr(g["high"], key) + getattr(g["low"], key) + getattr(mid, key)
+        total = sum(getattr(g[name], key) for name in PARTITION)
         np.testing.assert_allclose(total, getattr(g["all"], key), rtol=1e-9, atol=1e-6)
-    parts = [layer_run(run, "high"), layer_run(run, "low"), subset_run(run, lev == 25.0)]
+    parts = [layer_run(run, name) for name in PARTITION]
     for series in ("liq_long", "liq_short", "opened_long", "opened_short"):
         np.testing.assert_allclose(
             sum(getattr(p, series) for p in parts), getattr(run, series), rtol=1e-9, atol=1e-6
@@ -74,8 +83,8 @@ def test_a_100x_cohort_is_high_and_not_low() -> None:
 
 
 def test_unknown_layer_and_bad_mask_are_named(run) -> None:
-    with pytest.raises(ValueError, match="unknown leverage layer 'mid'"):
-        layer_mask(run, "mid")
+    with pytest.raises(ValueError, match="unknown leverage layer 'medium'"):
+        layer_mask(run, "medium")
     with pytest.raises(ValueError, match="one entry per cohort"):
         subset_run(run, np.ones(3, dtype=bool))
 

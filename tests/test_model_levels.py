@@ -28,10 +28,15 @@ def _row(df: pd.DataFrame, i: int = 0) -> dict:
     return df.iloc[i].to_dict()
 
 
+# Open interest 300 at spot 100,000 with 1,000-wide bins (1 % of price): the major rule asks
+# a bin for 1 % of open interest per 1 % of price, i.e. 3.0 here.
+OI = np.array([300.0])
+
+
 def test_both_sides_by_hand() -> None:
-    p = LevelParams(cluster_share=0.05)
-    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0]), p))
-    # Shorts in the ±25 % window: 1 + 10 + 50 = 61; 5 % = 3.05, so the 1.0 bin is not major.
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0]), OI))
+    assert r["major_cluster_min"] == pytest.approx(3.0)
+    # Shorts: the 1.0 bin is under the threshold of 3.0, the 10.0 bin the first major one.
     assert r["nearest_cluster_above_price"] == 103_500
     assert r["nearest_cluster_above_notional"] == 10
     assert r["nearest_cluster_above_pct"] == pytest.approx(0.035)
@@ -41,7 +46,7 @@ def test_both_sides_by_hand() -> None:
     # its upper edge.
     assert r["p90_above_price"] == 129_000
     assert r["p90_above_pct"] == pytest.approx(0.29)
-    # Longs: window total 42, 5 % = 2.1 -> the 2.0 bin right below spot is not major.
+    # Longs: the 2.0 bin right below spot is not major (< 3.0).
     assert r["nearest_cluster_below_price"] == 95_500
     assert r["nearest_cluster_below_notional"] == 20
     assert r["nearest_cluster_below_pct"] == pytest.approx(-0.045)
@@ -52,15 +57,24 @@ def test_both_sides_by_hand() -> None:
     assert r["p90_below_pct"] == pytest.approx(-0.15)
 
 
-def test_the_default_share_makes_a_smaller_bin_major() -> None:
-    # 3 % of the longs' 42 in the window is 1.26: the 2.0 bin right below spot qualifies.
-    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), np.array([100_000.0])))
+def test_major_follows_the_markets_open_interest_not_the_sides_total() -> None:
+    # With open interest 150 the threshold is 1.5: the 2.0 bin right below spot is major...
+    spot = np.array([100_000.0])
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), spot, np.array([150.0])))
     assert r["nearest_cluster_below_price"] == 99_500
     assert r["peak_cluster_below_price"] == 95_500
+    # ...and stays major when the side grows elsewhere (a share of the side's own total would
+    # demote it once a large bin appears far away)
+    heavy = {**LONGS, 80_000: 5_000.0}
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(heavy), _grid(SHORTS), spot, np.array([150.0])))
+    assert r["nearest_cluster_below_price"] == 99_500
+    # the threshold scales with the bin's width relative to price (density, not bin count)
+    r = _row(key_levels(PRICE_LOW, BIN, _grid(LONGS), _grid(SHORTS), spot * 2, np.array([150.0])))
+    assert r["major_cluster_min"] == pytest.approx(0.75)
 
 
 def test_empty_side_is_nan_and_the_other_side_stands() -> None:
-    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(SHORTS), np.array([100_000.0])))
+    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(SHORTS), np.array([100_000.0]), OI))
     for c in LEVEL_COLUMNS:
         if "_below_" in c:
             assert np.isnan(r[c]), c
@@ -68,18 +82,22 @@ def test_empty_side_is_nan_and_the_other_side_stands() -> None:
             assert np.isfinite(r[c]), c
 
 
-def test_thinly_spread_side_falls_back_to_its_peak() -> None:
-    shorts = {101_000: 1.0, 103_000: 1.0, 105_000: 2.0}
-    p = LevelParams(cluster_share=0.6)  # 60 % of 4 = 2.4: no bin qualifies
-    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(shorts), np.array([100_000.0]), p))
-    assert r["nearest_cluster_above_price"] == r["peak_cluster_above_price"] == 105_500
-    assert r["nearest_cluster_above_notional"] == 2
+def test_thinly_spread_side_has_no_major_cluster_but_names_its_peak() -> None:
+    shorts = {101_000: 1.0, 103_000: 1.0, 105_000: 2.0}  # every bin under 3.0
+    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(shorts), np.array([100_000.0]), OI))
+    assert np.isnan(r["nearest_cluster_above_price"])
+    assert np.isnan(r["nearest_cluster_above_notional"])
+    assert r["peak_cluster_above_price"] == 105_500
+    # without open interest nothing is major
+    no_oi = np.array([np.nan])
+    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(SHORTS), np.array([1e5]), no_oi))
+    assert np.isnan(r["nearest_cluster_above_price"]) and r["peak_cluster_above_price"] > 0
 
 
 def test_bin_holding_spot_never_puts_a_cluster_on_the_wrong_side() -> None:
     # Spot 100,600 lies in the 100k bin, whose centre (100,500) is below spot.
     shorts = {100_000: 5.0, 102_000: 5.0}
-    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(shorts), np.array([100_600.0])))
+    r = _row(key_levels(PRICE_LOW, BIN, _grid({}), _grid(shorts), np.array([100_600.0]), OI))
     assert r["nearest_cluster_above_price"] == r["peak_cluster_above_price"] == 102_500
     # ...but the 90 % point counts that bin's shorts like the liquidation map does:
     # cumulative 5, 10 -> 9 is reached in the 102k bin, upper edge 103k.
@@ -94,15 +112,16 @@ def test_mirroring_the_grid_swaps_the_sides() -> None:
     lo, sh = rng.exponential(size=(1, 50)), rng.exponential(size=(1, 50))
     lo[:, spot <= PRICE_LOW] = 0
     sh[:, spot > PRICE_LOW] = 0
-    a = _row(key_levels(PRICE_LOW, BIN, lo, sh, np.array([spot])))
-    b = _row(key_levels(PRICE_LOW, BIN, sh[:, ::-1], lo[:, ::-1], np.array([spot])))
+    oi = np.array([spot / BIN])  # threshold 1.0: about half the bins are major
+    a = _row(key_levels(PRICE_LOW, BIN, lo, sh, np.array([spot]), oi))
+    b = _row(key_levels(PRICE_LOW, BIN, sh[:, ::-1], lo[:, ::-1], np.array([spot]), oi))
     for kind in ("nearest_cluster", "peak_cluster", "p90"):
         assert a[f"{kind}_above_pct"] == pytest.approx(-b[f"{kind}_below_pct"])
     for kind in ("nearest_cluster", "peak_cluster"):
         assert a[f"{kind}_above_notional"] == b[f"{kind}_below_notional"]
 
 
-def _reference(lo_row, sh_row, spot, p: LevelParams) -> dict:
+def _reference(lo_row, sh_row, spot, oi, p: LevelParams) -> dict:
     """A plain per-bin walk from spot outward, written from the documented rules."""
     out = {}
     centre = PRICE_LOW + BIN / 2
@@ -118,10 +137,10 @@ def _reference(lo_row, sh_row, spot, p: LevelParams) -> dict:
         ]
         total = sum(vals[j] for j in on_side)
         peak = max(on_side, key=lambda j: (vals[j], -on_side.index(j))) if total else None
-        major = [j for j in on_side if vals[j] > 0 and vals[j] >= p.cluster_share * total]
-        near = major[0] if major else peak
+        threshold = p.major_density * oi * BIN / spot
+        major = [j for j in on_side if vals[j] > 0 and vals[j] >= threshold]
         out[f"peak_{side}"] = centre[peak] if total else np.nan
-        out[f"near_{side}"] = centre[near] if total else np.nan
+        out[f"near_{side}"] = centre[major[0]] if major else np.nan
         members = [
             j
             for j in order
@@ -147,10 +166,11 @@ def test_many_snapshots_match_a_plain_walk() -> None:
     lo[PRICE_LOW[None, :] >= spots[:, None]] = 0
     sh[PRICE_LOW[None, :] + BIN <= spots[:, None]] = 0
     lo[3], sh[5] = 0.0, 0.0  # an empty side in some rows
-    p = LevelParams(cluster_share=0.08)
-    got = key_levels(PRICE_LOW, BIN, lo, sh, spots, p)
+    p = LevelParams(major_density=0.8)
+    oi = rng.uniform(100, 300, m)
+    got = key_levels(PRICE_LOW, BIN, lo, sh, spots, oi, p)
     for i in range(m):
-        ref = _reference(lo[i], sh[i], spots[i], p)
+        ref = _reference(lo[i], sh[i], spots[i], oi[i], p)
         for side in ("above", "below"):
             np.testing.assert_equal(got.at[i, f"peak_cluster_{side}_price"], ref[f"peak_{side}"])
             np.testing.assert_equal(got.at[i, f"nearest_cluster_{side}_price"], ref[f"near_{side}"])
@@ -159,6 +179,8 @@ def test_many_snapshots_match_a_plain_walk() -> None:
 
 def test_bad_shapes_and_params_are_named() -> None:
     with pytest.raises(ValueError, match=r"grids must be \(snapshots, bins\)"):
-        key_levels(PRICE_LOW, BIN, np.zeros((2, 50)), np.zeros((2, 49)), np.ones(2))
-    with pytest.raises(ValueError, match="cluster_share"):
-        LevelParams(cluster_share=0)
+        key_levels(PRICE_LOW, BIN, np.zeros((2, 50)), np.zeros((2, 49)), np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match="oi must have one value per snapshot"):
+        key_levels(PRICE_LOW, BIN, np.zeros((2, 50)), np.zeros((2, 50)), np.ones(2), np.ones(3))
+    with pytest.raises(ValueError, match="major_density"):
+        LevelParams(major_density=0)

@@ -13,6 +13,7 @@ import pytest
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.db import apply_schema
 from transforms.marts.build import build_marts
+from transforms.marts.prev_levels import prev_from_rows
 from transforms.marts.registry import MARTS, MODEL_ASSET, Windowing
 from transforms.marts.store import moves_by_day, write_marts
 from transforms.model import ModelParams, run_model
@@ -111,6 +112,7 @@ def test_heatmap_range_and_liq_map_cumulative(bars):
 def test_range_in_one_pass_equals_day_by_day(bars):
     start, end = date(2025, 1, 7), date(2025, 1, 11)
     whole = build_marts(bars, flat_brackets(), PARAMS, "BTCUSDT", start, end, venue="binance")
+    prev = None  # each day's key levels are held against the day before (as stored)
     for k in range((end - start).days):
         d = start + timedelta(days=k)
         one = build_marts(
@@ -121,7 +123,9 @@ def test_range_in_one_pass_equals_day_by_day(bars):
             d,
             d + timedelta(days=1),
             venue="binance",
+            prev=prev,
         )
+        prev = prev_from_rows(one.daily_metrics)
         for name in ("liq_heatmap", "liq_map", "daily_metrics"):
             a = whole.by_mart()[name]
             a = a[a["day"] == d].reset_index(drop=True)

@@ -52,6 +52,11 @@ def test_hand_computed_metrics_on_a_tiny_cohort_set():
     assert m.longs_at_risk_10pct == 400  # LP 90 is exactly 10 % below: inclusive
     assert m.shorts_at_risk_10pct == 300 and m.shorts_at_risk_25pct == 1000
     assert m.shorts_per_long == 2.5 and m.log_imbalance == pytest.approx(math.log(2.5))
+    # within ±5 %: longs 300 @95 (exactly 5 % below: inclusive), shorts 100 @102 + 200 @105
+    assert (m.longs_at_risk_5pct, m.shorts_at_risk_5pct) == (300, 300)
+    assert m.shorts_per_long_5pct == 1.0
+    # within ±10 % longs are heavier (400 vs 300) though shorts lead the whole map (2.5:1)
+    assert m.shorts_per_long_10pct == pytest.approx(300 / 400)
     # shorts from spot: 100 @102, 300 @105, 1000 @120 -> 90 % (900) first reached at 120
     assert m.squeeze_ceiling == 120.0
     # longs from spot down: 300 @95, 400 @90 -> 90 % (360) reached at 90
@@ -93,17 +98,23 @@ def test_at_risk_totals_equal_sum_of_alive_cohorts():
     np.testing.assert_allclose(total, [run.size_at(t).sum() for t in snaps], rtol=1e-9)
 
 
+NARROW = {"5pct": 0.001, "10pct": 0.002, "25pct": 0.01}  # band edges among the LPs
+
+
 @pytest.mark.parametrize(
-    "params",
+    ("params", "bands"),
     [
-        ModelParams(lookback_days=2),
-        ModelParams(lookback_days=2, closing="never"),  # log F == 0: the no-exp path
-        ModelParams(lookback_days=2, ceiling_quantile=1.0, band_pcts=(0.002, 0.01)),
-        ModelParams(lookback_days=2, ceiling_quantile=0.3, leverage_levels=(2, 20, 125, 5, 50)),
+        (ModelParams(lookback_days=2), None),
+        (ModelParams(lookback_days=2, closing="never"), None),  # log F == 0: the no-exp path
+        (ModelParams(lookback_days=2, ceiling_quantile=1.0), NARROW),
+        (
+            ModelParams(lookback_days=2, ceiling_quantile=0.3, leverage_levels=(2, 20, 125, 5, 50)),
+            None,
+        ),
     ],
 )
 @pytest.mark.parametrize("block_cells", [None, 1, 5_000])
-def test_vectorized_metrics_equal_per_snapshot_reference(params, block_cells, monkeypatch):
+def test_vectorized_metrics_equal_per_snapshot_reference(params, bands, block_cells, monkeypatch):
     """Random path with expiries and liquidations; unsorted and repeated snapshots, spots
     beyond every LP, one-row and multi-row blocks: identical to the per-snapshot loop."""
     if block_cells is not None:
@@ -118,8 +129,8 @@ def test_vectorized_metrics_equal_per_snapshot_reference(params, block_cells, mo
     grid = alive_grid(run, np.sort(snaps), 100.0)
     inv = np.argsort(np.argsort(snaps, kind="stable"), kind="stable")
     grid.long, grid.short = grid.long[inv], grid.short[inv]  # rows in the caller's order
-    got = risk_metrics(run, snaps, spots, grid)
-    want = reference_risk_metrics(run, snaps, spots, grid)
+    got = risk_metrics(run, snaps, spots, grid, bands)
+    want = reference_risk_metrics(run, snaps, spots, grid, bands)
     assert got["longs_at_risk"].gt(0).sum() > 20 and got["shorts_at_risk"].gt(0).sum() > 20
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=0.0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tests.realized_helpers import BASE_MS, binance_message, bybit_item, bybit_p
 from transforms.db import warehouse
 from transforms.raw.realized.coverage import CoverageLog, day_start_ms
 from transforms.raw.realized.hourly_files import HourlyWriter
-from transforms.raw.realized.load import RealizedFileError, load_realized_day
+from transforms.raw.realized.load import load_realized_day
 from transforms.raw.venues.binance import stream as binance_stream
 from transforms.raw.venues.bybit import stream as bybit_stream
 
@@ -130,18 +131,26 @@ def test_day_without_collection_is_recorded_as_not_collected(tmp_path: Path) -> 
         ) == [(0.0, False, 0)]
 
 
-def test_a_malformed_line_names_the_file_and_loads_nothing(tmp_path: Path) -> None:
+def test_a_malformed_line_is_skipped_and_named_and_the_others_load(tmp_path: Path) -> None:
+    """Realized data never blocks the model: a bad line is skipped and reported (file, line,
+    why), the day's other lines load."""
     data_dir = _collected(tmp_path)
     with warehouse(tmp_path / "wh.duckdb") as conn:
         load_realized_day(conn, data_dir, DAY, ("bybit", "binance"), ("BTCUSDT",))
+        before = _rows(conn, "SELECT count(*) FROM raw.liquidations")[0][0]
         bad = data_dir / "realized/binance" / DAY.isoformat() / "10.jsonl"
         lines = bad.read_text().splitlines()
         record = json.loads(lines[1])
         record["event"]["o"]["S"] = "LONG"
-        bad.write_text(lines[0] + "\n" + json.dumps(record) + "\n")
-        with pytest.raises(RealizedFileError, match=r"10\.jsonl:2: S='LONG', expected 'SELL' or"):
-            load_realized_day(conn, data_dir, DAY, ("bybit", "binance"), ("BTCUSDT",))
-        assert _rows(conn, "SELECT count(*) FROM raw.liquidations") == [(6,)]
+        lines[1] = json.dumps(record)
+        lines.append('{"recv_ms": "notanint"')  # a torn, unparsable line too
+        bad.write_text("\n".join(lines) + "\n")
+        days = load_realized_day(conn, data_dir, DAY, ("bybit", "binance"), ("BTCUSDT",))
+        skipped = [line for d in days for line in d.skipped]
+        assert len(skipped) == 2, skipped
+        assert re.search(r"10\.jsonl:2: S='LONG', expected 'SELL' or", skipped[0])
+        assert f"10.jsonl:{len(lines)}:" in skipped[1]
+        assert _rows(conn, "SELECT count(*) FROM raw.liquidations") == [(before - 1,)]
 
 
 def test_open_file_left_by_a_killed_collector_is_read_but_not_changed(tmp_path: Path) -> None:

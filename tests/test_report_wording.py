@@ -9,7 +9,7 @@ import pytest
 
 from reports import headline as hl
 from reports.metrics_table import metrics_table
-from reports.notation import RATIO_PATTERN, RATIO_SPECIAL
+from reports.notation import RATIO_PATTERN, RATIO_SPECIAL, imbalance
 from reports.pages.kpis import kpis
 from reports.scenarios import scenario_table
 
@@ -19,6 +19,11 @@ def row(**kw):
         "close_price": 71_234.0,
         "longs_at_risk": 1.0e9,
         "shorts_at_risk": 25.1e9,
+        # near spot the longs are heavier, although the whole map is 25:1 shorts
+        "longs_at_risk_10pct": 0.9e9,
+        "shorts_at_risk_10pct": 0.3e9,
+        "longs_at_risk_5pct": 0.5e9,
+        "shorts_at_risk_5pct": 0.2e9,
         "nearest_cluster_above_price": 73_125.0,
         "nearest_cluster_above_notional": 2.2e9,
         "p90_above_price": 104_000.0,
@@ -42,12 +47,15 @@ def row(**kw):
 
 
 def test_headline_names_both_sides_in_one_notation() -> None:
-    nc = row(shorts_at_risk=80e9)
+    nc = row(shorts_at_risk=80e9, shorts_at_risk_10pct=1.8e9)
     text = hl.headline(row(), {"base": row(), "never_close": nc})
     assert text == (
-        "The model puts $25.1B of shorts at risk above $71,200 and $1.0B of longs below: "
-        "25:1 shorts (vendor-style 'never close': 80:1 shorts). "
+        "Within ±10% of $71,200 the model puts $300M of shorts at risk above and $900M of "
+        "longs below: 3.0:1 longs (within ±5%: 2.5:1 longs; vendor-style 'never close': "
+        "2.0:1 shorts). Over the whole map, for context: 25:1 shorts ($25.1B shorts · $1.0B "
+        "longs). "
         "Nearest major clusters: shorts $73,100 (+2.7%, $2.2B), longs $69,900 (−1.9%, $300M). "
+        "Major: at least 1% of open interest per 1% of price. "
         "90% of shorts lie below $104,000 (+46.0%); 90% of longs lie above $61,000 (−14.4%). "
         "Funding has reset. Price ($71,200) stays inside its $70,100–$72,300 range of the "
         "past 9 days."
@@ -55,9 +63,44 @@ def test_headline_names_both_sides_in_one_notation() -> None:
 
 
 def test_longs_heavier_and_balanced() -> None:
-    assert "3.0:1 longs" in hl.headline(row(longs_at_risk=9e9, shorts_at_risk=3e9))
-    text = hl.headline(row(longs_at_risk=5e9, shorts_at_risk=5.5e9))
+    text = hl.headline(row(longs_at_risk_10pct=3e9, shorts_at_risk_10pct=9e9))
+    assert "below: 3.0:1 shorts (" in text
+    text = hl.headline(row(longs_at_risk_10pct=5e8, shorts_at_risk_10pct=5.5e8))
     assert "1.1:1 shorts, roughly balanced" in text
+
+
+@pytest.mark.parametrize(
+    ("near_shorts", "near_longs", "whole_shorts", "whole_longs"),
+    [(995e6, 799e6, 1.0e9, 3.1e9), (1e8, 5e8, 9e9, 1e9), (4e8, 4e8, 9e9, 1e9)],
+)
+def test_headline_impact_and_feed_follow_the_near_spot_side(
+    near_shorts, near_longs, whole_shorts, whole_longs
+) -> None:
+    """The issue's BTCUSDT 2026-12-04: 3.1:1 longs on the whole map beside $995M shorts vs
+    $799M longs within ±10 %: every lead figure names the near-spot side."""
+    r = row(
+        shorts_at_risk_10pct=near_shorts,
+        longs_at_risk_10pct=near_longs,
+        shorts_at_risk=whole_shorts,
+        longs_at_risk=whole_longs,
+    )
+    near = imbalance(near_shorts, near_longs)
+    assert (
+        hl.ratio_of(r) == near.text and near.heavier != imbalance(whole_shorts, whole_longs).heavier
+    )
+    head = hl.headline(r)
+    assert head.startswith("Within ±10% of $71,200 the model puts") and f": {near.text}" in head
+    assert f"whole map, for context: {imbalance(whole_shorts, whole_longs).text}" in head
+    assert hl.feed_title("BTCUSDT", "2026-12-04", r).startswith(
+        f"BTCUSDT 2026-12-04: {near.text} within ±10%"
+    )
+    impact = {m.metric: m for m in metrics_table(r, None)}["Imbalance within ±10%"].impact
+    if near.heavier == "shorts" and near.x >= hl.BALANCED:
+        assert "a rise would force more buying" in impact
+    elif near.heavier == "longs" and near.x >= hl.BALANCED:
+        assert "a fall would force more selling" in impact
+    else:
+        assert "No strong pull" in impact
 
 
 @pytest.mark.parametrize(
@@ -74,9 +117,9 @@ def test_zone_words_follow_the_printed_numbers(close, words) -> None:
 
 
 def test_metrics_table() -> None:
-    rows = {r.metric: r for r in metrics_table(row(), row(shorts_at_risk=20e9))}
+    rows = {r.metric: r for r in metrics_table(row(), row(shorts_at_risk_10pct=0.2e9))}
     assert list(rows) == [
-        "Liquidation ratio",
+        "Imbalance within ±10%",
         "Key levels above (shorts)",
         "Key levels below (longs)",
         "Current zone",
@@ -84,10 +127,18 @@ def test_metrics_table() -> None:
         "Open-interest change",
         "Modelled liquidations (24h)",
     ]
-    assert rows["Liquidation ratio"].status == "25:1 shorts"
-    assert rows["Liquidation ratio"].change == "was 20:1 shorts"
+    assert rows["Imbalance within ±10%"].status == (
+        "3.0:1 longs (within ±5%: 2.5:1 longs; whole map, context: 25:1 shorts)"
+    )
+    assert rows["Imbalance within ±10%"].change == "was 4.5:1 longs"
     assert rows["Key levels above (shorts)"].status == (
-        "nearest cluster $73,100 (+2.7%) ($2.2B); 90% point $104,000 (+46.0%)"
+        "nearest major cluster $73,100 (+2.7%) ($2.2B); 90% point $104,000 (+46.0%)"
+    )
+    moved = row(nearest_cluster_above_price=80_125.0, nearest_cluster_above_move="consumed")
+    change = {r.metric: r for r in metrics_table(moved, row())}["Key levels above (shorts)"]
+    assert change.change == (
+        "90% point unchanged; nearest cluster was $73,100 (moved because price reached the "
+        "previous cluster and consumed it)"
     )
     assert rows["Key levels below (longs)"].change == "90% point unchanged"
     assert rows["Current zone"].status == "$70,100–$72,300 (past 9 days), close $71,200: inside"
@@ -101,11 +152,13 @@ def test_metrics_table() -> None:
     ("shorts", "longs"), [(1.0, 2.5), (2.5, 1.0), (1.0, 1.0), (0.0, 1.0), (math.nan, 1.0)]
 )
 def test_every_printed_ratio_is_in_the_notation(shorts, longs) -> None:
-    r = row(shorts_at_risk=shorts * 1e9, longs_at_risk=longs * 1e9)
+    r = row(shorts_at_risk_10pct=shorts * 1e9, longs_at_risk_10pct=longs * 1e9)
+    r.update(shorts_at_risk=shorts * 2e9, longs_at_risk=longs * 1e9)
     texts = [
         hl.ratio_of(r),
+        hl.whole_map_ratio_of(r),
         scenario_table({"base": r})[0].ratio,
-        kpis({"base": r}, None)[2].value,
+        *(k.value for k in kpis({"base": r}, None) if k.key.startswith("imbalance")),
     ]
     for t in texts:
         assert RATIO_PATTERN.match(t) or t in RATIO_SPECIAL, t
@@ -118,4 +171,6 @@ def test_scenario_table_shows_both_90_points() -> None:
 
 
 def test_feed_title() -> None:
-    assert hl.feed_title("BTCUSDT", "2026-02-15", row()) == "BTCUSDT 2026-02-15: 25:1 shorts"
+    assert hl.feed_title("BTCUSDT", "2026-02-15", row()) == (
+        "BTCUSDT 2026-02-15: 3.0:1 longs within ±10%"
+    )

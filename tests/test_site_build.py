@@ -23,7 +23,8 @@ from reports import headline as hl
 from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
-from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_site
+from tests.site_data import page_rasters, page_specs
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
@@ -32,8 +33,9 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
-    return build_fixture_site(tmp_path_factory.mktemp("site_build"))
+def built(fixture_site) -> tuple[Path, Path, list[date]]:
+    """The shared fixture site (read-only): (site, warehouse, days)."""
+    return fixture_site.site, fixture_site.warehouse, fixture_site.days
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +114,12 @@ def test_every_page_exists(built):
         for name in ("daily", "scenarios"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
             assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
-        # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
-        for name in ("heatmap", "liq_map"):
-            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
-            assert not (out / SYMBOL / d.isoformat() / f"{name}.csv").exists()
+        # the day's map: Parquet only (as CSV, most of the site); its heatmap is in the
+        # shared heat month file, not repeated per day
+        assert (out / SYMBOL / d.isoformat() / "liq_map.parquet").is_file()
+        assert not (out / SYMBOL / d.isoformat() / "liq_map.csv").exists()
+        assert not (out / SYMBOL / d.isoformat() / "heatmap.parquet").exists()
+        assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
         assert f'url=../{SYMBOL}/{d.isoformat()}/index.html"' in redirect
@@ -189,11 +193,15 @@ def test_feed_has_one_entry_per_day(built, base_rows):
         assert fmt.fmt_usd(cur["shorts_at_risk"]) in summary
         assert fmt.fmt_usd(cur["longs_at_risk"]) in summary
         content = e.find(f"{ATOM}content").text
-        ratio = fmt.fmt_imbalance(cur["shorts_at_risk"], cur["longs_at_risk"])
-        assert fmt.RATIO_PATTERN.match(ratio) and f"Imbalance: {ratio}" in content
+        # the near-spot imbalance leads (title and first item); the whole map is context
+        ratio = fmt.fmt_imbalance(cur["shorts_at_risk_10pct"], cur["longs_at_risk_10pct"])
+        assert fmt.RATIO_PATTERN.match(ratio) or ratio in fmt.RATIO_SPECIAL
+        assert f"Imbalance within ±10%: {ratio}" in content
+        whole = fmt.fmt_imbalance(cur["shorts_at_risk"], cur["longs_at_risk"])
+        assert f"Imbalance over the whole map (context): {whole}" in content
         # the source is synthetic: a feed reader, which shows no banner, must say so
         title = e.find(f"{ATOM}title").text
-        assert title.startswith("[SYNTHETIC DATA] ") and title.endswith(ratio)
+        assert title.startswith("[SYNTHETIC DATA] ") and f": {ratio} within ±10%" in title
         assert summary.startswith("[SYNTHETIC DATA] ") and "SYNTHETIC DATA" in content
     assert root.find(f"{ATOM}title").text.startswith("[SYNTHETIC DATA]")
     assert seen == set(days)
@@ -223,11 +231,13 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
         s = cur["shorts_at_risk"]
         assert s > cur["longs_at_risk"] and 1e9 <= s < 99.95e9  # the fixture's regime
         close = math.floor(cur["close_price"] / 100 + 0.5) * 100
-        assert f"puts ${s / 1e9:.1f}B of shorts at risk above ${close:,.0f}" in text
+        assert f"Within ±10% of ${close:,.0f} the model puts" in text
         ratio = cur["shorts_at_risk"] / cur["longs_at_risk"]
         expected_ratio = f"{ratio:.0f}:1" if ratio >= 9.95 else f"{ratio:.1f}:1"
-        assert f"longs below: {expected_ratio} shorts" in text
-        assert f'data-metric="imbalance">{expected_ratio} shorts<' in text
+        assert f"whole map, for context: {expected_ratio} shorts (${s / 1e9:.1f}B shorts" in text
+        assert f'data-metric="imbalance_whole_map">{expected_ratio} shorts<' in text
+        near = hl.ratio_of(cur)
+        assert f'data-metric="imbalance">{near}<' in text and f"longs below: {near}" in text
         for side in ("above", "below"):  # both sides' 90 % points, always
             q = math.floor(cur[f"p90_{side}_price"] / 100 + 0.5) * 100
             assert f"${q:,.0f}" in text
@@ -301,11 +311,11 @@ def test_pages_under_two_megabytes(built):
 
 def test_chart_specs_compile(built):
     out, _, days = built
-    specs = parse(out / SYMBOL / days[-1].isoformat() / "index.html").specs
+    page = out / SYMBOL / days[-1].isoformat() / "index.html"
+    assert parse(page).specs == []  # no chart data inline: the page is a shell
+    specs = page_specs(out, page)
     assert len(specs) >= 7  # 3 heatmap timeframes (10 days of history) + 4 charts
-    for raw in specs:
-        assert "__P_" not in raw and "__N_" not in raw
-        spec = json.loads(raw)
+    for spec in specs.values():
         assert spec.get("description")
         vega = vlc.vegalite_to_vega(spec)
         assert vega["marks"]
@@ -317,14 +327,18 @@ def test_heatmap_modes(built):
     assert 'role="tablist"' in text
     for key in ("24h", "1w", "1m"):
         assert f'id="tab-heat-{key}"' in text
-    assert '"type":"image"' in text  # every timeframe is a raster
-    assert "data:image/png;base64," in text
-    # the short timeframes offer the layer views, precomputed
+    page = out / SYMBOL / days[-1].isoformat() / "index.html"
+    specs = page_specs(out, page)
+    # every timeframe is a raster, composed in the page from the shared heat tiles
+    assert all('"type": "image"' in json.dumps(specs[f"heat-{k}"]) for k in ("24h", "1w", "1m"))
+    rasters = page_rasters(out, page)
+    # the short timeframes offer the layer views
     for key in ("24h", "1w"):
-        m = re.search(rf'id="raster-heat-{key}">(.*?)</script>', text, re.S)
-        meta = json.loads(m.group(1).replace("<\\/", "</"))
+        meta = rasters[f"heat-{key}"]
         assert set(meta["layers"]) == {
-            f"{sc}/{layer}" for sc in ("base", "never_close") for layer in ("all", "high", "low")
+            f"{sc}/{layer}"
+            for sc in ("base", "never_close")
+            for layer in ("all", "high", "mid", "low")
         }
 
 
@@ -476,3 +490,20 @@ def test_moves_shown_only_once_confirmed(built):
     last = listed(days[-1])
     assert sum(r["confirmed"].lower() == "false" for r in last) == 1
     assert all(r["confirmed"].lower() == "true" for d in days[:-1] for r in listed(d))
+
+
+def test_feed_keeps_each_symbols_last_60_days(tmp_path):
+    from reports.loaders import load_mart_data
+    from reports.pages.feed import FEED_DAYS, feed_xml
+
+    days = build_fixture_warehouse(tmp_path / "w.duckdb", FEED_DAYS + 2)
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        data = load_mart_data(conn, SYMBOL)
+    finally:
+        conn.close()
+    root = ET.fromstring(feed_xml([(data, days)], GENERATED_AT, True))
+    links = [e.find(f"{ATOM}link").get("href") for e in root.findall(f"{ATOM}entry")]
+    assert len(links) == FEED_DAYS == 60
+    assert links[0] == f"{SYMBOL}/{days[-1].isoformat()}/index.html"
+    assert links[-1] == f"{SYMBOL}/{days[2].isoformat()}/index.html"

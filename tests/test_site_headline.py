@@ -89,20 +89,20 @@ def test_zone_from_previous_closes_can_be_broken():
 @pytest.mark.parametrize(
     ("shorts", "longs", "expected"),
     [
-        (5e9, 0.0, "$5.0B of shorts at risk above $71,200 and $0 of longs below: shorts only."),
-        (0.0, 4e9, "$0 of shorts at risk above $71,200 and $4.0B of longs below: longs only."),
-        (5e9, None, "$5.0B of shorts at risk above $71,200; the long side is not available."),
-        (math.nan, 2e9, "$2.0B of longs at risk below $71,200; the short side is not available."),
-        (0.0, 0.0, "no positions at risk on either side of $71,200."),
-        (None, None, "positions at risk are not available for this day."),
+        (5e9, 0.0, "$5.0B of shorts at risk above and $0 of longs below: shorts only"),
+        (0.0, 4e9, "$0 of shorts at risk above and $4.0B of longs below: longs only"),
+        (5e9, None, "$5.0B of shorts at risk above $71,200 (within ±10%); the long side is"),
+        (math.nan, 2e9, "$2.0B of longs at risk below $71,200 (within ±10%); the short side"),
+        (0.0, 0.0, "no positions at risk within ±10% of $71,200"),
+        (None, None, "positions at risk near price are not available for this day."),
     ],
 )
 def test_headline_one_sided_or_missing_is_not_balanced(shorts, longs, expected):
-    row = base_row(shorts_at_risk=shorts, longs_at_risk=longs)
-    text = hl.headline(row, {"never_close": base_row(shorts_at_risk=None)})
+    row = base_row(shorts_at_risk_10pct=shorts, longs_at_risk_10pct=longs)
+    text = hl.headline(row, {"never_close": base_row(shorts_at_risk_10pct=None)})
     assert expected in text
     assert "balanced" not in text and "(n/a)" not in text and "never close" not in text
-    ratio_row = {r.metric: r for r in mt.metrics_table(row, None)}["Liquidation ratio"]
+    ratio_row = {r.metric: r for r in mt.metrics_table(row, None)}[mt.IMBALANCE_METRIC]
     assert "balanced" not in ratio_row.status
 
 

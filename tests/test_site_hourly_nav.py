@@ -15,10 +15,10 @@ import pytest
 
 from reports.cards import heatmap as heat_card_mod
 from reports.site import build_site
+from tests.site_data import page_specs
 from tests.site_fixtures import (
     GENERATED_AT,
     SYMBOL,
-    build_fixture_site,
     build_fixture_warehouse,
     drop_days_after,
 )
@@ -26,16 +26,17 @@ from tests.site_fixtures import (
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
 HOUR_MS = 3_600_000
-SPEC_RE = re.compile(r'<script type="application/json" id="spec-([^"]+)">(.*?)</script>', re.S)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
-    return build_fixture_site(tmp_path_factory.mktemp("site_hourly"))
+def built(fixture_site) -> tuple[Path, Path, list[date]]:
+    """The shared fixture site (read-only): (site, warehouse, days)."""
+    return fixture_site.site, fixture_site.warehouse, fixture_site.days
 
 
 def specs(page: Path) -> dict[str, dict]:
-    return {k: json.loads(v) for k, v in SPEC_RE.findall(page.read_text(encoding="utf-8"))}
+    """Every chart's whole spec, built from the page's day data file as the browser does."""
+    return page_specs(None, page)
 
 
 def price_line(spec: dict) -> list[dict]:

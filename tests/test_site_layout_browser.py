@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from reports.charts.heatmap_spec import VIRIDIS
 from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
 
@@ -75,8 +76,15 @@ def test_no_page_is_wider_than_the_viewport(site, server, browser, which, size, 
 
 
 def _png_levels(url: str) -> np.ndarray:
-    img = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    return np.asarray(img)
+    """Palette levels of a heatmap layer's PNG (the page composes it in RGBA: each colour is
+    one step of the viridis palette)."""
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    if img.ndim == 2:
+        return img
+    key = (VIRIDIS.astype(np.int64) @ [65536, 256, 1]).tolist()
+    lut = {k: i for i, k in enumerate(key)}
+    rgb = img[..., :3].astype(np.int64) @ [65536, 256, 1]
+    return np.vectorize(lut.__getitem__)(rgb).astype(np.uint8)
 
 
 def _hover_pixel(v: Visit, chart_id: str) -> tuple[dict, float]:
@@ -130,9 +138,7 @@ def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, b
             meta, shown, level, vmax = _hover_pixel(v, chart_id)
             assert level > 0
             assert shown == pytest.approx(level / 255 * vmax, rel=1e-9)
-            spec = json.loads(
-                v.page.evaluate(f"document.getElementById('spec-{chart_id}').textContent")
-            )
+            spec = v.page.evaluate(f"document.getElementById('{chart_id}').__spec")
             assert meta["unit"] in json.dumps(spec)  # the legend's title is the tooltip's unit
             tip = v.page.locator(f"#{chart_id} ~ .heat-tip").inner_text()
             assert meta["unit"] in tip
@@ -141,19 +147,58 @@ def test_heatmap_hover_states_the_pixel_value_in_the_legend_unit(site, server, b
         v.close()
 
 
-def test_layer_switch_changes_heatmap_and_map(site, server, browser):
+# the text marks a chart draws (Vega renders to canvas: read its scenegraph)
+LEVEL_TEXTS = """(id) => {
+  const out = [];
+  const walk = (n) => {
+    if (!n) return;
+    if (n.marktype === 'text') {
+      for (const it of n.items || []) {
+        const t = String(it.text || '');
+        if (/^(Now|Nearest|90%|↑|↓)/.test(t)) out.push(t);
+      }
+    }
+    for (const it of n.items || []) { if (it && it.items) walk(it); }
+  };
+  walk(window.__chartViews[id].scenegraph().root);
+  return out.sort();
+}"""
+VISIBLE_NOTE = """(id) => Array.from(
+    document.querySelectorAll('#' + id + ' ~ figcaption [data-layer-note]'))
+  .filter((n) => !n.hidden)
+  .map((n) => n.getAttribute('data-layer-note') + ': ' + n.textContent)"""
+
+
+def test_layer_switch_moves_bars_lines_labels_and_caption(site, server, browser):
     _, days = site
     v = Visit(browser, f"{server}/{SYMBOL}/{days[-2].isoformat()}/index.html")
     try:
         first = v.page.locator(".chart-heat").first
         assert first.get_attribute("data-layer") == "base/all"
+        map_before = v.page.evaluate(LEVEL_TEXTS, "liqmap")
+        heat_before = v.page.evaluate(LEVEL_TEXTS, "heat-24h")
+        note_before = v.page.evaluate(VISIBLE_NOTE, "liqmap")
+        assert len(note_before) == 1 and note_before[0].startswith("base/all: ")
+        assert any(t.startswith("Now") for t in map_before), map_before
         v.page.locator('form.layer-switch input[name="layer"][value="high"]').check()
         v.page.locator('form.layer-switch input[name="scenario"][value="never_close"]').check()
-        v.page.wait_for_timeout(300)
+        v.page.wait_for_timeout(400)
         assert first.get_attribute("data-layer") == "never_close/high"
         assert v.page.evaluate("window.__chartViews['liqmap'].signal('layer')") == (
             "never_close/high"
         )
+        # the lines and their labels moved with the bars, on the map and the 24 h heatmap
+        map_after = v.page.evaluate(LEVEL_TEXTS, "liqmap")
+        heat_after = v.page.evaluate(LEVEL_TEXTS, "heat-24h")
+        assert map_after and map_after != map_before, (map_before, map_after)
+        assert heat_after and heat_after != heat_before, (heat_before, heat_after)
+        assert any("in window" in t for t in map_after), map_after  # a layer's 90 % points
+        # one caption, the selected view's
+        note_after = v.page.evaluate(VISIBLE_NOTE, "liqmap")
+        assert len(note_after) == 1 and note_after[0].startswith("never_close/high: ")
+        assert "High (≥ 50x)" in note_after[0]
+        # the 1m heatmap does not take the switch, and the page says so
+        assert "1m, 3m and 1y heatmaps do not take the switch" in v.page.content()
         v.check_clean()
     finally:
         v.close()

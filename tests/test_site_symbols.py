@@ -8,16 +8,16 @@ charts offline in Chromium like a BTC page.
 from __future__ import annotations
 
 import html
-import json
 import re
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from reports.site import build_site
+from tests.site_data import page_rasters, page_specs
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 from tests.test_site_build import html_pages, parse, resolve
 
@@ -130,7 +130,7 @@ def test_doge_prices_have_sensible_decimals(two_symbol_site):
     assert all(len(p) == len("$0.12345") for p in levels), sorted(set(levels))[:10]
     assert "$0.12 " not in page and "$0 " not in page
     # the chart data keeps the precision: the heatmap candles are not flattened to cents
-    spec = json.loads(parse(out / DOGE / days[-1].isoformat() / "index.html").specs[0])
+    spec = page_specs(out, out / DOGE / days[-1].isoformat() / "index.html")["heat-24h"]
     closes = {
         p[k]
         for layer in spec["layer"]
@@ -204,22 +204,32 @@ def long_history_site(tmp_path_factory) -> tuple[Path, list[date]]:
     return out, days
 
 
-def test_long_heatmaps_are_one_shared_file_per_symbol(long_history_site):
+def _day_end_ms(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000) + 86_400_000
+
+
+def test_every_heatmap_window_ends_on_its_own_day(long_history_site):
+    """History as it was: each page's windows (the 3-month one too) end with the page's own
+    day, never later; the page holds no heatmap, the shared heat months do."""
     out, days = long_history_site
-    shared = (out / SYMBOL / "heat-long.js").read_text()
-    m = re.fullmatch(r"/\*[^*]*\*/\nwindow\.LIQMAP_SHARED = (\{.*\});\n", shared, re.S)
-    assert m, shared[:200]
-    data = json.loads(m.group(1))
-    assert data["asOf"] == days[-1].isoformat() and "heat-3m" in data["specs"]
+    assert not (out / SYMBOL / "heat-long.js").exists()
     for d in days[-2:]:
-        page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
-        assert 'data-shared-spec="heat-3m"' in page and 'id="spec-heat-3m"' not in page
-        assert '<script src="../heat-long.js"></script>' in page
-        assert 'id="spec-heat-1m"' in page  # the shorter views stay the page's own
+        page = out / SYMBOL / d.isoformat() / "index.html"
+        assert "data:image/png" not in page.read_text()
+        rasters = page_rasters(out, page)
+        assert {"heat-24h", "heat-1w", "heat-1m", "heat-3m"} <= set(rasters)
+        for wid, meta in rasters.items():
+            for g in meta["layers"].values():
+                assert g["t0"] + g["cols"] * g["tstep"] == _day_end_ms(d), (d, wid)
+        xscale = page_specs(out, page)["heat-3m"]["layer"][0]["encoding"]["x"]["scale"]
+        assert xscale["domainMax"]["expr"] == str(_day_end_ms(d))
+    # the months the 3-month windows reach back to are shared files, one per month
+    months = sorted(p.name for p in (out / "data" / SYMBOL / "all").glob("heat-*.js"))
+    assert months[0] <= f"heat-{(days[-2] - timedelta(days=91)).strftime('%Y-%m')}.js"
 
 
 @pytest.mark.browser
-def test_shared_heatmap_draws_from_file_url(long_history_site):
+def test_three_month_heatmap_draws_its_own_day_from_file_url(long_history_site):
     from tests.test_site_browser import ARGS, CHROMIUM, Visit
 
     if not CHROMIUM.exists():
@@ -236,8 +246,11 @@ def test_shared_heatmap_draws_from_file_url(long_history_site):
                 v.page.wait_for_timeout(200)
                 assert v.page.evaluate("!!window.__chartViews['heat-3m']")
                 assert v.visible_charts_drawn() >= 5
-                asof = v.page.locator("#panel-heat-3m [data-shared-asof]").inner_text()
-                assert asof == days[-1].isoformat()
+                end = v.page.evaluate(
+                    "(() => { const g = document.getElementById('heat-3m')"
+                    ".__rasterMeta.layers['base/all']; return g.t0 + g.cols * g.tstep; })()"
+                )
+                assert end == _day_end_ms(days[-2])
                 v.check_clean()
             finally:
                 v.close()

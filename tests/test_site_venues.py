@@ -1,5 +1,6 @@
-"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py)
-through the real site build.
+"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py,
+Binance and the fake Bybit server through the real chain; the session fixture
+`two_venue_chain`) through the real site build.
 
 The aggregate pages name the venues they add up, print at-risk figures that are the sum of
 the venues' rows, split them (and the liquidation map) by venue with each venue's share and
@@ -14,7 +15,6 @@ from __future__ import annotations
 import functools
 import html
 import http.server
-import json
 import re
 import shutil
 import threading
@@ -29,10 +29,11 @@ import pytest
 from reports.cards.liq_map import MAP_SPAN
 from reports.notation import fmt_share, fmt_usd
 from reports.site import build_site
+from tests.site_data import html_specs
 from tests.site_fixtures import GENERATED_AT
 from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
-from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
+from tests.venue_helpers import SYMBOL, TwoVenueWarehouse
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -40,12 +41,12 @@ Row = dict
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
+def built(tmp_path_factory, two_venue_chain, binance_chain) -> tuple[Path, Path, TwoVenueWarehouse]:
     """(two-venue site, the pipeline's single-venue site, the warehouse): Bybit lacks the
-    last day, so that day's aggregate is Binance alone."""
-    tmp = tmp_path_factory.mktemp("site_venues")
-    wh = build_two_venue_warehouse(tmp, second_venue_missing_last_day=True)
-    out = tmp / "site2"
+    last day, so that day's aggregate is Binance alone. The single-venue site is the shared
+    Binance build's."""
+    wh = two_venue_chain
+    out = tmp_path_factory.mktemp("site_venues") / "site2"
     conn = duckdb.connect(str(wh.path), read_only=True)
     try:
         build_site(
@@ -59,7 +60,7 @@ def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
         )
     finally:
         conn.close()
-    return out, tmp / "site", wh
+    return out, binance_chain.settings.output_site_dir, wh
 
 
 def base_rows(wh: TwoVenueWarehouse) -> dict[tuple[date, str], Row]:
@@ -107,12 +108,11 @@ def table_rows(fragment: str) -> dict[str, list[str]]:
     return out
 
 
-def spec(page: str, chart_id: str) -> dict:
-    m = re.search(
-        rf'<script type="application/json" id="spec-{chart_id}">(.*?)</script>', page, re.S
-    )
-    assert m, chart_id
-    return json.loads(m.group(1).replace("<\\/", "</"))
+def spec(out: Path, page: str, chart_id: str) -> dict:
+    """A chart's whole spec, built from the page's day data file as the browser does."""
+    specs = html_specs(out, page)
+    assert chart_id in specs, chart_id
+    return specs[chart_id]
 
 
 def spec_values(s: dict) -> list[dict]:
@@ -168,7 +168,7 @@ def test_aggregate_at_risk_is_the_sum_of_the_venue_rows_as_printed(built):
     # Bybit carries 0.6 of Binance's open interest: 0.6 / 1.6 of the total
     assert split["Bybit"][5] == "38%"
     # the chart draws the same numbers, stacked by venue
-    bars = spec_values(spec(page, "venue-risk"))
+    bars = spec_values(spec(out, page, "venue-risk"))
     oi = {r["venue"]: r for r in bars if r["m"] == "Open interest"}
     assert set(oi) == {"Binance", "Bybit"}
     assert oi["Bybit"]["txt"] == f"{fmt_usd(y['oi_value'])} (38%)"
@@ -181,10 +181,12 @@ def test_map_split_stacks_both_venues_to_the_aggregate_map(built):
     page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
     card = section(page, "h-liqmap")
     assert 'id="liqmap-venues"' in card  # inside the liquidation map card
-    venue_bands = [r for r in spec_values(spec(page, "liqmap-venues")) if "s" in r]
+    venue_bands = [r for r in spec_values(spec(out, page, "liqmap-venues")) if "s" in r]
     series = {f"{v} {side}" for v in ("Binance", "Bybit") for side in ("longs", "shorts")}
     assert {r["s"] for r in venue_bands} == series
-    agg_bands = [r for r in spec_values(spec(page, "liqmap")) if r.get("k") == "base/all"]
+    agg_bands = [
+        r for r in spec_values(spec(out, page, "liqmap")) if r.get("k") == "base/all" and "l" in r
+    ]  # the bands (level marks carry their view too)
     # each band's stack tops out at the aggregate map's band (which the map chart rounds to
     # 3 significant digits: within 0.5 %)
     for side, key in (("longs", "l"), ("shorts", "s")):
@@ -301,11 +303,11 @@ def test_links_resolve_on_the_two_venue_site(built):
     assert checked > 100
 
 
-def test_single_venue_site_names_the_venue_and_has_no_split(built):
-    _, single, wh = built
+def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain):
+    _, single, _ = built
     assert not (single / SYMBOL / "binance").exists() and not (single / SYMBOL / "bybit").exists()
     assert not (single / SYMBOL / "venues.csv").exists()
-    for d in wh.days:
+    for d in binance_chain.days:
         page = (single / SYMBOL / d.isoformat() / "index.html").read_text()
         assert '<p class="venues" data-venues="all">Venue: Binance</p>' in page
         absent_marks = ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing",
@@ -400,3 +402,109 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
     assert not stale.exists()
     assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(built):
+    """Every venue, every day: on a dated page (not the latest), opened from disk, the
+    venue switch redraws every chart from that venue's day data file, and back."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    d = wh.second_venue_last
+    page = out / SYMBOL / d.isoformat() / "index.html"
+    text = page.read_text()
+    assert 'data-venue="bybit"' in text and 'data-venue="binance"' in text
+    want = html_specs(out, text, "bybit")["liqmap"]["layer"][1]["data"]["values"]
+    agg = html_specs(out, text)["liqmap"]["layer"][1]["data"]["values"]
+    assert want != agg
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, page.as_uri())
+            try:
+                v.check_clean()
+                v.page.click('button[data-venue="bybit"]')
+                v.page.wait_for_function("window.__chartsReady === true")
+                v.check_clean()
+                shown = v.page.evaluate(
+                    "document.getElementById('liqmap').__spec.datasets.map.length"
+                )
+                assert shown == len(want)
+                assert v.page.get_attribute("[data-day-data]", "data-venue-shown") == "bybit"
+                # the venue's own heatmap, composed from its own heat months
+                assert v.visible_charts_drawn() >= 5
+                assert v.page.is_hidden("#venue-risk")  # a split has no meaning for one venue
+                v.page.click('button[data-venue="all"]')
+                v.page.wait_for_function("window.__chartsReady === true")
+                shown = v.page.evaluate(
+                    "document.getElementById('liqmap').__spec.datasets.map.length"
+                )
+                assert shown == len(agg)
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_screener_row_expands_to_each_venue(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, _ = built
+    text = (out / "index.html").read_text()
+    body = text.split(f'<tbody data-symbol="{SYMBOL}"', 1)[1].split("</tbody>", 1)[0]
+    assert 'data-venue="binance" hidden' in body and 'data-venue="bybit" hidden' in body
+    assert f'href="{SYMBOL}/bybit/index.html"' in body
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / "index.html").as_uri(), charts=False)
+            try:
+                assert v.page.is_hidden('tr[data-venue="bybit"]')
+                v.page.click("button.expand")
+                assert v.page.is_visible('tr[data-venue="bybit"]')
+                assert v.page.is_visible('tr[data-venue="binance"]')
+                assert v.problems == []
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    rows = base_rows(wh)
+    archive = out / SYMBOL / "archive" / "index.html"
+    text = archive.read_text()
+    assert "does not change, except its links to the days before and after it" in text
+    d, last = wh.second_venue_last, wh.days[-1]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, archive.as_uri(), charts=False)
+            try:
+                v.page.click('#archive-venues button[data-venue="bybit"]')
+                v.page.wait_for_function(
+                    "document.getElementById('archive-venues').dataset.shown === 'bybit'"
+                )
+                cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
+                want = fmt_usd(float(f"{rows[(d, 'bybit')]['shorts_at_risk']:.4g}"))
+                assert v.page.inner_text(cell) == want
+                missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
+                assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
+                v.page.click(f'tr[data-day="{d.isoformat()}"] a')
+                v.page.wait_for_function("window.__chartsReady === true")
+                assert v.page.url.endswith("#venue=bybit")
+                shown = v.page.get_attribute("[data-day-data]", "data-venue-shown")
+                assert shown == "bybit"
+                assert v.page.get_attribute('button[data-venue="bybit"]', "aria-pressed") == "true"
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()

@@ -90,6 +90,9 @@ def test_aggregate_totals_are_sums_and_ratios_come_from_the_sums(models, aggrega
         assert row["shorts_per_long"] == pytest.approx(ratio, rel=1e-12)
         # not the mean of the venues' ratios (they differ, so the mean would not match)
         assert row["shorts_per_long"] != pytest.approx(parts["shorts_per_long"].mean())
+        for window in ("5pct", "10pct"):  # the near-spot imbalances: from the summed bands
+            near = parts[f"shorts_at_risk_{window}"].sum() / parts[f"longs_at_risk_{window}"].sum()
+            assert row[f"shorts_per_long_{window}"] == pytest.approx(near, rel=1e-12), window
 
 
 def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
@@ -109,8 +112,14 @@ def test_aggregate_levels_come_from_the_summed_grid(models, aggregate):
             dense["long_notional"].to_numpy()[None, :],
             dense["short_notional"].to_numpy()[None, :],
             np.array([spot]),
+            np.array([row["oi_value"]]),  # the major rule: the summed open interest
         )
+        assert row["major_cluster_min"] == pytest.approx(levels["major_cluster_min"].iloc[0])
         for col in LEVEL_COLUMNS:
+            side = "above" if "_above_" in col else "below"
+            kind = col.split(f"_{side}_")[0]
+            if kind in ("nearest_cluster", "peak_cluster") and row[f"{kind}_{side}_move"] == "held":
+                continue  # yesterday's cluster held (transforms.model.stable_levels)
             assert row[col] == pytest.approx(levels[col].iloc[0], rel=1e-9, nan_ok=True), col
         assert row["squeeze_ceiling"] == row["p90_above_price"]
         assert row["flush_floor"] == row["p90_below_price"]
@@ -158,6 +167,11 @@ def test_range_run_equals_daily_runs_per_venue_and_aggregate(tmp_path):
         a, b = _rows(ranged, table), _rows(daily, table)
         assert set(a["venue"]) == {"binance", "bybit", "all"}, table
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+    # the key levels' hysteresis chains across days (each daily run read the day before
+    # from the mart): later days are held against earlier ones, not all started afresh
+    moves = _rows(ranged, "mart.daily_metrics")
+    moves = moves[["nearest_cluster_above_move", "nearest_cluster_below_move"]].stack()
+    assert set(moves) - {"new", "none"}, set(moves)
 
 
 def test_a_missing_venue_is_named_and_the_aggregate_is_the_other_one(tmp_path):

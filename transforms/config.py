@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from transforms.venues import DEFAULT_VENUES, venue_names
 
@@ -115,6 +116,15 @@ def parse_venues(raw: str) -> tuple[str, ...]:
     return venues
 
 
+def parse_url(name: str, value: str) -> str:
+    """An http(s) base URL with a host, ending in '/', else ConfigError naming the variable."""
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name}={value!r}: expected an http:// or https:// URL with a host")
+    return url if url.endswith("/") else url + "/"
+
+
 def project_root() -> Path:
     """The repository root (parent of this package)."""
     return Path(__file__).resolve().parent.parent
@@ -159,12 +169,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"LIQMAP_SYNTHETIC_SEED={env['LIQMAP_SYNTHETIC_SEED']!r}: expected an integer"
         ) from None
-    url = env.get("LIQMAP_BINANCE_URL", DEFAULT_BINANCE_URL)
-    if not url.endswith("/"):
-        url += "/"
-    fapi_url = env.get("LIQMAP_BINANCE_FAPI_URL", DEFAULT_BINANCE_FAPI_URL)
-    if not fapi_url.endswith("/"):
-        fapi_url += "/"
+    url = parse_url("LIQMAP_BINANCE_URL", env.get("LIQMAP_BINANCE_URL", DEFAULT_BINANCE_URL))
+    fapi_url = parse_url(
+        "LIQMAP_BINANCE_FAPI_URL", env.get("LIQMAP_BINANCE_FAPI_URL", DEFAULT_BINANCE_FAPI_URL)
+    )
     return Settings(
         project_root=root,
         data_dir=data_dir,
@@ -182,12 +190,71 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-def check_inputs(settings: Settings) -> None:
-    """Checks that touch the filesystem (kept out of load_settings, which sensors call on every
-    tick): the mirror folder must exist. Raises ConfigError naming the setting."""
-    if settings.source == "mirror" and settings.mirror_dir and not settings.mirror_dir.is_dir():
-        what = "is not a folder" if settings.mirror_dir.exists() else "does not exist"
+def _file_ancestor(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path` that is not a folder (nothing can be made
+    under it), or None."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
+def _check_folder(name: str, path: Path) -> None:
+    """A folder setting must be a folder or creatable as one."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name}={path} is a file: expected a folder (or a path to create one)")
+    blocker = _file_ancestor(path)
+    if blocker is not None:
         raise ConfigError(
-            f"LIQMAP_MIRROR_DIR={settings.mirror_dir} {what}: expected a folder in the archive "
+            f"{name}={path} cannot be created: {blocker} is a file, expected a folder"
+        )
+
+
+def _check_warehouse(path: Path) -> None:
+    from transforms.db import is_duckdb_file
+
+    name = "LIQMAP_WAREHOUSE"
+    if path.is_dir():
+        raise ConfigError(f"{name}={path} is a folder: expected a DuckDB file path")
+    if path.exists() and not is_duckdb_file(path):
+        raise ConfigError(
+            f"{name}={path} is not a DuckDB database: expected the warehouse file "
+            "(move it away and the run rebuilds it)"
+        )
+    blocker = _file_ancestor(path)
+    if blocker is not None:
+        raise ConfigError(
+            f"{name}={path} cannot be created: {blocker} is a file, expected a folder"
+        )
+
+
+def _check_mirror(settings: Settings) -> None:
+    root = settings.mirror_dir
+    if root is None:
+        return
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise ConfigError(
+            f"LIQMAP_MIRROR_DIR={root} {what}: expected a folder in the archive "
             "layout (daily/klines/<SYMBOL>/1m/...)"
         )
+    if "binance" not in settings.venues:
+        return
+    empty = [s for s in settings.symbols if not (root / "daily" / "klines" / s).is_dir()]
+    if empty:
+        raise ConfigError(
+            f"LIQMAP_MIRROR_DIR={root} holds no archive files for {', '.join(empty)}: expected "
+            f"{root}/daily/klines/{empty[0]}/1m/{empty[0]}-1m-YYYY-MM-DD.zip and the other "
+            "datasets in the archive layout"
+        )
+
+
+def check_inputs(settings: Settings) -> None:
+    """Checks that touch the filesystem (kept out of load_settings, which sensors call on every
+    tick): folders are folders (or can be made), the warehouse is a DuckDB file (or absent),
+    the mirror holds archive files. Raises ConfigError naming the setting."""
+    _check_folder("LIQMAP_DATA_DIR", settings.data_dir)
+    _check_warehouse(settings.warehouse_path)
+    _check_folder("LIQMAP_SITE_DIR", settings.output_site_dir)
+    if settings.source == "mirror":
+        _check_mirror(settings)

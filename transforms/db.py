@@ -73,3 +73,33 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         raise
     failpoint("commit")
     conn.execute("COMMIT")
+
+
+#: The `liqmap query` connection: the snapshot read-only, no file, network or extension
+#: access beyond it (COPY TO, EXPORT, read_csv, glob, ATTACH, INSTALL/LOAD are refused), and
+#: the configuration locked so a statement cannot SET any of it back.
+QUERY_CONFIG = {
+    **DEFAULT_CONFIG,
+    "enable_external_access": "false",
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+    "lock_configuration": "true",
+}
+
+#: bytes 8..12 of every DuckDB database file
+DUCKDB_MAGIC = b"DUCK"
+
+
+def open_query_connection(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """The snapshot for ad hoc SQL: a query can read it and nothing else (QUERY_CONFIG)."""
+    return duckdb.connect(str(path), read_only=True, config=QUERY_CONFIG)
+
+
+def is_duckdb_file(path: Path) -> bool:
+    """True when `path` starts like a DuckDB database (read without opening or locking it)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    return head[8:12] == DUCKDB_MAGIC

@@ -8,7 +8,7 @@ import time
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.ingest import VenuesFailed, WaitingForArchive, ingest_window
 from transforms.raw.quality import (
@@ -53,6 +53,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
     ) -> dg.MaterializeResult:
         start, end = partition_window(context)
+        span = window_label(start, end)  # inclusive, for messages
         settings = archive.settings()
         started = time.perf_counter()
         try:
@@ -69,7 +70,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             ) from exc
         elapsed = time.perf_counter() - started
         context.log.info(
-            f"{spec.asset}: {result.files} files, {result.rows} rows for {start}..{end} "
+            f"{spec.asset}: {result.files} files, {result.rows} rows for {span} "
             f"in {elapsed:.1f}s ({result.rows / max(elapsed, 1e-9):,.0f} rows/s)"
             + (f"; caught up {', '.join(result.caught_up)}" if result.caught_up else "")
         )
@@ -91,14 +92,17 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
             metadata={
                 "rows": result.rows,
                 "files": result.files,
-                "window": f"{start}..{end}",
+                "window": span,
                 "source": settings.source,
                 "seconds": round(elapsed, 2),
                 "pending_periods": ", ".join(result.pending) or "none",
                 "waiting_symbols": result.waiting_summary(),
                 "venues": ", ".join(settings.venues),
                 "failed_venues": result.failed_summary(),
+                # files withheld (rejected at load or not fetchable): their days only
+                "rejected_files": "; ".join(r.message for r in result.rejections) or "none",
                 "provisional_days": ", ".join(result.provisional) or "none",
+                "not_collected_days": ", ".join(result.not_collected) or "none",
                 **extra,
             },
             check_results=_merge_outcomes(spec.asset, result.outcomes),

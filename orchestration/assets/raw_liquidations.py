@@ -6,7 +6,7 @@ the model: a day without collection loads coverage rows saying "not collected".
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.realized.settings import VENUES
 from transforms.raw.realized.window import load_realized_window
@@ -29,6 +29,7 @@ def raw_liquidations(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     result = load_realized_window(warehouse.connect, archive.settings(), start, end)
     days = (end - start).days
     coverage = {
@@ -36,7 +37,16 @@ def raw_liquidations(
         f" ({result.complete_days(venue)} complete)"
         for venue in VENUES
     }
-    context.log.info(f"raw_liquidations: {result.events} events for {start}..{end}; {coverage}")
+    context.log.info(f"raw_liquidations: {result.events} events for {span}; {coverage}")
+    skipped = result.skipped
+    for line in skipped[:20]:  # skipped, not fatal: realized data never blocks the model
+        context.log.warning(f"raw_liquidations: skipped {line}")
     return dg.MaterializeResult(
-        metadata={"events": result.events, "window": f"{start}..{end}", **coverage}
+        metadata={
+            "events": result.events,
+            "window": span,
+            "skipped_lines": len(skipped),
+            "first_skipped": skipped[0] if skipped else "none",
+            **coverage,
+        }
     )

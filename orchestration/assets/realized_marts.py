@@ -7,7 +7,7 @@ loaded realized liquidations and the model's marts; a day without collection get
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts.realized import update_realized_marts
 from transforms.marts.registry import MARTS, REALIZED_ASSET, REALIZED_MART_ASSETS
@@ -35,6 +35,7 @@ def realized_vs_modelled(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ):
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     settings = archive.settings()
     with warehouse.connect() as conn:
         update = update_realized_marts(conn, tuple(settings.symbols), start, end, settings.venues)
@@ -42,9 +43,13 @@ def realized_vs_modelled(
         f"{venue}_days": f"{c} complete, {p} partial, {n} not collected"
         for venue, (c, p, n) in update.collected.items()
     }
-    context.log.info(f"realized marts {start}..{end}: {update.rows}; {collected}")
+    context.log.info(f"realized marts {span}: {update.rows}; {collected}")
     for name in REALIZED_MART_ASSETS:
         yield dg.MaterializeResult(
             asset_key=name,
-            metadata={"rows": update.rows.get(name, 0), "window": f"{start}..{end}", **collected},
+            metadata={
+                "rows": update.rows.get(name, 0),
+                "window": span,
+                **collected,
+            },
         )

@@ -4,7 +4,7 @@ Thin: `transforms.staging` builds the bars and finds incomplete days; this repor
 
 import dagster as dg
 
-from orchestration.partitions import daily_partitions, partition_window
+from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.raw.quality import good_segments, rejected_days
 from transforms.raw.tables import TABLES
@@ -38,6 +38,7 @@ def stg_bars_5m(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, archive: ArchiveResource
 ) -> dg.MaterializeResult:
     start, end = partition_window(context)
+    span = window_label(start, end)  # inclusive, for messages
     settings = archive.settings()
     symbols = settings.symbols
     rows = 0
@@ -51,9 +52,9 @@ def stg_bars_5m(
                     rows += build_bars_5m(conn, symbol, lo, hi, venue)
                     failures.extend(incomplete_bar_days(conn, symbol, lo, hi, venue))
     skipped = f"; skipped rejected days {', '.join(map(str, rejected))}" if rejected else ""
-    context.log.info(f"stg_bars_5m: {rows} bars for {start}..{end}{skipped}")
+    context.log.info(f"stg_bars_5m: {rows} bars for {span}{skipped}")
     return dg.MaterializeResult(
-        metadata={"rows": rows, "window": f"{start}..{end}"},
+        metadata={"rows": rows, "window": span},
         check_results=[
             dg.AssetCheckResult(
                 check_name="complete_bars",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,16 @@ class ChartCard:
     """One chart section of the day page (`day.html.j2`, loop over `charts`).
 
     `downloads`: the name of the day's download (CSV/Parquet) with this chart's data;
-    `split`: a second figure in the same card (the chart by venue), None without one."""
+    `split`: a second figure in the same card (the chart by venue), None without one;
+    `view_descs`: a caption per switch view ('scenario/layer' -> text) when the chart
+    follows the page's model and leverage switch (the page shows the selected view's)."""
 
     id: str
     title: str
     intro: str
     desc: str
     spec: str
-    table: Table
+    table: Table | None  # None: the figures are the shared daily series (daily.csv)
     downloads: str
     split: ChartCard | None = None
+    view_descs: dict[str, str] = field(default_factory=dict)

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from reports import queries
-from reports.cards.card import ChartCard, Table
+from reports import datafiles
+from reports.cards.card import ChartCard
 from reports.charts.daily import funding_template, oi_price_template
-from reports.loaders import Record, epoch_ms
-from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd, ok
+from reports.loaders import Record
+from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd
+from transforms.venues import AGGREGATE_VENUE
 
 
-def _r4(x: Any, fmt: str = ".4g") -> float | None:
-    return float(format(x, fmt)) if ok(x) else None
-
-
-def daily_cards(rows: list[Record], symbol: str, d: date) -> tuple[ChartCard, ChartCard]:
-    """(open interest card, funding card) from the base rows up to `d` (`daily_rows`)."""
-    data = [
-        {
-            "x": epoch_ms(queries.day_start(r["day"])),
-            "c": _r4(r.get("close_price"), ".2f"),
-            "oi": _r4(r.get("oi_value")),
-            "f": _r4(r.get("funding_rate_last")),
-            "f7": _r4(r.get("funding_7d_mean")),
-        }
-        for r in rows
-    ]
+def daily_cards(
+    rows: list[Record], symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> tuple[ChartCard, ChartCard]:
+    """(open interest card, funding card) from the base rows up to `d` (`daily_rows`); the
+    chart rows are the shared daily series (reports.datafiles), referenced, not copied."""
+    data = datafiles.series_ref(datafiles.key(symbol, venue, "daily"), "daily", rows[0]["day"], d)
     cur = rows[-1]
     span = f"{rows[0]['day']} to {d}"
     oi_desc = (
@@ -40,26 +30,13 @@ def daily_cards(rows: list[Record], symbol: str, d: date) -> tuple[ChartCard, Ch
         f"(line), {span}. Latest 7-day mean {fmt_rate(cur.get('funding_7d_mean'))}, state "
         f"{cur.get('funding_state')}."
     )
-    tail = rows[-14:][::-1]
     oi = ChartCard(
         id="oi",
         title="Open interest and price",
         intro="Open interest (USDT value, area, left axis) and the daily close (line).",
         desc=oi_desc,
         spec=oi_price_template().fill({"daily": data, "desc": oi_desc}),
-        table=Table(
-            caption="Last 14 days",
-            head=["Day", "Close", "Open interest", "Change"],
-            rows=[
-                (
-                    r["day"].isoformat(),
-                    fmt_price(r.get("close_price")),
-                    fmt_usd(r.get("oi_value")),
-                    fmt_pct(r.get("oi_change_1d")),
-                )
-                for r in tail
-            ],
-        ),
+        table=None,  # every page would repeat it: daily.csv holds every day
         downloads="daily",
     )
     funding = ChartCard(
@@ -71,19 +48,7 @@ def daily_cards(rows: list[Record], symbol: str, d: date) -> tuple[ChartCard, Ch
         ),
         desc=f_desc,
         spec=funding_template().fill({"daily": data, "desc": f_desc}),
-        table=Table(
-            caption="Last 14 days",
-            head=["Day", "Last rate", "7-day mean", "State"],
-            rows=[
-                (
-                    r["day"].isoformat(),
-                    fmt_rate(r.get("funding_rate_last")),
-                    fmt_rate(r.get("funding_7d_mean")),
-                    r.get("funding_state") or "n/a",
-                )
-                for r in tail
-            ],
-        ),
+        table=None,  # every page would repeat it: daily.csv holds every day
         downloads="daily",
     )
     return oi, funding

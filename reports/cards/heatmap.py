@@ -7,15 +7,18 @@ reach back far enough.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
+from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
 from reports.charts.raster import CANDLE_HOURS, candles
-from reports.key_levels import level_marks, zone_band
+from reports.key_levels import DEFAULT_VIEW, view_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
@@ -106,6 +109,19 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
     return line, what
 
 
+def path_ref(
+    prefix: str, width: int | None, start: int, end: int, hourly_line: bool
+) -> dict[str, Any] | None:
+    """How the page rebuilds a window's price path from the heat months' hourly OHLC
+    (reports.datafiles): `$candles` of `width` hours, or the thinned `$closes` line when it
+    is hourly closes only; None when the path must stay in the page's values."""
+    if width:
+        return {"$candles": prefix, "w": width, "from": start, "to": end}
+    if hourly_line:
+        return {"$closes": prefix, "max": MAX_LINE_POINTS, "from": start, "to": end}
+    return None
+
+
 def heat_card(
     history: PriceHistory,
     cur: Record,
@@ -114,13 +130,18 @@ def heat_card(
     shared: frozenset[str] = frozenset(),
     realized: RealizedSpan | None = None,
     venue: str = AGGREGATE_VENUE,
+    views: Mapping[str, Record] | None = None,
 ) -> HeatCard | None:
     """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
     Windows named in `shared` are not computed: their tabs load the symbol's shared view.
     `realized` (the REALIZED_DAYS up to `d`) puts the page `venue`'s realized liquidations on
-    the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed)."""
+    the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed).
+    `views`: each switch view's level row (reports.key_levels.views_of): the LAYER_WINDOWS
+    draw every view's lines for the switch to pick; the others the base view's."""
     cube = history.cube
     spot = cur.get("close_price")
+    views = dict(views or {DEFAULT_VIEW: cur})
+    base_view = {DEFAULT_VIEW: views.get(DEFAULT_VIEW, cur)}
     if cube is None or not ok(spot):
         return None
     end = day_end_ms(d)
@@ -165,7 +186,16 @@ def heat_card(
             price_lo=lo,
             price_hi=hi,
             price_path={"candles": bars, "closes": closes},
-            marks=lambda a, b: level_marks(cur, a, b),
+            path_ref=path_ref(
+                datafiles.key(symbol, venue, ""),
+                width if bars else None,
+                start,
+                end,
+                hourly_line="daily" not in line_what and bool(closes),
+            ),
+            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): view_marks(
+                views if lv else base_view, a, b
+            ),
             zone=zone_band(cur),
             desc=(
                 f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "

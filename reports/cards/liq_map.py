@@ -1,10 +1,15 @@
 """The liquidation map card: notional per price band within ±MAP_SPAN of spot, at most
 MAP_MAX_BARS bands (the mart's bins merged by a whole factor), with cumulative curves, for
 every view the layer switch offers (scenario × leverage layer, from `mart.liq_layer_map`),
-with spot, both nearest clusters, both 90 % points and the zone drawn on it."""
+with spot, both nearest clusters, both 90 % points and the zone drawn on it.
+
+The switch moves everything together: the level lines and their labels are computed per view
+(`reports.key_levels.view_rows`, field `k` like the bars) and the caption has one text per
+view (the page shows the one of the selected view)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import numpy as np
@@ -12,9 +17,11 @@ import numpy as np
 from reports.cards.card import ChartCard, Table
 from reports.charts.liq_map import DEFAULT_VIEW, liq_map_template
 from reports.honesty import LIQUIDATED_CAVEAT
-from reports.key_levels import level_marks, zone_band
+from reports.key_levels import view_marks, zone_band
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_step, fmt_usd, ok
+from transforms.model.layers import LAYER_LABELS
+from transforms.model.scenarios import SCENARIO_LABELS
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
@@ -64,15 +71,50 @@ def _bands(
     return data, step
 
 
+def view_label(view: str) -> str:
+    """'Never close (vendor-style), High (≥ 50x)' for 'never_close/high'."""
+    scenario, layer = view.split("/")
+    return f"{SCENARIO_LABELS.get(scenario, scenario)}, {LAYER_LABELS.get(layer, layer)}"
+
+
+def _desc(
+    symbol: str,
+    d: date,
+    step: float,
+    spot: float,
+    view: str,
+    row: Record | None,
+    marks: list[dict],
+) -> str:
+    """The map's caption for one view: what it shows, the view's totals and its lines."""
+    row = row or {}
+    totals = (
+        f"Longs at risk {fmt_usd(row.get('longs_at_risk'))}, shorts at risk "
+        f"{fmt_usd(row.get('shorts_at_risk'))}. "
+        if "longs_at_risk" in row
+        else ""
+    )
+    lines = "; ".join(m["label"] for m in marks) if marks else "none"
+    return (
+        f"Liquidation map, {symbol}, end of {d} UTC ({view_label(view)}): modelled long "
+        f"(below spot) and short (above spot) liquidation notional per {fmt_step(step)} price "
+        f"band within ±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from "
+        f"spot. {totals}Lines: {lines}."
+    )
+
+
 def liq_map_card(
     rows: list[Record],
     cur: Record,
     symbol: str,
     d: date,
     layer_rows: list[Record] | None = None,
+    views: Mapping[str, Record] | None = None,
 ) -> ChartCard | None:
     """The card from the day's `mart.liq_map` rows (the base view) and `mart.liq_layer_map`
-    rows (the other views); base row `cur` for the totals and the levels."""
+    rows (the other views); base row `cur` for the totals; `views` each switch view's level
+    row (reports.key_levels.views_of; without it only the base view has lines)."""
+    views = views or {DEFAULT_VIEW: cur}
     if not rows:
         return None
     spot = rows[0]["spot_price"] if ok(rows[0]["spot_price"]) else cur.get("close_price")
@@ -87,18 +129,13 @@ def liq_map_card(
             by_view.setdefault(view, []).append(r)
     for view, vrows in sorted(by_view.items()):
         data += _bands(vrows, spot, lo_edge, hi_edge, view)[0]
-    marks = level_marks(cur, lo_edge, hi_edge)
-    for i, m in enumerate(marks):
-        m["row"] = i
-    desc = (
-        f"Liquidation map, {symbol}, end of {d} UTC: modelled long (below spot) and "
-        f"short (above spot) liquidation notional per {fmt_step(step)} price band within "
-        f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from spot. "
-        f"Longs at risk {fmt_usd(cur.get('longs_at_risk'))}, shorts at risk "
-        f"{fmt_usd(cur.get('shorts_at_risk'))}. Lines: "
-        + "; ".join(m["label"] for m in marks)
-        + "."
-    )
+    shown = [DEFAULT_VIEW, *sorted(by_view)]
+    marks = view_marks({v: views[v] for v in shown if v in views}, lo_edge, hi_edge)
+    descs = {
+        v: _desc(symbol, d, step, spot, v, views.get(v), [m for m in marks if m["k"] == v])
+        for v in shown
+    }
+    desc = descs[DEFAULT_VIEW]
     spec = liq_map_template().fill(
         {"map": data, "marks": marks, "zone": zone_band(cur), "desc": desc},
         {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
@@ -128,6 +165,7 @@ def liq_map_card(
         ),
         desc=desc,
         spec=spec,
+        view_descs=descs,
         table=Table(
             caption="Largest bands per side (base model, all leverage)",
             head=["Side", "Price band", "Notional"],

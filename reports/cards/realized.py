@@ -68,6 +68,9 @@ class RealizedCard:
     calibration: list[CalibrationRow]
     calibration_note: str
     moves: Table | None
+    #: one line instead of the card when no venue's stream was received that day and none
+    #: has been so far (nothing to compare: "not collected", never words that read as zero)
+    collapsed: str | None = None
 
 
 def _venue(v: str) -> str:
@@ -240,9 +243,23 @@ def _model_note(rows: list[Record]) -> str:
     return note + (f"; {' and '.join(others)} has no model here." if others else ".")
 
 
+def collapsed_line(
+    rows: list[Record], calibration: list[Record], symbol: str, d: date
+) -> str | None:
+    """The card's one line when nothing was collected: every venue 'not collected' that day
+    and no collected day to calibrate on so far; None otherwise."""
+    if any(r["collected"] != NOT_COLLECTED for r in rows):
+        return None
+    if any(c["days_used"] or c["days_partial"] for c in calibration):
+        return None
+    names = ", ".join(_venue(r["venue"]) for r in rows)
+    return f"Realized liquidations: {NOT_COLLECTED} for {symbol} on {d} ({names})."
+
+
 def realized_card(day: RealizedDay, moves: list[Record], symbol: str, d: date) -> RealizedCard:
     """The card for day `d` from its realized marts and the swings the moves card shows."""
     rows = venue_rows(day)
+    collapsed = collapsed_line(rows, day.calibration, symbol, d)
     totals_spec, totals_desc = _totals(rows, symbol, d)
     hourly_spec, hourly_desc = _hourly(day, rows, symbol, d)
     return RealizedCard(
@@ -269,4 +286,5 @@ def realized_card(day: RealizedDay, moves: list[Record], symbol: str, d: date) -
             "agree which side was liquidated more."
         ),
         moves=_moves_table(day, moves),
+        collapsed=collapsed,
     )

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reports.charts.heatmap_spec import DEFAULT_VIEW, VIRIDIS, heatmap_template
-from reports.charts.raster import raster_layer
+from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_template
+from reports.charts.raster import raster_geometry
 from reports.charts.side_bars import SIDES
 from reports.notation import fmt_step
 
@@ -91,6 +91,7 @@ def heat_window(
     price_lo: float,
     price_hi: float,
     price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
+    path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
     marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
     zone: list[dict[str, Any]],
     desc: str,
@@ -127,19 +128,15 @@ def heat_window(
         for i in sorted(order.tolist(), reverse=True)
         if band_l[i] + band_s[i] > 0
     ]
-    layers = {
-        DEFAULT_VIEW: raster_layer(
-            lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep, palette=VIRIDIS
-        )
-    }
+    layers = {DEFAULT_VIEW: raster_geometry(lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep)}
     for name, vc in views.items():
         width = max(ft * HOUR, vc.step_ms)
         width -= width % vc.step_ms
         got = _view_grid(vc, t1, width, (t1 - t0) // width, p0, pstep, rows)
         if got is not None:
             grid, vt0, _ = got
-            layers[name] = raster_layer(
-                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, palette=VIRIDIS
+            layers[name] = raster_geometry(
+                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, vmax=False
             )
     unit = f"Mean notional per {fmt_step(pstep)} band"
     vmax = layers[DEFAULT_VIEW]["vmax"]
@@ -182,6 +179,12 @@ def heat_window(
         ],  # fmt: skip
         "rgaps": realized_gaps or [{"x": t1, "x2": t1, "label": ""}],
     }
+    if path_ref is not None:
+        # the page rebuilds the long lists from the shared hourly OHLC, cut to the raster
+        if "$candles" in path_ref and candles:
+            values["candles"] = {**path_ref, "lo": t0, "hi": t1}
+        elif "$closes" in path_ref and not candles and in_window:
+            values["closes"] = {**path_ref, "lo": t0, "hi": t1}
     spec = heatmap_template().fill(
         values,
         {

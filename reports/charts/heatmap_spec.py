@@ -154,6 +154,8 @@ def heatmap_template() -> Template:
     layer), colour legend from the `vmax` signal, candles (or a close line), zone band and
     level rules with labels."""
     vmax = alt.param(name="vmax", value=1.0)
+    # the switch's view ('scenario/layer', set by the page script): picks the level lines
+    layer = alt.param(name="layer", value="base/all")
     image = (
         alt.Chart(alt.NamedData(name="heatimg"))
         .mark_image(aspect=False, smooth=False, aria=False)
@@ -177,7 +179,7 @@ def heatmap_template() -> Template:
                 ),
             )
         )
-        .add_params(vmax)
+        .add_params(vmax, layer)
     )
     zone = (
         alt.Chart(alt.Data(values=ph("zone")))
@@ -213,7 +215,7 @@ def heatmap_template() -> Template:
             tooltip=[alt.Tooltip("when:N", title="Time"), alt.Tooltip("price:N", title="Close")],
         )
     )
-    marks = alt.Chart(alt.Data(values=ph("marks")))
+    marks = alt.Chart(alt.Data(values=ph("marks"))).transform_filter("datum.k == layer")
     rules = marks.mark_rule(strokeDash=[6, 4], strokeWidth=1.4).encode(
         y=_heat_y("c"), color=_mark_color(), tooltip=[alt.Tooltip("label:N", title="Level")]
     )

@@ -109,7 +109,8 @@ def liq_map_template() -> Template:
         .mark_rect(color="#8a7fb8", opacity=0.15)
         .encode(x=alt.X("lo:Q"), x2="hi:Q", tooltip=[alt.Tooltip("label:N", title="Zone")])
     )
-    marks = alt.Chart(alt.Data(values=ph("marks")))
+    # the level lines of the selected view only (field `k`, like the bars)
+    marks = alt.Chart(alt.Data(values=ph("marks"))).transform_filter("datum.k == layer")
     rules = marks.mark_rule(strokeDash=[6, 4], strokeWidth=1.4).encode(
         x=alt.X("c:Q"),
         color=alt.Color(

@@ -1,5 +1,12 @@
 """Chart spec templates: each chart built once per process with Altair, filled per page.
 
+A filled chart is not a whole spec: it is a *spec ref* `{"t": template name, "v": values,
+"n": numbers}` that the page script fills from `assets/specs.js` (every template, written
+once per build), so a page or data file carries only its own values. A value may itself be
+a reference into shared data (reports.datafiles), resolved by the page script. Inline data
+that the template uses in several layers is hoisted into one named dataset, so it is
+written once.
+
 Building and serialising an Altair chart costs ~20 ms; a year of pages with eight charts
 each would spend a minute on that alone. So each chart is built once with Altair as a
 *template* whose per-page values are placeholders, and a page fills them by plain text
@@ -13,6 +20,7 @@ substitution:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,13 +60,38 @@ def _num_text(v: float) -> str:
     return repr(float(v))
 
 
+# every template built in this process, by name: what assets/specs.js holds
+REGISTRY: dict[str, Template] = {}
+_PH = re.compile(r"__P_([A-Za-z0-9_]+)__")
+_NUM = re.compile(r"__N_([A-Za-z0-9_]+)__")
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
     text: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", hoist_inline_data(self.text))
+        REGISTRY[self.name] = self
+
+    def placeholders(self) -> tuple[set[str], set[str]]:
+        return set(_PH.findall(self.text)), set(_NUM.findall(self.text))
+
     def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
-        """The page's spec JSON, safe to embed in a <script type="application/json">."""
+        """The chart's spec ref (JSON text): this template's name and the page's values. The
+        page script fills the template (reports/static/liqdata.js); `expand` does the same
+        in Python."""
+        names, nums = self.placeholders()
+        if set(values) != names or set(numbers or {}) != nums:
+            raise ValueError(f"unfilled placeholder in chart {self.name}")
+        ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
+        if numbers:
+            ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
+        return json.dumps(ref, separators=(",", ":")).replace("</", "<\\/")
+
+    def expand(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
+        """The whole filled spec (tests, PNG exports): what the page script builds."""
         out = self.text
         for k, v in (numbers or {}).items():
             out = out.replace(num(k), _num_text(v))
@@ -66,7 +99,83 @@ class Template:
             out = out.replace(f'"{ph(k)}"', json.dumps(v, separators=(",", ":")))
         if "__P_" in out or "__N_" in out:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
-        return out.replace("</", "<\\/")
+        return out
+
+
+TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
+
+
+def _tight(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    return v
+
+
+def compact(value: Any) -> Any:
+    """A chart value as the page script reads it: a long list of rows with the same keys
+    becomes `{"$table": [keys, rows as lists]}` (the keys once, not per row); whole floats
+    lose their ".0". The page script turns it back into the same rows."""
+    if (
+        isinstance(value, list)
+        and len(value) >= TABLE_MIN_ROWS
+        and all(isinstance(r, dict) for r in value)
+    ):
+        cols = list(value[0])
+        if all(list(r) == cols for r in value):
+            return {"$table": [cols, [[_tight(r[c]) for c in cols] for r in value]]}
+    return value
+
+
+def uncompact(value: Any) -> Any:
+    """The rows of a `compact` value (what the page script does)."""
+    if isinstance(value, dict) and "$table" in value:
+        cols, rows = value["$table"]
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+    return value
+
+
+def expand_ref(ref: str | dict[str, Any]) -> dict[str, Any]:
+    """A spec ref (as written by `Template.fill`) as the whole spec, for values that hold no
+    shared-data reference."""
+    r = json.loads(ref.replace("<\\/", "</")) if isinstance(ref, str) else ref
+    values = {k: uncompact(v) for k, v in r["v"].items()}
+    return json.loads(REGISTRY[r["t"]].expand(values, r.get("n")))
+
+
+def hoist_inline_data(text: str) -> str:
+    """Inline data that is one placeholder (`{"values": "__P_x__"}`, Altair repeats it in
+    every layer) becomes the named dataset `x`, written once at the top level (data with a
+    `format`, e.g. CSV text, stays inline)."""
+    spec = json.loads(text)
+    datasets = spec.setdefault("datasets", {})
+
+    def walk(o: Any) -> None:
+        if isinstance(o, dict):
+            d = o.get("data")
+            if isinstance(d, dict) and isinstance(d.get("values"), str) and "format" not in d:
+                m = _PH.fullmatch(d["values"])
+                if m:
+                    datasets[m.group(1)] = d["values"]
+                    rest = {k: v for k, v in d.items() if k != "values"}
+                    o["data"] = {"name": m.group(1), **rest}
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk(spec)
+    if not datasets:
+        del spec["datasets"]
+    return json.dumps(spec, separators=(",", ":"))
+
+
+def specs_js() -> str:
+    """assets/specs.js: every chart template, by name (a script, so it loads from file://)."""
+    body = json.dumps({k: REGISTRY[k].text for k in sorted(REGISTRY)}, separators=(",", ":"))
+    return "/* Chart templates (reports.charts.spec), rewritten by every build. */\n" + (
+        f"window.LIQMAP_SPECS = {body};\n"
+    )
 
 
 def build_template(name: str, chart: alt.TopLevelMixin) -> Template:

@@ -15,8 +15,8 @@ from datetime import date, timedelta
 import duckdb
 import jinja2
 
-from reports import headline, queries
-from reports.cards.card import ChartCard, Table
+from reports import datafiles, headline, queries
+from reports.cards.card import ChartCard
 from reports.cards.daily import daily_cards
 from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
@@ -24,17 +24,17 @@ from reports.cards.moves import day_moves, moves_card
 from reports.cards.realized import RealizedCard, realized_card
 from reports.cards.venue_split import venue_map_split, venue_risk_card
 from reports.charts.history import (
-    history_data,
     history_desc,
     history_levels_template,
     history_risk_template,
 )
 from reports.formats import iso_z
+from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
-from reports.key_levels import LevelRow, levels_table
-from reports.loaders import MartData, PriceHistory, layer_map_rows, liq_map_rows
+from reports.key_levels import LevelRow, levels_table, views_of
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
-from reports.notation import fmt_price, fmt_usd
+from reports.notation import fmt_price, ok
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
@@ -70,6 +70,7 @@ class DayContext:
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
+    whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ class VenueLink:
     label: str
     href: str
     current: bool
+
+
+@dataclass(frozen=True)
+class VenueButton:
+    """One entry of a day page's chart venue switch: the venue and its day data file."""
+
+    venue: str
+    label: str
+    key: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,8 @@ class DayNav:
     download_names: dict[str, list[str]]
     venue_links: tuple[VenueLink, ...] = ()
     venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
+    data_key: str = ""  # the page's day data file (reports.datafiles), without .js
+    venue_buttons: tuple[VenueButton, ...] = ()  # the charts' venue switch
 
 
 def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
@@ -119,29 +131,21 @@ def _lookback_days(data: MartData, params_hash: str | None) -> int:
     return 365
 
 
-def history_cards(rows: list, symbol: str, d: date) -> list[ChartCard]:
+def history_cards(
+    rows: list, symbol: str, d: date, venue: str = AGGREGATE_VENUE
+) -> list[ChartCard]:
     """The headline's history over the past year: at risk per side with the imbalance, and
-    the close between both 90 % levels."""
+    the close between both 90 % levels. The rows are the shared daily series of the symbol
+    and venue (reports.datafiles), days up to `d`: the page holds only the reference."""
     if len(rows) < 2:
         return []
-    csv, t0 = history_data(rows)
-    desc = history_desc(symbol, rows)
-    tail = rows[-14:][::-1]
-    table = Table(
-        caption="Last 14 days",
-        head=["Day", "Shorts at risk", "Longs at risk", "Imbalance", "90% longs", "90% shorts"],
-        rows=[
-            (
-                r["day"].isoformat(),
-                fmt_usd(r.get("shorts_at_risk")),
-                fmt_usd(r.get("longs_at_risk")),
-                headline.ratio_of(r),
-                fmt_price(r.get("p90_below_price")),
-                fmt_price(r.get("p90_above_price")),
-            )
-            for r in tail
-        ],
+    csv = datafiles.series_ref(
+        datafiles.key(symbol, venue, "daily"), "hist", rows[0]["day"], d, "csv"
     )
+    t0 = 0  # the shared series counts days from 1970-01-01
+    desc = history_desc(symbol, rows)
+    # no table of the last days: every page would repeat it (daily.csv holds every day)
+    table = None
     return [
         ChartCard(
             id="history-risk",
@@ -214,7 +218,7 @@ def _venue_parts(
         return _VenueParts(label, notice, None, day_kpis, map_card)
     shares = venues.shares(d, cur)
     if map_card is not None:
-        per_venue = {v: liq_map_rows(conn, data.symbol, d, v) for v in venues.venues}
+        per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
         split = venue_map_split(map_rows, per_venue, data.symbol, d)
         map_card = dataclasses.replace(map_card, split=split)
     return _VenueParts(
@@ -226,6 +230,21 @@ def _venue_parts(
     )
 
 
+def whatif_data(rows: list) -> dict | None:
+    """The day's `mart.liq_map` rows (base model, all leverage) as the what-if reads them:
+    spot, each band's middle price and its long and short notional (bands holding nothing
+    left out), exact, so sums in the page equal sums over the mart."""
+    if not rows or not ok(rows[0]["spot_price"]):
+        return None
+    keep = [r for r in rows if (r["long_notional"] or 0) > 0 or (r["short_notional"] or 0) > 0]
+    return {
+        "spot": rows[0]["spot_price"],
+        "mid": [(r["price_low"] + r["price_high"]) / 2 for r in keep],
+        "l": [r["long_notional"] or 0.0 for r in keep],
+        "s": [r["short_notional"] or 0.0 for r in keep],
+    }
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
@@ -233,33 +252,42 @@ def day_context(
     d: date,
     shared: frozenset[str] = frozenset(),
     venues: VenueSet | None = None,
+    cache: dict | None = None,
 ) -> DayContext:
     """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
     shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
     (the symbol's venues), an aggregate page names them and, with more than one, shows
-    the split by venue; a venue's page (`data.venue`) names its venue."""
+    the split by venue; a venue's page (`data.venue`) names its venue. `cache`: shared by
+    the contexts of one day (the aggregate's and each venue's), so the realized marts, the
+    same for all of them, are read once."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
-    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue)
-    map_rows = liq_map_rows(conn, symbol, d, data.venue)
-    map_card = liq_map_card(
-        map_rows,
-        cur,
-        symbol,
-        d,
-        layer_map_rows(conn, symbol, d, data.venue),
-    )
+    cache = {} if cache is None else cache
+    span_key = ("span", symbol, d)
+    if span_key not in cache:
+        start = d - timedelta(days=REALIZED_DAYS - 1)
+        cache[span_key] = load_realized_span(conn, symbol, start, d)
+    realized_span = cache[span_key]
+    layer_rows = layer_rows_of(conn, data, d)
+    views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
+    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
+    map_rows = map_rows_of(conn, data, d)
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)
-    oi, funding = daily_cards(daily, symbol, d)
+    oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
-    realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    starts = [m["start_ts"] for m in shown_moves]
+    day_key = ("day", symbol, d, tuple(starts))
+    if day_key not in cache:
+        cache[day_key] = load_realized_day(conn, symbol, d, starts)
+    realized_day = cache[day_key]
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
     v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
-    charts = [c for c in (v.map_card, *history_cards(daily, symbol, d), oi, funding, moves) if c]
+    hist_cards = history_cards(daily, symbol, d, data.venue)
+    charts = [c for c in (v.map_card, *hist_cards, oi, funding, moves) if c]
     hist = cur.get("history_days")
     base_hash = cur.get("params_hash")
     return DayContext(
@@ -291,6 +319,41 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
+        whatif=whatif_data(map_rows),
+    )
+
+
+def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> dict:
+    """The day data file of a page (reports.datafiles): every chart's spec ref and each
+    heatmap window's raster description, by element id."""
+    charts: dict[str, object] = {}
+    for c in [*([ctx.venue_risk] if ctx.venue_risk else []), *ctx.charts]:
+        charts[c.id] = json.loads(c.spec)
+        if c.split is not None:
+            charts[c.split.id] = json.loads(c.split.spec)
+    if ctx.realized is not None:
+        if ctx.realized.totals_spec:
+            charts["realized-totals"] = json.loads(ctx.realized.totals_spec)
+        if ctx.realized.hourly_spec:
+            charts["realized-hourly"] = json.loads(ctx.realized.hourly_spec)
+    heat = {}
+    if ctx.heat is not None:
+        for t in ctx.heat.windows:
+            if t.w is not None:
+                heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
+    return datafiles.envelope(
+        "day",
+        symbol,
+        ctx.venue,
+        synthetic,
+        {
+            "day": ctx.day_iso,
+            "as_of": ctx.as_of_iso,
+            "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
+            "charts": charts,
+            "heat": heat,
+            "whatif": ctx.whatif,
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""feed.xml: an Atom feed, one entry per published symbol and day with the headline numbers.
+"""feed.xml: an Atom feed, one entry per published symbol and day with the headline numbers
+(titled by the near-spot imbalance, the headline's; the whole map is context).
 
 Entries are ordered newest day first, symbols in configured order within a day; each links to
 the day's permalink `<SYMBOL>/YYYY-MM-DD/index.html` and its prices use the symbol's scale.
@@ -15,7 +16,16 @@ from reports import headline, queries
 from reports.formats import iso_z
 from reports.honesty import LIQUIDATED_CAVEAT, SYNTHETIC_MARKER
 from reports.loaders import MartData, Record
-from reports.notation import fmt_level, fmt_pct, fmt_price, fmt_rate, fmt_usd, price_scale
+from reports.notation import (
+    fmt_level,
+    fmt_pct,
+    fmt_price,
+    fmt_rate,
+    fmt_usd,
+    fmt_window,
+    price_scale,
+    row_sides,
+)
 from reports.venue_set import joined_labels, split_names
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -39,6 +49,12 @@ def venue_items(cur: Record) -> list[str]:
             f"Missing: {joined_labels(missing)} (no data that day; the figures add up "
             f"{joined_labels(present)} only)"
         )
+    late = split_names(cur.get("venues_not_collected"))
+    if late:
+        items.append(
+            f"Not collected: {joined_labels(late)} (kept only a few days by the venue; the "
+            f"figures add up {joined_labels(present)} only)"
+        )
     return items
 
 
@@ -60,7 +76,11 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
         *([f"{SYNTHETIC_MARKER}: generated demo market, not real exchange data"] if mark else []),
         f"Shorts at risk: {fmt_usd(cur.get('shorts_at_risk'))}",
         f"Longs at risk: {fmt_usd(cur.get('longs_at_risk'))}",
-        f"Imbalance: {headline.ratio_of(cur)}",
+        f"Imbalance within {fmt_window(headline.NEAR)}: {headline.ratio_of(cur)} "
+        "({} shorts · {} longs)".format(*map(fmt_usd, row_sides(cur, headline.NEAR))),
+        f"Imbalance within {fmt_window(headline.CONTEXT_BAND)}: "
+        f"{headline.ratio_of(cur, headline.CONTEXT_BAND)}",
+        f"Imbalance over the whole map (context): {headline.whole_map_ratio_of(cur)}",
         f"Nearest short cluster: {fmt_level(cur.get('nearest_cluster_above_price'), spot)}; "
         f"90% of shorts below {fmt_level(cur.get('p90_above_price'), spot)}",
         f"Nearest long cluster: {fmt_level(cur.get('nearest_cluster_below_price'), spot)}; "
@@ -76,12 +96,16 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
     _sub(entry, "content", html, type="html")
 
 
+FEED_DAYS = 60  # entries per symbol: its latest days (older ones stay in the archive)
+
+
 def feed_xml(
     symbols: Sequence[tuple[MartData, Iterable[date]]],
     generated_at: datetime,
     synthetic: bool = False,
 ) -> bytes:
-    """The feed over (symbol data, published days) pairs, newest day first; `updated` is the
+    """The feed over (symbol data, published days) pairs, each symbol's latest FEED_DAYS
+    days, newest day first; `updated` is the
     build time. With `synthetic` every title, summary and content says so (a feed reader
     shows no site banner)."""
     names = ", ".join(data.symbol for data, _ in symbols)
@@ -102,7 +126,11 @@ def feed_xml(
     _sub(feed, "link", href="index.html", rel="alternate", type="text/html")
     author = _sub(feed, "author")
     _sub(author, "name", "liqmap")
-    entries = [(d, i, data) for i, (data, published) in enumerate(symbols) for d in set(published)]
+    entries = [
+        (d, i, data)
+        for i, (data, published) in enumerate(symbols)
+        for d in sorted(set(published))[-FEED_DAYS:]
+    ]
     for d, _, data in sorted(entries, key=lambda e: (-e[0].toordinal(), e[1])):
         with price_scale(data.base(d).get("close_price")):
             _entry(feed, data, d, synthetic)

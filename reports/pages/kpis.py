@@ -1,12 +1,13 @@
-"""The day page's key figures: shorts and longs at risk, the imbalance, risk within ±10 %."""
+"""The day page's key figures: shorts and longs at risk, the imbalance within ±10 % (the
+headline's) with the sums behind it, and the whole map's imbalance as context."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reports.headline import Row, ratio_of
-from reports.notation import fmt_signed_usd, fmt_usd, ok
+from reports.headline import CONTEXT_BAND, NEAR, Row, ratio_of, whole_map_ratio_of
+from reports.notation import fmt_signed_usd, fmt_usd, fmt_window, ok, row_sides
 from reports.scenarios import ratio_spread, spread
 
 
@@ -46,19 +47,29 @@ def kpis(scen: Mapping[str, Row], prev: Row | None) -> list[Kpi]:
         ),
         Kpi(
             key="imbalance",
-            label="Imbalance (heavier side)",
+            label=f"Imbalance within {fmt_window(NEAR)} (heavier side)",
             value=ratio_of(cur),
             spread=ratio_spread(scen),
             delta=f"previous day {ratio_of(prev)}" if prev else "",
         ),
         Kpi(
             key="within_10pct",
-            label="Within ±10 % of spot",
-            value=(
-                f"{fmt_usd(cur.get('shorts_at_risk_10pct'))} shorts · "
-                f"{fmt_usd(cur.get('longs_at_risk_10pct'))} longs"
-            ),
+            label=f"At risk within {fmt_window(NEAR)} of spot",
+            value=_sums(cur, NEAR),
             spread="",
-            delta="",
+            delta=f"within {fmt_window(CONTEXT_BAND)}: {_sums(cur, CONTEXT_BAND)} "
+            f"({ratio_of(cur, CONTEXT_BAND)})",
+        ),
+        Kpi(
+            key="imbalance_whole_map",
+            label="Imbalance, whole map (context)",
+            value=whole_map_ratio_of(cur),
+            spread="",
+            delta=f"previous day {whole_map_ratio_of(prev)}" if prev else "",
         ),
     ]
+
+
+def _sums(cur: Row, window: str) -> str:
+    shorts, longs = row_sides(cur, window)
+    return f"{fmt_usd(shorts)} shorts · {fmt_usd(longs)} longs"

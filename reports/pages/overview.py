@@ -1,9 +1,10 @@
 """The market overview (site/index.html) and the list of symbol archives.
 
-One card per symbol: the latest day's imbalance with its side, the largest long and short
-clusters (or, without clusters, the flush floor and squeeze ceiling), the funding state, the
-open-interest change, and a small liquidation map drawn as inline SVG (no script, so it shows
-from file:// and without JavaScript), each linking to the symbol's latest day page.
+One card per symbol: the latest day's imbalance within ±10 % of price (side and window),
+the largest long and short clusters (or, without clusters, the flush floor and squeeze
+ceiling), the funding state, the open-interest change, and a small liquidation map drawn
+as inline SVG (no script, so it shows from file:// and without JavaScript), each
+linking to the symbol's latest day page.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import jinja2
 
 from reports.loaders import MartData, Record
 from reports.notation import (
-    fmt_imbalance,
+    fmt_imbalance_in,
     fmt_level,
     fmt_pct,
     fmt_price,
     fmt_rate,
     fmt_usd,
-    imbalance,
     ok,
+    row_imbalance,
 )
 from reports.pages.common import SiteInfo, render
+from reports.screener import COLUMNS, ScreenerRow
 
 SMALL_MAP_SPAN = 0.15  # the small map shows spot ± 15 %
 SMALL_MAP_BARS = 40
@@ -47,6 +49,7 @@ class SymbolSummary:
     oi: str
     map_svg: str
     venues: str = ""  # what the figures add up ("All venues: Binance + Bybit")
+    screener: tuple[ScreenerRow, ...] = ()  # its screener rows: the aggregate, then venues
 
     @classmethod
     def from_data(cls, data: MartData, map_rows: list[Record]) -> SymbolSummary:
@@ -56,8 +59,8 @@ class SymbolSummary:
             symbol=data.symbol,
             latest_iso=d.isoformat(),
             close=fmt_price(cur.get("close_price")),
-            ratio=fmt_imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk")),
-            side=imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk")).heavier or "none",
+            ratio=fmt_imbalance_in(cur),
+            side=row_imbalance(cur).heavier or "none",
             levels=_levels(cur),
             funding=f"{cur.get('funding_state') or 'n/a'} "
             f"(7-day mean {fmt_rate(cur.get('funding_7d_mean'))})",
@@ -125,6 +128,7 @@ def small_map_svg(rows: list[Record], spot: float | None, symbol: str) -> str:
 @dataclass(frozen=True)
 class OverviewContext:
     symbols: list[SymbolSummary]
+    columns: tuple[tuple[str, str], ...] = COLUMNS
 
 
 def render_overview(

@@ -1,10 +1,15 @@
-/* Embed every inline chart spec with vega-embed (from the local bundle), then set
-   window.__chartsReady. Timeframe tabs follow the WAI-ARIA tabs pattern. */
+/* Embed every chart of the page with vega-embed (from the local bundle), then set
+   window.__chartsReady. A chart's spec is its spec ref in the page's day data file (the
+   aggregate, or the venue chosen in the venue switch), filled by liqdata.js; heatmap
+   windows are composed from the shared heat tiles first. Timeframe tabs follow the
+   WAI-ARIA tabs pattern. */
 (function () {
   "use strict";
   var views = {};
   window.__chartViews = views; // for tests: the Vega view of each chart, by element id
   var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  var host = document.querySelector("[data-day-data]");
+  var state = { key: host ? host.getAttribute("data-day-data") : null };
 
   function options() {
     var dark = !!(media && media.matches);
@@ -18,22 +23,26 @@
     return opts;
   }
 
-  function specOf(el) {
-    var shared = el.getAttribute("data-shared-spec");
-    if (shared) {  // the symbol's long views, from <SYMBOL>/heat-long.js
-      var s = window.LIQMAP_SHARED;
-      return s && s.specs && s.specs[shared] ? s.specs[shared] : null;
-    }
-    return JSON.parse(document.getElementById(el.getAttribute("data-spec")).textContent);
-  }
+  function prefixOf(key) { return key.slice(0, key.lastIndexOf("/") + 1); }
 
-  function embed(el) {
-    var spec = specOf(el);
-    if (!spec) {
-      el.textContent = "This view is not available (heat-long.js missing).";
+  function embed(el, day) {
+    var id = el.getAttribute("data-chart");
+    var heat = day.heat && day.heat[id];
+    var ref = heat ? heat.spec : day.charts && day.charts[id];
+    var fig = el.closest("figure");
+    if (!ref) {
+      if (views[el.id]) { views[el.id].finalize(); delete views[el.id]; }
+      el.textContent = "";
+      if (fig) { fig.hidden = true; }
       return Promise.resolve(null);
     }
-    return window.vegaEmbed(el, spec, options()).then(function (res) {
+    if (fig) { fig.hidden = false; }
+    var raster = heat ? window.liqData.compose(prefixOf(state.key), heat.raster) : Promise.resolve(null);
+    return Promise.all([window.liqData.spec(ref), raster]).then(function (got) {
+      el.__rasterMeta = got[1];
+      el.__spec = got[0]; // the spec as filled (tests read its data)
+      return window.vegaEmbed(el, got[0], options());
+    }).then(function (res) {
       // vega-embed's export menu is an icon-only <summary>: give it a name
       Array.prototype.forEach.call(el.querySelectorAll("details > summary"), function (s) {
         s.setAttribute("aria-label", "Chart actions: save as image");
@@ -47,20 +56,17 @@
   }
 
   function embedAll() {
-    if (window.LIQMAP_SHARED && window.LIQMAP_SHARED.asOf) {
-      Array.prototype.forEach.call(document.querySelectorAll("[data-shared-asof]"), function (s) {
-        s.textContent = window.LIQMAP_SHARED.asOf;
-      });
-    }
-    var els = Array.prototype.slice.call(
-      document.querySelectorAll(".chart[data-spec], .chart[data-shared-spec]"));
-    return Promise.all(els.map(embed));
+    if (!state.key) { return Promise.resolve([]); }
+    return window.liqData.load(state.key).then(function (day) {
+      window.liqData.setMonths(day.heat_months);
+      var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
+      return Promise.all(els.map(function (el) { return embed(el, day); }));
+    });
   }
 
   function resizeIn(panel) {
     window.dispatchEvent(new Event("resize"));
-    var sel = ".chart[data-spec], .chart[data-shared-spec]";
-    Array.prototype.forEach.call(panel.querySelectorAll(sel), function (el) {
+    Array.prototype.forEach.call(panel.querySelectorAll(".chart[data-chart]"), function (el) {
       var v = views[el.id];
       if (v) { v.resize().runAsync(); }
     });
@@ -92,7 +98,36 @@
     });
   }
 
+  /* The venue switch: every chart of the page redrawn from that venue's day data file. */
+  function setVenue(button) {
+    var key = button.getAttribute("data-venue-data");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-venue-data]"), function (b) {
+      if (b.tagName === "BUTTON") { b.setAttribute("aria-pressed", b === button ? "true" : "false"); }
+    });
+    state.key = key;
+    if (host) { host.setAttribute("data-venue-shown", button.getAttribute("data-venue")); }
+    window.__chartsReady = false;
+    return embedAll().then(
+      function () { window.__chartsReady = true; },
+      function (err) { window.__chartsError = String(err); console.error(err); }
+    );
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll('[role="tablist"]'), setupTabs);
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-venue-data]"), function (b) {
+    b.addEventListener("click", function () { setVenue(b); });
+  });
+
+  // an archive link may ask for one venue's charts: #venue=<id>
+  var asked = /(?:^#|&)venue=([a-z0-9_]+)/.exec(window.location.hash || "");
+  var pick = asked && document.querySelector('button[data-venue="' + asked[1] + '"][data-venue-data]');
+  if (pick) {
+    state.key = pick.getAttribute("data-venue-data");
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-venue-data]"), function (b) {
+      b.setAttribute("aria-pressed", b === pick ? "true" : "false");
+    });
+    if (host) { host.setAttribute("data-venue-shown", asked[1]); }
+  }
 
   if (typeof window.vegaEmbed !== "function") {
     console.error("vega bundle missing: charts not rendered");
@@ -105,4 +140,5 @@
   if (media && media.addEventListener) {
     media.addEventListener("change", function () { embedAll(); });
   }
+  window.liqCharts = { setVenue: setVenue, embedAll: embedAll, state: state };
 })();

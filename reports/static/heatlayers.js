@@ -6,8 +6,10 @@
                                            "p0", "pstep", "rows"}}}
    The hover value is read from the PNG pixel under the pointer, so the tooltip states
    exactly the number the colour encodes, in the legend's unit: level / 255 × vmax.
-   The layer switch swaps the image and the legend maximum of every heatmap and filters the
-   liquidation map's rows (signal "layer"); nothing is computed here, only selected. */
+   The layer switch swaps the image, the legend maximum and the level lines (signal "layer")
+   of every heatmap that offers the view, filters the liquidation map's rows and lines (signal
+   "layer") and shows the caption of the selected view ([data-layer-note]); nothing is
+   computed here, only selected. */
 (function () {
   "use strict";
   // Vega's "viridis" scheme, 256 steps: the palette the site build writes the PNGs with.
@@ -90,18 +92,9 @@
       p2(d.getUTCHours()) + ":" + p2(d.getUTCMinutes());
   }
 
+  /* The window's composed raster layers (set by charts.js from the shared heat tiles). */
   function metaOf(el) {
-    var id = el.getAttribute("data-raster");
-    if (!id) { return null; }
-    if (!el.__rasterMeta) {
-      if (id.indexOf("shared:") === 0) {  // a long view from <SYMBOL>/heat-long.js
-        var s = window.LIQMAP_SHARED;
-        el.__rasterMeta = s && s.rasters ? s.rasters[id.slice(7)] || null : null;
-      } else {
-        el.__rasterMeta = JSON.parse(document.getElementById(id).textContent);
-      }
-    }
-    return el.__rasterMeta;
+    return el.__rasterMeta || null;
   }
 
   function currentLayer(meta) {
@@ -180,6 +173,8 @@
                  y: layer.p0, y2: layer.p0 + layer.rows * layer.pstep }];
     view.data("heatimg", img);
     view.signal("vmax", layer.vmax);
+    // the level lines follow the view (a spec built before the lines had views has no signal)
+    try { view.signal("layer", key); } catch (e) { /* no per-view lines */ }
     el.setAttribute("data-layer", key);
     return view.runAsync();
   }
@@ -188,6 +183,8 @@
   function onEmbedded(el, view) {
     var meta = metaOf(el);
     if (meta) {
+      var th = document.querySelector("input.heat-threshold");
+      if (th && th.value !== "100" && window.liqData) { window.liqData.threshold(meta, parseFloat(th.value) / 100); }
       if (!el.__hover) { hover(el, view, meta); el.__hover = true; }
       decode(meta.layers[currentLayer(meta)].url);
       return showLayer(el, view, meta);
@@ -201,7 +198,7 @@
   function setLayer(key) {
     state.layer = key;
     var views = window.__chartViews || {};
-    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-spec]"), function (el) {
+    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-chart]"), function (el) {
       var v = views[el.id];
       if (!v) { return; }
       var meta = metaOf(el);
@@ -211,6 +208,28 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-layer-note]"), function (n) {
       n.hidden = n.getAttribute("data-layer-note") !== key;
     });
+  }
+
+  /* The colour threshold slider: the top of every heatmap's colour scale, as a share of the
+     window's 99th percentile; colour, legend and hover values follow it. */
+  function setupThreshold(input) {
+    var out = document.getElementById(input.getAttribute("aria-describedby"));
+    function apply() {
+      var share = parseFloat(input.value) / 100;
+      if (out) { out.textContent = input.value + "% of the 99th percentile"; }
+      var views = window.__chartViews || {};
+      var jobs = [];
+      Array.prototype.forEach.call(document.querySelectorAll(".chart-heat"), function (el) {
+        var meta = metaOf(el), v = views[el.id];
+        if (!meta || !v) { return; }
+        window.liqData.threshold(meta, share);
+        jobs.push(showLayer(el, v, meta));
+      });
+      document.documentElement.setAttribute("data-heat-threshold", input.value);
+      return Promise.all(jobs);
+    }
+    input.addEventListener("input", apply);
+    state.applyThreshold = apply;
   }
 
   function setupSwitch(form) {
@@ -224,6 +243,8 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("form.layer-switch"), setupSwitch);
+  Array.prototype.forEach.call(document.querySelectorAll("input.heat-threshold"), setupThreshold);
   window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,
-                        metaOf: metaOf, decode: decode, fmtUsd: fmtUsd };
+                        metaOf: metaOf, decode: decode, fmtUsd: fmtUsd,
+                        VIRIDIS_HEX: VIRIDIS_HEX };
 })();

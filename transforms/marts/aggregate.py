@@ -14,19 +14,26 @@ from their outputs for the same window and the same price bins (DESIGN v2 §3):
   open interest (CoinGlass's "OI-weighted funding").
 
 A venue that has no rows for a day is named in `venues_missing` of that day's aggregate row, so
-the aggregate is never silently smaller.
+the aggregate is never silently smaller; a forward-collected venue that was not collected that
+day (before its first collected day, or a gap) is named in `venues_not_collected` instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from transforms.marts.build import MarketModel, _moves_frame, _ns_to_date
+from transforms.marts.build import (
+    MarketModel,
+    _moves_frame,
+    _ns_to_date,
+    day_mark_range,
+    stable_levels,
+)
 from transforms.marts.registry import (
     DAILY_METRICS_COLUMNS,
     HEATMAP_COLUMNS,
@@ -40,10 +47,11 @@ from transforms.model.bars import NS_PER_DAY, BarArrays
 from transforms.model.context import day_context
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.grid import Grid
-from transforms.model.levels import LEVEL_COLUMNS, key_levels
-from transforms.model.metrics import peak_clusters
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
+from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
 from transforms.model.moves import ZigzagCarry, advance_zigzag, cumulative
 from transforms.model.params import ModelParams
+from transforms.model.stable_levels import PrevLevels
 from transforms.model.state import MarketState
 from transforms.venues import AGGREGATE_VENUE, reference_venue
 
@@ -51,10 +59,7 @@ from transforms.venues import AGGREGATE_VENUE, reference_venue
 ADDITIVE_COLUMNS = (
     "longs_at_risk",
     "shorts_at_risk",
-    "longs_at_risk_10pct",
-    "shorts_at_risk_10pct",
-    "longs_at_risk_25pct",
-    "shorts_at_risk_25pct",
+    *[f"{side}_at_risk_{name}" for name in NEAR_BANDS for side in ("longs", "shorts")],
     "liquidated_long_24h",
     "liquidated_short_24h",
 )
@@ -177,6 +182,9 @@ def _daily(
     venues: Sequence[str],
     day_days: pd.DataFrame,
     day_spots: pd.Series,
+    not_collected: Mapping[str, date | None],
+    bars: BarArrays,
+    prev: Mapping[str, PrevLevels],
 ) -> pd.DataFrame:
     ref = reference_market(models)
     parts = []
@@ -187,6 +195,7 @@ def _daily(
     day_dates = _ns_to_date(days_ns)
     # day-level context on the aggregate bars: summed OI, OI-weighted funding, reference zone
     context = day_days.reindex(days_ns)
+    mark_range = day_mark_range(bars, days_ns)
     for scenario, rows in daily.groupby("scenario", sort=False):
         by_day = rows.groupby("day", sort=True)
         present = by_day["venue"].apply(lambda v: [x for x in venues if x in set(v)])
@@ -204,17 +213,16 @@ def _daily(
         )
         for col in ADDITIVE_COLUMNS:
             out[col] = sums[col].to_numpy()
-        longs, shorts = pd.Series(out["longs_at_risk"]), pd.Series(out["shorts_at_risk"])
-        ratio = (shorts / longs).where((longs > 0) & (shorts > 0))
-        out["shorts_per_long"] = ratio.to_numpy(dtype=float)
-        out["log_imbalance"] = np.log(out["shorts_per_long"])
+        sums_now = {col: np.asarray(out[col], dtype=float) for col in ADDITIVE_COLUMNS}
+        for col, values in ratio_columns(sums_now).items():
+            out[col] = values
         grid = _summed_grid(
             [(m.t_days, m.grids[scenario]) for m in models if scenario in m.grids], days_ns
         )
-        levels = key_levels(
-            grid.price_low(), grid.bin_size, grid.long, grid.short, spots.to_numpy()
+        levels = stable_levels(
+            grid, spots.to_numpy(), context["oi_value"].to_numpy(), mark_range, prev.get(scenario)
         )
-        for col in LEVEL_COLUMNS:
+        for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
             out[col] = levels[col].to_numpy()
         # the aggregate's 90 % points come from the summed grid (bin edges)
         out["squeeze_ceiling"] = out["p90_above_price"]
@@ -228,7 +236,15 @@ def _daily(
         out["params_hash"] = first["params_hash"].to_numpy()
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
-        out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
+        absent = [[x for x in venues if x not in v] for v in present]
+        late = [
+            [x for x in a if x in not_collected and _before(d, not_collected[x])]
+            for a, d in zip(absent, day_dates, strict=True)
+        ]
+        out["venues_missing"] = [
+            ",".join(x for x in a if x not in n) for a, n in zip(absent, late, strict=True)
+        ]
+        out["venues_not_collected"] = [",".join(n) for n in late]
         notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
         out["history_incomplete"] = notes.to_numpy(dtype=object)
         parts.append(pd.DataFrame(out, index=pd.RangeIndex(len(day_dates)))[DAILY_METRICS_COLUMNS])
@@ -314,14 +330,28 @@ def reference_params(models: Sequence[MarketModel]) -> ModelParams:
     return m.base.params if m.base is not None else ModelParams()
 
 
+def _before(day: date, first: date | None) -> bool:
+    """True when `day` was not collected for a venue whose first collected day is `first`
+    (None: not collected in the window at all)."""
+    return first is None or day < first
+
+
 def aggregate_markets(
-    models: Sequence[MarketModel], venues: Sequence[str], params: ModelParams
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    not_collected: Mapping[str, date | None] | None = None,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """The 'all' rows of one symbol for a window from its markets' outputs (module doc).
     `venues` is the configured list (its order and the names a missing venue is reported by);
-    `params` the symbol's model parameters (the same for every venue). The models must have
-    been built from each market's first bar (else use `aggregate_with_state`)."""
-    return aggregate_with_state(models, venues, params)[0]
+    `params` the symbol's model parameters (the same for every venue); `not_collected` maps a
+    forward-collected venue to its first collected day in the window (None: none), so the
+    days before are named not collected rather than missing; `prev` scenario -> the
+    aggregate's stored day before the window (the key levels' hysteresis starts from it).
+    The models must have been built from each market's first bar (else use
+    `aggregate_with_state`)."""
+    return aggregate_with_state(models, venues, params, not_collected=not_collected, prev=prev)[0]
 
 
 def aggregate_with_state(
@@ -330,6 +360,8 @@ def aggregate_with_state(
     params: ModelParams,
     state: MarketState | None = None,
     end: date | None = None,
+    not_collected: Mapping[str, date | None] | None = None,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> tuple[MartFrames, MarketState]:
     """`aggregate_markets` continuing the aggregate's own state (its day-level quantities
     and zigzag, at the end of the bar before the models' bars), and the state after them.
@@ -367,7 +399,9 @@ def aggregate_with_state(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, day_days, day_spots),
+        daily_metrics=_daily(
+            models, venues, day_days, day_spots, not_collected or {}, bars, prev or {}
+        ),
         moves=moves,
         model_params=ref.frames.model_params,
     )

@@ -8,7 +8,7 @@ many target days were requested nor on where the carried state was taken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -30,10 +30,11 @@ from transforms.model.cohorts import ModelRun
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
 from transforms.model.grid import Grid, alive_grid, bin_range_for
 from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
-from transforms.model.levels import LEVEL_COLUMNS, WINDOW_PCT, key_levels
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
+from transforms.model.stable_levels import PrevLevels, stabilize
 from transforms.model.state import MarketState, advance
 from transforms.rules import swing_day_ns
 
@@ -149,6 +150,40 @@ def _layer_map(
     return rows.reindex(columns=LAYER_MAP_COLUMNS)
 
 
+def day_mark_range(b: BarArrays, days_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's (lowest mark low, highest mark high) over its bars (NaN for a day without
+    bars): the path that consumes positions, for the key levels' hysteresis."""
+    lo = np.searchsorted(b.ts, days_ns, side="left")
+    hi = np.searchsorted(b.ts, np.asarray(days_ns) + NS_PER_DAY, side="left")
+    low, high = np.full(len(lo), np.nan), np.full(len(lo), np.nan)
+    for i, (a, z) in enumerate(zip(lo, hi, strict=True)):
+        if z > a:
+            low[i], high[i] = np.nanmin(b.mark_low[a:z]), np.nanmax(b.mark_high[a:z])
+    return low, high
+
+
+def stable_levels(
+    grid: Grid,
+    spots: np.ndarray,
+    oi: np.ndarray,
+    mark_range: tuple[np.ndarray, np.ndarray],
+    prev: PrevLevels | None,
+) -> pd.DataFrame:
+    """The key levels of each target day from an alive grid, the nearest clusters held by
+    the hysteresis rule (transforms.model.stable_levels): LEVEL_COLUMNS + STABLE_COLUMNS."""
+    fresh = key_levels(grid.price_low(), grid.bin_size, grid.long, grid.short, spots, oi)
+    return stabilize(
+        fresh,
+        grid.price_low(),
+        grid.bin_size,
+        grid.long,
+        grid.short,
+        spots,
+        *mark_range,
+        prev=prev,
+    )
+
+
 def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
     if grid.n_bins == 0 or len(days) == 0:
         return pd.DataFrame(columns=LIQ_MAP_COLUMNS)
@@ -227,6 +262,7 @@ def build_marts(
     recorded_at: datetime | None = None,
     *,
     venue: str,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """Every mart for target days [start, end_exclusive) from one model run per scenario.
 
@@ -234,7 +270,16 @@ def build_marts(
     one row per target day with bars x scenario; model_params one row per scenario used.
     """
     return build_market(
-        bars, brackets, params, symbol, start, end_exclusive, scenarios, recorded_at, venue=venue
+        bars,
+        brackets,
+        params,
+        symbol,
+        start,
+        end_exclusive,
+        scenarios,
+        recorded_at,
+        venue=venue,
+        prev=prev,
     ).frames
 
 
@@ -245,6 +290,7 @@ def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
         frame["venue"] = venue
     frames.daily_metrics["venues"] = venue
     frames.daily_metrics["venues_missing"] = ""
+    frames.daily_metrics["venues_not_collected"] = ""
     frames.daily_metrics["history_incomplete"] = ""
     return frames
 
@@ -261,11 +307,15 @@ def build_market(
     *,
     venue: str,
     state: MarketState | None = None,
+    prev: Mapping[str, PrevLevels] | None = None,
 ) -> MarketModel:
     """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.
 
     With `state` (transforms.model.state, at the end of the bar before `bars`) the model
-    continues from it; without, `bars` must start at the market's first bar."""
+    continues from it; without, `bars` must start at the market's first bar. `prev`:
+    scenario -> the market's stored day before `start` (the key levels' hysteresis starts
+    from it; without it the first day's levels are fresh)."""
+    prev = prev or {}
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
@@ -273,8 +323,8 @@ def build_market(
         b = bars
     else:
         carry = state.carries.get("base") if state is not None else None
-        prev = (carry.oi_last, state.oi_value_last) if carry is not None else None
-        b = BarArrays.from_frame(bars, prev)
+        oi_before = (carry.oi_last, state.oi_value_last) if carry is not None else None
+        b = BarArrays.from_frame(bars, oi_before)
     if b.n == 0:
         empty = _label_venue(_empty(recorded_at, runs_params), venue)
         kept = state if state is not None else MarketState.empty()
@@ -306,6 +356,7 @@ def build_market(
     context = step.days.reindex(t_days)
     history_days = context["history_days"].to_numpy().astype("int64")
     day_first = np.searchsorted(b.ts, t_days, side="left")
+    mark_range = day_mark_range(b, t_days)
     parts = []
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
@@ -324,9 +375,10 @@ def build_market(
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
             cols[col] = context[col].to_numpy()
         cols["zone_days"] = context["zone_days"].to_numpy().astype("int64")
-        g = grids[sc]
-        levels = key_levels(g.price_low(), g.bin_size, g.long, g.short, spots)
-        cols.update({col: levels[col].to_numpy() for col in LEVEL_COLUMNS})
+        levels = stable_levels(
+            grids[sc], spots, context["oi_value"].to_numpy(), mark_range, prev.get(sc)
+        )
+        cols.update({col: levels[col].to_numpy() for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
         cols["history_days"] = history_days
         cols["params_hash"] = runs_params[sc].params_hash()
         df = pd.DataFrame(cols, index=pd.RangeIndex(len(t_days)))

@@ -19,7 +19,8 @@ from transforms.db import transaction
 from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
-from transforms.marts.coverage import describe_missing, missing_raw_days
+from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
+from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
 from transforms.marts.registry import MartFrames
 from transforms.marts.state import (
     MarketInputs,
@@ -71,6 +72,8 @@ class SymbolMartsUpdate:
     state_day: date | None = None  # the state continued from (None: from the first bar)
     incomplete: dict[str, list[str]] = field(default_factory=dict)  # venue -> missing days
     rewritten_from: date | None = None  # an earlier start the window was widened to (why)
+    #: forward-collected venue -> its first collected day in the window (None: none)
+    not_collected: dict[str, date | None] = field(default_factory=dict)
 
     def add(self, rows: dict[str, int]) -> None:
         for key, n in rows.items():
@@ -155,20 +158,33 @@ def update_marts(
     on the same bins). A venue without rows for the window is reported in `failed` and the
     others go on; when none has rows, the first venue's error is raised. A market whose
     history lacks a day (raw missing) is modelled across the gap and its later days carry
-    'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`.
+    'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`. A
+    forward-collected venue is modelled from its first collected day of the window
+    (transforms.marts.coverage.collected_from); the days before are named not collected in
+    the aggregate (`venues_not_collected`), never failed.
     """
     closes: dict[str, float] = {}
     errors: dict[str, LookupError] = {}
+    not_collected: dict[str, date | None] = {}
     for venue in venues:
+        lo = collected_from(conn, venue, symbol, start, end)
+        if lo != start:
+            not_collected[venue] = lo
+        if lo is None:
+            continue
         try:
-            closes[venue] = _check_window(conn, venue, symbol, start, end)
+            closes[venue] = _check_window(conn, venue, symbol, lo, end)
         except (NoStagedBars, IncompleteRawWindow) as exc:
             errors[venue] = exc
     if not closes:
-        raise next(iter(errors.values()))
+        if errors:
+            raise next(iter(errors.values()))
+        raise NoStagedBars(f"{symbol}: no venue was collected in {start}..{end}")
     if auto_bins:
         params = _with_bins(params, next(iter(closes.values())))
-    update = SymbolMartsUpdate(params, failed={v: str(e) for v, e in errors.items()})
+    update = SymbolMartsUpdate(
+        params, failed={v: str(e) for v, e in errors.items()}, not_collected=not_collected
+    )
     brackets: dict[str, pd.DataFrame] = {}
     for venue in closes:
         try:
@@ -222,6 +238,9 @@ def update_marts(
     segments = [(first, last_day), (max(first, last_day), end)] if split is not None else []
     segments = segments or [(first, end)]
     states_now = dict(restart.states)
+    # the key levels' hysteresis starts from the stored day before the first written day,
+    # then from each segment's own last day
+    prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     parts: dict[str, list[MartFrames]] = {venue: [] for venue in (*brackets, AGGREGATE_VENUE)}
     state_frames = []
     models: list = []
@@ -235,7 +254,7 @@ def update_marts(
             seg_bars, chunks[venue] = bars[before], bars[~before]
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
-                state=states_now.get(venue),
+                state=states_now.get(venue), prev=prevs[venue],
             )  # fmt: skip
             daily = model.frames.daily_metrics
             daily["history_incomplete"] = [
@@ -249,9 +268,22 @@ def update_marts(
             inputs = MarketInputs(fingerprints, tiers[venue], missing)
             state_frames.append(state_rows(venue, symbol, seg_last, model.state, hashes, inputs))
         aggregate, states_now[AGGREGATE_VENUE] = aggregate_with_state(
-            models, venues, params, states_now.get(AGGREGATE_VENUE), seg_end
+            models,
+            venues,
+            params,
+            states_now.get(AGGREGATE_VENUE),
+            seg_end,
+            not_collected,
+            prevs[AGGREGATE_VENUE],
         )
         parts[AGGREGATE_VENUE].append(aggregate)
+        for venue, frames_now in zip(
+            (*brackets, AGGREGATE_VENUE), (*(m.frames for m in models), aggregate), strict=True
+        ):
+            last_rows = frames_now.daily_metrics
+            last_rows = last_rows[last_rows["day"] == seg_last]
+            if len(last_rows):
+                prevs[venue] = prev_from_rows(last_rows)
         state_frames.append(
             state_rows(AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None)
         )

@@ -8,7 +8,9 @@ are those of the full run with the other cohorts left out, and the layers of a p
 up to the full run bin by bin.
 
 A cohort's layer is decided by its *nominal* tranche leverage (5x, 10x, … as in the
-leverage mix), not by the bracket-capped leverage used for its liquidation price.
+leverage mix), not by the bracket-capped leverage used for its liquidation price. The
+layers low (≤ 10x), mid (between) and high (≥ 50x) partition every leverage, so they add up
+to "all" bin by bin: no leverage is left out of every layer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,23 +29,47 @@ from transforms.model.grid import Grid, alive_grid
 HIGH_LEVERAGE_MIN = 50.0  # "high" layer: tranches of 50x and more
 LOW_LEVERAGE_MAX = 10.0  # "low" layer: tranches of 10x and less
 
-# layer name -> inclusive (min, max) nominal leverage
-LAYERS: dict[str, tuple[float, float]] = {
-    "all": (1.0, math.inf),
-    "high": (HIGH_LEVERAGE_MIN, math.inf),
-    "low": (1.0, LOW_LEVERAGE_MAX),
+
+@dataclass(frozen=True)
+class LeverageBand:
+    """Nominal leverage from `lo` to `hi`, each bound included unless marked open."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, lev: np.ndarray) -> np.ndarray:
+        above = lev > self.lo if self.lo_open else lev >= self.lo
+        below = lev < self.hi if self.hi_open else lev <= self.hi
+        return above & below
+
+
+# layer name -> its nominal leverage band
+LAYERS: dict[str, LeverageBand] = {
+    "all": LeverageBand(1.0, math.inf),
+    "high": LeverageBand(HIGH_LEVERAGE_MIN, math.inf),
+    "mid": LeverageBand(LOW_LEVERAGE_MAX, HIGH_LEVERAGE_MIN, lo_open=True, hi_open=True),
+    "low": LeverageBand(1.0, LOW_LEVERAGE_MAX),
 }
-LAYER_LABELS = {"all": "All leverage", "high": "High (≥ 50x)", "low": "Low (≤ 10x)"}
+#: the layers that partition every leverage: they add up to "all"
+PARTITION = ("low", "mid", "high")
+LAYER_LABELS = {
+    "all": "All leverage",
+    "high": "High (≥ 50x)",
+    "mid": "Mid (10x–50x)",
+    "low": "Low (≤ 10x)",
+}
 
 
 def layer_mask(run: ModelRun, layer: str) -> np.ndarray:
     """Boolean mask over the run's cohorts: True for the cohorts of `layer`."""
     try:
-        lo, hi = LAYERS[layer]
+        band = LAYERS[layer]
     except KeyError:
         raise ValueError(f"unknown leverage layer {layer!r}; known: {sorted(LAYERS)}") from None
     lev = np.asarray(run.params.leverage_levels, dtype=float)[run.level]
-    return (lev >= lo) & (lev <= hi)
+    return band.contains(lev)
 
 
 def subset_run(run: ModelRun, mask: np.ndarray) -> ModelRun:

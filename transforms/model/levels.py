@@ -2,9 +2,13 @@
 
 Per side, walking from spot outward (shorts above spot, longs below):
 
-* **nearest major cluster**: the first bin whose notional is at least `cluster_share` of that
-  side's notional within ±`window_pct` of spot. When no bin reaches the share (the side is
-  spread thin), the peak cluster stands in, so a side with notional always has a level.
+* **nearest major cluster**: the first bin within ±`window_pct` of spot that is *major* by an
+  absolute rule tied to the market: it packs at least `major_density` % of the market's open
+  interest into 1 % of price, i.e. its notional is at least
+  `major_density × OI × bin width / spot` (`major_cluster_min`, stored with the row). Not a
+  share of the side's own total, which made a $3.6M bin "major" on a $2.6B side. When no bin
+  is major the side has no nearest cluster (NaN): the peak cluster is still named. The
+  nearest cluster is then held steady from day to day by `transforms.model.stable_levels`.
 * **peak cluster**: the heaviest bin of the side within the same window (the window the
   liquidation map shows, so the level is never off the map).
 * **90 % point** (`quantile`): walking outward, the outer edge of the bin where the side's
@@ -31,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 WINDOW_PCT = 0.25  # the liquidation map's window around spot
-CLUSTER_SHARE = 0.03  # "major": >= 3 % of its side in the window (~3x an average bin)
+#: "major": at least 1 % of open interest per 1 % of price (on the demo year ~3x the average
+#: density within the window; most days have a major bin on each side)
+MAJOR_DENSITY = 1.0
 QUANTILE = 0.90
 
 SIDES = ("above", "below")  # above = shorts (squeeze fuel), below = longs (flush fuel)
@@ -50,6 +56,12 @@ def level_columns() -> list[str]:
 
 
 LEVEL_COLUMNS = level_columns()
+#: added in v3 (stored last): the major rule's threshold per bin (USDT) and, per level and
+#: side, why the nearest / peak cluster is where it is (transforms.model.stable_levels.MOVES)
+STABLE_COLUMNS = [
+    "major_cluster_min",
+    *[f"{kind}_{side}_move" for kind in LEVEL_KINDS for side in SIDES],
+]
 
 
 @dataclass(frozen=True)
@@ -57,14 +69,21 @@ class LevelParams:
     """The documented knobs of the key levels."""
 
     window_pct: float = WINDOW_PCT
-    cluster_share: float = CLUSTER_SHARE
+    major_density: float = MAJOR_DENSITY  # % of open interest per 1 % of price
     quantile: float = QUANTILE
+    jump_pct: float = 0.10  # a nearest cluster moves farther than this only for a reason:
+    price_move_pct: float = 0.05  # price moved at least this, or the cluster was consumed/closed
+    hold_share: float = 0.5  # a held cluster stays major down to this share of the threshold
 
     def __post_init__(self) -> None:
         if not self.window_pct > 0:
             raise ValueError(f"window_pct must be > 0, got {self.window_pct}")
-        if not 0 < self.cluster_share <= 1:
-            raise ValueError(f"cluster_share must be in (0, 1], got {self.cluster_share}")
+        if not self.major_density > 0:
+            raise ValueError(f"major_density must be > 0, got {self.major_density}")
+        if not (self.jump_pct > 0 and self.price_move_pct > 0):
+            raise ValueError("jump_pct and price_move_pct must be > 0")
+        if not 0 < self.hold_share <= 1:
+            raise ValueError(f"hold_share must be in (0, 1], got {self.hold_share}")
         if not 0 < self.quantile <= 1:
             raise ValueError(f"quantile must be in (0, 1], got {self.quantile}")
 
@@ -81,6 +100,7 @@ def _side_levels(
     member: np.ndarray,
     in_window: np.ndarray,  # centre on this side of spot and within the window
     spots: np.ndarray,
+    major_min: np.ndarray,
     p: LevelParams,
 ) -> dict[str, np.ndarray]:
     """Levels of one side. Columns of `vals` etc. are ordered from spot outward."""
@@ -96,11 +116,10 @@ def _side_levels(
     out["peak_cluster_price"] = np.where(has_peak, centre[peak_k], np.nan)
     out["peak_cluster_notional"] = np.where(has_peak, win[rows, peak_k], np.nan)
 
-    major = (win >= p.cluster_share * win_total[:, None]) & (win > 0)
+    major = (win >= major_min[:, None]) & (win > 0)  # NaN threshold (no OI): none major
     near_k, has_major = _first_true(major)
-    near_k = np.where(has_major, near_k, peak_k)
-    out["nearest_cluster_price"] = np.where(has_peak, centre[near_k], np.nan)
-    out["nearest_cluster_notional"] = np.where(has_peak, win[rows, near_k], np.nan)
+    out["nearest_cluster_price"] = np.where(has_major, centre[near_k], np.nan)
+    out["nearest_cluster_notional"] = np.where(has_major, win[rows, near_k], np.nan)
 
     total = side.sum(axis=1)
     cum = np.cumsum(side, axis=1)
@@ -116,19 +135,33 @@ def _side_levels(
     return out
 
 
+def major_min(
+    oi: np.ndarray, bin_size: float, spots: np.ndarray, params: LevelParams | None = None
+) -> np.ndarray:
+    """The major rule's threshold per bin (USDT): `major_density` % of open interest per 1 %
+    of price, over the bin's width (NaN without open interest)."""
+    p = params or LevelParams()
+    oi, spots = np.asarray(oi, dtype=float), np.asarray(spots, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return p.major_density * oi * bin_size / spots
+
+
 def key_levels(
     price_low: np.ndarray,
     bin_size: float,
     long: np.ndarray,
     short: np.ndarray,
     spots: np.ndarray,
+    oi: np.ndarray,
     params: LevelParams | None = None,
 ) -> pd.DataFrame:
-    """One row per snapshot with both sides' nearest cluster, peak cluster and 90 % point.
+    """One row per snapshot with both sides' nearest major cluster, peak cluster and 90 %
+    point, and the major threshold (`major_cluster_min`).
 
     `price_low` (n_bins,) ascending bin lower edges of width `bin_size`; `long`/`short`
-    (n_snapshots, n_bins) alive notional by liquidation-price bin; `spots` (n_snapshots,).
-    A side with no notional gets NaN levels (and only then)."""
+    (n_snapshots, n_bins) alive notional by liquidation-price bin; `spots` and `oi` (the
+    market's open interest, USDT) (n_snapshots,). A side with no notional gets NaN levels;
+    a side without a major bin gets a NaN nearest cluster."""
     p = params or LevelParams()
     price_low = np.asarray(price_low, dtype=float)
     long = np.atleast_2d(np.asarray(long, dtype=float))
@@ -139,9 +172,14 @@ def key_levels(
         raise ValueError(
             f"grids must be (snapshots, bins) = ({m}, {nb}); got {long.shape} and {short.shape}"
         )
+    columns = [*LEVEL_COLUMNS, "major_cluster_min"]
+    oi = np.asarray(oi, dtype=float)
+    if oi.shape != (m,):
+        raise ValueError(f"oi must have one value per snapshot ({m}), got shape {oi.shape}")
+    threshold = major_min(oi, bin_size, spots, p)
     if m == 0 or nb == 0:
         data = {c: np.full(m, np.nan) for c in LEVEL_COLUMNS}
-        return pd.DataFrame(data, columns=LEVEL_COLUMNS)
+        return pd.DataFrame({**data, "major_cluster_min": threshold}, columns=columns)
     if np.any(np.diff(price_low) <= 0):
         raise ValueError("price_low must be strictly ascending")
     centre = price_low + bin_size / 2.0
@@ -156,6 +194,7 @@ def key_levels(
         (price_low[None, :] + bin_size) > sp,
         near & (dist > 0),
         spots,
+        threshold,
         p,
     )
     rev = slice(None, None, -1)  # longs: from spot downward = descending prices
@@ -166,6 +205,7 @@ def key_levels(
         (price_low[None, :] < sp)[:, rev],
         (near & (dist <= 0))[:, rev],
         spots,
+        threshold,
         p,
     )
     cols = {}
@@ -173,4 +213,5 @@ def key_levels(
         for key, vals in res.items():
             kind, _, field = key.rpartition("_")
             cols[f"{kind}_{side}_{field}"] = vals
-    return pd.DataFrame(cols, columns=LEVEL_COLUMNS)
+    cols["major_cluster_min"] = threshold
+    return pd.DataFrame(cols, columns=columns)

@@ -4,7 +4,7 @@ Cohorts of each side are sorted by liquidation price once. Snapshots are process
 per block only the *candidates* (cohorts alive at some snapshot of the block, kept in LP
 order) enter a (snapshot × candidate) matrix of alive sizes, and its row-wise cumulative
 sum answers every range question with `searchsorted`: totals below/above spot, the ±band
-totals and the 90 % cumulative point. Peak clusters come from the binned grid.
+totals (NEAR_BANDS) and the 90 % cumulative point. Peak clusters come from the binned grid.
 
 Leaving out cohorts that are dead at every snapshot of the block only removes zeros from the
 cumulative sums, and each size is computed with the same operations as a per-snapshot loop,
@@ -24,6 +24,17 @@ import pandas as pd
 from transforms.model.cohorts import LONG, ModelRun
 from transforms.model.grid import Grid
 
+#: the near-spot windows (name -> fraction of spot): at-risk sums within each, and the
+#: imbalance within the two nearest (what a move can actually reach, DESIGN §3 "Near-spot
+#: first"); the stored columns are named by their window, so the windows are fixed here
+#: rather than a model knob
+NEAR_BANDS: dict[str, float] = {"5pct": 0.05, "10pct": 0.10, "25pct": 0.25}
+#: windows whose imbalance is stored (`shorts_per_long_<window>`)
+RATIO_BANDS = ("5pct", "10pct")
+#: the window the headline, the sentiment table's Impact and the feed lead with: ±10 % is
+#: a move that happens within weeks on every symbol, and ±5 % is shown beside it
+HEADLINE_BAND = "10pct"
+
 RISK_COLUMNS = [
     "longs_at_risk",
     "shorts_at_risk",
@@ -31,7 +42,7 @@ RISK_COLUMNS = [
     "shorts_at_risk_10pct",
     "longs_at_risk_25pct",
     "shorts_at_risk_25pct",
-    "shorts_per_long",
+    "shorts_per_long",  # the whole map: context (the headline is the near-spot one)
     "log_imbalance",
     "squeeze_ceiling",
     "flush_floor",
@@ -39,6 +50,14 @@ RISK_COLUMNS = [
     "peak_cluster_short",
     "peak_cluster_long_notional",
     "peak_cluster_short_notional",
+]
+#: near-spot columns added in v3 (stored last in mart.daily_metrics, so a warehouse built
+#: before keeps its column order): the ±5 % sums and the imbalance within each RATIO_BANDS
+#: window
+NEAR_COLUMNS = [
+    "longs_at_risk_5pct",
+    "shorts_at_risk_5pct",
+    *[f"shorts_per_long_{name}" for name in RATIO_BANDS],
 ]
 
 # Cells of one block's (snapshot × candidate) matrix: ~3 MB per buffer, so a block stays in
@@ -168,11 +187,12 @@ def _search_rows(cum: np.ndarray, v: np.ndarray, hi: np.ndarray, right: bool) ->
 
 
 def _long_metrics(
-    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, float]
+    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, ...]
 ) -> dict[str, np.ndarray]:
     """Longs: LP < spot, band [spot(1-b), spot); floor = q-point walking down from spot."""
     m = len(spots)
-    out = {k: np.full(m, np.nan) for k in ("total", "band0", "band1", "level")}
+    keys = ("total", "level", *(f"band{b}" for b in range(len(bands))))
+    out = {k: np.full(m, np.nan) for k in keys}
     for bl in _blocks(side):
         spot, rows = spots[bl.rows], np.arange(m)[bl.rows]
         i_spot = np.searchsorted(bl.lp, spot, side="left")
@@ -193,11 +213,12 @@ def _long_metrics(
 
 
 def _short_metrics(
-    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, float]
+    side: _Side, spots: np.ndarray, q: float, bands: tuple[float, ...]
 ) -> dict[str, np.ndarray]:
     """Shorts: LP > spot, band (spot, spot(1+b)]; ceiling = q-point walking up from spot."""
     m = len(spots)
-    out = {k: np.full(m, np.nan) for k in ("total", "band0", "band1", "level")}
+    keys = ("total", "level", *(f"band{b}" for b in range(len(bands))))
+    out = {k: np.full(m, np.nan) for k in keys}
     for bl in _blocks(side):
         spot, rows = spots[bl.rows], np.arange(m)[bl.rows]
         i_spot = np.searchsorted(bl.lp, spot, side="right")
@@ -247,40 +268,61 @@ def peak_clusters(grid: Grid | None, m: int) -> dict[str, np.ndarray]:
     return out
 
 
+def shorts_per_long(shorts: np.ndarray, longs: np.ndarray) -> np.ndarray:
+    """shorts ÷ longs where both sides hold notional, else NaN (the one ratio rule, for a
+    market and for the aggregate's summed totals)."""
+    shorts, longs = np.asarray(shorts, dtype=float), np.asarray(longs, dtype=float)
+    both = (longs > 0) & (shorts > 0)
+    ratio = np.full(len(shorts), np.nan)
+    ratio[both] = shorts[both] / longs[both]
+    return ratio
+
+
+def ratio_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The imbalance columns from at-risk sums: whole map, its log, and each RATIO_BANDS
+    window."""
+    ratio = shorts_per_long(cols["shorts_at_risk"], cols["longs_at_risk"])
+    out = {"shorts_per_long": ratio, "log_imbalance": np.log(ratio)}
+    for name in RATIO_BANDS:
+        out[f"shorts_per_long_{name}"] = shorts_per_long(
+            cols[f"shorts_at_risk_{name}"], cols[f"longs_at_risk_{name}"]
+        )
+    return out
+
+
 def risk_metrics(
-    run: ModelRun, snaps: np.ndarray, spots: np.ndarray, grid: Grid | None = None
+    run: ModelRun,
+    snaps: np.ndarray,
+    spots: np.ndarray,
+    grid: Grid | None = None,
+    bands: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """One row per snapshot bar: at-risk totals, bands, imbalance (shorts per long),
-    squeeze ceiling / flush floor (both sides, never one picked by weight), peak clusters.
-    `spots[i]` is the reference price (the day's last close)."""
+    """One row per snapshot bar: at-risk totals, near-spot bands (NEAR_BANDS; `bands` only
+    overrides their widths, for tests), imbalances (shorts per long: whole map and within
+    each RATIO_BANDS window), squeeze ceiling / flush floor (both sides, never one picked by
+    weight), peak clusters. `spots[i]` is the reference price (the day's last close)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
     if len(snaps) != len(spots):
         raise ValueError("snaps and spots must have the same length")
     m = len(snaps)
+    columns = RISK_COLUMNS + NEAR_COLUMNS
     if m == 0:
-        return pd.DataFrame([], columns=RISK_COLUMNS)
-    p = run.params
-    q, bands = p.ceiling_quantile, p.band_pcts
+        return pd.DataFrame([], columns=columns)
+    bands = bands or NEAR_BANDS
+    if list(bands) != list(NEAR_BANDS):
+        raise ValueError(f"bands must name {list(NEAR_BANDS)}, got {list(bands)}")
+    q, widths = run.params.ceiling_quantile, tuple(bands.values())
     # Blocks need ascending snapshots: compute in sorted order, then put rows back.
     order = np.argsort(snaps, kind="stable")
-    lo = _unsort(_long_metrics(_Side.of(run, LONG, snaps[order]), spots[order], q, bands), order)
-    sh = _unsort(_short_metrics(_Side.of(run, -LONG, snaps[order]), spots[order], q, bands), order)
-    longs, shorts = lo["total"], sh["total"]
-    both = (longs > 0) & (shorts > 0)
-    ratio = np.full(m, np.nan)
-    ratio[both] = shorts[both] / longs[both]
-    cols = {
-        "longs_at_risk": longs,
-        "shorts_at_risk": shorts,
-        "longs_at_risk_10pct": lo["band0"],
-        "shorts_at_risk_10pct": sh["band0"],
-        "longs_at_risk_25pct": lo["band1"],
-        "shorts_at_risk_25pct": sh["band1"],
-        "shorts_per_long": ratio,
-        "log_imbalance": np.log(ratio),
-        "squeeze_ceiling": sh["level"],
-        "flush_floor": lo["level"],
-        **peak_clusters(grid, m),
-    }
-    return pd.DataFrame(cols, columns=RISK_COLUMNS)
+    lo = _unsort(_long_metrics(_Side.of(run, LONG, snaps[order]), spots[order], q, widths), order)
+    sh = _unsort(_short_metrics(_Side.of(run, -LONG, snaps[order]), spots[order], q, widths), order)
+    cols = {"longs_at_risk": lo["total"], "shorts_at_risk": sh["total"]}
+    for b, name in enumerate(bands):
+        cols[f"longs_at_risk_{name}"] = lo[f"band{b}"]
+        cols[f"shorts_at_risk_{name}"] = sh[f"band{b}"]
+    cols.update(ratio_columns(cols))
+    cols["squeeze_ceiling"] = sh["level"]
+    cols["flush_floor"] = lo["level"]
+    cols.update(peak_clusters(grid, m))
+    return pd.DataFrame(cols, columns=columns)

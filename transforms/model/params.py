@@ -33,7 +33,6 @@ class ModelParams:
     heatmap_bin_size: float = 500.0  # heatmap price bin (USDT)
     heatmap_range_pct: float = 0.5  # heatmap rows only within +-50 % of the hour's close
     zigzag_pct: float = 0.10  # minimum swing for mart.moves
-    band_pcts: tuple[float, float] = (0.10, 0.25)  # "near spot" at-risk bands
     ceiling_quantile: float = 0.90  # squeeze ceiling / flush floor cumulative point
     # Funding (rates are fractions per settlement; 0.0001 = 0.01 % per 8 h).
     funding_interval_hours: float = 8.0
@@ -52,7 +51,6 @@ class ModelParams:
         weights = tuple(float(x) for x in self.leverage_weights)
         object.__setattr__(self, "leverage_levels", levels)
         object.__setattr__(self, "leverage_weights", weights)
-        object.__setattr__(self, "band_pcts", tuple(float(x) for x in self.band_pcts))
         if len(levels) != len(weights) or not levels:
             raise ValueError("leverage_levels and leverage_weights must be non-empty, same length")
         if any(x < 1.0 for x in levels):
@@ -63,8 +61,6 @@ class ModelParams:
             raise ValueError(f"side_split must be one of {SIDE_SPLITS}")
         if self.closing not in CLOSINGS:
             raise ValueError(f"closing must be one of {CLOSINGS}")
-        if len(self.band_pcts) != 2:
-            raise ValueError("band_pcts must have two entries")
         for name in ("bin_size", "heatmap_bin_size", "position_notional", "zigzag_pct"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0")

@@ -1,8 +1,10 @@
 """A registered venue's package, and the optional hooks the shared layers ask it for.
 
 Required: `ingest(connect, settings, name, start, end, log) -> VenueResult`. Optional:
-`planned_fetches(name, start, end_exclusive) -> int` (files or pages a window fetches, for
-progress; default one per day) and `unpublished(settings, day) -> list[str]` (what the venue
+`check_settings(settings)` (the venue's own LIQMAP_<VENUE>_* settings, checked before a run
+starts: ConfigError naming the bad one), `planned_fetches(name, start, end_exclusive) -> int`
+(files or pages a window fetches, for progress; default one per day) and
+`unpublished(settings, day) -> list[str]` (what the venue
 has not published for `day` yet, for the schedule and sensor; default nothing: a REST venue
 serves a finished day at once).
 """
@@ -34,3 +36,10 @@ def unpublished(name: str, settings: Settings, day: date) -> list[str]:
     """What the venue has not published for `day` yet (empty: ready to build)."""
     hook = getattr(venue_package(name), "unpublished", None)
     return list(hook(settings, day)) if hook is not None else []
+
+
+def check_venue_settings(name: str, settings: Settings) -> None:
+    """The venue's own settings, checked at the door (ConfigError naming the bad one)."""
+    hook = getattr(venue_package(name), "check_settings", None)
+    if hook is not None:
+        hook(settings)

@@ -42,6 +42,8 @@ class VenueResult:
     failures: dict[str, str] = field(default_factory=dict)
     #: "<SYMBOL> <day>": loaded but not final (in progress or short), so not recorded verified
     provisional: list[str] = field(default_factory=list)
+    #: symbol -> days loaded (REST venues): a symbol failing on some days still loaded others
+    loaded: dict[str, int] = field(default_factory=dict)
     #: periods not published yet (loaded once they are)
     pending: list[str] = field(default_factory=list)
     caught_up: list[str] = field(default_factory=list)
@@ -54,7 +56,8 @@ class VenueResult:
     not_collected: list[str] = field(default_factory=list)
 
     def failed_everywhere(self, symbols: tuple[str, ...]) -> bool:
-        return bool(symbols) and all(s in self.failures for s in symbols)
+        """Every symbol failed and none loaded a day (a failure's scope is its day)."""
+        return bool(symbols) and all(s in self.failures and not self.loaded.get(s) for s in symbols)
 
     def summary(self) -> str:
         return "; ".join(self.failures.values())

@@ -216,6 +216,22 @@ def read_tiers_file(path: str | Path) -> pd.DataFrame:
         handle = path.open(newline="", encoding="utf-8-sig")  # tolerate a spreadsheet BOM
     except OSError as exc:
         raise TierFileError(f"{path}: cannot read tier file ({exc.strerror})") from exc
+    try:
+        snapshots = _read_snapshots(path, handle)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise TierFileError(
+            f"{path}: not a text CSV ({type(exc).__name__}: {' '.join(str(exc).split())[:80]}); "
+            f"expected UTF-8 comma-separated rows with the columns {','.join(TIER_COLUMNS)}"
+        ) from None
+    rows = [r for key in sorted(snapshots) for r in _check_snapshot(path, snapshots[key])]
+    frame = pd.DataFrame(
+        [[getattr(r, c) for c in TIER_COLUMNS] for r in rows], columns=list(TIER_COLUMNS)
+    )
+    return frame.astype({"tier": "int64"}) if len(frame) else _empty_table()
+
+
+def _read_snapshots(path: Path, handle) -> dict[tuple[str, str, date], list[_Row]]:  # type: ignore[no-untyped-def]
+    """Parse the open CSV into rows grouped by snapshot key (closes `handle`)."""
     snapshots: dict[tuple[str, str, date], list[_Row]] = {}
     with handle:
         reader = csv.reader(handle)
@@ -234,11 +250,7 @@ def read_tiers_file(path: str | Path) -> pd.DataFrame:
                 _fail(path, line, "*", "wrong field count", f"{len(header)} fields", len(fields))
             row = _parse_row(path, line, dict(zip(header, fields, strict=True)))
             snapshots.setdefault(row.key, []).append(row)
-    rows = [r for key in sorted(snapshots) for r in _check_snapshot(path, snapshots[key])]
-    frame = pd.DataFrame(
-        [[getattr(r, c) for c in TIER_COLUMNS] for r in rows], columns=list(TIER_COLUMNS)
-    )
-    return frame.astype({"tier": "int64"}) if len(frame) else _empty_table()
+    return snapshots
 
 
 def _empty_table() -> pd.DataFrame:

@@ -27,7 +27,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketExcepti
 from transforms.raw.realized.connection import NotLive, StreamConnection
 from transforms.raw.realized.coverage import CoverageLog
 from transforms.raw.realized.dedupe import RedeliveryFilter
-from transforms.raw.realized.events import PayloadError
+from transforms.raw.realized.events import PayloadError, ReceivedEvent
 from transforms.raw.realized.hourly_files import (
     HourlyWriter,
     day_of,
@@ -256,10 +256,21 @@ class VenueCollector:
         except PayloadError as exc:
             self._reject(json.dumps(message), recv, exc)
             return
+        events = [e for e in events if self._valid(e, recv)]
         lines = [e.line for e in events if self.dedupe.accept(e.key, recv, conn_id)]
         self.stats.redeliveries_dropped += len(events) - len(lines)
         if lines:
             self.writer.append(lines, recv)
+
+    def _valid(self, event: ReceivedEvent, recv: int) -> bool:
+        """The loader's rules (the stream's `normalise`) on one received event: an event the
+        loader would skip goes to the rejected file instead of the hour file."""
+        try:
+            self.stream.normalise(json.loads(event.line), f"{self.venue} {event.symbol} event")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._reject(event.line.rstrip(b"\n"), recv, exc)
+            return False
+        return True
 
     def _reject(self, text: str | bytes, recv: int, exc: Exception) -> None:
         """Keep a message that breaks the venue's format, and say why (nothing is lost)."""

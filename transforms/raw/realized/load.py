@@ -53,17 +53,19 @@ INSERT INTO raw.liquidation_coverage VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 
 
 class RealizedFileError(ValueError):
-    """A collected file has a line that is not the venue's format; nothing was loaded."""
+    """A collected line that is not the venue's format (skipped and reported, never fatal:
+    realized data must not stop the modelled marts)."""
 
 
 @dataclass
 class VenueDay:
-    """What was loaded for one venue and day."""
+    """What was loaded for one venue and day, and the lines skipped (file:line: why)."""
 
     venue: str
     coverage: DayCoverage
     events: int = 0
     files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _day_files(venue_dir: Path, day: date, now: int) -> list[Path]:
@@ -81,7 +83,13 @@ def _day_files(venue_dir: Path, day: date, now: int) -> list[Path]:
 
 
 def _read_rows(
-    venue: str, venue_dir: Path, path: Path, day: date, symbols: frozenset[str], rows: dict
+    venue: str,
+    venue_dir: Path,
+    path: Path,
+    day: date,
+    symbols: frozenset[str],
+    rows: dict,
+    skipped: list[str],
 ) -> int:
     stream = VENUES[venue]
     completeness = registry_venue(venue).realized
@@ -99,9 +107,10 @@ def _read_rows(
             received = int(record["recv_ms"])
         except (ValueError, KeyError, TypeError) as exc:
             detail = exc if isinstance(exc, PayloadError) else f"{where}: {exc!r}"
-            raise RealizedFileError(
+            skipped.append(
                 f"{detail} (expected one JSON object per line with recv_ms and the {venue} event)"
-            ) from exc
+            )
+            continue
         if liq.symbol not in symbols or not start <= liq.ts_ms < start + 86_400_000:
             continue
         for column, value in (
@@ -150,8 +159,8 @@ def load_realized_day(
     """Replace `day`'s realized liquidations and coverage for these venues and symbols.
 
     `data_dir` is the LIQMAP data directory (files under <data_dir>/realized/<venue>/).
-    Raises RealizedFileError naming the file and line if any line is malformed; then nothing
-    is changed in the warehouse.
+    A malformed line is skipped and reported in `VenueDay.skipped` (file, line and why); the
+    day's other lines load.
     """
     unknown = [v for v in venues if v not in VENUES]
     if unknown:
@@ -163,7 +172,7 @@ def load_realized_day(
         venue_dir = root / venue
         result = VenueDay(venue=venue, coverage=day_coverage(venue_dir, day))
         for path in _day_files(venue_dir, day, now):
-            result.events += _read_rows(venue, venue_dir, path, day, wanted, rows)
+            result.events += _read_rows(venue, venue_dir, path, day, wanted, rows, result.skipped)
             result.files.append(str(path.relative_to(root)))
         results.append(result)
     batch = pa.table(rows, schema=_SCHEMA)

@@ -37,6 +37,11 @@ class RealizedWindow:
     def collected_days(self, venue: str) -> int:
         return sum(1 for _, v in self.loaded if v.venue == venue and v.coverage.collected_ms)
 
+    @property
+    def skipped(self) -> list[str]:
+        """Malformed collected lines that were skipped: 'file:line: why', in load order."""
+        return [line for _, v in self.loaded for line in v.skipped]
+
 
 def load_realized_window(
     connect: Connect, settings: Settings, start: date, end: date

@@ -135,6 +135,7 @@ def ingest_days(
                     )
                     result.rows += loaded.rows
                     result.files += len(loaded.days)
+                    result.loaded[symbol] = result.loaded.get(symbol, 0) + len(loaded.days)
                     verified += loaded.verified
                     reasons += loaded.refused.values()
                     result.provisional += [

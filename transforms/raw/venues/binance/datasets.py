@@ -17,6 +17,14 @@ from enum import Enum
 from types import MappingProxyType
 
 from transforms.config import validate_symbol
+from transforms.raw.rules import (  # noqa: F401  (RowRule and the bands are re-exported)
+    FUNDING_ABS_MAX,
+    MARK_LAST_BAND,
+    MIN_COMPLETE_FRACTION,
+    OI_PRICE_BAND,
+    ROW_RULES,
+    RowRule,
+)
 from transforms.raw.tables import raw_table
 
 #: this package's name in the venue registry (transforms/venues.py)
@@ -84,83 +92,6 @@ _FUNDING_TYPES = {
 def _epoch(col: str) -> str:
     # ms unless > 1e14 (µs); make_timestamp(BIGINT) takes microseconds.
     return f"make_timestamp(CASE WHEN {col} > 100000000000000 THEN {col} ELSE {col} * 1000 END)"
-
-
-@dataclass(frozen=True)
-class RowRule:
-    """A plausibility rule every row of a file must pass before the file is loaded.
-
-    `ok` is a SQL predicate over the staged CSV columns (and `ref_close`, the reference
-    dataset's close at the row's time, NULL when absent); NULL counts as failing, so NaN-free
-    finite checks must be explicit (`isfinite`). `shown` is the offending value in messages.
-    """
-
-    name: str
-    ok: str
-    shown: str
-    expected: str
-
-
-def _show(**exprs: str) -> str:
-    """SQL rendering `name=value ...` for messages (NULL shown as NULL, NaN as nan)."""
-    pattern = " ".join(f"{name}={{}}" for name in exprs)
-    args = ", ".join(f"coalesce(CAST({e} AS VARCHAR), 'NULL')" for e in exprs.values())
-    return f"format('{pattern}', {args})"
-
-
-_OHLC_SHOWN = _show(open="open", high="high", low="low", close="close")
-
-# Bands, documented in README "Validation at load":
-#: open interest value / base must be within this fraction of the 1-minute close at the
-#: snapshot time (the OI value is base x mark price; mark and last stay within a few %).
-OI_PRICE_BAND = 0.20
-#: |mark close / last close - 1| at the same minute (mark follows the index; a last-price
-#: wick of more than 10 % within one minute's close has not occurred on BTC/ETH perpetuals).
-MARK_LAST_BAND = 0.10
-#: |funding rate| cap: Binance USD-M caps BTC/ETH funding well inside +-3 % per interval.
-FUNDING_ABS_MAX = 0.03
-#: a daily file with fewer rows than this fraction of `rows_per_day` is an incomplete day
-MIN_COMPLETE_FRACTION = 0.95
-
-_PRICES_FINITE = RowRule(
-    "prices_finite_positive",
-    "isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close) "
-    "AND open > 0 AND high > 0 AND low > 0 AND close > 0",
-    _OHLC_SHOWN,
-    "open, high, low, close finite and > 0",
-)
-_OHLC_ORDER = RowRule(
-    "ohlc_order",
-    "high >= greatest(open, close) AND least(open, close) >= low",
-    _OHLC_SHOWN,
-    "high >= max(open, close) >= min(open, close) >= low",
-)
-_MARK_NEAR_LAST = RowRule(
-    "mark_near_last",
-    f"ref_close IS NULL OR abs(close / ref_close - 1) <= {MARK_LAST_BAND}",
-    _show(mark_close="close", last_close="ref_close"),
-    f"mark close within +-{MARK_LAST_BAND:.0%} of the last-price close of the same minute",
-)
-_OI_VALID = RowRule(
-    "open_interest_valid",
-    "isfinite(sum_open_interest) AND isfinite(sum_open_interest_value) "
-    "AND sum_open_interest >= 0 AND sum_open_interest_value >= 0",
-    _show(sum_open_interest="sum_open_interest", sum_open_interest_value="sum_open_interest_value"),
-    "open interest (base and value) finite and >= 0",
-)
-_OI_NEAR_PRICE = RowRule(
-    "open_interest_value_near_price",
-    "ref_close IS NULL OR sum_open_interest = 0 OR "
-    f"abs(sum_open_interest_value / sum_open_interest / ref_close - 1) <= {OI_PRICE_BAND}",
-    _show(value_per_base="sum_open_interest_value / sum_open_interest", close="ref_close"),
-    f"open interest value / base within +-{OI_PRICE_BAND:.0%} of the 1-minute close",
-)
-_FUNDING_BOUNDED = RowRule(
-    "funding_rate_bounded",
-    f"isfinite(last_funding_rate) AND abs(last_funding_rate) <= {FUNDING_ABS_MAX}",
-    _show(last_funding_rate="last_funding_rate"),
-    f"funding rate finite and |rate| <= {FUNDING_ABS_MAX}",
-)
 
 
 class Verification(Enum):
@@ -257,7 +188,7 @@ _ENTRIES = (
             "taker_buy_volume",
             "taker_buy_quote_volume",
         ),
-        rules=(_PRICES_FINITE, _OHLC_ORDER),
+        rules=ROW_RULES["klines_1m"],
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
     ),
     Dataset(
@@ -271,7 +202,7 @@ _ENTRIES = (
     {_epoch("close_time")} AS close_time""",
         time_expr=_epoch("open_time"),
         insert_columns=("open_time", "open", "high", "low", "close", "close_time"),
-        rules=(_PRICES_FINITE, _OHLC_ORDER, _MARK_NEAR_LAST),
+        rules=ROW_RULES["mark_klines_1m"],
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time AS ref_time, close AS ref_close "
@@ -301,7 +232,7 @@ _ENTRIES = (
         ),
         # Duplicated rows occur in the archive: keep one row per create_time.
         dedupe_order="filename, sum_open_interest, sum_open_interest_value",
-        rules=(_OI_VALID, _OI_NEAR_PRICE),
+        rules=ROW_RULES["metrics"],
         min_rows_per_day=round(288 * MIN_COMPLETE_FRACTION),
         max_repeated_timestamps=3,
         # create_time is the snapshot time: the price then is the close of the minute before.
@@ -322,7 +253,7 @@ _ENTRIES = (
     funding_interval_hours, last_funding_rate""",
         time_expr=f"date_trunc('hour', {_epoch('calc_time')})",
         insert_columns=FUNDING_COLUMNS,
-        rules=(_FUNDING_BOUNDED,),
+        rules=ROW_RULES["funding"],
         min_rows_per_day=1,
     ),
 )

@@ -1,6 +1,7 @@
 """One raw dataset over a window of days from the Binance archive, for every configured symbol.
 
-For each symbol: fetch the window's verified files (a daily file not yet published stops the
+For each symbol: fetch the window's verified files (a file that cannot be fetched withholds
+its day alone, see `fetch_window`; daily files not yet published at the window's end stop the
 symbol with WaitingForArchive; a monthly funding file not yet published is recorded as pending
 and the days proceed without it), replace the window's rows, fill pending funding from REST
 (binance source), reload funding months published since their days were loaded, then run the
@@ -19,7 +20,7 @@ from datetime import date
 
 from transforms.config import Settings
 from transforms.progress import Progress
-from transforms.raw.errors import NotYetPublished, WaitingForArchive
+from transforms.raw.errors import NotYetPublished, SourceError, WaitingForArchive
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
@@ -28,33 +29,80 @@ from transforms.raw.quality import (
 )
 from transforms.raw.results import Connect, Log, VenueResult
 from transforms.raw.venues.binance.cache import FetchedFile, Source
-from transforms.raw.venues.binance.datasets import VENUE, dataset, periods_for_window
+from transforms.raw.venues.binance.datasets import (
+    VENUE,
+    archive_relpath,
+    dataset,
+    periods_for_window,
+)
 from transforms.raw.venues.binance.factory import make_source
 from transforms.raw.venues.binance.funding import catch_up_funding, fill_pending_from_rest
 from transforms.raw.venues.binance.loading import load_files
+from transforms.raw.venues.binance.validation import Rejection
 from transforms.reference.tiers import require_tiers, tiers_file_from_env
+
+#: consecutive files failing to fetch, with none fetched before, that mean the venue is down
+#: (its other files would only wait for the same deadline)
+VENUE_DOWN_STREAK = 3
 
 
 def fetch_window(
-    source: Source, name: str, symbol: str, periods: list[str], pending: list[str], log: Log
+    source: Source,
+    name: str,
+    symbol: str,
+    periods: list[str],
+    pending: list[str],
+    log: Log,
+    unavailable: list[Rejection] | None = None,
 ) -> list[FetchedFile]:
-    """Verified files for every period. A daily file not yet published raises
-    WaitingForArchive; a monthly file not yet published is appended to `pending` (the archive
-    publishes it after the month ends) and the window proceeds without it; a later run's
-    catch-up (transforms.raw.venues.binance.funding.catch_up_funding) loads it once published."""
+    """Verified files for every period. A monthly file not yet published is appended to
+    `pending` (the archive publishes it after the month ends) and the window proceeds without
+    it; a later run's catch-up (transforms.raw.venues.binance.funding.catch_up_funding) loads
+    it once published. Daily files not yet published at the end of the window raise
+    WaitingForArchive (the archive publishes them later).
+
+    With `unavailable`, a file that cannot be fetched (checksum mismatch, corrupt zip, HTTP
+    error, stall, a day missing between published days) is withheld alone: one Rejection
+    naming file and reason is appended and the other periods go on. Only when the first
+    VENUE_DOWN_STREAK files all fail is the error raised (the venue is down)."""
     monthly = dataset(name).monthly
     progress = Progress(log, f"{name} {symbol} fetch", len(periods))
-    files = []
+    files: list[FetchedFile] = []
+    missing: list[tuple[str, NotYetPublished]] = []
+    failed = 0
     for period in periods:
         try:
             files.append(source.fetch(name, symbol, period))
         except NotYetPublished as exc:
-            if not monthly:
+            if monthly:
+                log.warning(f"{exc}; it is loaded when the archive publishes it")
+                pending.append(period)
+            elif unavailable is None:
                 raise WaitingForArchive(exc, period) from exc
-            log.warning(f"{exc}; it is loaded when the archive publishes it")
-            pending.append(period)
+            else:
+                missing.append((period, exc))
+        except SourceError as exc:
+            failed += 1
+            if unavailable is None or (not files and failed >= VENUE_DOWN_STREAK):
+                raise
+            unavailable.append(_unavailable(name, symbol, period, "fetch", exc))
+            log.error(f"withheld {unavailable[-1].message}")
         progress.step()
+    fetched = {f.period for f in files} | {r.period for r in unavailable or ()}
+    for period, exc in missing:
+        if not any(p > period for p in fetched):  # the window's last days: not published yet
+            raise WaitingForArchive(exc, period) from exc
+        assert unavailable is not None
+        unavailable.append(_unavailable(name, symbol, period, "published", exc))
+        log.error(f"withheld {unavailable[-1].message}")
     return files
+
+
+def _unavailable(name: str, symbol: str, period: str, rule: str, exc: Exception) -> Rejection:
+    """A file that could not be fetched, as a rejection of its period (nothing of it loaded)."""
+    relpath = archive_relpath(name, symbol, period)
+    reason = " ".join(str(exc).split()).removeprefix(f"{relpath}: ")
+    return Rejection(f"unavailable:{relpath}", relpath, period, rule, None, f"{relpath}: {reason}")
 
 
 def ingest(
@@ -70,8 +118,11 @@ def ingest(
     try:
         for symbol in settings.symbols:
             symbol_pending: list[str] = []
+            unavailable: list[Rejection] = []
             try:
-                files = fetch_window(source, name, symbol, periods, symbol_pending, log)
+                files = fetch_window(
+                    source, name, symbol, periods, symbol_pending, log, unavailable
+                )
             except WaitingForArchive as exc:
                 log.error(f"{spec.asset} {symbol}: {exc}; other symbols continue")
                 result.waiting[symbol] = exc
@@ -79,11 +130,24 @@ def ingest(
             result.pending.extend(symbol_pending)
             with connect() as conn:
                 loaded = load_files(
-                    conn, name, symbol, files, start, end, source_name=settings.source
+                    conn,
+                    name,
+                    symbol,
+                    files,
+                    start,
+                    end,
+                    source_name=settings.source,
+                    unavailable=unavailable,
                 )
                 result.rows += loaded.rows
                 cached = {f.relpath: f.path for f in files}
                 for rejected in loaded.rejections:
+                    if rejected.relpath not in cached or rejected.partial:
+                        # not fetched (logged above), or only some days of it withheld: the
+                        # file itself is good and stays cached
+                        if rejected.partial:
+                            log.error(f"withheld {rejected.message}")
+                        continue
                     log.error(f"rejected {rejected.message}")
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
@@ -95,7 +159,7 @@ def ingest(
                         [(r.message, 1) for r in loaded.rejections],
                     )
                 )
-                bad = {r.period for r in loaded.rejections}
+                bad = {r.period for r in loaded.rejections if not r.partial}
                 verified = [f.period for f in files if f.period not in bad]
                 if name == "funding" and settings.source == "binance":
                     result.rest_days += fill_pending_from_rest(

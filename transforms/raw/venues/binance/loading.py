@@ -36,6 +36,7 @@ from transforms.raw.venues.binance.validation import (
     Rejection,
     StagedFile,
     rejection,
+    screen_stage,
     validate_stage,
 )
 
@@ -135,13 +136,15 @@ def load_files(
     source_name: str,
     *,
     strict: bool = False,
+    unavailable: Sequence[Rejection] = (),
 ) -> LoadOutcome:
     """Validate each file, then replace `dataset` rows of `symbol` for the days in
     [start, end_exclusive) that an accepted file covers, in one transaction.
 
     A rejected file loads nothing and its days keep their rows (strict: nothing at all is
-    loaded and RejectedFile is raised). Metrics are deduplicated on create_time; monthly
-    funding rows outside the window are dropped.
+    loaded and RejectedFile is raised). `unavailable`: files that could not be fetched,
+    recorded as rejections of their periods like a file that fails validation. Metrics are
+    deduplicated on create_time; monthly funding rows outside the window are dropped.
     """
     spec = dataset_spec(dataset)
     for f in files:
@@ -156,21 +159,32 @@ def load_files(
         rejected += unparsed
         if staged:
             found = validate_stage(conn, dataset, symbol, staged)
+            passed = [f for f in staged if f.filename not in found]
+            found |= screen_stage(conn, dataset, symbol, passed)
             rejected += found.values()
             per_file = dict(
                 conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
             )
         else:
             per_file = {}
+    rejected = [*unavailable, *rejected]
     outcome.rejections = rejected
     if strict and rejected:
         _drop_temp(conn)
         raise RejectedFile(rejected[0])
-    bad = {r.filename for r in rejected}
+    bad = {r.filename for r in rejected if not r.partial}
     accepted = [f for f in staged if f.filename not in bad]
+    # days withheld from an accepted monthly file (its bad rows' days): their rows stay as
+    # they were, like a rejected file's day
+    withheld = sorted({date.fromisoformat(r.period) for r in rejected if r.partial})
     by_relpath = {f.relpath: f for f in files}
     days = sorted(
-        {d for f in accepted for d in _days(dataset, f.period) if start <= d < end_exclusive}
+        {
+            d
+            for f in accepted
+            for d in _days(dataset, f.period)
+            if start <= d < end_exclusive and d not in withheld
+        }
     )
     if spec.dedupe_order is not None:
         # Duplicated rows occur in the archive: keep one row per timestamp.
@@ -193,13 +207,15 @@ def load_files(
                 outcome.rows = conn.execute(
                     f"INSERT INTO {spec.table} (venue, symbol, day, {columns}) "
                     f"SELECT $venue, $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
-                    "WHERE _ts >= $start AND _ts < $end ORDER BY _ts",
+                    "WHERE _ts >= $start AND _ts < $end "
+                    "AND NOT list_contains($withheld, CAST(_ts AS DATE)) ORDER BY _ts",
                     {
                         "venue": VENUE,
                         "symbol": symbol,
                         "start": start,
                         "end": end_exclusive,
                         "accepted": [f.filename for f in accepted],
+                        "withheld": withheld,
                     },
                 ).fetchone()[0]
             conn.execute(
@@ -214,12 +230,15 @@ def load_files(
             )
             conn.execute(
                 "DELETE FROM raw.rejected_files WHERE venue = $venue AND dataset = $dataset "
-                "AND symbol = $symbol AND list_contains($periods, period)",
+                "AND symbol = $symbol "
+                "AND (list_contains($periods, period) OR list_contains($relpaths, relpath))",
                 {
                     "venue": VENUE,
                     "dataset": dataset,
                     "symbol": symbol,
-                    "periods": [f.period for f in files],
+                    "periods": [f.period for f in files] + [r.period for r in unavailable],
+                    # a monthly file's withheld days are recorded under their day
+                    "relpaths": [f.relpath for f in files],
                 },
             )
             if accepted:

@@ -16,10 +16,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.raw.venues.binance.datasets import dataset, period_bounds
+from transforms.raw.rules import CONTEXT_RULES, DAY_RULES, OI_JUMP_DATASETS, screen_days
+from transforms.raw.venues.binance.datasets import VENUE, dataset, period_bounds
 
 STAGE = "_liqmap_stage"
 FILES = "_liqmap_files"
+SCREEN = "_liqmap_screen"
+#: the accepted files' rows as transforms.raw.rules reads them (day, ts, raw columns)
+_SCREEN_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {SCREEN} AS
+SELECT CAST(_ts AS DATE) AS day, _ts AS ts, * FROM {STAGE} WHERE list_contains($files, filename)
+"""
 
 _FILES_DDL = f"""
 CREATE OR REPLACE TEMP TABLE {FILES} (
@@ -42,7 +49,9 @@ FROM {STAGE} s JOIN {FILES} f USING (filename) WHERE s.filename = $filename
 
 @dataclass(frozen=True)
 class Rejection:
-    """One rejected file: nothing of it is loaded; `message` is the one line to show."""
+    """One rejected file: nothing of it is loaded; `message` is the one line to show. With
+    `partial`, only the day `period` of a monthly file is withheld (its bad rows' day); the
+    file's other days load."""
 
     filename: str  # the staged CSV path (key into the batch)
     relpath: str
@@ -50,6 +59,7 @@ class Rejection:
     rule: str
     line: int | None
     message: str
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,11 @@ def validate_stage(
             )
             continue
         failed = [rule for rule, bad in zip(spec.rules, rule_failures, strict=True) if bad]
+        if failed and spec.monthly:
+            # a monthly file's bad rows withhold their own days, not the whole month
+            for day, rejected in _bad_days(conn, f, failed, ref, join, params).items():
+                found[f"{filename}#{day}"] = rejected
+            continue
         if failed:
             rule = failed[0]
             line, shown = _first(
@@ -154,6 +169,37 @@ def validate_stage(
                 f"({spec.min_rows_per_day} per day)",
             )
     return found
+
+
+def _bad_days(
+    conn: duckdb.DuckDBPyConnection,
+    f: StagedFile,
+    failed: Sequence,
+    ref: str,
+    join: str,
+    params: dict,
+) -> dict[str, Rejection]:
+    """Day -> a partial Rejection naming the file, the day's first offending line and rule."""
+    out: dict[str, Rejection] = {}
+    for rule in failed:
+        rows = conn.execute(
+            f"SELECT CAST(_ts AS DATE) AS day, min(_line) FROM (SELECT s.*, {ref} FROM "
+            f"({_LINES}) s {join}) WHERE NOT coalesce({rule.ok}, false) GROUP BY day ORDER BY day",
+            {**params, "filename": f.filename},
+        ).fetchall()
+        for day, line in rows:
+            key = day.isoformat()
+            if key in out:
+                continue
+            _, shown = _first(
+                conn, f.filename, f"_line = {int(line)}", rule.shown, ref, join, params
+            )
+            detail = f"{shown}; expected {rule.expected} (day {key} withheld, the other days load)"
+            r = rejection(f, rule.name, int(line), detail)
+            out[key] = Rejection(
+                f"{f.filename}#{key}", r.relpath, key, r.rule, r.line, r.message, partial=True
+            )
+    return out
 
 
 def _first(
@@ -183,3 +229,28 @@ def _first_repeat(conn: duckdb.DuckDBPyConnection, filename: str) -> tuple[int, 
         {"filename": filename},
     ).fetchone()
     return int(row[0]), str(row[1])
+
+
+def screen_stage(
+    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, files: Sequence[StagedFile]
+) -> dict[str, Rejection]:
+    """The rules across venues and time (transforms.raw.rules: close near the reference
+    venue's, bars continuous, open interest steady) on daily files that passed
+    `validate_stage`; a failing day rejects its file, by filename."""
+    spec = dataset(name)
+    wanted = name in CONTEXT_RULES or name in DAY_RULES or name in OI_JUMP_DATASETS
+    if spec.monthly or not wanted or not files:
+        return {}
+    conn.execute(_SCREEN_SQL, {"files": [f.filename for f in files]})
+    try:
+        failing = screen_days(conn, name, VENUE, symbol, SCREEN, row_rules=False)
+    finally:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{SCREEN}")
+    by_day = {f.period: f for f in files}
+    found: dict[str, Rejection] = {}
+    for day, why in failing.items():
+        f = by_day.get(day.isoformat())
+        if f is not None:
+            rule, _, detail = why.partition(": ")
+            found[f.filename] = rejection(f, rule, None, detail)
+    return found

@@ -25,8 +25,15 @@ from transforms.raw.venues.bybit.settings import (
 )
 from transforms.raw.venues.bybit.source import VENUE, BybitDay, BybitSource
 
+
+def check_settings(settings: object) -> None:
+    """LIQMAP_BYBIT_* checked before a run starts (transforms.raw.packages)."""
+    load_bybit_settings()
+
+
 __all__ = [
     "VENUE",
+    "check_settings",
     "ingest",
     "DAILY_DATASETS",
     "DATASETS",

@@ -9,6 +9,7 @@ hammering the server.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from transforms.raw.venues.bybit.errors import (
     BybitFormatError,
     RateLimited,
 )
+from transforms.venue_ban import VenueBan
 
 DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
@@ -68,8 +70,10 @@ class BybitClient:
         http_backoff_s: float = 0.5,
         page_limits: dict[str, int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ban: VenueBan | None = None,
     ):
         self.base_url = base_url.rstrip("/")
+        self.ban = ban  # shared with other clients and runs (transforms.venue_ban)
         self._http = client or make_client()
         self._owns_http = client is None
         self.request_deadline_s = request_deadline_s
@@ -103,10 +107,12 @@ class BybitClient:
 
     def _check_ban(self) -> None:
         left = self._banned_until - time.monotonic()
+        if self.ban is not None:
+            left = max(left, self.ban.seconds_left())
         if left > 0:
             raise Banned(
                 f"Bybit banned this IP (HTTP 403) recently; not sending anything for another "
-                f"{left:.0f}s (LIQMAP_BYBIT_BAN_BACKOFF_S). Retry later."
+                f"{math.ceil(left)}s (LIQMAP_BYBIT_BAN_BACKOFF_S). Retry later."
             )
 
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
@@ -129,6 +135,8 @@ class BybitClient:
             except HttpStatusError as exc:
                 if exc.status == 403:
                     self._banned_until = time.monotonic() + self.ban_backoff_s
+                    if self.ban is not None:
+                        self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
                     raise Banned(
                         f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
                         "403 'access too frequent' with an IP ban of at least 10 minutes "

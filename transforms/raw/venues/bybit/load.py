@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
+from transforms.raw.rules import screen_days
 from transforms.raw.venues.binance.datasets import dataset as registry_dataset
 from transforms.raw.venues.bybit.errors import BybitError
 from transforms.raw.venues.bybit.oi import oi_per_side
@@ -61,14 +62,14 @@ INSERT INTO raw.klines_1m (venue, symbol, day, open_time, open, high, low, close
 SELECT $venue, $symbol, CAST(epoch_ms(open_time) AS DATE), epoch_ms(open_time),
        open, high, low, close, volume,
        epoch_ms(open_time + 59999), turnover, NULL, NULL, NULL
-FROM {_ROWS} ORDER BY open_time
+FROM {_ROWS} WHERE list_contains($days, CAST(epoch_ms(open_time) AS DATE)) ORDER BY open_time
 """,
     "mark_klines_1m": f"""
 INSERT INTO raw.mark_klines_1m (venue, symbol, day, open_time, open, high, low, close,
     close_time)
 SELECT $venue, $symbol, CAST(epoch_ms(open_time) AS DATE), epoch_ms(open_time),
        open, high, low, close, epoch_ms(open_time + 59999)
-FROM {_ROWS} ORDER BY open_time
+FROM {_ROWS} WHERE list_contains($days, CAST(epoch_ms(open_time) AS DATE)) ORDER BY open_time
 """,
     "metrics": f"""
 INSERT INTO raw.metrics_5m (venue, symbol, day, create_time, sum_open_interest,
@@ -82,8 +83,31 @@ INSERT INTO raw.funding (venue, symbol, day, calc_time, funding_interval_hours,
     last_funding_rate)
 SELECT $venue, $symbol, CAST(epoch_ms(funding_time) AS DATE),
        date_trunc('hour', epoch_ms(funding_time)), $interval, funding_rate
-FROM {_ROWS} ORDER BY funding_time
+FROM {_ROWS} WHERE list_contains($days, CAST(epoch_ms(funding_time) AS DATE))
+ORDER BY funding_time
 """,
+}
+
+_SCREEN = "_liqmap_bybit_screen"  # the rows as the shared rules read them (temp table)
+#: the fetched rows in the raw tables' column names, with `day` and `ts` (transforms.raw.rules)
+SCREEN_SQL = {
+    "klines_1m": f"""
+CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+SELECT CAST(epoch_ms(open_time) AS DATE) AS day, epoch_ms(open_time) AS ts,
+       open, high, low, close FROM {_ROWS}""",
+    "mark_klines_1m": f"""
+CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+SELECT CAST(epoch_ms(open_time) AS DATE) AS day, epoch_ms(open_time) AS ts,
+       open, high, low, close FROM {_ROWS}""",
+    "metrics": f"""
+CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+SELECT day, create_time AS ts, oi_base AS sum_open_interest,
+       oi_value AS sum_open_interest_value FROM {_PRICED}""",
+    "funding": f"""
+CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+SELECT CAST(epoch_ms(funding_time) AS DATE) AS day,
+       date_trunc('hour', epoch_ms(funding_time)) AS ts,
+       CAST(funding_rate AS DOUBLE) AS last_funding_rate FROM {_ROWS}""",
 }
 
 # Open interest x the Bybit close of the minute before the snapshot (else the snapshot
@@ -178,18 +202,17 @@ def replace_days(
     try:
         if name == "metrics" and len(frame):
             refused = _price_metrics(conn, symbol, days)
+        if len(frame):
+            refused |= _screen(conn, name, symbol, refused)
         kept = [d for d in days if d.period not in refused]
         day_list = [date.fromisoformat(d.period) for d in kept]
         periods = [d.period for d in kept]
         with transaction(conn):
             conn.execute(DELETE_DAYS_SQL.format(table=spec.table), {**params, "days": day_list})
             inserted = 0
-            if name == "metrics":
-                sql_params = {**params, "days": day_list}
-            elif name == "funding":
-                sql_params = {**params, "interval": FUNDING_INTERVAL_HOURS}
-            else:
-                sql_params = params
+            sql_params = {**params, "days": day_list}
+            if name == "funding":
+                sql_params["interval"] = FUNDING_INTERVAL_HOURS
             if kept and len(frame):  # (empty days: nothing to insert, their rows are gone)
                 inserted = conn.execute(INSERT_SQL[name], sql_params).fetchone()[0]
             conn.execute(DELETE_FILES_SQL, {**params, "dataset": name, "periods": periods})
@@ -218,7 +241,22 @@ def replace_days(
     finally:
         conn.unregister(_ROWS)
         conn.execute(f"DROP TABLE IF EXISTS temp.{_PRICED}")
+        conn.execute(f"DROP TABLE IF EXISTS temp.{_SCREEN}")
     return LoadedDays(int(inserted), day_list, [d.period for d in verified], refused)
+
+
+def _screen(
+    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, refused: dict[str, str]
+) -> dict[str, str]:
+    """The shared plausibility rules (transforms.raw.rules) on the fetched rows: a day failing
+    one is refused whole, with one line naming venue, dataset, symbol, day and rule."""
+    conn.execute(SCREEN_SQL[name])
+    failing = screen_days(conn, name, VENUE, symbol, _SCREEN)
+    return {
+        day.isoformat(): f"{VENUE} {name} {symbol} {day}: {why}"
+        for day, why in failing.items()
+        if day.isoformat() not in refused
+    }
 
 
 def _price_metrics(

@@ -108,6 +108,36 @@ def generate_market(
     )
 
 
+#: how far the demo Bybit's share of Binance's open interest wanders: the daily log-share is
+#: an AR(1) with this step (its persistence SHARE_PERSISTENCE), clipped to ±SHARE_RANGE
+SHARE_STEP = 0.08
+SHARE_PERSISTENCE = 0.85
+SHARE_RANGE = 0.5
+#: Bybit's own openings and closings: a mean-reverting 5-minute log-OI wobble of this step
+OWN_FLOW_STEP = 0.0015
+OWN_FLOW_PERSISTENCE = 0.995
+
+
+def share_path(n5: int, oi_share: float, rng: np.random.Generator, drift: bool) -> np.ndarray:
+    """Per 5-minute step, Bybit's per-side OI as a multiple of Binance's: `oi_share` held
+    (drift False), or moving day to day around it (a daily AR(1) log-share interpolated
+    across each day, so no step creates positions at once) with Bybit's own 5-minute flow on
+    top: its traders open and close at other times than Binance's."""
+    if not drift:
+        return np.full(n5, oi_share)
+    days = n5 // 288 + 2
+    x = np.zeros(days)
+    for d in range(1, days):
+        x[d] = SHARE_PERSISTENCE * x[d - 1] + rng.normal(0.0, SHARE_STEP)
+    x = np.clip(x, -SHARE_RANGE, SHARE_RANGE)
+    daily = np.interp(np.arange(n5) / 288.0, np.arange(days), x)
+    own = np.zeros(n5)
+    steps = rng.normal(0.0, OWN_FLOW_STEP, n5)
+    for k in range(1, n5):
+        own[k] = OWN_FLOW_PERSISTENCE * own[k - 1] + steps[k]
+    return oi_share * np.exp(daily + own)
+
+
 def market_from_simulation(
     symbol: str,
     sim: Any,
@@ -115,6 +145,7 @@ def market_from_simulation(
     oi_share: float = 0.6,
     oi_reported_as: str = "both",
     seed: int = 11,
+    share_drift: bool = False,
 ) -> BybitMarket:
     """A Bybit market shadowing a simulated Binance market (the synthetic generator's `Market`:
     minute arrays, 5-min `oi_base` from the first minute, 8-hourly funding), so the demo's two
@@ -123,7 +154,10 @@ def market_from_simulation(
     Bybit's per-side OI is `oi_share` x Binance's; it is written the way Bybit reports it under
     `oi_reported_as` (`both`: doubled, `one`: as is), so reading it back with the same
     LIQMAP_BYBIT_OI_SIDES gives `oi_share` x Binance exactly; `singleOpenInterest` (one side)
-    is served too, as in Bybit's newest responses. Prices carry a small venue basis.
+    is served too, as in Bybit's newest responses. Prices carry a small venue basis. With
+    `share_drift` (the demo) the share moves day to day and Bybit's traders open and close
+    at their own times (`share_path`), so the venue split carries information; its funding
+    then carries a venue premium that moves too.
     """
     if oi_reported_as not in ("both", "one"):
         raise ValueError(f"oi_reported_as={oi_reported_as!r}: expected both or one")
@@ -137,10 +171,18 @@ def market_from_simulation(
     volume = np.asarray(sim.volume, dtype=np.float64) * 0.5
     klines = np.column_stack([ts, o, h, lo, c, volume, volume * c])
     mark = np.column_stack([ts, sim.mark_open, sim.mark_high, sim.mark_low, sim.mark_close])
-    oi_per_side = np.asarray(sim.oi_base, dtype=np.float64) * oi_share
+    binance_oi = np.asarray(sim.oi_base, dtype=np.float64)
+    oi_per_side = binance_oi * share_path(len(binance_oi), oi_share, rng, share_drift)
     reported = oi_per_side * (2.0 if oi_reported_as == "both" else 1.0)
     oi_ts = ts[0] + 5 * MINUTE_MS * np.arange(len(reported), dtype=np.int64)
-    funding = np.column_stack([np.asarray(sim.funding_ms, dtype=np.int64), sim.funding_rate])
+    rates = np.asarray(sim.funding_rate, dtype=np.float64)
+    if share_drift:  # Bybit's own premium: a slow mean-reverting wobble around Binance's rate
+        premium = np.zeros(len(rates))
+        steps = rng.normal(0.0, 1e-5, len(rates))
+        for k in range(1, len(rates)):
+            premium[k] = 0.97 * premium[k - 1] + steps[k]
+        rates = np.round(rates + premium, 8)
+    funding = np.column_stack([np.asarray(sim.funding_ms, dtype=np.int64), rates])
     return BybitMarket(
         symbol=symbol,
         klines=klines.astype(np.float64),

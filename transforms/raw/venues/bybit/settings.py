@@ -10,6 +10,9 @@ from transforms.config import ConfigError
 from transforms.raw.venues.bybit.api import DEFAULT_BASE_URL
 from transforms.raw.venues.bybit.oi import DEFAULT_OI_SIDES, OI_SIDES
 
+#: the ban remembered across assets and runs, under the raw cache dir (transforms.venue_ban)
+BAN_FILE = "bybit-ban.json"
+
 
 @dataclass(frozen=True)
 class BybitSettings:
@@ -74,8 +77,11 @@ def load_bybit_settings(env: dict[str, str] | None = None) -> BybitSettings:
 def make_bybit_source(cache_dir, settings: BybitSettings | None = None, **source_kwargs):  # type: ignore[no-untyped-def]
     """A BybitSource for `cache_dir` configured from `settings` (default: environment);
     `source_kwargs` go to BybitSource (e.g. `now`, `settle`)."""
+    from pathlib import Path
+
     from transforms.raw.venues.bybit.api import BybitClient, SlidingWindowLimiter
     from transforms.raw.venues.bybit.source import BybitSource
+    from transforms.venue_ban import VenueBan
 
     s = settings or load_bybit_settings()
     client = BybitClient(
@@ -83,5 +89,6 @@ def make_bybit_source(cache_dir, settings: BybitSettings | None = None, **source
         request_deadline_s=s.request_deadline_s,
         ban_backoff_s=s.ban_backoff_s,
         limiter=SlidingWindowLimiter(s.requests_per_5s, 5.0),
+        ban=VenueBan(Path(cache_dir) / BAN_FILE),
     )
     return BybitSource(cache_dir, client, **source_kwargs)

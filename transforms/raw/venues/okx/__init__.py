@@ -7,7 +7,13 @@ their sources: research/okx-hyperliquid.md §1; docs/venues.md "OKX".
 
 from __future__ import annotations
 
+from transforms.raw.venues.okx.feed import load_okx_settings
 from transforms.raw.venues.okx.ingest import ingest
 from transforms.raw.venues.okx.source import VENUE
 
-__all__ = ["VENUE", "ingest"]
+__all__ = ["VENUE", "check_settings", "ingest"]
+
+
+def check_settings(settings: object) -> None:
+    """LIQMAP_OKX_* checked before a run starts (transforms.raw.packages)."""
+    load_okx_settings()

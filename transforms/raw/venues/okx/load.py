@@ -16,13 +16,15 @@ transaction, so a re-run gives the same rows; final days get a raw.files row (re
 `<cache_dir>/okx`, the cache's sha256), a day not final has its raw.files row removed.
 
 Tiers: OKX's position tiers bound a position in contracts (`minSz`/`maxSz`), not USDT: a bound
-is `contracts x ctVal` coins, valued at the snapshot day's last OKX close into the USDT
-notional of ref.leverage_brackets. The maintenance rate applies to the whole position of a
-tier (no deduction: cum = 0). Liquidation price (isolated, linear; OKX's "USDT perpetual tiered
-maintenance margin ratio" rule, research/okx-hyperliquid.md §1.4): liquidated when (margin +
-UPL) / position value < mmr + taker fee, i.e. long LP = E (1 - 1/L) / (1 - mmr - f), short
-E (1 + 1/L) / (1 + mmr + f). That is the model's formula with cum = 0 and m = mmr; the taker
-fee f (0.05 %) is left out, as for every venue, which moves LP by about 0.05 % of price.
+is `contracts x ctVal` coins, valued at the mark price taken with the snapshot into the USDT
+notional of ref.leverage_brackets (so the bounds do not depend on which days were loaded).
+The maintenance rate applies to the whole position of a tier (no deduction: cum = 0).
+
+Liquidation price (isolated, linear; OKX's "USDT perpetual tiered maintenance margin ratio"
+rule, research/okx-hyperliquid.md §1.4): liquidated when (margin + UPL) / position value <
+mmr + taker fee, i.e. long LP = E (1 - 1/L) / (1 - mmr - f), short E (1 + 1/L) / (1 + mmr + f).
+That is the model's formula with cum = 0 and m = mmr; the taker fee f (0.05 %) is left out,
+as for every venue, which moves LP by about 0.05 % of price.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
+from transforms.raw.rules import screen_days
 from transforms.raw.tables import raw_table
 from transforms.raw.venues.okx.errors import OkxError
 from transforms.raw.venues.okx.source import VENUE, OkxDay
@@ -65,11 +68,18 @@ _COLUMNS = {
     "funding": f"""date_trunc('hour', funding_time) AS calc_time,
         {FUNDING_INTERVAL_HOURS} AS funding_interval_hours, funding_rate AS last_funding_rate""",
 }
-#: the first column of each OKX frame is epoch ms: converted before the frame is registered
+_SCREEN = "_liqmap_okx_screen"
+#: the rows in the raw table's columns with `day` and `ts`, as the shared plausibility rules
+#: read them (transforms.raw.rules); the first column of each OKX frame is epoch ms
+SCREEN_SQL = """
+CREATE OR REPLACE TEMP TABLE {screen} AS
+SELECT CAST({time} AS DATE) AS day, {time} AS ts, {columns}
+FROM (SELECT * REPLACE (epoch_ms({time}) AS {time}) FROM {rows})
+"""
 INSERT_SQL = """
 INSERT INTO {table} BY NAME
-SELECT $venue AS venue, $symbol AS symbol, CAST({time} AS DATE) AS day, {columns}
-FROM (SELECT * REPLACE (epoch_ms({time}) AS {time}) FROM {rows}) ORDER BY {time}
+SELECT $venue AS venue, $symbol AS symbol, day, * EXCLUDE (day, ts)
+FROM {screen} WHERE list_contains($days, day) ORDER BY ts
 """
 DELETE_DAYS_SQL = """
 DELETE FROM {table} WHERE venue = $venue AND symbol = $symbol AND list_contains($days, day)
@@ -82,10 +92,6 @@ INSERT_FILE_SQL = """
 INSERT INTO raw.files (dataset, symbol, period, relpath, sha256, bytes, rows, source,
     loaded_at, venue)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-LAST_CLOSE_SQL = """
-SELECT close FROM raw.klines_1m WHERE venue = $venue AND symbol = $symbol AND day <= $day
-ORDER BY open_time DESC LIMIT 1
 """
 DELETE_SNAPSHOT_SQL = """
 DELETE FROM ref.leverage_brackets
@@ -130,20 +136,29 @@ def replace_days(
     frame = pd.DataFrame([r for d in days for r in d.rows], columns=columns)
     time_col = columns[0]
     params: dict[str, object] = {"venue": VENUE, "symbol": symbol}
-    day_list = [date.fromisoformat(d.period) for d in days]
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
-    verified = [d for d in days if d.final and d.path is not None and d.sha256]
     root = Path(cache_dir) / VENUE
+    refused: dict[str, str] = {}
     conn.register(_ROWS, frame)
     try:
+        if len(frame):
+            conn.execute(
+                SCREEN_SQL.format(screen=_SCREEN, time=time_col, columns=_COLUMNS[name], rows=_ROWS)
+            )
+            # the shared rules: a day failing one is refused whole (nothing of it loaded)
+            refused = {
+                day.isoformat(): f"{VENUE} {name} {symbol} {day}: {why}"
+                for day, why in screen_days(conn, name, VENUE, symbol, _SCREEN).items()
+            }
+        days = [d for d in days if d.period not in refused]
+        day_list = [date.fromisoformat(d.period) for d in days]
+        verified = [d for d in days if d.final and d.path is not None and d.sha256]
         with transaction(conn):
             conn.execute(DELETE_DAYS_SQL.format(table=spec.table), {**params, "days": day_list})
             inserted = 0
-            if len(frame):
-                sql = INSERT_SQL.format(
-                    table=spec.table, time=time_col, columns=_COLUMNS[name], rows=_ROWS
-                )
-                inserted = conn.execute(sql, params).fetchone()[0]  # type: ignore[index]
+            if len(frame) and day_list:
+                sql = INSERT_SQL.format(table=spec.table, screen=_SCREEN)
+                inserted = conn.execute(sql, {**params, "days": day_list}).fetchone()[0]  # type: ignore[index]
             conn.execute(
                 DELETE_FILES_SQL, {**params, "dataset": name, "periods": [d.period for d in days]}
             )
@@ -159,7 +174,8 @@ def replace_days(
                 )  # fmt: skip
     finally:
         conn.unregister(_ROWS)
-    return LoadedDays(int(inserted), day_list, [d.period for d in verified], {})
+        conn.execute(f"DROP TABLE IF EXISTS temp.{_SCREEN}")
+    return LoadedDays(int(inserted), day_list, [d.period for d in verified], refused)
 
 
 def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:
@@ -169,7 +185,7 @@ def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:
     label = f"okx position_tiers {snapshot.symbol} {snapshot.period}"
     out, floor, prev_mmr = [], 0.0, 0.0
     source = f"OKX /api/v5/public/position-tiers snapshot {snapshot.period}, bounds x ctVal "
-    source += f"{snapshot.contract_value:g} x close {price:g}"
+    source += f"{snapshot.contract_value:g} x markPx {price:g}"
     if snapshot.sha256:
         source += f" (cache sha256 {snapshot.sha256[:12]})"
     for i, (_tier, _lo, max_contracts, mmr, _imr, max_lev) in enumerate(snapshot.rows):
@@ -186,16 +202,10 @@ def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:
 
 def replace_tier_snapshot(conn: duckdb.DuckDBPyConnection, snapshot: OkxDay) -> int:
     """Store a tier snapshot as dated tiers in ref.leverage_brackets (venue 'okx'), valued at
-    the last OKX close up to the snapshot day, replacing that (venue, symbol, date)."""
+    the snapshot's mark price, replacing that (venue, symbol, date)."""
     day = date.fromisoformat(snapshot.period)
     params = {"venue": VENUE, "symbol": snapshot.symbol}
-    row = conn.execute(LAST_CLOSE_SQL, {**params, "day": day}).fetchone()
-    if row is None:
-        raise OkxLoadError(
-            f"okx tiers {snapshot.symbol} {day}: no OKX close in raw.klines_1m to value tier "
-            "bounds (contracts) in USDT; load raw_klines_1m for okx first"
-        )
-    rows = tiers_to_brackets(snapshot, float(row[0]))
+    rows = tiers_to_brackets(snapshot, snapshot.mark_price or 0.0)
     placeholders = "(" + ", ".join(["?"] * 10) + ")"
     with transaction(conn):
         conn.execute(DELETE_SNAPSHOT_SQL, {**params, "effective_date": day})

@@ -1,0 +1,215 @@
+"""The site's shared data files: a documented JSON API (docs/api.md), also loadable by pages.
+
+Every data file under `site/data/` is `<key>.js`, a script assigning one JSON object to
+`window.LIQMAP_DATA["<key>"]`, because a page opened from disk (file://) may load scripts
+but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of the API,
+`site/api/v1/...`, are JSON with a `.js` twin. Keys are paths:
+
+    <SYMBOL>/<venue>/daily           every day's figures (the daily series of the charts)
+    <SYMBOL>/<venue>/heat-YYYY-MM    the month's hourly heatmap (a log-coded PNG) and OHLC
+    <SYMBOL>/<venue>/day-YYYY-MM-DD  one day's charts: values filled into assets/specs.js
+    <SYMBOL>/<venue>/latest          the latest day's figures and map (stable URL)
+
+`venue` is `all` for the aggregate or a venue id (transforms/venues.py). Inside chart
+values, `{"$series": key, "name", "from", "to", "as"}` stands for rows of a shared daily
+series between two days (inclusive) and `{"$path": ...}` for a price path built from the
+heat months' OHLC, so no day file repeats what another file holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+
+from reports import queries
+from reports.charts.raster import candles
+from reports.charts.spec import uncompact
+from reports.loaders import Record, epoch_ms
+from reports.notation import ok, price_scale
+
+API_VERSION = 1
+SCHEMA_ID = "https://liqmap.invalid/api/v1/schema.json"
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+def key(symbol: str, venue: str, name: str) -> str:
+    return f"{symbol}/{venue}/{name}"
+
+
+def envelope(kind: str, symbol: str, venue: str, synthetic: bool, body: Mapping[str, Any]) -> dict:
+    """Every data file's top level: what it is, of which symbol and venue, and whether the
+    figures come from synthetic data."""
+    return {
+        "api_version": API_VERSION,
+        "kind": kind,
+        "symbol": symbol,
+        "venue": venue,
+        "synthetic_data": synthetic,
+        **body,
+    }
+
+
+def as_json(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+
+
+def as_js(k: str, obj: Any) -> str:
+    """The script twin of a data file (loads from file://)."""
+    text = as_json(obj).replace("</", "<\\/")
+    return f"(window.LIQMAP_DATA=window.LIQMAP_DATA||{{}})[{json.dumps(k)}]={text};\n"
+
+
+_JS_HEAD = "(window.LIQMAP_DATA=window.LIQMAP_DATA||{})["
+
+
+def parse_js(text: str) -> tuple[str, Any]:
+    """(key, object) of a data file's script (the inverse of `as_js`)."""
+    if not text.startswith(_JS_HEAD) or not text.endswith(";\n"):
+        raise ValueError("not a liqmap data script: expected (window.LIQMAP_DATA=...)[key]=...;")
+    k, sep, body = text[len(_JS_HEAD) : -2].partition("]=")
+    if not sep:
+        raise ValueError("not a liqmap data script: no ]= after the key")
+    return json.loads(k), json.loads(body.replace("<\\/", "</"))
+
+
+def _g(x: Any, fmt: str) -> float | None:
+    return float(format(x, fmt)) if ok(x) else None
+
+
+def epoch_day(d: date) -> int:
+    return (d - date(1970, 1, 1)).days
+
+
+# the daily series: columns after "day" (ISO), the chart's field names
+HIST_COLS = ["d", "L", "S", "c", "qa", "qb"]
+DAILY_COLS = ["x", "c", "oi", "f", "f7"]
+
+
+def daily_series(rows: Sequence[Record]) -> dict[str, Any]:
+    """`series`: the history charts' rows (`hist`, d = days since 1970-01-01) and the open
+    interest / funding charts' rows (`daily`), one per day, oldest first."""
+    hist, daily = [], []
+    for r in rows:
+        d = r["day"]
+        hist.append(
+            [
+                d.isoformat(),
+                epoch_day(d),
+                _g(r.get("longs_at_risk"), ".4g"),
+                _g(r.get("shorts_at_risk"), ".4g"),
+                _g(r.get("close_price"), ".6g"),
+                _g(r.get("p90_above_price"), ".6g"),
+                _g(r.get("p90_below_price"), ".6g"),
+            ]
+        )
+        daily.append(
+            [
+                d.isoformat(),
+                epoch_ms(queries.day_start(d)),
+                _g(r.get("close_price"), ".2f"),
+                _g(r.get("oi_value"), ".4g"),
+                _g(r.get("funding_rate_last"), ".4g"),
+                _g(r.get("funding_7d_mean"), ".4g"),
+            ]
+        )
+    return {
+        "hist": {"cols": ["day", *HIST_COLS], "rows": hist},
+        "daily": {"cols": ["day", *DAILY_COLS], "rows": daily},
+    }
+
+
+def series_ref(k: str, name: str, first: date, last: date, as_: str = "rows") -> dict[str, Any]:
+    """A chart value standing for the rows of series `name` of data file `k` from `first`
+    to `last` (inclusive): objects (`rows`) or CSV text with a header (`csv`)."""
+    return {
+        "$series": k,
+        "name": name,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "as": as_,
+    }
+
+
+def resolve(value: Any, load: Callable[[str], Any]) -> Any:
+    """A chart value with its references replaced by what they stand for (what the page
+    script does), for tests and exports; `load(key)` returns a data file's object."""
+    value = uncompact(value)
+    if not isinstance(value, dict):
+        return value
+    if "$series" in value:
+        s = load(value["$series"])["series"][value["name"]]
+        cols = s["cols"][1:]
+        rows = [r[1:] for r in s["rows"] if value["from"] <= r[0] <= value["to"]]
+        if value["as"] == "csv":
+            lines = [",".join(cols)]
+            lines += [",".join("" if v is None else _csv_num(v) for v in r) for r in rows]
+            return "\n".join(lines)
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+    if "$candles" in value or "$closes" in value:
+        prefix = value.get("$candles", value.get("$closes"))
+        ohlc = _ohlc(load, prefix, value["from"] - HOUR_MS, value["to"])
+        lo, hi = value["lo"], value["hi"]
+        if "$candles" in value:
+            # the OHLC is stored as the charts write prices: keep its decimals
+            ref = float(np.nanmedian(ohlc["c"])) if len(ohlc["c"]) else None
+            with price_scale(ref):
+                bars = candles(
+                    ohlc["x"], ohlc["o"], ohlc["h"], ohlc["l"], ohlc["c"],
+                    value["w"], value["from"], value["to"],
+                )  # fmt: skip
+            return [c for c in bars if c["x2"] > lo and c["x"] < hi]
+        line = thinned_closes(
+            ohlc["x"] + HOUR_MS, ohlc["c"], value["from"], value["to"], value["max"]
+        )
+        return [p for p in line if lo <= p["x"] <= hi]
+    return value
+
+
+def _ohlc(load: Callable[[str], Any], prefix: str, t0: int, t1: int) -> dict[str, np.ndarray]:
+    """Hourly OHLC of the heat months between t0 and t1 (ms), in time order."""
+    parts: dict[str, list] = {k: [] for k in "xohlc"}
+    for m in months_between(t0, t1):
+        try:
+            f = load(f"{prefix}heat-{m}")
+        except FileNotFoundError:
+            continue
+        for k in "xohlc":
+            parts[k] += f["ohlc"][k]
+    return {k: np.asarray(v, dtype=np.int64 if k == "x" else np.float64) for k, v in parts.items()}
+
+
+def months_between(t0: int, t1: int) -> list[str]:
+    """YYYY-MM of every month from the one holding t0 to the one holding t1 - 1 (ms)."""
+    a = datetime.fromtimestamp(t0 / 1000, UTC)
+    b = datetime.fromtimestamp((t1 - 1) / 1000, UTC)
+    out, y, m = [], a.year, a.month
+    while (y, m) <= (b.year, b.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def thinned_closes(x: np.ndarray, c: np.ndarray, t0: int, t1: int, most: int) -> list[dict]:
+    """Hourly closes (x = close time) within [t0, t1], the close of every n-th hour aligned
+    to t1 when there are more than `most` (reports.cards.heatmap.price_line)."""
+    i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
+    x, c = x[i:j], c[i:j]
+    step = max(1, -(-len(x) // most))
+    if step > 1:
+        group = (t1 - x) // (step * HOUR_MS)
+        last = np.r_[group[:-1] != group[1:], True]
+        x, c = x[last], c[last]
+    return [{"x": int(a), "c": float(b)} for a, b in zip(x.tolist(), c.tolist(), strict=True)]
+
+
+def _csv_num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def utc_now_iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

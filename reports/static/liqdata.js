@@ -1,0 +1,291 @@
+/* The site's shared data (reports/datafiles.py): data files are scripts that assign to
+   window.LIQMAP_DATA[key], loaded on demand with <script src> (works from file://), chart
+   specs filled from assets/specs.js, and heatmap windows composed from the shared monthly
+   heat tiles (reports/heat_tiles.py) into the viridis PNG layers heatlayers.js shows. */
+(function () {
+  "use strict";
+  var D = window.LIQMAP_DATA = window.LIQMAP_DATA || {};
+  var pending = {};
+  var LOG_DECADES = 5;
+  var VIRIDIS = null;
+
+  function siteRoot() {
+    var el = document.querySelector("[data-site-root]");
+    return el ? el.getAttribute("data-site-root") : "";
+  }
+
+  /* The data file `key` (a Promise of its object); rejects naming the file when missing. */
+  function load(key) {
+    if (D[key]) { return Promise.resolve(D[key]); }
+    if (!pending[key]) {
+      pending[key] = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = siteRoot() + "data/" + key + ".js";
+        s.onload = function () {
+          if (D[key]) { resolve(D[key]); } else { reject(new Error("data file " + key + ".js assigns nothing")); }
+        };
+        s.onerror = function () { reject(new Error("data file missing: data/" + key + ".js")); };
+        document.head.appendChild(s);
+      });
+    }
+    return pending[key];
+  }
+
+  function csvNum(v) { return v === null || v === undefined ? "" : String(v); }
+
+  /* A chart value, with shared references replaced by their rows. */
+  function resolveValue(v) {
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$table) {
+      var cols = v.$table[0];
+      return Promise.resolve(v.$table[1].map(function (r) {
+        var o = {};
+        cols.forEach(function (c, i) { o[c] = r[i]; });
+        return o;
+      }));
+    }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$series) {
+      return load(v.$series).then(function (f) {
+        var s = f.series[v.name], cols = s.cols.slice(1), out = [];
+        s.rows.forEach(function (r) {
+          if (r[0] >= v.from && r[0] <= v.to) { out.push(r.slice(1)); }
+        });
+        if (v.as === "csv") {
+          return [cols.join(",")].concat(out.map(function (r) { return r.map(csvNum).join(","); })).join("\n");
+        }
+        return out.map(function (r) {
+          var o = {};
+          cols.forEach(function (c, i) { o[c] = r[i]; });
+          return o;
+        });
+      });
+    }
+    if (v && typeof v === "object" && !Array.isArray(v) && (v.$candles || v.$closes)) {
+      return ohlcBetween(v.$candles || v.$closes, v.from - HOUR, v.to).then(function (q) {
+        if (v.$candles) {
+          return candles(q, v.w, v.from, v.to).filter(function (c) { return c.x2 > v.lo && c.x < v.hi; });
+        }
+        return closes(q, v.from, v.to, v.max).filter(function (p) { return p.x >= v.lo && p.x <= v.hi; });
+      });
+    }
+    return Promise.resolve(v);
+  }
+
+  var HOUR = 3600000;
+
+  /* Hourly OHLC of the heat months between t0 and t1 (x = hour start), in time order. */
+  function ohlcBetween(prefix, t0, t1) {
+    var keys = monthsBetween(t0, t1).map(function (m) { return prefix + "heat-" + m; });
+    return Promise.all(keys.map(function (k) { return load(k).catch(function () { return null; }); }))
+      .then(function (files) {
+        var out = { x: [], o: [], h: [], l: [], c: [] };
+        files.forEach(function (f) {
+          if (!f) { return; }
+          ["x", "o", "h", "l", "c"].forEach(function (k) { out[k] = out[k].concat(f.ohlc[k]); });
+        });
+        return out;
+      });
+  }
+
+  /* reports.charts.raster.candles: hourly bars merged into w-hour candles aligned to t1. */
+  function candles(q, w, t0, t1) {
+    var width = w * HOUR, groups = {}, order = [];
+    for (var i = 0; i < q.x.length; i++) {
+      var x = q.x[i];
+      if (x < t0 || x >= t1 || q.c[i] === null || !isFinite(q.c[i])) { continue; }
+      var g = Math.floor((t1 - 1 - x) / width);
+      if (!groups[g]) { groups[g] = []; order.push(g); }
+      groups[g].push(i);
+    }
+    order.sort(function (a, b) { return b - a; });
+    return order.map(function (g) {
+      var ix = groups[g].slice().sort(function (a, b) { return q.x[a] - q.x[b]; });
+      var left = t1 - (g + 1) * width, h = -Infinity, l = Infinity;
+      ix.forEach(function (i) { h = Math.max(h, q.h[i]); l = Math.min(l, q.l[i]); });
+      return { x: left, x2: left + width, o: q.o[ix[0]], h: h, l: l, c: q.c[ix[ix.length - 1]] };
+    });
+  }
+
+  /* reports.datafiles.thinned_closes: hourly closes, every n-th hour aligned to t1. */
+  function closes(q, t0, t1, most) {
+    var xs = [], cs = [];
+    for (var i = 0; i < q.x.length; i++) {
+      var x = q.x[i] + HOUR;
+      if (x >= t0 && x <= t1) { xs.push(x); cs.push(q.c[i]); }
+    }
+    var step = Math.max(1, Math.ceil(xs.length / most)), out = [];
+    for (var j = 0; j < xs.length; j++) {
+      if (step > 1 && j + 1 < xs.length &&
+          Math.floor((t1 - xs[j]) / (step * HOUR)) === Math.floor((t1 - xs[j + 1]) / (step * HOUR))) {
+        continue;
+      }
+      out.push({ x: xs[j], c: cs[j] });
+    }
+    return out;
+  }
+
+  /* The whole spec of a spec ref {"t", "v", "n"} (reports/charts/spec.py). */
+  function spec(ref) {
+    var tpl = window.LIQMAP_SPECS && window.LIQMAP_SPECS[ref.t];
+    if (!tpl) { return Promise.reject(new Error("chart template missing: " + ref.t + " (assets/specs.js)")); }
+    var names = Object.keys(ref.v || {});
+    return Promise.all(names.map(function (k) { return resolveValue(ref.v[k]); })).then(function (vals) {
+      var text = tpl;
+      Object.keys(ref.n || {}).forEach(function (k) { text = text.split("__N_" + k + "__").join(String(ref.n[k])); });
+      names.forEach(function (k, i) { text = text.split('"__P_' + k + '__"').join(JSON.stringify(vals[i])); });
+      if (text.indexOf("__P_") >= 0 || text.indexOf("__N_") >= 0) {
+        throw new Error("unfilled placeholder in chart " + ref.t);
+      }
+      return JSON.parse(text);
+    });
+  }
+
+  /* ---- heat tiles ---- */
+  var tileCache = {};
+  function tileValues(tile) {
+    if (!tileCache[tile.png]) {
+      tileCache[tile.png] = new Promise(function (resolve, reject) {
+        var img = new Image();
+        img.onload = function () {
+          var c = document.createElement("canvas");
+          c.width = img.naturalWidth; c.height = img.naturalHeight;
+          var ctx = c.getContext("2d");
+          ctx.drawImage(img, 0, 0);
+          var px = ctx.getImageData(0, 0, c.width, c.height).data;
+          var vals = new Float64Array(tile.cols * tile.rows), lut = new Float64Array(256);
+          for (var l = 1; l < 256; l++) { lut[l] = tile.top * Math.pow(10, (l - 255) * LOG_DECADES / 254); }
+          for (var y = 0; y < tile.rows; y++) {
+            var b = tile.rows - 1 - y;
+            for (var x = 0; x < tile.cols; x++) {
+              vals[x * tile.rows + b] = lut[px[4 * (y * c.width + x)]];
+            }
+          }
+          resolve(vals);
+        };
+        img.onerror = function () { reject(new Error("heat tile image not decodable")); };
+        img.src = tile.png;
+      });
+    }
+    return tileCache[tile.png];
+  }
+
+  var available = null; // the heat months the page may read (its day data's heat_months)
+  function setMonths(list) { available = list || null; }
+
+  function monthsBetween(t0, t1) {
+    var out = [], d = new Date(t0), end = new Date(t1 - 1);
+    var y = d.getUTCFullYear(), m = d.getUTCMonth();
+    while (y < end.getUTCFullYear() || (y === end.getUTCFullYear() && m <= end.getUTCMonth())) {
+      out.push(y + "-" + (m < 9 ? "0" : "") + (m + 1));
+      m += 1; if (m === 12) { m = 0; y += 1; }
+    }
+    return available ? out.filter(function (k) { return available.indexOf(k) >= 0; }) : out;
+  }
+
+  function viridis() {
+    if (!VIRIDIS) {
+      var hex = window.liqmapHeat.VIRIDIS_HEX;
+      VIRIDIS = new Uint8Array(768);
+      for (var i = 0; i < 768; i++) { VIRIDIS[i] = parseInt(hex.substr(2 * i, 2), 16); }
+    }
+    return VIRIDIS;
+  }
+
+  /* numpy's default (linear) percentile of the non-zero cells, at 3 significant digits. */
+  function vmaxOf(grid) {
+    var nz = [];
+    for (var i = 0; i < grid.length; i++) { if (grid[i] > 0) { nz.push(grid[i]); } }
+    if (!nz.length) { return 1; }
+    nz.sort(function (a, b) { return a - b; });
+    var pos = 0.99 * (nz.length - 1), lo = Math.floor(pos), f = pos - lo;
+    var v = lo + 1 < nz.length ? nz[lo] + (nz[lo + 1] - nz[lo]) * f : nz[lo];
+    return Number(v.toPrecision(3));
+  }
+
+  /* A grid as the viridis PNG (data URL): level = value / vmax × 255, highest price on top. */
+  function colour(grid, g, vmax) {
+    var pal = viridis(), cv = document.createElement("canvas");
+    cv.width = g.cols; cv.height = g.rows;
+    var ctx = cv.getContext("2d"), im = ctx.createImageData(g.cols, g.rows);
+    for (var c2 = 0; c2 < g.cols; c2++) {
+      for (var r2 = 0; r2 < g.rows; r2++) {
+        var lv = Math.round(Math.min(1, Math.max(0, grid[c2 * g.rows + r2] / vmax)) * 255);
+        var o = 4 * ((g.rows - 1 - r2) * g.cols + c2);
+        im.data[o] = pal[3 * lv]; im.data[o + 1] = pal[3 * lv + 1];
+        im.data[o + 2] = pal[3 * lv + 2]; im.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(im, 0, 0);
+    return cv.toDataURL("image/png");
+  }
+
+  /* The colour threshold: every composed layer recoloured with its top at `share` of its
+     99th percentile (a lower top brings out the smaller clusters). */
+  function threshold(meta, share) {
+    Object.keys(meta.layers).forEach(function (k) {
+      var layer = meta.layers[k];
+      if (!layer.grid) { return; }
+      var vmax = Number((layer.p99 * share).toPrecision(3));
+      if (vmax === layer.vmax) { return; }
+      layer.vmax = vmax;
+      layer.url = colour(layer.grid, layer, vmax);
+    });
+  }
+
+  /* One layer of a window: its grid from the tiles (mean over time, sum over price bins),
+     coloured like the site build did (level = value / vmax × 255, viridis). */
+  function composeLayer(prefix, src, g) {
+    var t1 = g.t0 + g.cols * g.tstep;
+    var keys = monthsBetween(g.t0, t1).map(function (m) { return prefix + "heat-" + m; });
+    return Promise.all(keys.map(function (k) { return load(k).catch(function () { return null; }); }))
+      .then(function (files) {
+        var tiles = files.map(function (f) {
+          return f ? (src === "base/all" ? f.base : (f.views || {})[src]) : null;
+        }).filter(Boolean);
+        return Promise.all(tiles.map(tileValues)).then(function (all) {
+          var grid = new Float64Array(g.cols * g.rows);
+          var per = 1;
+          tiles.forEach(function (tile, n) {
+            var vals = all[n];
+            per = g.tstep / tile.step;
+            var rowOf = new Int32Array(tile.rows);
+            for (var b = 0; b < tile.rows; b++) {
+              var centre = tile.p0 + (b + 0.5) * tile.pw;
+              var r = Math.floor((centre - g.p0) / g.pstep);
+              rowOf[b] = r >= 0 && r < g.rows ? r : -1;
+            }
+            for (var tc = 0; tc < tile.cols; tc++) {
+              var t = tile.t0 + tc * tile.step;
+              if (t < g.t0 || t >= t1) { continue; }
+              var c = Math.floor((t - g.t0) / g.tstep), base = tc * tile.rows;
+              for (var bb = 0; bb < tile.rows; bb++) {
+                var v = vals[base + bb];
+                if (v && rowOf[bb] >= 0) { grid[c * g.rows + rowOf[bb]] += v; }
+              }
+            }
+          });
+          for (var i = 0; i < grid.length; i++) { grid[i] /= per; }
+          var vmax = vmaxOf(grid);
+          var out = { url: colour(grid, g, vmax), vmax: vmax, t0: g.t0, tstep: g.tstep,
+                      cols: g.cols, p0: g.p0, pstep: g.pstep, rows: g.rows };
+          // kept for the colour threshold (recolour), out of the layer's enumerable fields
+          Object.defineProperty(out, "grid", { value: grid, enumerable: false });
+          Object.defineProperty(out, "p99", { value: vmax, enumerable: false });
+          return out;
+        });
+      });
+  }
+
+  /* A window's raster description with every layer composed (heatlayers.js reads it). */
+  function compose(prefix, raster) {
+    var keys = Object.keys(raster.layers);
+    return Promise.all(keys.map(function (k) { return composeLayer(prefix, k, raster.layers[k]); }))
+      .then(function (layers) {
+        var out = { unit: raster.unit, default: raster.default, layers: {} };
+        keys.forEach(function (k, i) { out.layers[k] = layers[i]; });
+        return out;
+      });
+  }
+
+  window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+                     monthsBetween: monthsBetween };
+})();
