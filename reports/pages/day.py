@@ -11,6 +11,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import jinja2
@@ -120,6 +121,14 @@ def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str
                 txt = v if isinstance(v, str) else json.dumps(v, separators=(", ", ": "))
                 rows.append((k, txt))
     return rows
+
+
+def _param(data: MartData, params_hash: str | None, name: str) -> Any:
+    """One parameter of the set behind `params_hash` (None when unknown)."""
+    p = data.params.get(params_hash)
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        return json.loads(p["params_json"])[name]
+    return None
 
 
 def _lookback_days(data: MartData, params_hash: str | None) -> int:
@@ -263,7 +272,17 @@ def day_context(
     realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
     layer_rows = layer_map_rows(conn, symbol, d, data.venue)
     views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
-    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
+    heat = heat_card(
+        history,
+        cur,
+        symbol,
+        d,
+        shared,
+        realized_span,
+        data.venue,
+        views,
+        _param(data, cur.get("params_hash"), "heatmap_range_pct"),
+    )
     map_rows = liq_map_rows(conn, symbol, d, data.venue)
     map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)
