@@ -15,7 +15,17 @@ from typing import Any
 
 import altair as alt
 
-from reports.charts.spec import LONG, SHORT, USD_LABEL, Template, build_template, num, ph, usd_expr
+from reports.charts.spec import (
+    LONG,
+    SHORT,
+    USD_LABEL,
+    Template,
+    build_template,
+    nearest_hover,
+    num,
+    ph,
+    usd_expr,
+)
 from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok
 
 CLOSE = "#f2a33a"
@@ -173,7 +183,7 @@ def history_risk_template() -> Template:
         )
     )
     chart = (
-        alt.layer(risk, ratio)
+        alt.layer(risk, ratio, nearest_hover(_base(), _x(), _tips()))
         .resolve_scale(y="independent")
         .properties(width="container", height=230, description=ph("desc"))
     )
@@ -202,7 +212,7 @@ def history_levels_template() -> Template:
         for field, color in (("qa", SHORT), ("qb", LONG))
     ]
     close = _base().mark_line(color=CLOSE, strokeWidth=1.6).encode(x=_x(), y="c:Q", tooltip=_tips())
-    chart = alt.layer(band, *edges, close).properties(
+    chart = alt.layer(band, *edges, close, nearest_hover(_base(), _x(), _tips())).properties(
         width="container", height=230, description=ph("desc")
     )
     return build_template("history_levels", chart)

@@ -62,7 +62,10 @@ def venue_risk_template() -> Template:
             color=alt.Color(
                 "venue:N",
                 scale=alt.Scale(domain=venue_series()[0], range=venue_series()[1]),
-                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+                # every venue, wrapped into rows on a phone instead of cut at its edge
+                legend=alt.Legend(
+                    title=None, orient="top", direction="horizontal", columns=3, labelLimit=0
+                ),
             ),
             order=alt.Order("vo:Q"),
             tooltip=[
@@ -100,7 +103,9 @@ def venue_map_template() -> Template:
             color=alt.Color(
                 "s:N",
                 scale=alt.Scale(domain=map_series()[0], range=map_series()[1]),
-                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+                legend=alt.Legend(
+                    title=None, orient="top", direction="horizontal", columns=2, labelLimit=0
+                ),
             ),
             tooltip=[
                 alt.Tooltip("band:N", title="Liquidation price"),
