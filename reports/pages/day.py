@@ -155,12 +155,19 @@ def history_cards(
     tail = rows[-14:][::-1]
     table = Table(
         caption="Last 14 days",
-        head=["Day", "Shorts at risk", "Longs at risk", "Imbalance", "90% longs", "90% shorts"],
+        head=[
+            "Day",
+            "Shorts within ±10%",
+            "Longs within ±10%",
+            "Imbalance within ±10%",
+            "90% longs",
+            "90% shorts",
+        ],
         rows=[
             (
                 r["day"].isoformat(),
-                fmt_usd(r.get("shorts_at_risk")),
-                fmt_usd(r.get("longs_at_risk")),
+                fmt_usd(r.get(f"shorts_at_risk_{headline.NEAR}")),
+                fmt_usd(r.get(f"longs_at_risk_{headline.NEAR}")),
                 headline.ratio_of(r),
                 fmt_price(r.get("p90_below_price")),
                 fmt_price(r.get("p90_above_price")),
@@ -171,10 +178,11 @@ def history_cards(
     return [
         ChartCard(
             id="history-risk",
-            title="Positions at risk over the past year",
+            title="Positions at risk within ±10% of price over the past year",
             intro=(
-                "Shorts at risk above spot and longs at risk below it, day by day, with the "
-                "imbalance (dotted, right axis, in the same X:1 notation as the headline)."
+                "Shorts at risk up to 10% above spot and longs at risk down to 10% below it, "
+                "day by day, with their imbalance (dotted, right axis): the headline's figure, "
+                "in the same X:1 notation."
             ),
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
