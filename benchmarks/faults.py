@@ -16,6 +16,12 @@ Classes (the fault definitions are the tests', imported, so the two never drift 
   (clean: only that file's day withheld; clear: the line names the file and the reason).
 - realized: malformed collected lines (clean: skipped and named, the other lines load).
 - ban: a Bybit 403 then every other raw asset (clean: no request sent during the ban).
+- funding: one bad row in a monthly funding file (clean: only its day withheld).
+- interrupts: SIGINT / SIGTERM while a step waits on a stalled archive (clean: exit 130 / 143,
+  `liqmap: interrupted`, the stage table says interrupted, nothing half-written).
+- publish: whole `liqmap run`s (real Dagster) with a corrupt Binance file and with Bybit prices
+  x1000 on one day (clean: the other days and venues published; wrong data published: a
+  tampered or withheld row in the published snapshot).
 
 Everything happens in temp dirs; nothing reaches the internet. Figures are counts, not times.
 """
@@ -38,6 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+
+import duckdb  # noqa: E402
 
 LOG = logging.getLogger("faults")
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
@@ -199,6 +207,46 @@ def run_scope(tally: Tally) -> None:
                 tally.add(days == set(f.DAYS) - {f.BAD}, clear, f.BAD in days, fault)
 
 
+def _as_attempt(tally: Tally, what: str, check: Callable[[Path], None]) -> None:
+    """A test's whole check as one attempt: clean and clear when it holds."""
+    with tempfile.TemporaryDirectory(prefix="liqmap-fault-") as tmp:
+        try:
+            check(Path(tmp))
+        except AssertionError as exc:
+            tally.add(False, False, False, f"{what}: {' '.join(str(exc).split())[:200]}")
+            return
+    tally.add(True, True, False, what)
+
+
+def run_funding(tally: Tally) -> None:
+    import test_failure_scope as f
+
+    _as_attempt(
+        tally,
+        "one bad row in a monthly funding file",
+        f.test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only,
+    )
+
+
+def run_interrupts(tally: Tally) -> None:
+    import signal
+
+    import test_interrupts as t
+
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        server = t._SilentServer()
+        try:
+            _as_attempt(
+                tally,
+                f"signal {int(sig)} mid-step",
+                lambda tmp, sig=sig, status=status, server=server: (
+                    t.test_a_stop_signal_mid_step_says_interrupted(sig, status, server, tmp)
+                ),
+            )
+        finally:
+            server.close()
+
+
 def run_realized(tally: Tally) -> None:
     from datetime import date
 
@@ -266,6 +314,111 @@ def run_ban(tally: Tally) -> None:
                 tally.add(clean, clear, False, f"{name}: {sent} request(s)")
 
 
+DAYS_SQL = "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = ?"
+RAW_DAY_SQL = "SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?"
+
+
+def _run_cli(tmp: Path, mirror: Path, venues: str, end, extra: dict[str, str]):  # type: ignore[no-untyped-def]
+    import os
+
+    from test_row_rules import D0, SYMBOL
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}
+    env.update(
+        DAGSTER_HOME=str(tmp / "home"),
+        LIQMAP_DATA_DIR=str(tmp / "data"),
+        LIQMAP_SITE_DIR=str(tmp / "site"),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_VENUES=venues,
+        LIQMAP_SYMBOLS=SYMBOL,
+        LIQMAP_START_DATE=D0.isoformat(),
+        LIQMAP_END_DATE=end.isoformat(),
+        COLUMNS="200",
+        **extra,
+    )
+    return subprocess.run(
+        [LIQMAP, "run"], env=env, capture_output=True, text=True, timeout=1800,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def run_publish(tally: Tally) -> None:
+    """Whole runs (`liqmap run`, real Dagster): what reaches the published snapshot."""
+    from datetime import timedelta
+
+    import test_failure_scope as f
+    import test_row_rules as r
+    from ingest_helpers import SEED, SYMBOL
+
+    from transforms.raw.synthetic import generate_mirror
+    from transforms.raw.venues.binance.datasets import archive_relpath
+    from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+    from transforms.raw.venues.bybit.feed import shadow_market
+
+    end = r.D1 - timedelta(days=1)
+    with tempfile.TemporaryDirectory(prefix="liqmap-fault-") as tmp:
+        tmp_path = Path(tmp)
+        mirror = tmp_path / "mirror"
+        generate_mirror(mirror, SYMBOL, r.D0, r.D1, seed=SEED)
+        rel = archive_relpath("klines_1m", SYMBOL, r.BAD.isoformat())
+        garbage = b"PK\x03\x04 not a zip" * 10
+        (mirror / rel).write_bytes(garbage)
+        digest = hashlib.sha256(garbage).hexdigest()
+        (mirror / (rel + ".CHECKSUM")).write_text(f"{digest}  {Path(rel).name}\n")
+        result = _run_cli(tmp_path, mirror, "binance", end, {})
+        snap = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+        with duckdb.connect(str(snap), read_only=True) as conn:
+            days = {
+                d for (d,) in conn.execute("SELECT DISTINCT day FROM mart.daily_metrics").fetchall()
+            }
+            raw_bad = conn.execute(
+                "SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [r.BAD]
+            ).fetchone()[0]
+        clear = any(rel in line and "zip" in line for line in result.stderr.splitlines())
+        good = days == set(r.DAYS) - {r.BAD}
+        tally.add(good, clear, r.BAD in days or raw_bad > 0, "binance corrupt klines file")
+    del f
+    with tempfile.TemporaryDirectory(prefix="liqmap-fault-") as tmp:
+        tmp_path = Path(tmp)
+        mirror = tmp_path / "mirror"
+        generate_mirror(mirror, SYMBOL, r.D0, r.D1, seed=SEED)
+        from ingest_helpers import make_settings
+
+        settings = make_settings(tmp_path, source="mirror", mirror_dir=mirror)
+        market = r._tampered(shadow_market(settings, SYMBOL), "prices x1000")
+        with FakeBybitServer([market]) as server:
+            result = _run_cli(
+                tmp_path, mirror, "binance,bybit", end, {"LIQMAP_BYBIT_URL": server.url}
+            )
+        snap = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+        with duckdb.connect(str(snap), read_only=True) as conn:
+            scaled = conn.execute(
+                "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND close > 1e6"
+            ).fetchone()[0]
+            bybit_days = {
+                d
+                for (d,) in conn.execute(
+                    "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = 'bybit'"
+                ).fetchall()
+            }
+            all_days = {
+                d
+                for (d,) in conn.execute(
+                    "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = 'all'"
+                ).fetchall()
+            }
+        clear = (
+            any(
+                f"bybit klines_1m {SYMBOL} {r.BAD}" in line and "close_near_reference_venue" in line
+                for line in (result.stdout + result.stderr).splitlines()
+            )
+            or "close_near_reference_venue" in result.stderr
+        )
+        good = bybit_days == set(r.DAYS) - {r.BAD} and all_days == set(r.DAYS)
+        tally.add(good, clear, scaled > 0, "bybit prices x1000 on one day")
+
+
 CLASSES: dict[str, Callable[[Tally], None]] = {
     "query": run_query,
     "door": run_door,
@@ -273,6 +426,9 @@ CLASSES: dict[str, Callable[[Tally], None]] = {
     "scope": run_scope,
     "realized": run_realized,
     "ban": run_ban,
+    "funding": run_funding,
+    "interrupts": run_interrupts,
+    "publish": run_publish,
 }
 
 

@@ -16,8 +16,16 @@ import pyarrow as pa
 
 from transforms.venues import AGGREGATE_VENUE
 
-DAYS = """
+# The daily site leaves out the nowcast's days in progress (mart.provisional_days): they are
+# shown by the "now" view only, and replaced by the daily run once their archive lands.
+NOT_PROVISIONAL = """
+  AND day NOT IN (
+    SELECT p.day FROM mart.provisional_days AS p WHERE p.venue = $venue AND p.symbol = $symbol
+  )"""
+
+DAYS = f"""
 SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day
 """
 
@@ -26,8 +34,9 @@ SELECT DISTINCT venue FROM mart.daily_metrics
 WHERE symbol = $symbol AND venue <> $aggregate AND scenario = 'base'
 """
 
-DAILY_METRICS = """
+DAILY_METRICS = f"""
 SELECT * FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day, scenario
 """
 
@@ -37,11 +46,12 @@ FROM mart.model_params
 ORDER BY recorded_at, params_hash
 """
 
-MOVES = """
+MOVES = f"""
 SELECT day, start_ts, end_ts, direction, from_price, to_price, pct_change,
        long_liquidated, short_liquidated, oi_change, confirmed, confirmed_ts, params_hash
 FROM mart.moves
 WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day, start_ts
 """
 
@@ -73,19 +83,28 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
+# every day's map of one symbol and venue (the site reads each day's: one query, not 365)
+LIQ_MAP_ALL = """
+SELECT day, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+FROM mart.liq_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, price_low
+"""
+
+LAYER_MAP_ALL = """
+SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price
+FROM mart.liq_layer_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, scenario, layer, price_low
+"""
+
 PRICE_HOURLY_OHLC_RANGE = """
 SELECT epoch_ms(ts) AS x, open AS o, high AS h, low AS l, close AS c
 FROM mart.price_hourly
 WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
 ORDER BY ts
-"""
-
-HEATMAP_DAY_EXPORT = """
-SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
-FROM mart.liq_heatmap
-WHERE venue = $venue AND symbol = $symbol AND day = $day
-  AND (long_notional > 0 OR short_notional > 0)
-ORDER BY ts, price_low
 """
 
 LIQ_MAP_DAY = """

@@ -62,6 +62,11 @@ class VenueSet:
         """True when the aggregate adds up more than one venue (the split cards show)."""
         return len(self.venues) > 1
 
+    def not_collected(self, agg: Record) -> list[str]:
+        """Configured forward-collected venues not collected that day (before their first
+        collected day, or a gap): named, never counted as missing data."""
+        return split_names(agg.get("venues_not_collected"))
+
     def day_venues(self, agg: Record) -> tuple[list[str], list[str]]:
         """(venues in the aggregate row, configured venues missing from it); the venues with
         rows that day when the row predates the `venues` column."""
@@ -75,21 +80,34 @@ class VenueSet:
         """What the aggregate page adds up: 'All venues: Binance + Bybit', 'Binance' when one
         venue is configured, '... (Bybit missing)' on a day without a configured venue."""
         present, missing = self.day_venues(agg)
-        if len(present) + len(missing) <= 1:
+        late = self.not_collected(agg)
+        if len(present) + len(missing) + len(late) <= 1:
             return f"Venue: {joined_labels(present)}"
         text = f"{venue_label(AGGREGATE_VENUE)}: {joined_labels(present)}"
-        return text + (f" ({joined_labels(missing)} missing)" if missing else "")
+        notes = [f"{joined_labels(missing)} missing"] if missing else []
+        notes += [f"{joined_labels(late)} not collected"] if late else []
+        return text + (f" ({'; '.join(notes)})" if notes else "")
 
     def missing_notice(self, agg: Record) -> str | None:
         """The notice beside the headline on a day whose aggregate lacks a configured venue."""
         present, missing = self.day_venues(agg)
-        if not missing:
+        late = self.not_collected(agg)
+        if not missing and not late:
             return None
-        verb = "has" if len(missing) == 1 else "have"
+        parts = []
+        if missing:
+            verb = "has" if len(missing) == 1 else "have"
+            parts.append(f"{joined_labels(missing)} {verb} no data for this day")
+        if late:
+            verb = "was" if len(late) == 1 else "were"
+            parts.append(
+                f"{joined_labels(late)} {verb} not collected this day (its history is kept "
+                "only a few days, so liqmap collects it daily from its first run on)"
+            )
         return (
-            f"{joined_labels(missing)} {verb} no data for this day, so every figure on this "
-            f"page adds up {joined_labels(present)} only and is smaller than a total over all "
-            f"venues would be."
+            f"{'; '.join(parts)}, so every figure on this page adds up "
+            f"{joined_labels(present)} only and is smaller than a total over all venues "
+            "would be."
         )
 
     def shares(self, d: date, agg: Record) -> list[VenueShare]:

@@ -1,10 +1,24 @@
-"""Shared fixtures: where the genuine market files live (optional) and temp settings; and
-the xdist grouping of tests that share a build (see docs/testing.md)."""
+"""Shared fixtures: where the genuine market files live (optional); the expensive builds the
+suite shares, made once per session (per xdist worker) and read-only; and the xdist grouping
+of tests that share a build. Conventions: docs/testing.md.
+
+Session builds (a test that changes one takes a private copy first):
+
+- `fixture_site`: the 10-day fixture warehouse and its site (tests/site_fixtures.py)
+- `binance_chain`: the synthetic market on Binance, 3 days through the real Dagster chain
+  (tests/builds.py); `binance_chain.copy_to(tmp_path)` gives a private copy's Settings
+- `two_venue_chain`: Binance and Bybit (the fake Bybit server) through the real chain, Bybit
+  missing the last day (tests/venue_helpers.py)
+- `realized_chain`: collected realized liquidations plus the chain (tests/realized_chain.py)
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +32,11 @@ os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
 # The demo builds Binance and Bybit; the suite builds Binance unless a test asks for both.
 os.environ.setdefault("LIQMAP_VENUES", "binance")
 
+if TYPE_CHECKING:
+    from tests.builds import ChainBuild, FixtureSite
+    from tests.venue_helpers import TwoVenueWarehouse
+    from transforms.config import Settings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA_DIR = Path(os.environ.get("LIQMAP_REAL_DATA", REPO_ROOT.parent / "shared/data/real"))
 
@@ -28,6 +47,63 @@ def real_data_dir() -> Path:
     if not REAL_DATA_DIR.is_dir():
         pytest.skip(f"real market data not present at {REAL_DATA_DIR}")
     return REAL_DATA_DIR
+
+
+@contextmanager
+def _kept_unchanged(root: Path, name: str) -> Iterator[None]:
+    """Fail the session's teardown if a test wrote into a shared build (it should have taken
+    a private copy: tests/builds.py copy_tree / ChainBuild.copy_to)."""
+    from tests.builds import changed_files, digest_tree
+
+    before = digest_tree(root)
+    yield
+    changed = changed_files(before, root)
+    if changed:
+        pytest.fail(f"the shared build `{name}` was changed by a test (copy it first): {changed}")
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FixtureSite]:
+    """The 10-day fixture warehouse and its site, built once (read-only)."""
+    from tests.builds import FixtureSite
+    from tests.site_fixtures import build_fixture_site
+
+    root = tmp_path_factory.mktemp("fixture_site")
+    site, warehouse, days = build_fixture_site(root)
+    with _kept_unchanged(root, "fixture_site"):
+        yield FixtureSite(site, warehouse, days)
+
+
+@pytest.fixture(scope="session")
+def binance_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainBuild]:
+    """The synthetic market on Binance, BINANCE_DAYS through the real chain (read-only)."""
+    from tests.builds import build_binance_chain
+
+    build = build_binance_chain(tmp_path_factory.mktemp("binance_chain"))
+    with _kept_unchanged(build.root, "binance_chain"):
+        yield build
+
+
+@pytest.fixture(scope="session")
+def two_venue_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoVenueWarehouse]:
+    """Binance and Bybit through the real chain, Bybit missing the last day (read-only)."""
+    from tests.venue_helpers import build_two_venue_warehouse
+
+    root = tmp_path_factory.mktemp("two_venue_chain")
+    build = build_two_venue_warehouse(root, second_venue_missing_last_day=True)
+    with _kept_unchanged(root, "two_venue_chain"):
+        yield build
+
+
+@pytest.fixture(scope="session")
+def realized_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Collected realized liquidations and the chain over them: its Settings (read-only)."""
+    from tests.realized_chain import build_realized_chain
+
+    root = tmp_path_factory.mktemp("realized_chain")
+    settings = build_realized_chain(root)
+    with _kept_unchanged(root, "realized_chain"):
+        yield settings
 
 
 @pytest.hookimpl(trylast=True)

@@ -1,7 +1,9 @@
-"""Helpers to run the real Dagster chain in-process against temp directories."""
+"""Helpers to run the real Dagster chain in-process against temp directories: `run_chain`
+(with its shorthands `run_range` and `run_day`) is the only chain runner of the suite."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -44,6 +46,46 @@ def temp_settings(tmp: Path, start: str, end: str, **extra: str) -> Settings:
     )
 
 
+def run_chain(
+    settings: Settings,
+    first: date,
+    last: date | None = None,
+    *,
+    assets: Sequence[dg.AssetsDefinition] = ALL_ASSETS,
+    selection: Sequence[dg.AssetsDefinition] | None = None,
+    model_config: dict | None = None,
+    instance: dg.DagsterInstance | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """The one way the tests run the Dagster chain, in-process with the real resources.
+
+    `first` alone: its daily partition; `first` and `last`: [first, last] as one single-run
+    backfill (as the UI's range backfill), even when they are the same day. `assets` (with
+    `selection` to run only some of them), `model_config` (launchpad values for the
+    liquidation_model asset), `instance` (a test instance whose runs a sensor then reads).
+    """
+    if last is None:
+        partition: dict = {"partition_key": first.isoformat()}
+    else:
+        partition = {
+            "tags": {
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            }
+        }
+    return dg.materialize(
+        assets,
+        resources=resources_from_settings(settings),
+        selection=selection,
+        run_config={"ops": {"liquidation_model": {"config": model_config}}}
+        if model_config
+        else None,
+        instance=instance,
+        raise_on_error=raise_on_error,
+        **partition,
+    )
+
+
 def run_range(
     settings: Settings,
     first: date,
@@ -51,27 +93,15 @@ def run_range(
     raise_on_error: bool = True,
     model_config: dict | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize every asset for [first, last] as one single-run backfill
-    (`model_config`: launchpad values for the liquidation_model asset)."""
-    return dg.materialize(
-        ALL_ASSETS,
-        resources=resources_from_settings(settings),
-        run_config={"ops": {"liquidation_model": {"config": model_config}}}
-        if model_config
-        else None,
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-        raise_on_error=raise_on_error,
+    """Every asset for [first, last] as one single-run backfill (see run_chain)."""
+    return run_chain(
+        settings, first, last, model_config=model_config, raise_on_error=raise_on_error
     )
 
 
 def run_day(settings: Settings, day: date) -> dg.ExecuteInProcessResult:
-    """Materialize every asset for one daily partition."""
-    return dg.materialize(
-        ALL_ASSETS, resources=resources_from_settings(settings), partition_key=day.isoformat()
-    )
+    """Every asset for one daily partition (see run_chain)."""
+    return run_chain(settings, day)
 
 
 def table_fingerprint(path: Path, table: str) -> tuple[int, str]:

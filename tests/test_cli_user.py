@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.xdist_group("cli_user")
+# the tests reading the `built` run share one worker (it is built once); the others spread
+BUILT_GROUP = pytest.mark.xdist_group("cli_user_built")
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
@@ -183,6 +184,7 @@ def built(tmp_path_factory):
     return tmp, result
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_run_prints_a_short_readable_report(built):
     tmp, result = built
@@ -207,6 +209,7 @@ def test_run_prints_a_short_readable_report(built):
     assert "klines_1m BTCUSDT fetch: 3/3 files" in text  # progress stays in the run log
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_status_on_a_built_warehouse(built):
     tmp, _ = built
@@ -232,6 +235,7 @@ def test_status_on_an_empty_project(tmp_path):
     assert not (tmp_path / "dagster_home").exists()  # status creates nothing
 
 
+@BUILT_GROUP
 @pytest.mark.slow
 def test_verbose_restores_dagsters_event_stream_on_the_console(built):
     tmp, _ = built

@@ -11,19 +11,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.pipeline_helpers import fingerprints, run_range, temp_settings
+from tests.builds import BINANCE_DAYS, BINANCE_WINDOW
+from tests.pipeline_helpers import fingerprints, temp_settings
 
 pytestmark = pytest.mark.slow
 
 LIQMAP = Path(sys.executable).parent / "liqmap"
-FIRST, LAST = date(2025, 11, 1), date(2025, 11, 3)
-STOP, END = "2025-11-03", "2025-11-05"
+FIRST, LAST = BINANCE_DAYS  # the CLI runs the shared build's window and days
+STOP, END = LAST.isoformat(), BINANCE_WINDOW[1].isoformat()
 
 FAULTS = {
     "download": "cache-write:5",  # 5th verified file, before its atomic rename
@@ -55,11 +55,10 @@ def _cli(tmp: Path, failpoint: str | None) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def clean_build(tmp_path_factory) -> dict:
-    settings = temp_settings(tmp_path_factory.mktemp("clean"), FIRST.isoformat(), END)
-    assert run_range(settings, FIRST, LAST).success
-    return fingerprints(settings.warehouse_path)
+@pytest.fixture
+def clean_build(binance_chain) -> dict:
+    """The rows of a clean build of the same window and days (the shared session build)."""
+    return fingerprints(binance_chain.settings.warehouse_path)
 
 
 def _stray_temp_files(root: Path) -> list[Path]:

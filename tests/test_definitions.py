@@ -14,6 +14,7 @@ import pytest
 from orchestration.automation import daily_after_archive, late_archive_sensor
 from orchestration.definitions import ALL_ASSETS, defs
 from orchestration.partitions import daily_partitions
+from tests.pipeline_helpers import run_chain
 from transforms.config import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +110,6 @@ def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
     """A published day whose run failed (here: a corrupt zip in the mirror) is requested again
     with a new run key, and flagged after MAX_FAILED_RUNS failures."""
     from orchestration.automation import MAX_FAILED_RUNS
-    from orchestration.resources import resources_from_settings
     from transforms.raw.synthetic import generate_mirror
     from transforms.raw.venues.binance import archive_relpath
 
@@ -132,13 +132,7 @@ def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
             result = late_archive_sensor(dg.build_sensor_context(instance=instance))
             request = next(r for r in result if r.partition_key == day.isoformat())
             run_keys.append(request.run_key)
-            failed = dg.materialize(
-                ALL_ASSETS,
-                instance=instance,
-                resources=resources_from_settings(load_settings()),
-                partition_key=day.isoformat(),
-                raise_on_error=False,
-            )
+            failed = run_chain(load_settings(), day, instance=instance, raise_on_error=False)
             assert not failed.success
         assert len(set(run_keys)) == MAX_FAILED_RUNS
         result = late_archive_sensor(dg.build_sensor_context(instance=instance))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, make_settings
@@ -167,9 +168,150 @@ def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
             ).fetchall()
         }
         staged = {r[0] for r in conn.execute("SELECT DISTINCT day FROM stg.bars_5m").fetchall()}
+        # every file of the withheld day stays out of the snapshot, not only the bad one
+        raw_bad = {
+            table: conn.execute(
+                f"SELECT count(*) FROM raw.{table} WHERE day = ?", [BAD]
+            ).fetchone()[0]
+            for table in ("klines_1m", "mark_klines_1m", "metrics_5m", "funding")
+        }
+        raw_good = conn.execute(
+            "SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [DAYS[0]]
+        ).fetchone()[0]
+        notes = dict(
+            conn.execute(
+                "SELECT day, history_incomplete FROM mart.daily_metrics "
+                "WHERE symbol = ? AND venue = 'binance' AND scenario = 'base'",
+                [SYMBOL],
+            ).fetchall()
+        )
     assert BAD not in published and BAD not in staged
+    assert raw_bad == dict.fromkeys(raw_bad, 0), raw_bad
+    assert raw_good == 1440
+    # the days after the withheld day say so (#19's column), the day before does not
+    assert not notes[DAYS[0]]
+    assert all(f"history incomplete: {BAD} missing" in notes[d] for d in DAYS[2:]), notes
+    with warehouse(tmp_path / "data" / "warehouse.duckdb", read_only=True) as conn:
+        kept = conn.execute("SELECT count(*) FROM raw.mark_klines_1m WHERE day = ?", [BAD])
+        assert kept.fetchone()[0] == 1440  # the live warehouse keeps them for the next run
     assert published == set(DAYS) - {BAD}
     pages = {p.name for p in (tmp_path / "site" / SYMBOL).glob("20*")} | {
         p.name for p in (tmp_path / "site").glob("20*")
     }
     assert BAD.isoformat() not in pages
+
+
+def test_a_refused_bybit_day_withholds_that_venue_day_only(tmp_path, monkeypatch):
+    """Through `liqmap run` with Bybit from the real fake server, prices x1000 on one day:
+    Binance is published for every day; Bybit's marts exist for its other days (the later
+    ones saying the history is incomplete); the aggregate of the bad day names Bybit
+    missing; nothing scaled reaches the snapshot."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import test_row_rules as r
+
+    from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+    from transforms.raw.venues.bybit.feed import shadow_market
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, r.D0, r.D1, seed=SEED)
+    settings = make_settings(tmp_path, source="mirror", mirror_dir=mirror)
+    market = r._tampered(shadow_market(settings, SYMBOL), "prices x1000")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}
+    env.update(
+        DAGSTER_HOME=str(tmp_path / "home"),
+        LIQMAP_DATA_DIR=str(tmp_path / "data"),
+        LIQMAP_SITE_DIR=str(tmp_path / "site"),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+        LIQMAP_VENUES="binance,bybit",
+        LIQMAP_SYMBOLS=SYMBOL,
+        LIQMAP_START_DATE=r.D0.isoformat(),
+        LIQMAP_END_DATE=(r.D1 - timedelta(days=1)).isoformat(),
+        LIQMAP_BYBIT_DEADLINE_S="5",
+        COLUMNS="200",
+    )
+    liqmap = str(Path(sys.executable).with_name("liqmap"))
+    with FakeBybitServer([market]) as server:
+        env["LIQMAP_BYBIT_URL"] = server.url
+        result = subprocess.run(
+            [liqmap, "run"], env=env, capture_output=True, text=True, timeout=900,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert "close_near_reference_venue" in out and f"{r.BAD}" in out, out
+    snapshot = tmp_path / "data" / "snapshot" / "warehouse.duckdb"
+    with warehouse(snapshot, read_only=True) as conn:
+
+        def days(venue: str) -> set[date]:
+            rows = conn.execute(
+                "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = ?", [venue]
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        assert days("binance") == set(r.DAYS)
+        assert days("bybit") == set(r.DAYS) - {r.BAD}
+        assert days("all") == set(r.DAYS)
+        missing = dict(
+            conn.execute(
+                "SELECT day, venues_missing FROM mart.daily_metrics "
+                "WHERE venue = 'all' AND scenario = 'base'"
+            ).fetchall()
+        )
+        assert "bybit" in missing[r.BAD] and not missing[r.DAYS[0]], missing
+        note = conn.execute(
+            "SELECT history_incomplete FROM mart.daily_metrics "
+            "WHERE venue = 'bybit' AND scenario = 'base' AND day = ?",
+            [r.DAYS[2]],
+        ).fetchone()[0]
+        assert f"{r.BAD} missing" in note, note
+        scaled = conn.execute(
+            "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND close > 1e6"
+        ).fetchone()[0]
+        assert scaled == 0
+
+
+def test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only(tmp_path):
+    """A funding rate of 500 % on one settlement: that day is withheld (named with file, line
+    and rule); the month's other days load; the file stays cached; a re-run gives the same
+    rows and one rejection, not two."""
+    import csv
+    import io
+
+    from ingest_helpers import read_member, write_archive
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    rel = archive_relpath("funding", SYMBOL, D0.strftime("%Y-%m"))
+    rows = list(csv.reader(io.StringIO(read_member(mirror / rel).decode())))
+    header = not rows[0][0].isdigit()
+    body = rows[1:] if header else rows
+    rate = rows[0].index("last_funding_rate") if header else 2
+    bad_ms = int(datetime(BAD.year, BAD.month, BAD.day, 8, tzinfo=UTC).timestamp() * 1000)
+    hit = [r for r in body if abs(int(r[0]) - bad_ms) < 3_600_000]
+    assert hit, "no settlement at 08:00 of the bad day"
+    hit[0][rate] = "5.0"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    write_archive(mirror, rel, Path(rel).name.replace(".zip", ".csv"), out.getvalue())
+    settings = make_settings(tmp_path, source="mirror", mirror_dir=mirror, venues=("binance",))
+    for _ in range(2):
+        result = ingest_window(_connect(settings), settings, "funding", D0, D1, LOG)
+        with warehouse(settings.warehouse_path) as conn:
+            loaded = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT day FROM raw.funding WHERE venue = 'binance'"
+                ).fetchall()
+            }
+            withheld = rejected_days(conn, [SYMBOL], D0, D1)
+            stored = conn.execute("SELECT count(*) FROM raw.rejected_files").fetchone()[0]
+        assert loaded == set(DAYS) - {BAD}
+        assert list(withheld) == [BAD] and stored == 1
+        line = withheld[BAD][0]
+        assert rel in line and "funding_rate_bounded" in line and "last_funding_rate=5.0" in line
+        assert [r.period for r in result.rejections] == [BAD.isoformat()]
+        assert (settings.cache_dir / "mirror" / rel).is_file()  # the good file stays cached

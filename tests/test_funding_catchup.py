@@ -13,8 +13,7 @@ from ingest_helpers import SEED, SYMBOL, hide, publish
 
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.staging import stg_bars_5m
-from orchestration.resources import resources_from_settings
-from tests.pipeline_helpers import temp_settings
+from tests.pipeline_helpers import run_chain, temp_settings
 from transforms.db import warehouse
 from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.binance import DATASETS, NotYetPublished, periods_for_window
@@ -169,11 +168,8 @@ def test_catch_up_is_clamped_to_the_configured_start(mirror, tmp_path):
 
 
 def _materialize(settings, day: date) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*raw_assets, stg_bars_5m],
-        resources=resources_from_settings(settings),
-        partition_key=day.isoformat(),
-    )
+    """The raw assets and staging for one day."""
+    return run_chain(settings, day, assets=[*raw_assets, stg_bars_5m])
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

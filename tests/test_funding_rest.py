@@ -17,8 +17,7 @@ from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, hide, publish, re
 
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.staging import stg_bars_5m
-from orchestration.resources import resources_from_settings
-from tests.pipeline_helpers import temp_settings
+from tests.pipeline_helpers import run_chain, temp_settings
 from transforms.db import warehouse
 from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.binance import SourceError
@@ -104,11 +103,8 @@ def _settings(tmp: Path, server: ArchiveServer):
 
 
 def _materialize(settings, day: date) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [*raw_assets, stg_bars_5m],
-        resources=resources_from_settings(settings),
-        partition_key=day.isoformat(),
-    )
+    """The raw assets and staging for one day."""
+    return run_chain(settings, day, assets=[*raw_assets, stg_bars_5m])
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:

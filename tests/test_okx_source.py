@@ -23,7 +23,7 @@ from transforms.raw.venues.okx.errors import (
     RateLimited,
 )
 from transforms.raw.venues.okx.fake_server import FakeOkxServer, Fault
-from transforms.raw.venues.okx.load import replace_days, replace_tier_snapshot
+from transforms.raw.venues.okx.load import replace_tier_snapshot
 from transforms.raw.venues.okx.market import generate_market
 from transforms.raw.venues.okx.source import OkxSource, day_start_ms
 
@@ -192,18 +192,20 @@ def test_tiers_are_contract_counts_valued_with_ct_val(server, tmp_path) -> None:
 
 
 def _tiers_valued(src: OkxSource, conn: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    klines = src.fetch_day("klines_1m", SYMBOL, date(2026, 10, 4))
-    replace_days(conn, "klines_1m", SYMBOL, [klines], tmp_path / "cache")
+    mark = src.fetch_day("mark_klines_1m", SYMBOL, date(2026, 10, 4))
     snapshot = src.fetch_tiers(SYMBOL)
     assert snapshot.contract_value == 0.01 and snapshot.rows[0][2] == 1000.0  # contracts
+    assert snapshot.mark_price == mark.rows[-1][4]  # the last mark close before now
     assert replace_tier_snapshot(conn, snapshot) == len(snapshot.rows)
-    close = klines.rows[-1][4]
+    close = snapshot.mark_price
     caps = conn.execute(
         "SELECT notional_cap, maint_margin_rate, cum, source FROM ref.leverage_brackets "
         "WHERE venue = 'okx' ORDER BY bracket"
     ).fetchall()
     assert caps[0][0] == pytest.approx(1000 * 0.01 * close)  # 10 BTC at the day's close
-    assert caps[0][1] == 0.004 and caps[0][2] == 0.0 and "ctVal 0.01" in caps[0][3]
+    assert caps[0][1] == 0.004 and caps[0][2] == 0.0 and "ctVal 0.01 x markPx" in caps[0][3]
+    again = src.fetch_tiers(SYMBOL)  # the day's snapshot comes from the cache
+    assert again.from_cache and again.mark_price == snapshot.mark_price
     assert inst_id(SYMBOL) == "BTC-USDT-SWAP" and DATASETS["position_tiers"].inst_param == (
         "instFamily"
     )

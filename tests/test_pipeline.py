@@ -5,38 +5,28 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.definitions import ALL_ASSETS
-from orchestration.resources import resources_from_settings
-from tests.pipeline_helpers import (
-    fingerprints,
-    run_day,
-    run_range,
-    table_frame,
-    temp_settings,
-)
+from tests.builds import BINANCE_DAYS
+from tests.pipeline_helpers import fingerprints, run_chain, run_day, run_range, table_frame
 from transforms.marts.registry import MART_ASSETS
 from transforms.raw.quality import check_files_verified
 
-pytestmark = pytest.mark.xdist_group("binance_chain")
+pytestmark = pytest.mark.xdist_group("pipeline")  # its tests change one private copy in turn
 
-FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
+FIRST, LAST = BINANCE_DAYS
 BASE_HASH_SQL = (
     "SELECT DISTINCT params_hash FROM mart.daily_metrics WHERE day = ? AND scenario = 'base'"
 )
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A 4-day synthetic market materialized as one range run."""
-    tmp = tmp_path_factory.mktemp("pipeline")
-    settings = temp_settings(tmp, "2025-11-01", "2025-11-06")
-    result = run_range(settings, FIRST, LAST)
-    assert result.success
+def built(binance_chain, tmp_path_factory):
+    """A private copy of the shared 3-day Binance build (its range run): these tests re-run
+    days and change the model's settings."""
+    settings = binance_chain.copy_to(tmp_path_factory.mktemp("pipeline"))
     return settings, fingerprints(settings.warehouse_path)
 
 
@@ -80,7 +70,7 @@ def test_single_day_rerun_matches_the_range(built):
     settings, before = built
     marts = [t for t in before if t.startswith("mart.")]
     expected = {t: table_frame(settings.warehouse_path, t) for t in marts}
-    assert run_day(settings, date(2025, 11, 3)).success
+    assert run_day(settings, date(2025, 11, 2)).success  # a day inside the range
     after = fingerprints(settings.warehouse_path)
     for table in before:
         if table in marts:
@@ -95,7 +85,7 @@ def test_launchpad_config_changes_the_model_and_is_recorded(built, tmp_path):
     """Model parameters set in run config (as from the launchpad) drive the marts and are
     recorded with them, so a number can be traced back to its assumptions."""
     settings, _ = built
-    day = date(2025, 11, 4)
+    day = LAST
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         (default_hash,) = conn.execute(
@@ -105,13 +95,7 @@ def test_launchpad_config_changes_the_model_and_is_recorded(built, tmp_path):
     finally:
         conn.close()
     config = {"leverage_levels": [10, 20], "leverage_weights": [0.5, 0.5], "lookback_days": 30}
-    result = dg.materialize(
-        ALL_ASSETS,
-        resources=resources_from_settings(settings),
-        partition_key=day.isoformat(),
-        selection=[*MART_ASSETS],
-        run_config={"ops": {"liquidation_model": {"config": config}}},
-    )
+    result = run_chain(settings, day, selection=[*MART_ASSETS], model_config=config)
     assert result.success
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:

@@ -1,10 +1,11 @@
 """Issue 9: a bad archive file never reaches the report.
 
-One small warehouse (3 synthetic days, site and snapshot published) is built once; each case
-copies it, corrupts one file of the last day in the mirror on disk (with a matching CHECKSUM,
-so only validation can catch it), re-runs the real Dagster chain and asserts: the run fails,
-the warehouse (row level), the snapshot and the site equal the state before, and the
-rejection names that file, the rule and the first offending line.
+One small warehouse (3 synthetic days, site and snapshot published: the shared session build
+`binance_chain`) is built once; each case copies it, corrupts one file of the last day in the
+mirror on disk (with a matching CHECKSUM, so only validation can catch it), re-runs the real
+Dagster chain and asserts: the run fails, the warehouse (row level), the snapshot and the site
+equal the state before, and the rejection names that file, the rule and the first offending
+line.
 """
 
 from __future__ import annotations
@@ -17,37 +18,33 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.pipeline_helpers import fingerprints, run_range, temp_settings
+from tests.builds import BINANCE_DAYS, BINANCE_WINDOW, ChainBuild, digest_tree
+from tests.pipeline_helpers import fingerprints, run_range
 from transforms.raw.synthetic import headerless
 from transforms.raw.venues.binance.datasets import archive_relpath
 
 pytestmark = pytest.mark.slow
 
 SYMBOL = "BTCUSDT"
-FIRST, LAST = date(2025, 11, 1), date(2025, 11, 3)
+FIRST, LAST = BINANCE_DAYS
 BAD_DAY = LAST
 Rows = list[list[str]]
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Path:
+@pytest.fixture
+def prepared(binance_chain) -> ChainBuild:
     """A published 3-day build: warehouse, cache, synthetic mirror, site, snapshot."""
-    root = tmp_path_factory.mktemp("gates-base")
-    settings = temp_settings(root, FIRST.isoformat(), LAST.isoformat())
-    assert run_range(settings, FIRST, LAST).success
-    return root
+    return binance_chain
 
 
-def _copy(prepared: Path, tmp: Path):
-    for part in ("data", "site"):
-        shutil.copytree(prepared / part, tmp / part)
-    return temp_settings(tmp, FIRST.isoformat(), LAST.isoformat())
+def _copy(prepared: ChainBuild, tmp: Path):
+    return prepared.copy_to(tmp)
 
 
 def _read(zip_path: Path) -> tuple[str, str]:
@@ -195,12 +192,7 @@ def _state(settings) -> dict:
     finally:
         conn.close()
     state["snapshot"] = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
-    site = settings.output_site_dir
-    state["site"] = {
-        str(p.relative_to(site)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(site.rglob("*"))
-        if p.is_file()
-    }
+    state["site"] = digest_tree(settings.output_site_dir)
     return state
 
 
@@ -242,7 +234,12 @@ def test_bad_file_is_rejected_and_nothing_changes(case, prepared, tmp_path):
     result = run_range(settings, BAD_DAY, BAD_DAY, raise_on_error=False)
 
     assert not result.success
-    assert _state(settings) == before
+    after = _state(settings)
+    if name == F:
+        # a monthly file withholds only its bad row's day (issue 20): the file is recorded,
+        # since the month's other days load from it; every row stays as it was
+        before.pop("files"), after.pop("files")
+    assert after == before
     [(dataset, _period, rel, got_rule, got_line, message)] = _rejections(settings)
     assert (dataset, rel, got_rule) == (name, relpath, rule), message
     if line is not None:
@@ -303,8 +300,8 @@ def test_cli_exits_non_zero_naming_the_file(prepared, tmp_path):
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "LIQMAP_DATA_DIR": str(settings.data_dir),
         "LIQMAP_SITE_DIR": str(settings.output_site_dir),
-        "LIQMAP_START_DATE": FIRST.isoformat(),
-        "LIQMAP_END_DATE": LAST.isoformat(),
+        "LIQMAP_START_DATE": BINANCE_WINDOW[0].isoformat(),
+        "LIQMAP_END_DATE": BINANCE_WINDOW[1].isoformat(),
         "LIQMAP_SOURCE": "synthetic",
     }
     env.pop("LIQMAP_FAILPOINT", None)

@@ -8,17 +8,12 @@ import dagster as dg
 import duckdb
 
 from orchestration.assets.raw_liquidations import raw_liquidations
-from orchestration.resources import resources_from_settings
-from tests.pipeline_helpers import temp_settings
+from tests.pipeline_helpers import run_chain, temp_settings
 from tests.test_realized_load import DAY, _collected
 
 
 def _materialize(settings) -> dg.ExecuteInProcessResult:  # type: ignore[no-untyped-def]
-    return dg.materialize(
-        [raw_liquidations],
-        resources=resources_from_settings(settings),
-        partition_key=DAY.isoformat(),
-    )
+    return run_chain(settings, DAY, assets=[raw_liquidations])
 
 
 def _table(path: Path, sql: str) -> list[tuple]:

@@ -1,5 +1,6 @@
 """Realized beside modelled: the real Dagster chain over a few synthetic days, with hourly
-files written by the collector's own writer for some of them, then the built site.
+files written by the collector's own writer for some of them, then the built site
+(tests/realized_chain.py, shared as the session fixture `realized_chain`).
 
 Days: 11-02 not collected; 11-03..11-05 fully collected on both venues; 11-06 fully on
 Bybit, half a day on Binance (partial: labelled, excluded from the calibration).
@@ -10,64 +11,25 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pytest
 
-from orchestration.definitions import ALL_ASSETS
-from orchestration.resources import resources_from_settings
 from reports.notation import fmt_usd
-from tests.pipeline_helpers import temp_settings
-from tests.realized_helpers import binance_message, bybit_push
-from tests.test_realized_load import _write_hour
-from transforms.raw.realized.coverage import DAY_MS, CoverageLog, day_start_ms
+from tests.realized_chain import (
+    BINANCE_PRICE,
+    BYBIT_PRICE,
+    COMPLETE_DAYS,
+    EVENTS,
+    FIRST,
+    HOUR_MS,
+    LAST,
+    NOT_COLLECTED,
+    PARTIAL,
+)
+from transforms.raw.realized.coverage import day_start_ms
 
 pytestmark = pytest.mark.xdist_group("browser")
-
-FIRST, LAST = date(2025, 11, 2), date(2025, 11, 6)
-NOT_COLLECTED, PARTIAL = date(2025, 11, 2), date(2025, 11, 6)
-COMPLETE_DAYS = [date(2025, 11, 3), date(2025, 11, 4), date(2025, 11, 5)]
-BYBIT_PRICE, BINANCE_PRICE = 91000.5, 90612.3  # fixture prices (bybit p, binance ap)
-HOUR_MS = 3_600_000
-
-# per collected day: (hour, side liquidated, quantity) for each venue, different every day
-EVENTS = {
-    date(2025, 11, 3): {"bybit": [(1, "long", 0.5), (1, "short", 0.2), (13, "long", 1.0)],
-                        "binance": [(2, "long", 0.004), (9, "short", 0.002)]},
-    date(2025, 11, 4): {"bybit": [(5, "short", 2.0), (22, "long", 0.1)],
-                        "binance": [(5, "short", 0.009), (6, "short", 0.001), (7, "long", 0.003)]},
-    date(2025, 11, 5): {"bybit": [(0, "long", 0.3)],
-                        "binance": [(3, "long", 0.010), (4, "short", 0.001)]},
-    date(2025, 11, 6): {"bybit": [(10, "short", 0.7)],
-                        "binance": [(1, "long", 0.005), (2, "short", 0.006)]},
-}  # fmt: skip
-
-
-def _bybit(ts: int, side: str, qty: float) -> dict:
-    push = bybit_push([{"T": ts, "s": "BTCUSDT", "S": "Buy" if side == "long" else "Sell",
-                        "v": f"{qty}", "p": f"{BYBIT_PRICE}"}])  # fmt: skip
-    return push
-
-
-def _binance(i: int, ts: int, side: str, qty: float) -> dict:
-    msg = binance_message(i, side="SELL" if side == "long" else "BUY")
-    msg["o"].update(T=ts, q=f"{qty}", l=f"{qty}", z=f"{qty}")
-    return msg
-
-
-def _collect(data_dir: Path) -> None:
-    """Hourly files and coverage marks as `liqmap collect` leaves them."""
-    root = data_dir / "realized"
-    for d, venues in EVENTS.items():
-        start = day_start_ms(d)
-        for venue, events in venues.items():
-            for i, (hour, side, qty) in enumerate(events):
-                ts = start + hour * HOUR_MS + 1_000 + i
-                msg = _bybit(ts, side, qty) if venue == "bybit" else _binance(i, ts, side, qty)
-                _write_hour(root, venue, ts + 50, [msg])
-            half = venue == "binance" and d == PARTIAL
-            CoverageLog(root / venue).mark(start, start + (DAY_MS // 2 if half else DAY_MS))
 
 
 def _sums(venue: str, d: date) -> tuple[float, float]:
@@ -79,36 +41,6 @@ def _sums(venue: str, d: date) -> tuple[float, float]:
     )
 
 
-def _run(settings, first: date, last: date) -> dg.ExecuteInProcessResult:  # type: ignore[no-untyped-def]
-    """Every asset for [first, last] as one run; a small zigzag threshold so that the few
-    synthetic days have swings."""
-    return dg.materialize(
-        ALL_ASSETS,
-        resources=resources_from_settings(settings),
-        run_config={"ops": {"liquidation_model": {"config": {"zigzag_pct": 0.005}}}},
-        tags={
-            "dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat(),
-        },
-    )
-
-
-def build_chain(tmp: Path):  # type: ignore[no-untyped-def]
-    """The collected files, the Dagster chain over them and a re-run of one day: Settings."""
-    settings = temp_settings(tmp, "2025-11-01", "2025-11-07")
-    _collect(settings.data_dir)
-    result = _run(settings, FIRST, LAST)
-    assert result.success
-    again = _run(settings, PARTIAL, PARTIAL)  # a re-run of a day: same rows
-    assert again.success
-    return settings
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    return build_chain(tmp_path_factory.mktemp("realized_marts"))
-
-
 def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     conn = duckdb.connect(str(path), read_only=True)
     try:
@@ -117,16 +49,16 @@ def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         conn.close()
 
 
-def test_daily_rows_equal_hand_sums_and_label_collection(chain):
+def test_daily_rows_equal_hand_sums_and_label_collection(realized_chain):
     rows = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT venue, day, collected, coverage_share, completeness, events, realized_long, "
         "realized_short, model, modelled_long, modelled_short FROM mart.realized_daily "
         "ORDER BY venue, day",
     )
     model = dict(
         ((d, (lo, sh)) for d, lo, sh in _query(
-            chain.warehouse_path,
+            realized_chain.warehouse_path,
             "SELECT day, liquidated_long_24h, liquidated_short_24h FROM mart.daily_metrics "
             "WHERE scenario = 'base' AND venue = 'binance'",
         ))
@@ -149,9 +81,9 @@ def test_daily_rows_equal_hand_sums_and_label_collection(chain):
             assert (mdl, ml, ms) == ("no model for this venue", None, None)
 
 
-def test_hourly_rows_and_moves_sum_the_events(chain):
+def test_hourly_rows_and_moves_sum_the_events(realized_chain):
     hourly = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT venue, day, hour(ts), events, realized_long, realized_short, price_long, "
         "price_short FROM mart.realized_hourly ORDER BY ALL",
     )
@@ -172,7 +104,7 @@ def test_hourly_rows_and_moves_sum_the_events(chain):
         assert price_sh == (pytest.approx(price) if sh else None)
 
     moves = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT r.venue, r.start_ts, r.end_ts, r.collected, r.realized_long, r.realized_short,"
         " r.modelled_long, m.long_liquidated FROM mart.realized_moves r JOIN mart.moves m "
         "USING (symbol, day, start_ts) WHERE m.venue = 'binance' AND r.venue != 'all'",
@@ -180,7 +112,7 @@ def test_hourly_rows_and_moves_sum_the_events(chain):
     # binance is modelled (its own swings); bybit is not, so it is measured on the
     # aggregate's swings, which with one venue are binance's
     n_moves = _query(
-        chain.warehouse_path, "SELECT count(*) FROM mart.moves WHERE venue = 'binance'"
+        realized_chain.warehouse_path, "SELECT count(*) FROM mart.moves WHERE venue = 'binance'"
     )[0][0]
     assert n_moves > 0 and len(moves) == 2 * n_moves
     seen = 0
@@ -205,9 +137,9 @@ def test_hourly_rows_and_moves_sum_the_events(chain):
     assert seen > 0  # some swings do contain collected events
 
 
-def test_calibration_uses_complete_days_only_and_matches_numpy(chain):
+def test_calibration_uses_complete_days_only_and_matches_numpy(realized_chain):
     (row,) = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT days_used, days_partial, days_not_collected, first_day, last_day, "
         "realized_total, modelled_total, modelled_per_realized, pearson, spearman, "
         "side_agreement, completeness FROM mart.realized_calibration "
@@ -217,7 +149,7 @@ def test_calibration_uses_complete_days_only_and_matches_numpy(chain):
     model = {
         d: (lo, sh)
         for d, lo, sh in _query(
-            chain.warehouse_path,
+            realized_chain.warehouse_path,
             "SELECT day, liquidated_long_24h, liquidated_short_24h FROM mart.daily_metrics "
             "WHERE scenario = 'base' AND venue = 'binance'",
         )
@@ -242,7 +174,7 @@ def test_calibration_uses_complete_days_only_and_matches_numpy(chain):
     assert row[11] == "throttled"
 
     bybit = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT as_of, days_used, days_not_collected, realized_total, modelled_per_realized, "
         "model FROM mart.realized_calibration WHERE venue = 'bybit' ORDER BY as_of",
     )
@@ -269,8 +201,8 @@ def _cell(html: str, venue: str, field: str) -> str:
     return row.split(f'data-field="{field}">', 1)[1].split("<", 1)[0]
 
 
-def test_day_pages_show_realized_beside_modelled(chain):
-    site = chain.output_site_dir
+def test_day_pages_show_realized_beside_modelled(realized_chain):
+    site = realized_chain.output_site_dir
     missing = _page(site, NOT_COLLECTED)
     assert 'id="h-realized"' in missing
     for venue in ("bybit", "binance"):
@@ -298,7 +230,7 @@ def test_day_pages_show_realized_beside_modelled(chain):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium")
-def test_realized_charts_draw_in_chromium(chain):
+def test_realized_charts_draw_in_chromium(realized_chain):
     """The card's two charts draw, offline, without console errors or serious axe issues."""
     import functools
     import http.server
@@ -307,11 +239,11 @@ def test_realized_charts_draw_in_chromium(chain):
     sync_api = pytest.importorskip("playwright.sync_api")
     from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 
-    page = _page_path(chain.output_site_dir, COMPLETE_DAYS[1])
-    handler = functools.partial(_Quiet, directory=str(chain.output_site_dir))
+    page = _page_path(realized_chain.output_site_dir, COMPLETE_DAYS[1])
+    handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    path = page.relative_to(chain.output_site_dir).as_posix()
+    path = page.relative_to(realized_chain.output_site_dir).as_posix()
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -1,7 +1,7 @@
 """Realized liquidations on the day page's own charts: markers on the heatmap (24h and 1w),
 realized per swing in the moves chart, and the aggregate's rows in mart.realized_moves.
 
-Same synthetic chain as tests/test_realized_marts.py (its `chain` fixture and events): the
+The shared realized chain (tests/realized_chain.py, session fixture `realized_chain`): the
 aggregate page ('all') sums both collecting venues per hour and side.
 """
 
@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.site_data import html_specs
-from tests.test_realized_marts import (
+from tests.realized_chain import (
     BINANCE_PRICE,
     BYBIT_PRICE,
     COMPLETE_DAYS,
@@ -24,19 +23,12 @@ from tests.test_realized_marts import (
     LAST,
     NOT_COLLECTED,
     PARTIAL,
-    _page,
-    _page_path,
-    _query,
-    build_chain,
 )
+from tests.site_data import html_specs
+from tests.test_realized_marts import _page, _page_path, _query
 from transforms.raw.realized.coverage import day_start_ms
 
 pytestmark = pytest.mark.xdist_group("browser")
-
-
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    return build_chain(tmp_path_factory.mktemp("realized_heatmap"))
 
 
 SIDE_NAMES = {"long": "Longs liquidated", "short": "Shorts liquidated"}
@@ -94,10 +86,10 @@ def _assert_markers(markers: list[dict], expected: dict) -> None:
         assert m["venues"] == " + ".join(sorted(venues))
 
 
-def test_24h_heatmap_marks_every_hour_summed_over_venues(chain):
+def test_24h_heatmap_marks_every_hour_summed_over_venues(realized_chain):
     day = COMPLETE_DAYS[1]
-    html = _page(chain.output_site_dir, day)
-    markers = _markers(chain.output_site_dir, html, "24h")
+    html = _page(realized_chain.output_site_dir, day)
+    markers = _markers(realized_chain.output_site_dir, html, "24h")
     expected = _hand_markers([day])
     assert any(len(v[2]) == 2 for v in expected.values())  # an hour with both venues
     _assert_markers(markers, expected)
@@ -106,10 +98,10 @@ def test_24h_heatmap_marks_every_hour_summed_over_venues(chain):
     assert "Not fully collected" not in caption
 
 
-def test_1w_heatmap_marks_collected_days_and_bands_the_rest(chain):
-    html = _page(chain.output_site_dir, LAST)
-    spec = _spec(chain.output_site_dir, html, "heat-1w")
-    markers = _markers(chain.output_site_dir, html, "1w")
+def test_1w_heatmap_marks_collected_days_and_bands_the_rest(realized_chain):
+    html = _page(realized_chain.output_site_dir, LAST)
+    spec = _spec(realized_chain.output_site_dir, html, "heat-1w")
+    markers = _markers(realized_chain.output_site_dir, html, "1w")
     _assert_markers(markers, _hand_markers([LAST - timedelta(days=i) for i in range(7)]))
     # nothing drawn on the day nothing was collected; it is banded and named instead
     a, b = day_start_ms(NOT_COLLECTED), day_start_ms(NOT_COLLECTED + timedelta(days=1))
@@ -129,12 +121,12 @@ def test_1w_heatmap_marks_collected_days_and_bands_the_rest(chain):
     assert f"{PARTIAL:%d %b} (Binance partial (50% of the day))" in note
 
 
-def test_no_markers_for_a_day_not_collected(chain):
-    html = _page(chain.output_site_dir, NOT_COLLECTED)
-    assert _markers(chain.output_site_dir, html, "24h") == []
+def test_no_markers_for_a_day_not_collected(realized_chain):
+    html = _page(realized_chain.output_site_dir, NOT_COLLECTED)
+    assert _markers(realized_chain.output_site_dir, html, "24h") == []
     note = html.split('id="panel-heat-24h"', 1)[1].split("data-realized-note>", 1)[1]
     assert "): not collected in this window, so no markers." in note.split("<", 1)[0]
-    spec = _spec(chain.output_site_dir, html, "heat-24h")
+    spec = _spec(realized_chain.output_site_dir, html, "heat-24h")
     (band,) = [g for g in _rows_with(spec, "label") if "x2" in g and g["x2"] > g["x"]]
     assert band["label"] == (
         f"Realized {NOT_COLLECTED:%d %b}: Bybit not collected, Binance not collected"
@@ -142,16 +134,18 @@ def test_no_markers_for_a_day_not_collected(chain):
     assert band["x2"] - band["x"] == 24 * HOUR_MS  # the whole window
 
 
-def test_aggregate_realized_moves_sum_the_venues(chain):
+def test_aggregate_realized_moves_sum_the_venues(realized_chain):
     rows = _query(
-        chain.warehouse_path,
+        realized_chain.warehouse_path,
         "SELECT a.start_ts, a.end_ts, a.collected, a.completeness, a.realized_long, "
         "a.realized_short, a.modelled_long, m.long_liquidated, a.modelled_short, "
         "m.short_liquidated FROM mart.realized_moves a JOIN mart.moves m "
         "ON m.venue = 'all' AND m.symbol = a.symbol AND m.start_ts = a.start_ts "
         "WHERE a.venue = 'all' ORDER BY a.start_ts",
     )
-    n_moves = _query(chain.warehouse_path, "SELECT count(*) FROM mart.moves WHERE venue='all'")
+    n_moves = _query(
+        realized_chain.warehouse_path, "SELECT count(*) FROM mart.moves WHERE venue='all'"
+    )
     assert len(rows) == n_moves[0][0] > 0
     seen = 0
     for start, end, collected, completeness, rl, rs, ml, model_l, ms, model_s in rows:
@@ -179,13 +173,13 @@ def _ms(ts: datetime) -> int:
     return int((np.datetime64(ts, "ms") - np.datetime64(0, "ms")).astype(int))
 
 
-def test_moves_chart_carries_realized_per_swing(chain):
-    html = _page(chain.output_site_dir, LAST)
-    rows = _rows_with(_spec(chain.output_site_dir, html, "moves"), "kind")
+def test_moves_chart_carries_realized_per_swing(realized_chain):
+    html = _page(realized_chain.output_site_dir, LAST)
+    rows = _rows_with(_spec(realized_chain.output_site_dir, html, "moves"), "kind")
     realized = {
         f"{start:%Y-%m-%d %H:%M}": (collected, rl, rs)
         for start, collected, rl, rs in _query(
-            chain.warehouse_path,
+            realized_chain.warehouse_path,
             "SELECT start_ts, collected, realized_long, realized_short FROM mart.realized_moves "
             "WHERE venue = 'all'",
         )
@@ -212,7 +206,7 @@ def test_moves_chart_carries_realized_per_swing(chain):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium")
-def test_hovering_a_marker_names_venues_side_and_notional(chain):
+def test_hovering_a_marker_names_venues_side_and_notional(realized_chain):
     """The 24h heatmap with markers draws cleanly; a marker's tooltip reads its hour."""
     import functools
     import http.server
@@ -222,12 +216,14 @@ def test_hovering_a_marker_names_venues_side_and_notional(chain):
     from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 
     day = COMPLETE_DAYS[1]
-    page = _page_path(chain.output_site_dir, day)
-    handler = functools.partial(_Quiet, directory=str(chain.output_site_dir))
+    page = _page_path(realized_chain.output_site_dir, day)
+    handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    path = page.relative_to(chain.output_site_dir).as_posix()
-    biggest = max(_markers(chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"])
+    path = page.relative_to(realized_chain.output_site_dir).as_posix()
+    biggest = max(
+        _markers(realized_chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"]
+    )
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -262,7 +258,7 @@ def test_hovering_a_marker_names_venues_side_and_notional(chain):
         httpd.server_close()
 
 
-def test_bybit_is_calibrated_against_its_own_model(chain, tmp_path):
+def test_bybit_is_calibrated_against_its_own_model(realized_chain, tmp_path):
     """With Bybit modelled too (LIQMAP_VENUES=binance,bybit), its realized days, swings and
     calibration use Bybit's own model rows, and the card shows both venues' calibration
     with their source's completeness."""
@@ -276,7 +272,7 @@ def test_bybit_is_calibrated_against_its_own_model(chain, tmp_path):
     from transforms.marts.realized import update_realized_marts
 
     path = tmp_path / "warehouse.duckdb"
-    shutil.copy(chain.warehouse_path, path)
+    shutil.copy(realized_chain.warehouse_path, path)
     conn = duckdb.connect(str(path))
     try:
         # Bybit's model: Binance's rows with other figures (longs halved, shorts doubled)
@@ -338,7 +334,7 @@ def test_bybit_is_calibrated_against_its_own_model(chain, tmp_path):
     assert "The model runs on Binance and Bybit data" in card.intro
 
 
-def test_a_venue_page_marks_and_compares_that_venue_only(chain):
+def test_a_venue_page_marks_and_compares_that_venue_only(realized_chain):
     """A per-venue page (MartData.venue = 'binance'): markers and swings carry Binance's
     realized alone, from its own rows."""
     import duckdb
@@ -348,7 +344,7 @@ def test_a_venue_page_marks_and_compares_that_venue_only(chain):
     from reports.realized_marks import heat_marks
 
     day = COMPLETE_DAYS[1]
-    conn = duckdb.connect(str(chain.warehouse_path), read_only=True)
+    conn = duckdb.connect(str(realized_chain.warehouse_path), read_only=True)
     try:
         span = load_realized_span(conn, "BTCUSDT", day, day)
         moves = [

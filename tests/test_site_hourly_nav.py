@@ -19,7 +19,6 @@ from tests.site_data import page_specs
 from tests.site_fixtures import (
     GENERATED_AT,
     SYMBOL,
-    build_fixture_site,
     build_fixture_warehouse,
     drop_days_after,
 )
@@ -30,8 +29,9 @@ HOUR_MS = 3_600_000
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, list[date]]:
-    return build_fixture_site(tmp_path_factory.mktemp("site_hourly"))
+def built(fixture_site) -> tuple[Path, Path, list[date]]:
+    """The shared fixture site (read-only): (site, warehouse, days)."""
+    return fixture_site.site, fixture_site.warehouse, fixture_site.days
 
 
 def specs(page: Path) -> dict[str, dict]:

@@ -1,5 +1,6 @@
-"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py)
-through the real site build.
+"""The site with two venues (issue 13): a real two-venue warehouse (tests/venue_helpers.py,
+Binance and the fake Bybit server through the real chain; the session fixture
+`two_venue_chain`) through the real site build.
 
 The aggregate pages name the venues they add up, print at-risk figures that are the sum of
 the venues' rows, split them (and the liquidation map) by venue with each venue's share and
@@ -32,7 +33,7 @@ from tests.site_data import html_specs
 from tests.site_fixtures import GENERATED_AT
 from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
-from tests.venue_helpers import SYMBOL, TwoVenueWarehouse, build_two_venue_warehouse
+from tests.venue_helpers import SYMBOL, TwoVenueWarehouse
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -40,12 +41,12 @@ Row = dict
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
+def built(tmp_path_factory, two_venue_chain, binance_chain) -> tuple[Path, Path, TwoVenueWarehouse]:
     """(two-venue site, the pipeline's single-venue site, the warehouse): Bybit lacks the
-    last day, so that day's aggregate is Binance alone."""
-    tmp = tmp_path_factory.mktemp("site_venues")
-    wh = build_two_venue_warehouse(tmp, second_venue_missing_last_day=True)
-    out = tmp / "site2"
+    last day, so that day's aggregate is Binance alone. The single-venue site is the shared
+    Binance build's."""
+    wh = two_venue_chain
+    out = tmp_path_factory.mktemp("site_venues") / "site2"
     conn = duckdb.connect(str(wh.path), read_only=True)
     try:
         build_site(
@@ -59,7 +60,7 @@ def built(tmp_path_factory) -> tuple[Path, Path, TwoVenueWarehouse]:
         )
     finally:
         conn.close()
-    return out, tmp / "site", wh
+    return out, binance_chain.settings.output_site_dir, wh
 
 
 def base_rows(wh: TwoVenueWarehouse) -> dict[tuple[date, str], Row]:
@@ -302,11 +303,11 @@ def test_links_resolve_on_the_two_venue_site(built):
     assert checked > 100
 
 
-def test_single_venue_site_names_the_venue_and_has_no_split(built):
-    _, single, wh = built
+def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain):
+    _, single, _ = built
     assert not (single / SYMBOL / "binance").exists() and not (single / SYMBOL / "bybit").exists()
     assert not (single / SYMBOL / "venues.csv").exists()
-    for d in wh.days:
+    for d in binance_chain.days:
         page = (single / SYMBOL / d.isoformat() / "index.html").read_text()
         assert '<p class="venues" data-venues="all">Venue: Binance</p>' in page
         absent_marks = ('id="venue-risk"', 'id="liqmap-venues"', "venue-switch", "venues-missing",
@@ -440,6 +441,68 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
                     "document.getElementById('liqmap').__spec.datasets.map.length"
                 )
                 assert shown == len(agg)
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_screener_row_expands_to_each_venue(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, _ = built
+    text = (out / "index.html").read_text()
+    body = text.split(f'<tbody data-symbol="{SYMBOL}"', 1)[1].split("</tbody>", 1)[0]
+    assert 'data-venue="binance" hidden' in body and 'data-venue="bybit" hidden' in body
+    assert f'href="{SYMBOL}/bybit/index.html"' in body
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / "index.html").as_uri(), charts=False)
+            try:
+                assert v.page.is_hidden('tr[data-venue="bybit"]')
+                v.page.click("button.expand")
+                assert v.page.is_visible('tr[data-venue="bybit"]')
+                assert v.page.is_visible('tr[data-venue="binance"]')
+                assert v.problems == []
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    rows = base_rows(wh)
+    archive = out / SYMBOL / "archive" / "index.html"
+    text = archive.read_text()
+    assert "does not change, except its links to the days before and after it" in text
+    d, last = wh.second_venue_last, wh.days[-1]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, archive.as_uri(), charts=False)
+            try:
+                v.page.click('#archive-venues button[data-venue="bybit"]')
+                v.page.wait_for_function(
+                    "document.getElementById('archive-venues').dataset.shown === 'bybit'"
+                )
+                cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
+                want = fmt_usd(float(f"{rows[(d, 'bybit')]['shorts_at_risk']:.4g}"))
+                assert v.page.inner_text(cell) == want
+                missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
+                assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
+                v.page.click(f'tr[data-day="{d.isoformat()}"] a')
+                v.page.wait_for_function("window.__chartsReady === true")
+                assert v.page.url.endswith("#venue=bybit")
+                shown = v.page.get_attribute("[data-day-data]", "data-venue-shown")
+                assert shown == "bybit"
+                assert v.page.get_attribute('button[data-venue="bybit"]', "aria-pressed") == "true"
                 v.check_clean()
             finally:
                 v.close()

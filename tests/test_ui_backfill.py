@@ -8,19 +8,19 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
 from orchestration.definitions import ALL_ASSETS
-from tests.pipeline_helpers import fingerprints, run_range, temp_settings
+from tests.builds import BINANCE_DAYS
+from tests.pipeline_helpers import fingerprints
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-FIRST, LAST = date(2025, 11, 1), date(2025, 11, 3)
+FIRST, LAST = BINANCE_DAYS  # the window and days of the shared build
 DEADLINE_S = 420
 
 LAUNCH = """
@@ -88,14 +88,14 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], log: Path) -> None:
 
 
 @pytest.fixture
-def dagster_services(tmp_path):
+def dagster_services(tmp_path, binance_chain):
     """dagster-webserver + dagster-daemon on 127.0.0.1 with a temp DAGSTER_HOME; stopped after."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
         (Path(__file__).parents[1] / "orchestration" / "dagster.yaml").read_text()
     )
-    settings = temp_settings(tmp_path / "ui", "2025-11-01", "2025-11-05")
+    settings = binance_chain.settings_at(tmp_path / "ui")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -143,7 +143,7 @@ def dagster_services(tmp_path):
         out.close()
 
 
-def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, tmp_path):
+def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_chain):
     graphql, settings, log = dagster_services
     automation = _graphql(graphql, AUTOMATION, {})
     states = {
@@ -184,6 +184,7 @@ def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, tmp_path
     assert len(runs) == 1, f"single-run backfill policy should give one run, got {runs}"
     assert runs[0]["status"] == "SUCCESS"
 
-    cli_settings = temp_settings(tmp_path / "cli", "2025-11-01", "2025-11-05")
-    assert run_range(cli_settings, FIRST, LAST).success
-    assert fingerprints(settings.warehouse_path) == fingerprints(cli_settings.warehouse_path)
+    # the command-line path: the shared build, the same days as one range run in-process
+    assert fingerprints(settings.warehouse_path) == fingerprints(
+        binance_chain.settings.warehouse_path
+    )

@@ -1,7 +1,9 @@
-"""A real two-venue warehouse for the site tests, until Bybit's raw data runs through the
-pipeline: the synthetic market is built for Binance by the real Dagster chain, its staged bars
-and raw day rows are copied as a second venue with open interest scaled, Binance's tiers are
-copied as that venue's, and the real `update_marts` models both venues and their aggregate.
+"""A real two-venue warehouse for the site tests: Binance's archive (a generated mirror) and
+Bybit's REST API (transforms' FakeBybitServer on 127.0.0.1, serving the demo's Bybit market:
+the same simulated price path, 60 % of Binance's open interest) through the real Dagster
+chain, which models both venues and their aggregate. Shared by the suite as the session
+fixture `two_venue_chain` (tests/conftest.py). Below it, a synthetic two-venue warehouse
+without the chain, for the model and marts tests.
 """
 
 from __future__ import annotations
@@ -12,18 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
-from tests.pipeline_helpers import run_range, temp_settings
+from tests.pipeline_helpers import run_chain, temp_settings
 from transforms.db import apply_schema
-from transforms.marts.update import update_marts
-from transforms.model import ModelParams
 
 SYMBOL = "BTCUSDT"
 VENUES = ("binance", "bybit")
-OI_SCALE = 0.6  # the second venue's open interest, relative to Binance's
-# raw tables the model's presence check (and funding) reads
-RAW_TABLES = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding")
 
 
 @dataclass(frozen=True)
@@ -33,52 +31,42 @@ class TwoVenueWarehouse:
     second_venue_last: date  # the last day the second venue has rows for
 
 
-def _copy_venue(conn: duckdb.DuckDBPyConnection, venue: str, oi_scale: float, until: date) -> None:
-    """Binance's staged bars (OI scaled), raw day rows and tiers, as `venue`, up to `until`."""
-    conn.execute(
-        "INSERT INTO stg.bars_5m BY NAME SELECT * REPLACE "
-        "($venue AS venue, oi_base * $k AS oi_base, oi_value * $k AS oi_value) "
-        "FROM stg.bars_5m WHERE venue = 'binance' AND day <= $until",
-        {"venue": venue, "k": oi_scale, "until": until},
-    )
-    for table in RAW_TABLES:
-        conn.execute(
-            f"INSERT INTO {table} BY NAME SELECT * REPLACE ($venue AS venue) FROM {table} "
-            "WHERE venue = 'binance' AND day <= $until",
-            {"venue": venue, "until": until},
-        )
-    conn.execute(
-        "INSERT INTO ref.leverage_brackets BY NAME SELECT * REPLACE ($venue AS venue) "
-        "FROM ref.leverage_brackets WHERE venue = 'binance'",
-        {"venue": venue},
-    )
-
-
 def build_two_venue_warehouse(
     tmp: Path,
     first: date = date(2025, 11, 1),
     last: date = date(2025, 11, 5),
     second_venue_missing_last_day: bool = False,
-    oi_scale: float = OI_SCALE,
 ) -> TwoVenueWarehouse:
     """A warehouse in `tmp/data` whose marts hold 'binance', 'bybit' and their aggregate 'all'
-    for [first, last]. With `second_venue_missing_last_day`, Bybit has no rows on `last`, so
-    that day's aggregate is Binance alone and names Bybit in `venues_missing`."""
-    settings = temp_settings(tmp, first.isoformat(), (last + timedelta(days=1)).isoformat())
-    assert run_range(settings, first, last).success
+    for [first, last], as one range run. With `second_venue_missing_last_day`, the last day
+    runs on its own with Bybit down (its port refuses connections), so that day's aggregate is
+    Binance alone and names Bybit in `venues_missing`."""
+    from transforms.raw.synthetic import generate_mirror
+    from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+    from transforms.raw.venues.bybit.feed import LOCAL_REQUESTS_PER_5S, shadow_market
+
     until = last - timedelta(days=1) if second_venue_missing_last_day else last
-    conn = duckdb.connect(str(settings.warehouse_path))
-    try:
-        _copy_venue(conn, VENUES[1], oi_scale, until)
-        # the days both venues have, then (if any) the day only Binance has
-        end = until + timedelta(days=1)
-        assert not update_marts(conn, SYMBOL, ModelParams(), first, end, True, VENUES).failed
+    mirror = tmp / "mirror"
+    settings = temp_settings(
+        tmp,
+        first.isoformat(),
+        last.isoformat(),
+        LIQMAP_VENUES=",".join(VENUES),
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+    )
+    generate_mirror(mirror, SYMBOL, first, last, seed=settings.synthetic_seed)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LIQMAP_BYBIT_REQUESTS_PER_5S", str(LOCAL_REQUESTS_PER_5S))
+        with FakeBybitServer([shadow_market(settings, SYMBOL)]) as bybit:
+            env.setenv("LIQMAP_BYBIT_URL", bybit.url)
+            assert run_chain(settings, first, until).success
         if until < last:
-            after = last + timedelta(days=1)
-            update = update_marts(conn, SYMBOL, ModelParams(), end, after, True, VENUES)
-            assert set(update.failed) == {VENUES[1]}
-    finally:
-        conn.close()
+            # the server is closed: its port refuses connections, as in a Bybit outage
+            env.setenv("LIQMAP_BYBIT_DEADLINE_S", "1")
+            down = run_chain(settings, last, raise_on_error=False)
+            failed = [e.step_key for e in down.all_events if e.is_step_failure]
+            assert failed == ["warehouse_snapshot"], failed  # named at the run's end
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return TwoVenueWarehouse(settings.warehouse_path, days, until)
 

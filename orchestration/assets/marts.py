@@ -16,8 +16,10 @@ import dagster as dg
 from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
+from transforms.marts.coverage import venue_gap_segments
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
+from transforms.raw.intraday.state import sync_provisional_marts
 from transforms.raw.quality import good_segments, rejected_days
 from transforms.reference import load_tiers, tiers_file_from_env
 
@@ -98,47 +100,60 @@ def liquidation_model(
     settings = archive.settings()
     symbols = settings.symbols
     venue_failures: list[str] = []
+    modelled: set[str] = set()
     with warehouse.connect() as conn:
         load_tiers(conn, tiers_file_from_env())
         # Days with a file rejected at load are not modelled (their earlier marts stay).
         rejected = rejected_days(conn, symbols, start, end)
-        for lo, hi in good_segments(start, end, rejected):
-            for symbol in symbols:
-                try:
-                    update = update_marts(
-                        conn,
-                        symbol,
-                        params,
-                        lo,
-                        hi,
-                        config.auto_bins,
-                        settings.venues,
-                        config.from_scratch,
-                    )
-                except (NoStagedBars, IncompleteRawWindow) as exc:
-                    # other symbols still get their marts; warehouse_snapshot fails the run
-                    context.log.error(f"model {symbol}: {exc}")
-                    missing.append(str(exc))
-                    continue
-                for venue, why in update.failed.items():
-                    # the other venues' rows and the aggregate (naming it missing) land
-                    context.log.error(f"model {venue} {symbol}: {why}")
-                    venue_failures.append(why)
-                if update.why:  # the state was not used as is: one line saying why
-                    context.log.warning(f"model {update.why}")
-                for venue, days in update.incomplete.items():
-                    context.log.warning(
-                        f"model {venue} {symbol}: history incomplete, no bars for "
-                        f"{', '.join(days)}; later days say so"
-                    )
-                started_from = update.state_day or "the first bar"
-                context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
-                hashes[symbol] = update.params.params_hash()
-                for key, n in update.rows.items():
-                    totals[key] = totals.get(key, 0) + n
-                context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
+        # A day one venue lacks is modelled alone: that venue fails for that day only.
+        segments = [
+            (symbol, a, b)
+            for lo, hi in good_segments(start, end, rejected)
+            for symbol in symbols
+            for a, b in venue_gap_segments(conn, symbol, lo, hi, settings.venues)
+        ]
+        for symbol, lo, hi in segments:
+            try:
+                update = update_marts(
+                    conn,
+                    symbol,
+                    params,
+                    lo,
+                    hi,
+                    config.auto_bins,
+                    settings.venues,
+                    config.from_scratch,
+                )
+            except (NoStagedBars, IncompleteRawWindow) as exc:
+                # other symbols still get their marts; warehouse_snapshot fails the run
+                context.log.error(f"model {symbol}: {exc}")
+                missing.append(str(exc))
+                continue
+            for venue, first in update.not_collected.items():
+                since = f"collected from {first}" if first else "not collected in the window"
+                context.log.warning(f"model {venue} {symbol} {lo}..{hi}: {since}")
+            for venue, why in update.failed.items():
+                # the other venues' rows and the aggregate (naming it missing) land
+                context.log.error(f"model {venue} {symbol}: {why}")
+                venue_failures.append(why)
+            if update.why:  # the state was not used as is: one line saying why
+                context.log.warning(f"model {update.why}")
+            for venue, days in update.incomplete.items():
+                context.log.warning(
+                    f"model {venue} {symbol}: history incomplete, no bars for "
+                    f"{', '.join(days)}; later days say so"
+                )
+            started_from = update.state_day or "the first bar"
+            context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
+            modelled.add(symbol)
+            hashes[symbol] = update.params.params_hash()
+            for key, n in update.rows.items():
+                totals[key] = totals.get(key, 0) + n
+            context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
+        # days the archive made final are no longer the nowcast's provisional days
+        sync_provisional_marts(conn)
     elapsed = round(time.perf_counter() - started, 2)
-    if missing and len(missing) == len(symbols):
+    if missing and not modelled:  # every symbol failed every segment
         raise dg.Failure("; ".join(missing))
     for name in MART_ASSETS:
         yield dg.MaterializeResult(

@@ -102,6 +102,7 @@ def _build_raw_asset(name: str) -> dg.AssetsDefinition:
                 # files withheld (rejected at load or not fetchable): their days only
                 "rejected_files": "; ".join(r.message for r in result.rejections) or "none",
                 "provisional_days": ", ".join(result.provisional) or "none",
+                "not_collected_days": ", ".join(result.not_collected) or "none",
                 **extra,
             },
             check_results=_merge_outcomes(spec.asset, result.outcomes),

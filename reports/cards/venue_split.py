@@ -12,7 +12,12 @@ import numpy as np
 
 from reports.cards.card import ChartCard, Table
 from reports.cards.liq_map import MAP_MAX_BARS, MAP_SPAN
-from reports.charts.venue_split import venue_map_template, venue_risk_template
+from reports.charts.venue_split import (
+    map_series,
+    venue_map_template,
+    venue_risk_template,
+    venue_series,
+)
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
 from reports.venue_set import VenueShare, joined_labels
@@ -57,7 +62,10 @@ def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date)
         + f". All venues: shorts {fmt_usd(agg.get('shorts_at_risk'))}, longs "
         f"{fmt_usd(agg.get('longs_at_risk'))}, open interest {fmt_usd(agg.get('oi_value'))}."
     )
-    spec = venue_risk_template().fill({"rows": rows, "desc": desc})
+    domain, colours = venue_series([s.venue for s in shares])
+    spec = venue_risk_template().fill(
+        {"rows": rows, "desc": desc, "domain": domain, "range": colours}
+    )
     table_rows = [
         (s.label, s.shorts, s.shorts_share, s.longs, s.longs_share, s.oi, s.oi_share)
         for s in shares
@@ -135,9 +143,7 @@ def venue_map_split(
             cell = bands.setdefault(i, np.zeros((len(venues), 2)))
             cell[vi, 0] += r["long_notional"]
             cell[vi, 1] += r["short_notional"]
-    series = [f"{venue_label(v)} longs" for v in venues] + [
-        f"{venue_label(v)} shorts" for v in venues
-    ]
+    series, colours = map_series(venues)
     data = []
     for i, cell in sorted(bands.items()):
         blo, bhi = base + i * step, base + (i + 1) * step
@@ -196,6 +202,8 @@ def venue_map_split(
             "bands": data,
             "spot": [{"c": chart_price(spot), "label": f"Spot {fmt_price(spot)}"}],
             "desc": desc,
+            "domain": series,
+            "range": colours,
         },
         {
             "xdomain0": chart_price(lo_edge),

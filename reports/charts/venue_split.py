@@ -6,6 +6,7 @@ Every tooltip text is formatted by the build (`reports.notation`), never by Vega
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import altair as alt
 
@@ -30,21 +31,33 @@ LONG_SHADES = (LONG, LONG_CUM, "#b23a1c", "#ffc2ad")
 SHORT_SHADES = (SHORT, SHORT_CUM, "#0d6f73", "#b3ecee")
 
 
-def _cycle(palette: tuple[str, ...], n: int) -> list[str]:
-    return [palette[i % len(palette)] for i in range(n)]
+def _colour(palette: tuple[str, ...], venue: str) -> str:
+    """A venue's colour by its place in the registry: the same on every page and build."""
+    known = venue_names()
+    i = known.index(venue) if venue in known else len(known)
+    return palette[i % len(palette)]
 
 
-def venue_series() -> tuple[list[str], list[str]]:
-    """(venue labels, colours): a fixed scale, so a venue keeps its colour on every page."""
-    labels = [venue_label(v) for v in venue_names()]
-    return labels, _cycle(VENUE_COLORS, len(labels))
+def venue_series(venues: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(labels, colours) of the venues a page shows, each venue in its own fixed colour."""
+    return [venue_label(v) for v in venues], [_colour(VENUE_COLORS, v) for v in venues]
 
 
-def map_series() -> tuple[list[str], list[str]]:
+def map_series(venues: Sequence[str]) -> tuple[list[str], list[str]]:
     """('Binance longs', ... 'Bybit shorts'; their colours): longs in reds, shorts in teals."""
-    labels = [venue_label(v) for v in venue_names()]
+    labels = [venue_label(v) for v in venues]
     names = [f"{x} longs" for x in labels] + [f"{x} shorts" for x in labels]
-    return names, _cycle(LONG_SHADES, len(labels)) + _cycle(SHORT_SHADES, len(labels))
+    colours = [_colour(LONG_SHADES, v) for v in venues] + [_colour(SHORT_SHADES, v) for v in venues]
+    return names, colours
+
+
+def _per_page_scale(template: Template) -> Template:
+    """The colour scale's domain and range become placeholders the page fills with the
+    venues it shows (Altair validates a scale as a list, so it is built with one-item lists)."""
+    text = template.text
+    for name in ("domain", "range"):
+        text = text.replace(f'["{ph(name)}"]', f'"{ph(name)}"')
+    return Template(template.name, text)
 
 
 @functools.cache
@@ -61,8 +74,8 @@ def venue_risk_template() -> Template:
             ),
             color=alt.Color(
                 "venue:N",
-                scale=alt.Scale(domain=venue_series()[0], range=venue_series()[1]),
-                # every venue, wrapped into rows on a phone instead of cut at its edge
+                scale=alt.Scale(domain=[ph("domain")], range=[ph("range")]),
+                # every entry, wrapped into rows on a phone instead of cut at its edge
                 legend=alt.Legend(
                     title=None, orient="top", direction="horizontal", columns=3, labelLimit=0
                 ),
@@ -76,7 +89,7 @@ def venue_risk_template() -> Template:
         )
         .properties(width="container", height=150, description=ph("desc"))
     )
-    return build_template("venue_risk", chart)
+    return _per_page_scale(build_template("venue_risk", chart))
 
 
 @functools.cache
@@ -102,7 +115,8 @@ def venue_map_template() -> Template:
             y2="v0:Q",
             color=alt.Color(
                 "s:N",
-                scale=alt.Scale(domain=map_series()[0], range=map_series()[1]),
+                scale=alt.Scale(domain=[ph("domain")], range=[ph("range")]),
+                # every entry, wrapped into rows on a phone instead of cut at its edge
                 legend=alt.Legend(
                     title=None, orient="top", direction="horizontal", columns=2, labelLimit=0
                 ),
@@ -120,4 +134,4 @@ def venue_map_template() -> Template:
         .encode(x=alt.X("c:Q"), tooltip=[alt.Tooltip("label:N", title="Level")])
     )
     chart = alt.layer(bars, spot).properties(width="container", height=260, description=ph("desc"))
-    return build_template("venue_map", chart)
+    return _per_page_scale(build_template("venue_map", chart))

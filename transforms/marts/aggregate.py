@@ -14,7 +14,8 @@ from their outputs for the same window and the same price bins (DESIGN v2 §3):
   open interest (CoinGlass's "OI-weighted funding").
 
 A venue that has no rows for a day is named in `venues_missing` of that day's aggregate row, so
-the aggregate is never silently smaller.
+the aggregate is never silently smaller; a forward-collected venue that was not collected that
+day (before its first collected day, or a gap) is named in `venues_not_collected` instead.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def _daily(
     venues: Sequence[str],
     day_days: pd.DataFrame,
     day_spots: pd.Series,
+    not_collected: Mapping[str, date | None],
     bars: BarArrays,
     prev: Mapping[str, PrevLevels],
 ) -> pd.DataFrame:
@@ -232,7 +234,15 @@ def _daily(
         out["params_hash"] = first["params_hash"].to_numpy()
         out["venue"] = AGGREGATE_VENUE
         out["venues"] = [",".join(v) for v in present]
-        out["venues_missing"] = [",".join(x for x in venues if x not in v) for v in present]
+        absent = [[x for x in venues if x not in v] for v in present]
+        late = [
+            [x for x in a if x in not_collected and _before(d, not_collected[x])]
+            for a, d in zip(absent, day_dates, strict=True)
+        ]
+        out["venues_missing"] = [
+            ",".join(x for x in a if x not in n) for a, n in zip(absent, late, strict=True)
+        ]
+        out["venues_not_collected"] = [",".join(n) for n in late]
         notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
         out["history_incomplete"] = notes.to_numpy(dtype=object)
         parts.append(out[DAILY_METRICS_COLUMNS])
@@ -318,19 +328,28 @@ def reference_params(models: Sequence[MarketModel]) -> ModelParams:
     return m.base.params if m.base is not None else ModelParams()
 
 
+def _before(day: date, first: date | None) -> bool:
+    """True when `day` was not collected for a venue whose first collected day is `first`
+    (None: not collected in the window at all)."""
+    return first is None or day < first
+
+
 def aggregate_markets(
     models: Sequence[MarketModel],
     venues: Sequence[str],
     params: ModelParams,
+    not_collected: Mapping[str, date | None] | None = None,
     prev: Mapping[str, PrevLevels] | None = None,
 ) -> MartFrames:
     """The 'all' rows of one symbol for a window from its markets' outputs (module doc).
     `venues` is the configured list (its order and the names a missing venue is reported by);
-    `params` the symbol's model parameters (the same for every venue); `prev` scenario -> the
+    `params` the symbol's model parameters (the same for every venue); `not_collected` maps a
+    forward-collected venue to its first collected day in the window (None: none), so the
+    days before are named not collected rather than missing; `prev` scenario -> the
     aggregate's stored day before the window (the key levels' hysteresis starts from it).
     The models must have been built from each market's first bar (else use
     `aggregate_with_state`)."""
-    return aggregate_with_state(models, venues, params, prev=prev)[0]
+    return aggregate_with_state(models, venues, params, not_collected=not_collected, prev=prev)[0]
 
 
 def aggregate_with_state(
@@ -339,6 +358,7 @@ def aggregate_with_state(
     params: ModelParams,
     state: MarketState | None = None,
     end: date | None = None,
+    not_collected: Mapping[str, date | None] | None = None,
     prev: Mapping[str, PrevLevels] | None = None,
 ) -> tuple[MartFrames, MarketState]:
     """`aggregate_markets` continuing the aggregate's own state (its day-level quantities
@@ -377,7 +397,9 @@ def aggregate_with_state(
         liq_layer_heatmap=_sum_rows(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
         )[LAYER_HEATMAP_COLUMNS],
-        daily_metrics=_daily(models, venues, day_days, day_spots, bars, prev or {}),
+        daily_metrics=_daily(
+            models, venues, day_days, day_spots, not_collected or {}, bars, prev or {}
+        ),
         moves=moves,
         model_params=ref.frames.model_params,
     )

@@ -291,6 +291,7 @@ def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
         frame["venue"] = venue
     frames.daily_metrics["venues"] = venue
     frames.daily_metrics["venues_missing"] = ""
+    frames.daily_metrics["venues_not_collected"] = ""
     frames.daily_metrics["history_incomplete"] = ""
     return frames
 

@@ -19,7 +19,7 @@ from transforms.db import transaction
 from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
-from transforms.marts.coverage import describe_missing, missing_raw_days
+from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.prev_levels import read_prev_levels
 from transforms.marts.state import (
     MarketInputs,
@@ -70,6 +70,8 @@ class SymbolMartsUpdate:
     why: str = ""  # why the run did not continue from the newest state (one line), if so
     state_day: date | None = None  # the state continued from (None: from the first bar)
     incomplete: dict[str, list[str]] = field(default_factory=dict)  # venue -> missing days
+    #: forward-collected venue -> its first collected day in the window (None: none)
+    not_collected: dict[str, date | None] = field(default_factory=dict)
 
     def add(self, rows: dict[str, int]) -> None:
         for key, n in rows.items():
@@ -136,20 +138,33 @@ def update_marts(
     on the same bins). A venue without rows for the window is reported in `failed` and the
     others go on; when none has rows, the first venue's error is raised. A market whose
     history lacks a day (raw missing) is modelled across the gap and its later days carry
-    'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`.
+    'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`. A
+    forward-collected venue is modelled from its first collected day of the window
+    (transforms.marts.coverage.collected_from); the days before are named not collected in
+    the aggregate (`venues_not_collected`), never failed.
     """
     closes: dict[str, float] = {}
     errors: dict[str, LookupError] = {}
+    not_collected: dict[str, date | None] = {}
     for venue in venues:
+        lo = collected_from(conn, venue, symbol, start, end)
+        if lo != start:
+            not_collected[venue] = lo
+        if lo is None:
+            continue
         try:
-            closes[venue] = _check_window(conn, venue, symbol, start, end)
+            closes[venue] = _check_window(conn, venue, symbol, lo, end)
         except (NoStagedBars, IncompleteRawWindow) as exc:
             errors[venue] = exc
     if not closes:
-        raise next(iter(errors.values()))
+        if errors:
+            raise next(iter(errors.values()))
+        raise NoStagedBars(f"{symbol}: no venue was collected in {start}..{end}")
     if auto_bins:
         params = _with_bins(params, next(iter(closes.values())))
-    update = SymbolMartsUpdate(params, failed={v: str(e) for v, e in errors.items()})
+    update = SymbolMartsUpdate(
+        params, failed={v: str(e) for v, e in errors.items()}, not_collected=not_collected
+    )
     brackets: dict[str, pd.DataFrame] = {}
     for venue in closes:
         try:
@@ -204,6 +219,7 @@ def update_marts(
         params,
         restart.states.get(AGGREGATE_VENUE),
         end,
+        not_collected,
         read_prev_levels(conn, AGGREGATE_VENUE, symbol, start),
     )
     states.append(state_rows(AGGREGATE_VENUE, symbol, last_day, all_state, hashes, None))

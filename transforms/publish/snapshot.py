@@ -7,6 +7,8 @@ a reader sees either the previous complete copy or the new one, never a torn fil
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -34,14 +36,32 @@ def remove_stale_snapshot_temps(snapshot_path: Path, exports_dir: Path) -> list[
     return removed
 
 
-def publish_snapshot(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> int:
-    """Copy every schema of the open warehouse into `snapshot_path`; returns its size."""
+#: raw tables with a `day` column in the snapshot being written (names from the catalog)
+_RAW_DAY_TABLES_SQL = """
+SELECT table_name FROM information_schema.columns
+WHERE table_catalog = 'liqmap_snapshot' AND table_schema = 'raw' AND column_name = 'day'
+ORDER BY table_name
+"""
+_DELETE_WITHHELD_SQL = 'DELETE FROM liqmap_snapshot.raw."{table}" WHERE list_contains($days, day)'
+
+
+def publish_snapshot(
+    conn: duckdb.DuckDBPyConnection, snapshot_path: Path, withheld: Iterable[date] = ()
+) -> int:
+    """Copy every schema of the open warehouse into `snapshot_path`; returns its size.
+
+    The raw rows of `withheld` days (a file of the day was rejected) are left out of the copy:
+    every file of a rejected day stays out of what is published, not only the bad one."""
     source_db = conn.execute("SELECT current_database()").fetchone()[0]
+    days = sorted(set(withheld))
     # DuckDB creates the file itself, so the temp name is reserved, not created.
     with atomic_target(snapshot_path, create=False) as tmp:
         conn.execute("ATTACH ? AS liqmap_snapshot", [str(tmp)])
         try:
             conn.execute(f'COPY FROM DATABASE "{source_db}" TO liqmap_snapshot')
+            if days:
+                for (table,) in conn.execute(_RAW_DAY_TABLES_SQL).fetchall():
+                    conn.execute(_DELETE_WITHHELD_SQL.format(table=table), {"days": days})
         finally:
             conn.execute("DETACH liqmap_snapshot")
     return snapshot_path.stat().st_size

@@ -129,6 +129,12 @@ class OkxClient:
         """The current tiers of `symbol`'s instrument family (one page)."""
         return self.get(ds, {ds.inst_param: inst_family(symbol), **ds.fixed_params})
 
+    def mark_price_page(self, symbol: str) -> Page:
+        """The swap's current mark price (`markPx`), which values the tier bounds."""
+        return self.get(
+            "/api/v5/public/mark-price", {"instType": "SWAP", "instId": inst_id(symbol)}
+        )
+
     def contract_value(self, symbol: str) -> tuple[float, Page]:
         """`ctVal` of the swap (coins per contract: 0.01 for BTC-USDT-SWAP) and its page."""
         page = self.get(

@@ -28,7 +28,7 @@ __all__ = ["FakeOkxServer", "Fault"]
 CANDLES, MARK = "/api/v5/market/history-candles", "/api/v5/market/history-mark-price-candles"
 OI = "/api/v5/rubik/stat/contracts/open-interest-history"
 FUNDING, TIERS = "/api/v5/public/funding-rate-history", "/api/v5/public/position-tiers"
-INSTRUMENTS = "/api/v5/public/instruments"
+INSTRUMENTS, MARK_PRICE = "/api/v5/public/instruments", "/api/v5/public/mark-price"
 #: (max limit, default limit) per endpoint
 LIMITS = {CANDLES: (300, 100), MARK: (100, 100), OI: (100, 100), FUNDING: (400, 400)}
 OI_KEPT = 1440
@@ -182,6 +182,20 @@ class FakeOkxServer(FakeRestServer):
             }
         ]
 
+    def _mark_price(self, params: dict[str, str]) -> list[dict[str, str]]:
+        m = self._market(params)
+        past = m.mark_klines[m.mark_klines[:, 0] <= self.now_ms()]
+        if not len(past):
+            raise _ParamError("51001", "Instrument ID does not exist")
+        return [
+            {
+                "instId": inst_id(m.symbol),
+                "instType": "SWAP",
+                "markPx": num(past[-1, 4]),
+                "ts": str(int(past[-1, 0]) + 59_999),
+            }
+        ]
+
     def respond(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
         routes: dict[str, Callable[[dict[str, str]], list[Any]]] = {
             CANDLES: lambda p: self._candles(CANDLES, p),
@@ -190,6 +204,7 @@ class FakeOkxServer(FakeRestServer):
             FUNDING: self._funding,
             TIERS: self._tiers,
             INSTRUMENTS: self._instruments,
+            MARK_PRICE: self._mark_price,
         }
         if method != "GET" or path not in routes:
             return 404, body([], "404", "Not Found")

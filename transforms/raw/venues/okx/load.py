@@ -16,13 +16,15 @@ transaction, so a re-run gives the same rows; final days get a raw.files row (re
 `<cache_dir>/okx`, the cache's sha256), a day not final has its raw.files row removed.
 
 Tiers: OKX's position tiers bound a position in contracts (`minSz`/`maxSz`), not USDT: a bound
-is `contracts x ctVal` coins, valued at the snapshot day's last OKX close into the USDT
-notional of ref.leverage_brackets. The maintenance rate applies to the whole position of a
-tier (no deduction: cum = 0). Liquidation price (isolated, linear; OKX's "USDT perpetual tiered
-maintenance margin ratio" rule, research/okx-hyperliquid.md §1.4): liquidated when (margin +
-UPL) / position value < mmr + taker fee, i.e. long LP = E (1 - 1/L) / (1 - mmr - f), short
-E (1 + 1/L) / (1 + mmr + f). That is the model's formula with cum = 0 and m = mmr; the taker
-fee f (0.05 %) is left out, as for every venue, which moves LP by about 0.05 % of price.
+is `contracts x ctVal` coins, valued at the mark price taken with the snapshot into the USDT
+notional of ref.leverage_brackets (so the bounds do not depend on which days were loaded).
+The maintenance rate applies to the whole position of a tier (no deduction: cum = 0).
+
+Liquidation price (isolated, linear; OKX's "USDT perpetual tiered maintenance margin ratio"
+rule, research/okx-hyperliquid.md §1.4): liquidated when (margin + UPL) / position value <
+mmr + taker fee, i.e. long LP = E (1 - 1/L) / (1 - mmr - f), short E (1 + 1/L) / (1 + mmr + f).
+That is the model's formula with cum = 0 and m = mmr; the taker fee f (0.05 %) is left out,
+as for every venue, which moves LP by about 0.05 % of price.
 """
 
 from __future__ import annotations
@@ -90,10 +92,6 @@ INSERT_FILE_SQL = """
 INSERT INTO raw.files (dataset, symbol, period, relpath, sha256, bytes, rows, source,
     loaded_at, venue)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-LAST_CLOSE_SQL = """
-SELECT close FROM raw.klines_1m WHERE venue = $venue AND symbol = $symbol AND day <= $day
-ORDER BY open_time DESC LIMIT 1
 """
 DELETE_SNAPSHOT_SQL = """
 DELETE FROM ref.leverage_brackets
@@ -187,7 +185,7 @@ def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:
     label = f"okx position_tiers {snapshot.symbol} {snapshot.period}"
     out, floor, prev_mmr = [], 0.0, 0.0
     source = f"OKX /api/v5/public/position-tiers snapshot {snapshot.period}, bounds x ctVal "
-    source += f"{snapshot.contract_value:g} x close {price:g}"
+    source += f"{snapshot.contract_value:g} x markPx {price:g}"
     if snapshot.sha256:
         source += f" (cache sha256 {snapshot.sha256[:12]})"
     for i, (_tier, _lo, max_contracts, mmr, _imr, max_lev) in enumerate(snapshot.rows):
@@ -204,16 +202,10 @@ def tiers_to_brackets(snapshot: OkxDay, price: float) -> list[tuple]:
 
 def replace_tier_snapshot(conn: duckdb.DuckDBPyConnection, snapshot: OkxDay) -> int:
     """Store a tier snapshot as dated tiers in ref.leverage_brackets (venue 'okx'), valued at
-    the last OKX close up to the snapshot day, replacing that (venue, symbol, date)."""
+    the snapshot's mark price, replacing that (venue, symbol, date)."""
     day = date.fromisoformat(snapshot.period)
     params = {"venue": VENUE, "symbol": snapshot.symbol}
-    row = conn.execute(LAST_CLOSE_SQL, {**params, "day": day}).fetchone()
-    if row is None:
-        raise OkxLoadError(
-            f"okx tiers {snapshot.symbol} {day}: no OKX close in raw.klines_1m to value tier "
-            "bounds (contracts) in USDT; load raw_klines_1m for okx first"
-        )
-    rows = tiers_to_brackets(snapshot, float(row[0]))
+    rows = tiers_to_brackets(snapshot, snapshot.mark_price or 0.0)
     placeholders = "(" + ", ".join(["?"] * 10) + ")"
     with transaction(conn):
         conn.execute(DELETE_SNAPSHOT_SQL, {**params, "effective_date": day})

@@ -56,6 +56,7 @@ class OkxDay:
     path: Path | None  # the cache file when final
     sha256: str | None
     contract_value: float | None = None  # tiers: coins per contract (ctVal)
+    mark_price: float | None = None  # tiers: the mark price when the snapshot was taken
 
 
 def day_start_ms(day: date) -> int:
@@ -147,12 +148,12 @@ class OkxSource:
         if cached is None:
             tiers = self.client.snapshot_page(ds, symbol)
             _, instrument = self.client.contract_value(symbol)
-            pages = [tiers, instrument]
-            rows, ct_val = _tier_rows(pages, label)
+            pages = [tiers, instrument, self.client.mark_price_page(symbol)]
+            rows, ct_val, mark = _tier_rows(pages, label)
             cached = self.cache.store(ds.name, symbol, period, pages)
             from_cache = False
         else:
-            rows, ct_val = _tier_rows(cached.pages, f"{label} (cache {cached.path})")
+            rows, ct_val, mark = _tier_rows(cached.pages, f"{label} (cache {cached.path})")
             from_cache = True
         return OkxDay(
             ds.name,
@@ -165,15 +166,17 @@ class OkxSource:
             cached.path,
             cached.sha256,
             contract_value=ct_val,
+            mark_price=mark,
         )
 
 
-def _tier_rows(pages: list[Page], label: str) -> tuple[list[Row], float]:
-    """Tiers (ascending) and ctVal from a snapshot's [tiers page, instruments page]."""
+def _tier_rows(pages: list[Page], label: str) -> tuple[list[Row], float, float]:
+    """Tiers (ascending), ctVal and markPx from a snapshot's [tiers, instruments, mark price]
+    pages."""
     import json
 
-    if len(pages) != 2:
-        raise OkxFormatError(f"{label}: expected a tiers page and an instruments page")
+    if len(pages) != 3:
+        raise OkxFormatError(f"{label}: expected tiers, instruments and mark-price pages")
     rows = sorted(parse_page(dataset(TIERS_DATASET), pages[0].body, label), key=lambda r: r[0])
     if not rows:
         raise OkxFormatError(f"{label}: no tiers for the instrument family")
@@ -181,7 +184,13 @@ def _tier_rows(pages: list[Page], label: str) -> tuple[list[Row], float]:
         ct_val = float(json.loads(pages[1].body)["data"][0]["ctVal"])
     except (ValueError, KeyError, IndexError, TypeError) as exc:
         raise OkxFormatError(f"{label}: no ctVal in the instruments page ({exc})") from exc
-    return rows, ct_val
+    try:
+        mark = float(json.loads(pages[2].body)["data"][0]["markPx"])
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise OkxFormatError(f"{label}: no markPx in the mark-price page ({exc})") from exc
+    if not (ct_val > 0 and mark > 0):
+        raise OkxFormatError(f"{label}: ctVal {ct_val} and markPx {mark} must be > 0")
+    return rows, ct_val, mark
 
 
 __all__ = ["DAY_MS", "OkxDay", "OkxSource", "VENUE", "day_start_ms"]
