@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Quiet installs: errors still show, version notices and progress bars do not.
 PIP := $(BIN)/python -m pip install -qq --disable-pip-version-check --progress-bar off
 
-.PHONY: demo test lint dev status browser bench clean screenshots
+.PHONY: demo now test lint dev status browser bench clean screenshots
 
 $(BIN)/.base: pyproject.toml
 	@echo "liqmap: installing into $(VENV) (first time: a few minutes)"
@@ -19,9 +19,18 @@ $(BIN)/.dev: $(BIN)/.base
 	@$(PIP) -e ".[dev]"
 	@touch $@
 
-## demo: install, generate the synthetic market for the year ending yesterday, build everything
+# The demo's alert rules: your alerts.toml if you wrote one, else the documented example.
+DEMO_ALERTS := $(if $(wildcard alerts.toml),alerts.toml,docs/alerts.example.toml)
+
+## demo: install, generate the synthetic market for the year ending yesterday, build everything,
+## then the day in progress (offline: a local fake Binance REST and fake Bybit) and its alerts
 demo: $(BIN)/.base
-	@$(BIN)/liqmap run
+	@LIQMAP_ALERTS_FILE=$${LIQMAP_ALERTS_FILE:-$(DEMO_ALERTS)} $(BIN)/liqmap run
+	@LIQMAP_ALERTS_FILE=$${LIQMAP_ALERTS_FILE:-$(DEMO_ALERTS)} $(BIN)/liqmap now
+
+## now: refresh the day in progress once (nowcast, alerts, site/now/)
+now: $(BIN)/.base
+	@$(BIN)/liqmap now
 
 ## status: what the warehouse holds, the last run, the snapshot's age, the site's latest page
 status: $(BIN)/.base
@@ -53,6 +62,7 @@ bench: $(BIN)/.dev
 	$(BIN)/python benchmarks/model.py
 	$(BIN)/python benchmarks/site.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/nowcast.py
 
 clean:
 	rm -rf data site/* .dagster_home test-artifacts

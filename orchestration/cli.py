@@ -2,6 +2,7 @@
 
 liqmap run [--start D] [--end D]   materialize every asset for the range as one run
            [--from-scratch]        ... modelling every market from its first bar
+liqmap now                         refresh the day in progress once (nowcast, alerts, now view)
 liqmap status                      what the warehouse holds, the last run, snapshot, site
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
@@ -17,6 +18,7 @@ the snapshot and nothing else), 130 / 143 stopped by SIGINT / SIGTERM (`liqmap: 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import traceback
@@ -137,6 +139,56 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else EXIT_FAILURE
 
 
+def _fixed_now(raw: str) -> datetime | None:
+    """LIQMAP_NOW (ISO time, UTC when no offset): the clock `liqmap now` uses instead of the
+    system's, for replaying a refresh and for tests; empty means the system clock."""
+    if not raw.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"LIQMAP_NOW={raw!r} is not a time: expected ISO 8601, e.g. 2026-10-04T13:07:30Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _now(args: argparse.Namespace) -> int:
+    import logging
+
+    from orchestration.nowcast import run_nowcast
+    from transforms.reference.tiers import require_tiers, tiers_file_from_env
+    from transforms.venues import file_tier_venues
+
+    settings = load_settings()
+    check_inputs(settings)
+    require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
+    fixed = _fixed_now(os.environ.get("LIQMAP_NOW", ""))
+    if not settings.warehouse_path.is_file():
+        raise ConfigError(
+            f"no warehouse at {settings.warehouse_path}: the nowcast continues the daily "
+            "history, run `liqmap run` (or `make demo`) first"
+        )
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    run = run_nowcast(settings) if fixed is None else run_nowcast(settings, now=lambda: fixed)
+    r = run.refresh
+    for m in r.markets:
+        state = f"as of {m.as_of:%H:%M} UTC, provisional" if m.ok and m.as_of else "stale"
+        print(f"liqmap now: {m.venue} {m.symbol}: {state} ({m.requests} requests)")
+    for line in run.lines():
+        print(f"liqmap now: {line}", file=sys.stderr)
+    for alert in run.alerts:
+        print(f"liqmap now: alert: {alert['title']}")
+    site = settings.output_site_dir / "now" / "index.html"
+    print(
+        f"liqmap now: {len(run.alerts)} new alert(s), {run.delivery.delivered} delivered; "
+        f"{run.pages} page(s) in {site.parent}; {sum(run.seconds.values()):.1f} s"
+    )
+    return 0 if r.ok else EXIT_FAILURE
+
+
 def _status(args: argparse.Namespace) -> int:
     from orchestration.home import dagster_home_path
     from orchestration.status import collect_status, render_status
@@ -247,6 +299,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="model every market from its first bar, ignoring the stored model state",
     )
     run.set_defaults(func=_run)
+    now = sub.add_parser(
+        "now", parents=[common], help="refresh the day in progress once (nowcast and alerts)"
+    )
+    now.set_defaults(func=_now)
     status = sub.add_parser("status", parents=[common], help="what is built, last run, site")
     status.set_defaults(func=_status)
     query = sub.add_parser("query", parents=[common], help="query the read-only snapshot")

@@ -11,6 +11,7 @@ from orchestration.assets.raw_liquidations import raw_liquidations
 from orchestration.assets.realized_marts import realized_vs_modelled
 from orchestration.assets.staging import stg_bars_5m
 from orchestration.automation import daily_after_archive, daily_chain_job, late_archive_sensor
+from orchestration.nowcast_job import hourly_nowcast, nowcast_job
 from orchestration.resources import resources_from_settings
 
 ALL_ASSETS = [
@@ -25,8 +26,8 @@ ALL_ASSETS = [
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[daily_chain_job],
-    schedules=[daily_after_archive],
+    jobs=[daily_chain_job, nowcast_job],
+    schedules=[daily_after_archive, hourly_nowcast],
     sensors=[late_archive_sensor],
     resources=resources_from_settings(),
     executor=dg.in_process_executor,

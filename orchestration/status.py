@@ -61,6 +61,8 @@ class Status:
     last_run: str
     snapshot_age: str
     latest_page: str
+    #: the nowcast per market, the alerts and undelivered webhook deliveries (issue 24)
+    nowcast: list[str] = field(default_factory=list)
 
     @property
     def broken(self) -> bool:
@@ -135,6 +137,61 @@ def _last_run(home: Path) -> str:
         instance.dispose()
 
 
+NOWCAST_SQL = """
+SELECT venue, symbol, as_of, refreshed_at, stale_since, error FROM mart.nowcast
+ORDER BY symbol, venue
+"""
+ALERTS_SQL = "SELECT count(*), max(fired_at) FROM mart.alerts"
+UNDELIVERED_SQL = """
+SELECT webhook, count(*), max(attempts), arg_max(last_error, updated_at)
+FROM mart.alert_deliveries WHERE delivered_at IS NULL GROUP BY webhook ORDER BY webhook
+"""
+
+
+def _t(x: datetime | None) -> str:
+    return f"{x:%Y-%m-%d %H:%M} UTC" if x else "never"
+
+
+def _nowcast(path: Path) -> list[str]:
+    """The nowcast per market, alerts fired and webhooks with undelivered alerts (from the
+    live warehouse, read-only: the nowcast does not republish the snapshot)."""
+    import duckdb
+
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        return [f"nowcast: warehouse busy ({' '.join(str(exc).split())[:120]})"]
+    try:
+        have = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'mart'"
+            ).fetchall()
+        }
+        if "nowcast" not in have:
+            return []
+        rows = conn.execute(NOWCAST_SQL).fetchall()
+        if not rows:
+            return ["nowcast: none yet (run `liqmap now`)"]
+        lines = ["nowcast:"]
+        for venue, symbol, as_of, refreshed, stale, error in rows:
+            state = f"STALE since {_t(stale)}: {error}" if stale else "fresh"
+            lines.append(
+                f"  {symbol} {venue}: as of {_t(as_of)}, provisional; {state} "
+                f"(last refresh {_t(refreshed)})"
+            )
+        fired, latest = conn.execute(ALERTS_SQL).fetchone()
+        lines.append(f"alerts: {fired} fired" + (f", latest {_t(latest)}" if fired else ""))
+        for hook, n, attempts, error in conn.execute(UNDELIVERED_SQL).fetchall():
+            lines.append(
+                f"  webhook {hook!r}: {n} undelivered after up to {attempts} attempts; "
+                f"last error: {error or 'not tried yet'}"
+            )
+        return lines
+    finally:
+        conn.close()
+
+
 def _latest_page(site_dir: Path) -> str:
     if not (site_dir / "index.html").is_file():
         return f"no site yet in {site_dir}"
@@ -187,6 +244,7 @@ def collect_status(settings: Settings, home: Path) -> Status:
     else:
         path, note = None, "nothing built yet: run `liqmap run` (or `make demo`)"
         age = "no snapshot published yet"
+    nowcast = _nowcast(settings.warehouse_path) if settings.warehouse_path.is_file() else []
     return Status(
         source_path=path,
         source_note=note,
@@ -194,6 +252,7 @@ def collect_status(settings: Settings, home: Path) -> Status:
         last_run=_last_run(home),
         snapshot_age=age,
         latest_page=_latest_page(settings.output_site_dir),
+        nowcast=nowcast,
     )
 
 
@@ -214,4 +273,5 @@ def render_status(status: Status) -> list[str]:
     lines.append(f"last run: {status.last_run}")
     lines.append(f"snapshot: {status.snapshot_age}")
     lines.append(f"site: {status.latest_page}")
+    lines.extend(status.nowcast)
     return lines

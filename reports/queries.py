@@ -16,8 +16,16 @@ import pyarrow as pa
 
 from transforms.venues import AGGREGATE_VENUE
 
-DAYS = """
+# The daily site leaves out the nowcast's days in progress (mart.provisional_days): they are
+# shown by the "now" view only, and replaced by the daily run once their archive lands.
+NOT_PROVISIONAL = """
+  AND day NOT IN (
+    SELECT p.day FROM mart.provisional_days AS p WHERE p.venue = $venue AND p.symbol = $symbol
+  )"""
+
+DAYS = f"""
 SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day
 """
 
@@ -26,8 +34,9 @@ SELECT DISTINCT venue FROM mart.daily_metrics
 WHERE symbol = $symbol AND venue <> $aggregate AND scenario = 'base'
 """
 
-DAILY_METRICS = """
+DAILY_METRICS = f"""
 SELECT * FROM mart.daily_metrics WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day, scenario
 """
 
@@ -37,11 +46,12 @@ FROM mart.model_params
 ORDER BY recorded_at, params_hash
 """
 
-MOVES = """
+MOVES = f"""
 SELECT day, start_ts, end_ts, direction, from_price, to_price, pct_change,
        long_liquidated, short_liquidated, oi_change, confirmed, confirmed_ts, params_hash
 FROM mart.moves
 WHERE venue = $venue AND symbol = $symbol
+{NOT_PROVISIONAL}
 ORDER BY day, start_ts
 """
 

@@ -67,6 +67,7 @@ from reports.loaders import (
     map_rows_of,
 )
 from reports.notation import price_scale
+from reports.now_site import build_now_view
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
 from reports.pages.day import (
@@ -362,6 +363,12 @@ def _venues_footer(venues: VenueSet) -> str:
     )
 
 
+def site_venues_footer(conn: duckdb.DuckDBPyConnection, symbols: Sequence[str]) -> str:
+    """The site-wide footer line (every venue of the given symbols), as build_site writes it."""
+    names = {v for s in symbols for v in load_venue_set(conn, s).venues}
+    return _venues_footer(VenueSet("", tuple(sorted(names, key=venue_order)), {}))
+
+
 def _aggregate_links(venues: VenueSet, d: date, sym_root: str) -> tuple[VenueLink, ...]:
     """The venue switch of an aggregate page for day `d` (none with fewer than two venues);
     a venue's page shows its latest day, named when that is not `d`."""
@@ -485,6 +492,8 @@ def build_site(
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
     synthetic = source == "synthetic"
     writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
+    # the "now" view and the alerts feed the header links to (their own page kind)
+    build_now_view(conn, out_dir, symbols, source, generated_at, site.venues)
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,

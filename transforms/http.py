@@ -232,6 +232,7 @@ def _get_once(
     *,
     max_redirects: int,
     max_bytes: int | None,
+    on_headers: Callable[[int, httpx.Headers], None] | None = None,
 ) -> bytes:
     """One attempt, following redirects by hand; raises _Transient for retryable failures."""
     target = httpx.URL(url, params=params) if params else httpx.URL(url)
@@ -261,6 +262,8 @@ def _get_once(
                         )
                     target = nxt
                     continue
+                if on_headers is not None:
+                    on_headers(status, response.headers)
                 body = _read_body(response, str(target), max_bytes)
         except httpx.TimeoutException as exc:
             raise _Transient(f"timeout on {target}: {exc or type(exc).__name__}") from exc
@@ -307,6 +310,7 @@ def fetch_bytes(
     max_attempts: int | None = None,
     before_attempt: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_headers: Callable[[int, httpx.Headers], None] | None = None,
 ) -> bytes:
     """GET `url` and return the body, all attempts within `deadline_s` (seconds or a Deadline).
 
@@ -315,7 +319,8 @@ def fetch_bytes(
     else raises HttpStatusError at once. Running out of budget raises DeadlineExceeded naming
     the URL and the last failure. `before_attempt` runs before every attempt (rate limiting,
     request counting). With `max_attempts`, RetriesExhausted is raised once that many
-    attempts failed, even if budget is left.
+    attempts failed, even if budget is left. `on_headers(status, headers)` sees every final
+    (non-redirect) response's headers, e.g. a venue's used-weight counter.
     """
     deadline = deadline_s if isinstance(deadline_s, Deadline) else Deadline.after(deadline_s)
     shown = _full_url(url, params)
@@ -329,7 +334,14 @@ def fetch_bytes(
         attempt += 1
         token = _DEADLINE_AT.set(deadline.at)
         try:
-            return _get_once(client, url, params, max_redirects=max_redirects, max_bytes=max_bytes)
+            return _get_once(
+                client,
+                url,
+                params,
+                max_redirects=max_redirects,
+                max_bytes=max_bytes,
+                on_headers=on_headers,
+            )
         except _Transient as exc:
             last = str(exc)
             wait = exc.retry_after
@@ -348,3 +360,27 @@ def fetch_bytes(
                 shown, f"{shown}: gave up after {attempt} attempts ({why}); last error: {last}"
             )
         sleep(wait)
+
+
+def post_json(client: httpx.Client, url: str, body: bytes, *, deadline_s: float) -> int:
+    """POST a JSON body once within `deadline_s` (connect, send, every read): the status when
+    2xx, else HttpStatusError; a timeout (a hanging server) is DeadlineExceeded, a refused or
+    reset connection HttpError. No retries: the caller decides (alert webhooks back off)."""
+    deadline = Deadline.after(deadline_s)
+    token = _DEADLINE_AT.set(deadline.at)
+    try:
+        response = client.post(
+            url, content=body, headers={"Content-Type": "application/json"}, timeout=deadline_s
+        )
+    except httpx.TimeoutException as exc:
+        raise DeadlineExceeded(url, f"{url}: no answer within {deadline_s:g} s ({exc!r})") from None
+    except httpx.TransportError as exc:
+        raise HttpError(url, f"{url}: {exc!r}") from None
+    finally:
+        _DEADLINE_AT.reset(token)
+    if 200 <= response.status_code < 300:
+        return response.status_code
+    snippet = response.content[:120].decode("utf-8", errors="replace")
+    raise HttpStatusError(
+        url, f"HTTP {response.status_code} from {url}: {snippet!r}", response.status_code
+    )

@@ -19,6 +19,7 @@ from transforms.marts import MART_ASSETS, MARTS
 from transforms.marts.coverage import venue_gap_segments
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
+from transforms.raw.intraday.state import sync_provisional_marts
 from transforms.raw.quality import good_segments, rejected_days
 from transforms.reference import load_tiers, tiers_file_from_env
 
@@ -149,6 +150,8 @@ def liquidation_model(
             for key, n in update.rows.items():
                 totals[key] = totals.get(key, 0) + n
             context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
+        # days the archive made final are no longer the nowcast's provisional days
+        sync_provisional_marts(conn)
     elapsed = round(time.perf_counter() - started, 2)
     if missing and not modelled:  # every symbol failed every segment
         raise dg.Failure("; ".join(missing))

@@ -1,9 +1,11 @@
 """Publication layer: the static report site and the read-only warehouse snapshot."""
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from orchestration.nowcast import deliver, evaluate_and_publish_alerts
 from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
 from reports.site import build_site
@@ -47,6 +49,8 @@ def report_site(
             return dg.MaterializeResult(
                 metadata={"pages_written": 0, "rejected_days": len(rejected)}
             )
+        # alerts are evaluated on every daily run too; the site's alerts feed shows them
+        fired, alerts_error = evaluate_and_publish_alerts(conn, settings, datetime.now(UTC))
         result = build_site(
             conn,
             settings.output_site_dir,
@@ -55,12 +59,17 @@ def report_site(
             source=settings.source,
             methodology_md=methodology if methodology.exists() else None,
         )
+    if alerts_error:
+        context.log.error(f"alerts: {alerts_error}")
+    for alert in fired:
+        context.log.info(f"alert: {alert['title']}")
     context.log.info(f"report_site: {len(result.pages_written)} files for {span}")
     for symbol, why in result.skipped.items():
         context.log.error(f"report_site {symbol}: {why}")
     return dg.MaterializeResult(
         metadata={
             "pages_written": len(result.pages_written),
+            "alerts_fired": len(fired),
             "site_dir": dg.MetadataValue.path(str(result.out_dir)),
             "bytes_total": result.bytes_total,
             "symbols": ", ".join(result.symbols),
@@ -119,6 +128,10 @@ def warehouse_snapshot(
                 skip = set(rejected) | not_collected_days(conn, venue, symbol, start, end)
                 if symbol not in missing and (days := [d for d in all_days if d not in skip]):
                     missing[f"{venue} {symbol}"] = days
+    # webhooks last, after publication: a hanging one never holds the site or snapshot back
+    report = deliver(settings, warehouse.connect, datetime.now(UTC), time.sleep)
+    for line in report.failed:
+        context.log.warning(f"alerts: {line} (retried on the next refresh)")
     gate = _days_accepted(rejected)
     if every_day_rejected:
         context.log.error(f"snapshot not republished: every day of {span} was rejected")

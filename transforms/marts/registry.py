@@ -200,9 +200,52 @@ REALIZED_CALIBRATION_COLUMNS = [
     "side_agreement",
 ]
 
+NOWCAST_COLUMNS = [
+    "venue",
+    "symbol",
+    "day",
+    "as_of",
+    "refreshed_at",
+    "stale_since",
+    "error",
+    "mark_price",
+    "index_price",
+    "funding_rate_next",
+    "next_funding",
+    "requests",
+]
+PROVISIONAL_DAYS_COLUMNS = ["venue", "symbol", "day", "as_of"]
+ALERTS_COLUMNS = [
+    "alert_id",
+    "rule",
+    "kind",
+    "venue",
+    "symbol",
+    "level_key",
+    "fired_at",
+    "day",
+    "provisional",
+    "title",
+    "detail",
+    "value",
+    "threshold",
+    "armed",
+]
+ALERT_DELIVERIES_COLUMNS = [
+    "alert_id",
+    "webhook",
+    "format",
+    "delivered_at",
+    "attempts",
+    "last_error",
+    "updated_at",
+]
+
 #: the Dagster (multi-)asset that writes a mart
 MODEL_ASSET = "liquidation_model"
 REALIZED_ASSET = "realized_vs_modelled"
+#: the hourly nowcast (orchestration/assets/nowcast.py) and the alert evaluation it runs
+NOWCAST_ASSET = "nowcast"
 
 
 class Windowing(Enum):
@@ -220,6 +263,9 @@ class Windowing(Enum):
     WHOLE = "whole"
     #: the model state at the end of the window's last day, written with its marts
     STATE = "state"
+    #: rows kept per key (market, alert, delivery) and updated by every nowcast refresh and
+    #: alert evaluation; never replaced by a day window
+    BY_KEY = "by_key"
 
 
 @dataclass(frozen=True)
@@ -339,6 +385,43 @@ _ENTRIES = (
         "realized, Pearson and Spearman correlation of daily totals, side agreement.",
         Windowing.WHOLE,
         producer=REALIZED_ASSET,
+    ),
+    Mart(
+        "nowcast",
+        tuple(NOWCAST_COLUMNS),
+        "The published nowcast per market: the day in progress, the time its data is as of, "
+        "when the last refresh ended and, when it failed, since when the nowcast is stale "
+        "and why; the premium index (mark, index, next funding).",
+        Windowing.BY_KEY,
+        asset=False,
+        producer=NOWCAST_ASSET,
+    ),
+    Mart(
+        "provisional_days",
+        tuple(PROVISIONAL_DAYS_COLUMNS),
+        "Days whose mart rows are provisional (a day in progress built from REST), per venue "
+        "and for the aggregate, with the time their data is as of; gone once the day is final.",
+        Windowing.BY_KEY,
+        asset=False,
+        producer=NOWCAST_ASSET,
+    ),
+    Mart(
+        "alerts",
+        tuple(ALERTS_COLUMNS),
+        "Alerts fired by the rules of alerts.toml: one row per firing of a rule on a market "
+        "and level, re-fired only after the condition re-armed (hysteresis).",
+        Windowing.BY_KEY,
+        asset=False,
+        producer=NOWCAST_ASSET,
+    ),
+    Mart(
+        "alert_deliveries",
+        tuple(ALERT_DELIVERIES_COLUMNS),
+        "Each alert's delivery to each configured webhook: attempts, last error, when "
+        "delivered (undelivered ones are retried on the next refresh).",
+        Windowing.BY_KEY,
+        asset=False,
+        producer=NOWCAST_ASSET,
     ),
 )
 

@@ -421,6 +421,80 @@ ALTER TABLE mart.price_hourly ADD COLUMN IF NOT EXISTS venue VARCHAR DEFAULT 'bi
 -- (notional / quantity; NULL when the side had no liquidations that hour). Added last.
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_long DOUBLE;
 ALTER TABLE mart.realized_hourly ADD COLUMN IF NOT EXISTS price_short DOUBLE;
+
+-- Provisional raw rows (issue 24): the day in progress loaded from REST (Binance) or a Bybit
+-- day not final yet. One row per venue, symbol, day and dataset, written in the same
+-- transaction as the rows. A raw.files row for the same venue, dataset, symbol and day (the
+-- archive's verified file, or Bybit's final day) supersedes it: archive wins.
+CREATE TABLE IF NOT EXISTS raw.provisional_days (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    dataset VARCHAR NOT NULL,
+    as_of TIMESTAMP NOT NULL,            -- the data reaches this time (end of the last closed bar)
+    loaded_at TIMESTAMP NOT NULL,
+    source VARCHAR NOT NULL              -- 'binance-rest' | 'bybit-rest'
+);
+
+-- The published nowcast per market (issue 24): one row per venue and symbol, replaced by
+-- every refresh. A failed refresh keeps the last good as_of and sets stale_since and error.
+CREATE TABLE IF NOT EXISTS mart.nowcast (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,                   -- the day in progress the marts' provisional rows hold
+    as_of TIMESTAMP,                     -- last good data time (UTC); NULL before any success
+    refreshed_at TIMESTAMP NOT NULL,     -- when the last refresh (good or failed) ended
+    stale_since TIMESTAMP,               -- first failed refresh since the last good one
+    error VARCHAR,                       -- the last failure, one line
+    mark_price DOUBLE,                   -- premium index at as_of (Binance), else NULL
+    index_price DOUBLE,
+    funding_rate_next DOUBLE,            -- predicted rate of the next settlement
+    next_funding TIMESTAMP,
+    requests INTEGER                     -- REST requests the last refresh sent for the market
+);
+
+-- Alerts (issue 24): one row per firing of a rule on a market and level. A rule re-fires for
+-- the same key only after it re-armed (its condition left the hysteresis band).
+CREATE TABLE IF NOT EXISTS mart.alerts (
+    alert_id VARCHAR NOT NULL,           -- sha256 of rule, venue, symbol, level key, fired_at
+    rule VARCHAR NOT NULL,               -- the rule's name in alerts.toml
+    kind VARCHAR NOT NULL,               -- near_cluster | cluster_size | imbalance_side | funding_state
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    level_key VARCHAR NOT NULL,          -- what is deduplicated: e.g. 'above:97250', 'shorts'
+    fired_at TIMESTAMP NOT NULL,         -- data time of the evaluation that fired (as_of)
+    day DATE NOT NULL,
+    provisional BOOLEAN NOT NULL,        -- evaluated on a day in progress
+    title VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL,
+    value DOUBLE,                        -- the measured value (pct, USDT, ratio)
+    threshold DOUBLE,
+    armed BOOLEAN NOT NULL               -- false while the condition holds; true once re-armed
+);
+
+-- Webhook deliveries of alerts: one row per alert and webhook, retried on later refreshes
+-- until delivered; `liqmap status` reports the undelivered ones.
+CREATE TABLE IF NOT EXISTS mart.alert_deliveries (
+    alert_id VARCHAR NOT NULL,
+    webhook VARCHAR NOT NULL,            -- the webhook's name in alerts.toml
+    format VARCHAR NOT NULL,             -- json | slack | discord
+    delivered_at TIMESTAMP,              -- NULL until a 2xx answer
+    attempts INTEGER NOT NULL,
+    last_error VARCHAR,
+    updated_at TIMESTAMP NOT NULL
+);
+
+-- Mart days that are provisional (issue 24): the nowcast's days in progress, per venue and
+-- for the aggregate ('all'), with the time their data is as of. Rewritten by every refresh;
+-- a row goes once its raw rows are final (the daily run's archive load supersedes them). The
+-- daily site leaves these days out; the "now" view shows them.
+CREATE TABLE IF NOT EXISTS mart.provisional_days (
+    venue VARCHAR NOT NULL,
+    symbol VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    as_of TIMESTAMP NOT NULL
+);
+
 -- History completeness (issue 19): on a day after a day of the market's history had no bars
 -- (raw files missing), 'history incomplete: <day> missing' (the model ran across the gap);
 -- empty when the history is whole. The aggregate names the venue: 'bybit: history ...'.

@@ -9,6 +9,7 @@ list shape). Faults are queued per path (`add_fault`); every request is counted 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import threading
 import time
@@ -38,6 +39,8 @@ class Fault:
     ret_msg: str = "Too many visits!"
     field: str = ""
     delay_s: float = 0.0
+    #: extra response headers sent with the fault's answer (e.g. Retry-After with a 429)
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class FakeRestServer:
@@ -66,6 +69,10 @@ class FakeRestServer:
     def drop_field(self, doc: Any, name: str) -> Any:
         """`doc` with `name` removed from its first list item (the venue's list shape)."""
         raise NotImplementedError
+
+    def extra_headers(self, path: str) -> dict[str, str]:
+        """Headers every answer to `path` carries (e.g. a venue's rate-limit counters)."""
+        return {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeRestServer:
@@ -117,16 +124,20 @@ class FakeRestServer:
             return status, body
         raise ValueError(f"unknown fault kind {fault.kind!r}")
 
-    def _handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    def _handle(
+        self, method: str, path: str, params: dict[str, Any]
+    ) -> tuple[int, bytes, dict[str, str]]:
         with self._lock:
             self.requests += 1
             self.requests_by_path[path] += 1
             self.log.append((path, params))
         fault = self._take_fault(path)
         status, body = self.respond(method, path, params)
+        headers = self.extra_headers(path)
         if fault is not None:
             status, body = self.apply(fault, status, body)
-        return status, body
+            headers = {**headers, **fault.headers}
+        return status, body, headers
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -137,11 +148,15 @@ class FakeRestServer:
             # ~40 ms to every keep-alive request (a year of demo days is ~20k requests).
             disable_nagle_algorithm = True
 
-            def _send(self, status: int, body: bytes) -> None:
+            def _send(
+                self, status: int, body: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):

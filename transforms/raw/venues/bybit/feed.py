@@ -15,9 +15,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
@@ -58,14 +58,22 @@ class BybitFeed:
 
 
 class SyntheticBybitFeed(BybitFeed):
-    """The offline feed: the fake server gains a symbol's market the first time it is needed."""
+    """The offline feed: the fake server gains a symbol's market the first time it is needed.
+    With `now` (the nowcast's clock), the market ends there: a day in progress is served
+    only as far as it has happened."""
 
     def __init__(
-        self, source: BybitSource, settings: BybitSettings, server: FakeBybitServer, app: Settings
+        self,
+        source: BybitSource,
+        settings: BybitSettings,
+        server: FakeBybitServer,
+        app: Settings,
+        now: Callable[[], datetime] | None = None,
     ):
         super().__init__(source, settings, server.url)
         self.server = server
         self.app = app
+        self.now = now
 
     def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
         market = self.server.markets.get(symbol)
@@ -73,7 +81,10 @@ class SyntheticBybitFeed(BybitFeed):
             return
         if all(self.is_cached(dataset, symbol, day) for day in days):
             return
-        self.server.markets[symbol] = shadow_market(self.app, symbol)
+        market = shadow_market(self.app, symbol)
+        if self.now is not None:
+            market = market_until(market, int(self.now().timestamp() * 1000))
+        self.server.markets[symbol] = market
 
     def prepare_snapshot(self, symbol: str) -> None:
         if symbol not in self.server.markets:
@@ -105,6 +116,21 @@ def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: flo
     )
 
 
+def market_until(market: BybitMarket, now_ms: int) -> BybitMarket:
+    """The market as known at `now_ms`: bars closed by then, points and settlements taken."""
+
+    def cut(arr: np.ndarray, width_ms: int) -> np.ndarray:
+        return arr[arr[:, 0] + width_ms <= now_ms] if len(arr) else arr
+
+    return dataclasses.replace(
+        market,
+        klines=cut(market.klines, 60_000),
+        mark_klines=cut(market.mark_klines, 60_000),
+        open_interest=cut(market.open_interest, 0),
+        funding=cut(market.funding, 0),
+    )
+
+
 def tiers_only_market(symbol: str) -> BybitMarket:
     """A market holding only risk-limit tiers (its time series are empty)."""
     return BybitMarket(
@@ -118,12 +144,18 @@ def tiers_only_market(symbol: str) -> BybitMarket:
 
 
 @contextmanager
-def open_bybit_feed(settings: Settings, bybit: BybitSettings | None = None) -> Iterator[BybitFeed]:
+def open_bybit_feed(
+    settings: Settings,
+    bybit: BybitSettings | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> Iterator[BybitFeed]:
     """The feed for one ingest (see module doc); the source and any local server are closed
-    on exit. `bybit` defaults to the LIQMAP_BYBIT_* environment."""
+    on exit. `bybit` defaults to the LIQMAP_BYBIT_* environment; `now` is the clock that
+    decides which days are final (default: the system's)."""
     bybit = bybit or load_bybit_settings()
+    clock = {"now": now} if now is not None else {}
     if settings.source != "synthetic":
-        source = _make_source(settings.cache_dir, bybit)
+        source = _make_source(settings.cache_dir, bybit, **clock)
         try:
             yield BybitFeed(source, bybit, bybit.base_url)
         finally:
@@ -133,8 +165,8 @@ def open_bybit_feed(settings: Settings, bybit: BybitSettings | None = None) -> I
         local = dataclasses.replace(
             bybit, base_url=server.url, requests_per_5s=LOCAL_REQUESTS_PER_5S
         )
-        source = _make_source(settings.cache_dir, local)
+        source = _make_source(settings.cache_dir, local, **clock)
         try:
-            yield SyntheticBybitFeed(source, local, server, settings)
+            yield SyntheticBybitFeed(source, local, server, settings, now)
         finally:
             source.close()

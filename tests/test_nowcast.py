@@ -1,0 +1,291 @@
+"""The nowcast refresh on a real warehouse: provisional rows of the day in progress, archive
+wins (the day then equals an archive-only build), and every fault leaves the last good
+nowcast published and marked stale, nothing partial loaded, the next refresh recovering.
+Real Dagster runs for the daily chain, a real fake Binance REST on 127.0.0.1, an injected
+clock."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reports import queries
+from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
+from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
+from transforms.raw.intraday.nowcast import refresh_nowcast
+from transforms.raw.intraday.provisional import provisional_days
+from transforms.raw.venues.binance.fake_rest import Fault
+
+pytestmark = pytest.mark.xdist_group("nowcast")
+
+FIRST, LAST, TODAY = date(2026, 10, 1), date(2026, 10, 3), date(2026, 10, 4)
+SYMBOLS = ("BTCUSDT",)
+
+
+@pytest.fixture(scope="module")
+def archived(tmp_path_factory) -> Path:
+    """A warehouse holding the archive's 2026-10-01..03 (the daily chain, real Dagster)."""
+    root = tmp_path_factory.mktemp("archived")
+    run_range(temp_settings(root, FIRST.isoformat(), LAST.isoformat()), FIRST, LAST)
+    return root
+
+
+def _copy(archived: Path, tmp_path: Path, end: date = LAST):
+    shutil.copytree(archived / "data", tmp_path / "data")
+    return temp_settings(tmp_path, FIRST.isoformat(), end.isoformat())
+
+
+def _scalar(settings, sql: str, params: dict | None = None):
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return conn.execute(sql, params or {}).fetchone()
+    finally:
+        conn.close()
+
+
+def _refresh(settings, clock: Clock, url: str):
+    return refresh_nowcast(
+        connector(settings.warehouse_path),
+        settings,
+        LOG,
+        now=clock,
+        binance_url=url,
+        sleep=clock.sleep,
+        request_deadline_s=3,
+    )
+
+
+def test_provisional_day_then_archive_wins(archived, tmp_path):
+    settings = _copy(archived, tmp_path / "b")
+    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        result = _refresh(settings, clock, server.url)
+    assert result.ok and result.modelled == ["BTCUSDT"]
+    assert result.requests() == {"binance BTCUSDT": 6}
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert provisional_days(conn) == [
+            ("binance", "BTCUSDT", TODAY, datetime(2026, 10, 4, 13, 5))
+        ]
+        assert conn.execute(
+            "SELECT count(*), max(open_time) FROM raw.klines_1m WHERE day = $d", {"d": TODAY}
+        ).fetchone() == (785, datetime(2026, 10, 4, 13, 4))
+        # never cached as final: no verified-file record, no file in the raw cache
+        assert (
+            conn.execute("SELECT count(*) FROM raw.files WHERE period = '2026-10-04'").fetchone()[0]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM mart.daily_metrics WHERE day = $d AND venue = 'all'",
+                {"d": TODAY},
+            ).fetchone()[0]
+            == 4
+        )
+        marked = conn.execute("SELECT venue, day FROM mart.provisional_days ORDER BY 1").fetchall()
+        assert marked == [("all", TODAY), ("binance", TODAY)]
+        # the daily site leaves the day in progress out
+        assert queries.days(conn, "BTCUSDT")[-1] == LAST
+    finally:
+        conn.close()
+    assert not list((settings.cache_dir).rglob("*2026-10-04*"))
+
+    # the archive for the day arrives: the daily run replaces every provisional row
+    settings4 = temp_settings(tmp_path / "b", FIRST.isoformat(), TODAY.isoformat())
+    run_day(settings4, TODAY)
+    # the same daily runs without any nowcast in between
+    _copy(archived, tmp_path / "a")
+    reference = temp_settings(tmp_path / "a", FIRST.isoformat(), TODAY.isoformat())
+    run_day(reference, TODAY)
+    assert fingerprints(settings4.warehouse_path) == fingerprints(reference.warehouse_path)
+    conn = duckdb.connect(str(settings4.warehouse_path), read_only=True)
+    try:
+        assert provisional_days(conn) == []
+        assert conn.execute("SELECT count(*) FROM mart.provisional_days").fetchone()[0] == 0
+        assert queries.days(conn, "BTCUSDT")[-1] == TODAY
+    finally:
+        conn.close()
+
+
+def test_a_refresh_after_the_archive_leaves_the_day_alone(archived, tmp_path):
+    """An archived day is never overwritten by REST (archive wins), even if asked."""
+    settings = _copy(archived, tmp_path)
+    before = fingerprints(settings.warehouse_path)
+    clock = Clock(datetime(2026, 10, 3, 23, 30, tzinfo=UTC))  # "today" is the archived day
+    with fake_binance(SYMBOLS, FIRST, LAST, clock) as server:
+        result = _refresh(settings, clock, server.url)
+    assert result.ok and server.requests == 0
+    assert fingerprints(settings.warehouse_path) == before
+
+
+FAULTS = {
+    "server down": (None, "Connection refused"),
+    "429": (
+        Fault("status", "/fapi/v1/klines", status=429, headers={"Retry-After": "30"}, times=9),
+        "HTTP 429",
+    ),
+    "418 ban": (Fault("ban", "/fapi/v1/klines", ban_s=120), "HTTP 418"),
+    "truncated JSON": (Fault("truncate", "/fapi/v1/markPriceKlines"), "truncated or invalid JSON"),
+    "missing field": (
+        Fault("drop_field", "/futures/data/openInterestHist", field="sumOpenInterestValue"),
+        "lacks field 'sumOpenInterestValue'",
+    ),
+    "clock skew": ("skew", "the server's clock is"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_path, fault):
+    settings = _copy(archived, tmp_path)
+    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    server = fake_binance(SYMBOLS, FIRST, TODAY, clock)
+    try:
+        assert _refresh(settings, clock, server.url).ok
+        good = fingerprints(settings.warehouse_path)
+
+        clock.at(TODAY, 14, 7, 30)
+        injected, expected = FAULTS[fault]
+        if injected == "skew":
+            server.skew_ms = -5 * 60_000
+        elif injected is not None:
+            server.add_fault(injected)
+        result = _refresh(settings, clock, dead_url() if injected is None else server.url)
+        assert len(result.failures) == 1
+        line = result.failures[0]
+        assert expected in line and "\n" not in line, line
+        # nothing partial: the raw, staged and mart rows are the last good refresh's
+        assert fingerprints(settings.warehouse_path) == good
+        as_of, stale_since, error = _scalar(
+            settings, "SELECT as_of, stale_since, error FROM mart.nowcast"
+        )
+        assert as_of == datetime(2026, 10, 4, 13, 5)
+        assert stale_since == datetime(2026, 10, 4, 14, 7, 30) and error == line
+
+        server.faults.clear()  # the server is well again (and the 2-minute ban is over)
+        server.skew_ms = 0
+        clock.at(TODAY, 15, 7, 30)
+        recovered = _refresh(settings, clock, server.url)
+        assert recovered.ok, recovered.failures
+        as_of, stale_since, error = _scalar(
+            settings, "SELECT as_of, stale_since, error FROM mart.nowcast"
+        )
+        assert (as_of, stale_since, error) == (datetime(2026, 10, 4, 15, 5), None, None)
+        assert _scalar(
+            settings, "SELECT count(*) FROM raw.klines_1m WHERE day = $d", {"d": TODAY}
+        ) == (15 * 60 + 5,)
+    finally:
+        server.close()
+
+
+def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
+    settings = temp_settings(
+        tmp_path, FIRST.isoformat(), LAST.isoformat(), LIQMAP_VENUES="binance,bybit"
+    )
+    run_range(settings, LAST, LAST)
+    clock = Clock(datetime(2026, 10, 4, 9, 2, 0, tzinfo=UTC))
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        result = _refresh(settings, clock, server.url)
+    assert result.ok, result.failures
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        days = {(v, d) for v, _, d, _ in provisional_days(conn)}
+        assert days == {("binance", TODAY), ("bybit", TODAY)}
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND day = $d",
+                {"d": TODAY},
+            ).fetchone()[0]
+            == 9 * 60 + 2
+        )
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM raw.files WHERE venue = 'bybit' AND period = '2026-10-04'"
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT venues FROM mart.daily_metrics WHERE venue = 'all' AND day = $d "
+                "AND scenario = 'base'",
+                {"d": TODAY},
+            ).fetchone()[0]
+            == "binance,bybit"
+        )
+    finally:
+        conn.close()
+    # the day's data is never cached as final (the tier table is a dated snapshot, cached)
+    cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2026-10-04*")}
+    assert cached == {"risk_limit"}
+
+
+def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, monkeypatch):
+    """`liqmap now`'s cycle: the now view and the alerts feed are published although the
+    webhook hangs; a failed refresh keeps the last good view, marked stale since its time;
+    `liqmap status` names the stale market and the undelivered alert."""
+    from orchestration.nowcast import run_nowcast
+    from orchestration.status import collect_status, render_status
+    from tests.nowcast_helpers import WebhookServer
+
+    settings = _copy(archived, tmp_path)
+    hook = WebhookServer("hang")
+    alerts = tmp_path / "alerts.toml"
+    alerts.write_text(
+        '[[rule]]\nname = "any-cluster"\nkind = "cluster_size"\nmin_usd = 1\n\n'
+        f'[[webhook]]\nname = "desk"\nurl = "{hook.url}"\nformat = "discord"\n'
+        "deadline_s = 0.5\nretries = 1\n"
+    )
+    monkeypatch.setenv("LIQMAP_ALERTS_FILE", str(alerts))
+    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    page = settings.output_site_dir / "BTCUSDT" / "now" / "index.html"
+    try:
+        with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+            run = run_nowcast(settings, now=clock, binance_url=server.url, sleep=clock.sleep)
+        assert run.refresh.ok and len(run.alerts) == 2  # the peak cluster of each side
+        assert [a["provisional"] for a in run.alerts] == [True, True]
+        html = page.read_text()
+        assert "As of 13:05 UTC, provisional" in html and "Stale" not in html
+        feed = (settings.output_site_dir / "alerts.xml").read_text()
+        assert all(a["title"].replace("$", "") in feed.replace("$", "") for a in run.alerts)
+        assert len(run.delivery.failed) == 1 and "no answer within 0.5 s" in run.delivery.failed[0]
+
+        clock.at(TODAY, 14, 7, 30)
+        failed = run_nowcast(settings, now=clock, binance_url=dead_url(), sleep=clock.sleep)
+        assert not failed.refresh.ok and failed.alerts == []  # the same levels: no repeat
+        html = page.read_text()
+        assert "As of 13:05 UTC, provisional" in html
+        assert "stale since 2026-10-04 14:07 UTC" in html
+    finally:
+        hook.close()
+    lines = render_status(collect_status(settings, tmp_path / "dagster_home"))
+    text = "\n".join(lines)
+    assert "BTCUSDT binance: as of 2026-10-04 13:05 UTC, provisional; STALE since" in text
+    assert "webhook 'desk': 2 undelivered" in text
+
+
+def test_hourly_schedule_runs_the_nowcast_job_in_dagster(archived, tmp_path):
+    """The job the hourly schedule launches, executed by Dagster on the offline demo's path
+    (synthetic market, in-process fake REST servers), with a pinned clock."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.nowcast_job import hourly_nowcast, nowcast_job
+    from orchestration.resources import resources_from_settings
+
+    assert hourly_nowcast.cron_schedule == "7 * * * *"
+    assert hourly_nowcast.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert defs.get_job_def("nowcast") is not None
+    settings = _copy(archived, tmp_path)
+    result = nowcast_job.execute_in_process(
+        resources=resources_from_settings(settings),
+        run_config={"ops": {"refresh_nowcast": {"config": {"now": "2026-10-04T13:07:30Z"}}}},
+    )
+    assert result.success
+    [event] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    meta = event.event_specific_data.metadata
+    assert meta["markets_ok"].value == 1 and meta["failures"].value == "none"
+    assert meta["requests"].value == {"binance BTCUSDT": 6}
+    assert _scalar(settings, "SELECT as_of FROM mart.nowcast") == (datetime(2026, 10, 4, 13, 5),)

@@ -1,0 +1,348 @@
+"""One nowcast refresh: every configured market's day in progress from REST, staged, modelled.
+
+For each market, the days to refresh are those of the last `back_days` days (and today) whose
+rows are not final yet: Binance days without their archive files, Bybit days its source has not
+cached as final. Binance comes from its keyless REST API (binance_rest.py), Bybit from its
+existing REST source (the shared REST loop, transforms.raw.rest.ingest, with the nowcast's
+clock). A market's days are
+all fetched before any is loaded, and each is loaded in one transaction with its provisional
+markers, so a failure loads nothing of the failing market: its previous rows (the last good
+nowcast) stay, and `mart.nowcast` marks it stale with the one-line reason. A venue-wide failure
+(418 ban, 451) skips that venue's remaining symbols without sending anything.
+
+Then per symbol the staged bars of the refreshed days are rebuilt and the marts are rebuilt
+through `transforms.marts.update.update_marts` — the daily build's own entry point, so the
+nowcast becomes incremental when the model does. Nothing here imports Dagster or the site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from transforms.config import Settings
+from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
+from transforms.model.params import ModelParams
+from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
+from transforms.raw.intraday.state import MarketState, record, sync_provisional_marts
+from transforms.raw.rest.ingest import ingest_days
+from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
+from transforms.raw.venues.binance.rest import (
+    BanState,
+    BinanceRestClient,
+    RestBanned,
+    RestDay,
+    RestError,
+    RestRestricted,
+)
+from transforms.raw.venues.bybit.feed import open_bybit_feed
+from transforms.raw.venues.bybit.ingest import BYBIT as BYBIT_VENUE
+from transforms.raw.venues.bybit.source import VENUE as BYBIT
+from transforms.reference import load_tiers, tiers_file_from_env
+from transforms.staging.bars import build_bars_5m
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+#: days before today refreshed while their archive has not been published (it lands ~08:45)
+DEFAULT_BACK_DAYS = 2
+BYBIT_DATASETS = ("klines_1m", "mark_klines_1m", "metrics", "funding")
+BINANCE_SOURCE, BYBIT_SOURCE = "binance-rest", "bybit-rest"
+
+ARCHIVED_DAYS_SQL = """
+SELECT CAST(period AS DATE) FROM raw.files
+WHERE venue = $venue AND symbol = $symbol AND dataset = 'klines_1m'
+  AND period >= $lo AND period <= $hi AND length(period) = 10
+"""
+LAST_BAR_SQL = """
+SELECT max(open_time) + INTERVAL 1 MINUTE FROM raw.klines_1m
+WHERE venue = $venue AND symbol = $symbol AND day = $day
+"""
+
+
+class Log:
+    """The logger protocol of the raw loaders (info / warning / error)."""
+
+    def info(self, msg: str) -> None: ...
+
+    def warning(self, msg: str) -> None: ...
+
+    def error(self, msg: str) -> None: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class NowcastResult:
+    """What one refresh did: each market's state, the symbols modelled, the failures."""
+
+    now: datetime
+    day: date
+    markets: list[MarketState] = field(default_factory=list)
+    modelled: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line each
+    seconds: float = 0.0
+    #: seconds per step: binance (REST + load), bybit (REST + load), model (staging + marts)
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def requests(self) -> dict[str, int]:
+        """REST requests per market ("venue SYMBOL")."""
+        return {f"{m.venue} {m.symbol}": m.requests for m in self.markets}
+
+
+def _days(lo: date, hi: date) -> list[date]:
+    return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+
+
+def days_to_refresh(
+    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, today: date, back_days: int
+) -> list[date]:
+    """Today and the recent days whose klines are not final (no raw.files row) yet."""
+    lo = today - timedelta(days=back_days)
+    params = {"venue": venue, "symbol": symbol, "lo": lo.isoformat(), "hi": today.isoformat()}
+    final = {r[0] for r in conn.execute(ARCHIVED_DAYS_SQL, params).fetchall()}
+    pending = [d for d in _days(lo, today) if d not in final]
+    # only the run of days after the last final one: an older gap is the daily run's job
+    last_final = max(final, default=None)
+    return [d for d in pending if last_final is None or d > last_final]
+
+
+@contextlib.contextmanager
+def binance_client(
+    settings: Settings,
+    url: str | None,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    request_deadline_s: float,
+) -> Iterator[BinanceRestClient]:
+    """The REST client: `url`, else the synthetic market's local fake (offline demo), else
+    LIQMAP_BINANCE_FAPI_URL. A 418 ban is remembered in the data folder across refreshes."""
+    ban = BanState(settings.data_dir / "nowcast" / "binance-ban.json")
+    server = None
+    if url is None and settings.source == "synthetic":
+        from transforms.raw.venues.binance.fake_rest import FakeBinanceRest, simulated_markets
+
+        markets = simulated_markets(
+            settings.symbols, settings.start_date, now().date(), settings.synthetic_seed
+        )
+        server = FakeBinanceRest(markets, now=now).start()
+        url = server.url
+    client = BinanceRestClient(
+        url or settings.binance_fapi_url,
+        now=now,
+        sleep=sleep,
+        request_deadline_s=request_deadline_s,
+        ban=ban,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+        if server is not None:
+            server.close()
+
+
+def _refresh_binance(
+    connect: Connect,
+    settings: Settings,
+    client: BinanceRestClient,
+    today: date,
+    back_days: int,
+    now: datetime,
+    log: Log,
+) -> list[MarketState]:
+    """Every symbol fetched (no warehouse connection held meanwhile), then the good ones
+    loaded, each day in its own transaction."""
+    states: list[MarketState] = []
+    venue_down: str | None = None
+    with connect() as conn:
+        wanted = {
+            s: days_to_refresh(conn, ARCHIVE_VENUE, s, today, back_days) for s in settings.symbols
+        }
+    fetched: dict[str, list[RestDay]] = {}
+    for symbol in settings.symbols:
+        state = MarketState(ARCHIVE_VENUE, symbol, today)
+        states.append(state)
+        if venue_down is not None:
+            state.error = f"{ARCHIVE_VENUE} {symbol}: skipped, {venue_down}"
+            continue
+        before = client.requests
+        days: list[RestDay] = []
+        try:
+            for day in wanted[symbol]:
+                days.append(client.fetch_day(symbol, day))
+        except RestError as exc:
+            state.error = str(exc)
+            if isinstance(exc, RestBanned | RestRestricted):
+                venue_down = str(exc)
+            continue
+        finally:
+            state.requests = client.requests - before
+        fetched[symbol] = days
+        state.days = wanted[symbol]
+        today_rest = [r for r in days if r.day == today]
+        if today_rest:
+            state.as_of, state.premium = today_rest[0].as_of, today_rest[0].premium
+    with connect() as conn:
+        for symbol, days in fetched.items():
+            for rest in days:
+                if load_rest_day(conn, rest, BINANCE_SOURCE, now) is None:
+                    log.info(f"nowcast {ARCHIVE_VENUE} {symbol} {rest.day}: archive loaded, kept")
+    return states
+
+
+def _refresh_bybit(
+    connect: Connect,
+    settings: Settings,
+    today: date,
+    back_days: int,
+    clock: Callable[[], datetime],
+    log: Log,
+) -> list[MarketState]:
+    lo = today - timedelta(days=back_days)
+    firsts: dict[str, date] = {}
+    with connect() as conn:
+        for symbol in settings.symbols:
+            days = days_to_refresh(conn, BYBIT, symbol, today, back_days)
+            firsts[symbol] = days[0] if days else today
+    lo = min(firsts.values(), default=today)
+    app = dataclasses.replace(settings, end_date=max(settings.end_date, today))
+    states = {s: MarketState(BYBIT, s, today) for s in settings.symbols}
+    provisional: set[str] = set()
+    sent = [0]
+
+    @contextlib.contextmanager
+    def feed(app_settings: Settings) -> Iterator[Any]:
+        """Bybit's feed on the nowcast's clock (which days are over, what the demo serves)."""
+        with open_bybit_feed(app_settings, None, clock) as f:
+            try:
+                yield f
+            finally:
+                sent[0] += f.source.client.requests
+
+    venue = dataclasses.replace(BYBIT_VENUE, open_feed=feed)
+    for name in BYBIT_DATASETS:
+        sent[0] = 0
+        result = ingest_days(venue, connect, app, name, lo, today + timedelta(days=1), log)
+        provisional.update(result.provisional)
+        share = sent[0] // max(len(settings.symbols), 1)
+        for symbol, state in states.items():
+            state.requests += share
+            if symbol in result.failures and state.error is None:
+                state.error = result.failures[symbol]
+    now = clock()
+    with connect() as conn:
+        for symbol, state in states.items():
+            state.days = _days(firsts[symbol], today)
+            if not state.ok:
+                continue
+            for item in sorted(provisional):
+                sym, _, day_text = item.partition(" ")
+                if sym != symbol:
+                    continue
+                day = date.fromisoformat(day_text)
+                as_of = conn.execute(
+                    LAST_BAR_SQL, {"venue": BYBIT, "symbol": symbol, "day": day}
+                ).fetchone()[0]
+                if as_of is None:
+                    continue
+                mark(
+                    conn,
+                    BYBIT,
+                    symbol,
+                    day,
+                    REST_DATASETS,
+                    as_of,
+                    now.astimezone(UTC).replace(tzinfo=None),
+                    BYBIT_SOURCE,
+                )
+                if day == today:
+                    state.as_of = as_of.replace(tzinfo=UTC)
+    return list(states.values())
+
+
+def refresh_nowcast(
+    connect: Connect,
+    settings: Settings,
+    log: Log,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    binance_url: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    params: ModelParams | None = None,
+    back_days: int = DEFAULT_BACK_DAYS,
+    request_deadline_s: float = 20.0,
+) -> NowcastResult:
+    """Refresh every configured market's day in progress and rebuild its marts (module doc).
+    Never raises for a venue's failure: it is a line in `failures` and the market is stale."""
+    started = time.perf_counter()
+    t0 = now()
+    today = t0.date()
+    result = NowcastResult(t0, today)
+    params = params or ModelParams()
+    with connect() as conn:
+        prune(conn)
+    if ARCHIVE_VENUE in settings.venues:
+        t = time.perf_counter()
+        with binance_client(settings, binance_url, now, sleep, request_deadline_s) as client:
+            result.markets += _refresh_binance(connect, settings, client, today, back_days, t0, log)
+        result.steps[ARCHIVE_VENUE] = time.perf_counter() - t
+    if BYBIT in settings.venues:
+        t = time.perf_counter()
+        result.markets += _refresh_bybit(connect, settings, today, back_days, now, log)
+        result.steps[BYBIT] = time.perf_counter() - t
+    t = time.perf_counter()
+    with connect() as conn:
+        load_tiers(conn, tiers_file_from_env())
+        for symbol in settings.symbols:
+            _model_symbol(conn, settings, symbol, today, params, result, log)
+        record(conn, result.markets, t0)
+        sync_provisional_marts(conn)
+    result.steps["model"] = time.perf_counter() - t
+    result.failures = list(dict.fromkeys(m.error for m in result.markets if m.error))
+    for line in result.failures:
+        log.error(f"nowcast: {line}")
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _model_symbol(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    symbol: str,
+    today: date,
+    params: ModelParams,
+    result: NowcastResult,
+    log: Log,
+) -> None:
+    """Stage the refreshed days of the symbol's good markets and rebuild its marts from the
+    first of them; a market that failed keeps its last good rows (modelled as they were)."""
+    markets = [m for m in result.markets if m.symbol == symbol]
+    good = [m for m in markets if m.ok and m.days]
+    if not good:
+        return
+    for m in good:
+        build_bars_5m(conn, symbol, m.days[0], today + timedelta(days=1), m.venue)
+    lo = min(m.days[0] for m in good)
+    end = today + timedelta(days=1)
+    try:
+        update = update_marts(conn, symbol, params, lo, end, True, settings.venues)
+    except (NoStagedBars, IncompleteRawWindow) as exc:
+        for m in good:
+            m.error = f"nowcast model {symbol}: {exc}"
+        return
+    result.modelled.append(symbol)
+    for venue, why in update.failed.items():
+        log.warning(f"nowcast model {venue} {symbol}: {why}")
