@@ -16,6 +16,9 @@ Classes (the fault definitions are the tests', imported, so the two never drift 
   (clean: only that file's day withheld; clear: the line names the file and the reason).
 - realized: malformed collected lines (clean: skipped and named, the other lines load).
 - ban: a Bybit 403 then every other raw asset (clean: no request sent during the ban).
+- funding: one bad row in a monthly funding file (clean: only its day withheld).
+- interrupts: SIGINT / SIGTERM while a step waits on a stalled archive (clean: exit 130 / 143,
+  `liqmap: interrupted`, the stage table says interrupted, nothing half-written).
 - publish: whole `liqmap run`s (real Dagster) with a corrupt Binance file and with Bybit prices
   x1000 on one day (clean: the other days and venues published; wrong data published: a
   tampered or withheld row in the published snapshot).
@@ -204,6 +207,46 @@ def run_scope(tally: Tally) -> None:
                 tally.add(days == set(f.DAYS) - {f.BAD}, clear, f.BAD in days, fault)
 
 
+def _as_attempt(tally: Tally, what: str, check: Callable[[Path], None]) -> None:
+    """A test's whole check as one attempt: clean and clear when it holds."""
+    with tempfile.TemporaryDirectory(prefix="liqmap-fault-") as tmp:
+        try:
+            check(Path(tmp))
+        except AssertionError as exc:
+            tally.add(False, False, False, f"{what}: {' '.join(str(exc).split())[:200]}")
+            return
+    tally.add(True, True, False, what)
+
+
+def run_funding(tally: Tally) -> None:
+    import test_failure_scope as f
+
+    _as_attempt(
+        tally,
+        "one bad row in a monthly funding file",
+        f.test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only,
+    )
+
+
+def run_interrupts(tally: Tally) -> None:
+    import signal
+
+    import test_interrupts as t
+
+    for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        server = t._SilentServer()
+        try:
+            _as_attempt(
+                tally,
+                f"signal {int(sig)} mid-step",
+                lambda tmp, sig=sig, status=status, server=server: (
+                    t.test_a_stop_signal_mid_step_says_interrupted(sig, status, server, tmp)
+                ),
+            )
+        finally:
+            server.close()
+
+
 def run_realized(tally: Tally) -> None:
     from datetime import date
 
@@ -383,6 +426,8 @@ CLASSES: dict[str, Callable[[Tally], None]] = {
     "scope": run_scope,
     "realized": run_realized,
     "ban": run_ban,
+    "funding": run_funding,
+    "interrupts": run_interrupts,
     "publish": run_publish,
 }
 

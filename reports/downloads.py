@@ -1,9 +1,10 @@
 """A day's downloads: that day's own data behind its charts, next to its page.
 
-Only the day's own rows are written beside a day page (the 24 h heatmap slice, the day's
-liquidation map, scenarios, daily figures and swings), so the site grows by a small amount
-per symbol and day. The heatmap slice and the map are the long ones: written as Parquet only
-(zstd); the few-row tables (scenarios, daily figures, swings) as CSV. The whole daily
+Only the day's own rows are written beside a day page (the day's liquidation map, scenarios,
+daily figures and swings), so the site grows by a small amount per symbol and day. The map is
+the long one: written as Parquet only (zstd); the few-row tables (scenarios, daily figures,
+swings) as CSV. The heatmap is not repeated per day: the shared heat month files of the data
+API (docs/api.md) hold every hour of it. The whole daily
 history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by every build), linked
 from the archives.
 """
@@ -70,9 +71,9 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
 
 
 FORMATS = ("csv", "parquet")
-# the two long tables (a day's 24 h heatmap slice, its map by price): Parquet only (zstd);
+# the long table (a day's map by price): Parquet only (zstd);
 # as CSV they would be most of the site
-PARQUET_ONLY = frozenset({"heatmap", "liq_map"})
+PARQUET_ONLY = frozenset({"liq_map"})
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
@@ -131,9 +132,6 @@ def day_tables(
     each venue's figures, on an aggregate page of more than one venue)."""
     symbol = data.symbol
     tables = {
-        "heatmap": queries.arrow(
-            conn, queries.HEATMAP_DAY_EXPORT, symbol=symbol, day=d, venue=data.venue
-        ),
         "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=data.venue),
         "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
         "daily": pa.Table.from_pylist([daily_row(data.base(d))]),

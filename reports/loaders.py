@@ -49,6 +49,8 @@ class MartData:
     moves: list[Record]
     params: dict[str, Record]  # params_hash → row
     venue: str = AGGREGATE_VENUE  # 'all' (the aggregate across venues) or one venue
+    # the day's map rows (map_rows_of): with "bulk" set, every day in one query on first use
+    maps: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def base(self, d: date) -> Record:
         return self.metrics[d]["base"]
@@ -81,6 +83,41 @@ def load_mart_data(
         params={r["params_hash"]: r for r in queries.rows(conn, queries.MODEL_PARAMS)},
         venue=venue,
     )
+
+
+def _by_day(rows: list[Record]) -> dict[date, list[Record]]:
+    out: dict[date, list[Record]] = {}
+    for r in rows:
+        out.setdefault(r.pop("day"), []).append(r)
+    return out
+
+
+BULK_DAYS = 8  # a build of more days than this reads every day's map in one query
+
+
+def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
+    """`liq_map_rows` of the symbol and venue of `data`; when the build renders many days
+    (`data.maps["bulk"]`), from one query for every day (one query per day cost a large
+    part of each page), else one query for the day."""
+    if not data.maps.get("bulk"):
+        return liq_map_rows(conn, data.symbol, d, data.venue)
+    if "map" not in data.maps:
+        rows = queries.rows(conn, queries.LIQ_MAP_ALL, symbol=data.symbol, venue=data.venue)
+        data.maps["map"] = _by_day(rows)
+    return data.maps["map"].get(d, [])
+
+
+def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
+    """`layer_map_rows` of the symbol and venue of `data`, one query for every day."""
+    if not data.maps.get("bulk"):
+        return layer_map_rows(conn, data.symbol, d, data.venue)
+    if "layers" not in data.maps:
+        try:
+            rows = queries.rows(conn, queries.LAYER_MAP_ALL, symbol=data.symbol, venue=data.venue)
+        except duckdb.CatalogException:
+            rows = []
+        data.maps["layers"] = _by_day(rows)
+    return data.maps["layers"].get(d, [])
 
 
 def liq_map_rows(

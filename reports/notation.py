@@ -9,6 +9,7 @@ the rounded numbers the page prints, so the words can never contradict the figur
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -55,10 +56,15 @@ def price_scale(reference_price: float | None) -> Iterator[None]:
         _PRICE_SCALE.reset(token)
 
 
+@functools.lru_cache(maxsize=256)
+def _decimals_of(ref: float) -> int:
+    return price_decimals(ref)
+
+
 def _scaled_decimals() -> int | None:
     """Decimals of the current symbol's prices under 1,000, or None without a scale."""
     ref = _PRICE_SCALE.get()
-    return price_decimals(ref) if ref is not None and ref > 0 else None
+    return _decimals_of(ref) if ref is not None and ref > 0 else None
 
 
 def chart_price(x: float) -> float:

@@ -83,19 +83,28 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
+# every day's map of one symbol and venue (the site reads each day's: one query, not 365)
+LIQ_MAP_ALL = """
+SELECT day, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+FROM mart.liq_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, price_low
+"""
+
+LAYER_MAP_ALL = """
+SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price
+FROM mart.liq_layer_map
+WHERE venue = $venue AND symbol = $symbol
+ORDER BY day, scenario, layer, price_low
+"""
+
 PRICE_HOURLY_OHLC_RANGE = """
 SELECT epoch_ms(ts) AS x, open AS o, high AS h, low AS l, close AS c
 FROM mart.price_hourly
 WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND close IS NOT NULL
 ORDER BY ts
-"""
-
-HEATMAP_DAY_EXPORT = """
-SELECT ts, price_low, price_high, long_notional, short_notional, params_hash
-FROM mart.liq_heatmap
-WHERE venue = $venue AND symbol = $symbol AND day = $day
-  AND (long_notional > 0 OR short_notional > 0)
-ORDER BY ts, price_low
 """
 
 LIQ_MAP_DAY = """

@@ -46,7 +46,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from reports import datafiles
+from reports import api, datafiles
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
     csv_bytes,
@@ -58,7 +58,14 @@ from reports.downloads import (
     write_day_downloads,
 )
 from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
-from reports.loaders import HISTORY_DAYS, MartData, liq_map_rows, load_mart_data, load_price_history
+from reports.loaders import (
+    BULK_DAYS,
+    HISTORY_DAYS,
+    MartData,
+    load_mart_data,
+    load_price_history,
+    map_rows_of,
+)
 from reports.notation import price_scale
 from reports.now_site import build_now_view
 from reports.pages.archive import render_archive
@@ -71,11 +78,13 @@ from reports.pages.day import (
     day_context,
     day_data,
     render_day,
+    whatif_data,
 )
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.redirect import redirect_page
+from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
@@ -155,17 +164,22 @@ def _build_symbol(
         latest=latest,
         venues=_venues_footer(venues),
     )
+    bulk = len(render) > BULK_DAYS
+    data.maps["bulk"] = bulk
+    for vd in venues.per_venue.values():
+        vd.maps["bulk"] = bulk
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     for d in render:
-        ctx = day_context(conn, data, history, d, frozenset(), venues)
+        cache: dict = {}  # the realized marts of the day, read once for every venue
+        ctx = day_context(conn, data, history, d, frozenset(), venues, cache)
         _write_day_data(writer, ctx, data, synthetic)
         for vdata, vh in vhist.values():
             if d in vdata.metrics:
-                vctx = day_context(conn, vdata, vh, d, frozenset(), venues)
+                vctx = day_context(conn, vdata, vh, d, frozenset(), venues, cache)
                 _write_day_data(writer, vctx, vdata, synthetic)
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
@@ -209,14 +223,16 @@ def _build_symbol(
         _build_venue_pages(conn, writer, env, site, venues, source)
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
-    archive = render_archive(env, site, data, published)
+    archive = render_archive(env, site, data, published, _archive_venues(venues))
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
-    summary = SymbolSummary.from_data(data, liq_map_rows(conn, symbol, latest, data.venue))
+    summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
+    summary = dataclasses.replace(summary, screener=tuple(screener_rows(data, venues)))
+    _write_latest_api(conn, writer, data, venues, source == "synthetic")
     return summary, published
 
 
@@ -284,6 +300,35 @@ def _heat_months(writer: SiteWriter, data: MartData, render: list[date]) -> list
                 months.add(m)
             m = next_month(m)
     return sorted(months)
+
+
+def _write_latest_api(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    data: MartData,
+    venues: VenueSet,
+    synthetic: bool,
+) -> None:
+    """The stable latest-day files of the symbol and of each venue (reports.api)."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    for part in parts:
+        d = part.days[-1]
+        near = near_spot(part.base(d))
+        whatif = whatif_data(map_rows_of(conn, part, d))
+        obj = api.latest(part, near, whatif, synthetic)
+        path = api.latest_path(part.symbol, part.venue)
+        writer.write_if_changed(f"{path}.json", datafiles.as_json(obj))
+        writer.write_if_changed(f"{path}.js", datafiles.as_js(path, obj))
+
+
+def _archive_venues(venues: VenueSet) -> tuple[tuple[str, str, str], ...]:
+    """The archive's venue switch: (venue, label, key of its daily series)."""
+    if not venues.split:
+        return ()
+    shown = [AGGREGATE_VENUE] + [v for v in venues.venues if venues.per_venue[v].days]
+    return tuple((v, venue_label(v), datafiles.key(venues.symbol, v, "daily")) for v in shown)
 
 
 def _venue_buttons(venues: VenueSet, d: date) -> tuple[VenueButton, ...]:

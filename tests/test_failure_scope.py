@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, make_settings
@@ -271,3 +272,46 @@ def test_a_refused_bybit_day_withholds_that_venue_day_only(tmp_path, monkeypatch
             "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND close > 1e6"
         ).fetchone()[0]
         assert scaled == 0
+
+
+def test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only(tmp_path):
+    """A funding rate of 500 % on one settlement: that day is withheld (named with file, line
+    and rule); the month's other days load; the file stays cached; a re-run gives the same
+    rows and one rejection, not two."""
+    import csv
+    import io
+
+    from ingest_helpers import read_member, write_archive
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mirror, SYMBOL, D0, D1, seed=SEED)
+    rel = archive_relpath("funding", SYMBOL, D0.strftime("%Y-%m"))
+    rows = list(csv.reader(io.StringIO(read_member(mirror / rel).decode())))
+    header = not rows[0][0].isdigit()
+    body = rows[1:] if header else rows
+    rate = rows[0].index("last_funding_rate") if header else 2
+    bad_ms = int(datetime(BAD.year, BAD.month, BAD.day, 8, tzinfo=UTC).timestamp() * 1000)
+    hit = [r for r in body if abs(int(r[0]) - bad_ms) < 3_600_000]
+    assert hit, "no settlement at 08:00 of the bad day"
+    hit[0][rate] = "5.0"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    write_archive(mirror, rel, Path(rel).name.replace(".zip", ".csv"), out.getvalue())
+    settings = make_settings(tmp_path, source="mirror", mirror_dir=mirror, venues=("binance",))
+    for _ in range(2):
+        result = ingest_window(_connect(settings), settings, "funding", D0, D1, LOG)
+        with warehouse(settings.warehouse_path) as conn:
+            loaded = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT day FROM raw.funding WHERE venue = 'binance'"
+                ).fetchall()
+            }
+            withheld = rejected_days(conn, [SYMBOL], D0, D1)
+            stored = conn.execute("SELECT count(*) FROM raw.rejected_files").fetchone()[0]
+        assert loaded == set(DAYS) - {BAD}
+        assert list(withheld) == [BAD] and stored == 1
+        line = withheld[BAD][0]
+        assert rel in line and "funding_rate_bounded" in line and "last_funding_rate=5.0" in line
+        assert [r.period for r in result.rejections] == [BAD.isoformat()]
+        assert (settings.cache_dir / "mirror" / rel).is_file()  # the good file stays cached

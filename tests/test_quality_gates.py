@@ -234,7 +234,12 @@ def test_bad_file_is_rejected_and_nothing_changes(case, prepared, tmp_path):
     result = run_range(settings, BAD_DAY, BAD_DAY, raise_on_error=False)
 
     assert not result.success
-    assert _state(settings) == before
+    after = _state(settings)
+    if name == F:
+        # a monthly file withholds only its bad row's day (issue 20): the file is recorded,
+        # since the month's other days load from it; every row stays as it was
+        before.pop("files"), after.pop("files")
+    assert after == before
     [(dataset, _period, rel, got_rule, got_line, message)] = _rejections(settings)
     assert (dataset, rel, got_rule) == (name, relpath, rule), message
     if line is not None:

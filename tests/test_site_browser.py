@@ -296,3 +296,28 @@ def test_heatmap_hover_shows_the_hourly_candle(site, server, browser):
         v.check_clean()
     finally:
         v.close()
+
+
+def test_colour_threshold_lowers_the_top_and_the_hover_follows(site, browser):
+    """The heatmap's colour threshold slider: at 50 % the legend's top is half the window's
+    99th percentile and a hovered pixel states level / 255 × that top (from file://)."""
+    out, days = site
+    v = Visit(browser, (out / SYMBOL / days[-2].isoformat() / "index.html").as_uri())
+    try:
+        top = v.page.evaluate("window.__chartViews['heat-24h'].signal('vmax')")
+        v.page.fill("#heat-threshold", "50")
+        v.page.dispatch_event("#heat-threshold", "input")
+        v.page.wait_for_function(
+            "document.documentElement.getAttribute('data-heat-threshold') === '50'"
+        )
+        v.page.wait_for_timeout(200)
+        half = v.page.evaluate("window.__chartViews['heat-24h'].signal('vmax')")
+        assert half == pytest.approx(top / 2, rel=0.01)  # both at 3 significant digits
+        meta = v.page.evaluate(
+            "window.liqmapHeat.metaOf(document.getElementById('heat-24h')).layers['base/all']"
+        )
+        assert meta["vmax"] == half
+        assert "50% of the 99th percentile" in v.page.inner_text("#heat-threshold-value")
+        v.check_clean()
+    finally:
+        v.close()

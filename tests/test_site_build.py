@@ -24,7 +24,7 @@ from reports import notation as fmt
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import page_rasters, page_specs
-from tests.site_fixtures import GENERATED_AT, SYMBOL
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
 
@@ -114,10 +114,12 @@ def test_every_page_exists(built):
         for name in ("daily", "scenarios"):
             assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
             assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
-        # the day's 24 h heatmap slice and map: Parquet only (as CSV, most of the site)
-        for name in ("heatmap", "liq_map"):
-            assert (out / SYMBOL / d.isoformat() / f"{name}.parquet").is_file()
-            assert not (out / SYMBOL / d.isoformat() / f"{name}.csv").exists()
+        # the day's map: Parquet only (as CSV, most of the site); its heatmap is in the
+        # shared heat month file, not repeated per day
+        assert (out / SYMBOL / d.isoformat() / "liq_map.parquet").is_file()
+        assert not (out / SYMBOL / d.isoformat() / "liq_map.csv").exists()
+        assert not (out / SYMBOL / d.isoformat() / "heatmap.parquet").exists()
+        assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
         assert f'url=../{SYMBOL}/{d.isoformat()}/index.html"' in redirect
@@ -488,3 +490,20 @@ def test_moves_shown_only_once_confirmed(built):
     last = listed(days[-1])
     assert sum(r["confirmed"].lower() == "false" for r in last) == 1
     assert all(r["confirmed"].lower() == "true" for d in days[:-1] for r in listed(d))
+
+
+def test_feed_keeps_each_symbols_last_60_days(tmp_path):
+    from reports.loaders import load_mart_data
+    from reports.pages.feed import FEED_DAYS, feed_xml
+
+    days = build_fixture_warehouse(tmp_path / "w.duckdb", FEED_DAYS + 2)
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        data = load_mart_data(conn, SYMBOL)
+    finally:
+        conn.close()
+    root = ET.fromstring(feed_xml([(data, days)], GENERATED_AT, True))
+    links = [e.find(f"{ATOM}link").get("href") for e in root.findall(f"{ATOM}entry")]
+    assert len(links) == FEED_DAYS == 60
+    assert links[0] == f"{SYMBOL}/{days[-1].isoformat()}/index.html"
+    assert links[-1] == f"{SYMBOL}/{days[2].isoformat()}/index.html"

@@ -446,3 +446,65 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
                 v.close()
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_screener_row_expands_to_each_venue(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, _ = built
+    text = (out / "index.html").read_text()
+    body = text.split(f'<tbody data-symbol="{SYMBOL}"', 1)[1].split("</tbody>", 1)[0]
+    assert 'data-venue="binance" hidden' in body and 'data-venue="bybit" hidden' in body
+    assert f'href="{SYMBOL}/bybit/index.html"' in body
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / "index.html").as_uri(), charts=False)
+            try:
+                assert v.page.is_hidden('tr[data-venue="bybit"]')
+                v.page.click("button.expand")
+                assert v.page.is_visible('tr[data-venue="bybit"]')
+                assert v.page.is_visible('tr[data-venue="binance"]')
+                assert v.problems == []
+            finally:
+                v.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    rows = base_rows(wh)
+    archive = out / SYMBOL / "archive" / "index.html"
+    text = archive.read_text()
+    assert "does not change, except its links to the days before and after it" in text
+    d, last = wh.second_venue_last, wh.days[-1]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, archive.as_uri(), charts=False)
+            try:
+                v.page.click('#archive-venues button[data-venue="bybit"]')
+                v.page.wait_for_function(
+                    "document.getElementById('archive-venues').dataset.shown === 'bybit'"
+                )
+                cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
+                want = fmt_usd(float(f"{rows[(d, 'bybit')]['shorts_at_risk']:.4g}"))
+                assert v.page.inner_text(cell) == want
+                missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
+                assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
+                v.page.click(f'tr[data-day="{d.isoformat()}"] a')
+                v.page.wait_for_function("window.__chartsReady === true")
+                assert v.page.url.endswith("#venue=bybit")
+                shown = v.page.get_attribute("[data-day-data]", "data-venue-shown")
+                assert shown == "bybit"
+                assert v.page.get_attribute('button[data-venue="bybit"]', "aria-pressed") == "true"
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()

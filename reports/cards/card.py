@@ -28,7 +28,7 @@ class ChartCard:
     intro: str
     desc: str
     spec: str
-    table: Table
+    table: Table | None  # None: the figures are the shared daily series (daily.csv)
     downloads: str
     split: ChartCard | None = None
     view_descs: dict[str, str] = field(default_factory=dict)

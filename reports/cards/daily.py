@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from reports import datafiles
-from reports.cards.card import ChartCard, Table
+from reports.cards.card import ChartCard
 from reports.charts.daily import funding_template, oi_price_template
 from reports.loaders import Record
 from reports.notation import fmt_pct, fmt_price, fmt_rate, fmt_usd
@@ -30,26 +30,13 @@ def daily_cards(
         f"(line), {span}. Latest 7-day mean {fmt_rate(cur.get('funding_7d_mean'))}, state "
         f"{cur.get('funding_state')}."
     )
-    tail = rows[-14:][::-1]
     oi = ChartCard(
         id="oi",
         title="Open interest and price",
         intro="Open interest (USDT value, area, left axis) and the daily close (line).",
         desc=oi_desc,
         spec=oi_price_template().fill({"daily": data, "desc": oi_desc}),
-        table=Table(
-            caption="Last 14 days",
-            head=["Day", "Close", "Open interest", "Change"],
-            rows=[
-                (
-                    r["day"].isoformat(),
-                    fmt_price(r.get("close_price")),
-                    fmt_usd(r.get("oi_value")),
-                    fmt_pct(r.get("oi_change_1d")),
-                )
-                for r in tail
-            ],
-        ),
+        table=None,  # every page would repeat it: daily.csv holds every day
         downloads="daily",
     )
     funding = ChartCard(
@@ -61,19 +48,7 @@ def daily_cards(
         ),
         desc=f_desc,
         spec=funding_template().fill({"daily": data, "desc": f_desc}),
-        table=Table(
-            caption="Last 14 days",
-            head=["Day", "Last rate", "7-day mean", "State"],
-            rows=[
-                (
-                    r["day"].isoformat(),
-                    fmt_rate(r.get("funding_rate_last")),
-                    fmt_rate(r.get("funding_7d_mean")),
-                    r.get("funding_state") or "n/a",
-                )
-                for r in tail
-            ],
-        ),
+        table=None,  # every page would repeat it: daily.csv holds every day
         downloads="daily",
     )
     return oi, funding

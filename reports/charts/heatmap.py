@@ -135,7 +135,9 @@ def heat_window(
         got = _view_grid(vc, t1, width, (t1 - t0) // width, p0, pstep, rows)
         if got is not None:
             grid, vt0, _ = got
-            layers[name] = raster_geometry(grid, t0=vt0, tstep=width, p0=p0, pstep=pstep)
+            layers[name] = raster_geometry(
+                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, vmax=False
+            )
     unit = f"Mean notional per {fmt_step(pstep)} band"
     vmax = layers[DEFAULT_VIEW]["vmax"]
     in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]

@@ -27,9 +27,13 @@ class ArchiveEntry:
 @dataclass(frozen=True)
 class ArchiveContext:
     months: list[tuple[str, list[ArchiveEntry]]]  # ("March 2026", entries), newest first
+    # the venue switch: (venue, label, key of its daily series), the aggregate first
+    archive_venues: tuple[tuple[str, str, str], ...] = ()
 
 
-def archive_context(data: MartData, published: Iterable[date]) -> ArchiveContext:
+def archive_context(
+    data: MartData, published: Iterable[date], venues: tuple[tuple[str, str, str], ...] = ()
+) -> ArchiveContext:
     months: dict[str, list[ArchiveEntry]] = {}
     for d in sorted(published, reverse=True):
         cur = data.base(d)
@@ -43,11 +47,17 @@ def archive_context(data: MartData, published: Iterable[date]) -> ArchiveContext
                 longs=fmt_usd(cur.get("longs_at_risk")),
             )
         )
-    return ArchiveContext(months=list(months.items()))
+    return ArchiveContext(months=list(months.items()), archive_venues=venues)
 
 
 def render_archive(
-    env: jinja2.Environment, site: SiteInfo, data: MartData, published: Iterable[date]
+    env: jinja2.Environment,
+    site: SiteInfo,
+    data: MartData,
+    published: Iterable[date],
+    venues: tuple[tuple[str, str, str], ...] = (),
 ) -> str:
+    """The symbol's archive; with `venues`, a switch that shows each venue's figures (from
+    its shared daily series) and opens day pages on that venue's charts."""
     chrome = site.chrome("../../", f"{site.symbol} report archive", sym_root="../")
-    return render(env, "archive.html.j2", chrome, archive_context(data, published))
+    return render(env, "archive.html.j2", chrome, archive_context(data, published, venues))

@@ -16,7 +16,7 @@ import duckdb
 import jinja2
 
 from reports import datafiles, headline, queries
-from reports.cards.card import ChartCard, Table
+from reports.cards.card import ChartCard
 from reports.cards.daily import daily_cards
 from reports.cards.heatmap import REALIZED_DAYS, HeatCard, heat_card
 from reports.cards.liq_map import liq_map_card
@@ -32,9 +32,9 @@ from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_table, views_of
-from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_map_rows, liq_map_rows
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
-from reports.notation import fmt_price, fmt_usd
+from reports.notation import fmt_price, ok
 from reports.pages.common import SiteInfo, render
 from reports.pages.kpis import Kpi, kpis
 from reports.realized_data import load_realized_day, load_realized_span
@@ -70,6 +70,7 @@ class DayContext:
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
+    whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
 
 
 @dataclass(frozen=True)
@@ -143,22 +144,8 @@ def history_cards(
     )
     t0 = 0  # the shared series counts days from 1970-01-01
     desc = history_desc(symbol, rows)
-    tail = rows[-14:][::-1]
-    table = Table(
-        caption="Last 14 days",
-        head=["Day", "Shorts at risk", "Longs at risk", "Imbalance", "90% longs", "90% shorts"],
-        rows=[
-            (
-                r["day"].isoformat(),
-                fmt_usd(r.get("shorts_at_risk")),
-                fmt_usd(r.get("longs_at_risk")),
-                headline.ratio_of(r),
-                fmt_price(r.get("p90_below_price")),
-                fmt_price(r.get("p90_above_price")),
-            )
-            for r in tail
-        ],
-    )
+    # no table of the last days: every page would repeat it (daily.csv holds every day)
+    table = None
     return [
         ChartCard(
             id="history-risk",
@@ -231,7 +218,7 @@ def _venue_parts(
         return _VenueParts(label, notice, None, day_kpis, map_card)
     shares = venues.shares(d, cur)
     if map_card is not None:
-        per_venue = {v: liq_map_rows(conn, data.symbol, d, v) for v in venues.venues}
+        per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
         split = venue_map_split(map_rows, per_venue, data.symbol, d)
         map_card = dataclasses.replace(map_card, split=split)
     return _VenueParts(
@@ -243,6 +230,21 @@ def _venue_parts(
     )
 
 
+def whatif_data(rows: list) -> dict | None:
+    """The day's `mart.liq_map` rows (base model, all leverage) as the what-if reads them:
+    spot, each band's middle price and its long and short notional (bands holding nothing
+    left out), exact, so sums in the page equal sums over the mart."""
+    if not rows or not ok(rows[0]["spot_price"]):
+        return None
+    keep = [r for r in rows if (r["long_notional"] or 0) > 0 or (r["short_notional"] or 0) > 0]
+    return {
+        "spot": rows[0]["spot_price"],
+        "mid": [(r["price_low"] + r["price_high"]) / 2 for r in keep],
+        "l": [r["long_notional"] or 0.0 for r in keep],
+        "s": [r["short_notional"] or 0.0 for r in keep],
+    }
+
+
 def day_context(
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
@@ -250,26 +252,38 @@ def day_context(
     d: date,
     shared: frozenset[str] = frozenset(),
     venues: VenueSet | None = None,
+    cache: dict | None = None,
 ) -> DayContext:
     """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
     shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
     (the symbol's venues), an aggregate page names them and, with more than one, shows
-    the split by venue; a venue's page (`data.venue`) names its venue."""
+    the split by venue; a venue's page (`data.venue`) names its venue. `cache`: shared by
+    the contexts of one day (the aggregate's and each venue's), so the realized marts, the
+    same for all of them, are read once."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
-    realized_span = load_realized_span(conn, symbol, d - timedelta(days=REALIZED_DAYS - 1), d)
-    layer_rows = layer_map_rows(conn, symbol, d, data.venue)
+    cache = {} if cache is None else cache
+    span_key = ("span", symbol, d)
+    if span_key not in cache:
+        start = d - timedelta(days=REALIZED_DAYS - 1)
+        cache[span_key] = load_realized_span(conn, symbol, start, d)
+    realized_span = cache[span_key]
+    layer_rows = layer_rows_of(conn, data, d)
     views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
     heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
-    map_rows = liq_map_rows(conn, symbol, d, data.venue)
+    map_rows = map_rows_of(conn, data, d)
     map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
-    realized_day = load_realized_day(conn, symbol, d, [m["start_ts"] for m in shown_moves])
+    starts = [m["start_ts"] for m in shown_moves]
+    day_key = ("day", symbol, d, tuple(starts))
+    if day_key not in cache:
+        cache[day_key] = load_realized_day(conn, symbol, d, starts)
+    realized_day = cache[day_key]
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
     v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
     hist_cards = history_cards(daily, symbol, d, data.venue)
@@ -305,6 +319,7 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
+        whatif=whatif_data(map_rows),
     )
 
 
@@ -337,6 +352,7 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
             "charts": charts,
             "heat": heat,
+            "whatif": ctx.whatif,
         },
     )
 

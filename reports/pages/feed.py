@@ -96,12 +96,16 @@ def _entry(feed: ET.Element, data: MartData, d: date, synthetic: bool) -> None:
     _sub(entry, "content", html, type="html")
 
 
+FEED_DAYS = 60  # entries per symbol: its latest days (older ones stay in the archive)
+
+
 def feed_xml(
     symbols: Sequence[tuple[MartData, Iterable[date]]],
     generated_at: datetime,
     synthetic: bool = False,
 ) -> bytes:
-    """The feed over (symbol data, published days) pairs, newest day first; `updated` is the
+    """The feed over (symbol data, published days) pairs, each symbol's latest FEED_DAYS
+    days, newest day first; `updated` is the
     build time. With `synthetic` every title, summary and content says so (a feed reader
     shows no site banner)."""
     names = ", ".join(data.symbol for data, _ in symbols)
@@ -122,7 +126,11 @@ def feed_xml(
     _sub(feed, "link", href="index.html", rel="alternate", type="text/html")
     author = _sub(feed, "author")
     _sub(author, "name", "liqmap")
-    entries = [(d, i, data) for i, (data, published) in enumerate(symbols) for d in set(published)]
+    entries = [
+        (d, i, data)
+        for i, (data, published) in enumerate(symbols)
+        for d in sorted(set(published))[-FEED_DAYS:]
+    ]
     for d, _, data in sorted(entries, key=lambda e: (-e[0].toordinal(), e[1])):
         with price_scale(data.base(d).get("close_price")):
             _entry(feed, data, d, synthetic)

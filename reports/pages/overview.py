@@ -27,6 +27,7 @@ from reports.notation import (
     row_imbalance,
 )
 from reports.pages.common import SiteInfo, render
+from reports.screener import COLUMNS, ScreenerRow
 
 SMALL_MAP_SPAN = 0.15  # the small map shows spot ± 15 %
 SMALL_MAP_BARS = 40
@@ -48,6 +49,7 @@ class SymbolSummary:
     oi: str
     map_svg: str
     venues: str = ""  # what the figures add up ("All venues: Binance + Bybit")
+    screener: tuple[ScreenerRow, ...] = ()  # its screener rows: the aggregate, then venues
 
     @classmethod
     def from_data(cls, data: MartData, map_rows: list[Record]) -> SymbolSummary:
@@ -126,6 +128,7 @@ def small_map_svg(rows: list[Record], spot: float | None, symbol: str) -> str:
 @dataclass(frozen=True)
 class OverviewContext:
     symbols: list[SymbolSummary]
+    columns: tuple[tuple[str, str], ...] = COLUMNS
 
 
 def render_overview(

@@ -118,6 +118,17 @@
     b.addEventListener("click", function () { setVenue(b); });
   });
 
+  // an archive link may ask for one venue's charts: #venue=<id>
+  var asked = /(?:^#|&)venue=([a-z0-9_]+)/.exec(window.location.hash || "");
+  var pick = asked && document.querySelector('button[data-venue="' + asked[1] + '"][data-venue-data]');
+  if (pick) {
+    state.key = pick.getAttribute("data-venue-data");
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-venue-data]"), function (b) {
+      b.setAttribute("aria-pressed", b === pick ? "true" : "false");
+    });
+    if (host) { host.setAttribute("data-venue-shown", asked[1]); }
+  }
+
   if (typeof window.vegaEmbed !== "function") {
     console.error("vega bundle missing: charts not rendered");
     return;

@@ -183,6 +183,8 @@
   function onEmbedded(el, view) {
     var meta = metaOf(el);
     if (meta) {
+      var th = document.querySelector("input.heat-threshold");
+      if (th && th.value !== "100" && window.liqData) { window.liqData.threshold(meta, parseFloat(th.value) / 100); }
       if (!el.__hover) { hover(el, view, meta); el.__hover = true; }
       decode(meta.layers[currentLayer(meta)].url);
       return showLayer(el, view, meta);
@@ -208,6 +210,28 @@
     });
   }
 
+  /* The colour threshold slider: the top of every heatmap's colour scale, as a share of the
+     window's 99th percentile; colour, legend and hover values follow it. */
+  function setupThreshold(input) {
+    var out = document.getElementById(input.getAttribute("aria-describedby"));
+    function apply() {
+      var share = parseFloat(input.value) / 100;
+      if (out) { out.textContent = input.value + "% of the 99th percentile"; }
+      var views = window.__chartViews || {};
+      var jobs = [];
+      Array.prototype.forEach.call(document.querySelectorAll(".chart-heat"), function (el) {
+        var meta = metaOf(el), v = views[el.id];
+        if (!meta || !v) { return; }
+        window.liqData.threshold(meta, share);
+        jobs.push(showLayer(el, v, meta));
+      });
+      document.documentElement.setAttribute("data-heat-threshold", input.value);
+      return Promise.all(jobs);
+    }
+    input.addEventListener("input", apply);
+    state.applyThreshold = apply;
+  }
+
   function setupSwitch(form) {
     function read() {
       var s = form.querySelector('input[name="scenario"]:checked');
@@ -219,6 +243,7 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("form.layer-switch"), setupSwitch);
+  Array.prototype.forEach.call(document.querySelectorAll("input.heat-threshold"), setupThreshold);
   window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,
                         metaOf: metaOf, decode: decode, fmtUsd: fmtUsd,
                         VIRIDIS_HEX: VIRIDIS_HEX };

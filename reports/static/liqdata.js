@@ -201,6 +201,36 @@
     return Number(v.toPrecision(3));
   }
 
+  /* A grid as the viridis PNG (data URL): level = value / vmax × 255, highest price on top. */
+  function colour(grid, g, vmax) {
+    var pal = viridis(), cv = document.createElement("canvas");
+    cv.width = g.cols; cv.height = g.rows;
+    var ctx = cv.getContext("2d"), im = ctx.createImageData(g.cols, g.rows);
+    for (var c2 = 0; c2 < g.cols; c2++) {
+      for (var r2 = 0; r2 < g.rows; r2++) {
+        var lv = Math.round(Math.min(1, Math.max(0, grid[c2 * g.rows + r2] / vmax)) * 255);
+        var o = 4 * ((g.rows - 1 - r2) * g.cols + c2);
+        im.data[o] = pal[3 * lv]; im.data[o + 1] = pal[3 * lv + 1];
+        im.data[o + 2] = pal[3 * lv + 2]; im.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(im, 0, 0);
+    return cv.toDataURL("image/png");
+  }
+
+  /* The colour threshold: every composed layer recoloured with its top at `share` of its
+     99th percentile (a lower top brings out the smaller clusters). */
+  function threshold(meta, share) {
+    Object.keys(meta.layers).forEach(function (k) {
+      var layer = meta.layers[k];
+      if (!layer.grid) { return; }
+      var vmax = Number((layer.p99 * share).toPrecision(3));
+      if (vmax === layer.vmax) { return; }
+      layer.vmax = vmax;
+      layer.url = colour(layer.grid, layer, vmax);
+    });
+  }
+
   /* One layer of a window: its grid from the tiles (mean over time, sum over price bins),
      coloured like the site build did (level = value / vmax × 255, viridis). */
   function composeLayer(prefix, src, g) {
@@ -234,21 +264,13 @@
             }
           });
           for (var i = 0; i < grid.length; i++) { grid[i] /= per; }
-          var vmax = vmaxOf(grid), pal = viridis();
-          var cv = document.createElement("canvas");
-          cv.width = g.cols; cv.height = g.rows;
-          var ctx = cv.getContext("2d"), im = ctx.createImageData(g.cols, g.rows);
-          for (var c2 = 0; c2 < g.cols; c2++) {
-            for (var r2 = 0; r2 < g.rows; r2++) {
-              var lv = Math.round(Math.min(1, Math.max(0, grid[c2 * g.rows + r2] / vmax)) * 255);
-              var o = 4 * ((g.rows - 1 - r2) * g.cols + c2);
-              im.data[o] = pal[3 * lv]; im.data[o + 1] = pal[3 * lv + 1];
-              im.data[o + 2] = pal[3 * lv + 2]; im.data[o + 3] = 255;
-            }
-          }
-          ctx.putImageData(im, 0, 0);
-          return { url: cv.toDataURL("image/png"), vmax: vmax, t0: g.t0, tstep: g.tstep,
-                   cols: g.cols, p0: g.p0, pstep: g.pstep, rows: g.rows };
+          var vmax = vmaxOf(grid);
+          var out = { url: colour(grid, g, vmax), vmax: vmax, t0: g.t0, tstep: g.tstep,
+                      cols: g.cols, p0: g.p0, pstep: g.pstep, rows: g.rows };
+          // kept for the colour threshold (recolour), out of the layer's enumerable fields
+          Object.defineProperty(out, "grid", { value: grid, enumerable: false });
+          Object.defineProperty(out, "p99", { value: vmax, enumerable: false });
+          return out;
         });
       });
   }
@@ -264,6 +286,6 @@
       });
   }
 
-  window.liqData = { setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+  window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
                      monthsBetween: monthsBetween };
 })();

@@ -142,8 +142,12 @@ def ingest(
                 result.rows += loaded.rows
                 cached = {f.relpath: f.path for f in files}
                 for rejected in loaded.rejections:
-                    if rejected.relpath not in cached:
-                        continue  # not fetched: withheld (logged above), nothing cached
+                    if rejected.relpath not in cached or rejected.partial:
+                        # not fetched (logged above), or only some days of it withheld: the
+                        # file itself is good and stays cached
+                        if rejected.partial:
+                            log.error(f"withheld {rejected.message}")
+                        continue
                     log.error(f"rejected {rejected.message}")
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
@@ -155,7 +159,7 @@ def ingest(
                         [(r.message, 1) for r in loaded.rejections],
                     )
                 )
-                bad = {r.period for r in loaded.rejections}
+                bad = {r.period for r in loaded.rejections if not r.partial}
                 verified = [f.period for f in files if f.period not in bad]
                 if name == "funding" and settings.source == "binance":
                     result.rest_days += fill_pending_from_rest(

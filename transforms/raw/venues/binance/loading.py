@@ -172,11 +172,19 @@ def load_files(
     if strict and rejected:
         _drop_temp(conn)
         raise RejectedFile(rejected[0])
-    bad = {r.filename for r in rejected}
+    bad = {r.filename for r in rejected if not r.partial}
     accepted = [f for f in staged if f.filename not in bad]
+    # days withheld from an accepted monthly file (its bad rows' days): their rows stay as
+    # they were, like a rejected file's day
+    withheld = sorted({date.fromisoformat(r.period) for r in rejected if r.partial})
     by_relpath = {f.relpath: f for f in files}
     days = sorted(
-        {d for f in accepted for d in _days(dataset, f.period) if start <= d < end_exclusive}
+        {
+            d
+            for f in accepted
+            for d in _days(dataset, f.period)
+            if start <= d < end_exclusive and d not in withheld
+        }
     )
     if spec.dedupe_order is not None:
         # Duplicated rows occur in the archive: keep one row per timestamp.
@@ -199,13 +207,15 @@ def load_files(
                 outcome.rows = conn.execute(
                     f"INSERT INTO {spec.table} (venue, symbol, day, {columns}) "
                     f"SELECT $venue, $symbol, CAST(_ts AS DATE), {columns} FROM ({source}) "
-                    "WHERE _ts >= $start AND _ts < $end ORDER BY _ts",
+                    "WHERE _ts >= $start AND _ts < $end "
+                    "AND NOT list_contains($withheld, CAST(_ts AS DATE)) ORDER BY _ts",
                     {
                         "venue": VENUE,
                         "symbol": symbol,
                         "start": start,
                         "end": end_exclusive,
                         "accepted": [f.filename for f in accepted],
+                        "withheld": withheld,
                     },
                 ).fetchone()[0]
             conn.execute(
@@ -220,12 +230,15 @@ def load_files(
             )
             conn.execute(
                 "DELETE FROM raw.rejected_files WHERE venue = $venue AND dataset = $dataset "
-                "AND symbol = $symbol AND list_contains($periods, period)",
+                "AND symbol = $symbol "
+                "AND (list_contains($periods, period) OR list_contains($relpaths, relpath))",
                 {
                     "venue": VENUE,
                     "dataset": dataset,
                     "symbol": symbol,
                     "periods": [f.period for f in files] + [r.period for r in unavailable],
+                    # a monthly file's withheld days are recorded under their day
+                    "relpaths": [f.relpath for f in files],
                 },
             )
             if accepted:

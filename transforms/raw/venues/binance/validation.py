@@ -49,7 +49,9 @@ FROM {STAGE} s JOIN {FILES} f USING (filename) WHERE s.filename = $filename
 
 @dataclass(frozen=True)
 class Rejection:
-    """One rejected file: nothing of it is loaded; `message` is the one line to show."""
+    """One rejected file: nothing of it is loaded; `message` is the one line to show. With
+    `partial`, only the day `period` of a monthly file is withheld (its bad rows' day); the
+    file's other days load."""
 
     filename: str  # the staged CSV path (key into the batch)
     relpath: str
@@ -57,6 +59,7 @@ class Rejection:
     rule: str
     line: int | None
     message: str
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,11 @@ def validate_stage(
             )
             continue
         failed = [rule for rule, bad in zip(spec.rules, rule_failures, strict=True) if bad]
+        if failed and spec.monthly:
+            # a monthly file's bad rows withhold their own days, not the whole month
+            for day, rejected in _bad_days(conn, f, failed, ref, join, params).items():
+                found[f"{filename}#{day}"] = rejected
+            continue
         if failed:
             rule = failed[0]
             line, shown = _first(
@@ -161,6 +169,37 @@ def validate_stage(
                 f"({spec.min_rows_per_day} per day)",
             )
     return found
+
+
+def _bad_days(
+    conn: duckdb.DuckDBPyConnection,
+    f: StagedFile,
+    failed: Sequence,
+    ref: str,
+    join: str,
+    params: dict,
+) -> dict[str, Rejection]:
+    """Day -> a partial Rejection naming the file, the day's first offending line and rule."""
+    out: dict[str, Rejection] = {}
+    for rule in failed:
+        rows = conn.execute(
+            f"SELECT CAST(_ts AS DATE) AS day, min(_line) FROM (SELECT s.*, {ref} FROM "
+            f"({_LINES}) s {join}) WHERE NOT coalesce({rule.ok}, false) GROUP BY day ORDER BY day",
+            {**params, "filename": f.filename},
+        ).fetchall()
+        for day, line in rows:
+            key = day.isoformat()
+            if key in out:
+                continue
+            _, shown = _first(
+                conn, f.filename, f"_line = {int(line)}", rule.shown, ref, join, params
+            )
+            detail = f"{shown}; expected {rule.expected} (day {key} withheld, the other days load)"
+            r = rejection(f, rule.name, int(line), detail)
+            out[key] = Rejection(
+                f"{f.filename}#{key}", r.relpath, key, r.rule, r.line, r.message, partial=True
+            )
+    return out
 
 
 def _first(

@@ -1,0 +1,81 @@
+"""The level what-if of a day page: for three prices, the figure the page computes (from
+the day data files, in headless Chromium from file://) equals SQL over mart.liq_map, for
+each venue and the aggregate."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_site_browser import ARGS, CHROMIUM, Visit
+from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue site)
+
+SQL = """
+SELECT sum(CASE WHEN $price > spot_price THEN short_notional ELSE long_notional END)
+FROM mart.liq_map
+WHERE venue = $venue AND symbol = $symbol AND day = $day
+  AND CASE WHEN $price > spot_price
+           THEN (price_low + price_high) / 2 > spot_price
+                AND (price_low + price_high) / 2 <= $price
+           ELSE (price_low + price_high) / 2 < spot_price
+                AND (price_low + price_high) / 2 >= $price END
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_what_if_equals_sql_over_the_map_for_three_prices(built):  # noqa: F811
+    import duckdb
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    out, _, wh = built
+    d = wh.second_venue_last
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        (spot,) = conn.execute(
+            "SELECT any_value(spot_price) FROM mart.liq_map "
+            "WHERE venue = 'all' AND symbol = ? AND day = ?",
+            [SYMBOL, d],
+        ).fetchone()
+        prices = [round(spot * 0.96, 2), round(spot * 1.05, 2), round(spot * 0.8, 2)]
+        want = {
+            (p, v): conn.execute(
+                SQL, {"price": p, "venue": v, "symbol": SYMBOL, "day": d}
+            ).fetchone()[0]
+            or 0.0
+            for p in prices
+            for v in ("all", "binance", "bybit")
+        }
+    finally:
+        conn.close()
+    assert all(want[(p, "all")] > 0 for p in prices)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            v = Visit(browser, (out / SYMBOL / d.isoformat() / "index.html").as_uri())
+            try:
+                for i, p in enumerate(prices):
+                    if i == 0:  # typed in, as a reader would
+                        v.page.fill("#whatif-price", str(p))
+                        v.page.click("#whatif-form button[type=submit]")
+                    else:
+                        v.page.evaluate("(p) => window.liqWhatIf.show(p)", p)
+                    v.page.wait_for_function(
+                        "(p) => document.querySelector('[data-day-data]')"
+                        ".getAttribute('data-whatif-price') === String(p)",
+                        arg=p,
+                    )
+                    got = v.page.evaluate(
+                        "Object.fromEntries(Array.from(document.querySelectorAll("
+                        "'#whatif-table tbody tr')).map(tr => [tr.dataset.venue, "
+                        "parseFloat(tr.querySelector('[data-usd]').dataset.usd)]))"
+                    )
+                    assert set(got) == {"all", "binance", "bybit"}
+                    for venue, usd in got.items():
+                        assert usd == pytest.approx(want[(p, venue)], rel=1e-12), (p, venue)
+                    # the venues add up to the aggregate
+                    assert got["binance"] + got["bybit"] == pytest.approx(got["all"], rel=1e-9)
+                v.check_clean()
+            finally:
+                v.close()
+        finally:
+            browser.close()
