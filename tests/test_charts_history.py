@@ -3,7 +3,6 @@ in-chart ratio text agreeing with the site's notation."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 
@@ -17,6 +16,7 @@ from reports.charts.history import (
     history_levels_template,
     history_risk_template,
 )
+from reports.charts.spec import expand_ref
 from reports.notation import fmt_imbalance
 
 ROWS = [
@@ -58,7 +58,8 @@ def test_desc_names_both_sides_and_both_levels() -> None:
 def test_specs_compile() -> None:
     csv, t0 = history_data(ROWS)
     for tpl in (history_risk_template(), history_levels_template()):
-        spec = json.loads(tpl.fill({"hist": csv, "desc": "d"}, {"t0": t0}).replace("<\\/", "</"))
+        # the page gets a spec ref (template name and values); expand it as the page script does
+        spec = expand_ref(tpl.fill({"hist": csv, "desc": "d"}, {"t0": t0}))
         svg = vlc.vegalite_to_svg(spec)
         assert "<svg" in svg
 
