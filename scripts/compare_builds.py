@@ -26,7 +26,11 @@ import duckdb
 
 SCHEMAS = ("raw", "stg", "ref", "mart")
 #: columns holding the wall-clock time of the build, not data
-IGNORED_COLUMNS = {("raw", "files"): {"loaded_at"}, ("mart", "model_params"): {"recorded_at"}}
+IGNORED_COLUMNS = {
+    ("raw", "files"): {"loaded_at"},
+    ("raw", "liquidation_coverage"): {"loaded_at"},
+    ("mart", "model_params"): {"recorded_at"},
+}
 _FEED_UPDATED = re.compile(rb"<updated>([^<]+)</updated>")
 BUILD_MASK = b"<BUILD-TIME>"
 
