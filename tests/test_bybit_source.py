@@ -450,3 +450,19 @@ def test_risk_limit_rates_in_percent_are_recognised(tmp_path) -> None:
         tiers_to_brackets(
             BybitDay("risk_limit", SYMBOL, "2026-11-30", (), bad, True, False, None, None)
         )
+
+
+def test_fake_server_clock_is_the_end_of_its_data_not_the_wall_clock(server, market):
+    """The envelope's `time` comes from the served data, so two identical demo builds cache
+    byte-identical pages (scripts/compare_builds.py)."""
+    import json
+    import urllib.request
+
+    url = f"{server.url}/v5/market/kline?category=linear&symbol={SYMBOL}&interval=1&limit=5"
+    bodies = []
+    for _ in range(2):
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            bodies.append(resp.read())
+        time.sleep(0.01)
+    assert bodies[0] == bodies[1]
+    assert json.loads(bodies[0])["time"] == int(market.klines[-1, 0]) + 60_000

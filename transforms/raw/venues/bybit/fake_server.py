@@ -80,8 +80,14 @@ class FakeBybitServer(FakeRestServer):
     def __enter__(self) -> FakeBybitServer:
         return self.start()  # type: ignore[return-value]
 
+    def clock_ms(self) -> int:
+        """The envelope's `time`: where the served data ends (the close of the newest bar of
+        any market), never the wall clock, so two identical demo builds are byte-identical."""
+        ends = [int(m.klines[-1, 0]) + 60_000 for m in list(self.markets.values()) if len(m.klines)]
+        return max(ends, default=0)
+
     def error_body(self, code: int, msg: str) -> bytes:
-        return responses.error_body(code, msg)
+        return responses.error_body(code, msg, self.clock_ms())
 
     def drop_field(self, doc: Any, name: str) -> Any:
         items = doc["result"]["list"]
@@ -153,9 +159,9 @@ class FakeBybitServer(FakeRestServer):
         if path not in routes:
             return 404, b'{"retCode":404,"retMsg":"Not Found"}'
         try:
-            return 200, responses.envelope(routes[path](params))
+            return 200, responses.envelope(routes[path](params), time_ms=self.clock_ms())
         except _ParamError as exc:
-            return 200, responses.error_body(10001, str(exc))
+            return 200, self.error_body(10001, str(exc))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,19 +24,23 @@ def num(value: float, decimals: int = 8) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def envelope(result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK") -> bytes:
+def envelope(
+    result: dict[str, Any], ret_code: int = 0, ret_msg: str = "OK", time_ms: int | None = None
+) -> bytes:
+    """Bybit's envelope; `time` is the server's clock: `time_ms` when given (the fake server
+    passes one derived from its data, so identical builds cache identical bytes), else now."""
     doc = {
         "retCode": ret_code,
         "retMsg": ret_msg,
         "result": result,
         "retExtInfo": {},
-        "time": int(time.time() * 1000),
+        "time": int(time.time() * 1000) if time_ms is None else time_ms,
     }
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def error_body(ret_code: int, ret_msg: str) -> bytes:
-    return envelope({}, ret_code, ret_msg)
+def error_body(ret_code: int, ret_msg: str, time_ms: int | None = None) -> bytes:
+    return envelope({}, ret_code, ret_msg, time_ms)
 
 
 def kline_result(symbol: str, bars: Iterable[Sequence[float]]) -> dict[str, Any]:
