@@ -203,12 +203,16 @@ def _cell(html: str, venue: str, field: str) -> str:
 
 def test_day_pages_show_realized_beside_modelled(realized_chain):
     site = realized_chain.output_site_dir
+    # no venue collected that day and none before it: the card is one line naming each
+    # venue not collected (reports.cards.realized.collapsed_line), no table of zeros
     missing = _page(site, NOT_COLLECTED)
     assert 'id="h-realized"' in missing
-    for venue in ("bybit", "binance"):
-        assert _cell(missing, venue, "collected") == "not collected"
-        assert _cell(missing, venue, "realized-long") == "not collected"
-        assert _cell(missing, venue, "realized-short") == "not collected"
+    card = missing.split('id="realized-card"', 1)[1].split("</section>", 1)[0]
+    assert card.startswith(" data-collapsed>")
+    line = card.split('<p data-field="collected">', 1)[1].split("</p>", 1)[0]
+    assert line.startswith(f"Realized liquidations: not collected for BTCUSDT on {NOT_COLLECTED} (")
+    assert set(line.split("(", 1)[1].rstrip(").").split(", ")) == {"Binance", "Bybit"}
+    assert "<tr data-venue=" not in card and "$0" not in card
 
     partial = _page(site, PARTIAL)
     assert _cell(partial, "binance", "collected") == "partial (50% of the day)"
