@@ -145,6 +145,7 @@ def update_marts(
     auto_bins: bool,
     venues: tuple[str, ...],
     from_scratch: bool = False,
+    _split: bool = True,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
@@ -163,6 +164,7 @@ def update_marts(
     (transforms.marts.coverage.collected_from); the days before are named not collected in
     the aggregate (`venues_not_collected`), never failed.
     """
+    given = params
     closes: dict[str, float] = {}
     errors: dict[str, LookupError] = {}
     not_collected: dict[str, date | None] = {}
@@ -208,6 +210,19 @@ def update_marts(
         firsts = [first_day(conn, venue, symbol, end) for venue in brackets]
         update.rewritten_from = max(restart.rewrite_from, min(d for d in firsts if d is not None))
     first = update.rewritten_from or start  # the first day whose rows are written
+    if first < start and errors and _split:
+        # A venue fails from `start` while earlier days are rewritten: model those days first
+        # with every venue that has them, so their aggregate still adds that venue up, as a
+        # range build over today's warehouse does; then the window, continuing from them.
+        args = (conn, symbol, given)
+        earlier = update_marts(*args, first, start, auto_bins, venues, from_scratch)
+        later = update_marts(*args, start, end, auto_bins, venues, from_scratch, _split=False)
+        later.add(earlier.rows)
+        later.failed = {**earlier.failed, **later.failed}
+        for venue, n in earlier.bars.items():
+            later.bars[venue] = later.bars.get(venue, 0) + n
+        later.rewritten_from = later.rewritten_from or first
+        return later
     # Read each market's bars from its state (or first bar) and note the days it lacks.
     chunks: dict[str, pd.DataFrame] = {}
     gaps: dict[str, tuple[str, ...]] = {}
