@@ -73,7 +73,7 @@ def market_from_simulation(
     """Hyperliquid's market shadowing the synthetic Binance `Market` (module doc)."""
     rng = np.random.default_rng(seed)
     ts = np.asarray(sim.minute_open_ms, dtype=np.int64)
-    basis = 1.0 + rng.normal(1e-4, 1e-4, len(ts))
+    basis = 1.0 + rng.normal(1e-4, 3e-5, len(ts))  # 0.01 % rich, smooth minute to minute
     o, c = sim.open * basis, sim.close * basis
     h = np.maximum(sim.high * basis, np.maximum(o, c))
     lo = np.minimum(sim.low * basis, np.minimum(o, c))
