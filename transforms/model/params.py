@@ -31,7 +31,7 @@ class ModelParams:
     position_notional: float = 50_000.0  # representative position (USDT) for bracket lookup
     bin_size: float = 250.0  # liq_map / peak-cluster price bin (USDT)
     heatmap_bin_size: float = 500.0  # heatmap price bin (USDT)
-    heatmap_range_pct: float = 0.5  # heatmap rows only within +-50 % of the hour's close
+    heatmap_range_pct: float = 0.5  # heatmap rows within the day's closes -/+ 50 % (rules.py)
     zigzag_pct: float = 0.10  # minimum swing for mart.moves
     ceiling_quantile: float = 0.90  # squeeze ceiling / flush floor cumulative point
     # Funding (rates are fractions per settlement; 0.0001 = 0.01 % per 8 h).
