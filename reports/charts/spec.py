@@ -45,6 +45,33 @@ def usd_expr(field: str) -> str:
     return f"replace(format(datum.{field}, '$.3s'), 'G', 'B')"
 
 
+def nearest_hover(base: alt.Chart, x: alt.X, tooltip: list[alt.Tooltip]) -> alt.LayerChart:
+    """A line chart's tooltip without pixel-exact hovering: the day nearest the pointer (or a
+    tap) along x is selected (Vega-Lite `nearest: true` over invisible points on one line, so
+    their Voronoi cells are vertical strips) and marked with a rule carrying the tooltip."""
+    hover = alt.selection_point(
+        name="hover",
+        nearest=True,
+        on="pointermove",
+        clear="pointerout",
+        fields=["x"],
+        empty=False,
+    )
+    carriers = (
+        base.mark_point(opacity=0, size=10)
+        .encode(x=x, y=alt.value(0), tooltip=tooltip)
+        .add_params(hover)
+    )
+    # every day's rule, shown only for the selected one (a filtered, empty layer would give
+    # the shared x scale an empty extent)
+    rule = base.mark_rule(color="#888888", strokeWidth=1).encode(
+        x=x,
+        opacity=alt.condition(hover, alt.value(0.7), alt.value(0.0)),
+        tooltip=tooltip,
+    )
+    return alt.layer(carriers, rule)
+
+
 def ph(name: str) -> str:
     return f"__P_{name}__"
 

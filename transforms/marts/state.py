@@ -151,6 +151,9 @@ class Restart:
     states: dict[str, MarketState] = field(default_factory=dict)
     inputs: dict[str, MarketInputs] = field(default_factory=dict)
     why: str = ""
+    #: the first day whose staged bars or tiers changed under a newer state: its marts and
+    #: every later day's are stale and are rewritten with the window's
+    rewrite_from: date | None = None
 
 
 def _load_day(
@@ -223,6 +226,7 @@ def find_restart(
         return Restart(None, why=f"{symbol}: no model state before {start}: from the first bar")
     reasons: list[str] = []
     limit = start
+    changed_from: date | None = None
     for day in days:
         if day >= limit:
             continue
@@ -245,12 +249,14 @@ def find_restart(
         if stale is not None:
             reasons.append(f"{stale[1]} (state of {day})")
             limit = min(limit, stale[0])
+            changed_from = limit
             continue
         why = ""
         if reasons:
             why = f"{symbol}: continued from the state of {day}: {reasons[0]}"
-        return Restart(day, states, recorded, why)
-    return Restart(None, why=f"{symbol}: recomputed from the first bar: {reasons[0]}")
+        return Restart(day, states, recorded, why, changed_from)
+    why = f"{symbol}: recomputed from the first bar: {reasons[0]}"
+    return Restart(None, why=why, rewrite_from=changed_from)
 
 
 def first_day(conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date) -> date | None:
