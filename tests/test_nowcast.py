@@ -20,7 +20,6 @@ from transforms.raw.intraday.nowcast import refresh_nowcast
 from transforms.raw.intraday.provisional import provisional_days
 from transforms.raw.venues.binance.fake_rest import Fault
 
-
 FIRST, LAST = BINANCE_DAYS  # the shared binance_chain build: the archive's 2025-11-01..03
 TODAY = LAST + timedelta(days=1)
 SYMBOLS = ("BTCUSDT",)
