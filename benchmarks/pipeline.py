@@ -1,15 +1,27 @@
 """End-to-end timings of the Dagster chain, the way `liqmap run` and the daily schedule run it.
 
-Prints: the one-year backfill as one run (synthetic generation included), each step's
-duration from the run's event log, then one daily partition of the whole chain on top of
-that year (the daily incremental), and peak RSS. Uses a temp directory; nothing asserted.
+For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--compare` also
+6 symbols x 2 venues = 12 markets) it prints, in a temp directory, nothing asserted:
 
-    .venv/bin/python benchmarks/pipeline.py [--days 365]
+* the backfill of `--days` days as one run (synthetic generation included);
+* one new day on top of it (the daily partition after the backfill: the model continues
+  from the stored state, mart.model_state);
+* the same day re-run (what a retried or corrected day costs);
+
+each with every step's seconds (from the run's event log), Dagster's own share (events in the
+run, seconds before the first step starts, seconds outside steps) and the peak RSS so far.
+The 12-market set adds XRPUSDT, DOGEUSDT and ADAUSDT (ADAUSDT's tiers copied from DOGEUSDT's
+in a temp LIQMAP_TIERS_FILE: a benchmark market, not a documented one).
+
+    .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site]
+
+Timings on a shared machine are noisy; compare runs made on the same machine and load.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import resource
 import sys
@@ -31,86 +43,115 @@ os.environ.setdefault("LIQMAP_END_DATE", (START + timedelta(days=400)).isoformat
 from orchestration.definitions import ALL_ASSETS  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
+from transforms.reference.tiers import seed_tiers_path  # noqa: E402
+
+SIX = "BTCUSDT,ETHUSDT,SOLUSDT"
+TWELVE = SIX + ",XRPUSDT,DOGEUSDT,ADAUSDT"
+SITE_GROUP = "publish"
 
 
-def _run(
-    instance: dg.DagsterInstance, settings, tags=None, partition_key=None
-) -> tuple[float, dict[str, float]]:
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partition_key=None):
+    """One run of the chain: (seconds, step -> seconds, Dagster overhead figures)."""
+    assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
     started = time.perf_counter()
     result = dg.materialize(
-        ALL_ASSETS,
+        assets,
         instance=instance,
         resources=resources_from_settings(settings),
         tags=tags,
         partition_key=partition_key,
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
     )
     elapsed = time.perf_counter() - started
-    steps = {
-        stat.step_key: stat.end_time - stat.start_time
-        for stat in instance.get_run_step_stats(result.run_id)
+    stats = instance.get_run_step_stats(result.run_id)
+    steps = {s.step_key: s.end_time - s.start_time for s in stats}
+    run = instance.get_run_stats(result.run_id)
+    first_step = min((s.start_time for s in stats), default=run.start_time)
+    overhead = {
+        "events": len(instance.all_logs(result.run_id)),
+        "before_first_step": first_step - run.start_time,
+        "outside_steps": elapsed - sum(steps.values()),
     }
-    return elapsed, steps
+    return elapsed, steps, overhead
 
 
-OI_SHARES_SQL = """
-SELECT symbol, venue, oi_value / sum(oi_value) OVER (PARTITION BY symbol) AS share
-FROM mart.daily_metrics
-WHERE scenario = 'base' AND venue <> 'all'
-  AND day = (SELECT max(day) FROM mart.daily_metrics)
-ORDER BY symbol, venue
-"""
+def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
+    print(f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market)")
+    for step, seconds in steps.items():
+        print(f"  {step:<26} {seconds:7.2f} s")
+    print(
+        f"  dagster: {overhead['events']} events, {overhead['before_first_step']:.1f} s before "
+        f"the first step, {overhead['outside_steps']:.1f} s outside steps; "
+        f"peak RSS so far {_peak_rss_mb():.0f} MB"
+    )
 
 
-def _oi_shares(warehouse: Path) -> list[tuple[str, str, float]]:
-    """Each venue's share of its symbol's open interest on the last day."""
-    conn = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return conn.execute(OI_SHARES_SQL).fetchall()
-    finally:
-        conn.close()
+def _tiers_file(tmp: Path) -> Path:
+    """The seeded tiers plus ADAUSDT (DOGEUSDT's rows under another name)."""
+    path = tmp / "tiers.csv"
+    with open(seed_tiers_path(), newline="") as src, open(path, "w", newline="") as out:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames)
+        writer.writeheader()
+        for row in reader:
+            if row["symbol"] == "DOGEUSDT":
+                writer.writerow({**row, "symbol": "ADAUSDT", "source": "benchmark copy"})
+    return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
-    parser.add_argument("--venues", default="binance,bybit")
-    args = parser.parse_args()
-    last = START + timedelta(days=args.days - 1)
+def bench(symbols: str, venues: str, days: int, site: bool) -> None:
+    markets = len(symbols.split(",")) * len(venues.split(","))
+    last = START + timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+        os.environ["LIQMAP_TIERS_FILE"] = str(_tiers_file(Path(tmp)))
         settings = load_settings(
             {
                 "LIQMAP_DATA_DIR": f"{tmp}/data",
                 "LIQMAP_SITE_DIR": f"{tmp}/site",
                 "LIQMAP_START_DATE": START.isoformat(),
-                "LIQMAP_END_DATE": (last + timedelta(days=1)).isoformat(),
-                "LIQMAP_SYMBOLS": args.symbols,
-                "LIQMAP_VENUES": args.venues,
+                "LIQMAP_END_DATE": (last + timedelta(days=2)).isoformat(),
+                "LIQMAP_SYMBOLS": symbols,
+                "LIQMAP_VENUES": venues,
             }
         )
+        print(f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}")
         tags = {
             "dagster/asset_partition_range_start": START.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
         }
-        total, steps = _run(instance, settings, tags=tags)
+        _print(f"{days}-day backfill, one run", *_run(instance, settings, site, tags), markets)
+        day = (last + timedelta(days=1)).isoformat()
+        _print(f"one new day {day}", *_run(instance, settings, site, None, day), markets)
+        _print("the same day re-run", *_run(instance, settings, site, None, day), markets)
+        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            states = conn.execute(
+                "SELECT count(*), coalesce(sum(octet_length(state)), 0) FROM mart.model_state"
+            ).fetchone()
+        finally:
+            conn.close()
         print(
-            f"{args.symbols} x {args.venues}: {args.days}-day backfill, one run "
-            f"(with generation): {total:.1f} s"
+            f"warehouse {settings.warehouse_path.stat().st_size / 1e6:.0f} MB, model state "
+            f"{states[0]} rows {states[1] / 1e6:.1f} MB"
         )
-        for step, seconds in steps.items():
-            print(f"  {step:<22} {seconds:6.1f} s")
-        day = last + timedelta(days=1)
-        total, steps = _run(instance, settings, partition_key=day.isoformat())
-        print(f"daily partition {day} of the whole chain: {total:.1f} s")
-        for step, seconds in steps.items():
-            print(f"  {step:<22} {seconds:6.2f} s")
-        site = Path(settings.output_site_dir)
-        site_mb = sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 1e6
-        warehouse_mb = settings.warehouse_path.stat().st_size / 1e6
-        print(f"site: {site_mb:.0f} MB, warehouse {warehouse_mb:.0f} MB")
-        for symbol, venue, share in _oi_shares(settings.warehouse_path):
-            print(f"  {symbol} {venue}: {share:.1%} of the aggregate open interest (last day)")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--symbols", default=SIX)
+    parser.add_argument("--venues", default="binance,bybit")
+    parser.add_argument("--compare", action="store_true", help="also 12 markets (6 symbols)")
+    parser.add_argument("--no-site", action="store_true", help="leave the site out")
+    args = parser.parse_args()
+    bench(args.symbols, args.venues, args.days, not args.no_site)
+    if args.compare:
+        bench(TWELVE, args.venues, args.days, not args.no_site)
+    print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 
 
 if __name__ == "__main__":

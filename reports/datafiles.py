@@ -29,7 +29,7 @@ from reports import queries
 from reports.charts.raster import candles
 from reports.charts.spec import uncompact
 from reports.loaders import Record, epoch_ms
-from reports.notation import ok, price_scale
+from reports.notation import ok, price_scale, row_sides
 
 API_VERSION = 1
 SCHEMA_ID = "https://liqmap.invalid/api/v1/schema.json"
@@ -91,17 +91,19 @@ DAILY_COLS = ["x", "c", "oi", "f", "f7"]
 
 
 def daily_series(rows: Sequence[Record]) -> dict[str, Any]:
-    """`series`: the history charts' rows (`hist`, d = days since 1970-01-01) and the open
-    interest / funding charts' rows (`daily`), one per day, oldest first."""
+    """`series`: the history charts' rows (`hist`, d = days since 1970-01-01; L and S at risk
+    within the headline's ±10 % window) and the open interest / funding charts' rows
+    (`daily`), one per day, oldest first."""
     hist, daily = [], []
     for r in rows:
         d = r["day"]
+        shorts, longs = row_sides(r)  # within ±10 % of price: the headline's window
         hist.append(
             [
                 d.isoformat(),
                 epoch_day(d),
-                _g(r.get("longs_at_risk"), ".4g"),
-                _g(r.get("shorts_at_risk"), ".4g"),
+                _g(longs, ".4g"),
+                _g(shorts, ".4g"),
                 _g(r.get("close_price"), ".6g"),
                 _g(r.get("p90_above_price"), ".6g"),
                 _g(r.get("p90_below_price"), ".6g"),

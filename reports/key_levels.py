@@ -234,9 +234,39 @@ def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> l
         elif hi is not None and m["price"] > hi:
             m["c"], text = hi, f"↑ {text}"
         m["label"] = text
+    _label_places(marks, lo, hi)
+    for m in marks:
         m["c"] = chart_price(float(m["c"]))
         m["price"] = chart_price(float(m["price"]))
+        m["ly"] = chart_price(float(m["ly"]))
     return marks
+
+
+LABEL_GAP = 0.05  # labels of a window at least this share of its height apart (11 px in 380)
+
+
+def _label_places(marks: list[dict], lo: float | None, hi: float | None) -> None:
+    """Each mark's label price `ly`: its line's, moved only as needed so that labels in the
+    same column (spot's on the left, the levels' on the right) keep LABEL_GAP of the window
+    apart and stay inside it (a label pinned at the top edge would be drawn above the plot,
+    pale on the page); without a window, the line's price."""
+    for m in marks:
+        m["ly"] = m["c"]
+    if lo is None or hi is None or not hi > lo:
+        return
+    gap = (hi - lo) * LABEL_GAP
+    for column in ([m for m in marks if m["kind"] == "spot"],
+                   [m for m in marks if m["kind"] != "spot"]):  # fmt: skip
+        ceiling = hi - gap  # the text sits above its price: keep it under the top edge
+        for m in sorted(column, key=lambda m: -m["c"]):
+            m["ly"] = min(m["c"], ceiling)
+            ceiling = m["ly"] - gap
+        floor = lo + gap / 2  # clear of the band along the bottom (days not collected)
+        low = [m for m in column if m["ly"] < floor]
+        if low:  # pushed below the window: lift the column back in, keeping the gaps
+            lift = floor - min(m["ly"] for m in column)
+            for m in column:
+                m["ly"] = min(m["ly"] + lift, hi - gap)
 
 
 def zone_band(row: Row) -> list[dict]:

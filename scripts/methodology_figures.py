@@ -62,6 +62,25 @@ def _lp(entry: float, lev: float, side: str, mmr: float) -> float:
     return float(liquidation_price(entry, lev, side, mmr, 0.0, 1.0))
 
 
+def site_figures() -> dict[str, Any]:
+    """What the site itself is built with: the venues modelled by default and the price
+    bins each demo symbol gets (transforms.reference.bins.symbol_bins of its first price)."""
+    from transforms.raw.synthetic.market import PROFILES
+    from transforms.reference.bins import symbol_bins
+    from transforms.venues import DEFAULT_VENUES, REGISTRY
+
+    bins = [
+        {"symbol": s, "price": prof.reference_price, "map": symbol_bins(prof.reference_price)[0],
+         "heat": symbol_bins(prof.reference_price)[1]}
+        for s, prof in PROFILES.items()
+    ]  # fmt: skip
+    return {
+        "modelled": [REGISTRY[v].label for v in DEFAULT_VENUES],
+        "registered": [v.label for v in REGISTRY.values()],
+        "bins": bins,
+    }
+
+
 MAJOR_EXAMPLE = (10e9, 90_000.0)  # open interest (USDT) and spot of the worked example
 
 
@@ -294,6 +313,7 @@ def _env() -> jinja2.Environment:
         price=notation.fmt_price,
         ratio=notation.fmt_imbalance,
         window=notation.fmt_window,
+        step=notation.fmt_step,
         pct=lambda x, d=0: notation.fmt_pct(x, d, signed=False),
         spct=lambda x, d=1: notation.fmt_pct(x, d),
         num=lambda x, d=0: f"{x:,.{d}f}",
@@ -308,7 +328,7 @@ def _env() -> jinja2.Environment:
 def render(real: RealFigures | None) -> str:
     """The methodology as it should read; genuine-data sections only when `real` is given
     (otherwise each is an empty real-data marker pair)."""
-    ctx = {**model_figures(), "venues": venue_figures(), "real": real}
+    ctx = {**model_figures(), "venues": venue_figures(), "site": site_figures(), "real": real}
     return _env().get_template(TEMPLATE.name).render(**ctx)
 
 

@@ -22,8 +22,11 @@ from reports.notation import fmt_imbalance
 ROWS = [
     {
         "day": date(2026, 1, 1) + timedelta(days=i),
-        "longs_at_risk": 1e9 * (1 + i),
-        "shorts_at_risk": 3e9,
+        # the charts plot the headline's window, ±10 % of price (not the whole map)
+        "longs_at_risk_10pct": 1e9 * (1 + i),
+        "shorts_at_risk_10pct": 3e9,
+        "longs_at_risk": 5e9,
+        "shorts_at_risk": 1e9,
         "close_price": 90_000.0 + i,
         "p90_above_price": 110_000.0,
         "p90_below_price": 70_000.0 if i != 1 else None,
@@ -46,7 +49,9 @@ def test_data_is_compact_csv_with_day_offsets() -> None:
 def test_desc_names_both_sides_and_both_levels() -> None:
     d = history_desc("BTCUSDT", ROWS)
     assert "from 2026-01-01 to 2026-01-03" in d
-    assert "longs $1.0B, shorts $3.0B (3.0:1 shorts), 90% levels $70,000 and $110,000" in d
+    assert (
+        "within ±10% longs $1.0B, shorts $3.0B (3.0:1 shorts), 90% levels $70,000 and $110,000" in d
+    )
     assert "(1:1 even)" in d
 
 

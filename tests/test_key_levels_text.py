@@ -83,3 +83,27 @@ def test_marks_outside_the_window_are_pinned_to_its_edge() -> None:
 def test_zone_band() -> None:
     assert zone_band(ROW) == [{"lo": 86_550.0, "hi": 93_800.0, "label": "Zone $86,600–$93,800"}]
     assert zone_band({"zone_low": None, "zone_high": 1.0}) == []
+
+
+def test_labels_stay_inside_the_window_and_apart() -> None:
+    """Two levels a hair apart and one pinned at the top edge: every label lies inside the
+    window, below its top (its text is drawn above its price), LABEL_GAP apart per column."""
+    from reports.key_levels import LABEL_GAP
+
+    row = {
+        **ROW,
+        "nearest_cluster_above_price": 92_300.0,  # right above spot
+        "p90_above_price": 150_000.0,  # beyond the window: pinned at its top
+        "nearest_cluster_below_price": 91_900.0,
+    }
+    lo, hi = 86_000.0, 100_000.0
+    marks = level_marks(row, lo, hi)
+    gap = (hi - lo) * LABEL_GAP
+    right = sorted((m for m in marks if m["kind"] != "spot"), key=lambda m: -m["ly"])
+    assert all(lo <= m["ly"] <= hi - gap + 1e-6 for m in marks)
+    assert all(a["ly"] - b["ly"] >= gap - 1e-6 for a, b in zip(right, right[1:], strict=False))
+    pinned = next(m for m in marks if m["kind"] == "p90" and m["side"] == "above")
+    assert pinned["c"] == hi and pinned["ly"] < hi and pinned["label"].startswith("↑")
+    # a label already clear of the others stays at its line
+    lone = level_marks({"close_price": 92_000.0}, lo, hi)[0]
+    assert lone["ly"] == lone["c"] == 92_000.0

@@ -87,10 +87,20 @@ def test_heatmap_range_and_liq_map_cumulative(bars):
     )
     closes = bars.set_index("ts")["close"]
     hour_close = closes.resample("1h").last()
-    ref = hour_close.reindex(f.liq_heatmap["ts"]).to_numpy()
-    assert (f.liq_heatmap["price_high"] > ref * 0.95).all() and (
-        f.liq_heatmap["price_low"] < ref * 1.05
-    ).all()
+    day = hour_close[hour_close.index.normalize() == pd.Timestamp("2025-01-09")]
+    lo, hi = day.min() * 0.95, day.max() * 1.05  # one window for every hour of the day
+    heat = f.liq_heatmap
+    assert (heat["price_high"] > lo).all() and (heat["price_low"] < hi).all()
+    # every hour stores the same bins: a bin holding notional all day never leaves the heatmap
+    per_hour = heat.groupby("ts")["price_low"].agg(["min", "max"])
+    assert per_hour["min"].nunique() <= 2 and per_hour["max"].nunique() <= 2
+    assert heat["ts"].nunique() == 24
+    assert (
+        heat["price_low"].min() < day.min() * 0.96 and heat["price_high"].max() > day.max() * 1.04
+    )
+    # the layer views' 4-hour rows use the same day window
+    layers = f.liq_layer_heatmap
+    assert (layers["price_high"] > lo).all() and (layers["price_low"] < hi).all()
     lm = f.liq_map.sort_values("price_low")
     spot = lm["spot_price"].iloc[0]
     below = lm[lm["price_low"] < spot]

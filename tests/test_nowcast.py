@@ -6,37 +6,37 @@ clock."""
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from reports import queries
+from tests.builds import BINANCE_DAYS
 from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
 from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
 from transforms.raw.intraday.nowcast import refresh_nowcast
 from transforms.raw.intraday.provisional import provisional_days
 from transforms.raw.venues.binance.fake_rest import Fault
 
-pytestmark = pytest.mark.xdist_group("nowcast")
-
-FIRST, LAST, TODAY = date(2026, 10, 1), date(2026, 10, 3), date(2026, 10, 4)
+FIRST, LAST = BINANCE_DAYS  # the shared binance_chain build: the archive's 2025-11-01..03
+TODAY = LAST + timedelta(days=1)
 SYMBOLS = ("BTCUSDT",)
 
 
-@pytest.fixture(scope="module")
-def archived(tmp_path_factory) -> Path:
-    """A warehouse holding the archive's 2026-10-01..03 (the daily chain, real Dagster)."""
-    root = tmp_path_factory.mktemp("archived")
-    run_range(temp_settings(root, FIRST.isoformat(), LAST.isoformat()), FIRST, LAST)
-    return root
+@pytest.fixture
+def archived(binance_chain):
+    """The shared build (read-only); tests take private copies with `_copy`."""
+    return binance_chain
 
 
-def _copy(archived: Path, tmp_path: Path, end: date = LAST):
-    shutil.copytree(archived / "data", tmp_path / "data")
-    return temp_settings(tmp_path, FIRST.isoformat(), end.isoformat())
+def _copy(archived, tmp_path: Path):
+    return archived.copy_to(tmp_path)
+
+
+def at(hh: int, mm: int, ss: int = 0, day: date = TODAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=UTC)
 
 
 def _scalar(settings, sql: str, params: dict | None = None):
@@ -61,7 +61,7 @@ def _refresh(settings, clock: Clock, url: str):
 
 def test_provisional_day_then_archive_wins(archived, tmp_path):
     settings = _copy(archived, tmp_path / "b")
-    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    clock = Clock(at(13, 7, 30))
     with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
         result = _refresh(settings, clock, server.url)
     assert result.ok and result.modelled == ["BTCUSDT"]
@@ -69,14 +69,14 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         assert provisional_days(conn) == [
-            ("binance", "BTCUSDT", TODAY, datetime(2026, 10, 4, 13, 5))
+            ("binance", "BTCUSDT", TODAY, at(13, 5).replace(tzinfo=None))
         ]
         assert conn.execute(
             "SELECT count(*), max(open_time) FROM raw.klines_1m WHERE day = $d", {"d": TODAY}
-        ).fetchone() == (785, datetime(2026, 10, 4, 13, 4))
+        ).fetchone() == (785, at(13, 4).replace(tzinfo=None))
         # never cached as final: no verified-file record, no file in the raw cache
         assert (
-            conn.execute("SELECT count(*) FROM raw.files WHERE period = '2026-10-04'").fetchone()[0]
+            conn.execute("SELECT count(*) FROM raw.files WHERE period = '2025-11-04'").fetchone()[0]
             == 0
         )
         assert (
@@ -92,14 +92,13 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
         assert queries.days(conn, "BTCUSDT")[-1] == LAST
     finally:
         conn.close()
-    assert not list((settings.cache_dir).rglob("*2026-10-04*"))
+    assert not list((settings.cache_dir).rglob("*2025-11-04*"))
 
     # the archive for the day arrives: the daily run replaces every provisional row
-    settings4 = temp_settings(tmp_path / "b", FIRST.isoformat(), TODAY.isoformat())
+    settings4 = settings  # the build's window already holds the day
     run_day(settings4, TODAY)
     # the same daily runs without any nowcast in between
-    _copy(archived, tmp_path / "a")
-    reference = temp_settings(tmp_path / "a", FIRST.isoformat(), TODAY.isoformat())
+    reference = _copy(archived, tmp_path / "a")
     run_day(reference, TODAY)
     assert fingerprints(settings4.warehouse_path) == fingerprints(reference.warehouse_path)
     conn = duckdb.connect(str(settings4.warehouse_path), read_only=True)
@@ -115,7 +114,7 @@ def test_a_refresh_after_the_archive_leaves_the_day_alone(archived, tmp_path):
     """An archived day is never overwritten by REST (archive wins), even if asked."""
     settings = _copy(archived, tmp_path)
     before = fingerprints(settings.warehouse_path)
-    clock = Clock(datetime(2026, 10, 3, 23, 30, tzinfo=UTC))  # "today" is the archived day
+    clock = Clock(at(23, 30, day=LAST))  # "today" is the archived day
     with fake_binance(SYMBOLS, FIRST, LAST, clock) as server:
         result = _refresh(settings, clock, server.url)
     assert result.ok and server.requests == 0
@@ -141,7 +140,7 @@ FAULTS = {
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_path, fault):
     settings = _copy(archived, tmp_path)
-    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    clock = Clock(at(13, 7, 30))
     server = fake_binance(SYMBOLS, FIRST, TODAY, clock)
     try:
         assert _refresh(settings, clock, server.url).ok
@@ -162,8 +161,8 @@ def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_
         as_of, stale_since, error = _scalar(
             settings, "SELECT as_of, stale_since, error FROM mart.nowcast"
         )
-        assert as_of == datetime(2026, 10, 4, 13, 5)
-        assert stale_since == datetime(2026, 10, 4, 14, 7, 30) and error == line
+        assert as_of == at(13, 5).replace(tzinfo=None)
+        assert stale_since == at(14, 7, 30).replace(tzinfo=None) and error == line
 
         server.faults.clear()  # the server is well again (and the 2-minute ban is over)
         server.skew_ms = 0
@@ -173,7 +172,7 @@ def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_
         as_of, stale_since, error = _scalar(
             settings, "SELECT as_of, stale_since, error FROM mart.nowcast"
         )
-        assert (as_of, stale_since, error) == (datetime(2026, 10, 4, 15, 5), None, None)
+        assert (as_of, stale_since, error) == (at(15, 5).replace(tzinfo=None), None, None)
         assert _scalar(
             settings, "SELECT count(*) FROM raw.klines_1m WHERE day = $d", {"d": TODAY}
         ) == (15 * 60 + 5,)
@@ -186,7 +185,7 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
         tmp_path, FIRST.isoformat(), LAST.isoformat(), LIQMAP_VENUES="binance,bybit"
     )
     run_range(settings, LAST, LAST)
-    clock = Clock(datetime(2026, 10, 4, 9, 2, 0, tzinfo=UTC))
+    clock = Clock(at(9, 2))
     with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
         result = _refresh(settings, clock, server.url)
     assert result.ok, result.failures
@@ -203,7 +202,7 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
         )
         assert (
             conn.execute(
-                "SELECT count(*) FROM raw.files WHERE venue = 'bybit' AND period = '2026-10-04'"
+                "SELECT count(*) FROM raw.files WHERE venue = 'bybit' AND period = '2025-11-04'"
             ).fetchone()[0]
             == 0
         )
@@ -218,7 +217,7 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
     finally:
         conn.close()
     # the day's data is never cached as final (the tier table is a dated snapshot, cached)
-    cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2026-10-04*")}
+    cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2025-11-04*")}
     assert cached == {"risk_limit"}
 
 
@@ -239,7 +238,7 @@ def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, m
         "deadline_s = 0.5\nretries = 1\n"
     )
     monkeypatch.setenv("LIQMAP_ALERTS_FILE", str(alerts))
-    clock = Clock(datetime(2026, 10, 4, 13, 7, 30, tzinfo=UTC))
+    clock = Clock(at(13, 7, 30))
     page = settings.output_site_dir / "BTCUSDT" / "now" / "index.html"
     try:
         with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
@@ -257,12 +256,12 @@ def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, m
         assert not failed.refresh.ok and failed.alerts == []  # the same levels: no repeat
         html = page.read_text()
         assert "As of 13:05 UTC, provisional" in html
-        assert "stale since 2026-10-04 14:07 UTC" in html
+        assert "stale since 2025-11-04 14:07 UTC" in html
     finally:
         hook.close()
     lines = render_status(collect_status(settings, tmp_path / "dagster_home"))
     text = "\n".join(lines)
-    assert "BTCUSDT binance: as of 2026-10-04 13:05 UTC, provisional; STALE since" in text
+    assert "BTCUSDT binance: as of 2025-11-04 13:05 UTC, provisional; STALE since" in text
     assert "webhook 'desk': 2 undelivered" in text
 
 
@@ -281,11 +280,11 @@ def test_hourly_schedule_runs_the_nowcast_job_in_dagster(archived, tmp_path):
     settings = _copy(archived, tmp_path)
     result = nowcast_job.execute_in_process(
         resources=resources_from_settings(settings),
-        run_config={"ops": {"refresh_nowcast": {"config": {"now": "2026-10-04T13:07:30Z"}}}},
+        run_config={"ops": {"refresh_nowcast": {"config": {"now": "2025-11-04T13:07:30Z"}}}},
     )
     assert result.success
     [event] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     meta = event.event_specific_data.metadata
     assert meta["markets_ok"].value == 1 and meta["failures"].value == "none"
     assert meta["requests"].value == {"binance BTCUSDT": 6}
-    assert _scalar(settings, "SELECT as_of FROM mart.nowcast") == (datetime(2026, 10, 4, 13, 5),)
+    assert _scalar(settings, "SELECT as_of FROM mart.nowcast") == (at(13, 5).replace(tzinfo=None),)

@@ -137,14 +137,20 @@ def liquidation_model(
                 context.log.error(f"model {venue} {symbol}: {why}")
                 venue_failures.append(why)
             if update.why:  # the state was not used as is: one line saying why
-                context.log.warning(f"model {update.why}")
+                log = context.log.info if update.state_day else context.log.warning
+                log(f"model {update.why}")
             for venue, days in update.incomplete.items():
                 context.log.warning(
                     f"model {venue} {symbol}: history incomplete, no bars for "
                     f"{', '.join(days)}; later days say so"
                 )
             started_from = update.state_day or "the first bar"
-            context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}")
+            rewritten = (
+                f", rewrote from {update.rewritten_from} (its bars or tiers changed)"
+                if update.rewritten_from
+                else ""
+            )
+            context.log.info(f"model {symbol} {lo}..{hi}: continued from {started_from}{rewritten}")
             modelled.add(symbol)
             hashes[symbol] = update.params.params_hash()
             for key, n in update.rows.items():

@@ -23,6 +23,7 @@ from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
 from reports.realized_marks import heat_marks
+from transforms.rules import view_window
 from transforms.venues import AGGREGATE_VENUE
 
 MAX_LINE_POINTS = 400  # heatmap price line: hourly closes, thinned to this many per window
@@ -82,6 +83,20 @@ class HeatCard:
     downloads: str
 
 
+def day_close_range(history: PriceHistory, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each UTC day's lowest and highest hourly close within [t0, t1] (ms)."""
+    x, c = np.asarray(history.hour_x), np.asarray(history.hour_c, dtype=float)
+    sel = (x > t0) & (x <= t1)  # hours ending inside the window
+    if not sel.any():
+        return np.zeros(0), np.zeros(0)
+    day = (x[sel] - 1) // (24 * HOUR_MS)  # an hour's close at its end belongs to its day
+    days, inv = np.unique(day, return_inverse=True)
+    lo, hi = np.full(len(days), np.inf), np.full(len(days), -np.inf)
+    np.fmin.at(lo, inv, c[sel])
+    np.fmax.at(hi, inv, c[sel])
+    return lo, hi
+
+
 def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, float]], str]:
     """The heatmap's price line within [t0, t1] and what it shows: hourly closes (the
     close of every n-th hour, aligned to t1, when there are more than MAX_LINE_POINTS),
@@ -131,13 +146,17 @@ def heat_card(
     realized: RealizedSpan | None = None,
     venue: str = AGGREGATE_VENUE,
     views: Mapping[str, Record] | None = None,
+    range_pct: float | None = None,
 ) -> HeatCard | None:
     """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
     Windows named in `shared` are not computed: their tabs load the symbol's shared view.
     `realized` (the REALIZED_DAYS up to `d`) puts the page `venue`'s realized liquidations on
     the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed).
     `views`: each switch view's level row (reports.key_levels.views_of): the LAYER_WINDOWS
-    draw every view's lines for the switch to pick; the others the base view's."""
+    draw every view's lines for the switch to pick; the others the base view's.
+    `range_pct`: the model's `heatmap_range_pct`; each window's price rows then stay inside
+    what every one of its days stores (transforms.rules.view_window), so no stored
+    liquidity appears to vanish at the window's edge."""
     cube = history.cube
     spot = cur.get("close_price")
     views = dict(views or {DEFAULT_VIEW: cur})
@@ -155,6 +174,16 @@ def heat_card(
         closes, line_what = price_line(history, start, end)
         prices = [c["c"] for c in closes] + [spot]
         lo, hi = min(prices) * (1 - w.pad), max(prices) * (1 + w.pad)
+        clipped = ""
+        if range_pct is not None:
+            day_lo, day_hi = day_close_range(history, max(start, first), end)
+            lo2, hi2 = view_window(lo, hi, day_lo, day_hi, range_pct)
+            if (lo2, hi2) != (lo, hi):
+                clipped = (
+                    f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}: what every day of this "
+                    f"window stores (each day's closes ±{range_pct:.0%})"
+                )
+            lo, hi = lo2, hi2
         width = CANDLE_HOURS.get(w.key)
         bars = (
             candles(
@@ -217,7 +246,11 @@ def heat_card(
                 label=w.label,
                 w=hw,
                 id=f"heat-{w.key}",
-                note="" if covered else "history is shorter than this window",
+                note="; ".join(
+                    n
+                    for n in ("" if covered else "history is shorter than this window", clipped)
+                    if n
+                ),
                 realized_note=rmarks.note if rmarks else "",
             )
         )

@@ -14,6 +14,7 @@ from reports.charts.spec import (
     USD_LABEL,
     Template,
     build_template,
+    nearest_hover,
     ph,
     usd_expr,
 )
@@ -62,7 +63,7 @@ def oi_price_template() -> Template:
         tooltip=tips,
     )
     chart = (
-        alt.layer(area, line)
+        alt.layer(area, line, nearest_hover(base, _daily_x(), tips))
         .resolve_scale(y="independent")
         .properties(width="container", height=260, description=ph("desc"))
     )
@@ -93,7 +94,7 @@ def funding_template() -> Template:
         x=_daily_x(), y="f7p:Q", tooltip=tips
     )
     zero = alt.Chart(alt.Data(values=[{"z": 0}])).mark_rule(color="#888888").encode(y="z:Q")
-    chart = alt.layer(bars, line, zero).properties(
+    chart = alt.layer(bars, line, zero, nearest_hover(base, _daily_x(), tips)).properties(
         width="container", height=220, description=ph("desc")
     )
     return build_template("funding", chart)

@@ -55,6 +55,7 @@ CANDLE_DOWN = "#ff4f79"
 PRICE_LINE = "#ffffff"
 ZONE_FILL = "#ffffff"
 MARK_COLORS = {"spot": SPOT, "nearest": "#ffd166", "p90": "#f4f1ff"}
+LABEL_HALO = "#1b1030"  # under the level labels (the darkest viridis tone)
 GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not fully collected
 GAP_PX = 8  # its height in pixels
 REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
@@ -123,11 +124,14 @@ def realized_layers() -> tuple[alt.Chart, alt.Chart]:
         .encode(
             x=_heat_x(),
             y=_heat_y("p"),
-            fill=alt.Fill("side:N", scale=sides, legend=alt.Legend(title="Realized", orient="top")),
+            # below the chart: the colour scale keeps the top row to itself (a phone's width)
+            fill=alt.Fill(
+                "side:N", scale=sides, legend=alt.Legend(title="Realized", orient="bottom")
+            ),
             shape=alt.Shape(
                 "side:N",
                 scale=alt.Scale(domain=SIDES, range=["triangle-down", "triangle-up"]),
-                legend=alt.Legend(title="Realized", orient="top"),
+                legend=alt.Legend(title="Realized", orient="bottom"),
             ),
             size=alt.condition(
                 "datum.v > 0",
@@ -173,9 +177,9 @@ def heatmap_template() -> Template:
                     labelExpr=USD_LABEL,
                     orient="top",
                     direction="horizontal",
-                    gradientLength=160,
-                    titleOrient="left",
-                    titleLimit=260,
+                    gradientLength=150,
+                    titleOrient="top",  # title above the gradient: fits 390 px
+                    titleLimit=300,
                 ),
             )
         )
@@ -219,20 +223,36 @@ def heatmap_template() -> Template:
     rules = marks.mark_rule(strokeDash=[6, 4], strokeWidth=1.4).encode(
         y=_heat_y("c"), color=_mark_color(), tooltip=[alt.Tooltip("label:N", title="Level")]
     )
-    # spot's label on the left, the levels' on the right: a level next to spot stays legible
-    labels = (
-        marks.transform_filter("datum.kind != 'spot'")
-        .mark_text(align="right", baseline="bottom", dx=-4, dy=-2, fontSize=11, fontWeight="bold")
-        .encode(y=_heat_y("c"), x=alt.value("width"), text="label:N", color=_mark_color())
+    # spot's label on the left, the levels' on the right: a level next to spot stays legible.
+    # Labels sit at `ly` (reports.key_levels: inside the window, apart from each other) over
+    # a dark halo, so a yellow label on a yellow band or a pale one at the edge still reads.
+    text = {"baseline": "bottom", "dy": -2, "fontSize": 11, "fontWeight": "bold"}
+    halo = {"stroke": LABEL_HALO, "strokeWidth": 3.5, "strokeJoin": "round", "fill": LABEL_HALO}
+    others = marks.transform_filter("datum.kind != 'spot'")
+    spot = marks.transform_filter("datum.kind == 'spot'")
+    right = {"y": _heat_y("ly"), "x": alt.value("width"), "text": "label:N"}
+    left = {"y": _heat_y("ly"), "x": alt.value(0), "text": "label:N"}
+    labels_halo = others.mark_text(align="right", dx=-4, opacity=0.8, **text, **halo).encode(
+        **right
     )
-    spot_label = (
-        marks.transform_filter("datum.kind == 'spot'")
-        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11, fontWeight="bold")
-        .encode(y=_heat_y("c"), x=alt.value(0), text="label:N", color=_mark_color())
-    )
+    labels = others.mark_text(align="right", dx=-4, **text).encode(**right, color=_mark_color())
+    spot_halo = spot.mark_text(align="left", dx=4, opacity=0.8, **text, **halo).encode(**left)
+    spot_label = spot.mark_text(align="left", dx=4, **text).encode(**left, color=_mark_color())
     gaps, realized = realized_layers()
     chart = alt.layer(
-        image, legend, zone, wick, body, line, rules, labels, spot_label, gaps, realized
+        image,
+        legend,
+        zone,
+        wick,
+        body,
+        line,
+        gaps,
+        rules,
+        labels_halo,
+        labels,
+        spot_halo,
+        spot_label,
+        realized,
     ).properties(width="container", height=380, description=ph("desc"))
     spec = (
         chart.configure_view(fill=VIEW_FILL, stroke=None)

@@ -15,8 +15,18 @@ from typing import Any
 
 import altair as alt
 
-from reports.charts.spec import LONG, SHORT, USD_LABEL, Template, build_template, num, ph, usd_expr
-from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok
+from reports.charts.spec import (
+    LONG,
+    SHORT,
+    USD_LABEL,
+    Template,
+    build_template,
+    nearest_hover,
+    num,
+    ph,
+    usd_expr,
+)
+from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok, row_sides
 
 CLOSE = "#f2a33a"
 RATIO = "#9aa3ad"
@@ -53,7 +63,8 @@ def _num(x: Any, fmt: str = ".4g") -> str:
 
 def history_data(rows: Sequence[Mapping[str, Any]]) -> tuple[str, int]:
     """(CSV "d,L,S,c,qa,qb", epoch ms of day 0) for the base rows, oldest first: `d` counts
-    days from the first row; empty fields are missing values."""
+    days from the first row, L and S are at risk within ±10 % (the headline's window);
+    empty fields are missing values."""
     if not rows:
         return "d,L,S,c,qa,qb", 0
     first = rows[0]["day"]
@@ -64,8 +75,8 @@ def history_data(rows: Sequence[Mapping[str, Any]]) -> tuple[str, int]:
             ",".join(
                 [
                     str(_day_index(r["day"], first)),
-                    _num(r.get("longs_at_risk")),
-                    _num(r.get("shorts_at_risk")),
+                    _num(row_sides(r)[1]),
+                    _num(row_sides(r)[0]),
                     _num(r.get("close_price"), ".6g"),
                     _num(r.get("p90_above_price"), ".6g"),
                     _num(r.get("p90_below_price"), ".6g"),
@@ -82,9 +93,10 @@ def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str:
     a, b = rows[0], rows[-1]
 
     def day(r: Mapping[str, Any]) -> str:
+        shorts, longs = row_sides(r)  # within ±10 % of price, as the headline
         return (
-            f"longs {fmt_usd(r.get('longs_at_risk'))}, shorts {fmt_usd(r.get('shorts_at_risk'))}"
-            f" ({fmt_imbalance(r.get('shorts_at_risk'), r.get('longs_at_risk'))}), 90% levels "
+            f"within ±10% longs {fmt_usd(longs)}, shorts {fmt_usd(shorts)}"
+            f" ({fmt_imbalance(shorts, longs)}), 90% levels "
             f"{fmt_price(r.get('p90_below_price'))} and {fmt_price(r.get('p90_above_price'))}"
         )
 
@@ -173,7 +185,7 @@ def history_risk_template() -> Template:
         )
     )
     chart = (
-        alt.layer(risk, ratio)
+        alt.layer(risk, ratio, nearest_hover(_base(), _x(), _tips()))
         .resolve_scale(y="independent")
         .properties(width="container", height=230, description=ph("desc"))
     )
@@ -202,7 +214,7 @@ def history_levels_template() -> Template:
         for field, color in (("qa", SHORT), ("qb", LONG))
     ]
     close = _base().mark_line(color=CLOSE, strokeWidth=1.6).encode(x=_x(), y="c:Q", tooltip=_tips())
-    chart = alt.layer(band, *edges, close).properties(
+    chart = alt.layer(band, *edges, close, nearest_hover(_base(), _x(), _tips())).properties(
         width="container", height=230, description=ph("desc")
     )
     return build_template("history_levels", chart)

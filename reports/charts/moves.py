@@ -22,7 +22,14 @@ def moves_template() -> Template:
         x=alt.X(
             "label:N",
             sort=alt.EncodingSortField("order"),
-            axis=alt.Axis(title=None, labelAngle=-40, labelLimit=0, labelFontSize=10),
+            # rotated labels that would overlap are thinned (a phone's width), not stacked
+            axis=alt.Axis(
+                title=None,
+                labelAngle=-40,
+                labelLimit=150,
+                labelFontSize=10,
+                labelOverlap="greedy",
+            ),
         ),
         offset=alt.XOffset("series:N", sort=SERIES),
         y_title="Liquidations per move",

@@ -45,6 +45,33 @@ def usd_expr(field: str) -> str:
     return f"replace(format(datum.{field}, '$.3s'), 'G', 'B')"
 
 
+def nearest_hover(base: alt.Chart, x: alt.X, tooltip: list[alt.Tooltip]) -> alt.LayerChart:
+    """A line chart's tooltip without pixel-exact hovering: the day nearest the pointer (or a
+    tap) along x is selected (Vega-Lite `nearest: true` over invisible points on one line, so
+    their Voronoi cells are vertical strips) and marked with a rule carrying the tooltip."""
+    hover = alt.selection_point(
+        name="hover",
+        nearest=True,
+        on="pointermove",
+        clear="pointerout",
+        fields=["x"],
+        empty=False,
+    )
+    carriers = (
+        base.mark_point(opacity=0, size=10)
+        .encode(x=x, y=alt.value(0), tooltip=tooltip)
+        .add_params(hover)
+    )
+    # every day's rule, shown only for the selected one (a filtered, empty layer would give
+    # the shared x scale an empty extent)
+    rule = base.mark_rule(color="#888888", strokeWidth=1).encode(
+        x=x,
+        opacity=alt.condition(hover, alt.value(0.7), alt.value(0.0)),
+        tooltip=tooltip,
+    )
+    return alt.layer(carriers, rule)
+
+
 def ph(name: str) -> str:
     return f"__P_{name}__"
 
@@ -111,10 +138,25 @@ def _tight(v: Any) -> Any:
     return v
 
 
+def _column(values: list[Any]) -> list[Any] | dict[str, Any]:
+    """One column: its values, or `{"$rle": [[value, count], ...]}` when it is a few long
+    runs of one value (a view name repeated on each of its rows)."""
+    runs: list[list[Any]] = []
+    for v in values:
+        if runs and runs[-1][0] == v:
+            runs[-1][1] += 1
+        else:
+            runs.append([v, 1])
+    if len(runs) * 4 <= len(values):
+        return {"$rle": runs}
+    return [_tight(v) for v in values]
+
+
 def compact(value: Any) -> Any:
     """A chart value as the page script reads it: a long list of rows with the same keys
-    becomes `{"$table": [keys, rows as lists]}` (the keys once, not per row); whole floats
-    lose their ".0". The page script turns it back into the same rows."""
+    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; a column of
+    long runs run-length coded); whole floats lose their ".0". The page script turns it back
+    into the same rows."""
     if (
         isinstance(value, list)
         and len(value) >= TABLE_MIN_ROWS
@@ -122,12 +164,22 @@ def compact(value: Any) -> Any:
     ):
         cols = list(value[0])
         if all(list(r) == cols for r in value):
-            return {"$table": [cols, [[_tight(r[c]) for c in cols] for r in value]]}
+            return {"$cols": [cols, [_column([r[c] for r in value]) for c in cols]]}
     return value
+
+
+def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
+    if isinstance(col, dict):
+        return [v for v, n in col["$rle"] for _ in range(n)]
+    return col
 
 
 def uncompact(value: Any) -> Any:
     """The rows of a `compact` value (what the page script does)."""
+    if isinstance(value, dict) and "$cols" in value:
+        cols, columns = value["$cols"]
+        full = [_uncolumn(c) for c in columns]
+        return [dict(zip(cols, r, strict=True)) for r in zip(*full, strict=True)]
     if isinstance(value, dict) and "$table" in value:
         cols, rows = value["$table"]
         return [dict(zip(cols, r, strict=True)) for r in rows]

@@ -75,7 +75,10 @@ def venue_risk_template() -> Template:
             color=alt.Color(
                 "venue:N",
                 scale=alt.Scale(domain=[ph("domain")], range=[ph("range")]),
-                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+                # every entry, wrapped into rows on a phone instead of cut at its edge
+                legend=alt.Legend(
+                    title=None, orient="top", direction="horizontal", columns=3, labelLimit=0
+                ),
             ),
             order=alt.Order("vo:Q"),
             tooltip=[
@@ -113,7 +116,10 @@ def venue_map_template() -> Template:
             color=alt.Color(
                 "s:N",
                 scale=alt.Scale(domain=[ph("domain")], range=[ph("range")]),
-                legend=alt.Legend(title=None, orient="top", direction="horizontal"),
+                # every entry, wrapped into rows on a phone instead of cut at its edge
+                legend=alt.Legend(
+                    title=None, orient="top", direction="horizontal", columns=2, labelLimit=0
+                ),
             ),
             tooltip=[
                 alt.Tooltip("band:N", title="Liquidation price"),

@@ -11,6 +11,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 import jinja2
@@ -123,6 +124,14 @@ def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str
     return rows
 
 
+def _param(data: MartData, params_hash: str | None, name: str) -> Any:
+    """One parameter of the set behind `params_hash` (None when unknown)."""
+    p = data.params.get(params_hash)
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        return json.loads(p["params_json"])[name]
+    return None
+
+
 def _lookback_days(data: MartData, params_hash: str | None) -> int:
     """The lookback of the parameter set behind `params_hash` (365 when unknown)."""
     p = data.params.get(params_hash)
@@ -149,10 +158,11 @@ def history_cards(
     return [
         ChartCard(
             id="history-risk",
-            title="Positions at risk over the past year",
+            title="Positions at risk within ±10% of price over the past year",
             intro=(
-                "Shorts at risk above spot and longs at risk below it, day by day, with the "
-                "imbalance (dotted, right axis, in the same X:1 notation as the headline)."
+                "Shorts at risk up to 10% above spot and longs at risk down to 10% below it, "
+                "day by day, with their imbalance (dotted, right axis): the headline's figure, "
+                "in the same X:1 notation."
             ),
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
@@ -273,7 +283,17 @@ def day_context(
     realized_span = cache[span_key]
     layer_rows = layer_rows_of(conn, data, d)
     views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
-    heat = heat_card(history, cur, symbol, d, shared, realized_span, data.venue, views)
+    heat = heat_card(
+        history,
+        cur,
+        symbol,
+        d,
+        shared,
+        realized_span,
+        data.venue,
+        views,
+        _param(data, cur.get("params_hash"), "heatmap_range_pct"),
+    )
     map_rows = map_rows_of(conn, data, d)
     map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
     daily = data.daily_rows(d)

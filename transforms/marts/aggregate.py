@@ -91,7 +91,8 @@ def _reference_spots(models: Sequence[MarketModel]) -> pd.Series:
 
 def _sum_rows(frames: list[pd.DataFrame], keys: list[str], columns: list[str]) -> pd.DataFrame:
     """Notional summed per key over the venues' rows (params_hash is the symbol's)."""
-    rows = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else None
+    filled = [f for f in frames if not f.empty]
+    rows = pd.concat(filled, ignore_index=True) if filled else None
     if rows is None or rows.empty:
         return pd.DataFrame(columns=columns)
     out = rows.groupby(keys, as_index=False, sort=True).agg(
@@ -203,7 +204,8 @@ def _daily(
         ref_rows = rows[rows["venue"] == ref.venue].set_index("day")
         first = by_day.first().reindex(day_dates)
         spots = day_spots.reindex(day_dates)
-        out = pd.DataFrame({"symbol": first["symbol"].to_numpy(), "day": day_dates})
+        # columns collected as arrays, one DataFrame at the end (column inserts were slow)
+        out: dict[str, object] = {"symbol": first["symbol"].to_numpy(), "day": day_dates}
         out["scenario"] = scenario
         out["close_price"] = spots.to_numpy()
         out["mark_price"] = (
@@ -211,7 +213,7 @@ def _daily(
         )
         for col in ADDITIVE_COLUMNS:
             out[col] = sums[col].to_numpy()
-        sums_now = {col: out[col].to_numpy(dtype=float) for col in ADDITIVE_COLUMNS}
+        sums_now = {col: np.asarray(out[col], dtype=float) for col in ADDITIVE_COLUMNS}
         for col, values in ratio_columns(sums_now).items():
             out[col] = values
         grid = _summed_grid(
@@ -245,7 +247,7 @@ def _daily(
         out["venues_not_collected"] = [",".join(n) for n in late]
         notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
         out["history_incomplete"] = notes.to_numpy(dtype=object)
-        parts.append(out[DAILY_METRICS_COLUMNS])
+        parts.append(pd.DataFrame(out, index=pd.RangeIndex(len(day_dates)))[DAILY_METRICS_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
 

@@ -36,7 +36,7 @@ from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.stable_levels import PrevLevels, stabilize
 from transforms.model.state import MarketState, advance
-from transforms.rules import swing_day_ns
+from transforms.rules import heat_day_window, swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
 
@@ -78,15 +78,14 @@ def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str)
     hours, bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     if len(bar) == 0:
         return pd.DataFrame(columns=HEATMAP_COLUMNS)
-    hb, rng = p.heatmap_bin_size, p.heatmap_range_pct
-    ref = b.close[bar]
-    lo = int(np.floor(np.nanmin(ref) * (1.0 - rng) / hb))
-    hi = int(np.floor(np.nanmax(ref) * (1.0 + rng) / hb)) + 1
+    hb = p.heatmap_bin_size
+    # one price window per UTC day (transforms.rules.heat_day_window)
+    w_lo, w_hi = heat_day_window(hours, b.close[bar], p.heatmap_range_pct)
+    lo = int(np.floor(np.nanmin(w_lo) / hb))
+    hi = int(np.floor(np.nanmax(w_hi) / hb)) + 1
     g = alive_grid(run, bar, hb, lo, hi)
     price_low = g.price_low()
-    in_rng = (price_low[None, :] + hb > (ref * (1.0 - rng))[:, None]) & (
-        price_low[None, :] < (ref * (1.0 + rng))[:, None]
-    )
+    in_rng = (price_low[None, :] + hb > w_lo[:, None]) & (price_low[None, :] < w_hi[:, None])
     keep = in_rng & ((g.long_count > 0) | (g.short_count > 0))
     r, c = np.nonzero(keep)
     return pd.DataFrame(
@@ -118,9 +117,11 @@ def _layer_heatmap(
         return pd.DataFrame(columns=LAYER_HEATMAP_COLUMNS)
     block = last_hour - (step - NS_PER_HOUR)
     views = [v for v in LAYER_VIEWS if v != ("base", "all")]
-    rows = layer_heat_rows(
-        runs, bar, block, b.close[bar], p.heatmap_bin_size, p.heatmap_range_pct, views
-    )
+    # the same day windows as the hourly heatmap (its hours' closes of each block's day)
+    hours, hour_bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
+    d_lo, d_hi = heat_day_window(hours, b.close[hour_bar], p.heatmap_range_pct)
+    at = np.searchsorted(hours, last_hour)
+    rows = layer_heat_rows(runs, bar, block, (d_lo[at], d_hi[at]), p.heatmap_bin_size, views)
     ts = rows["ts_ns"].to_numpy(dtype=np.int64)
     rows["symbol"] = symbol
     rows["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
@@ -361,28 +362,27 @@ def build_market(
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
         risk = risk_metrics(run, t_last, spots, grids[sc])
-        df = pd.DataFrame(
-            {
-                "symbol": symbol,
-                "day": _ns_to_date(t_days),
-                "scenario": sc,
-                "close_price": spots,
-                "mark_price": b.mark_close[t_last],
-            }
-        )
-        df = pd.concat([df, risk.reset_index(drop=True)], axis=1)
-        df["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
-        df["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
+        # every column as an array, one DataFrame at the end (column-wise inserts dominated)
+        cols: dict[str, object] = {
+            "symbol": symbol,
+            "day": _ns_to_date(t_days),
+            "scenario": sc,
+            "close_price": spots,
+            "mark_price": b.mark_close[t_last],
+        }
+        cols.update({col: risk[col].to_numpy() for col in risk.columns})
+        cols["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
+        cols["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
-            df[col] = context[col].to_numpy()
-        df["zone_days"] = context["zone_days"].to_numpy().astype("int64")
+            cols[col] = context[col].to_numpy()
+        cols["zone_days"] = context["zone_days"].to_numpy().astype("int64")
         levels = stable_levels(
             grids[sc], spots, context["oi_value"].to_numpy(), mark_range, prev.get(sc)
         )
-        for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
-            df[col] = levels[col].to_numpy()
-        df["history_days"] = history_days
-        df["params_hash"] = runs_params[sc].params_hash()
+        cols.update({col: levels[col].to_numpy() for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
+        cols["history_days"] = history_days
+        cols["params_hash"] = runs_params[sc].params_hash()
+        df = pd.DataFrame(cols, index=pd.RangeIndex(len(t_days)))
         parts.append(df.reindex(columns=DAILY_METRICS_COLUMNS))
     daily = (
         pd.concat(parts, ignore_index=True)

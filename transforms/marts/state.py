@@ -11,7 +11,8 @@ A state row is trusted only when everything it was computed from still holds:
 
 When the newest state fails, an older kept state before the first day that matters is tried,
 else the run starts from each market's first bar; `Restart.why` is the one line saying so.
-Kept: the three newest days per market and every month's last day (`RETAIN_SQL`).
+Kept: the three newest days per market (`RETAIN_SQL`); a change older than those is
+recomputed from the first bar.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
 DELETE_STATE_SQL = """
 DELETE FROM mart.model_state WHERE venue = $venue AND symbol = $symbol AND day = $day
 """
-# Keep the newest KEEP_NEWEST days of a market and each month's last day.
+# Keep the newest KEEP_NEWEST days of a market (a state is ~60 bytes per alive cohort and
+# scenario: a market-year's is tens of MB, so older checkpoints are not kept).
 RETAIN_SQL = f"""
 DELETE FROM mart.model_state
-WHERE venue = $venue AND symbol = $symbol AND day <> last_day(day)
+WHERE venue = $venue AND symbol = $symbol
   AND day NOT IN (
     SELECT DISTINCT day FROM mart.model_state
     WHERE venue = $venue AND symbol = $symbol ORDER BY day DESC LIMIT {KEEP_NEWEST}
@@ -151,6 +153,9 @@ class Restart:
     states: dict[str, MarketState] = field(default_factory=dict)
     inputs: dict[str, MarketInputs] = field(default_factory=dict)
     why: str = ""
+    #: the first day whose staged bars or tiers changed under a newer state: its marts and
+    #: every later day's are stale and are rewritten with the window's
+    rewrite_from: date | None = None
 
 
 def _load_day(
@@ -223,6 +228,7 @@ def find_restart(
         return Restart(None, why=f"{symbol}: no model state before {start}: from the first bar")
     reasons: list[str] = []
     limit = start
+    changed_from: date | None = None
     for day in days:
         if day >= limit:
             continue
@@ -245,12 +251,14 @@ def find_restart(
         if stale is not None:
             reasons.append(f"{stale[1]} (state of {day})")
             limit = min(limit, stale[0])
+            changed_from = limit
             continue
         why = ""
         if reasons:
             why = f"{symbol}: continued from the state of {day}: {reasons[0]}"
-        return Restart(day, states, recorded, why)
-    return Restart(None, why=f"{symbol}: recomputed from the first bar: {reasons[0]}")
+        return Restart(day, states, recorded, why, changed_from)
+    why = f"{symbol}: recomputed from the first bar: {reasons[0]}"
+    return Restart(None, why=why, rewrite_from=changed_from)
 
 
 def first_day(conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date) -> date | None:

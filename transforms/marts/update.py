@@ -20,7 +20,8 @@ from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
-from transforms.marts.prev_levels import read_prev_levels
+from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
+from transforms.marts.registry import MartFrames
 from transforms.marts.state import (
     MarketInputs,
     Restart,
@@ -70,6 +71,7 @@ class SymbolMartsUpdate:
     why: str = ""  # why the run did not continue from the newest state (one line), if so
     state_day: date | None = None  # the state continued from (None: from the first bar)
     incomplete: dict[str, list[str]] = field(default_factory=dict)  # venue -> missing days
+    rewritten_from: date | None = None  # an earlier start the window was widened to (why)
     #: forward-collected venue -> its first collected day in the window (None: none)
     not_collected: dict[str, date | None] = field(default_factory=dict)
 
@@ -114,6 +116,24 @@ def _missing_days(
         return []
     missing = missing_raw_days(conn, symbol, lo, hi, venue)
     return sorted({d.isoformat() for days in missing.values() for d in days})
+
+
+def concat_frames(parts: list[MartFrames]) -> MartFrames:
+    """One market's frames of consecutive segments: every mart's rows in order; of the
+    swings, a segment's running (unconfirmed) one only from the last segment."""
+    last = len(parts) - 1
+    moves = [p.moves if i == last else p.moves[p.moves["confirmed"]] for i, p in enumerate(parts)]
+    marts = {
+        name: pd.concat([p.by_mart()[name] for p in parts], ignore_index=True)
+        for name in parts[0].by_mart()
+        if name != "moves"
+    }
+    params = pd.concat([p.model_params for p in parts], ignore_index=True)
+    return MartFrames(
+        **marts,
+        moves=pd.concat(moves, ignore_index=True),
+        model_params=params.drop_duplicates(["params_hash", "scenario"], keep="last"),
+    )
 
 
 def update_marts(
@@ -182,55 +202,102 @@ def update_marts(
     update.why = restart.why
     update.state_day = restart.day
     last_day = end - timedelta(days=1)
-    models, states = [], []
-    for venue, b in brackets.items():
+    if restart.rewrite_from is not None and restart.rewrite_from < start:
+        # Days already written from bars or tiers that have changed since: rewrite them too,
+        # so every day's rows are what a range build over today's warehouse gives.
+        firsts = [first_day(conn, venue, symbol, end) for venue in brackets]
+        update.rewritten_from = max(restart.rewrite_from, min(d for d in firsts if d is not None))
+    first = update.rewritten_from or start  # the first day whose rows are written
+    # Read each market's bars from its state (or first bar) and note the days it lacks.
+    chunks: dict[str, pd.DataFrame] = {}
+    gaps: dict[str, tuple[str, ...]] = {}
+    for venue in brackets:
         state = restart.states.get(venue)
         if state is None:
-            bars = read_bars(conn, symbol, end, venue)
+            chunks[venue] = read_bars(conn, symbol, end, venue)
             lo = first_day(conn, venue, symbol, end) or start
             carried: tuple[str, ...] = ()
         else:
-            bars = read_bars_after(conn, symbol, state.last_ts, end, venue)
+            chunks[venue] = read_bars_after(conn, symbol, state.last_ts, end, venue)
             lo = restart.day + timedelta(days=1)
             carried = restart.inputs[venue].missing
         # days without bars whose effect is still within the lookback (history_note)
         oldest = (last_day - timedelta(days=params.lookback_days)).isoformat()
         found = (*carried, *_missing_days(conn, venue, symbol, lo, start))
-        missing = tuple(d for d in found if d >= oldest)
-        prev = read_prev_levels(conn, venue, symbol, start)  # the key levels' hysteresis
-        model = build_market(
-            bars, b, params, symbol, start, end, venue=venue, state=state, prev=prev
+        gaps[venue] = tuple(d for d in found if d >= oldest)
+        update.bars[venue] = len(chunks[venue])
+        if gaps[venue]:
+            update.incomplete[venue] = list(gaps[venue])
+    # Model the bars up to the last day's start, then the last day: the states at the end of
+    # both days are kept. Staging the next day refreshes this day's last bar (its open
+    # interest as of the next day's first snapshot), so the next run continues from the day
+    # before and rewrites this one.
+    split = pd.Timestamp(last_day)
+    if not all((bars["ts"] < split).any() for bars in chunks.values()):
+        split = None
+    segments = [(first, last_day), (max(first, last_day), end)] if split is not None else []
+    segments = segments or [(first, end)]
+    states_now = dict(restart.states)
+    # the key levels' hysteresis starts from the stored day before the first written day,
+    # then from each segment's own last day
+    prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
+    parts: dict[str, list[MartFrames]] = {venue: [] for venue in (*brackets, AGGREGATE_VENUE)}
+    state_frames = []
+    models: list = []
+    for seg_start, seg_end in segments:
+        seg_last = seg_end - timedelta(days=1)
+        cut = pd.Timestamp(seg_end)
+        models = []
+        for venue, b in brackets.items():
+            bars = chunks[venue]
+            before = bars["ts"] < cut
+            seg_bars, chunks[venue] = bars[before], bars[~before]
+            model = build_market(
+                seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
+                state=states_now.get(venue), prev=prevs[venue],
+            )  # fmt: skip
+            daily = model.frames.daily_metrics
+            daily["history_incomplete"] = [
+                history_note(gaps[venue], d, params.lookback_days) for d in daily["day"]
+            ]
+            models.append(model)
+            states_now[venue] = model.state
+            parts[venue].append(model.frames)
+            missing = tuple(d for d in gaps[venue] if d <= seg_last.isoformat())
+            fingerprints = bars_fingerprints(conn, venue, symbol, seg_last)
+            inputs = MarketInputs(fingerprints, tiers[venue], missing)
+            state_frames.append(state_rows(venue, symbol, seg_last, model.state, hashes, inputs))
+        aggregate, states_now[AGGREGATE_VENUE] = aggregate_with_state(
+            models,
+            venues,
+            params,
+            states_now.get(AGGREGATE_VENUE),
+            seg_end,
+            not_collected,
+            prevs[AGGREGATE_VENUE],
         )
-        daily = model.frames.daily_metrics
-        daily["history_incomplete"] = [
-            history_note(missing, d, params.lookback_days) for d in daily["day"]
-        ]
-        update.bars[venue] = len(bars)
-        if missing:
-            update.incomplete[venue] = list(missing)
-        models.append(model)
-        inputs = MarketInputs(
-            bars_fingerprints(conn, venue, symbol, last_day), tiers[venue], missing
+        parts[AGGREGATE_VENUE].append(aggregate)
+        for venue, frames_now in zip(
+            (*brackets, AGGREGATE_VENUE), (*(m.frames for m in models), aggregate), strict=True
+        ):
+            last_rows = frames_now.daily_metrics
+            last_rows = last_rows[last_rows["day"] == seg_last]
+            if len(last_rows):
+                prevs[venue] = prev_from_rows(last_rows)
+        state_frames.append(
+            state_rows(AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None)
         )
-        states.append(state_rows(venue, symbol, last_day, model.state, hashes, inputs))
-    aggregate, all_state = aggregate_with_state(
-        models,
-        venues,
-        params,
-        restart.states.get(AGGREGATE_VENUE),
-        end,
-        not_collected,
-        read_prev_levels(conn, AGGREGATE_VENUE, symbol, start),
-    )
-    states.append(state_rows(AGGREGATE_VENUE, symbol, last_day, all_state, hashes, None))
+    frames = {venue: concat_frames(p) for venue, p in parts.items()}
     reference = reference_market(models).venue
     written = tuple(m.venue for m in models)
     with transaction(conn):
-        for model in models:
-            update.add(replace_marts(conn, model.frames, symbol, start, end, model.venue))
+        for venue in written:
+            update.add(replace_marts(conn, frames[venue], symbol, first, end, venue))
+        aggregate = frames[AGGREGATE_VENUE]
         update.add(
-            replace_marts(conn, aggregate, symbol, start, end, AGGREGATE_VENUE, reference, written)
+            replace_marts(conn, aggregate, symbol, first, end, AGGREGATE_VENUE, reference, written)
         )
-        update.add({"model_state": replace_state(conn, pd.concat(states, ignore_index=True))})
+        rows = pd.concat(state_frames, ignore_index=True)
+        update.add({"model_state": replace_state(conn, rows)})
         failpoint("state-write")
     return update

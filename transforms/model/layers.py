@@ -208,27 +208,25 @@ def layer_heat_rows(
     runs: Mapping[str, ModelRun],
     snaps: np.ndarray,
     snap_ts: np.ndarray,
-    ref_close: np.ndarray,
+    window: tuple[np.ndarray, np.ndarray],
     bin_size: float,
-    range_pct: float,
     views: Sequence[tuple[str, str]],
 ) -> pd.DataFrame:
-    """Alive notional per (snapshot, price bin) for each view, bins within ±`range_pct` of
-    each snapshot's reference close and holding notional: columns ts_ns (from `snap_ts`),
-    scenario, layer, price_low, price_high, long_notional, short_notional."""
+    """Alive notional per (snapshot, price bin) for each view, bins within each snapshot's
+    price `window` (low, high: its day's stored window, transforms.rules.heat_day_window)
+    and holding notional: columns ts_ns (from `snap_ts`), scenario, layer, price_low,
+    price_high, long_notional, short_notional."""
     snaps = np.asarray(snaps, dtype=np.int64)
     if len(snaps) == 0 or not views:
         return pd.DataFrame(columns=["ts_ns", "scenario", "layer", *_VALUE_COLUMNS])
-    ref = np.asarray(ref_close, dtype=float)
-    lo = int(np.floor(np.nanmin(ref) * (1.0 - range_pct) / bin_size))
-    hi = int(np.floor(np.nanmax(ref) * (1.0 + range_pct) / bin_size)) + 1
+    w_lo, w_hi = (np.asarray(w, dtype=float) for w in window)
+    lo = int(np.floor(np.nanmin(w_lo) / bin_size))
+    hi = int(np.floor(np.nanmax(w_hi) / bin_size)) + 1
     parts = []
     for scenario, layer in views:
         g = alive_grid(layer_run(runs[scenario], layer), snaps, bin_size, lo, hi)
         pl = g.price_low()[None, :]
-        near = (pl + bin_size > (ref * (1.0 - range_pct))[:, None]) & (
-            pl < (ref * (1.0 + range_pct))[:, None]
-        )
+        near = (pl + bin_size > w_lo[:, None]) & (pl < w_hi[:, None])
         keep = near & ((g.long_count > 0) | (g.short_count > 0))
         ts = np.asarray(snap_ts, dtype=np.int64)
         parts.append(_long_frame(g, keep, "ts_ns", ts, scenario, layer))

@@ -31,7 +31,7 @@ class ModelParams:
     position_notional: float = 50_000.0  # representative position (USDT) for bracket lookup
     bin_size: float = 250.0  # liq_map / peak-cluster price bin (USDT)
     heatmap_bin_size: float = 500.0  # heatmap price bin (USDT)
-    heatmap_range_pct: float = 0.5  # heatmap rows only within +-50 % of the hour's close
+    heatmap_range_pct: float = 0.5  # heatmap rows within the day's closes -/+ 50 % (rules.py)
     zigzag_pct: float = 0.10  # minimum swing for mart.moves
     ceiling_quantile: float = 0.90  # squeeze ceiling / flush floor cumulative point
     # Funding (rates are fractions per settlement; 0.0001 = 0.01 % per 8 h).
@@ -78,8 +78,13 @@ class ModelParams:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     def params_hash(self) -> str:
-        """Stable 12-hex-digit sha256 prefix of the canonical JSON."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+        """Stable 12-hex-digit sha256 prefix of the canonical JSON (computed once: a run
+        asks for it per market, scenario and output)."""
+        cached = self.__dict__.get("_params_hash")
+        if cached is None:
+            cached = hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+            object.__setattr__(self, "_params_hash", cached)
+        return cached
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelParams:
