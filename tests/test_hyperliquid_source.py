@@ -107,6 +107,10 @@ def test_candles_are_one_post_per_day_with_the_documented_body(server, market, t
     want = market.klines[market.klines[:, 0] == start][0]
     assert day.rows[0][1:6] == pytest.approx(tuple(want[1:6]))
     assert day.rows[0][7] == int(want[6])  # n: trades
+    (page,) = json.loads(day.path.read_text())["pages"]  # the answer as the server sent it
+    sent = json.loads(page["body"])[0]
+    assert set(sent) == {"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}
+    assert all(isinstance(sent[k], str) for k in "ohlcv") and isinstance(sent["n"], int)
     (body,) = _post(server, "candleSnapshot")
     assert body["req"] == {"coin": "BTC", "interval": "1m", "startTime": start,
                            "endTime": start + 86_400_000 - 1}  # fmt: skip
