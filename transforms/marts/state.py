@@ -11,7 +11,8 @@ A state row is trusted only when everything it was computed from still holds:
 
 When the newest state fails, an older kept state before the first day that matters is tried,
 else the run starts from each market's first bar; `Restart.why` is the one line saying so.
-Kept: the three newest days per market and every month's last day (`RETAIN_SQL`).
+Kept: the three newest days per market (`RETAIN_SQL`); a change older than those is
+recomputed from the first bar.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
 DELETE_STATE_SQL = """
 DELETE FROM mart.model_state WHERE venue = $venue AND symbol = $symbol AND day = $day
 """
-# Keep the newest KEEP_NEWEST days of a market and each month's last day.
+# Keep the newest KEEP_NEWEST days of a market (a state is ~60 bytes per alive cohort and
+# scenario: a market-year's is tens of MB, so older checkpoints are not kept).
 RETAIN_SQL = f"""
 DELETE FROM mart.model_state
-WHERE venue = $venue AND symbol = $symbol AND day <> last_day(day)
+WHERE venue = $venue AND symbol = $symbol
   AND day NOT IN (
     SELECT DISTINCT day FROM mart.model_state
     WHERE venue = $venue AND symbol = $symbol ORDER BY day DESC LIMIT {KEEP_NEWEST}
