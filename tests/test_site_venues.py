@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from reports.cards.liq_map import MAP_SPAN
-from reports.notation import fmt_share, fmt_usd
+from reports.notation import fmt_share, fmt_usd, row_sides
 from reports.site import build_site
 from tests.site_data import html_specs
 from tests.site_fixtures import GENERATED_AT
@@ -500,7 +500,9 @@ def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built)
                     "document.getElementById('archive-venues').dataset.shown === 'bybit'"
                 )
                 cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
-                want = fmt_usd(float(f"{rows[(d, 'bybit')]['shorts_at_risk']:.4g}"))
+                # the archive's S column is the headline's window (within ±10 % of price)
+                shorts, _ = row_sides(rows[(d, "bybit")])
+                want = fmt_usd(float(f"{shorts:.4g}"))
                 assert v.page.inner_text(cell) == want
                 missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
                 assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
