@@ -91,7 +91,9 @@ def late_archive_sensor(context: dg.SensorEvaluationContext):
     for age in range(1, LATE_WINDOW_DAYS + 1):
         day = today - timedelta(days=age)
         key = day.isoformat()
-        if key not in valid or key in done:
+        # a failed last run may still have materialized the snapshot (its blocking check
+        # fails after the good days are published): the day is not done, retry it
+        if key not in valid or (key in done and not _last_run_failed(context.instance, key)):
             continue
         if _runs(context.instance, key, IN_FLIGHT):
             waits.append(f"{key}: a run is in progress")
@@ -115,6 +117,12 @@ def late_archive_sensor(context: dg.SensorEvaluationContext):
     if requests:
         return requests
     return dg.SkipReason("; ".join(waits) or "all recent days are materialized")
+
+
+def _last_run_failed(instance: dg.DagsterInstance, key: str) -> bool:
+    """Whether the newest run of the daily chain for partition `key` failed."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": key}), limit=1)
+    return bool(runs) and runs[0].status == dg.DagsterRunStatus.FAILURE
 
 
 def _runs(instance: dg.DagsterInstance, key: str, statuses: list) -> list:

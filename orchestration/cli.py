@@ -7,7 +7,7 @@ liqmap status                      what the warehouse holds, the last run, snaps
 liqmap query "SQL"                 run SQL on the published read-only snapshot
 liqmap query                       interactive prompt on the snapshot
 liqmap dev                         Dagster UI + daemon on 127.0.0.1:3000
-liqmap collect                     collect realized liquidations until SIGTERM/SIGINT
+liqmap collect                     collect realized liquidations and forward samples until stopped
 
 Exit status: 0 ok, 1 the run failed or an internal error, 2 a configuration or input mistake
 (one line on stderr naming the setting, the bad value and what is expected; bad SQL in
@@ -268,12 +268,13 @@ def _dev(args: argparse.Namespace) -> int:
 def _collect(args: argparse.Namespace) -> int:
     import logging
 
+    from transforms.raw.packages import samplers
     from transforms.raw.realized.collector import run_collector
     from transforms.raw.realized.settings import collector_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = collector_config(load_settings())
-    run_collector(config)
+    settings = load_settings()
+    run_collector(collector_config(settings), samplers(settings))
     return 0
 
 

@@ -241,24 +241,40 @@ def test_oi_sides_setting_halves_or_keeps_the_stored_open_interest(
     mirror_settings, bybit, monkeypatch
 ):
     _ingest_all(mirror_settings)
+    market = bybit.markets[SYMBOL]
+    # the demo Bybit's per-side OI is its own share of Binance's, moving day to day
+    share = dict(
+        zip(market.open_interest[:, 0].astype(np.int64), market.open_interest[:, 2], strict=True)
+    )
+    reported = dict(
+        zip(market.open_interest[:, 0].astype(np.int64), market.open_interest[:, 1], strict=True)
+    )
 
-    def ratio() -> np.ndarray:
+    def stored() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per 5-min point: (Bybit stored, Binance stored, epoch ms)."""
         with warehouse(mirror_settings.warehouse_path) as conn:
-            return np.array(
-                conn.execute(
-                    "SELECT y.sum_open_interest / b.sum_open_interest FROM raw.metrics_5m y "
-                    "JOIN raw.metrics_5m b USING (symbol, create_time) "
-                    "WHERE y.venue = 'bybit' AND b.venue = 'binance'"
-                ).fetchall()
-            ).ravel()
+            rows = conn.execute(
+                "SELECT y.sum_open_interest, b.sum_open_interest, epoch_ms(create_time) "
+                "FROM raw.metrics_5m y JOIN raw.metrics_5m b USING (symbol, create_time) "
+                "WHERE y.venue = 'bybit' AND b.venue = 'binance' ORDER BY create_time"
+            ).fetchall()
+        y, b, t = (np.array(c) for c in zip(*rows, strict=True))
+        return y, b, t.astype(np.int64)
 
-    both = ratio()
-    assert len(both) == 3 * 288
-    np.testing.assert_allclose(both, 0.6, rtol=1e-9)  # Bybit reports both sides: halved
+    y, b, t = stored()
+    assert len(y) == 3 * 288
+    per_side = np.array([share[k] for k in t])
+    as_reported = np.array([reported[k] for k in t])
+    np.testing.assert_allclose(as_reported, 2 * per_side, rtol=1e-12)  # served as both sides
+    np.testing.assert_allclose(y, per_side, rtol=1e-9)  # Bybit reports both sides: halved
+    assert np.ptp(y / b) > 0.01  # the share of Binance's OI moves (not one constant)
     monkeypatch.setenv("LIQMAP_BYBIT_OI_SIDES", "one")
     requests = bybit.requests
     ingest_window(_connect(mirror_settings), mirror_settings, "metrics", D0, D1, LOG)
-    np.testing.assert_allclose(ratio(), 1.2, rtol=1e-9)  # read as one side: kept
+    y_one, b_one, t_one = stored()
+    np.testing.assert_array_equal(t_one, t)
+    np.testing.assert_allclose(y_one, as_reported, rtol=1e-9)  # read as one side: kept
+    np.testing.assert_allclose(y_one / b_one, 2 * y / b, rtol=1e-9)
     assert bybit.requests == requests  # the same cached pages, read another way
 
 

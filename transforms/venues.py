@@ -62,6 +62,14 @@ _ENTRIES = (
     Venue("bybit", "Bybit", "transforms.raw.venues.bybit", realized=COMPLETE, history=REST),
     # OKX's liquidation stream is a throttled sample: not collected; 5-min OI kept ~5 days
     Venue("okx", "OKX", "transforms.raw.venues.okx", history=FORWARD, history_days=5),
+    # no public liquidation stream; OI and mark sampled by `liqmap collect`, 1m candles ~3.5 days
+    Venue(
+        "hyperliquid",
+        "Hyperliquid",
+        "transforms.raw.venues.hyperliquid",
+        history=FORWARD,
+        history_days=3,
+    ),
 )
 
 _REGISTRY: dict[str, Venue] = {v.name: v for v in _ENTRIES}

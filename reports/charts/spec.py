@@ -138,10 +138,25 @@ def _tight(v: Any) -> Any:
     return v
 
 
+def _column(values: list[Any]) -> list[Any] | dict[str, Any]:
+    """One column: its values, or `{"$rle": [[value, count], ...]}` when it is a few long
+    runs of one value (a view name repeated on each of its rows)."""
+    runs: list[list[Any]] = []
+    for v in values:
+        if runs and runs[-1][0] == v:
+            runs[-1][1] += 1
+        else:
+            runs.append([v, 1])
+    if len(runs) * 4 <= len(values):
+        return {"$rle": runs}
+    return [_tight(v) for v in values]
+
+
 def compact(value: Any) -> Any:
     """A chart value as the page script reads it: a long list of rows with the same keys
-    becomes `{"$table": [keys, rows as lists]}` (the keys once, not per row); whole floats
-    lose their ".0". The page script turns it back into the same rows."""
+    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; a column of
+    long runs run-length coded); whole floats lose their ".0". The page script turns it back
+    into the same rows."""
     if (
         isinstance(value, list)
         and len(value) >= TABLE_MIN_ROWS
@@ -149,12 +164,22 @@ def compact(value: Any) -> Any:
     ):
         cols = list(value[0])
         if all(list(r) == cols for r in value):
-            return {"$table": [cols, [[_tight(r[c]) for c in cols] for r in value]]}
+            return {"$cols": [cols, [_column([r[c] for r in value]) for c in cols]]}
     return value
+
+
+def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
+    if isinstance(col, dict):
+        return [v for v, n in col["$rle"] for _ in range(n)]
+    return col
 
 
 def uncompact(value: Any) -> Any:
     """The rows of a `compact` value (what the page script does)."""
+    if isinstance(value, dict) and "$cols" in value:
+        cols, columns = value["$cols"]
+        full = [_uncolumn(c) for c in columns]
+        return [dict(zip(cols, r, strict=True)) for r in zip(*full, strict=True)]
     if isinstance(value, dict) and "$table" in value:
         cols, rows = value["$table"]
         return [dict(zip(cols, r, strict=True)) for r in rows]

@@ -35,6 +35,21 @@
 
   /* A chart value, with shared references replaced by their rows. */
   function resolveValue(v) {
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$cols) {
+      var keys = v.$cols[0], columns = v.$cols[1].map(function (c) {
+        if (Array.isArray(c)) { return c; }
+        var out = [];
+        c.$rle.forEach(function (run) { for (var i = 0; i < run[1]; i++) { out.push(run[0]); } });
+        return out;
+      });
+      var n = columns.length ? columns[0].length : 0, rows = [];
+      for (var i = 0; i < n; i++) {
+        var o = {};
+        for (var k = 0; k < keys.length; k++) { o[keys[k]] = columns[k][i]; }
+        rows.push(o);
+      }
+      return Promise.resolve(rows);
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$table) {
       var cols = v.$table[0];
       return Promise.resolve(v.$table[1].map(function (r) {

@@ -6,11 +6,15 @@ starts: ConfigError naming the bad one), `planned_fetches(name, start, end_exclu
 (files or pages a window fetches, for progress; default one per day) and
 `unpublished(settings, day) -> list[str]` (what the venue
 has not published for `day` yet, for the schedule and sensor; default nothing: a REST venue
-serves a finished day at once).
+serves a finished day at once) and `sampler(settings) -> async (stop) -> None` (what `liqmap
+collect` runs beside the liquidation streams for a venue that keeps no history of a series,
+e.g. Hyperliquid's open interest, until `stop` is set).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date
 from importlib import import_module
 from types import ModuleType
@@ -43,3 +47,9 @@ def check_venue_settings(name: str, settings: Settings) -> None:
     hook = getattr(venue_package(name), "check_settings", None)
     if hook is not None:
         hook(settings)
+
+
+def samplers(settings: Settings) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+    """The forward samplers of the configured venues (`liqmap collect` runs them)."""
+    hooks = [getattr(venue_package(name), "sampler", None) for name in settings.venues]
+    return [hook(settings) for hook in hooks if hook is not None]

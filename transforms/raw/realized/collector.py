@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -310,9 +311,12 @@ class VenueCollector:
 
 
 async def collect(
-    config: CollectorConfig, stop: asyncio.Event | None = None
+    config: CollectorConfig,
+    stop: asyncio.Event | None = None,
+    samplers: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = (),
 ) -> dict[str, VenueStats]:
-    """Run every configured venue until `stop` is set or SIGTERM/SIGINT arrives."""
+    """Run every configured venue until `stop` is set or SIGTERM/SIGINT arrives, and beside
+    them the venues' forward samplers (transforms.raw.packages.samplers), stopped alike."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -326,15 +330,26 @@ async def collect(
             stop.set()  # one venue failing stops the others cleanly too
             raise
 
+    async def sampling(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+        try:
+            await run(stop)
+        except BaseException:
+            stop.set()
+            raise
+
     try:
-        results = await asyncio.gather(*(guarded(c) for c in collectors))
+        results, *_ = await asyncio.gather(
+            asyncio.gather(*(guarded(c) for c in collectors)), *(sampling(r) for r in samplers)
+        )
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return {c.venue: stats for c, stats in zip(collectors, results, strict=True)}
 
 
-def run_collector(config: CollectorConfig) -> dict[str, VenueStats]:
+def run_collector(
+    config: CollectorConfig, samplers: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = ()
+) -> dict[str, VenueStats]:
     """Blocking entry point for the CLI."""
     log.info(
         "collecting %s for %s into %s",
@@ -342,4 +357,4 @@ def run_collector(config: CollectorConfig) -> dict[str, VenueStats]:
         ",".join(config.symbols),
         config.root,
     )
-    return asyncio.run(collect(config))
+    return asyncio.run(collect(config, samplers=samplers))
