@@ -438,3 +438,18 @@ def simulate_market(symbol: str, start: date, n_days: int, seed: int) -> Market:
         funding_rate=funding_rate,
         regime_by_hour=kind_h,
     )
+
+
+def shadow_ohlc(
+    sim: Market, basis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Another venue's 1-minute OHLC shadowing `sim` through a per-minute price `basis`.
+
+    Each bar opens at the previous bar's close, as on a real venue: a basis applied to the
+    open as well would leave a gap between consecutive bars, which the `bars_continuous` row
+    rule (transforms/raw/rules.py) rightly refuses as "open and close swapped?"."""
+    c = np.asarray(sim.close, dtype=np.float64) * basis
+    o = np.concatenate([[float(sim.open[0]) * float(basis[0])], c[:-1]])
+    h = np.maximum(np.asarray(sim.high, dtype=np.float64) * basis, np.maximum(o, c))
+    lo = np.minimum(np.asarray(sim.low, dtype=np.float64) * basis, np.minimum(o, c))
+    return o, h, lo, c

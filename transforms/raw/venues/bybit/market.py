@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from transforms.raw.synthetic.market import shadow_ohlc
+
 MINUTE_MS = 60_000
 FUNDING_EVERY_MS = 8 * 60 * MINUTE_MS
 
@@ -165,9 +167,7 @@ def market_from_simulation(
     ts = np.asarray(sim.minute_open_ms, dtype=np.int64)
     n = len(ts)
     basis = 1.0 + rng.normal(0.0, 5e-5, n)
-    o, c = sim.open * basis, sim.close * basis
-    h = np.maximum(sim.high * basis, np.maximum(o, c))
-    lo = np.minimum(sim.low * basis, np.minimum(o, c))
+    o, h, lo, c = shadow_ohlc(sim, basis)
     volume = np.asarray(sim.volume, dtype=np.float64) * 0.5
     klines = np.column_stack([ts, o, h, lo, c, volume, volume * c])
     mark = np.column_stack([ts, sim.mark_open, sim.mark_high, sim.mark_low, sim.mark_close])

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from transforms.raw.synthetic.market import shadow_ohlc
 from transforms.raw.venues.okx.source import day_start_ms
 
 MINUTE_MS = 60_000
@@ -84,9 +85,7 @@ def market_from_simulation(
     rng = np.random.default_rng(seed)
     ts = np.asarray(sim.minute_open_ms, dtype=np.int64)
     basis = 1.0 + rng.normal(0.0, 8e-5, len(ts))
-    o, c = sim.open * basis, sim.close * basis
-    h = np.maximum(sim.high * basis, np.maximum(o, c))
-    lo = np.minimum(sim.low * basis, np.minimum(o, c))
+    o, h, lo, c = shadow_ohlc(sim, basis)
     volume = np.asarray(sim.volume, dtype=np.float64) * 0.3
     klines = np.column_stack([ts, o, h, lo, c, volume, volume * c])
     mark = np.column_stack([ts, sim.mark_open, sim.mark_high, sim.mark_low, sim.mark_close])
