@@ -8,12 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from orchestration.automation import daily_after_archive
 from orchestration.definitions import ALL_ASSETS
+from orchestration.nowcast_job import hourly_nowcast
 from tests.builds import BINANCE_DAYS
 from tests.pipeline_helpers import fingerprints
 
@@ -22,6 +25,33 @@ pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 FIRST, LAST = BINANCE_DAYS  # the window and days of the shared build
 DEADLINE_S = 420
+# The daemon runs with the code's schedules on: a tick while this test runs would launch a run
+# against its warehouse. The test starts only when no tick falls within this many minutes.
+CLEAR_OF_TICKS_MIN = 4
+
+
+def _minutes_to_next_tick(now: datetime) -> float:
+    """Minutes until the next tick of the RUNNING schedules ('M H * * *', H may be '*')."""
+    waits = []
+    for schedule in (daily_after_archive, hourly_nowcast):
+        minute, hour = schedule.cron_schedule.split()[:2]
+        tick = now.replace(minute=int(minute), second=0, microsecond=0)
+        step = timedelta(hours=1)
+        if hour != "*":
+            tick, step = tick.replace(hour=int(hour)), timedelta(days=1)
+        while tick <= now:
+            tick += step
+        waits.append((tick - now).total_seconds() / 60)
+    return min(waits)
+
+
+def _wait_clear_of_ticks() -> None:
+    """Sleep past a schedule tick due within CLEAR_OF_TICKS_MIN (the hour is controlled, not
+    assumed: at most ~CLEAR_OF_TICKS_MIN minutes of waiting, rarely)."""
+    wait = _minutes_to_next_tick(datetime.now(UTC))
+    if wait < CLEAR_OF_TICKS_MIN:
+        time.sleep(wait * 60 + 5)
+
 
 LAUNCH = """
 mutation($params: LaunchBackfillParams!) {
@@ -90,6 +120,7 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], log: Path) -> None:
 @pytest.fixture
 def dagster_services(tmp_path, binance_chain):
     """dagster-webserver + dagster-daemon on 127.0.0.1 with a temp DAGSTER_HOME; stopped after."""
+    _wait_clear_of_ticks()
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
@@ -143,6 +174,13 @@ def dagster_services(tmp_path, binance_chain):
         out.close()
 
 
+def test_next_tick_is_found_for_hourly_and_daily_schedules():
+    at = datetime(2026, 12, 5, 8, 44, 30, tzinfo=UTC)
+    assert _minutes_to_next_tick(at) == pytest.approx(0.5)  # daily 08:45
+    assert _minutes_to_next_tick(at.replace(minute=50)) == pytest.approx(16.5)  # hourly 09:07
+    assert _minutes_to_next_tick(at.replace(minute=7, second=0)) == pytest.approx(60)
+
+
 def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_chain):
     graphql, settings, log = dagster_services
     automation = _graphql(graphql, AUTOMATION, {})
@@ -153,7 +191,11 @@ def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_
         },
         **{s["name"]: s["sensorState"]["status"] for s in automation["sensorsOrError"]["results"]},
     }
-    assert states == {"daily_after_archive": "RUNNING", "late_archive_sensor": "RUNNING"}
+    assert states == {
+        "daily_after_archive": "RUNNING",
+        "hourly_nowcast": "RUNNING",
+        "late_archive_sensor": "RUNNING",
+    }
     keys = [FIRST.replace(day=d).isoformat() for d in range(FIRST.day, LAST.day + 1)]
     asset_keys = sorted({k.to_user_string() for a in ALL_ASSETS for k in a.keys})
     launched = _graphql(
