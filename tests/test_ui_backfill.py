@@ -178,7 +178,7 @@ def test_next_tick_is_found_for_hourly_and_daily_schedules():
     at = datetime(2026, 12, 5, 8, 44, 30, tzinfo=UTC)
     assert _minutes_to_next_tick(at) == pytest.approx(0.5)  # daily 08:45
     assert _minutes_to_next_tick(at.replace(minute=50)) == pytest.approx(16.5)  # hourly 09:07
-    assert _minutes_to_next_tick(at.replace(minute=7, second=0)) == pytest.approx(60)
+    assert _minutes_to_next_tick(at.replace(hour=10, minute=7, second=0)) == pytest.approx(60)
 
 
 def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_chain):
