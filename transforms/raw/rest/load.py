@@ -25,6 +25,17 @@ from transforms.db import transaction
 from transforms.raw.rules import screen_days
 from transforms.raw.tables import raw_table
 
+#: select lists a REST venue's day maps onto the shared raw tables with, where they are the
+#: same for every venue: 1-minute mark candles, and open interest alone in raw.metrics_5m
+#: (the archive's top-trader and taker ratios are Binance's only: NULL)
+MARK_KLINE_COLUMNS = """open_time, open, high, low, close,
+        open_time + INTERVAL 59999 MILLISECOND AS close_time"""
+OPEN_INTEREST_COLUMNS = """timestamp AS create_time, oi_base AS sum_open_interest,
+        oi_value AS sum_open_interest_value,
+        CAST(NULL AS DOUBLE) AS count_toptrader_long_short_ratio,
+        CAST(NULL AS DOUBLE) AS sum_toptrader_long_short_ratio,
+        CAST(NULL AS DOUBLE) AS count_long_short_ratio,
+        CAST(NULL AS DOUBLE) AS sum_taker_long_short_vol_ratio"""
 _ROWS = "_liqmap_rest_rows"
 _SCREEN = "_liqmap_rest_screen"
 #: the rows in the raw table's columns with `day` and `ts`, as the shared plausibility rules

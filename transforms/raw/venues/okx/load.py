@@ -35,7 +35,13 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.raw.rest.load import LoadedDays, replace_bracket_snapshot, replace_venue_days
+from transforms.raw.rest.load import (
+    MARK_KLINE_COLUMNS,
+    OPEN_INTEREST_COLUMNS,
+    LoadedDays,
+    replace_bracket_snapshot,
+    replace_venue_days,
+)
 from transforms.raw.venues.okx.errors import OkxError
 from transforms.raw.venues.okx.source import VENUE, OkxDay
 
@@ -52,14 +58,8 @@ _COLUMNS = {
         open_time + INTERVAL 59999 MILLISECOND AS close_time, quote_volume,
         CAST(NULL AS BIGINT) AS trade_count, CAST(NULL AS DOUBLE) AS taker_buy_volume,
         CAST(NULL AS DOUBLE) AS taker_buy_quote_volume""",
-    "mark_klines_1m": """open_time, open, high, low, close,
-        open_time + INTERVAL 59999 MILLISECOND AS close_time""",
-    "metrics": """timestamp AS create_time, oi_base AS sum_open_interest,
-        oi_value AS sum_open_interest_value,
-        CAST(NULL AS DOUBLE) AS count_toptrader_long_short_ratio,
-        CAST(NULL AS DOUBLE) AS sum_toptrader_long_short_ratio,
-        CAST(NULL AS DOUBLE) AS count_long_short_ratio,
-        CAST(NULL AS DOUBLE) AS sum_taker_long_short_vol_ratio""",
+    "mark_klines_1m": MARK_KLINE_COLUMNS,
+    "metrics": OPEN_INTEREST_COLUMNS,
     "funding": f"""date_trunc('hour', funding_time) AS calc_time,
         {FUNDING_INTERVAL_HOURS} AS funding_interval_hours, funding_rate AS last_funding_rate""",
 }
