@@ -203,14 +203,30 @@ def _size(col: Any) -> int:
     return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
 
 
+def _null_runs(values: list[Any]) -> list[int]:
+    """Lengths of the alternating runs of values and of nulls, a run of values first (its
+    length may be 0)."""
+    out, held, count = [], True, 0
+    for v in values:
+        if (v is not None) == held:
+            count += 1
+        else:
+            out.append(count)
+            held, count = not held, 1
+    out.append(count)
+    return out
+
+
 def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     """One column, in the shortest of these codings (docs/api.md), each giving back exactly
     the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
     `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
     (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
     every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
-    repeated per view). `deltas`, `column` and `indices` are columns themselves, coded with
-    fewer choices (`depth`), so coding stays linear in the column's length."""
+    repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
+    lengths of values and nulls, then the values). `deltas`, `column` and `indices` are
+    columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
+    column's length."""
     plain = _tight_all(values)
     n = len(values)
     if n < 4:
@@ -245,6 +261,10 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             p = _period(plain, arr)
             if p is not None:
                 out.append({"$rep": [_column(values[:p], 1), n // p]})
+    if depth == 0 and arr is None and None in plain:
+        held = [v for v in plain if v is not None]
+        if held and _numeric(held) is not None:
+            out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
     if (
         depth == 0
         and n >= 8
@@ -298,6 +318,12 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dict" in col:
         keys, idx = col["$dict"]
         return [keys[i] for i in _uncolumn(idx)]
+    if "$nulls" in col:
+        runs, held = col["$nulls"]
+        it, out = iter(_uncolumn(held)), []
+        for i, count in enumerate(runs):
+            out += [next(it) for _ in range(count)] if i % 2 == 0 else [None] * count
+        return out
     raise ValueError(f"unknown column coding {sorted(col)}")
 
 
