@@ -158,9 +158,14 @@ def _runs(values: list[Any]) -> list[list[Any]]:
     return runs
 
 
+_NUMBER_TYPES = frozenset({int, float})
+_SCALAR_TYPES = frozenset({int, float, str, type(None)})
+CODED_MIN_ROWS = 16  # shorter columns: their values, or runs of one value
+
+
 def _numeric(values: list[Any]) -> np.ndarray | None:
     """The values as doubles when all are finite numbers a double holds exactly."""
-    if not all(type(v) is float or type(v) is int for v in values):
+    if not set(map(type, values)) <= _NUMBER_TYPES:
         return None
     arr = np.array(values, dtype=np.float64)
     if not np.isfinite(arr).all() or np.abs(arr).max() > 2.0**53:
@@ -181,7 +186,7 @@ def _delta(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
     exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
     deltas = np.diff(arr)
-    if not np.array_equal(np.add.accumulate(np.r_[arr[:1], deltas]), arr):
+    if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
         return None
     return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
 
@@ -229,8 +234,9 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     column's length."""
     plain = _tight_all(values)
     n = len(values)
-    if n < 4:
-        return plain
+    if n < CODED_MIN_ROWS:
+        runs = _runs(plain) if n >= 4 else plain
+        return {"$rle": runs} if len(runs) * 2 <= n else plain
     arr = _numeric(values)
     if arr is not None:
         seq = _seq(arr)
@@ -238,10 +244,10 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             return seq
     out: list[Any] = [plain]
     if arr is not None:
-        starts = np.flatnonzero(np.r_[True, arr[1:] != arr[:-1]])
+        starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
         few_runs = len(starts) * 2 <= n
         if few_runs:
-            counts = np.diff(np.r_[starts, n]).tolist()
+            counts = np.diff(np.append(starts, n)).tolist()
             out.append(
                 {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
             )
@@ -265,12 +271,7 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
             out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
-    if (
-        depth == 0
-        and n >= 8
-        and few_values
-        and all(v is None or type(v) in (str, int, float) for v in plain)
-    ):
+    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
