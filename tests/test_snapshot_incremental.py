@@ -74,6 +74,11 @@ def warehouse(tmp_path):
     conn.close()
 
 
+def _exports(tmp_path) -> dict[str, int]:
+    root = tmp_path / "parquet"
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*.parquet")}
+
+
 def _publish(conn, tmp_path, withheld=()):
     return publish_snapshot(
         conn, tmp_path / "snap" / "warehouse.duckdb", withheld, exports_dir=tmp_path / "parquet"
@@ -87,7 +92,9 @@ def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     assert first.mode == "full" and first.why == "no spare copy recorded"
     assert spare_path(snap).is_file() and manifest_path(snap).is_file()
     assert_snapshot_matches(conn, snap)
-    exported = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parquet").iterdir()}
+    exported = _exports(tmp_path)
+    # an empty mart's folder still holds its columns (a file without rows)
+    assert "daily_metrics/undated.parquet" in exported and "model_params/all.parquet" in exported
 
     # a new day, a changed row, a deleted day, NULL-day rows, a whole table, the state
     conn.execute("INSERT INTO raw.t VALUES (DATE '2025-11-04', 9.0, 'new')")
@@ -104,7 +111,7 @@ def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     assert_snapshot_matches(conn, snap)
     # marts unchanged: their Parquet files are not rewritten
     assert second.exported == []
-    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parquet").iterdir()} == exported
+    assert _exports(tmp_path) == exported
 
     # the spare is two generations behind now: both runs' changes reach it
     conn.execute("DELETE FROM ref.w WHERE k = 1")
@@ -116,12 +123,13 @@ def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     third = _publish(conn, tmp_path)
     assert third.mode == "incremental", third.why
     assert "raw.t" in third.tables  # the second run's change, applied to the older spare
-    assert third.exported == ["liq_map"]
+    assert third.exported == ["liq_map/2025-11.parquet"]  # one month file of one mart
     assert_snapshot_matches(conn, snap)
     rows = duckdb.connect()
     try:
         got = rows.execute(
-            "SELECT count(*) FROM read_parquet(?)", [str(tmp_path / "parquet" / "liq_map.parquet")]
+            "SELECT count(*) FROM read_parquet(?)",
+            [str(tmp_path / "parquet" / "liq_map" / "*.parquet")],
         )
         assert got.fetchone()[0] == 1
     finally:
@@ -135,6 +143,40 @@ def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     fifth = _publish(conn, tmp_path)
     assert fifth.mode == "incremental" and fifth.tables == [] and fifth.partitions == 0
     assert_snapshot_matches(conn, snap)
+
+
+def test_exports_are_one_file_per_month_rewritten_when_their_days_change(warehouse, tmp_path):
+    _, conn = warehouse
+    legacy = tmp_path / "parquet" / "liq_map.parquet"  # the earlier one-file layout
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"PAR1 stale")
+    insert = (
+        "INSERT INTO mart.liq_map (symbol, day, price_low, price_high, long_notional, "
+        "short_notional, long_cum_from_spot, short_cum_from_spot, spot_price, params_hash, venue) "
+        "VALUES ('BTCUSDT', $day, 1, 2, 3, 4, 5, 6, 7, 'h', 'binance')"
+    )
+    for day in (date(2025, 10, 31), D1, D2):
+        conn.execute(insert, {"day": day})
+    first = _publish(conn, tmp_path)
+    assert not legacy.exists()
+    assert {"liq_map/2025-10.parquet", "liq_map/2025-11.parquet"} <= set(first.exported)
+    before = _exports(tmp_path)
+    conn.execute(insert, {"day": D3})
+    conn.execute("DELETE FROM mart.liq_map WHERE day = DATE '2025-10-31'")
+    second = _publish(conn, tmp_path)
+    assert second.exported == ["liq_map/2025-11.parquet"]
+    after = _exports(tmp_path)
+    assert "liq_map/2025-10.parquet" not in after  # the month has no row left
+    assert {k: v for k, v in after.items() if k != "liq_map/2025-11.parquet"} == {
+        k: v
+        for k, v in before.items()
+        if k not in ("liq_map/2025-10.parquet", "liq_map/2025-11.parquet")
+    }
+    got = duckdb.connect().execute(
+        "SELECT day FROM read_parquet(?) ORDER BY day",
+        [str(tmp_path / "parquet" / "liq_map" / "*.parquet")],
+    )
+    assert [r[0] for r in got.fetchall()] == [D1, D2, D3]
 
 
 def test_withheld_days_leave_and_return(warehouse, tmp_path):

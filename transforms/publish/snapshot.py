@@ -74,9 +74,11 @@ def remove_stale_snapshot_temps(snapshot_path: Path, exports_dir: Path) -> list[
     """Delete temp files a killed or failed publication left (`.<name>.<pid>.tmp` and the
     DuckDB WAL beside it). Runs are one writer at a time, so no live publication owns them."""
     removed = []
+    exports = Path(exports_dir)
     for folder, names in (
         (Path(snapshot_path).parent, [Path(snapshot_path).name]),
-        (Path(exports_dir), [f"{name}.parquet" for name in MART_TABLES]),
+        (exports, [f"{name}.parquet" for name in MART_TABLES]),  # the one-file layout's
+        *((exports / name, ["*.parquet"]) for name in MART_TABLES),
     ):
         for name in names:
             for pattern in (f".{name}.*{TMP_SUFFIX}", f".{name}.*{TMP_SUFFIX}.wal"):
@@ -154,7 +156,7 @@ def publish_snapshot(
         publication = _copy_whole(conn, source, snapshot_path, withheld_by_table, why)
         spare_tables = want
     if exports_dir is not None:
-        _export(conn, Path(exports_dir), want, exports, publication)
+        _export(conn, Path(exports_dir), tables, want, exports, publication)
     record: dict = {
         "signature": signature,
         "published": {"stat": _stat(snapshot_path), "tables": want},
@@ -269,6 +271,26 @@ def _check_counts(
             raise _Mismatch(f"the patched spare holds {got.get(i)} rows of {table.key}")
 
 
+_DATABASE_PATH_SQL = "SELECT path FROM duckdb_databases() WHERE database_name = $db"
+
+
+def _checkpointed_file(conn: duckdb.DuckDBPyConnection, source: str) -> Path | None:
+    """The warehouse's file once checkpointed (every committed row in it, its write-ahead log
+    empty), or None when it cannot be copied as a file (in memory, or a checkpoint refused)."""
+    row = conn.execute(_DATABASE_PATH_SQL, {"db": source}).fetchone()
+    if not row or not row[0]:
+        return None
+    path = Path(row[0])
+    try:
+        conn.execute(f'CHECKPOINT "{source}"')
+    except duckdb.Error:
+        return None
+    wal = path.with_name(path.name + ".wal")
+    if not path.is_file() or (wal.exists() and wal.stat().st_size > 0):
+        return None
+    return path
+
+
 def _copy_whole(
     conn: duckdb.DuckDBPyConnection,
     source: str,
@@ -276,22 +298,32 @@ def _copy_whole(
     withheld: Mapping[str, list[date]],
     why: str,
 ) -> Publication:
-    """Copy every schema of the warehouse into a new snapshot, and a spare copy beside it."""
+    """A new snapshot of every schema of the warehouse, and a spare copy beside it.
+
+    The warehouse's own file, checkpointed, is copied byte for byte (this process is its only
+    writer and writes nothing meanwhile): a sequential file copy, several times faster than
+    rewriting every table (`COPY FROM DATABASE`, the fallback)."""
     spare = spare_path(snapshot_path)
     spare.with_name(spare.name + ".wal").unlink(missing_ok=True)
+    whole = _checkpointed_file(conn, source)
     # DuckDB creates the file itself, so the temp name is reserved, not created.
     with atomic_target(snapshot_path, create=False) as tmp:
-        conn.execute(f"ATTACH ? AS {SNAPSHOT_CATALOG}", [str(tmp)])
-        try:
-            conn.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_CATALOG}')
-            for key, days in withheld.items():
-                schema, name = key.split(".", 1)
-                target = Table(schema, name, ()).qualified(SNAPSHOT_CATALOG)
-                conn.execute(
-                    f"DELETE FROM {target} WHERE list_contains($days, day)", {"days": days}
-                )
-        finally:
-            conn.execute(f"DETACH {SNAPSHOT_CATALOG}")
+        if whole is not None:
+            shutil.copyfile(whole, tmp)
+        if whole is None or withheld:
+            conn.execute(f"ATTACH ? AS {SNAPSHOT_CATALOG}", [str(tmp)])
+            try:
+                if whole is None:
+                    conn.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_CATALOG}')
+                for key, days in withheld.items():
+                    schema, name = key.split(".", 1)
+                    target = Table(schema, name, ()).qualified(SNAPSHOT_CATALOG)
+                    conn.execute(
+                        f"DELETE FROM {target} WHERE list_contains($days, day)", {"days": days}
+                    )
+                conn.execute(f"CHECKPOINT {SNAPSHOT_CATALOG}")
+            finally:
+                conn.execute(f"DETACH {SNAPSHOT_CATALOG}")
         copy = snapshot_path.with_name(f".{snapshot_path.name}.{os.getpid()}.copy{TMP_SUFFIX}")
         try:
             shutil.copyfile(tmp, copy)
@@ -301,27 +333,68 @@ def _copy_whole(
     return Publication(snapshot_path.stat().st_size, "full", why=why or "first publication")
 
 
+_WHOLE_FILES = ("all.parquet", "undated.parquet")
+
+
+def export_files(parts: Mapping[str, list], by_day: bool) -> dict[str, dict[str, list]]:
+    """Export file name -> the partitions it holds: one `<YYYY-MM>.parquet` per month of a
+    mart with a `day` column (rows without a day in `undated.parquet`, which an empty mart
+    also gets, so every mart's folder holds its columns), else `all.parquet`."""
+    if not by_day:
+        return {"all.parquet": dict(parts)}
+    if not parts:
+        return {"undated.parquet": {}}
+    files: dict[str, dict[str, list]] = {}
+    for key, fp in parts.items():
+        name = f"{key[:7]}.parquet" if key not in (NULL_DAY, WHOLE) else "undated.parquet"
+        files.setdefault(name, {})[key] = fp
+    return files
+
+
+#: the rows of one export file (`{table}` is a registry name, never input)
+_EXPORT_SQL = {
+    "month": "COPY (SELECT * FROM {table} WHERE strftime(day, '%Y-%m') = $month) "
+    "TO $path (FORMAT parquet, COMPRESSION zstd)",
+    "undated": "COPY (SELECT * FROM {table} WHERE day IS NULL) "
+    "TO $path (FORMAT parquet, COMPRESSION zstd)",
+    "all": "COPY (SELECT * FROM {table}) TO $path (FORMAT parquet, COMPRESSION zstd)",
+}
+
+
 def _export(
     conn: duckdb.DuckDBPyConnection,
     exports_dir: Path,
+    tables: list[Table],
     want: Mapping[str, Mapping[str, list]],
     recorded: dict,
     publication: Publication,
 ) -> None:
-    """Rewrite `<exports_dir>/<mart>.parquet` of each mart whose fingerprint changed since
-    its file was written, or whose file is missing or was replaced; `recorded` (mart ->
-    fingerprints and file stat) is updated in place."""
+    """Bring `<exports_dir>/<mart>/` up to the marts: a file is rewritten (atomically) only
+    when the partitions it holds changed since it was written, or it is missing or was
+    replaced; a month left without rows loses its file. `recorded` (file -> fingerprints and
+    stat) is updated in place."""
+    by_day = {t.key: t.by_day for t in tables}
     for mart in (MARTS[name] for name in MART_TABLES):
-        path = exports_dir / f"{mart.name}.parquet"
-        fp = want.get(mart.table, {})
-        publication.rows[mart.name] = sum(n for n, _ in fp.values())
-        entry = recorded.get(mart.name)
-        if entry and entry.get("tables") == fp and entry.get("stat") == _stat(path):
-            continue
-        with atomic_target(path, create=False) as tmp:
-            conn.execute(
-                f"COPY (SELECT * FROM {mart.table}) TO ? (FORMAT parquet, COMPRESSION zstd)",
-                [str(tmp)],
-            )
-        recorded[mart.name] = {"tables": fp, "stat": _stat(path)}
-        publication.exported.append(mart.name)
+        folder = exports_dir / mart.name
+        folder.mkdir(parents=True, exist_ok=True)
+        parts = want.get(mart.table, {})
+        publication.rows[mart.name] = sum(n for n, _ in parts.values())
+        (exports_dir / f"{mart.name}.parquet").unlink(missing_ok=True)  # the one-file layout
+        files = export_files(parts, by_day.get(mart.table, False))
+        for old in sorted(folder.glob("*.parquet")):
+            if old.name not in files:
+                old.unlink()
+                recorded.pop(f"{mart.name}/{old.name}", None)
+        for name, fp in sorted(files.items()):
+            path, key = folder / name, f"{mart.name}/{name}"
+            entry = recorded.get(key)
+            if entry and entry.get("tables") == fp and entry.get("stat") == _stat(path):
+                continue
+            kind = name.removesuffix(".parquet") if name in _WHOLE_FILES else "month"
+            with atomic_target(path, create=False) as tmp:
+                params = {"path": str(tmp)}
+                if kind == "month":
+                    params["month"] = name[:7]
+                conn.execute(_EXPORT_SQL[kind].format(table=mart.table), params)
+            recorded[key] = {"tables": fp, "stat": _stat(path)}
+            publication.exported.append(key)
