@@ -20,6 +20,7 @@ substitution:
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -138,25 +139,97 @@ def _tight(v: Any) -> Any:
     return v
 
 
-def _column(values: list[Any]) -> list[Any] | dict[str, Any]:
-    """One column: its values, or `{"$rle": [[value, count], ...]}` when it is a few long
-    runs of one value (a view name repeated on each of its rows)."""
+def _runs(values: list[Any]) -> list[list[Any]]:
     runs: list[list[Any]] = []
     for v in values:
-        if runs and runs[-1][0] == v:
+        if runs and runs[-1][0] == v and type(runs[-1][0]) is type(v):
             runs[-1][1] += 1
         else:
             runs.append([v, 1])
-    if len(runs) * 4 <= len(values):
-        return {"$rle": runs}
-    return [_tight(v) for v in values]
+    return runs
+
+
+def _numeric(values: list[Any]) -> bool:
+    return all(type(v) in (int, float) and math.isfinite(v) for v in values)
+
+
+def _seq(values: list[Any]) -> dict[str, Any] | None:
+    """`{"$seq": [first, step, n]}` when values[i] == first + i * step exactly (in doubles,
+    as the page script computes it)."""
+    first, step = values[0], values[1] - values[0]
+    if all(values[i] == first + i * step for i in range(len(values))):
+        return {"$seq": [_tight(first), _tight(step), len(values)]}
+    return None
+
+
+def _delta(values: list[Any], depth: int) -> dict[str, Any] | None:
+    """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
+    exactly (in doubles, as the page script adds them)."""
+    deltas = [_tight(b - a) for a, b in zip(values, values[1:], strict=False)]
+    acc = values[0]
+    for d, v in zip(deltas, values[1:], strict=True):
+        acc = acc + d
+        if acc != v:
+            return None
+    return {"$delta": [_tight(values[0]), _column(deltas, depth + 1)]}
+
+
+def _period(values: list[Any]) -> int | None:
+    """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
+    n, first = len(values), values[0]
+    for p in range(1, n // 2 + 1):
+        if n % p == 0 and values[p] == first and values[p:] == values[:-p]:
+            return p
+    return None
+
+
+def _size(col: Any) -> int:
+    return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
+
+
+def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+    """One column, in the shortest of these codings (docs/api.md), each giving back exactly
+    the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
+    `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
+    (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
+    every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
+    repeated per view). `deltas`, `column` and `indices` are columns themselves."""
+    plain = [_tight(v) for v in values]
+    n = len(values)
+    if n < 4 or depth > 2:
+        return plain
+    out: list[Any] = [plain]
+    runs = _runs(values)
+    if len(runs) * 2 <= n:
+        out.append({"$rle": [[_tight(v), c] for v, c in runs]})
+    if _numeric(values):
+        seq = _seq(values)
+        if seq is not None:
+            return seq
+        if len(runs) * 2 > n:
+            delta = _delta(values, depth)
+            if delta is not None:
+                out.append(delta)
+    if len(runs) * 2 > n:
+        p = _period(values)
+        if p is not None:
+            out.append({"$rep": [_column(values[:p], depth + 1), n // p]})
+    if all(v is None or isinstance(v, (str, int, float)) for v in values):
+        uniq: dict[Any, int] = {}
+        for v in values:
+            uniq.setdefault((type(v), v), len(uniq))
+        if len(uniq) * 3 <= n:
+            idx = [uniq[(type(v), v)] for v in values]
+            keys = [_tight(v) for _, v in uniq]
+            out.append({"$dict": [keys, _column(idx, depth + 1)]})
+    return min(out, key=_size) if len(out) > 1 else plain
 
 
 def compact(value: Any) -> Any:
     """A chart value as the page script reads it: a long list of rows with the same keys
-    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; a column of
-    long runs run-length coded); whole floats lose their ".0". The page script turns it back
-    into the same rows."""
+    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; each column in
+    its shortest coding, `_column`); whole floats lose their ".0". The page script turns it
+    back into the same rows."""
     if (
         isinstance(value, list)
         and len(value) >= TABLE_MIN_ROWS
@@ -169,9 +242,28 @@ def compact(value: Any) -> Any:
 
 
 def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
-    if isinstance(col, dict):
+    """The values of a `_column` coding (what the page script does)."""
+    if not isinstance(col, dict):
+        return col
+    if "$rle" in col:
         return [v for v, n in col["$rle"] for _ in range(n)]
-    return col
+    if "$seq" in col:
+        first, step, n = col["$seq"]
+        return [_tight(first + i * step) for i in range(n)]
+    if "$delta" in col:
+        first, deltas = col["$delta"]
+        out, acc = [first], first
+        for d in _uncolumn(deltas):
+            acc = acc + d
+            out.append(_tight(acc))
+        return out
+    if "$rep" in col:
+        inner, times = col["$rep"]
+        return _uncolumn(inner) * times
+    if "$dict" in col:
+        keys, idx = col["$dict"]
+        return [keys[i] for i in _uncolumn(idx)]
+    raise ValueError(f"unknown column coding {sorted(col)}")
 
 
 def uncompact(value: Any) -> Any:
