@@ -93,6 +93,7 @@ def chained(tmp_path_factory):
     conn.close()
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     conn, updates = chained
     # each daily run after the first continued from the day before and read one day of bars
