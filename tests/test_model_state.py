@@ -9,6 +9,7 @@ snapshot, --from-scratch) falls back visibly; a day without bars is never silent
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -153,10 +154,23 @@ def test_a_truncated_state_is_not_loaded():
 SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
 
 
+@pytest.fixture(scope="module")
+def short_chain_file(tmp_path_factory):
+    """Days 0..5 chained, built once for the module (the closed file): read-only, each test
+    changes its own copy."""
+    path = tmp_path_factory.mktemp("short_chain") / "w.duckdb"
+    conn = synthetic_warehouse(path, SHORT)
+    try:
+        _chain(conn, 0, 5)
+    finally:
+        conn.close()
+    return path
+
+
 @pytest.fixture
-def short_chain(tmp_path):
-    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
-    _chain(conn, 0, 5)
+def short_chain(short_chain_file, tmp_path):
+    """A private copy of the chained days (what building them again would give)."""
+    conn = duckdb.connect(str(shutil.copy(short_chain_file, tmp_path / "w.duckdb")))
     yield conn
     conn.close()
 
