@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from transforms.atomic import atomic_write_bytes
 from transforms.config import validate_symbol
@@ -26,10 +27,13 @@ _SHA_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)\n?$")
 
 @dataclass(frozen=True)
 class Page:
-    """One successful raw response and the query (or POST body fields) that produced it."""
+    """One successful raw response and the query (or POST body fields) that produced it;
+    `doc`, when the client already decoded the body to check it, is that JSON document (not
+    stored, not compared: a parser reuses it instead of decoding the body again)."""
 
     params: dict[str, str]
     body: bytes
+    doc: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
