@@ -5,7 +5,9 @@ Prints measured figures.
 
     .venv/bin/python benchmarks/bybit_raw.py [--days 365] [--symbols BTCUSDT,ETHUSDT,SOLUSDT]
 
-Everything happens in a temp dir; Binance is not loaded (benchmarks/ingest.py times it).
+Everything happens in a temp dir; Binance is not loaded (benchmarks/ingest.py times it)
+unless `--venues binance,bybit` (the demo's whole raw layer, synthetic archive generation
+included, as the pipeline's raw assets run it without Dagster).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
+    parser.add_argument(
+        "--venues", default="bybit", help="binance,bybit: the demo's whole raw layer"
+    )
     args = parser.parse_args()
     symbols = tuple(args.symbols.split(","))
     end = START + timedelta(days=args.days)
@@ -66,7 +71,7 @@ def main() -> None:
             warehouse_path=root / "data" / "warehouse.duckdb",
             source="synthetic",
             symbols=symbols,
-            venues=("bybit",),
+            venues=tuple(args.venues.split(",")),
             start_date=START,
             end_date=end - timedelta(days=1),
         )
@@ -74,7 +79,9 @@ def main() -> None:
         again = run(settings, START, end)
     cold, warm = (sum(r[n] for n in TABLES) for r in (first, again))
     cold_cpu, warm_cpu = (sum(r[f"{n} cpu"] for n in TABLES) for r in (first, again))
-    print(f"bybit raw, {args.days} days x {len(symbols)} symbols, {first['rows']:,.0f} rows")
+    print(
+        f"{args.venues} raw, {args.days} days x {len(symbols)} symbols, {first['rows']:,.0f} rows"
+    )
     print("  (wall seconds, and the process's CPU seconds - the fake server's thread included -")
     print("  which a busy machine inflates less)")
     for name in TABLES:

@@ -376,3 +376,20 @@ def test_arrow_stage_equals_duckdb_read_on_a_genuine_file(real_data_dir, tmp_pat
     conn = duckdb.connect()
     want = _duckdb_stage(conn, "klines_1m", [csv])
     assert want and _same(_arrow_stage(conn, "klines_1m", [csv]), want)
+
+
+def test_stale_temps_listed_once_remove_what_remove_stale_temps_removes(tmp_path: Path) -> None:
+    from transforms.atomic import StaleTemps, remove_stale_temps
+
+    names = [".a.zip.x1.tmp", ".a.zip.x2.tmp", ".a.zip.CHECKSUM.x3.tmp", ".b.zip.x4.tmp", "a.zip"]
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        for name in names:
+            (tmp_path / folder / name).write_bytes(b"x")
+    want = remove_stale_temps(tmp_path / "one" / "a.zip")
+    stale = StaleTemps()
+    got = stale.remove(tmp_path / "two" / "a.zip")
+    assert sorted(p.name for p in got) == sorted(p.name for p in want) == names[:2]
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(names[2:])
+    assert [p.name for p in stale.remove(tmp_path / "two" / "b.zip")] == [".b.zip.x4.tmp"]
+    assert stale.remove(tmp_path / "missing" / "a.zip") == []
