@@ -21,8 +21,8 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
-from transforms.marts.registry import MARTS, Windowing
 from transforms.marts import update as update_module
+from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
 from transforms.model.state import CONTEXT, MarketState, advance, pack, unpack
