@@ -95,6 +95,35 @@ def tree_bytes(p: Path) -> int:
     return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
 
+# what each file of the site is, by its path under the site root (the first match wins)
+KINDS = (
+    ("heat tiles", lambda r: r.startswith("data/") and "/heat-" in r),
+    ("day data", lambda r: r.startswith("data/") and "/day-" in r),
+    ("series", lambda r: r.startswith("data/")),
+    ("api", lambda r: r.startswith("api/")),
+    ("feed", lambda r: r.endswith(".xml")),
+    ("assets", lambda r: r.startswith("assets/")),
+    (
+        "day pages",
+        lambda r: r.count("/") == 2 and r.endswith("/index.html") and r[-21:-11].count("-") == 2,
+    ),
+    ("downloads", lambda r: r.endswith((".csv", ".parquet"))),
+    ("other pages", lambda r: True),
+)
+
+FIXED_KINDS = ("assets", "other pages")  # do not grow with the days
+
+
+def kind_bytes(out: Path) -> dict[str, int]:
+    """Bytes of the site by kind of file (KINDS)."""
+    sizes = dict.fromkeys((k for k, _ in KINDS), 0)
+    for f in out.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(out).as_posix()
+            sizes[next(k for k, match in KINDS if match(rel))] += f.stat().st_size
+    return sizes
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=365)
@@ -131,6 +160,9 @@ def main() -> int:
         print(f"site size:          {total / MB:7.2f} MB  ({len(days)} days)")
         if len(days) < 365:
             print(f"  scaled to a year: {total * 365 / len(days) / MB:7.2f} MB  (target <= 50 MB)")
+        for kind, n in kind_bytes(out).items():
+            year = "" if kind in FIXED_KINDS else f"  ({n * 365 / len(days) / MB:.2f} MB a year)"
+            print(f"  {kind + ':':16s}{n / MB:7.2f} MB{year}")
         print(
             f"day page HTML:      {max(sizes) / 1024:7.1f} KB largest, "
             f"{sum(sizes) / len(sizes) / 1024:.1f} KB mean  (target <= 40 KB)"

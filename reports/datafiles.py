@@ -19,6 +19,7 @@ heat months' OHLC, so no day file repeats what another file holds.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -54,8 +55,36 @@ def envelope(kind: str, symbol: str, venue: str, synthetic: bool, body: Mapping[
     }
 
 
+# a JSON string (left alone) or a whole number ending in three or more zeros
+_NUMBER_OR_STRING = re.compile(r'("(?:[^"\\]|\\.)*")|(?<![\w.])(-?[1-9]\d*?)(0{3,})(?![\d.eE])')
+
+
+def _short_number(m: re.Match) -> str:
+    if m.group(1) is not None:
+        return m.group(1)
+    return f"{m.group(2)}e{len(m.group(3))}"
+
+
+def short_numbers(text: str) -> str:
+    """JSON text with whole numbers ending in zeros written with an exponent (453000000 as
+    453e6): the same numbers to any JSON reader, a third fewer bytes for money amounts."""
+    return _NUMBER_OR_STRING.sub(_short_number, text)
+
+
+def _whole(text: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when it is a whole number written
+    without a fraction (453e6), as it was before `short_numbers`."""
+    v = float(text)
+    return int(v) if "." not in text and v.is_integer() and abs(v) < 2**53 else v
+
+
+def loads(text: str) -> Any:
+    """A data file's JSON (whole numbers back as ints, see `short_numbers`)."""
+    return json.loads(text, parse_float=_whole)
+
+
 def as_json(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    return short_numbers(json.dumps(obj, separators=(",", ":"), allow_nan=False))
 
 
 def as_js(k: str, obj: Any) -> str:
@@ -74,7 +103,7 @@ def parse_js(text: str) -> tuple[str, Any]:
     k, sep, body = text[len(_JS_HEAD) : -2].partition("]=")
     if not sep:
         raise ValueError("not a liqmap data script: no ]= after the key")
-    return json.loads(k), json.loads(body.replace("<\\/", "</"))
+    return json.loads(k), loads(body.replace("<\\/", "</"))
 
 
 def _g(x: Any, fmt: str) -> float | None:

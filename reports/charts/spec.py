@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
+import numpy as np
 
 LONG = "#e4572e"  # longs: red-orange
 SHORT = "#17a2a8"  # shorts: teal (distinct from LONG for red/green colour blindness)
@@ -138,25 +139,153 @@ def _tight(v: Any) -> Any:
     return v
 
 
-def _column(values: list[Any]) -> list[Any] | dict[str, Any]:
-    """One column: its values, or `{"$rle": [[value, count], ...]}` when it is a few long
-    runs of one value (a view name repeated on each of its rows)."""
+def _tight_all(values: list[Any]) -> list[Any]:
+    return [
+        int(v) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v for v in values
+    ]
+
+
+def _runs(values: list[Any]) -> list[list[Any]]:
     runs: list[list[Any]] = []
+    last, last_type = object(), None
     for v in values:
-        if runs and runs[-1][0] == v:
+        t = type(v)
+        if t is last_type and v == last:
             runs[-1][1] += 1
         else:
             runs.append([v, 1])
-    if len(runs) * 4 <= len(values):
-        return {"$rle": runs}
-    return [_tight(v) for v in values]
+            last, last_type = v, t
+    return runs
+
+
+_NUMBER_TYPES = frozenset({int, float})
+_SCALAR_TYPES = frozenset({int, float, str, type(None)})
+CODED_MIN_ROWS = 16  # shorter columns: their values, or runs of one value
+
+
+def _numeric(values: list[Any]) -> np.ndarray | None:
+    """The values as doubles when all are finite numbers a double holds exactly."""
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        return None
+    arr = np.array(values, dtype=np.float64)
+    if not np.isfinite(arr).all() or np.abs(arr).max() > 2.0**53:
+        return None
+    return arr
+
+
+def _seq(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$seq": [first, step, n]}` when values[i] == first + i * step exactly (in doubles,
+    as the page script computes it)."""
+    first, step = float(arr[0]), float(arr[1] - arr[0])
+    if np.array_equal(arr, first + np.arange(len(arr)) * step):
+        return {"$seq": _tight_all([first, step]) + [len(arr)]}
+    return None
+
+
+def _delta(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
+    exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
+    deltas = np.diff(arr)
+    if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
+        return None
+    return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
+
+
+def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
+    """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
+    n, first = len(values), values[0]
+    for p in range(1, n // 2 + 1):
+        if n % p or values[p] != first:
+            continue
+        if arr is not None and np.array_equal(arr[p:], arr[:-p]):
+            return p
+        if arr is None and values[p:] == values[:-p]:
+            return p
+    return None
+
+
+def _size(col: Any) -> int:
+    return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
+
+
+def _null_runs(values: list[Any]) -> list[int]:
+    """Lengths of the alternating runs of values and of nulls, a run of values first (its
+    length may be 0)."""
+    out, held, count = [], True, 0
+    for v in values:
+        if (v is not None) == held:
+            count += 1
+        else:
+            out.append(count)
+            held, count = not held, 1
+    out.append(count)
+    return out
+
+
+def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+    """One column, in the shortest of these codings (docs/api.md), each giving back exactly
+    the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
+    `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
+    (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
+    every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
+    repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
+    lengths of values and nulls, then the values). `deltas`, `column` and `indices` are
+    columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
+    column's length."""
+    plain = _tight_all(values)
+    n = len(values)
+    if n < CODED_MIN_ROWS:
+        runs = _runs(plain) if n >= 4 else plain
+        return {"$rle": runs} if len(runs) * 2 <= n else plain
+    arr = _numeric(values)
+    if arr is not None:
+        seq = _seq(arr)
+        if seq is not None:
+            return seq
+    out: list[Any] = [plain]
+    if arr is not None:
+        starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
+        few_runs = len(starts) * 2 <= n
+        if few_runs:
+            counts = np.diff(np.append(starts, n)).tolist()
+            out.append(
+                {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
+            )
+        few_values = len(np.unique(arr)) * 3 <= n
+    else:
+        runs = _runs(plain)
+        few_runs = len(runs) * 2 <= n
+        if few_runs:
+            out.append({"$rle": runs})
+        few_values = True
+    if not few_runs and depth < 2:
+        if arr is not None:
+            delta = _delta(arr)
+            if delta is not None:
+                out.append(delta)
+        if depth == 0:
+            p = _period(plain, arr)
+            if p is not None:
+                out.append({"$rep": [_column(values[:p], 1), n // p]})
+    if depth == 0 and arr is None and None in plain:
+        held = [v for v in plain if v is not None]
+        if held and _numeric(held) is not None:
+            out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
+    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+        uniq: dict[Any, int] = {}
+        for v in plain:
+            uniq.setdefault((type(v), v), len(uniq))
+        if len(uniq) * 3 <= n:
+            idx = [uniq[(type(v), v)] for v in plain]
+            out.append({"$dict": [[v for _, v in uniq], _column(idx, 2)]})
+    return min(out, key=_size) if len(out) > 1 else plain
 
 
 def compact(value: Any) -> Any:
     """A chart value as the page script reads it: a long list of rows with the same keys
-    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; a column of
-    long runs run-length coded); whole floats lose their ".0". The page script turns it back
-    into the same rows."""
+    becomes columns, `{"$cols": [keys, columns]}` (the keys once, not per row; each column in
+    its shortest coding, `_column`); whole floats lose their ".0". The page script turns it
+    back into the same rows."""
     if (
         isinstance(value, list)
         and len(value) >= TABLE_MIN_ROWS
@@ -169,9 +298,34 @@ def compact(value: Any) -> Any:
 
 
 def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
-    if isinstance(col, dict):
+    """The values of a `_column` coding (what the page script does)."""
+    if not isinstance(col, dict):
+        return col
+    if "$rle" in col:
         return [v for v, n in col["$rle"] for _ in range(n)]
-    return col
+    if "$seq" in col:
+        first, step, n = col["$seq"]
+        return _tight_all([first + i * step for i in range(n)])
+    if "$delta" in col:
+        first, deltas = col["$delta"]
+        out, acc = [first], first
+        for d in _uncolumn(deltas):
+            acc = acc + d
+            out.append(acc)
+        return _tight_all(out)
+    if "$rep" in col:
+        inner, times = col["$rep"]
+        return _uncolumn(inner) * times
+    if "$dict" in col:
+        keys, idx = col["$dict"]
+        return [keys[i] for i in _uncolumn(idx)]
+    if "$nulls" in col:
+        runs, held = col["$nulls"]
+        it, out = iter(_uncolumn(held)), []
+        for i, count in enumerate(runs):
+            out += [next(it) for _ in range(count)] if i % 2 == 0 else [None] * count
+        return out
+    raise ValueError(f"unknown column coding {sorted(col)}")
 
 
 def uncompact(value: Any) -> Any:

@@ -33,15 +33,40 @@
 
   function csvNum(v) { return v === null || v === undefined ? "" : String(v); }
 
+  /* The values of one column of a {$cols} value, in any of its codings
+     (reports.charts.spec._column, docs/api.md). */
+  function column(c) {
+    if (Array.isArray(c)) { return c; }
+    var out = [], i, j;
+    if (c.$rle) {
+      c.$rle.forEach(function (run) { for (var r = 0; r < run[1]; r++) { out.push(run[0]); } });
+    } else if (c.$seq) {
+      for (i = 0; i < c.$seq[2]; i++) { out.push(c.$seq[0] + i * c.$seq[1]); }
+    } else if (c.$delta) {
+      var acc = c.$delta[0], deltas = column(c.$delta[1]);
+      out.push(acc);
+      for (i = 0; i < deltas.length; i++) { acc = acc + deltas[i]; out.push(acc); }
+    } else if (c.$rep) {
+      var inner = column(c.$rep[0]);
+      for (j = 0; j < c.$rep[1]; j++) { out = out.concat(inner); }
+    } else if (c.$dict) {
+      var keys = c.$dict[0];
+      out = column(c.$dict[1]).map(function (k) { return keys[k]; });
+    } else if (c.$nulls) {
+      var held = column(c.$nulls[1]), h = 0;
+      c.$nulls[0].forEach(function (count, r) {
+        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : null); }
+      });
+    } else {
+      throw new Error("unknown column coding " + Object.keys(c).join(","));
+    }
+    return out;
+  }
+
   /* A chart value, with shared references replaced by their rows. */
   function resolveValue(v) {
     if (v && typeof v === "object" && !Array.isArray(v) && v.$cols) {
-      var keys = v.$cols[0], columns = v.$cols[1].map(function (c) {
-        if (Array.isArray(c)) { return c; }
-        var out = [];
-        c.$rle.forEach(function (run) { for (var i = 0; i < run[1]; i++) { out.push(run[0]); } });
-        return out;
-      });
+      var keys = v.$cols[0], columns = v.$cols[1].map(column);
       var n = columns.length ? columns[0].length : 0, rows = [];
       for (var i = 0; i < n; i++) {
         var o = {};

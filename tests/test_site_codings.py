@@ -1,0 +1,112 @@
+"""The data files' compact codings (reports.charts.spec._column, datafiles.short_numbers)
+give back exactly the values written, in Python and in the page script (liqdata.js run by
+Node), and make the liquidation map's rows several times smaller than plain JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reports import datafiles
+from reports.charts.spec import compact, uncompact
+
+LIQDATA = Path(__file__).resolve().parent.parent / "reports" / "static" / "liqdata.js"
+
+
+def _map_rows() -> list[dict]:
+    """Rows shaped like the liquidation map's: eight views over one price grid with gaps,
+    3-significant-digit notionals, cumulative curves with nulls on the other side."""
+    rows = []
+    layers = ("all", "hi", "lo", "mid")
+    views = [f"{s}/{layer}" for s in ("base", "never_close") for layer in layers]
+    grid = [42000 + 250 * i for i in range(77) if i not in (9, 10, 31)]
+    for j, k in enumerate(views):
+        lc = 6.426e9
+        for i, lo in enumerate(grid):
+            below = lo < 54_000
+            v = float(f"{(i * 7919 + j * 104729) % 9973 * 1.37e5:.3g}")
+            rows.append(
+                {
+                    "k": k,
+                    "lo": lo,
+                    "hi": lo + 250,
+                    "l": v if below else 0.0,
+                    "s": 0.0 if below else v,
+                    "lc": float(f"{lc - i * 1.1e7:.4g}") if below else None,
+                    "sc": None if below else float(f"{i * 1.3e8:.4g}"),
+                    "label": f"Nearest {['shorts', 'longs'][i % 2]} ${lo:,}",
+                    "price": 54774.99 + (i % 5) * 0.01,
+                }
+            )
+    return rows
+
+
+def _columns() -> dict[str, list]:
+    return {
+        "seq": [1.5 + 0.25 * i for i in range(40)],
+        "float_steps": [0.1 * i for i in range(30)],  # not exact as a sequence: kept exact
+        "ms": [1_773_964_800_000 + 3_600_000 * i for i in range(24)],
+        "prices": [54774.99, 54775.01, 54801.37, 54790.0, 54601.5, 54601.5, 54602.25, 54700.0],
+        "mixed": [None, 1, 1.5, "a", None, "a", True, False, 0, 0.0, 0, None],
+        "bools": [True, True, False, False, True, True, False, False],
+        "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
+    }
+
+
+def test_every_coding_gives_back_the_same_values_and_types() -> None:
+    rows = _map_rows()
+    packed = json.loads(json.dumps(compact(rows)))
+    assert uncompact(packed) == rows
+    for name, col in _columns().items():
+        rows = [{"v": v, "i": i} for i, v in enumerate(col)]
+        back = uncompact(datafiles.loads(datafiles.as_json(compact(rows))))
+        assert [r["v"] for r in back] == col, name
+        assert [type(r["v"]) for r in back] == [
+            int if isinstance(v, float) and v.is_integer() and abs(v) < 1e15 else type(v)
+            for v in col
+        ], name
+
+
+def test_short_numbers_leave_strings_and_fractions_alone() -> None:
+    obj = {"a": 453_000_000, "b": 'x 1000000 " 2000', "c": [1000.5, 100, -5000, 0.0001]}
+    text = datafiles.as_json(obj)
+    assert '"a":453e6' in text and '"x 1000000 \\" 2000"' in text and "-5e3" in text
+    assert datafiles.loads(text) == obj and json.loads(text) == obj
+
+
+def test_the_liquidation_map_rows_shrink() -> None:
+    rows = _map_rows()
+    plain = len(json.dumps(rows, separators=(",", ":")))
+    packed = len(datafiles.as_json(compact(rows)))
+    assert packed * 3 < plain, (packed, plain)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_the_page_script_decodes_the_same_values(tmp_path: Path) -> None:
+    cases = {"map": compact(_map_rows())}
+    for name, col in _columns().items():
+        cases[name] = compact([{"v": v} for v in col])
+    data = tmp_path / "cases.js"
+    data.write_text("var CASES = " + datafiles.as_json(cases) + ";\n")
+    script = tmp_path / "run.js"
+    script.write_text(
+        "var window = {LIQMAP_DATA: {}}; var document = {currentScript: null,"
+        " querySelector: function () { return null; }};\n"
+        + LIQDATA.read_text()
+        + "\n"
+        + data.read_text()
+        + "var names = Object.keys(CASES), out = {};\n"
+        "Promise.all(names.map(function (k) { return window.liqData.resolveValue(CASES[k]); }))"
+        ".then(function (v) { names.forEach(function (k, i) { out[k] = v[i]; });"
+        " process.stdout.write(JSON.stringify(out)); });\n"
+    )
+    run = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["map"] == json.loads(json.dumps(_map_rows()))
+    for name, col in _columns().items():
+        assert [r["v"] for r in got[name]] == json.loads(json.dumps(col)), name
