@@ -95,6 +95,11 @@ def chained(tmp_path_factory):
     conn.close()
 
 
+# the two tests reading the 30-day chain share one worker (it is built once), first
+CHAINED = pytest.mark.xdist_group("model_state_chained")
+
+
+@CHAINED
 @pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     conn, updates = chained
@@ -112,6 +117,8 @@ def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     _same_marts(conn, ranged)
 
 
+@CHAINED
+@pytest.mark.slow
 def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypatch):
     """A long window is modelled and written a chunk at a time (bounded memory), each chunk
     continuing from the state the one before left: the rows of the daily chain."""
