@@ -110,6 +110,7 @@ def _check(got: dict, want: dict) -> None:
     assert want["totals"] in got["caption"], got["caption"]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
