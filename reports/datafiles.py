@@ -28,7 +28,7 @@ import numpy as np
 
 from reports import queries
 from reports.charts.raster import candles
-from reports.charts.spec import uncompact
+from reports.charts.spec import decode_column, uncompact
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
 
@@ -210,7 +210,7 @@ def _ohlc(load: Callable[[str], Any], prefix: str, t0: int, t1: int) -> dict[str
         except FileNotFoundError:
             continue
         for k in "xohlc":
-            parts[k] += f["ohlc"][k]
+            parts[k] += decode_column(f["ohlc"][k])
     return {k: np.asarray(v, dtype=np.int64 if k == "x" else np.float64) for k, v in parts.items()}
 
 
