@@ -14,7 +14,11 @@ grows with the history until the model carries state), alerts, the now view.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import logging
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -36,12 +40,21 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
     parser.add_argument("--refreshes", type=int, default=2, help="hourly refreshes timed")
+    parser.add_argument(
+        "--reuse",
+        default="",
+        help="work in this folder and keep the daily chain's warehouse there for the next run",
+    )
+    parser.add_argument("--profile", default="", help="write cProfile stats of refresh N to PATH.N")
     args = parser.parse_args()
     logging.getLogger("dagster").setLevel(logging.ERROR)
     symbols = tuple(args.symbols.split(","))
     first = LAST - timedelta(days=args.days - 1)
     today = LAST + timedelta(days=1)
-    with tempfile.TemporaryDirectory(prefix="liqmap-bench-nowcast-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = args.reuse or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="liqmap-bench-nowcast-")
+        )
         settings = temp_settings(
             Path(tmp),
             first.isoformat(),
@@ -50,8 +63,16 @@ def main() -> None:
             LIQMAP_VENUES="binance,bybit",
         )
         t = time.perf_counter()
-        run_range(settings, first, LAST)
-        print(f"setup: daily chain {first}..{LAST} in {time.perf_counter() - t:.1f} s")
+        kept = Path(tmp) / f"daily-{first}-{LAST}-{'-'.join(symbols)}"
+        if kept.is_dir():  # the data folder as the daily chain left it (warehouse, caches)
+            shutil.rmtree(settings.data_dir, ignore_errors=True)
+            shutil.copytree(kept, settings.data_dir)
+            print(f"setup: daily chain {first}..{LAST} reused from {kept}")
+        else:
+            run_range(settings, first, LAST)
+            print(f"setup: daily chain {first}..{LAST} in {time.perf_counter() - t:.1f} s")
+            if args.reuse:
+                shutil.copytree(settings.data_dir, kept)
         clock = {"t": datetime(today.year, today.month, today.day, 13, 7, 30, tzinfo=UTC)}
         markets = simulated_markets(symbols, first, today, settings.synthetic_seed)
         nowcast_settings = settings.__class__(**{**settings.__dict__, "end_date": today})
@@ -59,12 +80,19 @@ def main() -> None:
             shadow_market(nowcast_settings, s)
         with FakeBinanceRest(markets, now=lambda: clock["t"]) as server:
             for i in range(args.refreshes):
-                t = time.perf_counter()
+                profile = cProfile.Profile() if args.profile else None
+                t, cpu = time.perf_counter(), time.process_time()
+                if profile:
+                    profile.enable()
                 run = run_nowcast(settings, now=lambda: clock["t"], binance_url=server.url)
-                total = time.perf_counter() - t
+                if profile:
+                    profile.disable()
+                    profile.dump_stats(f"{args.profile}.{i + 1}")
+                total, cpu = time.perf_counter() - t, time.process_time() - cpu
                 stages = ", ".join(f"{k} {v:.2f} s" for k, v in run.seconds.items())
                 print(
-                    f"refresh {i + 1} at {clock['t']:%H:%M} UTC: {total:.2f} s for "
+                    f"refresh {i + 1} at {clock['t']:%H:%M} UTC: {total:.2f} s "
+                    f"(CPU {cpu:.2f} s, load {os.getloadavg()[0]:.1f}) for "
                     f"{len(run.refresh.markets)} markets ({stages}); failures: "
                     f"{run.lines() or 'none'}"
                 )

@@ -7,12 +7,12 @@ missing after `FLAG_AFTER_DAYS` is flagged in the tick's reason and the daemon l
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 
 import dagster as dg
 
 from orchestration.partitions import daily_partitions
-from transforms.config import load_settings
+from transforms.config import current_day, load_settings
 from transforms.raw.packages import unpublished
 
 LATE_WINDOW_DAYS = 7
@@ -36,7 +36,7 @@ daily_chain_job = dg.define_asset_job(
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return current_day()  # the system's UTC day, or LIQMAP_NOW's when it pins the clock
 
 
 def _decide(day: date, today: date, run_key: str) -> dg.RunRequest | str:

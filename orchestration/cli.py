@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import traceback
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import NoReturn
 
 from orchestration.errors import (
@@ -32,7 +32,13 @@ from orchestration.errors import (
     write_traceback,
 )
 from orchestration.interrupts import exit_status
-from transforms.config import ConfigError, check_inputs, load_settings
+from transforms.config import (
+    ConfigError,
+    check_inputs,
+    default_end_date,
+    load_settings,
+    parse_now,
+)
 
 
 class _Interrupted(Exception):
@@ -71,7 +77,7 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
     start_name = "--start" if args.start else "LIQMAP_START_DATE"
     end_name = "--end" if args.end else "LIQMAP_END_DATE"
     first = settings.start_date
-    last = datetime.now(UTC).date() - timedelta(days=1)
+    last = default_end_date()  # yesterday, by LIQMAP_NOW when it pins the clock
     if start < first:
         raise ConfigError(
             f"{start_name} {start} is before the first daily partition {first} "
@@ -139,20 +145,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if outcome.success else EXIT_FAILURE
 
 
-def _fixed_now(raw: str) -> datetime | None:
-    """LIQMAP_NOW (ISO time, UTC when no offset): the clock `liqmap now` uses instead of the
-    system's, for replaying a refresh and for tests; empty means the system clock."""
-    if not raw.strip():
-        return None
-    try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"LIQMAP_NOW={raw!r} is not a time: expected ISO 8601, e.g. 2026-10-04T13:07:30Z"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _now(args: argparse.Namespace) -> int:
     import logging
 
@@ -163,7 +155,7 @@ def _now(args: argparse.Namespace) -> int:
     settings = load_settings()
     check_inputs(settings)
     require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
-    fixed = _fixed_now(os.environ.get("LIQMAP_NOW", ""))
+    fixed = parse_now(os.environ.get("LIQMAP_NOW", ""))  # the clock it uses
     if not settings.warehouse_path.is_file():
         raise ConfigError(
             f"no warehouse at {settings.warehouse_path}: the nowcast continues the daily "

@@ -28,7 +28,7 @@ from transforms.alerts import (
     load_alerts,
 )
 from transforms.config import ConfigError, Settings
-from transforms.db import open_warehouse
+from transforms.db import HeldConnection, open_warehouse
 from transforms.raw.intraday.nowcast import NowcastResult, refresh_nowcast
 
 LOG = logging.getLogger("liqmap.nowcast")
@@ -107,24 +107,30 @@ def run_nowcast(
 ) -> NowcastRun:
     """Refresh, alerts, site, delivery (module doc). `connect` opens the warehouse (default:
     the settings' file; Dagster passes its resource, which waits out another writer)."""
-    connect = connect or warehouse_connect(settings)
-    t = time.perf_counter()
-    refresh = refresh_nowcast(connect, settings, log, now=now, binance_url=binance_url, sleep=sleep)
-    run = NowcastRun(refresh)
-    run.seconds.update({f"refresh {k}": v for k, v in refresh.steps.items()})
-    t = time.perf_counter()
-    with connect() as conn:
-        run.alerts, run.alerts_error = evaluate_and_publish_alerts(conn, settings, refresh.now)
-        run.seconds["alerts"] = time.perf_counter() - t
-        t = time.perf_counter()
-        pages = build_now_view(
-            conn, settings.output_site_dir, settings.symbols, settings.source, now()
+    held = HeldConnection(connect or warehouse_connect(settings))
+    try:
+        refresh = refresh_nowcast(
+            held, settings, log, now=now, binance_url=binance_url, sleep=sleep
         )
-        run.pages = len(pages)
-    run.seconds["site"] = time.perf_counter() - t
-    t = time.perf_counter()
-    run.delivery = deliver(settings, connect, now(), sleep)
-    run.seconds["delivery"] = time.perf_counter() - t
+        run = NowcastRun(refresh)
+        run.seconds.update(refresh.steps)
+        t = time.perf_counter()
+        with held() as conn:
+            run.alerts, run.alerts_error = evaluate_and_publish_alerts(conn, settings, refresh.now)
+            run.seconds["alerts"] = time.perf_counter() - t
+            t = time.perf_counter()
+            pages = build_now_view(
+                conn, settings.output_site_dir, settings.symbols, settings.source, now()
+            )
+            run.pages = len(pages)
+        run.seconds["site"] = time.perf_counter() - t
+        t = time.perf_counter()
+        run.delivery = deliver(settings, held, now(), sleep)
+        run.seconds["delivery"] = time.perf_counter() - t
+        t = time.perf_counter()
+    finally:
+        held.release()
+    run.seconds["close"] = time.perf_counter() - t
     for line in run.lines()[len(refresh.failures) :]:
         log.error(line)
     return run

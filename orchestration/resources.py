@@ -15,13 +15,12 @@ import duckdb
 
 from transforms.config import (
     DEFAULT_BINANCE_FAPI_URL,
+    DEFAULT_LOCK_ATTEMPTS,
     Settings,
     load_settings,
 )
 from transforms.db import open_warehouse
 from transforms.venues import DEFAULT_VENUES
-
-LOCK_RETRIES = 6
 
 
 class WarehouseLockedError(RuntimeError):
@@ -32,7 +31,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file. Opened per step and closed in `finally`."""
 
     path: str
-    lock_retries: int = LOCK_RETRIES
+    lock_retries: int = DEFAULT_LOCK_ATTEMPTS  # LIQMAP_LOCK_ATTEMPTS
     lock_wait_seconds: float = 0.5
 
     @contextmanager
@@ -102,7 +101,7 @@ def resources_from_settings(settings: Settings | None = None) -> dict[str, objec
     """The resource dict for Definitions, the CLI and tests."""
     s = settings or load_settings()
     return {
-        "warehouse": WarehouseResource(path=str(s.warehouse_path)),
+        "warehouse": WarehouseResource(path=str(s.warehouse_path), lock_retries=s.lock_attempts),
         "archive": ArchiveResource(
             source=s.source,
             data_dir=str(s.data_dir),

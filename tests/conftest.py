@@ -31,6 +31,8 @@ os.environ.setdefault("LIQMAP_END_DATE", "2026-10-31")
 os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
 # The demo builds Binance and Bybit; the suite builds Binance unless a test asks for both.
 os.environ.setdefault("LIQMAP_VENUES", "binance")
+# The clock is the system's unless a test pins it (LIQMAP_NOW, per subprocess or monkeypatch).
+os.environ.pop("LIQMAP_NOW", None)
 
 if TYPE_CHECKING:
     from tests.builds import ChainBuild, FixtureSite

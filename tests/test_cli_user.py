@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -20,8 +20,11 @@ import pytest
 BUILT_GROUP = pytest.mark.xdist_group("cli_user_built")
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
-RUN_DAYS = 3
+# The clock every `liqmap` here runs with (LIQMAP_NOW): "yesterday", the default end of the
+# window and the last day a run accepts, is the day before it, whatever the hour of the test.
+CLOCK = "2026-10-04T12:00:00Z"
+YESTERDAY = date(2026, 10, 3)
+RUN_DAYS = 2  # a range (rows counted once, not per day) at the least cost
 MAX_RUN_LINES = 25  # make demo must stay well under 100 lines; a short run far below that
 
 
@@ -33,6 +36,7 @@ def _env(tmp: Path, **values: str | None) -> dict[str, str]:
         "DAGSTER_HOME": str(tmp / "dagster_home"),
         "LIQMAP_SOURCE": "synthetic",
         "COLUMNS": "120",
+        "LIQMAP_NOW": CLOCK,
     }
     for key in ("LIQMAP_START_DATE", "LIQMAP_END_DATE", "LIQMAP_MIRROR_DIR", "LIQMAP_SYMBOLS"):
         env.pop(key, None)
@@ -149,7 +153,9 @@ def test_internal_error_is_short_and_points_at_the_traceback(tmp_path):
 def test_failed_run_says_which_step_and_why(tmp_path):
     """Another process holds the warehouse's write lock: DuckDB fails inside the run's steps;
     the run ends with status 1, a "failed:" line naming the step, no traceback, and the log
-    path. (A warehouse path that is a folder is refused before the run: test_door_checks.)"""
+    path. (A warehouse path that is a folder is refused before the run: test_door_checks.)
+    One attempt at the lock (LIQMAP_LOCK_ATTEMPTS=1): the steps fail at once instead of each
+    waiting out the default back-off (about 15 s a step)."""
     holder = duckdb.connect(str(tmp_path / "wh.duckdb"))
     try:
         result = liqmap(
@@ -159,6 +165,7 @@ def test_failed_run_says_which_step_and_why(tmp_path):
             YESTERDAY.isoformat(),
             LIQMAP_START_DATE=YESTERDAY.isoformat(),
             LIQMAP_WAREHOUSE=str(tmp_path / "wh.duckdb"),
+            LIQMAP_LOCK_ATTEMPTS="1",
             timeout=300,
         )
     finally:
@@ -167,6 +174,7 @@ def test_failed_run_says_which_step_and_why(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed: ")]
     assert failed and "raw_" in failed[0]
+    assert "locked by another process after 1 attempts" in result.stderr + result.stdout
     log = next(
         line.split("event log: ", 1)[1]
         for line in result.stdout.splitlines()
@@ -177,7 +185,8 @@ def test_failed_run_says_which_step_and_why(tmp_path):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """`liqmap run` over the three days ending yesterday, as `make demo` runs it (no TTY)."""
+    """`liqmap run` over the RUN_DAYS days ending yesterday (by the pinned clock), as `make demo`
+    runs it (no TTY, the window's end left to its default)."""
     tmp = tmp_path_factory.mktemp("cli_run")
     first = YESTERDAY - timedelta(days=RUN_DAYS - 1)
     result = liqmap(tmp, "run", timeout=900, LIQMAP_START_DATE=first.isoformat())
@@ -206,16 +215,16 @@ def test_run_prints_a_short_readable_report(built):
     )
     text = log.read_text()
     assert "RUN_SUCCESS" in text and "STEP_START" in text
-    assert "klines_1m BTCUSDT fetch: 3/3 files" in text  # progress stays in the run log
+    assert f"klines_1m BTCUSDT fetch: {RUN_DAYS}/{RUN_DAYS} files" in text  # in the run log
 
 
 @BUILT_GROUP
 @pytest.mark.slow
 def test_status_on_a_built_warehouse(built):
     tmp, _ = built
-    result = liqmap(tmp, "status", LIQMAP_START_DATE=(YESTERDAY - timedelta(days=2)).isoformat())
-    assert result.returncode == 0, result.stderr
     first = YESTERDAY - timedelta(days=RUN_DAYS - 1)
+    result = liqmap(tmp, "status", LIQMAP_START_DATE=first.isoformat())
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     market = next(line for line in lines if line.strip().startswith("BTCUSDT:"))
     assert f"{first}..{YESTERDAY}, {RUN_DAYS} days, 0 missing" in market

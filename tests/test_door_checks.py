@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
-END = YESTERDAY - timedelta(days=3)
+END = date(2025, 11, 5)  # a fixed window in the past: nothing here depends on today
 
 # (extra args, environment ({tmp} is the test folder), text the one line must hold)
 MISTAKES = {
@@ -60,6 +59,13 @@ MISTAKES = {
         (),
         {"LIQMAP_SOURCE": "mirror", "LIQMAP_MIRROR_DIR": "{tmp}/folder"},
         "holds no archive files for BTCUSDT",
+    ),
+    "clock": ((), {"LIQMAP_NOW": "tomorrow"}, "LIQMAP_NOW='tomorrow' is not a time"),
+    "lock attempts": ((), {"LIQMAP_LOCK_ATTEMPTS": "0"}, "LIQMAP_LOCK_ATTEMPTS='0'"),
+    "lock attempts not a number": (
+        (),
+        {"LIQMAP_LOCK_ATTEMPTS": "many"},
+        "LIQMAP_LOCK_ATTEMPTS='many': expected a whole number from 1 to 12",
     ),
     "--end past LIQMAP_END_DATE": (
         ("--end", (END + timedelta(days=1)).isoformat()),

@@ -15,13 +15,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
-DAY = datetime.now(UTC).date() - timedelta(days=3)
+DAY = date(2025, 11, 3)  # a fixed past day (the stalled archive never serves it anyway)
 
 
 class _SilentServer:

@@ -1,9 +1,12 @@
 """The demo lives in the present: the synthetic market ends yesterday (UTC) by default, and
-the schedule and sensor build recent days on it instead of waiting for an archive."""
+the schedule and sensor build recent days on it instead of waiting for an archive.
+
+"Today" is pinned with LIQMAP_NOW (the product's clock override) wherever a test needs to
+know it; the one test of the system clock brackets it (reads the date before and after)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -12,25 +15,39 @@ from transforms.config import DEFAULT_RANGE_DAYS, load_settings
 from transforms.raw.synthetic import SyntheticSource, ensure_mirror
 from transforms.raw.venues.binance.datasets import archive_relpath
 
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
+CLOCK = "2026-10-04T00:20:00Z"  # just after midnight: "yesterday" must not be today's date
+YESTERDAY = date(2026, 10, 3)
 
 
 def _synthetic_defaults(monkeypatch, tmp_path) -> None:
     for key in ("LIQMAP_START_DATE", "LIQMAP_END_DATE", "LIQMAP_MIRROR_DIR", "LIQMAP_SYMBOLS"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LIQMAP_NOW", CLOCK)
     monkeypatch.setenv("LIQMAP_SOURCE", "synthetic")
     monkeypatch.setenv("LIQMAP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LIQMAP_SITE_DIR", str(tmp_path / "site"))
 
 
 def test_default_range_is_the_year_ending_yesterday(tmp_path):
-    settings = load_settings({"LIQMAP_DATA_DIR": str(tmp_path)})
+    settings = load_settings({"LIQMAP_DATA_DIR": str(tmp_path), "LIQMAP_NOW": CLOCK})
     assert settings.end_date == YESTERDAY
     assert (settings.end_date - settings.start_date).days == DEFAULT_RANGE_DAYS - 1
     source = SyntheticSource.from_settings(settings)
     assert (source.start, source.end) == (settings.start_date, YESTERDAY)
     pinned = load_settings({"LIQMAP_END_DATE": "2026-01-31"})
     assert pinned.start_date.isoformat() == "2025-02-01"
+    # the clock is read in UTC: 00:30 at UTC+2 is still the day before in UTC
+    east = load_settings({"LIQMAP_NOW": "2026-03-01T00:30:00+02:00"})
+    assert east.end_date == date(2026, 2, 27)
+
+
+def test_without_a_pinned_clock_yesterday_is_the_system_clocks():
+    """The product default on the real clock, bracketed: a midnight between the two readings
+    allows either day, and nothing else."""
+    before = datetime.now(UTC).date()
+    settings = load_settings({})
+    after = datetime.now(UTC).date()
+    assert settings.end_date in {before - timedelta(days=1), after - timedelta(days=1)}
 
 
 def test_synthetic_days_are_reproducible_for_a_given_range(tmp_path):

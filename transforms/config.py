@@ -24,6 +24,10 @@ DEFAULT_RANGE_DAYS = 365
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")  # the demo's market
 DEFAULT_BINANCE_URL = "https://data.binance.vision/data/futures/um/"
 DEFAULT_BINANCE_FAPI_URL = "https://fapi.binance.com/"
+# A step opening the warehouse while another process holds its write lock tries this many
+# times, waiting 0.5 s and doubling in between (6 attempts: about 15 s), then fails clearly.
+DEFAULT_LOCK_ATTEMPTS = 6
+MAX_LOCK_ATTEMPTS = 12  # about 17 minutes of waiting
 
 
 class ConfigError(ValueError):
@@ -46,9 +50,31 @@ def _parse_date(name: str, value: str) -> date:
         raise ConfigError(f"{name}={value!r} is not a date: expected YYYY-MM-DD") from None
 
 
+def parse_now(raw: str) -> datetime | None:
+    """LIQMAP_NOW (ISO time, UTC when no offset): a pinned clock instead of the system's, for
+    replaying a run or a refresh and for tests; empty means the system clock."""
+    if not raw.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"LIQMAP_NOW={raw!r} is not a time: expected ISO 8601, e.g. 2026-10-04T13:07:30Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def current_day(env: dict[str, str] | None = None) -> date:
+    """Today in UTC: LIQMAP_NOW's day when it is set (in `env`, default os.environ), else the
+    system clock's. Everything that means "yesterday" (the default end, the last day a run
+    accepts, the sensor's recent days) counts from here, so a pinned clock pins them all."""
+    pinned = parse_now((os.environ if env is None else env).get("LIQMAP_NOW", ""))
+    return (pinned or datetime.now(UTC)).astimezone(UTC).date()
+
+
 def default_end_date(today: date | None = None) -> date:
     """Yesterday in UTC: the last complete day (and the last daily partition)."""
-    return (today or datetime.now(UTC).date()) - timedelta(days=1)
+    return (today or current_day()) - timedelta(days=1)
 
 
 def default_start_date(end: date) -> date:
@@ -73,6 +99,7 @@ class Settings:
     synthetic_seed: int = 7
     site_dir: Path | None = None
     binance_fapi_url: str = DEFAULT_BINANCE_FAPI_URL
+    lock_attempts: int = DEFAULT_LOCK_ATTEMPTS
 
     @property
     def cache_dir(self) -> Path:
@@ -154,7 +181,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         )
     venues = parse_venues(env.get("LIQMAP_VENUES", ",".join(DEFAULT_VENUES)))
     end_text = env.get("LIQMAP_END_DATE", "").strip()
-    end = _parse_date("LIQMAP_END_DATE", end_text) if end_text else default_end_date()
+    today = current_day(env)  # validates LIQMAP_NOW, whichever command reads the settings
+    end = _parse_date("LIQMAP_END_DATE", end_text) if end_text else default_end_date(today)
     start_text = env.get("LIQMAP_START_DATE", "").strip()
     start = _parse_date("LIQMAP_START_DATE", start_text) if start_text else default_start_date(end)
     if end < start:
@@ -169,6 +197,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"LIQMAP_SYNTHETIC_SEED={env['LIQMAP_SYNTHETIC_SEED']!r}: expected an integer"
         ) from None
+    lock_attempts = _parse_lock_attempts(env.get("LIQMAP_LOCK_ATTEMPTS", ""))
     url = parse_url("LIQMAP_BINANCE_URL", env.get("LIQMAP_BINANCE_URL", DEFAULT_BINANCE_URL))
     fapi_url = parse_url(
         "LIQMAP_BINANCE_FAPI_URL", env.get("LIQMAP_BINANCE_FAPI_URL", DEFAULT_BINANCE_FAPI_URL)
@@ -187,7 +216,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         synthetic_seed=seed,
         site_dir=Path(site).resolve() if site else None,
         binance_fapi_url=fapi_url,
+        lock_attempts=lock_attempts,
     )
+
+
+def _parse_lock_attempts(raw: str) -> int:
+    """LIQMAP_LOCK_ATTEMPTS: 1 to MAX_LOCK_ATTEMPTS (empty: the default)."""
+    if not raw.strip():
+        return DEFAULT_LOCK_ATTEMPTS
+    try:
+        attempts = int(raw)
+    except ValueError:
+        attempts = 0
+    if not 1 <= attempts <= MAX_LOCK_ATTEMPTS:
+        raise ConfigError(
+            f"LIQMAP_LOCK_ATTEMPTS={raw!r}: expected a whole number from 1 to "
+            f"{MAX_LOCK_ATTEMPTS} (tries to open a warehouse another process has locked)"
+        )
+    return attempts
 
 
 def _file_ancestor(path: Path) -> Path | None:

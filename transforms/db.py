@@ -7,8 +7,8 @@ does not), and readers outside the pipeline use the published snapshot instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -73,6 +73,34 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         raise
     failpoint("commit")
     conn.execute("COMMIT")
+
+
+class HeldConnection:
+    """A `connect()` factory that opens the warehouse once and hands every later `connect()`
+    the same connection until `release()`: a multi-step job (the hourly nowcast) pays one
+    open (schema check, WAL replay) and one close (checkpoint) instead of one per step.
+    Release it before a long wait (REST fetches) so another writer is not held up."""
+
+    def __init__(self, connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]):
+        self._connect = connect
+        self._opened: AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self.opens = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._conn is None:
+            opened = self._connect()
+            self._conn = opened.__enter__()
+            self._opened = opened
+            self.opens += 1
+        yield self._conn
+
+    def release(self) -> None:
+        """Close the held connection (the next `connect()` opens a new one)."""
+        opened, self._opened, self._conn = self._opened, None, None
+        if opened is not None:
+            opened.__exit__(None, None, None)
 
 
 #: The `liqmap query` connection: the snapshot read-only, no file, network or extension

@@ -56,15 +56,16 @@ PRICE_LINE = "#ffffff"
 ZONE_FILL = "#ffffff"
 MARK_COLORS = {"spot": SPOT, "nearest": "#ffd166", "p90": "#f4f1ff"}
 LABEL_HALO = "#1b1030"  # under the level labels (the darkest viridis tone)
+CROSS = "#ffffff"  # the crosshair's rules and tag
 GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not fully collected
 GAP_PX = 8  # its height in pixels
 REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
 DEFAULT_VIEW = "base/all"
 
 
-def _heat_x() -> alt.X:
+def _heat_x(field: str = "x") -> alt.X:
     return alt.X(
-        "x:T",
+        f"{field}:T",
         scale=alt.Scale(
             type="utc",
             domainMin={"expr": num("xdomain0")},
@@ -152,6 +153,51 @@ def realized_layers() -> tuple[alt.Chart, alt.Chart]:
     return gaps, realized
 
 
+def crosshair_layers() -> tuple[alt.Chart, alt.Chart, alt.Chart, alt.Chart]:
+    """A crosshair under the pointer: a rule at its time, one at its price, and a tag
+    reading time, price and the heat value of the cell there. The params `cross_t` (ms),
+    `cross_p` (price) and `cross_v` (the value's text) are set by the page script
+    (reports/static/heatlayers.js), which reads the value from the raster pixel; null
+    hides it."""
+    t = alt.param(name="cross_t", value=None)
+    p = alt.param(name="cross_p", value=None)
+    v = alt.param(name="cross_v", value="")
+    base = (
+        alt.Chart(alt.Data(values=[{"k": 0}]))
+        # always one row, inside the window (a layer without rows would give the shared
+        # scales an infinite extent): hidden, not filtered out, while the pointer is away
+        .transform_calculate(
+            t=f"isValid(cross_t) ? cross_t : {num('xdomain0')}",
+            p=f"isValid(cross_p) ? cross_p : {num('ydomain0')}",
+            tag=(
+                "[utcFormat(cross_t, '%d %b %Y %H:%M') + ' UTC', "
+                "'Price $' + format(cross_p, ',.0f'), cross_v]"
+            ),
+        )
+    )
+    shown = {"expr": "isValid(cross_t) && isValid(cross_p) ? 1 : 0"}
+    rule = {"color": CROSS, "strokeDash": [3, 3], "strokeWidth": 1, "aria": False, "opacity": shown}
+    vrule = base.mark_rule(**rule).encode(x=_heat_x("t")).add_params(t, p, v)
+    hrule = base.mark_rule(**rule).encode(y=_heat_y("p"))
+    # left of the pointer in the plot's right part, below it in its top part
+    tag = {
+        "align": {"expr": "scale('x', cross_t) > width * 0.6 ? 'right' : 'left'"},
+        "baseline": {"expr": "scale('y', cross_p) < 60 ? 'top' : 'bottom'"},
+        "dx": {"expr": "scale('x', cross_t) > width * 0.6 ? -8 : 8"},
+        "dy": {"expr": "scale('y', cross_p) < 60 ? 8 : -8"},
+        "fontSize": 11,
+        "fontWeight": "bold",
+        "aria": False,
+        "opacity": shown,
+    }
+    where = {"x": _heat_x("t"), "y": _heat_y("p"), "text": "tag:N"}
+    halo = base.mark_text(
+        stroke=LABEL_HALO, strokeWidth=4, strokeJoin="round", fill=LABEL_HALO, **tag
+    ).encode(**where)
+    text = base.mark_text(fill=CROSS, **tag).encode(**where)
+    return vrule, hrule, halo, text
+
+
 @functools.cache
 def heatmap_template() -> Template:
     """One heatmap timeframe: raster image (named data "heatimg", set by the page script per
@@ -164,6 +210,9 @@ def heatmap_template() -> Template:
         alt.Chart(alt.NamedData(name="heatimg"))
         .mark_image(aspect=False, smooth=False, aria=False)
         .encode(x=_heat_x(), x2="x2:T", y=_heat_y(), y2="y2:Q", url="url:N")
+        # zoom (wheel) and pan (drag) in time and price; a double click restores the window.
+        # The image sits on the scales in data coordinates, so it moves with them.
+        .add_params(alt.selection_interval(name="zoom", bind="scales", encodings=["x", "y"]))
     )
     legend = (
         alt.Chart(alt.Data(values=[{"v": 0.0}]))
@@ -239,6 +288,7 @@ def heatmap_template() -> Template:
     spot_halo = spot.mark_text(align="left", dx=4, opacity=0.8, **text, **halo).encode(**left)
     spot_label = spot.mark_text(align="left", dx=4, **text).encode(**left, color=_mark_color())
     gaps, realized = realized_layers()
+    cross = crosshair_layers()
     chart = alt.layer(
         image,
         legend,
@@ -253,6 +303,7 @@ def heatmap_template() -> Template:
         spot_halo,
         spot_label,
         realized,
+        *cross,
     ).properties(width="container", height=380, description=ph("desc"))
     spec = (
         chart.configure_view(fill=VIEW_FILL, stroke=None)

@@ -4,8 +4,10 @@
    site build from the marts) described by a JSON block:
      {"unit", "default", "layers": {key: {"url", "vmax", "t0", "tstep", "cols",
                                            "p0", "pstep", "rows"}}}
-   The hover value is read from the PNG pixel under the pointer, so the tooltip states
-   exactly the number the colour encodes, in the legend's unit: level / 255 × vmax.
+   The hover value is read from the PNG pixel under the pointer, so the crosshair's tag (and
+   the visually hidden status line for assistive technology) states exactly the number the
+   colour encodes, in the legend's unit: level / 255 × vmax. Zoom and pan are the spec's own
+   (a scale-bound interval selection); reading through the view's scales follows them.
    The layer switch swaps the image, the legend maximum and the level lines (signal "layer")
    of every heatmap that offers the view, filters the liquidation map's rows and lines (signal
    "layer") and shows the caption of the selected view ([data-layer-note]); nothing is
@@ -127,9 +129,18 @@
     });
   }
 
+  /* The crosshair's params (reports/charts/heatmap_spec.py crosshair_layers): null hides
+     it; a spec written before the crosshair has no such signals. */
+  function cross(view, t, p, txt) {
+    try {
+      view.signal("cross_t", t).signal("cross_p", p).signal("cross_v", txt || "");
+    } catch (e) { return; }
+    view.runAsync();
+  }
+
   function hover(el, view, meta) {
-    var tip = tipFor(el);
-    function hide() { tip.hidden = true; }
+    var tip = tipFor(el), seq = 0;
+    function hide() { seq += 1; tip.hidden = true; cross(view, null, null, ""); }
     view.addEventListener("mousemove", function (ev) {
       var canvas = el.querySelector("canvas");
       if (!canvas) { return; }
@@ -137,11 +148,15 @@
       var r = canvas.getBoundingClientRect(), o = view.origin(), pad = view.padding();
       var px = ev.clientX - r.left - pad.left - o[0], py = ev.clientY - r.top - pad.top - o[1];
       if (px < 0 || py < 0 || px > view.width() || py > view.height()) { hide(); return; }
+      var t = +view.scale("x").invert(px), p = view.scale("y").invert(py), mine = ++seq;
       var got = valueAt(view, meta, px, py);
-      if (!got) { hide(); return; }
+      if (!got) { tip.hidden = true; cross(view, t, p, "no value here"); return; }
       got.then(function (v) {
+        if (mine !== seq) { return; } // the pointer has moved on
         var g = v.g, t0 = g.t0 + v.col * g.tstep, p0 = g.p0 + v.row * g.pstep;
         var val = (v.level === 255 ? "≥ " : "") + fmtUsd(v.value);
+        cross(view, t, p, val + " (" + meta.unit.charAt(0).toLowerCase() + meta.unit.slice(1) + ")");
+        // the same reading for assistive technology, with the cell's extent
         tip.innerHTML = "";
         [["Time", fmtTime(t0) + " to " + fmtTime(t0 + g.tstep) + " UTC"],
          ["Liquidation price", fmtPrice(p0) + " to " + fmtPrice(p0 + g.pstep)],
@@ -156,10 +171,6 @@
           line.appendChild(s);
           tip.appendChild(line);
         });
-        var host = el.parentNode.getBoundingClientRect();
-        var x = ev.clientX - host.left + 12, y = ev.clientY - host.top + 12;
-        tip.style.left = Math.max(0, Math.min(x, host.width - 240)) + "px";
-        tip.style.top = y + "px";
         tip.hidden = false;
       });
     });

@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from transforms.config import Settings
+from transforms.db import HeldConnection
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model.params import ModelParams
 from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
@@ -90,7 +91,8 @@ class NowcastResult:
     modelled: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # one line each
     seconds: float = 0.0
-    #: seconds per step: binance (REST + load), bybit (REST + load), model (staging + marts)
+    #: seconds per step: prune, binance REST, binance load, bybit REST + load, staging,
+    #: marts (model and mart rows), record
     steps: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -162,15 +164,19 @@ def _refresh_binance(
     back_days: int,
     now: datetime,
     log: Log,
+    steps: dict[str, float],
 ) -> list[MarketState]:
     """Every symbol fetched (no warehouse connection held meanwhile), then the good ones
     loaded, each day in its own transaction."""
+    t = time.perf_counter()
     states: list[MarketState] = []
     venue_down: str | None = None
     with connect() as conn:
         wanted = {
             s: days_to_refresh(conn, ARCHIVE_VENUE, s, today, back_days) for s in settings.symbols
         }
+    if isinstance(connect, HeldConnection):
+        connect.release()  # no warehouse lock held while waiting on the network
     fetched: dict[str, list[RestDay]] = {}
     for symbol in settings.symbols:
         state = MarketState(ARCHIVE_VENUE, symbol, today)
@@ -195,11 +201,14 @@ def _refresh_binance(
         today_rest = [r for r in days if r.day == today]
         if today_rest:
             state.as_of, state.premium = today_rest[0].as_of, today_rest[0].premium
+    steps["binance REST"] = time.perf_counter() - t
+    t = time.perf_counter()
     with connect() as conn:
         for symbol, days in fetched.items():
             for rest in days:
                 if load_rest_day(conn, rest, BINANCE_SOURCE, now) is None:
                     log.info(f"nowcast {ARCHIVE_VENUE} {symbol} {rest.day}: archive loaded, kept")
+    steps["binance load"] = time.perf_counter() - t
     return states
 
 
@@ -221,27 +230,25 @@ def _refresh_bybit(
     app = dataclasses.replace(settings, end_date=max(settings.end_date, today))
     states = {s: MarketState(BYBIT, s, today) for s in settings.symbols}
     provisional: set[str] = set()
-    sent = [0]
+    with open_bybit_feed(app, None, clock) as shared:
 
-    @contextlib.contextmanager
-    def feed(app_settings: Settings) -> Iterator[Any]:
-        """Bybit's feed on the nowcast's clock (which days are over, what the demo serves)."""
-        with open_bybit_feed(app_settings, None, clock) as f:
-            try:
-                yield f
-            finally:
-                sent[0] += f.source.client.requests
+        @contextlib.contextmanager
+        def feed(app_settings: Settings) -> Iterator[Any]:
+            """One feed on the nowcast's clock (which days are over, what the demo serves)
+            for every dataset: one client, one local server in the demo."""
+            yield shared
 
-    venue = dataclasses.replace(BYBIT_VENUE, open_feed=feed)
-    for name in BYBIT_DATASETS:
-        sent[0] = 0
-        result = ingest_days(venue, connect, app, name, lo, today + timedelta(days=1), log)
-        provisional.update(result.provisional)
-        share = sent[0] // max(len(settings.symbols), 1)
-        for symbol, state in states.items():
-            state.requests += share
-            if symbol in result.failures and state.error is None:
-                state.error = result.failures[symbol]
+        venue = dataclasses.replace(BYBIT_VENUE, open_feed=feed)
+        for name in BYBIT_DATASETS:
+            before = shared.source.client.requests
+            result = ingest_days(venue, connect, app, name, lo, today + timedelta(days=1), log)
+            provisional.update(result.provisional)
+            sent = shared.source.client.requests - before
+            share = sent // max(len(settings.symbols), 1)
+            for symbol, state in states.items():
+                state.requests += share
+                if symbol in result.failures and state.error is None:
+                    state.error = result.failures[symbol]
     now = clock()
     with connect() as conn:
         for symbol, state in states.items():
@@ -292,30 +299,60 @@ def refresh_nowcast(
     today = t0.date()
     result = NowcastResult(t0, today)
     params = params or ModelParams()
-    with connect() as conn:
-        prune(conn)
-    if ARCHIVE_VENUE in settings.venues:
-        t = time.perf_counter()
-        with binance_client(settings, binance_url, now, sleep, request_deadline_s) as client:
-            result.markets += _refresh_binance(connect, settings, client, today, back_days, t0, log)
-        result.steps[ARCHIVE_VENUE] = time.perf_counter() - t
-    if BYBIT in settings.venues:
-        t = time.perf_counter()
-        result.markets += _refresh_bybit(connect, settings, today, back_days, now, log)
-        result.steps[BYBIT] = time.perf_counter() - t
-    t = time.perf_counter()
-    with connect() as conn:
-        load_tiers(conn, tiers_file_from_env())
-        for symbol in settings.symbols:
-            _model_symbol(conn, settings, symbol, today, params, result, log)
-        record(conn, result.markets, t0)
-        sync_provisional_marts(conn)
-    result.steps["model"] = time.perf_counter() - t
+    held = connect if isinstance(connect, HeldConnection) else HeldConnection(connect)
+    try:
+        _refresh(held, settings, log, now, binance_url, sleep, params, back_days,
+                 request_deadline_s, result)  # fmt: skip
+    finally:
+        if held is not connect:
+            held.release()
     result.failures = list(dict.fromkeys(m.error for m in result.markets if m.error))
     for line in result.failures:
         log.error(f"nowcast: {line}")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _refresh(
+    connect: HeldConnection,
+    settings: Settings,
+    log: Log,
+    now: Callable[[], datetime],
+    binance_url: str | None,
+    sleep: Callable[[float], None],
+    params: ModelParams,
+    back_days: int,
+    request_deadline_s: float,
+    result: NowcastResult,
+) -> None:
+    """The steps of `refresh_nowcast` on one held warehouse connection (released while
+    Binance is asked), each timed into `result.steps`."""
+    t0, today, steps = result.now, result.day, result.steps
+    t = time.perf_counter()
+    with connect() as conn:
+        prune(conn)
+    steps["prune"] = time.perf_counter() - t
+    if ARCHIVE_VENUE in settings.venues:
+        with binance_client(settings, binance_url, now, sleep, request_deadline_s) as client:
+            result.markets += _refresh_binance(
+                connect, settings, client, today, back_days, t0, log, steps
+            )
+    if BYBIT in settings.venues:
+        t = time.perf_counter()
+        result.markets += _refresh_bybit(connect, settings, today, back_days, now, log)
+        steps[f"{BYBIT} REST + load"] = time.perf_counter() - t
+    with connect() as conn:
+        load_tiers(conn, tiers_file_from_env())
+        for symbol in settings.symbols:
+            _model_symbol(conn, settings, symbol, today, params, result, log)
+        t = time.perf_counter()
+        record(conn, result.markets, t0)
+        sync_provisional_marts(conn)
+        steps["record"] = time.perf_counter() - t
+
+
+def _add(steps: dict[str, float], name: str, since: float) -> None:
+    steps[name] = steps.get(name, 0.0) + time.perf_counter() - since
 
 
 def _model_symbol(
@@ -333,16 +370,21 @@ def _model_symbol(
     good = [m for m in markets if m.ok and m.days]
     if not good:
         return
+    t = time.perf_counter()
     for m in good:
         build_bars_5m(conn, symbol, m.days[0], today + timedelta(days=1), m.venue)
+    _add(result.steps, "staging", t)
     lo = min(m.days[0] for m in good)
     end = today + timedelta(days=1)
+    t = time.perf_counter()
     try:
         update = update_marts(conn, symbol, params, lo, end, True, settings.venues)
     except (NoStagedBars, IncompleteRawWindow) as exc:
         for m in good:
             m.error = f"nowcast model {symbol}: {exc}"
         return
+    finally:
+        _add(result.steps, "marts", t)
     result.modelled.append(symbol)
     for venue, why in update.failed.items():
         log.warning(f"nowcast model {venue} {symbol}: {why}")
