@@ -247,7 +247,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
     lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
-    over 10^k: prices with cents). `deltas`, `column` and `indices` are
+    over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
+    band per venue). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
     plain = _tight_all(values)
@@ -270,12 +271,17 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
                 {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
             )
         few_values = len(np.unique(arr)) * 3 <= n
+        runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
         if few_runs:
             out.append({"$rle": runs})
         few_values = True
+    if few_runs and depth == 0:
+        k = runs[0][1]
+        if k > 1 and all(c == k for _, c in runs):
+            out.append({"$each": [_column(values[::k], 1), k]})
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
@@ -351,6 +357,9 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dict" in col:
         keys, idx = col["$dict"]
         return [keys[i] for i in _uncolumn(idx)]
+    if "$each" in col:
+        inner, times = col["$each"]
+        return [v for v in _uncolumn(inner) for _ in range(times)]
     if "$dec" in col:
         k, ints = col["$dec"]
         return [v / 10.0**k for v in _uncolumn(ints)]

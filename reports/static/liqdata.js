@@ -52,6 +52,8 @@
     } else if (c.$dict) {
       var keys = c.$dict[0];
       out = column(c.$dict[1]).map(function (k) { return keys[k]; });
+    } else if (c.$each) {
+      column(c.$each[0]).forEach(function (v) { for (var r = 0; r < c.$each[1]; r++) { out.push(v); } });
     } else if (c.$dec) {
       var scale = [1, 10, 100, 1e3, 1e4, 1e5, 1e6][c.$dec[0]];
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
