@@ -332,5 +332,6 @@
   }
 
   window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+                     column: column,
                      monthsBetween: monthsBetween };
 })();
