@@ -56,7 +56,7 @@ def envelope(kind: str, symbol: str, venue: str, synthetic: bool, body: Mapping[
 
 
 # a whole number ending in three or more zeros; with a JSON string first (left alone)
-_ROUND = r'(?<![\w.])(-?[1-9]\d*?)(0{3,})(?![\d.eE])'
+_ROUND = r"(?<![\w.])(-?[1-9]\d*?)(0{3,})(?![\d.eE])"
 _ROUND_NUMBER = re.compile(_ROUND)
 _NUMBER_OR_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|' + _ROUND)
 
