@@ -98,7 +98,8 @@ LEGACY_SYMBOL = "BTCUSDT"
 @dataclass
 class SiteBuildResult:
     """What a build wrote. `pages_written`: the HTML pages and feed.xml written this build;
-    `bytes_total`: bytes of every file written this build (pages, downloads, changed assets);
+    `bytes_total` and `files_written`: bytes and count of every file written this build
+    (pages, downloads, data files and assets that changed);
     `days`: the days rendered (any symbol); `skipped`: symbol -> why it has no pages."""
 
     pages_written: list[Path]
@@ -107,6 +108,7 @@ class SiteBuildResult:
     bytes_total: int
     symbols: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    files_written: int = 0
 
 
 def day_dir(symbol: str, d: date) -> str:
@@ -508,6 +510,7 @@ def build_site(
         bytes_total=writer.bytes_total,
         symbols=[s.symbol for s in summaries],
         skipped=skipped,
+        files_written=writer.files,
     )
 
 
