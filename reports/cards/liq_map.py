@@ -53,19 +53,22 @@ def _bands(
     np.maximum.at(glc, g, col("long_cum_from_spot"))
     np.maximum.at(gsc, g, col("short_cum_from_spot"))
     used = np.bincount(g, minlength=n) > 0
-    g0 = base + (((lo[sel] - base) // step).min()) * step
+    g0 = float(base + (((lo[sel] - base) // step).min()) * step)
     data = []
+    # Python floats in the loop: the same values as numpy's, formatted several times faster
+    ls, ss, lcs, scs = gl.tolist(), gs.tolist(), glc.tolist(), gsc.tolist()
     for i in np.nonzero(used)[0].tolist():
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
+        lc, sc = lcs[i], scs[i]
         data.append(
             {
                 "k": view,
-                "lo": chart_price(float(blo)),
-                "hi": chart_price(float(bhi)),
-                "l": float(f"{gl[i]:.3g}"),
-                "s": float(f"{gs[i]:.3g}"),
-                "lc": float(f"{glc[i]:.4g}") if blo < spot and glc[i] > 0 else None,
-                "sc": float(f"{gsc[i]:.4g}") if bhi > spot and gsc[i] > 0 else None,
+                "lo": chart_price(blo),
+                "hi": chart_price(bhi),
+                "l": float(f"{ls[i]:.3g}"),
+                "s": float(f"{ss[i]:.3g}"),
+                "lc": float(f"{lc:.4g}") if blo < spot and lc > 0 else None,
+                "sc": float(f"{sc:.4g}") if bhi > spot and sc > 0 else None,
             }
         )
     return data, step
