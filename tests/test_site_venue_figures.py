@@ -141,3 +141,6 @@ def test_a_venues_day_file_prints_what_its_own_page_prints(built):
     want = _want(wh.path, "bybit", d, wh.days[wh.days.index(d) - 1])
     assert printed["rows"]["levels"] == want["levels"]
     assert {k: v for k, v, *_ in printed["kpis"]} == want["kpis"]
+    # the aggregate's page prints its own: its day file does not repeat them
+    _, agg = parse_js((out / "data" / SYMBOL / "all" / f"day-{d.isoformat()}.js").read_text())
+    assert "printed" not in agg

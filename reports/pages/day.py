@@ -407,7 +407,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": coded_whatif(ctx.whatif),
-            "printed": printed_figures(ctx),
+            # a venue's figures for the venue switch; the aggregate's are in the page itself
+            **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },
     )
 

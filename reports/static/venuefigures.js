@@ -1,8 +1,9 @@
 /* The venue switch for the figures outside the charts: the headline, the close, what the
    figures add up, the key figures and the rows of the key levels, metrics, scenarios and
    largest-bands tables, set from the chosen venue's day data file (its "printed" figures,
-   reports/pages/day.py printed_figures: the texts that venue's own page prints). Nothing
-   is computed here, only shown. */
+   reports/pages/day.py printed_figures: the texts that venue's own page prints) and back
+   to the page's own (its HTML, kept before the first switch). Nothing is computed here,
+   only shown. */
 (function () {
   "use strict";
   var page = document.querySelector("[data-day-data]");
@@ -66,11 +67,37 @@
     });
   }
 
-  /* Show the figures of a day data file `day` (its venue's); a file written before the
-     printed figures existed leaves the page as it is. */
+  var PARTS = '[data-printed], [data-printed-rows], p.venues[data-venues], ' +
+    '[data-notice="venues-missing"]';
+  var own = null; // the page's own figures, as printed, before any switch
+
+  /* The page's venue's figures are its HTML: kept before the first switch, put back on
+     the way back. */
+  function keep() {
+    if (own) { return; }
+    own = Array.prototype.map.call(document.querySelectorAll(PARTS), function (el) {
+      return { el: el, html: el.innerHTML, hidden: el.hidden };
+    });
+  }
+
+  function restore() {
+    if (!own) { return; }
+    own.forEach(function (p) { p.el.innerHTML = p.html; p.el.hidden = p.hidden; });
+  }
+
+  /* Show the figures of day data file `day` (its venue's): the page's own venue from the
+     page, another from the file's "printed"; a file written before the printed figures
+     existed leaves the page as it is. */
   function show(day) {
-    var printed = day && day.printed;
+    var mine = page ? page.getAttribute("data-page-venue") : null;
+    if (!day || day.venue === mine) {
+      restore();
+      if (page && day) { page.setAttribute("data-printed-venue", day.venue); }
+      return;
+    }
+    var printed = day.printed;
     if (!printed) { return; }
+    keep();
     setText('[data-printed="headline"]', printed.headline);
     setText('[data-printed="spot"]', printed.spot);
     setText("p.venues[data-venues]", printed.label); // what the figures add up
@@ -84,9 +111,8 @@
       });
     });
     // a venue missing from the aggregate is the aggregate's notice
-    var own = page ? page.getAttribute("data-page-venue") : null;
     Array.prototype.forEach.call(document.querySelectorAll('[data-notice="venues-missing"]'), function (n) {
-      n.hidden = day.venue !== own;
+      n.hidden = true;
     });
     if (page) { page.setAttribute("data-printed-venue", day.venue); }
   }
