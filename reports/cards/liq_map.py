@@ -30,7 +30,9 @@ MAP_MAX_BARS = 120
 def _bands(
     rows: list[Record], spot: float, lo_edge: float, hi_edge: float, view: str
 ) -> tuple[list[dict], float]:
-    """The view's rows merged into at most MAP_MAX_BARS bands within the window."""
+    """The view's rows merged into at most MAP_MAX_BARS bands within the window. Notional
+    and cumulative figures keep 3 significant digits, what the chart's tooltips print
+    ($.3s): rounded once from the mart's value, and the data file stays small."""
     lo = np.array([r["price_low"] for r in rows])
     hi = np.array([r["price_high"] for r in rows])
     sel = (hi > lo_edge) & (lo < hi_edge)
@@ -67,8 +69,8 @@ def _bands(
                 "hi": chart_price(bhi),
                 "l": float(f"{ls[i]:.3g}"),
                 "s": float(f"{ss[i]:.3g}"),
-                "lc": float(f"{lc:.4g}") if blo < spot and lc > 0 else None,
-                "sc": float(f"{sc:.4g}") if bhi > spot and sc > 0 else None,
+                "lc": float(f"{lc:.3g}") if blo < spot and lc > 0 else None,
+                "sc": float(f"{sc:.3g}") if bhi > spot and sc > 0 else None,
             }
         )
     return data, step
