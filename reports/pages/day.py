@@ -29,6 +29,7 @@ from reports.charts.history import (
     history_levels_template,
     history_risk_template,
 )
+from reports.charts.spec import code_column
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
@@ -368,6 +369,17 @@ def printed_figures(ctx: DayContext) -> dict:
     }
 
 
+def coded_whatif(whatif: dict | None) -> dict | None:
+    """The what-if bands as a day file holds them: each list in its exact column coding
+    (the middle prices of a regular grid as deltas, the other side's zeros as runs)."""
+    if whatif is None:
+        return None
+    return {
+        "spot": whatif["spot"],
+        **{k: code_column(whatif[k]) for k in ("mid", "l", "s")},
+    }
+
+
 def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> dict:
     """The day data file of a page (reports.datafiles): every chart's spec ref and each
     heatmap window's raster description, by element id."""
@@ -397,7 +409,7 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
             "charts": charts,
             "heat": heat,
-            "whatif": ctx.whatif,
+            "whatif": coded_whatif(ctx.whatif),
             # a venue's figures for the venue switch; the aggregate's are in the page itself
             **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },
