@@ -393,3 +393,21 @@ def test_stale_temps_listed_once_remove_what_remove_stale_temps_removes(tmp_path
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(names[3:])
     assert [p.name for p in stale.remove(tmp_path / "two" / "b.zip")] == [".b.zip.x4.tmp"]
     assert stale.remove(tmp_path / "missing" / "a.zip") == []
+
+
+def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
+    """Each log line is an event in Dagster's event log: a raw loop logs a few, not monthly."""
+    from transforms.progress import Progress
+    from transforms.raw.results import progress_every
+
+    class Lines(list):
+        def info(self, msg: str) -> None:
+            self.append(msg)
+
+    for total, want in ((365, 4), (31, 2), (7, 1)):
+        lines = Lines()
+        progress = Progress(lines, "klines_1m BTCUSDT fetch", total, every=progress_every(total))
+        for _ in range(total):
+            progress.step()
+        assert len(lines) == want
+        assert lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
