@@ -411,3 +411,26 @@ def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
             progress.step()
         assert len(lines) == want
         assert lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
+
+
+def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:
+    """raw.rejected_files rows (a NULL line among them, or only NULL lines) stored by one
+    statement equal the rows executemany stores."""
+    from transforms.raw.records import REJECTED_COLUMNS, insert_rows
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000)
+    rows = [
+        ("klines_1m", SYMBOL, "2026-01-01", "a.zip", "parse", 501, "a.zip line 501", at, "binance"),
+        ("metrics", SYMBOL, "2026-01-02", "c.zip", "complete_period", None, "c.zip", at, "bybit"),
+    ]
+    conn = duckdb.connect()
+    apply_schema(conn)
+    sql = "SELECT * FROM raw.rejected_files ORDER BY ALL"
+    for batch in (rows, rows[1:]):
+        conn.execute("DELETE FROM raw.rejected_files")
+        conn.executemany("INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        want = conn.execute(sql).fetchall()
+        conn.execute("DELETE FROM raw.rejected_files")
+        assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, batch) == len(batch)
+        assert conn.execute(sql).fetchall() == want
+    assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, []) == 0
