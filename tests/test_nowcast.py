@@ -6,6 +6,7 @@ clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -143,13 +144,14 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
     # fields, 5-minute open interest and taker ratio at the same create_time, the same staged
     # bars (each bar's OI taken at its close), the same settlements
     archive = _day_rows(settings4.warehouse_path, TODAY)
-    for name, frame in rest.items():
-        col = DAY_TIME[name]
+    for name, col in DAY_TIME.items():
+        frame = rest[name]
         same = archive[name][archive[name][col] <= frame[col].max()].reset_index(drop=True)
         assert len(frame) == len(same) > 0, name
         pd.testing.assert_frame_equal(frame, same, check_exact=True, obj=name)
     assert len(rest["klines"]) == 785 and len(rest["metrics"]) == 158  # 00:00 .. 13:05
     assert len(rest["bars"]) == 157  # 00:00 .. 13:00, the last closed at 13:05
+    assert len(rest["funding"]) == 2  # 00:00 and 08:00, although the month's file is loaded
     # the same daily runs without any nowcast in between
     reference = _copy(archived, tmp_path / "a")
     run_day(reference, TODAY)
@@ -295,7 +297,7 @@ def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_
         server.close()
 
 
-def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
+def test_bybit_day_in_progress_from_its_rest_source(tmp_path, monkeypatch):
     settings = temp_settings(
         tmp_path, FIRST.isoformat(), LAST.isoformat(), LIQMAP_VENUES="binance,bybit"
     )
@@ -334,6 +336,44 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
     # the day's data is never cached as final (the tier table is a dated snapshot, cached)
     cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2025-11-04*")}
     assert cached == {"risk_limit"}
+
+    # Bybit down (nothing listens at its URL): Bybit's market stays as it was, marked stale
+    # with one line; Binance's refreshes; the next refresh recovers
+    good = _bybit_rows(settings)
+    monkeypatch.setenv("LIQMAP_BYBIT_URL", dead_url().rstrip("/"))
+    monkeypatch.setenv("LIQMAP_BYBIT_DEADLINE_S", "2")
+    down = dataclasses.replace(settings, source="binance")  # Bybit's real API path
+    clock.at(TODAY, 10, 2)
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        result = _refresh(down, clock, server.url)
+    assert [(m.venue, m.ok) for m in result.markets] == [("binance", True), ("bybit", False)]
+    [line] = result.failures
+    assert line.startswith("bybit") and "\n" not in line, line
+    assert _bybit_rows(settings) == good
+    rows = _scalar(
+        settings, "SELECT as_of, stale_since, error FROM mart.nowcast WHERE venue = 'bybit'"
+    )
+    assert rows == (at(9, 2).replace(tzinfo=None), at(10, 2).replace(tzinfo=None), line)
+    clock.at(TODAY, 11, 2)
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        recovered = _refresh(settings, clock, server.url)
+    assert recovered.ok, recovered.failures
+    assert _scalar(
+        settings, "SELECT as_of, stale_since FROM mart.nowcast WHERE venue = 'bybit'"
+    ) == (at(11, 2).replace(tzinfo=None), None)
+
+
+def _bybit_rows(settings) -> tuple:
+    """Count and content hash of Bybit's raw and staged rows of the day in progress."""
+    return tuple(
+        _scalar(
+            settings,
+            f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table} "
+            "WHERE venue = 'bybit' AND day = $d",
+            {"d": TODAY},
+        )
+        for table in ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "stg.bars_5m")
+    )
 
 
 @pytest.mark.parametrize("webhook", ["hang", "fail"])
