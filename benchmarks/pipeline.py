@@ -106,10 +106,11 @@ def _tiers_file(tmp: Path) -> Path:
     return path
 
 
-def bench(symbols: str, venues: str, days: int, site: bool) -> None:
+def bench(symbols: str, venues: str, days: int, site: bool, keep: Path | None = None) -> None:
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
-    with tempfile.TemporaryDirectory() as tmp, dg.instance_for_test() as instance:
+    with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test() as instance:
+        tmp = str(keep) if keep is not None else scratch
         os.environ["LIQMAP_TIERS_FILE"] = str(_tiers_file(Path(tmp)))
         settings = load_settings(
             {
@@ -150,8 +151,9 @@ def main() -> None:
     parser.add_argument("--venues", default="binance,bybit")
     parser.add_argument("--compare", action="store_true", help="also 12 markets (6 symbols)")
     parser.add_argument("--no-site", action="store_true", help="leave the site out")
+    parser.add_argument("--keep", type=Path, help="build in this (empty) folder and keep it")
     args = parser.parse_args()
-    bench(args.symbols, args.venues, args.days, not args.no_site)
+    bench(args.symbols, args.venues, args.days, not args.no_site, args.keep)
     if args.compare:
         bench(TWELVE, args.venues, args.days, not args.no_site)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")

@@ -20,7 +20,7 @@ import numpy as np
 
 from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
 from transforms.model.layers import LAYER_VIEWS
-from transforms.model.levels import LevelParams, key_levels
+from transforms.model.levels import LEVEL_COLUMNS, LevelParams, key_level_columns
 from transforms.model.stable_levels import JUMP_MOVES
 
 Row = Mapping[str, Any]
@@ -167,8 +167,9 @@ def view_rows(
     np.add.at(long[0], k, [r["long_notional"] for r in map_rows])
     np.add.at(short[0], k, [r["short_notional"] for r in map_rows])
     oi_arr = np.array([oi if ok(oi) else np.nan])
-    levels = key_levels(price_low, width, long, short, np.array([spot]), oi_arr).iloc[0]
-    return {**levels.to_dict(), "close_price": spot, "flag": "window"}
+    cols = key_level_columns(price_low, width, long, short, np.array([spot]), oi_arr)
+    levels = {c: float(cols[c][0]) for c in (*LEVEL_COLUMNS, "major_cluster_min")}
+    return {**levels, "close_price": spot, "flag": "window"}
 
 
 def views_of(scenarios: Mapping[str, Row], layer_rows: list[Row] | None) -> dict[str, Row]:

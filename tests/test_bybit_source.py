@@ -283,7 +283,7 @@ def test_retcode_10006_until_the_deadline_is_rate_limited(server, tmp_path) -> N
 
 def test_403_bans_and_the_client_backs_off(server, tmp_path) -> None:
     server.add_fault(Fault("status", FUNDING, status=403, body=b"access too frequent"))
-    with _source(server, tmp_path, ban_backoff_s=0.5) as src:
+    with _source(server, tmp_path, ban_backoff_s=1.5) as src:
         with pytest.raises(Banned) as info:
             src.fetch_day("funding", SYMBOL, DAY)
         assert "403" in str(info.value) and "minutes" in str(info.value)
@@ -292,7 +292,7 @@ def test_403_bans_and_the_client_backs_off(server, tmp_path) -> None:
             src.fetch_day("klines_1m", SYMBOL, DAY)
         assert server.requests == sent
         assert _files(tmp_path) == []
-        time.sleep(0.6)
+        time.sleep(1.6)  # the back-off expires (any longer wait gives the same result)
         assert len(src.fetch_day("funding", SYMBOL, DAY).rows) == 3
 
 

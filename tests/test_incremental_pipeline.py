@@ -16,6 +16,7 @@ from orchestration.definitions import ALL_ASSETS
 from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import run_day, run_range, temp_settings
 from tests.test_model_state import TABLES, assert_same_rows
+from tests.test_snapshot_incremental import assert_snapshot_matches
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 VENUES = "binance,bybit"
@@ -27,6 +28,7 @@ def _settings(tmp, name: str):
     )
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_daily_partitions_equal_the_range_run(tmp_path):
     daily = _settings(tmp_path, "daily")
     day = FIRST
@@ -46,11 +48,15 @@ def test_daily_partitions_equal_the_range_run(tmp_path):
     before = LAST - timedelta(days=2)
     assert any(f"continued from {before}, rewrote from {LAST - timedelta(days=1)}" in line
                for line in lines), [line for line in lines if "model BTCUSDT" in line]  # fmt: skip
+    # the daily runs patched the snapshot (no whole copy after the first): it equals the
+    # warehouse table by table
+    assert any("partition(s) replaced" in line for line in lines), lines
     ranged = _settings(tmp_path, "range")
     assert run_range(ranged, FIRST, LAST).success
     a = duckdb.connect(str(daily.warehouse_path), read_only=True)
     b = duckdb.connect(str(ranged.warehouse_path), read_only=True)
     try:
+        assert assert_snapshot_matches(a, daily.snapshot_path) > 0
         for table in TABLES:  # a 4-day synthetic path may hold no 10 % swing
             assert_same_rows(a, b, table, some=table != "mart.moves")
         kept = a.execute(

@@ -21,6 +21,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.marts import update as update_module
 from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
@@ -93,6 +94,7 @@ def chained(tmp_path_factory):
     conn.close()
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     conn, updates = chained
     # each daily run after the first continued from the day before and read one day of bars
@@ -107,6 +109,22 @@ def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     for update in _chain(ranged, DAYS - 6, DAYS - 1, from_scratch=True):
         assert update.state_day is None and "--from-scratch" in update.why
     _same_marts(conn, ranged)
+
+
+def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypatch):
+    """A long window is modelled and written a chunk at a time (bounded memory), each chunk
+    continuing from the state the one before left: the rows of the daily chain."""
+    conn, _ = chained
+    monkeypatch.setattr(update_module, "CHUNK_DAYS", 7)
+    ranged = synthetic_warehouse(tmp_path / "chunks.duckdb", DAYS)
+    update = _update(ranged, _day(0), _day(DAYS))
+    assert update.state_day is None
+    assert update.rows["model_state"] == 6 * 11  # chunks end on days 6, 13, 20, 27, 28, 29
+    _same_marts(conn, ranged)
+    kept = ranged.execute(
+        "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'all' ORDER BY day"
+    ).fetchall()
+    assert [r[0] for r in kept] == [_day(27), _day(28), _day(29)]
 
 
 def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):
@@ -286,6 +304,7 @@ CHILD = """
 import sys
 from datetime import date
 import duckdb
+from transforms.marts import update as update_module
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
 conn = duckdb.connect(sys.argv[1])

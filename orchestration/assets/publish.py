@@ -12,7 +12,7 @@ from reports.site import build_site
 from reports.writer import remove_stale_temp_files
 from transforms.marts.coverage import describe_missing, missing_symbol_days, not_collected_days
 from transforms.marts.registry import ALL_MART_ASSETS
-from transforms.publish import export_marts, publish_snapshot, remove_stale_snapshot_temps
+from transforms.publish import publish_snapshot, remove_stale_snapshot_temps
 from transforms.raw.quality import rejected_days
 
 DAYS_ACCEPTED_CHECK = "days_accepted"
@@ -110,8 +110,9 @@ def warehouse_snapshot(
         rejected = rejected_days(conn, settings.symbols, start, end)
         every_day_rejected = len(rejected) == (end - start).days
         if not every_day_rejected:
-            size = publish_snapshot(conn, settings.snapshot_path, withheld=rejected)
-            counts = export_marts(conn, settings.exports_dir)
+            published = publish_snapshot(
+                conn, settings.snapshot_path, withheld=rejected, exports_dir=settings.exports_dir
+            )
         # rejected days are named by the gate below; here only what else lacks model rows
         missing = {
             symbol: days
@@ -136,7 +137,15 @@ def warehouse_snapshot(
     if every_day_rejected:
         context.log.error(f"snapshot not republished: every day of {span} was rejected")
         return dg.MaterializeResult(metadata={"published": False}, check_results=[gate])
-    context.log.info(f"snapshot published: {settings.snapshot_path} ({size:,} bytes)")
+    how = (
+        f"{len(published.tables)} table(s), {published.partitions} partition(s) replaced"
+        if published.mode == "incremental"
+        else f"copied whole: {published.why}"
+    )
+    context.log.info(
+        f"snapshot published: {settings.snapshot_path} ({published.size:,} bytes; {how}; "
+        f"{len(published.exported)} Parquet export(s) rewritten)"
+    )
     if missing:
         # the other symbols' rows are in the snapshot and on the site; the run still fails
         raise dg.Failure(
@@ -149,8 +158,10 @@ def warehouse_snapshot(
     return dg.MaterializeResult(
         metadata={
             "snapshot": dg.MetadataValue.path(str(settings.snapshot_path)),
-            "bytes": size,
-            **{f"rows_{k}": v for k, v in counts.items()},
+            "bytes": published.size,
+            "mode": published.mode,
+            "tables_patched": len(published.tables),
+            **{f"rows_{k}": v for k, v in published.rows.items()},
         },
         check_results=[gate],
     )

@@ -20,12 +20,12 @@ substitution:
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
+import numpy as np
 
 LONG = "#e4572e"  # longs: red-orange
 SHORT = "#17a2a8"  # shorts: teal (distinct from LONG for red/green colour blindness)
@@ -139,46 +139,67 @@ def _tight(v: Any) -> Any:
     return v
 
 
+def _tight_all(values: list[Any]) -> list[Any]:
+    return [
+        int(v) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v for v in values
+    ]
+
+
 def _runs(values: list[Any]) -> list[list[Any]]:
     runs: list[list[Any]] = []
+    last, last_type = object(), None
     for v in values:
-        if runs and runs[-1][0] == v and type(runs[-1][0]) is type(v):
+        t = type(v)
+        if t is last_type and v == last:
             runs[-1][1] += 1
         else:
             runs.append([v, 1])
+            last, last_type = v, t
     return runs
 
 
-def _numeric(values: list[Any]) -> bool:
-    return all(type(v) in (int, float) and math.isfinite(v) for v in values)
+_NUMBER_TYPES = frozenset({int, float})
+_SCALAR_TYPES = frozenset({int, float, str, type(None)})
+CODED_MIN_ROWS = 16  # shorter columns: their values, or runs of one value
 
 
-def _seq(values: list[Any]) -> dict[str, Any] | None:
+def _numeric(values: list[Any]) -> np.ndarray | None:
+    """The values as doubles when all are finite numbers a double holds exactly."""
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        return None
+    arr = np.array(values, dtype=np.float64)
+    if not np.isfinite(arr).all() or np.abs(arr).max() > 2.0**53:
+        return None
+    return arr
+
+
+def _seq(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$seq": [first, step, n]}` when values[i] == first + i * step exactly (in doubles,
     as the page script computes it)."""
-    first, step = values[0], values[1] - values[0]
-    if all(values[i] == first + i * step for i in range(len(values))):
-        return {"$seq": [_tight(first), _tight(step), len(values)]}
+    first, step = float(arr[0]), float(arr[1] - arr[0])
+    if np.array_equal(arr, first + np.arange(len(arr)) * step):
+        return {"$seq": _tight_all([first, step]) + [len(arr)]}
     return None
 
 
-def _delta(values: list[Any], depth: int) -> dict[str, Any] | None:
+def _delta(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
-    exactly (in doubles, as the page script adds them)."""
-    deltas = [_tight(b - a) for a, b in zip(values, values[1:], strict=False)]
-    acc = values[0]
-    for d, v in zip(deltas, values[1:], strict=True):
-        acc = acc + d
-        if acc != v:
-            return None
-    return {"$delta": [_tight(values[0]), _column(deltas, depth + 1)]}
+    exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
+    deltas = np.diff(arr)
+    if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
+        return None
+    return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
 
 
-def _period(values: list[Any]) -> int | None:
+def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
     n, first = len(values), values[0]
     for p in range(1, n // 2 + 1):
-        if n % p == 0 and values[p] == first and values[p:] == values[:-p]:
+        if n % p or values[p] != first:
+            continue
+        if arr is not None and np.array_equal(arr[p:], arr[:-p]):
+            return p
+        if arr is None and values[p:] == values[:-p]:
             return p
     return None
 
@@ -187,41 +208,76 @@ def _size(col: Any) -> int:
     return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
 
 
+def _null_runs(values: list[Any]) -> list[int]:
+    """Lengths of the alternating runs of values and of nulls, a run of values first (its
+    length may be 0)."""
+    out, held, count = [], True, 0
+    for v in values:
+        if (v is not None) == held:
+            count += 1
+        else:
+            out.append(count)
+            held, count = not held, 1
+    out.append(count)
+    return out
+
+
 def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     """One column, in the shortest of these codings (docs/api.md), each giving back exactly
     the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
     `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
     (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
     every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
-    repeated per view). `deltas`, `column` and `indices` are columns themselves."""
-    plain = [_tight(v) for v in values]
+    repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
+    lengths of values and nulls, then the values). `deltas`, `column` and `indices` are
+    columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
+    column's length."""
+    plain = _tight_all(values)
     n = len(values)
-    if n < 4 or depth > 2:
-        return plain
-    out: list[Any] = [plain]
-    runs = _runs(values)
-    if len(runs) * 2 <= n:
-        out.append({"$rle": [[_tight(v), c] for v, c in runs]})
-    if _numeric(values):
-        seq = _seq(values)
+    if n < CODED_MIN_ROWS:
+        runs = _runs(plain) if n >= 4 else plain
+        return {"$rle": runs} if len(runs) * 2 <= n else plain
+    arr = _numeric(values)
+    if arr is not None:
+        seq = _seq(arr)
         if seq is not None:
             return seq
-        if len(runs) * 2 > n:
-            delta = _delta(values, depth)
+    out: list[Any] = [plain]
+    if arr is not None:
+        starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
+        few_runs = len(starts) * 2 <= n
+        if few_runs:
+            counts = np.diff(np.append(starts, n)).tolist()
+            out.append(
+                {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
+            )
+        few_values = len(np.unique(arr)) * 3 <= n
+    else:
+        runs = _runs(plain)
+        few_runs = len(runs) * 2 <= n
+        if few_runs:
+            out.append({"$rle": runs})
+        few_values = True
+    if not few_runs and depth < 2:
+        if arr is not None:
+            delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-    if len(runs) * 2 > n:
-        p = _period(values)
-        if p is not None:
-            out.append({"$rep": [_column(values[:p], depth + 1), n // p]})
-    if all(v is None or isinstance(v, (str, int, float)) for v in values):
+        if depth == 0:
+            p = _period(plain, arr)
+            if p is not None:
+                out.append({"$rep": [_column(values[:p], 1), n // p]})
+    if depth == 0 and arr is None and None in plain:
+        held = [v for v in plain if v is not None]
+        if held and _numeric(held) is not None:
+            out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
+    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
-        for v in values:
+        for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
         if len(uniq) * 3 <= n:
-            idx = [uniq[(type(v), v)] for v in values]
-            keys = [_tight(v) for _, v in uniq]
-            out.append({"$dict": [keys, _column(idx, depth + 1)]})
+            idx = [uniq[(type(v), v)] for v in plain]
+            out.append({"$dict": [[v for _, v in uniq], _column(idx, 2)]})
     return min(out, key=_size) if len(out) > 1 else plain
 
 
@@ -249,20 +305,26 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
         return [v for v, n in col["$rle"] for _ in range(n)]
     if "$seq" in col:
         first, step, n = col["$seq"]
-        return [_tight(first + i * step) for i in range(n)]
+        return _tight_all([first + i * step for i in range(n)])
     if "$delta" in col:
         first, deltas = col["$delta"]
         out, acc = [first], first
         for d in _uncolumn(deltas):
             acc = acc + d
-            out.append(_tight(acc))
-        return out
+            out.append(acc)
+        return _tight_all(out)
     if "$rep" in col:
         inner, times = col["$rep"]
         return _uncolumn(inner) * times
     if "$dict" in col:
         keys, idx = col["$dict"]
         return [keys[i] for i in _uncolumn(idx)]
+    if "$nulls" in col:
+        runs, held = col["$nulls"]
+        it, out = iter(_uncolumn(held)), []
+        for i, count in enumerate(runs):
+            out += [next(it) for _ in range(count)] if i % 2 == 0 else [None] * count
+        return out
     raise ValueError(f"unknown column coding {sorted(col)}")
 
 

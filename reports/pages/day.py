@@ -343,6 +343,28 @@ def day_context(
     )
 
 
+def printed_figures(ctx: DayContext) -> dict:
+    """The page's figures outside the charts, as its HTML prints them, for the venue switch
+    (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
+    figures add up, the key figures, and the rows (cell texts, row header first) of the
+    key levels, metrics, scenarios and largest-bands tables."""
+    return {
+        "headline": ctx.headline,
+        "spot": ctx.spot,
+        "label": ctx.venue_label,
+        "kpis": [[k.key, k.value, k.venues, k.spread, k.delta] for k in ctx.kpis],
+        "rows": {
+            "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
+            "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
+            "scenarios": [
+                [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above]
+                for s in ctx.scenarios
+            ],
+            "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
+        },
+    }
+
+
 def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> dict:
     """The day data file of a page (reports.datafiles): every chart's spec ref and each
     heatmap window's raster description, by element id."""
@@ -373,6 +395,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": ctx.whatif,
+            # a venue's figures for the venue switch; the aggregate's are in the page itself
+            **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },
     )
 

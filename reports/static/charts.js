@@ -59,6 +59,8 @@
     if (!state.key) { return Promise.resolve([]); }
     return window.liqData.load(state.key).then(function (day) {
       window.liqData.setMonths(day.heat_months);
+      // the figures outside the charts follow the venue too (venuefigures.js)
+      if (window.liqPrinted) { window.liqPrinted.show(day); }
       var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
       return Promise.all(els.map(function (el) { return embed(el, day); }));
     });

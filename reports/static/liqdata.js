@@ -52,6 +52,11 @@
     } else if (c.$dict) {
       var keys = c.$dict[0];
       out = column(c.$dict[1]).map(function (k) { return keys[k]; });
+    } else if (c.$nulls) {
+      var held = column(c.$nulls[1]), h = 0;
+      c.$nulls[0].forEach(function (count, r) {
+        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : null); }
+      });
     } else {
       throw new Error("unknown column coding " + Object.keys(c).join(","));
     }

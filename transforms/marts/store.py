@@ -6,6 +6,7 @@ re-run of a day or a range leaves the same rows and a crash leaves the previous 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -35,10 +36,14 @@ MODEL_MARTS = tuple(m for m in MARTS.values() if m.windowing is Windowing.MODEL_
 DELETE_DAY_WINDOW_SQL = (
     "DELETE FROM {table} WHERE venue = $venue AND symbol = $symbol AND day >= $start AND day < $end"
 )
+DELETE_MARKETS_WINDOW_SQL = (
+    "DELETE FROM {table} WHERE symbol = $symbol AND list_contains($venues, venue) "
+    "AND day >= $start AND day < $end"
+)
 PRICE_HOURLY_TABLE = MARTS["price_hourly"].table
 MODEL_PARAMS_TABLE = MARTS["model_params"].table
 DELETE_PARAMS_SQL = (
-    "DELETE FROM mart.model_params WHERE params_hash = $hash AND scenario = $scenario"
+    "DELETE FROM mart.model_params WHERE list_contains($keys, params_hash || '|' || scenario)"
 )
 
 
@@ -66,17 +71,37 @@ def read_bars_after(
     return conn.execute(READ_BARS_AFTER_SQL, params).df()
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Append a frame whose columns match the table's, by name."""
-    if frame.empty:
+def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its `day` column of `datetime.date` objects as datetime64 (DuckDB scans
+    a numpy column without touching a Python object per row; a day has thousands of rows,
+    so each distinct day is converted once)."""
+    if "day" not in frame.columns or frame["day"].dtype != object:
+        return frame
+    codes, days = pd.factorize(frame["day"])
+    if not all(isinstance(d, date) for d in days):
+        return frame
+    values = np.asarray(days, dtype="datetime64[D]").astype("datetime64[s]")
+    day = np.where(codes >= 0, values[np.maximum(codes, 0)], np.datetime64("NaT", "s"))
+    return frame.assign(day=day)
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame]) -> int:
+    """Append frames whose columns match the table's, by name, in one statement (each frame
+    is scanned in place by DuckDB: no concatenated copy)."""
+    frames = [_scannable(f) for f in frames if not f.empty]
+    if not frames:
         return 0
-    conn.register("_mart_frame", frame)
+    names = [f"_mart_frame_{i}" for i in range(len(frames))]
+    for name, frame in zip(names, frames, strict=True):
+        conn.register(name, frame)
     try:
-        cols = ", ".join(f'"{c}"' for c in frame.columns)
-        conn.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _mart_frame")
+        cols = ", ".join(f'"{c}"' for c in frames[0].columns)
+        union = " UNION ALL ".join(f"SELECT {cols} FROM {name}" for name in names)
+        conn.execute(f"INSERT INTO {table} ({cols}) {union}")
     finally:
-        conn.unregister("_mart_frame")
-    return len(frame)
+        for name in names:
+            conn.unregister(name)
+    return sum(len(f) for f in frames)
 
 
 def write_price_hourly(
@@ -111,10 +136,11 @@ def write_price_hourly(
 # under the day of confirmation) or the same swing seen earlier, so it is dropped here and a
 # swing is never listed twice. Re-running an older day keeps the newer running row.
 DELETE_STALE_RUNNING_MOVES_SQL = """
-DELETE FROM mart.moves
-WHERE venue = $venue AND symbol = $symbol AND NOT confirmed
-  AND day < (
-    SELECT max(day) FROM mart.moves WHERE venue = $venue AND symbol = $symbol AND NOT confirmed
+DELETE FROM mart.moves AS m
+WHERE list_contains($venues, m.venue) AND m.symbol = $symbol AND NOT m.confirmed
+  AND m.day < (
+    SELECT max(x.day) FROM mart.moves AS x
+    WHERE x.venue = m.venue AND x.symbol = m.symbol AND NOT x.confirmed
   )
 """
 
@@ -172,19 +198,40 @@ def replace_marts(
     reference: str | None = None,
     venues: tuple[str, ...] = (),
 ) -> dict[str, int]:
-    """`write_marts` without its transaction: the caller's transaction holds several
-    markets' rows and their model state (transforms.marts.update)."""
+    """`write_marts` without its transaction (see `replace_markets`)."""
+    return replace_markets(conn, {venue: frames}, symbol, start, end, reference, venues)
+
+
+def replace_markets(
+    conn: duckdb.DuckDBPyConnection,
+    frames: Mapping[str, MartFrames],
+    symbol: str,
+    start: date,
+    end: date,
+    reference: str | None = None,
+    venues: tuple[str, ...] = (),
+) -> dict[str, int]:
+    """Replace the window's rows of several markets of `symbol` (venue -> frames; the
+    aggregate 'all' last, after the venues it sums) in every model mart — one DELETE and one
+    INSERT per mart for all of them —, and in `mart.price_hourly`. No transaction of its own:
+    the caller's holds the markets' rows and their model state (transforms.marts.update)."""
+    markets = list(frames)
     counts: dict[str, int] = {}
-    params = {"venue": venue, "symbol": symbol, "start": start, "end": end}
-    rows = frames.by_mart()
-    rows["moves"] = moves_by_day(frames.moves, start, end)
+    params = {"venues": markets, "symbol": symbol, "start": start, "end": end}
+    rows = {venue: f.by_mart() for venue, f in frames.items()}
+    for venue, f in frames.items():
+        rows[venue]["moves"] = moves_by_day(f.moves, start, end)
     for mart in MODEL_MARTS:
-        conn.execute(DELETE_DAY_WINDOW_SQL.format(table=mart.table), params)
-        counts[mart.name] = _insert(conn, mart.table, rows[mart.name])
-    conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"venue": venue, "symbol": symbol})
-    counts["price_hourly"] = write_price_hourly(conn, symbol, start, end, venue, reference, venues)
+        conn.execute(DELETE_MARKETS_WINDOW_SQL.format(table=mart.table), params)
+        counts[mart.name] = _insert(conn, mart.table, [rows[v][mart.name] for v in markets])
+    conn.execute(DELETE_STALE_RUNNING_MOVES_SQL, {"venues": markets, "symbol": symbol})
+    counts["price_hourly"] = sum(
+        write_price_hourly(conn, symbol, start, end, venue, reference, venues) for venue in markets
+    )
     failpoint("marts-write")
-    for row in frames.model_params.itertuples(index=False):
-        conn.execute(DELETE_PARAMS_SQL, {"hash": row.params_hash, "scenario": row.scenario})
-    counts["model_params"] = _insert(conn, MODEL_PARAMS_TABLE, frames.model_params)
+    used = pd.concat([f.model_params for f in frames.values()], ignore_index=True)
+    used = used.drop_duplicates(["params_hash", "scenario"], keep="last")
+    keys = (used["params_hash"] + "|" + used["scenario"]).tolist()
+    conn.execute(DELETE_PARAMS_SQL, {"keys": keys})
+    counts["model_params"] = _insert(conn, MODEL_PARAMS_TABLE, [used])
     return counts

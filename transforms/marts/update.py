@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from transforms.db import transaction
@@ -21,7 +22,6 @@ from transforms.marts.aggregate import aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
-from transforms.marts.registry import MartFrames
 from transforms.marts.state import (
     MarketInputs,
     Restart,
@@ -34,13 +34,16 @@ from transforms.marts.state import (
     state_rows,
     tiers_fingerprints,
 )
-from transforms.marts.store import read_bars, read_bars_after, replace_marts
+from transforms.marts.store import read_bars, read_bars_after, replace_markets
 from transforms.model.layers import LAYER_SCENARIOS
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import scenario_params
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
+
+#: the longest window modelled and written at once (a longer one is cut into such chunks)
+CHUNK_DAYS = 31
 
 
 class NoStagedBars(LookupError):
@@ -118,22 +121,23 @@ def _missing_days(
     return sorted({d.isoformat() for days in missing.values() for d in days})
 
 
-def concat_frames(parts: list[MartFrames]) -> MartFrames:
-    """One market's frames of consecutive segments: every mart's rows in order; of the
-    swings, a segment's running (unconfirmed) one only from the last segment."""
-    last = len(parts) - 1
-    moves = [p.moves if i == last else p.moves[p.moves["confirmed"]] for i, p in enumerate(parts)]
-    marts = {
-        name: pd.concat([p.by_mart()[name] for p in parts], ignore_index=True)
-        for name in parts[0].by_mart()
-        if name != "moves"
-    }
-    params = pd.concat([p.model_params for p in parts], ignore_index=True)
-    return MartFrames(
-        **marts,
-        moves=pd.concat(moves, ignore_index=True),
-        model_params=params.drop_duplicates(["params_hash", "scenario"], keep="last"),
-    )
+def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple[date, date]]:
+    """[first, end) cut into windows of at most CHUNK_DAYS days in which every market has
+    bars (a window one market has none in joins the next, so no chunk models a market on
+    nothing); the last window ends at `end`."""
+    bounds = [first]
+    while bounds[-1] + timedelta(days=CHUNK_DAYS) < end:
+        bounds.append(bounds[-1] + timedelta(days=CHUNK_DAYS))
+    bounds.append(end)
+    ts = [b["ts"].to_numpy(dtype="datetime64[ns]") for b in bars.values()]
+    out: list[tuple[date, date]] = []
+    lo = first
+    for hi in bounds[1:]:
+        a, z = np.datetime64(lo, "ns"), np.datetime64(hi, "ns")
+        if hi == end or all(bool(((t >= a) & (t < z)).any()) for t in ts):
+            out.append((lo, hi))
+            lo = hi
+    return out
 
 
 def update_marts(
@@ -251,24 +255,24 @@ def update_marts(
     # Model the bars up to the last day's start, then the last day: the states at the end of
     # both days are kept. Staging the next day refreshes this day's last bar (its open
     # interest as of the next day's first snapshot), so the next run continues from the day
-    # before and rewrites this one.
+    # before and rewrites this one. A long window is modelled and written CHUNK_DAYS at a
+    # time, each chunk continuing from the state the one before left (in memory): a year
+    # costs a month's memory, and the rows are those of one pass (advance is exact).
     split = pd.Timestamp(last_day)
     if not all((bars["ts"] < split).any() for bars in chunks.values()):
         split = None
-    segments = [(first, last_day), (max(first, last_day), end)] if split is not None else []
-    segments = segments or [(first, end)]
+    segments = _chunks(first, last_day, chunks) if split is not None else []
+    segments = [*segments, (max(first, last_day), end)] if segments else _chunks(first, end, chunks)
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
-    parts: dict[str, list[MartFrames]] = {venue: [] for venue in (*brackets, AGGREGATE_VENUE)}
-    state_frames = []
-    models: list = []
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
         keep = keep_last_state or seg_last < last_day
         cut = pd.Timestamp(seg_end)
         models = []
+        state_frames = []
         for venue, b in brackets.items():
             bars = chunks[venue]
             before = bars["ts"] < cut
@@ -277,13 +281,13 @@ def update_marts(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
                 state=states_now.get(venue), prev=prevs[venue],
             )  # fmt: skip
+            del seg_bars
             daily = model.frames.daily_metrics
             daily["history_incomplete"] = [
                 history_note(gaps[venue], d, params.lookback_days) for d in daily["day"]
             ]
             models.append(model)
             states_now[venue] = model.state
-            parts[venue].append(model.frames)
             if keep:
                 missing = tuple(d for d in gaps[venue] if d <= seg_last.isoformat())
                 fingerprints = bars_fingerprints(conn, venue, symbol, seg_last)
@@ -299,7 +303,6 @@ def update_marts(
             not_collected,
             prevs[AGGREGATE_VENUE],
         )
-        parts[AGGREGATE_VENUE].append(aggregate)
         for venue, frames_now in zip(
             (*brackets, AGGREGATE_VENUE), (*(m.frames for m in models), aggregate), strict=True
         ):
@@ -314,18 +317,17 @@ def update_marts(
                 AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None
             )
             state_frames.append(state)
-    frames = {venue: concat_frames(p) for venue, p in parts.items()}
-    reference = reference_market(models).venue
-    written = tuple(m.venue for m in models)
-    with transaction(conn):
-        for venue in written:
-            update.add(replace_marts(conn, frames[venue], symbol, first, end, venue))
-        aggregate = frames[AGGREGATE_VENUE]
-        update.add(
-            replace_marts(conn, aggregate, symbol, first, end, AGGREGATE_VENUE, reference, written)
-        )
-        if state_frames:
-            rows = pd.concat(state_frames, ignore_index=True)
-            update.add({"model_state": replace_state(conn, rows)})
-        failpoint("state-write")
+        reference = reference_market(models).venue
+        written = tuple(m.venue for m in models)
+        # the chunk's marts of every market and their states at its end: one transaction
+        with transaction(conn):
+            markets = {**{m.venue: m.frames for m in models}, AGGREGATE_VENUE: aggregate}
+            update.add(
+                replace_markets(conn, markets, symbol, seg_start, seg_end, reference, written)
+            )
+            if state_frames:
+                rows = pd.concat(state_frames, ignore_index=True)
+                update.add({"model_state": replace_state(conn, rows)})
+            failpoint("state-write")
+        del models, aggregate, markets, state_frames
     return update

@@ -196,22 +196,25 @@ class _SparseTable:
 def _ratios_per_open(
     brackets: pd.DataFrame, open_day_ns: np.ndarray, params: ModelParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(k_long, k_short) of shape (n_open, n_levels) using the snapshot in force each day."""
-    b = brackets.copy()
+    """(k_long, k_short) of shape (n_open, n_levels) using the snapshot in force each day.
+
+    Only the snapshots some opening day uses (and the newest, for the effective leverage)
+    are looked up: a day's run opens cohorts under one snapshot, not the table's history."""
+    b = brackets
     if "effective_date" not in b.columns:
-        b["effective_date"] = pd.Timestamp("1970-01-01")
-    eff = pd.to_datetime(b["effective_date"]).astype("datetime64[ns]")
-    b["_eff"] = eff.to_numpy().view("int64")
-    dates = np.sort(b["_eff"].unique())
-    kl, ks, levs = [], [], []
-    for d in dates:
-        a, s_, lev = lp_ratios(b[b["_eff"] == d], params.leverage_levels, params.position_notional)
-        kl.append(a)
-        ks.append(s_)
-        levs.append(lev)
+        b = b.assign(effective_date=pd.Timestamp("1970-01-01"))
+    eff = pd.to_datetime(b["effective_date"]).astype("datetime64[ns]").to_numpy().view("int64")
+    dates = np.unique(eff)
     snap = np.searchsorted(dates, open_day_ns, side="right") - 1
     snap = np.clip(snap, 0, len(dates) - 1)  # before the first snapshot: use the earliest
-    return np.asarray(kl)[snap], np.asarray(ks)[snap], np.asarray(levs)[-1]
+    used = np.union1d(np.unique(snap), [len(dates) - 1])
+    n_lev = len(params.leverage_levels)
+    kl, ks = np.zeros((len(dates), n_lev)), np.zeros((len(dates), n_lev))
+    levs = {}
+    for i in used:
+        a, s_, lev = lp_ratios(b[eff == dates[i]], params.leverage_levels, params.position_notional)
+        kl[i], ks[i], levs[i] = a, s_, lev
+    return kl[snap], ks[snap], levs[len(dates) - 1]
 
 
 def run_model(

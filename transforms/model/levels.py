@@ -162,6 +162,21 @@ def key_levels(
     (n_snapshots, n_bins) alive notional by liquidation-price bin; `spots` and `oi` (the
     market's open interest, USDT) (n_snapshots,). A side with no notional gets NaN levels;
     a side without a major bin gets a NaN nearest cluster."""
+    cols = key_level_columns(price_low, bin_size, long, short, spots, oi, params)
+    return pd.DataFrame(cols, columns=[*LEVEL_COLUMNS, "major_cluster_min"])
+
+
+def key_level_columns(
+    price_low: np.ndarray,
+    bin_size: float,
+    long: np.ndarray,
+    short: np.ndarray,
+    spots: np.ndarray,
+    oi: np.ndarray,
+    params: LevelParams | None = None,
+) -> dict[str, np.ndarray]:
+    """`key_levels` as arrays by column, without a DataFrame (the site computes one
+    snapshot per view and day, where building the frame costs more than the levels)."""
     p = params or LevelParams()
     price_low = np.asarray(price_low, dtype=float)
     long = np.atleast_2d(np.asarray(long, dtype=float))
@@ -172,14 +187,12 @@ def key_levels(
         raise ValueError(
             f"grids must be (snapshots, bins) = ({m}, {nb}); got {long.shape} and {short.shape}"
         )
-    columns = [*LEVEL_COLUMNS, "major_cluster_min"]
     oi = np.asarray(oi, dtype=float)
     if oi.shape != (m,):
         raise ValueError(f"oi must have one value per snapshot ({m}), got shape {oi.shape}")
     threshold = major_min(oi, bin_size, spots, p)
     if m == 0 or nb == 0:
-        data = {c: np.full(m, np.nan) for c in LEVEL_COLUMNS}
-        return pd.DataFrame({**data, "major_cluster_min": threshold}, columns=columns)
+        return {**{c: np.full(m, np.nan) for c in LEVEL_COLUMNS}, "major_cluster_min": threshold}
     if np.any(np.diff(price_low) <= 0):
         raise ValueError("price_low must be strictly ascending")
     centre = price_low + bin_size / 2.0
@@ -214,4 +227,4 @@ def key_levels(
             kind, _, field = key.rpartition("_")
             cols[f"{kind}_{side}_{field}"] = vals
     cols["major_cluster_min"] = threshold
-    return pd.DataFrame(cols, columns=columns)
+    return cols

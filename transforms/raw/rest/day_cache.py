@@ -3,20 +3,23 @@
 REST venues publish no checksums, so we record our own when a *complete, past* day has been
 fetched and validated. Layout: `<root>/<dataset>/<SYMBOL>/<SYMBOL>-<dataset>-<day>.json` with
 `<file>.sha256` in sha256sum format beside it. The data file is written first and the sidecar
-last, both atomically, so an entry only exists when both do. Every load re-hashes the file:
-a mismatch is a CacheCorrupt error naming the file (the file is kept for inspection).
+last, both atomically (transforms.atomic: temp file, then rename; not fsynced, like the
+archive cache: a day can always be fetched again, and two fsyncs per day cost more than the
+day's parsing), so an entry only exists when both do. Every load re-hashes the file: a
+mismatch (e.g. a file torn by a power loss) is a CacheCorrupt error naming the file (the file
+is kept for inspection).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from transforms.atomic import StaleTemps, atomic_write_bytes
 from transforms.config import validate_symbol
 
 _SHA_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)\n?$")
@@ -24,10 +27,13 @@ _SHA_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)\n?$")
 
 @dataclass(frozen=True)
 class Page:
-    """One successful raw response and the query (or POST body fields) that produced it."""
+    """One successful raw response and the query (or POST body fields) that produced it;
+    `doc`, when the client already decoded the body to check it, is that JSON document (not
+    stored, not compared: a parser reuses it instead of decoding the body again)."""
 
     params: dict[str, str]
     body: bytes
+    doc: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -35,20 +41,6 @@ class CachedDay:
     path: Path
     sha256: str
     pages: list[Page]
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def cache_format(venue: str) -> str:
@@ -89,6 +81,7 @@ class DayCache:
         self.root = Path(root)
         self.venue = venue
         self.corrupt = corrupt
+        self._stale = StaleTemps()
 
     def path_for(self, dataset: str, symbol: str, period: str) -> Path:
         validate_symbol(symbol)
@@ -129,9 +122,8 @@ class DayCache:
         path = self.path_for(dataset, symbol, period)
         data = encode_pages(self.venue, dataset, symbol, period, pages)
         digest = hashlib.sha256(data).hexdigest()
-        for stale in path.parent.glob(f".{path.name}*.tmp"):
-            stale.unlink(missing_ok=True)
+        self._stale.remove(path)
         self.sidecar(path).unlink(missing_ok=True)
-        _atomic_write(path, data)
-        _atomic_write(self.sidecar(path), f"{digest}  {path.name}\n".encode())
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(self.sidecar(path), f"{digest}  {path.name}\n".encode())
         return CachedDay(path, digest, list(pages))

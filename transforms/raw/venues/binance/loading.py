@@ -1,11 +1,12 @@
 """Load verified archive files into `raw.*`: one window, one transaction, idempotent.
 
-All files of a dataset are extracted to a temp dir and read by one DuckDB `read_csv` per
-header variant into a temp staging table (if that read fails, file by file, so the error names
-the file that does not parse). Each file is validated (validation.py); a rejected
-file loads nothing and is recorded in `raw.rejected_files`. Then, in one transaction, the rows
-of the days the accepted files cover are replaced; `raw.files` gets one row per accepted file
-(replacing earlier rows for the same period).
+All files of a dataset are extracted in memory and read by Arrow's CSV reader into one table,
+staged into a temp table by one DuckDB statement. When Arrow refuses any of them, the batch is
+written to a temp dir and read by one DuckDB `read_csv` per header variant instead (if that read
+fails, file by file, so the error names the file that does not parse). Each file is validated
+(validation.py); a rejected file loads nothing and is recorded in `raw.rejected_files`. Then,
+in one transaction, the rows of the days the accepted files cover are replaced; `raw.files`
+gets one row per accepted file (replacing earlier rows for the same period).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from transforms.db import transaction
 from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
@@ -26,6 +28,8 @@ from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS, VENUE, perio
 from transforms.raw.venues.binance.datasets import dataset as dataset_spec
 from transforms.raw.venues.binance.parsing import (
     ExtractedCsv,
+    arrow_select_sql,
+    arrow_table,
     extract_csv,
     select_params,
     select_sql,
@@ -39,6 +43,8 @@ from transforms.raw.venues.binance.validation import (
     screen_stage,
     validate_stage,
 )
+
+_ARROW = "_liqmap_stage_arrow"  # the registered Arrow table of a batch
 
 
 @dataclass
@@ -80,7 +86,7 @@ def _extract(files: Sequence[FetchedFile], dataset: str, tmp: Path):
     rejected: list[Rejection] = []
     for f in files:
         try:
-            csv = extract_csv(f.path, dataset, tmp)
+            csv = extract_csv(f.path, dataset, tmp, write=False)
         except CorruptArchive as exc:
             shown = StagedFile(f"rejected:{f.relpath}", f.relpath, str(f.path), f.period, False)
             detail = str(exc).removeprefix(f"{f.path.name}: ")
@@ -92,11 +98,16 @@ def _extract(files: Sequence[FetchedFile], dataset: str, tmp: Path):
 
 
 def _stage(conn, dataset: str, staged: list[StagedFile], csvs: list[ExtractedCsv]):
-    """Read the batch into the stage table with one DuckDB read; if that fails, read file by
-    file so the error names the file that does not parse (and the others still load)."""
+    """Read the batch into the stage table: Arrow in memory (`_stage_arrow`), else with one
+    DuckDB read of the files written out; if that fails, file by file so the error names the
+    file that does not parse (and the others still load)."""
     conn.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
     if not csvs:
         return staged, []
+    if _stage_arrow(conn, dataset, csvs):
+        return staged, []
+    for c in csvs:
+        c.path.write_bytes(c.data)
     try:
         body = select_sql(dataset, [c.has_header for c in csvs])
         conn.execute(f"CREATE TEMP TABLE {STAGE} AS {body}", select_params(csvs))
@@ -118,6 +129,24 @@ def _stage(conn, dataset: str, staged: list[StagedFile], csvs: list[ExtractedCsv
         created = True
         good.append(f)
     return good, rejected
+
+
+def _stage_arrow(conn, dataset: str, csvs: list[ExtractedCsv]) -> bool:
+    """The batch parsed by Arrow in memory and staged with one statement (the same SELECT as
+    the DuckDB read); False, nothing staged, when Arrow or the SELECT refuses any file."""
+    try:
+        table = arrow_table(dataset, csvs)
+    except (pa.ArrowException, ValueError):
+        return False
+    conn.register(_ARROW, table)
+    try:
+        conn.execute(f"CREATE TEMP TABLE {STAGE} AS {arrow_select_sql(dataset, _ARROW)}")
+        return True
+    except duckdb.Error:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
+        return False
+    finally:
+        conn.unregister(_ARROW)
 
 
 def _line_of(message: str) -> int | None:

@@ -1,7 +1,10 @@
 """Read verified archive zips into rows shaped like the raw tables.
 
 DuckDB cannot read inside a zip, so the single CSV member is extracted (stdlib `zipfile`) and
-read by DuckDB with explicit column types. Line 1 is sniffed: files with a header must carry
+read with explicit column types: in memory by Arrow's CSV reader for a batch of files
+(`arrow_table`, one table for the batch), or written out and read by DuckDB (`select_sql`),
+which the loader falls back to when Arrow refuses a file, so a bad file's error is DuckDB's
+line as before. Line 1 is sniffed: files with a header must carry
 exactly the expected names; headerless files must have the expected column count. Anything
 else is schema drift and raises `CorruptArchive`. Epoch values above 1e14 are microseconds
 (Binance spot moved to µs in 2025; USDⓈ-M stays in ms), funding `calc_time` is floored to the
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from transforms.raw.venues.binance.cache import CorruptArchive
 from transforms.raw.venues.binance.datasets import Dataset, dataset
@@ -28,9 +33,10 @@ def schema_for(name: str) -> Dataset:
 
 @dataclass(frozen=True)
 class ExtractedCsv:
-    path: Path
+    path: Path  # where the CSV is (or, extracted with write=False, would be) written
     has_header: bool
     source: str  # the zip it came from, for messages
+    data: bytes = field(default=b"", repr=False)
 
 
 def sniff_header(first_line: str, dataset: str, where: str) -> bool:
@@ -56,8 +62,11 @@ def sniff_header(first_line: str, dataset: str, where: str) -> bool:
     return False
 
 
-def extract_csv(zip_path: Path, dataset: str, dest_dir: Path) -> ExtractedCsv:
-    """Extract the single CSV member of an archive zip into dest_dir and sniff its header."""
+def extract_csv(
+    zip_path: Path, dataset: str, dest_dir: Path, *, write: bool = True
+) -> ExtractedCsv:
+    """Extract the single CSV member of an archive zip into dest_dir and sniff its header
+    (`write=False`: keep it in memory only, `data`)."""
     zip_path = Path(zip_path)
     where = zip_path.name
     try:
@@ -77,8 +86,50 @@ def extract_csv(zip_path: Path, dataset: str, dest_dir: Path) -> ExtractedCsv:
     first_line = (data if newline < 0 else data[:newline]).decode("utf-8", errors="replace")
     has_header = sniff_header(first_line, dataset, where)
     out = Path(dest_dir) / (zip_path.stem + ".csv")
-    out.write_bytes(data)
-    return ExtractedCsv(out, has_header, where)
+    if write:
+        out.write_bytes(data)
+    return ExtractedCsv(out, has_header, where, data)
+
+
+#: the Arrow type each DuckDB type of the registry is read as
+_ARROW_TYPES = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64()}
+_ARROW_TYPES["VARCHAR"] = pa.string()
+
+
+def arrow_table(dataset: str, csvs: Sequence[ExtractedCsv]) -> pa.Table:
+    """The CSVs (in memory) as one Arrow table of the schema's columns plus `filename` (the
+    CSV path, as DuckDB's `filename=true` gives it), rows in file order. Arrow is at least as
+    strict as the DuckDB read: only "" is NULL, empty lines are skipped (as DuckDB does), a
+    wrong column count is an error, and a file holding a quote character is refused
+    (pa.ArrowInvalid) - the caller then reads the files with DuckDB, whose error names the
+    file and line."""
+    schema = schema_for(dataset)
+    types = {name: _ARROW_TYPES[typ] for name, typ in schema.types.items()}
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    parse = pacsv.ParseOptions(ignore_empty_lines=True)
+    tables = []
+    for c in csvs:
+        if b'"' in c.data:
+            raise pa.ArrowInvalid(f"{c.source}: quoted fields are read by DuckDB")
+        read = pacsv.ReadOptions(
+            column_names=list(schema.columns), skip_rows=int(c.has_header), use_threads=False
+        )
+        table = pacsv.read_csv(
+            pa.py_buffer(c.data), read_options=read, parse_options=parse, convert_options=convert
+        )
+        tables.append(table.append_column("filename", pa.repeat(str(c.path), table.num_rows)))
+    return pa.concat_tables(tables)
+
+
+def arrow_select_sql(dataset: str, relation: str) -> str:
+    """`select_sql` over a registered `arrow_table` named `relation`."""
+    schema = schema_for(dataset)
+    return f"SELECT filename, {schema.select}, {schema.time_expr} AS _ts FROM {relation}"
 
 
 def _read_csv_sql(schema: Dataset, header: bool) -> str:

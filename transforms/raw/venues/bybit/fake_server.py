@@ -44,13 +44,21 @@ def _int(params: dict[str, str], name: str, default: int | None = None) -> int |
         raise _ParamError(f"params error: {name} invalid") from None
 
 
-def _window(arr: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
-    mask = np.ones(len(arr), dtype=bool)
-    if lo is not None:
-        mask &= arr[:, 0] >= lo
-    if hi is not None:
-        mask &= arr[:, 0] <= hi
-    return arr[mask][::-1]  # newest first
+def _window(arr: np.ndarray, lo: int | None, hi: int | None, ascending: bool = False) -> np.ndarray:
+    """Rows with lo <= time <= hi, newest first. With `ascending` (the time column is sorted,
+    as a market's is) two binary searches find them: a mask over a year of minutes cost ~1 ms
+    per request."""
+    times = arr[:, 0]
+    if not ascending:
+        mask = np.ones(len(arr), dtype=bool)
+        if lo is not None:
+            mask &= times >= lo
+        if hi is not None:
+            mask &= times <= hi
+        return arr[mask][::-1]
+    first = 0 if lo is None else int(np.searchsorted(times, lo, side="left"))
+    end = len(times) if hi is None else int(np.searchsorted(times, hi, side="right"))
+    return arr[first:end][::-1]  # newest first
 
 
 _CURSOR = re.compile(r"^lastid=(\d+)&lasttime=(\d+)$")
@@ -75,6 +83,8 @@ class FakeBybitServer(FakeRestServer):
 
     def __init__(self, markets: Iterable[BybitMarket], *, host: str = "127.0.0.1", port: int = 0):
         self.markets = {m.symbol: m for m in markets}
+        #: id(array) -> (the array, its time column ascending), checked once per array
+        self._order: dict[int, tuple[np.ndarray, bool]] = {}
         super().__init__(host=host, port=port)
 
     def __enter__(self) -> FakeBybitServer:
@@ -98,6 +108,14 @@ class FakeBybitServer(FakeRestServer):
                 items[0].pop()
         return doc
 
+    def _window(self, arr: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
+        known = self._order.get(id(arr))
+        if known is None or known[0] is not arr:
+            with self._lock:
+                known = (arr, bool((np.diff(arr[:, 0]) >= 0).all()))
+                self._order[id(arr)] = known
+        return _window(arr, lo, hi, ascending=known[1])
+
     # -- endpoints ---------------------------------------------------------------------------
     def _market(self, params: dict[str, str]) -> BybitMarket:
         if params.get("category") != "linear":
@@ -113,7 +131,7 @@ class FakeBybitServer(FakeRestServer):
             raise _ParamError("params error: interval invalid (this server holds 1 min bars)")
         limit = min(max(_int(params, "limit", KLINE_DEFAULT) or 1, 1), KLINE_MAX)
         arr = m.mark_klines if mark else m.klines
-        bars = _window(arr, _int(params, "start"), _int(params, "end"))[:limit]
+        bars = self._window(arr, _int(params, "start"), _int(params, "end"))[:limit]
         if mark:
             return responses.mark_kline_result(m.symbol, bars)
         return responses.kline_result(m.symbol, bars)
@@ -126,7 +144,7 @@ class FakeBybitServer(FakeRestServer):
         limit = _int(params, "limit", OI_DEFAULT) or 0
         if not 1 <= limit <= OI_MAX:
             raise _ParamError("params error: limit must be in [1, 200]")
-        points = _window(m.open_interest, _int(params, "startTime"), _int(params, "endTime"))
+        points = self._window(m.open_interest, _int(params, "startTime"), _int(params, "endTime"))
         offset = _decode_cursor(params["cursor"]) if params.get("cursor") else 0
         page = points[offset : offset + limit]
         more = offset + limit < len(points)
@@ -140,7 +158,7 @@ class FakeBybitServer(FakeRestServer):
         limit = _int(params, "limit", FUNDING_DEFAULT) or 0
         if not 1 <= limit <= FUNDING_MAX:
             raise _ParamError("params error: limit must be in [1, 200]")
-        points = _window(m.funding, _int(params, "startTime"), _int(params, "endTime"))[:limit]
+        points = self._window(m.funding, _int(params, "startTime"), _int(params, "endTime"))[:limit]
         return responses.funding_result(m.symbol, points)
 
     def _risk_limit(self, params: dict[str, str]) -> dict[str, Any]:

@@ -32,7 +32,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 
 from transforms.db import transaction
 from transforms.raw.rules import screen_days
@@ -168,13 +169,17 @@ class LoadedDays:
     refused: dict[str, str]  # period -> why nothing of it was loaded
 
 
-def rows_frame(day: BybitDay, oi_sides: str) -> pd.DataFrame:
-    """The day's rows in Bybit's columns; open interest gains `oi_base` (per side)."""
-    frame = pd.DataFrame(day.rows, columns=list(day.columns))
-    if day.dataset == "open_interest_5m":
-        per_side = oi_per_side(frame["open_interest"].to_numpy(dtype="float64"), oi_sides)
-        frame = pd.DataFrame({"timestamp": frame["timestamp"], "oi_base": per_side})
-    return frame
+def rows_table(days: Sequence[BybitDay], oi_sides: str) -> pa.Table:
+    """The days' rows in Bybit's columns, one Arrow column each (built from the days' numpy
+    columns in bulk, never row by row); open interest becomes `timestamp` and `oi_base`
+    (per side)."""
+    columns = days[0].columns
+    arrays = [d.arrays() for d in days]
+    data = {c: np.concatenate([a[c] for a in arrays]) for c in columns}
+    if days[0].dataset == "open_interest_5m":
+        per_side = oi_per_side(data["open_interest"], oi_sides)
+        data = {"timestamp": data["timestamp"], "oi_base": per_side}
+    return pa.table(data)
 
 
 def replace_days(
@@ -194,15 +199,15 @@ def replace_days(
             raise ValueError(f"bybit {d.dataset} {d.symbol} {d.period} is not {wanted} {symbol}")
     if not days:
         return LoadedDays(0, [], [], {})
-    frame = pd.concat([rows_frame(d, oi_sides) for d in days], ignore_index=True)
+    frame = rows_table(days, oi_sides)
     params: dict[str, object] = {"venue": VENUE, "symbol": symbol}
     refused: dict[str, str] = {}
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     conn.register(_ROWS, frame)
     try:
-        if name == "metrics" and len(frame):
+        if name == "metrics" and frame.num_rows:
             refused = _price_metrics(conn, symbol, days)
-        if len(frame):
+        if frame.num_rows:
             refused |= _screen(conn, name, symbol, refused)
         kept = [d for d in days if d.period not in refused]
         day_list = [date.fromisoformat(d.period) for d in kept]
@@ -213,7 +218,7 @@ def replace_days(
             sql_params = {**params, "days": day_list}
             if name == "funding":
                 sql_params["interval"] = FUNDING_INTERVAL_HOURS
-            if kept and len(frame):  # (empty days: nothing to insert, their rows are gone)
+            if kept and frame.num_rows:  # (empty days: nothing to insert, their rows are gone)
                 inserted = conn.execute(INSERT_SQL[name], sql_params).fetchone()[0]
             conn.execute(DELETE_FILES_SQL, {**params, "dataset": name, "periods": periods})
             verified = [d for d in kept if d.final and d.path is not None and d.sha256]

@@ -13,17 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from transforms.config import validate_symbol
 from transforms.raw.venues.bybit.api import BybitClient
 from transforms.raw.venues.bybit.cache import DayCache
 from transforms.raw.venues.bybit.datasets import (
+    DayColumns,
     Page,
     Row,
+    columns_of_day,
     dataset,
+    from_rows,
     parse_page,
-    rows_of_day,
 )
 from transforms.raw.venues.bybit.errors import BybitFormatError, NoHistory
 from transforms.raw.venues.bybit.market import day_start_ms
@@ -35,21 +38,28 @@ DEFAULT_SETTLE = timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class BybitDay:
-    """The rows of one (dataset, symbol, period), ascending by time."""
+    """The rows of one (dataset, symbol, period), ascending by time: a daily dataset's as
+    DayColumns (loaded in bulk), a risk-limit snapshot's as tuples."""
 
     dataset: str
     symbol: str
     period: str  # YYYY-MM-DD (for risk_limit: the snapshot date)
     columns: tuple[str, ...]
-    rows: list[Row]
+    rows: DayColumns | list[Row]
     final: bool  # complete past day (or today's snapshot) held in the verified cache
     from_cache: bool
     path: Path | None  # the cache file when final
     sha256: str | None
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Column name -> numpy array (epoch ms as int64, numbers as float64, absent as NaN)."""
+        if isinstance(self.rows, DayColumns):
+            return self.rows.arrays()
+        return DayColumns(self.columns, *from_rows(self.columns, self.rows)).arrays()
+
     def frame(self) -> pd.DataFrame:
         """Rows as a DataFrame with a `venue` column first."""
-        df = pd.DataFrame(self.rows, columns=list(self.columns))
+        df = pd.DataFrame(list(self.rows), columns=list(self.columns))
         df.insert(0, "venue", VENUE)
         if "symbol" not in df.columns:
             df.insert(1, "symbol", self.symbol)
@@ -108,7 +118,7 @@ class BybitSource:
         label = f"bybit {ds.name} {symbol} {period}"
         cached = self.cache.load(ds.name, symbol, period)
         if cached is not None:
-            rows = rows_of_day(ds, cached.pages, start_ms, f"{label} (cache {cached.path})")
+            rows = columns_of_day(ds, cached.pages, start_ms, f"{label} (cache {cached.path})")
             return BybitDay(
                 ds.name, symbol, period, ds.columns, rows, True, True, cached.path, cached.sha256
             )
@@ -116,7 +126,7 @@ class BybitSource:
         if day_start_ms(day) > self._now().timestamp() * 1000:
             raise ValueError(f"{label}: the day has not started yet")
         pages = self.client.day_pages(ds, symbol, start_ms)
-        rows = rows_of_day(ds, pages, start_ms, label)  # validates before anything is cached
+        rows = columns_of_day(ds, pages, start_ms, label)  # validates before anything is cached
         expected = ds.expected_rows
         complete = len(rows) == expected if expected is not None else bool(rows)
         if final and complete:

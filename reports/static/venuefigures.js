@@ -1,0 +1,121 @@
+/* The venue switch for the figures outside the charts: the headline, the close, what the
+   figures add up, the key figures and the rows of the key levels, metrics, scenarios and
+   largest-bands tables, set from the chosen venue's day data file (its "printed" figures,
+   reports/pages/day.py printed_figures: the texts that venue's own page prints) and back
+   to the page's own (its HTML, kept before the first switch). Nothing is computed here,
+   only shown. */
+(function () {
+  "use strict";
+  var page = document.querySelector("[data-day-data]");
+
+  function setText(sel, text) {
+    Array.prototype.forEach.call(document.querySelectorAll(sel), function (el) {
+      el.textContent = text;
+    });
+  }
+
+  /* A body row shaped like the table's head: a row header, then cells labelled by column. */
+  function newRow(tbody, n) {
+    var tr = document.createElement("tr");
+    var heads = tbody.parentNode.querySelectorAll("thead th");
+    for (var j = 0; j < n; j++) {
+      var c = document.createElement(j === 0 ? "th" : "td");
+      if (j === 0) { c.setAttribute("scope", "row"); }
+      else if (heads[j]) { c.setAttribute("data-label", heads[j].textContent); }
+      tr.appendChild(c);
+    }
+    return tr;
+  }
+
+  /* Each row's cells set in place (their attributes kept), rows added or removed to fit. */
+  function fillRows(tbody, rows) {
+    var trs = tbody.querySelectorAll("tr");
+    rows.forEach(function (row, i) {
+      var tr = trs[i];
+      if (!tr) {
+        tr = trs.length ? trs[trs.length - 1].cloneNode(true) : newRow(tbody, row.length);
+        tbody.appendChild(tr);
+      }
+      var cells = tr.querySelectorAll("th, td");
+      row.forEach(function (text, j) { if (cells[j]) { cells[j].textContent = text; } });
+    });
+    for (var k = rows.length; k < trs.length; k++) { tbody.removeChild(trs[k]); }
+  }
+
+  function note(box, text, split) {
+    if (!text) { return; }
+    var p = document.createElement("p");
+    p.className = "kpi-note";
+    if (split) { p.setAttribute("data-venue-split", split); }
+    p.textContent = text;
+    box.appendChild(p);
+  }
+
+  /* Each key figure's value and its notes (split by venue, scenario spread, change). */
+  function fillKpis(section, kpis) {
+    kpis.forEach(function (k) {
+      var value = section.querySelector('[data-metric="' + k[0] + '"]');
+      if (!value) { return; }
+      value.textContent = k[1];
+      var box = value.parentNode;
+      Array.prototype.forEach.call(box.querySelectorAll(".kpi-note"), function (n) {
+        box.removeChild(n);
+      });
+      note(box, k[2], k[0]);
+      note(box, k[3] ? "Scenarios: " + k[3] : "", null);
+      note(box, k[4], null);
+    });
+  }
+
+  var PARTS = '[data-printed], [data-printed-rows], p.venues[data-venues], ' +
+    '[data-notice="venues-missing"]';
+  var own = null; // the page's own figures, as printed, before any switch
+
+  /* The page's venue's figures are its HTML: kept before the first switch, put back on
+     the way back. */
+  function keep() {
+    if (own) { return; }
+    own = Array.prototype.map.call(document.querySelectorAll(PARTS), function (el) {
+      return { el: el, html: el.innerHTML, hidden: el.hidden };
+    });
+  }
+
+  function restore() {
+    if (!own) { return; }
+    own.forEach(function (p) { p.el.innerHTML = p.html; p.el.hidden = p.hidden; });
+  }
+
+  /* Show the figures of day data file `day` (its venue's): the page's own venue from the
+     page, another from the file's "printed"; a file written before the printed figures
+     existed leaves the page as it is. */
+  function show(day) {
+    var mine = page ? page.getAttribute("data-page-venue") : null;
+    if (!day || day.venue === mine) {
+      restore();
+      if (page && day) { page.setAttribute("data-printed-venue", day.venue); }
+      return;
+    }
+    var printed = day.printed;
+    if (!printed) { return; }
+    keep();
+    setText('[data-printed="headline"]', printed.headline);
+    setText('[data-printed="spot"]', printed.spot);
+    setText("p.venues[data-venues]", printed.label); // what the figures add up
+    Array.prototype.forEach.call(document.querySelectorAll('[data-printed="kpis"]'), function (s) {
+      fillKpis(s, printed.kpis);
+    });
+    Object.keys(printed.rows).forEach(function (name) {
+      var sel = '[data-printed-rows="' + name + '"]';
+      Array.prototype.forEach.call(document.querySelectorAll(sel), function (tbody) {
+        fillRows(tbody, printed.rows[name]);
+      });
+    });
+    // a venue missing from the aggregate is the aggregate's notice
+    Array.prototype.forEach.call(document.querySelectorAll('[data-notice="venues-missing"]'), function (n) {
+      n.hidden = true;
+    });
+    if (page) { page.setAttribute("data-printed-venue", day.venue); }
+  }
+
+  window.liqPrinted = { show: show };
+})();

@@ -1,0 +1,267 @@
+"""The snapshot is patched, not copied: after every publication (copied whole the first time,
+then patched partition by partition through the spare copy) each table of the published
+file equals the warehouse's, withheld days aside; a spare that cannot be trusted (held open
+by a reader, changed on disk, a killed patch, a changed schema) is replaced by a whole copy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from transforms.db import open_warehouse
+from transforms.publish import publish_snapshot
+from transforms.publish.fingerprint import catalog_tables
+from transforms.publish.snapshot import manifest_path, spare_path
+
+ROOT = Path(__file__).resolve().parents[1]
+D1, D2, D3, D4 = (date(2025, 11, d) for d in (1, 2, 3, 4))
+
+
+def assert_snapshot_matches(
+    conn: duckdb.DuckDBPyConnection, snapshot: Path, withheld: dict[str, list[date]] | None = None
+) -> int:
+    """Every table of `snapshot` holds exactly the rows of the warehouse open in `conn`
+    (EXCEPT ALL both ways), except the `withheld` days of the named tables; returns the
+    rows compared."""
+    withheld = withheld or {}
+    source = conn.execute("SELECT current_database()").fetchone()[0]
+    conn.execute("ATTACH ? AS compared_snapshot (READ_ONLY)", [str(snapshot)])
+    try:
+        tables = catalog_tables(conn, source)
+        assert [t.key for t in tables] == [t.key for t in catalog_tables(conn, "compared_snapshot")]
+        total = 0
+        for table in tables:
+            w, s = table.qualified(source), table.qualified("compared_snapshot")
+            days = withheld.get(table.key, [])
+            kept = f"(SELECT * FROM {w} WHERE NOT list_contains($days, day))" if days else w
+            params = {"days": days} if days else {}
+            for a, b in ((kept, s), (s, kept)):
+                extra = conn.execute(
+                    f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})", params
+                ).fetchone()[0]
+                assert extra == 0, f"{table.key}: {extra} rows differ"
+            total += conn.execute(f"SELECT count(*) FROM {s}").fetchone()[0]
+        return total
+    finally:
+        conn.execute("DETACH compared_snapshot")
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """A warehouse (every real table) plus day-partitioned and whole test tables."""
+    path = tmp_path / "w.duckdb"
+    conn = open_warehouse(path)
+    conn.execute("CREATE TABLE raw.t (day DATE, v DOUBLE, s VARCHAR)")
+    conn.execute("CREATE TABLE ref.w (k INTEGER, v VARCHAR)")
+    conn.execute(
+        "INSERT INTO raw.t SELECT DATE '2025-11-01' + (i % 3)::INTEGER, i / 7, 'r' || i "
+        "FROM range(3000) r(i)"
+    )
+    conn.execute("INSERT INTO raw.t VALUES (NULL, 1.5, 'no day')")
+    conn.execute("INSERT INTO ref.w VALUES (1, 'a'), (2, 'b')")
+    conn.execute(
+        "INSERT INTO mart.model_state (venue, symbol, day, scenario, params_hash, cohorts, inputs, "
+        "state, content_hash) VALUES ('binance', 'BTCUSDT', DATE '2025-11-01', 'base', 'h', 0, "
+        "'{}', '\\x01\\x02'::BLOB, 'c1')"
+    )
+    yield path, conn
+    conn.close()
+
+
+def _exports(tmp_path) -> dict[str, int]:
+    root = tmp_path / "parquet"
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*.parquet")}
+
+
+def _publish(conn, tmp_path, withheld=()):
+    return publish_snapshot(
+        conn, tmp_path / "snap" / "warehouse.duckdb", withheld, exports_dir=tmp_path / "parquet"
+    )
+
+
+def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
+    path, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    first = _publish(conn, tmp_path)
+    assert first.mode == "full" and first.why == "no spare copy recorded"
+    assert spare_path(snap).is_file() and manifest_path(snap).is_file()
+    assert_snapshot_matches(conn, snap)
+    exported = _exports(tmp_path)
+    # an empty mart's folder still holds its columns (a file without rows)
+    assert "daily_metrics/undated.parquet" in exported and "model_params/all.parquet" in exported
+
+    # a new day, a changed row, a deleted day, NULL-day rows, a whole table, the state
+    conn.execute("INSERT INTO raw.t VALUES (DATE '2025-11-04', 9.0, 'new')")
+    conn.execute("UPDATE raw.t SET v = -1 WHERE s = 'r4'")
+    conn.execute("DELETE FROM raw.t WHERE day = DATE '2025-11-03'")
+    conn.execute("UPDATE raw.t SET s = 'still no day' WHERE day IS NULL")
+    conn.execute("INSERT INTO ref.w VALUES (3, 'c')")
+    conn.execute("UPDATE mart.model_state SET state = '\\x03'::BLOB, content_hash = 'c2'")
+    second = _publish(conn, tmp_path)
+    assert second.mode == "incremental", second.why
+    assert set(second.tables) == {"raw.t", "ref.w", "mart.model_state"}
+    # days 2025-11-02 (r4), 03 (deleted), 04 (new), NULL; ref.w and model_state whole
+    assert second.partitions == 6
+    assert_snapshot_matches(conn, snap)
+    # marts unchanged: their Parquet files are not rewritten
+    assert second.exported == []
+    assert _exports(tmp_path) == exported
+
+    # the spare is two generations behind now: both runs' changes reach it
+    conn.execute("DELETE FROM ref.w WHERE k = 1")
+    conn.execute(
+        "INSERT INTO mart.liq_map (symbol, day, price_low, price_high, long_notional, "
+        "short_notional, long_cum_from_spot, short_cum_from_spot, spot_price, params_hash, venue) "
+        "VALUES ('BTCUSDT', DATE '2025-11-02', 1, 2, 3, 4, 5, 6, 7, 'h', 'binance')"
+    )
+    third = _publish(conn, tmp_path)
+    assert third.mode == "incremental", third.why
+    assert "raw.t" in third.tables  # the second run's change, applied to the older spare
+    assert third.exported == ["liq_map/2025-11.parquet"]  # one month file of one mart
+    assert_snapshot_matches(conn, snap)
+    rows = duckdb.connect()
+    try:
+        got = rows.execute(
+            "SELECT count(*) FROM read_parquet(?)",
+            [str(tmp_path / "parquet" / "liq_map" / "*.parquet")],
+        )
+        assert got.fetchone()[0] == 1
+    finally:
+        rows.close()
+
+    # nothing changed: the spare (a generation behind) takes the third run's changes, then
+    # nothing is replaced
+    fourth = _publish(conn, tmp_path)
+    assert fourth.mode == "incremental" and set(fourth.tables) == {"ref.w", "mart.liq_map"}
+    assert_snapshot_matches(conn, snap)
+    fifth = _publish(conn, tmp_path)
+    assert fifth.mode == "incremental" and fifth.tables == [] and fifth.partitions == 0
+    assert_snapshot_matches(conn, snap)
+
+
+def test_exports_are_one_file_per_month_rewritten_when_their_days_change(warehouse, tmp_path):
+    _, conn = warehouse
+    legacy = tmp_path / "parquet" / "liq_map.parquet"  # the earlier one-file layout
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(b"PAR1 stale")
+    insert = (
+        "INSERT INTO mart.liq_map (symbol, day, price_low, price_high, long_notional, "
+        "short_notional, long_cum_from_spot, short_cum_from_spot, spot_price, params_hash, venue) "
+        "VALUES ('BTCUSDT', $day, 1, 2, 3, 4, 5, 6, 7, 'h', 'binance')"
+    )
+    for day in (date(2025, 10, 31), D1, D2):
+        conn.execute(insert, {"day": day})
+    first = _publish(conn, tmp_path)
+    assert not legacy.exists()
+    assert {"liq_map/2025-10.parquet", "liq_map/2025-11.parquet"} <= set(first.exported)
+    before = _exports(tmp_path)
+    conn.execute(insert, {"day": D3})
+    conn.execute("DELETE FROM mart.liq_map WHERE day = DATE '2025-10-31'")
+    second = _publish(conn, tmp_path)
+    assert second.exported == ["liq_map/2025-11.parquet"]
+    after = _exports(tmp_path)
+    assert "liq_map/2025-10.parquet" not in after  # the month has no row left
+    assert {k: v for k, v in after.items() if k != "liq_map/2025-11.parquet"} == {
+        k: v
+        for k, v in before.items()
+        if k not in ("liq_map/2025-10.parquet", "liq_map/2025-11.parquet")
+    }
+    got = duckdb.connect().execute(
+        "SELECT day FROM read_parquet(?) ORDER BY day",
+        [str(tmp_path / "parquet" / "liq_map" / "*.parquet")],
+    )
+    assert [r[0] for r in got.fetchall()] == [D1, D2, D3]
+
+
+def test_withheld_days_leave_and_return(warehouse, tmp_path):
+    path, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    _publish(conn, tmp_path)
+    held = _publish(conn, tmp_path, withheld=[D2])
+    assert held.mode == "incremental"
+    assert_snapshot_matches(conn, snap, withheld={"raw.t": [D2]})
+    back = _publish(conn, tmp_path)
+    assert back.mode == "incremental"
+    assert_snapshot_matches(conn, snap)
+
+
+def test_a_reader_holding_the_spare_gets_a_whole_copy(warehouse, tmp_path):
+    path, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    _publish(conn, tmp_path)
+    _publish(conn, tmp_path)  # the first snapshot is the spare now
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(c.execute('SELECT count(*) FROM raw.t').fetchone()[0], flush=True); "
+            "time.sleep(60)",
+            str(spare_path(snap)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "3001"
+        conn.execute("INSERT INTO raw.t VALUES (DATE '2025-11-05', 1, 'x')")
+        copied = _publish(conn, tmp_path)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert copied.mode == "full" and "in use" in copied.why
+    assert_snapshot_matches(conn, snap)
+    assert _publish(conn, tmp_path).mode == "incremental"
+    assert_snapshot_matches(conn, snap)
+
+
+def test_a_changed_spare_or_schema_is_copied_whole(warehouse, tmp_path):
+    path, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    _publish(conn, tmp_path)
+    spare = spare_path(snap)
+    os.utime(spare, ns=(1, 1))  # as if written by someone else since
+    changed = _publish(conn, tmp_path)
+    assert changed.mode == "full" and "changed since" in changed.why
+    conn.execute("ALTER TABLE ref.w ADD COLUMN extra INTEGER")
+    reshaped = _publish(conn, tmp_path)
+    assert reshaped.mode == "full" and "shape" in reshaped.why
+    assert_snapshot_matches(conn, snap)
+
+
+KILLED_PATCH = """
+import sys
+from transforms.db import open_warehouse
+from transforms.publish import publish_snapshot
+conn = open_warehouse(sys.argv[1])
+conn.execute("INSERT INTO raw.t VALUES (DATE '2025-11-06', 6, 'killed')")
+publish_snapshot(conn, sys.argv[2])
+"""
+
+
+def test_a_publication_killed_mid_patch_leaves_the_snapshot_and_copies_whole(warehouse, tmp_path):
+    path, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    _publish(conn, tmp_path)
+    before = snap.read_bytes()
+    conn.close()
+    env = {**os.environ, "LIQMAP_FAILPOINT": "snapshot-patch", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_PATCH, str(path), str(snap)], env=env, timeout=120
+    )
+    assert proc.returncode == -9
+    assert snap.read_bytes() == before  # readers still see the previous publication
+    conn = open_warehouse(path)
+    try:
+        again = _publish(conn, tmp_path)
+        assert again.mode == "full"
+        assert again.why == "no spare copy recorded"
+        assert_snapshot_matches(conn, snap)
+    finally:
+        conn.close()
