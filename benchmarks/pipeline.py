@@ -8,8 +8,10 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
   from the stored state, mart.model_state);
 * the same day re-run (what a retried or corrected day costs);
 
-each with every step's seconds (from the run's event log), Dagster's own share (events in the
-run, seconds before the first step starts, seconds outside steps) and the peak RSS so far.
+each with every step's seconds (from the run's event log) and CPU seconds (this process, every
+thread, sampled: on a busy machine wall clock stretches with the load, CPU much less), the
+run's CPU and the load average, Dagster's own share (events in the run, seconds before the
+first step starts, seconds outside steps) and the peak RSS so far.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails
 the cross-venue price check at its tick size, so it is left out).
@@ -27,12 +29,14 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 START = date(2025, 11, 1)
@@ -56,35 +60,75 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class CpuSampler:
+    """Samples this process's CPU seconds (every thread) against the wall clock, so a step's
+    CPU is read off its start and end times (the in-process executor runs steps here)."""
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
+
+    def _loop(self, every: float) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), time.process_time()))
+            self._stop.wait(every)
+
+    def __enter__(self) -> CpuSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.time(), time.process_time()))
+
+    def between(self, start: float, end: float) -> float:
+        wall, cpu = zip(*self.samples, strict=True)
+        return float(np.interp(end, wall, cpu) - np.interp(start, wall, cpu))
+
+
 def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partition_key=None):
-    """One run of the chain: (seconds, step -> seconds, Dagster overhead figures)."""
+    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures)."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
-    started = time.perf_counter()
-    result = dg.materialize(
-        assets,
-        instance=instance,
-        resources=resources_from_settings(settings),
-        tags=tags,
-        partition_key=partition_key,
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-    )
+    started, cpu = time.perf_counter(), time.process_time()
+    with CpuSampler() as sampler:
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            resources=resources_from_settings(settings),
+            tags=tags,
+            partition_key=partition_key,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     stats = instance.get_run_step_stats(result.run_id)
-    steps = {s.step_key: s.end_time - s.start_time for s in stats}
+    steps = {
+        s.step_key: (s.end_time - s.start_time, sampler.between(s.start_time, s.end_time))
+        for s in stats
+    }
     run = instance.get_run_stats(result.run_id)
     first_step = min((s.start_time for s in stats), default=run.start_time)
     overhead = {
         "events": len(instance.all_logs(result.run_id)),
         "before_first_step": first_step - run.start_time,
-        "outside_steps": elapsed - sum(steps.values()),
+        "outside_steps": elapsed - sum(w for w, _ in steps.values()),
+        # every thread of this process (DuckDB's too): on a busy machine the wall-clock
+        # figures stretch with the load, the CPU seconds much less
+        "cpu": cpu,
+        "load": os.getloadavg()[0],
     }
     return elapsed, steps, overhead
 
 
 def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
-    print(f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market)")
-    for step, seconds in steps.items():
-        print(f"  {step:<26} {seconds:7.2f} s")
+    print(
+        f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market); "
+        f"CPU {overhead['cpu']:.1f} s, load average {overhead['load']:.1f}"
+    )
+    for step, (seconds, cpu) in steps.items():
+        print(f"  {step:<26} {seconds:7.2f} s  (CPU {cpu:6.2f} s)")
     print(
         f"  dagster: {overhead['events']} events, {overhead['before_first_step']:.1f} s before "
         f"the first step, {overhead['outside_steps']:.1f} s outside steps; "

@@ -393,3 +393,44 @@ def test_stale_temps_listed_once_remove_what_remove_stale_temps_removes(tmp_path
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(names[3:])
     assert [p.name for p in stale.remove(tmp_path / "two" / "b.zip")] == [".b.zip.x4.tmp"]
     assert stale.remove(tmp_path / "missing" / "a.zip") == []
+
+
+def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
+    """Each log line is an event in Dagster's event log: a raw loop logs a few, not monthly."""
+    from transforms.progress import Progress
+    from transforms.raw.results import progress_every
+
+    class Lines(list):
+        def info(self, msg: str) -> None:
+            self.append(msg)
+
+    for total, want in ((365, 4), (31, 2), (7, 1)):
+        lines = Lines()
+        progress = Progress(lines, "klines_1m BTCUSDT fetch", total, every=progress_every(total))
+        for _ in range(total):
+            progress.step()
+        assert len(lines) == want
+        assert lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
+
+
+def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:
+    """raw.rejected_files rows (a NULL line among them, or only NULL lines) stored by one
+    statement equal the rows executemany stores."""
+    from transforms.raw.records import REJECTED_COLUMNS, insert_rows
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000)
+    rows = [
+        ("klines_1m", SYMBOL, "2026-01-01", "a.zip", "parse", 501, "a.zip line 501", at, "binance"),
+        ("metrics", SYMBOL, "2026-01-02", "c.zip", "complete_period", None, "c.zip", at, "bybit"),
+    ]
+    conn = duckdb.connect()
+    apply_schema(conn)
+    sql = "SELECT * FROM raw.rejected_files ORDER BY ALL"
+    for batch in (rows, rows[1:]):
+        conn.execute("DELETE FROM raw.rejected_files")
+        conn.executemany("INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        want = conn.execute(sql).fetchall()
+        conn.execute("DELETE FROM raw.rejected_files")
+        assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, batch) == len(batch)
+        assert conn.execute(sql).fetchall() == want
+    assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, []) == 0

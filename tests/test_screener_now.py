@@ -73,6 +73,7 @@ def _read(v: Visit) -> dict:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 def test_screener_now_column_follows_the_nowcast_and_its_staleness(binance_chain, tmp_path):

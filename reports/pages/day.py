@@ -348,7 +348,8 @@ def printed_figures(ctx: DayContext) -> dict:
     """The page's figures outside the charts, as its HTML prints them, for the venue switch
     (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
     figures add up, the key figures, and the rows (cell texts, row header first) of the
-    key levels, metrics, scenarios and largest-bands tables."""
+    key levels, metrics, scenarios and largest-bands tables and of each chart card's table
+    (by card id). The charts' captions are their specs' descriptions."""
     return {
         "headline": ctx.headline,
         "spot": ctx.spot,
@@ -362,6 +363,8 @@ def printed_figures(ctx: DayContext) -> dict:
                 for s in ctx.scenarios
             ],
             "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
+            # each chart card's own table (the map's largest bands, the swings), by card id
+            **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
         },
     }
 

@@ -1,6 +1,7 @@
 /* The venue switch for the figures outside the charts: the headline, the close, what the
    figures add up, the key figures and the rows of the key levels, metrics, scenarios and
-   largest-bands tables, set from the chosen venue's day data file (its "printed" figures,
+   largest-bands tables, the chart cards' tables and captions, set from the chosen venue's
+   day data file (its "printed" figures,
    reports/pages/day.py printed_figures: the texts that venue's own page prints) and back
    to the page's own (its HTML, kept before the first switch). Nothing is computed here,
    only shown. */
@@ -68,7 +69,7 @@
   }
 
   var PARTS = '[data-printed], [data-printed-rows], p.venues[data-venues], ' +
-    '[data-notice="venues-missing"]';
+    '[data-notice="venues-missing"], figcaption[data-printed-caption], [data-aggregate-only]';
   var own = null; // the page's own figures, as printed, before any switch
 
   /* The page's venue's figures are its HTML: kept before the first switch, put back on
@@ -104,16 +105,19 @@
     Array.prototype.forEach.call(document.querySelectorAll('[data-printed="kpis"]'), function (s) {
       fillKpis(s, printed.kpis);
     });
-    Object.keys(printed.rows).forEach(function (name) {
-      var sel = '[data-printed-rows="' + name + '"]';
-      Array.prototype.forEach.call(document.querySelectorAll(sel), function (tbody) {
-        fillRows(tbody, printed.rows[name]);
-      });
+    // a table the venue has no rows for is left empty
+    Array.prototype.forEach.call(document.querySelectorAll("[data-printed-rows]"), function (tbody) {
+      fillRows(tbody, printed.rows[tbody.getAttribute("data-printed-rows")] || []);
     });
-    // a venue missing from the aggregate is the aggregate's notice
-    Array.prototype.forEach.call(document.querySelectorAll('[data-notice="venues-missing"]'), function (n) {
-      n.hidden = true;
+    // each chart's caption: its spec's description (the venue's base view)
+    Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
+      var ref = day.charts && day.charts[f.getAttribute("data-printed-caption")];
+      if (ref && ref.v && typeof ref.v.desc === "string") { f.textContent = ref.v.desc; }
     });
+    // the missing-venue notice and the split by venue are the aggregate's alone
+    Array.prototype.forEach.call(
+      document.querySelectorAll('[data-notice="venues-missing"], [data-aggregate-only]'),
+      function (n) { n.hidden = true; });
     if (page) { page.setAttribute("data-printed-venue", day.venue); }
   }
 

@@ -42,13 +42,16 @@ def read_prev_levels(
 def prev_from_rows(rows: pd.DataFrame) -> dict[str, PrevLevels]:
     """scenario -> PrevLevels from `mart.daily_metrics` rows of one day (a frame the model
     just built: what `read_prev_levels` reads back once it is stored)."""
+    cols = [
+        "scenario",
+        "close_price",
+        "nearest_cluster_above_price",
+        "nearest_cluster_below_price",
+        "peak_cluster_above_price",
+        "peak_cluster_below_price",
+    ]
+    # only the columns read: a daily_metrics row has over a hundred
     return {
-        r.scenario: PrevLevels(
-            _num(r.close_price),
-            _num(r.nearest_cluster_above_price),
-            _num(r.nearest_cluster_below_price),
-            _num(r.peak_cluster_above_price),
-            _num(r.peak_cluster_below_price),
-        )
-        for r in rows.itertuples()
+        scenario: PrevLevels(*(_num(x) for x in values))
+        for scenario, *values in rows[cols].itertuples(index=False, name=None)
     }

@@ -404,7 +404,8 @@ def columns_of_day(
         order = np.argsort(t, kind="stable")
         repeat = np.zeros(len(t), dtype=bool)
         repeat[order[1:]] = t[order[1:]] == t[order[:-1]]  # a later row of an equal pair
-        repeat |= np.isin(t, seen)
+        if len(seen) and len(t) and t.min() <= seen.max() and t.max() >= seen.min():
+            repeat |= np.isin(t, seen)  # (pages are disjoint time ranges: rarely reached)
         bad = np.flatnonzero(outside | repeat)
         if len(bad):
             first = int(bad[0])
