@@ -58,6 +58,7 @@ def ingest(root: Path, start: date, end: date) -> dict:
     source = MirrorSource(root / "mirror", root / "cache")
     out: dict = {"fetch_s": 0.0, "load_s": 0.0, "rows": 0, "files": 0}
     _VALIDATE["s"] = 0.0
+    cpu = time.process_time()
     with warehouse(root / "warehouse.duckdb") as conn:
         for dataset in DATASETS:
             t = time.perf_counter()
@@ -73,6 +74,7 @@ def ingest(root: Path, start: date, end: date) -> dict:
         out["bars"] = build_bars_5m(conn, SYMBOL, start, end, venue="binance")
         out["stage_s"] = time.perf_counter() - t
     out["total_s"] = out["fetch_s"] + out["load_s"] + out["stage_s"]
+    out["cpu_s"] = time.process_time() - cpu
     out["validate_s"] = _VALIDATE["s"]
     return out
 
@@ -134,7 +136,7 @@ def main() -> None:
         f"{year['validate_s'] / year['total_s']:.1%} of fetch+load+stage)",
         f"  build stg.bars_5m         : {year['stage_s']:6.2f} s",
         f"  fetch+load+stage          : {year['total_s']:6.2f} s  "
-        f"({y_rows / year['total_s']:,.0f} rows/s)",
+        f"({y_rows / year['total_s']:,.0f} rows/s; {year['cpu_s']:.2f} CPU s)",
         f"  incl. generation          : {year['total_s'] + year['generate_s']:6.2f} s",
         f"  warm re-run (cache hits)  : {year['rerun_total_s']:6.2f} s",
         f"  peak RSS                  : {year['peak_rss_mb']:6.0f} MB",

@@ -1,14 +1,21 @@
-"""Time one hourly nowcast refresh of 6 markets (3 symbols x Binance, Bybit), site included,
-and count the REST requests per market. Prints measured figures.
+"""Time hourly nowcast refreshes of 6 markets (3 symbols x Binance, Bybit), site included,
+and count the REST requests per refresh and market. Prints measured figures.
 
     .venv/bin/python benchmarks/nowcast.py [--days 30] [--symbols BTCUSDT,ETHUSDT,SOLUSDT]
+        [--refreshes 3] [--reuse DIR] [--profile PATH]
 
-Setup (not timed): the daily chain builds `--days` archive days in a temp dir (real Dagster),
-a fake Binance REST on 127.0.0.1 serves the synthetic market (as the exchange would: its
-simulation is not part of a refresh) and the in-process fake Bybit's market is simulated
-once. Timed: `orchestration.nowcast.run_nowcast` at 13:07 UTC of the next day — REST fetches,
-provisional loads, staging, the marts (through the daily build's update_marts, so the cost
-grows with the history until the model carries state), alerts, the now view.
+Setup (not timed): the daily chain builds `--days` archive days in a temp dir (real Dagster;
+`--reuse DIR` builds it once in DIR and copies it back on later runs), a fake Binance REST on
+127.0.0.1 serves the synthetic market (as the exchange would: its simulation is not part of
+a refresh) and the in-process fake Bybit's market is simulated once. Timed:
+`orchestration.nowcast.run_nowcast` hourly from 13:07 UTC of the next day (the same function
+`liqmap now` and the hourly Dagster job call) — REST fetches, provisional loads, staging, the
+marts, alerts, the now view — with its seconds per step, CPU seconds and the load average.
+
+Refresh 1 is the first after a daily run made without a nowcast: staging today refreshes
+yesterday's last bar (its open interest at today's 00:00 point), so yesterday is modelled
+again. Later refreshes are the steady state: they continue from yesterday's stored state and
+model today's bars only.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
-    parser.add_argument("--refreshes", type=int, default=2, help="hourly refreshes timed")
+    parser.add_argument("--refreshes", type=int, default=3, help="hourly refreshes timed")
     parser.add_argument(
         "--reuse",
         default="",
@@ -96,6 +103,8 @@ def main() -> None:
                     f"{len(run.refresh.markets)} markets ({stages}); failures: "
                     f"{run.lines() or 'none'}"
                 )
+                for symbol, (state_day, written) in run.refresh.continued.items():
+                    print(f"  {symbol}: model from the state of {state_day}, rows from {written}")
                 for market, n in run.refresh.requests().items():
                     print(f"  REST requests {market}: {n}")
                 clock["t"] += timedelta(hours=1)

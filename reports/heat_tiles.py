@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from reports import queries
+from reports.charts.spec import code_column
 from reports.loaders import LAYER_STEP_MS
 from reports.notation import chart_price
 from transforms.model.layers import LAYER_VIEWS
@@ -108,7 +109,8 @@ def month_tiles(
     conn: duckdb.DuckDBPyConnection, symbol: str, venue: str, month: date
 ) -> dict | None:
     """The month's heat file body: `base` (hourly base model, all leverage), `views`
-    (scenario/layer -> 4-hourly tile) and `ohlc` (hourly, x = hour start); None when the
+    (scenario/layer -> 4-hourly tile) and `ohlc` (hourly, x = hour start, each list in its
+    column coding, `code_column`: hours as a sequence, prices as delta-coded cents); None when the
     month has no heatmap rows. Prices are written as the charts write them (chart_price,
     under the symbol's price scale), so candles built from them in the page are the site
     build's own."""
@@ -142,7 +144,10 @@ def month_tiles(
         "base": base,
         "views": views,
         "ohlc": {
-            "x": [int(x) for x in ohlc["x"].tolist()],
-            **{k: [chart_price(float(v)) for v in ohlc[k].tolist()] for k in ("o", "h", "l", "c")},
+            "x": code_column([int(x) for x in ohlc["x"].tolist()]),
+            **{
+                k: code_column([chart_price(float(v)) for v in ohlc[k].tolist()])
+                for k in ("o", "h", "l", "c")
+            },
         },
     }

@@ -98,7 +98,8 @@ LEGACY_SYMBOL = "BTCUSDT"
 @dataclass
 class SiteBuildResult:
     """What a build wrote. `pages_written`: the HTML pages and feed.xml written this build;
-    `bytes_total`: bytes of every file written this build (pages, downloads, changed assets);
+    `bytes_total` and `files_written`: bytes and count of every file written this build
+    (pages, downloads, data files and assets that changed);
     `days`: the days rendered (any symbol); `skipped`: symbol -> why it has no pages."""
 
     pages_written: list[Path]
@@ -107,6 +108,7 @@ class SiteBuildResult:
     bytes_total: int
     symbols: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    files_written: int = 0
 
 
 def day_dir(symbol: str, d: date) -> str:
@@ -173,6 +175,7 @@ def _build_symbol(
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
+    venue_latest: dict[str, DayContext] = {}  # each venue's latest day, when rendered here
     for d in render:
         cache: dict = {}  # the realized marts of the day, read once for every venue
         ctx = day_context(conn, data, history, d, frozenset(), venues, cache)
@@ -181,6 +184,8 @@ def _build_symbol(
             if d in vdata.metrics:
                 vctx = day_context(conn, vdata, vh, d, frozenset(), venues, cache)
                 _write_day_data(writer, vctx, vdata, synthetic)
+                if d == vdata.days[-1]:
+                    venue_latest[vdata.venue] = vctx
         names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
@@ -220,7 +225,7 @@ def _build_symbol(
     )
     writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
     if venues.split:
-        _build_venue_pages(conn, writer, env, site, venues, source)
+        _build_venue_pages(conn, writer, env, site, venues, source, venue_latest)
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
     archive = render_archive(env, site, data, published, _archive_venues(venues))
@@ -393,19 +398,23 @@ def _build_venue_pages(
     site: SiteInfo,
     venues: VenueSet,
     source: str,
+    rendered: dict[str, DayContext],
 ) -> None:
     """Each venue alone: `<SYMBOL>/<venue>/index.html`, its latest day (every heatmap window
     in the page: the symbol's shared long views are the aggregate's), with that day's
-    downloads of the venue's rows beside it."""
+    downloads of the venue's rows beside it. `rendered`: venue -> its latest day's context
+    when this build already made it (and wrote its data file) for the dated pages."""
     symbol = venues.symbol
     shown = [v for v in venues.venues if venues.per_venue[v].days]
     for v in shown:
         vdata = venues.per_venue[v]
         d = vdata.days[-1]
         folder = f"{symbol}/{v}"
-        history = load_price_history(conn, vdata, [d])
-        ctx = day_context(conn, vdata, history, d, frozenset(), venues)
-        _write_day_data(writer, ctx, vdata, source == "synthetic")
+        ctx = rendered.get(v)
+        if ctx is None or ctx.day != d:
+            history = load_price_history(conn, vdata, [d])
+            ctx = day_context(conn, vdata, history, d, frozenset(), venues)
+            _write_day_data(writer, ctx, vdata, source == "synthetic")
         names = write_day_downloads(writer, conn, vdata, d, folder, source)
         remove_other_downloads(writer.out_dir / folder, names)
         links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]
@@ -501,6 +510,7 @@ def build_site(
         bytes_total=writer.bytes_total,
         symbols=[s.symbol for s in summaries],
         skipped=skipped,
+        files_written=writer.files,
     )
 
 

@@ -33,18 +33,20 @@ def remove_stale_temp_files(out_dir: Path) -> list[Path]:
 class SiteWriter:
     """Writes files under `out_dir` (paths relative to it) and records what it wrote.
 
-    `pages`: the HTML pages and feed written (`page=True`); `bytes_total`: bytes of every
-    file written."""
+    `pages`: the HTML pages and feed written (`page=True`); `bytes_total` and `files`:
+    bytes and count of every file written."""
 
     out_dir: Path
     pages: list[Path] = field(default_factory=list)
     bytes_total: int = 0
+    files: int = 0
 
     def write(self, rel: str, data: bytes | str, page: bool = False) -> Path:
         path = self.out_dir / rel
         raw = data.encode("utf-8") if isinstance(data, str) else data
         write_atomic(path, raw, crash_point="site-page" if page else None)
         self.bytes_total += len(raw)
+        self.files += 1
         if page:
             self.pages.append(path)
         return path

@@ -60,7 +60,7 @@ LEVELS = (
 JUMP = 0.10
 # the page's headline: "Within ±10% of $X the model puts … below: 1.4:1 shorts"
 HEADLINE = re.compile(
-    r'data-metric="headline">Within ±10% of .*? below: '
+    r'data-metric="headline"[^>]*>Within ±10% of .*? below: '
     r"(\d+(?:\.\d)?:1 (?:shorts|longs)|shorts only|longs only|1:1 even|n/a)"
 )
 

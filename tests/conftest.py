@@ -9,6 +9,7 @@ Session builds (a test that changes one takes a private copy first):
   (tests/builds.py); `binance_chain.copy_to(tmp_path)` gives a private copy's Settings
 - `two_venue_chain`: Binance and Bybit (the fake Bybit server) through the real chain, Bybit
   missing the last day (tests/venue_helpers.py)
+- `two_venue_site`: the site built from `two_venue_chain` (its folder and the warehouse)
 - `realized_chain`: collected realized liquidations plus the chain (tests/realized_chain.py)
 """
 
@@ -98,6 +99,19 @@ def two_venue_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoVen
 
 
 @pytest.fixture(scope="session")
+def two_venue_site(
+    tmp_path_factory: pytest.TempPathFactory, two_venue_chain: TwoVenueWarehouse
+) -> Iterator[tuple[Path, TwoVenueWarehouse]]:
+    """(site folder, warehouse): the two-venue warehouse's site, built once (read-only)."""
+    from tests.venue_helpers import build_two_venue_site
+
+    root = tmp_path_factory.mktemp("two_venue_site")
+    site = build_two_venue_site(two_venue_chain, root / "site")
+    with _kept_unchanged(root, "two_venue_site"):
+        yield site, two_venue_chain
+
+
+@pytest.fixture(scope="session")
 def realized_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Collected realized liquidations and the chain over them: its Settings (read-only)."""
     from tests.realized_chain import build_realized_chain
@@ -108,15 +122,42 @@ def realized_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         yield settings
 
 
+BROWSER_GROUP = "browser"
+
+
+class _BrowserGroup:
+    """Every test that opens Chromium (marked `browser`) joins the `browser` group, so one
+    browser runs at a time and a new browser module cannot forget it. First among the
+    collection hooks, so that pytest-xdist's own grouping sees the mark too."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.get_closest_marker("browser") and not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_BrowserGroup(), "liqmap-browser-group")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--dist loadgroup` on pytest 9.2: put the `xdist_group` name back into the node id.
+    """Long tests first, then `--dist loadgroup`'s group names back into the node ids.
+
+    The tests marked `slow` (about 10 s or more) are moved to the front, keeping the order
+    otherwise: pytest-xdist hands out the groups first (most tests first) and then the single
+    tests in collection order, so a long single test starts early instead of running alone
+    at the end while the other worker idles.
+
+    pytest 9.2: put the `xdist_group` name back into the node id.
 
     pytest-xdist 3.8 writes the group into the legacy `item._nodeid`, which pytest 9.2's
     structured node ids no longer read, so every group was silently scattered across the
     workers (pytest-dev/pytest-xdist#1386). This does what xdist means to do, on the worker,
     and nothing when xdist already did it (or when not running under `--dist loadgroup`).
     """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if not getattr(config.option, "loadgroup", False):
         return
     try:

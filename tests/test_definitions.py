@@ -106,6 +106,7 @@ def test_sensor_flags_days_missing_for_long(monkeypatch, tmp_path):
     )
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_sensor_retries_a_failed_day_then_flags_it(monkeypatch, tmp_path):
     """A published day whose run failed (here: a corrupt zip in the mirror) is requested again
     with a new run key, and flagged after MAX_FAILED_RUNS failures."""

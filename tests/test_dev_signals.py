@@ -36,6 +36,21 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _settled_family(pid: int, quiet_s: float = 3.0, limit_s: float = 120.0) -> list[int]:
+    """The descendants of `pid` once they are at least three and none has come or gone for
+    `quiet_s` (a condition, not a guess at how long start-up takes on a busy machine)."""
+    deadline = time.monotonic() + limit_s
+    family, since = sorted(descendants(pid)), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = sorted(descendants(pid))
+        if now != family:
+            family, since = now, time.monotonic()
+        elif len(family) >= 3 and time.monotonic() - since >= quiet_s:
+            return family
+    pytest.fail(f"the process family of `liqmap dev` never settled: {family}")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_dev_stops_with_its_children(sig, tmp_path):
     port = _free_port()
@@ -65,8 +80,7 @@ def test_dev_stops_with_its_children(sig, tmp_path):
             time.sleep(1)
         else:
             pytest.fail("webserver never came up:\n" + (tmp_path / "dev.log").read_text()[-3000:])
-        time.sleep(3)  # let the daemon start its threads and the code server settle
-        family = descendants(proc.pid)
+        family = _settled_family(proc.pid)  # the daemon's threads and code server started
         assert len(family) >= 3, family  # dg dev, webserver, daemon, code server(s)
         sent = time.monotonic()
         proc.send_signal(sig)

@@ -121,6 +121,7 @@ def test_a_venue_that_is_down_still_fails_as_a_venue(tmp_path):
         assert len(server.requests) == 3  # stopped after VENUE_DOWN_STREAK files
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
     """Through `liqmap run` (real Dagster, mirror source): the corrupt file's day is withheld
     from the snapshot and the site, the other days are published, the console names the file
@@ -201,6 +202,7 @@ def test_a_run_publishes_the_other_days_and_names_the_file(tmp_path):
     assert BAD.isoformat() not in pages
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_a_refused_bybit_day_withholds_that_venue_day_only(tmp_path, monkeypatch):
     """Through `liqmap run` with Bybit from the real fake server, prices x1000 on one day:
     Binance is published for every day; Bybit's marts exist for its other days (the later

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from tests.pipeline_helpers import temp_settings
+from tests.realized_helpers import wait_until
 from transforms.raw.packages import samplers
 from transforms.raw.realized.collector import collect
 from transforms.raw.realized.settings import CollectorConfig
@@ -19,7 +20,8 @@ from transforms.raw.venues.hyperliquid.samples import samples_root
 
 def test_collect_runs_the_hyperliquid_sampler_until_stopped(tmp_path, monkeypatch) -> None:
     today = datetime.now(UTC).date()
-    market = generate_market("BTCUSDT", today, 1, seed=9)
+    # today and tomorrow: a sample taken after a midnight that passes mid-test finds its market
+    market = generate_market("BTCUSDT", today, 2, seed=9)
     env = {"LIQMAP_VENUES": "binance,hyperliquid"}
     settings = temp_settings(tmp_path, today.isoformat(), today.isoformat(), **env)
     assert len(samplers(temp_settings(tmp_path, today.isoformat(), today.isoformat()))) == 0
@@ -33,10 +35,7 @@ def test_collect_runs_the_hyperliquid_sampler_until_stopped(tmp_path, monkeypatc
             stop = asyncio.Event()
             config = CollectorConfig(root=tmp_path / "realized", symbols=("BTCUSDT",), venues=())
             task = asyncio.create_task(collect(config, stop, samplers=runs))
-            for _ in range(200):
-                if list(root.glob("*/coverage.jsonl")):
-                    break
-                await asyncio.sleep(0.05)
+            await wait_until(lambda: bool(list(root.glob("*/coverage.jsonl"))), "a coverage mark")
             stop.set()
             await asyncio.wait_for(task, 10)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
+import pytest
 
 from tests.pipeline_helpers import run_range, temp_settings
 from transforms.marts.update import update_marts
@@ -27,6 +28,7 @@ def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_four_venues_offline_with_a_sample_gap_and_range_equals_daily(tmp_path) -> None:
     last = datetime.now(UTC).date() - timedelta(days=1)
     first = last - timedelta(days=2)

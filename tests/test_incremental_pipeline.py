@@ -28,6 +28,7 @@ def _settings(tmp, name: str):
     )
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_daily_partitions_equal_the_range_run(tmp_path):
     daily = _settings(tmp_path, "daily")
     day = FIRST

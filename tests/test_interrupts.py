@@ -58,6 +58,7 @@ def stalled():
     server.close()
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 @pytest.mark.parametrize("sig,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stop_signal_mid_step_says_interrupted(sig, status, stalled, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIQMAP_")}

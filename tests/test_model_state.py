@@ -9,6 +9,7 @@ snapshot, --from-scratch) falls back visibly; a day without bars is never silent
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -94,6 +95,12 @@ def chained(tmp_path_factory):
     conn.close()
 
 
+# the two tests reading the 30-day chain share one worker (it is built once), first
+CHAINED = pytest.mark.xdist_group("model_state_chained")
+
+
+@CHAINED
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     conn, updates = chained
     # each daily run after the first continued from the day before and read one day of bars
@@ -110,6 +117,8 @@ def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
     _same_marts(conn, ranged)
 
 
+@CHAINED
+@pytest.mark.slow
 def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypatch):
     """A long window is modelled and written a chunk at a time (bounded memory), each chunk
     continuing from the state the one before left: the rows of the daily chain."""
@@ -169,10 +178,23 @@ def test_a_truncated_state_is_not_loaded():
 SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
 
 
+@pytest.fixture(scope="module")
+def short_chain_file(tmp_path_factory):
+    """Days 0..5 chained, built once for the module (the closed file): read-only, each test
+    changes its own copy."""
+    path = tmp_path_factory.mktemp("short_chain") / "w.duckdb"
+    conn = synthetic_warehouse(path, SHORT)
+    try:
+        _chain(conn, 0, 5)
+    finally:
+        conn.close()
+    return path
+
+
 @pytest.fixture
-def short_chain(tmp_path):
-    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
-    _chain(conn, 0, 5)
+def short_chain(short_chain_file, tmp_path):
+    """A private copy of the chained days (what building them again would give)."""
+    conn = duckdb.connect(str(shutil.copy(short_chain_file, tmp_path / "w.duckdb")))
     yield conn
     conn.close()
 
@@ -325,7 +347,7 @@ def _all_rows(conn) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_sigkill_during_the_state_write_keeps_the_previous_day(tmp_path):
+def test_sigkill_during_the_state_write_keeps_the_previous_day(tmp_path, short_chain_file):
     path = tmp_path / "w.duckdb"
     conn = synthetic_warehouse(path, SHORT)
     _chain(conn, 0, 4)
@@ -347,8 +369,10 @@ def test_sigkill_during_the_state_write_keeps_the_previous_day(tmp_path):
             pd.testing.assert_frame_equal(after[table], frame, obj=table)
         update = _update(conn, _day(5), _day(6))  # the next run finishes the day
         assert update.state_day == _day(4)
-        clean = synthetic_warehouse(tmp_path / "clean.duckdb", SHORT)
-        _chain(clean, 0, 5)
-        _same_marts(conn, clean)
+        clean = duckdb.connect(str(short_chain_file), read_only=True)  # days 0..5, unbroken
+        try:
+            _same_marts(conn, clean)
+        finally:
+            clean.close()
     finally:
         conn.close()

@@ -6,16 +6,22 @@ clock."""
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from reports import queries
 from tests.builds import BINANCE_DAYS
 from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
 from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
+from transforms.marts.registry import MARTS, Windowing
+from transforms.marts.update import update_marts
+from transforms.model import ModelParams
 from transforms.raw.intraday.nowcast import refresh_nowcast
 from transforms.raw.intraday.provisional import provisional_days
 from transforms.raw.venues.binance.fake_rest import Fault
@@ -23,6 +29,7 @@ from transforms.raw.venues.binance.fake_rest import Fault
 FIRST, LAST = BINANCE_DAYS  # the shared binance_chain build: the archive's 2025-11-01..03
 TODAY = LAST + timedelta(days=1)
 SYMBOLS = ("BTCUSDT",)
+MODEL_TABLES = [m.table for m in MARTS.values() if m.windowing == Windowing.MODEL_DAYS]
 
 
 @pytest.fixture
@@ -59,6 +66,41 @@ def _refresh(settings, clock: Clock, url: str):
     )
 
 
+#: what the REST path fills, per raw table (the archive's top-trader and global ratios are
+#: not asked from REST and stay NULL in provisional rows)
+DAY_ROWS = {
+    "klines": "SELECT * EXCLUDE (venue, day) FROM raw.klines_1m",
+    "mark_klines": "SELECT * EXCLUDE (venue, day) FROM raw.mark_klines_1m",
+    "metrics": "SELECT create_time, sum_open_interest, sum_open_interest_value, "
+    "sum_taker_long_short_vol_ratio FROM raw.metrics_5m",
+    "funding": "SELECT calc_time, funding_interval_hours, last_funding_rate FROM raw.funding",
+    "bars": "SELECT * EXCLUDE (venue, day) FROM stg.bars_5m",
+}
+DAY_TIME = {
+    "klines": "open_time",
+    "mark_klines": "open_time",
+    "metrics": "create_time",
+    "funding": "calc_time",
+    "bars": "ts",
+}
+
+
+def _day_rows(path: Path, day: date) -> dict[str, pd.DataFrame]:
+    """BTCUSDT's Binance rows of `day` in each raw table (DAY_ROWS) and its staged bars."""
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            name: conn.execute(
+                f"{select} WHERE venue = 'binance' AND symbol = 'BTCUSDT' AND day = $day "
+                f"ORDER BY {DAY_TIME[name]}",
+                {"day": day},
+            ).df()
+            for name, select in DAY_ROWS.items()
+        }
+    finally:
+        conn.close()
+
+
 def test_provisional_day_then_archive_wins(archived, tmp_path):
     settings = _copy(archived, tmp_path / "b")
     clock = Clock(at(13, 7, 30))
@@ -93,10 +135,23 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
     finally:
         conn.close()
     assert not list((settings.cache_dir).rglob("*2025-11-04*"))
+    rest = _day_rows(settings.warehouse_path, TODAY)
 
     # the archive for the day arrives: the daily run replaces every provisional row
     settings4 = settings  # the build's window already holds the day
     run_day(settings4, TODAY)
+    # REST gave the archive's rows for every minute it had: 1 m bars with their taker buy
+    # fields, 5-minute open interest and taker ratio at the same create_time, the same staged
+    # bars (each bar's OI taken at its close), the same settlements
+    archive = _day_rows(settings4.warehouse_path, TODAY)
+    for name, col in DAY_TIME.items():
+        frame = rest[name]
+        same = archive[name][archive[name][col] <= frame[col].max()].reset_index(drop=True)
+        assert len(frame) == len(same) > 0, name
+        pd.testing.assert_frame_equal(frame, same, check_exact=True, obj=name)
+    assert len(rest["klines"]) == 785 and len(rest["metrics"]) == 158  # 00:00 .. 13:05
+    assert len(rest["bars"]) == 157  # 00:00 .. 13:00, the last closed at 13:05
+    assert len(rest["funding"]) == 2  # 00:00 and 08:00, although the month's file is loaded
     # the same daily runs without any nowcast in between
     reference = _copy(archived, tmp_path / "a")
     run_day(reference, TODAY)
@@ -108,6 +163,68 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
         assert queries.days(conn, "BTCUSDT")[-1] == TODAY
     finally:
         conn.close()
+
+
+def _mart_frames(conn: duckdb.DuckDBPyConnection, day_sql: str) -> dict[str, pd.DataFrame]:
+    """Every model mart's rows whose day matches `day_sql`, in a canonical order."""
+    out = {}
+    for table in MODEL_TABLES:
+        frame = conn.execute(f"SELECT * FROM {table} WHERE {day_sql}").df()
+        keys = [c for c in frame.columns if frame[c].dtype.kind != "f"]
+        out[table] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    return out
+
+
+def test_hourly_refresh_models_only_the_day_so_far(archived, tmp_path):
+    """After the first refresh of the day, a refresh continues from the stored state at the
+    end of yesterday, models today's bars only, writes only today's mart rows and stores no
+    state for a day in progress; its rows equal a recompute from the first bar."""
+    settings = _copy(archived, tmp_path)
+    clock = Clock(at(13, 7, 30))
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        first = _refresh(settings, clock, server.url)
+        # yesterday's last bar took today's 00:00 open interest: yesterday is modelled again
+        assert first.ok and first.continued == {"BTCUSDT": (LAST - timedelta(days=1), LAST)}
+        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        try:
+            before = _mart_frames(conn, "day < '2025-11-04'")
+        finally:
+            conn.close()
+        clock.at(TODAY, 14, 7, 30)
+        second = _refresh(settings, clock, server.url)
+    assert second.ok and second.continued == {"BTCUSDT": (LAST, TODAY)}
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        after = _mart_frames(conn, "day < '2025-11-04'")
+        for table, frame in before.items():
+            pd.testing.assert_frame_equal(frame, after[table], check_exact=True, obj=table)
+        assert conn.execute(
+            "SELECT count(*) FROM mart.model_state WHERE day = $d", {"d": TODAY}
+        ).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT max(ts) FROM mart.liq_heatmap WHERE day = $d", {"d": TODAY}
+        ).fetchone()[0] == at(14, 0).replace(tzinfo=None)
+    finally:
+        conn.close()
+    # the same day so far recomputed from each market's first bar: the same rows
+    scratch = tmp_path / "scratch.duckdb"
+    shutil.copy(settings.warehouse_path, scratch)
+    conn = duckdb.connect(str(scratch))
+    try:
+        incremental = _mart_frames(conn, "day = '2025-11-04'")
+        update = update_marts(
+            conn, "BTCUSDT", ModelParams(), TODAY, TODAY + timedelta(days=1), True,
+            settings.venues, from_scratch=True, keep_last_state=False,
+        )  # fmt: skip
+        assert update.state_day is None
+        recomputed = _mart_frames(conn, "day = '2025-11-04'")
+    finally:
+        conn.close()
+    for table, frame in incremental.items():
+        assert len(frame) > 0 or table == "mart.moves", table
+        pd.testing.assert_frame_equal(
+            frame, recomputed[table], check_exact=False, rtol=1e-9, atol=0, obj=table
+        )
 
 
 def test_a_refresh_after_the_archive_leaves_the_day_alone(archived, tmp_path):
@@ -180,7 +297,7 @@ def test_fault_keeps_last_good_nowcast_marked_stale_then_recovers(archived, tmp_
         server.close()
 
 
-def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
+def test_bybit_day_in_progress_from_its_rest_source(tmp_path, monkeypatch):
     settings = temp_settings(
         tmp_path, FIRST.isoformat(), LAST.isoformat(), LIQMAP_VENUES="binance,bybit"
     )
@@ -220,17 +337,58 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path):
     cached = {p.parent.parent.name for p in (settings.cache_dir / "bybit").rglob("*2025-11-04*")}
     assert cached == {"risk_limit"}
 
+    # Bybit down (nothing listens at its URL): Bybit's market stays as it was, marked stale
+    # with one line; Binance's refreshes; the next refresh recovers
+    good = _bybit_rows(settings)
+    monkeypatch.setenv("LIQMAP_BYBIT_URL", dead_url().rstrip("/"))
+    monkeypatch.setenv("LIQMAP_BYBIT_DEADLINE_S", "2")
+    down = dataclasses.replace(settings, source="binance")  # Bybit's real API path
+    clock.at(TODAY, 10, 2)
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        result = _refresh(down, clock, server.url)
+    assert [(m.venue, m.ok) for m in result.markets] == [("binance", True), ("bybit", False)]
+    [line] = result.failures
+    assert line.startswith("bybit") and "\n" not in line, line
+    assert _bybit_rows(settings) == good
+    rows = _scalar(
+        settings, "SELECT as_of, stale_since, error FROM mart.nowcast WHERE venue = 'bybit'"
+    )
+    assert rows == (at(9, 2).replace(tzinfo=None), at(10, 2).replace(tzinfo=None), line)
+    clock.at(TODAY, 11, 2)
+    with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
+        recovered = _refresh(settings, clock, server.url)
+    assert recovered.ok, recovered.failures
+    assert _scalar(
+        settings, "SELECT as_of, stale_since FROM mart.nowcast WHERE venue = 'bybit'"
+    ) == (at(11, 2).replace(tzinfo=None), None)
 
-def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, monkeypatch):
+
+def _bybit_rows(settings) -> tuple:
+    """Count and content hash of Bybit's raw and staged rows of the day in progress."""
+    return tuple(
+        _scalar(
+            settings,
+            f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table} "
+            "WHERE venue = 'bybit' AND day = $d",
+            {"d": TODAY},
+        )
+        for table in ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "stg.bars_5m")
+    )
+
+
+@pytest.mark.parametrize("webhook", ["hang", "fail"])
+def test_cycle_publishes_now_view_alerts_and_stale_marking(
+    archived, tmp_path, monkeypatch, webhook
+):
     """`liqmap now`'s cycle: the now view and the alerts feed are published although the
-    webhook hangs; a failed refresh keeps the last good view, marked stale since its time;
-    `liqmap status` names the stale market and the undelivered alert."""
+    webhook hangs or answers HTTP 500; a failed refresh keeps the last good view, marked stale
+    since its time; `liqmap status` names the stale market and the undelivered alert."""
     from orchestration.nowcast import run_nowcast
     from orchestration.status import collect_status, render_status
     from tests.nowcast_helpers import WebhookServer
 
     settings = _copy(archived, tmp_path)
-    hook = WebhookServer("hang")
+    hook = WebhookServer(webhook)
     alerts = tmp_path / "alerts.toml"
     alerts.write_text(
         '[[rule]]\nname = "any-cluster"\nkind = "cluster_size"\nmin_usd = 1\n\n'
@@ -249,7 +407,9 @@ def test_cycle_publishes_now_view_alerts_and_stale_marking(archived, tmp_path, m
         assert "As of 13:05 UTC, provisional" in html and "Stale" not in html
         feed = (settings.output_site_dir / "alerts.xml").read_text()
         assert all(a["title"].replace("$", "") in feed.replace("$", "") for a in run.alerts)
-        assert len(run.delivery.failed) == 1 and "no answer within 0.5 s" in run.delivery.failed[0]
+        [line] = run.delivery.failed
+        assert ("no answer within 0.5 s" if webhook == "hang" else "HTTP 500") in line
+        assert "desk" in line and "\n" not in line
 
         clock.at(TODAY, 14, 7, 30)
         failed = run_nowcast(settings, now=clock, binance_url=dead_url(), sleep=clock.sleep)

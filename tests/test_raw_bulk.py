@@ -21,8 +21,11 @@ from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit import BybitClient, BybitFormatError, BybitSource, responses
 from transforms.raw.venues.bybit.datasets import (
     DAILY_DATASETS,
+    _array_rows_fast,
     columns_of_day,
     dataset,
+    parse_kline,
+    parse_page,
     rows_of_day,
 )
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer, _window
@@ -113,6 +116,41 @@ def test_columns_of_day_are_the_rows_of_day(server, name: str) -> None:
     assert list(got) == want  # same tuples: int epoch ms, the same floats, None when absent
     assert [type(v) for v in got[0]] == [type(v) for v in want[0]]
     assert got.times.dtype == np.int64
+
+
+@pytest.mark.parametrize("name", ["klines_1m", "mark_klines_1m"])
+def test_fast_page_parse_is_the_item_parser(server, name: str) -> None:
+    """The bulk (Arrow) parse of a kline page against `parse_kline` item by item (Python's
+    `float` of each string), independent of the bulk code."""
+    ds = dataset(name)
+    with _client(server) as client:
+        pages = client.day_pages(ds, SYMBOL, day_start_ms(DAY))
+    for page in pages:
+        items = json.loads(page.body)["result"]["list"]
+        want = [ds.parse_item(item, "x") for item in items]
+        assert parse_page(ds, page.body, "x").rows == want
+
+
+HARD_NUMBERS = [
+    "0.1", "1e-7", "1E5", "9007199254740993", "2.2250738585072014e-308", "4.9e-324",
+    "1.7976931348623157e308", "1e400", "+1.5", "-2.5", ".5", "5.", "1_000", " 1", "1 ",
+    "0x10", "Infinity", "inf", "nan", "-0", "", "00012.500", "1.00000000000000011102230246251565",
+    "0.30000000000000004", "123456789012345678901234567890", "٣", "²",
+]  # fmt: skip
+
+
+def test_fast_parse_never_disagrees_with_the_item_parser() -> None:
+    """Numbers where two parsers may round or accept differently: the fast path either
+    declines (None: the item parser then decides) or gives exactly the item parser's row."""
+    rng = np.random.default_rng(3)
+    digits = [f"{rng.integers(1, 10**17)}.{rng.integers(0, 10**12):012d}" for _ in range(300)]
+    digits += [f"{rng.random() * 10.0 ** rng.integers(-12, 12):.25g}" for _ in range(300)]
+    for text in HARD_NUMBERS + digits:
+        item = [str(START), text, "101", "99", "100", "1.5", "150"]
+        fast = _array_rows_fast([item], 7)
+        if fast is None:
+            continue
+        assert fast == [parse_kline(item, "x")], text
 
 
 def _page(items: list, ds_name: str = "klines_1m") -> Page:
@@ -338,3 +376,61 @@ def test_arrow_stage_equals_duckdb_read_on_a_genuine_file(real_data_dir, tmp_pat
     conn = duckdb.connect()
     want = _duckdb_stage(conn, "klines_1m", [csv])
     assert want and _same(_arrow_stage(conn, "klines_1m", [csv]), want)
+
+
+def test_stale_temps_listed_once_remove_what_remove_stale_temps_removes(tmp_path: Path) -> None:
+    from transforms.atomic import StaleTemps, remove_stale_temps
+
+    names = [".a.zip.x1.tmp", ".a.zip.x2.tmp", ".a.zip.CHECKSUM.x3.tmp", ".b.zip.x4.tmp", "a.zip"]
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        for name in names:
+            (tmp_path / folder / name).write_bytes(b"x")
+    want = remove_stale_temps(tmp_path / "one" / "a.zip")
+    stale = StaleTemps()
+    got = stale.remove(tmp_path / "two" / "a.zip")
+    assert sorted(p.name for p in got) == sorted(p.name for p in want) == sorted(names[:3])
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(names[3:])
+    assert [p.name for p in stale.remove(tmp_path / "two" / "b.zip")] == [".b.zip.x4.tmp"]
+    assert stale.remove(tmp_path / "missing" / "a.zip") == []
+
+
+def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
+    """Each log line is an event in Dagster's event log: a raw loop logs a few, not monthly."""
+    from transforms.progress import Progress
+    from transforms.raw.results import progress_every
+
+    class Lines(list):
+        def info(self, msg: str) -> None:
+            self.append(msg)
+
+    for total, want in ((365, 4), (31, 2), (7, 1)):
+        lines = Lines()
+        progress = Progress(lines, "klines_1m BTCUSDT fetch", total, every=progress_every(total))
+        for _ in range(total):
+            progress.step()
+        assert len(lines) == want
+        assert lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
+
+
+def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:
+    """raw.rejected_files rows (a NULL line among them, or only NULL lines) stored by one
+    statement equal the rows executemany stores."""
+    from transforms.raw.records import REJECTED_COLUMNS, insert_rows
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000)
+    rows = [
+        ("klines_1m", SYMBOL, "2026-01-01", "a.zip", "parse", 501, "a.zip line 501", at, "binance"),
+        ("metrics", SYMBOL, "2026-01-02", "c.zip", "complete_period", None, "c.zip", at, "bybit"),
+    ]
+    conn = duckdb.connect()
+    apply_schema(conn)
+    sql = "SELECT * FROM raw.rejected_files ORDER BY ALL"
+    for batch in (rows, rows[1:]):
+        conn.execute("DELETE FROM raw.rejected_files")
+        conn.executemany("INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        want = conn.execute(sql).fetchall()
+        conn.execute("DELETE FROM raw.rejected_files")
+        assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, batch) == len(batch)
+        assert conn.execute(sql).fetchall() == want
+    assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, []) == 0

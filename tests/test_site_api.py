@@ -13,6 +13,8 @@ import pytest
 from reports.datafiles import parse_js
 from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue site)
 
+pytestmark = pytest.mark.xdist_group("browser")  # the two-venue site, as test_site_venues
+
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "docs" / "api" / "schema-v1.json").read_text()
 )

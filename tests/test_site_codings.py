@@ -52,6 +52,10 @@ def _columns() -> dict[str, list]:
         "ms": [1_773_964_800_000 + 3_600_000 * i for i in range(24)],
         "prices": [54774.99, 54775.01, 54801.37, 54790.0, 54601.5, 54601.5, 54602.25, 54700.0],
         "mixed": [None, 1, 1.5, "a", None, "a", True, False, 0, 0.0, 0, None],
+        "cents": [round(54774.99 + ((i * 7919) % 613 - 300) * 1.37, 2) for i in range(40)],
+        "mills": [round(91.071 + ((i * 31) % 17) * 0.536, 3) for i in range(40)],
+        "pairs": [42500 + 250 * (i // 2) + (750 if i >= 20 else 0) for i in range(40)],
+        "gappy": [None if i % 7 < 3 else 6.426e9 - i * 1.1e7 for i in range(40)],
         "bools": [True, True, False, False, True, True, False, False],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
     }

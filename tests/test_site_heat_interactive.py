@@ -190,8 +190,9 @@ def test_crosshair_reads_time_price_and_the_cells_value_also_zoomed(site, browse
             )
             assert shown == pytest.approx(want_value, rel=1e-9)
             text = v.page.inner_text(f"#{CHART} ~ .heat-tip [data-heat-value]")
-            assert tag[2].startswith(text + " ("), (tag, text)
-            assert meta["unit"].lower() in tag[2].lower()
+            # in the legend's unit ("Mean notional per $250 band": "... per $250 band")
+            unit = meta["unit"].removeprefix("Mean notional ")
+            assert unit.startswith("per ") and tag[2] == f"{text} {unit}", (tag, text)
         # the pointer leaves: the crosshair goes
         v.page.mouse.move(2, 2)
         v.page.wait_for_timeout(150)

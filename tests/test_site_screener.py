@@ -16,6 +16,8 @@ from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 from tests.test_site_browser import ARGS, CHROMIUM, Visit
 from tests.test_site_symbols import add_scaled_symbol
 
+pytestmark = pytest.mark.xdist_group("browser")  # Chromium: one browser at a time
+
 SYMBOLS = (SYMBOL, "DOGEUSDT", "ETHUSDT")
 SCALES = {"DOGEUSDT": 0.12 / 70_000.0, "ETHUSDT": 3_000.0 / 70_000.0}
 NEAR_SQL = """

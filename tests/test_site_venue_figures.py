@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from reports.cards.liq_map import liq_map_card
 from reports.headline import headline
 from reports.key_levels import levels_table
 from reports.metrics_table import metrics_table
@@ -37,7 +38,10 @@ READ = """() => {
     notice: Array.from(document.querySelectorAll('[data-notice="venues-missing"]'))
       .some((n) => !n.hidden),
     levels: rows('levels'), metrics: rows('metrics'), scenarios: rows('scenarios'),
-    bands: rows('bands').length,
+    bands: rows('bands').length, liqmap: rows('liqmap'),
+    caption: document.querySelector('figcaption[data-printed-caption="liqmap"]').textContent,
+    aggregateOnly: Array.from(document.querySelectorAll('[data-aggregate-only]'))
+      .map((n) => n.closest('[hidden]') === null),
   };
 }"""
 
@@ -60,6 +64,20 @@ def _rows(path, venue: str, days) -> dict:
         conn.close()
 
 
+def _map_rows(path, venue: str, d) -> list[dict]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        cur = conn.execute(
+            "SELECT * FROM mart.liq_map WHERE symbol = ? AND venue = ? AND day = ? "
+            "ORDER BY price_low",
+            [SYMBOL, venue, d],
+        )
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
 def _want(path, venue: str, d, prev) -> dict:
     """What the page must print for `venue` on day `d`, from the mart's rows."""
     rows = _rows(path, venue, [d, prev])
@@ -77,14 +95,22 @@ def _want(path, venue: str, d, prev) -> dict:
             for s in scenario_table(scen)
         ],
         "kpis": {k.key: k.value for k in kpis(scen, before)},
+        # the map's largest bands, from the venue's mart.liq_map rows
+        "liqmap": [
+            list(r) for r in liq_map_card(_map_rows(path, venue, d), cur, SYMBOL, d).table.rows
+        ],
+        "totals": f"Longs at risk {fmt_usd(cur['longs_at_risk'])}, shorts at risk "
+        f"{fmt_usd(cur['shorts_at_risk'])}.",
     }
 
 
 def _check(got: dict, want: dict) -> None:
-    for key in ("headline", "spot", "shorts", "longs", "levels", "metrics", "scenarios"):
+    for key in ("headline", "spot", "shorts", "longs", "levels", "metrics", "scenarios", "liqmap"):
         assert got[key] == want[key], key
+    assert want["totals"] in got["caption"], got["caption"]
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
@@ -103,12 +129,14 @@ def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
                 first = v.page.evaluate(READ)
                 _check(first, agg)
                 assert first["splits"] == 2  # each side's split by venue, under its figure
+                assert first["aggregateOnly"] and all(first["aggregateOnly"])
                 v.page.click('button[data-venue="bybit"]')
                 v.page.wait_for_function("window.__chartsReady === true")
                 got = v.page.evaluate(READ)
                 _check(got, bybit)
                 assert got["label"].startswith("Bybit only")
                 assert got["splits"] == 0  # one venue has no split
+                assert not any(got["aggregateOnly"])  # nor the split cards
                 assert got["bands"] > 0
                 v.page.click('button[data-venue="all"]')
                 v.page.wait_for_function("window.__chartsReady === true")
@@ -141,3 +169,6 @@ def test_a_venues_day_file_prints_what_its_own_page_prints(built):
     want = _want(wh.path, "bybit", d, wh.days[wh.days.index(d) - 1])
     assert printed["rows"]["levels"] == want["levels"]
     assert {k: v for k, v, *_ in printed["kpis"]} == want["kpis"]
+    # the aggregate's page prints its own: its day file does not repeat them
+    _, agg = parse_js((out / "data" / SYMBOL / "all" / f"day-{d.isoformat()}.js").read_text())
+    assert "printed" not in agg

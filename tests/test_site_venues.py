@@ -44,25 +44,11 @@ Row = dict
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, two_venue_chain, binance_chain) -> tuple[Path, Path, TwoVenueWarehouse]:
+def built(two_venue_site, binance_chain) -> tuple[Path, Path, TwoVenueWarehouse]:
     """(two-venue site, the pipeline's single-venue site, the warehouse): Bybit lacks the
-    last day, so that day's aggregate is Binance alone. The single-venue site is the shared
-    Binance build's."""
-    wh = two_venue_chain
-    out = tmp_path_factory.mktemp("site_venues") / "site2"
-    conn = duckdb.connect(str(wh.path), read_only=True)
-    try:
-        build_site(
-            conn,
-            out,
-            SYMBOL,
-            None,
-            source="synthetic",
-            methodology_md=None,
-            generated_at=GENERATED_AT,
-        )
-    finally:
-        conn.close()
+    last day, so that day's aggregate is Binance alone. Both sites are shared session builds
+    (read-only): `two_venue_site` and the Binance build's."""
+    out, wh = two_venue_site
     return out, binance_chain.settings.output_site_dir, wh
 
 

@@ -9,6 +9,8 @@ import pytest
 from tests.test_site_browser import ARGS, CHROMIUM, Visit
 from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue site)
 
+pytestmark = pytest.mark.xdist_group("browser")  # Chromium; the two-venue site
+
 SQL = """
 SELECT sum(CASE WHEN $price > spot_price THEN short_notional ELSE long_notional END)
 FROM mart.liq_map

@@ -153,6 +153,7 @@ def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
 TABLES = ("mart.liq_map", "mart.daily_metrics", "mart.liq_heatmap", "mart.price_hourly")
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_range_run_equals_daily_runs_per_venue_and_aggregate(tmp_path):
     (tmp_path / "range").mkdir()
     (tmp_path / "daily").mkdir()

@@ -85,6 +85,7 @@ def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
 
 
+@pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
 def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, okx_window) -> None:
     first, last = okx_window
     env = {"LIQMAP_VENUES": "binance,bybit,okx"}

@@ -119,3 +119,26 @@ def synthetic_warehouse(
         insert_frame(conn, "raw.mark_klines_1m", raw.rename(columns={"t": "open_time"}))
         insert_frame(conn, "raw.metrics_5m", raw.rename(columns={"t": "create_time"}))
     return conn
+
+
+def build_two_venue_site(wh: TwoVenueWarehouse, out: Path) -> Path:
+    """The site of `wh` in `out`, as the pipeline writes it (the fixture clock, no methodology)."""
+    import duckdb
+
+    from reports.site import build_site
+    from tests.site_fixtures import GENERATED_AT
+
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        build_site(
+            conn,
+            out,
+            SYMBOL,
+            None,
+            source="synthetic",
+            methodology_md=None,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+    return out

@@ -70,6 +70,32 @@ def remove_stale_temps(path: Path) -> list[Path]:
     return removed
 
 
+class StaleTemps:
+    """`remove_stale_temps` for a writer committing many files into the same folders: each
+    folder is listed once, on its first file (a glob per file lists the folder every time,
+    quadratic over a year of daily files). Temp files this process creates later are its
+    own (removed by `atomic_target` on error), so the first listing finds every stale one."""
+
+    def __init__(self) -> None:
+        self._found: dict[Path, set[str]] = {}
+
+    def remove(self, path: Path) -> list[Path]:
+        """Delete the temp files a killed process left beside `path`."""
+        folder = Path(path).parent
+        names = self._found.get(folder)
+        if names is None:
+            names = {p.name for p in folder.glob(f".*{TMP_SUFFIX}")} if folder.is_dir() else set()
+            self._found[folder] = names
+        prefix = f".{Path(path).name}."
+        removed = []
+        for name in sorted(n for n in names if n.startswith(prefix)):
+            names.discard(name)
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+                removed.append(folder / name)
+        return removed
+
+
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks (the raw caches' verification)."""
     h = hashlib.sha256()

@@ -30,7 +30,9 @@ MAP_MAX_BARS = 120
 def _bands(
     rows: list[Record], spot: float, lo_edge: float, hi_edge: float, view: str
 ) -> tuple[list[dict], float]:
-    """The view's rows merged into at most MAP_MAX_BARS bands within the window."""
+    """The view's rows merged into at most MAP_MAX_BARS bands within the window. Notional
+    and cumulative figures keep 3 significant digits, what the chart's tooltips print
+    ($.3s): rounded once from the mart's value, and the data file stays small."""
     lo = np.array([r["price_low"] for r in rows])
     hi = np.array([r["price_high"] for r in rows])
     sel = (hi > lo_edge) & (lo < hi_edge)
@@ -53,19 +55,22 @@ def _bands(
     np.maximum.at(glc, g, col("long_cum_from_spot"))
     np.maximum.at(gsc, g, col("short_cum_from_spot"))
     used = np.bincount(g, minlength=n) > 0
-    g0 = base + (((lo[sel] - base) // step).min()) * step
+    g0 = float(base + (((lo[sel] - base) // step).min()) * step)
     data = []
+    # Python floats in the loop: the same values as numpy's, formatted several times faster
+    ls, ss, lcs, scs = gl.tolist(), gs.tolist(), glc.tolist(), gsc.tolist()
     for i in np.nonzero(used)[0].tolist():
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
+        lc, sc = lcs[i], scs[i]
         data.append(
             {
                 "k": view,
-                "lo": chart_price(float(blo)),
-                "hi": chart_price(float(bhi)),
-                "l": float(f"{gl[i]:.3g}"),
-                "s": float(f"{gs[i]:.3g}"),
-                "lc": float(f"{glc[i]:.4g}") if blo < spot and glc[i] > 0 else None,
-                "sc": float(f"{gsc[i]:.4g}") if bhi > spot and gsc[i] > 0 else None,
+                "lo": chart_price(blo),
+                "hi": chart_price(bhi),
+                "l": float(f"{ls[i]:.3g}"),
+                "s": float(f"{ss[i]:.3g}"),
+                "lc": float(f"{lc:.3g}") if blo < spot and lc > 0 else None,
+                "sc": float(f"{sc:.3g}") if bhi > spot and sc > 0 else None,
             }
         )
     return data, step

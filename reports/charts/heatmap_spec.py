@@ -57,6 +57,7 @@ ZONE_FILL = "#ffffff"
 MARK_COLORS = {"spot": SPOT, "nearest": "#ffd166", "p90": "#f4f1ff"}
 LABEL_HALO = "#1b1030"  # under the level labels (the darkest viridis tone)
 CROSS = "#ffffff"  # the crosshair's rules and tag
+TAG_LINE = 13  # the crosshair tag's line height (px)
 GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not fully collected
 GAP_PX = 8  # its height in pixels
 REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
@@ -179,12 +180,14 @@ def crosshair_layers() -> tuple[alt.Chart, alt.Chart, alt.Chart, alt.Chart]:
     rule = {"color": CROSS, "strokeDash": [3, 3], "strokeWidth": 1, "aria": False, "opacity": shown}
     vrule = base.mark_rule(**rule).encode(x=_heat_x("t")).add_params(t, p, v)
     hrule = base.mark_rule(**rule).encode(y=_heat_y("p"))
-    # left of the pointer in the plot's right part, below it in its top part
+    # left of the pointer in the plot's right half, below it in its top part
     tag = {
-        "align": {"expr": "scale('x', cross_t) > width * 0.6 ? 'right' : 'left'"},
+        "align": {"expr": "scale('x', cross_t) > width * 0.5 ? 'right' : 'left'"},
         "baseline": {"expr": "scale('y', cross_p) < 60 ? 'top' : 'bottom'"},
-        "dx": {"expr": "scale('x', cross_t) > width * 0.6 ? -8 : 8"},
-        "dy": {"expr": "scale('y', cross_p) < 60 ? 8 : -8"},
+        "dx": {"expr": "scale('x', cross_t) > width * 0.5 ? -8 : 8"},
+        # its three lines run down from the anchor: above the pointer, clear of the tooltip
+        "dy": {"expr": f"scale('y', cross_p) < 60 ? 8 : -8 - 2 * {TAG_LINE}"},
+        "lineHeight": TAG_LINE,
         "fontSize": 11,
         "fontWeight": "bold",
         "aria": False,

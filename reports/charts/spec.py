@@ -191,6 +191,23 @@ def _delta(arr: np.ndarray) -> dict[str, Any] | None:
     return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
 
 
+DEC_MAX = 6  # decimals a `$dec` column may scale by
+
+
+def _dec(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$dec": [k, column]}`: whole numbers divided by 10^k give back every value exactly
+    (one correctly rounded division in doubles, as the page script does): prices with cents
+    as whole cents, which then delta-code."""
+    if np.array_equal(arr, np.rint(arr)):
+        return None
+    for k in range(1, DEC_MAX + 1):
+        scale = 10.0**k
+        ints = np.rint(arr * scale)
+        if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
+            return {"$dec": [k, _column([int(i) for i in ints.tolist()], 1)]}
+    return None
+
+
 def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
     n, first = len(values), values[0]
@@ -229,7 +246,9 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
     every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
-    lengths of values and nulls, then the values). `deltas`, `column` and `indices` are
+    lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
+    over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
+    band per venue). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
     plain = _tight_all(values)
@@ -252,17 +271,26 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
                 {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
             )
         few_values = len(np.unique(arr)) * 3 <= n
+        runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
         if few_runs:
             out.append({"$rle": runs})
         few_values = True
+    if few_runs and depth == 0:
+        k = runs[0][1]
+        if k > 1 and all(c == k for _, c in runs):
+            out.append({"$each": [_column(values[::k], 1), k]})
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
+            if depth == 0:
+                dec = _dec(arr)
+                if dec is not None:
+                    out.append(dec)
         if depth == 0:
             p = _period(plain, arr)
             if p is not None:
@@ -279,6 +307,16 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             idx = [uniq[(type(v), v)] for v in plain]
             out.append({"$dict": [[v for _, v in uniq], _column(idx, 2)]})
     return min(out, key=_size) if len(out) > 1 else plain
+
+
+def code_column(values: list[Any]) -> list[Any] | dict[str, Any]:
+    """A list of values in its shortest exact coding (`_column`; docs/api.md)."""
+    return _column(values)
+
+
+def decode_column(col: list[Any] | dict[str, Any]) -> list[Any]:
+    """The values of a `code_column` coding."""
+    return _uncolumn(col)
 
 
 def compact(value: Any) -> Any:
@@ -319,6 +357,12 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dict" in col:
         keys, idx = col["$dict"]
         return [keys[i] for i in _uncolumn(idx)]
+    if "$each" in col:
+        inner, times = col["$each"]
+        return [v for v in _uncolumn(inner) for _ in range(times)]
+    if "$dec" in col:
+        k, ints = col["$dec"]
+        return [v / 10.0**k for v in _uncolumn(ints)]
     if "$nulls" in col:
         runs, held = col["$nulls"]
         it, out = iter(_uncolumn(held)), []

@@ -29,6 +29,7 @@ from reports.charts.history import (
     history_levels_template,
     history_risk_template,
 )
+from reports.charts.spec import code_column
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
@@ -347,7 +348,8 @@ def printed_figures(ctx: DayContext) -> dict:
     """The page's figures outside the charts, as its HTML prints them, for the venue switch
     (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
     figures add up, the key figures, and the rows (cell texts, row header first) of the
-    key levels, metrics, scenarios and largest-bands tables."""
+    key levels, metrics, scenarios and largest-bands tables and of each chart card's table
+    (by card id). The charts' captions are their specs' descriptions."""
     return {
         "headline": ctx.headline,
         "spot": ctx.spot,
@@ -361,7 +363,20 @@ def printed_figures(ctx: DayContext) -> dict:
                 for s in ctx.scenarios
             ],
             "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
+            # each chart card's own table (the map's largest bands, the swings), by card id
+            **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
         },
+    }
+
+
+def coded_whatif(whatif: dict | None) -> dict | None:
+    """The what-if bands as a day file holds them: each list in its exact column coding
+    (the middle prices of a regular grid as deltas, the other side's zeros as runs)."""
+    if whatif is None:
+        return None
+    return {
+        "spot": whatif["spot"],
+        **{k: code_column(whatif[k]) for k in ("mid", "l", "s")},
     }
 
 
@@ -394,8 +409,9 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "heat_months": heat_months(first_day, ctx.day, HISTORY_DAYS + 1),
             "charts": charts,
             "heat": heat,
-            "whatif": ctx.whatif,
-            "printed": printed_figures(ctx),
+            "whatif": coded_whatif(ctx.whatif),
+            # a venue's figures for the venue switch; the aggregate's are in the page itself
+            **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },
     )
 

@@ -13,6 +13,7 @@ daily pages are untouched (they leave provisional days out).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html import escape as html_escape
@@ -25,7 +26,15 @@ import numpy as np
 from reports.charts.heatmap_spec import VIRIDIS
 from reports.charts.raster import png_data_url, quantize, window_vmax
 from reports.formats import iso_z
-from reports.notation import fmt_imbalance, fmt_level, fmt_price, fmt_rate, fmt_usd, price_scale
+from reports.notation import (
+    fmt_imbalance,
+    fmt_level,
+    fmt_price,
+    fmt_rate,
+    fmt_usd,
+    ok,
+    price_scale,
+)
 from reports.pages.common import SiteInfo, jinja_env, render
 from transforms.venues import AGGREGATE_VENUE
 
@@ -83,6 +92,8 @@ class NowSymbol:
     heat_caption: str
     alerts: list[dict[str, str]] = field(default_factory=list)
     markets: list[dict[str, str]] = field(default_factory=list)
+    imbalance_v: float | None = None  # shorts / longs within ±10 % (the screener sorts by it)
+    stale_since: str | None = None  # the earliest failed refresh still unrecovered
 
 
 def _heat(conn: duckdb.DuckDBPyConnection, symbol: str, d: date) -> tuple[str | None, str]:
@@ -137,17 +148,20 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
         )
         or None
     )
+    since = min((s["stale_since"] for s in stale), default=None)
     binance = next((s for s in states if s["mark_price"] is not None), {})
     if marked is None:
         empty = "n/a"
         return NowSymbol(
             symbol, None, "no nowcast yet", stale_line, empty, empty, empty, empty, empty, empty,
-            empty, empty, empty, empty, None, "", alerts, markets,
+            empty, empty, empty, empty, None, "", alerts, markets, None,
+            _hhmm(since) if since else None,
         )  # fmt: skip
     d, as_of = marked
     m = _dicts(conn, METRICS_DAY, venue=AGGREGATE_VENUE, symbol=symbol, day=d)
     cur = m[0] if m else {}
     spot = cur.get("close_price")
+    s10, l10 = cur.get("shorts_at_risk_10pct"), cur.get("longs_at_risk_10pct")
     with price_scale(spot):
         heat_url, caption = _heat(conn, symbol, d)
         return NowSymbol(
@@ -156,9 +170,7 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
             as_of=as_of.strftime("%H:%M UTC"),
             stale=stale_line,
             price=fmt_price(spot),
-            imbalance=fmt_imbalance(
-                cur.get("shorts_at_risk_10pct"), cur.get("longs_at_risk_10pct")
-            ),
+            imbalance=fmt_imbalance(s10, l10),
             imbalance_all=fmt_imbalance(cur.get("shorts_at_risk"), cur.get("longs_at_risk")),
             above=fmt_level(cur.get("nearest_cluster_above_price"), spot),
             below=fmt_level(cur.get("nearest_cluster_below_price"), spot),
@@ -177,6 +189,8 @@ def _symbol(conn: duckdb.DuckDBPyConnection, symbol: str) -> NowSymbol:
             heat_caption=caption,
             alerts=alerts,
             markets=markets,
+            imbalance_v=s10 / l10 if ok(s10) and ok(l10) and l10 > 0 else None,
+            stale_since=_hhmm(since) if since else None,
         )
 
 
@@ -200,7 +214,35 @@ def now_pages(
     chrome = info.chrome("../", "Now")
     files["now/index.html"] = render(env, "now_index.html.j2", chrome, _Index(entries))
     files["alerts.xml"] = alerts_xml(conn, info.generated_at)
+    files[NOW_JS] = now_js(entries)
     return NowPages(files)
+
+
+NOW_JS = "now/now.js"  # the screener's "now" column (reports/static/screener.js)
+
+
+def now_js(entries: list[NowSymbol]) -> str:
+    """now/now.js: each symbol's nowcast as the index's screener shows it (a script, so it
+    loads from file://), rewritten by every refresh; no symbol when no nowcast has run."""
+    rows = {
+        e.symbol: {
+            "day": e.day,
+            "as_of": e.as_of,
+            "price": e.price,
+            "imbalance": e.imbalance,
+            "v": e.imbalance_v,
+            "stale_since": e.stale_since,
+            "stale": e.stale,
+            "href": f"{e.symbol}/now/index.html",
+        }
+        for e in entries
+        if e.day is not None
+    }
+    body = json.dumps({"symbols": rows}, separators=(",", ":"), ensure_ascii=False)
+    return (
+        "/* The nowcast of every symbol for the index's screener (reports/pages/now.py). */\n"
+        f"window.LIQMAP_NOW = {body};\n"
+    )
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,13 @@
     view.runAsync();
   }
 
+  /* The legend's unit, short for the crosshair's tag: "Mean notional per $250 band" gives
+     "per $250 band" (the legend above the chart names the whole unit). */
+  function tagUnit(unit) {
+    var m = /^Mean notional (per .*)$/.exec(unit);
+    return m ? m[1] : "(" + unit + ")";
+  }
+
   function hover(el, view, meta) {
     var tip = tipFor(el), seq = 0;
     function hide() { seq += 1; tip.hidden = true; cross(view, null, null, ""); }
@@ -155,7 +162,7 @@
         if (mine !== seq) { return; } // the pointer has moved on
         var g = v.g, t0 = g.t0 + v.col * g.tstep, p0 = g.p0 + v.row * g.pstep;
         var val = (v.level === 255 ? "≥ " : "") + fmtUsd(v.value);
-        cross(view, t, p, val + " (" + meta.unit.charAt(0).toLowerCase() + meta.unit.slice(1) + ")");
+        cross(view, t, p, val + " " + tagUnit(meta.unit));
         // the same reading for assistive technology, with the cell's extent
         tip.innerHTML = "";
         [["Time", fmtTime(t0) + " to " + fmtTime(t0 + g.tstep) + " UTC"],

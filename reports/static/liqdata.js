@@ -52,6 +52,11 @@
     } else if (c.$dict) {
       var keys = c.$dict[0];
       out = column(c.$dict[1]).map(function (k) { return keys[k]; });
+    } else if (c.$each) {
+      column(c.$each[0]).forEach(function (v) { for (var r = 0; r < c.$each[1]; r++) { out.push(v); } });
+    } else if (c.$dec) {
+      var scale = [1, 10, 100, 1e3, 1e4, 1e5, 1e6][c.$dec[0]];
+      out = column(c.$dec[1]).map(function (v) { return v / scale; });
     } else if (c.$nulls) {
       var held = column(c.$nulls[1]), h = 0;
       c.$nulls[0].forEach(function (count, r) {
@@ -120,7 +125,7 @@
         var out = { x: [], o: [], h: [], l: [], c: [] };
         files.forEach(function (f) {
           if (!f) { return; }
-          ["x", "o", "h", "l", "c"].forEach(function (k) { out[k] = out[k].concat(f.ohlc[k]); });
+          ["x", "o", "h", "l", "c"].forEach(function (k) { out[k] = out[k].concat(column(f.ohlc[k])); });
         });
         return out;
       });
@@ -327,5 +332,6 @@
   }
 
   window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+                     column: column,
                      monthsBetween: monthsBetween };
 })();

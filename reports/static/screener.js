@@ -1,5 +1,6 @@
 /* The index's screener: sort by a column (the symbols' rows; each symbol keeps its venue
-   rows beneath it), filter by symbol and heavier side, expand a symbol to its venues. */
+   rows beneath it), filter by symbol and heavier side, expand a symbol to its venues, and
+   the "now" column from the nowcast. */
 (function () {
   "use strict";
   var table = document.getElementById("screener");
@@ -49,6 +50,37 @@
     if (count) { count.textContent = shown + " of " + groups.length + " symbols"; }
   }
 
+  /* The "now" column: each symbol's nowcast (now/now.js, rewritten by every hourly
+     refresh): near-spot imbalance and price, as of when, provisional, and stale since when
+     the last refresh failed; empty for a symbol without a nowcast. */
+  function fillNow() {
+    var now = (window.LIQMAP_NOW && window.LIQMAP_NOW.symbols) || {};
+    Array.prototype.forEach.call(table.querySelectorAll("td[data-now]"), function (td) {
+      var n = now[td.getAttribute("data-now")];
+      td.textContent = "";
+      td.removeAttribute("data-v");
+      td.classList.toggle("now-stale", !!(n && n.stale_since));
+      if (!n) { td.textContent = "—"; td.title = "no nowcast has run"; return; }
+      var a = document.createElement("a");
+      a.href = n.href;
+      a.textContent = n.imbalance + " · " + n.price;
+      td.appendChild(a);
+      var when = document.createElement("span");
+      when.className = "muted now-asof";
+      when.textContent = " as of " + n.as_of + ", provisional";
+      td.appendChild(when);
+      if (n.stale_since) {
+        var st = document.createElement("span");
+        st.className = "now-stale-since";
+        st.textContent = " stale since " + n.stale_since;
+        if (n.stale) { st.title = n.stale; }
+        td.appendChild(st);
+      }
+      if (n.v !== null && n.v !== undefined) { td.setAttribute("data-v", String(n.v)); }
+    });
+  }
+  fillNow();
+
   Array.prototype.forEach.call(table.tHead.querySelectorAll("button[data-sort]"), function (b) {
     b.addEventListener("click", function () { sortBy(b.getAttribute("data-sort")); });
   });
@@ -64,5 +96,5 @@
   if (filter) { filter.addEventListener("input", applyFilter); }
   if (side) { side.addEventListener("change", applyFilter); }
   applyFilter();
-  window.liqScreener = { sortBy: sortBy, applyFilter: applyFilter };
+  window.liqScreener = { sortBy: sortBy, applyFilter: applyFilter, fillNow: fillNow };
 })();

@@ -1,8 +1,10 @@
 /* The venue switch for the figures outside the charts: the headline, the close, what the
    figures add up, the key figures and the rows of the key levels, metrics, scenarios and
-   largest-bands tables, set from the chosen venue's day data file (its "printed" figures,
-   reports/pages/day.py printed_figures: the texts that venue's own page prints). Nothing
-   is computed here, only shown. */
+   largest-bands tables, the chart cards' tables and captions, set from the chosen venue's
+   day data file (its "printed" figures,
+   reports/pages/day.py printed_figures: the texts that venue's own page prints) and back
+   to the page's own (its HTML, kept before the first switch). Nothing is computed here,
+   only shown. */
 (function () {
   "use strict";
   var page = document.querySelector("[data-day-data]");
@@ -66,28 +68,56 @@
     });
   }
 
-  /* Show the figures of a day data file `day` (its venue's); a file written before the
-     printed figures existed leaves the page as it is. */
+  var PARTS = '[data-printed], [data-printed-rows], p.venues[data-venues], ' +
+    '[data-notice="venues-missing"], figcaption[data-printed-caption], [data-aggregate-only]';
+  var own = null; // the page's own figures, as printed, before any switch
+
+  /* The page's venue's figures are its HTML: kept before the first switch, put back on
+     the way back. */
+  function keep() {
+    if (own) { return; }
+    own = Array.prototype.map.call(document.querySelectorAll(PARTS), function (el) {
+      return { el: el, html: el.innerHTML, hidden: el.hidden };
+    });
+  }
+
+  function restore() {
+    if (!own) { return; }
+    own.forEach(function (p) { p.el.innerHTML = p.html; p.el.hidden = p.hidden; });
+  }
+
+  /* Show the figures of day data file `day` (its venue's): the page's own venue from the
+     page, another from the file's "printed"; a file written before the printed figures
+     existed leaves the page as it is. */
   function show(day) {
-    var printed = day && day.printed;
+    var mine = page ? page.getAttribute("data-page-venue") : null;
+    if (!day || day.venue === mine) {
+      restore();
+      if (page && day) { page.setAttribute("data-printed-venue", day.venue); }
+      return;
+    }
+    var printed = day.printed;
     if (!printed) { return; }
+    keep();
     setText('[data-printed="headline"]', printed.headline);
     setText('[data-printed="spot"]', printed.spot);
     setText("p.venues[data-venues]", printed.label); // what the figures add up
     Array.prototype.forEach.call(document.querySelectorAll('[data-printed="kpis"]'), function (s) {
       fillKpis(s, printed.kpis);
     });
-    Object.keys(printed.rows).forEach(function (name) {
-      var sel = '[data-printed-rows="' + name + '"]';
-      Array.prototype.forEach.call(document.querySelectorAll(sel), function (tbody) {
-        fillRows(tbody, printed.rows[name]);
-      });
+    // a table the venue has no rows for is left empty
+    Array.prototype.forEach.call(document.querySelectorAll("[data-printed-rows]"), function (tbody) {
+      fillRows(tbody, printed.rows[tbody.getAttribute("data-printed-rows")] || []);
     });
-    // a venue missing from the aggregate is the aggregate's notice
-    var own = page ? page.getAttribute("data-page-venue") : null;
-    Array.prototype.forEach.call(document.querySelectorAll('[data-notice="venues-missing"]'), function (n) {
-      n.hidden = day.venue !== own;
+    // each chart's caption: its spec's description (the venue's base view)
+    Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
+      var ref = day.charts && day.charts[f.getAttribute("data-printed-caption")];
+      if (ref && ref.v && typeof ref.v.desc === "string") { f.textContent = ref.v.desc; }
     });
+    // the missing-venue notice and the split by venue are the aggregate's alone
+    Array.prototype.forEach.call(
+      document.querySelectorAll('[data-notice="venues-missing"], [data-aggregate-only]'),
+      function (n) { n.hidden = true; });
     if (page) { page.setAttribute("data-printed-venue", day.venue); }
   }
 

@@ -21,8 +21,11 @@
     return out;
   }
 
-  /* Liquidated between spot and `price`: {side, usd} from one day file's whatif. */
-  function sumTo(w, price) {
+  /* Liquidated between spot and `price`: {side, usd} from one day file's whatif (its
+     lists may be column codings, docs/api.md). */
+  function sumTo(coded, price) {
+    var col = window.liqData.column;
+    var w = { spot: coded.spot, mid: col(coded.mid), l: col(coded.l), s: col(coded.s) };
     var up = price > w.spot, usd = 0;
     for (var i = 0; i < w.mid.length; i++) {
       var m = w.mid[i];

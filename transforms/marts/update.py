@@ -150,6 +150,7 @@ def update_marts(
     venues: tuple[str, ...],
     from_scratch: bool = False,
     _split: bool = True,
+    keep_last_state: bool = True,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
@@ -166,7 +167,9 @@ def update_marts(
     'history incomplete: <day> missing' in `mart.daily_metrics.history_incomplete`. A
     forward-collected venue is modelled from its first collected day of the window
     (transforms.marts.coverage.collected_from); the days before are named not collected in
-    the aggregate (`venues_not_collected`), never failed.
+    the aggregate (`venues_not_collected`), never failed. Without `keep_last_state` (the
+    nowcast: the last day is in progress) no state is stored for the last day, which would be
+    the end of no day; the states of the window's earlier days still are.
     """
     given = params
     closes: dict[str, float] = {}
@@ -220,7 +223,9 @@ def update_marts(
         # range build over today's warehouse does; then the window, continuing from them.
         args = (conn, symbol, given)
         earlier = update_marts(*args, first, start, auto_bins, venues, from_scratch)
-        later = update_marts(*args, start, end, auto_bins, venues, from_scratch, _split=False)
+        later = update_marts(
+            *args, start, end, auto_bins, venues, from_scratch, False, keep_last_state
+        )
         later.add(earlier.rows)
         later.failed = {**earlier.failed, **later.failed}
         for venue, n in earlier.bars.items():
@@ -264,6 +269,7 @@ def update_marts(
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
+        keep = keep_last_state or seg_last < last_day
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
@@ -282,10 +288,12 @@ def update_marts(
             ]
             models.append(model)
             states_now[venue] = model.state
-            missing = tuple(d for d in gaps[venue] if d <= seg_last.isoformat())
-            fingerprints = bars_fingerprints(conn, venue, symbol, seg_last)
-            inputs = MarketInputs(fingerprints, tiers[venue], missing)
-            state_frames.append(state_rows(venue, symbol, seg_last, model.state, hashes, inputs))
+            if keep:
+                missing = tuple(d for d in gaps[venue] if d <= seg_last.isoformat())
+                fingerprints = bars_fingerprints(conn, venue, symbol, seg_last)
+                inputs = MarketInputs(fingerprints, tiers[venue], missing)
+                state = state_rows(venue, symbol, seg_last, model.state, hashes, inputs)
+                state_frames.append(state)
         aggregate, states_now[AGGREGATE_VENUE] = aggregate_with_state(
             models,
             venues,
@@ -298,13 +306,17 @@ def update_marts(
         for venue, frames_now in zip(
             (*brackets, AGGREGATE_VENUE), (*(m.frames for m in models), aggregate), strict=True
         ):
+            if seg_end >= end:
+                break  # no next segment to start from this one's levels
             last_rows = frames_now.daily_metrics
             last_rows = last_rows[last_rows["day"] == seg_last]
             if len(last_rows):
                 prevs[venue] = prev_from_rows(last_rows)
-        state_frames.append(
-            state_rows(AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None)
-        )
+        if keep:
+            state = state_rows(
+                AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None
+            )
+            state_frames.append(state)
         reference = reference_market(models).venue
         written = tuple(m.venue for m in models)
         # the chunk's marts of every market and their states at its end: one transaction
@@ -313,8 +325,9 @@ def update_marts(
             update.add(
                 replace_markets(conn, markets, symbol, seg_start, seg_end, reference, written)
             )
-            rows = pd.concat(state_frames, ignore_index=True)
-            update.add({"model_state": replace_state(conn, rows)})
+            if state_frames:
+                rows = pd.concat(state_frames, ignore_index=True)
+                update.add({"model_state": replace_state(conn, rows)})
             failpoint("state-write")
-        del models, aggregate, markets, state_frames, rows
+        del models, aggregate, markets, state_frames
     return update

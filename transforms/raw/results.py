@@ -21,6 +21,15 @@ from transforms.raw.quality import CheckOutcome
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
+#: progress lines a fetch loop writes to the run log before its last: each line is an event
+#: in Dagster's event log (~10-100 ms on SQLite), so a year's loop writes 4, not one a month
+PROGRESS_LINES = 4
+
+
+def progress_every(total: int) -> int:
+    """How many steps between a fetch loop's progress lines (at least 30, as before)."""
+    return max(30, -(-total // PROGRESS_LINES))
+
 
 class Log(Protocol):
     def info(self, msg: str) -> None: ...

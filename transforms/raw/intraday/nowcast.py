@@ -11,8 +11,11 @@ nowcast) stay, and `mart.nowcast` marks it stale with the one-line reason. A ven
 (418 ban, 451) skips that venue's remaining symbols without sending anything.
 
 Then per symbol the staged bars of the refreshed days are rebuilt and the marts are rebuilt
-through `transforms.marts.update.update_marts` — the daily build's own entry point, so the
-nowcast becomes incremental when the model does. Nothing here imports Dagster or the site.
+through `transforms.marts.update.update_marts` (the daily build's own entry point) from the
+newest stored day-end model state: only the day so far is modelled and written (and an
+earlier refreshed day only while its bars are still changing), and the day in progress gets
+no stored state. All of it on one warehouse connection, released while Binance is asked.
+Nothing here imports Dagster or the site.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from transforms.raw.venues.bybit.ingest import BYBIT as BYBIT_VENUE
 from transforms.raw.venues.bybit.source import VENUE as BYBIT
 from transforms.reference import load_tiers, tiers_file_from_env
 from transforms.staging.bars import build_bars_5m
+from transforms.venues import AGGREGATE_VENUE
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 #: days before today refreshed while their archive has not been published (it lands ~08:45)
@@ -60,6 +64,12 @@ ARCHIVED_DAYS_SQL = """
 SELECT CAST(period AS DATE) FROM raw.files
 WHERE venue = $venue AND symbol = $symbol AND dataset = 'klines_1m'
   AND period >= $lo AND period <= $hi AND length(period) = 10
+"""
+#: days whose end-of-day model state is stored for every market ($markets) of the symbol
+STATE_DAYS_SQL = """
+SELECT day FROM mart.model_state
+WHERE symbol = $symbol AND day >= $lo AND day < $today AND list_contains($markets, venue)
+GROUP BY day HAVING count(DISTINCT venue) = len($markets)
 """
 LAST_BAR_SQL = """
 SELECT max(open_time) + INTERVAL 1 MINUTE FROM raw.klines_1m
@@ -89,6 +99,9 @@ class NowcastResult:
     day: date
     markets: list[MarketState] = field(default_factory=list)
     modelled: list[str] = field(default_factory=list)
+    #: symbol -> (the stored day-end state its model continued from, None: the first bar;
+    #: the first day whose mart rows it wrote)
+    continued: dict[str, tuple[date | None, date]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)  # one line each
     seconds: float = 0.0
     #: seconds per step: prune, binance REST, binance load, bybit REST + load, staging,
@@ -355,6 +368,25 @@ def _add(steps: dict[str, float], name: str, since: float) -> None:
     steps[name] = steps.get(name, 0.0) + time.perf_counter() - since
 
 
+def first_day_to_model(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    days: list[date],
+    today: date,
+    venues: tuple[str, ...],
+) -> date:
+    """The first refreshed day (of `days`, ascending) whose end-of-day model state is not
+    stored for every market of the symbol, else today: the marts continue from the newest
+    stored day-end state and model only the day so far. A stored state whose day's staged
+    bars have changed since (a day completed from REST, its last bar refreshed by today's
+    first open-interest point) is found stale by update_marts (transforms.marts.state), which
+    then rewrites that day too: only the days whose bars changed are modelled again."""
+    markets = [*venues, AGGREGATE_VENUE]
+    params = {"symbol": symbol, "lo": days[0], "today": today, "markets": markets}
+    stored = {r[0] for r in conn.execute(STATE_DAYS_SQL, params).fetchall()}
+    return next((d for d in days if d < today and d not in stored), today)
+
+
 def _model_symbol(
     conn: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -365,7 +397,8 @@ def _model_symbol(
     log: Log,
 ) -> None:
     """Stage the refreshed days of the symbol's good markets and rebuild its marts from the
-    first of them; a market that failed keeps its last good rows (modelled as they were)."""
+    first day that needs it (first_day_to_model); a market that failed keeps its last good
+    rows (modelled as they were). The day in progress gets no stored state."""
     markets = [m for m in result.markets if m.symbol == symbol]
     good = [m for m in markets if m.ok and m.days]
     if not good:
@@ -374,11 +407,14 @@ def _model_symbol(
     for m in good:
         build_bars_5m(conn, symbol, m.days[0], today + timedelta(days=1), m.venue)
     _add(result.steps, "staging", t)
-    lo = min(m.days[0] for m in good)
+    days = sorted({d for m in good for d in m.days})
+    lo = first_day_to_model(conn, symbol, days, today, settings.venues)
     end = today + timedelta(days=1)
     t = time.perf_counter()
     try:
-        update = update_marts(conn, symbol, params, lo, end, True, settings.venues)
+        update = update_marts(
+            conn, symbol, params, lo, end, True, settings.venues, keep_last_state=False
+        )
     except (NoStagedBars, IncompleteRawWindow) as exc:
         for m in good:
             m.error = f"nowcast model {symbol}: {exc}"
@@ -386,5 +422,6 @@ def _model_symbol(
     finally:
         _add(result.steps, "marts", t)
     result.modelled.append(symbol)
+    result.continued[symbol] = (update.state_day, update.rewritten_from or lo)
     for venue, why in update.failed.items():
         log.warning(f"nowcast model {venue} {symbol}: {why}")

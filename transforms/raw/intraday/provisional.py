@@ -24,8 +24,8 @@ from transforms.raw.tables import DAILY_DATASETS
 from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
 from transforms.raw.venues.binance.rest import RestDay
 
-#: the daily datasets a REST day fills (funding of the running month always comes from REST
-#: until its monthly file; transforms.raw.funding)
+#: the daily datasets a REST day fills and marks (it also fills the day's funding, which the
+#: day's daily run reloads from the monthly file: a marker per month would never be superseded)
 REST_DATASETS = ("klines_1m", "mark_klines_1m", "metrics")
 
 #: (venue, symbol, day, as_of) of every day still provisional: a marker without a raw.files
@@ -137,15 +137,11 @@ def load_rest_day(
 def _replace_funding(
     conn: duckdb.DuckDBPyConnection, symbol: str, day: date, frame: pd.DataFrame
 ) -> int:
-    """The day's settlements, unless its monthly archive file is loaded (archive wins)."""
-    month = day.strftime("%Y-%m")
-    have = conn.execute(
-        "SELECT count(*) FROM raw.files WHERE venue = $venue AND dataset = 'funding' "
-        "AND symbol = $symbol AND period = $period",
-        {"venue": ARCHIVE_VENUE, "symbol": symbol, "period": month},
-    ).fetchone()[0]
-    if have:
-        return 0
+    """The day's settlements from REST. Only called for a day whose archive is not loaded,
+    whose funding rows therefore never came from the archive even when the month's file is
+    recorded: a monthly file loads only its run's window of days (transforms.raw.venues.
+    binance.loading), so a day after that window has no rows. The day's daily run loads them
+    from the file (archive wins)."""
     conn.execute(
         "DELETE FROM raw.funding WHERE venue = $venue AND symbol = $symbol AND day = $day",
         {"venue": ARCHIVE_VENUE, "symbol": symbol, "day": day},

@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from transforms.atomic import atomic_write_bytes
+from transforms.atomic import StaleTemps, atomic_write_bytes
 from transforms.config import validate_symbol
 
 _SHA_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)\n?$")
@@ -26,10 +27,13 @@ _SHA_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)\n?$")
 
 @dataclass(frozen=True)
 class Page:
-    """One successful raw response and the query (or POST body fields) that produced it."""
+    """One successful raw response and the query (or POST body fields) that produced it;
+    `doc`, when the client already decoded the body to check it, is that JSON document (not
+    stored, not compared: a parser reuses it instead of decoding the body again)."""
 
     params: dict[str, str]
     body: bytes
+    doc: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class DayCache:
         self.root = Path(root)
         self.venue = venue
         self.corrupt = corrupt
+        self._stale = StaleTemps()
 
     def path_for(self, dataset: str, symbol: str, period: str) -> Path:
         validate_symbol(symbol)
@@ -117,8 +122,7 @@ class DayCache:
         path = self.path_for(dataset, symbol, period)
         data = encode_pages(self.venue, dataset, symbol, period, pages)
         digest = hashlib.sha256(data).hexdigest()
-        for stale in path.parent.glob(f".{path.name}*.tmp"):
-            stale.unlink(missing_ok=True)
+        self._stale.remove(path)
         self.sidecar(path).unlink(missing_ok=True)
         atomic_write_bytes(path, data)
         atomic_write_bytes(self.sidecar(path), f"{digest}  {path.name}\n".encode())

@@ -35,7 +35,7 @@ from transforms.raw.quality import (
     check_dataset,
     check_files_verified,
 )
-from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.results import Connect, Log, VenueResult, progress_every
 
 #: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
 BATCH_DAYS = 31
@@ -120,7 +120,13 @@ def ingest_days(
                 log.error(result.failures[symbol])
                 continue
             feed.prepare(symbol, venue.dataset_of[name], days)
-            progress = Progress(log, f"{v} {name} {symbol} fetch", len(days), unit="days")
+            progress = Progress(
+                log,
+                f"{v} {name} {symbol} fetch",
+                len(days),
+                unit="days",
+                every=progress_every(len(days)),
+            )
             reasons: list[str] = []
             verified: list[str] = []
             skipped: list[date] = []

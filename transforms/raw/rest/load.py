@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from transforms.db import transaction
+from transforms.raw.records import FILE_COLUMNS, insert_rows
 from transforms.raw.rules import screen_days
 from transforms.raw.tables import raw_table
 
@@ -56,11 +57,6 @@ DELETE FROM {table} WHERE venue = $venue AND symbol = $symbol AND list_contains(
 DELETE_FILES_SQL = """
 DELETE FROM raw.files WHERE venue = $venue AND dataset = $dataset AND symbol = $symbol
   AND list_contains($periods, period)
-"""
-INSERT_FILE_SQL = """
-INSERT INTO raw.files (dataset, symbol, period, relpath, sha256, bytes, rows, source,
-    loaded_at, venue)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 DELETE_SNAPSHOT_SQL = """
 DELETE FROM ref.leverage_brackets
@@ -125,8 +121,10 @@ def replace_venue_days(
                 DELETE_FILES_SQL, {**params, "dataset": name, "periods": [d.period for d in days]}
             )
             if verified:
-                conn.executemany(
-                    INSERT_FILE_SQL,
+                insert_rows(
+                    conn,
+                    "raw.files",
+                    FILE_COLUMNS,
                     [
                         (name, symbol, d.period, d.path.relative_to(root).as_posix(), d.sha256,
                          d.path.stat().st_size, len(d.rows), venue, loaded_at, venue)

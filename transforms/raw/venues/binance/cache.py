@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from transforms.atomic import atomic_target, atomic_write_text, remove_stale_temps, sha256_file
+from transforms.atomic import StaleTemps, atomic_target, atomic_write_text, sha256_file
 from transforms.failpoints import failpoint
 from transforms.raw.errors import SourceError
 from transforms.raw.venues.binance.datasets import archive_relpath
@@ -95,6 +95,7 @@ class RawCache:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._stale = StaleTemps()
 
     def path_for(self, relpath: str) -> Path:
         return self.root / relpath
@@ -132,7 +133,7 @@ class RawCache:
             raise ChecksumMismatch(
                 f"{relpath}: sha256 {actual} does not match .CHECKSUM {expected}"
             )
-        remove_stale_temps(path)
+        self._stale.remove(path)
         with atomic_target(path) as tmp:
             tmp.write_bytes(data)
             failpoint("cache-write")

@@ -27,7 +27,7 @@ from transforms.raw.quality import (
     check_dataset,
     check_files_verified,
 )
-from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.results import Connect, Log, VenueResult, progress_every
 from transforms.raw.venues.binance.cache import FetchedFile, Source
 from transforms.raw.venues.binance.datasets import (
     VENUE,
@@ -66,7 +66,9 @@ def fetch_window(
     naming file and reason is appended and the other periods go on. Only when the first
     VENUE_DOWN_STREAK files all fail is the error raised (the venue is down)."""
     monthly = dataset(name).monthly
-    progress = Progress(log, f"{name} {symbol} fetch", len(periods))
+    progress = Progress(
+        log, f"{name} {symbol} fetch", len(periods), every=progress_every(len(periods))
+    )
     files: list[FetchedFile] = []
     missing: list[tuple[str, NotYetPublished]] = []
     failed = 0

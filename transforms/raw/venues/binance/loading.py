@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.db import transaction
+from transforms.raw.records import FILE_COLUMNS, REJECTED_COLUMNS, insert_rows
 from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
 from transforms.raw.venues.binance.datasets import FUNDING_COLUMNS, VENUE, period_bounds
 from transforms.raw.venues.binance.datasets import dataset as dataset_spec
@@ -271,8 +272,10 @@ def load_files(
                 },
             )
             if accepted:
-                conn.executemany(
-                    "INSERT INTO raw.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                insert_rows(
+                    conn,
+                    "raw.files",
+                    FILE_COLUMNS,
                     [
                         (
                             dataset,
@@ -290,8 +293,10 @@ def load_files(
                     ],
                 )
             if rejected:
-                conn.executemany(
-                    "INSERT INTO raw.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                insert_rows(
+                    conn,
+                    "raw.rejected_files",
+                    REJECTED_COLUMNS,
                     [
                         (
                             dataset,
@@ -347,9 +352,5 @@ def replace_funding_days(
             {"venue": VENUE, "symbol": symbol, "start": start, "end": end_exclusive},
         )
         if rows:
-            conn.executemany(
-                f"INSERT INTO raw.funding (venue, symbol, day, {', '.join(FUNDING_COLUMNS)}) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            insert_rows(conn, "raw.funding", ("venue", "symbol", "day", *FUNDING_COLUMNS), rows)
     return len(rows)

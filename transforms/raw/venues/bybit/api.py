@@ -150,7 +150,7 @@ class BybitClient:
             doc = decode_envelope(body, where)
             code = doc["retCode"]
             if code == 0:
-                return Page(dict(params), body)
+                return Page(dict(params), body, doc)
             msg = str(doc.get("retMsg", ""))
             if code == RATE_LIMIT_RET_CODE:
                 wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
@@ -200,7 +200,7 @@ class BybitClient:
         while True:
             page = self.get(ds, params)
             pages.append(page)
-            parsed = parse_page(ds, page.body, f"{ds.path} page {len(pages)}")
+            parsed = parse_page(ds, page.body, f"{ds.path} page {len(pages)}", page.doc)
             cursor = parsed.next_cursor
             if not cursor or not parsed.rows:
                 return pages
@@ -219,7 +219,7 @@ class BybitClient:
             params = {**base, "startTime": str(first), "endTime": str(end), "limit": str(limit)}
             page = self.get(ds, params)
             pages.append(page)
-            rows = parse_page(ds, page.body, f"{ds.path} page {len(pages)}").rows
+            rows = parse_page(ds, page.body, f"{ds.path} page {len(pages)}", page.doc).rows
             if len(rows) < limit:
                 return pages
             oldest = min(r[0] for r in rows)

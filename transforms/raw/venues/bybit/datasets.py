@@ -16,6 +16,8 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit.errors import BybitFormatError
@@ -239,22 +241,25 @@ _ARRAY_ITEMS = (parse_kline, parse_mark_kline)
 
 
 def _array_table_fast(items: list[Any], width: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """A kline page (up to 1000 arrays of number strings) parsed at once with numpy: epoch
-    milliseconds (int64) and the (n, width - 1) numbers, the values `parse_kline` /
-    `parse_mark_kline` give, or None when any item is not exactly `width` strings of the right
-    form (epoch digits, finite numbers), so that the item parser then raises the error naming
-    the item and field."""
+    """A kline page (up to 1000 arrays of number strings) parsed at once by Arrow's string to
+    float cast (correctly rounded, as Python's `float` is): epoch milliseconds (int64) and the
+    (n, width - 1) numbers, the values `parse_kline` / `parse_mark_kline` give, or None when
+    any item is not exactly `width` strings of the right form (epoch digits, finite numbers),
+    so that the item parser then raises the error naming the item and field (or, for a
+    number Arrow does not read but `float` does, gives the row)."""
     if not items:
         return np.empty(0, dtype=np.int64), np.empty((0, width - 1))
     if not all(type(item) is list for item in items) or set(map(len, items)) != {width}:
         return None
-    if set(map(type, chain.from_iterable(items))) != {str}:
+    try:
+        flat = pa.array(list(chain.from_iterable(items)), type=pa.string())
+    except (pa.ArrowException, TypeError):  # an item holds something other than strings
         return None
-    if not all(item[0].isdigit() for item in items):
+    if flat.null_count or not all(item[0].isdigit() for item in items):
         return None
     try:
-        table = np.array(items, dtype=np.float64)
-    except ValueError:
+        table = pc.cast(flat, pa.float64()).to_numpy(zero_copy_only=False).reshape(-1, width)
+    except pa.ArrowInvalid:
         return None
     values = table[:, 1:]
     if not np.isfinite(values).all() or not (table[:, 0] < 2.0**53).all():
@@ -271,9 +276,11 @@ def _array_rows_fast(items: list[Any], width: int) -> list[Row] | None:
     return list(zip(times.tolist(), *values.T.tolist(), strict=True))
 
 
-def _page_items(body: bytes, where: str) -> tuple[list[Any], str]:
-    """The items and next cursor of a successful (retCode 0) page."""
-    doc = decode_envelope(body, where)
+def _page_items(body: bytes, where: str, doc: Any = None) -> tuple[list[Any], str]:
+    """The items and next cursor of a successful (retCode 0) page (`doc`: the body already
+    decoded, see Page.doc)."""
+    if doc is None:
+        doc = decode_envelope(body, where)
     if doc["retCode"] != 0:
         raise BybitFormatError(f"{where}: retCode {doc['retCode']} in a page taken as success")
     result = _field(doc, "result", where)
@@ -290,9 +297,9 @@ def _parse_items(ds: BybitDataset, items: list[Any], where: str) -> list[Row]:
     return [ds.parse_item(item, f"{where} list[{i}]") for i, item in enumerate(items)]
 
 
-def parse_page(ds: BybitDataset, body: bytes, where: str) -> ParsedPage:
-    """Rows and next cursor of a successful (retCode 0) page."""
-    items, cursor = _page_items(body, where)
+def parse_page(ds: BybitDataset, body: bytes, where: str, doc: Any = None) -> ParsedPage:
+    """Rows and next cursor of a successful (retCode 0) page (`doc`: see Page.doc)."""
+    items, cursor = _page_items(body, where, doc)
     rows = _array_rows_fast(items, len(ds.columns)) if ds.parse_item in _ARRAY_ITEMS else None
     if rows is None:  # not plain arrays of number strings: the item parser names the fault
         rows = _parse_items(ds, items, where)
@@ -359,11 +366,11 @@ class DayColumns(Sequence[Row]):
 
 
 def _page_arrays(
-    ds: BybitDataset, body: bytes, where: str
+    ds: BybitDataset, page: Page, where: str
 ) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """A page's times and value columns, or None when a timestamp does not fit int64 (then
     the row-by-row path raises the error naming it)."""
-    items, _ = _page_items(body, where)
+    items, _ = _page_items(page.body, where, page.doc)
     width = len(ds.columns)
     if ds.parse_item in _ARRAY_ITEMS:
         parsed = _array_table_fast(items, width)
@@ -387,7 +394,7 @@ def columns_of_day(
     seen = np.empty(0, dtype=np.int64)
     for i, page in enumerate(pages):
         where = f"{label} page {i + 1} ({ds.path})"
-        parsed = _page_arrays(ds, page.body, where)
+        parsed = _page_arrays(ds, page, where)
         if parsed is None:  # raises the error naming the row (it lies outside the day)
             return DayColumns(
                 ds.columns, *from_rows(ds.columns, rows_of_day(ds, pages, day_start_ms, label))
@@ -397,7 +404,8 @@ def columns_of_day(
         order = np.argsort(t, kind="stable")
         repeat = np.zeros(len(t), dtype=bool)
         repeat[order[1:]] = t[order[1:]] == t[order[:-1]]  # a later row of an equal pair
-        repeat |= np.isin(t, seen)
+        if len(seen) and len(t) and t.min() <= seen.max() and t.max() >= seen.min():
+            repeat |= np.isin(t, seen)  # (pages are disjoint time ranges: rarely reached)
         bad = np.flatnonzero(outside | repeat)
         if len(bad):
             first = int(bad[0])

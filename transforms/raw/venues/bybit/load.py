@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.db import transaction
+from transforms.raw.records import FILE_COLUMNS, insert_rows
 from transforms.raw.rules import screen_days
 from transforms.raw.venues.binance.datasets import dataset as registry_dataset
 from transforms.raw.venues.bybit.errors import BybitError
@@ -139,11 +140,6 @@ DELETE_FILES_SQL = """
 DELETE FROM raw.files WHERE venue = $venue AND dataset = $dataset AND symbol = $symbol
   AND list_contains($periods, period)
 """
-INSERT_FILE_SQL = """
-INSERT INTO raw.files (dataset, symbol, period, relpath, sha256, bytes, rows, source,
-    loaded_at, venue)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
 DELETE_SNAPSHOT_SQL = """
 DELETE FROM ref.leverage_brackets
 WHERE venue = $venue AND symbol = $symbol AND effective_date = $effective_date
@@ -224,8 +220,10 @@ def replace_days(
             verified = [d for d in kept if d.final and d.path is not None and d.sha256]
             if verified:
                 root = Path(cache_dir) / VENUE
-                conn.executemany(
-                    INSERT_FILE_SQL,
+                insert_rows(
+                    conn,
+                    "raw.files",
+                    FILE_COLUMNS,
                     [
                         (
                             name,
