@@ -25,11 +25,6 @@ if TYPE_CHECKING:
     from reports.queries import HeatCube
 
 HOUR = 3_600_000
-# a 1×1 transparent PNG: the image layer's row before the page script sets the layer's PNG
-BLANK_PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"
-    "h6FO1AAAAABJRU5ErkJggg=="
-)
 
 
 @dataclass
@@ -156,7 +151,6 @@ def heat_window(
         if candles
         else in_window or [last],
         "candles": candles or [{**flat, "c": last["c"]}],
-        "heatimg": [{"url": BLANK_PNG, "x": t0, "x2": t1, "y": p0, "y2": p1}],
         "marks": marks(p0, p1),
         "zone": [
             {**z, "lo": max(z["lo"], p0), "hi": min(z["hi"], p1)}

@@ -20,6 +20,7 @@ from reports.charts.spec import (
     SHORT,
     USD_LABEL,
     Template,
+    bare,
     num,
     ph,
 )
@@ -62,6 +63,11 @@ GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not f
 GAP_PX = 8  # its height in pixels
 REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
 DEFAULT_VIEW = "base/all"
+# a 1×1 transparent PNG: the image layer's row before the page script sets the layer's PNG
+BLANK_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"
+    "h6FO1AAAAABJRU5ErkJggg=="
+)
 
 
 def _heat_x(field: str = "x") -> alt.X:
@@ -314,6 +320,14 @@ def heatmap_template() -> Template:
         .to_dict(validate=False)
     )
     # the image rows are set by the page script per layer; until then one transparent pixel
-    # spans the window, so no layer starts without rows
-    spec["datasets"] = {**spec.get("datasets", {}), "heatimg": ph("heatimg")}
+    # spans the window, so no layer starts without rows (written once, in the template: the
+    # window's corners are its domain numbers)
+    blank = {
+        "url": BLANK_PNG,
+        "x": bare("xdomain0"),
+        "x2": bare("xdomain1"),
+        "y": bare("ydomain0"),
+        "y2": bare("ydomain1"),
+    }
+    spec["datasets"] = {**spec.get("datasets", {}), "heatimg": [blank]}
     return Template("heatmap", json.dumps(spec, separators=(",", ":")))

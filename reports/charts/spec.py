@@ -14,7 +14,10 @@ substitution:
 
 - ``"__P_name__"`` (a whole JSON value, quotes included) → any JSON value (data rows, a
   domain, a description string);
-- ``__N_name__`` (inside an expression string) → a bare number.
+- ``__N_name__`` (inside an expression string) → a bare number;
+- ``"__B_name__"`` (a whole JSON value in the Altair spec, quotes included) → the same bare
+  number as ``__N_name__``: a data row of the template built from the page's numbers (the
+  template's text is then valid JSON only once filled).
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ def num(name: str) -> str:
     return f"__N_{name}__"
 
 
+def bare(name: str) -> str:
+    return f"__B_{name}__"
+
+
 def _num_text(v: float) -> str:
     if float(v).is_integer() and abs(v) < 1e15:
         return str(int(v))
@@ -92,6 +99,7 @@ def _num_text(v: float) -> str:
 REGISTRY: dict[str, Template] = {}
 _PH = re.compile(r"__P_([A-Za-z0-9_]+)__")
 _NUM = re.compile(r"__N_([A-Za-z0-9_]+)__")
+_BARE = re.compile(r'"__B_([A-Za-z0-9_]+)__"')
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,8 @@ class Template:
     text: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "text", hoist_inline_data(self.text))
+        text = _BARE.sub(r"__N_\1__", hoist_inline_data(self.text))
+        object.__setattr__(self, "text", text)
         REGISTRY[self.name] = self
 
     def placeholders(self) -> tuple[set[str], set[str]]:

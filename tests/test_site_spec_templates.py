@@ -1,0 +1,77 @@
+"""Chart boilerplate is written once (issue 22, site size): a day data file carries only what
+differs per day, the shared templates (assets/specs.js) the rest. The spec a page assembles
+in Chromium equals the spec Python builds from the same ref, and the heatmap's initial image
+row (once a ~200-byte value of every window in every day file) is the window's corners, as
+the site build wrote it before.
+
+Reuses the fixture site and browser of tests/test_site_browser.py.
+"""
+
+# ruff: noqa: F811  (the shared fixtures are imported by name and used as arguments)
+from __future__ import annotations
+
+import pytest
+
+from reports.charts.heatmap_spec import BLANK_PNG
+from tests.site_data import _inline, data_file, expand, page_key, page_specs
+from tests.site_fixtures import SYMBOL
+from tests.test_site_browser import CHROMIUM, Visit, browser, site  # noqa: F401
+
+HEAT = ("heat-24h", "heat-1w", "heat-1m")
+
+
+def _page(site):
+    out, days = site
+    return out, out / SYMBOL / days[-2].isoformat() / "index.html"
+
+
+def test_heat_values_carry_no_image_row_and_the_template_draws_the_window(site):
+    out, page = _page(site)
+    day = data_file(out, page_key(page))
+    specs = page_specs(out, page)
+    for wid in HEAT:
+        ref = day["heat"][wid]["spec"]
+        assert "heatimg" not in ref["v"], wid
+        n = ref["n"]
+        # what the build wrote into every day file before: one transparent pixel spanning
+        # the window (x: t0..t1, y: p0..p1)
+        assert specs[wid]["datasets"]["heatimg"] == [
+            {
+                "url": BLANK_PNG,
+                "x": n["xdomain0"],
+                "x2": n["xdomain1"],
+                "y": n["ydomain0"],
+                "y2": n["ydomain1"],
+            }
+        ], wid
+        raster = day["heat"][wid]["raster"]
+        g = raster["layers"][raster["default"]]
+        assert n["xdomain1"] == g["t0"] + g["cols"] * g["tstep"], wid
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_the_page_assembles_the_spec_python_builds(site, browser):
+    """Every chart of a day page (the five heatmap windows and the rest): the spec the page
+    script fills from assets/specs.js equals Python's fill of the same ref."""
+    out, page = _page(site)
+    day = data_file(out, page_key(page))
+    refs = {**day["charts"], **{k: h["spec"] for k, h in day["heat"].items()}}
+    assert set(HEAT) <= set(refs)
+    v = Visit(browser, page.as_uri())
+    try:
+        v.check_clean()
+        got = v.page.evaluate(
+            """(ids) => {
+              const key = document.querySelector('[data-day-data]').getAttribute('data-day-data');
+              const day = window.LIQMAP_DATA[key];
+              return Promise.all(ids.map(id => window.liqData.spec(
+                day.heat[id] ? day.heat[id].spec : day.charts[id])));
+            }""",
+            sorted(refs),
+        )
+        for wid, spec in zip(sorted(refs), got, strict=True):
+            assert _inline(spec) == expand(out, refs[wid]), wid
+    finally:
+        v.close()
