@@ -204,6 +204,12 @@ def view_marks(
     return out
 
 
+def drawn(marks: list[dict], fields: tuple[str, ...]) -> list[dict]:
+    """The marks with only the fields a chart's template reads: the real price, side and
+    label row of each mark stay out of every day file that does not draw them."""
+    return [{f: m[f] for f in fields} for m in marks]
+
+
 def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> list[dict]:
     """Horizontal marks for a chart: spot, both nearest clusters and both 90 % points, each
     {"c": price to draw, "label", "kind", "side", "price": real price}. With a window

@@ -10,6 +10,8 @@ Reuses the fixture site and browser of tests/test_site_browser.py.
 # ruff: noqa: F811  (the shared fixtures are imported by name and used as arguments)
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from reports.charts.heatmap_spec import BLANK_PNG
@@ -75,3 +77,35 @@ def test_the_page_assembles_the_spec_python_builds(site, browser):
             assert _inline(spec) == expand(out, refs[wid]), wid
     finally:
         v.close()
+
+
+def test_level_marks_carry_only_the_fields_their_chart_reads(site):
+    """The heatmap windows and the liquidation map draw the level marks from `c`, `kind`,
+    `label`, `k` and `ly` (heatmap) or `row` (map): the mark's real price and side, which
+    neither reads, are not written into every day file."""
+    from reports.charts.heatmap_spec import MARK_FIELDS as HEAT_FIELDS
+    from reports.charts.liq_map import MARK_FIELDS as MAP_FIELDS
+
+    out, page = _page(site)
+    specs = page_specs(out, page)
+    for wid, fields in [*((w, HEAT_FIELDS) for w in HEAT), ("liqmap", MAP_FIELDS)]:
+        layers = specs[wid]["layer"]
+        rows = _marks_rows(layers)
+        assert rows, wid
+        assert all(set(r) == set(fields) for r in rows), wid
+        text = json.dumps(specs[wid])
+        for f in fields:
+            assert f'"field": "{f}"' in text or f"datum.{f}" in text, (wid, f)
+
+
+def _marks_rows(layers):
+    """The rows of the layers drawing the level marks (inlined `values` with a `kind`)."""
+    for layer in layers:
+        if "layer" in layer:
+            got = _marks_rows(layer["layer"])
+            if got:
+                return got
+        values = (layer.get("data") or {}).get("values")
+        if isinstance(values, list) and values and "kind" in values[0]:
+            return values
+    return []

@@ -15,9 +15,9 @@ from datetime import date
 import numpy as np
 
 from reports.cards.card import ChartCard, Table
-from reports.charts.liq_map import DEFAULT_VIEW, liq_map_template
+from reports.charts.liq_map import DEFAULT_VIEW, MARK_FIELDS, liq_map_template
 from reports.honesty import LIQUIDATED_CAVEAT
-from reports.key_levels import view_marks, zone_band
+from reports.key_levels import drawn, view_marks, zone_band
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_step, fmt_usd, ok
 from transforms.model.layers import LAYER_LABELS
@@ -142,7 +142,7 @@ def liq_map_card(
     }
     desc = descs[DEFAULT_VIEW]
     spec = liq_map_template().fill(
-        {"map": data, "marks": marks, "zone": zone_band(cur), "desc": desc},
+        {"map": data, "marks": drawn(marks, MARK_FIELDS), "zone": zone_band(cur), "desc": desc},
         {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
     )
     base = [r for r in data if r["k"] == DEFAULT_VIEW]

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_template
+from reports.charts.heatmap_spec import DEFAULT_VIEW, MARK_FIELDS, heatmap_template
 from reports.charts.raster import raster_geometry
 from reports.charts.side_bars import SIDES
+from reports.key_levels import drawn
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def heat_window(
         if candles
         else in_window or [last],
         "candles": candles or [{**flat, "c": last["c"]}],
-        "marks": marks(p0, p1),
+        "marks": drawn(marks(p0, p1), MARK_FIELDS),
         "zone": [
             {**z, "lo": max(z["lo"], p0), "hi": min(z["hi"], p1)}
             for z in zone

@@ -63,6 +63,8 @@ GAP_FILL = "#9a9a9a"  # band along the bottom over days whose realized was not f
 GAP_PX = 8  # its height in pixels
 REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt scale
 DEFAULT_VIEW = "base/all"
+# the fields of a level mark the template reads (reports.key_levels.view_marks gives more)
+MARK_FIELDS = ("c", "kind", "label", "ly", "k")
 # a 1×1 transparent PNG: the image layer's row before the page script sets the layer's PNG
 BLANK_PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"

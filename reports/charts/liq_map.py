@@ -21,6 +21,8 @@ from reports.charts.spec import (
 
 SPOT = "#ff4f79"
 DEFAULT_VIEW = "base/all"
+# the fields of a level mark the template reads (reports.key_levels.view_marks gives more)
+MARK_FIELDS = ("c", "kind", "label", "row", "k")
 
 
 @functools.cache
