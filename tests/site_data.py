@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from reports.charts.raster import full_layers
 from reports.datafiles import parse_js, resolve
 
 KEY_RE = re.compile(r'data-day-data="([^"]+)"')
@@ -91,8 +92,12 @@ def page_specs(out: Path | None, page: Path, venue: str | None = None) -> dict[s
 
 
 def page_rasters(out: Path, page: Path, venue: str | None = None) -> dict[str, dict[str, Any]]:
-    """Element id -> raster description of each heatmap window (layers' geometry)."""
-    return {k: h["raster"] for k, h in data_file(out, page_key(page, venue))["heat"].items()}
+    """Element id -> raster description of each heatmap window (layers' geometry), each
+    layer whole (the shared `grid` merged in, as the page script does)."""
+    return {
+        k: {**h["raster"], "layers": full_layers(h["raster"])}
+        for k, h in data_file(out, page_key(page, venue))["heat"].items()
+    }
 
 
 def html_specs(out: Path, text: str, venue: str | None = None) -> dict[str, dict[str, Any]]:

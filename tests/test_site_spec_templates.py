@@ -15,6 +15,7 @@ import json
 import pytest
 
 from reports.charts.heatmap_spec import BLANK_PNG
+from reports.charts.raster import GRID_FIELDS, full_layers, shared_grid
 from tests.site_data import _inline, data_file, expand, page_key, page_specs
 from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, site  # noqa: F401
@@ -47,7 +48,7 @@ def test_heat_values_carry_no_image_row_and_the_template_draws_the_window(site):
             }
         ], wid
         raster = day["heat"][wid]["raster"]
-        g = raster["layers"][raster["default"]]
+        g = full_layers(raster)[raster["default"]]
         assert n["xdomain1"] == g["t0"] + g["cols"] * g["tstep"], wid
 
 
@@ -109,3 +110,42 @@ def _marks_rows(layers):
         if isinstance(values, list) and values and "kind" in values[0]:
             return values
     return []
+
+
+def test_shared_grid_gives_back_every_layer():
+    """A raster description's layers share one grid, written once; merged back, every layer
+    is as built (Python here, the page script in the browser test below)."""
+    base = {"t0": 0, "tstep": 3_600_000, "cols": 168, "p0": 40_250.0, "pstep": 250.0, "rows": 73}
+    layers = {"base/all": {"vmax": 2.5e9, **base}}
+    for k in ("base/high", "base/mid", "never_close/all"):
+        layers[k] = {**base, "tstep": 14_400_000, "cols": 42}
+    layers["never_close/low"] = {**base, "t0": 7_200_000, "tstep": 14_400_000, "cols": 41}
+    got = shared_grid(layers)
+    assert got["grid"] == {**base, "tstep": 14_400_000, "cols": 42}
+    assert got["layers"]["base/mid"] == {}
+    assert got["layers"]["base/all"] == {"vmax": 2.5e9, "tstep": 3_600_000, "cols": 168}
+    assert full_layers(got) == layers
+    # a file written before the grid was shared reads as it is
+    assert full_layers({"layers": layers}) == layers
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
+def test_the_page_composes_every_layer_on_its_whole_grid(site, browser):
+    out, page = _page(site)
+    day = data_file(out, page_key(page))
+    v = Visit(browser, page.as_uri())
+    try:
+        v.check_clean()
+        for wid in HEAT:
+            want = full_layers(day["heat"][wid]["raster"])
+            assert len(want) > 1 or wid != "heat-24h"
+            got = v.page.evaluate(
+                "(id) => window.liqmapHeat.metaOf(document.getElementById(id)).layers", wid
+            )
+            assert set(got) == set(want), wid
+            for k, g in want.items():
+                assert {f: got[k][f] for f in GRID_FIELDS} == {f: g[f] for f in GRID_FIELDS}
+    finally:
+        v.close()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reports.charts.heatmap_spec import DEFAULT_VIEW, MARK_FIELDS, heatmap_template
-from reports.charts.raster import raster_geometry
+from reports.charts.raster import raster_geometry, shared_grid
 from reports.charts.side_bars import SIDES
 from reports.key_levels import drawn
 from reports.notation import fmt_step
@@ -191,7 +191,7 @@ def heat_window(
         },
     )
     raster = json.dumps(
-        {"unit": unit, "default": DEFAULT_VIEW, "layers": layers}, separators=(",", ":")
+        {"unit": unit, "default": DEFAULT_VIEW, **shared_grid(layers)}, separators=(",", ":")
     ).replace("</", "<\\/")
     return HeatWindow(
         key=key,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections import Counter
 
 import numpy as np
 from PIL import Image
@@ -93,6 +94,28 @@ def raster_geometry(
         "pstep": float(pstep),
         "rows": int(rows),
     }
+
+
+GRID_FIELDS = ("t0", "tstep", "cols", "p0", "pstep", "rows")
+
+
+def shared_grid(layers: dict[str, dict]) -> dict:
+    """A window's raster description with the geometry its layers share written once:
+    `grid` holds each field's most common value, a layer only what differs from it (eight
+    layer views mostly share one grid). The page script merges them back
+    (reports/static/liqdata.js `compose`); `full_layers` does the same in Python."""
+    grid = {f: Counter(g[f] for g in layers.values()).most_common(1)[0][0] for f in GRID_FIELDS}
+    own = {
+        k: {f: v for f, v in g.items() if f not in grid or grid[f] != v} for k, g in layers.items()
+    }
+    return {"grid": grid, "layers": own}
+
+
+def full_layers(raster: dict) -> dict[str, dict]:
+    """Each layer of a raster description with the shared `grid` merged in (a file written
+    before the grid was shared has whole layers and no `grid`)."""
+    grid = raster.get("grid", {})
+    return {k: {**grid, **g} for k, g in raster["layers"].items()}
 
 
 def candles(

@@ -320,10 +320,14 @@
       });
   }
 
-  /* A window's raster description with every layer composed (heatlayers.js reads it). */
+  /* A window's raster description with every layer composed (heatlayers.js reads it). A
+     layer holds only what differs from the window's shared `grid` (reports.charts.raster
+     shared_grid; a file written before has whole layers and no grid). */
   function compose(prefix, raster) {
     var keys = Object.keys(raster.layers);
-    return Promise.all(keys.map(function (k) { return composeLayer(prefix, k, raster.layers[k]); }))
+    return Promise.all(keys.map(function (k) {
+      return composeLayer(prefix, k, Object.assign({}, raster.grid || {}, raster.layers[k]));
+    }))
       .then(function (layers) {
         var out = { unit: raster.unit, default: raster.default, layers: {} };
         keys.forEach(function (k, i) { out.layers[k] = layers[i]; });
