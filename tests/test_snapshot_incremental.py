@@ -265,3 +265,25 @@ def test_a_publication_killed_mid_patch_leaves_the_snapshot_and_copies_whole(war
         assert_snapshot_matches(conn, snap)
     finally:
         conn.close()
+
+
+def test_a_warehouse_without_a_file_is_copied_table_by_table(tmp_path):
+    """An in-memory warehouse has no file to copy: the first publication rewrites every table
+    (COPY FROM DATABASE), later ones patch the spare as usual."""
+    conn = duckdb.connect()
+    try:
+        conn.execute("CREATE SCHEMA raw")
+        conn.execute(
+            "CREATE TABLE raw.t AS "
+            "SELECT DATE '2025-11-01' + (i % 4)::INTEGER AS day, i FROM range(100) r(i)"
+        )
+        snap = tmp_path / "snap" / "warehouse.duckdb"
+        first = _publish(conn, tmp_path, withheld=[D2])
+        assert first.mode == "full"
+        assert_snapshot_matches(conn, snap, withheld={"raw.t": [D2]})
+        conn.execute("DELETE FROM raw.t WHERE day = DATE '2025-11-04'")
+        second = _publish(conn, tmp_path)
+        assert second.mode == "incremental" and second.tables == ["raw.t"]
+        assert_snapshot_matches(conn, snap)
+    finally:
+        conn.close()

@@ -161,16 +161,22 @@ def liquidation_model(
     elapsed = round(time.perf_counter() - started, 2)
     if missing and not modelled:  # every symbol failed every segment
         raise dg.Failure("; ".join(missing))
+    # Dagster stores one event per asset and partition (a year's backfill: 7 x 365 of them,
+    # each costing milliseconds in the event log), so the parameter set (JSON) goes with one
+    # mart's events only; every mart row carries params_hash, and mart.model_params its JSON.
+    shared = {
+        "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
+        "window": span,
+        "venues_failed": "; ".join(venue_failures) or "none",
+        "seconds": elapsed,
+    }
     for name in MART_ASSETS:
-        yield dg.MaterializeResult(
-            asset_key=name,
-            metadata={
-                "rows": totals.get(name, 0),
-                "params_hash": ", ".join(f"{s} {h}" for s, h in hashes.items()) or "none",
+        extra = {}
+        if name == "daily_metrics":
+            extra = {
                 "params": dg.MetadataValue.json(json.loads(params.to_json())),
-                "window": span,
                 "venues": ", ".join(settings.venues),
-                "venues_failed": "; ".join(venue_failures) or "none",
-                "seconds": elapsed,
-            },
+            }
+        yield dg.MaterializeResult(
+            asset_key=name, metadata={"rows": totals.get(name, 0), **shared, **extra}
         )

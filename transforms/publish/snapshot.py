@@ -374,10 +374,10 @@ def _export(
     replaced; a month left without rows loses its file. `recorded` (file -> fingerprints and
     stat) is updated in place."""
     by_day = {t.key: t.by_day for t in tables}
-    for mart in (MARTS[name] for name in MART_TABLES):
+    for mart in (MARTS[name] for name in MART_TABLES if MARTS[name].table in want):
         folder = exports_dir / mart.name
         folder.mkdir(parents=True, exist_ok=True)
-        parts = want.get(mart.table, {})
+        parts = want[mart.table]
         publication.rows[mart.name] = sum(n for n, _ in parts.values())
         (exports_dir / f"{mart.name}.parquet").unlink(missing_ok=True)  # the one-file layout
         files = export_files(parts, by_day.get(mart.table, False))
