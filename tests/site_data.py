@@ -14,7 +14,7 @@ from reports.charts.raster import full_layers
 from reports.datafiles import parse_js, resolve
 
 KEY_RE = re.compile(r'data-day-data="([^"]+)"')
-SPECS_RE = re.compile(r"window\.LIQMAP_SPECS = (\{.*\});\n", re.S)
+SPECS_RE = re.compile(r"window\.LIQMAP_SPECS = (\{.*?\});\n", re.S)
 
 
 def data_file(out: Path, key: str) -> dict[str, Any]:

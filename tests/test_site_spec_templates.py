@@ -14,8 +14,9 @@ import json
 
 import pytest
 
-from reports.charts.heatmap_spec import BLANK_PNG
+from reports.charts.heatmap_spec import BLANK_PNG, DESC
 from reports.charts.raster import GRID_FIELDS, full_layers, shared_grid
+from reports.charts.spec import text_ref
 from tests.site_data import _inline, data_file, expand, page_key, page_specs
 from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, site  # noqa: F401
@@ -149,3 +150,23 @@ def test_the_page_composes_every_layer_on_its_whole_grid(site, browser):
                 assert {f: got[k][f] for f in GRID_FIELDS} == {f: g[f] for f in GRID_FIELDS}
     finally:
         v.close()
+
+
+def test_heat_descriptions_are_written_once_and_read_in_full(site):
+    """A heatmap window's description: its fixed wording is a text pattern of
+    assets/specs.js, the day file holds only the fields; filled, it reads as before."""
+    out, page = _page(site)
+    d = page.parent.name
+    day = data_file(out, page_key(page))
+    specs = page_specs(out, page)
+    for wid in HEAT:
+        desc = day["heat"][wid]["spec"]["v"]["desc"]
+        assert desc["$text"] == DESC and "modelled notional" not in json.dumps(desc), wid
+        text = specs[wid]["description"]
+        assert text.startswith(f"Liquidation heatmap, {SYMBOL}, "), text
+        assert f"to the end of {d} UTC: modelled notional that would be liquidated" in text
+        assert "band: the consolidation zone." in text and "{" not in text, text
+    js = (out / "assets" / "specs.js").read_text()
+    assert js.count("modelled notional that would be liquidated at each price (y)") == 1
+    with pytest.raises(ValueError, match="do not fill"):
+        text_ref(DESC, symbol="BTCUSDT")

@@ -17,7 +17,9 @@ import numpy as np
 from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
+from reports.charts.heatmap_spec import DESC
 from reports.charts.raster import CANDLE_HOURS, candles
+from reports.charts.spec import text_ref
 from reports.key_levels import DEFAULT_VIEW, view_marks, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
@@ -226,12 +228,14 @@ def heat_card(
                 views if lv else base_view, a, b
             ),
             zone=zone_band(cur),
-            desc=(
-                f"Liquidation heatmap, {symbol}, {w.label} to the end of {d} UTC: "
-                f"modelled notional that would be liquidated at each price (y) over time "
-                f"(x), brighter is more. Price: {path_what}. Dashed lines: current price "
-                f"{fmt_price(spot)}, the nearest major clusters and the 90% points of both "
-                f"sides; band: the consolidation zone." + (f" {rmarks.note}" if rmarks else "")
+            desc=text_ref(
+                DESC,
+                symbol=symbol,
+                window=w.label,
+                day=str(d),
+                path=path_what,
+                spot=fmt_price(spot),
+                note=f" {rmarks.note}" if rmarks else "",
             ),
             max_cols=w.max_cols,
             max_rows=w.max_rows,

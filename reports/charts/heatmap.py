@@ -90,7 +90,7 @@ def heat_window(
     path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
     marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
     zone: list[dict[str, Any]],
-    desc: str,
+    desc: str | dict[str, Any],  # the text, or a reference to it (spec.text_ref)
     max_cols: int,
     max_rows: int,
     realized: list[dict[str, Any]] | None = None,

@@ -23,6 +23,7 @@ from reports.charts.spec import (
     bare,
     num,
     ph,
+    text_pattern,
 )
 
 # Vega's "viridis" scheme (256 steps), so the PNG raster matches the Vega colour legend.
@@ -65,6 +66,14 @@ REALIZED_SIZE = (24, 700)  # marker area (px²) range, by notional on a sqrt sca
 DEFAULT_VIEW = "base/all"
 # the fields of a level mark the template reads (reports.key_levels.view_marks gives more)
 MARK_FIELDS = ("c", "kind", "label", "ly", "k")
+# the heatmap's description, its fixed wording written once (assets/specs.js)
+DESC = text_pattern(
+    "heat_desc",
+    "Liquidation heatmap, {symbol}, {window} to the end of {day} UTC: modelled notional that "
+    "would be liquidated at each price (y) over time (x), brighter is more. Price: {path}. "
+    "Dashed lines: current price {spot}, the nearest major clusters and the 90% points of "
+    "both sides; band: the consolidation zone.{note}",
+)
 # a 1×1 transparent PNG: the image layer's row before the page script sets the layer's PNG
 BLANK_PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQAB"

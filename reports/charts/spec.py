@@ -97,6 +97,9 @@ def _num_text(v: float) -> str:
 
 # every template built in this process, by name: what assets/specs.js holds
 REGISTRY: dict[str, Template] = {}
+# every text pattern (a chart description's fixed wording), by name: assets/specs.js too
+TEXTS: dict[str, str] = {}
+_FIELD = re.compile(r"\{([a-z_]+)\}")
 _PH = re.compile(r"__P_([A-Za-z0-9_]+)__")
 _NUM = re.compile(r"__N_([A-Za-z0-9_]+)__")
 _BARE = re.compile(r'"__B_([A-Za-z0-9_]+)__"')
@@ -137,6 +140,25 @@ class Template:
         if "__P_" in out or "__N_" in out:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
         return out
+
+
+def text_pattern(name: str, pattern: str) -> str:
+    """Register a text whose `{field}`s differ per page (a description's fixed wording is
+    then written once per site, in assets/specs.js, not into every day file)."""
+    TEXTS[name] = pattern
+    return name
+
+
+def text_ref(name: str, **fields: str) -> dict[str, Any]:
+    """`{"$text": name, "a": fields}`: the text pattern `name` with its fields filled, as a
+    chart value (the page script fills it, reports/static/liqdata.js; `fill_text` here)."""
+    if set(_FIELD.findall(TEXTS[name])) != set(fields):
+        raise ValueError(f"text {name}: fields {sorted(fields)} do not fill its pattern")
+    return {"$text": name, "a": fields}
+
+
+def fill_text(ref: dict[str, Any]) -> str:
+    return _FIELD.sub(lambda m: ref["a"][m.group(1)], TEXTS[ref["$text"]])
 
 
 TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
@@ -390,6 +412,8 @@ def uncompact(value: Any) -> Any:
     if isinstance(value, dict) and "$table" in value:
         cols, rows = value["$table"]
         return [dict(zip(cols, r, strict=True)) for r in rows]
+    if isinstance(value, dict) and "$text" in value:
+        return fill_text(value)
     return value
 
 
@@ -432,8 +456,9 @@ def hoist_inline_data(text: str) -> str:
 def specs_js() -> str:
     """assets/specs.js: every chart template, by name (a script, so it loads from file://)."""
     body = json.dumps({k: REGISTRY[k].text for k in sorted(REGISTRY)}, separators=(",", ":"))
+    texts = json.dumps(dict(sorted(TEXTS.items())), separators=(",", ":"), ensure_ascii=False)
     return "/* Chart templates (reports.charts.spec), rewritten by every build. */\n" + (
-        f"window.LIQMAP_SPECS = {body};\n"
+        f"window.LIQMAP_SPECS = {body};\nwindow.LIQMAP_TEXTS = {texts};\n"
     )
 
 

@@ -88,6 +88,9 @@
         return o;
       }));
     }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$text) {
+      return Promise.resolve(text(v));
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$series) {
       return load(v.$series).then(function (f) {
         var s = f.series[v.name], cols = s.cols.slice(1), out = [];
@@ -116,6 +119,14 @@
   }
 
   var HOUR = 3600000;
+
+  /* A {$text: name, a: fields} value: the text pattern of assets/specs.js with its {field}s
+     filled (reports.charts.spec.fill_text). */
+  function text(v) {
+    var pattern = window.LIQMAP_TEXTS && window.LIQMAP_TEXTS[v.$text];
+    if (pattern === undefined) { throw new Error("text pattern missing: " + v.$text + " (assets/specs.js)"); }
+    return pattern.replace(/\{([a-z_]+)\}/g, function (m, k) { return v.a[k]; });
+  }
 
   /* Hourly OHLC of the heat months between t0 and t1 (x = hour start), in time order. */
   function ohlcBetween(prefix, t0, t1) {
