@@ -170,3 +170,27 @@ def test_heat_descriptions_are_written_once_and_read_in_full(site):
     assert js.count("modelled notional that would be liquidated at each price (y)") == 1
     with pytest.raises(ValueError, match="do not fill"):
         text_ref(DESC, symbol="BTCUSDT")
+
+
+def test_chart_descriptions_with_fixed_wording_are_text_patterns(site):
+    """The liquidation map's and the history charts' descriptions too: the day file holds
+    the fields, assets/specs.js the wording (every pattern the build registers)."""
+    from reports.charts.spec import TEXTS
+    from tests.site_data import SPECS_RE
+
+    out, page = _page(site)
+    day = data_file(out, page_key(page))
+    specs = page_specs(out, page)
+    js = (out / "assets" / "specs.js").read_text()
+    texts = json.loads(js[SPECS_RE.search(js).end() :].split(" = ", 1)[1].rstrip(";\n"))
+    assert texts == TEXTS
+    for cid, start in [
+        ("liqmap", f"Liquidation map, {SYMBOL}, end of "),
+        ("history-risk", f"History of the headline, {SYMBOL}, daily from "),
+        ("history-levels", f"History of the headline, {SYMBOL}, daily from "),
+    ]:
+        desc = day["charts"][cid]["v"]["desc"]
+        assert desc["$text"] in texts, cid
+        text = specs[cid]["description"]
+        assert text.startswith(start) and "{" not in text, text
+    assert "Lines: Now $" in specs["liqmap"]["description"]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import numpy as np
 
 from reports.cards.card import ChartCard, Table
-from reports.charts.liq_map import DEFAULT_VIEW, MARK_FIELDS, liq_map_template
+from reports.charts.liq_map import DEFAULT_VIEW, MAP_DESC, MARK_FIELDS, liq_map_template
+from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import drawn, view_marks, zone_band
 from reports.loaders import Record
@@ -90,8 +92,9 @@ def _desc(
     view: str,
     row: Record | None,
     marks: list[dict],
-) -> str:
-    """The map's caption for one view: what it shows, the view's totals and its lines."""
+) -> dict[str, Any]:
+    """The map's caption for one view (what it shows, the view's totals and its lines) as a
+    `$text` reference (spec.text_ref); `fill_text` gives the text."""
     row = row or {}
     totals = (
         f"Longs at risk {fmt_usd(row.get('longs_at_risk'))}, shorts at risk "
@@ -100,11 +103,16 @@ def _desc(
         else ""
     )
     lines = "; ".join(m["label"] for m in marks) if marks else "none"
-    return (
-        f"Liquidation map, {symbol}, end of {d} UTC ({view_label(view)}): modelled long "
-        f"(below spot) and short (above spot) liquidation notional per {fmt_step(step)} price "
-        f"band within ±{MAP_SPAN:.0%} of spot {fmt_price(spot)}, with cumulative curves from "
-        f"spot. {totals}Lines: {lines}."
+    return text_ref(
+        MAP_DESC,
+        symbol=symbol,
+        day=str(d),
+        view=view_label(view),
+        step=fmt_step(step),
+        span=f"{MAP_SPAN:.0%}",
+        spot=fmt_price(spot),
+        totals=totals,
+        lines=lines,
     )
 
 
@@ -136,13 +144,19 @@ def liq_map_card(
         data += _bands(vrows, spot, lo_edge, hi_edge, view)[0]
     shown = [DEFAULT_VIEW, *sorted(by_view)]
     marks = view_marks({v: views[v] for v in shown if v in views}, lo_edge, hi_edge)
-    descs = {
+    refs = {
         v: _desc(symbol, d, step, spot, v, views.get(v), [m for m in marks if m["k"] == v])
         for v in shown
     }
+    descs = {v: fill_text(r) for v, r in refs.items()}
     desc = descs[DEFAULT_VIEW]
     spec = liq_map_template().fill(
-        {"map": data, "marks": drawn(marks, MARK_FIELDS), "zone": zone_band(cur), "desc": desc},
+        {
+            "map": data,
+            "marks": drawn(marks, MARK_FIELDS),
+            "zone": zone_band(cur),
+            "desc": refs[DEFAULT_VIEW],
+        },
         {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
     )
     base = [r for r in data if r["k"] == DEFAULT_VIEW]

@@ -21,9 +21,12 @@ from reports.charts.spec import (
     USD_LABEL,
     Template,
     build_template,
+    fill_text,
     nearest_hover,
     num,
     ph,
+    text_pattern,
+    text_ref,
     usd_expr,
 )
 from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok, row_sides
@@ -86,8 +89,18 @@ def history_data(rows: Sequence[Mapping[str, Any]]) -> tuple[str, int]:
     return "\n".join(lines), t0
 
 
-def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """The charts' text alternative: span and the first and last day's figures."""
+# the charts' description, its fixed wording written once (assets/specs.js)
+HISTORY_DESC = text_pattern(
+    "history_desc",
+    "History of the headline, {symbol}, daily from {first} to {last}: at-risk totals per side "
+    "with the imbalance, and the close between both 90% levels. First day: within ±10% longs "
+    "{a}. Last day: within ±10% longs {b}.",
+)
+
+
+def history_desc_ref(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str | dict[str, Any]:
+    """The charts' text alternative, span and the first and last day's figures: a `$text`
+    reference (spec.text_ref) as a chart value; `fill_text` gives the text."""
     if not rows:
         return f"History of the headline, {symbol}: no days."
     a, b = rows[0], rows[-1]
@@ -95,16 +108,20 @@ def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str:
     def day(r: Mapping[str, Any]) -> str:
         shorts, longs = row_sides(r)  # within ±10 % of price, as the headline
         return (
-            f"within ±10% longs {fmt_usd(longs)}, shorts {fmt_usd(shorts)}"
+            f"{fmt_usd(longs)}, shorts {fmt_usd(shorts)}"
             f" ({fmt_imbalance(shorts, longs)}), 90% levels "
             f"{fmt_price(r.get('p90_below_price'))} and {fmt_price(r.get('p90_above_price'))}"
         )
 
-    return (
-        f"History of the headline, {symbol}, daily from {a['day']} to {b['day']}: at-risk "
-        f"totals per side with the imbalance, and the close between both 90% levels. "
-        f"First day: {day(a)}. Last day: {day(b)}."
+    return text_ref(
+        HISTORY_DESC, symbol=symbol, first=str(a["day"]), last=str(b["day"]), a=day(a), b=day(b)
     )
+
+
+def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """The charts' text alternative as text."""
+    ref = history_desc_ref(symbol, rows)
+    return ref if isinstance(ref, str) else fill_text(ref)
 
 
 def _base() -> alt.Chart:

@@ -16,6 +16,7 @@ from reports.charts.spec import (
     build_template,
     num,
     ph,
+    text_pattern,
     usd_expr,
 )
 
@@ -23,6 +24,13 @@ SPOT = "#ff4f79"
 DEFAULT_VIEW = "base/all"
 # the fields of a level mark the template reads (reports.key_levels.view_marks gives more)
 MARK_FIELDS = ("c", "kind", "label", "row", "k")
+# the map's description, its fixed wording written once (assets/specs.js)
+MAP_DESC = text_pattern(
+    "liq_map_desc",
+    "Liquidation map, {symbol}, end of {day} UTC ({view}): modelled long (below spot) and "
+    "short (above spot) liquidation notional per {step} price band within ±{span} of spot "
+    "{spot}, with cumulative curves from spot. {totals}Lines: {lines}.",
+)
 
 
 @functools.cache

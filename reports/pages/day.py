@@ -26,6 +26,7 @@ from reports.cards.realized import RealizedCard, realized_card
 from reports.cards.venue_split import venue_map_split, venue_risk_card
 from reports.charts.history import (
     history_desc,
+    history_desc_ref,
     history_levels_template,
     history_risk_template,
 )
@@ -153,6 +154,7 @@ def history_cards(
         datafiles.key(symbol, venue, "daily"), "hist", rows[0]["day"], d, "csv"
     )
     t0 = 0  # the shared series counts days from 1970-01-01
+    desc_ref = history_desc_ref(symbol, rows)
     desc = history_desc(symbol, rows)
     # no table of the last days: every page would repeat it (daily.csv holds every day)
     table = None
@@ -166,7 +168,7 @@ def history_cards(
                 "in the same X:1 notation."
             ),
             desc=desc,
-            spec=history_risk_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
+            spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
             downloads="daily",
         ),
@@ -178,7 +180,7 @@ def history_cards(
                 "squeeze ceiling (90% of shorts lie below it)."
             ),
             desc=desc,
-            spec=history_levels_template().fill({"hist": csv, "desc": desc}, {"t0": t0}),
+            spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
             downloads="daily",
         ),
