@@ -347,6 +347,7 @@
   }
 
   window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
+                     text: text,
                      column: column,
                      monthsBetween: monthsBetween };
 })();

@@ -112,7 +112,10 @@
     // each chart's caption: its spec's description (the venue's base view)
     Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
       var ref = day.charts && day.charts[f.getAttribute("data-printed-caption")];
-      if (ref && ref.v && typeof ref.v.desc === "string") { f.textContent = ref.v.desc; }
+      var desc = ref && ref.v ? ref.v.desc : null;
+      // a description may be a text pattern's fields (liqdata.js `text`)
+      if (desc && desc.$text && window.liqData) { desc = window.liqData.text(desc); }
+      if (typeof desc === "string") { f.textContent = desc; }
     });
     // the missing-venue notice and the split by venue are the aggregate's alone
     Array.prototype.forEach.call(
