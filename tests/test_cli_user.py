@@ -24,7 +24,7 @@ LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 # window and the last day a run accepts, is the day before it, whatever the hour of the test.
 CLOCK = "2026-10-04T12:00:00Z"
 YESTERDAY = date(2026, 10, 3)
-RUN_DAYS = 2  # a range (rows counted once, not per day) at the least cost
+RUN_DAYS = 3
 MAX_RUN_LINES = 25  # make demo must stay well under 100 lines; a short run far below that
 
 

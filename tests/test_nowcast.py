@@ -315,7 +315,7 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path, monkeypatch):
                 "SELECT count(*) FROM raw.klines_1m WHERE venue = 'bybit' AND day = $d",
                 {"d": TODAY},
             ).fetchone()[0]
-            == 9 * 60 + 2
+            == 9 * 60  # cut at the last whole 5-minute bar (09:00), like Binance's
         )
         assert (
             conn.execute(
@@ -353,14 +353,14 @@ def test_bybit_day_in_progress_from_its_rest_source(tmp_path, monkeypatch):
     rows = _scalar(
         settings, "SELECT as_of, stale_since, error FROM mart.nowcast WHERE venue = 'bybit'"
     )
-    assert rows == (at(9, 2).replace(tzinfo=None), at(10, 2).replace(tzinfo=None), line)
+    assert rows == (at(9, 0).replace(tzinfo=None), at(10, 2).replace(tzinfo=None), line)
     clock.at(TODAY, 11, 2)
     with fake_binance(SYMBOLS, FIRST, TODAY, clock) as server:
         recovered = _refresh(settings, clock, server.url)
     assert recovered.ok, recovered.failures
     assert _scalar(
         settings, "SELECT as_of, stale_since FROM mart.nowcast WHERE venue = 'bybit'"
-    ) == (at(11, 2).replace(tzinfo=None), None)
+    ) == (at(11, 0).replace(tzinfo=None), None)
 
 
 def _bybit_rows(settings) -> tuple:

@@ -28,7 +28,7 @@ def test_now_offline_demo_shows_the_now_view_and_a_sample_alert(tmp_path):
     assert now.returncode == 0, now.stderr[-2000:]
     out = now.stdout
     assert "liqmap now: binance BTCUSDT: as of 13:05 UTC, provisional (6 requests)" in out
-    assert "liqmap now: bybit BTCUSDT: as of 13:07 UTC, provisional" in out
+    assert "liqmap now: bybit BTCUSDT: as of 13:05 UTC, provisional" in out  # whole bars
     site = tmp_path / "site"
     page = (site / "BTCUSDT" / "now" / "index.html").read_text()
     assert "As of 13:05 UTC, provisional" in page and "2026-10-04" in page

@@ -503,3 +503,26 @@ def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built)
                 v.close()
         finally:
             browser.close()
+
+
+def test_a_venue_page_from_the_dated_pages_context_equals_one_built_alone(built, tmp_path):
+    """The full build reuses each venue's latest dated-page context for its venue page; an
+    incremental build of an older day builds that page alone: the same bytes."""
+    out_src, _, wh = built
+    out = tmp_path / "site"
+    shutil.copytree(out_src, out)
+    files = [f"{SYMBOL}/{v}/index.html" for v in ("binance", "bybit")]
+    files += [f"data/{SYMBOL}/binance/day-{wh.days[-1].isoformat()}.js"]
+    files += [f"data/{SYMBOL}/bybit/day-{wh.second_venue_last.isoformat()}.js"]
+    before = {f: (out / f).read_bytes() for f in files}
+    for f in files[:2]:
+        (out / f).unlink()
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        build_site(
+            conn, out, SYMBOL, [wh.days[0]], source="synthetic", methodology_md=None,
+            generated_at=GENERATED_AT,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    assert {f: (out / f).read_bytes() for f in files} == before

@@ -26,7 +26,9 @@ BIN = Path(sys.executable).parent
 FIRST, LAST = BINANCE_DAYS  # the window and days of the shared build
 DEADLINE_S = 420
 # The daemon runs with the code's schedules on: a tick while this test runs would launch a run
-# against its warehouse. The test starts only when no tick falls within this many minutes.
+# against its warehouse. The test starts only when no tick falls within this many minutes (the
+# daemon's start-up), checks they are on, then stops them, so a backfill that takes minutes on
+# a busy machine meets no tick either.
 CLEAR_OF_TICKS_MIN = 4
 
 
@@ -79,11 +81,21 @@ AUTOMATION = """
 {
   schedulesOrError(repositorySelector: {repositoryName: "__repository__",
                                         repositoryLocationName: "liqmap"}) {
-    ... on Schedules { results { name scheduleState { status } } }
+    ... on Schedules { results { name scheduleState { id status } } }
   }
   sensorsOrError(repositorySelector: {repositoryName: "__repository__",
                                       repositoryLocationName: "liqmap"}) {
     ... on Sensors { results { name sensorState { status } } }
+  }
+}
+"""
+
+STOP_SCHEDULE = """
+mutation($id: String!) {
+  stopRunningSchedule(id: $id) {
+    __typename
+    ... on ScheduleStateResult { scheduleState { status } }
+    ... on PythonError { message }
   }
 }
 """
@@ -181,9 +193,21 @@ def test_next_tick_is_found_for_hourly_and_daily_schedules():
     assert _minutes_to_next_tick(at.replace(hour=10, minute=7, second=0)) == pytest.approx(60)
 
 
+def _loaded_automation(graphql: str, log: Path) -> dict:
+    """The schedules and sensors, once the webserver has loaded the code location (it answers
+    /server_info before that; on a busy machine the location can take tens of seconds)."""
+    end = time.monotonic() + 180
+    while time.monotonic() < end:
+        automation = _graphql(graphql, AUTOMATION, {})
+        if all("results" in (automation[key] or {}) for key in automation):
+            return automation
+        time.sleep(1)
+    raise TimeoutError(f"code location never loaded: {automation}\n{log.read_text()[-3000:]}")
+
+
 def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_chain):
     graphql, settings, log = dagster_services
-    automation = _graphql(graphql, AUTOMATION, {})
+    automation = _loaded_automation(graphql, log)
     states = {
         **{
             s["name"]: s["scheduleState"]["status"]
@@ -196,6 +220,11 @@ def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_
         "hourly_nowcast": "RUNNING",
         "late_archive_sensor": "RUNNING",
     }
+    # no schedule tick (a run of its own on this warehouse) however long the backfill takes
+    for schedule in automation["schedulesOrError"]["results"]:
+        stopped = _graphql(graphql, STOP_SCHEDULE, {"id": schedule["scheduleState"]["id"]})
+        result = stopped["stopRunningSchedule"]
+        assert result.get("scheduleState", {}).get("status") == "STOPPED", result
     keys = [FIRST.replace(day=d).isoformat() for d in range(FIRST.day, LAST.day + 1)]
     asset_keys = sorted({k.to_user_string() for a in ALL_ASSETS for k in a.keys})
     launched = _graphql(

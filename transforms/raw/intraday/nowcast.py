@@ -4,7 +4,8 @@ For each market, the days to refresh are those of the last `back_days` days (and
 rows are not final yet: Binance days without their archive files, Bybit days its source has not
 cached as final. Binance comes from its keyless REST API (binance_rest.py), Bybit from its
 existing REST source (the shared REST loop, transforms.raw.rest.ingest, with the nowcast's
-clock). A market's days are
+clock), its day in progress cut at the last whole 5-minute bar like Binance's (so no venue's
+last bar is half-built and the aggregate adds up the same bars). A market's days are
 all fetched before any is loaded, and each is loaded in one transaction with its provisional
 markers, so a failure loads nothing of the failing market: its previous rows (the last good
 nowcast) stay, and `mart.nowcast` marks it stale with the one-line reason. A venue-wide failure
@@ -32,12 +33,13 @@ from typing import Any
 import duckdb
 
 from transforms.config import Settings
-from transforms.db import HeldConnection
+from transforms.db import HeldConnection, transaction
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model.params import ModelParams
 from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
 from transforms.raw.intraday.state import MarketState, record, sync_provisional_marts
 from transforms.raw.rest.ingest import ingest_days
+from transforms.raw.synthetic.market import shared_simulations
 from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
 from transforms.raw.venues.binance.rest import (
     BanState,
@@ -71,6 +73,17 @@ SELECT day FROM mart.model_state
 WHERE symbol = $symbol AND day >= $lo AND day < $today AND list_contains($markets, venue)
 GROUP BY day HAVING count(DISTINCT venue) = len($markets)
 """
+#: a day in progress ends at its last whole 5-minute bar, as Binance's REST rows do
+#: (BinanceRestClient.fetch_day): minutes and points after `end` are dropped
+TRIM_SQL = tuple(
+    f"DELETE FROM raw.{table} WHERE venue = $venue AND symbol = $symbol AND day = $day "
+    f"AND {column} {op} $end"
+    for table, column, op in (
+        ("klines_1m", "open_time", ">="),
+        ("mark_klines_1m", "open_time", ">="),
+        ("metrics_5m", "create_time", ">"),
+    )
+)
 LAST_BAR_SQL = """
 SELECT max(open_time) + INTERVAL 1 MINUTE FROM raw.klines_1m
 WHERE venue = $venue AND symbol = $symbol AND day = $day
@@ -225,6 +238,12 @@ def _refresh_binance(
     return states
 
 
+def _last_whole_bar_end(now: datetime) -> datetime:
+    """The end of the last whole 5-minute bar at `now` (naive UTC)."""
+    t = now.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    return t - timedelta(minutes=t.minute % 5)
+
+
 def _refresh_bybit(
     connect: Connect,
     settings: Settings,
@@ -263,9 +282,14 @@ def _refresh_bybit(
                 if symbol in result.failures and state.error is None:
                     state.error = result.failures[symbol]
     now = clock()
+    whole = _last_whole_bar_end(now)
     with connect() as conn:
         for symbol, state in states.items():
             state.days = _days(firsts[symbol], today)
+            trim = {"venue": BYBIT, "symbol": symbol, "day": today, "end": whole}
+            with transaction(conn):
+                for sql in TRIM_SQL:
+                    conn.execute(sql, trim)
             if not state.ok:
                 continue
             for item in sorted(provisional):
@@ -314,8 +338,9 @@ def refresh_nowcast(
     params = params or ModelParams()
     held = connect if isinstance(connect, HeldConnection) else HeldConnection(connect)
     try:
-        _refresh(held, settings, log, now, binance_url, sleep, params, back_days,
-                 request_deadline_s, result)  # fmt: skip
+        with shared_simulations():  # the offline demo's fake venues: one simulation each
+            _refresh(held, settings, log, now, binance_url, sleep, params, back_days,
+                     request_deadline_s, result)  # fmt: skip
     finally:
         if held is not connect:
             held.release()
