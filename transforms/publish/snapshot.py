@@ -376,7 +376,8 @@ def export_files(parts: Mapping[str, list], by_day: bool) -> dict[str, dict[str,
 
 #: the rows of one export file (`{table}` is a registry name, never input)
 _EXPORT_SQL = {
-    "month": "COPY (SELECT * FROM {table} WHERE strftime(day, '%Y-%m') = $month) "
+    # a day range, not a month string: DuckDB skips the row groups outside it (zone maps)
+    "month": "COPY (SELECT * FROM {table} WHERE day >= $lo AND day < $hi) "
     "TO $path (FORMAT parquet, COMPRESSION zstd)",
     "undated": "COPY (SELECT * FROM {table} WHERE day IS NULL) "
     "TO $path (FORMAT parquet, COMPRESSION zstd)",
@@ -417,7 +418,9 @@ def _export(
             with atomic_target(path, create=False) as tmp:
                 params = {"path": str(tmp)}
                 if kind == "month":
-                    params["month"] = name[:7]
+                    lo = date.fromisoformat(f"{name[:7]}-01")
+                    hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+                    params.update(lo=lo, hi=hi)
                 conn.execute(_EXPORT_SQL[kind].format(table=mart.table), params)
             recorded[key] = {"tables": fp, "stat": _stat(path)}
             publication.exported.append(key)
