@@ -267,6 +267,20 @@ def test_retcode_10006_is_retried_within_the_budget(server, tmp_path) -> None:
     assert len(day.rows) == 288 and server.requests_by_path[OI] == 4
 
 
+def test_deadline_reached_in_the_retry_after_10006_is_rate_limited(server, tmp_path) -> None:
+    # a busy machine: the retry after a 10006 answer outlives the deadline. The error names
+    # the rate limit that caused it, not a bare timeout.
+    server.add_fault(Fault("retcode", OI, times=1, ret_code=10006))
+    server.add_fault(Fault("delay", OI, times=1, delay_s=2.0))
+    with (
+        _source(server, tmp_path, request_deadline_s=0.5, rate_limit_backoff_s=0.01) as src,
+        pytest.raises(RateLimited) as info,
+    ):
+        src.fetch_day("open_interest_5m", SYMBOL, DAY)
+    assert OI in str(info.value) and "10006" in str(info.value)
+    assert _files(tmp_path) == []
+
+
 def test_retcode_10006_until_the_deadline_is_rate_limited(server, tmp_path) -> None:
     server.add_fault(Fault("retcode", OI, times=1000, ret_code=10006))
     with (

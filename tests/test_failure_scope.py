@@ -317,3 +317,143 @@ def test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only(tmp_path):
         assert rel in line and "funding_rate_bounded" in line and "last_funding_rate=5.0" in line
         assert [r.period for r in result.rejections] == [BAD.isoformat()]
         assert (settings.cache_dir / "mirror" / rel).is_file()  # the good file stays cached
+
+
+def _two_venue_run(settings, bybit_url: str, first: date, last: date):
+    """The real chain over [first, last] with Binance from the mirror and Bybit from the
+    fake server (as tests/venue_helpers.build_two_venue_warehouse)."""
+    from pipeline_helpers import run_chain
+
+    from transforms.raw.venues.bybit.feed import LOCAL_REQUESTS_PER_5S
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LIQMAP_BYBIT_REQUESTS_PER_5S", str(LOCAL_REQUESTS_PER_5S))
+        env.setenv("LIQMAP_BYBIT_URL", bybit_url)
+        return run_chain(settings, first, last, raise_on_error=False)
+
+
+def _assert_same_marts(path: Path, clean: Path, venue: str, days: list[date]) -> None:
+    """Every mart of `path` has the rows of `clean` for `venue` on `days` (floats within
+    1e-9: a model continued from a stored state equals a range run to rounding)."""
+    import pandas as pd
+    from pipeline_helpers import TABLES
+
+    for table in (t for t in TABLES if t.startswith("mart.")):
+        frames = []
+        for source in (path, clean):
+            with warehouse(source, read_only=True) as conn:
+                frame = conn.execute(
+                    f"SELECT * FROM {table} WHERE venue = ? AND list_contains(?, day)",
+                    [venue, days],
+                ).df()
+            keys = [c for c in frame.columns if frame[c].dtype.kind != "f"]
+            frames.append(frame.sort_values(keys).reset_index(drop=True))
+        got, want = frames
+        assert len(want) or table == "mart.moves", (table, venue, days)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, obj=table)
+
+
+@pytest.mark.slow  # three two-venue chain runs: scheduled first (docs/testing.md)
+def test_a_rejected_binance_file_withholds_that_venue_day_only(tmp_path):
+    """Binance + Bybit (the fake server) through the real chain, one Binance klines file a
+    corrupt zip: Bybit's marts of that day are built and equal a clean build's; the aggregate
+    of the day is Bybit's and names Binance missing; Binance's days before it are unchanged
+    and the later ones say its history is incomplete; the day page is published naming
+    Binance missing; Binance's raw rows of the day stay out of the snapshot, Bybit's are in.
+    With the file repaired, a re-run fills Binance's day and every mart equals the clean
+    build's."""
+    from pipeline_helpers import temp_settings
+    from venue_helpers import build_two_venue_warehouse
+
+    from transforms.raw.venues.bybit.fake_server import FakeBybitServer
+    from transforms.raw.venues.bybit.feed import shadow_market
+
+    first, last = date(2025, 11, 1), date(2025, 11, 4)
+    days = [first + timedelta(days=i) for i in range(4)]
+    bad = days[1]
+    rel = archive_relpath("klines_1m", SYMBOL, bad.isoformat())
+    clean = build_two_venue_warehouse(tmp_path / "clean", first, last)
+
+    root = tmp_path / "broken"
+    mirror = root / "mirror"
+    settings = temp_settings(
+        root,
+        first.isoformat(),
+        last.isoformat(),
+        LIQMAP_VENUES="binance,bybit",
+        LIQMAP_SOURCE="mirror",
+        LIQMAP_MIRROR_DIR=str(mirror),
+    )
+    generate_mirror(mirror, SYMBOL, first, last, seed=settings.synthetic_seed)
+    path = mirror / rel
+    garbage = b"PK\x03\x04 this is not a zip" * 10
+    path.write_bytes(garbage)
+    digest = hashlib.sha256(garbage).hexdigest()
+    path.with_name(path.name + ".CHECKSUM").write_text(f"{digest}  {path.name}\n")
+    with FakeBybitServer([shadow_market(settings, SYMBOL)]) as bybit:
+        result = _two_venue_run(settings, bybit.url, first, last)
+        # the run fails at its final gate, naming the day, the venue and the file
+        gates = [e for e in result.get_asset_check_evaluations() if e.check_name == "days_accepted"]
+        assert len(gates) == 1 and not gates[0].passed
+        assert f"{bad} (binance {SYMBOL})" in gates[0].description, gates[0].description
+        detail = gates[0].metadata["detail"].value
+        assert rel in detail and "zip" in detail.lower() and "bybit" not in detail, detail
+
+        live = settings.warehouse_path
+        # Bybit: every day, the same rows as the clean build
+        _assert_same_marts(live, clean.path, "bybit", days)
+        # Binance: the day before unchanged, the bad day absent, the later days say so
+        _assert_same_marts(live, clean.path, "binance", days[:1])
+        with warehouse(live, read_only=True) as conn:
+            have = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT day FROM mart.daily_metrics WHERE venue = 'binance'"
+                ).fetchall()
+            }
+            assert have == set(days) - {bad}
+            notes = dict(
+                conn.execute(
+                    "SELECT day, history_incomplete FROM mart.daily_metrics "
+                    "WHERE venue = 'binance' AND scenario = 'base'"
+                ).fetchall()
+            )
+            assert all(f"history incomplete: {bad} missing" in notes[d] for d in days[2:]), notes
+            missing = dict(
+                conn.execute(
+                    "SELECT day, venues_missing FROM mart.daily_metrics "
+                    "WHERE venue = 'all' AND scenario = 'base'"
+                ).fetchall()
+            )
+        assert set(missing) == set(days)
+        assert missing[bad] == "binance" and not missing[days[0]], missing
+        # the day page is published, naming Binance missing
+        page = (settings.output_site_dir / SYMBOL / bad.isoformat() / "index.html").read_text()
+        assert 'data-notice="venues-missing"' in page and "Binance missing" in page
+        # the snapshot: Binance's raw rows of the day kept out, Bybit's published
+        with warehouse(settings.snapshot_path, read_only=True) as conn:
+            raw = dict(
+                conn.execute(
+                    "SELECT venue, count(*) FROM raw.mark_klines_1m WHERE day = ? GROUP BY venue",
+                    [bad],
+                ).fetchall()
+            )
+            staged = dict(
+                conn.execute(
+                    "SELECT venue, count(*) FROM stg.bars_5m WHERE day = ? GROUP BY venue", [bad]
+                ).fetchall()
+            )
+        assert raw == {"bybit": 1440}, raw
+        assert staged == {"bybit": 288}, staged
+        with warehouse(live, read_only=True) as conn:
+            kept = conn.execute(
+                "SELECT count(*) FROM raw.mark_klines_1m WHERE venue = 'binance' AND day = ?",
+                [bad],
+            ).fetchone()[0]
+        assert kept == 1440  # the live warehouse keeps the day's good files
+
+        # the file repaired: a re-run fills Binance's day; every venue's marts are clean
+        generate_mirror(mirror, SYMBOL, first, last, seed=settings.synthetic_seed)
+        assert _two_venue_run(settings, bybit.url, first, last).success
+    for venue in ("binance", "bybit", "all"):
+        _assert_same_marts(live, clean.path, venue, days)

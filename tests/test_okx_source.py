@@ -142,7 +142,19 @@ def test_code_50011_is_retried_within_the_budget(server, tmp_path) -> None:
 
 def test_code_50011_until_the_deadline_is_rate_limited(server, tmp_path) -> None:
     server.add_fault(Fault("retcode", path=OI, times=1000, ret_code=50011, ret_msg="Too Many"))
-    src = _source(server, tmp_path, request_deadline_s=0.5, rate_limit_backoff_s=0.05)
+    # 3 s: a slow first answer on a busy machine still meets a 50011 before the deadline
+    src = _source(server, tmp_path, request_deadline_s=3.0, rate_limit_backoff_s=0.1)
+    with pytest.raises(RateLimited, match="code 50011"):
+        src.fetch_day("open_interest_5m", SYMBOL, DAY)
+    assert _files(tmp_path) == []
+
+
+def test_deadline_reached_in_the_retry_after_50011_is_rate_limited(server, tmp_path) -> None:
+    # a busy machine: the retry after a 50011 answer outlives the deadline. The error names
+    # the rate limit that caused it, not a bare timeout.
+    server.add_fault(Fault("retcode", path=OI, times=1, ret_code=50011, ret_msg="Too Many"))
+    server.add_fault(Fault("delay", path=OI, times=1, delay_s=2.0))
+    src = _source(server, tmp_path, request_deadline_s=0.5, rate_limit_backoff_s=0.01)
     with pytest.raises(RateLimited, match="code 50011"):
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
     assert _files(tmp_path) == []

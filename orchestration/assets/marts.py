@@ -10,6 +10,7 @@ row set through `params_hash` and `mart.model_params`.
 
 import json
 import time
+from datetime import timedelta
 
 import dagster as dg
 
@@ -20,7 +21,7 @@ from transforms.marts.coverage import venue_gap_segments
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
 from transforms.model import ModelParams
 from transforms.raw.intraday.state import sync_provisional_marts
-from transforms.raw.quality import good_segments, rejected_days
+from transforms.raw.quality import rejected_market_days, withheld_everywhere
 from transforms.reference import load_tiers, tiers_file_from_env
 
 _D = ModelParams()
@@ -103,14 +104,16 @@ def liquidation_model(
     modelled: set[str] = set()
     with warehouse.connect() as conn:
         load_tiers(conn, tiers_file_from_env())
-        # Days with a file rejected at load are not modelled (their earlier marts stay).
-        rejected = rejected_days(conn, symbols, start, end)
-        # A day one venue lacks is modelled alone: that venue fails for that day only.
+        # A day one venue lacks (no rows, or a file rejected at load) is modelled alone:
+        # that venue fails for that day only (its earlier marts of the day stay). A day
+        # rejected for every venue is not modelled at all (the run's final gate names it).
+        rejected = rejected_market_days(conn, symbols, start, end)
         segments = [
             (symbol, a, b)
-            for lo, hi in good_segments(start, end, rejected)
             for symbol in symbols
-            for a, b in venue_gap_segments(conn, symbol, lo, hi, settings.venues)
+            for a, b in venue_gap_segments(conn, symbol, start, end, settings.venues)
+            if a not in withheld_everywhere(rejected, settings.venues, [symbol])
+            or b - a > timedelta(days=1)
         ]
         for symbol, lo, hi in segments:
             try:

@@ -13,7 +13,7 @@ from reports.writer import remove_stale_temp_files
 from transforms.marts.coverage import describe_missing, missing_symbol_days, not_collected_days
 from transforms.marts.registry import ALL_MART_ASSETS
 from transforms.publish import publish_snapshot, remove_stale_snapshot_temps
-from transforms.raw.quality import rejected_days
+from transforms.raw.quality import MarketRejections, rejected_market_days, withheld_everywhere
 
 DAYS_ACCEPTED_CHECK = "days_accepted"
 
@@ -36,8 +36,13 @@ def report_site(
     settings = archive.settings()
     methodology = settings.project_root / "docs" / "methodology.md"
     with warehouse.connect() as conn:
-        # A day with a file rejected at load keeps its earlier page (or gets none).
-        rejected = rejected_days(conn, settings.symbols, start, end)
+        # A day with a file rejected at load for every venue keeps its earlier page (or
+        # gets none); a day rejected for some venues only is published naming them missing.
+        rejected = withheld_everywhere(
+            rejected_market_days(conn, settings.symbols, start, end),
+            settings.venues,
+            settings.symbols,
+        )
         days = [
             start + timedelta(days=i)
             for i in range((end - start).days)
@@ -45,7 +50,7 @@ def report_site(
         ]
         if not days:
             remove_stale_temp_files(settings.output_site_dir)
-            context.log.warning(f"report_site: every day of {span} was rejected")
+            context.log.warning(f"report_site: every day of {span} was rejected for every venue")
             return dg.MaterializeResult(
                 metadata={"pages_written": 0, "rejected_days": len(rejected)}
             )
@@ -107,17 +112,25 @@ def warehouse_snapshot(
     if removed:
         context.log.info(f"removed {len(removed)} temp file(s) a killed run left")
     with warehouse.connect() as conn:
-        rejected = rejected_days(conn, settings.symbols, start, end)
-        every_day_rejected = len(rejected) == (end - start).days
+        # each market's rejected days: its raw rows of the day stay out of the snapshot
+        markets = rejected_market_days(conn, settings.symbols, start, end)
+        everywhere = withheld_everywhere(markets, settings.venues, settings.symbols)
+        every_day_rejected = len(everywhere) == (end - start).days
         if not every_day_rejected:
             published = publish_snapshot(
-                conn, settings.snapshot_path, withheld=rejected, exports_dir=settings.exports_dir
+                conn, settings.snapshot_path, withheld=markets, exports_dir=settings.exports_dir
             )
         # rejected days are named by the gate below; here only what else lacks model rows
         missing = {
             symbol: days
             for symbol, all_days in missing_symbol_days(conn, settings.symbols, start, end).items()
-            if (days := [d for d in all_days if d not in rejected])
+            if (
+                days := [
+                    d
+                    for d in all_days
+                    if d not in withheld_everywhere(markets, settings.venues, [symbol])
+                ]
+            )
         }
         # a venue without rows for a day: the aggregate of that day names it missing; a
         # forward-collected venue's days before its first collected day (or a gap) are named
@@ -126,16 +139,20 @@ def warehouse_snapshot(
             for symbol, all_days in missing_symbol_days(
                 conn, settings.symbols, start, end, venue
             ).items():
-                skip = set(rejected) | not_collected_days(conn, venue, symbol, start, end)
+                skip = set(markets.get((venue, symbol), {})) | not_collected_days(
+                    conn, venue, symbol, start, end
+                )
                 if symbol not in missing and (days := [d for d in all_days if d not in skip]):
                     missing[f"{venue} {symbol}"] = days
     # webhooks last, after publication: a hanging one never holds the site or snapshot back
     report = deliver(settings, warehouse.connect, datetime.now(UTC), time.sleep)
     for line in report.failed:
         context.log.warning(f"alerts: {line} (retried on the next refresh)")
-    gate = _days_accepted(rejected)
+    gate = _days_accepted(markets)
     if every_day_rejected:
-        context.log.error(f"snapshot not republished: every day of {span} was rejected")
+        context.log.error(
+            f"snapshot not republished: every day of {span} was rejected for every venue"
+        )
         return dg.MaterializeResult(metadata={"published": False}, check_results=[gate])
     how = (
         f"{len(published.tables)} table(s), {published.partitions} partition(s) replaced"
@@ -152,7 +169,7 @@ def warehouse_snapshot(
             description=f"markets without model rows for {span}: "
             f"{describe_missing(missing)} (archive day missing or venue down? see the raw "
             "assets' waiting_symbols and failed_venues)"
-            + (f"; {gate.description}" if rejected else ""),
+            + (f"; {gate.description}" if markets else ""),
             metadata={"missing": describe_missing(missing)},
         )
     return dg.MaterializeResult(
@@ -167,18 +184,31 @@ def warehouse_snapshot(
     )
 
 
-def _days_accepted(rejected: dict) -> dg.AssetCheckResult:
-    """The run's final gate: fails (ERROR, blocking) naming each rejected day and file."""
-    lines = [f"{day}: {message}" for day, messages in rejected.items() for message in messages]
+def _days_accepted(markets: MarketRejections) -> dg.AssetCheckResult:
+    """The run's final gate: fails (ERROR, blocking) naming each rejected day, market and
+    file (that market's day is withheld; the other venues' rows of the day are published)."""
+    lines = [
+        f"{day} {venue} {symbol}: {message}"
+        for (venue, symbol), days in markets.items()
+        for day, messages in days.items()
+        for message in messages
+    ]
+    named = sorted(
+        {(day, venue, symbol) for (venue, symbol), days in markets.items() for day in days}
+    )
     return dg.AssetCheckResult(
         check_name=DAYS_ACCEPTED_CHECK,
-        passed=not rejected,
+        passed=not markets,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            f"{len(rejected)} day(s) rejected at load, not published: "
-            + ", ".join(map(str, rejected))
-            if rejected
+            f"{len({d for d, _, _ in named})} day(s) with a file rejected at load, withheld "
+            "for that venue and symbol: "
+            + ", ".join(f"{day} ({venue} {symbol})" for day, venue, symbol in named)
+            if markets
             else "every day accepted"
         ),
-        metadata={"rejected_days": len(rejected), "detail": "\n".join(lines[:50])},
+        metadata={
+            "rejected_days": len({d for d, _, _ in named}),
+            "detail": "\n".join(lines[:50]),
+        },
     )

@@ -6,7 +6,7 @@ import dagster as dg
 
 from orchestration.partitions import daily_partitions, partition_window, window_label
 from orchestration.resources import ArchiveResource, WarehouseResource
-from transforms.raw.quality import good_segments, rejected_days
+from transforms.raw.quality import good_segments, rejected_market_days
 from transforms.raw.tables import TABLES
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 from transforms.staging import build_bars_5m, incomplete_bar_days
@@ -44,14 +44,19 @@ def stg_bars_5m(
     rows = 0
     failures: list[str] = []
     with warehouse.connect() as conn:
-        # Days with a file rejected at load are not staged (their earlier bars stay).
-        rejected = rejected_days(conn, symbols, start, end)
-        for lo, hi in good_segments(start, end, rejected):
-            for venue in settings.venues:
-                for symbol in symbols:
+        # A market's days with a file rejected at load are not staged (their earlier bars
+        # stay); the other venues' (and symbols') bars of those days are.
+        rejected = rejected_market_days(conn, symbols, start, end)
+        for venue in settings.venues:
+            for symbol in symbols:
+                for lo, hi in good_segments(start, end, rejected.get((venue, symbol), {})):
                     rows += build_bars_5m(conn, symbol, lo, hi, venue)
                     failures.extend(incomplete_bar_days(conn, symbol, lo, hi, venue))
-    skipped = f"; skipped rejected days {', '.join(map(str, rejected))}" if rejected else ""
+    skipped = "".join(
+        f"; skipped {venue} {symbol} rejected days {', '.join(map(str, days))}"
+        for (venue, symbol), days in rejected.items()
+        if venue in settings.venues
+    )
     context.log.info(f"stg_bars_5m: {rows} bars for {span}{skipped}")
     return dg.MaterializeResult(
         metadata={"rows": rows, "window": span},

@@ -12,9 +12,13 @@ from datetime import date, timedelta
 
 import duckdb
 
+from transforms.raw.quality import rejected_market_days
 from transforms.raw.tables import DAILY_DATASETS, raw_table
 from transforms.venues import AGGREGATE_VENUE, FORWARD, venue_names
 from transforms.venues import venue as registry_venue
+
+#: missing_raw_days' key for the days withheld because a file of theirs was rejected at load
+REJECTED = "file rejected at load"
 
 # Table names come from the raw-table registry (constants), never from input.
 RAW_DAYS_SQL = (
@@ -57,7 +61,9 @@ def missing_raw_days(
     venue: str,
 ) -> dict[str, list[date]]:
     """daily dataset -> the days of [start, end) it has no rows for, for one symbol (a day
-    the archive has not published for this symbol: the model skips the symbol's window)."""
+    the archive has not published for this symbol: the model skips the symbol's window),
+    plus REJECTED -> the market's days with a file rejected at load (withheld for this venue
+    only, whatever rows the day kept: transforms.raw.quality.rejected_market_days)."""
     wanted = [start + timedelta(days=i) for i in range((end - start).days)]
     out: dict[str, list[date]] = {}
     for name in DAILY_DATASETS:
@@ -68,6 +74,9 @@ def missing_raw_days(
         missing = [d for d in wanted if d not in have]
         if missing:
             out[name] = missing
+    rejected = rejected_market_days(conn, [symbol], start, end).get((venue, symbol))
+    if rejected:
+        out[REJECTED] = list(rejected)
     return out
 
 

@@ -105,8 +105,22 @@ def schema_signature(conn: duckdb.DuckDBPyConnection, catalog: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def withheld_key(day: date, venue: str = "*", symbol: str = "*") -> str:
+    """The key naming rows withheld from publication: one market's day, or ('*') the whole
+    day of every venue and symbol."""
+    return f"{venue}|{symbol}|{day.isoformat()}"
+
+
+def withheld_sql(table: Table) -> str:
+    """SQL true for a row of `table` that is withheld, given `$held` (withheld_key list)."""
+    cond = "list_contains($held, '*|*|' || CAST(day AS VARCHAR))"
+    if {"venue", "symbol"} <= {c for c, _ in table.columns}:
+        cond += " OR list_contains($held, venue || '|' || symbol || '|' || CAST(day AS VARCHAR))"
+    return f"({cond})"
+
+
 def _parts_sql(table: Table, catalog: str, withheld: bool) -> str:
-    where = " WHERE NOT list_contains($days, day)" if withheld else ""
+    where = f" WHERE NOT {withheld_sql(table)}" if withheld else ""
     if table.by_day:
         return (
             f"SELECT day, count(*), sum({table.hashed()})::VARCHAR "
@@ -121,16 +135,16 @@ def fingerprints(
     conn: duckdb.DuckDBPyConnection,
     catalog: str,
     tables: Iterable[Table],
-    withheld: Mapping[str, Iterable[date]] | None = None,
+    withheld: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, dict[str, list]]:
-    """'schema.table' -> partition -> [rows, hash sum]. `withheld`: table key -> days whose
-    rows count as absent (a rejected day's raw rows are not published)."""
+    """'schema.table' -> partition -> [rows, hash sum]. `withheld`: table key -> withheld_key
+    list whose rows count as absent (a rejected day's raw rows are not published)."""
     withheld = withheld or {}
     out: dict[str, dict[str, list]] = {}
     for table in tables:
-        days = sorted(set(withheld.get(table.key, ())))
-        sql = _parts_sql(table, catalog, bool(days) and table.by_day)
-        rows = conn.execute(sql, {"days": days} if days and table.by_day else {}).fetchall()
+        held = sorted(set(withheld.get(table.key, ())))
+        sql = _parts_sql(table, catalog, bool(held) and table.by_day)
+        rows = conn.execute(sql, {"held": held} if held and table.by_day else {}).fetchall()
         if table.by_day:
             out[table.key] = {
                 (NULL_DAY if d is None else d.isoformat()): [int(n), str(h)] for d, n, h in rows

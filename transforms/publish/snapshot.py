@@ -39,6 +39,8 @@ from transforms.publish.fingerprint import (
     changed_parts,
     fingerprints,
     schema_signature,
+    withheld_key,
+    withheld_sql,
 )
 
 #: every exported mart, in registry order (the model's state is internal)
@@ -110,8 +112,17 @@ def _write_manifest(snapshot_path: Path, data: dict) -> None:
 
 
 #: raw tables with a `day` column: a withheld (rejected) day's rows are not published
-def _withheld(tables: Iterable[Table], days: list[date]) -> dict[str, list[date]]:
-    return {t.key: days for t in tables if t.schema == "raw" and t.by_day} if days else {}
+def _withheld(tables: Iterable[Table], held: list[str]) -> dict[str, list[str]]:
+    return {t.key: held for t in tables if t.schema == "raw" and t.by_day} if held else {}
+
+
+def _held_keys(withheld: Mapping[tuple[str, str], Iterable[date]] | Iterable[date]) -> list[str]:
+    """withheld_key list: per (venue, symbol) market from a mapping, else whole days."""
+    if isinstance(withheld, Mapping):
+        keys = {withheld_key(d, v, s) for (v, s), days in withheld.items() for d in days}
+    else:
+        keys = {withheld_key(d) for d in withheld}
+    return sorted(keys)
 
 
 def _source_catalog(conn: duckdb.DuckDBPyConnection) -> str:
@@ -121,18 +132,20 @@ def _source_catalog(conn: duckdb.DuckDBPyConnection) -> str:
 def publish_snapshot(
     conn: duckdb.DuckDBPyConnection,
     snapshot_path: Path,
-    withheld: Iterable[date] = (),
+    withheld: Mapping[tuple[str, str], Iterable[date]] | Iterable[date] = (),
     exports_dir: Path | None = None,
 ) -> Publication:
     """Bring `snapshot_path` up to the open warehouse (module doc) and, with `exports_dir`,
     the marts' Parquet exports.
 
     The raw rows of `withheld` days (a file of the day was rejected) are left out: every file
-    of a rejected day stays out of what is published, not only the bad one."""
+    of a rejected day stays out of what is published, not only the bad one. `withheld` maps
+    (venue, symbol) to that market's days (the other venues' rows of the day are published),
+    or lists days withheld for every venue and symbol."""
     snapshot_path = Path(snapshot_path)
     source = _source_catalog(conn)
     tables = catalog_tables(conn, source)
-    withheld_by_table = _withheld(tables, sorted(set(withheld)))
+    withheld_by_table = _withheld(tables, _held_keys(withheld))
     want = fingerprints(conn, source, tables, withheld_by_table)
     signature = schema_signature(conn, source)
     manifest = _read_manifest(snapshot_path)
@@ -146,14 +159,16 @@ def publish_snapshot(
         # from here the spare no longer matches the manifest: a crash means a full copy
         _write_manifest(snapshot_path, {"signature": signature, "exports": exports})
         try:
-            publication = _patch_spare(conn, source, tables, snapshot_path, manifest, want)
+            publication = _patch_spare(
+                conn, source, tables, snapshot_path, manifest, want, withheld_by_table
+            )
             spare_tables = kept if spare_path(snapshot_path).exists() else None
         except duckdb.IOException as exc:  # a reader still holds the spare open
             why = f"the spare copy is in use ({str(exc).splitlines()[0]})"
         except _Mismatch as exc:
             why = str(exc)
     if publication is None:
-        publication = _copy_whole(conn, source, snapshot_path, withheld_by_table, why)
+        publication = _copy_whole(conn, source, tables, snapshot_path, withheld_by_table, why)
         spare_tables = want
     if exports_dir is not None:
         _export(conn, Path(exports_dir), tables, want, exports, publication)
@@ -202,8 +217,10 @@ def _patch_spare(
     snapshot_path: Path,
     manifest: Mapping,
     want: Mapping[str, Mapping[str, list]],
+    withheld: Mapping[str, list[str]],
 ) -> Publication:
-    """Replace the spare's changed partitions with the warehouse's, then swap it in."""
+    """Replace the spare's changed partitions with the warehouse's (withheld rows left out),
+    then swap it in."""
     spare = spare_path(snapshot_path)
     have = manifest["spare"]["tables"]
     conn.execute(f"ATTACH ? AS {SNAPSHOT_CATALOG}", [str(spare)])
@@ -229,6 +246,11 @@ def _patch_spare(
                     conn.execute(f"DELETE FROM {target} WHERE {cond}", params)
                 if insert:
                     cond, params = _in_list("day", insert)
+                    if held := withheld.get(table.key):
+                        cond, params = (
+                            f"{cond} AND NOT {withheld_sql(table)}",
+                            {**params, "held": held},
+                        )
                     conn.execute(f"INSERT INTO {target} SELECT * FROM {src} WHERE {cond}", params)
             _check_counts(conn, tables, want)
             failpoint("snapshot-patch")
@@ -294,8 +316,9 @@ def _checkpointed_file(conn: duckdb.DuckDBPyConnection, source: str) -> Path | N
 def _copy_whole(
     conn: duckdb.DuckDBPyConnection,
     source: str,
+    tables: list[Table],
     snapshot_path: Path,
-    withheld: Mapping[str, list[date]],
+    withheld: Mapping[str, list[str]],
     why: str,
 ) -> Publication:
     """A new snapshot of every schema of the warehouse, and a spare copy beside it.
@@ -315,12 +338,12 @@ def _copy_whole(
             try:
                 if whole is None:
                     conn.execute(f'COPY FROM DATABASE "{source}" TO {SNAPSHOT_CATALOG}')
-                for key, days in withheld.items():
-                    schema, name = key.split(".", 1)
-                    target = Table(schema, name, ()).qualified(SNAPSHOT_CATALOG)
-                    conn.execute(
-                        f"DELETE FROM {target} WHERE list_contains($days, day)", {"days": days}
-                    )
+                for table in tables:
+                    if held := withheld.get(table.key):
+                        target = table.qualified(SNAPSHOT_CATALOG)
+                        conn.execute(
+                            f"DELETE FROM {target} WHERE {withheld_sql(table)}", {"held": held}
+                        )
                 conn.execute(f"CHECKPOINT {SNAPSHOT_CATALOG}")
             finally:
                 conn.execute(f"DETACH {SNAPSHOT_CATALOG}")
@@ -353,7 +376,8 @@ def export_files(parts: Mapping[str, list], by_day: bool) -> dict[str, dict[str,
 
 #: the rows of one export file (`{table}` is a registry name, never input)
 _EXPORT_SQL = {
-    "month": "COPY (SELECT * FROM {table} WHERE strftime(day, '%Y-%m') = $month) "
+    # a day range, not a month string: DuckDB skips the row groups outside it (zone maps)
+    "month": "COPY (SELECT * FROM {table} WHERE day >= $lo AND day < $hi) "
     "TO $path (FORMAT parquet, COMPRESSION zstd)",
     "undated": "COPY (SELECT * FROM {table} WHERE day IS NULL) "
     "TO $path (FORMAT parquet, COMPRESSION zstd)",
@@ -394,7 +418,9 @@ def _export(
             with atomic_target(path, create=False) as tmp:
                 params = {"path": str(tmp)}
                 if kind == "month":
-                    params["month"] = name[:7]
+                    lo = date.fromisoformat(f"{name[:7]}-01")
+                    hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+                    params.update(lo=lo, hi=hi)
                 conn.execute(_EXPORT_SQL[kind].format(table=mart.table), params)
             recorded[key] = {"tables": fp, "stat": _stat(path)}
             publication.exported.append(key)

@@ -161,26 +161,58 @@ def check_files_verified(
 
 
 REJECTED_SQL = """
-SELECT dataset, symbol, period, message FROM raw.rejected_files
-WHERE list_contains($symbols, symbol) ORDER BY dataset, symbol, period
+SELECT venue, symbol, dataset, period, message FROM raw.rejected_files
+WHERE list_contains($symbols, symbol) ORDER BY venue, symbol, dataset, period
 """
 
+#: (venue, symbol) -> day -> the rejection messages of that market's day
+MarketRejections = dict[tuple[str, str], dict[date, list[str]]]
 
-def rejected_days(
+
+def rejected_market_days(
     conn: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
-) -> dict[date, list[str]]:
-    """Days of [start, end) covered by a file rejected at load (for any symbol and dataset),
-    each with the rejection messages. Such a day is not staged, modelled or published."""
-    days: dict[date, list[str]] = {}
-    for _name, _symbol, period, message in conn.execute(
+) -> MarketRejections:
+    """The days of [start, end) covered by a file rejected at load, per (venue, symbol), each
+    with the rejection messages. Such a day is withheld for that market only: it is not
+    staged, it counts as missing to the model (transforms.marts.coverage.missing_raw_days:
+    the other venues' marts go on and the aggregate names it missing) and its raw rows stay
+    out of the snapshot; a day page is withheld only when every market lacks the day."""
+    out: MarketRejections = {}
+    for venue, symbol, _name, period, message in conn.execute(
         REJECTED_SQL, {"symbols": list(symbols)}
     ).fetchall():
         first, last = period_days(period)
         day = max(first, start)
         while day < min(last, end):
-            days.setdefault(day, []).append(message)
+            out.setdefault((venue, symbol), {}).setdefault(day, []).append(message)
             day += timedelta(days=1)
+    return {k: dict(sorted(days.items())) for k, days in sorted(out.items())}
+
+
+def rejected_days(
+    conn: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
+) -> dict[date, list[str]]:
+    """Days of [start, end) with a file rejected at load for any venue, symbol and dataset,
+    each with the rejection messages (what the run's final gate, days_accepted, names)."""
+    days: dict[date, list[str]] = {}
+    for market in rejected_market_days(conn, symbols, start, end).values():
+        for day, messages in market.items():
+            days.setdefault(day, []).extend(messages)
     return dict(sorted(days.items()))
+
+
+def withheld_everywhere(
+    rejected: MarketRejections, venues: Iterable[str], symbols: Iterable[str]
+) -> set[date]:
+    """The days rejected for every venue of every symbol: no market has them, so they get no
+    page and no snapshot at all (any other day is published, naming the missing venue)."""
+    markets = [(v, s) for v in venues for s in symbols]
+    if not markets:
+        return set()
+    common = set(rejected.get(markets[0], {}))
+    for market in markets[1:]:
+        common &= set(rejected.get(market, {}))
+    return common
 
 
 def good_segments(start: date, end: date, bad: Iterable[date]) -> list[tuple[date, date]]:

@@ -39,6 +39,7 @@ from transforms.model.params import ModelParams
 from transforms.raw.intraday.provisional import REST_DATASETS, load_rest_day, mark, prune
 from transforms.raw.intraday.state import MarketState, record, sync_provisional_marts
 from transforms.raw.rest.ingest import ingest_days
+from transforms.raw.synthetic.market import shared_simulations
 from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
 from transforms.raw.venues.binance.rest import (
     BanState,
@@ -337,8 +338,9 @@ def refresh_nowcast(
     params = params or ModelParams()
     held = connect if isinstance(connect, HeldConnection) else HeldConnection(connect)
     try:
-        _refresh(held, settings, log, now, binance_url, sleep, params, back_days,
-                 request_deadline_s, result)  # fmt: skip
+        with shared_simulations():  # the offline demo's fake venues: one simulation each
+            _refresh(held, settings, log, now, binance_url, sleep, params, back_days,
+                     request_deadline_s, result)  # fmt: skip
     finally:
         if held is not connect:
             held.release()

@@ -29,7 +29,7 @@ import numpy as np
 
 from transforms.raw.rest.fake_server import FakeRestServer
 from transforms.raw.rest.fake_server import Fault as BaseFault
-from transforms.raw.synthetic.market import Market, simulate_market
+from transforms.raw.synthetic.market import Market, simulation
 
 MS_MINUTE = 60_000
 MS_5M = 5 * MS_MINUTE
@@ -290,7 +290,7 @@ def simulated_markets(
 
     first = month_start(start)
     n_days = (month_end_exclusive(end) - first).days
-    return {s: simulate_market(s, first, n_days, seed) for s in symbols}
+    return {s: simulation(s, first, n_days, seed) for s in symbols}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,14 @@ from collections.abc import Callable
 
 import httpx
 
-from transforms.http import Deadline, HttpError, HttpStatusError, fetch_bytes, make_client
+from transforms.http import (
+    Deadline,
+    DeadlineExceeded,
+    HttpError,
+    HttpStatusError,
+    fetch_bytes,
+    make_client,
+)
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
@@ -120,6 +127,7 @@ class BybitClient:
         url = self.base_url + ds.path + "?" + query_string(params, ds.path)
         deadline = Deadline.after(self.request_deadline_s)
         attempt = 0
+        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
         while True:
             attempt += 1
             try:
@@ -145,6 +153,11 @@ class BybitClient:
                     ) from exc
                 raise BybitError(f"{ds.path}: {exc}") from exc
             except HttpError as exc:  # deadline, 404, redirects, oversized body
+                if limited and isinstance(exc, DeadlineExceeded):
+                    raise RateLimited(
+                        f"{limited} persisted for {attempt - 1} attempts until the "
+                        f"{self.request_deadline_s:.0f}s deadline; slow down"
+                    ) from exc
                 raise BybitError(f"{ds.path}: {exc}") from exc
             where = f"{ds.path}?{query_string(params, ds.path)}"
             doc = decode_envelope(body, where)
@@ -153,6 +166,7 @@ class BybitClient:
                 return Page(dict(params), body, doc)
             msg = str(doc.get("retMsg", ""))
             if code == RATE_LIMIT_RET_CODE:
+                limited = f"{where}: retCode {code} ({msg})"
                 wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
                 if wait >= deadline.remaining():
                     raise RateLimited(

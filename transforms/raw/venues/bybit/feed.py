@@ -101,16 +101,12 @@ def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
 
 @lru_cache(maxsize=3)  # one per demo symbol (~60 MB each for a year)
 def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: float) -> BybitMarket:
-    from transforms.raw.synthetic.market import (
-        month_end_exclusive,
-        month_start,
-        simulate_market,
-    )
+    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulation
 
     # Exactly the simulation the mirror is written from (synthetic.archive.generate_mirror).
     sim_start = month_start(start)
     n_days = (month_end_exclusive(end) - sim_start).days
-    sim = simulate_market(symbol, sim_start, n_days, seed)
+    sim = simulation(symbol, sim_start, n_days, seed)
     return market_from_simulation(
         symbol, sim, oi_share=oi_share, oi_reported_as="both", share_drift=True
     )

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from transforms.http import Deadline, HttpError, fetch_bytes, make_client
+from transforms.http import Deadline, DeadlineExceeded, HttpError, fetch_bytes, make_client
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.okx.datasets import (
@@ -74,6 +74,7 @@ class OkxClient:
         where = f"{path}?{query}"
         deadline = Deadline.after(self.request_deadline_s)
         attempt = 0
+        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
         while True:
             attempt += 1
             try:
@@ -87,12 +88,18 @@ class OkxClient:
                     sleep=self._sleep,
                 )
             except HttpError as exc:  # 4xx, 429/5xx past the deadline, connection refused
+                if limited and isinstance(exc, DeadlineExceeded):
+                    raise RateLimited(
+                        f"{limited} persisted for {attempt - 1} attempts until the "
+                        f"{self.request_deadline_s:.0f}s deadline; slow down"
+                    ) from exc
                 raise OkxError(f"{path}: {exc}") from exc
             doc = decode_envelope(body, where)
             code, msg = str(doc["code"]), str(doc.get("msg", ""))
             if code == "0":
                 return Page(dict(params), body)
             if code == RATE_LIMIT_CODE:
+                limited = f"{where}: code {code} ({msg})"
                 wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
                 if wait >= deadline.remaining():
                     raise RateLimited(
