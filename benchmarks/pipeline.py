@@ -8,10 +8,12 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
   from the stored state, mart.model_state);
 * the same day re-run (what a retried or corrected day costs);
 
-each with every step's seconds (from the run's event log) and CPU seconds (this process, every
-thread, sampled: on a busy machine wall clock stretches with the load, CPU much less), the
-run's CPU and the load average, Dagster's own share (events in the run, seconds before the
-first step starts, seconds outside steps) and the peak RSS so far.
+each with every step's seconds (from the run's event log), CPU seconds (this process, every
+thread, sampled: on a busy machine wall clock stretches with the load, CPU much less) and
+peak RSS (sampled every 50 ms while the step ran; RSS stays up after a step, so a step's
+peak includes what earlier steps left resident), the run's CPU and the load average,
+Dagster's own share (events in the run, seconds before the first step starts, seconds
+outside steps), the run's peak RSS and the process's so far.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails
 the cross-venue price check at its tick size, so it is left out).
@@ -60,18 +62,33 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_mb() -> float:
+    """This process's resident set now (MB), from /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * _PAGE / 2**20
+    except OSError:
+        return 0.0
+
+
 class CpuSampler:
-    """Samples this process's CPU seconds (every thread) against the wall clock, so a step's
-    CPU is read off its start and end times (the in-process executor runs steps here)."""
+    """Samples this process's CPU seconds (every thread) and resident set against the wall
+    clock, so a step's CPU and peak RSS are read off its start and end times (the in-process
+    executor runs steps here)."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.samples: list[tuple[float, float]] = []
+        self.rss: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
 
     def _loop(self, every: float) -> None:
         while not self._stop.is_set():
             self.samples.append((time.time(), time.process_time()))
+            self.rss.append(_rss_mb())
             self._stop.wait(every)
 
     def __enter__(self) -> CpuSampler:
@@ -82,10 +99,20 @@ class CpuSampler:
         self._stop.set()
         self._thread.join()
         self.samples.append((time.time(), time.process_time()))
+        self.rss.append(_rss_mb())
 
     def between(self, start: float, end: float) -> float:
         wall, cpu = zip(*self.samples, strict=True)
         return float(np.interp(end, wall, cpu) - np.interp(start, wall, cpu))
+
+    def peak_rss(self, start: float, end: float) -> float:
+        """The highest resident set sampled in [start, end] (MB), and at least the one at
+        the nearest sample before (a step shorter than the sampling period)."""
+        wall = np.array([w for w, _ in self.samples])
+        rss = np.array(self.rss)
+        at = max(int(np.searchsorted(wall, start, side="right")) - 1, 0)
+        upto = int(np.searchsorted(wall, end, side="right"))
+        return float(rss[at : max(upto, at + 1)].max())
 
 
 def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partition_key=None):
@@ -105,7 +132,11 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
     cpu = time.process_time() - cpu
     stats = instance.get_run_step_stats(result.run_id)
     steps = {
-        s.step_key: (s.end_time - s.start_time, sampler.between(s.start_time, s.end_time))
+        s.step_key: (
+            s.end_time - s.start_time,
+            sampler.between(s.start_time, s.end_time),
+            sampler.peak_rss(s.start_time, s.end_time),
+        )
         for s in stats
     }
     run = instance.get_run_stats(result.run_id)
@@ -113,11 +144,12 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
     overhead = {
         "events": len(instance.all_logs(result.run_id)),
         "before_first_step": first_step - run.start_time,
-        "outside_steps": elapsed - sum(w for w, _ in steps.values()),
+        "outside_steps": elapsed - sum(w for w, _, _ in steps.values()),
         # every thread of this process (DuckDB's too): on a busy machine the wall-clock
         # figures stretch with the load, the CPU seconds much less
         "cpu": cpu,
         "load": os.getloadavg()[0],
+        "peak_rss": max(sampler.rss),
     }
     return elapsed, steps, overhead
 
@@ -127,12 +159,12 @@ def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int
         f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market); "
         f"CPU {overhead['cpu']:.1f} s, load average {overhead['load']:.1f}"
     )
-    for step, (seconds, cpu) in steps.items():
-        print(f"  {step:<26} {seconds:7.2f} s  (CPU {cpu:6.2f} s)")
+    for step, (seconds, cpu, rss) in steps.items():
+        print(f"  {step:<26} {seconds:7.2f} s  (CPU {cpu:6.2f} s)  peak RSS {rss:5.0f} MB")
     print(
         f"  dagster: {overhead['events']} events, {overhead['before_first_step']:.1f} s before "
         f"the first step, {overhead['outside_steps']:.1f} s outside steps; "
-        f"peak RSS so far {_peak_rss_mb():.0f} MB"
+        f"peak RSS in the run {overhead['peak_rss']:.0f} MB, so far {_peak_rss_mb():.0f} MB"
     )
 
 
