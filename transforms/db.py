@@ -16,7 +16,12 @@ import duckdb
 
 from transforms.failpoints import failpoint
 
-DEFAULT_CONFIG = {"threads": "2", "memory_limit": "4GB"}
+#: DuckDB keeps the blocks it has read or written cached up to `memory_limit` (the buffer
+#: pool; what it cannot hold, it evicts or spills to `<warehouse>.tmp`). Under 4GB a year's
+#: model stage grew it to ~330 MB for 3 symbols and the process peaked at 855 MB; under
+#: 256MB it stays ~150-200 MB and the peak is ~630 MB, with no measured slowdown
+#: (benchmarks/pipeline.py, issue 19).
+DEFAULT_CONFIG = {"threads": "2", "memory_limit": "256MB"}
 
 
 def schema_sql() -> str:
