@@ -185,6 +185,7 @@ def liq_map_card(
         desc=desc,
         spec=spec,
         view_descs=descs,
+        view_refs=refs,
         table=Table(
             caption="Largest bands per side (base model, all leverage)",
             head=["Side", "Price band", "Notional"],
