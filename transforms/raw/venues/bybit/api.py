@@ -1,10 +1,10 @@
 """Keyless Bybit v5 REST client: rate limiting, ban handling, retCode checks, paging.
 
-Every request goes through transforms.http.fetch_bytes with a per-request deadline that also
-covers retries of retCode 10006 (rate limit). Bybit allows 600 requests per 5 s per IP; we stay
-at 500 by default. A `403 access too frequent` means an IP ban of at least 10 minutes, so the
-client raises Banned and refuses to send anything for `ban_backoff_s` afterwards instead of
-hammering the server.
+Every request goes through the shared request loop (transforms.raw.rest.retry) with an overall
+per-request deadline that also covers retries of retCode 10006 (rate limit). Bybit allows 600
+requests per 5 s per IP; we stay at 500 by default. A `403 access too frequent` means an IP
+ban of at least 10 minutes, so the client (its ban rule, `_banned`) raises Banned and refuses
+to send anything for `ban_backoff_s` afterwards instead of hammering the server.
 """
 
 from __future__ import annotations
@@ -16,15 +16,9 @@ from collections.abc import Callable
 
 import httpx
 
-from transforms.http import (
-    Deadline,
-    DeadlineExceeded,
-    HttpError,
-    HttpStatusError,
-    fetch_bytes,
-    make_client,
-)
+from transforms.http import HttpStatusError, make_client
 from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import Envelope, RetryRules, request_page
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
     DAY_MS,
@@ -46,6 +40,15 @@ DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
 MAX_PAGES = 1000  # a runaway cursor is an error, not an endless loop
 MAX_PAGE_BYTES = 16 << 20  # a 1000-bar kline page is ~80 kB
+#: Bybit's answers as the shared request loop reads them (transforms.raw.rest.retry)
+ENVELOPE = Envelope(
+    code="retCode",
+    message="retMsg",
+    decode=decode_envelope,
+    ok=0,
+    rate_limit=frozenset({RATE_LIMIT_RET_CODE}),
+    api_error=BybitApiError,
+)
 
 
 _QUERY_VALUE = re.compile(r"^[A-Za-z0-9%._~+/-]*$")
@@ -92,6 +95,9 @@ class BybitClient:
         self._sleep = sleep
         self._banned_until = 0.0
         self.requests = 0  # HTTP requests sent, retries included
+        self._rules = RetryRules(
+            error=BybitError, rate_limited=RateLimited, envelope=ENVELOPE, on_status=self._banned
+        )
 
     def close(self) -> None:
         if self._owns_http:
@@ -124,58 +130,35 @@ class BybitClient:
 
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
         """One successful page (retCode 0); 10006 is retried inside the request's deadline."""
-        url = self.base_url + ds.path + "?" + query_string(params, ds.path)
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt = 0
-        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
-        while True:
-            attempt += 1
-            try:
-                body = fetch_bytes(
-                    self._http,
-                    url,
-                    deadline_s=deadline,
-                    backoff_initial_s=self.http_backoff_s,
-                    max_bytes=MAX_PAGE_BYTES,
-                    before_attempt=self._before_attempt,
-                    sleep=self._sleep,
-                )
-            except HttpStatusError as exc:
-                if exc.status == 403:
-                    self._banned_until = time.monotonic() + self.ban_backoff_s
-                    if self.ban is not None:
-                        self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
-                    raise Banned(
-                        f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
-                        "403 'access too frequent' with an IP ban of at least 10 minutes "
-                        "(it also answers 403 to restricted regions). Back off for minutes: "
-                        f"this client sends nothing for {self.ban_backoff_s:.0f}s."
-                    ) from exc
-                raise BybitError(f"{ds.path}: {exc}") from exc
-            except HttpError as exc:  # deadline, 404, redirects, oversized body
-                if limited and isinstance(exc, DeadlineExceeded):
-                    raise RateLimited(
-                        f"{limited} persisted for {attempt - 1} attempts until the "
-                        f"{self.request_deadline_s:.0f}s deadline; slow down"
-                    ) from exc
-                raise BybitError(f"{ds.path}: {exc}") from exc
-            where = f"{ds.path}?{query_string(params, ds.path)}"
-            doc = decode_envelope(body, where)
-            code = doc["retCode"]
-            if code == 0:
-                return Page(dict(params), body, doc)
-            msg = str(doc.get("retMsg", ""))
-            if code == RATE_LIMIT_RET_CODE:
-                limited = f"{where}: retCode {code} ({msg})"
-                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
-                if wait >= deadline.remaining():
-                    raise RateLimited(
-                        f"{where}: retCode {code} ({msg}) persisted for {attempt} attempts "
-                        f"until the {self.request_deadline_s:.0f}s deadline; slow down"
-                    )
-                self._sleep(wait)
-                continue
-            raise BybitApiError(f"{where}: retCode {code} ({msg})", ds.path, code, msg)
+        where = f"{ds.path}?{query_string(params, ds.path)}"
+        return request_page(
+            self._http,
+            self.base_url + where,
+            params,
+            self._rules,
+            where=where,
+            name=ds.path,
+            deadline_s=self.request_deadline_s,
+            backoff_s=self.rate_limit_backoff_s,
+            http_backoff_s=self.http_backoff_s,
+            max_bytes=MAX_PAGE_BYTES,
+            before_attempt=self._before_attempt,
+            sleep=self._sleep,
+        )
+
+    def _banned(self, exc: HttpStatusError, where: str) -> Banned | None:
+        """The ban rule: HTTP 403 bans the IP for minutes; record it, send nothing more."""
+        if exc.status != 403:
+            return None
+        self._banned_until = time.monotonic() + self.ban_backoff_s
+        if self.ban is not None:
+            self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
+        return Banned(
+            f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
+            "403 'access too frequent' with an IP ban of at least 10 minutes "
+            "(it also answers 403 to restricted regions). Back off for minutes: "
+            f"this client sends nothing for {self.ban_backoff_s:.0f}s."
+        )
 
     # -- the pages of one day ----------------------------------------------------------------
     def day_pages(self, ds: BybitDataset, symbol: str, day_start_ms: int) -> list[Page]:

@@ -1,12 +1,14 @@
 """Keyless Hyperliquid client: POST /info bodies, its weight budget, 429 and 5xx retries.
 
 Hyperliquid answers /info with bare JSON and signals errors by HTTP status only: 429 over the
-rate limit, 422 for a body it cannot deserialize (research/okx-hyperliquid.md §2.7). 429, 5xx
-and connection errors are retried with backoff (or the server's Retry-After) inside the
-request's deadline; 429 past it is RateLimited, another 4xx a HyperliquidApiError naming the
-request. The budget is 1,200 weight per minute per IP: `meta`, `metaAndAssetCtxs`,
-`candleSnapshot` and `fundingHistory` weigh 20, plus 1 per 60 candles or 20 funding rows
-returned; the client reserves each request's weight before sending it.
+rate limit, 422 for a body it cannot deserialize (research/okx-hyperliquid.md §2.7). The
+shared request loop (transforms.raw.rest.retry) sends each POST within the request's overall
+deadline (connect, every read, every retry); 429, 5xx and connection errors are retried with
+backoff (or the server's Retry-After) inside it; 429 past it is RateLimited, another 4xx a
+HyperliquidApiError naming the request. The budget is 1,200 weight per minute per IP:
+`meta`, `metaAndAssetCtxs`, `candleSnapshot` and `fundingHistory` weigh 20, plus 1 per 60
+candles or 20 funding rows returned; the client reserves each request's weight before
+sending it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 
 import httpx
 
-from transforms.http import Deadline, make_client, retry_after_seconds
+from transforms.http import HttpStatusError, make_client
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import RetryRules, request_page
 from transforms.raw.venues.hyperliquid.datasets import (
     CANDLES_KEPT,
     FUNDING_PAGE,
@@ -41,6 +44,23 @@ WEIGHT_PER_MINUTE = 1200
 BASE_WEIGHT = 20
 MAX_PAGES = 100
 MAX_BODY_BYTES = 16 << 20
+
+
+def _refused(exc: HttpStatusError, where: str) -> HyperliquidApiError:
+    """Any 4xx but 429: /info refused the request itself (422: a body it cannot read)."""
+    snippet = exc.body[:200].decode("utf-8", errors="replace")
+    return HyperliquidApiError(f"{where}: HTTP {exc.status}: {snippet!r}")
+
+
+#: Hyperliquid's answers as the shared request loop reads them (transforms.raw.rest.retry):
+#: bare JSON, errors by HTTP status only, 429 its rate limit
+RULES = RetryRules(
+    error=HyperliquidError,
+    rate_limited=RateLimited,
+    rate_limit_statuses=frozenset({429}),
+    on_status=_refused,
+    too_large=HyperliquidFormatError,
+)
 
 
 def request_weight(body: dict[str, Any]) -> int:
@@ -80,45 +100,28 @@ class HyperliquidClient:
 
     def info(self, body: dict[str, Any]) -> Page:
         """One successful /info answer (see module doc for what is retried)."""
-        where = f"/info {body.get('type')}"
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt, last = 0, ""
-        while True:
-            for _ in range(request_weight(body)):
+        weight = request_weight(body)
+
+        def before_attempt() -> None:
+            for _ in range(weight):
                 self.limiter.acquire()
-            attempt += 1
             self.requests += 1
-            wait: float | None = None
-            try:
-                response = self._http.post(
-                    self.url,
-                    content=payload,
-                    headers={"Content-Type": "application/json"},
-                    timeout=max(deadline.remaining(), 0.001),
-                )
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    if len(response.content) > MAX_BODY_BYTES:
-                        raise HyperliquidFormatError(f"{where}: body over {MAX_BODY_BYTES} bytes")
-                    return Page({k: json.dumps(v) for k, v in body.items()}, response.content)
-                if status != 429 and status < 500:
-                    snippet = response.content[:200].decode("utf-8", errors="replace")
-                    raise HyperliquidApiError(f"{where}: HTTP {status}: {snippet!r}")
-                last = f"HTTP {status}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is None:
-                wait = self.backoff_s * 2 ** (attempt - 1)
-            if wait >= deadline.remaining():
-                message = (
-                    f"{where}: {last} persisted for {attempt} attempts until the "
-                    f"{self.request_deadline_s:g}s deadline"
-                )
-                raise (RateLimited if last == "HTTP 429" else HyperliquidError)(message)
-            self._sleep(wait)
+
+        return request_page(
+            self._http,
+            self.url,
+            {k: json.dumps(v) for k, v in body.items()},
+            RULES,
+            where=f"/info {body.get('type')}",
+            name=f"/info {body.get('type')}",
+            deadline_s=self.request_deadline_s,
+            backoff_s=self.backoff_s,
+            http_backoff_s=self.backoff_s,
+            max_bytes=MAX_BODY_BYTES,
+            before_attempt=before_attempt,
+            sleep=self._sleep,
+            post=json.dumps(body, separators=(",", ":")).encode(),
+        )
 
     def candle_pages(self, coin: str, start_ms: int, end_ms: int) -> list[Page]:
         """Every 1m candle answer for [start_ms, end_ms): a full answer (5,000 candles) is

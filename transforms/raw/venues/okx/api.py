@@ -1,8 +1,9 @@
 """Keyless OKX v5 REST client: rate limiting, `code` checks inside HTTP 200, `after` paging.
 
-Every request goes through transforms.http.fetch_bytes with a per-request deadline: HTTP 429
-and 5xx are retried with backoff there; code 50011 (rate limit) inside an HTTP 200 is retried
-here, inside the same deadline; any other code != "0" is an OkxApiError naming the endpoint.
+Every request goes through the shared request loop (transforms.raw.rest.retry) with an overall
+per-request deadline: HTTP 429 and 5xx are retried with backoff in transforms.http; code 50011
+(rate limit) inside an HTTP 200 is retried inside the same deadline; any other code != "0" is
+an OkxApiError naming the endpoint.
 OKX counts public limits per IP (some per IP + instrument): 10 requests / 2 s is the tightest
 of the endpoints we use (open-interest history, funding history, position tiers), so the
 client stays at that by default.
@@ -16,9 +17,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from transforms.http import Deadline, DeadlineExceeded, HttpError, fetch_bytes, make_client
+from transforms.http import make_client
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import Envelope, RetryRules, request_page
 from transforms.raw.venues.okx.datasets import (
     DAY_MS,
     OkxDataset,
@@ -33,6 +35,20 @@ DEFAULT_BASE_URL = "https://www.okx.com"
 RATE_LIMIT_CODE = "50011"
 MAX_PAGES = 1000  # a page that does not move backwards is an error, not an endless loop
 MAX_PAGE_BYTES = 16 << 20
+#: OKX's answers as the shared request loop reads them (transforms.raw.rest.retry)
+RULES = RetryRules(
+    error=OkxError,
+    rate_limited=RateLimited,
+    envelope=Envelope(
+        code="code",
+        message="msg",
+        decode=decode_envelope,
+        ok="0",
+        rate_limit=frozenset({RATE_LIMIT_CODE}),
+        api_error=OkxApiError,
+        cast=str,
+    ),
+)
 
 
 class OkxClient:
@@ -70,45 +86,21 @@ class OkxClient:
     def get(self, ds: OkxDataset | str, params: dict[str, str]) -> Page:
         """One successful page (code "0"); 50011 is retried inside the request's deadline."""
         path = ds if isinstance(ds, str) else ds.path
-        query = urlencode(sorted(params.items()))
-        where = f"{path}?{query}"
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt = 0
-        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
-        while True:
-            attempt += 1
-            try:
-                body = fetch_bytes(
-                    self._http,
-                    f"{self.base_url}{where}",
-                    deadline_s=deadline,
-                    backoff_initial_s=self.http_backoff_s,
-                    max_bytes=MAX_PAGE_BYTES,
-                    before_attempt=self._before_attempt,
-                    sleep=self._sleep,
-                )
-            except HttpError as exc:  # 4xx, 429/5xx past the deadline, connection refused
-                if limited and isinstance(exc, DeadlineExceeded):
-                    raise RateLimited(
-                        f"{limited} persisted for {attempt - 1} attempts until the "
-                        f"{self.request_deadline_s:.0f}s deadline; slow down"
-                    ) from exc
-                raise OkxError(f"{path}: {exc}") from exc
-            doc = decode_envelope(body, where)
-            code, msg = str(doc["code"]), str(doc.get("msg", ""))
-            if code == "0":
-                return Page(dict(params), body)
-            if code == RATE_LIMIT_CODE:
-                limited = f"{where}: code {code} ({msg})"
-                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
-                if wait >= deadline.remaining():
-                    raise RateLimited(
-                        f"{where}: code {code} ({msg}) persisted for {attempt} attempts until "
-                        f"the {self.request_deadline_s:.0f}s deadline; slow down"
-                    )
-                self._sleep(wait)
-                continue
-            raise OkxApiError(f"{where}: code {code} ({msg})", path, code, msg)
+        where = f"{path}?{urlencode(sorted(params.items()))}"
+        return request_page(
+            self._http,
+            f"{self.base_url}{where}",
+            params,
+            RULES,
+            where=where,
+            name=path,
+            deadline_s=self.request_deadline_s,
+            backoff_s=self.rate_limit_backoff_s,
+            http_backoff_s=self.http_backoff_s,
+            max_bytes=MAX_PAGE_BYTES,
+            before_attempt=self._before_attempt,
+            sleep=self._sleep,
+        )
 
     def day_pages(self, ds: OkxDataset, symbol: str, day_start_ms: int) -> list[Page]:
         """Every page holding the rows of [day_start, day_start + 1 day): OKX serves rows
