@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from transforms.config import validate_symbol
+from transforms.raw.rest.datasets import merge_day
 from transforms.raw.rest.day_cache import DayCache, Page
 from transforms.raw.venues.hyperliquid.api import HyperliquidClient
 from transforms.raw.venues.hyperliquid.datasets import (
@@ -89,24 +90,19 @@ def _utcnow() -> datetime:
 def rows_of_pages(
     dataset: str, symbol: str, pages: list[Page], start_ms: int, label: str
 ) -> list[Row]:
-    """The day's rows from its pages, ascending; rows outside the day dropped, a time repeated
-    with other values an error."""
-    seen: dict[int, Row] = {}
-    for i, page in enumerate(pages):
-        where = f"{label} page {i + 1}"
-        if dataset == "klines_1m":
-            rows = parse_rows(page.body, where, parse_candle, coin(symbol))
-        elif dataset == "funding":
-            rows = parse_rows(page.body, where, parse_funding, coin(symbol))
-        else:
-            rows = sampled_rows(dataset, [tuple(r) for r in decode(page.body, where)])
-        for row in rows:
-            if not start_ms <= row[0] < start_ms + DAY_MS:
-                continue
-            if row[0] in seen and seen[row[0]] != row:
-                raise HyperliquidFormatError(f"{where}: time {row[0]} ms twice with other values")
-            seen[row[0]] = row
-    return [seen[t] for t in sorted(seen)]
+    """The day's rows from its pages, ascending (transforms.raw.rest.datasets.merge_day)."""
+    wheres = [f"{label} page {i + 1}" for i in range(len(pages))]
+    rows = ((w, page_rows(dataset, symbol, p, w)) for w, p in zip(wheres, pages, strict=True))
+    return merge_day(rows, start_ms, HyperliquidFormatError)
+
+
+def page_rows(dataset: str, symbol: str, page: Page, where: str) -> list[Row]:
+    """One page's rows: an /info answer, or a day's minute samples for a sampled dataset."""
+    if dataset == "klines_1m":
+        return parse_rows(page.body, where, parse_candle, coin(symbol))
+    if dataset == "funding":
+        return parse_rows(page.body, where, parse_funding, coin(symbol))
+    return sampled_rows(dataset, [tuple(r) for r in decode(page.body, where)])
 
 
 COLUMNS = {
