@@ -15,6 +15,7 @@ in its `RetryRules`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,11 @@ from transforms.http import (
     HttpStatusError,
     NotFound,
     fetch_bytes,
+    make_client,
     retry_after_seconds,
 )
 from transforms.raw.rest.day_cache import Page
+from transforms.raw.rest.limiter import SlidingWindowLimiter
 
 
 @dataclass(frozen=True)
@@ -160,3 +163,78 @@ def request_page(
                 f"{deadline_s:g}s deadline; slow down"
             )
         sleep(wait)
+
+
+class RestClient:
+    """What every venue's client holds the same way: the HTTP connection (closed only when
+    it made it), the request-rate limiter, the per-request deadline and backoffs, and the
+    count of requests sent. A venue's client sets `rules`, `max_bytes`, its default URL and
+    rate limit, and asks `request` for each page."""
+
+    rules: RetryRules
+    max_bytes: int = 16 << 20
+    default_base_url: str
+    #: (requests, per seconds) of the limiter made when none is given: the venue's limit
+    default_rate: tuple[int, float]
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        request_deadline_s: float = 30.0,
+        limiter: SlidingWindowLimiter | None = None,
+        rate_limit_backoff_s: float = 1.0,
+        http_backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self._http = client or make_client()
+        self._owns_http = client is None
+        self.request_deadline_s = request_deadline_s
+        self.limiter = limiter or SlidingWindowLimiter(*self.default_rate)
+        self.rate_limit_backoff_s = rate_limit_backoff_s
+        self.http_backoff_s = http_backoff_s
+        self._sleep = sleep
+        self.requests = 0  # HTTP requests sent, retries included
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _before_attempt(self) -> None:
+        self.limiter.acquire()
+        self.requests += 1
+
+    def request(
+        self,
+        url: str,
+        params: dict[str, str],
+        *,
+        where: str,
+        name: str,
+        post: bytes | None = None,
+        before_attempt: Callable[[], None] | None = None,
+    ) -> Page:
+        """One successful answer through `request_page` with this client's settings."""
+        return request_page(
+            self._http,
+            url,
+            params,
+            self.rules,
+            where=where,
+            name=name,
+            deadline_s=self.request_deadline_s,
+            backoff_s=self.rate_limit_backoff_s,
+            http_backoff_s=self.http_backoff_s,
+            max_bytes=self.max_bytes,
+            before_attempt=before_attempt or self._before_attempt,
+            sleep=self._sleep,
+            post=post,
+        )

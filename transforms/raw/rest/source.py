@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from transforms.config import validate_symbol
-from transforms.raw.rest.datasets import day_start_ms
+from transforms.raw.rest.datasets import RestDataset, day_start_ms
 from transforms.raw.rest.day_cache import CachedDay, DayCache, Page
 
 #: after midnight UTC, wait this long before a day counts as final (last OI point, late bars)
@@ -143,6 +143,31 @@ class RestSource:
             )
         return make(
             dataset, symbol, period, columns, got.rows, False, False, None, None, **got.extra
+        )
+
+    def paged_day(
+        self,
+        ds: RestDataset,
+        symbol: str,
+        day: date,
+        rows_of_day: Callable[[Any, list[Page], int, str], Any],
+        reach: Callable[[str], None] | None = None,
+    ) -> RestDay:
+        """A paged dataset's day: the client's `day_pages(ds, symbol, day start ms)`, read by
+        `rows_of_day(ds, pages, day start ms, label)`; complete with every row of its grid
+        (1440 bars, 288 OI points) or, irregular (funding), with at least one row."""
+
+        def fetch(start_ms: int, label: str) -> Fetched:
+            pages = self.client.day_pages(ds, symbol, start_ms)
+            rows = rows_of_day(ds, pages, start_ms, label)  # validated before any caching
+            expected = ds.expected_rows
+            return Fetched(pages, rows, len(rows) == expected if expected else bool(rows))
+
+        def cached(pages: list[Page], label: str) -> Any:
+            return rows_of_day(ds, pages, day_start_ms(day), label)
+
+        return self.cached_or_fetched(
+            ds.name, symbol, day, ds.columns, rows_of=cached, fetch=fetch, reach=reach
         )
 
     def snapshot(

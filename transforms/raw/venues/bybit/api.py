@@ -12,13 +12,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from typing import Any
 
-import httpx
-
-from transforms.http import HttpStatusError, make_client
-from transforms.raw.rest.limiter import SlidingWindowLimiter
-from transforms.raw.rest.retry import Envelope, RetryRules, request_page
+from transforms.http import HttpStatusError
+from transforms.raw.rest.retry import Envelope, RestClient, RetryRules
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
     DAY_MS,
@@ -65,49 +62,32 @@ def query_string(params: dict[str, str], path: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-class BybitClient:
+class BybitClient(RestClient):
     """GET pages of the public v5 market endpoints."""
+
+    max_bytes = MAX_PAGE_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (500, 5.0)
 
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
         ban_backoff_s: float = 900.0,
-        rate_limit_backoff_s: float = 1.0,
-        http_backoff_s: float = 0.5,
         page_limits: dict[str, int] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         ban: VenueBan | None = None,
+        **common: Any,
     ):
-        self.base_url = base_url.rstrip("/")
+        """`common`: the RestClient settings (client, request_deadline_s, limiter, backoffs,
+        sleep)."""
+        super().__init__(base_url, **common)
         self.ban = ban  # shared with other clients and runs (transforms.venue_ban)
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter()
         self.ban_backoff_s = ban_backoff_s
-        self.rate_limit_backoff_s = rate_limit_backoff_s
-        self.http_backoff_s = http_backoff_s
         self.page_limits = dict(page_limits or {})
-        self._sleep = sleep
         self._banned_until = 0.0
-        self.requests = 0  # HTTP requests sent, retries included
-        self._rules = RetryRules(
+        self.rules = RetryRules(
             error=BybitError, rate_limited=RateLimited, envelope=ENVELOPE, on_status=self._banned
         )
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> BybitClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def page_limit(self, ds: BybitDataset) -> int:
         return self.page_limits.get(ds.name, ds.page_limit)
@@ -115,8 +95,7 @@ class BybitClient:
     # -- one request ---------------------------------------------------------------------------
     def _before_attempt(self) -> None:
         self._check_ban()
-        self.limiter.acquire()
-        self.requests += 1
+        super()._before_attempt()
 
     def _check_ban(self) -> None:
         left = self._banned_until - time.monotonic()
@@ -131,20 +110,7 @@ class BybitClient:
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
         """One successful page (retCode 0); 10006 is retried inside the request's deadline."""
         where = f"{ds.path}?{query_string(params, ds.path)}"
-        return request_page(
-            self._http,
-            self.base_url + where,
-            params,
-            self._rules,
-            where=where,
-            name=ds.path,
-            deadline_s=self.request_deadline_s,
-            backoff_s=self.rate_limit_backoff_s,
-            http_backoff_s=self.http_backoff_s,
-            max_bytes=MAX_PAGE_BYTES,
-            before_attempt=self._before_attempt,
-            sleep=self._sleep,
-        )
+        return self.request(self.base_url + where, params, where=where, name=ds.path)
 
     def _banned(self, exc: HttpStatusError, where: str) -> Banned | None:
         """The ban rule: HTTP 403 bans the IP for minutes; record it, send nothing more."""

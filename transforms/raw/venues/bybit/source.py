@@ -14,8 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from transforms.raw.rest.datasets import day_start_ms
-from transforms.raw.rest.source import Fetched, RestDay, RestSource
+from transforms.raw.rest.source import RestDay, RestSource
 from transforms.raw.venues.bybit.api import BybitClient
 from transforms.raw.venues.bybit.datasets import (
     DayColumns,
@@ -73,21 +72,7 @@ class BybitSource(RestSource):
         ds = dataset(dataset_name)
         if ds.paging == "snapshot":
             raise ValueError(f"{ds.name} is a snapshot: use fetch_risk_limits")
-
-        def fetch(start_ms: int, label: str) -> Fetched:
-            pages = self.client.day_pages(ds, symbol, start_ms)
-            rows = columns_of_day(ds, pages, start_ms, label)  # validated before any caching
-            expected = ds.expected_rows
-            return Fetched(pages, rows, len(rows) == expected if expected else bool(rows))
-
-        return self.cached_or_fetched(  # type: ignore[return-value]
-            ds.name,
-            symbol,
-            day,
-            ds.columns,
-            rows_of=lambda pages, label: columns_of_day(ds, pages, day_start_ms(day), label),
-            fetch=fetch,
-        )
+        return self.paged_day(ds, symbol, day, columns_of_day)  # type: ignore[return-value]
 
     def fetch_risk_limits(self, symbol: str, as_of: date | None = None) -> BybitDay:
         """Risk-limit tiers as a dated snapshot: taken once per UTC day, then served from cache.

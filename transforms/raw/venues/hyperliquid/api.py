@@ -14,16 +14,11 @@ sending it.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from transforms.http import HttpStatusError, make_client
+from transforms.http import HttpStatusError
 from transforms.raw.rest.day_cache import Page
-from transforms.raw.rest.limiter import SlidingWindowLimiter
-from transforms.raw.rest.retry import RetryRules, request_page
+from transforms.raw.rest.retry import RestClient, RetryRules
 from transforms.raw.venues.hyperliquid.datasets import (
     CANDLES_KEPT,
     FUNDING_PAGE,
@@ -46,8 +41,11 @@ MAX_PAGES = 100
 MAX_BODY_BYTES = 16 << 20
 
 
-def _refused(exc: HttpStatusError, where: str) -> HyperliquidApiError:
-    """Any 4xx but 429: /info refused the request itself (422: a body it cannot read)."""
+def _refused(exc: HttpStatusError, where: str) -> HyperliquidApiError | None:
+    """Any 4xx but 429: /info refused the request itself (422: a body it cannot read); a
+    server error is the venue's (None: the base error)."""
+    if exc.status >= 500:
+        return None
     snippet = exc.body[:200].decode("utf-8", errors="replace")
     return HyperliquidApiError(f"{where}: HTTP {exc.status}: {snippet!r}")
 
@@ -72,31 +70,21 @@ def request_weight(body: dict[str, Any]) -> int:
     return BASE_WEIGHT
 
 
-class HyperliquidClient:
+class HyperliquidClient(RestClient):
     """POST /info requests; each successful answer is a Page (its body fields and bytes)."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
-        backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.url = base_url.rstrip("/") + "/info"
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter(WEIGHT_PER_MINUTE, 60.0)
-        self.backoff_s = backoff_s
-        self._sleep = sleep
-        self.requests = 0  # HTTP requests sent, retries included
+    rules = RULES
+    max_bytes = MAX_BODY_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (WEIGHT_PER_MINUTE, 60.0)
 
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, backoff_s: float = 0.5, **common: Any):
+        """`backoff_s`: the first wait after a 429, 5xx or transport error; `common`: the
+        RestClient settings (client, request_deadline_s, limiter, sleep)."""
+        super().__init__(
+            base_url, rate_limit_backoff_s=backoff_s, http_backoff_s=backoff_s, **common
+        )
+        self.url = self.base_url + "/info"
 
     def info(self, body: dict[str, Any]) -> Page:
         """One successful /info answer (see module doc for what is retried)."""
@@ -107,20 +95,14 @@ class HyperliquidClient:
                 self.limiter.acquire()
             self.requests += 1
 
-        return request_page(
-            self._http,
+        where = f"/info {body.get('type')}"
+        return self.request(
             self.url,
             {k: json.dumps(v) for k, v in body.items()},
-            RULES,
-            where=f"/info {body.get('type')}",
-            name=f"/info {body.get('type')}",
-            deadline_s=self.request_deadline_s,
-            backoff_s=self.backoff_s,
-            http_backoff_s=self.backoff_s,
-            max_bytes=MAX_BODY_BYTES,
-            before_attempt=before_attempt,
-            sleep=self._sleep,
+            where=where,
+            name=where,
             post=json.dumps(body, separators=(",", ":")).encode(),
+            before_attempt=before_attempt,
         )
 
     def candle_pages(self, coin: str, start_ms: int, end_ms: int) -> list[Page]:

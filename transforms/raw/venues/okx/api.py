@@ -11,16 +11,10 @@ client stays at that by default.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import urlencode
 
-import httpx
-
-from transforms.http import make_client
 from transforms.raw.rest.day_cache import Page
-from transforms.raw.rest.limiter import SlidingWindowLimiter
-from transforms.raw.rest.retry import Envelope, RetryRules, request_page
+from transforms.raw.rest.retry import Envelope, RestClient, RetryRules
 from transforms.raw.venues.okx.datasets import (
     DAY_MS,
     OkxDataset,
@@ -51,56 +45,19 @@ RULES = RetryRules(
 )
 
 
-class OkxClient:
+class OkxClient(RestClient):
     """GET pages of the public v5 endpoints."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
-        rate_limit_backoff_s: float = 1.0,
-        http_backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter(10, 2.0)
-        self.rate_limit_backoff_s = rate_limit_backoff_s
-        self.http_backoff_s = http_backoff_s
-        self._sleep = sleep
-        self.requests = 0  # HTTP requests sent, retries included
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def _before_attempt(self) -> None:
-        self.limiter.acquire()
-        self.requests += 1
+    rules = RULES
+    max_bytes = MAX_PAGE_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (10, 2.0)
 
     def get(self, ds: OkxDataset | str, params: dict[str, str]) -> Page:
         """One successful page (code "0"); 50011 is retried inside the request's deadline."""
         path = ds if isinstance(ds, str) else ds.path
         where = f"{path}?{urlencode(sorted(params.items()))}"
-        return request_page(
-            self._http,
-            f"{self.base_url}{where}",
-            params,
-            RULES,
-            where=where,
-            name=path,
-            deadline_s=self.request_deadline_s,
-            backoff_s=self.rate_limit_backoff_s,
-            http_backoff_s=self.http_backoff_s,
-            max_bytes=MAX_PAGE_BYTES,
-            before_attempt=self._before_attempt,
-            sleep=self._sleep,
-        )
+        return self.request(f"{self.base_url}{where}", params, where=where, name=path)
 
     def day_pages(self, ds: OkxDataset, symbol: str, day_start_ms: int) -> list[Page]:
         """Every page holding the rows of [day_start, day_start + 1 day): OKX serves rows

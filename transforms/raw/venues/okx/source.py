@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from transforms.raw.rest.datasets import day_start_ms
 from transforms.raw.rest.day_cache import Page
-from transforms.raw.rest.source import Fetched, RestDay, RestSource
+from transforms.raw.rest.source import RestDay, RestSource
 from transforms.raw.venues.okx.api import OkxClient
 from transforms.raw.venues.okx.datasets import (
     DAY_MS,
@@ -77,21 +77,7 @@ class OkxSource(RestSource):
                     "this day was not collected while it was served"
                 )
 
-        def fetch(start_ms: int, label: str) -> Fetched:
-            pages = self.client.day_pages(ds, symbol, start_ms)
-            rows = rows_of_day(ds, pages, start_ms, label)  # validated before any caching
-            expected = ds.expected_rows
-            return Fetched(pages, rows, len(rows) == expected if expected else bool(rows))
-
-        return self.cached_or_fetched(  # type: ignore[return-value]
-            ds.name,
-            symbol,
-            day,
-            ds.columns,
-            rows_of=lambda pages, label: rows_of_day(ds, pages, day_start_ms(day), label),
-            fetch=fetch,
-            reach=reach,
-        )
+        return self.paged_day(ds, symbol, day, rows_of_day, reach)  # type: ignore[return-value]
 
     def fetch_tiers(self, symbol: str) -> OkxDay:
         """Today's isolated-margin position tiers with the swap's contract value, taken once
