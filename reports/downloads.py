@@ -4,8 +4,8 @@ Each month of a symbol (and of each venue, with two or more) has one folder,
 `<SYMBOL>/downloads/<venue>/YYYY-MM/` (`all` for the aggregate), holding that month's
 published days: the liquidation maps (`liq_map.parquet`, every price band of every day, as
 Parquet only, zstd), the scenarios, daily figures and the swings known at the end of each day
-(`scenarios.csv`, `daily.csv`, `moves.csv`) and, for the aggregate of two or more venues,
-each venue's figures (`venues.csv`). A day page links to its month's files; the archive
+(`scenarios.parquet`, `daily.csv`, `moves.csv`) and, for the aggregate of two or more
+venues, each venue's figures (`venues.csv`). A day page links to its month's files; the archive
 lists every month's. A month's files are rebuilt only when a day of that month is rendered
 (or the folder is missing) and each is rewritten only when its bytes change, so a published
 month is not touched by builds of later months. Twelve files a year per symbol and venue
@@ -82,9 +82,9 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
 
 
 FORMATS = ("csv", "parquet")
-# the long table (a day's map by price): Parquet only (zstd);
-# as CSV they would be most of the site
-PARQUET_ONLY = frozenset({"liq_map"})
+# the long tables, Parquet only (zstd): the month's maps by price (as CSV, most of the
+# site) and its scenario rows (~100 wide rows a month: Parquet is under half the CSV)
+PARQUET_ONLY = frozenset({"liq_map", "scenarios"})
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
@@ -105,8 +105,8 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def formats_of(name: str) -> list[str]:
-    """Parquet for the long tables; CSV for the few-row ones (a 4-row Parquet file is ~12 kB
-    of schema and footer, 5x its CSV)."""
+    """Parquet for the long tables; CSV for the short ones (a Parquet file carries ~10 kB of
+    schema and footer, more than a month's daily figures as CSV)."""
     return ["parquet"] if name in PARQUET_ONLY else ["csv"]
 
 

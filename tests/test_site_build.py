@@ -114,13 +114,12 @@ def test_every_page_exists(built):
         # the downloads are the month's (reports.downloads), none beside the page
         month = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
         assert sorted(p.name for p in (out / SYMBOL / d.isoformat()).iterdir()) == ["index.html"]
-        for name in ("daily", "scenarios"):
-            assert (month / f"{name}.csv").is_file()
-            assert not (month / f"{name}.parquet").exists()
-        # the maps: Parquet only (as CSV, most of the site); the heatmap is in the
-        # shared heat month file, not repeated
-        assert (month / "liq_map.parquet").is_file()
-        assert not (month / "liq_map.csv").exists()
+        assert (month / "daily.csv").is_file() and not (month / "daily.parquet").exists()
+        # the maps and scenario rows: Parquet only (as CSV, most of the site); the heatmap
+        # is in the shared heat month file, not repeated
+        for name in ("liq_map", "scenarios"):
+            assert (month / f"{name}.parquet").is_file()
+            assert not (month / f"{name}.csv").exists()
         assert not (month / "heatmap.parquet").exists()
         assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink

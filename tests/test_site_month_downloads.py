@@ -51,6 +51,9 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     assert sorted({str(d) for d in maps.column("day").to_pylist()}) == [
         d.isoformat() for d in days[:-1]
     ]
+    scen = pq.read_table(jan / "scenarios.parquet").to_pylist()
+    assert sorted({str(r["day"]) for r in scen}) == [d.isoformat() for d in days[:-1]]
+    assert all(r["synthetic_data"] for r in scen)
     # nothing beside the day pages: their links go to the month's files
     page = (out / SYMBOL / days[0].isoformat() / "index.html").read_text()
     assert 'href="../downloads/all/2026-01/liq_map.parquet"' in page
