@@ -57,6 +57,13 @@ def _columns() -> dict[str, list]:
         "pairs": [42500 + 250 * (i // 2) + (750 if i >= 20 else 0) for i in range(40)],
         "gappy": [None if i % 7 < 3 else 6.426e9 - i * 1.1e7 for i in range(40)],
         "bools": [True, True, False, False, True, True, False, False],
+        # few significant digits ($sig): zeros first, decades apart, negative and below one
+        "sig": [0.0, 0.0]
+        + [
+            float(f"{(-1) ** i * ((i * 7919) % 9973 + 1) * 10.0 ** (i % 13 - 4):.3g}")
+            for i in range(40)
+        ]
+        + [0.0, 2e6, 1.5e-3, 2047e5, 1.5e15, 0.125, 10.0],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
     }
 
@@ -84,6 +91,9 @@ def test_short_numbers_leave_strings_and_fractions_alone() -> None:
 
 def test_the_liquidation_map_rows_shrink() -> None:
     rows = _map_rows()
+    assert '"$sig"' in json.dumps(compact(rows))  # the notionals, three characters each
+    sig = [{"v": v} for v in _columns()["sig"]]
+    assert '"$sig"' in json.dumps(compact(sig))
     plain = len(json.dumps(rows, separators=(",", ":")))
     packed = len(datafiles.as_json(compact(rows)))
     assert packed * 3 < plain, (packed, plain)

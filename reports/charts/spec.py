@@ -239,6 +239,68 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
     return None
 
 
+# `$sig`: each value m * 10^e (a whole m, |m| < 2048, |e| <= 22) as three characters of
+# this alphabet: ((e + SIG_E_BIAS) * 4096 + m + 2048) in base 64, most significant first.
+SIG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+SIG_E_BIAS = 22
+# powers of ten as literals (exact doubles): m * 10^e and m / 10^-e are then one correctly
+# rounded operation, the same in numpy, Python and the page script
+SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
+_SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+
+
+def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
+
+
+def _sig(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$sig": text}`: numbers with few significant digits (the map's notionals at 3), three
+    characters each instead of six or seven: every value is some m * 10^e exactly (as the
+    page script computes it), a zero takes the exponent before it."""
+    a = np.abs(arr)
+    nz = a > 0
+    top = np.zeros(len(arr), dtype=np.int64)
+    top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
+    m = np.zeros(len(arr))
+    e = np.full(len(arr), 99, dtype=np.int64)
+    todo = nz.copy()
+    for shift in (2, 3, 1, 0):  # three digits first: the exponent then changes least
+        k = top - shift
+        ok = todo & (np.abs(k) <= SIG_E_BIAS)
+        if not ok.any():
+            continue
+        kk = np.clip(k, -SIG_E_BIAS, SIG_E_BIAS)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mm = np.rint(
+                np.where(kk >= 0, arr / SIG_POW10[np.abs(kk)], arr * SIG_POW10[np.abs(kk)])
+            )
+        ok &= (np.abs(mm) < 2048) & (_sig_value(mm, kk) == arr)
+        m[ok], e[ok] = mm[ok], kk[ok]
+        todo &= ~ok
+    if todo.any():
+        return None
+    # a zero: m = 0 with the exponent before it (the first value's after it), one run
+    last = np.where(nz, np.arange(len(arr)), -1)
+    np.maximum.accumulate(last, out=last)
+    last[last < 0] = int(np.argmax(nz))
+    e = e[last] if nz.any() else np.zeros(len(arr), dtype=np.int64)
+    code = (e + SIG_E_BIAS) * 4096 + m.astype(np.int64) + 2048
+    chars = np.stack([code // 4096, code // 64 % 64, code % 64], axis=1)
+    return {"$sig": _SIG_CHARS[chars.ravel()].tobytes().decode()}
+
+
+def _unsig(text: str) -> list[Any]:
+    """The values of a `$sig` column."""
+    ix = {c: i for i, c in enumerate(SIG_ALPHABET)}
+    out = []
+    for j in range(0, len(text), 3):
+        code = ix[text[j]] * 4096 + ix[text[j + 1]] * 64 + ix[text[j + 2]]
+        e, m = code // 4096 - SIG_E_BIAS, code % 4096 - 2048
+        out.append(m * float(SIG_POW10[e]) if e >= 0 else m / float(SIG_POW10[-e]))
+    return _tight_all(out)
+
+
 def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
     n, first = len(values), values[0]
@@ -279,7 +341,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
     lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
     over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
-    band per venue). `deltas`, `column` and `indices` are
+    band per venue); `{"$sig": text}` (numbers with few significant digits, three
+    characters each: the notionals). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
     plain = _tight_all(values)
@@ -318,6 +381,9 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
+            sig = _sig(arr)
+            if sig is not None:
+                out.append(sig)
             if depth == 0:
                 dec = _dec(arr)
                 if dec is not None:
@@ -394,6 +460,8 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dec" in col:
         k, ints = col["$dec"]
         return [v / 10.0**k for v in _uncolumn(ints)]
+    if "$sig" in col:
+        return _unsig(col["$sig"])
     if "$nulls" in col:
         runs, held = col["$nulls"]
         it, out = iter(_uncolumn(held)), []

@@ -31,6 +31,20 @@
     return pending[key];
   }
 
+  /* reports.charts.spec._sig: three characters per value, m * 10^e (powers as literals) */
+  var SIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+               1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+  function unsig(text) {
+    var out = [];
+    for (var j = 0; j < text.length; j += 3) {
+      var code = SIG.indexOf(text[j]) * 4096 + SIG.indexOf(text[j + 1]) * 64 + SIG.indexOf(text[j + 2]);
+      var e = Math.floor(code / 4096) - 22, m = code % 4096 - 2048;
+      out.push(e >= 0 ? m * POW10[e] : m / POW10[-e]);
+    }
+    return out;
+  }
+
   function csvNum(v) { return v === null || v === undefined ? "" : String(v); }
 
   /* The values of one column of a {$cols} value, in any of its codings
@@ -57,6 +71,8 @@
     } else if (c.$dec) {
       var scale = [1, 10, 100, 1e3, 1e4, 1e5, 1e6][c.$dec[0]];
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
+    } else if (c.$sig !== undefined) {
+      out = unsig(c.$sig);
     } else if (c.$nulls) {
       var held = column(c.$nulls[1]), h = 0;
       c.$nulls[0].forEach(function (count, r) {
