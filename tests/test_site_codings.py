@@ -64,6 +64,7 @@ def _columns() -> dict[str, list]:
             for i in range(40)
         ]
         + [0.0, 2e6, 1.5e-3, 2047e5, 1.5e15, 0.125, 10.0],
+        "sig4": [0.0] * 20 + [float(f"{i * 1.37e5 + 3.1e4:.4g}") * (-1) ** i for i in range(30)],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
     }
 
@@ -92,8 +93,8 @@ def test_short_numbers_leave_strings_and_fractions_alone() -> None:
 def test_the_liquidation_map_rows_shrink() -> None:
     rows = _map_rows()
     assert '"$sig"' in json.dumps(compact(rows))  # the notionals, three characters each
-    sig = [{"v": v} for v in _columns()["sig"]]
-    assert '"$sig"' in json.dumps(compact(sig))
+    for name in ("sig", "sig4"):
+        assert '"$sig"' in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
     plain = len(json.dumps(rows, separators=(",", ":")))
     packed = len(datafiles.as_json(compact(rows)))
     assert packed * 3 < plain, (packed, plain)

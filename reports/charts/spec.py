@@ -239,10 +239,12 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
     return None
 
 
-# `$sig`: each value m * 10^e (a whole m, |m| < 2048, |e| <= 22) as three characters of
-# this alphabet: ((e + SIG_E_BIAS) * 4096 + m + 2048) in base 64, most significant first.
+# `$sig`: each value m * 10^e (a whole m, |e| <= 22) as `width` characters of this alphabet:
+# (e + SIG_E_BIAS) * M + m + M / 2 in base 64, most significant first, M = SIG_M[width]
+# (|m| < 2048 in three characters, < 16384 in four)
 SIG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 SIG_E_BIAS = 22
+SIG_M = {3: 4096, 4: 32768}
 # powers of ten as literals (exact doubles): m * 10^e and m / 10^-e are then one correctly
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
@@ -254,49 +256,63 @@ def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
         return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
 
 
-def _sig(arr: np.ndarray) -> dict[str, Any] | None:
-    """`{"$sig": text}`: numbers with few significant digits (the map's notionals at 3), three
-    characters each instead of six or seven: every value is some m * 10^e exactly (as the
-    page script computes it), a zero takes the exponent before it."""
+def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(m, e) with m * 10^e == every value exactly and |m| < limit, `digits` digits first
+    (the exponent then changes least); None when some value has no such m."""
     a = np.abs(arr)
     nz = a > 0
     top = np.zeros(len(arr), dtype=np.int64)
     top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
     m = np.zeros(len(arr))
-    e = np.full(len(arr), 99, dtype=np.int64)
+    e = np.zeros(len(arr), dtype=np.int64)
     todo = nz.copy()
-    for shift in (2, 3, 1, 0):  # three digits first: the exponent then changes least
-        k = top - shift
-        ok = todo & (np.abs(k) <= SIG_E_BIAS)
-        if not ok.any():
-            continue
-        kk = np.clip(k, -SIG_E_BIAS, SIG_E_BIAS)
+    for shift in range(digits - 1, -1, -1):
+        k = np.clip(top - shift, -SIG_E_BIAS, SIG_E_BIAS)
         with np.errstate(invalid="ignore", over="ignore"):
-            mm = np.rint(
-                np.where(kk >= 0, arr / SIG_POW10[np.abs(kk)], arr * SIG_POW10[np.abs(kk)])
-            )
-        ok &= (np.abs(mm) < 2048) & (_sig_value(mm, kk) == arr)
-        m[ok], e[ok] = mm[ok], kk[ok]
+            mm = np.rint(np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)]))
+        ok = todo & (np.abs(mm) < limit) & (_sig_value(mm, k) == arr)
+        m[ok], e[ok] = mm[ok], k[ok]
         todo &= ~ok
+        if not todo.any():
+            break
     if todo.any():
         return None
-    # a zero: m = 0 with the exponent before it (the first value's after it), one run
-    last = np.where(nz, np.arange(len(arr)), -1)
-    np.maximum.accumulate(last, out=last)
-    last[last < 0] = int(np.argmax(nz))
-    e = e[last] if nz.any() else np.zeros(len(arr), dtype=np.int64)
-    code = (e + SIG_E_BIAS) * 4096 + m.astype(np.int64) + 2048
-    chars = np.stack([code // 4096, code // 64 % 64, code % 64], axis=1)
-    return {"$sig": _SIG_CHARS[chars.ravel()].tobytes().decode()}
+    # a zero: m = 0 with the exponent before it (the first value's after it)
+    if nz.any():
+        last = np.where(nz, np.arange(len(arr)), -1)
+        np.maximum.accumulate(last, out=last)
+        last[last < 0] = int(np.argmax(nz))
+        e = e[last]
+    return m, e
 
 
-def _unsig(text: str) -> list[Any]:
+def _sig(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$sig": [width, text]}`: numbers with few significant digits (the map's notionals at
+    3, the venue split's at 4), `width` characters each instead of six or seven: every value
+    is some m * 10^e exactly, as the page script computes it."""
+    for width, digits in ((3, 3), (4, 4)):
+        half = SIG_M[width] // 2
+        parts = _sig_parts(arr, digits, half)
+        if parts is not None:
+            break
+    else:
+        return None
+    m, e = parts
+    code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
+    chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
+    return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
+
+
+def _unsig(width: int, text: str) -> list[Any]:
     """The values of a `$sig` column."""
     ix = {c: i for i, c in enumerate(SIG_ALPHABET)}
+    big = SIG_M[width]
     out = []
-    for j in range(0, len(text), 3):
-        code = ix[text[j]] * 4096 + ix[text[j + 1]] * 64 + ix[text[j + 2]]
-        e, m = code // 4096 - SIG_E_BIAS, code % 4096 - 2048
+    for j in range(0, len(text), width):
+        code = 0
+        for c in text[j : j + width]:
+            code = code * 64 + ix[c]
+        e, m = code // big - SIG_E_BIAS, code % big - big // 2
         out.append(m * float(SIG_POW10[e]) if e >= 0 else m / float(SIG_POW10[-e]))
     return _tight_all(out)
 
@@ -341,8 +357,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
     lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
     over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
-    band per venue); `{"$sig": text}` (numbers with few significant digits, three
-    characters each: the notionals). `deltas`, `column` and `indices` are
+    band per venue); `{"$sig": [width, text]}` (numbers with few significant digits,
+    three or four characters each: the notionals). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
     plain = _tight_all(values)
@@ -376,14 +392,15 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         k = runs[0][1]
         if k > 1 and all(c == k for _, c in runs):
             out.append({"$each": [_column(values[::k], 1), k]})
+    if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
+        sig = _sig(arr)  # numbers with few digits: also when zeros make runs
+        if sig is not None:
+            out.append(sig)
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-            sig = _sig(arr)
-            if sig is not None:
-                out.append(sig)
             if depth == 0:
                 dec = _dec(arr)
                 if dec is not None:
@@ -461,7 +478,7 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
         k, ints = col["$dec"]
         return [v / 10.0**k for v in _uncolumn(ints)]
     if "$sig" in col:
-        return _unsig(col["$sig"])
+        return _unsig(*col["$sig"])
     if "$nulls" in col:
         runs, held = col["$nulls"]
         it, out = iter(_uncolumn(held)), []

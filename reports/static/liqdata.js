@@ -31,15 +31,17 @@
     return pending[key];
   }
 
-  /* reports.charts.spec._sig: three characters per value, m * 10^e (powers as literals) */
+  /* reports.charts.spec._sig: `width` characters per value, m * 10^e (powers as literals) */
   var SIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var SIG_M = { 3: 4096, 4: 32768 };
   var POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
                1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-  function unsig(text) {
-    var out = [];
-    for (var j = 0; j < text.length; j += 3) {
-      var code = SIG.indexOf(text[j]) * 4096 + SIG.indexOf(text[j + 1]) * 64 + SIG.indexOf(text[j + 2]);
-      var e = Math.floor(code / 4096) - 22, m = code % 4096 - 2048;
+  function unsig(width, text) {
+    var out = [], big = SIG_M[width];
+    for (var j = 0; j < text.length; j += width) {
+      var code = 0;
+      for (var i = 0; i < width; i++) { code = code * 64 + SIG.indexOf(text.charAt(j + i)); }
+      var e = Math.floor(code / big) - 22, m = code % big - big / 2;
       out.push(e >= 0 ? m * POW10[e] : m / POW10[-e]);
     }
     return out;
@@ -72,7 +74,7 @@
       var scale = [1, 10, 100, 1e3, 1e4, 1e5, 1e6][c.$dec[0]];
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
     } else if (c.$sig !== undefined) {
-      out = unsig(c.$sig);
+      out = unsig(c.$sig[0], c.$sig[1]);
     } else if (c.$nulls) {
       var held = column(c.$nulls[1]), h = 0;
       c.$nulls[0].forEach(function (count, r) {
