@@ -412,6 +412,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": coded_whatif(ctx.whatif),
+            # each switch view's caption fields (charts.js layerNotes builds the captions)
+            "notes": {c.id: c.view_notes for c in ctx.charts if c.view_notes},
             # a venue's figures for the venue switch; the aggregate's are in the page itself
             **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },
