@@ -241,10 +241,12 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
 
 # `$sig`: each value m * 10^e (a whole m, |e| <= 22) as `width` characters of this alphabet:
 # (e + SIG_E_BIAS) * M + m + M / 2 in base 64, most significant first, M = SIG_M[width]
-# (|m| < 2048 in three characters, < 16384 in four)
+# (|m| < 2048 in three characters, < 16384 in four); a code from SIG_RUNS * M up stands for
+# (code - SIG_RUNS * M + 2) zeros in a row (the other side's bands of the map)
 SIG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 SIG_E_BIAS = 22
 SIG_M = {3: 4096, 4: 32768}
+SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_RUNS * M
 # powers of ten as literals (exact doubles): m * 10^e and m / 10^-e are then one correctly
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
@@ -299,8 +301,28 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
         return None
     m, e = parts
     code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
+    code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
     chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
     return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
+
+
+def _zero_runs(code: np.ndarray, zero: np.ndarray, runs: int, top: int) -> np.ndarray:
+    """The codes with every run of two or more zeros as one code from `runs` up."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.astype(np.int8), [0]))))
+    pieces, prev = [], 0
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if b - a < 2:
+            continue
+        pieces.append(code[prev:a])
+        left = b - a
+        while left >= 2:
+            take = min(left, top - runs + 2)
+            pieces.append(np.array([runs + take - 2]))
+            left -= take
+        pieces.append(code[a : a + left])  # one zero left over: its own code
+        prev = b
+    pieces.append(code[prev:])
+    return np.concatenate(pieces)
 
 
 def _unsig(width: int, text: str) -> list[Any]:
@@ -312,6 +334,9 @@ def _unsig(width: int, text: str) -> list[Any]:
         code = 0
         for c in text[j : j + width]:
             code = code * 64 + ix[c]
+        if code >= SIG_RUNS * big:
+            out += [0.0] * (code - SIG_RUNS * big + 2)
+            continue
         e, m = code // big - SIG_E_BIAS, code % big - big // 2
         out.append(m * float(SIG_POW10[e]) if e >= 0 else m / float(SIG_POW10[-e]))
     return _tight_all(out)

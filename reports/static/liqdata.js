@@ -41,6 +41,10 @@
     for (var j = 0; j < text.length; j += width) {
       var code = 0;
       for (var i = 0; i < width; i++) { code = code * 64 + SIG.indexOf(text.charAt(j + i)); }
+      if (code >= 45 * big) { // a run of zeros (reports.charts.spec.SIG_RUNS)
+        for (var z = code - 45 * big + 2; z > 0; z--) { out.push(0); }
+        continue;
+      }
       var e = Math.floor(code / big) - 22, m = code % big - big / 2;
       out.push(e >= 0 ? m * POW10[e] : m / POW10[-e]);
     }
