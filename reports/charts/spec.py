@@ -161,7 +161,7 @@ def fill_text(ref: dict[str, Any]) -> str:
     return _FIELD.sub(lambda m: ref["a"][m.group(1)], TEXTS[ref["$text"]])
 
 
-TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
+TABLE_MIN_ROWS = 4  # shorter lists of rows stay as they are (a few rows: keys once pay)
 
 
 def _tight(v: Any) -> Any:
