@@ -337,7 +337,9 @@ def printed_figures(ctx: DayContext) -> dict:
     (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
     figures add up, the key figures, and the rows (cell texts, row header first) of the
     key levels, metrics, scenarios and largest-bands tables and of each chart card's table
-    (by card id). The charts' captions are their specs' descriptions."""
+    (by card id). The charts' captions are their specs' descriptions; a card with a
+    caption per switch view (the liquidation map) has its captions built by the page
+    script from the venue's day data ("notes" and the level marks, charts.js)."""
     return {
         "headline": ctx.headline,
         "spot": ctx.spot,
