@@ -40,6 +40,10 @@ READ = """() => {
     levels: rows('levels'), metrics: rows('metrics'), scenarios: rows('scenarios'),
     bands: rows('bands').length, liqmap: rows('liqmap'),
     caption: document.querySelector('figcaption[data-printed-caption="liqmap"]').textContent,
+    notes: Array.from(document.querySelectorAll(
+        'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+      .map((n) => [n.getAttribute('data-layer-note'), n.textContent, n.hidden]),
+    heatData: document.querySelector('a[data-venue-href]').getAttribute('href'),
     aggregateOnly: Array.from(document.querySelectorAll('[data-aggregate-only]'))
       .map((n) => n.closest('[hidden]') === null),
   };
@@ -104,6 +108,19 @@ def _want(path, venue: str, d, prev) -> dict:
     }
 
 
+def _page_notes(page: str) -> list[list]:
+    """The liquidation map's caption per switch view as a page prints it: [view, text]."""
+    import html
+    import re
+
+    cap = re.search(r'<figcaption data-printed-caption="liqmap">(.*?)</figcaption>', page, re.S)
+    assert cap, "no liquidation map caption"
+    return [
+        [k, html.unescape(t)]
+        for k, t in re.findall(r'<span data-layer-note="([^"]+)"[^>]*>([^<]*)</span>', cap[1])
+    ]
+
+
 def _check(got: dict, want: dict) -> None:
     for key in ("headline", "spot", "shorts", "longs", "levels", "metrics", "scenarios", "liqmap"):
         assert got[key] == want[key], key
@@ -134,6 +151,15 @@ def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
                 v.page.wait_for_function("window.__chartsReady === true")
                 got = v.page.evaluate(READ)
                 _check(got, bybit)
+                # the map's caption of every switch view is Bybit's (as its own page prints
+                # them), the selected view's shown; the heatmap's data link is Bybit's file
+                own = _page_notes((out / SYMBOL / "bybit" / "index.html").read_text())
+                assert len(own) > 1
+                assert [n[:2] for n in got["notes"]] == own
+                assert [n[2] for n in got["notes"]] == [n[2] for n in first["notes"]]
+                assert got["notes"] != first["notes"]
+                assert got["heatData"].endswith(f"/bybit/heat-{d.isoformat()[:7]}.js")
+                assert first["heatData"].endswith(f"/all/heat-{d.isoformat()[:7]}.js")
                 assert got["label"].startswith("Bybit only")
                 assert got["splits"] == 0  # one venue has no split
                 assert not any(got["aggregateOnly"])  # nor the split cards

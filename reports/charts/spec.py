@@ -176,6 +176,17 @@ def _tight_all(values: list[Any]) -> list[Any]:
     ]
 
 
+def _tight_numeric(values: list[Any], arr: np.ndarray) -> list[Any]:
+    """`_tight_all(values)` for numbers (`_numeric` gave `arr`): whole at once when every
+    value, or none, is a whole number under 1e15 (the same values and types)."""
+    whole = (arr == np.trunc(arr)) & (np.abs(arr) < 1e15)
+    if whole.all():
+        return arr.astype(np.int64).tolist()
+    if not whole.any():
+        return list(values)
+    return _tight_all(values)
+
+
 def _runs(values: list[Any]) -> list[list[Any]]:
     runs: list[list[Any]] = []
     last, last_type = object(), None
@@ -252,8 +263,11 @@ def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     return None
 
 
+_SIZE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _size(col: Any) -> int:
-    return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
+    return len(_SIZE_ENCODER.encode(col))
 
 
 def _null_runs(values: list[Any]) -> list[int]:
@@ -282,16 +296,20 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     band per venue). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
-    plain = _tight_all(values)
     n = len(values)
     if n < CODED_MIN_ROWS:
+        plain = _tight_all(values)
         runs = _runs(plain) if n >= 4 else plain
         return {"$rle": runs} if len(runs) * 2 <= n else plain
     arr = _numeric(values)
+    uniq_arr = None  # np.unique of arr: (values, first index, inverse)
     if arr is not None:
         seq = _seq(arr)
         if seq is not None:
             return seq
+        plain = _tight_numeric(values, arr)
+    else:
+        plain = _tight_all(values)
     out: list[Any] = [plain]
     if arr is not None:
         starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
@@ -301,7 +319,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             out.append(
                 {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
             )
-        few_values = len(np.unique(arr)) * 3 <= n
+        uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
+        few_values = len(uniq_arr[0]) * 3 <= n
         runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
@@ -330,7 +349,17 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
             out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
-    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+    if depth == 0 and few_values and uniq_arr is not None and np.abs(arr).max() < 1e15:
+        # numbers (whole ones written as ints, so one value has one type): the same
+        # dictionary as below, from np.unique in the order of first appearance
+        _, first, inverse = uniq_arr
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        idx = rank[inverse.reshape(-1)].tolist()
+        keys = [plain[i] for i in first[order].tolist()]
+        out.append({"$dict": [keys, _column(idx, 2)]})
+    elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))

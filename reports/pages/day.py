@@ -351,7 +351,9 @@ def printed_figures(ctx: DayContext) -> dict:
     (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
     figures add up, the key figures, and the rows (cell texts, row header first) of the
     key levels, metrics, scenarios and largest-bands tables and of each chart card's table
-    (by card id). The charts' captions are their specs' descriptions."""
+    (by card id). The charts' captions are their specs' descriptions, except a card with a
+    caption per switch view (the liquidation map): those are under "captions", by card id
+    and view, as text-pattern references."""
     return {
         "headline": ctx.headline,
         "spot": ctx.spot,
@@ -368,6 +370,7 @@ def printed_figures(ctx: DayContext) -> dict:
             # each chart card's own table (the map's largest bands, the swings), by card id
             **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
         },
+        "captions": {c.id: c.view_refs for c in ctx.charts if c.view_refs},
     }
 
 
