@@ -190,21 +190,6 @@ CASES: dict[str, tuple[str, Callable[[str, Path], str], str, int | None]] = {
 }
 
 
-def _state(settings) -> dict:
-    """Everything a bad run must leave as it was: warehouse rows, snapshot and site bytes."""
-    state: dict = {"tables": fingerprints(settings.warehouse_path)}
-    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        state["files"] = sorted(
-            conn.execute("SELECT * EXCLUDE (loaded_at) FROM raw.files").fetchall()
-        )
-    finally:
-        conn.close()
-    state["snapshot"] = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
-    state["site"] = digest_tree(settings.output_site_dir)
-    return state
-
-
 #: one case per dataset (the kline case a parse error) through the whole Dagster chain
 FULL_RUN_CASES = (
     "funding_nan",
@@ -215,17 +200,27 @@ FULL_RUN_CASES = (
 RAW_TABLES = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding")
 
 
-def _raw_state(settings) -> dict:
-    """What a rejected file must leave as it was in the raw layer: rows and file records."""
-    state: dict = fingerprints(settings.warehouse_path, RAW_TABLES)
+def _file_records(settings) -> list[tuple]:
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        state["files"] = sorted(
-            conn.execute("SELECT * EXCLUDE (loaded_at) FROM raw.files").fetchall()
-        )
+        return sorted(conn.execute("SELECT * EXCLUDE (loaded_at) FROM raw.files").fetchall())
     finally:
         conn.close()
-    return state
+
+
+def _state(settings) -> dict:
+    """Everything a bad run must leave as it was: warehouse rows, snapshot and site bytes."""
+    return {
+        "tables": fingerprints(settings.warehouse_path),
+        "files": _file_records(settings),
+        "snapshot": hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest(),
+        "site": digest_tree(settings.output_site_dir),
+    }
+
+
+def _raw_state(settings) -> dict:
+    """What a rejected file must leave as it was in the raw layer: rows and file records."""
+    return {**fingerprints(settings.warehouse_path, RAW_TABLES), "files": _file_records(settings)}
 
 
 def _rejections(settings) -> list[tuple]:
