@@ -53,13 +53,14 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     text = schema_sql()
     digest = hashlib.sha256(text.encode()).hexdigest()
     try:
-        mark, columns = conn.execute(SCHEMA_MARK_SQL).fetchone()
+        # fetchall: a result left unfinished would refuse the caller's next register()
+        ((mark, columns),) = conn.execute(SCHEMA_MARK_SQL).fetchall()
     except duckdb.CatalogException:  # no mark yet
         mark, columns = None, None
     if mark == f"{digest}:{columns}":
         return
     conn.execute(text)
-    (columns,) = conn.execute(SCHEMA_COLUMNS_SQL).fetchone()
+    ((columns,),) = conn.execute(SCHEMA_COLUMNS_SQL).fetchall()
     conn.execute(f"CREATE OR REPLACE TABLE {SCHEMA_MARK_TABLE} (mark VARCHAR)")
     conn.execute(f"INSERT INTO {SCHEMA_MARK_TABLE} VALUES ($mark)", {"mark": f"{digest}:{columns}"})
 
