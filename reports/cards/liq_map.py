@@ -205,7 +205,14 @@ def liq_map_card(
         desc=desc,
         spec=spec,
         view_descs=descs,
-        view_refs=refs,
+        # what the page script needs besides the default caption and the marks' labels
+        view_notes={
+            v: {
+                "view": r["a"]["view"],
+                **({"totals": r["a"]["totals"]} if r["a"]["totals"] else {}),
+            }
+            for v, r in refs.items()
+        },
         table=Table(
             caption="Largest bands per side (base model, all leverage)",
             head=["Side", "Price band", "Notional"],

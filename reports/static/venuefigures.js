@@ -119,19 +119,11 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-printed-rows]"), function (tbody) {
       fillRows(tbody, printed.rows[tbody.getAttribute("data-printed-rows")] || []);
     });
-    // each chart's caption: one per switch view when the venue has them (the map's: each
-    // view's own, the selected one shown), else its spec's description
-    var captions = printed.captions || {};
+    // each chart's caption: its spec's description; a chart with a caption per switch
+    // view (the map's, from the day data's "notes") is captioned by charts.js layerNotes
     Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
       var id = f.getAttribute("data-printed-caption");
-      var notes = f.querySelectorAll("[data-layer-note]");
-      if (captions[id] && notes.length && window.liqData) {
-        Array.prototype.forEach.call(notes, function (n) {
-          var r = captions[id][n.getAttribute("data-layer-note")];
-          n.textContent = r ? window.liqData.text(r) : "";
-        });
-        return;
-      }
+      if (day.notes && day.notes[id]) { return; }
       var ref = day.charts && day.charts[id];
       var desc = ref && ref.v ? ref.v.desc : null;
       // a description may be a text pattern's fields (liqdata.js `text`)
