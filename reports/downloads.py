@@ -12,8 +12,8 @@ month is not touched by builds of later months. Twelve files a year per symbol a
 instead of one set per day (~16 MB a year of small per-day files before). The heatmap is not
 repeated here: the shared heat month files of the data API (docs/api.md) hold every hour of
 it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by
-every build), linked from the archives. Day folders of sites built before this layout keep
-their per-day files (their pages link them).
+every build), linked from the archives. A day page rendered again drops the per-day files
+an older build put beside it; pages not rendered again keep theirs (they link them).
 """
 
 from __future__ import annotations

@@ -219,6 +219,9 @@ def _build_symbol(
             venue_buttons=_venue_buttons(venues, d),
         )
         writer.write(f"{day_dir(symbol, d)}/index.html", render_day(env, site, ctx, nav), page=True)
+        # the per-day downloads an older build put beside the page, which it no longer links
+        # (after the page, so the previous page never links a deleted file)
+        remove_other_downloads(out_dir / day_dir(symbol, d), {})
         if symbol == LEGACY_SYMBOL:
             writer.write_if_changed(f"{d.isoformat()}/index.html", redirect_page(symbol, d))
         if d == latest:

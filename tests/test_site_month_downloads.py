@@ -62,8 +62,16 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     assert 'href="../downloads/all/2026-01/daily.csv"' in archive
 
     stamps = {p: p.stat().st_mtime_ns for p in jan.iterdir()}
+    # per-day files as an older build left them beside two pages
+    old_kept = out / SYMBOL / days[0].isoformat() / "daily.csv"
+    old_kept.write_text("day\n")
+    (out / SYMBOL / days[-1].isoformat()).mkdir()
+    old_dropped = out / SYMBOL / days[-1].isoformat() / "liq_map.parquet"
+    old_dropped.write_bytes(b"PAR1")
     time.sleep(0.05)
     _build(db, out, [days[-1]])  # adding February's first day
+    assert old_kept.exists() and not old_dropped.exists()  # only the page rendered again
+    old_kept.unlink()
     assert {p: p.stat().st_mtime_ns for p in jan.iterdir()} == stamps  # January untouched
     feb = out / SYMBOL / "downloads" / "all" / "2026-02"
     assert [str(r["day"]) for r in pacsv.read_csv(feb / "daily.csv").to_pylist()] == [
