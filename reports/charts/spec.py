@@ -445,7 +445,7 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-            if depth == 0:
+            if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
                 dec = _dec(arr)
                 if dec is not None:
                     out.append(dec)
