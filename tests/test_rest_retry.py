@@ -12,6 +12,7 @@ import pytest
 
 from transforms.raw.rest.fake_server import FakeRestServer, Fault
 from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import RestClient
 from transforms.raw.venues.bybit.api import BybitClient
 from transforms.raw.venues.bybit.datasets import dataset as bybit_dataset
 from transforms.raw.venues.bybit.errors import RateLimited as BybitRateLimited
@@ -33,53 +34,32 @@ UNLIMITED = 10**9
 class Venue:
     name: str
     server: Callable[[], FakeRestServer]
-    #: (server url, deadline s, backoff s) -> a zero-argument request of one page
-    request: Callable[[str, float, float], Callable[[], Any]]
+    client: type[RestClient]
+    #: the client -> one page asked of it
+    ask: Callable[[Any], Any]
     path: str
     limit: Fault  # one rate-limit answer
     error: type[Exception]
     named: str  # how the error names the rate-limit answer
 
-
-def _bybit(url: str, deadline: float, backoff: float) -> Callable[[], Any]:
-    client = BybitClient(
-        url,
-        request_deadline_s=deadline,
-        limiter=SlidingWindowLimiter(UNLIMITED, 5.0),
-        rate_limit_backoff_s=backoff,
-        http_backoff_s=backoff,
-    )
-    ds = bybit_dataset("risk_limit")
-    return lambda: client.get(ds, {"category": "linear", "symbol": "BTCUSDT"})
-
-
-def _okx(url: str, deadline: float, backoff: float) -> Callable[[], Any]:
-    client = OkxClient(
-        url,
-        request_deadline_s=deadline,
-        limiter=SlidingWindowLimiter(UNLIMITED, 2.0),
-        rate_limit_backoff_s=backoff,
-        http_backoff_s=backoff,
-    )
-    ds = okx_dataset("position_tiers")
-    return lambda: client.snapshot_page(ds, "BTCUSDT")
-
-
-def _hyperliquid(url: str, deadline: float, backoff: float) -> Callable[[], Any]:
-    client = HyperliquidClient(
-        url,
-        request_deadline_s=deadline,
-        limiter=SlidingWindowLimiter(UNLIMITED, 60.0),
-        backoff_s=backoff,
-    )
-    return client.meta
+    def request(self, url: str, deadline: float, backoff: float) -> Callable[[], Any]:
+        """A zero-argument request of one page with this deadline and backoff (all waits)."""
+        waits = (
+            {"backoff_s": backoff}
+            if self.client is HyperliquidClient
+            else {"rate_limit_backoff_s": backoff, "http_backoff_s": backoff}
+        )
+        limiter = SlidingWindowLimiter(UNLIMITED, 1.0)
+        client = self.client(url, request_deadline_s=deadline, limiter=limiter, **waits)
+        return lambda: self.ask(client)
 
 
 VENUES = [
     Venue(
         "bybit",
         lambda: FakeBybitServer([bybit_tiers_only("BTCUSDT")]),
-        _bybit,
+        BybitClient,
+        lambda c: c.get(bybit_dataset("risk_limit"), {"category": "linear", "symbol": "BTCUSDT"}),
         bybit_dataset("risk_limit").path,
         Fault("retcode", ret_code=10006, ret_msg="Too many visits!"),
         BybitRateLimited,
@@ -88,7 +68,8 @@ VENUES = [
     Venue(
         "okx",
         lambda: FakeOkxServer([okx_tiers_only("BTCUSDT")]),
-        _okx,
+        OkxClient,
+        lambda c: c.snapshot_page(okx_dataset("position_tiers"), "BTCUSDT"),
         okx_dataset("position_tiers").path,
         Fault("retcode", ret_code=50011, ret_msg="Too Many Requests"),
         OkxRateLimited,
@@ -97,7 +78,8 @@ VENUES = [
     Venue(
         "hyperliquid",
         lambda: FakeHyperliquidServer([]),
-        _hyperliquid,
+        HyperliquidClient,
+        lambda c: c.meta(),
         "/info",
         Fault("status", status=429, body=b"null"),
         HyperliquidRateLimited,
