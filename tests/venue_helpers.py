@@ -8,7 +8,6 @@ without the chain, for the model and marts tests.
 
 from __future__ import annotations
 
-import functools
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,19 +37,11 @@ MART_TABLES = ("mart.daily_metrics", "mart.liq_map", "mart.liq_heatmap", "mart.m
 
 
 def pin_clock(monkeypatch: pytest.MonkeyPatch, now: datetime = PINNED_NOW) -> None:
-    """The product's clock pinned to `now` (LIQMAP_NOW: yesterday, the archive's last day),
-    and the offline OKX's: its fake server and source read the system clock, not LIQMAP_NOW,
-    and OKX keeps about five days of open interest before that clock, so without this the
-    days OKX covers would follow the hour the suite runs at. (Hyperliquid's offline feed
-    replays each day's collection at that day's run, so a window in the past needs no pin.)"""
-    from transforms.raw.venues.okx import feed as okx_feed
-
+    """The product's clock pinned to `now` through LIQMAP_NOW alone: yesterday, the archive's
+    last day, and what the offline OKX and Hyperliquid exchanges serve (OKX keeps about five
+    days of open interest before its clock, so unpinned the days it covers would follow the
+    hour the suite runs at)."""
     monkeypatch.setenv("LIQMAP_NOW", now.isoformat())
-    now_ms = int(now.timestamp() * 1000)
-    server = functools.partial(okx_feed.FakeOkxServer, now_ms=lambda: now_ms)
-    monkeypatch.setattr(okx_feed, "FakeOkxServer", server)
-    source = functools.partial(okx_feed.make_okx_source, now=lambda: now)
-    monkeypatch.setattr(okx_feed, "make_okx_source", source)
 
 
 def mart_rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:

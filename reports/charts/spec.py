@@ -461,7 +461,7 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-            if depth == 0:
+            if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
                 dec = _dec(arr)
                 if dec is not None:
                     out.append(dec)

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from transforms.config import Settings
+from transforms.config import Settings, now_utc
 from transforms.raw.realized.coverage import COVERAGE_FILE, CoverageLog
 from transforms.raw.realized.hourly_files import HourlyWriter
 from transforms.raw.rest.feed import RestFeed, demo_simulation, env_rate, env_url, open_rest_feed
@@ -96,7 +96,7 @@ class ReplayedSource(HyperliquidSource):
 
     def _run_for(self, day: date) -> None:
         run = datetime(day.year, day.month, day.day, tzinfo=UTC) + DAILY_RUN_AT
-        self.clock[0] = min(run, datetime.now(UTC))
+        self.clock[0] = min(run, now_utc())
 
     def fetch_day(self, dataset: str, symbol: str, day: date):  # type: ignore[no-untyped-def]
         self._run_for(day)
@@ -137,7 +137,7 @@ def write_demo_samples(root: Path, markets: list[HyperliquidMarket], days: list[
         if (root / day.isoformat() / COVERAGE_FILE).exists():
             continue
         start = day_start_ms(day)
-        if start + DAY_MS > datetime.now(UTC).timestamp() * 1000:
+        if start + DAY_MS > now_utc().timestamp() * 1000:
             continue  # a day not over yet is left to the real collector
         clock = [start]
         writer = HourlyWriter(root, lambda c=clock: c[0])
@@ -177,7 +177,7 @@ def open_hyperliquid_feed(
 ) -> ContextManager[HyperliquidFeed]:
     """The feed for one ingest (module doc); the source and any local server are closed."""
     cfg = hl or load_hyperliquid_settings()
-    clock = [datetime.now(UTC)]
+    clock = [now_utc()]
 
     def real() -> HyperliquidFeed:
         source = HyperliquidSource(settings.cache_dir, settings.data_dir, make_client(cfg))

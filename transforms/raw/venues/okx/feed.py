@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from transforms.config import Settings
+from transforms.config import Settings, now_utc
 from transforms.raw.rest.feed import RestFeed, demo_simulation, env_rate, env_url, open_rest_feed
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.okx.api import DEFAULT_BASE_URL, OkxClient
@@ -123,11 +123,12 @@ def open_okx_feed(settings: Settings, okx: OkxSettings | None = None) -> Context
 
     def synthetic(server: FakeOkxServer) -> OkxFeed:
         local = OkxSettings(base_url=server.url, requests_per_2s=1_000_000)
-        return SyntheticOkxFeed(make_okx_source(settings.cache_dir, local), server, settings)
+        source = make_okx_source(settings.cache_dir, local, now=now_utc)
+        return SyntheticOkxFeed(source, server, settings)
 
     return open_rest_feed(
         settings,
         real=lambda: OkxFeed(make_okx_source(settings.cache_dir, cfg), cfg.base_url),
-        fake=lambda: FakeOkxServer([]),
+        fake=lambda: FakeOkxServer([], now_ms=lambda: int(now_utc().timestamp() * 1000)),
         synthetic=synthetic,
     )
