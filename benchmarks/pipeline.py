@@ -26,6 +26,8 @@ Timings on a shared machine are noisy; compare runs made on the same machine and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import csv
 import os
 import resource
@@ -115,11 +117,21 @@ class CpuSampler:
         return float(rss[at : max(upto, at + 1)].max())
 
 
-def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partition_key=None):
-    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures)."""
+def _run(
+    instance: dg.DagsterInstance,
+    settings,
+    site: bool,
+    tags=None,
+    partition_key=None,
+    profile: Path | None = None,
+):
+    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures).
+    With `profile`, the run is profiled (cProfile, the main thread: the in-process executor
+    runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
+    profiler = cProfile.Profile() if profile is not None else None
     started, cpu = time.perf_counter(), time.process_time()
-    with CpuSampler() as sampler:
+    with CpuSampler() as sampler, _profiling(profiler):
         result = dg.materialize(
             assets,
             instance=instance,
@@ -130,6 +142,8 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
         )
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.dump_stats(str(profile))
     stats = instance.get_run_step_stats(result.run_id)
     steps = {
         s.step_key: (
@@ -152,6 +166,18 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
         "peak_rss": max(sampler.rss),
     }
     return elapsed, steps, overhead
+
+
+@contextlib.contextmanager
+def _profiling(profiler: cProfile.Profile | None):
+    if profiler is None:
+        yield
+        return
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
 
 
 def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
@@ -182,7 +208,17 @@ def _tiers_file(tmp: Path) -> Path:
     return path
 
 
-def bench(symbols: str, venues: str, days: int, site: bool, keep: Path | None = None) -> None:
+def bench(
+    symbols: str,
+    venues: str,
+    days: int,
+    site: bool,
+    keep: Path | None = None,
+    profile: Path | None = None,
+) -> None:
+    """Backfill, new day and re-run for one market set; with `profile` (a folder), the new
+    day's and the re-run's cProfile stats go to `<folder>/<markets>m-new.prof` / `-rerun.prof`
+    (read them with `python -m pstats` or snakeviz)."""
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test() as instance:
@@ -205,8 +241,14 @@ def bench(symbols: str, venues: str, days: int, site: bool, keep: Path | None = 
         }
         _print(f"{days}-day backfill, one run", *_run(instance, settings, site, tags), markets)
         day = (last + timedelta(days=1)).isoformat()
-        _print(f"one new day {day}", *_run(instance, settings, site, None, day), markets)
-        _print("the same day re-run", *_run(instance, settings, site, None, day), markets)
+        prof = {
+            kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
+            for kind in ("new", "rerun")
+        }
+        new = _run(instance, settings, site, None, day, prof["new"])
+        _print(f"one new day {day}", *new, markets)
+        rerun = _run(instance, settings, site, None, day, prof["rerun"])
+        _print("the same day re-run", *rerun, markets)
         conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             states = conn.execute(
@@ -228,10 +270,15 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="also 12 markets (6 symbols)")
     parser.add_argument("--no-site", action="store_true", help="leave the site out")
     parser.add_argument("--keep", type=Path, help="build in this (empty) folder and keep it")
+    parser.add_argument(
+        "--profile", type=Path, help="cProfile the new day and the re-run into this folder"
+    )
     args = parser.parse_args()
-    bench(args.symbols, args.venues, args.days, not args.no_site, args.keep)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    bench(args.symbols, args.venues, args.days, not args.no_site, args.keep, args.profile)
     if args.compare:
-        bench(TWELVE, args.venues, args.days, not args.no_site)
+        bench(TWELVE, args.venues, args.days, not args.no_site, None, args.profile)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 
 

@@ -161,7 +161,7 @@ def fill_text(ref: dict[str, Any]) -> str:
     return _FIELD.sub(lambda m: ref["a"][m.group(1)], TEXTS[ref["$text"]])
 
 
-TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
+TABLE_MIN_ROWS = 4  # shorter lists of rows stay as they are (a few rows: keys once pay)
 
 
 def _tight(v: Any) -> Any:
@@ -174,6 +174,17 @@ def _tight_all(values: list[Any]) -> list[Any]:
     return [
         int(v) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v for v in values
     ]
+
+
+def _tight_numeric(values: list[Any], arr: np.ndarray) -> list[Any]:
+    """`_tight_all(values)` for numbers (`_numeric` gave `arr`): whole at once when every
+    value, or none, is a whole number under 1e15 (the same values and types)."""
+    whole = (arr == np.trunc(arr)) & (np.abs(arr) < 1e15)
+    if whole.all():
+        return arr.astype(np.int64).tolist()
+    if not whole.any():
+        return list(values)
+    return _tight_all(values)
 
 
 def _runs(values: list[Any]) -> list[list[Any]]:
@@ -213,19 +224,28 @@ def _seq(arr: np.ndarray) -> dict[str, Any] | None:
     return None
 
 
-def _delta(arr: np.ndarray) -> dict[str, Any] | None:
+Sized = tuple[Any, int]  # a coded column and the length of its JSON text
+
+
+def _wrap(key: str, first: Any, first_size: int, second: Sized) -> Sized:
+    """`{key: [first, second]}` and its JSON length from its parts' (no re-encoding)."""
+    return {key: [first, second[0]]}, len(key) + 5 + first_size + second[1] + 3
+
+
+def _delta(arr: np.ndarray) -> Sized | None:
     """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
     exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
     deltas = np.diff(arr)
     if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
         return None
-    return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
+    first = _tight_all([float(arr[0])])[0]
+    return _wrap("$delta", first, _size(first), _column_sized(deltas.tolist(), 2))
 
 
 DEC_MAX = 6  # decimals a `$dec` column may scale by
 
 
-def _dec(arr: np.ndarray) -> dict[str, Any] | None:
+def _dec(arr: np.ndarray) -> Sized | None:
     """`{"$dec": [k, column]}`: whole numbers divided by 10^k give back every value exactly
     (one correctly rounded division in doubles, as the page script does): prices with cents
     as whole cents, which then delta-code."""
@@ -235,8 +255,112 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
         scale = 10.0**k
         ints = np.rint(arr * scale)
         if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
-            return {"$dec": [k, _column([int(i) for i in ints.tolist()], 1)]}
+            inner = _column_sized(ints.astype(np.int64).tolist(), 1)
+            return _wrap("$dec", k, len(str(k)), inner)
     return None
+
+
+# `$sig`: each value m * 10^e (a whole m, |e| <= 22) as `width` characters of this alphabet:
+# (e + SIG_E_BIAS) * M + m + M / 2 in base 64, most significant first, M = SIG_M[width]
+# (|m| < 2048 in three characters, < 16384 in four); a code from SIG_RUNS * M up stands for
+# (code - SIG_RUNS * M + 2) zeros in a row (the other side's bands of the map)
+SIG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+SIG_E_BIAS = 22
+SIG_M = {3: 4096, 4: 32768}
+SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_RUNS * M
+# powers of ten as literals (exact doubles): m * 10^e and m / 10^-e are then one correctly
+# rounded operation, the same in numpy, Python and the page script
+SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
+_SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+
+
+def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
+
+
+def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(m, e) with m * 10^e == every value exactly and |m| < limit, `digits` digits first
+    (the exponent then changes least); None when some value has no such m."""
+    a = np.abs(arr)
+    nz = a > 0
+    top = np.zeros(len(arr), dtype=np.int64)
+    top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
+    m = np.zeros(len(arr))
+    e = np.zeros(len(arr), dtype=np.int64)
+    todo = nz.copy()
+    for shift in range(digits - 1, -1, -1):
+        k = np.clip(top - shift, -SIG_E_BIAS, SIG_E_BIAS)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mm = np.rint(np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)]))
+        ok = todo & (np.abs(mm) < limit) & (_sig_value(mm, k) == arr)
+        m[ok], e[ok] = mm[ok], k[ok]
+        todo &= ~ok
+        if not todo.any():
+            break
+    if todo.any():
+        return None
+    # a zero: m = 0 with the exponent before it (the first value's after it)
+    if nz.any():
+        last = np.where(nz, np.arange(len(arr)), -1)
+        np.maximum.accumulate(last, out=last)
+        last[last < 0] = int(np.argmax(nz))
+        e = e[last]
+    return m, e
+
+
+def _sig(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$sig": [width, text]}`: numbers with few significant digits (the map's notionals at
+    3, the venue split's at 4), `width` characters each instead of six or seven: every value
+    is some m * 10^e exactly, as the page script computes it."""
+    for width, digits in ((3, 3), (4, 4)):
+        half = SIG_M[width] // 2
+        parts = _sig_parts(arr, digits, half)
+        if parts is not None:
+            break
+    else:
+        return None
+    m, e = parts
+    code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
+    code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
+    chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
+    return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
+
+
+def _zero_runs(code: np.ndarray, zero: np.ndarray, runs: int, top: int) -> np.ndarray:
+    """The codes with every run of two or more zeros as one code from `runs` up."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.astype(np.int8), [0]))))
+    pieces, prev = [], 0
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if b - a < 2:
+            continue
+        pieces.append(code[prev:a])
+        left = b - a
+        while left >= 2:
+            take = min(left, top - runs + 2)
+            pieces.append(np.array([runs + take - 2]))
+            left -= take
+        pieces.append(code[a : a + left])  # one zero left over: its own code
+        prev = b
+    pieces.append(code[prev:])
+    return np.concatenate(pieces)
+
+
+def _unsig(width: int, text: str) -> list[Any]:
+    """The values of a `$sig` column."""
+    ix = {c: i for i, c in enumerate(SIG_ALPHABET)}
+    big = SIG_M[width]
+    out = []
+    for j in range(0, len(text), width):
+        code = 0
+        for c in text[j : j + width]:
+            code = code * 64 + ix[c]
+        if code >= SIG_RUNS * big:
+            out += [0.0] * (code - SIG_RUNS * big + 2)
+            continue
+        e, m = code // big - SIG_E_BIAS, code % big - big // 2
+        out.append(m * float(SIG_POW10[e]) if e >= 0 else m / float(SIG_POW10[-e]))
+    return _tight_all(out)
 
 
 def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
@@ -252,8 +376,11 @@ def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     return None
 
 
+_SIZE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _size(col: Any) -> int:
-    return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
+    return len(_SIZE_ENCODER.encode(col))
 
 
 def _null_runs(values: list[Any]) -> list[int]:
@@ -270,7 +397,7 @@ def _null_runs(values: list[Any]) -> list[int]:
     return out
 
 
-def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> Sized:
     """One column, in the shortest of these codings (docs/api.md), each giving back exactly
     the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
     `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
@@ -279,65 +406,108 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
     lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
     over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
-    band per venue). `deltas`, `column` and `indices` are
+    band per venue); `{"$sig": [width, text]}` (numbers with few significant digits,
+    three or four characters each: the notionals). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
-    column's length."""
-    plain = _tight_all(values)
+    column's length. Returns the coding and the length of its JSON text: each candidate's
+    length is added up from its parts' (a nested column is encoded once, not again by every
+    coding around it); the shortest wins, the plain values among equals, then the first
+    (as `min` by `_size` over [plain, *codings] chooses). Without `need_size` the length
+    may be -1 (the plain values, not encoded)."""
     n = len(values)
     if n < CODED_MIN_ROWS:
+        plain = _tight_all(values)
         runs = _runs(plain) if n >= 4 else plain
-        return {"$rle": runs} if len(runs) * 2 <= n else plain
+        if len(runs) * 2 <= n:
+            return {"$rle": runs}, _size(runs) + 9
+        return plain, _size(plain)
     arr = _numeric(values)
+    uniq_arr = None  # np.unique of arr: (values, first index, inverse)
     if arr is not None:
         seq = _seq(arr)
         if seq is not None:
-            return seq
-    out: list[Any] = [plain]
+            return seq, _size(seq)
+        plain = _tight_numeric(values, arr)
+    else:
+        plain = _tight_all(values)
+    out: list[Sized] = []  # the codings other than the plain values
     if arr is not None:
         starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
         few_runs = len(starts) * 2 <= n
         if few_runs:
             counts = np.diff(np.append(starts, n)).tolist()
-            out.append(
-                {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
-            )
-        few_values = len(np.unique(arr)) * 3 <= n
+            rle = [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]
+            out.append(({"$rle": rle}, _size(rle) + 9))
+        uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
+        few_values = len(uniq_arr[0]) * 3 <= n
         runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
         if few_runs:
-            out.append({"$rle": runs})
+            out.append(({"$rle": runs}, _size(runs) + 9))
         few_values = True
     if few_runs and depth == 0:
         k = runs[0][1]
         if k > 1 and all(c == k for _, c in runs):
-            out.append({"$each": [_column(values[::k], 1), k]})
+            inner = _column_sized(values[::k], 1)
+            out.append(({"$each": [inner[0], k]}, 5 + 5 + inner[1] + 1 + len(str(k)) + 2))
+    if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
+        sig = _sig(arr)  # numbers with few digits: also when zeros make runs
+        if sig is not None:
+            out.append((sig, _size(sig)))
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-            if depth == 0:
+            if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
                 dec = _dec(arr)
                 if dec is not None:
                     out.append(dec)
         if depth == 0:
             p = _period(plain, arr)
             if p is not None:
-                out.append({"$rep": [_column(values[:p], 1), n // p]})
+                inner = _column_sized(values[:p], 1)
+                size = 4 + 5 + inner[1] + 1 + len(str(n // p)) + 2
+                out.append(({"$rep": [inner[0], n // p]}, size))
     if depth == 0 and arr is None and None in plain:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
-            out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
-    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+            runs = _null_runs(plain)
+            out.append(_wrap("$nulls", runs, _size(runs), _column_sized(held, 1)))
+    if depth == 0 and few_values and uniq_arr is not None and np.abs(arr).max() < 1e15:
+        # numbers (whole ones written as ints, so one value has one type): the same
+        # dictionary as below, from np.unique in the order of first appearance
+        _, first, inverse = uniq_arr
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        idx = rank[inverse.reshape(-1)].tolist()
+        keys = [plain[i] for i in first[order].tolist()]
+        out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
+    elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
         if len(uniq) * 3 <= n:
             idx = [uniq[(type(v), v)] for v in plain]
-            out.append({"$dict": [[v for _, v in uniq], _column(idx, 2)]})
-    return min(out, key=_size) if len(out) > 1 else plain
+            keys = [v for _, v in uniq]
+            out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
+    best = min(out, key=lambda c: c[1]) if out else None
+    # the plain values' JSON is at least 2n + 1 long (a character per value and per comma,
+    # two brackets): a shorter coding wins without encoding them
+    if best is not None and best[1] < 2 * n + 1:
+        return best
+    if best is None and not need_size:
+        return plain, -1
+    mine = (plain, _size(plain))
+    return best if best is not None and best[1] < mine[1] else mine
+
+
+def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+    """One column in its shortest exact coding (`_column_sized`)."""
+    return _column_sized(values, depth, need_size=False)[0]
 
 
 def code_column(values: list[Any]) -> list[Any] | dict[str, Any]:
@@ -394,6 +564,8 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dec" in col:
         k, ints = col["$dec"]
         return [v / 10.0**k for v in _uncolumn(ints)]
+    if "$sig" in col:
+        return _unsig(*col["$sig"])
     if "$nulls" in col:
         runs, held = col["$nulls"]
         it, out = iter(_uncolumn(held)), []
