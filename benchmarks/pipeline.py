@@ -26,6 +26,8 @@ Timings on a shared machine are noisy; compare runs made on the same machine and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import csv
 import os
 import resource
@@ -91,11 +93,21 @@ class CpuSampler:
         return float(np.interp(end, wall, cpu) - np.interp(start, wall, cpu))
 
 
-def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partition_key=None):
-    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures)."""
+def _run(
+    instance: dg.DagsterInstance,
+    settings,
+    site: bool,
+    tags=None,
+    partition_key=None,
+    profile: Path | None = None,
+):
+    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures).
+    With `profile`, the run is profiled (cProfile, the main thread: the in-process executor
+    runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
+    profiler = cProfile.Profile() if profile is not None else None
     started, cpu = time.perf_counter(), time.process_time()
-    with CpuSampler() as sampler:
+    with CpuSampler() as sampler, _profiling(profiler):
         result = dg.materialize(
             assets,
             instance=instance,
@@ -106,6 +118,8 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
         )
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
+    if profiler is not None:
+        profiler.dump_stats(str(profile))
     stats = instance.get_run_step_stats(result.run_id)
     steps = {
         s.step_key: (s.end_time - s.start_time, sampler.between(s.start_time, s.end_time))
@@ -123,6 +137,18 @@ def _run(instance: dg.DagsterInstance, settings, site: bool, tags=None, partitio
         "load": os.getloadavg()[0],
     }
     return elapsed, steps, overhead
+
+
+@contextlib.contextmanager
+def _profiling(profiler: cProfile.Profile | None):
+    if profiler is None:
+        yield
+        return
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
 
 
 def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
@@ -159,8 +185,13 @@ def bench(
     days: int,
     site: bool,
     keep: Path | None = None,
+    profile: Path | None = None,
     stock_event_log: bool = False,
 ) -> None:
+    """Backfill, new day and re-run for one market set; with `profile` (a folder), the new
+    day's and the re-run's cProfile stats go to `<folder>/<markets>m-new.prof` / `-rerun.prof`
+    (read them with `python -m pstats` or snakeviz); with `stock_event_log`, Dagster's own
+    SQLite event log instead of liqmap's batched one."""
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
     # the instance as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml), or with
@@ -194,8 +225,14 @@ def bench(
         }
         _print(f"{days}-day backfill, one run", *_run(instance, settings, site, tags), markets)
         day = (last + timedelta(days=1)).isoformat()
-        _print(f"one new day {day}", *_run(instance, settings, site, None, day), markets)
-        _print("the same day re-run", *_run(instance, settings, site, None, day), markets)
+        prof = {
+            kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
+            for kind in ("new", "rerun")
+        }
+        new = _run(instance, settings, site, None, day, prof["new"])
+        _print(f"one new day {day}", *new, markets)
+        rerun = _run(instance, settings, site, None, day, prof["rerun"])
+        _print("the same day re-run", *rerun, markets)
         conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             states = conn.execute(
@@ -218,15 +255,20 @@ def main() -> None:
     parser.add_argument("--no-site", action="store_true", help="leave the site out")
     parser.add_argument("--keep", type=Path, help="build in this (empty) folder and keep it")
     parser.add_argument(
+        "--profile", type=Path, help="cProfile the new day and the re-run into this folder"
+    )
+    parser.add_argument(
         "--stock-event-log",
         action="store_true",
         help="Dagster's own SQLite event log instead of liqmap's batched one (to compare)",
     )
     args = parser.parse_args()
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     site, stock = not args.no_site, args.stock_event_log
-    bench(args.symbols, args.venues, args.days, site, args.keep, stock)
+    bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
     if args.compare:
-        bench(TWELVE, args.venues, args.days, site, stock_event_log=stock)
+        bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 
 

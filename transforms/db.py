@@ -7,6 +7,7 @@ does not), and readers outside the pipeline use the published snapshot instead.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
@@ -29,9 +30,39 @@ def sql_file(name: str) -> str:
     return resources.files("transforms.sql").joinpath(name).read_text()
 
 
+# What the schema was last applied as: the DDL's sha256 and the number of columns it left in
+# the project's schemas. Executing the whole DDL costs ~50 ms per open (a daily run opens
+# the warehouse a few times per market); when both still match, the DDL is known applied
+# (a dropped table or column, or a changed schema.sql, changes them and the DDL runs again).
+SCHEMA_MARK_TABLE = "main.liqmap_schema"
+SCHEMA_MARK_SQL = f"""
+SELECT (SELECT any_value(mark) FROM {SCHEMA_MARK_TABLE}),
+       (SELECT count(*) FROM duckdb_columns()
+        WHERE database_name = current_database()
+          AND schema_name IN ('raw', 'stg', 'ref', 'mart'))
+"""
+SCHEMA_COLUMNS_SQL = """
+SELECT count(*) FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name IN ('raw', 'stg', 'ref', 'mart')
+"""
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create missing schemas and tables (no-op when present)."""
-    conn.execute(schema_sql())
+    """Create missing schemas and tables (no-op when present; skipped when the mark says
+    this DDL was applied and nothing of it was dropped since)."""
+    text = schema_sql()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    try:
+        # fetchall: a result left unfinished would refuse the caller's next register()
+        ((mark, columns),) = conn.execute(SCHEMA_MARK_SQL).fetchall()
+    except duckdb.CatalogException:  # no mark yet
+        mark, columns = None, None
+    if mark == f"{digest}:{columns}":
+        return
+    conn.execute(text)
+    ((columns,),) = conn.execute(SCHEMA_COLUMNS_SQL).fetchall()
+    conn.execute(f"CREATE OR REPLACE TABLE {SCHEMA_MARK_TABLE} (mark VARCHAR)")
+    conn.execute(f"INSERT INTO {SCHEMA_MARK_TABLE} VALUES ($mark)", {"mark": f"{digest}:{columns}"})
 
 
 def open_warehouse(

@@ -47,6 +47,13 @@ SELECT DISTINCT day FROM mart.model_state
 WHERE symbol = $symbol AND venue IN (SELECT unnest($venues)) AND day < $before
 ORDER BY day DESC
 """
+# The recorded inputs alone (the context rows): whether a state is stale is read off them
+# before any state blob is fetched, decompressed and hashed.
+STATE_INPUTS_SQL = f"""
+SELECT venue, inputs FROM mart.model_state
+WHERE symbol = $symbol AND day = $day AND scenario = '{CONTEXT}'
+  AND venue IN (SELECT unnest($venues))
+"""
 STATE_ROWS_SQL = """
 SELECT venue, scenario, params_hash, inputs, state, content_hash
 FROM mart.model_state
@@ -232,22 +239,17 @@ def find_restart(
     for day in days:
         if day >= limit:
             continue
-        states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
-        if why:
-            reasons.append(why)
-            continue
-        stale = None
-        for venue in venues:
-            now = bars_fingerprints(conn, venue, symbol, day)
-            changed = first_change(recorded[venue].bars, now, day)
-            tier_day = tier_change(recorded[venue].tiers, tiers[venue], day)
-            if changed is not None:
-                stale = (changed, f"the staged {venue} {symbol} bars of {changed} changed")
-            if tier_day is not None and (stale is None or tier_day < stale[0]):
-                what = "before its first" if tier_day == date.min else f"for {tier_day}"
-                stale = (tier_day, f"a {venue} {symbol} tier snapshot {what} changed")
-            if stale is not None:
-                break
+        # Stale (bars or tiers changed since) is decided from the recorded inputs first:
+        # a stale state's blobs are never read (the next day's run always finds the
+        # newest day's last bar refreshed, so this is the common case).
+        # A state found fresh is then verified whole (its content hash covers the inputs
+        # just read, so a state whose inputs were tampered with is refused there).
+        stale = _stale(conn, symbol, day, venues, tiers)
+        if stale is None:
+            states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
+            if why:
+                reasons.append(why)
+                continue
         if stale is not None:
             reasons.append(f"{stale[1]} (state of {day})")
             limit = min(limit, stale[0])
@@ -259,6 +261,43 @@ def find_restart(
         return Restart(day, states, recorded, why, changed_from)
     why = f"{symbol}: recomputed from the first bar: {reasons[0]}"
     return Restart(None, why=why, rewrite_from=changed_from)
+
+
+def _stale(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    day: date,
+    venues: Sequence[str],
+    tiers: Mapping[str, Mapping[str, str]],
+) -> tuple[date, str] | None:
+    """(first changed day, why) when the staged bars or tiers of a venue changed under the
+    inputs recorded with the state of `day`, read before the state's blobs (a state found
+    fresh here is then verified by `_load_day`, whose content hash covers these inputs; a
+    tampered one found stale is only recomputed from further back, which gives the same
+    rows). None when fresh, or when the inputs are missing or unreadable (`_load_day` then
+    says why)."""
+    rows = conn.execute(
+        STATE_INPUTS_SQL, {"symbol": symbol, "day": day, "venues": list(venues)}
+    ).fetchall()
+    try:
+        recorded = {venue: MarketInputs.from_json(text) for venue, text in rows}
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if any(v not in recorded for v in venues):
+        return None
+    for venue in venues:
+        now = bars_fingerprints(conn, venue, symbol, day)
+        changed = first_change(recorded[venue].bars, now, day)
+        tier_day = tier_change(recorded[venue].tiers, tiers[venue], day)
+        stale = None
+        if changed is not None:
+            stale = (changed, f"the staged {venue} {symbol} bars of {changed} changed")
+        if tier_day is not None and (stale is None or tier_day < stale[0]):
+            what = "before its first" if tier_day == date.min else f"for {tier_day}"
+            stale = (tier_day, f"a {venue} {symbol} tier snapshot {what} changed")
+        if stale is not None:
+            return stale
+    return None
 
 
 def first_day(conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date) -> date | None:
