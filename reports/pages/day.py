@@ -149,11 +149,7 @@ def history_cards(
         ChartCard(
             id="history-risk",
             title="Positions at risk within ±10% of price over the past year",
-            intro=(
-                "Shorts at risk up to 10% above spot and longs at risk down to 10% below it, "
-                "day by day, with their imbalance (dotted, right axis): the headline's figure, "
-                "in the same X:1 notation."
-            ),
+            intro="The headline's figure, day by day.",
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -162,10 +158,7 @@ def history_cards(
         ChartCard(
             id="history-levels",
             title="Both 90% levels over the past year",
-            intro=(
-                "The daily close between the flush floor (90% of longs lie above it) and the "
-                "squeeze ceiling (90% of shorts lie below it)."
-            ),
+            intro="The daily close between both 90% levels.",
             desc=desc,
             spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -315,7 +308,7 @@ def day_context(
         warmup=warmup_note(
             hist if isinstance(hist, int) else None, _lookback_days(data, base_hash)
         ),
-        at_risk_caveat=AT_RISK_CAVEAT.long,
+        at_risk_caveat=AT_RISK_CAVEAT.short,  # the long one: methodology, "How to read"
         heat=heat,
         realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
