@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -406,4 +407,9 @@ def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: Da
     if ctx.venue != AGGREGATE_VENUE:
         title = f"{site.symbol} {venue_label(ctx.venue)} liquidation report {ctx.day_iso}"
     chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
-    return render(env, "day.html.j2", chrome, ctx, nav)
+    # the templates' indentation, written into each of a year's pages, is dropped (a day page
+    # has no <pre>, <textarea> or inline script, where leading blanks would matter)
+    return _INDENT.sub("\n", render(env, "day.html.j2", chrome, ctx, nav))
+
+
+_INDENT = re.compile(r"\n[ \t]+")
