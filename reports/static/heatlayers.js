@@ -278,7 +278,7 @@
     'value="100" aria-describedby="heat-threshold-value"> ' +
     '<output id="heat-threshold-value" for="heat-threshold">100% of the 99th percentile</output></p>' +
     '<p class="caveat-inline">The switch moves the 24h and 1w heatmaps and the liquidation map; ' +
-    "the 1m, 3m and 1y heatmaps always show the base model with all leverage.</p>";
+    "the 1m, 3m and 1y heatmaps do not take the switch (base model, all leverage).</p>";
   Array.prototype.forEach.call(document.querySelectorAll("[data-heat-controls]"), function (el) {
     el.innerHTML = CONTROLS;
   });
