@@ -112,14 +112,16 @@ def test_every_page_exists(built):
     out, _, days = built
     for d in days:
         assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
-        for name in ("daily", "scenarios"):
-            assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
-            assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
-        # the day's map: Parquet only (as CSV, most of the site); its heatmap is in the
-        # shared heat month file, not repeated per day
-        assert (out / SYMBOL / d.isoformat() / "liq_map.parquet").is_file()
-        assert not (out / SYMBOL / d.isoformat() / "liq_map.csv").exists()
-        assert not (out / SYMBOL / d.isoformat() / "heatmap.parquet").exists()
+        # the downloads are the month's (reports.downloads), none beside the page
+        month = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
+        assert sorted(p.name for p in (out / SYMBOL / d.isoformat()).iterdir()) == ["index.html"]
+        assert (month / "daily.csv").is_file() and not (month / "daily.parquet").exists()
+        # the maps and scenario rows: Parquet only (as CSV, most of the site); the heatmap
+        # is in the shared heat month file, not repeated
+        for name in ("liq_map", "scenarios"):
+            assert (month / f"{name}.parquet").is_file()
+            assert not (month / f"{name}.csv").exists()
+        assert not (month / "heatmap.parquet").exists()
         assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
@@ -521,8 +523,10 @@ def test_moves_shown_only_once_confirmed(built):
     assert sum(1 for m in mv if not m[3]) == 1
 
     def listed(d: date) -> list[dict]:
-        path = out / SYMBOL / d.isoformat() / "moves.csv"
-        return list(csv.DictReader(path.open())) if path.exists() else []
+        """The swings the month's moves.csv lists as known at the end of day `d`."""
+        path = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7] / "moves.csv"
+        rows = list(csv.DictReader(path.open())) if path.exists() else []
+        return [r for r in rows if r["as_of_day"] == d.isoformat()]
 
     for start, end, conf_ts, _ in late:
         for d in days:

@@ -99,7 +99,8 @@ class DayNav:
     """Where a day page lives: `root` (path to the site root), `sym_root` (to the symbol's
     folder), `day_dir` (from the page to the day's own directory: "" for the dated page,
     "YYYY-MM-DD/" for the symbol's latest page), its published neighbours and the downloads
-    it links to (name -> file formats)."""
+    it links to (name -> file formats) in `downloads_dir` (from the page to the folder of
+    the day's month, reports.downloads), month `downloads_month` (YYYY-MM)."""
 
     root: str
     sym_root: str
@@ -112,6 +113,8 @@ class DayNav:
     venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
     data_key: str = ""  # the page's day data file (reports.datafiles), without .js
     venue_buttons: tuple[VenueButton, ...] = ()  # the charts' venue switch
+    downloads_dir: str = ""
+    downloads_month: str = ""
 
 
 def _param(data: MartData, params_hash: str | None, name: str) -> Any:
