@@ -180,7 +180,7 @@ def run_scope(tally: Tally) -> None:
 
     from transforms.db import warehouse
     from transforms.raw.ingest import ingest_window
-    from transforms.raw.quality import rejected_days
+    from transforms.raw.quality import rejected_market_days
     from transforms.raw.synthetic import generate_mirror
 
     for fault in ("checksum mismatch", "corrupt zip", "HTTP 403", "missing day"):
@@ -200,7 +200,9 @@ def run_scope(tally: Tally) -> None:
                         tally.add(False, False, False, f"{fault}: {exc}")
                         continue
                 with warehouse(settings.warehouse_path) as conn:
-                    withheld = rejected_days(conn, [SYMBOL], f.D0, f.D1)
+                    withheld = rejected_market_days(conn, [SYMBOL], f.D0, f.D1).get(
+                        ("binance", SYMBOL), {}
+                    )
                 days = f._days(settings)
                 line = withheld.get(f.BAD, [""])[0]
                 clear = line.startswith(f.REL) and expected in line.lower()

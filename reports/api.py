@@ -1,11 +1,11 @@
 """The API's stable URLs: one per symbol and venue for its latest day.
 
-    site/api/v1/<SYMBOL>/latest.json          the aggregate across venues
-    site/api/v1/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
+    site/api/v2/<SYMBOL>/latest.json          the aggregate across venues
+    site/api/v2/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
 
 each with a `.js` twin for pages opened from disk. A latest file names its day and links to
 that day's data file and the symbol's daily series (reports.datafiles); the versioned schema
-of every file is docs/api/schema-v1.json, described in docs/api.md.
+of every file is docs/api/schema-v2.json, described in docs/api.md.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _json_value(v: Any) -> Any:
 
 def latest_path(symbol: str, venue: str) -> str:
     """The stable path of a symbol's (and venue's) latest file, from the site root, no suffix."""
-    return f"api/v1/{symbol}/latest" if venue == "all" else f"api/v1/{symbol}/{venue}/latest"
+    return f"api/v{datafiles.API_VERSION}/{symbol}/" + (
+        "latest" if venue == "all" else f"{venue}/latest"
+    )
 
 
 def latest(

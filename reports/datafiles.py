@@ -3,7 +3,7 @@
 Every data file under `site/data/` is `<key>.js`, a script assigning one JSON object to
 `window.LIQMAP_DATA["<key>"]`, because a page opened from disk (file://) may load scripts
 but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of the API,
-`site/api/v1/...`, are JSON with a `.js` twin. Keys are paths:
+`site/api/v2/...`, are JSON with a `.js` twin. Keys are paths:
 
     <SYMBOL>/<venue>/daily           every day's figures (the daily series of the charts)
     <SYMBOL>/<venue>/heat-YYYY-MM    the month's hourly heatmap (a log-coded PNG) and OHLC
@@ -32,8 +32,8 @@ from reports.charts.spec import decode_column, uncompact
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
 
-API_VERSION = 1
-SCHEMA_ID = "https://liqmap.invalid/api/v1/schema.json"
+API_VERSION = 2
+SCHEMA_ID = "https://liqmap.invalid/api/v2/schema.json"
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 

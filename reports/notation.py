@@ -67,11 +67,17 @@ def _scaled_decimals() -> int | None:
     return _decimals_of(ref) if ref is not None and ref > 0 else None
 
 
+def chart_price_decimals() -> int:
+    """The decimals `chart_price` rounds to under the current price scale (for loops that
+    round many prices: look it up once)."""
+    dec = _scaled_decimals()
+    return 2 if dec is None else max(2, dec + 1)
+
+
 def chart_price(x: float) -> float:
     """A price as written into chart data: cents for BTC-scale symbols, one decimal more
     than shown for small prices (a DOGE line rounded to cents would be flat)."""
-    dec = _scaled_decimals()
-    return round(x, 2 if dec is None else max(2, dec + 1))
+    return round(x, chart_price_decimals())
 
 
 def fmt_step(step: float) -> str:

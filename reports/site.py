@@ -15,6 +15,7 @@
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
       archive/index.html              the symbols, each with a link to its archive
       methodology/index.html          docs/methodology.md rendered
+      params/index.html               every model parameter set, by hash (day pages link here)
       feed.xml                        Atom, one entry per symbol and day
       assets/                         vega-bundle.js (once per bundle version), charts.js,
                                       daynav.js, css
@@ -83,6 +84,7 @@ from reports.pages.day import (
 from reports.pages.feed import feed_xml
 from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
+from reports.pages.params import render_params
 from reports.pages.redirect import redirect_page
 from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
@@ -499,6 +501,9 @@ def build_site(
     writer.write("index.html", render_overview(env, site, summaries), page=True)
     writer.write("archive/index.html", render_symbols_archive(env, site, summaries), page=True)
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
+    # every parameter set, linked from the day pages (mart.model_params: every symbol's)
+    params = {h: r for data, _, _ in loaded for h, r in data.params.items()}
+    writer.write("params/index.html", render_params(env, site, params), page=True)
     synthetic = source == "synthetic"
     writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
     # the "now" view and the alerts feed the header links to (their own page kind)

@@ -104,22 +104,27 @@ def run_day(settings: Settings, day: date) -> dg.ExecuteInProcessResult:
     return run_chain(settings, day)
 
 
-def table_fingerprint(path: Path, table: str) -> tuple[int, str]:
-    """Row count and an order-independent hash of every row of `table`."""
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        excluded = "EXCLUDE (recorded_at)" if table == "mart.model_params" else ""
-        count, digest = conn.execute(
-            f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR "
-            f"FROM (SELECT * {excluded} FROM {table}) t"
-        ).fetchone()
-    finally:
-        conn.close()
+def _fingerprint(conn: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
+    excluded = "EXCLUDE (recorded_at)" if table == "mart.model_params" else ""
+    count, digest = conn.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR "
+        f"FROM (SELECT * {excluded} FROM {table}) t"
+    ).fetchone()
     return int(count), str(digest)
 
 
-def fingerprints(path: Path) -> dict[str, tuple[int, str]]:
-    return {t: table_fingerprint(path, t) for t in TABLES}
+def table_fingerprint(path: Path, table: str) -> tuple[int, str]:
+    """Row count and an order-independent hash of every row of `table`."""
+    return fingerprints(path, (table,))[table]
+
+
+def fingerprints(path: Path, tables: Sequence[str] = TABLES) -> dict[str, tuple[int, str]]:
+    """`table_fingerprint` of each of `tables` (default TABLES), read in one connection."""
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return {t: _fingerprint(conn, t) for t in tables}
+    finally:
+        conn.close()
 
 
 def table_frame(path: Path, table: str) -> pd.DataFrame:

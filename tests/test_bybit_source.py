@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.venue_helpers import cached_files
 from transforms.config import ConfigError
 from transforms.raw.venues.bybit import (
     Banned,
@@ -72,11 +73,6 @@ def _client(server: FakeBybitServer, **kwargs) -> BybitClient:
 
 def _source(server, tmp_path: Path, now: datetime = LATER, **kwargs) -> BybitSource:
     return BybitSource(tmp_path / "cache", _client(server, **kwargs), now=lambda: now)
-
-
-def _files(tmp_path: Path) -> list[Path]:
-    root = tmp_path / "cache"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def _day_rows(arr: np.ndarray, day: date) -> np.ndarray:
@@ -192,7 +188,7 @@ def test_day_in_progress_is_never_cached_as_final(server, tmp_path) -> None:
     with _source(server, tmp_path, now=noon) as src:
         partial = src.fetch_day("open_interest_5m", SYMBOL, today)
         assert not partial.final and partial.path is None
-        assert _files(tmp_path) == []
+        assert cached_files(tmp_path) == []
         src.fetch_day("open_interest_5m", SYMBOL, today)  # asked again: fetched again
     assert server.requests_by_path[OI] == 4
     just_after = datetime(2026, 10, 4, 0, 5, tzinfo=UTC)  # inside the settling margin
@@ -201,7 +197,7 @@ def test_day_in_progress_is_never_cached_as_final(server, tmp_path) -> None:
     settled = datetime(2026, 10, 4, 0, 30, tzinfo=UTC)
     with _source(server, tmp_path, now=settled) as src:
         assert src.fetch_day("open_interest_5m", SYMBOL, today).final
-    assert len(_files(tmp_path)) == 2  # data file + .sha256
+    assert len(cached_files(tmp_path)) == 2  # data file + .sha256
 
 
 def test_empty_day_returns_no_rows_and_is_not_cached(server, tmp_path) -> None:
@@ -209,7 +205,7 @@ def test_empty_day_returns_no_rows_and_is_not_cached(server, tmp_path) -> None:
         for name in ("klines_1m", "open_interest_5m", "funding"):
             day = src.fetch_day(name, SYMBOL, date(2026, 9, 20))  # before the market exists
             assert day.rows == [] and not day.final
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_past_day_with_a_gap_is_returned_but_not_cached(market, tmp_path) -> None:
@@ -219,7 +215,7 @@ def test_past_day_with_a_gap_is_returned_but_not_cached(market, tmp_path) -> Non
     with FakeBybitServer([gappy]) as srv, _source(srv, tmp_path) as src:
         day = src.fetch_day("open_interest_5m", SYMBOL, DAY)
         assert len(day.rows) == 288 - 6 and not day.final
-        assert _files(tmp_path) == []
+        assert cached_files(tmp_path) == []
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
         assert srv.requests_by_path[OI] == 4  # asked again: an outage may be filled later
 
@@ -257,7 +253,7 @@ def test_retcode_error_names_endpoint_and_code(server, tmp_path) -> None:
         src.fetch_day("klines_1m", SYMBOL, DAY)
     message = str(info.value)
     assert KLINE in message and "retCode 10001" in message and "params error" in message
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_retcode_10006_is_retried_within_the_budget(server, tmp_path) -> None:
@@ -278,7 +274,7 @@ def test_deadline_reached_in_the_retry_after_10006_is_rate_limited(server, tmp_p
     ):
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
     assert OI in str(info.value) and "10006" in str(info.value)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_retcode_10006_until_the_deadline_is_rate_limited(server, tmp_path) -> None:
@@ -292,7 +288,7 @@ def test_retcode_10006_until_the_deadline_is_rate_limited(server, tmp_path) -> N
     # backed off, did not hammer: waits of 0.1, 0.2, 0.4, 0.8 s fit in 3 s (at most 5 requests
     # however fast the machine), and even a slow first answer leaves room for one retry
     assert 2 <= server.requests_by_path[OI] <= 5
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_403_bans_and_the_client_backs_off(server, tmp_path) -> None:
@@ -305,7 +301,7 @@ def test_403_bans_and_the_client_backs_off(server, tmp_path) -> None:
         with pytest.raises(Banned):  # still backing off: nothing is sent
             src.fetch_day("klines_1m", SYMBOL, DAY)
         assert server.requests == sent
-        assert _files(tmp_path) == []
+        assert cached_files(tmp_path) == []
         time.sleep(1.6)  # the back-off expires (any longer wait gives the same result)
         assert len(src.fetch_day("funding", SYMBOL, DAY).rows) == 3
 
@@ -323,7 +319,7 @@ def test_truncated_json_body_is_an_error_and_nothing_is_cached(server, tmp_path)
     with _source(server, tmp_path) as src, pytest.raises(BybitFormatError) as info:
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
     assert "truncated or invalid JSON" in str(info.value) and OI in str(info.value)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -341,7 +337,7 @@ def test_page_with_a_missing_field_is_rejected(server, tmp_path, name, path, fie
     message = str(info.value)
     assert path in message and "list[0]" in message
     assert (f"missing field {field!r}" in message) if field else ("array of 7" in message)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_slow_server_fails_at_the_request_deadline(server, tmp_path) -> None:
@@ -355,7 +351,7 @@ def test_slow_server_fails_at_the_request_deadline(server, tmp_path) -> None:
     # gave up before the slow server's first answer (30 s per attempt without the deadline)
     assert time.monotonic() - t0 < 30.0
     assert server.url + KLINE in str(info.value) and "deadline" in str(info.value)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 # -- rate limiter, settings, OI semantics -------------------------------------------------------

@@ -20,7 +20,7 @@ from ingest_helpers import SEED, SYMBOL, ArchiveServer, Fault, make_settings
 
 from transforms.db import warehouse
 from transforms.raw.ingest import ingest_window
-from transforms.raw.quality import rejected_days
+from transforms.raw.quality import rejected_market_days
 from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.binance.datasets import archive_relpath
 
@@ -29,6 +29,7 @@ D0, D1 = date(2025, 11, 26), date(2025, 11, 30)  # four days [D0, D1)
 DAYS = [D0 + timedelta(days=i) for i in range(4)]
 BAD = DAYS[1]
 REL = archive_relpath("klines_1m", SYMBOL, BAD.isoformat())
+BINANCE = ("binance", SYMBOL)  # the one market these tests load
 
 
 def _break(server: ArchiveServer, mirror, fault: str) -> str:
@@ -85,7 +86,7 @@ def test_one_bad_archive_file_withholds_its_day_only(fault, tmp_path):
         assert _days(settings) == set(DAYS) - {BAD}
         assert [r.period for r in result.rejections] == [BAD.isoformat()]
         with warehouse(settings.warehouse_path) as conn:
-            withheld = rejected_days(conn, [SYMBOL], D0, D1)
+            withheld = rejected_market_days(conn, [SYMBOL], D0, D1).get(BINANCE, {})
         assert list(withheld) == [BAD]
         line = withheld[BAD][0]
         assert line.startswith(REL) and expected in line.lower(), line
@@ -102,7 +103,7 @@ def test_one_bad_archive_file_withholds_its_day_only(fault, tmp_path):
         ingest_window(_connect(settings), settings, "klines_1m", D0, D1, LOG)
         assert _days(settings) == set(DAYS)
         with warehouse(settings.warehouse_path) as conn:
-            assert rejected_days(conn, [SYMBOL], D0, D1) == {}
+            assert rejected_market_days(conn, [SYMBOL], D0, D1) == {}
 
 
 def test_a_venue_that_is_down_still_fails_as_a_venue(tmp_path):
@@ -309,7 +310,7 @@ def test_one_bad_row_in_a_monthly_funding_file_withholds_its_day_only(tmp_path):
                     "SELECT DISTINCT day FROM raw.funding WHERE venue = 'binance'"
                 ).fetchall()
             }
-            withheld = rejected_days(conn, [SYMBOL], D0, D1)
+            withheld = rejected_market_days(conn, [SYMBOL], D0, D1).get(BINANCE, {})
             stored = conn.execute("SELECT count(*) FROM raw.rejected_files").fetchone()[0]
         assert loaded == set(DAYS) - {BAD}
         assert list(withheld) == [BAD] and stored == 1

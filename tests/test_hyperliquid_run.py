@@ -5,32 +5,24 @@ loaded partial and named, and over the same staged bars one range update = daily
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import duckdb
-import pandas as pd
 import pytest
 
 from tests.pipeline_helpers import run_range, temp_settings
-from transforms.marts.update import update_marts
-from transforms.model import ModelParams
+from tests.venue_helpers import PINNED_NOW, assert_range_update_equals_daily, pin_clock
 from transforms.raw.venues.hyperliquid.feed import shadow_market, write_demo_samples
 from transforms.raw.venues.hyperliquid.samples import samples_root
 
 SYMBOL = "BTCUSDT"
 VENUES = ("binance", "bybit", "okx", "hyperliquid")
-MART_TABLES = ("mart.daily_metrics", "mart.liq_map", "mart.liq_heatmap", "mart.moves")
-
-
-def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
-    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
 
 
 @pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
-def test_four_venues_offline_with_a_sample_gap_and_range_equals_daily(tmp_path) -> None:
-    last = datetime.now(UTC).date() - timedelta(days=1)
+def test_four_venues_offline_with_a_sample_gap_and_range_equals_daily(tmp_path, monkeypatch):
+    pin_clock(monkeypatch, PINNED_NOW)  # three days ending yesterday by the pinned clock
+    last = PINNED_NOW.date() - timedelta(days=1)
     first = last - timedelta(days=2)
     gap_day = first + timedelta(days=1)
     env = {"LIQMAP_VENUES": ",".join(VENUES)}
@@ -64,23 +56,8 @@ def test_four_venues_offline_with_a_sample_gap_and_range_equals_daily(tmp_path) 
     assert klines[0] == 3 * 1440
     assert [r[0] for r in verified] == [first.isoformat(), last.isoformat()]  # gap day: partial
     assert {r[0] for r in venues} == {*VENUES, "all"}
-    end = last + timedelta(days=1)
-    copies = []
-    for name in ("range", "daily"):
-        path = tmp_path / f"{name}.duckdb"
-        shutil.copy(settings.warehouse_path, path)
-        copies.append(duckdb.connect(str(path)))
-    ranged, daily = copies
-    try:
-        update_marts(ranged, SYMBOL, ModelParams(), first, end, True, VENUES)
-        day = first
-        while day < end:
-            update_marts(daily, SYMBOL, ModelParams(), day, day + timedelta(days=1), True, VENUES)
-            day += timedelta(days=1)
-        for table in MART_TABLES:
-            a, b = _rows(ranged, table), _rows(daily, table)
-            assert "hyperliquid" in set(a["venue"]) or table == "mart.moves", table
-            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
-    finally:
-        for conn in copies:
-            conn.close()
+    ranged = assert_range_update_equals_daily(
+        settings.warehouse_path, tmp_path, first, last, VENUES
+    )
+    for table, rows in ranged.items():
+        assert "hyperliquid" in set(rows["venue"]) or table == "mart.moves", table

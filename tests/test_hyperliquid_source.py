@@ -12,6 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.venue_helpers import (
+    REST_DAY,
+    REST_FIRST_DAY,
+    REST_SYMBOL,
+    assert_cache_hit_then_tampering_named,
+    cached_files,
+)
 from transforms.db import warehouse
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.hyperliquid.api import HyperliquidClient
@@ -29,9 +36,7 @@ from transforms.raw.venues.hyperliquid.market import generate_market
 from transforms.raw.venues.hyperliquid.samples import Sampler, samples_root
 from transforms.raw.venues.hyperliquid.source import HyperliquidSource, day_start_ms
 
-SYMBOL = "BTCUSDT"
-FIRST_DAY = date(2026, 10, 1)
-DAY = date(2026, 10, 2)
+SYMBOL, FIRST_DAY, DAY = REST_SYMBOL, REST_FIRST_DAY, REST_DAY
 NOW = datetime(2026, 10, 4, 2, 0, tzinfo=UTC)
 MIN = 60_000
 
@@ -66,11 +71,6 @@ def _source(server, tmp_path: Path, now: datetime = NOW, **kwargs) -> Hyperliqui
     return HyperliquidSource(
         tmp_path / "cache", tmp_path / "data", _client(server, **kwargs), now=lambda: now
     )
-
-
-def _files(tmp_path: Path) -> list[Path]:
-    root = tmp_path / "cache"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def _sample_day(
@@ -184,7 +184,7 @@ def test_a_sample_gap_makes_the_day_partial_and_named(server, tmp_path, clock) -
     assert all(r[0] != day_start_ms(DAY) + 600 * MIN for r in oi.rows)  # not filled
     gaps = (samples_root(tmp_path / "data") / DAY.isoformat() / "gaps.jsonl").read_text()
     assert gaps.count("\n") == 3 and "HTTP 422" in gaps
-    assert not any("open_interest_5m" in str(p) for p in _files(tmp_path))
+    assert not any("open_interest_5m" in str(p) for p in cached_files(tmp_path))
     with warehouse(tmp_path / "w.duckdb") as conn:
         from transforms.raw.quality import check_dataset
         from transforms.raw.venues.hyperliquid.load import replace_days
@@ -199,13 +199,11 @@ def test_a_sample_gap_makes_the_day_partial_and_named(server, tmp_path, clock) -
 
 def test_cache_hit_makes_zero_requests_and_tampering_is_named(server, tmp_path, clock) -> None:
     _sample_day(server, clock, tmp_path, DAY)
-    first = _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
-    sent = server.requests
-    again = _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
-    assert again.from_cache and again.rows == first.rows and server.requests == sent
-    first.path.write_bytes(first.path.read_bytes().replace(b"1", b"2", 1))
-    with pytest.raises(CacheCorrupt, match=str(first.path.name)):
-        _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
+
+    def fetch():  # a new source each time: the cache is what they share
+        return _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
+
+    assert_cache_hit_then_tampering_named(fetch, server, CacheCorrupt, (b"1", b"2"))
 
 
 def test_empty_and_unfinished_days_are_not_cached(server, tmp_path, clock) -> None:
@@ -216,7 +214,7 @@ def test_empty_and_unfinished_days_are_not_cached(server, tmp_path, clock) -> No
     assert empty.rows == [] and not empty.final
     clock[0] = ms(NOW)
     running = _source(server, tmp_path).fetch_day("klines_1m", SYMBOL, date(2026, 10, 4))
-    assert len(running.rows) == 120 and not running.final and _files(tmp_path) == []
+    assert len(running.rows) == 120 and not running.final and cached_files(tmp_path) == []
 
 
 def test_an_error_answer_inside_http_200_is_a_format_error(server, tmp_path, clock) -> None:
@@ -224,7 +222,7 @@ def test_an_error_answer_inside_http_200_is_a_format_error(server, tmp_path, clo
     server.add_fault(Fault("retcode", path="/info", ret_code=0, ret_msg="rejected"))
     with pytest.raises(HyperliquidFormatError, match="expected an array, got dict"):
         _source(server, tmp_path).fetch_day("klines_1m", SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_an_unknown_coin_is_http_422_named_at_once(server, tmp_path, clock) -> None:
@@ -232,7 +230,7 @@ def test_an_unknown_coin_is_http_422_named_at_once(server, tmp_path, clock) -> N
     sent = server.requests
     with pytest.raises(HyperliquidApiError, match="candleSnapshot: HTTP 422"):
         _source(server, tmp_path).fetch_day("klines_1m", "DOGEUSDT", DAY)
-    assert server.requests == sent + 1 and _files(tmp_path) == []
+    assert server.requests == sent + 1 and cached_files(tmp_path) == []
 
 
 def test_http_429_is_retried_then_succeeds(server, tmp_path, clock) -> None:
@@ -250,7 +248,7 @@ def test_http_429_until_the_deadline_is_rate_limited(server, tmp_path, clock) ->
     with pytest.raises(RateLimited, match="fundingHistory: HTTP 429") as err:
         src.fetch_day("funding", SYMBOL, DAY)
     assert not isinstance(err.value, (HyperliquidApiError, HyperliquidFormatError))
-    assert isinstance(err.value, HyperliquidError) and _files(tmp_path) == []
+    assert isinstance(err.value, HyperliquidError) and cached_files(tmp_path) == []
 
 
 def test_truncated_json_is_an_error_and_nothing_is_cached(server, tmp_path, clock) -> None:
@@ -258,7 +256,7 @@ def test_truncated_json_is_an_error_and_nothing_is_cached(server, tmp_path, cloc
     server.add_fault(Fault("truncate", path="/info"))
     with pytest.raises(HyperliquidFormatError, match="truncated or invalid JSON"):
         _source(server, tmp_path).fetch_day("klines_1m", SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -270,7 +268,7 @@ def test_an_answer_with_a_missing_field_is_rejected(server, tmp_path, clock, nam
     server.add_fault(Fault("drop_field", path="/info", field=field))
     with pytest.raises(HyperliquidFormatError, match=match):
         _source(server, tmp_path).fetch_day(name, SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_a_sample_missing_mark_is_a_gap_not_a_guess(server, tmp_path, clock) -> None:

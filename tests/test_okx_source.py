@@ -11,6 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.venue_helpers import (
+    REST_DAY,
+    REST_FIRST_DAY,
+    REST_SYMBOL,
+    assert_cache_hit_then_tampering_named,
+    cached_files,
+)
 from transforms.db import warehouse
 from transforms.raw.venues.okx.api import OkxClient
 from transforms.raw.venues.okx.datasets import DATASETS, inst_id
@@ -27,9 +34,7 @@ from transforms.raw.venues.okx.load import replace_tier_snapshot
 from transforms.raw.venues.okx.market import generate_market
 from transforms.raw.venues.okx.source import OkxSource, day_start_ms
 
-SYMBOL = "BTCUSDT"
-FIRST_DAY = date(2026, 10, 1)
-DAY = date(2026, 10, 2)
+SYMBOL, FIRST_DAY, DAY = REST_SYMBOL, REST_FIRST_DAY, REST_DAY
 #: the server's and the source's clock: two days after the market's last day
 NOW = datetime(2026, 10, 6, 2, 0, tzinfo=UTC)
 CANDLES, MARK = "/api/v5/market/history-candles", "/api/v5/market/history-mark-price-candles"
@@ -52,11 +57,6 @@ def _source(server, tmp_path: Path, now: datetime = NOW, **kwargs) -> OkxSource:
     options = dict(request_deadline_s=5.0, rate_limit_backoff_s=0.01, http_backoff_s=0.01)
     options.update(kwargs)
     return OkxSource(tmp_path / "cache", OkxClient(server.url, **options), now=lambda: now)
-
-
-def _files(tmp_path: Path) -> list[Path]:
-    root = tmp_path / "cache"
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
 def test_candles_page_backwards_with_after_newest_first(server, market, tmp_path) -> None:
@@ -94,7 +94,7 @@ def test_open_bar_is_dropped_and_the_day_is_not_final(market, tmp_path) -> None:
     with FakeOkxServer([market], now_ms=lambda: int(now.timestamp() * 1000)) as srv:
         day = _source(srv, tmp_path, now=now).fetch_day("klines_1m", SYMBOL, DAY)
     assert len(day.rows) == 12 * 60  # 00:00..11:59; the 12:00 bar is open (confirm "0")
-    assert not day.final and _files(tmp_path) == []
+    assert not day.final and cached_files(tmp_path) == []
 
 
 def test_open_interest_older_than_okx_keeps_is_out_of_reach(server, tmp_path) -> None:
@@ -113,25 +113,22 @@ def test_open_interest_older_than_okx_keeps_is_out_of_reach(server, tmp_path) ->
 
 
 def test_cache_hit_makes_zero_requests_and_tampering_is_named(server, tmp_path) -> None:
-    first = _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
-    sent = server.requests
-    again = _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
-    assert again.from_cache and again.rows == first.rows and server.requests == sent
-    first.path.write_bytes(first.path.read_bytes().replace(b"5", b"6", 1))
-    with pytest.raises(CacheCorrupt, match=str(first.path.name)):
-        _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
+    def fetch():  # a new source each time: the cache is what they share
+        return _source(server, tmp_path).fetch_day("funding", SYMBOL, DAY)
+
+    assert_cache_hit_then_tampering_named(fetch, server, CacheCorrupt, (b"5", b"6"))
 
 
 def test_empty_day_returns_no_rows_and_is_not_cached(server, tmp_path) -> None:
     day = _source(server, tmp_path).fetch_day("klines_1m", SYMBOL, date(2026, 10, 5))
-    assert day.rows == [] and not day.final and _files(tmp_path) == []
+    assert day.rows == [] and not day.final and cached_files(tmp_path) == []
 
 
 def test_unknown_instrument_is_a_code_inside_http_200(server, tmp_path) -> None:
     with pytest.raises(OkxApiError, match=r"code 51001 \(Instrument ID does not exist\)") as err:
         _source(server, tmp_path).fetch_day("klines_1m", "DOGEUSDT", DAY)
     assert err.value.endpoint == CANDLES and "instId=DOGE-USDT-SWAP" in str(err.value)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_code_50011_is_retried_within_the_budget(server, tmp_path) -> None:
@@ -146,7 +143,7 @@ def test_code_50011_until_the_deadline_is_rate_limited(server, tmp_path) -> None
     src = _source(server, tmp_path, request_deadline_s=3.0, rate_limit_backoff_s=0.1)
     with pytest.raises(RateLimited, match="code 50011"):
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_deadline_reached_in_the_retry_after_50011_is_rate_limited(server, tmp_path) -> None:
@@ -157,7 +154,7 @@ def test_deadline_reached_in_the_retry_after_50011_is_rate_limited(server, tmp_p
     src = _source(server, tmp_path, request_deadline_s=0.5, rate_limit_backoff_s=0.01)
     with pytest.raises(RateLimited, match="code 50011"):
         src.fetch_day("open_interest_5m", SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_http_429_is_retried_then_succeeds(server, tmp_path) -> None:
@@ -171,7 +168,7 @@ def test_http_429_until_the_deadline_fails_naming_the_endpoint(server, tmp_path)
     with pytest.raises(OkxError, match=FUNDING) as err:
         _source(server, tmp_path, request_deadline_s=0.4).fetch_day("funding", SYMBOL, DAY)
     assert not isinstance(err.value, (OkxApiError, OkxFormatError))  # about the venue
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_truncated_json_is_an_error_and_nothing_is_cached(server, tmp_path) -> None:
@@ -179,7 +176,7 @@ def test_truncated_json_is_an_error_and_nothing_is_cached(server, tmp_path) -> N
     server.add_fault(Fault("truncate", path=CANDLES, after=2))
     with pytest.raises(OkxFormatError, match="truncated or invalid JSON"):
         _source(server, tmp_path).fetch_day("klines_1m", SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(
@@ -194,7 +191,7 @@ def test_page_with_a_missing_field_is_rejected(server, tmp_path, name, path, fie
     server.add_fault(Fault("drop_field", path=path, field=field))
     with pytest.raises(OkxFormatError, match=match):
         _source(server, tmp_path).fetch_day(name, SYMBOL, DAY)
-    assert _files(tmp_path) == []
+    assert cached_files(tmp_path) == []
 
 
 def test_tiers_are_contract_counts_valued_with_ct_val(server, tmp_path) -> None:

@@ -1,17 +1,23 @@
 """Issue 9: a bad archive file never reaches the report.
 
 One small warehouse (3 synthetic days, site and snapshot published: the shared session build
-`binance_chain`) is built once; each case copies it, corrupts one file of the last day in the
-mirror on disk (with a matching CHECKSUM, so only validation can catch it), re-runs the real
-Dagster chain and asserts: the run fails, the warehouse (row level), the snapshot and the site
-equal the state before, and the rejection names that file, the rule and the first offending
-line.
+`binance_chain`) is built once; each case copies it and corrupts one file of the last day in
+the mirror on disk (with a matching CHECKSUM, so only validation can catch it).
+
+Every case loads the corrupted dataset's day with the raw asset's own code (`ingest_window`,
+what the asset calls; no Dagster) and asserts: the rejection names that file, the rule and the
+first offending line, the failed gate (the check result the asset reports) names them too, and
+no raw row or file record changed. What the rest of the Dagster chain does with a rejection
+(the run fails, the warehouse at row level, the snapshot and the site equal the state before)
+depends on the dataset, not on the rule: one case of each dataset (FULL_RUN_CASES) re-runs the
+real chain and asserts all of it, as do the range, fixed-file and CLI tests below.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import shutil
 import subprocess
@@ -24,8 +30,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.resources import WarehouseResource
 from tests.builds import BINANCE_DAYS, BINANCE_WINDOW, ChainBuild, digest_tree
 from tests.pipeline_helpers import fingerprints, run_range
+from transforms.raw.ingest import ingest_window
 from transforms.raw.synthetic import headerless
 from transforms.raw.venues.binance.datasets import archive_relpath
 
@@ -134,6 +142,7 @@ def _header_only(text: str, mirror: Path) -> str:
 KLINE_HEADER = 0 if headerless(BAD_DAY) else 1
 METRICS_HEADER = FUNDING_HEADER = 1
 K, MK, M, F = "klines_1m", "mark_klines_1m", "metrics", "funding"
+ONE_DAY = timedelta(days=1)
 FUNDING_ROWS_BEFORE_BAD_DAY = 3 * (BAD_DAY.day - 1)  # 8-hourly settlements
 
 # case -> (dataset, mutation, rule, first offending line or None)
@@ -181,19 +190,37 @@ CASES: dict[str, tuple[str, Callable[[str, Path], str], str, int | None]] = {
 }
 
 
-def _state(settings) -> dict:
-    """Everything a bad run must leave as it was: warehouse rows, snapshot and site bytes."""
-    state: dict = {"tables": fingerprints(settings.warehouse_path)}
+#: one case per dataset (the kline case a parse error) through the whole Dagster chain
+FULL_RUN_CASES = (
+    "funding_nan",
+    "mark_far_from_last",
+    "oi_base_value_swapped",
+    "parse_error_line_501",
+)
+RAW_TABLES = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding")
+
+
+def _file_records(settings) -> list[tuple]:
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        state["files"] = sorted(
-            conn.execute("SELECT * EXCLUDE (loaded_at) FROM raw.files").fetchall()
-        )
+        return sorted(conn.execute("SELECT * EXCLUDE (loaded_at) FROM raw.files").fetchall())
     finally:
         conn.close()
-    state["snapshot"] = hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest()
-    state["site"] = digest_tree(settings.output_site_dir)
-    return state
+
+
+def _state(settings) -> dict:
+    """Everything a bad run must leave as it was: warehouse rows, snapshot and site bytes."""
+    return {
+        "tables": fingerprints(settings.warehouse_path),
+        "files": _file_records(settings),
+        "snapshot": hashlib.sha256(settings.snapshot_path.read_bytes()).hexdigest(),
+        "site": digest_tree(settings.output_site_dir),
+    }
+
+
+def _raw_state(settings) -> dict:
+    """What a rejected file must leave as it was in the raw layer: rows and file records."""
+    return {**fingerprints(settings.warehouse_path, RAW_TABLES), "files": _file_records(settings)}
 
 
 def _rejections(settings) -> list[tuple]:
@@ -224,8 +251,41 @@ def _gate_text(result) -> str:
     return "\n".join(texts)
 
 
+def _assert_rejected(settings, name: str, relpath: str, rule: str, line: int | None) -> None:
+    """raw.rejected_files holds one row: this file, its rule and first offending line."""
+    [(dataset, _period, rel, got_rule, got_line, message)] = _rejections(settings)
+    assert (dataset, rel, got_rule) == (name, relpath, rule), message
+    if line is not None:
+        assert got_line == line, message
+        assert f"line {line}" in message
+    assert "\n" not in message and relpath in message and rule in message
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_file_is_rejected_and_nothing_changes(case, prepared, tmp_path):
+def test_bad_file_is_rejected_by_its_gate(case, prepared, tmp_path):
+    name, mutate, rule, line = CASES[case]
+    settings = _copy(prepared, tmp_path)
+    before = _raw_state(settings)
+    relpath = _corrupt(settings, name, mutate)
+    warehouse = WarehouseResource(path=str(settings.warehouse_path))
+    log = logging.getLogger(__name__)
+
+    result = ingest_window(warehouse.connect, settings, name, BAD_DAY, BAD_DAY + ONE_DAY, log)
+
+    after = _raw_state(settings)
+    if name == F:
+        before.pop("files"), after.pop("files")  # the monthly file is recorded (see below)
+    assert after == before
+    _assert_rejected(settings, name, relpath, rule, line)
+    assert [r.relpath for r in result.rejections] == [relpath]
+    # the check results the raw asset reports, as the Dagster run shows them (the day is
+    # named by the snapshot's check at the run's end: the full-run cases assert it)
+    gate = "\n".join(o.describe() for o in result.outcomes if not o.passed)
+    assert relpath in gate and rule in gate
+
+
+@pytest.mark.parametrize("case", FULL_RUN_CASES)
+def test_bad_file_fails_the_run_and_nothing_changes(case, prepared, tmp_path):
     name, mutate, rule, line = CASES[case]
     settings = _copy(prepared, tmp_path)
     before = _state(settings)
@@ -240,14 +300,13 @@ def test_bad_file_is_rejected_and_nothing_changes(case, prepared, tmp_path):
         # since the month's other days load from it; every row stays as it was
         before.pop("files"), after.pop("files")
     assert after == before
-    [(dataset, _period, rel, got_rule, got_line, message)] = _rejections(settings)
-    assert (dataset, rel, got_rule) == (name, relpath, rule), message
-    if line is not None:
-        assert got_line == line, message
-        assert f"line {line}" in message
-    assert "\n" not in message and relpath in message and rule in message
+    _assert_rejected(settings, name, relpath, rule, line)
     gate = _gate_text(result)
     assert relpath in gate and rule in gate and str(BAD_DAY) in gate
+
+
+def test_full_run_cases_cover_every_dataset():
+    assert {CASES[case][0] for case in FULL_RUN_CASES} == {CASES[c][0] for c in CASES}
 
 
 def test_range_publishes_good_days_and_names_the_bad_one(prepared, tmp_path):

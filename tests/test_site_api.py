@@ -1,5 +1,5 @@
 """The site's data files are a documented API: every data file and every latest file
-validates against docs/api/schema-v1.json, says whether its data is synthetic, and the
+validates against docs/api/schema-v2.json, says whether its data is synthetic, and the
 stable latest URL of each symbol and venue names the latest day."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue s
 pytestmark = pytest.mark.xdist_group("browser")  # the two-venue site, as test_site_venues
 
 SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "docs" / "api" / "schema-v1.json").read_text()
+    (Path(__file__).resolve().parent.parent / "docs" / "api" / "schema-v2.json").read_text()
 )
 
 
@@ -46,17 +46,17 @@ def test_latest_urls_validate_and_name_the_latest_day(built):  # noqa: F811
     out, _, wh = built
     v = _validator()
     for rel, venue in (("", "all"), ("binance/", "binance"), ("bybit/", "bybit")):
-        path = out / "api" / "v1" / SYMBOL / rel / "latest.json"
+        path = out / "api" / "v2" / SYMBOL / rel / "latest.json"
         obj = json.loads(path.read_text())
         v.validate(obj)
         assert obj["venue"] == venue and obj["symbol"] == SYMBOL
         key, twin = parse_js(path.with_suffix(".js").read_text())
         assert twin == obj and key == path.relative_to(out).with_suffix("").as_posix()
         assert (out / obj["links"]["page"]).is_file() and (out / obj["links"]["day_data"]).is_file()
-    latest = json.loads((out / "api" / "v1" / SYMBOL / "latest.json").read_text())
+    latest = json.loads((out / "api" / "v2" / SYMBOL / "latest.json").read_text())
     assert latest["day"] == wh.days[-1].isoformat()
     # Bybit lacks the last day: its latest is its own last day
-    bybit = json.loads((out / "api" / "v1" / SYMBOL / "bybit" / "latest.json").read_text())
+    bybit = json.loads((out / "api" / "v2" / SYMBOL / "bybit" / "latest.json").read_text())
     assert bybit["day"] == wh.second_venue_last.isoformat()
 
 
@@ -65,7 +65,7 @@ def test_the_schema_rejects_a_file_that_breaks_it(built):  # noqa: F811
     v = _validator()
     _, obj = parse_js(next((out / "data" / SYMBOL / "all").glob("day-*.js")).read_text())
     for broken in (
-        {**obj, "api_version": 2},
+        {**obj, "api_version": 1},
         {**obj, "synthetic_data": "yes"},
         {k: x for k, x in obj.items() if k != "heat_months"},
     ):

@@ -220,6 +220,7 @@ def test_archive_and_methodology_pages(site, server, browser):
         f"{SYMBOL}/archive/index.html",
         "archive/index.html",
         "methodology/index.html",
+        "params/index.html",
     ):
         v = Visit(browser, f"{server}/{path}", charts=False)
         try:

@@ -131,6 +131,7 @@ def test_every_page_exists(built):
         f"{SYMBOL}/daily.csv",
         "archive/index.html",
         "methodology/index.html",
+        "params/index.html",
         "feed.xml",
         "assets/vega-bundle.js",
         "assets/charts.js",
@@ -254,6 +255,13 @@ def test_numbers_on_the_page_equal_the_mart(built, base_rows):
         assert f"{d.isoformat()} 24:00 UTC" in text
         assert cur["params_hash"] in text
         assert "Synthetic demo data" in text
+        # its values are on the site's one parameter sets page, not in every day page
+        assert f'params/index.html#p-{cur["params_hash"]}"' in text
+        assert "bin_width_usd" not in text
+    params = _text(out / "params" / "index.html")
+    for h in {base_rows[d]["base"]["params_hash"] for d in days}:
+        assert f'id="p-{h}"' in params
+    assert "bin_width_usd" in params
 
 
 def test_symbol_index_shows_the_latest_day(built, base_rows):
@@ -371,6 +379,7 @@ def test_incremental_build_touches_only_the_given_day(tmp_path, built):
         "index.html",
         "archive/index.html",
         "methodology/index.html",
+        "params/index.html",
         "feed.xml",
     }
     for p, (mtime, data) in before.items():

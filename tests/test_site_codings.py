@@ -9,10 +9,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reports import datafiles
-from reports.charts.spec import compact, uncompact
+from reports.charts.spec import _sig, _tight_all, _unsig, compact, uncompact
 
 LIQDATA = Path(__file__).resolve().parent.parent / "reports" / "static" / "liqdata.js"
 
@@ -57,6 +58,16 @@ def _columns() -> dict[str, list]:
         "pairs": [42500 + 250 * (i // 2) + (750 if i >= 20 else 0) for i in range(40)],
         "gappy": [None if i % 7 < 3 else 6.426e9 - i * 1.1e7 for i in range(40)],
         "bools": [True, True, False, False, True, True, False, False],
+        # few significant digits ($sig): zeros first, decades apart, negative and below one
+        "sig": [0.0, 0.0]
+        + [
+            float(f"{(-1) ** i * ((i * 7919) % 9973 + 1) * 10.0 ** (i % 13 - 4):.3g}")
+            for i in range(40)
+        ]
+        + [0.0, 2e6, 1.5e-3, 2047e5, 1.5e15, 0.125, 10.0],
+        "sig4": [0.0] * 20 + [float(f"{i * 1.37e5 + 3.1e4:.4g}") * (-1) ** i for i in range(30)],
+        # runs of zeros between them (one code per run)
+        "sig_runs": [x for i in range(30) for x in [float((i + 1) * 1370), *[0.0] * (i % 4)]],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
     }
 
@@ -75,6 +86,13 @@ def test_every_coding_gives_back_the_same_values_and_types() -> None:
         ], name
 
 
+def test_a_run_of_zeros_longer_than_one_code_holds() -> None:
+    col = [7.5e5] + [0.0] * 80_000 + [2.5e5, 0.0]
+    coded = _sig(np.array(col))
+    assert coded is not None and len(coded["$sig"][1]) == 3 * 5  # two codes for the run
+    assert _unsig(*coded["$sig"]) == _tight_all(col)
+
+
 def test_short_numbers_leave_strings_and_fractions_alone() -> None:
     obj = {"a": 453_000_000, "b": 'x 1000000 " 2000', "c": [1000.5, 100, -5000, 0.0001]}
     text = datafiles.as_json(obj)
@@ -84,6 +102,9 @@ def test_short_numbers_leave_strings_and_fractions_alone() -> None:
 
 def test_the_liquidation_map_rows_shrink() -> None:
     rows = _map_rows()
+    assert '"$sig"' in json.dumps(compact(rows))  # the notionals, three characters each
+    for name in ("sig", "sig4", "sig_runs"):
+        assert '"$sig"' in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
     plain = len(json.dumps(rows, separators=(",", ":")))
     packed = len(datafiles.as_json(compact(rows)))
     assert packed * 3 < plain, (packed, plain)

@@ -1,7 +1,8 @@
-"""The interactive heatmap in headless Chromium from file:// (issue 22): the wheel zooms and a
-drag pans the time and price scales (the raster moves with them, a double click restores
-the window), and a crosshair under the pointer reads the time, the price and the value of
-the heat cell there, also after zooming.
+"""The interactive heatmap in headless Chromium from file:// (issue 22): the wheel with Ctrl
+held zooms (a plain wheel scrolls the page, never caught by the chart) and a drag pans the
+time and price scales (the raster moves with them, a double click restores the window), and
+a crosshair under the pointer reads the time, the price and the value of the heat cell
+there, also after zooming.
 
 Reuses the fixture site and browser of tests/test_site_browser.py.
 """
@@ -86,6 +87,35 @@ def _open(browser, site) -> Visit:
     return Visit(browser, (out / SYMBOL / days[-2].isoformat() / "index.html").as_uri())
 
 
+def _ctrl_wheel(v: Visit, dy: float) -> None:
+    """A mouse wheel turn with Ctrl held (what zooms the heatmap)."""
+    v.page.keyboard.down("Control")
+    try:
+        v.page.mouse.wheel(0, dy)
+    finally:
+        v.page.keyboard.up("Control")
+
+
+def test_plain_wheel_scrolls_the_page_not_the_heatmap(site, browser):
+    v = _open(browser, site)
+    try:
+        g = v.page.evaluate(GEOMETRY, CHART)
+        v.page.mouse.move(g["left"] + g["w"] / 2, g["top"] + g["h"] / 2)
+        y_before = v.page.evaluate("() => window.scrollY")
+        v.page.mouse.wheel(0, 300)  # no modifier: the page scrolls
+        v.page.wait_for_function("(y) => window.scrollY > y", arg=y_before, timeout=5000)
+        v.page.wait_for_timeout(150)
+        after = v.page.evaluate(
+            "(id) => [window.__chartViews[id].scale('x').domain().map(Number), "
+            "window.__chartViews[id].scale('y').domain().map(Number)]",
+            CHART,
+        )
+        assert after == [g["x"], g["y"]]  # the chart's scales did not move
+        v.check_clean()
+    finally:
+        v.close()
+
+
 def test_wheel_zooms_drag_pans_and_double_click_restores(site, browser):
     v = _open(browser, site)
     try:
@@ -94,7 +124,7 @@ def test_wheel_zooms_drag_pans_and_double_click_restores(site, browser):
         img0 = v.page.evaluate(IMAGE_X, CHART)
         cx, cy = g["left"] + g["w"] / 2, g["top"] + g["h"] / 2
         v.page.mouse.move(cx, cy)
-        v.page.mouse.wheel(0, -400)  # zoom in around the pointer
+        _ctrl_wheel(v, -400)  # zoom in around the pointer
         v.page.wait_for_function(
             "([id, w]) => window.__chartViews[id].scale('x').domain()[1] - "
             "window.__chartViews[id].scale('x').domain()[0] < w",
@@ -161,7 +191,7 @@ def test_crosshair_reads_time_price_and_the_cells_value_also_zoomed(site, browse
             if zoomed:  # around the target, so it stays in the plot
                 pt = v.page.evaluate(AT, [CHART, t, p])
                 v.page.mouse.move(pt["x"], pt["y"])
-                v.page.mouse.wheel(0, -300)
+                _ctrl_wheel(v, -300)
                 v.page.wait_for_timeout(200)
                 z = v.page.evaluate(GEOMETRY, CHART)
                 assert z["x"][1] - z["x"][0] < g["x"][1] - g["x"][0]

@@ -12,11 +12,15 @@ import base64
 import io
 import json
 
+import duckdb
 import numpy as np
 import pytest
 from PIL import Image
 
 from reports.charts.heatmap_spec import VIRIDIS
+from reports.loaders import load_mart_data, load_price_history
+from reports.notation import price_scale
+from reports.pages.day import day_context
 from tests.site_fixtures import SYMBOL
 from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
 
@@ -199,6 +203,34 @@ def test_layer_switch_moves_bars_lines_labels_and_caption(site, server, browser)
         assert "High (≥ 50x)" in note_after[0]
         # the 1m heatmap does not take the switch, and the page says so
         assert "1m, 3m and 1y heatmaps do not take the switch" in v.page.content()
+        v.check_clean()
+    finally:
+        v.close()
+
+
+LAYER_NOTES = """() => Object.fromEntries(Array.from(document.querySelectorAll(
+    'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+  .map((n) => [n.getAttribute('data-layer-note'), n.textContent]))"""
+
+
+def test_the_page_builds_each_views_caption_as_the_build_words_it(fixture_site, server, browser):
+    """The page's HTML prints the default view's map caption only; the page script builds
+    every other view's from the day data (its fields and level marks) with the same text."""
+    d = fixture_site.days[-2]
+    conn = duckdb.connect(str(fixture_site.warehouse), read_only=True)
+    try:
+        data = load_mart_data(conn, SYMBOL)
+        with price_scale(data.base(data.days[-1]).get("close_price")):
+            ctx = day_context(conn, data, load_price_history(conn, data, [d]), d)
+    finally:
+        conn.close()
+    want = next(c for c in ctx.charts if c.id == "liqmap").view_descs
+    assert len(want) == 8
+    page = fixture_site.site / SYMBOL / d.isoformat() / "index.html"
+    assert page.read_text().count("data-layer-note=") == 1
+    v = Visit(browser, f"{server}/{SYMBOL}/{d.isoformat()}/index.html")
+    try:
+        assert v.page.evaluate(LAYER_NOTES) == want
         v.check_clean()
     finally:
         v.close()

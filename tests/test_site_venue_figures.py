@@ -40,6 +40,10 @@ READ = """() => {
     levels: rows('levels'), metrics: rows('metrics'), scenarios: rows('scenarios'),
     bands: rows('bands').length, liqmap: rows('liqmap'),
     caption: document.querySelector('figcaption[data-printed-caption="liqmap"]').textContent,
+    notes: Array.from(document.querySelectorAll(
+        'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+      .map((n) => [n.getAttribute('data-layer-note'), n.textContent, n.hidden]),
+    heatData: document.querySelector('a[data-venue-href]').getAttribute('href'),
     aggregateOnly: Array.from(document.querySelectorAll('[data-aggregate-only]'))
       .map((n) => n.closest('[hidden]') === null),
   };
@@ -124,6 +128,12 @@ def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
+            # Bybit's own page: its captions as its page script builds them
+            v = Visit(browser, (out / SYMBOL / "bybit" / "index.html").as_uri())
+            try:
+                own = [n[:2] for n in v.page.evaluate(READ)["notes"]]
+            finally:
+                v.close()
             v = Visit(browser, page.as_uri())
             try:
                 first = v.page.evaluate(READ)
@@ -134,6 +144,14 @@ def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
                 v.page.wait_for_function("window.__chartsReady === true")
                 got = v.page.evaluate(READ)
                 _check(got, bybit)
+                # the map's caption of every switch view is Bybit's (as its own page shows
+                # them), the selected view's shown; the heatmap's data link is Bybit's file
+                assert [n[:2] for n in got["notes"]] == own
+                assert len(own) > 1
+                assert [n[2] for n in got["notes"]] == [n[2] for n in first["notes"]]
+                assert got["notes"] != first["notes"]
+                assert got["heatData"].endswith(f"/bybit/heat-{d.isoformat()[:7]}.js")
+                assert first["heatData"].endswith(f"/all/heat-{d.isoformat()[:7]}.js")
                 assert got["label"].startswith("Bybit only")
                 assert got["splits"] == 0  # one venue has no split
                 assert not any(got["aggregateOnly"])  # nor the split cards

@@ -397,6 +397,39 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
 
 
+# the map split's bars as drawn: (lo, hi, side, band text, notional text, notional)
+SPLIT_TIPS = """() => {
+  const out = [];
+  const walk = (n) => {
+    if (!n) return;
+    if (n.marktype === 'rect') {
+      for (const it of n.items || []) {
+        const d = it.datum;
+        if (d && d.txt !== undefined) out.push([d.lo, d.hi, d.side, d.band, d.txt, d.val]);
+      }
+    }
+    for (const it of n.items || []) { if (it && it.items) walk(it); }
+  };
+  walk(window.__chartViews['liqmap-venues'].scenegraph().root);
+  return out;
+}"""
+_UNITS = {"": 1.0, "k": 1e3, "M": 1e6, "B": 1e9}
+
+
+def _check_split_tooltips(bars: list) -> None:
+    """The split's tooltip texts, built in the page from each bar's numbers: the band's
+    edges, the segment's notional (3 significant digits) and its share of the band's side."""
+    assert bars
+    shares: dict[tuple, int] = {}
+    for lo, hi, side, band, txt, val in bars:
+        assert band == f"${lo:,.0f} to ${hi:,.0f}", band
+        m = re.fullmatch(r"\$([\d.]+)([kMB]?) \((\d+)%\)", txt)
+        assert m, txt
+        assert float(m.group(1)) * _UNITS[m.group(2)] == pytest.approx(val, rel=5e-3), txt
+        shares[(lo, side)] = shares.get((lo, side), 0) + int(m.group(3))
+    assert all(99 <= s <= 101 for s in shares.values()), shares
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(built):
@@ -417,6 +450,7 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
             v = Visit(browser, page.as_uri())
             try:
                 v.check_clean()
+                _check_split_tooltips(v.page.evaluate(SPLIT_TIPS))
                 v.page.click('button[data-venue="bybit"]')
                 v.page.wait_for_function("window.__chartsReady === true")
                 v.check_clean()

@@ -6,14 +6,13 @@ updates (per venue and the aggregate)."""
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
-import pandas as pd
 import pytest
 
 from tests.pipeline_helpers import run_range, temp_settings
+from tests.venue_helpers import PINNED_NOW, assert_range_update_equals_daily, pin_clock
 from transforms.marts.coverage import collected_from, not_collected_days
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
@@ -23,7 +22,6 @@ SYMBOL = "BTCUSDT"
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 MID = date(2025, 11, 3)  # OKX's first collected day in the copied warehouse
 RAW_TABLES = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding")
-MART_TABLES = ("mart.daily_metrics", "mart.liq_map", "mart.liq_heatmap", "mart.moves")
 
 
 def _copy_as_okx(conn: duckdb.DuckDBPyConnection, since: date) -> None:
@@ -72,22 +70,13 @@ def test_aggregate_names_a_venue_that_starts_mid_window(tmp_path) -> None:
             assert (venues, missing, late) == ("binance,okx", "", "")
 
 
-@pytest.fixture(scope="module")
-def okx_window() -> tuple[date, date]:
-    """Four days ending yesterday: the fake OKX's open interest (latest 1,440 five-minute
-    entries before now) reaches only the last of them fully."""
-    last = datetime.now(UTC).date() - timedelta(days=1)
-    return last - timedelta(days=5), last
-
-
-def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
-    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
-
-
 @pytest.mark.slow  # about 10 s or more: scheduled first (docs/testing.md)
-def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, okx_window) -> None:
-    first, last = okx_window
+def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, monkeypatch) -> None:
+    # six days ending yesterday by the pinned clock: the fake OKX's open interest (the latest
+    # 1,440 five-minute entries before that clock) reaches only the last of them
+    pin_clock(monkeypatch, PINNED_NOW)
+    last = PINNED_NOW.date() - timedelta(days=1)
+    first = last - timedelta(days=5)
     env = {"LIQMAP_VENUES": "binance,bybit,okx"}
     settings = temp_settings(tmp_path, first.isoformat(), last.isoformat(), **env)
     assert run_range(settings, first, last).success  # OKX's early days do not fail the run
@@ -106,23 +95,8 @@ def test_okx_starts_late_the_run_succeeds_and_range_equals_daily(tmp_path, okx_w
     assert "OKX was not collected this day" in page
     # the model over the same staged bars: one range update = one update per day
     venues = ("binance", "bybit", "okx")
-    end = last + timedelta(days=1)
-    copies = []
-    for name in ("range", "daily"):
-        path = tmp_path / f"{name}.duckdb"
-        shutil.copy(settings.warehouse_path, path)
-        copies.append(duckdb.connect(str(path)))
-    ranged, daily = copies
-    try:
-        update_marts(ranged, SYMBOL, ModelParams(), first, end, True, venues)
-        day = first
-        while day < end:
-            update_marts(daily, SYMBOL, ModelParams(), day, day + timedelta(days=1), True, venues)
-            day += timedelta(days=1)
-        for table in MART_TABLES:
-            a, b = _rows(ranged, table), _rows(daily, table)
-            assert set(a["venue"]) == {*venues, "all"}, table
-            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
-    finally:
-        for conn in copies:
-            conn.close()
+    ranged = assert_range_update_equals_daily(
+        settings.warehouse_path, tmp_path, first, last, venues
+    )
+    for table, rows in ranged.items():
+        assert set(rows["venue"]) == {*venues, "all"}, table

@@ -8,9 +8,12 @@ without the chain, for the model and marts tests.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -22,6 +25,92 @@ from transforms.db import apply_schema
 
 SYMBOL = "BTCUSDT"
 VENUES = ("binance", "bybit")
+
+# --- the offline venues' clock, and range = daily over a built warehouse -------------------
+
+#: the clock of the tests running the offline OKX/Hyperliquid demo venues through the chain
+#: (LIQMAP_NOW): noon, far from either midnight; the six days before it lie in one month (one
+#: simulated month) and hold a swing of the synthetic market (rows in mart.moves), also in the
+#: days OKX still serves (its open interest reaches five days back)
+PINNED_NOW = datetime(2026, 9, 27, 12, 0, tzinfo=UTC)
+MART_TABLES = ("mart.daily_metrics", "mart.liq_map", "mart.liq_heatmap", "mart.moves")
+
+
+def pin_clock(monkeypatch: pytest.MonkeyPatch, now: datetime = PINNED_NOW) -> None:
+    """The product's clock pinned to `now` through LIQMAP_NOW alone: yesterday, the archive's
+    last day, and what the offline OKX and Hyperliquid exchanges serve (OKX keeps about five
+    days of open interest before its clock, so unpinned the days it covers would follow the
+    hour the suite runs at)."""
+    monkeypatch.setenv("LIQMAP_NOW", now.isoformat())
+
+
+def mart_rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """A mart's rows (but the parameter hash) in a canonical order."""
+    df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
+    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
+
+
+def assert_range_update_equals_daily(
+    warehouse: Path, tmp: Path, first: date, last: date, venues: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """Over the staged bars of `warehouse` (two copies in `tmp`), one model update of
+    [first, last] gives the same MART_TABLES rows as one update per day, for every venue and
+    the aggregate. Returns the range update's rows by table."""
+    from transforms.marts.update import update_marts
+    from transforms.model import ModelParams
+
+    end = last + timedelta(days=1)
+    copies = []
+    for name in ("range", "daily"):
+        path = tmp / f"{name}.duckdb"
+        shutil.copy(warehouse, path)
+        copies.append(duckdb.connect(str(path)))
+    ranged, daily = copies
+    rows: dict[str, pd.DataFrame] = {}
+    try:
+        update_marts(ranged, SYMBOL, ModelParams(), first, end, True, venues)
+        day = first
+        while day < end:
+            update_marts(daily, SYMBOL, ModelParams(), day, day + timedelta(days=1), True, venues)
+            day += timedelta(days=1)
+        for table in MART_TABLES:
+            rows[table] = a = mart_rows(ranged, table)
+            b = mart_rows(daily, table)
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, obj=table)
+    finally:
+        for conn in copies:
+            conn.close()
+    return rows
+
+
+# --- a REST venue's source against its fake server (test_{bybit,okx,hyperliquid}_source) ---
+
+#: the source tests' market starts on REST_FIRST_DAY; most fetch REST_DAY
+REST_SYMBOL, REST_FIRST_DAY, REST_DAY = "BTCUSDT", date(2026, 10, 1), date(2026, 10, 2)
+
+
+def cached_files(tmp_path: Path) -> list[Path]:
+    """Every file a source made under `tmp_path / "cache"` (none: nothing was cached)."""
+    root = tmp_path / "cache"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def assert_cache_hit_then_tampering_named(
+    fetch: Callable[[], Any], server: Any, error: type[Exception], tamper: tuple[bytes, bytes]
+) -> None:
+    """A day fetched twice: the second comes from the verified cache (same rows, no request).
+    Then a byte of the cached file changed (`tamper`: old, new) makes the next fetch raise
+    `error` naming the file. `fetch()` fetches the day with a new source."""
+    first = fetch()
+    sent = server.requests
+    again = fetch()
+    assert again.from_cache and again.rows == first.rows and server.requests == sent
+    first.path.write_bytes(first.path.read_bytes().replace(*tamper, 1))
+    with pytest.raises(error, match=str(first.path.name)):
+        fetch()
+
+
+# --- a two-venue warehouse through the chain (Binance archive, Bybit REST) ----------------
 
 
 @dataclass(frozen=True)

@@ -64,12 +64,18 @@ def parse_now(raw: str) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def now_utc(env: dict[str, str] | None = None) -> datetime:
+    """Now in UTC: LIQMAP_NOW when it is set (in `env`, default os.environ), else the system
+    clock. The offline venues' fake exchanges read it, so a pinned clock pins what they serve."""
+    pinned = parse_now((os.environ if env is None else env).get("LIQMAP_NOW", ""))
+    return (pinned or datetime.now(UTC)).astimezone(UTC)
+
+
 def current_day(env: dict[str, str] | None = None) -> date:
     """Today in UTC: LIQMAP_NOW's day when it is set (in `env`, default os.environ), else the
     system clock's. Everything that means "yesterday" (the default end, the last day a run
     accepts, the sensor's recent days) counts from here, so a pinned clock pins them all."""
-    pinned = parse_now((os.environ if env is None else env).get("LIQMAP_NOW", ""))
-    return (pinned or datetime.now(UTC)).astimezone(UTC).date()
+    return now_utc(env).date()
 
 
 def default_end_date(today: date | None = None) -> date:

@@ -221,6 +221,9 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 def _full_url(url: str, params: Mapping[str, Any] | None) -> str:
     return str(httpx.URL(url, params=params)) if params else url
 
@@ -233,14 +236,19 @@ def _get_once(
     max_redirects: int,
     max_bytes: int | None,
     on_headers: Callable[[int, httpx.Headers], None] | None = None,
+    retry_statuses: frozenset[int] = RETRY_STATUSES,
+    post: bytes | None = None,
 ) -> bytes:
     """One attempt, following redirects by hand; raises _Transient for retryable failures."""
     target = httpx.URL(url, params=params) if params else httpx.URL(url)
     seen: list[str] = []
+    method, headers = ("GET", None) if post is None else ("POST", _JSON)
     while True:
         seen.append(str(target))
         try:
-            with client.stream("GET", target, follow_redirects=False) as response:
+            with client.stream(
+                method, target, content=post, headers=headers, follow_redirects=False
+            ) as response:
                 status = response.status_code
                 if response.is_redirect:
                     location = response.headers.get("Location")
@@ -274,7 +282,7 @@ def _get_once(
             return body
         if status == 404:
             raise NotFound(seen[0], f"not found (HTTP 404) at {where}")
-        if status in RETRY_STATUSES:
+        if status in retry_statuses:
             raise _Transient(
                 f"HTTP {status} from {where}",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
@@ -311,6 +319,8 @@ def fetch_bytes(
     before_attempt: Callable[[], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     on_headers: Callable[[int, httpx.Headers], None] | None = None,
+    retry_statuses: frozenset[int] = RETRY_STATUSES,
+    post: bytes | None = None,
 ) -> bytes:
     """GET `url` and return the body, all attempts within `deadline_s` (seconds or a Deadline).
 
@@ -320,7 +330,9 @@ def fetch_bytes(
     the URL and the last failure. `before_attempt` runs before every attempt (rate limiting,
     request counting). With `max_attempts`, RetriesExhausted is raised once that many
     attempts failed, even if budget is left. `on_headers(status, headers)` sees every final
-    (non-redirect) response's headers, e.g. a venue's used-weight counter.
+    (non-redirect) response's headers, e.g. a venue's used-weight counter. `retry_statuses`
+    narrows what is retried here (a venue retrying its rate-limit status itself leaves it
+    out); with `post`, the request is a POST of that JSON body instead of a GET.
     """
     deadline = deadline_s if isinstance(deadline_s, Deadline) else Deadline.after(deadline_s)
     shown = _full_url(url, params)
@@ -341,6 +353,8 @@ def fetch_bytes(
                 max_redirects=max_redirects,
                 max_bytes=max_bytes,
                 on_headers=on_headers,
+                retry_statuses=retry_statuses,
+                post=post,
             )
         except _Transient as exc:
             last = str(exc)

@@ -21,7 +21,9 @@ class ChartCard:
     `downloads`: the name of the day's download (CSV/Parquet) with this chart's data;
     `split`: a second figure in the same card (the chart by venue), None without one;
     `view_descs`: a caption per switch view ('scenario/layer' -> text) when the chart
-    follows the page's model and leverage switch (the page shows the selected view's)."""
+    follows the page's model and leverage switch (the page prints the first; the page
+    script builds the others from the day data: `view_notes`, each view's caption fields
+    other than its lines, which are its level marks' labels)."""
 
     id: str
     title: str
@@ -32,3 +34,4 @@ class ChartCard:
     downloads: str
     split: ChartCard | None = None
     view_descs: dict[str, str] = field(default_factory=dict)
+    view_notes: dict[str, dict[str, str]] = field(default_factory=dict)

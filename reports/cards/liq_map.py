@@ -21,7 +21,14 @@ from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import drawn, view_marks, zone_band
 from reports.loaders import Record
-from reports.notation import chart_price, fmt_price, fmt_step, fmt_usd, ok
+from reports.notation import (
+    chart_price,
+    chart_price_decimals,
+    fmt_price,
+    fmt_step,
+    fmt_usd,
+    ok,
+)
 from transforms.model.layers import LAYER_LABELS
 from transforms.model.scenarios import SCENARIO_LABELS
 
@@ -35,8 +42,22 @@ def _bands(
     """The view's rows merged into at most MAP_MAX_BARS bands within the window. Notional
     and cumulative figures keep 3 significant digits, what the chart's tooltips print
     ($.3s): rounded once from the mart's value, and the data file stays small."""
-    lo = np.array([r["price_low"] for r in rows])
-    hi = np.array([r["price_high"] for r in rows])
+    # one pass over the rows: price_low, price_high and the four notional columns
+    cols = np.array(
+        [
+            (
+                r["price_low"],
+                r["price_high"],
+                r["long_notional"],
+                r["short_notional"],
+                r["long_cum_from_spot"],
+                r["short_cum_from_spot"],
+            )
+            for r in rows
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 6)
+    lo, hi = cols[:, 0], cols[:, 1]
     sel = (hi > lo_edge) & (lo < hi_edge)
     if not sel.any():
         return [], 0.0
@@ -46,29 +67,28 @@ def _bands(
     g = ((lo[sel] - base) // step).astype(np.int64)
     g -= g.min()
     n = int(g.max()) + 1
-
-    def col(name: str) -> np.ndarray:
-        return np.array([r[name] for r in rows], dtype=np.float64)[sel]
-
-    gl = np.bincount(g, weights=col("long_notional"), minlength=n)
-    gs = np.bincount(g, weights=col("short_notional"), minlength=n)
+    picked = cols[sel]
+    gl = np.bincount(g, weights=picked[:, 2], minlength=n)
+    gs = np.bincount(g, weights=picked[:, 3], minlength=n)
     glc = np.zeros(n)
     gsc = np.zeros(n)
-    np.maximum.at(glc, g, col("long_cum_from_spot"))
-    np.maximum.at(gsc, g, col("short_cum_from_spot"))
+    np.maximum.at(glc, g, picked[:, 4])
+    np.maximum.at(gsc, g, picked[:, 5])
     used = np.bincount(g, minlength=n) > 0
     g0 = float(base + (((lo[sel] - base) // step).min()) * step)
     data = []
-    # Python floats in the loop: the same values as numpy's, formatted several times faster
+    # Python floats in the loop: the same values as numpy's, formatted several times faster;
+    # chart_price's rounding inlined (its decimals looked up once)
     ls, ss, lcs, scs = gl.tolist(), gs.tolist(), glc.tolist(), gsc.tolist()
+    ndigits = chart_price_decimals()
     for i in np.nonzero(used)[0].tolist():
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
         lc, sc = lcs[i], scs[i]
         data.append(
             {
                 "k": view,
-                "lo": chart_price(blo),
-                "hi": chart_price(bhi),
+                "lo": round(blo, ndigits),
+                "hi": round(bhi, ndigits),
                 "l": float(f"{ls[i]:.3g}"),
                 "s": float(f"{ss[i]:.3g}"),
                 "lc": float(f"{lc:.3g}") if blo < spot and lc > 0 else None,
@@ -185,6 +205,14 @@ def liq_map_card(
         desc=desc,
         spec=spec,
         view_descs=descs,
+        # what the page script needs besides the default caption and the marks' labels
+        view_notes={
+            v: {
+                "view": r["a"]["view"],
+                **({"totals": r["a"]["totals"]} if r["a"]["totals"] else {}),
+            }
+            for v, r in refs.items()
+        },
         table=Table(
             caption="Largest bands per side (base model, all leverage)",
             head=["Side", "Price band", "Notional"],

@@ -118,6 +118,11 @@ def _window_sums(rows: list[Record], lo_edge: float, hi_edge: float) -> tuple[fl
     )
 
 
+def _decimals(step: float) -> int:
+    """Decimals that show every multiple of `step` exactly (at most 8): 0 for $250."""
+    return len(f"{step:.8f}".rstrip("0").split(".")[1])
+
+
 def venue_map_split(
     agg_rows: list[Record], venue_rows: dict[str, list[Record]], symbol: str, d: date
 ) -> ChartCard | None:
@@ -146,10 +151,8 @@ def venue_map_split(
     series, colours = map_series(venues)
     data = []
     for i, cell in sorted(bands.items()):
-        blo, bhi = base + i * step, base + (i + 1) * step
-        band = f"{fmt_price(blo)} to {fmt_price(bhi)}"
+        blo = base + i * step
         for side in (0, 1):
-            total = float(cell[:, side].sum())
             below = 0.0  # the stack: each venue's segment starts where the previous ended
             for vi in range(len(venues)):
                 value = float(cell[vi, side])
@@ -162,8 +165,6 @@ def venue_map_split(
                         "s": series[side * len(venues) + vi],
                         "v0": float(f"{below - value:.4g}"),
                         "v1": float(f"{below:.4g}"),
-                        "band": band,
-                        "txt": f"{fmt_usd(value)} ({fmt_share(value, total)})",
                     }
                 )
     if not data:
@@ -209,6 +210,7 @@ def venue_map_split(
             "xdomain0": chart_price(lo_edge),
             "xdomain1": chart_price(hi_edge),
             "step": chart_price(step),
+            "pdec": _decimals(chart_price(step)),
         },
     )
     return ChartCard(

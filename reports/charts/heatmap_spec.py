@@ -218,6 +218,10 @@ def crosshair_layers() -> tuple[alt.Chart, alt.Chart, alt.Chart, alt.Chart]:
     return vrule, hrule, halo, text
 
 
+# the wheel events that zoom the heatmap: only with a modifier held (Vega event selector)
+ZOOM_EVENTS = "wheel![event.ctrlKey || event.metaKey || event.shiftKey]"
+
+
 @functools.cache
 def heatmap_template() -> Template:
     """One heatmap timeframe: raster image (named data "heatimg", set by the page script per
@@ -230,9 +234,16 @@ def heatmap_template() -> Template:
         alt.Chart(alt.NamedData(name="heatimg"))
         .mark_image(aspect=False, smooth=False, aria=False)
         .encode(x=_heat_x(), x2="x2:T", y=_heat_y(), y2="y2:Q", url="url:N")
-        # zoom (wheel) and pan (drag) in time and price; a double click restores the window.
-        # The image sits on the scales in data coordinates, so it moves with them.
-        .add_params(alt.selection_interval(name="zoom", bind="scales", encodings=["x", "y"]))
+        # zoom (wheel with Ctrl, Cmd or Shift held; a trackpad pinch is a Ctrl wheel) and pan
+        # (drag) in time and price; a double click restores the window. A plain wheel is left
+        # to the page, so scrolling past the chart never gets caught by it (the filter runs
+        # before the event is consumed). The image sits on the scales in data coordinates,
+        # so it moves with them.
+        .add_params(
+            alt.selection_interval(
+                name="zoom", bind="scales", encodings=["x", "y"], zoom=ZOOM_EVENTS
+            )
+        )
     )
     legend = (
         alt.Chart(alt.Data(values=[{"v": 0.0}]))

@@ -161,7 +161,7 @@ def fill_text(ref: dict[str, Any]) -> str:
     return _FIELD.sub(lambda m: ref["a"][m.group(1)], TEXTS[ref["$text"]])
 
 
-TABLE_MIN_ROWS = 8  # shorter lists of rows stay as they are
+TABLE_MIN_ROWS = 4  # shorter lists of rows stay as they are (a few rows: keys once pay)
 
 
 def _tight(v: Any) -> Any:
@@ -174,6 +174,17 @@ def _tight_all(values: list[Any]) -> list[Any]:
     return [
         int(v) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v for v in values
     ]
+
+
+def _tight_numeric(values: list[Any], arr: np.ndarray) -> list[Any]:
+    """`_tight_all(values)` for numbers (`_numeric` gave `arr`): whole at once when every
+    value, or none, is a whole number under 1e15 (the same values and types)."""
+    whole = (arr == np.trunc(arr)) & (np.abs(arr) < 1e15)
+    if whole.all():
+        return arr.astype(np.int64).tolist()
+    if not whole.any():
+        return list(values)
+    return _tight_all(values)
 
 
 def _runs(values: list[Any]) -> list[list[Any]]:
@@ -239,6 +250,109 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
     return None
 
 
+# `$sig`: each value m * 10^e (a whole m, |e| <= 22) as `width` characters of this alphabet:
+# (e + SIG_E_BIAS) * M + m + M / 2 in base 64, most significant first, M = SIG_M[width]
+# (|m| < 2048 in three characters, < 16384 in four); a code from SIG_RUNS * M up stands for
+# (code - SIG_RUNS * M + 2) zeros in a row (the other side's bands of the map)
+SIG_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+SIG_E_BIAS = 22
+SIG_M = {3: 4096, 4: 32768}
+SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_RUNS * M
+# powers of ten as literals (exact doubles): m * 10^e and m / 10^-e are then one correctly
+# rounded operation, the same in numpy, Python and the page script
+SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
+_SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+
+
+def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
+
+
+def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(m, e) with m * 10^e == every value exactly and |m| < limit, `digits` digits first
+    (the exponent then changes least); None when some value has no such m."""
+    a = np.abs(arr)
+    nz = a > 0
+    top = np.zeros(len(arr), dtype=np.int64)
+    top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
+    m = np.zeros(len(arr))
+    e = np.zeros(len(arr), dtype=np.int64)
+    todo = nz.copy()
+    for shift in range(digits - 1, -1, -1):
+        k = np.clip(top - shift, -SIG_E_BIAS, SIG_E_BIAS)
+        with np.errstate(invalid="ignore", over="ignore"):
+            mm = np.rint(np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)]))
+        ok = todo & (np.abs(mm) < limit) & (_sig_value(mm, k) == arr)
+        m[ok], e[ok] = mm[ok], k[ok]
+        todo &= ~ok
+        if not todo.any():
+            break
+    if todo.any():
+        return None
+    # a zero: m = 0 with the exponent before it (the first value's after it)
+    if nz.any():
+        last = np.where(nz, np.arange(len(arr)), -1)
+        np.maximum.accumulate(last, out=last)
+        last[last < 0] = int(np.argmax(nz))
+        e = e[last]
+    return m, e
+
+
+def _sig(arr: np.ndarray) -> dict[str, Any] | None:
+    """`{"$sig": [width, text]}`: numbers with few significant digits (the map's notionals at
+    3, the venue split's at 4), `width` characters each instead of six or seven: every value
+    is some m * 10^e exactly, as the page script computes it."""
+    for width, digits in ((3, 3), (4, 4)):
+        half = SIG_M[width] // 2
+        parts = _sig_parts(arr, digits, half)
+        if parts is not None:
+            break
+    else:
+        return None
+    m, e = parts
+    code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
+    code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
+    chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
+    return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
+
+
+def _zero_runs(code: np.ndarray, zero: np.ndarray, runs: int, top: int) -> np.ndarray:
+    """The codes with every run of two or more zeros as one code from `runs` up."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.astype(np.int8), [0]))))
+    pieces, prev = [], 0
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if b - a < 2:
+            continue
+        pieces.append(code[prev:a])
+        left = b - a
+        while left >= 2:
+            take = min(left, top - runs + 2)
+            pieces.append(np.array([runs + take - 2]))
+            left -= take
+        pieces.append(code[a : a + left])  # one zero left over: its own code
+        prev = b
+    pieces.append(code[prev:])
+    return np.concatenate(pieces)
+
+
+def _unsig(width: int, text: str) -> list[Any]:
+    """The values of a `$sig` column."""
+    ix = {c: i for i, c in enumerate(SIG_ALPHABET)}
+    big = SIG_M[width]
+    out = []
+    for j in range(0, len(text), width):
+        code = 0
+        for c in text[j : j + width]:
+            code = code * 64 + ix[c]
+        if code >= SIG_RUNS * big:
+            out += [0.0] * (code - SIG_RUNS * big + 2)
+            continue
+        e, m = code // big - SIG_E_BIAS, code % big - big // 2
+        out.append(m * float(SIG_POW10[e]) if e >= 0 else m / float(SIG_POW10[-e]))
+    return _tight_all(out)
+
+
 def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
     n, first = len(values), values[0]
@@ -252,8 +366,11 @@ def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     return None
 
 
+_SIZE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _size(col: Any) -> int:
-    return len(json.dumps(col, separators=(",", ":"), ensure_ascii=False))
+    return len(_SIZE_ENCODER.encode(col))
 
 
 def _null_runs(values: list[Any]) -> list[int]:
@@ -279,19 +396,24 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
     lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
     over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
-    band per venue). `deltas`, `column` and `indices` are
+    band per venue); `{"$sig": [width, text]}` (numbers with few significant digits,
+    three or four characters each: the notionals). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
     column's length."""
-    plain = _tight_all(values)
     n = len(values)
     if n < CODED_MIN_ROWS:
+        plain = _tight_all(values)
         runs = _runs(plain) if n >= 4 else plain
         return {"$rle": runs} if len(runs) * 2 <= n else plain
     arr = _numeric(values)
+    uniq_arr = None  # np.unique of arr: (values, first index, inverse)
     if arr is not None:
         seq = _seq(arr)
         if seq is not None:
             return seq
+        plain = _tight_numeric(values, arr)
+    else:
+        plain = _tight_all(values)
     out: list[Any] = [plain]
     if arr is not None:
         starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
@@ -301,7 +423,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
             out.append(
                 {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
             )
-        few_values = len(np.unique(arr)) * 3 <= n
+        uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
+        few_values = len(uniq_arr[0]) * 3 <= n
         runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
@@ -313,12 +436,16 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         k = runs[0][1]
         if k > 1 and all(c == k for _, c in runs):
             out.append({"$each": [_column(values[::k], 1), k]})
+    if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
+        sig = _sig(arr)  # numbers with few digits: also when zeros make runs
+        if sig is not None:
+            out.append(sig)
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
             if delta is not None:
                 out.append(delta)
-            if depth == 0:
+            if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
                 dec = _dec(arr)
                 if dec is not None:
                     out.append(dec)
@@ -330,7 +457,17 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
             out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
-    if depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+    if depth == 0 and few_values and uniq_arr is not None and np.abs(arr).max() < 1e15:
+        # numbers (whole ones written as ints, so one value has one type): the same
+        # dictionary as below, from np.unique in the order of first appearance
+        _, first, inverse = uniq_arr
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        idx = rank[inverse.reshape(-1)].tolist()
+        keys = [plain[i] for i in first[order].tolist()]
+        out.append({"$dict": [keys, _column(idx, 2)]})
+    elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
@@ -394,6 +531,8 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     if "$dec" in col:
         k, ints = col["$dec"]
         return [v / 10.0**k for v in _uncolumn(ints)]
+    if "$sig" in col:
+        return _unsig(*col["$sig"])
     if "$nulls" in col:
         runs, held = col["$nulls"]
         it, out = iter(_uncolumn(held)), []

@@ -95,8 +95,9 @@ def venue_risk_template() -> Template:
 @functools.cache
 def venue_map_template() -> Template:
     """Notional per price band stacked by venue and side (rows: lo = the band's low edge, s =
-    series, v0/v1 = the segment's bottom and top in USD, stacked by the build; band and txt
-    for the tooltip; the band width is the number `step`), with spot as a rule."""
+    series, v0/v1 = the segment's bottom and top in USD, stacked by the build; the band width
+    is the number `step`, its edges shown with `pdec` decimals), with spot as a rule. The
+    tooltip's band and notional texts are built here from those, not written per day."""
     x = alt.X(
         "lo:Q",
         scale=alt.Scale(
@@ -106,7 +107,18 @@ def venue_map_template() -> Template:
     )
     bars = (
         alt.Chart(alt.Data(values=ph("bands")))
-        .transform_calculate(hi=f"datum.lo + {num('step')}")
+        .transform_calculate(
+            hi=f"datum.lo + {num('step')}",
+            val="datum.v1 - datum.v0",
+            side="indexof(datum.s, ' shorts') >= 0 ? 'shorts' : 'longs'",
+        )
+        .transform_joinaggregate(total="sum(val)", groupby=["lo", "side"])
+        .transform_calculate(
+            band=f"format(datum.lo, '$,.{num('pdec')}f') + ' to ' "
+            f"+ format(datum.hi, '$,.{num('pdec')}f')",
+            txt="replace(format(datum.val, '$.3s'), 'G', 'B') + ' (' "
+            "+ format(datum.total > 0 ? datum.val / datum.total : 0, '.0%') + ')'",
+        )
         .mark_bar()
         .encode(
             x=x,

@@ -67,7 +67,6 @@ class DayContext:
     realized: RealizedCard | None
     charts: list[ChartCard]
     params_hash: str | None
-    params_rows: list[tuple[str, str]]
     scenario_hashes: list[tuple[str, str | None]]
     venue: str = AGGREGATE_VENUE  # the page's venue ('all': the aggregate)
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
@@ -112,18 +111,6 @@ class DayNav:
     venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
     data_key: str = ""  # the page's day data file (reports.datafiles), without .js
     venue_buttons: tuple[VenueButton, ...] = ()  # the charts' venue switch
-
-
-def _params_rows(data: MartData, params_hash: str | None) -> list[tuple[str, str]]:
-    """The base scenario's model parameters as (name, JSON text) rows."""
-    p = data.params.get(params_hash)
-    rows: list[tuple[str, str]] = []
-    if p:
-        with contextlib.suppress(ValueError, TypeError):
-            for k, v in sorted(json.loads(p["params_json"]).items()):
-                txt = v if isinstance(v, str) else json.dumps(v, separators=(", ", ": "))
-                rows.append((k, txt))
-    return rows
 
 
 def _param(data: MartData, params_hash: str | None, name: str) -> Any:
@@ -333,7 +320,6 @@ def day_context(
         realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
         params_hash=base_hash,
-        params_rows=_params_rows(data, base_hash),
         scenario_hashes=[
             (SCENARIO_LABELS.get(k, k), r.get("params_hash"))
             for k, r in sorted(scen.items(), key=lambda kv: scenario_order(kv[0]))
@@ -351,7 +337,9 @@ def printed_figures(ctx: DayContext) -> dict:
     (reports/static/venuefigures.js) to show the chosen venue's: headline, close, what the
     figures add up, the key figures, and the rows (cell texts, row header first) of the
     key levels, metrics, scenarios and largest-bands tables and of each chart card's table
-    (by card id). The charts' captions are their specs' descriptions."""
+    (by card id). The charts' captions are their specs' descriptions; a card with a
+    caption per switch view (the liquidation map) has its captions built by the page
+    script from the venue's day data ("notes" and the level marks, charts.js)."""
     return {
         "headline": ctx.headline,
         "spot": ctx.spot,
@@ -412,6 +400,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": coded_whatif(ctx.whatif),
+            # each switch view's caption fields (charts.js layerNotes builds the captions)
+            "notes": {c.id: c.view_notes for c in ctx.charts if c.view_notes},
             # a venue's figures for the venue switch; the aggregate's are in the page itself
             **({"printed": printed_figures(ctx)} if ctx.venue != AGGREGATE_VENUE else {}),
         },

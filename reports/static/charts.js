@@ -55,14 +55,48 @@
     });
   }
 
+  /* The caption of every switch view of a chart that follows the layer switch (spans
+     [data-layer-note] in its figcaption; the page prints the first view's): the chart's
+     caption pattern filled with the first view's fields, the view's own from the day
+     data's "notes", and as lines the labels of the view's level marks
+     (reports.cards.liq_map._desc). Only the selected view's is shown. */
+  function layerNotes(day) {
+    var notes = day.notes || {};
+    var shown = window.liqmapHeat && window.liqmapHeat.layer ? window.liqmapHeat.layer() : null;
+    return Promise.all(Object.keys(notes).map(function (id) {
+      var cap = document.querySelector('figcaption[data-printed-caption="' + id + '"]');
+      var ref = day.charts && day.charts[id], desc = ref && ref.v ? ref.v.desc : null;
+      if (!cap || !desc || !desc.$text) { return null; }
+      return window.liqData.resolveValue(ref.v.marks || []).then(function (marks) {
+        var views = Object.keys(notes[id]), spans = [];
+        views.forEach(function (view, i) {
+          var a = Object.assign({}, desc.a, notes[id][view]);
+          a.totals = notes[id][view].totals || "";
+          var lines = marks.filter(function (m) { return m.k === view; })
+            .map(function (m) { return m.label; });
+          a.lines = lines.length ? lines.join("; ") : "none";
+          var span = document.createElement("span");
+          span.setAttribute("data-layer-note", view);
+          span.textContent = window.liqData.text({ $text: desc.$text, a: a });
+          span.hidden = shown ? view !== shown : i > 0;
+          spans.push(span);
+        });
+        cap.textContent = "";
+        spans.forEach(function (s) { cap.appendChild(s); });
+      });
+    }));
+  }
+
   function embedAll() {
     if (!state.key) { return Promise.resolve([]); }
     return window.liqData.load(state.key).then(function (day) {
       window.liqData.setMonths(day.heat_months);
       // the figures outside the charts follow the venue too (venuefigures.js)
       if (window.liqPrinted) { window.liqPrinted.show(day); }
-      var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
-      return Promise.all(els.map(function (el) { return embed(el, day); }));
+      return layerNotes(day).then(function () {
+        var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
+        return Promise.all(els.map(function (el) { return embed(el, day); }));
+      });
     });
   }
 

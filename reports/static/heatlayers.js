@@ -264,5 +264,6 @@
   Array.prototype.forEach.call(document.querySelectorAll("input.heat-threshold"), setupThreshold);
   window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,
                         metaOf: metaOf, decode: decode, fmtUsd: fmtUsd,
+                        layer: function () { return state.layer; },
                         VIRIDIS_HEX: VIRIDIS_HEX };
 })();

@@ -31,6 +31,26 @@
     return pending[key];
   }
 
+  /* reports.charts.spec._sig: `width` characters per value, m * 10^e (powers as literals) */
+  var SIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var SIG_M = { 3: 4096, 4: 32768 };
+  var POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+               1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+  function unsig(width, text) {
+    var out = [], big = SIG_M[width];
+    for (var j = 0; j < text.length; j += width) {
+      var code = 0;
+      for (var i = 0; i < width; i++) { code = code * 64 + SIG.indexOf(text.charAt(j + i)); }
+      if (code >= 45 * big) { // a run of zeros (reports.charts.spec.SIG_RUNS)
+        for (var z = code - 45 * big + 2; z > 0; z--) { out.push(0); }
+        continue;
+      }
+      var e = Math.floor(code / big) - 22, m = code % big - big / 2;
+      out.push(e >= 0 ? m * POW10[e] : m / POW10[-e]);
+    }
+    return out;
+  }
+
   function csvNum(v) { return v === null || v === undefined ? "" : String(v); }
 
   /* The values of one column of a {$cols} value, in any of its codings
@@ -57,6 +77,8 @@
     } else if (c.$dec) {
       var scale = [1, 10, 100, 1e3, 1e4, 1e5, 1e6][c.$dec[0]];
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
+    } else if (c.$sig !== undefined) {
+      out = unsig(c.$sig[0], c.$sig[1]);
     } else if (c.$nulls) {
       var held = column(c.$nulls[1]), h = 0;
       c.$nulls[0].forEach(function (count, r) {

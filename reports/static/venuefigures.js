@@ -86,11 +86,21 @@
     own.forEach(function (p) { p.el.innerHTML = p.html; p.el.hidden = p.hidden; });
   }
 
+  /* Links to a venue's own data file ([data-venue-href], "{venue}" in it) point to the
+     venue shown. */
+  function setLinks(venue) {
+    Array.prototype.forEach.call(document.querySelectorAll("a[data-venue-href]"), function (a) {
+      var href = a.getAttribute("data-venue-href").replace("{venue}", venue);
+      a.setAttribute("href", href);
+    });
+  }
+
   /* Show the figures of day data file `day` (its venue's): the page's own venue from the
      page, another from the file's "printed"; a file written before the printed figures
      existed leaves the page as it is. */
   function show(day) {
     var mine = page ? page.getAttribute("data-page-venue") : null;
+    if (day) { setLinks(day.venue); }
     if (!day || day.venue === mine) {
       restore();
       if (page && day) { page.setAttribute("data-printed-venue", day.venue); }
@@ -109,9 +119,12 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-printed-rows]"), function (tbody) {
       fillRows(tbody, printed.rows[tbody.getAttribute("data-printed-rows")] || []);
     });
-    // each chart's caption: its spec's description (the venue's base view)
+    // each chart's caption: its spec's description; a chart with a caption per switch
+    // view (the map's, from the day data's "notes") is captioned by charts.js layerNotes
     Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
-      var ref = day.charts && day.charts[f.getAttribute("data-printed-caption")];
+      var id = f.getAttribute("data-printed-caption");
+      if (day.notes && day.notes[id]) { return; }
+      var ref = day.charts && day.charts[id];
       var desc = ref && ref.v ? ref.v.desc : null;
       // a description may be a text pattern's fields (liqdata.js `text`)
       if (desc && desc.$text && window.liqData) { desc = window.liqData.text(desc); }

@@ -189,18 +189,6 @@ def rejected_market_days(
     return {k: dict(sorted(days.items())) for k, days in sorted(out.items())}
 
 
-def rejected_days(
-    conn: duckdb.DuckDBPyConnection, symbols: Sequence[str], start: date, end: date
-) -> dict[date, list[str]]:
-    """Days of [start, end) with a file rejected at load for any venue, symbol and dataset,
-    each with the rejection messages (what the run's final gate, days_accepted, names)."""
-    days: dict[date, list[str]] = {}
-    for market in rejected_market_days(conn, symbols, start, end).values():
-        for day, messages in market.items():
-            days.setdefault(day, []).extend(messages)
-    return dict(sorted(days.items()))
-
-
 def withheld_everywhere(
     rejected: MarketRejections, venues: Iterable[str], symbols: Iterable[str]
 ) -> set[date]:

@@ -69,6 +69,14 @@ class RestVenue:
     #: the tier endpoint's name in failure lines
     tiers_label: str = "tiers"
 
+    def ingest(
+        self, connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
+    ) -> VenueResult:
+        """Load raw dataset `name` from this venue for days [start, end) of every configured
+        symbol (see module doc): the venue package's `ingest`. Failures are returned, never
+        raised."""
+        return ingest_days(self, connect, settings, name, start, end, log)
+
 
 def window_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]

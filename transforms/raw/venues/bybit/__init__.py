@@ -5,7 +5,8 @@ Entry points: `ingest(...)` (transforms.raw.ingest loops it with the other venue
 `make_bybit_source(cache_dir)`, `oi_per_side`, and `FakeBybitServer` for offline use.
 """
 
-from transforms.raw.venues.bybit.api import BybitClient, SlidingWindowLimiter
+from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.venues.bybit.api import BybitClient
 from transforms.raw.venues.bybit.datasets import DAILY_DATASETS, DATASETS
 from transforms.raw.venues.bybit.errors import (
     Banned,

@@ -1,10 +1,10 @@
 """Keyless Bybit v5 REST client: rate limiting, ban handling, retCode checks, paging.
 
-Every request goes through transforms.http.fetch_bytes with a per-request deadline that also
-covers retries of retCode 10006 (rate limit). Bybit allows 600 requests per 5 s per IP; we stay
-at 500 by default. A `403 access too frequent` means an IP ban of at least 10 minutes, so the
-client raises Banned and refuses to send anything for `ban_backoff_s` afterwards instead of
-hammering the server.
+Every request goes through the shared request loop (transforms.raw.rest.retry) with an overall
+per-request deadline that also covers retries of retCode 10006 (rate limit). Bybit allows 600
+requests per 5 s per IP; we stay at 500 by default. A `403 access too frequent` means an IP
+ban of at least 10 minutes, so the client (its ban rule, `_banned`) raises Banned and refuses
+to send anything for `ban_backoff_s` afterwards instead of hammering the server.
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from typing import Any
 
-import httpx
-
-from transforms.http import (
-    Deadline,
-    DeadlineExceeded,
-    HttpError,
-    HttpStatusError,
-    fetch_bytes,
-    make_client,
-)
-from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.http import HttpStatusError
+from transforms.raw.rest.retry import Envelope, RestClient, RetryRules
 from transforms.raw.venues.bybit.datasets import (
     CATEGORY,
     DAY_MS,
@@ -46,6 +37,15 @@ DEFAULT_BASE_URL = "https://api.bybit.com"
 RATE_LIMIT_RET_CODE = 10006
 MAX_PAGES = 1000  # a runaway cursor is an error, not an endless loop
 MAX_PAGE_BYTES = 16 << 20  # a 1000-bar kline page is ~80 kB
+#: Bybit's answers as the shared request loop reads them (transforms.raw.rest.retry)
+ENVELOPE = Envelope(
+    code="retCode",
+    message="retMsg",
+    decode=decode_envelope,
+    ok=0,
+    rate_limit=frozenset({RATE_LIMIT_RET_CODE}),
+    api_error=BybitApiError,
+)
 
 
 _QUERY_VALUE = re.compile(r"^[A-Za-z0-9%._~+/-]*$")
@@ -62,46 +62,32 @@ def query_string(params: dict[str, str], path: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-class BybitClient:
+class BybitClient(RestClient):
     """GET pages of the public v5 market endpoints."""
+
+    max_bytes = MAX_PAGE_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (500, 5.0)
 
     def __init__(
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
         ban_backoff_s: float = 900.0,
-        rate_limit_backoff_s: float = 1.0,
-        http_backoff_s: float = 0.5,
         page_limits: dict[str, int] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         ban: VenueBan | None = None,
+        **common: Any,
     ):
-        self.base_url = base_url.rstrip("/")
+        """`common`: the RestClient settings (client, request_deadline_s, limiter, backoffs,
+        sleep)."""
+        super().__init__(base_url, **common)
         self.ban = ban  # shared with other clients and runs (transforms.venue_ban)
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter()
         self.ban_backoff_s = ban_backoff_s
-        self.rate_limit_backoff_s = rate_limit_backoff_s
-        self.http_backoff_s = http_backoff_s
         self.page_limits = dict(page_limits or {})
-        self._sleep = sleep
         self._banned_until = 0.0
-        self.requests = 0  # HTTP requests sent, retries included
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> BybitClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.rules = RetryRules(
+            error=BybitError, rate_limited=RateLimited, envelope=ENVELOPE, on_status=self._banned
+        )
 
     def page_limit(self, ds: BybitDataset) -> int:
         return self.page_limits.get(ds.name, ds.page_limit)
@@ -109,8 +95,7 @@ class BybitClient:
     # -- one request ---------------------------------------------------------------------------
     def _before_attempt(self) -> None:
         self._check_ban()
-        self.limiter.acquire()
-        self.requests += 1
+        super()._before_attempt()
 
     def _check_ban(self) -> None:
         left = self._banned_until - time.monotonic()
@@ -124,58 +109,22 @@ class BybitClient:
 
     def get(self, ds: BybitDataset, params: dict[str, str]) -> Page:
         """One successful page (retCode 0); 10006 is retried inside the request's deadline."""
-        url = self.base_url + ds.path + "?" + query_string(params, ds.path)
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt = 0
-        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
-        while True:
-            attempt += 1
-            try:
-                body = fetch_bytes(
-                    self._http,
-                    url,
-                    deadline_s=deadline,
-                    backoff_initial_s=self.http_backoff_s,
-                    max_bytes=MAX_PAGE_BYTES,
-                    before_attempt=self._before_attempt,
-                    sleep=self._sleep,
-                )
-            except HttpStatusError as exc:
-                if exc.status == 403:
-                    self._banned_until = time.monotonic() + self.ban_backoff_s
-                    if self.ban is not None:
-                        self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
-                    raise Banned(
-                        f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
-                        "403 'access too frequent' with an IP ban of at least 10 minutes "
-                        "(it also answers 403 to restricted regions). Back off for minutes: "
-                        f"this client sends nothing for {self.ban_backoff_s:.0f}s."
-                    ) from exc
-                raise BybitError(f"{ds.path}: {exc}") from exc
-            except HttpError as exc:  # deadline, 404, redirects, oversized body
-                if limited and isinstance(exc, DeadlineExceeded):
-                    raise RateLimited(
-                        f"{limited} persisted for {attempt - 1} attempts until the "
-                        f"{self.request_deadline_s:.0f}s deadline; slow down"
-                    ) from exc
-                raise BybitError(f"{ds.path}: {exc}") from exc
-            where = f"{ds.path}?{query_string(params, ds.path)}"
-            doc = decode_envelope(body, where)
-            code = doc["retCode"]
-            if code == 0:
-                return Page(dict(params), body, doc)
-            msg = str(doc.get("retMsg", ""))
-            if code == RATE_LIMIT_RET_CODE:
-                limited = f"{where}: retCode {code} ({msg})"
-                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
-                if wait >= deadline.remaining():
-                    raise RateLimited(
-                        f"{where}: retCode {code} ({msg}) persisted for {attempt} attempts "
-                        f"until the {self.request_deadline_s:.0f}s deadline; slow down"
-                    )
-                self._sleep(wait)
-                continue
-            raise BybitApiError(f"{where}: retCode {code} ({msg})", ds.path, code, msg)
+        where = f"{ds.path}?{query_string(params, ds.path)}"
+        return self.request(self.base_url + where, params, where=where, name=ds.path)
+
+    def _banned(self, exc: HttpStatusError, where: str) -> Banned | None:
+        """The ban rule: HTTP 403 bans the IP for minutes; record it, send nothing more."""
+        if exc.status != 403:
+            return None
+        self._banned_until = time.monotonic() + self.ban_backoff_s
+        if self.ban is not None:
+            self.ban.record(self.ban_backoff_s, f"HTTP 403 from {exc.url}")
+        return Banned(
+            f"{exc.url}: HTTP 403 from Bybit ({exc.body[:80]!r}). Bybit answers "
+            "403 'access too frequent' with an IP ban of at least 10 minutes "
+            "(it also answers 403 to restricted regions). Back off for minutes: "
+            f"this client sends nothing for {self.ban_backoff_s:.0f}s."
+        )
 
     # -- the pages of one day ----------------------------------------------------------------
     def day_pages(self, ds: BybitDataset, symbol: str, day_start_ms: int) -> list[Page]:

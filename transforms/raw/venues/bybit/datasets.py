@@ -8,10 +8,8 @@ BybitFormatError naming the endpoint, the page and the field.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -19,12 +17,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.raw.rest.datasets import Fields, RestDataset, Row, lookup
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit.errors import BybitFormatError
 
 CATEGORY = "linear"
 MINUTE_MS = 60_000
-DAY_MS = 86_400_000
 
 KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "turnover")
 MARK_KLINE_COLUMNS = ("open_time", "open", "high", "low", "close")
@@ -41,42 +40,14 @@ RISK_LIMIT_COLUMNS = (
     "mm_deduction",
 )
 
-Row = tuple[Any, ...]
+
+_read = Fields(BybitFormatError)
+_ms, _field, _array = _read.ms, _read.field, _read.array
 
 
 def _num(value: Any, where: str, *, allow_empty: bool = False) -> float | None:
-    if allow_empty and value == "":
-        return None
-    if not isinstance(value, str):
-        raise BybitFormatError(f"{where}: expected a number as a string, got {value!r}")
-    try:
-        out = float(value)
-    except ValueError as exc:
-        raise BybitFormatError(f"{where}: {value!r} is not a number") from exc
-    if not math.isfinite(out):
-        raise BybitFormatError(f"{where}: {value!r} is not finite")
-    return out
-
-
-def _ms(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not value.isdigit():
-        raise BybitFormatError(f"{where}: expected epoch milliseconds as a string, got {value!r}")
-    return int(value)
-
-
-def _field(item: Any, name: str, where: str) -> Any:
-    if not isinstance(item, dict):
-        raise BybitFormatError(f"{where}: expected an object, got {type(item).__name__}")
-    if name not in item:
-        raise BybitFormatError(f"{where}: missing field {name!r}")
-    return item[name]
-
-
-def _array(item: Any, width: int, where: str) -> list[Any]:
-    if not isinstance(item, list) or len(item) != width:
-        got = len(item) if isinstance(item, list) else type(item).__name__
-        raise BybitFormatError(f"{where}: expected an array of {width} strings, got {got}")
-    return item
+    """A number string; with `allow_empty`, "" (Bybit's "no value") is None."""
+    return None if allow_empty and value == "" else _read.num(value, where)
 
 
 def parse_kline(item: Any, where: str) -> Row:
@@ -132,27 +103,13 @@ def parse_risk_limit(item: Any, where: str) -> Row:
 
 
 @dataclass(frozen=True)
-class BybitDataset:
+class BybitDataset(RestDataset):
     """One endpoint: path, paging style, page size, fixed query and item parser.
 
     paging: `window` (klines: disjoint time windows of <= limit bars, start/end params),
     `cursor` (open interest: nextPageCursor), `end_time` (funding: page backwards by endTime),
     `snapshot` (risk limits: current tiers, cursor-paged, no history).
     """
-
-    name: str
-    path: str
-    paging: str
-    page_limit: int
-    columns: tuple[str, ...]
-    parse_item: Callable[[Any, str], Row]
-    fixed_params: dict[str, str] = field(default_factory=dict)
-    step_ms: int | None = None  # spacing of rows when regular
-
-    @property
-    def expected_rows(self) -> int | None:
-        """Rows of a complete day on a regular grid (1440 klines, 288 OI); None if irregular."""
-        return DAY_MS // self.step_ms if self.step_ms else None
 
 
 DATASETS: dict[str, BybitDataset] = {
@@ -210,12 +167,7 @@ DAILY_DATASETS = tuple(n for n, d in DATASETS.items() if d.paging != "snapshot")
 
 
 def dataset(name: str) -> BybitDataset:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown Bybit dataset {name!r}: expected one of {', '.join(DATASETS)}"
-        ) from None
+    return lookup(DATASETS, name, "Bybit")
 
 
 @dataclass(frozen=True)
@@ -226,12 +178,7 @@ class ParsedPage:
 
 def decode_envelope(body: bytes, where: str) -> dict[str, Any]:
     """The JSON envelope `{retCode, retMsg, result, ...}`; truncated/invalid JSON is an error."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BybitFormatError(
-            f"{where}: truncated or invalid JSON ({len(body)} bytes): {exc}"
-        ) from exc
+    doc = _read.decode(body, where)
     if not isinstance(doc, dict) or "retCode" not in doc:
         raise BybitFormatError(f"{where}: not a Bybit v5 envelope (no retCode)")
     return doc

@@ -15,41 +15,37 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager as ContextManager
 from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
 
 from transforms.config import Settings
+from transforms.raw.rest.feed import RestFeed, demo_simulation, open_rest_feed
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
 from transforms.raw.venues.bybit.market import BybitMarket, market_from_simulation, standard_tiers
 from transforms.raw.venues.bybit.settings import BybitSettings, load_bybit_settings
 from transforms.raw.venues.bybit.settings import make_bybit_source as _make_source
 from transforms.raw.venues.bybit.source import BybitSource
 
-#: requests per 5 s towards the in-process fake Bybit (local only; see settings._requests_per_5s)
+#: requests per 5 s towards the in-process fake Bybit (local only: rest.feed.env_rate)
 LOCAL_REQUESTS_PER_5S = 1_000_000
 #: the demo's Bybit holds around this share of Binance's per-side open interest, moving day
 #: to day (market.share_path; docs/venues.md)
 DEMO_OI_SHARE = 0.6
 
 
-class BybitFeed:
-    """A BybitSource plus `prepare`, called before a symbol's days are fetched (a no-op for the
-    real API; the offline feed makes sure the fake server holds that symbol's market)."""
+class BybitFeed(RestFeed):
+    """A BybitSource plus the shared loop's hooks (transforms.raw.rest.feed) and the Bybit
+    settings the loader reads (which open-interest sides to split)."""
+
+    source: BybitSource
 
     def __init__(self, source: BybitSource, settings: BybitSettings, url: str):
-        self.source = source
+        super().__init__(source, url)
         self.settings = settings
-        self.url = url
-
-    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
-        """Nothing to do: Bybit itself serves every symbol."""
-
-    def prepare_snapshot(self, symbol: str) -> None:
-        """Nothing to do: Bybit itself serves every symbol's risk-limit tiers."""
 
     def is_cached(self, dataset: str, symbol: str, day: date) -> bool:
         """True when the verified cache holds the day (its sha256 sidecar exists)."""
@@ -101,12 +97,7 @@ def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
 
 @lru_cache(maxsize=3)  # one per demo symbol (~60 MB each for a year)
 def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: float) -> BybitMarket:
-    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulation
-
-    # Exactly the simulation the mirror is written from (synthetic.archive.generate_mirror).
-    sim_start = month_start(start)
-    n_days = (month_end_exclusive(end) - sim_start).days
-    sim = simulation(symbol, sim_start, n_days, seed)
+    sim = demo_simulation(symbol, start, end, seed)
     return market_from_simulation(
         symbol, sim, oi_share=oi_share, oi_reported_as="both", share_drift=True
     )
@@ -139,30 +130,25 @@ def tiers_only_market(symbol: str) -> BybitMarket:
     )
 
 
-@contextmanager
 def open_bybit_feed(
     settings: Settings,
     bybit: BybitSettings | None = None,
     now: Callable[[], datetime] | None = None,
-) -> Iterator[BybitFeed]:
+) -> ContextManager[BybitFeed]:
     """The feed for one ingest (see module doc); the source and any local server are closed
     on exit. `bybit` defaults to the LIQMAP_BYBIT_* environment; `now` is the clock that
     decides which days are final (default: the system's)."""
-    bybit = bybit or load_bybit_settings()
+    cfg = bybit or load_bybit_settings()
     clock = {"now": now} if now is not None else {}
-    if settings.source != "synthetic":
-        source = _make_source(settings.cache_dir, bybit, **clock)
-        try:
-            yield BybitFeed(source, bybit, bybit.base_url)
-        finally:
-            source.close()
-        return
-    with FakeBybitServer([]) as server:
-        local = dataclasses.replace(
-            bybit, base_url=server.url, requests_per_5s=LOCAL_REQUESTS_PER_5S
-        )
+
+    def synthetic(server: FakeBybitServer) -> BybitFeed:
+        local = dataclasses.replace(cfg, base_url=server.url, requests_per_5s=LOCAL_REQUESTS_PER_5S)
         source = _make_source(settings.cache_dir, local, **clock)
-        try:
-            yield SyntheticBybitFeed(source, local, server, settings, now)
-        finally:
-            source.close()
+        return SyntheticBybitFeed(source, local, server, settings, now)
+
+    return open_rest_feed(
+        settings,
+        real=lambda: BybitFeed(_make_source(settings.cache_dir, cfg, **clock), cfg, cfg.base_url),
+        fake=lambda: FakeBybitServer([]),
+        synthetic=synthetic,
+    )

@@ -11,16 +11,9 @@ the remaining symbols. No Dagster here; transforms.raw.ingest calls `ingest`.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from datetime import date
-from pathlib import Path
-from typing import Any
-
 import duckdb
 
-from transforms.config import Settings
-from transforms.raw.rest.ingest import RestVenue, ingest_days
-from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.rest.ingest import RestVenue
 from transforms.raw.venues.bybit.errors import (
     BybitApiError,
     BybitError,
@@ -31,29 +24,13 @@ from transforms.raw.venues.bybit.feed import BybitFeed, open_bybit_feed
 from transforms.raw.venues.bybit.load import (
     BYBIT_DATASET,
     BybitLoadError,
-    LoadedDays,
     replace_days,
     replace_tier_snapshot,
 )
-from transforms.raw.venues.bybit.source import VENUE, BybitDay
+from transforms.raw.venues.bybit.source import VENUE
 
 
-def _open(settings: Settings) -> AbstractContextManager[BybitFeed]:
-    return open_bybit_feed(settings)
-
-
-def _replace(
-    conn: duckdb.DuckDBPyConnection,
-    name: str,
-    symbol: str,
-    fetched: list[BybitDay],
-    cache_dir: Path,
-    feed: BybitFeed,
-) -> LoadedDays:
-    return replace_days(conn, name, symbol, fetched, cache_dir, feed.settings.oi_sides)
-
-
-def _tiers(conn: duckdb.DuckDBPyConnection, feed: Any, symbol: str) -> int:
+def _tiers(conn: duckdb.DuckDBPyConnection, feed: BybitFeed, symbol: str) -> int:
     return replace_tier_snapshot(conn, feed.source.fetch_risk_limits(symbol))
 
 
@@ -64,16 +41,12 @@ BYBIT = RestVenue(
     error=BybitError,
     symbol_errors=(BybitFormatError, BybitApiError, CacheCorrupt, BybitLoadError),
     out_of_reach=None,  # Bybit serves history back to the listing
-    open_feed=_open,
-    replace_days=_replace,
+    open_feed=open_bybit_feed,
+    replace_days=lambda conn, name, symbol, days, cache_dir, feed: replace_days(
+        conn, name, symbol, days, cache_dir, feed.settings.oi_sides
+    ),
     snapshot_tiers=_tiers,
     tiers_label="risk_limit",
 )
-
-
-def ingest(
-    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
-) -> VenueResult:
-    """Load raw dataset `name` from Bybit for days [start, end) of every configured symbol
-    (see module doc). Failures are returned, never raised."""
-    return ingest_days(BYBIT, connect, settings, name, start, end, log)
+#: the package's entry point (transforms.raw.ingest loops it with the other venues)
+ingest = BYBIT.ingest

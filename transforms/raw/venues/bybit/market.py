@@ -8,19 +8,16 @@ float64 with epoch-millisecond timestamps in column 0, ascending.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
 
+from transforms.raw.rest.datasets import day_start_ms
 from transforms.raw.synthetic.market import shadow_ohlc
 
 MINUTE_MS = 60_000
 FUNDING_EVERY_MS = 8 * 60 * MINUTE_MS
-
-
-def day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass

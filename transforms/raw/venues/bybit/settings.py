@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from transforms.config import ConfigError
+from transforms.raw.rest.feed import env_rate, env_url
 from transforms.raw.venues.bybit.api import DEFAULT_BASE_URL
 from transforms.raw.venues.bybit.oi import DEFAULT_OI_SIDES, OI_SIDES
 
@@ -36,35 +36,23 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
-def _requests_per_5s(raw: str, url: str) -> int:
-    """Bybit bans an IP for >= 10 min above 600 requests / 5 s; only a local server (the
-    offline demo's fake Bybit) may be asked faster."""
-    if not raw.strip():
-        return 500
-    try:
-        rate = int(raw)
-    except ValueError:
-        rate = 0
-    if rate < 1:
-        raise ConfigError(f"LIQMAP_BYBIT_REQUESTS_PER_5S={raw!r}: expected an integer >= 1")
-    host = urlsplit(url).hostname or ""
-    if rate > 600 and host not in ("127.0.0.1", "localhost", "::1"):
-        raise ConfigError(
-            f"LIQMAP_BYBIT_REQUESTS_PER_5S={rate}: Bybit allows 600 requests / 5 s per IP and "
-            f"bans above it; more is allowed only for a local LIQMAP_BYBIT_URL (got {url})"
-        )
-    return rate
-
-
 def load_bybit_settings(env: dict[str, str] | None = None) -> BybitSettings:
     env = dict(os.environ if env is None else env)
-    url = env.get("LIQMAP_BYBIT_URL", DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"LIQMAP_BYBIT_URL={url!r}: expected an http(s):// URL")
+    url = env_url(env, "LIQMAP_BYBIT_URL", DEFAULT_BASE_URL)
     sides = env.get("LIQMAP_BYBIT_OI_SIDES", DEFAULT_OI_SIDES).strip().lower()
     if sides not in OI_SIDES:
         raise ConfigError(f"LIQMAP_BYBIT_OI_SIDES={sides!r}: expected one of {', '.join(OI_SIDES)}")
-    rate = _requests_per_5s(env.get("LIQMAP_BYBIT_REQUESTS_PER_5S", ""), url)
+    # Bybit bans an IP for >= 10 min above 600 requests / 5 s; only a local server (the
+    # offline demo's fake Bybit) may be asked faster
+    rate = env_rate(
+        env,
+        "LIQMAP_BYBIT_REQUESTS_PER_5S",
+        url,
+        default=500,
+        ceiling=600,
+        ceiling_rule="Bybit allows 600 requests / 5 s per IP and bans above it; more is "
+        "allowed only for a local LIQMAP_BYBIT_URL",
+    )
     return BybitSettings(
         base_url=url,
         requests_per_5s=rate,
@@ -79,7 +67,8 @@ def make_bybit_source(cache_dir, settings: BybitSettings | None = None, **source
     `source_kwargs` go to BybitSource (e.g. `now`, `settle`)."""
     from pathlib import Path
 
-    from transforms.raw.venues.bybit.api import BybitClient, SlidingWindowLimiter
+    from transforms.raw.rest.limiter import SlidingWindowLimiter
+    from transforms.raw.venues.bybit.api import BybitClient
     from transforms.raw.venues.bybit.source import BybitSource
     from transforms.venue_ban import VenueBan
 

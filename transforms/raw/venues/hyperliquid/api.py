@@ -1,26 +1,24 @@
 """Keyless Hyperliquid client: POST /info bodies, its weight budget, 429 and 5xx retries.
 
 Hyperliquid answers /info with bare JSON and signals errors by HTTP status only: 429 over the
-rate limit, 422 for a body it cannot deserialize (research/okx-hyperliquid.md §2.7). 429, 5xx
-and connection errors are retried with backoff (or the server's Retry-After) inside the
-request's deadline; 429 past it is RateLimited, another 4xx a HyperliquidApiError naming the
-request. The budget is 1,200 weight per minute per IP: `meta`, `metaAndAssetCtxs`,
-`candleSnapshot` and `fundingHistory` weigh 20, plus 1 per 60 candles or 20 funding rows
-returned; the client reserves each request's weight before sending it.
+rate limit, 422 for a body it cannot deserialize (research/okx-hyperliquid.md §2.7). The
+shared request loop (transforms.raw.rest.retry) sends each POST within the request's overall
+deadline (connect, every read, every retry); 429, 5xx and connection errors are retried with
+backoff (or the server's Retry-After) inside it; 429 past it is RateLimited, another 4xx a
+HyperliquidApiError naming the request. The budget is 1,200 weight per minute per IP:
+`meta`, `metaAndAssetCtxs`, `candleSnapshot` and `fundingHistory` weigh 20, plus 1 per 60
+candles or 20 funding rows returned; the client reserves each request's weight before
+sending it.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from transforms.http import Deadline, make_client, retry_after_seconds
+from transforms.http import HttpStatusError
 from transforms.raw.rest.day_cache import Page
-from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import RestClient, RetryRules
 from transforms.raw.venues.hyperliquid.datasets import (
     CANDLES_KEPT,
     FUNDING_PAGE,
@@ -43,6 +41,26 @@ MAX_PAGES = 100
 MAX_BODY_BYTES = 16 << 20
 
 
+def _refused(exc: HttpStatusError, where: str) -> HyperliquidApiError | None:
+    """Any 4xx but 429: /info refused the request itself (422: a body it cannot read); a
+    server error is the venue's (None: the base error)."""
+    if exc.status >= 500:
+        return None
+    snippet = exc.body[:200].decode("utf-8", errors="replace")
+    return HyperliquidApiError(f"{where}: HTTP {exc.status}: {snippet!r}")
+
+
+#: Hyperliquid's answers as the shared request loop reads them (transforms.raw.rest.retry):
+#: bare JSON, errors by HTTP status only, 429 its rate limit
+RULES = RetryRules(
+    error=HyperliquidError,
+    rate_limited=RateLimited,
+    rate_limit_statuses=frozenset({429}),
+    on_status=_refused,
+    too_large=HyperliquidFormatError,
+)
+
+
 def request_weight(body: dict[str, Any]) -> int:
     """Weight reserved for one request: 20, plus the per-item extra of a full answer."""
     if body.get("type") == "candleSnapshot":
@@ -52,73 +70,40 @@ def request_weight(body: dict[str, Any]) -> int:
     return BASE_WEIGHT
 
 
-class HyperliquidClient:
+class HyperliquidClient(RestClient):
     """POST /info requests; each successful answer is a Page (its body fields and bytes)."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
-        backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.url = base_url.rstrip("/") + "/info"
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter(WEIGHT_PER_MINUTE, 60.0)
-        self.backoff_s = backoff_s
-        self._sleep = sleep
-        self.requests = 0  # HTTP requests sent, retries included
+    rules = RULES
+    max_bytes = MAX_BODY_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (WEIGHT_PER_MINUTE, 60.0)
 
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, backoff_s: float = 0.5, **common: Any):
+        """`backoff_s`: the first wait after a 429, 5xx or transport error; `common`: the
+        RestClient settings (client, request_deadline_s, limiter, sleep)."""
+        super().__init__(
+            base_url, rate_limit_backoff_s=backoff_s, http_backoff_s=backoff_s, **common
+        )
+        self.url = self.base_url + "/info"
 
     def info(self, body: dict[str, Any]) -> Page:
         """One successful /info answer (see module doc for what is retried)."""
-        where = f"/info {body.get('type')}"
-        payload = json.dumps(body, separators=(",", ":")).encode()
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt, last = 0, ""
-        while True:
-            for _ in range(request_weight(body)):
+        weight = request_weight(body)
+
+        def before_attempt() -> None:
+            for _ in range(weight):
                 self.limiter.acquire()
-            attempt += 1
             self.requests += 1
-            wait: float | None = None
-            try:
-                response = self._http.post(
-                    self.url,
-                    content=payload,
-                    headers={"Content-Type": "application/json"},
-                    timeout=max(deadline.remaining(), 0.001),
-                )
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    if len(response.content) > MAX_BODY_BYTES:
-                        raise HyperliquidFormatError(f"{where}: body over {MAX_BODY_BYTES} bytes")
-                    return Page({k: json.dumps(v) for k, v in body.items()}, response.content)
-                if status != 429 and status < 500:
-                    snippet = response.content[:200].decode("utf-8", errors="replace")
-                    raise HyperliquidApiError(f"{where}: HTTP {status}: {snippet!r}")
-                last = f"HTTP {status}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is None:
-                wait = self.backoff_s * 2 ** (attempt - 1)
-            if wait >= deadline.remaining():
-                message = (
-                    f"{where}: {last} persisted for {attempt} attempts until the "
-                    f"{self.request_deadline_s:g}s deadline"
-                )
-                raise (RateLimited if last == "HTTP 429" else HyperliquidError)(message)
-            self._sleep(wait)
+
+        where = f"/info {body.get('type')}"
+        return self.request(
+            self.url,
+            {k: json.dumps(v) for k, v in body.items()},
+            where=where,
+            name=where,
+            post=json.dumps(body, separators=(",", ":")).encode(),
+            before_attempt=before_attempt,
+        )
 
     def candle_pages(self, coin: str, start_ms: int, end_ms: int) -> list[Page]:
         """Every 1m candle answer for [start_ms, end_ms): a full answer (5,000 candles) is

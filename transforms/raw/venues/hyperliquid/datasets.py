@@ -11,15 +11,14 @@ the request, page and field. Facts and sources: research/okx-hyperliquid.md §2.
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
+from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.raw.rest.datasets import Fields, Row
 from transforms.raw.venues.hyperliquid.errors import HyperliquidFormatError
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 #: "Only the most recent 5000 candles are available" (HLD info-endpoint)
 CANDLES_KEPT = 5000
 #: time-range answers hold at most 500 items (HLD info-endpoint "Pagination")
@@ -27,8 +26,6 @@ FUNDING_PAGE = 500
 
 KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume", "trades")
 FUNDING_COLUMNS = ("funding_time", "funding_rate")
-
-Row = tuple[Any, ...]
 
 
 def coin(symbol: str) -> str:
@@ -39,34 +36,8 @@ def coin(symbol: str) -> str:
     return symbol[:-4]
 
 
-def decode(body: bytes, where: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HyperliquidFormatError(
-            f"{where}: truncated or invalid JSON ({len(body)} bytes): {exc}"
-        ) from exc
-
-
-def field(item: Any, name: str, where: str) -> Any:
-    if not isinstance(item, dict):
-        raise HyperliquidFormatError(f"{where}: expected an object, got {type(item).__name__}")
-    if name not in item:
-        raise HyperliquidFormatError(f"{where}: missing field {name!r}")
-    return item[name]
-
-
-def num(value: Any, where: str) -> float:
-    """A decimal string (Hyperliquid sends every price and size as one)."""
-    if not isinstance(value, str):
-        raise HyperliquidFormatError(f"{where}: expected a number as a string, got {value!r}")
-    try:
-        out = float(value)
-    except ValueError as exc:
-        raise HyperliquidFormatError(f"{where}: {value!r} is not a number") from exc
-    if not math.isfinite(out):
-        raise HyperliquidFormatError(f"{where}: {value!r} is not finite")
-    return out
+_read = Fields(HyperliquidFormatError)
+decode, field, num = _read.decode, _read.field, _read.num
 
 
 def ms(value: Any, where: str) -> int:

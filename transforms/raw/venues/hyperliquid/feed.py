@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from transforms.config import ConfigError, Settings
+from transforms.config import Settings, now_utc
 from transforms.raw.realized.coverage import COVERAGE_FILE, CoverageLog
 from transforms.raw.realized.hourly_files import HourlyWriter
+from transforms.raw.rest.feed import RestFeed, demo_simulation, env_rate, env_url, open_rest_feed
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.hyperliquid.api import (
     DEFAULT_BASE_URL,
@@ -43,7 +43,6 @@ from transforms.raw.venues.hyperliquid.source import HyperliquidSource, day_star
 
 #: the demo's Hyperliquid holds this share of Binance's per-side open interest
 DEMO_OI_SHARE = 0.2
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: a daily run fetches the day before at this time (the demo replays it)
 DAILY_RUN_AT = timedelta(days=1, minutes=20)
 
@@ -57,20 +56,18 @@ class HyperliquidSettings:
 
 def load_hyperliquid_settings(env: dict[str, str] | None = None) -> HyperliquidSettings:
     env = dict(os.environ if env is None else env)
-    url = env.get("LIQMAP_HYPERLIQUID_URL", DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"LIQMAP_HYPERLIQUID_URL={url!r}: expected an http(s):// URL")
-    raw = env.get("LIQMAP_HYPERLIQUID_WEIGHT_PER_MIN", "").strip()
-    weight = int(raw) if raw.isdigit() else (WEIGHT_PER_MINUTE if not raw else 0)
-    if weight < 20:
-        raise ConfigError(
-            f"LIQMAP_HYPERLIQUID_WEIGHT_PER_MIN={raw!r}: expected an integer >= 20 (one request)"
-        )
-    if weight > WEIGHT_PER_MINUTE and (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
-        raise ConfigError(
-            f"LIQMAP_HYPERLIQUID_WEIGHT_PER_MIN={weight}: Hyperliquid allows {WEIGHT_PER_MINUTE} "
-            f"weight per minute per IP; more only for a local LIQMAP_HYPERLIQUID_URL (got {url})"
-        )
+    url = env_url(env, "LIQMAP_HYPERLIQUID_URL", DEFAULT_BASE_URL)
+    weight = env_rate(
+        env,
+        "LIQMAP_HYPERLIQUID_WEIGHT_PER_MIN",
+        url,
+        default=WEIGHT_PER_MINUTE,
+        minimum=20,
+        minimum_note=" (one request)",
+        ceiling=WEIGHT_PER_MINUTE,
+        ceiling_rule=f"Hyperliquid allows {WEIGHT_PER_MINUTE} weight per minute per IP; more "
+        "only for a local LIQMAP_HYPERLIQUID_URL",
+    )
     return HyperliquidSettings(base_url=url, weight_per_min=weight)
 
 
@@ -82,19 +79,10 @@ def make_client(settings: HyperliquidSettings) -> HyperliquidClient:
     )
 
 
-class HyperliquidFeed:
-    """A HyperliquidSource plus the hooks the shared loop calls before fetching (no-ops for
-    the real API, which serves every coin)."""
+class HyperliquidFeed(RestFeed):
+    """A HyperliquidSource plus the shared loop's hooks (transforms.raw.rest.feed)."""
 
-    def __init__(self, source: HyperliquidSource, url: str):
-        self.source = source
-        self.url = url
-
-    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
-        """Nothing to do: Hyperliquid itself serves every coin."""
-
-    def prepare_snapshot(self, symbol: str) -> None:
-        """Nothing to do."""
+    source: HyperliquidSource
 
 
 class ReplayedSource(HyperliquidSource):
@@ -108,7 +96,7 @@ class ReplayedSource(HyperliquidSource):
 
     def _run_for(self, day: date) -> None:
         run = datetime(day.year, day.month, day.day, tzinfo=UTC) + DAILY_RUN_AT
-        self.clock[0] = min(run, datetime.now(UTC))
+        self.clock[0] = min(run, now_utc())
 
     def fetch_day(self, dataset: str, symbol: str, day: date):  # type: ignore[no-untyped-def]
         self._run_for(day)
@@ -149,7 +137,7 @@ def write_demo_samples(root: Path, markets: list[HyperliquidMarket], days: list[
         if (root / day.isoformat() / COVERAGE_FILE).exists():
             continue
         start = day_start_ms(day)
-        if start + DAY_MS > datetime.now(UTC).timestamp() * 1000:
+        if start + DAY_MS > now_utc().timestamp() * 1000:
             continue  # a day not over yet is left to the real collector
         clock = [start]
         writer = HourlyWriter(root, lambda c=clock: c[0])
@@ -180,33 +168,31 @@ def shadow_market(settings: Settings, symbol: str) -> HyperliquidMarket:
 
 @lru_cache(maxsize=8)
 def _shadow(symbol: str, start: date, end: date, seed: int) -> HyperliquidMarket:
-    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulate_market
-
-    sim_start = month_start(start)
-    sim = simulate_market(symbol, sim_start, (month_end_exclusive(end) - sim_start).days, seed)
+    sim = demo_simulation(symbol, start, end, seed)
     return market_from_simulation(symbol, sim, oi_share=DEMO_OI_SHARE)
 
 
-@contextmanager
 def open_hyperliquid_feed(
     settings: Settings, hl: HyperliquidSettings | None = None
-) -> Iterator[HyperliquidFeed]:
+) -> ContextManager[HyperliquidFeed]:
     """The feed for one ingest (module doc); the source and any local server are closed."""
-    hl = hl or load_hyperliquid_settings()
-    if settings.source != "synthetic":
-        source = HyperliquidSource(settings.cache_dir, settings.data_dir, make_client(hl))
-        try:
-            yield HyperliquidFeed(source, hl.base_url)
-        finally:
-            source.close()
-        return
-    clock = [datetime.now(UTC)]
-    with FakeHyperliquidServer([], now_ms=lambda: int(clock[0].timestamp() * 1000)) as server:
+    cfg = hl or load_hyperliquid_settings()
+    clock = [now_utc()]
+
+    def real() -> HyperliquidFeed:
+        source = HyperliquidSource(settings.cache_dir, settings.data_dir, make_client(cfg))
+        return HyperliquidFeed(source, cfg.base_url)
+
+    def synthetic(server: FakeHyperliquidServer) -> HyperliquidFeed:
         local = HyperliquidSettings(base_url=server.url, weight_per_min=10**9)
         replayed = ReplayedSource(
             settings.cache_dir, settings.data_dir, make_client(local), clock=clock
         )
-        try:
-            yield SyntheticHyperliquidFeed(replayed, server, settings)
-        finally:
-            replayed.close()
+        return SyntheticHyperliquidFeed(replayed, server, settings)
+
+    return open_rest_feed(
+        settings,
+        real=real,
+        fake=lambda: FakeHyperliquidServer([], now_ms=lambda: int(clock[0].timestamp() * 1000)),
+        synthetic=synthetic,
+    )

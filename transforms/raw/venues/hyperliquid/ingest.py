@@ -12,17 +12,9 @@ deadline, 5xx, connection errors) is about the venue.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from datetime import date
-from pathlib import Path
-from typing import Any
-
 import duckdb
 
-from transforms.config import Settings
-from transforms.raw.rest.ingest import RestVenue, ingest_days
-from transforms.raw.rest.load import LoadedDays
-from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.rest.ingest import RestVenue
 from transforms.raw.venues.hyperliquid.errors import (
     CacheCorrupt,
     HyperliquidApiError,
@@ -37,25 +29,10 @@ from transforms.raw.venues.hyperliquid.load import (
     replace_days,
     replace_tier_snapshot,
 )
-from transforms.raw.venues.hyperliquid.source import VENUE, HyperliquidDay
+from transforms.raw.venues.hyperliquid.source import VENUE
 
 
-def _open(settings: Settings) -> AbstractContextManager[HyperliquidFeed]:
-    return open_hyperliquid_feed(settings)
-
-
-def _replace(
-    conn: duckdb.DuckDBPyConnection,
-    name: str,
-    symbol: str,
-    fetched: list[HyperliquidDay],
-    cache_dir: Path,
-    feed: Any,
-) -> LoadedDays:
-    return replace_days(conn, name, symbol, fetched, cache_dir)
-
-
-def _tiers(conn: duckdb.DuckDBPyConnection, feed: Any, symbol: str) -> int:
+def _tiers(conn: duckdb.DuckDBPyConnection, feed: HyperliquidFeed, symbol: str) -> int:
     tiers, snapshot = feed.source.fetch_tiers(symbol)
     return replace_tier_snapshot(conn, tiers, snapshot)
 
@@ -73,16 +50,12 @@ HYPERLIQUID = RestVenue(
         OutOfReach,
     ),
     out_of_reach=OutOfReach,
-    open_feed=_open,
-    replace_days=_replace,
+    open_feed=open_hyperliquid_feed,
+    replace_days=lambda conn, name, symbol, days, cache_dir, _feed: replace_days(
+        conn, name, symbol, days, cache_dir
+    ),
     snapshot_tiers=_tiers,
     tiers_label="margin_tables",
 )
-
-
-def ingest(
-    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
-) -> VenueResult:
-    """Load raw dataset `name` from Hyperliquid for days [start, end) of every configured
-    symbol (module doc). Failures are returned, never raised."""
-    return ingest_days(HYPERLIQUID, connect, settings, name, start, end, log)
+#: the package's entry point (transforms.raw.ingest loops it with the other venues)
+ingest = HYPERLIQUID.ingest

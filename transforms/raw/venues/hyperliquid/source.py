@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from transforms.config import validate_symbol
-from transforms.raw.rest.day_cache import DayCache, Page
+from transforms.raw.rest.datasets import day_start_ms, merge_day
+from transforms.raw.rest.day_cache import Page
+from transforms.raw.rest.source import DEFAULT_SETTLE, Fetched, RestDay, RestSource, utcnow
 from transforms.raw.venues.hyperliquid.api import HyperliquidClient
 from transforms.raw.venues.hyperliquid.datasets import (
     CANDLES_KEPT,
@@ -55,58 +56,35 @@ from transforms.raw.venues.hyperliquid.samples import (
 )
 
 VENUE = "hyperliquid"
-DEFAULT_SETTLE = timedelta(minutes=15)
-CANDLE_REACH = timedelta(milliseconds=CANDLES_KEPT * MINUTE_MS)
+CANDLE_REACH_MS = CANDLES_KEPT * MINUTE_MS
 SAMPLED = ("open_interest_5m", "mark_1m")
 DATASETS = ("klines_1m", "funding", *SAMPLED)
 TIERS_DATASET = "margin_tables"
 
 
 @dataclass(frozen=True)
-class HyperliquidDay:
+class HyperliquidDay(RestDay):
     """The rows of one (dataset, symbol, period), ascending by time."""
 
-    dataset: str
-    symbol: str
-    period: str  # YYYY-MM-DD (for margin_tables: the snapshot date)
-    columns: tuple[str, ...]
-    rows: list[Row]
-    final: bool
-    from_cache: bool
-    path: Path | None
-    sha256: str | None
     gaps: int = 0  # sampled datasets: minutes of the day without a sample
-
-
-def day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def rows_of_pages(
     dataset: str, symbol: str, pages: list[Page], start_ms: int, label: str
 ) -> list[Row]:
-    """The day's rows from its pages, ascending; rows outside the day dropped, a time repeated
-    with other values an error."""
-    seen: dict[int, Row] = {}
-    for i, page in enumerate(pages):
-        where = f"{label} page {i + 1}"
-        if dataset == "klines_1m":
-            rows = parse_rows(page.body, where, parse_candle, coin(symbol))
-        elif dataset == "funding":
-            rows = parse_rows(page.body, where, parse_funding, coin(symbol))
-        else:
-            rows = sampled_rows(dataset, [tuple(r) for r in decode(page.body, where)])
-        for row in rows:
-            if not start_ms <= row[0] < start_ms + DAY_MS:
-                continue
-            if row[0] in seen and seen[row[0]] != row:
-                raise HyperliquidFormatError(f"{where}: time {row[0]} ms twice with other values")
-            seen[row[0]] = row
-    return [seen[t] for t in sorted(seen)]
+    """The day's rows from its pages, ascending (transforms.raw.rest.datasets.merge_day)."""
+    wheres = [f"{label} page {i + 1}" for i in range(len(pages))]
+    rows = ((w, page_rows(dataset, symbol, p, w)) for w, p in zip(wheres, pages, strict=True))
+    return merge_day(rows, start_ms, HyperliquidFormatError)
+
+
+def page_rows(dataset: str, symbol: str, page: Page, where: str) -> list[Row]:
+    """One page's rows: an /info answer, or a day's minute samples for a sampled dataset."""
+    if dataset == "klines_1m":
+        return parse_rows(page.body, where, parse_candle, coin(symbol))
+    if dataset == "funding":
+        return parse_rows(page.body, where, parse_funding, coin(symbol))
+    return sampled_rows(dataset, [tuple(r) for r in decode(page.body, where)])
 
 
 COLUMNS = {
@@ -122,10 +100,14 @@ def sampled_rows(dataset: str, samples: list[tuple]) -> list[Row]:
     return oi_bars(samples) if dataset == "open_interest_5m" else mark_rows(samples)
 
 
-class HyperliquidSource:
-    """Daily datasets and margin-table snapshots of Hyperliquid perps."""
+class HyperliquidSource(RestSource):
+    """Daily datasets and margin-table snapshots of Hyperliquid perps
+    (transforms.raw.rest.source)."""
 
     name = VENUE
+    day_type = HyperliquidDay
+    corrupt = CacheCorrupt
+    client: HyperliquidClient
 
     def __init__(
         self,
@@ -133,107 +115,75 @@ class HyperliquidSource:
         data_dir: Path,
         client: HyperliquidClient,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utcnow,
         settle: timedelta = DEFAULT_SETTLE,
     ):
-        self.cache = DayCache(Path(cache_dir) / VENUE, VENUE, CacheCorrupt)
+        super().__init__(cache_dir, client, now=now, settle=settle)
         self.samples = samples_root(data_dir)
-        self.client = client
-        self._now = now
-        self.settle = settle
-
-    def close(self) -> None:
-        self.client.close()
-
-    def is_final(self, day: date) -> bool:
-        end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        return self._now() >= end + self.settle
 
     def first_day(self, symbol: str) -> date | None:
         """The symbol's first collected day (module doc); None: nothing collected yet."""
         days = sampled_days(self.samples)
         for name in SAMPLED:
-            folder = self.cache.root / name / symbol
-            days += [
-                date.fromisoformat(p.name[-len("YYYY-MM-DD.json.sha256") :][:10])
-                for p in folder.glob(f"{symbol}-{name}-*.json.sha256")
-            ]
+            days += self.cached_days(name, symbol)
         return min(days) if days else None
 
     def fetch_day(self, dataset: str, symbol: str, day: date) -> HyperliquidDay:
         """The day's rows (module doc); OutOfReach before the first collected day."""
         if dataset not in DATASETS:
             raise ValueError(f"unknown Hyperliquid dataset {dataset!r}: one of {DATASETS}")
-        validate_symbol(symbol)
-        period, start = day.isoformat(), day_start_ms(day)
-        label = f"hyperliquid {dataset} {symbol} {period}"
-        cols = COLUMNS[dataset]
-        cached = self.cache.load(dataset, symbol, period)
-        if cached is not None:
-            rows = rows_of_pages(
-                dataset, symbol, cached.pages, start, f"{label} (cache {cached.path})"
-            )
-            return HyperliquidDay(
-                dataset, symbol, period, cols, rows, True, True, cached.path, cached.sha256
-            )
-        first = self.first_day(symbol)
-        if first is None or day < first:
-            raise OutOfReach(
-                f"{label}: Hyperliquid keeps no open-interest or mark history and no minute "
-                f"samples were collected for this day (first sampled day: {first or 'none'})"
-            )
-        now_ms = int(self._now().timestamp() * 1000)
-        if start > now_ms:
-            raise ValueError(f"{label}: the day has not started yet")
-        gaps = 0
-        if dataset in SAMPLED:
-            samples, coverage = day_samples(self.samples, symbol, day, start)
-            pages = [Page({"source": "samples"}, json.dumps(samples).encode())]
-            rows = sampled_rows(dataset, samples)
-            gaps = DAY_MS // MINUTE_MS - len(samples)
-            complete = coverage.complete and gaps == 0
-        else:
-            if (
-                dataset == "klines_1m"
-                and start < now_ms - now_ms % MINUTE_MS - CANDLE_REACH / timedelta(milliseconds=1)
-            ):
+
+        def reach(label: str) -> None:
+            first = self.first_day(symbol)
+            if first is None or day < first:
+                raise OutOfReach(
+                    f"{label}: Hyperliquid keeps no open-interest or mark history and no minute "
+                    f"samples were collected for this day (first sampled day: {first or 'none'})"
+                )
+
+        def fetch(start: int, label: str) -> Fetched:
+            if dataset in SAMPLED:
+                samples, coverage = day_samples(self.samples, symbol, day, start)
+                gaps = DAY_MS // MINUTE_MS - len(samples)
+                page = Page({"source": "samples"}, json.dumps(samples).encode())
+                rows = sampled_rows(dataset, samples)
+                return Fetched([page], rows, coverage.complete and gaps == 0, {"gaps": gaps})
+            now_ms = int(self._now().timestamp() * 1000)
+            if dataset == "klines_1m" and start < now_ms - now_ms % MINUTE_MS - CANDLE_REACH_MS:
                 raise OutOfReach(
                     f"{label}: Hyperliquid serves only the latest 5,000 1-minute candles and "
                     "this day was not collected while it was served"
                 )
-            fetch = (
+            pages_of = (
                 self.client.candle_pages if dataset == "klines_1m" else self.client.funding_pages
             )
-            pages = fetch(coin(symbol), start, start + DAY_MS)
+            pages = pages_of(coin(symbol), start, start + DAY_MS)
             rows = rows_of_pages(dataset, symbol, pages, start, label)
             if dataset == "klines_1m":  # the running minute's candle is served too: still open
                 rows = [r for r in rows if r[0] + MINUTE_MS <= now_ms]
             complete = len(rows) == DAY_MS // MINUTE_MS if dataset == "klines_1m" else bool(rows)
-        if self.is_final(day) and complete:
-            stored = self.cache.store(dataset, symbol, period, pages)
-            return HyperliquidDay(
-                dataset, symbol, period, cols, rows, True, False, stored.path, stored.sha256
-            )
-        return HyperliquidDay(dataset, symbol, period, cols, rows, False, False, None, None, gaps)
+            return Fetched(pages, rows, complete)
+
+        def rows_of(pages: list[Page], label: str) -> list[Row]:
+            return rows_of_pages(dataset, symbol, pages, day_start_ms(day), label)
+
+        return self.cached_or_fetched(  # type: ignore[return-value]
+            dataset, symbol, day, COLUMNS[dataset], rows_of=rows_of, fetch=fetch, reach=reach
+        )
 
     def fetch_tiers(self, symbol: str) -> tuple[list[tuple[float, int]], HyperliquidDay]:
         """Today's margin tiers of the symbol's coin from `meta`, snapshotted once per UTC day
         (Hyperliquid publishes only current tables)."""
-        validate_symbol(symbol)
+
+        def parse(pages: list[Page], label: str) -> list[tuple[float, int]]:
+            return margin_tiers(decode(pages[0].body, label), coin(symbol), label)
+
         period = self._now().date().isoformat()
-        label = f"hyperliquid {TIERS_DATASET} {symbol} {period}"
-        cached = self.cache.load(TIERS_DATASET, symbol, period)
-        if cached is None:
-            page = self.client.meta()
-            tiers = margin_tiers(decode(page.body, label), coin(symbol), label)
-            cached = self.cache.store(TIERS_DATASET, symbol, period, [page])
-            from_cache = False
-        else:
-            where = f"{label} (cache {cached.path})"
-            tiers = margin_tiers(decode(cached.pages[0].body, where), coin(symbol), where)
-            from_cache = True
+        snap = self.snapshot(
+            TIERS_DATASET, symbol, period, fetch=lambda: [self.client.meta()], parse=parse
+        )
         day = HyperliquidDay(
-            TIERS_DATASET, symbol, period, ("lower_bound", "max_leverage"), [], True, from_cache,
-            cached.path, cached.sha256,
+            TIERS_DATASET, symbol, period, ("lower_bound", "max_leverage"), [], True,
+            snap.from_cache, snap.cached.path, snap.cached.sha256,
         )  # fmt: skip
-        return tiers, day
+        return snap.value, day

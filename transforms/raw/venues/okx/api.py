@@ -1,8 +1,9 @@
 """Keyless OKX v5 REST client: rate limiting, `code` checks inside HTTP 200, `after` paging.
 
-Every request goes through transforms.http.fetch_bytes with a per-request deadline: HTTP 429
-and 5xx are retried with backoff there; code 50011 (rate limit) inside an HTTP 200 is retried
-here, inside the same deadline; any other code != "0" is an OkxApiError naming the endpoint.
+Every request goes through the shared request loop (transforms.raw.rest.retry) with an overall
+per-request deadline: HTTP 429 and 5xx are retried with backoff in transforms.http; code 50011
+(rate limit) inside an HTTP 200 is retried inside the same deadline; any other code != "0" is
+an OkxApiError naming the endpoint.
 OKX counts public limits per IP (some per IP + instrument): 10 requests / 2 s is the tightest
 of the endpoints we use (open-interest history, funding history, position tiers), so the
 client stays at that by default.
@@ -10,15 +11,10 @@ client stays at that by default.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import urlencode
 
-import httpx
-
-from transforms.http import Deadline, DeadlineExceeded, HttpError, fetch_bytes, make_client
 from transforms.raw.rest.day_cache import Page
-from transforms.raw.rest.limiter import SlidingWindowLimiter
+from transforms.raw.rest.retry import Envelope, RestClient, RetryRules
 from transforms.raw.venues.okx.datasets import (
     DAY_MS,
     OkxDataset,
@@ -33,82 +29,35 @@ DEFAULT_BASE_URL = "https://www.okx.com"
 RATE_LIMIT_CODE = "50011"
 MAX_PAGES = 1000  # a page that does not move backwards is an error, not an endless loop
 MAX_PAGE_BYTES = 16 << 20
+#: OKX's answers as the shared request loop reads them (transforms.raw.rest.retry)
+RULES = RetryRules(
+    error=OkxError,
+    rate_limited=RateLimited,
+    envelope=Envelope(
+        code="code",
+        message="msg",
+        decode=decode_envelope,
+        ok="0",
+        rate_limit=frozenset({RATE_LIMIT_CODE}),
+        api_error=OkxApiError,
+        cast=str,
+    ),
+)
 
 
-class OkxClient:
+class OkxClient(RestClient):
     """GET pages of the public v5 endpoints."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client: httpx.Client | None = None,
-        request_deadline_s: float = 30.0,
-        limiter: SlidingWindowLimiter | None = None,
-        rate_limit_backoff_s: float = 1.0,
-        http_backoff_s: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.base_url = base_url.rstrip("/")
-        self._http = client or make_client()
-        self._owns_http = client is None
-        self.request_deadline_s = request_deadline_s
-        self.limiter = limiter or SlidingWindowLimiter(10, 2.0)
-        self.rate_limit_backoff_s = rate_limit_backoff_s
-        self.http_backoff_s = http_backoff_s
-        self._sleep = sleep
-        self.requests = 0  # HTTP requests sent, retries included
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def _before_attempt(self) -> None:
-        self.limiter.acquire()
-        self.requests += 1
+    rules = RULES
+    max_bytes = MAX_PAGE_BYTES
+    default_base_url = DEFAULT_BASE_URL
+    default_rate = (10, 2.0)
 
     def get(self, ds: OkxDataset | str, params: dict[str, str]) -> Page:
         """One successful page (code "0"); 50011 is retried inside the request's deadline."""
         path = ds if isinstance(ds, str) else ds.path
-        query = urlencode(sorted(params.items()))
-        where = f"{path}?{query}"
-        deadline = Deadline.after(self.request_deadline_s)
-        attempt = 0
-        limited = ""  # the last rate-limit answer: a deadline after it is the limit's doing
-        while True:
-            attempt += 1
-            try:
-                body = fetch_bytes(
-                    self._http,
-                    f"{self.base_url}{where}",
-                    deadline_s=deadline,
-                    backoff_initial_s=self.http_backoff_s,
-                    max_bytes=MAX_PAGE_BYTES,
-                    before_attempt=self._before_attempt,
-                    sleep=self._sleep,
-                )
-            except HttpError as exc:  # 4xx, 429/5xx past the deadline, connection refused
-                if limited and isinstance(exc, DeadlineExceeded):
-                    raise RateLimited(
-                        f"{limited} persisted for {attempt - 1} attempts until the "
-                        f"{self.request_deadline_s:.0f}s deadline; slow down"
-                    ) from exc
-                raise OkxError(f"{path}: {exc}") from exc
-            doc = decode_envelope(body, where)
-            code, msg = str(doc["code"]), str(doc.get("msg", ""))
-            if code == "0":
-                return Page(dict(params), body)
-            if code == RATE_LIMIT_CODE:
-                limited = f"{where}: code {code} ({msg})"
-                wait = self.rate_limit_backoff_s * 2 ** (attempt - 1)
-                if wait >= deadline.remaining():
-                    raise RateLimited(
-                        f"{where}: code {code} ({msg}) persisted for {attempt} attempts until "
-                        f"the {self.request_deadline_s:.0f}s deadline; slow down"
-                    )
-                self._sleep(wait)
-                continue
-            raise OkxApiError(f"{where}: code {code} ({msg})", path, code, msg)
+        where = f"{path}?{urlencode(sorted(params.items()))}"
+        return self.request(f"{self.base_url}{where}", params, where=where, name=path)
 
     def day_pages(self, ds: OkxDataset, symbol: str, day_start_ms: int) -> list[Page]:
         """Every page holding the rows of [day_start, day_start + 1 day): OKX serves rows

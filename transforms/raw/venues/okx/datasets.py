@@ -11,17 +11,16 @@ research/okx-hyperliquid.md §1.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.raw.rest.datasets import Fields, RestDataset, Row, lookup, merge_day
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.okx.errors import OkxFormatError
 
 MINUTE_MS = 60_000
-DAY_MS = 86_400_000
 INST_TYPE = "SWAP"
 
 KLINE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume", "quote_volume")
@@ -29,8 +28,6 @@ MARK_KLINE_COLUMNS = ("open_time", "open", "high", "low", "close")
 OPEN_INTEREST_COLUMNS = ("timestamp", "oi_base", "oi_value")
 FUNDING_COLUMNS = ("funding_time", "funding_rate")
 TIER_COLUMNS = ("tier", "min_contracts", "max_contracts", "mmr", "imr", "max_leverage")
-
-Row = tuple[Any, ...]
 
 
 def inst_id(symbol: str) -> str:
@@ -45,37 +42,8 @@ def inst_family(symbol: str) -> str:
     return inst_id(symbol)[: -len("-SWAP")]
 
 
-def _num(value: Any, where: str) -> float:
-    if not isinstance(value, str):
-        raise OkxFormatError(f"{where}: expected a number as a string, got {value!r}")
-    try:
-        out = float(value)
-    except ValueError as exc:
-        raise OkxFormatError(f"{where}: {value!r} is not a number") from exc
-    if not math.isfinite(out):
-        raise OkxFormatError(f"{where}: {value!r} is not finite")
-    return out
-
-
-def _ms(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not value.isdigit():
-        raise OkxFormatError(f"{where}: expected epoch milliseconds as a string, got {value!r}")
-    return int(value)
-
-
-def _field(item: Any, name: str, where: str) -> Any:
-    if not isinstance(item, dict):
-        raise OkxFormatError(f"{where}: expected an object, got {type(item).__name__}")
-    if name not in item:
-        raise OkxFormatError(f"{where}: missing field {name!r}")
-    return item[name]
-
-
-def _array(item: Any, width: int, where: str) -> list[Any]:
-    if not isinstance(item, list) or len(item) != width:
-        got = len(item) if isinstance(item, list) else type(item).__name__
-        raise OkxFormatError(f"{where}: expected an array of {width} strings, got {got}")
-    return item
+_read = Fields(OkxFormatError)
+_num, _ms, _field, _array = _read.num, _read.ms, _read.field, _read.array
 
 
 def _confirmed(value: Any, where: str) -> bool:
@@ -137,27 +105,14 @@ def parse_tier(item: Any, where: str) -> Row:
 
 
 @dataclass(frozen=True)
-class OkxDataset:
+class OkxDataset(RestDataset):
     """One endpoint: path, page size, the parameter paging backwards, and the item parser.
 
     paging: `after` (candles, funding: rows older than the value), `end` (open interest:
     rows older than the value), `snapshot` (tiers, instruments: current values only)."""
 
-    name: str
-    path: str
-    paging: str
-    page_limit: int
-    columns: tuple[str, ...]
-    parse_item: Callable[[Any, str], Row | None]
-    fixed_params: dict[str, str] = field(default_factory=dict)
-    step_ms: int | None = None  # spacing of rows when regular
     #: query parameter naming the instrument (`instId` or `instFamily`)
     inst_param: str = "instId"
-
-    @property
-    def expected_rows(self) -> int | None:
-        """Rows of a complete day on a regular grid (1440 candles, 288 OI); None if irregular."""
-        return DAY_MS // self.step_ms if self.step_ms else None
 
 
 DATASETS: dict[str, OkxDataset] = {
@@ -216,22 +171,12 @@ DATASETS: dict[str, OkxDataset] = {
 
 
 def dataset(name: str) -> OkxDataset:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown OKX dataset {name!r}: expected one of {', '.join(DATASETS)}"
-        ) from None
+    return lookup(DATASETS, name, "OKX")
 
 
 def decode_envelope(body: bytes, where: str) -> dict[str, Any]:
     """The JSON envelope `{code, msg, data}`; truncated/invalid JSON is an error."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise OkxFormatError(
-            f"{where}: truncated or invalid JSON ({len(body)} bytes): {exc}"
-        ) from exc
+    doc = _read.decode(body, where)
     if not isinstance(doc, dict) or "code" not in doc or "data" not in doc:
         raise OkxFormatError(f"{where}: not an OKX v5 envelope (no code/data)")
     return doc
@@ -250,18 +195,7 @@ def parse_page(ds: OkxDataset, body: bytes, where: str) -> list[Row]:
 
 
 def rows_of_day(ds: OkxDataset, pages: Sequence[Page], day_start_ms: int, label: str) -> list[Row]:
-    """The day's rows from its pages, ascending by time: rows outside the day are dropped
-    (pages walk past the day's edges), a timestamp repeated with other values is an error,
-    and one repeated with the same values (a page edge) is kept once."""
-    day_end_ms = day_start_ms + DAY_MS
-    seen: dict[int, Row] = {}
-    for i, page in enumerate(pages):
-        where = f"{label} page {i + 1} ({ds.path})"
-        for row in parse_page(ds, page.body, where):
-            ts = row[0]
-            if not day_start_ms <= ts < day_end_ms:
-                continue
-            if ts in seen and seen[ts] != row:
-                raise OkxFormatError(f"{where}: timestamp {ts} ms appears twice with other values")
-            seen[ts] = row
-    return [seen[ts] for ts in sorted(seen)]
+    """The day's rows from its pages, ascending by time (transforms.raw.rest.datasets.merge_day)."""
+    wheres = [f"{label} page {i + 1} ({ds.path})" for i in range(len(pages))]
+    rows = ((w, parse_page(ds, p.body, w)) for w, p in zip(wheres, pages, strict=True))
+    return merge_day(rows, day_start_ms, OkxFormatError)

@@ -14,17 +14,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
-from transforms.config import ConfigError, Settings
+from transforms.config import Settings, now_utc
+from transforms.raw.rest.feed import RestFeed, demo_simulation, env_rate, env_url, open_rest_feed
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.okx.api import DEFAULT_BASE_URL, OkxClient
 from transforms.raw.venues.okx.fake_server import FakeOkxServer
@@ -34,7 +34,6 @@ from transforms.raw.venues.okx.source import OkxSource
 
 #: the demo's OKX holds this share of Binance's per-side open interest
 DEMO_OI_SHARE = 0.35
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -46,18 +45,16 @@ class OkxSettings:
 
 def load_okx_settings(env: dict[str, str] | None = None) -> OkxSettings:
     env = dict(os.environ if env is None else env)
-    url = env.get("LIQMAP_OKX_URL", DEFAULT_BASE_URL).strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"LIQMAP_OKX_URL={url!r}: expected an http(s):// URL")
-    raw = env.get("LIQMAP_OKX_REQUESTS_PER_2S", "").strip()
-    rate = int(raw) if raw.isdigit() else (10 if not raw else 0)
-    if rate < 1:
-        raise ConfigError(f"LIQMAP_OKX_REQUESTS_PER_2S={raw!r}: expected an integer >= 1")
-    if rate > 20 and (urlsplit(url).hostname or "") not in LOCAL_HOSTS:
-        raise ConfigError(
-            f"LIQMAP_OKX_REQUESTS_PER_2S={rate}: OKX allows 10-20 requests / 2 s per IP on "
-            f"these endpoints; more is allowed only for a local LIQMAP_OKX_URL (got {url})"
-        )
+    url = env_url(env, "LIQMAP_OKX_URL", DEFAULT_BASE_URL)
+    rate = env_rate(
+        env,
+        "LIQMAP_OKX_REQUESTS_PER_2S",
+        url,
+        default=10,
+        ceiling=20,
+        ceiling_rule="OKX allows 10-20 requests / 2 s per IP on these endpoints; more is "
+        "allowed only for a local LIQMAP_OKX_URL",
+    )
     return OkxSettings(base_url=url, requests_per_2s=rate)
 
 
@@ -70,19 +67,10 @@ def make_okx_source(cache_dir: Path, settings: OkxSettings, **source_kwargs) -> 
     return OkxSource(cache_dir, client, **source_kwargs)
 
 
-class OkxFeed:
-    """An OkxSource plus `prepare`, called before a symbol's days are fetched (a no-op for the
-    real API; the offline feed makes sure the fake server holds that symbol's market)."""
+class OkxFeed(RestFeed):
+    """An OkxSource plus the shared loop's hooks (transforms.raw.rest.feed)."""
 
-    def __init__(self, source: OkxSource, url: str):
-        self.source = source
-        self.url = url
-
-    def prepare(self, symbol: str, dataset: str, days: Iterable[date]) -> None:
-        """Nothing to do: OKX itself serves every instrument."""
-
-    def prepare_snapshot(self, symbol: str) -> None:
-        """Nothing to do: OKX itself serves every instrument's tiers."""
+    source: OkxSource
 
 
 class SyntheticOkxFeed(OkxFeed):
@@ -112,10 +100,7 @@ def shadow_market(settings: Settings, symbol: str) -> OkxMarket:
 
 @lru_cache(maxsize=3)
 def _shadow_market(symbol: str, start: date, end: date, seed: int) -> OkxMarket:
-    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulate_market
-
-    sim_start = month_start(start)
-    sim = simulate_market(symbol, sim_start, (month_end_exclusive(end) - sim_start).days, seed)
+    sim = demo_simulation(symbol, start, end, seed)
     return market_from_simulation(symbol, sim, oi_share=DEMO_OI_SHARE)
 
 
@@ -132,21 +117,18 @@ def tiers_only_market(symbol: str) -> OkxMarket:
     )
 
 
-@contextmanager
-def open_okx_feed(settings: Settings, okx: OkxSettings | None = None) -> Iterator[OkxFeed]:
+def open_okx_feed(settings: Settings, okx: OkxSettings | None = None) -> ContextManager[OkxFeed]:
     """The feed for one ingest (see module doc); the source and any local server are closed."""
-    okx = okx or load_okx_settings()
-    if settings.source != "synthetic":
-        source = make_okx_source(settings.cache_dir, okx)
-        try:
-            yield OkxFeed(source, okx.base_url)
-        finally:
-            source.close()
-        return
-    with FakeOkxServer([]) as server:
+    cfg = okx or load_okx_settings()
+
+    def synthetic(server: FakeOkxServer) -> OkxFeed:
         local = OkxSettings(base_url=server.url, requests_per_2s=1_000_000)
-        source = make_okx_source(settings.cache_dir, local)
-        try:
-            yield SyntheticOkxFeed(source, server, settings)
-        finally:
-            source.close()
+        source = make_okx_source(settings.cache_dir, local, now=now_utc)
+        return SyntheticOkxFeed(source, server, settings)
+
+    return open_rest_feed(
+        settings,
+        real=lambda: OkxFeed(make_okx_source(settings.cache_dir, cfg), cfg.base_url),
+        fake=lambda: FakeOkxServer([], now_ms=lambda: int(now_utc().timestamp() * 1000)),
+        synthetic=synthetic,
+    )

@@ -10,16 +10,9 @@ OkxError (HTTP 429 past the deadline, 5xx, connection errors) is about the venue
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from datetime import date
-from pathlib import Path
-from typing import Any
-
 import duckdb
 
-from transforms.config import Settings
-from transforms.raw.rest.ingest import RestVenue, ingest_days
-from transforms.raw.results import Connect, Log, VenueResult
+from transforms.raw.rest.ingest import RestVenue
 from transforms.raw.venues.okx.errors import (
     CacheCorrupt,
     OkxApiError,
@@ -30,30 +23,14 @@ from transforms.raw.venues.okx.errors import (
 from transforms.raw.venues.okx.feed import OkxFeed, open_okx_feed
 from transforms.raw.venues.okx.load import (
     OKX_DATASET,
-    LoadedDays,
     OkxLoadError,
     replace_days,
     replace_tier_snapshot,
 )
-from transforms.raw.venues.okx.source import VENUE, OkxDay
+from transforms.raw.venues.okx.source import VENUE
 
 
-def _open(settings: Settings) -> AbstractContextManager[OkxFeed]:
-    return open_okx_feed(settings)
-
-
-def _replace(
-    conn: duckdb.DuckDBPyConnection,
-    name: str,
-    symbol: str,
-    fetched: list[OkxDay],
-    cache_dir: Path,
-    feed: Any,
-) -> LoadedDays:
-    return replace_days(conn, name, symbol, fetched, cache_dir)
-
-
-def _tiers(conn: duckdb.DuckDBPyConnection, feed: Any, symbol: str) -> int:
+def _tiers(conn: duckdb.DuckDBPyConnection, feed: OkxFeed, symbol: str) -> int:
     return replace_tier_snapshot(conn, feed.source.fetch_tiers(symbol))
 
 
@@ -64,16 +41,12 @@ OKX = RestVenue(
     error=OkxError,
     symbol_errors=(OkxFormatError, OkxApiError, CacheCorrupt, OkxLoadError, OutOfReach),
     out_of_reach=OutOfReach,
-    open_feed=_open,
-    replace_days=_replace,
+    open_feed=open_okx_feed,
+    replace_days=lambda conn, name, symbol, days, cache_dir, _feed: replace_days(
+        conn, name, symbol, days, cache_dir
+    ),
     snapshot_tiers=_tiers,
     tiers_label="position_tiers",
 )
-
-
-def ingest(
-    connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
-) -> VenueResult:
-    """Load raw dataset `name` from OKX for days [start, end) of every configured symbol
-    (see module doc). Failures are returned, never raised."""
-    return ingest_days(OKX, connect, settings, name, start, end, log)
+#: the package's entry point (transforms.raw.ingest loops it with the other venues)
+ingest = OKX.ingest

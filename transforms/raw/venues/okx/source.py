@@ -15,13 +15,12 @@ raw table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta
 
-from transforms.config import validate_symbol
-from transforms.raw.rest.day_cache import DayCache, Page
+from transforms.raw.rest.datasets import day_start_ms
+from transforms.raw.rest.day_cache import Page
+from transforms.raw.rest.source import RestDay, RestSource
 from transforms.raw.venues.okx.api import OkxClient
 from transforms.raw.venues.okx.datasets import (
     DAY_MS,
@@ -34,8 +33,6 @@ from transforms.raw.venues.okx.datasets import (
 from transforms.raw.venues.okx.errors import CacheCorrupt, OkxFormatError, OutOfReach
 
 VENUE = "okx"
-#: after midnight UTC, wait this long before a day counts as final (last OI point, late bars)
-DEFAULT_SETTLE = timedelta(minutes=15)
 #: OKX serves the latest 1,440 entries of 5-minute open interest (research/okx-hyperliquid.md)
 OI_REACH = timedelta(milliseconds=1440 * 5 * MINUTE_MS)
 OI_DATASET = "open_interest_5m"
@@ -43,118 +40,58 @@ TIERS_DATASET = "position_tiers"
 
 
 @dataclass(frozen=True)
-class OkxDay:
-    """The rows of one (dataset, symbol, period), ascending by time."""
+class OkxDay(RestDay):
+    """The rows of one (dataset, symbol, period), ascending by time; a tier snapshot also
+    carries what values its bounds."""
 
-    dataset: str
-    symbol: str
-    period: str  # YYYY-MM-DD (for position_tiers: the snapshot date)
-    columns: tuple[str, ...]
-    rows: list[Row]
-    final: bool  # complete past day (or today's snapshot) held in the verified cache
-    from_cache: bool
-    path: Path | None  # the cache file when final
-    sha256: str | None
     contract_value: float | None = None  # tiers: coins per contract (ctVal)
     mark_price: float | None = None  # tiers: the mark price when the snapshot was taken
 
 
-def day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class OkxSource:
-    """Daily datasets and tier snapshots of OKX USDT swaps."""
+class OkxSource(RestSource):
+    """Daily datasets and tier snapshots of OKX USDT swaps (transforms.raw.rest.source)."""
 
     name = VENUE
-
-    def __init__(
-        self,
-        cache_dir: Path,
-        client: OkxClient,
-        *,
-        now: Callable[[], datetime] = _utcnow,
-        settle: timedelta = DEFAULT_SETTLE,
-    ):
-        self.cache = DayCache(Path(cache_dir) / VENUE, VENUE, CacheCorrupt)
-        self.client = client
-        self._now = now
-        self.settle = settle
-
-    def close(self) -> None:
-        self.client.close()
-
-    def is_final(self, day: date) -> bool:
-        end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        return self._now() >= end + self.settle
+    day_type = OkxDay
+    corrupt = CacheCorrupt
+    client: OkxClient
 
     def first_day(self, symbol: str) -> date:
         """The symbol's first collectable day (see module doc)."""
         reach = self._now() - OI_REACH
         first = reach.date() + timedelta(days=0 if reach.time() == datetime.min.time() else 1)
-        folder = self.cache.root / OI_DATASET / symbol
-        for side in folder.glob(f"{symbol}-{OI_DATASET}-*.json.sha256"):
-            day = date.fromisoformat(side.name[-len("YYYY-MM-DD.json.sha256") :][:10])
-            first = min(first, day)
-        return first
+        return min([first, *self.cached_days(OI_DATASET, symbol)])
 
     def fetch_day(self, dataset_name: str, symbol: str, day: date) -> OkxDay:
         """The day's rows: from the verified cache, else fetched (and cached when final and
         complete: every bar of the grid for candles and open interest, at least one
         settlement for funding); OutOfReach before the symbol's first collectable day."""
         ds = dataset(dataset_name)
-        validate_symbol(symbol)
         if ds.paging == "snapshot":
             raise ValueError(f"{ds.name} is a snapshot: use fetch_tiers")
-        period = day.isoformat()
-        start_ms = day_start_ms(day)
-        label = f"okx {ds.name} {symbol} {period}"
-        cached = self.cache.load(ds.name, symbol, period)
-        if cached is not None:
-            rows = rows_of_day(ds, cached.pages, start_ms, f"{label} (cache {cached.path})")
-            return OkxDay(
-                ds.name, symbol, period, ds.columns, rows, True, True, cached.path, cached.sha256
-            )
-        if day < self.first_day(symbol):
-            raise OutOfReach(
-                f"{label}: OKX keeps 5-minute open interest for about five days only and this "
-                "day was not collected while it was served"
-            )
-        if start_ms > self._now().timestamp() * 1000:
-            raise ValueError(f"{label}: the day has not started yet")
-        pages = self.client.day_pages(ds, symbol, start_ms)
-        rows = rows_of_day(ds, pages, start_ms, label)  # validates before anything is cached
-        expected = ds.expected_rows
-        complete = len(rows) == expected if expected is not None else bool(rows)
-        if self.is_final(day) and complete:
-            stored = self.cache.store(ds.name, symbol, period, pages)
-            return OkxDay(
-                ds.name, symbol, period, ds.columns, rows, True, False, stored.path, stored.sha256
-            )
-        return OkxDay(ds.name, symbol, period, ds.columns, rows, False, False, None, None)
+
+        def reach(label: str) -> None:
+            if day < self.first_day(symbol):
+                raise OutOfReach(
+                    f"{label}: OKX keeps 5-minute open interest for about five days only and "
+                    "this day was not collected while it was served"
+                )
+
+        return self.paged_day(ds, symbol, day, rows_of_day, reach)  # type: ignore[return-value]
 
     def fetch_tiers(self, symbol: str) -> OkxDay:
         """Today's isolated-margin position tiers with the swap's contract value, taken once
         per UTC day and then served from the cache (OKX publishes only current tiers)."""
         ds = dataset(TIERS_DATASET)
-        validate_symbol(symbol)
-        period = self._now().date().isoformat()
-        label = f"okx {TIERS_DATASET} {symbol} {period}"
-        cached = self.cache.load(ds.name, symbol, period)
-        if cached is None:
+
+        def fetch() -> list[Page]:
             tiers = self.client.snapshot_page(ds, symbol)
             _, instrument = self.client.contract_value(symbol)
-            pages = [tiers, instrument, self.client.mark_price_page(symbol)]
-            rows, ct_val, mark = _tier_rows(pages, label)
-            cached = self.cache.store(ds.name, symbol, period, pages)
-            from_cache = False
-        else:
-            rows, ct_val, mark = _tier_rows(cached.pages, f"{label} (cache {cached.path})")
-            from_cache = True
+            return [tiers, instrument, self.client.mark_price_page(symbol)]
+
+        period = self._now().date().isoformat()
+        snap = self.snapshot(ds.name, symbol, period, fetch=fetch, parse=_tier_rows)
+        rows, ct_val, mark = snap.value
         return OkxDay(
             ds.name,
             symbol,
@@ -162,9 +99,9 @@ class OkxSource:
             ds.columns,
             rows,
             True,
-            from_cache,
-            cached.path,
-            cached.sha256,
+            snap.from_cache,
+            snap.cached.path,
+            snap.cached.sha256,
             contract_value=ct_val,
             mark_price=mark,
         )
