@@ -15,12 +15,15 @@ first step starts, seconds outside steps), the per-stage totals (raw, staging, m
 publish, and Dagster outside the steps) and the run's own peak RSS (sampled) next to the
 process's so far. With `--compare`, the cost per market: each run and stage of 12 markets
 against 6, and the straight line through the two (a fixed part per run, a part per market).
-`--profile DIR` writes cProfile stats of the new day and the re-run for each set.
+`--profile DIR` writes cProfile stats of the new day and the re-run for each set. The Dagster
+instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
+`--stock-event-log` swaps in Dagster's own SQLite event log to compare.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails
 the cross-venue price check at its tick size, so it is left out).
 
-    .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site] [--profile DIR]
+    .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site]
+        [--profile DIR] [--stock-event-log]
 
 Timings on a shared machine are noisy; compare runs made on the same machine and load.
 """
@@ -52,6 +55,7 @@ os.environ.setdefault("LIQMAP_START_DATE", START.isoformat())
 os.environ.setdefault("LIQMAP_END_DATE", (START + timedelta(days=400)).isoformat())
 
 from orchestration.definitions import ALL_ASSETS  # noqa: E402
+from orchestration.home import instance_settings  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
 from transforms.reference.tiers import seed_tiers_path  # noqa: E402
@@ -226,13 +230,23 @@ def bench(
     site: bool,
     keep: Path | None = None,
     profile: Path | None = None,
+    stock_event_log: bool = False,
 ) -> dict[str, dict]:
     """Backfill, new day and re-run for one market set (returns each run's stage totals);
     with `profile` (a folder), the new day's and the re-run's cProfile stats go to
-    `<folder>/<markets>m-new.prof` / `-rerun.prof` (read them with `python -m pstats`)."""
+    `<folder>/<markets>m-new.prof` / `-rerun.prof` (read them with `python -m pstats`); with
+    `stock_event_log`, Dagster's own SQLite event log instead of liqmap's batched one."""
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
-    with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test() as instance:
+    # the instance as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml), or with
+    # Dagster's own event log storage to compare
+    overrides = instance_settings()
+    if stock_event_log:
+        del overrides["event_log_storage"]
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        dg.instance_for_test(overrides=overrides) as instance,
+    ):
         tmp = str(keep) if keep is not None else scratch
         os.environ["LIQMAP_TIERS_FILE"] = str(_tiers_file(Path(tmp)))
         settings = load_settings(
@@ -245,7 +259,10 @@ def bench(
                 "LIQMAP_VENUES": venues,
             }
         )
-        print(f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}")
+        print(
+            f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}, "
+            f"event log {type(instance.event_log_storage).__name__}"
+        )
         tags = {
             "dagster/asset_partition_range_start": START.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
@@ -306,12 +323,18 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="cProfile the new day and the re-run into this folder"
     )
+    parser.add_argument(
+        "--stock-event-log",
+        action="store_true",
+        help="Dagster's own SQLite event log instead of liqmap's batched one (to compare)",
+    )
     args = parser.parse_args()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    small = bench(args.symbols, args.venues, args.days, not args.no_site, args.keep, args.profile)
+    site, stock = not args.no_site, args.stock_event_log
+    small = bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
     if args.compare:
-        large = bench(TWELVE, args.venues, args.days, not args.no_site, None, args.profile)
+        large = bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)
         compare(small, large)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 

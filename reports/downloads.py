@@ -1,12 +1,19 @@
-"""A day's downloads: that day's own data behind its charts, next to its page.
+"""The downloads: the data behind a symbol's charts, one set of files per month.
 
-Only the day's own rows are written beside a day page (the day's liquidation map, scenarios,
-daily figures and swings), so the site grows by a small amount per symbol and day. The map is
-the long one: written as Parquet only (zstd); the few-row tables (scenarios, daily figures,
-swings) as CSV. The heatmap is not repeated per day: the shared heat month files of the data
-API (docs/api.md) hold every hour of it. The whole daily
-history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by every build), linked
-from the archives.
+Each month of a symbol (and of each venue, with two or more) has one folder,
+`<SYMBOL>/downloads/<venue>/YYYY-MM/` (`all` for the aggregate), holding that month's
+published days: the liquidation maps (`liq_map.parquet`, every price band of every day, as
+Parquet only, zstd), the scenarios, daily figures and the swings known at the end of each day
+(`scenarios.parquet`, `daily.csv`, `moves.csv`) and, for the aggregate of two or more
+venues, each venue's figures (`venues.csv`). A day page links to its month's files; the archive
+lists every month's. A month's files are rebuilt only when a day of that month is rendered
+(or the folder is missing) and each is rewritten only when its bytes change, so a published
+month is not touched by builds of later months. Twelve files a year per symbol and venue
+instead of one set per day (~16 MB a year of small per-day files before). The heatmap is not
+repeated here: the shared heat month files of the data API (docs/api.md) hold every hour of
+it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by
+every build), linked from the archives. A day page rendered again drops the per-day files
+an older build put beside it; pages not rendered again keep theirs (they link them).
 """
 
 from __future__ import annotations
@@ -24,10 +31,14 @@ import pyarrow.parquet as pq
 
 from reports import queries
 from reports.cards.moves import day_moves
+from reports.heat_tiles import month_id, month_start, next_month
 from reports.loaders import MartData
 from reports.notation import row_imbalance
 from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
+from transforms.venues import AGGREGATE_VENUE
+
+DOWNLOADS_DIR = "downloads"  # <SYMBOL>/downloads/<venue>/YYYY-MM/
 
 DAILY_COLUMNS = (
     "day",
@@ -71,9 +82,9 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
 
 
 FORMATS = ("csv", "parquet")
-# the long table (a day's map by price): Parquet only (zstd);
-# as CSV they would be most of the site
-PARQUET_ONLY = frozenset({"liq_map"})
+# the long tables, Parquet only (zstd): the month's maps by price (as CSV, most of the
+# site) and its scenario rows (~100 wide rows a month: Parquet is under half the CSV)
+PARQUET_ONLY = frozenset({"liq_map", "scenarios"})
 
 
 def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
@@ -94,8 +105,8 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def formats_of(name: str) -> list[str]:
-    """Parquet for the long tables; CSV for the few-row ones (a 4-row Parquet file is ~12 kB
-    of schema and footer, 5x its CSV)."""
+    """Parquet for the long tables; CSV for the short ones (a Parquet file carries ~10 kB of
+    schema and footer, more than a month's daily figures as CSV)."""
     return ["parquet"] if name in PARQUET_ONLY else ["csv"]
 
 
@@ -125,46 +136,108 @@ def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def day_tables(
-    conn: duckdb.DuckDBPyConnection, data: MartData, d: date, venues: VenueSet | None = None
+def month_folder(symbol: str, venue: str, month: date) -> str:
+    """A month's download folder, relative to the site root."""
+    return f"{symbol}/{DOWNLOADS_DIR}/{venue}/{month_id(month)}"
+
+
+def month_href(venue: str, month: date) -> str:
+    """The month's download folder relative to the symbol's folder (with a trailing /)."""
+    return f"{DOWNLOADS_DIR}/{venue}/{month_id(month)}/"
+
+
+def month_days(data: MartData, month: date) -> list[date]:
+    """The days of `month` with a base row, in order (the month file's days)."""
+    end = next_month(month)
+    return [d for d in data.days if month <= d < end]
+
+
+def month_tables(
+    conn: duckdb.DuckDBPyConnection,
+    data: MartData,
+    month: date,
+    venues: VenueSet | None = None,
 ) -> dict[str, pa.Table]:
-    """Download name → table for day `d` ("moves" only when the day has swings; "venues",
-    each venue's figures, on an aggregate page of more than one venue)."""
+    """Download name → table for the days of `month` ("moves" only when a day has swings,
+    with `as_of_day` first: the swings known at the end of that day; "venues", each venue's
+    figures, for the aggregate of more than one venue)."""
+    days = month_days(data, month)
+    if not days:
+        return {}
     symbol = data.symbol
     tables = {
-        "liq_map": queries.arrow(conn, queries.LIQ_MAP_DAY, symbol=symbol, day=d, venue=data.venue),
-        "scenarios": pa.Table.from_pylist(data.scenario_rows(d)),
-        "daily": pa.Table.from_pylist([daily_row(data.base(d))]),
+        "liq_map": queries.arrow(
+            conn,
+            queries.LIQ_MAP_RANGE,
+            symbol=symbol,
+            venue=data.venue,
+            day_from=days[0],
+            day_to=days[-1],
+        ),
+        "scenarios": pa.Table.from_pylist([r for d in days for r in data.scenario_rows(d)]),
+        "daily": pa.Table.from_pylist([daily_row(data.base(d)) for d in days]),
     }
-    mv = day_moves(data, d)
-    if mv:
-        tables["moves"] = pa.Table.from_pylist(mv)
-    if venues is not None and venues.split:
-        tables["venues"] = venues_table(venues, [d])
+    moves = [{"as_of_day": d, **m} for d in days for m in day_moves(data, d)]
+    if moves:
+        tables["moves"] = pa.Table.from_pylist(moves)
+    if venues is not None and venues.split and data.venue == AGGREGATE_VENUE:
+        tables["venues"] = venues_table(venues, days)
     return tables
 
 
-def write_day_downloads(
+def write_month_downloads(
     writer: SiteWriter,
     conn: duckdb.DuckDBPyConnection,
     data: MartData,
-    d: date,
-    day_dir: str,
+    month: date,
     source: str,
     venues: VenueSet | None = None,
 ) -> dict[str, list[str]]:
-    """Write `<day_dir>/<name>.<format>` (marked with the source, see `mark_source`);
-    returns name -> formats written, names sorted."""
-    tables = day_tables(conn, data, d, venues)
+    """Write the month's files (marked with the source, see `mark_source`), each only when
+    its bytes changed, and drop a file the month no longer has; returns name -> formats,
+    names sorted."""
+    folder = month_folder(data.symbol, data.venue, month)
+    tables = month_tables(conn, data, month, venues)
     written: dict[str, list[str]] = {}
     for name in sorted(tables):
         formats = formats_of(name)
         table = mark_source(tables[name], source)
         for ext in formats:
             body = parquet_bytes(table) if ext == "parquet" else csv_bytes(table)
-            writer.write(f"{day_dir}/{name}.{ext}", body)
+            writer.write_if_changed(f"{folder}/{name}.{ext}", body)
         written[name] = formats
+    remove_other_downloads(writer.out_dir / folder, written)
     return written
+
+
+def months_to_write(out_dir: Path, data: MartData, render: list[date]) -> list[date]:
+    """The months whose files this build writes: those of the days rendered, and any month
+    of the symbol's days whose folder does not exist yet."""
+    months = {month_start(d) for d in render if d in data.metrics}
+    for d in data.days:
+        m = month_start(d)
+        if m not in months and not (out_dir / month_folder(data.symbol, data.venue, m)).is_dir():
+            months.add(m)
+    return sorted(months)
+
+
+def month_downloads(out_dir: Path, symbol: str, venue: str, month: date) -> dict[str, list[str]]:
+    """The files of a month already on disk (name -> formats)."""
+    return existing_downloads(Path(out_dir) / month_folder(symbol, venue, month))
+
+
+def archive_months(out_dir: Path, symbol: str, venue: str = AGGREGATE_VENUE) -> list[tuple]:
+    """(month id, href from the symbol's folder, name -> formats) of every month with files,
+    newest first (the archive's download links)."""
+    root = Path(out_dir) / symbol / DOWNLOADS_DIR / venue
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.iterdir(), reverse=True):
+        names = existing_downloads(p) if p.is_dir() else {}
+        if names:
+            out.append((p.name, f"{DOWNLOADS_DIR}/{venue}/{p.name}/", names))
+    return out
 
 
 def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:

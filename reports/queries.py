@@ -92,6 +92,14 @@ WHERE venue = $venue AND symbol = $symbol
 ORDER BY day, price_low
 """
 
+LIQ_MAP_RANGE = """
+SELECT day, price_low, price_high, long_notional, short_notional,
+       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+FROM mart.liq_map
+WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_to
+ORDER BY day, price_low
+"""
+
 LAYER_MAP_ALL = """
 SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price

@@ -3,15 +3,17 @@
     site/
       index.html                      market overview: every symbol's headline and small map
       <SYMBOL>/index.html             the symbol's latest day (same content as its dated page)
-      <SYMBOL>/YYYY-MM-DD/index.html  one immutable page per symbol and day, plus that day's data
+      <SYMBOL>/YYYY-MM-DD/index.html  one immutable page per symbol and day
+      <SYMBOL>/downloads/<venue>/YYYY-MM/  the month's downloads (CSV, Parquet) of the
+                                      aggregate (`all`) and of each venue (reports.downloads)
       <SYMBOL>/archive/index.html     every published day of the symbol, by month
       <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
       <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
                                       every page of the symbol (rewritten by every build)
       <SYMBOL>/daily.csv              the symbol's daily figures, every day (every build)
       <SYMBOL>/venues.csv             each venue's daily figures, every day (two or more venues)
-      <SYMBOL>/<venue>/index.html     one venue alone, its latest day, with that day's downloads
-                                      beside it (rewritten by every build; two or more venues)
+      <SYMBOL>/<venue>/index.html     one venue alone, its latest day, linking its month's
+                                      downloads (rewritten by every build; two or more venues)
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
       archive/index.html              the symbols, each with a link to its archive
       methodology/index.html          docs/methodology.md rendered
@@ -50,13 +52,16 @@ import jinja2
 from reports import api, datafiles
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
+    archive_months,
     csv_bytes,
     daily_history_table,
-    existing_downloads,
     mark_source,
+    month_downloads,
+    month_href,
+    months_to_write,
     remove_other_downloads,
     venues_table,
-    write_day_downloads,
+    write_month_downloads,
 )
 from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
 from reports.loaders import (
@@ -175,6 +180,15 @@ def _build_symbol(
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
+    # the month downloads before the pages that link them
+    month_names = _write_month_downloads(conn, writer, data, venues, render, source)
+
+    def downloads_of(venue: str, d: date) -> dict[str, list[str]]:
+        m = month_start(d)
+        if (venue, m) not in month_names:
+            month_names[(venue, m)] = month_downloads(out_dir, symbol, venue, m)
+        return month_names[(venue, m)]
+
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
     venue_latest: dict[str, DayContext] = {}  # each venue's latest day, when rendered here
@@ -188,7 +202,7 @@ def _build_symbol(
                 _write_day_data(writer, vctx, vdata, synthetic)
                 if d == vdata.days[-1]:
                     venue_latest[vdata.venue] = vctx
-        names = write_day_downloads(writer, conn, data, d, day_dir(symbol, d), source, venues)
+        names = downloads_of(AGGREGATE_VENUE, d)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
             root="../../",
@@ -198,11 +212,16 @@ def _build_symbol(
             next_day=nxt,
             is_index=False,
             download_names=names,
+            downloads_dir=f"../{month_href(AGGREGATE_VENUE, d)}",
+            downloads_month=month_id(d),
             venue_links=_aggregate_links(venues, d, "../"),
             data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{d.isoformat()}"),
             venue_buttons=_venue_buttons(venues, d),
         )
         writer.write(f"{day_dir(symbol, d)}/index.html", render_day(env, site, ctx, nav), page=True)
+        # the per-day downloads an older build put beside the page, which it no longer links
+        # (after the page, so the previous page never links a deleted file)
+        remove_other_downloads(out_dir / day_dir(symbol, d), {})
         if symbol == LEGACY_SYMBOL:
             writer.write_if_changed(f"{d.isoformat()}/index.html", redirect_page(symbol, d))
         if d == latest:
@@ -211,7 +230,7 @@ def _build_symbol(
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
         latest_ctx = day_context(conn, data, history, latest, frozenset(), venues)
-        latest_downloads = existing_downloads(out_dir / day_dir(symbol, latest))
+        latest_downloads = downloads_of(AGGREGATE_VENUE, latest)
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
         root="../",
@@ -221,16 +240,20 @@ def _build_symbol(
         next_day=nxt,
         is_index=True,
         download_names=latest_downloads,
+        downloads_dir=month_href(AGGREGATE_VENUE, latest),
+        downloads_month=month_id(latest),
         venue_links=_aggregate_links(venues, latest, ""),
         data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{latest.isoformat()}"),
         venue_buttons=_venue_buttons(venues, latest),
     )
     writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
     if venues.split:
-        _build_venue_pages(conn, writer, env, site, venues, source, venue_latest)
+        _build_venue_pages(conn, writer, env, site, venues, source, venue_latest, downloads_of)
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
-    archive = render_archive(env, site, data, published, _archive_venues(venues))
+    archive = render_archive(
+        env, site, data, published, _archive_venues(venues), _archive_downloads(out_dir, venues)
+    )
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
@@ -241,6 +264,39 @@ def _build_symbol(
     summary = dataclasses.replace(summary, screener=tuple(screener_rows(data, venues)))
     _write_latest_api(conn, writer, data, venues, source == "synthetic")
     return summary, published
+
+
+def _write_month_downloads(
+    conn: duckdb.DuckDBPyConnection,
+    writer: SiteWriter,
+    data: MartData,
+    venues: VenueSet,
+    render: list[date],
+    source: str,
+) -> dict[tuple[str, date], dict[str, list[str]]]:
+    """The month downloads of the aggregate and of each venue (reports.downloads) for the
+    months this build touches; (venue, month) -> name -> formats."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    out: dict[tuple[str, date], dict[str, list[str]]] = {}
+    for part in parts:
+        for m in months_to_write(writer.out_dir, part, render):
+            out[(part.venue, m)] = write_month_downloads(writer, conn, part, m, source, venues)
+    return out
+
+
+def _archive_downloads(out_dir: Path, venues: VenueSet) -> dict[str, list[tuple]]:
+    """Month id -> (venue label, href from the symbol's folder, name -> formats) of every
+    month's downloads, the aggregate first (the archive's links)."""
+    shown = [AGGREGATE_VENUE]
+    if venues.split:
+        shown += [v for v in venues.venues if venues.per_venue[v].days]
+    out: dict[str, list[tuple]] = {}
+    for v in shown:
+        for month, href, names in archive_months(out_dir, venues.symbol, v):
+            out.setdefault(month, []).append((venue_label(v), href, names))
+    return out
 
 
 def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
@@ -401,11 +457,13 @@ def _build_venue_pages(
     venues: VenueSet,
     source: str,
     rendered: dict[str, DayContext],
+    downloads_of,
 ) -> None:
     """Each venue alone: `<SYMBOL>/<venue>/index.html`, its latest day (every heatmap window
     in the page: the symbol's shared long views are the aggregate's), with that day's
-    downloads of the venue's rows beside it. `rendered`: venue -> its latest day's context
-    when this build already made it (and wrote its data file) for the dated pages."""
+    downloads of the venue's rows linked (its month's files). `rendered`: venue -> its latest
+    day's context when this build already made it (and wrote its data file) for the dated
+    pages; `downloads_of(venue, day)`: the files of that day's month."""
     symbol = venues.symbol
     shown = [v for v in venues.venues if venues.per_venue[v].days]
     for v in shown:
@@ -417,8 +475,9 @@ def _build_venue_pages(
             history = load_price_history(conn, vdata, [d])
             ctx = day_context(conn, vdata, history, d, frozenset(), venues)
             _write_day_data(writer, ctx, vdata, source == "synthetic")
-        names = write_day_downloads(writer, conn, vdata, d, folder, source)
-        remove_other_downloads(writer.out_dir / folder, names)
+        names = downloads_of(v, d)
+        # the per-day files an older build put beside the page: the month's files replace them
+        remove_other_downloads(writer.out_dir / folder, {})
         links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]
         links += [VenueLink(venue_label(o), f"../{o}/index.html", o == v) for o in shown]
         nav = DayNav(
@@ -429,6 +488,8 @@ def _build_venue_pages(
             next_day=None,
             is_index=True,
             download_names=names,
+            downloads_dir=f"../{month_href(v, d)}",
+            downloads_month=month_id(d),
             venue_links=tuple(links),
             venue_page=True,
             data_key=datafiles.key(symbol, v, f"day-{d.isoformat()}"),

@@ -21,6 +21,7 @@ import vl_convert as vlc
 
 from reports import headline as hl
 from reports import notation as fmt
+from reports.honesty import AT_RISK_CAVEAT, LIQUIDATED_CAVEAT
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import page_rasters, page_specs
@@ -111,14 +112,16 @@ def test_every_page_exists(built):
     out, _, days = built
     for d in days:
         assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
-        for name in ("daily", "scenarios"):
-            assert (out / SYMBOL / d.isoformat() / f"{name}.csv").is_file()
-            assert not (out / SYMBOL / d.isoformat() / f"{name}.parquet").exists()
-        # the day's map: Parquet only (as CSV, most of the site); its heatmap is in the
-        # shared heat month file, not repeated per day
-        assert (out / SYMBOL / d.isoformat() / "liq_map.parquet").is_file()
-        assert not (out / SYMBOL / d.isoformat() / "liq_map.csv").exists()
-        assert not (out / SYMBOL / d.isoformat() / "heatmap.parquet").exists()
+        # the downloads are the month's (reports.downloads), none beside the page
+        month = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
+        assert sorted(p.name for p in (out / SYMBOL / d.isoformat()).iterdir()) == ["index.html"]
+        assert (month / "daily.csv").is_file() and not (month / "daily.parquet").exists()
+        # the maps and scenario rows: Parquet only (as CSV, most of the site); the heatmap
+        # is in the shared heat month file, not repeated
+        for name in ("liq_map", "scenarios"):
+            assert (month / f"{name}.parquet").is_file()
+            assert not (month / f"{name}.csv").exists()
+        assert not (month / "heatmap.parquet").exists()
         assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()
@@ -311,6 +314,41 @@ def test_methodology_rendered_from_markdown(built):
     assert "<table>" in text  # markdown tables extension
 
 
+def test_how_to_read_is_on_the_methodology_page_not_on_every_day(built):
+    """What every day page would repeat (how to read each figure, the model caveats) is
+    written once, in the methodology page's "How to read a day page"; each day page links
+    each figure to its entry and keeps only its own one-line caption."""
+    out, _, days = built
+    method = out / "methodology" / "index.html"
+    ids = parse(method).ids
+    text = html.unescape(method.read_text(encoding="utf-8"))
+    assert "how-to-read" in ids
+    for moved in (
+        "Colour is clamped at the window's 99th percentile",
+        "a double click restores the window",
+        "The 1m, 3m and 1y heatmaps do not take the switch",
+        "The base model closes positions pro-rata as open interest falls",
+        "the price by which 90 % of the side would be liquidated",
+        "Curves: how much would be liquidated in total if price moved from spot",
+        "positive means longs pay shorts",
+        AT_RISK_CAVEAT.long,
+        LIQUIDATED_CAVEAT.long,
+    ):
+        assert moved in text, moved
+    for d in days:
+        page = out / SYMBOL / d.isoformat() / "index.html"
+        day_text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "Colour is clamped" not in day_text and AT_RISK_CAVEAT.long not in day_text
+        anchors = [
+            urlsplit(url).fragment
+            for tag, _attr, url in parse(page).refs
+            if tag == "a" and urlsplit(url).path.endswith("methodology/index.html")
+        ]
+        read = {f for f in anchors if f.startswith("read-")}
+        assert {"read-estimates", "read-heat", "read-liqmap", "read-scenarios"} <= read, read
+        assert read <= ids, read - ids
+
+
 def test_pages_under_two_megabytes(built):
     out, _, _ = built
     for page in html_pages(out):
@@ -485,8 +523,10 @@ def test_moves_shown_only_once_confirmed(built):
     assert sum(1 for m in mv if not m[3]) == 1
 
     def listed(d: date) -> list[dict]:
-        path = out / SYMBOL / d.isoformat() / "moves.csv"
-        return list(csv.DictReader(path.open())) if path.exists() else []
+        """The swings the month's moves.csv lists as known at the end of day `d`."""
+        path = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7] / "moves.csv"
+        rows = list(csv.DictReader(path.open())) if path.exists() else []
+        return [r for r in rows if r["as_of_day"] == d.isoformat()]
 
     for start, end, conf_ts, _ in late:
         for d in days:

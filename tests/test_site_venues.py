@@ -255,11 +255,14 @@ def test_each_venue_has_a_page_of_its_own_latest_day(built):
         assert f'href="../{venue}/index.html" aria-current="page"' in page
         # every heatmap window is in the page: the symbol's shared ones are the aggregate's
         assert "heat-long.js" not in page and "data-shared-spec" not in page
-        # its downloads are its own rows
-        liq_map = pq.read_table(folder / "liq_map.parquet")
-        assert liq_map.num_rows == len(map_rows(wh, d, venue))
-        daily = pacsv.read_csv(folder / "daily.csv").to_pylist()
-        assert daily[0]["longs_at_risk"] == pytest.approx(own["longs_at_risk"])
+        # its downloads are its own rows: its month's files, linked from its page
+        month = out / SYMBOL / "downloads" / venue / d.isoformat()[:7]
+        assert f'href="../downloads/{venue}/{d.isoformat()[:7]}/liq_map.parquet"' in page
+        liq_map = pq.read_table(month / "liq_map.parquet").to_pylist()
+        assert len([r for r in liq_map if r["day"] == d]) == len(map_rows(wh, d, venue))
+        daily = pacsv.read_csv(month / "daily.csv").to_pylist()
+        mine = [r for r in daily if str(r["day"]) == d.isoformat()]
+        assert mine[0]["longs_at_risk"] == pytest.approx(own["longs_at_risk"])
     # Bybit's page is of its last day, which the aggregate switch names
     latest = (out / SYMBOL / "index.html").read_text()
     assert f"Bybit (its latest day, {wh.second_venue_last.isoformat()})" in latest
@@ -276,8 +279,10 @@ def test_venues_csv_holds_every_venue_and_day(built):
     assert all(r["synthetic_data"] for r in table)
     for k in want:
         assert got[k]["shorts_at_risk"] == pytest.approx(rows[k]["shorts_at_risk"])
-    day_csv = pacsv.read_csv(out / SYMBOL / wh.days[0].isoformat() / "venues.csv").to_pylist()
-    assert [r["venue"] for r in day_csv] == ["binance", "bybit"]
+    d0 = wh.days[0]
+    month_csv = out / SYMBOL / "downloads" / "all" / d0.isoformat()[:7] / "venues.csv"
+    first = [r for r in pacsv.read_csv(month_csv).to_pylist() if str(r["day"]) == d0.isoformat()]
+    assert [r["venue"] for r in first] == ["binance", "bybit"]
 
 
 def test_links_resolve_on_the_two_venue_site(built):
@@ -307,7 +312,8 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain
                         "data-venue-split")  # fmt: skip
         for absent in absent_marks:
             assert absent not in page, (d, absent)
-        assert not (single / SYMBOL / d.isoformat() / "venues.csv").exists()
+        month = single / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
+        assert not (month / "venues.csv").exists()
     assert "data-site-venues>Venue: Binance." in (single / "index.html").read_text()
 
 
@@ -393,8 +399,9 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     written = {p.relative_to(out).as_posix() for p in res.pages_written}
     assert {f"{SYMBOL}/binance/index.html", f"{SYMBOL}/bybit/index.html"} <= written
     assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
-    assert not stale.exists()
-    assert (out / SYMBOL / "bybit" / "liq_map.parquet").is_file()
+    assert not stale.exists()  # the page's folder holds no download: the month's files do
+    month = wh.second_venue_last.isoformat()[:7]
+    assert (out / SYMBOL / "downloads" / "bybit" / month / "liq_map.parquet").is_file()
 
 
 # the map split's bars as drawn: (lo, hi, side, band text, notional text, notional)

@@ -224,19 +224,28 @@ def _seq(arr: np.ndarray) -> dict[str, Any] | None:
     return None
 
 
-def _delta(arr: np.ndarray) -> dict[str, Any] | None:
+Sized = tuple[Any, int]  # a coded column and the length of its JSON text
+
+
+def _wrap(key: str, first: Any, first_size: int, second: Sized) -> Sized:
+    """`{key: [first, second]}` and its JSON length from its parts' (no re-encoding)."""
+    return {key: [first, second[0]]}, len(key) + 5 + first_size + second[1] + 3
+
+
+def _delta(arr: np.ndarray) -> Sized | None:
     """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
     exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
     deltas = np.diff(arr)
     if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
         return None
-    return {"$delta": [_tight_all([float(arr[0])])[0], _column(deltas.tolist(), 2)]}
+    first = _tight_all([float(arr[0])])[0]
+    return _wrap("$delta", first, _size(first), _column_sized(deltas.tolist(), 2))
 
 
 DEC_MAX = 6  # decimals a `$dec` column may scale by
 
 
-def _dec(arr: np.ndarray) -> dict[str, Any] | None:
+def _dec(arr: np.ndarray) -> Sized | None:
     """`{"$dec": [k, column]}`: whole numbers divided by 10^k give back every value exactly
     (one correctly rounded division in doubles, as the page script does): prices with cents
     as whole cents, which then delta-code."""
@@ -246,7 +255,8 @@ def _dec(arr: np.ndarray) -> dict[str, Any] | None:
         scale = 10.0**k
         ints = np.rint(arr * scale)
         if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
-            return {"$dec": [k, _column([int(i) for i in ints.tolist()], 1)]}
+            inner = _column_sized(ints.astype(np.int64).tolist(), 1)
+            return _wrap("$dec", k, len(str(k)), inner)
     return None
 
 
@@ -387,7 +397,7 @@ def _null_runs(values: list[Any]) -> list[int]:
     return out
 
 
-def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> Sized:
     """One column, in the shortest of these codings (docs/api.md), each giving back exactly
     the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
     `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
@@ -399,30 +409,35 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
     band per venue); `{"$sig": [width, text]}` (numbers with few significant digits,
     three or four characters each: the notionals). `deltas`, `column` and `indices` are
     columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
-    column's length."""
+    column's length. Returns the coding and the length of its JSON text: each candidate's
+    length is added up from its parts' (a nested column is encoded once, not again by every
+    coding around it); the shortest wins, the plain values among equals, then the first
+    (as `min` by `_size` over [plain, *codings] chooses). Without `need_size` the length
+    may be -1 (the plain values, not encoded)."""
     n = len(values)
     if n < CODED_MIN_ROWS:
         plain = _tight_all(values)
         runs = _runs(plain) if n >= 4 else plain
-        return {"$rle": runs} if len(runs) * 2 <= n else plain
+        if len(runs) * 2 <= n:
+            return {"$rle": runs}, _size(runs) + 9
+        return plain, _size(plain)
     arr = _numeric(values)
     uniq_arr = None  # np.unique of arr: (values, first index, inverse)
     if arr is not None:
         seq = _seq(arr)
         if seq is not None:
-            return seq
+            return seq, _size(seq)
         plain = _tight_numeric(values, arr)
     else:
         plain = _tight_all(values)
-    out: list[Any] = [plain]
+    out: list[Sized] = []  # the codings other than the plain values
     if arr is not None:
         starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
         few_runs = len(starts) * 2 <= n
         if few_runs:
             counts = np.diff(np.append(starts, n)).tolist()
-            out.append(
-                {"$rle": [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]}
-            )
+            rle = [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]
+            out.append(({"$rle": rle}, _size(rle) + 9))
         uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
         few_values = len(uniq_arr[0]) * 3 <= n
         runs = [[None, c] for c in counts] if few_runs else []
@@ -430,16 +445,17 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
         if few_runs:
-            out.append({"$rle": runs})
+            out.append(({"$rle": runs}, _size(runs) + 9))
         few_values = True
     if few_runs and depth == 0:
         k = runs[0][1]
         if k > 1 and all(c == k for _, c in runs):
-            out.append({"$each": [_column(values[::k], 1), k]})
+            inner = _column_sized(values[::k], 1)
+            out.append(({"$each": [inner[0], k]}, 5 + 5 + inner[1] + 1 + len(str(k)) + 2))
     if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
         sig = _sig(arr)  # numbers with few digits: also when zeros make runs
         if sig is not None:
-            out.append(sig)
+            out.append((sig, _size(sig)))
     if not few_runs and depth < 2:
         if arr is not None:
             delta = _delta(arr)
@@ -452,11 +468,14 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         if depth == 0:
             p = _period(plain, arr)
             if p is not None:
-                out.append({"$rep": [_column(values[:p], 1), n // p]})
+                inner = _column_sized(values[:p], 1)
+                size = 4 + 5 + inner[1] + 1 + len(str(n // p)) + 2
+                out.append(({"$rep": [inner[0], n // p]}, size))
     if depth == 0 and arr is None and None in plain:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
-            out.append({"$nulls": [_null_runs(plain), _column(held, 1)]})
+            runs = _null_runs(plain)
+            out.append(_wrap("$nulls", runs, _size(runs), _column_sized(held, 1)))
     if depth == 0 and few_values and uniq_arr is not None and np.abs(arr).max() < 1e15:
         # numbers (whole ones written as ints, so one value has one type): the same
         # dictionary as below, from np.unique in the order of first appearance
@@ -466,15 +485,29 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         rank[order] = np.arange(len(order))
         idx = rank[inverse.reshape(-1)].tolist()
         keys = [plain[i] for i in first[order].tolist()]
-        out.append({"$dict": [keys, _column(idx, 2)]})
+        out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
     elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
         if len(uniq) * 3 <= n:
             idx = [uniq[(type(v), v)] for v in plain]
-            out.append({"$dict": [[v for _, v in uniq], _column(idx, 2)]})
-    return min(out, key=_size) if len(out) > 1 else plain
+            keys = [v for _, v in uniq]
+            out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
+    best = min(out, key=lambda c: c[1]) if out else None
+    # the plain values' JSON is at least 2n + 1 long (a character per value and per comma,
+    # two brackets): a shorter coding wins without encoding them
+    if best is not None and best[1] < 2 * n + 1:
+        return best
+    if best is None and not need_size:
+        return plain, -1
+    mine = (plain, _size(plain))
+    return best if best is not None and best[1] < mine[1] else mine
+
+
+def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
+    """One column in its shortest exact coding (`_column_sized`)."""
+    return _column_sized(values, depth, need_size=False)[0]
 
 
 def code_column(values: list[Any]) -> list[Any] | dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import jinja2
@@ -29,15 +29,26 @@ class ArchiveContext:
     months: list[tuple[str, list[ArchiveEntry]]]  # ("March 2026", entries), newest first
     # the venue switch: (venue, label, key of its daily series), the aggregate first
     archive_venues: tuple[tuple[str, str, str], ...] = ()
+    # "March 2026" -> each venue's downloads of the month: (label, href from the symbol's
+    # folder, name -> formats), the aggregate first (reports.downloads)
+    month_downloads: dict[str, list[tuple]] = field(default_factory=dict)
 
 
 def archive_context(
-    data: MartData, published: Iterable[date], venues: tuple[tuple[str, str, str], ...] = ()
+    data: MartData,
+    published: Iterable[date],
+    venues: tuple[tuple[str, str, str], ...] = (),
+    downloads: dict[str, list[tuple]] | None = None,
 ) -> ArchiveContext:
+    """`downloads`: month id (YYYY-MM) -> the month's downloads (site._archive_downloads)."""
     months: dict[str, list[ArchiveEntry]] = {}
+    files: dict[str, list[tuple]] = {}
     for d in sorted(published, reverse=True):
         cur = data.base(d)
-        months.setdefault(d.strftime("%B %Y"), []).append(
+        label = d.strftime("%B %Y")
+        if downloads and label not in files and f"{d:%Y-%m}" in downloads:
+            files[label] = downloads[f"{d:%Y-%m}"]
+        months.setdefault(label, []).append(
             ArchiveEntry(
                 iso=d.isoformat(),
                 label=d.strftime("%a %d %b"),
@@ -47,7 +58,7 @@ def archive_context(
                 longs=fmt_usd(cur.get("longs_at_risk")),
             )
         )
-    return ArchiveContext(months=list(months.items()), archive_venues=venues)
+    return ArchiveContext(months=list(months.items()), archive_venues=venues, month_downloads=files)
 
 
 def render_archive(
@@ -56,8 +67,11 @@ def render_archive(
     data: MartData,
     published: Iterable[date],
     venues: tuple[tuple[str, str, str], ...] = (),
+    downloads: dict[str, list[tuple]] | None = None,
 ) -> str:
     """The symbol's archive; with `venues`, a switch that shows each venue's figures (from
-    its shared daily series) and opens day pages on that venue's charts."""
+    its shared daily series) and opens day pages on that venue's charts; `downloads`: each
+    month's download files (archive_context)."""
     chrome = site.chrome("../../", f"{site.symbol} report archive", sym_root="../")
-    return render(env, "archive.html.j2", chrome, archive_context(data, published, venues))
+    ctx = archive_context(data, published, venues, downloads)
+    return render(env, "archive.html.j2", chrome, ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -98,7 +99,8 @@ class DayNav:
     """Where a day page lives: `root` (path to the site root), `sym_root` (to the symbol's
     folder), `day_dir` (from the page to the day's own directory: "" for the dated page,
     "YYYY-MM-DD/" for the symbol's latest page), its published neighbours and the downloads
-    it links to (name -> file formats)."""
+    it links to (name -> file formats) in `downloads_dir` (from the page to the folder of
+    the day's month, reports.downloads), month `downloads_month` (YYYY-MM)."""
 
     root: str
     sym_root: str
@@ -111,6 +113,8 @@ class DayNav:
     venue_page: bool = False  # one venue's page: links to the day's aggregate, no prev/next
     data_key: str = ""  # the page's day data file (reports.datafiles), without .js
     venue_buttons: tuple[VenueButton, ...] = ()  # the charts' venue switch
+    downloads_dir: str = ""
+    downloads_month: str = ""
 
 
 def _param(data: MartData, params_hash: str | None, name: str) -> Any:
@@ -149,11 +153,7 @@ def history_cards(
         ChartCard(
             id="history-risk",
             title="Positions at risk within ±10% of price over the past year",
-            intro=(
-                "Shorts at risk up to 10% above spot and longs at risk down to 10% below it, "
-                "day by day, with their imbalance (dotted, right axis): the headline's figure, "
-                "in the same X:1 notation."
-            ),
+            intro="The headline's figure, day by day.",
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -162,10 +162,7 @@ def history_cards(
         ChartCard(
             id="history-levels",
             title="Both 90% levels over the past year",
-            intro=(
-                "The daily close between the flush floor (90% of longs lie above it) and the "
-                "squeeze ceiling (90% of shorts lie below it)."
-            ),
+            intro="The daily close between both 90% levels.",
             desc=desc,
             spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -315,7 +312,7 @@ def day_context(
         warmup=warmup_note(
             hist if isinstance(hist, int) else None, _lookback_days(data, base_hash)
         ),
-        at_risk_caveat=AT_RISK_CAVEAT.long,
+        at_risk_caveat=AT_RISK_CAVEAT.short,  # the long one: methodology, "How to read"
         heat=heat,
         realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
@@ -413,4 +410,9 @@ def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: Da
     if ctx.venue != AGGREGATE_VENUE:
         title = f"{site.symbol} {venue_label(ctx.venue)} liquidation report {ctx.day_iso}"
     chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
-    return render(env, "day.html.j2", chrome, ctx, nav)
+    # the templates' indentation, written into each of a year's pages, is dropped (a day page
+    # has no <pre>, <textarea> or inline script, where leading blanks would matter)
+    return _INDENT.sub("\n", render(env, "day.html.j2", chrome, ctx, nav))
+
+
+_INDENT = re.compile(r"\n[ \t]+")

@@ -1,0 +1,87 @@
+"""Monthly downloads (issue 22): one set of files per symbol, venue and month, linked from
+the day pages and the archive. Adding a day rewrites only its own month's files, and the
+files an incremental build leaves are byte for byte those of a build from scratch."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from reports.site import build_site
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse, drop_days_after
+
+START = date(2026, 1, 27)  # six days: January's last five and February's first
+
+
+def _build(db: Path, out: Path, days) -> None:
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(
+            conn, out, SYMBOL, days, source="synthetic", methodology_md=None,
+            generated_at=GENERATED_AT,
+        )  # fmt: skip
+    finally:
+        conn.close()
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(tmp_path):
+    db = tmp_path / "w.duckdb"
+    days = build_fixture_warehouse(db, 6, start=START)
+    assert [d.month for d in days] == [1, 1, 1, 1, 1, 2]
+    before = tmp_path / "before.duckdb"
+    shutil.copy(db, before)
+    drop_days_after(before, days[-2])  # the warehouse before February's first day ran
+    out = tmp_path / "site"
+    _build(before, out, None)
+    jan = out / SYMBOL / "downloads" / "all" / "2026-01"
+    daily = pacsv.read_csv(jan / "daily.csv").to_pylist()
+    assert [str(r["day"]) for r in daily] == [d.isoformat() for d in days[:-1]]
+    assert all(r["synthetic_data"] for r in daily)
+    maps = pq.read_table(jan / "liq_map.parquet")
+    assert sorted({str(d) for d in maps.column("day").to_pylist()}) == [
+        d.isoformat() for d in days[:-1]
+    ]
+    scen = pq.read_table(jan / "scenarios.parquet").to_pylist()
+    assert sorted({str(r["day"]) for r in scen}) == [d.isoformat() for d in days[:-1]]
+    assert all(r["synthetic_data"] for r in scen)
+    # nothing beside the day pages: their links go to the month's files
+    page = (out / SYMBOL / days[0].isoformat() / "index.html").read_text()
+    assert 'href="../downloads/all/2026-01/liq_map.parquet"' in page
+    assert sorted(p.name for p in (out / SYMBOL / days[0].isoformat()).iterdir()) == ["index.html"]
+    archive = (out / SYMBOL / "archive" / "index.html").read_text()
+    assert 'href="../downloads/all/2026-01/daily.csv"' in archive
+
+    stamps = {p: p.stat().st_mtime_ns for p in jan.iterdir()}
+    # per-day files as an older build left them beside two pages
+    old_kept = out / SYMBOL / days[0].isoformat() / "daily.csv"
+    old_kept.write_text("day\n")
+    (out / SYMBOL / days[-1].isoformat()).mkdir()
+    old_dropped = out / SYMBOL / days[-1].isoformat() / "liq_map.parquet"
+    old_dropped.write_bytes(b"PAR1")
+    time.sleep(0.05)
+    _build(db, out, [days[-1]])  # adding February's first day
+    assert old_kept.exists() and not old_dropped.exists()  # only the page rendered again
+    old_kept.unlink()
+    assert {p: p.stat().st_mtime_ns for p in jan.iterdir()} == stamps  # January untouched
+    feb = out / SYMBOL / "downloads" / "all" / "2026-02"
+    assert [str(r["day"]) for r in pacsv.read_csv(feb / "daily.csv").to_pylist()] == [
+        days[-1].isoformat()
+    ]
+    archive = (out / SYMBOL / "archive" / "index.html").read_text()
+    assert 'href="../downloads/all/2026-02/daily.csv"' in archive
+
+    # the incremental build's downloads are a build from scratch's
+    scratch = tmp_path / "scratch"
+    _build(db, scratch, None)
+    sub = Path(SYMBOL) / "downloads"
+    assert _files(out / sub) == _files(scratch / sub)
