@@ -11,14 +11,19 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
 each with every step's seconds (from the run's event log) and CPU seconds (this process, every
 thread, sampled: on a busy machine wall clock stretches with the load, CPU much less), the
 run's CPU and the load average, Dagster's own share (events in the run, seconds before the
-first step starts, seconds outside steps) and the peak RSS so far. The Dagster instance is
-configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
+first step starts, seconds outside steps), the per-stage totals (raw, staging, marts,
+publish, and Dagster outside the steps) and the run's own peak RSS (sampled) next to the
+process's so far. With `--compare`, the cost per market: each run and stage of 12 markets
+against 6, and the straight line through the two (a fixed part per run, a part per market).
+`--profile DIR` writes cProfile stats of the new day and the re-run for each set. The Dagster
+instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
 `--stock-event-log` swaps in Dagster's own SQLite event log to compare.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails
 the cross-venue price check at its tick size, so it is left out).
 
-    .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site] [--stock-event-log]
+    .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site]
+        [--profile DIR] [--stock-event-log]
 
 Timings on a shared machine are noisy; compare runs made on the same machine and load.
 """
@@ -65,18 +70,33 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_bytes() -> int:
+    """This process's resident set now (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
 class CpuSampler:
-    """Samples this process's CPU seconds (every thread) against the wall clock, so a step's
-    CPU is read off its start and end times (the in-process executor runs steps here)."""
+    """Samples this process's CPU seconds (every thread) and resident memory against the
+    wall clock, so a step's CPU is read off its start and end times (the in-process executor
+    runs steps here) and a run's own peak RSS is known (ru_maxrss is the process's so far)."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.samples: list[tuple[float, float]] = []
+        self.rss_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
 
+    def _sample(self) -> None:
+        self.samples.append((time.time(), time.process_time()))
+        self.rss_peak = max(self.rss_peak, _rss_bytes())
+
     def _loop(self, every: float) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), time.process_time()))
+            self._sample()
             self._stop.wait(every)
 
     def __enter__(self) -> CpuSampler:
@@ -86,11 +106,16 @@ class CpuSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.time(), time.process_time()))
+        self._sample()
 
     def between(self, start: float, end: float) -> float:
         wall, cpu = zip(*self.samples, strict=True)
         return float(np.interp(end, wall, cpu) - np.interp(start, wall, cpu))
+
+
+#: step (op) name -> its asset group (raw, staging, marts, publish)
+STAGE_OF = {a.op.name: sorted(set(a.group_names_by_key.values()))[0] for a in ALL_ASSETS}
+STAGES = ("raw", "staging", "marts", "publish")
 
 
 def _run(
@@ -135,6 +160,7 @@ def _run(
         # figures stretch with the load, the CPU seconds much less
         "cpu": cpu,
         "load": os.getloadavg()[0],
+        "rss_peak_mb": sampler.rss_peak / 2**20,
     }
     return elapsed, steps, overhead
 
@@ -151,18 +177,36 @@ def _profiling(profiler: cProfile.Profile | None):
         profiler.disable()
 
 
-def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
+def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> dict:
+    """Print one run's figures; returns its stage totals (stage -> (seconds, CPU seconds))
+    with 'run' -> (seconds, CPU seconds) of the whole run."""
     print(
         f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market); "
         f"CPU {overhead['cpu']:.1f} s, load average {overhead['load']:.1f}"
     )
     for step, (seconds, cpu) in steps.items():
         print(f"  {step:<26} {seconds:7.2f} s  (CPU {cpu:6.2f} s)")
+    stages: dict[str, tuple[float, float]] = {}
+    for step, (seconds, cpu) in steps.items():
+        stage = STAGE_OF.get(step.split(".")[0], "other")
+        w, c = stages.get(stage, (0.0, 0.0))
+        stages[stage] = (w + seconds, c + cpu)
+    outside = (overhead["outside_steps"], overhead["cpu"] - sum(c for _, c in stages.values()))
+    line = ", ".join(
+        f"{stage} {w:.1f} s (CPU {c:.1f})"
+        for stage, (w, c) in [
+            *((s, stages[s]) for s in STAGES if s in stages),
+            ("dagster", outside),
+        ]
+    )
+    print(f"  stages: {line}")
     print(
         f"  dagster: {overhead['events']} events, {overhead['before_first_step']:.1f} s before "
         f"the first step, {overhead['outside_steps']:.1f} s outside steps; "
-        f"peak RSS so far {_peak_rss_mb():.0f} MB"
+        f"peak RSS in the run {overhead['rss_peak_mb']:.0f} MB, in the process so far "
+        f"{_peak_rss_mb():.0f} MB"
     )
+    return {**stages, "dagster": outside, "run": (elapsed, overhead["cpu"])}
 
 
 def _tiers_file(tmp: Path) -> Path:
@@ -187,11 +231,11 @@ def bench(
     keep: Path | None = None,
     profile: Path | None = None,
     stock_event_log: bool = False,
-) -> None:
-    """Backfill, new day and re-run for one market set; with `profile` (a folder), the new
-    day's and the re-run's cProfile stats go to `<folder>/<markets>m-new.prof` / `-rerun.prof`
-    (read them with `python -m pstats` or snakeviz); with `stock_event_log`, Dagster's own
-    SQLite event log instead of liqmap's batched one."""
+) -> dict[str, dict]:
+    """Backfill, new day and re-run for one market set (returns each run's stage totals);
+    with `profile` (a folder), the new day's and the re-run's cProfile stats go to
+    `<folder>/<markets>m-new.prof` / `-rerun.prof` (read them with `python -m pstats`); with
+    `stock_event_log`, Dagster's own SQLite event log instead of liqmap's batched one."""
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
     # the instance as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml), or with
@@ -223,16 +267,18 @@ def bench(
             "dagster/asset_partition_range_start": START.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
         }
-        _print(f"{days}-day backfill, one run", *_run(instance, settings, site, tags), markets)
+        out = {"markets": markets}
+        backfill = _run(instance, settings, site, tags)
+        out["backfill"] = _print(f"{days}-day backfill, one run", *backfill, markets)
         day = (last + timedelta(days=1)).isoformat()
         prof = {
             kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
             for kind in ("new", "rerun")
         }
         new = _run(instance, settings, site, None, day, prof["new"])
-        _print(f"one new day {day}", *new, markets)
+        out["new day"] = _print(f"one new day {day}", *new, markets)
         rerun = _run(instance, settings, site, None, day, prof["rerun"])
-        _print("the same day re-run", *rerun, markets)
+        out["re-run"] = _print("the same day re-run", *rerun, markets)
         conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             states = conn.execute(
@@ -244,6 +290,26 @@ def bench(
             f"warehouse {settings.warehouse_path.stat().st_size / 1e6:.0f} MB, model state "
             f"{states[0]} rows {states[1] / 1e6:.1f} MB"
         )
+    return out
+
+
+def compare(small: dict, large: dict) -> None:
+    """Cost per market: each run and stage of the larger set against the smaller, and the
+    straight line through the two (fixed part per run + part per market), CPU seconds."""
+    m, n = small["markets"], large["markets"]
+    print(f"== {n} vs {m} markets (CPU seconds; wall clock in brackets)")
+    for run in ("backfill", "new day", "re-run"):
+        parts = []
+        for stage in (*STAGES, "dagster", "run"):
+            if stage not in small[run] or stage not in large[run]:
+                continue
+            (w0, c0), (w1, c1) = small[run][stage], large[run][stage]
+            per = (c1 - c0) / (n - m)
+            parts.append(
+                f"{stage} {c0:.1f} -> {c1:.1f} = {c1 / max(c0, 1e-9):.2f}x "
+                f"(fixed {c0 - per * m:+.2f} + {per:.3f}/market) [{w0:.1f} -> {w1:.1f} s]"
+            )
+        print(f"  {run}:\n    " + "\n    ".join(parts))
 
 
 def main() -> None:
@@ -266,9 +332,10 @@ def main() -> None:
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     site, stock = not args.no_site, args.stock_event_log
-    bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
+    small = bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
     if args.compare:
-        bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)
+        large = bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)
+        compare(small, large)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 
 
