@@ -36,12 +36,20 @@ now: $(BIN)/.base
 status: $(BIN)/.base
 	@$(BIN)/liqmap status
 
+# The tests' temporary folders (tmp_path) in memory where the system has a writable tmpfs
+# with room for a run (about 0.7 GB; pytest keeps the last three; a container's default
+# 64 MB /dev/shm is not used): every DuckDB checkpoint and Dagster SQLite commit there is an
+# fsync, milliseconds each on a disk, longer when other work uses it (docs/testing.md).
+# `make test TEST_TMP=` keeps pytest's default, the system's temporary folder.
+TEST_TMP ?= $(shell test -d /dev/shm -a -w /dev/shm && \
+	test "$$(df -Pk /dev/shm | awk 'NR == 2 {print $$4}')" -gt 4000000 && echo /dev/shm)
+
 ## test: install dev tools and Chromium, lint, run every test on both cores (pytest-xdist;
 ## tests sharing a session build run on one worker, see docs/testing.md); the 15 slowest last
 test: $(BIN)/.dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -ra -n 2 --dist loadgroup --durations=15
+	PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/pytest -q -ra -n 2 --dist loadgroup --durations=15
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

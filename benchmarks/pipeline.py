@@ -8,17 +8,24 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
   from the stored state, mart.model_state);
 * the same day re-run (what a retried or corrected day costs);
 
-each with every step's seconds (from the run's event log), CPU seconds (this process, every
-thread, sampled: on a busy machine wall clock stretches with the load, CPU much less) and
-peak RSS (sampled every 50 ms while the step ran; RSS stays up after a step, so a step's
-peak includes what earlier steps left resident), the run's CPU and the load average,
-Dagster's own share (events in the run, seconds before the first step starts, seconds
-outside steps), the run's peak RSS and the process's so far.
+each with every step's seconds (from the run's event log) and CPU seconds (this process, every
+thread, sampled: on a busy machine wall clock stretches with the load, CPU much less), the
+run's CPU and the load average, Dagster's own share (events in the run, seconds before the
+first step starts, seconds outside steps), the per-stage totals (raw, staging, marts,
+publish, and Dagster outside the steps) and the run's own peak RSS (sampled) next to the
+process's so far. Each step and stage also shows its peak RSS (the samples taken while it
+ran; memory a step leaves resident counts in the next steps' figures too). With
+`--compare`, the cost per market: each run and stage of 12 markets against 6, and the
+straight line through the two (a fixed part per run, a part per market).
+`--profile DIR` writes cProfile stats of the new day and the re-run for each set. The Dagster
+instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
+`--stock-event-log` swaps in Dagster's own SQLite event log to compare.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails
 the cross-venue price check at its tick size, so it is left out).
 
     .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site]
+        [--profile DIR] [--stock-event-log]
 
 Timings on a shared machine are noisy; compare runs made on the same machine and load.
 """
@@ -50,6 +57,7 @@ os.environ.setdefault("LIQMAP_START_DATE", START.isoformat())
 os.environ.setdefault("LIQMAP_END_DATE", (START + timedelta(days=400)).isoformat())
 
 from orchestration.definitions import ALL_ASSETS  # noqa: E402
+from orchestration.home import instance_settings  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
 from transforms.reference.tiers import seed_tiers_path  # noqa: E402
@@ -64,33 +72,36 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _rss_mb() -> float:
-    """This process's resident set now (MB), from /proc (0 where there is none)."""
+def _rss_bytes() -> int:
+    """This process's resident set now (Linux /proc; 0 elsewhere)."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * _PAGE / 2**20
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
-        return 0.0
+        return 0
 
 
 class CpuSampler:
-    """Samples this process's CPU seconds (every thread) and resident set against the wall
-    clock, so a step's CPU and peak RSS are read off its start and end times (the in-process
-    executor runs steps here)."""
+    """Samples this process's CPU seconds (every thread) and resident memory against the
+    wall clock, so a step's CPU is read off its start and end times (the in-process executor
+    runs steps here) and a run's own peak RSS is known (ru_maxrss is the process's so far)."""
 
     def __init__(self, every: float = 0.05) -> None:
         self.samples: list[tuple[float, float]] = []
-        self.rss: list[float] = []
+        self.rss_peak = 0
+        self.rss_mb: list[float] = []  # with each sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
 
+    def _sample(self) -> None:
+        self.samples.append((time.time(), time.process_time()))
+        now = _rss_bytes()
+        self.rss_peak = max(self.rss_peak, now)
+        self.rss_mb.append(now / 2**20)
+
     def _loop(self, every: float) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), time.process_time()))
-            self.rss.append(_rss_mb())
+            self._sample()
             self._stop.wait(every)
 
     def __enter__(self) -> CpuSampler:
@@ -100,21 +111,24 @@ class CpuSampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.time(), time.process_time()))
-        self.rss.append(_rss_mb())
+        self._sample()
 
     def between(self, start: float, end: float) -> float:
         wall, cpu = zip(*self.samples, strict=True)
         return float(np.interp(end, wall, cpu) - np.interp(start, wall, cpu))
 
     def peak_rss(self, start: float, end: float) -> float:
-        """The highest resident set sampled in [start, end] (MB), and at least the one at
-        the nearest sample before (a step shorter than the sampling period)."""
+        """The highest RSS (MB) sampled from the last sample before `start` to `end` (a step
+        shorter than the sampling period still gets the sample nearest its start)."""
         wall = np.array([w for w, _ in self.samples])
-        rss = np.array(self.rss)
         at = max(int(np.searchsorted(wall, start, side="right")) - 1, 0)
-        upto = int(np.searchsorted(wall, end, side="right"))
-        return float(rss[at : max(upto, at + 1)].max())
+        upto = max(int(np.searchsorted(wall, end, side="right")), at + 1)
+        return max(self.rss_mb[at:upto])
+
+
+#: step (op) name -> its asset group (raw, staging, marts, publish)
+STAGE_OF = {a.op.name: sorted(set(a.group_names_by_key.values()))[0] for a in ALL_ASSETS}
+STAGES = ("raw", "staging", "marts", "publish")
 
 
 def _run(
@@ -125,7 +139,8 @@ def _run(
     partition_key=None,
     profile: Path | None = None,
 ):
-    """One run of the chain: (seconds, step -> (seconds, CPU seconds), Dagster figures).
+    """One run of the chain: (seconds, step -> (seconds, CPU seconds, peak RSS MB), Dagster
+    figures).
     With `profile`, the run is profiled (cProfile, the main thread: the in-process executor
     runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
@@ -163,7 +178,7 @@ def _run(
         # figures stretch with the load, the CPU seconds much less
         "cpu": cpu,
         "load": os.getloadavg()[0],
-        "peak_rss": max(sampler.rss),
+        "rss_peak_mb": sampler.rss_peak / 2**20,
     }
     return elapsed, steps, overhead
 
@@ -180,18 +195,40 @@ def _profiling(profiler: cProfile.Profile | None):
         profiler.disable()
 
 
-def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> None:
+def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int) -> dict:
+    """Print one run's figures; returns its stage totals (stage -> (seconds, CPU seconds))
+    with 'run' -> (seconds, CPU seconds) of the whole run."""
     print(
         f"{title}: {elapsed:.1f} s ({elapsed / markets:.2f} s per market); "
         f"CPU {overhead['cpu']:.1f} s, load average {overhead['load']:.1f}"
     )
     for step, (seconds, cpu, rss) in steps.items():
         print(f"  {step:<26} {seconds:7.2f} s  (CPU {cpu:6.2f} s)  peak RSS {rss:5.0f} MB")
+    stages: dict[str, tuple[float, float]] = {}
+    stage_rss: dict[str, float] = {}
+    for step, (seconds, cpu, rss) in steps.items():
+        stage = STAGE_OF.get(step.split(".")[0], "other")
+        w, c = stages.get(stage, (0.0, 0.0))
+        stages[stage] = (w + seconds, c + cpu)
+        stage_rss[stage] = max(stage_rss.get(stage, 0.0), rss)
+    outside = (overhead["outside_steps"], overhead["cpu"] - sum(c for _, c in stages.values()))
+    line = ", ".join(
+        f"{stage} {w:.1f} s (CPU {c:.1f})"
+        for stage, (w, c) in [
+            *((s, stages[s]) for s in STAGES if s in stages),
+            ("dagster", outside),
+        ]
+    )
+    print(f"  stages: {line}")
+    peaks = ", ".join(f"{s} {stage_rss[s]:.0f} MB" for s in STAGES if s in stage_rss)
+    print(f"  peak RSS per stage: {peaks}")
     print(
         f"  dagster: {overhead['events']} events, {overhead['before_first_step']:.1f} s before "
         f"the first step, {overhead['outside_steps']:.1f} s outside steps; "
-        f"peak RSS in the run {overhead['peak_rss']:.0f} MB, so far {_peak_rss_mb():.0f} MB"
+        f"peak RSS in the run {overhead['rss_peak_mb']:.0f} MB, in the process so far "
+        f"{_peak_rss_mb():.0f} MB"
     )
+    return {**stages, "dagster": outside, "run": (elapsed, overhead["cpu"])}
 
 
 def _tiers_file(tmp: Path) -> Path:
@@ -215,13 +252,23 @@ def bench(
     site: bool,
     keep: Path | None = None,
     profile: Path | None = None,
-) -> None:
-    """Backfill, new day and re-run for one market set; with `profile` (a folder), the new
-    day's and the re-run's cProfile stats go to `<folder>/<markets>m-new.prof` / `-rerun.prof`
-    (read them with `python -m pstats` or snakeviz)."""
+    stock_event_log: bool = False,
+) -> dict[str, dict]:
+    """Backfill, new day and re-run for one market set (returns each run's stage totals);
+    with `profile` (a folder), the new day's and the re-run's cProfile stats go to
+    `<folder>/<markets>m-new.prof` / `-rerun.prof` (read them with `python -m pstats`); with
+    `stock_event_log`, Dagster's own SQLite event log instead of liqmap's batched one."""
     markets = len(symbols.split(",")) * len(venues.split(","))
     last = START + timedelta(days=days - 1)
-    with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test() as instance:
+    # the instance as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml), or with
+    # Dagster's own event log storage to compare
+    overrides = instance_settings()
+    if stock_event_log:
+        del overrides["event_log_storage"]
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        dg.instance_for_test(overrides=overrides) as instance,
+    ):
         tmp = str(keep) if keep is not None else scratch
         os.environ["LIQMAP_TIERS_FILE"] = str(_tiers_file(Path(tmp)))
         settings = load_settings(
@@ -234,21 +281,26 @@ def bench(
                 "LIQMAP_VENUES": venues,
             }
         )
-        print(f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}")
+        print(
+            f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}, "
+            f"event log {type(instance.event_log_storage).__name__}"
+        )
         tags = {
             "dagster/asset_partition_range_start": START.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
         }
-        _print(f"{days}-day backfill, one run", *_run(instance, settings, site, tags), markets)
+        out = {"markets": markets}
+        backfill = _run(instance, settings, site, tags)
+        out["backfill"] = _print(f"{days}-day backfill, one run", *backfill, markets)
         day = (last + timedelta(days=1)).isoformat()
         prof = {
             kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
             for kind in ("new", "rerun")
         }
         new = _run(instance, settings, site, None, day, prof["new"])
-        _print(f"one new day {day}", *new, markets)
+        out["new day"] = _print(f"one new day {day}", *new, markets)
         rerun = _run(instance, settings, site, None, day, prof["rerun"])
-        _print("the same day re-run", *rerun, markets)
+        out["re-run"] = _print("the same day re-run", *rerun, markets)
         conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
         try:
             states = conn.execute(
@@ -260,6 +312,26 @@ def bench(
             f"warehouse {settings.warehouse_path.stat().st_size / 1e6:.0f} MB, model state "
             f"{states[0]} rows {states[1] / 1e6:.1f} MB"
         )
+    return out
+
+
+def compare(small: dict, large: dict) -> None:
+    """Cost per market: each run and stage of the larger set against the smaller, and the
+    straight line through the two (fixed part per run + part per market), CPU seconds."""
+    m, n = small["markets"], large["markets"]
+    print(f"== {n} vs {m} markets (CPU seconds; wall clock in brackets)")
+    for run in ("backfill", "new day", "re-run"):
+        parts = []
+        for stage in (*STAGES, "dagster", "run"):
+            if stage not in small[run] or stage not in large[run]:
+                continue
+            (w0, c0), (w1, c1) = small[run][stage], large[run][stage]
+            per = (c1 - c0) / (n - m)
+            parts.append(
+                f"{stage} {c0:.1f} -> {c1:.1f} = {c1 / max(c0, 1e-9):.2f}x "
+                f"(fixed {c0 - per * m:+.2f} + {per:.3f}/market) [{w0:.1f} -> {w1:.1f} s]"
+            )
+        print(f"  {run}:\n    " + "\n    ".join(parts))
 
 
 def main() -> None:
@@ -273,12 +345,19 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="cProfile the new day and the re-run into this folder"
     )
+    parser.add_argument(
+        "--stock-event-log",
+        action="store_true",
+        help="Dagster's own SQLite event log instead of liqmap's batched one (to compare)",
+    )
     args = parser.parse_args()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    bench(args.symbols, args.venues, args.days, not args.no_site, args.keep, args.profile)
+    site, stock = not args.no_site, args.stock_event_log
+    small = bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
     if args.compare:
-        bench(TWELVE, args.venues, args.days, not args.no_site, None, args.profile)
+        large = bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)
+        compare(small, large)
     print(f"peak RSS: {_peak_rss_mb():.0f} MB")
 
 

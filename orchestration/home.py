@@ -24,6 +24,15 @@ def dagster_home_path() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or project_root() / ".dagster_home").resolve()
 
 
+def instance_settings() -> dict:
+    """The instance settings liqmap gives DAGSTER_HOME (orchestration/dagster.yaml), for an
+    instance made elsewhere (`dg.instance_for_test(overrides=...)` in the benchmarks) that
+    should store events as `liqmap run` does."""
+    import yaml
+
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
 def ensure_dagster_home(initialize: bool = True) -> Path:
     """Use $DAGSTER_HOME or <project>/.dagster_home; create it with our dagster.yaml and
     (unless `initialize` is False) create its storages once, under a lock."""

@@ -7,6 +7,7 @@ created, so it is safe beside a running pipeline and on a fresh clone.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -116,6 +117,8 @@ def _last_run(home: Path) -> str:
     import dagster as dg
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    # the event log storage of our dagster.yaml finds its folder through DAGSTER_HOME
+    os.environ.setdefault("DAGSTER_HOME", str(home))
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         runs = instance.get_runs(limit=1)

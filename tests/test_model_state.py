@@ -146,6 +146,28 @@ def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):
         pd.testing.assert_frame_equal(after, frames[table], check_exact=False, rtol=1e-9)
 
 
+def test_the_state_before_the_last_day_is_that_of_a_run_ending_there(tmp_path):
+    """A window's last day is written in one pass with the days before it; the state at the
+    end of the day before the last (where the next daily run continues) is taken by
+    advancing over that prefix alone: byte for byte the state a run ending there keeps,
+    for every venue and the aggregate."""
+    longer = synthetic_warehouse(tmp_path / "longer.duckdb", SHORT)
+    shorter = synthetic_warehouse(tmp_path / "shorter.duckdb", SHORT)
+    _update(longer, _day(0), _day(4))
+    # continues from the state of day 3; keeps days 5 (the prefix's end) and 6
+    assert _update(longer, _day(4), _day(7)).state_day == _day(3)
+    _update(shorter, _day(0), _day(6))  # keeps days 4 and 5 (its own end)
+    sql = (
+        "SELECT venue, scenario, params_hash, inputs, state, content_hash FROM mart.model_state "
+        "WHERE day = $d ORDER BY venue, scenario"
+    )
+    got, want = (c.execute(sql, {"d": _day(5)}).fetchall() for c in (longer, shorter))
+    assert {r[0] for r in want} == {"binance", "bybit", "all"}
+    assert got == want
+    longer.close()
+    shorter.close()
+
+
 def test_state_round_trip_continues_like_one_run():
     bars = random_bars(6 * 288, seed=5)
     brackets = flat_brackets()

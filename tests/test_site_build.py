@@ -21,6 +21,7 @@ import vl_convert as vlc
 
 from reports import headline as hl
 from reports import notation as fmt
+from reports.honesty import AT_RISK_CAVEAT, LIQUIDATED_CAVEAT
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import page_rasters, page_specs
@@ -311,6 +312,41 @@ def test_methodology_rendered_from_markdown(built):
     text = (out / "methodology" / "index.html").read_text()
     assert "<h1" in text and "Methodology" in text
     assert "<table>" in text  # markdown tables extension
+
+
+def test_how_to_read_is_on_the_methodology_page_not_on_every_day(built):
+    """What every day page would repeat (how to read each figure, the model caveats) is
+    written once, in the methodology page's "How to read a day page"; each day page links
+    each figure to its entry and keeps only its own one-line caption."""
+    out, _, days = built
+    method = out / "methodology" / "index.html"
+    ids = parse(method).ids
+    text = html.unescape(method.read_text(encoding="utf-8"))
+    assert "how-to-read" in ids
+    for moved in (
+        "Colour is clamped at the window's 99th percentile",
+        "a double click restores the window",
+        "The 1m, 3m and 1y heatmaps do not take the switch",
+        "The base model closes positions pro-rata as open interest falls",
+        "the price by which 90 % of the side would be liquidated",
+        "Curves: how much would be liquidated in total if price moved from spot",
+        "positive means longs pay shorts",
+        AT_RISK_CAVEAT.long,
+        LIQUIDATED_CAVEAT.long,
+    ):
+        assert moved in text, moved
+    for d in days:
+        page = out / SYMBOL / d.isoformat() / "index.html"
+        day_text = html.unescape(page.read_text(encoding="utf-8"))
+        assert "Colour is clamped" not in day_text and AT_RISK_CAVEAT.long not in day_text
+        anchors = [
+            urlsplit(url).fragment
+            for tag, _attr, url in parse(page).refs
+            if tag == "a" and urlsplit(url).path.endswith("methodology/index.html")
+        ]
+        read = {f for f in anchors if f.startswith("read-")}
+        assert {"read-estimates", "read-heat", "read-liqmap", "read-scenarios"} <= read, read
+        assert read <= ids, read - ids
 
 
 def test_pages_under_two_megabytes(built):

@@ -33,7 +33,7 @@ def daily_cards(
     oi = ChartCard(
         id="oi",
         title="Open interest and price",
-        intro="Open interest (USDT value, area, left axis) and the daily close (line).",
+        intro="Open interest (area) and the daily close (line).",
         desc=oi_desc,
         spec=oi_price_template().fill({"daily": data, "desc": oi_desc}),
         table=None,  # every page would repeat it: daily.csv holds every day
@@ -42,10 +42,7 @@ def daily_cards(
     funding = ChartCard(
         id="funding",
         title="Funding rate",
-        intro=(
-            "The perpetual's funding rate: positive means longs pay shorts. Bars: the last "
-            "rate of each day; line: the 7-day mean."
-        ),
+        intro="Positive: longs pay shorts.",
         desc=f_desc,
         spec=funding_template().fill({"daily": data, "desc": f_desc}),
         table=None,  # every page would repeat it: daily.csv holds every day

@@ -194,14 +194,8 @@ def liq_map_card(
     return ChartCard(
         id="liqmap",
         title="Liquidation map",
-        intro=(
-            "Where the model places liquidation prices of positions still open at the end "
-            "of the day. Bars: notional per price band. Curves: how much would be "
-            "liquidated in total if price moved from spot to that level. Dashed lines: spot, "
-            "the nearest major cluster and the 90% point of each side (an arrow marks a level "
-            "beyond the window). The switch above the heatmap changes the model and leverage "
-            f"layer. {LIQUIDATED_CAVEAT.short}."
-        ),
+        # how to read it: the methodology page (templates/_how_to_read.html.j2)
+        intro=f"Liquidation prices of positions open at the day's end. {LIQUIDATED_CAVEAT.short}.",
         desc=desc,
         spec=spec,
         view_descs=descs,

@@ -84,12 +84,8 @@ def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date)
     return ChartCard(
         id="venue-risk",
         title="By venue: positions at risk and open interest",
-        intro=(
-            f"The figures above add up {joined_labels(labels)}. Each venue's positions are "
-            "modelled on its own prices, open interest and leverage tiers; the shares are of "
-            "the total over all venues. A venue's share of the positions at risk can differ "
-            "from its share of open interest: its positions sit at other prices."
-        ),
+        # how to read it: the methodology page (templates/_how_to_read.html.j2)
+        intro=f"The figures above add up {joined_labels(labels)}.",
         desc=desc,
         spec=spec,
         table=Table(
@@ -216,10 +212,7 @@ def venue_map_split(
     return ChartCard(
         id="liqmap-venues",
         title="By venue",
-        intro=(
-            "The same bands (base model, all leverage), stacked by venue: each venue's "
-            "positions liquidate on its own price, and the stacks add up to the map above."
-        ),
+        intro="The same bands, stacked by venue.",
         desc=desc,
         spec=spec,
         table=Table(

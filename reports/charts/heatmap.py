@@ -36,7 +36,6 @@ class HeatWindow:
     label: str
     spec: str
     raster: str  # JSON for reports/static/heatlayers.js
-    views: list[str]  # the layer views this window can show
     t0_ms: int
     t1_ms: int
     vmax: float
@@ -198,7 +197,6 @@ def heat_window(
         label=label,
         spec=spec,
         raster=raster,
-        views=sorted(layers),
         t0_ms=t0,
         t1_ms=t1,
         vmax=vmax,

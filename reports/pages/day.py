@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -152,11 +153,7 @@ def history_cards(
         ChartCard(
             id="history-risk",
             title="Positions at risk within ±10% of price over the past year",
-            intro=(
-                "Shorts at risk up to 10% above spot and longs at risk down to 10% below it, "
-                "day by day, with their imbalance (dotted, right axis): the headline's figure, "
-                "in the same X:1 notation."
-            ),
+            intro="The headline's figure, day by day.",
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -165,10 +162,7 @@ def history_cards(
         ChartCard(
             id="history-levels",
             title="Both 90% levels over the past year",
-            intro=(
-                "The daily close between the flush floor (90% of longs lie above it) and the "
-                "squeeze ceiling (90% of shorts lie below it)."
-            ),
+            intro="The daily close between both 90% levels.",
             desc=desc,
             spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
@@ -318,7 +312,7 @@ def day_context(
         warmup=warmup_note(
             hist if isinstance(hist, int) else None, _lookback_days(data, base_hash)
         ),
-        at_risk_caveat=AT_RISK_CAVEAT.long,
+        at_risk_caveat=AT_RISK_CAVEAT.short,  # the long one: methodology, "How to read"
         heat=heat,
         realized=realized_card(realized_day, shown_moves, symbol, d),
         charts=charts,
@@ -416,4 +410,9 @@ def render_day(env: jinja2.Environment, site: SiteInfo, ctx: DayContext, nav: Da
     if ctx.venue != AGGREGATE_VENUE:
         title = f"{site.symbol} {venue_label(ctx.venue)} liquidation report {ctx.day_iso}"
     chrome = site.chrome(nav.root, title, sym_root=nav.sym_root)
-    return render(env, "day.html.j2", chrome, ctx, nav)
+    # the templates' indentation, written into each of a year's pages, is dropped (a day page
+    # has no <pre>, <textarea> or inline script, where leading blanks would matter)
+    return _INDENT.sub("\n", render(env, "day.html.j2", chrome, ctx, nav))
+
+
+_INDENT = re.compile(r"\n[ \t]+")

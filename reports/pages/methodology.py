@@ -8,6 +8,7 @@ from pathlib import Path
 import jinja2
 import markdown
 
+from reports.honesty import AT_RISK_CAVEAT, LIQUIDATED_CAVEAT
 from reports.pages.common import SiteInfo, render
 
 
@@ -15,6 +16,9 @@ from reports.pages.common import SiteInfo, render
 class MethodologyContext:
     body: str  # HTML
     missing: bool
+    # the "How to read a day page" section: what every day page would otherwise repeat
+    at_risk_long: str = AT_RISK_CAVEAT.long
+    liquidated_long: str = LIQUIDATED_CAVEAT.long
 
 
 def methodology_context(md_path: Path | None) -> MethodologyContext:

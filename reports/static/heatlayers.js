@@ -260,6 +260,28 @@
     state.layer = read();
   }
 
+  /* The model/leverage switch and the colour-top slider: the same on every day page, so the
+     page holds only an empty [data-heat-controls] and this script writes them. */
+  var CONTROLS =
+    '<form class="layer-switch" aria-label="Model and leverage layer">' +
+    '<fieldset><legend>Leverage</legend>' +
+    '<label><input type="radio" name="layer" value="all" checked> All</label> ' +
+    '<label><input type="radio" name="layer" value="high"> High (\u2265 50x)</label> ' +
+    '<label><input type="radio" name="layer" value="mid"> Mid (10x\u201350x)</label> ' +
+    '<label><input type="radio" name="layer" value="low"> Low (\u2264 10x)</label></fieldset>' +
+    '<fieldset><legend>Model</legend>' +
+    '<label><input type="radio" name="scenario" value="base" checked> Base</label> ' +
+    '<label><input type="radio" name="scenario" value="never_close"> Never close (vendor-style)</label>' +
+    '</fieldset></form>' +
+    '<p class="heat-threshold-row"><label for="heat-threshold">Colour top</label> ' +
+    '<input type="range" class="heat-threshold" id="heat-threshold" min="5" max="100" step="5" ' +
+    'value="100" aria-describedby="heat-threshold-value"> ' +
+    '<output id="heat-threshold-value" for="heat-threshold">100% of the 99th percentile</output></p>' +
+    '<p class="caveat-inline">The switch moves the 24h and 1w heatmaps and the liquidation map; ' +
+    "the 1m, 3m and 1y heatmaps do not take the switch (base model, all leverage).</p>";
+  Array.prototype.forEach.call(document.querySelectorAll("[data-heat-controls]"), function (el) {
+    el.innerHTML = CONTROLS;
+  });
   Array.prototype.forEach.call(document.querySelectorAll("form.layer-switch"), setupSwitch);
   Array.prototype.forEach.call(document.querySelectorAll("input.heat-threshold"), setupThreshold);
   window.liqmapHeat = { onEmbedded: onEmbedded, setLayer: setLayer, valueAt: valueAt,

@@ -15,14 +15,12 @@
     });
   }
 
-  /* A body row shaped like the table's head: a row header, then cells labelled by column. */
+  /* A body row shaped like the table's head: a row header, then cells (site.css labels them). */
   function newRow(tbody, n) {
     var tr = document.createElement("tr");
-    var heads = tbody.parentNode.querySelectorAll("thead th");
     for (var j = 0; j < n; j++) {
       var c = document.createElement(j === 0 ? "th" : "td");
       if (j === 0) { c.setAttribute("scope", "row"); }
-      else if (heads[j]) { c.setAttribute("data-label", heads[j].textContent); }
       tr.appendChild(c);
     }
     return tr;

@@ -4,6 +4,20 @@
    the day's mart.liq_map bands, exact). */
 (function () {
   "use strict";
+  /* The form and its (empty) table are the same on every day page: the page holds only an
+     empty [data-whatif-controls] and this script writes them. */
+  var slot = document.querySelector("[data-whatif-controls]");
+  if (slot) {
+    slot.innerHTML =
+      '<form class="whatif-form" id="whatif-form"><label>Price <input type="number" step="any" ' +
+      'min="0" id="whatif-price" inputmode="decimal" required></label> ' +
+      '<button type="submit">Show</button></form>' +
+      '<p id="whatif-note" role="status" aria-live="polite"></p>' +
+      '<div class="table-wrap" tabindex="0" role="region" aria-label="What-if table">' +
+      '<table class="whatif-table" id="whatif-table" hidden><thead><tr><th scope="col">Venue</th>' +
+      '<th scope="col">Side</th><th scope="col">Liquidated on the way</th></tr></thead>' +
+      "<tbody></tbody></table></div>";
+  }
   var form = document.getElementById("whatif-form");
   var host = document.querySelector("[data-day-data]");
   if (!form || !host || !window.liqData) { return; }

@@ -44,7 +44,7 @@ from transforms.marts.registry import (
     MartFrames,
 )
 from transforms.model.bars import NS_PER_DAY, BarArrays
-from transforms.model.context import day_context
+from transforms.model.context import ContextCarry, day_context
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.grid import Grid
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
@@ -405,10 +405,37 @@ def aggregate_with_state(
         moves=moves,
         model_params=ref.frames.model_params,
     )
-    after = MarketState(
+    return frames, _state_after(before, bars, context, zigzag, cums)
+
+
+def aggregate_state(
+    models: Sequence[MarketModel],
+    venues: Sequence[str],
+    params: ModelParams,
+    state: MarketState | None = None,
+) -> MarketState:
+    """The aggregate's state after the models' bars (as `aggregate_with_state` gives it),
+    without its frames: the models may come from `transforms.marts.build.advance_market`."""
+    if not models:
+        raise ValueError("no market to aggregate")
+    before = state if state is not None else MarketState.empty()
+    bars = aggregate_bars(models)
+    _, context = day_context(bars, params, before.context)
+    ref = reference_market(models)
+    _, zigzag, cums = _moves(models, venues, bars, before, ref.symbol, 0, "")
+    return _state_after(before, bars, context, zigzag, cums)
+
+
+def _state_after(
+    before: MarketState,
+    bars: BarArrays,
+    context: ContextCarry,
+    zigzag: ZigzagCarry,
+    cums: dict[str, tuple[float, float]],
+) -> MarketState:
+    return MarketState(
         context=context,
         zigzag=zigzag,
         oi_value_last=float(bars.oi_value[-1]) if bars.n else before.oi_value_last,
         venue_cum=cums,
     )
-    return frames, after

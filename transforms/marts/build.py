@@ -320,12 +320,7 @@ def build_market(
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     runs_params = {sc: scenario_params(params, sc) for sc in names}
-    if isinstance(bars, BarArrays):
-        b = bars
-    else:
-        carry = state.carries.get("base") if state is not None else None
-        oi_before = (carry.oi_last, state.oi_value_last) if carry is not None else None
-        b = BarArrays.from_frame(bars, oi_before)
+    b = _bar_arrays(bars, state)
     if b.n == 0:
         empty = _label_venue(_empty(recorded_at, runs_params), venue)
         kept = state if state is not None else MarketState.empty()
@@ -405,6 +400,41 @@ def build_market(
     return MarketModel(
         venue, _label_venue(frames, venue), b, t_days, kept, base, after, before.cum_liq, symbol
     )
+
+
+def _bar_arrays(bars: pd.DataFrame | BarArrays, state: MarketState | None) -> BarArrays:
+    """The bars as arrays, their first open-interest change taken from the state's last bar."""
+    if isinstance(bars, BarArrays):
+        return bars
+    carry = state.carries.get("base") if state is not None else None
+    oi_before = (carry.oi_last, state.oi_value_last) if carry is not None else None
+    return BarArrays.from_frame(bars, oi_before)
+
+
+def advance_market(
+    bars: pd.DataFrame | BarArrays,
+    brackets: pd.DataFrame,
+    params: ModelParams,
+    symbol: str,
+    scenarios: Sequence[str] = DEFAULT_SCENARIOS,
+    *,
+    venue: str,
+    state: MarketState | None = None,
+) -> MarketModel:
+    """`build_market`'s model and state without its mart frames (empty): the state at the
+    end of `bars` and what the aggregate's state needs (bars, base run), at the model's
+    cost only. A run writing several days in one pass takes the states at the end of its
+    earlier days this way (`advance` over a prefix, then over the rest, equals one pass)."""
+    names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
+    runs_params = {sc: scenario_params(params, sc) for sc in names}
+    empty = _label_venue(_empty(datetime(1970, 1, 1), runs_params), venue)
+    b = _bar_arrays(bars, state)
+    before = state if state is not None else MarketState.empty()
+    none = np.zeros(0, dtype=np.int64)
+    if b.n == 0:
+        return MarketModel(venue, empty, b, none, state=before, symbol=symbol)
+    after, step = advance(before, b, params, brackets, names)
+    return MarketModel(venue, empty, b, none, {}, step.runs["base"], after, before.cum_liq, symbol)
 
 
 def _day_sums(per_bar: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

@@ -18,8 +18,8 @@ import pandas as pd
 
 from transforms.db import transaction
 from transforms.failpoints import failpoint
-from transforms.marts.aggregate import aggregate_with_state, reference_market
-from transforms.marts.build import DEFAULT_SCENARIOS, build_market
+from transforms.marts.aggregate import aggregate_state, aggregate_with_state, reference_market
+from transforms.marts.build import DEFAULT_SCENARIOS, advance_market, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
 from transforms.marts.state import (
@@ -38,6 +38,7 @@ from transforms.marts.store import read_bars, read_bars_after, replace_markets
 from transforms.model.layers import LAYER_SCENARIOS
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import scenario_params
+from transforms.model.state import MarketState
 from transforms.reference import load_brackets
 from transforms.reference.bins import symbol_bins
 from transforms.venues import AGGREGATE_VENUE
@@ -138,6 +139,24 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
             out.append((lo, hi))
             lo = hi
     return out
+
+
+def _market_state_rows(
+    conn: duckdb.DuckDBPyConnection,
+    venue: str,
+    symbol: str,
+    day: date,
+    state: MarketState,
+    hashes: dict[str, str],
+    tiers: dict[str, dict[str, str]],
+    gaps: dict[str, tuple[str, ...]],
+) -> pd.DataFrame:
+    """mart.model_state rows of a venue's state at the end of `day`, with the inputs it was
+    computed from (the staged bars' fingerprints up to `day`, tiers, missing days)."""
+    missing = tuple(d for d in gaps[venue] if d <= day.isoformat())
+    fingerprints = bars_fingerprints(conn, venue, symbol, day)
+    inputs = MarketInputs(fingerprints, tiers[venue], missing)
+    return state_rows(venue, symbol, day, state, hashes, inputs)
 
 
 def update_marts(
@@ -263,6 +282,16 @@ def update_marts(
         split = None
     segments = _chunks(first, last_day, chunks) if split is not None else []
     segments = [*segments, (max(first, last_day), end)] if segments else _chunks(first, end, chunks)
+    # The last day is written with the chunk before it, in one pass: that chunk's end state
+    # (the day before the last, where the next run continues) is taken by advancing the
+    # state over its bars alone (advance_market, the model without the mart frames). A daily
+    # run rewrites the day before its own (its last bar was refreshed), so this halves the
+    # frames, aggregate and writes a day costs.
+    mid: date | None = None  # a day inside the last segment whose end states are kept too
+    if split is not None and len(segments) >= 2:
+        (a, mid_end), (_, z) = segments[-2], segments[-1]
+        segments = [*segments[:-2], (a, z)]
+        mid = mid_end - timedelta(days=1)
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
@@ -273,10 +302,23 @@ def update_marts(
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
+        mid_here = mid if seg_end == end else None  # the last segment's
+        mid_models = []
         for venue, b in brackets.items():
             bars = chunks[venue]
             before = bars["ts"] < cut
             seg_bars, chunks[venue] = bars[before], bars[~before]
+            if mid_here is not None:
+                mid_bars = seg_bars[seg_bars["ts"] < pd.Timestamp(mid_here + timedelta(days=1))]
+                mid_model = advance_market(
+                    mid_bars, b, params, symbol, venue=venue, state=states_now.get(venue)
+                )
+                mid_models.append(mid_model)
+                state_frames.append(
+                    _market_state_rows(
+                        conn, venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps
+                    )
+                )
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
                 state=states_now.get(venue), prev=prevs[venue],
@@ -289,11 +331,17 @@ def update_marts(
             models.append(model)
             states_now[venue] = model.state
             if keep:
-                missing = tuple(d for d in gaps[venue] if d <= seg_last.isoformat())
-                fingerprints = bars_fingerprints(conn, venue, symbol, seg_last)
-                inputs = MarketInputs(fingerprints, tiers[venue], missing)
-                state = state_rows(venue, symbol, seg_last, model.state, hashes, inputs)
-                state_frames.append(state)
+                state_frames.append(
+                    _market_state_rows(
+                        conn, venue, symbol, seg_last, model.state, hashes, tiers, gaps
+                    )
+                )
+        if mid_here is not None:
+            mid_all = aggregate_state(mid_models, venues, params, states_now.get(AGGREGATE_VENUE))
+            state_frames.append(
+                state_rows(AGGREGATE_VENUE, symbol, mid_here, mid_all, hashes, None)
+            )
+            del mid_models
         aggregate, states_now[AGGREGATE_VENUE] = aggregate_with_state(
             models,
             venues,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date
 
 from transforms.config import Settings
+from transforms.db import HeldConnection
 from transforms.raw.errors import SourceError, VenuesFailed, WaitingForArchive
 from transforms.raw.packages import venue_package
 from transforms.raw.results import Connect, IngestResult, Log, VenueResult
@@ -39,17 +40,23 @@ def ingest_window(
             log.error(f"{result.failed_venues[v]}; the other venues continue")
 
     succeeded = 0
-    for v in settings.venues:
-        try:
-            part = venue_package(v).ingest(connect, settings, name, start, end, log)
-        except SourceError as exc:
-            failed(v, exc)
-            continue
-        result.add(v, part)
-        if part.waiting and len(part.waiting) == len(settings.symbols):
-            failed(v, next(iter(part.waiting.values())))  # every symbol waits for its archive
-        else:
-            succeeded += not part.failed_everywhere(settings.symbols)
+    # One warehouse connection for the dataset's markets: each open applies the schema and
+    # each close checkpoints, a fixed cost per market otherwise (issue 19).
+    held = HeldConnection(connect)
+    try:
+        for v in settings.venues:
+            try:
+                part = venue_package(v).ingest(held, settings, name, start, end, log)
+            except SourceError as exc:
+                failed(v, exc)
+                continue
+            result.add(v, part)
+            if part.waiting and len(part.waiting) == len(settings.symbols):
+                failed(v, next(iter(part.waiting.values())))  # every symbol waits its archive
+            else:
+                succeeded += not part.failed_everywhere(settings.symbols)
+    finally:
+        held.release()
     if not succeeded:
         if errors:
             raise errors[0]

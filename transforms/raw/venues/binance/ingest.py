@@ -118,6 +118,12 @@ def ingest(
     source = make_source(settings)
     periods = periods_for_window(name, start, end)
     try:
+        # Every symbol's files first, then their loads: the warehouse is not held while
+        # files download, and the loads share one connection (transforms.raw.ingest holds
+        # it for the dataset). The venue going down stops the fetches; the symbols fetched
+        # before still load, then its error is raised.
+        windows: list[tuple[str, list[FetchedFile], list[str], list[Rejection]]] = []
+        down: SourceError | None = None
         for symbol in settings.symbols:
             symbol_pending: list[str] = []
             unavailable: list[Rejection] = []
@@ -129,6 +135,11 @@ def ingest(
                 log.error(f"{spec.asset} {symbol}: {exc}; other symbols continue")
                 result.waiting[symbol] = exc
                 continue
+            except SourceError as exc:
+                down = exc
+                break
+            windows.append((symbol, files, symbol_pending, unavailable))
+        for symbol, files, symbol_pending, unavailable in windows:
             result.pending.extend(symbol_pending)
             with connect() as conn:
                 loaded = load_files(
@@ -193,6 +204,8 @@ def ingest(
                     check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE)
                 )
             result.files += len(files)
+        if down is not None:
+            raise down
     finally:
         source.close()
     return result

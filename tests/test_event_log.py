@@ -1,0 +1,176 @@
+"""liqmap's Dagster event log (orchestration/event_log.py, configured in
+orchestration/dagster.yaml) stores the asset events of a range run a batch per transaction:
+what Dagster's own SQLite event log stores, event for event, in far fewer commits; and the
+real chain's range run leaves every partition of every asset materialized, as the UI reads it.
+(No `from __future__ import annotations`: Dagster reads the toy model's config annotation.)"""
+
+from collections import Counter
+from datetime import date, timedelta
+
+import dagster as dg
+import pytest
+from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from orchestration.definitions import ALL_ASSETS
+from orchestration.event_log import BATCH_ENV, BatchedSqliteEventLogStorage
+from orchestration.home import instance_settings
+from tests.pipeline_helpers import run_chain, temp_settings
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", timezone="UTC")
+MARTS = ("m0", "m1", "m2")
+
+
+class Toy(dg.Config):
+    fail: bool = False
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(name) for name in MARTS],
+    check_specs=[dg.AssetCheckSpec("rows_positive", asset="m0", blocking=True)],
+    partitions_def=DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def toy_model(context: dg.AssetExecutionContext, config: Toy):
+    """Three marts of one pass over a range, with a blocking check (like liquidation_model)."""
+    if config.fail:
+        raise dg.Failure("the toy model fails this range")
+    for name in MARTS:
+        yield dg.MaterializeResult(asset_key=name, metadata={"rows": 5})
+    yield dg.AssetCheckResult(check_name="rows_positive", asset_key="m0", passed=True)
+
+
+def _range(instance: dg.DagsterInstance, first: str, last: str, fail: bool = False) -> str:
+    result = dg.materialize(
+        [toy_model],
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        run_config={"ops": {"toy_model": {"config": {"fail": fail}}}},
+        raise_on_error=False,
+    )
+    assert result.success is not fail
+    return result.run_id
+
+
+def _days(first: str, n: int) -> list[str]:
+    start = date.fromisoformat(first)
+    return [(start + timedelta(days=i)).isoformat() for i in range(n)]
+
+
+def _status(instance: dg.DagsterInstance, key: str) -> tuple[list, list, list]:
+    """Materialized, failed and in-progress partitions, the way the UI computes them."""
+    value = get_and_update_asset_status_cache_value(instance, dg.AssetKey(key), DAYS)
+    return (
+        sorted(value.deserialize_materialized_partition_subsets(DAYS).get_partition_keys()),
+        sorted(value.deserialize_failed_partition_subsets(DAYS).get_partition_keys()),
+        sorted(value.deserialize_in_progress_partition_subsets(DAYS).get_partition_keys()),
+    )
+
+
+def _stored(instance: dg.DagsterInstance, runs: list[str]) -> dict:
+    """Everything the UI reads of these runs: each run's events in order (type, asset,
+    partition), the cross-run asset index, partition status, latest materializations, checks."""
+    seen: dict = {"runs": [], "index": {}, "status": {}, "latest": {}}
+    for run_id in runs:
+        seen["runs"].append(
+            [
+                (e.dagster_event_type, e.dagster_event.asset_key, e.dagster_event.partition)
+                for e in instance.all_logs(run_id)
+                if e.dagster_event is not None
+            ]
+        )
+    for name in MARTS:
+        key = dg.AssetKey(name)
+        for kind in (
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        ):
+            records = instance.get_event_records(
+                dg.EventRecordsFilter(event_type=kind, asset_key=key), ascending=True
+            )
+            seen["index"][(name, kind)] = [(r.run_id == runs[-1], r.partition_key) for r in records]
+        seen["status"][name] = _status(instance, name)
+        latest = instance.get_latest_materialization_event(key)
+        seen["latest"][name] = (latest.run_id == runs[0], latest.dagster_event.partition)
+    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey("m0"), "rows_positive")]
+    )
+    seen["check"] = [(r.status, r.run_id == runs[0]) for r in check.values()]
+    return seen
+
+
+def _commits() -> tuple[list[int], object]:
+    count = [0]
+
+    def on_commit(_conn) -> None:
+        count[0] += 1
+
+    event.listen(Engine, "commit", on_commit)
+    return count, on_commit
+
+
+def _toy_runs(batched: bool) -> tuple[dict, int, str]:
+    """A range run, then a failing run over an overlapping range; what was stored, how many
+    commits it took and the event log storage's class."""
+    overrides = instance_settings() if batched else {}
+    count, hook = _commits()
+    try:
+        with dg.instance_for_test(overrides=overrides) as instance:
+            runs = [_range(instance, "2025-01-01", "2025-01-30")]
+            runs.append(_range(instance, "2025-01-25", "2025-02-02", fail=True))
+            commits = count[0]
+            return _stored(instance, runs), commits, type(instance.event_log_storage).__name__
+    finally:
+        event.remove(Engine, "commit", hook)
+
+
+def test_batched_event_log_stores_what_dagster_stores(monkeypatch):
+    monkeypatch.delenv(BATCH_ENV, raising=False)  # Dagster as it comes: one event at a time
+    stock, stock_commits, stock_class = _toy_runs(batched=False)
+    batched, batched_commits, batched_class = _toy_runs(batched=True)
+    assert (stock_class, batched_class) == ("SqliteEventLogStorage", "BatchedSqliteEventLogStorage")
+    # the failed run's days are failed (those materialized before stay so too), as Dagster's
+    # own log has it
+    assert stock["status"]["m0"] == (_days("2025-01-01", 30), _days("2025-01-25", 9), [])
+    assert batched == stock
+    # 3 assets x 30 days planned and materialized, 3 x 9 planned again: two commits per event
+    # one by one (and about 80 for the rest of the two runs), one per shard and batch here
+    assert stock_commits > 2 * 207
+    assert batched_commits < stock_commits / 3, (batched_commits, stock_commits)
+
+
+@pytest.mark.slow  # the real chain, three days
+def test_range_run_records_every_partition_of_every_asset(tmp_path):
+    first, last = date(2025, 11, 1), date(2025, 11, 3)
+    days = [(first + timedelta(days=i)).isoformat() for i in range(3)]
+    settings = temp_settings(tmp_path, first.isoformat(), (last + timedelta(days=2)).isoformat())
+    with dg.instance_for_test(overrides=instance_settings()) as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+        result = run_chain(settings, first, last, instance=instance)
+        assert result.success
+        logs = instance.all_logs(result.run_id)
+        kinds = Counter(e.dagster_event_type for e in logs if e.dagster_event is not None)
+        partitioned = [
+            (key, assets.partitions_def)
+            for assets in ALL_ASSETS
+            for key in assets.keys
+            if assets.partitions_def is not None
+        ]
+        assert len(partitioned) >= 19
+        for key, partitions_def in partitioned:
+            value = get_and_update_asset_status_cache_value(instance, key, partitions_def)
+            done = value.deserialize_materialized_partition_subsets(partitions_def)
+            assert sorted(done.get_partition_keys()) == days, key
+            assert not value.deserialize_failed_partition_subsets(partitions_def)
+            assert not value.deserialize_in_progress_partition_subsets(partitions_def)
+        # one event per asset and partition, planned and materialized; every check evaluated
+        assert kinds[dg.DagsterEventType.ASSET_MATERIALIZATION] == 3 * len(partitioned)
+        assert kinds[dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED] == 3 * len(partitioned)
+        checks = [key for assets in ALL_ASSETS for key in assets.check_keys]
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
+        assert len(checks) > 0 and set(latest) == set(checks)
+        assert all(r.run_id == result.run_id for r in latest.values())
