@@ -141,9 +141,12 @@ class HeldConnection:
 
 #: The `liqmap query` connection: the snapshot read-only, no file, network or extension
 #: access beyond it (COPY TO, EXPORT, read_csv, glob, ATTACH, INSTALL/LOAD are refused), and
-#: the configuration locked so a statement cannot SET any of it back.
+#: the configuration locked so a statement cannot SET any of it back. An ad hoc query runs in
+#: its own process, so it gets more memory than the pipeline's 256MB cache: a join or sort over
+#: a year of marts should not spill or fail where the reader's machine has room.
 QUERY_CONFIG = {
     **DEFAULT_CONFIG,
+    "memory_limit": "2GB",
     "enable_external_access": "false",
     "autoinstall_known_extensions": "false",
     "autoload_known_extensions": "false",
