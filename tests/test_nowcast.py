@@ -18,7 +18,13 @@ import pytest
 from reports import queries
 from tests.builds import BINANCE_DAYS
 from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
-from tests.pipeline_helpers import fingerprints, run_day, run_range, temp_settings
+from tests.pipeline_helpers import (
+    assert_same_warehouse,
+    fingerprints,
+    run_day,
+    run_range,
+    temp_settings,
+)
 from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
@@ -155,7 +161,7 @@ def test_provisional_day_then_archive_wins(archived, tmp_path):
     # the same daily runs without any nowcast in between
     reference = _copy(archived, tmp_path / "a")
     run_day(reference, TODAY)
-    assert fingerprints(settings4.warehouse_path) == fingerprints(reference.warehouse_path)
+    assert_same_warehouse(settings4.warehouse_path, reference.warehouse_path)
     conn = duckdb.connect(str(settings4.warehouse_path), read_only=True)
     try:
         assert provisional_days(conn) == []
