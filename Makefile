@@ -44,12 +44,16 @@ status: $(BIN)/.base
 TEST_TMP ?= $(shell test -d /dev/shm -a -w /dev/shm && \
 	test "$$(df -Pk /dev/shm | awk 'NR == 2 {print $$4}')" -gt 4000000 && echo /dev/shm)
 
+# pytest-xdist workers: both cores by default (TEST_WORKERS=3 overlaps one test's waits on
+# subprocesses and Chromium with another's work; docs/testing.md)
+TEST_WORKERS ?= 2
+
 ## test: install dev tools and Chromium, lint, run every test on both cores (pytest-xdist;
 ## tests sharing a session build run on one worker, see docs/testing.md); the 15 slowest last
 test: $(BIN)/.dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/pytest -q -ra -n 2 --dist loadgroup --durations=15
+	PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/pytest -q -ra -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
