@@ -36,6 +36,18 @@ BATCH_SIZE = "1000"
 BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 
 
+#: Dagster's own (private) SqliteEventLogStorage methods the batched path calls; a Dagster
+#: release without one of them gets Dagster's event-by-event storage instead of an error.
+_DAGSTER_METHODS = (
+    "prepare_insert_event",
+    "run_connection",
+    "index_transaction",
+    "_store_asset_event_tags",
+    "_has_asset_key_index_cols_on_connection",
+    "_get_asset_entry_values",
+)
+
+
 def _batchable(event: EventLogEntry) -> bool:
     """An asset event (materialization, observation, planned) that names its asset."""
     dagster_event = event.dagster_event
@@ -78,6 +90,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         """Consecutive asset events of one run in one transaction per shard; any other event
         on its own, in order."""
         check.sequence_param(events, "events", EventLogEntry)
+        if not all(hasattr(self, name) for name in _DAGSTER_METHODS):
+            super().store_event_batch(events)
+            return
         group: list[EventLogEntry] = []
         for event in events:
             if _batchable(event) and (not group or group[0].run_id == event.run_id):
