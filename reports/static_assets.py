@@ -13,6 +13,7 @@ from pathlib import Path
 import altair as alt
 
 from reports.writer import SiteWriter
+from transforms.atomic import atomic_write_text
 
 STATIC = Path(__file__).resolve().parent / "static"
 BUNDLE_NAME = "vega-bundle.js"
@@ -40,11 +41,8 @@ def vega_bundle(cache_dir: Path | None = None) -> tuple[str, str]:
         pass
     js = vlc.javascript_bundle(vl_version=vl_version)
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        for path, text in ((cached, js), (digest, _sha256(js))):
-            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temp.write_text(text)
-            temp.replace(path)  # atomic: a reader sees the whole file or none
+        atomic_write_text(cached, js)  # a reader sees the whole file or none
+        atomic_write_text(digest, _sha256(js))
     except OSError:
         pass
     return stamp, js
