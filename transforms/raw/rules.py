@@ -19,6 +19,7 @@ the Bybit loader runs `screen_days` with everything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -189,7 +190,8 @@ _OI_TABLE = "raw.metrics_5m"
 PREVIOUS_OI_SQL = f"""
 SELECT day, median(sum_open_interest) FROM {_OI_TABLE}
 WHERE venue = $venue AND symbol = $symbol AND day = (
-    SELECT max(day) FROM {_OI_TABLE} WHERE venue = $venue AND symbol = $symbol AND day < $first)
+    SELECT max(day) FROM {_OI_TABLE} WHERE venue = $venue AND symbol = $symbol AND day < $first
+      AND NOT list_contains($skip, day))
 GROUP BY day
 """
 
@@ -202,11 +204,13 @@ def screen_days(
     relation: str,
     *,
     row_rules: bool = True,
+    skip: Sequence[date] = (),
 ) -> dict[date, str]:
     """Days of `relation` (a table or view with `day`, `ts` and the raw table's columns for
     dataset `name`) failing a rule, each with one line: rule, first offending value (by time),
     how many rows, expected. `row_rules=False` skips ROW_RULES (the archive loader runs them
-    per file with line numbers)."""
+    per file with line numbers). `skip`: days of `name`'s raw table the open-interest rule
+    never takes as the previous day (a month-batched load's days not loaded in its run)."""
     select, join = _CONTEXT[name]
     rules = (ROW_RULES[name] if row_rules else ()) + CONTEXT_RULES.get(name, ())
     bound = {"venue": venue, "symbol": symbol, "reference": reference_venue()}
@@ -239,13 +243,18 @@ def screen_days(
             if not ok and day not in found:
                 found[day] = f"{rule.name}: {shown}; expected {rule.expected}"
     if name in OI_JUMP_DATASETS:
-        for day, why in _oi_jumps(conn, venue, symbol, relation, set(found)).items():
+        for day, why in _oi_jumps(conn, venue, symbol, relation, set(found), skip).items():
             found.setdefault(day, why)
     return dict(sorted(found.items()))
 
 
 def _oi_jumps(
-    conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, relation: str, refused: set[date]
+    conn: duckdb.DuckDBPyConnection,
+    venue: str,
+    symbol: str,
+    relation: str,
+    refused: set[date],
+    skip: Sequence[date] = (),
 ) -> dict[date, str]:
     """Days whose median open interest is more than OI_JUMP_MAX times the previous accepted
     day's (or less than 1/OI_JUMP_MAX of it). A refused day is never the yardstick, so a bad
@@ -256,7 +265,8 @@ def _oi_jumps(
     if not medians:
         return {}
     before = conn.execute(
-        PREVIOUS_OI_SQL, {"venue": venue, "symbol": symbol, "first": medians[0][0]}
+        PREVIOUS_OI_SQL,
+        {"venue": venue, "symbol": symbol, "first": medians[0][0], "skip": list(skip)},
     ).fetchone()
     last_day, last = (before[0], before[1]) if before else (None, None)
     found: dict[date, str] = {}

@@ -1,9 +1,15 @@
-"""Load verified archive files into `raw.*`: one window, one transaction, idempotent.
+"""Load verified archive files into `raw.*`: a window a calendar month at a time, idempotent.
 
-All files of a dataset are extracted in memory and read by Arrow's CSV reader into one table,
-staged into a temp table by one DuckDB statement. When Arrow refuses any of them, the batch is
-written to a temp dir and read by one DuckDB `read_csv` per header variant instead (if that read
-fails, file by file, so the error names the file that does not parse). Each file is validated
+A window's files are loaded in batches of one calendar month (`load_files`), each batch in one
+transaction: a year costs a month's memory (a symbol-year of klines staged at once held ~380 MB,
+issue 19), and the rows are those of one batch over the window (every rule is per file, per day
+or against rows already loaded; the open-interest yardstick skips the window's days not
+loaded, see `_month_batches`). `load_dataset` (strict) stays one batch: nothing is loaded when
+any file is rejected. Within a batch, all files are extracted in memory and read by Arrow's CSV
+reader into one table, staged into a temp table by one DuckDB statement. When Arrow refuses
+any of them, the batch is written to a temp dir and read by one DuckDB `read_csv` per header
+variant instead (if that read fails, file by file, so the error names the file that does not
+parse). Each file is validated
 (validation.py); a rejected file loads nothing and is recorded in `raw.rejected_files`. Then,
 in one transaction, the rows of the days the accepted files cover are replaced; `raw.files`
 gets one row per accepted file (replacing earlier rows for the same period).
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,10 +56,14 @@ _ARROW = "_liqmap_stage_arrow"  # the registered Arrow table of a batch
 
 @dataclass
 class LoadOutcome:
-    """Rows inserted from the accepted files, and the files rejected (nothing of them loaded)."""
+    """Rows inserted from the accepted files, the files rejected (nothing of them loaded) and
+    the days whose rows were replaced."""
 
     rows: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    days: list[date] = field(default_factory=list)
+    #: the first day of a file that passed the per-file rules (the cross-day rules' first)
+    screened_from: date | None = None
 
 
 class RejectedFile(CorruptArchive):
@@ -169,17 +179,79 @@ def load_files(
     unavailable: Sequence[Rejection] = (),
 ) -> LoadOutcome:
     """Validate each file, then replace `dataset` rows of `symbol` for the days in
-    [start, end_exclusive) that an accepted file covers, in one transaction.
+    [start, end_exclusive) that an accepted file covers, one calendar month of files per
+    transaction (see module doc).
 
-    A rejected file loads nothing and its days keep their rows (strict: nothing at all is
-    loaded and RejectedFile is raised). `unavailable`: files that could not be fetched,
+    A rejected file loads nothing and its days keep their rows (strict: one batch, nothing at
+    all is loaded and RejectedFile is raised). `unavailable`: files that could not be fetched,
     recorded as rejections of their periods like a file that fails validation. Metrics are
     deduplicated on create_time; monthly funding rows outside the window are dropped.
     """
-    spec = dataset_spec(dataset)
     for f in files:
         if f.dataset != dataset or f.symbol != symbol:
             raise ValueError(f"{f.relpath} is not a {dataset} file for {symbol}")
+    args = (conn, dataset, symbol)
+    if strict:
+        return _load_batch(*args, files, start, end_exclusive, source_name, True, unavailable)
+    outcome = LoadOutcome()
+    rejected: list[Rejection] = []
+    for month_files, month_unavailable, skip in _month_batches(
+        files, unavailable, start, end_exclusive, outcome
+    ):
+        part = _load_batch(
+            *args, month_files, start, end_exclusive, source_name, False, month_unavailable, skip
+        )
+        outcome.rows += part.rows
+        outcome.days += part.days
+        outcome.screened_from = outcome.screened_from or part.screened_from
+        rejected += [r for r in part.rejections if r not in month_unavailable]
+    # as one batch lists them: the files not fetched first, then those rejected at load
+    outcome.rejections = [*unavailable, *rejected]
+    return outcome
+
+
+def _month_batches(
+    files: Sequence[FetchedFile],
+    unavailable: Sequence[Rejection],
+    start: date,
+    end_exclusive: date,
+    so_far: LoadOutcome,
+) -> Iterator[tuple[list[FetchedFile], list[Rejection], list[date]]]:
+    """(files, unavailable, days not to compare with) of each calendar month, in order.
+
+    The third item keeps the rows those of one batch over the window. The open-interest rule
+    compares a day with the previous day: one batch takes it from the window's own accepted
+    days after its first screened day F0, else from `raw.*` before F0. A later month reads it
+    from `raw.*`, so the days from F0 on that this run did not load (rejected files, whose old
+    rows stay) must not count there. `so_far`: the caller's totals of the batches before
+    (days loaded, F0), read as each batch is produced."""
+    months: dict[str, tuple[list[FetchedFile], list[Rejection]]] = {}
+    for f in files:
+        months.setdefault(f.period[:7], ([], []))[0].append(f)
+    for r in unavailable:
+        months.setdefault(r.period[:7], ([], []))[1].append(r)
+    window = [start + timedelta(days=i) for i in range((end_exclusive - start).days)]
+    for month in sorted(months):
+        f0, done = so_far.screened_from, set(so_far.days)
+        skip = [] if f0 is None else [d for d in window if d >= f0 and d not in done]
+        yield *months[month], skip
+
+
+def _load_batch(
+    conn: duckdb.DuckDBPyConnection,
+    dataset: str,
+    symbol: str,
+    files: Sequence[FetchedFile],
+    start: date,
+    end_exclusive: date,
+    source_name: str,
+    strict: bool,
+    unavailable: Sequence[Rejection],
+    skip: Sequence[date] = (),
+) -> LoadOutcome:
+    """`load_files` of one batch in one transaction; `skip`: days the open-interest rule
+    never takes as the previous day (see `_month_batches`)."""
+    spec = dataset_spec(dataset)
     # Table and column names come from the dataset registry, never from input.
     columns = ", ".join(spec.insert_columns)
     outcome = LoadOutcome()
@@ -191,7 +263,9 @@ def load_files(
         if staged:
             found = validate_stage(conn, dataset, symbol, staged)
             passed = [f for f in staged if f.filename not in found]
-            found |= screen_stage(conn, dataset, symbol, passed)
+            found |= screen_stage(conn, dataset, symbol, passed, skip)
+            if passed and not spec.monthly:
+                outcome.screened_from = min(date.fromisoformat(f.period) for f in passed)
             rejected += found.values()
             per_file = dict(
                 conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
@@ -316,6 +390,7 @@ def load_files(
     finally:
         _drop_temp(conn)
     outcome.rows = int(outcome.rows)
+    outcome.days = days
     return outcome
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 
@@ -232,18 +233,23 @@ def _first_repeat(conn: duckdb.DuckDBPyConnection, filename: str) -> tuple[int, 
 
 
 def screen_stage(
-    conn: duckdb.DuckDBPyConnection, name: str, symbol: str, files: Sequence[StagedFile]
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    symbol: str,
+    files: Sequence[StagedFile],
+    skip: Sequence[date] = (),
 ) -> dict[str, Rejection]:
     """The rules across venues and time (transforms.raw.rules: close near the reference
     venue's, bars continuous, open interest steady) on daily files that passed
-    `validate_stage`; a failing day rejects its file, by filename."""
+    `validate_stage`; a failing day rejects its file, by filename. `skip`: loaded days the
+    open-interest rule does not take as the previous day (transforms.raw.rules.screen_days)."""
     spec = dataset(name)
     wanted = name in CONTEXT_RULES or name in DAY_RULES or name in OI_JUMP_DATASETS
     if spec.monthly or not wanted or not files:
         return {}
     conn.execute(_SCREEN_SQL, {"files": [f.filename for f in files]})
     try:
-        failing = screen_days(conn, name, VENUE, symbol, SCREEN, row_rules=False)
+        failing = screen_days(conn, name, VENUE, symbol, SCREEN, row_rules=False, skip=skip)
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{SCREEN}")
     by_day = {f.period: f for f in files}
