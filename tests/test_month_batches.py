@@ -15,8 +15,7 @@ from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, read_member, 
 
 from transforms.db import warehouse
 from transforms.raw.synthetic import generate_mirror
-from transforms.raw.venues.binance import DATASETS, archive_relpath, periods_for_window
-from transforms.raw.venues.binance import loading
+from transforms.raw.venues.binance import DATASETS, archive_relpath, loading, periods_for_window
 from transforms.raw.venues.binance.loading import load_dataset, load_files
 from transforms.raw.venues.binance.mirror import MirrorSource
 

@@ -7,6 +7,8 @@ does not), and readers outside the pipeline use the published snapshot instead.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,8 +23,17 @@ from transforms.failpoints import failpoint
 #: pool; what it cannot hold, it evicts or spills to `<warehouse>.tmp`). Under 4GB a year's
 #: model stage grew it to ~330 MB for 3 symbols and the process peaked at 855 MB; under
 #: 256MB it stays ~150-200 MB and the peak is ~630 MB, with no measured slowdown
-#: (benchmarks/pipeline.py, issue 19).
-DEFAULT_CONFIG = {"threads": "2", "memory_limit": "256MB"}
+#: (benchmarks/pipeline.py, issue 19). Under 64MB, with `release_memory` after each chunk of
+#: marts, 120 days x 6 markets peak at 771 MB instead of 902 MB and the marts of a symbol
+#: take the same CPU (7.4-7.9 s either way): the warehouse is read back from the OS page
+#: cache, and the pipeline's statements (a month of archive rows, a market's bars, a chunk
+#: of marts) fit or spill little.
+DEFAULT_CONFIG = {"threads": "2", "memory_limit": "64MB"}
+#: The buffer pool's limit as DuckDB shows it ("61.0 MiB"), and the statement setting it again
+#: (to the value read, never to input): DuckDB then hands back to the OS what its allocator
+#: kept of the memory its queries freed (see `release_memory`)
+_MEMORY_LIMIT_SQL = "SELECT current_setting('memory_limit'), current_setting('lock_configuration')"
+_SET_LIMIT_SQL = "SET memory_limit = '{limit}'"
 
 
 def schema_sql() -> str:
@@ -109,6 +120,35 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         raise
     failpoint("commit")
     conn.execute("COMMIT")
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _libc_malloc_trim()
+
+
+def release_memory(conn: duckdb.DuckDBPyConnection) -> None:
+    """Return the memory freed since the last write to the OS, so the next step's peak does
+    not stand on it (issue 19: a year's model stage kept ~150-250 MB resident it no longer
+    used). Two allocators keep freed memory: DuckDB's (per-thread jemalloc arenas, which it
+    purges when the buffer pool's limit is set; measured: setting it to the same value
+    released ~160 MB after a symbol's marts) and glibc's heap, where numpy and pandas free
+    their smaller arrays (malloc_trim). Nothing cached in the buffer pool is dropped; the
+    call costs a few milliseconds. Call it between a run's large steps, outside a
+    transaction. (A connection whose configuration is locked, `liqmap query`'s, keeps
+    DuckDB's part.)"""
+    ((limit, locked),) = conn.execute(_MEMORY_LIMIT_SQL).fetchall()
+    if not locked:
+        conn.execute(_SET_LIMIT_SQL.format(limit=limit))
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 class HeldConnection:

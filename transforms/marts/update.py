@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from transforms.db import transaction
+from transforms.db import release_memory, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_state, aggregate_with_state, reference_market
 from transforms.marts.build import DEFAULT_SCENARIOS, advance_market, build_market
@@ -378,4 +378,5 @@ def update_marts(
                 update.add({"model_state": replace_state(conn, rows)})
             failpoint("state-write")
         del models, aggregate, markets, state_frames
+        release_memory(conn)  # the next chunk's model does not stand on this one's garbage
     return update
