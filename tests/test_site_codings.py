@@ -69,6 +69,11 @@ def _columns() -> dict[str, list]:
         # runs of zeros between them (one code per run)
         "sig_runs": [x for i in range(30) for x in [float((i + 1) * 1370), *[0.0] * (i % 4)]],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
+        # full-precision notionals ($f64), one side zero ($zeros): the what-if's bands
+        "exact": [26746.044279264177 * (1.1 + i) ** 1.5 for i in range(40)],
+        "exact_side": [0.0] * 3
+        + [float(np.float64(13954.766261106728) * (i + 1) ** 0.5) for i in range(30)]
+        + [0.0] * 25,
     }
 
 
@@ -105,6 +110,8 @@ def test_the_liquidation_map_rows_shrink() -> None:
     assert '"$sig"' in json.dumps(compact(rows))  # the notionals, three characters each
     for name in ("sig", "sig4", "sig_runs"):
         assert '"$sig"' in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
+    for name, coding in (("exact", '"$f64"'), ("exact_side", '"$zeros"')):
+        assert coding in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
     plain = len(json.dumps(rows, separators=(",", ":")))
     packed = len(datafiles.as_json(compact(rows)))
     assert packed * 3 < plain, (packed, plain)

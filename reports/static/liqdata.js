@@ -79,11 +79,16 @@
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
     } else if (c.$sig !== undefined) {
       out = unsig(c.$sig[0], c.$sig[1]);
-    } else if (c.$nulls) {
-      var held = column(c.$nulls[1]), h = 0;
-      c.$nulls[0].forEach(function (count, r) {
-        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : null); }
+    } else if (c.$nulls || c.$zeros) {
+      var parts = c.$nulls || c.$zeros, gap = c.$nulls ? null : 0;
+      var held = column(parts[1]), h = 0;
+      parts[0].forEach(function (count, r) {
+        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : gap); }
       });
+    } else if (c.$f64 !== undefined) { // little-endian IEEE doubles, base64
+      var bin = atob(c.$f64), dv = new DataView(new ArrayBuffer(bin.length));
+      for (i = 0; i < bin.length; i++) { dv.setUint8(i, bin.charCodeAt(i)); }
+      for (i = 0; i < bin.length; i += 8) { out.push(dv.getFloat64(i, true)); }
     } else {
       throw new Error("unknown column coding " + Object.keys(c).join(","));
     }
