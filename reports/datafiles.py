@@ -12,8 +12,9 @@ but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of th
 
 `venue` is `all` for the aggregate or a venue id (transforms/venues.py). Inside chart
 values, `{"$series": key, "name", "from", "to", "as"}` stands for rows of a shared daily
-series between two days (inclusive) and `{"$path": ...}` for a price path built from the
-heat months' OHLC, so no day file repeats what another file holds.
+series between two days (inclusive), `{"$path": ...}` for a price path built from the
+heat months' OHLC and `{"$marks": key, ...}` for level marks built from the `levels` of a
+day file, so no file repeats what another file holds, nor a day file within itself.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 from reports import queries
 from reports.charts.raster import candles
 from reports.charts.spec import decode_column, uncompact
+from reports.key_levels import resolve_marks
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
 
@@ -192,6 +194,8 @@ def resolve(value: Any, load: Callable[[str], Any]) -> Any:
             lines += [",".join("" if v is None else _csv_num(v) for v in r) for r in rows]
             return "\n".join(lines)
         return [dict(zip(cols, r, strict=True)) for r in rows]
+    if "$marks" in value:
+        return resolve_marks(load(value["$marks"])["levels"], value)
     if "$candles" in value or "$closes" in value:
         prefix = value.get("$candles", value.get("$closes"))
         ohlc = _ohlc(load, prefix, value["from"] - HOUR_MS, value["to"])

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reports.charts.heatmap_spec import DEFAULT_VIEW, MARK_FIELDS, heatmap_template
+from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_template
 from reports.charts.raster import raster_geometry, shared_grid
 from reports.charts.side_bars import SIDES
-from reports.key_levels import drawn
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def heat_window(
     price_hi: float,
     price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
     path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
-    marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
+    marks: Any,  # callable(lo, hi) -> the level marks value (key_levels.marks_ref) of the window
     zone: list[dict[str, Any]],
     desc: str | dict[str, Any],  # the text, or a reference to it (spec.text_ref)
     max_cols: int,
@@ -151,7 +150,7 @@ def heat_window(
         if candles
         else in_window or [last],
         "candles": candles or [{**flat, "c": last["c"]}],
-        "marks": drawn(marks(p0, p1), MARK_FIELDS),
+        "marks": marks(p0, p1),
         "zone": [
             {**z, "lo": max(z["lo"], p0), "hi": min(z["hi"], p1)}
             for z in zone

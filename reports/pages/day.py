@@ -35,7 +35,7 @@ from reports.charts.spec import code_column
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
-from reports.key_levels import LevelRow, levels_table, views_of
+from reports.key_levels import LevelRow, levels_of, levels_table, views_of
 from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, ok
@@ -74,6 +74,7 @@ class DayContext:
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
     whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
+    level_prices: dict | None = None  # every view's level prices: the marks (levels_of)
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def day_context(
         _param(data, cur.get("params_hash"), "heatmap_range_pct"),
     )
     map_rows = map_rows_of(conn, data, d)
-    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views, data.venue)
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
@@ -326,6 +327,7 @@ def day_context(
         venues_notice=v.notice,
         venue_risk=v.risk,
         whatif=whatif_data(map_rows),
+        level_prices=levels_of(views),
     )
 
 
@@ -358,7 +360,8 @@ def printed_figures(ctx: DayContext) -> dict:
 
 def coded_whatif(whatif: dict | None) -> dict | None:
     """The what-if bands as a day file holds them: each list in its exact column coding
-    (the middle prices of a regular grid as deltas, the other side's zeros as runs)."""
+    (the middle prices of a regular grid as deltas, the other side's zeros as runs, the
+    exact notionals as base64 doubles)."""
     if whatif is None:
         return None
     return {
@@ -397,6 +400,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": coded_whatif(ctx.whatif),
+            # every view's level prices: the charts' `$marks` values are built from them
+            "levels": ctx.level_prices,
             # each switch view's caption fields (charts.js layerNotes builds the captions)
             "notes": {c.id: c.view_notes for c in ctx.charts if c.view_notes},
             # a venue's figures for the venue switch; the aggregate's are in the page itself
