@@ -57,8 +57,9 @@ def envelope(kind: str, symbol: str, venue: str, synthetic: bool, body: Mapping[
     }
 
 
-# a whole number ending in three or more zeros; with a JSON string first (left alone)
-_ROUND = r"(?<![\w.])(-?[1-9]\d*?)(0{3,})(?![\d.eE])"
+# a whole number (a float's ".0" dropped) ending in three or more zeros, or any other whole
+# float; with a JSON string first (left alone)
+_ROUND = r"(?<![\w.])(-?[1-9]\d*?)(0{3,})(?:\.0)?(?![\d.eE])|(?<![\w.])(-?[1-9]\d*)\.0(?![\d.eE])"
 _ROUND_NUMBER = re.compile(_ROUND)
 _NUMBER_OR_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|' + _ROUND)
 
@@ -66,17 +67,23 @@ _NUMBER_OR_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|' + _ROUND)
 def _short_number(m: re.Match) -> str:
     if m.group(1) is not None:
         return m.group(1)
+    if m.group(4) is not None:
+        return m.group(4)
     return f"{m.group(2)}e{len(m.group(3))}"
 
 
 def _short_round(m: re.Match) -> str:
+    if m.group(3) is not None:
+        return m.group(3)
     return f"{m.group(1)}e{len(m.group(2))}"
 
 
 def short_numbers(text: str) -> str:
-    """JSON text with whole numbers ending in zeros written with an exponent (453000000 as
-    453e6): the same numbers to any JSON reader, a third fewer bytes for money amounts.
-    Strings are left alone: without escaped quotes, every other piece between quotes."""
+    """JSON text with whole numbers ending in zeros written with an exponent (453000000 and
+    453000000.0 as 453e6) and other whole floats without their ".0" (77250.0 as 77250): the
+    same numbers to any JSON reader (JavaScript has one number type), a third fewer bytes
+    for money amounts. Strings are left alone: without escaped quotes, every other piece
+    between quotes."""
     if '\\"' in text:
         return _NUMBER_OR_STRING.sub(_short_number, text)
     parts = text.split('"')
@@ -86,13 +93,13 @@ def short_numbers(text: str) -> str:
 
 def _whole(text: str) -> int | float:
     """A JSON number with a fraction or exponent: an int when it is a whole number written
-    without a fraction (453e6), as it was before `short_numbers`."""
+    without a fraction (453e6; `short_numbers` writes whole floats so too)."""
     v = float(text)
     return int(v) if "." not in text and v.is_integer() and abs(v) < 2**53 else v
 
 
 def loads(text: str) -> Any:
-    """A data file's JSON (whole numbers back as ints, see `short_numbers`)."""
+    """A data file's JSON (whole numbers as ints, floats or not, see `short_numbers`)."""
     return json.loads(text, parse_float=_whole)
 
 

@@ -103,6 +103,12 @@ def test_short_numbers_leave_strings_and_fractions_alone() -> None:
     text = datafiles.as_json(obj)
     assert '"a":453e6' in text and '"x 1000000 \\" 2000"' in text and "-5e3" in text
     assert datafiles.loads(text) == obj and json.loads(text) == obj
+    # whole floats lose their ".0" (JavaScript reads the same number); zero keeps its sign
+    floats = {"d": [67000.0, 77250.0, 8.0, 0.0, -0.0, 2.5, -500.0, 1_796_342_400_000.0]}
+    text = datafiles.as_json(floats)
+    assert text == '{"d":[67e3,77250,8,0.0,-0.0,2.5,-500,17963424e5]}'
+    assert datafiles.loads(text) == floats and json.loads(text) == floats
+    assert str(datafiles.loads(text)["d"][4]) == "-0.0"
 
 
 def test_the_liquidation_map_rows_shrink() -> None:
