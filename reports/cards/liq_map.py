@@ -17,7 +17,14 @@ import numpy as np
 
 from reports import datafiles
 from reports.cards.card import ChartCard, Table
-from reports.charts.liq_map import DEFAULT_VIEW, MAP_DESC, MARK_FIELDS, liq_map_template
+from reports.charts.liq_map import (
+    DEFAULT_VIEW,
+    MAP_DESC,
+    MARK_FIELDS,
+    VIEW_TEXTS,
+    liq_map_template,
+    view_label,
+)
 from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import marks_ref, view_marks, zone_band
@@ -30,8 +37,6 @@ from reports.notation import (
     fmt_usd,
     ok,
 )
-from transforms.model.layers import LAYER_LABELS
-from transforms.model.scenarios import SCENARIO_LABELS
 from transforms.venues import AGGREGATE_VENUE
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
@@ -98,12 +103,6 @@ def _bands(
             }
         )
     return data, step
-
-
-def view_label(view: str) -> str:
-    """'Never close (vendor-style), High (≥ 50x)' for 'never_close/high'."""
-    scenario, layer = view.split("/")
-    return f"{SCENARIO_LABELS.get(scenario, scenario)}, {LAYER_LABELS.get(layer, layer)}"
 
 
 def _desc(
@@ -211,10 +210,11 @@ def liq_map_card(
         desc=desc,
         spec=spec,
         view_descs=descs,
-        # what the page script needs besides the default caption and the marks' labels
+        # what the page script needs besides the default caption and the marks' labels (a
+        # view's name only when assets/specs.js has none: VIEW_TEXTS)
         view_notes={
             v: {
-                "view": r["a"]["view"],
+                **({} if v in VIEW_TEXTS else {"view": r["a"]["view"]}),
                 **({"totals": r["a"]["totals"]} if r["a"]["totals"] else {}),
             }
             for v, r in refs.items()
