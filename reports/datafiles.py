@@ -29,7 +29,7 @@ import numpy as np
 
 from reports import queries
 from reports.charts.raster import candles
-from reports.charts.spec import decode_column, uncompact
+from reports.charts.spec import code_column, decode_column, uncompact
 from reports.key_levels import resolve_marks
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
@@ -124,6 +124,24 @@ def parse_js(text: str) -> tuple[str, Any]:
     if not sep:
         raise ValueError("not a liqmap data script: no ]= after the key")
     return json.loads(k), loads(body.replace("<\\/", "</"))
+
+
+def coded_rows(rows: list[list[Any]]) -> list[list[Any]] | dict[str, Any]:
+    """A table's rows as a data file holds them: `{"$rows": columns}`, each column in its
+    shortest coding (a text repeated down a column once: "not collected"), when that is
+    shorter than the rows themselves (`table_rows` reads either)."""
+    if len(rows) < 2 or len({len(r) for r in rows}) != 1:
+        return rows
+    coded = {"$rows": [code_column(list(c)) for c in zip(*rows, strict=True)]}
+    return coded if len(as_json(coded)) < len(as_json(rows)) else rows
+
+
+def table_rows(value: list[list[Any]] | dict[str, Any]) -> list[list[Any]]:
+    """The rows of a `coded_rows` value."""
+    if isinstance(value, dict):
+        cols = [decode_column(c) for c in value["$rows"]]
+        return [list(r) for r in zip(*cols, strict=True)]
+    return value
 
 
 def _g(x: Any, fmt: str) -> float | None:

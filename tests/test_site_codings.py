@@ -98,6 +98,20 @@ def test_a_run_of_zeros_longer_than_one_code_holds() -> None:
     assert _unsig(*coded["$sig"]) == _tight_all(col)
 
 
+def test_table_rows_coded_by_column_give_back_the_rows() -> None:
+    """A printed table (a venue's swings) is written column by column when that is shorter:
+    a text repeated down a column once."""
+    rows = [
+        [f"2026-0{i % 9 + 1}-1{i % 10} 13:45", f"${60 + i},000", f"+{i}.5%"] + ["not collected"] * 3
+        for i in range(12)
+    ]
+    coded = datafiles.coded_rows(rows)
+    assert isinstance(coded, dict) and len(datafiles.as_json(coded)) < len(json.dumps(rows)) * 0.8
+    assert datafiles.table_rows(datafiles.loads(datafiles.as_json(coded))) == rows
+    few = [["Shorts (above)", "$54,100 (+0.9%)"], ["Longs (below)", "$51,900 (−3.2%)"]]
+    assert datafiles.coded_rows(few) == few and datafiles.table_rows(few) == few
+
+
 def test_short_numbers_leave_strings_and_fractions_alone() -> None:
     obj = {"a": 453_000_000, "b": 'x 1000000 " 2000', "c": [1000.5, 100, -5000, 0.0001]}
     text = datafiles.as_json(obj)

@@ -344,17 +344,22 @@ def printed_figures(ctx: DayContext) -> dict:
         "spot": ctx.spot,
         "label": ctx.venue_label,
         "kpis": [[k.key, k.value, k.venues, k.spread, k.delta] for k in ctx.kpis],
-        "rows": {
-            "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
-            "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
-            "scenarios": [
-                [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above]
-                for s in ctx.scenarios
-            ],
-            "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
-            # each chart card's own table (the map's largest bands, the swings), by card id
-            **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
-        },
+        # each table's rows, column-coded when shorter (datafiles.coded_rows)
+        "rows": {k: datafiles.coded_rows(v) for k, v in _printed_rows(ctx).items()},
+    }
+
+
+def _printed_rows(ctx: DayContext) -> dict[str, list[list[str]]]:
+    """The body rows of each table `printed_figures` holds, by table name."""
+    return {
+        "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
+        "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
+        "scenarios": [
+            [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above] for s in ctx.scenarios
+        ],
+        "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
+        # each chart card's own table (the map's largest bands, the swings), by card id
+        **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
     }
 
 
