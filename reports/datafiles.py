@@ -144,6 +144,35 @@ def table_rows(value: list[list[Any]] | dict[str, Any]) -> list[list[Any]]:
     return value
 
 
+def whatif_bands(day: Mapping[str, Any], load: Callable[[str], Any]) -> dict[str, Any] | None:
+    """A day file's what-if bands `{"spot", "mid", "l", "s"}` (plain lists), as the page
+    reads them (whatif.js): its own, or with `sum_of` the named venues' day files' bands
+    added band by band, venue after venue (reports.pages.day.summed_whatif)."""
+    w = day.get("whatif")
+    if w is None:
+        return None
+    if "sum_of" not in w:
+        return {
+            "spot": w["spot"],
+            **{k: [float(v) for v in decode_column(w[k])] for k in ["mid", "l", "s"]},
+        }
+    sums: dict[float, list[float]] = {}
+    for venue in w["sum_of"]:
+        part = load(key(day["symbol"], venue, f"day-{day['day']}"))["whatif"]
+        mid, lv, sv = (decode_column(part[k]) for k in ("mid", "l", "s"))
+        for m, a, b in zip(mid, lv, sv, strict=True):
+            acc = sums.setdefault(float(m), [0.0, 0.0])
+            acc[0] += a
+            acc[1] += b
+    mids = sorted(sums)
+    return {
+        "spot": w["spot"],
+        "mid": mids,
+        "l": [sums[m][0] for m in mids],
+        "s": [sums[m][1] for m in mids],
+    }
+
+
 def _g(x: Any, fmt: str) -> float | None:
     return float(format(x, fmt)) if ok(x) else None
 

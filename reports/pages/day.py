@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -73,7 +74,7 @@ class DayContext:
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
-    whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
+    whatif: dict | None = None  # the day's map for the level what-if (summed_whatif)
     level_prices: dict | None = None  # every view's level prices: the marks (levels_of)
 
 
@@ -189,6 +190,7 @@ class _VenueParts:
     risk: ChartCard | None
     kpis: list[Kpi]
     map_card: ChartCard | None
+    whatif_venues: dict[str, dict | None] | None = None  # each venue's what-if bands
 
 
 def _venue_parts(
@@ -215,8 +217,8 @@ def _venue_parts(
     if not venues.split:
         return _VenueParts(label, notice, None, day_kpis, map_card)
     shares = venues.shares(d, cur)
+    per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
     if map_card is not None:
-        per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
         split = venue_map_split(map_rows, per_venue, data.symbol, d)
         map_card = dataclasses.replace(map_card, split=split)
     return _VenueParts(
@@ -225,6 +227,8 @@ def _venue_parts(
         venue_risk_card(shares, cur, data.symbol, d),
         [_with_split(k, shares) for k in day_kpis],
         map_card,
+        # the venues with a day file of the day (site._venue_buttons)
+        {v: whatif_data(rows) for v, rows in per_venue.items() if d in venues.per_venue[v].metrics},
     )
 
 
@@ -241,6 +245,34 @@ def whatif_data(rows: list) -> dict | None:
         "l": [r["long_notional"] or 0.0 for r in keep],
         "s": [r["short_notional"] or 0.0 for r in keep],
     }
+
+
+def summed_whatif(whatif: dict | None, per_venue: dict[str, dict | None] | None) -> dict | None:
+    """The aggregate's what-if as `{"spot", "sum_of": [venue, ...]}` when its bands are
+    exactly the venues' bands added up band by band, venue after venue (as the page adds
+    them, whatif.js; `datafiles.whatif_bands`), so the aggregate's day file does not repeat
+    what its venues' files hold; otherwise (or without two venues) the bands themselves."""
+    if whatif is None or not per_venue or len(per_venue) < 2:
+        return whatif
+    parts = {v: w for v, w in per_venue.items() if w is not None}
+    if not parts:
+        return whatif
+    if _summed_bands(parts.values()) != {k: whatif[k] for k in ("mid", "l", "s")}:
+        return whatif
+    return {"spot": whatif["spot"], "sum_of": list(parts)}
+
+
+def _summed_bands(parts: Iterable[dict]) -> dict[str, list[float]]:
+    """Band by band sums of what-if bands (middle price ascending), each venue's added in
+    turn to the sum so far (0 + the first)."""
+    sums: dict[float, list[float]] = {}
+    for w in parts:
+        for m, lv, sv in zip(w["mid"], w["l"], w["s"], strict=True):
+            acc = sums.setdefault(m, [0.0, 0.0])
+            acc[0] += lv
+            acc[1] += sv
+    mids = sorted(sums)
+    return {"mid": mids, "l": [sums[m][0] for m in mids], "s": [sums[m][1] for m in mids]}
 
 
 def day_context(
@@ -326,7 +358,7 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
-        whatif=whatif_data(map_rows),
+        whatif=summed_whatif(whatif_data(map_rows), v.whatif_venues),
         level_prices=levels_of(views),
     )
 
@@ -366,9 +398,10 @@ def _printed_rows(ctx: DayContext) -> dict[str, list[list[str]]]:
 def coded_whatif(whatif: dict | None) -> dict | None:
     """The what-if bands as a day file holds them: each list in its exact column coding
     (the middle prices of a regular grid as deltas, the other side's zeros as runs, the
-    exact notionals as base64 doubles)."""
-    if whatif is None:
-        return None
+    exact notionals as base64 doubles), or the venues whose bands add up to them
+    (`summed_whatif`)."""
+    if whatif is None or "sum_of" in whatif:
+        return whatif
     return {
         "spot": whatif["spot"],
         **{k: code_column(whatif[k]) for k in ("mid", "l", "s")},
