@@ -101,7 +101,7 @@ def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date)
             ],
             rows=table_rows,
         ),
-        downloads="venues",
+        downloads="daily",  # every venue's figures: the month's daily.csv
     )
 
 
