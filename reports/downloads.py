@@ -15,12 +15,13 @@ one folder with each row once is ~540 kB (the maps' doubles, kept exact, are mos
 The heatmap is not repeated here: the shared heat month files of the data API (docs/api.md)
 hold every hour of it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`,
 rewritten by every build), linked from the archives. A day page rendered again drops the
-per-day files an older build put beside it; pages not rendered again keep theirs, and an
-older build's per-venue month folders (they link them).
+per-day files an older build put beside it; pages not rendered again keep theirs (they
+link them), and an older build's per-venue month folders until a build renders every day.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Mapping
@@ -252,6 +253,23 @@ def archive_months(out_dir: Path, symbol: str) -> dict[str, tuple[str, dict[str,
         if names:
             out[p.name] = (f"{DOWNLOADS_DIR}/{p.name}/", names)
     return out
+
+
+def remove_venue_folders(out_dir: Path, symbol: str) -> None:
+    """Delete the per-venue month folders of an older build (`<SYMBOL>/downloads/<venue>/
+    YYYY-MM/`); only once every page that linked them has been rendered again. Only their
+    download files go, and a folder only when nothing else is left in it."""
+    root = Path(out_dir) / symbol / DOWNLOADS_DIR
+    for venue in sorted(root.glob("*/")) if root.is_dir() else []:
+        if MONTH_ID.fullmatch(venue.name):
+            continue
+        for month in sorted(venue.glob("*/")):
+            if MONTH_ID.fullmatch(month.name):
+                remove_other_downloads(month, {})
+                with contextlib.suppress(OSError):
+                    month.rmdir()
+        with contextlib.suppress(OSError):
+            venue.rmdir()
 
 
 def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:

@@ -60,6 +60,7 @@ from reports.downloads import (
     month_href,
     months_to_write,
     remove_other_downloads,
+    remove_venue_folders,
     venues_table,
     write_month_downloads,
 )
@@ -255,6 +256,11 @@ def _build_symbol(
         env, site, data, published, _archive_venues(venues), archive_months(out_dir, symbol)
     )
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
+    if set(render) >= set(published):
+        # every page of the symbol now links the month folders (each dated page rendered
+        # above, the latest, venue and archive pages rewritten): an older build's per-venue
+        # month folders go
+        remove_venue_folders(out_dir, symbol)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )

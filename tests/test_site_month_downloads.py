@@ -146,3 +146,24 @@ def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_v
         conn.close()
     # the venue split's figures live in the month's daily.csv: no per-venue copy
     assert not (root / months[0] / "venues.csv").exists()
+
+
+def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
+    """Pages of an older build link `downloads/<venue>/YYYY-MM/`: a build that renders some
+    days keeps those folders (the pages not rendered still link them); one that renders every
+    day removes them, and no page links them any more."""
+    db = tmp_path / "w.duckdb"
+    days = build_fixture_warehouse(db, 3, start=START)
+    out = tmp_path / "site"
+    _build(db, out, None)
+    old = out / SYMBOL / "downloads" / "all" / "2026-01"
+    old.mkdir(parents=True)
+    (old / "daily.csv").write_text("day\n")
+    (old / "liq_map.parquet").write_bytes(b"PAR1")
+    _build(db, out, [days[-1]])
+    assert (old / "daily.csv").is_file()
+    _build(db, out, None)
+    assert not (out / SYMBOL / "downloads" / "all").exists()
+    assert sorted(p.name for p in (out / SYMBOL / "downloads").iterdir()) == ["2026-01"]
+    pages = [p.read_text() for p in out.rglob("*.html")]
+    assert not [p for p in pages if "downloads/all/" in p]
