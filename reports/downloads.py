@@ -141,7 +141,7 @@ def daily_history_table(data: MartData) -> pa.Table:
 
 def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
-    the day's `venues.csv`, and every day in `<SYMBOL>/venues.csv`."""
+    every day in `<SYMBOL>/venues.csv` (a month's `daily.csv` holds them by venue)."""
     rows = [
         {"venue": v, **daily_row(base)}
         for d in days
