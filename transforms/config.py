@@ -133,6 +133,12 @@ class Settings:
         return self.data_dir / "synthetic-mirror"
 
     @property
+    def demo_markets_dir(self) -> Path:
+        """The offline demo's fake REST venues' markets, memory-mapped by their feeds
+        (transforms.raw.rest.demo_markets)."""
+        return self.data_dir / "synthetic-markets"
+
+    @property
     def snapshot_path(self) -> Path:
         """Read-only copy of the warehouse published after each successful run."""
         return self.data_dir / "snapshot" / "warehouse.duckdb"

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -140,7 +141,16 @@ class FakeRestServer:
         return status, body, headers
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
+        # A class is freed by the cycle collector only: the handler refers to this server
+        # weakly, so a dropped server and what it served (a demo market's arrays, ~60 MB per
+        # symbol-year) are freed with their last reference, not at a later pass (issue 19).
+        server_ref = weakref.ref(self)
+
+        def _server() -> FakeRestServer:
+            server = server_ref()
+            if server is None:
+                raise ConnectionAbortedError("the fake server was dropped")
+            return server
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -165,7 +175,7 @@ class FakeRestServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 parts = urlsplit(self.path)
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                self._send(*server._handle("GET", parts.path, params))
+                self._send(*_server()._handle("GET", parts.path, params))
 
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 parts = urlsplit(self.path)
@@ -178,7 +188,7 @@ class FakeRestServer:
                     body = b"Failed to deserialize the JSON body into the target type"
                     self._send(422, body)
                     return
-                self._send(*server._handle("POST", parts.path, doc))
+                self._send(*_server()._handle("POST", parts.path, doc))
 
             def log_message(self, *args: object) -> None:
                 pass

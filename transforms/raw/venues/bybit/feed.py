@@ -7,9 +7,10 @@
 - `LIQMAP_SOURCE=synthetic`: a `FakeBybitServer` on 127.0.0.1 (port 0) runs in-process for the
   duration of the ingest and serves `market_from_simulation` of the very simulation the Binance
   mirror is generated from (same symbol, seed and start month), so both venues share one price
-  path. A symbol's market is simulated only when one of its days is not in the verified Bybit
-  day cache yet (each day is fetched once, then read from the cache), and kept per process for
-  the next dataset's ingest (`_shadow_market`, one per symbol).
+  path. A symbol's market is needed only when one of its days is not in the verified Bybit
+  day cache yet (each day is fetched once, then read from the cache); it is simulated once per
+  parameter set into the data folder and memory-mapped by each ingest that needs it
+  (transforms.raw.rest.demo_markets), not held in the process between ingests.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager
 from datetime import date, datetime
-from functools import lru_cache
 
 import numpy as np
 
 from transforms.config import Settings
+from transforms.raw.rest.demo_markets import mapped_arrays
 from transforms.raw.rest.feed import RestFeed, demo_simulation, open_rest_feed
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
 from transforms.raw.venues.bybit.market import BybitMarket, market_from_simulation, standard_tiers
@@ -35,6 +36,11 @@ LOCAL_REQUESTS_PER_5S = 1_000_000
 #: the demo's Bybit holds around this share of Binance's per-side open interest, moving day
 #: to day (market.share_path; docs/venues.md)
 DEMO_OI_SHARE = 0.6
+#: bump when `market_from_simulation` gives other arrays for the same simulation: the demo
+#: markets kept on disk are keyed by it (with the simulation's GENERATOR_VERSION)
+SHADOW_VERSION = 1
+#: the BybitMarket fields kept on disk (its tiers are `standard_tiers`)
+_ARRAYS = ("klines", "mark_klines", "open_interest", "funding")
 
 
 class BybitFeed(RestFeed):
@@ -89,18 +95,35 @@ class SyntheticBybitFeed(BybitFeed):
 
 
 def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
-    """The demo's Bybit market of `symbol`: the synthetic Binance simulation's shadow."""
-    return _shadow_market(
-        symbol, settings.start_date, settings.end_date, settings.synthetic_seed, DEMO_OI_SHARE
-    )
+    """The demo's Bybit market of `symbol`: the synthetic Binance simulation's shadow,
+    memory-mapped from the data folder (built there the first time; ~60 MB per symbol-year,
+    read-only)."""
+    from transforms.raw.synthetic.archive import GENERATOR_VERSION  # the demo's only
 
+    start, end, seed = settings.start_date, settings.end_date, settings.synthetic_seed
+    params = {
+        "venue": "bybit",
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "seed": seed,
+        "oi_share": DEMO_OI_SHARE,
+        "generator": GENERATOR_VERSION,
+        "shadow": SHADOW_VERSION,
+    }
 
-@lru_cache(maxsize=3)  # one per demo symbol (~60 MB each for a year)
-def _shadow_market(symbol: str, start: date, end: date, seed: int, oi_share: float) -> BybitMarket:
-    sim = demo_simulation(symbol, start, end, seed)
-    return market_from_simulation(
-        symbol, sim, oi_share=oi_share, oi_reported_as="both", share_drift=True
-    )
+    def build() -> dict[str, np.ndarray]:
+        market = market_from_simulation(
+            symbol,
+            demo_simulation(symbol, start, end, seed),
+            oi_share=DEMO_OI_SHARE,
+            oi_reported_as="both",
+            share_drift=True,
+        )
+        return {name: getattr(market, name) for name in _ARRAYS}
+
+    arrays = mapped_arrays(settings.demo_markets_dir / "bybit", symbol, params, build)
+    return BybitMarket(symbol=symbol, **arrays, risk_tiers=standard_tiers(symbol))
 
 
 def market_until(market: BybitMarket, now_ms: int) -> BybitMarket:
