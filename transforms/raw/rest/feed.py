@@ -15,13 +15,16 @@ variable, the rule and what was expected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from transforms.config import ConfigError, Settings
+from transforms.raw.rest.demo_markets import mapped_arrays
 from transforms.raw.rest.fake_server import FakeRestServer
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -97,6 +100,34 @@ def open_rest_feed(
         feed = synthetic(server)
         with closing(feed.source):
             yield feed
+
+
+#: the arrays of a demo venue market kept on disk (its tiers and constants are rebuilt)
+MARKET_ARRAYS = ("klines", "mark_klines", "open_interest", "funding")
+
+
+def shadow_arrays(
+    settings: Settings,
+    venue: str,
+    symbol: str,
+    params: Mapping[str, object],
+    derive: Callable[[Any], Any],
+) -> dict[str, np.ndarray]:
+    """The MARKET_ARRAYS of `derive(simulation)`, a demo venue's market shadowing the
+    simulation the Binance mirror is written from (`demo_simulation`), memory-mapped from
+    `settings.demo_markets_dir/<venue>` (built there once, transforms.raw.rest.demo_markets).
+    `params`: what else the market depends on (the venue's share, its derivation version)."""
+    from transforms.raw.synthetic.archive import GENERATOR_VERSION  # the demo's only
+
+    start, end, seed = settings.start_date, settings.end_date, settings.synthetic_seed
+    key = {"venue": venue, "symbol": symbol, "start": start, "end": end, "seed": seed}
+    key |= {"generator": GENERATOR_VERSION, **params}
+
+    def build() -> dict[str, np.ndarray]:
+        market = derive(demo_simulation(symbol, start, end, seed))
+        return {name: getattr(market, name) for name in MARKET_ARRAYS}
+
+    return mapped_arrays(settings.demo_markets_dir / venue, symbol, key, build)
 
 
 def demo_simulation(symbol: str, start: date, end: date, seed: int) -> Any:

@@ -23,8 +23,7 @@ from datetime import date, datetime
 import numpy as np
 
 from transforms.config import Settings
-from transforms.raw.rest.demo_markets import mapped_arrays
-from transforms.raw.rest.feed import RestFeed, demo_simulation, open_rest_feed
+from transforms.raw.rest.feed import RestFeed, open_rest_feed, shadow_arrays
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer
 from transforms.raw.venues.bybit.market import BybitMarket, market_from_simulation, standard_tiers
 from transforms.raw.venues.bybit.settings import BybitSettings, load_bybit_settings
@@ -39,8 +38,6 @@ DEMO_OI_SHARE = 0.6
 #: bump when `market_from_simulation` gives other arrays for the same simulation: the demo
 #: markets kept on disk are keyed by it (with the simulation's GENERATOR_VERSION)
 SHADOW_VERSION = 1
-#: the BybitMarket fields kept on disk (its tiers are `standard_tiers`)
-_ARRAYS = ("klines", "mark_klines", "open_interest", "funding")
 
 
 class BybitFeed(RestFeed):
@@ -96,33 +93,15 @@ class SyntheticBybitFeed(BybitFeed):
 
 def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
     """The demo's Bybit market of `symbol`: the synthetic Binance simulation's shadow,
-    memory-mapped from the data folder (built there the first time; ~60 MB per symbol-year,
-    read-only)."""
-    from transforms.raw.synthetic.archive import GENERATOR_VERSION  # the demo's only
+    memory-mapped from the data folder (transforms.raw.rest.feed.shadow_arrays)."""
 
-    start, end, seed = settings.start_date, settings.end_date, settings.synthetic_seed
-    params = {
-        "venue": "bybit",
-        "symbol": symbol,
-        "start": start,
-        "end": end,
-        "seed": seed,
-        "oi_share": DEMO_OI_SHARE,
-        "generator": GENERATOR_VERSION,
-        "shadow": SHADOW_VERSION,
-    }
-
-    def build() -> dict[str, np.ndarray]:
-        market = market_from_simulation(
-            symbol,
-            demo_simulation(symbol, start, end, seed),
-            oi_share=DEMO_OI_SHARE,
-            oi_reported_as="both",
-            share_drift=True,
+    def derive(sim: object) -> BybitMarket:
+        return market_from_simulation(
+            symbol, sim, oi_share=DEMO_OI_SHARE, oi_reported_as="both", share_drift=True
         )
-        return {name: getattr(market, name) for name in _ARRAYS}
 
-    arrays = mapped_arrays(settings.demo_markets_dir / "bybit", symbol, params, build)
+    params = {"oi_share": DEMO_OI_SHARE, "shadow": SHADOW_VERSION}
+    arrays = shadow_arrays(settings, "bybit", symbol, params, derive)
     return BybitMarket(symbol=symbol, **arrays, risk_tiers=standard_tiers(symbol))
 
 

@@ -18,13 +18,12 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from transforms.config import Settings, now_utc
-from transforms.raw.rest.feed import RestFeed, demo_simulation, env_rate, env_url, open_rest_feed
+from transforms.raw.rest.feed import RestFeed, env_rate, env_url, open_rest_feed, shadow_arrays
 from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.okx.api import DEFAULT_BASE_URL, OkxClient
 from transforms.raw.venues.okx.fake_server import FakeOkxServer
@@ -34,6 +33,9 @@ from transforms.raw.venues.okx.source import OkxSource
 
 #: the demo's OKX holds this share of Binance's per-side open interest
 DEMO_OI_SHARE = 0.35
+#: bump when `market_from_simulation` gives other arrays for the same simulation: the demo
+#: markets kept on disk are keyed by it (transforms.raw.rest.feed.shadow_arrays)
+SHADOW_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -94,14 +96,17 @@ class SyntheticOkxFeed(OkxFeed):
 
 
 def shadow_market(settings: Settings, symbol: str) -> OkxMarket:
-    """The demo's OKX market of `symbol`: the synthetic Binance simulation's shadow."""
-    return _shadow_market(symbol, settings.start_date, settings.end_date, settings.synthetic_seed)
+    """The demo's OKX market of `symbol`: the synthetic Binance simulation's shadow,
+    memory-mapped from the data folder (transforms.raw.rest.feed.shadow_arrays)."""
 
+    def derive(sim: object) -> OkxMarket:
+        return market_from_simulation(symbol, sim, oi_share=DEMO_OI_SHARE)
 
-@lru_cache(maxsize=3)
-def _shadow_market(symbol: str, start: date, end: date, seed: int) -> OkxMarket:
-    sim = demo_simulation(symbol, start, end, seed)
-    return market_from_simulation(symbol, sim, oi_share=DEMO_OI_SHARE)
+    params = {"oi_share": DEMO_OI_SHARE, "shadow": SHADOW_VERSION}
+    arrays = shadow_arrays(settings, "okx", symbol, params, derive)
+    return OkxMarket(
+        symbol=symbol, **arrays, contract_value=contract_value(symbol), tiers=okx_tiers(symbol)
+    )
 
 
 def tiers_only_market(symbol: str) -> OkxMarket:
