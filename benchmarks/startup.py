@@ -61,7 +61,7 @@ def emit(self, record):
     _emit(self, record)
 runner._EventSink.emit = emit
 from orchestration.cli import main
-code = main(sys.argv[1:])
+code = main()  # argv from sys.argv, as the `liqmap` script calls it
 marks["exit"] = (time.process_time(), time.time())
 sys.stderr.write("STARTUP-MARKS " + json.dumps(marks) + "\n")
 sys.exit(code)
