@@ -8,7 +8,6 @@ hover value is read from the pixel (reports/static/heatlayers.js), in the legend
 
 from __future__ import annotations
 
-import functools
 import json
 
 import altair as alt
@@ -25,6 +24,7 @@ from reports.charts.spec import (
     ph,
     text_pattern,
 )
+from reports.charts.template_cache import cached_template
 
 # Vega's "viridis" scheme (256 steps), so the PNG raster matches the Vega colour legend.
 VIRIDIS_HEX = (
@@ -222,7 +222,7 @@ def crosshair_layers() -> tuple[alt.Chart, alt.Chart, alt.Chart, alt.Chart]:
 ZOOM_EVENTS = "wheel![event.ctrlKey || event.metaKey || event.shiftKey]"
 
 
-@functools.cache
+@cached_template
 def heatmap_template() -> Template:
     """One heatmap timeframe: raster image (named data "heatimg", set by the page script per
     layer), colour legend from the `vmax` signal, candles (or a close line), zone band and
