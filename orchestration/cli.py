@@ -100,6 +100,11 @@ def _range(args: argparse.Namespace, settings) -> tuple[date, date]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    start, end = _range(args, settings)
+    # every setting, before Dagster starts or anything is downloaded (the assets check again);
+    # these first, before pandas and the venue packages are imported (a mistake costs 0.1 s)
+    check_inputs(settings)
     from orchestration.console import RunDisplay, out, print_summary
     from orchestration.home import ensure_dagster_home
     from orchestration.interrupts import SignalWatch
@@ -108,10 +113,6 @@ def _run(args: argparse.Namespace) -> int:
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
     from transforms.venues import file_tier_venues
 
-    settings = load_settings()
-    start, end = _range(args, settings)
-    # every setting, before Dagster starts or anything is downloaded (the assets check again)
-    check_inputs(settings)
     for venue in settings.venues:
         check_venue_settings(venue, settings)
     require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
@@ -150,12 +151,12 @@ def _run(args: argparse.Namespace) -> int:
 def _now(args: argparse.Namespace) -> int:
     import logging
 
+    settings = load_settings()
+    check_inputs(settings)  # before the nowcast's imports: a mistake costs 0.1 s
     from orchestration.nowcast import run_nowcast
     from transforms.reference.tiers import require_tiers, tiers_file_from_env
     from transforms.venues import file_tier_venues
 
-    settings = load_settings()
-    check_inputs(settings)
     require_tiers(file_tier_venues(settings.venues), settings.symbols, tiers_file_from_env())
     fixed = parse_now(os.environ.get("LIQMAP_NOW", ""))  # the clock it uses
     if not settings.warehouse_path.is_file():
