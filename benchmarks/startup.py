@@ -5,7 +5,7 @@ in a temp folder, offline (synthetic market, LIQMAP_NOW pinned), nothing asserte
 command: CPU seconds (user + system of the process and its children) and wall seconds, best
 and median of `--repeat` runs, and the load average:
 
-* `liqmap --help`;
+* `liqmap --help`, and `liqmap run` with a mistaken setting (exit 2, as many tests run it);
 * `import orchestration.definitions` (the code location Dagster loads);
 * a one-day `liqmap run` on top of a `--base-days` build (a new day, the model continuing
   from the stored state), split into start-up (process start to the first step's start:
@@ -14,7 +14,7 @@ and median of `--repeat` runs, and the load average:
 * `liqmap now` on that warehouse (the day after the run's, pinned clock) and `liqmap status`.
 
     .venv/bin/python benchmarks/startup.py [--repeat 3] [--base-days 2] [--symbols ...]
-        [--venues binance,bybit] [--only help,import,run,now,status]
+        [--venues binance,bybit] [--only help,mistake,import,run,now,status]
 
 The split is read inside the `liqmap run` process (a wrapper around the CLI that notes the CPU
 and wall clock at the first STEP_START and the last step's end, from the same Dagster event
@@ -81,12 +81,13 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, str]:
-    """(CPU s, wall s, stdout, stderr) of one process (and its children)."""
+def _timed(argv: list[str], env: dict[str, str], status: int = 0) -> tuple[float, float, str, str]:
+    """(CPU s, wall s, stdout, stderr) of one process (and its children), which must exit
+    with `status`."""
     cpu, wall = _child_cpu(), time.time()
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
     wall, cpu = time.time() - wall, _child_cpu() - cpu
-    if done.returncode != 0:
+    if done.returncode != status:
         sys.exit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return cpu, wall, done.stdout, done.stderr
 
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--base-days", type=int, default=2)
     parser.add_argument("--symbols", default="BTCUSDT,ETHUSDT,SOLUSDT")
     parser.add_argument("--venues", default="binance,bybit")
-    parser.add_argument("--only", default="help,import,run,now,status")
+    parser.add_argument("--only", default="help,mistake,import,run,now,status")
     args = parser.parse_args()
     only = set(args.only.split(","))
     liqmap = [PYTHON, "-m", "orchestration.cli"]
@@ -138,6 +139,10 @@ def main() -> None:
         if "help" in only:
             samples = [_timed([*liqmap, "--help"], env)[:2] for _ in range(args.repeat)]
             _line("liqmap --help", samples, "python -m orchestration.cli --help")
+        if "mistake" in only:
+            bad = {**env, "LIQMAP_SYMBOLS": "btc"}
+            samples = [_timed([*liqmap, "run"], bad, status=2)[:2] for _ in range(args.repeat)]
+            _line("a mistaken setting", samples, "LIQMAP_SYMBOLS=btc liqmap run (exit 2)")
         if "import" in only:
             argv = [PYTHON, "-c", "import orchestration.definitions"]
             samples = [_timed(argv, env)[:2] for _ in range(args.repeat)]
