@@ -131,7 +131,6 @@ def test_every_page_exists(built):
         f"{SYMBOL}/index.html",
         f"{SYMBOL}/archive/index.html",
         f"{SYMBOL}/days.js",
-        f"{SYMBOL}/daily.csv",
         "archive/index.html",
         "methodology/index.html",
         "params/index.html",
