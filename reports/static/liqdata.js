@@ -118,6 +118,19 @@
     if (v && typeof v === "object" && !Array.isArray(v) && v.$text) {
       return Promise.resolve(text(v));
     }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$stack) {
+      // stacked segments (reports.charts.spec.stacked): consecutive stacks of n[i] rows,
+      // each row's bottom v0 the top v1 of the row before it in its stack, 0 for the first
+      return resolveValue(v.$stack).then(function (rows) {
+        var i = 0;
+        column(v.n).forEach(function (n) {
+          var below = 0;
+          for (var j = i; j < i + n; j++) { rows[j].v0 = below; below = rows[j].v1; }
+          i += n;
+        });
+        return rows;
+      });
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$series) {
       return load(v.$series).then(function (f) {
         var s = f.series[v.name], cols = s.cols.slice(1), out = [];
