@@ -187,6 +187,21 @@ def test_page_renders_offline_and_accessible(site, server, browser, which, size,
 def test_tabs_are_keyboard_operable(site, server, browser):
     v = Visit(browser, f"{server}/{SYMBOL}/index.html")
     try:
+        # the tabs the page script built from the panels: one per timeframe, in order,
+        # each controlling its panel and labelling it
+        tabs = v.page.evaluate(
+            """() => Array.from(document.querySelectorAll('[role="tablist"] [role="tab"]'), t => [
+              t.id, t.textContent, t.getAttribute('aria-controls'), t.getAttribute('aria-selected'),
+              document.getElementById(t.getAttribute('aria-controls')).getAttribute('role'),
+              document.getElementById(t.getAttribute('aria-controls')).getAttribute('aria-labelledby')
+            ])"""
+        )
+        keys = [t[1] for t in tabs]
+        assert keys[:3] == ["24h", "1w", "1m"]
+        assert [t[0] for t in tabs] == [f"tab-heat-{k}" for k in keys]
+        assert all(t[2] == f"panel-heat-{t[1]}" and t[4:] == ["tabpanel", t[0]] for t in tabs)
+        assert [t[3] for t in tabs] == ["true"] + ["false"] * (len(tabs) - 1)
+        assert v.page.get_attribute('[role="tablist"]', "aria-label") == "Heatmap timeframe"
         first = v.page.locator('[role="tab"]').first
         first.focus()
         v.page.keyboard.press("ArrowRight")
