@@ -49,6 +49,7 @@ import duckdb
 import jinja2
 
 from reports import api, datafiles
+from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
     archive_months,
@@ -88,6 +89,7 @@ from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.params import render_params
 from reports.pages.redirect import redirect_page
+from reports.realized_data import load_realized_moves
 from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
@@ -301,9 +303,9 @@ def _write_venue_data(
     render: list[date],
     synthetic: bool,
 ) -> dict[str, tuple[MartData, object]]:
-    """The shared files of the aggregate and of each venue: its daily series (every day) and
-    the heat months of the days rendered. Returns each venue's data and price history for
-    the days rendered (venues without rows on them are left out)."""
+    """The shared files of the aggregate and of each venue: its daily series (every day), its
+    confirmed swings and the heat months of the days rendered. Returns each venue's data and
+    price history for the days rendered (venues without rows on them are left out)."""
     out: dict[str, tuple[MartData, object]] = {}
     parts = [(AGGREGATE_VENUE, data)]
     if venues.split:
@@ -318,6 +320,20 @@ def _write_venue_data(
             writer,
             datafiles.key(symbol, v, "daily"),
             datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
+        )
+        # every confirmed swing, which the day files' moves charts list the last of
+        done = [m["start_ts"] for m in vdata.moves if m["confirmed"]]
+        realized = load_realized_moves(conn, symbol, done)
+        _write_data(
+            writer,
+            datafiles.key(symbol, v, datafiles.MOVES),
+            datafiles.envelope(
+                "moves",
+                symbol,
+                v,
+                synthetic,
+                {"moves": {"cols": MOVE_COLS, "rows": shared_moves(vdata.moves, realized, v)}},
+            ),
         )
         for m in months:
             if m < month_start(vdata.days[0]):
