@@ -602,6 +602,18 @@ def test_moves_charts_read_the_shared_swings_as_known_that_day(built):
             realized = load_realized_day(conn, SYMBOL, d, [m["start_ts"] for m in mv]).moves
             want = moves_chart_rows(mv, realized_by_start(realized, "all"))
             assert resolve(value, load) == json.loads(json.dumps(want)), d
+            # the description: its fixed wording in assets/specs.js, the text the page prints
+            desc = day["charts"]["moves"]["v"]["desc"]
+            assert desc["$text"] == "moves_desc"
+            text = resolve(desc, load)
+            assert text.startswith(
+                f"Modelled and realized liquidations per price swing, {SYMBOL}: the last "
+                f"{len(mv)} swings beyond the zigzag threshold up to {d}, longs and shorts "
+                "liquidated in each, realized (every collecting venue summed) beside modelled. "
+                "Latest: "
+            ) and text.endswith(".")
+            page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+            assert f'<figcaption data-printed-caption="moves">{html.escape(text, False)}<' in page
             later += sum(r[1] > d.isoformat() for r in shared["moves"]["rows"])
     finally:
         conn.close()

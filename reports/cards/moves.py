@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from reports.cards.card import ChartCard, Table
-from reports.charts.moves import moves_template
+from reports.charts.moves import MOVES_DESC, moves_template
+from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.loaders import MartData, Record
 from reports.notation import fmt_compact_price, fmt_pct, fmt_price, fmt_usd
@@ -169,20 +170,24 @@ def moves_card(
     last = mv[-1]
     last_r = realized.get(last["start_ts"])
     venues = "every collecting venue summed" if venue == AGGREGATE_VENUE else venue.title()
-    desc = (
-        f"Modelled and realized liquidations per price swing, {symbol}: the last {len(mv)} "
-        f"swings beyond the zigzag threshold up to {d}, longs and shorts liquidated in each, "
-        f"realized ({venues}) beside modelled. "
-        f"Latest: {fmt_price(last['from_price'])} to {fmt_price(last['to_price'])} "
-        f"({fmt_pct(last['pct_change'], 0)}), modelled longs {fmt_usd(last['long_liquidated'])}, "
-        f"shorts {fmt_usd(last['short_liquidated'])}; realized "
-        + (
-            f"longs {_fmt(_realized(last_r, 'realized_long'))}, "
-            f"shorts {_fmt(_realized(last_r, 'realized_short'))} ({_collected(last_r)})."
-            if _realized(last_r, "realized_long") is not None
-            else f"{NOT_COLLECTED}."
-        )
+    realized_text = (
+        f"longs {_fmt(_realized(last_r, 'realized_long'))}, "
+        f"shorts {_fmt(_realized(last_r, 'realized_short'))} ({_collected(last_r)})"
+        if _realized(last_r, "realized_long") is not None
+        else NOT_COLLECTED
     )
+    desc_ref = text_ref(
+        MOVES_DESC,
+        symbol=symbol,
+        n=str(len(mv)),
+        day=str(d),
+        venues=venues,
+        latest=f"{fmt_price(last['from_price'])} to {fmt_price(last['to_price'])} "
+        f"({fmt_pct(last['pct_change'], 0)}), modelled longs {fmt_usd(last['long_liquidated'])}, "
+        f"shorts {fmt_usd(last['short_liquidated'])}",
+        realized=realized_text,
+    )
+    desc = fill_text(desc_ref)
     return ChartCard(
         id="moves",
         title="Liquidations per move",
@@ -193,7 +198,7 @@ def moves_card(
             f"{LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
-        spec=moves_template().fill({"rows": rows, "desc": desc}),
+        spec=moves_template().fill({"rows": rows, "desc": desc_ref}),
         table=Table(
             caption="Swings",
             head=[
