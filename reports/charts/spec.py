@@ -589,6 +589,38 @@ def compact(value: Any) -> Any:
     return value
 
 
+def stacked(rows: list[dict[str, Any]], runs: list[int]) -> dict[str, Any]:
+    """Stacked segments as a chart value without their bottoms: `rows` (each with `v0` and
+    `v1`, the segment's bottom and top) lie in consecutive stacks of `runs[i]` rows, and
+    each row's `v0` is exactly the `v1` of the row before it in its stack (0 for a stack's
+    first), so `{"$stack": rows without v0, "n": runs}` gives them back (`uncompact`, and
+    the page script, liqdata.js)."""
+    i = 0
+    for n in runs:
+        below = 0.0
+        for r in rows[i : i + n]:
+            if r["v0"] != below:
+                raise ValueError(f"stack bottom {r['v0']} is not the top below it, {below}")
+            below = r["v1"]
+        i += n
+    if i != len(rows):
+        raise ValueError(f"stacks of {i} rows for {len(rows)} rows")
+    tops = [{k: v for k, v in r.items() if k != "v0"} for r in rows]
+    return {"$stack": compact(tops), "n": _column(runs)}
+
+
+def _unstack(value: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a `stacked` value, each with its `v0` again."""
+    rows, out, i = uncompact(value["$stack"]), [], 0
+    for n in _uncolumn(value["n"]):
+        below = 0
+        for r in rows[i : i + n]:
+            out.append({**r, "v0": below})
+            below = r["v1"]
+        i += n
+    return out
+
+
 def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
     """The values of a `_column` coding (what the page script does)."""
     if not isinstance(col, dict):
@@ -642,6 +674,8 @@ def uncompact(value: Any) -> Any:
         return [dict(zip(cols, r, strict=True)) for r in rows]
     if isinstance(value, dict) and "$text" in value:
         return fill_text(value)
+    if isinstance(value, dict) and "$stack" in value:
+        return _unstack(value)
     return value
 
 
