@@ -83,15 +83,6 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
-# every day's map of one symbol and venue (the site reads each day's: one query, not 365)
-LIQ_MAP_ALL = """
-SELECT day, price_low, price_high, long_notional, short_notional,
-       long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
-FROM mart.liq_map
-WHERE venue = $venue AND symbol = $symbol
-ORDER BY day, price_low
-"""
-
 LIQ_MAP_RANGE = """
 SELECT day, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
@@ -100,11 +91,13 @@ WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_t
 ORDER BY day, price_low
 """
 
-LAYER_MAP_ALL = """
+# the days of one month of one symbol and venue (a full build reads a month at a time, so
+# its memory does not grow with the year)
+LAYER_MAP_RANGE = """
 SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price
 FROM mart.liq_layer_map
-WHERE venue = $venue AND symbol = $symbol
+WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_to
 ORDER BY day, scenario, layer, price_low
 """
 
