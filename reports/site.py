@@ -68,8 +68,8 @@ from reports.loaders import (
     BULK_DAYS,
     HISTORY_DAYS,
     MartData,
-    load_mart_data,
     drop_month_rows,
+    load_mart_data,
     load_price_history,
     map_rows_of,
 )
