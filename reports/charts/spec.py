@@ -298,6 +298,8 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
         todo &= ~ok
         if not todo.any():
             break
+        if shift == digits - 1 and _fails_every_shift(a[todo], top[todo], digits, limit):
+            return None
     if todo.any():
         return None
     # a zero: m = 0 with the exponent before it (the first value's after it)
@@ -307,6 +309,25 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
         last[last < 0] = int(np.argmax(nz))
         e = e[last]
     return m, e
+
+
+# 10^k for k = -SIG_E_BIAS - 1 ... SIG_E_BIAS + 1 (index k + SIG_E_BIAS + 1), correctly rounded
+_POW10_ALL = np.array([float(f"1e{k}") for k in range(-SIG_E_BIAS - 1, SIG_E_BIAS + 2)])
+
+
+def _fails_every_shift(a: np.ndarray, top: np.ndarray, digits: int, limit: int) -> bool:
+    """True when values that failed `_sig_parts`' first shift (the most digits) fail every
+    later one too, so it can stop early with the same answer. A value m' * 10^k' found at a
+    later shift (k' > k) is also (m' * 10^(k' - k)) * 10^k, the same real number, so the
+    same double; its m'' is under 10^digits <= limit when |value| < 10^(top + 1) and no
+    exponent was clipped: then the first shift would have found it. Values outside that
+    (an exponent near the clip, a value within 1e-7 of the next power of ten, where log10
+    may round up) answer False, and the loop goes on as before."""
+    if 10**digits >= limit:
+        return False
+    if top.min() - (digits - 1) < -SIG_E_BIAS or top.max() + 1 > SIG_E_BIAS:
+        return False
+    return bool((a < _POW10_ALL[top + 1 + SIG_E_BIAS + 1] * (1 - 1e-7)).all())
 
 
 def _sig(arr: np.ndarray) -> dict[str, Any] | None:
