@@ -94,3 +94,29 @@ def test_sig_early_stop_leaves_the_edges_to_the_loop() -> None:
     assert not check([1.5e-21])  # a shift's exponent would be clipped at -22
     assert not check([3.3e22])  # ... or at 22
     assert not check([70_123.45], digits=4, limit=8192)  # 10^digits must be under the limit
+
+
+def test_a_column_coded_again_is_looked_up_with_the_same_coding() -> None:
+    """`_column` remembers recent codings by the values' repr: columns equal under `==` but
+    not the same JSON (1, 1.0, True; 0.0 and -0.0 in a $sig column) never share a coding,
+    and a repeat gives what coding it afresh gives."""
+    import json
+
+    from reports.charts import spec
+
+    cols = [
+        [1] * 20,
+        [1.0] * 20,
+        [True] * 20,
+        [0.0, 1.5e6, 2.25e6] * 10,
+        [-0.0, 1.5e6, 2.25e6] * 10,
+        [None, 1.5, 2.0] * 10,
+        ["a", "b"] * 10,
+    ]
+    fresh = [json.dumps(spec._column_sized(c, 0, need_size=False)[0]) for c in cols]
+    spec._CODED.clear()
+    first = [json.dumps(spec._column(c)) for c in cols]
+    again = [json.dumps(spec._column(list(c))) for c in cols]
+    assert first == fresh and again == fresh
+    assert fresh[0] != fresh[2]  # ones and trues: equal under ==, coded differently
+    assert len(spec._CODED) == len(cols)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -526,9 +527,30 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
     return best if best is not None and best[1] < mine[1] else mine
 
 
+# The codings of the columns coded last, by the `repr` of their values (it tells 1 from 1.0
+# and True, and 0.0 from -0.0, as the coding does). A day's pages code the same columns
+# again and again (each heatmap window's level marks, a grid shared by several charts):
+# the coding is a function of the values alone, so a repeat is looked up, not coded again.
+# Codings are shared, never modified: callers only serialise them.
+_CODED: OrderedDict[str, list[Any] | dict[str, Any]] = OrderedDict()
+CODED_KEEP = 256  # columns remembered (a day's worth; a key is at most some 10 KB)
+
+
 def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
-    """One column in its shortest exact coding (`_column_sized`)."""
-    return _column_sized(values, depth, need_size=False)[0]
+    """One column in its shortest exact coding (`_column_sized`); a column coded recently
+    is looked up (`_CODED`)."""
+    if depth:
+        return _column_sized(values, depth, need_size=False)[0]
+    key = repr(values)
+    coded = _CODED.get(key)
+    if coded is None:
+        coded = _column_sized(values, depth, need_size=False)[0]
+        _CODED[key] = coded
+        if len(_CODED) > CODED_KEEP:
+            _CODED.popitem(last=False)
+    else:
+        _CODED.move_to_end(key)
+    return coded
 
 
 def code_column(values: list[Any]) -> list[Any] | dict[str, Any]:
