@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 
 from reports import queries
-from reports.notation import chart_price, ok
+from reports.notation import chart_price, chart_price_decimals, ok
 from reports.scenarios import scenario_order
 from transforms.model.layers import LAYER_VIEWS
 from transforms.venues import AGGREGATE_VENUE
@@ -174,6 +174,17 @@ class PriceHistory:
     # the other heatmap views ("scenario/layer" -> 4-hourly cube) and hourly OHLC for candles
     views: dict[str, queries.HeatCube] = field(default_factory=dict)
     ohlc: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # chart_closes: decimals -> every hourly close as chart_price rounds it
+    rounded: dict[int, list[float]] = field(default_factory=dict, compare=False, repr=False)
+
+    def chart_closes(self) -> list[float]:
+        """`chart_price` of every close in `hour_c` under the current price scale, rounded
+        once for every window of every day page that draws them."""
+        nd = chart_price_decimals()
+        if nd not in self.rounded:
+            self.rounded[nd] = [round(c, nd) for c in self.hour_c.tolist()]
+        return self.rounded[nd]
 
     def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
         """Daily closes, placed at the end of their day, within [t0, t1]."""
