@@ -225,16 +225,15 @@ class HeatCube:
         bi = np.clip(((lo + hi) / 2 - p0) // pw, 0, n_bins - 1).astype(np.int64)
         flat = hi_idx * n_bins + bi
         size = n_hours * n_bins
-        longs = np.bincount(flat, weights=np.asarray(res["long_notional"]), minlength=size)
-        shorts = np.bincount(flat, weights=np.asarray(res["short_notional"]), minlength=size)
-        return cls(
-            t0_ms=t0,
-            p0=float(p0),
-            pw=float(pw),
-            long=longs.reshape(n_hours, n_bins).astype(np.float32),
-            short=shorts.reshape(n_hours, n_bins).astype(np.float32),
-            step_ms=step_ms,
+        # each side summed in doubles, then kept as float32 before the other is summed (a
+        # year's double grid is some 80 MB: one at a time, not both)
+        longs, shorts = (
+            np.bincount(flat, weights=np.asarray(res[side]), minlength=size)
+            .reshape(n_hours, n_bins)
+            .astype(np.float32)
+            for side in ("long_notional", "short_notional")
         )
+        return cls(t0_ms=t0, p0=float(p0), pw=float(pw), long=longs, short=shorts, step_ms=step_ms)
 
 
 def hourly_ohlc(
