@@ -22,6 +22,7 @@ substitution:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import OrderedDict
@@ -549,7 +550,8 @@ def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
         if len(_CODED) > CODED_KEEP:
             _CODED.popitem(last=False)
     else:
-        _CODED.move_to_end(key)
+        with contextlib.suppress(KeyError):  # another thread's build may have dropped it
+            _CODED.move_to_end(key)
     return coded
 
 
