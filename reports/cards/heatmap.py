@@ -82,7 +82,6 @@ class HeatTab:
 class HeatCard:
     windows: list[HeatTab]
     table: Table
-    downloads: str
 
 
 def day_close_range(history: PriceHistory, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -180,10 +179,8 @@ def heat_card(
             day_lo, day_hi = day_close_range(history, max(start, first), end)
             lo2, hi2 = view_window(lo, hi, day_lo, day_hi, range_pct)
             if (lo2, hi2) != (lo, hi):
-                clipped = (
-                    f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}: what every day of this "
-                    f"window stores (each day's closes ±{range_pct:.0%})"
-                )
+                # why these rows: the methodology's "How to read" (read-heat)
+                clipped = f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}"
             lo, hi = lo2, hi2
         width = CANDLE_HOURS.get(w.key)
         bars = (
@@ -278,7 +275,6 @@ def heat_card(
                 for lo, hi, lg, sh in top
             ],
         ),
-        downloads="heatmap",
     )
 
 

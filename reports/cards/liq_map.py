@@ -213,5 +213,4 @@ def liq_map_card(
             head=["Side", "Price band", "Notional"],
             rows=table_rows,
         ),
-        downloads="liq_map",
     )

@@ -157,7 +157,6 @@ def history_cards(
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
-            downloads="daily",
         ),
         ChartCard(
             id="history-levels",
@@ -166,7 +165,6 @@ def history_cards(
             desc=desc,
             spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
-            downloads="daily",
         ),
     ]
 
