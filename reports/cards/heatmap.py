@@ -17,10 +17,10 @@ import numpy as np
 from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
-from reports.charts.heatmap_spec import DESC
+from reports.charts.heatmap_spec import DESC, MARK_FIELDS
 from reports.charts.raster import CANDLE_HOURS, candles
 from reports.charts.spec import text_ref
-from reports.key_levels import DEFAULT_VIEW, view_marks, zone_band
+from reports.key_levels import DEFAULT_VIEW, marks_ref, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
@@ -161,6 +161,8 @@ def heat_card(
     spot = cur.get("close_price")
     views = dict(views or {DEFAULT_VIEW: cur})
     base_view = {DEFAULT_VIEW: views.get(DEFAULT_VIEW, cur)}
+    views = {**base_view, **views}  # the levels of the day file (levels_of): base first
+    day_key = datafiles.key(symbol, venue, f"day-{d}")
     if cube is None or not ok(spot):
         return None
     end = day_end_ms(d)
@@ -220,8 +222,8 @@ def heat_card(
                 end,
                 hourly_line="daily" not in line_what and bool(closes),
             ),
-            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): view_marks(
-                views if lv else base_view, a, b
+            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): marks_ref(
+                day_key, list(views), list(views if lv else base_view), a, b, MARK_FIELDS
             ),
             zone=zone_band(cur),
             desc=text_ref(
