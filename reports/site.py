@@ -66,6 +66,7 @@ from reports.loaders import (
     BULK_DAYS,
     HISTORY_DAYS,
     MartData,
+    drop_month_rows,
     load_mart_data,
     load_price_history,
     map_rows_of,
@@ -548,6 +549,10 @@ def build_site(
             summary, published = _build_symbol(
                 conn, writer, env, data, render, source, generated_at, venues
             )
+        # the symbol's month of map rows is not needed again: memory holds one symbol's
+        drop_month_rows(data)
+        for vdata in venues.per_venue.values():
+            drop_month_rows(vdata)
         summaries.append(summary)
         feed_items.append((data, published))
         rendered |= set(render)
