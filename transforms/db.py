@@ -23,12 +23,9 @@ from transforms.failpoints import failpoint
 #: pool; what it cannot hold, it evicts or spills to `<warehouse>.tmp`). Under 4GB a year's
 #: model stage grew it to ~330 MB for 3 symbols and the process peaked at 855 MB; under
 #: 256MB it stays ~150-200 MB and the peak is ~630 MB, with no measured slowdown
-#: (benchmarks/pipeline.py, issue 19). Under 64MB, with `release_memory` after each chunk of
-#: marts, 120 days x 6 markets peak at 771 MB instead of 902 MB and the marts of a symbol
-#: take the same CPU (7.4-7.9 s either way): the warehouse is read back from the OS page
-#: cache, and the pipeline's statements (a month of archive rows, a market's bars, a chunk
-#: of marts) fit or spill little.
-DEFAULT_CONFIG = {"threads": "2", "memory_limit": "64MB"}
+#: (benchmarks/pipeline.py, issue 19). Not lower: under 64MB a year's model stage fails its
+#: checkpoint ("failed to pin block of size 1.0 MiB", the model-state blobs), a fatal error.
+DEFAULT_CONFIG = {"threads": "2", "memory_limit": "256MB"}
 #: The buffer pool's limit as DuckDB shows it ("61.0 MiB"), and the statement setting it again
 #: (to the value read, never to input): DuckDB then hands back to the OS what its allocator
 #: kept of the memory its queries freed (see `release_memory`)
