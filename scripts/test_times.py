@@ -77,6 +77,9 @@ def report(rows: list[dict], collects: list[dict], top: int) -> str:
             f"{end - start - w_last:10.0f}"
         )
     lines.append("")
+    lines.append("the xdist units (a group, or a test alone): wall and CPU, largest first")
+    lines.extend(_units(tests)[:top])
+    lines.append("")
     lines.append(f"slowest {top} tests (s): wall = setup + call + teardown")
     lines.extend(_table(sorted(tests, key=lambda t: -t["wall"])[:top]))
     lines.append("")
@@ -91,6 +94,21 @@ def report(rows: list[dict], collects: list[dict], top: int) -> str:
             f"{r['phase']:8s} {r['test']}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _units(tests: list[dict]) -> list[str]:
+    """Tests added up by what pytest-xdist schedules as one unit (its `@group`, else itself)."""
+    units: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    for t in tests:
+        name = t["test"].rsplit("@", 1)[1] if "@" in t["test"] else t["test"]
+        unit = units[name]
+        unit[0] += t["wall"]
+        unit[1] += t["cpu"] + t["children"]
+        unit[2] += 1
+    rows = sorted(units.items(), key=lambda kv: -kv[1][0])
+    return ["    wall    cpu  tests  unit"] + [
+        f"  {w:6.1f} {c:6.1f} {n:6d}  {name}" for name, (w, c, n) in rows
+    ]
 
 
 def _table(tests: list[dict]) -> list[str]:

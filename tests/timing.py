@@ -2,14 +2,14 @@
 
 For each test phase (setup, call, teardown) one JSON line: the worker, when it started and
 ended (seconds since the epoch, so the workers' lines share one timeline), its wall time and
-the CPU time of the pytest process (all its threads) and of its children that ended and were
-waited for in that phase (`liqmap` subprocesses, Dagster daemons, Chromium). A phase whose wall
-time is far above its CPU time waits: on a sleep, a poll, a timeout, or on the other worker's
-load. scripts/test_times.py summarizes the files.
+the CPU time of the pytest process (all its threads) and of its descendants in that phase
+(`liqmap` subprocesses, Dagster daemons, Chromium: those waited for, from getrusage, and those
+still running, from /proc). A phase whose wall time is far above its CPU time waits: on a
+sleep, a poll, a timeout, or on the other worker's load. scripts/test_times.py summarizes.
 
 Written to test-artifacts/test-times/<worker>.jsonl (one file per pytest-xdist worker, so the
-workers never write one file). Off by default: two getrusage calls per phase are cheap, but a
-suite run should not write files nobody asked for.
+workers never write one file). Off by default: a phase's accounting costs a few milliseconds
+(getrusage, one pass over /proc), and a suite run should not write files nobody asked for.
 """
 
 from __future__ import annotations
@@ -27,10 +27,47 @@ ENV = "LIQMAP_TEST_TIMES"
 OUT_DIR = Path(__file__).resolve().parent.parent / "test-artifacts" / "test-times"
 
 
-def _cpu() -> tuple[float, float]:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The children of `pid`: /proc/PID/task/TID/children of each of its threads."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                found.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _live_descendants_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each live descendant of `pid` (its own and its waited children's), from
+    /proc: a Chromium or a Dagster daemon still running when a phase ends counts too."""
+    found: dict[int, float] = {}
+    todo = _children(pid)
+    while todo:
+        child = todo.pop()
+        try:
+            with open(f"/proc/{child}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        found[child] = sum(int(x) for x in fields[11:15]) / TICK
+        todo.extend(_children(child))
+    return found
+
+
+def _cpu() -> tuple[float, float, dict[int, float]]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+    live = _live_descendants_cpu(os.getpid())
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, live
 
 
 class TestTimes:
@@ -43,16 +80,20 @@ class TestTimes:
         self._out = (OUT_DIR / f"{worker}.jsonl").open("w", encoding="utf-8")
 
     def _phase(self, item: pytest.Item, phase: str) -> Iterator[None]:
-        start, (cpu0, kids0) = time.time(), _cpu()
+        start, before = time.time(), _cpu()
         try:
             return (yield)
         finally:
-            self._write(item, phase, start, cpu0, kids0)
+            self._write(item, phase, start, before)
 
-    def _write(
-        self, item: pytest.Item, phase: str, start: float, cpu0: float, kids0: float
-    ) -> None:
-        end, (cpu1, kids1) = time.time(), _cpu()
+    def _write(self, item: pytest.Item, phase: str, start: float, before: tuple) -> None:
+        end, (cpu1, kids1, live1) = time.time(), _cpu()
+        cpu0, kids0, live0 = before
+        # live descendants: what they used in the phase (all of it for those started in it);
+        # one that ended moved its whole CPU time into its waiting parent's (counted above,
+        # or in a live descendant's), so what it had used before the phase comes off
+        live = sum(t - live0.get(pid, 0.0) for pid, t in live1.items())
+        live -= sum(t for pid, t in live0.items() if pid not in live1)
         row = {
             "test": item.nodeid,
             "phase": phase,
@@ -61,7 +102,7 @@ class TestTimes:
             "end": round(end, 3),
             "wall": round(end - start, 3),
             "cpu": round(cpu1 - cpu0, 3),
-            "children": round(kids1 - kids0, 3),
+            "children": round(kids1 - kids0 + live, 3),
             "load1": round(os.getloadavg()[0], 2),
         }
         self._out.write(json.dumps(row) + "\n")
