@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,11 +64,11 @@ def _live_descendants_cpu(pid: int) -> dict[int, float]:
     return found
 
 
-def _cpu() -> tuple[float, float, dict[int, float]]:
+def _cpu() -> tuple[float, float, dict[int, float], float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     live = _live_descendants_cpu(os.getpid())
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, live
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, live, me.ru_stime
 
 
 class TestTimes:
@@ -87,13 +88,15 @@ class TestTimes:
             self._write(item, phase, start, before)
 
     def _write(self, item: pytest.Item, phase: str, start: float, before: tuple) -> None:
-        end, (cpu1, kids1, live1) = time.time(), _cpu()
-        cpu0, kids0, live0 = before
+        end, (cpu1, kids1, live1, sys1) = time.time(), _cpu()
+        cpu0, kids0, live0, sys0 = before
         # live descendants: what they used in the phase (all of it for those started in it);
         # one that ended moved its whole CPU time into its waiting parent's (counted above,
         # or in a live descendant's), so what it had used before the phase comes off
         live = sum(t - live0.get(pid, 0.0) for pid, t in live1.items())
-        live -= sum(t for pid, t in live0.items() if pid not in live1)
+        # (those this process waited for are in kids1 - kids0; Chromium's renderers, reaped
+        # by no one who tells, are not: they count up to the moment they were last seen)
+        live -= min(sum(t for pid, t in live0.items() if pid not in live1), kids1 - kids0)
         row = {
             "test": item.nodeid,
             "phase": phase,
@@ -102,8 +105,11 @@ class TestTimes:
             "end": round(end, 3),
             "wall": round(end - start, 3),
             "cpu": round(cpu1 - cpu0, 3),
+            "sys": round(sys1 - sys0, 3),  # of which in the kernel (fork, page faults, I/O)
             "children": round(kids1 - kids0 + live, 3),
             "load1": round(os.getloadavg()[0], 2),
+            # threads left running by earlier tests keep using this process's CPU
+            "threads": sorted(t.name for t in threading.enumerate()),
         }
         self._out.write(json.dumps(row) + "\n")
         self._out.flush()
