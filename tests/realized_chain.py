@@ -15,7 +15,8 @@ from tests.pipeline_helpers import run_chain, temp_settings
 from tests.realized_helpers import binance_message, bybit_push
 from tests.test_realized_load import _write_hour
 from transforms.config import Settings
-from transforms.raw.realized.coverage import DAY_MS, CoverageLog, day_start_ms
+from transforms.days import DAY_MS, day_start_ms
+from transforms.raw.realized.coverage import CoverageLog
 
 FIRST, LAST = date(2025, 11, 2), date(2025, 11, 6)
 NOT_COLLECTED, PARTIAL = date(2025, 11, 2), date(2025, 11, 6)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.realized_helpers import BASE_MS, binance_message, bybit_item, bybit_push
+from transforms.days import day_start_ms
 from transforms.db import warehouse
-from transforms.raw.realized.coverage import CoverageLog, day_start_ms
+from transforms.raw.realized.coverage import CoverageLog
 from transforms.raw.realized.hourly_files import HourlyWriter
 from transforms.raw.realized.load import load_realized_day
 from transforms.raw.venues.binance import stream as binance_stream

@@ -27,7 +27,7 @@ from tests.realized_chain import (
     NOT_COLLECTED,
     PARTIAL,
 )
-from transforms.raw.realized.coverage import day_start_ms
+from transforms.days import day_start_ms
 
 pytestmark = pytest.mark.xdist_group("browser")
 

@@ -26,7 +26,7 @@ from tests.realized_chain import (
 )
 from tests.site_data import html_specs
 from tests.test_realized_marts import _page, _page_path, _query
-from transforms.raw.realized.coverage import day_start_ms
+from transforms.days import day_start_ms
 
 pytestmark = pytest.mark.xdist_group("browser")
 

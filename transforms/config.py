@@ -34,6 +34,21 @@ class ConfigError(ValueError):
     """A setting is malformed; the message names the variable and the accepted values."""
 
 
+def positive_seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A duration setting in seconds: unset or blank gives `default`, anything not > 0 is refused
+    with one line naming the variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number of seconds > 0")
+    return value
+
+
 def validate_symbol(symbol: str) -> str:
     """Return the symbol if it is a plain exchange ticker (A-Z, 0-9), else raise ConfigError."""
     if not isinstance(symbol, str) or not SYMBOL_PATTERN.fullmatch(symbol):

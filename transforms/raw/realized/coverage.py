@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from transforms.days import DAY_MS, day_start_ms
 from transforms.raw.realized.hourly_files import day_of, valid_prefix
 
 COVERAGE_FILE = "coverage.jsonl"
 GAPS_FILE = "gaps.jsonl"
-DAY_MS = 86_400_000
 
 
 def _append_synced(path: Path, record: dict[str, object]) -> None:
@@ -40,10 +40,6 @@ def _records(path: Path) -> list[dict[str, object]]:
         return []
     lines, _ = valid_prefix(path.read_bytes())
     return [json.loads(line) for line in lines]
-
-
-def day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 class CoverageLog:

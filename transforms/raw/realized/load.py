@@ -18,8 +18,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from transforms.days import day_start_ms
 from transforms.db import transaction
-from transforms.raw.realized.coverage import DayCoverage, day_coverage, day_start_ms
+from transforms.raw.realized.coverage import DayCoverage, day_coverage
 from transforms.raw.realized.events import PayloadError
 from transforms.raw.realized.hourly_files import (
     HOUR_MS,

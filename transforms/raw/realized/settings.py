@@ -8,7 +8,7 @@ from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
-from transforms.config import ConfigError, Settings
+from transforms.config import ConfigError, Settings, positive_seconds
 from transforms.raw.venues.bybit import stream as bybit_stream
 from transforms.venues import realized_venues, venue
 
@@ -47,19 +47,6 @@ class CollectorConfig:
         return self.root / venue
 
 
-def _positive(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from exc
-    if not value > 0:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds > 0")
-    return value
-
-
 def realized_root(settings: Settings) -> Path:
     """Where the hourly liquidation files live: <LIQMAP_DATA_DIR>/realized."""
     return settings.data_dir / "realized"
@@ -88,10 +75,10 @@ def collector_config(settings: Settings, env: dict[str, str] | None = None) -> C
         symbols=settings.symbols,
         venues=venues,
         urls=tuple(urls),
-        bybit_ping_seconds=_positive(env, "LIQMAP_COLLECT_PING_SECONDS", 20.0),
-        fsync_seconds=_positive(env, "LIQMAP_COLLECT_FSYNC_SECONDS", 1.0),
-        coverage_seconds=_positive(env, "LIQMAP_COLLECT_COVERAGE_SECONDS", 5.0),
-        backoff_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_SECONDS", 0.5),
-        backoff_max_seconds=_positive(env, "LIQMAP_COLLECT_BACKOFF_MAX_SECONDS", 30.0),
-        rotate_seconds=_positive(env, "LIQMAP_COLLECT_ROTATE_SECONDS", 23 * 3600.0),
+        bybit_ping_seconds=positive_seconds(env, "LIQMAP_COLLECT_PING_SECONDS", 20.0),
+        fsync_seconds=positive_seconds(env, "LIQMAP_COLLECT_FSYNC_SECONDS", 1.0),
+        coverage_seconds=positive_seconds(env, "LIQMAP_COLLECT_COVERAGE_SECONDS", 5.0),
+        backoff_seconds=positive_seconds(env, "LIQMAP_COLLECT_BACKOFF_SECONDS", 0.5),
+        backoff_max_seconds=positive_seconds(env, "LIQMAP_COLLECT_BACKOFF_MAX_SECONDS", 30.0),
+        rotate_seconds=positive_seconds(env, "LIQMAP_COLLECT_ROTATE_SECONDS", 23 * 3600.0),
     )

@@ -12,17 +12,12 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-DAY_MS = 86_400_000
+from transforms.days import DAY_MS
+
 Row = tuple[Any, ...]
 D = TypeVar("D")
-
-
-def day_start_ms(day: date) -> int:
-    """Midnight UTC of `day` in epoch milliseconds."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from transforms.config import validate_symbol
-from transforms.raw.rest.datasets import RestDataset, day_start_ms
+from transforms.days import day_start_ms
+from transforms.raw.rest.datasets import RestDataset
 from transforms.raw.rest.day_cache import CachedDay, DayCache, Page
 
 #: after midnight UTC, wait this long before a day counts as final (last OI point, late bars)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from transforms.atomic import atomic_write_text
 from transforms.config import validate_symbol
+from transforms.days import day_start_ms
 from transforms.http import Deadline, HttpError, HttpStatusError, fetch_bytes, make_client
 from transforms.raw.errors import SourceError
 from transforms.raw.venues.binance.funding_rest import funding_frame
@@ -88,10 +89,6 @@ class RestFormatError(RestError):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def day_start_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
 def _hhmmss(when: datetime) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.days import DAY_MS as DAY_MS  # re-exported: the venue reads it here
 from transforms.raw.rest.datasets import Fields, RestDataset, Row, lookup
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit.errors import BybitFormatError

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from transforms.raw.rest.datasets import day_start_ms
+from transforms.days import day_start_ms
 from transforms.raw.synthetic.market import shadow_ohlc
 
 MINUTE_MS = 60_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from transforms.config import ConfigError
+from transforms.config import ConfigError, positive_seconds
 from transforms.raw.rest.feed import env_rate, env_url
 from transforms.raw.venues.bybit.api import DEFAULT_BASE_URL
 from transforms.raw.venues.bybit.oi import DEFAULT_OI_SIDES, OI_SIDES
@@ -21,19 +21,6 @@ class BybitSettings:
     request_deadline_s: float = 30.0  # LIQMAP_BYBIT_DEADLINE_S: per request, retries included
     ban_backoff_s: float = 900.0  # LIQMAP_BYBIT_BAN_BACKOFF_S: quiet time after an HTTP 403
     requests_per_5s: int = 500  # LIQMAP_BYBIT_REQUESTS_PER_5S: <= 600 unless the URL is local
-
-
-def _positive(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds > 0")
-    return value
 
 
 def load_bybit_settings(env: dict[str, str] | None = None) -> BybitSettings:
@@ -57,8 +44,8 @@ def load_bybit_settings(env: dict[str, str] | None = None) -> BybitSettings:
         base_url=url,
         requests_per_5s=rate,
         oi_sides=sides,
-        request_deadline_s=_positive(env, "LIQMAP_BYBIT_DEADLINE_S", 30.0),
-        ban_backoff_s=_positive(env, "LIQMAP_BYBIT_BAN_BACKOFF_S", 900.0),
+        request_deadline_s=positive_seconds(env, "LIQMAP_BYBIT_DEADLINE_S", 30.0),
+        ban_backoff_s=positive_seconds(env, "LIQMAP_BYBIT_BAN_BACKOFF_S", 900.0),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.days import DAY_MS as DAY_MS  # re-exported: the venue reads it here
 from transforms.raw.rest.datasets import Fields, Row
 from transforms.raw.venues.hyperliquid.errors import HyperliquidFormatError
 

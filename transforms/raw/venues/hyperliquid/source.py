@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from transforms.raw.rest.datasets import day_start_ms, merge_day
+from transforms.days import day_start_ms
+from transforms.raw.rest.datasets import merge_day
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.rest.source import DEFAULT_SETTLE, Fetched, RestDay, RestSource, utcnow
 from transforms.raw.venues.hyperliquid.api import HyperliquidClient

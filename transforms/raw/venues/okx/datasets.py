@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from transforms.raw.rest.datasets import DAY_MS as DAY_MS  # re-exported: the venue reads it here
+from transforms.days import DAY_MS as DAY_MS  # re-exported: the venue reads it here
 from transforms.raw.rest.datasets import Fields, RestDataset, Row, lookup, merge_day
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.okx.errors import OkxFormatError

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from transforms.raw.rest.datasets import day_start_ms
+from transforms.days import day_start_ms
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.rest.source import RestDay, RestSource
 from transforms.raw.venues.okx.api import OkxClient
