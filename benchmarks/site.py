@@ -29,9 +29,9 @@ import duckdb  # noqa: E402
 
 from reports.site import SiteBuildResult, build_site  # noqa: E402
 from tests.site_fixtures import (  # noqa: E402
-    DAY_MARTS,
     GENERATED_AT,
     SYMBOL,
+    add_venue,
     build_fixture_warehouse,
     drop_days_after,
 )
@@ -39,22 +39,6 @@ from tests.test_site_symbols import add_scaled_symbol  # noqa: E402
 
 MB = 1024 * 1024
 FIXTURE_PRICE = 70_000.0  # the fixture's BTC path starts here
-
-
-def add_venue(db: Path, venue: str, share: float) -> None:
-    """A second venue: every Binance row copied under `venue`, notional scaled by `share`."""
-    conn = duckdb.connect(str(db))
-    try:
-        for table in DAY_MARTS:
-            cols = [r[0] for r in conn.execute(f"DESCRIBE mart.{table}").fetchall()]
-            scaled = [c for c in cols if c.endswith("notional") or c.endswith("_at_risk")]
-            repl = ", ".join([f"'{venue}' AS venue", *(f"{c} * {share} AS {c}" for c in scaled)])
-            conn.execute(
-                f"INSERT INTO mart.{table} BY NAME SELECT * REPLACE ({repl}) "
-                f"FROM mart.{table} WHERE venue = 'binance'"
-            )
-    finally:
-        conn.close()
 
 
 def tier_symbols(path: Path) -> list[tuple[str, float, list[str]]]:

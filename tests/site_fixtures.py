@@ -454,6 +454,22 @@ DAY_MARTS = (
 )
 
 
+def add_venue(db: Path, venue: str, share: float) -> None:
+    """A second venue: every Binance row copied under `venue`, notional scaled by `share`."""
+    conn = duckdb.connect(str(db))
+    try:
+        for table in DAY_MARTS:
+            cols = [r[0] for r in conn.execute(f"DESCRIBE mart.{table}").fetchall()]
+            scaled = [c for c in cols if c.endswith("notional") or c.endswith("_at_risk")]
+            repl = ", ".join([f"'{venue}' AS venue", *(f"{c} * {share} AS {c}" for c in scaled)])
+            conn.execute(
+                f"INSERT INTO mart.{table} BY NAME SELECT * REPLACE ({repl}) "
+                f"FROM mart.{table} WHERE venue = 'binance'"
+            )
+    finally:
+        conn.close()
+
+
 def add_aggregate(conn: duckdb.DuckDBPyConnection, venue: str = "binance") -> None:
     """The per-symbol aggregate ('all') of a warehouse with one venue: a copy of its rows,
     as the pipeline writes it when one venue is configured (the site reads 'all')."""
