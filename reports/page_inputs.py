@@ -4,15 +4,20 @@ whose inputs changed since (and its site equals a build from scratch).
 A daily run does not only add a day: it rewrites the day before (the next day's first
 snapshot refreshes that day's last bar), and a re-loaded raw day or a changed tier snapshot
 rewrites every day from then on. Each day page's inputs are fingerprinted in SQL (row count
-and sum of row hashes, per day, of every mart a day page reads; DuckDB scans a year of them
-in a few tens of milliseconds) and recorded per symbol in the site's manifest (`MANIFEST`, a
-dot file: not a published page). A build re-renders every published day whose fingerprint
-differs from the recorded one. A site without a manifest (built before it existed) has no
-record to compare: its pages are taken as current, and the manifest is started.
+and sum of row hashes, per day, of the marts in `MODEL_MARTS` and `REALIZED_MARTS`; a year
+of them costs DuckDB a few tens of milliseconds) and recorded per symbol in the site's
+manifest (`MANIFEST`, a dot file: not a published page). A build re-renders every published
+day whose fingerprint differs from the recorded one. A site without a manifest (built before
+it existed) has no record to compare: its pages are taken as current, and the manifest is
+started.
 
-The realized marts enter a page's fingerprint over the REALIZED_DAYS up to its day (the
-day page shows that span); the model marts by the page's own day only: a change to an
-earlier day's model rows changes the model state carried into every later day, so their
+The hourly heatmaps (mart.liq_heatmap, mart.liq_layer_heatmap: most of the warehouse) are
+not scanned: they come from the same bars and model run as the day's rows fingerprinted
+here, and every change to those inputs shows in them: a staged bar in `price_hourly` (its
+hour's prices and open interest), a tier or parameter change in the end-of-day maps and
+`params_hash`. The realized marts enter a page's fingerprint over the REALIZED_DAYS up to its
+day (the day page shows that span); the model marts by the page's own day only: a change to
+an earlier day's model rows changes the model state carried into every later day, so their
 own rows change too.
 """
 
@@ -31,16 +36,8 @@ from reports.cards.heatmap import REALIZED_DAYS
 MANIFEST = ".page-inputs.json"
 MANIFEST_VERSION = 1
 
-#: the marts a day page reads, by `day` (model marts: the page's own day only)
-MODEL_MARTS = (
-    "daily_metrics",
-    "moves",
-    "liq_map",
-    "liq_layer_map",
-    "liq_heatmap",
-    "liq_layer_heatmap",
-    "price_hourly",
-)
+#: the day's rows a day page is built from (besides the heatmaps, see the module doc)
+MODEL_MARTS = ("daily_metrics", "moves", "liq_map", "liq_layer_map", "price_hourly")
 #: read over the REALIZED_DAYS up to the page's day
 REALIZED_MARTS = ("realized_daily", "realized_hourly", "realized_moves")
 
