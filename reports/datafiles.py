@@ -12,8 +12,9 @@ but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of th
 
 `venue` is `all` for the aggregate or a venue id (transforms/venues.py). Inside chart
 values, `{"$series": key, "name", "from", "to", "as"}` stands for rows of a shared daily
-series between two days (inclusive) and `{"$path": ...}` for a price path built from the
-heat months' OHLC, so no day file repeats what another file holds.
+series between two days (inclusive), `{"$path": ...}` for a price path built from the
+heat months' OHLC and `{"$marks": key, ...}` for level marks built from the `levels` of a
+day file, so no file repeats what another file holds, nor a day file within itself.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 from reports import queries
 from reports.charts.raster import candles
-from reports.charts.spec import decode_column, uncompact
+from reports.charts.spec import code_column, decode_column, uncompact
+from reports.key_levels import resolve_marks
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
 
@@ -55,8 +57,9 @@ def envelope(kind: str, symbol: str, venue: str, synthetic: bool, body: Mapping[
     }
 
 
-# a whole number ending in three or more zeros; with a JSON string first (left alone)
-_ROUND = r"(?<![\w.])(-?[1-9]\d*?)(0{3,})(?![\d.eE])"
+# a whole number (a float's ".0" dropped) ending in three or more zeros, or any other whole
+# float; with a JSON string first (left alone)
+_ROUND = r"(?<![\w.])(-?[1-9]\d*?)(0{3,})(?:\.0)?(?![\d.eE])|(?<![\w.])(-?[1-9]\d*)\.0(?![\d.eE])"
 _ROUND_NUMBER = re.compile(_ROUND)
 _NUMBER_OR_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|' + _ROUND)
 
@@ -64,17 +67,23 @@ _NUMBER_OR_STRING = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")|' + _ROUND)
 def _short_number(m: re.Match) -> str:
     if m.group(1) is not None:
         return m.group(1)
+    if m.group(4) is not None:
+        return m.group(4)
     return f"{m.group(2)}e{len(m.group(3))}"
 
 
 def _short_round(m: re.Match) -> str:
+    if m.group(3) is not None:
+        return m.group(3)
     return f"{m.group(1)}e{len(m.group(2))}"
 
 
 def short_numbers(text: str) -> str:
-    """JSON text with whole numbers ending in zeros written with an exponent (453000000 as
-    453e6): the same numbers to any JSON reader, a third fewer bytes for money amounts.
-    Strings are left alone: without escaped quotes, every other piece between quotes."""
+    """JSON text with whole numbers ending in zeros written with an exponent (453000000 and
+    453000000.0 as 453e6) and other whole floats without their ".0" (77250.0 as 77250): the
+    same numbers to any JSON reader (JavaScript has one number type), a third fewer bytes
+    for money amounts. Strings are left alone: without escaped quotes, every other piece
+    between quotes."""
     if '\\"' in text:
         return _NUMBER_OR_STRING.sub(_short_number, text)
     parts = text.split('"')
@@ -84,13 +93,13 @@ def short_numbers(text: str) -> str:
 
 def _whole(text: str) -> int | float:
     """A JSON number with a fraction or exponent: an int when it is a whole number written
-    without a fraction (453e6), as it was before `short_numbers`."""
+    without a fraction (453e6; `short_numbers` writes whole floats so too)."""
     v = float(text)
     return int(v) if "." not in text and v.is_integer() and abs(v) < 2**53 else v
 
 
 def loads(text: str) -> Any:
-    """A data file's JSON (whole numbers back as ints, see `short_numbers`)."""
+    """A data file's JSON (whole numbers as ints, floats or not, see `short_numbers`)."""
     return json.loads(text, parse_float=_whole)
 
 
@@ -115,6 +124,53 @@ def parse_js(text: str) -> tuple[str, Any]:
     if not sep:
         raise ValueError("not a liqmap data script: no ]= after the key")
     return json.loads(k), loads(body.replace("<\\/", "</"))
+
+
+def coded_rows(rows: list[list[Any]]) -> list[list[Any]] | dict[str, Any]:
+    """A table's rows as a data file holds them: `{"$rows": columns}`, each column in its
+    shortest coding (a text repeated down a column once: "not collected"), when that is
+    shorter than the rows themselves (`table_rows` reads either)."""
+    if len(rows) < 2 or len({len(r) for r in rows}) != 1:
+        return rows
+    coded = {"$rows": [code_column(list(c)) for c in zip(*rows, strict=True)]}
+    return coded if len(as_json(coded)) < len(as_json(rows)) else rows
+
+
+def table_rows(value: list[list[Any]] | dict[str, Any]) -> list[list[Any]]:
+    """The rows of a `coded_rows` value."""
+    if isinstance(value, dict):
+        cols = [decode_column(c) for c in value["$rows"]]
+        return [list(r) for r in zip(*cols, strict=True)]
+    return value
+
+
+def whatif_bands(day: Mapping[str, Any], load: Callable[[str], Any]) -> dict[str, Any] | None:
+    """A day file's what-if bands `{"spot", "mid", "l", "s"}` (plain lists), as the page
+    reads them (whatif.js): its own, or with `sum_of` the named venues' day files' bands
+    added band by band, venue after venue (reports.pages.day.summed_whatif)."""
+    w = day.get("whatif")
+    if w is None:
+        return None
+    if "sum_of" not in w:
+        return {
+            "spot": w["spot"],
+            **{k: [float(v) for v in decode_column(w[k])] for k in ["mid", "l", "s"]},
+        }
+    sums: dict[float, list[float]] = {}
+    for venue in w["sum_of"]:
+        part = load(key(day["symbol"], venue, f"day-{day['day']}"))["whatif"]
+        mid, lv, sv = (decode_column(part[k]) for k in ("mid", "l", "s"))
+        for m, a, b in zip(mid, lv, sv, strict=True):
+            acc = sums.setdefault(float(m), [0.0, 0.0])
+            acc[0] += a
+            acc[1] += b
+    mids = sorted(sums)
+    return {
+        "spot": w["spot"],
+        "mid": mids,
+        "l": [sums[m][0] for m in mids],
+        "s": [sums[m][1] for m in mids],
+    }
 
 
 def _g(x: Any, fmt: str) -> float | None:
@@ -192,6 +248,8 @@ def resolve(value: Any, load: Callable[[str], Any]) -> Any:
             lines += [",".join("" if v is None else _csv_num(v) for v in r) for r in rows]
             return "\n".join(lines)
         return [dict(zip(cols, r, strict=True)) for r in rows]
+    if "$marks" in value:
+        return resolve_marks(load(value["$marks"])["levels"], value)
     if "$candles" in value or "$closes" in value:
         prefix = value.get("$candles", value.get("$closes"))
         ohlc = _ohlc(load, prefix, value["from"] - HOUR_MS, value["to"])

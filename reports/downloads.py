@@ -1,24 +1,29 @@
 """The downloads: the data behind a symbol's charts, one set of files per month.
 
-Each month of a symbol (and of each venue, with two or more) has one folder,
-`<SYMBOL>/downloads/<venue>/YYYY-MM/` (`all` for the aggregate), holding that month's
-published days: the liquidation maps (`liq_map.parquet`, every price band of every day, as
-Parquet only, zstd), the scenarios, daily figures and the swings known at the end of each day
-(`scenarios.parquet`, `daily.csv`, `moves.csv`) and, for the aggregate of two or more
-venues, each venue's figures (`venues.csv`). A day page links to its month's files; the archive
-lists every month's. A month's files are rebuilt only when a day of that month is rendered
-(or the folder is missing) and each is rewritten only when its bytes change, so a published
-month is not touched by builds of later months. Twelve files a year per symbol and venue
-instead of one set per day (~16 MB a year of small per-day files before). The heatmap is not
-repeated here: the shared heat month files of the data API (docs/api.md) hold every hour of
-it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`, rewritten by
-every build), linked from the archives. A day page rendered again drops the per-day files
-an older build put beside it; pages not rendered again keep theirs (they link them).
+Each month of a symbol has one folder, `<SYMBOL>/downloads/YYYY-MM/`, and each file in it
+holds the aggregate (`venue` = `all`) and, with two or more venues, every venue alone, by a
+`venue` column, each row once: the liquidation maps (`liq_map.parquet`, every price band of
+every day, `mart.liq_map`), the scenario rows (`scenarios.parquet`, `mart.daily_metrics`),
+each day's figures as the pages print them (`daily.csv`) and the swings confirmed in the
+month (`moves.csv`, `mart.moves`, each swing once; the running swing is left out, the next
+day's run replaces it). A day page, a venue's page and the archive link the month's files.
+A month's files are rebuilt only when a day of that month is rendered (or the folder is
+missing) and each is rewritten only when its bytes change, so a published month is not
+touched by builds of later months. One folder per venue and month with the aggregate's rows
+and each day's swings repeated in every folder was ~860 kB per symbol-month of the demo;
+one folder with each row once is ~540 kB (the maps' doubles, kept exact, are most of it).
+The heatmap is not repeated here: the shared heat month files of the data API (docs/api.md)
+hold every hour of it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`,
+rewritten by every build), linked from the archives. A day page rendered again drops the
+per-day files an older build put beside it; pages not rendered again keep theirs (they
+link them), and an older build's per-venue month folders until a build renders every day.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -26,19 +31,20 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from reports import queries
-from reports.cards.moves import day_moves
 from reports.heat_tiles import month_id, month_start, next_month
 from reports.loaders import MartData
 from reports.notation import row_imbalance
 from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
-from transforms.venues import AGGREGATE_VENUE
 
-DOWNLOADS_DIR = "downloads"  # <SYMBOL>/downloads/<venue>/YYYY-MM/
+DOWNLOADS_DIR = "downloads"  # <SYMBOL>/downloads/YYYY-MM/
+# a month folder's name (an older site's per-venue folders are not)
+MONTH_ID = re.compile(r"\d{4}-\d{2}")
 
 DAILY_COLUMNS = (
     "day",
@@ -87,11 +93,6 @@ FORMATS = ("csv", "parquet")
 PARQUET_ONLY = frozenset({"liq_map", "scenarios"})
 
 
-def table_bytes(table: pa.Table) -> tuple[bytes, bytes]:
-    """(CSV, Parquet) bytes for one download."""
-    return csv_bytes(table), parquet_bytes(table)
-
-
 def csv_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pacsv.write_csv(table, buf)
@@ -99,8 +100,22 @@ def csv_bytes(table: pa.Table) -> bytes:
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    """Parquet, zstd, encodings chosen per column (measured on a demo month of every venue,
+    liq_map 559 -> 408 kB, scenarios 110 -> 95 kB against pyarrow's defaults): a float column
+    of mostly distinct values (notionals, cumulative sums) byte-stream split, so its exponent
+    bytes compress; other floats plain; the rest (days, venues, hashes) dictionary encoded;
+    no min/max statistics (one row group a month: nothing for a reader to skip)."""
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    split = [n for n in floats if pc.count_distinct(table.column(n)).as_py() > table.num_rows // 4]
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
+    pq.write_table(
+        table,
+        buf,
+        compression="zstd",
+        use_dictionary=[n for n in table.column_names if n not in floats],
+        use_byte_stream_split=split,
+        write_statistics=False,
+    )
     return buf.getvalue()
 
 
@@ -126,7 +141,7 @@ def daily_history_table(data: MartData) -> pa.Table:
 
 def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
-    the day's `venues.csv`, and every day in `<SYMBOL>/venues.csv`."""
+    every day in `<SYMBOL>/venues.csv` (a month's `daily.csv` holds them by venue)."""
     rows = [
         {"venue": v, **daily_row(base)}
         for d in days
@@ -136,14 +151,14 @@ def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def month_folder(symbol: str, venue: str, month: date) -> str:
+def month_folder(symbol: str, month: date) -> str:
     """A month's download folder, relative to the site root."""
-    return f"{symbol}/{DOWNLOADS_DIR}/{venue}/{month_id(month)}"
+    return f"{symbol}/{DOWNLOADS_DIR}/{month_id(month)}"
 
 
-def month_href(venue: str, month: date) -> str:
+def month_href(month: date) -> str:
     """The month's download folder relative to the symbol's folder (with a trailing /)."""
-    return f"{DOWNLOADS_DIR}/{venue}/{month_id(month)}/"
+    return f"{DOWNLOADS_DIR}/{month_id(month)}/"
 
 
 def month_days(data: MartData, month: date) -> list[date]:
@@ -153,51 +168,51 @@ def month_days(data: MartData, month: date) -> list[date]:
 
 
 def month_tables(
-    conn: duckdb.DuckDBPyConnection,
-    data: MartData,
-    month: date,
-    venues: VenueSet | None = None,
+    conn: duckdb.DuckDBPyConnection, parts: list[MartData], month: date
 ) -> dict[str, pa.Table]:
-    """Download name → table for the days of `month` ("moves" only when a day has swings,
-    with `as_of_day` first: the swings known at the end of that day; "venues", each venue's
-    figures, for the aggregate of more than one venue)."""
-    days = month_days(data, month)
-    if not days:
+    """Download name -> table for `month`, every part (the aggregate first, then each venue
+    alone) in one table with a `venue` column: the maps and scenario rows straight from the
+    marts, each day's figures as the pages print them, and the swings confirmed in the
+    month ("moves", only when there are any; the symbol's first month also holds those
+    confirmed before it). Empty when no part has a day in `month`."""
+    if not any(month_days(p, month) for p in parts):
         return {}
-    symbol = data.symbol
-    tables = {
-        "liq_map": queries.arrow(
-            conn,
-            queries.LIQ_MAP_RANGE,
-            symbol=symbol,
-            venue=data.venue,
-            day_from=days[0],
-            day_to=days[-1],
-        ),
-        "scenarios": pa.Table.from_pylist([r for d in days for r in data.scenario_rows(d)]),
-        "daily": pa.Table.from_pylist([daily_row(data.base(d)) for d in days]),
+    first = min(month_start(p.days[0]) for p in parts if p.days)
+    params = {
+        "symbol": parts[0].symbol,
+        "venues": [p.venue for p in parts],
+        "day_from": month if month > first else date.min,
+        "day_to": next_month(month),
     }
-    moves = [{"as_of_day": d, **m} for d in days for m in day_moves(data, d)]
-    if moves:
-        tables["moves"] = pa.Table.from_pylist(moves)
-    if venues is not None and venues.split and data.venue == AGGREGATE_VENUE:
-        tables["venues"] = venues_table(venues, days)
+    tables = {
+        "liq_map": queries.arrow(conn, queries.LIQ_MAP_MONTH, **params),
+        "scenarios": queries.arrow(conn, queries.SCENARIOS_MONTH, **params),
+        "daily": pa.Table.from_pylist(
+            [
+                {"venue": p.venue, **daily_row(p.base(d))}
+                for p in parts
+                for d in month_days(p, month)
+            ]
+        ),
+    }
+    moves = queries.arrow(conn, queries.MOVES_MONTH, **params)
+    if moves.num_rows:
+        tables["moves"] = moves
     return tables
 
 
 def write_month_downloads(
     writer: SiteWriter,
     conn: duckdb.DuckDBPyConnection,
-    data: MartData,
+    parts: list[MartData],
     month: date,
     source: str,
-    venues: VenueSet | None = None,
 ) -> dict[str, list[str]]:
     """Write the month's files (marked with the source, see `mark_source`), each only when
     its bytes changed, and drop a file the month no longer has; returns name -> formats,
     names sorted."""
-    folder = month_folder(data.symbol, data.venue, month)
-    tables = month_tables(conn, data, month, venues)
+    folder = month_folder(parts[0].symbol, month)
+    tables = month_tables(conn, parts, month)
     written: dict[str, list[str]] = {}
     for name in sorted(tables):
         formats = formats_of(name)
@@ -210,34 +225,51 @@ def write_month_downloads(
     return written
 
 
-def months_to_write(out_dir: Path, data: MartData, render: list[date]) -> list[date]:
+def months_to_write(out_dir: Path, parts: list[MartData], render: list[date]) -> list[date]:
     """The months whose files this build writes: those of the days rendered, and any month
-    of the symbol's days whose folder does not exist yet."""
-    months = {month_start(d) for d in render if d in data.metrics}
-    for d in data.days:
-        m = month_start(d)
-        if m not in months and not (out_dir / month_folder(data.symbol, data.venue, m)).is_dir():
+    of the parts' days whose folder does not exist yet."""
+    symbol = parts[0].symbol
+    months = {month_start(d) for d in render}
+    for m in {month_start(d) for p in parts for d in p.days} - months:
+        if not (out_dir / month_folder(symbol, m)).is_dir():
             months.add(m)
     return sorted(months)
 
 
-def month_downloads(out_dir: Path, symbol: str, venue: str, month: date) -> dict[str, list[str]]:
+def month_downloads(out_dir: Path, symbol: str, month: date) -> dict[str, list[str]]:
     """The files of a month already on disk (name -> formats)."""
-    return existing_downloads(Path(out_dir) / month_folder(symbol, venue, month))
+    return existing_downloads(Path(out_dir) / month_folder(symbol, month))
 
 
-def archive_months(out_dir: Path, symbol: str, venue: str = AGGREGATE_VENUE) -> list[tuple]:
-    """(month id, href from the symbol's folder, name -> formats) of every month with files,
-    newest first (the archive's download links)."""
-    root = Path(out_dir) / symbol / DOWNLOADS_DIR / venue
+def archive_months(out_dir: Path, symbol: str) -> dict[str, tuple[str, dict[str, list[str]]]]:
+    """Month id -> (href from the symbol's folder, name -> formats) of every month with
+    files (the archive's download links)."""
+    root = Path(out_dir) / symbol / DOWNLOADS_DIR
     if not root.is_dir():
-        return []
-    out = []
-    for p in sorted(root.iterdir(), reverse=True):
-        names = existing_downloads(p) if p.is_dir() else {}
+        return {}
+    out = {}
+    for p in sorted(root.iterdir()):
+        names = existing_downloads(p) if MONTH_ID.fullmatch(p.name) and p.is_dir() else {}
         if names:
-            out.append((p.name, f"{DOWNLOADS_DIR}/{venue}/{p.name}/", names))
+            out[p.name] = (f"{DOWNLOADS_DIR}/{p.name}/", names)
     return out
+
+
+def remove_venue_folders(out_dir: Path, symbol: str) -> None:
+    """Delete the per-venue month folders of an older build (`<SYMBOL>/downloads/<venue>/
+    YYYY-MM/`); only once every page that linked them has been rendered again. Only their
+    download files go, and a folder only when nothing else is left in it."""
+    root = Path(out_dir) / symbol / DOWNLOADS_DIR
+    for venue in sorted(root.glob("*/")) if root.is_dir() else []:
+        if MONTH_ID.fullmatch(venue.name):
+            continue
+        for month in sorted(venue.glob("*/")):
+            if MONTH_ID.fullmatch(month.name):
+                remove_other_downloads(month, {})
+                with contextlib.suppress(OSError):
+                    month.rmdir()
+        with contextlib.suppress(OSError):
+            venue.rmdir()
 
 
 def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:

@@ -12,13 +12,22 @@ arrow and its real price, so no level named in the text is ever missing from the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from reports.notation import chart_price, fmt_level, fmt_pct, fmt_price, fmt_usd, ok
+from reports.notation import (
+    chart_price,
+    fmt_level,
+    fmt_pct,
+    fmt_price,
+    fmt_usd,
+    ok,
+    price_decimals_as,
+    scaled_decimals,
+)
 from transforms.model.layers import LAYER_VIEWS
 from transforms.model.levels import LEVEL_COLUMNS, LevelParams, key_level_columns
 from transforms.model.stable_levels import JUMP_MOVES
@@ -195,11 +204,15 @@ def view_marks(
 ) -> list[dict]:
     """`level_marks` of every view, each mark with its view in `k` (what the charts filter
     on) and its label row among the view's marks in `row`."""
+    return _view_marks([level_row(v, r) for v, r in views.items()], lo, hi)
+
+
+def _view_marks(rows: list[list], lo: float | None, hi: float | None) -> list[dict]:
     out = []
-    for view, row in views.items():
-        marks = level_marks(row, lo, hi)
+    for row in rows:
+        marks = _marks(row, lo, hi)
         for i, m in enumerate(marks):
-            m["row"], m["k"] = i, view
+            m["row"], m["k"] = i, row[0]
         out += marks
     return out
 
@@ -210,25 +223,89 @@ def drawn(marks: list[dict], fields: tuple[str, ...]) -> list[dict]:
     return [{f: m[f] for f in fields} for m in marks]
 
 
+#: a day file's `levels` table: per switch view the prices its level marks stand at
+LEVEL_COLS = ("view", "spot", "nearest_above", "p90_above", "nearest_below", "p90_below", "window")
+
+
+def level_row(view: str, row: Row) -> list:
+    """One view's line of the `levels` table: spot (the close), the nearest cluster and the
+    90 % point per side (None when there is none) and 1 when the 90 % points are of the
+    window (a leverage layer's, `view_rows`), else 0."""
+    spot = row.get("close_price")
+    return [
+        view,
+        spot if ok(spot) else None,
+        *(
+            _get(row, kind, side, "price")
+            for side in SIDE_NAMES
+            for kind in ("nearest_cluster", "p90")
+        ),
+        1 if row.get("flag") == "window" else 0,
+    ]
+
+
+def levels_of(views: Mapping[str, Row]) -> dict[str, Any]:
+    """The `levels` of a day file: every switch view's `level_row` (in the order of
+    `views`) and the price decimals its labels are written with, from which the page
+    script builds each chart's level marks (a `$marks` value, `marks_ref`) as
+    `resolve_marks` does here: the labels are written once, not into every chart."""
+    return {
+        "dec": scaled_decimals(),
+        "cols": list(LEVEL_COLS),
+        "rows": [level_row(v, r) for v, r in views.items()],
+    }
+
+
+def marks_ref(
+    key: str,
+    order: Sequence[str],
+    shown: Sequence[str],
+    lo: float,
+    hi: float,
+    fields: tuple[str, ...],
+) -> dict[str, Any]:
+    """A chart value standing for the level marks of views `shown` within window [lo, hi]
+    with fields `fields`, built from the `levels` of data file `key` (whose rows are the
+    views in `order`)."""
+    return {
+        "$marks": key,
+        "views": [list(order).index(v) for v in shown],
+        "lo": lo,
+        "hi": hi,
+        "f": list(fields),
+    }
+
+
+def resolve_marks(levels: Mapping[str, Any], ref: Mapping[str, Any]) -> list[dict]:
+    """The rows a `$marks` value stands for (what the page script builds, liqdata.js)."""
+    rows = [levels["rows"][i] for i in ref["views"]]
+    with price_decimals_as(levels["dec"]):
+        return drawn(_view_marks(rows, ref["lo"], ref["hi"]), tuple(ref["f"]))
+
+
 def level_marks(row: Row, lo: float | None = None, hi: float | None = None) -> list[dict]:
     """Horizontal marks for a chart: spot, both nearest clusters and both 90 % points, each
     {"c": price to draw, "label", "kind", "side", "price": real price}. With a window
     [lo, hi], a mark outside it is drawn at the edge and its label says where it really is.
     A row of a leverage layer (`view_rows`, flag 'window') labels its 90 % points as of
     the window."""
-    spot = row.get("close_price")
+    return _marks(level_row("", row), lo, hi)
+
+
+def _marks(levels: list, lo: float | None, hi: float | None) -> list[dict]:
+    """`level_marks` of one `level_row`."""
+    _, spot, near_above, p90_above, near_below, p90_below, window = levels
     marks = []
     if ok(spot):
         marks.append({"c": spot, "price": spot, "kind": "spot", "side": "", "label": "Now"})
-    for side, name in SIDE_NAMES.items():
-        p = _get(row, "nearest_cluster", side, "price")
+    for side, p, q in (("above", near_above, p90_above), ("below", near_below, p90_below)):
+        name = SIDE_NAMES[side]
         if p is not None:
             marks.append(
                 {"c": p, "price": p, "kind": "nearest", "side": side, "label": f"Nearest {name}"}
             )
-        q = _get(row, "p90", side, "price")
         if q is not None:
-            within = " in window" if row.get("flag") == "window" else ""
+            within = " in window" if window else ""
             marks.append(
                 {"c": q, "price": q, "kind": "p90", "side": side, "label": f"90% {name}{within}"}
             )

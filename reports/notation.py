@@ -61,10 +61,35 @@ def _decimals_of(ref: float) -> int:
     return price_decimals(ref)
 
 
+# decimals set outright (a data file names those its prices were written with)
+_FIXED_DECIMALS: ContextVar[tuple[int | None] | None] = ContextVar(
+    "liqmap_price_decimals", default=None
+)
+
+
+@contextmanager
+def price_decimals_as(decimals: int | None) -> Iterator[None]:
+    """Format prices inside this block as under a scale of `decimals` (`scaled_decimals`;
+    None: no scale), e.g. to rebuild a data file's labels the way its build wrote them."""
+    token = _FIXED_DECIMALS.set((decimals,))
+    try:
+        yield
+    finally:
+        _FIXED_DECIMALS.reset(token)
+
+
 def _scaled_decimals() -> int | None:
     """Decimals of the current symbol's prices under 1,000, or None without a scale."""
+    fixed = _FIXED_DECIMALS.get()
+    if fixed is not None:
+        return fixed[0]
     ref = _PRICE_SCALE.get()
     return _decimals_of(ref) if ref is not None and ref > 0 else None
+
+
+def scaled_decimals() -> int | None:
+    """The decimals prices under 1,000 are written with here (None: no price scale)."""
+    return _scaled_decimals()
 
 
 def chart_price_decimals() -> int:

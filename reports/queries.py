@@ -92,12 +92,42 @@ WHERE venue = $venue AND symbol = $symbol
 ORDER BY day, price_low
 """
 
-LIQ_MAP_RANGE = """
-SELECT day, price_low, price_high, long_notional, short_notional,
+# The month downloads (reports.downloads): every venue of `$venues` (the aggregate first, in
+# that order) in one table, days from $day_from to before $day_to, no nowcast day in progress.
+NOT_PROVISIONAL_M = """
+  AND NOT EXISTS (
+    SELECT 1 FROM mart.provisional_days AS p
+    WHERE p.venue = m.venue AND p.symbol = m.symbol AND p.day = m.day
+  )"""
+
+LIQ_MAP_MONTH = f"""
+SELECT venue, day, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
-FROM mart.liq_map
-WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_to
-ORDER BY day, price_low
+FROM mart.liq_map AS m
+WHERE symbol = $symbol AND list_contains($venues, venue)
+  AND day >= $day_from AND day < $day_to
+{NOT_PROVISIONAL_M}
+ORDER BY list_position($venues, venue), day, price_low
+"""
+
+SCENARIOS_MONTH = f"""
+SELECT * FROM mart.daily_metrics AS m
+WHERE symbol = $symbol AND list_contains($venues, venue)
+  AND day >= $day_from AND day < $day_to
+{NOT_PROVISIONAL_M}
+ORDER BY list_position($venues, venue), day, scenario
+"""
+
+# confirmed swings only, each once, in the month of the day that confirmed it: the running
+# swing is replaced by the next day's run, so a finished month never holds it
+MOVES_MONTH = f"""
+SELECT venue, day, start_ts, end_ts, direction, from_price, to_price, pct_change,
+       long_liquidated, short_liquidated, oi_change, confirmed_ts, params_hash
+FROM mart.moves AS m
+WHERE symbol = $symbol AND list_contains($venues, venue) AND confirmed
+  AND day >= $day_from AND day < $day_to
+{NOT_PROVISIONAL_M}
+ORDER BY list_position($venues, venue), day, start_ts
 """
 
 LAYER_MAP_ALL = """

@@ -4,8 +4,8 @@
       index.html                      market overview: every symbol's headline and small map
       <SYMBOL>/index.html             the symbol's latest day (same content as its dated page)
       <SYMBOL>/YYYY-MM-DD/index.html  one immutable page per symbol and day
-      <SYMBOL>/downloads/<venue>/YYYY-MM/  the month's downloads (CSV, Parquet) of the
-                                      aggregate (`all`) and of each venue (reports.downloads)
+      <SYMBOL>/downloads/YYYY-MM/     the month's downloads (CSV, Parquet): the aggregate
+                                      and each venue in one file each (reports.downloads)
       <SYMBOL>/archive/index.html     every published day of the symbol, by month
       <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
       <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
@@ -60,6 +60,7 @@ from reports.downloads import (
     month_href,
     months_to_write,
     remove_other_downloads,
+    remove_venue_folders,
     venues_table,
     write_month_downloads,
 )
@@ -255,11 +256,11 @@ def _build_symbol(
     # the month downloads before the pages that link them
     month_names = _write_month_downloads(conn, writer, data, venues, render, source)
 
-    def downloads_of(venue: str, d: date) -> dict[str, list[str]]:
+    def downloads_of(d: date) -> dict[str, list[str]]:
         m = month_start(d)
-        if (venue, m) not in month_names:
-            month_names[(venue, m)] = month_downloads(out_dir, symbol, venue, m)
-        return month_names[(venue, m)]
+        if m not in month_names:
+            month_names[m] = month_downloads(out_dir, symbol, m)
+        return month_names[m]
 
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
@@ -274,7 +275,7 @@ def _build_symbol(
                 _write_day_data(writer, vctx, vdata, synthetic)
                 if d == vdata.days[-1]:
                     venue_latest[vdata.venue] = vctx
-        names = downloads_of(AGGREGATE_VENUE, d)
+        names = downloads_of(d)
         prev, nxt = _neighbours(published, d)
         nav = DayNav(
             root="../../",
@@ -284,7 +285,7 @@ def _build_symbol(
             next_day=nxt,
             is_index=False,
             download_names=names,
-            downloads_dir=f"../{month_href(AGGREGATE_VENUE, d)}",
+            downloads_dir=f"../{month_href(d)}",
             downloads_month=month_id(d),
             venue_links=_aggregate_links(venues, d, "../", dated=True),
             data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{d.isoformat()}"),
@@ -303,7 +304,7 @@ def _build_symbol(
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
         latest_ctx = day_context(conn, data, history, latest, frozenset(), venues)
-        latest_downloads = downloads_of(AGGREGATE_VENUE, latest)
+        latest_downloads = downloads_of(latest)
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
         root="../",
@@ -313,7 +314,7 @@ def _build_symbol(
         next_day=nxt,
         is_index=True,
         download_names=latest_downloads,
-        downloads_dir=month_href(AGGREGATE_VENUE, latest),
+        downloads_dir=month_href(latest),
         downloads_month=month_id(latest),
         venue_links=_aggregate_links(venues, latest, ""),
         data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{latest.isoformat()}"),
@@ -325,9 +326,14 @@ def _build_symbol(
         table = mark_source(venues_table(venues, data.days), source)
         writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
     archive = render_archive(
-        env, site, data, published, _archive_venues(venues), _archive_downloads(out_dir, venues)
+        env, site, data, published, _archive_venues(venues), archive_months(out_dir, symbol)
     )
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
+    if set(render) >= set(published):
+        # every page of the symbol now links the month folders (each dated page rendered
+        # above, the latest, venue and archive pages rewritten): an older build's per-venue
+        # month folders go
+        remove_venue_folders(out_dir, symbol)
     writer.write_if_changed(
         f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
     )
@@ -346,30 +352,17 @@ def _write_month_downloads(
     venues: VenueSet,
     render: list[date],
     source: str,
-) -> dict[tuple[str, date], dict[str, list[str]]]:
-    """The month downloads of the aggregate and of each venue (reports.downloads) for the
-    months this build touches; (venue, month) -> name -> formats."""
+) -> dict[date, dict[str, list[str]]]:
+    """The month downloads (reports.downloads) of the months this build touches, the
+    aggregate and, with two or more venues, each venue in the same files; month -> name ->
+    formats."""
     parts = [data]
     if venues.split:
         parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
-    out: dict[tuple[str, date], dict[str, list[str]]] = {}
-    for part in parts:
-        for m in months_to_write(writer.out_dir, part, render):
-            out[(part.venue, m)] = write_month_downloads(writer, conn, part, m, source, venues)
-    return out
-
-
-def _archive_downloads(out_dir: Path, venues: VenueSet) -> dict[str, list[tuple]]:
-    """Month id -> (venue label, href from the symbol's folder, name -> formats) of every
-    month's downloads, the aggregate first (the archive's links)."""
-    shown = [AGGREGATE_VENUE]
-    if venues.split:
-        shown += [v for v in venues.venues if venues.per_venue[v].days]
-    out: dict[str, list[tuple]] = {}
-    for v in shown:
-        for month, href, names in archive_months(out_dir, venues.symbol, v):
-            out.setdefault(month, []).append((venue_label(v), href, names))
-    return out
+    return {
+        m: write_month_downloads(writer, conn, parts, m, source)
+        for m in months_to_write(writer.out_dir, parts, render)
+    }
 
 
 def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
@@ -540,9 +533,9 @@ def _build_venue_pages(
 ) -> None:
     """Each venue alone: `<SYMBOL>/<venue>/index.html`, its latest day (every heatmap window
     in the page: the symbol's shared long views are the aggregate's), with that day's
-    downloads of the venue's rows linked (its month's files). `rendered`: venue -> its latest
+    month's downloads linked (they hold every venue's rows). `rendered`: venue -> its latest
     day's context when this build already made it (and wrote its data file) for the dated
-    pages; `downloads_of(venue, day)`: the files of that day's month."""
+    pages; `downloads_of(day)`: the files of that day's month."""
     symbol = venues.symbol
     shown = [v for v in venues.venues if venues.per_venue[v].days]
     for v in shown:
@@ -554,7 +547,7 @@ def _build_venue_pages(
             history = load_price_history(conn, vdata, [d])
             ctx = day_context(conn, vdata, history, d, frozenset(), venues)
             _write_day_data(writer, ctx, vdata, source == "synthetic")
-        names = downloads_of(v, d)
+        names = downloads_of(d)
         # the per-day files an older build put beside the page: the month's files replace them
         remove_other_downloads(writer.out_dir / folder, {})
         links = [VenueLink(venue_label(AGGREGATE_VENUE), f"../{d.isoformat()}/index.html", False)]
@@ -567,7 +560,7 @@ def _build_venue_pages(
             next_day=None,
             is_index=True,
             download_names=names,
-            downloads_dir=f"../{month_href(v, d)}",
+            downloads_dir=f"../{month_href(d)}",
             downloads_month=month_id(d),
             venue_links=tuple(links),
             venue_page=True,

@@ -114,7 +114,7 @@ def test_every_page_exists(built):
     for d in days:
         assert (out / SYMBOL / d.isoformat() / "index.html").is_file()
         # the downloads are the month's (reports.downloads), none beside the page
-        month = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
+        month = out / SYMBOL / "downloads" / d.isoformat()[:7]
         assert sorted(p.name for p in (out / SYMBOL / d.isoformat()).iterdir()) == ["index.html"]
         assert (month / "daily.csv").is_file() and not (month / "daily.parquet").exists()
         # the maps and scenario rows: Parquet only (as CSV, most of the site); the heatmap
@@ -509,8 +509,13 @@ def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monke
 
 def test_moves_shown_only_once_confirmed(built):
     """A day page lists a swing as finished only from the day its confirming reversal came,
-    not from the day of its extreme; the running swing appears once, on the latest day."""
+    not from the day of its extreme; the running swing appears once, on the latest day. The
+    month's moves.csv holds each confirmed swing once, in the month it was confirmed, and
+    never the running one (the next day's run replaces it)."""
     import csv
+
+    from reports.cards.moves import day_moves
+    from reports.loaders import load_mart_data
 
     out, db, days = built
     conn = duckdb.connect(str(db), read_only=True)
@@ -519,29 +524,34 @@ def test_moves_shown_only_once_confirmed(built):
             "SELECT start_ts, end_ts, confirmed_ts, confirmed FROM mart.moves WHERE venue = 'all' "
             "ORDER BY start_ts"
         ).fetchall()
+        data = load_mart_data(conn, SYMBOL)
     finally:
         conn.close()
     late = [m for m in mv if m[3] and m[2].date() > m[1].date()]
     assert late, "fixture needs a swing confirmed after the day of its extreme"
     assert sum(1 for m in mv if not m[3]) == 1
 
-    def listed(d: date) -> list[dict]:
-        """The swings the month's moves.csv lists as known at the end of day `d`."""
-        path = out / SYMBOL / "downloads" / "all" / d.isoformat()[:7] / "moves.csv"
-        rows = list(csv.DictReader(path.open())) if path.exists() else []
-        return [r for r in rows if r["as_of_day"] == d.isoformat()]
-
     for start, end, conf_ts, _ in late:
         for d in days:
-            rows = [r for r in listed(d) if r["start_ts"].startswith(start.isoformat(" ")[:16])]
-            finished = [r for r in rows if r["confirmed"].lower() == "true"]
+            shown = [m for m in day_moves(data, d) if m["start_ts"] == start]
+            finished = [m for m in shown if m["confirmed"]]
             if d < conf_ts.date():
                 assert not finished, (d, start, end, conf_ts)
-            elif d == conf_ts.date():
+            elif d >= conf_ts.date():
                 assert len(finished) == 1, (d, start)
-    last = listed(days[-1])
-    assert sum(r["confirmed"].lower() == "false" for r in last) == 1
-    assert all(r["confirmed"].lower() == "true" for d in days[:-1] for r in listed(d))
+    assert sum(not m["confirmed"] for m in day_moves(data, days[-1])) == 1
+    assert all(m["confirmed"] for d in days[:-1] for m in day_moves(data, d))
+
+    listed: list[tuple[str, str]] = []  # (month folder, swing start) of every month file row
+    for path in sorted((out / SYMBOL / "downloads").glob("*/moves.csv")):
+        for r in csv.DictReader(path.open()):
+            listed.append((path.parent.name, r["start_ts"][:16]))
+    confirmed = sorted(
+        (max(conf_ts.date(), days[0]).isoformat()[:7], start.isoformat(" ")[:16])
+        for start, _, conf_ts, ok in mv
+        if ok
+    )
+    assert sorted(listed) == confirmed  # each confirmed swing once, the running one never
 
 
 def test_feed_keeps_each_symbols_last_60_days(tmp_path):

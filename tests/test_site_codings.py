@@ -69,6 +69,11 @@ def _columns() -> dict[str, list]:
         # runs of zeros between them (one code per run)
         "sig_runs": [x for i in range(30) for x in [float((i + 1) * 1370), *[0.0] * (i % 4)]],
         "neg": [-5000.0, -4000.0, -3000.0, 12.5, -1e-7, 3e21, 0.0, -0.0],
+        # full-precision notionals ($f64), one side zero ($zeros): the what-if's bands
+        "exact": [26746.044279264177 * (1.1 + i) ** 1.5 for i in range(40)],
+        "exact_side": [0.0] * 3
+        + [float(np.float64(13954.766261106728) * (i + 1) ** 0.5) for i in range(30)]
+        + [0.0] * 25,
     }
 
 
@@ -93,11 +98,31 @@ def test_a_run_of_zeros_longer_than_one_code_holds() -> None:
     assert _unsig(*coded["$sig"]) == _tight_all(col)
 
 
+def test_table_rows_coded_by_column_give_back_the_rows() -> None:
+    """A printed table (a venue's swings) is written column by column when that is shorter:
+    a text repeated down a column once."""
+    rows = [
+        [f"2026-0{i % 9 + 1}-1{i % 10} 13:45", f"${60 + i},000", f"+{i}.5%"] + ["not collected"] * 3
+        for i in range(12)
+    ]
+    coded = datafiles.coded_rows(rows)
+    assert isinstance(coded, dict) and len(datafiles.as_json(coded)) < len(json.dumps(rows)) * 0.8
+    assert datafiles.table_rows(datafiles.loads(datafiles.as_json(coded))) == rows
+    few = [["Shorts (above)", "$54,100 (+0.9%)"], ["Longs (below)", "$51,900 (−3.2%)"]]
+    assert datafiles.coded_rows(few) == few and datafiles.table_rows(few) == few
+
+
 def test_short_numbers_leave_strings_and_fractions_alone() -> None:
     obj = {"a": 453_000_000, "b": 'x 1000000 " 2000', "c": [1000.5, 100, -5000, 0.0001]}
     text = datafiles.as_json(obj)
     assert '"a":453e6' in text and '"x 1000000 \\" 2000"' in text and "-5e3" in text
     assert datafiles.loads(text) == obj and json.loads(text) == obj
+    # whole floats lose their ".0" (JavaScript reads the same number); zero keeps its sign
+    floats = {"d": [67000.0, 77250.0, 8.0, 0.0, -0.0, 2.5, -500.0, 1_796_342_400_000.0]}
+    text = datafiles.as_json(floats)
+    assert text == '{"d":[67e3,77250,8,0.0,-0.0,2.5,-500,17963424e5]}'
+    assert datafiles.loads(text) == floats and json.loads(text) == floats
+    assert str(datafiles.loads(text)["d"][4]) == "-0.0"
 
 
 def test_the_liquidation_map_rows_shrink() -> None:
@@ -105,6 +130,8 @@ def test_the_liquidation_map_rows_shrink() -> None:
     assert '"$sig"' in json.dumps(compact(rows))  # the notionals, three characters each
     for name in ("sig", "sig4", "sig_runs"):
         assert '"$sig"' in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
+    for name, coding in (("exact", '"$f64"'), ("exact_side", '"$zeros"')):
+        assert coding in json.dumps(compact([{"v": v} for v in _columns()[name]])), name
     plain = len(json.dumps(rows, separators=(",", ":")))
     packed = len(datafiles.as_json(compact(rows)))
     assert packed * 3 < plain, (packed, plain)

@@ -1,6 +1,8 @@
-"""Monthly downloads (issue 22): one set of files per symbol, venue and month, linked from
-the day pages and the archive. Adding a day rewrites only its own month's files, and the
-files an incremental build leaves are byte for byte those of a build from scratch."""
+"""Monthly downloads (issue 22): one set of files per symbol and month, every venue and the
+aggregate in each (a `venue` column), linked from the day pages and the archive. Each file
+holds exactly the mart rows of its month, none twice. Adding a day rewrites only its own
+month's files, and the files an incremental build leaves are byte for byte those of a build
+from scratch."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     drop_days_after(before, days[-2])  # the warehouse before February's first day ran
     out = tmp_path / "site"
     _build(before, out, None)
-    jan = out / SYMBOL / "downloads" / "all" / "2026-01"
+    jan = out / SYMBOL / "downloads" / "2026-01"
     daily = pacsv.read_csv(jan / "daily.csv").to_pylist()
     assert [str(r["day"]) for r in daily] == [d.isoformat() for d in days[:-1]]
     assert all(r["synthetic_data"] for r in daily)
@@ -56,10 +58,10 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     assert all(r["synthetic_data"] for r in scen)
     # nothing beside the day pages: their links go to the month's files
     page = (out / SYMBOL / days[0].isoformat() / "index.html").read_text()
-    assert 'href="../downloads/all/2026-01/liq_map.parquet"' in page
+    assert 'href="../downloads/2026-01/liq_map.parquet"' in page
     assert sorted(p.name for p in (out / SYMBOL / days[0].isoformat()).iterdir()) == ["index.html"]
     archive = (out / SYMBOL / "archive" / "index.html").read_text()
-    assert 'href="../downloads/all/2026-01/daily.csv"' in archive
+    assert 'href="../downloads/2026-01/daily.csv"' in archive
 
     stamps = {p: p.stat().st_mtime_ns for p in jan.iterdir()}
     # per-day files as an older build left them beside two pages
@@ -73,15 +75,95 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     assert old_kept.exists() and not old_dropped.exists()  # only the page rendered again
     old_kept.unlink()
     assert {p: p.stat().st_mtime_ns for p in jan.iterdir()} == stamps  # January untouched
-    feb = out / SYMBOL / "downloads" / "all" / "2026-02"
+    feb = out / SYMBOL / "downloads" / "2026-02"
     assert [str(r["day"]) for r in pacsv.read_csv(feb / "daily.csv").to_pylist()] == [
         days[-1].isoformat()
     ]
     archive = (out / SYMBOL / "archive" / "index.html").read_text()
-    assert 'href="../downloads/all/2026-02/daily.csv"' in archive
+    assert 'href="../downloads/2026-02/daily.csv"' in archive
 
     # the incremental build's downloads are a build from scratch's
     scratch = tmp_path / "scratch"
     _build(db, scratch, None)
     sub = Path(SYMBOL) / "downloads"
     assert _files(out / sub) == _files(scratch / sub)
+
+
+# what each month file must hold, straight from the marts: every venue of the site
+# (the aggregate and each venue alone), days of the month (the first month also from before)
+MART_ROWS = {
+    "liq_map.parquet": """
+        SELECT venue, day, price_low, price_high, long_notional, short_notional,
+               long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+        FROM mart.liq_map WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
+    "scenarios.parquet": """
+        SELECT * FROM mart.daily_metrics WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
+    "moves.csv": """
+        SELECT venue, day, start_ts, end_ts, direction, from_price, to_price, pct_change,
+               long_liquidated, short_liquidated, oi_change, confirmed_ts, params_hash
+        FROM mart.moves WHERE symbol = $symbol AND confirmed AND day >= $lo AND day < $hi""",
+    "daily.csv": """
+        SELECT venue, day, close_price, oi_value, longs_at_risk, shorts_at_risk
+        FROM mart.daily_metrics
+        WHERE symbol = $symbol AND scenario = 'base' AND day >= $lo AND day < $hi""",
+}
+
+
+def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_venue_site):
+    out, wh = two_venue_site
+    root = out / SYMBOL / "downloads"
+    months = sorted(p.name for p in root.iterdir())
+    assert months == sorted({d.isoformat()[:7] for d in wh.days})
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM mart.provisional_days").fetchone()[0] == 0
+        for i, month in enumerate(months):
+            lo = date.fromisoformat(f"{month}-01") if i else date.min
+            hi = date.fromisoformat(f"{months[i + 1]}-01") if i + 1 < len(months) else date.max
+            for name, sql in MART_ROWS.items():
+                path = root / month / name
+                want = conn.execute(sql, {"symbol": SYMBOL, "lo": lo, "hi": hi}).fetchall()
+                if name == "moves.csv" and not want:
+                    assert not path.exists()
+                    continue
+                names = [c[0] for c in conn.description]
+                read = "read_parquet" if name.endswith(".parquet") else "read_csv"
+                got = conn.execute(
+                    f"SELECT {', '.join(names)} FROM {read}(?)", [str(path)]
+                ).fetchall()
+                assert len(set(got)) == len(got), (month, name)  # no row twice
+                assert sorted(got, key=repr) == sorted(want, key=repr), (month, name)
+                venue = names.index("venue")
+                every = {"all", "binance"} if name == "moves.csv" else {"all", "binance", "bybit"}
+                assert {r[venue] for r in got} >= every, (month, name)
+            # the files carry the source: every row marked synthetic
+            marks = conn.execute(
+                "SELECT DISTINCT synthetic_data FROM read_parquet(?)",
+                [str(root / month / "liq_map.parquet")],
+            ).fetchall()
+            assert marks == [(True,)]
+    finally:
+        conn.close()
+    # the venue split's figures live in the month's daily.csv: no per-venue copy
+    assert not (root / months[0] / "venues.csv").exists()
+
+
+def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
+    """Pages of an older build link `downloads/<venue>/YYYY-MM/`: a build that renders some
+    days keeps those folders (the pages not rendered still link them); one that renders every
+    day removes them, and no page links them any more."""
+    db = tmp_path / "w.duckdb"
+    days = build_fixture_warehouse(db, 3, start=START)
+    out = tmp_path / "site"
+    _build(db, out, None)
+    old = out / SYMBOL / "downloads" / "all" / "2026-01"
+    old.mkdir(parents=True)
+    (old / "daily.csv").write_text("day\n")
+    (old / "liq_map.parquet").write_bytes(b"PAR1")
+    _build(db, out, [days[-1]])
+    assert (old / "daily.csv").is_file()
+    _build(db, out, None)
+    assert not (out / SYMBOL / "downloads" / "all").exists()
+    assert sorted(p.name for p in (out / SYMBOL / "downloads").iterdir()) == ["2026-01"]
+    pages = [p.read_text() for p in out.rglob("*.html")]
+    assert not [p for p in pages if "downloads/all/" in p]

@@ -255,13 +255,15 @@ def test_each_venue_has_a_page_of_its_own_latest_day(built):
         assert f'href="../{venue}/index.html" aria-current="page"' in page
         # every heatmap window is in the page: the symbol's shared ones are the aggregate's
         assert "heat-long.js" not in page and "data-shared-spec" not in page
-        # its downloads are its own rows: its month's files, linked from its page
-        month = out / SYMBOL / "downloads" / venue / d.isoformat()[:7]
-        assert f'href="../downloads/{venue}/{d.isoformat()[:7]}/liq_map.parquet"' in page
+        # its rows are in its month's files (every venue's, by a `venue` column), linked
+        month = out / SYMBOL / "downloads" / d.isoformat()[:7]
+        assert f'href="../downloads/{d.isoformat()[:7]}/liq_map.parquet"' in page
         liq_map = pq.read_table(month / "liq_map.parquet").to_pylist()
-        assert len([r for r in liq_map if r["day"] == d]) == len(map_rows(wh, d, venue))
+        mine = [r for r in liq_map if r["day"] == d and r["venue"] == venue]
+        assert len(mine) == len(map_rows(wh, d, venue))
         daily = pacsv.read_csv(month / "daily.csv").to_pylist()
-        mine = [r for r in daily if str(r["day"]) == d.isoformat()]
+        mine = [r for r in daily if str(r["day"]) == d.isoformat() and r["venue"] == venue]
+        assert len(mine) == 1
         assert mine[0]["longs_at_risk"] == pytest.approx(own["longs_at_risk"])
     # Bybit's page is of its last day, which the aggregate switch names
     latest = (out / SYMBOL / "index.html").read_text()
@@ -280,9 +282,9 @@ def test_venues_csv_holds_every_venue_and_day(built):
     for k in want:
         assert got[k]["shorts_at_risk"] == pytest.approx(rows[k]["shorts_at_risk"])
     d0 = wh.days[0]
-    month_csv = out / SYMBOL / "downloads" / "all" / d0.isoformat()[:7] / "venues.csv"
+    month_csv = out / SYMBOL / "downloads" / d0.isoformat()[:7] / "daily.csv"
     first = [r for r in pacsv.read_csv(month_csv).to_pylist() if str(r["day"]) == d0.isoformat()]
-    assert [r["venue"] for r in first] == ["binance", "bybit"]
+    assert [r["venue"] for r in first] == ["all", "binance", "bybit"]
 
 
 def test_links_resolve_on_the_two_venue_site(built):
@@ -312,8 +314,9 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain
                         "data-venue-split")  # fmt: skip
         for absent in absent_marks:
             assert absent not in page, (d, absent)
-        month = single / SYMBOL / "downloads" / "all" / d.isoformat()[:7]
-        assert not (month / "venues.csv").exists()
+        month = single / SYMBOL / "downloads" / d.isoformat()[:7]
+        daily = pacsv.read_csv(month / "daily.csv").to_pylist()  # the aggregate only
+        assert {r["venue"] for r in daily} == {"all"} and not (month / "venues.csv").exists()
     assert "data-site-venues>Venue: Binance." in (single / "index.html").read_text()
 
 
@@ -401,7 +404,8 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
     assert not stale.exists()  # the page's folder holds no download: the month's files do
     month = wh.second_venue_last.isoformat()[:7]
-    assert (out / SYMBOL / "downloads" / "bybit" / month / "liq_map.parquet").is_file()
+    maps = pq.read_table(out / SYMBOL / "downloads" / month / "liq_map.parquet")
+    assert "bybit" in maps.column("venue").to_pylist()
 
 
 # the map split's bars as drawn: (lo, hi, side, band text, notional text, notional)

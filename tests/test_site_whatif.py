@@ -23,6 +23,38 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 """
 
 
+def test_the_aggregates_bands_are_its_venues_summed_exactly(built):  # noqa: F811
+    """The aggregate's day file names the venues whose bands add up to its own (it does not
+    repeat them); added up as the page adds them, they are exactly the aggregate's
+    mart.liq_map bands, on a day with both venues and on one with Binance alone."""
+    import duckdb
+
+    from reports.datafiles import parse_js, whatif_bands
+
+    out, _, wh = built
+
+    def load(key: str) -> dict:
+        return parse_js((out / "data" / f"{key}.js").read_text())[1]
+
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        for d, venues in ((wh.second_venue_last, ["binance", "bybit"]), (wh.days[-1], None)):
+            rows = conn.execute(
+                "SELECT (price_low + price_high) / 2, long_notional, short_notional, "
+                "spot_price FROM mart.liq_map WHERE venue = 'all' AND symbol = ? AND day = ? "
+                "AND (long_notional > 0 OR short_notional > 0) ORDER BY price_low",
+                [SYMBOL, d],
+            ).fetchall()
+            day = load(f"{SYMBOL}/all/day-{d.isoformat()}")
+            assert day["whatif"].get("sum_of") == venues, d
+            got = whatif_bands(day, load)
+            assert got["mid"] == [r[0] for r in rows]
+            assert got["l"] == [r[1] for r in rows] and got["s"] == [r[2] for r in rows]
+            assert got["spot"] == rows[0][3]
+    finally:
+        conn.close()
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 def test_what_if_equals_sql_over_the_map_for_three_prices(built):  # noqa: F811

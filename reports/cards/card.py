@@ -18,7 +18,6 @@ class Table:
 class ChartCard:
     """One chart section of the day page (`day.html.j2`, loop over `charts`).
 
-    `downloads`: the name of the day's download (CSV/Parquet) with this chart's data;
     `split`: a second figure in the same card (the chart by venue), None without one;
     `view_descs`: a caption per switch view ('scenario/layer' -> text) when the chart
     follows the page's model and leverage switch (the page prints the first; the page
@@ -31,7 +30,6 @@ class ChartCard:
     desc: str
     spec: str
     table: Table | None  # None: the figures are the shared daily series (daily.csv)
-    downloads: str
     split: ChartCard | None = None
     view_descs: dict[str, str] = field(default_factory=dict)
     view_notes: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -37,7 +37,6 @@ def daily_cards(
         desc=oi_desc,
         spec=oi_price_template().fill({"daily": data, "desc": oi_desc}),
         table=None,  # every page would repeat it: daily.csv holds every day
-        downloads="daily",
     )
     funding = ChartCard(
         id="funding",
@@ -46,6 +45,5 @@ def daily_cards(
         desc=f_desc,
         spec=funding_template().fill({"daily": data, "desc": f_desc}),
         table=None,  # every page would repeat it: daily.csv holds every day
-        downloads="daily",
     )
     return oi, funding

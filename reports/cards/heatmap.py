@@ -17,10 +17,10 @@ import numpy as np
 from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
-from reports.charts.heatmap_spec import DESC
+from reports.charts.heatmap_spec import DESC, MARK_FIELDS
 from reports.charts.raster import CANDLE_HOURS, candles
 from reports.charts.spec import text_ref
-from reports.key_levels import DEFAULT_VIEW, view_marks, zone_band
+from reports.key_levels import DEFAULT_VIEW, marks_ref, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
 from reports.notation import chart_price, fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
@@ -82,7 +82,6 @@ class HeatTab:
 class HeatCard:
     windows: list[HeatTab]
     table: Table
-    downloads: str
 
 
 def day_close_range(history: PriceHistory, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
@@ -163,6 +162,8 @@ def heat_card(
     spot = cur.get("close_price")
     views = dict(views or {DEFAULT_VIEW: cur})
     base_view = {DEFAULT_VIEW: views.get(DEFAULT_VIEW, cur)}
+    views = {**base_view, **views}  # the levels of the day file (levels_of): base first
+    day_key = datafiles.key(symbol, venue, f"day-{d}")
     if cube is None or not ok(spot):
         return None
     end = day_end_ms(d)
@@ -181,10 +182,8 @@ def heat_card(
             day_lo, day_hi = day_close_range(history, max(start, first), end)
             lo2, hi2 = view_window(lo, hi, day_lo, day_hi, range_pct)
             if (lo2, hi2) != (lo, hi):
-                clipped = (
-                    f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}: what every day of this "
-                    f"window stores (each day's closes ±{range_pct:.0%})"
-                )
+                # why these rows: the methodology's "How to read" (read-heat)
+                clipped = f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}"
             lo, hi = lo2, hi2
         width = CANDLE_HOURS.get(w.key)
         bars = (
@@ -224,8 +223,8 @@ def heat_card(
                 end,
                 hourly_line="daily" not in line_what and bool(closes),
             ),
-            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): view_marks(
-                views if lv else base_view, a, b
+            marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): marks_ref(
+                day_key, list(views), list(views if lv else base_view), a, b, MARK_FIELDS
             ),
             zone=zone_band(cur),
             desc=text_ref(
@@ -279,7 +278,6 @@ def heat_card(
                 for lo, hi, lg, sh in top
             ],
         ),
-        downloads="heatmap",
     )
 
 

@@ -15,11 +15,19 @@ from typing import Any
 
 import numpy as np
 
+from reports import datafiles
 from reports.cards.card import ChartCard, Table
-from reports.charts.liq_map import DEFAULT_VIEW, MAP_DESC, MARK_FIELDS, liq_map_template
+from reports.charts.liq_map import (
+    DEFAULT_VIEW,
+    MAP_DESC,
+    MARK_FIELDS,
+    VIEW_TEXTS,
+    liq_map_template,
+    view_label,
+)
 from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
-from reports.key_levels import drawn, view_marks, zone_band
+from reports.key_levels import marks_ref, view_marks, zone_band
 from reports.loaders import Record
 from reports.notation import (
     chart_price,
@@ -29,8 +37,7 @@ from reports.notation import (
     fmt_usd,
     ok,
 )
-from transforms.model.layers import LAYER_LABELS
-from transforms.model.scenarios import SCENARIO_LABELS
+from transforms.venues import AGGREGATE_VENUE
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
@@ -98,12 +105,6 @@ def _bands(
     return data, step
 
 
-def view_label(view: str) -> str:
-    """'Never close (vendor-style), High (≥ 50x)' for 'never_close/high'."""
-    scenario, layer = view.split("/")
-    return f"{SCENARIO_LABELS.get(scenario, scenario)}, {LAYER_LABELS.get(layer, layer)}"
-
-
 def _desc(
     symbol: str,
     d: date,
@@ -143,10 +144,12 @@ def liq_map_card(
     d: date,
     layer_rows: list[Record] | None = None,
     views: Mapping[str, Record] | None = None,
+    venue: str = AGGREGATE_VENUE,
 ) -> ChartCard | None:
     """The card from the day's `mart.liq_map` rows (the base view) and `mart.liq_layer_map`
     rows (the other views); base row `cur` for the totals; `views` each switch view's level
-    row (reports.key_levels.views_of; without it only the base view has lines)."""
+    row (reports.key_levels.views_of; without it only the base view has lines), the
+    `levels` of the day file of `venue` (the chart's marks are a `$marks` value)."""
     views = views or {DEFAULT_VIEW: cur}
     if not rows:
         return None
@@ -163,7 +166,8 @@ def liq_map_card(
     for view, vrows in sorted(by_view.items()):
         data += _bands(vrows, spot, lo_edge, hi_edge, view)[0]
     shown = [DEFAULT_VIEW, *sorted(by_view)]
-    marks = view_marks({v: views[v] for v in shown if v in views}, lo_edge, hi_edge)
+    drawn_views = [v for v in shown if v in views]
+    marks = view_marks({v: views[v] for v in drawn_views}, lo_edge, hi_edge)
     refs = {
         v: _desc(symbol, d, step, spot, v, views.get(v), [m for m in marks if m["k"] == v])
         for v in shown
@@ -173,7 +177,14 @@ def liq_map_card(
     spec = liq_map_template().fill(
         {
             "map": data,
-            "marks": drawn(marks, MARK_FIELDS),
+            "marks": marks_ref(
+                datafiles.key(symbol, venue, f"day-{d}"),
+                list(views),
+                drawn_views,
+                lo_edge,
+                hi_edge,
+                MARK_FIELDS,
+            ),
             "zone": zone_band(cur),
             "desc": refs[DEFAULT_VIEW],
         },
@@ -199,10 +210,11 @@ def liq_map_card(
         desc=desc,
         spec=spec,
         view_descs=descs,
-        # what the page script needs besides the default caption and the marks' labels
+        # what the page script needs besides the default caption and the marks' labels (a
+        # view's name only when assets/specs.js has none: VIEW_TEXTS)
         view_notes={
             v: {
-                "view": r["a"]["view"],
+                **({} if v in VIEW_TEXTS else {"view": r["a"]["view"]}),
                 **({"totals": r["a"]["totals"]} if r["a"]["totals"] else {}),
             }
             for v, r in refs.items()
@@ -212,5 +224,4 @@ def liq_map_card(
             head=["Side", "Price band", "Notional"],
             rows=table_rows,
         ),
-        downloads="liq_map",
     )

@@ -125,14 +125,10 @@ def moves_card(
     return ChartCard(
         id="moves",
         title="Liquidations per move",
+        # what a swing, running, partial and the lighter bars mean: the methodology's
+        # "How to read" (read-moves), the same for every page
         intro=(
-            "Each price swing (zigzag) with the modelled long and short liquidations inside "
-            "it, and beside them (lighter) the liquidations the venues actually reported in "
-            f"the same span ({venues}; Binance's stream is throttled, so its realized figures "
-            "are a lower bound). A swing whose span was not collected has no realized bars "
-            "and says not collected; partial means part of the span was received. A swing "
-            "counts as finished once price has reversed by the threshold from its extreme; "
-            "the one marked running is as of the end of this day. "
+            f"Modelled liquidations per price swing, realized ({venues}) beside them. "
             f"{LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
@@ -167,5 +163,4 @@ def moves_card(
                 for m in mv[::-1]
             ],
         ),
-        downloads="moves",
     )

@@ -101,7 +101,6 @@ def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date)
             ],
             rows=table_rows,
         ),
-        downloads="venues",
     )
 
 
@@ -220,5 +219,4 @@ def venue_map_split(
             head=["Venue", "Longs", "Share", "Shorts", "Share"],
             rows=table_rows,
         ),
-        downloads="",  # each venue's map rows: on the venue's own page
     )

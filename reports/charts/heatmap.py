@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reports.charts.heatmap_spec import DEFAULT_VIEW, MARK_FIELDS, heatmap_template
+from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_quiet_template, heatmap_template
 from reports.charts.raster import raster_geometry, shared_grid
-from reports.charts.side_bars import SIDES
-from reports.key_levels import drawn
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
@@ -87,7 +85,7 @@ def heat_window(
     price_hi: float,
     price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
     path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
-    marks: Any,  # callable(lo, hi) -> level marks pinned to the window's price range
+    marks: Any,  # callable(lo, hi) -> the level marks value (key_levels.marks_ref) of the window
     zone: list[dict[str, Any]],
     desc: str | dict[str, Any],  # the text, or a reference to it (spec.text_ref)
     max_cols: int,
@@ -151,26 +149,15 @@ def heat_window(
         if candles
         else in_window or [last],
         "candles": candles or [{**flat, "c": last["c"]}],
-        "marks": drawn(marks(p0, p1), MARK_FIELDS),
+        "marks": marks(p0, p1),
         "zone": [
             {**z, "lo": max(z["lo"], p0), "hi": min(z["hi"], p1)}
             for z in zone
             if z["hi"] > p0 and z["lo"] < p1
         ],
-        # as above, a row that draws nothing (size 0, zero width) when there is none
-        "realized": realized
-        or [
-            {
-                "x": t1,
-                "p": (p0 + p1) / 2,
-                "v": 0,
-                "side": SIDES[0],
-                "when": "",
-                "vtxt": "",
-                "ptxt": "",
-                "venues": "",
-            }
-        ],  # fmt: skip
+        # as above, a row that draws nothing (zero width) when there is none; without
+        # realized markers the quiet template has its own such row
+        **({"realized": realized} if realized else {}),
         "rgaps": realized_gaps or [{"x": t1, "x2": t1, "label": ""}],
     }
     if path_ref is not None:
@@ -179,7 +166,8 @@ def heat_window(
             values["candles"] = {**path_ref, "lo": t0, "hi": t1}
         elif "$closes" in path_ref and not candles and in_window:
             values["closes"] = {**path_ref, "lo": t0, "hi": t1}
-    spec = heatmap_template().fill(
+    template = heatmap_template() if realized else heatmap_quiet_template()
+    spec = template.fill(
         values,
         {
             "xdomain0": t0,

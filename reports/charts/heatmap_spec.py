@@ -227,6 +227,31 @@ def heatmap_template() -> Template:
     """One heatmap timeframe: raster image (named data "heatimg", set by the page script per
     layer), colour legend from the `vmax` signal, candles (or a close line), zone band and
     level rules with labels."""
+    return Template("heatmap", _heatmap_text())
+
+
+@functools.cache
+def heatmap_quiet_template() -> Template:
+    """`heatmap_template` for a window without realized liquidations: its "realized" data
+    is one row at the window's end that draws nothing (v = 0, so size 0), written once here
+    rather than into every such window of every day file (a layer without rows would give
+    Vega an infinite extent)."""
+    nothing = {
+        "x": bare("xdomain1"),
+        "p": bare("ydomain0"),
+        "v": 0,
+        "side": SIDES[0],
+        "when": "",
+        "vtxt": "",
+        "ptxt": "",
+        "venues": "",
+    }
+    text = _heatmap_text().replace(f'"{ph("realized")}"', json.dumps([nothing]))
+    return Template("heatmap_quiet", text)
+
+
+@functools.cache
+def _heatmap_text() -> str:
     vmax = alt.param(name="vmax", value=1.0)
     # the switch's view ('scenario/layer', set by the page script): picks the level lines
     layer = alt.param(name="layer", value="base/all")
@@ -352,4 +377,4 @@ def heatmap_template() -> Template:
         "y2": bare("ydomain1"),
     }
     spec["datasets"] = {**spec.get("datasets", {}), "heatimg": [blank]}
-    return Template("heatmap", json.dumps(spec, separators=(",", ":")))
+    return json.dumps(spec, separators=(",", ":"))

@@ -19,6 +19,8 @@ from reports.charts.spec import (
     text_pattern,
     usd_expr,
 )
+from transforms.model.layers import LAYER_LABELS, LAYER_VIEWS
+from transforms.model.scenarios import SCENARIO_LABELS
 
 SPOT = "#ff4f79"
 DEFAULT_VIEW = "base/all"
@@ -31,6 +33,19 @@ MAP_DESC = text_pattern(
     "short (above spot) liquidation notional per {step} price band within ±{span} of spot "
     "{spot}, with cumulative curves from spot. {totals}Lines: {lines}.",
 )
+
+
+def view_label(view: str) -> str:
+    """'Never close (vendor-style), High (≥ 50x)' for 'never_close/high'."""
+    scenario, layer = view.split("/")
+    return f"{SCENARIO_LABELS.get(scenario, scenario)}, {LAYER_LABELS.get(layer, layer)}"
+
+
+#: each switch view's name in the map's captions, the same every day: written once
+#: (assets/specs.js, text "view <scenario/layer>"), not into every day file's `notes`
+VIEW_TEXTS = {
+    v: text_pattern(f"view {v}", view_label(v)) for v in (f"{s}/{a}" for s, a in LAYER_VIEWS)
+}
 
 
 @functools.cache

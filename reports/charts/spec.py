@@ -22,6 +22,7 @@ substitution:
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import dataclass
@@ -363,6 +364,38 @@ def _unsig(width: int, text: str) -> list[Any]:
     return _tight_all(out)
 
 
+def _f64(arr: np.ndarray) -> Sized:
+    """`{"$f64": text}`: every value as its 8 bytes (an IEEE double, little-endian) in
+    base64, under 11 characters a value where a full-precision number takes 17 or more
+    (the what-if's exact notionals)."""
+    text = base64.b64encode(arr.astype("<f8").tobytes()).decode()
+    return {"$f64": text}, len(text) + 10
+
+
+def _unf64(text: str) -> list[Any]:
+    return _tight_all(np.frombuffer(base64.b64decode(text), dtype="<f8").tolist())
+
+
+def _zero_split(arr: np.ndarray) -> tuple[list[int], np.ndarray] | None:
+    """(alternating run lengths of non-zeros and zeros, non-zeros first; the non-zeros)
+    when the zeros come in a few long runs (a side of the map that holds nothing)."""
+    zero = arr == 0
+    if not zero.any() or zero.all():
+        return None
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], zero, [False])).astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2]
+    if len(starts) * 8 > len(arr):
+        return None
+    runs, prev = [], 0
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        runs += [a - prev, b - a]
+        prev = b
+    runs.append(len(arr) - prev)
+    if runs[-1] == 0:
+        runs.pop()
+    return runs, arr[~zero]
+
+
 def _period(values: list[Any], arr: np.ndarray | None) -> int | None:
     """The shortest p (a whole divisor of the length) with values = values[:p] repeated."""
     n, first = len(values), values[0]
@@ -398,22 +431,23 @@ def _null_runs(values: list[Any]) -> list[int]:
 
 
 def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> Sized:
-    """One column, in the shortest of these codings (docs/api.md), each giving back exactly
-    the same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value);
-    `{"$seq": [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}`
-    (running sums); `{"$rep": [column, times]}` (a block repeated: the same price grid for
-    every layer view); `{"$dict": [values, indices]}` (a few distinct values, e.g. labels
-    repeated per view); `{"$nulls": [runs, column]}` (numbers with gaps: alternating run
-    lengths of values and nulls, then the values); `{"$dec": [k, column]}` (whole numbers
-    over 10^k: prices with cents); `{"$each": [column, times]}` (each value repeated: one
-    band per venue); `{"$sig": [width, text]}` (numbers with few significant digits,
-    three or four characters each: the notionals). `deltas`, `column` and `indices` are
-    columns themselves, coded with fewer choices (`depth`), so coding stays linear in the
-    column's length. Returns the coding and the length of its JSON text: each candidate's
-    length is added up from its parts' (a nested column is encoded once, not again by every
-    coding around it); the shortest wins, the plain values among equals, then the first
-    (as `min` by `_size` over [plain, *codings] chooses). Without `need_size` the length
-    may be -1 (the plain values, not encoded)."""
+    """One column, in the shortest of these codings (docs/api.md), each giving back exactly the
+    same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value); `{"$seq":
+    [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}` (running sums);
+    `{"$rep": [column, times]}` (a block repeated: the same price grid for every layer view);
+    `{"$dict": [values, indices]}` (a few distinct values, e.g. labels repeated per view);
+    `{"$nulls": [runs, column]}` (numbers with gaps: alternating run lengths of values and
+    nulls, then the values); `{"$dec": [k, column]}` (whole numbers over 10^k: prices with
+    cents); `{"$each": [column, times]}` (each value repeated: one band per venue); `{"$sig":
+    [width, text]}` (numbers with few significant digits, three or four characters each: the
+    notionals); `{"$f64": text}` (full-precision numbers as base64 doubles); `{"$zeros": [runs,
+    column]}` (like `$nulls`, with zeros). `deltas`, `column` and `indices` are columns
+    themselves, coded with fewer choices (`depth`), so coding stays linear in the column's
+    length. Returns the coding and the length of its JSON text: each candidate's length is added
+    up from its parts' (a nested column is encoded once, not again by every coding around it);
+    the shortest wins, the plain values among equals, then the first (as `min` by `_size` over
+    [plain, *codings] chooses). Without `need_size` the length may be -1 (the plain values, not
+    encoded)."""
     n = len(values)
     if n < CODED_MIN_ROWS:
         plain = _tight_all(values)
@@ -471,6 +505,14 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
                 inner = _column_sized(values[:p], 1)
                 size = 4 + 5 + inner[1] + 1 + len(str(n // p)) + 2
                 out.append(({"$rep": [inner[0], n // p]}, size))
+    if arr is not None and depth < 2:
+        out.append(_f64(arr))
+    if depth == 0 and arr is not None:
+        split = _zero_split(arr)
+        if split is not None:
+            runs, held = split
+            inner = _column_sized(held.tolist(), 1)
+            out.append(_wrap("$zeros", runs, _size(runs), inner))
     if depth == 0 and arr is None and None in plain:
         held = [v for v in plain if v is not None]
         if held and _numeric(held) is not None:
@@ -566,12 +608,15 @@ def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
         return [v / 10.0**k for v in _uncolumn(ints)]
     if "$sig" in col:
         return _unsig(*col["$sig"])
-    if "$nulls" in col:
-        runs, held = col["$nulls"]
+    if "$nulls" in col or "$zeros" in col:
+        runs, held = col["$nulls"] if "$nulls" in col else col["$zeros"]
+        gap = None if "$nulls" in col else 0
         it, out = iter(_uncolumn(held)), []
         for i, count in enumerate(runs):
-            out += [next(it) for _ in range(count)] if i % 2 == 0 else [None] * count
+            out += [next(it) for _ in range(count)] if i % 2 == 0 else [gap] * count
         return out
+    if "$f64" in col:
+        return _unf64(col["$f64"])
     raise ValueError(f"unknown column coding {sorted(col)}")
 
 

@@ -4,7 +4,7 @@ any page, old or new, finds its template."""
 from __future__ import annotations
 
 from reports.charts.daily import funding_template, oi_price_template
-from reports.charts.heatmap_spec import heatmap_template
+from reports.charts.heatmap_spec import heatmap_quiet_template, heatmap_template
 from reports.charts.history import history_levels_template, history_risk_template
 from reports.charts.liq_map import liq_map_template
 from reports.charts.moves import moves_template
@@ -16,6 +16,7 @@ FACTORIES = (
     funding_template,
     oi_price_template,
     heatmap_template,
+    heatmap_quiet_template,
     history_levels_template,
     history_risk_template,
     liq_map_template,

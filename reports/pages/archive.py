@@ -29,20 +29,20 @@ class ArchiveContext:
     months: list[tuple[str, list[ArchiveEntry]]]  # ("March 2026", entries), newest first
     # the venue switch: (venue, label, key of its daily series), the aggregate first
     archive_venues: tuple[tuple[str, str, str], ...] = ()
-    # "March 2026" -> each venue's downloads of the month: (label, href from the symbol's
-    # folder, name -> formats), the aggregate first (reports.downloads)
-    month_downloads: dict[str, list[tuple]] = field(default_factory=dict)
+    # "March 2026" -> the month's downloads, every venue in each file: (href from the
+    # symbol's folder, name -> formats) (reports.downloads)
+    month_downloads: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
 
 
 def archive_context(
     data: MartData,
     published: Iterable[date],
     venues: tuple[tuple[str, str, str], ...] = (),
-    downloads: dict[str, list[tuple]] | None = None,
+    downloads: dict[str, tuple[str, dict[str, list[str]]]] | None = None,
 ) -> ArchiveContext:
-    """`downloads`: month id (YYYY-MM) -> the month's downloads (site._archive_downloads)."""
+    """`downloads`: month id (YYYY-MM) -> the month's downloads (downloads.archive_months)."""
     months: dict[str, list[ArchiveEntry]] = {}
-    files: dict[str, list[tuple]] = {}
+    files: dict[str, tuple[str, dict[str, list[str]]]] = {}
     for d in sorted(published, reverse=True):
         cur = data.base(d)
         label = d.strftime("%B %Y")
@@ -67,7 +67,7 @@ def render_archive(
     data: MartData,
     published: Iterable[date],
     venues: tuple[tuple[str, str, str], ...] = (),
-    downloads: dict[str, list[tuple]] | None = None,
+    downloads: dict[str, tuple[str, dict[str, list[str]]]] | None = None,
 ) -> str:
     """The symbol's archive; with `venues`, a switch that shows each venue's figures (from
     its shared daily series) and opens day pages on that venue's charts; `downloads`: each

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from reports.charts.spec import code_column
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
-from reports.key_levels import LevelRow, levels_table, views_of
+from reports.key_levels import LevelRow, levels_of, levels_table, views_of
 from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, ok
@@ -73,7 +74,8 @@ class DayContext:
     venue_label: str = ""  # what the figures add up: 'All venues: Binance + Bybit'
     venues_notice: str | None = None  # a configured venue missing from the day's aggregate
     venue_risk: ChartCard | None = None  # at-risk totals and open interest by venue
-    whatif: dict | None = None  # the day's map for the level what-if (whatif_data)
+    whatif: dict | None = None  # the day's map for the level what-if (summed_whatif)
+    level_prices: dict | None = None  # every view's level prices: the marks (levels_of)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,6 @@ def history_cards(
             desc=desc,
             spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
-            downloads="daily",
         ),
         ChartCard(
             id="history-levels",
@@ -166,7 +167,6 @@ def history_cards(
             desc=desc,
             spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
             table=table,
-            downloads="daily",
         ),
     ]
 
@@ -188,6 +188,7 @@ class _VenueParts:
     risk: ChartCard | None
     kpis: list[Kpi]
     map_card: ChartCard | None
+    whatif_venues: dict[str, dict | None] | None = None  # each venue's what-if bands
 
 
 def _venue_parts(
@@ -214,8 +215,8 @@ def _venue_parts(
     if not venues.split:
         return _VenueParts(label, notice, None, day_kpis, map_card)
     shares = venues.shares(d, cur)
+    per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
     if map_card is not None:
-        per_venue = {v: map_rows_of(conn, venues.per_venue[v], d) for v in venues.venues}
         split = venue_map_split(map_rows, per_venue, data.symbol, d)
         map_card = dataclasses.replace(map_card, split=split)
     return _VenueParts(
@@ -224,6 +225,8 @@ def _venue_parts(
         venue_risk_card(shares, cur, data.symbol, d),
         [_with_split(k, shares) for k in day_kpis],
         map_card,
+        # the venues with a day file of the day (site._venue_buttons)
+        {v: whatif_data(rows) for v, rows in per_venue.items() if d in venues.per_venue[v].metrics},
     )
 
 
@@ -240,6 +243,34 @@ def whatif_data(rows: list) -> dict | None:
         "l": [r["long_notional"] or 0.0 for r in keep],
         "s": [r["short_notional"] or 0.0 for r in keep],
     }
+
+
+def summed_whatif(whatif: dict | None, per_venue: dict[str, dict | None] | None) -> dict | None:
+    """The aggregate's what-if as `{"spot", "sum_of": [venue, ...]}` when its bands are
+    exactly the venues' bands added up band by band, venue after venue (as the page adds
+    them, whatif.js; `datafiles.whatif_bands`), so the aggregate's day file does not repeat
+    what its venues' files hold; otherwise (or without two venues) the bands themselves."""
+    if whatif is None or not per_venue or len(per_venue) < 2:
+        return whatif
+    parts = {v: w for v, w in per_venue.items() if w is not None}
+    if not parts:
+        return whatif
+    if _summed_bands(parts.values()) != {k: whatif[k] for k in ("mid", "l", "s")}:
+        return whatif
+    return {"spot": whatif["spot"], "sum_of": list(parts)}
+
+
+def _summed_bands(parts: Iterable[dict]) -> dict[str, list[float]]:
+    """Band by band sums of what-if bands (middle price ascending), each venue's added in
+    turn to the sum so far (0 + the first)."""
+    sums: dict[float, list[float]] = {}
+    for w in parts:
+        for m, lv, sv in zip(w["mid"], w["l"], w["s"], strict=True):
+            acc = sums.setdefault(m, [0.0, 0.0])
+            acc[0] += lv
+            acc[1] += sv
+    mids = sorted(sums)
+    return {"mid": mids, "l": [sums[m][0] for m in mids], "s": [sums[m][1] for m in mids]}
 
 
 def day_context(
@@ -282,7 +313,7 @@ def day_context(
         _param(data, cur.get("params_hash"), "heatmap_range_pct"),
     )
     map_rows = map_rows_of(conn, data, d)
-    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views)
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views, data.venue)
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
@@ -325,7 +356,8 @@ def day_context(
         venue_label=v.label,
         venues_notice=v.notice,
         venue_risk=v.risk,
-        whatif=whatif_data(map_rows),
+        whatif=summed_whatif(whatif_data(map_rows), v.whatif_venues),
+        level_prices=levels_of(views),
     )
 
 
@@ -342,25 +374,32 @@ def printed_figures(ctx: DayContext) -> dict:
         "spot": ctx.spot,
         "label": ctx.venue_label,
         "kpis": [[k.key, k.value, k.venues, k.spread, k.delta] for k in ctx.kpis],
-        "rows": {
-            "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
-            "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
-            "scenarios": [
-                [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above]
-                for s in ctx.scenarios
-            ],
-            "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
-            # each chart card's own table (the map's largest bands, the swings), by card id
-            **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
-        },
+        # each table's rows, column-coded when shorter (datafiles.coded_rows)
+        "rows": {k: datafiles.coded_rows(v) for k, v in _printed_rows(ctx).items()},
+    }
+
+
+def _printed_rows(ctx: DayContext) -> dict[str, list[list[str]]]:
+    """The body rows of each table `printed_figures` holds, by table name."""
+    return {
+        "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
+        "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
+        "scenarios": [
+            [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above] for s in ctx.scenarios
+        ],
+        "bands": [list(r) for r in ctx.heat.table.rows] if ctx.heat else [],
+        # each chart card's own table (the map's largest bands, the swings), by card id
+        **{c.id: [list(r) for r in c.table.rows] for c in ctx.charts if c.table},
     }
 
 
 def coded_whatif(whatif: dict | None) -> dict | None:
     """The what-if bands as a day file holds them: each list in its exact column coding
-    (the middle prices of a regular grid as deltas, the other side's zeros as runs)."""
-    if whatif is None:
-        return None
+    (the middle prices of a regular grid as deltas, the other side's zeros as runs, the
+    exact notionals as base64 doubles), or the venues whose bands add up to them
+    (`summed_whatif`)."""
+    if whatif is None or "sum_of" in whatif:
+        return whatif
     return {
         "spot": whatif["spot"],
         **{k: code_column(whatif[k]) for k in ("mid", "l", "s")},
@@ -397,6 +436,8 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
             "charts": charts,
             "heat": heat,
             "whatif": coded_whatif(ctx.whatif),
+            # every view's level prices: the charts' `$marks` values are built from them
+            "levels": ctx.level_prices,
             # each switch view's caption fields (charts.js layerNotes builds the captions)
             "notes": {c.id: c.view_notes for c in ctx.charts if c.view_notes},
             # a venue's figures for the venue switch; the aggregate's are in the page itself

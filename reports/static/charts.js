@@ -58,7 +58,7 @@
   /* The caption of every switch view of a chart that follows the layer switch (spans
      [data-layer-note] in its figcaption; the page prints the first view's): the chart's
      caption pattern filled with the first view's fields, the view's own from the day
-     data's "notes", and as lines the labels of the view's level marks
+     data's "notes" (its name from assets/specs.js when they do not give it), and as lines the labels of the view's level marks
      (reports.cards.liq_map._desc). Only the selected view's is shown. */
   function layerNotes(day) {
     var notes = day.notes || {};
@@ -71,6 +71,8 @@
         var views = Object.keys(notes[id]), spans = [];
         views.forEach(function (view, i) {
           var a = Object.assign({}, desc.a, notes[id][view]);
+          // a view's name: assets/specs.js ("view <scenario/layer>") unless the notes give it
+          if (!notes[id][view].view) { a.view = window.liqData.text({ $text: "view " + view, a: {} }); }
           a.totals = notes[id][view].totals || "";
           var lines = marks.filter(function (m) { return m.k === view; })
             .map(function (m) { return m.label; });

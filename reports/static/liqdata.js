@@ -79,11 +79,16 @@
       out = column(c.$dec[1]).map(function (v) { return v / scale; });
     } else if (c.$sig !== undefined) {
       out = unsig(c.$sig[0], c.$sig[1]);
-    } else if (c.$nulls) {
-      var held = column(c.$nulls[1]), h = 0;
-      c.$nulls[0].forEach(function (count, r) {
-        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : null); }
+    } else if (c.$nulls || c.$zeros) {
+      var parts = c.$nulls || c.$zeros, gap = c.$nulls ? null : 0;
+      var held = column(parts[1]), h = 0;
+      parts[0].forEach(function (count, r) {
+        for (var q = 0; q < count; q++) { out.push(r % 2 === 0 ? held[h++] : gap); }
       });
+    } else if (c.$f64 !== undefined) { // little-endian IEEE doubles, base64
+      var bin = atob(c.$f64), dv = new DataView(new ArrayBuffer(bin.length));
+      for (i = 0; i < bin.length; i++) { dv.setUint8(i, bin.charCodeAt(i)); }
+      for (i = 0; i < bin.length; i += 8) { out.push(dv.getFloat64(i, true)); }
     } else {
       throw new Error("unknown column coding " + Object.keys(c).join(","));
     }
@@ -129,6 +134,9 @@
         });
       });
     }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$marks) {
+      return load(v.$marks).then(function (f) { return levelMarks(f.levels, v); });
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && (v.$candles || v.$closes)) {
       return ohlcBetween(v.$candles || v.$closes, v.from - HOUR, v.to).then(function (q) {
         if (v.$candles) {
@@ -141,6 +149,147 @@
   }
 
   var HOUR = 3600000;
+
+  /* ---- level marks: reports.key_levels (_marks, _label_places, resolve_marks) and the
+     price and percentage formats of reports.notation, giving the same text ---- */
+  var MINUS = "\u2212";
+  var LABEL_GAP = 0.05;
+  var POW10_NEG = [1, 0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11];
+  var EXACT_HALF = "5" + new Array(25).join("0"); // a 5 and 24 zeros
+
+  /* |x| with n decimals as Python formats it: the exact value rounded, a half to even
+     (toFixed takes it away from zero); the sign in front ("-0.0" for a tiny negative). */
+  function pyFixed(x, n) {
+    var a = Math.abs(x), s = a.toFixed(n);
+    if (n + 25 <= 100) {
+      var long = a.toFixed(n + 25);
+      if (long.slice(-25) === EXACT_HALF) {
+        var cut = long.slice(0, long.length - 25);
+        if (cut.charAt(cut.length - 1) === ".") { cut = cut.slice(0, -1); }
+        if ((cut.charCodeAt(cut.length - 1) - 48) % 2 === 0) { s = cut; }
+      }
+    }
+    return (x < 0 || Object.is(x, -0) ? "-" : "") + s;
+  }
+
+  function pyRound(x, n) { return Number(pyFixed(x, n)); }
+
+  /* Python's format(x, ".<p>g") */
+  function pyG(x, p) {
+    if (x === 0) { return Object.is(x, -0) ? "-0" : "0"; }
+    var a = Math.abs(x), e = Math.floor(Math.log10(a)), s, digits;
+    for (var tries = 0; tries < 3; tries++) {
+      s = pyFixed(a, Math.max(0, p - 1 - e));
+      digits = s.replace(".", "").replace(/^0+/, "");
+      if (p - 1 - e < 0) { digits = digits.slice(0, digits.length + (p - 1 - e)); }
+      if (digits.length > p) { e += 1; } else if (digits.length < p) { e -= 1; } else { break; }
+    }
+    var out;
+    if (e < -4 || e >= p) {
+      var m = digits.charAt(0) + "." + digits.slice(1);
+      m = m.replace(/0+$/, "").replace(/\.$/, "");
+      out = m + "e" + (e < 0 ? "-" : "+") + (Math.abs(e) < 10 ? "0" : "") + Math.abs(e);
+    } else {
+      out = s.indexOf(".") >= 0 ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+    }
+    return (x < 0 ? "-" : "") + out;
+  }
+
+  function grouped(s) {
+    return s.replace(/^\d+/, function (int) { return int.replace(/\B(?=(\d{3})+(?!\d))/g, ","); });
+  }
+
+  function halfUp(x, step) {
+    var v = Math.floor(Math.abs(x) / step + 0.5) * step;
+    return x < 0 ? -v : v;
+  }
+
+  /* reports.notation.shown_price / fmt_price under a price scale of `dec` decimals */
+  function shownPrice(x, dec) {
+    var a = Math.abs(x);
+    if (a >= 10000) { return halfUp(x, 100); }
+    if (a >= 1000) { return halfUp(x, 10); }
+    if (dec !== null) { return pyRound(halfUp(x, POW10_NEG[dec]), dec); }
+    if (a >= 1) { return pyRound(halfUp(x, 0.01), 2); }
+    return Number(pyG(x, 4));
+  }
+
+  function fmtPrice(x, dec) {
+    var v = shownPrice(x, dec), sign = v < 0 ? MINUS : "", a = Math.abs(v);
+    if (a >= 1000) { return sign + "$" + grouped(pyFixed(a, 0)); }
+    if (dec !== null) { return sign + "$" + grouped(pyFixed(a, dec)); }
+    if (a >= 1) { return sign + "$" + grouped(pyFixed(a, 2)); }
+    return sign + "$" + pyG(a, 4);
+  }
+
+  function fmtPct(x) {
+    var s = pyFixed(x * 100, 1);
+    return (s.charAt(0) === "-" ? s : "+" + s).replace("-", MINUS) + "%";
+  }
+
+  function labelPlaces(marks, lo, hi) {
+    marks.forEach(function (m) { m.ly = m.c; });
+    if (lo === null || hi === null || !(hi > lo)) { return; }
+    var gap = (hi - lo) * LABEL_GAP;
+    [marks.filter(function (m) { return m.kind === "spot"; }),
+     marks.filter(function (m) { return m.kind !== "spot"; })].forEach(function (column) {
+      var ceiling = hi - gap;
+      column.slice().sort(function (a, b) { return b.c - a.c; }).forEach(function (m) {
+        m.ly = Math.min(m.c, ceiling);
+        ceiling = m.ly - gap;
+      });
+      var floor = lo + gap / 2;
+      if (column.some(function (m) { return m.ly < floor; })) {
+        var lowest = Math.min.apply(null, column.map(function (m) { return m.ly; }));
+        var lift = floor - lowest;
+        column.forEach(function (m) { m.ly = Math.min(m.ly + lift, hi - gap); });
+      }
+    });
+  }
+
+  /* One view's marks from its row of the day file's levels (reports.key_levels._marks). */
+  function viewMarks(row, lo, hi, dec) {
+    var spot = row[1], marks = [], nd = dec === null ? 2 : Math.max(2, dec + 1);
+    if (spot !== null) { marks.push({ c: spot, price: spot, kind: "spot", side: "", label: "Now" }); }
+    [["above", "shorts", row[2], row[3]], ["below", "longs", row[4], row[5]]].forEach(function (s) {
+      if (s[2] !== null) {
+        marks.push({ c: s[2], price: s[2], kind: "nearest", side: s[0], label: "Nearest " + s[1] });
+      }
+      if (s[3] !== null) {
+        marks.push({ c: s[3], price: s[3], kind: "p90", side: s[0],
+                     label: "90% " + s[1] + (row[6] ? " in window" : "") });
+      }
+    });
+    marks.forEach(function (m) {
+      var text = m.label + " " + fmtPrice(m.price, dec);
+      if (m.kind !== "spot" && spot !== null && spot) { text += " (" + fmtPct(m.price / spot - 1) + ")"; }
+      if (lo !== null && m.price < lo) { m.c = lo; text = "\u2193 " + text; }
+      else if (hi !== null && m.price > hi) { m.c = hi; text = "\u2191 " + text; }
+      m.label = text;
+    });
+    labelPlaces(marks, lo, hi);
+    marks.forEach(function (m) {
+      m.c = pyRound(m.c, nd); m.price = pyRound(m.price, nd); m.ly = pyRound(m.ly, nd);
+    });
+    return marks;
+  }
+
+  /* A {$marks: key, views, lo, hi, f} value: the level marks of the chosen views of the
+     day file's `levels`, with fields f (reports.key_levels.resolve_marks). */
+  function levelMarks(levels, v) {
+    var lo = v.lo === undefined ? null : v.lo, hi = v.hi === undefined ? null : v.hi;
+    var dec = levels.dec === undefined ? null : levels.dec, out = [];
+    v.views.forEach(function (i) {
+      var row = levels.rows[i];
+      viewMarks(row, lo, hi, dec).forEach(function (m, j) {
+        m.row = j; m.k = row[0];
+        var o = {};
+        v.f.forEach(function (f) { o[f] = m[f]; });
+        out.push(o);
+      });
+    });
+    return out;
+  }
 
   /* A {$text: name, a: fields} value: the text pattern of assets/specs.js with its {field}s
      filled (reports.charts.spec.fill_text). */
@@ -369,7 +518,7 @@
   }
 
   window.liqData = { threshold: threshold, setMonths: setMonths, load: load, spec: spec, compose: compose, resolveValue: resolveValue,
-                     text: text,
+                     text: text, fmtPrice: fmtPrice, fmtPct: fmtPct, levelMarks: levelMarks,
                      column: column,
                      monthsBetween: monthsBetween };
 })();

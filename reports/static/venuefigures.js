@@ -93,6 +93,17 @@
     });
   }
 
+  /* A table's rows: a list of rows, or {$rows: columns} with each column in a column
+     coding (reports.datafiles.coded_rows). */
+  function tableRows(v) {
+    if (!v || Array.isArray(v)) { return v || []; }
+    var cols = v.$rows.map(window.liqData.column), out = [];
+    for (var i = 0; i < (cols.length ? cols[0].length : 0); i++) {
+      out.push(cols.map(function (c) { return c[i]; }));
+    }
+    return out;
+  }
+
   /* Show the figures of day data file `day` (its venue's): the page's own venue from the
      page, another from the file's "printed"; a file written before the printed figures
      existed leaves the page as it is. */
@@ -115,7 +126,7 @@
     });
     // a table the venue has no rows for is left empty
     Array.prototype.forEach.call(document.querySelectorAll("[data-printed-rows]"), function (tbody) {
-      fillRows(tbody, printed.rows[tbody.getAttribute("data-printed-rows")] || []);
+      fillRows(tbody, tableRows(printed.rows[tbody.getAttribute("data-printed-rows")]));
     });
     // each chart's caption: its spec's description; a chart with a caption per switch
     // view (the map's, from the day data's "notes") is captioned by charts.js layerNotes

@@ -35,11 +35,35 @@
     return out;
   }
 
-  /* Liquidated between spot and `price`: {side, usd} from one day file's whatif (its
-     lists may be column codings, docs/api.md). */
-  function sumTo(coded, price) {
-    var col = window.liqData.column;
-    var w = { spot: coded.spot, mid: col(coded.mid), l: col(coded.l), s: col(coded.s) };
+  /* A day file's what-if bands {spot, mid, l, s} (a Promise): its own (lists in column
+     codings, docs/api.md), or with "sum_of" the named venues' day files' bands added band
+     by band, venue after venue (reports.datafiles.whatif_bands). */
+  function bandsOf(f) {
+    var col = window.liqData.column, w = f.whatif;
+    if (!w.sum_of) {
+      return Promise.resolve({ spot: w.spot, mid: col(w.mid), l: col(w.l), s: col(w.s) });
+    }
+    var keys = w.sum_of.map(function (v) { return f.symbol + "/" + v + "/day-" + f.day; });
+    return Promise.all(keys.map(window.liqData.load)).then(function (parts) {
+      var sums = {}, mids = [];
+      parts.forEach(function (p) {
+        var mid = col(p.whatif.mid), l = col(p.whatif.l), s = col(p.whatif.s);
+        for (var i = 0; i < mid.length; i++) {
+          var k = String(mid[i]);
+          if (!sums[k]) { sums[k] = [0, 0]; mids.push(mid[i]); }
+          sums[k][0] += l[i];
+          sums[k][1] += s[i];
+        }
+      });
+      mids.sort(function (a, b) { return a - b; });
+      return { spot: w.spot, mid: mids,
+               l: mids.map(function (m) { return sums[String(m)][0]; }),
+               s: mids.map(function (m) { return sums[String(m)][1]; }) };
+    });
+  }
+
+  /* Liquidated between spot and `price`: {side, usd} from a day file's what-if bands. */
+  function sumTo(w, price) {
     var up = price > w.spot, usd = 0;
     for (var i = 0; i < w.mid.length; i++) {
       var m = w.mid[i];
@@ -60,13 +84,15 @@
     if (!(price > 0)) { note.textContent = "Type a price above zero."; return Promise.resolve(); }
     var src = sources();
     return Promise.all(src.map(function (s) { return window.liqData.load(s[1]); })).then(function (files) {
+      return Promise.all(files.map(function (f) { return f.whatif ? bandsOf(f) : null; }));
+    }).then(function (bands) {
       var body = table.tBodies[0];
       body.innerHTML = "";
       var spot = null;
-      files.forEach(function (f, i) {
-        if (!f.whatif) { return; }
-        spot = spot === null ? f.whatif.spot : spot;
-        var r = sumTo(f.whatif, price), tr = document.createElement("tr");
+      bands.forEach(function (w, i) {
+        if (!w) { return; }
+        spot = spot === null ? w.spot : spot;
+        var r = sumTo(w, price), tr = document.createElement("tr");
         tr.setAttribute("data-venue", src[i][2]);
         cell(tr, src[i][0], "th");
         cell(tr, r.side);
