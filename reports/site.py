@@ -59,6 +59,7 @@ from reports.downloads import (
     month_downloads,
     month_href,
     months_to_write,
+    names_as_of,
     remove_other_downloads,
     remove_venue_folders,
     venues_table,
@@ -255,12 +256,13 @@ def _build_symbol(
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     # the month downloads before the pages that link them
     month_names = _write_month_downloads(conn, writer, data, venues, render, source)
+    parts = _download_parts(data, venues)
 
     def downloads_of(d: date) -> dict[str, list[str]]:
         m = month_start(d)
         if m not in month_names:
             month_names[m] = month_downloads(out_dir, symbol, m)
-        return month_names[m]
+        return names_as_of(month_names[m], parts, d)
 
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
@@ -345,6 +347,14 @@ def _build_symbol(
     return summary, published
 
 
+def _download_parts(data: MartData, venues: VenueSet) -> list[MartData]:
+    """What the month downloads hold: the aggregate, then each venue with days (two or more)."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    return parts
+
+
 def _write_month_downloads(
     conn: duckdb.DuckDBPyConnection,
     writer: SiteWriter,
@@ -356,9 +366,7 @@ def _write_month_downloads(
     """The month downloads (reports.downloads) of the months this build touches, the
     aggregate and, with two or more venues, each venue in the same files; month -> name ->
     formats."""
-    parts = [data]
-    if venues.split:
-        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    parts = _download_parts(data, venues)
     return {
         m: write_month_downloads(writer, conn, parts, m, source)
         for m in months_to_write(writer.out_dir, parts, render)
