@@ -75,6 +75,7 @@ bench: $(BIN)/.dev
 	$(BIN)/python benchmarks/site.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/nowcast.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf data site/* .dagster_home test-artifacts

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import altair as alt
 
 from reports.charts.spec import (
@@ -18,6 +16,7 @@ from reports.charts.spec import (
     ph,
     usd_expr,
 )
+from reports.charts.template_cache import cached_template
 
 
 def _time_axis(fmt: str | None = None) -> alt.Axis:
@@ -28,7 +27,7 @@ def _daily_x() -> alt.X:
     return alt.X("x:T", scale=alt.Scale(type="utc"), axis=_time_axis("%d %b %y"))
 
 
-@functools.cache
+@cached_template
 def oi_price_template() -> Template:
     base = alt.Chart(alt.Data(values=ph("daily"))).transform_calculate(
         day="utcFormat(datum.x, '%d %b %Y')",
@@ -70,7 +69,7 @@ def oi_price_template() -> Template:
     return build_template("oi_price", chart)
 
 
-@functools.cache
+@cached_template
 def funding_template() -> Template:
     base = alt.Chart(alt.Data(values=ph("daily"))).transform_calculate(
         fp="datum.f * 100",

@@ -8,7 +8,6 @@ log scale labelled in the site's notation (`X:1 shorts` / `X:1 longs`).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from reports.charts.spec import (
     text_ref,
     usd_expr,
 )
+from reports.charts.template_cache import cached_template
 from reports.notation import fmt_imbalance, fmt_price, fmt_usd, ok, row_sides
 
 CLOSE = "#f2a33a"
@@ -165,7 +165,7 @@ def _tips() -> list[alt.Tooltip]:
     ]
 
 
-@functools.cache
+@cached_template
 def history_risk_template() -> Template:
     """At-risk totals per side (left axis) and the imbalance on a log scale (right axis)."""
     side_scale = alt.Scale(domain=["Shorts at risk", "Longs at risk"], range=[SHORT, LONG])
@@ -209,7 +209,7 @@ def history_risk_template() -> Template:
     return build_template("history_risk", chart)
 
 
-@functools.cache
+@cached_template
 def history_levels_template() -> Template:
     """The close between both 90 % levels (squeeze ceiling above, flush floor below)."""
     band = (

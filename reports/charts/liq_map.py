@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import altair as alt
 
 from reports.charts.spec import (
@@ -19,6 +17,7 @@ from reports.charts.spec import (
     text_pattern,
     usd_expr,
 )
+from reports.charts.template_cache import cached_template
 from transforms.model.layers import LAYER_LABELS, LAYER_VIEWS
 from transforms.model.scenarios import SCENARIO_LABELS
 
@@ -48,7 +47,7 @@ VIEW_TEXTS = {
 }
 
 
-@functools.cache
+@cached_template
 def liq_map_template() -> Template:
     """The liquidation map: rows of every layer view (field `k`, with the cumulative curves
     `lc`/`sc` precomputed by the build), filtered by the `layer` signal the page's switch

@@ -4,18 +4,17 @@ modelled shorts, realized shorts side by side, realized drawn lighter."""
 
 from __future__ import annotations
 
-import functools
-
 import altair as alt
 
 from reports.charts.side_bars import side_bars_template
 from reports.charts.spec import Template
+from reports.charts.template_cache import cached_template
 
 KINDS = ["Modelled", "Realized"]
 SERIES = ["Modelled longs", "Realized longs", "Modelled shorts", "Realized shorts"]
 
 
-@functools.cache
+@cached_template
 def moves_template() -> Template:
     return side_bars_template(
         "moves",

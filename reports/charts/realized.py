@@ -4,12 +4,11 @@ two-side bar charts (reports.charts.side_bars)."""
 
 from __future__ import annotations
 
-import functools
-
 import altair as alt
 
 from reports.charts.side_bars import SIDES, side_bars_template
 from reports.charts.spec import Template
+from reports.charts.template_cache import cached_template
 
 __all__ = ["SIDES", "realized_hourly_template", "realized_totals_template"]
 
@@ -17,7 +16,7 @@ VENUE_ORDER = ["Bybit", "Binance"]  # venue labels as the card writes them
 HOURS = [f"{h:02d}" for h in range(24)]  # the day's hours (UTC), always all 24
 
 
-@functools.cache
+@cached_template
 def realized_totals_template() -> Template:
     """Bars per series ("Binance realized", "Binance modelled", ...), both sides."""
     return side_bars_template(
@@ -35,7 +34,7 @@ def realized_totals_template() -> Template:
     )
 
 
-@functools.cache
+@cached_template
 def realized_hourly_template() -> Template:
     """The day's 24 hours (UTC): realized longs above zero, shorts below, one bar per venue."""
     return side_bars_template(

@@ -116,6 +116,17 @@ class Template:
         object.__setattr__(self, "text", text)
         REGISTRY[self.name] = self
 
+    @classmethod
+    def restored(cls, name: str, text: str) -> Template:
+        """A template whose text was built and processed before, in this or another process
+        (reports/charts/template_cache.py): registered as it is (its bare-number placeholders
+        make it JSON only once filled, so it cannot be processed again)."""
+        template = object.__new__(cls)
+        object.__setattr__(template, "name", name)
+        object.__setattr__(template, "text", text)
+        REGISTRY[name] = template
+        return template
+
     def placeholders(self) -> tuple[set[str], set[str]]:
         return set(_PH.findall(self.text)), set(_NUM.findall(self.text))
 

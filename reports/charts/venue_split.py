@@ -5,7 +5,6 @@ Every tooltip text is formatted by the build (`reports.notation`), never by Vega
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -22,6 +21,7 @@ from reports.charts.spec import (
     num,
     ph,
 )
+from reports.charts.template_cache import cached_template
 from transforms.venues import venue_label, venue_names
 
 # one colour per registered venue (transforms/venues.py order: the reference venue first)
@@ -60,7 +60,7 @@ def _per_page_scale(template: Template) -> Template:
     return Template(template.name, text)
 
 
-@functools.cache
+@cached_template
 def venue_risk_template() -> Template:
     """Horizontal bars per measure (shorts at risk, longs at risk, open interest), stacked by
     venue. Rows: m (measure), o (its order), venue, x (USD), txt (value and share)."""
@@ -92,7 +92,7 @@ def venue_risk_template() -> Template:
     return _per_page_scale(build_template("venue_risk", chart))
 
 
-@functools.cache
+@cached_template
 def venue_map_template() -> Template:
     """Notional per price band stacked by venue and side (rows: lo = the band's low edge, s =
     series, v0/v1 = the segment's bottom and top in USD, stacked by the build; the band width

@@ -23,8 +23,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 import numpy as np
 
-from reports.charts.heatmap_spec import VIRIDIS
-from reports.charts.raster import png_data_url, quantize, window_vmax
+from reports.charts.raster import VIRIDIS, png_data_url, quantize, window_vmax
 from reports.formats import iso_z
 from reports.notation import (
     fmt_imbalance,
