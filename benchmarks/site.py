@@ -5,7 +5,8 @@ fixture warehouse, built in full and then grown by one day.
                                         [--tiers benchmarks/site_tiers.json]
 
 Prints: site size (target <= 50 MB for 3 symbols x 2 venues x 1 year), a day page's own HTML
-(target <= 40 KB), the full build's seconds (target <= 30 s for the year), adding one day
+(target <= 40 KB), the full build's wall and CPU seconds (target <= 30 s for the year) and peak
+RSS (the fixture is made in a child process, so it is the builds' own), adding one day
 (target <= 3 s) and the size of a 20-symbol year (tiers from the tier file: each tier's
 symbols, prices and venues; target <= 300 MB), estimated from the bytes this build wrote per
 symbol, venue and day. Timings on a shared machine are noisy.
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -45,6 +48,18 @@ def tier_symbols(path: Path) -> list[tuple[str, float, list[str]]]:
     """(symbol, price, venues) of every tier, in file order."""
     tiers = json.loads(path.read_text())["tiers"]
     return [(s, float(p), t["venues"]) for t in tiers for s, p in t["symbols"].items()]
+
+
+def warehouse_apart(db: Path, days: int, symbols: list[tuple[str, float, list[str]]]) -> list:
+    """`warehouse` in a child process, so this process's peak RSS is the builds' own."""
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        return pool.apply(warehouse, (db, days, symbols))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (Linux: ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def warehouse(db: Path, days: int, symbols: list[tuple[str, float, list[str]]]) -> list:
@@ -129,7 +144,7 @@ def main() -> int:
     try:
         t = time.perf_counter()
         db = tmp / "warehouse.duckdb"
-        days = warehouse(db, args.days, chosen)
+        days = warehouse_apart(db, args.days, chosen)
         before = tmp / "before.duckdb"
         shutil.copy(db, before)
         drop_days_after(before, days[-2])
@@ -166,6 +181,7 @@ def main() -> int:
         print(
             f"full build:         {t_full:7.1f} s wall, {c_full:.1f} s CPU  ({len(days) - 1} days)"
         )
+        print(f"peak RSS of the builds: {peak_rss_mb():.0f} MB  (the fixture is made apart)")
         if len(days) < 365:
             print(
                 f"  scaled to a year: {t_full * per_year:7.1f} s wall, "

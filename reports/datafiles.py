@@ -8,13 +8,16 @@ but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of th
     <SYMBOL>/<venue>/daily           every day's figures (the daily series of the charts)
     <SYMBOL>/<venue>/heat-YYYY-MM    the month's hourly heatmap (a log-coded PNG) and OHLC
     <SYMBOL>/<venue>/day-YYYY-MM-DD  one day's charts: values filled into assets/specs.js
+    <SYMBOL>/<venue>/moves           every confirmed swing (the moves card's rows)
     <SYMBOL>/<venue>/latest          the latest day's figures and map (stable URL)
 
 `venue` is `all` for the aggregate or a venue id (transforms/venues.py). Inside chart
 values, `{"$series": key, "name", "from", "to", "as"}` stands for rows of a shared daily
 series between two days (inclusive), `{"$path": ...}` for a price path built from the
-heat months' OHLC and `{"$marks": key, ...}` for level marks built from the `levels` of a
-day file, so no file repeats what another file holds, nor a day file within itself.
+heat months' OHLC, `{"$marks": key, ...}` for level marks built from the `levels` of a
+day file and `{"$moves": key, "day", "n", "run"}` for the last swings of the shared moves
+file known on a day, so no file repeats what another file holds, nor a day file within
+itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from reports import queries
+from reports.cards.moves import resolve_moves
 from reports.charts.raster import candles
 from reports.charts.spec import code_column, decode_column, uncompact
 from reports.key_levels import resolve_marks
@@ -36,6 +40,7 @@ from reports.notation import ok, price_scale, row_sides
 
 API_VERSION = 2
 SCHEMA_ID = "https://liqmap.invalid/api/v2/schema.json"
+MOVES = "moves"  # the shared moves file's name (every confirmed swing of a venue)
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 
@@ -250,6 +255,8 @@ def resolve(value: Any, load: Callable[[str], Any]) -> Any:
         return [dict(zip(cols, r, strict=True)) for r in rows]
     if "$marks" in value:
         return resolve_marks(load(value["$marks"])["levels"], value)
+    if "$moves" in value:
+        return resolve_moves(value, load(value["$moves"])["moves"]["rows"])
     if "$candles" in value or "$closes" in value:
         prefix = value.get("$candles", value.get("$closes"))
         ohlc = _ohlc(load, prefix, value["from"] - HOUR_MS, value["to"])

@@ -13,8 +13,10 @@ touched by builds of later months. One folder per venue and month with the aggre
 and each day's swings repeated in every folder was ~860 kB per symbol-month of the demo;
 one folder with each row once is ~540 kB (the maps' doubles, kept exact, are most of it).
 The heatmap is not repeated here: the shared heat month files of the data API (docs/api.md)
-hold every hour of it. The whole daily history of a symbol is one file (`<SYMBOL>/daily.csv`,
-rewritten by every build), linked from the archives. A day page rendered again drops the
+hold every hour of it, nor the daily figures in a symbol-wide file: a whole-history
+`<SYMBOL>/daily.csv` and `venues.csv`, rewritten by every build, repeated the month files'
+rows (~390 kB per symbol of the demo year); the daily series of the data API
+(`data/<SYMBOL>/<venue>/daily.js`) is the one file of every day. A day page rendered again drops the
 per-day files an older build put beside it; pages not rendered again keep theirs (they
 link them), and an older build's per-venue month folders until a build renders every day.
 """
@@ -39,7 +41,6 @@ from reports import queries
 from reports.heat_tiles import month_id, month_start, next_month
 from reports.loaders import MartData
 from reports.notation import row_imbalance
-from reports.venue_set import VenueSet
 from reports.writer import SiteWriter
 
 DOWNLOADS_DIR = "downloads"  # <SYMBOL>/downloads/YYYY-MM/
@@ -132,23 +133,6 @@ def daily_row(row: Mapping[str, Any]) -> dict[str, Any]:
     for col, window in IMBALANCE_COLUMNS:
         out[col] = row_imbalance(row, window).text
     return out
-
-
-def daily_history_table(data: MartData) -> pa.Table:
-    """Every published day's headline figures of one symbol (`<SYMBOL>/daily.csv`)."""
-    return pa.Table.from_pylist([daily_row(data.base(d)) for d in data.days])
-
-
-def venues_table(venues: VenueSet, days: list[date]) -> pa.Table:
-    """Each venue's headline figures on `days` (a `venue` column first), by day and venue:
-    every day in `<SYMBOL>/venues.csv` (a month's `daily.csv` holds them by venue)."""
-    rows = [
-        {"venue": v, **daily_row(base)}
-        for d in days
-        for v in venues.venues
-        if (base := venues.per_venue[v].metrics.get(d, {}).get("base")) is not None
-    ]
-    return pa.Table.from_pylist(rows)
 
 
 def month_folder(symbol: str, month: date) -> str:
@@ -286,6 +270,16 @@ def remove_venue_folders(out_dir: Path, symbol: str) -> None:
                     month.rmdir()
         with contextlib.suppress(OSError):
             venue.rmdir()
+
+
+SYMBOL_CSVS = ("daily.csv", "venues.csv")  # an older build's whole-history files
+
+
+def remove_symbol_csvs(out_dir: Path, symbol: str) -> None:
+    """Delete an older build's symbol-wide `daily.csv` and `venues.csv` (every day's figures,
+    rewritten by every build): the month downloads hold their rows."""
+    for name in SYMBOL_CSVS:
+        (Path(out_dir) / symbol / name).unlink(missing_ok=True)
 
 
 def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 
 from reports import queries
-from reports.notation import chart_price, ok
+from reports.notation import chart_price, chart_price_decimals, ok
 from reports.scenarios import scenario_order
 from transforms.model.layers import LAYER_VIEWS
 from transforms.venues import AGGREGATE_VENUE
@@ -92,32 +92,53 @@ def _by_day(rows: list[Record]) -> dict[date, list[Record]]:
     return out
 
 
-BULK_DAYS = 8  # a build of more days than this reads every day's map in one query
+BULK_DAYS = 8  # a build of more days than this reads the maps a month at a time
+
+
+def _month_rows(
+    conn: duckdb.DuckDBPyConnection, data: MartData, d: date, kind: str, sql: str
+) -> list[Record]:
+    """Day `d`'s rows of `sql` (LIQ_MAP_RANGE or LAYER_MAP_RANGE) from one query for d's
+    whole month, kept in `data.maps[kind]` until a day of another month is asked for: one
+    query per month, not per day (per-day queries cost a large part of each page), and not
+    one for the whole history either (a year of map rows as records took gigabytes)."""
+    first = d.replace(day=1)
+    held = data.maps.get(kind)
+    if held is None or held[0] != first:
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        data.maps[kind] = None  # the previous month is dropped before the next is read
+        rows = queries.rows(
+            conn, sql, symbol=data.symbol, venue=data.venue, day_from=first, day_to=last
+        )
+        held = data.maps[kind] = (first, _by_day(rows))
+    return held[1].get(d, [])
 
 
 def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
     """`liq_map_rows` of the symbol and venue of `data`; when the build renders many days
-    (`data.maps["bulk"]`), from one query for every day (one query per day cost a large
-    part of each page), else one query for the day."""
+    (`data.maps["bulk"]`), from one query for the month of `d` (`_month_rows`), else one
+    query for the day."""
     if not data.maps.get("bulk"):
         return liq_map_rows(conn, data.symbol, d, data.venue)
-    if "map" not in data.maps:
-        rows = queries.rows(conn, queries.LIQ_MAP_ALL, symbol=data.symbol, venue=data.venue)
-        data.maps["map"] = _by_day(rows)
-    return data.maps["map"].get(d, [])
+    return _month_rows(conn, data, d, "map", queries.LIQ_MAP_RANGE)
 
 
 def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
-    """`layer_map_rows` of the symbol and venue of `data`, one query for every day."""
+    """`layer_map_rows` of the symbol and venue of `data`, one query for the month of `d`
+    when the build renders many days (`_month_rows`)."""
     if not data.maps.get("bulk"):
         return layer_map_rows(conn, data.symbol, d, data.venue)
-    if "layers" not in data.maps:
-        try:
-            rows = queries.rows(conn, queries.LAYER_MAP_ALL, symbol=data.symbol, venue=data.venue)
-        except duckdb.CatalogException:
-            rows = []
-        data.maps["layers"] = _by_day(rows)
-    return data.maps["layers"].get(d, [])
+    try:
+        return _month_rows(conn, data, d, "layers", queries.LAYER_MAP_RANGE)
+    except duckdb.CatalogException:
+        data.maps["layers"] = (d.replace(day=1), {})
+        return []
+
+
+def drop_month_rows(data: MartData) -> None:
+    """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold (a symbol done)."""
+    for kind in ("map", "layers"):
+        data.maps.pop(kind, None)
 
 
 def liq_map_rows(
@@ -153,6 +174,17 @@ class PriceHistory:
     # the other heatmap views ("scenario/layer" -> 4-hourly cube) and hourly OHLC for candles
     views: dict[str, queries.HeatCube] = field(default_factory=dict)
     ohlc: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # chart_closes: decimals -> every hourly close as chart_price rounds it
+    rounded: dict[int, list[float]] = field(default_factory=dict, compare=False, repr=False)
+
+    def chart_closes(self) -> list[float]:
+        """`chart_price` of every close in `hour_c` under the current price scale, rounded
+        once for every window of every day page that draws them."""
+        nd = chart_price_decimals()
+        if nd not in self.rounded:
+            self.rounded[nd] = [round(c, nd) for c in self.hour_c.tolist()]
+        return self.rounded[nd]
 
     def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
         """Daily closes, placed at the end of their day, within [t0, t1]."""

@@ -83,12 +83,13 @@ WHERE venue = $venue AND symbol = $symbol AND day = $day
 ORDER BY scenario, layer, price_low
 """
 
-# every day's map of one symbol and venue (the site reads each day's: one query, not 365)
-LIQ_MAP_ALL = """
+# the days of one month of one symbol and venue (a full build reads a month at a time, so
+# its memory does not grow with the year: reports.loaders.map_rows_of)
+LIQ_MAP_RANGE = """
 SELECT day, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
 FROM mart.liq_map
-WHERE venue = $venue AND symbol = $symbol
+WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_to
 ORDER BY day, price_low
 """
 
@@ -130,11 +131,12 @@ WHERE symbol = $symbol AND list_contains($venues, venue) AND confirmed
 ORDER BY list_position($venues, venue), day, start_ts
 """
 
-LAYER_MAP_ALL = """
+# as LIQ_MAP_RANGE, every switch view's rows
+LAYER_MAP_RANGE = """
 SELECT day, scenario, layer, price_low, price_high, long_notional, short_notional,
        long_cum_from_spot, short_cum_from_spot, spot_price
 FROM mart.liq_layer_map
-WHERE venue = $venue AND symbol = $symbol
+WHERE venue = $venue AND symbol = $symbol AND day >= $day_from AND day <= $day_to
 ORDER BY day, scenario, layer, price_low
 """
 
@@ -262,16 +264,15 @@ class HeatCube:
         bi = np.clip(((lo + hi) / 2 - p0) // pw, 0, n_bins - 1).astype(np.int64)
         flat = hi_idx * n_bins + bi
         size = n_hours * n_bins
-        longs = np.bincount(flat, weights=np.asarray(res["long_notional"]), minlength=size)
-        shorts = np.bincount(flat, weights=np.asarray(res["short_notional"]), minlength=size)
-        return cls(
-            t0_ms=t0,
-            p0=float(p0),
-            pw=float(pw),
-            long=longs.reshape(n_hours, n_bins).astype(np.float32),
-            short=shorts.reshape(n_hours, n_bins).astype(np.float32),
-            step_ms=step_ms,
+        # each side summed in doubles, then kept as float32 before the other is summed (a
+        # year's double grid is some 80 MB: one at a time, not both)
+        longs, shorts = (
+            np.bincount(flat, weights=np.asarray(res[side]), minlength=size)
+            .reshape(n_hours, n_bins)
+            .astype(np.float32)
+            for side in ("long_notional", "short_notional")
         )
+        return cls(t0_ms=t0, p0=float(p0), pw=float(pw), long=longs, short=shorts, step_ms=step_ms)
 
 
 def hourly_ohlc(

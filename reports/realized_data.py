@@ -63,8 +63,15 @@ def load_realized_day(
         daily=_rows(conn, REALIZED_DAY, symbol=symbol, day=d),
         hourly=_rows(conn, REALIZED_HOURS, symbol=symbol, day=d),
         calibration=_rows(conn, CALIBRATION_AS_OF, symbol=symbol, day=d),
-        moves=_rows(conn, REALIZED_MOVES, symbol=symbol, starts=move_starts) if move_starts else [],
+        moves=load_realized_moves(conn, symbol, move_starts),
     )
+
+
+def load_realized_moves(
+    conn: duckdb.DuckDBPyConnection, symbol: str, move_starts: list[datetime]
+) -> list[Record]:
+    """The realized rows of the swings starting at `move_starts` (every venue's)."""
+    return _rows(conn, REALIZED_MOVES, symbol=symbol, starts=move_starts) if move_starts else []
 
 
 REALIZED_SPAN_HOURS = """

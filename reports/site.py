@@ -10,8 +10,6 @@
       <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
       <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
                                       every page of the symbol (rewritten by every build)
-      <SYMBOL>/daily.csv              the symbol's daily figures, every day (every build)
-      <SYMBOL>/venues.csv             each venue's daily figures, every day (two or more venues)
       <SYMBOL>/<venue>/index.html     one venue alone, its latest day, linking its month's
                                       downloads (rewritten by every build; two or more venues)
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
@@ -39,7 +37,8 @@ Venues: every page shows the aggregate across venues (`venue = 'all'`) and names
 up. With two or more venues, each dated page carries the split by venue (from the per-venue
 rows, so the split of every day stays published) and a venue switch; each venue alone gets
 one full page, its latest day, not one per day: a per-venue copy of every day would triple
-the site for figures the dated pages' split and `<SYMBOL>/venues.csv` already keep.
+the site for figures the dated pages' split and the month downloads' `daily.csv` (a row per
+venue and day) already keep. No symbol-wide CSV repeats the month files' rows.
 """
 
 from __future__ import annotations
@@ -54,19 +53,17 @@ import duckdb
 import jinja2
 
 from reports import api, datafiles
+from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
     archive_months,
-    csv_bytes,
-    daily_history_table,
-    mark_source,
     month_downloads,
     month_href,
     months_to_write,
     names_as_of,
     remove_other_downloads,
+    remove_symbol_csvs,
     remove_venue_folders,
-    venues_table,
     write_month_downloads,
 )
 from reports.heat_tiles import empty_month, month_id, month_start, month_tiles, next_month
@@ -74,6 +71,7 @@ from reports.loaders import (
     BULK_DAYS,
     HISTORY_DAYS,
     MartData,
+    drop_month_rows,
     load_mart_data,
     load_price_history,
     map_rows_of,
@@ -104,6 +102,7 @@ from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.params import render_params
 from reports.pages.redirect import redirect_page
+from reports.realized_data import load_realized_moves
 from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
@@ -238,9 +237,9 @@ def _build_symbol(
     venues: VenueSet,
     link_next: dict[date, date] | None = None,
 ) -> tuple[SymbolSummary, list[date]]:
-    """One symbol's day pages, latest page, archive, days.js and daily.csv (and with two or
-    more venues, each venue's page and venues.csv); `link_next`: pages whose "next" link is
-    pointed at a day rendered here (_Incremental)."""
+    """One symbol's day pages, latest page, archive and days.js (and with two or more
+    venues, each venue's page); `link_next`: pages whose "next" link is pointed at a day
+    rendered here (_Incremental)."""
     out_dir, symbol = writer.out_dir, data.symbol
     latest = data.days[-1]
     published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
@@ -329,8 +328,6 @@ def _build_symbol(
     writer.write(f"{symbol}/index.html", render_day(env, site, latest_ctx, index_nav), page=True)
     if venues.split:
         _build_venue_pages(conn, writer, env, site, venues, source, venue_latest, downloads_of)
-        table = mark_source(venues_table(venues, data.days), source)
-        writer.write_if_changed(f"{symbol}/venues.csv", csv_bytes(table))
     archive = render_archive(
         env, site, data, published, _archive_venues(venues), archive_months(out_dir, symbol)
     )
@@ -340,9 +337,6 @@ def _build_symbol(
         # above, the latest, venue and archive pages rewritten): an older build's per-venue
         # month folders go
         remove_venue_folders(out_dir, symbol)
-    writer.write_if_changed(
-        f"{symbol}/daily.csv", csv_bytes(mark_source(daily_history_table(data), source))
-    )
     summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
@@ -395,9 +389,9 @@ def _write_venue_data(
     render: list[date],
     synthetic: bool,
 ) -> dict[str, tuple[MartData, object]]:
-    """The shared files of the aggregate and of each venue: its daily series (every day) and
-    the heat months of the days rendered. Returns each venue's data and price history for
-    the days rendered (venues without rows on them are left out)."""
+    """The shared files of the aggregate and of each venue: its daily series (every day), its
+    confirmed swings and the heat months of the days rendered. Returns each venue's data and
+    price history for the days rendered (venues without rows on them are left out)."""
     out: dict[str, tuple[MartData, object]] = {}
     parts = [(AGGREGATE_VENUE, data)]
     if venues.split:
@@ -412,6 +406,20 @@ def _write_venue_data(
             writer,
             datafiles.key(symbol, v, "daily"),
             datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
+        )
+        # every confirmed swing, which the day files' moves charts list the last of
+        done = [m["start_ts"] for m in vdata.moves if m["confirmed"]]
+        realized = load_realized_moves(conn, symbol, done)
+        _write_data(
+            writer,
+            datafiles.key(symbol, v, datafiles.MOVES),
+            datafiles.envelope(
+                "moves",
+                symbol,
+                v,
+                synthetic,
+                {"moves": {"cols": MOVE_COLS, "rows": shared_moves(vdata.moves, realized, v)}},
+            ),
         )
         for m in months:
             if m < month_start(vdata.days[0]):
@@ -643,6 +651,10 @@ def build_site(
                 conn, writer, env, data, render, source, generated_at, venues,
                 link_next.get(data.symbol),
             )  # fmt: skip
+        # the symbol's month of map rows is not needed again: memory holds one symbol's
+        drop_month_rows(data)
+        for vdata in venues.per_venue.values():
+            drop_month_rows(vdata)
         summaries.append(summary)
         feed_items.append((data, published))
         rendered |= set(render)
@@ -659,6 +671,10 @@ def build_site(
     )
     writer.write("index.html", render_overview(env, site, summaries), page=True)
     writer.write("archive/index.html", render_symbols_archive(env, site, summaries), page=True)
+    for data, _, _ in loaded:
+        # an older build's symbol-wide daily.csv and venues.csv (the month downloads hold
+        # their rows): after the symbols' archive, the one page that linked daily.csv
+        remove_symbol_csvs(out_dir, data.symbol)
     writer.write("methodology/index.html", render_methodology(env, site, methodology_md), page=True)
     # every parameter set, linked from the day pages (mart.model_params: every symbol's)
     params = {h: r for data, _, _ in loaded for h, r in data.params.items()}

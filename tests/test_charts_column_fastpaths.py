@@ -40,3 +40,83 @@ def test_few_distinct_numbers_code_as_a_dictionary_in_order_of_first_appearance(
     assert col["$dict"][0] == seen
     assert decode_column(col) == _tight_all(values)
     assert np.array_equal(np.array(decode_column(col), dtype=float), np.array(values, dtype=float))
+
+
+def _sig_cases() -> list[np.ndarray]:
+    """Columns for `_sig_parts`: few significant digits (found), prices with cents (not),
+    mixes, and the edges the early stop leaves to the loop (near a power of ten, exponents
+    near the clip)."""
+    rng = np.random.default_rng(11)
+    m = rng.integers(-999, 1000, 200).astype(float)
+    e = rng.integers(-8, 12, 200)
+    sig3 = np.where(e >= 0, m * 10.0 ** np.abs(e), m / 10.0 ** np.abs(e))
+    cents = np.round(rng.uniform(100, 90_000, 200), 2)
+    cases = [
+        sig3,
+        cents,
+        np.concatenate([sig3[:50], cents[:3]]),
+        np.concatenate([sig3[:50], [0.0, 0.0, 123456.0]]),
+        np.array([999.9999999999, 1e-21, 1.5e-22, 1e22, 2.5e21, 99999.0, 12345.0, 0.0]),
+        np.array([1e-20, 3e-21, 7.77e-19, 999.0, 1000.0, 9.99e22]),
+        np.array([0.1 + 0.2, 1 / 3, 2 / 3, 100.0, 0.3]),
+        rng.uniform(-1e6, 1e6, 300),
+    ]
+    return [c for c in cases if np.isfinite(c).all()]
+
+
+@pytest.mark.parametrize("digits,limit", [(3, 2048), (4, 16384)])
+def test_sig_parts_early_stop_equals_trying_every_shift(monkeypatch, digits, limit) -> None:
+    """`_sig_parts` stops after the first shift when the values left fail every shift: the
+    same (m, e), or None, as trying every shift."""
+    from reports.charts import spec
+
+    fast = [spec._sig_parts(arr, digits, limit) for arr in _sig_cases()]
+    monkeypatch.setattr(spec, "_fails_every_shift", lambda *a: False)
+    slow = [spec._sig_parts(arr, digits, limit) for arr in _sig_cases()]
+    assert [f is None for f in fast] == [s is None for s in slow]
+    assert any(f is None for f in fast) and any(f is not None for f in fast)
+    for f, s in zip(fast, slow, strict=True):
+        if f is not None:
+            assert np.array_equal(f[0], s[0]) and np.array_equal(f[1], s[1])
+
+
+def test_sig_early_stop_leaves_the_edges_to_the_loop() -> None:
+    """The early stop's proof needs |value| < 10^(top + 1) and no clipped exponent: values
+    near a power of ten or at the exponent clip are left to the loop (False)."""
+    from reports.charts.spec import _fails_every_shift
+
+    def check(values: list[float], digits: int = 3, limit: int = 2048) -> bool:
+        a = np.abs(np.array(values))
+        return _fails_every_shift(a, np.floor(np.log10(a)).astype(np.int64), digits, limit)
+
+    assert check([70_123.45, 0.125])  # ordinary prices: stop early
+    assert not check([999.99999999999])  # log10 may round up to the next power
+    assert not check([1.5e-21])  # a shift's exponent would be clipped at -22
+    assert not check([3.3e22])  # ... or at 22
+    assert not check([70_123.45], digits=4, limit=8192)  # 10^digits must be under the limit
+
+
+def test_a_column_coded_again_is_looked_up_with_the_same_coding() -> None:
+    """`_column` remembers recent codings by the values' repr: columns equal under `==` but
+    not the same JSON (1, 1.0, True; 0.0 and -0.0 in a $sig column) never share a coding,
+    and a repeat gives what coding it afresh gives."""
+    import json
+
+    from reports.charts import spec
+
+    cols = [
+        [1] * 20,
+        [1.0] * 20,
+        [True] * 20,
+        [0.0, 1.5e6, 2.25e6] * 10,
+        [-0.0, 1.5e6, 2.25e6] * 10,
+        [None, 1.5, 2.0] * 10,
+        ["a", "b"] * 10,
+    ]
+    fresh = [json.dumps(spec._column_sized(c, 0, need_size=False)[0]) for c in cols]
+    spec._CODED.clear()
+    first = [json.dumps(spec._column(c)) for c in cols]
+    again = [json.dumps(spec._column(list(c))) for c in cols]
+    assert first == fresh and again == fresh
+    assert fresh[0] != fresh[2]  # ones and trues: equal under ==, coded differently
+    assert len(spec._CODED) == len(cols)

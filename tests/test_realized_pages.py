@@ -349,10 +349,12 @@ def test_a_venue_page_marks_and_compares_that_venue_only(realized_chain):
         span = load_realized_span(conn, "BTCUSDT", day, day)
         moves = [
             dict(zip(("start_ts", "confirmed", "pct_change", "from_price", "to_price",
-                      "long_liquidated", "short_liquidated"), r, strict=True))
+                      "long_liquidated", "short_liquidated", "day", "confirmed_ts"), r,
+                     strict=True))
             for r in conn.execute(
                 "SELECT start_ts, confirmed, pct_change, from_price, to_price, "
-                "long_liquidated, short_liquidated FROM mart.moves WHERE venue = 'binance' "
+                "long_liquidated, short_liquidated, day, confirmed_ts FROM mart.moves "
+                "WHERE venue = 'binance' "
                 "ORDER BY start_ts"
             ).fetchall()
         ]  # fmt: skip

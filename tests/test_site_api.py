@@ -36,7 +36,7 @@ def test_every_data_file_validates_against_the_schema(built):  # noqa: F811
         v.validate(obj)
         assert obj["synthetic_data"] is True
         kinds.add(obj["kind"])
-    assert kinds == {"day", "daily", "heat"}
+    assert kinds == {"day", "daily", "moves", "heat"}
     # every venue, every day: a day file per venue for each day it has
     for venue in ("all", "binance", "bybit"):
         assert list((out / "data" / SYMBOL / venue).glob("day-*.js")), venue

@@ -187,6 +187,21 @@ def test_page_renders_offline_and_accessible(site, server, browser, which, size,
 def test_tabs_are_keyboard_operable(site, server, browser):
     v = Visit(browser, f"{server}/{SYMBOL}/index.html")
     try:
+        # the tabs the page script built from the panels: one per timeframe, in order,
+        # each controlling its panel and labelling it
+        tabs = v.page.evaluate(
+            """() => Array.from(document.querySelectorAll('[role="tablist"] [role="tab"]'), t => [
+              t.id, t.textContent, t.getAttribute('aria-controls'), t.getAttribute('aria-selected'),
+              document.getElementById(t.getAttribute('aria-controls')).getAttribute('role'),
+              document.getElementById(t.getAttribute('aria-controls')).getAttribute('aria-labelledby')
+            ])"""
+        )
+        keys = [t[1] for t in tabs]
+        assert keys[:3] == ["24h", "1w", "1m"]
+        assert [t[0] for t in tabs] == [f"tab-heat-{k}" for k in keys]
+        assert all(t[2] == f"panel-heat-{t[1]}" and t[4:] == ["tabpanel", t[0]] for t in tabs)
+        assert [t[3] for t in tabs] == ["true"] + ["false"] * (len(tabs) - 1)
+        assert v.page.get_attribute('[role="tablist"]', "aria-label") == "Heatmap timeframe"
         first = v.page.locator('[role="tab"]').first
         first.focus()
         v.page.keyboard.press("ArrowRight")
@@ -321,5 +336,35 @@ def test_colour_threshold_lowers_the_top_and_the_hover_follows(site, browser):
         assert meta["vmax"] == half
         assert "50% of the 99th percentile" in v.page.inner_text("#heat-threshold-value")
         v.check_clean()
+    finally:
+        v.close()
+
+
+def test_an_old_day_lists_only_the_swings_known_that_day(site, browser):
+    """History as it was: an early day's page, opened from disk, draws its moves chart from
+    the symbol's shared moves file, which also holds swings confirmed later: the page lists
+    only those known by the end of its day, the rows Python resolves from the day file."""
+    from tests.site_data import data_file, page_specs
+
+    out, days = site
+    rows = data_file(out, f"{SYMBOL}/all/moves")["moves"]["rows"]
+    old = None
+    for d in days:
+        day = data_file(out, f"{SYMBOL}/all/day-{d.isoformat()}")
+        if "moves" in day["charts"] and any(r[1] > d.isoformat() for r in rows):
+            old = d
+            break
+    assert old is not None, "fixture needs a day with swings and a swing confirmed later"
+    page = out / SYMBOL / old.isoformat() / "index.html"
+    want = page_specs(out, page)["moves"]["datasets"]["rows"]
+    known = {r[0] for r in rows if r[1] <= old.isoformat()}
+    assert want and {r["start"] for r in want if "running" not in r["label"]} <= known
+    v = Visit(browser, page.as_uri())
+    try:
+        v.check_clean()
+        drawn = v.page.evaluate("document.getElementById('moves').__spec.datasets.rows")
+        assert drawn == want
+        later = {r[0] for r in rows if r[1] > old.isoformat()}
+        assert later and not later & {r["start"] for r in drawn}
     finally:
         v.close()

@@ -25,7 +25,7 @@ from reports.honesty import AT_RISK_CAVEAT, LIQUIDATED_CAVEAT
 from reports.page_inputs import MANIFEST
 from reports.site import build_site
 from reports.writer import write_atomic
-from tests.site_data import page_rasters, page_specs
+from tests.site_data import data_file, page_rasters, page_specs
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
 
 pytestmark = pytest.mark.xdist_group("fixture_site")
@@ -132,7 +132,6 @@ def test_every_page_exists(built):
         f"{SYMBOL}/index.html",
         f"{SYMBOL}/archive/index.html",
         f"{SYMBOL}/days.js",
-        f"{SYMBOL}/daily.csv",
         "archive/index.html",
         "methodology/index.html",
         "params/index.html",
@@ -371,9 +370,11 @@ def test_chart_specs_compile(built):
 def test_heatmap_modes(built):
     out, _, days = built
     text = (out / SYMBOL / days[-1].isoformat() / "index.html").read_text()
-    assert 'role="tablist"' in text
+    # the tabs are built by the page script from the panels (checked in the browser,
+    # test_site_browser.test_tabs_are_keyboard_operable): the page names them
+    assert 'data-tabs="Heatmap timeframe"' in text and 'role="tab"' not in text
     for key in ("24h", "1w", "1m"):
-        assert f'id="tab-heat-{key}"' in text
+        assert f'id="panel-heat-{key}" data-tab="{key}"' in text
     page = out / SYMBOL / days[-1].isoformat() / "index.html"
     specs = page_specs(out, page)
     # every timeframe is a raster, composed in the page from the shared heat tiles
@@ -569,3 +570,54 @@ def test_feed_keeps_each_symbols_last_60_days(tmp_path):
     assert len(links) == FEED_DAYS == 60
     assert links[0] == f"{SYMBOL}/{days[-1].isoformat()}/index.html"
     assert links[-1] == f"{SYMBOL}/{days[2].isoformat()}/index.html"
+
+
+def test_moves_charts_read_the_shared_swings_as_known_that_day(built):
+    """Every day file's moves chart is a `$moves` reference to the symbol's shared moves
+    file (no swing written into it but the running one) and stands for exactly the rows
+    the card drew from that day's swings: the last ones confirmed by the end of the day,
+    never one confirmed later."""
+    from reports.cards.moves import day_moves, moves_chart_rows, realized_by_start
+    from reports.datafiles import resolve
+    from reports.loaders import load_mart_data
+    from reports.realized_data import load_realized_day
+
+    out, db, days = built
+    shared = data_file(out, f"{SYMBOL}/all/moves")
+    assert shared["kind"] == "moves" and shared["moves"]["rows"]
+
+    def load(k):
+        return data_file(out, k)
+
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        data = load_mart_data(conn, SYMBOL)
+        later = 0
+        for d in days:
+            mv = day_moves(data, d)
+            day = data_file(out, f"{SYMBOL}/all/day-{d.isoformat()}")
+            if not mv:
+                assert "moves" not in day["charts"]
+                continue
+            value = day["charts"]["moves"]["v"]["rows"]
+            assert value["$moves"] == f"{SYMBOL}/all/moves"
+            assert len(value["run"]) == sum(not m["confirmed"] for m in mv)
+            realized = load_realized_day(conn, SYMBOL, d, [m["start_ts"] for m in mv]).moves
+            want = moves_chart_rows(mv, realized_by_start(realized, "all"))
+            assert resolve(value, load) == json.loads(json.dumps(want)), d
+            # the description: its fixed wording in assets/specs.js, the text the page prints
+            desc = day["charts"]["moves"]["v"]["desc"]
+            assert desc["$text"] == "moves_desc"
+            text = resolve(desc, load)
+            assert text.startswith(
+                f"Modelled and realized liquidations per price swing, {SYMBOL}: the last "
+                f"{len(mv)} swings beyond the zigzag threshold up to {d}, longs and shorts "
+                "liquidated in each, realized (every collecting venue summed) beside modelled. "
+                "Latest: "
+            ) and text.endswith(".")
+            page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
+            assert f'<figcaption data-printed-caption="moves">{html.escape(text, False)}<' in page
+            later += sum(r[1] > d.isoformat() for r in shared["moves"]["rows"])
+    finally:
+        conn.close()
+    assert later  # some day's page leaves out swings the shared file holds

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from reports import datafiles
-from reports.charts.spec import _sig, _tight_all, _unsig, compact, uncompact
+from reports.charts.spec import _sig, _tight_all, _unsig, compact, stacked, uncompact
 
 LIQDATA = Path(__file__).resolve().parent.parent / "reports" / "static" / "liqdata.js"
 
@@ -138,8 +138,37 @@ def test_the_liquidation_map_rows_shrink() -> None:
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def _stack_rows() -> tuple[list[dict], list[int]]:
+    """Stacks of one to three segments (the map split's: a band's side, venue after venue),
+    each bottom the top below it, the tops rounded to 4 significant digits."""
+    rows, runs = [], []
+    for i in range(30):
+        for side in ("longs", "shorts"):
+            n = (i + len(side)) % 4
+            top = 0.0
+            for v in range(n):
+                v1 = float(f"{top + ((i * 7919 + v * 104729) % 9973 + 1) * 1.37e5:.4g}")
+                rows.append({"lo": 42000 + 250 * i, "s": f"V{v} {side}", "v0": top, "v1": v1})
+                top = v1
+            if n:
+                runs.append(n)
+    return rows, runs
+
+
+def test_stacked_segments_are_written_by_their_tops() -> None:
+    rows, runs = _stack_rows()
+    value = stacked(rows, runs)
+    assert "v0" not in json.dumps(value)
+    assert uncompact(value) == rows
+    assert len(datafiles.as_json(value)) < len(datafiles.as_json(compact(rows)))
+    bad = [dict(r) for r in rows]
+    bad[1]["v0"] += 1.0  # a bottom that is not the top below it: refused
+    with pytest.raises(ValueError, match="stack bottom"):
+        stacked(bad, runs)
+
+
 def test_the_page_script_decodes_the_same_values(tmp_path: Path) -> None:
-    cases = {"map": compact(_map_rows())}
+    cases = {"map": compact(_map_rows()), "stack": stacked(*_stack_rows())}
     for name, col in _columns().items():
         cases[name] = compact([{"v": v} for v in col])
     data = tmp_path / "cases.js"
@@ -160,5 +189,6 @@ def test_the_page_script_decodes_the_same_values(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     got = json.loads(run.stdout)
     assert got["map"] == json.loads(json.dumps(_map_rows()))
+    assert got["stack"] == json.loads(json.dumps(_stack_rows()[0]))
     for name, col in _columns().items():
         assert [r["v"] for r in got[name]] == json.loads(json.dumps(col)), name

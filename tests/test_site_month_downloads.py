@@ -167,3 +167,21 @@ def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
     assert sorted(p.name for p in (out / SYMBOL / "downloads").iterdir()) == ["2026-01"]
     pages = [p.read_text() for p in out.rglob("*.html")]
     assert not [p for p in pages if "downloads/all/" in p]
+
+
+def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
+    """An older build wrote `<SYMBOL>/daily.csv` and `venues.csv` (every day, rewritten by
+    every build; only the symbols' archive linked daily.csv): a build, even of one day,
+    deletes them, and no page links them."""
+    db = tmp_path / "w.duckdb"
+    days = build_fixture_warehouse(db, 2, start=START)
+    out = tmp_path / "site"
+    _build(db, out, None)
+    for name in ("daily.csv", "venues.csv"):
+        assert not (out / SYMBOL / name).exists()
+        (out / SYMBOL / name).write_text("day\n")
+    _build(db, out, [days[-1]])
+    assert not (out / SYMBOL / "daily.csv").exists()
+    assert not (out / SYMBOL / "venues.csv").exists()
+    pages = [p.read_text() for p in out.rglob("*.html")]
+    assert not [p for p in pages if f"{SYMBOL}/daily.csv" in p or "/venues.csv" in p]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import html
 import http.server
+import json
 import re
 import shutil
 import threading
@@ -30,7 +31,7 @@ import pytest
 from reports.cards.liq_map import MAP_SPAN
 from reports.notation import fmt_share, fmt_usd, row_sides
 from reports.site import build_site
-from tests.site_data import html_specs
+from tests.site_data import data_file, html_specs
 from tests.site_fixtures import GENERATED_AT
 from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
@@ -191,6 +192,20 @@ def test_map_split_stacks_both_venues_to_the_aggregate_map(built):
         assert set(top) == set(agg), side
         for lo, v in agg.items():
             assert top[lo] == pytest.approx(v, rel=6e-3), (side, lo)
+    # the day file holds the tops only ($stack): each segment starts exactly on the top of
+    # the one below it (Binance first), the first on zero
+    day = data_file(out, f"{SYMBOL}/all/day-{d.isoformat()}")
+    raw = json.dumps(day["charts"]["liqmap-venues"]["v"]["bands"])
+    assert raw.startswith('{"$stack"') and '"v0"' not in raw
+    stacks: dict[tuple, list[dict]] = {}
+    for r in venue_bands:
+        stacks.setdefault((r["lo"], r["s"].split()[-1]), []).append(r)
+    for segs in stacks.values():
+        assert [r["s"].split()[0] for r in segs] == sorted(
+            (r["s"].split()[0] for r in segs), key=["Binance", "Bybit"].index
+        )
+        assert [r["v0"] for r in segs] == [0, *(r["v1"] for r in segs[:-1])]
+        assert all(r["v1"] > r["v0"] for r in segs)
     # the table: each venue's notional within the window, from its own mart rows
     spot = map_rows(wh, d, "all")[0]["spot_price"]
     lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
@@ -271,20 +286,28 @@ def test_each_venue_has_a_page_of_its_own_latest_day(built):
     assert '<a href="binance/index.html">Binance</a>' in latest
 
 
-def test_venues_csv_holds_every_venue_and_day(built):
+def test_month_daily_csvs_hold_every_venue_and_day(built):
+    """The month downloads' daily.csv files together hold every venue's figures of every day
+    (what a symbol-wide venues.csv repeated), and no symbol-wide CSV is written."""
     out, _, wh = built
     rows = base_rows(wh)
-    table = pacsv.read_csv(out / SYMBOL / "venues.csv").to_pylist()
+    table = [
+        r
+        for f in sorted((out / SYMBOL / "downloads").glob("*/daily.csv"))
+        for r in pacsv.read_csv(f).to_pylist()
+    ]
     got = {(r["day"], r["venue"]): r for r in table}
-    want = {k for k in rows if k[1] != "all"}
-    assert set(got) == want
+    assert len(got) == len(table)  # each day and venue once
+    assert set(got) == set(rows)
     assert all(r["synthetic_data"] for r in table)
-    for k in want:
+    for k in rows:
         assert got[k]["shorts_at_risk"] == pytest.approx(rows[k]["shorts_at_risk"])
     d0 = wh.days[0]
-    month_csv = out / SYMBOL / "downloads" / d0.isoformat()[:7] / "daily.csv"
-    first = [r for r in pacsv.read_csv(month_csv).to_pylist() if str(r["day"]) == d0.isoformat()]
+    first = [r for r in table if r["day"] == d0]
     assert [r["venue"] for r in first] == ["all", "binance", "bybit"]
+    assert not (out / SYMBOL / "daily.csv").exists()
+    assert not (out / SYMBOL / "venues.csv").exists()
+    assert "daily.csv" not in (out / "archive" / "index.html").read_text()
 
 
 def test_links_resolve_on_the_two_venue_site(built):
@@ -462,6 +485,12 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
             try:
                 v.check_clean()
                 _check_split_tooltips(v.page.evaluate(SPLIT_TIPS))
+                # the split's bands as the page rebuilt them (bottoms from the tops) are
+                # the rows Python resolves from the day file
+                drawn = v.page.evaluate(
+                    "document.getElementById('liqmap-venues').__spec.datasets.bands"
+                )
+                assert drawn == html_specs(out, text)["liqmap-venues"]["datasets"]["bands"]
                 v.page.click('button[data-venue="bybit"]')
                 v.page.wait_for_function("window.__chartsReady === true")
                 v.check_clean()

@@ -22,7 +22,7 @@ from reports.charts.raster import CANDLE_HOURS, candles
 from reports.charts.spec import text_ref
 from reports.key_levels import DEFAULT_VIEW, marks_ref, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
-from reports.notation import chart_price, fmt_price, fmt_usd, ok
+from reports.notation import fmt_price, fmt_usd, ok
 from reports.realized_data import RealizedSpan
 from reports.realized_marks import heat_marks
 from transforms.rules import view_window
@@ -102,18 +102,17 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
     """The heatmap's price line within [t0, t1] and what it shows: hourly closes (the
     close of every n-th hour, aligned to t1, when there are more than MAX_LINE_POINTS),
     preceded by daily closes where `mart.price_hourly` has no rows yet."""
-    x, c = history.hour_x, history.hour_c
+    x = history.hour_x
     i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
-    x, c = x[i:j], c[i:j]
+    x, idx = x[i:j], np.arange(i, j)
     step = max(1, -(-len(x) // MAX_LINE_POINTS))
     if step > 1:
         group = (t1 - x) // (step * HOUR_MS)
         last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
-        x, c = x[last], c[last]
+        x, idx = x[last], idx[last]
     daily = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
-    line = daily + [
-        {"x": a, "c": chart_price(b)} for a, b in zip(x.tolist(), c.tolist(), strict=True)
-    ]
+    closes = history.chart_closes()  # every hour's close rounded once, not once per window
+    line = daily + [{"x": a, "c": closes[k]} for a, k in zip(x.tolist(), idx.tolist(), strict=True)]
     if not len(x):
         what = "daily close"
     elif step == 1:

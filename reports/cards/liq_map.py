@@ -88,16 +88,17 @@ def _bands(
     # chart_price's rounding inlined (its decimals looked up once)
     ls, ss, lcs, scs = gl.tolist(), gs.tolist(), glc.tolist(), gsc.tolist()
     ndigits = chart_price_decimals()
+    # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
     for i in np.nonzero(used)[0].tolist():
         blo, bhi = g0 + i * step, g0 + (i + 1) * step
-        lc, sc = lcs[i], scs[i]
+        lc, sc, lv, sv = lcs[i], scs[i], ls[i], ss[i]
         data.append(
             {
                 "k": view,
                 "lo": round(blo, ndigits),
                 "hi": round(bhi, ndigits),
-                "l": float(f"{ls[i]:.3g}"),
-                "s": float(f"{ss[i]:.3g}"),
+                "l": lv and float(f"{lv:.3g}"),
+                "s": sv and float(f"{sv:.3g}"),
                 "lc": float(f"{lc:.3g}") if blo < spot and lc > 0 else None,
                 "sc": float(f"{sc:.3g}") if bhi > spot and sc > 0 else None,
             }

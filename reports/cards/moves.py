@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from reports.cards.card import ChartCard, Table
-from reports.charts.moves import moves_template
+from reports.charts.moves import MOVES_DESC, moves_template
+from reports.charts.spec import fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.loaders import MartData, Record
 from reports.notation import fmt_compact_price, fmt_pct, fmt_price, fmt_usd
@@ -55,73 +56,138 @@ def _fmt(v: float | None) -> str:
     return NOT_COLLECTED if v is None else fmt_usd(v)
 
 
-def moves_chart_rows(mv: list[Record], realized: dict[datetime, Record]) -> list[Record]:
-    """The chart's rows: per swing, modelled and realized longs and shorts (no realized bar
-    where nothing was collected; the label says so, and "partial" when part of the span was)."""
+# a swing as the symbol's shared moves file holds it (a confirmed one) and a day file (the
+# running one): start, the first day it is known on (ISO), its label, modelled longs and
+# shorts, realized longs and shorts (null where not collected) and what was collected
+MOVE_COLS = ["start", "known", "label", "ml", "ms", "rl", "rs", "collected"]
+
+
+def _sig4(v: float | None) -> float | None:
+    return None if v is None else float(f"{v:.4g}")
+
+
+def known_day(m: Record) -> date:
+    """The first day whose page lists swing `m` (`day_moves`): the day of its confirming
+    reversal (`confirmed_ts`), else its own day."""
+    ts = m.get("confirmed_ts")
+    return ts.date() if ts is not None else m["day"]
+
+
+def move_entry(m: Record, r: Record | None) -> list:
+    """Swing `m` with its realized row `r` (None: not collected), `MOVE_COLS`."""
+    arrow = "▲" if m["pct_change"] >= 0 else "▼"
+    # start day and both prices (compact dollars, so the label fits under its bars)
+    prices = f"{fmt_compact_price(m['from_price'])}→{fmt_compact_price(m['to_price'])}"
+    label = f"{m['start_ts']:%d %b %y} {prices} {arrow}{abs(m['pct_change']) * 100:.0f}%" + (
+        "" if m["confirmed"] else " running"
+    )
+    return [
+        f"{m['start_ts']:%Y-%m-%d %H:%M}",
+        known_day(m).isoformat(),
+        label,
+        _sig4(m["long_liquidated"]),
+        _sig4(m["short_liquidated"]),
+        _sig4(_realized(r, "realized_long")),
+        _sig4(_realized(r, "realized_short")),
+        _collected(r),
+    ]
+
+
+def entry_rows(entries: list[list]) -> list[Record]:
+    """The chart's rows of the swings `entries` (`move_entry`), in order: per swing,
+    modelled and realized longs and shorts (no realized bar where nothing was collected;
+    the label says so, and "partial" when part of the span was). The page script builds
+    the same rows (liqdata.js moveRows)."""
     rows: list[Record] = []
     labels: list[str] = []
     # when none of the swings was collected the description says so once, not every label
-    any_collected = any(_collected(realized.get(m["start_ts"])) != NOT_COLLECTED for m in mv)
-    for i, m in enumerate(mv):
-        arrow = "▲" if m["pct_change"] >= 0 else "▼"
-        r = realized.get(m["start_ts"])
-        collected = _collected(r)
-        # start day and both prices (compact dollars, so the label fits under its bars)
-        prices = f"{fmt_compact_price(m['from_price'])}→{fmt_compact_price(m['to_price'])}"
-        label = f"{m['start_ts']:%d %b %y} {prices} {arrow}{abs(m['pct_change']) * 100:.0f}%" + (
-            "" if m["confirmed"] else " running"
-        )
+    any_collected = any(e[7] != NOT_COLLECTED for e in entries)
+    for i, (start, _, label, ml, ms, rl, rs, collected) in enumerate(entries):
         if collected != "complete" and any_collected:
             label += f" ({collected})"
         while label in labels:
             label += " "
         labels.append(label)
-        for side, short, key, realized_key in (
-            ("Longs liquidated", "longs", "long_liquidated", "realized_long"),
-            ("Shorts liquidated", "shorts", "short_liquidated", "realized_short"),
+        for side, short, modelled, real in (
+            ("Longs liquidated", "longs", ml, rl),
+            ("Shorts liquidated", "shorts", ms, rs),
         ):
-            values = (("Modelled", m[key]), ("Realized", _realized(r, realized_key)))
-            for kind, v in values:
+            for kind, v in (("Modelled", modelled), ("Realized", real)):
                 if v is None:
                     continue
-                rows.append({"label": label, "order": i, "start": f"{m['start_ts']:%Y-%m-%d %H:%M}",
-                             "side": side, "kind": kind,
-                             "series": f"{kind} {short}", "collected": collected,
-                             "v": float(f"{v:.4g}")})  # fmt: skip
+                rows.append({"label": label, "order": i, "start": start, "side": side,
+                             "kind": kind, "series": f"{kind} {short}",
+                             "collected": collected, "v": v})  # fmt: skip
     return rows
+
+
+def moves_chart_rows(mv: list[Record], realized: dict[datetime, Record]) -> list[Record]:
+    """The chart's rows of the swings `mv` with their realized rows by start."""
+    return entry_rows([move_entry(m, realized.get(m["start_ts"])) for m in mv])
+
+
+def shared_moves(moves: list[Record], realized_moves: list[Record], venue: str) -> list[list]:
+    """The shared moves file's rows (`MOVE_COLS`): every confirmed swing of `moves` (one
+    venue's `mart.moves`) in start order, with the venue's realized rows; a day page lists
+    the last of those known on its day (`moves_value`)."""
+    realized = realized_by_start(realized_moves, venue)
+    done = sorted((m for m in moves if m["confirmed"]), key=lambda m: m["start_ts"])
+    return [move_entry(m, realized.get(m["start_ts"])) for m in done]
+
+
+def moves_value(mv: list[Record], realized: dict[datetime, Record], key: str, d: date) -> dict:
+    """The chart's rows of `mv` (`day_moves` of day `d`) as a day file holds them: the last
+    `n` swings of the shared moves file `key` known on `d`, then the running swing, if any,
+    written here (`resolve_moves`; the page script does the same)."""
+    running = [move_entry(m, realized.get(m["start_ts"])) for m in mv if not m["confirmed"]]
+    return {"$moves": key, "day": d.isoformat(), "n": len(mv) - len(running), "run": running}
+
+
+def resolve_moves(value: dict, rows: list[list]) -> list[Record]:
+    """The chart rows a `moves_value` stands for, given the shared file's `rows`."""
+    known = [r for r in rows if r[1] <= value["day"]]
+    return entry_rows(known[max(0, len(known) - value["n"]) :] + value["run"])
 
 
 def moves_card(
     mv: list[Record],
     symbol: str,
     d: date,
-    realized_moves: list[Record] | None = None,
-    venue: str = AGGREGATE_VENUE,
+    realized_moves: list[Record],
+    venue: str,
+    moves_key: str,
 ) -> ChartCard | None:
     """The card for the swings `mv` (from `day_moves`) with the realized liquidations of
-    `realized_moves` (`mart.realized_moves` rows of those swings) for the page's `venue`;
-    None when there are no swings."""
+    `realized_moves` (`mart.realized_moves` rows of those swings) for the page's `venue`,
+    the confirmed swings read from the venue's shared moves file `moves_key` (a data file
+    key, `shared_moves`); None when there are no swings."""
     if not mv:
         return None
-    realized = realized_by_start(realized_moves or [], venue)
-    data = moves_chart_rows(mv, realized)
+    realized = realized_by_start(realized_moves, venue)
+    # the confirmed swings are the venue's shared moves file's (every page of the venue
+    # lists some of the same), the running one is the day's own
+    rows = moves_value(mv, realized, moves_key, d)
     last = mv[-1]
     last_r = realized.get(last["start_ts"])
     venues = "every collecting venue summed" if venue == AGGREGATE_VENUE else venue.title()
-    desc = (
-        f"Modelled and realized liquidations per price swing, {symbol}: the last {len(mv)} "
-        f"swings beyond the zigzag threshold up to {d}, longs and shorts liquidated in each, "
-        f"realized ({venues}) beside modelled. "
-        f"Latest: {fmt_price(last['from_price'])} to {fmt_price(last['to_price'])} "
-        f"({fmt_pct(last['pct_change'], 0)}), modelled longs {fmt_usd(last['long_liquidated'])}, "
-        f"shorts {fmt_usd(last['short_liquidated'])}; realized "
-        + (
-            f"longs {_fmt(_realized(last_r, 'realized_long'))}, "
-            f"shorts {_fmt(_realized(last_r, 'realized_short'))} ({_collected(last_r)})."
-            if _realized(last_r, "realized_long") is not None
-            else f"{NOT_COLLECTED}."
-        )
+    realized_text = (
+        f"longs {_fmt(_realized(last_r, 'realized_long'))}, "
+        f"shorts {_fmt(_realized(last_r, 'realized_short'))} ({_collected(last_r)})"
+        if _realized(last_r, "realized_long") is not None
+        else NOT_COLLECTED
     )
+    desc_ref = text_ref(
+        MOVES_DESC,
+        symbol=symbol,
+        n=str(len(mv)),
+        day=str(d),
+        venues=venues,
+        latest=f"{fmt_price(last['from_price'])} to {fmt_price(last['to_price'])} "
+        f"({fmt_pct(last['pct_change'], 0)}), modelled longs {fmt_usd(last['long_liquidated'])}, "
+        f"shorts {fmt_usd(last['short_liquidated'])}",
+        realized=realized_text,
+    )
+    desc = fill_text(desc_ref)
     return ChartCard(
         id="moves",
         title="Liquidations per move",
@@ -132,7 +198,7 @@ def moves_card(
             f"{LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
-        spec=moves_template().fill({"rows": data, "desc": desc}),
+        spec=moves_template().fill({"rows": rows, "desc": desc_ref}),
         table=Table(
             caption="Swings",
             head=[

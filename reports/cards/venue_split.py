@@ -12,6 +12,7 @@ import numpy as np
 
 from reports.cards.card import ChartCard, Table
 from reports.cards.liq_map import MAP_MAX_BARS, MAP_SPAN
+from reports.charts.spec import stacked
 from reports.charts.venue_split import (
     map_series,
     venue_map_template,
@@ -144,24 +145,30 @@ def venue_map_split(
             cell[vi, 0] += r["long_notional"]
             cell[vi, 1] += r["short_notional"]
     series, colours = map_series(venues)
-    data = []
+    data, runs = [], []
     for i, cell in sorted(bands.items()):
         blo = base + i * step
         for side in (0, 1):
-            below = 0.0  # the stack: each venue's segment starts where the previous ended
+            # the stack: each venue's segment starts exactly where the previous one's
+            # (rounded) top is, so the page rebuilds the bottoms from the tops (stacked)
+            below, top, n = 0.0, 0.0, 0
             for vi in range(len(venues)):
                 value = float(cell[vi, side])
                 if value <= 0:
                     continue
                 below += value
+                v1 = float(f"{below:.4g}")
                 data.append(
                     {
                         "lo": chart_price(blo),
                         "s": series[side * len(venues) + vi],
-                        "v0": float(f"{below - value:.4g}"),
-                        "v1": float(f"{below:.4g}"),
+                        "v0": top,
+                        "v1": v1,
                     }
                 )
+                top, n = v1, n + 1
+            if n:
+                runs.append(n)
     if not data:
         return None
     agg_long, agg_short = _window_sums(agg_rows, lo_edge, hi_edge)
@@ -195,7 +202,7 @@ def venue_map_split(
     )
     spec = venue_map_template().fill(
         {
-            "bands": data,
+            "bands": stacked(data, runs),
             "spot": [{"c": chart_price(spot), "label": f"Spot {fmt_price(spot)}"}],
             "desc": desc,
             "domain": series,

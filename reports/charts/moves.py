@@ -7,8 +7,17 @@ from __future__ import annotations
 import altair as alt
 
 from reports.charts.side_bars import side_bars_template
-from reports.charts.spec import Template
+from reports.charts.spec import Template, text_pattern
 from reports.charts.template_cache import cached_template
+
+# the chart's description, its fixed wording written once (assets/specs.js), not in every
+# day file
+MOVES_DESC = text_pattern(
+    "moves_desc",
+    "Modelled and realized liquidations per price swing, {symbol}: the last {n} swings beyond "
+    "the zigzag threshold up to {day}, longs and shorts liquidated in each, realized "
+    "({venues}) beside modelled. Latest: {latest}; realized {realized}.",
+)
 
 KINDS = ["Modelled", "Realized"]
 SERIES = ["Modelled longs", "Realized longs", "Modelled shorts", "Realized shorts"]

@@ -20,7 +20,7 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
-from reports.notation import chart_price
+from reports.notation import chart_price, chart_price_decimals
 
 # Vega's "viridis" scheme (256 steps), so the PNG raster matches the Vega colour legend
 # (reports.charts.heatmap_spec); here, without Altair, for the now page's raster too.
@@ -166,18 +166,21 @@ def candles(
     x, o, h, lo, c, group = x[order], o[order], h[order], lo[order], c[order], group[order]
     starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
     ends = np.r_[starts[1:], len(group)]
-    out = []
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        g = int(group[a])
-        left = t1 - (g + 1) * width
-        out.append(
-            {
-                "x": int(left),
-                "x2": int(left + width),
-                "o": chart_price(float(o[a])),
-                "h": chart_price(float(np.nanmax(h[a:b]))),
-                "l": chart_price(float(np.nanmin(lo[a:b]))),
-                "c": chart_price(float(c[b - 1])),
-            }
-        )
-    return out
+    # every candle at once: fmax/fmin skip NaNs as nanmax/nanmin of each candle's hours do
+    # (the same values); prices rounded as chart_price does, its decimals looked up once
+    nd = chart_price_decimals()
+    lefts = (t1 - (group[starts] + 1) * width).tolist()
+    opens, closes = o[starts].tolist(), c[ends - 1].tolist()
+    highs = np.fmax.reduceat(h, starts).tolist()
+    lows = np.fmin.reduceat(lo, starts).tolist()
+    return [
+        {
+            "x": left,
+            "x2": left + width,
+            "o": round(op, nd),
+            "h": round(hi, nd),
+            "l": round(lw, nd),
+            "c": round(cl, nd),
+        }
+        for left, op, hi, lw, cl in zip(lefts, opens, highs, lows, closes, strict=True)
+    ]

@@ -23,8 +23,10 @@ substitution:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -310,6 +312,8 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
         todo &= ~ok
         if not todo.any():
             break
+        if shift == digits - 1 and _fails_every_shift(a[todo], top[todo], digits, limit):
+            return None
     if todo.any():
         return None
     # a zero: m = 0 with the exponent before it (the first value's after it)
@@ -319,6 +323,25 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
         last[last < 0] = int(np.argmax(nz))
         e = e[last]
     return m, e
+
+
+# 10^k for k = -SIG_E_BIAS - 1 ... SIG_E_BIAS + 1 (index k + SIG_E_BIAS + 1), correctly rounded
+_POW10_ALL = np.array([float(f"1e{k}") for k in range(-SIG_E_BIAS - 1, SIG_E_BIAS + 2)])
+
+
+def _fails_every_shift(a: np.ndarray, top: np.ndarray, digits: int, limit: int) -> bool:
+    """True when values that failed `_sig_parts`' first shift (the most digits) fail every
+    later one too, so it can stop early with the same answer. A value m' * 10^k' found at a
+    later shift (k' > k) is also (m' * 10^(k' - k)) * 10^k, the same real number, so the
+    same double; its m'' is under 10^digits <= limit when |value| < 10^(top + 1) and no
+    exponent was clipped: then the first shift would have found it. Values outside that
+    (an exponent near the clip, a value within 1e-7 of the next power of ten, where log10
+    may round up) answer False, and the loop goes on as before."""
+    if 10**digits >= limit:
+        return False
+    if top.min() - (digits - 1) < -SIG_E_BIAS or top.max() + 1 > SIG_E_BIAS:
+        return False
+    return bool((a < _POW10_ALL[top + 1 + SIG_E_BIAS + 1] * (1 - 1e-7)).all())
 
 
 def _sig(arr: np.ndarray) -> dict[str, Any] | None:
@@ -558,9 +581,31 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
     return best if best is not None and best[1] < mine[1] else mine
 
 
+# The codings of the columns coded last, by the `repr` of their values (it tells 1 from 1.0
+# and True, and 0.0 from -0.0, as the coding does). A day's pages code the same columns
+# again and again (each heatmap window's level marks, a grid shared by several charts):
+# the coding is a function of the values alone, so a repeat is looked up, not coded again.
+# Codings are shared, never modified: callers only serialise them.
+_CODED: OrderedDict[str, list[Any] | dict[str, Any]] = OrderedDict()
+CODED_KEEP = 256  # columns remembered (a day's worth; a key is at most some 10 KB)
+
+
 def _column(values: list[Any], depth: int = 0) -> list[Any] | dict[str, Any]:
-    """One column in its shortest exact coding (`_column_sized`)."""
-    return _column_sized(values, depth, need_size=False)[0]
+    """One column in its shortest exact coding (`_column_sized`); a column coded recently
+    is looked up (`_CODED`)."""
+    if depth:
+        return _column_sized(values, depth, need_size=False)[0]
+    key = repr(values)
+    coded = _CODED.get(key)
+    if coded is None:
+        coded = _column_sized(values, depth, need_size=False)[0]
+        _CODED[key] = coded
+        if len(_CODED) > CODED_KEEP:
+            _CODED.popitem(last=False)
+    else:
+        with contextlib.suppress(KeyError):  # another thread's build may have dropped it
+            _CODED.move_to_end(key)
+    return coded
 
 
 def code_column(values: list[Any]) -> list[Any] | dict[str, Any]:
@@ -587,6 +632,38 @@ def compact(value: Any) -> Any:
         if all(list(r) == cols for r in value):
             return {"$cols": [cols, [_column([r[c] for r in value]) for c in cols]]}
     return value
+
+
+def stacked(rows: list[dict[str, Any]], runs: list[int]) -> dict[str, Any]:
+    """Stacked segments as a chart value without their bottoms: `rows` (each with `v0` and
+    `v1`, the segment's bottom and top) lie in consecutive stacks of `runs[i]` rows, and
+    each row's `v0` is exactly the `v1` of the row before it in its stack (0 for a stack's
+    first), so `{"$stack": rows without v0, "n": runs}` gives them back (`uncompact`, and
+    the page script, liqdata.js)."""
+    i = 0
+    for n in runs:
+        below = 0.0
+        for r in rows[i : i + n]:
+            if r["v0"] != below:
+                raise ValueError(f"stack bottom {r['v0']} is not the top below it, {below}")
+            below = r["v1"]
+        i += n
+    if i != len(rows):
+        raise ValueError(f"stacks of {i} rows for {len(rows)} rows")
+    tops = [{k: v for k, v in r.items() if k != "v0"} for r in rows]
+    return {"$stack": compact(tops), "n": _column(runs)}
+
+
+def _unstack(value: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a `stacked` value, each with its `v0` again."""
+    rows, out, i = uncompact(value["$stack"]), [], 0
+    for n in _uncolumn(value["n"]):
+        below = 0
+        for r in rows[i : i + n]:
+            out.append({**r, "v0": below})
+            below = r["v1"]
+        i += n
+    return out
 
 
 def _uncolumn(col: list[Any] | dict[str, Any]) -> list[Any]:
@@ -642,6 +719,8 @@ def uncompact(value: Any) -> Any:
         return [dict(zip(cols, r, strict=True)) for r in rows]
     if isinstance(value, dict) and "$text" in value:
         return fill_text(value)
+    if isinstance(value, dict) and "$stack" in value:
+        return _unstack(value)
     return value
 
 

@@ -95,8 +95,9 @@ def venue_risk_template() -> Template:
 @cached_template
 def venue_map_template() -> Template:
     """Notional per price band stacked by venue and side (rows: lo = the band's low edge, s =
-    series, v0/v1 = the segment's bottom and top in USD, stacked by the build; the band width
-    is the number `step`, its edges shown with `pdec` decimals), with spot as a rule. The
+    series, v0/v1 = the segment's bottom and top in USD, stacked by the build and written by
+    their tops, `spec.stacked`; the band width is the number `step`, its edges shown with
+    `pdec` decimals), with spot as a rule. The
     tooltip's band and notional texts are built here from those, not written per day."""
     x = alt.X(
         "lo:Q",

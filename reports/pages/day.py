@@ -322,7 +322,8 @@ def day_context(
     if day_key not in cache:
         cache[day_key] = load_realized_day(conn, symbol, d, starts)
     realized_day = cache[day_key]
-    moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue)
+    moves_key = datafiles.key(symbol, data.venue, datafiles.MOVES)
+    moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue, moves_key)
     v = _venue_parts(conn, data, venues, d, map_rows, map_card, kpis(scen, prev))
     hist_cards = history_cards(daily, symbol, d, data.venue)
     charts = [c for c in (v.map_card, *hist_cards, oi, funding, moves) if c]

@@ -151,7 +151,36 @@
     );
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll('[role="tablist"]'), setupTabs);
+  /* A tab list built from the panels after it (`.tabpanel[data-tab]`, the page writes no
+     buttons: they would do nothing without this script): a tab per panel, "tab-<id>" for
+     panel "panel-<id>", the first shown panel selected. */
+  function makeTabs(list) {
+    list.setAttribute("role", "tablist");
+    list.setAttribute("aria-label", list.getAttribute("data-tabs"));
+    var panels = Array.prototype.filter.call(list.parentNode.children, function (el) {
+      return el.classList.contains("tabpanel") && el.hasAttribute("data-tab");
+    });
+    var shown = panels.filter(function (p) { return !p.hidden; })[0] || panels[0];
+    panels.forEach(function (panel) {
+      var b = document.createElement("button"), on = panel === shown;
+      b.type = "button";
+      b.id = "tab-" + panel.id.replace(/^panel-/, "");
+      b.setAttribute("role", "tab");
+      b.setAttribute("aria-controls", panel.id);
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+      b.textContent = panel.getAttribute("data-tab");
+      list.appendChild(b);
+      panel.setAttribute("role", "tabpanel");
+      panel.setAttribute("aria-labelledby", b.id);
+      panel.hidden = !on;
+    });
+    return list;
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), function (list) {
+    setupTabs(makeTabs(list));
+  });
   Array.prototype.forEach.call(document.querySelectorAll("button[data-venue-data]"), function (b) {
     b.addEventListener("click", function () { setVenue(b); });
   });

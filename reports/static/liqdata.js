@@ -118,6 +118,19 @@
     if (v && typeof v === "object" && !Array.isArray(v) && v.$text) {
       return Promise.resolve(text(v));
     }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$stack) {
+      // stacked segments (reports.charts.spec.stacked): consecutive stacks of n[i] rows,
+      // each row's bottom v0 the top v1 of the row before it in its stack, 0 for the first
+      return resolveValue(v.$stack).then(function (rows) {
+        var i = 0;
+        column(v.n).forEach(function (n) {
+          var below = 0;
+          for (var j = i; j < i + n; j++) { rows[j].v0 = below; below = rows[j].v1; }
+          i += n;
+        });
+        return rows;
+      });
+    }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$series) {
       return load(v.$series).then(function (f) {
         var s = f.series[v.name], cols = s.cols.slice(1), out = [];
@@ -132,6 +145,14 @@
           cols.forEach(function (c, i) { o[c] = r[i]; });
           return o;
         });
+      });
+    }
+    if (v && typeof v === "object" && !Array.isArray(v) && v.$moves) {
+      // the last n swings of the shared moves file known on the page's day, then the
+      // running one (reports.cards.moves.resolve_moves): never a swing confirmed later
+      return load(v.$moves).then(function (f) {
+        var known = f.moves.rows.filter(function (r) { return r[1] <= v.day; });
+        return moveRows(known.slice(Math.max(0, known.length - v.n)).concat(v.run));
       });
     }
     if (v && typeof v === "object" && !Array.isArray(v) && v.$marks) {
@@ -149,6 +170,28 @@
   }
 
   var HOUR = 3600000;
+
+  /* The moves chart's rows of swings [start, known, label, ml, ms, rl, rs, collected]
+     (reports.cards.moves.entry_rows). */
+  function moveRows(entries) {
+    var rows = [], labels = {};
+    var anyCollected = entries.some(function (e) { return e[7] !== "not collected"; });
+    entries.forEach(function (e, i) {
+      var label = e[2];
+      if (e[7] !== "complete" && anyCollected) { label += " (" + e[7] + ")"; }
+      while (labels[label]) { label += " "; }
+      labels[label] = true;
+      [["Longs liquidated", "longs", e[3], e[5]], ["Shorts liquidated", "shorts", e[4], e[6]]]
+        .forEach(function (s) {
+          [["Modelled", s[2]], ["Realized", s[3]]].forEach(function (k) {
+            if (k[1] === null || k[1] === undefined) { return; }
+            rows.push({ label: label, order: i, start: e[0], side: s[0], kind: k[0],
+                        series: k[0] + " " + s[1], collected: e[7], v: k[1] });
+          });
+        });
+    });
+    return rows;
+  }
 
   /* ---- level marks: reports.key_levels (_marks, _label_places, resolve_marks) and the
      price and percentage formats of reports.notation, giving the same text ---- */
