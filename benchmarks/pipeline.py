@@ -5,7 +5,8 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
 
 * the backfill of `--days` days as one run (synthetic generation included);
 * one new day on top of it (the daily partition after the backfill: the model continues
-  from the stored state, mart.model_state);
+  from the stored state, mart.model_state), with a summary line: the new day with the site
+  and without it (the run less its publish steps), against issue 19's targets;
 * the same day re-run (what a retried or corrected day costs);
 
 each with every step's seconds (from the run's event log) and CPU seconds (this process, every
@@ -231,6 +232,25 @@ def _print(title: str, elapsed: float, steps: dict, overhead: dict, markets: int
     return {**stages, "dagster": outside, "run": (elapsed, overhead["cpu"])}
 
 
+#: issue 19's targets for one new day of 6 markets (wall seconds on 2 idle cores)
+NEW_DAY_TARGET = {True: 10.0, False: 5.0}  # with the site, without it
+
+
+def _print_new_day(stages: dict, markets: int, history: int, site: bool) -> None:
+    """The new day with and without the site (the run less its publish steps: the site and
+    the snapshot, which --no-site leaves out), against issue 19's targets."""
+    wall, cpu = stages["run"]
+    parts = [f"{'with' if site else 'without'} the site {wall:.1f} s (CPU {cpu:.1f} s; target "
+             f"<= {NEW_DAY_TARGET[site]:.0f} s)"]  # fmt: skip
+    if site:
+        pw, pc = stages.get(SITE_GROUP, (0.0, 0.0))
+        parts.append(
+            f"without it {wall - pw:.1f} s (CPU {cpu - pc:.1f} s; target <= "
+            f"{NEW_DAY_TARGET[False]:.0f} s), the publish steps {pw:.1f} s (CPU {pc:.1f} s)"
+        )
+    print(f"  new day after {history} days, {markets} markets: " + "; ".join(parts))
+
+
 def _tiers_file(tmp: Path) -> Path:
     """The seeded tiers plus the COPIED symbols (DOGEUSDT's rows under their names)."""
     path = tmp / "tiers.csv"
@@ -299,6 +319,7 @@ def bench(
         }
         new = _run(instance, settings, site, None, day, prof["new"])
         out["new day"] = _print(f"one new day {day}", *new, markets)
+        _print_new_day(out["new day"], markets, days, site)
         rerun = _run(instance, settings, site, None, day, prof["rerun"])
         out["re-run"] = _print("the same day re-run", *rerun, markets)
         conn = duckdb.connect(str(settings.warehouse_path), read_only=True)

@@ -225,6 +225,22 @@ def month_downloads(out_dir: Path, symbol: str, month: date) -> dict[str, list[s
     return existing_downloads(Path(out_dir) / month_folder(symbol, month))
 
 
+def names_as_of(
+    names: dict[str, list[str]], parts: list[MartData], d: date
+) -> dict[str, list[str]]:
+    """The month's files a page of day `d` links: those the month had as of `d`, so a page
+    built then and one built later from scratch link the same files. "moves" appears with
+    the month's first swing confirmed by `d` (month_tables: the symbol's first month also
+    holds the swings confirmed before it)."""
+    if "moves" not in names:
+        return names
+    month = month_start(d)
+    first = min(month_start(p.days[0]) for p in parts if p.days)
+    lo = month if month > first else date.min
+    known = any(m["confirmed"] and lo <= m["day"] <= d for p in parts for m in p.moves)
+    return names if known else {k: v for k, v in names.items() if k != "moves"}
+
+
 def archive_months(out_dir: Path, symbol: str) -> dict[str, tuple[str, dict[str, list[str]]]]:
     """Month id -> (href from the symbol's folder, name -> formats) of every month with
     files (the archive's download links)."""

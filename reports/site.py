@@ -23,11 +23,15 @@
 This module only decides what to build and in which order. The marts are read by
 `reports.loaders`, each page kind's context is built and rendered in `reports.pages`, and
 every file is written atomically by `reports.writer` (temp file, then `os.replace`), so a
-crash never leaves a half-written page. An incremental build renders only the given days plus
-the shared pages; other day pages are not touched. A day page links to the next day only if
-that page already exists when it is rendered; otherwise it links to the symbol's latest
-report, and its script upgrades that link from `<SYMBOL>/days.js`, so old pages never need
-rewriting. Prices on a symbol's pages use that symbol's scale (`notation.price_scale`).
+crash never leaves a half-written page. An incremental build gives the site a build from
+scratch gives: it renders the given days, the days whose mart inputs changed since their page
+was built (reports.page_inputs: a daily run rewrites the day before its own) and the shared
+pages; the page before a new day only gets its "next" link rewritten in place (it linked the
+symbol's latest report while it was the latest; its script also upgrades that link from
+`<SYMBOL>/days.js`, for a page an older build left); other day pages are not touched. A
+dated page shows nothing that a later day changes (its venue switch does not name the
+venues' latest day; its downloads are its month's as of that day). Prices on a symbol's
+pages use that symbol's scale (`notation.price_scale`).
 
 Venues: every page shows the aggregate across venues (`venue = 'all'`) and names what it adds
 up. With two or more venues, each dated page carries the split by venue (from the per-venue
@@ -56,6 +60,7 @@ from reports.downloads import (
     month_downloads,
     month_href,
     months_to_write,
+    names_as_of,
     remove_other_downloads,
     remove_symbol_csvs,
     remove_venue_folders,
@@ -73,6 +78,13 @@ from reports.loaders import (
 )
 from reports.notation import price_scale
 from reports.now_site import build_now_view
+from reports.page_inputs import (
+    MANIFEST,
+    changed_days,
+    manifest_text,
+    page_fingerprints,
+    read_manifest,
+)
 from reports.pages.archive import render_archive
 from reports.pages.common import SiteInfo, jinja_env
 from reports.pages.day import (
@@ -143,6 +155,69 @@ def _days_to_render(
     return render, missing
 
 
+@dataclass(frozen=True)
+class _Incremental:
+    """An incremental build's pages of one symbol beyond the days asked for: `render`, every
+    day to render (the days asked for, the days whose inputs changed since their page was
+    built, and a page after a new one, whose "previous" link changes); `link_next`: a page
+    before a new one -> the new day, whose page it now links as "next" (rewritten in place,
+    the only change to it)."""
+
+    render: list[date]
+    link_next: dict[date, date]
+
+
+def _next_link(env: jinja2.Environment, next_day: date | None) -> str:
+    """A dated page's "next" link as day.html.j2 writes it (`_next_link.html.j2`)."""
+    nxt = next_day.isoformat() if next_day else None
+    template = env.get_template("_next_link.html.j2")
+    return template.render(sym_root="../", next_day=nxt, is_index=False).strip()
+
+
+def _incremental(
+    env: jinja2.Environment,
+    data: MartData,
+    out_dir: Path,
+    render: list[date],
+    changed: Iterable[date],
+) -> _Incremental:
+    """What an incremental build of `render` (and the `changed` days) must also rewrite so
+    that the symbol's pages are those of a build from scratch: the neighbours of a new page
+    (see _Incremental). A page before a new one whose link cannot be found is rendered."""
+    existing = {d for d in data.days if _page_exists(out_dir, data.symbol, d)}
+    render = sorted(set(render) | set(changed))
+    published = sorted(existing | set(render))
+    link_next: dict[date, date] = {}
+    latest_link = _next_link(env, None)
+    for d in [d for d in render if d not in existing]:
+        i = published.index(d)
+        after = published[i + 1] if i + 1 < len(published) else None
+        before = published[i - 1] if i else None
+        if after is not None and after not in render:
+            render.append(after)
+        if before is None or before in render:
+            continue
+        page = (out_dir / day_dir(data.symbol, before) / "index.html").read_text()
+        if page.count(latest_link) == 1:
+            link_next[before] = d
+        else:
+            render.append(before)
+    return _Incremental(
+        sorted(set(render)), {b: d for b, d in link_next.items() if b not in render}
+    )
+
+
+def _link_next_pages(
+    writer: SiteWriter, env: jinja2.Environment, symbol: str, link_next: dict[date, date]
+) -> None:
+    """Point each page's "next" link at the day added after it (_Incremental.link_next)."""
+    latest_link = _next_link(env, None)
+    for before, d in sorted(link_next.items()):
+        rel = f"{day_dir(symbol, before)}/index.html"
+        page = (writer.out_dir / rel).read_text()
+        writer.write(rel, page.replace(latest_link, _next_link(env, d)), page=True)
+
+
 def _neighbours(published: list[date], d: date) -> tuple[str | None, str | None]:
     """The published days before and after `d` (ISO), None at either end."""
     i = published.index(d)
@@ -160,9 +235,11 @@ def _build_symbol(
     source: str,
     generated_at: datetime,
     venues: VenueSet,
+    link_next: dict[date, date] | None = None,
 ) -> tuple[SymbolSummary, list[date]]:
     """One symbol's day pages, latest page, archive and days.js (and with two or more
-    venues, each venue's page)."""
+    venues, each venue's page); `link_next`: pages whose "next" link is pointed at a day
+    rendered here (_Incremental)."""
     out_dir, symbol = writer.out_dir, data.symbol
     latest = data.days[-1]
     published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
@@ -182,12 +259,13 @@ def _build_symbol(
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
     # the month downloads before the pages that link them
     month_names = _write_month_downloads(conn, writer, data, venues, render, source)
+    parts = _download_parts(data, venues)
 
     def downloads_of(d: date) -> dict[str, list[str]]:
         m = month_start(d)
         if m not in month_names:
             month_names[m] = month_downloads(out_dir, symbol, m)
-        return month_names[m]
+        return names_as_of(month_names[m], parts, d)
 
     latest_ctx: DayContext | None = None
     latest_downloads: dict[str, list[str]] = {}
@@ -214,7 +292,7 @@ def _build_symbol(
             download_names=names,
             downloads_dir=f"../{month_href(d)}",
             downloads_month=month_id(d),
-            venue_links=_aggregate_links(venues, d, "../"),
+            venue_links=_aggregate_links(venues, d, "../", dated=True),
             data_key=datafiles.key(symbol, AGGREGATE_VENUE, f"day-{d.isoformat()}"),
             venue_buttons=_venue_buttons(venues, d),
         )
@@ -226,7 +304,8 @@ def _build_symbol(
             writer.write_if_changed(f"{d.isoformat()}/index.html", redirect_page(symbol, d))
         if d == latest:
             latest_ctx, latest_downloads = ctx, names
-    # after the pages it lists, so a crash never leaves a link to a page not yet written
+    # after the pages they link, so a crash never leaves a link to a page not yet written
+    _link_next_pages(writer, env, symbol, link_next or {})
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
         latest_ctx = day_context(conn, data, history, latest, frozenset(), venues)
@@ -266,6 +345,14 @@ def _build_symbol(
     return summary, published
 
 
+def _download_parts(data: MartData, venues: VenueSet) -> list[MartData]:
+    """What the month downloads hold: the aggregate, then each venue with days (two or more)."""
+    parts = [data]
+    if venues.split:
+        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    return parts
+
+
 def _write_month_downloads(
     conn: duckdb.DuckDBPyConnection,
     writer: SiteWriter,
@@ -277,9 +364,7 @@ def _write_month_downloads(
     """The month downloads (reports.downloads) of the months this build touches, the
     aggregate and, with two or more venues, each venue in the same files; month -> name ->
     formats."""
-    parts = [data]
-    if venues.split:
-        parts += [venues.per_venue[v] for v in venues.venues if venues.per_venue[v].days]
+    parts = _download_parts(data, venues)
     return {
         m: write_month_downloads(writer, conn, parts, m, source)
         for m in months_to_write(writer.out_dir, parts, render)
@@ -433,18 +518,24 @@ def site_venues_footer(conn: duckdb.DuckDBPyConnection, symbols: Sequence[str]) 
     return _venues_footer(VenueSet("", tuple(sorted(names, key=venue_order)), {}))
 
 
-def _aggregate_links(venues: VenueSet, d: date, sym_root: str) -> tuple[VenueLink, ...]:
+def _aggregate_links(
+    venues: VenueSet, d: date, sym_root: str, dated: bool = False
+) -> tuple[VenueLink, ...]:
     """The venue switch of an aggregate page for day `d` (none with fewer than two venues);
-    a venue's page shows its latest day, named when that is not `d`."""
+    a venue's page shows its latest day, named on the symbol's latest page when that is
+    not `d`. A `dated` page (immutable: later days must not change it) says "its latest
+    day" without naming it, and lists the venues with a day up to `d`."""
     if not venues.split:
         return ()
     links = [VenueLink(venue_label(AGGREGATE_VENUE), "index.html", True)]
     for v in venues.venues:
         days = venues.per_venue[v].days
-        if not days:
+        if not days or (dated and days[0] > d):
             continue
         label = venue_label(v)
-        if days[-1] != d:
+        if dated:
+            label += " (its latest day)"
+        elif days[-1] != d:
             label += f" (its latest day, {days[-1]})"
         links.append(VenueLink(label, f"{sym_root}{v}/index.html", False))
     return tuple(links)
@@ -526,6 +617,9 @@ def build_site(
     writer = SiteWriter(out_dir)
     loaded: list[tuple[MartData, list[date], VenueSet]] = []
     skipped: dict[str, str] = {}
+    manifest = read_manifest(out_dir)
+    inputs: dict[str, dict[str, str]] = {}  # symbol -> its pages' fingerprints now
+    link_next: dict[str, dict[date, date]] = {}
     for symbol in symbols:
         data = load_mart_data(conn, symbol)
         if not data.days:
@@ -534,6 +628,12 @@ def build_site(
         render, missing = _days_to_render(data, out_dir, days)
         if missing:
             skipped[symbol] = f"no mart.daily_metrics rows for {symbol} on {missing}"
+        inputs[symbol] = page_fingerprints(conn, symbol, data.days)
+        if days is not None and render:
+            existing = [d for d in data.days if _page_exists(out_dir, symbol, d)]
+            changed = changed_days((manifest or {}).get(symbol), inputs[symbol], existing)
+            more = _incremental(env, data, out_dir, render, changed)
+            render, link_next[symbol] = more.render, more.link_next
         loaded.append((data, render, load_venue_set(conn, symbol)))
     if days is not None and not any(set(days) & set(data.days) for data, _, _ in loaded):
         raise ValueError("; ".join(skipped.values()) or "nothing to render")
@@ -543,12 +643,14 @@ def build_site(
     writer.write_if_changed("assets/specs.js", all_specs_js())
     summaries: list[SymbolSummary] = []
     feed_items: list[tuple[MartData, list[date]]] = []
+    pages_from = dict(manifest or {})  # what each symbol's pages are built from, after
     rendered: set[date] = set()
     for data, render, venues in loaded:
         with price_scale(data.base(data.days[-1]).get("close_price")):
             summary, published = _build_symbol(
-                conn, writer, env, data, render, source, generated_at, venues
-            )
+                conn, writer, env, data, render, source, generated_at, venues,
+                link_next.get(data.symbol),
+            )  # fmt: skip
         # the symbol's month of map rows is not needed again: memory holds one symbol's
         drop_month_rows(data)
         for vdata in venues.per_venue.values():
@@ -556,6 +658,9 @@ def build_site(
         summaries.append(summary)
         feed_items.append((data, published))
         rendered |= set(render)
+        pages_from[data.symbol] = {
+            d.isoformat(): inputs[data.symbol][d.isoformat()] for d in published
+        }
     all_venues = sorted({v for _, _, vs in loaded for v in vs.venues}, key=venue_order)
     site = SiteInfo(
         symbol=None,
@@ -578,6 +683,8 @@ def build_site(
     writer.write("feed.xml", feed_xml(feed_items, generated_at, synthetic), page=True)
     # the "now" view and the alerts feed the header links to (their own page kind)
     build_now_view(conn, out_dir, symbols, source, generated_at, site.venues)
+    # last: a build killed before this line renders its changed pages again next time
+    writer.write_if_changed(MANIFEST, manifest_text(pages_from))
     return SiteBuildResult(
         pages_written=writer.pages,
         out_dir=out_dir,

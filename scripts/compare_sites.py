@@ -9,7 +9,8 @@ With --rebuild-from, CANDIDATE_SITE is first built by the current code from a co
 warehouse, the way the `report_site` asset builds it (one `build_site` call for the days
 start..end, default: every day in `mart.daily_metrics`), so a refactor of `reports/` can be
 checked against a site built before it. The build timestamp is the only thing masked: the
-footer's `Built <time datetime=...>...</time>` in HTML pages and the feed's own `<updated>`.
+footer's `Built <time datetime=...>...</time>` in HTML pages and the feeds' own `<updated>`
+(feed.xml, alerts.xml).
 Every other byte, including downloads (CSV/Parquet) and assets, must be equal.
 Exit status 0 when the sites match, 1 when they differ.
 """
@@ -35,7 +36,7 @@ def masked(rel: str, data: bytes) -> bytes:
     """`data` with the build timestamp replaced by a fixed marker."""
     if rel.endswith(".html"):
         return BUILT_AT.sub(b"Built <time>BUILD-TIME</time>", data)
-    if rel == "feed.xml":
+    if rel in ("feed.xml", "alerts.xml"):  # the Atom feeds' own <updated>
         head, sep, entries = data.partition(b"<entry>")
         return FEED_UPDATED.sub(b"<updated>BUILD-TIME</updated>", head, count=1) + sep + entries
     return data

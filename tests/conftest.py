@@ -138,7 +138,10 @@ class _BrowserGroup:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests import timing
+
     config.pluginmanager.register(_BrowserGroup(), "liqmap-browser-group")
+    timing.register(config)  # LIQMAP_TEST_TIMES=1: per-test wall and CPU (tests/timing.py)
 
 
 @pytest.hookimpl(trylast=True)

@@ -180,3 +180,17 @@ def test_a_hanging_server_ends_at_the_request_deadline(server, clock):
     ):
         c.fetch_day("BTCUSDT", DAY)
     assert "premiumIndex" in str(exc.value)
+
+
+def test_a_started_server_entered_by_with_stops_serving_on_exit(clock):
+    """`with` on a started fake (as `with fake_binance(...) as server`) starts no second
+    serving loop: one would outlive `close()` and spin on the closed socket, taking a core
+    from every later test of the process."""
+    import threading
+
+    before = set(threading.enumerate())
+    with fake_binance(("BTCUSDT",), START, DAY, clock) as server:
+        serving = set(threading.enumerate()) - before
+        assert len(serving) == 1, serving
+        assert _client(server, clock).fetch_day("BTCUSDT", DAY).klines is not None
+    assert not [t for t in serving if t.is_alive()]

@@ -26,6 +26,7 @@ def write_site(root: Path, iso: str, text: str, built: str, day_end: str = "2026
     (root / "2026-02-14" / "index.html").write_text(PAGE.format(iso=iso, text=text))
     (root / "2026-02-14" / "daily.parquet").write_bytes(b"PAR1\x00\x01PAR1")
     (root / "feed.xml").write_text(FEED.format(built=built, day_end=day_end))
+    (root / "alerts.xml").write_text(FEED.format(built=built, day_end=day_end))
     return root
 
 
@@ -59,6 +60,7 @@ def test_any_other_difference_is_reported(tmp_path):
     assert [p.split(":")[1].strip() for p in problems[1:]] == [
         "2026-02-14/daily.parquet",
         "2026-02-14/index.html",
+        "alerts.xml",
         "feed.xml",
     ]
     assert "$72,400" in problems[2] and "$72,500" in problems[2]

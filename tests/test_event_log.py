@@ -128,6 +128,7 @@ def _toy_runs(batched: bool) -> tuple[dict, int, str]:
         event.remove(Engine, "commit", hook)
 
 
+@pytest.mark.slow  # about 10 s of CPU: scheduled first, not last (docs/testing.md)
 def test_batched_event_log_stores_what_dagster_stores(monkeypatch):
     monkeypatch.delenv(BATCH_ENV, raising=False)  # Dagster as it comes: one event at a time
     stock, stock_commits, stock_class = _toy_runs(batched=False)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIRST_RUN = """
 from orchestration.home import ensure_dagster_home
 ensure_dagster_home()
@@ -16,6 +18,7 @@ print(len(instance.get_runs(limit=1)))
 """
 
 
+@pytest.mark.slow  # about 10 s of CPU: scheduled first, not last (docs/testing.md)
 def test_concurrent_first_runs_do_not_race(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     env = {**os.environ, "DAGSTER_HOME": str(home)}

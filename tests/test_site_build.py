@@ -22,6 +22,7 @@ import vl_convert as vlc
 from reports import headline as hl
 from reports import notation as fmt
 from reports.honesty import AT_RISK_CAVEAT, LIQUIDATED_CAVEAT
+from reports.page_inputs import MANIFEST
 from reports.site import build_site
 from reports.writer import write_atomic
 from tests.site_data import data_file, page_rasters, page_specs
@@ -486,7 +487,9 @@ def test_stale_temp_files_from_a_killed_build_are_removed(tmp_path, built):
     finally:
         conn.close()
     assert not stale.exists()
-    assert [p for p in out.rglob("*") if p.name.startswith(".") or ".tmp" in p.name] == []
+    # no temp file left (the one dot file is the pages' input manifest, reports.page_inputs)
+    left = [p for p in out.rglob("*") if p.name.startswith(".") or ".tmp" in p.name]
+    assert [p.name for p in left] == [MANIFEST]
 
 
 def test_site_page_failpoint_fires_between_temp_write_and_rename(tmp_path, monkeypatch):

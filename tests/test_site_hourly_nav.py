@@ -236,12 +236,18 @@ def incremental_site(tmp: Path) -> tuple[Path, list[date], dict[Path, tuple[int,
     return out, days, before
 
 
-def test_incremental_build_extends_days_js_without_touching_old_pages(tmp_path):
+def test_incremental_build_extends_days_js_and_links_the_previous_page(tmp_path):
+    """The page of the day before gets its "next" link (as a build from scratch writes it)
+    and no other change; days.js lists the new day."""
     out, days, before = incremental_site(tmp_path)
     ((page, (mtime, data)),) = before.items()
-    assert page.stat().st_mtime_ns == mtime and page.read_bytes() == data
     text = data.decode()
     assert 'rel="next"' not in text  # rendered while it was the latest day: the fallback
-    assert '<a data-nav="next" href="../index.html">Latest report →</a>' in text
+    fallback = '<a data-nav="next" href="../index.html">Latest report →</a>'
+    assert fallback in text
+    nxt = days[-1].isoformat()
+    link = f'<a rel="next" href="../{nxt}/index.html" data-nav="next">{nxt} →</a>'
+    assert page.stat().st_mtime_ns != mtime
+    assert page.read_text() == text.replace(fallback, link)
     listed = re.search(r"LIQMAP_DAYS = (\[.*\]);", (out / SYMBOL / "days.js").read_text())
     assert json.loads(listed.group(1)) == [d.isoformat() for d in days]

@@ -85,6 +85,7 @@ def _publish(conn, tmp_path, withheld=()):
     )
 
 
+@pytest.mark.slow  # about 10 s of CPU: scheduled first, not last (docs/testing.md)
 def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     path, conn = warehouse
     snap = tmp_path / "snap" / "warehouse.duckdb"

@@ -1,5 +1,10 @@
 """A range backfill launched the way the UI does it (GraphQL against a real webserver, run by
-a real daemon) is one run and leaves the same warehouse as the command-line path."""
+a real daemon) is one run and leaves the same warehouse as the command-line path.
+
+The webserver starts first: the test checks the schedules are on, stops them and launches the
+backfill, then starts the daemon, whose first pass takes the backfill. No schedule tick can
+then launch a run of its own on the warehouse, whatever the hour (the test used to wait until
+no tick was due within four minutes), and nothing waits for the daemon's next pass."""
 
 from __future__ import annotations
 
@@ -8,51 +13,37 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from orchestration.automation import daily_after_archive
 from orchestration.definitions import ALL_ASSETS
-from orchestration.nowcast_job import hourly_nowcast
 from tests.builds import BINANCE_DAYS
 from tests.pipeline_helpers import fingerprints
+from transforms.config import Settings
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 FIRST, LAST = BINANCE_DAYS  # the window and days of the shared build
 DEADLINE_S = 420
-# The daemon runs with the code's schedules on: a tick while this test runs would launch a run
-# against its warehouse. The test starts only when no tick falls within this many minutes (the
-# daemon's start-up), checks they are on, then stops them, so a backfill that takes minutes on
-# a busy machine meets no tick either.
-CLEAR_OF_TICKS_MIN = 4
-
-
-def _minutes_to_next_tick(now: datetime) -> float:
-    """Minutes until the next tick of the RUNNING schedules ('M H * * *', H may be '*')."""
-    waits = []
-    for schedule in (daily_after_archive, hourly_nowcast):
-        minute, hour = schedule.cron_schedule.split()[:2]
-        tick = now.replace(minute=int(minute), second=0, microsecond=0)
-        step = timedelta(hours=1)
-        if hour != "*":
-            tick, step = tick.replace(hour=int(hour)), timedelta(days=1)
-        while tick <= now:
-            tick += step
-        waits.append((tick - now).total_seconds() / 60)
-    return min(waits)
-
-
-def _wait_clear_of_ticks() -> None:
-    """Sleep past a schedule tick due within CLEAR_OF_TICKS_MIN (the hour is controlled, not
-    assumed: at most ~CLEAR_OF_TICKS_MIN minutes of waiting, rarely)."""
-    wait = _minutes_to_next_tick(datetime.now(UTC))
-    if wait < CLEAR_OF_TICKS_MIN:
-        time.sleep(wait * 60 + 5)
+# The daemon's backfill loop looks for work every DEFAULT_DAEMON_INTERVAL_SECONDS (30 s, a
+# module constant of dagster._daemon.controller read at each pass, no setting for it): the
+# backfill would wait up to 30 s to start and again to be marked complete after its run.
+# The test's daemon is Dagster's own CLI with that constant at BACKFILL_LOOP_S (were the
+# constant renamed, the loop keeps Dagster's interval: slower, same result).
+BACKFILL_LOOP_S = 1
+DAEMON = (
+    "import sys\n"
+    "import dagster._daemon.controller as controller\n"
+    f"controller.DEFAULT_DAEMON_INTERVAL_SECONDS = {BACKFILL_LOOP_S}\n"
+    "from dagster._daemon.cli import main\n"
+    "sys.argv[0] = 'dagster-daemon'\n"
+    "sys.exit(main())\n"
+)
 
 
 LAUNCH = """
@@ -115,24 +106,43 @@ def _graphql(url: str, query: str, variables: dict) -> dict:
     return body["data"]
 
 
+def _alive(procs: list[subprocess.Popen], log: Path) -> None:
+    for p in procs:
+        assert p.poll() is None, f"dagster process exited early:\n{log.read_text()[-3000:]}"
+
+
 def _wait_ready(url: str, procs: list[subprocess.Popen], log: Path) -> None:
     end = time.monotonic() + 120
     while time.monotonic() < end:
-        for p in procs:
-            assert p.poll() is None, f"dagster process exited early:\n{log.read_text()[-3000:]}"
+        _alive(procs, log)
         try:
             if httpx.get(url + "/server_info", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(1)
+        time.sleep(0.25)
     raise TimeoutError(f"webserver not ready:\n{log.read_text()[-3000:]}")
+
+
+@dataclass
+class Services:
+    """The running webserver (`graphql`), the settings it serves, the processes' log, and
+    `start_daemon()` (the daemon starts when the test says so)."""
+
+    graphql: str
+    settings: Settings
+    log: Path
+    start_daemon: Callable[[], None]
+    procs: list[subprocess.Popen]
+
+    def alive(self) -> None:
+        _alive(self.procs, self.log)
 
 
 @pytest.fixture
 def dagster_services(tmp_path, binance_chain):
-    """dagster-webserver + dagster-daemon on 127.0.0.1 with a temp DAGSTER_HOME; stopped after."""
-    _wait_clear_of_ticks()
+    """dagster-webserver on 127.0.0.1 with a temp DAGSTER_HOME, and the daemon once the test
+    starts it (`Services.start_daemon`); both stopped after."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
@@ -167,14 +177,16 @@ def dagster_services(tmp_path, binance_chain):
             stdout=out,
             stderr=subprocess.STDOUT,
         ),
-        subprocess.Popen(
-            [BIN / "dagster-daemon", "run", *module], env=env, stdout=out, stderr=subprocess.STDOUT
-        ),
     ]
+
+    def start_daemon() -> None:
+        daemon = [sys.executable, "-c", DAEMON, "run", *module]
+        procs.append(subprocess.Popen(daemon, env=env, stdout=out, stderr=subprocess.STDOUT))
+
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, procs, log)
-        yield url + "/graphql", settings, log
+        yield Services(url + "/graphql", settings, log, start_daemon, procs)
     finally:
         for p in procs:
             p.terminate()
@@ -186,13 +198,6 @@ def dagster_services(tmp_path, binance_chain):
         out.close()
 
 
-def test_next_tick_is_found_for_hourly_and_daily_schedules():
-    at = datetime(2026, 12, 5, 8, 44, 30, tzinfo=UTC)
-    assert _minutes_to_next_tick(at) == pytest.approx(0.5)  # daily 08:45
-    assert _minutes_to_next_tick(at.replace(minute=50)) == pytest.approx(16.5)  # hourly 09:07
-    assert _minutes_to_next_tick(at.replace(hour=10, minute=7, second=0)) == pytest.approx(60)
-
-
 def _loaded_automation(graphql: str, log: Path) -> dict:
     """The schedules and sensors, once the webserver has loaded the code location (it answers
     /server_info before that; on a busy machine the location can take tens of seconds)."""
@@ -201,12 +206,13 @@ def _loaded_automation(graphql: str, log: Path) -> dict:
         automation = _graphql(graphql, AUTOMATION, {})
         if all("results" in (automation[key] or {}) for key in automation):
             return automation
-        time.sleep(1)
+        time.sleep(0.5)
     raise TimeoutError(f"code location never loaded: {automation}\n{log.read_text()[-3000:]}")
 
 
 def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_chain):
-    graphql, settings, log = dagster_services
+    services = dagster_services
+    graphql, settings, log = services.graphql, services.settings, services.log
     automation = _loaded_automation(graphql, log)
     states = {
         **{
@@ -220,7 +226,8 @@ def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_
         "hourly_nowcast": "RUNNING",
         "late_archive_sensor": "RUNNING",
     }
-    # no schedule tick (a run of its own on this warehouse) however long the backfill takes
+    # the schedules stopped before the daemon starts: no tick (a run of its own on this
+    # warehouse) whatever the hour and however long the backfill takes
     for schedule in automation["schedulesOrError"]["results"]:
         stopped = _graphql(graphql, STOP_SCHEDULE, {"id": schedule["scheduleState"]["id"]})
         result = stopped["stopRunningSchedule"]
@@ -240,14 +247,16 @@ def test_ui_range_backfill_is_one_run_and_matches_cli(dagster_services, binance_
     )["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["backfillId"]
+    services.start_daemon()  # its first pass takes the requested backfill
 
     end = time.monotonic() + DEADLINE_S
     state: dict = {}
     while time.monotonic() < end:
+        services.alive()
         state = _graphql(graphql, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
         if state.get("status") in {"COMPLETED", "COMPLETED_SUCCESS", "FAILED", "COMPLETED_FAILED"}:
             break
-        time.sleep(3)
+        time.sleep(1)
     assert state.get("status") in {"COMPLETED", "COMPLETED_SUCCESS"}, (
         f"{state}\n{log.read_text()[-4000:]}"
     )

@@ -40,6 +40,7 @@ def _copy_as_okx(conn: duckdb.DuckDBPyConnection, since: date) -> None:
     build_bars_5m(conn, SYMBOL, since, LAST + timedelta(days=1), venue="okx")
 
 
+@pytest.mark.slow  # about 10 s of CPU: scheduled first, not last (docs/testing.md)
 def test_aggregate_names_a_venue_that_starts_mid_window(tmp_path) -> None:
     settings = temp_settings(tmp_path, FIRST.isoformat(), (LAST + timedelta(days=1)).isoformat())
     assert run_range(settings, FIRST, LAST).success

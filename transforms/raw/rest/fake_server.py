@@ -77,15 +77,21 @@ class FakeRestServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeRestServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        """Serve from a background thread, once: a started server entered by `with` is not
+        started again (a second serving loop outlives `shutdown()`, which stops one, and then
+        spins on the closed socket at full CPU for the rest of the process)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
         return self
 
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         return self.start()
