@@ -26,10 +26,10 @@ from transforms.failpoints import failpoint
 #: (benchmarks/pipeline.py, issue 19). Not lower: under 64MB a year's model stage fails its
 #: checkpoint ("failed to pin block of size 1.0 MiB", the model-state blobs), a fatal error.
 DEFAULT_CONFIG = {"threads": "2", "memory_limit": "256MB"}
-#: The buffer pool's limit as DuckDB shows it ("61.0 MiB"), and the statement setting it again
-#: (to the value read, never to input): DuckDB then hands back to the OS what its allocator
-#: kept of the memory its queries freed (see `release_memory`)
-_MEMORY_LIMIT_SQL = "SELECT current_setting('memory_limit'), current_setting('lock_configuration')"
+#: whether the connection's configuration is locked, and the statement setting the buffer
+#: pool's limit again (to a configured value, never to input): DuckDB then hands back to the
+#: OS what its allocator kept of the memory its queries freed (see `release_memory`)
+_LOCKED_SQL = "SELECT current_setting('lock_configuration')"
 _SET_LIMIT_SQL = "SET memory_limit = '{limit}'"
 
 
@@ -131,7 +131,9 @@ def _libc_malloc_trim() -> Callable[[int], int] | None:
 _MALLOC_TRIM = _libc_malloc_trim()
 
 
-def release_memory(conn: duckdb.DuckDBPyConnection) -> None:
+def release_memory(
+    conn: duckdb.DuckDBPyConnection, limit: str = DEFAULT_CONFIG["memory_limit"]
+) -> None:
     """Return the memory freed since the last write to the OS, so the next step's peak does
     not stand on it (issue 19: a year's model stage kept ~150-250 MB resident it no longer
     used). Two allocators keep freed memory: DuckDB's (per-thread jemalloc arenas, which it
@@ -139,9 +141,10 @@ def release_memory(conn: duckdb.DuckDBPyConnection) -> None:
     released ~160 MB after a symbol's marts) and glibc's heap, where numpy and pandas free
     their smaller arrays (malloc_trim). Nothing cached in the buffer pool is dropped; the
     call costs a few milliseconds. Call it between a run's large steps, outside a
-    transaction. (A connection whose configuration is locked, `liqmap query`'s, keeps
-    DuckDB's part.)"""
-    ((limit, locked),) = conn.execute(_MEMORY_LIMIT_SQL).fetchall()
+    transaction. `limit`: the connection's configured memory_limit (DuckDB shows it rounded
+    to MiB, so it is not read back). A connection whose configuration is locked, `liqmap
+    query`'s, keeps DuckDB's part."""
+    ((locked,),) = conn.execute(_LOCKED_SQL).fetchall()
     if not locked:
         conn.execute(_SET_LIMIT_SQL.format(limit=limit))
     if _MALLOC_TRIM is not None:
