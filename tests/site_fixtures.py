@@ -505,22 +505,40 @@ def write_methodology(path: Path) -> Path:
 GENERATED_AT = datetime(2026, 2, 15, 8, 30)
 
 
+def site_from_warehouse(
+    db: Path | str,
+    out: Path,
+    symbols: str | list[str] = SYMBOL,
+    source: str = "synthetic",
+    methodology_md: Path | None = None,
+):
+    """The whole site of `symbols` built from the warehouse file at `db` (opened read-only, as
+    the publish step does); returns build_site's result."""
+    from reports.site import build_site  # the code under test, imported lazily
+
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        return build_site(
+            conn,
+            out,
+            symbols,
+            None,
+            source=source,
+            methodology_md=methodology_md,
+            generated_at=GENERATED_AT,
+        )
+    finally:
+        conn.close()
+
+
 def build_fixture_site(
     tmp_dir: Path, n_days: int = 10, source: str = "synthetic", methodology: bool = True
 ) -> tuple[Path, Path, list[date]]:
     """Warehouse + site under `tmp_dir`: returns (site dir, warehouse path, days)."""
-    from reports.site import build_site  # the code under test, imported lazily
-
     tmp_dir = Path(tmp_dir)
     db = tmp_dir / "warehouse.duckdb"
     days = build_fixture_warehouse(db, n_days)
     md = write_methodology(tmp_dir / "docs" / "methodology.md") if methodology else None
     out = tmp_dir / "site"
-    conn = duckdb.connect(str(db), read_only=True)
-    try:
-        build_site(
-            conn, out, SYMBOL, None, source=source, methodology_md=md, generated_at=GENERATED_AT
-        )
-    finally:
-        conn.close()
+    site_from_warehouse(db, out, source=source, methodology_md=md)
     return out, db, days

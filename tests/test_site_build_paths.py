@@ -15,7 +15,7 @@ import pytest
 
 from reports import loaders
 from reports.charts import spec
-from tests.site_fixtures import GENERATED_AT, SYMBOL, add_venue, build_fixture_warehouse
+from tests.site_fixtures import SYMBOL, add_venue, build_fixture_warehouse, site_from_warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("compare_sites", ROOT / "scripts/compare_sites.py")
@@ -34,21 +34,7 @@ def warehouse(tmp_path_factory) -> tuple[Path, list[date]]:
 
 
 def _build(db: Path, out: Path) -> None:
-    from reports.site import build_site
-
-    conn = duckdb.connect(str(db), read_only=True)
-    try:
-        build_site(
-            conn,
-            out,
-            SYMBOL,
-            None,
-            source="synthetic",
-            methodology_md=None,
-            generated_at=GENERATED_AT,
-        )
-    finally:
-        conn.close()
+    site_from_warehouse(db, out)
 
 
 def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> None:

@@ -11,8 +11,7 @@ import duckdb
 import pytest
 
 from reports.notation import fmt_imbalance
-from reports.site import build_site
-from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
+from tests.site_fixtures import SYMBOL, build_fixture_warehouse, site_from_warehouse
 from tests.test_site_browser import ARGS, CHROMIUM, Visit
 from tests.test_site_symbols import add_scaled_symbol
 
@@ -34,19 +33,7 @@ def site(tmp_path_factory) -> tuple[Path, Path, list[date]]:
     for sym, scale in SCALES.items():
         add_scaled_symbol(db, sym, scale)
     out = tmp / "site"
-    conn = duckdb.connect(str(db), read_only=True)
-    try:
-        build_site(
-            conn,
-            out,
-            list(SYMBOLS),
-            None,
-            source="synthetic",
-            methodology_md=None,
-            generated_at=GENERATED_AT,
-        )
-    finally:
-        conn.close()
+    site_from_warehouse(db, out, list(SYMBOLS))
     return out, db, days
 
 

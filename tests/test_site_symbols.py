@@ -18,7 +18,7 @@ import pytest
 
 from reports.site import build_site
 from tests.site_data import page_rasters, page_specs
-from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse
+from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse, site_from_warehouse
 from tests.test_site_build import html_pages, parse, resolve
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -73,19 +73,7 @@ def two_symbol_site(tmp_path_factory) -> tuple[Path, list[date]]:
     days = build_fixture_warehouse(db, 6)
     add_scaled_symbol(db, DOGE, SCALE)
     out = tmp / "site"
-    conn = duckdb.connect(str(db), read_only=True)
-    try:
-        res = build_site(
-            conn,
-            out,
-            [SYMBOL, DOGE],
-            None,
-            source="synthetic",
-            methodology_md=None,
-            generated_at=GENERATED_AT,
-        )
-    finally:
-        conn.close()
+    res = site_from_warehouse(db, out, [SYMBOL, DOGE])
     assert res.symbols == [SYMBOL, DOGE] and res.skipped == {}
     return out, days
 

@@ -212,22 +212,7 @@ def synthetic_warehouse(
 
 def build_two_venue_site(wh: TwoVenueWarehouse, out: Path) -> Path:
     """The site of `wh` in `out`, as the pipeline writes it (the fixture clock, no methodology)."""
-    import duckdb
+    from tests.site_fixtures import site_from_warehouse
 
-    from reports.site import build_site
-    from tests.site_fixtures import GENERATED_AT
-
-    conn = duckdb.connect(str(wh.path), read_only=True)
-    try:
-        build_site(
-            conn,
-            out,
-            SYMBOL,
-            None,
-            source="synthetic",
-            methodology_md=None,
-            generated_at=GENERATED_AT,
-        )
-    finally:
-        conn.close()
+    site_from_warehouse(wh.path, out)
     return out
