@@ -4,6 +4,7 @@ faults, and small synthetic mirrors."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import threading
 import zipfile
 from collections import defaultdict, deque
@@ -13,7 +14,10 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 from transforms.config import Settings
+from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.binance import archive_relpath
 
 SYMBOL = "BTCUSDT"
@@ -22,6 +26,20 @@ SYMBOL = "BTCUSDT"
 WINDOW_START = date(2025, 11, 26)
 WINDOW_END = date(2025, 12, 2)  # inclusive
 SEED = 11
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    """The window's synthetic mirror, generated once per module; tests edit a copy."""
+    return generate_mirror(
+        tmp_path_factory.mktemp("mirror"), SYMBOL, WINDOW_START, WINDOW_END, SEED
+    )
+
+
+@pytest.fixture
+def mirror(pristine, tmp_path) -> Path:
+    """A private copy of the pristine mirror that a test may corrupt."""
+    return shutil.copytree(pristine, tmp_path / "mirror")
 
 
 @dataclass

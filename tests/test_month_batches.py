@@ -3,18 +3,24 @@ and gives the rows one batch over the window gives: the same raw rows and files,
 open-interest rule's yardstick across the month boundary is still the previous day loaded in
 this run, never a day whose file this run rejected (its old rows stay in `raw.*`)."""
 
+# ruff: noqa: F811  (the shared fixtures pristine and mirror are imported by name)
 from __future__ import annotations
 
 import csv
 import io
-import shutil
 from datetime import date, timedelta
 
-import pytest
-from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, read_member, write_archive
+from ingest_helpers import (  # noqa: F401  (fixtures, used as arguments)
+    SYMBOL,
+    WINDOW_END,
+    WINDOW_START,
+    mirror,
+    pristine,
+    read_member,
+    write_archive,
+)
 
 from transforms.db import warehouse
-from transforms.raw.synthetic import generate_mirror
 from transforms.raw.venues.binance import DATASETS, archive_relpath, loading, periods_for_window
 from transforms.raw.venues.binance.loading import load_dataset, load_files
 from transforms.raw.venues.binance.mirror import MirrorSource
@@ -23,16 +29,6 @@ START, END = WINDOW_START, WINDOW_END + timedelta(days=1)  # 2025-11-26 .. 2025-
 LAST_OF_MONTH = date(2025, 11, 30)
 RAW = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m", "raw.funding")
 FILE_COLUMNS = "venue, dataset, symbol, period, relpath, sha256, bytes, rows, source"
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return generate_mirror(tmp_path_factory.mktemp("mirror"), SYMBOL, START, WINDOW_END, SEED)
-
-
-@pytest.fixture
-def mirror(pristine, tmp_path):
-    return shutil.copytree(pristine, tmp_path / "mirror")
 
 
 def _files(source, dataset, start=START, end=END):

@@ -1,32 +1,22 @@
 """Validation at load in a multi-file batch: the bad file is named with its own line number,
 the other files of the window load, and a parse error names only the file that fails."""
 
+# ruff: noqa: F811  (the shared fixtures pristine and mirror are imported by name)
 from __future__ import annotations
 
-import shutil
 import zipfile
 from datetime import date, timedelta
 
 import pytest
-from ingest_helpers import SEED, SYMBOL, WINDOW_END, WINDOW_START, write_archive
+from ingest_helpers import SYMBOL, WINDOW_END, WINDOW_START, mirror, pristine, write_archive  # noqa: F401  (fixtures, used as arguments)
 
 from transforms.db import warehouse
-from transforms.raw.synthetic import generate_mirror, headerless
+from transforms.raw.synthetic import headerless
 from transforms.raw.venues.binance import archive_relpath, periods_for_window
 from transforms.raw.venues.binance.loading import load_files
 from transforms.raw.venues.binance.mirror import MirrorSource
 
 START, END = WINDOW_START, WINDOW_END + timedelta(days=1)
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    return generate_mirror(tmp_path_factory.mktemp("mirror"), SYMBOL, START, WINDOW_END, SEED)
-
-
-@pytest.fixture
-def mirror(pristine, tmp_path):
-    return shutil.copytree(pristine, tmp_path / "mirror")
 
 
 def _rewrite_row(mirror, day: date, row: int, col: int, value: str) -> tuple[str, int]:
