@@ -316,7 +316,3 @@ def thinned_closes(x: np.ndarray, c: np.ndarray, t0: int, t1: int, most: int) ->
 
 def _csv_num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
-
-
-def utc_now_iso(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -183,13 +183,6 @@ def fmt_compact_price(x: float | None) -> str:
     return fmt_price(x)
 
 
-def fmt_signed_price(x: float | None) -> str:
-    """A price change: +$2,000, −$800."""
-    if not ok(x):
-        return "n/a"
-    return ("+" if x >= 0 else MINUS) + fmt_price(abs(x))
-
-
 # ---------------------------------------------------------------- percentages and rates
 
 

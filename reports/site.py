@@ -694,8 +694,3 @@ def build_site(
         skipped=skipped,
         files_written=writer.files,
     )
-
-
-def iter_site_files(out_dir: Path) -> Iterable[Path]:
-    """Every published file (for size reports)."""
-    return (p for p in Path(out_dir).rglob("*") if p.is_file() and not p.name.startswith("."))

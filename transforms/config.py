@@ -152,10 +152,6 @@ class Settings:
     def output_site_dir(self) -> Path:
         return self.site_dir or (self.project_root / "site")
 
-    @property
-    def primary_symbol(self) -> str:
-        return self.symbols[0]
-
 
 def parse_venues(raw: str) -> tuple[str, ...]:
     """LIQMAP_VENUES: comma-separated venue names, known and not repeated, in the given order."""

@@ -278,29 +278,3 @@ def heat_card(
             ],
         ),
     )
-
-
-def shared_specs(card: HeatCard | None) -> dict[str, str]:
-    """Element id -> spec of the SHARED_WINDOWS computed in `card` (the latest day's)."""
-    if card is None:
-        return {}
-    return {t.id: t.w.spec for t in card.windows if t.w is not None and t.key in SHARED_WINDOWS}
-
-
-def shared_rasters(card: HeatCard | None) -> dict[str, str]:
-    """Element id -> raster layers (heatlayers.js) of the SHARED_WINDOWS computed in `card`."""
-    if card is None:
-        return {}
-    return {t.id: t.w.raster for t in card.windows if t.w is not None and t.key in SHARED_WINDOWS}
-
-
-def shared_heat_js(as_of: str, specs: dict[str, str], rasters: dict[str, str]) -> str:
-    """<SYMBOL>/heat-long.js: the latest long heatmap views (spec and raster layers), loaded
-    by every day page."""
-    body = ",".join(f'"{k}":{v}' for k, v in sorted(specs.items()))
-    layers = ",".join(f'"{k}":{v}' for k, v in sorted(rasters.items()))
-    return (
-        "/* The symbol's long heatmap views as of its latest day, rewritten by every build. */\n"
-        f'window.LIQMAP_SHARED = {{"asOf":"{as_of}","specs":{{{body}}},'
-        f'"rasters":{{{layers}}}}};\n'
-    )

@@ -178,12 +178,6 @@ def fill_text(ref: dict[str, Any]) -> str:
 TABLE_MIN_ROWS = 4  # shorter lists of rows stay as they are (a few rows: keys once pay)
 
 
-def _tight(v: Any) -> Any:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return int(v)
-    return v
-
-
 def _tight_all(values: list[Any]) -> list[Any]:
     return [
         int(v) if type(v) is float and v.is_integer() and -1e15 < v < 1e15 else v for v in values

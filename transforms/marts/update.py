@@ -84,13 +84,6 @@ class SymbolMartsUpdate:
             self.rows[key] = self.rows.get(key, 0) + n
 
 
-def symbol_params(params: ModelParams, bars: pd.DataFrame, auto_bins: bool = True) -> ModelParams:
-    """`params` with the symbol's price bins (see module doc); unchanged if not auto_bins."""
-    if not auto_bins:
-        return params
-    return _with_bins(params, float(bars["close"].iloc[0]))
-
-
 def _with_bins(params: ModelParams, first_close: float) -> ModelParams:
     bin_size, heatmap_bin_size = symbol_bins(first_close)
     return dataclasses.replace(params, bin_size=bin_size, heatmap_bin_size=heatmap_bin_size)
