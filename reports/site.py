@@ -55,6 +55,7 @@ import jinja2
 from reports import api, datafiles
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
+from reports.day_packs import DayPacks
 from reports.downloads import (
     archive_months,
     month_downloads,
@@ -377,8 +378,11 @@ def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
 
 
 def _write_day_data(writer: SiteWriter, ctx: DayContext, data: MartData, synthetic: bool) -> None:
-    k = datafiles.key(data.symbol, ctx.venue, f"day-{ctx.day_iso}")
-    _write_data(writer, k, day_data(ctx, data.symbol, synthetic, data.days[0]))
+    """The day's document, into its month file (reports.day_packs; written by month)."""
+    if writer.day_packs is None:
+        writer.day_packs = DayPacks(writer)
+    doc = day_data(ctx, data.symbol, synthetic, data.days[0])
+    writer.day_packs.add(data.symbol, ctx.venue, synthetic, doc)
 
 
 def _write_venue_data(
@@ -651,6 +655,8 @@ def build_site(
                 conn, writer, env, data, render, source, generated_at, venues,
                 link_next.get(data.symbol),
             )  # fmt: skip
+        if writer.day_packs is not None:
+            writer.day_packs.flush()  # the symbol's month files of day documents
         # the symbol's month of map rows is not needed again: memory holds one symbol's
         drop_month_rows(data)
         for vdata in venues.per_venue.values():

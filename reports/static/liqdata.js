@@ -14,8 +14,8 @@
     return el ? el.getAttribute("data-site-root") : "";
   }
 
-  /* The data file `key` (a Promise of its object); rejects naming the file when missing. */
-  function load(key) {
+  /* The data script `key` (a Promise of what it assigns); rejects naming the file. */
+  function loadScript(key) {
     if (D[key]) { return Promise.resolve(D[key]); }
     if (!pending[key]) {
       pending[key] = new Promise(function (resolve, reject) {
@@ -29,6 +29,81 @@
       });
     }
     return pending[key];
+  }
+
+  /* ---- month files of day documents (reports/day_packs.py, docs/api.md) ---- */
+  var BITS = 15, OFFSET = 0x800;
+  var unpacked = {};
+
+  /* The bytes a month file's `data` carries: 15 bits per character, U+0800 + value. */
+  function packedBytes(text, n) {
+    var out = new Uint8Array(n), acc = 0, bits = 0, j = 0;
+    for (var i = 0; i < text.length && j < n; i++) {
+      acc = (acc << BITS) | (text.charCodeAt(i) - OFFSET);
+      bits += BITS;
+      while (bits >= 8 && j < n) { bits -= 8; out[j++] = (acc >>> bits) & 255; }
+      acc &= (1 << bits) - 1;
+    }
+    return out;
+  }
+
+  /* The payload's day documents (reports.day_packs.decode). */
+  function dayDocs(payload) {
+    var cut = payload.indexOf(10), pos = 0;
+    var planes = payload.subarray(cut + 1), count = planes.length / 8;
+    var f64 = function (k, v) {
+      if (v && typeof v === "object" && !Array.isArray(v) && typeof v.$f64 === "number" &&
+          Object.keys(v).length === 1) {
+        var s = "";
+        for (var b = 0; b < v.$f64; b++, pos++) {
+          s += String.fromCharCode(planes[(pos % 8) * count + Math.floor(pos / 8)]);
+        }
+        return { $f64: btoa(s) };
+      }
+      return v;
+    };
+    var body = JSON.parse(new TextDecoder().decode(payload.subarray(0, cut)), f64);
+    var taken = body.paths.map(function () { return 0; });
+    return body.shape.map(function (s) {
+      var doc = {};
+      body.shapes[s].forEach(function (i) {
+        var path = body.paths[i], node = doc;
+        for (var p = 0; p < path.length - 1; p++) {
+          if (!node[path[p]]) { node[path[p]] = {}; }
+          node = node[path[p]];
+        }
+        node[path[path.length - 1]] = body.values[i][taken[i]++];
+      });
+      return doc;
+    });
+  }
+
+  /* A month file's days, each put in D under its day key (inflated by the browser). */
+  function loadPack(key) {
+    if (!unpacked[key]) {
+      unpacked[key] = loadScript(key).then(function (f) {
+        var raw = new Blob([packedBytes(f.data, f.bytes)]);
+        var stream = raw.stream().pipeThrough(new DecompressionStream("deflate-raw"));
+        return new Response(stream).arrayBuffer();
+      }).then(function (buf) {
+        var prefix = key.slice(0, key.lastIndexOf("/") + 1);
+        dayDocs(new Uint8Array(buf)).forEach(function (doc) { D[prefix + "day-" + doc.day] = doc; });
+      });
+    }
+    return unpacked[key];
+  }
+
+  /* The data file `key` (a Promise of its object); a day's document comes from its month
+     file. Rejects naming the file when missing. */
+  function load(key) {
+    if (D[key]) { return Promise.resolve(D[key]); }
+    var m = /^(.*\/)day-(\d{4}-\d{2})-\d{2}$/.exec(key);
+    if (!m) { return loadScript(key); }
+    var pack = m[1] + "days-" + m[2];
+    return loadPack(pack).then(function () {
+      if (D[key]) { return D[key]; }
+      throw new Error("day " + key.slice(-10) + " missing from data/" + pack + ".js");
+    });
   }
 
   /* reports.charts.spec._sig: `width` characters per value, m * 10^e (powers as literals) */
