@@ -1,11 +1,11 @@
 """The API's stable URLs: one per symbol and venue for its latest day.
 
-    site/api/v2/<SYMBOL>/latest.json          the aggregate across venues
-    site/api/v2/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
+    site/api/v3/<SYMBOL>/latest.json          the aggregate across venues
+    site/api/v3/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
 
 each with a `.js` twin for pages opened from disk. A latest file names its day and links to
 that day's data file and the symbol's daily series (reports.datafiles); the versioned schema
-of every file is docs/api/schema-v2.json, described in docs/api.md.
+of every file is docs/api/schema-v3.json, described in docs/api.md.
 """
 
 from __future__ import annotations
