@@ -63,25 +63,77 @@ def _leaves(doc: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], An
         out.append((path, doc))
 
 
-def _take_f64(value: Any, blobs: list[bytes]) -> Any:
-    """`value` with each `{"$f64": base64}` as `{"$f64": byte count}`, its bytes to `blobs`
-    (in JSON text order)."""
+SIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"  # $sig's digits
+_SIG_BYTES = np.frombuffer(SIG.encode("ascii"), dtype=np.uint8)
+_DIGIT = np.zeros(256, dtype=np.uint32)  # a $sig digit's character -> its value
+_DIGIT[_SIG_BYTES] = np.arange(64)
+_POWERS = 64 ** np.arange(3, -1, -1, dtype=np.uint32)  # 64^3 ... 1
+
+
+def _js_order(obj: Mapping[str, Any]) -> list[str]:
+    """An object's keys in the order JavaScript lists them: array-index keys ("0", "17")
+    first, ascending, then the others as written (the page walks the values so)."""
+    index = sorted((k for k in obj if k.isdigit() and str(int(k)) == k), key=int)
+    return index + [k for k in obj if k not in set(index)]
+
+
+def _is_sig(v: Any) -> bool:
+    return (
+        isinstance(v, dict)
+        and len(v) == 1
+        and isinstance(v.get("$sig"), list)
+        and len(v["$sig"]) == 2
+    )
+
+
+def _take(value: Any, f64: list[bytes], sig: list[str]) -> Any:
+    """`value` with each `{"$f64": base64}` as `{"$f64": its byte count}` (the bytes to
+    `f64`) and each `{"$sig": [width, text]}` as `{"$sig": [width, its code count]}` (the
+    text to `sig`), met in JavaScript's order (`_js_order`)."""
     if isinstance(value, dict):
         if len(value) == 1 and isinstance(value.get("$f64"), str):
             raw = base64.b64decode(value["$f64"])
-            blobs.append(raw)
+            f64.append(raw)
             return {"$f64": len(raw)}
-        return {k: _take_f64(v, blobs) for k, v in value.items()}
+        if _is_sig(value) and isinstance(value["$sig"][1], str):
+            width, text = value["$sig"]
+            sig.append(text)
+            return {"$sig": [width, len(text) // width]}
+        if len(value) == 1 and (isinstance(value.get("$f64"), int) or _is_sig(value)):
+            raise ValueError(f"a day document holds {value}, which a month file cannot tell apart")
+        taken = {k: _take(value[k], f64, sig) for k in _js_order(value)}
+        return {k: taken[k] for k in value}
     if isinstance(value, list):
-        return [_take_f64(v, blobs) for v in value]
+        return [_take(v, f64, sig) for v in value]
     return value
 
 
-def _planes(raw: bytes, inverse: bool = False) -> bytes:
+def _put(value: Any, f64: bytes, sig: np.ndarray, at: list[int]) -> Any:
+    """The inverse of `_take`: `at` = [next byte of f64, next code of sig]."""
+    if isinstance(value, dict):
+        n = value.get("$f64")
+        if len(value) == 1 and isinstance(n, int):
+            at[0] += n
+            return {"$f64": base64.b64encode(f64[at[0] - n : at[0]]).decode()}
+        if _is_sig(value) and isinstance(value["$sig"][1], int):
+            width, n = value["$sig"]
+            at[1] += n
+            codes = sig[at[1] - n : at[1], None] // _POWERS[-width:] % 64
+            return {"$sig": [width, _SIG_BYTES[codes].tobytes().decode("ascii")]}
+        put = {k: _put(value[k], f64, sig, at) for k in _js_order(value)}
+        return {k: put[k] for k in value}
+    if isinstance(value, list):
+        return [_put(v, f64, sig, at) for v in value]
+    return value
+
+
+def _planes(raw: bytes, width: int, inverse: bool = False) -> bytes:
+    """Items of `width` bytes as `width` planes (the first byte of every item, then every
+    second byte, ...), or back."""
     if not raw:
         return raw
     a = np.frombuffer(raw, dtype=np.uint8)
-    a = a.reshape(8, -1).T if inverse else a.reshape(-1, 8).T
+    a = a.reshape(width, -1).T if inverse else a.reshape(-1, width).T
     return np.ascontiguousarray(a).tobytes()
 
 
@@ -103,32 +155,60 @@ def encode(docs: Iterable[Mapping[str, Any]]) -> bytes:
             values[i].append(v)
             own.append(i)
         shape.append(shapes.setdefault(tuple(own), len(shapes)))
-    blobs: list[bytes] = []
+    f64: list[bytes] = []
+    sig: list[str] = []
+    values = _take(values, f64, sig)
+    doubles = b"".join(f64)
+    codes = _sig_codes_of(values, sig)
     body = {
         "days": [d["day"] for d in docs],
         "paths": [list(p) for p in index],
         "shapes": [list(s) for s in shapes],
         "shape": shape,
-        "values": _take_f64(values, blobs),
+        "values": values,
+        "binary": [len(doubles), len(codes) // 3],
     }
-    return datafiles.as_json(body).encode() + b"\n" + _planes(b"".join(blobs))
+    text = datafiles.as_json(body).encode()
+    return text + b"\n" + _planes(doubles, 8) + _planes(codes, 3)
+
+
+def _sig_codes_of(values: Any, texts: list[str]) -> bytes:
+    """The 3-byte codes of the $sig texts taken from `values` (their widths from it)."""
+    widths: list[int] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            if _is_sig(v) and isinstance(v["$sig"][1], int):
+                widths.append(v["$sig"][0])
+                return
+            for k in _js_order(v):
+                walk(v[k])
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(values)
+    codes = np.zeros(0, dtype=np.uint32)
+    parts = []
+    for width, text in zip(widths, texts, strict=True):
+        if width not in (3, 4) or len(text) % width:
+            raise ValueError(f"a $sig text of {len(text)} characters is not of width {width}")
+        digits = _DIGIT[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(-1, width)
+        parts.append(digits @ _POWERS[-width:])
+    if parts:
+        codes = np.concatenate(parts)
+    return codes.astype(">u4").view(np.uint8).reshape(-1, 4)[:, 1:].tobytes()
 
 
 def decode(payload: bytes) -> list[dict[str, Any]]:
     """The day documents of a payload (the inverse of `encode`)."""
-    text, _, planes = payload.partition(b"\n")
-    raw = _planes(planes, inverse=True)
-    pos = 0
-
-    def f64(obj: dict[str, Any]) -> dict[str, Any]:
-        nonlocal pos
-        n = obj.get("$f64")
-        if len(obj) == 1 and isinstance(n, int):
-            obj = {"$f64": base64.b64encode(raw[pos : pos + n]).decode()}
-            pos += n
-        return obj
-
-    body = json.loads(text, parse_float=datafiles._whole, object_hook=f64)
+    text, _, binary = payload.partition(b"\n")
+    body = json.loads(text, parse_float=datafiles._whole)
+    n64, nsig = body["binary"]
+    f64 = _planes(binary[:n64], 8, inverse=True)
+    sig3 = np.frombuffer(_planes(binary[n64 : n64 + 3 * nsig], 3, inverse=True), dtype=np.uint8)
+    sig = (sig3.reshape(-1, 3).astype(np.uint32) * [65536, 256, 1]).sum(axis=1)
+    values = _put(body["values"], f64, sig, [0, 0])
     paths = body["paths"]
     taken = [0] * len(paths)
     docs = []
@@ -139,7 +219,7 @@ def decode(payload: bytes) -> list[dict[str, Any]]:
             node = doc
             for k in parents:
                 node = node.setdefault(k, {})
-            node[last] = body["values"][i][taken[i]]
+            node[last] = values[i][taken[i]]
             taken[i] += 1
         docs.append(doc)
     return docs

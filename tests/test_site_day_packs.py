@@ -26,6 +26,9 @@ def _doc(day: str, n: int) -> dict:
     doc = {"api_version": 3, "kind": "day", "symbol": "S", "venue": "all", "day": day}
     doc["charts"] = {"a": {"t": "x", "v": {"rows": [n, n + 1.5], "e": {}}}, "b": {"t": "y"}}
     doc["whatif"] = {"spot": 1.25, "l": {"$zeros": [[2, 1], _f64(0.1 * n, 1e-300 * n, 3.0)]}}
+    doc["map"] = {"$cols": [["l", "s"], [{"$sig": [3, "biGbnK" * n]}, {"$sig": [4, "tArb_-09"]}]]}
+    # array-index keys: JavaScript lists them first (the page walks the values so)
+    doc["by"] = {"b": _f64(2.5), "10": {"$sig": [3, "AAA"]}, "2": _f64(-0.0, n)}
     doc["empty"] = {}
     doc["text"] = "Zone $83,600\u2013$87,300 \u2028 </script>"
     return doc
@@ -59,6 +62,12 @@ def test_fifteen_bits_a_character_carry_any_bytes():
     # the line and paragraph separators (U+2028/9) are written escaped in the script
     data = int((0x2028 - 0x800) << 1).to_bytes(2, "big")
     assert day_packs._to_text(data)[0] == "\u2028"
+
+
+def test_a_document_holding_what_stands_for_packed_values_is_refused():
+    doc = {**_doc("2026-03-01", 1), "odd": {"$f64": 8}}
+    with pytest.raises(ValueError, match="cannot tell apart"):
+        day_packs.pack_file("S", "all", "2026-03", True, [doc])
 
 
 def test_a_day_key_names_its_month_file():

@@ -47,32 +47,44 @@
     return out;
   }
 
-  /* The payload's day documents (reports.day_packs.decode). */
+  /* The payload's day documents (reports.day_packs.decode): the JSON text, a newline, the
+     doubles' bytes in 8 planes, the $sig codes' 3 bytes in 3 planes. */
   function dayDocs(payload) {
-    var cut = payload.indexOf(10), pos = 0;
-    var planes = payload.subarray(cut + 1), count = planes.length / 8;
-    var f64 = function (k, v) {
-      if (v && typeof v === "object" && !Array.isArray(v) && typeof v.$f64 === "number" &&
-          Object.keys(v).length === 1) {
-        var s = "";
-        for (var b = 0; b < v.$f64; b++, pos++) {
-          s += String.fromCharCode(planes[(pos % 8) * count + Math.floor(pos / 8)]);
-        }
+    var cut = payload.indexOf(10);
+    var body = JSON.parse(new TextDecoder().decode(payload.subarray(0, cut)));
+    var n64 = body.binary[0], nsig = body.binary[1];
+    var f64 = payload.subarray(cut + 1, cut + 1 + n64), at64 = 0;
+    var sig = payload.subarray(cut + 1 + n64, cut + 1 + n64 + 3 * nsig), atSig = 0;
+    var per = n64 / 8;
+    function put(v) {
+      if (Array.isArray(v)) { return v.map(put); }
+      if (!v || typeof v !== "object") { return v; }
+      var keys = Object.keys(v), i, s = "";
+      if (keys.length === 1 && typeof v.$f64 === "number") {
+        for (i = 0; i < v.$f64; i++, at64++) { s += String.fromCharCode(f64[(at64 % 8) * per + (at64 >> 3)]); }
         return { $f64: btoa(s) };
       }
+      if (keys.length === 1 && Array.isArray(v.$sig) && v.$sig.length === 2 && typeof v.$sig[1] === "number") {
+        var w = v.$sig[0];
+        for (i = 0; i < v.$sig[1]; i++, atSig++) {
+          var code = sig[atSig] * 65536 + sig[nsig + atSig] * 256 + sig[2 * nsig + atSig];
+          for (var j = w - 1; j >= 0; j--) { s += SIG.charAt(Math.floor(code / Math.pow(64, j)) % 64); }
+        }
+        return { $sig: [w, s] };
+      }
+      keys.forEach(function (k) { v[k] = put(v[k]); });
       return v;
-    };
-    var body = JSON.parse(new TextDecoder().decode(payload.subarray(0, cut)), f64);
-    var taken = body.paths.map(function () { return 0; });
-    return body.shape.map(function (s) {
+    }
+    var values = put(body.values), taken = body.paths.map(function () { return 0; });
+    return body.shape.map(function (sh) {
       var doc = {};
-      body.shapes[s].forEach(function (i) {
+      body.shapes[sh].forEach(function (i) {
         var path = body.paths[i], node = doc;
         for (var p = 0; p < path.length - 1; p++) {
           if (!node[path[p]]) { node[path[p]] = {}; }
           node = node[path[p]];
         }
-        node[path[path.length - 1]] = body.values[i][taken[i]++];
+        node[path[path.length - 1]] = values[i][taken[i]++];
       });
       return doc;
     });
