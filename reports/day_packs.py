@@ -13,22 +13,26 @@ which every browser honours for a script): its `data` string carries 15 bits per
 base64. Those bits are, in order, `bytes` bytes of a deflate-raw stream (zlib, level 9)
 of the payload:
 
-    the JSON text of {"days", "paths", "shapes", "shape", "values"}, a newline, then the
-    bytes of every `{"$f64": n}` in that text (in text order), shuffled into 8 planes (the
-    first byte of every double, then every second byte, ...)
+    a line "<D> <C>", the JSON text of {"days", "paths", "shapes", "shape", "values"} and a
+    newline, then D bytes: the doubles of every `{"$f64": n}` of that text (n bytes each,
+    in text order) in 8 planes (the first byte of every double, then every second byte,
+    ...), then 3 × C bytes: the codes of every `{"$sig": [width, n]}` (n codes each, a
+    code 3 bytes big-endian) in 3 planes
 
 A day document's fields are its leaves: values found by descending through objects whose
 keys do not start with "$" (`paths`, each a list of keys, first seen first). Day i is built
 from `shapes[shape[i]]` (the indexes of its paths, in its own order), each taking the next
-value of `values[path]`; a `{"$f64": n}` stands for `{"$f64": base64 of the next n bytes}`.
-Keeping a field's values of the month side by side is what lets deflate (a 32 kB window)
-find one day's map in the next; the doubles' planes put their alike exponent bytes together.
+value of `values[path]`; in that JSON text, `{"$f64": n}` stands for `{"$f64": base64 of
+the next n bytes}` and `{"$sig": [width, n]}` for `{"$sig": [width, the next n codes, each
+as `width` digits]}`. Keeping a field's values of the month side by side is what lets
+deflate (a 32 kB window) find one day's map in the next; the planes put the alike exponent
+bytes of the numbers together.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -69,62 +73,10 @@ _DIGIT = np.zeros(256, dtype=np.uint32)  # a $sig digit's character -> its value
 _DIGIT[_SIG_BYTES] = np.arange(64)
 _POWERS = 64 ** np.arange(3, -1, -1, dtype=np.uint32)  # 64^3 ... 1
 
-
-def _js_order(obj: Mapping[str, Any]) -> list[str]:
-    """An object's keys in the order JavaScript lists them: array-index keys ("0", "17")
-    first, ascending, then the others as written (the page walks the values so)."""
-    index = sorted((k for k in obj if k.isdigit() and str(int(k)) == k), key=int)
-    return index + [k for k in obj if k not in set(index)]
-
-
-def _is_sig(v: Any) -> bool:
-    return (
-        isinstance(v, dict)
-        and len(v) == 1
-        and isinstance(v.get("$sig"), list)
-        and len(v["$sig"]) == 2
-    )
-
-
-def _take(value: Any, f64: list[bytes], sig: list[str]) -> Any:
-    """`value` with each `{"$f64": base64}` as `{"$f64": its byte count}` (the bytes to
-    `f64`) and each `{"$sig": [width, text]}` as `{"$sig": [width, its code count]}` (the
-    text to `sig`), met in JavaScript's order (`_js_order`)."""
-    if isinstance(value, dict):
-        if len(value) == 1 and isinstance(value.get("$f64"), str):
-            raw = base64.b64decode(value["$f64"])
-            f64.append(raw)
-            return {"$f64": len(raw)}
-        if _is_sig(value) and isinstance(value["$sig"][1], str):
-            width, text = value["$sig"]
-            sig.append(text)
-            return {"$sig": [width, len(text) // width]}
-        if len(value) == 1 and (isinstance(value.get("$f64"), int) or _is_sig(value)):
-            raise ValueError(f"a day document holds {value}, which a month file cannot tell apart")
-        taken = {k: _take(value[k], f64, sig) for k in _js_order(value)}
-        return {k: taken[k] for k in value}
-    if isinstance(value, list):
-        return [_take(v, f64, sig) for v in value]
-    return value
-
-
-def _put(value: Any, f64: bytes, sig: np.ndarray, at: list[int]) -> Any:
-    """The inverse of `_take`: `at` = [next byte of f64, next code of sig]."""
-    if isinstance(value, dict):
-        n = value.get("$f64")
-        if len(value) == 1 and isinstance(n, int):
-            at[0] += n
-            return {"$f64": base64.b64encode(f64[at[0] - n : at[0]]).decode()}
-        if _is_sig(value) and isinstance(value["$sig"][1], int):
-            width, n = value["$sig"]
-            at[1] += n
-            codes = sig[at[1] - n : at[1], None] // _POWERS[-width:] % 64
-            return {"$sig": [width, _SIG_BYTES[codes].tobytes().decode("ascii")]}
-        put = {k: _put(value[k], f64, sig, at) for k in _js_order(value)}
-        return {k: put[k] for k in value}
-    if isinstance(value, list):
-        return [_put(v, f64, sig, at) for v in value]
-    return value
+# in JSON text (outside strings, where a quote is always escaped): the codings whose
+# contents go to the binary part, and the placeholders standing for them there
+_CODED = re.compile(r'\{"\$f64":"([A-Za-z0-9+/=]*)"\}|\{"\$sig":\[([34]),"([A-Za-z0-9_-]*)"\]\}')
+_HELD = re.compile(r'\{"\$f64":(\d+)\}|\{"\$sig":\[([34]),(\d+)\]\}')
 
 
 def _planes(raw: bytes, width: int, inverse: bool = False) -> bytes:
@@ -135,6 +87,50 @@ def _planes(raw: bytes, width: int, inverse: bool = False) -> bytes:
     a = np.frombuffer(raw, dtype=np.uint8)
     a = a.reshape(width, -1).T if inverse else a.reshape(-1, width).T
     return np.ascontiguousarray(a).tobytes()
+
+
+def _take(text: str) -> tuple[str, bytes, bytes]:
+    """JSON `text` with each `{"$f64": base64}` as `{"$f64": its byte count}` and each
+    `{"$sig": [width, digits]}` as `{"$sig": [width, its code count]}`, and their contents
+    in text order: the doubles' bytes and the codes (3 bytes each, big-endian)."""
+    if _HELD.search(text):
+        raise ValueError("a day document holds a placeholder of a month file's binary part")
+    doubles: list[bytes] = []
+    codes: list[np.ndarray] = []
+
+    def held(m: re.Match) -> str:
+        if m.group(1) is not None:
+            raw = base64.b64decode(m.group(1))
+            doubles.append(raw)
+            return f'{{"$f64":{len(raw)}}}'
+        width, digits = int(m.group(2)), m.group(3)
+        if len(digits) % width:
+            raise ValueError(f"a $sig text of {len(digits)} characters is not of width {width}")
+        d = _DIGIT[np.frombuffer(digits.encode("ascii"), dtype=np.uint8)].reshape(-1, width)
+        codes.append(d @ _POWERS[-width:])
+        return f'{{"$sig":[{width},{len(digits) // width}]}}'
+
+    out = _CODED.sub(held, text)
+    all_codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.uint32)
+    three = all_codes.astype(">u4").view(np.uint8).reshape(-1, 4)[:, 1:].tobytes()
+    return out, b"".join(doubles), three
+
+
+def _put(text: str, doubles: bytes, codes: np.ndarray) -> str:
+    """The inverse of `_take`."""
+    at = [0, 0]
+
+    def back(m: re.Match) -> str:
+        if m.group(1) is not None:
+            n = int(m.group(1))
+            at[0] += n
+            return '{"$f64":"' + base64.b64encode(doubles[at[0] - n : at[0]]).decode() + '"}'
+        width, n = int(m.group(2)), int(m.group(3))
+        at[1] += n
+        digits = codes[at[1] - n : at[1], None] // _POWERS[-width:] % 64
+        return f'{{"$sig":[{width},"' + _SIG_BYTES[digits].tobytes().decode("ascii") + '"]}'
+
+    return _HELD.sub(back, text)
 
 
 def encode(docs: Iterable[Mapping[str, Any]]) -> bytes:
@@ -155,61 +151,27 @@ def encode(docs: Iterable[Mapping[str, Any]]) -> bytes:
             values[i].append(v)
             own.append(i)
         shape.append(shapes.setdefault(tuple(own), len(shapes)))
-    f64: list[bytes] = []
-    sig: list[str] = []
-    values = _take(values, f64, sig)
-    doubles = b"".join(f64)
-    codes = _sig_codes_of(values, sig)
     body = {
         "days": [d["day"] for d in docs],
         "paths": [list(p) for p in index],
         "shapes": [list(s) for s in shapes],
         "shape": shape,
         "values": values,
-        "binary": [len(doubles), len(codes) // 3],
     }
-    text = datafiles.as_json(body).encode()
-    return text + b"\n" + _planes(doubles, 8) + _planes(codes, 3)
-
-
-def _sig_codes_of(values: Any, texts: list[str]) -> bytes:
-    """The 3-byte codes of the $sig texts taken from `values` (their widths from it)."""
-    widths: list[int] = []
-
-    def walk(v: Any) -> None:
-        if isinstance(v, dict):
-            if _is_sig(v) and isinstance(v["$sig"][1], int):
-                widths.append(v["$sig"][0])
-                return
-            for k in _js_order(v):
-                walk(v[k])
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(values)
-    codes = np.zeros(0, dtype=np.uint32)
-    parts = []
-    for width, text in zip(widths, texts, strict=True):
-        if width not in (3, 4) or len(text) % width:
-            raise ValueError(f"a $sig text of {len(text)} characters is not of width {width}")
-        digits = _DIGIT[np.frombuffer(text.encode("ascii"), dtype=np.uint8)].reshape(-1, width)
-        parts.append(digits @ _POWERS[-width:])
-    if parts:
-        codes = np.concatenate(parts)
-    return codes.astype(">u4").view(np.uint8).reshape(-1, 4)[:, 1:].tobytes()
+    text, doubles, codes = _take(datafiles.as_json(body))
+    head = f"{len(doubles)} {len(codes) // 3}\n"
+    return (head + text + "\n").encode() + _planes(doubles, 8) + _planes(codes, 3)
 
 
 def decode(payload: bytes) -> list[dict[str, Any]]:
     """The day documents of a payload (the inverse of `encode`)."""
-    text, _, binary = payload.partition(b"\n")
-    body = json.loads(text, parse_float=datafiles._whole)
-    n64, nsig = body["binary"]
-    f64 = _planes(binary[:n64], 8, inverse=True)
-    sig3 = np.frombuffer(_planes(binary[n64 : n64 + 3 * nsig], 3, inverse=True), dtype=np.uint8)
-    sig = (sig3.reshape(-1, 3).astype(np.uint32) * [65536, 256, 1]).sum(axis=1)
-    values = _put(body["values"], f64, sig, [0, 0])
-    paths = body["paths"]
+    head, text, binary = payload.split(b"\n", 2)
+    n64, ncodes = (int(x) for x in head.split())
+    doubles = _planes(binary[:n64], 8, inverse=True)
+    three = _planes(binary[n64 : n64 + 3 * ncodes], 3, inverse=True)
+    codes = np.frombuffer(three, dtype=np.uint8).reshape(-1, 3).astype(np.uint32) @ [65536, 256, 1]
+    body = datafiles.loads(_put(text.decode(), doubles, codes))
+    paths, values = body["paths"], body["values"]
     taken = [0] * len(paths)
     docs = []
     for s in body["shape"]:

@@ -47,35 +47,30 @@
     return out;
   }
 
-  /* The payload's day documents (reports.day_packs.decode): the JSON text, a newline, the
-     doubles' bytes in 8 planes, the $sig codes' 3 bytes in 3 planes. */
+  /* The payload's day documents (reports.day_packs.decode): a line "<double bytes>
+     <codes>", the JSON text and a newline, the doubles' bytes in 8 planes, then the $sig
+     codes' 3 bytes in 3 planes; the JSON's placeholders take them in text order. */
   function dayDocs(payload) {
-    var cut = payload.indexOf(10);
-    var body = JSON.parse(new TextDecoder().decode(payload.subarray(0, cut)));
-    var n64 = body.binary[0], nsig = body.binary[1];
-    var f64 = payload.subarray(cut + 1, cut + 1 + n64), at64 = 0;
-    var sig = payload.subarray(cut + 1 + n64, cut + 1 + n64 + 3 * nsig), atSig = 0;
-    var per = n64 / 8;
-    function put(v) {
-      if (Array.isArray(v)) { return v.map(put); }
-      if (!v || typeof v !== "object") { return v; }
-      var keys = Object.keys(v), i, s = "";
-      if (keys.length === 1 && typeof v.$f64 === "number") {
-        for (i = 0; i < v.$f64; i++, at64++) { s += String.fromCharCode(f64[(at64 % 8) * per + (at64 >> 3)]); }
-        return { $f64: btoa(s) };
-      }
-      if (keys.length === 1 && Array.isArray(v.$sig) && v.$sig.length === 2 && typeof v.$sig[1] === "number") {
-        var w = v.$sig[0];
-        for (i = 0; i < v.$sig[1]; i++, atSig++) {
+    var cut1 = payload.indexOf(10), cut2 = payload.indexOf(10, cut1 + 1);
+    var head = new TextDecoder().decode(payload.subarray(0, cut1)).split(" ");
+    var n64 = Number(head[0]), nsig = Number(head[1]), per = n64 / 8, at64 = 0, atSig = 0;
+    var f64 = payload.subarray(cut2 + 1, cut2 + 1 + n64);
+    var sig = payload.subarray(cut2 + 1 + n64, cut2 + 1 + n64 + 3 * nsig);
+    var text = new TextDecoder().decode(payload.subarray(cut1 + 1, cut2))
+      .replace(/\{"\$f64":(\d+)\}|\{"\$sig":\[([34]),(\d+)\]\}/g, function (m, nb, w, nc) {
+        var s = "", i;
+        if (nb !== undefined) {
+          for (i = 0; i < Number(nb); i++, at64++) { s += String.fromCharCode(f64[(at64 % 8) * per + (at64 >> 3)]); }
+          return '{"$f64":"' + btoa(s) + '"}';
+        }
+        w = Number(w);
+        for (i = 0; i < Number(nc); i++, atSig++) {
           var code = sig[atSig] * 65536 + sig[nsig + atSig] * 256 + sig[2 * nsig + atSig];
           for (var j = w - 1; j >= 0; j--) { s += SIG.charAt(Math.floor(code / Math.pow(64, j)) % 64); }
         }
-        return { $sig: [w, s] };
-      }
-      keys.forEach(function (k) { v[k] = put(v[k]); });
-      return v;
-    }
-    var values = put(body.values), taken = body.paths.map(function () { return 0; });
+        return '{"$sig":[' + w + ',"' + s + '"]}';
+      });
+    var body = JSON.parse(text), taken = body.paths.map(function () { return 0; });
     return body.shape.map(function (sh) {
       var doc = {};
       body.shapes[sh].forEach(function (i) {
@@ -84,7 +79,7 @@
           if (!node[path[p]]) { node[path[p]] = {}; }
           node = node[path[p]];
         }
-        node[path[path.length - 1]] = values[i][taken[i]++];
+        node[path[path.length - 1]] = body.values[i][taken[i]++];
       });
       return doc;
     });
