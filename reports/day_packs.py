@@ -27,6 +27,10 @@ the next n bytes}` and `{"$sig": [width, n]}` for `{"$sig": [width, the next n c
 as `width` digits]}`. Keeping a field's values of the month side by side is what lets
 deflate (a 32 kB window) find one day's map in the next; the planes put the alike exponent
 bytes of the numbers together.
+
+A heat month (reports.heat_tiles) is packed the same way, whole (`packed_doc`): its payload
+is simply its JSON text (its tiles' PNGs are base64 text, which deflate brings back to
+nearly their bytes).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from reports import datafiles
 KIND = "days"
 BITS = 15  # payload bits per character of `data`
 OFFSET = 0x800  # `data` characters are U+0800 + a 15-bit value (U+0800..U+87FF)
+BOM = "\ufeff".encode("utf-16-le")  # how a packed file starts
 _SEPARATORS = {0x2028: "\\u2028", 0x2029: "\\u2029"}  # written escaped in the literal
 
 
@@ -205,24 +210,40 @@ def _from_text(text: str, n: int) -> bytes:
     return np.packbits(bits.ravel())[:n].tobytes()
 
 
-def pack_file(symbol: str, venue: str, month: str, synthetic: bool, docs: list[dict]) -> bytes:
-    """The bytes of a month file of `docs` (one symbol and venue, in day order)."""
+def _packed_js(k: str, head: dict[str, Any], payload: bytes) -> bytes:
+    """A data script (UTF-16 with its BOM) assigning `head` with `bytes` and `data`: the
+    deflate-raw stream of `payload`, 15 bits per character."""
     z = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
-    data = z.compress(encode(docs)) + z.flush()
-    head = datafiles.envelope(
-        KIND,
-        symbol,
-        venue,
-        synthetic,
-        {"month": month, "days": [d["day"] for d in docs], "bytes": len(data)},
-    )
+    data = z.compress(payload) + z.flush()
     text = _to_text(data)
     for c, esc in _SEPARATORS.items():
         text = text.replace(chr(c), esc)
-    k = datafiles.key(symbol, venue, f"{KIND}-{month}")
-    js = datafiles.as_js(k, head)
+    js = datafiles.as_js(k, {**head, "bytes": len(data)})
     js = js[: -len("};\n")] + ',"data":"' + text + '"};\n'
-    return "\ufeff".encode("utf-16-le") + js.encode("utf-16-le")
+    return BOM + js.encode("utf-16-le")
+
+
+def _inflated(obj: Mapping[str, Any]) -> bytes:
+    return zlib.decompress(_from_text(obj["data"], obj["bytes"]), -15)
+
+
+def pack_file(symbol: str, venue: str, month: str, synthetic: bool, docs: list[dict]) -> bytes:
+    """The bytes of a month file of `docs` (one symbol and venue, in day order)."""
+    head = datafiles.envelope(
+        KIND, symbol, venue, synthetic, {"month": month, "days": [d["day"] for d in docs]}
+    )
+    return _packed_js(datafiles.key(symbol, venue, f"{KIND}-{month}"), head, encode(docs))
+
+
+#: the fields a packed document's script keeps in the clear (the rest is in `data`)
+PLAIN = ("api_version", "kind", "symbol", "venue", "synthetic_data", "month")
+
+
+def packed_doc(k: str, obj: Mapping[str, Any]) -> bytes:
+    """Data file `k` holding `obj` packed: its PLAIN fields, and `data` inflating to the JSON
+    text of the whole object (a heat month: its tiles' PNGs are base64 text in JSON)."""
+    head = {f: obj[f] for f in PLAIN if f in obj}
+    return _packed_js(k, head, datafiles.as_json(obj).encode())
 
 
 def read_file(raw: bytes) -> tuple[str, dict[str, Any]]:
@@ -232,9 +253,12 @@ def read_file(raw: bytes) -> tuple[str, dict[str, Any]]:
 
 def unpack(obj: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """ISO day -> day document of a month file's object (`read_file`)."""
-    data = _from_text(obj["data"], obj["bytes"])
-    docs = decode(zlib.decompress(data, -15))
-    return {d["day"]: d for d in docs}
+    return {d["day"]: d for d in decode(_inflated(obj))}
+
+
+def unpack_doc(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object of a packed document's script object (`packed_doc`, `read_file`)."""
+    return datafiles.loads(_inflated(obj).decode())
 
 
 def read_days(path: Path) -> dict[str, dict[str, Any]]:
@@ -304,7 +328,12 @@ def data_file(site: Path, k: str) -> dict[str, Any]:
     if "/day-" in k:
         return load_day(site, k)
     path = Path(site) / "data" / f"{k}.js"
-    got, obj = datafiles.parse_js(path.read_text())
+    raw = path.read_bytes()
+    if raw.startswith(BOM):
+        got, obj = read_file(raw)
+        obj = unpack_doc(obj)
+    else:
+        got, obj = datafiles.parse_js(raw.decode())
     if got != k:
         raise ValueError(f"{path}: assigns key {got!r}, expected {k!r}")
     return obj

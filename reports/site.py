@@ -55,7 +55,7 @@ import jinja2
 from reports import api, datafiles
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
-from reports.day_packs import DayPacks
+from reports.day_packs import DayPacks, packed_doc
 from reports.downloads import (
     archive_months,
     month_downloads,
@@ -429,11 +429,9 @@ def _write_venue_data(
             if m < month_start(vdata.days[0]):
                 continue  # before the first day: pages never ask for it (heat_months)
             tiles = month_tiles(conn, symbol, v, m) or empty_month(m)
-            _write_data(
-                writer,
-                datafiles.key(symbol, v, f"heat-{month_id(m)}"),
-                datafiles.envelope("heat", symbol, v, synthetic, tiles),
-            )
+            k = datafiles.key(symbol, v, f"heat-{month_id(m)}")
+            heat = datafiles.envelope("heat", symbol, v, synthetic, tiles)
+            writer.write_if_changed(f"data/{k}.js", packed_doc(k, heat))  # a third smaller
         if v != AGGREGATE_VENUE:
             mine = [d for d in render if d in vdata.metrics]
             if mine:

@@ -51,6 +51,23 @@ def test_a_month_round_trips_key_orders_missing_fields_and_exact_doubles():
     assert day_packs.pack_file("S", "all", "2026-03", True, docs) == raw
 
 
+def test_a_packed_document_round_trips_with_its_plain_fields_in_the_clear(tmp_path: Path):
+    heat = {"api_version": 3, "kind": "heat", "symbol": "S", "venue": "all"}
+    heat |= {
+        "synthetic_data": False,
+        "month": "2026-03",
+        "base": {"png": "data:image/png;base64,iVBO"},
+    }
+    raw = day_packs.packed_doc("S/all/heat-2026-03", heat)
+    key, obj = day_packs.read_file(raw)
+    assert key == "S/all/heat-2026-03" and "base" not in obj
+    assert {k: obj[k] for k in day_packs.PLAIN} == {k: heat[k] for k in day_packs.PLAIN}
+    assert as_json(day_packs.unpack_doc(obj)) == as_json(heat)
+    (tmp_path / "data" / "S" / "all").mkdir(parents=True)
+    (tmp_path / "data" / "S" / "all" / "heat-2026-03.js").write_bytes(raw)
+    assert day_packs.data_file(tmp_path, "S/all/heat-2026-03") == heat
+
+
 def test_fifteen_bits_a_character_carry_any_bytes():
     rng = random.Random(7)
     for n in (1, 14, 15, 16, 1000):

@@ -14,11 +14,16 @@
     return el ? el.getAttribute("data-site-root") : "";
   }
 
-  /* The data script `key` (a Promise of what it assigns); rejects naming the file. */
+  /* A packed file's object (reports.day_packs): `data` still to inflate. */
+  function packed(f) { return typeof f.data === "string" && typeof f.bytes === "number"; }
+
+  /* The data script `key` (a Promise of what it assigns; a packed document unpacked, a
+     month file of day documents as it is); rejects naming the file. */
   function loadScript(key) {
-    if (D[key]) { return Promise.resolve(D[key]); }
+    if (D[key] && !packed(D[key])) { return Promise.resolve(D[key]); }
     if (!pending[key]) {
       pending[key] = new Promise(function (resolve, reject) {
+        if (D[key]) { resolve(D[key]); return; } // assigned by the page's own <script>
         var s = document.createElement("script");
         s.src = siteRoot() + "data/" + key + ".js";
         s.onload = function () {
@@ -26,6 +31,12 @@
         };
         s.onerror = function () { reject(new Error("data file missing: data/" + key + ".js")); };
         document.head.appendChild(s);
+      }).then(function (f) {
+        if (!packed(f) || f.kind === "days") { return f; }
+        return inflate(f).then(function (bytes) {
+          D[key] = JSON.parse(new TextDecoder().decode(bytes));
+          return D[key];
+        });
       });
     }
     return pending[key];
@@ -85,16 +96,19 @@
     });
   }
 
-  /* A month file's days, each put in D under its day key (inflated by the browser). */
+  /* A packed file's payload: its `data` inflated by the browser (deflate-raw). */
+  function inflate(f) {
+    var raw = new Blob([packedBytes(f.data, f.bytes)]);
+    var stream = raw.stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Response(stream).arrayBuffer().then(function (buf) { return new Uint8Array(buf); });
+  }
+
+  /* A month file's days, each put in D under its day key. */
   function loadPack(key) {
     if (!unpacked[key]) {
-      unpacked[key] = loadScript(key).then(function (f) {
-        var raw = new Blob([packedBytes(f.data, f.bytes)]);
-        var stream = raw.stream().pipeThrough(new DecompressionStream("deflate-raw"));
-        return new Response(stream).arrayBuffer();
-      }).then(function (buf) {
+      unpacked[key] = loadScript(key).then(inflate).then(function (payload) {
         var prefix = key.slice(0, key.lastIndexOf("/") + 1);
-        dayDocs(new Uint8Array(buf)).forEach(function (doc) { D[prefix + "day-" + doc.day] = doc; });
+        dayDocs(payload).forEach(function (doc) { D[prefix + "day-" + doc.day] = doc; });
       });
     }
     return unpacked[key];
