@@ -337,3 +337,11 @@ def data_file(site: Path, k: str) -> dict[str, Any]:
     if got != k:
         raise ValueError(f"{path}: assigns key {got!r}, expected {k!r}")
     return obj
+
+
+def remove_day_files(out_dir: Path, symbol: str) -> None:
+    """Delete an older build's day documents of a file each (`data/<SYMBOL>/<venue>/
+    day-YYYY-MM-DD.js`); only once every page that loaded them has been rendered again (a
+    page now reads its month file)."""
+    for path in sorted((Path(out_dir) / "data" / symbol).glob("*/day-*.js")):
+        path.unlink(missing_ok=True)

@@ -55,7 +55,7 @@ import jinja2
 from reports import api, datafiles
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
-from reports.day_packs import DayPacks, packed_doc
+from reports.day_packs import DayPacks, packed_doc, remove_day_files
 from reports.downloads import (
     archive_months,
     month_downloads,
@@ -336,8 +336,9 @@ def _build_symbol(
     if set(render) >= set(published):
         # every page of the symbol now links the month folders (each dated page rendered
         # above, the latest, venue and archive pages rewritten): an older build's per-venue
-        # month folders go
+        # month folders go, and its day documents of a file each (reports.day_packs)
         remove_venue_folders(out_dir, symbol)
+        remove_day_files(out_dir, symbol)
     summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))

@@ -9,11 +9,14 @@ import random
 import struct
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from reports import day_packs
 from reports.datafiles import as_json
-from tests.site_fixtures import site_from_warehouse
+from reports.site import build_site
+from tests.site_fixtures import GENERATED_AT, site_from_warehouse
+from tests.venue_helpers import SYMBOL
 
 pytestmark = pytest.mark.xdist_group("browser")  # the two-venue warehouse, as test_site_venues
 
@@ -114,6 +117,21 @@ def test_every_day_document_decoded_is_what_the_build_made(tmp_path, two_venue_c
     assert {k.split("/")[1] for k in made} == {"all", "binance", "bybit"}
     assert got == made
     assert not list((out / "data").rglob("day-*.js"))  # no day has a file of its own
+    # an older build's day file stays while a page not rendered again may load it, and goes
+    # with a build that renders every page again
+    old = out / "data" / SYMBOL / "bybit" / f"day-{two_venue_chain.days[0].isoformat()}.js"
+    old.write_text('(window.LIQMAP_DATA=window.LIQMAP_DATA||{})["k"]={};\n')
+    conn = duckdb.connect(str(two_venue_chain.path), read_only=True)
+    try:
+        build_site(
+            conn, out, SYMBOL, [two_venue_chain.days[-1]], source="synthetic",
+            methodology_md=None, generated_at=GENERATED_AT,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    assert old.is_file()
+    site_from_warehouse(two_venue_chain.path, out)
+    assert not old.exists()
 
 
 def test_a_missing_day_names_its_month_file(tmp_path: Path):
