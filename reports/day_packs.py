@@ -267,7 +267,13 @@ def read_days(path: Path) -> dict[str, dict[str, Any]]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    return unpack(read_file(raw)[1])
+    try:
+        return unpack(read_file(raw)[1])
+    except (ValueError, KeyError, TypeError, zlib.error) as e:
+        raise ValueError(
+            f"{path}: not a month file of day documents (reports.day_packs): {e}; "
+            "a build that renders every day of the month writes it again"
+        ) from e
 
 
 def load_day(site: Path, day_key: str) -> dict[str, Any]:

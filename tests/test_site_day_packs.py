@@ -141,3 +141,8 @@ def test_a_missing_day_names_its_month_file(tmp_path: Path):
     assert day_packs.load_day(tmp_path, "S/all/day-2026-03-01")["day"] == "2026-03-01"
     with pytest.raises(FileNotFoundError, match="days-2026-03.js: no day 2026-03-02"):
         day_packs.load_day(tmp_path, "S/all/day-2026-03-02")
+    # a damaged file: one line naming it (a build adding a day to it stops there)
+    path = tmp_path / "data" / "S" / "all" / "days-2026-03.js"
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match=r"days-2026-03.js: not a month file of day documents"):
+        day_packs.read_days(path)
