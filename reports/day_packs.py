@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from reports import datafiles
+from reports.charts.spec import SIG_ALPHABET
 
 KIND = "days"
 BITS = 15  # payload bits per character of `data`
@@ -72,8 +73,7 @@ def _leaves(doc: Any, path: tuple[str, ...], out: list[tuple[tuple[str, ...], An
         out.append((path, doc))
 
 
-SIG = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"  # $sig's digits
-_SIG_BYTES = np.frombuffer(SIG.encode("ascii"), dtype=np.uint8)
+_SIG_BYTES = np.frombuffer(SIG_ALPHABET.encode("ascii"), dtype=np.uint8)  # $sig's digits
 _DIGIT = np.zeros(256, dtype=np.uint32)  # a $sig digit's character -> its value
 _DIGIT[_SIG_BYTES] = np.arange(64)
 _POWERS = 64 ** np.arange(3, -1, -1, dtype=np.uint32)  # 64^3 ... 1
