@@ -8,6 +8,7 @@ Bybit, half a day on Binance (partial: labelled, excluded from the calibration).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -197,7 +198,8 @@ def _page(site_dir: Path, d: date) -> str:
 
 
 def _cell(html: str, venue: str, field: str) -> str:
-    row = html.split(f'<tr data-venue="{venue}">', 1)[1].split("</tr>", 1)[0]
+    row = html.split(f'<tr data-venue="{venue}">', 1)[1]
+    row = re.split(r"<tr|</t|\n", row, maxsplit=1)[0]  # end tags omitted (_table.html.j2)
     return row.split(f'data-field="{field}">', 1)[1].split("<", 1)[0]
 
 

@@ -19,9 +19,7 @@
   function newRow(tbody, n) {
     var tr = document.createElement("tr");
     for (var j = 0; j < n; j++) {
-      var c = document.createElement(j === 0 ? "th" : "td");
-      if (j === 0) { c.setAttribute("scope", "row"); }
-      tr.appendChild(c);
+      tr.appendChild(document.createElement(j === 0 ? "th" : "td"));
     }
     return tr;
   }
