@@ -66,7 +66,8 @@ def test_no_page_is_wider_than_the_viewport(site, server, browser, which, size, 
               }
               for (const el of document.querySelectorAll('body *')) {
                 // inside a box that scrolls sideways (a chart's fallback table: its <details>)
-                if (el.closest('.table-wrap, details.fallback, .vega-embed, pre, .prose table, [hidden]')) continue;
+                const scrolls = '.table-wrap, details.fallback, .vega-embed, pre, .prose table';
+                if (el.closest(scrolls + ', [hidden]')) continue;
                 const r = el.getBoundingClientRect();
                 if (r.width > 0 && r.right > vw + 1) {
                   bad.push(el.tagName + '.' + el.className + ' ' + r.right);

@@ -48,8 +48,9 @@ def test_day_pages_print_each_figure_once_and_omit_what_html_implies(site):
             assert risk != levels
             assert "shorts" in risk and "shorts" not in levels
         # the header names the source; the footer does not repeat it
-        footer = page.split('<footer class="site-footer">', 1)[1]
-        assert "Source:" not in footer and "source: " in page.split("</header>", 1)[0]
+        footer = page.split('<footer class="site-footer">', 1)[1].split("</footer>", 1)[0]
+        header = page.split('<header class="day-header">', 1)[1].split("</header>", 1)[0]
+        assert "Source:" not in footer and "source: " in header
 
 
 @pytest.mark.browser
@@ -79,8 +80,10 @@ def test_fallback_tables_scroll_in_their_details_at_phone_width(site, server, br
               const rows = [];
               for (const t of document.querySelectorAll('main table')) {
                 const heads = t.tHead ? t.tHead.rows[0].cells.length : null;
+                // one cell per column, none nested, none with a stray newline of the markup
                 for (const b of t.tBodies) for (const r of b.rows) rows.push([heads, r.cells.length,
-                  r.cells[0].tagName, Array.from(r.cells).every(c => !c.querySelector('td, th'))]);
+                  r.cells[0].tagName, Array.from(r.cells).every(
+                    c => !c.querySelector('td, th') && c.textContent === c.textContent.trim())]);
               }
               return {docWide: document.documentElement.scrollWidth > vw, wide, rows};
             }"""
