@@ -227,7 +227,8 @@ def test_day_pages_show_realized_beside_modelled(realized_chain):
         assert _cell(page, venue, "realized-long") == fmt_usd(longs)
         assert _cell(page, venue, "realized-short") == fmt_usd(shorts)
     assert _cell(page, "bybit", "modelled-long") == "no model for this venue"
-    assert 'data-chart="realized-hourly"' in page and 'data-chart="realized-totals"' in page
+    assert 'class="chart" id="realized-hourly"' in page
+    assert 'class="chart" id="realized-totals"' in page
     assert "throttled stream" in page and "complete stream" in page
 
     last = _page(site, LAST)

@@ -617,7 +617,10 @@ def test_moves_charts_read_the_shared_swings_as_known_that_day(built):
                 "Latest: "
             ) and text.endswith(".")
             page = (out / SYMBOL / d.isoformat() / "index.html").read_text()
-            assert f'<figcaption data-printed-caption="moves">{html.escape(text, False)}<' in page
+            caption = (
+                f'id="moves"></div>\n<figcaption data-printed-caption>{html.escape(text, False)}<'
+            )
+            assert caption in page
             later += sum(r[1] > d.isoformat() for r in shared["moves"]["rows"])
     finally:
         conn.close()

@@ -211,7 +211,7 @@ def test_layer_switch_moves_bars_lines_labels_and_caption(site, server, browser)
 
 
 LAYER_NOTES = """() => Object.fromEntries(Array.from(document.querySelectorAll(
-    'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+    '#liqmap + figcaption [data-layer-note]'))
   .map((n) => [n.getAttribute('data-layer-note'), n.textContent]))"""
 
 

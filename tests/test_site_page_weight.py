@@ -29,7 +29,9 @@ def _day_pages(site):
 
 
 def _figcaption(page: str, chart: str) -> str:
-    m = re.search(rf'<figcaption data-printed-caption="{chart}">(.*?)</figcaption>', page, re.S)
+    m = re.search(
+        rf'id="{chart}"></div>\n<figcaption data-printed-caption>(.*?)</figcaption>', page, re.S
+    )
     assert m, chart
     return html.unescape(re.sub(r"<[^>]+>", "", m.group(1)))
 
@@ -43,7 +45,7 @@ def test_day_pages_print_each_figure_once_and_omit_what_html_implies(site):
         fallbacks = re.findall(r'<details class="fallback">(.*?)</details>', page, re.S)
         assert fallbacks and not [f for f in fallbacks if "table-wrap" in f], path
         # the two history charts: each caption its own figures, not one text twice
-        if 'data-printed-caption="history-risk"' in page:
+        if 'class="chart" id="history-risk"' in page:
             risk, levels = _figcaption(page, "history-risk"), _figcaption(page, "history-levels")
             assert risk != levels
             assert "shorts" in risk and "shorts" not in levels
