@@ -39,9 +39,9 @@ READ = """() => {
       .some((n) => !n.hidden),
     levels: rows('levels'), metrics: rows('metrics'), scenarios: rows('scenarios'),
     bands: rows('bands').length, liqmap: rows('liqmap'),
-    caption: document.querySelector('figcaption[data-printed-caption="liqmap"]').textContent,
+    caption: document.querySelector('#liqmap + figcaption').textContent,
     notes: Array.from(document.querySelectorAll(
-        'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+        '#liqmap + figcaption [data-layer-note]'))
       .map((n) => [n.getAttribute('data-layer-note'), n.textContent, n.hidden]),
     heatData: document.querySelector('a[data-venue-href]').getAttribute('href'),
     aggregateOnly: Array.from(document.querySelectorAll('[data-aggregate-only]'))
