@@ -1,10 +1,11 @@
 """The day page's metrics table: Metric | Status | Impact | change since the previous day.
 
 Rule-based wording from the base-scenario rows of two consecutive days, every figure in the
-site notation (reports.notation). The imbalance row and its Impact follow the near-spot
-imbalance (within ±10 %, the headline's); ±5 % and the whole map stand beside it as
-context. The key levels of both sides get a row each, and the
-modelled liquidations carry the measured caveat (reports.honesty).
+site notation (reports.notation). The table prints only what the rest of the page does not
+(issue 22): the imbalance is the headline's and the key figures' (no row), today's key
+levels are the levels table's and the zone the headline's (their rows keep the previous
+day and the reading), the 7-day funding mean and the day's open interest are their charts'
+captions. The modelled liquidations carry the measured caveat (reports.honesty).
 """
 
 from __future__ import annotations
@@ -12,24 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reports.headline import CONTEXT_BAND, NEAR, Row, balanced, ratio_of, whole_map_ratio_of
+from reports.headline import Row
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import move_words
 from reports.notation import (
     MIN_BREAKOUT,
-    fmt_level,
     fmt_pct,
     fmt_price,
     fmt_rate,
     fmt_usd,
-    fmt_window,
     fmt_zone,
     ok,
-    row_imbalance,
     zone_position,
 )
 
-IMBALANCE_METRIC = f"Imbalance within {fmt_window(NEAR)}"
+# a status printed elsewhere on the page: where
+IN_LEVELS = "in the key levels table"
+IN_SUMMARY = "in the summary"
 OI_MOVE = 0.02  # a daily open-interest change beyond ±2 % counts as a move
 
 
@@ -51,29 +51,12 @@ def _change_words(now: Any, before: Any, fmt, tol: float = 1e-9) -> str:
     return f"{'up' if now > before else 'down'} from {fmt(before)}"
 
 
-def _ratio_change(cur: Row, prev: Row) -> str:
-    """'was 2.0:1 shorts' / 'unchanged' in the same notation as the status."""
-    if not prev:
-        return "no previous day"
-    now, before = ratio_of(cur), ratio_of(prev)
-    return "unchanged" if now == before else f"was {before}"
-
-
 def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
     name = "shorts" if side == "above" else "longs"
-    spot = cur.get("close_price")
     near, q = cur.get(f"nearest_cluster_{side}_price"), cur.get(f"p90_{side}_price")
     why = move_words(cur, side)
-    if ok(near):
-        status = (
-            f"nearest major cluster {fmt_level(near, spot)} "
-            f"({fmt_usd(cur.get(f'nearest_cluster_{side}_notional'))}); "
-            f"90% point {fmt_level(q, spot)}"
-        )
-    elif ok(q):
-        status = f"no major cluster; 90% point {fmt_level(q, spot)}"
-    else:
-        status = f"no {name} at risk"
+    # today's levels are the levels table's: the row keeps the previous day's
+    status = IN_LEVELS if ok(near) or ok(q) else f"no {name} at risk"
     impact = (
         "A rise into these levels forces short covering (buying): squeeze fuel."
         if side == "above"
@@ -96,49 +79,19 @@ def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
 
 
 def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
-    """Metric | Status | Impact | change since the previous day (base scenario rows)."""
+    """Metric | Status | Impact | change since the previous day (base scenario rows): only
+    the figures no other part of the day page prints (the module's docstring)."""
     prev = prev or {}
     out: list[MetricRow] = []
-    imb = row_imbalance(cur, NEAR)
-    status = imb.text + (", roughly balanced" if balanced(cur) else "")
-    status += (
-        f" (within {fmt_window(CONTEXT_BAND)}: {ratio_of(cur, CONTEXT_BAND)}; "
-        f"whole map, context: {whole_map_ratio_of(cur)})"
-    )
-    near = fmt_window(NEAR)
-    if imb.heavier == "shorts" and not balanced(cur):
-        impact = (
-            f"More shorts above than longs below within {near}: a rise would force more buying."
-        )
-    elif imb.heavier == "longs" and not balanced(cur):
-        impact = (
-            f"More longs below than shorts above within {near}: a fall would force more selling."
-        )
-    elif imb.text == "n/a":
-        impact = f"No comparison: a side of the model is missing or empty within {near}."
-    else:
-        impact = f"No strong pull either way from modelled liquidations within {near}."
-    out.append(MetricRow(IMBALANCE_METRIC, status, impact, _ratio_change(cur, prev)))
     out.append(_level_row(cur, prev, "above"))
     out.append(_level_row(cur, prev, "below"))
 
     pos = zone_position(cur.get("close_price"), cur.get("zone_low"), cur.get("zone_high"))
     zone = fmt_zone(cur.get("zone_low"), cur.get("zone_high"))
-    days = cur.get("zone_days")
     if pos is None:
         status, impact = "n/a", "No consolidation zone."
     else:
-        dtxt = f" (past {days} day{'s' if days != 1 else ''})" if isinstance(days, int) else ""
-        status = (
-            f"{zone}{dtxt}, close {fmt_price(cur.get('close_price'))}: "
-            + {
-                "inside": "inside",
-                "testing_high": "testing the top",
-                "testing_low": "testing the bottom",
-                "above": "above (breakout)",
-                "below": "below (breakdown)",
-            }[pos]
-        )
+        status = IN_SUMMARY  # the headline's zone sentence (reports.headline.zone_sentence)
         impact = {
             "inside": "Range-bound: liquidation clusters build up on both sides.",
             "testing_high": (
@@ -157,11 +110,13 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     out.append(MetricRow("Current zone", status, impact, change))
 
     state = cur.get("funding_state") or "n/a"
+    # the 7-day mean is the funding chart's caption; the elevated rate a year the headline's
     status = (
         "n/a"
         if state == "n/a"
-        else f"{state.capitalize()}: 7-day mean {fmt_rate(cur.get('funding_7d_mean'))} "
-        f"({fmt_pct(cur.get('funding_annualized'))} a year)"
+        else state.capitalize()
+        if state == "elevated"
+        else f"{state.capitalize()}: {fmt_pct(cur.get('funding_annualized'))} a year"
     )
     impact = {
         "elevated": "Longs pay a premium to stay open: crowded long positioning.",
@@ -179,7 +134,8 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     out.append(MetricRow("Funding", status, impact, change))
 
     ch = cur.get("oi_change_1d")
-    status = f"{fmt_pct(ch)} on the day, {fmt_usd(cur.get('oi_value'))} open"
+    # the day's change and open interest are the open-interest chart's caption
+    status = f"{fmt_pct(cur.get('oi_change_7d'))} over 7 days"
     if not ok(ch):
         impact = "No open-interest change available for this day."
     elif ch >= OI_MOVE:
@@ -189,8 +145,6 @@ def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     else:
         impact = "Open interest is steady."
     change = _change_words(cur.get("oi_value"), prev.get("oi_value"), fmt_usd, 1e-6)
-    if ok(cur.get("oi_change_7d")):
-        change += f"; 7 days {fmt_pct(cur.get('oi_change_7d'))}"
     out.append(MetricRow("Open-interest change", status, impact, change))
 
     ll, sl = cur.get("liquidated_long_24h"), cur.get("liquidated_short_24h")
