@@ -103,15 +103,18 @@ def _want(path, venue: str, d, prev) -> dict:
         "liqmap": [
             list(r) for r in liq_map_card(_map_rows(path, venue, d), cur, SYMBOL, d).table.rows
         ],
-        "totals": f"Longs at risk {fmt_usd(cur['longs_at_risk'])}, shorts at risk "
-        f"{fmt_usd(cur['shorts_at_risk'])}.",
+        # the map's base caption: what it shows and its window, not the key figures'
+        # totals nor the levels table's lines (issue 22)
+        "caption": f"Liquidation map, {SYMBOL}, end of {d} UTC (Base model, All leverage)",
     }
 
 
 def _check(got: dict, want: dict) -> None:
     for key in ("headline", "spot", "shorts", "longs", "levels", "metrics", "scenarios", "liqmap"):
         assert got[key] == want[key], key
-    assert want["totals"] in got["caption"], got["caption"]
+    base = dict((n[0], n[1]) for n in got["notes"])["base/all"]  # the base view's caption
+    assert base.startswith(want["caption"]), base
+    assert "at risk $" not in base and "Lines:" not in base, base
 
 
 @pytest.mark.slow

@@ -110,21 +110,23 @@ def _desc(
     symbol: str,
     d: date,
     step: float,
-    spot: float,
     view: str,
     row: Record | None,
     marks: list[dict],
 ) -> dict[str, Any]:
-    """The map's caption for one view (what it shows, the view's totals and its lines) as a
-    `$text` reference (spec.text_ref); `fill_text` gives the text."""
+    """The map's caption for one view (what it shows and its window; another view than the
+    base adds its totals and lines) as a `$text` reference (spec.text_ref); `fill_text`
+    gives the text."""
     row = row or {}
+    # the base view's totals and lines are the key figures' and the levels table's (issue 22)
+    own = view != DEFAULT_VIEW
     totals = (
-        f"Longs at risk {fmt_usd(row.get('longs_at_risk'))}, shorts at risk "
-        f"{fmt_usd(row.get('shorts_at_risk'))}. "
-        if "longs_at_risk" in row
+        f" Longs at risk {fmt_usd(row.get('longs_at_risk'))}, shorts at risk "
+        f"{fmt_usd(row.get('shorts_at_risk'))}."
+        if own and "longs_at_risk" in row
         else ""
     )
-    lines = "; ".join(m["label"] for m in marks) if marks else "none"
+    lines = f" Lines: {'; '.join(m['label'] for m in marks) if marks else 'none'}." if own else ""
     return text_ref(
         MAP_DESC,
         symbol=symbol,
@@ -132,7 +134,6 @@ def _desc(
         view=view_label(view),
         step=fmt_step(step),
         span=f"{MAP_SPAN:.0%}",
-        spot=fmt_price(spot),
         totals=totals,
         lines=lines,
     )
@@ -170,8 +171,7 @@ def liq_map_card(
     drawn_views = [v for v in shown if v in views]
     marks = view_marks({v: views[v] for v in drawn_views}, lo_edge, hi_edge)
     refs = {
-        v: _desc(symbol, d, step, spot, v, views.get(v), [m for m in marks if m["k"] == v])
-        for v in shown
+        v: _desc(symbol, d, step, v, views.get(v), [m for m in marks if m["k"] == v]) for v in shown
     }
     descs = {v: fill_text(r) for v, r in refs.items()}
     desc = descs[DEFAULT_VIEW]
@@ -217,6 +217,8 @@ def liq_map_card(
             v: {
                 **({} if v in VIEW_TEXTS else {"view": r["a"]["view"]}),
                 **({"totals": r["a"]["totals"]} if r["a"]["totals"] else {}),
+                # the base view prints no lines: the levels table's (charts.js layerNotes)
+                **({"lines": ""} if not r["a"]["lines"] else {}),
             }
             for v, r in refs.items()
         },

@@ -25,12 +25,14 @@ SPOT = "#ff4f79"
 DEFAULT_VIEW = "base/all"
 # the fields of a level mark the template reads (reports.key_levels.view_marks gives more)
 MARK_FIELDS = ("c", "kind", "label", "row", "k")
-# the map's description, its fixed wording written once (assets/specs.js)
+# the map's description, its fixed wording written once (assets/specs.js): what it shows and
+# its window; the base view's totals and lines are the key figures' and the levels table's,
+# so only another switch view adds its own (reports.cards.liq_map._desc)
 MAP_DESC = text_pattern(
     "liq_map_desc",
     "Liquidation map, {symbol}, end of {day} UTC ({view}): modelled long (below spot) and "
-    "short (above spot) liquidation notional per {step} price band within ±{span} of spot "
-    "{spot}, with cumulative curves from spot. {totals}Lines: {lines}.",
+    "short (above spot) liquidation notional per {step} price band within ±{span} of spot, "
+    "with cumulative curves from spot.{totals}{lines}",
 )
 
 

@@ -77,7 +77,10 @@
           a.totals = notes[id][view].totals || "";
           var lines = marks.filter(function (m) { return m.k === view; })
             .map(function (m) { return m.label; });
-          a.lines = lines.length ? lines.join("; ") : "none";
+          // a view's lines, but none where its notes say so (the base view's are the
+          // levels table's)
+          a.lines = "lines" in notes[id][view] ? notes[id][view].lines
+            : " Lines: " + (lines.length ? lines.join("; ") : "none") + ".";
           var span = document.createElement("span");
           span.setAttribute("data-layer-note", view);
           span.textContent = window.liqData.text({ $text: desc.$text, a: a });
