@@ -1,7 +1,9 @@
 """A day page's own HTML, lighter with nothing a reader loses (issue 22): the chart fallback
 tables scroll in their own <details> (no wrapper per table), every table omits the end tags
 HTML lets it omit, a figure printed in a fallback table is not printed again in the chart's
-caption, and the footer does not repeat the source and venues the page's header prints.
+caption, the metrics table and the map's caption do not restate the headline, the key figures
+or the levels table, one link a page leads to the methodology's "How to read", and the footer
+does not repeat the source and venues the page's header prints.
 
 Static checks on the fixture site, then headless Chromium (the fixture site, server and
 browser of tests/test_site_browser.py): at a phone's width, with every fallback opened, the
@@ -30,13 +32,22 @@ def _day_pages(site):
 
 def _figcaption(page: str, chart: str) -> str:
     m = re.search(
-        rf'id="{chart}"></div>\n<figcaption data-printed-caption>(.*?)</figcaption>', page, re.S
+        rf'id="{chart}"[^>]*></div>\n<figcaption data-printed-caption>(.*?)</figcaption>',
+        page,
+        re.S,
     )
     assert m, chart
     return html.unescape(re.sub(r"<[^>]+>", "", m.group(1)))
 
 
+def _tbody(page: str, rows: str) -> str:
+    m = re.search(rf'<tbody data-printed-rows="{rows}">(.*?)</tbody>', page, re.S)
+    assert m, rows
+    return m.group(1)
+
+
 def test_day_pages_print_each_figure_once_and_omit_what_html_implies(site):
+    maps = 0
     for path in _day_pages(site):
         page = path.read_text(encoding="utf-8")
         assert "<table" in page, path
@@ -49,10 +60,29 @@ def test_day_pages_print_each_figure_once_and_omit_what_html_implies(site):
             risk, levels = _figcaption(page, "history-risk"), _figcaption(page, "history-levels")
             assert risk != levels
             assert "shorts" in risk and "shorts" not in levels
+        # each figure printed once (issue 22): the metrics table does not repeat the headline's
+        # imbalance nor the levels table's levels, the map's caption neither the key figures'
+        # totals nor the levels; one link to the methodology's "How to read" a page
+        levels = _tbody(page, "levels")
+        cells = re.findall(r"<td>([^<]*)", levels)
+        assert len(cells) == 6, path
+        metrics = html.unescape(_tbody(page, "metrics"))
+        caption = _figcaption(page, "liqmap") if 'id="liqmap"' in page else ""
+        for text in (metrics, caption):
+            for cell in cells:
+                for figure in html.unescape(cell).split(" · "):
+                    if figure.startswith("$"):
+                        assert figure not in text, (path, figure, text)
+        assert "Imbalance within" not in metrics
+        assert "at risk $" not in caption and "Lines:" not in caption, caption
+        assert not caption or caption.endswith("with cumulative curves from spot."), caption
+        maps += bool(caption)
+        assert page.count(">How to read") == 1 and "#read-" not in page, path
         # the header names the source; the footer does not repeat it
         footer = page.split('<footer class="site-footer">', 1)[1].split("</footer>", 1)[0]
         header = page.split('<header class="day-header">', 1)[1].split("</header>", 1)[0]
         assert "Source:" not in footer and "source: " in header
+    assert maps, "no day page has a liquidation map: its caption was not checked"
 
 
 @pytest.mark.browser
