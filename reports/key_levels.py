@@ -123,10 +123,30 @@ class LevelRow:
     nearest: str
     peak: str
     p90: str
+    change: str  # the side's levels the day before, where they differ
 
 
-def levels_table(row: Row) -> list[LevelRow]:
-    """One row per side: nearest cluster, peak cluster (with notional) and 90 % point."""
+def level_change(row: Row, prev: Row | None, side: str) -> str:
+    """'90% point was $76,000; nearest cluster was $62,400': the day before's levels of a
+    side, in the printed notation (why a cluster jumped is the headline's: levels_sentence)."""
+    if not prev:
+        return "no previous day"
+    q, pq = _get(row, "p90", side, "price"), _get(prev, "p90", side, "price")
+    text = (
+        "90% point unchanged" if fmt_price(q) == fmt_price(pq) else f"90% point was {fmt_price(pq)}"
+    )
+    near = _get(row, "nearest_cluster", side, "price")
+    pn = _get(prev, "nearest_cluster", side, "price")
+    if fmt_price(pn) != fmt_price(near):
+        text += f"; nearest cluster was {fmt_price(pn)}"
+    elif row.get(f"nearest_cluster_{side}_move") == "held":
+        text += "; nearest cluster held"
+    return text
+
+
+def levels_table(row: Row, prev: Row | None = None) -> list[LevelRow]:
+    """One row per side: nearest cluster, peak cluster (with notional), 90 % point and the
+    day before's (`prev`, its base row)."""
     spot = row.get("close_price")
     out = []
     for side, name in SIDE_NAMES.items():
@@ -146,6 +166,7 @@ def levels_table(row: Row) -> list[LevelRow]:
                 nearest=cells[0],
                 peak=cells[1],
                 p90=fmt_level(_get(row, "p90", side, "price"), spot),
+                change=level_change(row, prev, side),
             )
         )
     return out

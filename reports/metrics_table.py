@@ -2,10 +2,10 @@
 
 Rule-based wording from the base-scenario rows of two consecutive days, every figure in the
 site notation (reports.notation). The table prints only what the rest of the page does not
-(issue 22): the imbalance is the headline's and the key figures' (no row), today's key
-levels are the levels table's and the zone the headline's (their rows keep the previous
-day and the reading), the 7-day funding mean and the day's open interest are their charts'
-captions. The modelled liquidations carry the measured caveat (reports.honesty).
+(issue 22): the imbalance is the headline's and the key figures' (no row), the key levels
+and the day before's are the levels table's (no row), the zone is the headline's (its row
+keeps the previous day and the reading), the 7-day funding mean and the day's open interest
+are their charts' captions. The modelled liquidations carry the measured caveat (reports.honesty).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from typing import Any
 
 from reports.headline import Row
 from reports.honesty import LIQUIDATED_CAVEAT
-from reports.key_levels import move_words
 from reports.notation import (
     MIN_BREAKOUT,
     fmt_pct,
-    fmt_price,
     fmt_rate,
     fmt_usd,
     fmt_zone,
@@ -27,9 +25,7 @@ from reports.notation import (
     zone_position,
 )
 
-# a status printed elsewhere on the page: where
-IN_LEVELS = "in the key levels table"
-IN_SUMMARY = "in the summary"
+IN_SUMMARY = "in the summary"  # a status the headline prints
 OI_MOVE = 0.02  # a daily open-interest change beyond ±2 % counts as a move
 
 
@@ -51,41 +47,11 @@ def _change_words(now: Any, before: Any, fmt, tol: float = 1e-9) -> str:
     return f"{'up' if now > before else 'down'} from {fmt(before)}"
 
 
-def _level_row(cur: Row, prev: Row, side: str) -> MetricRow:
-    name = "shorts" if side == "above" else "longs"
-    near, q = cur.get(f"nearest_cluster_{side}_price"), cur.get(f"p90_{side}_price")
-    why = move_words(cur, side)
-    # today's levels are the levels table's: the row keeps the previous day's
-    status = IN_LEVELS if ok(near) or ok(q) else f"no {name} at risk"
-    impact = (
-        "A rise into these levels forces short covering (buying): squeeze fuel."
-        if side == "above"
-        else "A fall into these levels forces long selling: flush fuel."
-    )
-    pq = prev.get(f"p90_{side}_price") if prev else None
-    if not prev:
-        change = "no previous day"
-    elif fmt_price(q) == fmt_price(pq):
-        change = "90% point unchanged"
-    else:
-        change = f"90% point was {fmt_price(pq)}"
-    pn = prev.get(f"nearest_cluster_{side}_price") if prev else None
-    if prev and fmt_price(pn) != fmt_price(near):
-        change += f"; nearest cluster was {fmt_price(pn)}" + (f" ({why})" if why else "")
-    elif prev and cur.get(f"nearest_cluster_{side}_move") == "held":
-        change += "; nearest cluster held"
-    label = "Key levels above (shorts)" if side == "above" else "Key levels below (longs)"
-    return MetricRow(label, status, impact, change)
-
-
 def metrics_table(cur: Row, prev: Row | None) -> list[MetricRow]:
     """Metric | Status | Impact | change since the previous day (base scenario rows): only
     the figures no other part of the day page prints (the module's docstring)."""
     prev = prev or {}
     out: list[MetricRow] = []
-    out.append(_level_row(cur, prev, "above"))
-    out.append(_level_row(cur, prev, "below"))
-
     pos = zone_position(cur.get("close_price"), cur.get("zone_low"), cur.get("zone_high"))
     zone = fmt_zone(cur.get("zone_low"), cur.get("zone_high"))
     if pos is None:

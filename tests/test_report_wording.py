@@ -8,6 +8,7 @@ import math
 import pytest
 
 from reports import headline as hl
+from reports.key_levels import levels_table
 from reports.metrics_table import metrics_table
 from reports.notation import RATIO_PATTERN, RATIO_SPECIAL, imbalance
 from reports.pages.kpis import kpis
@@ -98,6 +99,16 @@ def test_headline_impact_and_feed_follow_the_near_spot_side(
     assert not [m for m in metrics_table(r, None) if "Imbalance" in m.metric]
 
 
+def test_levels_table_says_the_day_befores_levels() -> None:
+    moved = row(nearest_cluster_above_price=80_125.0, nearest_cluster_above_move="consumed")
+    above, below = levels_table(moved, row())
+    assert above.change == "90% point unchanged; nearest cluster was $73,100"
+    assert below.change == "90% point unchanged"
+    assert {r.change for r in levels_table(row())} == {"no previous day"}
+    lower = levels_table(row(), row(p90_above_price=100_000.0))[0]
+    assert lower.change == "90% point was $100,000"
+
+
 @pytest.mark.parametrize(
     ("close", "words"),
     [
@@ -112,26 +123,16 @@ def test_zone_words_follow_the_printed_numbers(close, words) -> None:
 
 
 def test_metrics_table() -> None:
-    """Only what the rest of the page does not print (issue 22): the previous day's levels,
-    zone, funding and open interest, the rate a year, 7 days of open interest and the
-    modelled liquidations."""
+    """Only what the rest of the page does not print (issue 22): the previous day's zone,
+    funding and open interest, the rate a year, 7 days of open interest and the modelled
+    liquidations (the key levels and the day before's are the levels table's)."""
     rows = {r.metric: r for r in metrics_table(row(), row(shorts_at_risk_10pct=0.2e9))}
     assert list(rows) == [
-        "Key levels above (shorts)",
-        "Key levels below (longs)",
         "Current zone",
         "Funding",
         "Open-interest change",
         "Modelled liquidations (24h)",
     ]
-    assert rows["Key levels above (shorts)"].status == "in the key levels table"
-    moved = row(nearest_cluster_above_price=80_125.0, nearest_cluster_above_move="consumed")
-    change = {r.metric: r for r in metrics_table(moved, row())}["Key levels above (shorts)"]
-    assert change.change == (
-        "90% point unchanged; nearest cluster was $73,100 (moved because price reached the "
-        "previous cluster and consumed it)"
-    )
-    assert rows["Key levels below (longs)"].change == "90% point unchanged"
     assert rows["Current zone"].status == "in the summary"
     assert rows["Open-interest change"].status == "+5.0% over 7 days"
     liq = rows["Modelled liquidations (24h)"]

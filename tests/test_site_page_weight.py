@@ -65,7 +65,7 @@ def test_day_pages_print_each_figure_once_and_omit_what_html_implies(site):
         # totals nor the levels; one link to the methodology's "How to read" a page
         levels = _tbody(page, "levels")
         cells = re.findall(r"<td>([^<]*)", levels)
-        assert len(cells) == 6, path
+        assert len(cells) == 8, path
         metrics = html.unescape(_tbody(page, "metrics"))
         caption = _figcaption(page, "liqmap") if 'id="liqmap"' in page else ""
         for text in (metrics, caption):

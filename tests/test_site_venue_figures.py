@@ -92,7 +92,7 @@ def _want(path, venue: str, d, prev) -> dict:
         "spot": fmt_price(cur["close_price"]),
         "shorts": fmt_usd(cur["shorts_at_risk"]),
         "longs": fmt_usd(cur["longs_at_risk"]),
-        "levels": [[r.side, r.nearest, r.peak, r.p90] for r in levels_table(cur)],
+        "levels": [[r.side, r.nearest, r.peak, r.p90, r.change] for r in levels_table(cur, before)],
         "metrics": [[m.metric, m.status, m.impact, m.change] for m in metrics_table(cur, before)],
         "scenarios": [
             [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above]

@@ -342,7 +342,7 @@ def day_context(
         scenarios=scenario_table(scen),
         kpis=v.kpis,
         spot=fmt_price(cur.get("close_price")),
-        levels=levels_table(cur),
+        levels=levels_table(cur, prev),
         warmup=warmup_note(
             hist if isinstance(hist, int) else None, _lookback_days(data, base_hash)
         ),
@@ -385,7 +385,7 @@ def printed_figures(ctx: DayContext) -> dict:
 def _printed_rows(ctx: DayContext) -> dict[str, list[list[str]]]:
     """The body rows of each table `printed_figures` holds, by table name."""
     return {
-        "levels": [[r.side, r.nearest, r.peak, r.p90] for r in ctx.levels],
+        "levels": [[r.side, r.nearest, r.peak, r.p90, r.change] for r in ctx.levels],
         "metrics": [[m.metric, m.status, m.impact, m.change] for m in ctx.metrics],
         "scenarios": [
             [s.label, s.longs, s.shorts, s.ratio, s.p90_below, s.p90_above] for s in ctx.scenarios
