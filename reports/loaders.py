@@ -136,8 +136,9 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
 
 
 def drop_month_rows(data: MartData) -> None:
-    """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold (a symbol done)."""
-    for kind in ("map", "layers"):
+    """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold and the build's
+    realized rows (a symbol done)."""
+    for kind in ("map", "layers", "realized"):
         data.maps.pop(kind, None)
 
 

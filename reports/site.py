@@ -53,6 +53,7 @@ import duckdb
 import jinja2
 
 from reports import api, datafiles
+from reports.cards.heatmap import REALIZED_DAYS
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
 from reports.downloads import (
@@ -102,7 +103,7 @@ from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.params import render_params
 from reports.pages.redirect import redirect_page
-from reports.realized_data import load_realized_moves
+from reports.realized_data import load_realized_moves, load_realized_range
 from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
@@ -251,9 +252,17 @@ def _build_symbol(
         venues=_venues_footer(venues),
     )
     bulk = len(render) > BULK_DAYS
-    data.maps["bulk"] = bulk
-    for vd in venues.per_venue.values():
-        vd.maps["bulk"] = bulk
+    # many days: the realized marts of every day rendered read once (reports.realized_data)
+    realized = (
+        load_realized_range(
+            conn, symbol, min(render) - timedelta(days=REALIZED_DAYS - 1), max(render)
+        )
+        if bulk
+        else None
+    )
+    for part in (data, *venues.per_venue.values()):
+        part.maps["bulk"] = bulk
+        part.maps["realized"] = realized
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
