@@ -163,6 +163,40 @@ def rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+class DayRows:
+    """The rows of a query ordered by day first, held as columns; `of(d)` gives day `d`'s rows
+    as `rows` gives them (dicts, the day left out), each day made once when first asked
+    for. A month of map rows as records took most of their reading (a dict and a float object
+    per value, at once); as columns it is a few lists, and a day's records are a slice."""
+
+    def __init__(self, res: dict[str, np.ndarray]) -> None:
+        days = np.asarray(res.pop("day")).astype("datetime64[D]")
+        if len(days) and not (days[1:] >= days[:-1]).all():
+            raise ValueError("DayRows: the query must order its rows by day first")
+        self.names = list(res)
+        self.columns = [res[n].tolist() for n in self.names]
+        starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]]) if len(days) else []
+        bounds = [*np.asarray(starts).tolist(), len(days)]
+        self.spans = {days[i].item(): (i, j) for i, j in zip(bounds[:-1], bounds[1:], strict=True)}
+        self.made: dict[date, list[dict[str, Any]]] = {}
+
+    def of(self, d: date) -> list[dict[str, Any]]:
+        if d not in self.made:
+            i, j = self.spans.get(d, (0, 0))
+            names = self.names
+            self.made[d] = [
+                dict(zip(names, r, strict=True))
+                for r in zip(*(c[i:j] for c in self.columns), strict=True)
+            ]
+        return self.made[d]
+
+
+def rows_by_day(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> DayRows:
+    """Run `sql` (its rows ordered by day first, every column non-null) with named
+    parameters; its rows by day (DayRows)."""
+    return DayRows(conn.execute(sql, params).fetchnumpy())
+
+
 def arrow(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> pa.Table:
     """Run `sql` with named parameters and return an Arrow table (for downloads)."""
     return conn.sql(sql, params=params).to_arrow_table()

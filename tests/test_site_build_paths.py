@@ -104,17 +104,27 @@ def test_month_rows_hold_one_month(warehouse) -> None:
     try:
         data = loaders.load_mart_data(conn, SYMBOL, "bybit")
         data.maps["bulk"] = True
-        feb, mar = days[0], days[-1]
-        per_day = loaders.liq_map_rows(conn, SYMBOL, feb, "bybit")
-        assert loaders.map_rows_of(conn, data, feb) == per_day and per_day
-        assert loaders.layer_rows_of(conn, data, feb) == loaders.layer_map_rows(
-            conn, SYMBOL, feb, "bybit"
-        )
+        mar = days[-1]
+        for d in days:  # every day its own rows, with the same keys and value types
+            for got, own in (
+                (
+                    loaders.map_rows_of(conn, data, d),
+                    loaders.liq_map_rows(conn, SYMBOL, d, "bybit"),
+                ),
+                (
+                    loaders.layer_rows_of(conn, data, d),
+                    loaders.layer_map_rows(conn, SYMBOL, d, "bybit"),
+                ),
+            ):
+                assert got == own and own
+                assert [[(k, type(v)) for k, v in r.items()] for r in got] == [
+                    [(k, type(v)) for k, v in r.items()] for r in own
+                ]
         assert loaders.map_rows_of(conn, data, mar) == loaders.liq_map_rows(
             conn, SYMBOL, mar, "bybit"
         )
         month, held = data.maps["map"]
-        assert month == date(2026, 3, 1) and set(held) == {d for d in days if d.month == 3}
+        assert month == date(2026, 3, 1) and set(held.spans) == {d for d in days if d.month == 3}
         loaders.drop_month_rows(data)
         assert "map" not in data.maps and "layers" not in data.maps
     finally:
