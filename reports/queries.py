@@ -6,7 +6,7 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -243,10 +243,27 @@ class HeatCube:
     long: np.ndarray  # float32 [steps, bins]
     short: np.ndarray
     step_ms: int = 3_600_000  # one row per hour (or per `step_ms`)
+    # time means of whole groups of steps over every bin, by (side, steps per group, first
+    # step of the first group): what every window of that grouping slices (`group_means`)
+    means: dict[tuple[str, int, int], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def hours(self) -> int:
         return self.long.shape[0]
+
+    def group_means(self, side: str, ft: int, phase: int) -> np.ndarray:
+        """Mean of each group of `ft` steps (starting at step `phase`) of `side` ('long' or
+        'short') in every bin, [group, bin], computed once per cube: the heatmap windows of
+        a year of pages slice it instead of averaging their own hours again (the same
+        float32 sums, step by step in order, charts.heatmap._reduce)."""
+        key = (side, ft, phase)
+        if key not in self.means:
+            arr = getattr(self, side)
+            n = (arr.shape[0] - phase) // ft
+            self.means[key] = arr[phase : phase + n * ft].reshape(n, ft, arr.shape[1]).mean(axis=1)
+        return self.means[key]
 
     @classmethod
     def load(
