@@ -227,6 +227,12 @@ def hourly_closes(
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
+# groupings whose means a cube keeps: each side of the windows grouping hours (1m, 3m, 1y).
+# A window reaching before the cube's first hour groups fewer hours, a grouping that changes
+# every few days over a symbol's first year: the oldest is then dropped, not kept for a year.
+GROUP_MEANS_KEPT = 8
+
+
 @dataclass
 class HeatCube:
     """The heatmap as dense arrays on a uniform price grid: [time step, price bin] (hourly for
@@ -262,6 +268,8 @@ class HeatCube:
         if key not in self.means:
             arr = getattr(self, side)
             n = (arr.shape[0] - phase) // ft
+            if len(self.means) >= GROUP_MEANS_KEPT:
+                del self.means[next(iter(self.means))]  # the oldest grouping
             self.means[key] = arr[phase : phase + n * ft].reshape(n, ft, arr.shape[1]).mean(axis=1)
         return self.means[key]
 

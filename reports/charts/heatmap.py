@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from reports.queries import HeatCube
 
 HOUR = 3_600_000
+DAY_STEPS = 24  # hours of a day: a grouping dividing it keeps its groups on every day's end
 
 
 @dataclass
@@ -56,7 +57,9 @@ def _reduce_cube(cube: HeatCube, side: str, h0: int, h1: int, b0: int, b1: int, 
     group means (HeatCube.group_means): each cell the same mean of the same ft float32 values
     in the same order, and the bins summed in groups of fp exactly as `_reduce` sums them
     (a C-ordered [group, band, fp] array, zeros padding the last band)."""
-    if ft == 1:
+    if ft == 1 or DAY_STEPS % ft:
+        # one step per column, or a grouping whose groups shift from day to day (a window
+        # reaching before the cube's first hour): nothing to share with the next page
         return _reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
     phase = h0 % ft
     g0 = (h0 - phase) // ft
