@@ -188,7 +188,7 @@ def test_window_means_from_the_cube_are_the_windows_own(warehouse) -> None:
         for h1 in range(ft, hours + 1, 7):
             h0 = h1 - ft * int(rng.integers(1, h1 // ft + 1))
             b0 = int(rng.integers(0, bins - 1))
-            b1 = int(rng.integers(b0 + 1, bins + 1))
+            b1 = int(rng.integers(b0 + 1, bins + 1)) if h1 % 3 else b0 + 1 + h1 % 2
             fp = int(rng.integers(1, 6))
             for side in ("long", "short"):
                 mine = heatmap._reduce_cube(cube, side, h0, h1, b0, b1, ft, fp)

@@ -57,9 +57,10 @@ def _reduce_cube(cube: HeatCube, side: str, h0: int, h1: int, b0: int, b1: int, 
     group means (HeatCube.group_means): each cell the same mean of the same ft float32 values
     in the same order, and the bins summed in groups of fp exactly as `_reduce` sums them
     (a C-ordered [group, band, fp] array, zeros padding the last band)."""
-    if ft == 1 or DAY_STEPS % ft:
+    if ft == 1 or DAY_STEPS % ft or b1 - b0 < 2:
         # one step per column, or a grouping whose groups shift from day to day (a window
-        # reaching before the cube's first hour): nothing to share with the next page
+        # reaching before the cube's first hour): nothing to share with the next page. One
+        # bin alone: numpy then adds a column's steps pairwise, not one after the other
         return _reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
     phase = h0 % ft
     g0 = (h0 - phase) // ft
