@@ -3,17 +3,15 @@ CSS/JS files, and the text of each symbol's `<SYMBOL>/days.js` (its published da
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 import altair as alt
 
+from reports.user_cache import read_checked, user_cache_dir, write_checked
 from reports.writer import SiteWriter
-from transforms.atomic import atomic_write_text
 
 STATIC = Path(__file__).resolve().parent / "static"
 BUNDLE_NAME = "vega-bundle.js"
@@ -22,40 +20,20 @@ BUNDLE_STAMP = "vega-bundle.version"
 
 def vega_bundle(cache_dir: Path | None = None) -> tuple[str, str]:
     """(version stamp, bundle JS) for the Vega-Lite version Altair targets. vl-convert takes
-    ~1.5 s CPU to bundle, and every fresh site needs it, so the bundle is kept in a per-user
-    cache keyed by the versions (the same bytes vl-convert gives; a cache that cannot be read
-    or written is skipped, one whose sha256 does not match its record is rebuilt)."""
+    ~1.5 s CPU to bundle, and every fresh site needs it, so the bundle is kept in the per-user
+    cache keyed by the versions (reports.user_cache: the same bytes vl-convert gives)."""
     import vl_convert as vlc
 
     vl_version = alt.SCHEMA_VERSION.lstrip("v").rsplit(".", 1)[0]  # v6.4.1 → 6.4
     if vl_version not in vlc.get_vegalite_versions():
         raise RuntimeError(f"vl-convert cannot bundle Vega-Lite {vl_version}")
     stamp = f"vl-convert {vlc.__version__}; vega-lite {vl_version}; altair {alt.__version__}\n"
-    cached = (cache_dir or bundle_cache_dir()) / f"vega-bundle-{vlc.__version__}-{vl_version}.js"
-    digest = cached.with_name(cached.name + ".sha256")
-    try:
-        js = cached.read_text()
-        if digest.read_text() == _sha256(js):
-            return stamp, js
-    except OSError:
-        pass
-    js = vlc.javascript_bundle(vl_version=vl_version)
-    try:
-        atomic_write_text(cached, js)  # a reader sees the whole file or none
-        atomic_write_text(digest, _sha256(js))
-    except OSError:
-        pass
+    cached = (cache_dir or user_cache_dir()) / f"vega-bundle-{vlc.__version__}-{vl_version}.js"
+    js = read_checked(cached)
+    if js is None:
+        js = vlc.javascript_bundle(vl_version=vl_version)
+        write_checked(cached, js)
     return stamp, js
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def bundle_cache_dir() -> Path:
-    """$XDG_CACHE_HOME/liqmap (default ~/.cache/liqmap): outside the site, kept across builds."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "liqmap"
 
 
 def write_static_assets(writer: SiteWriter) -> None:

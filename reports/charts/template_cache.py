@@ -4,16 +4,16 @@ per process.
 Building the site's eleven chart templates with Altair costs ~0.5 s CPU, in every process that
 writes a site (each `liqmap run`, each test worker): a fixed cost of the same bytes every time,
 since a template depends only on the code that builds it. So a built template's text is kept in
-the per-user cache (beside the Vega bundle, reports.static_assets.bundle_cache_dir), in one JSON
-file per *code version*: the sha256 of Altair's version and every source file under reports/
-and transforms/ (any change there, even one that cannot touch a chart, starts a new file). The
-file records the sha256 of its templates; a file that does not match (torn, edited) is ignored
-and rewritten, and a cache that cannot be read or written is skipped: the template is built,
-exactly as without the cache (tests/test_template_cache.py compares both byte for byte).
+the per-user cache beside the Vega bundle (reports.user_cache: checked by its sha256 record,
+skipped when damaged or unwritable), in one JSON file per *code version*: the sha256 of
+Altair's version and every source file under reports/ and transforms/ (any change there, even
+one that cannot touch a chart, starts a new file). A miss builds the template exactly as
+without the cache (tests/test_template_cache.py compares both byte for byte).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reports.charts.spec import Template
-from transforms.atomic import atomic_write_text
+from reports.user_cache import read_checked, remove_checked, user_cache_dir, write_checked
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the packages whose code may shape a chart template
@@ -45,14 +45,7 @@ def code_version() -> str:
 
 
 def cache_path(cache_dir: Path | None = None) -> Path:
-    from reports.static_assets import bundle_cache_dir
-
-    return (cache_dir or bundle_cache_dir()) / f"{PREFIX}{code_version()[:16]}.json"
-
-
-def _digest(templates: dict[str, list[str]]) -> str:
-    text = json.dumps(templates, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return (cache_dir or user_cache_dir()) / f"{PREFIX}{code_version()[:16]}.json"
 
 
 class TemplateCache:
@@ -61,12 +54,12 @@ class TemplateCache:
     def __init__(self, path: Path):
         self.path = path
         self.templates: dict[str, list[str]] = {}
+        text = read_checked(path)
         try:
-            stored = json.loads(path.read_text())
-            if stored.get("sha256") == _digest(stored["templates"]):
-                self.templates = dict(stored["templates"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass  # missing, unreadable or not ours: built and rewritten
+            if text is not None:
+                self.templates = dict(json.loads(text)["templates"])
+        except (ValueError, KeyError, TypeError):
+            pass  # not ours: built and rewritten
 
     def get(self, key: str) -> Template | None:
         hit = self.templates.get(key)
@@ -74,18 +67,10 @@ class TemplateCache:
 
     def put(self, key: str, template: Template) -> None:
         self.templates[key] = [template.name, template.text]
-        try:
-            atomic_write_text(
-                self.path,
-                json.dumps(
-                    {"sha256": _digest(self.templates), "templates": self.templates},
-                    sort_keys=True,
-                    separators=(",", ":"),
-                ),
-            )
+        text = json.dumps({"templates": self.templates}, sort_keys=True, separators=(",", ":"))
+        write_checked(self.path, text)
+        with contextlib.suppress(OSError):  # an unreadable cache folder: nothing to prune
             _prune(self.path)
-        except OSError:
-            pass  # an unwritable cache: the next process builds again
 
 
 def _prune(current: Path) -> None:
@@ -95,7 +80,7 @@ def _prune(current: Path) -> None:
     )
     for old in files[KEPT:]:
         if old != current:
-            old.unlink(missing_ok=True)
+            remove_checked(old)
 
 
 @functools.cache
