@@ -9,6 +9,7 @@ only extends a mirror whose window grew by days.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -154,14 +155,44 @@ def _header(columns: tuple[str, ...]) -> bytes:
     return (",".join(columns) + "\n").encode()
 
 
+#: where ensure_mirror keeps each symbol's simulation (memory-mapped), under the mirror's root
+SIMULATIONS_DIR = ".simulations"
+
+
+def _simulation(folder: Path, symbol: str, sim_start: date, n_days: int, seed: int) -> Market:
+    """`simulate_market`, memory-mapped from `folder` (built there once per span,
+    transforms.raw.rest.demo_markets): a mirror extended by one day each day formats that
+    day's rows instead of simulating its whole span again."""
+    from transforms.raw.rest.demo_markets import mapped_arrays
+
+    key = {"start": sim_start, "days": n_days, "seed": seed, "generator": GENERATOR_VERSION}
+
+    def build() -> dict[str, np.ndarray]:
+        market = simulate_market(symbol, sim_start, n_days, seed)
+        return {
+            f.name: getattr(market, f.name)
+            for f in dataclasses.fields(market)
+            if isinstance(getattr(market, f.name), np.ndarray)
+        }
+
+    return Market(start=sim_start, n_days=n_days, **mapped_arrays(folder, symbol, key, build))
+
+
 def generate_mirror(
-    root: Path, symbol: str, start: date, end: date, seed: int, sim_from: date | None = None
+    root: Path,
+    symbol: str,
+    start: date,
+    end: date,
+    seed: int,
+    sim_from: date | None = None,
+    simulations: Path | None = None,
 ) -> Path:
     """Write daily kline / mark kline / metrics files for [start, end] and monthly funding
     files for every month touched, under `root` in the archive layout. Returns `root`.
 
     The market is simulated from the first day of `sim_from`'s month (default: `start`'s):
-    an earlier month when these files extend a mirror generated from there (ensure_mirror)."""
+    an earlier month when these files extend a mirror generated from there (ensure_mirror).
+    With `simulations` (a folder), the simulation is kept there and memory-mapped."""
     validate_symbol(symbol)
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
@@ -171,7 +202,10 @@ def generate_mirror(
         raise ValueError(f"sim_from {sim_from} is after start {start}")
     sim_end = month_end_exclusive(end)
     n_days = (sim_end - sim_start).days
-    market = simulate_market(symbol, sim_start, n_days, seed)
+    if simulations is None:
+        market = simulate_market(symbol, sim_start, n_days, seed)
+    else:
+        market = _simulation(simulations, symbol, sim_start, n_days, seed)
     first = (start - sim_start).days
     last = (end - sim_start).days
     days = slice(first, last + 1)  # only the days written are formatted
@@ -282,16 +316,17 @@ def ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) ->
     ranges = _extension(found, wanted) if isinstance(found, dict) else None
     if ranges == []:
         return False
+    simulations = root / SIMULATIONS_DIR
     if ranges is None:
         manifest_path.unlink(missing_ok=True)
         _remove_symbol_files(root, symbol)
-        generate_mirror(root, symbol, start, end, seed)
+        generate_mirror(root, symbol, start, end, seed, simulations=simulations)
     else:
         # the manifest stays until the new days are written: an interrupted extension is
         # extended again, the days it wrote rewritten byte for byte
         sim_from = month_start(date.fromisoformat(found["start"]))
         for lo, hi in ranges:
-            generate_mirror(root, symbol, lo, hi, seed, sim_from=sim_from)
+            generate_mirror(root, symbol, lo, hi, seed, sim_from, simulations)
         held = [date.fromisoformat(found["start"]), date.fromisoformat(found["end"])]
         wanted = _manifest(symbol, min(start, held[0]), max(end, held[1]), seed)
     generated_at = datetime.now().isoformat(timespec="seconds")
