@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from reports.cards.liq_map import MAP_SPAN
+from reports.day_packs import pack_key
 from reports.notation import fmt_share, fmt_usd, row_sides
 from reports.site import build_site
 from tests.site_data import data_file, html_specs
@@ -586,8 +587,9 @@ def test_a_venue_page_from_the_dated_pages_context_equals_one_built_alone(built,
     out = tmp_path / "site"
     shutil.copytree(out_src, out)
     files = [f"{SYMBOL}/{v}/index.html" for v in ("binance", "bybit")]
-    files += [f"data/{SYMBOL}/binance/day-{wh.days[-1].isoformat()}.js"]
-    files += [f"data/{SYMBOL}/bybit/day-{wh.second_venue_last.isoformat()}.js"]
+    # the month files holding the venues' latest days (reports.day_packs)
+    files += [f"data/{pack_key(f'{SYMBOL}/binance/day-{wh.days[-1].isoformat()}')}.js"]
+    files += [f"data/{pack_key(f'{SYMBOL}/bybit/day-{wh.second_venue_last.isoformat()}')}.js"]
     before = {f: (out / f).read_bytes() for f in files}
     for f in files[:2]:
         (out / f).unlink()
