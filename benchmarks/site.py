@@ -98,7 +98,8 @@ def tree_bytes(p: Path) -> int:
 # what each file of the site is, by its path under the site root (the first match wins)
 KINDS = (
     ("heat tiles", lambda r: r.startswith("data/") and "/heat-" in r),
-    ("day data", lambda r: r.startswith("data/") and "/day-" in r),
+    # the month files of day documents (reports.day_packs; an older build: one file a day)
+    ("day data", lambda r: r.startswith("data/") and ("/days-" in r or "/day-" in r)),
     ("series", lambda r: r.startswith("data/")),
     ("api", lambda r: r.startswith("api/")),
     ("feed", lambda r: r.endswith(".xml")),
@@ -116,14 +117,17 @@ KINDS = (
 FIXED_KINDS = ("assets", "other pages", "api", "feed")
 
 
-def kind_bytes(out: Path) -> dict[str, int]:
-    """Bytes of the site by kind of file (KINDS)."""
+def kind_bytes(out: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes and number of files of the site by kind of file (KINDS)."""
     sizes = dict.fromkeys((k for k, _ in KINDS), 0)
+    counts = dict.fromkeys(sizes, 0)
     for f in out.rglob("*"):
         if f.is_file():
             rel = f.relative_to(out).as_posix()
-            sizes[next(k for k, match in KINDS if match(rel))] += f.stat().st_size
-    return sizes
+            kind = next(k for k, match in KINDS if match(rel))
+            sizes[kind] += f.stat().st_size
+            counts[kind] += 1
+    return sizes, counts
 
 
 def main() -> int:
@@ -161,7 +165,7 @@ def main() -> int:
         pages = [out / s / d.isoformat() / "index.html" for s in names for d in days]
         sizes = [p.stat().st_size for p in pages if p.exists()]
         per_year = 365 / max(1, len(days) - 1)
-        kinds = kind_bytes(out)
+        kinds, counts = kind_bytes(out)
         print(f"site size:          {total / MB:7.2f} MB  ({len(days)} days)")
         if len(days) < 365:
             year_bytes = sum(
@@ -173,7 +177,7 @@ def main() -> int:
             )
         for kind, n in kinds.items():
             year = "" if kind in FIXED_KINDS else f"  ({n * 365 / len(days) / MB:.2f} MB a year)"
-            print(f"  {kind + ':':16s}{n / MB:7.2f} MB{year}")
+            print(f"  {kind + ':':16s}{n / MB:7.2f} MB in {counts[kind]:5d} files{year}")
         print(
             f"day page HTML:      {max(sizes) / 1024:7.1f} KB largest, "
             f"{sum(sizes) / len(sizes) / 1024:.1f} KB mean  (target <= 40 KB)"

@@ -1,11 +1,11 @@
 """The API's stable URLs: one per symbol and venue for its latest day.
 
-    site/api/v2/<SYMBOL>/latest.json          the aggregate across venues
-    site/api/v2/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
+    site/api/v3/<SYMBOL>/latest.json          the aggregate across venues
+    site/api/v3/<SYMBOL>/<venue>/latest.json  one venue alone (two or more venues)
 
 each with a `.js` twin for pages opened from disk. A latest file names its day and links to
 that day's data file and the symbol's daily series (reports.datafiles); the versioned schema
-of every file is docs/api/schema-v2.json, described in docs/api.md.
+of every file is docs/api/schema-v3.json, described in docs/api.md.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from reports import datafiles
+from reports.day_packs import pack_key
 from reports.loaders import MartData
 
 LATEST_COLUMNS = (
@@ -64,6 +65,7 @@ def latest(
     (mart.daily_metrics' 5 % and 10 % bands), the day's map bands and where the rest lives."""
     d = data.days[-1]
     cur = data.base(d)
+    day_key = datafiles.key(data.symbol, data.venue, f"day-{d}")
     return datafiles.envelope(
         "latest",
         data.symbol,
@@ -79,7 +81,8 @@ def latest(
             "map": whatif,
             "links": {
                 "page": f"{data.symbol}/{d.isoformat()}/index.html",
-                "day_data": f"data/{datafiles.key(data.symbol, data.venue, f'day-{d}')}.js",
+                # the month file holding the day's document (reports.day_packs)
+                "day_data": f"data/{pack_key(day_key)}.js",
                 "daily": f"data/{datafiles.key(data.symbol, data.venue, 'daily')}.js",
             },
         },

@@ -3,11 +3,13 @@
 Every data file under `site/data/` is `<key>.js`, a script assigning one JSON object to
 `window.LIQMAP_DATA["<key>"]`, because a page opened from disk (file://) may load scripts
 but not fetch JSON (`parse_js` reads one back). The stable per-symbol URLs of the API,
-`site/api/v2/...`, are JSON with a `.js` twin. Keys are paths:
+`site/api/v3/...`, are JSON with a `.js` twin. Keys are paths:
 
     <SYMBOL>/<venue>/daily           every day's figures (the daily series of the charts)
     <SYMBOL>/<venue>/heat-YYYY-MM    the month's hourly heatmap (a log-coded PNG) and OHLC
     <SYMBOL>/<venue>/day-YYYY-MM-DD  one day's charts: values filled into assets/specs.js
+                                     (held, a month together, by the month file
+                                     <SYMBOL>/<venue>/days-YYYY-MM: reports.day_packs)
     <SYMBOL>/<venue>/moves           every confirmed swing (the moves card's rows)
     <SYMBOL>/<venue>/latest          the latest day's figures and map (stable URL)
 
@@ -38,8 +40,8 @@ from reports.key_levels import resolve_marks
 from reports.loaders import Record, epoch_ms
 from reports.notation import ok, price_scale, row_sides
 
-API_VERSION = 2
-SCHEMA_ID = "https://liqmap.invalid/api/v2/schema.json"
+API_VERSION = 3
+SCHEMA_ID = "https://liqmap.invalid/api/v3/schema.json"
 MOVES = "moves"  # the shared moves file's name (every confirmed swing of a venue)
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000

@@ -56,6 +56,7 @@ from reports import api, datafiles
 from reports.cards.heatmap import REALIZED_DAYS
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
+from reports.day_packs import DayPacks, packed_doc, remove_day_files
 from reports.downloads import (
     archive_months,
     month_downloads,
@@ -353,8 +354,9 @@ def _build_symbol(
     if set(render) >= set(published):
         # every page of the symbol now links the month folders (each dated page rendered
         # above, the latest, venue and archive pages rewritten): an older build's per-venue
-        # month folders go
+        # month folders go, and its day documents of a file each (reports.day_packs)
         remove_venue_folders(out_dir, symbol)
+        remove_day_files(out_dir, symbol)
     summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:
         summary = dataclasses.replace(summary, venues=venues.label(data.base(latest)))
@@ -395,8 +397,11 @@ def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
 
 
 def _write_day_data(writer: SiteWriter, ctx: DayContext, data: MartData, synthetic: bool) -> None:
-    k = datafiles.key(data.symbol, ctx.venue, f"day-{ctx.day_iso}")
-    _write_data(writer, k, day_data(ctx, data.symbol, synthetic, data.days[0]))
+    """The day's document, into its month file (reports.day_packs; written by month)."""
+    if writer.day_packs is None:
+        writer.day_packs = DayPacks(writer)
+    doc = day_data(ctx, data.symbol, synthetic, data.days[0])
+    writer.day_packs.add(data.symbol, ctx.venue, synthetic, doc)
 
 
 def _write_venue_data(
@@ -443,11 +448,9 @@ def _write_venue_data(
             if m < month_start(vdata.days[0]):
                 continue  # before the first day: pages never ask for it (heat_months)
             tiles = month_tiles(conn, symbol, v, m) or empty_month(m)
-            _write_data(
-                writer,
-                datafiles.key(symbol, v, f"heat-{month_id(m)}"),
-                datafiles.envelope("heat", symbol, v, synthetic, tiles),
-            )
+            k = datafiles.key(symbol, v, f"heat-{month_id(m)}")
+            heat = datafiles.envelope("heat", symbol, v, synthetic, tiles)
+            writer.write_if_changed(f"data/{k}.js", packed_doc(k, heat))  # a third smaller
         if v != AGGREGATE_VENUE:
             mine = [d for d in render if d in vdata.metrics]
             if mine:
@@ -670,6 +673,8 @@ def build_site(
                 conn, writer, env, data, render, source, generated_at, venues,
                 link_next.get(data.symbol),
             )  # fmt: skip
+        if writer.day_packs is not None:
+            writer.day_packs.flush()  # the symbol's month files of day documents
         # the symbol's month of map rows is not needed again: memory holds one symbol's
         drop_month_rows(data)
         for vdata in venues.per_venue.values():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from transforms.atomic import TMP_SUFFIX, atomic_write_bytes
 
@@ -40,6 +41,8 @@ class SiteWriter:
     pages: list[Path] = field(default_factory=list)
     bytes_total: int = 0
     files: int = 0
+    # the day documents waiting for their month files (reports.day_packs.DayPacks)
+    day_packs: Any = None
 
     def write(self, rel: str, data: bytes | str, page: bool = False) -> Path:
         path = self.out_dir / rel

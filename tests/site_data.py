@@ -10,17 +10,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+from reports import day_packs
 from reports.charts.raster import full_layers
-from reports.datafiles import parse_js, resolve
+from reports.datafiles import resolve
 
 KEY_RE = re.compile(r'data-day-data="([^"]+)"')
 SPECS_RE = re.compile(r"window\.LIQMAP_SPECS = (\{.*?\});\n", re.S)
 
 
 def data_file(out: Path, key: str) -> dict[str, Any]:
-    k, obj = parse_js((out / "data" / f"{key}.js").read_text())
-    assert k == key
-    return obj
+    """Data file `key` as the page reads it (a day's document from its month file)."""
+    return day_packs.data_file(out, key)
 
 
 def page_key(page: Path, venue: str | None = None) -> str:
@@ -43,8 +43,6 @@ def expand(out: Path, ref: dict[str, Any]) -> dict[str, Any]:
         text = text.replace(f"__N_{k}__", str(int(v)) if float(v).is_integer() else repr(v))
 
     def load(key: str) -> Any:
-        if not (out / "data" / f"{key}.js").is_file():
-            raise FileNotFoundError(key)
         return data_file(out, key)
 
     for k, v in ref["v"].items():

@@ -46,13 +46,14 @@ def test_data_is_compact_csv_with_day_offsets() -> None:
     ]
 
 
-def test_desc_names_both_sides_and_both_levels() -> None:
-    d = history_desc("BTCUSDT", ROWS)
-    assert "from 2026-01-01 to 2026-01-03" in d
-    assert (
-        "within ±10% longs $1.0B, shorts $3.0B (3.0:1 shorts), 90% levels $70,000 and $110,000" in d
-    )
-    assert "(1:1 even)" in d
+def test_each_desc_names_its_own_figures_once() -> None:
+    risk = history_desc("BTCUSDT", ROWS, "risk")
+    levels = history_desc("BTCUSDT", ROWS, "levels")
+    for d in (risk, levels):
+        assert "from 2026-01-01 to 2026-01-03" in d
+    assert "First day: longs $1.0B, shorts $3.0B (3.0:1 shorts)." in risk
+    assert "(1:1 even)" in risk and "$70,000" not in risk
+    assert "First day: $70,000 and $110,000." in levels and "shorts" not in levels
 
 
 def test_specs_compile() -> None:

@@ -8,6 +8,7 @@ Bybit, half a day on Binance (partial: labelled, excluded from the calibration).
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -197,7 +198,8 @@ def _page(site_dir: Path, d: date) -> str:
 
 
 def _cell(html: str, venue: str, field: str) -> str:
-    row = html.split(f'<tr data-venue="{venue}">', 1)[1].split("</tr>", 1)[0]
+    row = html.split(f'<tr data-venue="{venue}">', 1)[1]
+    row = re.split(r"<tr|</t|\n", row, maxsplit=1)[0]  # end tags omitted (_table.html.j2)
     return row.split(f'data-field="{field}">', 1)[1].split("<", 1)[0]
 
 
@@ -225,7 +227,8 @@ def test_day_pages_show_realized_beside_modelled(realized_chain):
         assert _cell(page, venue, "realized-long") == fmt_usd(longs)
         assert _cell(page, venue, "realized-short") == fmt_usd(shorts)
     assert _cell(page, "bybit", "modelled-long") == "no model for this venue"
-    assert 'data-chart="realized-hourly"' in page and 'data-chart="realized-totals"' in page
+    assert 'class="chart" id="realized-hourly"' in page
+    assert 'class="chart" id="realized-totals"' in page
     assert "throttled stream" in page and "complete stream" in page
 
     last = _page(site, LAST)

@@ -121,7 +121,7 @@ class Visit:
         return self.page.evaluate(
             """() => {
               let n = 0;
-              const sel = '.chart[data-chart]';
+              const sel = '.chart';
               for (const el of document.querySelectorAll(sel)) {
                 if (el.closest('[hidden]')) continue;
                 const c = el.querySelector('canvas');

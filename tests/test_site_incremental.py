@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from reports import day_packs
+from reports.datafiles import as_json
 from reports.page_inputs import MANIFEST
 from reports.site import SiteBuildResult, build_site
 from tests.site_fixtures import (
@@ -56,6 +58,16 @@ def _same_bytes(a: Path, b: Path) -> list[str]:
         rel for rel in sorted(fa.keys() & fb.keys()) if fa[rel].read_bytes() != fb[rel].read_bytes()
     ]
     return out
+
+
+def _day_docs(out: Path) -> dict[str, str]:
+    """Day key -> JSON text of every day document in the site's month files."""
+    out_docs = {}
+    for f in (out / "data").rglob(f"{day_packs.KIND}-*.js"):
+        prefix = f.parent.relative_to(out / "data").as_posix()
+        for d, doc in day_packs.read_days(f).items():
+            out_docs[f"{prefix}/day-{d}"] = as_json(doc)
+    return out_docs
 
 
 def _stamps(out: Path) -> dict[str, int]:
@@ -100,17 +112,20 @@ def test_adding_a_day_that_rewrote_the_day_before_equals_a_build_from_scratch(tm
         conn.close()
     out = tmp_path / "site"
     _build(before, out, None)
-    old = _stamps(out)
+    old, old_docs = _stamps(out), _day_docs(out)
     time.sleep(0.05)
     res = _build(db, out, [days[-1]])
     assert _same_bytes(scratch, out) == []
     assert compare_sites.compare(scratch, out) == []
-    # the changed day was rendered again, the days before it were not touched
+    # the changed day was rendered again, the days before it were not touched: their pages
+    # kept, their documents in the rewritten month file the same bytes
     assert res.days == days[-2:]
-    now = _stamps(out)
+    now, docs = _stamps(out), _day_docs(out)
     for d in days[:-2]:
-        for rel in (f"{SYMBOL}/{d}/index.html", f"data/{SYMBOL}/bybit/day-{d}.js"):
-            assert now[rel] == old[rel], rel
+        assert now[f"{SYMBOL}/{d}/index.html"] == old[f"{SYMBOL}/{d}/index.html"], d
+        for venue in ("all", "binance", "bybit"):
+            k = f"{SYMBOL}/{venue}/day-{d}"
+            assert docs[k] == old_docs[k], k
 
 
 def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_venues):
@@ -120,7 +135,7 @@ def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_v
     _build(before, out, None)
     prev_page = out / SYMBOL / days[-2].isoformat() / "index.html"
     assert "Latest report →" in prev_page.read_text()
-    old = _stamps(out)
+    old, old_docs = _stamps(out), _day_docs(out)
     time.sleep(0.05)
     res = _build(db, out, [days[-1]])
     assert res.days == [days[-1]]  # the day before is not rendered again: its inputs are the same
@@ -128,11 +143,15 @@ def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_v
     page = prev_page.read_text()
     assert f'<a rel="next" href="../{days[-1]}/index.html" data-nav="next">' in page
     assert "Latest report →" not in page
-    now = _stamps(out)
+    now, docs = _stamps(out), _day_docs(out)
     assert now[f"{SYMBOL}/{days[-2]}/index.html"] != old[f"{SYMBOL}/{days[-2]}/index.html"]
+    # the month file holding the day before is rewritten (the new day joins it); every
+    # earlier day's document in it is the same bytes
     for venue in ("all", "binance", "bybit"):
-        rel = f"data/{SYMBOL}/{venue}/day-{days[-2]}.js"
-        assert now[rel] == old[rel], rel
+        for d in days[:-1]:
+            k = f"{SYMBOL}/{venue}/day-{d}"
+            assert docs[k] == old_docs[k], k
+        assert f"{SYMBOL}/{venue}/day-{days[-1]}" in docs
     # every older page: untouched, and still what a build from scratch writes (the venue
     # switch of a dated page does not name the venues' latest day)
     for d in days[:-2]:

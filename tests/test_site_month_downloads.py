@@ -94,7 +94,7 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
 MART_ROWS = {
     "liq_map.parquet": """
         SELECT venue, day, price_low, price_high, long_notional, short_notional,
-               long_cum_from_spot, short_cum_from_spot, spot_price, params_hash
+               spot_price, params_hash
         FROM mart.liq_map WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "scenarios.parquet": """
         SELECT * FROM mart.daily_metrics WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
@@ -185,3 +185,34 @@ def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
     assert not (out / SYMBOL / "venues.csv").exists()
     pages = [p.read_text() for p in out.rglob("*.html")]
     assert not [p for p in pages if f"{SYMBOL}/daily.csv" in p or "/venues.csv" in p]
+
+
+CUMULATIVE_SQL = Path(__file__).resolve().parents[1] / "docs" / "api" / "liq_map_cumulative.sql"
+MART_CUMULATIVE = """
+    SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot
+    FROM mart.liq_map WHERE symbol = $symbol ORDER BY venue, day, price_low"""
+
+
+def test_the_documented_query_rebuilds_the_maps_cumulative_columns(two_venue_site):
+    """The download leaves out the map's running sums; docs/api/liq_map_cumulative.sql, run
+    on the month files, gives the mart's (1e-9 relative: summed in another order)."""
+    out, wh = two_venue_site
+    conn = duckdb.connect(str(wh.path), read_only=True)
+    try:
+        documented = CUMULATIVE_SQL.read_text().strip().rstrip(";")
+        got = []
+        for path in sorted((out / SYMBOL / "downloads").glob("*/liq_map.parquet")):
+            conn.execute("SET VARIABLE path = ?", [str(path)])
+            got += conn.execute(
+                "SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot"
+                f" FROM ({documented})"
+            ).fetchall()
+        want = conn.execute(MART_CUMULATIVE, {"symbol": SYMBOL}).fetchall()
+    finally:
+        conn.close()
+    assert len(got) == len(want) > 0
+    assert any(r[3] > 0 for r in want) and any(r[4] > 0 for r in want)
+    for g, w in zip(sorted(got, key=lambda r: r[:3]), want, strict=True):
+        assert (g[0], g[1], g[2]) == (w[0], w[1], w[2])
+        for a, b in zip(g[3:], w[3:], strict=True):
+            assert abs(a - b) <= 1e-9 * max(abs(b), 1.0), (g, w)

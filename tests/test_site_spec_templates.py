@@ -186,8 +186,8 @@ def test_chart_descriptions_with_fixed_wording_are_text_patterns(site):
     assert texts == TEXTS
     for cid, start in [
         ("liqmap", f"Liquidation map, {SYMBOL}, end of "),
-        ("history-risk", f"History of the headline, {SYMBOL}, daily from "),
-        ("history-levels", f"History of the headline, {SYMBOL}, daily from "),
+        ("history-risk", f"Positions at risk within ±10% of price, {SYMBOL}, daily from "),
+        ("history-levels", f"Daily close between both 90% levels, {SYMBOL}, from "),
     ]:
         desc = day["charts"][cid]["v"]["desc"]
         assert desc["$text"] in texts, cid

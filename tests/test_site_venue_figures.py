@@ -39,9 +39,9 @@ READ = """() => {
       .some((n) => !n.hidden),
     levels: rows('levels'), metrics: rows('metrics'), scenarios: rows('scenarios'),
     bands: rows('bands').length, liqmap: rows('liqmap'),
-    caption: document.querySelector('figcaption[data-printed-caption="liqmap"]').textContent,
+    caption: document.querySelector('#liqmap + figcaption').textContent,
     notes: Array.from(document.querySelectorAll(
-        'figcaption[data-printed-caption="liqmap"] [data-layer-note]'))
+        '#liqmap + figcaption [data-layer-note]'))
       .map((n) => [n.getAttribute('data-layer-note'), n.textContent, n.hidden]),
     heatData: document.querySelector('a[data-venue-href]').getAttribute('href'),
     aggregateOnly: Array.from(document.querySelectorAll('[data-aggregate-only]'))
@@ -172,12 +172,13 @@ def test_a_venues_day_file_prints_what_its_own_page_prints(built):
     import html
     import re
 
-    from reports.datafiles import parse_js, table_rows
+    from reports.datafiles import table_rows
+    from tests.site_data import data_file
 
     out, _, wh = built
     d = wh.second_venue_last  # Bybit's latest day
     page = (out / SYMBOL / "bybit" / "index.html").read_text()
-    _, obj = parse_js((out / "data" / SYMBOL / "bybit" / f"day-{d.isoformat()}.js").read_text())
+    obj = data_file(out, f"{SYMBOL}/bybit/day-{d.isoformat()}")
     printed = obj["printed"]
     for key, value, *_ in printed["kpis"]:
         m = re.search(rf'data-metric="{key}">([^<]*)<', page)
@@ -188,5 +189,5 @@ def test_a_venues_day_file_prints_what_its_own_page_prints(built):
     assert table_rows(printed["rows"]["levels"]) == want["levels"]
     assert {k: v for k, v, *_ in printed["kpis"]} == want["kpis"]
     # the aggregate's page prints its own: its day file does not repeat them
-    _, agg = parse_js((out / "data" / SYMBOL / "all" / f"day-{d.isoformat()}.js").read_text())
+    agg = data_file(out, f"{SYMBOL}/all/day-{d.isoformat()}")
     assert "printed" not in agg

@@ -29,12 +29,13 @@ def test_the_aggregates_bands_are_its_venues_summed_exactly(built):  # noqa: F81
     mart.liq_map bands, on a day with both venues and on one with Binance alone."""
     import duckdb
 
-    from reports.datafiles import parse_js, whatif_bands
+    from reports.datafiles import whatif_bands
+    from tests.site_data import data_file
 
     out, _, wh = built
 
     def load(key: str) -> dict:
-        return parse_js((out / "data" / f"{key}.js").read_text())[1]
+        return data_file(out, key)
 
     conn = duckdb.connect(str(wh.path), read_only=True)
     try:

@@ -194,8 +194,8 @@ def moves_card(
         # what a swing, running, partial and the lighter bars mean: the methodology's
         # "How to read" (read-moves), the same for every page
         intro=(
-            f"Modelled liquidations per price swing, realized ({venues}) beside them. "
-            f"{LIQUIDATED_CAVEAT.short}."
+            # which venues the realized bars sum: the caption says it
+            f"Modelled liquidations per price swing. {LIQUIDATED_CAVEAT.short}."
         ),
         desc=desc,
         spec=moves_template().fill({"rows": rows, "desc": desc_ref}),

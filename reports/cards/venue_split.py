@@ -53,15 +53,10 @@ def venue_risk_card(shares: list[VenueShare], agg: Record, symbol: str, d: date)
                     }
                 )
     labels = [s.label for s in shares]
+    # the figures themselves are the fallback table's, right under the chart: printed once
     desc = (
-        f"Positions at risk and open interest by venue, {symbol}, end of {d} UTC. "
-        + "; ".join(
-            f"{s.label}: shorts {s.shorts} ({s.shorts_share}), longs {s.longs} "
-            f"({s.longs_share}), open interest {s.oi} ({s.oi_share})"
-            for s in shares
-        )
-        + f". All venues: shorts {fmt_usd(agg.get('shorts_at_risk'))}, longs "
-        f"{fmt_usd(agg.get('longs_at_risk'))}, open interest {fmt_usd(agg.get('oi_value'))}."
+        f"Positions at risk and open interest by venue, {symbol}, end of {d} UTC: "
+        f"{joined_labels(labels)}, each with its share of all venues (table below)."
     )
     domain, colours = venue_series([s.venue for s in shares])
     spec = venue_risk_template().fill(
@@ -194,11 +189,10 @@ def venue_map_split(
         )
     )
     window = f"±{MAP_SPAN:.0%} of spot {fmt_price(spot)}"
+    # each venue's sums are the fallback table's, right under the chart: printed once
     desc = (
         f"Liquidation map by venue, {symbol}, end of {d} UTC: long and short liquidation "
-        f"notional per price band within {window}, stacked by venue. "
-        + "; ".join(f"{r[0]}: longs {r[1]} ({r[2]}), shorts {r[3]} ({r[4]})" for r in table_rows)
-        + "."
+        f"notional per price band within {window}, stacked by venue (sums in the table below)."
     )
     spec = venue_map_template().fill(
         {

@@ -89,38 +89,49 @@ def history_data(rows: Sequence[Mapping[str, Any]]) -> tuple[str, int]:
     return "\n".join(lines), t0
 
 
-# the charts' description, its fixed wording written once (assets/specs.js)
-HISTORY_DESC = text_pattern(
-    "history_desc",
-    "History of the headline, {symbol}, daily from {first} to {last}: at-risk totals per side "
-    "with the imbalance, and the close between both 90% levels. First day: within ±10% longs "
-    "{a}. Last day: within ±10% longs {b}.",
-)
+# each chart's description, its fixed wording written once (assets/specs.js): the at-risk
+# chart's figures and the levels chart's, each once (one text for both repeated all of it)
+HISTORY_DESC = {
+    "risk": text_pattern(
+        "history_risk_desc",
+        "Positions at risk within ±10% of price, {symbol}, daily from {first} to {last}: "
+        "longs and shorts with their imbalance. First day: longs {a}. Last day: longs {b}.",
+    ),
+    "levels": text_pattern(
+        "history_levels_desc",
+        "Daily close between both 90% levels, {symbol}, from {first} to {last}. "
+        "First day: {a}. Last day: {b}.",
+    ),
+}
 
 
-def history_desc_ref(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str | dict[str, Any]:
-    """The charts' text alternative, span and the first and last day's figures: a `$text`
-    reference (spec.text_ref) as a chart value; `fill_text` gives the text."""
+def history_desc_ref(
+    symbol: str, rows: Sequence[Mapping[str, Any]], kind: str
+) -> str | dict[str, Any]:
+    """Chart `kind`'s text alternative ("risk" or "levels"): its span and the first and last
+    day's figures, a `$text` reference (spec.text_ref) as a chart value; `fill_text` gives
+    the text."""
     if not rows:
         return f"History of the headline, {symbol}: no days."
     a, b = rows[0], rows[-1]
 
-    def day(r: Mapping[str, Any]) -> str:
+    def risk(r: Mapping[str, Any]) -> str:
         shorts, longs = row_sides(r)  # within ±10 % of price, as the headline
-        return (
-            f"{fmt_usd(longs)}, shorts {fmt_usd(shorts)}"
-            f" ({fmt_imbalance(shorts, longs)}), 90% levels "
-            f"{fmt_price(r.get('p90_below_price'))} and {fmt_price(r.get('p90_above_price'))}"
-        )
+        return f"{fmt_usd(longs)}, shorts {fmt_usd(shorts)} ({fmt_imbalance(shorts, longs)})"
 
+    def levels(r: Mapping[str, Any]) -> str:
+        return f"{fmt_price(r.get('p90_below_price'))} and {fmt_price(r.get('p90_above_price'))}"
+
+    day = risk if kind == "risk" else levels
     return text_ref(
-        HISTORY_DESC, symbol=symbol, first=str(a["day"]), last=str(b["day"]), a=day(a), b=day(b)
-    )
+        HISTORY_DESC[kind], symbol=symbol, first=str(a["day"]), last=str(b["day"]), a=day(a),
+        b=day(b),
+    )  # fmt: skip
 
 
-def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """The charts' text alternative as text."""
-    ref = history_desc_ref(symbol, rows)
+def history_desc(symbol: str, rows: Sequence[Mapping[str, Any]], kind: str) -> str:
+    """Chart `kind`'s text alternative as text."""
+    ref = history_desc_ref(symbol, rows, kind)
     return ref if isinstance(ref, str) else fill_text(ref)
 
 

@@ -147,8 +147,6 @@ def history_cards(
         datafiles.key(symbol, venue, "daily"), "hist", rows[0]["day"], d, "csv"
     )
     t0 = 0  # the shared series counts days from 1970-01-01
-    desc_ref = history_desc_ref(symbol, rows)
-    desc = history_desc(symbol, rows)
     # no table of the last days: every page would repeat it (daily.csv holds every day)
     table = None
     return [
@@ -156,16 +154,20 @@ def history_cards(
             id="history-risk",
             title="Positions at risk within ±10% of price over the past year",
             intro="The headline's figure, day by day.",
-            desc=desc,
-            spec=history_risk_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
+            desc=history_desc(symbol, rows, "risk"),
+            spec=history_risk_template().fill(
+                {"hist": csv, "desc": history_desc_ref(symbol, rows, "risk")}, {"t0": t0}
+            ),
             table=table,
         ),
         ChartCard(
             id="history-levels",
             title="Both 90% levels over the past year",
             intro="The daily close between both 90% levels.",
-            desc=desc,
-            spec=history_levels_template().fill({"hist": csv, "desc": desc_ref}, {"t0": t0}),
+            desc=history_desc(symbol, rows, "levels"),
+            spec=history_levels_template().fill(
+                {"hist": csv, "desc": history_desc_ref(symbol, rows, "levels")}, {"t0": t0}
+            ),
             table=table,
         ),
     ]

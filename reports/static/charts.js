@@ -26,7 +26,7 @@
   function prefixOf(key) { return key.slice(0, key.lastIndexOf("/") + 1); }
 
   function embed(el, day) {
-    var id = el.getAttribute("data-chart");
+    var id = el.id; // a chart is named by its element id
     var heat = day.heat && day.heat[id];
     var ref = heat ? heat.spec : day.charts && day.charts[id];
     var fig = el.closest("figure");
@@ -64,7 +64,8 @@
     var notes = day.notes || {};
     var shown = window.liqmapHeat && window.liqmapHeat.layer ? window.liqmapHeat.layer() : null;
     return Promise.all(Object.keys(notes).map(function (id) {
-      var cap = document.querySelector('figcaption[data-printed-caption="' + id + '"]');
+      var chart = document.getElementById(id);
+      var cap = chart && chart.parentNode.querySelector("figcaption[data-printed-caption]");
       var ref = day.charts && day.charts[id], desc = ref && ref.v ? ref.v.desc : null;
       if (!cap || !desc || !desc.$text) { return null; }
       return window.liqData.resolveValue(ref.v.marks || []).then(function (marks) {
@@ -96,7 +97,7 @@
       // the figures outside the charts follow the venue too (venuefigures.js)
       if (window.liqPrinted) { window.liqPrinted.show(day); }
       return layerNotes(day).then(function () {
-        var els = Array.prototype.slice.call(document.querySelectorAll(".chart[data-chart]"));
+        var els = Array.prototype.slice.call(document.querySelectorAll(".chart"));
         return Promise.all(els.map(function (el) { return embed(el, day); }));
       });
     });
@@ -104,7 +105,7 @@
 
   function resizeIn(panel) {
     window.dispatchEvent(new Event("resize"));
-    Array.prototype.forEach.call(panel.querySelectorAll(".chart[data-chart]"), function (el) {
+    Array.prototype.forEach.call(panel.querySelectorAll(".chart"), function (el) {
       var v = views[el.id];
       if (v) { v.resize().runAsync(); }
     });

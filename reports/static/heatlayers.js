@@ -216,7 +216,7 @@
   function setLayer(key) {
     state.layer = key;
     var views = window.__chartViews || {};
-    Array.prototype.forEach.call(document.querySelectorAll(".chart[data-chart]"), function (el) {
+    Array.prototype.forEach.call(document.querySelectorAll(".chart"), function (el) {
       var v = views[el.id];
       if (!v) { return; }
       var meta = metaOf(el);

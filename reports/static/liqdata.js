@@ -14,11 +14,16 @@
     return el ? el.getAttribute("data-site-root") : "";
   }
 
-  /* The data file `key` (a Promise of its object); rejects naming the file when missing. */
-  function load(key) {
-    if (D[key]) { return Promise.resolve(D[key]); }
+  /* A packed file's object (reports.day_packs): `data` still to inflate. */
+  function packed(f) { return typeof f.data === "string" && typeof f.bytes === "number"; }
+
+  /* The data script `key` (a Promise of what it assigns; a packed document unpacked, a
+     month file of day documents as it is); rejects naming the file. */
+  function loadScript(key) {
+    if (D[key] && !packed(D[key])) { return Promise.resolve(D[key]); }
     if (!pending[key]) {
       pending[key] = new Promise(function (resolve, reject) {
+        if (D[key]) { resolve(D[key]); return; } // assigned by the page's own <script>
         var s = document.createElement("script");
         s.src = siteRoot() + "data/" + key + ".js";
         s.onload = function () {
@@ -26,9 +31,100 @@
         };
         s.onerror = function () { reject(new Error("data file missing: data/" + key + ".js")); };
         document.head.appendChild(s);
+      }).then(function (f) {
+        if (!packed(f) || f.kind === "days") { return f; }
+        return inflate(f).then(function (bytes) {
+          D[key] = JSON.parse(new TextDecoder().decode(bytes));
+          return D[key];
+        });
       });
     }
     return pending[key];
+  }
+
+  /* ---- month files of day documents (reports/day_packs.py, docs/api.md) ---- */
+  var BITS = 15, OFFSET = 0x800;
+  var unpacked = {};
+
+  /* The bytes a month file's `data` carries: 15 bits per character, U+0800 + value. */
+  function packedBytes(text, n) {
+    var out = new Uint8Array(n), acc = 0, bits = 0, j = 0;
+    for (var i = 0; i < text.length && j < n; i++) {
+      acc = (acc << BITS) | (text.charCodeAt(i) - OFFSET);
+      bits += BITS;
+      while (bits >= 8 && j < n) { bits -= 8; out[j++] = (acc >>> bits) & 255; }
+      acc &= (1 << bits) - 1;
+    }
+    return out;
+  }
+
+  /* The payload's day documents (reports.day_packs.decode): a line "<double bytes>
+     <codes>", the JSON text and a newline, the doubles' bytes in 8 planes, then the $sig
+     codes' 3 bytes in 3 planes; the JSON's placeholders take them in text order. */
+  function dayDocs(payload) {
+    var cut1 = payload.indexOf(10), cut2 = payload.indexOf(10, cut1 + 1);
+    var head = new TextDecoder().decode(payload.subarray(0, cut1)).split(" ");
+    var n64 = Number(head[0]), nsig = Number(head[1]), per = n64 / 8, at64 = 0, atSig = 0;
+    var f64 = payload.subarray(cut2 + 1, cut2 + 1 + n64);
+    var sig = payload.subarray(cut2 + 1 + n64, cut2 + 1 + n64 + 3 * nsig);
+    var text = new TextDecoder().decode(payload.subarray(cut1 + 1, cut2))
+      .replace(/\{"\$f64":(\d+)\}|\{"\$sig":\[([34]),(\d+)\]\}/g, function (m, nb, w, nc) {
+        var s = "", i;
+        if (nb !== undefined) {
+          for (i = 0; i < Number(nb); i++, at64++) { s += String.fromCharCode(f64[(at64 % 8) * per + (at64 >> 3)]); }
+          return '{"$f64":"' + btoa(s) + '"}';
+        }
+        w = Number(w);
+        for (i = 0; i < Number(nc); i++, atSig++) {
+          var code = sig[atSig] * 65536 + sig[nsig + atSig] * 256 + sig[2 * nsig + atSig];
+          for (var j = w - 1; j >= 0; j--) { s += SIG.charAt(Math.floor(code / Math.pow(64, j)) % 64); }
+        }
+        return '{"$sig":[' + w + ',"' + s + '"]}';
+      });
+    var body = JSON.parse(text), taken = body.paths.map(function () { return 0; });
+    return body.shape.map(function (sh) {
+      var doc = {};
+      body.shapes[sh].forEach(function (i) {
+        var path = body.paths[i], node = doc;
+        for (var p = 0; p < path.length - 1; p++) {
+          if (!node[path[p]]) { node[path[p]] = {}; }
+          node = node[path[p]];
+        }
+        node[path[path.length - 1]] = body.values[i][taken[i]++];
+      });
+      return doc;
+    });
+  }
+
+  /* A packed file's payload: its `data` inflated by the browser (deflate-raw). */
+  function inflate(f) {
+    var raw = new Blob([packedBytes(f.data, f.bytes)]);
+    var stream = raw.stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return new Response(stream).arrayBuffer().then(function (buf) { return new Uint8Array(buf); });
+  }
+
+  /* A month file's days, each put in D under its day key. */
+  function loadPack(key) {
+    if (!unpacked[key]) {
+      unpacked[key] = loadScript(key).then(inflate).then(function (payload) {
+        var prefix = key.slice(0, key.lastIndexOf("/") + 1);
+        dayDocs(payload).forEach(function (doc) { D[prefix + "day-" + doc.day] = doc; });
+      });
+    }
+    return unpacked[key];
+  }
+
+  /* The data file `key` (a Promise of its object); a day's document comes from its month
+     file. Rejects naming the file when missing. */
+  function load(key) {
+    if (D[key]) { return Promise.resolve(D[key]); }
+    var m = /^(.*\/)day-(\d{4}-\d{2})-\d{2}$/.exec(key);
+    if (!m) { return loadScript(key); }
+    var pack = m[1] + "days-" + m[2];
+    return loadPack(pack).then(function () {
+      if (D[key]) { return D[key]; }
+      throw new Error("day " + key.slice(-10) + " missing from data/" + pack + ".js");
+    });
   }
 
   /* reports.charts.spec._sig: `width` characters per value, m * 10^e (powers as literals) */

@@ -19,9 +19,7 @@
   function newRow(tbody, n) {
     var tr = document.createElement("tr");
     for (var j = 0; j < n; j++) {
-      var c = document.createElement(j === 0 ? "th" : "td");
-      if (j === 0) { c.setAttribute("scope", "row"); }
-      tr.appendChild(c);
+      tr.appendChild(document.createElement(j === 0 ? "th" : "td"));
     }
     return tr;
   }
@@ -131,7 +129,7 @@
     // each chart's caption: its spec's description; a chart with a caption per switch
     // view (the map's, from the day data's "notes") is captioned by charts.js layerNotes
     Array.prototype.forEach.call(document.querySelectorAll("figcaption[data-printed-caption]"), function (f) {
-      var id = f.getAttribute("data-printed-caption");
+      var id = f.parentNode.querySelector(".chart").id; // the chart beside the caption
       if (day.notes && day.notes[id]) { return; }
       var ref = day.charts && day.charts[id];
       var desc = ref && ref.v ? ref.v.desc : null;
