@@ -18,7 +18,11 @@ process's so far. Each step and stage also shows its peak RSS (the samples taken
 ran; memory a step leaves resident counts in the next steps' figures too). With
 `--compare`, the cost per market: each run and stage of 12 markets against 6, and the
 straight line through the two (a fixed part per run, a part per market).
-`--profile DIR` writes cProfile stats of the new day and the re-run for each set. The Dagster
+`--profile DIR` writes cProfile stats of the new day and the re-run for each set.
+`--from-kept DIR` (a folder an earlier `--keep` left) skips the backfill: the next day is run
+on a copy of it in this fresh process, the way the next daily `liqmap run` starts: its
+LIQMAP_END_DATE is one day later than the kept build's (the window moves with the days, as the
+demo's does), then re-run. The Dagster
 instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
 `--stock-event-log` swaps in Dagster's own SQLite event log to compare.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
@@ -26,7 +30,7 @@ temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit 
 the cross-venue price check at its tick size, so it is left out).
 
     .venv/bin/python benchmarks/pipeline.py [--days 365] [--compare] [--no-site]
-        [--profile DIR] [--stock-event-log]
+        [--profile DIR] [--stock-event-log] [--keep DIR | --from-kept DIR]
 
 Timings on a shared machine are noisy; compare runs made on the same machine and load.
 """
@@ -39,6 +43,7 @@ import cProfile
 import csv
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -145,7 +150,9 @@ def _run(
     With `profile`, the run is profiled (cProfile, the main thread: the in-process executor
     runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
-    profiler = cProfile.Profile() if profile is not None else None
+    # CPU seconds of the process (every thread: DuckDB's workers count in the Python call
+    # that waits on them), as the figures printed; wall clock stretches with the load
+    profiler = cProfile.Profile(time.process_time) if profile is not None else None
     started, cpu = time.perf_counter(), time.process_time()
     with CpuSampler() as sampler, _profiling(profiler):
         result = dg.materialize(
@@ -313,27 +320,85 @@ def bench(
         backfill = _run(instance, settings, site, tags)
         out["backfill"] = _print(f"{days}-day backfill, one run", *backfill, markets)
         day = (last + timedelta(days=1)).isoformat()
-        prof = {
-            kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
-            for kind in ("new", "rerun")
-        }
-        new = _run(instance, settings, site, None, day, prof["new"])
-        out["new day"] = _print(f"one new day {day}", *new, markets)
-        _print_new_day(out["new day"], markets, days, site)
-        rerun = _run(instance, settings, site, None, day, prof["rerun"])
-        out["re-run"] = _print("the same day re-run", *rerun, markets)
-        conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        out.update(_day_runs(instance, settings, site, day, profile, markets, days))
+    return out
+
+
+def _day_runs(
+    instance: dg.DagsterInstance,
+    settings,
+    site: bool,
+    day: str,
+    profile: Path | None,
+    markets: int,
+    history: int,
+) -> dict[str, dict]:
+    """The new day `day` and its re-run (stage totals of each), then the warehouse's size."""
+    out = {}
+    prof = {
+        kind: profile / f"{markets}m-{kind}.prof" if profile is not None else None
+        for kind in ("new", "rerun")
+    }
+    new = _run(instance, settings, site, None, day, prof["new"])
+    out["new day"] = _print(f"one new day {day}", *new, markets)
+    _print_new_day(out["new day"], markets, history, site)
+    rerun = _run(instance, settings, site, None, day, prof["rerun"])
+    out["re-run"] = _print("the same day re-run", *rerun, markets)
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        states = conn.execute(
+            "SELECT count(*), coalesce(sum(octet_length(state)), 0) FROM mart.model_state"
+        ).fetchone()
+    finally:
+        conn.close()
+    print(
+        f"warehouse {settings.warehouse_path.stat().st_size / 1e6:.0f} MB, model state "
+        f"{states[0]} rows {states[1] / 1e6:.1f} MB"
+    )
+    return out
+
+
+def from_kept(
+    kept: Path, venues: str, site: bool, profile: Path | None, stock_event_log: bool
+) -> None:
+    """The next day after a kept build (`--keep`), run on a copy of it in this process (fresh:
+    nothing of the backfill is in memory), its settings' end one day later than the kept
+    build's (as the backfill's, the day after the last day run), then re-run."""
+    overrides = instance_settings()
+    if stock_event_log:
+        del overrides["event_log_storage"]
+    with (
+        tempfile.TemporaryDirectory(dir=kept.parent, prefix=f".{kept.name}-") as tmp,
+        dg.instance_for_test(overrides=overrides) as instance,
+    ):
+        work = Path(tmp) / "copy"
+        started = time.perf_counter()
+        shutil.copytree(kept, work, symlinks=True)
+        print(f"(copied {kept} in {time.perf_counter() - started:.0f} s)")
+        os.environ["LIQMAP_TIERS_FILE"] = str(work / "tiers.csv")
+        conn = duckdb.connect(str(work / "data" / "warehouse.duckdb"), read_only=True)
         try:
-            states = conn.execute(
-                "SELECT count(*), coalesce(sum(octet_length(state)), 0) FROM mart.model_state"
-            ).fetchone()
+            last = conn.execute("SELECT max(day) FROM mart.daily_metrics").fetchone()[0]
+            found = conn.execute("SELECT DISTINCT symbol FROM mart.daily_metrics").fetchall()
         finally:
             conn.close()
-        print(
-            f"warehouse {settings.warehouse_path.stat().st_size / 1e6:.0f} MB, model state "
-            f"{states[0]} rows {states[1] / 1e6:.1f} MB"
+        day = last + timedelta(days=1)
+        order = [*SIX.split(","), *TWELVE.split(",")]
+        symbols = ",".join(sorted({s for (s,) in found}, key=order.index))
+        markets = len(symbols.split(",")) * len(venues.split(","))
+        settings = load_settings(
+            {
+                "LIQMAP_DATA_DIR": f"{work}/data",
+                "LIQMAP_SITE_DIR": f"{work}/site",
+                "LIQMAP_START_DATE": START.isoformat(),
+                "LIQMAP_END_DATE": (day + timedelta(days=1)).isoformat(),
+                "LIQMAP_SYMBOLS": symbols,
+                "LIQMAP_VENUES": venues,
+            }
         )
-    return out
+        print(f"== {symbols} x {venues} ({markets} markets) from {kept}, a fresh process")
+        history = (day - START).days
+        _day_runs(instance, settings, site, day.isoformat(), profile, markets, history)
 
 
 def compare(small: dict, large: dict) -> None:
@@ -364,6 +429,11 @@ def main() -> None:
     parser.add_argument("--no-site", action="store_true", help="leave the site out")
     parser.add_argument("--keep", type=Path, help="build in this (empty) folder and keep it")
     parser.add_argument(
+        "--from-kept",
+        type=Path,
+        help="no backfill: the next day (and its re-run) on a copy of a folder --keep left",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="cProfile the new day and the re-run into this folder"
     )
     parser.add_argument(
@@ -375,6 +445,10 @@ def main() -> None:
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     site, stock = not args.no_site, args.stock_event_log
+    if args.from_kept is not None:
+        from_kept(args.from_kept, args.venues, site, args.profile, stock)
+        print(f"peak RSS: {_peak_rss_mb():.0f} MB")
+        return
     small = bench(args.symbols, args.venues, args.days, site, args.keep, args.profile, stock)
     if args.compare:
         large = bench(TWELVE, args.venues, args.days, site, None, args.profile, stock)

@@ -85,13 +85,6 @@ def load_mart_data(
     )
 
 
-def _by_day(rows: list[Record]) -> dict[date, list[Record]]:
-    out: dict[date, list[Record]] = {}
-    for r in rows:
-        out.setdefault(r.pop("day"), []).append(r)
-    return out
-
-
 BULK_DAYS = 8  # a build of more days than this reads the maps a month at a time
 
 
@@ -107,11 +100,11 @@ def _month_rows(
     if held is None or held[0] != first:
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         data.maps[kind] = None  # the previous month is dropped before the next is read
-        rows = queries.rows(
+        rows = queries.rows_by_day(
             conn, sql, symbol=data.symbol, venue=data.venue, day_from=first, day_to=last
         )
-        held = data.maps[kind] = (first, _by_day(rows))
-    return held[1].get(d, [])
+        held = data.maps[kind] = (first, rows)
+    return held[1].of(d)
 
 
 def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
@@ -136,8 +129,9 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
 
 
 def drop_month_rows(data: MartData) -> None:
-    """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold (a symbol done)."""
-    for kind in ("map", "layers"):
+    """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold and the build's
+    realized rows (a symbol done)."""
+    for kind in ("map", "layers", "realized"):
         data.maps.pop(kind, None)
 
 

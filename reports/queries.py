@@ -6,7 +6,7 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -165,6 +165,40 @@ def rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+class DayRows:
+    """The rows of a query ordered by day first, held as columns; `of(d)` gives day `d`'s rows
+    as `rows` gives them (dicts, the day left out), each day made once when first asked
+    for. A month of map rows as records took most of their reading (a dict and a float object
+    per value, at once); as columns it is a few lists, and a day's records are a slice."""
+
+    def __init__(self, res: dict[str, np.ndarray]) -> None:
+        days = np.asarray(res.pop("day")).astype("datetime64[D]")
+        if len(days) and not (days[1:] >= days[:-1]).all():
+            raise ValueError("DayRows: the query must order its rows by day first")
+        self.names = list(res)
+        self.columns = [res[n].tolist() for n in self.names]
+        starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]]) if len(days) else []
+        bounds = [*np.asarray(starts).tolist(), len(days)]
+        self.spans = {days[i].item(): (i, j) for i, j in zip(bounds[:-1], bounds[1:], strict=True)}
+        self.made: dict[date, list[dict[str, Any]]] = {}
+
+    def of(self, d: date) -> list[dict[str, Any]]:
+        if d not in self.made:
+            i, j = self.spans.get(d, (0, 0))
+            names = self.names
+            self.made[d] = [
+                dict(zip(names, r, strict=True))
+                for r in zip(*(c[i:j] for c in self.columns), strict=True)
+            ]
+        return self.made[d]
+
+
+def rows_by_day(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> DayRows:
+    """Run `sql` (its rows ordered by day first, every column non-null) with named
+    parameters; its rows by day (DayRows)."""
+    return DayRows(conn.execute(sql, params).fetchnumpy())
+
+
 def arrow(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> pa.Table:
     """Run `sql` with named parameters and return an Arrow table (for downloads)."""
     return conn.sql(sql, params=params).to_arrow_table()
@@ -195,6 +229,12 @@ def hourly_closes(
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
+# groupings whose means a cube keeps: each side of the windows grouping hours (1m, 3m, 1y).
+# A window reaching before the cube's first hour groups fewer hours, a grouping that changes
+# every few days over a symbol's first year: the oldest is then dropped, not kept for a year.
+GROUP_MEANS_KEPT = 8
+
+
 @dataclass
 class HeatCube:
     """The heatmap as dense arrays on a uniform price grid: [time step, price bin] (hourly for
@@ -211,10 +251,29 @@ class HeatCube:
     long: np.ndarray  # float32 [steps, bins]
     short: np.ndarray
     step_ms: int = 3_600_000  # one row per hour (or per `step_ms`)
+    # time means of whole groups of steps over every bin, by (side, steps per group, first
+    # step of the first group): what every window of that grouping slices (`group_means`)
+    means: dict[tuple[str, int, int], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def hours(self) -> int:
         return self.long.shape[0]
+
+    def group_means(self, side: str, ft: int, phase: int) -> np.ndarray:
+        """Mean of each group of `ft` steps (starting at step `phase`) of `side` ('long' or
+        'short') in every bin, [group, bin], computed once per cube: the heatmap windows of
+        a year of pages slice it instead of averaging their own hours again (the same
+        float32 sums, step by step in order, charts.heatmap._reduce)."""
+        key = (side, ft, phase)
+        if key not in self.means:
+            arr = getattr(self, side)
+            n = (arr.shape[0] - phase) // ft
+            if len(self.means) >= GROUP_MEANS_KEPT:
+                del self.means[next(iter(self.means))]  # the oldest grouping
+            self.means[key] = arr[phase : phase + n * ft].reshape(n, ft, arr.shape[1]).mean(axis=1)
+        return self.means[key]
 
     @classmethod
     def load(

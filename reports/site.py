@@ -53,6 +53,7 @@ import duckdb
 import jinja2
 
 from reports import api, datafiles
+from reports.cards.heatmap import REALIZED_DAYS
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
 from reports.day_packs import DayPacks, packed_doc, remove_day_files
@@ -103,12 +104,21 @@ from reports.pages.methodology import render_methodology
 from reports.pages.overview import SymbolSummary, render_overview, render_symbols_archive
 from reports.pages.params import render_params
 from reports.pages.redirect import redirect_page
-from reports.realized_data import load_realized_moves
+from reports.realized_data import load_realized_moves, load_realized_range
 from reports.screener import near_spot, screener_rows
 from reports.static_assets import days_js, write_static_assets
 from reports.venue_set import VenueSet, joined_labels, load_venue_set, venue_order
 from reports.writer import SiteWriter, remove_stale_temp_files
+from transforms.db import release_memory
 from transforms.venues import AGGREGATE_VENUE, venue_label
+
+# DuckDB's block cache while the site reads the marts (the connection's memory_limit, set by
+# the build; transforms.db.release_memory). Under the pipeline's 256MB the cache filled with a
+# symbol's heatmap blocks beside the build's own arrays and `make demo` peaked at 1.09 GiB in
+# the site build; a symbol's rows are read once, so a small cache costs no measured time (a
+# 30-day build of the demo year: peak RSS 744 -> 565 MB, CPU the same). Query results are not
+# held to it: a read of every heatmap row (9 million) still succeeds under 64MB.
+SITE_MEMORY_LIMIT = "64MB"
 
 # Day pages of this symbol lived at site/YYYY-MM-DD/ before the site had several symbols;
 # those addresses keep working as redirects.
@@ -252,9 +262,17 @@ def _build_symbol(
         venues=_venues_footer(venues),
     )
     bulk = len(render) > BULK_DAYS
-    data.maps["bulk"] = bulk
-    for vd in venues.per_venue.values():
-        vd.maps["bulk"] = bulk
+    # many days: the realized marts of every day rendered read once (reports.realized_data)
+    realized = (
+        load_realized_range(
+            conn, symbol, min(render) - timedelta(days=REALIZED_DAYS - 1), max(render)
+        )
+        if bulk
+        else None
+    )
+    for part in (data, *venues.per_venue.values()):
+        part.maps["bulk"] = bulk
+        part.maps["realized"] = realized
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
@@ -616,6 +634,7 @@ def build_site(
     if generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=UTC)
     remove_stale_temp_files(out_dir)
+    release_memory(conn, SITE_MEMORY_LIMIT)
     env = jinja_env()
     writer = SiteWriter(out_dir)
     loaded: list[tuple[MartData, list[date], VenueSet]] = []
@@ -660,6 +679,7 @@ def build_site(
         drop_month_rows(data)
         for vdata in venues.per_venue.values():
             drop_month_rows(vdata)
+        release_memory(conn, SITE_MEMORY_LIMIT)
         summaries.append(summary)
         feed_items.append((data, published))
         rendered |= set(render)

@@ -81,3 +81,38 @@ def test_an_ingest_does_not_keep_the_market(tmp_path):
         assert held() is None
     finally:
         gc.enable()
+
+
+def _shadow_of(settings, start, end):
+    return market_from_simulation(
+        SYMBOL,
+        demo_simulation(SYMBOL, start, end, SEED),
+        oi_share=DEMO_OI_SHARE,
+        oi_reported_as="both",
+        share_drift=True,
+    )
+
+
+def test_kept_while_the_window_moves_within_its_months(tmp_path):
+    """A daily run's window ends a day later each day: the market (simulated in whole months)
+    is the same until the window reaches a new month, so it is not built again; a new month
+    builds the longer market."""
+    settings = make_settings(tmp_path, start_date=START, end_date=END, synthetic_seed=SEED)
+    shadow_market(settings, SYMBOL)
+    (folder,) = (settings.demo_markets_dir / "bybit").iterdir()
+    built = folder.stat().st_mtime_ns
+    later = date(2025, 11, 30)  # the same month
+    moved = make_settings(tmp_path, start_date=START, end_date=later, synthetic_seed=SEED)
+    got = shadow_market(moved, SYMBOL)
+    assert list((settings.demo_markets_dir / "bybit").iterdir()) == [folder]
+    assert folder.stat().st_mtime_ns == built
+    want = _shadow_of(moved, START, later)
+    for name in ("klines", "mark_klines", "open_interest", "funding"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    december = date(2025, 12, 1)
+    grown = make_settings(tmp_path, start_date=START, end_date=december, synthetic_seed=SEED)
+    got = shadow_market(grown, SYMBOL)
+    want = _shadow_of(grown, START, december)
+    assert len(want.klines) > len(_shadow_of(moved, START, later).klines)
+    for name in ("klines", "mark_klines", "open_interest", "funding"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name

@@ -1,5 +1,8 @@
 """A full build's fast paths give the site the plain paths give, byte for byte: the map rows
-read a month at a time (`reports.loaders._month_rows`) against one query per day, the column
+read a month at a time (`reports.loaders._month_rows`) and the realized marts read once for
+every day (`reports.realized_data.RealizedRange`) against queries per day, the heatmap
+windows' time means sliced from the cube's (`HeatCube.group_means`) against each window's
+own, the column
 coder's memory of recent codings and its early stop against coding every column afresh
 trying every shift. Compared file by file with scripts/compare_sites.py, on a two-venue
 warehouse whose days cross a month's end."""
@@ -7,14 +10,15 @@ warehouse whose days cross a month's end."""
 from __future__ import annotations
 
 import importlib.util
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
-from reports import loaders
-from reports.charts import spec
+from reports import loaders, realized_data
+from reports.charts import heatmap, spec
 from tests.site_fixtures import SYMBOL, add_venue, build_fixture_warehouse, site_from_warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,16 +29,63 @@ _spec.loader.exec_module(compare_sites)
 N_DAYS = 26  # 2026-02-05 .. 2026-03-02: more than BULK_DAYS, two months
 
 
+def add_realized(db: Path, days: list[date]) -> None:
+    """Realized rows on every day, each day's and venue's figures its own (a slice that took
+    a neighbour's rows would differ): a day's collection, a few hours of events (its first one
+    filed under the day before on some days, as a late hour might be), the calibration as of
+    the day, and
+    each swing's realized rows."""
+    conn = duckdb.connect(str(db))
+    try:
+        for i, d in enumerate(days):
+            for j, venue in enumerate(("binance", "bybit")):
+                k = 1000.0 * i + 10.0 * j
+                conn.execute(
+                    "INSERT INTO mart.realized_daily VALUES "
+                    "(?, ?, ?, ?, ?, 'complete', ?, ?, ?, 'base', ?, ?, 'h')",
+                    [venue, SYMBOL, d, "complete" if i % 3 else "partial", 0.5 + i / 100,
+                     i + j, 1e6 + k, 2e6 + k, 3e6 + k, 4e6 + k],
+                )  # fmt: skip
+                for h in (2, 9, 17, 23):
+                    ts = datetime(d.year, d.month, d.day, h)
+                    filed = d - timedelta(days=1) if h == 2 and i % 4 == 1 else d
+                    conn.execute(
+                        "INSERT INTO mart.realized_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [venue, SYMBOL, filed, ts, h + i, k + h, k - h, 7e4 + k, 7.1e4 + k],
+                    )
+                conn.execute(
+                    "INSERT INTO mart.realized_calibration VALUES "
+                    "(?, ?, ?, 'complete', 'base', ?, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [venue, SYMBOL, d, i + 1, days[0], d, k + 1, k + 2, 1.1 + i / 50,
+                     0.5, 0.4, 0.6],
+                )  # fmt: skip
+        conn.execute(
+            "INSERT INTO mart.realized_moves SELECT v.venue, m.symbol, m.day, m.start_ts, "
+            "m.end_ts, m.confirmed, 'complete', 'complete', 3, 1e6 * v.f, 2e6 * v.f, "
+            "m.long_liquidated, m.short_liquidated FROM mart.moves AS m, "
+            "(VALUES ('binance', 1.0), ('bybit', 0.5), ('all', 1.5)) AS v(venue, f) "
+            "WHERE m.venue = v.venue OR (v.venue = 'all' AND m.venue = 'all')"
+        )
+    finally:
+        conn.close()
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> tuple[Path, list[date]]:
     db = tmp_path_factory.mktemp("paths") / "warehouse.duckdb"
     days = build_fixture_warehouse(db, N_DAYS)
     add_venue(db, "bybit", 0.6)
+    add_realized(db, days)
     return db, days
 
 
 def _build(db: Path, out: Path) -> None:
     site_from_warehouse(db, out)
+
+
+def _own_means(cube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
+    """A window's grid from its own hours (the plain path of `heatmap._reduce_cube`)."""
+    return heatmap._reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
 
 
 def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> None:
@@ -46,6 +97,7 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     monkeypatch.setattr("reports.site.BULK_DAYS", 10**6)
     monkeypatch.setattr(spec, "CODED_KEEP", 0)
     monkeypatch.setattr(spec, "_fails_every_shift", lambda *a: False)
+    monkeypatch.setattr(heatmap, "_reduce_cube", _own_means)
     spec._CODED.clear()
     _build(db, tmp_path / "plain")
     assert not spec._CODED  # nothing was remembered: every column was coded
@@ -61,18 +113,87 @@ def test_month_rows_hold_one_month(warehouse) -> None:
     try:
         data = loaders.load_mart_data(conn, SYMBOL, "bybit")
         data.maps["bulk"] = True
-        feb, mar = days[0], days[-1]
-        per_day = loaders.liq_map_rows(conn, SYMBOL, feb, "bybit")
-        assert loaders.map_rows_of(conn, data, feb) == per_day and per_day
-        assert loaders.layer_rows_of(conn, data, feb) == loaders.layer_map_rows(
-            conn, SYMBOL, feb, "bybit"
-        )
+        mar = days[-1]
+        for d in days:  # every day its own rows, with the same keys and value types
+            for got, own in (
+                (
+                    loaders.map_rows_of(conn, data, d),
+                    loaders.liq_map_rows(conn, SYMBOL, d, "bybit"),
+                ),
+                (
+                    loaders.layer_rows_of(conn, data, d),
+                    loaders.layer_map_rows(conn, SYMBOL, d, "bybit"),
+                ),
+            ):
+                assert got == own and own
+                assert [[(k, type(v)) for k, v in r.items()] for r in got] == [
+                    [(k, type(v)) for k, v in r.items()] for r in own
+                ]
         assert loaders.map_rows_of(conn, data, mar) == loaders.liq_map_rows(
             conn, SYMBOL, mar, "bybit"
         )
         month, held = data.maps["map"]
-        assert month == date(2026, 3, 1) and set(held) == {d for d in days if d.month == 3}
+        assert month == date(2026, 3, 1) and set(held.spans) == {d for d in days if d.month == 3}
         loaders.drop_month_rows(data)
         assert "map" not in data.maps and "layers" not in data.maps
     finally:
         conn.close()
+
+
+def test_realized_range_gives_each_days_own_rows(warehouse) -> None:
+    """The realized rows read once for a range give every day (and every span of days)
+    exactly the rows its own queries give, in their order: no day takes a neighbour's."""
+    db, days = warehouse
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        held = realized_data.load_realized_range(conn, SYMBOL, days[0], days[-1])
+        assert held.hourly and held.daily and held.calibration and held.moves
+        assert any(r["_day"] != r["ts"].date() for r in held.hourly)  # late hours are there
+        starts = sorted({r["start_ts"] for r in held.moves})
+        # the hours sliced by day (their days ascend by time), then found by scanning
+        for sliced in (True, False):
+            assert ("hourly" in held._days) == sliced
+            seen = 0
+            for i, d in enumerate(days):
+                mine = starts[i % 3 :: 4]
+                own = realized_data.load_realized_day(conn, SYMBOL, d, mine)
+                assert held.day(d, mine) == own
+                assert own.daily and own.hourly and own.calibration
+                seen += len(own.moves)
+                first = max(days[0], d - timedelta(days=6))
+                span = realized_data.load_realized_span(conn, SYMBOL, first, d)
+                assert held.span(first, d) == span
+            assert seen
+            held._days.pop("hourly", None)
+        assert held.day(days[3], []) == realized_data.load_realized_day(conn, SYMBOL, days[3], [])
+    finally:
+        conn.close()
+
+
+def test_window_means_from_the_cube_are_the_windows_own(warehouse) -> None:
+    """A heatmap window's grid sliced from the cube's group means has the very float32 bits
+    of the grid averaged from the window's own hours, for windows of every grouping ending
+    on every hour, any price rows and any bin grouping (padded or not)."""
+    db, days = warehouse
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        data = loaders.load_mart_data(conn, SYMBOL)
+        cube = loaders.load_price_history(conn, data, days[-1:]).cube
+    finally:
+        conn.close()
+    hours, bins = cube.long.shape
+    rng = np.random.default_rng(5)
+    checked = 0
+    for ft in (1, 2, 3, 5, 6, 24):
+        for h1 in range(ft, hours + 1, 7):
+            h0 = h1 - ft * int(rng.integers(1, h1 // ft + 1))
+            b0 = int(rng.integers(0, bins - 1))
+            b1 = int(rng.integers(b0 + 1, bins + 1)) if h1 % 3 else b0 + 1 + h1 % 2
+            fp = int(rng.integers(1, 6))
+            for side in ("long", "short"):
+                mine = heatmap._reduce_cube(cube, side, h0, h1, b0, b1, ft, fp)
+                own = _own_means(cube, side, h0, h1, b0, b1, ft, fp)
+                assert mine.dtype == own.dtype and mine.shape == own.shape
+                assert mine.tobytes() == own.tobytes(), (ft, h0, h1, b0, b1, fp)
+                checked += 1
+    assert checked > 300 and cube.means  # the cube's means were used, and kept

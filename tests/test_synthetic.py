@@ -12,6 +12,7 @@ from ingest_helpers import SEED, SYMBOL, make_settings, read_member
 
 from transforms.raw.synthetic import (
     MANIFEST_NAME,
+    archive,
     ensure_mirror,
     generate_mirror,
     headerless,
@@ -98,6 +99,33 @@ def test_ensure_mirror_is_idempotent_and_regenerates_on_change(tmp_path):
     after = _digests(root)
     assert not any(D0.isoformat() in rel for rel in after)  # stale files removed
     assert set(before) != set(after)
+
+
+def test_ensure_mirror_extends_a_grown_window_to_the_files_of_a_fresh_one(tmp_path, monkeypatch):
+    """A daily run's window ends a day later each day: the mirror gains the new days' files
+    (the earlier ones left as they are), byte for byte those a fresh generation writes."""
+    root = tmp_path / "syn"
+    assert ensure_mirror(root, SYMBOL, D0, D0, SEED) is True
+    first = root / archive_relpath("klines_1m", SYMBOL, D0.isoformat())
+    written = first.stat().st_mtime_ns
+    assert ensure_mirror(root, SYMBOL, D0, D1, SEED) is True  # into the next month
+    assert first.stat().st_mtime_ns == written  # extended, not regenerated
+    fresh = generate_mirror(tmp_path / "fresh", SYMBOL, D0, D1, SEED)
+    assert _digests(root) == _digests(fresh)
+    # a window that moved within the days held (same first month): nothing to write
+    assert ensure_mirror(root, SYMBOL, D0 + timedelta(days=1), D1, SEED) is False
+    # a day later within the same months: the kept simulation is mapped, not simulated again
+    simulated = []
+    real = archive.simulate_market
+    monkeypatch.setattr(archive, "simulate_market", lambda *a: simulated.append(a) or real(*a))
+    later = D1 + timedelta(days=1)
+    assert ensure_mirror(root, SYMBOL, D0, later, SEED) is True and simulated == []
+    fresh = generate_mirror(tmp_path / "fresh2", SYMBOL, D0, later, SEED)
+    assert _digests(root) == _digests(fresh)
+    # another seed: regenerated whole
+    assert ensure_mirror(root, SYMBOL, D0, later, SEED + 1) is True
+    assert _digests(root).keys() == _digests(fresh).keys()
+    assert not set(_digests(root).values()) & set(_digests(fresh).values())
 
 
 def test_synthetic_source_generates_once_and_serves_verified_files(tmp_path):

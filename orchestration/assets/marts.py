@@ -149,7 +149,8 @@ def liquidation_model(
                 )
             started_from = update.state_day or "the first bar"
             rewritten = (
-                f", rewrote from {update.rewritten_from} (its bars or tiers changed)"
+                f", rewrote from {update.rewritten_from} (modelled again: its bars or tiers "
+                "may have changed since it was written)"
                 if update.rewritten_from
                 else ""
             )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from reports.queries import HeatCube
 
 HOUR = 3_600_000
+DAY_STEPS = 24  # hours of a day: a grouping dividing it keeps its groups on every day's end
 
 
 @dataclass
@@ -49,6 +50,25 @@ def _reduce(arr: np.ndarray, ft: int, fp: int) -> np.ndarray:
     if pad:
         arr = np.pad(arr, ((0, 0), (0, pad)))
     return arr.reshape(nt, ft, arr.shape[1] // fp, fp).mean(axis=1).sum(axis=2)
+
+
+def _reduce_cube(cube: HeatCube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
+    """`_reduce(cube.<side>[h0:h1, b0:b1], ft, fp)` (h1 - h0 a multiple of ft) from the cube's
+    group means (HeatCube.group_means): each cell the same mean of the same ft float32 values
+    in the same order, and the bins summed in groups of fp exactly as `_reduce` sums them
+    (a C-ordered [group, band, fp] array, zeros padding the last band)."""
+    if ft == 1 or DAY_STEPS % ft or b1 - b0 < 2:
+        # one step per column, or a grouping whose groups shift from day to day (a window
+        # reaching before the cube's first hour): nothing to share with the next page. One
+        # bin alone: numpy then adds a column's steps pairwise, not one after the other
+        return _reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
+    phase = h0 % ft
+    g0 = (h0 - phase) // ft
+    means = cube.group_means(side, ft, phase)[g0 : g0 + (h1 - h0) // ft, b0:b1]
+    pad = (-means.shape[1]) % fp
+    grid = np.zeros((means.shape[0], means.shape[1] + pad), dtype=means.dtype)
+    grid[:, : means.shape[1]] = means
+    return grid.reshape(grid.shape[0], grid.shape[1] // fp, fp).sum(axis=2)
 
 
 def _view_grid(
@@ -106,8 +126,8 @@ def heat_window(
     ft = max(1, math.ceil((h1 - h0) / max_cols))
     h0 = h1 - ((h1 - h0) // ft) * ft  # whole groups, aligned to the window's end
     fp = max(1, math.ceil((b1 - b0) / max_rows))
-    lg = _reduce(cube.long[h0:h1, b0:b1], ft, fp)
-    sh = _reduce(cube.short[h0:h1, b0:b1], ft, fp)
+    lg = _reduce_cube(cube, "long", h0, h1, b0, b1, ft, fp)
+    sh = _reduce_cube(cube, "short", h0, h1, b0, b1, ft, fp)
     t0 = cube.t0_ms + h0 * HOUR
     t1 = cube.t0_ms + h1 * HOUR
     p0 = cube.p0 + b0 * cube.pw

@@ -296,10 +296,14 @@ def day_context(
     pd_ = data.prev_day(d)
     prev = data.base(pd_) if pd_ else None
     cache = {} if cache is None else cache
+    held = data.maps.get("realized")  # the build's realized rows (site: many days), if any
     span_key = ("span", symbol, d)
     if span_key not in cache:
         start = d - timedelta(days=REALIZED_DAYS - 1)
-        cache[span_key] = load_realized_span(conn, symbol, start, d)
+        if held is not None and held.covers(start, d):
+            cache[span_key] = held.span(start, d)
+        else:
+            cache[span_key] = load_realized_span(conn, symbol, start, d)
     realized_span = cache[span_key]
     layer_rows = layer_rows_of(conn, data, d)
     views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
@@ -322,7 +326,10 @@ def day_context(
     starts = [m["start_ts"] for m in shown_moves]
     day_key = ("day", symbol, d, tuple(starts))
     if day_key not in cache:
-        cache[day_key] = load_realized_day(conn, symbol, d, starts)
+        if held is not None and held.covers(d, d):
+            cache[day_key] = held.day(d, starts)
+        else:
+            cache[day_key] = load_realized_day(conn, symbol, d, starts)
     realized_day = cache[day_key]
     moves_key = datafiles.key(symbol, data.venue, datafiles.MOVES)
     moves = moves_card(shown_moves, symbol, d, realized_day.moves, data.venue, moves_key)

@@ -120,7 +120,10 @@ def shadow_arrays(
     from transforms.raw.synthetic.archive import GENERATOR_VERSION  # the demo's only
 
     start, end, seed = settings.start_date, settings.end_date, settings.synthetic_seed
-    key = {"venue": venue, "symbol": symbol, "start": start, "end": end, "seed": seed}
+    # keyed by the months simulated, not the window's days: the window moves a day with each
+    # daily run, and the market is the same until it reaches a new month
+    sim_start, sim_end = demo_span(start, end)
+    key = {"venue": venue, "symbol": symbol, "from": sim_start, "to": sim_end, "seed": seed}
     key |= {"generator": GENERATOR_VERSION, **params}
 
     def build() -> dict[str, np.ndarray]:
@@ -130,10 +133,17 @@ def shadow_arrays(
     return mapped_arrays(settings.demo_markets_dir / venue, symbol, key, build)
 
 
+def demo_span(start: date, end: date) -> tuple[date, date]:
+    """[first, last) day the demo simulates for the window [start, end]: whole months."""
+    from transforms.raw.synthetic.market import month_end_exclusive, month_start
+
+    return month_start(start), month_end_exclusive(end)
+
+
 def demo_simulation(symbol: str, start: date, end: date, seed: int) -> Any:
     """Exactly the simulation the demo's Binance mirror is written from
     (synthetic.archive.generate_mirror): whole months around [start, end)."""
-    from transforms.raw.synthetic.market import month_end_exclusive, month_start, simulation
+    from transforms.raw.synthetic.market import simulation
 
-    sim_start = month_start(start)
-    return simulation(symbol, sim_start, (month_end_exclusive(end) - sim_start).days, seed)
+    sim_start, sim_end = demo_span(start, end)
+    return simulation(symbol, sim_start, (sim_end - sim_start).days, seed)
