@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from transforms.failpoints import failpoint
 
 TMP_SUFFIX = ".tmp"
 FILE_MODE = 0o644  # mkstemp creates 0600; published files are world-readable
+#: numbers the temp names of `atomic_write_bytes` within this process (with its pid)
+_SEQUENCE = itertools.count()
 
 
 @contextlib.contextmanager
@@ -48,11 +51,33 @@ def atomic_target(path: Path, *, create: bool = True) -> Iterator[Path]:
 
 def atomic_write_bytes(path: Path, data: bytes, *, crash_point: str | None = None) -> None:
     """Write `data` to `path` atomically; `crash_point` names a failpoint hit between the
-    temp write and the rename (crash-safety tests)."""
-    with atomic_target(path) as tmp:
-        tmp.write_bytes(data)
+    temp write and the rename (crash-safety tests).
+
+    `atomic_target`'s steps with fewer system calls (the raw caches write ~15k files in a
+    demo year): the temp name is unique by pid and a per-process sequence, created with
+    O_EXCL (a leftover of a killed process of the same pid is removed first), written through
+    the descriptor it was opened with, the folder made only when missing."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{next(_SEQUENCE)}{TMP_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(tmp, flags, FILE_MODE)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, FILE_MODE)
+    except FileExistsError:
+        tmp.unlink()
+        fd = os.open(tmp, flags, FILE_MODE)
+    try:
+        with open(fd, "wb") as out:
+            os.fchmod(out.fileno(), FILE_MODE)  # whatever the umask
+            out.write(data)
         if crash_point:
             failpoint(crash_point)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: Path, text: str, *, crash_point: str | None = None) -> None:

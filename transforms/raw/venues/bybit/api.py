@@ -22,6 +22,7 @@ from transforms.raw.venues.bybit.datasets import (
     BybitDataset,
     Page,
     decode_envelope,
+    page_items,
     parse_page,
 )
 from transforms.raw.venues.bybit.errors import (
@@ -163,9 +164,11 @@ class BybitClient(RestClient):
         while True:
             page = self.get(ds, params)
             pages.append(page)
-            parsed = parse_page(ds, page.body, f"{ds.path} page {len(pages)}", page.doc)
-            cursor = parsed.next_cursor
-            if not cursor or not parsed.rows:
+            # the items are parsed once, with the day's rows (columns_of_day): here only the
+            # envelope, the list and the cursor are read (parsing each page twice cost ~5 %
+            # of a demo year's Bybit fetch)
+            items, cursor = page_items(page.body, f"{ds.path} page {len(pages)}", page.doc)
+            if not cursor or not items:
                 return pages
             if cursor in seen or len(pages) >= MAX_PAGES:
                 raise BybitFormatError(f"{ds.path}: nextPageCursor repeats ({cursor[:40]!r})")

@@ -223,7 +223,7 @@ def _array_rows_fast(items: list[Any], width: int) -> list[Row] | None:
     return list(zip(times.tolist(), *values.T.tolist(), strict=True))
 
 
-def _page_items(body: bytes, where: str, doc: Any = None) -> tuple[list[Any], str]:
+def page_items(body: bytes, where: str, doc: Any = None) -> tuple[list[Any], str]:
     """The items and next cursor of a successful (retCode 0) page (`doc`: the body already
     decoded, see Page.doc)."""
     if doc is None:
@@ -246,7 +246,7 @@ def _parse_items(ds: BybitDataset, items: list[Any], where: str) -> list[Row]:
 
 def parse_page(ds: BybitDataset, body: bytes, where: str, doc: Any = None) -> ParsedPage:
     """Rows and next cursor of a successful (retCode 0) page (`doc`: see Page.doc)."""
-    items, cursor = _page_items(body, where, doc)
+    items, cursor = page_items(body, where, doc)
     rows = _array_rows_fast(items, len(ds.columns)) if ds.parse_item in _ARRAY_ITEMS else None
     if rows is None:  # not plain arrays of number strings: the item parser names the fault
         rows = _parse_items(ds, items, where)
@@ -317,7 +317,7 @@ def _page_arrays(
 ) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """A page's times and value columns, or None when a timestamp does not fit int64 (then
     the row-by-row path raises the error naming it)."""
-    items, _ = _page_items(page.body, where, page.doc)
+    items, _ = page_items(page.body, where, page.doc)
     width = len(ds.columns)
     if ds.parse_item in _ARRAY_ITEMS:
         parsed = _array_table_fast(items, width)
