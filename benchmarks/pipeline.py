@@ -150,9 +150,7 @@ def _run(
     With `profile`, the run is profiled (cProfile, the main thread: the in-process executor
     runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
-    # CPU seconds of the process (every thread: DuckDB's workers count in the Python call
-    # that waits on them), as the figures printed; wall clock stretches with the load
-    profiler = cProfile.Profile(time.process_time) if profile is not None else None
+    profiler = cProfile.Profile() if profile is not None else None
     started, cpu = time.perf_counter(), time.process_time()
     with CpuSampler() as sampler, _profiling(profiler):
         result = dg.materialize(

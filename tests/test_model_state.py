@@ -127,64 +127,12 @@ def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypat
     ranged = synthetic_warehouse(tmp_path / "chunks.duckdb", DAYS)
     update = _update(ranged, _day(0), _day(DAYS))
     assert update.state_day is None
-    # chunks end on days 6, 13, 20, 27, 28 (the last day's state is not kept: no day after
-    # it is staged, so its last bar is not final)
-    assert update.rows["model_state"] == 5 * 11
+    assert update.rows["model_state"] == 6 * 11  # chunks end on days 6, 13, 20, 27, 28, 29
     _same_marts(conn, ranged)
     kept = ranged.execute(
         "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'all' ORDER BY day"
     ).fetchall()
-    assert [r[0] for r in kept] == [_day(20), _day(27), _day(28)]
-
-
-def test_the_last_day_state_is_kept_only_once_its_last_bar_is_final(tmp_path):
-    """Staging the next day refreshes a day's last bar, so the state at the end of a window's
-    last day is kept only when the next day is already staged (else no run could use it);
-    the day before's is kept either way, and is where the next run continues."""
-    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
-    sql = "SELECT DISTINCT day FROM mart.model_state WHERE venue = $v ORDER BY day"
-
-    def kept(venue: str) -> list[date]:
-        return [r[0] for r in conn.execute(sql, {"v": venue}).fetchall()]
-
-    _update(conn, _day(0), _day(4))  # day 4 is staged: day 3's last bar is final
-    assert kept("binance") == kept("all") == [_day(2), _day(3)]
-    last = _update(conn, _day(4), _day(SHORT))  # no day after the last one is staged
-    assert last.state_day == _day(3)
-    assert kept("binance") == kept("all") == [_day(2), _day(3), _day(SHORT - 2)]
-    # the state kept is the one a run ending on the day before keeps (it continues there)
-    again = _update(conn, _day(SHORT - 1), _day(SHORT))
-    assert again.state_day == _day(SHORT - 2) and again.why == ""
-    conn.close()
-
-
-def _refresh_last_bar(conn, day: date) -> None:
-    """What staging the next day does to `day`: its last bar's open interest changes."""
-    conn.execute(
-        "UPDATE stg.bars_5m SET oi_base = oi_base * 1.01, oi_value = oi_value * 1.01 "
-        "WHERE day = $d AND ts = (SELECT max(ts) FROM stg.bars_5m WHERE day = $d)",
-        {"d": day},
-    )
-
-
-def test_a_day_left_without_state_is_rewritten_when_its_bars_change(tmp_path):
-    """A window ending before its next day is staged keeps no state for its last day; when
-    staging the next day then refreshes that day's last bar, the next run continues from the
-    day before and rewrites that day too: the rows of a range build over the same bars."""
-    conn = synthetic_warehouse(tmp_path / "w.duckdb", SHORT)
-    conn.execute("CREATE TABLE later AS SELECT * FROM stg.bars_5m WHERE day >= $d", {"d": _day(4)})
-    conn.execute("DELETE FROM stg.bars_5m WHERE day >= $d", {"d": _day(4)})
-    _update(conn, _day(0), _day(4))  # day 4 not staged yet: no state for day 3
-    conn.execute("INSERT INTO stg.bars_5m SELECT * FROM later")
-    _refresh_last_bar(conn, _day(3))
-    update = _update(conn, _day(4), _day(5))
-    assert update.state_day == _day(2) and update.rewritten_from == _day(3)
-    ranged = synthetic_warehouse(tmp_path / "range.duckdb", SHORT)
-    _refresh_last_bar(ranged, _day(3))
-    _update(ranged, _day(0), _day(5))
-    _same_marts(conn, ranged)
-    conn.close()
-    ranged.close()
+    assert [r[0] for r in kept] == [_day(27), _day(28), _day(29)]
 
 
 def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):

@@ -149,8 +149,7 @@ def liquidation_model(
                 )
             started_from = update.state_day or "the first bar"
             rewritten = (
-                f", rewrote from {update.rewritten_from} (modelled again: its bars or tiers "
-                "may have changed since it was written)"
+                f", rewrote from {update.rewritten_from} (its bars or tiers changed)"
                 if update.rewritten_from
                 else ""
             )

@@ -134,21 +134,6 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
     return out
 
 
-NEXT_DAY_STAGED_SQL = """
-SELECT count(DISTINCT venue) FROM stg.bars_5m
-WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
-"""
-
-
-def next_day_staged(
-    conn: duckdb.DuckDBPyConnection, symbol: str, venues: tuple[str, ...], day: date
-) -> bool:
-    """Whether every venue has staged bars on the day after `day` (so `day`'s last bar took
-    its close snapshot from them and will not be refreshed)."""
-    params = {"symbol": symbol, "day": day + timedelta(days=1), "venues": list(venues)}
-    return conn.execute(NEXT_DAY_STAGED_SQL, params).fetchone()[0] == len(venues)
-
-
 def _market_state_rows(
     conn: duckdb.DuckDBPyConnection,
     venue: str,
@@ -183,9 +168,8 @@ def update_marts(
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
     end of the newest kept day before `start` that can still be trusted
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
-    The marts of every market and their states (at the end of the day before the last and,
-    when its last bar is final, i.e. the next day is staged, of the last) are written in one
-    transaction per chunk.
+    The marts of every market and their states at the end of `end - 1` are written in one
+    transaction.
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
@@ -244,12 +228,6 @@ def update_marts(
         # so every day's rows are what a range build over today's warehouse gives.
         firsts = [first_day(conn, venue, symbol, end) for venue in brackets]
         update.rewritten_from = max(restart.rewrite_from, min(d for d in firsts if d is not None))
-    if restart.day is not None and restart.day + timedelta(days=1) < start:
-        # The days between the state and the window are modelled again: rewrite their rows
-        # too. Their bars may have changed since they were written without a state left to
-        # say so (a window's last day may keep none until its last bar is final: keep_last).
-        gap = restart.day + timedelta(days=1)
-        update.rewritten_from = min(gap, update.rewritten_from or gap)
     first = update.rewritten_from or start  # the first day whose rows are written
     if first < start and errors and _split:
         # A venue fails from `start` while earlier days are rewritten: model those days first
@@ -307,21 +285,13 @@ def update_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
-    # The state at the end of the last day is kept only when that day's last bar is final
-    # (the next day's bars are staged for every market), or when the window keeps no state
-    # before it: staging the next day refreshes that bar (its open interest as of the next
-    # day's first snapshot), and the state is then stale, never read. The next run continues
-    # from the day before (`mid`, kept) and rewrites the last day (the gap rule above).
-    keep_last = keep_last_state and (
-        mid is None or next_day_staged(conn, symbol, tuple(brackets), last_day)
-    )
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = keep_last or seg_last < last_day
+        keep = keep_last_state or seg_last < last_day
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
