@@ -168,8 +168,9 @@ def update_marts(
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
     end of the newest kept day before `start` that can still be trusted
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
-    The marts of every market and their states at the end of `end - 1` are written in one
-    transaction.
+    The marts of every market are written a chunk (CHUNK_DAYS) at a time, each in one
+    transaction with the states it ends with; states are written for the window's last two
+    days only (where the next run continues), not for each chunk.
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
@@ -181,7 +182,7 @@ def update_marts(
     (transforms.marts.coverage.collected_from); the days before are named not collected in
     the aggregate (`venues_not_collected`), never failed. Without `keep_last_state` (the
     nowcast: the last day is in progress) no state is stored for the last day, which would be
-    the end of no day; the states of the window's earlier days still are.
+    the end of no day; the state at the end of the day before it still is.
     """
     given = params
     closes: dict[str, float] = {}
@@ -285,13 +286,19 @@ def update_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
+    # Only the states of the window's last two days are written (the next run continues
+    # from the day before the last, or from the last; `find_restart`): a chunk's end state
+    # in a range is superseded by the range's own before the run ends, and a retried range
+    # restarts before its first day, so writing it (tens of MB per market at a year of
+    # history) would buy nothing.
+    kept_from = last_day - timedelta(days=1)
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = keep_last_state or seg_last < last_day
+        keep = (keep_last_state or seg_last < last_day) and seg_last >= kept_from
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
