@@ -291,11 +291,11 @@ def _build_symbol(
     venue_latest: dict[str, DayContext] = {}  # each venue's latest day, when rendered here
     for d in render:
         cache: dict = {}  # the realized marts of the day, read once for every venue
-        ctx = day_context(conn, data, history, d, frozenset(), venues, cache)
+        ctx = day_context(conn, data, history, d, venues, cache)
         _write_day_data(writer, ctx, data, synthetic)
         for vdata, vh in vhist.values():
             if d in vdata.metrics:
-                vctx = day_context(conn, vdata, vh, d, frozenset(), venues, cache)
+                vctx = day_context(conn, vdata, vh, d, venues, cache)
                 _write_day_data(writer, vctx, vdata, synthetic)
                 if d == vdata.days[-1]:
                     venue_latest[vdata.venue] = vctx
@@ -327,7 +327,7 @@ def _build_symbol(
     _link_next_pages(writer, env, symbol, link_next or {})
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
     if latest_ctx is None:
-        latest_ctx = day_context(conn, data, history, latest, frozenset(), venues)
+        latest_ctx = day_context(conn, data, history, latest, venues)
         latest_downloads = downloads_of(latest)
     prev, nxt = _neighbours(published, latest)
     index_nav = DayNav(
@@ -586,7 +586,7 @@ def _build_venue_pages(
         ctx = rendered.get(v)
         if ctx is None or ctx.day != d:
             history = load_price_history(conn, vdata, [d])
-            ctx = day_context(conn, vdata, history, d, frozenset(), venues)
+            ctx = day_context(conn, vdata, history, d, venues)
             _write_day_data(writer, ctx, vdata, source == "synthetic")
         names = downloads_of(d)
         # the per-day files an older build put beside the page: the month's files replace them

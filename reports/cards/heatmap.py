@@ -29,11 +29,6 @@ from transforms.rules import view_window
 from transforms.venues import AGGREGATE_VENUE
 
 MAX_LINE_POINTS = 400  # heatmap price line: hourly closes, thinned to this many per window
-# The longest timeframes are the same picture on every day page of a symbol (a year of history
-# moves by one day), so they are not inlined into each page: the symbol's latest view is
-# written once per build to <SYMBOL>/heat-long.js and the pages load it (a script, so it
-# works from file://), labelled with the day it is as of.
-SHARED_WINDOWS = frozenset({"3m", "1y"})
 
 
 @dataclass(frozen=True)
@@ -63,19 +58,14 @@ REALIZED_DAYS = 7  # the longest of them in days: what the day page loads of mar
 
 @dataclass(frozen=True)
 class HeatTab:
-    """One timeframe tab: its window (None for a shared one, whose spec the page loads from
-    the symbol's heat-long.js), its element id and a note on short history."""
+    """One timeframe tab: its window, its element id and a note on short history."""
 
     key: str
     label: str
-    w: HeatWindow | None
+    w: HeatWindow
     id: str
     note: str
     realized_note: str = ""  # which venues the realized markers show and what was not collected
-
-    @property
-    def shared(self) -> bool:
-        return self.w is None
 
 
 @dataclass(frozen=True)
@@ -142,14 +132,12 @@ def heat_card(
     cur: Record,
     symbol: str,
     d: date,
-    shared: frozenset[str] = frozenset(),
     realized: RealizedSpan | None = None,
     venue: str = AGGREGATE_VENUE,
     views: Mapping[str, Record] | None = None,
     range_pct: float | None = None,
 ) -> HeatCard | None:
     """The heatmap tabs for day `d` (base row `cur`); None without a cube or a close.
-    Windows named in `shared` are not computed: their tabs load the symbol's shared view.
     `realized` (the REALIZED_DAYS up to `d`) puts the page `venue`'s realized liquidations on
     the REALIZED_WINDOWS as markers (for the aggregate, every collecting venue summed).
     `views`: each switch view's level row (reports.key_levels.views_of): the LAYER_WINDOWS
@@ -169,8 +157,6 @@ def heat_card(
     first = cube.t0_ms
     windows: list[HeatTab] = []
     for w in WINDOWS:
-        if w.key in shared:
-            continue
         start = end - w.hours * HOUR_MS
         covered = start >= first
         closes, line_what = price_line(history, start, end)
@@ -258,19 +244,13 @@ def heat_card(
         )
         if not covered:
             break  # longer windows would show the same history
-    inline = [t for t in windows if t.w is not None]
-    if not inline:
+    if not windows:
         return None
-    windows += [
-        HeatTab(key=w.key, label=w.label, w=None, id=f"heat-{w.key}", note="")
-        for w in WINDOWS
-        if w.key in shared
-    ]
-    top = inline[0].w.top_bands
+    top = windows[0].w.top_bands
     return HeatCard(
         windows=windows,
         table=Table(
-            caption=f"Largest liquidation bands, last {inline[0].w.label} (mean)",
+            caption=f"Largest liquidation bands, last {windows[0].w.label} (mean)",
             head=["Price band", "Longs", "Shorts"],
             rows=[
                 (f"{fmt_price(lo)} to {fmt_price(hi)}", fmt_usd(lg), fmt_usd(sh))

@@ -280,16 +280,14 @@ def day_context(
     data: MartData,
     history: PriceHistory,
     d: date,
-    shared: frozenset[str] = frozenset(),
     venues: VenueSet | None = None,
     cache: dict | None = None,
 ) -> DayContext:
-    """Everything day `d`'s page shows; heatmap windows in `shared` come from the symbol's
-    shared file instead of the page (reports.cards.heatmap.SHARED_WINDOWS). With `venues`
-    (the symbol's venues), an aggregate page names them and, with more than one, shows
-    the split by venue; a venue's page (`data.venue`) names its venue. `cache`: shared by
-    the contexts of one day (the aggregate's and each venue's), so the realized marts, the
-    same for all of them, are read once."""
+    """Everything day `d`'s page shows. With `venues` (the symbol's venues), an aggregate
+    page names them and, with more than one, shows the split by venue; a venue's page
+    (`data.venue`) names its venue. `cache`: shared by the contexts of one day (the
+    aggregate's and each venue's), so the realized marts, the same for all of them, are
+    read once."""
     symbol = data.symbol
     scen = data.metrics[d]
     cur = scen["base"]
@@ -312,7 +310,6 @@ def day_context(
         cur,
         symbol,
         d,
-        shared,
         realized_span,
         data.venue,
         views,
@@ -432,8 +429,7 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
     heat = {}
     if ctx.heat is not None:
         for t in ctx.heat.windows:
-            if t.w is not None:
-                heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
+            heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
     return datafiles.envelope(
         "day",
         symbol,
