@@ -8,8 +8,11 @@
                                       and each venue in one file each (reports.downloads)
       <SYMBOL>/archive/index.html     every published day of the symbol, by month
       <SYMBOL>/days.js                the symbol's published days (rewritten by every build)
-      <SYMBOL>/heat-long.js           the 3m and 1y heatmaps as of the latest day, shared by
-                                      every page of the symbol (rewritten by every build)
+      data/<SYMBOL>/<venue>/          the chart data the pages load with <script src>
+                                      (docs/api.md): days-YYYY-MM.js (the month's day
+                                      documents, packed: reports.day_packs), heat-YYYY-MM.js
+                                      (heat tiles), daily.js (daily series), moves.js (swings)
+      api/v3/                         the latest data of each symbol and venue, plain JSON
       <SYMBOL>/<venue>/index.html     one venue alone, its latest day, linking its month's
                                       downloads (rewritten by every build; two or more venues)
       YYYY-MM-DD/index.html           redirect to BTCUSDT/YYYY-MM-DD/ (links from before symbols)
