@@ -9,6 +9,7 @@ rows carry the params_hash of the bins they were built with)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -22,6 +23,7 @@ from transforms.marts.aggregate import aggregate_state, aggregate_with_state, re
 from transforms.marts.build import DEFAULT_SCENARIOS, advance_market, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
+from transforms.marts.registry import MartFrames
 from transforms.marts.state import (
     MarketInputs,
     Restart,
@@ -184,6 +186,32 @@ def update_marts(
     nowcast: the last day is in progress) no state is stored for the last day, which would be
     the end of no day; the state at the end of the day before it still is.
     """
+    job = prepare_marts(
+        conn, symbol, params, start, end, auto_bins, venues, from_scratch, _split, keep_last_state
+    )
+    if isinstance(job, SymbolMartsUpdate):
+        return job
+    for batch in model_batches(job.plan):
+        write_batch(conn, job, batch)
+    return job.update
+
+
+def prepare_marts(
+    conn: duckdb.DuckDBPyConnection,
+    symbol: str,
+    params: ModelParams,
+    start: date,
+    end: date,
+    auto_bins: bool,
+    venues: tuple[str, ...],
+    from_scratch: bool = False,
+    _split: bool = True,
+    keep_last_state: bool = True,
+) -> SymbolMartsUpdate | MartsJob:
+    """`update_marts` up to the model: the window's inputs read and checked, the marts job
+    to run (`model_batches` then `write_batch` for each batch, as `update_marts` does, or in a
+    worker process: transforms.marts.parallel); a window that must be split is done at once
+    (its update returned)."""
     given = params
     closes: dict[str, float] = {}
     errors: dict[str, LookupError] = {}
@@ -286,25 +314,92 @@ def update_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
+    plan = _Plan(
+        symbol=symbol,
+        venues=venues,
+        params=params,
+        end=end,
+        last_day=last_day,
+        keep_last_state=keep_last_state,
+        brackets=brackets,
+        chunks=chunks,
+        gaps=gaps,
+        segments=segments,
+        mid=mid,
+        states=dict(restart.states),
+        # the key levels' hysteresis starts from the stored day before the first written
+        # day, then from each segment's own last day
+        prevs={v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)},
+        not_collected=not_collected,
+    )
+    return MartsJob(plan, update, hashes, tiers)
+
+
+@dataclass
+class _Plan:
+    """What a window's model needs once its inputs are read (no connection): the markets'
+    bars and brackets, the states and key levels it continues from, the segments to model."""
+
+    symbol: str
+    venues: tuple[str, ...]
+    params: ModelParams
+    end: date
+    last_day: date
+    keep_last_state: bool
+    brackets: dict[str, pd.DataFrame]
+    chunks: dict[str, pd.DataFrame]  # venue -> its bars not modelled yet
+    gaps: dict[str, tuple[str, ...]]
+    segments: list[tuple[date, date]]
+    mid: date | None  # a day inside the last segment whose end states are kept too
+    states: dict[str, MarketState]  # venue (and 'all') -> the state the next segment starts from
+    prevs: dict[str, dict]
+    not_collected: dict[str, date | None]
+
+
+@dataclass
+class MartsJob:
+    """A symbol's window ready to model (`model_batches`) and write (`write_batch`)."""
+
+    plan: _Plan
+    update: SymbolMartsUpdate
+    hashes: dict[str, str]  # scenario -> params_hash
+    tiers: dict[str, dict[str, str]]  # venue -> tier fingerprints
+
+
+@dataclass
+class _Batch:
+    """One segment's marts of every market (the venues, then 'all') and the states to keep
+    at its days' ends: (venue, day, state), written in one transaction."""
+
+    start: date
+    end: date
+    markets: dict[str, MartFrames]
+    reference: str
+    written: tuple[str, ...]
+    states: list[tuple[str, date, MarketState]]
+
+
+def model_batches(plan: _Plan) -> Iterator[_Batch]:
+    """Model the plan's segments one after the other (each continuing from the states the
+    one before left, in memory), yielding each segment's rows and kept states. Pure: no
+    warehouse access, so it can run in another process (transforms.marts.parallel)."""
+    symbol, params, end, last_day = plan.symbol, plan.params, plan.end, plan.last_day
     # Only the states of the window's last two days are written (the next run continues
     # from the day before the last, or from the last; `find_restart`): a chunk's end state
     # in a range is superseded by the range's own before the run ends, and a retried range
     # restarts before its first day, so writing it (tens of MB per market at a year of
     # history) would buy nothing.
     kept_from = last_day - timedelta(days=1)
-    states_now = dict(restart.states)
-    # the key levels' hysteresis starts from the stored day before the first written day,
-    # then from each segment's own last day
-    prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
-    for seg_start, seg_end in segments:
+    states_now, prevs, chunks, gaps = plan.states, plan.prevs, plan.chunks, plan.gaps
+    for seg_start, seg_end in plan.segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = (keep_last_state or seg_last < last_day) and seg_last >= kept_from
+        keep = (plan.keep_last_state or seg_last < last_day) and seg_last >= kept_from
         cut = pd.Timestamp(seg_end)
         models = []
-        state_frames = []
-        mid_here = mid if seg_end == end else None  # the last segment's
+        kept: list[tuple[str, date, MarketState]] = []
+        mid_here = plan.mid if seg_end == end else None  # the last segment's
         mid_models = []
-        for venue, b in brackets.items():
+        for venue, b in plan.brackets.items():
             bars = chunks[venue]
             before = bars["ts"] < cut
             seg_bars, chunks[venue] = bars[before], bars[~before]
@@ -314,11 +409,7 @@ def update_marts(
                     mid_bars, b, params, symbol, venue=venue, state=states_now.get(venue)
                 )
                 mid_models.append(mid_model)
-                state_frames.append(
-                    _market_state_rows(
-                        conn, venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps
-                    )
-                )
+                kept.append((venue, mid_here, mid_model.state))
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
                 state=states_now.get(venue), prev=prevs[venue],
@@ -331,28 +422,26 @@ def update_marts(
             models.append(model)
             states_now[venue] = model.state
             if keep:
-                state_frames.append(
-                    _market_state_rows(
-                        conn, venue, symbol, seg_last, model.state, hashes, tiers, gaps
-                    )
-                )
+                kept.append((venue, seg_last, model.state))
         if mid_here is not None:
-            mid_all = aggregate_state(mid_models, venues, params, states_now.get(AGGREGATE_VENUE))
-            state_frames.append(
-                state_rows(AGGREGATE_VENUE, symbol, mid_here, mid_all, hashes, None)
+            mid_all = aggregate_state(
+                mid_models, plan.venues, params, states_now.get(AGGREGATE_VENUE)
             )
+            kept.append((AGGREGATE_VENUE, mid_here, mid_all))
             del mid_models
         aggregate, states_now[AGGREGATE_VENUE] = aggregate_with_state(
             models,
-            venues,
+            plan.venues,
             params,
             states_now.get(AGGREGATE_VENUE),
             seg_end,
-            not_collected,
+            plan.not_collected,
             prevs[AGGREGATE_VENUE],
         )
         for venue, frames_now in zip(
-            (*brackets, AGGREGATE_VENUE), (*(m.frames for m in models), aggregate), strict=True
+            (*plan.brackets, AGGREGATE_VENUE),
+            (*(m.frames for m in models), aggregate),
+            strict=True,
         ):
             if seg_end >= end:
                 break  # no next segment to start from this one's levels
@@ -361,22 +450,33 @@ def update_marts(
             if len(last_rows):
                 prevs[venue] = prev_from_rows(last_rows)
         if keep:
-            state = state_rows(
-                AGGREGATE_VENUE, symbol, seg_last, states_now[AGGREGATE_VENUE], hashes, None
-            )
-            state_frames.append(state)
+            kept.append((AGGREGATE_VENUE, seg_last, states_now[AGGREGATE_VENUE]))
+        markets = {**{m.venue: m.frames for m in models}, AGGREGATE_VENUE: aggregate}
         reference = reference_market(models).venue
         written = tuple(m.venue for m in models)
-        # the chunk's marts of every market and their states at its end: one transaction
-        with transaction(conn):
-            markets = {**{m.venue: m.frames for m in models}, AGGREGATE_VENUE: aggregate}
-            update.add(
-                replace_markets(conn, markets, symbol, seg_start, seg_end, reference, written)
+        del models, aggregate
+        yield _Batch(seg_start, seg_end, markets, reference, written, kept)
+
+
+def write_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch) -> None:
+    """A segment's marts of every market and their states at its end: one transaction."""
+    plan, update, hashes, tiers = job.plan, job.update, job.hashes, job.tiers
+    symbol = plan.symbol
+    state_frames = [
+        state_rows(venue, symbol, day, state, hashes, None)
+        if venue == AGGREGATE_VENUE
+        else _market_state_rows(conn, venue, symbol, day, state, hashes, tiers, plan.gaps)
+        for venue, day, state in batch.states
+    ]
+    with transaction(conn):
+        update.add(
+            replace_markets(
+                conn, batch.markets, symbol, batch.start, batch.end, batch.reference, batch.written
             )
-            if state_frames:
-                rows = pd.concat(state_frames, ignore_index=True)
-                update.add({"model_state": replace_state(conn, rows)})
-            failpoint("state-write")
-        del models, aggregate, markets, state_frames
-        release_memory(conn)  # the next chunk's model does not stand on this one's garbage
-    return update
+        )
+        if state_frames:
+            rows = pd.concat(state_frames, ignore_index=True)
+            update.add({"model_state": replace_state(conn, rows)})
+        failpoint("state-write")
+    del state_frames
+    release_memory(conn)  # the next chunk's model does not stand on this one's garbage
