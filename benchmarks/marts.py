@@ -3,7 +3,7 @@
 A folder left by `benchmarks/pipeline.py --keep DIR` holds a warehouse with staged bars. This
 copies its warehouse, empties the model marts and the model state (a backfill's warehouse
 has none yet), then models every symbol over [first day, last day] with
-`transforms.marts.parallel.run_jobs` (what the `liquidation_model` asset runs; `--workers 1`:
+`transforms.marts.parallel.run_jobs` (what the `liquidation_model` asset runs; `--workers 0`:
 serial, as `update_marts`) and prints wall and CPU seconds (this process and its children)
 and peak RSS. Nothing is asserted; timings on a shared machine are noisy (the load average
 is printed).
@@ -195,7 +195,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, help="model only the first N days")
     ap.add_argument("--dump", type=Path, help="write the marts as Parquet to this folder")
     ap.add_argument("--profile", type=Path, help="write cProfile stats of the run here")
-    ap.add_argument("--workers", type=int, default=WORKERS, help="model processes (1: serial)")
+    ap.add_argument("--workers", type=int, default=WORKERS, help="model processes (0: serial)")
     ap.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"))
     args = ap.parse_args()
     if args.compare:

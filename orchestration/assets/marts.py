@@ -10,7 +10,7 @@ row set through `params_hash` and `mart.model_params`.
 
 import json
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -18,7 +18,14 @@ from orchestration.partitions import daily_partitions, partition_window, window_
 from orchestration.resources import ArchiveResource, WarehouseResource
 from transforms.marts import MART_ASSETS, MARTS
 from transforms.marts.coverage import venue_gap_segments
-from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
+from transforms.marts.parallel import run_jobs, workers_for
+from transforms.marts.update import (
+    IncompleteRawWindow,
+    MartsJob,
+    NoStagedBars,
+    SymbolMartsUpdate,
+    prepare_marts,
+)
 from transforms.model import ModelParams
 from transforms.raw.intraday.state import sync_provisional_marts
 from transforms.raw.quality import rejected_market_days, withheld_everywhere
@@ -115,22 +122,44 @@ def liquidation_model(
             if a not in withheld_everywhere(rejected, settings.venues, [symbol])
             or b - a > timedelta(days=1)
         ]
+        # Each round takes the next window of every symbol (a symbol's later window continues
+        # from the state and levels its earlier one wrote): inputs read here, the windows
+        # modelled in worker processes and written here (transforms.marts.parallel); each
+        # outcome is reported below, in that order.
+        outcomes: list[tuple[str, date, date, SymbolMartsUpdate | LookupError]] = []
+        rounds: dict[str, list[tuple[date, date]]] = {}
         for symbol, lo, hi in segments:
-            try:
-                update = update_marts(
-                    conn,
-                    symbol,
-                    params,
-                    lo,
-                    hi,
-                    config.auto_bins,
-                    settings.venues,
-                    config.from_scratch,
-                )
-            except (NoStagedBars, IncompleteRawWindow) as exc:
+            rounds.setdefault(symbol, []).append((lo, hi))
+        for k in range(max((len(w) for w in rounds.values()), default=0)):
+            jobs: list[MartsJob] = []
+            for symbol, windows in rounds.items():
+                if k >= len(windows):
+                    continue
+                lo, hi = windows[k]
+                try:
+                    job = prepare_marts(
+                        conn,
+                        symbol,
+                        params,
+                        lo,
+                        hi,
+                        config.auto_bins,
+                        settings.venues,
+                        config.from_scratch,
+                    )
+                except (NoStagedBars, IncompleteRawWindow) as exc:
+                    outcomes.append((symbol, lo, hi, exc))
+                    continue
+                if isinstance(job, MartsJob):
+                    jobs.append(job)
+                    job = job.update
+                outcomes.append((symbol, lo, hi, job))
+            run_jobs(conn, jobs, workers_for(jobs))
+        for symbol, lo, hi, update in outcomes:
+            if isinstance(update, LookupError):
                 # other symbols still get their marts; warehouse_snapshot fails the run
-                context.log.error(f"model {symbol}: {exc}")
-                missing.append(str(exc))
+                context.log.error(f"model {symbol}: {update}")
+                missing.append(str(update))
                 continue
             for venue, first in update.not_collected.items():
                 since = f"collected from {first}" if first else "not collected in the window"

@@ -16,29 +16,101 @@ the parent's objects).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import multiprocessing
+import os
+import shutil
+import tempfile
 import traceback
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 import duckdb
+import pyarrow as pa
 
-from transforms.marts.update import MartsJob, SymbolMartsUpdate, model_batches, write_batch
+from transforms.marts.store import to_arrow
+from transforms.marts.update import (
+    MartsJob,
+    SymbolMartsUpdate,
+    _Batch,
+    model_batches,
+    write_batch,
+)
 
+#: the marts of many rows, sent as Arrow tables (the others are small, and read as frames)
+ARROW_MARTS = ("liq_heatmap", "liq_map", "liq_layer_map", "liq_layer_heatmap")
+#: where workers leave their tables for the writer (RAM-backed; else the temp folder)
+SPILL_DIR = "/dev/shm"
+THREADS_SQL = "SELECT current_setting('threads')"
+SET_THREADS_SQL = "SET threads = {n:d}"
+#: the pipe buffer a worker sends through (Linux's default pipe-max-size)
+PIPE_BYTES = 1 << 20
 #: worker processes modelling at once (the machine's two cores: workers plus this writer)
 WORKERS = 2
+
+
+def workers_for(jobs: Sequence[MartsJob]) -> int:
+    """Worker processes for `jobs`: none (this process alone) when every job is one segment
+    (a daily run: forking and sending its states back would cost more than it saves), else
+    up to WORKERS."""
+    if all(len(job.plan.segments) <= 1 for job in jobs):
+        return 0
+    return min(WORKERS, len(jobs))
 
 
 class WorkerFailed(RuntimeError):
     """A worker's model raised: its traceback, as text."""
 
 
-def _work(job: MartsJob, out: Connection) -> None:
+@dataclass(frozen=True)
+class _Spilled:
+    """A mart table a worker wrote to `path` (Arrow IPC) instead of sending it."""
+
+    path: str
+
+
+def _spill(batch: _Batch, folder: str, name: str) -> _Batch:
+    """The batch with its large marts written as Arrow IPC files in `folder` (a RAM-backed
+    folder when there is one) and replaced by their paths: the writer maps them without a
+    copy, where tens of MB through the pipe cost a copy per 64 kB piece on both sides."""
+    for venue, frames in batch.markets.items():
+        for mart in ARROW_MARTS:
+            table = to_arrow(getattr(frames, mart))
+            path = os.path.join(folder, f"{name}-{venue}-{mart}.arrow")
+            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+                out.write_table(table)
+            setattr(frames, mart, _Spilled(path))
+    return batch
+
+
+def _load(batch: _Batch) -> _Batch:
+    """The spilled tables mapped back (zero copy); their files unlinked at once (the
+    mapping keeps them readable)."""
+    for frames in batch.markets.values():
+        for name in ARROW_MARTS:
+            spilled = getattr(frames, name)
+            if isinstance(spilled, _Spilled):
+                with pa.memory_map(spilled.path) as source:
+                    setattr(frames, name, pa.ipc.open_file(source).read_all())
+                os.unlink(spilled.path)
+    return batch
+
+
+def _widen(pipe: Connection) -> None:
+    """Give the pipe a buffer of PIPE_BYTES (a segment's rows are tens of MB: in 64 kB
+    pieces, each a switch between the processes, sending them cost more than loading them)."""
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: the default
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+def _work(job: MartsJob, out: Connection, folder: str) -> None:
     """The worker: model the job's segments and send each; then 'done' (or the error)."""
     try:
-        for batch in model_batches(job.plan):
-            out.send(("batch", batch))
+        for seq, batch in enumerate(model_batches(job.plan)):
+            out.send(("batch", _spill(batch, folder, f"{job.plan.symbol}-{seq}")))
             del batch
         out.send(("done", None))
     except BaseException:  # noqa: BLE001 - reported to the writer, which raises it
@@ -51,23 +123,28 @@ def run_jobs(
     conn: duckdb.DuckDBPyConnection, jobs: Sequence[MartsJob], workers: int = WORKERS
 ) -> list[SymbolMartsUpdate]:
     """Model `jobs` in up to `workers` forked processes and write their rows here; each
-    job's update (rows written per mart) in order. With one worker or one job, in this
-    process. A worker's error fails the whole call (the rows already written stay, each
-    segment in its own transaction, as a serial run's would)."""
-    if workers <= 1 or len(jobs) <= 1:
+    job's update (rows written per mart) in order. With no worker, in this process. A
+    worker's error fails the whole call (the rows already written stay, each segment in its
+    own transaction, as a serial run's would)."""
+    if workers <= 0 or not jobs:
         for job in jobs:
             for batch in model_batches(job.plan):
                 write_batch(conn, job, batch)
         return [job.update for job in jobs]
     ctx = multiprocessing.get_context("fork")
     queue = deque(jobs)
+    spill = SPILL_DIR if os.path.isdir(SPILL_DIR) else None
+    folder = tempfile.mkdtemp(prefix="liqmap-marts-", dir=spill)
     active: dict[Connection, tuple[MartsJob, multiprocessing.process.BaseProcess]] = {}
+    ((threads,),) = conn.execute(THREADS_SQL).fetchall()
+    conn.execute(SET_THREADS_SQL.format(n=1))  # the workers have the other core
     try:
         while queue or active:
             while queue and len(active) < workers:
                 job = queue.popleft()
                 reader, writer = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_work, args=(job, writer), daemon=True)
+                _widen(writer)
+                proc = ctx.Process(target=_work, args=(job, writer, folder), daemon=True)
                 proc.start()
                 writer.close()
                 active[reader] = (job, proc)
@@ -78,7 +155,7 @@ def run_jobs(
                 except EOFError:
                     kind, payload = "error", f"worker exited with code {proc.exitcode}"
                 if kind == "batch":
-                    write_batch(conn, job, payload)
+                    write_batch(conn, job, _load(payload))
                     del payload
                     continue
                 del active[reader]
@@ -91,4 +168,6 @@ def run_jobs(
             proc.kill()
             proc.join()
             reader.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        conn.execute(SET_THREADS_SQL.format(n=int(threads)))
     return [job.update for job in jobs]

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
@@ -85,23 +86,38 @@ def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(day=day)
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame]) -> int:
-    """Append frames whose columns match the table's, by name, in one statement (each frame
-    is scanned in place by DuckDB: no concatenated copy)."""
-    frames = [_scannable(f) for f in frames if not f.empty]
+def to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A mart frame as the Arrow table `_insert` writes as is (its `day` as a timestamp, see
+    `_scannable`): columnar buffers, so a frame sent between processes costs a copy to load
+    (a pickled frame of `datetime.date` objects costs more to load than to write)."""
+    return pa.Table.from_pandas(_scannable(frame), preserve_index=False)
+
+
+def _rows(frame: pd.DataFrame | pa.Table) -> int:
+    return frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+
+
+def _insert(
+    conn: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame | pa.Table]
+) -> int:
+    """Append frames (DataFrames or `to_arrow` tables) whose columns match the table's, by
+    name, in one statement (each frame is scanned in place by DuckDB: no concatenated copy)."""
+    frames = [f if isinstance(f, pa.Table) else _scannable(f) for f in frames if _rows(f)]
     if not frames:
         return 0
     names = [f"_mart_frame_{i}" for i in range(len(frames))]
     for name, frame in zip(names, frames, strict=True):
         conn.register(name, frame)
     try:
-        cols = ", ".join(f'"{c}"' for c in frames[0].columns)
+        first = frames[0]
+        columns = first.column_names if isinstance(first, pa.Table) else list(first.columns)
+        cols = ", ".join(f'"{c}"' for c in columns)
         union = " UNION ALL ".join(f"SELECT {cols} FROM {name}" for name in names)
         conn.execute(f"INSERT INTO {table} ({cols}) {union}")
     finally:
         for name in names:
             conn.unregister(name)
-    return sum(len(f) for f in frames)
+    return sum(_rows(f) for f in frames)
 
 
 def write_price_hourly(
