@@ -23,8 +23,9 @@ import pytest
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
 from transforms.marts import update as update_module
+from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
-from transforms.marts.update import update_marts
+from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
 from transforms.model.state import CONTEXT, MarketState, advance, pack, unpack
 
@@ -124,11 +125,15 @@ def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypat
     continuing from the state the one before left: the rows of the daily chain. It writes no
     state at its chunks' ends but those of its last two days (a retried range restarts
     before its first day; the next daily run continues from the last day), each byte for
-    byte the state the daily chain keeps there, for every venue and the aggregate."""
+    byte the state the daily chain keeps there, for every venue and the aggregate. The
+    chunks are modelled in a worker process and written here, as the asset runs a range
+    (transforms.marts.parallel)."""
     conn, _ = chained
     monkeypatch.setattr(update_module, "CHUNK_DAYS", 7)
     ranged = synthetic_warehouse(tmp_path / "chunks.duckdb", DAYS)
-    update = _update(ranged, _day(0), _day(DAYS))
+    job = prepare_marts(ranged, "BTCUSDT", PARAMS, _day(0), _day(DAYS), False, VENUES)
+    assert workers_for([job]) == 1
+    (update,) = run_jobs(ranged, [job], workers_for([job]))
     assert update.state_day is None
     # chunks end on days 6, 13, 20, 27, 28, 29: only the last two days' states are written
     assert update.rows["model_state"] == 2 * 11
@@ -358,7 +363,8 @@ import sys
 from datetime import date
 import duckdb
 from transforms.marts import update as update_module
-from transforms.marts.update import update_marts
+from transforms.marts.parallel import run_jobs, workers_for
+from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
 conn = duckdb.connect(sys.argv[1])
 params = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
