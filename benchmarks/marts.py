@@ -109,7 +109,9 @@ def run(
             print(f"  inputs read: {time.perf_counter() - wall0:.2f} s")
             for symbol, update in zip(symbols, run_jobs(conn, jobs, workers), strict=True):
                 rows = sum(n for k, n in update.rows.items() if k != "model_state")
-                print(f"  {symbol}: rows {rows:,}")
+                rss = update.worker_rss_mb
+                rss = f", worker peak RSS {rss:.0f} MB" if rss else ""
+                print(f"  {symbol}: rows {rows:,}{rss}")
             conn.execute("CHECKPOINT")
             if prof is not None:
                 prof.disable()

@@ -187,7 +187,12 @@ def liquidation_model(
             hashes[symbol] = update.params.params_hash()
             for key, n in update.rows.items():
                 totals[key] = totals.get(key, 0) + n
-            context.log.info(f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}")
+            worker = (
+                f" (worker peak RSS {update.worker_rss_mb:.0f} MB)" if update.worker_rss_mb else ""
+            )
+            context.log.info(
+                f"model {symbol} {lo}..{hi}: {update.bars} bars -> {update.rows}{worker}"
+            )
         # days the archive made final are no longer the nowcast's provisional days
         sync_provisional_marts(conn)
     elapsed = round(time.perf_counter() - started, 2)

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import multiprocessing
 import os
+import resource
 import shutil
 import tempfile
 import traceback
@@ -112,7 +113,7 @@ def _work(job: MartsJob, out: Connection, folder: str) -> None:
         for seq, batch in enumerate(model_batches(job.plan)):
             out.send(("batch", _spill(batch, folder, f"{job.plan.symbol}-{seq}")))
             del batch
-        out.send(("done", None))
+        out.send(("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     except BaseException:  # noqa: BLE001 - reported to the writer, which raises it
         out.send(("error", traceback.format_exc()))
     finally:
@@ -163,6 +164,7 @@ def run_jobs(
                 proc.join()
                 if kind == "error":
                     raise WorkerFailed(f"model {job.plan.symbol}: {payload}")
+                job.update.worker_rss_mb = float(payload)
     finally:
         for reader, (_, proc) in active.items():
             proc.kill()

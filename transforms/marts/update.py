@@ -80,6 +80,8 @@ class SymbolMartsUpdate:
     rewritten_from: date | None = None  # an earlier start the window was widened to (why)
     #: forward-collected venue -> its first collected day in the window (None: none)
     not_collected: dict[str, date | None] = field(default_factory=dict)
+    #: peak RSS (MB) of the worker process that modelled it (0: modelled in this process)
+    worker_rss_mb: float = 0.0
 
     def add(self, rows: dict[str, int]) -> None:
         for key, n in rows.items():
