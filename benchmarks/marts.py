@@ -102,11 +102,10 @@ def run(
             wall0, cpu0, own0 = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_SELF)
             if prof is not None:
                 prof.enable()
-            jobs = [
+            jobs = (
                 prepare_marts(conn, s, ModelParams(), first, end, True, venues, True)
                 for s in symbols
-            ]
-            print(f"  inputs read: {time.perf_counter() - wall0:.2f} s")
+            )
             for symbol, update in zip(symbols, run_jobs(conn, jobs, workers), strict=True):
                 rows = sum(n for k, n in update.rows.items() if k != "model_state")
                 rss = update.worker_rss_mb

@@ -10,6 +10,7 @@ row set through `params_hash` and `mart.model_params`.
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -130,8 +131,9 @@ def liquidation_model(
         rounds: dict[str, list[tuple[date, date]]] = {}
         for symbol, lo, hi in segments:
             rounds.setdefault(symbol, []).append((lo, hi))
-        for k in range(max((len(w) for w in rounds.values()), default=0)):
-            jobs: list[MartsJob] = []
+
+        def prepared(k: int) -> Iterator[MartsJob]:
+            """The round's jobs, each prepared when a worker is free to take it."""
             for symbol, windows in rounds.items():
                 if k >= len(windows):
                     continue
@@ -151,10 +153,14 @@ def liquidation_model(
                     outcomes.append((symbol, lo, hi, exc))
                     continue
                 if isinstance(job, MartsJob):
-                    jobs.append(job)
-                    job = job.update
-                outcomes.append((symbol, lo, hi, job))
-            run_jobs(conn, jobs, workers_for(jobs))
+                    outcomes.append((symbol, lo, hi, job.update))
+                    yield job
+                else:
+                    outcomes.append((symbol, lo, hi, job))
+
+        for k in range(max((len(w) for w in rounds.values()), default=0)):
+            days = max((w[k][1] - w[k][0]).days for w in rounds.values() if k < len(w))
+            run_jobs(conn, prepared(k), workers_for(days))
         for symbol, lo, hi, update in outcomes:
             if isinstance(update, LookupError):
                 # other symbols still get their marts; warehouse_snapshot fails the run

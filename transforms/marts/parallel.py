@@ -24,14 +24,14 @@ import resource
 import shutil
 import tempfile
 import traceback
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 import duckdb
 import pyarrow as pa
 
+from transforms.marts import update as marts_update
 from transforms.marts.store import to_arrow
 from transforms.marts.update import (
     MartsJob,
@@ -53,13 +53,11 @@ PIPE_BYTES = 1 << 20
 WORKERS = 2
 
 
-def workers_for(jobs: Sequence[MartsJob]) -> int:
-    """Worker processes for `jobs`: none (this process alone) when every job is one segment
-    (a daily run: forking and sending its states back would cost more than it saves), else
-    up to WORKERS."""
-    if all(len(job.plan.segments) <= 1 for job in jobs):
-        return 0
-    return min(WORKERS, len(jobs))
+def workers_for(days: int) -> int:
+    """Worker processes for windows of up to `days` days: none (this process alone) for a
+    window modelled in one segment (a daily run: forking and sending its states back would
+    cost more than it saves), else WORKERS."""
+    return WORKERS if days > marts_update.CHUNK_DAYS else 0
 
 
 class WorkerFailed(RuntimeError):
@@ -121,35 +119,43 @@ def _work(job: MartsJob, out: Connection, folder: str) -> None:
 
 
 def run_jobs(
-    conn: duckdb.DuckDBPyConnection, jobs: Sequence[MartsJob], workers: int = WORKERS
+    conn: duckdb.DuckDBPyConnection, jobs: Iterable[MartsJob], workers: int = WORKERS
 ) -> list[SymbolMartsUpdate]:
     """Model `jobs` in up to `workers` forked processes and write their rows here; each
-    job's update (rows written per mart) in order. With no worker, in this process. A
-    worker's error fails the whole call (the rows already written stay, each segment in its
-    own transaction, as a serial run's would)."""
-    if workers <= 0 or not jobs:
+    job's update (rows written per mart) in the order taken. `jobs` is taken lazily, one
+    when a worker is free (a generator reading each job's inputs overlaps the others'
+    model). With no worker, in this process. A worker's error fails the whole call (the rows
+    already written stay, each segment in its own transaction, as a serial run's would)."""
+    done: list[MartsJob] = []
+    if workers <= 0:
         for job in jobs:
+            done.append(job)
             for batch in model_batches(job.plan):
                 write_batch(conn, job, batch)
-        return [job.update for job in jobs]
+        return [job.update for job in done]
     ctx = multiprocessing.get_context("fork")
-    queue = deque(jobs)
+    queue = iter(jobs)
+    more = True
     spill = SPILL_DIR if os.path.isdir(SPILL_DIR) else None
     folder = tempfile.mkdtemp(prefix="liqmap-marts-", dir=spill)
     active: dict[Connection, tuple[MartsJob, multiprocessing.process.BaseProcess]] = {}
     ((threads,),) = conn.execute(THREADS_SQL).fetchall()
     conn.execute(SET_THREADS_SQL.format(n=1))  # the workers have the other core
     try:
-        while queue or active:
-            while queue and len(active) < workers:
-                job = queue.popleft()
+        while more or active:
+            while more and len(active) < workers:
+                job = next(queue, None)
+                if job is None:
+                    more = False
+                    break
+                done.append(job)
                 reader, writer = ctx.Pipe(duplex=False)
                 _widen(writer)
                 proc = ctx.Process(target=_work, args=(job, writer, folder), daemon=True)
                 proc.start()
                 writer.close()
                 active[reader] = (job, proc)
-            for reader in wait(list(active)):
+            for reader in wait(list(active)) if active else ():
                 job, proc = active[reader]
                 try:
                     kind, payload = reader.recv()
@@ -172,4 +178,4 @@ def run_jobs(
             reader.close()
         shutil.rmtree(folder, ignore_errors=True)
         conn.execute(SET_THREADS_SQL.format(n=int(threads)))
-    return [job.update for job in jobs]
+    return [job.update for job in done]
