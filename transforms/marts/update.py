@@ -134,8 +134,22 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
     return out
 
 
+NEXT_DAY_STAGED_SQL = """
+SELECT count(DISTINCT venue) FROM stg.bars_5m
+WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
+"""
+
+
+def next_day_staged(
+    conn: duckdb.DuckDBPyConnection, symbol: str, venues: tuple[str, ...], day: date
+) -> bool:
+    """Whether every venue has staged bars on the day after `day` (so `day`'s last bar took
+    its close snapshot from them: staging will not refresh it)."""
+    params = {"symbol": symbol, "day": day + timedelta(days=1), "venues": list(venues)}
+    return conn.execute(NEXT_DAY_STAGED_SQL, params).fetchone()[0] == len(venues)
+
+
 def _market_state_rows(
-    conn: duckdb.DuckDBPyConnection,
     venue: str,
     symbol: str,
     day: date,
@@ -143,11 +157,13 @@ def _market_state_rows(
     hashes: dict[str, str],
     tiers: dict[str, dict[str, str]],
     gaps: dict[str, tuple[str, ...]],
+    fingerprints: dict[str, list],
 ) -> pd.DataFrame:
     """mart.model_state rows of a venue's state at the end of `day`, with the inputs it was
-    computed from (the staged bars' fingerprints up to `day`, tiers, missing days)."""
+    computed from (tiers, missing days, the staged bars' fingerprints up to `day`) and the
+    fingerprints of the later days the run wrote (`fingerprints` is up to the window's last
+    day: a change in those makes the next run rewrite them, `find_restart`)."""
     missing = tuple(d for d in gaps[venue] if d <= day.isoformat())
-    fingerprints = bars_fingerprints(conn, venue, symbol, day)
     inputs = MarketInputs(fingerprints, tiers[venue], missing)
     return state_rows(venue, symbol, day, state, hashes, inputs)
 
@@ -163,6 +179,7 @@ def update_marts(
     from_scratch: bool = False,
     _split: bool = True,
     keep_last_state: bool = True,
+    _keep_last: bool = False,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
@@ -235,7 +252,10 @@ def update_marts(
         # with every venue that has them, so their aggregate still adds that venue up, as a
         # range build over today's warehouse does; then the window, continuing from them.
         args = (conn, symbol, given)
-        earlier = update_marts(*args, first, start, auto_bins, venues, from_scratch)
+        # (the earlier days keep their last day's state: the window continues from it)
+        earlier = update_marts(
+            *args, first, start, auto_bins, venues, from_scratch, _keep_last=True
+        )
         later = update_marts(
             *args, start, end, auto_bins, venues, from_scratch, False, keep_last_state
         )
@@ -292,13 +312,30 @@ def update_marts(
     # restarts before its first day, so writing it (tens of MB per market at a year of
     # history) would buy nothing.
     kept_from = last_day - timedelta(days=1)
+    # The state at the end of the last day is kept only when none is kept at the end of the
+    # day before (`mid`), or when the last day's last bar is final (the next day staged):
+    # staging the next day refreshes that bar (its open interest as of the next day's first
+    # snapshot), so a daily run's state there would be stale, never read. The next run
+    # continues from `mid`, whose recorded inputs include the last day's bars, and rewrites
+    # the last day when they changed (`find_restart`).
+    keep_last = keep_last_state and (
+        mid is None or _keep_last or next_day_staged(conn, symbol, tuple(brackets), last_day)
+    )
+    prints: dict[str, dict[str, list]] = {}
+
+    def fingerprints(venue: str) -> dict[str, list]:
+        # the staged bars' fingerprints up to the window's last day, read once per market
+        if venue not in prints:
+            prints[venue] = bars_fingerprints(conn, venue, symbol, last_day)
+        return prints[venue]
+
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = (keep_last_state or seg_last < last_day) and seg_last >= kept_from
+        keep = (keep_last or seg_last < last_day) and seg_last >= kept_from
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
@@ -316,9 +353,10 @@ def update_marts(
                 mid_models.append(mid_model)
                 state_frames.append(
                     _market_state_rows(
-                        conn, venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps
+                        venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps,
+                        fingerprints(venue),
                     )
-                )
+                )  # fmt: skip
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
                 state=states_now.get(venue), prev=prevs[venue],
@@ -333,9 +371,10 @@ def update_marts(
             if keep:
                 state_frames.append(
                     _market_state_rows(
-                        conn, venue, symbol, seg_last, model.state, hashes, tiers, gaps
+                        venue, symbol, seg_last, model.state, hashes, tiers, gaps,
+                        fingerprints(venue),
                     )
-                )
+                )  # fmt: skip
         if mid_here is not None:
             mid_all = aggregate_state(mid_models, venues, params, states_now.get(AGGREGATE_VENUE))
             state_frames.append(
