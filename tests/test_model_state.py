@@ -202,6 +202,13 @@ def test_state_round_trip_continues_like_one_run():
     assert np.array_equal(np.concatenate(liq), step.runs["base"].liq_long)
     for key, fields in whole.rows().items():
         assert pack(fields) == pack(state.rows()[key]), key
+    # the scenarios' common arrays are stored in the base row only, the others name it
+    rows = whole.rows()
+    assert rows["never_close"]["entry"] == {"same_as": "base"}
+    assert isinstance(rows["low_leverage"]["n0"], np.ndarray)  # its own sizes
+    rows["high_leverage"]["lp"] = {"same_as": "nowhere"}  # a foreign row: refused
+    with pytest.raises(ValueError, match="names no stored array"):
+        MarketState.from_rows(rows)
 
 
 def test_a_truncated_state_is_not_loaded():
