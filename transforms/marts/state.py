@@ -223,9 +223,11 @@ def find_restart(
     hashes: Mapping[str, str],
     tiers: Mapping[str, Mapping[str, str]],
     start: date,
+    prints: Mapping[str, Mapping[str, list]] | None = None,
 ) -> Restart:
     """The newest state before `start` every market of the symbol can continue from (see
-    module doc). `hashes`: scenario -> params_hash; `tiers`: venue -> tiers_fingerprints."""
+    module doc). `hashes`: scenario -> params_hash; `tiers`: venue -> tiers_fingerprints;
+    `prints`: venue -> bars_fingerprints up to `start` or later (read here when None)."""
     markets = [*venues, AGGREGATE_VENUE]
     days = [
         r[0]
@@ -246,7 +248,7 @@ def find_restart(
         # newest day's last bar refreshed, so this is the common case).
         # A state found fresh is then verified whole (its content hash covers the inputs
         # just read, so a state whose inputs were tampered with is refused there).
-        stale, later = _stale(conn, symbol, day, venues, tiers)
+        stale, later = _stale(conn, symbol, day, venues, tiers, prints)
         if stale is None:
             states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
             if why:
@@ -278,6 +280,7 @@ def _stale(
     day: date,
     venues: Sequence[str],
     tiers: Mapping[str, Mapping[str, str]],
+    prints: Mapping[str, Mapping[str, list]] | None = None,
 ) -> tuple[Change | None, Change | None]:
     """(stale, later), read off the inputs recorded with the state of `day` before its blobs.
     `stale`: the staged bars or tiers of a venue changed under the state (a state found fresh
@@ -298,7 +301,10 @@ def _stale(
     later: Change | None = None
     for venue in venues:
         upto = max([day, *(date.fromisoformat(k) for k in recorded[venue].bars)])
-        now_all = bars_fingerprints(conn, venue, symbol, upto)
+        if prints is not None and venue in prints:
+            now_all = prints[venue]  # first_change looks at days <= upto only
+        else:
+            now_all = bars_fingerprints(conn, venue, symbol, upto)
         limit = day.isoformat()
         after = {k: v for k, v in recorded[venue].bars.items() if k > limit}
         if after:

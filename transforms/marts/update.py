@@ -134,21 +134,6 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
     return out
 
 
-NEXT_DAY_STAGED_SQL = """
-SELECT count(DISTINCT venue) FROM stg.bars_5m
-WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
-"""
-
-
-def next_day_staged(
-    conn: duckdb.DuckDBPyConnection, symbol: str, venues: tuple[str, ...], day: date
-) -> bool:
-    """Whether every venue has staged bars on the day after `day` (so `day`'s last bar took
-    its close snapshot from them: staging will not refresh it)."""
-    params = {"symbol": symbol, "day": day + timedelta(days=1), "venues": list(venues)}
-    return conn.execute(NEXT_DAY_STAGED_SQL, params).fetchone()[0] == len(venues)
-
-
 def _market_state_rows(
     venue: str,
     symbol: str,
@@ -236,8 +221,12 @@ def update_marts(
     hashes = {sc: scenario_params(params, sc).params_hash() for sc in names}
     tiers = {venue: tiers_fingerprints(b) for venue, b in brackets.items()}
     restart = Restart(None, why=f"{symbol}: recomputed from the first bar (--from-scratch)")
+    # the staged bars' fingerprints of each market up to the day after the window, read
+    # once: whether states are stale, the inputs recorded with the new ones, and whether the
+    # next day is staged (its last bar final)
+    prints = {v: bars_fingerprints(conn, v, symbol, end) for v in brackets}
     if not from_scratch:
-        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start)
+        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start, prints)
     update.why = restart.why
     update.state_day = restart.day
     last_day = end - timedelta(days=1)
@@ -318,17 +307,10 @@ def update_marts(
     # snapshot), so a daily run's state there would be stale, never read. The next run
     # continues from `mid`, whose recorded inputs include the last day's bars, and rewrites
     # the last day when they changed (`find_restart`).
-    keep_last = keep_last_state and (
-        mid is None or _keep_last or next_day_staged(conn, symbol, tuple(brackets), last_day)
-    )
-    prints: dict[str, dict[str, list]] = {}
-
-    def fingerprints(venue: str) -> dict[str, list]:
-        # the staged bars' fingerprints up to the window's last day, read once per market
-        if venue not in prints:
-            prints[venue] = bars_fingerprints(conn, venue, symbol, last_day)
-        return prints[venue]
-
+    next_staged = all(end.isoformat() in p for p in prints.values())
+    keep_last = keep_last_state and (mid is None or _keep_last or next_staged)
+    upto = last_day.isoformat()
+    recorded = {v: {k: x for k, x in p.items() if k <= upto} for v, p in prints.items()}
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
@@ -354,7 +336,7 @@ def update_marts(
                 state_frames.append(
                     _market_state_rows(
                         venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps,
-                        fingerprints(venue),
+                        recorded[venue],
                     )
                 )  # fmt: skip
             model = build_market(
@@ -372,7 +354,7 @@ def update_marts(
                 state_frames.append(
                     _market_state_rows(
                         venue, symbol, seg_last, model.state, hashes, tiers, gaps,
-                        fingerprints(venue),
+                        recorded[venue],
                     )
                 )  # fmt: skip
         if mid_here is not None:
