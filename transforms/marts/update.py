@@ -172,7 +172,9 @@ def update_marts(
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
     The marts of every market are written a chunk (CHUNK_DAYS) at a time, each in one
     transaction with the states it ends with; states are written for the window's last two
-    days only (where the next run continues), not for each chunk.
+    days only (where the next run continues), not for each chunk, and for the last day only
+    when no state is kept at the day before or its last bar is final (the next day staged;
+    `_keep_last`: the earlier days of a split window, which the window continues from).
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
@@ -295,7 +297,7 @@ def update_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
-    # Only the states of the window's last two days are written (the next run continues
+    # Only the states of the window's last two days may be written (the next run continues
     # from the day before the last, or from the last; `find_restart`): a chunk's end state
     # in a range is superseded by the range's own before the run ends, and a retried range
     # restarts before its first day, so writing it (tens of MB per market at a year of
