@@ -84,9 +84,12 @@ SELECT min(day) FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol AND d
 def content_hash(
     venue: str, symbol: str, day: date, scenario: str, params_hash: str, inputs: str, blob: bytes
 ) -> str:
-    """sha256 over the row's identity, inputs and state bytes."""
+    """sha256 over the row's identity, inputs and state bytes (fed in turn: the state's
+    megabytes are not copied into one string first)."""
     head = f"{venue}|{symbol}|{day.isoformat()}|{scenario}|{params_hash}|{inputs}|".encode()
-    return hashlib.sha256(head + blob).hexdigest()
+    digest = hashlib.sha256(head)
+    digest.update(blob)
+    return digest.hexdigest()
 
 
 def bars_fingerprints(
