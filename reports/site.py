@@ -55,7 +55,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from reports import api, datafiles
+from reports import api, datafiles, site_pool
 from reports.cards.heatmap import REALIZED_DAYS
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
@@ -613,6 +613,52 @@ def _build_venue_pages(
         writer.write(f"{folder}/index.html", render_day(env, site, ctx, nav), page=True)
 
 
+@dataclass(frozen=True)
+class _SymbolBuilt:
+    """What one symbol's build gives the shared pages: its summary, published days, and
+    what its writer wrote (merged into the build's SiteWriter counts)."""
+
+    summary: SymbolSummary
+    published: list[date]
+    pages: list[Path]
+    bytes_total: int
+    files: int
+
+
+def _build_whole_symbol(
+    conn: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    env: jinja2.Environment,
+    data: MartData,
+    render: list[date],
+    source: str,
+    generated_at: datetime,
+    venues: VenueSet,
+    link_next: dict[date, date] | None,
+) -> _SymbolBuilt:
+    """One symbol's files (_build_symbol) with a writer of its own, in this process or a
+    worker's (reports.site_pool): its files are no other symbol's."""
+    writer = SiteWriter(out_dir)
+    with price_scale(data.base(data.days[-1]).get("close_price")):
+        summary, published = _build_symbol(
+            conn, writer, env, data, render, source, generated_at, venues, link_next
+        )
+    if writer.day_packs is not None:
+        writer.day_packs.flush()  # the symbol's month files of day documents
+    # the symbol's month of map rows is not needed again: memory holds one symbol's
+    drop_month_rows(data)
+    for vdata in venues.per_venue.values():
+        drop_month_rows(vdata)
+    release_memory(conn, SITE_MEMORY_LIMIT)
+    return _SymbolBuilt(summary, published, writer.pages, writer.bytes_total, writer.files)
+
+
+def _worker_config() -> dict[str, str]:
+    """A site worker's DuckDB settings: one thread (the workers take the cores) and the
+    build's small block cache (SITE_MEMORY_LIMIT)."""
+    return {"threads": "1", "memory_limit": SITE_MEMORY_LIMIT}
+
+
 def build_site(
     conn: duckdb.DuckDBPyConnection,
     out_dir: Path,
@@ -670,24 +716,26 @@ def build_site(
     feed_items: list[tuple[MartData, list[date]]] = []
     pages_from = dict(manifest or {})  # what each symbol's pages are built from, after
     rendered: set[date] = set()
-    for data, render, venues in loaded:
-        with price_scale(data.base(data.days[-1]).get("close_price")):
-            summary, published = _build_symbol(
-                conn, writer, env, data, render, source, generated_at, venues,
-                link_next.get(data.symbol),
-            )  # fmt: skip
-        if writer.day_packs is not None:
-            writer.day_packs.flush()  # the symbol's month files of day documents
-        # the symbol's month of map rows is not needed again: memory holds one symbol's
-        drop_month_rows(data)
-        for vdata in venues.per_venue.values():
-            drop_month_rows(vdata)
-        release_memory(conn, SITE_MEMORY_LIMIT)
-        summaries.append(summary)
-        feed_items.append((data, published))
+
+    def build_one(c: duckdb.DuckDBPyConnection, i: int) -> _SymbolBuilt:
+        data, render, venues = loaded[i]
+        return _build_whole_symbol(
+            c, out_dir, env, data, render, source, generated_at, venues,
+            link_next.get(data.symbol),
+        )  # fmt: skip
+
+    workers = site_pool.worker_count(conn, len(loaded))
+    names = [data.symbol for data, _, _ in loaded]
+    built = site_pool.run(conn, names, build_one, workers, _worker_config())
+    for (data, render, _), one in zip(loaded, built, strict=True):
+        writer.pages += one.pages
+        writer.bytes_total += one.bytes_total
+        writer.files += one.files
+        summaries.append(one.summary)
+        feed_items.append((data, one.published))
         rendered |= set(render)
         pages_from[data.symbol] = {
-            d.isoformat(): inputs[data.symbol][d.isoformat()] for d in published
+            d.isoformat(): inputs[data.symbol][d.isoformat()] for d in one.published
         }
     all_venues = sorted({v for _, _, vs in loaded for v in vs.venues}, key=venue_order)
     site = SiteInfo(

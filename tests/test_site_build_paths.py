@@ -4,8 +4,10 @@ every day (`reports.realized_data.RealizedRange`) against queries per day, the h
 windows' time means sliced from the cube's (`HeatCube.group_means`) against each window's
 own, the column
 coder's memory of recent codings and its early stop against coding every column afresh
-trying every shift. Compared file by file with scripts/compare_sites.py, on a two-venue
-warehouse whose days cross a month's end."""
+trying every shift, and the symbols built side by side in worker processes
+(`reports.site_pool`) against one after the other in the build's own process. Compared file
+by file with scripts/compare_sites.py, on a two-venue, two-symbol warehouse whose days cross
+a month's end."""
 
 from __future__ import annotations
 
@@ -17,9 +19,10 @@ import duckdb
 import numpy as np
 import pytest
 
-from reports import loaders, realized_data
+from reports import loaders, realized_data, site, site_pool
 from reports.charts import heatmap, spec
 from tests.site_fixtures import SYMBOL, add_venue, build_fixture_warehouse, site_from_warehouse
+from tests.test_site_symbols import add_scaled_symbol
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("compare_sites", ROOT / "scripts/compare_sites.py")
@@ -27,6 +30,7 @@ compare_sites = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(compare_sites)
 
 N_DAYS = 26  # 2026-02-05 .. 2026-03-02: more than BULK_DAYS, two months
+OTHER = "ETHUSDT"  # the second symbol: BTC's rows scaled (a worker builds each symbol)
 
 
 def add_realized(db: Path, days: list[date]) -> None:
@@ -76,11 +80,12 @@ def warehouse(tmp_path_factory) -> tuple[Path, list[date]]:
     days = build_fixture_warehouse(db, N_DAYS)
     add_venue(db, "bybit", 0.6)
     add_realized(db, days)
+    add_scaled_symbol(db, OTHER, 0.05)
     return db, days
 
 
 def _build(db: Path, out: Path) -> None:
-    site_from_warehouse(db, out)
+    site_from_warehouse(db, out, [SYMBOL, OTHER])
 
 
 def _own_means(cube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
@@ -92,8 +97,15 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     db, days = warehouse
     assert {d.month for d in days} == {2, 3}
     spec._CODED.clear()
+    # the fast build: the symbols in two worker processes (even on one core)
+    monkeypatch.setattr(site_pool.os, "cpu_count", lambda: 2)
+    conn = duckdb.connect(str(db), read_only=True)
+    assert site_pool.worker_count(conn, 2) == 2
+    conn.close()
     _build(db, tmp_path / "fast")
-    # the plain paths: a query per day, every column coded afresh, every $sig shift tried
+    # the plain paths: a query per day, every column coded afresh, every $sig shift tried,
+    # the symbols one after the other in this process
+    monkeypatch.setenv(site_pool.WORKERS_ENV, "1")
     monkeypatch.setattr("reports.site.BULK_DAYS", 10**6)
     monkeypatch.setattr(spec, "CODED_KEEP", 0)
     monkeypatch.setattr(spec, "_fails_every_shift", lambda *a: False)
@@ -101,9 +113,30 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     spec._CODED.clear()
     _build(db, tmp_path / "plain")
     assert not spec._CODED  # nothing was remembered: every column was coded
-    pages = list((tmp_path / "fast" / SYMBOL).glob("2026-0*/index.html"))
-    assert len(pages) == N_DAYS
+    for symbol in (SYMBOL, OTHER):
+        pages = list((tmp_path / "fast" / symbol).glob("2026-0*/index.html"))
+        assert len(pages) == N_DAYS
     assert compare_sites.compare(tmp_path / "plain", tmp_path / "fast") == []
+
+
+def test_a_workers_error_names_its_symbol(tmp_path, warehouse, monkeypatch) -> None:
+    """A symbol failing in its worker fails the build with its name; the manifest, written
+    last, is not written (the next build renders every page again)."""
+    db, _ = warehouse
+    monkeypatch.setattr(site_pool.os, "cpu_count", lambda: 2)
+
+    def build_symbol(conn, writer, env, data, *args, **kwargs):
+        if data.symbol == OTHER:
+            raise ZeroDivisionError("no price")
+        return None, []  # the other symbol: nothing, at once
+
+    monkeypatch.setattr(site, "_build_symbol", build_symbol)
+    with pytest.raises(RuntimeError, match=f"site build of {OTHER} failed: ZeroDivisionError"):
+        _build(db, tmp_path / "site")
+    assert not (tmp_path / "site" / site.MANIFEST).exists()
+    monkeypatch.setenv(site_pool.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="LIQMAP_SITE_WORKERS='two': expected a whole number"):
+        _build(db, tmp_path / "site")
 
 
 def test_month_rows_hold_one_month(warehouse) -> None:
