@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,16 @@ def _worker_job(i: int) -> Any:
         return _JOB["build"](_JOB["conn"], i)
     except Exception as exc:
         raise RuntimeError(f"site build of {name} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _JOB["done"][i].set()  # failed too: a job waiting for it goes on, the build fails
+
+
+def wait_for(jobs: Iterable[int]) -> None:
+    """In a job: until these jobs are done (or failed). Only jobs given before the waiting
+    one: the workers take jobs in order, so those have started and a wait always ends."""
+    done = _JOB.get("done")
+    for j in jobs if done else ():
+        done[j].wait()
 
 
 def run(
@@ -96,19 +106,21 @@ def run(
 ) -> list[Any]:
     """`build(conn, i)` for every job i (named `names[i]`), in order of `names`: in this
     process with `conn` when `workers` is 1, else in that many forked workers, each on its
-    own connection to `conn`'s file (DuckDB settings `config`). A job's error is raised
-    here, naming the job; a worker killed raises BrokenProcessPool."""
+    own connection to `conn`'s file (DuckDB settings `config`), taking the jobs in order (a
+    job may `wait_for` earlier ones). A job's error is raised here, naming the job; a
+    worker killed raises BrokenProcessPool (the pool stops the other workers)."""
     if workers <= 1:
         return [build(conn, i) for i in range(len(names))]
     path = warehouse_file(conn)
     if path is None:
         raise ValueError("site workers need a read-only connection to a warehouse file")
     temp_root = tempfile.mkdtemp(prefix="liqmap-site-workers-")
-    _JOB.update(names=list(names), build=build)
+    fork = multiprocessing.get_context("fork")
+    _JOB.update(names=list(names), build=build, done=[fork.Event() for _ in names])
     try:
         with ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("fork"),
+            mp_context=fork,
             initializer=_worker_start,
             initargs=(path, temp_root, config),
         ) as pool:

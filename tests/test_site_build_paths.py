@@ -30,7 +30,9 @@ compare_sites = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(compare_sites)
 
 N_DAYS = 26  # 2026-02-05 .. 2026-03-02: more than BULK_DAYS, two months
-OTHER = "ETHUSDT"  # the second symbol: BTC's rows scaled (a worker builds each symbol)
+# more symbols, BTC's rows scaled: two workers build one each, and the third in two parts
+# (a month each, reports.site._Part)
+OTHER, THIRD = "ETHUSDT", "SOLUSDT"
 
 
 def add_realized(db: Path, days: list[date]) -> None:
@@ -81,11 +83,12 @@ def warehouse(tmp_path_factory) -> tuple[Path, list[date]]:
     add_venue(db, "bybit", 0.6)
     add_realized(db, days)
     add_scaled_symbol(db, OTHER, 0.05)
+    add_scaled_symbol(db, THIRD, 0.002)
     return db, days
 
 
-def _build(db: Path, out: Path) -> None:
-    site_from_warehouse(db, out, [SYMBOL, OTHER])
+def _build(db: Path, out: Path, symbols: tuple[str, ...] = (SYMBOL, OTHER, THIRD)) -> None:
+    site_from_warehouse(db, out, list(symbols))
 
 
 def _own_means(cube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
@@ -100,9 +103,15 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     # the fast build: the symbols in two worker processes (even on one core)
     monkeypatch.setattr(site_pool.os, "cpu_count", lambda: 2)
     conn = duckdb.connect(str(db), read_only=True)
-    assert site_pool.worker_count(conn, 2) == 2
+    assert site_pool.worker_count(conn, 3) == 2
     conn.close()
+    plan, jobs = site._plan, []
+    monkeypatch.setattr(site, "_plan", lambda *a, **k: jobs.extend(plan(*a, **k)) or jobs)
     _build(db, tmp_path / "fast")
+    monkeypatch.setattr(site, "_plan", plan)
+    parts = [(p.index, sorted(p.months)) for _, p in jobs if p is not None]
+    assert [k for k, _ in jobs] == [0, 1, 2, 2]
+    assert parts == [(0, [date(2026, 2, 1)]), (1, [date(2026, 3, 1)])]
     # the plain paths: a query per day, every column coded afresh, every $sig shift tried,
     # the symbols one after the other in this process
     monkeypatch.setenv(site_pool.WORKERS_ENV, "1")
@@ -113,7 +122,7 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     spec._CODED.clear()
     _build(db, tmp_path / "plain")
     assert not spec._CODED  # nothing was remembered: every column was coded
-    for symbol in (SYMBOL, OTHER):
+    for symbol in (SYMBOL, OTHER, THIRD):
         pages = list((tmp_path / "fast" / symbol).glob("2026-0*/index.html"))
         assert len(pages) == N_DAYS
     assert compare_sites.compare(tmp_path / "plain", tmp_path / "fast") == []
@@ -132,11 +141,11 @@ def test_a_workers_error_names_its_symbol(tmp_path, warehouse, monkeypatch) -> N
 
     monkeypatch.setattr(site, "_build_symbol", build_symbol)
     with pytest.raises(RuntimeError, match=f"site build of {OTHER} failed: ZeroDivisionError"):
-        _build(db, tmp_path / "site")
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
     assert not (tmp_path / "site" / site.MANIFEST).exists()
     monkeypatch.setenv(site_pool.WORKERS_ENV, "two")
     with pytest.raises(ValueError, match="LIQMAP_SITE_WORKERS='two': expected a whole number"):
-        _build(db, tmp_path / "site")
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
 
 
 def test_month_rows_hold_one_month(warehouse) -> None:
