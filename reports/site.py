@@ -679,16 +679,20 @@ def _month_split(data: MartData, venues: VenueSet, render: list[date]) -> list[l
 
 
 def _plan(
-    loaded: list[tuple[MartData, list[date], VenueSet]], workers: int, full: bool
+    loaded: list[tuple[MartData, list[date], VenueSet]],
+    workers: int,
+    link_next: dict[str, dict[date, date]],
 ) -> list[tuple[int, _Part | None]]:
     """The build's jobs, (index into `loaded`, part or None for the whole symbol): a symbol
-    each, but in a full build with workers left over at the end (3 symbols, 2 workers) the
-    last symbols are split in two parts (_month_split), after the whole ones."""
-    whole = len(loaded) - (len(loaded) % workers if workers > 1 and full else 0)
+    each, but with workers left over at the end (3 symbols, 2 workers) the last symbols are
+    split in two parts (_month_split), after the whole ones, when every day of theirs is
+    rendered (a full build, or `make demo`'s first: no page of theirs is left as it was)."""
+    whole = len(loaded) - (len(loaded) % workers if workers > 1 else 0)
     jobs: list[tuple[int, _Part | None]] = [(k, None) for k in range(whole)]
     for k in range(whole, len(loaded)):
         data, render, venues = loaded[k]
-        runs = _month_split(data, venues, render)
+        every_day = render == data.days and not link_next.get(data.symbol)
+        runs = _month_split(data, venues, render) if every_day else [render]
         if len(runs) == 1:
             jobs.append((k, None))
             continue
@@ -821,7 +825,7 @@ def build_site(
     rendered: set[date] = set()
 
     workers = site_pool.worker_count(conn, len(loaded))
-    jobs = _plan(loaded, workers, full=days is None)
+    jobs = _plan(loaded, workers, link_next)
 
     def build_one(c: duckdb.DuckDBPyConnection, i: int) -> _SymbolBuilt:
         k, part = jobs[i]
