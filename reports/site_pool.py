@@ -15,9 +15,12 @@ its workers stays recoverable as before.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +31,7 @@ import duckdb
 
 WORKERS_ENV = "LIQMAP_SITE_WORKERS"
 MAX_WORKERS = 2  # the machine's two cores (more workers only add memory)
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 _SOURCE = "site_source"  # the warehouse's name in a worker's database
 
 _ACCESS_MODE_SQL = "SELECT current_setting('access_mode')"
@@ -67,9 +71,19 @@ def worker_count(
     return n
 
 
-def _worker_start(path: str, temp_root: str, config: dict[str, str]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """SIGKILL this worker when the build's process dies (Linux), so a killed build leaves no
+    worker writing pages or holding the warehouse open against the next run."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _worker_start(parent: int, path: str, temp_root: str, config: dict[str, str]) -> None:
     """A worker's own connection: the warehouse file attached read-only, DuckDB's spill files
     in a folder of its own (two processes must not share one)."""
+    _die_with_parent(parent)
     temp = Path(temp_root) / str(os.getpid())
     temp.mkdir()
     conn = duckdb.connect(":memory:", config={**config, "temp_directory": str(temp)})
@@ -122,7 +136,7 @@ def run(
             max_workers=workers,
             mp_context=fork,
             initializer=_worker_start,
-            initargs=(path, temp_root, config),
+            initargs=(os.getpid(), path, temp_root, config),
         ) as pool:
             futures = [pool.submit(_worker_job, i) for i in range(len(names))]
             try:
