@@ -12,6 +12,9 @@ a month's end."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -239,3 +242,44 @@ def test_window_means_from_the_cube_are_the_windows_own(warehouse) -> None:
                 assert mine.tobytes() == own.tobytes(), (ft, h0, h1, b0, b1, fp)
                 checked += 1
     assert checked > 300 and cube.means  # the cube's means were used, and kept
+
+
+ORPHAN = """
+import os, sys, time
+import duckdb
+from reports import site_pool
+conn = duckdb.connect(sys.argv[1], read_only=True)
+def build(c, i):
+    (site_pool.Path(sys.argv[2]) / str(os.getpid())).write_text("started")
+    time.sleep(120)
+site_pool.run(conn, ["a", "b"], build, 2, {"threads": "1"})
+"""
+
+
+def test_workers_die_with_a_killed_build(tmp_path, warehouse) -> None:
+    """A build killed (SIGKILL) leaves no worker behind writing pages or holding the
+    warehouse open against the next run."""
+    db, _ = warehouse
+    proc = subprocess.Popen([sys.executable, "-c", ORPHAN, str(db), str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.name) for p in tmp_path.iterdir()]
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _running(w)]
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
