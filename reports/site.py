@@ -26,15 +26,18 @@
 This module only decides what to build and in which order. The marts are read by
 `reports.loaders`, each page kind's context is built and rendered in `reports.pages`, and
 every file is written atomically by `reports.writer` (temp file, then `os.replace`), so a
-crash never leaves a half-written page. An incremental build gives the site a build from
-scratch gives: it renders the given days, the days whose mart inputs changed since their page
-was built (reports.page_inputs: a daily run rewrites the day before its own) and the shared
-pages; the page before a new day only gets its "next" link rewritten in place (it linked the
-symbol's latest report while it was the latest; its script also upgrades that link from
-`<SYMBOL>/days.js`, for a page an older build left); other day pages are not touched. A
-dated page shows nothing that a later day changes (its venue switch does not name the
-venues' latest day; its downloads are its month's as of that day). Prices on a symbol's
-pages use that symbol's scale (`notation.price_scale`).
+crash never leaves a half-written page. On a read-only connection the symbols are built in
+up to two forked worker processes (reports.site_pool; a third symbol of two workers in two
+parts of whole months, _Part), each with its own writer, the shared pages and the manifest
+after them here: the same bytes as one after the other. An incremental build gives the site
+a build from scratch gives: it renders the given days, the days whose mart inputs changed
+since their page was built (reports.page_inputs: a daily run rewrites the day before its
+own) and the shared pages; the page before a new day only gets its "next" link rewritten in
+place (it linked the symbol's latest report while it was the latest; its script also
+upgrades that link from `<SYMBOL>/days.js`, for a page an older build left); other day pages
+are not touched. A dated page shows nothing that a later day changes (its venue switch does
+not name the venues' latest day; its downloads are its month's as of that day). Prices on a
+symbol's pages use that symbol's scale (`notation.price_scale`).
 
 Venues: every page shows the aggregate across venues (`venue = 'all'`) and names what it adds
 up. With two or more venues, each dated page carries the split by venue (from the per-venue
