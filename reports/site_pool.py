@@ -23,7 +23,8 @@ import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,13 @@ def _worker_job(i: int) -> Any:
         _JOB["done"][i].set()  # failed too: a job waiting for it goes on, the build fails
 
 
+def _lost(future: Future) -> bool:
+    """The job did not finish: its worker died (or it never started)."""
+    if future.cancelled() or not future.done():
+        return True
+    return isinstance(future.exception(), BrokenProcessPool)
+
+
 def wait_for(jobs: Iterable[int]) -> None:
     """In a job: until these jobs are done (or failed). Only jobs given before the waiting
     one: the workers take jobs in order, so those have started and a wait always ends."""
@@ -122,7 +130,7 @@ def run(
     process with `conn` when `workers` is 1, else in that many forked workers, each on its
     own connection to `conn`'s file (DuckDB settings `config`), taking the jobs in order (a
     job may `wait_for` earlier ones). A job's error is raised here, naming the job; a
-    worker killed raises BrokenProcessPool (the pool stops the other workers)."""
+    worker killed too, naming the jobs not built (the pool stops the other workers)."""
     if workers <= 1:
         return [build(conn, i) for i in range(len(names))]
     path = warehouse_file(conn)
@@ -141,6 +149,11 @@ def run(
             futures = [pool.submit(_worker_job, i) for i in range(len(names))]
             try:
                 return [f.result() for f in futures]
+            except BrokenProcessPool as exc:
+                lost = [n for n, f in zip(names, futures, strict=True) if _lost(f)]
+                raise RuntimeError(
+                    f"site build: a worker process died (killed?); not built: {', '.join(lost)}"
+                ) from exc
             except BaseException:
                 for f in futures:
                     f.cancel()

@@ -12,6 +12,8 @@ a month's end."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -142,8 +144,20 @@ def test_a_workers_error_names_its_symbol(tmp_path, warehouse, monkeypatch) -> N
             raise ZeroDivisionError("no price")
         return None, []  # the other symbol: nothing, at once
 
+    def killed(conn, writer, env, data, *args, **kwargs):
+        if data.symbol == OTHER:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return None, []
+
     monkeypatch.setattr(site, "_build_symbol", build_symbol)
     with pytest.raises(RuntimeError, match=f"site build of {OTHER} failed: ZeroDivisionError"):
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
+    assert not (tmp_path / "site" / site.MANIFEST).exists()
+    # its worker killed (out of memory, say): the build fails naming the symbol not built
+    monkeypatch.setattr(site, "_build_symbol", killed)
+    # (the other symbol too when the pool broke before its worker was done)
+    died = f"a worker process died .*; not built: ({SYMBOL}, )?{OTHER}$"
+    with pytest.raises(RuntimeError, match=died):
         _build(db, tmp_path / "site", (SYMBOL, OTHER))
     assert not (tmp_path / "site" / site.MANIFEST).exists()
     monkeypatch.setenv(site_pool.WORKERS_ENV, "two")
