@@ -289,12 +289,19 @@ def test_workers_die_with_a_killed_build(tmp_path, warehouse) -> None:
     """A build killed (SIGKILL) leaves no worker behind writing pages or holding the
     warehouse open against the next run."""
     db, _ = warehouse
-    proc = subprocess.Popen([sys.executable, "-c", ORPHAN, str(db), str(tmp_path)], cwd=ROOT)
+    pids, temp = tmp_path / "pids", tmp_path / "tmp"  # temp: the killed build's leftovers
+    pids.mkdir()
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN, str(db), str(pids)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
     try:
         deadline = time.monotonic() + 60
-        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        workers = [int(p.name) for p in tmp_path.iterdir()]
+        workers = [int(p.name) for p in pids.iterdir()]
         assert len(workers) == 2
     finally:
         proc.kill()
