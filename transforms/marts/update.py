@@ -139,7 +139,6 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
 
 
 def _market_state_rows(
-    conn: duckdb.DuckDBPyConnection,
     venue: str,
     symbol: str,
     day: date,
@@ -147,11 +146,13 @@ def _market_state_rows(
     hashes: dict[str, str],
     tiers: dict[str, dict[str, str]],
     gaps: dict[str, tuple[str, ...]],
+    fingerprints: dict[str, list],
 ) -> pd.DataFrame:
     """mart.model_state rows of a venue's state at the end of `day`, with the inputs it was
-    computed from (the staged bars' fingerprints up to `day`, tiers, missing days)."""
+    computed from (tiers, missing days, the staged bars' fingerprints up to `day`) and the
+    fingerprints of the later days the run wrote (`fingerprints` is up to the window's last
+    day: a change in those makes the next run rewrite them, `find_restart`)."""
     missing = tuple(d for d in gaps[venue] if d <= day.isoformat())
-    fingerprints = bars_fingerprints(conn, venue, symbol, day)
     inputs = MarketInputs(fingerprints, tiers[venue], missing)
     return state_rows(venue, symbol, day, state, hashes, inputs)
 
@@ -167,6 +168,7 @@ def update_marts(
     from_scratch: bool = False,
     _split: bool = True,
     keep_last_state: bool = True,
+    _keep_last: bool = False,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
@@ -174,7 +176,9 @@ def update_marts(
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
     The marts of every market are written a chunk (CHUNK_DAYS) at a time, each in one
     transaction with the states it ends with; states are written for the window's last two
-    days only (where the next run continues), not for each chunk.
+    days only (where the next run continues), not for each chunk, and for the last day only
+    when no state is kept at the day before or its last bar is final (the next day staged;
+    `_keep_last`: the earlier days of a split window, which the window continues from).
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
@@ -189,7 +193,17 @@ def update_marts(
     the end of no day; the state at the end of the day before it still is.
     """
     job = prepare_marts(
-        conn, symbol, params, start, end, auto_bins, venues, from_scratch, _split, keep_last_state
+        conn,
+        symbol,
+        params,
+        start,
+        end,
+        auto_bins,
+        venues,
+        from_scratch,
+        _split,
+        keep_last_state,
+        _keep_last,
     )
     if isinstance(job, SymbolMartsUpdate):
         return job
@@ -209,6 +223,7 @@ def prepare_marts(
     from_scratch: bool = False,
     _split: bool = True,
     keep_last_state: bool = True,
+    _keep_last: bool = False,
 ) -> SymbolMartsUpdate | MartsJob:
     """`update_marts` up to the model: the window's inputs read and checked, the marts job
     to run (`model_batches` then `write_batch` for each batch, as `update_marts` does, or in a
@@ -249,8 +264,12 @@ def prepare_marts(
     hashes = {sc: scenario_params(params, sc).params_hash() for sc in names}
     tiers = {venue: tiers_fingerprints(b) for venue, b in brackets.items()}
     restart = Restart(None, why=f"{symbol}: recomputed from the first bar (--from-scratch)")
+    # the staged bars' fingerprints of each market up to the day after the window, read
+    # once: whether states are stale, the inputs recorded with the new ones, and whether the
+    # next day is staged (its last bar final)
+    prints = {v: bars_fingerprints(conn, v, symbol, end) for v in brackets}
     if not from_scratch:
-        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start)
+        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start, prints)
     update.why = restart.why
     update.state_day = restart.day
     last_day = end - timedelta(days=1)
@@ -265,7 +284,10 @@ def prepare_marts(
         # with every venue that has them, so their aggregate still adds that venue up, as a
         # range build over today's warehouse does; then the window, continuing from them.
         args = (conn, symbol, given)
-        earlier = update_marts(*args, first, start, auto_bins, venues, from_scratch)
+        # (the earlier days keep their last day's state: the window continues from it)
+        earlier = update_marts(
+            *args, first, start, auto_bins, venues, from_scratch, _keep_last=True
+        )
         later = update_marts(
             *args, start, end, auto_bins, venues, from_scratch, False, keep_last_state
         )
@@ -316,13 +338,22 @@ def prepare_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
+    # The state at the end of the last day is kept only when none is kept at the end of the
+    # day before (`mid`), or when the last day's last bar is final (the next day staged):
+    # staging the next day refreshes that bar (its open interest as of the next day's first
+    # snapshot), so a daily run's state there would be stale, never read. The next run
+    # continues from `mid`, whose recorded inputs include the last day's bars, and rewrites
+    # the last day when they changed (`find_restart`).
+    next_staged = all(end.isoformat() in p for p in prints.values())
+    upto = last_day.isoformat()
     plan = _Plan(
         symbol=symbol,
         venues=venues,
         params=params,
         end=end,
         last_day=last_day,
-        keep_last_state=keep_last_state,
+        keep_last=keep_last_state and (mid is None or _keep_last or next_staged),
+        recorded={v: {k: x for k, x in p.items() if k <= upto} for v, p in prints.items()},
         brackets=brackets,
         chunks=chunks,
         gaps=gaps,
@@ -347,7 +378,9 @@ class _Plan:
     params: ModelParams
     end: date
     last_day: date
-    keep_last_state: bool
+    keep_last: bool  # whether the last day's end state is kept (see prepare_marts)
+    #: venue -> the staged bars' fingerprints recorded with its states (up to the last day)
+    recorded: dict[str, dict[str, list]]
     brackets: dict[str, pd.DataFrame]
     chunks: dict[str, pd.DataFrame]  # venue -> its bars not modelled yet
     gaps: dict[str, tuple[str, ...]]
@@ -386,7 +419,7 @@ def model_batches(plan: _Plan) -> Iterator[_Batch]:
     one before left, in memory), yielding each segment's rows and kept states. Pure: no
     warehouse access, so it can run in another process (transforms.marts.parallel)."""
     symbol, params, end, last_day = plan.symbol, plan.params, plan.end, plan.last_day
-    # Only the states of the window's last two days are written (the next run continues
+    # Only the states of the window's last two days may be written (the next run continues
     # from the day before the last, or from the last; `find_restart`): a chunk's end state
     # in a range is superseded by the range's own before the run ends, and a retried range
     # restarts before its first day, so writing it (tens of MB per market at a year of
@@ -395,7 +428,7 @@ def model_batches(plan: _Plan) -> Iterator[_Batch]:
     states_now, prevs, chunks, gaps = plan.states, plan.prevs, plan.chunks, plan.gaps
     for seg_start, seg_end in plan.segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = (plan.keep_last_state or seg_last < last_day) and seg_last >= kept_from
+        keep = (plan.keep_last or seg_last < last_day) and seg_last >= kept_from
         cut = pd.Timestamp(seg_end)
         models = []
         kept: list[tuple[str, date, MarketState]] = []
@@ -467,7 +500,9 @@ def write_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch) -
     state_frames = [
         state_rows(venue, symbol, day, state, hashes, None)
         if venue == AGGREGATE_VENUE
-        else _market_state_rows(conn, venue, symbol, day, state, hashes, tiers, plan.gaps)
+        else _market_state_rows(
+            venue, symbol, day, state, hashes, tiers, plan.gaps, plan.recorded[venue]
+        )
         for venue, day, state in batch.states
     ]
     with transaction(conn):
