@@ -28,6 +28,10 @@ HOUR_MS = 3_600_000
 HISTORY_DAYS = 365  # the longest timeframe (heatmap 1y, daily series)
 LAYER_HISTORY_DAYS = 7  # the longest heatmap timeframe with a layer switch (1w)
 LAYER_STEP_MS = 4 * HOUR_MS  # mart.liq_layer_heatmap: one snapshot per 4 hours
+# the heatmap cube's hours held before the first day rendered: those of the longest window
+# with layer views (a card's largest bands are its first window's; longer windows read only
+# the cube's grid, their values are the heat tiles')
+HELD_DAYS = LAYER_HISTORY_DAYS
 
 
 def epoch_ms(d: datetime) -> int:
@@ -189,10 +193,12 @@ class PriceHistory:
 def load_price_history(
     conn: duckdb.DuckDBPyConnection, data: MartData, days: Sequence[date]
 ) -> PriceHistory:
-    """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last."""
+    """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last (the
+    heatmap cube's grid; its hours from HELD_DAYS before the first day)."""
     t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
     t_to = queries.day_end(max(days))
-    cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to, venue=data.venue)
+    held_from = queries.day_start(min(days) - timedelta(days=HELD_DAYS))
+    cube = queries.HeatCube.load_recent(conn, data.symbol, t_from, t_to, held_from, data.venue)
     # one hour more, so a window's line starts at its left edge
     hour_x, hour_c = queries.hourly_closes(
         conn, data.symbol, t_from - timedelta(hours=1), t_to, data.venue

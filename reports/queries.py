@@ -6,8 +6,10 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -229,10 +231,52 @@ def hourly_closes(
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
-# groupings whose means a cube keeps: each side of the windows grouping hours (1m, 3m, 1y).
-# A window reaching before the cube's first hour groups fewer hours, a grouping that changes
-# every few days over a symbol's first year: the oldest is then dropped, not kept for a year.
-GROUP_MEANS_KEPT = 8
+HEATMAP_EXTENT = """
+SELECT count(*) AS n, min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
+       min(price_low) AS p_min, max(price_high) AS p_max,
+       min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
+FROM mart.liq_heatmap
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+"""
+
+
+HOUR_MS = 3_600_000
+MAX_BINS = 1200  # a cube's price bins at most (HeatCube.load)
+
+
+class NotHeld(LookupError):
+    """A cube's steps before those it holds were asked for, and it cannot load them."""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A cube's steps and price bins, from its rows' extent (`_grid`)."""
+
+    t0_ms: int
+    steps: int
+    p0: float
+    pw: float
+    bins: int
+
+
+def _grid(
+    t_min: int, t_max: int, p_min: float, p_max: float, width: float, max_bins: int, step: int
+) -> _Grid:
+    """The grid of rows from t_min to t_max (epoch ms) priced p_min..p_max in bins of `width`
+    (merged by an integer factor when more than `max_bins` would be needed)."""
+    if not width > 0:
+        width = 1.0
+    factor = max(1, int(np.ceil((p_max - p_min) / width / max_bins)))
+    pw = width * factor
+    p0 = np.floor(p_min / pw) * pw
+    t0 = int(t_min // step * step)
+    return _Grid(
+        t0_ms=t0,
+        steps=int((t_max - t0) // step) + 1,
+        p0=float(p0),
+        pw=float(pw),
+        bins=int(np.ceil((p_max - p0) / pw)) + 1,
+    )
 
 
 @dataclass
@@ -243,37 +287,41 @@ class HeatCube:
     Built once per site build, so each page slices numpy arrays instead of re-querying
     a year of rows per timeframe. Price bins are the mart's bins, merged by an integer
     factor when the price range would otherwise need more than `max_bins` columns.
+    A cube may hold only its last steps (`load_recent`: from step `held_from` on, the
+    arrays' row 0): its grid is still that of every step, and `held` loads the rest on
+    first need.
     """
 
     t0_ms: int  # start of step 0
     p0: float  # lower edge of bin 0
     pw: float  # bin width
-    long: np.ndarray  # float32 [steps, bins]
+    long: np.ndarray  # float32 [steps held, bins]
     short: np.ndarray
     step_ms: int = 3_600_000  # one row per hour (or per `step_ms`)
-    # time means of whole groups of steps over every bin, by (side, steps per group, first
-    # step of the first group): what every window of that grouping slices (`group_means`)
-    means: dict[tuple[str, int, int], np.ndarray] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    held_from: int = 0  # the first step the arrays hold
+    # loads the whole cube (its every step) when a step before `held_from` is asked for
+    whole: Callable[[], HeatCube | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def hours(self) -> int:
-        return self.long.shape[0]
+        """Steps of the cube (held or not)."""
+        return self.held_from + self.long.shape[0]
 
-    def group_means(self, side: str, ft: int, phase: int) -> np.ndarray:
-        """Mean of each group of `ft` steps (starting at step `phase`) of `side` ('long' or
-        'short') in every bin, [group, bin], computed once per cube: the heatmap windows of
-        a year of pages slice it instead of averaging their own hours again (the same
-        float32 sums, step by step in order, charts.heatmap._reduce)."""
-        key = (side, ft, phase)
-        if key not in self.means:
-            arr = getattr(self, side)
-            n = (arr.shape[0] - phase) // ft
-            if len(self.means) >= GROUP_MEANS_KEPT:
-                del self.means[next(iter(self.means))]  # the oldest grouping
-            self.means[key] = arr[phase : phase + n * ft].reshape(n, ft, arr.shape[1]).mean(axis=1)
-        return self.means[key]
+    @property
+    def bins(self) -> int:
+        return self.long.shape[1]
+
+    def held(self, side: str, h0: int, h1: int) -> np.ndarray:
+        """Steps h0..h1 of `side` ('long' or 'short'), every bin; the cube's earlier steps
+        are loaded first when h0 is before those it holds (`whole`)."""
+        if h0 < self.held_from:
+            full = self.whole() if self.whole is not None else None
+            if full is None or (full.t0_ms, full.p0, full.pw, full.hours, full.bins) != (
+                self.t0_ms, self.p0, self.pw, self.hours, self.bins
+            ):  # fmt: skip
+                raise NotHeld(f"steps from {h0} of a cube holding them from {self.held_from}")
+            self.long, self.short, self.held_from = full.long, full.short, 0
+        return getattr(self, side)[h0 - self.held_from : h1 - self.held_from]
 
     @classmethod
     def load(
@@ -282,7 +330,7 @@ class HeatCube:
         symbol: str,
         t_from: datetime,
         t_to: datetime,
-        max_bins: int = 1200,
+        max_bins: int = MAX_BINS,
         view: tuple[str, str] | None = None,
         step_ms: int = 3_600_000,
         venue: str = AGGREGATE_VENUE,
@@ -309,31 +357,91 @@ class HeatCube:
             return None
         lo = np.asarray(res["price_low"], dtype=np.float64)
         hi = np.asarray(res["price_high"], dtype=np.float64)
-        width = float(np.median(hi - lo))
-        if not width > 0:
-            width = 1.0
-        pmin, pmax = float(lo.min()), float(hi.max())
-        factor = max(1, int(np.ceil((pmax - pmin) / width / max_bins)))
-        pw = width * factor
-        p0 = np.floor(pmin / pw) * pw
-        n_bins = int(np.ceil((pmax - p0) / pw)) + 1
-        hour = step_ms
-        t0 = int(t.min() // hour * hour)
-        n_hours = int((t.max() - t0) // hour) + 1
-        hi_idx = ((t - t0) // hour).astype(np.int64)
+        g = _grid(
+            int(t.min()),
+            int(t.max()),
+            float(lo.min()),
+            float(hi.max()),
+            float(np.median(hi - lo)),
+            max_bins,
+            step_ms,
+        )
+        return cls._filled(g, res, t, lo, hi, 0, step_ms)
+
+    @classmethod
+    def load_recent(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        recent_from: datetime,
+        venue: str = AGGREGATE_VENUE,
+    ) -> HeatCube | None:
+        """`load(conn, symbol, t_from, t_to, venue=venue)` holding only the hours from
+        `recent_from` on (`held_from`): the grid from the rows' extent (one aggregate), the
+        values from the recent rows alone, each cell the same float32 (the same rows summed
+        in the same order). Bins of more than one width (the grid then takes their median):
+        every row is read, as `load` does."""
+        whole = partial(cls.load, conn, symbol, t_from, t_to, venue=venue)
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        try:
+            n, t_min, t_max, p_min, p_max, w_min, w_max = conn.execute(
+                HEATMAP_EXTENT, params
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+        if not n:
+            return None
+        if w_min != w_max or recent_from <= t_from:
+            return whole()
+        g = _grid(t_min, t_max, p_min, p_max, w_min, MAX_BINS, HOUR_MS)
+        recent_ms = int(recent_from.replace(tzinfo=UTC).timestamp() * 1000)
+        held_from = max(0, (recent_ms - g.t0_ms) // HOUR_MS)
+        res = conn.execute(HEATMAP_RANGE, {**params, "t_from": recent_from}).fetchnumpy()
+        t = np.asarray(res["t"], dtype=np.int64)
+        lo = np.asarray(res["price_low"], dtype=np.float64)
+        hi = np.asarray(res["price_high"], dtype=np.float64)
+        cube = cls._filled(g, res, t, lo, hi, min(held_from, g.steps), HOUR_MS)
+        cube.whole = whole
+        return cube
+
+    @classmethod
+    def _filled(
+        cls,
+        g: _Grid,
+        res: dict[str, np.ndarray],
+        t: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        held_from: int,
+        step_ms: int,
+    ) -> HeatCube:
+        """The cube of grid `g` holding steps from `held_from` on, from rows `res` (every
+        row of those steps, times `t`, bin edges `lo`, `hi`)."""
+        hi_idx = ((t - g.t0_ms) // step_ms).astype(np.int64) - held_from
         # centre of each mart bin decides which working bin it lands in
-        bi = np.clip(((lo + hi) / 2 - p0) // pw, 0, n_bins - 1).astype(np.int64)
-        flat = hi_idx * n_bins + bi
-        size = n_hours * n_bins
+        bi = np.clip(((lo + hi) / 2 - g.p0) // g.pw, 0, g.bins - 1).astype(np.int64)
+        flat = hi_idx * g.bins + bi
+        n_steps = g.steps - held_from
+        size = n_steps * g.bins
         # each side summed in doubles, then kept as float32 before the other is summed (a
         # year's double grid is some 80 MB: one at a time, not both)
         longs, shorts = (
             np.bincount(flat, weights=np.asarray(res[side]), minlength=size)
-            .reshape(n_hours, n_bins)
+            .reshape(n_steps, g.bins)
             .astype(np.float32)
             for side in ("long_notional", "short_notional")
         )
-        return cls(t0_ms=t0, p0=float(p0), pw=float(pw), long=longs, short=shorts, step_ms=step_ms)
+        return cls(
+            t0_ms=g.t0_ms,
+            p0=g.p0,
+            pw=g.pw,
+            long=longs,
+            short=shorts,
+            step_ms=step_ms,
+            held_from=held_from,
+        )
 
 
 def hourly_ohlc(
