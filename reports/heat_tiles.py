@@ -122,22 +122,14 @@ def month_tiles(
     if base is None:
         return None
     views: dict[str, dict] = {}
-    for scenario, layer in LAYER_VIEWS:
-        if (scenario, layer) == ("base", "all"):
-            continue
-        vc = queries.HeatCube.load(
-            conn,
-            symbol,
-            a,
-            b,
-            max_bins=NATIVE_BINS,
-            view=(scenario, layer),
-            step_ms=LAYER_STEP_MS,
-            venue=venue,
-        )
-        t = _tile(vc) if vc is not None else None
+    names = [f"{sc}/{layer}" for sc, layer in LAYER_VIEWS if (sc, layer) != ("base", "all")]
+    cubes = queries.HeatCube.load_views(
+        conn, symbol, a, b, names, max_bins=NATIVE_BINS, step_ms=LAYER_STEP_MS, venue=venue
+    )
+    for name, vc in cubes.items():
+        t = _tile(vc)
         if t is not None:
-            views[f"{scenario}/{layer}"] = t
+            views[name] = t
     ohlc = queries.hourly_ohlc(conn, symbol, a, b, venue)
     return {
         "month": month_id(month),

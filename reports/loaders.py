@@ -206,22 +206,16 @@ def load_price_history(
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
     # layer views: only as far back as the longest timeframe that offers them
     v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
-    views = {}
-    for scenario, layer in LAYER_VIEWS:
-        if (scenario, layer) == ("base", "all"):
-            continue
-        c = queries.HeatCube.load(
-            conn,
-            data.symbol,
-            v_from,
-            t_to,
-            max_bins=600,
-            view=(scenario, layer),
-            step_ms=LAYER_STEP_MS,
-            venue=data.venue,
-        )
-        if c is not None:
-            views[f"{scenario}/{layer}"] = c
+    views = queries.HeatCube.load_views(
+        conn,
+        data.symbol,
+        v_from,
+        t_to,
+        [f"{sc}/{layer}" for sc, layer in LAYER_VIEWS if (sc, layer) != ("base", "all")],
+        max_bins=600,
+        step_ms=LAYER_STEP_MS,
+        venue=data.venue,
+    )
     return PriceHistory(
         cube=cube,
         hour_x=hour_x,

@@ -6,7 +6,7 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -70,11 +70,12 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
+# every view at once (HeatCube.load_views splits them)
 LAYER_HEATMAP_RANGE = """
-SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
+SELECT scenario || '/' || layer AS view, epoch_ms(ts) AS t, price_low, price_high,
+       long_notional, short_notional
 FROM mart.liq_layer_heatmap
-WHERE venue = $venue AND symbol = $symbol AND scenario = $scenario AND layer = $layer
-  AND ts >= $t_from AND ts < $t_to
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
 """
 
 LAYER_MAP_DAY = """
@@ -331,27 +332,50 @@ class HeatCube:
         t_from: datetime,
         t_to: datetime,
         max_bins: int = MAX_BINS,
-        view: tuple[str, str] | None = None,
-        step_ms: int = 3_600_000,
         venue: str = AGGREGATE_VENUE,
     ) -> HeatCube | None:
-        """The base/all hourly heatmap, or with `view` = (scenario, layer) that view's rows of
-        `mart.liq_layer_heatmap` on `step_ms` steps (None when there are no rows, or the
-        warehouse predates the layer mart)."""
-        params: dict[str, Any] = {
-            "venue": venue,
-            "symbol": symbol,
-            "t_from": t_from,
-            "t_to": t_to,
-        }
-        sql = HEATMAP_RANGE
-        if view is not None:
-            sql = LAYER_HEATMAP_RANGE
-            params.update(scenario=view[0], layer=view[1])
+        """The base/all hourly heatmap (None when there are no rows or no such mart)."""
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
         try:
-            res = conn.execute(sql, params).fetchnumpy()
+            res = conn.execute(HEATMAP_RANGE, params).fetchnumpy()
         except duckdb.CatalogException:
             return None
+        return cls._of_rows(res, max_bins, HOUR_MS)
+
+    @classmethod
+    def load_views(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        views: Iterable[str],
+        max_bins: int = MAX_BINS,
+        step_ms: int = 3_600_000,
+        venue: str = AGGREGATE_VENUE,
+    ) -> dict[str, HeatCube]:
+        """Each of `views` ("scenario/layer") of `mart.liq_layer_heatmap` as a cube on
+        `step_ms` steps, from one query: a view's rows are those its own query would give,
+        in the same order. Views without rows are left out (all of them when the warehouse
+        predates the layer mart)."""
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        try:
+            res = conn.execute(LAYER_HEATMAP_RANGE, params).fetchnumpy()
+        except duckdb.CatalogException:
+            return {}
+        names = np.asarray(res.pop("view"), dtype=object)
+        out = {}
+        for v in views:
+            mine = names == v
+            cube = cls._of_rows({k: c[mine] for k, c in res.items()}, max_bins, step_ms)
+            if cube is not None:
+                out[v] = cube
+        return out
+
+    @classmethod
+    def _of_rows(cls, res: dict[str, np.ndarray], max_bins: int, step_ms: int) -> HeatCube | None:
+        """The cube of every row of `res` (t, price_low, price_high and the notionals), on
+        a grid of their extent; None without rows."""
         t = np.asarray(res["t"], dtype=np.int64)
         if t.size == 0:
             return None

@@ -167,7 +167,8 @@ def test_realized_range_gives_each_days_own_rows(warehouse) -> None:
 def test_a_cube_holding_its_last_hours_is_the_whole_cube(warehouse, tmp_path) -> None:
     """A heatmap cube loaded from its rows' extent and its last hours only has the whole
     cube's grid and the very float32 bits of its hours; asked for an earlier hour, it loads
-    the rest and is then the whole cube. Bins of two widths: every row is read."""
+    the rest and is then the whole cube. Bins of two widths: every row is read. The layer
+    views read in one query are each the cube of the view's own query."""
     db, days = warehouse
     t_from = queries.day_start(days[0] - timedelta(days=3))
     t_to = queries.day_end(days[-1])
@@ -188,6 +189,25 @@ def test_a_cube_holding_its_last_hours_is_the_whole_cube(warehouse, tmp_path) ->
             earlier = part.held("short", 0, 30)  # every hour loaded
             assert part.held_from == 0 and earlier.tobytes() == whole.short[:30].tobytes()
             assert part.long.tobytes() == whole.long.tobytes()
+        # the layer views read at once: each the cube of its own rows
+        views = queries.HeatCube.load_views(
+            conn, SYMBOL, t_from, t_to, ["never_close/all", "base/high", "x/y"], 600, 4 * 3600_000
+        )
+        assert list(views) == ["never_close/all", "base/high"]
+        for name, cube in views.items():
+            sc, layer = name.split("/")
+            own = conn.execute(
+                "SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional "
+                "FROM mart.liq_layer_heatmap WHERE venue = 'all' AND symbol = ? "
+                "AND scenario = ? AND layer = ? AND ts >= ? AND ts < ?",
+                [SYMBOL, sc, layer, t_from, t_to],
+            ).fetchnumpy()
+            mine = queries.HeatCube._of_rows(own, 600, 4 * 3600_000)
+            assert (cube.t0_ms, cube.p0, cube.pw, cube.hours, cube.step_ms) == (
+                mine.t0_ms, mine.p0, mine.pw, mine.hours, mine.step_ms
+            )  # fmt: skip
+            assert cube.long.tobytes() == mine.long.tobytes() and cube.long.any()
+            assert cube.short.tobytes() == mine.short.tobytes()
     finally:
         conn.close()
     mixed = tmp_path / "mixed.duckdb"
