@@ -70,12 +70,14 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
-# every view at once (HeatCube.load_views splits them)
+# the views of `$views` ("scenario/layer") at once, each row with its view's place in the
+# list (1-based: HeatCube.load_views splits them)
 LAYER_HEATMAP_RANGE = """
-SELECT scenario || '/' || layer AS view, epoch_ms(ts) AS t, price_low, price_high,
-       long_notional, short_notional
+SELECT list_position($views, scenario || '/' || layer) AS view, epoch_ms(ts) AS t,
+       price_low, price_high, long_notional, short_notional
 FROM mart.liq_layer_heatmap
 WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+  AND list_contains($views, scenario || '/' || layer)
 """
 
 LAYER_MAP_DAY = """
@@ -358,16 +360,20 @@ class HeatCube:
         `step_ms` steps, from one query: a view's rows are those its own query would give,
         in the same order. Views without rows are left out (all of them when the warehouse
         predates the layer mart)."""
+        views = list(views)
         params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
         try:
-            res = conn.execute(LAYER_HEATMAP_RANGE, params).fetchnumpy()
+            res = conn.execute(LAYER_HEATMAP_RANGE, {**params, "views": views}).fetchnumpy()
         except duckdb.CatalogException:
             return {}
-        names = np.asarray(res.pop("view"), dtype=object)
+        # each view's rows side by side, in their order (a stable sort by view)
+        place = np.asarray(res.pop("view"), dtype=np.int64)
+        order = np.argsort(place, kind="stable")
+        bounds = np.searchsorted(place[order], np.arange(1, len(views) + 2))
         out = {}
-        for v in views:
-            mine = names == v
-            cube = cls._of_rows({k: c[mine] for k, c in res.items()}, max_bins, step_ms)
+        for i, v in enumerate(views):
+            rows = order[bounds[i] : bounds[i + 1]]
+            cube = cls._of_rows({k: c[rows] for k, c in res.items()}, max_bins, step_ms)
             if cube is not None:
                 out[v] = cube
         return out
