@@ -8,7 +8,7 @@ pages and cards below only read these; every query is in `reports.queries`.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -111,12 +111,21 @@ def _month_rows(
     return held[1].of(d)
 
 
+def _day_rows(data: MartData, key: tuple[str, date], read: Callable[[], list[Record]]):
+    """The rows `read` gives, read once per build of a few days (`data.maps["days"]`): the
+    latest day's map is asked for by its page, the latest file and the overview."""
+    held = data.maps.setdefault("days", {})
+    if key not in held:
+        held[key] = read()
+    return held[key]
+
+
 def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
     """`liq_map_rows` of the symbol and venue of `data`; when the build renders many days
     (`data.maps["bulk"]`), from one query for the month of `d` (`_month_rows`), else one
     query for the day."""
     if not data.maps.get("bulk"):
-        return liq_map_rows(conn, data.symbol, d, data.venue)
+        return _day_rows(data, ("map", d), lambda: liq_map_rows(conn, data.symbol, d, data.venue))
     return _month_rows(conn, data, d, "map", queries.LIQ_MAP_RANGE)
 
 
@@ -124,7 +133,9 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
     """`layer_map_rows` of the symbol and venue of `data`, one query for the month of `d`
     when the build renders many days (`_month_rows`)."""
     if not data.maps.get("bulk"):
-        return layer_map_rows(conn, data.symbol, d, data.venue)
+        return _day_rows(
+            data, ("layers", d), lambda: layer_map_rows(conn, data.symbol, d, data.venue)
+        )
     try:
         return _month_rows(conn, data, d, "layers", queries.LAYER_MAP_RANGE)
     except duckdb.CatalogException:
@@ -135,7 +146,7 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
 def drop_month_rows(data: MartData) -> None:
     """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold and the build's
     realized rows (a symbol done)."""
-    for kind in ("map", "layers", "realized"):
+    for kind in ("map", "layers", "realized", "days", "extents"):
         data.maps.pop(kind, None)
 
 
@@ -198,7 +209,16 @@ def load_price_history(
     t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
     t_to = queries.day_end(max(days))
     held_from = queries.day_start(min(days) - timedelta(days=HELD_DAYS))
-    cube = queries.HeatCube.load_recent(conn, data.symbol, t_from, t_to, held_from, data.venue)
+    # the extents of every venue of the symbol, read once for all of them when the build
+    # shares a dict between them (`data.maps["extents"]`)
+    shared = data.maps.get("extents")
+    if shared is None:
+        shared = {}
+    if (t_from, t_to) not in shared:
+        shared[(t_from, t_to)] = queries.heat_extents(conn, data.symbol, t_from, t_to)
+    cube = queries.HeatCube.load_recent(
+        conn, data.symbol, t_from, t_to, held_from, data.venue, shared[(t_from, t_to)]
+    )
     # one hour more, so a window's line starts at its left edge
     hour_x, hour_c = queries.hourly_closes(
         conn, data.symbol, t_from - timedelta(hours=1), t_to, data.venue

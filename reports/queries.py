@@ -6,7 +6,7 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -234,13 +234,29 @@ def hourly_closes(
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
-HEATMAP_EXTENT = """
-SELECT count(*) AS n, min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
+# each venue's (the aggregate's too) rows' extent: one scan of the symbol's rows
+HEATMAP_EXTENTS = """
+SELECT venue, count(*) AS n, min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
        min(price_low) AS p_min, max(price_high) AS p_max,
        min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
 FROM mart.liq_heatmap
-WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to
+GROUP BY venue
 """
+
+Extent = tuple[int, int, int, float, float, float, float]  # n, t_min, t_max, p_min, ...
+
+
+def heat_extents(
+    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+) -> dict[str, Extent]:
+    """Venue -> (rows, first and last time (epoch ms), lowest and highest price, narrowest
+    and widest bin) of the symbol's `mart.liq_heatmap` rows in [t_from, t_to)."""
+    params = {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+    try:
+        return {r[0]: r[1:] for r in conn.execute(HEATMAP_EXTENTS, params).fetchall()}
+    except duckdb.CatalogException:
+        return {}
 
 
 HOUR_MS = 3_600_000
@@ -407,22 +423,21 @@ class HeatCube:
         t_to: datetime,
         recent_from: datetime,
         venue: str = AGGREGATE_VENUE,
+        extents: Mapping[str, Extent] | None = None,
     ) -> HeatCube | None:
         """`load(conn, symbol, t_from, t_to, venue=venue)` holding only the hours from
-        `recent_from` on (`held_from`): the grid from the rows' extent (one aggregate), the
-        values from the recent rows alone, each cell the same float32 (the same rows summed
-        in the same order). Bins of more than one width (the grid then takes their median):
-        every row is read, as `load` does."""
+        `recent_from` on (`held_from`): the grid from the rows' extent (`extents`, the
+        symbol's `heat_extents` of the same span, read when not given), the values from the
+        recent rows alone, each cell the same float32 (the same rows summed in the same
+        order). Bins of more than one width (the grid then takes their median): every row
+        is read, as `load` does."""
         whole = partial(cls.load, conn, symbol, t_from, t_to, venue=venue)
         params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
-        try:
-            n, t_min, t_max, p_min, p_max, w_min, w_max = conn.execute(
-                HEATMAP_EXTENT, params
-            ).fetchone()
-        except duckdb.CatalogException:
+        if extents is None:
+            extents = heat_extents(conn, symbol, t_from, t_to)
+        if venue not in extents:
             return None
-        if not n:
-            return None
+        _, t_min, t_max, p_min, p_max, w_min, w_max = extents[venue]
         if w_min != w_max or recent_from <= t_from:
             return whole()
         g = _grid(t_min, t_max, p_min, p_max, w_min, MAX_BINS, HOUR_MS)

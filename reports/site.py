@@ -273,9 +273,11 @@ def _build_symbol(
         if bulk
         else None
     )
+    extents: dict = {}  # the heatmap's extents, read once for every venue (reports.loaders)
     for part in (data, *venues.per_venue.values()):
         part.maps["bulk"] = bulk
         part.maps["realized"] = realized
+        part.maps["extents"] = extents
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
