@@ -21,7 +21,7 @@ from PIL import Image
 from reports import queries
 from reports.charts.spec import code_column
 from reports.loaders import LAYER_STEP_MS
-from reports.notation import chart_price
+from reports.notation import chart_price_decimals
 from transforms.model.layers import LAYER_VIEWS
 
 LOG_DECADES = 5.0  # values below top / 10^5 are drawn as nothing
@@ -131,6 +131,7 @@ def month_tiles(
         if t is not None:
             views[name] = t
     ohlc = queries.hourly_ohlc(conn, symbol, a, b, venue)
+    nd = chart_price_decimals()  # chart_price, its decimals looked up once
     return {
         "month": month_id(month),
         "base": base,
@@ -138,7 +139,7 @@ def month_tiles(
         "ohlc": {
             "x": code_column([int(x) for x in ohlc["x"].tolist()]),
             **{
-                k: code_column([chart_price(float(v)) for v in ohlc[k].tolist()])
+                k: code_column([round(v, nd) for v in ohlc[k].tolist()])
                 for k in ("o", "h", "l", "c")
             },
         },
