@@ -281,9 +281,11 @@ def _build_symbol(
         if bulk
         else None
     )
+    extents: dict = {}  # the heatmap's extents, read once for every venue (reports.loaders)
     for held in (data, *venues.per_venue.values()):
         held.maps["bulk"] = bulk
         held.maps["realized"] = realized
+        held.maps["extents"] = extents
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic, part)

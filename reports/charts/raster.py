@@ -102,15 +102,11 @@ def raster_layer(
     }
 
 
-def raster_geometry(
-    grid: np.ndarray, *, t0: int, tstep: int, p0: float, pstep: float, vmax: bool = True
-) -> dict:
+def raster_geometry(cols: int, rows: int, *, t0: int, tstep: int, p0: float, pstep: float) -> dict:
     """One layer of a heatmap window as the page composes it from the shared heat tiles
-    (reports.heat_tiles): its columns and rows; `vmax` is the server's own 99th percentile
-    of the same grid, when asked for (the page computes the colour scale from the tiles)."""
-    cols, rows = grid.shape
+    (reports.heat_tiles): `cols` columns of `tstep` ms from t0, `rows` rows of pstep from p0
+    (the page computes the values and their colour scale from the tiles)."""
     return {
-        **({"vmax": window_vmax(grid)} if vmax else {}),
         "t0": int(t0),
         "tstep": int(tstep),
         "cols": int(cols),
