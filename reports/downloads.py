@@ -3,7 +3,10 @@
 Each month of a symbol has one folder, `<SYMBOL>/downloads/YYYY-MM/`, and each file in it
 holds the aggregate (`venue` = `all`) and, with two or more venues, every venue alone, by a
 `venue` column, each row once: the liquidation maps (`liq_map.parquet`, every price band of
-every day, `mart.liq_map`), the scenario rows (`scenarios.parquet`, `mart.daily_metrics`),
+every day, `mart.liq_map`; with two or more venues only the venues' rows: the aggregate's are
+their sums, a third of the file, which docs/api/liq_map.sql adds back with the running sums),
+the scenario rows (`scenarios.parquet`, `mart.daily_metrics` but the columns that are
+arithmetic on the others, SCENARIOS_DERIVED, which docs/api/scenarios.sql adds back),
 each day's figures as the pages print them (`daily.csv`) and the swings confirmed in the
 month (`moves.csv`, `mart.moves`, each swing once; the running swing is left out, the next
 day's run replaces it). A day page, a venue's page and the archive link the month's files.
@@ -160,12 +163,28 @@ def month_days(data: MartData, month: date) -> list[date]:
     return [d for d in data.days if month <= d < end]
 
 
+#: the scenario rows' columns left out of scenarios.parquet: arithmetic on its other columns,
+#: as the model computes them, which docs/api/scenarios.sql adds back (~28 % of the file)
+SCENARIOS_DERIVED = (
+    "shorts_per_long",
+    "log_imbalance",
+    "shorts_per_long_5pct",
+    "shorts_per_long_10pct",
+    *[
+        f"{k}_{side}_pct"
+        for k in ("nearest_cluster", "peak_cluster", "p90")
+        for side in ("above", "below")
+    ],
+)
+
+
 def month_tables(
     conn: duckdb.DuckDBPyConnection, parts: list[MartData], month: date
 ) -> dict[str, pa.Table]:
     """Download name -> table for `month`, every part (the aggregate first, then each venue
-    alone) in one table with a `venue` column: the maps and scenario rows straight from the
-    marts, each day's figures as the pages print them, and the swings confirmed in the
+    alone) in one table with a `venue` column: the maps (each venue alone when there are two
+    or more) and scenario rows (but SCENARIOS_DERIVED) straight from the marts, each day's
+    figures as the pages print them, and the swings confirmed in the
     month ("moves", only when there are any; the symbol's first month also holds those
     confirmed before it). Empty when no part has a day in `month`."""
     if not any(month_days(p, month) for p in parts):
@@ -177,9 +196,13 @@ def month_tables(
         "day_from": month if month > first else date.min,
         "day_to": next_month(month),
     }
+    # the maps of each venue alone: the aggregate's rows are their sums (docs/api/liq_map.sql)
+    map_venues = [p.venue for p in parts[1:]] or params["venues"]
     tables = {
-        "liq_map": queries.arrow(conn, queries.LIQ_MAP_MONTH, **params),
-        "scenarios": queries.arrow(conn, queries.SCENARIOS_MONTH, **params),
+        "liq_map": queries.arrow(conn, queries.LIQ_MAP_MONTH, **{**params, "venues": map_venues}),
+        "scenarios": queries.arrow(conn, queries.SCENARIOS_MONTH, **params).drop_columns(
+            list(SCENARIOS_DERIVED)
+        ),
         "daily": pa.Table.from_pylist(
             [
                 {"venue": p.venue, **daily_row(p.base(d))}

@@ -102,7 +102,7 @@ NOT_PROVISIONAL_M = """
   )"""
 
 # The cumulative columns are left out: they are running sums of the notionals, ~46 % of the
-# file's bytes, and docs/api/liq_map_cumulative.sql rebuilds them from the file (tested).
+# file's bytes, and docs/api/liq_map.sql rebuilds them from the file (tested).
 LIQ_MAP_MONTH = f"""
 SELECT venue, day, price_low, price_high, long_notional, short_notional,
        spot_price, params_hash

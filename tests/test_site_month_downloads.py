@@ -6,6 +6,7 @@ from scratch."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from datetime import date
@@ -15,6 +16,7 @@ import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from reports.downloads import SCENARIOS_DERIVED
 from reports.site import build_site
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse, drop_days_after
 
@@ -90,11 +92,14 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
 
 
 # what each month file must hold, straight from the marts: every venue of the site
-# (the aggregate and each venue alone), days of the month (the first month also from before)
+# (the aggregate and each venue alone), days of the month (the first month also from before).
+# The Parquet files are read through their documented queries (docs/api/*.sql), which add
+# back what the file leaves out: the map's aggregate rows and running sums, the scenario
+# rows' ratios and distances (1e-9 relative: sums and logs in another order or library).
 MART_ROWS = {
     "liq_map.parquet": """
         SELECT venue, day, price_low, price_high, long_notional, short_notional,
-               spot_price, params_hash
+               spot_price, params_hash, long_cum_from_spot, short_cum_from_spot
         FROM mart.liq_map WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "scenarios.parquet": """
         SELECT * FROM mart.daily_metrics WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
@@ -107,6 +112,46 @@ MART_ROWS = {
         FROM mart.daily_metrics
         WHERE symbol = $symbol AND scenario = 'base' AND day >= $lo AND day < $hi""",
 }
+API_SQL = Path(__file__).resolve().parents[1] / "docs" / "api"
+# a Parquet download's documented query, and the columns its file itself leaves out
+DOCUMENTED = {
+    "liq_map.parquet": (
+        API_SQL / "liq_map.sql",
+        {"long_cum_from_spot", "short_cum_from_spot"},
+    ),
+    "scenarios.parquet": (API_SQL / "scenarios.sql", set(SCENARIOS_DERIVED)),
+}
+
+
+def _same(got: tuple, want: tuple) -> bool:
+    """Equal rows, floats within 1e-9 relative."""
+    return all(
+        abs(a - b) <= 1e-9 * max(abs(b), 1.0)
+        if isinstance(a, float) and isinstance(b, float) and not (math.isnan(a) or math.isnan(b))
+        else a == b
+        for a, b in zip(got, want, strict=True)
+    )
+
+
+def _by_key(rows: list[tuple], venue: int) -> list[tuple]:
+    """Rows by venue, then their first columns (day, price band or scenario)."""
+    return sorted(rows, key=lambda r: repr((r[venue], r[:4])))
+
+
+def _read(conn: duckdb.DuckDBPyConnection, path: Path, names: list[str]) -> list[tuple]:
+    """The file's rows of `names`: a Parquet download through its documented query."""
+    if path.name in DOCUMENTED:
+        sql, left_out = DOCUMENTED[path.name]
+        in_file = {
+            c[0]
+            for c in conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        }
+        assert left_out and not left_out & in_file, path
+        conn.execute("SET VARIABLE path = ?", [str(path)])
+        source = f"({sql.read_text().strip().rstrip(';')})"
+    else:
+        source = f"read_csv('{path}')"
+    return conn.execute(f"SELECT {', '.join(names)} FROM {source}").fetchall()
 
 
 def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_venue_site):
@@ -127,21 +172,29 @@ def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_v
                     assert not path.exists()
                     continue
                 names = [c[0] for c in conn.description]
-                read = "read_parquet" if name.endswith(".parquet") else "read_csv"
-                got = conn.execute(
-                    f"SELECT {', '.join(names)} FROM {read}(?)", [str(path)]
-                ).fetchall()
+                got = _read(conn, path, names)
                 assert len(set(got)) == len(got), (month, name)  # no row twice
-                assert sorted(got, key=repr) == sorted(want, key=repr), (month, name)
+                assert len(got) == len(want), (month, name)
                 venue = names.index("venue")
+                for g, w in zip(_by_key(got, venue), _by_key(want, venue), strict=True):
+                    assert _same(g, w), (month, name, g, w)
                 every = {"all", "binance"} if name == "moves.csv" else {"all", "binance", "bybit"}
                 assert {r[venue] for r in got} >= every, (month, name)
-            # the files carry the source: every row marked synthetic
+            # the map holds each venue alone (the aggregate's rows are their sums); every row
+            # is marked synthetic
+            maps = root / month / "liq_map.parquet"
             marks = conn.execute(
-                "SELECT DISTINCT synthetic_data FROM read_parquet(?)",
-                [str(root / month / "liq_map.parquet")],
+                "SELECT DISTINCT venue, synthetic_data FROM read_parquet(?) ORDER BY venue",
+                [str(maps)],
             ).fetchall()
-            assert marks == [(True,)]
+            assert marks == [("binance", True), ("bybit", True)]
+            got = conn.execute(
+                "SELECT count(*), count(*) FILTER (long_cum_from_spot > 0),"
+                " count(*) FILTER (short_cum_from_spot > 0) FROM (SELECT * FROM mart.liq_map"
+                " WHERE symbol = ? AND venue = 'all' AND day >= ? AND day < ?)",
+                [SYMBOL, lo, hi],
+            ).fetchone()
+            assert min(got) > 0  # the rebuilt aggregate and running sums were compared
     finally:
         conn.close()
     # the venue split's figures live in the month's daily.csv: no per-venue copy
@@ -185,34 +238,3 @@ def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
     assert not (out / SYMBOL / "venues.csv").exists()
     pages = [p.read_text() for p in out.rglob("*.html")]
     assert not [p for p in pages if f"{SYMBOL}/daily.csv" in p or "/venues.csv" in p]
-
-
-CUMULATIVE_SQL = Path(__file__).resolve().parents[1] / "docs" / "api" / "liq_map_cumulative.sql"
-MART_CUMULATIVE = """
-    SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot
-    FROM mart.liq_map WHERE symbol = $symbol ORDER BY venue, day, price_low"""
-
-
-def test_the_documented_query_rebuilds_the_maps_cumulative_columns(two_venue_site):
-    """The download leaves out the map's running sums; docs/api/liq_map_cumulative.sql, run
-    on the month files, gives the mart's (1e-9 relative: summed in another order)."""
-    out, wh = two_venue_site
-    conn = duckdb.connect(str(wh.path), read_only=True)
-    try:
-        documented = CUMULATIVE_SQL.read_text().strip().rstrip(";")
-        got = []
-        for path in sorted((out / SYMBOL / "downloads").glob("*/liq_map.parquet")):
-            conn.execute("SET VARIABLE path = ?", [str(path)])
-            got += conn.execute(
-                "SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot"
-                f" FROM ({documented})"
-            ).fetchall()
-        want = conn.execute(MART_CUMULATIVE, {"symbol": SYMBOL}).fetchall()
-    finally:
-        conn.close()
-    assert len(got) == len(want) > 0
-    assert any(r[3] > 0 for r in want) and any(r[4] > 0 for r in want)
-    for g, w in zip(sorted(got, key=lambda r: r[:3]), want, strict=True):
-        assert (g[0], g[1], g[2]) == (w[0], w[1], w[2])
-        for a, b in zip(g[3:], w[3:], strict=True):
-            assert abs(a - b) <= 1e-9 * max(abs(b), 1.0), (g, w)
