@@ -60,20 +60,19 @@ DAILY_COLUMNS = (
     "funding_state",
     "longs_at_risk_5pct",
     "shorts_at_risk_5pct",
-    "shorts_per_long_5pct",
     "longs_at_risk_10pct",
     "shorts_at_risk_10pct",
-    "shorts_per_long_10pct",
     "longs_at_risk",
     "shorts_at_risk",
-    "shorts_per_long",
     "nearest_cluster_above_price",
     "nearest_cluster_below_price",
     "p90_above_price",
     "p90_below_price",
 )
 #: the imbalance as printed, one column per window: (column, window; None = whole map).
-#: The text says the heavier side ("1.4:1 shorts"), the column name the window.
+#: The text says the heavier side ("1.4:1 shorts"), the column name the window; the ratio
+#: itself is the shorts and longs at risk beside it divided (scenarios.parquet's
+#: `shorts_per_long*` through docs/api/scenarios.sql), not a column of its own.
 IMBALANCE_COLUMNS = (
     ("imbalance_5pct", "5pct"),
     ("imbalance_10pct", "10pct"),
