@@ -16,8 +16,10 @@ import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from reports.datafiles import whatif_bands
 from reports.downloads import SCENARIOS_DERIVED
 from reports.site import build_site
+from tests.site_data import data_file
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse, drop_days_after
 
 START = date(2026, 1, 27)  # six days: January's last five and February's first
@@ -51,16 +53,13 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     daily = pacsv.read_csv(jan / "daily.csv").to_pylist()
     assert [str(r["day"]) for r in daily] == [d.isoformat() for d in days[:-1]]
     assert all(r["synthetic_data"] for r in daily)
-    maps = pq.read_table(jan / "liq_map.parquet")
-    assert sorted({str(d) for d in maps.column("day").to_pylist()}) == [
-        d.isoformat() for d in days[:-1]
-    ]
+    assert not (jan / "liq_map.parquet").exists()  # the maps: the data API's day files
     scen = pq.read_table(jan / "scenarios.parquet").to_pylist()
     assert sorted({str(r["day"]) for r in scen}) == [d.isoformat() for d in days[:-1]]
     assert all(r["synthetic_data"] for r in scen)
     # nothing beside the day pages: their links go to the month's files
     page = (out / SYMBOL / days[0].isoformat() / "index.html").read_text()
-    assert 'href="../downloads/2026-01/liq_map.parquet"' in page
+    assert 'href="../downloads/2026-01/scenarios.parquet"' in page
     assert sorted(p.name for p in (out / SYMBOL / days[0].isoformat()).iterdir()) == ["index.html"]
     archive = (out / SYMBOL / "archive" / "index.html").read_text()
     assert 'href="../downloads/2026-01/daily.csv"' in archive
@@ -70,7 +69,7 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     old_kept = out / SYMBOL / days[0].isoformat() / "daily.csv"
     old_kept.write_text("day\n")
     (out / SYMBOL / days[-1].isoformat()).mkdir()
-    old_dropped = out / SYMBOL / days[-1].isoformat() / "liq_map.parquet"
+    old_dropped = out / SYMBOL / days[-1].isoformat() / "scenarios.parquet"
     old_dropped.write_bytes(b"PAR1")
     time.sleep(0.05)
     _build(db, out, [days[-1]])  # adding February's first day
@@ -93,14 +92,10 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
 
 # what each month file must hold, straight from the marts: every venue of the site
 # (the aggregate and each venue alone), days of the month (the first month also from before).
-# The Parquet files are read through their documented queries (docs/api/*.sql), which add
-# back what the file leaves out: the map's aggregate rows and running sums, the scenario
-# rows' ratios and distances (1e-9 relative: sums and logs in another order or library).
+# The Parquet file is read through its documented query (docs/api/scenarios.sql), which adds
+# back what the file leaves out: the scenario rows' ratios and distances (1e-9 relative: a
+# log in another library).
 MART_ROWS = {
-    "liq_map.parquet": """
-        SELECT venue, day, price_low, price_high, long_notional, short_notional,
-               spot_price, params_hash, long_cum_from_spot, short_cum_from_spot
-        FROM mart.liq_map WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "scenarios.parquet": """
         SELECT * FROM mart.daily_metrics WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "moves.csv": """
@@ -115,12 +110,14 @@ MART_ROWS = {
 API_SQL = Path(__file__).resolve().parents[1] / "docs" / "api"
 # a Parquet download's documented query, and the columns its file itself leaves out
 DOCUMENTED = {
-    "liq_map.parquet": (
-        API_SQL / "liq_map.sql",
-        {"long_cum_from_spot", "short_cum_from_spot"},
-    ),
     "scenarios.parquet": (API_SQL / "scenarios.sql", set(SCENARIOS_DERIVED)),
 }
+
+
+MART_BANDS = """
+    SELECT venue, day, (price_low + price_high) / 2, long_notional, short_notional, spot_price
+    FROM mart.liq_map WHERE symbol = $symbol AND (long_notional > 0 OR short_notional > 0)
+    ORDER BY venue, day, price_low"""
 
 
 def _same(got: tuple, want: tuple) -> bool:
@@ -180,31 +177,37 @@ def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_v
                     assert _same(g, w), (month, name, g, w)
                 every = {"all", "binance"} if name == "moves.csv" else {"all", "binance", "bybit"}
                 assert {r[venue] for r in got} >= every, (month, name)
-            # the map holds each venue alone (the aggregate's rows are their sums); every row
-            # is marked synthetic
-            maps = root / month / "liq_map.parquet"
+            # every row is marked synthetic; no map file (below)
             marks = conn.execute(
-                "SELECT DISTINCT venue, synthetic_data FROM read_parquet(?) ORDER BY venue",
-                [str(maps)],
+                "SELECT DISTINCT synthetic_data FROM read_parquet(?)",
+                [str(root / month / "scenarios.parquet")],
             ).fetchall()
-            assert marks == [("binance", True), ("bybit", True)]
-            got = conn.execute(
-                "SELECT count(*), count(*) FILTER (long_cum_from_spot > 0),"
-                " count(*) FILTER (short_cum_from_spot > 0) FROM (SELECT * FROM mart.liq_map"
-                " WHERE symbol = ? AND venue = 'all' AND day >= ? AND day < ?)",
-                [SYMBOL, lo, hi],
-            ).fetchone()
-            assert min(got) > 0  # the rebuilt aggregate and running sums were compared
+            assert marks == [(True,)]
+            assert not (root / month / "liq_map.parquet").exists()
+        # the maps are the data API's: every day's bands of each venue and of the aggregate,
+        # exact, in its day files (`whatif`, as the page's what-if reads them)
+        bands = conn.execute(MART_BANDS, {"symbol": SYMBOL}).fetchall()
     finally:
         conn.close()
+    want: dict[tuple, dict] = {}
+    for venue, d, mid, lv, sv, spot in bands:
+        w = want.setdefault((venue, d), {"spot": spot, "mid": [], "l": [], "s": []})
+        for k, v in (("mid", mid), ("l", lv), ("s", sv)):
+            w[k].append(v)
+    assert {v for v, _ in want} == {"all", "binance", "bybit"}
+    for (venue, d), w in want.items():
+        day = data_file(out, f"{SYMBOL}/{venue}/day-{d.isoformat()}")
+        assert whatif_bands(day, lambda k: data_file(out, k)) == w, (venue, d)
     # the venue split's figures live in the month's daily.csv: no per-venue copy
     assert not (root / months[0] / "venues.csv").exists()
 
 
 def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
-    """Pages of an older build link `downloads/<venue>/YYYY-MM/`: a build that renders some
-    days keeps those folders (the pages not rendered still link them); one that renders every
-    day removes them, and no page links them any more."""
+    """Pages of an older build link `downloads/<venue>/YYYY-MM/` and a month's
+    `liq_map.parquet` (retired: the data API's day files hold the maps): a build that renders
+    some days keeps them (the pages not rendered still link them) and links none of them
+    from the pages it renders; one that renders every day removes them, and no page links
+    them any more."""
     db = tmp_path / "w.duckdb"
     days = build_fixture_warehouse(db, 3, start=START)
     out = tmp_path / "site"
@@ -213,13 +216,17 @@ def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
     old.mkdir(parents=True)
     (old / "daily.csv").write_text("day\n")
     (old / "liq_map.parquet").write_bytes(b"PAR1")
+    retired = out / SYMBOL / "downloads" / "2026-01" / "liq_map.parquet"
+    retired.write_bytes(b"PAR1")
     _build(db, out, [days[-1]])
-    assert (old / "daily.csv").is_file()
+    assert (old / "daily.csv").is_file() and retired.is_file()
+    for page in (days[-1].isoformat(), "archive"):
+        assert "liq_map.parquet" not in (out / SYMBOL / page / "index.html").read_text()
     _build(db, out, None)
-    assert not (out / SYMBOL / "downloads" / "all").exists()
+    assert not (out / SYMBOL / "downloads" / "all").exists() and not retired.exists()
     assert sorted(p.name for p in (out / SYMBOL / "downloads").iterdir()) == ["2026-01"]
     pages = [p.read_text() for p in out.rglob("*.html")]
-    assert not [p for p in pages if "downloads/all/" in p]
+    assert not [p for p in pages if "downloads/all/" in p or "liq_map.parquet" in p]
 
 
 def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
