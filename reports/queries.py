@@ -106,18 +106,6 @@ NOT_PROVISIONAL_M = """
     WHERE p.venue = m.venue AND p.symbol = m.symbol AND p.day = m.day
   )"""
 
-# The cumulative columns are left out: they are running sums of the notionals, ~46 % of the
-# file's bytes, and docs/api/liq_map_cumulative.sql rebuilds them from the file (tested).
-LIQ_MAP_MONTH = f"""
-SELECT venue, day, price_low, price_high, long_notional, short_notional,
-       spot_price, params_hash
-FROM mart.liq_map AS m
-WHERE symbol = $symbol AND list_contains($venues, venue)
-  AND day >= $day_from AND day < $day_to
-{NOT_PROVISIONAL_M}
-ORDER BY list_position($venues, venue), day, price_low
-"""
-
 SCENARIOS_MONTH = f"""
 SELECT * FROM mart.daily_metrics AS m
 WHERE symbol = $symbol AND list_contains($venues, venue)
