@@ -21,12 +21,15 @@ start (~0.6 s of CPU for its imports, once per process).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -116,6 +119,15 @@ class _Child:
 
 _lock = threading.Lock()
 _child: _Child | None = None
+#: child pid -> its CPU seconds so far, as its last reply said
+_CHILD_CPU: dict[int, float] = {}
+
+
+def child_cpu_seconds() -> float:
+    """CPU seconds the fetch-ahead children of this process have spent, as of their last
+    replies (benchmarks add it to the process's own: os.times() counts a child only once it
+    has exited)."""
+    return sum(_CHILD_CPU.values())
 
 
 def _the_child() -> _Child:
@@ -149,7 +161,8 @@ class Ahead:
                 assert stream is not None
                 kind, *rest = _receive(stream)
                 if kind == "end":
-                    note = rest[0]
+                    note, cpu = rest
+                    _CHILD_CPU[self.child.proc.pid] = cpu
                     return
                 symbol, period, day = rest
                 with self._cond:
@@ -225,13 +238,23 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
                 request.settings, request.name, request.start, request.end
             ):
                 _send(replies, ("day", symbol, day.isoformat(), got))
+        except BrokenPipeError:
+            raise
         except Exception as exc:  # noqa: BLE001 - the ingest meets it again, with its line
             note = f"{type(exc).__name__}: {exc}"
-        _send(replies, ("end", note))
+        _send(replies, ("end", note, time.process_time()))
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The child: Ctrl-C is the parent's to handle (it kills the child), and a parent gone
+    (its pipe closed) ends the child quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # replies on the real stdout only: anything a library prints goes to stderr
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(sys.stdin.buffer, out)
+    with contextlib.suppress(BrokenPipeError):
+        serve(sys.stdin.buffer, out)
+
+
+if __name__ == "__main__":
+    main()
