@@ -192,19 +192,26 @@ def test_bybit_days_land_beside_binance_and_rerun_is_identical(mirror_settings, 
         ).fetchone() == (10,)
 
 
+def _retcode() -> Fault:  # a Fault counts its uses down: one per case
+    return Fault("retcode", KLINE, ret_code=10001, ret_msg="params error", after=3)
+
+
 @pytest.mark.parametrize(
-    "fault, reason",
+    "fault, reason, ahead",
     [
-        (Fault("status", KLINE, status=403, body=b"access too frequent", after=3), "HTTP 403"),
-        (Fault("retcode", KLINE, ret_code=10001, ret_msg="params error", after=3), "retCode 10001"),
-        (Fault("truncate", KLINE, after=3), "truncated or invalid JSON"),
-        (Fault("status", KLINE, status=451, body=b"restricted", times=50, after=3), "451"),
+        (Fault("status", KLINE, status=403, body=b"access too frequent", after=3), "HTTP 403", 0),
+        (_retcode(), "retCode 10001", 0),
+        (Fault("truncate", KLINE, after=3), "truncated or invalid JSON", 0),
+        (Fault("status", KLINE, status=451, body=b"restricted", times=50, after=3), "451", 0),
+        # fetched ahead by the child: its one failure is the ingest's (sent, not fetched again)
+        (_retcode(), "retCode 10001", 2),
     ],
-    ids=["ban-403", "retcode", "truncated-json", "http-451"],
+    ids=["ban-403", "retcode", "truncated-json", "http-451", "retcode-fetched-ahead"],
 )
 def test_bybit_failure_loads_nothing_of_the_day_and_binance_lands(
-    mirror_settings, bybit, fault, reason
+    mirror_settings, bybit, fault, reason, ahead, monkeypatch
 ):
+    monkeypatch.setenv(fetch_ahead.ENV, str(ahead))
     bybit.add_fault(fault)  # day 1 (2 pages) and day 2's first page succeed, then the fault
     result = ingest_window(_connect(mirror_settings), mirror_settings, "klines_1m", D0, D1, LOG)
     line = result.failed_venues["bybit"]

@@ -9,9 +9,9 @@ transforms.raw.rest.ingest.RestVenue.prefetch) fetches its window in one long-li
 process (`python -m transforms.raw.fetch_ahead`, started at the first long window of a
 process and reused by the later ones) while the venues before it load here. The child calls
 the very `fetch_day` the ingest would (validated, cached when final) and sends each day back
-as it is (its rows parsed: nothing is parsed twice); the ingest takes a day from it, else
-(the child skipped it: cached already, or it failed there) fetches it itself, so rows,
-failures and their lines are the ingest's own and only the time changes. A child that dies
+as it is (its rows parsed: nothing is parsed twice), or the error it raised; the ingest takes
+a day (or raises its error) from it, else (cached already, or not sent) fetches it itself, so
+rows, failures and their lines are the ingest's own and only the time changes. A child that dies
 is replaced at the next window; the ingest fetches what it did not send.
 
 Windows shorter than MIN_DAYS skip it: a daily run's few pages cost less than the child's
@@ -84,6 +84,23 @@ class Request:
     #: this process's environment when sent: a venue reads its LIQMAP_<VENUE>_* settings
     #: there, and a long-lived child must not keep an earlier window's
     env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Error:
+    """A day's error as sent: its class, args and attributes. Pickle would rebuild it by
+    calling the class with its args, which an error with its own __init__ (BybitApiError's
+    endpoint and codes) refuses; this rebuilds it without calling __init__."""
+
+    cls: type[BaseException]
+    args: tuple[Any, ...]
+    state: dict[str, Any]
+
+    def rebuilt(self) -> BaseException:
+        exc = self.cls.__new__(self.cls, *self.args)
+        exc.args = self.args
+        exc.__dict__.update(self.state)
+        return exc
 
 
 class _Child:
@@ -165,11 +182,13 @@ class Ahead:
                     _CHILD_CPU[self.child.proc.pid] = cpu
                     return
                 symbol, period, day = rest
+                if isinstance(day, _Error):
+                    day = day.rebuilt()
                 with self._cond:
                     self._days[(symbol, period)] = day
                     self._cond.notify_all()
-        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:
-            note = f"stopped ({exc})"
+        except Exception as exc:  # noqa: BLE001 - a pipe closed, or a day that did not unpickle
+            note = f"stopped ({type(exc).__name__}: {exc})"
             self.child.kill()
         finally:
             with self._cond:
@@ -178,8 +197,8 @@ class Ahead:
                 self._cond.notify_all()
 
     def take(self, symbol: str, day: date) -> Any | None:
-        """The child's day (its `fetch_day` result), or None when it sent none (then the
-        ingest fetches the day itself)."""
+        """The child's day (its `fetch_day` result, or the error it raised), or None when it
+        sent none (then the ingest fetches the day itself)."""
         key = (symbol, day.isoformat())
         with self._cond:
             while key not in self._days and not self._ended:
@@ -237,6 +256,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             for symbol, day, got in prefetch(
                 request.settings, request.name, request.start, request.end
             ):
+                if isinstance(got, BaseException):
+                    got = _Error(type(got), got.args, dict(vars(got)))
                 _send(replies, ("day", symbol, day.isoformat(), got))
         except BrokenPipeError:
             raise
@@ -257,4 +278,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # this module's own copy, not __main__'s: what the child pickles must name the module
+    from transforms.raw.fetch_ahead import main as child_main
+
+    child_main()

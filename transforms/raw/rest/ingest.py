@@ -92,10 +92,12 @@ class RestVenue:
     ) -> Iterator[tuple[str, date, Any]]:
         """Raw dataset `name`'s days [start, end) of every configured symbol, fetched as the
         ingest fetches them (validated, cached when final) and yielded in its order as
-        (symbol, day, the day or None), nothing loaded: transforms.raw.fetch_ahead runs it
-        in a child process while the venues before this one load. A day already cached, or
-        failing, is None (the ingest reads or meets it itself); a symbol stops at its first
-        failing day and a failure about the venue ends it, as in the ingest."""
+        (symbol, day, the day, its error or None), nothing loaded: transforms.raw.fetch_ahead
+        runs it in a child process while the venues before this one load. A day already
+        cached is None (the ingest reads it itself); a failing day is its error (the ingest
+        raises it there, so a failure is the one the child met, not a second attempt); a
+        symbol stops at its first failing day and a failure about the venue ends it, as in
+        the ingest."""
         days = window_days(start, end)
         dataset = self.dataset_of[name]
         with self.open_feed(settings) as feed:
@@ -110,14 +112,16 @@ class RestVenue:
                     feed.prepare(symbol, dataset, days)
                 failed = False
                 for day in days:
-                    got = None
+                    got: Any = None
                     if not failed and day not in cached:
                         try:
                             got = feed.source.fetch_day(dataset, symbol, day)
                         except self.error as exc:
+                            got = exc  # the ingest raises it for that day
                             reach = self.out_of_reach
                             if not (reach is not None and isinstance(exc, reach)):
                                 if not isinstance(exc, self.symbol_errors):
+                                    yield symbol, day, got
                                     return
                                 failed = True
                     yield symbol, day, got
@@ -138,18 +142,19 @@ def _fetch(
     ahead: Ahead | None = None,
 ) -> tuple[list[Any], tuple[date, Exception] | None]:
     """The days fetched in order until the first failure (returned with its day); days out
-    of the venue's reach are appended to `skipped`. A day `ahead` holds is taken from it."""
+    of the venue's reach are appended to `skipped`. A day `ahead` holds (or its error) is taken
+    from it."""
     fetched: list[Any] = []
     for day in days:
-        if ahead is not None:
-            got = ahead.take(symbol, day)
-            if got is not None:
-                fetched.append(got)
-                progress.step()
-                continue
+        got = ahead.take(symbol, day) if ahead is not None else None
+        if got is None and ahead is not None:
             feed.prepare(symbol, venue.dataset_of[name], [day])  # fetched here after all
         try:
-            fetched.append(feed.source.fetch_day(venue.dataset_of[name], symbol, day))
+            if isinstance(got, Exception):
+                raise got  # the child's fetch of the day failed
+            if got is None:
+                got = feed.source.fetch_day(venue.dataset_of[name], symbol, day)
+            fetched.append(got)
         except venue.error as exc:
             if venue.out_of_reach is not None and isinstance(exc, venue.out_of_reach):
                 skipped.append(day)
