@@ -12,7 +12,8 @@ the very `fetch_day` the ingest would (validated, cached when final) and sends e
 as it is (its rows parsed: nothing is parsed twice), or the error it raised; the ingest takes
 a day (or raises its error) from it, else (cached already, or not sent) fetches it itself, so
 rows, failures and their lines are the ingest's own and only the time changes. A child that dies
-is replaced at the next window; the ingest fetches what it did not send.
+is replaced at the next window; the ingest fetches what it did not send. An idle child exits
+after IDLE_S, so it does not stay resident through the marts.
 
 Windows shorter than MIN_DAYS skip it: a daily run's few pages cost less than the child's
 start (~0.6 s of CPU for its imports, once per process).
@@ -24,6 +25,7 @@ import atexit
 import contextlib
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -45,6 +47,8 @@ MIN_DAYS = 32
 #: setting (tests and benchmarks compare with and without it)
 ENV = "LIQMAP_FETCH_AHEAD_MIN_DAYS"
 _HEADER = struct.Struct("!I")
+#: a child with no request for this long exits (a run's raw assets follow each other closely)
+IDLE_S = 30.0
 
 
 def min_days(env: dict[str, str] | None = None) -> int | None:
@@ -243,6 +247,8 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The child's loop until the parent closes the pipe: each request's days, as the venue's
     `prefetch` yields them, then its end (a line saying why it stopped early, or "")."""
     while True:
+        if not select.select([requests], [], [], IDLE_S)[0]:
+            return  # the raw stage is over: free the memory (a later window starts another)
         try:
             request: Request = _receive(requests)
         except EOFError:
