@@ -26,15 +26,18 @@
 This module only decides what to build and in which order. The marts are read by
 `reports.loaders`, each page kind's context is built and rendered in `reports.pages`, and
 every file is written atomically by `reports.writer` (temp file, then `os.replace`), so a
-crash never leaves a half-written page. An incremental build gives the site a build from
-scratch gives: it renders the given days, the days whose mart inputs changed since their page
-was built (reports.page_inputs: a daily run rewrites the day before its own) and the shared
-pages; the page before a new day only gets its "next" link rewritten in place (it linked the
-symbol's latest report while it was the latest; its script also upgrades that link from
-`<SYMBOL>/days.js`, for a page an older build left); other day pages are not touched. A
-dated page shows nothing that a later day changes (its venue switch does not name the
-venues' latest day; its downloads are its month's as of that day). Prices on a symbol's
-pages use that symbol's scale (`notation.price_scale`).
+crash never leaves a half-written page. On a read-only connection the symbols are built in
+up to two forked worker processes (reports.site_pool; a third symbol of two workers in two
+parts of whole months, _Part), each with its own writer, the shared pages and the manifest
+after them here: the same bytes as one after the other. An incremental build gives the site
+a build from scratch gives: it renders the given days, the days whose mart inputs changed
+since their page was built (reports.page_inputs: a daily run rewrites the day before its
+own) and the shared pages; the page before a new day only gets its "next" link rewritten in
+place (it linked the symbol's latest report while it was the latest; its script also
+upgrades that link from `<SYMBOL>/days.js`, for a page an older build left); other day pages
+are not touched. A dated page shows nothing that a later day changes (its venue switch does
+not name the venues' latest day; its downloads are its month's as of that day). Prices on a
+symbol's pages use that symbol's scale (`notation.price_scale`).
 
 Venues: every page shows the aggregate across venues (`venue = 'all'`) and names what it adds
 up. With two or more venues, each dated page carries the split by venue (from the per-venue
@@ -47,7 +50,7 @@ venue and day) already keep. No symbol-wide CSV repeats the month files' rows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -55,7 +58,7 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from reports import api, datafiles
+from reports import api, datafiles, site_pool
 from reports.cards.heatmap import REALIZED_DAYS
 from reports.cards.moves import MOVE_COLS, shared_moves
 from reports.charts.templates import all_specs_js
@@ -250,13 +253,18 @@ def _build_symbol(
     generated_at: datetime,
     venues: VenueSet,
     link_next: dict[date, date] | None = None,
-) -> tuple[SymbolSummary, list[date]]:
+    part: _Part | None = None,
+) -> tuple[SymbolSummary | None, list[date]]:
     """One symbol's day pages, latest page, archive and days.js (and with two or more
     venues, each venue's page); `link_next`: pages whose "next" link is pointed at a day
-    rendered here (_Incremental)."""
+    rendered here (_Incremental). `part`: only these days' share of a full build (_Part);
+    the summary is then None but for the last part."""
     out_dir, symbol = writer.out_dir, data.symbol
     latest = data.days[-1]
-    published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
+    if part is not None:
+        published = list(part.published)
+    else:
+        published = sorted(set(render) | {d for d in data.days if _page_exists(out_dir, symbol, d)})
     site = SiteInfo(
         symbol=symbol,
         source=source,
@@ -273,14 +281,14 @@ def _build_symbol(
         if bulk
         else None
     )
-    for part in (data, *venues.per_venue.values()):
-        part.maps["bulk"] = bulk
-        part.maps["realized"] = realized
+    for held in (data, *venues.per_venue.values()):
+        held.maps["bulk"] = bulk
+        held.maps["realized"] = realized
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
-    vhist = _write_venue_data(conn, writer, data, venues, render, synthetic)
+    vhist = _write_venue_data(conn, writer, data, venues, render, synthetic, part)
     # the month downloads before the pages that link them
-    month_names = _write_month_downloads(conn, writer, data, venues, render, source)
+    month_names = _write_month_downloads(conn, writer, data, venues, render, source, part)
     parts = _download_parts(data, venues)
 
     def downloads_of(d: date) -> dict[str, list[str]]:
@@ -326,6 +334,10 @@ def _build_symbol(
             writer.write_if_changed(f"{d.isoformat()}/index.html", redirect_page(symbol, d))
         if d == latest:
             latest_ctx, latest_downloads = ctx, names
+    if part is not None and not part.last:
+        return None, published
+    if part is not None:
+        part.wait()  # the other parts' months are on disk (the archive lists them)
     # after the pages they link, so a crash never leaves a link to a page not yet written
     _link_next_pages(writer, env, symbol, link_next or {})
     writer.write_if_changed(f"{symbol}/days.js", days_js(published))
@@ -354,7 +366,7 @@ def _build_symbol(
         env, site, data, published, _archive_venues(venues), archive_months(out_dir, symbol)
     )
     writer.write(f"{symbol}/archive/index.html", archive, page=True)
-    if set(render) >= set(published):
+    if part is not None or set(render) >= set(published):
         # every page of the symbol now links the month folders (each dated page rendered
         # above, the latest, venue and archive pages rewritten): an older build's per-venue
         # month folders go, and its day documents of a file each (reports.day_packs)
@@ -383,15 +395,16 @@ def _write_month_downloads(
     venues: VenueSet,
     render: list[date],
     source: str,
+    part: _Part | None = None,
 ) -> dict[date, dict[str, list[str]]]:
     """The month downloads (reports.downloads) of the months this build touches, the
     aggregate and, with two or more venues, each venue in the same files; month -> name ->
-    formats."""
+    formats (`part`: its own months only)."""
     parts = _download_parts(data, venues)
-    return {
-        m: write_month_downloads(writer, conn, parts, m, source)
-        for m in months_to_write(writer.out_dir, parts, render)
-    }
+    months = months_to_write(writer.out_dir, parts, render)
+    if part is not None:
+        months = [m for m in months if part.owns(m)]
+    return {m: write_month_downloads(writer, conn, parts, m, source) for m in months}
 
 
 def _write_data(writer: SiteWriter, k: str, obj: dict) -> None:
@@ -414,39 +427,23 @@ def _write_venue_data(
     venues: VenueSet,
     render: list[date],
     synthetic: bool,
+    part: _Part | None = None,
 ) -> dict[str, tuple[MartData, object]]:
     """The shared files of the aggregate and of each venue: its daily series (every day), its
     confirmed swings and the heat months of the days rendered. Returns each venue's data and
-    price history for the days rendered (venues without rows on them are left out)."""
+    price history for the days rendered (venues without rows on them are left out). A
+    `part` writes its own heat months, the first part the series and swings."""
     out: dict[str, tuple[MartData, object]] = {}
     parts = [(AGGREGATE_VENUE, data)]
     if venues.split:
         parts += [(v, venues.per_venue[v]) for v in venues.venues if venues.per_venue[v].days]
     for v, vdata in parts:
         months = _heat_months(writer, vdata, render)
+        if part is not None:
+            months = [m for m in months if part.owns(m)]
         symbol = vdata.symbol
-        rows = [vdata.base(d) for d in vdata.days]
-        series = datafiles.daily_series(rows)
-        body = {"first_day": vdata.days[0].isoformat(), "last_day": vdata.days[-1].isoformat()}
-        _write_data(
-            writer,
-            datafiles.key(symbol, v, "daily"),
-            datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
-        )
-        # every confirmed swing, which the day files' moves charts list the last of
-        done = [m["start_ts"] for m in vdata.moves if m["confirmed"]]
-        realized = load_realized_moves(conn, symbol, done)
-        _write_data(
-            writer,
-            datafiles.key(symbol, v, datafiles.MOVES),
-            datafiles.envelope(
-                "moves",
-                symbol,
-                v,
-                synthetic,
-                {"moves": {"cols": MOVE_COLS, "rows": shared_moves(vdata.moves, realized, v)}},
-            ),
-        )
+        if part is None or part.index == 0:  # a later part: the first writes them
+            _write_series(conn, writer, vdata, v, synthetic)
         for m in months:
             if m < month_start(vdata.days[0]):
                 continue  # before the first day: pages never ask for it (heat_months)
@@ -459,6 +456,35 @@ def _write_venue_data(
             if mine:
                 out[v] = (vdata, load_price_history(conn, vdata, mine))
     return out
+
+
+def _write_series(
+    conn: duckdb.DuckDBPyConnection, writer: SiteWriter, vdata: MartData, v: str, synthetic: bool
+) -> None:
+    """The daily series (every day) and the confirmed swings of the aggregate or a venue."""
+    symbol = vdata.symbol
+    rows = [vdata.base(d) for d in vdata.days]
+    series = datafiles.daily_series(rows)
+    body = {"first_day": vdata.days[0].isoformat(), "last_day": vdata.days[-1].isoformat()}
+    _write_data(
+        writer,
+        datafiles.key(symbol, v, "daily"),
+        datafiles.envelope("daily", symbol, v, synthetic, {**body, "series": series}),
+    )
+    # every confirmed swing, which the day files' moves charts list the last of
+    done = [m["start_ts"] for m in vdata.moves if m["confirmed"]]
+    realized = load_realized_moves(conn, symbol, done)
+    _write_data(
+        writer,
+        datafiles.key(symbol, v, datafiles.MOVES),
+        datafiles.envelope(
+            "moves",
+            symbol,
+            v,
+            synthetic,
+            {"moves": {"cols": MOVE_COLS, "rows": shared_moves(vdata.moves, realized, v)}},
+        ),
+    )
 
 
 def _heat_months(writer: SiteWriter, data: MartData, render: list[date]) -> list[date]:
@@ -613,6 +639,136 @@ def _build_venue_pages(
         writer.write(f"{folder}/index.html", render_day(env, site, ctx, nav), page=True)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One share of a symbol's days in a full build, for a worker (reports.site_pool) when
+    the symbols do not share out evenly among the workers (3 symbols, 2 workers): whole
+    months, so its month files (day documents, heat months, downloads) are its own. The
+    first part writes the daily series and swings; the last, once the others are done
+    (`wait`), the pages that list every day or read the month folders (the latest, venue
+    and archive pages, days.js, the latest API files)."""
+
+    index: int
+    count: int
+    months: frozenset[date]  # its own months
+    all_months: frozenset[date]  # every part's
+    published: tuple[date, ...]  # the symbol's days (every page's neighbours)
+    wait: Callable[[], None] = lambda: None
+
+    @property
+    def last(self) -> bool:
+        return self.index == self.count - 1
+
+    def owns(self, month: date) -> bool:
+        """A month's files are this part's (the last part also takes any month outside
+        every part's days, as a build of them all would write it)."""
+        return month in self.months or (self.last and month not in self.all_months)
+
+
+def _month_split(data: MartData, venues: VenueSet, render: list[date]) -> list[list[date]]:
+    """A full build's days in two runs of whole months as near halves as can be, the later
+    holding the latest day of the symbol and of each venue (its venue pages are built from
+    them); one run when no month boundary allows that."""
+    lasts = [data.days[-1]] + [v.days[-1] for v in venues.per_venue.values() if v.days]
+    limit = month_start(min(lasts))
+    best: list[list[date]] = [render]
+    for b in sorted({month_start(d) for d in render}):
+        if not render[0] < b <= limit:
+            continue
+        runs = [[d for d in render if d < b], [d for d in render if d >= b]]
+        if len(best) == 1 or abs(len(runs[0]) - len(runs[1])) < abs(len(best[0]) - len(best[1])):
+            best = runs
+    return best
+
+
+def _plan(
+    loaded: list[tuple[MartData, list[date], VenueSet]],
+    workers: int,
+    link_next: dict[str, dict[date, date]],
+) -> list[tuple[int, _Part | None]]:
+    """The build's jobs, (index into `loaded`, part or None for the whole symbol): a symbol
+    each, but with workers left over at the end (3 symbols, 2 workers) the last symbols are
+    split in two parts (_month_split), after the whole ones, when every day of theirs is
+    rendered (a full build, or `make demo`'s first: no page of theirs is left as it was)."""
+    whole = len(loaded) - (len(loaded) % workers if workers > 1 else 0)
+    jobs: list[tuple[int, _Part | None]] = [(k, None) for k in range(whole)]
+    for k in range(whole, len(loaded)):
+        data, render, venues = loaded[k]
+        every_day = render == data.days and not link_next.get(data.symbol)
+        runs = _month_split(data, venues, render) if every_day else [render]
+        if len(runs) == 1:
+            jobs.append((k, None))
+            continue
+        all_months = frozenset(month_start(d) for d in render)
+        first = len(jobs)
+        for i, run in enumerate(runs):
+            earlier = range(first, first + i)
+            jobs.append(
+                (
+                    k,
+                    _Part(
+                        i,
+                        len(runs),
+                        frozenset(month_start(d) for d in run),
+                        all_months,
+                        tuple(data.days),
+                        lambda earlier=earlier: site_pool.wait_for(earlier),
+                    ),
+                )
+            )
+    return jobs
+
+
+@dataclass(frozen=True)
+class _SymbolBuilt:
+    """What one symbol's build (or a part of it) gives the shared pages: its summary (None
+    from a part but the last), published days, and what its writer wrote (merged into the
+    build's SiteWriter counts)."""
+
+    summary: SymbolSummary | None
+    published: list[date]
+    pages: list[Path]
+    bytes_total: int
+    files: int
+
+
+def _build_whole_symbol(
+    conn: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    env: jinja2.Environment,
+    data: MartData,
+    render: list[date],
+    source: str,
+    generated_at: datetime,
+    venues: VenueSet,
+    link_next: dict[date, date] | None,
+    part: _Part | None = None,
+) -> _SymbolBuilt:
+    """One symbol's files (_build_symbol; `part`: a share of its days) with a writer of its
+    own, in this process or a worker's (reports.site_pool): its files are no other job's."""
+    writer = SiteWriter(out_dir)
+    if part is not None:
+        render = [d for d in render if month_start(d) in part.months]
+    with price_scale(data.base(data.days[-1]).get("close_price")):
+        summary, published = _build_symbol(
+            conn, writer, env, data, render, source, generated_at, venues, link_next, part
+        )
+    if writer.day_packs is not None:
+        writer.day_packs.flush()  # the symbol's month files of day documents
+    # the symbol's month of map rows is not needed again: memory holds one symbol's
+    drop_month_rows(data)
+    for vdata in venues.per_venue.values():
+        drop_month_rows(vdata)
+    release_memory(conn, SITE_MEMORY_LIMIT)
+    return _SymbolBuilt(summary, published, writer.pages, writer.bytes_total, writer.files)
+
+
+def _worker_config() -> dict[str, str]:
+    """A site worker's DuckDB settings: one thread (the workers take the cores) and the
+    build's small block cache (SITE_MEMORY_LIMIT)."""
+    return {"threads": "1", "memory_limit": SITE_MEMORY_LIMIT}
+
+
 def build_site(
     conn: duckdb.DuckDBPyConnection,
     out_dir: Path,
@@ -670,24 +826,35 @@ def build_site(
     feed_items: list[tuple[MartData, list[date]]] = []
     pages_from = dict(manifest or {})  # what each symbol's pages are built from, after
     rendered: set[date] = set()
-    for data, render, venues in loaded:
-        with price_scale(data.base(data.days[-1]).get("close_price")):
-            summary, published = _build_symbol(
-                conn, writer, env, data, render, source, generated_at, venues,
-                link_next.get(data.symbol),
-            )  # fmt: skip
-        if writer.day_packs is not None:
-            writer.day_packs.flush()  # the symbol's month files of day documents
-        # the symbol's month of map rows is not needed again: memory holds one symbol's
-        drop_month_rows(data)
-        for vdata in venues.per_venue.values():
-            drop_month_rows(vdata)
-        release_memory(conn, SITE_MEMORY_LIMIT)
-        summaries.append(summary)
-        feed_items.append((data, published))
+
+    workers = site_pool.worker_count(conn, len(loaded))
+    jobs = _plan(loaded, workers, link_next)
+
+    def build_one(c: duckdb.DuckDBPyConnection, i: int) -> _SymbolBuilt:
+        k, part = jobs[i]
+        data, render, venues = loaded[k]
+        return _build_whole_symbol(
+            c, out_dir, env, data, render, source, generated_at, venues,
+            link_next.get(data.symbol), part,
+        )  # fmt: skip
+
+    names = [
+        loaded[k][0].symbol + (f" (part {p.index + 1} of {p.count})" if p else "") for k, p in jobs
+    ]
+    built = site_pool.run(conn, names, build_one, workers, _worker_config())
+    for k, (data, render, _) in enumerate(loaded):
+        mine = [one for (j, _), one in zip(jobs, built, strict=True) if j == k]
+        for one in mine:
+            writer.pages += one.pages
+            writer.bytes_total += one.bytes_total
+            writer.files += one.files
+        one = mine[-1]
+        assert one.summary is not None  # the whole symbol, or its last part
+        summaries.append(one.summary)
+        feed_items.append((data, one.published))
         rendered |= set(render)
         pages_from[data.symbol] = {
-            d.isoformat(): inputs[data.symbol][d.isoformat()] for d in published
+            d.isoformat(): inputs[data.symbol][d.isoformat()] for d in one.published
         }
     all_venues = sorted({v for _, _, vs in loaded for v in vs.venues}, key=venue_order)
     site = SiteInfo(

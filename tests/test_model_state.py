@@ -24,6 +24,7 @@ from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
 from transforms.marts import update as update_module
 from transforms.marts.registry import MARTS, Windowing
+from transforms.marts.state import MarketInputs
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
 from transforms.model.state import CONTEXT, MarketState, advance, pack, unpack
@@ -122,27 +123,43 @@ def test_chained_daily_equals_range_and_from_scratch(chained, tmp_path):
 def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypatch):
     """A long window is modelled and written a chunk at a time (bounded memory), each chunk
     continuing from the state the one before left: the rows of the daily chain. It writes no
-    state at its chunks' ends but those of its last two days (a retried range restarts
-    before its first day; the next daily run continues from the last day), each byte for
-    byte the state the daily chain keeps there, for every venue and the aggregate."""
+    state at its chunks' ends, nor at its last day (the next day is not staged: staging it
+    refreshes that day's last bar), only at the day before (a retried range restarts before
+    its first day; the next daily run continues from it), byte for byte the state the daily
+    chain keeps there, for every venue and the aggregate; its recorded inputs name the last
+    day's bars too (the next run rewrites that day when they change)."""
     conn, _ = chained
     monkeypatch.setattr(update_module, "CHUNK_DAYS", 7)
     ranged = synthetic_warehouse(tmp_path / "chunks.duckdb", DAYS)
     update = _update(ranged, _day(0), _day(DAYS))
     assert update.state_day is None
-    # chunks end on days 6, 13, 20, 27, 28, 29: only the last two days' states are written
-    assert update.rows["model_state"] == 2 * 11
+    # chunks end on days 6, 13, 20, 27, 28, 29: only the day before the last keeps its state
+    assert update.rows["model_state"] == 11
     _same_marts(conn, ranged)
     kept = ranged.execute("SELECT DISTINCT day FROM mart.model_state ORDER BY day").fetchall()
-    assert [r[0] for r in kept] == [_day(DAYS - 2), _day(DAYS - 1)]
+    assert [r[0] for r in kept] == [_day(DAYS - 2)]
+    _assert_same_states(ranged, conn, _day(DAYS - 2), [_day(DAYS - 1)])
+
+
+def _assert_same_states(got_conn, want_conn, day: date, later: list[date]) -> None:
+    """The states of `day` byte for byte equal, for every venue and the aggregate, and so
+    are their recorded inputs, but for the `later` days' bars recorded in `got_conn`'s only
+    (written by its run after that day)."""
     sql = (
-        "SELECT venue, scenario, params_hash, inputs, state, content_hash FROM mart.model_state "
+        "SELECT venue, scenario, params_hash, state, inputs FROM mart.model_state "
         "WHERE day = $d ORDER BY venue, scenario"
     )
-    for last in (DAYS - 2, DAYS - 1):
-        got, want = (c.execute(sql, {"d": _day(last)}).fetchall() for c in (ranged, conn))
-        assert {r[0] for r in want} == {"binance", "bybit", "all"}
-        assert got == want, last
+    got, want = (c.execute(sql, {"d": day}).fetchall() for c in (got_conn, want_conn))
+    assert {r[0] for r in want} == {"binance", "bybit", "all"}
+    assert [r[:4] for r in got] == [r[:4] for r in want]
+    for g, w in zip(got, want, strict=True):
+        if g[4] == "{}":
+            assert w[4] == "{}"
+            continue
+        a, b = MarketInputs.from_json(g[4]), MarketInputs.from_json(w[4])
+        assert (a.tiers, a.missing) == (b.tiers, b.missing)
+        assert sorted(a.bars) == sorted(b.bars) + [d.isoformat() for d in later]
+        assert {k: a.bars[k] for k in b.bars} == b.bars
 
 
 def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):
@@ -160,20 +177,14 @@ def test_the_state_before_the_last_day_is_that_of_a_run_ending_there(tmp_path):
     """A window's last day is written in one pass with the days before it; the state at the
     end of the day before the last (where the next daily run continues) is taken by
     advancing over that prefix alone: byte for byte the state a run ending there keeps,
-    for every venue and the aggregate."""
+    for every venue and the aggregate (its inputs name the last day's bars too)."""
     longer = synthetic_warehouse(tmp_path / "longer.duckdb", SHORT)
     shorter = synthetic_warehouse(tmp_path / "shorter.duckdb", SHORT)
     _update(longer, _day(0), _day(4))
-    # continues from the state of day 3; keeps days 5 (the prefix's end) and 6
+    # continues from the state of day 3; keeps days 5 (the prefix's end) and 6 (staged after)
     assert _update(longer, _day(4), _day(7)).state_day == _day(3)
     _update(shorter, _day(0), _day(6))  # keeps days 4 and 5 (its own end)
-    sql = (
-        "SELECT venue, scenario, params_hash, inputs, state, content_hash FROM mart.model_state "
-        "WHERE day = $d ORDER BY venue, scenario"
-    )
-    got, want = (c.execute(sql, {"d": _day(5)}).fetchall() for c in (longer, shorter))
-    assert {r[0] for r in want} == {"binance", "bybit", "all"}
-    assert got == want
+    _assert_same_states(longer, shorter, _day(5), [_day(6)])
     longer.close()
     shorter.close()
 
@@ -191,6 +202,13 @@ def test_state_round_trip_continues_like_one_run():
     assert np.array_equal(np.concatenate(liq), step.runs["base"].liq_long)
     for key, fields in whole.rows().items():
         assert pack(fields) == pack(state.rows()[key]), key
+    # the scenarios' common arrays are stored in the base row only, the others name it
+    rows = whole.rows()
+    assert rows["never_close"]["entry"] == {"same_as": "base"}
+    assert isinstance(rows["low_leverage"]["n0"], np.ndarray)  # its own sizes
+    rows["high_leverage"]["lp"] = {"same_as": "nowhere"}  # a foreign row: refused
+    with pytest.raises(ValueError, match="names no stored array"):
+        MarketState.from_rows(rows)
 
 
 def test_a_truncated_state_is_not_loaded():

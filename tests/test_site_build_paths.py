@@ -4,12 +4,19 @@ every day (`reports.realized_data.RealizedRange`) against queries per day, the h
 windows' time means sliced from the cube's (`HeatCube.group_means`) against each window's
 own, the column
 coder's memory of recent codings and its early stop against coding every column afresh
-trying every shift. Compared file by file with scripts/compare_sites.py, on a two-venue
-warehouse whose days cross a month's end."""
+trying every shift, and the symbols built side by side in worker processes
+(`reports.site_pool`) against one after the other in the build's own process. Compared file
+by file with scripts/compare_sites.py, on a two-venue, two-symbol warehouse whose days cross
+a month's end."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -17,9 +24,16 @@ import duckdb
 import numpy as np
 import pytest
 
-from reports import loaders, realized_data
+from reports import loaders, realized_data, site, site_pool
 from reports.charts import heatmap, spec
-from tests.site_fixtures import SYMBOL, add_venue, build_fixture_warehouse, site_from_warehouse
+from tests.site_fixtures import (
+    DAY_MARTS,
+    SYMBOL,
+    add_venue,
+    build_fixture_warehouse,
+    site_from_warehouse,
+)
+from tests.test_site_symbols import add_scaled_symbol
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("compare_sites", ROOT / "scripts/compare_sites.py")
@@ -27,6 +41,10 @@ compare_sites = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(compare_sites)
 
 N_DAYS = 26  # 2026-02-05 .. 2026-03-02: more than BULK_DAYS, two months
+# more symbols, BTC's rows scaled, of its last OTHER_DAYS days only (cheap): two workers build
+# one each, and the third in two parts (a month each, reports.site._Part)
+OTHER, THIRD = "ETHUSDT", "SOLUSDT"
+OTHER_DAYS = 6  # 2026-02-25 .. 2026-03-02
 
 
 def add_realized(db: Path, days: list[date]) -> None:
@@ -76,11 +94,22 @@ def warehouse(tmp_path_factory) -> tuple[Path, list[date]]:
     days = build_fixture_warehouse(db, N_DAYS)
     add_venue(db, "bybit", 0.6)
     add_realized(db, days)
+    add_scaled_symbol(db, OTHER, 0.05)
+    add_scaled_symbol(db, THIRD, 0.002)
+    conn = duckdb.connect(str(db))
+    try:
+        for table in DAY_MARTS:
+            conn.execute(
+                f"DELETE FROM mart.{table} WHERE symbol IN (?, ?) AND day < ?",
+                [OTHER, THIRD, days[-OTHER_DAYS]],
+            )
+    finally:
+        conn.close()
     return db, days
 
 
-def _build(db: Path, out: Path) -> None:
-    site_from_warehouse(db, out)
+def _build(db: Path, out: Path, symbols: tuple[str, ...] = (SYMBOL, OTHER, THIRD)) -> None:
+    site_from_warehouse(db, out, list(symbols))
 
 
 def _own_means(cube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
@@ -92,8 +121,21 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     db, days = warehouse
     assert {d.month for d in days} == {2, 3}
     spec._CODED.clear()
+    # the fast build: the symbols in two worker processes (even on one core)
+    monkeypatch.setattr(site_pool.os, "cpu_count", lambda: 2)
+    conn = duckdb.connect(str(db), read_only=True)
+    assert site_pool.worker_count(conn, 3) == 2
+    conn.close()
+    plan, jobs = site._plan, []
+    monkeypatch.setattr(site, "_plan", lambda *a, **k: jobs.extend(plan(*a, **k)) or jobs)
     _build(db, tmp_path / "fast")
-    # the plain paths: a query per day, every column coded afresh, every $sig shift tried
+    monkeypatch.setattr(site, "_plan", plan)
+    parts = [(p.index, sorted(p.months)) for _, p in jobs if p is not None]
+    assert [k for k, _ in jobs] == [0, 1, 2, 2]
+    assert parts == [(0, [date(2026, 2, 1)]), (1, [date(2026, 3, 1)])]
+    # the plain paths: a query per day, every column coded afresh, every $sig shift tried,
+    # the symbols one after the other in this process
+    monkeypatch.setenv(site_pool.WORKERS_ENV, "1")
     monkeypatch.setattr("reports.site.BULK_DAYS", 10**6)
     monkeypatch.setattr(spec, "CODED_KEEP", 0)
     monkeypatch.setattr(spec, "_fails_every_shift", lambda *a: False)
@@ -101,9 +143,41 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     spec._CODED.clear()
     _build(db, tmp_path / "plain")
     assert not spec._CODED  # nothing was remembered: every column was coded
-    pages = list((tmp_path / "fast" / SYMBOL).glob("2026-0*/index.html"))
-    assert len(pages) == N_DAYS
+    for symbol, n in ((SYMBOL, N_DAYS), (OTHER, OTHER_DAYS), (THIRD, OTHER_DAYS)):
+        assert len(list((tmp_path / "fast" / symbol).glob("2026-0*/index.html"))) == n
     assert compare_sites.compare(tmp_path / "plain", tmp_path / "fast") == []
+
+
+def test_a_workers_error_names_its_symbol(tmp_path, warehouse, monkeypatch) -> None:
+    """A symbol failing in its worker fails the build with its name; the manifest, written
+    last, is not written (the next build renders every page again)."""
+    db, _ = warehouse
+    monkeypatch.setattr(site_pool.os, "cpu_count", lambda: 2)
+
+    def build_symbol(conn, writer, env, data, *args, **kwargs):
+        if data.symbol == OTHER:
+            raise ZeroDivisionError("no price")
+        return None, []  # the other symbol: nothing, at once
+
+    def killed(conn, writer, env, data, *args, **kwargs):
+        if data.symbol == OTHER:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return None, []
+
+    monkeypatch.setattr(site, "_build_symbol", build_symbol)
+    with pytest.raises(RuntimeError, match=f"site build of {OTHER} failed: ZeroDivisionError"):
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
+    assert not (tmp_path / "site" / site.MANIFEST).exists()
+    # its worker killed (out of memory, say): the build fails naming the symbol not built
+    monkeypatch.setattr(site, "_build_symbol", killed)
+    # (the other symbol too when the pool broke before its worker was done)
+    died = f"a worker process died .*; not built: ({SYMBOL}, )?{OTHER}$"
+    with pytest.raises(RuntimeError, match=died):
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
+    assert not (tmp_path / "site" / site.MANIFEST).exists()
+    monkeypatch.setenv(site_pool.WORKERS_ENV, "two")
+    with pytest.raises(ValueError, match="LIQMAP_SITE_WORKERS='two': expected a whole number"):
+        _build(db, tmp_path / "site", (SYMBOL, OTHER))
 
 
 def test_month_rows_hold_one_month(warehouse) -> None:
@@ -197,3 +271,51 @@ def test_window_means_from_the_cube_are_the_windows_own(warehouse) -> None:
                 assert mine.tobytes() == own.tobytes(), (ft, h0, h1, b0, b1, fp)
                 checked += 1
     assert checked > 300 and cube.means  # the cube's means were used, and kept
+
+
+ORPHAN = """
+import os, sys, time
+import duckdb
+from reports import site_pool
+conn = duckdb.connect(sys.argv[1], read_only=True)
+def build(c, i):
+    (site_pool.Path(sys.argv[2]) / str(os.getpid())).write_text("started")
+    time.sleep(120)
+site_pool.run(conn, ["a", "b"], build, 2, {"threads": "1"})
+"""
+
+
+def test_workers_die_with_a_killed_build(tmp_path, warehouse) -> None:
+    """A build killed (SIGKILL) leaves no worker behind writing pages or holding the
+    warehouse open against the next run."""
+    db, _ = warehouse
+    pids, temp = tmp_path / "pids", tmp_path / "tmp"  # temp: the killed build's leftovers
+    pids.mkdir()
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN, str(db), str(pids)],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _running(w)]
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

@@ -56,6 +56,9 @@ def report_site(
             )
         # alerts are evaluated on every daily run too; the site's alerts feed shows them
         fired, alerts_error = evaluate_and_publish_alerts(conn, settings, datetime.now(UTC))
+    # the site reads the marts only: read-only, so its symbols can be built in worker
+    # processes that open the file too (reports.site_pool)
+    with warehouse.connect(read_only=True) as conn:
         result = build_site(
             conn,
             settings.output_site_dir,

@@ -71,26 +71,20 @@ def _reduce_cube(cube: HeatCube, side: str, h0: int, h1: int, b0: int, b1: int, 
     return grid.reshape(grid.shape[0], grid.shape[1] // fp, fp).sum(axis=2)
 
 
-def _view_grid(
-    vc: HeatCube, t1: int, width_ms: int, n_cols: int, p0: float, pstep: float, n_rows: int
-) -> tuple[np.ndarray, int, int] | None:
-    """A view cube on the window's price rows and `width_ms` columns ending at t1: (grid,
-    t0, columns), None when the view has no rows in the window."""
+def _view_columns(
+    vc: HeatCube, t1: int, width_ms: int, n_cols: int, pstep: float
+) -> tuple[int, int] | None:
+    """Where a view cube's layer of the window lies, on `width_ms` columns ending at t1: (t0,
+    columns), None when the view has no rows in the window. Only its geometry is written
+    (the page composes the layer from the shared heat tiles), so its grid is not built."""
     if width_ms % vc.step_ms or not math.isclose(pstep / vc.pw, round(pstep / vc.pw)):
         return None
-    g, fp = width_ms // vc.step_ms, round(pstep / vc.pw)
+    g = width_ms // vc.step_ms
     i1 = min(vc.long.shape[0], (t1 - vc.t0_ms) // vc.step_ms)
     cols = min(n_cols, i1 // g)
     if cols <= 0:
         return None
-    i0 = i1 - cols * g
-    b0 = round((p0 - vc.p0) / vc.pw)
-    b1 = b0 + n_rows * fp
-    total = np.zeros((i1 - i0, n_rows * fp), dtype=np.float64)
-    lo, hi = max(b0, 0), min(b1, vc.long.shape[1])
-    if hi > lo:
-        total[:, lo - b0 : hi - b0] = vc.long[i0:i1, lo:hi] + vc.short[i0:i1, lo:hi]
-    return _reduce(total, g, fp), t1 - cols * width_ms, cols
+    return t1 - cols * width_ms, cols
 
 
 def heat_window(
@@ -145,11 +139,12 @@ def heat_window(
     for name, vc in views.items():
         width = max(ft * HOUR, vc.step_ms)
         width -= width % vc.step_ms
-        got = _view_grid(vc, t1, width, (t1 - t0) // width, p0, pstep, rows)
+        got = _view_columns(vc, t1, width, (t1 - t0) // width, pstep)
         if got is not None:
-            grid, vt0, _ = got
+            vt0, cols = got
+            shape = np.broadcast_to(0.0, (cols, rows))  # the geometry reads its shape only
             layers[name] = raster_geometry(
-                grid, t0=vt0, tstep=width, p0=p0, pstep=pstep, vmax=False
+                shape, t0=vt0, tstep=width, p0=p0, pstep=pstep, vmax=False
             )
     unit = f"Mean notional per {fmt_step(pstep)} band"
     vmax = layers[DEFAULT_VIEW]["vmax"]

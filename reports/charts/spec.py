@@ -500,8 +500,9 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
             counts = np.diff(np.append(starts, n)).tolist()
             rle = [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]
             out.append(({"$rle": rle}, _size(rle) + 9))
-        uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
-        few_values = len(uniq_arr[0]) * 3 <= n
+        if depth == 0:  # only the outer column may be a dictionary
+            uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
+        few_values = uniq_arr is not None and len(uniq_arr[0]) * 3 <= n
         runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)

@@ -84,9 +84,12 @@ SELECT min(day) FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol AND d
 def content_hash(
     venue: str, symbol: str, day: date, scenario: str, params_hash: str, inputs: str, blob: bytes
 ) -> str:
-    """sha256 over the row's identity, inputs and state bytes."""
+    """sha256 over the row's identity, inputs and state bytes (fed in turn: the state's
+    megabytes are not copied into one string first)."""
     head = f"{venue}|{symbol}|{day.isoformat()}|{scenario}|{params_hash}|{inputs}|".encode()
-    return hashlib.sha256(head + blob).hexdigest()
+    digest = hashlib.sha256(head)
+    digest.update(blob)
+    return digest.hexdigest()
 
 
 def bars_fingerprints(
@@ -114,7 +117,9 @@ def tiers_fingerprints(brackets: pd.DataFrame) -> dict[str, str]:
 class MarketInputs:
     """What a market's state at `day` was computed from (recorded with it as JSON)."""
 
-    bars: dict[str, list]  # ISO day -> [rows, hash], days up to the state's day
+    #: ISO day -> [rows, hash]: the days up to the state's day, and the later days the run
+    #: that wrote it wrote too (its window's last day's state is not kept, see update_marts)
+    bars: dict[str, list]
     tiers: dict[str, str]  # ISO effective date -> hash, all snapshots
     missing: tuple[str, ...] = ()  # ISO days of the history without bars (raw missing)
 
@@ -221,9 +226,11 @@ def find_restart(
     hashes: Mapping[str, str],
     tiers: Mapping[str, Mapping[str, str]],
     start: date,
+    prints: Mapping[str, Mapping[str, list]] | None = None,
 ) -> Restart:
     """The newest state before `start` every market of the symbol can continue from (see
-    module doc). `hashes`: scenario -> params_hash; `tiers`: venue -> tiers_fingerprints."""
+    module doc). `hashes`: scenario -> params_hash; `tiers`: venue -> tiers_fingerprints;
+    `prints`: venue -> bars_fingerprints up to `start` or later (read here when None)."""
     markets = [*venues, AGGREGATE_VENUE]
     days = [
         r[0]
@@ -244,7 +251,7 @@ def find_restart(
         # newest day's last bar refreshed, so this is the common case).
         # A state found fresh is then verified whole (its content hash covers the inputs
         # just read, so a state whose inputs were tampered with is refused there).
-        stale = _stale(conn, symbol, day, venues, tiers)
+        stale, later = _stale(conn, symbol, day, venues, tiers, prints)
         if stale is None:
             states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
             if why:
@@ -258,9 +265,16 @@ def find_restart(
         why = ""
         if reasons:
             why = f"{symbol}: continued from the state of {day}: {reasons[0]}"
+        elif later is not None and later[0] < start:
+            why = f"{symbol}: continued from the state of {day}: {later[1]}"
+        if later is not None:  # the days its run wrote after it: rewritten from the change
+            changed_from = min(later[0], changed_from or later[0])
         return Restart(day, states, recorded, why, changed_from)
     why = f"{symbol}: recomputed from the first bar: {reasons[0]}"
     return Restart(None, why=why, rewrite_from=changed_from)
+
+
+Change = tuple[date, str]  # (first changed day, why)
 
 
 def _stale(
@@ -269,24 +283,38 @@ def _stale(
     day: date,
     venues: Sequence[str],
     tiers: Mapping[str, Mapping[str, str]],
-) -> tuple[date, str] | None:
-    """(first changed day, why) when the staged bars or tiers of a venue changed under the
-    inputs recorded with the state of `day`, read before the state's blobs (a state found
-    fresh here is then verified by `_load_day`, whose content hash covers these inputs; a
-    tampered one found stale is only recomputed from further back, which gives the same
-    rows). None when fresh, or when the inputs are missing or unreadable (`_load_day` then
-    says why)."""
+    prints: Mapping[str, Mapping[str, list]] | None = None,
+) -> tuple[Change | None, Change | None]:
+    """(stale, later), read off the inputs recorded with the state of `day` before its blobs.
+    `stale`: the staged bars or tiers of a venue changed under the state (a state found fresh
+    here is then verified by `_load_day`, whose content hash covers these inputs; a tampered
+    one found stale is only recomputed from further back, which gives the same rows); None
+    when fresh, or when the inputs are missing or unreadable (`_load_day` then says why).
+    `later`: the first recorded day after `day` (written by the same run, without a state of
+    its own) whose staged bars changed since: the state holds, those rows are rewritten."""
     rows = conn.execute(
         STATE_INPUTS_SQL, {"symbol": symbol, "day": day, "venues": list(venues)}
     ).fetchall()
     try:
         recorded = {venue: MarketInputs.from_json(text) for venue, text in rows}
     except (ValueError, TypeError, AttributeError):
-        return None
+        return None, None
     if any(v not in recorded for v in venues):
-        return None
+        return None, None
+    later: Change | None = None
     for venue in venues:
-        now = bars_fingerprints(conn, venue, symbol, day)
+        upto = max([day, *(date.fromisoformat(k) for k in recorded[venue].bars)])
+        if prints is not None and venue in prints:
+            now_all = prints[venue]  # first_change looks at days <= upto only
+        else:
+            now_all = bars_fingerprints(conn, venue, symbol, upto)
+        limit = day.isoformat()
+        after = {k: v for k, v in recorded[venue].bars.items() if k > limit}
+        if after:
+            moved = first_change(after, {k: v for k, v in now_all.items() if k > limit}, upto)
+            if moved is not None and (later is None or moved < later[0]):
+                later = (moved, f"the staged {venue} {symbol} bars of {moved} changed")
+        now = {k: v for k, v in now_all.items() if k <= limit}
         changed = first_change(recorded[venue].bars, now, day)
         tier_day = tier_change(recorded[venue].tiers, tiers[venue], day)
         stale = None
@@ -296,8 +324,8 @@ def _stale(
             what = "before its first" if tier_day == date.min else f"for {tier_day}"
             stale = (tier_day, f"a {venue} {symbol} tier snapshot {what} changed")
         if stale is not None:
-            return stale
-    return None
+            return stale, None
+    return None, later
 
 
 def first_day(conn: duckdb.DuckDBPyConnection, venue: str, symbol: str, until: date) -> date | None:

@@ -135,7 +135,6 @@ def _chunks(first: date, end: date, bars: dict[str, pd.DataFrame]) -> list[tuple
 
 
 def _market_state_rows(
-    conn: duckdb.DuckDBPyConnection,
     venue: str,
     symbol: str,
     day: date,
@@ -143,11 +142,13 @@ def _market_state_rows(
     hashes: dict[str, str],
     tiers: dict[str, dict[str, str]],
     gaps: dict[str, tuple[str, ...]],
+    fingerprints: dict[str, list],
 ) -> pd.DataFrame:
     """mart.model_state rows of a venue's state at the end of `day`, with the inputs it was
-    computed from (the staged bars' fingerprints up to `day`, tiers, missing days)."""
+    computed from (tiers, missing days, the staged bars' fingerprints up to `day`) and the
+    fingerprints of the later days the run wrote (`fingerprints` is up to the window's last
+    day: a change in those makes the next run rewrite them, `find_restart`)."""
     missing = tuple(d for d in gaps[venue] if d <= day.isoformat())
-    fingerprints = bars_fingerprints(conn, venue, symbol, day)
     inputs = MarketInputs(fingerprints, tiers[venue], missing)
     return state_rows(venue, symbol, day, state, hashes, inputs)
 
@@ -163,6 +164,7 @@ def update_marts(
     from_scratch: bool = False,
     _split: bool = True,
     keep_last_state: bool = True,
+    _keep_last: bool = False,
 ) -> SymbolMartsUpdate:
     """Rebuild every mart of `symbol` for days [start, end) and its aggregate across venues
     ('all', transforms.marts.aggregate), continuing each market's model from its state at the
@@ -170,7 +172,9 @@ def update_marts(
     (transforms.marts.state), else from its first bar; `from_scratch` forces the latter.
     The marts of every market are written a chunk (CHUNK_DAYS) at a time, each in one
     transaction with the states it ends with; states are written for the window's last two
-    days only (where the next run continues), not for each chunk.
+    days only (where the next run continues), not for each chunk, and for the last day only
+    when no state is kept at the day before or its last bar is final (the next day staged;
+    `_keep_last`: the earlier days of a split window, which the window continues from).
 
     With `auto_bins` (default) the price bins of `params` are replaced by the symbol's, taken
     from the first venue that has bars, and shared by every venue (the aggregate sums grids
@@ -219,8 +223,12 @@ def update_marts(
     hashes = {sc: scenario_params(params, sc).params_hash() for sc in names}
     tiers = {venue: tiers_fingerprints(b) for venue, b in brackets.items()}
     restart = Restart(None, why=f"{symbol}: recomputed from the first bar (--from-scratch)")
+    # the staged bars' fingerprints of each market up to the day after the window, read
+    # once: whether states are stale, the inputs recorded with the new ones, and whether the
+    # next day is staged (its last bar final)
+    prints = {v: bars_fingerprints(conn, v, symbol, end) for v in brackets}
     if not from_scratch:
-        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start)
+        restart = find_restart(conn, symbol, tuple(brackets), hashes, tiers, start, prints)
     update.why = restart.why
     update.state_day = restart.day
     last_day = end - timedelta(days=1)
@@ -235,7 +243,10 @@ def update_marts(
         # with every venue that has them, so their aggregate still adds that venue up, as a
         # range build over today's warehouse does; then the window, continuing from them.
         args = (conn, symbol, given)
-        earlier = update_marts(*args, first, start, auto_bins, venues, from_scratch)
+        # (the earlier days keep their last day's state: the window continues from it)
+        earlier = update_marts(
+            *args, first, start, auto_bins, venues, from_scratch, _keep_last=True
+        )
         later = update_marts(
             *args, start, end, auto_bins, venues, from_scratch, False, keep_last_state
         )
@@ -286,19 +297,29 @@ def update_marts(
         (a, mid_end), (_, z) = segments[-2], segments[-1]
         segments = [*segments[:-2], (a, z)]
         mid = mid_end - timedelta(days=1)
-    # Only the states of the window's last two days are written (the next run continues
+    # Only the states of the window's last two days may be written (the next run continues
     # from the day before the last, or from the last; `find_restart`): a chunk's end state
     # in a range is superseded by the range's own before the run ends, and a retried range
     # restarts before its first day, so writing it (tens of MB per market at a year of
     # history) would buy nothing.
     kept_from = last_day - timedelta(days=1)
+    # The state at the end of the last day is kept only when none is kept at the end of the
+    # day before (`mid`), or when the last day's last bar is final (the next day staged):
+    # staging the next day refreshes that bar (its open interest as of the next day's first
+    # snapshot), so a daily run's state there would be stale, never read. The next run
+    # continues from `mid`, whose recorded inputs include the last day's bars, and rewrites
+    # the last day when they changed (`find_restart`).
+    next_staged = all(end.isoformat() in p for p in prints.values())
+    keep_last = keep_last_state and (mid is None or _keep_last or next_staged)
+    upto = last_day.isoformat()
+    recorded = {v: {k: x for k, x in p.items() if k <= upto} for v, p in prints.items()}
     states_now = dict(restart.states)
     # the key levels' hysteresis starts from the stored day before the first written day,
     # then from each segment's own last day
     prevs = {v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)}
     for seg_start, seg_end in segments:
         seg_last = seg_end - timedelta(days=1)
-        keep = (keep_last_state or seg_last < last_day) and seg_last >= kept_from
+        keep = (keep_last or seg_last < last_day) and seg_last >= kept_from
         cut = pd.Timestamp(seg_end)
         models = []
         state_frames = []
@@ -316,9 +337,10 @@ def update_marts(
                 mid_models.append(mid_model)
                 state_frames.append(
                     _market_state_rows(
-                        conn, venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps
+                        venue, symbol, mid_here, mid_model.state, hashes, tiers, gaps,
+                        recorded[venue],
                     )
-                )
+                )  # fmt: skip
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
                 state=states_now.get(venue), prev=prevs[venue],
@@ -333,9 +355,10 @@ def update_marts(
             if keep:
                 state_frames.append(
                     _market_state_rows(
-                        conn, venue, symbol, seg_last, model.state, hashes, tiers, gaps
+                        venue, symbol, seg_last, model.state, hashes, tiers, gaps,
+                        recorded[venue],
                     )
-                )
+                )  # fmt: skip
         if mid_here is not None:
             mid_all = aggregate_state(mid_models, venues, params, states_now.get(AGGREGATE_VENUE))
             state_frames.append(

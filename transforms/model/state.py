@@ -51,6 +51,7 @@ from transforms.model.params import ModelParams
 from transforms.model.scenarios import scenario_params
 
 CONTEXT = "context"  # the row name of a market's day-level running quantities
+SAME_AS = "same_as"  # a scenario row's field stored in another scenario's row (rows())
 _MAGIC = b"LIQMAP-STATE-2\n"  # body zstd-compressed
 _MAGIC_V1 = b"LIQMAP-STATE-1\n"  # body raw (states written before compression; still read)
 _ZSTD_LEVEL = 3
@@ -80,10 +81,19 @@ class MarketState:
         return max([c.last_ts for c in self.carries.values()] or [-1])
 
     def rows(self) -> dict[str, dict[str, Any]]:
-        """scenario (and 'context') -> packable fields."""
-        out = {sc: dataclasses.asdict(c) for sc, c in self.carries.items()}
-        ctx = {f"ctx_{k}": v for k, v in dataclasses.asdict(self.context).items()}
-        zz = {f"zz_{k}": v for k, v in dataclasses.asdict(self.zigzag).items()}
+        """scenario (and 'context') -> packable fields. The scenarios share most per-cohort
+        arrays (the same cohorts open and die in each; only the sizes and the closing
+        differ): an array bit for bit equal to the first scenario's is stored there only,
+        the others name it (`{"same_as": scenario}`, resolved by `from_rows`)."""
+        out = {sc: _fields(c) for sc, c in self.carries.items()}
+        if out:
+            owner, *others = out
+            for sc in others:
+                for key, v in out[sc].items():
+                    if _same_bits(v, out[owner][key]):
+                        out[sc][key] = {SAME_AS: owner}
+        ctx = {f"ctx_{k}": v for k, v in _fields(self.context).items()}
+        zz = {f"zz_{k}": v for k, v in _fields(self.zigzag).items()}
         out[CONTEXT] = {
             **ctx,
             **zz,
@@ -99,7 +109,9 @@ class MarketState:
         ctx = dict(rows[CONTEXT])
         context = ContextCarry(**{k[4:]: v for k, v in ctx.items() if k.startswith("ctx_")})
         zigzag = ZigzagCarry(**{k[3:]: v for k, v in ctx.items() if k.startswith("zz_")})
-        carries = {sc: ModelCarry(**r) for sc, r in rows.items() if sc != CONTEXT}
+        carries = {
+            sc: ModelCarry(**_resolve(rows, sc)) for sc in rows if sc != CONTEXT
+        }  # fmt: skip
         return cls(
             carries,
             context,
@@ -108,6 +120,36 @@ class MarketState:
             float(ctx["oi_value_last"]),
             {v: (float(c[0]), float(c[1])) for v, c in dict(ctx["venue_cum"]).items()},
         )
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields, not copied (dataclasses.asdict deep-copies every array; the
+    rows are only packed)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Both numpy arrays of one dtype and shape with the same bytes (-0.0 is not 0.0)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    return bool(np.array_equal(a.view(np.uint8), b.view(np.uint8))) if a.size else True
+
+
+def _resolve(rows: Mapping[str, Mapping[str, Any]], scenario: str) -> dict[str, Any]:
+    """A scenario row's fields with the arrays it shares taken from the row it names (a
+    copy: each carry owns its arrays); ValueError when that row has no such array."""
+    out = {}
+    for key, v in rows[scenario].items():
+        if isinstance(v, Mapping):
+            owner = rows.get(v.get(SAME_AS), {})
+            got = owner.get(key)
+            if not isinstance(got, np.ndarray):
+                raise ValueError(f"{scenario}.{key} names no stored array ({v})")
+            v = got.copy()
+        out[key] = v
+    return out
 
 
 @dataclass
