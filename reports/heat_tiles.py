@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from reports import queries
+from reports.charts.raster import PNG_COMPRESS_LEVEL
 from reports.charts.spec import code_column
 from reports.loaders import LAYER_STEP_MS
 from reports.notation import chart_price_decimals
@@ -64,7 +65,7 @@ def grey_png_url(levels: np.ndarray) -> str:
     img = np.ascontiguousarray(levels.T[::-1])
     im = Image.frombytes("L", img.shape[::-1], img.tobytes())
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=False, compress_level=9)
+    im.save(buf, format="PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -50,6 +50,9 @@ HOUR_MS = 3_600_000
 # candle width per timeframe (hours); timeframes not listed draw a close line
 CANDLE_HOURS = {"24h": 1, "1w": 4, "1m": 24, "3m": 24}
 LEVELS = 255  # the top palette index: values >= vmax (the window's 99th percentile)
+#: zlib level of every raster PNG (heat tiles too): on the demo's tiles 7 encodes ~6x faster
+#: than 9 for ~5 % more bytes, a tenth of a year site's build CPU for ~0.25 MB
+PNG_COMPRESS_LEVEL = 7
 
 
 def png_data_url(levels: np.ndarray, palette: np.ndarray) -> str:
@@ -59,7 +62,7 @@ def png_data_url(levels: np.ndarray, palette: np.ndarray) -> str:
     img = Image.frombytes("P", idx.shape[::-1], idx.tobytes())
     img.putpalette(np.asarray(palette, dtype=np.uint8).tobytes())
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=9)
+    img.save(buf, format="PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
