@@ -10,14 +10,14 @@ For each market set (by default 3 symbols x 2 venues = 6 markets, and with `--co
 * the same day re-run (what a retried or corrected day costs);
 
 each with every step's seconds (from the run's event log) and CPU seconds (this process, every
-thread, sampled: on a busy machine wall clock stretches with the load, CPU much less), the
-run's CPU and the load average, Dagster's own share (events in the run, seconds before the
-first step starts, seconds outside steps), the per-stage totals (raw, staging, marts,
-publish, and Dagster outside the steps) and the run's own peak RSS (sampled) next to the
-process's so far. Each step and stage also shows its peak RSS (the samples taken while it
-ran; memory a step leaves resident counts in the next steps' figures too). With
-`--compare`, the cost per market: each run and stage of 12 markets against 6, and the
-straight line through the two (a fixed part per run, a part per market).
+thread, and the raw fetch-ahead child's, sampled: on a busy machine wall clock stretches with
+the load, CPU much less), the run's CPU and the load average, Dagster's own share (events in
+the run, seconds before the first step starts, seconds outside steps), the per-stage totals
+(raw, staging, marts, publish, and Dagster outside the steps) and the run's own peak RSS
+(sampled) next to the process's so far. Each step and stage also shows its peak RSS (the
+samples taken while it ran; memory a step leaves resident counts in the next steps' figures
+too). With `--compare`, the cost per market: each run and stage of 12 markets against 6, and
+the straight line through the two (a fixed part per run, a part per market).
 `--profile DIR` writes cProfile stats of the new day and the re-run for each set.
 `--from-kept DIR` (a folder an earlier `--keep` left) skips the backfill: the next day is run
 on a copy of it in this fresh process, the way the next daily `liqmap run` starts: its
@@ -66,6 +66,7 @@ from orchestration.definitions import ALL_ASSETS  # noqa: E402
 from orchestration.home import instance_settings  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
+from transforms.raw.fetch_ahead import child_cpu_seconds  # noqa: E402
 from transforms.reference.tiers import seed_tiers_path  # noqa: E402
 
 SIX = "BTCUSDT,ETHUSDT,SOLUSDT"
@@ -87,6 +88,12 @@ def _rss_bytes() -> int:
         return 0
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (every thread) and of its raw fetch-ahead child (as of its
+    last reply: transforms.raw.fetch_ahead), which works beside the run's steps."""
+    return time.process_time() + child_cpu_seconds()
+
+
 class CpuSampler:
     """Samples this process's CPU seconds (every thread) and resident memory against the
     wall clock, so a step's CPU is read off its start and end times (the in-process executor
@@ -100,7 +107,7 @@ class CpuSampler:
         self._thread = threading.Thread(target=self._loop, args=(every,), daemon=True)
 
     def _sample(self) -> None:
-        self.samples.append((time.time(), time.process_time()))
+        self.samples.append((time.time(), _cpu()))
         now = _rss_bytes()
         self.rss_peak = max(self.rss_peak, now)
         self.rss_mb.append(now / 2**20)
@@ -151,7 +158,7 @@ def _run(
     runs every step there) and the stats are dumped to that file."""
     assets = [a for a in ALL_ASSETS if site or SITE_GROUP not in a.group_names_by_key.values()]
     profiler = cProfile.Profile() if profile is not None else None
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu()
     with CpuSampler() as sampler, _profiling(profiler):
         result = dg.materialize(
             assets,
@@ -162,7 +169,7 @@ def _run(
             run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         )
     elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    cpu = _cpu() - cpu
     if profiler is not None:
         profiler.dump_stats(str(profile))
     stats = instance.get_run_step_stats(result.run_id)

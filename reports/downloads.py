@@ -2,23 +2,25 @@
 
 Each month of a symbol has one folder, `<SYMBOL>/downloads/YYYY-MM/`, and each file in it
 holds the aggregate (`venue` = `all`) and, with two or more venues, every venue alone, by a
-`venue` column, each row once: the liquidation maps (`liq_map.parquet`, every price band of
-every day, `mart.liq_map`), the scenario rows (`scenarios.parquet`, `mart.daily_metrics`),
-each day's figures as the pages print them (`daily.csv`) and the swings confirmed in the
-month (`moves.csv`, `mart.moves`, each swing once; the running swing is left out, the next
-day's run replaces it). A day page, a venue's page and the archive link the month's files.
-A month's files are rebuilt only when a day of that month is rendered (or the folder is
-missing) and each is rewritten only when its bytes change, so a published month is not
-touched by builds of later months. One folder per venue and month with the aggregate's rows
-and each day's swings repeated in every folder was ~860 kB per symbol-month of the demo;
-one folder with each row once is ~540 kB (the maps' doubles, kept exact, are most of it).
-The heatmap is not repeated here: the shared heat month files of the data API (docs/api.md)
-hold every hour of it, nor the daily figures in a symbol-wide file: a whole-history
-`<SYMBOL>/daily.csv` and `venues.csv`, rewritten by every build, repeated the month files'
-rows (~390 kB per symbol of the demo year); the daily series of the data API
-(`data/<SYMBOL>/<venue>/daily.js`) is the one file of every day. A day page rendered again drops the
-per-day files an older build put beside it; pages not rendered again keep theirs (they
-link them), and an older build's per-venue month folders until a build renders every day.
+`venue` column, each row once: the scenario rows (`scenarios.parquet`, `mart.daily_metrics`
+but the columns that are arithmetic on the others, SCENARIOS_DERIVED, which
+docs/api/scenarios.sql adds back), each day's figures as the pages print them (`daily.csv`)
+and the swings confirmed in the month (`moves.csv`, `mart.moves`, each swing once; the
+running swing is left out, the next day's run replaces it). A day page, a venue's page and
+the archive link the month's files. A month's files are rebuilt only when a day of that
+month is rendered (or the folder is missing) and each is rewritten only when its bytes
+change, so a published month is not touched by builds of later months.
+
+Nothing here repeats a file of the data API (docs/api.md): not the heatmap (the shared heat
+month files hold every hour of it), not the maps (a `liq_map.parquet` of every band of every
+day and venue was ~5 MB of the demo year's 50, and each venue's day documents hold the same
+`mart.liq_map` bands, exact, for the page's what-if: `whatif`, the aggregate's their sums;
+an older build's map files are RETIRED), not the daily figures in a symbol-wide file (a
+whole-history `<SYMBOL>/daily.csv` and `venues.csv`, rewritten by every build, repeated the
+month files' rows; the daily series `data/<SYMBOL>/<venue>/daily.js` is the one file of
+every day). A day page rendered again drops the per-day files an older build put beside it;
+pages not rendered again keep theirs (they link them), and an older build's per-venue month
+folders and retired files until a build renders every day.
 """
 
 from __future__ import annotations
@@ -57,20 +59,19 @@ DAILY_COLUMNS = (
     "funding_state",
     "longs_at_risk_5pct",
     "shorts_at_risk_5pct",
-    "shorts_per_long_5pct",
     "longs_at_risk_10pct",
     "shorts_at_risk_10pct",
-    "shorts_per_long_10pct",
     "longs_at_risk",
     "shorts_at_risk",
-    "shorts_per_long",
     "nearest_cluster_above_price",
     "nearest_cluster_below_price",
     "p90_above_price",
     "p90_below_price",
 )
 #: the imbalance as printed, one column per window: (column, window; None = whole map).
-#: The text says the heavier side ("1.4:1 shorts"), the column name the window.
+#: The text says the heavier side ("1.4:1 shorts"), the column name the window; the ratio
+#: itself is the shorts and longs at risk beside it divided (scenarios.parquet's
+#: `shorts_per_long*` through docs/api/scenarios.sql), not a column of its own.
 IMBALANCE_COLUMNS = (
     ("imbalance_5pct", "5pct"),
     ("imbalance_10pct", "10pct"),
@@ -89,9 +90,13 @@ def mark_source(table: pa.Table, source: str) -> pa.Table:
 
 
 FORMATS = ("csv", "parquet")
-# the long tables, Parquet only (zstd): the month's maps by price (as CSV, most of the
-# site) and its scenario rows (~100 wide rows a month: Parquet is under half the CSV)
-PARQUET_ONLY = frozenset({"liq_map", "scenarios"})
+# the long table, Parquet only (zstd): the month's scenario rows (~100 wide rows a month:
+# Parquet is under half the CSV)
+PARQUET_ONLY = frozenset({"scenarios"})
+#: downloads an older build wrote and this one does not (module doc): a month's rewrite keeps
+#: them for the pages that link them, no page rendered now links them, and a build that
+#: renders every day deletes them (remove_retired_downloads)
+RETIRED = frozenset({"liq_map"})
 
 
 def csv_bytes(table: pa.Table) -> bytes:
@@ -160,12 +165,28 @@ def month_days(data: MartData, month: date) -> list[date]:
     return [d for d in data.days if month <= d < end]
 
 
+#: the scenario rows' columns left out of scenarios.parquet: arithmetic on its other columns,
+#: as the model computes them, which docs/api/scenarios.sql adds back (~28 % of the file)
+SCENARIOS_DERIVED = (
+    "shorts_per_long",
+    "log_imbalance",
+    "shorts_per_long_5pct",
+    "shorts_per_long_10pct",
+    *[
+        f"{k}_{side}_pct"
+        for k in ("nearest_cluster", "peak_cluster", "p90")
+        for side in ("above", "below")
+    ],
+)
+
+
 def month_tables(
     conn: duckdb.DuckDBPyConnection, parts: list[MartData], month: date
 ) -> dict[str, pa.Table]:
     """Download name -> table for `month`, every part (the aggregate first, then each venue
-    alone) in one table with a `venue` column: the maps and scenario rows straight from the
-    marts, each day's figures as the pages print them, and the swings confirmed in the
+    alone) in one table with a `venue` column: the scenario rows (but SCENARIOS_DERIVED)
+    straight from the marts, each day's
+    figures as the pages print them, and the swings confirmed in the
     month ("moves", only when there are any; the symbol's first month also holds those
     confirmed before it). Empty when no part has a day in `month`."""
     if not any(month_days(p, month) for p in parts):
@@ -178,8 +199,9 @@ def month_tables(
         "day_to": next_month(month),
     }
     tables = {
-        "liq_map": queries.arrow(conn, queries.LIQ_MAP_MONTH, **params),
-        "scenarios": queries.arrow(conn, queries.SCENARIOS_MONTH, **params),
+        "scenarios": queries.arrow(conn, queries.SCENARIOS_MONTH, **params).drop_columns(
+            list(SCENARIOS_DERIVED)
+        ),
         "daily": pa.Table.from_pylist(
             [
                 {"venue": p.venue, **daily_row(p.base(d))}
@@ -214,7 +236,8 @@ def write_month_downloads(
             body = parquet_bytes(table) if ext == "parquet" else csv_bytes(table)
             writer.write_if_changed(f"{folder}/{name}.{ext}", body)
         written[name] = formats
-    remove_other_downloads(writer.out_dir / folder, written)
+    kept = existing_downloads(writer.out_dir / folder, RETIRED)
+    remove_other_downloads(writer.out_dir / folder, {**kept, **written})
     return written
 
 
@@ -230,8 +253,8 @@ def months_to_write(out_dir: Path, parts: list[MartData], render: list[date]) ->
 
 
 def month_downloads(out_dir: Path, symbol: str, month: date) -> dict[str, list[str]]:
-    """The files of a month already on disk (name -> formats)."""
-    return existing_downloads(Path(out_dir) / month_folder(symbol, month))
+    """The files of a month already on disk (name -> formats), RETIRED ones left out."""
+    return linked_downloads(Path(out_dir) / month_folder(symbol, month))
 
 
 def names_as_of(
@@ -258,7 +281,7 @@ def archive_months(out_dir: Path, symbol: str) -> dict[str, tuple[str, dict[str,
         return {}
     out = {}
     for p in sorted(root.iterdir()):
-        names = existing_downloads(p) if MONTH_ID.fullmatch(p.name) and p.is_dir() else {}
+        names = linked_downloads(p) if MONTH_ID.fullmatch(p.name) and p.is_dir() else {}
         if names:
             out[p.name] = (f"{DOWNLOADS_DIR}/{p.name}/", names)
     return out
@@ -281,6 +304,17 @@ def remove_venue_folders(out_dir: Path, symbol: str) -> None:
             venue.rmdir()
 
 
+def remove_retired_downloads(out_dir: Path, symbol: str) -> None:
+    """Delete the RETIRED files an older build left in the month folders; only once every
+    page that linked them has been rendered again."""
+    root = Path(out_dir) / symbol / DOWNLOADS_DIR
+    for month in sorted(root.glob("*/")) if root.is_dir() else []:
+        if MONTH_ID.fullmatch(month.name):
+            for name, formats in existing_downloads(month, RETIRED).items():
+                for ext in formats:
+                    (month / f"{name}.{ext}").unlink(missing_ok=True)
+
+
 SYMBOL_CSVS = ("daily.csv", "venues.csv")  # an older build's whole-history files
 
 
@@ -300,10 +334,17 @@ def remove_other_downloads(day_dir: Path, keep: dict[str, list[str]]) -> None:
                 (day_dir / f"{name}.{ext}").unlink(missing_ok=True)
 
 
-def existing_downloads(day_dir: Path) -> dict[str, list[str]]:
-    """The downloads already on disk for a day page (name -> formats present)."""
+def existing_downloads(day_dir: Path, only: frozenset[str] | None = None) -> dict[str, list[str]]:
+    """The downloads already on disk for a day page (name -> formats present); with `only`,
+    those of these names."""
     found: dict[str, list[str]] = {}
     for p in sorted(day_dir.glob("*.*")):
-        if p.suffix.lstrip(".") in FORMATS and not p.name.startswith("."):
+        wanted = only is None or p.stem in only
+        if wanted and p.suffix.lstrip(".") in FORMATS and not p.name.startswith("."):
             found.setdefault(p.stem, []).append(p.suffix.lstrip("."))
     return {k: [f for f in FORMATS if f in v] for k, v in sorted(found.items())}
+
+
+def linked_downloads(month_dir: Path) -> dict[str, list[str]]:
+    """A month folder's downloads a page rendered now links: those on disk, but RETIRED."""
+    return {k: v for k, v in existing_downloads(month_dir).items() if k not in RETIRED}

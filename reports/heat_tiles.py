@@ -19,9 +19,10 @@ import numpy as np
 from PIL import Image
 
 from reports import queries
+from reports.charts.raster import PNG_COMPRESS_LEVEL
 from reports.charts.spec import code_column
 from reports.loaders import LAYER_STEP_MS
-from reports.notation import chart_price
+from reports.notation import chart_price_decimals
 from transforms.model.layers import LAYER_VIEWS
 
 LOG_DECADES = 5.0  # values below top / 10^5 are drawn as nothing
@@ -64,7 +65,7 @@ def grey_png_url(levels: np.ndarray) -> str:
     img = np.ascontiguousarray(levels.T[::-1])
     im = Image.frombytes("L", img.shape[::-1], img.tobytes())
     buf = io.BytesIO()
-    im.save(buf, format="PNG", optimize=False, compress_level=9)
+    im.save(buf, format="PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -122,23 +123,16 @@ def month_tiles(
     if base is None:
         return None
     views: dict[str, dict] = {}
-    for scenario, layer in LAYER_VIEWS:
-        if (scenario, layer) == ("base", "all"):
-            continue
-        vc = queries.HeatCube.load(
-            conn,
-            symbol,
-            a,
-            b,
-            max_bins=NATIVE_BINS,
-            view=(scenario, layer),
-            step_ms=LAYER_STEP_MS,
-            venue=venue,
-        )
-        t = _tile(vc) if vc is not None else None
+    names = [f"{sc}/{layer}" for sc, layer in LAYER_VIEWS if (sc, layer) != ("base", "all")]
+    cubes = queries.HeatCube.load_views(
+        conn, symbol, a, b, names, max_bins=NATIVE_BINS, step_ms=LAYER_STEP_MS, venue=venue
+    )
+    for name, vc in cubes.items():
+        t = _tile(vc)
         if t is not None:
-            views[f"{scenario}/{layer}"] = t
+            views[name] = t
     ohlc = queries.hourly_ohlc(conn, symbol, a, b, venue)
+    nd = chart_price_decimals()  # chart_price, its decimals looked up once
     return {
         "month": month_id(month),
         "base": base,
@@ -146,7 +140,7 @@ def month_tiles(
         "ohlc": {
             "x": code_column([int(x) for x in ohlc["x"].tolist()]),
             **{
-                k: code_column([chart_price(float(v)) for v in ohlc[k].tolist()])
+                k: code_column([round(v, nd) for v in ohlc[k].tolist()])
                 for k in ("o", "h", "l", "c")
             },
         },

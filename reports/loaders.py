@@ -8,7 +8,7 @@ pages and cards below only read these; every query is in `reports.queries`.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +28,10 @@ HOUR_MS = 3_600_000
 HISTORY_DAYS = 365  # the longest timeframe (heatmap 1y, daily series)
 LAYER_HISTORY_DAYS = 7  # the longest heatmap timeframe with a layer switch (1w)
 LAYER_STEP_MS = 4 * HOUR_MS  # mart.liq_layer_heatmap: one snapshot per 4 hours
+# the heatmap cube's hours held before the first day rendered: those of the longest window
+# with layer views (a card's largest bands are its first window's; longer windows read only
+# the cube's grid, their values are the heat tiles')
+HELD_DAYS = LAYER_HISTORY_DAYS
 
 
 def epoch_ms(d: datetime) -> int:
@@ -107,12 +111,21 @@ def _month_rows(
     return held[1].of(d)
 
 
+def _day_rows(data: MartData, key: tuple[str, date], read: Callable[[], list[Record]]):
+    """The rows `read` gives, read once per build of a few days (`data.maps["days"]`): the
+    latest day's map is asked for by its page, the latest file and the overview."""
+    held = data.maps.setdefault("days", {})
+    if key not in held:
+        held[key] = read()
+    return held[key]
+
+
 def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
     """`liq_map_rows` of the symbol and venue of `data`; when the build renders many days
     (`data.maps["bulk"]`), from one query for the month of `d` (`_month_rows`), else one
     query for the day."""
     if not data.maps.get("bulk"):
-        return liq_map_rows(conn, data.symbol, d, data.venue)
+        return _day_rows(data, ("map", d), lambda: liq_map_rows(conn, data.symbol, d, data.venue))
     return _month_rows(conn, data, d, "map", queries.LIQ_MAP_RANGE)
 
 
@@ -120,7 +133,9 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
     """`layer_map_rows` of the symbol and venue of `data`, one query for the month of `d`
     when the build renders many days (`_month_rows`)."""
     if not data.maps.get("bulk"):
-        return layer_map_rows(conn, data.symbol, d, data.venue)
+        return _day_rows(
+            data, ("layers", d), lambda: layer_map_rows(conn, data.symbol, d, data.venue)
+        )
     try:
         return _month_rows(conn, data, d, "layers", queries.LAYER_MAP_RANGE)
     except duckdb.CatalogException:
@@ -131,7 +146,7 @@ def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> l
 def drop_month_rows(data: MartData) -> None:
     """Forget the month of map rows `map_rows_of`/`layer_rows_of` hold and the build's
     realized rows (a symbol done)."""
-    for kind in ("map", "layers", "realized"):
+    for kind in ("map", "layers", "realized", "days", "extents"):
         data.maps.pop(kind, None)
 
 
@@ -189,10 +204,21 @@ class PriceHistory:
 def load_price_history(
     conn: duckdb.DuckDBPyConnection, data: MartData, days: Sequence[date]
 ) -> PriceHistory:
-    """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last."""
+    """What the heatmaps of `days` need: HISTORY_DAYS before the first to the last (the
+    heatmap cube's grid; its hours from HELD_DAYS before the first day)."""
     t_from = queries.day_start(min(days) - timedelta(days=HISTORY_DAYS))
     t_to = queries.day_end(max(days))
-    cube = queries.HeatCube.load(conn, data.symbol, t_from, t_to, venue=data.venue)
+    held_from = queries.day_start(min(days) - timedelta(days=HELD_DAYS))
+    # the extents of every venue of the symbol, read once for all of them when the build
+    # shares a dict between them (`data.maps["extents"]`)
+    shared = data.maps.get("extents")
+    if shared is None:
+        shared = {}
+    if (t_from, t_to) not in shared:
+        shared[(t_from, t_to)] = queries.heat_extents(conn, data.symbol, t_from, t_to)
+    cube = queries.HeatCube.load_recent(
+        conn, data.symbol, t_from, t_to, held_from, data.venue, shared[(t_from, t_to)]
+    )
     # one hour more, so a window's line starts at its left edge
     hour_x, hour_c = queries.hourly_closes(
         conn, data.symbol, t_from - timedelta(hours=1), t_to, data.venue
@@ -200,22 +226,16 @@ def load_price_history(
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
     # layer views: only as far back as the longest timeframe that offers them
     v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
-    views = {}
-    for scenario, layer in LAYER_VIEWS:
-        if (scenario, layer) == ("base", "all"):
-            continue
-        c = queries.HeatCube.load(
-            conn,
-            data.symbol,
-            v_from,
-            t_to,
-            max_bins=600,
-            view=(scenario, layer),
-            step_ms=LAYER_STEP_MS,
-            venue=data.venue,
-        )
-        if c is not None:
-            views[f"{scenario}/{layer}"] = c
+    views = queries.HeatCube.load_views(
+        conn,
+        data.symbol,
+        v_from,
+        t_to,
+        [f"{sc}/{layer}" for sc, layer in LAYER_VIEWS if (sc, layer) != ("base", "all")],
+        max_bins=600,
+        step_ms=LAYER_STEP_MS,
+        venue=data.venue,
+    )
     return PriceHistory(
         cube=cube,
         hour_x=hour_x,

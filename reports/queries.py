@@ -6,8 +6,10 @@ side only slices, re-bins and formats them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -68,11 +70,14 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
+# the views of `$views` ("scenario/layer") at once, each row with its view's place in the
+# list (1-based: HeatCube.load_views splits them)
 LAYER_HEATMAP_RANGE = """
-SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional
+SELECT list_position($views, scenario || '/' || layer) AS view, epoch_ms(ts) AS t,
+       price_low, price_high, long_notional, short_notional
 FROM mart.liq_layer_heatmap
-WHERE venue = $venue AND symbol = $symbol AND scenario = $scenario AND layer = $layer
-  AND ts >= $t_from AND ts < $t_to
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+  AND list_contains($views, scenario || '/' || layer)
 """
 
 LAYER_MAP_DAY = """
@@ -100,18 +105,6 @@ NOT_PROVISIONAL_M = """
     SELECT 1 FROM mart.provisional_days AS p
     WHERE p.venue = m.venue AND p.symbol = m.symbol AND p.day = m.day
   )"""
-
-# The cumulative columns are left out: they are running sums of the notionals, ~46 % of the
-# file's bytes, and docs/api/liq_map_cumulative.sql rebuilds them from the file (tested).
-LIQ_MAP_MONTH = f"""
-SELECT venue, day, price_low, price_high, long_notional, short_notional,
-       spot_price, params_hash
-FROM mart.liq_map AS m
-WHERE symbol = $symbol AND list_contains($venues, venue)
-  AND day >= $day_from AND day < $day_to
-{NOT_PROVISIONAL_M}
-ORDER BY list_position($venues, venue), day, price_low
-"""
 
 SCENARIOS_MONTH = f"""
 SELECT * FROM mart.daily_metrics AS m
@@ -229,10 +222,75 @@ def hourly_closes(
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
-# groupings whose means a cube keeps: each side of the windows grouping hours (1m, 3m, 1y).
-# A window reaching before the cube's first hour groups fewer hours, a grouping that changes
-# every few days over a symbol's first year: the oldest is then dropped, not kept for a year.
-GROUP_MEANS_KEPT = 8
+# each venue's (the aggregate's too) rows' extent: one scan of the symbol's rows
+HEATMAP_EXTENTS = """
+SELECT venue, count(*) AS n, min(ts) AS t_min, max(ts) AS t_max,
+       min(price_low) AS p_min, max(price_high) AS p_max,
+       min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
+FROM mart.liq_heatmap
+WHERE symbol = $symbol AND ts >= $t_from AND ts < $t_to
+GROUP BY venue
+"""
+
+Extent = tuple[int, int, int, float, float, float, float]  # n, t_min, t_max, p_min, ...
+
+
+def heat_extents(
+    conn: duckdb.DuckDBPyConnection, symbol: str, t_from: datetime, t_to: datetime
+) -> dict[str, Extent]:
+    """Venue -> (rows, first and last time (epoch ms), lowest and highest price, narrowest
+    and widest bin) of the symbol's `mart.liq_heatmap` rows in [t_from, t_to)."""
+    params = {"symbol": symbol, "t_from": t_from, "t_to": t_to}
+    try:
+        rows = conn.execute(HEATMAP_EXTENTS, params).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    # the times as epoch ms here: epoch_ms() of every row in SQL doubled the scan's cost
+    return {v: (n, _ms(t0), _ms(t1), *rest) for v, n, t0, t1, *rest in rows}
+
+
+def _ms(t: datetime) -> int:
+    """A naive UTC timestamp as epoch milliseconds (DuckDB's epoch_ms)."""
+    return (t - datetime(1970, 1, 1)) // timedelta(milliseconds=1)
+
+
+HOUR_MS = 3_600_000
+MAX_BINS = 1200  # a cube's price bins at most (HeatCube.load)
+
+
+class NotHeld(LookupError):
+    """A cube's steps before those it holds were asked for, and it cannot load them."""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A cube's steps and price bins, from its rows' extent (`_grid`)."""
+
+    t0_ms: int
+    steps: int
+    p0: float
+    pw: float
+    bins: int
+
+
+def _grid(
+    t_min: int, t_max: int, p_min: float, p_max: float, width: float, max_bins: int, step: int
+) -> _Grid:
+    """The grid of rows from t_min to t_max (epoch ms) priced p_min..p_max in bins of `width`
+    (merged by an integer factor when more than `max_bins` would be needed)."""
+    if not width > 0:
+        width = 1.0
+    factor = max(1, int(np.ceil((p_max - p_min) / width / max_bins)))
+    pw = width * factor
+    p0 = np.floor(p_min / pw) * pw
+    t0 = int(t_min // step * step)
+    return _Grid(
+        t0_ms=t0,
+        steps=int((t_max - t0) // step) + 1,
+        p0=float(p0),
+        pw=float(pw),
+        bins=int(np.ceil((p_max - p0) / pw)) + 1,
+    )
 
 
 @dataclass
@@ -243,37 +301,41 @@ class HeatCube:
     Built once per site build, so each page slices numpy arrays instead of re-querying
     a year of rows per timeframe. Price bins are the mart's bins, merged by an integer
     factor when the price range would otherwise need more than `max_bins` columns.
+    A cube may hold only its last steps (`load_recent`: from step `held_from` on, the
+    arrays' row 0): its grid is still that of every step, and `held` loads the rest on
+    first need.
     """
 
     t0_ms: int  # start of step 0
     p0: float  # lower edge of bin 0
     pw: float  # bin width
-    long: np.ndarray  # float32 [steps, bins]
+    long: np.ndarray  # float32 [steps held, bins]
     short: np.ndarray
     step_ms: int = 3_600_000  # one row per hour (or per `step_ms`)
-    # time means of whole groups of steps over every bin, by (side, steps per group, first
-    # step of the first group): what every window of that grouping slices (`group_means`)
-    means: dict[tuple[str, int, int], np.ndarray] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    held_from: int = 0  # the first step the arrays hold
+    # loads the whole cube (its every step) when a step before `held_from` is asked for
+    whole: Callable[[], HeatCube | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def hours(self) -> int:
-        return self.long.shape[0]
+        """Steps of the cube (held or not)."""
+        return self.held_from + self.long.shape[0]
 
-    def group_means(self, side: str, ft: int, phase: int) -> np.ndarray:
-        """Mean of each group of `ft` steps (starting at step `phase`) of `side` ('long' or
-        'short') in every bin, [group, bin], computed once per cube: the heatmap windows of
-        a year of pages slice it instead of averaging their own hours again (the same
-        float32 sums, step by step in order, charts.heatmap._reduce)."""
-        key = (side, ft, phase)
-        if key not in self.means:
-            arr = getattr(self, side)
-            n = (arr.shape[0] - phase) // ft
-            if len(self.means) >= GROUP_MEANS_KEPT:
-                del self.means[next(iter(self.means))]  # the oldest grouping
-            self.means[key] = arr[phase : phase + n * ft].reshape(n, ft, arr.shape[1]).mean(axis=1)
-        return self.means[key]
+    @property
+    def bins(self) -> int:
+        return self.long.shape[1]
+
+    def held(self, side: str, h0: int, h1: int) -> np.ndarray:
+        """Steps h0..h1 of `side` ('long' or 'short'), every bin; the cube's earlier steps
+        are loaded first when h0 is before those it holds (`whole`)."""
+        if h0 < self.held_from:
+            full = self.whole() if self.whole is not None else None
+            if full is None or (full.t0_ms, full.p0, full.pw, full.hours, full.bins) != (
+                self.t0_ms, self.p0, self.pw, self.hours, self.bins
+            ):  # fmt: skip
+                raise NotHeld(f"steps from {h0} of a cube holding them from {self.held_from}")
+            self.long, self.short, self.held_from = full.long, full.short, 0
+        return getattr(self, side)[h0 - self.held_from : h1 - self.held_from]
 
     @classmethod
     def load(
@@ -282,58 +344,143 @@ class HeatCube:
         symbol: str,
         t_from: datetime,
         t_to: datetime,
-        max_bins: int = 1200,
-        view: tuple[str, str] | None = None,
-        step_ms: int = 3_600_000,
+        max_bins: int = MAX_BINS,
         venue: str = AGGREGATE_VENUE,
     ) -> HeatCube | None:
-        """The base/all hourly heatmap, or with `view` = (scenario, layer) that view's rows of
-        `mart.liq_layer_heatmap` on `step_ms` steps (None when there are no rows, or the
-        warehouse predates the layer mart)."""
-        params: dict[str, Any] = {
-            "venue": venue,
-            "symbol": symbol,
-            "t_from": t_from,
-            "t_to": t_to,
-        }
-        sql = HEATMAP_RANGE
-        if view is not None:
-            sql = LAYER_HEATMAP_RANGE
-            params.update(scenario=view[0], layer=view[1])
+        """The base/all hourly heatmap (None when there are no rows or no such mart)."""
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
         try:
-            res = conn.execute(sql, params).fetchnumpy()
+            res = conn.execute(HEATMAP_RANGE, params).fetchnumpy()
         except duckdb.CatalogException:
             return None
+        return cls._of_rows(res, max_bins, HOUR_MS)
+
+    @classmethod
+    def load_views(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        views: Iterable[str],
+        max_bins: int = MAX_BINS,
+        step_ms: int = 3_600_000,
+        venue: str = AGGREGATE_VENUE,
+    ) -> dict[str, HeatCube]:
+        """Each of `views` ("scenario/layer") of `mart.liq_layer_heatmap` as a cube on
+        `step_ms` steps, from one query: a view's rows are those its own query would give,
+        in the same order. Views without rows are left out (all of them when the warehouse
+        predates the layer mart)."""
+        views = list(views)
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        try:
+            res = conn.execute(LAYER_HEATMAP_RANGE, {**params, "views": views}).fetchnumpy()
+        except duckdb.CatalogException:
+            return {}
+        # each view's rows side by side, in their order (a stable sort by view)
+        place = np.asarray(res.pop("view"), dtype=np.int64)
+        order = np.argsort(place, kind="stable")
+        bounds = np.searchsorted(place[order], np.arange(1, len(views) + 2))
+        out = {}
+        for i, v in enumerate(views):
+            rows = order[bounds[i] : bounds[i + 1]]
+            cube = cls._of_rows({k: c[rows] for k, c in res.items()}, max_bins, step_ms)
+            if cube is not None:
+                out[v] = cube
+        return out
+
+    @classmethod
+    def _of_rows(cls, res: dict[str, np.ndarray], max_bins: int, step_ms: int) -> HeatCube | None:
+        """The cube of every row of `res` (t, price_low, price_high and the notionals), on
+        a grid of their extent; None without rows."""
         t = np.asarray(res["t"], dtype=np.int64)
         if t.size == 0:
             return None
         lo = np.asarray(res["price_low"], dtype=np.float64)
         hi = np.asarray(res["price_high"], dtype=np.float64)
-        width = float(np.median(hi - lo))
-        if not width > 0:
-            width = 1.0
-        pmin, pmax = float(lo.min()), float(hi.max())
-        factor = max(1, int(np.ceil((pmax - pmin) / width / max_bins)))
-        pw = width * factor
-        p0 = np.floor(pmin / pw) * pw
-        n_bins = int(np.ceil((pmax - p0) / pw)) + 1
-        hour = step_ms
-        t0 = int(t.min() // hour * hour)
-        n_hours = int((t.max() - t0) // hour) + 1
-        hi_idx = ((t - t0) // hour).astype(np.int64)
+        g = _grid(
+            int(t.min()),
+            int(t.max()),
+            float(lo.min()),
+            float(hi.max()),
+            float(np.median(hi - lo)),
+            max_bins,
+            step_ms,
+        )
+        return cls._filled(g, res, t, lo, hi, 0, step_ms)
+
+    @classmethod
+    def load_recent(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        recent_from: datetime,
+        venue: str = AGGREGATE_VENUE,
+        extents: Mapping[str, Extent] | None = None,
+    ) -> HeatCube | None:
+        """`load(conn, symbol, t_from, t_to, venue=venue)` holding only the hours from
+        `recent_from` on (`held_from`): the grid from the rows' extent (`extents`, the
+        symbol's `heat_extents` of the same span, read when not given), the values from the
+        recent rows alone, each cell the same float32 (the same rows summed in the same
+        order). Bins of more than one width (the grid then takes their median): every row
+        is read, as `load` does."""
+        whole = partial(cls.load, conn, symbol, t_from, t_to, venue=venue)
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        if extents is None:
+            extents = heat_extents(conn, symbol, t_from, t_to)
+        if venue not in extents:
+            return None
+        _, t_min, t_max, p_min, p_max, w_min, w_max = extents[venue]
+        if w_min != w_max or recent_from <= t_from:
+            return whole()
+        g = _grid(t_min, t_max, p_min, p_max, w_min, MAX_BINS, HOUR_MS)
+        held_from = max(0, (_ms(recent_from) - g.t0_ms) // HOUR_MS)
+        res = conn.execute(HEATMAP_RANGE, {**params, "t_from": recent_from}).fetchnumpy()
+        t = np.asarray(res["t"], dtype=np.int64)
+        lo = np.asarray(res["price_low"], dtype=np.float64)
+        hi = np.asarray(res["price_high"], dtype=np.float64)
+        cube = cls._filled(g, res, t, lo, hi, min(held_from, g.steps), HOUR_MS)
+        cube.whole = whole
+        return cube
+
+    @classmethod
+    def _filled(
+        cls,
+        g: _Grid,
+        res: dict[str, np.ndarray],
+        t: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        held_from: int,
+        step_ms: int,
+    ) -> HeatCube:
+        """The cube of grid `g` holding steps from `held_from` on, from rows `res` (every
+        row of those steps, times `t`, bin edges `lo`, `hi`)."""
+        hi_idx = ((t - g.t0_ms) // step_ms).astype(np.int64) - held_from
         # centre of each mart bin decides which working bin it lands in
-        bi = np.clip(((lo + hi) / 2 - p0) // pw, 0, n_bins - 1).astype(np.int64)
-        flat = hi_idx * n_bins + bi
-        size = n_hours * n_bins
+        bi = np.clip(((lo + hi) / 2 - g.p0) // g.pw, 0, g.bins - 1).astype(np.int64)
+        flat = hi_idx * g.bins + bi
+        n_steps = g.steps - held_from
+        size = n_steps * g.bins
         # each side summed in doubles, then kept as float32 before the other is summed (a
         # year's double grid is some 80 MB: one at a time, not both)
         longs, shorts = (
             np.bincount(flat, weights=np.asarray(res[side]), minlength=size)
-            .reshape(n_hours, n_bins)
+            .reshape(n_steps, g.bins)
             .astype(np.float32)
             for side in ("long_notional", "short_notional")
         )
-        return cls(t0_ms=t0, p0=float(p0), pw=float(pw), long=longs, short=shorts, step_ms=step_ms)
+        return cls(
+            t0_ms=g.t0_ms,
+            p0=g.p0,
+            pw=g.pw,
+            long=longs,
+            short=shorts,
+            step_ms=step_ms,
+            held_from=held_from,
+        )
 
 
 def hourly_ohlc(

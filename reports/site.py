@@ -70,6 +70,7 @@ from reports.downloads import (
     months_to_write,
     names_as_of,
     remove_other_downloads,
+    remove_retired_downloads,
     remove_symbol_csvs,
     remove_venue_folders,
     write_month_downloads,
@@ -281,9 +282,11 @@ def _build_symbol(
         if bulk
         else None
     )
+    extents: dict = {}  # the heatmap's extents, read once for every venue (reports.loaders)
     for held in (data, *venues.per_venue.values()):
         held.maps["bulk"] = bulk
         held.maps["realized"] = realized
+        held.maps["extents"] = extents
     history = load_price_history(conn, data, [*render, latest])
     synthetic = source == "synthetic"
     vhist = _write_venue_data(conn, writer, data, venues, render, synthetic, part)
@@ -369,8 +372,10 @@ def _build_symbol(
     if part is not None or set(render) >= set(published):
         # every page of the symbol now links the month folders (each dated page rendered
         # above, the latest, venue and archive pages rewritten): an older build's per-venue
-        # month folders go, and its day documents of a file each (reports.day_packs)
+        # month folders and retired downloads go, and its day documents of a file each
+        # (reports.day_packs)
         remove_venue_folders(out_dir, symbol)
+        remove_retired_downloads(out_dir, symbol)
         remove_day_files(out_dir, symbol)
     summary = SymbolSummary.from_data(data, map_rows_of(conn, data, latest))
     if venues.venues:

@@ -12,12 +12,14 @@ import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings
 
 from transforms.db import warehouse
+from transforms.raw import fetch_ahead
 from transforms.raw.ingest import VenuesFailed, ingest_window
 from transforms.raw.quality import FILES_CHECK, FILES_VALID_CHECK, check_files_verified
 from transforms.raw.synthetic import generate_mirror
 from transforms.raw.tables import TABLES as DATASETS
 from transforms.raw.venues.bybit.fake_server import FakeBybitServer, Fault
 from transforms.raw.venues.bybit.feed import shadow_market
+from transforms.raw.venues.bybit.source import BybitSource
 
 LOG = logging.getLogger("test_bybit_raw")
 D0, D1 = date(2025, 11, 26), date(2025, 11, 29)  # three days [D0, D1)
@@ -190,19 +192,26 @@ def test_bybit_days_land_beside_binance_and_rerun_is_identical(mirror_settings, 
         ).fetchone() == (10,)
 
 
+def _retcode() -> Fault:  # a Fault counts its uses down: one per case
+    return Fault("retcode", KLINE, ret_code=10001, ret_msg="params error", after=3)
+
+
 @pytest.mark.parametrize(
-    "fault, reason",
+    "fault, reason, ahead",
     [
-        (Fault("status", KLINE, status=403, body=b"access too frequent", after=3), "HTTP 403"),
-        (Fault("retcode", KLINE, ret_code=10001, ret_msg="params error", after=3), "retCode 10001"),
-        (Fault("truncate", KLINE, after=3), "truncated or invalid JSON"),
-        (Fault("status", KLINE, status=451, body=b"restricted", times=50, after=3), "451"),
+        (Fault("status", KLINE, status=403, body=b"access too frequent", after=3), "HTTP 403", 0),
+        (_retcode(), "retCode 10001", 0),
+        (Fault("truncate", KLINE, after=3), "truncated or invalid JSON", 0),
+        (Fault("status", KLINE, status=451, body=b"restricted", times=50, after=3), "451", 0),
+        # fetched ahead by the child: its one failure is the ingest's (sent, not fetched again)
+        (_retcode(), "retCode 10001", 2),
     ],
-    ids=["ban-403", "retcode", "truncated-json", "http-451"],
+    ids=["ban-403", "retcode", "truncated-json", "http-451", "retcode-fetched-ahead"],
 )
 def test_bybit_failure_loads_nothing_of_the_day_and_binance_lands(
-    mirror_settings, bybit, fault, reason
+    mirror_settings, bybit, fault, reason, ahead, monkeypatch
 ):
+    monkeypatch.setenv(fetch_ahead.ENV, str(ahead))
     bybit.add_fault(fault)  # day 1 (2 pages) and day 2's first page succeed, then the fault
     result = ingest_window(_connect(mirror_settings), mirror_settings, "klines_1m", D0, D1, LOG)
     line = result.failed_venues["bybit"]
@@ -306,9 +315,18 @@ def test_day_in_progress_loads_but_is_not_recorded_verified(tmp_path, monkeypatc
     assert _cache_files(settings, "klines_1m") == []  # never cached as final
 
 
-def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path):
+def _not_here(*args, **kwargs):
+    raise AssertionError(f"a Bybit day fetched by this process, not the child: {args[1:]}")
+
+
+def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path, monkeypatch):
     settings = make_settings(tmp_path, venues=("binance", "bybit"))
-    results = _ingest_all(settings)
+    # Bybit's days fetched ahead by the child process while Binance loads: this process may
+    # not fetch one itself, so every Bybit day loaded came from the child
+    monkeypatch.setenv(fetch_ahead.ENV, "2")
+    with monkeypatch.context() as m:
+        m.setattr(BybitSource, "fetch_day", _not_here)
+        results = _ingest_all(settings)
     assert all(not r.failed_venues for r in results.values())
     for table, expected in PER_DAY.items():
         assert _per_day(settings, table, "bybit") == dict.fromkeys(DAYS, expected)
@@ -332,5 +350,7 @@ def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path):
     daily = share.reshape(3, 288).mean(axis=1)
     assert np.ptp(daily) > 0.005 and np.ptp(share) > 0.01, (daily, np.ptp(share))
     assert basis < 1e-3  # one price path, a small venue basis
-    again = _ingest_all(settings)  # re-run from the caches: same counts
+    first = {t: _rows(settings, t, v) for t in TABLES for v in ("binance", "bybit")}
+    again = _ingest_all(settings)  # re-run, every day read here from the caches: same rows
     assert sum(r.rows for r in again.values()) == sum(r.rows for r in results.values())
+    assert {t: _rows(settings, t, v) for t in TABLES for v in ("binance", "bybit")} == first

@@ -117,12 +117,12 @@ def test_every_page_exists(built):
         month = out / SYMBOL / "downloads" / d.isoformat()[:7]
         assert sorted(p.name for p in (out / SYMBOL / d.isoformat()).iterdir()) == ["index.html"]
         assert (month / "daily.csv").is_file() and not (month / "daily.parquet").exists()
-        # the maps and scenario rows: Parquet only (as CSV, most of the site); the heatmap
-        # is in the shared heat month file, not repeated
-        for name in ("liq_map", "scenarios"):
-            assert (month / f"{name}.parquet").is_file()
-            assert not (month / f"{name}.csv").exists()
-        assert not (month / "heatmap.parquet").exists()
+        # the scenario rows: Parquet only; the heatmap and the maps are in the data API's
+        # shared heat month and day files, not repeated
+        assert (month / "scenarios.parquet").is_file()
+        assert not (month / "scenarios.csv").exists()
+        for name in ("heatmap", "liq_map"):
+            assert not (month / f"{name}.parquet").exists()
         assert (out / "data" / SYMBOL / "all" / f"heat-{d.isoformat()[:7]}.js").is_file()
         # the old address of a BTC day page forwards to its permalink
         redirect = (out / d.isoformat() / "index.html").read_text()

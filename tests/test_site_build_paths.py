@@ -1,18 +1,18 @@
 """A full build's fast paths give the site the plain paths give, byte for byte: the map rows
 read a month at a time (`reports.loaders._month_rows`) and the realized marts read once for
-every day (`reports.realized_data.RealizedRange`) against queries per day, the heatmap
-windows' time means sliced from the cube's (`HeatCube.group_means`) against each window's
-own, the column
+every day (`reports.realized_data.RealizedRange`) against queries per day, the column
 coder's memory of recent codings and its early stop against coding every column afresh
-trying every shift, and the symbols built side by side in worker processes
-(`reports.site_pool`) against one after the other in the build's own process. Compared file
-by file with scripts/compare_sites.py, on a two-venue, two-symbol warehouse whose days cross
-a month's end."""
+trying every shift, the symbols built side by side in worker processes
+(`reports.site_pool`) against one after the other in the build's own process; and a heatmap
+cube holding only its last hours (`HeatCube.load_recent`) against the whole cube. Compared
+file by file with scripts/compare_sites.py, on a two-venue, two-symbol warehouse whose days
+cross a month's end."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,8 +24,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from reports import loaders, realized_data, site, site_pool
-from reports.charts import heatmap, spec
+from reports import loaders, queries, realized_data, site, site_pool
+from reports.charts import spec
 from tests.site_fixtures import (
     DAY_MARTS,
     SYMBOL,
@@ -112,11 +112,6 @@ def _build(db: Path, out: Path, symbols: tuple[str, ...] = (SYMBOL, OTHER, THIRD
     site_from_warehouse(db, out, list(symbols))
 
 
-def _own_means(cube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
-    """A window's grid from its own hours (the plain path of `heatmap._reduce_cube`)."""
-    return heatmap._reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
-
-
 def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> None:
     db, days = warehouse
     assert {d.month for d in days} == {2, 3}
@@ -139,7 +134,6 @@ def test_fast_build_equals_the_plain_paths(tmp_path, warehouse, monkeypatch) -> 
     monkeypatch.setattr("reports.site.BULK_DAYS", 10**6)
     monkeypatch.setattr(spec, "CODED_KEEP", 0)
     monkeypatch.setattr(spec, "_fails_every_shift", lambda *a: False)
-    monkeypatch.setattr(heatmap, "_reduce_cube", _own_means)
     spec._CODED.clear()
     _build(db, tmp_path / "plain")
     assert not spec._CODED  # nothing was remembered: every column was coded
@@ -244,33 +238,68 @@ def test_realized_range_gives_each_days_own_rows(warehouse) -> None:
         conn.close()
 
 
-def test_window_means_from_the_cube_are_the_windows_own(warehouse) -> None:
-    """A heatmap window's grid sliced from the cube's group means has the very float32 bits
-    of the grid averaged from the window's own hours, for windows of every grouping ending
-    on every hour, any price rows and any bin grouping (padded or not)."""
+def test_a_cube_holding_its_last_hours_is_the_whole_cube(warehouse, tmp_path) -> None:
+    """A heatmap cube loaded from its rows' extent and its last hours only has the whole
+    cube's grid and the very float32 bits of its hours; asked for an earlier hour, it loads
+    the rest and is then the whole cube. Bins of two widths: every row is read. The layer
+    views read in one query are each the cube of the view's own query."""
     db, days = warehouse
+    t_from = queries.day_start(days[0] - timedelta(days=3))
+    t_to = queries.day_end(days[-1])
     conn = duckdb.connect(str(db), read_only=True)
     try:
-        data = loaders.load_mart_data(conn, SYMBOL)
-        cube = loaders.load_price_history(conn, data, days[-1:]).cube
+        for venue, recent in (("all", days[-1]), ("bybit", days[-9]), ("all", days[0])):
+            whole = queries.HeatCube.load(conn, SYMBOL, t_from, t_to, venue=venue)
+            part = queries.HeatCube.load_recent(
+                conn, SYMBOL, t_from, t_to, queries.day_start(recent), venue
+            )
+            grid = (whole.t0_ms, whole.p0, whole.pw, whole.hours, whole.bins)
+            assert (part.t0_ms, part.p0, part.pw, part.hours, part.bins) == grid
+            assert part.held_from == (recent - days[0]).days * 24
+            for side in ("long", "short"):
+                mine = part.held(side, part.held_from, part.hours)
+                assert mine.dtype == np.float32 and mine.any()
+                assert mine.tobytes() == getattr(whole, side)[part.held_from :].tobytes()
+            earlier = part.held("short", 0, 30)  # every hour loaded
+            assert part.held_from == 0 and earlier.tobytes() == whole.short[:30].tobytes()
+            assert part.long.tobytes() == whole.long.tobytes()
+        # the layer views read at once: each the cube of its own rows
+        views = queries.HeatCube.load_views(
+            conn, SYMBOL, t_from, t_to, ["never_close/all", "base/high", "x/y"], 600, 4 * 3600_000
+        )
+        assert list(views) == ["never_close/all", "base/high"]
+        for name, cube in views.items():
+            sc, layer = name.split("/")
+            own = conn.execute(
+                "SELECT epoch_ms(ts) AS t, price_low, price_high, long_notional, short_notional "
+                "FROM mart.liq_layer_heatmap WHERE venue = 'all' AND symbol = ? "
+                "AND scenario = ? AND layer = ? AND ts >= ? AND ts < ?",
+                [SYMBOL, sc, layer, t_from, t_to],
+            ).fetchnumpy()
+            mine = queries.HeatCube._of_rows(own, 600, 4 * 3600_000)
+            assert (cube.t0_ms, cube.p0, cube.pw, cube.hours, cube.step_ms) == (
+                mine.t0_ms, mine.p0, mine.pw, mine.hours, mine.step_ms
+            )  # fmt: skip
+            assert cube.long.tobytes() == mine.long.tobytes() and cube.long.any()
+            assert cube.short.tobytes() == mine.short.tobytes()
     finally:
         conn.close()
-    hours, bins = cube.long.shape
-    rng = np.random.default_rng(5)
-    checked = 0
-    for ft in (1, 2, 3, 5, 6, 24):
-        for h1 in range(ft, hours + 1, 7):
-            h0 = h1 - ft * int(rng.integers(1, h1 // ft + 1))
-            b0 = int(rng.integers(0, bins - 1))
-            b1 = int(rng.integers(b0 + 1, bins + 1)) if h1 % 3 else b0 + 1 + h1 % 2
-            fp = int(rng.integers(1, 6))
-            for side in ("long", "short"):
-                mine = heatmap._reduce_cube(cube, side, h0, h1, b0, b1, ft, fp)
-                own = _own_means(cube, side, h0, h1, b0, b1, ft, fp)
-                assert mine.dtype == own.dtype and mine.shape == own.shape
-                assert mine.tobytes() == own.tobytes(), (ft, h0, h1, b0, b1, fp)
-                checked += 1
-    assert checked > 300 and cube.means  # the cube's means were used, and kept
+    mixed = tmp_path / "mixed.duckdb"
+    shutil.copy(db, mixed)
+    conn = duckdb.connect(str(mixed))
+    try:
+        conn.execute(
+            "UPDATE mart.liq_heatmap SET price_high = price_high + (price_high - price_low) "
+            "WHERE ts = (SELECT min(ts) FROM mart.liq_heatmap)"
+        )
+        whole = queries.HeatCube.load(conn, SYMBOL, t_from, t_to)
+        part = queries.HeatCube.load_recent(conn, SYMBOL, t_from, t_to, t_to - timedelta(days=1))
+        assert part.held_from == 0 and part.long.tobytes() == whole.long.tobytes()
+        assert (part.p0, part.pw, part.hours, part.bins) == (
+            whole.p0, whole.pw, whole.hours, whole.bins
+        )  # fmt: skip
+    finally:
+        conn.close()
 
 
 ORPHAN = """

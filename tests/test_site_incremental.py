@@ -4,7 +4,10 @@ the site a build from scratch gives, byte for byte, touching only what changed.
 A daily run adds a day and rewrites the day before (its last bar is refreshed by the next
 day's first snapshot): the site built day by day must still equal the site built at once
 from the final warehouse, with the previous page's "next" link and the venue switch of
-every old page as a build from scratch writes them.
+every old page as a build from scratch writes them. An incremental build reads only the
+last hours of the heatmap (reports.loaders.HELD_DAYS; the cube's grid from its rows'
+extent): the tests below hold fewer days than the fixture has, so that path is compared
+too, and its fallback to every hour.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from reports import day_packs
+from reports import day_packs, loaders, queries
 from reports.datafiles import as_json
 from reports.page_inputs import MANIFEST
 from reports.site import SiteBuildResult, build_site
@@ -88,6 +91,21 @@ def two_venues(tmp_path_factory) -> tuple[Path, list[date], Path]:
     return db, days, scratch
 
 
+def _whole_cubes(monkeypatch, held_days: int) -> list[int]:
+    """Hold the heatmap cube's hours from `held_days` before the first day rendered; the
+    list returned counts the reads of every hour of a page's cube (HeatCube.load)."""
+    monkeypatch.setattr(loaders, "HELD_DAYS", held_days)
+    load, calls = queries.HeatCube.load.__func__, []
+
+    def counted(cls, *args, **kw):
+        if kw.get("max_bins", queries.MAX_BINS) == queries.MAX_BINS:
+            calls.append(1)
+        return load(cls, *args, **kw)
+
+    monkeypatch.setattr(queries.HeatCube, "load", classmethod(counted))
+    return calls
+
+
 def _before(tmp_path: Path, db: Path, last: date) -> Path:
     before = tmp_path / "before.duckdb"
     shutil.copy(db, before)
@@ -95,7 +113,9 @@ def _before(tmp_path: Path, db: Path, last: date) -> Path:
     return before
 
 
-def test_adding_a_day_that_rewrote_the_day_before_equals_a_build_from_scratch(tmp_path, two_venues):
+def test_adding_a_day_that_rewrote_the_day_before_equals_a_build_from_scratch(
+    tmp_path, two_venues, monkeypatch
+):
     db, days, scratch = two_venues
     before = _before(tmp_path, db, days[-2])
     # the day before as it was before the new day's run refreshed its last bar
@@ -114,7 +134,9 @@ def test_adding_a_day_that_rewrote_the_day_before_equals_a_build_from_scratch(tm
     _build(before, out, None)
     old, old_docs = _stamps(out), _day_docs(out)
     time.sleep(0.05)
+    whole = _whole_cubes(monkeypatch, 1)  # the cubes hold the hours from days[-3] on
     res = _build(db, out, [days[-1]])
+    assert not whole  # no page's cube read every hour
     assert _same_bytes(scratch, out) == []
     assert compare_sites.compare(scratch, out) == []
     # the changed day was rendered again, the days before it were not touched: their pages
@@ -128,7 +150,7 @@ def test_adding_a_day_that_rewrote_the_day_before_equals_a_build_from_scratch(tm
             assert docs[k] == old_docs[k], k
 
 
-def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_venues):
+def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_venues, monkeypatch):
     db, days, scratch = two_venues
     before = _before(tmp_path, db, days[-2])
     out = tmp_path / "site"
@@ -137,7 +159,10 @@ def test_adding_a_day_rewrites_only_the_previous_pages_next_link(tmp_path, two_v
     assert "Latest report →" in prev_page.read_text()
     old, old_docs = _stamps(out), _day_docs(out)
     time.sleep(0.05)
+    # the cubes hold no hour (from the day after the new one): its largest bands read them all
+    whole = _whole_cubes(monkeypatch, -1)
     res = _build(db, out, [days[-1]])
+    assert whole
     assert res.days == [days[-1]]  # the day before is not rendered again: its inputs are the same
     assert _same_bytes(scratch, out) == []
     page = prev_page.read_text()

@@ -6,6 +6,7 @@ from scratch."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from datetime import date
@@ -15,7 +16,10 @@ import duckdb
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from reports.datafiles import whatif_bands
+from reports.downloads import SCENARIOS_DERIVED
 from reports.site import build_site
+from tests.site_data import data_file
 from tests.site_fixtures import GENERATED_AT, SYMBOL, build_fixture_warehouse, drop_days_after
 
 START = date(2026, 1, 27)  # six days: January's last five and February's first
@@ -49,16 +53,13 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     daily = pacsv.read_csv(jan / "daily.csv").to_pylist()
     assert [str(r["day"]) for r in daily] == [d.isoformat() for d in days[:-1]]
     assert all(r["synthetic_data"] for r in daily)
-    maps = pq.read_table(jan / "liq_map.parquet")
-    assert sorted({str(d) for d in maps.column("day").to_pylist()}) == [
-        d.isoformat() for d in days[:-1]
-    ]
+    assert not (jan / "liq_map.parquet").exists()  # the maps: the data API's day files
     scen = pq.read_table(jan / "scenarios.parquet").to_pylist()
     assert sorted({str(r["day"]) for r in scen}) == [d.isoformat() for d in days[:-1]]
     assert all(r["synthetic_data"] for r in scen)
     # nothing beside the day pages: their links go to the month's files
     page = (out / SYMBOL / days[0].isoformat() / "index.html").read_text()
-    assert 'href="../downloads/2026-01/liq_map.parquet"' in page
+    assert 'href="../downloads/2026-01/scenarios.parquet"' in page
     assert sorted(p.name for p in (out / SYMBOL / days[0].isoformat()).iterdir()) == ["index.html"]
     archive = (out / SYMBOL / "archive" / "index.html").read_text()
     assert 'href="../downloads/2026-01/daily.csv"' in archive
@@ -68,7 +69,7 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
     old_kept = out / SYMBOL / days[0].isoformat() / "daily.csv"
     old_kept.write_text("day\n")
     (out / SYMBOL / days[-1].isoformat()).mkdir()
-    old_dropped = out / SYMBOL / days[-1].isoformat() / "liq_map.parquet"
+    old_dropped = out / SYMBOL / days[-1].isoformat() / "scenarios.parquet"
     old_dropped.write_bytes(b"PAR1")
     time.sleep(0.05)
     _build(db, out, [days[-1]])  # adding February's first day
@@ -90,12 +91,11 @@ def test_month_files_hold_the_months_days_and_only_a_changed_month_is_rewritten(
 
 
 # what each month file must hold, straight from the marts: every venue of the site
-# (the aggregate and each venue alone), days of the month (the first month also from before)
+# (the aggregate and each venue alone), days of the month (the first month also from before).
+# The Parquet file is read through its documented query (docs/api/scenarios.sql), which adds
+# back what the file leaves out: the scenario rows' ratios and distances (1e-9 relative: a
+# log in another library).
 MART_ROWS = {
-    "liq_map.parquet": """
-        SELECT venue, day, price_low, price_high, long_notional, short_notional,
-               spot_price, params_hash
-        FROM mart.liq_map WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "scenarios.parquet": """
         SELECT * FROM mart.daily_metrics WHERE symbol = $symbol AND day >= $lo AND day < $hi""",
     "moves.csv": """
@@ -107,6 +107,48 @@ MART_ROWS = {
         FROM mart.daily_metrics
         WHERE symbol = $symbol AND scenario = 'base' AND day >= $lo AND day < $hi""",
 }
+API_SQL = Path(__file__).resolve().parents[1] / "docs" / "api"
+# a Parquet download's documented query, and the columns its file itself leaves out
+DOCUMENTED = {
+    "scenarios.parquet": (API_SQL / "scenarios.sql", set(SCENARIOS_DERIVED)),
+}
+
+
+MART_BANDS = """
+    SELECT venue, day, (price_low + price_high) / 2, long_notional, short_notional, spot_price
+    FROM mart.liq_map WHERE symbol = $symbol AND (long_notional > 0 OR short_notional > 0)
+    ORDER BY venue, day, price_low"""
+
+
+def _same(got: tuple, want: tuple) -> bool:
+    """Equal rows, floats within 1e-9 relative."""
+    return all(
+        abs(a - b) <= 1e-9 * max(abs(b), 1.0)
+        if isinstance(a, float) and isinstance(b, float) and not (math.isnan(a) or math.isnan(b))
+        else a == b
+        for a, b in zip(got, want, strict=True)
+    )
+
+
+def _by_key(rows: list[tuple], venue: int) -> list[tuple]:
+    """Rows by venue, then their first columns (day, price band or scenario)."""
+    return sorted(rows, key=lambda r: repr((r[venue], r[:4])))
+
+
+def _read(conn: duckdb.DuckDBPyConnection, path: Path, names: list[str]) -> list[tuple]:
+    """The file's rows of `names`: a Parquet download through its documented query."""
+    if path.name in DOCUMENTED:
+        sql, left_out = DOCUMENTED[path.name]
+        in_file = {
+            c[0]
+            for c in conn.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        }
+        assert left_out and not left_out & in_file, path
+        conn.execute("SET VARIABLE path = ?", [str(path)])
+        source = f"({sql.read_text().strip().rstrip(';')})"
+    else:
+        source = f"read_csv('{path}')"
+    return conn.execute(f"SELECT {', '.join(names)} FROM {source}").fetchall()
 
 
 def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_venue_site):
@@ -127,31 +169,45 @@ def test_each_month_file_holds_exactly_the_months_mart_rows_of_every_venue(two_v
                     assert not path.exists()
                     continue
                 names = [c[0] for c in conn.description]
-                read = "read_parquet" if name.endswith(".parquet") else "read_csv"
-                got = conn.execute(
-                    f"SELECT {', '.join(names)} FROM {read}(?)", [str(path)]
-                ).fetchall()
+                got = _read(conn, path, names)
                 assert len(set(got)) == len(got), (month, name)  # no row twice
-                assert sorted(got, key=repr) == sorted(want, key=repr), (month, name)
+                assert len(got) == len(want), (month, name)
                 venue = names.index("venue")
+                for g, w in zip(_by_key(got, venue), _by_key(want, venue), strict=True):
+                    assert _same(g, w), (month, name, g, w)
                 every = {"all", "binance"} if name == "moves.csv" else {"all", "binance", "bybit"}
                 assert {r[venue] for r in got} >= every, (month, name)
-            # the files carry the source: every row marked synthetic
+            # every row is marked synthetic; no map file (below)
             marks = conn.execute(
                 "SELECT DISTINCT synthetic_data FROM read_parquet(?)",
-                [str(root / month / "liq_map.parquet")],
+                [str(root / month / "scenarios.parquet")],
             ).fetchall()
             assert marks == [(True,)]
+            assert not (root / month / "liq_map.parquet").exists()
+        # the maps are the data API's: every day's bands of each venue and of the aggregate,
+        # exact, in its day files (`whatif`, as the page's what-if reads them)
+        bands = conn.execute(MART_BANDS, {"symbol": SYMBOL}).fetchall()
     finally:
         conn.close()
+    want: dict[tuple, dict] = {}
+    for venue, d, mid, lv, sv, spot in bands:
+        w = want.setdefault((venue, d), {"spot": spot, "mid": [], "l": [], "s": []})
+        for k, v in (("mid", mid), ("l", lv), ("s", sv)):
+            w[k].append(v)
+    assert {v for v, _ in want} == {"all", "binance", "bybit"}
+    for (venue, d), w in want.items():
+        day = data_file(out, f"{SYMBOL}/{venue}/day-{d.isoformat()}")
+        assert whatif_bands(day, lambda k: data_file(out, k)) == w, (venue, d)
     # the venue split's figures live in the month's daily.csv: no per-venue copy
     assert not (root / months[0] / "venues.csv").exists()
 
 
 def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
-    """Pages of an older build link `downloads/<venue>/YYYY-MM/`: a build that renders some
-    days keeps those folders (the pages not rendered still link them); one that renders every
-    day removes them, and no page links them any more."""
+    """Pages of an older build link `downloads/<venue>/YYYY-MM/` and a month's
+    `liq_map.parquet` (retired: the data API's day files hold the maps): a build that renders
+    some days keeps them (the pages not rendered still link them) and links none of them
+    from the pages it renders; one that renders every day removes them, and no page links
+    them any more."""
     db = tmp_path / "w.duckdb"
     days = build_fixture_warehouse(db, 3, start=START)
     out = tmp_path / "site"
@@ -160,13 +216,17 @@ def test_a_full_build_drops_an_older_builds_per_venue_month_folders(tmp_path):
     old.mkdir(parents=True)
     (old / "daily.csv").write_text("day\n")
     (old / "liq_map.parquet").write_bytes(b"PAR1")
+    retired = out / SYMBOL / "downloads" / "2026-01" / "liq_map.parquet"
+    retired.write_bytes(b"PAR1")
     _build(db, out, [days[-1]])
-    assert (old / "daily.csv").is_file()
+    assert (old / "daily.csv").is_file() and retired.is_file()
+    for page in (days[-1].isoformat(), "archive"):
+        assert "liq_map.parquet" not in (out / SYMBOL / page / "index.html").read_text()
     _build(db, out, None)
-    assert not (out / SYMBOL / "downloads" / "all").exists()
+    assert not (out / SYMBOL / "downloads" / "all").exists() and not retired.exists()
     assert sorted(p.name for p in (out / SYMBOL / "downloads").iterdir()) == ["2026-01"]
     pages = [p.read_text() for p in out.rglob("*.html")]
-    assert not [p for p in pages if "downloads/all/" in p]
+    assert not [p for p in pages if "downloads/all/" in p or "liq_map.parquet" in p]
 
 
 def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
@@ -185,34 +245,3 @@ def test_a_build_drops_an_older_builds_symbol_wide_csvs(tmp_path):
     assert not (out / SYMBOL / "venues.csv").exists()
     pages = [p.read_text() for p in out.rglob("*.html")]
     assert not [p for p in pages if f"{SYMBOL}/daily.csv" in p or "/venues.csv" in p]
-
-
-CUMULATIVE_SQL = Path(__file__).resolve().parents[1] / "docs" / "api" / "liq_map_cumulative.sql"
-MART_CUMULATIVE = """
-    SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot
-    FROM mart.liq_map WHERE symbol = $symbol ORDER BY venue, day, price_low"""
-
-
-def test_the_documented_query_rebuilds_the_maps_cumulative_columns(two_venue_site):
-    """The download leaves out the map's running sums; docs/api/liq_map_cumulative.sql, run
-    on the month files, gives the mart's (1e-9 relative: summed in another order)."""
-    out, wh = two_venue_site
-    conn = duckdb.connect(str(wh.path), read_only=True)
-    try:
-        documented = CUMULATIVE_SQL.read_text().strip().rstrip(";")
-        got = []
-        for path in sorted((out / SYMBOL / "downloads").glob("*/liq_map.parquet")):
-            conn.execute("SET VARIABLE path = ?", [str(path)])
-            got += conn.execute(
-                "SELECT venue, day, price_low, long_cum_from_spot, short_cum_from_spot"
-                f" FROM ({documented})"
-            ).fetchall()
-        want = conn.execute(MART_CUMULATIVE, {"symbol": SYMBOL}).fetchall()
-    finally:
-        conn.close()
-    assert len(got) == len(want) > 0
-    assert any(r[3] > 0 for r in want) and any(r[4] > 0 for r in want)
-    for g, w in zip(sorted(got, key=lambda r: r[:3]), want, strict=True):
-        assert (g[0], g[1], g[2]) == (w[0], w[1], w[2])
-        for a, b in zip(g[3:], w[3:], strict=True):
-            assert abs(a - b) <= 1e-9 * max(abs(b), 1.0), (g, w)

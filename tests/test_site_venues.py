@@ -281,10 +281,10 @@ def test_each_venue_has_a_page_of_its_own_latest_day(built):
         assert "heat-long.js" not in page and "data-shared-spec" not in page
         # its rows are in its month's files (every venue's, by a `venue` column), linked
         month = out / SYMBOL / "downloads" / d.isoformat()[:7]
-        assert f'href="../downloads/{d.isoformat()[:7]}/liq_map.parquet"' in page
-        liq_map = pq.read_table(month / "liq_map.parquet").to_pylist()
-        mine = [r for r in liq_map if r["day"] == d and r["venue"] == venue]
-        assert len(mine) == len(map_rows(wh, d, venue))
+        assert f'href="../downloads/{d.isoformat()[:7]}/scenarios.parquet"' in page
+        scen = pq.read_table(month / "scenarios.parquet").to_pylist()
+        mine = [r for r in scen if r["day"] == d and r["venue"] == venue]
+        assert {r["scenario"] for r in mine} >= {"base"}
         daily = pacsv.read_csv(month / "daily.csv").to_pylist()
         mine = [r for r in daily if str(r["day"]) == d.isoformat() and r["venue"] == venue]
         assert len(mine) == 1
@@ -436,8 +436,8 @@ def test_an_incremental_build_rewrites_the_venue_pages_and_drops_stale_downloads
     assert f"{SYMBOL}/{wh.days[0].isoformat()}/index.html" not in written
     assert not stale.exists()  # the page's folder holds no download: the month's files do
     month = wh.second_venue_last.isoformat()[:7]
-    maps = pq.read_table(out / SYMBOL / "downloads" / month / "liq_map.parquet")
-    assert "bybit" in maps.column("venue").to_pylist()
+    scen = pq.read_table(out / SYMBOL / "downloads" / month / "scenarios.parquet")
+    assert "bybit" in scen.column("venue").to_pylist()
 
 
 # the map split's bars as drawn: (lo, hi, side, band text, notional text, notional)

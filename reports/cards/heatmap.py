@@ -225,6 +225,7 @@ def heat_card(
             max_rows=w.max_rows,
             realized=rmarks.points if rmarks else None,
             realized_gaps=rmarks.gaps if rmarks else None,
+            bands=not windows,  # the card's table: the first window's largest bands
         )
         if hw is None:
             continue

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from reports.queries import HeatCube
 
 HOUR = 3_600_000
-DAY_STEPS = 24  # hours of a day: a grouping dividing it keeps its groups on every day's end
 
 
 @dataclass
@@ -37,9 +36,9 @@ class HeatWindow:
     raster: str  # JSON for reports/static/heatlayers.js
     t0_ms: int
     t1_ms: int
-    vmax: float
     unit: str  # the legend's title = the hover's unit
-    top_bands: list[tuple[float, float, float, float]]  # (low, high, longs, shorts) mean
+    # (low, high, longs, shorts) mean of the largest bands; only when asked for (`bands`)
+    top_bands: list[tuple[float, float, float, float]]
 
 
 def _reduce(arr: np.ndarray, ft: int, fp: int) -> np.ndarray:
@@ -52,23 +51,21 @@ def _reduce(arr: np.ndarray, ft: int, fp: int) -> np.ndarray:
     return arr.reshape(nt, ft, arr.shape[1] // fp, fp).mean(axis=1).sum(axis=2)
 
 
-def _reduce_cube(cube: HeatCube, side: str, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int):
-    """`_reduce(cube.<side>[h0:h1, b0:b1], ft, fp)` (h1 - h0 a multiple of ft) from the cube's
-    group means (HeatCube.group_means): each cell the same mean of the same ft float32 values
-    in the same order, and the bins summed in groups of fp exactly as `_reduce` sums them
-    (a C-ordered [group, band, fp] array, zeros padding the last band)."""
-    if ft == 1 or DAY_STEPS % ft or b1 - b0 < 2:
-        # one step per column, or a grouping whose groups shift from day to day (a window
-        # reaching before the cube's first hour): nothing to share with the next page. One
-        # bin alone: numpy then adds a column's steps pairwise, not one after the other
-        return _reduce(getattr(cube, side)[h0:h1, b0:b1], ft, fp)
-    phase = h0 % ft
-    g0 = (h0 - phase) // ft
-    means = cube.group_means(side, ft, phase)[g0 : g0 + (h1 - h0) // ft, b0:b1]
-    pad = (-means.shape[1]) % fp
-    grid = np.zeros((means.shape[0], means.shape[1] + pad), dtype=means.dtype)
-    grid[:, : means.shape[1]] = means
-    return grid.reshape(grid.shape[0], grid.shape[1] // fp, fp).sum(axis=2)
+def _top_bands(
+    cube: HeatCube, h0: int, h1: int, b0: int, b1: int, ft: int, fp: int
+) -> list[tuple[float, float, float, float]]:
+    """The window's eight largest price bands by mean notional over its time (longs and
+    shorts), highest price first, those holding anything."""
+    lg = _reduce(cube.held("long", h0, h1)[:, b0:b1], ft, fp)
+    sh = _reduce(cube.held("short", h0, h1)[:, b0:b1], ft, fp)
+    p0, pstep = cube.p0 + b0 * cube.pw, fp * cube.pw
+    band_l, band_s = lg.mean(axis=0), sh.mean(axis=0)
+    order = np.argsort(band_l + band_s)[::-1][:8]
+    return [
+        (p0 + i * pstep, p0 + (i + 1) * pstep, float(band_l[i]), float(band_s[i]))
+        for i in sorted(order.tolist(), reverse=True)
+        if band_l[i] + band_s[i] > 0
+    ]
 
 
 def _view_columns(
@@ -106,48 +103,44 @@ def heat_window(
     max_rows: int,
     realized: list[dict[str, Any]] | None = None,
     realized_gaps: list[dict[str, Any]] | None = None,
+    bands: bool = False,
 ) -> HeatWindow | None:
     """Slice the cubes for one timeframe and fill the heatmap template. `realized`: markers
-    (reports.realized_marks), `realized_gaps`: bands over days not fully collected."""
+    (reports.realized_marks), `realized_gaps`: bands over days not fully collected. The
+    window's values are composed in the page from the heat tiles (reports.heat_tiles): only
+    its geometry is read from the cube, and with `bands` its largest bands (`top_bands`,
+    the one window whose hours are read)."""
     h1 = min(cube.hours, (end_ms - cube.t0_ms) // HOUR)
     h0 = max(0, h1 - hours)
     if h1 - h0 <= 0:
         return None
     b0 = max(0, int(math.floor((price_lo - cube.p0) / cube.pw)))
-    b1 = min(cube.long.shape[1], int(math.ceil((price_hi - cube.p0) / cube.pw)))
+    b1 = min(cube.bins, int(math.ceil((price_hi - cube.p0) / cube.pw)))
     if b1 - b0 <= 0:
         return None
     ft = max(1, math.ceil((h1 - h0) / max_cols))
     h0 = h1 - ((h1 - h0) // ft) * ft  # whole groups, aligned to the window's end
     fp = max(1, math.ceil((b1 - b0) / max_rows))
-    lg = _reduce_cube(cube, "long", h0, h1, b0, b1, ft, fp)
-    sh = _reduce_cube(cube, "short", h0, h1, b0, b1, ft, fp)
     t0 = cube.t0_ms + h0 * HOUR
     t1 = cube.t0_ms + h1 * HOUR
     p0 = cube.p0 + b0 * cube.pw
     pstep = fp * cube.pw
-    rows = lg.shape[1]
+    rows = -(-(b1 - b0) // fp)  # the last band padded
     p1 = p0 + rows * pstep
-    band_l, band_s = lg.mean(axis=0), sh.mean(axis=0)
-    order = np.argsort(band_l + band_s)[::-1][:8]
-    top = [
-        (p0 + i * pstep, p0 + (i + 1) * pstep, float(band_l[i]), float(band_s[i]))
-        for i in sorted(order.tolist(), reverse=True)
-        if band_l[i] + band_s[i] > 0
-    ]
-    layers = {DEFAULT_VIEW: raster_geometry(lg + sh, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep)}
+    top = _top_bands(cube, h0, h1, b0, b1, ft, fp) if bands else []
+    layers = {
+        DEFAULT_VIEW: raster_geometry(
+            (h1 - h0) // ft, rows, t0=t0, tstep=ft * HOUR, p0=p0, pstep=pstep
+        )
+    }
     for name, vc in views.items():
         width = max(ft * HOUR, vc.step_ms)
         width -= width % vc.step_ms
         got = _view_columns(vc, t1, width, (t1 - t0) // width, pstep)
         if got is not None:
             vt0, cols = got
-            shape = np.broadcast_to(0.0, (cols, rows))  # the geometry reads its shape only
-            layers[name] = raster_geometry(
-                shape, t0=vt0, tstep=width, p0=p0, pstep=pstep, vmax=False
-            )
+            layers[name] = raster_geometry(cols, rows, t0=vt0, tstep=width, p0=p0, pstep=pstep)
     unit = f"Mean notional per {fmt_step(pstep)} band"
-    vmax = layers[DEFAULT_VIEW]["vmax"]
     in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]
     candles = [c for c in price_path.get("candles", []) if c["x2"] > t0 and c["x"] < t1]
     # every layer on the time axis keeps a row (an empty one would give Vega an infinite
@@ -202,7 +195,6 @@ def heat_window(
         raster=raster,
         t0_ms=t0,
         t1_ms=t1,
-        vmax=vmax,
         unit=unit,
         top_bands=top,
     )

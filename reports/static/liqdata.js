@@ -598,7 +598,7 @@
   }
 
   /* One layer of a window: its grid from the tiles (mean over time, sum over price bins),
-     coloured like the site build did (level = value / vmax × 255, viridis). */
+     coloured on its own 99th percentile (level = value / vmax × 255, viridis). */
   function composeLayer(prefix, src, g) {
     var t1 = g.t0 + g.cols * g.tstep;
     var keys = monthsBetween(g.t0, t1).map(function (m) { return prefix + "heat-" + m; });

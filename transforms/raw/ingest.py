@@ -6,9 +6,11 @@ window into the shared raw tables (venue column set) and returns a `VenueResult`
 (transforms.raw.results). A venue failing (down, banned, rate-limited, HTTP 451, connection
 refused; an archive unreachable or not published yet) is logged with one line naming venue,
 dataset, symbol and reason, recorded in `IngestResult.failed_venues`, and the other venues'
-rows still land. A venue whose every symbol waits for an unpublished day has failed with
-WaitingForArchive. Only when every venue fails does the window raise: the first venue's own
-error (e.g. WaitingForArchive, retried later), else VenuesFailed.
+rows still land. On a long window a later venue's days are fetched ahead, in a child process,
+while the venues before it load (transforms.raw.fetch_ahead: only the time changes). A venue
+whose every symbol waits for an unpublished day has failed with WaitingForArchive. Only when
+every venue fails does the window raise: the first venue's own error (e.g. WaitingForArchive,
+retried later), else VenuesFailed.
 No Dagster here: the asset calls `ingest_window` and reports the result.
 """
 
@@ -18,6 +20,7 @@ from datetime import date
 
 from transforms.config import Settings
 from transforms.db import HeldConnection
+from transforms.raw import fetch_ahead
 from transforms.raw.errors import SourceError, VenuesFailed, WaitingForArchive
 from transforms.raw.packages import venue_package
 from transforms.raw.results import Connect, IngestResult, Log, VenueResult
@@ -43,10 +46,12 @@ def ingest_window(
     # One warehouse connection for the dataset's markets: each open applies the schema and
     # each close checkpoints, a fixed cost per market otherwise (issue 19).
     held = HeldConnection(connect)
+    ahead = fetch_ahead.start(settings, name, start, end, log)
     try:
         for v in settings.venues:
+            extra = {"ahead": ahead[v]} if v in ahead else {}
             try:
-                part = venue_package(v).ingest(held, settings, name, start, end, log)
+                part = venue_package(v).ingest(held, settings, name, start, end, log, **extra)
             except SourceError as exc:
                 failed(v, exc)
                 continue
@@ -56,6 +61,8 @@ def ingest_window(
             else:
                 succeeded += not part.failed_everywhere(settings.symbols)
     finally:
+        for a in ahead.values():
+            a.close()
         held.release()
     if not succeeded:
         if errors:

@@ -8,7 +8,9 @@ starts: ConfigError naming the bad one), `planned_fetches(name, start, end_exclu
 has not published for `day` yet, for the schedule and sensor; default nothing: a REST venue
 serves a finished day at once) and `sampler(settings) -> async (stop) -> None` (what `liqmap
 collect` runs beside the liquidation streams for a venue that keeps no history of a series,
-e.g. Hyperliquid's open interest, until `stop` is set).
+e.g. Hyperliquid's open interest, until `stop` is set) and `prefetch(settings, name, start,
+end)` (a REST venue's days fetched by a child process while the venues before it load:
+transforms.raw.fetch_ahead; RestVenue.prefetch).
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ never a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
@@ -36,6 +36,9 @@ from transforms.raw.quality import (
     check_files_verified,
 )
 from transforms.raw.results import Connect, Log, VenueResult, progress_every
+
+if TYPE_CHECKING:
+    from transforms.raw.fetch_ahead import Ahead
 
 #: days fetched, then loaded in one transaction (bounds memory: a month of klines ~10 MB)
 BATCH_DAYS = 31
@@ -70,12 +73,58 @@ class RestVenue:
     tiers_label: str = "tiers"
 
     def ingest(
-        self, connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
+        self,
+        connect: Connect,
+        settings: Settings,
+        name: str,
+        start: date,
+        end: date,
+        log: Log,
+        ahead: Ahead | None = None,
     ) -> VenueResult:
         """Load raw dataset `name` from this venue for days [start, end) of every configured
         symbol (see module doc): the venue package's `ingest`. Failures are returned, never
-        raised."""
-        return ingest_days(self, connect, settings, name, start, end, log)
+        raised. `ahead`: the days a fetch-ahead child sent (transforms.raw.fetch_ahead)."""
+        return ingest_days(self, connect, settings, name, start, end, log, ahead)
+
+    def prefetch(
+        self, settings: Settings, name: str, start: date, end: date
+    ) -> Iterator[tuple[str, date, Any]]:
+        """Raw dataset `name`'s days [start, end) of every configured symbol, fetched as the
+        ingest fetches them (validated, cached when final) and yielded in its order as
+        (symbol, day, the day, its error or None), nothing loaded: transforms.raw.fetch_ahead
+        runs it in a child process while the venues before this one load. A day already
+        cached is None (the ingest reads it itself); a failing day is its error (the ingest
+        raises it there, so a failure is the one the child met, not a second attempt); a
+        symbol stops at its first failing day and a failure about the venue ends it, as in
+        the ingest."""
+        days = window_days(start, end)
+        dataset = self.dataset_of[name]
+        with self.open_feed(settings) as feed:
+            cache = feed.source.cache
+            for symbol in settings.symbols:
+                cached = {
+                    d
+                    for d in days
+                    if cache.sidecar(cache.path_for(dataset, symbol, d.isoformat())).is_file()
+                }
+                if len(cached) < len(days):
+                    feed.prepare(symbol, dataset, days)
+                failed = False
+                for day in days:
+                    got: Any = None
+                    if not failed and day not in cached:
+                        try:
+                            got = feed.source.fetch_day(dataset, symbol, day)
+                        except self.error as exc:
+                            got = exc  # the ingest raises it for that day
+                            reach = self.out_of_reach
+                            if not (reach is not None and isinstance(exc, reach)):
+                                if not isinstance(exc, self.symbol_errors):
+                                    yield symbol, day, got
+                                    return
+                                failed = True
+                    yield symbol, day, got
 
 
 def window_days(start: date, end: date) -> list[date]:
@@ -90,13 +139,22 @@ def _fetch(
     days: Sequence[date],
     progress: Progress,
     skipped: list[date],
+    ahead: Ahead | None = None,
 ) -> tuple[list[Any], tuple[date, Exception] | None]:
     """The days fetched in order until the first failure (returned with its day); days out
-    of the venue's reach are appended to `skipped`."""
+    of the venue's reach are appended to `skipped`. A day `ahead` holds (or its error) is taken
+    from it."""
     fetched: list[Any] = []
     for day in days:
+        got = ahead.take(symbol, day) if ahead is not None else None
+        if got is None and ahead is not None:
+            feed.prepare(symbol, venue.dataset_of[name], [day])  # fetched here after all
         try:
-            fetched.append(feed.source.fetch_day(venue.dataset_of[name], symbol, day))
+            if isinstance(got, Exception):
+                raise got  # the child's fetch of the day failed
+            if got is None:
+                got = feed.source.fetch_day(venue.dataset_of[name], symbol, day)
+            fetched.append(got)
         except venue.error as exc:
             if venue.out_of_reach is not None and isinstance(exc, venue.out_of_reach):
                 skipped.append(day)
@@ -114,9 +172,10 @@ def ingest_days(
     start: date,
     end: date,
     log: Log,
+    ahead: Ahead | None = None,
 ) -> VenueResult:
     """Load raw dataset `name` from `venue` for days [start, end) of every configured symbol
-    (see module doc). Failures are returned, never raised."""
+    (see module doc). Failures are returned, never raised. `ahead`: see RestVenue.ingest."""
     result = VenueResult()
     days = window_days(start, end)
     v = venue.name
@@ -127,7 +186,8 @@ def ingest_days(
                 result.failures[symbol] = f"{v} {name} {symbol}: skipped, {venue_down}"
                 log.error(result.failures[symbol])
                 continue
-            feed.prepare(symbol, venue.dataset_of[name], days)
+            if ahead is None:  # else only for a day the child did not send (_fetch)
+                feed.prepare(symbol, venue.dataset_of[name], days)
             progress = Progress(
                 log,
                 f"{v} {name} {symbol} fetch",
@@ -142,7 +202,7 @@ def ingest_days(
                 for first in range(0, len(days), BATCH_DAYS):
                     fetched, failure = _fetch(
                         venue, feed, name, symbol, days[first : first + BATCH_DAYS], progress,
-                        skipped,
+                        skipped, ahead,
                     )  # fmt: skip
                     loaded = venue.replace_days(
                         conn, name, symbol, fetched, Path(settings.cache_dir), feed

@@ -1,6 +1,7 @@
 """Bybit v5 linear perpetuals (keyless REST): klines, mark klines, 5 min OI, funding, tiers.
 
 Entry points: `ingest(...)` (transforms.raw.ingest loops it with the other venues),
+`prefetch(...)` (its days into the verified cache, transforms.raw.fetch_ahead),
 `BybitSource.fetch_day(dataset, symbol, day)`, `BybitSource.fetch_risk_limits`,
 `make_bybit_source(cache_dir)`, `oi_per_side`, and `FakeBybitServer` for offline use.
 """
@@ -17,7 +18,7 @@ from transforms.raw.venues.bybit.errors import (
     NoHistory,
     RateLimited,
 )
-from transforms.raw.venues.bybit.ingest import ingest
+from transforms.raw.venues.bybit.ingest import ingest, prefetch
 from transforms.raw.venues.bybit.oi import DEFAULT_OI_SIDES, OI_SIDES, oi_per_side
 from transforms.raw.venues.bybit.settings import (
     BybitSettings,
@@ -36,6 +37,7 @@ __all__ = [
     "VENUE",
     "check_settings",
     "ingest",
+    "prefetch",
     "DAILY_DATASETS",
     "DATASETS",
     "DEFAULT_OI_SIDES",

@@ -50,3 +50,5 @@ BYBIT = RestVenue(
 )
 #: the package's entry point (transforms.raw.ingest loops it with the other venues)
 ingest = BYBIT.ingest
+#: the days fetched into the verified cache ahead of the ingest (transforms.raw.fetch_ahead)
+prefetch = BYBIT.prefetch
