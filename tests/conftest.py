@@ -11,6 +11,9 @@ Session builds (a test that changes one takes a private copy first):
   missing the last day (tests/venue_helpers.py)
 - `two_venue_site`: the site built from `two_venue_chain` (its folder and the warehouse)
 - `realized_chain`: collected realized liquidations plus the chain (tests/realized_chain.py)
+
+`browser`: the `browser` group's one headless Chromium (tests/browser.py), open for every test
+of the group and for no other.
 """
 
 from __future__ import annotations
@@ -122,6 +125,17 @@ def realized_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         yield settings
 
 
+@pytest.fixture
+def browser(request: pytest.FixtureRequest):
+    """The `browser` group's shared Chromium (tests/browser.py): open a context of your own
+    in it (tests/test_site_browser.py Visit); never close it or start another Playwright."""
+    from tests import browser as shared
+
+    if not shared.available():
+        pytest.skip(f"Debian chromium ({shared.CHROMIUM}) or Playwright not installed")
+    return request.config.pluginmanager.get_plugin(shared.PLUGIN).get()
+
+
 BROWSER_GROUP = "browser"
 
 
@@ -138,9 +152,10 @@ class _BrowserGroup:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import timing
+    from tests import browser, timing
 
     config.pluginmanager.register(_BrowserGroup(), "liqmap-browser-group")
+    config.pluginmanager.register(browser.SharedBrowser(), browser.PLUGIN)
     timing.register(config)  # LIQMAP_TEST_TIMES=1: per-test wall and CPU (tests/timing.py)
 
 

@@ -14,17 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import ARGS, CHROMIUM  # noqa: F401  (other browser modules import them here)
 from tests.site_fixtures import SYMBOL
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 
@@ -60,16 +52,6 @@ def server(site) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Visit:

@@ -22,7 +22,7 @@ from reports.loaders import load_mart_data, load_price_history
 from reports.notation import price_scale
 from reports.pages.day import day_context
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, server, site  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, _Quiet, browser, server, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, _Quiet, server, site  # noqa: F401
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "methodology.md"
 
