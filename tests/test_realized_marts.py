@@ -248,7 +248,9 @@ def test_realized_charts_draw_in_chromium(realized_chain, browser):
     page = _page_path(realized_chain.output_site_dir, COMPLETE_DAYS[1])
     handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     path = page.relative_to(realized_chain.output_site_dir).as_posix()
     try:
         v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")

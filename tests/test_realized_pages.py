@@ -218,7 +218,9 @@ def test_hovering_a_marker_names_venues_side_and_notional(realized_chain, browse
     page = _page_path(realized_chain.output_site_dir, day)
     handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     path = page.relative_to(realized_chain.output_site_dir).as_posix()
     biggest = max(
         _markers(realized_chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"]

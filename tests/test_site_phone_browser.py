@@ -86,7 +86,9 @@ def methodology_server(tmp_path_factory):
         conn.close()
     handler = functools.partial(_Quiet, directory=str(tmp / "site"))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:

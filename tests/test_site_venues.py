@@ -358,7 +358,9 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain
 def test_split_and_venue_pages_draw_offline_and_accessible(built, which, browser):
     handler = functools.partial(_Quiet, directory=str(built[0]))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
         _visit(built, which, f"http://127.0.0.1:{httpd.server_address[1]}", browser)
     finally:
