@@ -19,6 +19,7 @@ of the group and for no other.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,13 @@ os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
 os.environ.setdefault("LIQMAP_VENUES", "binance")
 # The clock is the system's unless a test pins it (LIQMAP_NOW, per subprocess or monkeypatch).
 os.environ.pop("LIQMAP_NOW", None)
+# Where `make test` puts pytest's temporary folders (memory, docs/testing.md), the other
+# temporary files go too, in this process and its subprocesses: Dagster's test instances
+# (`dg.instance_for_test`, a SQLite event log committing every event), the archive loader's
+# scratch folder, Chromium's profiles. On a disk each SQLite commit is an fsync.
+if os.environ.get("PYTEST_DEBUG_TEMPROOT") and not os.environ.get("TMPDIR"):
+    os.environ["TMPDIR"] = os.environ["PYTEST_DEBUG_TEMPROOT"]
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 if TYPE_CHECKING:
     from tests.builds import ChainBuild, FixtureSite
