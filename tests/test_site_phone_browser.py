@@ -129,7 +129,9 @@ def test_a_line_chart_tooltip_answers_a_pointer_near_a_day(site, server, browser
         box = chart.bounding_box()
         # a point in the middle of the plot, far from any line's pixels vertically
         v.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.9)
-        v.page.wait_for_timeout(300)
+        v.page.wait_for_function(
+            "() => !!document.querySelector('#vg-tooltip-element.visible')", polling=50
+        )
         tip = v.page.locator("#vg-tooltip-element")
         assert tip.count() == 1 and "visible" in (tip.get_attribute("class") or "")
         assert "Day" in tip.inner_text() and "Imbalance" in tip.inner_text()
