@@ -6,7 +6,6 @@ Screenshots (light and dark, desktop and phone) go to test-artifacts/ for a huma
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.server
 import threading
@@ -146,14 +145,22 @@ class Visit:
 
     def wait_charts_drawn(self, minimum: int) -> int:
         """visible_charts_drawn once at least `minimum` charts are drawn and none is empty or
-        blank: a tab's chart draws asynchronously after the switch (a condition, not a pause;
-        on a hang it still fails naming the chart)."""
-        # on a timeout, the count below names the chart that never drew
-        with contextlib.suppress(sync_api.TimeoutError):
-            self.page.wait_for_function(
-                f"(m) => ({CHARTS_DRAWN})(false) >= m", arg=minimum, polling=50
+        blank: a tab switch resizes its charts and runs them again, asynchronously. Waits for
+        the views' pending runs (Vega's runAsync: dataflow, then drawing), then for the count
+        (a condition, not a pause; on a hang it still fails naming the chart)."""
+        self.page.evaluate(
+            "() => Promise.all(Object.values(window.__chartViews || {}).map((v) => v.runAsync()))"
+            ".then(() => true)"
+        )
+        try:
+            drawn = self.page.wait_for_function(
+                f"(m) => {{ const n = ({CHARTS_DRAWN})(false); return n >= m ? n : false; }}",
+                arg=minimum,
+                polling=100,
             )
-        return self.visible_charts_drawn()
+        except sync_api.TimeoutError:
+            return self.visible_charts_drawn()  # raises naming the chart that never drew
+        return drawn.json_value()
 
     def wider_than_viewport(self) -> list[str]:
         """The page, and the elements outside a box that scrolls sideways, that reach past the
