@@ -11,11 +11,15 @@ Session builds (a test that changes one takes a private copy first):
   missing the last day (tests/venue_helpers.py)
 - `two_venue_site`: the site built from `two_venue_chain` (its folder and the warehouse)
 - `realized_chain`: collected realized liquidations plus the chain (tests/realized_chain.py)
+
+`browser`: the `browser` group's one headless Chromium (tests/browser.py), open for every test
+of the group and for no other.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +38,13 @@ os.environ.setdefault("LIQMAP_SYMBOLS", "BTCUSDT")
 os.environ.setdefault("LIQMAP_VENUES", "binance")
 # The clock is the system's unless a test pins it (LIQMAP_NOW, per subprocess or monkeypatch).
 os.environ.pop("LIQMAP_NOW", None)
+# Where `make test` puts pytest's temporary folders (memory, docs/testing.md), the other
+# temporary files go too, in this process and its subprocesses: Dagster's test instances
+# (`dg.instance_for_test`, a SQLite event log committing every event), the archive loader's
+# scratch folder, Chromium's profiles. On a disk each SQLite commit is an fsync.
+if os.environ.get("PYTEST_DEBUG_TEMPROOT") and not os.environ.get("TMPDIR"):
+    os.environ["TMPDIR"] = os.environ["PYTEST_DEBUG_TEMPROOT"]
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 if TYPE_CHECKING:
     from tests.builds import ChainBuild, FixtureSite
@@ -122,6 +133,17 @@ def realized_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         yield settings
 
 
+@pytest.fixture
+def browser(request: pytest.FixtureRequest):
+    """The `browser` group's shared Chromium (tests/browser.py): open a context of your own
+    in it (tests/test_site_browser.py Visit); never close it or start another Playwright."""
+    from tests import browser as shared
+
+    if not shared.available():
+        pytest.skip(f"Debian chromium ({shared.CHROMIUM}) or Playwright not installed")
+    return request.config.pluginmanager.get_plugin(shared.PLUGIN).get()
+
+
 BROWSER_GROUP = "browser"
 
 
@@ -138,9 +160,10 @@ class _BrowserGroup:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import timing
+    from tests import browser, timing
 
     config.pluginmanager.register(_BrowserGroup(), "liqmap-browser-group")
+    config.pluginmanager.register(browser.SharedBrowser(), browser.PLUGIN)
     timing.register(config)  # LIQMAP_TEST_TIMES=1: per-test wall and CPU (tests/timing.py)
 
 

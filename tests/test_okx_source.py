@@ -19,6 +19,7 @@ from tests.venue_helpers import (
     cached_files,
 )
 from transforms.db import warehouse
+from transforms.raw.rest.limiter import SlidingWindowLimiter
 from transforms.raw.venues.okx.api import OkxClient
 from transforms.raw.venues.okx.datasets import DATASETS, inst_id
 from transforms.raw.venues.okx.errors import (
@@ -54,7 +55,14 @@ def server(market):
 
 
 def _source(server, tmp_path: Path, now: datetime = NOW, **kwargs) -> OkxSource:
-    options = dict(request_deadline_s=5.0, rate_limit_backoff_s=0.01, http_backoff_s=0.01)
+    # no pacing against the fake server (OKX's 10 requests / 2 s made a 15-page day wait 2 s;
+    # the limiter has its own tests, test_bybit_source)
+    options = dict(
+        request_deadline_s=5.0,
+        rate_limit_backoff_s=0.01,
+        http_backoff_s=0.01,
+        limiter=SlidingWindowLimiter(10**9, 60.0),
+    )
     options.update(kwargs)
     return OkxSource(tmp_path / "cache", OkxClient(server.url, **options), now=lambda: now)
 

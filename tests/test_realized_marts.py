@@ -237,33 +237,29 @@ def test_day_pages_show_realized_beside_modelled(realized_chain):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium")
-def test_realized_charts_draw_in_chromium(realized_chain):
+def test_realized_charts_draw_in_chromium(realized_chain, browser):
     """The card's two charts draw, offline, without console errors or serious axe issues."""
     import functools
     import http.server
     import threading
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
+    from tests.test_site_browser import Visit, _Quiet
 
     page = _page_path(realized_chain.output_site_dir, COMPLETE_DAYS[1])
     handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     path = page.relative_to(realized_chain.output_site_dir).as_posix()
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")
-                v.check_clean()
-                v.visible_charts_drawn()  # raises on an empty or blank chart
-                for chart in ("realized-totals", "realized-hourly"):
-                    assert v.page.locator(f"#{chart} canvas").count() == 1
-                assert [x for x in v.axe_serious() if "realized" in x] == []
-                v.close()
-            finally:
-                browser.close()
+        v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")
+        v.check_clean()
+        v.visible_charts_drawn()  # raises on an empty or blank chart
+        for chart in ("realized-totals", "realized-hourly"):
+            assert v.page.locator(f"#{chart} canvas").count() == 1
+        assert [x for x in v.axe_serious() if "realized" in x] == []
+        v.close()
     finally:
         httpd.shutdown()
         httpd.server_close()

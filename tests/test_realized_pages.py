@@ -206,53 +206,49 @@ def test_moves_chart_carries_realized_per_swing(realized_chain):
 
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Debian chromium")
-def test_hovering_a_marker_names_venues_side_and_notional(realized_chain):
+def test_hovering_a_marker_names_venues_side_and_notional(realized_chain, browser):
     """The 24h heatmap with markers draws cleanly; a marker's tooltip reads its hour."""
     import functools
     import http.server
     import threading
 
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
+    from tests.test_site_browser import Visit, _Quiet
 
     day = COMPLETE_DAYS[1]
     page = _page_path(realized_chain.output_site_dir, day)
     handler = functools.partial(_Quiet, directory=str(realized_chain.output_site_dir))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     path = page.relative_to(realized_chain.output_site_dir).as_posix()
     biggest = max(
         _markers(realized_chain.output_site_dir, page.read_text(), "24h"), key=lambda m: m["v"]
     )
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")
-                v.check_clean()
-                pt = v.page.evaluate(
-                    """(m) => {
-                      const view = window.__chartViews['heat-24h'];
-                      view.container().scrollIntoView({block: 'center'});
-                      const box = view.container().querySelector('canvas').getBoundingClientRect();
-                      const [ox, oy] = view.origin();
-                      const pad = view.padding();
-                      return {x: box.left + pad.left + ox + view.scale('x')(m.x),
-                              y: box.top + pad.top + oy + view.scale('y')(m.p)};
-                    }""",
-                    biggest,
-                )
-                v.page.mouse.move(pt["x"] - 3, pt["y"])
-                v.page.mouse.move(pt["x"], pt["y"])
-                tip = v.page.locator("#vg-tooltip-element")
-                tip.wait_for(state="visible", timeout=5_000)
-                text = tip.inner_text()
-                assert biggest["vtxt"] in text and biggest["venues"] in text, text
-                assert biggest["side"] in text and biggest["when"] in text, text
-                v.check_clean()
-                v.close()
-            finally:
-                browser.close()
+        v = Visit(browser, f"http://127.0.0.1:{httpd.server_address[1]}/{path}")
+        v.check_clean()
+        pt = v.page.evaluate(
+            """(m) => {
+              const view = window.__chartViews['heat-24h'];
+              view.container().scrollIntoView({block: 'center'});
+              const box = view.container().querySelector('canvas').getBoundingClientRect();
+              const [ox, oy] = view.origin();
+              const pad = view.padding();
+              return {x: box.left + pad.left + ox + view.scale('x')(m.x),
+                      y: box.top + pad.top + oy + view.scale('y')(m.p)};
+            }""",
+            biggest,
+        )
+        v.page.mouse.move(pt["x"] - 3, pt["y"])
+        v.page.mouse.move(pt["x"], pt["y"])
+        tip = v.page.locator("#vg-tooltip-element")
+        tip.wait_for(state="visible", timeout=5_000)
+        text = tip.inner_text()
+        assert biggest["vtxt"] in text and biggest["venues"] in text, text
+        assert biggest["side"] in text and biggest["when"] in text, text
+        v.check_clean()
+        v.close()
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -211,6 +211,7 @@ def test_okx_rows_get_the_same_rules(tmp_path):
     their days only, with the rule named."""
     from datetime import UTC, datetime
 
+    from transforms.raw.rest.limiter import SlidingWindowLimiter
     from transforms.raw.venues.okx.api import OkxClient
     from transforms.raw.venues.okx.fake_server import FakeOkxServer
     from transforms.raw.venues.okx.load import replace_days as okx_replace_days
@@ -226,7 +227,13 @@ def test_okx_rows_get_the_same_rules(tmp_path):
     market.funding[_in_day(market.funding[:, 0], bad), 1] = 5.0
     now = datetime(2026, 10, 6, 2, 0, tzinfo=UTC)
     with FakeOkxServer([market], now_ms=lambda: int(now.timestamp() * 1000)) as server:
-        client = OkxClient(server.url, request_deadline_s=5.0, http_backoff_s=0.01)
+        # not paced against the fake server (test_okx_source)
+        client = OkxClient(
+            server.url,
+            request_deadline_s=5.0,
+            http_backoff_s=0.01,
+            limiter=SlidingWindowLimiter(10**9, 60.0),
+        )
         source = OkxSource(tmp_path / "cache", client, now=lambda: now)
         with warehouse(tmp_path / "w.duckdb") as conn:
             for name, rule in (("klines_1m", "ohlc_order"), ("funding", "funding_rate_bounded")):

@@ -17,7 +17,7 @@ from reports.notation import fmt_imbalance, fmt_price
 from reports.pages.now import NOW_JS, NowSymbol, now_js
 from tests.builds import BINANCE_DAYS
 from tests.nowcast_helpers import Clock, dead_url, fake_binance
-from tests.test_site_browser import ARGS, CHROMIUM, Visit
+from tests.test_site_browser import CHROMIUM, Visit
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -76,58 +76,54 @@ def _read(v: Visit) -> dict:
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_screener_now_column_follows_the_nowcast_and_its_staleness(binance_chain, tmp_path):
+def test_screener_now_column_follows_the_nowcast_and_its_staleness(
+    binance_chain, tmp_path, browser
+):
     from orchestration.nowcast import run_nowcast
 
-    sync_api = pytest.importorskip("playwright.sync_api")
     settings = binance_chain.copy_to(tmp_path)
     site = settings.output_site_dir
     index = site / "index.html"
     assert f'<script src="{NOW_JS}"></script>' in index.read_text()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            # before any nowcast: a dash, no error (the build wrote an empty now.js)
-            v = Visit(browser, index.as_uri(), charts=False)
-            try:
-                assert _read(v) == {"text": "—", "href": None, "v": None}
-                assert v.problems == [] and v.blocked == []
-            finally:
-                v.close()
+    # before any nowcast: a dash, no error (the build wrote an empty now.js)
+    v = Visit(browser, index.as_uri(), charts=False)
+    try:
+        assert _read(v) == {"text": "—", "href": None, "v": None}
+        assert v.problems == [] and v.blocked == []
+    finally:
+        v.close()
 
-            clock = Clock(at(13, 7, 30))
-            with fake_binance((SYMBOL,), FIRST, TODAY, clock) as server:
-                run = run_nowcast(settings, now=clock, binance_url=server.url, sleep=clock.sleep)
-            assert run.refresh.ok, run.refresh.failures
-            conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
-            try:
-                s10, l10, close = conn.execute(NEAR_SQL, [SYMBOL, TODAY]).fetchone()
-            finally:
-                conn.close()
-            want = f"{fmt_imbalance(s10, l10)} · {fmt_price(close)} as of 13:05 UTC, provisional"
-            v = Visit(browser, index.as_uri(), charts=False)
-            try:
-                got = _read(v)
-                assert got["text"] == want, got
-                assert float(got["v"]) == pytest.approx(s10 / l10, rel=1e-12)
-                assert got["href"] == f"{SYMBOL}/now/index.html"
-                assert (site / got["href"]).is_file()
-                v.page.click(f"{CELL} a")
-                v.page.wait_for_url(f"**/{SYMBOL}/now/index.html")
-                assert v.problems == [] and v.blocked == []
-            finally:
-                v.close()
+    clock = Clock(at(13, 7, 30))
+    with fake_binance((SYMBOL,), FIRST, TODAY, clock) as server:
+        run = run_nowcast(settings, now=clock, binance_url=server.url, sleep=clock.sleep)
+    assert run.refresh.ok, run.refresh.failures
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        s10, l10, close = conn.execute(NEAR_SQL, [SYMBOL, TODAY]).fetchone()
+    finally:
+        conn.close()
+    want = f"{fmt_imbalance(s10, l10)} · {fmt_price(close)} as of 13:05 UTC, provisional"
+    v = Visit(browser, index.as_uri(), charts=False)
+    try:
+        got = _read(v)
+        assert got["text"] == want, got
+        assert float(got["v"]) == pytest.approx(s10 / l10, rel=1e-12)
+        assert got["href"] == f"{SYMBOL}/now/index.html"
+        assert (site / got["href"]).is_file()
+        v.page.click(f"{CELL} a")
+        v.page.wait_for_url(f"**/{SYMBOL}/now/index.html")
+        assert v.problems == [] and v.blocked == []
+    finally:
+        v.close()
 
-            # the next refresh fails: the last good nowcast stays, marked stale since then
-            clock.at(TODAY, 14, 7, 30)
-            failed = run_nowcast(settings, now=clock, binance_url=dead_url(), sleep=clock.sleep)
-            assert not failed.refresh.ok
-            v = Visit(browser, index.as_uri(), charts=False)
-            try:
-                got = _read(v)
-                assert got["text"] == f"{want} stale since 2025-11-04 14:07 UTC", got
-                assert v.problems == [] and v.blocked == []
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    # the next refresh fails: the last good nowcast stays, marked stale since then
+    clock.at(TODAY, 14, 7, 30)
+    failed = run_nowcast(settings, now=clock, binance_url=dead_url(), sleep=clock.sleep)
+    assert not failed.refresh.ok
+    v = Visit(browser, index.as_uri(), charts=False)
+    try:
+        got = _read(v)
+        assert got["text"] == f"{want} stale since 2025-11-04 14:07 UTC", got
+        assert v.problems == [] and v.blocked == []
+    finally:
+        v.close()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, browser, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, site  # noqa: F401
 from tests.test_site_layout_browser import _png_levels
 
 pytestmark = [

@@ -20,7 +20,7 @@ import re
 import pytest
 
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, browser, server, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, server, site  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("browser")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, _Quiet, browser, server, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, _Quiet, server, site  # noqa: F401
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "methodology.md"
 
@@ -86,7 +86,9 @@ def methodology_server(tmp_path_factory):
         conn.close()
     handler = functools.partial(_Quiet, directory=str(tmp / "site"))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
@@ -127,7 +129,9 @@ def test_a_line_chart_tooltip_answers_a_pointer_near_a_day(site, server, browser
         box = chart.bounding_box()
         # a point in the middle of the plot, far from any line's pixels vertically
         v.page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.9)
-        v.page.wait_for_timeout(300)
+        v.page.wait_for_function(
+            "() => !!document.querySelector('#vg-tooltip-element.visible')", polling=50
+        )
         tip = v.page.locator("#vg-tooltip-element")
         assert tip.count() == 1 and "visible" in (tip.get_attribute("class") or "")
         assert "Day" in tip.inner_text() and "Imbalance" in tip.inner_text()

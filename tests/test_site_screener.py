@@ -12,7 +12,7 @@ import pytest
 
 from reports.notation import fmt_imbalance
 from tests.site_fixtures import SYMBOL, build_fixture_warehouse, site_from_warehouse
-from tests.test_site_browser import ARGS, CHROMIUM, Visit
+from tests.test_site_browser import CHROMIUM, Visit
 from tests.test_site_symbols import add_scaled_symbol
 
 pytestmark = pytest.mark.xdist_group("browser")  # Chromium: one browser at a time
@@ -61,44 +61,34 @@ def _order(v: Visit) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_screener_sorts_filters_and_fits_a_phone_from_file_url(site):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_screener_sorts_filters_and_fits_a_phone_from_file_url(site, browser):
     out, _, _ = site
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    for width in (1280, 390):
+        v = Visit(browser, (out / "index.html").as_uri(), viewport=(width, 844), charts=False)
         try:
-            for width in (1280, 390):
-                v = Visit(
-                    browser, (out / "index.html").as_uri(), viewport=(width, 844), charts=False
-                )
-                try:
-                    assert v.problems == [] and v.blocked == []
-                    v.page.click('button[data-sort="close"]')
-                    assert _order(v) == ["DOGEUSDT", "ETHUSDT", SYMBOL]
-                    assert (
-                        v.page.get_attribute('th:has(button[data-sort="close"])', "aria-sort")
-                        == "ascending"
-                    )
-                    v.page.click('button[data-sort="close"]')
-                    assert _order(v) == [SYMBOL, "ETHUSDT", "DOGEUSDT"]
-                    v.page.fill("#screener-filter", "eth")
-                    assert _order(v) == ["ETHUSDT"]
-                    v.page.fill("#screener-filter", "")
-                    side = v.page.get_attribute(f'tbody[data-symbol="{SYMBOL}"]', "data-side")
-                    other = {"shorts": "longs", "longs": "shorts"}.get(side, "shorts")
-                    v.page.select_option("#screener-side", other)
-                    assert _order(v) == []
-                    v.page.select_option("#screener-side", "")
-                    assert len(_order(v)) == 3
-                    # no sideways scrolling at any width
-                    assert v.page.evaluate(
-                        "document.documentElement.scrollWidth <= window.innerWidth"
-                    ), width
-                    v.page.screenshot(
-                        path=str(out.parent / f"screener-{width}.png"), full_page=True
-                    )
-                    assert v.problems == []
-                finally:
-                    v.close()
+            assert v.problems == [] and v.blocked == []
+            v.page.click('button[data-sort="close"]')
+            assert _order(v) == ["DOGEUSDT", "ETHUSDT", SYMBOL]
+            assert (
+                v.page.get_attribute('th:has(button[data-sort="close"])', "aria-sort")
+                == "ascending"
+            )
+            v.page.click('button[data-sort="close"]')
+            assert _order(v) == [SYMBOL, "ETHUSDT", "DOGEUSDT"]
+            v.page.fill("#screener-filter", "eth")
+            assert _order(v) == ["ETHUSDT"]
+            v.page.fill("#screener-filter", "")
+            side = v.page.get_attribute(f'tbody[data-symbol="{SYMBOL}"]', "data-side")
+            other = {"shorts": "longs", "longs": "shorts"}.get(side, "shorts")
+            v.page.select_option("#screener-side", other)
+            assert _order(v) == []
+            v.page.select_option("#screener-side", "")
+            assert len(_order(v)) == 3
+            # no sideways scrolling at any width
+            assert v.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
+                width
+            )
+            v.page.screenshot(path=str(out.parent / f"screener-{width}.png"), full_page=True)
+            assert v.problems == []
         finally:
-            browser.close()
+            v.close()

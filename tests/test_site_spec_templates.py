@@ -19,7 +19,7 @@ from reports.charts.raster import GRID_FIELDS, full_layers, shared_grid
 from reports.charts.spec import text_ref
 from tests.site_data import _inline, data_file, expand, page_key, page_specs
 from tests.site_fixtures import SYMBOL
-from tests.test_site_browser import CHROMIUM, Visit, browser, site  # noqa: F401
+from tests.test_site_browser import CHROMIUM, Visit, site  # noqa: F401
 
 HEAT = ("heat-24h", "heat-1w", "heat-1m")
 

@@ -133,40 +133,33 @@ def test_doge_prices_have_sensible_decimals(two_symbol_site):
 
 
 @pytest.mark.browser
-def test_doge_page_draws_offline_in_chromium(two_symbol_site, tmp_path):
+def test_doge_page_draws_offline_in_chromium(two_symbol_site, tmp_path, browser):
     from tests.test_site_browser import CHROMIUM, Visit
 
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed at /usr/bin")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_site_browser import ARGS
 
     out, days = two_symbol_site
     site = tmp_path / "copy"
     shutil.copytree(out, site)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    for rel in (f"{DOGE}/{days[-1].isoformat()}/index.html", "index.html"):
+        charts = rel != "index.html"
+        v = Visit(browser, (site / rel).as_uri(), charts=charts)
         try:
-            for rel in (f"{DOGE}/{days[-1].isoformat()}/index.html", "index.html"):
-                charts = rel != "index.html"
-                v = Visit(browser, (site / rel).as_uri(), charts=charts)
-                try:
-                    assert v.blocked == [] and v.problems == []
-                    if charts:
-                        v.check_clean()
-                        assert v.visible_charts_drawn() >= 5
-                    assert v.axe_serious() == []
-                finally:
-                    v.close()
-            # the old BTC address forwards to the permalink from file://
-            v = Visit(browser, (site / days[0].isoformat() / "index.html").as_uri())
-            try:
+            assert v.blocked == [] and v.problems == []
+            if charts:
                 v.check_clean()
-                assert v.page.url.endswith(f"/{SYMBOL}/{days[0].isoformat()}/index.html")
-            finally:
-                v.close()
+                assert v.visible_charts_drawn() >= 5
+            assert v.axe_serious() == []
         finally:
-            browser.close()
+            v.close()
+    # the old BTC address forwards to the permalink from file://
+    v = Visit(browser, (site / days[0].isoformat() / "index.html").as_uri())
+    try:
+        v.check_clean()
+        assert v.page.url.endswith(f"/{SYMBOL}/{days[0].isoformat()}/index.html")
+    finally:
+        v.close()
 
 
 @pytest.fixture(scope="module")
@@ -217,30 +210,23 @@ def test_every_heatmap_window_ends_on_its_own_day(long_history_site):
 
 
 @pytest.mark.browser
-def test_three_month_heatmap_draws_its_own_day_from_file_url(long_history_site):
-    from tests.test_site_browser import ARGS, CHROMIUM, Visit
+def test_three_month_heatmap_draws_its_own_day_from_file_url(long_history_site, browser):
+    from tests.test_site_browser import CHROMIUM, Visit
 
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed at /usr/bin")
-    sync_api = pytest.importorskip("playwright.sync_api")
     out, days = long_history_site
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, (out / SYMBOL / days[-2].isoformat() / "index.html").as_uri())
-            try:
-                v.check_clean()
-                v.page.locator("#tab-heat-3m").click()
-                v.page.wait_for_timeout(200)
-                assert v.page.evaluate("!!window.__chartViews['heat-3m']")
-                assert v.visible_charts_drawn() >= 5
-                end = v.page.evaluate(
-                    "(() => { const g = document.getElementById('heat-3m')"
-                    ".__rasterMeta.layers['base/all']; return g.t0 + g.cols * g.tstep; })()"
-                )
-                assert end == _day_end_ms(days[-2])
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, (out / SYMBOL / days[-2].isoformat() / "index.html").as_uri())
+    try:
+        v.check_clean()
+        v.page.locator("#tab-heat-3m").click()
+        assert v.wait_charts_drawn(5) >= 5  # the tab's chart draws after the switch
+        assert v.page.evaluate("!!window.__chartViews['heat-3m']")
+        end = v.page.evaluate(
+            "(() => { const g = document.getElementById('heat-3m')"
+            ".__rasterMeta.layers['base/all']; return g.t0 + g.cols * g.tstep; })()"
+        )
+        assert end == _day_end_ms(days[-2])
+        v.check_clean()
+    finally:
+        v.close()

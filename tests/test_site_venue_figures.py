@@ -18,7 +18,7 @@ from reports.metrics_table import metrics_table
 from reports.notation import fmt_price, fmt_usd
 from reports.pages.kpis import kpis
 from reports.scenarios import scenario_table
-from tests.test_site_browser import ARGS, CHROMIUM, Visit
+from tests.test_site_browser import CHROMIUM, Visit
 from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue site)
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -120,54 +120,48 @@ def _check(got: dict, want: dict) -> None:
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_venue_switch_sets_every_printed_figure_to_that_venues_marts(built, browser):
     out, _, wh = built
     d = wh.second_venue_last
     prev = wh.days[wh.days.index(d) - 1]
     bybit, agg = _want(wh.path, "bybit", d, prev), _want(wh.path, "all", d, prev)
     assert bybit["shorts"] != agg["shorts"] and bybit["levels"] != agg["levels"]
     page = out / SYMBOL / d.isoformat() / "index.html"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            # Bybit's own page: its captions as its page script builds them
-            v = Visit(browser, (out / SYMBOL / "bybit" / "index.html").as_uri())
-            try:
-                own = [n[:2] for n in v.page.evaluate(READ)["notes"]]
-            finally:
-                v.close()
-            v = Visit(browser, page.as_uri())
-            try:
-                first = v.page.evaluate(READ)
-                _check(first, agg)
-                assert first["splits"] == 2  # each side's split by venue, under its figure
-                assert first["aggregateOnly"] and all(first["aggregateOnly"])
-                v.page.click('button[data-venue="bybit"]')
-                v.page.wait_for_function("window.__chartsReady === true")
-                got = v.page.evaluate(READ)
-                _check(got, bybit)
-                # the map's caption of every switch view is Bybit's (as its own page shows
-                # them), the selected view's shown; the heatmap's data link is Bybit's file
-                assert [n[:2] for n in got["notes"]] == own
-                assert len(own) > 1
-                assert [n[2] for n in got["notes"]] == [n[2] for n in first["notes"]]
-                assert got["notes"] != first["notes"]
-                assert got["heatData"].endswith(f"/bybit/heat-{d.isoformat()[:7]}.js")
-                assert first["heatData"].endswith(f"/all/heat-{d.isoformat()[:7]}.js")
-                assert got["label"].startswith("Bybit only")
-                assert got["splits"] == 0  # one venue has no split
-                assert not any(got["aggregateOnly"])  # nor the split cards
-                assert got["bands"] > 0
-                v.page.click('button[data-venue="all"]')
-                v.page.wait_for_function("window.__chartsReady === true")
-                back = v.page.evaluate(READ)
-                assert back == first
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    # Bybit's own page: its captions as its page script builds them
+    v = Visit(browser, (out / SYMBOL / "bybit" / "index.html").as_uri())
+    try:
+        own = [n[:2] for n in v.page.evaluate(READ)["notes"]]
+    finally:
+        v.close()
+    v = Visit(browser, page.as_uri())
+    try:
+        first = v.page.evaluate(READ)
+        _check(first, agg)
+        assert first["splits"] == 2  # each side's split by venue, under its figure
+        assert first["aggregateOnly"] and all(first["aggregateOnly"])
+        v.page.click('button[data-venue="bybit"]')
+        v.page.wait_for_function("window.__chartsReady === true")
+        got = v.page.evaluate(READ)
+        _check(got, bybit)
+        # the map's caption of every switch view is Bybit's (as its own page shows
+        # them), the selected view's shown; the heatmap's data link is Bybit's file
+        assert [n[:2] for n in got["notes"]] == own
+        assert len(own) > 1
+        assert [n[2] for n in got["notes"]] == [n[2] for n in first["notes"]]
+        assert got["notes"] != first["notes"]
+        assert got["heatData"].endswith(f"/bybit/heat-{d.isoformat()[:7]}.js")
+        assert first["heatData"].endswith(f"/all/heat-{d.isoformat()[:7]}.js")
+        assert got["label"].startswith("Bybit only")
+        assert got["splits"] == 0  # one venue has no split
+        assert not any(got["aggregateOnly"])  # nor the split cards
+        assert got["bands"] > 0
+        v.page.click('button[data-venue="all"]')
+        v.page.wait_for_function("window.__chartsReady === true")
+        back = v.page.evaluate(READ)
+        assert back == first
+        v.check_clean()
+    finally:
+        v.close()
 
 
 def test_a_venues_day_file_prints_what_its_own_page_prints(built):

@@ -34,7 +34,7 @@ from reports.notation import fmt_share, fmt_usd, row_sides
 from reports.site import build_site
 from tests.site_data import data_file, html_specs
 from tests.site_fixtures import GENERATED_AT
-from tests.test_site_browser import ARGS, CHROMIUM, Visit, _Quiet
+from tests.test_site_browser import CHROMIUM, Visit, _Quiet
 from tests.test_site_build import html_pages, parse, resolve
 from tests.venue_helpers import SYMBOL, TwoVenueWarehouse
 from transforms.raw.venues.bybit.feed import DEMO_OI_SHARE
@@ -355,51 +355,45 @@ def test_single_venue_site_names_the_venue_and_has_no_split(built, binance_chain
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
 @pytest.mark.parametrize("which", ["aggregate", "bybit"])
-def test_split_and_venue_pages_draw_offline_and_accessible(built, which):
+def test_split_and_venue_pages_draw_offline_and_accessible(built, which, browser):
     handler = functools.partial(_Quiet, directory=str(built[0]))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     try:
-        _visit(built, which, f"http://127.0.0.1:{httpd.server_address[1]}")
+        _visit(built, which, f"http://127.0.0.1:{httpd.server_address[1]}", browser)
     finally:
         httpd.shutdown()
         httpd.server_close()
 
 
-def _visit(built, which: str, server: str) -> None:
+def _visit(built, which: str, server: str, browser) -> None:
     """In headless Chromium (served on 127.0.0.1: axe reads the CSS): every chart draws,
     nothing is fetched from outside, no console error, no serious accessibility finding;
     the split charts hold both venues."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     out, _, wh = built
     rel = {
         "aggregate": f"{SYMBOL}/{wh.second_venue_last.isoformat()}/index.html",
         "bybit": f"{SYMBOL}/bybit/index.html",
     }[which]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, f"{server}/{rel}")
-            try:
-                v.check_clean()
-                drawn = v.visible_charts_drawn()
-                ids = v.page.evaluate("Object.keys(window.__chartViews)")
-                if which == "aggregate":
-                    assert {"venue-risk", "liqmap-venues"} <= set(ids)
-                    venues = v.page.evaluate(
-                        "window.__chartViews['venue-risk'].scale('color').domain()"
-                    )
-                    assert venues == ["Binance", "Bybit"]
-                    assert drawn >= 7  # heatmap, map + split, at-risk split, history, OI, funding
-                else:
-                    assert not {"venue-risk", "liqmap-venues"} & set(ids)
-                    assert drawn >= 5
-                assert v.axe_serious() == []
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, f"{server}/{rel}")
+    try:
+        v.check_clean()
+        drawn = v.visible_charts_drawn()
+        ids = v.page.evaluate("Object.keys(window.__chartViews)")
+        if which == "aggregate":
+            assert {"venue-risk", "liqmap-venues"} <= set(ids)
+            venues = v.page.evaluate("window.__chartViews['venue-risk'].scale('color').domain()")
+            assert venues == ["Binance", "Bybit"]
+            assert drawn >= 7  # heatmap, map + split, at-risk split, history, OI, funding
+        else:
+            assert not {"venue-risk", "liqmap-venues"} & set(ids)
+            assert drawn >= 5
+        assert v.axe_serious() == []
+        v.check_clean()
+    finally:
+        v.close()
 
 
 def test_feed_names_the_venues_and_a_missing_one(built):
@@ -475,10 +469,9 @@ def _check_split_tooltips(bars: list) -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(built):
+def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(built, browser):
     """Every venue, every day: on a dated page (not the latest), opened from disk, the
     venue switch redraws every chart from that venue's day data file, and back."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     out, _, wh = built
     d = wh.second_venue_last
     page = out / SYMBOL / d.isoformat() / "index.html"
@@ -487,105 +480,82 @@ def test_venue_switch_redraws_a_day_page_from_that_venues_data_from_file_url(bui
     want = html_specs(out, text, "bybit")["liqmap"]["layer"][1]["data"]["values"]
     agg = html_specs(out, text)["liqmap"]["layer"][1]["data"]["values"]
     assert want != agg
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, page.as_uri())
-            try:
-                v.check_clean()
-                _check_split_tooltips(v.page.evaluate(SPLIT_TIPS))
-                # the split's bands as the page rebuilt them (bottoms from the tops) are
-                # the rows Python resolves from the day file
-                drawn = v.page.evaluate(
-                    "document.getElementById('liqmap-venues').__spec.datasets.bands"
-                )
-                assert drawn == html_specs(out, text)["liqmap-venues"]["datasets"]["bands"]
-                v.page.click('button[data-venue="bybit"]')
-                v.page.wait_for_function("window.__chartsReady === true")
-                v.check_clean()
-                shown = v.page.evaluate(
-                    "document.getElementById('liqmap').__spec.datasets.map.length"
-                )
-                assert shown == len(want)
-                assert v.page.get_attribute("[data-day-data]", "data-venue-shown") == "bybit"
-                # the venue's own heatmap, composed from its own heat months
-                assert v.visible_charts_drawn() >= 5
-                assert v.page.is_hidden("#venue-risk")  # a split has no meaning for one venue
-                v.page.click('button[data-venue="all"]')
-                v.page.wait_for_function("window.__chartsReady === true")
-                shown = v.page.evaluate(
-                    "document.getElementById('liqmap').__spec.datasets.map.length"
-                )
-                assert shown == len(agg)
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, page.as_uri())
+    try:
+        v.check_clean()
+        _check_split_tooltips(v.page.evaluate(SPLIT_TIPS))
+        # the split's bands as the page rebuilt them (bottoms from the tops) are
+        # the rows Python resolves from the day file
+        drawn = v.page.evaluate("document.getElementById('liqmap-venues').__spec.datasets.bands")
+        assert drawn == html_specs(out, text)["liqmap-venues"]["datasets"]["bands"]
+        v.page.click('button[data-venue="bybit"]')
+        v.page.wait_for_function("window.__chartsReady === true")
+        v.check_clean()
+        shown = v.page.evaluate("document.getElementById('liqmap').__spec.datasets.map.length")
+        assert shown == len(want)
+        assert v.page.get_attribute("[data-day-data]", "data-venue-shown") == "bybit"
+        # the venue's own heatmap, composed from its own heat months
+        assert v.visible_charts_drawn() >= 5
+        assert v.page.is_hidden("#venue-risk")  # a split has no meaning for one venue
+        v.page.click('button[data-venue="all"]')
+        v.page.wait_for_function("window.__chartsReady === true")
+        shown = v.page.evaluate("document.getElementById('liqmap').__spec.datasets.map.length")
+        assert shown == len(agg)
+        v.check_clean()
+    finally:
+        v.close()
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_screener_row_expands_to_each_venue(built):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_screener_row_expands_to_each_venue(built, browser):
     out, _, _ = built
     text = (out / "index.html").read_text()
     body = text.split(f'<tbody data-symbol="{SYMBOL}"', 1)[1].split("</tbody>", 1)[0]
     assert 'data-venue="binance" hidden' in body and 'data-venue="bybit" hidden' in body
     assert f'href="{SYMBOL}/bybit/index.html"' in body
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, (out / "index.html").as_uri(), charts=False)
-            try:
-                assert v.page.is_hidden('tr[data-venue="bybit"]')
-                v.page.click("button.expand")
-                assert v.page.is_visible('tr[data-venue="bybit"]')
-                assert v.page.is_visible('tr[data-venue="binance"]')
-                assert v.problems == []
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, (out / "index.html").as_uri(), charts=False)
+    try:
+        assert v.page.is_hidden('tr[data-venue="bybit"]')
+        v.page.click("button.expand")
+        assert v.page.is_visible('tr[data-venue="bybit"]')
+        assert v.page.is_visible('tr[data-venue="binance"]')
+        assert v.problems == []
+    finally:
+        v.close()
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_archive_venue_switch_shows_each_venues_days_and_opens_its_charts(built, browser):
     out, _, wh = built
     rows = base_rows(wh)
     archive = out / SYMBOL / "archive" / "index.html"
     text = archive.read_text()
     assert "does not change, except its links to the days before and after it" in text
     d, last = wh.second_venue_last, wh.days[-1]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, archive.as_uri(), charts=False)
-            try:
-                v.page.click('#archive-venues button[data-venue="bybit"]')
-                v.page.wait_for_function(
-                    "document.getElementById('archive-venues').dataset.shown === 'bybit'"
-                )
-                cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
-                # the archive's S column is the headline's window (within ±10 % of price)
-                shorts, _ = row_sides(rows[(d, "bybit")])
-                want = fmt_usd(float(f"{shorts:.4g}"))
-                assert v.page.inner_text(cell) == want
-                missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
-                assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
-                v.page.click(f'tr[data-day="{d.isoformat()}"] a')
-                v.page.wait_for_function("window.__chartsReady === true")
-                assert v.page.url.endswith("#venue=bybit")
-                shown = v.page.get_attribute("[data-day-data]", "data-venue-shown")
-                assert shown == "bybit"
-                assert v.page.get_attribute('button[data-venue="bybit"]', "aria-pressed") == "true"
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, archive.as_uri(), charts=False)
+    try:
+        v.page.click('#archive-venues button[data-venue="bybit"]')
+        v.page.wait_for_function(
+            "document.getElementById('archive-venues').dataset.shown === 'bybit'"
+        )
+        cell = f'tr[data-day="{d.isoformat()}"] td[data-col="S"]'
+        # the archive's S column is the headline's window (within ±10 % of price)
+        shorts, _ = row_sides(rows[(d, "bybit")])
+        want = fmt_usd(float(f"{shorts:.4g}"))
+        assert v.page.inner_text(cell) == want
+        missing = f'tr[data-day="{last.isoformat()}"] td[data-col="S"]'
+        assert v.page.inner_text(missing) == "—"  # Bybit lacks the last day
+        v.page.click(f'tr[data-day="{d.isoformat()}"] a')
+        v.page.wait_for_function("window.__chartsReady === true")
+        assert v.page.url.endswith("#venue=bybit")
+        shown = v.page.get_attribute("[data-day-data]", "data-venue-shown")
+        assert shown == "bybit"
+        assert v.page.get_attribute('button[data-venue="bybit"]', "aria-pressed") == "true"
+        v.check_clean()
+    finally:
+        v.close()
 
 
 def test_a_venue_page_from_the_dated_pages_context_equals_one_built_alone(built, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_site_browser import ARGS, CHROMIUM, Visit
+from tests.test_site_browser import CHROMIUM, Visit
 from tests.test_site_venues import SYMBOL, built  # noqa: F401  (the two-venue site)
 
 pytestmark = pytest.mark.xdist_group("browser")  # Chromium; the two-venue site
@@ -58,10 +58,9 @@ def test_the_aggregates_bands_are_its_venues_summed_exactly(built):  # noqa: F81
 
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed at /usr/bin")
-def test_what_if_equals_sql_over_the_map_for_three_prices(built):  # noqa: F811
+def test_what_if_equals_sql_over_the_map_for_three_prices(built, browser):  # noqa: F811
     import duckdb
 
-    sync_api = pytest.importorskip("playwright.sync_api")
     out, _, wh = built
     d = wh.second_venue_last
     conn = duckdb.connect(str(wh.path), read_only=True)
@@ -83,32 +82,27 @@ def test_what_if_equals_sql_over_the_map_for_three_prices(built):  # noqa: F811
     finally:
         conn.close()
     assert all(want[(p, "all")] > 0 for p in prices)
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            v = Visit(browser, (out / SYMBOL / d.isoformat() / "index.html").as_uri())
-            try:
-                for i, p in enumerate(prices):
-                    if i == 0:  # typed in, as a reader would
-                        v.page.fill("#whatif-price", str(p))
-                        v.page.click("#whatif-form button[type=submit]")
-                    else:
-                        v.page.evaluate("(p) => window.liqWhatIf.show(p)", p)
-                    v.page.wait_for_function(
-                        "(p) => document.querySelector('[data-day-data]')"
-                        ".getAttribute('data-whatif-price') === String(p)",
-                        arg=p,
-                    )
-                    got = v.page.evaluate(
-                        "Object.fromEntries(Array.from(document.querySelectorAll("
-                        "'#whatif-table tbody tr')).map(tr => [tr.dataset.venue, "
-                        "parseFloat(tr.querySelector('[data-usd]').dataset.usd)]))"
-                    )
-                    assert set(got) == {"all", "binance", "bybit"}
-                    for venue, usd in got.items():
-                        assert usd == pytest.approx(want[(p, venue)], rel=1e-12), (p, venue)
-                v.check_clean()
-            finally:
-                v.close()
-        finally:
-            browser.close()
+    v = Visit(browser, (out / SYMBOL / d.isoformat() / "index.html").as_uri())
+    try:
+        for i, p in enumerate(prices):
+            if i == 0:  # typed in, as a reader would
+                v.page.fill("#whatif-price", str(p))
+                v.page.click("#whatif-form button[type=submit]")
+            else:
+                v.page.evaluate("(p) => window.liqWhatIf.show(p)", p)
+            v.page.wait_for_function(
+                "(p) => document.querySelector('[data-day-data]')"
+                ".getAttribute('data-whatif-price') === String(p)",
+                arg=p,
+            )
+            got = v.page.evaluate(
+                "Object.fromEntries(Array.from(document.querySelectorAll("
+                "'#whatif-table tbody tr')).map(tr => [tr.dataset.venue, "
+                "parseFloat(tr.querySelector('[data-usd]').dataset.usd)]))"
+            )
+            assert set(got) == {"all", "binance", "bybit"}
+            for venue, usd in got.items():
+                assert usd == pytest.approx(want[(p, venue)], rel=1e-12), (p, venue)
+        v.check_clean()
+    finally:
+        v.close()
