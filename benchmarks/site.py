@@ -3,6 +3,11 @@ fixture warehouse, built in full and then grown by one day.
 
     .venv/bin/python benchmarks/site.py [--days 365] [--symbols 3] [--keep DIR]
                                         [--tiers benchmarks/site_tiers.json]
+    .venv/bin/python benchmarks/site.py --warehouse KEPT/data/warehouse.duckdb
+
+`--warehouse` builds from a copy of a pipeline's warehouse instead of the fixture (e.g. the
+demo year `benchmarks/pipeline.py --days 365 --keep KEPT` left): every symbol and day in its
+marts, the last day added by the second build.
 
 Prints: site size (target <= 50 MB for 3 symbols x 2 venues x 1 year), a day page's own HTML
 (target <= 40 KB), the full build's wall and CPU seconds (target <= 30 s for the year) and peak
@@ -23,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +48,8 @@ from tests.test_site_symbols import add_scaled_symbol  # noqa: E402
 
 MB = 1024 * 1024
 FIXTURE_PRICE = 70_000.0  # the fixture's BTC path starts here
+KEPT_DAYS_SQL = "SELECT DISTINCT day FROM mart.daily_metrics ORDER BY day"
+KEPT_SYMBOLS_SQL = "SELECT DISTINCT symbol FROM mart.daily_metrics ORDER BY symbol"
 
 
 def tier_symbols(path: Path) -> list[tuple[str, float, list[str]]]:
@@ -78,7 +86,23 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def build(db: Path, out: Path, symbols: list[str], days) -> tuple[float, float, SiteBuildResult]:
+def kept_warehouse(src: Path, db: Path) -> tuple[list[date], list[str]]:
+    """Copy a pipeline's warehouse to `db`: (its days, its symbols) in mart.daily_metrics."""
+    shutil.copy(src, db)
+    conn = duckdb.connect(str(db), read_only=True)
+    try:
+        days = [d for (d,) in conn.execute(KEPT_DAYS_SQL).fetchall()]
+        symbols = [s for (s,) in conn.execute(KEPT_SYMBOLS_SQL).fetchall()]
+    finally:
+        conn.close()
+    if len(days) < 2:
+        raise SystemExit(f"{src}: mart.daily_metrics holds {len(days)} day(s); expected 2 or more")
+    return days, symbols
+
+
+def build(
+    db: Path, out: Path, symbols: list[str], days, generated_at: datetime = GENERATED_AT
+) -> tuple[float, float, SiteBuildResult]:
     """(wall seconds, CPU seconds of this process and its site workers, what it wrote) of one
     build."""
     conn = duckdb.connect(str(db), read_only=True)
@@ -91,7 +115,7 @@ def build(db: Path, out: Path, symbols: list[str], days) -> tuple[float, float, 
             days,
             source="synthetic",
             methodology_md=None,
-            generated_at=GENERATED_AT,
+            generated_at=generated_at,
         )
         return time.perf_counter() - t, time.process_time() + children_cpu() - c, result
     finally:
@@ -143,6 +167,9 @@ def main() -> int:
     ap.add_argument("--symbols", type=int, default=3, help="the first N symbols of the tiers")
     ap.add_argument("--tiers", type=Path, default=ROOT / "benchmarks" / "site_tiers.json")
     ap.add_argument("--keep", type=Path, help="build here and keep the result")
+    ap.add_argument(
+        "--warehouse", type=Path, help="build from a copy of this warehouse, not the fixture"
+    )
     args = ap.parse_args()
     tiers = tier_symbols(args.tiers)
     chosen = [(s, p, ["binance", "bybit"]) for s, p, _ in tiers[: args.symbols]]
@@ -155,17 +182,22 @@ def main() -> int:
     try:
         t = time.perf_counter()
         db = tmp / "warehouse.duckdb"
-        days = warehouse_apart(db, args.days, chosen)
+        generated_at = GENERATED_AT
+        if args.warehouse:
+            days, names = kept_warehouse(args.warehouse, db)
+            generated_at = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time())
+        else:
+            days = warehouse_apart(db, args.days, chosen)
         before = tmp / "before.duckdb"
         shutil.copy(db, before)
         drop_days_after(before, days[-2])
         print(
-            f"fixture: {len(names)} symbols x 2 venues x {len(days)} days "
-            f"in {time.perf_counter() - t:.1f} s"
+            f"{'warehouse' if args.warehouse else 'fixture'}: {len(names)} symbols x "
+            f"{len(days)} days in {time.perf_counter() - t:.1f} s"
         )
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        t_full, c_full, _ = build(before, out, names, None)
-        t_add, c_add, added = build(db, out, names, [days[-1]])
+        t_full, c_full, _ = build(before, out, names, None, generated_at)
+        t_add, c_add, added = build(db, out, names, [days[-1]], generated_at)
 
         print("load average after builds: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         total = tree_bytes(out)
