@@ -277,6 +277,20 @@ def _tiers_file(tmp: Path) -> Path:
     return path
 
 
+def _settings(folder: Path | str, end: date, symbols: str, venues: str):
+    """The run's settings: data and site under `folder`, START to `end` (LIQMAP_END_DATE)."""
+    return load_settings(
+        {
+            "LIQMAP_DATA_DIR": f"{folder}/data",
+            "LIQMAP_SITE_DIR": f"{folder}/site",
+            "LIQMAP_START_DATE": START.isoformat(),
+            "LIQMAP_END_DATE": end.isoformat(),
+            "LIQMAP_SYMBOLS": symbols,
+            "LIQMAP_VENUES": venues,
+        }
+    )
+
+
 def bench(
     symbols: str,
     venues: str,
@@ -303,16 +317,7 @@ def bench(
     ):
         tmp = str(keep) if keep is not None else scratch
         os.environ["LIQMAP_TIERS_FILE"] = str(_tiers_file(Path(tmp)))
-        settings = load_settings(
-            {
-                "LIQMAP_DATA_DIR": f"{tmp}/data",
-                "LIQMAP_SITE_DIR": f"{tmp}/site",
-                "LIQMAP_START_DATE": START.isoformat(),
-                "LIQMAP_END_DATE": (last + timedelta(days=2)).isoformat(),
-                "LIQMAP_SYMBOLS": symbols,
-                "LIQMAP_VENUES": venues,
-            }
-        )
+        settings = _settings(tmp, last + timedelta(days=2), symbols, venues)
         print(
             f"== {symbols} x {venues} ({markets} markets), site {'on' if site else 'off'}, "
             f"event log {type(instance.event_log_storage).__name__}"
@@ -391,16 +396,7 @@ def from_kept(
         order = [*SIX.split(","), *TWELVE.split(",")]
         symbols = ",".join(sorted({s for (s,) in found}, key=order.index))
         markets = len(symbols.split(",")) * len(venues.split(","))
-        settings = load_settings(
-            {
-                "LIQMAP_DATA_DIR": f"{work}/data",
-                "LIQMAP_SITE_DIR": f"{work}/site",
-                "LIQMAP_START_DATE": START.isoformat(),
-                "LIQMAP_END_DATE": (day + timedelta(days=1)).isoformat(),
-                "LIQMAP_SYMBOLS": symbols,
-                "LIQMAP_VENUES": venues,
-            }
-        )
+        settings = _settings(work, day + timedelta(days=1), symbols, venues)
         print(f"== {symbols} x {venues} ({markets} markets) from {kept}, a fresh process")
         history = (day - START).days
         _day_runs(instance, settings, site, day.isoformat(), profile, markets, history)
