@@ -3,11 +3,12 @@
 A range build spends about two thirds of its time in the model (numpy and pandas, one core)
 and a third in DuckDB writing the rows. The warehouse has one writer (this process): each
 symbol's job (transforms.marts.update.prepare_marts, its inputs read here) is modelled in a
-forked worker that sends its segments' rows (`model_batches`) through a pipe, and this
-process writes each as it arrives, in one transaction with its states (`write_batch`), while
-the workers model the next. A worker holds one segment's rows at a time (its send blocks until
-they are taken), so memory stays that of a chunk per worker. The rows are those of
-`update_marts`: the same functions run, only in another process.
+forked worker that hands over its segments' rows (`model_batches`): the four large marts as
+Arrow files in a RAM-backed folder, the rest through a pipe; this process writes each segment
+as it arrives, in one transaction with its states (`write_batch`), while the workers model
+the next. A worker holds one segment's rows at a time; segments it finished before the writer
+took them wait in that folder (RAM), so a writer slower than the workers grows it. The rows
+are those of `update_marts`: the same functions run, only in another process.
 
 Workers are forked (nothing to import, the inputs are inherited) and never touch the
 warehouse connection; they end with the job (`os._exit` via multiprocessing, no cleanup of
@@ -99,8 +100,8 @@ def _load(batch: _Batch) -> _Batch:
 
 
 def _widen(pipe: Connection) -> None:
-    """Give the pipe a buffer of PIPE_BYTES (a segment's rows are tens of MB: in 64 kB
-    pieces, each a switch between the processes, sending them cost more than loading them)."""
+    """Give the pipe a buffer of PIPE_BYTES: a segment's small marts (daily metrics, moves,
+    states) still go through it, and in 64 kB pieces each is a switch between the processes."""
     with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: the default
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
