@@ -4,6 +4,7 @@ what Dagster's own SQLite event log stores, event for event, in far fewer commit
 real chain's range run leaves every partition of every asset materialized, as the UI reads it.
 (No `from __future__ import annotations`: Dagster reads the toy model's config annotation.)"""
 
+import threading
 from collections import Counter
 from datetime import date, timedelta
 
@@ -175,3 +176,28 @@ def test_range_run_records_every_partition_of_every_asset(tmp_path):
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
         assert len(checks) > 0 and set(latest) == set(checks)
         assert all(r.run_id == result.run_id for r in latest.values())
+
+
+def test_live_run_events_reach_a_watcher():
+    """The webserver streams a live run's events by watching its shard file (Dagster's
+    SqliteEventLogStorageWatchdog): an event stored through the kept, unsynced connection
+    reaches a watcher, and the storage's own connection reads it back at once."""
+    seen: list[str] = []
+    arrived = threading.Event()
+
+    def on_event(entry, _cursor) -> None:
+        seen.append(entry.message)
+        if entry.message == "a live event":
+            arrived.set()
+
+    with dg.instance_for_test(overrides=instance_settings()) as instance:
+        run_id = _range(instance, "2025-01-01", "2025-01-02")
+        storage = instance.event_log_storage
+        assert isinstance(storage, BatchedSqliteEventLogStorage)
+        storage.watch(run_id, None, on_event)
+        try:
+            instance.report_engine_event("a live event", instance.get_run_by_id(run_id))
+            assert arrived.wait(timeout=30), seen
+        finally:
+            storage.end_watch(run_id, on_event)
+        assert instance.all_logs(run_id)[-1].message == "a live event"
