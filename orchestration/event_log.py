@@ -23,7 +23,10 @@ transactions, never the file's consistency (SQLite's documented guarantee for WA
 The webserver streams a live run's events by watching its shard file's modification
 (SqliteEventLogStorageWatchdog); commits to an open connection write the `-wal` file only, so
 a transaction that wrote to a run's shard touches the shard file (its mtime) as the checkpoint
-on close used to.
+on close used to. A new run's shard is a copy of an empty one Dagster's own `_initdb` made once
+per release (base_dir/.liqmap-templates): creating the tables, indexes and alembic stamp in a
+fresh SQLite file took ~45 fsyncs and journal files, 0.2-0.6 s of a daily run on a busy disk;
+the copy takes a millisecond and holds the same schema.
 
 Configured in orchestration/dagster.yaml (`event_log_storage`), so `liqmap run`, the daemon,
 the webserver and every run worker use it; it sets DAGSTER_EVENT_BATCH_SIZE (unless set) for
@@ -34,7 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sqlite3
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -51,17 +57,22 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.sqlalchemy_compat import db_result
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
 from dagster._serdes import ConfigurableClassData
+from dagster.version import __version__ as DAGSTER_VERSION
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.event import listen
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 #: events per batch Dagster hands over (the rest of a batch follows in the next one)
 BATCH_SIZE = "1000"
 BATCH_ENV = "DAGSTER_EVENT_BATCH_SIZE"
 #: run shards whose engines are kept (a run writes its own shard; the webserver reads many)
 RUN_ENGINES_KEPT = 4
+#: base_dir's folder holding the empty run shard new runs' shards are copied from
+TEMPLATE_FOLDER = ".liqmap-templates"
 
 
 #: Dagster's own (private) SqliteEventLogStorage methods the batched path calls; a Dagster
@@ -140,9 +151,52 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             for old in runs[:-RUN_ENGINES_KEPT]:
                 self._engines.pop(old).dispose()
         if shard not in self._initialized_dbs:
-            self._initdb(engine)
+            if shard == INDEX_SHARD_NAME or not self._from_template(shard):
+                self._initdb(engine)
             self._initialized_dbs.add(shard)
         return engine
+
+    def _from_template(self, shard: str) -> bool:
+        """Make a new run's shard file as a copy of the template (module doc); False when the
+        file exists already or no copy could be made (Dagster's `_initdb` then runs)."""
+        path = self.path_for_shard(shard)
+        if os.path.exists(path):
+            return False
+        try:
+            template = self._template()
+            part = f"{template}.{os.getpid()}.{threading.get_ident()}.part"
+            shutil.copyfile(template, part)
+            try:
+                os.link(part, path)  # never over a shard another process made meanwhile
+            finally:
+                os.unlink(part)
+        except (OSError, SQLAlchemyError, sqlite3.Error):
+            return False
+        return True
+
+    def _template(self) -> str:
+        """The empty run shard of this Dagster release, made once by Dagster's own `_initdb`
+        (in a folder of base_dir, where Dagster's globs of `*.db` do not look)."""
+        folder = os.path.join(self._base_dir, TEMPLATE_FOLDER)
+        path = os.path.join(folder, f"run-shard-{DAGSTER_VERSION}.db")
+        if os.path.exists(path):
+            return path
+        os.makedirs(folder, exist_ok=True)
+        name = f"new-{os.getpid()}-{uuid.uuid4().hex}"
+        engine = create_engine(
+            create_db_conn_string(folder, name),
+            poolclass=NullPool,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        )
+        try:
+            self._initdb(engine)
+        finally:
+            engine.dispose()
+        made = os.path.join(folder, f"{name}.db")
+        if os.path.exists(f"{made}-wal"):  # every page must be in the file that is copied
+            raise OSError(f"{made}: a write-ahead log stayed after closing")
+        os.replace(made, path)
+        return path
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:

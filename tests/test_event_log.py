@@ -4,18 +4,20 @@ what Dagster's own SQLite event log stores, event for event, in far fewer commit
 real chain's range run leaves every partition of every asset materialized, as the UI reads it.
 (No `from __future__ import annotations`: Dagster reads the toy model's config annotation.)"""
 
+import sqlite3
 import threading
 from collections import Counter
 from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from orchestration.definitions import ALL_ASSETS
-from orchestration.event_log import BATCH_ENV, BatchedSqliteEventLogStorage
+from orchestration.event_log import BATCH_ENV, TEMPLATE_FOLDER, BatchedSqliteEventLogStorage
 from orchestration.home import instance_settings
 from tests.pipeline_helpers import run_chain, temp_settings
 
@@ -201,3 +203,38 @@ def test_live_run_events_reach_a_watcher():
         finally:
             storage.end_watch(run_id, on_event)
         assert instance.all_logs(run_id)[-1].message == "a live event"
+
+
+def _shard_schema(path) -> tuple:
+    """A SQLite shard's tables, indexes, journal mode and alembic revision."""
+    conn = sqlite3.connect(path)
+    try:
+        return (
+            conn.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+            ).fetchall(),
+            conn.execute("PRAGMA journal_mode").fetchone(),
+            conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+        )
+    finally:
+        conn.close()
+
+
+def test_new_run_shards_are_what_dagster_creates(tmp_path):
+    """A new run's shard is copied from an empty one Dagster's own `_initdb` made once:
+    the same tables, indexes, WAL journal and alembic revision as Dagster's storage creates."""
+    ours = BatchedSqliteEventLogStorage(str(tmp_path / "ours"))
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    try:
+        for storage in (ours, stock):
+            for run_id in ("run-a", "run-b"):
+                with storage.run_connection(run_id):
+                    pass
+    finally:
+        ours.dispose()
+        stock.dispose()
+    assert list((tmp_path / "ours" / TEMPLATE_FOLDER).glob("run-shard-*.db"))
+    want = _shard_schema(str(tmp_path / "stock" / "run-a.db"))
+    assert want[0] and want[1] == ("wal",)
+    for run_id in ("run-a", "run-b"):
+        assert _shard_schema(str(tmp_path / "ours" / f"{run_id}.db")) == want
