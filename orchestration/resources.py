@@ -62,11 +62,14 @@ class WarehouseResource(dg.ConfigurableResource):
             self._held.release()
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(
+        self, read_only: bool = False, hold: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """The run's connection (read-write), else one opened with retries while another
-        process holds the lock and closed on exit."""
+        process holds the lock and closed on exit. `hold=False`: a step that waits long
+        between its writes (the nowcast's REST fetches) frees the file while it waits."""
         held = self._held if self._held_pid == os.getpid() else None  # not a forked child's
-        if held is None or read_only:
+        if held is None or read_only or not hold:
             self.release()  # DuckDB: one process writes, or any number read
             with self._connect_unheld(read_only) as conn:
                 yield conn
