@@ -21,7 +21,7 @@ from transforms.config import (
     Settings,
     load_settings,
 )
-from transforms.db import HeldConnection, open_warehouse
+from transforms.db import HeldConnection, open_warehouse, release_memory
 from transforms.venues import DEFAULT_VENUES
 
 
@@ -46,6 +46,7 @@ class WarehouseResource(dg.ConfigurableResource):
     lock_wait_seconds: float = 0.5
     _held: HeldConnection | None = PrivateAttr(default=None)
     _held_pid: int = PrivateAttr(default=0)
+    _depth: int = PrivateAttr(default=0)  # `connect()`s of the held connection now open
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run starts: the first read-write `connect()` opens the connection it keeps."""
@@ -74,12 +75,17 @@ class WarehouseResource(dg.ConfigurableResource):
             with self._connect_unheld(read_only) as conn:
                 yield conn
             return
+        self._depth += 1
         try:
             with held() as conn:
                 yield conn
         except BaseException:
             held.release()  # a failed step's connection is not handed to the next step
             raise
+        finally:
+            self._depth -= 1
+        if self._depth == 0:  # a step's last use: what it freed goes back to the OS, as a
+            release_memory(conn)  # close did (the next step's peak does not stand on it)
 
     @contextmanager
     def _connect_unheld(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
