@@ -22,6 +22,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.marts import parallel
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
@@ -144,6 +145,36 @@ def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypat
     kept = ranged.execute("SELECT DISTINCT day FROM mart.model_state ORDER BY day").fetchall()
     assert [r[0] for r in kept] == [_day(DAYS - 2)]
     _assert_same_states(ranged, conn, _day(DAYS - 2), [_day(DAYS - 1)])
+
+
+def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Up to SEGMENTS_PER_COMMIT segments share one write transaction (a commit rewrites
+    each mart table's last row group): a write failing midway rolls its transaction back,
+    the segments before it in that transaction with it (the next run models them again
+    from the states committed before); segments written whole are committed when the run
+    ends on another error (a worker's), and the connection is left outside a transaction."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("CREATE TABLE t (job INTEGER, seg INTEGER)")
+
+    def replace(conn, job, seg):  # the segment's rows; segment -1 fails after writing
+        conn.execute("INSERT INTO t VALUES ($job, $seg)", {"job": job, "seg": seg})
+        if seg < 0:
+            raise duckdb.ConstraintException("write failed midway")
+
+    monkeypatch.setattr(parallel, "replace_batch", replace)
+    writes = parallel._Writes(conn, per_commit=2)
+    for seg in (0, 1, 2):  # 0 and 1 committed together, 2 pending
+        writes.write(1, seg)
+    with pytest.raises(duckdb.ConstraintException):
+        writes.write(1, -1)
+    writes.close()
+    assert conn.execute("SELECT * FROM t ORDER BY seg").fetchall() == [(1, 0), (1, 1)]
+    writes.write(2, 0)  # whole, then the run fails elsewhere: kept
+    writes.close()
+    conn.execute("BEGIN TRANSACTION")  # none left open
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT count(*) FROM t WHERE job = 2").fetchall() == [(1,)]
+    conn.close()
 
 
 def _assert_same_states(got_conn, want_conn, day: date, later: list[date]) -> None:
