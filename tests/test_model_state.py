@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -147,8 +148,17 @@ def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypat
     _assert_same_states(ranged, conn, _day(DAYS - 2), [_day(DAYS - 1)])
 
 
+class _Segment:
+    """A segment's stand-in for the writer: its number and one market's mart of one row."""
+
+    def __init__(self, seg: int):
+        self.seg = seg
+        rows = {"liq_map": pd.DataFrame({"x": [seg]})}
+        self.markets = {"binance": SimpleNamespace(by_mart=lambda: rows)}
+
+
 def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_path, monkeypatch):
-    """Up to SEGMENTS_PER_COMMIT segments share one write transaction (a commit rewrites
+    """Segments share a write transaction up to a budget of mart rows (a commit rewrites
     each mart table's last row group): a write failing midway rolls its transaction back,
     the segments before it in that transaction with it (the next run models them again
     from the states committed before); segments written whole are committed when the run
@@ -156,20 +166,20 @@ def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_pa
     conn = duckdb.connect(str(tmp_path / "w.duckdb"))
     conn.execute("CREATE TABLE t (job INTEGER, seg INTEGER)")
 
-    def replace(conn, job, seg):  # the segment's rows; segment -1 fails after writing
-        conn.execute("INSERT INTO t VALUES ($job, $seg)", {"job": job, "seg": seg})
-        if seg < 0:
+    def replace(conn, job, batch):  # the segment's rows; segment -1 fails after writing
+        conn.execute("INSERT INTO t VALUES ($job, $seg)", {"job": job, "seg": batch.seg})
+        if batch.seg < 0:
             raise duckdb.ConstraintException("write failed midway")
 
     monkeypatch.setattr(parallel, "replace_batch", replace)
-    writes = parallel._Writes(conn, per_commit=2)
-    for seg in (0, 1, 2):  # 0 and 1 committed together, 2 pending
-        writes.write(1, seg)
+    writes = parallel._Writes(conn, rows_per_commit=2)
+    for seg in (0, 1, 2):  # 0 and 1 share a transaction, committed when 2 would overflow it
+        writes.write(1, _Segment(seg))
     with pytest.raises(duckdb.ConstraintException):
-        writes.write(1, -1)
+        writes.write(1, _Segment(-1))
     writes.close()
     assert conn.execute("SELECT * FROM t ORDER BY seg").fetchall() == [(1, 0), (1, 1)]
-    writes.write(2, 0)  # whole, then the run fails elsewhere: kept
+    writes.write(2, _Segment(0))  # whole, then the run fails elsewhere: kept
     writes.close()
     conn.execute("BEGIN TRANSACTION")  # none left open
     conn.execute("COMMIT")
