@@ -61,7 +61,7 @@ WORKERS = 2
 #: month's segment (~7·10^5 rows) keeps its own: the rows a transaction holds stay in the
 #: writer's memory until it commits (two month segments per commit saved ~18 % of the
 #: writer's CPU over 155 days but raised its peak RSS by ~90 MB)
-ROWS_PER_COMMIT = 500_000
+ROWS_PER_COMMIT = 1_000_000
 
 
 def workers_for(days: int) -> int:
