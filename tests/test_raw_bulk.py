@@ -80,8 +80,10 @@ def test_json_columns_write_what_the_f_strings_write(market, decimals: int) -> N
     values = np.concatenate([values, np.round(rng.normal(0, 100, 3000), decimals + 1)])
     values = values[np.abs(values) * 10.0**decimals < 2.0**53]
 
-    def texts(chars: json_columns.Chars) -> list[str]:
-        return [bytes(c[k]).decode() for c, k in zip(chars.chars, chars.keep, strict=True)]
+    def texts(column: json_columns.Numbers | None) -> list:
+        assert column is not None
+        n = len(column.whole)
+        return json.loads(b"[" + json_columns.rows([b'"', column, b'"'], n) + b"]")
 
     assert texts(json_columns.fixed(values, decimals)) == [
         responses.num(v, decimals) for v in values
@@ -90,12 +92,18 @@ def test_json_columns_write_what_the_f_strings_write(market, decimals: int) -> N
         f"{v:.{decimals}f}" for v in values
     ]
     table = values[: len(values) // 2 * 2].reshape(-1, 2)
-    got = json_columns.fixed(table, (decimals, 2))
+    got = json_columns.fixed(table, (decimals, 2), separator=b'","')
     want = [[responses.num(a, decimals), responses.num(b, 2)] for a, b in table]
-    rows = zip(got.chars, got.keep, strict=True)
-    assert [[bytes(c[k]).decode() for c, k in zip(*row, strict=True)] for row in rows] == want
+    assert json.loads(b"[" + json_columns.rows([b'["', got, b'"]'], len(table)) + b"]") == want
     stamps = np.concatenate([market.klines[:, 0], [0.0, -1.0, 1.9, -2.7, 2.0**53 - 1]])
     assert texts(json_columns.integers(stamps)) == [str(int(t)) for t in stamps]
+    present = np.arange(len(values)) % 3 != 0
+    sparse = json_columns.fixed(np.where(present, values, np.nan), decimals, where=present)
+    written = json_columns.rows([json_columns.literal(b'"', present), sparse, b'"'], len(values))
+    assert written.decode().split(",") == [
+        f'"{responses.num(v, decimals)}"' if p else '"'
+        for v, p in zip(values, present, strict=True)
+    ]
     for bad in ([np.nan], [np.inf], [2.0**53 / 10**decimals]):
         assert json_columns.fixed(np.array(bad), decimals) is None
     assert json_columns.integers(np.array([2.0**53])) is None

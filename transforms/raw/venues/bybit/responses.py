@@ -162,11 +162,11 @@ def _kline_like_body(
 ) -> bytes | None:
     """`["time","open",...]` rows: the numbers of all columns written at once."""
     b = _columns(bars, len(decimals) + 1)
-    stamps, numbers = jc.integers(b[:, 0]), jc.fixed(b[:, 1:], decimals)
+    stamps = jc.integers(b[:, 0])
+    numbers = jc.fixed(b[:, 1:], decimals, separator=b'","')
     if stamps is None or numbers is None:
         return None
-    parts: list[bytes | jc.Chars] = [b'["', stamps, b'","', jc.joined(numbers, b'","'), b'"]']
-    listing = jc.rows(parts, len(b))
+    listing = jc.rows([b'["', stamps, b'","', numbers, b'"]'], len(b))
     return _spliced({"symbol": symbol, "category": CATEGORY}, listing, time_ms)
 
 
@@ -195,14 +195,13 @@ def open_interest_body(
     single = p[:, 2] if p.shape[1] > 2 else np.full(n, np.nan)
     present = np.isfinite(single)
     oi = jc.fixed(p[:, 1], 8, trim=False)
-    single_text = jc.fixed(np.where(present, single, 0.0), 8)
+    single_text = jc.fixed(single, 8, where=present)
     stamp = jc.integers(p[:, 0])
     if oi is None or single_text is None or stamp is None:
         return envelope(open_interest_result(symbol, points, next_cursor), time_ms=time_ms)
-    single_text = jc.Chars(single_text.chars, single_text.keep & present[:, None])
-    parts: list[bytes | jc.Chars] = [b'{"openInterest":"', oi, b'"']
-    parts += [jc.literal(b',"singleOpenInterest":"', n, present), single_text]
-    parts += [jc.literal(b'"', n, present), b',"timestamp":"', stamp, b'"}']
+    parts: list[bytes | jc.Literal | jc.Numbers] = [b'{"openInterest":"', oi, b'"']
+    parts += [jc.literal(b',"singleOpenInterest":"', present), single_text]
+    parts += [jc.literal(b'"', present), b',"timestamp":"', stamp, b'"}']
     result = {"symbol": symbol, "category": CATEGORY, "list": None, "nextPageCursor": next_cursor}
     return _spliced(result, jc.rows(parts, n), time_ms)
 
@@ -214,5 +213,6 @@ def funding_body(symbol: str, points: Any, time_ms: int | None = None) -> bytes:
     if rate is None or stamp is None:
         return envelope(funding_result(symbol, points), time_ms=time_ms)
     head = b'{"symbol":' + json.dumps(symbol).encode() + b',"fundingRate":"'
-    parts: list[bytes | jc.Chars] = [head, rate, b'","fundingRateTimestamp":"', stamp, b'"}']
+    parts: list[bytes | jc.Literal | jc.Numbers] = [head, rate, b'","fundingRateTimestamp":"']
+    parts += [stamp, b'"}']
     return _spliced({"category": CATEGORY}, jc.rows(parts, len(p)), time_ms)
