@@ -8,7 +8,8 @@ The `*_result` functions build a page's `result` as Python objects, a number at 
 reference. The `*_body` functions the fake server answers with write the same bytes as
 `envelope(*_result(...))` with the page's numbers formatted a column at a time
 (transforms.raw.rest.json_columns; ~20 s of CPU a demo year otherwise), falling back to the
-reference for a page holding a value that path does not write (not finite, too large).
+reference for a page holding a value that path does not write (not finite, too large) and for
+a small page (SMALL_PAGE).
 """
 
 from __future__ import annotations
@@ -144,6 +145,9 @@ def risk_limit_result(tiers: Iterable[dict[str, Any]], next_cursor: str = "") ->
 
 # -- whole bodies, numbers written a column at a time (module doc) -------------------------------
 
+#: pages of fewer rows are written by the reference (numpy's fixed cost per page, ~0.2 ms,
+#: is more than a few rows' f-strings: a day's funding page holds three)
+SMALL_PAGE = 64
 #: stands for the list in an envelope encoded by `json`, then replaced by the rows' bytes
 _LIST_MARK = "\x00rows"
 _LIST_JSON = b'["\\u0000rows"]'
@@ -162,6 +166,8 @@ def _kline_like_body(
 ) -> bytes | None:
     """`["time","open",...]` rows: the numbers of all columns written at once."""
     b = _columns(bars, len(decimals) + 1)
+    if len(b) < SMALL_PAGE:
+        return None
     stamps = jc.integers(b[:, 0])
     numbers = jc.fixed(b[:, 1:], decimals, separator=b'","')
     if stamps is None or numbers is None:
@@ -192,6 +198,8 @@ def open_interest_body(
     p = np.asarray(points, dtype=np.float64)
     p = p if p.ndim == 2 else p.reshape(-1, 2)  # an empty page given as []
     n = len(p)
+    if n < SMALL_PAGE:
+        return envelope(open_interest_result(symbol, points, next_cursor), time_ms=time_ms)
     single = p[:, 2] if p.shape[1] > 2 else np.full(n, np.nan)
     present = np.isfinite(single)
     oi = jc.fixed(p[:, 1], 8, trim=False)
@@ -209,6 +217,8 @@ def open_interest_body(
 def funding_body(symbol: str, points: Any, time_ms: int | None = None) -> bytes:
     """`envelope(funding_result(symbol, points), time_ms=time_ms)`, a column at a time."""
     p = _columns(points, 2)
+    if len(p) < SMALL_PAGE:
+        return envelope(funding_result(symbol, points), time_ms=time_ms)
     rate, stamp = jc.fixed(p[:, 1], 8), jc.integers(p[:, 0])
     if rate is None or stamp is None:
         return envelope(funding_result(symbol, points), time_ms=time_ms)
