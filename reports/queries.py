@@ -169,7 +169,8 @@ class DayRows:
         if len(days) and not (days[1:] >= days[:-1]).all():
             raise ValueError("DayRows: the query must order its rows by day first")
         self.names = list(res)
-        self.columns = [res[n].tolist() for n in self.names]
+        self.arrays = res
+        self.columns: list[list[Any]] | None = None  # as Python values, on the first `of`
         starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]]) if len(days) else []
         bounds = [*np.asarray(starts).tolist(), len(days)]
         self.spans = {days[i].item(): (i, j) for i, j in zip(bounds[:-1], bounds[1:], strict=True)}
@@ -177,6 +178,8 @@ class DayRows:
 
     def of(self, d: date) -> list[dict[str, Any]]:
         if d not in self.made:
+            if self.columns is None:
+                self.columns = [self.arrays[n].tolist() for n in self.names]
             i, j = self.spans.get(d, (0, 0))
             names = self.names
             self.made[d] = [
@@ -184,6 +187,12 @@ class DayRows:
                 for r in zip(*(c[i:j] for c in self.columns), strict=True)
             ]
         return self.made[d]
+
+    def arrays_of(self, d: date) -> dict[str, np.ndarray]:
+        """Day `d`'s rows as columns (views of the query's arrays, the day left out): what
+        `of(d)` holds, without a dict and a float object per value."""
+        i, j = self.spans.get(d, (0, 0))
+        return {n: self.arrays[n][i:j] for n in self.names}
 
 
 def rows_by_day(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> DayRows:

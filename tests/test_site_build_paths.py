@@ -197,6 +197,15 @@ def test_month_rows_hold_one_month(warehouse) -> None:
                 assert [[(k, type(v)) for k, v in r.items()] for r in got] == [
                     [(k, type(v)) for k, v in r.items()] for r in own
                 ]
+            # the layer rows as columns by view: the month's arrays sliced, as the day's own
+            cols = loaders.layer_views_of(conn, data, d)
+            own_cols = loaders.view_columns(loaders.layer_map_rows(conn, SYMBOL, d, "bybit"))
+            assert list(cols) == list(own_cols) and len(cols) > 1
+            for view, c in cols.items():
+                assert list(c) == list(loaders.LAYER_VALUES)
+                for k, values in c.items():
+                    assert values.dtype == np.float64
+                    assert np.array_equal(values, own_cols[view][k]), (d, view, k)
         assert loaders.map_rows_of(conn, data, mar) == loaders.liq_map_rows(
             conn, SYMBOL, mar, "bybit"
         )

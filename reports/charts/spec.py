@@ -629,6 +629,19 @@ def compact(value: Any) -> Any:
     return value
 
 
+def column_rows(columns: dict[str, list[Any]]) -> Any:
+    """Rows given as columns (key -> values, every column as long), as `compact` gives the
+    rows themselves (`{"$cols": ...}`, or the rows when few): a card that computes its rows
+    column by column (the liquidation map's bands) never builds a dict per row."""
+    keys = list(columns)
+    n = len(columns[keys[0]]) if keys else 0
+    if any(len(columns[k]) != n for k in keys):
+        raise ValueError("columns of different lengths")
+    if n >= TABLE_MIN_ROWS:
+        return {"$cols": [keys, [_column(columns[k]) for k in keys]]}
+    return [dict(zip(keys, r, strict=True)) for r in zip(*columns.values(), strict=True)]
+
+
 def stacked(rows: list[dict[str, Any]], runs: list[int]) -> dict[str, Any]:
     """Stacked segments as a chart value without their bottoms: `rows` (each with `v0` and
     `v1`, the segment's bottom and top) lie in consecutive stacks of `runs[i]` rows, and
