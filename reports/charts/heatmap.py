@@ -9,7 +9,6 @@ geometry, legend unit) goes into its own JSON block for the page script.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_quiet_template, heatmap_template
 from reports.charts.raster import raster_geometry, shared_grid
+from reports.charts.spec import json_text
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
@@ -185,9 +185,7 @@ def heat_window(
             "xticks": 8 if hours <= 24 * 7 else 10,
         },
     )
-    raster = json.dumps(
-        {"unit": unit, "default": DEFAULT_VIEW, **shared_grid(layers)}, separators=(",", ":")
-    ).replace("</", "<\\/")
+    raster = json_text({"unit": unit, "default": DEFAULT_VIEW, **shared_grid(layers)})
     return HeatWindow(
         key=key,
         label=label,

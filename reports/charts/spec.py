@@ -142,7 +142,7 @@ class Template:
         ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
         if numbers:
             ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
-        return json.dumps(ref, separators=(",", ":")).replace("</", "<\\/")
+        return json_text(ref)
 
     def expand(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
         """The whole filled spec (tests, PNG exports): what the page script builds."""
@@ -154,6 +154,30 @@ class Template:
         if "__P_" in out or "__N_" in out:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
         return out
+
+
+class JsonText(str):
+    """JSON text (`json_text`) that keeps the object it was made from (`obj`), so a day
+    document holding it (reports.pages.day.day_data) takes the object, not a parse of the
+    text: the same values (JSON types only: they survive a round trip as they are)."""
+
+    obj: Any
+
+
+def json_text(obj: Any) -> JsonText:
+    """`obj` as compact JSON text, safe inside a page's <script> ("</" escaped)."""
+    text = JsonText(json.dumps(obj, separators=(",", ":")).replace("</", "<\\/"))
+    text.obj = obj
+    return text
+
+
+def json_obj(text: str) -> Any:
+    """The object of JSON text: the one `json_text` made it from, else the text parsed."""
+    obj = getattr(text, "obj", _NONE)
+    return json.loads(text) if obj is _NONE else obj
+
+
+_NONE = object()
 
 
 def text_pattern(name: str, pattern: str) -> str:
@@ -638,7 +662,9 @@ def column_rows(columns: dict[str, list[Any]]) -> Any:
     if any(len(columns[k]) != n for k in keys):
         raise ValueError("columns of different lengths")
     if n >= TABLE_MIN_ROWS:
-        return {"$cols": [keys, [_column(columns[k]) for k in keys]]}
+        # coded without `_column`'s look-up: bands of a day's map seldom repeat (the same
+        # coding either way, the coding is a function of the values)
+        return {"$cols": [keys, [_column_sized(columns[k], 0, False)[0] for k in keys]]}
     return [dict(zip(keys, r, strict=True)) for r in zip(*columns.values(), strict=True)]
 
 

@@ -32,7 +32,7 @@ from reports.charts.history import (
     history_levels_template,
     history_risk_template,
 )
-from reports.charts.spec import code_column
+from reports.charts.spec import code_column, json_obj
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
@@ -418,18 +418,18 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
     heatmap window's raster description, by element id."""
     charts: dict[str, object] = {}
     for c in [*([ctx.venue_risk] if ctx.venue_risk else []), *ctx.charts]:
-        charts[c.id] = json.loads(c.spec)
+        charts[c.id] = json_obj(c.spec)
         if c.split is not None:
-            charts[c.split.id] = json.loads(c.split.spec)
+            charts[c.split.id] = json_obj(c.split.spec)
     if ctx.realized is not None:
         if ctx.realized.totals_spec:
-            charts["realized-totals"] = json.loads(ctx.realized.totals_spec)
+            charts["realized-totals"] = json_obj(ctx.realized.totals_spec)
         if ctx.realized.hourly_spec:
-            charts["realized-hourly"] = json.loads(ctx.realized.hourly_spec)
+            charts["realized-hourly"] = json_obj(ctx.realized.hourly_spec)
     heat = {}
     if ctx.heat is not None:
         for t in ctx.heat.windows:
-            heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
+            heat[t.id] = {"spec": json_obj(t.w.spec), "raster": json_obj(t.w.raster)}
     return datafiles.envelope(
         "day",
         symbol,
