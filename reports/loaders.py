@@ -240,7 +240,7 @@ class PriceHistory:
     daily_x: list[int]
     daily_c: list[float]
     # the other heatmap views ("scenario/layer" -> 4-hourly cube) and hourly OHLC for candles
-    views: dict[str, queries.HeatCube] = field(default_factory=dict)
+    views: dict[str, queries.ViewGrid] = field(default_factory=dict)
     ohlc: dict[str, np.ndarray] = field(default_factory=dict)
 
     # chart_closes: decimals -> every hourly close as chart_price rounds it
@@ -285,7 +285,8 @@ def load_price_history(
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
     # layer views: only as far back as the longest timeframe that offers them
     v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
-    views = queries.HeatCube.load_views(
+    # their grids alone: a window places a view's layer, the page fills it from the tiles
+    views = queries.HeatCube.load_view_grids(
         conn,
         data.symbol,
         v_from,

@@ -70,6 +70,19 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
+# each view of `$views` (its place in the list, 1-based) in one row: what its grid is built
+# from (HeatCube._of_rows: the rows' extent and bin widths), without reading the rows
+LAYER_HEATMAP_GRIDS = """
+SELECT list_position($views, scenario || '/' || layer) AS view,
+       min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
+       min(price_low) AS p_min, max(price_high) AS p_max,
+       min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
+FROM mart.liq_layer_heatmap
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+  AND list_contains($views, scenario || '/' || layer)
+GROUP BY view
+"""
+
 # the views of `$views` ("scenario/layer") at once, each row with its view's place in the
 # list (1-based: HeatCube.load_views splits them)
 LAYER_HEATMAP_RANGE = """
@@ -302,6 +315,22 @@ def _grid(
     )
 
 
+@dataclass(frozen=True)
+class ViewGrid:
+    """A view cube's grid alone (HeatCube.load_view_grids): where its steps lie and its bin
+    width, what a heatmap window reads of a layer view (its values come from the shared
+    heat tiles in the page)."""
+
+    t0_ms: int
+    pw: float
+    step_ms: int
+    hours: int  # steps
+
+    @classmethod
+    def of(cls, cube: HeatCube) -> ViewGrid:
+        return cls(cube.t0_ms, cube.pw, cube.step_ms, cube.hours)
+
+
 @dataclass
 class HeatCube:
     """The heatmap as dense arrays on a uniform price grid: [time step, price bin] (hourly for
@@ -397,6 +426,42 @@ class HeatCube:
             if cube is not None:
                 out[v] = cube
         return out
+
+    @classmethod
+    def load_view_grids(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        views: Iterable[str],
+        max_bins: int = MAX_BINS,
+        step_ms: int = 3_600_000,
+        venue: str = AGGREGATE_VENUE,
+    ) -> dict[str, ViewGrid]:
+        """The grid of each view `load_views` would load (`ViewGrid`), from one row per view
+        (LAYER_HEATMAP_GRIDS): the same grid when every row of the view has one bin width
+        (then it is the widths' median); else the view's cube is loaded as before."""
+        views = list(views)
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        try:
+            rows = conn.execute(LAYER_HEATMAP_GRIDS, {**params, "views": views}).fetchall()
+        except duckdb.CatalogException:
+            return {}
+        out: dict[str, ViewGrid] = {}
+        mixed = []  # views whose bins differ in width: their median needs the rows
+        for i, t_min, t_max, p_min, p_max, w_min, w_max in sorted(rows):
+            if w_min != w_max:
+                mixed.append(views[i - 1])
+                continue
+            g = _grid(
+                int(t_min), int(t_max), float(p_min), float(p_max), float(w_min), max_bins, step_ms
+            )
+            out[views[i - 1]] = ViewGrid(g.t0_ms, g.pw, step_ms, g.steps)
+        if mixed:
+            cubes = cls.load_views(conn, symbol, t_from, t_to, mixed, max_bins, step_ms, venue)
+            out.update({v: ViewGrid.of(c) for v, c in cubes.items()})
+        return {v: out[v] for v in views if v in out}
 
     @classmethod
     def _of_rows(cls, res: dict[str, np.ndarray], max_bins: int, step_ms: int) -> HeatCube | None:
