@@ -28,6 +28,7 @@ from reports.notation import (
     price_decimals_as,
     scaled_decimals,
 )
+from reports.queries import bin_width
 from transforms.model.layers import LAYER_VIEWS
 from transforms.model.levels import LEVEL_COLUMNS, LevelParams, key_level_columns
 from transforms.model.stable_levels import JUMP_MOVES
@@ -191,7 +192,7 @@ def view_rows(
     if map_rows is None or not len(map_rows["price_low"]) or not ok(spot):
         return None
     lows = map_rows["price_low"]
-    width = float(np.median(map_rows["price_high"] - lows))
+    width = bin_width(lows, map_rows["price_high"])
     k = np.rint((lows - lows.min()) / width).astype(np.int64)
     price_low = lows.min() + width * np.arange(int(k.max()) + 1)
     long, short = np.zeros((1, len(price_low))), np.zeros((1, len(price_low)))

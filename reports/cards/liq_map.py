@@ -37,6 +37,7 @@ from reports.notation import (
     fmt_usd,
     ok,
 )
+from reports.queries import bin_width
 from transforms.venues import AGGREGATE_VENUE
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
@@ -55,7 +56,7 @@ def _bands(
     sel = (hi > lo_edge) & (lo < hi_edge)
     if not sel.any():
         return {}, 0.0
-    width = float(np.median(hi - lo)) or 1.0
+    width = bin_width(lo, hi) or 1.0
     step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
     base = np.floor(lo_edge / step) * step
     g = ((lo[sel] - base) // step).astype(np.int64)

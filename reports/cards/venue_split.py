@@ -21,6 +21,7 @@ from reports.charts.venue_split import (
 )
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
+from reports.queries import bin_width
 from reports.venue_set import VenueShare, joined_labels
 from transforms.venues import AGGREGATE_VENUE, venue_label
 
@@ -125,7 +126,13 @@ def venue_map_split(
     if not ok(spot):
         return None
     lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
-    width = float(np.median([r["price_high"] - r["price_low"] for r in agg_rows])) or 1.0
+    width = (
+        bin_width(
+            np.array([r["price_low"] for r in agg_rows], dtype=np.float64),
+            np.array([r["price_high"] for r in agg_rows], dtype=np.float64),
+        )
+        or 1.0
+    )
     step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
     base = float(np.floor(lo_edge / step) * step)
     venues = list(venue_rows)
