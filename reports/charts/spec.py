@@ -283,8 +283,11 @@ def _dec(arr: np.ndarray) -> Sized | None:
     as whole cents, which then delta-code."""
     if np.array_equal(arr, np.rint(arr)):
         return None
+    first = arr[0]
     for k in range(1, DEC_MAX + 1):
         scale = 10.0**k
+        if np.rint(first * scale) / scale != first:
+            continue  # the first value fails: so does the column (the same operations)
         ints = np.rint(arr * scale)
         if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
             inner = _column_sized(ints.astype(np.int64).tolist(), 1)
@@ -304,6 +307,22 @@ SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_R
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
 _SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+
+
+SIG_MAX_DIGITS = 5  # |m| < 16384: a `$sig` value has at most five significant digits
+
+
+def _too_many_digits(arr: np.ndarray) -> bool:
+    """True when the first non-zero value has more significant digits than any `$sig` value
+    (so `_sig_parts` fails for every width): a value m * 10^e that rounds to it exactly (m
+    and 10^e exact, one correctly rounded operation) makes its shortest repr at most as long
+    as m, so a longer shortest repr rules it out; the costly search is then skipped."""
+    i = int(np.argmax(arr != 0))
+    v = float(arr[i])
+    if v == 0:
+        return False
+    mantissa = repr(abs(v)).split("e")[0].replace(".", "")
+    return len(mantissa.strip("0")) > SIG_MAX_DIGITS
 
 
 def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -366,6 +385,8 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$sig": [width, text]}`: numbers with few significant digits (the map's notionals at
     3, the venue split's at 4), `width` characters each instead of six or seven: every value
     is some m * 10^e exactly, as the page script computes it."""
+    if _too_many_digits(arr):
+        return None
     for width, digits in ((3, 3), (4, 4)):
         half = SIG_M[width] // 2
         parts = _sig_parts(arr, digits, half)
