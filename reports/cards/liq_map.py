@@ -76,12 +76,16 @@ def _bands(
     ls, ss = gl[used].tolist(), gs[used].tolist()
     lcs, scs = glc[used].tolist(), gsc[used].tolist()
     ndigits = chart_price_decimals()
-    blo = [g0 + i * step for i in used.tolist()]
-    bhi = [g0 + (i + 1) * step for i in used.tolist()]
+    # every band edge once: band i's top is band i + 1's bottom (the same g0 + (i + 1) * step)
+    edges = [g0 + j * step for j in range(n + 1)]
+    shown = [round(x, ndigits) for x in edges]
+    at = used.tolist()
+    blo = [edges[i] for i in at]
+    bhi = [edges[i + 1] for i in at]
     # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
     return {
-        "lo": [round(x, ndigits) for x in blo],
-        "hi": [round(x, ndigits) for x in bhi],
+        "lo": [shown[i] for i in at],
+        "hi": [shown[i + 1] for i in at],
         "l": [v and float(f"{v:.3g}") for v in ls],
         "s": [v and float(f"{v:.3g}") for v in ss],
         "lc": [
