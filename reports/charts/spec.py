@@ -602,7 +602,15 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
         idx = rank[inverse.reshape(-1)].tolist()
         keys = [plain[i] for i in first[order].tolist()]
         out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
-    elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+    elif (
+        depth == 0
+        and n >= 8
+        and few_values
+        and set(map(type, plain)) <= _SCALAR_TYPES
+        # distinct values (1 and 1.0 as one) are at most the distinct (type, value) keys
+        # below: too many of them and the dictionary cannot pay, whatever their types
+        and len(set(plain)) * 3 <= n
+    ):
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
