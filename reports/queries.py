@@ -184,8 +184,9 @@ def bin_width(lo: np.ndarray, hi: np.ndarray) -> float:
 class DayRows:
     """The rows of a query ordered by day first, held as columns; `of(d)` gives day `d`'s rows
     as `rows` gives them (dicts, the day left out), each day made once when first asked
-    for. A month of map rows as records took most of their reading (a dict and a float object
-    per value, at once); as columns it is a few lists, and a day's records are a slice."""
+    for; `arrays_of(d)` its columns (the layer map: no dict at all). A month of map rows as
+    records took most of their reading (a dict and a float object per value, at once); as
+    columns it is a few lists, and a day's records are a slice."""
 
     def __init__(self, res: dict[str, np.ndarray]) -> None:
         days = np.asarray(res.pop("day")).astype("datetime64[D]")
