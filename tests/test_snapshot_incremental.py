@@ -5,6 +5,7 @@ by a reader, changed on disk, a killed patch, a changed schema) is replaced by a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from transforms.changes import CHANGES_TABLE, note_days
 from transforms.db import open_warehouse
 from transforms.publish import publish_snapshot
-from transforms.publish.fingerprint import catalog_tables
+from transforms.publish.fingerprint import catalog_tables, fingerprints
 from transforms.publish.snapshot import manifest_path, spare_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,6 +235,57 @@ def test_a_changed_spare_or_schema_is_copied_whole(warehouse, tmp_path):
     conn.execute("ALTER TABLE ref.w ADD COLUMN extra INTEGER")
     reshaped = _publish(conn, tmp_path)
     assert reshaped.mode == "full" and "shape" in reshaped.why
+    assert_snapshot_matches(conn, snap)
+
+
+LIQ_MAP_ROW = (
+    "INSERT INTO mart.liq_map (symbol, day, price_low, price_high, long_notional, "
+    "short_notional, long_cum_from_spot, short_cum_from_spot, spot_price, params_hash, venue) "
+    "SELECT 'BTCUSDT', $day, i, i + 1, 3, 4, 5, 6, 7, 'h', 'binance' FROM range($n) r(i)"
+)
+
+
+def _published_fingerprints(snap: Path) -> dict:
+    return json.loads(manifest_path(snap).read_text())["published"]["tables"]
+
+
+def test_logged_tables_are_hashed_again_on_noted_days_only(warehouse, tmp_path):
+    """mart.liq_map is logged (transforms.changes): a publication hashes again the days noted
+    since the last one and any day whose row count moved, and keeps the others' recorded
+    fingerprints; they equal a full hash of the warehouse as long as writers note their days."""
+    _, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    for day in (D1, D2, D3):
+        conn.execute(LIQ_MAP_ROW, {"day": day, "n": 50})
+    note_days(conn, ["mart.liq_map"], D1, D4)
+    assert _publish(conn, tmp_path).mode == "full"
+
+    def full() -> dict:
+        return fingerprints(conn, "w", catalog_tables(conn, "w"))
+
+    assert _published_fingerprints(snap) == full()
+    first = full()["mart.liq_map"]
+    # a same-count rewrite of a noted day, and a day whose count moved without a note
+    note_days(conn, ["mart.liq_map"], D2, D3)
+    conn.execute("UPDATE mart.liq_map SET long_notional = -1 WHERE day = $day", {"day": D2})
+    conn.execute(LIQ_MAP_ROW, {"day": D3, "n": 1})
+    second = _publish(conn, tmp_path)
+    assert second.mode == "incremental" and "mart.liq_map" in second.tables
+    assert second.exported == ["liq_map/2025-11.parquet"]
+    assert_snapshot_matches(conn, snap)
+    assert _published_fingerprints(snap) == full()
+    # a same-count rewrite nobody noted keeps the day's recorded fingerprint: the writers'
+    # rule is what makes the logged path exact (and proves it was taken)
+    conn.execute("UPDATE mart.liq_map SET short_notional = -1 WHERE day = $day", {"day": D1})
+    assert _publish(conn, tmp_path).mode == "incremental"
+    missed = _published_fingerprints(snap)["mart.liq_map"]
+    assert missed != full()["mart.liq_map"] and missed["2025-11-01"] == first["2025-11-01"]
+    # a log emptied and begun again (a rebuilt warehouse) is not trusted: every row hashed
+    conn.execute(f"DELETE FROM {CHANGES_TABLE}")
+    note_days(conn, ["mart.liq_map"], D3, D4)
+    rebuilt = _publish(conn, tmp_path)
+    assert "mart.liq_map" in rebuilt.tables
+    assert _published_fingerprints(snap) == full()
     assert_snapshot_matches(conn, snap)
 
 

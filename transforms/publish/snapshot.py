@@ -29,11 +29,13 @@ from pathlib import Path
 import duckdb
 
 from transforms.atomic import FILE_MODE, TMP_SUFFIX, atomic_target, atomic_write_text
+from transforms.changes import LOGGED_TABLES, log_position, noted_since
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS
 from transforms.publish.fingerprint import (
     NULL_DAY,
     WHOLE,
+    Known,
     Table,
     catalog_tables,
     changed_parts,
@@ -145,10 +147,13 @@ def publish_snapshot(
     snapshot_path = Path(snapshot_path)
     source = _source_catalog(conn)
     tables = catalog_tables(conn, source)
-    withheld_by_table = _withheld(tables, _held_keys(withheld))
-    want = fingerprints(conn, source, tables, withheld_by_table)
+    held = _held_keys(withheld)
+    withheld_by_table = _withheld(tables, held)
     signature = schema_signature(conn, source)
     manifest = _read_manifest(snapshot_path)
+    log = log_position(conn, source)
+    known = _known(conn, source, tables, manifest, signature, log, held)
+    want = fingerprints(conn, source, tables, withheld_by_table, known)
     exports = dict(manifest.get("exports", {}))
     why = _spare_unusable(snapshot_path, manifest, signature)
     publication = None
@@ -174,13 +179,47 @@ def publish_snapshot(
         _export(conn, Path(exports_dir), tables, want, exports, publication)
     record: dict = {
         "signature": signature,
-        "published": {"stat": _stat(snapshot_path), "tables": want},
+        "published": {"stat": _stat(snapshot_path), "tables": want, "held": held},
         "exports": exports,
     }
+    if log is not None:
+        record["published"]["log"] = list(log)
     if spare_tables is not None:
         record["spare"] = {"stat": _stat(spare_path(snapshot_path)), "tables": spare_tables}
     _write_manifest(snapshot_path, record)
     return publication
+
+
+def _known(
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    tables: list[Table],
+    manifest: Mapping,
+    signature: str,
+    log: tuple[int, int] | None,
+    held: list[str],
+) -> dict[str, Known]:
+    """The logged tables' fingerprints as last published and the days noted changed since
+    (transforms.changes), when the record and the log continue each other: same shape, the
+    same log, not gone back (a rebuilt or restored warehouse). Else {}: every row hashed."""
+    published = manifest.get("published") or {}
+    recorded = published.get("log")
+    if (
+        log is None
+        or not recorded
+        or manifest.get("signature") != signature
+        or recorded[0] != log[0]
+        or recorded[1] > log[1]
+    ):
+        return {}
+    noted = noted_since(conn, source, recorded[1])
+    # a day withheld then or now was published without (or with) its rows: hash it again
+    days = {k.rsplit("|", 1)[1] for k in (*published.get("held", []), *held)}
+    return {
+        t.key: (published["tables"][t.key], {d.isoformat() for d in noted.get(t.key, ())} | days)
+        for t in tables
+        if t.key in LOGGED_TABLES and t.by_day and t.key in published.get("tables", {})
+    }
 
 
 class _Mismatch(RuntimeError):

@@ -539,3 +539,10 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_mo
 -- the same for the peak clusters (held while they keep half of the day's heaviest bin)
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_move VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_move VARCHAR;
+-- The days writers replaced in the big day-partitioned tables (transforms/changes.py): the
+-- snapshot hashes only those days again instead of every row. One sequence number per note.
+CREATE TABLE IF NOT EXISTS main.changed_days (
+    seq BIGINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    day DATE NOT NULL
+);
