@@ -19,7 +19,7 @@ from transforms.changes import CHANGES_TABLE, note_days
 from transforms.db import open_warehouse
 from transforms.publish import publish_snapshot
 from transforms.publish.fingerprint import catalog_tables, fingerprints
-from transforms.publish.snapshot import manifest_path, spare_path
+from transforms.publish.snapshot import adopt_copy, manifest_path, spare_path
 
 ROOT = Path(__file__).resolve().parents[1]
 D1, D2, D3, D4 = (date(2025, 11, d) for d in (1, 2, 3, 4))
@@ -287,6 +287,29 @@ def test_logged_tables_are_hashed_again_on_noted_days_only(warehouse, tmp_path):
     assert "mart.liq_map" in rebuilt.tables
     assert _published_fingerprints(snap) == full()
     assert_snapshot_matches(conn, snap)
+
+
+def test_a_folder_copied_whole_is_adopted_not_copied_again(warehouse, tmp_path):
+    """A build folder copied byte for byte (benchmarks/pipeline.py --from-kept) has new
+    inodes: without adopt_copy its spare is copied whole and every export rewritten."""
+    path, conn = warehouse
+    _publish(conn, tmp_path)
+    conn.close()
+    for name in ("plain", "adopted"):
+        copy = tmp_path / name
+        copy.mkdir()
+        for part in ("w.duckdb", "snap", "parquet"):
+            subprocess.run(["cp", "-a", str(tmp_path / part), str(copy)], check=True)
+        if name == "adopted":
+            assert adopt_copy(copy / "snap" / "warehouse.duckdb", copy / "parquet") > 2
+        with duckdb.connect(str(copy / "w.duckdb")) as again:
+            again.execute("INSERT INTO raw.t VALUES (DATE '2025-11-05', 1, 'x')")
+            pub = _publish(again, copy)
+            assert_snapshot_matches(again, copy / "snap" / "warehouse.duckdb")
+        if name == "plain":
+            assert pub.mode == "full" and "changed since" in pub.why and pub.exported
+        else:
+            assert pub.mode == "incremental" and pub.exported == [], pub.why
 
 
 KILLED_PATCH = """

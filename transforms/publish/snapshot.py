@@ -127,6 +127,32 @@ def _held_keys(withheld: Mapping[tuple[str, str], Iterable[date]] | Iterable[dat
     return sorted(keys)
 
 
+def adopt_copy(snapshot_path: Path, exports_dir: Path | None = None) -> int:
+    """Record the stat of a snapshot folder copied byte for byte with its manifest
+    (`cp -a`, `shutil.copytree`: benchmarks/pipeline.py --from-kept) as its files' own: a
+    copy has new inodes and times, which the trust checks read as a change (the spare would be
+    copied whole, every export rewritten). Only for such a copy: the files' contents are
+    taken as recorded; one whose size differs stays distrusted. Returns the files adopted."""
+    snapshot_path = Path(snapshot_path)
+    manifest = _read_manifest(snapshot_path)
+    records = [
+        (path, manifest[key])
+        for key, path in (("published", snapshot_path), ("spare", spare_path(snapshot_path)))
+        if key in manifest
+    ]
+    if exports_dir is not None:
+        records += [(Path(exports_dir) / k, e) for k, e in manifest.get("exports", {}).items()]
+    adopted = 0
+    for path, record in records:
+        now = _stat(path)
+        if now is not None and record.get("stat") and now[1] == record["stat"][1]:
+            record["stat"] = now
+            adopted += 1
+    if adopted:
+        _write_manifest(snapshot_path, {k: v for k, v in manifest.items() if k != "version"})
+    return adopted
+
+
 def _source_catalog(conn: duckdb.DuckDBPyConnection) -> str:
     return conn.execute("SELECT current_database()").fetchone()[0]
 
