@@ -116,7 +116,7 @@ def _new_day(folder: Path) -> None:
         last = conn.execute("SELECT max(day) FROM stg.bars_5m").fetchone()[0]
         with transaction(conn):
             if note_days is not None:
-                note_days(conn, LOGGED_TABLES, last, last + timedelta(days=2))
+                note_days(conn, LOGGED_TABLES, [last, last + timedelta(days=1)])
             for t in tables:
                 name = t.qualified(source)
                 conn.execute(

@@ -11,7 +11,12 @@ The rule for a writer of a table in `LOGGED_TABLES`: call `note_days` with the d
 replaces, in the same transaction as the write or before it (a crash after the note costs a
 needless re-hash of the day; a note after the write could be lost). The call sites:
 
-* transforms/marts/store.py `replace_markets`: the model marts' window, every market.
+* transforms/marts/store.py `replace_markets`: the model marts' window, every market;
+* transforms/staging/bars.py `build_bars_5m`: the window and the days before it refreshed;
+* transforms/raw/venues/binance/loading.py (archive days), transforms/raw/venues/bybit/load.py
+  `replace_days`, transforms/raw/rest/load.py `replace_venue_days`: the days replaced;
+* transforms/raw/intraday/provisional.py (a day in progress) and
+  transforms/raw/intraday/nowcast.py (its trim): that day.
 
 A writer of these tables that does not note its days is caught only when it changes a day's
 row count: a same-count rewrite would stay unpublished until the day is written again
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 
@@ -39,6 +44,10 @@ LOGGED_TABLES = frozenset(
         "mart.liq_layer_map",
         "mart.liq_layer_heatmap",
         "mart.daily_metrics",
+        "raw.klines_1m",
+        "raw.mark_klines_1m",
+        "raw.metrics_5m",
+        "stg.bars_5m",
     }
 )
 
@@ -49,12 +58,11 @@ FROM unnest($tables) AS t(name), unnest($days) AS d(day)
 """
 
 
-def note_days(
-    conn: duckdb.DuckDBPyConnection, tables: Iterable[str], start: date, end: date
-) -> None:
-    """Record that `tables` ('schema.table') have their days [start, end) replaced."""
+def note_days(conn: duckdb.DuckDBPyConnection, tables: Iterable[str], days: Iterable[date]) -> None:
+    """Record that `tables` ('schema.table'; those not logged are ignored) have the rows of
+    `days` replaced, inserted, updated or deleted."""
     names = sorted(set(tables) & LOGGED_TABLES)
-    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    days = sorted(set(days))
     if names and days:
         # the origin of an empty log: random, so a recreated log never continues an old one
         origin = secrets.randbelow(2**52)
