@@ -116,7 +116,7 @@ def withheld_sql(table: Table) -> str:
     cond = "list_contains($held, '*|*|' || CAST(day AS VARCHAR))"
     if {"venue", "symbol"} <= {c for c, _ in table.columns}:
         cond += " OR list_contains($held, venue || '|' || symbol || '|' || CAST(day AS VARCHAR))"
-    return f"({cond})"
+    return f"coalesce({cond}, false)"  # a row without a day is never withheld
 
 
 def _parts_sql(table: Table, catalog: str, withheld: bool, where: str = "") -> str:
