@@ -22,7 +22,8 @@ A writer of these tables that does not note its days is caught only when it chan
 row count: a same-count rewrite would stay unpublished until the day is written again
 (tests/test_snapshot_incremental.py compares the logged fingerprints with full ones).
 
-Each note takes the next sequence number; an empty log starts at a random number, so a
+Each note takes the next sequence number after the log's origin, a random number written
+with the table (transforms/sql/schema.sql; a note on an empty log draws one too), so a
 publication knows a rebuilt warehouse's log from the one it read before (`log_position`).
 """
 
