@@ -7,8 +7,10 @@ complete copy or the new one, never a torn file.
 A publication costs what changed, not the warehouse's size. Beside the snapshot lies a spare
 copy (`.<name>.spare`: the generation before the published one, which no new reader opens)
 and a manifest (`.<name>.spare.json`) with the fingerprints of both files
-(transforms.publish.fingerprint). A run fingerprints the warehouse, patches the spare in
-place — only the `day` partitions (or small whole tables) whose fingerprint differs — and
+(transforms.publish.fingerprint). A run fingerprints the warehouse (the big tables whose
+writers note their days, transforms.changes, only on the days noted since the last
+publication and on days whose row count moved: the others keep their published
+fingerprints), patches the spare in place — only the `day` partitions (or small whole tables) whose fingerprint differs — and
 swaps it in: the published file becomes the next spare. The spare is copied whole instead
 (`COPY FROM DATABASE`, as the first publication) whenever it cannot be trusted: no manifest,
 a file changed since it was recorded (a killed run, a hand edit), the warehouse's tables or
