@@ -18,6 +18,7 @@ Parquet exports). The new day is synthetic: its rows are the last day's, so the 
 work (what it reads, patches and exports) is a real day's, not the model's or the raw load's.
 
     .venv/bin/python benchmarks/snapshot.py [--kept /tmp/year9] [--as-kept] [--keep-copy]
+        [--export-workers N]
 
 The copy goes to a new /tmp/snapfast-bench-* folder (removed at the end unless --keep-copy);
 the kept folder is only read. Timings on a shared machine are noisy: say the load.
@@ -133,7 +134,12 @@ def main() -> None:
     parser.add_argument("--kept", default="/tmp/year9", help="a kept build folder (only read)")
     parser.add_argument("--as-kept", action="store_true", help="publish on the copy as it is first")
     parser.add_argument("--keep-copy", action="store_true", help="leave the copy in place")
+    parser.add_argument(
+        "--export-workers", type=int, help="Parquet files written at once (default: the module's)"
+    )
     args = parser.parse_args()
+    if args.export_workers:
+        snap_module.EXPORT_WORKERS = args.export_workers
     folder = Path(tempfile.mkdtemp(prefix="snapfast-bench-", dir="/tmp"))
     try:
         t0 = time.perf_counter()

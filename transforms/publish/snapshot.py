@@ -10,12 +10,13 @@ and a manifest (`.<name>.spare.json`) with the fingerprints of both files
 (transforms.publish.fingerprint). A run fingerprints the warehouse (the big tables whose
 writers note their days, transforms.changes, only on the days noted since the last
 publication and on days whose row count moved: the others keep their published
-fingerprints), patches the spare in place — only the `day` partitions (or small whole tables) whose fingerprint differs — and
-swaps it in: the published file becomes the next spare. The spare is copied whole instead
-(`COPY FROM DATABASE`, as the first publication) whenever it cannot be trusted: no manifest,
-a file changed since it was recorded (a killed run, a hand edit), the warehouse's tables or
-views changed shape, or a reader still holds the spare open (DuckDB's lock refuses the
-write). Each Parquet export is rewritten only when its mart's fingerprint changed.
+fingerprints), patches the spare in place — only the `day` partitions (or small whole
+tables) whose fingerprint differs — and swaps it in: the published file becomes the next
+spare. The spare is copied whole instead (`COPY FROM DATABASE`, as the first publication)
+whenever it cannot be trusted: no manifest, a file changed since it was recorded (a killed
+run, a hand edit), the warehouse's tables or views changed shape, or a reader still holds
+the spare open (DuckDB's lock refuses the write). Each Parquet export is rewritten only when
+its mart's fingerprint changed, two files at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -51,6 +53,8 @@ from transforms.publish.fingerprint import (
 MART_TABLES = tuple(name for name, mart in MARTS.items() if mart.exported)
 SNAPSHOT_CATALOG = "liqmap_snapshot"
 MANIFEST_VERSION = 1
+#: Parquet exports written at once (threads, each with its own cursor)
+EXPORT_WORKERS = 2
 
 
 @dataclass
@@ -465,6 +469,7 @@ def _export(
     replaced; a month left without rows loses its file. `recorded` (file -> fingerprints and
     stat) is updated in place."""
     by_day = {t.key: t.by_day for t in tables}
+    jobs: list[tuple[str, Path, str, dict]] = []  # (table, file, manifest key, fingerprints)
     for mart in (MARTS[name] for name in MART_TABLES if MARTS[name].table in want):
         folder = exports_dir / mart.name
         folder.mkdir(parents=True, exist_ok=True)
@@ -479,15 +484,34 @@ def _export(
         for name, fp in sorted(files.items()):
             path, key = folder / name, f"{mart.name}/{name}"
             entry = recorded.get(key)
-            if entry and entry.get("tables") == fp and entry.get("stat") == _stat(path):
-                continue
-            kind = name.removesuffix(".parquet") if name in _WHOLE_FILES else "month"
-            with atomic_target(path, create=False) as tmp:
-                params = {"path": str(tmp)}
-                if kind == "month":
-                    lo = date.fromisoformat(f"{name[:7]}-01")
-                    hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
-                    params.update(lo=lo, hi=hi)
-                conn.execute(_EXPORT_SQL[kind].format(table=mart.table), params)
-            recorded[key] = {"tables": fp, "stat": _stat(path)}
-            publication.exported.append(key)
+            if not (entry and entry.get("tables") == fp and entry.get("stat") == _stat(path)):
+                jobs.append((mart.table, path, key, fp))
+    # DuckDB writes one Parquet file on about one core: two files at a time use both (the
+    # first publication writes every month of every mart)
+    workers = min(EXPORT_WORKERS, len(jobs))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda job: _export_file(conn, *job[:2]), jobs))
+    else:
+        done = [_export_file(conn, table, path) for table, path, _, _ in jobs]
+    for (_, _, key, fp), stat in zip(jobs, done, strict=True):
+        recorded[key] = {"tables": fp, "stat": stat}
+        publication.exported.append(key)
+
+
+def _export_file(conn: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[int] | None:
+    """Write one export file (atomically) from its own cursor; returns its stat."""
+    name = path.name
+    kind = name.removesuffix(".parquet") if name in _WHOLE_FILES else "month"
+    cursor = conn.cursor()
+    try:
+        with atomic_target(path, create=False) as tmp:
+            params: dict = {"path": str(tmp)}
+            if kind == "month":
+                lo = date.fromisoformat(f"{name[:7]}-01")
+                hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+                params.update(lo=lo, hi=hi)
+            cursor.execute(_EXPORT_SQL[kind].format(table=table), params)
+    finally:
+        cursor.close()
+    return _stat(path)
