@@ -44,12 +44,12 @@ from transforms.db import transaction, warehouse  # noqa: E402
 from transforms.publish import publish_snapshot  # noqa: E402
 from transforms.publish import snapshot as snap_module  # noqa: E402
 from transforms.publish.fingerprint import catalog_tables  # noqa: E402
-from transforms.publish.snapshot import adopt_copy  # noqa: E402
 
 try:  # absent before the change log (to time an older checkout with this script)
     from transforms.changes import LOGGED_TABLES, note_days
+    from transforms.publish.snapshot import adopt_copy
 except ImportError:  # pragma: no cover
-    LOGGED_TABLES, note_days = frozenset(), None
+    LOGGED_TABLES, note_days, adopt_copy = frozenset(), None, None
 
 PARTS = ("fingerprints", "_copy_whole", "_patch_spare", "_export")
 
@@ -147,7 +147,8 @@ def main() -> None:
         print(f"copied {args.kept} to {folder} in {time.perf_counter() - t0:.1f} s", flush=True)
         if args.as_kept:
             snapshot = folder / "data" / "snapshot"
-            adopt_copy(snapshot / "warehouse.duckdb", snapshot / "parquet")
+            if adopt_copy is not None:
+                adopt_copy(snapshot / "warehouse.duckdb", snapshot / "parquet")
             _publish("kept snapshot, adopted", folder)
         shutil.rmtree(folder / "data" / "snapshot", ignore_errors=True)
         _publish("first publication", folder)
