@@ -28,6 +28,7 @@ from reports.notation import (
     price_decimals_as,
     scaled_decimals,
 )
+from reports.queries import bin_width
 from transforms.model.layers import LAYER_VIEWS
 from transforms.model.levels import LEVEL_COLUMNS, LevelParams, key_level_columns
 from transforms.model.stable_levels import JUMP_MOVES
@@ -175,7 +176,7 @@ def levels_table(row: Row, prev: Row | None = None) -> list[LevelRow]:
 def view_rows(
     view: str,
     scenarios: Mapping[str, Row],
-    map_rows: list[Row],
+    map_rows: Mapping[str, np.ndarray] | None,
     spot: float | None,
     oi: float | None,
 ) -> Row | None:
@@ -183,38 +184,41 @@ def view_rows(
     ('<scenario>/all') has its stored `mart.daily_metrics` row (levels held day to day); a
     leverage layer has no row of its own, so its levels come from its map rows (the ±25 %
     window) by the same rule, on the same open interest (`flag` 'window': the 90 % points
-    are then of the layer's positions within the window, and nothing is held)."""
+    are then of the layer's positions within the window, and nothing is held).
+    `map_rows`: the view's map rows as columns (reports.loaders.ViewColumns)."""
     scenario, layer = view.split("/")
     if layer == "all":
         return scenarios.get(scenario)
-    if not map_rows or not ok(spot):
+    if map_rows is None or not len(map_rows["price_low"]) or not ok(spot):
         return None
-    width = float(np.median([r["price_high"] - r["price_low"] for r in map_rows]))
-    lows = np.array([r["price_low"] for r in map_rows], dtype=float)
+    lows = map_rows["price_low"]
+    width = bin_width(lows, map_rows["price_high"])
     k = np.rint((lows - lows.min()) / width).astype(np.int64)
     price_low = lows.min() + width * np.arange(int(k.max()) + 1)
-    long, short = np.zeros((1, len(price_low))), np.zeros((1, len(price_low)))
-    np.add.at(long[0], k, [r["long_notional"] for r in map_rows])
-    np.add.at(short[0], k, [r["short_notional"] for r in map_rows])
+    # each bin's rows added in order from 0, as np.add.at does, at a fraction of its cost
+    nb = len(price_low)
+    long = np.bincount(k, weights=map_rows["long_notional"], minlength=nb)[None, :nb]
+    short = np.bincount(k, weights=map_rows["short_notional"], minlength=nb)[None, :nb]
     oi_arr = np.array([oi if ok(oi) else np.nan])
     cols = key_level_columns(price_low, width, long, short, np.array([spot]), oi_arr)
     levels = {c: float(cols[c][0]) for c in (*LEVEL_COLUMNS, "major_cluster_min")}
     return {**levels, "close_price": spot, "flag": "window"}
 
 
-def views_of(scenarios: Mapping[str, Row], layer_rows: list[Row] | None) -> dict[str, Row]:
+def views_of(
+    scenarios: Mapping[str, Row], layer_views: Mapping[str, Mapping[str, np.ndarray]] | None
+) -> dict[str, Row]:
     """Every switch view's level row on one day (`view_rows`), from the day's rows per
-    scenario (base included) and its `mart.liq_layer_map` rows; the base view first."""
+    scenario (base included) and its `mart.liq_layer_map` rows by view, as columns
+    (reports.loaders.layer_views_of); the base view first."""
     cur = scenarios["base"]
     spot, oi = cur.get("close_price"), cur.get("oi_value")
-    by_view: dict[str, list[Row]] = {}
-    for r in layer_rows or []:
-        by_view.setdefault(f"{r['scenario']}/{r['layer']}", []).append(r)
+    layer_views = layer_views or {}
     out: dict[str, Row] = {DEFAULT_VIEW: cur}
     for scenario, layer in LAYER_VIEWS:
         view = f"{scenario}/{layer}"
         if view != DEFAULT_VIEW:
-            row = view_rows(view, scenarios, by_view.get(view, []), spot, oi)
+            row = view_rows(view, scenarios, layer_views.get(view), spot, oi)
             if row is not None:
                 out[view] = row
     return out

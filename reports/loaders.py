@@ -92,13 +92,14 @@ def load_mart_data(
 BULK_DAYS = 8  # a build of more days than this reads the maps a month at a time
 
 
-def _month_rows(
+def _month_held(
     conn: duckdb.DuckDBPyConnection, data: MartData, d: date, kind: str, sql: str
-) -> list[Record]:
-    """Day `d`'s rows of `sql` (LIQ_MAP_RANGE or LAYER_MAP_RANGE) from one query for d's
-    whole month, kept in `data.maps[kind]` until a day of another month is asked for: one
-    query per month, not per day (per-day queries cost a large part of each page), and not
-    one for the whole history either (a year of map rows as records took gigabytes)."""
+) -> queries.DayRows:
+    """The rows of `sql` (LIQ_MAP_RANGE or LAYER_MAP_RANGE) of d's whole month from one
+    query (queries.DayRows, by day), kept in `data.maps[kind]` until a day of another month
+    is asked for: one query per month, not per day (per-day queries cost a large part of
+    each page), and not one for the whole history either (a year of map rows as records
+    took gigabytes)."""
     first = d.replace(day=1)
     held = data.maps.get(kind)
     if held is None or held[0] != first:
@@ -108,7 +109,7 @@ def _month_rows(
             conn, sql, symbol=data.symbol, venue=data.venue, day_from=first, day_to=last
         )
         held = data.maps[kind] = (first, rows)
-    return held[1].of(d)
+    return held[1]
 
 
 def _day_rows(data: MartData, key: tuple[str, date], read: Callable[[], list[Record]]):
@@ -122,25 +123,83 @@ def _day_rows(data: MartData, key: tuple[str, date], read: Callable[[], list[Rec
 
 def map_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
     """`liq_map_rows` of the symbol and venue of `data`; when the build renders many days
-    (`data.maps["bulk"]`), from one query for the month of `d` (`_month_rows`), else one
+    (`data.maps["bulk"]`), from one query for the month of `d` (`_month_held`), else one
     query for the day."""
     if not data.maps.get("bulk"):
         return _day_rows(data, ("map", d), lambda: liq_map_rows(conn, data.symbol, d, data.venue))
-    return _month_rows(conn, data, d, "map", queries.LIQ_MAP_RANGE)
+    return _month_held(conn, data, d, "map", queries.LIQ_MAP_RANGE).of(d)
 
 
 def layer_rows_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> list[Record]:
     """`layer_map_rows` of the symbol and venue of `data`, one query for the month of `d`
-    when the build renders many days (`_month_rows`)."""
+    when the build renders many days (`_month_held`)."""
     if not data.maps.get("bulk"):
         return _day_rows(
             data, ("layers", d), lambda: layer_map_rows(conn, data.symbol, d, data.venue)
         )
+    held = _month_layers(conn, data, d)
+    return held.of(d) if held is not None else []
+
+
+def _month_layers(
+    conn: duckdb.DuckDBPyConnection, data: MartData, d: date
+) -> queries.DayRows | None:
+    """The month's layer rows of `d` (`_month_held`); None when the warehouse predates
+    `mart.liq_layer_map`."""
     try:
-        return _month_rows(conn, data, d, "layers", queries.LAYER_MAP_RANGE)
+        return _month_held(conn, data, d, "layers", queries.LAYER_MAP_RANGE)
     except duckdb.CatalogException:
-        data.maps["layers"] = (d.replace(day=1), {})
-        return []
+        data.maps["layers"] = (d.replace(day=1), None)
+        return None
+
+
+# a day's `mart.liq_layer_map` rows by switch view ('scenario/layer'), each view's rows as
+# columns (price_low ascending): what the layer switch's levels and map bands read
+ViewColumns = dict[str, dict[str, np.ndarray]]
+LAYER_VALUES = (
+    "price_low",
+    "price_high",
+    "long_notional",
+    "short_notional",
+    "long_cum_from_spot",
+    "short_cum_from_spot",
+)
+
+
+def layer_views_of(conn: duckdb.DuckDBPyConnection, data: MartData, d: date) -> ViewColumns:
+    """`layer_rows_of` by view, as columns (`ViewColumns`): a build of many days slices the
+    month's arrays (no dict and no float object per value: a day has some 1300 layer rows),
+    one of a few days groups the day's rows (`view_columns`)."""
+    if not data.maps.get("bulk"):
+        return view_columns(layer_rows_of(conn, data, d))
+    held = _month_layers(conn, data, d)
+    if held is None:
+        return {}
+    cols = held.arrays_of(d)
+    n = len(cols["price_low"])
+    if not n:
+        return {}
+    sc, ly = cols["scenario"], cols["layer"]
+    cuts = np.flatnonzero((sc[1:] != sc[:-1]) | (ly[1:] != ly[:-1])) + 1
+    bounds = [0, *cuts.tolist(), n]
+    out: ViewColumns = {}
+    for i, j in zip(bounds[:-1], bounds[1:], strict=True):
+        view = f"{sc[i]}/{ly[i]}"
+        if view in out:  # the query orders by scenario and layer: never split
+            raise ValueError(f"layer rows of {view} on {d} are not together")
+        out[view] = {c: np.asarray(cols[c][i:j], dtype=np.float64) for c in LAYER_VALUES}
+    return out
+
+
+def view_columns(rows: list[Record]) -> ViewColumns:
+    """Layer rows (records, in their order) by view as columns (`ViewColumns`)."""
+    by_view: dict[str, list[Record]] = {}
+    for r in rows:
+        by_view.setdefault(f"{r['scenario']}/{r['layer']}", []).append(r)
+    return {
+        v: {c: np.array([r[c] for r in vrows], dtype=np.float64) for c in LAYER_VALUES}
+        for v, vrows in by_view.items()
+    }
 
 
 def drop_month_rows(data: MartData) -> None:
@@ -181,7 +240,7 @@ class PriceHistory:
     daily_x: list[int]
     daily_c: list[float]
     # the other heatmap views ("scenario/layer" -> 4-hourly cube) and hourly OHLC for candles
-    views: dict[str, queries.HeatCube] = field(default_factory=dict)
+    views: dict[str, queries.ViewGrid] = field(default_factory=dict)
     ohlc: dict[str, np.ndarray] = field(default_factory=dict)
 
     # chart_closes: decimals -> every hourly close as chart_price rounds it
@@ -226,7 +285,8 @@ def load_price_history(
     closed = [d for d in data.days if ok(data.base(d).get("close_price"))]
     # layer views: only as far back as the longest timeframe that offers them
     v_from = queries.day_start(min(days) - timedelta(days=LAYER_HISTORY_DAYS))
-    views = queries.HeatCube.load_views(
+    # their grids alone: a window places a view's layer, the page fills it from the tiles
+    views = queries.HeatCube.load_view_grids(
         conn,
         data.symbol,
         v_from,

@@ -70,6 +70,19 @@ WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to AND c
 ORDER BY ts
 """
 
+# each view of `$views` (its place in the list, 1-based) in one row: what its grid is built
+# from (HeatCube._of_rows: the rows' extent and bin widths), without reading the rows
+LAYER_HEATMAP_GRIDS = """
+SELECT list_position($views, scenario || '/' || layer) AS view,
+       min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
+       min(price_low) AS p_min, max(price_high) AS p_max,
+       min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
+FROM mart.liq_layer_heatmap
+WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
+  AND list_contains($views, scenario || '/' || layer)
+GROUP BY view
+"""
+
 # the views of `$views` ("scenario/layer") at once, each row with its view's place in the
 # list (1-based: HeatCube.load_views splits them)
 LAYER_HEATMAP_RANGE = """
@@ -158,18 +171,30 @@ def rows(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> list[dict[
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+def bin_width(lo: np.ndarray, hi: np.ndarray) -> float:
+    """The rows' bin width: the median of `hi - lo`, as np.median gives it; at once when
+    every bin has one width (the mart's bins: then the median is that width exactly; a
+    page asks for it a dozen times)."""
+    w = np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)
+    if w.size and w.min() == w.max():
+        return float(w[0])
+    return float(np.median(w))
+
+
 class DayRows:
     """The rows of a query ordered by day first, held as columns; `of(d)` gives day `d`'s rows
     as `rows` gives them (dicts, the day left out), each day made once when first asked
-    for. A month of map rows as records took most of their reading (a dict and a float object
-    per value, at once); as columns it is a few lists, and a day's records are a slice."""
+    for; `arrays_of(d)` its columns (the layer map: no dict at all). A month of map rows as
+    records took most of their reading (a dict and a float object per value, at once); as
+    columns it is a few lists, and a day's records are a slice."""
 
     def __init__(self, res: dict[str, np.ndarray]) -> None:
         days = np.asarray(res.pop("day")).astype("datetime64[D]")
         if len(days) and not (days[1:] >= days[:-1]).all():
             raise ValueError("DayRows: the query must order its rows by day first")
         self.names = list(res)
-        self.columns = [res[n].tolist() for n in self.names]
+        self.arrays = res
+        self.columns: list[list[Any]] | None = None  # as Python values, on the first `of`
         starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]]) if len(days) else []
         bounds = [*np.asarray(starts).tolist(), len(days)]
         self.spans = {days[i].item(): (i, j) for i, j in zip(bounds[:-1], bounds[1:], strict=True)}
@@ -177,6 +202,8 @@ class DayRows:
 
     def of(self, d: date) -> list[dict[str, Any]]:
         if d not in self.made:
+            if self.columns is None:
+                self.columns = [self.arrays[n].tolist() for n in self.names]
             i, j = self.spans.get(d, (0, 0))
             names = self.names
             self.made[d] = [
@@ -184,6 +211,12 @@ class DayRows:
                 for r in zip(*(c[i:j] for c in self.columns), strict=True)
             ]
         return self.made[d]
+
+    def arrays_of(self, d: date) -> dict[str, np.ndarray]:
+        """Day `d`'s rows as columns (views of the query's arrays, the day left out): what
+        `of(d)` holds, without a dict and a float object per value."""
+        i, j = self.spans.get(d, (0, 0))
+        return {n: self.arrays[n][i:j] for n in self.names}
 
 
 def rows_by_day(conn: duckdb.DuckDBPyConnection, sql: str, **params: Any) -> DayRows:
@@ -293,6 +326,22 @@ def _grid(
     )
 
 
+@dataclass(frozen=True)
+class ViewGrid:
+    """A view cube's grid alone (HeatCube.load_view_grids): where its steps lie and its bin
+    width, what a heatmap window reads of a layer view (its values come from the shared
+    heat tiles in the page)."""
+
+    t0_ms: int
+    pw: float
+    step_ms: int
+    hours: int  # steps
+
+    @classmethod
+    def of(cls, cube: HeatCube) -> ViewGrid:
+        return cls(cube.t0_ms, cube.pw, cube.step_ms, cube.hours)
+
+
 @dataclass
 class HeatCube:
     """The heatmap as dense arrays on a uniform price grid: [time step, price bin] (hourly for
@@ -390,6 +439,42 @@ class HeatCube:
         return out
 
     @classmethod
+    def load_view_grids(
+        cls,
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        t_from: datetime,
+        t_to: datetime,
+        views: Iterable[str],
+        max_bins: int = MAX_BINS,
+        step_ms: int = 3_600_000,
+        venue: str = AGGREGATE_VENUE,
+    ) -> dict[str, ViewGrid]:
+        """The grid of each view `load_views` would load (`ViewGrid`), from one row per view
+        (LAYER_HEATMAP_GRIDS): the same grid when every row of the view has one bin width
+        (then it is the widths' median); else the view's cube is loaded as before."""
+        views = list(views)
+        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+        try:
+            rows = conn.execute(LAYER_HEATMAP_GRIDS, {**params, "views": views}).fetchall()
+        except duckdb.CatalogException:
+            return {}
+        out: dict[str, ViewGrid] = {}
+        mixed = []  # views whose bins differ in width: their median needs the rows
+        for i, t_min, t_max, p_min, p_max, w_min, w_max in sorted(rows):
+            if w_min != w_max:
+                mixed.append(views[i - 1])
+                continue
+            g = _grid(
+                int(t_min), int(t_max), float(p_min), float(p_max), float(w_min), max_bins, step_ms
+            )
+            out[views[i - 1]] = ViewGrid(g.t0_ms, g.pw, step_ms, g.steps)
+        if mixed:
+            cubes = cls.load_views(conn, symbol, t_from, t_to, mixed, max_bins, step_ms, venue)
+            out.update({v: ViewGrid.of(c) for v, c in cubes.items()})
+        return {v: out[v] for v in views if v in out}
+
+    @classmethod
     def _of_rows(cls, res: dict[str, np.ndarray], max_bins: int, step_ms: int) -> HeatCube | None:
         """The cube of every row of `res` (t, price_low, price_high and the notionals), on
         a grid of their extent; None without rows."""
@@ -403,7 +488,7 @@ class HeatCube:
             int(t.max()),
             float(lo.min()),
             float(hi.max()),
-            float(np.median(hi - lo)),
+            bin_width(lo, hi),
             max_bins,
             step_ms,
         )

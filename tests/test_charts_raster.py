@@ -12,6 +12,7 @@ from reports.charts.heatmap_spec import VIRIDIS
 from reports.charts.raster import (
     HOUR_MS,
     LEVELS,
+    candle_spans,
     candles,
     level_value,
     quantize,
@@ -59,3 +60,9 @@ def test_candles_merge_hours_aligned_to_the_window_end() -> None:
     part = candles(x, o, h, lo, c, hours=4, t0=2 * HOUR_MS, t1=8 * HOUR_MS)
     assert part[0]["o"] == 102.0 and part[0]["x"] == 0
     assert candles(x, o, h, lo, c, hours=1, t0=9 * HOUR_MS, t1=10 * HOUR_MS) == []
+    # where the candles lie, as the heatmap windows read them (their prices left out)
+    c[6] = np.nan  # an hour without a close is in no candle
+    for hours, t0, t1 in ((4, 0, 8), (4, 2, 8), (1, 9, 10), (3, 1, 7), (1, 0, 8)):
+        spans = candle_spans(x, c, hours, t0 * HOUR_MS, t1 * HOUR_MS)
+        full = candles(x, o, h, lo, c, hours=hours, t0=t0 * HOUR_MS, t1=t1 * HOUR_MS)
+        assert spans == [{"x": b["x"], "x2": b["x2"]} for b in full]

@@ -197,9 +197,30 @@ def test_month_rows_hold_one_month(warehouse) -> None:
                 assert [[(k, type(v)) for k, v in r.items()] for r in got] == [
                     [(k, type(v)) for k, v in r.items()] for r in own
                 ]
+            # the layer rows as columns by view: the month's arrays sliced, as the day's own
+            cols = loaders.layer_views_of(conn, data, d)
+            own_cols = loaders.view_columns(loaders.layer_map_rows(conn, SYMBOL, d, "bybit"))
+            assert list(cols) == list(own_cols) and len(cols) > 1
+            for view, c in cols.items():
+                assert list(c) == list(loaders.LAYER_VALUES)
+                for k, values in c.items():
+                    assert values.dtype == np.float64
+                    assert np.array_equal(values, own_cols[view][k]), (d, view, k)
         assert loaders.map_rows_of(conn, data, mar) == loaders.liq_map_rows(
             conn, SYMBOL, mar, "bybit"
         )
+        # the layer views' grids from one row per view: those of their cubes
+        t_from, t_to = datetime(2026, 1, 1), datetime(2026, 4, 1)
+        views = ["base/high", "never_close/all", "never_close/low", "nothing/here"]
+        grids = queries.HeatCube.load_view_grids(
+            conn, SYMBOL, t_from, t_to, views, max_bins=600, step_ms=loaders.LAYER_STEP_MS,
+            venue="bybit",
+        )  # fmt: skip
+        cubes = queries.HeatCube.load_views(
+            conn, SYMBOL, t_from, t_to, views, max_bins=600, step_ms=loaders.LAYER_STEP_MS,
+            venue="bybit",
+        )  # fmt: skip
+        assert len(grids) == 3 and grids == {v: queries.ViewGrid.of(c) for v, c in cubes.items()}
         month, held = data.maps["map"]
         assert month == date(2026, 3, 1) and set(held.spans) == {d for d in days if d.month == 3}
         loaders.drop_month_rows(data)

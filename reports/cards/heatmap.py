@@ -18,7 +18,7 @@ from reports import datafiles
 from reports.cards.card import Table
 from reports.charts.heatmap import HeatWindow, heat_window
 from reports.charts.heatmap_spec import DESC, MARK_FIELDS
-from reports.charts.raster import CANDLE_HOURS, candles
+from reports.charts.raster import CANDLE_HOURS, candle_spans
 from reports.charts.spec import text_ref
 from reports.key_levels import DEFAULT_VIEW, marks_ref, zone_band
 from reports.loaders import HOUR_MS, PriceHistory, Record, day_end_ms
@@ -171,17 +171,10 @@ def heat_card(
                 clipped = f"price rows {fmt_price(lo2)}–{fmt_price(hi2)}"
             lo, hi = lo2, hi2
         width = CANDLE_HOURS.get(w.key)
+        # where the candles lie, not their prices: with any candle the window's path is the
+        # `$candles` reference (path_ref), which the page fills from the heat months' OHLC
         bars = (
-            candles(
-                history.ohlc.get("x", []),
-                history.ohlc.get("o", []),
-                history.ohlc.get("h", []),
-                history.ohlc.get("l", []),
-                history.ohlc.get("c", []),
-                width,
-                start,
-                end,
-            )
+            candle_spans(history.ohlc.get("x", []), history.ohlc.get("c", []), width, start, end)
             if width and len(history.ohlc.get("x", []))
             else []
         )

@@ -25,10 +25,10 @@ from reports.charts.liq_map import (
     liq_map_template,
     view_label,
 )
-from reports.charts.spec import fill_text, text_ref
+from reports.charts.spec import column_rows, fill_text, text_ref
 from reports.honesty import LIQUIDATED_CAVEAT
 from reports.key_levels import marks_ref, view_marks, zone_band
-from reports.loaders import Record
+from reports.loaders import LAYER_VALUES, Record, ViewColumns
 from reports.notation import (
     chart_price,
     chart_price_decimals,
@@ -37,6 +37,7 @@ from reports.notation import (
     fmt_usd,
     ok,
 )
+from reports.queries import bin_width
 from transforms.venues import AGGREGATE_VENUE
 
 MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
@@ -44,13 +45,61 @@ MAP_MAX_BARS = 120
 
 
 def _bands(
-    rows: list[Record], spot: float, lo_edge: float, hi_edge: float, view: str
-) -> tuple[list[dict], float]:
-    """The view's rows merged into at most MAP_MAX_BARS bands within the window. Notional
-    and cumulative figures keep 3 significant digits, what the chart's tooltips print
-    ($.3s): rounded once from the mart's value, and the data file stays small."""
-    # one pass over the rows: price_low, price_high and the four notional columns
-    cols = np.array(
+    cols: np.ndarray, spot: float, lo_edge: float, hi_edge: float
+) -> tuple[dict[str, list], float]:
+    """The view's rows (`cols`: price_low, price_high, long and short notional, long and
+    short cumulative, one row each) merged into at most MAP_MAX_BARS bands within the
+    window, as columns lo, hi, l, s, lc, sc (`BAND_KEYS` but the view). Notional and
+    cumulative figures keep 3 significant digits, what the chart's tooltips print ($.3s):
+    rounded once from the mart's value, and the data file stays small."""
+    lo, hi = cols[:, 0], cols[:, 1]
+    sel = (hi > lo_edge) & (lo < hi_edge)
+    if not sel.any():
+        return {}, 0.0
+    width = bin_width(lo, hi) or 1.0
+    step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
+    base = np.floor(lo_edge / step) * step
+    g = ((lo[sel] - base) // step).astype(np.int64)
+    g -= g.min()
+    n = int(g.max()) + 1
+    picked = cols[sel]
+    gl = np.bincount(g, weights=picked[:, 2], minlength=n)
+    gs = np.bincount(g, weights=picked[:, 3], minlength=n)
+    glc = np.zeros(n)
+    gsc = np.zeros(n)
+    np.maximum.at(glc, g, picked[:, 4])
+    np.maximum.at(gsc, g, picked[:, 5])
+    used = np.nonzero(np.bincount(g, minlength=n) > 0)[0]
+    g0 = float(base + (((lo[sel] - base) // step).min()) * step)
+    # Python floats: the same values as numpy's, formatted several times faster;
+    # chart_price's rounding inlined (its decimals looked up once)
+    ls, ss = gl[used].tolist(), gs[used].tolist()
+    lcs, scs = glc[used].tolist(), gsc[used].tolist()
+    ndigits = chart_price_decimals()
+    # every band edge once: band i's top is band i + 1's bottom (the same g0 + (i + 1) * step)
+    edges = [g0 + j * step for j in range(n + 1)]
+    shown = [round(x, ndigits) for x in edges]
+    at = used.tolist()
+    blo = [edges[i] for i in at]
+    bhi = [edges[i + 1] for i in at]
+    # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
+    return {
+        "lo": [shown[i] for i in at],
+        "hi": [shown[i + 1] for i in at],
+        "l": [v and float(f"{v:.3g}") for v in ls],
+        "s": [v and float(f"{v:.3g}") for v in ss],
+        "lc": [
+            float(f"{c:.3g}") if b < spot and c > 0 else None for b, c in zip(blo, lcs, strict=True)
+        ],
+        "sc": [
+            float(f"{c:.3g}") if b > spot and c > 0 else None for b, c in zip(bhi, scs, strict=True)
+        ],
+    }, step
+
+
+def _record_columns(rows: list[Record]) -> np.ndarray:
+    """Map rows (records) as `_bands` reads them: one row of its six values each."""
+    return np.array(
         [
             (
                 r["price_low"],
@@ -64,46 +113,11 @@ def _bands(
         ],
         dtype=np.float64,
     ).reshape(-1, 6)
-    lo, hi = cols[:, 0], cols[:, 1]
-    sel = (hi > lo_edge) & (lo < hi_edge)
-    if not sel.any():
-        return [], 0.0
-    width = float(np.median(hi - lo)) or 1.0
-    step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
-    base = np.floor(lo_edge / step) * step
-    g = ((lo[sel] - base) // step).astype(np.int64)
-    g -= g.min()
-    n = int(g.max()) + 1
-    picked = cols[sel]
-    gl = np.bincount(g, weights=picked[:, 2], minlength=n)
-    gs = np.bincount(g, weights=picked[:, 3], minlength=n)
-    glc = np.zeros(n)
-    gsc = np.zeros(n)
-    np.maximum.at(glc, g, picked[:, 4])
-    np.maximum.at(gsc, g, picked[:, 5])
-    used = np.bincount(g, minlength=n) > 0
-    g0 = float(base + (((lo[sel] - base) // step).min()) * step)
-    data = []
-    # Python floats in the loop: the same values as numpy's, formatted several times faster;
-    # chart_price's rounding inlined (its decimals looked up once)
-    ls, ss, lcs, scs = gl.tolist(), gs.tolist(), glc.tolist(), gsc.tolist()
-    ndigits = chart_price_decimals()
-    # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
-    for i in np.nonzero(used)[0].tolist():
-        blo, bhi = g0 + i * step, g0 + (i + 1) * step
-        lc, sc, lv, sv = lcs[i], scs[i], ls[i], ss[i]
-        data.append(
-            {
-                "k": view,
-                "lo": round(blo, ndigits),
-                "hi": round(bhi, ndigits),
-                "l": lv and float(f"{lv:.3g}"),
-                "s": sv and float(f"{sv:.3g}"),
-                "lc": float(f"{lc:.3g}") if blo < spot and lc > 0 else None,
-                "sc": float(f"{sc:.3g}") if bhi > spot and sc > 0 else None,
-            }
-        )
-    return data, step
+
+
+def _view_columns(view: Mapping[str, np.ndarray]) -> np.ndarray:
+    """A layer view's columns (reports.loaders.ViewColumns) as `_bands` reads them."""
+    return np.stack([view[c] for c in LAYER_VALUES], axis=1).reshape(-1, 6)
 
 
 def _desc(
@@ -144,30 +158,34 @@ def liq_map_card(
     cur: Record,
     symbol: str,
     d: date,
-    layer_rows: list[Record] | None = None,
+    layer_views: ViewColumns | None = None,
     views: Mapping[str, Record] | None = None,
     venue: str = AGGREGATE_VENUE,
 ) -> ChartCard | None:
     """The card from the day's `mart.liq_map` rows (the base view) and `mart.liq_layer_map`
-    rows (the other views); base row `cur` for the totals; `views` each switch view's level
-    row (reports.key_levels.views_of; without it only the base view has lines), the
-    `levels` of the day file of `venue` (the chart's marks are a `$marks` value)."""
+    rows by view (the other views, reports.loaders.layer_views_of); base row `cur` for the
+    totals; `views` each switch view's level row (reports.key_levels.views_of; without it
+    only the base view has lines), the `levels` of the day file of `venue` (the chart's
+    marks are a `$marks` value)."""
     views = views or {DEFAULT_VIEW: cur}
     if not rows:
         return None
     spot = rows[0]["spot_price"] if ok(rows[0]["spot_price"]) else cur.get("close_price")
     lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
-    data, step = _bands(rows, spot, lo_edge, hi_edge, DEFAULT_VIEW)
-    if not data:
+    base, step = _bands(_record_columns(rows), spot, lo_edge, hi_edge)
+    if not base:
         return None
-    by_view: dict[str, list[Record]] = {}
-    for r in layer_rows or []:
-        view = f"{r['scenario']}/{r['layer']}"
-        if view != DEFAULT_VIEW:
-            by_view.setdefault(view, []).append(r)
-    for view, vrows in sorted(by_view.items()):
-        data += _bands(vrows, spot, lo_edge, hi_edge, view)[0]
-    shown = [DEFAULT_VIEW, *sorted(by_view)]
+    # the bands of every view, one after the other, as columns (each band a row of the
+    # chart's data: its view in `k`)
+    data = {"k": [DEFAULT_VIEW] * len(base["lo"]), **{c: list(v) for c, v in base.items()}}
+    others = sorted(v for v in layer_views or {} if v != DEFAULT_VIEW)
+    for view in others:
+        bands = _bands(_view_columns(layer_views[view]), spot, lo_edge, hi_edge)[0]
+        if bands:
+            data["k"] += [view] * len(bands["lo"])
+            for c, values in bands.items():
+                data[c] += values
+    shown = [DEFAULT_VIEW, *others]
     drawn_views = [v for v in shown if v in views]
     marks = view_marks({v: views[v] for v in drawn_views}, lo_edge, hi_edge)
     refs = {
@@ -177,7 +195,7 @@ def liq_map_card(
     desc = descs[DEFAULT_VIEW]
     spec = liq_map_template().fill(
         {
-            "map": data,
+            "map": column_rows(data),
             "marks": marks_ref(
                 datafiles.key(symbol, venue, f"day-{d}"),
                 list(views),
@@ -191,17 +209,17 @@ def liq_map_card(
         },
         {"xdomain0": chart_price(lo_edge), "xdomain1": chart_price(hi_edge)},
     )
-    base = [r for r in data if r["k"] == DEFAULT_VIEW]
-    top_l = sorted(base, key=lambda r: -r["l"])[:5]
-    top_s = sorted(base, key=lambda r: -r["s"])[:5]
+    blo, bhi, bl, bs = base["lo"], base["hi"], base["l"], base["s"]
+    top_l = sorted(range(len(blo)), key=lambda i: -bl[i])[:5]
+    top_s = sorted(range(len(blo)), key=lambda i: -bs[i])[:5]
     table_rows = [
-        ("Longs", f"{fmt_price(r['lo'])} to {fmt_price(r['hi'])}", fmt_usd(r["l"]))
-        for r in top_l
-        if r["l"] > 0
+        ("Longs", f"{fmt_price(blo[i])} to {fmt_price(bhi[i])}", fmt_usd(bl[i]))
+        for i in top_l
+        if bl[i] > 0
     ] + [
-        ("Shorts", f"{fmt_price(r['lo'])} to {fmt_price(r['hi'])}", fmt_usd(r["s"]))
-        for r in top_s
-        if r["s"] > 0
+        ("Shorts", f"{fmt_price(blo[i])} to {fmt_price(bhi[i])}", fmt_usd(bs[i]))
+        for i in top_s
+        if bs[i] > 0
     ]
     return ChartCard(
         id="liqmap",

@@ -21,6 +21,7 @@ from reports.charts.venue_split import (
 )
 from reports.loaders import Record
 from reports.notation import chart_price, fmt_price, fmt_share, fmt_usd, ok
+from reports.queries import bin_width
 from reports.venue_set import VenueShare, joined_labels
 from transforms.venues import AGGREGATE_VENUE, venue_label
 
@@ -125,23 +126,41 @@ def venue_map_split(
     if not ok(spot):
         return None
     lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
-    width = float(np.median([r["price_high"] - r["price_low"] for r in agg_rows])) or 1.0
+    width = (
+        bin_width(
+            np.array([r["price_low"] for r in agg_rows], dtype=np.float64),
+            np.array([r["price_high"] for r in agg_rows], dtype=np.float64),
+        )
+        or 1.0
+    )
     step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
     base = float(np.floor(lo_edge / step) * step)
     venues = list(venue_rows)
-    # band index -> [venue][side] notional
-    bands: dict[int, np.ndarray] = {}
-    for vi, v in enumerate(venues):
-        for r in venue_rows[v]:
-            if not (r["price_high"] > lo_edge and r["price_low"] < hi_edge):
-                continue
-            i = int((r["price_low"] - base) // step)
-            cell = bands.setdefault(i, np.zeros((len(venues), 2)))
-            cell[vi, 0] += r["long_notional"]
-            cell[vi, 1] += r["short_notional"]
+    # each venue's bins inside the window: their band (index from `base`) and notionals
+    inside = []
+    for v in venues:
+        rows = [r for r in venue_rows[v] if r["price_high"] > lo_edge and r["price_low"] < hi_edge]
+        inside.append(
+            (
+                [int((r["price_low"] - base) // step) for r in rows],
+                [r["long_notional"] for r in rows],
+                [r["short_notional"] for r in rows],
+            )
+        )
+    used = sorted({i for idx, _, _ in inside for i in idx})
+    # band -> [venue][side] notional: each venue's bins added in their order (bincount
+    # adds its weights one after the other, as a loop of += from 0 would)
+    i0 = used[0] if used else 0
+    n = used[-1] - i0 + 1 if used else 0
+    cells = np.zeros((n, len(venues), 2))
+    for vi, (idx, longs, shorts) in enumerate(inside):
+        if idx:
+            at = np.asarray(idx, dtype=np.int64) - i0
+            cells[:, vi, 0] = np.bincount(at, weights=longs, minlength=n)
+            cells[:, vi, 1] = np.bincount(at, weights=shorts, minlength=n)
     series, colours = map_series(venues)
     data, runs = [], []
-    for i, cell in sorted(bands.items()):
+    for i, cell in ((i, cells[i - i0]) for i in used):
         blo = base + i * step
         for side in (0, 1):
             # the stack: each venue's segment starts exactly where the previous one's

@@ -9,8 +9,8 @@ geometry, legend unit) goes into its own JSON block for the page script.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +18,11 @@ import numpy as np
 
 from reports.charts.heatmap_spec import DEFAULT_VIEW, heatmap_quiet_template, heatmap_template
 from reports.charts.raster import raster_geometry, shared_grid
+from reports.charts.spec import json_text
 from reports.notation import fmt_step
 
 if TYPE_CHECKING:
-    from reports.queries import HeatCube
+    from reports.queries import HeatCube, ViewGrid
 
 HOUR = 3_600_000
 
@@ -69,7 +70,7 @@ def _top_bands(
 
 
 def _view_columns(
-    vc: HeatCube, t1: int, width_ms: int, n_cols: int, pstep: float
+    vc: HeatCube | ViewGrid, t1: int, width_ms: int, n_cols: int, pstep: float
 ) -> tuple[int, int] | None:
     """Where a view cube's layer of the window lies, on `width_ms` columns ending at t1: (t0,
     columns), None when the view has no rows in the window. Only its geometry is written
@@ -77,7 +78,7 @@ def _view_columns(
     if width_ms % vc.step_ms or not math.isclose(pstep / vc.pw, round(pstep / vc.pw)):
         return None
     g = width_ms // vc.step_ms
-    i1 = min(vc.long.shape[0], (t1 - vc.t0_ms) // vc.step_ms)
+    i1 = min(vc.hours, (t1 - vc.t0_ms) // vc.step_ms)
     cols = min(n_cols, i1 // g)
     if cols <= 0:
         return None
@@ -86,7 +87,7 @@ def _view_columns(
 
 def heat_window(
     cube: HeatCube,
-    views: dict[str, HeatCube],
+    views: Mapping[str, HeatCube | ViewGrid],
     *,
     key: str,
     label: str,
@@ -185,9 +186,7 @@ def heat_window(
             "xticks": 8 if hours <= 24 * 7 else 10,
         },
     )
-    raster = json.dumps(
-        {"unit": unit, "default": DEFAULT_VIEW, **shared_grid(layers)}, separators=(",", ":")
-    ).replace("</", "<\\/")
+    raster = json_text({"unit": unit, "default": DEFAULT_VIEW, **shared_grid(layers)})
     return HeatWindow(
         key=key,
         label=label,

@@ -141,6 +141,20 @@ def full_layers(raster: dict) -> dict[str, dict]:
     return {k: {**grid, **g} for k, g in raster["layers"].items()}
 
 
+def candle_spans(x_ms: np.ndarray, c: np.ndarray, hours: int, t0: int, t1: int) -> list[dict]:
+    """Where `candles` (the same hours, closes and window) puts its candles, oldest first,
+    each {"x", "x2"} without its prices: all a heatmap window reads of them when the page
+    builds them from the shared hourly OHLC (reports.cards.heatmap, `$candles`), so their
+    prices are not rounded into dicts for nothing."""
+    x_ms = np.asarray(x_ms, dtype=np.int64)
+    sel = (x_ms >= t0) & (x_ms < t1) & np.isfinite(c)
+    if not sel.any():
+        return []
+    width = hours * HOUR_MS
+    group = np.unique((t1 - 1 - x_ms[sel]) // width)[::-1]  # 0 = the candle ending at t1
+    return [{"x": left, "x2": left + width} for left in (t1 - (group + 1) * width).tolist()]
+
+
 def candles(
     x_ms: np.ndarray,
     o: np.ndarray,

@@ -142,7 +142,7 @@ class Template:
         ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
         if numbers:
             ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
-        return json.dumps(ref, separators=(",", ":")).replace("</", "<\\/")
+        return json_text(ref)
 
     def expand(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
         """The whole filled spec (tests, PNG exports): what the page script builds."""
@@ -154,6 +154,30 @@ class Template:
         if "__P_" in out or "__N_" in out:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
         return out
+
+
+class JsonText(str):
+    """JSON text (`json_text`) that keeps the object it was made from (`obj`), so a day
+    document holding it (reports.pages.day.day_data) takes the object, not a parse of the
+    text: the same values (JSON types only: they survive a round trip as they are)."""
+
+    obj: Any
+
+
+def json_text(obj: Any) -> JsonText:
+    """`obj` as compact JSON text, safe inside a page's <script> ("</" escaped)."""
+    text = JsonText(json.dumps(obj, separators=(",", ":")).replace("</", "<\\/"))
+    text.obj = obj
+    return text
+
+
+def json_obj(text: str) -> Any:
+    """The object of JSON text: the one `json_text` made it from, else the text parsed."""
+    obj = getattr(text, "obj", _NONE)
+    return json.loads(text) if obj is _NONE else obj
+
+
+_NONE = object()
 
 
 def text_pattern(name: str, pattern: str) -> str:
@@ -259,8 +283,11 @@ def _dec(arr: np.ndarray) -> Sized | None:
     as whole cents, which then delta-code."""
     if np.array_equal(arr, np.rint(arr)):
         return None
+    first = arr[0]
     for k in range(1, DEC_MAX + 1):
         scale = 10.0**k
+        if np.rint(first * scale) / scale != first:
+            continue  # the first value fails: so does the column (the same operations)
         ints = np.rint(arr * scale)
         if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
             inner = _column_sized(ints.astype(np.int64).tolist(), 1)
@@ -280,6 +307,22 @@ SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_R
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
 _SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+
+
+SIG_MAX_DIGITS = 5  # |m| < 16384: a `$sig` value has at most five significant digits
+
+
+def _too_many_digits(arr: np.ndarray) -> bool:
+    """True when the first non-zero value has more significant digits than any `$sig` value
+    (so `_sig_parts` fails for every width): a value m * 10^e that rounds to it exactly (m
+    and 10^e exact, one correctly rounded operation) makes its shortest repr at most as long
+    as m, so a longer shortest repr rules it out; the costly search is then skipped."""
+    i = int(np.argmax(arr != 0))
+    v = float(arr[i])
+    if v == 0:
+        return False
+    mantissa = repr(abs(v)).split("e")[0].replace(".", "")
+    return len(mantissa.strip("0")) > SIG_MAX_DIGITS
 
 
 def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -342,6 +385,8 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$sig": [width, text]}`: numbers with few significant digits (the map's notionals at
     3, the venue split's at 4), `width` characters each instead of six or seven: every value
     is some m * 10^e exactly, as the page script computes it."""
+    if _too_many_digits(arr):
+        return None
     for width, digits in ((3, 3), (4, 4)):
         half = SIG_M[width] // 2
         parts = _sig_parts(arr, digits, half)
@@ -557,7 +602,15 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
         idx = rank[inverse.reshape(-1)].tolist()
         keys = [plain[i] for i in first[order].tolist()]
         out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
-    elif depth == 0 and n >= 8 and few_values and set(map(type, plain)) <= _SCALAR_TYPES:
+    elif (
+        depth == 0
+        and n >= 8
+        and few_values
+        and set(map(type, plain)) <= _SCALAR_TYPES
+        # distinct values (1 and 1.0 as one) are at most the distinct (type, value) keys
+        # below: too many of them and the dictionary cannot pay, whatever their types
+        and len(set(plain)) * 3 <= n
+    ):
         uniq: dict[Any, int] = {}
         for v in plain:
             uniq.setdefault((type(v), v), len(uniq))
@@ -627,6 +680,21 @@ def compact(value: Any) -> Any:
         if all(list(r) == cols for r in value):
             return {"$cols": [cols, [_column([r[c] for r in value]) for c in cols]]}
     return value
+
+
+def column_rows(columns: dict[str, list[Any]]) -> Any:
+    """Rows given as columns (key -> values, every column as long), as `compact` gives the
+    rows themselves (`{"$cols": ...}`, or the rows when few): a card that computes its rows
+    column by column (the liquidation map's bands) never builds a dict per row."""
+    keys = list(columns)
+    n = len(columns[keys[0]]) if keys else 0
+    if any(len(columns[k]) != n for k in keys):
+        raise ValueError("columns of different lengths")
+    if n >= TABLE_MIN_ROWS:
+        # coded without `_column`'s look-up: bands of a day's map seldom repeat (the same
+        # coding either way, the coding is a function of the values)
+        return {"$cols": [keys, [_column_sized(columns[k], 0, False)[0] for k in keys]]}
+    return [dict(zip(keys, r, strict=True)) for r in zip(*columns.values(), strict=True)]
 
 
 def stacked(rows: list[dict[str, Any]], runs: list[int]) -> dict[str, Any]:

@@ -32,12 +32,12 @@ from reports.charts.history import (
     history_levels_template,
     history_risk_template,
 )
-from reports.charts.spec import code_column
+from reports.charts.spec import code_column, json_obj
 from reports.formats import iso_z
 from reports.heat_tiles import heat_months
 from reports.honesty import AT_RISK_CAVEAT, warmup_note
 from reports.key_levels import LevelRow, levels_of, levels_table, views_of
-from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_rows_of, map_rows_of
+from reports.loaders import HISTORY_DAYS, MartData, PriceHistory, layer_views_of, map_rows_of
 from reports.metrics_table import MetricRow, metrics_table
 from reports.notation import fmt_price, ok
 from reports.pages.common import SiteInfo, render
@@ -303,8 +303,8 @@ def day_context(
         else:
             cache[span_key] = load_realized_span(conn, symbol, start, d)
     realized_span = cache[span_key]
-    layer_rows = layer_rows_of(conn, data, d)
-    views = views_of(scen, layer_rows)  # the level lines follow the model/leverage switch
+    layer_views = layer_views_of(conn, data, d)
+    views = views_of(scen, layer_views)  # the level lines follow the model/leverage switch
     heat = heat_card(
         history,
         cur,
@@ -316,7 +316,7 @@ def day_context(
         _param(data, cur.get("params_hash"), "heatmap_range_pct"),
     )
     map_rows = map_rows_of(conn, data, d)
-    map_card = liq_map_card(map_rows, cur, symbol, d, layer_rows, views, data.venue)
+    map_card = liq_map_card(map_rows, cur, symbol, d, layer_views, views, data.venue)
     daily = data.daily_rows(d)
     oi, funding = daily_cards(daily, symbol, d, data.venue)
     shown_moves = day_moves(data, d)
@@ -418,18 +418,18 @@ def day_data(ctx: DayContext, symbol: str, synthetic: bool, first_day: date) -> 
     heatmap window's raster description, by element id."""
     charts: dict[str, object] = {}
     for c in [*([ctx.venue_risk] if ctx.venue_risk else []), *ctx.charts]:
-        charts[c.id] = json.loads(c.spec)
+        charts[c.id] = json_obj(c.spec)
         if c.split is not None:
-            charts[c.split.id] = json.loads(c.split.spec)
+            charts[c.split.id] = json_obj(c.split.spec)
     if ctx.realized is not None:
         if ctx.realized.totals_spec:
-            charts["realized-totals"] = json.loads(ctx.realized.totals_spec)
+            charts["realized-totals"] = json_obj(ctx.realized.totals_spec)
         if ctx.realized.hourly_spec:
-            charts["realized-hourly"] = json.loads(ctx.realized.hourly_spec)
+            charts["realized-hourly"] = json_obj(ctx.realized.hourly_spec)
     heat = {}
     if ctx.heat is not None:
         for t in ctx.heat.windows:
-            heat[t.id] = {"spec": json.loads(t.w.spec), "raster": json.loads(t.w.raster)}
+            heat[t.id] = {"spec": json_obj(t.w.spec), "raster": json_obj(t.w.raster)}
     return datafiles.envelope(
         "day",
         symbol,
