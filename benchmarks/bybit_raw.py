@@ -4,13 +4,16 @@ into raw.* with venue 'bybit', then the same window again (every day from the ca
 Prints measured figures.
 
     .venv/bin/python benchmarks/bybit_raw.py [--days 365] [--symbols BTCUSDT,ETHUSDT,SOLUSDT]
-        [--venues binance,bybit] [--no-rerun]
+        [--venues binance,bybit] [--no-rerun] [--pages]
 
 Everything happens in a temp dir; Binance is not loaded (benchmarks/ingest.py times it)
 unless `--venues binance,bybit` (the demo's whole raw layer, synthetic archive generation
 included, as the pipeline's raw assets run it without Dagster; on a window of 32 days or more
 Bybit's days are fetched ahead by a child process while Binance loads, unless
 LIQMAP_FETCH_AHEAD_MIN_DAYS=0: transforms.raw.fetch_ahead). `--no-rerun`: the first pass only.
+`--pages`: only the fake server's page formatting, its bodies (transforms.raw.rest.json_columns)
+against the reference `envelope(*_result())`, in CPU microseconds per full page, and what a
+demo year's pages cost at that rate.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -64,6 +69,62 @@ def run(settings: Settings, start: date, end: date) -> dict[str, float]:
     return seconds
 
 
+def time_pages() -> None:
+    """CPU per page of the fake Bybit's bodies and of the reference encoding (best of 5)."""
+    from transforms.raw.venues.bybit import responses
+    from transforms.raw.venues.bybit.market import generate_market
+
+    market = generate_market("BTCUSDT", START, 2, seed=3)
+    oi = np.column_stack([market.open_interest[:200], market.open_interest[:200, 1] * 0.4])
+    bars, marks, funding = (
+        market.klines[:1000][::-1],
+        market.mark_klines[:1000][::-1],
+        market.funding,
+    )
+    cases = {  # per day of a symbol: 2 kline pages, 2 mark pages, 2 OI pages, 1 funding page
+        "kline (1000 bars)": (
+            2, lambda: responses.kline_body("BTCUSDT", bars, 1),
+            lambda: responses.envelope(responses.kline_result("BTCUSDT", bars), time_ms=1),
+        ),
+        "mark kline (1000)": (
+            2, lambda: responses.mark_kline_body("BTCUSDT", marks, 1),
+            lambda: responses.envelope(responses.mark_kline_result("BTCUSDT", marks), time_ms=1),
+        ),
+        "open interest (200)": (
+            2, lambda: responses.open_interest_body("BTCUSDT", oi, "", 1),
+            lambda: responses.envelope(
+                responses.open_interest_result("BTCUSDT", oi, ""), time_ms=1
+            ),
+        ),
+        "funding (3)": (
+            1, lambda: responses.funding_body("BTCUSDT", funding, 1),
+            lambda: responses.envelope(responses.funding_result("BTCUSDT", funding), time_ms=1),
+        ),
+    }  # fmt: skip
+
+    def best(fn) -> float:
+        runs = []
+        for _ in range(5):
+            t = time.process_time()
+            for _ in range(20):
+                fn()
+            runs.append((time.process_time() - t) / 20)
+        return min(runs)
+
+    year = {"body": 0.0, "reference": 0.0}
+    print("fake Bybit page formatting, CPU per page (best of 5 x 20)")
+    for name, (per_day, body, reference) in cases.items():
+        assert body() == reference()
+        b, r = best(body), best(reference)
+        year["body"] += b * per_day * 365 * 3
+        year["reference"] += r * per_day * 365 * 3
+        print(f"  {name:20s} body {b * 1e6:7.0f} us   reference {r * 1e6:7.0f} us   x{r / b:.1f}")
+    print(
+        f"  a demo year's pages (3 symbols): body {year['body']:.1f} s, reference "
+        f"{year['reference']:.1f} s of CPU; load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=365)
@@ -72,7 +133,11 @@ def main() -> None:
         "--venues", default="bybit", help="binance,bybit: the demo's whole raw layer"
     )
     parser.add_argument("--no-rerun", action="store_true", help="the first pass only")
+    parser.add_argument("--pages", action="store_true", help="the fake server's formatting only")
     args = parser.parse_args()
+    if args.pages:
+        time_pages()
+        return
     symbols = tuple(args.symbols.split(","))
     end = START + timedelta(days=args.days)
     with tempfile.TemporaryDirectory(prefix="liqmap-bench-bybit-") as tmp:

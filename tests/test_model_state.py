@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -22,6 +23,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.marts import parallel
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
@@ -144,6 +146,45 @@ def test_a_range_written_in_chunks_equals_the_chain(chained, tmp_path, monkeypat
     kept = ranged.execute("SELECT DISTINCT day FROM mart.model_state ORDER BY day").fetchall()
     assert [r[0] for r in kept] == [_day(DAYS - 2)]
     _assert_same_states(ranged, conn, _day(DAYS - 2), [_day(DAYS - 1)])
+
+
+class _Segment:
+    """A segment's stand-in for the writer: its number and one market's mart of one row."""
+
+    def __init__(self, seg: int):
+        self.seg = seg
+        rows = {"liq_map": pd.DataFrame({"x": [seg]})}
+        self.markets = {"binance": SimpleNamespace(by_mart=lambda: rows)}
+
+
+def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_path, monkeypatch):
+    """Segments share a write transaction up to a budget of mart rows (a commit rewrites
+    each mart table's last row group): a write failing midway rolls its transaction back,
+    the segments before it in that transaction with it (the next run models them again
+    from the states committed before); segments written whole are committed when the run
+    ends on another error (a worker's), and the connection is left outside a transaction."""
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    conn.execute("CREATE TABLE t (job INTEGER, seg INTEGER)")
+
+    def replace(conn, job, batch):  # the segment's rows; segment -1 fails after writing
+        conn.execute("INSERT INTO t VALUES ($job, $seg)", {"job": job, "seg": batch.seg})
+        if batch.seg < 0:
+            raise duckdb.ConstraintException("write failed midway")
+
+    monkeypatch.setattr(parallel, "replace_batch", replace)
+    writes = parallel._Writes(conn, rows_per_commit=2)
+    for seg in (0, 1, 2):  # 0 and 1 share a transaction, committed when 2 would overflow it
+        writes.write(1, _Segment(seg))
+    with pytest.raises(duckdb.ConstraintException):
+        writes.write(1, _Segment(-1))
+    writes.close()
+    assert conn.execute("SELECT * FROM t ORDER BY seg").fetchall() == [(1, 0), (1, 1)]
+    writes.write(2, _Segment(0))  # whole, then the run fails elsewhere: kept
+    writes.close()
+    conn.execute("BEGIN TRANSACTION")  # none left open
+    conn.execute("COMMIT")
+    assert conn.execute("SELECT count(*) FROM t WHERE job = 2").fetchall() == [(1,)]
+    conn.close()
 
 
 def _assert_same_states(got_conn, want_conn, day: date, later: list[date]) -> None:

@@ -1,9 +1,11 @@
 """The raw layer's bulk paths give exactly what the row-by-row reference gives.
 
-Bybit: the fake server's column-at-a-time number formatting (`nums`) writes the same strings
-as `num`; `columns_of_day` (numpy, page by page) yields the same rows and raises the same
-first error as `rows_of_day` (row by row); `replace_days` (one Arrow table per batch) stores
-the rows the reference parse gives. Binance: see the archive tests at the end of this file.
+Bybit: the fake server's column-at-a-time number formatting (`nums`, and the bodies written by
+transforms.raw.rest.json_columns) writes the same strings and bytes as `num` and the reference
+`envelope(*_result(...))`; `columns_of_day` (numpy, page by page) yields the same rows and
+raises the same first error as `rows_of_day` (row by row); `replace_days` (one Arrow table per
+batch) stores the rows the reference parse gives. Binance: see the archive tests at the end
+of this file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 from transforms.db import apply_schema
+from transforms.raw.rest import json_columns
 from transforms.raw.rest.day_cache import Page
 from transforms.raw.venues.bybit import BybitClient, BybitFormatError, BybitSource, responses
 from transforms.raw.venues.bybit.datasets import (
@@ -65,6 +68,137 @@ def test_nums_writes_what_num_writes(market, decimals: int) -> None:
     values = np.concatenate([market.klines[:, 1:].ravel(), market.funding[:, 1], EDGES])
     values = np.concatenate([values, -values, values * 1e-3, values * 1e3])
     assert responses.nums(values, decimals) == [responses.num(v, decimals) for v in values]
+
+
+@pytest.mark.parametrize("decimals", [1, 2, 3, 4, 6, 8])
+def test_json_columns_write_what_the_f_strings_write(market, decimals: int) -> None:
+    """`fixed` (trimmed as `num`, or the plain f-string) and `integers`, a column and a table
+    at a time, against the per-number formatting; values it does not write give None."""
+    rng = np.random.default_rng(decimals)
+    values = np.concatenate([market.klines[:, 1:].ravel(), market.funding[:, 1], EDGES])
+    values = np.concatenate([values, -values, values * 1e-3, rng.normal(0, 10, 3000)])
+    values = np.concatenate([values, np.round(rng.normal(0, 100, 3000), decimals + 1)])
+    values = values[np.abs(values) * 10.0**decimals < 2.0**53]
+
+    def texts(column: json_columns.Numbers | None) -> list:
+        assert column is not None
+        n = len(column.whole)
+        return json.loads(b"[" + json_columns.rows([b'"', column, b'"'], n) + b"]")
+
+    assert texts(json_columns.fixed(values, decimals)) == [
+        responses.num(v, decimals) for v in values
+    ]
+    assert texts(json_columns.fixed(values, decimals, trim=False)) == [
+        f"{v:.{decimals}f}" for v in values
+    ]
+    table = values[: len(values) // 2 * 2].reshape(-1, 2)
+    got = json_columns.fixed(table, (decimals, 2), separator=b'","')
+    want = [[responses.num(a, decimals), responses.num(b, 2)] for a, b in table]
+    assert json.loads(b"[" + json_columns.rows([b'["', got, b'"]'], len(table)) + b"]") == want
+    stamps = np.concatenate([market.klines[:, 0], [0.0, -1.0, 1.9, -2.7, 2.0**53 - 1]])
+    assert texts(json_columns.integers(stamps)) == [str(int(t)) for t in stamps]
+    present = np.arange(len(values)) % 3 != 0
+    sparse = json_columns.fixed(np.where(present, values, np.nan), decimals, where=present)
+    written = json_columns.rows([json_columns.literal(b'"', present), sparse, b'"'], len(values))
+    assert written.decode().split(",") == [
+        f'"{responses.num(v, decimals)}"' if p else '"'
+        for v, p in zip(values, present, strict=True)
+    ]
+    for bad in ([np.nan], [np.inf], [2.0**53 / 10**decimals]):
+        assert json_columns.fixed(np.array(bad), decimals) is None
+    assert json_columns.integers(np.array([2.0**53])) is None
+
+
+def _pages_to_compare(market) -> list[tuple[str, np.ndarray]]:
+    """Pages as the fake server cuts them: full, partial, last, empty, and pages of the edge
+    values (ties, -0, tiny, large, not finite: the last go to the reference path)."""
+    edges = np.array(EDGES + [np.nan, np.inf, 1e12, -1e-12, 0.0049999999999999])
+    rng = np.random.default_rng(1)
+    tricky = rng.choice(edges, size=(2000, 7))
+    tricky[:, 0] = market.klines[: len(tricky), 0]
+    finite = tricky[np.isfinite(tricky).all(axis=1) & (np.abs(tricky[:, 1:]) < 1e9).all(axis=1)]
+    assert len(finite) >= responses.SMALL_PAGE  # written a column at a time
+    pages = []
+    for name in ("klines", "mark_klines", "open_interest", "funding"):
+        arr = getattr(market, name)
+        width = arr.shape[1]
+        pages += [
+            (name, arr[:1000][::-1]),
+            (name, arr[-7:][::-1]),
+            (name, arr[:0]),
+            (name, tricky[:, :width]),
+            (name, finite[:, :width]),
+            (name, -finite[:, :width]),
+        ]
+    oi = market.open_interest[:50][::-1]
+    oi = np.column_stack([oi[:, :2], oi[:, 1] * 0.37])
+    oi[::3, 2] = np.nan  # a point without singleOpenInterest
+    oi[1, 2] = np.inf
+    pages += [("open_interest", oi), ("open_interest", oi[:, :2]), ("open_interest", oi[:0, :2])]
+    return pages
+
+
+def test_bodies_are_the_reference_envelopes(market) -> None:
+    """What the fake server answers (`*_body`) is byte for byte `envelope(*_result(...))`."""
+    t = int(market.klines[-1, 0]) + 60_000
+    checked = 0
+    for name, page in _pages_to_compare(market):
+        if name == "klines":
+            got = responses.kline_body(SYMBOL, page, t)
+            want = responses.envelope(responses.kline_result(SYMBOL, page), time_ms=t)
+        elif name == "mark_klines":
+            got = responses.mark_kline_body(SYMBOL, page[:, :5], t)
+            want = responses.envelope(responses.mark_kline_result(SYMBOL, page[:, :5]), time_ms=t)
+        elif name == "funding":
+            got = responses.funding_body(SYMBOL, page[:, :2], t)
+            want = responses.envelope(responses.funding_result(SYMBOL, page[:, :2]), time_ms=t)
+        else:
+            for cursor in ("", "lastid%3D200%26lasttime%3D1790000000"):
+                got = responses.open_interest_body(SYMBOL, page, cursor, t)
+                result = responses.open_interest_result(SYMBOL, page, cursor)
+                assert got == responses.envelope(result, time_ms=t), (name, cursor, page[:3])
+            continue
+        assert got == want, (name, page[:3])
+        checked += 1
+    assert checked >= 18
+
+
+def test_server_answers_are_the_reference_envelopes(server, market) -> None:
+    """Requests as the client pages a day (windows, cursors, the last page, nothing in range,
+    a bad parameter): the answers are the reference's bytes."""
+    base = {"category": "linear", "symbol": SYMBOL}
+    first, t = int(market.klines[0, 0]), server.clock_ms()
+    window = {"interval": "1", "start": str(first), "end": str(first + 59_999_999)}
+    got = server.respond("GET", "/v5/market/kline", {**base, **window, "limit": "1000"})
+    want = responses.kline_result(SYMBOL, market.klines[:1000][::-1])
+    assert got == (200, responses.envelope(want, time_ms=t))
+    got = server.respond("GET", "/v5/market/mark-price-kline", {**base, **window, "limit": "7"})
+    want = responses.mark_kline_result(SYMBOL, market.mark_klines[:1000][::-1][:7])
+    assert got == (200, responses.envelope(want, time_ms=t))
+    late = {"interval": "1", "start": str(t + 10**9), "end": str(t + 2 * 10**9)}
+    got = server.respond("GET", "/v5/market/kline", {**base, **late})
+    assert got == (200, responses.envelope(responses.kline_result(SYMBOL, []), time_ms=t))
+    oi = {**base, "intervalTime": "5min", "limit": "200"}
+    points = market.open_interest[::-1]
+    cursor, offset = "", 0
+    while True:
+        params = {**oi, "cursor": cursor.replace("%3D", "=").replace("%26", "&")} if cursor else oi
+        status, body = server.respond("GET", "/v5/market/open-interest", params)
+        page = points[offset : offset + 200]
+        cursor = json.loads(body)["result"]["nextPageCursor"]
+        assert body == responses.envelope(
+            responses.open_interest_result(SYMBOL, page, cursor), time_ms=t
+        )
+        offset += 200
+        if not cursor:
+            break
+    assert offset >= len(points) > 200  # the last page was among them
+    funding = {**base, "endTime": str(t), "limit": "200"}
+    got = server.respond("GET", "/v5/market/funding/history", funding)
+    want = responses.funding_result(SYMBOL, market.funding[::-1][:200])
+    assert got == (200, responses.envelope(want, time_ms=t))
+    got = server.respond("GET", "/v5/market/kline", {**base, "interval": "5"})
+    assert got == (200, responses.error_body(10001, json.loads(got[1])["retMsg"], t))
 
 
 def test_results_are_the_row_by_row_strings(market) -> None:
@@ -396,7 +530,8 @@ def test_stale_temps_listed_once_remove_what_remove_stale_temps_removes(tmp_path
 
 
 def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
-    """Each log line is an event in Dagster's event log: a raw loop logs a few, not monthly."""
+    """Each log line is an event in Dagster's event log: a raw loop logs a few, not monthly,
+    and a one-file loop none."""
     from transforms.progress import Progress
     from transforms.raw.results import progress_every
 
@@ -404,13 +539,14 @@ def test_a_years_fetch_loop_writes_four_progress_lines_not_thirteen() -> None:
         def info(self, msg: str) -> None:
             self.append(msg)
 
-    for total, want in ((365, 4), (31, 2), (7, 1)):
+    for total, want in ((365, 4), (31, 2), (7, 1), (1, 0)):
         lines = Lines()
         progress = Progress(lines, "klines_1m BTCUSDT fetch", total, every=progress_every(total))
         for _ in range(total):
             progress.step()
         assert len(lines) == want
-        assert lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
+        # a daily run's one file per symbol: the raw step's own line names files and rows
+        assert not want or lines[-1].startswith(f"klines_1m BTCUSDT fetch: {total}/{total} files")
 
 
 def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:

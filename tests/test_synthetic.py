@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings, read_member
 
+from transforms.raw import fetch_ahead
 from transforms.raw.synthetic import (
     MANIFEST_NAME,
     archive,
@@ -126,6 +130,42 @@ def test_ensure_mirror_extends_a_grown_window_to_the_files_of_a_fresh_one(tmp_pa
     assert ensure_mirror(root, SYMBOL, D0, later, SEED + 1) is True
     assert _digests(root).keys() == _digests(fresh).keys()
     assert not set(_digests(root).values()) & set(_digests(fresh).values())
+
+
+def test_ensure_mirror_in_two_places_at_once_writes_the_files_of_one(tmp_path):
+    """The fetch-ahead child generates later symbols' mirrors while the run's process asks
+    for them (transforms.raw.fetch_ahead.mirrors_ahead): the symbol's lock lets one write
+    and the other find it written. Two threads stand for the two processes (a lock taken
+    through another open of the lock file excludes either)."""
+    root = tmp_path / "syn"
+    start = threading.Barrier(2)
+
+    def ensure() -> bool:
+        start.wait()
+        return ensure_mirror(root, SYMBOL, D0, D1, SEED)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(lambda _: ensure(), range(2)))
+    assert results == [False, True]
+    assert _digests(root) == _digests(generate_mirror(tmp_path / "fresh", SYMBOL, D0, D1, SEED))
+
+
+def test_the_fetch_ahead_child_generates_the_later_symbols_mirrors(tmp_path):
+    """What the child is asked to generate (the later symbols, the last first, only for the
+    synthetic Binance mirror loaded by the run's process) and what it writes: the files a
+    generation in the run's process writes."""
+    settings = make_settings(
+        tmp_path, symbols=(SYMBOL, "ETHUSDT", "SOLUSDT"), venues=("binance", "bybit")
+    )
+    assert fetch_ahead.mirrors_ahead(settings) == ("SOLUSDT", "ETHUSDT")
+    assert fetch_ahead.mirrors_ahead(replace(settings, venues=("bybit", "binance"))) == ()
+    assert fetch_ahead.mirrors_ahead(replace(settings, source="mirror")) == ()
+    one = replace(settings, symbols=("ETHUSDT",), start_date=D0, end_date=D1)
+    request = fetch_ahead.Request("bybit", one, "klines_1m", D0, D1, {}, ("ETHUSDT",))
+    fetch_ahead._generate_mirrors(request)
+    fresh = generate_mirror(tmp_path / "fresh", "ETHUSDT", D0, D1, SEED)
+    assert _digests(one.synthetic_dir) == _digests(fresh)
+    assert ensure_mirror(one.synthetic_dir, "ETHUSDT", D0, D1, SEED) is False  # found written
 
 
 def test_synthetic_source_generates_once_and_serves_verified_files(tmp_path):

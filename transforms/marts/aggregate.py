@@ -201,8 +201,9 @@ def _daily(
         present = by_day["venue"].apply(lambda v: [x for x in venues if x in set(v)])
         present = present.reindex(day_dates)
         sums = by_day[list(ADDITIVE_COLUMNS)].sum(min_count=1).reindex(day_dates)
-        ref_rows = rows[rows["venue"] == ref.venue].set_index("day")
-        first = by_day.first().reindex(day_dates)
+        ref_rows = rows.loc[rows["venue"] == ref.venue, ["day", "mark_price"]].set_index("day")
+        # only the columns read below (a first() of every column costs more than the rest)
+        first = by_day[["symbol", "mark_price", "params_hash"]].first().reindex(day_dates)
         spots = day_spots.reindex(day_dates)
         # columns collected as arrays, one DataFrame at the end (column inserts were slow)
         out: dict[str, object] = {"symbol": first["symbol"].to_numpy(), "day": day_dates}
@@ -254,9 +255,10 @@ def _daily(
 def _history_notes(rows: pd.DataFrame, venues: Sequence[str]) -> pd.Series:
     """Day -> the venues' history notes ('bybit: history incomplete: … missing'; '; '-joined
     in configured order)."""
-    notes = rows[rows["history_incomplete"].fillna("") != ""]
-    if notes.empty:
+    noted = rows["history_incomplete"].fillna("") != ""
+    if not noted.any():
         return pd.Series(dtype=object)
+    notes = rows.loc[noted, ["day", "venue", "history_incomplete"]]
     order = {v: i for i, v in enumerate(venues)}
     notes = notes.assign(_o=notes["venue"].map(order)).sort_values(["day", "_o"], kind="stable")
     text = notes["venue"] + ": " + notes["history_incomplete"]

@@ -362,9 +362,10 @@ def build_market(
     day_first = np.searchsorted(b.ts, t_days, side="left")
     mark_range = day_mark_range(b, t_days)
     parts = []
+    orders: dict = {}  # the scenarios' cohorts by LP, sorted once (metrics._lp_order)
     for sc in [s for s in names if s in scenarios]:
         run = runs[sc]
-        risk = risk_metrics(run, t_last, spots, grids[sc])
+        risk = risk_metrics(run, t_last, spots, grids[sc], orders=orders)
         # every column as an array, one DataFrame at the end (column-wise inserts dominated)
         cols: dict[str, object] = {
             "symbol": symbol,

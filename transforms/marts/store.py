@@ -89,8 +89,10 @@ def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """A mart frame as the Arrow table `_insert` writes as is (its `day` as a timestamp, see
     `_scannable`): columnar buffers, so a frame sent between processes costs a copy to load
-    (a pickled frame of `datetime.date` objects costs more to load than to write)."""
-    return pa.Table.from_pandas(_scannable(frame), preserve_index=False)
+    (a pickled frame of `datetime.date` objects costs more to load than to write). One
+    thread: its columns are converted at once by pyarrow's pool otherwise, whose hand-offs
+    cost more than the copies on a machine whose cores the model already keeps busy."""
+    return pa.Table.from_pandas(_scannable(frame), preserve_index=False, nthreads=1)
 
 
 def _rows(frame: pd.DataFrame | pa.Table) -> int:

@@ -495,6 +495,15 @@ def model_batches(plan: _Plan) -> Iterator[_Batch]:
 
 def write_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch) -> None:
     """A segment's marts of every market and their states at its end: one transaction."""
+    with transaction(conn):
+        replace_batch(conn, job, batch)
+    release_memory(conn)  # the next chunk's model does not stand on this one's garbage
+
+
+def replace_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch) -> None:
+    """`write_batch` without its transaction: the caller's holds it (several segments may
+    share one, transforms.marts.parallel: a commit costs a rewrite of each table's last
+    row group)."""
     plan, update, hashes, tiers = job.plan, job.update, job.hashes, job.tiers
     symbol = plan.symbol
     state_frames = [
@@ -505,15 +514,12 @@ def write_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch) -
         )
         for venue, day, state in batch.states
     ]
-    with transaction(conn):
-        update.add(
-            replace_markets(
-                conn, batch.markets, symbol, batch.start, batch.end, batch.reference, batch.written
-            )
+    update.add(
+        replace_markets(
+            conn, batch.markets, symbol, batch.start, batch.end, batch.reference, batch.written
         )
-        if state_frames:
-            rows = pd.concat(state_frames, ignore_index=True)
-            update.add({"model_state": replace_state(conn, rows)})
-        failpoint("state-write")
-    del state_frames
-    release_memory(conn)  # the next chunk's model does not stand on this one's garbage
+    )
+    if state_frames:
+        rows = pd.concat(state_frames, ignore_index=True)
+        update.add({"model_state": replace_state(conn, rows)})
+    failpoint("state-write")

@@ -85,9 +85,8 @@ class _Side:
     closing: bool  # False when F stays 1 (closing "never"): sizes are n0, no exp needed
 
     @classmethod
-    def of(cls, run: ModelRun, sign: int, snaps: np.ndarray) -> _Side:
-        idx = np.flatnonzero(run.side == sign)
-        order = idx[np.argsort(run.lp[idx], kind="stable")]
+    def of(cls, run: ModelRun, sign: int, snaps: np.ndarray, orders: dict | None = None) -> _Side:
+        order = _lp_order(run, sign, orders)
         # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
         # is much cheaper than a search per cohort.
         row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
@@ -107,6 +106,22 @@ class _Side:
             log_f_snap=run.log_f[snaps],
             closing=bool(np.any(run.log_f)),
         )
+
+
+def _lp_order(run: ModelRun, sign: int, orders: dict | None) -> np.ndarray:
+    """The side's cohorts in ascending-LP order (stable). `orders` (sign -> (side, lp,
+    order)) carries it between the runs of one market's scenarios: they share their cohorts'
+    sides and LPs (only sizes and closing differ), so a run whose arrays are equal to the
+    stored ones takes the stored order instead of sorting again."""
+    if orders is not None and sign in orders:
+        side, lp, order = orders[sign]
+        if np.array_equal(side, run.side) and np.array_equal(lp, run.lp):
+            return order
+    idx = np.flatnonzero(run.side == sign)
+    order = idx[np.argsort(run.lp[idx], kind="stable")]
+    if orders is not None:
+        orders[sign] = (run.side, run.lp, order)
+    return order
 
 
 @dataclass
@@ -296,11 +311,13 @@ def risk_metrics(
     spots: np.ndarray,
     grid: Grid | None = None,
     bands: dict[str, float] | None = None,
+    orders: dict | None = None,
 ) -> pd.DataFrame:
     """One row per snapshot bar: at-risk totals, near-spot bands (NEAR_BANDS; `bands` only
     overrides their widths, for tests), imbalances (shorts per long: whole map and within
     each RATIO_BANDS window), squeeze ceiling / flush floor (both sides, never one picked by
-    weight), peak clusters. `spots[i]` is the reference price (the day's last close)."""
+    weight), peak clusters. `spots[i]` is the reference price (the day's last close).
+    `orders`: a dict shared by the calls for one market's scenarios (see `_lp_order`)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
     if len(snaps) != len(spots):
@@ -315,8 +332,10 @@ def risk_metrics(
     q, widths = run.params.ceiling_quantile, tuple(bands.values())
     # Blocks need ascending snapshots: compute in sorted order, then put rows back.
     order = np.argsort(snaps, kind="stable")
-    lo = _unsort(_long_metrics(_Side.of(run, LONG, snaps[order]), spots[order], q, widths), order)
-    sh = _unsort(_short_metrics(_Side.of(run, -LONG, snaps[order]), spots[order], q, widths), order)
+    longs = _Side.of(run, LONG, snaps[order], orders)
+    shorts = _Side.of(run, -LONG, snaps[order], orders)
+    lo = _unsort(_long_metrics(longs, spots[order], q, widths), order)
+    sh = _unsort(_short_metrics(shorts, spots[order], q, widths), order)
     cols = {"longs_at_risk": lo["total"], "shorts_at_risk": sh["total"]}
     for b, name in enumerate(bands):
         cols[f"longs_at_risk_{name}"] = lo[f"band{b}"]

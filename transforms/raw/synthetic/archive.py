@@ -9,12 +9,15 @@ only extends a mirror whose window grew by days.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import io
 import json
 import shutil
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +46,8 @@ from transforms.raw.venues.binance.datasets import (
 
 GENERATOR_VERSION = 1
 MANIFEST_NAME = "synthetic-manifest-{symbol}.json"
+#: held while a symbol's mirror is checked and written (`_symbol_lock`)
+LOCK_NAME = ".synthetic-{symbol}.lock"
 
 
 def headerless(day: date) -> bool:
@@ -298,6 +303,21 @@ def _extension(found: dict, wanted: dict) -> list[tuple[date, date]] | None:
     return ranges
 
 
+@contextlib.contextmanager
+def _symbol_lock(root: Path, symbol: str) -> Iterator[None]:
+    """An exclusive lock on a symbol's mirror across processes (released when the process
+    ends, however it ends): the fetch-ahead child generates later symbols' mirrors while the
+    run's process generates the first (transforms.raw.fetch_ahead), and a process asking
+    for a mirror being generated waits for it instead of writing the same files."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME.format(symbol=symbol), "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) -> bool:
     """Generate the mirror unless a manifest with the same parameters exists.
 
@@ -305,8 +325,13 @@ def ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) ->
     interrupted generation is redone on the next call. A mirror whose window only moved
     within the simulation's first month, or grew at its end (a daily run's window, one day
     later each day), is extended: only the days it lacks are written, and its manifest
-    records every day it holds."""
+    records every day it holds. Callers in several processes take turns (`_symbol_lock`)."""
     root = Path(root)
+    with _symbol_lock(root, symbol):
+        return _ensure_mirror(root, symbol, start, end, seed)
+
+
+def _ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) -> bool:
     manifest_path = root / MANIFEST_NAME.format(symbol=symbol)
     wanted = _manifest(symbol, start, end, seed)
     try:

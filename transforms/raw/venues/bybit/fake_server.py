@@ -125,7 +125,7 @@ class FakeBybitServer(FakeRestServer):
             raise _ParamError("params error: symbol invalid")
         return self.markets[symbol]
 
-    def _kline(self, params: dict[str, str], mark: bool) -> dict[str, Any]:
+    def _kline(self, params: dict[str, str], mark: bool) -> bytes:
         m = self._market(params)
         if params.get("interval") != "1":
             raise _ParamError("params error: interval invalid (this server holds 1 min bars)")
@@ -133,10 +133,10 @@ class FakeBybitServer(FakeRestServer):
         arr = m.mark_klines if mark else m.klines
         bars = self._window(arr, _int(params, "start"), _int(params, "end"))[:limit]
         if mark:
-            return responses.mark_kline_result(m.symbol, bars)
-        return responses.kline_result(m.symbol, bars)
+            return responses.mark_kline_body(m.symbol, bars, self.clock_ms())
+        return responses.kline_body(m.symbol, bars, self.clock_ms())
 
-    def _open_interest(self, params: dict[str, str]) -> dict[str, Any]:
+    def _open_interest(self, params: dict[str, str]) -> bytes:
         m = self._market(params)
         step = OI_INTERVALS.get(params.get("intervalTime", ""))
         if step != 5:
@@ -149,9 +149,9 @@ class FakeBybitServer(FakeRestServer):
         page = points[offset : offset + limit]
         more = offset + limit < len(points)
         cursor = _encode_cursor(offset + limit, int(page[-1, 0])) if more else ""
-        return responses.open_interest_result(m.symbol, page, cursor)
+        return responses.open_interest_body(m.symbol, page, cursor, self.clock_ms())
 
-    def _funding(self, params: dict[str, str]) -> dict[str, Any]:
+    def _funding(self, params: dict[str, str]) -> bytes:
         m = self._market(params)
         if "startTime" in params and "endTime" not in params:
             raise _ParamError("params error: endTime is required when startTime is set")
@@ -159,14 +159,17 @@ class FakeBybitServer(FakeRestServer):
         if not 1 <= limit <= FUNDING_MAX:
             raise _ParamError("params error: limit must be in [1, 200]")
         points = self._window(m.funding, _int(params, "startTime"), _int(params, "endTime"))[:limit]
-        return responses.funding_result(m.symbol, points)
+        return responses.funding_body(m.symbol, points, self.clock_ms())
 
-    def _risk_limit(self, params: dict[str, str]) -> dict[str, Any]:
+    def _risk_limit(self, params: dict[str, str]) -> bytes:
         m = self._market(params)
-        return responses.risk_limit_result(m.risk_tiers)
+        return responses.envelope(
+            responses.risk_limit_result(m.risk_tiers), time_ms=self.clock_ms()
+        )
 
     def respond(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, bytes]:
-        """Status and body for one request (faults applied by the base class)."""
+        """Status and body for one request (faults applied by the base class); a page's body
+        is written a column at a time (responses: the same bytes as the reference)."""
         routes = {
             "/v5/market/kline": lambda p: self._kline(p, mark=False),
             "/v5/market/mark-price-kline": lambda p: self._kline(p, mark=True),
@@ -177,7 +180,7 @@ class FakeBybitServer(FakeRestServer):
         if path not in routes:
             return 404, b'{"retCode":404,"retMsg":"Not Found"}'
         try:
-            return 200, responses.envelope(routes[path](params), time_ms=self.clock_ms())
+            return 200, routes[path](params)
         except _ParamError as exc:
             return 200, self.error_body(10001, str(exc))
 
