@@ -319,6 +319,7 @@ SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_R
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
 _SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+_SIG_PLACES = {w: 64 ** np.arange(w - 1, -1, -1, dtype=np.int64) for w in SIG_M}  # 64^(w-1)...1
 
 
 SIG_MAX_DIGITS = 5  # |m| < 16384: a `$sig` value has at most five significant digits
@@ -409,7 +410,7 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     m, e = parts
     code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
     code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
-    chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
+    chars = code[:, None] // _SIG_PLACES[width] % 64  # most significant digit first
     return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
 
 
