@@ -254,10 +254,10 @@ class PriceHistory:
             self.rounded[nd] = [round(c, nd) for c in self.hour_c.tolist()]
         return self.rounded[nd]
 
-    def closes_between(self, t0: int, t1: int) -> list[dict[str, float]]:
-        """Daily closes, placed at the end of their day, within [t0, t1]."""
+    def closes_between(self, t0: int, t1: int) -> tuple[list[int], list[float]]:
+        """Daily closes, placed at the end of their day, within [t0, t1]: (ends, closes)."""
         i, j = bisect_left(self.daily_x, t0), bisect_right(self.daily_x, t1)
-        return [{"x": x, "c": c} for x, c in zip(self.daily_x[i:j], self.daily_c[i:j], strict=True)]
+        return self.daily_x[i:j], self.daily_c[i:j]
 
 
 def load_price_history(

@@ -120,3 +120,49 @@ def test_a_column_coded_again_is_looked_up_with_the_same_coding() -> None:
     assert first == fresh and again == fresh
     assert fresh[0] != fresh[2]  # ones and trues: equal under ==, coded differently
     assert len(spec._CODED) == len(cols)
+
+
+def _coder_cases() -> list[list]:
+    """Columns like the pages' (a map's views one after another: a repeated price grid,
+    3-digit notionals with runs of zeros, cumulative figures with nulls, view names) and
+    edges (whole floats past 1e15, ints and floats mixed, tiny and negative numbers)."""
+    rng = random.Random(5)
+    grid = [2340.0 + 20 * i for i in range(60)] + [3000.5 + 0.25 * i for i in range(20)]
+    notional = [0.0] * 30 + [float(f"{rng.uniform(1e5, 1e8):.3g}") for _ in range(50)]
+    cum = [None] * 25 + [float(f"{1e9 - 1e7 * i:.3g}") for i in range(55)]
+    cases = [grid * 4, notional * 3, notional[::-1] + notional, cum * 2, [c or 0.0 for c in cum]]
+    cases += [["base/all"] * 40 + ["base/high"] * 40, [rng.choice("abc") for _ in range(60)]]
+    cases += [[rng.choice([1, 2.5, 1e16, 2e15, -0.0, 3]) for _ in range(48)]]
+    cases += [[rng.uniform(-1e-6, 1e-6) for _ in range(40)], [i * 0.1 for i in range(40)]]
+    cases += [[round(rng.uniform(1, 9e4), 2) for _ in range(120)], [7] * 10 + [8] * 30]
+    cases += [[rng.choice([None, 1.5, 2.25, 0]) for _ in range(64)], sorted(grid * 3)]
+    # short columns of few shapes: codings of close lengths, where a bound decides
+    for _ in range(300):
+        n, step, start = rng.randint(16, 40), rng.choice([1, 5, 0.5, 0.25, 20]), rng.randint(0, 99)
+        col = [start + step * i + rng.choice([0, 0, 0, 1, 0.5]) for i in range(n)]
+        shape = rng.randrange(4)
+        if shape == 1:
+            col = col[: n // 2] * 2
+        elif shape == 2:
+            col = [0.0 if rng.random() < 0.4 else float(f"{v * 1e4:.2g}") for v in col]
+        elif shape == 3:
+            col = [v if rng.random() < 0.7 else None for v in col]
+        cases.append(col)
+    return cases
+
+
+def test_pruned_coding_search_equals_trying_every_coding(monkeypatch) -> None:
+    """`_column_sized` tries a coding only when a lower bound of its length leaves it a
+    chance, and gives nested columns a budget: the same coding and length as trying every
+    one (spec.PRUNE off), and the coding gives back the values."""
+    from reports.charts import spec
+
+    cases = _coder_cases()
+    pruned = [spec._column_sized(list(c), 0) for c in cases]
+    monkeypatch.setattr(spec, "PRUNE", False)
+    every = [spec._column_sized(list(c), 0) for c in cases]
+    assert [repr(p) for p in pruned] == [repr(e) for e in every]
+    kinds = {next(iter(c)) for c, _ in pruned if isinstance(c, dict)}
+    assert {"$rep", "$sig", "$nulls", "$rle", "$dec"} <= kinds, kinds
+    for c, (coding, _) in zip(cases, pruned, strict=True):
+        assert decode_column(coding) == _tight_all(c)

@@ -57,3 +57,32 @@ def test_model_heatmap_rows_follow_the_day_window() -> None:
     ref = closes.reindex(heat["ts"]).to_numpy()
     outside_hour = (heat["price_low"] >= ref * 1.03) | (heat["price_high"] <= ref * 0.97)
     assert outside_hour.any()
+
+
+def test_day_close_range_is_each_days_lowest_and_highest_close() -> None:
+    """reports.cards.heatmap.day_close_range (a slice of the hours, each day's run reduced):
+    every UTC day's lowest and highest hourly close in (t0, t1], NaN skipped, a day of
+    NaN only as the infinities, as a look at each day alone gives."""
+    from types import SimpleNamespace
+
+    from reports.cards.heatmap import day_close_range
+
+    hour = 3_600_000
+    x = np.arange(1, 24 * 12) * hour + 1_700_006_400_000  # hour ends, a day boundary at 0
+    c = np.random.default_rng(2).uniform(1, 100, len(x))
+    c[20:60] = np.nan  # a whole day (hours 25 to 48) and parts of its neighbours
+    history = SimpleNamespace(hour_x=x, hour_c=c)
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        t0 = int(x[0] + rng.integers(-5 * hour, 10 * 24 * hour))
+        t1 = t0 + int(rng.integers(0, 6 * 24 * hour))
+        sel = (x > t0) & (x <= t1)
+        day = (x[sel] - 1) // (24 * hour)
+        want_lo, want_hi = [], []
+        for d in np.unique(day):
+            got = c[sel][day == d]
+            got = got[~np.isnan(got)]
+            want_lo.append(got.min() if len(got) else np.inf)
+            want_hi.append(got.max() if len(got) else -np.inf)
+        lo, hi = day_close_range(history, t0, t1)
+        assert lo.tolist() == want_lo and hi.tolist() == want_hi

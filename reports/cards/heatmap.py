@@ -77,21 +77,26 @@ class HeatCard:
 def day_close_range(history: PriceHistory, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
     """Each UTC day's lowest and highest hourly close within [t0, t1] (ms)."""
     x, c = np.asarray(history.hour_x), np.asarray(history.hour_c, dtype=float)
-    sel = (x > t0) & (x <= t1)  # hours ending inside the window
-    if not sel.any():
+    # hours ending inside the window: a slice, the hours in time order (price_line's too)
+    i, j = np.searchsorted(x, t0, "right"), np.searchsorted(x, t1, "right")
+    if i >= j:
         return np.zeros(0), np.zeros(0)
-    day = (x[sel] - 1) // (24 * HOUR_MS)  # an hour's close at its end belongs to its day
-    days, inv = np.unique(day, return_inverse=True)
-    lo, hi = np.full(len(days), np.inf), np.full(len(days), -np.inf)
-    np.fmin.at(lo, inv, c[sel])
-    np.fmax.at(hi, inv, c[sel])
+    day = (x[i:j] - 1) // (24 * HOUR_MS)  # an hour's close at its end belongs to its day
+    starts = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])  # each day's first hour
+    # a day's closes reduced in its run (NaN skipped; all NaN: the infinity, as fmin.at from
+    # an infinity gave)
+    lo = np.fmin(np.fmin.reduceat(c[i:j], starts), np.inf)
+    hi = np.fmax(np.fmax.reduceat(c[i:j], starts), -np.inf)
     return lo, hi
 
 
-def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, float]], str]:
-    """The heatmap's price line within [t0, t1] and what it shows: hourly closes (the
-    close of every n-th hour, aligned to t1, when there are more than MAX_LINE_POINTS),
-    preceded by daily closes where `mart.price_hourly` has no rows yet."""
+def price_line(
+    history: PriceHistory, t0: int, t1: int
+) -> tuple[tuple[list[int], list[float]], str]:
+    """The heatmap's price line within [t0, t1], as its times and closes (in time order:
+    the window picks its points by bisection, reports.charts.heatmap), and what it shows:
+    hourly closes (the close of every n-th hour, aligned to t1, when there are more than
+    MAX_LINE_POINTS), preceded by daily closes where `mart.price_hourly` has no rows yet."""
     x = history.hour_x
     i, j = np.searchsorted(x, t0, "left"), np.searchsorted(x, t1, "right")
     x, idx = x[i:j], np.arange(i, j)
@@ -100,16 +105,17 @@ def price_line(history: PriceHistory, t0: int, t1: int) -> tuple[list[dict[str, 
         group = (t1 - x) // (step * HOUR_MS)
         last = np.r_[group[:-1] != group[1:], True]  # the latest hour of each group
         x, idx = x[last], idx[last]
-    daily = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
+    daily_x, daily_c = history.closes_between(t0, int(x[0]) - 1 if len(x) else t1)
     closes = history.chart_closes()  # every hour's close rounded once, not once per window
-    line = daily + [{"x": a, "c": closes[k]} for a, k in zip(x.tolist(), idx.tolist(), strict=True)]
+    hourly = closes[i:j] if step == 1 else [closes[k] for k in idx.tolist()]
+    line = (daily_x + x.tolist(), daily_c + hourly)
     if not len(x):
         what = "daily close"
     elif step == 1:
         what = "hourly close"
     else:
         what = f"close every {step} hours"
-    if daily and len(x):
+    if daily_x and len(x):
         what += " (daily before hourly prices begin)"
     return line, what
 
@@ -160,7 +166,7 @@ def heat_card(
         start = end - w.hours * HOUR_MS
         covered = start >= first
         closes, line_what = price_line(history, start, end)
-        prices = [c["c"] for c in closes] + [spot]
+        prices = closes[1] + [spot]
         lo, hi = min(prices) * (1 - w.pad), max(prices) * (1 + w.pad)
         clipped = ""
         if range_pct is not None:
@@ -199,7 +205,7 @@ def heat_card(
                 width if bars else None,
                 start,
                 end,
-                hourly_line="daily" not in line_what and bool(closes),
+                hourly_line="daily" not in line_what and bool(closes[0]),
             ),
             marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): marks_ref(
                 day_key, list(views), list(views if lv else base_view), a, b, MARK_FIELDS

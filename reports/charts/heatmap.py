@@ -10,6 +10,7 @@ geometry, legend unit) goes into its own JSON block for the page script.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -95,7 +96,7 @@ def heat_window(
     end_ms: int,
     price_lo: float,
     price_hi: float,
-    price_path: dict[str, list[dict[str, float]]],  # {"candles": [...], "closes": [...]}
+    price_path: dict[str, Any],  # {"candles": [...], "closes": (times, closes) in time order}
     path_ref: dict[str, Any] | None = None,  # how the page rebuilds the path (cards.heatmap)
     marks: Any,  # callable(lo, hi) -> the level marks value (key_levels.marks_ref) of the window
     zone: list[dict[str, Any]],
@@ -142,11 +143,19 @@ def heat_window(
             vt0, cols = got
             layers[name] = raster_geometry(cols, rows, t0=vt0, tstep=width, p0=p0, pstep=pstep)
     unit = f"Mean notional per {fmt_step(pstep)} band"
-    in_window = [p for p in price_path.get("closes", []) if t0 <= p["x"] <= t1]
+    xs, cs = price_path.get("closes", ([], []))
+    i, j = bisect_left(xs, t0), bisect_right(xs, t1)  # the closes in the window
     candles = [c for c in price_path.get("candles", []) if c["x2"] > t0 and c["x"] < t1]
     # every layer on the time axis keeps a row (an empty one would give Vega an infinite
     # extent): a window drawn with candles gets a one-point line, one without a flat candle
-    last = in_window[-1] if in_window else {"x": t1, "c": (p0 + p1) / 2}
+    last = {"x": xs[j - 1], "c": cs[j - 1]} if j > i else {"x": t1, "c": (p0 + p1) / 2}
+    # the page rebuilds a line of hourly closes from the shared hourly OHLC (no rows here)
+    closes_ref = path_ref is not None and "$closes" in path_ref and not candles and j > i
+
+    def line(k: int) -> list[dict[str, float]]:
+        """The closes in the window up to index k, as rows (else the last point)."""
+        return [{"x": xs[m], "c": cs[m]} for m in range(i, k)] or [last]
+
     flat = {"x": last["x"], "x2": last["x"], "o": last["c"], "h": last["c"], "l": last["c"]}
     values: dict[str, Any] = {
         "xformat": "%H:%M" if hours <= 24 else "%d %b" if hours <= 24 * 95 else "%b %Y",
@@ -154,9 +163,9 @@ def heat_window(
         "desc": desc,
         # with candles, the line only covers what comes before them (daily closes where
         # hourly prices have not begun)
-        "closes": ([p for p in in_window if p["x"] <= candles[0]["x"]] or [last])
+        "closes": line(bisect_right(xs, candles[0]["x"], i, j))
         if candles
-        else in_window or [last],
+        else (None if closes_ref else line(j)),
         "candles": candles or [{**flat, "c": last["c"]}],
         "marks": marks(p0, p1),
         "zone": [
@@ -173,7 +182,7 @@ def heat_window(
         # the page rebuilds the long lists from the shared hourly OHLC, cut to the raster
         if "$candles" in path_ref and candles:
             values["candles"] = {**path_ref, "lo": t0, "hi": t1}
-        elif "$closes" in path_ref and not candles and in_window:
+        elif closes_ref:
             values["closes"] = {**path_ref, "lo": t0, "hi": t1}
     template = heatmap_template() if realized else heatmap_quiet_template()
     spec = template.fill(

@@ -264,23 +264,32 @@ def _wrap(key: str, first: Any, first_size: int, second: Sized) -> Sized:
     return {key: [first, second[0]]}, len(key) + 5 + first_size + second[1] + 3
 
 
-def _delta(arr: np.ndarray) -> Sized | None:
+def _delta(arr: np.ndarray, budget: int | None = None) -> Sized | None:
     """`{"$delta": [first, deltas]}` when adding the deltas in order gives back every value
-    exactly (in doubles, as the page script adds them: a running sum, not pairwise)."""
+    exactly (in doubles, as the page script adds them: a running sum, not pairwise); None
+    also when it is `budget` long or longer (`_column_sized`)."""
     deltas = np.diff(arr)
     if not np.array_equal(np.add.accumulate(np.concatenate((arr[:1], deltas))), arr):
         return None
     first = _tight_all([float(arr[0])])[0]
-    return _wrap("$delta", first, _size(first), _column_sized(deltas.tolist(), 2))
+    first_size = _size(first)
+    checked = _checked(deltas)  # as `_numeric` would take their list
+    inner = _column_sized(
+        deltas.tolist() if checked is None else None,
+        2,
+        budget=_less(budget, 14 + first_size),
+        arr=checked,
+    )
+    return None if inner is None else _wrap("$delta", first, first_size, inner)
 
 
 DEC_MAX = 6  # decimals a `$dec` column may scale by
 
 
-def _dec(arr: np.ndarray) -> Sized | None:
+def _dec(arr: np.ndarray, budget: int | None = None) -> Sized | None:
     """`{"$dec": [k, column]}`: whole numbers divided by 10^k give back every value exactly
     (one correctly rounded division in doubles, as the page script does): prices with cents
-    as whole cents, which then delta-code."""
+    as whole cents, which then delta-code. None also when it is `budget` long or longer."""
     if np.array_equal(arr, np.rint(arr)):
         return None
     first = arr[0]
@@ -290,8 +299,11 @@ def _dec(arr: np.ndarray) -> Sized | None:
             continue  # the first value fails: so does the column (the same operations)
         ints = np.rint(arr * scale)
         if np.abs(ints).max() < 2.0**53 and np.array_equal(ints / scale, arr):
-            inner = _column_sized(ints.astype(np.int64).tolist(), 1)
-            return _wrap("$dec", k, len(str(k)), inner)
+            size_k = len(str(k))
+            inner = _column_sized(
+                ints.astype(np.int64).tolist(), 1, budget=_less(budget, 12 + size_k), arr=ints
+            )
+            return None if inner is None else _wrap("$dec", k, size_k, inner)
     return None
 
 
@@ -307,6 +319,7 @@ SIG_RUNS = 2 * SIG_E_BIAS + 1  # exponents -22 ... 22 take the codes below SIG_R
 # rounded operation, the same in numpy, Python and the page script
 SIG_POW10 = np.array([float(f"1e{k}") for k in range(SIG_E_BIAS + 1)])
 _SIG_CHARS = np.frombuffer(SIG_ALPHABET.encode(), dtype=np.uint8)
+_SIG_PLACES = {w: 64 ** np.arange(w - 1, -1, -1, dtype=np.int64) for w in SIG_M}  # 64^(w-1)...1
 
 
 SIG_MAX_DIGITS = 5  # |m| < 16384: a `$sig` value has at most five significant digits
@@ -397,7 +410,7 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     m, e = parts
     code = (e + SIG_E_BIAS) * SIG_M[width] + m.astype(np.int64) + half
     code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
-    chars = np.stack([code // 64**i % 64 for i in range(width - 1, -1, -1)], axis=1)
+    chars = code[:, None] // _SIG_PLACES[width] % 64  # most significant digit first
     return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
 
 
@@ -503,7 +516,53 @@ def _null_runs(values: list[Any]) -> list[int]:
     return out
 
 
-def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> Sized:
+# candidates' places (the order the coder listed them in: the first of equal lengths wins)
+_RLE, _EACH, _SIG, _DELTA, _DEC, _REP, _F64, _ZEROS, _NULLS, _DICT = range(10)
+_NO_BOUND = 1 << 62
+PRUNE = True  # False: every candidate tried (tests compare the two)
+_UNSET: Any = object()
+# 10^1 ... 10^16: a whole number's digits, 1 + how many it reaches
+_DIGIT_STEPS = np.array([float(f"1e{k}") for k in range(1, 17)])
+
+
+def _less(budget: int | None, extra: int) -> int | None:
+    """A nested column's budget: what its wrapper's `extra` characters leave."""
+    return None if budget is None else budget - extra
+
+
+def _checked(arr: np.ndarray) -> np.ndarray | None:
+    """`arr` when `_numeric` takes its values (finite, within 2^53), else None."""
+    if len(arr) and (not np.isfinite(arr).all() or np.abs(arr).max() > 2.0**53):
+        return None
+    return arr
+
+
+def _list(values: list[Any] | None, arr: np.ndarray) -> list[Any]:
+    """A nested column's values: `arr`'s when it was given as its numbers alone."""
+    return arr.tolist() if values is None else values
+
+
+def _plain_floor(arr: np.ndarray) -> tuple[int, bool]:
+    """A lower bound of the JSON length of the values tightened (`_tight_numeric`), and
+    whether it is exact: a whole number under 1e15 is an int, its digits and sign; any
+    other number at least the digits of its whole part, a point and a digit (or 5, as
+    1e+16 or 5e-05) and its sign; and a comma between values, two brackets."""
+    a = np.abs(arr)
+    whole_part = np.trunc(a)
+    whole = whole_part == a
+    digits = 1 + np.searchsorted(_DIGIT_STEPS, whole_part, side="right")
+    big = whole & (a >= 1e15)
+    per = np.where(big, 5, digits + np.where(whole, 0, 2)) + (arr < 0)
+    return int(per.sum()) + len(arr) + 1, not (~whole | big).any()
+
+
+def _column_sized(
+    values: list[Any] | None,
+    depth: int = 0,
+    need_size: bool = True,
+    budget: int | None = None,
+    arr: np.ndarray | None = _UNSET,
+) -> Sized | None:
     """One column, in the shortest of these codings (docs/api.md), each giving back exactly the
     same values: the values; `{"$rle": [[value, count], ...]}` (runs of one value); `{"$seq":
     [first, step, n]}` (an arithmetic sequence); `{"$delta": [first, deltas]}` (running sums);
@@ -520,113 +579,176 @@ def _column_sized(values: list[Any], depth: int = 0, need_size: bool = True) -> 
     up from its parts' (a nested column is encoded once, not again by every coding around it);
     the shortest wins, the plain values among equals, then the first (as `min` by `_size` over
     [plain, *codings] chooses). Without `need_size` the length may be -1 (the plain values, not
-    encoded)."""
-    n = len(values)
+    encoded). A candidate is tried only when a lower bound of its length leaves it a chance
+    to win (the same winner, less work); a nested column gets the `budget` its wrapper must
+    stay under and answers None when it cannot. `arr`: the values as `_numeric` takes them,
+    when the caller has them (then `values` may be None: their list, made when needed)."""
+    if values is None and len(arr) < CODED_MIN_ROWS:
+        values = arr.tolist()  # a nested column given as its numbers alone (`_list`)
+    n = len(values) if values is not None else len(arr)
     if n < CODED_MIN_ROWS:
         plain = _tight_all(values)
         runs = _runs(plain) if n >= 4 else plain
-        if len(runs) * 2 <= n:
-            return {"$rle": runs}, _size(runs) + 9
-        return plain, _size(plain)
-    arr = _numeric(values)
-    uniq_arr = None  # np.unique of arr: (values, first index, inverse)
+        few = len(runs) * 2 <= n
+        small = ({"$rle": runs}, _size(runs) + 9) if few else (plain, _size(plain))
+        return None if budget is not None and small[1] >= budget else small
+    if arr is _UNSET:
+        arr = _numeric(values)
     if arr is not None:
         seq = _seq(arr)
         if seq is not None:
-            return seq, _size(seq)
-        plain = _tight_numeric(values, arr)
+            size = _size(seq)
+            return None if budget is not None and size >= budget else (seq, size)
+        plain = None  # the tightened values, only when needed (`_tight_numeric`)
     else:
         plain = _tight_all(values)
-    out: list[Sized] = []  # the codings other than the plain values
+    # the best coding so far: [coding, size, its place among the candidates]. The shortest
+    # wins, the first among equals (`_RLE` ... `_DICT` is the order); a candidate is tried
+    # only when it may beat it (a lower bound of its length first), so the order the
+    # candidates are tried in changes nothing
+    best: list[Any] = [None, _NO_BOUND, _NO_BOUND]
+
+    def bound(place: int) -> int:
+        """The length a candidate at `place` must stay under to win (and under `budget`)."""
+        if not PRUNE:
+            return _NO_BOUND
+        b = best[1] + (1 if best[2] > place else 0)
+        return b if budget is None else min(b, budget)
+
+    def offer(place: int, cand: Sized | None) -> None:
+        if cand is not None and cand[1] < bound(place) and (cand[1], place) < tuple(best[1:]):
+            best[:] = [cand[0], cand[1], place]
+
+    uniq_arr = None  # np.unique of arr: (values, first index, inverse)
     if arr is not None:
         starts = np.flatnonzero(np.concatenate(([True], arr[1:] != arr[:-1])))
         few_runs = len(starts) * 2 <= n
         if few_runs:
             counts = np.diff(np.append(starts, n)).tolist()
-            rle = [[plain[i], c] for i, c in zip(starts.tolist(), counts, strict=True)]
-            out.append(({"$rle": rle}, _size(rle) + 9))
-        if depth == 0:  # only the outer column may be a dictionary
-            uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
-        few_values = uniq_arr is not None and len(uniq_arr[0]) * 3 <= n
+            heads = _tight_all(
+                arr[starts].tolist() if values is None else [values[i] for i in starts.tolist()]
+            )
+            rle = [[v, c] for v, c in zip(heads, counts, strict=True)]
+            offer(_RLE, ({"$rle": rle}, _size(rle) + 9))
         runs = [[None, c] for c in counts] if few_runs else []
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
         if few_runs:
-            out.append(({"$rle": runs}, _size(runs) + 9))
-        few_values = True
-    if few_runs and depth == 0:
-        k = runs[0][1]
-        if k > 1 and all(c == k for _, c in runs):
-            inner = _column_sized(values[::k], 1)
-            out.append(({"$each": [inner[0], k]}, 5 + 5 + inner[1] + 1 + len(str(k)) + 2))
-    if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
-        sig = _sig(arr)  # numbers with few digits: also when zeros make runs
-        if sig is not None:
-            out.append((sig, _size(sig)))
-    if not few_runs and depth < 2:
-        if arr is not None:
-            delta = _delta(arr)
-            if delta is not None:
-                out.append(delta)
-            if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
-                dec = _dec(arr)
-                if dec is not None:
-                    out.append(dec)
-        if depth == 0:
-            p = _period(plain, arr)
-            if p is not None:
-                inner = _column_sized(values[:p], 1)
-                size = 4 + 5 + inner[1] + 1 + len(str(n // p)) + 2
-                out.append(({"$rep": [inner[0], n // p]}, size))
+            offer(_RLE, ({"$rle": runs}, _size(runs) + 9))
     if arr is not None and depth < 2:
-        out.append(_f64(arr))
+        f64_size = 4 * ((8 * n + 2) // 3) + 10  # base64 of 8n bytes, `_f64`
+        if f64_size < bound(_F64):
+            offer(_F64, _f64(arr))
+    if arr is not None and depth < 2 and not (few_runs and len(starts) * 8 <= n):
+        # numbers with few digits (also when zeros make runs): a code per non-zero value,
+        # one at least for the zeros
+        nonzero = int(np.count_nonzero(arr))
+        if 15 + 3 * (nonzero + (nonzero < n)) < bound(_SIG):
+            sig = _sig(arr)
+            if sig is not None:
+                offer(_SIG, (sig, _size(sig)))
+    if not few_runs and depth == 0:
+        p = _period(values if plain is None else plain, arr)
+        if p is not None:
+            extra = 12 + len(str(n // p))
+            inner = _column_sized(
+                values[:p],
+                1,
+                budget=_less(bound(_REP), extra),
+                arr=_UNSET if arr is None else arr[:p],
+            )
+            if inner is not None:
+                offer(_REP, ({"$rep": [inner[0], n // p]}, extra + inner[1]))
+    if depth == 0:
+        # a dictionary: without few runs its indices are plain (2n + 1 long at least, the
+        # keys 3, the wrapper 13)
+        few_values = arr is None
+        if arr is not None and (few_runs or bound(_DICT) > 2 * n + 17):
+            uniq_arr = np.unique(arr, return_index=True, return_inverse=True)
+            few_values = len(uniq_arr[0]) * 3 <= n
+        if few_values and arr is not None and np.abs(arr).max() < 1e15:
+            # numbers (whole ones written as ints, so one value has one type): the same
+            # dictionary as below, from np.unique in the order of first appearance
+            _, first, inverse = uniq_arr
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            idx_arr = rank[inverse.reshape(-1)]
+            keys = _tight_all([values[i] for i in first[order].tolist()])
+            keys_size = _size(keys)
+            inner = _column_sized(
+                idx_arr.tolist(),
+                2,
+                budget=_less(bound(_DICT), 13 + keys_size),
+                arr=idx_arr.astype(np.float64),
+            )
+            if inner is not None:
+                offer(_DICT, _wrap("$dict", keys, keys_size, inner))
+        elif few_values:
+            plain = _tight_numeric(values, arr) if plain is None else plain
+            # distinct values (1 and 1.0 as one) are at most the distinct (type, value)
+            # keys below: too many of them and the dictionary cannot pay, whatever their
+            # types
+            if set(map(type, plain)) <= _SCALAR_TYPES and len(set(plain)) * 3 <= n:
+                uniq: dict[Any, int] = {}
+                for v in plain:
+                    uniq.setdefault((type(v), v), len(uniq))
+                if len(uniq) * 3 <= n:
+                    idx = [uniq[(type(v), v)] for v in plain]
+                    keys = [v for _, v in uniq]
+                    keys_size = _size(keys)
+                    inner = _column_sized(idx, 2, budget=_less(bound(_DICT), 13 + keys_size))
+                    if inner is not None:
+                        offer(_DICT, _wrap("$dict", keys, keys_size, inner))
+    if not few_runs and depth < 2 and arr is not None:
+        offer(_DELTA, _delta(arr, bound(_DELTA)))
+        if depth <= 1:  # also a repeated block's prices (a map grid with decimals)
+            offer(_DEC, _dec(arr, bound(_DEC)))
     if depth == 0 and arr is not None:
         split = _zero_split(arr)
         if split is not None:
-            runs, held = split
-            inner = _column_sized(held.tolist(), 1)
-            out.append(_wrap("$zeros", runs, _size(runs), inner))
+            zruns, held = split
+            runs_size = _size(zruns)
+            extra = 14 + runs_size
+            inner = _column_sized(None, 1, budget=_less(bound(_ZEROS), extra), arr=held)
+            if inner is not None:
+                offer(_ZEROS, _wrap("$zeros", zruns, runs_size, inner))
     if depth == 0 and arr is None and None in plain:
         held = [v for v in plain if v is not None]
-        if held and _numeric(held) is not None:
-            runs = _null_runs(plain)
-            out.append(_wrap("$nulls", runs, _size(runs), _column_sized(held, 1)))
-    if depth == 0 and few_values and uniq_arr is not None and np.abs(arr).max() < 1e15:
-        # numbers (whole ones written as ints, so one value has one type): the same
-        # dictionary as below, from np.unique in the order of first appearance
-        _, first, inverse = uniq_arr
-        order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        idx = rank[inverse.reshape(-1)].tolist()
-        keys = [plain[i] for i in first[order].tolist()]
-        out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
-    elif (
-        depth == 0
-        and n >= 8
-        and few_values
-        and set(map(type, plain)) <= _SCALAR_TYPES
-        # distinct values (1 and 1.0 as one) are at most the distinct (type, value) keys
-        # below: too many of them and the dictionary cannot pay, whatever their types
-        and len(set(plain)) * 3 <= n
-    ):
-        uniq: dict[Any, int] = {}
-        for v in plain:
-            uniq.setdefault((type(v), v), len(uniq))
-        if len(uniq) * 3 <= n:
-            idx = [uniq[(type(v), v)] for v in plain]
-            keys = [v for _, v in uniq]
-            out.append(_wrap("$dict", keys, _size(keys), _column_sized(idx, 2)))
-    best = min(out, key=lambda c: c[1]) if out else None
+        held_arr = _numeric(held) if held else None
+        if held_arr is not None:
+            nruns = _null_runs(plain)
+            runs_size = _size(nruns)
+            inner = _column_sized(
+                held, 1, budget=_less(bound(_NULLS), 14 + runs_size), arr=held_arr
+            )
+            if inner is not None:
+                offer(_NULLS, _wrap("$nulls", nruns, runs_size, inner))
+    if few_runs and depth == 0:
+        k = runs[0][1]
+        if k > 1 and all(c == k for _, c in runs):
+            extra = 13 + len(str(k))
+            inner = _column_sized(values[::k], 1, budget=_less(bound(_EACH), extra))
+            if inner is not None:
+                offer(_EACH, ({"$each": [inner[0], k]}, extra + inner[1]))
+    has_best = best[0] is not None
     # the plain values' JSON is at least 2n + 1 long (a character per value and per comma,
     # two brackets): a shorter coding wins without encoding them
-    if best is not None and best[1] < 2 * n + 1:
-        return best
-    if best is None and not need_size:
-        return plain, -1
-    mine = (plain, _size(plain))
-    return best if best is not None and best[1] < mine[1] else mine
+    if has_best and best[1] < 2 * n + 1:
+        return best[0], best[1]
+    if not has_best and not need_size and budget is None:
+        return (_tight_numeric(_list(values, arr), arr) if plain is None else plain), -1
+    if arr is not None:
+        floor, exact = _plain_floor(arr)
+        if has_best and best[1] < floor:
+            return best[0], best[1]
+        if budget is not None and floor >= budget and not has_best:
+            return None
+    plain = _tight_numeric(_list(values, arr), arr) if plain is None else plain
+    mine = (plain, floor if arr is not None and exact else _size(plain))
+    out = (best[0], best[1]) if has_best and best[1] < mine[1] else mine
+    return None if budget is not None and out[1] >= budget else out
 
 
 # The codings of the columns coded last, by the `repr` of their values (it tells 1 from 1.0
