@@ -187,6 +187,29 @@ def advance(
         if h not in by_hash:
             by_hash[h] = run_model(b, p, brackets, state.carries.get(sc))
         runs[sc] = by_hash[h]
+    return _step(state, b, runs, params)
+
+
+def state_at(
+    state: MarketState, step: MarketStep, params: ModelParams, k: int
+) -> tuple[MarketState, MarketStep]:
+    """What `advance(state, step.bars.head(k), ...)` gives, `step` being `advance(state,
+    bars, ...)`: the state at the end of the step's bar k - 1 (and the step up to it), taken
+    from the step's runs (`ModelRun.head`) instead of running the model again. Bit for bit
+    the same (tests/test_model_state.py)."""
+    heads: dict[int, ModelRun] = {}
+    runs = {}
+    for sc, run in step.runs.items():
+        if id(run) not in heads:  # scenarios sharing a run share its head
+            heads[id(run)] = run.head(k)
+        runs[sc] = heads[id(run)]
+    return _step(state, step.bars.head(k), runs, params)
+
+
+def _step(
+    state: MarketState, b: BarArrays, runs: dict[str, ModelRun], params: ModelParams
+) -> tuple[MarketState, MarketStep]:
+    """The state after `b` and the step over it, from the runs of its scenarios."""
     base = runs["base"] if "base" in runs else next(iter(runs.values()))
     days, context = day_context(b, params, state.context)
     swings, zigzag, cum = moves(base, state.zigzag, state.cum_liq)
