@@ -109,8 +109,12 @@ class ModelRun:
 
     def carry(self) -> ModelCarry:
         """The state at the end of the last bar: the cohorts still alive, in canonical order."""
-        alive = self.status == ALIVE
-        n = self.n_bars
+        return self.carry_at(self.n_bars)
+
+    def carry_at(self, k: int) -> ModelCarry:
+        """The state at the end of bar k - 1 (`head(k).carry()`, without the head): the
+        cohorts opened before bar k and still in at its end, in canonical order."""
+        alive = (self.start < k) & (self.end >= k)
         return ModelCarry(
             start_ts=self.start_ts[alive].astype(np.int64),
             side=self.side[alive],
@@ -119,9 +123,9 @@ class ModelRun:
             lp=self.lp[alive],
             n0=self.n0[alive],
             log_f_open=self.log_f_open[alive],
-            log_f_end=float(self.log_f[-1]) if n else self.log_f_prev,
-            oi_last=float(self.bars.oi_base[-1]) if n else self.oi_prev,
-            last_ts=int(self.bars.ts[-1]) if n else self.ts_prev,
+            log_f_end=float(self.log_f[k - 1]) if k else self.log_f_prev,
+            oi_last=float(self.bars.oi_base[k - 1]) if k else self.oi_prev,
+            last_ts=int(self.bars.ts[k - 1]) if k else self.ts_prev,
         )
 
     def head(self, k: int) -> ModelRun:
