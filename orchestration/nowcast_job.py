@@ -3,6 +3,7 @@ so `liqmap dev` refreshes the day in progress every hour). Not an asset of the d
 the day in progress is no daily partition, and the daily job stays as it is.
 """
 
+import functools
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -35,7 +36,9 @@ def refresh_nowcast_op(
         pinned = datetime.fromisoformat(config.now.replace("Z", "+00:00"))
         pinned = pinned if pinned.tzinfo else pinned.replace(tzinfo=UTC)
         clock["now"] = lambda: pinned
-    run = run_nowcast(settings, log=context.log, connect=warehouse.connect, **clock)
+    # opened per use, not held for the run: the refresh frees the file during its REST fetches
+    connect = functools.partial(warehouse.connect, hold=False)
+    run = run_nowcast(settings, log=context.log, connect=connect, **clock)
     r = run.refresh
     metadata = {
         "day": r.day.isoformat(),

@@ -4,17 +4,20 @@ what Dagster's own SQLite event log stores, event for event, in far fewer commit
 real chain's range run leaves every partition of every asset materialized, as the UI reads it.
 (No `from __future__ import annotations`: Dagster reads the toy model's config annotation.)"""
 
+import sqlite3
+import threading
 from collections import Counter
 from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from orchestration.definitions import ALL_ASSETS
-from orchestration.event_log import BATCH_ENV, BatchedSqliteEventLogStorage
+from orchestration.event_log import BATCH_ENV, TEMPLATE_FOLDER, BatchedSqliteEventLogStorage
 from orchestration.home import instance_settings
 from tests.pipeline_helpers import run_chain, temp_settings
 
@@ -175,3 +178,63 @@ def test_range_run_records_every_partition_of_every_asset(tmp_path):
         latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
         assert len(checks) > 0 and set(latest) == set(checks)
         assert all(r.run_id == result.run_id for r in latest.values())
+
+
+def test_live_run_events_reach_a_watcher():
+    """The webserver streams a live run's events by watching its shard file (Dagster's
+    SqliteEventLogStorageWatchdog): an event stored through the kept, unsynced connection
+    reaches a watcher, and the storage's own connection reads it back at once."""
+    seen: list[str] = []
+    arrived = threading.Event()
+
+    def on_event(entry, _cursor) -> None:
+        seen.append(entry.message)
+        if entry.message == "a live event":
+            arrived.set()
+
+    with dg.instance_for_test(overrides=instance_settings()) as instance:
+        run_id = _range(instance, "2025-01-01", "2025-01-02")
+        storage = instance.event_log_storage
+        assert isinstance(storage, BatchedSqliteEventLogStorage)
+        storage.watch(run_id, None, on_event)
+        try:
+            instance.report_engine_event("a live event", instance.get_run_by_id(run_id))
+            assert arrived.wait(timeout=30), seen
+        finally:
+            storage.end_watch(run_id, on_event)
+        assert instance.all_logs(run_id)[-1].message == "a live event"
+
+
+def _shard_schema(path) -> tuple:
+    """A SQLite shard's tables, indexes, journal mode and alembic revision."""
+    conn = sqlite3.connect(path)
+    try:
+        return (
+            conn.execute(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name"
+            ).fetchall(),
+            conn.execute("PRAGMA journal_mode").fetchone(),
+            conn.execute("SELECT version_num FROM alembic_version").fetchall(),
+        )
+    finally:
+        conn.close()
+
+
+def test_new_run_shards_are_what_dagster_creates(tmp_path):
+    """A new run's shard is copied from an empty one Dagster's own `_initdb` made once:
+    the same tables, indexes, WAL journal and alembic revision as Dagster's storage creates."""
+    ours = BatchedSqliteEventLogStorage(str(tmp_path / "ours"))
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    try:
+        for storage in (ours, stock):
+            for run_id in ("run-a", "run-b"):
+                with storage.run_connection(run_id):
+                    pass
+    finally:
+        ours.dispose()
+        stock.dispose()
+    assert list((tmp_path / "ours" / TEMPLATE_FOLDER).glob("run-shard-*.db"))
+    want = _shard_schema(str(tmp_path / "stock" / "run-a.db"))
+    assert want[0] and want[1] == ("wal",)
+    for run_id in ("run-a", "run-b"):
+        assert _shard_schema(str(tmp_path / "ours" / f"{run_id}.db")) == want

@@ -115,3 +115,53 @@ def test_snapshot_readers_and_a_backfill_never_block_each_other(tmp_path):
     finally:
         conn.close()
     assert days == 4  # the snapshot now holds the backfilled range
+
+
+OPENS_READ_WRITE = """
+import sys, duckdb
+try:
+    duckdb.connect(sys.argv[1]).close()
+except duckdb.IOException:
+    sys.exit(3)
+"""
+
+
+def _another_process_opens(path) -> bool:
+    return subprocess.run([sys.executable, "-c", OPENS_READ_WRITE, str(path)]).returncode == 0
+
+
+def test_a_run_keeps_one_connection_and_frees_the_file_when_it_ends(tmp_path):
+    """In a run every step gets the same read-write connection (one open, one checkpoint);
+    a step that fails gives it up, a step asking read-only gets its own, and once the run
+    is over another process opens the file (the UI, `liqmap query`, the next run)."""
+    import dagster as dg
+
+    path = tmp_path / "w.duckdb"
+    seen: list[duckdb.DuckDBPyConnection] = []
+
+    @dg.asset
+    def first(warehouse: WarehouseResource) -> None:
+        with warehouse.connect() as conn:
+            conn.execute("CREATE TABLE main.t AS SELECT 1 AS x")
+            seen.append(conn)
+
+    @dg.asset(deps=[first])
+    def second(warehouse: WarehouseResource) -> None:
+        with warehouse.connect() as conn:
+            seen.append(conn)
+            assert not _another_process_opens(path)  # the run holds it
+        with pytest.raises(duckdb.CatalogException), warehouse.connect() as conn:
+            conn.execute("SELECT * FROM main.missing")
+        with warehouse.connect() as conn:  # a new connection after the failure
+            seen.append(conn)
+            assert conn.execute("SELECT x FROM main.t").fetchall() == [(1,)]
+        with warehouse.connect(read_only=True) as conn:
+            assert conn.execute("SELECT x FROM main.t").fetchall() == [(1,)]
+            assert _another_process_opens(path) is False  # readers only, not writers
+
+    result = dg.materialize(
+        [first, second], resources={"warehouse": WarehouseResource(path=str(path))}
+    )
+    assert result.success
+    assert seen[0] is seen[1] and seen[2] is not seen[1]
+    assert _another_process_opens(path)

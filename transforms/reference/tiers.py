@@ -16,6 +16,8 @@ across tiers); Bybit's `mmDeduction` follows the same rule, so one check covers 
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import math
 import os
 import re
@@ -209,14 +211,34 @@ def _check_snapshot(path: Path, rows: list[_Row]) -> list[_Row]:
     return out
 
 
+#: validated tables by (path, blake2b of the bytes): a daily run reads the seeds and the user
+#: file once per raw dataset and once for the model; parsing and checking them is ~15 ms, hashing
+#: the bytes well under 1 ms, so a file read again unchanged is not parsed again
+_READ: dict[tuple[str, bytes], pd.DataFrame] = {}
+_READ_KEPT = 4
+
+
 def read_tiers_file(path: str | Path) -> pd.DataFrame:
-    """Read and validate one tier CSV; raise TierFileError on the first broken rule."""
+    """Read and validate one tier CSV; raise TierFileError on the first broken rule. The same
+    bytes read again are not parsed again (the caller gets its own copy of the table)."""
     path = Path(path)
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")  # tolerate a spreadsheet BOM
+        data = path.read_bytes()
     except OSError as exc:
         raise TierFileError(f"{path}: cannot read tier file ({exc.strerror})") from exc
+    key = (str(path), hashlib.blake2b(data, digest_size=16).digest())
+    if key not in _READ:
+        _READ[key] = _read_tiers(path, data)
+        while len(_READ) > _READ_KEPT:
+            del _READ[next(iter(_READ))]
+    return _READ[key].copy()
+
+
+def _read_tiers(path: Path, data: bytes) -> pd.DataFrame:
+    """read_tiers_file's parse and checks of the file's bytes."""
     try:
+        # tolerate a spreadsheet BOM
+        handle = io.StringIO(data.decode("utf-8-sig"), newline="")
         snapshots = _read_snapshots(path, handle)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TierFileError(
