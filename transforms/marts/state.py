@@ -54,12 +54,10 @@ SELECT venue, inputs FROM mart.model_state
 WHERE symbol = $symbol AND day = $day AND scenario = '{CONTEXT}'
   AND venue IN (SELECT unnest($venues))
 """
-# (list_contains, not `IN (SELECT unnest(...))`: DuckDB runs the latter as a semi-join over
-# every row of the table, state blobs of every symbol and kept day included, ~10x the time)
 STATE_ROWS_SQL = """
 SELECT venue, scenario, params_hash, inputs, state, content_hash
 FROM mart.model_state
-WHERE symbol = $symbol AND day = $day AND list_contains($venues, venue)
+WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
 """
 DELETE_STATE_SQL = """
 DELETE FROM mart.model_state WHERE venue = $venue AND symbol = $symbol AND day = $day
