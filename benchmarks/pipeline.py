@@ -66,6 +66,7 @@ from orchestration.definitions import ALL_ASSETS  # noqa: E402
 from orchestration.home import instance_settings  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 from transforms.config import load_settings  # noqa: E402
+from transforms.publish.snapshot import adopt_copy  # noqa: E402
 from transforms.raw.fetch_ahead import child_cpu_seconds  # noqa: E402
 from transforms.reference.tiers import seed_tiers_path  # noqa: E402
 
@@ -397,6 +398,8 @@ def from_kept(
         symbols = ",".join(sorted({s for (s,) in found}, key=order.index))
         markets = len(symbols.split(",")) * len(venues.split(","))
         settings = _settings(work, day + timedelta(days=1), symbols, venues)
+        # the copy's files have new inodes: the snapshot's manifest takes them as its own
+        adopt_copy(settings.snapshot_path, settings.exports_dir)
         print(f"== {symbols} x {venues} ({markets} markets) from {kept}, a fresh process")
         history = (day - START).days
         _day_runs(instance, settings, site, day.isoformat(), profile, markets, history)

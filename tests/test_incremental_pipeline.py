@@ -6,6 +6,7 @@ that day's rows too."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import dagster as dg
@@ -17,6 +18,8 @@ from orchestration.resources import resources_from_settings
 from tests.pipeline_helpers import run_day, run_range, temp_settings
 from tests.test_model_state import TABLES, assert_same_rows
 from tests.test_snapshot_incremental import assert_snapshot_matches
+from transforms.publish.fingerprint import catalog_tables, fingerprints
+from transforms.publish.snapshot import manifest_path
 
 FIRST, LAST = date(2025, 11, 1), date(2025, 11, 4)
 VENUES = "binance,bybit"
@@ -57,6 +60,10 @@ def test_daily_partitions_equal_the_range_run(tmp_path):
     b = duckdb.connect(str(ranged.warehouse_path), read_only=True)
     try:
         assert assert_snapshot_matches(a, daily.snapshot_path) > 0
+        # the logged tables' fingerprints, hashed on the noted days only, are the full ones
+        recorded = json.loads(manifest_path(daily.snapshot_path).read_text())["published"]
+        catalog = a.execute("SELECT current_database()").fetchone()[0]
+        assert recorded["tables"] == fingerprints(a, catalog, catalog_tables(a, catalog))
         for table in TABLES:  # a 4-day synthetic path may hold no 10 % swing
             assert_same_rows(a, b, table, some=table != "mart.moves")
         kept = a.execute(

@@ -5,6 +5,7 @@ by a reader, changed on disk, a killed patch, a changed schema) is replaced by a
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from transforms.changes import CHANGES_TABLE, note_days
 from transforms.db import open_warehouse
 from transforms.publish import publish_snapshot
-from transforms.publish.fingerprint import catalog_tables
-from transforms.publish.snapshot import manifest_path, spare_path
+from transforms.publish.fingerprint import catalog_tables, fingerprints, withheld_key
+from transforms.publish.snapshot import adopt_copy, manifest_path, spare_path
 
 ROOT = Path(__file__).resolve().parents[1]
 D1, D2, D3, D4 = (date(2025, 11, d) for d in (1, 2, 3, 4))
@@ -39,7 +41,11 @@ def assert_snapshot_matches(
         for table in tables:
             w, s = table.qualified(source), table.qualified("compared_snapshot")
             days = withheld.get(table.key, [])
-            kept = f"(SELECT * FROM {w} WHERE NOT list_contains($days, day))" if days else w
+            kept = (
+                f"(SELECT * FROM {w} WHERE NOT coalesce(list_contains($days, day), false))"
+                if days
+                else w
+            )
             params = {"days": days} if days else {}
             for a, b in ((kept, s), (s, kept)):
                 extra = conn.execute(
@@ -77,6 +83,10 @@ def warehouse(tmp_path):
 def _exports(tmp_path) -> dict[str, int]:
     root = tmp_path / "parquet"
     return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*.parquet")}
+
+
+def _export_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
 
 
 def _publish(conn, tmp_path, withheld=()):
@@ -144,6 +154,11 @@ def test_patched_publications_equal_the_warehouse(warehouse, tmp_path):
     fifth = _publish(conn, tmp_path)
     assert fifth.mode == "incremental" and fifth.tables == [] and fifth.partitions == 0
     assert_snapshot_matches(conn, snap)
+    # the exports kept and rewritten over five publications (two files at a time) are the
+    # files a fresh publication writes, byte for byte
+    fresh = tmp_path / "fresh"
+    assert _publish(conn, fresh).mode == "full"
+    assert _export_bytes(tmp_path / "parquet") == _export_bytes(fresh / "parquet")
 
 
 def test_exports_are_one_file_per_month_rewritten_when_their_days_change(warehouse, tmp_path):
@@ -183,13 +198,29 @@ def test_exports_are_one_file_per_month_rewritten_when_their_days_change(warehou
 def test_withheld_days_leave_and_return(warehouse, tmp_path):
     path, conn = warehouse
     snap = tmp_path / "snap" / "warehouse.duckdb"
+    # a logged raw table (transforms.changes): its withheld day is hashed again when it
+    # leaves and when it returns, though no writer noted it
+    conn.execute(
+        "INSERT INTO raw.klines_1m (symbol, day, open_time, close, venue) "
+        "SELECT 'BTCUSDT', d::DATE, d + to_minutes(i), i, 'binance' "
+        "FROM unnest($days) AS t(d), range(5) AS r(i)",
+        {"days": [D1, D2, D3]},
+    )
+    note_days(conn, ["raw.klines_1m"], [D1, D2, D3])
     _publish(conn, tmp_path)
     held = _publish(conn, tmp_path, withheld=[D2])
     assert held.mode == "incremental"
-    assert_snapshot_matches(conn, snap, withheld={"raw.t": [D2]})
+    assert_snapshot_matches(conn, snap, withheld={"raw.t": [D2], "raw.klines_1m": [D2]})
+    market = _publish(conn, tmp_path, withheld={("binance", "BTCUSDT"): [D3]})
+    assert market.mode == "incremental"
+    assert_snapshot_matches(conn, snap, withheld={"raw.klines_1m": [D3]})
+    tables = catalog_tables(conn, "w")
+    keys = {t.key: [withheld_key(D3, "binance", "BTCUSDT")] for t in tables if t.schema == "raw"}
+    assert _published_fingerprints(snap) == fingerprints(conn, "w", tables, keys)
     back = _publish(conn, tmp_path)
     assert back.mode == "incremental"
     assert_snapshot_matches(conn, snap)
+    assert _published_fingerprints(snap) == fingerprints(conn, "w", tables)
 
 
 def test_a_reader_holding_the_spare_gets_a_whole_copy(warehouse, tmp_path):
@@ -234,6 +265,80 @@ def test_a_changed_spare_or_schema_is_copied_whole(warehouse, tmp_path):
     reshaped = _publish(conn, tmp_path)
     assert reshaped.mode == "full" and "shape" in reshaped.why
     assert_snapshot_matches(conn, snap)
+
+
+LIQ_MAP_ROW = (
+    "INSERT INTO mart.liq_map (symbol, day, price_low, price_high, long_notional, "
+    "short_notional, long_cum_from_spot, short_cum_from_spot, spot_price, params_hash, venue) "
+    "SELECT 'BTCUSDT', $day, i, i + 1, 3, 4, 5, 6, 7, 'h', 'binance' FROM range($n) r(i)"
+)
+
+
+def _published_fingerprints(snap: Path) -> dict:
+    return json.loads(manifest_path(snap).read_text())["published"]["tables"]
+
+
+def test_logged_tables_are_hashed_again_on_noted_days_only(warehouse, tmp_path):
+    """mart.liq_map is logged (transforms.changes): a publication hashes again the days noted
+    since the last one and any day whose row count moved, and keeps the others' recorded
+    fingerprints; they equal a full hash of the warehouse as long as writers note their days."""
+    _, conn = warehouse
+    snap = tmp_path / "snap" / "warehouse.duckdb"
+    for day in (D1, D2, D3):
+        conn.execute(LIQ_MAP_ROW, {"day": day, "n": 50})
+    note_days(conn, ["mart.liq_map"], [D1, D2, D3])
+    assert _publish(conn, tmp_path).mode == "full"
+
+    def full() -> dict:
+        return fingerprints(conn, "w", catalog_tables(conn, "w"))
+
+    assert _published_fingerprints(snap) == full()
+    first = full()["mart.liq_map"]
+    # a same-count rewrite of a noted day, and a day whose count moved without a note
+    note_days(conn, ["mart.liq_map"], [D2])
+    conn.execute("UPDATE mart.liq_map SET long_notional = -1 WHERE day = $day", {"day": D2})
+    conn.execute(LIQ_MAP_ROW, {"day": D3, "n": 1})
+    second = _publish(conn, tmp_path)
+    assert second.mode == "incremental" and "mart.liq_map" in second.tables
+    assert second.exported == ["liq_map/2025-11.parquet"]
+    assert_snapshot_matches(conn, snap)
+    assert _published_fingerprints(snap) == full()
+    # a same-count rewrite nobody noted keeps the day's recorded fingerprint: the writers'
+    # rule is what makes the logged path exact (and proves it was taken)
+    conn.execute("UPDATE mart.liq_map SET short_notional = -1 WHERE day = $day", {"day": D1})
+    assert _publish(conn, tmp_path).mode == "incremental"
+    missed = _published_fingerprints(snap)["mart.liq_map"]
+    assert missed != full()["mart.liq_map"] and missed["2025-11-01"] == first["2025-11-01"]
+    # a log emptied and begun again (a rebuilt warehouse) is not trusted: every row hashed
+    conn.execute(f"DELETE FROM {CHANGES_TABLE}")
+    note_days(conn, ["mart.liq_map"], [D3])
+    rebuilt = _publish(conn, tmp_path)
+    assert "mart.liq_map" in rebuilt.tables
+    assert _published_fingerprints(snap) == full()
+    assert_snapshot_matches(conn, snap)
+
+
+def test_a_folder_copied_whole_is_adopted_not_copied_again(warehouse, tmp_path):
+    """A build folder copied byte for byte (benchmarks/pipeline.py --from-kept) has new
+    inodes: without adopt_copy its spare is copied whole and every export rewritten."""
+    path, conn = warehouse
+    _publish(conn, tmp_path)
+    conn.close()
+    for name in ("plain", "adopted"):
+        copy = tmp_path / name
+        copy.mkdir()
+        for part in ("w.duckdb", "snap", "parquet"):
+            subprocess.run(["cp", "-a", str(tmp_path / part), str(copy)], check=True)
+        if name == "adopted":
+            assert adopt_copy(copy / "snap" / "warehouse.duckdb", copy / "parquet") > 2
+        with duckdb.connect(str(copy / "w.duckdb")) as again:
+            again.execute("INSERT INTO raw.t VALUES (DATE '2025-11-05', 1, 'x')")
+            pub = _publish(again, copy)
+            assert_snapshot_matches(again, copy / "snap" / "warehouse.duckdb")
+        if name == "plain":
+            assert pub.mode == "full" and "changed since" in pub.why and pub.exported
+        else:
+            assert pub.mode == "incremental" and pub.exported == [], pub.why
 
 
 KILLED_PATCH = """

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from transforms.changes import note_days
 from transforms.db import sql_file, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS, MartFrames, Windowing
@@ -239,6 +240,8 @@ def replace_markets(
     rows = {venue: f.by_mart() for venue, f in frames.items()}
     for venue, f in frames.items():
         rows[venue]["moves"] = moves_by_day(f.moves, start, end)
+    window = [start + timedelta(days=i) for i in range((end - start).days)]
+    note_days(conn, [mart.table for mart in MODEL_MARTS], window)  # for the snapshot
     for mart in MODEL_MARTS:
         conn.execute(DELETE_MARKETS_WINDOW_SQL.format(table=mart.table), params)
         counts[mart.name] = _insert(conn, mart.table, [rows[v][mart.name] for v in markets])

@@ -116,19 +116,35 @@ def withheld_sql(table: Table) -> str:
     cond = "list_contains($held, '*|*|' || CAST(day AS VARCHAR))"
     if {"venue", "symbol"} <= {c for c, _ in table.columns}:
         cond += " OR list_contains($held, venue || '|' || symbol || '|' || CAST(day AS VARCHAR))"
-    return f"({cond})"
+    return f"coalesce({cond}, false)"  # a row without a day is never withheld
 
 
-def _parts_sql(table: Table, catalog: str, withheld: bool) -> str:
-    where = f" WHERE NOT {withheld_sql(table)}" if withheld else ""
+def _parts_sql(table: Table, catalog: str, withheld: bool, where: str = "") -> str:
+    """Per-partition [rows, hash sum]; `where`: a further condition on the rows."""
+    conds = [c for c in (f"NOT {withheld_sql(table)}" if withheld else "", where) if c]
+    clause = f" WHERE {' AND '.join(conds)}" if conds else ""
     if table.by_day:
         return (
             f"SELECT day, count(*), sum({table.hashed()})::VARCHAR "
-            f"FROM {table.qualified(catalog)} AS _row{where} GROUP BY day"
+            f"FROM {table.qualified(catalog)} AS _row{clause} GROUP BY day"
         )
     return (
         f"SELECT count(*), sum({table.hashed()})::VARCHAR FROM {table.qualified(catalog)} AS _row"
     )
+
+
+def _counts_sql(table: Table, catalog: str, withheld: bool) -> str:
+    """Per-day row counts: reads the `day` column only (and the withheld test's columns)."""
+    where = f" WHERE NOT {withheld_sql(table)}" if withheld else ""
+    return f"SELECT day, count(*) FROM {table.qualified(catalog)}{where} GROUP BY day"
+
+
+def _day_key(day: date | None) -> str:
+    return NULL_DAY if day is None else day.isoformat()
+
+
+#: a logged table's fingerprints as last recorded, and the partitions that may have changed
+Known = tuple[Mapping[str, list], Iterable[str]]
 
 
 def fingerprints(
@@ -136,23 +152,62 @@ def fingerprints(
     catalog: str,
     tables: Iterable[Table],
     withheld: Mapping[str, Iterable[str]] | None = None,
+    known: Mapping[str, Known] | None = None,
 ) -> dict[str, dict[str, list]]:
     """'schema.table' -> partition -> [rows, hash sum]. `withheld`: table key -> withheld_key
-    list whose rows count as absent (a rejected day's raw rows are not published)."""
+    list whose rows count as absent (a rejected day's raw rows are not published).
+
+    `known`: table key (day-partitioned) -> (its fingerprints as recorded earlier, the
+    partitions noted changed since, transforms.changes): only those partitions, rows without
+    a day, and partitions whose row count differs from the record are hashed again; the other
+    partitions keep their recorded fingerprint (the table is read in full only for counts)."""
     withheld = withheld or {}
+    known = known or {}
     out: dict[str, dict[str, list]] = {}
     for table in tables:
         held = sorted(set(withheld.get(table.key, ())))
-        sql = _parts_sql(table, catalog, bool(held) and table.by_day)
-        rows = conn.execute(sql, {"held": held} if held and table.by_day else {}).fetchall()
+        hide = bool(held) and table.by_day
+        params: dict = {"held": held} if hide else {}
+        if table.by_day and table.key in known:
+            out[table.key] = _rehashed(conn, catalog, table, hide, params, known[table.key])
+            continue
+        rows = conn.execute(_parts_sql(table, catalog, hide), params).fetchall()
         if table.by_day:
-            out[table.key] = {
-                (NULL_DAY if d is None else d.isoformat()): [int(n), str(h)] for d, n, h in rows
-            }
+            out[table.key] = {_day_key(d): [int(n), str(h)] for d, n, h in rows}
         else:
             n, h = rows[0]
             out[table.key] = {WHOLE: [int(n), str(h)]}
     return out
+
+
+def _rehashed(
+    conn: duckdb.DuckDBPyConnection,
+    catalog: str,
+    table: Table,
+    hide: bool,
+    params: dict,
+    known: Known,
+) -> dict[str, list]:
+    """A logged table's fingerprints from its record, its counts and the noted partitions."""
+    recorded, noted = known
+    noted = set(noted)
+    counts = {
+        _day_key(d): int(n)
+        for d, n in conn.execute(_counts_sql(table, catalog, hide), params).fetchall()
+    }
+    redo = [
+        k
+        for k, n in counts.items()
+        if k in noted or k == NULL_DAY or k not in recorded or recorded[k][0] != n
+    ]
+    out = {k: list(recorded[k]) for k in counts if k not in redo}
+    if redo:
+        days = [date.fromisoformat(k) for k in redo if k != NULL_DAY]
+        where = "list_contains($days, day)" + (" OR day IS NULL" if NULL_DAY in redo else "")
+        sql = _parts_sql(table, catalog, hide, f"({where})")
+        for d, n, h in conn.execute(sql, {**params, "days": days}).fetchall():
+            out[_day_key(d)] = [int(n), str(h)]
+    return dict(sorted(out.items()))
 
 
 def changed_parts(

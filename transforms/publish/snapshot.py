@@ -7,13 +7,16 @@ complete copy or the new one, never a torn file.
 A publication costs what changed, not the warehouse's size. Beside the snapshot lies a spare
 copy (`.<name>.spare`: the generation before the published one, which no new reader opens)
 and a manifest (`.<name>.spare.json`) with the fingerprints of both files
-(transforms.publish.fingerprint). A run fingerprints the warehouse, patches the spare in
-place — only the `day` partitions (or small whole tables) whose fingerprint differs — and
-swaps it in: the published file becomes the next spare. The spare is copied whole instead
-(`COPY FROM DATABASE`, as the first publication) whenever it cannot be trusted: no manifest,
-a file changed since it was recorded (a killed run, a hand edit), the warehouse's tables or
-views changed shape, or a reader still holds the spare open (DuckDB's lock refuses the
-write). Each Parquet export is rewritten only when its mart's fingerprint changed.
+(transforms.publish.fingerprint). A run fingerprints the warehouse (the big tables whose
+writers note their days, transforms.changes, only on the days noted since the last
+publication and on days whose row count moved: the others keep their published
+fingerprints), patches the spare in place — only the `day` partitions (or small whole
+tables) whose fingerprint differs — and swaps it in: the published file becomes the next
+spare. The spare is copied whole instead (`COPY FROM DATABASE`, as the first publication)
+whenever it cannot be trusted: no manifest, a file changed since it was recorded (a killed
+run, a hand edit), the warehouse's tables or views changed shape, or a reader still holds
+the spare open (DuckDB's lock refuses the write). Each Parquet export is rewritten only when
+its mart's fingerprint changed, two files at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,11 +33,13 @@ from pathlib import Path
 import duckdb
 
 from transforms.atomic import FILE_MODE, TMP_SUFFIX, atomic_target, atomic_write_text
+from transforms.changes import LOGGED_TABLES, log_position, noted_since
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS
 from transforms.publish.fingerprint import (
     NULL_DAY,
     WHOLE,
+    Known,
     Table,
     catalog_tables,
     changed_parts,
@@ -47,6 +53,8 @@ from transforms.publish.fingerprint import (
 MART_TABLES = tuple(name for name, mart in MARTS.items() if mart.exported)
 SNAPSHOT_CATALOG = "liqmap_snapshot"
 MANIFEST_VERSION = 1
+#: Parquet exports written at once (threads, each with its own cursor)
+EXPORT_WORKERS = 2
 
 
 @dataclass
@@ -125,6 +133,32 @@ def _held_keys(withheld: Mapping[tuple[str, str], Iterable[date]] | Iterable[dat
     return sorted(keys)
 
 
+def adopt_copy(snapshot_path: Path, exports_dir: Path | None = None) -> int:
+    """Record the stat of a snapshot folder copied byte for byte with its manifest
+    (`cp -a`, `shutil.copytree`: benchmarks/pipeline.py --from-kept) as its files' own: a
+    copy has new inodes and times, which the trust checks read as a change (the spare would be
+    copied whole, every export rewritten). Only for such a copy: the files' contents are
+    taken as recorded; one whose size differs stays distrusted. Returns the files adopted."""
+    snapshot_path = Path(snapshot_path)
+    manifest = _read_manifest(snapshot_path)
+    records = [
+        (path, manifest[key])
+        for key, path in (("published", snapshot_path), ("spare", spare_path(snapshot_path)))
+        if key in manifest
+    ]
+    if exports_dir is not None:
+        records += [(Path(exports_dir) / k, e) for k, e in manifest.get("exports", {}).items()]
+    adopted = 0
+    for path, record in records:
+        now = _stat(path)
+        if now is not None and record.get("stat") and now[1] == record["stat"][1]:
+            record["stat"] = now
+            adopted += 1
+    if adopted:
+        _write_manifest(snapshot_path, {k: v for k, v in manifest.items() if k != "version"})
+    return adopted
+
+
 def _source_catalog(conn: duckdb.DuckDBPyConnection) -> str:
     return conn.execute("SELECT current_database()").fetchone()[0]
 
@@ -145,10 +179,13 @@ def publish_snapshot(
     snapshot_path = Path(snapshot_path)
     source = _source_catalog(conn)
     tables = catalog_tables(conn, source)
-    withheld_by_table = _withheld(tables, _held_keys(withheld))
-    want = fingerprints(conn, source, tables, withheld_by_table)
+    held = _held_keys(withheld)
+    withheld_by_table = _withheld(tables, held)
     signature = schema_signature(conn, source)
     manifest = _read_manifest(snapshot_path)
+    log = log_position(conn, source)
+    known = _known(conn, source, tables, manifest, signature, log, held)
+    want = fingerprints(conn, source, tables, withheld_by_table, known)
     exports = dict(manifest.get("exports", {}))
     why = _spare_unusable(snapshot_path, manifest, signature)
     publication = None
@@ -174,13 +211,47 @@ def publish_snapshot(
         _export(conn, Path(exports_dir), tables, want, exports, publication)
     record: dict = {
         "signature": signature,
-        "published": {"stat": _stat(snapshot_path), "tables": want},
+        "published": {"stat": _stat(snapshot_path), "tables": want, "held": held},
         "exports": exports,
     }
+    if log is not None:
+        record["published"]["log"] = list(log)
     if spare_tables is not None:
         record["spare"] = {"stat": _stat(spare_path(snapshot_path)), "tables": spare_tables}
     _write_manifest(snapshot_path, record)
     return publication
+
+
+def _known(
+    conn: duckdb.DuckDBPyConnection,
+    source: str,
+    tables: list[Table],
+    manifest: Mapping,
+    signature: str,
+    log: tuple[int, int] | None,
+    held: list[str],
+) -> dict[str, Known]:
+    """The logged tables' fingerprints as last published and the days noted changed since
+    (transforms.changes), when the record and the log continue each other: same shape, the
+    same log, not gone back (a rebuilt or restored warehouse). Else {}: every row hashed."""
+    published = manifest.get("published") or {}
+    recorded = published.get("log")
+    if (
+        log is None
+        or not recorded
+        or manifest.get("signature") != signature
+        or recorded[0] != log[0]
+        or recorded[1] > log[1]
+    ):
+        return {}
+    noted = noted_since(conn, source, recorded[1])
+    # a day withheld then or now was published without (or with) its rows: hash it again
+    days = {k.rsplit("|", 1)[1] for k in (*published.get("held", []), *held)}
+    return {
+        t.key: (published["tables"][t.key], {d.isoformat() for d in noted.get(t.key, ())} | days)
+        for t in tables
+        if t.key in LOGGED_TABLES and t.by_day and t.key in published.get("tables", {})
+    }
 
 
 class _Mismatch(RuntimeError):
@@ -398,6 +469,7 @@ def _export(
     replaced; a month left without rows loses its file. `recorded` (file -> fingerprints and
     stat) is updated in place."""
     by_day = {t.key: t.by_day for t in tables}
+    jobs: list[tuple[str, Path, str, dict]] = []  # (table, file, manifest key, fingerprints)
     for mart in (MARTS[name] for name in MART_TABLES if MARTS[name].table in want):
         folder = exports_dir / mart.name
         folder.mkdir(parents=True, exist_ok=True)
@@ -412,15 +484,34 @@ def _export(
         for name, fp in sorted(files.items()):
             path, key = folder / name, f"{mart.name}/{name}"
             entry = recorded.get(key)
-            if entry and entry.get("tables") == fp and entry.get("stat") == _stat(path):
-                continue
-            kind = name.removesuffix(".parquet") if name in _WHOLE_FILES else "month"
-            with atomic_target(path, create=False) as tmp:
-                params = {"path": str(tmp)}
-                if kind == "month":
-                    lo = date.fromisoformat(f"{name[:7]}-01")
-                    hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
-                    params.update(lo=lo, hi=hi)
-                conn.execute(_EXPORT_SQL[kind].format(table=mart.table), params)
-            recorded[key] = {"tables": fp, "stat": _stat(path)}
-            publication.exported.append(key)
+            if not (entry and entry.get("tables") == fp and entry.get("stat") == _stat(path)):
+                jobs.append((mart.table, path, key, fp))
+    # DuckDB writes one Parquet file on about one core: two files at a time use both (the
+    # first publication writes every month of every mart)
+    workers = min(EXPORT_WORKERS, len(jobs))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda job: _export_file(conn, *job[:2]), jobs))
+    else:
+        done = [_export_file(conn, table, path) for table, path, _, _ in jobs]
+    for (_, _, key, fp), stat in zip(jobs, done, strict=True):
+        recorded[key] = {"tables": fp, "stat": stat}
+        publication.exported.append(key)
+
+
+def _export_file(conn: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[int] | None:
+    """Write one export file (atomically) from its own cursor; returns its stat."""
+    name = path.name
+    kind = name.removesuffix(".parquet") if name in _WHOLE_FILES else "month"
+    cursor = conn.cursor()
+    try:
+        with atomic_target(path, create=False) as tmp:
+            params: dict = {"path": str(tmp)}
+            if kind == "month":
+                lo = date.fromisoformat(f"{name[:7]}-01")
+                hi = date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+                params.update(lo=lo, hi=hi)
+            cursor.execute(_EXPORT_SQL[kind].format(table=table), params)
+    finally:
+        cursor.close()
+    return _stat(path)

@@ -539,3 +539,14 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS nearest_cluster_below_mo
 -- the same for the peak clusters (held while they keep half of the day's heaviest bin)
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_above_move VARCHAR;
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS peak_cluster_below_move VARCHAR;
+-- The days writers replaced in the big day-partitioned tables (transforms/changes.py): the
+-- snapshot hashes only those days again instead of every row. One sequence number per note;
+-- the first row (no table) holds the log's random origin: a log created again has another.
+CREATE TABLE IF NOT EXISTS main.changed_days (
+    seq BIGINT NOT NULL,
+    table_name VARCHAR NOT NULL,
+    day DATE NOT NULL
+);
+INSERT INTO main.changed_days
+SELECT CAST(floor(random() * 4503599627370496) AS BIGINT), '', DATE '1970-01-01'
+WHERE NOT EXISTS (SELECT 1 FROM main.changed_days);

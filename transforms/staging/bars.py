@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 import duckdb
 
+from transforms.changes import note_days
 from transforms.db import sql_file, transaction
 from transforms.rules import FUNDING_LOOKBACK_DAYS
 
@@ -52,6 +53,10 @@ def build_bars_5m(
     sql = _statements("stg_bars_5m.sql")
     params = {"venue": venue, "symbol": symbol, "start": start, "end": end_exclusive}
     with transaction(conn):
+        # the window, and the days before it whose bars refresh_before_window updates
+        first = start - timedelta(days=FUNDING_LOOKBACK_DAYS)
+        days = [first + timedelta(days=i) for i in range((end_exclusive - first).days)]
+        note_days(conn, ["stg.bars_5m"], days)
         conn.execute(
             "DELETE FROM stg.bars_5m WHERE venue = $venue AND symbol = $symbol "
             "AND day >= $start AND day < $end",

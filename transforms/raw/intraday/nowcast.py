@@ -32,6 +32,7 @@ from typing import Any
 
 import duckdb
 
+from transforms.changes import note_days
 from transforms.config import Settings
 from transforms.db import HeldConnection, transaction
 from transforms.marts.update import IncompleteRawWindow, NoStagedBars, update_marts
@@ -75,6 +76,7 @@ GROUP BY day HAVING count(DISTINCT venue) = len($markets)
 """
 #: a day in progress ends at its last whole 5-minute bar, as Binance's REST rows do
 #: (BinanceRestClient.fetch_day): minutes and points after `end` are dropped
+TRIMMED_TABLES = ("raw.klines_1m", "raw.mark_klines_1m", "raw.metrics_5m")
 TRIM_SQL = tuple(
     f"DELETE FROM raw.{table} WHERE venue = $venue AND symbol = $symbol AND day = $day "
     f"AND {column} {op} $end"
@@ -288,6 +290,7 @@ def _refresh_bybit(
             state.days = _days(firsts[symbol], today)
             trim = {"venue": BYBIT, "symbol": symbol, "day": today, "end": whole}
             with transaction(conn):
+                note_days(conn, TRIMMED_TABLES, [today])  # for the snapshot
                 for sql in TRIM_SQL:
                     conn.execute(sql, trim)
             if not state.ok:

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
+from transforms.changes import note_days
 from transforms.db import transaction
 from transforms.raw.tables import DAILY_DATASETS
 from transforms.raw.venues.binance.datasets import VENUE as ARCHIVE_VENUE
@@ -116,6 +117,7 @@ def load_rest_day(
     loaded_at = now.astimezone(UTC).replace(tzinfo=None)
     rows = 0
     with transaction(conn):
+        note_days(conn, _TABLE.values(), [day])  # for the snapshot (transforms.changes)
         for name, frame in frames.items():
             conn.execute(
                 f"DELETE FROM {_TABLE[name]} WHERE venue = $venue AND symbol = $symbol "

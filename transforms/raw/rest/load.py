@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from transforms.changes import note_days
 from transforms.db import transaction
 from transforms.raw.records import FILE_COLUMNS, insert_rows
 from transforms.raw.rules import screen_days
@@ -112,6 +113,7 @@ def replace_venue_days(
         day_list = [date.fromisoformat(d.period) for d in days]
         verified = [d for d in days if d.final and d.path is not None and d.sha256]
         with transaction(conn):
+            note_days(conn, [spec.table], day_list)  # for the snapshot (transforms.changes)
             conn.execute(DELETE_DAYS_SQL.format(table=spec.table), {**params, "days": day_list})
             inserted = 0
             if len(frame) and day_list:

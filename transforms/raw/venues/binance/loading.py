@@ -28,6 +28,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from transforms.changes import note_days
 from transforms.db import transaction
 from transforms.raw.records import FILE_COLUMNS, REJECTED_COLUMNS, insert_rows
 from transforms.raw.venues.binance.cache import CorruptArchive, FetchedFile
@@ -303,6 +304,7 @@ def _load_batch(
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     try:
         with transaction(conn):
+            note_days(conn, [spec.table], days)  # for the snapshot (transforms.changes)
             conn.execute(
                 f"DELETE FROM {spec.table} WHERE venue = $venue AND symbol = $symbol "
                 "AND list_contains($days, day)",

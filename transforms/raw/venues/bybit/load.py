@@ -35,6 +35,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from transforms.changes import note_days
 from transforms.db import transaction
 from transforms.raw.records import FILE_COLUMNS, insert_rows
 from transforms.raw.rules import screen_days
@@ -209,6 +210,7 @@ def replace_days(
         day_list = [date.fromisoformat(d.period) for d in kept]
         periods = [d.period for d in kept]
         with transaction(conn):
+            note_days(conn, [spec.table], day_list)  # for the snapshot (transforms.changes)
             conn.execute(DELETE_DAYS_SQL.format(table=spec.table), {**params, "days": day_list})
             inserted = 0
             sql_params = {**params, "days": day_list}
