@@ -23,6 +23,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.marts import build as build_module
 from transforms.marts import parallel
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
@@ -30,7 +31,7 @@ from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.state import MarketInputs
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
-from transforms.model.state import CONTEXT, MarketState, advance, pack, unpack
+from transforms.model.state import CONTEXT, MarketState, advance, pack, state_at, unpack
 
 PARAMS = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
 VENUES = ("binance", "bybit")
@@ -219,16 +220,22 @@ def test_rerunning_an_earlier_day_after_a_range_build_keeps_its_rows(tmp_path):
         pd.testing.assert_frame_equal(after, frames[table], check_exact=False, rtol=1e-9)
 
 
-def test_the_state_before_the_last_day_is_that_of_a_run_ending_there(tmp_path):
+def test_the_state_before_the_last_day_is_that_of_a_run_ending_there(tmp_path, monkeypatch):
     """A window's last day is written in one pass with the days before it; the state at the
-    end of the day before the last (where the next daily run continues) is taken by
-    advancing over that prefix alone: byte for byte the state a run ending there keeps,
-    for every venue and the aggregate (its inputs name the last day's bars too)."""
+    end of the day before the last (where the next daily run continues) is taken from that
+    pass's model (not a second run over the prefix): byte for byte the state a run ending
+    there keeps, for every venue and the aggregate (its inputs name the last day's bars too)."""
     longer = synthetic_warehouse(tmp_path / "longer.duckdb", SHORT)
     shorter = synthetic_warehouse(tmp_path / "shorter.duckdb", SHORT)
     _update(longer, _day(0), _day(4))
+
+    def second_pass(*args, **kw):
+        raise AssertionError("the prefix was modelled a second time")
+
     # continues from the state of day 3; keeps days 5 (the prefix's end) and 6 (staged after)
-    assert _update(longer, _day(4), _day(7)).state_day == _day(3)
+    with monkeypatch.context() as m:
+        m.setattr(build_module, "advance_market", second_pass)
+        assert _update(longer, _day(4), _day(7)).state_day == _day(3)
     _update(shorter, _day(0), _day(6))  # keeps days 4 and 5 (its own end)
     _assert_same_states(longer, shorter, _day(5), [_day(6)])
     longer.close()
@@ -248,6 +255,20 @@ def test_state_round_trip_continues_like_one_run():
     assert np.array_equal(np.concatenate(liq), step.runs["base"].liq_long)
     for key, fields in whole.rows().items():
         assert pack(fields) == pack(state.rows()[key]), key
+    # the state at an earlier bar boundary taken from a run (state_at) is bit for bit the
+    # one a run over the bars up to it keeps, with the same day rows and swings
+    half, _ = advance(MarketState.empty(), bars.iloc[:700], PARAMS, brackets, SCENARIOS)
+    rest = bars.iloc[700:]
+    _, later = advance(half, rest, PARAMS, brackets, SCENARIOS)
+    for k in (1, 164, 452, 1000):  # a bar, a UTC day's end (700 + 164 = 3 x 288), ...
+        got, head = state_at(half, later, PARAMS, k)
+        want, alone = advance(half, rest.iloc[:k], PARAMS, brackets, SCENARIOS)
+        for key, fields in want.rows().items():
+            assert pack(fields) == pack(got.rows()[key]), (k, key)
+        pd.testing.assert_frame_equal(head.days, alone.days, check_exact=True)
+        pd.testing.assert_frame_equal(head.moves, alone.moves, check_exact=True)
+        for key in ("liq_long", "liq_short", "log_f", "end", "status", "n0"):
+            assert np.array_equal(getattr(head.runs["base"], key), getattr(alone.runs["base"], key))
     # the scenarios' common arrays are stored in the base row only, the others name it
     rows = whole.rows()
     assert rows["never_close"]["entry"] == {"same_as": "base"}

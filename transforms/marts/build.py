@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 
 import numpy as np
@@ -36,7 +36,7 @@ from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
 from transforms.model.stable_levels import PrevLevels, stabilize
-from transforms.model.state import MarketState, advance
+from transforms.model.state import MarketState, MarketStep, advance, state_at
 from transforms.rules import heat_day_window, swing_day_ns
 
 DEFAULT_SCENARIOS = SCENARIO_NAMES
@@ -258,6 +258,9 @@ class MarketModel:
     state: MarketState | None = None  # the market's state at the end of the bars
     cum_prev: tuple[float, float] = (0.0, 0.0)  # base liquidations before the bars (long, short)
     symbol: str = ""
+    #: the same market up to the end of an earlier day (`build_market(keep_at=)`), as
+    #: `advance_market` over its bars gives it
+    mid: MarketModel | None = None
 
 
 def build_marts(
@@ -317,13 +320,15 @@ def build_market(
     venue: str,
     state: MarketState | None = None,
     prev: Mapping[str, PrevLevels] | None = None,
+    keep_at: date | None = None,
 ) -> MarketModel:
     """`build_marts` for one market (venue, symbol), keeping what the aggregate needs.
 
     With `state` (transforms.model.state, at the end of the bar before `bars`) the model
     continues from it; without, `bars` must start at the market's first bar. `prev`:
     scenario -> the market's stored day before `start` (the key levels' hysteresis starts
-    from it; without it the first day's levels are fresh)."""
+    from it; without it the first day's levels are fresh). `keep_at`: a day whose end state
+    is kept too (MarketModel.mid), taken from this run's model (`_model_upto`)."""
     prev = prev or {}
     recorded_at = recorded_at or datetime.now(timezone.utc).replace(tzinfo=None)  # noqa: UP017
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
@@ -406,9 +411,44 @@ def build_market(
         model_params=_params_frame(used, recorded_at),
     )
     kept = {sc: grids[sc] for sc in scenarios if sc in grids}
+    mid = None
+    if keep_at is not None:
+        mid = _model_upto(bars, b, keep_at, step, brackets, params, symbol, names, venue, state)
     return MarketModel(
-        venue, _label_venue(frames, venue), b, t_days, kept, base, after, before.cum_liq, symbol
-    )
+        venue, _label_venue(frames, venue), b, t_days, kept, base, after, before.cum_liq,
+        symbol, mid,
+    )  # fmt: skip
+
+
+def _model_upto(
+    bars: pd.DataFrame | BarArrays,
+    b: BarArrays,
+    day: date,
+    step: MarketStep,
+    brackets: pd.DataFrame,
+    params: ModelParams,
+    symbol: str,
+    names: Sequence[str],
+    venue: str,
+    state: MarketState | None,
+) -> MarketModel:
+    """`advance_market` over the bars up to the end of `day`, from the run over all of them
+    (`state_at`: the model is not run a second time). When those bars alone would not give
+    the same arrays as the first of all (open interest derived from a whole frame's
+    columns) or there are none, the model runs over them after all."""
+    upto = pd.Timestamp(day + timedelta(days=1))
+    if isinstance(bars, BarArrays):
+        alone = bars.head(int(np.searchsorted(bars.ts, upto.value, side="left")))
+    else:
+        alone = _bar_arrays(bars[bars["ts"] < upto], state)
+    k = alone.n
+    if k == 0 or k > b.n or not alone.same_bits(b.head(k)):
+        return advance_market(alone, brackets, params, symbol, names, venue=venue, state=state)
+    before = state if state is not None else MarketState.empty()
+    after, head = state_at(before, step, params, k)
+    none = np.zeros(0, dtype=np.int64)
+    base, cum = head.runs["base"], before.cum_liq
+    return MarketModel(venue, _no_frames(), head.bars, none, {}, base, after, cum, symbol)
 
 
 def _bar_arrays(bars: pd.DataFrame | BarArrays, state: MarketState | None) -> BarArrays:

@@ -20,7 +20,7 @@ import pandas as pd
 from transforms.db import release_memory, transaction
 from transforms.failpoints import failpoint
 from transforms.marts.aggregate import aggregate_state, aggregate_with_state, reference_market
-from transforms.marts.build import DEFAULT_SCENARIOS, advance_market, build_market
+from transforms.marts.build import DEFAULT_SCENARIOS, build_market
 from transforms.marts.coverage import collected_from, describe_missing, missing_raw_days
 from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
 from transforms.marts.registry import MartFrames
@@ -329,8 +329,9 @@ def prepare_marts(
     segments = _chunks(first, last_day, chunks) if split is not None else []
     segments = [*segments, (max(first, last_day), end)] if segments else _chunks(first, end, chunks)
     # The last day is written with the chunk before it, in one pass: that chunk's end state
-    # (the day before the last, where the next run continues) is taken by advancing the
-    # state over its bars alone (advance_market, the model without the mart frames). A daily
+    # (the day before the last, where the next run continues) is taken from the pass's own
+    # model at that day's last bar (build_market's keep_at: the state a run over its bars
+    # alone would give, without running the model twice). A daily
     # run rewrites the day before its own (its last bar was refreshed), so this halves the
     # frames, aggregate and writes a day costs.
     mid: date | None = None  # a day inside the last segment whose end states are kept too
@@ -438,18 +439,15 @@ def model_batches(plan: _Plan) -> Iterator[_Batch]:
             bars = chunks[venue]
             before = bars["ts"] < cut
             seg_bars, chunks[venue] = bars[before], bars[~before]
-            if mid_here is not None:
-                mid_bars = seg_bars[seg_bars["ts"] < pd.Timestamp(mid_here + timedelta(days=1))]
-                mid_model = advance_market(
-                    mid_bars, b, params, symbol, venue=venue, state=states_now.get(venue)
-                )
-                mid_models.append(mid_model)
-                kept.append((venue, mid_here, mid_model.state))
             model = build_market(
                 seg_bars, b, params, symbol, seg_start, seg_end, venue=venue,
-                state=states_now.get(venue), prev=prevs[venue],
+                state=states_now.get(venue), prev=prevs[venue], keep_at=mid_here,
             )  # fmt: skip
             del seg_bars
+            if model.mid is not None:
+                mid_models.append(model.mid)
+                kept.append((venue, mid_here, model.mid.state))
+                model.mid = None
             daily = model.frames.daily_metrics
             daily["history_incomplete"] = [
                 history_note(gaps[venue], d, params.lookback_days) for d in daily["day"]

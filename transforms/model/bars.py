@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,21 @@ class BarArrays:
     @property
     def n(self) -> int:
         return len(self.ts)
+
+    def head(self, k: int) -> BarArrays:
+        """The first `k` bars (views of these arrays)."""
+        return BarArrays(**{f.name: getattr(self, f.name)[:k] for f in dataclasses.fields(self)})
+
+    def same_bits(self, other: BarArrays) -> bool:
+        """Every array of one dtype and shape with the same bytes (NaN payloads and -0.0
+        included): the model given either computes the same numbers."""
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if a.dtype != b.dtype or a.shape != b.shape:
+                return False
+            if a.size and not np.array_equal(a.view(np.uint8), b.view(np.uint8)):
+                return False
+        return True
 
     @property
     def interval_ns(self) -> int:

@@ -17,6 +17,7 @@ the canonical side, level, opening-time order), so a chain of runs equals one ru
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,8 +109,12 @@ class ModelRun:
 
     def carry(self) -> ModelCarry:
         """The state at the end of the last bar: the cohorts still alive, in canonical order."""
-        alive = self.status == ALIVE
-        n = self.n_bars
+        return self.carry_at(self.n_bars)
+
+    def carry_at(self, k: int) -> ModelCarry:
+        """The state at the end of bar k - 1 (`head(k).carry()`, without the head): the
+        cohorts opened before bar k and still in at its end, in canonical order."""
+        alive = (self.start < k) & (self.end >= k)
         return ModelCarry(
             start_ts=self.start_ts[alive].astype(np.int64),
             side=self.side[alive],
@@ -118,9 +123,38 @@ class ModelRun:
             lp=self.lp[alive],
             n0=self.n0[alive],
             log_f_open=self.log_f_open[alive],
-            log_f_end=float(self.log_f[-1]) if n else self.log_f_prev,
-            oi_last=float(self.bars.oi_base[-1]) if n else self.oi_prev,
-            last_ts=int(self.bars.ts[-1]) if n else self.ts_prev,
+            log_f_end=float(self.log_f[k - 1]) if k else self.log_f_prev,
+            oi_last=float(self.bars.oi_base[k - 1]) if k else self.oi_prev,
+            last_ts=int(self.bars.ts[k - 1]) if k else self.ts_prev,
+        )
+
+    def head(self, k: int) -> ModelRun:
+        """This run as a run over its first `k` bars alone (from the same carry) computes it:
+        the cohorts opened before bar k, those still in at its end alive. Exact, not an
+        approximation: every quantity of bar t depends only on bars up to t (the closing
+        product's fixed point is causal, per-bar sums add the same cohorts in the same
+        order), so `run_model(bars.head(k), ...)` gives these arrays bit for bit."""
+        keep = self.start < k
+        end = self.end[keep]
+        alive = end >= k
+        return dataclasses.replace(
+            self,
+            bars=self.bars.head(k),
+            start=self.start[keep],
+            end=np.where(alive, k, end),
+            side=self.side[keep],
+            level=self.level[keep],
+            entry=self.entry[keep],
+            lp=self.lp[keep],
+            n0=self.n0[keep],
+            status=np.where(alive, ALIVE, self.status[keep]).astype(np.int8),
+            log_f=self.log_f[:k],
+            liq_long=self.liq_long[:k],
+            liq_short=self.liq_short[:k],
+            opened_long=self.opened_long[:k],
+            opened_short=self.opened_short[:k],
+            start_ts=self.start_ts[keep],
+            log_f_open=self.log_f_open[keep],
         )
 
     @property

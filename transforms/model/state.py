@@ -187,13 +187,39 @@ def advance(
         if h not in by_hash:
             by_hash[h] = run_model(b, p, brackets, state.carries.get(sc))
         runs[sc] = by_hash[h]
+    return _step(state, b, runs, params)
+
+
+def state_at(
+    state: MarketState, step: MarketStep, params: ModelParams, k: int
+) -> tuple[MarketState, MarketStep]:
+    """What `advance(state, step.bars.head(k), ...)` gives, `step` being `advance(state,
+    bars, ...)`: the state at the end of the step's bar k - 1, taken from the step's runs
+    (`ModelRun.carry_at`, `ModelRun.head`) instead of running the model again; bit for bit
+    the same (tests/test_model_state.py). The step returned holds the base run's head only
+    (what the day rows, swings and an aggregate read)."""
+    runs = step.runs
+    base = runs["base"] if "base" in runs else next(iter(runs.values()))
+    carries = {sc: run.carry_at(k) for sc, run in runs.items()}
+    return _step(state, step.bars.head(k), {"base": base.head(k)}, params, carries)
+
+
+def _step(
+    state: MarketState,
+    b: BarArrays,
+    runs: dict[str, ModelRun],
+    params: ModelParams,
+    carries: dict[str, ModelCarry] | None = None,
+) -> tuple[MarketState, MarketStep]:
+    """The state after `b` and the step over it, from the runs of its scenarios (or their
+    carries, given)."""
     base = runs["base"] if "base" in runs else next(iter(runs.values()))
     days, context = day_context(b, params, state.context)
     swings, zigzag, cum = moves(base, state.zigzag, state.cum_liq)
     oi_value_last = float(b.oi_value[-1]) if b.n else state.oi_value_last
-    new = MarketState(
-        {sc: r.carry() for sc, r in runs.items()}, context, zigzag, cum, oi_value_last
-    )
+    if carries is None:
+        carries = {sc: r.carry() for sc, r in runs.items()}
+    new = MarketState(carries, context, zigzag, cum, oi_value_last)
     return new, MarketStep(b, runs, days, swings)
 
 
