@@ -175,6 +175,13 @@ def test_many_snapshots_match_a_plain_walk() -> None:
             np.testing.assert_equal(got.at[i, f"peak_cluster_{side}_price"], ref[f"peak_{side}"])
             np.testing.assert_equal(got.at[i, f"nearest_cluster_{side}_price"], ref[f"near_{side}"])
             np.testing.assert_equal(got.at[i, f"p90_{side}_price"], ref[f"p90_{side}"])
+    # both sides go through one pass as rows: a snapshot alone (as the site computes one
+    # view's levels) gives bit for bit its row among many (as the marts compute a day's)
+    for i in (0, 3, 5, m - 1):
+        one = key_levels(
+            PRICE_LOW, BIN, lo[i : i + 1], sh[i : i + 1], spots[i : i + 1], oi[i : i + 1], p
+        )
+        assert one.iloc[0].to_numpy().tobytes() == got.iloc[i].to_numpy().tobytes()
 
 
 def test_bad_shapes_and_params_are_named() -> None:

@@ -90,20 +90,24 @@ class LevelParams:
 
 def _first_true(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(index of the first True per row, whether any) for a 2-D boolean array."""
-    return np.argmax(mask, axis=1), mask.any(axis=1)
+    return mask.argmax(axis=1), mask.any(axis=1)
 
 
 def _side_levels(
     vals: np.ndarray,
     centre: np.ndarray,
     outer: np.ndarray,
+    side_of: np.ndarray,
     member: np.ndarray,
     in_window: np.ndarray,  # centre on this side of spot and within the window
     spots: np.ndarray,
     major_min: np.ndarray,
     p: LevelParams,
 ) -> dict[str, np.ndarray]:
-    """Levels of one side. Columns of `vals` etc. are ordered from spot outward."""
+    """Levels of one side per row. Columns of `vals` etc. are ordered from spot outward;
+    row r uses `centre[side_of[r]]` and `outer[side_of[r]]` (both sides go through one
+    pass as rows of their own: every step is per row, so a row's levels do not depend on
+    the others, and one pass halves the calls)."""
     m = len(spots)
     side = np.where(member, vals, 0.0)
     win = np.where(in_window, vals, 0.0)
@@ -111,28 +115,40 @@ def _side_levels(
     rows = np.arange(m)
     out = {}
 
-    peak_k = np.argmax(win, axis=1)  # first of equal maxima = the one nearest spot
+    peak_k = win.argmax(axis=1)  # first of equal maxima = the one nearest spot
     has_peak = win_total > 0
-    out["peak_cluster_price"] = np.where(has_peak, centre[peak_k], np.nan)
+    out["peak_cluster_price"] = np.where(has_peak, centre[side_of, peak_k], np.nan)
     out["peak_cluster_notional"] = np.where(has_peak, win[rows, peak_k], np.nan)
 
     major = (win >= major_min[:, None]) & (win > 0)  # NaN threshold (no OI): none major
     near_k, has_major = _first_true(major)
-    out["nearest_cluster_price"] = np.where(has_major, centre[near_k], np.nan)
+    out["nearest_cluster_price"] = np.where(has_major, centre[side_of, near_k], np.nan)
     out["nearest_cluster_notional"] = np.where(has_major, win[rows, near_k], np.nan)
 
     total = side.sum(axis=1)
-    cum = np.cumsum(side, axis=1)
+    cum = side.cumsum(axis=1)
     # Relative tolerance: a cumulative sum that equals the target up to rounding reaches it.
     reached = cum >= p.quantile * total[:, None] * (1.0 - 1e-12)
     reached &= side > 0  # the bin that completes the share holds notional
     q_k, has_q = _first_true(reached)
     has_q &= total > 0
-    out["p90_price"] = np.where(has_q, outer[q_k], np.nan)
+    out["p90_price"] = np.where(has_q, outer[side_of, q_k], np.nan)
 
     for key in ("nearest_cluster", "peak_cluster", "p90"):
         out[f"{key}_pct"] = out[f"{key}_price"] / spots - 1.0
     return out
+
+
+#: (`_side_levels` key, side) -> the `key_levels` column
+_COLUMN_OF = {
+    (key, side): f"{key.rpartition('_')[0]}_{side}_{key.rpartition('_')[2]}"
+    for side in SIDES
+    for key in (
+        *(f"{k}_{f}" for k in ("peak_cluster", "nearest_cluster") for f in ("price", "notional")),
+        "p90_price",
+        *(f"{k}_pct" for k in ("nearest_cluster", "peak_cluster", "p90")),
+    )
+}
 
 
 def major_min(
@@ -193,38 +209,29 @@ def key_level_columns(
     threshold = major_min(oi, bin_size, spots, p)
     if m == 0 or nb == 0:
         return {**{c: np.full(m, np.nan) for c in LEVEL_COLUMNS}, "major_cluster_min": threshold}
-    if np.any(np.diff(price_low) <= 0):
+    if ((price_low[1:] - price_low[:-1]) <= 0).any():  # np.diff, without its wrapper
         raise ValueError("price_low must be strictly ascending")
     centre = price_low + bin_size / 2.0
     sp = spots[:, None]
     dist = centre[None, :] / sp - 1.0
     near = np.abs(dist) <= p.window_pct
 
-    above = _side_levels(
-        short,
-        centre,
-        price_low + bin_size,
-        (price_low[None, :] + bin_size) > sp,
-        near & (dist > 0),
-        spots,
-        threshold,
-        p,
-    )
     rev = slice(None, None, -1)  # longs: from spot downward = descending prices
-    below = _side_levels(
-        long[:, rev],
-        centre[rev],
-        price_low[rev],
-        (price_low[None, :] < sp)[:, rev],
-        (near & (dist <= 0))[:, rev],
-        spots,
-        threshold,
+    # rows 0..m-1 the shorts above spot, rows m..2m-1 the longs below it
+    res = _side_levels(
+        np.concatenate([short, long[:, rev]]),
+        np.array([centre, centre[rev]]),
+        np.array([price_low + bin_size, price_low[rev]]),
+        np.repeat(np.arange(2), m),
+        np.concatenate([(price_low[None, :] + bin_size) > sp, (price_low[None, :] < sp)[:, rev]]),
+        np.concatenate([near & (dist > 0), (near & (dist <= 0))[:, rev]]),
+        np.concatenate([spots, spots]),
+        np.concatenate([threshold, threshold]),
         p,
     )
     cols = {}
-    for side, res in (("above", above), ("below", below)):
+    for i, side in enumerate(SIDES):
         for key, vals in res.items():
-            kind, _, field = key.rpartition("_")
-            cols[f"{kind}_{side}_{field}"] = vals
+            cols[_COLUMN_OF[key, side]] = vals[i * m : (i + 1) * m]
     cols["major_cluster_min"] = threshold
     return cols
