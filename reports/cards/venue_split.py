@@ -161,7 +161,7 @@ def venue_map_split(
     series, colours = map_series(venues)
     data, runs = [], []
     for i, cell in ((i, cells[i - i0]) for i in used):
-        blo = base + i * step
+        blo = chart_price(base + i * step)  # once per band, not per segment
         for side in (0, 1):
             # the stack: each venue's segment starts exactly where the previous one's
             # (rounded) top is, so the page rebuilds the bottoms from the tops (stacked)
@@ -174,7 +174,7 @@ def venue_map_split(
                 v1 = float(f"{below:.4g}")
                 data.append(
                     {
-                        "lo": chart_price(blo),
+                        "lo": blo,
                         "s": series[side * len(venues) + vi],
                         "v0": top,
                         "v1": v1,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections import Counter
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -122,12 +122,24 @@ def raster_geometry(cols: int, rows: int, *, t0: int, tstep: int, p0: float, pst
 GRID_FIELDS = ("t0", "tstep", "cols", "p0", "pstep", "rows")
 
 
+def _most_common(values: list) -> Any:
+    """The most common of `values`, the first seen of equally common ones (as
+    `Counter.most_common(1)`, without building a Counter: usually all are equal)."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return first
+    counts: dict = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return max(counts, key=counts.__getitem__)
+
+
 def shared_grid(layers: dict[str, dict]) -> dict:
     """A window's raster description with the geometry its layers share written once:
     `grid` holds each field's most common value, a layer only what differs from it (eight
     layer views mostly share one grid). The page script merges them back
     (reports/static/liqdata.js `compose`); `full_layers` does the same in Python."""
-    grid = {f: Counter(g[f] for g in layers.values()).most_common(1)[0][0] for f in GRID_FIELDS}
+    grid = {f: _most_common([g[f] for g in layers.values()]) for f in GRID_FIELDS}
     own = {
         k: {f: v for f, v in g.items() if f not in grid or grid[f] != v} for k, g in layers.items()
     }
