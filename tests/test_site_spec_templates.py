@@ -128,6 +128,11 @@ def test_shared_grid_gives_back_every_layer():
     assert full_layers(got) == layers
     # a file written before the grid was shared reads as it is
     assert full_layers({"layers": layers}) == layers
+    # equally common values: the first seen is the grid's (as Counter.most_common(1) chose)
+    tie = {"a": {**base, "rows": 5}, "b": {**base, "rows": 7}, "c": {**base, "rows": 7}}
+    tie["d"] = {**base, "rows": 5}
+    assert shared_grid(tie)["grid"]["rows"] == 5
+    assert shared_grid({k: tie[k] for k in "bacd"})["grid"]["rows"] == 7
 
 
 @pytest.mark.browser
