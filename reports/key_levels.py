@@ -20,6 +20,7 @@ import numpy as np
 
 from reports.notation import (
     chart_price,
+    chart_price_decimals,
     fmt_level,
     fmt_pct,
     fmt_price,
@@ -344,10 +345,11 @@ def _marks(levels: list, lo: float | None, hi: float | None) -> list[dict]:
             m["c"], text = hi, f"↑ {text}"
         m["label"] = text
     _label_places(marks, lo, hi)
+    nd = chart_price_decimals()  # chart_price, its decimals looked up once
     for m in marks:
-        m["c"] = chart_price(float(m["c"]))
-        m["price"] = chart_price(float(m["price"]))
-        m["ly"] = chart_price(float(m["ly"]))
+        m["c"] = round(float(m["c"]), nd)
+        m["price"] = round(float(m["price"]), nd)
+        m["ly"] = round(float(m["ly"]), nd)
     return marks
 
 

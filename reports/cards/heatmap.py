@@ -162,6 +162,7 @@ def heat_card(
     end = day_end_ms(d)
     first = cube.t0_ms
     windows: list[HeatTab] = []
+    zone = zone_band(cur)  # the day's, the same in every window (each clips a copy)
     for w in WINDOWS:
         start = end - w.hours * HOUR_MS
         covered = start >= first
@@ -210,7 +211,7 @@ def heat_card(
             marks=lambda a, b, lv=(w.key in LAYER_WINDOWS): marks_ref(
                 day_key, list(views), list(views if lv else base_view), a, b, MARK_FIELDS
             ),
-            zone=zone_band(cur),
+            zone=zone,
             desc=text_ref(
                 DESC,
                 symbol=symbol,
