@@ -64,8 +64,11 @@ class PageChrome:
 
 
 def jinja_env() -> jinja2.Environment:
+    """The site's templates, each compiled once per environment: a build does not check
+    the template files again on each use (every included partial was stat'ed per page)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        auto_reload=False,
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
