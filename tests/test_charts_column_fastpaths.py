@@ -42,6 +42,25 @@ def test_few_distinct_numbers_code_as_a_dictionary_in_order_of_first_appearance(
     assert np.array_equal(np.array(decode_column(col), dtype=float), np.array(values, dtype=float))
 
 
+def test_text_values_in_runs_code_a_dictionary_from_the_runs_heads() -> None:
+    """The dictionary of text values in few runs is built from the runs' heads: the same
+    keys (values tightened: 2.0 as 2; by type and value: -0.0 and 0 as one) and indices
+    as from every value."""
+    label = ["long-label-a"] * 3 + ["long-label-b"] * 3 + ["long-label-c"] * 2
+    texts = ["a-long-text"] * 4 + [None] * 4 + ["another-long-text"] * 4
+    mixed = (texts + [2] * 4 + [2.5] * 4 + [2.0] * 4 + [-0.0] * 4 + [0.0] * 4) * 3
+    for values in (label * 8, mixed + ["a-long-text"] * 4):
+        col = _column(values)
+        assert isinstance(col, dict) and "$dict" in col, col
+        keys, idx = col["$dict"]
+        uniq = {}
+        for v in _tight_all(values):
+            uniq.setdefault((type(v), v), len(uniq))
+        assert keys == [v for _, v in uniq]
+        assert decode_column(idx) == [uniq[(type(v), v)] for v in _tight_all(values)]
+        assert [repr(v) for v in decode_column(col)] == [repr(v) for v in _tight_all(values)]
+
+
 def _sig_cases() -> list[np.ndarray]:
     """Columns for `_sig_parts`: few significant digits (found), prices with cents (not),
     mixes, and the edges the early stop leaves to the loop (near a power of ten, exponents

@@ -636,6 +636,19 @@ def _column_sized(
         few_runs = len(runs) * 2 <= n
         if few_runs:
             offer(_RLE, ({"$rle": runs}, _size(runs) + 9))
+    if not few_runs and depth == 0:
+        # first: a repeated block (a map's price grid per view) bounds the codings after it
+        p = _period(values if plain is None else plain, arr)
+        if p is not None:
+            extra = 12 + len(str(n // p))
+            inner = _column_sized(
+                values[:p],
+                1,
+                budget=_less(bound(_REP), extra),
+                arr=_UNSET if arr is None else arr[:p],
+            )
+            if inner is not None:
+                offer(_REP, ({"$rep": [inner[0], n // p]}, extra + inner[1]))
     if arr is not None and depth < 2:
         f64_size = 4 * ((8 * n + 2) // 3) + 10  # base64 of 8n bytes, `_f64`
         if f64_size < bound(_F64):
@@ -648,18 +661,6 @@ def _column_sized(
             sig = _sig(arr)
             if sig is not None:
                 offer(_SIG, (sig, _size(sig)))
-    if not few_runs and depth == 0:
-        p = _period(values if plain is None else plain, arr)
-        if p is not None:
-            extra = 12 + len(str(n // p))
-            inner = _column_sized(
-                values[:p],
-                1,
-                budget=_less(bound(_REP), extra),
-                arr=_UNSET if arr is None else arr[:p],
-            )
-            if inner is not None:
-                offer(_REP, ({"$rep": [inner[0], n // p]}, extra + inner[1]))
     if depth == 0:
         # a dictionary: without few runs its indices are plain (2n + 1 long at least, the
         # keys 3, the wrapper 13)
@@ -690,12 +691,20 @@ def _column_sized(
             # distinct values (1 and 1.0 as one) are at most the distinct (type, value)
             # keys below: too many of them and the dictionary cannot pay, whatever their
             # types
-            if set(map(type, plain)) <= _SCALAR_TYPES and len(set(plain)) * 3 <= n:
+            # in few runs (the text values: `runs` are theirs), a run's values are its head's
+            # (the same type, equal): the keys and indices from the heads alone
+            heads = [v for v, _ in runs] if few_runs and arr is None else plain
+            if set(map(type, heads)) <= _SCALAR_TYPES and len(set(heads)) * 3 <= n:
                 uniq: dict[Any, int] = {}
-                for v in plain:
+                for v in heads:
                     uniq.setdefault((type(v), v), len(uniq))
                 if len(uniq) * 3 <= n:
-                    idx = [uniq[(type(v), v)] for v in plain]
+                    if heads is plain:
+                        idx = [uniq[(type(v), v)] for v in plain]
+                    else:
+                        idx = []
+                        for v, c in runs:
+                            idx += [uniq[(type(v), v)]] * c
                     keys = [v for _, v in uniq]
                     keys_size = _size(keys)
                     inner = _column_sized(idx, 2, budget=_less(bound(_DICT), 13 + keys_size))
