@@ -29,6 +29,7 @@ are bin centres, 90 % points bin outer edges; distances are `price / spot − 1`
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,16 +140,12 @@ def _side_levels(
     return out
 
 
-#: (`_side_levels` key, side) -> the `key_levels` column
-_COLUMN_OF = {
-    (key, side): f"{key.rpartition('_')[0]}_{side}_{key.rpartition('_')[2]}"
-    for side in SIDES
-    for key in (
-        *(f"{k}_{f}" for k in ("peak_cluster", "nearest_cluster") for f in ("price", "notional")),
-        "p90_price",
-        *(f"{k}_pct" for k in ("nearest_cluster", "peak_cluster", "p90")),
-    )
-}
+@functools.cache
+def _column_of(key: str, side: str) -> str:
+    """The `key_levels` column of `_side_levels` key `key` on `side` ("peak_cluster_price",
+    "above" -> "peak_cluster_above_price"); cached: the site asks thousands of times."""
+    kind, _, field = key.rpartition("_")
+    return f"{kind}_{side}_{field}"
 
 
 def major_min(
@@ -232,6 +229,6 @@ def key_level_columns(
     cols = {}
     for i, side in enumerate(SIDES):
         for key, vals in res.items():
-            cols[_COLUMN_OF[key, side]] = vals[i * m : (i + 1) * m]
+            cols[_column_of(key, side)] = vals[i * m : (i + 1) * m]
     cols["major_cluster_min"] = threshold
     return cols
