@@ -7,12 +7,12 @@ under an exclusive file lock, and is marked done so later runs skip the lock.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from pathlib import Path
 
 from transforms.config import ConfigError, project_root
+from transforms.file_lock import exclusive_lock
 
 TEMPLATE = Path(__file__).with_name("dagster.yaml")
 LOCK_NAME = ".liqmap-init.lock"
@@ -50,8 +50,7 @@ def ensure_dagster_home(initialize: bool = True) -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     if (home / READY_NAME).exists() and (home / "dagster.yaml").exists():
         return home
-    with open(home / LOCK_NAME, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    with exclusive_lock(home / LOCK_NAME):
         config = home / "dagster.yaml"
         if not config.exists():
             tmp = home / f".dagster.yaml.{os.getpid()}.tmp"

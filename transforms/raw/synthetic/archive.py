@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ import pyarrow.csv as pacsv
 
 from transforms.atomic import atomic_write_text
 from transforms.config import validate_symbol
+from transforms.file_lock import exclusive_lock
 from transforms.raw.synthetic.market import (
     MS_MINUTE,
     Market,
@@ -310,12 +310,8 @@ def _symbol_lock(root: Path, symbol: str) -> Iterator[None]:
     run's process generates the first (transforms.raw.fetch_ahead), and a process asking
     for a mirror being generated waits for it instead of writing the same files."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME.format(symbol=symbol), "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    with exclusive_lock(root / LOCK_NAME.format(symbol=symbol)):
+        yield
 
 
 def ensure_mirror(root: Path, symbol: str, start: date, end: date, seed: int) -> bool:
