@@ -25,6 +25,7 @@ from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
 from transforms.marts import build as build_module
 from transforms.marts import parallel
+from transforms.marts import state as state_module
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
@@ -188,22 +189,45 @@ def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_pa
     conn.close()
 
 
+def _whole_states(conn, day: date) -> dict[tuple[str, str], bytes]:
+    """(venue, scenario) -> the state of `day` as whole bytes (a row stored as a change from
+    its base applied to it first, as a run loads it)."""
+    markets = ["binance", "bybit", "all"]
+    hashes = dict(
+        conn.execute(
+            "SELECT DISTINCT scenario, params_hash FROM mart.model_state WHERE day = $d "
+            "AND venue = 'binance'",
+            {"d": day},
+        ).fetchall()
+    )
+    hashes["base"] = hashes.pop(CONTEXT, hashes.get("base"))
+    states, _, _, why = state_module._load_day(conn, "BTCUSDT", day, markets, hashes)
+    assert why == ""
+    return {
+        (venue, sc): pack(fields)
+        for venue, state in states.items()
+        for sc, fields in state.rows().items()
+    }
+
+
 def _assert_same_states(got_conn, want_conn, day: date, later: list[date]) -> None:
-    """The states of `day` byte for byte equal, for every venue and the aggregate, and so
-    are their recorded inputs, but for the `later` days' bars recorded in `got_conn`'s only
-    (written by its run after that day)."""
+    """The states of `day` byte for byte equal once whole (each may be stored as a change
+    from an earlier one), for every venue and the aggregate, and so are their recorded
+    inputs, but for the `later` days' bars recorded in `got_conn`'s only (written by its run
+    after that day)."""
     sql = (
-        "SELECT venue, scenario, params_hash, state, inputs FROM mart.model_state "
+        "SELECT venue, scenario, params_hash, inputs FROM mart.model_state "
         "WHERE day = $d ORDER BY venue, scenario"
     )
     got, want = (c.execute(sql, {"d": day}).fetchall() for c in (got_conn, want_conn))
     assert {r[0] for r in want} == {"binance", "bybit", "all"}
-    assert [r[:4] for r in got] == [r[:4] for r in want]
+    assert [r[:3] for r in got] == [r[:3] for r in want]
+    assert _whole_states(got_conn, day) == _whole_states(want_conn, day)
     for g, w in zip(got, want, strict=True):
-        if g[4] == "{}":
-            assert w[4] == "{}"
+        if g[3] == "{}":
+            assert w[3] == "{}"
             continue
-        a, b = MarketInputs.from_json(g[4]), MarketInputs.from_json(w[4])
+        a, b = MarketInputs.from_json(g[3]), MarketInputs.from_json(w[3])
         assert (a.tiers, a.missing) == (b.tiers, b.missing)
         assert sorted(a.bars) == sorted(b.bars) + [d.isoformat() for d in later]
         assert {k: a.bars[k] for k in b.bars} == b.bars
@@ -341,9 +365,16 @@ def test_the_newest_state_is_continued(short_chain):
     update = _run_day6_and_check_against_scratch(short_chain)
     assert update.state_day == _day(5) and update.why == ""
     kept = short_chain.execute(
-        "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'binance' ORDER BY day"
+        "SELECT day, list_distinct(list(base_day)) FROM mart.model_state "
+        "WHERE venue = 'binance' AND scenario <> 'context' GROUP BY day ORDER BY day"
     ).fetchall()
-    assert [r[0] for r in kept] == [_day(4), _day(5), _day(6)]  # the three newest
+    # the three newest, each whole or stored as its change from a whole state kept with them
+    # (here a whole state of day 3, which the chain's day 4 is stored against)
+    bases = {d: b for d, b in kept}
+    assert sorted(bases)[-3:] == [_day(4), _day(5), _day(6)]
+    named = {b for d in (4, 5, 6) for b in bases[_day(d)]}
+    assert named == {_day(3)} and sorted(bases) == [_day(3), _day(4), _day(5), _day(6)]
+    assert bases[_day(3)] == []
 
 
 def test_missing_state_recomputes_from_the_first_bar(short_chain):
