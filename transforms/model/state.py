@@ -98,9 +98,20 @@ class MarketState:
         closing differ): an array bit for bit equal to the first scenario's is stored there
         only, the others name it (`{"same_as": scenario}`, resolved by `from_rows`)."""
         out = {}
+        first: tuple[ModelCarry, ModelCarry, Any] | None = None  # a match to reuse
         for sc, c in self.carries.items():
             base = (bases or {}).get(sc)
-            delta = carry_delta(c, base) if base is not None else None
+            delta = None
+            if base is not None:
+                # the scenarios carry the same cohorts: matched once, checked in each
+                same = first is not None and all(
+                    _same_bits(getattr(c, k), getattr(first[0], k))
+                    and _same_bits(getattr(base, k), getattr(first[1], k))
+                    for k in ("start_ts", "side", "level")
+                )
+                match = first[2] if same and first is not None else _match(c, base)
+                first = first or (c, base, match)
+                delta = carry_delta(c, base, match)
             out[sc] = delta if delta is not None else _fields(c)
         if out:
             owner, *others = out
@@ -153,44 +164,56 @@ class MarketState:
         )
 
 
-def carry_delta(carry: ModelCarry, base: ModelCarry) -> dict[str, Any] | None:
+def _cohort_keys(carry: ModelCarry) -> np.ndarray | None:
+    """One int64 per cohort, increasing in canonical order (long before short, then level,
+    then opening second), or None when the carry's order is not that."""
+    group = (1 - carry.side.astype(np.int64)) * 256 + carry.level.astype(np.int64)
+    keys = group * (1 << 40) + carry.start_ts // 1_000_000_000
+    return keys if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])) else None
+
+
+def _match(carry: ModelCarry, base: ModelCarry) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keep, kept_at): the base's cohorts found in `carry`, and where they stand there."""
+    kc, kb = _cohort_keys(carry), _cohort_keys(base)
+    if kc is None or kb is None:
+        return None
+    pos = np.minimum(np.searchsorted(kb, kc), len(kb) - 1)
+    kept_at = kb[pos] == kc
+    keep = np.zeros(len(kb), dtype=bool)
+    keep[pos[kept_at]] = True
+    return keep, kept_at
+
+
+def carry_delta(
+    carry: ModelCarry,
+    base: ModelCarry,
+    match: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Any] | None:
     """`carry` as its change from `base` (an earlier carry of the same market and scenario):
     which of the base's cohorts are still in (`keep`, one bit each), where they stand among
     the carry's (`kept_at`), and the arrays of the others (`add_<field>`); None when that
     would not give `carry` back bit for bit (a kept cohort's arrays differ, or the order
     moved) or would save little (most cohorts new). A cohort is known by its side, level and
-    opening time (one cohort of each per bar)."""
-    n, m = carry.n_cohorts, base.n_cohorts
-    if n == 0 or m == 0:
+    opening time (one cohort of each per bar); `match`: `_match(carry, base)` when known."""
+    if carry.n_cohorts == 0 or base.n_cohorts == 0:
         return None
-    keep = np.zeros(m, dtype=bool)
-    kept_at = np.zeros(n, dtype=bool)
-    group_c = carry.side.astype(np.int64) * 256 + carry.level.astype(np.int64)
-    group_b = base.side.astype(np.int64) * 256 + base.level.astype(np.int64)
-    for g in np.unique(group_c):
-        bi = np.flatnonzero(group_b == g)
-        if not len(bi):
-            continue
-        ci = np.flatnonzero(group_c == g)
-        bt, ct = base.start_ts[bi], carry.start_ts[ci]
-        if len(bt) > 1 and not bool(np.all(bt[1:] > bt[:-1])):
-            return None  # not one cohort per opening time in canonical order
-        pos = np.minimum(np.searchsorted(bt, ct), len(bt) - 1)
-        hit = bt[pos] == ct
-        keep[bi[pos[hit]]] = True
-        kept_at[ci[hit]] = True
-    if int(kept_at.sum()) * 2 < n:
+    match = match if match is not None else _match(carry, base)
+    if match is None:
         return None
-    for name in COHORT_FIELDS:
-        a, b = getattr(carry, name)[kept_at], getattr(base, name)[keep]
-        if not _same_bits(a, b):
+    keep, kept_at = match
+    if len(keep) != base.n_cohorts or len(kept_at) != carry.n_cohorts:
+        return None
+    if int(kept_at.sum()) * 2 < carry.n_cohorts:
+        return None
+    for name in COHORT_FIELDS:  # exactness: what the base gives back is what the carry has
+        if not _same_bits(getattr(carry, name)[kept_at], getattr(base, name)[keep]):
             return None
     out: dict[str, Any] = {
         DELTA: True,
         "keep": np.packbits(keep),
         "kept_at": np.packbits(kept_at),
-        "n_base": m,
-        "n": n,
+        "n_base": base.n_cohorts,
+        "n": carry.n_cohorts,
         "log_f_end": carry.log_f_end,
         "oi_last": carry.oi_last,
         "last_ts": carry.last_ts,
