@@ -23,6 +23,7 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.db import SCHEMA_MARK_TABLE, apply_schema
 from transforms.marts import build as build_module
 from transforms.marts import parallel
 from transforms.marts import state as state_module
@@ -32,7 +33,16 @@ from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.state import MarketInputs
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
-from transforms.model.state import CONTEXT, MarketState, advance, pack, state_at, unpack
+from transforms.model.state import (
+    CONTEXT,
+    DELTA,
+    MarketState,
+    advance,
+    carry_delta,
+    pack,
+    state_at,
+    unpack,
+)
 
 PARAMS = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
 VENUES = ("binance", "bybit")
@@ -314,6 +324,32 @@ def test_a_truncated_state_is_not_loaded():
     assert CONTEXT in state.rows()
 
 
+def test_a_state_stored_as_its_change_from_an_earlier_one_is_rebuilt_bit_for_bit():
+    """A day's state is stored as its change from an earlier state of the market (the
+    cohorts gone, where the kept ones stand, the new ones): a fraction of the whole, and
+    rebuilt from that earlier state bit for bit; never applied to another state."""
+    bars, brackets = random_bars(6 * 288, seed=7), flat_brackets()
+    before, _ = advance(MarketState.empty(), bars.iloc[: 5 * 288], PARAMS, brackets, SCENARIOS)
+    after, _ = advance(before, bars.iloc[5 * 288 :], PARAMS, brackets, SCENARIOS)
+    whole = {k: pack(v) for k, v in after.rows().items()}
+    rows = {k: pack(v) for k, v in after.rows(before.carries).items()}
+    assert all(unpack(rows[sc]).get(DELTA) for sc in SCENARIOS)
+    assert sum(map(len, rows.values())) * 3 < sum(map(len, whole.values()))
+    back = MarketState.from_rows({k: unpack(v) for k, v in rows.items()}, before.carries)
+    assert {k: pack(v) for k, v in back.rows().items()} == whole
+    with pytest.raises(ValueError, match="not given"):  # no base: refused
+        MarketState.from_rows({k: unpack(v) for k, v in rows.items()})
+    other, _ = advance(MarketState.empty(), bars.iloc[: 4 * 288], PARAMS, brackets, SCENARIOS)
+    with pytest.raises(ValueError, match="cohorts"):  # another base: refused
+        MarketState.from_rows({k: unpack(v) for k, v in rows.items()}, other.carries)
+    # a kept cohort whose numbers differ from the base's: stored whole, never a change
+    moved = before.carries["base"]
+    change = carry_delta(after.carries["base"], moved)
+    kept = np.flatnonzero(np.unpackbits(change["keep"], count=moved.n_cohorts))
+    moved.lp[kept[-1]] = np.nextafter(moved.lp[kept[-1]], np.inf)
+    assert carry_delta(after.carries["base"], moved) is None
+
+
 # --- a state that cannot be trusted is recomputed, with one line saying why -------------
 
 SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
@@ -411,6 +447,50 @@ def test_a_foreign_state_is_not_loaded(short_chain):
     )
     update = _run_day6_and_check_against_scratch(short_chain)
     assert "corrupt" in update.why and update.state_day == _day(4)
+
+
+def test_a_change_whose_base_is_damaged_is_not_applied(short_chain):
+    """A state stored as its change from an earlier whole state is refused when that state
+    is damaged (or rewritten): the run goes further back, saying why."""
+    day, base = short_chain.execute(
+        "SELECT max(day), any_value(base_day) FROM mart.model_state "
+        "WHERE venue = 'binance' AND base_day IS NOT NULL"
+    ).fetchone()
+    short_chain.execute("DELETE FROM mart.model_state WHERE day > $d", {"d": day})
+    short_chain.execute(
+        "UPDATE mart.model_state SET state = state[1:100] "
+        "WHERE venue = 'binance' AND day = $d AND scenario = 'base'",
+        {"d": base},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"the binance BTCUSDT state for {day} lost its base" in update.why
+    assert update.state_day is None or update.state_day < base
+
+
+def test_a_warehouse_made_before_keeps_its_states(short_chain):
+    """A warehouse whose state table predates the change rows (no base_day, the state column
+    compressed by DuckDB) is given the new table on opening, its whole states kept and
+    continued from."""
+    ((whole,),) = short_chain.execute(  # the newest whole state (an old table's only kind)
+        "SELECT max(day) FROM mart.model_state WHERE day NOT IN "
+        "(SELECT day FROM mart.model_state WHERE base_day IS NOT NULL)"
+    ).fetchall()
+    short_chain.execute("DELETE FROM mart.model_state WHERE day <> $d", {"d": whole})
+    short_chain.execute(
+        "CREATE TABLE mart.old_state AS SELECT * EXCLUDE (base_day) FROM mart.model_state"
+    )
+    short_chain.execute("DROP TABLE mart.model_state")
+    short_chain.execute("ALTER TABLE mart.old_state RENAME TO model_state")
+    short_chain.execute(f"DROP TABLE {SCHEMA_MARK_TABLE}")
+    apply_schema(short_chain)
+    ((sql,),) = short_chain.execute(
+        "SELECT sql FROM duckdb_tables() WHERE table_name = 'model_state'"
+    ).fetchall()
+    assert "state BLOB USING COMPRESSION Uncompressed" in sql and "base_day DATE" in sql
+    rows = short_chain.execute("SELECT count(*) FROM mart.model_state").fetchone()
+    assert rows == (11,)  # every market's, kept
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day == whole and update.why == ""
 
 
 def test_restaged_bars_recompute_from_the_day_before_them(short_chain):
