@@ -68,7 +68,7 @@ WHERE symbol = $symbol AND day = $day AND scenario = '{CONTEXT}'
   AND venue IN (SELECT unnest($venues))
 """
 STATE_ROWS_SQL = """
-SELECT venue, scenario, params_hash, inputs, state, content_hash, base_day
+SELECT venue, day, scenario, params_hash, inputs, state, content_hash, base_day
 FROM mart.model_state
 WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
 """
@@ -231,14 +231,21 @@ def _checked(
 
 def _fetch(
     conn: duckdb.DuckDBPyConnection, symbol: str, day: date, markets: Sequence[str]
-) -> dict[str, dict[str, _Row]]:
-    """venue -> scenario -> the stored row of `day`."""
-    rows = conn.execute(
-        STATE_ROWS_SQL, {"symbol": symbol, "day": day, "venues": list(markets)}
-    ).fetchall()
-    found: dict[str, dict[str, _Row]] = {}
-    for venue, scenario, phash, inputs, blob, digest, base in rows:
-        found.setdefault(venue, {})[scenario] = (phash, inputs, blob, digest, base)
+) -> dict[tuple[str, date], dict[str, _Row]]:
+    """(venue, day) -> scenario -> the stored rows of `day`, and of the days they are stored
+    as a change from (one statement per day: a filter on `day` alone reads only its rows'
+    bytes)."""
+    found: dict[tuple[str, date], dict[str, _Row]] = {}
+    days: dict[date, list[str]] = {day: list(markets)}
+    while days:
+        at, venues = days.popitem()
+        rows = conn.execute(STATE_ROWS_SQL, {"symbol": symbol, "day": at, "venues": venues})
+        for venue, _, scenario, phash, inputs, blob, digest, base in rows.fetchall():
+            found.setdefault((venue, at), {})[scenario] = (phash, inputs, blob, digest, base)
+            if at == day and base is not None and base != day:
+                days.setdefault(base, [])
+                if venue not in days[base]:
+                    days[base].append(venue)
     return found
 
 
@@ -250,14 +257,10 @@ def _wanted(venue: str, hashes: Mapping[str, str]) -> dict[str, str]:
 
 
 def _load_base(
-    conn: duckdb.DuckDBPyConnection,
-    symbol: str,
-    venue: str,
-    day: date,
-    hashes: Mapping[str, str],
+    got: Mapping[str, _Row], symbol: str, venue: str, day: date, hashes: Mapping[str, str]
 ) -> tuple[Anchor | None, str]:
-    """The whole state of `venue` stored at `day` (the base of a delta), or (None, why not)."""
-    got = _fetch(conn, symbol, day, [venue]).get(venue, {})
+    """The whole state of `venue` stored at `day` (`got`: its rows; the base of a change),
+    or (None, why not)."""
     parts = {}
     for scenario, phash in _wanted(venue, hashes).items():
         if scenario not in got:
@@ -287,7 +290,7 @@ def _load_day(
     states, recorded, anchors = {}, {}, {}
     fail: tuple[dict, dict, dict] = ({}, {}, {})
     for venue in markets:
-        got = found.get(venue, {})
+        got = found.get((venue, day), {})
         parts = {}
         for scenario, phash in _wanted(venue, hashes).items():
             if scenario not in got:
@@ -303,7 +306,8 @@ def _load_day(
             return *fail, f"the {venue} {symbol} state for {day} names several bases"
         if bases:
             (base_day,) = bases
-            anchor, why = _load_base(conn, symbol, venue, base_day, hashes)
+            stored = found.get((venue, base_day), {})
+            anchor, why = _load_base(stored, symbol, venue, base_day, hashes)
             if anchor is None:
                 return *fail, f"the {venue} {symbol} state for {day} lost its base: {why}"
             for scenario, fields in parts.items():

@@ -143,6 +143,7 @@ class MarketState:
         context = ContextCarry(**{k[4:]: v for k, v in ctx.items() if k.startswith("ctx_")})
         zigzag = ZigzagCarry(**{k[3:]: v for k, v in ctx.items() if k.startswith("zz_")})
         carries = {}
+        places: dict[bytes, tuple[np.ndarray, ...]] = {}  # shared by the scenarios
         for sc in rows:
             if sc == CONTEXT:
                 continue
@@ -151,7 +152,7 @@ class MarketState:
                 base = (bases or {}).get(sc)
                 if base is None:
                     raise ValueError(f"{sc} is stored as a change from a state not given")
-                carries[sc] = carry_from_delta(fields, base)
+                carries[sc] = carry_from_delta(fields, base, places)
             else:
                 carries[sc] = ModelCarry(**fields)
         return cls(
@@ -223,25 +224,39 @@ def carry_delta(
     return out
 
 
-def carry_from_delta(fields: Mapping[str, Any], base: ModelCarry) -> ModelCarry:
+def carry_from_delta(
+    fields: Mapping[str, Any],
+    base: ModelCarry,
+    places: dict[bytes, tuple[np.ndarray, ...]] | None = None,
+) -> ModelCarry:
     """The carry `carry_delta(carry, base)` described; ValueError when `fields` do not fit
-    `base` (another base, or a damaged row)."""
+    `base` (another base, or a damaged row). `places`: the kept cohorts' positions already
+    read from some `keep`/`kept_at` bits (the scenarios share them)."""
     n, m = int(fields["n"]), int(fields["n_base"])
     if m != base.n_cohorts:
         raise ValueError(f"a change from a state of {m} cohorts, given {base.n_cohorts}")
-    keep = np.unpackbits(np.asarray(fields["keep"], dtype=np.uint8), count=m).astype(bool)
-    kept_at = np.unpackbits(np.asarray(fields["kept_at"], dtype=np.uint8), count=n).astype(bool)
-    if int(keep.sum()) != int(kept_at.sum()):
-        raise ValueError("a change whose kept cohorts do not match")
+    keep_bits = np.asarray(fields["keep"], dtype=np.uint8)
+    at_bits = np.asarray(fields["kept_at"], dtype=np.uint8)
+    key = f"{m}|{n}|".encode() + keep_bits.tobytes() + b"|" + at_bits.tobytes()
+    got = places.get(key) if places is not None else None
+    if got is None:
+        keep = np.unpackbits(keep_bits, count=m).astype(bool)
+        at = np.unpackbits(at_bits, count=n).astype(bool)
+        if int(keep.sum()) != int(at.sum()):
+            raise ValueError("a change whose kept cohorts do not match")
+        got = (np.flatnonzero(keep), np.flatnonzero(at), np.flatnonzero(~at))
+        if places is not None:
+            places[key] = got
+    src, dst, new = got
     arrays = {}
     for name in COHORT_FIELDS:
-        kept = getattr(base, name)[keep]
+        from_base = getattr(base, name)
         added = np.asarray(fields[f"add_{name}"])
-        if len(added) != n - len(kept) or added.dtype != kept.dtype:
+        if len(added) != len(new) or added.dtype != from_base.dtype:
             raise ValueError(f"a change whose {name} does not fit its base")
-        out = np.empty(n, dtype=kept.dtype)
-        out[kept_at] = kept
-        out[~kept_at] = added
+        out = np.empty(n, dtype=from_base.dtype)
+        out[dst] = from_base[src]
+        out[new] = added
         arrays[name] = out
     return ModelCarry(
         **arrays,
