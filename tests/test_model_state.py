@@ -30,7 +30,7 @@ from transforms.marts import state as state_module
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
-from transforms.marts.state import MarketInputs
+from transforms.marts.state import MAX_DELTA_DAYS, Anchor, MarketInputs, state_rows
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
 from transforms.model.state import (
@@ -348,6 +348,23 @@ def test_a_state_stored_as_its_change_from_an_earlier_one_is_rebuilt_bit_for_bit
     kept = np.flatnonzero(np.unpackbits(change["keep"], count=moved.n_cohorts))
     moved.lp[kept[-1]] = np.nextafter(moved.lp[kept[-1]], np.inf)
     assert carry_delta(after.carries["base"], moved) is None
+
+
+def test_a_change_is_stored_only_from_a_recent_whole_state():
+    """The state rows of a venue are its change from the whole state the run started from
+    (naming that day) up to MAX_DELTA_DAYS after it, then whole again (a base for the next)."""
+    bars, brackets = random_bars(6 * 288, seed=3), flat_brackets()
+    before, _ = advance(MarketState.empty(), bars.iloc[: 5 * 288], PARAMS, brackets, SCENARIOS)
+    after, _ = advance(before, bars.iloc[5 * 288 :], PARAMS, brackets, SCENARIOS)
+    hashes = {sc: "h" for sc in SCENARIOS}
+    day = _day(5)
+    for age, changed in ((1, True), (MAX_DELTA_DAYS, True), (MAX_DELTA_DAYS + 1, False)):
+        base = Anchor(day - timedelta(days=age), dict(hashes), before.carries)
+        rows = state_rows("binance", "BTCUSDT", day, after, hashes, None, base)
+        scenarios = rows[rows["scenario"] != CONTEXT]
+        want = base.day if changed else None
+        assert list(scenarios["base_day"]) == [want] * len(SCENARIOS), age
+        assert rows.loc[rows["scenario"] == CONTEXT, "base_day"].isna().all()
 
 
 # --- a state that cannot be trusted is recomputed, with one line saying why -------------

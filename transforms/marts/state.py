@@ -42,8 +42,10 @@ from transforms.venues import AGGREGATE_VENUE
 STATE_TABLE = MARTS["model_state"].table
 KEEP_NEWEST = 3
 #: the oldest base a day's state is stored as a change from (days): a change grows by about
-#: a day's cohorts per day, so every MAX_DELTA_DAYS-th daily run writes a whole state
-MAX_DELTA_DAYS = 7
+#: a day's cohorts per day (~0.1 MB for 6 markets at a year of history, beside ~0.25 MB of
+#: kept-cohort bits) and a whole state is ~15 MB, so every MAX_DELTA_DAYS-th daily run writes
+#: a whole one; a fortnight is near the least written per day on average
+MAX_DELTA_DAYS = 14
 BASE_HASH = "base_hash"  # a delta row's field: the content hash of its base row
 
 # Per-day fingerprint of the staged bars the model reads (row count and a hash sum).
