@@ -30,7 +30,12 @@ from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
 from transforms.model.cohorts import ModelRun
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
 from transforms.model.grid import Grid, alive_grid, bin_range_for
-from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
+from transforms.model.layers import (
+    LAYER_SCENARIOS,
+    LAYER_VIEWS,
+    layer_heat_columns,
+    layer_map_columns,
+)
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
 from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
@@ -122,13 +127,13 @@ def _layer_heatmap(
     hours, hour_bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     d_lo, d_hi = heat_day_window(hours, b.close[hour_bar], p.heatmap_range_pct)
     at = np.searchsorted(hours, last_hour)
-    rows = layer_heat_rows(runs, bar, block, (d_lo[at], d_hi[at]), p.heatmap_bin_size, views)
-    ts = rows["ts_ns"].to_numpy(dtype=np.int64)
-    rows["symbol"] = symbol
-    rows["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
-    rows["ts"] = _ns_to_ts(ts).to_numpy()
-    rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows.reindex(columns=LAYER_HEATMAP_COLUMNS)
+    cols = layer_heat_columns(runs, bar, block, (d_lo[at], d_hi[at]), p.heatmap_bin_size, views)
+    ts = cols.pop("ts_ns")
+    cols["symbol"] = symbol
+    cols["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
+    cols["ts"] = ts.astype("datetime64[ns]")
+    cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    return _frame(cols, LAYER_HEATMAP_COLUMNS)
 
 
 def _layer_map(
@@ -138,18 +143,34 @@ def _layer_map(
     snaps: np.ndarray,
     spots: np.ndarray,
     hashes: dict[str, str],
+    grids: dict[str, Grid],
 ) -> pd.DataFrame:
-    """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view."""
+    """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view
+    (`grids`: the scenarios' alive grids on `snaps`, whose 'all' views it takes)."""
     if len(snaps) == 0:
         return pd.DataFrame(columns=LAYER_MAP_COLUMNS)
     p = runs["base"].params
-    rows = layer_map_rows(runs, snaps, spots, p.bin_size, WINDOW_PCT)
-    pos = np.searchsorted(snaps, rows["snap"].to_numpy(dtype=np.int64))
-    rows["symbol"] = symbol
-    rows["day"] = _ns_to_date(np.asarray(days)[pos])
-    rows["spot_price"] = np.asarray(spots)[pos]
-    rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows.reindex(columns=LAYER_MAP_COLUMNS)
+    cols = layer_map_columns(runs, snaps, spots, p.bin_size, WINDOW_PCT, grids=grids)
+    pos = np.searchsorted(snaps, cols.pop("snap"))
+    cols["symbol"] = symbol
+    cols["day"] = _ns_to_date(np.asarray(days)[pos])
+    cols["spot_price"] = np.asarray(spots)[pos]
+    cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    return _frame(cols, LAYER_MAP_COLUMNS)
+
+
+def _by_scenario(scenario: np.ndarray, values: Mapping[str, str]) -> np.ndarray:
+    """Each row's value of its scenario (an object array, one lookup per distinct one)."""
+    codes, names = pd.factorize(scenario)
+    return np.array([values[n] for n in names], dtype=object)[codes]
+
+
+def _frame(cols: dict[str, object], columns: list[str]) -> pd.DataFrame:
+    """A mart frame from column arrays (or scalars) in `columns` order, a column not given
+    all missing (as `reindex` adds it)."""
+    n = next(len(v) for v in cols.values() if isinstance(v, np.ndarray))
+    data = {c: cols[c] if c in cols else np.full(n, np.nan) for c in columns}
+    return pd.DataFrame(data, index=pd.RangeIndex(n), columns=columns)
 
 
 def day_mark_range(b: BarArrays, days_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -358,7 +379,7 @@ def build_market(
         grids[sc] = alive_grid(run, t_last, run.params.bin_size, lo, hi)
     liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash)
     hashes = {sc: runs_params[sc].params_hash() for sc in names}
-    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes)
+    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes, grids)
     layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes)
     # Day-level context shared by all scenarios (from bars and what carried over), with the
     # days of bars the model has seen by the end of each target day (warm-up notice).
