@@ -27,7 +27,7 @@ from transforms.marts.registry import (
     MartFrames,
 )
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
-from transforms.model.cohorts import ModelRun
+from transforms.model.cohorts import BracketTable, ModelRun
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
 from transforms.model.grid import Grid, alive_grid, bin_range_for
 from transforms.model.layers import (
@@ -330,7 +330,7 @@ def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
 
 def build_market(
     bars: pd.DataFrame | BarArrays,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     start: date,
@@ -365,6 +365,7 @@ def build_market(
     t_days, t_last = days[tmask], last[tmask]
 
     before = state if state is not None else MarketState.empty()
+    brackets = BracketTable.of(brackets)  # its snapshots looked up once for the scenarios
     after, step = advance(before, b, params, brackets, names)
     runs = step.runs
     base = runs["base"]
@@ -446,7 +447,7 @@ def _model_upto(
     b: BarArrays,
     day: date,
     step: MarketStep,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     names: Sequence[str],
@@ -483,7 +484,7 @@ def _bar_arrays(bars: pd.DataFrame | BarArrays, state: MarketState | None) -> Ba
 
 def advance_market(
     bars: pd.DataFrame | BarArrays,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
@@ -498,6 +499,7 @@ def advance_market(
     Its frames are one shared set of empty frames (`_no_frames`: never written to)."""
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     empty = _no_frames()
+    brackets = BracketTable.of(brackets)
     b = _bar_arrays(bars, state)
     before = state if state is not None else MarketState.empty()
     none = np.zeros(0, dtype=np.int64)
