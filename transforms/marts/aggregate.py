@@ -40,7 +40,6 @@ from transforms.marts.registry import (
     LAYER_HEATMAP_COLUMNS,
     LAYER_MAP_COLUMNS,
     LIQ_MAP_COLUMNS,
-    MOVES_COLUMNS,
     MartFrames,
 )
 from transforms.model.bars import NS_PER_DAY, BarArrays
@@ -321,9 +320,7 @@ def _moves(
     rows["long_liquidated"] = long_liq
     rows["short_liquidated"] = short_liq
     rows["oi_change"] = ev[:, -1] - sv[:, -1]
-    out = _moves_frame(rows, symbol, end_ns, phash)
-    out["venue"] = AGGREGATE_VENUE
-    return out[MOVES_COLUMNS], carry, cums
+    return _moves_frame(rows, symbol, end_ns, phash, AGGREGATE_VENUE), carry, cums
 
 
 def reference_params(models: Sequence[MarketModel]) -> ModelParams:

@@ -35,12 +35,13 @@ from transforms.model.layers import (
     LAYER_VIEWS,
     layer_heat_columns,
     layer_map_columns,
+    repeat_strings,
 )
-from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
-from transforms.model.metrics import risk_metrics
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_level_columns
+from transforms.model.metrics import risk_columns
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
-from transforms.model.stable_levels import PrevLevels, stabilize
+from transforms.model.stable_levels import PrevLevels, stabilize_columns
 from transforms.model.state import MarketState, MarketStep, advance, state_at
 from transforms.rules import heat_day_window, swing_day_ns
 
@@ -79,7 +80,9 @@ def _hour_bars(b: BarArrays, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return hours[ok], bar[ok]
 
 
-def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:
+def _heatmap(
+    run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str, venue: str
+) -> pd.DataFrame:
     b, p = run.bars, run.params
     hours, bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     if len(bar) == 0:
@@ -104,13 +107,19 @@ def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str)
             "long_notional": g.long[r, c],
             "short_notional": g.short[r, c],
             "params_hash": phash,
+            "venue": venue,
         },
         columns=HEATMAP_COLUMNS,
     )
 
 
 def _layer_heatmap(
-    runs: dict[str, ModelRun], symbol: str, start_ns: int, end_ns: int, hashes: dict[str, str]
+    runs: dict[str, ModelRun],
+    symbol: str,
+    start_ns: int,
+    end_ns: int,
+    hashes: dict[str, str],
+    venue: str,
 ) -> pd.DataFrame:
     """Every 4 hours, the alive notional of each view but base/all (hourly in liq_heatmap):
     `ts` is the block's start, the state is the one at the end of its last hour."""
@@ -133,6 +142,7 @@ def _layer_heatmap(
     cols["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
     cols["ts"] = ts.astype("datetime64[ns]")
     cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    cols["venue"] = venue
     return _frame(cols, LAYER_HEATMAP_COLUMNS)
 
 
@@ -144,6 +154,7 @@ def _layer_map(
     spots: np.ndarray,
     hashes: dict[str, str],
     grids: dict[str, Grid],
+    venue: str,
 ) -> pd.DataFrame:
     """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view
     (`grids`: the scenarios' alive grids on `snaps`, whose 'all' views it takes)."""
@@ -156,6 +167,7 @@ def _layer_map(
     cols["day"] = _ns_to_date(np.asarray(days)[pos])
     cols["spot_price"] = np.asarray(spots)[pos]
     cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    cols["venue"] = venue
     return _frame(cols, LAYER_MAP_COLUMNS)
 
 
@@ -165,10 +177,12 @@ def _by_scenario(scenario: np.ndarray, values: Mapping[str, str]) -> np.ndarray:
     return np.array([values[n] for n in names], dtype=object)[codes]
 
 
-def _frame(cols: dict[str, object], columns: list[str]) -> pd.DataFrame:
-    """A mart frame from column arrays (or scalars) in `columns` order, a column not given
-    all missing (as `reindex` adds it)."""
-    n = next(len(v) for v in cols.values() if isinstance(v, np.ndarray))
+def _frame(cols: Mapping[str, object], columns: list[str], n: int | None = None) -> pd.DataFrame:
+    """A mart frame of `n` rows (default: the first array's length) from column arrays or
+    scalars (repeated), in `columns` order; a column not given is all missing (as `reindex`
+    adds it)."""
+    if n is None:
+        n = next(len(v) for v in cols.values() if isinstance(v, np.ndarray))
     data = {c: cols[c] if c in cols else np.full(n, np.nan) for c in columns}
     return pd.DataFrame(data, index=pd.RangeIndex(n), columns=columns)
 
@@ -194,20 +208,26 @@ def stable_levels(
 ) -> pd.DataFrame:
     """The key levels of each target day from an alive grid, the nearest clusters held by
     the hysteresis rule (transforms.model.stable_levels): LEVEL_COLUMNS + STABLE_COLUMNS."""
-    fresh = key_levels(grid.price_low(), grid.bin_size, grid.long, grid.short, spots, oi)
-    return stabilize(
-        fresh,
-        grid.price_low(),
-        grid.bin_size,
-        grid.long,
-        grid.short,
-        spots,
-        *mark_range,
-        prev=prev,
+    cols = stable_level_columns(grid, spots, oi, mark_range, prev)
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(spots)))
+
+
+def stable_level_columns(
+    grid: Grid,
+    spots: np.ndarray,
+    oi: np.ndarray,
+    mark_range: tuple[np.ndarray, np.ndarray],
+    prev: PrevLevels | None,
+) -> dict[str, np.ndarray]:
+    """`stable_levels` as arrays by column (and `major_cluster_min`)."""
+    pl = grid.price_low()
+    fresh = key_level_columns(pl, grid.bin_size, grid.long, grid.short, spots, oi)
+    return stabilize_columns(
+        fresh, pl, grid.bin_size, grid.long, grid.short, spots, *mark_range, prev=prev
     )
 
 
-def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
+def _liq_map(run, grid, days, spots, symbol, phash, venue) -> pd.DataFrame:
     if grid.n_bins == 0 or len(days) == 0:
         return pd.DataFrame(columns=LIQ_MAP_COLUMNS)
     bs = grid.bin_size
@@ -233,6 +253,7 @@ def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
             "short_cum_from_spot": short_cum[r, c],
             "spot_price": np.asarray(spots)[r],
             "params_hash": phash,
+            "venue": venue,
         },
         columns=LIQ_MAP_COLUMNS,
     )
@@ -318,13 +339,17 @@ def build_marts(
 
 def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
     """Every model mart row carries the market's venue; a venue's own daily row is made of
-    that venue alone."""
+    that venue alone. The frames with rows are made with those columns (`build_market`),
+    the empty ones get them here."""
     for frame in frames.by_mart().values():
-        frame["venue"] = venue
-    frames.daily_metrics["venues"] = venue
-    frames.daily_metrics["venues_missing"] = ""
-    frames.daily_metrics["venues_not_collected"] = ""
-    frames.daily_metrics["history_incomplete"] = ""
+        if frame.empty:
+            frame["venue"] = venue
+    daily = frames.daily_metrics
+    if daily.empty:
+        daily["venues"] = venue
+        daily["venues_missing"] = ""
+        daily["venues_not_collected"] = ""
+        daily["history_incomplete"] = ""
     return frames
 
 
@@ -371,57 +396,63 @@ def build_market(
     base = runs["base"]
     base_hash = runs_params["base"].params_hash()
 
-    heatmap = _heatmap(base, symbol, start_ns, end_ns, base_hash)
+    heatmap = _heatmap(base, symbol, start_ns, end_ns, base_hash, venue)
     spots = b.close[t_last]
     grids = {}
     for sc in names:
         run = runs[sc]
         lo, hi = bin_range_for(run, t_last, run.params.bin_size)
         grids[sc] = alive_grid(run, t_last, run.params.bin_size, lo, hi)
-    liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash)
+    liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash, venue)
     hashes = {sc: runs_params[sc].params_hash() for sc in names}
-    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes, grids)
-    layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes)
+    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes, grids, venue)
+    layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes, venue)
     # Day-level context shared by all scenarios (from bars and what carried over), with the
     # days of bars the model has seen by the end of each target day (warm-up notice).
     context = step.days.reindex(t_days)
     history_days = context["history_days"].to_numpy().astype("int64")
+    oi_value = context["oi_value"].to_numpy()
     day_first = np.searchsorted(b.ts, t_days, side="left")
     mark_range = day_mark_range(b, t_days)
-    parts = []
     orders: dict = {}  # the scenarios' cohorts by LP, sorted once (metrics._lp_order)
-    for sc in [s for s in names if s in scenarios]:
+    daily_scenarios = [s for s in names if s in scenarios]
+    n = len(t_days)
+    # every column as an array, the scenarios' rows one after the other, one DataFrame at
+    # the end (a frame per scenario, column inserts and a concat cost more than the rows)
+    parts: list[dict[str, np.ndarray]] = []
+    for sc in daily_scenarios:
         run = runs[sc]
-        risk = risk_metrics(run, t_last, spots, grids[sc], orders=orders)
-        # every column as an array, one DataFrame at the end (column-wise inserts dominated)
-        cols: dict[str, object] = {
-            "symbol": symbol,
+        cols: dict[str, np.ndarray] = {
             "day": _ns_to_date(t_days),
-            "scenario": sc,
             "close_price": spots,
             "mark_price": b.mark_close[t_last],
         }
-        cols.update({col: risk[col].to_numpy() for col in risk.columns})
+        cols.update(risk_columns(run, t_last, spots, grids[sc], orders=orders))
         cols["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
         cols["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
             cols[col] = context[col].to_numpy()
         cols["zone_days"] = context["zone_days"].to_numpy().astype("int64")
-        levels = stable_levels(
-            grids[sc], spots, context["oi_value"].to_numpy(), mark_range, prev.get(sc)
-        )
-        cols.update({col: levels[col].to_numpy() for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
+        levels = stable_level_columns(grids[sc], spots, oi_value, mark_range, prev.get(sc))
+        cols.update({col: levels[col] for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
         cols["history_days"] = history_days
-        cols["params_hash"] = runs_params[sc].params_hash()
-        df = pd.DataFrame(cols, index=pd.RangeIndex(len(t_days)))
-        parts.append(df.reindex(columns=DAILY_METRICS_COLUMNS))
-    daily = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
-    )
+        parts.append(cols)
+    if parts:
+        daily_cols: dict[str, object] = {
+            col: np.concatenate([part[col] for part in parts]) for col in parts[0]
+        }
+        daily_cols["symbol"] = symbol
+        daily_cols["scenario"] = repeat_strings(daily_scenarios, n)
+        hashes_daily = [runs_params[sc].params_hash() for sc in daily_scenarios]
+        daily_cols["params_hash"] = repeat_strings(hashes_daily, n)
+        # a venue's own daily row is made of that venue alone
+        daily_cols.update(venue=venue, venues=venue, venues_missing="", venues_not_collected="")
+        daily_cols["history_incomplete"] = ""
+        daily = _frame(daily_cols, DAILY_METRICS_COLUMNS, n * len(parts))
+    else:
+        daily = pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
 
-    moves_df = _moves_frame(step.moves, symbol, end_ns, base_hash)
+    moves_df = _moves_frame(step.moves, symbol, end_ns, base_hash, venue)
     used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc in LAYER_SCENARIOS}
     frames = MartFrames(
         liq_heatmap=heatmap,
@@ -515,7 +546,9 @@ def _day_sums(per_bar: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.nd
     return np.array([float(np.sum(per_bar[a : z + 1])) for a, z in zip(first, last, strict=True)])
 
 
-def _moves_frame(rows: pd.DataFrame, symbol: str, end_ns: int, phash: str) -> pd.DataFrame:
+def _moves_frame(
+    rows: pd.DataFrame, symbol: str, end_ns: int, phash: str, venue: str
+) -> pd.DataFrame:
     """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS)."""
     confirmed = rows["confirmed"].to_numpy(dtype=bool)
     conf_ts = np.where(confirmed, rows["confirm_ts"].to_numpy(dtype=np.int64), 0)
@@ -537,6 +570,7 @@ def _moves_frame(rows: pd.DataFrame, symbol: str, end_ns: int, phash: str) -> pd
             "confirmed": confirmed,
             "params_hash": phash,
             "confirmed_ts": _ns_to_ts(conf_ts).where(pd.Series(confirmed)),
+            "venue": venue,
         },
         columns=MOVES_COLUMNS,
     )

@@ -182,6 +182,13 @@ LAYER_VIEWS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+def repeat_strings(values: Sequence[str], counts: Sequence[int] | int) -> np.ndarray:
+    """Each string repeated its count of times, as a column (an object array; with no rows,
+    an empty string array, as a frame types a string column of no rows)."""
+    out = np.repeat(np.array(values, dtype=object), counts)
+    return out if len(out) else pd.array(out, dtype="str")  # type: ignore[return-value]
+
+
 def _long_columns(
     parts: Sequence[tuple[tuple[str, str], Grid, np.ndarray, dict[str, np.ndarray]]],
     key: str,
@@ -209,8 +216,8 @@ def _long_columns(
     views = [view for view, _, _, _ in parts]
     out = {
         key: np.concatenate([cell[key] for cell in cells]),
-        "scenario": np.repeat(np.array([v[0] for v in views], dtype=object), counts),
-        "layer": np.repeat(np.array([v[1] for v in views], dtype=object), counts),
+        "scenario": repeat_strings([v[0] for v in views], counts),
+        "layer": repeat_strings([v[1] for v in views], counts),
     }
     for name in cells[0]:
         if name != key:

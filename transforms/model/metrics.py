@@ -313,10 +313,24 @@ def risk_metrics(
     bands: dict[str, float] | None = None,
     orders: dict | None = None,
 ) -> pd.DataFrame:
-    """One row per snapshot bar: at-risk totals, near-spot bands (NEAR_BANDS; `bands` only
-    overrides their widths, for tests), imbalances (shorts per long: whole map and within
-    each RATIO_BANDS window), squeeze ceiling / flush floor (both sides, never one picked by
-    weight), peak clusters. `spots[i]` is the reference price (the day's last close).
+    """`risk_columns` as a frame (columns RISK_COLUMNS + NEAR_COLUMNS)."""
+    cols = risk_columns(run, snaps, spots, grid, bands, orders)
+    return pd.DataFrame(cols, columns=RISK_COLUMNS + NEAR_COLUMNS)
+
+
+def risk_columns(
+    run: ModelRun,
+    snaps: np.ndarray,
+    spots: np.ndarray,
+    grid: Grid | None = None,
+    bands: dict[str, float] | None = None,
+    orders: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """One value per snapshot bar in each column (RISK_COLUMNS + NEAR_COLUMNS, as arrays):
+    at-risk totals, near-spot bands (NEAR_BANDS; `bands` only overrides their widths, for
+    tests), imbalances (shorts per long: whole map and within each RATIO_BANDS window),
+    squeeze ceiling / flush floor (both sides, never one picked by weight), peak clusters.
+    `spots[i]` is the reference price (the day's last close).
     `orders`: a dict shared by the calls for one market's scenarios (see `_lp_order`)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
@@ -324,8 +338,8 @@ def risk_metrics(
         raise ValueError("snaps and spots must have the same length")
     m = len(snaps)
     columns = RISK_COLUMNS + NEAR_COLUMNS
-    if m == 0:
-        return pd.DataFrame([], columns=columns)
+    if m == 0:  # as the columns of an empty frame
+        return {c: np.zeros(0, dtype=object) for c in columns}
     bands = bands or NEAR_BANDS
     if list(bands) != list(NEAR_BANDS):
         raise ValueError(f"bands must name {list(NEAR_BANDS)}, got {list(bands)}")
@@ -344,4 +358,4 @@ def risk_metrics(
     cols["squeeze_ceiling"] = sh["level"]
     cols["flush_floor"] = lo["level"]
     cols.update(peak_clusters(grid, m))
-    return pd.DataFrame(cols, columns=columns)
+    return {c: cols[c] for c in columns}

@@ -120,14 +120,31 @@ def stabilize(
     `major_cluster_min`) with each side's nearest and peak cluster held per the module rule
     and the move in `<kind>_<side>_move`. `day_low`/`day_high`: each day's mark path range;
     `prev`: the stored day before the first row (None: the chain starts here)."""
-    p = params or LevelParams()
-    # columns as arrays, one DataFrame at the end (16 column inserts cost more than the rule)
     out = {col: levels[col].to_numpy() for col in levels.columns}
+    args = (price_low, bin_size, long, short, spots, day_low, day_high, prev, params)
+    return pd.DataFrame(stabilize_columns(out, *args), index=levels.index.copy())
+
+
+def stabilize_columns(
+    levels: dict[str, np.ndarray],
+    price_low: np.ndarray,
+    bin_size: float,
+    long: np.ndarray,
+    short: np.ndarray,
+    spots: np.ndarray,
+    day_low: np.ndarray,
+    day_high: np.ndarray,
+    prev: PrevLevels | None = None,
+    params: LevelParams | None = None,
+) -> dict[str, np.ndarray]:
+    """`stabilize` on columns (`key_level_columns`), without frames: a new dict."""
+    p = params or LevelParams()
+    out = dict(levels)
     for kind in KINDS:
         for side in SIDES:
             _hold(out, kind, side, price_low, bin_size, long, short, spots, day_low, day_high,
                   prev, p)  # fmt: skip
-    return pd.DataFrame(out, index=levels.index.copy())
+    return out
 
 
 def _hold(
