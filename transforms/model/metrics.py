@@ -86,26 +86,46 @@ class _Side:
 
     @classmethod
     def of(cls, run: ModelRun, sign: int, snaps: np.ndarray, orders: dict | None = None) -> _Side:
-        order = _lp_order(run, sign, orders)
-        # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
-        # is much cheaper than a search per cohort.
-        row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
-        # carried cohorts (start -1, opened before bar 0) are alive from the first snapshot
-        a, z = row[np.maximum(run.start[order], 0)], row[run.end[order]]
-        pos = np.flatnonzero(a < z)
-        vis = order[pos]
-        lp = run.lp[order]
+        lp, pos, a, z, vis = _placement(run, sign, snaps, orders)
         return cls(
             lp=lp,
             pos=pos,
-            a=a[pos],
-            z=z[pos],
+            a=a,
+            z=z,
             lp_alive=lp[pos],
             n0=run.n0[vis],
             log_f_start=run.log_f_open[vis],
             log_f_snap=run.log_f[snaps],
             closing=bool(np.any(run.log_f)),
         )
+
+
+def _placement(
+    run: ModelRun, sign: int, snaps: np.ndarray, orders: dict | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The side's LPs in ascending order and, for its cohorts alive at a snapshot or more,
+    their places in that order (`pos`), first and gone snapshot rows (`a`, `z`) and cohort
+    indices (`vis`). `orders` (a dict shared by one market's scenarios) carries them from
+    one run to the next: the scenarios share their cohorts' sides, LPs, openings and ends
+    (only sizes and closing differ), so a run whose arrays equal the stored ones takes the
+    stored placement instead of computing it again."""
+    key = ("placement", sign)
+    inputs = (run.side, run.lp, run.start, run.end, snaps)
+    if orders is not None and key in orders:
+        stored, placed = orders[key]
+        if all(np.array_equal(x, y) for x, y in zip(stored, inputs, strict=True)):
+            return placed
+    order = _lp_order(run, sign, orders)
+    # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
+    # is much cheaper than a search per cohort.
+    row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
+    # carried cohorts (start -1, opened before bar 0) are alive from the first snapshot
+    a, z = row[np.maximum(run.start[order], 0)], row[run.end[order]]
+    pos = np.flatnonzero(a < z)
+    placed = (run.lp[order], pos, a[pos], z[pos], order[pos])
+    if orders is not None:
+        orders[key] = (inputs, placed)
+    return placed
 
 
 def _lp_order(run: ModelRun, sign: int, orders: dict | None) -> np.ndarray:
@@ -153,13 +173,16 @@ class _Block:
 def _blocks(side: _Side) -> Iterator[_Block]:
     """Consecutive blocks of snapshot rows whose candidate matrix fits MAX_BLOCK_CELLS
     (at least one row per block)."""
-    a_sorted, z_sorted = np.sort(side.a), np.sort(side.z)
     m, j = len(side.log_f_snap), 0
+    # cohorts with a < k, and with z <= j, for every k and j (a, z in 0..m): counts, as a
+    # search over the sorted a and z would give them
+    a_below = np.concatenate([[0], np.cumsum(np.bincount(side.a, minlength=m + 1))])
+    z_upto = np.cumsum(np.bincount(side.z, minlength=m + 1))
     while j < m:
         # Candidates of rows j..k-1: a < k and z > j. A cohort with z <= j also has a < k,
-        # so the count is a difference of two counts over the sorted a and z.
+        # so the count is a difference of two counts over a and z.
         k = np.arange(j + 1, m + 1)
-        n_cand = np.searchsorted(a_sorted, k, "left") - np.searchsorted(z_sorted, j, "right")
+        n_cand = a_below[k] - z_upto[j]
         cells = (k - j) * (n_cand + 1)
         k_end = j + max(1, int(np.searchsorted(cells, MAX_BLOCK_CELLS, "right")))
         yield _block(side, j, k_end)
