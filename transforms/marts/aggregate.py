@@ -48,7 +48,7 @@ from transforms.model.bars import NS_PER_DAY, BarArrays
 from transforms.model.context import ContextCarry, day_context
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.grid import Grid
-from transforms.model.layers import repeat_strings
+from transforms.model.layers import repeat_strings, strings
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
 from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
 from transforms.model.moves import ZigzagCarry, advance_zigzag, cumulative
@@ -100,14 +100,18 @@ def _columns(frames: Sequence[pd.DataFrame], names: Sequence[str]) -> dict[str, 
     return {c: np.concatenate([f[c].to_numpy() for f in frames]) for c in names}
 
 
-def _group_labels(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, firsts) of rows grouped by the key columns, as pandas' groupby(sort=True)
-    numbers them: groups in ascending key order (strings and dates by value), -1 for a row
-    with a missing key; `firsts` each group's first row."""
+def _group_labels(
+    keys: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """(labels, firsts, coded) of rows grouped by the key columns, as pandas'
+    groupby(sort=True) numbers them: groups in ascending key order (strings and dates by
+    value), -1 for a row with a missing key; `firsts` each group's first row; `coded` the
+    (codes, values) of each key that is neither float nor datetime, by position."""
     n = len(keys[0])
     valid = np.ones(n, dtype=bool)
     sortable = []
-    for a in keys:
+    coded = {}
+    for i, a in enumerate(keys):
         if a.dtype.kind == "f":
             valid &= ~np.isnan(a)
             sortable.append(a)
@@ -115,9 +119,10 @@ def _group_labels(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             valid &= ~np.isnat(a)
             sortable.append(a.view(np.int64))
         else:
-            codes, _ = pd.factorize(a, sort=True)
+            codes, values = pd.factorize(a, sort=True)
             valid &= codes >= 0
             sortable.append(codes)
+            coded[i] = (codes, np.asarray(values, dtype=object))
     rows = np.flatnonzero(valid)
     order = rows[np.lexsort([k[rows] for k in reversed(sortable)])]  # stable
     new = np.zeros(len(order), dtype=bool)
@@ -127,26 +132,37 @@ def _group_labels(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         new[1:] |= s[1:] != s[:-1]
     labels = np.full(n, -1, dtype=np.int64)
     labels[order] = np.cumsum(new) - 1
-    return labels, order[new]
+    return labels, order[new], coded
 
 
 def _sum_rows(
     frames: list[pd.DataFrame], keys: list[str], columns: list[str]
-) -> dict[str, np.ndarray] | None:
+) -> dict[str, object] | None:
     """Notional summed per key over the venues' rows (params_hash is the symbol's), rows in
     key order, as columns (None: no rows); as `rows.groupby(keys, sort=True).agg(...)` sums
-    them (transforms.marts.group_sums)."""
+    them (transforms.marts.group_sums). String columns come as string arrays."""
     filled = [f for f in frames if not f.empty]
     if not filled:
         return None
     cols = _columns(filled, [*keys, "long_notional", "short_notional", "params_hash"])
-    labels, firsts = _group_labels([cols[k] for k in keys])
+    labels, firsts, coded = _group_labels([cols[k] for k in keys])
     n = len(firsts)
     sums = group_sums.group_sum(np.c_[cols["long_notional"], cols["short_notional"]], labels, n)
-    out = {k: cols[k][firsts] for k in keys}
+    out: dict[str, object] = {}
+    for i, k in enumerate(keys):
+        if i in coded and isinstance(filled[0][k].dtype, pd.StringDtype):
+            codes, values = coded[i]
+            out[k] = strings(values, codes[firsts])
+        else:
+            out[k] = cols[k][firsts]
     out["long_notional"], out["short_notional"] = sums[:, 0], sums[:, 1]
-    out["params_hash"] = group_sums.first(cols["params_hash"], labels, n)
-    out["venue"] = AGGREGATE_VENUE  # type: ignore[assignment]
+    codes, values = pd.factorize(cols["params_hash"])
+    hashes = group_sums.first(np.where(codes >= 0, codes, np.nan), labels, n)
+    if np.isnan(hashes).any():  # a group without one: missing, as groupby's first gives it
+        out["params_hash"] = group_sums.first(cols["params_hash"], labels, n)
+    else:
+        out["params_hash"] = strings(np.asarray(values, dtype=object), hashes.astype(np.int64))
+    out["venue"] = AGGREGATE_VENUE
     return out
 
 
@@ -175,9 +191,9 @@ def _with_cumulative(
     spot = np.array([spots.get(d, np.nan) for d in days], dtype=float)[codes]
     spot[codes < 0] = np.nan
     # rows in (group, price_low) order, stable
-    labels, _ = _group_labels([rows[k] for k in group])
+    labels, _, _ = _group_labels([rows[k] for k in group])  # type: ignore[misc]
     order = np.lexsort((rows["price_low"], labels))
-    rows = {k: v[order] if isinstance(v, np.ndarray) else v for k, v in rows.items()}
+    rows = {k: v if isinstance(v, str) else v[order] for k, v in rows.items()}  # type: ignore[index]
     spot, labels = spot[order], labels[order]
     below = rows["price_low"] < spot
     above = rows["price_high"] > spot

@@ -36,6 +36,7 @@ from transforms.model.layers import (
     layer_heat_columns,
     layer_map_columns,
     repeat_strings,
+    strings,
 )
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_level_columns
 from transforms.model.metrics import risk_columns
@@ -97,20 +98,18 @@ def _heatmap(
     in_rng = (price_low[None, :] + hb > w_lo[:, None]) & (price_low[None, :] < w_hi[:, None])
     keep = in_rng & ((g.long_count > 0) | (g.short_count > 0))
     r, c = np.nonzero(keep)
-    return pd.DataFrame(
-        {
-            "symbol": symbol,
-            "day": _ns_to_date(hours[r] - hours[r] % NS_PER_DAY),
-            "ts": _ns_to_ts(hours[r]),
-            "price_low": price_low[c],
-            "price_high": price_low[c] + hb,
-            "long_notional": g.long[r, c],
-            "short_notional": g.short[r, c],
-            "params_hash": phash,
-            "venue": venue,
-        },
-        columns=HEATMAP_COLUMNS,
-    )
+    cols = {
+        "symbol": symbol,
+        "day": _ns_to_date(hours[r] - hours[r] % NS_PER_DAY),
+        "ts": hours[r].astype("datetime64[ns]"),
+        "price_low": price_low[c],
+        "price_high": price_low[c] + hb,
+        "long_notional": g.long[r, c],
+        "short_notional": g.short[r, c],
+        "params_hash": phash,
+        "venue": venue,
+    }
+    return _frame(cols, HEATMAP_COLUMNS, len(r))
 
 
 def _layer_heatmap(
@@ -141,7 +140,7 @@ def _layer_heatmap(
     cols["symbol"] = symbol
     cols["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
     cols["ts"] = ts.astype("datetime64[ns]")
-    cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    cols["params_hash"] = strings([hashes[sc] for sc, _ in views], cols.pop("view"))
     cols["venue"] = venue
     return _frame(cols, LAYER_HEATMAP_COLUMNS)
 
@@ -161,20 +160,14 @@ def _layer_map(
     if len(snaps) == 0:
         return pd.DataFrame(columns=LAYER_MAP_COLUMNS)
     p = runs["base"].params
-    cols = layer_map_columns(runs, snaps, spots, p.bin_size, WINDOW_PCT, grids=grids)
+    cols = layer_map_columns(runs, snaps, spots, p.bin_size, WINDOW_PCT, LAYER_VIEWS, grids)
     pos = np.searchsorted(snaps, cols.pop("snap"))
     cols["symbol"] = symbol
     cols["day"] = _ns_to_date(np.asarray(days)[pos])
     cols["spot_price"] = np.asarray(spots)[pos]
-    cols["params_hash"] = _by_scenario(cols["scenario"], hashes)
+    cols["params_hash"] = strings([hashes[sc] for sc, _ in LAYER_VIEWS], cols.pop("view"))
     cols["venue"] = venue
     return _frame(cols, LAYER_MAP_COLUMNS)
-
-
-def _by_scenario(scenario: np.ndarray, values: Mapping[str, str]) -> np.ndarray:
-    """Each row's value of its scenario (an object array, one lookup per distinct one)."""
-    codes, names = pd.factorize(scenario)
-    return np.array([values[n] for n in names], dtype=object)[codes]
 
 
 def _frame(cols: Mapping[str, object], columns: list[str], n: int | None = None) -> pd.DataFrame:
@@ -183,7 +176,13 @@ def _frame(cols: Mapping[str, object], columns: list[str], n: int | None = None)
     adds it)."""
     if n is None:
         n = next(len(v) for v in cols.values() if isinstance(v, np.ndarray))
-    data = {c: cols[c] if c in cols else np.full(n, np.nan) for c in columns}
+    zeros = np.zeros(n, dtype=np.int64)
+    data = {
+        c: (strings([cols[c]], zeros) if isinstance(cols[c], str) else cols[c])
+        if c in cols
+        else np.full(n, np.nan)
+        for c in columns
+    }
     return pd.DataFrame(data, index=pd.RangeIndex(n), columns=columns)
 
 
@@ -241,22 +240,20 @@ def _liq_map(run, grid, days, spots, symbol, phash, venue) -> pd.DataFrame:
     short_cum = np.where(above, np.cumsum(smask, axis=1), 0.0)
     keep = (grid.long_count > 0) | (grid.short_count > 0)
     r, c = np.nonzero(keep)
-    return pd.DataFrame(
-        {
-            "symbol": symbol,
-            "day": _ns_to_date(np.asarray(days)[r]),
-            "price_low": grid.price_low()[c],
-            "price_high": grid.price_low()[c] + bs,
-            "long_notional": grid.long[r, c],
-            "short_notional": grid.short[r, c],
-            "long_cum_from_spot": long_cum[r, c],
-            "short_cum_from_spot": short_cum[r, c],
-            "spot_price": np.asarray(spots)[r],
-            "params_hash": phash,
-            "venue": venue,
-        },
-        columns=LIQ_MAP_COLUMNS,
-    )
+    cols = {
+        "symbol": symbol,
+        "day": _ns_to_date(np.asarray(days)[r]),
+        "price_low": grid.price_low()[c],
+        "price_high": grid.price_low()[c] + bs,
+        "long_notional": grid.long[r, c],
+        "short_notional": grid.short[r, c],
+        "long_cum_from_spot": long_cum[r, c],
+        "short_cum_from_spot": short_cum[r, c],
+        "spot_price": np.asarray(spots)[r],
+        "params_hash": phash,
+        "venue": venue,
+    }
+    return _frame(cols, LIQ_MAP_COLUMNS, len(r))
 
 
 def _empty(recorded_at, runs_params) -> MartFrames:

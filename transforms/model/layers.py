@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.model.cohorts import LIQUIDATED, LONG, ModelRun
 from transforms.model.grid import Grid, alive_grids, window
@@ -182,11 +184,19 @@ LAYER_VIEWS: tuple[tuple[str, str], ...] = tuple(
 )
 
 
-def repeat_strings(values: Sequence[str], counts: Sequence[int] | int) -> np.ndarray:
-    """Each string repeated its count of times, as a column (an object array; with no rows,
-    an empty string array, as a frame types a string column of no rows)."""
-    out = np.repeat(np.array(values, dtype=object), counts)
-    return out if len(out) else pd.array(out, dtype="str")  # type: ignore[return-value]
+def strings(values: Sequence[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The column `values[codes]` as pandas' string array, the type a frame gives a column
+    of Python strings, made from the few distinct values by Arrow's take (converting each
+    row's string object cost more than the rest of a mart frame)."""
+    taken = pc.take(pa.array(list(values), type=pa.large_string()), pa.array(codes))
+    return pd.array(taken, dtype="str")
+
+
+def repeat_strings(
+    values: Sequence[str], counts: Sequence[int] | int
+) -> pd.api.extensions.ExtensionArray:
+    """Each string repeated its count of times, as a string column (`strings`)."""
+    return strings(values, np.repeat(np.arange(len(values)), counts))
 
 
 def _long_columns(
@@ -196,9 +206,9 @@ def _long_columns(
 ) -> dict[str, np.ndarray]:
     """The kept cells of each view's grid as long-format columns: `key` (the row's entry of
     `row_keys`), scenario, layer, price_low, price_high, long_notional, short_notional and
-    each extra (snapshot × bin) array's cells; views one after the other, cells row-major.
-    Columns as arrays, one frame made by the caller (a frame per view cost more than the
-    rows)."""
+    each extra (snapshot × bin) array's cells; views one after the other, cells row-major,
+    and `view` (each row's index in `parts`). Columns as arrays, one frame made by the caller
+    (a frame per view cost more than the rows)."""
     cells = []
     for (_, _), grid, keep, extra in parts:
         r, c = np.nonzero(keep)
@@ -214,10 +224,12 @@ def _long_columns(
         cells.append(cell)
     counts = [len(cell[key]) for cell in cells]
     views = [view for view, _, _, _ in parts]
+    view = np.repeat(np.arange(len(views)), counts)
     out = {
         key: np.concatenate([cell[key] for cell in cells]),
-        "scenario": repeat_strings([v[0] for v in views], counts),
-        "layer": repeat_strings([v[1] for v in views], counts),
+        "view": view,
+        "scenario": strings([v[0] for v in views], view),
+        "layer": strings([v[1] for v in views], view),
     }
     for name in cells[0]:
         if name != key:
@@ -282,7 +294,9 @@ def layer_map_rows(
     if it rises to the upper edge)."""
     if len(snaps) == 0 or not views:
         return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS, *_CUM_COLUMNS])
-    return pd.DataFrame(layer_map_columns(runs, snaps, spots, bin_size, window_pct, views))
+    cols = layer_map_columns(runs, snaps, spots, bin_size, window_pct, views)
+    del cols["view"]
+    return pd.DataFrame(cols)
 
 
 def layer_heat_columns(
@@ -321,7 +335,9 @@ def layer_heat_rows(
     price_high, long_notional, short_notional."""
     if len(snaps) == 0 or not views:
         return pd.DataFrame(columns=["ts_ns", "scenario", "layer", *_VALUE_COLUMNS])
-    return pd.DataFrame(layer_heat_columns(runs, snaps, snap_ts, window, bin_size, views))
+    cols = layer_heat_columns(runs, snaps, snap_ts, window, bin_size, views)
+    del cols["view"]
+    return pd.DataFrame(cols)
 
 
 _VALUE_COLUMNS = ["price_low", "price_high", "long_notional", "short_notional"]
