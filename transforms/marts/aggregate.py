@@ -418,31 +418,27 @@ def _moves(
         np.column_stack([*columns, bars.oi_value]) if bars.n else np.zeros((0, 2 * len(venues) + 1))
     )
     zz = state.zigzag if state.zigzag.n_values == values.shape[1] else ZigzagCarry(values.shape[1])
-    frame, carry = advance_zigzag(
-        zz, bars.ts, bars.close, values, reference_params(models).zigzag_pct
-    )
-    sv, ev = frame.attrs["start_values"], frame.attrs["end_values"]
-    rows = pd.DataFrame(
-        {
-            "start_ts": frame["start_ts"],
-            "end_ts": frame["end_ts"],
-            "from_price": frame["from_price"],
-            "to_price": frame["to_price"],
-            "confirmed": frame["confirmed"],
-            "confirm_ts": frame["confirm_ts"],
-        }
-    )
-    fp, tp = rows["from_price"].to_numpy(), rows["to_price"].to_numpy()
-    long_liq, short_liq = np.zeros(len(rows)), np.zeros(len(rows))
+    sw, carry = advance_zigzag(zz, bars.ts, bars.close, values, reference_params(models).zigzag_pct)
+    sv, ev = sw.start_values, sw.end_values
+    fp, tp = sw.from_price, sw.to_price
+    long_liq, short_liq = np.zeros(len(fp)), np.zeros(len(fp))
     for k, venue in enumerate(venues):
         if venue in by_venue:
             long_liq += ev[:, 2 * k] - sv[:, 2 * k]
             short_liq += ev[:, 2 * k + 1] - sv[:, 2 * k + 1]
-    rows["direction"] = np.where(tp > fp, "up", "down")
-    rows["pct_change"] = tp / fp - 1.0
-    rows["long_liquidated"] = long_liq
-    rows["short_liquidated"] = short_liq
-    rows["oi_change"] = ev[:, -1] - sv[:, -1]
+    rows = {
+        "start_ts": sw.start_ts,
+        "end_ts": sw.end_ts,
+        "from_price": fp,
+        "to_price": tp,
+        "confirmed": sw.confirmed,
+        "confirm_ts": sw.confirm_ts,
+        "direction": np.where(tp > fp, "up", "down"),
+        "pct_change": tp / fp - 1.0,
+        "long_liquidated": long_liq,
+        "short_liquidated": short_liq,
+        "oi_change": ev[:, -1] - sv[:, -1],
+    }
     return _moves_frame(rows, symbol, end_ns, phash, AGGREGATE_VENUE), carry, cums
 
 

@@ -490,7 +490,10 @@ def _model_upto(
     if isinstance(bars, BarArrays):
         alone = bars.head(int(np.searchsorted(bars.ts, upto.value, side="left")))
     else:
-        alone = _bar_arrays(bars[bars["ts"] < upto], state)
+        ts = bars["ts"]
+        # the bars before `upto` (a slice when they come in time order, as they are read)
+        head = bars.iloc[: int(ts.searchsorted(upto))] if ts.is_monotonic_increasing else None
+        alone = _bar_arrays(head if head is not None else bars[ts < upto], state)
     k = alone.n
     if k == 0 or k > b.n or not alone.same_bits(b.head(k)):
         return advance_market(alone, brackets, params, symbol, names, venue=venue, state=state)
@@ -544,26 +547,27 @@ def _day_sums(per_bar: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.nd
 
 
 def _moves_frame(
-    rows: pd.DataFrame, symbol: str, end_ns: int, phash: str, venue: str
+    rows: Mapping[str, np.ndarray] | pd.DataFrame, symbol: str, end_ns: int, phash: str, venue: str
 ) -> pd.DataFrame:
-    """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS)."""
-    confirmed = rows["confirmed"].to_numpy(dtype=bool)
-    conf_ts = np.where(confirmed, rows["confirm_ts"].to_numpy(dtype=np.int64), 0)
+    """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS; a frame
+    or its columns as arrays)."""
+    confirmed = np.asarray(rows["confirmed"], dtype=bool)
+    conf_ts = np.where(confirmed, np.asarray(rows["confirm_ts"], dtype=np.int64), 0)
     # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
     move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
     return pd.DataFrame(
         {
             "symbol": symbol,
             "day": _ns_to_date(move_day),
-            "start_ts": _ns_to_ts(rows["start_ts"].to_numpy(dtype=np.int64)),
-            "end_ts": _ns_to_ts(rows["end_ts"].to_numpy(dtype=np.int64)),
-            "direction": rows["direction"].to_numpy(),
-            "from_price": rows["from_price"].to_numpy(),
-            "to_price": rows["to_price"].to_numpy(),
-            "pct_change": rows["pct_change"].to_numpy(),
-            "long_liquidated": rows["long_liquidated"].to_numpy(),
-            "short_liquidated": rows["short_liquidated"].to_numpy(),
-            "oi_change": rows["oi_change"].to_numpy(),
+            "start_ts": _ns_to_ts(np.asarray(rows["start_ts"], dtype=np.int64)),
+            "end_ts": _ns_to_ts(np.asarray(rows["end_ts"], dtype=np.int64)),
+            "direction": np.asarray(rows["direction"]),
+            "from_price": np.asarray(rows["from_price"]),
+            "to_price": np.asarray(rows["to_price"]),
+            "pct_change": np.asarray(rows["pct_change"]),
+            "long_liquidated": np.asarray(rows["long_liquidated"]),
+            "short_liquidated": np.asarray(rows["short_liquidated"]),
+            "oi_change": np.asarray(rows["oi_change"]),
             "confirmed": confirmed,
             "params_hash": phash,
             "confirmed_ts": _ns_to_ts(conf_ts).where(pd.Series(confirmed)),
