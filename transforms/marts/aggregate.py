@@ -26,6 +26,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.marts import group_sums
 from transforms.marts.build import (
@@ -100,19 +102,47 @@ def _columns(frames: Sequence[pd.DataFrame], names: Sequence[str]) -> dict[str, 
     return {c: np.concatenate([f[c].to_numpy() for f in frames]) for c in names}
 
 
+def _coded(frames: Sequence[pd.DataFrame], name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A string column of the frames (rows one frame after the other) as (codes, values):
+    `values` its distinct strings in ascending order (an object array), `codes` each row's
+    place in them (-1: missing), as `pd.factorize(sort=True)` gives them, from Arrow's
+    dictionary encoding (no string object per row). None unless every frame's column is a
+    string column."""
+    if not all(isinstance(f[name].dtype, pd.StringDtype) for f in frames):
+        return None
+    chunks = []
+    for f in frames:
+        a = pa.array(f[name].array)
+        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+    encoded = pc.dictionary_encode(
+        pa.chunked_array(chunks, type=pa.large_string()).combine_chunks()
+    )
+    found = encoded.dictionary.to_pylist()
+    rank = np.empty(len(found), dtype=np.int64)
+    rank[sorted(range(len(found)), key=found.__getitem__)] = np.arange(len(found))
+    idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.where(idx >= 0, rank[np.maximum(idx, 0)], -1)
+    return codes, np.array(sorted(found), dtype=object)
+
+
 def _group_labels(
-    keys: Sequence[np.ndarray],
+    keys: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """(labels, firsts, coded) of rows grouped by the key columns, as pandas'
-    groupby(sort=True) numbers them: groups in ascending key order (strings and dates by
-    value), -1 for a row with a missing key; `firsts` each group's first row; `coded` the
-    (codes, values) of each key that is neither float nor datetime, by position."""
-    n = len(keys[0])
+    """(labels, firsts, coded) of rows grouped by the key columns (arrays, or `_coded`
+    string columns), as pandas' groupby(sort=True) numbers them: groups in ascending key
+    order (strings and dates by value), -1 for a row with a missing key; `firsts` each
+    group's first row; `coded` the (codes, values) of each key that is neither float nor
+    datetime, by position."""
+    n = len(keys[0][0] if isinstance(keys[0], tuple) else keys[0])
     valid = np.ones(n, dtype=bool)
     sortable = []
     coded = {}
     for i, a in enumerate(keys):
-        if a.dtype.kind == "f":
+        if isinstance(a, tuple):
+            valid &= a[0] >= 0
+            sortable.append(a[0])
+            coded[i] = a
+        elif a.dtype.kind == "f":
             valid &= ~np.isnan(a)
             sortable.append(a)
         elif a.dtype.kind == "M":
@@ -144,24 +174,27 @@ def _sum_rows(
     filled = [f for f in frames if not f.empty]
     if not filled:
         return None
-    cols = _columns(filled, [*keys, "long_notional", "short_notional", "params_hash"])
-    labels, firsts, coded = _group_labels([cols[k] for k in keys])
+    coded = {k: _coded(filled, k) for k in [*keys, "params_hash"]}
+    plain = [k for k, c in coded.items() if c is None]
+    cols = _columns(filled, [*plain, "long_notional", "short_notional"])
+    cols.update({k: c for k, c in coded.items() if c is not None})  # type: ignore[misc]
+    labels, firsts, _ = _group_labels([cols[k] for k in keys])  # type: ignore[misc]
     n = len(firsts)
     sums = group_sums.group_sum(np.c_[cols["long_notional"], cols["short_notional"]], labels, n)
     out: dict[str, object] = {}
-    for i, k in enumerate(keys):
-        if i in coded and isinstance(filled[0][k].dtype, pd.StringDtype):
-            codes, values = coded[i]
-            out[k] = strings(values, codes[firsts])
-        else:
-            out[k] = cols[k][firsts]
+    for k in keys:
+        c = coded[k]
+        out[k] = cols[k][firsts] if c is None else strings(c[1], c[0][firsts])
     out["long_notional"], out["short_notional"] = sums[:, 0], sums[:, 1]
-    codes, values = pd.factorize(cols["params_hash"])
-    hashes = group_sums.first(np.where(codes >= 0, codes, np.nan), labels, n)
-    if np.isnan(hashes).any():  # a group without one: missing, as groupby's first gives it
-        out["params_hash"] = group_sums.first(cols["params_hash"], labels, n)
+    hashes = coded["params_hash"]
+    got = None
+    if hashes is not None:  # each group's first non-missing hash, by its code
+        got = group_sums.first(np.where(hashes[0] >= 0, hashes[0], np.nan), labels, n)
+    if got is None or np.isnan(got).any():  # as groupby's first gives it, missing and all
+        values = _columns(filled, ["params_hash"])["params_hash"]
+        out["params_hash"] = group_sums.first(values, labels, n)
     else:
-        out["params_hash"] = strings(np.asarray(values, dtype=object), hashes.astype(np.int64))
+        out["params_hash"] = strings(hashes[1], got.astype(np.int64))  # type: ignore[index]
     out["venue"] = AGGREGATE_VENUE
     return out
 
