@@ -4,6 +4,7 @@ layers of a partition add up to the whole run."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
@@ -123,7 +124,7 @@ def test_unknown_layer_and_bad_mask_are_named(run) -> None:
 
 
 def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
-    from transforms.model.layers import LAYER_VIEWS, layer_map_rows
+    from transforms.model.layers import LAYER_VIEWS
     from transforms.model.scenarios import scenario_params
 
     nc = run_model(
@@ -131,7 +132,9 @@ def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
     )
     snaps = np.array([1000, 2999])
     spots = run.bars.close[snaps]
-    rows = layer_map_rows({"base": run, "never_close": nc}, snaps, spots, 250.0, 0.25)
+    rows = pd.DataFrame(
+        layer_map_columns({"base": run, "never_close": nc}, snaps, spots, 250.0, 0.25)
+    )
     assert set(zip(rows["scenario"], rows["layer"], strict=True)) == set(LAYER_VIEWS)
     for (sc, layer), g in rows.groupby(["scenario", "layer"]):
         r = {"base": run, "never_close": nc}[sc]
@@ -149,11 +152,10 @@ def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
 
 def test_layer_map_cumulative_curves_match_the_base_map(run) -> None:
     """The base/all view of the layer map equals mart.liq_map's rows in the window."""
-    from transforms.model.layers import layer_map_rows
-
     snaps = np.array([2999])
     spot = run.bars.close[snaps]
-    rows = layer_map_rows({"base": run}, snaps, spot, 250.0, 0.25, views=(("base", "all"),))
+    views = (("base", "all"),)
+    rows = pd.DataFrame(layer_map_columns({"base": run}, snaps, spot, 250.0, 0.25, views=views))
     g = alive_grid(run, snaps, 250.0, *bin_range_for(run, snaps, 250.0))
     pl = g.price_low()
     below = pl < spot[0]

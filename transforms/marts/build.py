@@ -39,10 +39,10 @@ from transforms.model.layers import (
     strings,
 )
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_level_columns
-from transforms.model.metrics import risk_columns
+from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
-from transforms.model.stable_levels import PrevLevels, stabilize_columns
+from transforms.model.stable_levels import PrevLevels, stabilize
 from transforms.model.state import MarketState, MarketStep, advance, state_at
 from transforms.rules import heat_day_window, swing_day_ns
 
@@ -221,7 +221,7 @@ def stable_level_columns(
     """`stable_levels` as arrays by column (and `major_cluster_min`)."""
     pl = grid.price_low()
     fresh = key_level_columns(pl, grid.bin_size, grid.long, grid.short, spots, oi)
-    return stabilize_columns(
+    return stabilize(  # type: ignore[return-value]
         fresh, pl, grid.bin_size, grid.long, grid.short, spots, *mark_range, prev=prev
     )
 
@@ -424,7 +424,7 @@ def build_market(
             "close_price": spots,
             "mark_price": b.mark_close[t_last],
         }
-        cols.update(risk_columns(run, t_last, spots, grids[sc], orders=orders))
+        cols.update(risk_metrics(run, t_last, spots, grids[sc], orders=orders, arrays=True))  # type: ignore[arg-type]
         cols["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
         cols["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):

@@ -246,9 +246,15 @@ def layer_map_columns(
     views: Sequence[tuple[str, str]] = LAYER_VIEWS,
     grids: Mapping[str, Grid] | None = None,
 ) -> dict[str, np.ndarray]:
-    """`layer_map_rows` as columns (arrays). `grids`: scenario -> its alive grid on `snaps`
-    at `bin_size` over any bins (`alive_grid`), whose cells its 'all' view takes instead of
-    binning the cohorts again (a cell depends only on its own bin's cohorts)."""
+    """End-of-day alive notional per price bin for every (scenario, layer) view, only bins
+    within ±`window_pct` of each snapshot's spot (the liquidation map's window) and holding
+    notional, as columns (arrays): snap (the snapshot's bar index), scenario, layer,
+    price_low, price_high, long_notional, short_notional, long_cum_from_spot,
+    short_cum_from_spot (as in `mart.liq_map`: longs liquidated if price falls from spot to
+    the bin's lower edge, shorts if it rises to the upper edge), and `view`
+    (`_long_columns`). `grids`: scenario -> its alive grid on `snaps` at `bin_size` over any
+    bins (`alive_grid`), whose cells its 'all' view takes instead of binning the cohorts
+    again (a cell depends only on its own bin's cohorts)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
     lo = int(np.floor(np.nanmin(spots) * (1.0 - window_pct) / bin_size))
@@ -278,27 +284,6 @@ def layer_map_columns(
     return _long_columns(parts, "snap", snaps)
 
 
-def layer_map_rows(
-    runs: Mapping[str, ModelRun],
-    snaps: np.ndarray,
-    spots: np.ndarray,
-    bin_size: float,
-    window_pct: float,
-    views: Sequence[tuple[str, str]] = LAYER_VIEWS,
-) -> pd.DataFrame:
-    """End-of-day alive notional per price bin for every (scenario, layer) view, only bins
-    within ±`window_pct` of each snapshot's spot (the liquidation map's window) and holding
-    notional: columns snap (the snapshot's bar index), scenario, layer, price_low, price_high,
-    long_notional, short_notional, long_cum_from_spot, short_cum_from_spot (as in
-    `mart.liq_map`: longs liquidated if price falls from spot to the bin's lower edge, shorts
-    if it rises to the upper edge)."""
-    if len(snaps) == 0 or not views:
-        return pd.DataFrame(columns=["snap", "scenario", "layer", *_VALUE_COLUMNS, *_CUM_COLUMNS])
-    cols = layer_map_columns(runs, snaps, spots, bin_size, window_pct, views)
-    del cols["view"]
-    return pd.DataFrame(cols)
-
-
 def layer_heat_columns(
     runs: Mapping[str, ModelRun],
     snaps: np.ndarray,
@@ -307,7 +292,10 @@ def layer_heat_columns(
     bin_size: float,
     views: Sequence[tuple[str, str]],
 ) -> dict[str, np.ndarray]:
-    """`layer_heat_rows` as columns (arrays)."""
+    """Alive notional per (snapshot, price bin) for each view, bins within each snapshot's
+    price `window` (low, high: its day's stored window, transforms.rules.heat_day_window)
+    and holding notional, as columns (arrays): ts_ns (from `snap_ts`), scenario, layer,
+    price_low, price_high, long_notional, short_notional (and `view`, `_long_columns`)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     w_lo, w_hi = (np.asarray(w, dtype=float) for w in window)
     lo = int(np.floor(np.nanmin(w_lo) / bin_size))
@@ -319,26 +307,3 @@ def layer_heat_columns(
         keep = near & ((g.long_count > 0) | (g.short_count > 0))
         parts.append((view, g, keep, {}))
     return _long_columns(parts, "ts_ns", np.asarray(snap_ts, dtype=np.int64))
-
-
-def layer_heat_rows(
-    runs: Mapping[str, ModelRun],
-    snaps: np.ndarray,
-    snap_ts: np.ndarray,
-    window: tuple[np.ndarray, np.ndarray],
-    bin_size: float,
-    views: Sequence[tuple[str, str]],
-) -> pd.DataFrame:
-    """Alive notional per (snapshot, price bin) for each view, bins within each snapshot's
-    price `window` (low, high: its day's stored window, transforms.rules.heat_day_window)
-    and holding notional: columns ts_ns (from `snap_ts`), scenario, layer, price_low,
-    price_high, long_notional, short_notional."""
-    if len(snaps) == 0 or not views:
-        return pd.DataFrame(columns=["ts_ns", "scenario", "layer", *_VALUE_COLUMNS])
-    cols = layer_heat_columns(runs, snaps, snap_ts, window, bin_size, views)
-    del cols["view"]
-    return pd.DataFrame(cols)
-
-
-_VALUE_COLUMNS = ["price_low", "price_high", "long_notional", "short_notional"]
-_CUM_COLUMNS = ["long_cum_from_spot", "short_cum_from_spot"]

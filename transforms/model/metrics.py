@@ -335,21 +335,11 @@ def risk_metrics(
     grid: Grid | None = None,
     bands: dict[str, float] | None = None,
     orders: dict | None = None,
-) -> pd.DataFrame:
-    """`risk_columns` as a frame (columns RISK_COLUMNS + NEAR_COLUMNS)."""
-    cols = risk_columns(run, snaps, spots, grid, bands, orders)
-    return pd.DataFrame(cols, columns=RISK_COLUMNS + NEAR_COLUMNS)
-
-
-def risk_columns(
-    run: ModelRun,
-    snaps: np.ndarray,
-    spots: np.ndarray,
-    grid: Grid | None = None,
-    bands: dict[str, float] | None = None,
-    orders: dict | None = None,
-) -> dict[str, np.ndarray]:
-    """One value per snapshot bar in each column (RISK_COLUMNS + NEAR_COLUMNS, as arrays):
+    *,
+    arrays: bool = False,
+) -> pd.DataFrame | dict[str, np.ndarray]:
+    """One row per snapshot bar (RISK_COLUMNS + NEAR_COLUMNS; with `arrays`, the columns
+    as a dict of arrays, no frame):
     at-risk totals, near-spot bands (NEAR_BANDS; `bands` only overrides their widths, for
     tests), imbalances (shorts per long: whole map and within each RATIO_BANDS window),
     squeeze ceiling / flush floor (both sides, never one picked by weight), peak clusters.
@@ -361,8 +351,12 @@ def risk_columns(
         raise ValueError("snaps and spots must have the same length")
     m = len(snaps)
     columns = RISK_COLUMNS + NEAR_COLUMNS
-    if m == 0:  # as the columns of an empty frame
-        return {c: np.zeros(0, dtype=object) for c in columns}
+    if m == 0:
+        return (
+            {c: np.zeros(0, dtype=object) for c in columns}
+            if arrays
+            else pd.DataFrame([], columns=columns)
+        )
     bands = bands or NEAR_BANDS
     if list(bands) != list(NEAR_BANDS):
         raise ValueError(f"bands must name {list(NEAR_BANDS)}, got {list(bands)}")
@@ -381,4 +375,4 @@ def risk_columns(
     cols["squeeze_ceiling"] = sh["level"]
     cols["flush_floor"] = lo["level"]
     cols.update(peak_clusters(grid, m))
-    return {c: cols[c] for c in columns}
+    return {c: cols[c] for c in columns} if arrays else pd.DataFrame(cols, columns=columns)
