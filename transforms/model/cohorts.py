@@ -116,7 +116,7 @@ class ModelRun:
         cohorts opened before bar k and still in at its end, in canonical order."""
         alive = (self.start < k) & (self.end >= k)
         return ModelCarry(
-            start_ts=self.start_ts[alive].astype(np.int64),
+            start_ts=self.start_ts[alive].astype(np.int64, copy=False),
             side=self.side[alive],
             level=self.level[alive],
             entry=self.entry[alive],
