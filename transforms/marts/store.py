@@ -104,23 +104,26 @@ def _insert(
     conn: duckdb.DuckDBPyConnection, table: str, frames: list[pd.DataFrame | pa.Table]
 ) -> int:
     """Append frames (DataFrames or `to_arrow` tables) whose columns match the table's, by
-    name, in one statement (each frame is scanned in place by DuckDB: no concatenated copy)."""
-    frames = [f if isinstance(f, pa.Table) else _scannable(f) for f in frames if _rows(f)]
-    if not frames:
+    name, in one statement. Each frame goes to DuckDB as an Arrow table (`to_arrow`: a
+    frame's columns converted once, where DuckDB's scan of a DataFrame reads its columns
+    through pandas' per-column accessors), and tables of one schema (a batch's markets) as
+    one table of their chunks (no copy), registered once."""
+    tables = [f if isinstance(f, pa.Table) else to_arrow(f) for f in frames if _rows(f)]
+    if not tables:
         return 0
-    names = [f"_mart_frame_{i}" for i in range(len(frames))]
-    for name, frame in zip(names, frames, strict=True):
+    if all(t.schema.equals(tables[0].schema) for t in tables[1:]):
+        tables = [pa.concat_tables(tables)]
+    names = [f"_mart_frame_{i}" for i in range(len(tables))]
+    for name, frame in zip(names, tables, strict=True):
         conn.register(name, frame)
     try:
-        first = frames[0]
-        columns = first.column_names if isinstance(first, pa.Table) else list(first.columns)
-        cols = ", ".join(f'"{c}"' for c in columns)
+        cols = ", ".join(f'"{c}"' for c in tables[0].column_names)
         union = " UNION ALL ".join(f"SELECT {cols} FROM {name}" for name in names)
         conn.execute(f"INSERT INTO {table} ({cols}) {union}")
     finally:
         for name in names:
             conn.unregister(name)
-    return sum(_rows(f) for f in frames)
+    return sum(t.num_rows for t in tables)
 
 
 def write_price_hourly(
