@@ -90,10 +90,15 @@ def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
 def to_arrow(frame: pd.DataFrame) -> pa.Table:
     """A mart frame as the Arrow table `_insert` writes as is (its `day` as a timestamp, see
     `_scannable`): columnar buffers, so a frame sent between processes costs a copy to load
-    (a pickled frame of `datetime.date` objects costs more to load than to write). One
-    thread: its columns are converted at once by pyarrow's pool otherwise, whose hand-offs
-    cost more than the copies on a machine whose cores the model already keeps busy."""
-    return pa.Table.from_pandas(_scannable(frame), preserve_index=False, nthreads=1)
+    (a pickled frame of `datetime.date` objects costs more to load than to write). Each
+    column converted as `pa.Table.from_pandas` converts it (`pa.array(..., from_pandas=True)`:
+    NaN as null, pandas' Arrow-backed strings without a copy), on this thread (pyarrow's pool
+    hands columns off otherwise, which costs more than the copies on a machine whose cores
+    the model keeps busy), without the pandas metadata nothing reads (most of the cost of a
+    wide frame of a few rows, as a day's daily_metrics are)."""
+    frame = _scannable(frame)
+    columns = [pa.array(column, from_pandas=True) for _, column in frame.items()]
+    return pa.Table.from_arrays(columns, names=[str(name) for name in frame.columns])
 
 
 def _rows(frame: pd.DataFrame | pa.Table) -> int:
