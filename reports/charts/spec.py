@@ -251,7 +251,12 @@ def _seq(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$seq": [first, step, n]}` when values[i] == first + i * step exactly (in doubles,
     as the page script computes it)."""
     first, step = float(arr[0]), float(arr[1] - arr[0])
-    if np.array_equal(arr, first + np.arange(len(arr)) * step):
+    n = len(arr)
+    # the last value first (the same double operations as the whole check's): most columns
+    # fail there, without an array of the sequence
+    if float(arr[-1]) != first + float(n - 1) * step:
+        return None
+    if np.array_equal(arr, first + np.arange(n) * step):
         return {"$seq": _tight_all([first, step]) + [len(arr)]}
     return None
 
@@ -414,6 +419,12 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
 
 
+def _sig_size(sig: dict[str, Any]) -> int:
+    """`_size(sig)` of a `_sig` coding: its text is of the alphabet (nothing escaped) and its
+    width one digit, so `{"$sig":[w,"..."]}` is 15 characters around the text."""
+    return len(sig["$sig"][1]) + 15
+
+
 def _zero_runs(code: np.ndarray, zero: np.ndarray, runs: int, top: int) -> np.ndarray:
     """The codes with every run of two or more zeros as one code from `runs` up."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], zero.astype(np.int8), [0]))))
@@ -556,6 +567,23 @@ def _plain_floor(arr: np.ndarray) -> tuple[int, bool]:
     return int(per.sum()) + len(arr) + 1, not (~whole | big).any()
 
 
+def _number_dict(values: list[Any], uniq: tuple[np.ndarray, ...], budget: int) -> Sized | None:
+    """`{"$dict": [keys, indices]}` of numbers from `np.unique(arr, return_index=True,
+    return_inverse=True)`: the keys in order of first appearance, whole ones as ints; None
+    when it is `budget` long or longer."""
+    _, first, inverse = uniq
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    idx_arr = rank[inverse.reshape(-1)]
+    keys = _tight_all([values[i] for i in first[order].tolist()])
+    keys_size = _size(keys)
+    inner = _column_sized(
+        idx_arr.tolist(), 2, budget=_less(budget, 13 + keys_size), arr=idx_arr.astype(np.float64)
+    )
+    return None if inner is None else _wrap("$dict", keys, keys_size, inner)
+
+
 def _column_sized(
     values: list[Any] | None,
     depth: int = 0,
@@ -583,6 +611,8 @@ def _column_sized(
     to win (the same winner, less work); a nested column gets the `budget` its wrapper must
     stay under and answers None when it cannot. `arr`: the values as `_numeric` takes them,
     when the caller has them (then `values` may be None: their list, made when needed)."""
+    if budget is not None and budget <= 2:
+        return None  # every coding is 2 characters long at least ("[]")
     if values is None and len(arr) < CODED_MIN_ROWS:
         values = arr.tolist()  # a nested column given as its numbers alone (`_list`)
     n = len(values) if values is not None else len(arr)
@@ -660,7 +690,7 @@ def _column_sized(
         if 15 + 3 * (nonzero + (nonzero < n)) < bound(_SIG):
             sig = _sig(arr)
             if sig is not None:
-                offer(_SIG, (sig, _size(sig)))
+                offer(_SIG, (sig, _sig_size(sig)))
     if depth == 0:
         # a dictionary: without few runs its indices are plain (2n + 1 long at least, the
         # keys 3, the wrapper 13)
@@ -670,22 +700,11 @@ def _column_sized(
             few_values = len(uniq_arr[0]) * 3 <= n
         if few_values and arr is not None and np.abs(arr).max() < 1e15:
             # numbers (whole ones written as ints, so one value has one type): the same
-            # dictionary as below, from np.unique in the order of first appearance
-            _, first, inverse = uniq_arr
-            order = np.argsort(first, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(len(order))
-            idx_arr = rank[inverse.reshape(-1)]
-            keys = _tight_all([values[i] for i in first[order].tolist()])
-            keys_size = _size(keys)
-            inner = _column_sized(
-                idx_arr.tolist(),
-                2,
-                budget=_less(bound(_DICT), 13 + keys_size),
-                arr=idx_arr.astype(np.float64),
-            )
-            if inner is not None:
-                offer(_DICT, _wrap("$dict", keys, keys_size, inner))
+            # dictionary as below, from np.unique in the order of first appearance; tried
+            # when it may win: its keys are the distinct values (`_plain_floor` long at
+            # least), its indices 2 characters at least, its wrapper 13
+            if _plain_floor(uniq_arr[0])[0] + 15 < bound(_DICT):
+                offer(_DICT, _number_dict(values, uniq_arr, bound(_DICT)))
         elif few_values:
             plain = _tight_numeric(values, arr) if plain is None else plain
             # distinct values (1 and 1.0 as one) are at most the distinct (type, value)
