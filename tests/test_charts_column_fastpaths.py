@@ -210,3 +210,33 @@ def test_three_digits_equals_formatting_each_value() -> None:
         want = [float(f"{v:.3g}") for v in a.tolist()]
         assert [repr(v) for v in got] == [repr(v) for v in want]
         assert all(type(v) is float for v in got)
+
+
+def test_plain_floor_bounds_the_plain_length() -> None:
+    """`_plain_floor` (coarse and `fine`) never exceeds the JSON length of the values as the
+    coder writes them (`_tight_numeric`), and is that length when it says it is exact: full
+    precision, few decimals, ties near 10^-j, whole numbers, tiny and huge values, signs."""
+    from reports.charts import spec
+
+    rng = np.random.default_rng(9)
+    n = 4000
+    cases = [
+        rng.uniform(-1e8, 1e8, n),
+        np.round(rng.uniform(0, 1e5, n), 1),
+        np.round(rng.uniform(-1e5, 1e5, n), 2),
+        np.round(rng.uniform(0, 10, n), 3),
+        rng.integers(-(10**9), 10**9, n).astype(float),
+        10 ** rng.uniform(-12, 20, n) * rng.choice([-1, 1], n),
+        np.array([0.1, 0.5, 1e-4, 9.99e-5, 1e15, 1e16, 2.0**50 / 10, 0.3 + 0.6, 123.456, -0.0]),
+    ]
+    for arr in cases:
+        values = arr.tolist()
+        size = spec._size(spec._tight_numeric(values, arr))
+        for fine in (False, True):
+            floor, exact = spec._plain_floor(arr, fine)
+            assert floor <= size
+            assert not exact or floor == size
+        for v in arr[:300]:  # value by value too (a sum could hide one over its length)
+            one = np.array([v])
+            assert spec._plain_floor(one, True)[0] <= spec._size(spec._tight_numeric([v], one))
+    assert spec._plain_floor(cases[0], True)[0] > spec._plain_floor(cases[0])[0]

@@ -553,17 +553,43 @@ def _list(values: list[Any] | None, arr: np.ndarray) -> list[Any]:
     return arr.tolist() if values is None else values
 
 
-def _plain_floor(arr: np.ndarray) -> tuple[int, bool]:
+FRACTION_TRIES = 3  # `_plain_floor(fine=True)`: fraction digits told apart up to this many
+
+
+def _fraction_digits(a: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """A lower bound of the fraction digits of each value's shortest repr (`a`: the values'
+    magnitudes): 1, or j + 1 when no decimal of j fraction digits gives the value back (j up
+    to FRACTION_TRIES). A decimal D / 10^j that does is round(a * 10^j) / 10^j, computed in
+    doubles (10^j exact, D under 2^50 so the product's error stays far under a half): when
+    that is not the value, no such decimal is; a shorter repr would be one, with zeros
+    added. Only for the values repr writes as digits and a point (1e-4 <= v < 1e16, not
+    whole); the others keep 1."""
+    f = np.ones(len(a), dtype=np.int64)
+    fits = ~whole & (a >= 1e-4) & (a < 1e16)
+    for j in range(1, FRACTION_TRIES + 1):
+        scale = 10.0**j
+        scaled = a * scale
+        fits &= scaled < 2.0**50
+        f[fits & (np.rint(scaled) / scale != a)] = j + 1
+        fits &= f == j + 1
+        if not fits.any():
+            break
+    return f
+
+
+def _plain_floor(arr: np.ndarray, fine: bool = False) -> tuple[int, bool]:
     """A lower bound of the JSON length of the values tightened (`_tight_numeric`), and
     whether it is exact: a whole number under 1e15 is an int, its digits and sign; any
     other number at least the digits of its whole part, a point and a digit (or 5, as
-    1e+16 or 5e-05) and its sign; and a comma between values, two brackets."""
+    1e+16 or 5e-05) and its sign; and a comma between values, two brackets. `fine`: the
+    fraction digits bounded by `_fraction_digits` (more work, a closer bound)."""
     a = np.abs(arr)
     whole_part = np.trunc(a)
     whole = whole_part == a
     digits = 1 + np.searchsorted(_DIGIT_STEPS, whole_part, side="right")
     big = whole & (a >= 1e15)
-    per = np.where(big, 5, digits + np.where(whole, 0, 2)) + (arr < 0)
+    fraction = 1 + (_fraction_digits(a, whole) if fine else 1)
+    per = np.where(big, 5, digits + np.where(whole, 0, fraction)) + (arr < 0)
     return int(per.sum()) + len(arr) + 1, not (~whole | big).any()
 
 
@@ -769,6 +795,9 @@ def _column_sized(
         return (_tight_numeric(_list(values, arr), arr) if plain is None else plain), -1
     if arr is not None:
         floor, exact = _plain_floor(arr)
+        if not exact and (has_best or budget is not None):
+            # the plain values' length matters, and takes encoding them: first a closer bound
+            floor = _plain_floor(arr, fine=True)[0]
         if has_best and best[1] < floor:
             return best[0], best[1]
         if budget is not None and floor >= budget and not has_best:
