@@ -71,16 +71,18 @@ ORDER BY ts
 """
 
 # each view of `$views` (its place in the list, 1-based) in one row: what its grid is built
-# from (HeatCube._of_rows: the rows' extent and bin widths), without reading the rows
+# from (HeatCube._of_rows: the rows' extent and bin widths), without reading the rows. Grouped
+# by scenario and layer first, so a view's name is made once per view, not once per row
+# (epoch_ms of the earliest time is the earliest epoch_ms: the same numbers)
 LAYER_HEATMAP_GRIDS = """
 SELECT list_position($views, scenario || '/' || layer) AS view,
-       min(epoch_ms(ts)) AS t_min, max(epoch_ms(ts)) AS t_max,
+       epoch_ms(min(ts)) AS t_min, epoch_ms(max(ts)) AS t_max,
        min(price_low) AS p_min, max(price_high) AS p_max,
        min(price_high - price_low) AS w_min, max(price_high - price_low) AS w_max
 FROM mart.liq_layer_heatmap
 WHERE venue = $venue AND symbol = $symbol AND ts >= $t_from AND ts < $t_to
-  AND list_contains($views, scenario || '/' || layer)
-GROUP BY view
+GROUP BY scenario, layer
+HAVING list_contains($views, scenario || '/' || layer)
 """
 
 # the views of `$views` ("scenario/layer") at once, each row with its view's place in the
