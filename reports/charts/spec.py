@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import re
 from collections import OrderedDict
@@ -108,6 +109,13 @@ _NUM = re.compile(r"__N_([A-Za-z0-9_]+)__")
 _BARE = re.compile(r'"__B_([A-Za-z0-9_]+)__"')
 
 
+@functools.lru_cache(maxsize=256)
+def _placeholders(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A template text's value and number placeholders, found once per text (a page fills
+    each template many times)."""
+    return frozenset(_PH.findall(text)), frozenset(_NUM.findall(text))
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
@@ -129,8 +137,8 @@ class Template:
         REGISTRY[name] = template
         return template
 
-    def placeholders(self) -> tuple[set[str], set[str]]:
-        return set(_PH.findall(self.text)), set(_NUM.findall(self.text))
+    def placeholders(self) -> tuple[frozenset[str], frozenset[str]]:
+        return _placeholders(self.text)
 
     def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
         """The chart's spec ref (JSON text): this template's name and the page's values. The
