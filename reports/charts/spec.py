@@ -589,16 +589,18 @@ def _plain_floor(arr: np.ndarray, fine: bool = False) -> tuple[int, bool]:
     """A lower bound of the JSON length of the values tightened (`_tight_numeric`), and
     whether it is exact: a whole number under 1e15 is an int, its digits and sign; any
     other number at least the digits of its whole part, a point and a digit (or 5, as
-    1e+16 or 5e-05) and its sign; and a comma between values, two brackets. `fine`: the
-    fraction digits bounded by `_fraction_digits` (more work, a closer bound)."""
+    1e+16 or 5e-05) and its sign; and a comma between values, two brackets. `fine`: when
+    it is not exact, the fraction digits bounded by `_fraction_digits` (more work, a
+    closer bound)."""
     a = np.abs(arr)
     whole_part = np.trunc(a)
     whole = whole_part == a
     digits = 1 + np.searchsorted(_DIGIT_STEPS, whole_part, side="right")
     big = whole & (a >= 1e15)
-    fraction = 1 + (_fraction_digits(a, whole) if fine else 1)
+    exact = not (~whole | big).any()
+    fraction = 1 + (_fraction_digits(a, whole) if fine and not exact else 1)
     per = np.where(big, 5, digits + np.where(whole, 0, fraction)) + (arr < 0)
-    return int(per.sum()) + len(arr) + 1, not (~whole | big).any()
+    return int(per.sum()) + len(arr) + 1, exact
 
 
 def _number_dict(values: list[Any], uniq: tuple[np.ndarray, ...], budget: int) -> Sized | None:
@@ -802,10 +804,9 @@ def _column_sized(
     if not has_best and not need_size and budget is None:
         return (_tight_numeric(_list(values, arr), arr) if plain is None else plain), -1
     if arr is not None:
-        floor, exact = _plain_floor(arr)
-        if not exact and (has_best or budget is not None):
-            # the plain values' length matters, and takes encoding them: first a closer bound
-            floor = _plain_floor(arr, fine=True)[0]
+        # when the plain values' length matters (and would take encoding them), a closer
+        # bound first
+        floor, exact = _plain_floor(arr, fine=has_best or budget is not None)
         if has_best and best[1] < floor:
             return best[0], best[1]
         if budget is not None and floor >= budget and not has_best:
