@@ -140,17 +140,17 @@ class Template:
     def placeholders(self) -> tuple[frozenset[str], frozenset[str]]:
         return _placeholders(self.text)
 
-    def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
-        """The chart's spec ref (JSON text): this template's name and the page's values. The
-        page script fills the template (reports/static/liqdata.js); `expand` does the same
-        in Python."""
+    def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> JsonRef:
+        """The chart's spec ref: this template's name and the page's values (its JSON text
+        made when asked for, `JsonRef`: a day document takes the object). The page script
+        fills the template (reports/static/liqdata.js); `expand` does the same in Python."""
         names, nums = self.placeholders()
         if set(values) != names or set(numbers or {}) != nums:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
         ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
         if numbers:
             ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
-        return json_text(ref)
+        return JsonRef(ref)
 
     def expand(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
         """The whole filled spec (tests, PNG exports): what the page script builds."""
@@ -179,7 +179,30 @@ def json_text(obj: Any) -> JsonText:
     return text
 
 
-def json_obj(text: str) -> Any:
+class JsonRef:
+    """A spec ref's object (`obj`) whose JSON text (`json_text`) is made on first use, as
+    `str()`: a day document takes the object (`json_obj`), so a build never encodes the
+    text of most specs (encoding it cost as much as encoding the document again)."""
+
+    __slots__ = ("obj", "_text")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self._text: JsonText | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = json_text(self.obj)
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other) if isinstance(other, (str, JsonRef)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def json_obj(text: str | JsonRef) -> Any:
     """The object of JSON text: the one `json_text` made it from, else the text parsed."""
     obj = getattr(text, "obj", _NONE)
     return json.loads(text) if obj is _NONE else obj
@@ -975,9 +998,10 @@ def uncompact(value: Any) -> Any:
     return value
 
 
-def expand_ref(ref: str | dict[str, Any]) -> dict[str, Any]:
+def expand_ref(ref: str | JsonRef | dict[str, Any]) -> dict[str, Any]:
     """A spec ref (as written by `Template.fill`) as the whole spec, for values that hold no
     shared-data reference."""
+    ref = str(ref) if isinstance(ref, JsonRef) else ref  # its text, as before
     r = json.loads(ref.replace("<\\/", "</")) if isinstance(ref, str) else ref
     values = {k: uncompact(v) for k, v in r["v"].items()}
     return json.loads(REGISTRY[r["t"]].expand(values, r.get("n")))
