@@ -376,6 +376,8 @@ def _too_many_digits(arr: np.ndarray) -> bool:
 
 def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
+        if e.min() >= 0:  # every value a product (the notionals): one of the two branches
+            return m * SIG_POW10[e]
         return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
 
 
@@ -384,7 +386,8 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
     (the exponent then changes least); None when some value has no such m."""
     a = np.abs(arr)
     nz = a > 0
-    top = np.zeros(len(arr), dtype=np.int64)
+    # a zero's exponent is never used (it is not `todo`): digits - 1 keeps its k at 0 or more
+    top = np.full(len(arr), digits - 1, dtype=np.int64)
     top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
     m = np.zeros(len(arr))
     e = np.zeros(len(arr), dtype=np.int64)
@@ -392,7 +395,12 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
     for shift in range(digits - 1, -1, -1):
         k = np.clip(top - shift, -SIG_E_BIAS, SIG_E_BIAS)
         with np.errstate(invalid="ignore", over="ignore"):
-            mm = np.rint(np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)]))
+            if k.min() >= 0:  # every value divided (the notionals): one of the two branches
+                mm = np.rint(arr / SIG_POW10[k])
+            else:
+                mm = np.rint(
+                    np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)])
+                )
         ok = todo & (np.abs(mm) < limit) & (_sig_value(mm, k) == arr)
         m[ok], e[ok] = mm[ok], k[ok]
         todo &= ~ok
@@ -719,10 +727,11 @@ def _column_sized(
             )
             rle = [[v, c] for v, c in zip(heads, counts, strict=True)]
             offer(_RLE, ({"$rle": rle}, _size(rle) + 9))
-        runs = [[None, c] for c in counts] if few_runs else []
+        runs: list[list[Any]] = []  # the numbers' runs are their `counts` alone
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
+        counts = [c for _, c in runs] if few_runs and depth == 0 else []
         if few_runs:
             offer(_RLE, ({"$rle": runs}, _size(runs) + 9))
     if not few_runs and depth == 0:
@@ -813,8 +822,8 @@ def _column_sized(
             if inner is not None:
                 offer(_NULLS, _wrap("$nulls", nruns, runs_size, inner))
     if few_runs and depth == 0:
-        k = runs[0][1]
-        if k > 1 and all(c == k for _, c in runs):
+        k = counts[0]
+        if k > 1 and all(c == k for c in counts):
             extra = 13 + len(str(k))
             inner = _column_sized(values[::k], 1, budget=_less(bound(_EACH), extra))
             if inner is not None:
