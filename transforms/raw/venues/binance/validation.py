@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -114,7 +114,10 @@ def validate_stage(
         },
     )
     ref, join = _reference(spec)
-    params = {"symbol": symbol} if "$symbol" in join else {}
+    params: dict[str, object] = {}
+    if join:
+        first = min(b[0] for b in bounds) - timedelta(days=1)
+        params = {"symbol": symbol, "ref_first": first, "ref_end": max(b[1] for b in bounds)}
     # Rule SQL comes from the registry, never from input.
     counts = ", ".join(
         f"count(_row) FILTER (WHERE NOT coalesce({rule.ok}, false))" for rule in spec.rules
