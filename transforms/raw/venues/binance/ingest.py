@@ -24,8 +24,8 @@ from transforms.raw.errors import NotYetPublished, SourceError, WaitingForArchiv
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
-    check_dataset,
-    check_files_verified,
+    check_markets,
+    check_markets_files,
 )
 from transforms.raw.results import Connect, Log, VenueResult, progress_every
 from transforms.raw.venues.binance.cache import FetchedFile, Source
@@ -139,6 +139,8 @@ def ingest(
                 down = exc
                 break
             windows.append((symbol, files, symbol_pending, unavailable))
+        # (symbol, its files_valid outcome, periods verified): the checks run once for all
+        checked: list[tuple[str, CheckOutcome, list[str]]] = []
         for symbol, files, symbol_pending, unavailable in windows:
             result.pending.extend(symbol_pending)
             with connect() as conn:
@@ -165,12 +167,10 @@ def ingest(
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
                 result.rejections.extend(loaded.rejections)
-                result.outcomes.append(
-                    CheckOutcome(
-                        FILES_VALID_CHECK,
-                        not loaded.rejections,
-                        [(r.message, 1) for r in loaded.rejections],
-                    )
+                files_valid = CheckOutcome(
+                    FILES_VALID_CHECK,
+                    not loaded.rejections,
+                    [(r.message, 1) for r in loaded.rejections],
                 )
                 bad = {r.period for r in loaded.rejections if not r.partial}
                 verified = [f.period for f in files if f.period not in bad]
@@ -199,13 +199,31 @@ def ingest(
                         verified.append(month)
                         result.rows += rows
                         result.files += 1
-                result.outcomes.extend(check_dataset(conn, name, symbol, start, end, VENUE))
-                result.outcomes.append(
-                    check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE)
-                )
+                checked.append((symbol, files_valid, verified))
             result.files += len(files)
+        if checked:
+            result.outcomes += _checks(connect, settings, name, start, end, checked)
         if down is not None:
             raise down
     finally:
         source.close()
     return result
+
+
+def _checks(
+    connect: Connect,
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    checked: list[tuple[str, CheckOutcome, list[str]]],
+) -> list[CheckOutcome]:
+    """Per symbol, in load order: its files_valid outcome, the registry's checks over the
+    window, then checksums_verified of its verified periods (one query each for all symbols:
+    a symbol's rows are its own, so checking after every load is checking after its own)."""
+    with connect() as conn:
+        data = check_markets(conn, name, VENUE, {s: (start, end) for s, _, _ in checked})
+        files = check_markets_files(
+            conn, name, {s: verified for s, _, verified in checked}, settings.cache_dir, VENUE
+        )
+    return [o for s, valid, _ in checked for o in (valid, *data[s], files[s])]
