@@ -22,11 +22,12 @@ def _klines(conn, venue: str, symbol: str, day: date, change=None) -> None:
     ]
     if change is not None:
         change(rows)
-    frame = pd.DataFrame(rows, columns=["venue", "symbol", "day", "t", "o", "h", "l", "c"])
+    conn.register("_rows", pd.DataFrame(rows, columns=["v", "s", "d", "t", "o", "h", "l", "c"]))
     conn.execute(
         "INSERT INTO raw.klines_1m (venue, symbol, day, open_time, open, high, low, close) "
-        "SELECT venue, symbol, day, t, o, h, l, c FROM frame"
+        "SELECT * FROM _rows"
     )
+    conn.unregister("_rows")
 
 
 def _failures(outcomes: list[CheckOutcome]) -> dict[str, list[tuple[str, int]]]:
