@@ -17,6 +17,7 @@ WaitingForArchive (then there is nothing to do until the archive publishes).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from transforms.config import Settings
 from transforms.progress import Progress
@@ -39,7 +40,7 @@ from transforms.raw.venues.binance.factory import make_source
 from transforms.raw.venues.binance.funding import catch_up_funding, fill_pending_from_rest
 from transforms.raw.venues.binance.loading import load_files
 from transforms.raw.venues.binance.validation import Rejection
-from transforms.reference.tiers import require_tiers, tiers_file_from_env
+from transforms.reference.tiers import require_tiers, seed_tiers_path, tiers_file_from_env
 
 #: consecutive files failing to fetch, with none fetched before, that mean the venue is down
 #: (its other files would only wait for the same deadline)
@@ -107,6 +108,26 @@ def _unavailable(name: str, symbol: str, period: str, rule: str, exc: Exception)
     return Rejection(f"unavailable:{relpath}", relpath, period, rule, None, f"{relpath}: {reason}")
 
 
+#: (symbols, tier file, each file's (mtime_ns, size)) found with tiers in this process
+_TIERS_FOUND: set[tuple[object, ...]] = set()
+
+
+def _require_tiers(symbols: tuple[str, ...], tiers_file: Path | None) -> None:
+    """`require_tiers` for this venue, read again only when a tier file changed: each raw
+    dataset's ingest asks (parsing and checking the files cost ~10-20 ms each time)."""
+    paths = [seed_tiers_path(), *([tiers_file] if tiers_file is not None else [])]
+    try:
+        stats = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    except OSError:  # a missing file: require_tiers names it
+        stats = None
+    key = (tuple(symbols), str(tiers_file), stats)
+    if stats is not None and key in _TIERS_FOUND:
+        return
+    require_tiers([VENUE], symbols, tiers_file)
+    if stats is not None:
+        _TIERS_FOUND.add(key)
+
+
 def ingest(
     connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
 ) -> VenueResult:
@@ -114,7 +135,7 @@ def ingest(
     (see module doc)."""
     result = VenueResult()
     spec = dataset(name)
-    require_tiers([VENUE], settings.symbols, tiers_file_from_env())
+    _require_tiers(settings.symbols, tiers_file_from_env())
     source = make_source(settings)
     periods = periods_for_window(name, start, end)
     try:
