@@ -29,9 +29,10 @@ FILES_VALID_CHECK = "files_valid"
 # Every data check of one dataset and venue over each symbol's window, in one statement
 # (one query per check per symbol cost ~1-2 ms each: 84 a daily run, issue 19). Per (symbol,
 # day) of the windows: the rows, repeated timestamps, rows outside their day or not after the
-# previous one, and the failing rows of the dataset's row checks ({bad}: `, count(*) FILTER
-# (WHERE <failing>) AS <check>` per check, from ROW_CHECKS). $symbols/$starts/$ends: the
-# windows; $lo/$hi: their union's bounds (lets the scan skip the table's other row groups).
+# previous one, and the failing rows of the dataset's row checks ({flags}: `, (<failing>) AS
+# <check>` per check, from ROW_CHECKS; {counts}: `, count(*) FILTER (WHERE <check>) AS
+# <check>`). $symbols/$starts/$ends: the windows; $lo/$hi: their union's bounds (the rows
+# read; a symbol's days outside its own window are counted, then left out by the join).
 CHECKS_SQL = """
 WITH windows AS (
     SELECT unnest($symbols) AS symbol, unnest($starts) AS lo, unnest($ends) AS hi
@@ -40,15 +41,15 @@ WITH windows AS (
                                      INTERVAL 1 DAY)) AS DATE) AS day
     FROM windows
 ), ordered AS (
-    SELECT t.*, t.{ts} AS ts, lag(t.{ts}) OVER (PARTITION BY t.symbol, t.day ORDER BY t.{ts})
-           AS prev
-    FROM {table} t JOIN windows w ON t.symbol = w.symbol AND t.day >= w.lo AND t.day < w.hi
+    SELECT t.symbol, t.day, t.{ts} AS ts,
+           lag(t.{ts}) OVER (PARTITION BY t.symbol, t.day ORDER BY t.{ts}) AS prev{flags}
+    FROM {table} t
     WHERE t.venue = $venue AND list_contains($symbols, t.symbol) AND t.day >= $lo
       AND t.day < $hi
 ), counts AS (
     SELECT symbol, day, count(*) AS n, count(*) - count(DISTINCT ts) AS duplicates,
            count(*) FILTER (WHERE CAST(ts AS DATE) <> day OR (prev IS NOT NULL AND ts <= prev))
-           AS unordered{bad}
+           AS unordered{counts}
     FROM ordered GROUP BY symbol, day
 )
 SELECT * FROM days LEFT JOIN counts USING (symbol, day) ORDER BY symbol, day
@@ -111,13 +112,14 @@ def check_markets(
     row, the row checks their failing rows."""
     spec = raw_table(name)
     row_checks = [c for c in spec.checks if c in ROW_CHECKS]
-    bad = "".join(f", count(*) FILTER (WHERE {ROW_CHECKS[c]}) AS {c}" for c in row_checks)
+    flags = "".join(f", ({ROW_CHECKS[c]}) AS {c}" for c in row_checks)
+    counts = "".join(f", count(*) FILTER (WHERE {c}) AS {c}" for c in row_checks)
     failures: dict[str, dict[str, list[tuple[str, int]]]] = {
         s: {c: [] for c in spec.checks} for s in windows
     }
     wanted = {s: w for s, w in windows.items() if w[0] < w[1]}
     if wanted:
-        sql = CHECKS_SQL.format(table=spec.table, ts=spec.time_column, bad=bad)
+        sql = CHECKS_SQL.format(table=spec.table, ts=spec.time_column, flags=flags, counts=counts)
         rows = conn.execute(
             sql,
             {
