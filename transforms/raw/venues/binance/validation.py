@@ -252,7 +252,18 @@ def screen_stage(
         return {}
     conn.execute(_SCREEN_SQL, {"files": [f.filename for f in files]})
     try:
-        failing = screen_days(conn, name, VENUE, symbol, SCREEN, row_rules=False, skip=skip)
+        # the files passed rows_in_period: their rows lie in their days
+        periods = sorted(date.fromisoformat(f.period) for f in files)
+        failing = screen_days(
+            conn,
+            name,
+            VENUE,
+            symbol,
+            SCREEN,
+            row_rules=False,
+            skip=skip,
+            days=(periods[0], periods[-1]),
+        )
     finally:
         conn.execute(f"DROP TABLE IF EXISTS temp.{SCREEN}")
     by_day = {f.period: f for f in files}
