@@ -29,11 +29,17 @@ CREATE OR REPLACE TEMP TABLE {SCREEN} AS
 SELECT CAST(_ts AS DATE) AS day, _ts AS ts, * FROM {STAGE} WHERE list_contains($files, filename)
 """
 
-_FILES_DDL = f"""
-CREATE OR REPLACE TEMP TABLE {FILES} (
-    filename VARCHAR, relpath VARCHAR, shown VARCHAR, period VARCHAR,
-    first_day DATE, end_day DATE, header INTEGER
-)"""
+#: the batch's files, one list per column (one statement: executemany costs one per file)
+_FILES_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {FILES} AS SELECT
+    unnest(CAST($filename AS VARCHAR[])) AS filename,
+    unnest(CAST($relpath AS VARCHAR[])) AS relpath,
+    unnest(CAST($shown AS VARCHAR[])) AS shown,
+    unnest(CAST($period AS VARCHAR[])) AS period,
+    unnest(CAST($first_day AS DATE[])) AS first_day,
+    unnest(CAST($end_day AS DATE[])) AS end_day,
+    unnest(CAST($header AS INTEGER[])) AS header
+"""
 
 #: a row's timestamp lies in its file's period (NULL timestamps fail)
 _IN_PERIOD = "coalesce(CAST(_ts AS DATE) >= first_day AND CAST(_ts AS DATE) < end_day, false)"
@@ -97,12 +103,9 @@ def validate_stage(
     """
     spec = dataset(name)
     by_name = {f.filename: f for f in files}
-    conn.execute(_FILES_DDL)
     bounds = [period_bounds(name, f.period) for f in files]
-    # One statement (executemany costs a statement per file).
     conn.execute(
-        f"INSERT INTO {FILES} SELECT unnest($filename), unnest($relpath), unnest($shown), "
-        "unnest($period), unnest($first_day), unnest($end_day), unnest($header)",
+        _FILES_SQL,
         {
             "filename": [f.filename for f in files],
             "relpath": [f.relpath for f in files],
