@@ -245,7 +245,8 @@ def replace_days(
                 )
     finally:
         conn.unregister(_ROWS)
-        conn.execute(f"DROP TABLE IF EXISTS temp.{_PRICED}")
+        if name == "metrics":  # (only the metrics are priced)
+            conn.execute(f"DROP TABLE IF EXISTS temp.{_PRICED}")
         conn.execute(f"DROP TABLE IF EXISTS temp.{_SCREEN}")
     return LoadedDays(int(inserted), day_list, [d.period for d in verified], refused)
 
