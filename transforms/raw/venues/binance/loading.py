@@ -52,6 +52,7 @@ from transforms.raw.venues.binance.validation import (
     StagedFile,
     rejection,
     screen_stage,
+    stage_counts,
     validate_stage,
 )
 
@@ -279,15 +280,14 @@ def _load_batch(
         del csvs  # the CSVs' bytes (a year of klines ~60 MB): staged, no longer needed
         rejected += unparsed
         if staged:
-            found = validate_stage(conn, dataset, symbol, staged)
+            counts = stage_counts(conn)
+            found = validate_stage(conn, dataset, symbol, staged, counts)
             passed = [f for f in staged if f.filename not in found]
             found |= screen_stage(conn, dataset, symbol, passed, skip)
             if passed and not spec.monthly:
                 outcome.screened_from = min(date.fromisoformat(f.period) for f in passed)
             rejected += found.values()
-            per_file = dict(
-                conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
-            )
+            per_file = {name: rows for name, (rows, _) in counts.items()}
         else:
             per_file = {}
     rejected = [*unavailable, *rejected]
