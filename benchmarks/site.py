@@ -4,10 +4,15 @@ fixture warehouse, built in full and then grown by one day.
     .venv/bin/python benchmarks/site.py [--days 365] [--symbols 3] [--keep DIR]
                                         [--tiers benchmarks/site_tiers.json]
     .venv/bin/python benchmarks/site.py --warehouse KEPT/data/warehouse.duckdb
+                                        [--profile OUT.prof]
 
 `--warehouse` builds from a copy of a pipeline's warehouse instead of the fixture (e.g. the
 demo year `benchmarks/pipeline.py --days 365 --keep KEPT` left): every symbol and day in its
 marts, the last day added by the second build.
+
+`--profile` builds in this process (LIQMAP_SITE_WORKERS=1: cProfile sees no worker) under
+cProfile and writes its stats of the full build to the file (pstats; its CPU seconds are then
+not comparable with a build's without it).
 
 Prints: site size (target <= 50 MB for 3 symbols x 2 venues x 1 year), a day page's own HTML
 (target <= 40 KB), the full build's wall and CPU seconds (target <= 30 s for the year) and peak
@@ -20,6 +25,7 @@ symbol, venue and day. Timings on a shared machine are noisy.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import multiprocessing
 import os
@@ -101,13 +107,21 @@ def kept_warehouse(src: Path, db: Path) -> tuple[list[date], list[str]]:
 
 
 def build(
-    db: Path, out: Path, symbols: list[str], days, generated_at: datetime = GENERATED_AT
+    db: Path,
+    out: Path,
+    symbols: list[str],
+    days,
+    generated_at: datetime = GENERATED_AT,
+    profile: Path | None = None,
 ) -> tuple[float, float, SiteBuildResult]:
     """(wall seconds, CPU seconds of this process and its site workers, what it wrote) of one
-    build."""
+    build; `profile`: its cProfile stats written there."""
     conn = duckdb.connect(str(db), read_only=True)
+    prof = cProfile.Profile() if profile else None
     try:
         t, c = time.perf_counter(), time.process_time() + children_cpu()
+        if prof:
+            prof.enable()
         result = build_site(
             conn,
             out,
@@ -117,6 +131,9 @@ def build(
             methodology_md=None,
             generated_at=generated_at,
         )
+        if prof:
+            prof.disable()
+            prof.dump_stats(str(profile))
         return time.perf_counter() - t, time.process_time() + children_cpu() - c, result
     finally:
         conn.close()
@@ -170,7 +187,12 @@ def main() -> int:
     ap.add_argument(
         "--warehouse", type=Path, help="build from a copy of this warehouse, not the fixture"
     )
+    ap.add_argument(
+        "--profile", type=Path, help="cProfile the full build in this process, stats to this file"
+    )
     args = ap.parse_args()
+    if args.profile:
+        os.environ["LIQMAP_SITE_WORKERS"] = "1"  # cProfile sees this process only
     tiers = tier_symbols(args.tiers)
     chosen = [(s, p, ["binance", "bybit"]) for s, p, _ in tiers[: args.symbols]]
     names = [s for s, _, _ in chosen]
@@ -196,7 +218,7 @@ def main() -> int:
             f"{len(days)} days in {time.perf_counter() - t:.1f} s"
         )
         print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-        t_full, c_full, _ = build(before, out, names, None, generated_at)
+        t_full, c_full, _ = build(before, out, names, None, generated_at, args.profile)
         t_add, c_add, added = build(db, out, names, [days[-1]], generated_at)
 
         print("load average after builds: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))

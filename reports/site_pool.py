@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import shutil
@@ -83,8 +84,12 @@ def _die_with_parent(parent: int) -> None:
 
 def _worker_start(parent: int, path: str, temp_root: str, config: dict[str, str]) -> None:
     """A worker's own connection: the warehouse file attached read-only, DuckDB's spill files
-    in a folder of its own (two processes must not share one)."""
+    in a folder of its own (two processes must not share one). What it inherited from the
+    build's process (the marts loaded, the modules) is frozen out of the cyclic collector
+    (gc.freeze): a worker lives for one build, and its full collections no longer rescan
+    them (nor touch, and so copy, their memory pages)."""
     _die_with_parent(parent)
+    gc.freeze()
     temp = Path(temp_root) / str(os.getpid())
     temp.mkdir()
     conn = duckdb.connect(":memory:", config={**config, "temp_directory": str(temp)})

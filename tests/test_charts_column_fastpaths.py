@@ -185,3 +185,58 @@ def test_pruned_coding_search_equals_trying_every_coding(monkeypatch) -> None:
     assert {"$rep", "$sig", "$nulls", "$rle", "$dec"} <= kinds, kinds
     for c, (coding, _) in zip(cases, pruned, strict=True):
         assert decode_column(coding) == _tight_all(c)
+
+
+def test_three_digits_equals_formatting_each_value() -> None:
+    """The map's notionals rounded to 3 significant digits at once (cards.liq_map.three_digits)
+    are the floats `float(f"{v:.3g}")` gives, value by value: magnitudes from 1e-25 to 1e25,
+    ties (x.5 at the third digit, exact and one ulp either side), powers of ten and their
+    neighbours, zeros and non-finite values."""
+    from reports.cards.liq_map import three_digits
+
+    rng = np.random.default_rng(3)
+    ties = (rng.integers(100, 1000, 20_000) + 0.5) * 10.0 ** rng.integers(-10, 10, 20_000)
+    cases = [
+        10 ** rng.uniform(-25, 25, 50_000) * rng.choice([-1, 1], 50_000),
+        rng.uniform(0, 1e10, 20_000),
+        ties,
+        np.nextafter(ties, np.inf),
+        np.nextafter(ties, -np.inf),
+        np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 999.5, 99.95, 1e-300, 5e-324, 1.7e308]),
+        np.array([100.0, 1000.0, 999.4999999999, 99.99999999999, 1e22, 1e23, 1e-22, 0.1 + 0.2]),
+    ]
+    for a in cases:
+        got = three_digits(a)
+        want = [float(f"{v:.3g}") for v in a.tolist()]
+        assert [repr(v) for v in got] == [repr(v) for v in want]
+        assert all(type(v) is float for v in got)
+
+
+def test_plain_floor_bounds_the_plain_length() -> None:
+    """`_plain_floor` (coarse and `fine`) never exceeds the JSON length of the values as the
+    coder writes them (`_tight_numeric`), and is that length when it says it is exact: full
+    precision, few decimals, ties near 10^-j, whole numbers, tiny and huge values, signs."""
+    from reports.charts import spec
+
+    rng = np.random.default_rng(9)
+    n = 4000
+    cases = [
+        rng.uniform(-1e8, 1e8, n),
+        np.round(rng.uniform(0, 1e5, n), 1),
+        np.round(rng.uniform(-1e5, 1e5, n), 2),
+        np.round(rng.uniform(0, 10, n), 3),
+        rng.integers(-(10**9), 10**9, n).astype(float),
+        10 ** rng.uniform(-12, 20, n) * rng.choice([-1, 1], n),
+        np.array([0.1, 0.5, 1e-4, 9.99e-5, 1e15, 1e16, 2.0**50 / 10, 0.3 + 0.6, 123.456, -0.0]),
+    ]
+    for arr in cases:
+        values = arr.tolist()
+        size = spec._size(spec._tight_numeric(values, arr))
+        for fine in (False, True):
+            floor, exact = spec._plain_floor(arr, fine)
+            assert floor <= size
+            assert not exact or floor == size
+        for v in arr[:300]:  # value by value too (a sum could hide one over its length)
+            one = np.array([v])
+            assert spec._plain_floor(one, True)[0] <= spec._size(spec._tight_numeric([v], one))
+    assert spec._plain_floor(cases[0], True)[0] > spec._plain_floor(cases[0])[0]

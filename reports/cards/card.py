@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reports.charts.spec import JsonRef
+
 
 @dataclass(frozen=True)
 class Table:
@@ -28,7 +30,7 @@ class ChartCard:
     title: str
     intro: str
     desc: str
-    spec: str
+    spec: str | JsonRef  # a filled template (spec.Template.fill)
     table: Table | None  # None: the figures are the shared daily series (daily.csv)
     split: ChartCard | None = None
     view_descs: dict[str, str] = field(default_factory=dict)

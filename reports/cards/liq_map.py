@@ -44,18 +44,52 @@ MAP_SPAN = 0.25  # liquidation map shows spot ± 25 %
 MAP_MAX_BARS = 120
 
 
-def _bands(
-    cols: np.ndarray, spot: float, lo_edge: float, hi_edge: float
-) -> tuple[dict[str, list], float]:
-    """The view's rows (`cols`: price_low, price_high, long and short notional, long and
-    short cumulative, one row each) merged into at most MAP_MAX_BARS bands within the
-    window, as columns lo, hi, l, s, lc, sc (`BAND_KEYS` but the view). Notional and
-    cumulative figures keep 3 significant digits, what the chart's tooltips print ($.3s):
-    rounded once from the mart's value, and the data file stays small."""
+# 10^0 ... 10^22: exact doubles, so m * 10^k and m / 10^k are one correctly rounded operation
+_POW10 = np.array([float(f"1e{k}") for k in range(23)])
+_HALF_MARGIN = 1e-9  # |v| / 10^k this near a half (or the range's ends): Python decides
+
+
+def three_digits(a: np.ndarray) -> list[float]:
+    """`[float(f"{v:.3g}") for v in a]` at once, the same floats: v rounded to 3 significant
+    digits is round(v / 10^k) * 10^k (k = its exponent - 2, round half to even); the quotient
+    is computed to a relative 2^-53, so away from a half (and from 100 and 1000, where k
+    would be another) it rounds as the exact one does, and m * 10^k (or m / 10^-k) is one
+    correctly rounded operation, as float() of the text is. A zero is itself; the others
+    (ties, values near a power of ten, non-finite ones) are formatted as before."""
+    a = np.asarray(a, dtype=np.float64)
+    absa = np.abs(a)
+    nz = np.isfinite(a) & (absa > 0)
+    k = np.zeros(len(a), dtype=np.int64)
+    k[nz] = np.floor(np.log10(absa[nz])).astype(np.int64) - 2
+    ok = nz & (np.abs(k) <= 22)
+    p = _POW10[np.where(ok, np.abs(k), 0)]
+    with np.errstate(invalid="ignore"):  # inf - inf: not ok, formatted below
+        q = np.where(k >= 0, a / p, a * p)
+        m = np.rint(q)
+        aq = np.abs(q)
+        ok &= (aq > 100 + _HALF_MARGIN) & (aq < 1000 - _HALF_MARGIN)
+        ok &= np.abs(aq - np.floor(aq) - 0.5) > _HALF_MARGIN
+    # a zero is itself (its sign too, as "-0" is -0.0)
+    out = np.where(absa == 0, a, np.where(k >= 0, m * p, m / p))
+    vals = out.tolist()
+    for i in np.flatnonzero(~ok & (absa != 0)).tolist():
+        v = float(a[i])
+        vals[i] = float(f"{v:.3g}")
+    return vals
+
+
+def _band_sums(
+    cols: np.ndarray, lo_edge: float, hi_edge: float
+) -> tuple[float, float, np.ndarray, np.ndarray] | None:
+    """A view's rows (`cols`: price_low, price_high, long and short notional, long and short
+    cumulative, one row each) merged into at most MAP_MAX_BARS bands within the window:
+    (the first band's bottom, the band width, the bands holding rows (their places from
+    the first), their long, short, long and short cumulative figures [4, bands]); None
+    when no row is in the window."""
     lo, hi = cols[:, 0], cols[:, 1]
     sel = (hi > lo_edge) & (lo < hi_edge)
     if not sel.any():
-        return {}, 0.0
+        return None
     width = bin_width(lo, hi) or 1.0
     step = width * max(1, int(np.ceil((hi_edge - lo_edge) / width / MAP_MAX_BARS)))
     base = np.floor(lo_edge / step) * step
@@ -71,30 +105,56 @@ def _bands(
     np.maximum.at(gsc, g, picked[:, 5])
     used = np.nonzero(np.bincount(g, minlength=n) > 0)[0]
     g0 = float(base + (((lo[sel] - base) // step).min()) * step)
-    # Python floats: the same values as numpy's, formatted several times faster;
-    # chart_price's rounding inlined (its decimals looked up once)
-    ls, ss = gl[used].tolist(), gs[used].tolist()
-    lcs, scs = glc[used].tolist(), gsc[used].tolist()
+    return g0, step, used, np.stack((gl, gs, glc, gsc))[:, used]
+
+
+def _bands(
+    views: list[np.ndarray], spot: float, lo_edge: float, hi_edge: float
+) -> list[tuple[dict[str, list], float]]:
+    """Each view's bands (`_band_sums` of its rows) as columns lo, hi, l, s, lc, sc
+    (`BAND_KEYS` but the view) and the band width ({} and 0.0 when no row is in the window).
+    Notional and cumulative figures keep 3 significant digits, what the chart's tooltips
+    print ($.3s): rounded once from the mart's value, and the data file stays small (every
+    view's at once, `three_digits`)."""
+    sums = [_band_sums(cols, lo_edge, hi_edge) for cols in views]
+    held = [s[3] for s in sums if s is not None]
+    flat = three_digits(np.concatenate([h.ravel() for h in held])) if held else []
     ndigits = chart_price_decimals()
-    # every band edge once: band i's top is band i + 1's bottom (the same g0 + (i + 1) * step)
-    edges = [g0 + j * step for j in range(n + 1)]
-    shown = [round(x, ndigits) for x in edges]
-    at = used.tolist()
-    blo = [edges[i] for i in at]
-    bhi = [edges[i + 1] for i in at]
-    # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
-    return {
-        "lo": [shown[i] for i in at],
-        "hi": [shown[i + 1] for i in at],
-        "l": [v and float(f"{v:.3g}") for v in ls],
-        "s": [v and float(f"{v:.3g}") for v in ss],
-        "lc": [
-            float(f"{c:.3g}") if b < spot and c > 0 else None for b, c in zip(blo, lcs, strict=True)
-        ],
-        "sc": [
-            float(f"{c:.3g}") if b > spot and c > 0 else None for b, c in zip(bhi, scs, strict=True)
-        ],
-    }, step
+    out: list[tuple[dict[str, list], float]] = []
+    at_flat = 0
+    for one in sums:
+        if one is None:
+            out.append(({}, 0.0))
+            continue
+        g0, step, used, figures = one
+        k = figures.shape[1]
+        l3, s3, lc3, sc3 = (flat[at_flat + i * k : at_flat + (i + 1) * k] for i in range(4))
+        at_flat += 4 * k
+        # Python floats: the same values as numpy's; chart_price's rounding inlined (its
+        # decimals looked up once)
+        ls, ss, lcs, scs = figures.tolist()
+        # every band edge once: band i's top is band i + 1's bottom (the same g0 + (i + 1) *
+        # step)
+        at = used.tolist()
+        edges = [g0 + j * step for j in range(at[-1] + 2)]
+        shown = [round(x, ndigits) for x in edges]
+        blo = [edges[i] for i in at]
+        bhi = [edges[i + 1] for i in at]
+        # a zero (the other side of spot) is itself: `x and ...` keeps it, sign included
+        bands = {
+            "lo": [shown[i] for i in at],
+            "hi": [shown[i + 1] for i in at],
+            "l": [v and r for v, r in zip(ls, l3, strict=True)],
+            "s": [v and r for v, r in zip(ss, s3, strict=True)],
+            "lc": [
+                r if b < spot and c > 0 else None for b, c, r in zip(blo, lcs, lc3, strict=True)
+            ],
+            "sc": [
+                r if b > spot and c > 0 else None for b, c, r in zip(bhi, scs, sc3, strict=True)
+            ],
+        }
+        out.append((bands, step))
+    return out
 
 
 def _record_columns(rows: list[Record]) -> np.ndarray:
@@ -172,15 +232,20 @@ def liq_map_card(
         return None
     spot = rows[0]["spot_price"] if ok(rows[0]["spot_price"]) else cur.get("close_price")
     lo_edge, hi_edge = spot * (1 - MAP_SPAN), spot * (1 + MAP_SPAN)
-    base, step = _bands(_record_columns(rows), spot, lo_edge, hi_edge)
+    others = sorted(v for v in layer_views or {} if v != DEFAULT_VIEW)
+    every = _bands(
+        [_record_columns(rows), *(_view_columns(layer_views[v]) for v in others)],
+        spot,
+        lo_edge,
+        hi_edge,
+    )
+    base, step = every[0]
     if not base:
         return None
     # the bands of every view, one after the other, as columns (each band a row of the
     # chart's data: its view in `k`)
     data = {"k": [DEFAULT_VIEW] * len(base["lo"]), **{c: list(v) for c, v in base.items()}}
-    others = sorted(v for v in layer_views or {} if v != DEFAULT_VIEW)
-    for view in others:
-        bands = _bands(_view_columns(layer_views[view]), spot, lo_edge, hi_edge)[0]
+    for view, (bands, _) in zip(others, every[1:], strict=True):
         if bands:
             data["k"] += [view] * len(bands["lo"])
             for c, values in bands.items():

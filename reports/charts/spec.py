@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import re
 from collections import OrderedDict
@@ -108,6 +109,13 @@ _NUM = re.compile(r"__N_([A-Za-z0-9_]+)__")
 _BARE = re.compile(r'"__B_([A-Za-z0-9_]+)__"')
 
 
+@functools.lru_cache(maxsize=256)
+def _placeholders(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A template text's value and number placeholders, found once per text (a page fills
+    each template many times)."""
+    return frozenset(_PH.findall(text)), frozenset(_NUM.findall(text))
+
+
 @dataclass(frozen=True)
 class Template:
     name: str
@@ -129,20 +137,20 @@ class Template:
         REGISTRY[name] = template
         return template
 
-    def placeholders(self) -> tuple[set[str], set[str]]:
-        return set(_PH.findall(self.text)), set(_NUM.findall(self.text))
+    def placeholders(self) -> tuple[frozenset[str], frozenset[str]]:
+        return _placeholders(self.text)
 
-    def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
-        """The chart's spec ref (JSON text): this template's name and the page's values. The
-        page script fills the template (reports/static/liqdata.js); `expand` does the same
-        in Python."""
+    def fill(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> JsonRef:
+        """The chart's spec ref: this template's name and the page's values (its JSON text
+        made when asked for, `JsonRef`: a day document takes the object). The page script
+        fills the template (reports/static/liqdata.js); `expand` does the same in Python."""
         names, nums = self.placeholders()
         if set(values) != names or set(numbers or {}) != nums:
             raise ValueError(f"unfilled placeholder in chart {self.name}")
         ref = {"t": self.name, "v": {k: compact(v) for k, v in values.items()}}
         if numbers:
             ref["n"] = {k: float(_num_text(v)) for k, v in numbers.items()}
-        return json_text(ref)
+        return JsonRef(ref)
 
     def expand(self, values: dict[str, Any], numbers: dict[str, float] | None = None) -> str:
         """The whole filled spec (tests, PNG exports): what the page script builds."""
@@ -171,7 +179,30 @@ def json_text(obj: Any) -> JsonText:
     return text
 
 
-def json_obj(text: str) -> Any:
+class JsonRef:
+    """A spec ref's object (`obj`) whose JSON text (`json_text`) is made on first use, as
+    `str()`: a day document takes the object (`json_obj`), so a build never encodes the
+    text of most specs (encoding it cost as much as encoding the document again)."""
+
+    __slots__ = ("obj", "_text")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self._text: JsonText | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = json_text(self.obj)
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other) if isinstance(other, (str, JsonRef)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def json_obj(text: str | JsonRef) -> Any:
     """The object of JSON text: the one `json_text` made it from, else the text parsed."""
     obj = getattr(text, "obj", _NONE)
     return json.loads(text) if obj is _NONE else obj
@@ -251,7 +282,12 @@ def _seq(arr: np.ndarray) -> dict[str, Any] | None:
     """`{"$seq": [first, step, n]}` when values[i] == first + i * step exactly (in doubles,
     as the page script computes it)."""
     first, step = float(arr[0]), float(arr[1] - arr[0])
-    if np.array_equal(arr, first + np.arange(len(arr)) * step):
+    n = len(arr)
+    # the last value first (the same double operations as the whole check's): most columns
+    # fail there, without an array of the sequence
+    if float(arr[-1]) != first + float(n - 1) * step:
+        return None
+    if np.array_equal(arr, first + np.arange(n) * step):
         return {"$seq": _tight_all([first, step]) + [len(arr)]}
     return None
 
@@ -340,6 +376,8 @@ def _too_many_digits(arr: np.ndarray) -> bool:
 
 def _sig_value(m: np.ndarray, e: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
+        if e.min() >= 0:  # every value a product (the notionals): one of the two branches
+            return m * SIG_POW10[e]
         return np.where(e >= 0, m * SIG_POW10[np.abs(e)], m / SIG_POW10[np.abs(e)])
 
 
@@ -348,7 +386,8 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
     (the exponent then changes least); None when some value has no such m."""
     a = np.abs(arr)
     nz = a > 0
-    top = np.zeros(len(arr), dtype=np.int64)
+    # a zero's exponent is never used (it is not `todo`): digits - 1 keeps its k at 0 or more
+    top = np.full(len(arr), digits - 1, dtype=np.int64)
     top[nz] = np.floor(np.log10(a[nz])).astype(np.int64)
     m = np.zeros(len(arr))
     e = np.zeros(len(arr), dtype=np.int64)
@@ -356,7 +395,12 @@ def _sig_parts(arr: np.ndarray, digits: int, limit: int) -> tuple[np.ndarray, np
     for shift in range(digits - 1, -1, -1):
         k = np.clip(top - shift, -SIG_E_BIAS, SIG_E_BIAS)
         with np.errstate(invalid="ignore", over="ignore"):
-            mm = np.rint(np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)]))
+            if k.min() >= 0:  # every value divided (the notionals): one of the two branches
+                mm = np.rint(arr / SIG_POW10[k])
+            else:
+                mm = np.rint(
+                    np.where(k >= 0, arr / SIG_POW10[np.abs(k)], arr * SIG_POW10[np.abs(k)])
+                )
         ok = todo & (np.abs(mm) < limit) & (_sig_value(mm, k) == arr)
         m[ok], e[ok] = mm[ok], k[ok]
         todo &= ~ok
@@ -412,6 +456,12 @@ def _sig(arr: np.ndarray) -> dict[str, Any] | None:
     code = _zero_runs(code, m == 0, SIG_RUNS * SIG_M[width], 64**width - 1)
     chars = code[:, None] // _SIG_PLACES[width] % 64  # most significant digit first
     return {"$sig": [width, _SIG_CHARS[chars.ravel()].tobytes().decode()]}
+
+
+def _sig_size(sig: dict[str, Any]) -> int:
+    """`_size(sig)` of a `_sig` coding: its text is of the alphabet (nothing escaped) and its
+    width one digit, so `{"$sig":[w,"..."]}` is 15 characters around the text."""
+    return len(sig["$sig"][1]) + 15
 
 
 def _zero_runs(code: np.ndarray, zero: np.ndarray, runs: int, top: int) -> np.ndarray:
@@ -542,18 +592,63 @@ def _list(values: list[Any] | None, arr: np.ndarray) -> list[Any]:
     return arr.tolist() if values is None else values
 
 
-def _plain_floor(arr: np.ndarray) -> tuple[int, bool]:
+FRACTION_TRIES = 3  # `_plain_floor(fine=True)`: fraction digits told apart up to this many
+
+
+def _fraction_digits(a: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """A lower bound of the fraction digits of each value's shortest repr (`a`: the values'
+    magnitudes): 1, or j + 1 when no decimal of j fraction digits gives the value back (j up
+    to FRACTION_TRIES). A decimal D / 10^j that does is round(a * 10^j) / 10^j, computed in
+    doubles (10^j exact, D under 2^50 so the product's error stays far under a half): when
+    that is not the value, no such decimal is; a shorter repr would be one, with zeros
+    added. Only for the values repr writes as digits and a point (1e-4 <= v < 1e16, not
+    whole); the others keep 1."""
+    f = np.ones(len(a), dtype=np.int64)
+    fits = ~whole & (a >= 1e-4) & (a < 1e16)
+    for j in range(1, FRACTION_TRIES + 1):
+        scale = 10.0**j
+        scaled = a * scale
+        fits &= scaled < 2.0**50
+        f[fits & (np.rint(scaled) / scale != a)] = j + 1
+        fits &= f == j + 1
+        if not fits.any():
+            break
+    return f
+
+
+def _plain_floor(arr: np.ndarray, fine: bool = False) -> tuple[int, bool]:
     """A lower bound of the JSON length of the values tightened (`_tight_numeric`), and
     whether it is exact: a whole number under 1e15 is an int, its digits and sign; any
     other number at least the digits of its whole part, a point and a digit (or 5, as
-    1e+16 or 5e-05) and its sign; and a comma between values, two brackets."""
+    1e+16 or 5e-05) and its sign; and a comma between values, two brackets. `fine`: when
+    it is not exact, the fraction digits bounded by `_fraction_digits` (more work, a
+    closer bound)."""
     a = np.abs(arr)
     whole_part = np.trunc(a)
     whole = whole_part == a
     digits = 1 + np.searchsorted(_DIGIT_STEPS, whole_part, side="right")
     big = whole & (a >= 1e15)
-    per = np.where(big, 5, digits + np.where(whole, 0, 2)) + (arr < 0)
-    return int(per.sum()) + len(arr) + 1, not (~whole | big).any()
+    exact = not (~whole | big).any()
+    fraction = 1 + (_fraction_digits(a, whole) if fine and not exact else 1)
+    per = np.where(big, 5, digits + np.where(whole, 0, fraction)) + (arr < 0)
+    return int(per.sum()) + len(arr) + 1, exact
+
+
+def _number_dict(values: list[Any], uniq: tuple[np.ndarray, ...], budget: int) -> Sized | None:
+    """`{"$dict": [keys, indices]}` of numbers from `np.unique(arr, return_index=True,
+    return_inverse=True)`: the keys in order of first appearance, whole ones as ints; None
+    when it is `budget` long or longer."""
+    _, first, inverse = uniq
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    idx_arr = rank[inverse.reshape(-1)]
+    keys = _tight_all([values[i] for i in first[order].tolist()])
+    keys_size = _size(keys)
+    inner = _column_sized(
+        idx_arr.tolist(), 2, budget=_less(budget, 13 + keys_size), arr=idx_arr.astype(np.float64)
+    )
+    return None if inner is None else _wrap("$dict", keys, keys_size, inner)
 
 
 def _column_sized(
@@ -583,6 +678,8 @@ def _column_sized(
     to win (the same winner, less work); a nested column gets the `budget` its wrapper must
     stay under and answers None when it cannot. `arr`: the values as `_numeric` takes them,
     when the caller has them (then `values` may be None: their list, made when needed)."""
+    if budget is not None and budget <= 2:
+        return None  # every coding is 2 characters long at least ("[]")
     if values is None and len(arr) < CODED_MIN_ROWS:
         values = arr.tolist()  # a nested column given as its numbers alone (`_list`)
     n = len(values) if values is not None else len(arr)
@@ -630,10 +727,11 @@ def _column_sized(
             )
             rle = [[v, c] for v, c in zip(heads, counts, strict=True)]
             offer(_RLE, ({"$rle": rle}, _size(rle) + 9))
-        runs = [[None, c] for c in counts] if few_runs else []
+        runs: list[list[Any]] = []  # the numbers' runs are their `counts` alone
     else:
         runs = _runs(plain)
         few_runs = len(runs) * 2 <= n
+        counts = [c for _, c in runs] if few_runs and depth == 0 else []
         if few_runs:
             offer(_RLE, ({"$rle": runs}, _size(runs) + 9))
     if not few_runs and depth == 0:
@@ -660,7 +758,7 @@ def _column_sized(
         if 15 + 3 * (nonzero + (nonzero < n)) < bound(_SIG):
             sig = _sig(arr)
             if sig is not None:
-                offer(_SIG, (sig, _size(sig)))
+                offer(_SIG, (sig, _sig_size(sig)))
     if depth == 0:
         # a dictionary: without few runs its indices are plain (2n + 1 long at least, the
         # keys 3, the wrapper 13)
@@ -670,22 +768,11 @@ def _column_sized(
             few_values = len(uniq_arr[0]) * 3 <= n
         if few_values and arr is not None and np.abs(arr).max() < 1e15:
             # numbers (whole ones written as ints, so one value has one type): the same
-            # dictionary as below, from np.unique in the order of first appearance
-            _, first, inverse = uniq_arr
-            order = np.argsort(first, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(len(order))
-            idx_arr = rank[inverse.reshape(-1)]
-            keys = _tight_all([values[i] for i in first[order].tolist()])
-            keys_size = _size(keys)
-            inner = _column_sized(
-                idx_arr.tolist(),
-                2,
-                budget=_less(bound(_DICT), 13 + keys_size),
-                arr=idx_arr.astype(np.float64),
-            )
-            if inner is not None:
-                offer(_DICT, _wrap("$dict", keys, keys_size, inner))
+            # dictionary as below, from np.unique in the order of first appearance; tried
+            # when it may win: its keys are the distinct values (`_plain_floor` long at
+            # least), its indices 2 characters at least, its wrapper 13
+            if _plain_floor(uniq_arr[0])[0] + 15 < bound(_DICT):
+                offer(_DICT, _number_dict(values, uniq_arr, bound(_DICT)))
         elif few_values:
             plain = _tight_numeric(values, arr) if plain is None else plain
             # distinct values (1 and 1.0 as one) are at most the distinct (type, value)
@@ -735,8 +822,8 @@ def _column_sized(
             if inner is not None:
                 offer(_NULLS, _wrap("$nulls", nruns, runs_size, inner))
     if few_runs and depth == 0:
-        k = runs[0][1]
-        if k > 1 and all(c == k for _, c in runs):
+        k = counts[0]
+        if k > 1 and all(c == k for c in counts):
             extra = 13 + len(str(k))
             inner = _column_sized(values[::k], 1, budget=_less(bound(_EACH), extra))
             if inner is not None:
@@ -749,7 +836,9 @@ def _column_sized(
     if not has_best and not need_size and budget is None:
         return (_tight_numeric(_list(values, arr), arr) if plain is None else plain), -1
     if arr is not None:
-        floor, exact = _plain_floor(arr)
+        # when the plain values' length matters (and would take encoding them), a closer
+        # bound first
+        floor, exact = _plain_floor(arr, fine=has_best or budget is not None)
         if has_best and best[1] < floor:
             return best[0], best[1]
         if budget is not None and floor >= budget and not has_best:
@@ -918,9 +1007,10 @@ def uncompact(value: Any) -> Any:
     return value
 
 
-def expand_ref(ref: str | dict[str, Any]) -> dict[str, Any]:
+def expand_ref(ref: str | JsonRef | dict[str, Any]) -> dict[str, Any]:
     """A spec ref (as written by `Template.fill`) as the whole spec, for values that hold no
     shared-data reference."""
+    ref = str(ref) if isinstance(ref, JsonRef) else ref  # its text, as before
     r = json.loads(ref.replace("<\\/", "</")) if isinstance(ref, str) else ref
     values = {k: uncompact(v) for k, v in r["v"].items()}
     return json.loads(REGISTRY[r["t"]].expand(values, r.get("n")))
