@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
+import pyarrow as pa
 import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
@@ -15,7 +16,7 @@ from transforms.db import apply_schema
 from transforms.marts.build import build_market, build_marts, day_mark_range, stable_levels
 from transforms.marts.prev_levels import prev_from_rows
 from transforms.marts.registry import MARTS, MODEL_ASSET, Windowing
-from transforms.marts.store import moves_by_day, write_marts
+from transforms.marts.store import _insert, _scannable, moves_by_day, to_arrow, write_marts
 from transforms.model import ModelParams, run_model
 from transforms.model.funding import day_ends
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
@@ -57,6 +58,10 @@ def test_frames_match_schema_and_insert(bars):
     frames = model.frames
     conn = duckdb.connect()
     apply_schema(conn)
+    conn.execute("ATTACH ':memory:' AS via_arrow")
+    via_arrow = conn.cursor()
+    via_arrow.execute("USE via_arrow")
+    apply_schema(via_arrow)
     written = {**frames.by_mart(), "model_params": frames.model_params}
     model_marts = {m.name for m in MARTS.values() if m.producer == MODEL_ASSET}
     from_frames = {m for m in model_marts if MARTS[m].windowing not in (STAGED, Windowing.STATE)}
@@ -68,7 +73,19 @@ def test_frames_match_schema_and_insert(bars):
         assert len(df) > 0, name
         conn.register("f", df)
         conn.execute(f"INSERT INTO {table} SELECT * FROM f")
+        conn.execute(f"INSERT INTO {table} SELECT * FROM f")
         conn.unregister("f")
+        # the writer's path: each frame as Arrow (a market's rows twice: one table of both)
+        assert _insert(via_arrow, table, [df, df]) == 2 * len(df)
+        # converted as pyarrow converts a frame (NaN as null), without its pandas metadata
+        nan = df.assign(**{c: np.nan for c in df.columns[df.dtypes == "float64"][:1]})
+        for one in (df, nan):
+            expected = pa.Table.from_pandas(_scannable(one), preserve_index=False)
+            assert to_arrow(one).equals(expected.replace_schema_metadata(None)), name
+        extra = conn.execute(f"SELECT * FROM {table} EXCEPT ALL SELECT * FROM via_arrow.{table}")
+        assert extra.fetchall() == [], name
+        extra = conn.execute(f"SELECT * FROM via_arrow.{table} EXCEPT ALL SELECT * FROM {table}")
+        assert extra.fetchall() == [], name
     dm = frames.daily_metrics
     assert len(dm) == 2 * 4 and set(dm["scenario"]) == {
         "base",
