@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+import sqlalchemy
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 from sqlalchemy import event
@@ -103,6 +104,16 @@ def _stored(instance: dg.DagsterInstance, runs: list[str]) -> dict:
         [dg.AssetCheckKey(dg.AssetKey("m0"), "rows_positive")]
     )
     seen["check"] = [(r.status, r.run_id == runs[0]) for r in check.values()]
+    # every check execution row (planned, then evaluated), in order, with the event it points at
+    with instance.event_log_storage.index_connection() as conn:
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT asset_key, check_name, partition, run_id, execution_status, "
+                "evaluation_event_storage_id, evaluation_event IS NOT NULL "
+                "FROM asset_check_executions ORDER BY id"
+            )
+        ).fetchall()
+    seen["check_rows"] = [(*r[:3], runs.index(r[3]), *r[4:]) for r in rows]
     return seen
 
 
@@ -140,6 +151,9 @@ def test_batched_event_log_stores_what_dagster_stores(monkeypatch):
     # the failed run's days are failed (those materialized before stay so too), as Dagster's
     # own log has it
     assert stock["status"]["m0"] == (_days("2025-01-01", 30), _days("2025-01-25", 9), [])
+    # the check planned in both runs (batched with the plan's asset events here), evaluated in
+    # the first only
+    assert len(stock["check_rows"]) >= 2, stock["check_rows"]
     assert batched == stock
     # 3 assets x 30 days planned and materialized, 3 x 9 planned again: two commits per event
     # one by one (and about 80 for the rest of the two runs), one per shard and batch here
