@@ -239,6 +239,8 @@ def test_new_run_shards_are_what_dagster_creates(tmp_path):
     the same tables, indexes, WAL journal and alembic revision as Dagster's storage creates."""
     ours = BatchedSqliteEventLogStorage(str(tmp_path / "ours"))
     stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    # made with the storage, before any run needs it
+    assert list((tmp_path / "ours" / TEMPLATE_FOLDER).glob("run-shard-*.db"))
     try:
         for storage in (ours, stock):
             for run_id in ("run-a", "run-b"):
@@ -252,3 +254,34 @@ def test_new_run_shards_are_what_dagster_creates(tmp_path):
     assert want[0] and want[1] == ("wal",)
     for run_id in ("run-a", "run-b"):
         assert _shard_schema(str(tmp_path / "ours" / f"{run_id}.db")) == want
+
+
+def _counted(initdb, calls: list[bool]):
+    def counted(engine, **kwargs) -> None:
+        calls.append(True)
+        initdb(engine, **kwargs)
+
+    return counted
+
+
+def test_index_shard_is_checked_by_its_revision(tmp_path):
+    """A new process's first use of the index shard runs Dagster's `_initdb` only when the
+    shard records no alembic revision (what `_initdb` itself checks, without parsing every
+    migration script)."""
+    BatchedSqliteEventLogStorage(str(tmp_path)).dispose()  # a new home: index made, stamped
+    for stamped in (True, False):
+        if not stamped:
+            conn = sqlite3.connect(tmp_path / "index.db")
+            with conn:
+                conn.execute("DELETE FROM alembic_version")
+            conn.close()
+        storage = BatchedSqliteEventLogStorage(str(tmp_path))
+        calls: list[bool] = []
+        storage._initdb = _counted(storage._initdb, calls)
+        try:
+            with storage.index_connection() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            storage.dispose()
+        assert calls == ([] if stamped else [True])
+    assert _shard_schema(str(tmp_path / "index.db"))[2]  # `_initdb` stamped it again
