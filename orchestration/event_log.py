@@ -67,11 +67,12 @@ from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
 from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster.version import __version__ as DAGSTER_VERSION
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.event import listen
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+from orchestration.sqlite_storage import commit_without_fsync, stamped
 
 #: events per batch Dagster hands over (the rest of a batch follows in the next one)
 BATCH_SIZE = "1000"
@@ -97,33 +98,10 @@ _DAGSTER_METHODS = (
 _CONNECT_ATTRIBUTES = ("_db_lock", "_initialized_dbs", "_initdb", "conn_string_for_shard")
 
 
-def _commit_without_fsync(dbapi_connection, _record) -> None:
-    """SQLite in WAL mode (Dagster's shards are): commits append to the log unsynced, and
-    only checkpoints sync (module doc)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
-
-
 def _touch(path: str) -> None:
     """Mark a run's shard modified for the webserver's watchdog (module doc)."""
     with contextlib.suppress(OSError):  # removed meanwhile (a deleted run): nobody watches it
         os.utime(path)
-
-
-def _stamped(engine: Engine) -> bool:
-    """The shard holds its alembic revision: Dagster's `_initdb` would find it and do nothing
-    (it creates the tables and stamps the revision only when none is recorded). Its check
-    parses every alembic migration script to name the head revision, ~50 ms of each new
-    process's first event (module doc); reading the one row takes well under a millisecond."""
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).fetchall()
-    except (SQLAlchemyError, sqlite3.Error):
-        return False
-    return len(rows) == 1 and bool(rows[0][0])
 
 
 def _batchable(event: EventLogEntry) -> bool:
@@ -172,14 +150,14 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 self.conn_string_for_shard(shard),
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
-            listen(engine, "connect", _commit_without_fsync)
+            commit_without_fsync(engine)
             self._engines[shard] = engine
             runs = [key for key in self._engines if key != INDEX_SHARD_NAME]
             for old in runs[:-RUN_ENGINES_KEPT]:
                 self._engines.pop(old).dispose()
         if shard not in self._initialized_dbs:
             if shard == INDEX_SHARD_NAME:
-                if not _stamped(engine):
+                if not stamped(self.path_for_shard(shard)):
                     self._initdb(engine)
             elif not self._from_template(shard):
                 self._initdb(engine)

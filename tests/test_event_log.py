@@ -285,3 +285,33 @@ def test_index_shard_is_checked_by_its_revision(tmp_path):
             storage.dispose()
         assert calls == ([] if stamped else [True])
     assert _shard_schema(str(tmp_path / "index.db"))[2]  # `_initdb` stamped it again
+
+
+def test_run_storage_reopens_a_home_without_alembic(tmp_path, monkeypatch):
+    """The run storage (orchestration/run_storage.py) keeps its engine and, opening a home
+    already set up, reads its alembic revision instead of Dagster's check; the runs it
+    stored are the ones Dagster's own storage reads back."""
+    from dagster._core.storage.runs.sqlite import sqlite_run_storage
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    from orchestration.run_storage import KeptSqliteRunStorage
+
+    with dg.instance_for_test(overrides=instance_settings(), temp_dir=str(tmp_path)) as instance:
+        assert isinstance(instance.run_storage, KeptSqliteRunStorage)
+        run_id = _range(instance, "2025-01-01", "2025-01-02")
+
+    def no_check(*_args):
+        raise AssertionError("alembic's revision check on a home set up already")
+
+    history = str(tmp_path / "history")
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_run_storage, "check_alembic_revision", no_check)
+        kept = KeptSqliteRunStorage.from_local(history)
+    stock = SqliteRunStorage.from_local(history)
+    try:
+        ours, theirs = (s.get_runs(filters=dg.RunsFilter(run_ids=[run_id])) for s in (kept, stock))
+        assert [r.status for r in ours] == [dg.DagsterRunStatus.SUCCESS]
+        assert ours == theirs
+    finally:
+        kept.dispose()
+        stock.dispose()
