@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from dagster import Field, Float, StringSource
-from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.execution.compute_logs import redirect_to_file
 from dagster._core.storage.compute_log_manager import CapturedLogContext, ComputeIOType
 from dagster._core.storage.local_compute_log_manager import (
@@ -33,6 +32,8 @@ from dagster._core.storage.local_compute_log_manager import (
 )
 from dagster._serdes import ConfigurableClassData
 from dagster._utils import ensure_file, touch_file
+
+from orchestration.sqlite_storage import home_folder
 
 #: Dagster's knob: seconds to let tail catch up before it is stopped (default none)
 TAIL_WAIT_ENV = "DAGSTER_COMPUTE_LOG_TAIL_WAIT_AFTER_FINISH"
@@ -77,14 +78,9 @@ class TailComputeLogManager(LocalComputeLogManager):
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> TailComputeLogManager:
         values = dict(config_value)
-        if not values.get("base_dir"):
-            home = os.environ.get("DAGSTER_HOME")
-            if not home:
-                raise DagsterInvariantViolationError(
-                    "compute_logs TailComputeLogManager: no base_dir and no DAGSTER_HOME; "
-                    "expected one of them to name the compute log folder"
-                )
-            values["base_dir"] = os.path.join(home, "storage")
+        values["base_dir"] = home_folder(
+            values.get("base_dir"), f"compute_logs {cls.__name__}", "storage"
+        )
         return cls(inst_data=inst_data, **values)
 
     @contextmanager

@@ -72,7 +72,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from orchestration.sqlite_storage import commit_without_fsync, stamped
+from orchestration.sqlite_storage import commit_without_fsync, home_folder, stamped
 
 #: events per batch Dagster hands over (the rest of a batch follows in the next one)
 BATCH_SIZE = "1000"
@@ -247,15 +247,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
     ) -> BatchedSqliteEventLogStorage:
-        base_dir = config_value.get("base_dir")
-        if not base_dir:
-            home = os.environ.get("DAGSTER_HOME")
-            if not home:
-                raise DagsterInvariantViolationError(
-                    "event_log_storage BatchedSqliteEventLogStorage: no base_dir and no "
-                    "DAGSTER_HOME; expected one of them to name the event log folder"
-                )
-            base_dir = os.path.join(home, "history", "runs")
+        base_dir = home_folder(
+            config_value.get("base_dir"), f"event_log_storage {cls.__name__}", "history", "runs"
+        )
         return cls(base_dir, inst_data=inst_data)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:

@@ -22,14 +22,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster import Field, StringSource
-from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.sqlite import create_db_conn_string
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
-from orchestration.sqlite_storage import commit_without_fsync, stamped
+from orchestration.sqlite_storage import commit_without_fsync, home_folder, stamped
 
 #: what Dagster's `from_local` makes besides the alembic stamp
 _TABLES = ("runs", "instance_info")
@@ -53,15 +52,9 @@ class KeptSqliteRunStorage(SqliteRunStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> KeptSqliteRunStorage:
-        base_dir = config_value.get("base_dir")
-        if not base_dir:
-            home = os.environ.get("DAGSTER_HOME")
-            if not home:
-                raise DagsterInvariantViolationError(
-                    "run_storage KeptSqliteRunStorage: no base_dir and no DAGSTER_HOME; "
-                    "expected one of them to name the run storage folder"
-                )
-            base_dir = os.path.join(home, "history")
+        base_dir = home_folder(
+            config_value.get("base_dir"), f"run_storage {cls.__name__}", "history"
+        )
         return cls.from_local(base_dir, inst_data=inst_data)
 
     @classmethod

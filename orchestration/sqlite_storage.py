@@ -1,6 +1,7 @@
-"""What liqmap's Dagster storages (orchestration/event_log.py, orchestration/run_storage.py)
-share: their kept connections commit without an fsync, and a storage's SQLite file is known
-set up by the alembic revision it records.
+"""What liqmap's Dagster storages (orchestration/event_log.py, orchestration/run_storage.py,
+orchestration/compute_logs.py) share: each one's folder defaults to where Dagster's own keeps
+it, their kept connections commit without an fsync, and a storage's SQLite file is known set
+up by the alembic revision it records.
 
 Dagster's SQLite storages check a file by asking alembic for the recorded revision and the
 head revision; naming the head parses every migration script (~50 ms), and a recorded
@@ -10,11 +11,25 @@ when none is recorded). Reading the one row takes well under a millisecond.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
+from dagster._core.errors import DagsterInvariantViolationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.event import listen
+
+
+def home_folder(base_dir: str | None, storage: str, *parts: str) -> str:
+    """The storage's configured `base_dir`, else $DAGSTER_HOME/<parts> (Dagster's default)."""
+    if base_dir:
+        return base_dir
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise DagsterInvariantViolationError(
+            f"{storage}: no base_dir and no DAGSTER_HOME; expected one of them to name its folder"
+        )
+    return os.path.join(home, *parts)
 
 
 def _synchronous_normal(dbapi_connection, _record) -> None:
