@@ -79,3 +79,26 @@ def test_a_runs_output_is_kept_and_mirrored(tmp_path: Path) -> None:
     assert "to stdout from the step" in kept[".out"]
     assert "to stderr from the step" in kept[".err"]
     assert list((home / "storage").rglob("*.complete"))  # the capture ended
+
+
+KILLED_IN_CAPTURE = """
+import os, signal, sys, tempfile
+from orchestration.compute_logs import TailComputeLogManager
+with TailComputeLogManager(tempfile.mkdtemp()).capture_logs(["run", "step"]):
+    print("captured", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_runs_mirror_ends_with_it() -> None:
+    """A run SIGKILLed while its output is captured leaves no tail holding its streams: a
+    parent reading them to their end (then reaping the run) is not kept waiting."""
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_IN_CAPTURE],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == -9
+    assert "captured" in done.stdout
