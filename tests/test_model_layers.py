@@ -4,15 +4,18 @@ layers of a partition add up to the whole run."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.model import ModelParams, alive_grid, run_model
-from transforms.model.grid import bin_range_for
+from transforms.model.grid import alive_grids, bin_range_for
 from transforms.model.layers import (
+    LAYER_VIEWS,
     LAYERS,
     PARTITION,
     layer_grids,
+    layer_map_columns,
     layer_mask,
     layer_run,
     subset_run,
@@ -70,6 +73,37 @@ def test_layers_of_a_partition_add_up_to_the_run(run) -> None:
         )
 
 
+def _same_grid(a, b) -> None:
+    assert a.bin_lo == b.bin_lo and np.array_equal(a.snaps, b.snaps)
+    for key in ("long", "short", "long_count", "short_count"):
+        x, y = getattr(a, key), getattr(b, key)
+        assert x.dtype == y.dtype and np.array_equal(x.view(np.int64), y.view(np.int64)), key
+
+
+def test_layer_grids_in_one_pass_are_each_layers_own_run_bit_for_bit(run) -> None:
+    """The layers binned together (alive_grids) give each layer's run's grid exactly, over
+    several segments too; the map's 'all' views cut from the scenario's own grid (window)
+    give the rows of binning its cohorts again."""
+    snaps = np.arange(100, 3000, 97)
+    lo, hi = bin_range_for(run, snaps, 500.0)
+    grids = layer_grids(run, snaps, 500.0, lo, hi)
+    for name in LAYERS:
+        _same_grid(grids[name], alive_grid(layer_run(run, name), snaps, 500.0, lo, hi))
+    codes = np.select([layer_mask(run, n) for n in PARTITION], [0, 1, 2], -1)
+    _, parts = alive_grids(run, snaps, 500.0, lo, hi, [None, (codes, 3)], max_segment=4)
+    for name, g in zip(PARTITION, parts, strict=True):
+        _same_grid(g, alive_grid(layer_run(run, name), snaps, 500.0, lo, hi, max_segment=4))
+    ends = np.array([1000, 2999])
+    spots = run.bars.close[ends]
+    own = {"base": alive_grid(run, ends, 250.0)}
+    views = [(sc, layer) for sc, layer in LAYER_VIEWS if sc == "base"]
+    cut = layer_map_columns({"base": run}, ends, spots, 250.0, 0.25, views, own)
+    binned = layer_map_columns({"base": run}, ends, spots, 250.0, 0.25, views)
+    assert list(cut) == list(binned) and len(cut["snap"]) > 0
+    for col, values in binned.items():
+        assert values.dtype == cut[col].dtype and np.array_equal(values, cut[col]), col
+
+
 def test_a_100x_cohort_is_high_and_not_low() -> None:
     # One opening bar: OI rises once, price stays flat, so every tranche stays alive.
     bars = make_bars([100_000.0] * 6, [10, 10, 11, 11, 11, 11])
@@ -90,7 +124,7 @@ def test_unknown_layer_and_bad_mask_are_named(run) -> None:
 
 
 def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
-    from transforms.model.layers import LAYER_VIEWS, layer_map_rows
+    from transforms.model.layers import LAYER_VIEWS
     from transforms.model.scenarios import scenario_params
 
     nc = run_model(
@@ -98,7 +132,9 @@ def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
     )
     snaps = np.array([1000, 2999])
     spots = run.bars.close[snaps]
-    rows = layer_map_rows({"base": run, "never_close": nc}, snaps, spots, 250.0, 0.25)
+    rows = pd.DataFrame(
+        layer_map_columns({"base": run, "never_close": nc}, snaps, spots, 250.0, 0.25)
+    )
     assert set(zip(rows["scenario"], rows["layer"], strict=True)) == set(LAYER_VIEWS)
     for (sc, layer), g in rows.groupby(["scenario", "layer"]):
         r = {"base": run, "never_close": nc}[sc]
@@ -116,11 +152,10 @@ def test_layer_map_rows_cover_every_view_within_the_window(run) -> None:
 
 def test_layer_map_cumulative_curves_match_the_base_map(run) -> None:
     """The base/all view of the layer map equals mart.liq_map's rows in the window."""
-    from transforms.model.layers import layer_map_rows
-
     snaps = np.array([2999])
     spot = run.bars.close[snaps]
-    rows = layer_map_rows({"base": run}, snaps, spot, 250.0, 0.25, views=(("base", "all"),))
+    views = (("base", "all"),)
+    rows = pd.DataFrame(layer_map_columns({"base": run}, snaps, spot, 250.0, 0.25, views=views))
     g = alive_grid(run, snaps, 250.0, *bin_range_for(run, snaps, 250.0))
     pl = g.price_low()
     below = pl < spot[0]

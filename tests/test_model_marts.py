@@ -12,11 +12,15 @@ import pytest
 
 from tests.model_helpers import flat_brackets, make_bars, random_bars
 from transforms.db import apply_schema
-from transforms.marts.build import build_marts
+from transforms.marts.build import build_market, build_marts, day_mark_range, stable_levels
 from transforms.marts.prev_levels import prev_from_rows
 from transforms.marts.registry import MARTS, MODEL_ASSET, Windowing
 from transforms.marts.store import moves_by_day, write_marts
 from transforms.model import ModelParams, run_model
+from transforms.model.funding import day_ends
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
+from transforms.model.metrics import risk_metrics
+from transforms.model.scenarios import scenario_params
 
 PARAMS = ModelParams(lookback_days=5)
 STAGED = Windowing.STAGED_DAYS
@@ -41,7 +45,7 @@ def test_mart_registry_matches_schema():
 
 
 def test_frames_match_schema_and_insert(bars):
-    frames = build_marts(
+    model = build_market(
         bars,
         flat_brackets(),
         PARAMS,
@@ -50,6 +54,7 @@ def test_frames_match_schema_and_insert(bars):
         date(2025, 1, 10),
         venue="binance",
     )
+    frames = model.frames
     conn = duckdb.connect()
     apply_schema(conn)
     written = {**frames.by_mart(), "model_params": frames.model_params}
@@ -78,6 +83,19 @@ def test_frames_match_schema_and_insert(bars):
     assert hm["ts"].nunique() == 48  # every hour of both target days
     assert ((hm["long_notional"] > 0) | (hm["short_notional"] > 0)).all()
     assert not frames.moves["confirmed"].iloc[-1] and frames.moves["confirmed"].iloc[:-1].all()
+    # each scenario's rows hold, bit for bit, the frames its run's metrics and levels give
+    days, last = day_ends(model.bars)
+    t_last = last[np.isin(days, model.t_days)]
+    spots = model.bars.close[t_last]
+    mark_range = day_mark_range(model.bars, model.t_days)
+    for sc, grid in model.grids.items():
+        rows = dm[dm["scenario"] == sc].reset_index(drop=True)
+        run = run_model(model.bars, scenario_params(PARAMS, sc), flat_brackets())
+        risk = risk_metrics(run, t_last, spots, grid)
+        pdt.assert_frame_equal(rows[risk.columns], risk, check_exact=True)
+        levels = stable_levels(grid, spots, rows["oi_value"].to_numpy(), mark_range, None)
+        cols = [*LEVEL_COLUMNS, *STABLE_COLUMNS]
+        pdt.assert_frame_equal(rows[cols], levels[cols], check_exact=True)
 
 
 def test_heatmap_range_and_liq_map_cumulative(bars):

@@ -23,15 +23,26 @@ import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
 from tests.venue_helpers import synthetic_warehouse
+from transforms.db import SCHEMA_MARK_TABLE, apply_schema
 from transforms.marts import build as build_module
 from transforms.marts import parallel
+from transforms.marts import state as state_module
 from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.registry import MARTS, Windowing
-from transforms.marts.state import MarketInputs
+from transforms.marts.state import MAX_DELTA_DAYS, Anchor, MarketInputs, state_rows
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
-from transforms.model.state import CONTEXT, MarketState, advance, pack, state_at, unpack
+from transforms.model.state import (
+    CONTEXT,
+    DELTA,
+    MarketState,
+    advance,
+    carry_delta,
+    pack,
+    state_at,
+    unpack,
+)
 
 PARAMS = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
 VENUES = ("binance", "bybit")
@@ -188,22 +199,45 @@ def test_segments_sharing_a_transaction_are_committed_whole_or_not_at_all(tmp_pa
     conn.close()
 
 
+def _whole_states(conn, day: date) -> dict[tuple[str, str], bytes]:
+    """(venue, scenario) -> the state of `day` as whole bytes (a row stored as a change from
+    its base applied to it first, as a run loads it)."""
+    markets = ["binance", "bybit", "all"]
+    hashes = dict(
+        conn.execute(
+            "SELECT DISTINCT scenario, params_hash FROM mart.model_state WHERE day = $d "
+            "AND venue = 'binance'",
+            {"d": day},
+        ).fetchall()
+    )
+    hashes["base"] = hashes.pop(CONTEXT, hashes.get("base"))
+    states, _, _, why = state_module._load_day(conn, "BTCUSDT", day, markets, hashes)
+    assert why == ""
+    return {
+        (venue, sc): pack(fields)
+        for venue, state in states.items()
+        for sc, fields in state.rows().items()
+    }
+
+
 def _assert_same_states(got_conn, want_conn, day: date, later: list[date]) -> None:
-    """The states of `day` byte for byte equal, for every venue and the aggregate, and so
-    are their recorded inputs, but for the `later` days' bars recorded in `got_conn`'s only
-    (written by its run after that day)."""
+    """The states of `day` byte for byte equal once whole (each may be stored as a change
+    from an earlier one), for every venue and the aggregate, and so are their recorded
+    inputs, but for the `later` days' bars recorded in `got_conn`'s only (written by its run
+    after that day)."""
     sql = (
-        "SELECT venue, scenario, params_hash, state, inputs FROM mart.model_state "
+        "SELECT venue, scenario, params_hash, inputs FROM mart.model_state "
         "WHERE day = $d ORDER BY venue, scenario"
     )
     got, want = (c.execute(sql, {"d": day}).fetchall() for c in (got_conn, want_conn))
     assert {r[0] for r in want} == {"binance", "bybit", "all"}
-    assert [r[:4] for r in got] == [r[:4] for r in want]
+    assert [r[:3] for r in got] == [r[:3] for r in want]
+    assert _whole_states(got_conn, day) == _whole_states(want_conn, day)
     for g, w in zip(got, want, strict=True):
-        if g[4] == "{}":
-            assert w[4] == "{}"
+        if g[3] == "{}":
+            assert w[3] == "{}"
             continue
-        a, b = MarketInputs.from_json(g[4]), MarketInputs.from_json(w[4])
+        a, b = MarketInputs.from_json(g[3]), MarketInputs.from_json(w[3])
         assert (a.tiers, a.missing) == (b.tiers, b.missing)
         assert sorted(a.bars) == sorted(b.bars) + [d.isoformat() for d in later]
         assert {k: a.bars[k] for k in b.bars} == b.bars
@@ -290,6 +324,49 @@ def test_a_truncated_state_is_not_loaded():
     assert CONTEXT in state.rows()
 
 
+def test_a_state_stored_as_its_change_from_an_earlier_one_is_rebuilt_bit_for_bit():
+    """A day's state is stored as its change from an earlier state of the market (the
+    cohorts gone, where the kept ones stand, the new ones): a fraction of the whole, and
+    rebuilt from that earlier state bit for bit; never applied to another state."""
+    bars, brackets = random_bars(6 * 288, seed=7), flat_brackets()
+    before, _ = advance(MarketState.empty(), bars.iloc[: 5 * 288], PARAMS, brackets, SCENARIOS)
+    after, _ = advance(before, bars.iloc[5 * 288 :], PARAMS, brackets, SCENARIOS)
+    whole = {k: pack(v) for k, v in after.rows().items()}
+    rows = {k: pack(v) for k, v in after.rows(before.carries).items()}
+    assert all(unpack(rows[sc]).get(DELTA) for sc in SCENARIOS)
+    assert sum(map(len, rows.values())) * 3 < sum(map(len, whole.values()))
+    back = MarketState.from_rows({k: unpack(v) for k, v in rows.items()}, before.carries)
+    assert {k: pack(v) for k, v in back.rows().items()} == whole
+    with pytest.raises(ValueError, match="not given"):  # no base: refused
+        MarketState.from_rows({k: unpack(v) for k, v in rows.items()})
+    other, _ = advance(MarketState.empty(), bars.iloc[: 4 * 288], PARAMS, brackets, SCENARIOS)
+    with pytest.raises(ValueError, match="cohorts"):  # another base: refused
+        MarketState.from_rows({k: unpack(v) for k, v in rows.items()}, other.carries)
+    # a kept cohort whose numbers differ from the base's: stored whole, never a change
+    moved = before.carries["base"]
+    change = carry_delta(after.carries["base"], moved)
+    kept = np.flatnonzero(np.unpackbits(change["keep"], count=moved.n_cohorts))
+    moved.lp[kept[-1]] = np.nextafter(moved.lp[kept[-1]], np.inf)
+    assert carry_delta(after.carries["base"], moved) is None
+
+
+def test_a_change_is_stored_only_from_a_recent_whole_state():
+    """The state rows of a venue are its change from the whole state the run started from
+    (naming that day) up to MAX_DELTA_DAYS after it, then whole again (a base for the next)."""
+    bars, brackets = random_bars(6 * 288, seed=3), flat_brackets()
+    before, _ = advance(MarketState.empty(), bars.iloc[: 5 * 288], PARAMS, brackets, SCENARIOS)
+    after, _ = advance(before, bars.iloc[5 * 288 :], PARAMS, brackets, SCENARIOS)
+    hashes = {sc: "h" for sc in SCENARIOS}
+    day = _day(5)
+    for age, changed in ((1, True), (MAX_DELTA_DAYS, True), (MAX_DELTA_DAYS + 1, False)):
+        base = Anchor(day - timedelta(days=age), dict(hashes), before.carries)
+        rows = state_rows("binance", "BTCUSDT", day, after, hashes, None, base)
+        scenarios = rows[rows["scenario"] != CONTEXT]
+        want = base.day if changed else None
+        assert list(scenarios["base_day"]) == [want] * len(SCENARIOS), age
+        assert rows.loc[rows["scenario"] == CONTEXT, "base_day"].isna().all()
+
+
 # --- a state that cannot be trusted is recomputed, with one line saying why -------------
 
 SHORT = 8  # days of bars for the invalidation tests; days 0..5 chained, day 6 is the run
@@ -341,9 +418,16 @@ def test_the_newest_state_is_continued(short_chain):
     update = _run_day6_and_check_against_scratch(short_chain)
     assert update.state_day == _day(5) and update.why == ""
     kept = short_chain.execute(
-        "SELECT DISTINCT day FROM mart.model_state WHERE venue = 'binance' ORDER BY day"
+        "SELECT day, list_distinct(list(base_day)) FROM mart.model_state "
+        "WHERE venue = 'binance' AND scenario <> 'context' GROUP BY day ORDER BY day"
     ).fetchall()
-    assert [r[0] for r in kept] == [_day(4), _day(5), _day(6)]  # the three newest
+    # the three newest, each whole or stored as its change from a whole state kept with them
+    # (here a whole state of day 3, which the chain's day 4 is stored against)
+    bases = {d: b for d, b in kept}
+    assert sorted(bases)[-3:] == [_day(4), _day(5), _day(6)]
+    named = {b for d in (4, 5, 6) for b in bases[_day(d)]}
+    assert named == {_day(3)} and sorted(bases) == [_day(3), _day(4), _day(5), _day(6)]
+    assert bases[_day(3)] == []
 
 
 def test_missing_state_recomputes_from_the_first_bar(short_chain):
@@ -380,6 +464,50 @@ def test_a_foreign_state_is_not_loaded(short_chain):
     )
     update = _run_day6_and_check_against_scratch(short_chain)
     assert "corrupt" in update.why and update.state_day == _day(4)
+
+
+def test_a_change_whose_base_is_damaged_is_not_applied(short_chain):
+    """A state stored as its change from an earlier whole state is refused when that state
+    is damaged (or rewritten): the run goes further back, saying why."""
+    day, base = short_chain.execute(
+        "SELECT max(day), any_value(base_day) FROM mart.model_state "
+        "WHERE venue = 'binance' AND base_day IS NOT NULL"
+    ).fetchone()
+    short_chain.execute("DELETE FROM mart.model_state WHERE day > $d", {"d": day})
+    short_chain.execute(
+        "UPDATE mart.model_state SET state = state[1:100] "
+        "WHERE venue = 'binance' AND day = $d AND scenario = 'base'",
+        {"d": base},
+    )
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert f"the binance BTCUSDT state for {day} lost its base" in update.why
+    assert update.state_day is None or update.state_day < base
+
+
+def test_a_warehouse_made_before_keeps_its_states(short_chain):
+    """A warehouse whose state table predates the change rows (no base_day, the state column
+    compressed by DuckDB) is given the new table on opening, its whole states kept and
+    continued from."""
+    ((whole,),) = short_chain.execute(  # the newest whole state (an old table's only kind)
+        "SELECT max(day) FROM mart.model_state WHERE day NOT IN "
+        "(SELECT day FROM mart.model_state WHERE base_day IS NOT NULL)"
+    ).fetchall()
+    short_chain.execute("DELETE FROM mart.model_state WHERE day <> $d", {"d": whole})
+    short_chain.execute(
+        "CREATE TABLE mart.old_state AS SELECT * EXCLUDE (base_day) FROM mart.model_state"
+    )
+    short_chain.execute("DROP TABLE mart.model_state")
+    short_chain.execute("ALTER TABLE mart.old_state RENAME TO model_state")
+    short_chain.execute(f"DROP TABLE {SCHEMA_MARK_TABLE}")
+    apply_schema(short_chain)
+    ((sql,),) = short_chain.execute(
+        "SELECT sql FROM duckdb_tables() WHERE table_name = 'model_state'"
+    ).fetchall()
+    assert "state BLOB USING COMPRESSION Uncompressed" in sql and "base_day DATE" in sql
+    rows = short_chain.execute("SELECT count(*) FROM mart.model_state").fetchone()
+    assert rows == (11,)  # every market's, kept
+    update = _run_day6_and_check_against_scratch(short_chain)
+    assert update.state_day == whole and update.why == ""
 
 
 def test_restaged_bars_recompute_from_the_day_before_them(short_chain):

@@ -570,3 +570,22 @@ def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:
         assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, batch) == len(batch)
         assert conn.execute(sql).fetchall() == want
     assert insert_rows(conn, "raw.rejected_files", REJECTED_COLUMNS, []) == 0
+
+
+def test_a_short_window_runs_on_one_thread_and_gives_the_connection_back_as_it_was() -> None:
+    from contextlib import contextmanager
+
+    from transforms.raw.ingest import THREADS_SQL, _one_thread
+
+    conn = duckdb.connect(config={"threads": "2"})
+
+    @contextmanager
+    def connect():
+        yield conn
+
+    with _one_thread(connect)() as held:
+        assert held.execute(THREADS_SQL).fetchone()[0] == 1
+    assert conn.execute(THREADS_SQL).fetchone()[0] == 2
+    with pytest.raises(ZeroDivisionError), _one_thread(connect)():
+        raise ZeroDivisionError
+    assert conn.execute(THREADS_SQL).fetchone()[0] == 2

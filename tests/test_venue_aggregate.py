@@ -10,17 +10,22 @@ for a day is named in that day's aggregate row.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import fields
 from datetime import date, timedelta
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pandas.testing as pdt
 import pytest
 
 from tests.model_helpers import flat_brackets
 from tests.venue_helpers import synthetic_warehouse, venue_bars
+from transforms.marts import group_sums
 from transforms.marts.aggregate import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.marts.build import build_market
+from transforms.marts.registry import MartFrames
 from transforms.marts.update import update_marts
 from transforms.model import ModelParams
 from transforms.model.levels import LEVEL_COLUMNS, key_levels
@@ -136,6 +141,98 @@ def test_aggregate_moves_count_every_venue_in_the_reference_swings(models, aggre
     total_ref = ref["long_liquidated"].sum() + ref["short_liquidated"].sum()
     total_agg = agg["long_liquidated"].sum() + agg["short_liquidated"].sum()
     assert total_agg > total_ref  # the second venue's liquidations are in the same spans
+
+
+def _relabelled(model, venue: str, note: str):
+    """The model's rows as another venue's (copies), with a history note on its days."""
+    frames = MartFrames(
+        **{f.name: getattr(model.frames, f.name).copy() for f in fields(MartFrames)}
+    )
+    for frame in frames.by_mart().values():
+        frame["venue"] = venue
+    frames.daily_metrics["venues"] = venue
+    frames.daily_metrics["history_incomplete"] = note
+    return dataclasses.replace(model, venue=venue, frames=frames)
+
+
+def test_group_sums_are_pandas_groupby_bit_for_bit():
+    """Kahan sums in row order (where a plain sum differs), NaN skipped, min_count, firsts."""
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        n = int(rng.integers(1, 40))
+        labels = rng.integers(-1, 5, n)
+        values = rng.choice([1e16, -1e16, 1.0, 3.0, 0.1, np.nan, 7e15], (n, 2))
+        rows = pd.DataFrame({"g": labels, "a": values[:, 0], "b": values[:, 1]})
+        rows = rows[rows["g"] >= 0]
+        seen = np.isin(np.arange(5), rows["g"])
+        for min_count in (0, 1):
+            want = rows.groupby("g")[["a", "b"]].sum(min_count=min_count).reindex(range(5))
+            got = group_sums.group_sum(values, labels, 5, min_count)
+            assert np.array_equal(got[seen], want.to_numpy()[seen], equal_nan=True)
+        want_cum = rows.groupby("g")["a"].cumsum().to_numpy()
+        got_cum = group_sums.group_cumsum(values[:, 0], labels)[labels >= 0]
+        assert np.array_equal(got_cum, want_cum, equal_nan=True)
+        firsts = group_sums.first(values[:, 1], labels, 5)
+        want_first = rows.groupby("g")["b"].first().reindex(range(5)).to_numpy()
+        assert np.array_equal(firsts[seen], want_first[seen], equal_nan=True)
+    plain = np.array([1e16, 1.0, 1.0, -1e16])
+    assert group_sums.group_sum(plain, np.zeros(4, dtype=np.int64), 1)[0] != plain.sum()
+
+
+def test_the_aggregate_is_pandas_groupby_of_the_venues_rows_bit_for_bit(models):
+    """Three venues (the second's rows again as 'okx', with a history note): the summed marts,
+    the map's cumulative curves and the daily sums, firsts, venues and notes are bit for bit
+    what pandas' groupby over the venues' rows gives (the aggregate's path before
+    transforms.marts.group_sums)."""
+    note = "history incomplete: 2025-01-01 missing"
+    three = [*models, _relabelled(models[1], "okx", note)]
+    agg = aggregate_markets(three, ("binance", "bybit", "okx"), PARAMS)
+    spots = pd.concat([m.frames.daily_metrics for m in three])
+    spots = spots[spots["scenario"] == "base"].groupby("day")["close_price"].first()
+    for name, keys, group in (
+        ("liq_heatmap", ["day", "ts", "price_low", "price_high"], None),
+        ("liq_layer_heatmap", ["day", "ts", "scenario", "layer", "price_low", "price_high"], None),
+        ("liq_map", ["day", "price_low", "price_high"], ["day"]),
+        ("liq_layer_map", ["day", "scenario", "layer", "price_low", "price_high"],
+         ["day", "scenario", "layer"]),
+    ):  # fmt: skip
+        rows = pd.concat([getattr(m.frames, name) for m in three], ignore_index=True)
+        want = rows.groupby(["symbol", *keys], as_index=False, sort=True).agg(
+            long_notional=("long_notional", "sum"),
+            short_notional=("short_notional", "sum"),
+            params_hash=("params_hash", "first"),
+        )
+        got = getattr(agg, name)
+        pdt.assert_frame_equal(got[want.columns], want, check_exact=True, obj=name)
+        if group is None:
+            continue
+        spot = want["day"].map(spots).astype(float)
+        below, above = want["price_low"] < spot, want["price_high"] > spot
+        longs = want["long_notional"].where(below, 0.0).iloc[::-1]
+        long_cum = longs.groupby(want[group].iloc[::-1].apply(tuple, axis=1)).cumsum()
+        short_cum = (
+            want["short_notional"]
+            .where(above, 0.0)
+            .groupby(want[group].apply(tuple, axis=1))
+            .cumsum()
+        )
+        want_long = long_cum.iloc[::-1].where(below, 0.0).to_numpy()
+        assert np.array_equal(got["long_cum_from_spot"].to_numpy(), want_long), name
+        want_short = short_cum.where(above, 0.0).to_numpy()
+        assert np.array_equal(got["short_cum_from_spot"].to_numpy(), want_short), name
+    rows = pd.concat([m.frames.daily_metrics for m in three], ignore_index=True)
+    dm = agg.daily_metrics
+    assert list(dict.fromkeys(dm["scenario"])) == list(dict.fromkeys(rows["scenario"]))
+    for scenario, own in rows.groupby("scenario", sort=False):
+        by_day = own.groupby("day", sort=True)
+        got = dm[dm["scenario"] == scenario].set_index("day")
+        sums = by_day[list(ADDITIVE_COLUMNS)].sum(min_count=1)
+        pdt.assert_frame_equal(got[sums.columns], sums, check_exact=True, check_names=False)
+        firsts = by_day[["symbol", "params_hash"]].first()
+        pdt.assert_frame_equal(got[firsts.columns], firsts, check_exact=True, check_names=False)
+        assert got["history_days"].equals(by_day["history_days"].min().rename_axis("day"))
+        assert set(got["venues"]) == {"binance,bybit,okx"}
+        assert set(got["history_incomplete"]) == {f"okx: {note}"}
 
 
 # --- through the warehouse: range = daily, and a missing venue is named ------------------

@@ -109,7 +109,7 @@ class StaleTemps:
         folder = Path(path).parent
         names = self._found.get(folder)
         if names is None:
-            names = {p.name for p in folder.glob(f".*{TMP_SUFFIX}")} if folder.is_dir() else set()
+            names = _temp_names(folder)
             self._found[folder] = names
         prefix = f".{Path(path).name}."
         removed = []
@@ -119,6 +119,22 @@ class StaleTemps:
                 (folder / name).unlink()
                 removed.append(folder / name)
         return removed
+
+
+def _temp_names(folder: Path) -> set[str]:
+    """Names in `folder` matching `.*{TMP_SUFFIX}` (a folder of a year of daily files: one
+    scandir with string tests, ~10x cheaper than a pathlib glob's pattern per entry)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {
+                e.name
+                for e in entries
+                if e.name.startswith(".")
+                and e.name.endswith(TMP_SUFFIX)
+                and len(e.name) > len(TMP_SUFFIX)
+            }
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
 
 
 def sha256_file(path: Path) -> str:

@@ -26,13 +26,17 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from transforms.marts import group_sums
 from transforms.marts.build import (
     MarketModel,
+    _frame,
     _moves_frame,
     _ns_to_date,
     day_mark_range,
-    stable_levels,
+    stable_level_columns,
 )
 from transforms.marts.registry import (
     DAILY_METRICS_COLUMNS,
@@ -40,13 +44,13 @@ from transforms.marts.registry import (
     LAYER_HEATMAP_COLUMNS,
     LAYER_MAP_COLUMNS,
     LIQ_MAP_COLUMNS,
-    MOVES_COLUMNS,
     MartFrames,
 )
 from transforms.model.bars import NS_PER_DAY, BarArrays
 from transforms.model.context import ContextCarry, day_context
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS
 from transforms.model.grid import Grid
+from transforms.model.layers import repeat_strings, strings
 from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS
 from transforms.model.metrics import NEAR_BANDS, peak_clusters, ratio_columns
 from transforms.model.moves import ZigzagCarry, advance_zigzag, cumulative
@@ -75,53 +79,165 @@ def reference_market(models: Sequence[MarketModel]) -> MarketModel:
     return next(m for m in models if m.venue == ref)
 
 
-def _reference_spots(models: Sequence[MarketModel]) -> pd.Series:
+def _reference_spots(models: Sequence[MarketModel]) -> dict[date, float]:
     """Day -> the aggregate's spot: the reference venue's close, else the first venue's that
     has the day (the map's curves and the levels are measured from it)."""
     ref = reference_market(models).venue
-    rows = pd.concat([m.frames.daily_metrics for m in models])
-    rows = rows[(rows["scenario"] == "base") & rows["close_price"].notna()]
-    return (
-        rows.assign(_other=rows["venue"] != ref)
-        .sort_values(["day", "_other"], kind="stable")
-        .groupby("day")["close_price"]
-        .first()
+    spots: dict[date, float] = {}
+    others: dict[date, float] = {}
+    for m in models:
+        rows = m.frames.daily_metrics
+        if rows.empty:
+            continue
+        base = (rows["scenario"] == "base").to_numpy()
+        close = rows["close_price"].to_numpy(dtype=float)[base]
+        for d, c in zip(rows["day"].to_numpy()[base], close, strict=True):
+            if not np.isnan(c):
+                (spots if m.venue == ref else others).setdefault(d, float(c))
+    return {d: spots.get(d, others.get(d)) for d in sorted({*spots, *others})}  # type: ignore[misc]
+
+
+def _columns(frames: Sequence[pd.DataFrame], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The frames' columns as arrays, their rows one frame after the other."""
+    return {c: np.concatenate([f[c].to_numpy() for f in frames]) for c in names}
+
+
+def _coded(frames: Sequence[pd.DataFrame], name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A string column of the frames (rows one frame after the other) as (codes, values):
+    `values` its distinct strings in ascending order (an object array), `codes` each row's
+    place in them (-1: missing), as `pd.factorize(sort=True)` gives them, from Arrow's
+    dictionary encoding (no string object per row). None unless every frame's column is a
+    string column."""
+    if not all(isinstance(f[name].dtype, pd.StringDtype) for f in frames):
+        return None
+    chunks = []
+    for f in frames:
+        a = pa.array(f[name].array)
+        chunks.extend(a.chunks if isinstance(a, pa.ChunkedArray) else [a])
+    encoded = pc.dictionary_encode(
+        pa.chunked_array(chunks, type=pa.large_string()).combine_chunks()
     )
+    found = encoded.dictionary.to_pylist()
+    rank = np.empty(len(found), dtype=np.int64)
+    rank[sorted(range(len(found)), key=found.__getitem__)] = np.arange(len(found))
+    idx = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.where(idx >= 0, rank[np.maximum(idx, 0)], -1)
+    return codes, np.array(sorted(found), dtype=object)
 
 
-def _sum_rows(frames: list[pd.DataFrame], keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Notional summed per key over the venues' rows (params_hash is the symbol's)."""
+def _group_labels(
+    keys: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """(labels, firsts, coded) of rows grouped by the key columns (arrays, or `_coded`
+    string columns), as pandas' groupby(sort=True) numbers them: groups in ascending key
+    order (strings and dates by value), -1 for a row with a missing key; `firsts` each
+    group's first row; `coded` the (codes, values) of each key that is neither float nor
+    datetime, by position."""
+    n = len(keys[0][0] if isinstance(keys[0], tuple) else keys[0])
+    valid = np.ones(n, dtype=bool)
+    sortable = []
+    coded = {}
+    for i, a in enumerate(keys):
+        if isinstance(a, tuple):
+            valid &= a[0] >= 0
+            sortable.append(a[0])
+            coded[i] = a
+        elif a.dtype.kind == "f":
+            valid &= ~np.isnan(a)
+            sortable.append(a)
+        elif a.dtype.kind == "M":
+            valid &= ~np.isnat(a)
+            sortable.append(a.view(np.int64))
+        else:
+            codes, values = pd.factorize(a, sort=True)
+            valid &= codes >= 0
+            sortable.append(codes)
+            coded[i] = (codes, np.asarray(values, dtype=object))
+    rows = np.flatnonzero(valid)
+    order = rows[np.lexsort([k[rows] for k in reversed(sortable)])]  # stable
+    new = np.zeros(len(order), dtype=bool)
+    new[:1] = True
+    for k in sortable:
+        s = k[order]
+        new[1:] |= s[1:] != s[:-1]
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[order] = np.cumsum(new) - 1
+    return labels, order[new], coded
+
+
+def _sum_rows(
+    frames: list[pd.DataFrame], keys: list[str], columns: list[str]
+) -> dict[str, object] | None:
+    """Notional summed per key over the venues' rows (params_hash is the symbol's), rows in
+    key order, as columns (None: no rows); as `rows.groupby(keys, sort=True).agg(...)` sums
+    them (transforms.marts.group_sums). String columns come as string arrays."""
     filled = [f for f in frames if not f.empty]
-    rows = pd.concat(filled, ignore_index=True) if filled else None
-    if rows is None or rows.empty:
-        return pd.DataFrame(columns=columns)
-    out = rows.groupby(keys, as_index=False, sort=True).agg(
-        long_notional=("long_notional", "sum"),
-        short_notional=("short_notional", "sum"),
-        params_hash=("params_hash", "first"),
-    )
+    if not filled:
+        return None
+    coded = {k: _coded(filled, k) for k in [*keys, "params_hash"]}
+    plain = [k for k, c in coded.items() if c is None]
+    cols = _columns(filled, [*plain, "long_notional", "short_notional"])
+    cols.update({k: c for k, c in coded.items() if c is not None})  # type: ignore[misc]
+    labels, firsts, _ = _group_labels([cols[k] for k in keys])  # type: ignore[misc]
+    n = len(firsts)
+    sums = group_sums.group_sum(np.c_[cols["long_notional"], cols["short_notional"]], labels, n)
+    out: dict[str, object] = {}
+    for k in keys:
+        c = coded[k]
+        out[k] = cols[k][firsts] if c is None else strings(c[1], c[0][firsts])
+    out["long_notional"], out["short_notional"] = sums[:, 0], sums[:, 1]
+    hashes = coded["params_hash"]
+    got = None
+    if hashes is not None:  # each group's first non-missing hash, by its code
+        got = group_sums.first(np.where(hashes[0] >= 0, hashes[0], np.nan), labels, n)
+    if got is None or np.isnan(got).any():  # as groupby's first gives it, missing and all
+        values = _columns(filled, ["params_hash"])["params_hash"]
+        out["params_hash"] = group_sums.first(values, labels, n)
+    else:
+        out["params_hash"] = strings(hashes[1], got.astype(np.int64))  # type: ignore[index]
     out["venue"] = AGGREGATE_VENUE
     return out
 
 
-def _with_cumulative(rows: pd.DataFrame, spots: pd.Series, group: list[str]) -> pd.DataFrame:
-    """Cumulative-from-spot curves of summed map rows, as mart.liq_map defines them: longs
-    below spot summed from spot downwards, shorts above spot summed from spot upwards."""
-    if rows.empty:
-        return rows
-    rows = rows.copy()
-    rows["spot_price"] = rows["day"].map(spots).astype(float)
-    below = rows["price_low"] < rows["spot_price"]
-    above = rows["price_high"] > rows["spot_price"]
-    rows["_long"] = rows["long_notional"].where(below, 0.0)
-    rows["_short"] = rows["short_notional"].where(above, 0.0)
-    rows = rows.sort_values([*group, "price_low"], kind="stable")
-    desc = rows.iloc[::-1]
-    long_cum = desc.groupby(group, sort=False)["_long"].cumsum().iloc[::-1]
-    short_cum = rows.groupby(group, sort=False)["_short"].cumsum()
-    rows["long_cum_from_spot"] = long_cum.where(below, 0.0)
-    rows["short_cum_from_spot"] = short_cum.where(above, 0.0)
-    return rows.drop(columns=["_long", "_short"]).reset_index(drop=True)
+def _summed_frame(frames: list[pd.DataFrame], keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """`_sum_rows` as a mart frame."""
+    rows = _sum_rows(frames, keys, columns)
+    return (
+        pd.DataFrame(columns=columns) if rows is None else _frame(rows, columns, len(rows[keys[0]]))
+    )
+
+
+def _with_cumulative(
+    frames: list[pd.DataFrame],
+    keys: list[str],
+    columns: list[str],
+    spots: Mapping[date, float],
+    group: list[str],
+) -> pd.DataFrame:
+    """Summed map rows (`_sum_rows`) with their cumulative-from-spot curves, as mart.liq_map
+    defines them: longs below spot summed from spot downwards, shorts above spot summed from
+    spot upwards (per `group`, each a Kahan sum as pandas' groupby cumsum)."""
+    rows = _sum_rows(frames, keys, columns)
+    if rows is None:
+        return pd.DataFrame(columns=columns)
+    codes, days = pd.factorize(rows["day"])
+    spot = np.array([spots.get(d, np.nan) for d in days], dtype=float)[codes]
+    spot[codes < 0] = np.nan
+    # rows in (group, price_low) order, stable
+    labels, _, _ = _group_labels([rows[k] for k in group])  # type: ignore[misc]
+    order = np.lexsort((rows["price_low"], labels))
+    rows = {k: v if isinstance(v, str) else v[order] for k, v in rows.items()}  # type: ignore[index]
+    spot, labels = spot[order], labels[order]
+    below = rows["price_low"] < spot
+    above = rows["price_high"] > spot
+    longs = np.where(below, rows["long_notional"], 0.0)
+    shorts = np.where(above, rows["short_notional"], 0.0)
+    long_cum = group_sums.group_cumsum(longs[::-1], labels[::-1])[::-1]
+    short_cum = group_sums.group_cumsum(shorts, labels)
+    rows["spot_price"] = spot
+    rows["long_cum_from_spot"] = np.where(below, long_cum, 0.0)
+    rows["short_cum_from_spot"] = np.where(above, short_cum, 0.0)
+    return _frame(rows, columns, len(spot))
 
 
 def aggregate_bars(models: Sequence[MarketModel]) -> BarArrays:
@@ -181,88 +297,127 @@ def _daily(
     models: Sequence[MarketModel],
     venues: Sequence[str],
     day_days: pd.DataFrame,
-    day_spots: pd.Series,
+    day_spots: Mapping[date, float],
     not_collected: Mapping[str, date | None],
     bars: BarArrays,
     prev: Mapping[str, PrevLevels],
 ) -> pd.DataFrame:
+    """The aggregate's daily rows: per scenario and day, the venues' rows added up (a few
+    rows each: arrays and `group_sums`, as a pandas groupby over them adds them), the
+    levels from the summed grid; one frame for every scenario."""
     ref = reference_market(models)
-    parts = []
-    daily = pd.concat([m.frames.daily_metrics for m in models], ignore_index=True)
-    if daily.empty:
+    frames = [m.frames.daily_metrics for m in models if not m.frames.daily_metrics.empty]
+    if not frames:
         return pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
+    names = ["scenario", "day", "venue", "symbol", "mark_price", "params_hash", "history_days"]
+    rows = _columns(frames, [*names, "history_incomplete", *ADDITIVE_COLUMNS])
     days_ns = np.unique(np.concatenate([m.t_days for m in models]))
     day_dates = _ns_to_date(days_ns)
+    n = len(day_dates)
+    where = {d: i for i, d in enumerate(day_dates)}
+    day_of = np.array([where.get(d, -1) for d in rows["day"]], dtype=np.int64)
     # day-level context on the aggregate bars: summed OI, OI-weighted funding, reference zone
     context = day_days.reindex(days_ns)
+    context_cols = {c: context[c].to_numpy() for c in (*FUNDING_COLUMNS, *OI_COLUMNS)}
+    for c in ("zone_low", "zone_high"):
+        context_cols[c] = context[c].to_numpy()
+    zone_days = context["zone_days"].to_numpy().astype("int64")
     mark_range = day_mark_range(bars, days_ns)
-    for scenario, rows in daily.groupby("scenario", sort=False):
-        by_day = rows.groupby("day", sort=True)
-        present = by_day["venue"].apply(lambda v: [x for x in venues if x in set(v)])
-        present = present.reindex(day_dates)
-        sums = by_day[list(ADDITIVE_COLUMNS)].sum(min_count=1).reindex(day_dates)
-        ref_rows = rows.loc[rows["venue"] == ref.venue, ["day", "mark_price"]].set_index("day")
-        # only the columns read below (a first() of every column costs more than the rest)
-        first = by_day[["symbol", "mark_price", "params_hash"]].first().reindex(day_dates)
-        spots = day_spots.reindex(day_dates)
-        # columns collected as arrays, one DataFrame at the end (column inserts were slow)
-        out: dict[str, object] = {"symbol": first["symbol"].to_numpy(), "day": day_dates}
-        out["scenario"] = scenario
-        out["close_price"] = spots.to_numpy()
-        out["mark_price"] = (
-            ref_rows["mark_price"].reindex(day_dates).fillna(first["mark_price"]).to_numpy()
-        )
-        for col in ADDITIVE_COLUMNS:
-            out[col] = sums[col].to_numpy()
-        sums_now = {col: np.asarray(out[col], dtype=float) for col in ADDITIVE_COLUMNS}
-        for col, values in ratio_columns(sums_now).items():
-            out[col] = values
+    spots = np.array([day_spots.get(d, np.nan) for d in day_dates], dtype=float)
+    additive = np.column_stack([rows[c].astype(float) for c in ADDITIVE_COLUMNS])
+    scenarios = list(dict.fromkeys(s for s in rows["scenario"] if not pd.isna(s)))
+    parts = []
+    for scenario in scenarios:
+        mine = rows["scenario"] == scenario
+        labels = np.where(mine, day_of, -1)
+        seen: list[set] = [set() for _ in range(n)]
+        for i in np.flatnonzero(labels >= 0):
+            seen[labels[i]].add(rows["venue"][i])
+        present = [[x for x in venues if x in s] for s in seen]  # in configured order
+        sums = group_sums.group_sum(additive, labels, n, min_count=1)
+        symbol = group_sums.first(rows["symbol"], labels, n)
+        first_mark = group_sums.first(rows["mark_price"].astype(float), labels, n)
+        ref_mark = np.full(n, np.nan)
+        at_ref = np.flatnonzero((labels >= 0) & (rows["venue"] == ref.venue))
+        ref_mark[labels[at_ref]] = rows["mark_price"][at_ref]
+        out: dict[str, object] = {"symbol": symbol, "day": day_dates, "close_price": spots}
+        out["mark_price"] = np.where(np.isnan(ref_mark), first_mark, ref_mark)
+        for k, col in enumerate(ADDITIVE_COLUMNS):
+            out[col] = sums[:, k]
+        sums_now = {col: sums[:, k] for k, col in enumerate(ADDITIVE_COLUMNS)}
+        out.update(ratio_columns(sums_now))
         grid = _summed_grid(
             [(m.t_days, m.grids[scenario]) for m in models if scenario in m.grids], days_ns
         )
-        levels = stable_levels(
-            grid, spots.to_numpy(), context["oi_value"].to_numpy(), mark_range, prev.get(scenario)
+        levels = stable_level_columns(
+            grid, spots, context_cols["oi_value"], mark_range, prev.get(scenario)
         )
         for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS):
-            out[col] = levels[col].to_numpy()
+            out[col] = levels[col]
         # the aggregate's 90 % points come from the summed grid (bin edges)
         out["squeeze_ceiling"] = out["p90_above_price"]
         out["flush_floor"] = out["p90_below_price"]
-        for col, values in peak_clusters(grid, len(days_ns)).items():
-            out[col] = values
-        for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
-            out[col] = context[col].to_numpy()
-        out["zone_days"] = context["zone_days"].to_numpy().astype("int64")
-        out["history_days"] = by_day["history_days"].min().reindex(day_dates).to_numpy()
-        out["params_hash"] = first["params_hash"].to_numpy()
-        out["venue"] = AGGREGATE_VENUE
-        out["venues"] = [",".join(v) for v in present]
+        out.update(peak_clusters(grid, n))
+        out.update(context_cols)
+        out["zone_days"] = zone_days
+        out["history_days"] = _group_min(rows["history_days"], labels, n)
+        out["params_hash"] = group_sums.first(rows["params_hash"], labels, n)
+        out["venues"] = np.array([",".join(v) for v in present], dtype=object)
         absent = [[x for x in venues if x not in v] for v in present]
         late = [
             [x for x in a if x in not_collected and _before(d, not_collected[x])]
             for a, d in zip(absent, day_dates, strict=True)
         ]
-        out["venues_missing"] = [
-            ",".join(x for x in a if x not in n) for a, n in zip(absent, late, strict=True)
-        ]
-        out["venues_not_collected"] = [",".join(n) for n in late]
-        notes = _history_notes(rows, venues).reindex(day_dates).fillna("")
-        out["history_incomplete"] = notes.to_numpy(dtype=object)
-        parts.append(pd.DataFrame(out, index=pd.RangeIndex(len(day_dates)))[DAILY_METRICS_COLUMNS])
-    return pd.concat(parts, ignore_index=True)
+        out["venues_missing"] = np.array(
+            [",".join(x for x in a if x not in lt) for a, lt in zip(absent, late, strict=True)],
+            dtype=object,
+        )
+        out["venues_not_collected"] = np.array([",".join(lt) for lt in late], dtype=object)
+        out["history_incomplete"] = _history_notes(rows, labels, n, venues)
+        parts.append(out)
+    cols: dict[str, object] = {
+        c: np.concatenate([p[c] for p in parts]) for c in parts[0] if c != "symbol"
+    }
+    cols["symbol"] = np.concatenate([p["symbol"] for p in parts])
+    cols["scenario"] = repeat_strings(scenarios, n)
+    cols["venue"] = AGGREGATE_VENUE
+    return _frame(cols, DAILY_METRICS_COLUMNS, n * len(parts))
 
 
-def _history_notes(rows: pd.DataFrame, venues: Sequence[str]) -> pd.Series:
-    """Day -> the venues' history notes ('bybit: history incomplete: … missing'; '; '-joined
-    in configured order)."""
-    noted = rows["history_incomplete"].fillna("") != ""
-    if not noted.any():
-        return pd.Series(dtype=object)
-    notes = rows.loc[noted, ["day", "venue", "history_incomplete"]]
+def _group_min(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Each group's least value (`groupby(labels).min()`; an integer column stays integer
+    when every group has a value, else float with NaN)."""
+    ok = labels >= 0
+    if values.dtype.kind in "iu":
+        have = np.bincount(labels[ok], minlength=n)[:n] > 0
+        out = np.full(n, np.iinfo(values.dtype).max, dtype=values.dtype)
+        np.minimum.at(out, labels[ok], values[ok])
+        return out if have.all() else np.where(have, out, np.nan)
+    vals = values.astype(float)
+    ok &= ~np.isnan(vals)
+    out = np.full(n, np.inf)
+    np.minimum.at(out, labels[ok], vals[ok])
+    have = np.bincount(labels[ok], minlength=n)[:n] > 0
+    return np.where(have, out, np.nan)
+
+
+def _history_notes(
+    rows: Mapping[str, np.ndarray], labels: np.ndarray, n: int, venues: Sequence[str]
+) -> np.ndarray:
+    """Per day (label), the venues' history notes ('bybit: history incomplete: … missing';
+    '; '-joined in configured order, a venue not configured last), '' without any."""
     order = {v: i for i, v in enumerate(venues)}
-    notes = notes.assign(_o=notes["venue"].map(order)).sort_values(["day", "_o"], kind="stable")
-    text = notes["venue"] + ": " + notes["history_incomplete"]
-    return text.groupby(notes["day"], sort=True).agg("; ".join)
+    notes: list[tuple[int, float, str]] = []
+    for i in np.flatnonzero(labels >= 0):
+        note = rows["history_incomplete"][i]
+        if pd.isna(note) or note == "":
+            continue
+        venue = rows["venue"][i]
+        notes.append((int(labels[i]), order.get(venue, np.inf), f"{venue}: {note}"))
+    out: list[list[str]] = [[] for _ in range(n)]
+    for day, _, text in sorted(notes, key=lambda t: (t[0], t[1])):  # stable
+        out[day].append(text)
+    return np.array(["; ".join(t) for t in out], dtype=object)
 
 
 def _moves(
@@ -296,34 +451,28 @@ def _moves(
         np.column_stack([*columns, bars.oi_value]) if bars.n else np.zeros((0, 2 * len(venues) + 1))
     )
     zz = state.zigzag if state.zigzag.n_values == values.shape[1] else ZigzagCarry(values.shape[1])
-    frame, carry = advance_zigzag(
-        zz, bars.ts, bars.close, values, reference_params(models).zigzag_pct
-    )
-    sv, ev = frame.attrs["start_values"], frame.attrs["end_values"]
-    rows = pd.DataFrame(
-        {
-            "start_ts": frame["start_ts"],
-            "end_ts": frame["end_ts"],
-            "from_price": frame["from_price"],
-            "to_price": frame["to_price"],
-            "confirmed": frame["confirmed"],
-            "confirm_ts": frame["confirm_ts"],
-        }
-    )
-    fp, tp = rows["from_price"].to_numpy(), rows["to_price"].to_numpy()
-    long_liq, short_liq = np.zeros(len(rows)), np.zeros(len(rows))
+    sw, carry = advance_zigzag(zz, bars.ts, bars.close, values, reference_params(models).zigzag_pct)
+    sv, ev = sw.start_values, sw.end_values
+    fp, tp = sw.from_price, sw.to_price
+    long_liq, short_liq = np.zeros(len(fp)), np.zeros(len(fp))
     for k, venue in enumerate(venues):
         if venue in by_venue:
             long_liq += ev[:, 2 * k] - sv[:, 2 * k]
             short_liq += ev[:, 2 * k + 1] - sv[:, 2 * k + 1]
-    rows["direction"] = np.where(tp > fp, "up", "down")
-    rows["pct_change"] = tp / fp - 1.0
-    rows["long_liquidated"] = long_liq
-    rows["short_liquidated"] = short_liq
-    rows["oi_change"] = ev[:, -1] - sv[:, -1]
-    out = _moves_frame(rows, symbol, end_ns, phash)
-    out["venue"] = AGGREGATE_VENUE
-    return out[MOVES_COLUMNS], carry, cums
+    rows = {
+        "start_ts": sw.start_ts,
+        "end_ts": sw.end_ts,
+        "from_price": fp,
+        "to_price": tp,
+        "confirmed": sw.confirmed,
+        "confirm_ts": sw.confirm_ts,
+        "direction": np.where(tp > fp, "up", "down"),
+        "pct_change": tp / fp - 1.0,
+        "long_liquidated": long_liq,
+        "short_liquidated": short_liq,
+        "oi_change": ev[:, -1] - sv[:, -1],
+    }
+    return _moves_frame(rows, symbol, end_ns, phash, AGGREGATE_VENUE), carry, cums
 
 
 def reference_params(models: Sequence[MarketModel]) -> ModelParams:
@@ -383,24 +532,24 @@ def aggregate_with_state(
     frames = [m.frames for m in models]
     day_spots = _reference_spots(models)
     liq_map = _with_cumulative(
-        _sum_rows([f.liq_map for f in frames], _MAP_KEYS, LIQ_MAP_COLUMNS), day_spots, ["day"]
+        [f.liq_map for f in frames], _MAP_KEYS, LIQ_MAP_COLUMNS, day_spots, ["day"]
     )
     layer_map = _with_cumulative(
-        _sum_rows([f.liq_layer_map for f in frames], _LAYER_MAP_KEYS, LAYER_MAP_COLUMNS),
+        [f.liq_layer_map for f in frames],
+        _LAYER_MAP_KEYS,
+        LAYER_MAP_COLUMNS,
         day_spots,
         ["day", "scenario", "layer"],
     )
     base_hash = ref.base.params.params_hash() if ref.base is not None else ""
     moves, zigzag, cums = _moves(models, venues, bars, before, ref.symbol, end_ns, base_hash)
     frames = MartFrames(
-        liq_heatmap=_sum_rows([f.liq_heatmap for f in frames], _HEAT_KEYS, HEATMAP_COLUMNS)[
-            HEATMAP_COLUMNS
-        ],
-        liq_map=liq_map.reindex(columns=LIQ_MAP_COLUMNS),
-        liq_layer_map=layer_map.reindex(columns=LAYER_MAP_COLUMNS),
-        liq_layer_heatmap=_sum_rows(
+        liq_heatmap=_summed_frame([f.liq_heatmap for f in frames], _HEAT_KEYS, HEATMAP_COLUMNS),
+        liq_map=liq_map,
+        liq_layer_map=layer_map,
+        liq_layer_heatmap=_summed_frame(
             [f.liq_layer_heatmap for f in frames], _LAYER_HEAT_KEYS, LAYER_HEATMAP_COLUMNS
-        )[LAYER_HEATMAP_COLUMNS],
+        ),
         daily_metrics=_daily(
             models, venues, day_days, day_spots, not_collected or {}, bars, prev or {}
         ),

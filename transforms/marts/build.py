@@ -27,11 +27,18 @@ from transforms.marts.registry import (
     MartFrames,
 )
 from transforms.model.bars import NS_PER_DAY, NS_PER_HOUR, BarArrays
-from transforms.model.cohorts import ModelRun
+from transforms.model.cohorts import BracketTable, ModelRun
 from transforms.model.funding import FUNDING_COLUMNS, OI_COLUMNS, day_ends
 from transforms.model.grid import Grid, alive_grid, bin_range_for
-from transforms.model.layers import LAYER_SCENARIOS, LAYER_VIEWS, layer_heat_rows, layer_map_rows
-from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_levels
+from transforms.model.layers import (
+    LAYER_SCENARIOS,
+    LAYER_VIEWS,
+    layer_heat_columns,
+    layer_map_columns,
+    repeat_strings,
+    strings,
+)
+from transforms.model.levels import LEVEL_COLUMNS, STABLE_COLUMNS, WINDOW_PCT, key_level_columns
 from transforms.model.metrics import risk_metrics
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import SCENARIO_NAMES, scenario_params
@@ -74,7 +81,9 @@ def _hour_bars(b: BarArrays, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return hours[ok], bar[ok]
 
 
-def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str) -> pd.DataFrame:
+def _heatmap(
+    run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str, venue: str
+) -> pd.DataFrame:
     b, p = run.bars, run.params
     hours, bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     if len(bar) == 0:
@@ -89,23 +98,27 @@ def _heatmap(run: ModelRun, symbol: str, start_ns: int, end_ns: int, phash: str)
     in_rng = (price_low[None, :] + hb > w_lo[:, None]) & (price_low[None, :] < w_hi[:, None])
     keep = in_rng & ((g.long_count > 0) | (g.short_count > 0))
     r, c = np.nonzero(keep)
-    return pd.DataFrame(
-        {
-            "symbol": symbol,
-            "day": _ns_to_date(hours[r] - hours[r] % NS_PER_DAY),
-            "ts": _ns_to_ts(hours[r]),
-            "price_low": price_low[c],
-            "price_high": price_low[c] + hb,
-            "long_notional": g.long[r, c],
-            "short_notional": g.short[r, c],
-            "params_hash": phash,
-        },
-        columns=HEATMAP_COLUMNS,
-    )
+    cols = {
+        "symbol": symbol,
+        "day": _ns_to_date(hours[r] - hours[r] % NS_PER_DAY),
+        "ts": hours[r].astype("datetime64[ns]"),
+        "price_low": price_low[c],
+        "price_high": price_low[c] + hb,
+        "long_notional": g.long[r, c],
+        "short_notional": g.short[r, c],
+        "params_hash": phash,
+        "venue": venue,
+    }
+    return _frame(cols, HEATMAP_COLUMNS, len(r))
 
 
 def _layer_heatmap(
-    runs: dict[str, ModelRun], symbol: str, start_ns: int, end_ns: int, hashes: dict[str, str]
+    runs: dict[str, ModelRun],
+    symbol: str,
+    start_ns: int,
+    end_ns: int,
+    hashes: dict[str, str],
+    venue: str,
 ) -> pd.DataFrame:
     """Every 4 hours, the alive notional of each view but base/all (hourly in liq_heatmap):
     `ts` is the block's start, the state is the one at the end of its last hour."""
@@ -122,13 +135,14 @@ def _layer_heatmap(
     hours, hour_bar = _hour_bars(b, np.arange(start_ns, end_ns, NS_PER_HOUR, dtype=np.int64))
     d_lo, d_hi = heat_day_window(hours, b.close[hour_bar], p.heatmap_range_pct)
     at = np.searchsorted(hours, last_hour)
-    rows = layer_heat_rows(runs, bar, block, (d_lo[at], d_hi[at]), p.heatmap_bin_size, views)
-    ts = rows["ts_ns"].to_numpy(dtype=np.int64)
-    rows["symbol"] = symbol
-    rows["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
-    rows["ts"] = _ns_to_ts(ts).to_numpy()
-    rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows.reindex(columns=LAYER_HEATMAP_COLUMNS)
+    cols = layer_heat_columns(runs, bar, block, (d_lo[at], d_hi[at]), p.heatmap_bin_size, views)
+    ts = cols.pop("ts_ns")
+    cols["symbol"] = symbol
+    cols["day"] = _ns_to_date(ts - ts % NS_PER_DAY)
+    cols["ts"] = ts.astype("datetime64[ns]")
+    cols["params_hash"] = strings([hashes[sc] for sc, _ in views], cols.pop("view"))
+    cols["venue"] = venue
+    return _frame(cols, LAYER_HEATMAP_COLUMNS)
 
 
 def _layer_map(
@@ -138,18 +152,38 @@ def _layer_map(
     snaps: np.ndarray,
     spots: np.ndarray,
     hashes: dict[str, str],
+    grids: dict[str, Grid],
+    venue: str,
 ) -> pd.DataFrame:
-    """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view."""
+    """The liquidation map within ±WINDOW_PCT of spot for every (scenario, layer) view
+    (`grids`: the scenarios' alive grids on `snaps`, whose 'all' views it takes)."""
     if len(snaps) == 0:
         return pd.DataFrame(columns=LAYER_MAP_COLUMNS)
     p = runs["base"].params
-    rows = layer_map_rows(runs, snaps, spots, p.bin_size, WINDOW_PCT)
-    pos = np.searchsorted(snaps, rows["snap"].to_numpy(dtype=np.int64))
-    rows["symbol"] = symbol
-    rows["day"] = _ns_to_date(np.asarray(days)[pos])
-    rows["spot_price"] = np.asarray(spots)[pos]
-    rows["params_hash"] = rows["scenario"].map(hashes)
-    return rows.reindex(columns=LAYER_MAP_COLUMNS)
+    cols = layer_map_columns(runs, snaps, spots, p.bin_size, WINDOW_PCT, LAYER_VIEWS, grids)
+    pos = np.searchsorted(snaps, cols.pop("snap"))
+    cols["symbol"] = symbol
+    cols["day"] = _ns_to_date(np.asarray(days)[pos])
+    cols["spot_price"] = np.asarray(spots)[pos]
+    cols["params_hash"] = strings([hashes[sc] for sc, _ in LAYER_VIEWS], cols.pop("view"))
+    cols["venue"] = venue
+    return _frame(cols, LAYER_MAP_COLUMNS)
+
+
+def _frame(cols: Mapping[str, object], columns: list[str], n: int | None = None) -> pd.DataFrame:
+    """A mart frame of `n` rows (default: the first array's length) from column arrays or
+    scalars (repeated), in `columns` order; a column not given is all missing (as `reindex`
+    adds it)."""
+    if n is None:
+        n = next(len(v) for v in cols.values() if isinstance(v, np.ndarray))
+    zeros = np.zeros(n, dtype=np.int64)
+    data = {
+        c: (strings([cols[c]], zeros) if isinstance(cols[c], str) else cols[c])
+        if c in cols
+        else np.full(n, np.nan)
+        for c in columns
+    }
+    return pd.DataFrame(data, index=pd.RangeIndex(n), columns=columns)
 
 
 def day_mark_range(b: BarArrays, days_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,20 +207,26 @@ def stable_levels(
 ) -> pd.DataFrame:
     """The key levels of each target day from an alive grid, the nearest clusters held by
     the hysteresis rule (transforms.model.stable_levels): LEVEL_COLUMNS + STABLE_COLUMNS."""
-    fresh = key_levels(grid.price_low(), grid.bin_size, grid.long, grid.short, spots, oi)
-    return stabilize(
-        fresh,
-        grid.price_low(),
-        grid.bin_size,
-        grid.long,
-        grid.short,
-        spots,
-        *mark_range,
-        prev=prev,
+    cols = stable_level_columns(grid, spots, oi, mark_range, prev)
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(spots)))
+
+
+def stable_level_columns(
+    grid: Grid,
+    spots: np.ndarray,
+    oi: np.ndarray,
+    mark_range: tuple[np.ndarray, np.ndarray],
+    prev: PrevLevels | None,
+) -> dict[str, np.ndarray]:
+    """`stable_levels` as arrays by column (and `major_cluster_min`)."""
+    pl = grid.price_low()
+    fresh = key_level_columns(pl, grid.bin_size, grid.long, grid.short, spots, oi)
+    return stabilize(  # type: ignore[return-value]
+        fresh, pl, grid.bin_size, grid.long, grid.short, spots, *mark_range, prev=prev
     )
 
 
-def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
+def _liq_map(run, grid, days, spots, symbol, phash, venue) -> pd.DataFrame:
     if grid.n_bins == 0 or len(days) == 0:
         return pd.DataFrame(columns=LIQ_MAP_COLUMNS)
     bs = grid.bin_size
@@ -200,21 +240,20 @@ def _liq_map(run, grid, days, spots, symbol, phash) -> pd.DataFrame:
     short_cum = np.where(above, np.cumsum(smask, axis=1), 0.0)
     keep = (grid.long_count > 0) | (grid.short_count > 0)
     r, c = np.nonzero(keep)
-    return pd.DataFrame(
-        {
-            "symbol": symbol,
-            "day": _ns_to_date(np.asarray(days)[r]),
-            "price_low": grid.price_low()[c],
-            "price_high": grid.price_low()[c] + bs,
-            "long_notional": grid.long[r, c],
-            "short_notional": grid.short[r, c],
-            "long_cum_from_spot": long_cum[r, c],
-            "short_cum_from_spot": short_cum[r, c],
-            "spot_price": np.asarray(spots)[r],
-            "params_hash": phash,
-        },
-        columns=LIQ_MAP_COLUMNS,
-    )
+    cols = {
+        "symbol": symbol,
+        "day": _ns_to_date(np.asarray(days)[r]),
+        "price_low": grid.price_low()[c],
+        "price_high": grid.price_low()[c] + bs,
+        "long_notional": grid.long[r, c],
+        "short_notional": grid.short[r, c],
+        "long_cum_from_spot": long_cum[r, c],
+        "short_cum_from_spot": short_cum[r, c],
+        "spot_price": np.asarray(spots)[r],
+        "params_hash": phash,
+        "venue": venue,
+    }
+    return _frame(cols, LIQ_MAP_COLUMNS, len(r))
 
 
 def _empty(recorded_at, runs_params) -> MartFrames:
@@ -297,19 +336,23 @@ def build_marts(
 
 def _label_venue(frames: MartFrames, venue: str) -> MartFrames:
     """Every model mart row carries the market's venue; a venue's own daily row is made of
-    that venue alone."""
+    that venue alone. The frames with rows are made with those columns (`build_market`),
+    the empty ones get them here."""
     for frame in frames.by_mart().values():
-        frame["venue"] = venue
-    frames.daily_metrics["venues"] = venue
-    frames.daily_metrics["venues_missing"] = ""
-    frames.daily_metrics["venues_not_collected"] = ""
-    frames.daily_metrics["history_incomplete"] = ""
+        if frame.empty:
+            frame["venue"] = venue
+    daily = frames.daily_metrics
+    if daily.empty:
+        daily["venues"] = venue
+        daily["venues_missing"] = ""
+        daily["venues_not_collected"] = ""
+        daily["history_incomplete"] = ""
     return frames
 
 
 def build_market(
     bars: pd.DataFrame | BarArrays,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     start: date,
@@ -344,62 +387,69 @@ def build_market(
     t_days, t_last = days[tmask], last[tmask]
 
     before = state if state is not None else MarketState.empty()
+    brackets = BracketTable.of(brackets)  # its snapshots looked up once for the scenarios
     after, step = advance(before, b, params, brackets, names)
     runs = step.runs
     base = runs["base"]
     base_hash = runs_params["base"].params_hash()
 
-    heatmap = _heatmap(base, symbol, start_ns, end_ns, base_hash)
+    heatmap = _heatmap(base, symbol, start_ns, end_ns, base_hash, venue)
     spots = b.close[t_last]
     grids = {}
     for sc in names:
         run = runs[sc]
         lo, hi = bin_range_for(run, t_last, run.params.bin_size)
         grids[sc] = alive_grid(run, t_last, run.params.bin_size, lo, hi)
-    liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash)
+    liq_map = _liq_map(base, grids["base"], t_days, spots, symbol, base_hash, venue)
     hashes = {sc: runs_params[sc].params_hash() for sc in names}
-    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes)
-    layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes)
+    layer_map = _layer_map(runs, symbol, t_days, t_last, spots, hashes, grids, venue)
+    layer_heat = _layer_heatmap(runs, symbol, start_ns, end_ns, hashes, venue)
     # Day-level context shared by all scenarios (from bars and what carried over), with the
     # days of bars the model has seen by the end of each target day (warm-up notice).
     context = step.days.reindex(t_days)
     history_days = context["history_days"].to_numpy().astype("int64")
+    oi_value = context["oi_value"].to_numpy()
     day_first = np.searchsorted(b.ts, t_days, side="left")
     mark_range = day_mark_range(b, t_days)
-    parts = []
     orders: dict = {}  # the scenarios' cohorts by LP, sorted once (metrics._lp_order)
-    for sc in [s for s in names if s in scenarios]:
+    daily_scenarios = [s for s in names if s in scenarios]
+    n = len(t_days)
+    # every column as an array, the scenarios' rows one after the other, one DataFrame at
+    # the end (a frame per scenario, column inserts and a concat cost more than the rows)
+    parts: list[dict[str, np.ndarray]] = []
+    for sc in daily_scenarios:
         run = runs[sc]
-        risk = risk_metrics(run, t_last, spots, grids[sc], orders=orders)
-        # every column as an array, one DataFrame at the end (column-wise inserts dominated)
-        cols: dict[str, object] = {
-            "symbol": symbol,
+        cols: dict[str, np.ndarray] = {
             "day": _ns_to_date(t_days),
-            "scenario": sc,
             "close_price": spots,
             "mark_price": b.mark_close[t_last],
         }
-        cols.update({col: risk[col].to_numpy() for col in risk.columns})
+        cols.update(risk_metrics(run, t_last, spots, grids[sc], orders=orders, arrays=True))  # type: ignore[arg-type]
         cols["liquidated_long_24h"] = _day_sums(run.liq_long, day_first, t_last)
         cols["liquidated_short_24h"] = _day_sums(run.liq_short, day_first, t_last)
         for col in (*FUNDING_COLUMNS, *OI_COLUMNS, "zone_low", "zone_high"):
             cols[col] = context[col].to_numpy()
         cols["zone_days"] = context["zone_days"].to_numpy().astype("int64")
-        levels = stable_levels(
-            grids[sc], spots, context["oi_value"].to_numpy(), mark_range, prev.get(sc)
-        )
-        cols.update({col: levels[col].to_numpy() for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
+        levels = stable_level_columns(grids[sc], spots, oi_value, mark_range, prev.get(sc))
+        cols.update({col: levels[col] for col in (*LEVEL_COLUMNS, *STABLE_COLUMNS)})
         cols["history_days"] = history_days
-        cols["params_hash"] = runs_params[sc].params_hash()
-        df = pd.DataFrame(cols, index=pd.RangeIndex(len(t_days)))
-        parts.append(df.reindex(columns=DAILY_METRICS_COLUMNS))
-    daily = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
-    )
+        parts.append(cols)
+    if parts:
+        daily_cols: dict[str, object] = {
+            col: np.concatenate([part[col] for part in parts]) for col in parts[0]
+        }
+        daily_cols["symbol"] = symbol
+        daily_cols["scenario"] = repeat_strings(daily_scenarios, n)
+        hashes_daily = [runs_params[sc].params_hash() for sc in daily_scenarios]
+        daily_cols["params_hash"] = repeat_strings(hashes_daily, n)
+        # a venue's own daily row is made of that venue alone
+        daily_cols.update(venue=venue, venues=venue, venues_missing="", venues_not_collected="")
+        daily_cols["history_incomplete"] = ""
+        daily = _frame(daily_cols, DAILY_METRICS_COLUMNS, n * len(parts))
+    else:
+        daily = pd.DataFrame(columns=DAILY_METRICS_COLUMNS)
 
-    moves_df = _moves_frame(step.moves, symbol, end_ns, base_hash)
+    moves_df = _moves_frame(step.moves, symbol, end_ns, base_hash, venue)
     used = {sc: p for sc, p in runs_params.items() if sc in scenarios or sc in LAYER_SCENARIOS}
     frames = MartFrames(
         liq_heatmap=heatmap,
@@ -425,7 +475,7 @@ def _model_upto(
     b: BarArrays,
     day: date,
     step: MarketStep,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     names: Sequence[str],
@@ -440,7 +490,10 @@ def _model_upto(
     if isinstance(bars, BarArrays):
         alone = bars.head(int(np.searchsorted(bars.ts, upto.value, side="left")))
     else:
-        alone = _bar_arrays(bars[bars["ts"] < upto], state)
+        ts = bars["ts"]
+        # the bars before `upto` (a slice when they come in time order, as they are read)
+        head = bars.iloc[: int(ts.searchsorted(upto))] if ts.is_monotonic_increasing else None
+        alone = _bar_arrays(head if head is not None else bars[ts < upto], state)
     k = alone.n
     if k == 0 or k > b.n or not alone.same_bits(b.head(k)):
         return advance_market(alone, brackets, params, symbol, names, venue=venue, state=state)
@@ -462,7 +515,7 @@ def _bar_arrays(bars: pd.DataFrame | BarArrays, state: MarketState | None) -> Ba
 
 def advance_market(
     bars: pd.DataFrame | BarArrays,
-    brackets: pd.DataFrame,
+    brackets: pd.DataFrame | BracketTable,
     params: ModelParams,
     symbol: str,
     scenarios: Sequence[str] = DEFAULT_SCENARIOS,
@@ -477,6 +530,7 @@ def advance_market(
     Its frames are one shared set of empty frames (`_no_frames`: never written to)."""
     names = list(dict.fromkeys([*LAYER_SCENARIOS, *scenarios]))
     empty = _no_frames()
+    brackets = BracketTable.of(brackets)
     b = _bar_arrays(bars, state)
     before = state if state is not None else MarketState.empty()
     none = np.zeros(0, dtype=np.int64)
@@ -492,28 +546,32 @@ def _day_sums(per_bar: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.nd
     return np.array([float(np.sum(per_bar[a : z + 1])) for a, z in zip(first, last, strict=True)])
 
 
-def _moves_frame(rows: pd.DataFrame, symbol: str, end_ns: int, phash: str) -> pd.DataFrame:
-    """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS)."""
-    confirmed = rows["confirmed"].to_numpy(dtype=bool)
-    conf_ts = np.where(confirmed, rows["confirm_ts"].to_numpy(dtype=np.int64), 0)
+def _moves_frame(
+    rows: Mapping[str, np.ndarray] | pd.DataFrame, symbol: str, end_ns: int, phash: str, venue: str
+) -> pd.DataFrame:
+    """mart.moves-shaped rows from swing rows (transforms.model.moves.MOVE_COLUMNS; a frame
+    or its columns as arrays)."""
+    confirmed = np.asarray(rows["confirmed"], dtype=bool)
+    conf_ts = np.where(confirmed, np.asarray(rows["confirm_ts"], dtype=np.int64), 0)
     # The swing-day rule (transforms.rules): the day of confirmation, else the last target day.
     move_day = swing_day_ns(confirmed, conf_ts, end_ns - NS_PER_DAY)
     return pd.DataFrame(
         {
             "symbol": symbol,
             "day": _ns_to_date(move_day),
-            "start_ts": _ns_to_ts(rows["start_ts"].to_numpy(dtype=np.int64)),
-            "end_ts": _ns_to_ts(rows["end_ts"].to_numpy(dtype=np.int64)),
-            "direction": rows["direction"].to_numpy(),
-            "from_price": rows["from_price"].to_numpy(),
-            "to_price": rows["to_price"].to_numpy(),
-            "pct_change": rows["pct_change"].to_numpy(),
-            "long_liquidated": rows["long_liquidated"].to_numpy(),
-            "short_liquidated": rows["short_liquidated"].to_numpy(),
-            "oi_change": rows["oi_change"].to_numpy(),
+            "start_ts": _ns_to_ts(np.asarray(rows["start_ts"], dtype=np.int64)),
+            "end_ts": _ns_to_ts(np.asarray(rows["end_ts"], dtype=np.int64)),
+            "direction": np.asarray(rows["direction"]),
+            "from_price": np.asarray(rows["from_price"]),
+            "to_price": np.asarray(rows["to_price"]),
+            "pct_change": np.asarray(rows["pct_change"]),
+            "long_liquidated": np.asarray(rows["long_liquidated"]),
+            "short_liquidated": np.asarray(rows["short_liquidated"]),
+            "oi_change": np.asarray(rows["oi_change"]),
             "confirmed": confirmed,
             "params_hash": phash,
             "confirmed_ts": _ns_to_ts(conf_ts).where(pd.Series(confirmed)),
+            "venue": venue,
         },
         columns=MOVES_COLUMNS,
     )

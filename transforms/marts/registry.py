@@ -124,6 +124,7 @@ MODEL_STATE_COLUMNS = [
     "inputs",
     "state",
     "content_hash",
+    "base_day",
 ]
 
 

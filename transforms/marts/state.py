@@ -11,8 +11,16 @@ A state row is trusted only when everything it was computed from still holds:
 
 When the newest state fails, an older kept state before the first day that matters is tried,
 else the run starts from each market's first bar; `Restart.why` is the one line saying so.
-Kept: the three newest days per market (`RETAIN_SQL`); a change older than those is
-recomputed from the first bar.
+Kept: the three newest days per market (`RETAIN_SQL`), and the whole state they are stored
+as a change from; a change older than those is recomputed from the first bar.
+
+A venue's scenario rows are written as their change from the whole state the run started
+from (its `Anchor`: the loaded state, or the base it was stored against) while that state is
+at most MAX_DELTA_DAYS older (transforms.model.state.carry_delta): a day's state is then a
+few percent of a whole one (a market-year's whole state is megabytes per scenario, written,
+logged and checkpointed by every daily run otherwise). A delta row names its base day
+(`base_day`) and holds the base row's content hash: a base rewritten, lost or damaged makes
+the delta refused (recomputed from further back), never applied to other numbers.
 """
 
 from __future__ import annotations
@@ -27,11 +35,18 @@ import duckdb
 import pandas as pd
 
 from transforms.marts.registry import MARTS
-from transforms.model.state import CONTEXT, MarketState, pack, unpack
+from transforms.model.cohorts import ModelCarry
+from transforms.model.state import CONTEXT, DELTA, MarketState, pack, unpack
 from transforms.venues import AGGREGATE_VENUE
 
 STATE_TABLE = MARTS["model_state"].table
 KEEP_NEWEST = 3
+#: the oldest base a day's state is stored as a change from (days): a change grows by about
+#: a day's cohorts per day (~0.1 MB for 6 markets at a year of history, beside ~0.25 MB of
+#: kept-cohort bits) and a whole state is ~15 MB, so every MAX_DELTA_DAYS-th daily run writes
+#: a whole one; a fortnight is near the least written per day on average
+MAX_DELTA_DAYS = 14
+BASE_HASH = "base_hash"  # a delta row's field: the content hash of its base row
 
 # Per-day fingerprint of the staged bars the model reads (row count and a hash sum).
 BARS_FINGERPRINT_SQL = """
@@ -55,22 +70,34 @@ WHERE symbol = $symbol AND day = $day AND scenario = '{CONTEXT}'
   AND venue IN (SELECT unnest($venues))
 """
 STATE_ROWS_SQL = """
-SELECT venue, scenario, params_hash, inputs, state, content_hash
+SELECT venue, day, scenario, params_hash, inputs, state, content_hash, base_day
 FROM mart.model_state
 WHERE symbol = $symbol AND day = $day AND venue IN (SELECT unnest($venues))
+"""
+# The days some kept state of the symbol is stored as a change from (written whole again
+# when rewritten: see state_rows).
+BASE_DAYS_SQL = """
+SELECT DISTINCT venue, base_day FROM mart.model_state
+WHERE symbol = $symbol AND base_day IS NOT NULL
 """
 DELETE_STATE_SQL = """
 DELETE FROM mart.model_state WHERE venue = $venue AND symbol = $symbol AND day = $day
 """
-# Keep the newest KEEP_NEWEST days of a market (a state is ~60 bytes per alive cohort and
-# scenario: a market-year's is tens of MB, so older checkpoints are not kept).
+# Keep the newest KEEP_NEWEST days of a market (a whole state is ~60 bytes per alive cohort
+# and scenario: a market-year's is tens of MB, so older checkpoints are not kept), and the
+# days those are stored as a change from.
 RETAIN_SQL = f"""
-DELETE FROM mart.model_state
-WHERE venue = $venue AND symbol = $symbol
-  AND day NOT IN (
+WITH kept AS (
     SELECT DISTINCT day FROM mart.model_state
     WHERE venue = $venue AND symbol = $symbol ORDER BY day DESC LIMIT {KEEP_NEWEST}
-  )
+), bases AS (
+    SELECT DISTINCT base_day AS day FROM mart.model_state
+    WHERE venue = $venue AND symbol = $symbol AND base_day IS NOT NULL
+      AND day IN (SELECT day FROM kept)
+)
+DELETE FROM mart.model_state
+WHERE venue = $venue AND symbol = $symbol
+  AND day NOT IN (SELECT day FROM kept) AND day NOT IN (SELECT day FROM bases)
 """
 FIRST_CLOSE_SQL = """
 SELECT close FROM stg.bars_5m
@@ -155,6 +182,16 @@ def tier_change(old: Mapping[str, str], new: Mapping[str, str], upto: date) -> d
     return date.min if changed <= first else changed
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A venue's whole state as stored at `day`: what the states a run writes are stored as
+    a change from (`state_rows`). `hashes`: scenario -> its row's content hash."""
+
+    day: date
+    hashes: dict[str, str]
+    carries: dict[str, ModelCarry]
+
+
 @dataclass
 class Restart:
     """Where a symbol's run starts: the state day (None: from each market's first bar), the
@@ -168,6 +205,78 @@ class Restart:
     #: the first day whose staged bars or tiers changed under a newer state: its marts and
     #: every later day's are stale and are rewritten with the window's
     rewrite_from: date | None = None
+    #: venue -> the whole state the loaded one is (or is stored as a change from)
+    anchors: dict[str, Anchor] = field(default_factory=dict)
+
+
+_Row = tuple[str, str, str, bytes, str, date | None]  # params_hash, inputs, blob, hash, base
+
+
+def _checked(
+    venue: str, symbol: str, day: date, scenario: str, phash: str, row: _Row
+) -> tuple[dict, str]:
+    """A row's unpacked fields, or ({}, why not): its params hash, content hash and bytes."""
+    have, inputs, blob, digest, _ = row
+    if have != phash:
+        why = (
+            f"the {venue} {symbol} state for {day} was computed under params "
+            f"{have} ({scenario}), now {phash}"
+        )
+        return {}, why
+    if content_hash(venue, symbol, day, scenario, have, inputs, blob) != digest:
+        return {}, f"the {venue} {symbol} state for {day} ({scenario}) is corrupt"
+    try:
+        return unpack(blob), ""
+    except (ValueError, KeyError, TypeError) as exc:
+        return {}, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+
+
+def _fetch(
+    conn: duckdb.DuckDBPyConnection, symbol: str, day: date, markets: Sequence[str]
+) -> dict[tuple[str, date], dict[str, _Row]]:
+    """(venue, day) -> scenario -> the stored rows of `day`, and of the days they are stored
+    as a change from (one statement per day: a filter on `day` alone reads only its rows'
+    bytes)."""
+    found: dict[tuple[str, date], dict[str, _Row]] = {}
+    days: dict[date, list[str]] = {day: list(markets)}
+    while days:
+        at, venues = days.popitem()
+        rows = conn.execute(STATE_ROWS_SQL, {"symbol": symbol, "day": at, "venues": venues})
+        for venue, _, scenario, phash, inputs, blob, digest, base in rows.fetchall():
+            found.setdefault((venue, at), {})[scenario] = (phash, inputs, blob, digest, base)
+            if at == day and base is not None and base != day:
+                days.setdefault(base, [])
+                if venue not in days[base]:
+                    days[base].append(venue)
+    return found
+
+
+def _wanted(venue: str, hashes: Mapping[str, str]) -> dict[str, str]:
+    """scenario -> params hash of the rows a market's state has (the aggregate: context)."""
+    if venue == AGGREGATE_VENUE:
+        return {CONTEXT: hashes["base"]}
+    return {**hashes, CONTEXT: hashes["base"]}
+
+
+def _load_base(
+    got: Mapping[str, _Row], symbol: str, venue: str, day: date, hashes: Mapping[str, str]
+) -> tuple[Anchor | None, str]:
+    """The whole state of `venue` stored at `day` (`got`: its rows; the base of a change),
+    or (None, why not)."""
+    parts = {}
+    for scenario, phash in _wanted(venue, hashes).items():
+        if scenario not in got:
+            return None, f"no {venue} {symbol} state for {scenario} at the end of {day}"
+        if got[scenario][4] is not None:
+            return None, f"the {venue} {symbol} state for {day} is not whole"
+        parts[scenario], why = _checked(venue, symbol, day, scenario, phash, got[scenario])
+        if why:
+            return None, why
+    try:
+        carries = MarketState.from_rows(parts).carries
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+    return Anchor(day, {sc: got[sc][3] for sc in carries}, carries), ""
 
 
 def _load_day(
@@ -176,47 +285,48 @@ def _load_day(
     day: date,
     markets: Sequence[str],
     hashes: Mapping[str, str],
-) -> tuple[dict[str, MarketState], dict[str, MarketInputs], str]:
-    """Every market's state at `day`, or ({}, {}, why not)."""
-    rows = conn.execute(
-        STATE_ROWS_SQL, {"symbol": symbol, "day": day, "venues": list(markets)}
-    ).fetchall()
-    found: dict[str, dict[str, tuple]] = {}
-    for venue, scenario, phash, inputs, blob, digest in rows:
-        found.setdefault(venue, {})[scenario] = (phash, inputs, bytes(blob), digest)
-    states, recorded = {}, {}
+) -> tuple[dict[str, MarketState], dict[str, MarketInputs], dict[str, Anchor], str]:
+    """Every market's state at `day` (a venue's rows stored as a change: applied to their
+    base, checked by its content hash), or ({}, {}, {}, why not)."""
+    found = _fetch(conn, symbol, day, markets)
+    states, recorded, anchors = {}, {}, {}
+    fail: tuple[dict, dict, dict] = ({}, {}, {})
     for venue in markets:
-        got = found.get(venue, {})
-        wanted = {CONTEXT: hashes["base"]} if venue == AGGREGATE_VENUE else {
-            **{sc: h for sc, h in hashes.items()}, CONTEXT: hashes["base"]
-        }  # fmt: skip
+        got = found.get((venue, day), {})
         parts = {}
-        for scenario, phash in wanted.items():
+        for scenario, phash in _wanted(venue, hashes).items():
             if scenario not in got:
-                return {}, {}, f"no {venue} {symbol} state for {scenario} at the end of {day}"
-            have, inputs, blob, digest = got[scenario]
-            if have != phash:
-                return (
-                    {},
-                    {},
-                    (
-                        f"the {venue} {symbol} state for {day} was computed under params "
-                        f"{have} ({scenario}), now {phash}"
-                    ),
-                )
-            if content_hash(venue, symbol, day, scenario, have, inputs, blob) != digest:
-                return {}, {}, f"the {venue} {symbol} state for {day} ({scenario}) is corrupt"
-            try:
-                parts[scenario] = unpack(blob)
-            except (ValueError, KeyError, TypeError) as exc:
-                return {}, {}, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+                return *fail, f"no {venue} {symbol} state for {scenario} at the end of {day}"
+            parts[scenario], why = _checked(venue, symbol, day, scenario, phash, got[scenario])
+            if why:
+                return *fail, why
             if scenario == CONTEXT:
-                recorded[venue] = MarketInputs.from_json(inputs)
+                recorded[venue] = MarketInputs.from_json(got[scenario][1])
+        bases = {got[sc][4] for sc in parts if sc != CONTEXT} - {None}
+        anchor = None
+        if len(bases) > 1:
+            return *fail, f"the {venue} {symbol} state for {day} names several bases"
+        if bases:
+            (base_day,) = bases
+            stored = found.get((venue, base_day), {})
+            anchor, why = _load_base(stored, symbol, venue, base_day, hashes)
+            if anchor is None:
+                return *fail, f"the {venue} {symbol} state for {day} lost its base: {why}"
+            for scenario, fields in parts.items():
+                if got[scenario][4] is None:
+                    continue
+                if fields.pop(BASE_HASH, None) != anchor.hashes.get(scenario):
+                    return *fail, f"the {venue} {symbol} state for {day} lost its base ({base_day})"
         try:
-            states[venue] = MarketState.from_rows(parts)
+            states[venue] = MarketState.from_rows(parts, anchor.carries if anchor else None)
         except (ValueError, KeyError, TypeError) as exc:
-            return {}, {}, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
-    return states, recorded, ""
+            return *fail, f"the {venue} {symbol} state for {day} is unreadable ({exc})"
+        if anchor is None and venue != AGGREGATE_VENUE:
+            carries = states[venue].carries
+            anchor = Anchor(day, {sc: got[sc][3] for sc in carries}, carries)
+        if anchor is not None:
+            anchors[venue] = anchor
+    return states, recorded, anchors, ""
 
 
 def find_restart(
@@ -253,7 +363,7 @@ def find_restart(
         # just read, so a state whose inputs were tampered with is refused there).
         stale, later = _stale(conn, symbol, day, venues, tiers, prints)
         if stale is None:
-            states, recorded, why = _load_day(conn, symbol, day, markets, hashes)
+            states, recorded, anchors, why = _load_day(conn, symbol, day, markets, hashes)
             if why:
                 reasons.append(why)
                 continue
@@ -269,7 +379,7 @@ def find_restart(
             why = f"{symbol}: continued from the state of {day}: {later[1]}"
         if later is not None:  # the days its run wrote after it: rewritten from the change
             changed_from = min(later[0], changed_from or later[0])
-        return Restart(day, states, recorded, why, changed_from)
+        return Restart(day, states, recorded, why, changed_from, anchors)
     why = f"{symbol}: recomputed from the first bar: {reasons[0]}"
     return Restart(None, why=why, rewrite_from=changed_from)
 
@@ -351,13 +461,23 @@ def state_rows(
     state: MarketState,
     hashes: Mapping[str, str],
     inputs: MarketInputs | None,
+    anchor: Anchor | None = None,
 ) -> pd.DataFrame:
     """mart.model_state rows of one market's state at the end of `day` (the inputs go with
-    the context row; scenario rows record '{}')."""
+    the context row; scenario rows record '{}'). With `anchor` (a whole state of the venue
+    stored before `day`, at most MAX_DELTA_DAYS before), each scenario row is stored as its
+    change from the anchor's where that is exact (`base_day` names the anchor's day)."""
+    bases = None
+    if anchor is not None and 0 < (day - anchor.day).days <= MAX_DELTA_DAYS:
+        bases = anchor.carries
     out = []
-    for scenario, fields in state.rows().items():
+    for scenario, fields in state.rows(bases).items():
         phash = hashes["base"] if scenario == CONTEXT else hashes[scenario]
         text = inputs.to_json() if (scenario == CONTEXT and inputs is not None) else "{}"
+        base_day = None
+        if fields.get(DELTA) is True and anchor is not None:
+            fields = {**fields, BASE_HASH: anchor.hashes[scenario]}
+            base_day = anchor.day
         blob = pack(fields)
         carry = state.carries.get(scenario)
         last = state.last_ts
@@ -373,9 +493,16 @@ def state_rows(
                 text,
                 blob,
                 content_hash(venue, symbol, day, scenario, phash, text, blob),
+                base_day,
             )
         )
     return pd.DataFrame(out, columns=list(MARTS["model_state"].columns))
+
+
+def base_days(conn: duckdb.DuckDBPyConnection, symbol: str) -> set[tuple[str, date]]:
+    """(venue, day) of the states some kept state of `symbol` is stored as a change from: a
+    state rewritten there is written whole (a change from a change is not stored)."""
+    return {(v, d) for v, d in conn.execute(BASE_DAYS_SQL, {"symbol": symbol}).fetchall()}
 
 
 def replace_state(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> int:
@@ -387,7 +514,7 @@ def replace_state(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> int:
         conn.execute(DELETE_STATE_SQL, {"venue": venue, "symbol": symbol, "day": day})
     conn.register("_state_rows", rows)
     try:
-        conn.execute(f"INSERT INTO {STATE_TABLE} SELECT * FROM _state_rows")
+        conn.execute(f"INSERT INTO {STATE_TABLE} BY NAME SELECT * FROM _state_rows")
     finally:
         conn.unregister("_state_rows")
     for venue, symbol in rows[["venue", "symbol"]].drop_duplicates().itertuples(index=False):

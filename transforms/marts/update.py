@@ -25,9 +25,11 @@ from transforms.marts.coverage import collected_from, describe_missing, missing_
 from transforms.marts.prev_levels import prev_from_rows, read_prev_levels
 from transforms.marts.registry import MartFrames
 from transforms.marts.state import (
+    Anchor,
     MarketInputs,
     Restart,
     bars_fingerprints,
+    base_days,
     find_restart,
     first_close,
     first_day,
@@ -147,14 +149,16 @@ def _market_state_rows(
     tiers: dict[str, dict[str, str]],
     gaps: dict[str, tuple[str, ...]],
     fingerprints: dict[str, list],
+    anchor: Anchor | None = None,
 ) -> pd.DataFrame:
-    """mart.model_state rows of a venue's state at the end of `day`, with the inputs it was
+    """mart.model_state rows of a venue's state at the end of `day` (stored as a change from
+    `anchor` where state_rows can), with the inputs it was
     computed from (tiers, missing days, the staged bars' fingerprints up to `day`) and the
     fingerprints of the later days the run wrote (`fingerprints` is up to the window's last
     day: a change in those makes the next run rewrite them, `find_restart`)."""
     missing = tuple(d for d in gaps[venue] if d <= day.isoformat())
     inputs = MarketInputs(fingerprints, tiers[venue], missing)
-    return state_rows(venue, symbol, day, state, hashes, inputs)
+    return state_rows(venue, symbol, day, state, hashes, inputs, anchor)
 
 
 def update_marts(
@@ -366,7 +370,7 @@ def prepare_marts(
         prevs={v: read_prev_levels(conn, v, symbol, first) for v in (*brackets, AGGREGATE_VENUE)},
         not_collected=not_collected,
     )
-    return MartsJob(plan, update, hashes, tiers)
+    return MartsJob(plan, update, hashes, tiers, restart.anchors)
 
 
 @dataclass
@@ -400,6 +404,8 @@ class MartsJob:
     update: SymbolMartsUpdate
     hashes: dict[str, str]  # scenario -> params_hash
     tiers: dict[str, dict[str, str]]  # venue -> tier fingerprints
+    #: venue -> the whole state its new states are stored as a change from (state_rows)
+    anchors: dict[str, Anchor] = field(default_factory=dict)
 
 
 @dataclass
@@ -504,12 +510,21 @@ def replace_batch(conn: duckdb.DuckDBPyConnection, job: MartsJob, batch: _Batch)
     row group)."""
     plan, update, hashes, tiers = job.plan, job.update, job.hashes, job.tiers
     symbol = plan.symbol
+    based = base_days(conn, symbol) if job.anchors and batch.states else set()
     state_frames = [
         state_rows(venue, symbol, day, state, hashes, None)
         if venue == AGGREGATE_VENUE
         else _market_state_rows(
-            venue, symbol, day, state, hashes, tiers, plan.gaps, plan.recorded[venue]
-        )
+            venue,
+            symbol,
+            day,
+            state,
+            hashes,
+            tiers,
+            plan.gaps,
+            plan.recorded[venue],
+            None if (venue, day) in based else job.anchors.get(venue),
+        )  # fmt: skip
         for venue, day, state in batch.states
     ]
     update.add(

@@ -116,7 +116,7 @@ class ModelRun:
         cohorts opened before bar k and still in at its end, in canonical order."""
         alive = (self.start < k) & (self.end >= k)
         return ModelCarry(
-            start_ts=self.start_ts[alive].astype(np.int64),
+            start_ts=self.start_ts[alive].astype(np.int64, copy=False),
             side=self.side[alive],
             level=self.level[alive],
             entry=self.entry[alive],
@@ -227,18 +227,44 @@ class _SparseTable:
         return np.minimum(pos, n)
 
 
+class BracketTable:
+    """A market's dated brackets prepared for its runs: the snapshots' dates once, and each
+    snapshot's LP ratios once per leverage levels and position notional (`lp_ratios`), so
+    the scenarios of a market (and the segments of a range) look a snapshot up once."""
+
+    def __init__(self, brackets: pd.DataFrame) -> None:
+        b = brackets
+        if "effective_date" not in b.columns:
+            b = b.assign(effective_date=pd.Timestamp("1970-01-01"))
+        eff = pd.to_datetime(b["effective_date"]).astype("datetime64[ns]").to_numpy()
+        self.frame = b
+        self.eff = eff.view("int64")
+        self.dates = np.unique(self.eff)
+        self._ratios: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def of(cls, brackets: pd.DataFrame | BracketTable) -> BracketTable:
+        return brackets if isinstance(brackets, BracketTable) else cls(brackets)
+
+    def ratios(
+        self, i: int, levels: tuple[float, ...], notional: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`lp_ratios` of snapshot i (copies: callers own them)."""
+        key = (int(i), tuple(levels), float(notional))
+        if key not in self._ratios:
+            self._ratios[key] = lp_ratios(self.frame[self.eff == self.dates[i]], levels, notional)
+        return tuple(a.copy() for a in self._ratios[key])  # type: ignore[return-value]
+
+
 def _ratios_per_open(
-    brackets: pd.DataFrame, open_day_ns: np.ndarray, params: ModelParams
+    brackets: pd.DataFrame | BracketTable, open_day_ns: np.ndarray, params: ModelParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(k_long, k_short) of shape (n_open, n_levels) using the snapshot in force each day.
 
     Only the snapshots some opening day uses (and the newest, for the effective leverage)
     are looked up: a day's run opens cohorts under one snapshot, not the table's history."""
-    b = brackets
-    if "effective_date" not in b.columns:
-        b = b.assign(effective_date=pd.Timestamp("1970-01-01"))
-    eff = pd.to_datetime(b["effective_date"]).astype("datetime64[ns]").to_numpy().view("int64")
-    dates = np.unique(eff)
+    table = BracketTable.of(brackets)
+    dates = table.dates
     snap = np.searchsorted(dates, open_day_ns, side="right") - 1
     snap = np.clip(snap, 0, len(dates) - 1)  # before the first snapshot: use the earliest
     used = np.union1d(np.unique(snap), [len(dates) - 1])
@@ -246,9 +272,30 @@ def _ratios_per_open(
     kl, ks = np.zeros((len(dates), n_lev)), np.zeros((len(dates), n_lev))
     levs = {}
     for i in used:
-        a, s_, lev = lp_ratios(b[eff == dates[i]], params.leverage_levels, params.position_notional)
+        a, s_, lev = table.ratios(i, params.leverage_levels, params.position_notional)
         kl[i], ks[i], levs[i] = a, s_, lev
     return kl[snap], ks[snap], levs[len(dates) - 1]
+
+
+def _canonical_order(
+    side: np.ndarray, level: np.ndarray, start_ts: np.ndarray, n_carried: int, n_lev: int
+) -> np.ndarray:
+    """`np.lexsort((start_ts, level, -side))`: long before short, then level, then opening
+    time (stable). The carried cohorts (first `n_carried`) come in that order and open before
+    the new ones, which come in it too (side, level, opening bar), so a stable sort on
+    (side, level) alone gives the same permutation in O(n); checked, else the lexsort."""
+    block = np.where(side == LONG, 0, n_lev).astype(np.int64) + level
+    carried, new = slice(0, n_carried), slice(n_carried, None)
+    sorted_parts = all(
+        np.all(np.diff(block[part]) >= 0)
+        and np.all((np.diff(block[part]) > 0) | (np.diff(start_ts[part]) >= 0))
+        for part in (carried, new)
+    )
+    later = n_carried in (0, len(side)) or start_ts[carried].max() < start_ts[new].min()
+    known = np.all((side == LONG) | (side == SHORT)) and np.all((level >= 0) & (level < n_lev))
+    if sorted_parts and later and known:
+        return np.argsort(block, kind="stable")
+    return np.lexsort((start_ts, level, -side.astype(np.int64)))
 
 
 def run_model(
@@ -313,7 +360,7 @@ def run_model(
         lp = np.concatenate([c.lp, lp])
         n0 = np.concatenate([c.n0, n0])
         start_ts = np.concatenate([c.start_ts, start_ts])
-        order = np.lexsort((start_ts, level, -side.astype(np.int64)))
+        order = _canonical_order(side, level, start_ts, c.n_cohorts, n_lev)
         start, side, level, entry, lp = (
             start[order],
             side[order],
@@ -334,8 +381,13 @@ def run_model(
     consumed = np.full(len(start), n, dtype=np.int64)
     if n:
         lo_tab, hi_tab = _SparseTable(b.mark_low, "min"), _SparseTable(b.mark_high, "max")
-        consumed[is_long] = lo_tab.first_cross(start[is_long], lp[is_long])
-        consumed[~is_long] = hi_tab.first_cross(start[~is_long], lp[~is_long])
+        # an LP beyond every bar's mark range is never crossed (the search would say n):
+        # searched only when within it (a NaN mark searches every cohort)
+        low, high = np.min(b.mark_low), np.max(b.mark_high)
+        reach = np.flatnonzero(is_long & ~(lp < low))
+        consumed[reach] = lo_tab.first_cross(start[reach], lp[reach])
+        reach = np.flatnonzero(~is_long & ~(lp > high))
+        consumed[reach] = hi_tab.first_cross(start[reach], lp[reach])
 
     # 3. Lookback expiry at the first bar >= opening time + lookback.
     lookback_ns = int(params.lookback_days) * NS_PER_DAY
@@ -364,8 +416,11 @@ def run_model(
         falling = (d_oi < 0) & (oi_prev > 0)
         liq_mask = status == LIQUIDATED
         l_end, l_q = end[liq_mask], q0[liq_mask]
+        l_carried, l_log_f_carried = carried[liq_mask], log_f_carried[liq_mask]
+        l_start = np.maximum(start[liq_mask], 0)
         for passes in range(1, 201):  # noqa: B007
-            l_open = open_log_f(log_f)[liq_mask]
+            # open_log_f(log_f)[liq_mask], on the liquidated cohorts alone
+            l_open = np.where(l_carried, l_log_f_carried, log_f[l_start])
             liq_base = np.bincount(
                 l_end, weights=l_q * np.exp(before(log_f, l_end) - l_open), minlength=n
             )[:n]
@@ -380,14 +435,13 @@ def run_model(
     log_f_open = open_log_f(log_f)
 
     # 5. Per-bar liquidation series at the size held when liquidated.
-    liq_size = np.where(
-        status == LIQUIDATED,
-        n0 * np.exp(before(log_f, end) - log_f_open),
-        0.0,
-    )
-    liq_bar = np.minimum(end, max(n - 1, 0))
-    liq_long = np.bincount(liq_bar[is_long], weights=liq_size[is_long], minlength=n)[:n]
-    liq_short = np.bincount(liq_bar[~is_long], weights=liq_size[~is_long], minlength=n)[:n]
+    # (the liquidated cohorts alone, in cohort order: the others would add +0.0 to each sum)
+    liq = np.flatnonzero(status == LIQUIDATED)
+    liq_size = n0[liq] * np.exp(before(log_f, end[liq]) - log_f_open[liq])
+    liq_bar = np.minimum(end[liq], max(n - 1, 0))
+    liq_is_long = is_long[liq]
+    liq_long = np.bincount(liq_bar[liq_is_long], weights=liq_size[liq_is_long], minlength=n)[:n]
+    liq_short = np.bincount(liq_bar[~liq_is_long], weights=liq_size[~liq_is_long], minlength=n)[:n]
     return ModelRun(
         bars=b,
         params=params,

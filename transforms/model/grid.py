@@ -10,6 +10,7 @@ hold at least one alive cohort, so cancellation residue never shows up as a non-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,41 +75,99 @@ def alive_grid(
     snaps = np.asarray(snaps, dtype=np.int64)
     if bin_lo is None or bin_hi is None:
         bin_lo, bin_hi = bin_range_for(run, snaps, bin_size)
+    return alive_grids(run, snaps, bin_size, bin_lo, bin_hi, [None], max_segment)[0][0]
+
+
+def alive_grids(
+    run: ModelRun,
+    snaps: np.ndarray,
+    bin_size: float,
+    bin_lo: int,
+    bin_hi: int,
+    groupings: Sequence[tuple[np.ndarray, int] | None],
+    max_segment: int = 744,
+) -> list[list[Grid]]:
+    """`alive_grid` of several subsets of the run's cohorts on the same snapshots and bins,
+    the per-cohort work (bins, snapshots alive, weights) done once. Each grouping is
+    (codes, k): an int array over the cohorts naming each one's group (0..k-1; -1: in none
+    of them) and k, or None (one group of every cohort); the result has one Grid per group
+    of each grouping.
+    A group's grid is bit for bit `alive_grid` of the run restricted to its cohorts
+    (`transforms.model.layers.subset_run`): each cell adds the same cohorts' weights, in
+    cohort order, with the same operations."""
+    snaps = np.asarray(snaps, dtype=np.int64)
     nb = max(0, bin_hi - bin_lo)
     m = len(snaps)
-    out = {k: np.zeros((m, nb)) for k in ("long", "short")}
-    cnt = {k: np.zeros((m, nb), dtype=np.int64) for k in ("long", "short")}
-    if m == 0 or nb == 0 or run.n_cohorts == 0:
-        return Grid(snaps, bin_size, bin_lo, out["long"], out["short"], cnt["long"], cnt["short"])
-    if np.any(np.diff(snaps) < 0):
-        raise ValueError("snapshots must be sorted")
-    bins = np.floor(run.lp / bin_size).astype(np.int64) - bin_lo
-    in_range = (bins >= 0) & (bins < nb)
-    log_f = run.log_f
-    for i, j in _segments(log_f[snaps], max_segment):
-        seg = snaps[i:j]
-        s0, s1 = seg[0], seg[-1]
-        ref = log_f[s1]
-        sel = in_range & (run.start <= s1) & (run.end > s0)
-        st, en = run.start[sel], run.end[sel]
-        a = np.searchsorted(seg, st, side="left")  # first snapshot where alive
-        z = np.searchsorted(seg, en, side="left")  # first snapshot where gone
-        w = run.n0[sel] * np.exp(ref - run.log_f_open[sel])  # <= n0: no overflow
-        bn = bins[sel]
-        is_long = run.side[sel] == LONG
-        size = (len(seg) + 1) * nb
-        scale = np.exp(log_f[seg] - ref)[:, None]
-        for key, mask in (("long", is_long), ("short", ~is_long)):
-            fa = a[mask] * nb + bn[mask]
-            fz = z[mask] * nb + bn[mask]
-            wm = w[mask]
-            diff = np.bincount(fa, weights=wm, minlength=size) - np.bincount(
-                fz, weights=wm, minlength=size
+    sizes = [1 if g is None else g[1] for g in groupings]
+    out = [
+        {
+            k: np.zeros((n, m, nb), dtype=np.int64 if k.endswith("count") else float)
+            for k in ("long", "short", "long_count", "short_count")
+        }
+        for n in sizes
+    ]
+    if m and nb and run.n_cohorts:
+        if np.any(np.diff(snaps) < 0):
+            raise ValueError("snapshots must be sorted")
+        bins = np.floor(run.lp / bin_size).astype(np.int64) - bin_lo
+        in_range = (bins >= 0) & (bins < nb)
+        log_f = run.log_f
+        for i, j in _segments(log_f[snaps], max_segment):
+            seg = snaps[i:j]
+            s0, s1 = seg[0], seg[-1]
+            ref = log_f[s1]
+            sel = np.flatnonzero(in_range & (run.start <= s1) & (run.end > s0))
+            a = np.searchsorted(seg, run.start[sel], side="left")  # first snapshot alive
+            z = np.searchsorted(seg, run.end[sel], side="left")  # first snapshot gone
+            w = run.n0[sel] * np.exp(ref - run.log_f_open[sel])  # <= n0: no overflow
+            bn = bins[sel]
+            is_long = run.side[sel] == LONG
+            scale = np.exp(log_f[seg] - ref)[:, None]
+            rows = len(seg) + 1
+            for groups, n, o in zip(groupings, sizes, out, strict=True):
+                # row of (group, snapshot) in the group-major difference array
+                ga = a if groups is None else groups[0][sel] * rows + a
+                gz = z if groups is None else groups[0][sel] * rows + z
+                size = n * rows * nb
+                for key, side in (("long", is_long), ("short", ~is_long)):
+                    mask = side if groups is None else side & (groups[0][sel] >= 0)
+                    fa = ga[mask] * nb + bn[mask]
+                    fz = gz[mask] * nb + bn[mask]
+                    wm = w[mask]
+                    diff = np.bincount(fa, weights=wm, minlength=size) - np.bincount(
+                        fz, weights=wm, minlength=size
+                    )
+                    cdiff = np.bincount(fa, minlength=size) - np.bincount(fz, minlength=size)
+                    vals = np.cumsum(diff.reshape(n, rows, nb)[:, :-1], axis=1) * scale
+                    counts = np.cumsum(cdiff.reshape(n, rows, nb)[:, :-1], axis=1)
+                    o[key][:, i:j] = np.where(counts > 0, np.maximum(vals, 0.0), 0.0)
+                    o[f"{key}_count"][:, i:j] = counts
+    return [
+        [
+            Grid(
+                snaps,
+                bin_size,
+                bin_lo,
+                *(o[k][x] for k in ("long", "short", "long_count", "short_count")),
             )
-            cdiff = np.bincount(fa, minlength=size) - np.bincount(fz, minlength=size)
-            vals = np.cumsum(diff.reshape(len(seg) + 1, nb)[:-1], axis=0) * scale
-            counts = np.cumsum(cdiff.reshape(len(seg) + 1, nb)[:-1], axis=0)
-            vals = np.where(counts > 0, np.maximum(vals, 0.0), 0.0)
-            out[key][i:j] = vals
-            cnt[key][i:j] = counts
-    return Grid(snaps, bin_size, bin_lo, out["long"], out["short"], cnt["long"], cnt["short"])
+            for x in range(n)
+        ]
+        for n, o in zip(sizes, out, strict=True)
+    ]
+
+
+def window(grid: Grid, bin_lo: int, bin_hi: int) -> Grid:
+    """The grid on bins [bin_lo, bin_hi): its cells there, empty cells (zero, count 0)
+    outside its own bins. Bit for bit `alive_grid` over those bins on the same snapshots:
+    a cell depends only on the cohorts of its own bin."""
+    nb = max(0, bin_hi - bin_lo)
+    m = len(grid.snaps)
+    lo, hi = max(bin_lo, grid.bin_lo), min(bin_hi, grid.bin_lo + grid.n_bins)
+    arrays = []
+    for k in ("long", "short", "long_count", "short_count"):
+        src = getattr(grid, k)
+        out = np.zeros((m, nb), dtype=src.dtype)
+        if hi > lo:
+            out[:, lo - bin_lo : hi - bin_lo] = src[:, lo - grid.bin_lo : hi - grid.bin_lo]
+        arrays.append(out)
+    return Grid(grid.snaps, grid.bin_size, bin_lo, *arrays)

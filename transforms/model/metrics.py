@@ -86,26 +86,46 @@ class _Side:
 
     @classmethod
     def of(cls, run: ModelRun, sign: int, snaps: np.ndarray, orders: dict | None = None) -> _Side:
-        order = _lp_order(run, sign, orders)
-        # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
-        # is much cheaper than a search per cohort.
-        row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
-        # carried cohorts (start -1, opened before bar 0) are alive from the first snapshot
-        a, z = row[np.maximum(run.start[order], 0)], row[run.end[order]]
-        pos = np.flatnonzero(a < z)
-        vis = order[pos]
-        lp = run.lp[order]
+        lp, pos, a, z, vis = _placement(run, sign, snaps, orders)
         return cls(
             lp=lp,
             pos=pos,
-            a=a[pos],
-            z=z[pos],
+            a=a,
+            z=z,
             lp_alive=lp[pos],
             n0=run.n0[vis],
             log_f_start=run.log_f_open[vis],
             log_f_snap=run.log_f[snaps],
             closing=bool(np.any(run.log_f)),
         )
+
+
+def _placement(
+    run: ModelRun, sign: int, snaps: np.ndarray, orders: dict | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The side's LPs in ascending order and, for its cohorts alive at a snapshot or more,
+    their places in that order (`pos`), first and gone snapshot rows (`a`, `z`) and cohort
+    indices (`vis`). `orders` (a dict shared by one market's scenarios) carries them from
+    one run to the next: the scenarios share their cohorts' sides, LPs, openings and ends
+    (only sizes and closing differ), so a run whose arrays equal the stored ones takes the
+    stored placement instead of computing it again."""
+    key = ("placement", sign)
+    inputs = (run.side, run.lp, run.start, run.end, snaps)
+    if orders is not None and key in orders:
+        stored, placed = orders[key]
+        if all(np.array_equal(x, y) for x, y in zip(stored, inputs, strict=True)):
+            return placed
+    order = _lp_order(run, sign, orders)
+    # Snapshot row of every bar index 0..n (end == n means still alive): a table lookup
+    # is much cheaper than a search per cohort.
+    row = np.searchsorted(snaps, np.arange(run.n_bars + 1), side="left").astype(np.int32)
+    # carried cohorts (start -1, opened before bar 0) are alive from the first snapshot
+    a, z = row[np.maximum(run.start[order], 0)], row[run.end[order]]
+    pos = np.flatnonzero(a < z)
+    placed = (run.lp[order], pos, a[pos], z[pos], order[pos])
+    if orders is not None:
+        orders[key] = (inputs, placed)
+    return placed
 
 
 def _lp_order(run: ModelRun, sign: int, orders: dict | None) -> np.ndarray:
@@ -153,13 +173,16 @@ class _Block:
 def _blocks(side: _Side) -> Iterator[_Block]:
     """Consecutive blocks of snapshot rows whose candidate matrix fits MAX_BLOCK_CELLS
     (at least one row per block)."""
-    a_sorted, z_sorted = np.sort(side.a), np.sort(side.z)
     m, j = len(side.log_f_snap), 0
+    # cohorts with a < k, and with z <= j, for every k and j (a, z in 0..m): counts, as a
+    # search over the sorted a and z would give them
+    a_below = np.concatenate([[0], np.cumsum(np.bincount(side.a, minlength=m + 1))])
+    z_upto = np.cumsum(np.bincount(side.z, minlength=m + 1))
     while j < m:
         # Candidates of rows j..k-1: a < k and z > j. A cohort with z <= j also has a < k,
-        # so the count is a difference of two counts over the sorted a and z.
+        # so the count is a difference of two counts over a and z.
         k = np.arange(j + 1, m + 1)
-        n_cand = np.searchsorted(a_sorted, k, "left") - np.searchsorted(z_sorted, j, "right")
+        n_cand = a_below[k] - z_upto[j]
         cells = (k - j) * (n_cand + 1)
         k_end = j + max(1, int(np.searchsorted(cells, MAX_BLOCK_CELLS, "right")))
         yield _block(side, j, k_end)
@@ -312,11 +335,15 @@ def risk_metrics(
     grid: Grid | None = None,
     bands: dict[str, float] | None = None,
     orders: dict | None = None,
-) -> pd.DataFrame:
-    """One row per snapshot bar: at-risk totals, near-spot bands (NEAR_BANDS; `bands` only
-    overrides their widths, for tests), imbalances (shorts per long: whole map and within
-    each RATIO_BANDS window), squeeze ceiling / flush floor (both sides, never one picked by
-    weight), peak clusters. `spots[i]` is the reference price (the day's last close).
+    *,
+    arrays: bool = False,
+) -> pd.DataFrame | dict[str, np.ndarray]:
+    """One row per snapshot bar (RISK_COLUMNS + NEAR_COLUMNS; with `arrays`, the columns
+    as a dict of arrays, no frame):
+    at-risk totals, near-spot bands (NEAR_BANDS; `bands` only overrides their widths, for
+    tests), imbalances (shorts per long: whole map and within each RATIO_BANDS window),
+    squeeze ceiling / flush floor (both sides, never one picked by weight), peak clusters.
+    `spots[i]` is the reference price (the day's last close).
     `orders`: a dict shared by the calls for one market's scenarios (see `_lp_order`)."""
     snaps = np.asarray(snaps, dtype=np.int64)
     spots = np.asarray(spots, dtype=float)
@@ -325,7 +352,11 @@ def risk_metrics(
     m = len(snaps)
     columns = RISK_COLUMNS + NEAR_COLUMNS
     if m == 0:
-        return pd.DataFrame([], columns=columns)
+        return (
+            {c: np.zeros(0, dtype=object) for c in columns}
+            if arrays
+            else pd.DataFrame([], columns=columns)
+        )
     bands = bands or NEAR_BANDS
     if list(bands) != list(NEAR_BANDS):
         raise ValueError(f"bands must name {list(NEAR_BANDS)}, got {list(bands)}")
@@ -344,4 +375,4 @@ def risk_metrics(
     cols["squeeze_ceiling"] = sh["level"]
     cols["flush_floor"] = lo["level"]
     cols.update(peak_clusters(grid, m))
-    return pd.DataFrame(cols, columns=columns)
+    return {c: cols[c] for c in columns} if arrays else pd.DataFrame(cols, columns=columns)

@@ -56,16 +56,32 @@ class Swing:
     confirm_ts: int | None
 
 
+@dataclass(frozen=True)
+class Swings:
+    """`advance_zigzag`'s swings, one entry per swing in each array (a few swings a day: a
+    frame, whose attributes pandas copies on every column read, cost more than finding
+    them)."""
+
+    start_ts: np.ndarray
+    end_ts: np.ndarray
+    from_price: np.ndarray
+    to_price: np.ndarray
+    confirmed: np.ndarray
+    confirm_ts: np.ndarray  # -1 for the running swing
+    start_values: np.ndarray  # (swings, values): the rows of `values` at the start
+    end_values: np.ndarray
+
+
 def advance_zigzag(
     carry: ZigzagCarry, ts: np.ndarray, close: np.ndarray, values: np.ndarray, pct: float
-) -> tuple[pd.DataFrame, ZigzagCarry]:
+) -> tuple[Swings, ZigzagCarry]:
     """Swings confirmed during these bars plus the running one at their end, and the carry.
 
     A swing is confirmed once price reverses by `pct` from its extreme; `confirm_ts` is the
     time of the bar whose close did that. Until the first `pct` move there is no swing. The
     rows for bars up to i depend only on bars up to i (no look-ahead). Columns: start/end/
     confirm times (ns), from/to price, the start and end rows of `values` (`start_values`,
-    `end_values` arrays) and `confirmed`."""
+    `end_values`) and `confirmed` (`Swings`)."""
     c = ZigzagCarry(
         carry.n_values,
         carry.started,
@@ -120,41 +136,37 @@ def advance_zigzag(
     if c.direction != 0:
         emit(None)
     k = len(confirms)
-    frame = pd.DataFrame(
-        {
-            "start_ts": np.array([t[0] for t in pts_ts], dtype=np.int64),
-            "end_ts": np.array([t[1] for t in pts_ts], dtype=np.int64),
-            "from_price": np.array([p[0] for p in pts_close], dtype=float),
-            "to_price": np.array([p[1] for p in pts_close], dtype=float),
-            "confirmed": np.array([x is not None for x in confirms], dtype=bool),
-            "confirm_ts": np.array([-1 if x is None else x for x in confirms], dtype=np.int64),
-        }
+    swings = Swings(
+        start_ts=np.array([t[0] for t in pts_ts], dtype=np.int64),
+        end_ts=np.array([t[1] for t in pts_ts], dtype=np.int64),
+        from_price=np.array([p[0] for p in pts_close], dtype=float),
+        to_price=np.array([p[1] for p in pts_close], dtype=float),
+        confirmed=np.array([x is not None for x in confirms], dtype=bool),
+        confirm_ts=np.array([-1 if x is None else x for x in confirms], dtype=np.int64),
+        start_values=(
+            np.array([v[0] for v in pts_vals]).reshape(k, c.n_values)
+            if k
+            else np.zeros((0, c.n_values))
+        ),
+        end_values=(
+            np.array([v[1] for v in pts_vals]).reshape(k, c.n_values)
+            if k
+            else np.zeros((0, c.n_values))
+        ),
     )
-    frame.attrs["start_values"] = (
-        np.array([v[0] for v in pts_vals]).reshape(k, c.n_values)
-        if k
-        else np.zeros((0, c.n_values))
-    )
-    frame.attrs["end_values"] = (
-        np.array([v[1] for v in pts_vals]).reshape(k, c.n_values)
-        if k
-        else np.zeros((0, c.n_values))
-    )
-    return frame, c
+    return swings, c
 
 
 def zigzag(close: np.ndarray, pct: float) -> list[tuple[int, int, int | None]]:
     """Pivots of a close series: [(start, end, confirmed_at)] as bar indices (the running
     swing last, with confirmed_at None)."""
     idx = np.arange(len(close), dtype=np.int64)
-    frame, _ = advance_zigzag(
+    sw, _ = advance_zigzag(
         ZigzagCarry(0), idx, np.asarray(close, float), np.zeros((len(close), 0)), pct
     )
     return [
         (int(s), int(e), int(cf) if ok else None)
-        for s, e, cf, ok in zip(
-            frame["start_ts"], frame["end_ts"], frame["confirm_ts"], frame["confirmed"], strict=True
-        )
+        for s, e, cf, ok in zip(sw.start_ts, sw.end_ts, sw.confirm_ts, sw.confirmed, strict=True)
     ]
 
 
@@ -164,17 +176,17 @@ def cumulative(prev: float, per_bar: np.ndarray) -> np.ndarray:
     return np.cumsum(np.concatenate([[prev], per_bar]))[1:]
 
 
-def swing_rows(frame: pd.DataFrame) -> pd.DataFrame:
+def swing_rows(sw: Swings) -> pd.DataFrame:
     """Swing rows (MOVE_COLUMNS) from `advance_zigzag` with values (cum long liquidations,
     cum short liquidations, open interest): liquidations in bars (start, end], the change of
     open-interest value from start to end (NaN unless both are known)."""
-    sv, ev = frame.attrs["start_values"], frame.attrs["end_values"]
-    fp, tp = frame["from_price"].to_numpy(), frame["to_price"].to_numpy()
+    sv, ev = sw.start_values, sw.end_values
+    fp, tp = sw.from_price, sw.to_price
     oi_ok = np.isfinite(sv[:, 2]) & np.isfinite(ev[:, 2])
     return pd.DataFrame(
         {
-            "start_ts": frame["start_ts"].to_numpy(),
-            "end_ts": frame["end_ts"].to_numpy(),
+            "start_ts": sw.start_ts,
+            "end_ts": sw.end_ts,
             "direction": np.where(tp > fp, "up", "down"),
             "from_price": fp,
             "to_price": tp,
@@ -182,8 +194,8 @@ def swing_rows(frame: pd.DataFrame) -> pd.DataFrame:
             "long_liquidated": ev[:, 0] - sv[:, 0],
             "short_liquidated": ev[:, 1] - sv[:, 1],
             "oi_change": np.where(oi_ok, ev[:, 2] - sv[:, 2], np.nan),
-            "confirmed": frame["confirmed"].to_numpy(),
-            "confirm_ts": frame["confirm_ts"].to_numpy(),
+            "confirmed": sw.confirmed,
+            "confirm_ts": sw.confirm_ts,
         },
         columns=MOVE_COLUMNS,
     )
@@ -199,8 +211,6 @@ def moves(
     cl = cumulative(cum_prev[0], run.liq_long)
     cs = cumulative(cum_prev[1], run.liq_short)
     values = np.column_stack([cl, cs, b.oi_value]) if b.n else np.zeros((0, 3))
-    frame, new = advance_zigzag(
-        carry or ZigzagCarry(3), b.ts, b.close, values, run.params.zigzag_pct
-    )
+    sw, new = advance_zigzag(carry or ZigzagCarry(3), b.ts, b.close, values, run.params.zigzag_pct)
     last = (float(cl[-1]), float(cs[-1])) if b.n else cum_prev
-    return swing_rows(frame), new, last
+    return swing_rows(sw), new, last

@@ -32,6 +32,7 @@ the previous target day, for its first day the row stored in `mart.daily_metrics
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,7 +106,7 @@ def _decide(
 
 
 def stabilize(
-    levels: pd.DataFrame,
+    levels: pd.DataFrame | Mapping[str, np.ndarray],
     price_low: np.ndarray,
     bin_size: float,
     long: np.ndarray,
@@ -115,19 +116,21 @@ def stabilize(
     day_high: np.ndarray,
     prev: PrevLevels | None = None,
     params: LevelParams | None = None,
-) -> pd.DataFrame:
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """`levels` (key_levels' rows, one per target day in ascending order, with
     `major_cluster_min`) with each side's nearest and peak cluster held per the module rule
     and the move in `<kind>_<side>_move`. `day_low`/`day_high`: each day's mark path range;
-    `prev`: the stored day before the first row (None: the chain starts here)."""
+    `prev`: the stored day before the first row (None: the chain starts here). Given the
+    columns as arrays (`key_level_columns`), a new dict of arrays; given a frame, a frame."""
     p = params or LevelParams()
-    # columns as arrays, one DataFrame at the end (16 column inserts cost more than the rule)
-    out = {col: levels[col].to_numpy() for col in levels.columns}
+    out = {col: np.asarray(levels[col]) for col in levels}
     for kind in KINDS:
         for side in SIDES:
             _hold(out, kind, side, price_low, bin_size, long, short, spots, day_low, day_high,
                   prev, p)  # fmt: skip
-    return pd.DataFrame(out, index=levels.index.copy())
+    if isinstance(levels, pd.DataFrame):
+        return pd.DataFrame(out, index=levels.index.copy())
+    return out
 
 
 def _hold(

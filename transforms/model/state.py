@@ -23,6 +23,13 @@ hold chained, range and from-scratch builds equal within 1e-9 relative.
 If the previous chunk ended inside a UTC day (an hourly step), the next chunk's day metrics
 for that day are recomputed whole from the carry (context.day_context).
 
+A scenario's carry can also be stored as its change from an earlier carry of the same market
+(`rows(bases)`, `from_rows(rows, bases)`): a day keeps most of the cohorts alive the day
+before (the cohorts' arrays never change while they live) and opens a day's worth, so a
+state one day after its base is a few percent of a whole one. Exact by construction:
+`carry_delta` gives up (the carry is stored whole) unless the kept cohorts' arrays are bit for
+bit the base's.
+
 `pack` / `unpack` give a deterministic byte form (a JSON header, then the raw little-endian
 arrays compressed with zstd): the same state always gives the same bytes, so its sha256
 identifies it. Compression is lossless (exactness is the contract) and cuts a year's state
@@ -52,6 +59,9 @@ from transforms.model.scenarios import scenario_params
 
 CONTEXT = "context"  # the row name of a market's day-level running quantities
 SAME_AS = "same_as"  # a scenario row's field stored in another scenario's row (rows())
+DELTA = "delta"  # a scalar field of a scenario row stored as its change from a base carry
+#: per-cohort arrays of a carry (ModelCarry), in its canonical cohort order
+COHORT_FIELDS = ("start_ts", "side", "level", "entry", "lp", "n0", "log_f_open")
 _MAGIC = b"LIQMAP-STATE-2\n"  # body zstd-compressed
 _MAGIC_V1 = b"LIQMAP-STATE-1\n"  # body raw (states written before compression; still read)
 _ZSTD_LEVEL = 3
@@ -80,17 +90,34 @@ class MarketState:
         """Open time of the last bar seen (-1 before the first)."""
         return max([c.last_ts for c in self.carries.values()] or [-1])
 
-    def rows(self) -> dict[str, dict[str, Any]]:
-        """scenario (and 'context') -> packable fields. The scenarios share most per-cohort
-        arrays (the same cohorts open and die in each; only the sizes and the closing
-        differ): an array bit for bit equal to the first scenario's is stored there only,
-        the others name it (`{"same_as": scenario}`, resolved by `from_rows`)."""
-        out = {sc: _fields(c) for sc, c in self.carries.items()}
+    def rows(self, bases: Mapping[str, ModelCarry] | None = None) -> dict[str, dict[str, Any]]:
+        """scenario (and 'context') -> packable fields. With `bases` (scenario -> an earlier
+        carry of this market), a scenario's carry is its change from its base where
+        `carry_delta` can say it (`from_rows` needs the same bases). The scenarios share most
+        per-cohort arrays (the same cohorts open and die in each; only the sizes and the
+        closing differ): an array bit for bit equal to the first scenario's is stored there
+        only, the others name it (`{"same_as": scenario}`, resolved by `from_rows`)."""
+        out = {}
+        first: tuple[ModelCarry, ModelCarry, Any] | None = None  # a match to reuse
+        for sc, c in self.carries.items():
+            base = (bases or {}).get(sc)
+            delta = None
+            if base is not None:
+                # the scenarios carry the same cohorts: matched once, checked in each
+                same = first is not None and all(
+                    _same_bits(getattr(c, k), getattr(first[0], k))
+                    and _same_bits(getattr(base, k), getattr(first[1], k))
+                    for k in ("start_ts", "side", "level")
+                )
+                match = first[2] if same and first is not None else _match(c, base)
+                first = first or (c, base, match)
+                delta = carry_delta(c, base, match)
+            out[sc] = delta if delta is not None else _fields(c)
         if out:
             owner, *others = out
             for sc in others:
                 for key, v in out[sc].items():
-                    if _same_bits(v, out[owner][key]):
+                    if _same_bits(v, out[owner].get(key)):
                         out[sc][key] = {SAME_AS: owner}
         ctx = {f"ctx_{k}": v for k, v in _fields(self.context).items()}
         zz = {f"zz_{k}": v for k, v in _fields(self.zigzag).items()}
@@ -105,13 +132,29 @@ class MarketState:
         return out
 
     @classmethod
-    def from_rows(cls, rows: Mapping[str, Mapping[str, Any]]) -> MarketState:
+    def from_rows(
+        cls,
+        rows: Mapping[str, Mapping[str, Any]],
+        bases: Mapping[str, ModelCarry] | None = None,
+    ) -> MarketState:
+        """The state `rows(bases)` gave (ValueError when a delta row has no base, or does not
+        fit it)."""
         ctx = dict(rows[CONTEXT])
         context = ContextCarry(**{k[4:]: v for k, v in ctx.items() if k.startswith("ctx_")})
         zigzag = ZigzagCarry(**{k[3:]: v for k, v in ctx.items() if k.startswith("zz_")})
-        carries = {
-            sc: ModelCarry(**_resolve(rows, sc)) for sc in rows if sc != CONTEXT
-        }  # fmt: skip
+        carries = {}
+        places: dict[bytes, tuple[np.ndarray, ...]] = {}  # shared by the scenarios
+        for sc in rows:
+            if sc == CONTEXT:
+                continue
+            fields = _resolve(rows, sc)
+            if fields.pop(DELTA, False):
+                base = (bases or {}).get(sc)
+                if base is None:
+                    raise ValueError(f"{sc} is stored as a change from a state not given")
+                carries[sc] = carry_from_delta(fields, base, places)
+            else:
+                carries[sc] = ModelCarry(**fields)
         return cls(
             carries,
             context,
@@ -120,6 +163,107 @@ class MarketState:
             float(ctx["oi_value_last"]),
             {v: (float(c[0]), float(c[1])) for v, c in dict(ctx["venue_cum"]).items()},
         )
+
+
+def _cohort_keys(carry: ModelCarry) -> np.ndarray | None:
+    """One int64 per cohort, increasing in canonical order (long before short, then level,
+    then opening second), or None when the carry's order is not that."""
+    group = (1 - carry.side.astype(np.int64)) * 256 + carry.level.astype(np.int64)
+    keys = group * (1 << 40) + carry.start_ts // 1_000_000_000
+    return keys if len(keys) < 2 or bool(np.all(keys[1:] > keys[:-1])) else None
+
+
+def _match(carry: ModelCarry, base: ModelCarry) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keep, kept_at): the base's cohorts found in `carry`, and where they stand there."""
+    kc, kb = _cohort_keys(carry), _cohort_keys(base)
+    if kc is None or kb is None:
+        return None
+    pos = np.minimum(np.searchsorted(kb, kc), len(kb) - 1)
+    kept_at = kb[pos] == kc
+    keep = np.zeros(len(kb), dtype=bool)
+    keep[pos[kept_at]] = True
+    return keep, kept_at
+
+
+def carry_delta(
+    carry: ModelCarry,
+    base: ModelCarry,
+    match: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Any] | None:
+    """`carry` as its change from `base` (an earlier carry of the same market and scenario):
+    which of the base's cohorts are still in (`keep`, one bit each), where they stand among
+    the carry's (`kept_at`), and the arrays of the others (`add_<field>`); None when that
+    would not give `carry` back bit for bit (a kept cohort's arrays differ, or the order
+    moved) or would save little (most cohorts new). A cohort is known by its side, level and
+    opening time (one cohort of each per bar); `match`: `_match(carry, base)` when known."""
+    if carry.n_cohorts == 0 or base.n_cohorts == 0:
+        return None
+    match = match if match is not None else _match(carry, base)
+    if match is None:
+        return None
+    keep, kept_at = match
+    if len(keep) != base.n_cohorts or len(kept_at) != carry.n_cohorts:
+        return None
+    if int(kept_at.sum()) * 2 < carry.n_cohorts:
+        return None
+    for name in COHORT_FIELDS:  # exactness: what the base gives back is what the carry has
+        if not _same_bits(getattr(carry, name)[kept_at], getattr(base, name)[keep]):
+            return None
+    out: dict[str, Any] = {
+        DELTA: True,
+        "keep": np.packbits(keep),
+        "kept_at": np.packbits(kept_at),
+        "n_base": base.n_cohorts,
+        "n": carry.n_cohorts,
+        "log_f_end": carry.log_f_end,
+        "oi_last": carry.oi_last,
+        "last_ts": carry.last_ts,
+    }
+    for name in COHORT_FIELDS:
+        out[f"add_{name}"] = getattr(carry, name)[~kept_at]
+    return out
+
+
+def carry_from_delta(
+    fields: Mapping[str, Any],
+    base: ModelCarry,
+    places: dict[bytes, tuple[np.ndarray, ...]] | None = None,
+) -> ModelCarry:
+    """The carry `carry_delta(carry, base)` described; ValueError when `fields` do not fit
+    `base` (another base, or a damaged row). `places`: the kept cohorts' positions already
+    read from some `keep`/`kept_at` bits (the scenarios share them)."""
+    n, m = int(fields["n"]), int(fields["n_base"])
+    if m != base.n_cohorts:
+        raise ValueError(f"a change from a state of {m} cohorts, given {base.n_cohorts}")
+    keep_bits = np.asarray(fields["keep"], dtype=np.uint8)
+    at_bits = np.asarray(fields["kept_at"], dtype=np.uint8)
+    key = f"{m}|{n}|".encode() + keep_bits.tobytes() + b"|" + at_bits.tobytes()
+    got = places.get(key) if places is not None else None
+    if got is None:
+        keep = np.unpackbits(keep_bits, count=m).astype(bool)
+        at = np.unpackbits(at_bits, count=n).astype(bool)
+        if int(keep.sum()) != int(at.sum()):
+            raise ValueError("a change whose kept cohorts do not match")
+        got = (np.flatnonzero(keep), np.flatnonzero(at), np.flatnonzero(~at))
+        if places is not None:
+            places[key] = got
+    src, dst, new = got
+    arrays = {}
+    for name in COHORT_FIELDS:
+        from_base = getattr(base, name)
+        added = np.asarray(fields[f"add_{name}"])
+        if len(added) != len(new) or added.dtype != from_base.dtype:
+            raise ValueError(f"a change whose {name} does not fit its base")
+        out = np.empty(n, dtype=from_base.dtype)
+        out[dst] = from_base[src]
+        out[new] = added
+        arrays[name] = out
+    return ModelCarry(
+        **arrays,
+        log_f_end=float(fields["log_f_end"]),
+        oi_last=float(fields["oi_last"]),
+        last_ts=int(fields["last_ts"]),
+    )
 
 
 def _fields(obj: Any) -> dict[str, Any]:

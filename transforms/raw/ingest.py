@@ -16,7 +16,11 @@ No Dagster here: the asset calls `ingest_window` and reports the result.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import date
+
+import duckdb
 
 from transforms.config import Settings
 from transforms.db import HeldConnection
@@ -26,6 +30,33 @@ from transforms.raw.packages import venue_package
 from transforms.raw.results import Connect, IngestResult, Log, VenueResult
 
 __all__ = ["IngestResult", "VenueResult", "VenuesFailed", "WaitingForArchive", "ingest_window"]
+
+
+#: windows of at most this many days run DuckDB on one thread: a day's statements are small
+#: (a few thousand rows), and scheduling a second thread cost more than it shared: ~10 % of
+#: a daily raw stage's CPU, more of its wall time on a busy machine (issue 19)
+ONE_THREAD_DAYS = 7
+THREADS_SQL = "SELECT current_setting('threads')"
+SET_THREADS_SQL = "SET threads = {n:d}"
+
+
+def _one_thread(connect: Connect) -> Connect:
+    """`connect` whose connection runs one thread while held, its setting restored after."""
+
+    @contextmanager
+    def opened() -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect() as conn:
+            ((threads,),) = conn.execute(THREADS_SQL).fetchall()
+            conn.execute(SET_THREADS_SQL.format(n=1))
+            try:
+                yield conn
+            finally:
+                # (a connection a failure left unusable is closed by its owner: its error,
+                # not this one, is the one to see)
+                with suppress(duckdb.Error):
+                    conn.execute(SET_THREADS_SQL.format(n=int(threads)))
+
+    return opened
 
 
 def ingest_window(
@@ -45,7 +76,8 @@ def ingest_window(
     succeeded = 0
     # One warehouse connection for the dataset's markets: each open applies the schema and
     # each close checkpoints, a fixed cost per market otherwise (issue 19).
-    held = HeldConnection(connect)
+    short = (end - start).days <= ONE_THREAD_DAYS
+    held = HeldConnection(_one_thread(connect) if short else connect)
     ahead = fetch_ahead.start(settings, name, start, end, log)
     try:
         for v in settings.venues:

@@ -508,8 +508,17 @@ ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS history_incomplete VARCH
 -- the staged bars, per-date fingerprints of the tier snapshots, days missing from the
 -- history): when the warehouse no longer matches, the state is not used. content_hash is the
 -- sha256 of the identity columns, inputs and state bytes: a corrupt or foreign state is
--- recomputed from bars, never loaded.
-CREATE TABLE IF NOT EXISTS mart.model_state (
+-- recomputed from bars, never loaded. A scenario row may hold only what changed since the
+-- state of `base_day` (a delta, transforms.model.state.carry_delta): that day's rows are
+-- kept while a kept row names them. The state bytes are compressed already (zstd): stored
+-- uncompressed, a day's rows are read without decompressing the other days' (DuckDB
+-- compresses a column segment whole), and a checkpoint copies them instead of recompressing.
+-- The table is made anew each time this file is applied (a change to it: rarely), its rows
+-- kept: a warehouse made before (its state column compressed, no base_day) gets this form
+-- (DuckDB cannot change a column's compression in place); the table holds a few days of
+-- state, so the copy is cheap. One transaction: a crash leaves the table as it was.
+BEGIN TRANSACTION;
+CREATE TABLE mart.model_state_next (
     venue VARCHAR NOT NULL,
     symbol VARCHAR NOT NULL,
     day DATE NOT NULL,                   -- the state at the end of this UTC day
@@ -518,9 +527,15 @@ CREATE TABLE IF NOT EXISTS mart.model_state (
     last_ts TIMESTAMP,                   -- open time of the last bar the state has seen
     cohorts BIGINT NOT NULL,             -- alive cohorts carried (0 for context rows)
     inputs VARCHAR NOT NULL,             -- JSON: fingerprints of the bars and tiers used
-    state BLOB NOT NULL,                 -- transforms.model.state.pack bytes
-    content_hash VARCHAR NOT NULL        -- sha256 of identity, inputs and state
+    state BLOB USING COMPRESSION uncompressed NOT NULL,  -- transforms.model.state.pack bytes
+    content_hash VARCHAR NOT NULL,       -- sha256 of identity, inputs and state
+    base_day DATE                        -- a delta's base (its day's rows), NULL when whole
 );
+CREATE TABLE IF NOT EXISTS mart.model_state AS FROM mart.model_state_next LIMIT 0;
+INSERT INTO mart.model_state_next BY NAME SELECT * FROM mart.model_state;
+DROP TABLE mart.model_state;
+ALTER TABLE mart.model_state_next RENAME TO model_state;
+COMMIT;
 -- Near-spot first (v3, issue 21): the headline imbalance is the one within reach of a move.
 -- Added last, so a warehouse built before keeps its column order (its rows need a rebuild).
 ALTER TABLE mart.daily_metrics ADD COLUMN IF NOT EXISTS longs_at_risk_5pct DOUBLE;

@@ -32,8 +32,8 @@ from transforms.progress import Progress
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
-    check_dataset,
-    check_files_verified,
+    check_markets,
+    check_markets_files,
 )
 from transforms.raw.results import Connect, Log, VenueResult, progress_every
 
@@ -179,6 +179,8 @@ def ingest_days(
     result = VenueResult()
     days = window_days(start, end)
     v = venue.name
+    # (symbol, periods verified, days not collected, failure lines): checked once for all
+    checked: list[tuple[str, list[str], list[date], list[str]]] = []
     with venue.open_feed(settings) as feed:
         venue_down: str | None = None
         for symbol in settings.symbols:
@@ -234,10 +236,10 @@ def ingest_days(
                 if reasons:
                     result.failures[symbol] = "; ".join(reasons)
                     log.error(result.failures[symbol])
-                result.outcomes += _checks(conn, v, settings, name, symbol, verified, days, skipped)
-                result.outcomes.append(
-                    CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons])
-                )
+                checked.append((symbol, verified, skipped, reasons))
+        if checked:
+            with connect() as conn:
+                result.outcomes += _checks(conn, v, settings, name, days, checked)
     return result
 
 
@@ -258,20 +260,28 @@ def _checks(
     v: str,
     settings: Settings,
     name: str,
-    symbol: str,
-    verified: list[str],
     days: list[date],
-    skipped: list[date],
+    checked: list[tuple[str, list[str], list[date], list[str]]],
 ) -> list[CheckOutcome]:
-    """The registry's checks on the venue's rows of the collected days (a day not collected
-    is not a failing day); failing days are named with the market."""
-    collected = [d for d in days if d not in set(skipped)]
+    """Per symbol, in load order: the registry's checks on the venue's rows of the collected
+    days (a day not collected is not a failing day), checksums_verified, then files_valid
+    (its failure lines); failing days are named with the market. One query each for all
+    symbols (a symbol's rows are its own: checked after the loop as after its load)."""
+    windows = {}
+    for symbol, _, skipped, _ in checked:
+        collected = [d for d in days if d not in set(skipped)]
+        if collected:
+            windows[symbol] = (collected[0], collected[-1] + timedelta(days=1))
+    data = check_markets(conn, name, v, windows)
+    files = check_markets_files(
+        conn, name, {s: verified for s, verified, _, _ in checked}, settings.cache_dir, v
+    )
     outcomes: list[CheckOutcome] = []
-    if collected:
-        lo, hi = collected[0], collected[-1] + timedelta(days=1)
-        outcomes = check_dataset(conn, name, symbol, lo, hi, v)
-    outcomes.append(check_files_verified(conn, name, symbol, verified, settings.cache_dir, v))
-    return [
-        CheckOutcome(o.name, o.passed, [(f"{v} {symbol} {d}", n) for d, n in o.failures])
-        for o in outcomes
-    ]
+    for symbol, _, _, reasons in checked:
+        mine = [*data.get(symbol, []), files[symbol]]
+        outcomes += [
+            CheckOutcome(o.name, o.passed, [(f"{v} {symbol} {d}", n) for d, n in o.failures])
+            for o in mine
+        ]
+        outcomes.append(CheckOutcome(FILES_VALID_CHECK, not reasons, [(r, 1) for r in reasons]))
+    return outcomes

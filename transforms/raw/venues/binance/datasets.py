@@ -29,6 +29,10 @@ from transforms.raw.tables import raw_table
 
 #: this package's name in the venue registry (transforms/venues.py)
 VENUE = "binance"
+#: the reference rows a batch's rules read: only its days and the day before (a snapshot at
+#: 00:00 is priced at the previous day's last minute), not the symbol's whole history (the
+#: metrics join's key is an expression, so no join filter prunes the scan: ~10 ms a file)
+_REF_DAYS = " AND day >= $ref_first AND day < $ref_end"
 
 # CSV columns, in order, as written by the archive (header row when present).
 KLINE_COLUMNS = (
@@ -130,7 +134,8 @@ class Dataset:
     #: the load keeps one row per timestamp (dedupe_order)
     max_repeated_timestamps: int = 0
     #: dataset whose rows give `ref_close` to the rules, and the LEFT JOIN producing it
-    #: (`s` is the staged file rows; $symbol is bound)
+    #: (`s` is the staged file rows; $symbol, $ref_first and $ref_end are bound: the day
+    #: before the batch's first and the day after its last)
     reference: str | None = None
     reference_join: str | None = None
 
@@ -206,7 +211,7 @@ _ENTRIES = (
         min_rows_per_day=round(1440 * MIN_COMPLETE_FRACTION),
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time AS ref_time, close AS ref_close "
-        f"FROM raw.klines_1m WHERE venue = '{VENUE}' AND symbol = $symbol) ref "
+        f"FROM raw.klines_1m WHERE venue = '{VENUE}' AND symbol = $symbol{_REF_DAYS}) ref "
         "ON ref.ref_time = s.open_time",
     ),
     Dataset(
@@ -239,7 +244,7 @@ _ENTRIES = (
         reference="klines_1m",
         reference_join="LEFT JOIN (SELECT open_time + INTERVAL 1 MINUTE AS ref_time, "
         f"close AS ref_close FROM raw.klines_1m WHERE venue = '{VENUE}' "
-        "AND symbol = $symbol) ref "
+        f"AND symbol = $symbol{_REF_DAYS}) ref "
         "ON ref.ref_time = s.create_time",
     ),
     Dataset(

@@ -22,17 +22,16 @@ from transforms.raw.venues.binance.loading import load_dataset, replace_funding_
 from transforms.rules import FUNDING_LOOKBACK
 
 _FUNDING_RECORDED_SQL = """
-SELECT count(*) FROM raw.files
-WHERE venue = 'binance' AND dataset = 'funding' AND symbol = $symbol AND period = $period
+SELECT DISTINCT period FROM raw.files
+WHERE venue = 'binance' AND dataset = 'funding' AND symbol = $symbol
+  AND list_contains($periods, period)
 """
 # Days loaded (klines present) without any funding row: loaded while their month was pending,
 # e.g. when a partition was retried after its month's file appeared but the earlier days not.
 _FUNDING_GAP_SQL = """
-SELECT count(*) FROM (
-    SELECT DISTINCT day FROM raw.klines_1m
-    WHERE venue = 'binance' AND symbol = $symbol AND day >= $lo AND day < $hi
-) AS k
-WHERE NOT EXISTS (
+SELECT DISTINCT day FROM raw.klines_1m AS k
+WHERE venue = 'binance' AND symbol = $symbol AND day >= $lo AND day < $hi
+  AND NOT EXISTS (
     SELECT 1 FROM raw.funding AS f
     WHERE f.venue = 'binance' AND f.symbol = $symbol AND f.day = k.day
 )
@@ -51,22 +50,39 @@ def funding_catchup_candidates(
     Looks at the months overlapping [start - FUNDING_LOOKBACK, end_exclusive), each clamped to
     [first_day, start) (the window itself is loaded by the normal path). A month is a candidate
     when raw.files has no row for it (it was pending) or some of its loaded days have no funding
-    rows. Returns (month, lo, hi) with the day range [lo, hi) to load.
+    rows. Returns (month, lo, hi) with the day range [lo, hi) to load. (Two queries for all
+    the months: the months recorded, then the days without funding across their ranges.)
     """
-    out = []
+    months = []
     for month in periods_for_window("funding", start - FUNDING_LOOKBACK, end_exclusive):
         month_start, month_end = period_bounds("funding", month)
         lo, hi = max(month_start, first_day), min(month_end, start)
-        if hi <= lo:
-            continue
-        recorded = conn.execute(_FUNDING_RECORDED_SQL, {"symbol": symbol, "period": month})
-        if recorded.fetchone()[0] == 0:
-            out.append((month, lo, hi))
-            continue
-        gaps = conn.execute(_FUNDING_GAP_SQL, {"symbol": symbol, "lo": lo, "hi": hi})
-        if gaps.fetchone()[0] > 0:
-            out.append((month, lo, hi))
-    return out
+        if hi > lo:
+            months.append((month, lo, hi))
+    if not months:
+        return []
+    recorded = {
+        period
+        for (period,) in conn.execute(
+            _FUNDING_RECORDED_SQL, {"symbol": symbol, "periods": [m for m, _, _ in months]}
+        ).fetchall()
+    }
+    gaps = [
+        day
+        for (day,) in conn.execute(
+            _FUNDING_GAP_SQL,
+            {
+                "symbol": symbol,
+                "lo": min(lo for _, lo, _ in months),
+                "hi": max(h for *_, h in months),
+            },
+        ).fetchall()
+    ]
+    return [
+        (month, lo, hi)
+        for month, lo, hi in months
+        if month not in recorded or any(lo <= day < hi for day in gaps)
+    ]
 
 
 def catch_up_funding(

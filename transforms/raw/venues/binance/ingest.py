@@ -17,6 +17,7 @@ WaitingForArchive (then there is nothing to do until the archive publishes).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from transforms.config import Settings
 from transforms.progress import Progress
@@ -24,8 +25,8 @@ from transforms.raw.errors import NotYetPublished, SourceError, WaitingForArchiv
 from transforms.raw.quality import (
     FILES_VALID_CHECK,
     CheckOutcome,
-    check_dataset,
-    check_files_verified,
+    check_markets,
+    check_markets_files,
 )
 from transforms.raw.results import Connect, Log, VenueResult, progress_every
 from transforms.raw.venues.binance.cache import FetchedFile, Source
@@ -39,7 +40,7 @@ from transforms.raw.venues.binance.factory import make_source
 from transforms.raw.venues.binance.funding import catch_up_funding, fill_pending_from_rest
 from transforms.raw.venues.binance.loading import load_files
 from transforms.raw.venues.binance.validation import Rejection
-from transforms.reference.tiers import require_tiers, tiers_file_from_env
+from transforms.reference.tiers import require_tiers, seed_tiers_path, tiers_file_from_env
 
 #: consecutive files failing to fetch, with none fetched before, that mean the venue is down
 #: (its other files would only wait for the same deadline)
@@ -107,6 +108,26 @@ def _unavailable(name: str, symbol: str, period: str, rule: str, exc: Exception)
     return Rejection(f"unavailable:{relpath}", relpath, period, rule, None, f"{relpath}: {reason}")
 
 
+#: (symbols, tier file, each file's (mtime_ns, size)) found with tiers in this process
+_TIERS_FOUND: set[tuple[object, ...]] = set()
+
+
+def _require_tiers(symbols: tuple[str, ...], tiers_file: Path | None) -> None:
+    """`require_tiers` for this venue, read again only when a tier file changed: each raw
+    dataset's ingest asks (parsing and checking the files cost ~10-20 ms each time)."""
+    paths = [seed_tiers_path(), *([tiers_file] if tiers_file is not None else [])]
+    try:
+        stats = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    except OSError:  # a missing file: require_tiers names it
+        stats = None
+    key = (tuple(symbols), str(tiers_file), stats)
+    if stats is not None and key in _TIERS_FOUND:
+        return
+    require_tiers([VENUE], symbols, tiers_file)
+    if stats is not None:
+        _TIERS_FOUND.add(key)
+
+
 def ingest(
     connect: Connect, settings: Settings, name: str, start: date, end: date, log: Log
 ) -> VenueResult:
@@ -114,7 +135,7 @@ def ingest(
     (see module doc)."""
     result = VenueResult()
     spec = dataset(name)
-    require_tiers([VENUE], settings.symbols, tiers_file_from_env())
+    _require_tiers(settings.symbols, tiers_file_from_env())
     source = make_source(settings)
     periods = periods_for_window(name, start, end)
     try:
@@ -139,6 +160,8 @@ def ingest(
                 down = exc
                 break
             windows.append((symbol, files, symbol_pending, unavailable))
+        # (symbol, its files_valid outcome, periods verified): the checks run once for all
+        checked: list[tuple[str, CheckOutcome, list[str]]] = []
         for symbol, files, symbol_pending, unavailable in windows:
             result.pending.extend(symbol_pending)
             with connect() as conn:
@@ -165,12 +188,10 @@ def ingest(
                     # Evict it so the next run fetches the file again (it may be republished).
                     cached[rejected.relpath].unlink(missing_ok=True)
                 result.rejections.extend(loaded.rejections)
-                result.outcomes.append(
-                    CheckOutcome(
-                        FILES_VALID_CHECK,
-                        not loaded.rejections,
-                        [(r.message, 1) for r in loaded.rejections],
-                    )
+                files_valid = CheckOutcome(
+                    FILES_VALID_CHECK,
+                    not loaded.rejections,
+                    [(r.message, 1) for r in loaded.rejections],
                 )
                 bad = {r.period for r in loaded.rejections if not r.partial}
                 verified = [f.period for f in files if f.period not in bad]
@@ -199,13 +220,31 @@ def ingest(
                         verified.append(month)
                         result.rows += rows
                         result.files += 1
-                result.outcomes.extend(check_dataset(conn, name, symbol, start, end, VENUE))
-                result.outcomes.append(
-                    check_files_verified(conn, name, symbol, verified, settings.cache_dir, VENUE)
-                )
+                checked.append((symbol, files_valid, verified))
             result.files += len(files)
+        if checked:
+            result.outcomes += _checks(connect, settings, name, start, end, checked)
         if down is not None:
             raise down
     finally:
         source.close()
     return result
+
+
+def _checks(
+    connect: Connect,
+    settings: Settings,
+    name: str,
+    start: date,
+    end: date,
+    checked: list[tuple[str, CheckOutcome, list[str]]],
+) -> list[CheckOutcome]:
+    """Per symbol, in load order: its files_valid outcome, the registry's checks over the
+    window, then checksums_verified of its verified periods (one query each for all symbols:
+    a symbol's rows are its own, so checking after every load is checking after its own)."""
+    with connect() as conn:
+        data = check_markets(conn, name, VENUE, {s: (start, end) for s, _, _ in checked})
+        files = check_markets_files(
+            conn, name, {s: verified for s, _, verified in checked}, settings.cache_dir, VENUE
+        )
+    return [o for s, valid, _ in checked for o in (valid, *data[s], files[s])]

@@ -18,8 +18,11 @@ gets one row per accepted file (replacing earlier rows for the same period).
 from __future__ import annotations
 
 import re
+import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -49,6 +52,7 @@ from transforms.raw.venues.binance.validation import (
     StagedFile,
     rejection,
     screen_stage,
+    stage_counts,
     validate_stage,
 )
 
@@ -118,6 +122,7 @@ def _stage(conn, dataset: str, staged: list[StagedFile], csvs: list[ExtractedCsv
         return staged, []
     if _stage_arrow(conn, dataset, csvs):
         return staged, []
+    csvs[0].path.parent.mkdir(exist_ok=True)  # (the batch's folder: made when needed)
     for c in csvs:
         c.path.write_bytes(c.data)
     try:
@@ -238,6 +243,19 @@ def _month_batches(
         yield *months[month], skip
 
 
+@contextmanager
+def _batch_folder() -> Iterator[Path]:
+    """A batch's folder for its CSVs when they must be written out (DuckDB's read, when Arrow
+    refuses one): named here, made only then (Arrow reads them from memory: a temp folder
+    made and removed per batch cost ~2 ms), removed at the end if made."""
+    folder = Path(tempfile.gettempdir()) / f"liqmap-load-{secrets.token_hex(8)}"
+    try:
+        yield folder
+    finally:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _load_batch(
     conn: duckdb.DuckDBPyConnection,
     dataset: str,
@@ -256,21 +274,20 @@ def _load_batch(
     # Table and column names come from the dataset registry, never from input.
     columns = ", ".join(spec.insert_columns)
     outcome = LoadOutcome()
-    with tempfile.TemporaryDirectory(prefix="liqmap-load-") as tmp:
-        staged, csvs, rejected = _extract(files, dataset, Path(tmp))
+    with _batch_folder() as tmp:
+        staged, csvs, rejected = _extract(files, dataset, tmp)
         staged, unparsed = _stage(conn, dataset, staged, csvs)
         del csvs  # the CSVs' bytes (a year of klines ~60 MB): staged, no longer needed
         rejected += unparsed
         if staged:
-            found = validate_stage(conn, dataset, symbol, staged)
+            counts = stage_counts(conn)
+            found = validate_stage(conn, dataset, symbol, staged, counts)
             passed = [f for f in staged if f.filename not in found]
             found |= screen_stage(conn, dataset, symbol, passed, skip)
             if passed and not spec.monthly:
                 outcome.screened_from = min(date.fromisoformat(f.period) for f in passed)
             rejected += found.values()
-            per_file = dict(
-                conn.execute(f"SELECT filename, count(*) FROM {STAGE} GROUP BY filename").fetchall()
-            )
+            per_file = {name: rows for name, (rows, _) in counts.items()}
         else:
             per_file = {}
     rejected = [*unavailable, *rejected]

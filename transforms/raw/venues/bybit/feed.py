@@ -102,7 +102,8 @@ def shadow_market(settings: Settings, symbol: str) -> BybitMarket:
 
     params = {"oi_share": DEMO_OI_SHARE, "shadow": SHADOW_VERSION}
     arrays = shadow_arrays(settings, "bybit", symbol, params, derive)
-    return BybitMarket(symbol=symbol, **arrays, risk_tiers=standard_tiers(symbol))
+    # checked when built (`derive`); mapped back as written, only the pages served are read
+    return BybitMarket(symbol=symbol, **arrays, risk_tiers=standard_tiers(symbol), check=False)
 
 
 def market_until(market: BybitMarket, now_ms: int) -> BybitMarket:

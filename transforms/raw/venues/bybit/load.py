@@ -91,26 +91,23 @@ ORDER BY funding_time
 """,
 }
 
-_SCREEN = "_liqmap_bybit_screen"  # the rows as the shared rules read them (temp table)
-#: the fetched rows in the raw tables' column names, with `day` and `ts` (transforms.raw.rules)
-SCREEN_SQL = {
-    "klines_1m": f"""
-CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+#: the fetched rows in the raw tables' column names, with `day` and `ts`, as the relation the
+#: shared rules read (transforms.raw.rules): a subquery, not a temp table made and dropped
+#: per batch
+SCREEN_RELATION = {
+    "klines_1m": f"""(
 SELECT CAST(epoch_ms(open_time) AS DATE) AS day, epoch_ms(open_time) AS ts,
-       open, high, low, close FROM {_ROWS}""",
-    "mark_klines_1m": f"""
-CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+       open, high, low, close FROM {_ROWS})""",
+    "mark_klines_1m": f"""(
 SELECT CAST(epoch_ms(open_time) AS DATE) AS day, epoch_ms(open_time) AS ts,
-       open, high, low, close FROM {_ROWS}""",
-    "metrics": f"""
-CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+       open, high, low, close FROM {_ROWS})""",
+    "metrics": f"""(
 SELECT day, create_time AS ts, oi_base AS sum_open_interest,
-       oi_value AS sum_open_interest_value FROM {_PRICED}""",
-    "funding": f"""
-CREATE OR REPLACE TEMP TABLE {_SCREEN} AS
+       oi_value AS sum_open_interest_value FROM {_PRICED})""",
+    "funding": f"""(
 SELECT CAST(epoch_ms(funding_time) AS DATE) AS day,
        date_trunc('hour', epoch_ms(funding_time)) AS ts,
-       CAST(funding_rate AS DOUBLE) AS last_funding_rate FROM {_ROWS}""",
+       CAST(funding_rate AS DOUBLE) AS last_funding_rate FROM {_ROWS})""",
 }
 
 # Open interest x the Bybit close of the minute before the snapshot (else the snapshot
@@ -245,8 +242,8 @@ def replace_days(
                 )
     finally:
         conn.unregister(_ROWS)
-        conn.execute(f"DROP TABLE IF EXISTS temp.{_PRICED}")
-        conn.execute(f"DROP TABLE IF EXISTS temp.{_SCREEN}")
+        if name == "metrics":  # (only the metrics are priced)
+            conn.execute(f"DROP TABLE IF EXISTS temp.{_PRICED}")
     return LoadedDays(int(inserted), day_list, [d.period for d in verified], refused)
 
 
@@ -255,8 +252,7 @@ def _screen(
 ) -> dict[str, str]:
     """The shared plausibility rules (transforms.raw.rules) on the fetched rows: a day failing
     one is refused whole, with one line naming venue, dataset, symbol, day and rule."""
-    conn.execute(SCREEN_SQL[name])
-    failing = screen_days(conn, name, VENUE, symbol, _SCREEN)
+    failing = screen_days(conn, name, VENUE, symbol, SCREEN_RELATION[name])
     return {
         day.isoformat(): f"{VENUE} {name} {symbol} {day}: {why}"
         for day, why in failing.items()

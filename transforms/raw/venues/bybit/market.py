@@ -7,7 +7,7 @@ float64 with epoch-millisecond timestamps in column 0, ascending.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -30,8 +30,13 @@ class BybitMarket:
     open_interest: np.ndarray  # (m, 2|3): timestamp, openInterest as Bybit reports it[, single]
     funding: np.ndarray  # (k, 2): fundingRateTimestamp, fundingRate
     risk_tiers: list[dict[str, Any]] = field(default_factory=list)
+    #: check the timestamps ascend (False: arrays already checked when first built, e.g. the
+    #: demo's market memory-mapped back: the check reads every page of a year of minutes)
+    check: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, check: bool) -> None:
+        if not check:
+            return
         for name in ("klines", "mark_klines", "open_interest", "funding"):
             arr = getattr(self, name)
             if arr.ndim != 2 or (len(arr) > 1 and not np.all(np.diff(arr[:, 0]) > 0)):
