@@ -23,7 +23,11 @@ the straight line through the two (a fixed part per run, a part per market).
 on a copy of it in this fresh process, the way the next daily `liqmap run` starts: its
 LIQMAP_END_DATE is one day later than the kept build's (the window moves with the days, as the
 demo's does), then re-run. The Dagster
-instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml);
+instance is configured as `liqmap run` configures DAGSTER_HOME (orchestration/dagster.yaml:
+liqmap's event log, run storage and compute logs) and made before the timed runs, with what a
+home that has run before holds (its storages, the empty run-shard template): a run is timed
+from Dagster's `materialize` call to its return (run creation, every event, the steps, the
+resources' teardown with the warehouse's close), imports before it not included;
 `--stock-event-log` swaps in Dagster's own SQLite event log to compare.
 The 12-market set adds XRPUSDT, ADAUSDT and AVAXUSDT (the last two with DOGEUSDT's tiers in a
 temp LIQMAP_TIERS_FILE: benchmark markets, not documented ones; synthetic Bybit DOGEUSDT fails

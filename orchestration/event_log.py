@@ -8,7 +8,10 @@ those events over as batches when DAGSTER_EVENT_BATCH_SIZE is set (one batch per
 per run's plan), but the SQLite storage stores a batch event by event. This subclass stores a
 batch of asset events in one transaction on the run shard and one on the index shard: the
 same rows, in the same order, as event-by-event storage (partition status in the UI, asset
-records and event tags are unchanged); any other event is stored by Dagster's own code.
+records and event tags are unchanged). A run's plan also names each asset check it will
+evaluate (ASSET_CHECK_EVALUATION_PLANNED, in the same batch: a daily run plans 23 checks,
+three transactions each one by one); those go in the same two transactions, with the check's
+execution row. Any other event is stored by Dagster's own code.
 
 It also keeps its SQLAlchemy engines and their connections: Dagster's storage builds a new
 engine for every statement group (a 1-day `liqmap run` builds ~500: ~1 ms CPU each, and
@@ -24,9 +27,12 @@ The webserver streams a live run's events by watching its shard file's modificat
 (SqliteEventLogStorageWatchdog); commits to an open connection write the `-wal` file only, so
 a transaction that wrote to a run's shard touches the shard file (its mtime) as the checkpoint
 on close used to. A new run's shard is a copy of an empty one Dagster's own `_initdb` made once
-per release (base_dir/.liqmap-templates): creating the tables, indexes and alembic stamp in a
-fresh SQLite file took ~45 fsyncs and journal files, 0.2-0.6 s of a daily run on a busy disk;
-the copy takes a millisecond and holds the same schema.
+per release (base_dir/.liqmap-templates), when the storage is made (with a new home's index):
+creating the tables, indexes and alembic stamp in a fresh SQLite file took ~45 fsyncs and
+journal files, 0.2-0.6 s of a daily run on a busy disk; the copy takes a millisecond and holds
+the same schema. A process's first use of the index shard reads its alembic revision instead
+of Dagster's check, which parses every migration script (~50 ms per run worker) to do nothing
+when a revision is recorded.
 
 Configured in orchestration/dagster.yaml (`event_log_storage`), so `liqmap run`, the daemon,
 the webserver and every run worker use it; it sets DAGSTER_EVENT_BATCH_SIZE (unless set) for
@@ -50,21 +56,23 @@ import dagster._check as check
 from dagster import Field, StringSource
 from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.event_api import EventLogEntry
-from dagster._core.events import ASSET_EVENTS
-from dagster._core.storage.event_log.schema import AssetKeyTable
+from dagster._core.events import ASSET_EVENTS, DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
 )
 from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS, create_db_conn_string
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster.version import __version__ as DAGSTER_VERSION
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.event import listen
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+from orchestration.sqlite_storage import commit_without_fsync, home_folder, stamped
 
 #: events per batch Dagster hands over (the rest of a batch follows in the next one)
 BATCH_SIZE = "1000"
@@ -84,19 +92,10 @@ _DAGSTER_METHODS = (
     "_store_asset_event_tags",
     "_has_asset_key_index_cols_on_connection",
     "_get_asset_entry_values",
+    "_event_insert_timestamp",
 )
 #: what the cached-engine `_connect` relies on (Dagster's own `_connect` is used without them)
 _CONNECT_ATTRIBUTES = ("_db_lock", "_initialized_dbs", "_initdb", "conn_string_for_shard")
-
-
-def _commit_without_fsync(dbapi_connection, _record) -> None:
-    """SQLite in WAL mode (Dagster's shards are): commits append to the log unsynced, and
-    only checkpoints sync (module doc)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
 
 
 def _touch(path: str) -> None:
@@ -106,13 +105,14 @@ def _touch(path: str) -> None:
 
 
 def _batchable(event: EventLogEntry) -> bool:
-    """An asset event (materialization, observation, planned) that names its asset."""
+    """An asset event (materialization, observation, planned) that names its asset, or an
+    asset check's planned evaluation (a run's plan holds one per check it will evaluate)."""
     dagster_event = event.dagster_event
-    return (
-        dagster_event is not None
-        and event.dagster_event_type in ASSET_EVENTS
-        and dagster_event.asset_key is not None
-    )
+    if dagster_event is None:
+        return False
+    if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+        return True
+    return event.dagster_event_type in ASSET_EVENTS and dagster_event.asset_key is not None
 
 
 class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
@@ -128,6 +128,11 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self._cache_engines = False  # Dagster's own `_connect` while the storage is set up
         super().__init__(base_dir, inst_data=inst_data)
         self._cache_engines = all(hasattr(self, name) for name in _CONNECT_ATTRIBUTES)
+        if self._cache_engines:
+            # made with the storage (a new home, or a Dagster release without one), not by the
+            # first run that needs it
+            with contextlib.suppress(OSError, SQLAlchemyError, sqlite3.Error):
+                self._template()
 
     def _engine(self, shard: str) -> Engine:
         """The shard's engine, made (and its database created/migrated, as Dagster's
@@ -145,13 +150,16 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 self.conn_string_for_shard(shard),
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
             )
-            listen(engine, "connect", _commit_without_fsync)
+            commit_without_fsync(engine)
             self._engines[shard] = engine
             runs = [key for key in self._engines if key != INDEX_SHARD_NAME]
             for old in runs[:-RUN_ENGINES_KEPT]:
                 self._engines.pop(old).dispose()
         if shard not in self._initialized_dbs:
-            if shard == INDEX_SHARD_NAME or not self._from_template(shard):
+            if shard == INDEX_SHARD_NAME:
+                if not stamped(self.path_for_shard(shard)):
+                    self._initdb(engine)
+            elif not self._from_template(shard):
                 self._initdb(engine)
             self._initialized_dbs.add(shard)
         return engine
@@ -239,15 +247,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData, config_value: Mapping[str, Any]
     ) -> BatchedSqliteEventLogStorage:
-        base_dir = config_value.get("base_dir")
-        if not base_dir:
-            home = os.environ.get("DAGSTER_HOME")
-            if not home:
-                raise DagsterInvariantViolationError(
-                    "event_log_storage BatchedSqliteEventLogStorage: no base_dir and no "
-                    "DAGSTER_HOME; expected one of them to name the event log folder"
-                )
-            base_dir = os.path.join(home, "history", "runs")
+        base_dir = home_folder(
+            config_value.get("base_dir"), f"event_log_storage {cls.__name__}", "history", "runs"
+        )
         return cls(base_dir, inst_data=inst_data)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
@@ -291,10 +293,40 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 raise DagsterInvariantViolationError(
                     "Cannot store asset event tags for null event id."
                 )
-            self._store_asset_event_tags(conn, events, event_ids)
+            assets = [i for i, e in enumerate(events) if e.dagster_event_type in ASSET_EVENTS]
+            if assets:
+                tagged = [events[i] for i in assets], [event_ids[i] for i in assets]
+                self._store_asset_event_tags(conn, *tagged)
             index_cols = self._has_asset_key_index_cols_on_connection(conn)
             for event, event_id in zip(events, event_ids, strict=True):
-                self._store_asset_record(conn, event, event_id, index_cols)
+                if event.dagster_event_type in ASSET_EVENTS:
+                    self._store_asset_record(conn, event, event_id, index_cols)
+                else:
+                    self._store_check_planned(conn, event, event_id)
+
+    def _store_check_planned(self, conn, event: EventLogEntry, event_id: int) -> None:
+        """Dagster's `_store_asset_check_evaluation_planned` (the check's execution row, status
+        PLANNED, one per partition of the run) on the batch's index transaction."""
+        planned = event.get_dagster_event().asset_check_planned_data
+        subset = planned.partitions_subset
+        partition_keys = subset.get_partition_keys() if subset else [None]
+        conn.execute(
+            AssetCheckExecutionsTable.insert().values(
+                [
+                    dict(
+                        asset_key=planned.asset_key.to_string(),
+                        check_name=planned.check_name,
+                        partition=partition_key,
+                        run_id=event.run_id,
+                        execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                        evaluation_event=serialize_value(event),
+                        evaluation_event_timestamp=self._event_insert_timestamp(event),
+                        evaluation_event_storage_id=event_id,
+                    )
+                    for partition_key in partition_keys
+                ]
+            )
+        )
 
     def _store_asset_record(self, conn, event: EventLogEntry, event_id: int, index_cols: bool):
         """`_store_asset_event` with the schema probe done once per batch."""

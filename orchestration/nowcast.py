@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from reports.now_site import build_now_view
 from transforms.alerts import (
     DeliveryReport,
     alerts_path,
@@ -106,7 +105,10 @@ def run_nowcast(
     connect: Callable | None = None,
 ) -> NowcastRun:
     """Refresh, alerts, site, delivery (module doc). `connect` opens the warehouse (default:
-    the settings' file; Dagster passes its resource, which waits out another writer)."""
+    the settings' file; Dagster passes its resource, which waits out another writer). The
+    view's code (reports) is imported here, not with the definitions."""
+    from reports.now_site import build_now_view
+
     held = HeldConnection(connect or warehouse_connect(settings))
     try:
         refresh = refresh_nowcast(

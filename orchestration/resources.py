@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from orchestration import heap
 from transforms.config import (
     DEFAULT_BINANCE_FAPI_URL,
     DEFAULT_LOCK_ATTEMPTS,
@@ -39,7 +40,11 @@ class WarehouseResource(dg.ConfigurableResource):
     cached (issue 19). Every commit is durable in the write-ahead log either way (a SIGKILL
     loses nothing committed; the next open replays it). The file is still free once the run
     ends, and within it whenever a step asks for it read-only (the site's worker processes
-    open it themselves) or a step fails (the next step gets a fresh connection)."""
+    open it themselves) or a step fails (the next step gets a fresh connection).
+
+    The run's setup and teardown are also where the heap the process imported is frozen and
+    thawed (orchestration.heap): the garbage collector's full passes skip it while the run
+    goes."""
 
     path: str
     lock_retries: int = DEFAULT_LOCK_ATTEMPTS  # LIQMAP_LOCK_ATTEMPTS
@@ -47,15 +52,22 @@ class WarehouseResource(dg.ConfigurableResource):
     _held: HeldConnection | None = PrivateAttr(default=None)
     _held_pid: int = PrivateAttr(default=0)
     _depth: int = PrivateAttr(default=0)  # `connect()`s of the held connection now open
+    _frozen: bool = PrivateAttr(default=False)  # this run froze the process's heap
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """A run starts: the first read-write `connect()` opens the connection it keeps."""
+        """A run starts: the first read-write `connect()` opens the connection it keeps; the
+        heap imported so far is frozen."""
         self._held = HeldConnection(self._connect_unheld)
         self._held_pid = os.getpid()
+        self._frozen = heap.freeze()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """The run's steps are done: close (and so checkpoint) the kept connection."""
-        self.release()
+        """The run's steps are done: close (and so checkpoint) the kept connection; thaw."""
+        try:
+            self.release()
+        finally:
+            heap.thaw(self._frozen)
+            self._frozen = False
 
     def release(self) -> None:
         """Close the run's kept connection, if open (the next `connect()` opens a new one)."""

@@ -29,6 +29,20 @@ def test_definitions_load_and_share_one_partitioning():
     assert late_archive_sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def test_definitions_load_without_the_site_code():
+    """A process that loads the code location (a run worker, the code server) imports the
+    site's code (reports: Jinja2, Altair) only when a step builds the site."""
+    probe = (
+        "import sys, orchestration.definitions; "
+        "print(sorted(m for m in ('altair', 'jinja2', 'reports') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_dg_check_defs_passes(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     done = subprocess.run(

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+import sqlalchemy
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 from sqlalchemy import event
@@ -103,6 +104,16 @@ def _stored(instance: dg.DagsterInstance, runs: list[str]) -> dict:
         [dg.AssetCheckKey(dg.AssetKey("m0"), "rows_positive")]
     )
     seen["check"] = [(r.status, r.run_id == runs[0]) for r in check.values()]
+    # every check execution row (planned, then evaluated), in order, with the event it points at
+    with instance.event_log_storage.index_connection() as conn:
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT asset_key, check_name, partition, run_id, execution_status, "
+                "evaluation_event_storage_id, evaluation_event IS NOT NULL "
+                "FROM asset_check_executions ORDER BY id"
+            )
+        ).fetchall()
+    seen["check_rows"] = [(*r[:3], runs.index(r[3]), *r[4:]) for r in rows]
     return seen
 
 
@@ -140,6 +151,9 @@ def test_batched_event_log_stores_what_dagster_stores(monkeypatch):
     # the failed run's days are failed (those materialized before stay so too), as Dagster's
     # own log has it
     assert stock["status"]["m0"] == (_days("2025-01-01", 30), _days("2025-01-25", 9), [])
+    # the check planned in both runs (batched with the plan's asset events here), evaluated in
+    # the first only
+    assert len(stock["check_rows"]) >= 2, stock["check_rows"]
     assert batched == stock
     # 3 assets x 30 days planned and materialized, 3 x 9 planned again: two commits per event
     # one by one (and about 80 for the rest of the two runs), one per shard and batch here
@@ -225,6 +239,8 @@ def test_new_run_shards_are_what_dagster_creates(tmp_path):
     the same tables, indexes, WAL journal and alembic revision as Dagster's storage creates."""
     ours = BatchedSqliteEventLogStorage(str(tmp_path / "ours"))
     stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    # made with the storage, before any run needs it
+    assert list((tmp_path / "ours" / TEMPLATE_FOLDER).glob("run-shard-*.db"))
     try:
         for storage in (ours, stock):
             for run_id in ("run-a", "run-b"):
@@ -238,3 +254,64 @@ def test_new_run_shards_are_what_dagster_creates(tmp_path):
     assert want[0] and want[1] == ("wal",)
     for run_id in ("run-a", "run-b"):
         assert _shard_schema(str(tmp_path / "ours" / f"{run_id}.db")) == want
+
+
+def _counted(initdb, calls: list[bool]):
+    def counted(engine, **kwargs) -> None:
+        calls.append(True)
+        initdb(engine, **kwargs)
+
+    return counted
+
+
+def test_index_shard_is_checked_by_its_revision(tmp_path):
+    """A new process's first use of the index shard runs Dagster's `_initdb` only when the
+    shard records no alembic revision (what `_initdb` itself checks, without parsing every
+    migration script)."""
+    BatchedSqliteEventLogStorage(str(tmp_path)).dispose()  # a new home: index made, stamped
+    for stamped in (True, False):
+        if not stamped:
+            conn = sqlite3.connect(tmp_path / "index.db")
+            with conn:
+                conn.execute("DELETE FROM alembic_version")
+            conn.close()
+        storage = BatchedSqliteEventLogStorage(str(tmp_path))
+        calls: list[bool] = []
+        storage._initdb = _counted(storage._initdb, calls)
+        try:
+            with storage.index_connection() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        finally:
+            storage.dispose()
+        assert calls == ([] if stamped else [True])
+    assert _shard_schema(str(tmp_path / "index.db"))[2]  # `_initdb` stamped it again
+
+
+def test_run_storage_reopens_a_home_without_alembic(tmp_path, monkeypatch):
+    """The run storage (orchestration/run_storage.py) keeps its engine and, opening a home
+    already set up, reads its alembic revision instead of Dagster's check; the runs it
+    stored are the ones Dagster's own storage reads back."""
+    from dagster._core.storage.runs.sqlite import sqlite_run_storage
+    from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+
+    from orchestration.run_storage import KeptSqliteRunStorage
+
+    with dg.instance_for_test(overrides=instance_settings(), temp_dir=str(tmp_path)) as instance:
+        assert isinstance(instance.run_storage, KeptSqliteRunStorage)
+        run_id = _range(instance, "2025-01-01", "2025-01-02")
+
+    def no_check(*_args):
+        raise AssertionError("alembic's revision check on a home set up already")
+
+    history = str(tmp_path / "history")
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_run_storage, "check_alembic_revision", no_check)
+        kept = KeptSqliteRunStorage.from_local(history)
+    stock = SqliteRunStorage.from_local(history)
+    try:
+        ours, theirs = (s.get_runs(filters=dg.RunsFilter(run_ids=[run_id])) for s in (kept, stock))
+        assert [r.status for r in ours] == [dg.DagsterRunStatus.SUCCESS]
+        assert ours == theirs
+    finally:
+        kept.dispose()
+        stock.dispose()

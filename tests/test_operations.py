@@ -133,14 +133,20 @@ def _another_process_opens(path) -> bool:
 def test_a_run_keeps_one_connection_and_frees_the_file_when_it_ends(tmp_path):
     """In a run every step gets the same read-write connection (one open, one checkpoint);
     a step that fails gives it up, a step asking read-only gets its own, and once the run
-    is over another process opens the file (the UI, `liqmap query`, the next run)."""
+    is over another process opens the file (the UI, `liqmap query`, the next run). While the
+    run goes the heap imported before it is frozen (orchestration.heap), after it as before."""
+    import gc
+
     import dagster as dg
 
     path = tmp_path / "w.duckdb"
     seen: list[duckdb.DuckDBPyConnection] = []
+    frozen_before = gc.get_freeze_count()
+    frozen: list[int] = []
 
     @dg.asset
     def first(warehouse: WarehouseResource) -> None:
+        frozen.append(gc.get_freeze_count())
         with warehouse.connect() as conn:
             conn.execute("CREATE TABLE main.t AS SELECT 1 AS x")
             seen.append(conn)
@@ -165,3 +171,4 @@ def test_a_run_keeps_one_connection_and_frees_the_file_when_it_ends(tmp_path):
     assert result.success
     assert seen[0] is seen[1] and seen[2] is not seen[1]
     assert _another_process_opens(path)
+    assert frozen[0] > 1000 and gc.get_freeze_count() == frozen_before
