@@ -1,5 +1,5 @@
-"""What liqmap's Dagster storages (orchestration/event_log.py, orchestration/run_storage.py,
-orchestration/compute_logs.py) share: each one's folder defaults to where Dagster's own keeps
+"""What liqmap's Dagster storages (orchestration/event_log.py, orchestration/run_storage.py)
+share: each one's folder defaults to where Dagster's own keeps
 it, their kept connections commit without an fsync, and a storage's SQLite file is known set
 up by the alembic revision it records.
 
