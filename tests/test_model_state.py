@@ -33,6 +33,7 @@ from transforms.marts.registry import MARTS, Windowing
 from transforms.marts.state import MAX_DELTA_DAYS, Anchor, MarketInputs, state_rows
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
+from transforms.model.cohorts import ModelCarry
 from transforms.model.state import (
     CONTEXT,
     DELTA,
@@ -348,6 +349,11 @@ def test_a_state_stored_as_its_change_from_an_earlier_one_is_rebuilt_bit_for_bit
     kept = np.flatnonzero(np.unpackbits(change["keep"], count=moved.n_cohorts))
     moved.lp[kept[-1]] = np.nextafter(moved.lp[kept[-1]], np.inf)
     assert carry_delta(after.carries["base"], moved) is None
+    # a base with no cohorts (open interest not yet rising): the carry is stored whole
+    empty = {sc: ModelCarry.empty() for sc in SCENARIOS}
+    rows = after.rows(empty)
+    assert not any(rows[sc].get(DELTA) for sc in SCENARIOS)
+    assert {k: pack(v) for k, v in rows.items()} == whole
 
 
 def test_a_change_is_stored_only_from_a_recent_whole_state():
@@ -574,6 +580,7 @@ from transforms.marts import update as update_module
 from transforms.marts.parallel import run_jobs, workers_for
 from transforms.marts.update import prepare_marts, update_marts
 from transforms.model import ModelParams
+from transforms.model.cohorts import ModelCarry
 conn = duckdb.connect(sys.argv[1])
 params = ModelParams(lookback_days=7, bin_size=250.0, heatmap_bin_size=500.0)
 day = date.fromisoformat(sys.argv[2])

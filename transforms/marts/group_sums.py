@@ -7,7 +7,9 @@ a row in no group) and do the same floating-point operations in the same order a
 cython kernels: `group_sum` and `group_cumsum` are Kahan-compensated sums in row order that
 skip NaN (in a sum, a compensation that is not finite restarts at 0), `first` takes each
 group's first non-missing value. tests/test_venue_aggregate.py compares them with pandas
-on values where a plain sum differs.
+on values where a plain sum differs. Bit for bit holds while a group's partial sums stay
+finite: at float overflow (|sum| near 1.8e308, far beyond any notional) `group_sum` may give
+inf where pandas' kernel still gives a finite value.
 """
 
 from __future__ import annotations

@@ -313,8 +313,8 @@ def _load_day(
             if anchor is None:
                 return *fail, f"the {venue} {symbol} state for {day} lost its base: {why}"
             for scenario, fields in parts.items():
-                if got[scenario][4] is None:
-                    continue
+                if scenario == CONTEXT or (got[scenario][4] is None and not fields.get(DELTA)):
+                    continue  # a whole row (a change names its base in its bytes too)
                 if fields.pop(BASE_HASH, None) != anchor.hashes.get(scenario):
                     return *fail, f"the {venue} {symbol} state for {day} lost its base ({base_day})"
         try:

@@ -176,7 +176,7 @@ def _cohort_keys(carry: ModelCarry) -> np.ndarray | None:
 def _match(carry: ModelCarry, base: ModelCarry) -> tuple[np.ndarray, np.ndarray] | None:
     """(keep, kept_at): the base's cohorts found in `carry`, and where they stand there."""
     kc, kb = _cohort_keys(carry), _cohort_keys(base)
-    if kc is None or kb is None:
+    if kc is None or kb is None or len(kc) == 0 or len(kb) == 0:  # nothing to match
         return None
     pos = np.minimum(np.searchsorted(kb, kc), len(kb) - 1)
     kept_at = kb[pos] == kc
