@@ -239,6 +239,22 @@ def days(conn: duckdb.DuckDBPyConnection, symbol: str, venue: str = AGGREGATE_VE
     return [r["day"] for r in rows(conn, DAYS, symbol=symbol, venue=venue)]
 
 
+def _window(symbol: str, t_from: datetime, t_to: datetime, venue: str) -> dict[str, object]:
+    """The parameters of a range query over one market's [t_from, t_to)."""
+    return {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
+
+
+def _executed(
+    conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]
+) -> duckdb.DuckDBPyConnection | None:
+    """`sql` run with `params`, ready to fetch; None when the warehouse predates a mart it
+    reads (a site over an older warehouse draws without it)."""
+    try:
+        return conn.execute(sql, params)
+    except duckdb.CatalogException:
+        return None
+
+
 def hourly_closes(
     conn: duckdb.DuckDBPyConnection,
     symbol: str,
@@ -250,13 +266,10 @@ def hourly_closes(
 
     Empty when the warehouse predates `mart.price_hourly` (the site then draws daily closes).
     """
-    try:
-        res = conn.execute(
-            PRICE_HOURLY_RANGE,
-            {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to},
-        ).fetchnumpy()
-    except duckdb.CatalogException:
+    done = _executed(conn, PRICE_HOURLY_RANGE, _window(symbol, t_from, t_to, venue))
+    if done is None:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    res = done.fetchnumpy()
     return np.asarray(res["x"], dtype=np.int64), np.asarray(res["c"], dtype=np.float64)
 
 
@@ -278,11 +291,10 @@ def heat_extents(
 ) -> dict[str, Extent]:
     """Venue -> (rows, first and last time (epoch ms), lowest and highest price, narrowest
     and widest bin) of the symbol's `mart.liq_heatmap` rows in [t_from, t_to)."""
-    params = {"symbol": symbol, "t_from": t_from, "t_to": t_to}
-    try:
-        rows = conn.execute(HEATMAP_EXTENTS, params).fetchall()
-    except duckdb.CatalogException:
+    done = _executed(conn, HEATMAP_EXTENTS, {"symbol": symbol, "t_from": t_from, "t_to": t_to})
+    if done is None:
         return {}
+    rows = done.fetchall()
     # the times as epoch ms here: epoch_ms() of every row in SQL doubled the scan's cost
     return {v: (n, _ms(t0), _ms(t1), *rest) for v, n, t0, t1, *rest in rows}
 
@@ -413,12 +425,8 @@ class HeatCube:
         venue: str = AGGREGATE_VENUE,
     ) -> HeatCube | None:
         """The base/all hourly heatmap (None when there are no rows or no such mart)."""
-        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
-        try:
-            res = conn.execute(HEATMAP_RANGE, params).fetchnumpy()
-        except duckdb.CatalogException:
-            return None
-        return cls._of_rows(res, max_bins, HOUR_MS)
+        done = _executed(conn, HEATMAP_RANGE, _window(symbol, t_from, t_to, venue))
+        return None if done is None else cls._of_rows(done.fetchnumpy(), max_bins, HOUR_MS)
 
     @classmethod
     def load_views(
@@ -437,11 +445,11 @@ class HeatCube:
         in the same order. Views without rows are left out (all of them when the warehouse
         predates the layer mart)."""
         views = list(views)
-        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
-        try:
-            res = conn.execute(LAYER_HEATMAP_RANGE, {**params, "views": views}).fetchnumpy()
-        except duckdb.CatalogException:
+        params = {**_window(symbol, t_from, t_to, venue), "views": views}
+        done = _executed(conn, LAYER_HEATMAP_RANGE, params)
+        if done is None:
             return {}
+        res = done.fetchnumpy()
         place = res.pop("view")
         if np.ma.isMaskedArray(place) and np.ma.getmaskarray(place).any():
             keep = ~np.ma.getmaskarray(place)  # rows of other views (NULL places) left out
@@ -475,11 +483,11 @@ class HeatCube:
         (LAYER_HEATMAP_GRIDS): the same grid when every row of the view has one bin width
         (then it is the widths' median); else the view's cube is loaded as before."""
         views = list(views)
-        params = {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to}
-        try:
-            rows = conn.execute(LAYER_HEATMAP_GRIDS, {**params, "views": views}).fetchall()
-        except duckdb.CatalogException:
+        params = {**_window(symbol, t_from, t_to, venue), "views": views}
+        done = _executed(conn, LAYER_HEATMAP_GRIDS, params)
+        if done is None:
             return {}
+        rows = done.fetchall()
         out: dict[str, ViewGrid] = {}
         mixed = []  # views whose bins differ in width: their median needs the rows
         for i, t_min, t_max, p_min, p_max, w_min, w_max in sorted(rows):
@@ -597,13 +605,10 @@ def hourly_ohlc(
     venue: str = AGGREGATE_VENUE,
 ) -> dict[str, np.ndarray]:
     """Hourly OHLC (x = hour start, epoch ms) for candles; empty arrays without the mart."""
-    try:
-        res = conn.execute(
-            PRICE_HOURLY_OHLC_RANGE,
-            {"venue": venue, "symbol": symbol, "t_from": t_from, "t_to": t_to},
-        ).fetchnumpy()
-    except duckdb.CatalogException:
+    done = _executed(conn, PRICE_HOURLY_OHLC_RANGE, _window(symbol, t_from, t_to, venue))
+    if done is None:
         return {k: np.empty(0) for k in ("x", "o", "h", "l", "c")}
+    res = done.fetchnumpy()
     return {k: np.asarray(res[k], dtype=np.int64 if k == "x" else np.float64) for k in res}
 
 
