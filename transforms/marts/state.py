@@ -258,20 +258,36 @@ def _wanted(venue: str, hashes: Mapping[str, str]) -> dict[str, str]:
     return {**hashes, CONTEXT: hashes["base"]}
 
 
+def _checked_parts(
+    got: Mapping[str, _Row],
+    symbol: str,
+    venue: str,
+    day: date,
+    hashes: Mapping[str, str],
+    whole: bool,
+) -> tuple[dict[str, dict], str]:
+    """Every row a market's state at `day` has (`got`: its stored rows) unpacked and checked
+    (`_checked`), or ({}, why not); `whole`: a row stored as a change is refused (a base)."""
+    parts = {}
+    for scenario, phash in _wanted(venue, hashes).items():
+        if scenario not in got:
+            return {}, f"no {venue} {symbol} state for {scenario} at the end of {day}"
+        if whole and got[scenario][4] is not None:
+            return {}, f"the {venue} {symbol} state for {day} is not whole"
+        parts[scenario], why = _checked(venue, symbol, day, scenario, phash, got[scenario])
+        if why:
+            return {}, why
+    return parts, ""
+
+
 def _load_base(
     got: Mapping[str, _Row], symbol: str, venue: str, day: date, hashes: Mapping[str, str]
 ) -> tuple[Anchor | None, str]:
     """The whole state of `venue` stored at `day` (`got`: its rows; the base of a change),
     or (None, why not)."""
-    parts = {}
-    for scenario, phash in _wanted(venue, hashes).items():
-        if scenario not in got:
-            return None, f"no {venue} {symbol} state for {scenario} at the end of {day}"
-        if got[scenario][4] is not None:
-            return None, f"the {venue} {symbol} state for {day} is not whole"
-        parts[scenario], why = _checked(venue, symbol, day, scenario, phash, got[scenario])
-        if why:
-            return None, why
+    parts, why = _checked_parts(got, symbol, venue, day, hashes, whole=True)
+    if why:
+        return None, why
     try:
         carries = MarketState.from_rows(parts).carries
     except (ValueError, KeyError, TypeError) as exc:
@@ -293,15 +309,10 @@ def _load_day(
     fail: tuple[dict, dict, dict] = ({}, {}, {})
     for venue in markets:
         got = found.get((venue, day), {})
-        parts = {}
-        for scenario, phash in _wanted(venue, hashes).items():
-            if scenario not in got:
-                return *fail, f"no {venue} {symbol} state for {scenario} at the end of {day}"
-            parts[scenario], why = _checked(venue, symbol, day, scenario, phash, got[scenario])
-            if why:
-                return *fail, why
-            if scenario == CONTEXT:
-                recorded[venue] = MarketInputs.from_json(got[scenario][1])
+        parts, why = _checked_parts(got, symbol, venue, day, hashes, whole=False)
+        if why:
+            return *fail, why
+        recorded[venue] = MarketInputs.from_json(got[CONTEXT][1])
         bases = {got[sc][4] for sc in parts if sc != CONTEXT} - {None}
         anchor = None
         if len(bases) > 1:
