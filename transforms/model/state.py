@@ -42,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,7 @@ from transforms.model.moves import ZigzagCarry, moves
 from transforms.model.params import ModelParams
 from transforms.model.scenarios import scenario_params
 
+BASE_SCENARIO = "base"  # the scenario whose row holds the arrays the others share
 CONTEXT = "context"  # the row name of a market's day-level running quantities
 SAME_AS = "same_as"  # a scenario row's field stored in another scenario's row (rows())
 DELTA = "delta"  # a scalar field of a scenario row stored as its change from a base carry
@@ -96,10 +97,13 @@ class MarketState:
         `carry_delta` can say it (`from_rows` needs the same bases). The scenarios share most
         per-cohort arrays (the same cohorts open and die in each; only the sizes and the
         closing differ): an array bit for bit equal to the first scenario's is stored there
-        only, the others name it (`{"same_as": scenario}`, resolved by `from_rows`)."""
+        only, the others name it (`{"same_as": scenario}`, resolved by `from_rows`). The
+        scenarios are taken in one order whatever order the carries were made or loaded in
+        (`_canonical`), so the same state always gives the same bytes."""
         out = {}
         first: tuple[ModelCarry, ModelCarry, Any] | None = None  # a match to reuse
-        for sc, c in self.carries.items():
+        for sc in _canonical(self.carries):
+            c = self.carries[sc]
             base = (bases or {}).get(sc)
             delta = None
             if base is not None:
@@ -294,6 +298,13 @@ def _resolve(rows: Mapping[str, Mapping[str, Any]], scenario: str) -> dict[str, 
             v = got.copy()
         out[key] = v
     return out
+
+
+def _canonical(scenarios: Iterable[str]) -> list[str]:
+    """The order a state's scenarios are stored in: the base scenario first (the one the
+    others' shared arrays name), the rest by name. A state loaded from rows fetched in any
+    order, or advanced over a differently ordered scenario list, packs to the same bytes."""
+    return sorted(scenarios, key=lambda sc: (sc != BASE_SCENARIO, sc))
 
 
 @dataclass
