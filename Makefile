@@ -37,8 +37,8 @@ status: $(BIN)/.base
 	@$(BIN)/liqmap status
 
 # The tests' temporary folders (tmp_path) in memory where the system has a writable tmpfs
-# with room for a run (about 0.7 GB; pytest keeps the last three; a container's default
-# 64 MB /dev/shm is not used): every DuckDB checkpoint and Dagster SQLite commit there is an
+# with 4 GB free (a passing test's folder is removed when it ends, a failed one's kept;
+# a container's default 64 MB /dev/shm is not used): every DuckDB checkpoint and Dagster SQLite commit there is an
 # fsync, milliseconds each on a disk, longer when other work uses it (docs/testing.md).
 # `make test TEST_TMP=` keeps pytest's default, the system's temporary folder.
 TEST_TMP ?= $(shell test -d /dev/shm -a -w /dev/shm && \

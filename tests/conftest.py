@@ -160,8 +160,9 @@ class _BrowserGroup:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import browser, timing
+    from tests import browser, compact_asserts, timing
 
+    config.pluginmanager.register(compact_asserts.CompactAsserts(), compact_asserts.PLUGIN)
     config.pluginmanager.register(_BrowserGroup(), "liqmap-browser-group")
     config.pluginmanager.register(browser.SharedBrowser(), browser.PLUGIN)
     timing.register(config)  # LIQMAP_TEST_TIMES=1: per-test wall and CPU (tests/timing.py)
