@@ -195,6 +195,60 @@ def test_exports_are_one_file_per_month_rewritten_when_their_days_change(warehou
     assert [r[0] for r in got.fetchall()] == [D1, D2, D3]
 
 
+HEAT_ROWS = (
+    "INSERT INTO mart.liq_heatmap (symbol, day, ts, price_low, price_high, long_notional, "
+    "short_notional, params_hash, venue) SELECT 'BTCUSDT', $day, $day + to_seconds(i % 86400), "
+    "i, i + 1, i * 0.5, random(), 'h', 'binance' FROM range($n) r(i)"
+)
+
+
+def test_exports_are_written_one_thread_each_largest_first(warehouse, tmp_path, monkeypatch):
+    """Each export file is written by one DuckDB thread (a file's row groups then do not
+    depend on how threads raced: the same rows give the same bytes), the largest files
+    first; the connection's own thread count is put back after."""
+    from transforms.publish import snapshot
+
+    _, conn = warehouse
+    # a month of several Parquet row groups (DuckDB's are 122,880 rows) in a mart that comes
+    # after the heat map in the registry, and two smaller months of the heat map
+    conn.execute(LIQ_MAP_ROW, {"day": D1, "n": 300_000})
+    conn.execute(HEAT_ROWS, {"day": date(2025, 10, 31), "n": 20_000})
+    conn.execute(HEAT_ROWS, {"day": D1, "n": 5_000})
+    (threads_before,) = conn.execute("SELECT current_setting('threads')").fetchone()
+    written: list[tuple[str, int]] = []
+    write = snapshot._export_file
+
+    def recorded(c, table, path):
+        with c.cursor() as own:  # the writers run at once: each asks on its own cursor
+            (threads,) = own.execute("SELECT current_setting('threads')").fetchone()
+        written.append((f"{path.parent.name}/{path.name}", threads))
+        return write(c, table, path)
+
+    monkeypatch.setattr(snapshot, "_export_file", recorded)
+    first = _publish(conn, tmp_path / "a")
+    assert {threads for _, threads in written} == {1}
+    names = [name for name, _ in written]
+    # the two largest go first (begun at once by the two writers: in either order)
+    assert set(names[:2]) == {"liq_map/2025-11.parquet", "liq_heatmap/2025-10.parquet"}
+    assert sorted(first.exported) == sorted(names)  # every file written once, recorded
+    assert conn.execute("SELECT current_setting('threads')").fetchone() == (threads_before,)
+    # the month's rows in the warehouse's order, and the same bytes from a second publication
+    rows = duckdb.connect()
+    try:
+        got = rows.execute(
+            "SELECT count(*), count(DISTINCT price_low) FROM read_parquet(?)",
+            [str(tmp_path / "a" / "parquet" / "liq_map" / "2025-11.parquet")],
+        ).fetchone()
+        assert got == (300_000, 300_000)
+    finally:
+        rows.close()
+    monkeypatch.setattr(snapshot, "_export_file", write)
+    _publish(conn, tmp_path / "b")
+    a, b = _export_bytes(tmp_path / "a" / "parquet"), _export_bytes(tmp_path / "b" / "parquet")
+    assert a.keys() == b.keys()
+    assert [k for k in a if a[k] != b[k]] == []
+
+
 def test_withheld_days_leave_and_return(warehouse, tmp_path):
     path, conn = warehouse
     snap = tmp_path / "snap" / "warehouse.duckdb"

@@ -21,10 +21,11 @@ its mart's fingerprint changed, two files at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -55,6 +56,13 @@ SNAPSHOT_CATALOG = "liqmap_snapshot"
 MANIFEST_VERSION = 1
 #: Parquet exports written at once (threads, each with its own cursor)
 EXPORT_WORKERS = 2
+#: DuckDB threads while the exports are written: one per file, so a file's row groups do not
+#: depend on how DuckDB's threads raced (two publications of the same rows give the same bytes;
+#: with two threads each a month file came out in other bytes about one run in four) and the
+#: EXPORT_WORKERS files in flight take one core each instead of contending for both
+EXPORT_THREADS = 1
+_THREADS_SQL = "SELECT current_setting('threads')"
+_SET_THREADS_SQL = "SET threads = {n}"  # an int, never input
 
 
 @dataclass
@@ -486,17 +494,35 @@ def _export(
             entry = recorded.get(key)
             if not (entry and entry.get("tables") == fp and entry.get("stat") == _stat(path)):
                 jobs.append((mart.table, path, key, fp))
-    # DuckDB writes one Parquet file on about one core: two files at a time use both (the
-    # first publication writes every month of every mart)
+    # one file per DuckDB thread (EXPORT_THREADS), EXPORT_WORKERS files at a time (the first
+    # publication writes every month of every mart), the largest first: the last files to
+    # finish are small ones, not a month of the heat map with the other core idle
+    order = sorted(range(len(jobs)), key=lambda i: -sum(n for n, _ in jobs[i][3].values()))
     workers = min(EXPORT_WORKERS, len(jobs))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            done = list(pool.map(lambda job: _export_file(conn, *job[:2]), jobs))
-    else:
-        done = [_export_file(conn, table, path) for table, path, _, _ in jobs]
+    with _threads(conn, EXPORT_THREADS if jobs else None):
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                stats = list(pool.map(lambda i: _export_file(conn, *jobs[i][:2]), order))
+        else:
+            stats = [_export_file(conn, *jobs[i][:2]) for i in order]
+    done = [stat for _, stat in sorted(zip(order, stats, strict=True))]
     for (_, _, key, fp), stat in zip(jobs, done, strict=True):
         recorded[key] = {"tables": fp, "stat": stat}
         publication.exported.append(key)
+
+
+@contextlib.contextmanager
+def _threads(conn: duckdb.DuckDBPyConnection, n: int | None) -> Iterator[None]:
+    """DuckDB's `threads` set to `n` meanwhile (None: left as it is), then put back."""
+    if n is None:
+        yield
+        return
+    ((before,),) = conn.execute(_THREADS_SQL).fetchall()
+    conn.execute(_SET_THREADS_SQL.format(n=int(n)))
+    try:
+        yield
+    finally:
+        conn.execute(_SET_THREADS_SQL.format(n=int(before)))
 
 
 def _export_file(conn: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[int] | None:
