@@ -340,7 +340,7 @@ def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path, monkeypatch
             conn.execute(
                 "SELECT y.sum_open_interest / b.sum_open_interest FROM raw.metrics_5m y "
                 "JOIN raw.metrics_5m b USING (symbol, create_time) "
-                "WHERE y.venue = 'bybit' AND b.venue = 'binance'"
+                "WHERE y.venue = 'bybit' AND b.venue = 'binance' ORDER BY create_time"
             ).fetchall()
         ).ravel()
         basis = conn.execute(
