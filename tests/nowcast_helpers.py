@@ -44,12 +44,18 @@ def fake_binance(
     return FakeBinanceRest(simulated_markets(symbols, start, today, seed), now=clock).start()
 
 
+#: the sockets holding dead_url's ports, kept bound (never listening) while the worker lives
+_DEAD_PORTS: list[socket.socket] = []
+
+
 def dead_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    """A URL on 127.0.0.1 where nothing listens: its port stays bound without listening, so a
+    connection is refused (a port closed again could be taken meanwhile by another test's
+    server on the other xdist worker, which would then answer)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _DEAD_PORTS.append(s)
+    return f"http://127.0.0.1:{s.getsockname()[1]}/"
 
 
 def connector(path: Path):

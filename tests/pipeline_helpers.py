@@ -127,15 +127,24 @@ def fingerprints(path: Path, tables: Sequence[str] = TABLES) -> dict[str, tuple[
         conn.close()
 
 
+def canonical_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame`'s rows in an order of their values alone, for tolerant comparisons of two
+    warehouses' rows: by every column but the floats, then by the floats. The first alone
+    leave ties (the price bins of one hour or day), whose order would be the order the rows
+    were stored in, which two build paths need not share."""
+    keys = [c for c in frame.columns if frame[c].dtype.kind != "f"]
+    floats = [c for c in frame.columns if frame[c].dtype.kind == "f"]
+    return frame.sort_values([*keys, *floats], kind="stable").reset_index(drop=True)
+
+
 def table_frame(path: Path, table: str) -> pd.DataFrame:
-    """All rows of `table`, in a canonical order, for tolerant comparisons."""
+    """All rows of `table`, in a canonical order (canonical_order)."""
     conn = duckdb.connect(str(path), read_only=True)
     try:
         frame = conn.execute(f"SELECT * FROM {table}").df()
     finally:
         conn.close()
-    keys = [c for c in frame.columns if frame[c].dtype.kind not in "f"]
-    return frame.sort_values(keys).reset_index(drop=True)
+    return canonical_order(frame)
 
 
 def assert_same_warehouse(path: Path, reference: Path) -> None:

@@ -172,6 +172,17 @@ def test_server_down_is_one_line_within_the_deadline(clock):
     assert "premiumIndex" in str(exc.value) and "\n" not in str(exc.value)
 
 
+def test_a_dead_url_stays_dead_while_the_worker_lives():
+    """dead_url's port cannot be taken by another server (a port closed again could be, by a
+    test on the other xdist worker, which would then answer the 'dead' URL)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(dead_url()).port
+    with socket.socket() as other, pytest.raises(OSError):
+        other.bind(("127.0.0.1", port))
+
+
 def test_a_hanging_server_ends_at_the_request_deadline(server, clock):
     server.add_fault(Fault("delay", "/fapi/v1/premiumIndex", times=3, delay_s=3.0))
     with (

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from ingest_helpers import SEED, SYMBOL, make_settings
 
+from tests.wall_clock import clear_of_midnight
 from transforms.db import warehouse
 from transforms.raw import fetch_ahead
 from transforms.raw.ingest import VenuesFailed, ingest_window
@@ -295,6 +296,9 @@ def test_metrics_without_bybit_klines_are_refused(mirror_settings, bybit):
 
 
 def test_day_in_progress_loads_but_is_not_recorded_verified(tmp_path, monkeypatch):
+    # the source decides "in progress" on the system clock: a midnight mid-test would make
+    # `today` a final day, cached and recorded
+    clear_of_midnight()
     today = datetime.now(UTC).date()
     settings = make_settings(
         tmp_path,
@@ -336,7 +340,7 @@ def test_synthetic_demo_builds_both_venues_from_one_market(tmp_path, monkeypatch
             conn.execute(
                 "SELECT y.sum_open_interest / b.sum_open_interest FROM raw.metrics_5m y "
                 "JOIN raw.metrics_5m b USING (symbol, create_time) "
-                "WHERE y.venue = 'bybit' AND b.venue = 'binance'"
+                "WHERE y.venue = 'bybit' AND b.venue = 'binance' ORDER BY create_time"
             ).fetchall()
         ).ravel()
         basis = conn.execute(

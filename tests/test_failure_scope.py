@@ -337,7 +337,7 @@ def _assert_same_marts(path: Path, clean: Path, venue: str, days: list[date]) ->
     """Every mart of `path` has the rows of `clean` for `venue` on `days` (floats within
     1e-9: a model continued from a stored state equals a range run to rounding)."""
     import pandas as pd
-    from pipeline_helpers import TABLES
+    from pipeline_helpers import TABLES, canonical_order
 
     for table in (t for t in TABLES if t.startswith("mart.")):
         frames = []
@@ -347,8 +347,7 @@ def _assert_same_marts(path: Path, clean: Path, venue: str, days: list[date]) ->
                     f"SELECT * FROM {table} WHERE venue = ? AND list_contains(?, day)",
                     [venue, days],
                 ).df()
-            keys = [c for c in frame.columns if frame[c].dtype.kind != "f"]
-            frames.append(frame.sort_values(keys).reset_index(drop=True))
+            frames.append(canonical_order(frame))
         got, want = frames
         assert len(want) or table == "mart.moves", (table, venue, days)
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, obj=table)

@@ -216,12 +216,13 @@ def test_other_4xx_is_not_retried_and_keeps_status_and_body(serve) -> None:
 def test_connection_refused_fails_within_budget_naming_url() -> None:
     import socket
 
-    with socket.socket() as s:  # a port nobody listens on
+    # a port bound but not listening while the test runs: refused, and no other test's server
+    # can take it meanwhile (as it could a port closed again)
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/x"
-    with make_client() as client, pytest.raises(DeadlineExceeded) as info:
-        fetch_bytes(client, url, deadline_s=0.5, backoff_initial_s=0.05)
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/x"
+        with make_client() as client, pytest.raises(DeadlineExceeded) as info:
+            fetch_bytes(client, url, deadline_s=0.5, backoff_initial_s=0.05)
     assert url in str(info.value)
 
 

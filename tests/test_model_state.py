@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from tests.model_helpers import flat_brackets, random_bars
+from tests.pipeline_helpers import canonical_order
 from tests.venue_helpers import synthetic_warehouse
 from transforms.db import SCHEMA_MARK_TABLE, apply_schema
 from transforms.marts import build as build_module
@@ -69,10 +70,7 @@ def _chain(conn, first: int, last: int, **kw) -> list:
 
 
 def _frame(conn, table: str) -> pd.DataFrame:
-    df = conn.execute(f"SELECT * FROM {table}").df()
-    keys = [c for c in df.columns if df[c].dtype.kind != "f"]
-    floats = [c for c in df.columns if df[c].dtype.kind == "f"]
-    return df.sort_values([*keys, *floats], kind="stable").reset_index(drop=True)
+    return canonical_order(conn.execute(f"SELECT * FROM {table}").df())
 
 
 def assert_same_rows(
@@ -419,9 +417,9 @@ def short_chain(short_chain_file, tmp_path):
 def _day_rows(conn, day: date) -> dict[str, pd.DataFrame]:
     out = {}
     for table in TABLES:
-        df = conn.execute(f"SELECT * FROM {table} WHERE day = $d", {"d": day}).df()
-        keys = [c for c in df.columns if df[c].dtype.kind != "f"]
-        out[table] = df.sort_values(keys, kind="stable").reset_index(drop=True)
+        out[table] = canonical_order(
+            conn.execute(f"SELECT * FROM {table} WHERE day = $d", {"d": day}).df()
+        )
     return out
 
 

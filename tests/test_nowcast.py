@@ -20,6 +20,7 @@ from tests.builds import BINANCE_DAYS
 from tests.nowcast_helpers import LOG, Clock, connector, dead_url, fake_binance
 from tests.pipeline_helpers import (
     assert_same_warehouse,
+    canonical_order,
     fingerprints,
     run_day,
     run_range,
@@ -175,9 +176,7 @@ def _mart_frames(conn: duckdb.DuckDBPyConnection, day_sql: str) -> dict[str, pd.
     """Every model mart's rows whose day matches `day_sql`, in a canonical order."""
     out = {}
     for table in MODEL_TABLES:
-        frame = conn.execute(f"SELECT * FROM {table} WHERE {day_sql}").df()
-        keys = [c for c in frame.columns if frame[c].dtype.kind != "f"]
-        out[table] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        out[table] = canonical_order(conn.execute(f"SELECT * FROM {table} WHERE {day_sql}").df())
     return out
 
 

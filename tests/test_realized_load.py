@@ -177,9 +177,13 @@ def test_collector_output_loads_end_to_end(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from tests.realized_helpers import FakeVenue, Script, wait_until
+    from tests.wall_clock import clear_of_midnight
     from transforms.raw.realized.collector import collect
     from transforms.raw.realized.settings import CollectorConfig
 
+    # the collector's coverage is on the system clock: a midnight between the events' time
+    # and the connection would leave `today` without coverage
+    clear_of_midnight()
     now = int(datetime.now(UTC).timestamp() * 1000)
     items = [
         {

@@ -243,8 +243,8 @@ def _warehouse(tmp_path, bybit_days: int = DAYS) -> duckdb.DuckDBPyConnection:
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    df = conn.execute(f"SELECT * FROM {table}").df()
-    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
+    df = conn.execute(f"SELECT * FROM {table}").df()  # by venue too: see mart_rows
+    return df.sort_values(["venue", *df.columns[:6]], kind="stable").reset_index(drop=True)
 
 
 TABLES = ("mart.liq_map", "mart.daily_metrics", "mart.liq_heatmap", "mart.price_hourly")

@@ -45,9 +45,11 @@ def pin_clock(monkeypatch: pytest.MonkeyPatch, now: datetime = PINNED_NOW) -> No
 
 
 def mart_rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """A mart's rows (but the parameter hash) in a canonical order."""
+    """A mart's rows (but the parameter hash) in a canonical order: by venue too (the first
+    six columns leave it out, and a venue's row can equal another's in all six: the
+    aggregate's hourly prices are the reference venue's, empty map bins are alike)."""
     df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
-    return df.sort_values(list(df.columns[:6])).reset_index(drop=True)
+    return df.sort_values(["venue", *df.columns[:6]], kind="stable").reset_index(drop=True)
 
 
 def assert_range_update_equals_daily(
