@@ -53,7 +53,7 @@ TEST_WORKERS ?= 2
 test: $(BIN)/.dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/pytest -q -ra -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/pytest -q -ra -n $(TEST_WORKERS) --dist loadgroup --max-worker-restart=0 --durations=15
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -217,11 +218,16 @@ def test_exports_are_written_one_thread_each_largest_first(warehouse, tmp_path, 
     (threads_before,) = conn.execute("SELECT current_setting('threads')").fetchone()
     written: list[tuple[str, int]] = []
     write = snapshot._export_file
+    # the two writers' first files are both recorded before either is written, however the
+    # threads are scheduled (a loaded machine could otherwise finish one before the other began)
+    both_begun = threading.Barrier(snapshot.EXPORT_WORKERS, timeout=120)
 
     def recorded(c, table, path):
         with c.cursor() as own:  # the writers run at once: each asks on its own cursor
             (threads,) = own.execute("SELECT current_setting('threads')").fetchone()
         written.append((f"{path.parent.name}/{path.name}", threads))
+        if len(written) <= snapshot.EXPORT_WORKERS:
+            both_begun.wait()
         return write(c, table, path)
 
     monkeypatch.setattr(snapshot, "_export_file", recorded)
