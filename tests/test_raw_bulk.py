@@ -575,7 +575,8 @@ def test_insert_rows_is_executemany_in_one_statement(tmp_path: Path) -> None:
 def test_a_short_window_runs_on_one_thread_and_gives_the_connection_back_as_it_was() -> None:
     from contextlib import contextmanager
 
-    from transforms.raw.ingest import THREADS_SQL, _one_thread
+    from transforms.db import THREADS_SQL
+    from transforms.raw.ingest import _one_thread
 
     conn = duckdb.connect(config={"threads": "2"})
 

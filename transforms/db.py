@@ -11,7 +11,7 @@ import ctypes
 import ctypes.util
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
@@ -31,6 +31,9 @@ DEFAULT_CONFIG = {"threads": "2", "memory_limit": "256MB"}
 #: OS what its allocator kept of the memory its queries freed (see `release_memory`)
 _LOCKED_SQL = "SELECT current_setting('lock_configuration')"
 _SET_LIMIT_SQL = "SET memory_limit = '{limit}'"
+#: a connection's thread count, and the statement setting it (to an int, never to input)
+THREADS_SQL = "SELECT current_setting('threads')"
+_SET_THREADS_SQL = "SET threads = {n:d}"
 
 
 def schema_sql() -> str:
@@ -117,6 +120,22 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         raise
     failpoint("commit")
     conn.execute("COMMIT")
+
+
+@contextmanager
+def threads(conn: duckdb.DuckDBPyConnection, n: int) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`conn` running `n` DuckDB threads meanwhile, its own count put back after (when the
+    process's other workers already have the other core, or a file's bytes must not depend
+    on how threads raced)."""
+    ((before,),) = conn.execute(THREADS_SQL).fetchall()
+    conn.execute(_SET_THREADS_SQL.format(n=int(n)))
+    try:
+        yield conn
+    finally:
+        # (a connection a failure left unusable is closed by its owner: its error, not this
+        # one, is the one to see)
+        with suppress(duckdb.Error):
+            conn.execute(_SET_THREADS_SQL.format(n=int(before)))
 
 
 def _libc_malloc_trim() -> Callable[[int], int] | None:

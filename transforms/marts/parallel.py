@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection, wait
 import duckdb
 import pyarrow as pa
 
-from transforms.db import release_memory
+from transforms.db import release_memory, threads
 from transforms.failpoints import failpoint
 from transforms.marts import update as marts_update
 from transforms.marts.store import _rows, to_arrow
@@ -49,8 +49,6 @@ from transforms.marts.update import (
 ARROW_MARTS = ("liq_heatmap", "liq_map", "liq_layer_map", "liq_layer_heatmap")
 #: where workers leave their tables for the writer (RAM-backed; else the temp folder)
 SPILL_DIR = "/dev/shm"
-THREADS_SQL = "SELECT current_setting('threads')"
-SET_THREADS_SQL = "SET threads = {n:d}"
 #: the pipe buffer a worker sends through (Linux's default pipe-max-size)
 PIPE_BYTES = 1 << 20
 #: worker processes modelling at once (the machine's two cores: workers plus this writer)
@@ -201,45 +199,43 @@ def run_jobs(
     spill = SPILL_DIR if os.path.isdir(SPILL_DIR) else None
     folder = tempfile.mkdtemp(prefix="liqmap-marts-", dir=spill)
     active: dict[Connection, tuple[MartsJob, multiprocessing.process.BaseProcess]] = {}
-    ((threads,),) = conn.execute(THREADS_SQL).fetchall()
-    conn.execute(SET_THREADS_SQL.format(n=1))  # the workers have the other core
-    try:
-        while more or active:
-            while more and len(active) < workers:
-                writes.commit()  # preparing the next job may write (a split window)
-                job = next(queue, None)
-                if job is None:
-                    more = False
-                    break
-                done.append(job)
-                reader, writer = ctx.Pipe(duplex=False)
-                _widen(writer)
-                proc = ctx.Process(target=_work, args=(job, writer, folder), daemon=True)
-                proc.start()
-                writer.close()
-                active[reader] = (job, proc)
-            for reader in wait(list(active)) if active else ():
-                job, proc = active[reader]
-                try:
-                    kind, payload = reader.recv()
-                except EOFError:
-                    kind, payload = "error", f"worker exited with code {proc.exitcode}"
-                if kind == "batch":
-                    writes.write(job, _load(payload))
-                    del payload
-                    continue
-                del active[reader]
-                reader.close()
+    with threads(conn, 1):  # the workers have the other core
+        try:
+            while more or active:
+                while more and len(active) < workers:
+                    writes.commit()  # preparing the next job may write (a split window)
+                    job = next(queue, None)
+                    if job is None:
+                        more = False
+                        break
+                    done.append(job)
+                    reader, writer = ctx.Pipe(duplex=False)
+                    _widen(writer)
+                    proc = ctx.Process(target=_work, args=(job, writer, folder), daemon=True)
+                    proc.start()
+                    writer.close()
+                    active[reader] = (job, proc)
+                for reader in wait(list(active)) if active else ():
+                    job, proc = active[reader]
+                    try:
+                        kind, payload = reader.recv()
+                    except EOFError:
+                        kind, payload = "error", f"worker exited with code {proc.exitcode}"
+                    if kind == "batch":
+                        writes.write(job, _load(payload))
+                        del payload
+                        continue
+                    del active[reader]
+                    reader.close()
+                    proc.join()
+                    if kind == "error":
+                        raise WorkerFailed(f"model {job.plan.symbol}: {payload}")
+                    job.update.worker_rss_mb = float(payload)
+        finally:
+            for reader, (_, proc) in active.items():
+                proc.kill()
                 proc.join()
-                if kind == "error":
-                    raise WorkerFailed(f"model {job.plan.symbol}: {payload}")
-                job.update.worker_rss_mb = float(payload)
-    finally:
-        for reader, (_, proc) in active.items():
-            proc.kill()
-            proc.join()
-            reader.close()
-        shutil.rmtree(folder, ignore_errors=True)
-        writes.close()
-        conn.execute(SET_THREADS_SQL.format(n=int(threads)))
+                reader.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            writes.close()
     return [job.update for job in done]

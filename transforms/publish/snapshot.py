@@ -25,7 +25,7 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,6 +35,7 @@ import duckdb
 
 from transforms.atomic import FILE_MODE, TMP_SUFFIX, atomic_target, atomic_write_text
 from transforms.changes import LOGGED_TABLES, log_position, noted_since
+from transforms.db import threads
 from transforms.failpoints import failpoint
 from transforms.marts.registry import MARTS
 from transforms.publish.fingerprint import (
@@ -61,8 +62,6 @@ EXPORT_WORKERS = 2
 #: with two threads each a month file came out in other bytes about one run in four) and the
 #: EXPORT_WORKERS files in flight take one core each instead of contending for both
 EXPORT_THREADS = 1
-_THREADS_SQL = "SELECT current_setting('threads')"
-_SET_THREADS_SQL = "SET threads = {n}"  # an int, never input
 
 
 @dataclass
@@ -499,7 +498,7 @@ def _export(
     # finish are small ones, not a month of the heat map with the other core idle
     order = sorted(range(len(jobs)), key=lambda i: -sum(n for n, _ in jobs[i][3].values()))
     workers = min(EXPORT_WORKERS, len(jobs))
-    with _threads(conn, EXPORT_THREADS if jobs else None):
+    with threads(conn, EXPORT_THREADS) if jobs else contextlib.nullcontext():
         if workers > 1:
             with ThreadPoolExecutor(workers) as pool:
                 stats = list(pool.map(lambda i: _export_file(conn, *jobs[i][:2]), order))
@@ -509,20 +508,6 @@ def _export(
     for (_, _, key, fp), stat in zip(jobs, done, strict=True):
         recorded[key] = {"tables": fp, "stat": stat}
         publication.exported.append(key)
-
-
-@contextlib.contextmanager
-def _threads(conn: duckdb.DuckDBPyConnection, n: int | None) -> Iterator[None]:
-    """DuckDB's `threads` set to `n` meanwhile (None: left as it is), then put back."""
-    if n is None:
-        yield
-        return
-    ((before,),) = conn.execute(_THREADS_SQL).fetchall()
-    conn.execute(_SET_THREADS_SQL.format(n=int(n)))
-    try:
-        yield
-    finally:
-        conn.execute(_SET_THREADS_SQL.format(n=int(before)))
 
 
 def _export_file(conn: duckdb.DuckDBPyConnection, table: str, path: Path) -> list[int] | None:

@@ -17,13 +17,13 @@ No Dagster here: the asset calls `ingest_window` and reports the result.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import date
 
 import duckdb
 
 from transforms.config import Settings
-from transforms.db import HeldConnection
+from transforms.db import HeldConnection, threads
 from transforms.raw import fetch_ahead
 from transforms.raw.errors import SourceError, VenuesFailed, WaitingForArchive
 from transforms.raw.packages import venue_package
@@ -36,8 +36,6 @@ __all__ = ["IngestResult", "VenueResult", "VenuesFailed", "WaitingForArchive", "
 #: (a few thousand rows), and scheduling a second thread cost more than it shared: ~10 % of
 #: a daily raw stage's CPU, more of its wall time on a busy machine (issue 19)
 ONE_THREAD_DAYS = 7
-THREADS_SQL = "SELECT current_setting('threads')"
-SET_THREADS_SQL = "SET threads = {n:d}"
 
 
 def _one_thread(connect: Connect) -> Connect:
@@ -45,16 +43,8 @@ def _one_thread(connect: Connect) -> Connect:
 
     @contextmanager
     def opened() -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect() as conn:
-            ((threads,),) = conn.execute(THREADS_SQL).fetchall()
-            conn.execute(SET_THREADS_SQL.format(n=1))
-            try:
-                yield conn
-            finally:
-                # (a connection a failure left unusable is closed by its owner: its error,
-                # not this one, is the one to see)
-                with suppress(duckdb.Error):
-                    conn.execute(SET_THREADS_SQL.format(n=int(threads)))
+        with connect() as conn, threads(conn, 1):
+            yield conn
 
     return opened
 
