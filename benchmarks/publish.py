@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -32,17 +31,13 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.pipeline import CpuSampler, _settings  # noqa: E402 (sets the window's env)
+from benchmarks.site import children_cpu  # noqa: E402
 from orchestration.definitions import ALL_ASSETS  # noqa: E402
 from orchestration.home import instance_settings  # noqa: E402
 from orchestration.resources import resources_from_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("report_site", "warehouse_snapshot")
-
-
-def _children_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
 
 
 def _first_materialization(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
@@ -86,7 +81,7 @@ def main() -> int:
         print(f"{symbols}, {first} to {last}; load average {os.getloadavg()[0]:.2f}")
         with dg.instance_for_test(overrides=instance_settings()) as instance:
             profiler = cProfile.Profile() if args.profile else None
-            t, cpu, kids = time.perf_counter(), time.process_time(), _children_cpu()
+            t, cpu, kids = time.perf_counter(), time.process_time(), children_cpu()
             with CpuSampler() as sampler:
                 if profiler:
                     profiler.enable()
@@ -101,7 +96,7 @@ def main() -> int:
                 if profiler:
                     profiler.disable()
             wall = time.perf_counter() - t
-            cpu, kids = time.process_time() - cpu, _children_cpu() - kids
+            cpu, kids = time.process_time() - cpu, children_cpu() - kids
             if profiler:
                 profiler.dump_stats(str(args.profile))
             print(f"run success: {result.success}")
