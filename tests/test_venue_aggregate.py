@@ -21,7 +21,7 @@ import pandas.testing as pdt
 import pytest
 
 from tests.model_helpers import flat_brackets
-from tests.venue_helpers import synthetic_warehouse, venue_bars
+from tests.venue_helpers import in_venue_order, synthetic_warehouse, venue_bars
 from transforms.marts import group_sums
 from transforms.marts.aggregate import ADDITIVE_COLUMNS, aggregate_markets
 from transforms.marts.build import build_market
@@ -243,8 +243,7 @@ def _warehouse(tmp_path, bybit_days: int = DAYS) -> duckdb.DuckDBPyConnection:
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    df = conn.execute(f"SELECT * FROM {table}").df()  # by venue too: see mart_rows
-    return df.sort_values(["venue", *df.columns[:6]], kind="stable").reset_index(drop=True)
+    return in_venue_order(conn.execute(f"SELECT * FROM {table}").df())
 
 
 TABLES = ("mart.liq_map", "mart.daily_metrics", "mart.liq_heatmap", "mart.price_hourly")

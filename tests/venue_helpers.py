@@ -44,12 +44,16 @@ def pin_clock(monkeypatch: pytest.MonkeyPatch, now: datetime = PINNED_NOW) -> No
     monkeypatch.setenv("LIQMAP_NOW", now.isoformat())
 
 
-def mart_rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """A mart's rows (but the parameter hash) in a canonical order: by venue too (the first
-    six columns leave it out, and a venue's row can equal another's in all six: the
-    aggregate's hourly prices are the reference venue's, empty map bins are alike)."""
-    df = conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df()
+def in_venue_order(df: pd.DataFrame) -> pd.DataFrame:
+    """A mart's rows in a canonical order: by venue, then its first six columns (they leave
+    the venue out, and a venue's row can equal another's in all six: the aggregate's hourly
+    prices are the reference venue's, empty map bins are alike)."""
     return df.sort_values(["venue", *df.columns[:6]], kind="stable").reset_index(drop=True)
+
+
+def mart_rows(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    """A mart's rows (but the parameter hash) in a canonical order (in_venue_order)."""
+    return in_venue_order(conn.execute(f"SELECT * EXCLUDE (params_hash) FROM {table}").df())
 
 
 def assert_range_update_equals_daily(
